@@ -1,0 +1,4 @@
+/* check.c - to be written */
+#include "config.h"
+#include "cmd.h"
+int check_run(const struct cmd_opts *o) { (void)o; return EXIT_USAGE; }

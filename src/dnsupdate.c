@@ -1,0 +1,2 @@
+/* dnsupdate.c - to be written */
+#include "config.h"

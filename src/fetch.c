@@ -1,0 +1,2 @@
+/* fetch.c - to be written */
+#include "config.h"

@@ -1,0 +1,3 @@
+#ifndef MTA_STS_SYNC_FETCH_H
+#define MTA_STS_SYNC_FETCH_H
+#endif

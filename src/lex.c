@@ -1,0 +1,187 @@
+/*
+ * lex.c - tokenizer for the named.conf-like syntax.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lex.h"
+
+void
+lex_init(struct lex *lx, const char *file, const char *buf, size_t len)
+{
+	memset(lx, 0, sizeof(*lx));
+	lx->file = file;
+	lx->buf = buf;
+	lx->len = len;
+	lx->line = 1;
+	lx->tok_line = 1;
+}
+
+static int
+lex_peek(const struct lex *lx, size_t off)
+{
+	if (lx->pos + off >= lx->len)
+		return -1;
+	return (unsigned char)lx->buf[lx->pos + off];
+}
+
+static enum lex_type
+lex_fail(struct lex *lx, const char *msg)
+{
+	snprintf(lx->error, sizeof(lx->error), "%s", msg);
+	lx->type = TOK_ERROR;
+	return TOK_ERROR;
+}
+
+/* Skip white space and comments; returns -1 on an unterminated comment. */
+static int
+lex_skip(struct lex *lx)
+{
+	for (;;) {
+		int c = lex_peek(lx, 0);
+
+		if (c == '\n') {
+			lx->line++;
+			lx->pos++;
+		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' ||
+			   c == '\v') {
+			lx->pos++;
+		} else if (c == '#' || (c == '/' && lex_peek(lx, 1) == '/')) {
+			while (lex_peek(lx, 0) != -1 && lex_peek(lx, 0) != '\n')
+				lx->pos++;
+		} else if (c == '/' && lex_peek(lx, 1) == '*') {
+			unsigned start = lx->line;
+
+			lx->pos += 2;
+			while (!(lex_peek(lx, 0) == '*' && lex_peek(lx, 1) == '/')) {
+				if (lex_peek(lx, 0) == -1) {
+					lx->line = start;
+					return -1;
+				}
+				if (lex_peek(lx, 0) == '\n')
+					lx->line++;
+				lx->pos++;
+			}
+			lx->pos += 2;
+		} else {
+			return 0;
+		}
+	}
+}
+
+static enum lex_type
+lex_string(struct lex *lx)
+{
+	size_t n = 0;
+
+	lx->pos++; /* opening quote */
+	for (;;) {
+		int c = lex_peek(lx, 0);
+
+		if (c == -1)
+			return lex_fail(lx, "unterminated string");
+		if (c == '\0')
+			return lex_fail(lx, "NUL byte in string");
+		lx->pos++;
+		if (c == '"')
+			break;
+		if (c == '\n')
+			lx->line++;
+		if (c == '\\') {
+			c = lex_peek(lx, 0);
+			if (c == -1)
+				return lex_fail(lx, "unterminated string");
+			lx->pos++;
+		}
+		if (n >= LEX_TOKEN_MAX)
+			return lex_fail(lx, "string too long");
+		lx->text[n++] = (char)c;
+	}
+	lx->text[n] = '\0';
+	lx->type = TOK_STRING;
+	return TOK_STRING;
+}
+
+static int
+lex_is_word_char(int c)
+{
+	if (c <= ' ' || c >= 0x7f)
+		return 0;
+	return strchr("{};\"#", c) == NULL;
+}
+
+static enum lex_type
+lex_word(struct lex *lx)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = lex_peek(lx, 0)) != -1 && lex_is_word_char(c)) {
+		if (c == '/' && (lex_peek(lx, 1) == '/' || lex_peek(lx, 1) == '*'))
+			break;
+		if (n >= LEX_TOKEN_MAX)
+			return lex_fail(lx, "word too long");
+		lx->text[n++] = (char)c;
+		lx->pos++;
+	}
+	if (n == 0)
+		return lex_fail(lx, c == '\0' ? "NUL byte"
+					      : "unexpected character");
+	lx->text[n] = '\0';
+	lx->type = TOK_WORD;
+	return TOK_WORD;
+}
+
+enum lex_type
+lex_next(struct lex *lx)
+{
+	int c;
+
+	lx->text[0] = '\0';
+	if (lex_skip(lx) == -1)
+		return lex_fail(lx, "unterminated /* comment");
+	lx->tok_line = lx->line;
+	c = lex_peek(lx, 0);
+	switch (c) {
+	case -1:
+		lx->type = TOK_EOF;
+		return TOK_EOF;
+	case '{':
+		lx->pos++;
+		return lx->type = TOK_LBRACE;
+	case '}':
+		lx->pos++;
+		return lx->type = TOK_RBRACE;
+	case ';':
+		lx->pos++;
+		return lx->type = TOK_SEMI;
+	case '"':
+		return lex_string(lx);
+	default:
+		return lex_word(lx);
+	}
+}
+
+const char *
+lex_type_name(enum lex_type type)
+{
+	switch (type) {
+	case TOK_EOF:
+		return "end of file";
+	case TOK_WORD:
+		return "word";
+	case TOK_STRING:
+		return "quoted string";
+	case TOK_LBRACE:
+		return "'{'";
+	case TOK_RBRACE:
+		return "'}'";
+	case TOK_SEMI:
+		return "';'";
+	case TOK_ERROR:
+		break;
+	}
+	return "invalid token";
+}

@@ -1,0 +1,4 @@
+/* lint.c - to be written */
+#include "config.h"
+#include "cmd.h"
+int lint_run(const struct cmd_opts *o) { (void)o; return EXIT_USAGE; }

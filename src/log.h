@@ -1,0 +1,35 @@
+/*
+ * log.h - the one place where messages are printed. Messages about a
+ * domain are prefixed with it ("example.com: ..."). Errors and warnings go
+ * to standard error, or to syslog after log_use_syslog().
+ */
+#ifndef MTA_STS_SYNC_LOG_H
+#define MTA_STS_SYNC_LOG_H
+
+enum log_level {
+	LOG_LEVEL_QUIET = 0,   /* errors only */
+	LOG_LEVEL_NORMAL = 1,  /* errors, warnings, one line per change */
+	LOG_LEVEL_VERBOSE = 2, /* every step */
+};
+
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_use_syslog(void);
+
+/* domain may be NULL for messages that concern no domain. */
+void log_error(const char *domain, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void log_warning(const char *domain, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A change worth reporting in normal mode (printed to standard output). */
+void log_notice(const char *domain, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A step, printed with -v only (standard error). */
+void log_verbose(const char *domain, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Print "mta-sts-sync: message" and exit with status. */
+void die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * main.c - command line parsing and dispatch only.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+enum {
+	OPT_JSON = 256,
+	OPT_SYSLOG,
+	OPT_SERVER,
+	OPT_CA_FILE,
+	OPT_CANONICAL,
+	OPT_BIND,
+	OPT_KNOT,
+};
+
+static const char usage_text[] =
+	"usage: mta-sts-sync [sync] [-c FILE] [-n] [-v|-q] [--json] [--syslog] [DOMAIN...]\n"
+	"       mta-sts-sync check [-c FILE] [--server ADDR[#PORT]] [--ca-file FILE] [--json] DOMAIN...\n"
+	"       mta-sts-sync lint [--canonical] FILE...   (- for standard input)\n"
+	"       mta-sts-sync server-config [-c FILE] [--bind|--knot]\n"
+	"       mta-sts-sync -h | --help | -V | --version\n";
+
+static const char help_text[] =
+	"\n"
+	"Keep a domain's MTA-STS policy (RFC 8461) and TLS-RPT record (RFC 8460)\n"
+	"current on your own authoritative DNS.\n"
+	"\n"
+	"Commands:\n"
+	"  sync           fetch, validate, publish and verify each configured\n"
+	"                 domain's policy, then update its DNS records with one\n"
+	"                 TSIG-signed DNS UPDATE per zone (the default)\n"
+	"  check          audit domains as a sending MTA sees them\n"
+	"  lint           validate policy files\n"
+	"  server-config  print least-privilege BIND / Knot update grants\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE   configuration file (default " SYSCONFDIR "/mta-sts-sync.conf)\n"
+	"  -n, --dry-run       sync: show the file diff and the UPDATE, change nothing\n"
+	"  -v, --verbose       explain every step\n"
+	"  -q, --quiet         print errors only\n"
+	"      --json          one JSON document on standard output\n"
+	"      --syslog        log to syslog instead of standard error\n"
+	"      --server A[#P]  check: ask this DNS server instead of the system resolver\n"
+	"      --ca-file FILE  check: trust this CA bundle instead of the system store\n"
+	"      --canonical     lint: print the canonical policy of one FILE\n"
+	"      --bind, --knot  server-config: only this server's syntax\n"
+	"  -h, --help          this help\n"
+	"  -V, --version       the version\n"
+	"\n"
+	"Exit status: 0 all in sync / valid / passed; 1 a domain or file failed;\n"
+	"2 usage or configuration error. See mta-sts-sync(8).\n";
+
+static const struct option long_opts[] = {
+	{"config", required_argument, NULL, 'c'},
+	{"dry-run", no_argument, NULL, 'n'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"syslog", no_argument, NULL, OPT_SYSLOG},
+	{"server", required_argument, NULL, OPT_SERVER},
+	{"ca-file", required_argument, NULL, OPT_CA_FILE},
+	{"canonical", no_argument, NULL, OPT_CANONICAL},
+	{"bind", no_argument, NULL, OPT_BIND},
+	{"knot", no_argument, NULL, OPT_KNOT},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+enum command { CMD_SYNC, CMD_CHECK, CMD_LINT, CMD_SERVER_CONFIG };
+
+static void __attribute__((noreturn))
+usage(const char *msg)
+{
+	if (msg != NULL)
+		fprintf(stderr, "mta-sts-sync: %s\n", msg);
+	fputs(usage_text, stderr);
+	exit(EXIT_USAGE);
+}
+
+static enum command
+command_from_name(const char *name, int *consumed)
+{
+	static const struct {
+		const char *name;
+		enum command cmd;
+	} cmds[] = {
+		{"sync", CMD_SYNC},
+		{"check", CMD_CHECK},
+		{"lint", CMD_LINT},
+		{"server-config", CMD_SERVER_CONFIG},
+	};
+	size_t i;
+
+	*consumed = 0;
+	if (name == NULL || name[0] == '-')
+		return CMD_SYNC;
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(name, cmds[i].name) == 0) {
+			*consumed = 1;
+			return cmds[i].cmd;
+		}
+	}
+	return CMD_SYNC; /* a domain name for the default command */
+}
+
+/* Reject an option that the chosen command does not take. */
+static void
+option_allowed(enum command cmd, int opt)
+{
+	const char *allowed;
+
+	switch (cmd) {
+	case CMD_SYNC:
+		allowed = "cnvqJL";
+		break;
+	case CMD_CHECK:
+		allowed = "cvqJSA";
+		break;
+	case CMD_LINT:
+		allowed = "vqK";
+		break;
+	case CMD_SERVER_CONFIG:
+		allowed = "cBN";
+		break;
+	default:
+		allowed = "";
+		break;
+	}
+	if (strchr(allowed, opt) == NULL)
+		usage("option not valid for this command");
+}
+
+/* Map long-only options to letters for option_allowed(). */
+static int
+option_letter(int opt)
+{
+	switch (opt) {
+	case OPT_JSON:
+		return 'J';
+	case OPT_SYSLOG:
+		return 'L';
+	case OPT_SERVER:
+		return 'S';
+	case OPT_CA_FILE:
+		return 'A';
+	case OPT_CANONICAL:
+		return 'K';
+	case OPT_BIND:
+		return 'B';
+	case OPT_KNOT:
+		return 'N';
+	default:
+		return opt;
+	}
+}
+
+static void
+parse_option(int opt, struct cmd_opts *o, int *use_syslog)
+{
+	switch (opt) {
+	case 'c':
+		o->conf_path = optarg;
+		o->conf_given = 1;
+		break;
+	case 'n':
+		o->dry_run = 1;
+		break;
+	case 'v':
+		log_set_level(LOG_LEVEL_VERBOSE);
+		break;
+	case 'q':
+		log_set_level(LOG_LEVEL_QUIET);
+		break;
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case OPT_SYSLOG:
+		*use_syslog = 1;
+		break;
+	case OPT_SERVER:
+		o->server = optarg;
+		break;
+	case OPT_CA_FILE:
+		o->ca_file = optarg;
+		break;
+	case OPT_CANONICAL:
+		o->canonical = 1;
+		break;
+	case OPT_BIND:
+		o->flavour = FLAVOUR_BIND;
+		break;
+	case OPT_KNOT:
+		o->flavour = FLAVOUR_KNOT;
+		break;
+	}
+}
+
+static int
+dispatch(enum command cmd, const struct cmd_opts *o)
+{
+	switch (cmd) {
+	case CMD_CHECK:
+		if (o->nargs == 0)
+			usage("check: name at least one domain");
+		return check_run(o);
+	case CMD_LINT:
+		if (o->nargs == 0)
+			usage("lint: name at least one file (- for standard input)");
+		if (o->canonical && o->nargs != 1)
+			usage("lint --canonical takes exactly one file");
+		return lint_run(o);
+	case CMD_SERVER_CONFIG:
+		if (o->nargs != 0)
+			usage("server-config takes no operands");
+		return serverconf_run(o);
+	case CMD_SYNC:
+	default:
+		return sync_run(o);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cmd_opts o;
+	enum command cmd;
+	int consumed, opt, use_syslog = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.conf_path = SYSCONFDIR "/mta-sts-sync.conf";
+	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);
+	argc -= consumed;
+	argv += consumed;
+	while ((opt = getopt_long(argc, argv, "c:nvqhV", long_opts, NULL)) !=
+	       -1) {
+		if (opt == 'h') {
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return EXIT_OK;
+		}
+		if (opt == 'V') {
+			puts(PACKAGE_NAME " " PACKAGE_VERSION);
+			return EXIT_OK;
+		}
+		if (opt == '?')
+			usage(NULL);
+		option_allowed(cmd, option_letter(opt));
+		parse_option(opt, &o, &use_syslog);
+	}
+	if (use_syslog)
+		log_use_syslog();
+	o.args = argv + optind;
+	o.nargs = argc - optind;
+	return dispatch(cmd, &o);
+}

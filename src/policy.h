@@ -1,0 +1,77 @@
+/*
+ * policy.h - MTA-STS policies (RFC 8461 section 3.2): strict parsing,
+ * validation, the canonical form, the content-derived id and mx pattern
+ * matching (section 4.1).
+ *
+ * policy_parse() and policy_new() return a policy the caller frees with
+ * policy_free(); policy_free(NULL) is safe.
+ */
+#ifndef MTA_STS_SYNC_POLICY_H
+#define MTA_STS_SYNC_POLICY_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+#define POLICY_MAX_SIZE 65536u      /* bytes, body cap for fetch and parse */
+#define POLICY_MAX_AGE_MAX 31557600ul /* RFC 8461 section 3.2 */
+#define POLICY_ID_MAX 32           /* RFC 8461 section 3.1 */
+
+enum policy_mode {
+	POLICY_MODE_ENFORCE,
+	POLICY_MODE_TESTING,
+	POLICY_MODE_NONE,
+};
+
+struct policy_ext {
+	char *key;   /* as written */
+	char *value;
+};
+
+struct policy {
+	enum policy_mode mode;
+	char **mx;   /* patterns, lower case, in input order */
+	size_t nmx;
+	unsigned long max_age;
+	struct policy_ext *ext; /* unknown fields, kept in input order */
+	size_t next;
+	int lf_only; /* the parsed input used LF line ends (legal; advice) */
+};
+
+/*
+ * Parse and validate a policy body of len bytes (not NUL-terminated).
+ * Returns NULL with "line N: reason (RFC 8461 section x.y)" in d on any
+ * violation; warnings (duplicated fields, ...) are added to d.
+ */
+struct policy *policy_parse(const char *buf, size_t len, struct diag *d);
+/* An empty policy (mode none, no mx, max_age 0) to fill by hand. */
+struct policy *policy_new(void);
+struct policy *policy_dup(const struct policy *p);
+void policy_free(struct policy *p);
+
+/* Add an mx pattern (lower-cased); returns -1 with the reason in d if
+ * the pattern is not a valid ["*."] A-label domain name. Duplicates are
+ * ignored. */
+int policy_add_mx(struct policy *p, const char *pattern, struct diag *d);
+/* Check a hand-built policy: mx required unless mode is none, ... */
+int policy_validate(const struct policy *p, struct diag *d);
+
+/* Write the canonical form: version, mode, mx lines, max_age, extensions,
+ * CRLF line ends. Returns 0, or -1 if out exceeds its maximum. */
+int policy_canonical(const struct policy *p, struct buf *out);
+/* The id for the exact served bytes: 32 lower-case hex digits of their
+ * SHA-256, NUL-terminated. */
+void policy_id(const char *bytes, size_t len, char id[POLICY_ID_MAX + 1]);
+
+/* RFC 8461 section 4.1: does pattern ("host" or "*.suffix") match host?
+ * Case-insensitive, a trailing dot on host ignored, '*' matches exactly
+ * one left-most label. */
+int policy_mx_match(const char *pattern, const char *host);
+/* Does some mx pattern of p match host? */
+int policy_covers(const struct policy *p, const char *host);
+
+const char *policy_mode_name(enum policy_mode mode);
+/* Parse "enforce", "testing" or "none" (case-sensitive); 0 or -1. */
+int policy_mode_from_name(const char *name, enum policy_mode *mode);
+
+#endif

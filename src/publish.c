@@ -1,0 +1,2 @@
+/* publish.c - to be written */
+#include "config.h"

@@ -1,0 +1,3 @@
+#ifndef MTA_STS_SYNC_PUBLISH_H
+#define MTA_STS_SYNC_PUBLISH_H
+#endif

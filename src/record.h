@@ -1,0 +1,3 @@
+#ifndef MTA_STS_SYNC_RECORD_H
+#define MTA_STS_SYNC_RECORD_H
+#endif

@@ -1,0 +1,2 @@
+/* tsig.c - to be written */
+#include "config.h"

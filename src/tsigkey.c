@@ -1,0 +1,2 @@
+/* tsigkey.c - to be written */
+#include "config.h"

@@ -1,0 +1,277 @@
+/*
+ * util.c - allocation, bounded buffers, checked numbers, diagnostics.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static void
+oom(void)
+{
+	fputs("mta-sts-sync: out of memory\n", stderr);
+	exit(1);
+}
+
+void *
+xmalloc(size_t size)
+{
+	void *p = malloc(size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *ptr, size_t size)
+{
+	void *p = realloc(ptr, size ? size : 1);
+
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xreallocarray(void *ptr, size_t n, size_t size)
+{
+	if (size != 0 && n > (size_t)-1 / size)
+		oom();
+	return xrealloc(ptr, n * size);
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = xmalloc(n + 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+void
+buf_init(struct buf *b, size_t max)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->max = max;
+}
+
+/* Make room for len more bytes plus the terminator. */
+static int
+buf_reserve(struct buf *b, size_t len)
+{
+	size_t need, cap;
+
+	if (len > b->max || b->len > b->max - len)
+		return -1;
+	need = b->len + len + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap < need)
+		cap *= 2;
+	if (cap > b->max + 1)
+		cap = b->max + 1;
+	b->data = xrealloc(b->data, cap);
+	b->cap = cap;
+	return 0;
+}
+
+int
+buf_append(struct buf *b, const void *data, size_t len)
+{
+	if (buf_reserve(b, len) == -1)
+		return -1;
+	if (len > 0)
+		memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+buf_puts(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) == -1)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+char *
+buf_steal(struct buf *b)
+{
+	char *p = b->data;
+
+	if (p == NULL)
+		p = xstrdup("");
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return p;
+}
+
+int
+parse_uint(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	for (p = s; *p != '\0'; p++) {
+		unsigned d;
+
+		if (*p < '0' || *p > '9')
+			return -1;
+		d = (unsigned)(*p - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+str_copy(char *dst, size_t dstsize, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (dstsize == 0)
+		return -1;
+	if (n >= dstsize) {
+		memcpy(dst, src, dstsize - 1);
+		dst[dstsize - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int
+ascii_lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
+}
+
+int
+ascii_ncasecmp(const char *a, const char *b, size_t n)
+{
+	for (; n > 0; n--, a++, b++) {
+		int ca = ascii_lower((unsigned char)*a);
+		int cb = ascii_lower((unsigned char)*b);
+
+		if (ca != cb)
+			return ca - cb;
+		if (ca == '\0')
+			return 0;
+	}
+	return 0;
+}
+
+int
+ascii_casecmp(const char *a, const char *b)
+{
+	return ascii_ncasecmp(a, b, (size_t)-1);
+}
+
+void
+diag_init(struct diag *d)
+{
+	d->error[0] = '\0';
+	d->nwarn = 0;
+}
+
+void
+diag_verror(struct diag *d, const char *fmt, va_list ap)
+{
+	if (d == NULL || d->error[0] != '\0')
+		return;
+	vsnprintf(d->error, sizeof(d->error), fmt, ap);
+	if (d->error[0] == '\0')
+		str_copy(d->error, sizeof(d->error), "unknown error");
+}
+
+void
+diag_error(struct diag *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_verror(d, fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_warn(struct diag *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d == NULL || d->nwarn >= DIAG_MAX_WARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(d->warn[d->nwarn], DIAG_MSG_MAX, fmt, ap);
+	va_end(ap);
+	d->nwarn++;
+}
+
+int
+diag_failed(const struct diag *d)
+{
+	return d->error[0] != '\0';
+}

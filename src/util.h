@@ -1,0 +1,82 @@
+/*
+ * util.h - small shared helpers: allocation that cannot fail, bounded
+ * growable buffers, checked number parsing and diagnostics collection.
+ */
+#ifndef MTA_STS_SYNC_UTIL_H
+#define MTA_STS_SYNC_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+/* Allocation: these end the program with a message when memory runs out. */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *ptr, size_t size);
+void *xreallocarray(void *ptr, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/*
+ * A growable byte buffer with a hard maximum size. data is always
+ * NUL-terminated (the terminator is not counted in len). The caller owns
+ * the buffer and releases it with buf_free().
+ */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max;
+};
+
+void buf_init(struct buf *b, size_t max);
+/* Append len bytes; returns 0, or -1 (buffer unchanged) past b->max. */
+int buf_append(struct buf *b, const void *data, size_t len);
+int buf_puts(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+/* Hand the data over to the caller (who frees it); b is reset. */
+char *buf_steal(struct buf *b);
+
+/*
+ * Parse a whole decimal string of digits only (no sign, no space) into
+ * *out. Returns 0, or -1 when s is empty, holds another character or
+ * exceeds max.
+ */
+int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
+
+/* Copy src into dst of size dstsize, always terminated. Returns -1 if
+ * src did not fit (dst then holds a truncated copy), else 0. */
+int str_copy(char *dst, size_t dstsize, const char *src);
+
+/* ASCII-only case-insensitive comparison, independent of the locale. */
+int ascii_casecmp(const char *a, const char *b);
+int ascii_ncasecmp(const char *a, const char *b, size_t n);
+
+/*
+ * Diagnostics collected by parsers and checks: at most one error (the
+ * first one set wins) and a bounded list of warnings. Modules fill it;
+ * the caller decides where it is printed.
+ */
+#define DIAG_MSG_MAX 512
+#define DIAG_MAX_WARN 16
+
+struct diag {
+	char error[DIAG_MSG_MAX];
+	char warn[DIAG_MAX_WARN][DIAG_MSG_MAX];
+	size_t nwarn;
+};
+
+void diag_init(struct diag *d);
+/* Set the error unless one is already set. Safe with d == NULL. */
+void diag_error(struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void diag_verror(struct diag *d, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+/* Add a warning; past DIAG_MAX_WARN further ones are dropped. */
+void diag_warn(struct diag *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int diag_failed(const struct diag *d);
+
+#endif

@@ -1,0 +1,111 @@
+# tap.sh - TAP helpers for the shell tests. Source it first:
+#   . "$top_srcdir/tests/lib/tap.sh"
+# Provides ok/not_ok/is/like/skip_all/done_testing, a per-test scratch
+# directory $T removed on exit, and cleanup hooks run by the trap.
+
+: "${top_srcdir:?run the tests through make check}"
+: "${top_builddir:?run the tests through make check}"
+: "${MTA_STS_SYNC:=$top_builddir/mta-sts-sync}"
+
+_tap_n=0
+_tap_failed=0
+_tap_cleanups=""
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/mta-sts-test.XXXXXX") || exit 1
+
+# at_exit CMD: run CMD (a shell string) when the test ends, last first.
+at_exit() {
+	_tap_cleanups="$1
+$_tap_cleanups"
+}
+
+_tap_exit() {
+	local rc=$?
+	set +e
+	printf '%s\n' "$_tap_cleanups" | while IFS= read -r c; do
+		[ -n "$c" ] && eval "$c" >/dev/null 2>&1
+	done
+	rm -rf "$T"
+	exit $rc
+}
+trap _tap_exit EXIT
+trap 'exit 130' INT TERM
+
+ok() { # ok DESCRIPTION  (status of the previous command)
+	local rc=$?
+	_tap_n=$((_tap_n + 1))
+	if [ $rc -eq 0 ]; then
+		echo "ok $_tap_n - $1"
+	else
+		_tap_failed=$((_tap_failed + 1))
+		echo "not ok $_tap_n - $1"
+	fi
+	return 0
+}
+
+pass() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1"; }
+fail() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $1"
+	shift
+	for l in "$@"; do echo "#   $l"; done
+}
+
+# is GOT WANT DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then
+		pass "$3"
+	else
+		fail "$3" "got:  '$1'" "want: '$2'"
+	fi
+}
+
+# like TEXT PATTERN DESCRIPTION  (grep -E pattern)
+like() {
+	if printf '%s\n' "$1" | grep -qE -- "$2"; then
+		pass "$3"
+	else
+		fail "$3" "pattern '$2' not found in:" "$(printf '%s' "$1" | head -20)"
+	fi
+}
+
+# unlike TEXT PATTERN DESCRIPTION
+unlike() {
+	if printf '%s\n' "$1" | grep -qE -- "$2"; then
+		fail "$3" "pattern '$2' unexpectedly found in:" "$(printf '%s' "$1" | head -20)"
+	else
+		pass "$3"
+	fi
+}
+
+skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n # SKIP $1"; }
+
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+bail_out() {
+	echo "Bail out! $1"
+	exit 1
+}
+
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_n" -gt 0 ] || { echo "# no test was run"; exit 1; }
+	[ "$_tap_failed" -eq 0 ] || exit 1
+	exit 0
+}
+
+# freeport [N]: N free loopback ports, one per line.
+freeport() { "$top_builddir/tests/tools/freeport" "${1:-1}"; }
+
+# run_cmd VAR_OUT VAR_RC CMD...: run CMD capturing stdout+stderr and status.
+run_cmd() {
+	local _o _r
+	_o=$("${@:3}" 2>&1)
+	_r=$?
+	eval "$1=\$_o"
+	eval "$2=\$_r"
+}
