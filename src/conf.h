@@ -27,12 +27,6 @@ enum mx_check {
 #define CONF_DEFAULT_VERIFY_TIMEOUT 60u /* seconds */
 #define CONF_DEFAULT_PORT 53u
 
-/* A list of strings; each element is owned by the list. */
-struct strlist {
-	char **v;
-	size_t n;
-};
-
 struct domain_conf {
 	char *name; /* lower case, no trailing dot */
 	const char *file; /* config file and line of the domain statement */
@@ -104,8 +98,5 @@ int keyfile_load(const char *path, const char *name, struct tsig_key *key,
 /* The same from memory (no permission check): for tests and fuzzing. */
 int keyfile_parse(const char *path, const char *buf, size_t len,
 		  const char *name, struct tsig_key *key, struct diag *d);
-
-void strlist_add(struct strlist *l, const char *s);
-void strlist_free(struct strlist *l);
 
 #endif

@@ -1,3 +1,104 @@
+/*
+ * dnsupdate.h - talking to the primary nameserver with ldns: finding the
+ * zone and the primary, reading the records as the primary holds them,
+ * and changing them with one TSIG-signed RFC 2136 UPDATE per zone whose
+ * prerequisites are the RRsets as read (compare-and-swap).
+ *
+ * Structures returned by these functions are freed by the matching
+ * *_free(); *_free(NULL) is safe.
+ */
 #ifndef MTA_STS_SYNC_DNSUPDATE_H
 #define MTA_STS_SYNC_DNSUPDATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tsig.h"
+#include "util.h"
+
+#define DNS_NAME_MAX 255
+
+/* Where a zone is updated: the zone apex and its primary's addresses. */
+struct dns_target {
+	char zone[DNS_NAME_MAX + 1];   /* no trailing dot, lower case */
+	char server[DNS_NAME_MAX + 1]; /* as configured or the SOA MNAME */
+	struct sockaddr_storage addr[8]; /* primary's addresses, port set */
+	socklen_t addrlen[8];
+	size_t naddr;
+	const struct tsig_key *key; /* not owned; NULL: unsigned */
+	unsigned timeout;           /* seconds per exchange */
+};
+
+/*
+ * Find where records under domain are updated. zone: configured zone or
+ * NULL to find it by SOA queries for _mta-sts.<domain> up the tree.
+ * server: configured address or host name, or NULL for the SOA MNAME
+ * (its A and AAAA). Queries go to the system resolver except once server
+ * is known. Returns 0, or -1 with the reason in d.
+ */
+int dns_target_find(const char *domain, const char *zone, const char *server,
+		    unsigned port, const struct tsig_key *key,
+		    unsigned timeout, struct dns_target *t, struct diag *d);
+
+/* A TXT RRset: each record's text (character-strings joined) and its
+ * RDATA exactly as read, for prerequisites. */
+struct dns_txtset {
+	struct strlist text;
+	unsigned char **rdata;
+	size_t *rdlen;
+	size_t n;
+	uint32_t ttl;
+};
+
+/* What the primary holds for one domain. */
+struct dns_state {
+	char *sts_cname;          /* _mta-sts.<domain> is a CNAME to this */
+	struct dns_txtset sts;    /* TXT at _mta-sts.<domain> (all records) */
+	struct dns_txtset tlsrpt; /* TXT at _smtp._tls.<domain> */
+	struct strlist mx;        /* MX targets of <domain>, no trailing dot */
+	int tlsrpt_cname;         /* _smtp._tls.<domain> is a CNAME */
+};
+
+/* Read the state of domain from the primary. Returns 0, or -1 with the
+ * reason in d (server, port and rcode named). */
+int dns_state_read(const struct dns_target *t, const char *domain,
+		   struct dns_state *st, struct diag *d);
+void dns_state_free(struct dns_state *st);
+
+/* One domain's wanted records. NULL text: leave that name alone. */
+struct dns_change {
+	const char *domain;
+	const char *sts_text;    /* "v=STSv1; id=..." or NULL */
+	const char *tlsrpt_text; /* "v=TLSRPTv1; rua=..." or NULL */
+	uint32_t ttl;
+	struct dns_state *state; /* as read; refreshed on a conflict */
+};
+
+/* Does applying c to its state change anything? */
+int dns_change_needed(const struct dns_change *c);
+
+enum dns_update_result {
+	DNS_UPDATE_OK = 0,
+	DNS_UPDATE_FAILED = -1,   /* reason in d */
+	DNS_UPDATE_CONFLICT = -2, /* prerequisite failed twice: concurrent edit */
+};
+
+/*
+ * Send one UPDATE for all n changes of the zone t: prerequisites are the
+ * RRsets as read, old v=STSv1 / v=TLSRPTv1 records deleted, new ones
+ * added. The reply's TSIG is verified and its rcode checked. On NXRRSET
+ * (someone changed a record meanwhile) the states are read again and the
+ * update retried once. Then the records are read back and confirmed.
+ * Changes that are not needed are left out; none needed: nothing sent.
+ */
+enum dns_update_result dns_update_apply(const struct dns_target *t,
+					struct dns_change *c, size_t n,
+					struct diag *d);
+
+/* The UPDATE dns_update_apply would send, as nsupdate-like text
+ * ("zone", "prereq ...", "update delete ...", "update add ..."). */
+int dns_update_text(const struct dns_target *t, const struct dns_change *c,
+		    size_t n, struct buf *out);
+
 #endif

@@ -1,3 +1,39 @@
+/*
+ * publish.h - publishing the policy file: read the current one, write the
+ * new one atomically (temporary file in the same directory, fsync, rename,
+ * fsync of the directory, mode 0644), run the publish-command without a
+ * shell, and verify that the new bytes are served before DNS changes.
+ */
 #ifndef MTA_STS_SYNC_PUBLISH_H
 #define MTA_STS_SYNC_PUBLISH_H
+
+#include <stddef.h>
+
+#include "fetch.h"
+#include "util.h"
+
+/* Read the published file into out. Returns 1 if it exists, 0 if it does
+ * not, -1 on another error (reason in d). Bounded by out->max. */
+int publish_read(const char *path, struct buf *out, struct diag *d);
+
+/* Replace path atomically with len bytes of data, creating missing
+ * directories (0755). Returns 0, or -1 with the reason in d; on failure
+ * the old file is untouched and no temporary file is left. */
+int publish_write(const char *path, const char *data, size_t len,
+		  struct diag *d);
+
+/* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
+ * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'.
+ * Waits at most timeout seconds. Returns 0 on exit status 0, else -1
+ * with the status and the first lines of its output in d. */
+int publish_run_command(const struct strlist *argv, const char *domain,
+			const char *file, unsigned timeout, struct diag *d);
+
+/* Fetch url with the sender rules until it serves exactly want (len
+ * bytes) or timeout seconds pass, retrying with backoff. Returns 0 when
+ * served, -1 with the last reason in d otherwise. */
+int publish_verify(const char *url, const struct fetch_opts *o,
+		   const char *want, size_t len, unsigned timeout,
+		   struct diag *d);
+
 #endif

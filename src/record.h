@@ -1,3 +1,62 @@
+/*
+ * record.h - the DNS TXT records: "v=STSv1; id=..." at _mta-sts.<domain>
+ * (RFC 8461 section 3.1) and "v=TLSRPTv1; rua=..." at _smtp._tls.<domain>
+ * (RFC 8460 section 3), plus TXT RDATA character-string handling.
+ */
 #ifndef MTA_STS_SYNC_RECORD_H
 #define MTA_STS_SYNC_RECORD_H
+
+#include <stddef.h>
+
+#include "policy.h"
+#include "util.h"
+
+#define STS_RECORD_VERSION "v=STSv1"
+#define TLSRPT_RECORD_VERSION "v=TLSRPTv1"
+#define TXT_RECORD_MAX 4096 /* longest record text we handle */
+
+struct sts_record {
+	char id[POLICY_ID_MAX + 1];
+};
+
+/* Parse one STSv1 record's text (character-strings already joined).
+ * Returns 0, or -1 with "reason (RFC 8461 section 3.1)" in d. */
+int sts_record_parse(const char *txt, size_t len, struct sts_record *r,
+		     struct diag *d);
+/* Write "v=STSv1; id=<id>" into out (reset first). 0, or -1. */
+int sts_record_format(const char *id, struct buf *out);
+
+struct tlsrpt_record {
+	struct strlist rua; /* URIs as written (still percent-encoded) */
+};
+
+/* Parse one TLSRPTv1 record's text. Returns 0, or -1 with the reason
+ * (RFC 8460 section 3) in d. Free with tlsrpt_record_free(). */
+int tlsrpt_record_parse(const char *txt, size_t len, struct tlsrpt_record *r,
+			struct diag *d);
+void tlsrpt_record_free(struct tlsrpt_record *r);
+/* Check one rua URI: mailto: or https:, with ',' '!' ';' percent-encoded.
+ * Returns 0, or -1 with the reason in d. */
+int tlsrpt_uri_check(const char *uri, struct diag *d);
+/* Write "v=TLSRPTv1; rua=<u1>,<u2>" into out (reset first). 0, or -1. */
+int tlsrpt_record_format(const struct strlist *rua, struct buf *out);
+
+/*
+ * Of n record texts, count those that start with version (STS_RECORD_VERSION
+ * or TLSRPT_RECORD_VERSION) followed by ';', white space or the end; *first
+ * gets the index of the first such record. The RFC rule: exactly one must
+ * remain, or the domain has no usable record.
+ */
+size_t record_select(char *const *txts, size_t n, const char *version,
+		     size_t *first);
+
+/* TXT RDATA (RFC 1035 section 3.3.14) from a record text: split into
+ * character-strings of at most 255 bytes. Returns 0, or -1 if out (cap
+ * bytes) is too small. */
+int txt_rdata_from_text(const char *txt, size_t len, unsigned char *out,
+			size_t cap, size_t *outlen);
+/* Record text from TXT RDATA: character-strings joined without spaces.
+ * Returns 0, or -1 if the RDATA is malformed or too long. */
+int txt_rdata_to_text(const unsigned char *rdata, size_t len, struct buf *out);
+
 #endif

@@ -39,6 +39,16 @@ void buf_free(struct buf *b);
 /* Hand the data over to the caller (who frees it); b is reset. */
 char *buf_steal(struct buf *b);
 
+/* A list of strings; each element is owned by the list. */
+struct strlist {
+	char **v;
+	size_t n;
+};
+
+/* Append a copy of s. */
+void strlist_add(struct strlist *l, const char *s);
+void strlist_free(struct strlist *l);
+
 /*
  * Parse a whole decimal string of digits only (no sign, no space) into
  * *out. Returns 0, or -1 when s is empty, holds another character or
