@@ -5,6 +5,23 @@
  *
  * policy_parse() and policy_new() return a policy the caller frees with
  * policy_free(); policy_free(NULL) is safe.
+ *
+ * Parsing follows the ABNF of RFC 8461 section 3.2 strictly:
+ * - "field: value" lines ending in LF or CRLF (the last end optional); a
+ *   bare CR, a blank line, white space before the colon or at the start of
+ *   a line are errors; white space after the colon and at the end of a
+ *   line is allowed and dropped.
+ * - field names and the version and mode values are case-sensitive.
+ * - fields may come in any order (the ABNF does not fix one; only the TXT
+ *   record must start with "v=STSv1"); version, mode and max_age must be
+ *   present, mx too unless mode is none.
+ * - a repeated field other than mx: the first wins, with a warning; a
+ *   repeated mx pattern is dropped with a warning; unknown fields are kept
+ *   in input order.
+ * - the body is US-ASCII (stricter than the ABNF, which allows UTF-8 in
+ *   extension values): a non-ASCII mx is a U-label, never valid.
+ * - a body that starts with '<' is reported as an HTML page.
+ * Error messages read "line N: reason (RFC 8461 section 3.2)".
  */
 #ifndef MTA_STS_SYNC_POLICY_H
 #define MTA_STS_SYNC_POLICY_H
@@ -13,9 +30,12 @@
 
 #include "util.h"
 
-#define POLICY_MAX_SIZE 65536u      /* bytes, body cap for fetch and parse */
+#define POLICY_MAX_SIZE 65536u        /* bytes, body cap for fetch and parse */
 #define POLICY_MAX_AGE_MAX 31557600ul /* RFC 8461 section 3.2 */
-#define POLICY_ID_MAX 32           /* RFC 8461 section 3.1 */
+#define POLICY_ID_MAX 32              /* RFC 8461 section 3.1 */
+#define POLICY_MX_MAX 1000u           /* mx patterns, a limit of ours */
+#define POLICY_MX_MAX_STR "1000"
+#define POLICY_EXT_MAX 100u /* unknown fields, a limit of ours */
 
 enum policy_mode {
 	POLICY_MODE_ENFORCE,
@@ -24,13 +44,13 @@ enum policy_mode {
 };
 
 struct policy_ext {
-	char *key;   /* as written */
+	char *key; /* as written */
 	char *value;
 };
 
 struct policy {
 	enum policy_mode mode;
-	char **mx;   /* patterns, lower case, in input order */
+	char **mx; /* patterns, lower case, in input order */
 	size_t nmx;
 	unsigned long max_age;
 	struct policy_ext *ext; /* unknown fields, kept in input order */
@@ -56,8 +76,10 @@ int policy_add_mx(struct policy *p, const char *pattern, struct diag *d);
 /* Check a hand-built policy: mx required unless mode is none, ... */
 int policy_validate(const struct policy *p, struct diag *d);
 
-/* Write the canonical form: version, mode, mx lines, max_age, extensions,
- * CRLF line ends. Returns 0, or -1 if out exceeds its maximum. */
+/* Write the canonical form into out (reset first): version, mode, mx
+ * lines, max_age, extensions, CRLF line ends. Returns 0, or -1 if out
+ * exceeds its maximum. A policy that policy_parse() accepted always fits
+ * in POLICY_MAX_SIZE bytes and reparses to the same bytes. */
 int policy_canonical(const struct policy *p, struct buf *out);
 /* The id for the exact served bytes: 32 lower-case hex digits of their
  * SHA-256, NUL-terminated. */
