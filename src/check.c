@@ -1,4 +1,1082 @@
-/* check.c - to be written */
+/*
+ * check.c - `mta-sts-sync check`: audit live domains the way a sending
+ * MTA sees them (RFC 8461, RFC 8460). Each domain is checked in its own
+ * worker thread (at most CHECK_MAX_PARALLEL at once) into a report of
+ * PASS / INFO / WARN / FAIL items; the reports are printed afterwards in
+ * argument order, as text or as one JSON document.
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <ldns/ldns.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
 #include "cmd.h"
-int check_run(const struct cmd_opts *o) { (void)o; return EXIT_USAGE; }
+#include "fetch.h"
+#include "json.h"
+#include "log.h"
+#include "policy.h"
+#include "record.h"
+#include "util.h"
+
+#define CHECK_MAX_PARALLEL 8
+#define CHECK_MAX_ITEMS 48
+#define CHECK_MSG_MAX 768
+#define CHECK_TIMEOUT 20u       /* seconds, whole policy fetch */
+#define CHECK_DNS_TIMEOUT 5     /* seconds per DNS try */
+#define CHECK_CNAME_HOPS 8      /* CNAME chain links followed */
+#define CHECK_EXPIRY_WARN 14    /* days before certificate expiry */
+#define CHECK_MIN_MAX_AGE 86400 /* advice for enforce mode */
+#define CHECK_JSON_MAX (16u << 20)
+#define DOMAIN_MAX 253
+
+#define RFC_8461 "RFC 8461 \xc2\xa7"
+#define RFC_8460 "RFC 8460 \xc2\xa7"
+
+enum check_status {
+	CHECK_PASS,
+	CHECK_INFO,
+	CHECK_WARN,
+	CHECK_FAIL,
+};
+
+static const char *const status_names[] = {"PASS", "INFO", "WARN", "FAIL"};
+static const char *const status_json[] = {"pass", "info", "warn", "fail"};
+
+struct check_item {
+	char name[24];
+	enum check_status status;
+	char msg[CHECK_MSG_MAX];
+	const char *rfc; /* static string */
+};
+
+/* One domain's results, filled by one worker thread only. */
+struct report {
+	char domain[DOMAIN_MAX + 1]; /* lower case, no trailing dot */
+	struct check_item items[CHECK_MAX_ITEMS];
+	size_t n;
+	unsigned nfail, nwarn;
+};
+
+/* What every worker reads; set up before the threads start. */
+struct check_ctx {
+	const struct cmd_opts *o;
+	ldns_rdf *server; /* --server address, or NULL: system resolver */
+	unsigned port;
+};
+
+/* Working data of one domain while it is checked. */
+struct domain_check {
+	const struct check_ctx *ctx;
+	struct report *rep;
+	ldns_resolver *res;
+	char sts_id[POLICY_ID_MAX + 1]; /* "" when no usable record */
+	struct fetch_result fr;
+	int fetched;           /* fr.ok: the policy body is in fr */
+	struct policy *policy; /* parsed policy, or NULL */
+};
+
+/*
+ * Add a result to rep. The message is formatted, then every byte that
+ * is not printable ASCII is replaced by '?': record texts, headers and
+ * policy lines come from the network and must not reach a terminal raw.
+ */
+static void __attribute__((format(printf, 5, 6)))
+check_add(struct report *rep, enum check_status st, const char *name,
+          const char *rfc, const char *fmt, ...)
+{
+	struct check_item *it;
+	va_list ap;
+	char *p;
+
+	if (st == CHECK_FAIL)
+		rep->nfail++;
+	else if (st == CHECK_WARN)
+		rep->nwarn++;
+	if (rep->n == CHECK_MAX_ITEMS)
+		return;
+	it = &rep->items[rep->n++];
+	it->status = st;
+	it->rfc = rfc;
+	str_copy(it->name, sizeof(it->name), name);
+	va_start(ap, fmt);
+	vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
+	va_end(ap);
+	for (p = it->msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
+}
+
+/* ------------------------------------------------------------ DNS */
+
+/*
+ * A resolver for one worker: the --server address with recursion
+ * desired, or the system's /etc/resolv.conf. Returns NULL with the
+ * reason in d.
+ */
+static ldns_resolver *
+resolver_open(const struct check_ctx *ctx, struct diag *d)
+{
+	ldns_resolver *res = NULL;
+	ldns_status s;
+	struct timeval tv = {CHECK_DNS_TIMEOUT, 0};
+
+	if (ctx->server == NULL) {
+		s = ldns_resolver_new_frm_file(&res, NULL);
+		if (s != LDNS_STATUS_OK) {
+			diag_error(d, "system resolver: %s",
+			           ldns_get_errorstr_by_id(s));
+			return NULL;
+		}
+	} else {
+		res = ldns_resolver_new();
+		if (res == NULL || ldns_resolver_push_nameserver(
+		                       res, ctx->server) != LDNS_STATUS_OK) {
+			diag_error(d, "cannot set up the DNS resolver");
+			ldns_resolver_deep_free(res);
+			return NULL;
+		}
+		ldns_resolver_set_port(res, (uint16_t)ctx->port);
+	}
+	ldns_resolver_set_recursive(res, true);
+	ldns_resolver_set_timeout(res, tv);
+	ldns_resolver_set_retry(res, 2);
+	ldns_resolver_set_dnsrch(res, false);
+	ldns_resolver_set_defnames(res, false);
+	return res;
+}
+
+/*
+ * Ask res for name/type. Returns 0 and the answer in *pkt (NOERROR or
+ * NXDOMAIN; the caller frees it), or -1 with the reason in d.
+ */
+static int
+dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
+          ldns_pkt **pkt, struct diag *d)
+{
+	ldns_status s;
+	ldns_pkt_rcode rc;
+	char *qname = ldns_rdf2str(name);
+
+	*pkt = NULL;
+	s = ldns_resolver_query_status(pkt, res, name, type, LDNS_RR_CLASS_IN,
+	                               LDNS_RD);
+	if (s != LDNS_STATUS_OK || *pkt == NULL) {
+		diag_error(d, "DNS query %s failed: %s", qname ? qname : "?",
+		           ldns_get_errorstr_by_id(s));
+		goto fail;
+	}
+	rc = ldns_pkt_get_rcode(*pkt);
+	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
+		ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
+		diag_error(d, "DNS query %s: server answered %s",
+		           qname ? qname : "?", t ? t->name : "error");
+		goto fail;
+	}
+	free(qname);
+	return 0;
+fail:
+	free(qname);
+	ldns_pkt_free(*pkt);
+	*pkt = NULL;
+	return -1;
+}
+
+/* Append the text of one TXT record (its character-strings joined) to
+ * out. Returns 0, or -1 if the RDATA is malformed or too long. */
+static int
+txt_rr_text(const ldns_rr *rr, struct strlist *out)
+{
+	unsigned char rdata[TXT_RECORD_MAX + 256];
+	size_t len = 0, i, sz;
+	struct buf text;
+	int rc = -1;
+
+	for (i = 0; i < ldns_rr_rd_count(rr); i++) {
+		sz = ldns_rdf_size(ldns_rr_rdf(rr, i));
+		if (sz > sizeof(rdata) - len)
+			return -1;
+		memcpy(rdata + len, ldns_rdf_data(ldns_rr_rdf(rr, i)), sz);
+		len += sz;
+	}
+	buf_init(&text, TXT_RECORD_MAX);
+	if (txt_rdata_to_text(rdata, len, &text) == 0) {
+		strlist_add(out, text.data ? text.data : "");
+		rc = 0;
+	}
+	buf_free(&text);
+	return rc;
+}
+
+/*
+ * Walk the answer section from *cur: follow CNAMEs owned by *cur (each
+ * target added to chain, *cur replaced), then collect the TXT records of
+ * the final name into txts. Returns 1 if a CNAME was followed but no
+ * TXT found (the caller asks again for the new name), else 0.
+ */
+static int
+txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
+           struct strlist *chain, size_t *bad)
+{
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t i, hops, found = 0;
+	int moved = 0;
+	char *t;
+
+	for (hops = 0; hops < CHECK_CNAME_HOPS; hops++) {
+		for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
+			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+			    ldns_dname_compare(ldns_rr_owner(rr), *cur) == 0)
+				break;
+		}
+		if (i == ldns_rr_list_rr_count(an))
+			break;
+		ldns_rdf_deep_free(*cur);
+		*cur = ldns_rdf_clone(ldns_rr_rdf(ldns_rr_list_rr(an, i), 0));
+		t = ldns_rdf2str(*cur);
+		strlist_add(chain, t ? t : "?");
+		free(t);
+		moved = 1;
+	}
+	for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_TXT ||
+		    ldns_dname_compare(ldns_rr_owner(rr), *cur) != 0)
+			continue;
+		found++;
+		if (txt_rr_text(rr, txts) < 0)
+			(*bad)++;
+	}
+	return moved && found == 0;
+}
+
+/*
+ * The TXT records at name, CNAME chains followed (through further
+ * queries when the server did not include the target's records).
+ * Returns 0 (txts may be empty: no record or no such name), or -1 with
+ * the reason in d. *bad counts records whose RDATA was unusable.
+ */
+static int
+txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
+           struct strlist *chain, size_t *bad, struct diag *d)
+{
+	ldns_rdf *cur = ldns_dname_new_frm_str(name);
+	ldns_pkt *pkt;
+	size_t q;
+	int again = 1, rc = 0;
+
+	*bad = 0;
+	if (cur == NULL) {
+		diag_error(d, "%s is not a valid DNS name", name);
+		return -1;
+	}
+	for (q = 0; again && q < CHECK_CNAME_HOPS; q++) {
+		if (dns_query(res, cur, LDNS_RR_TYPE_TXT, &pkt, d) < 0) {
+			rc = -1;
+			break;
+		}
+		again = txt_answer(pkt, &cur, txts, chain, bad);
+		ldns_pkt_free(pkt);
+		if (chain->n >= CHECK_CNAME_HOPS) {
+			diag_error(d, "%s: CNAME chain longer than %d links",
+			           name, CHECK_CNAME_HOPS);
+			rc = -1;
+			break;
+		}
+	}
+	ldns_rdf_deep_free(cur);
+	return rc;
+}
+
+/* Host names of the answer's records of type t owned by name, lower
+ * case without the trailing dot, added to out. */
+static void
+answer_names(const ldns_pkt *pkt, ldns_rr_type t, struct strlist *out)
+{
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t i, len;
+	char *s, *p;
+
+	for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		if (ldns_rr_get_type(rr) != t || ldns_rr_rd_count(rr) == 0)
+			continue;
+		s = ldns_rdf2str(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1));
+		if (s == NULL)
+			continue;
+		for (p = s; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		len = strlen(s);
+		if (len > 1 && s[len - 1] == '.')
+			s[len - 1] = '\0';
+		strlist_add(out, s);
+		free(s);
+	}
+}
+
+/* ------------------------------------------------- 1. the STS record */
+
+/* Report a CNAME delegation (RFC 8461 section 8.2) of name, if any. */
+static void
+report_chain(struct report *rep, const char *name, const char *what,
+             const struct strlist *chain)
+{
+	struct buf b;
+	size_t i;
+
+	if (chain->n == 0)
+		return;
+	buf_init(&b, CHECK_MSG_MAX);
+	for (i = 0; i < chain->n; i++)
+		buf_printf(&b, " -> %s", chain->v[i]);
+	check_add(rep, CHECK_INFO, what, RFC_8461 "8.2",
+	          "%s is delegated by CNAME%s", name, b.data ? b.data : "");
+	buf_free(&b);
+}
+
+/* Check _mta-sts.<domain>: exactly one valid v=STSv1 TXT record. */
+static void
+check_sts_record(struct domain_check *dc)
+{
+	struct report *rep = dc->rep;
+	struct strlist txts = {0}, chain = {0};
+	struct sts_record r;
+	char name[DOMAIN_MAX + 16];
+	size_t n, first = 0, bad;
+	struct diag d;
+
+	diag_init(&d);
+	snprintf(name, sizeof(name), "_mta-sts.%s.", rep->domain);
+	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
+		          d.error);
+		goto out;
+	}
+	report_chain(rep, name, "sts-delegation", &chain);
+	if (bad > 0)
+		check_add(rep, CHECK_WARN, "sts-record", RFC_8461 "3.1",
+		          "%zu malformed TXT record(s) at %s ignored", bad,
+		          name);
+	n = record_select(txts.v, txts.n, STS_RECORD_VERSION, &first);
+	if (n == 0) {
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "no v=STSv1 TXT record at %s (%zu other TXT "
+		          "ignored): senders do not use MTA-STS",
+		          name, txts.n);
+	} else if (n > 1) {
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "%zu v=STSv1 TXT records at %s: senders must treat "
+		          "this as no record",
+		          n, name);
+	} else if (sts_record_parse(txts.v[first], strlen(txts.v[first]), &r,
+	                            &d) < 0) {
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "\"%s\": %s", txts.v[first], d.error);
+	} else {
+		str_copy(dc->sts_id, sizeof(dc->sts_id), r.id);
+		check_add(rep, CHECK_PASS, "sts-record", RFC_8461 "3.1", "%s",
+		          txts.v[first]);
+	}
+out:
+	strlist_free(&txts);
+	strlist_free(&chain);
+}
+
+/* ------------------------------------------------ 2. the policy fetch */
+
+/* Append addr (A or AAAA answer text) to the curl resolve entry. */
+static void
+resolve_add(struct buf *entry, const char *addr, int v6)
+{
+	if (entry->len > 0 && entry->data[entry->len - 1] != ':')
+		buf_puts(entry, ",");
+	buf_printf(entry, v6 ? "[%s]" : "%s", addr);
+}
+
+/*
+ * With --server, resolve host (A and AAAA) through that server, as a
+ * sender would through its resolver, into one "HOST:443:ADDR[,ADDR]"
+ * entry for the fetcher. Returns 0, or -1 with the reason in d.
+ */
+static int
+policy_host_resolve(struct domain_check *dc, const char *host,
+                    struct strlist *resolve, struct diag *d)
+{
+	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+	struct strlist addrs = {0};
+	struct buf entry;
+	ldns_rdf *name;
+	ldns_pkt *pkt;
+	size_t t, i, n4 = 0;
+	int rc = -1;
+
+	name = ldns_dname_new_frm_str(host);
+	if (name == NULL) {
+		diag_error(d, "%s is not a valid DNS name", host);
+		return -1;
+	}
+	for (t = 0; t < 2; t++) {
+		if (dns_query(dc->res, name, types[t], &pkt, d) < 0)
+			goto out;
+		answer_names(pkt, types[t], &addrs);
+		ldns_pkt_free(pkt);
+		if (t == 0)
+			n4 = addrs.n;
+	}
+	if (addrs.n == 0) {
+		diag_error(d, "%s has no A or AAAA record", host);
+		goto out;
+	}
+	buf_init(&entry, 4096);
+	buf_printf(&entry, "%s:443:", host);
+	for (i = 0; i < addrs.n; i++)
+		resolve_add(&entry, addrs.v[i], i >= n4);
+	strlist_add(resolve, entry.data);
+	buf_free(&entry);
+	rc = 0;
+out:
+	strlist_free(&addrs);
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
+/* Is the Content-Type value text/plain (parameters allowed)? */
+static int
+is_text_plain(const char *ct)
+{
+	size_t n = strlen("text/plain");
+
+	if (ct == NULL || ascii_ncasecmp(ct, "text/plain", n) != 0)
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
+}
+
+/* Report the server certificate's expiry (the TLS handshake passed). */
+static void
+report_certificate(struct domain_check *dc, const char *host)
+{
+	const struct fetch_result *fr = &dc->fr;
+	char date[32] = "?";
+	struct tm tm;
+	long days;
+
+	if (fr->cert_expiry == 0) {
+		check_add(dc->rep, CHECK_PASS, "policy-tls", RFC_8461 "3.3",
+		          "certificate for %s verified (expiry unknown)", host);
+		return;
+	}
+	days = (long)((fr->cert_expiry - time(NULL)) / 86400);
+	if (gmtime_r(&fr->cert_expiry, &tm) != NULL)
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+	check_add(dc->rep, days < CHECK_EXPIRY_WARN ? CHECK_WARN : CHECK_PASS,
+	          "policy-tls", RFC_8461 "3.3",
+	          "certificate for %s verified, expires %s (%ld days%s)", host,
+	          date, days, days < CHECK_EXPIRY_WARN ? ": renew it now" : "");
+}
+
+/* Report why a fetch did not give a usable policy. */
+static void
+report_fetch_failure(struct domain_check *dc, const char *url)
+{
+	const struct fetch_result *fr = &dc->fr;
+	struct report *rep = dc->rep;
+
+	if (fr->status >= 300 && fr->status < 400)
+		check_add(rep, CHECK_FAIL, "policy-redirect", RFC_8461 "3.3",
+		          "HTTP %ld redirect to %s: senders do not follow "
+		          "redirects",
+		          fr->status, fr->location ? fr->location : "(none)");
+	else if (fr->status != 0 && fr->status != 200)
+		check_add(rep, CHECK_FAIL, "policy-status", RFC_8461 "3.3",
+		          "%s answered HTTP %ld, not 200", url, fr->status);
+	else if (fr->status == 200 && !is_text_plain(fr->content_type))
+		check_add(rep, CHECK_FAIL, "policy-type", RFC_8461 "3.2",
+		          "Content-Type is %s, not text/plain",
+		          fr->content_type ? fr->content_type : "missing");
+	else
+		check_add(rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3",
+		          "%s: %s", url,
+		          fr->error[0] ? fr->error : "fetch failed");
+}
+
+/* Fetch the policy with the sender rules and report the transfer. */
+static void
+check_policy_fetch(struct domain_check *dc)
+{
+	struct report *rep = dc->rep;
+	struct strlist resolve = {0};
+	struct fetch_opts fo;
+	char host[DOMAIN_MAX + 16], url[DOMAIN_MAX + 64];
+	struct diag d;
+
+	diag_init(&d);
+	snprintf(host, sizeof(host), "mta-sts.%s", rep->domain);
+	snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", host);
+	memset(&fo, 0, sizeof(fo));
+	fo.ca_file = dc->ctx->o->ca_file;
+	fo.timeout = CHECK_TIMEOUT;
+	if (dc->ctx->server != NULL) {
+		if (policy_host_resolve(dc, host, &resolve, &d) < 0) {
+			check_add(rep, CHECK_FAIL, "policy-host",
+			          RFC_8461 "3.3", "%s", d.error);
+			return;
+		}
+		fo.resolve = &resolve;
+	}
+	fetch_url(url, &fo, &dc->fr);
+	strlist_free(&resolve);
+	if (dc->fr.status != 0)
+		report_certificate(dc, host);
+	if (!dc->fr.ok) {
+		report_fetch_failure(dc, url);
+		return;
+	}
+	dc->fetched = 1;
+	check_add(rep, CHECK_PASS, "policy-fetch", RFC_8461 "3.3",
+	          "%s: HTTP 200, %s, %zu bytes, %.2f s, no redirect", url,
+	          dc->fr.content_type ? dc->fr.content_type : "text/plain",
+	          dc->fr.len, dc->fr.seconds);
+}
+
+/* ----------------------------------------------- 3. the policy itself */
+
+/* Advice on legal but risky values. */
+static void
+policy_advice(struct domain_check *dc)
+{
+	const struct policy *p = dc->policy;
+	struct report *rep = dc->rep;
+
+	if (p->mode == POLICY_MODE_TESTING)
+		check_add(rep, CHECK_WARN, "policy-mode", RFC_8461 "5",
+		          "mode testing: senders report failures but still "
+		          "deliver without TLS; switch to enforce when "
+		          "reports are clean");
+	else if (p->mode == POLICY_MODE_NONE)
+		check_add(rep, CHECK_WARN, "policy-mode", RFC_8461 "8.3",
+		          "mode none: the policy is withdrawn");
+	if (p->mode == POLICY_MODE_ENFORCE && p->max_age < CHECK_MIN_MAX_AGE)
+		check_add(rep, CHECK_WARN, "policy-max-age", RFC_8461 "3.2",
+		          "max_age %lu is under one day: senders refetch often "
+		          "and an attacker at refresh time can strip the "
+		          "policy; weeks or more are expected",
+		          p->max_age);
+	if (p->lf_only)
+		check_add(rep, CHECK_WARN, "policy-line-ends", RFC_8461 "3.2",
+		          "LF-only line ends: legal, but some receivers' tools "
+		          "expect CRLF");
+}
+
+/* Parse the served policy strictly and report it. */
+static void
+check_policy_syntax(struct domain_check *dc)
+{
+	struct report *rep = dc->rep;
+	struct diag d;
+	size_t i;
+
+	if (!dc->fetched)
+		return;
+	diag_init(&d);
+	dc->policy = policy_parse(dc->fr.body, dc->fr.len, &d);
+	for (i = 0; i < d.nwarn; i++)
+		check_add(rep, CHECK_WARN, "policy-syntax", RFC_8461 "3.2",
+		          "%s", d.warn[i]);
+	if (dc->policy == NULL) {
+		check_add(rep, CHECK_FAIL, "policy-syntax", RFC_8461 "3.2",
+		          "invalid policy: %s", d.error);
+		return;
+	}
+	check_add(rep, CHECK_PASS, "policy-syntax", RFC_8461 "3.2",
+	          "mode=%s mx=%zu max_age=%lu",
+	          policy_mode_name(dc->policy->mode), dc->policy->nmx,
+	          dc->policy->max_age);
+	policy_advice(dc);
+}
+
+/* ------------------------------------------------- 4. MX coverage */
+
+/* Report the MX hosts that no pattern matches, then unused patterns. */
+static void
+report_coverage(struct domain_check *dc, const struct strlist *mx)
+{
+	const struct policy *p = dc->policy;
+	struct report *rep = dc->rep;
+	struct buf miss;
+	size_t i, j;
+
+	buf_init(&miss, CHECK_MSG_MAX);
+	for (i = 0; i < mx->n; i++)
+		if (!policy_covers(p, mx->v[i]))
+			buf_printf(&miss, "%s%s", miss.len ? ", " : "",
+			           mx->v[i]);
+	if (miss.len > 0)
+		check_add(rep,
+		          p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
+		                                         : CHECK_WARN,
+		          "mx-coverage", RFC_8461 "4.1",
+		          "MX not matched by any mx pattern ('*' matches one "
+		          "label only): %s",
+		          miss.data);
+	else
+		check_add(rep, CHECK_PASS, "mx-coverage", RFC_8461 "4.1",
+		          "all %zu MX hosts match the policy", mx->n);
+	buf_free(&miss);
+	for (j = 0; j < p->nmx; j++) {
+		for (i = 0; i < mx->n; i++)
+			if (policy_mx_match(p->mx[j], mx->v[i]))
+				break;
+		if (i == mx->n)
+			check_add(rep, CHECK_WARN, "mx-unused", RFC_8461 "4.1",
+			          "mx pattern %s matches no MX host", p->mx[j]);
+	}
+}
+
+/* A domain without MX records: mail goes to its own address (implicit
+ * MX, RFC 5321 section 5.1), which the policy must then cover. */
+static void
+report_no_mx(struct domain_check *dc)
+{
+	const struct policy *p = dc->policy;
+	int covered = policy_covers(p, dc->rep->domain);
+
+	check_add(dc->rep,
+	          !covered && p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
+	                                                     : CHECK_WARN,
+	          "mx-coverage", RFC_8461 "4.1",
+	          "no MX records: senders deliver to %s itself (implicit MX), "
+	          "which the policy %s",
+	          dc->rep->domain, covered ? "covers" : "does not cover");
+}
+
+/* Check that every MX host of the domain matches the policy. */
+static void
+check_mx(struct domain_check *dc)
+{
+	struct strlist mx = {0};
+	char name[DOMAIN_MAX + 2];
+	ldns_rdf *dn;
+	ldns_pkt *pkt;
+	struct diag d;
+
+	if (dc->policy == NULL || dc->policy->mode == POLICY_MODE_NONE)
+		return;
+	diag_init(&d);
+	snprintf(name, sizeof(name), "%s.", dc->rep->domain);
+	dn = ldns_dname_new_frm_str(name);
+	if (dn == NULL || dns_query(dc->res, dn, LDNS_RR_TYPE_MX, &pkt, &d)) {
+		check_add(dc->rep, CHECK_FAIL, "mx-coverage", RFC_8461 "4.1",
+		          "MX lookup failed: %s",
+		          d.error[0] ? d.error : "bad name");
+		ldns_rdf_deep_free(dn);
+		return;
+	}
+	answer_names(pkt, LDNS_RR_TYPE_MX, &mx);
+	ldns_pkt_free(pkt);
+	ldns_rdf_deep_free(dn);
+	if (mx.n == 1 && strcmp(mx.v[0], ".") == 0)
+		check_add(dc->rep, CHECK_WARN, "mx-coverage", "RFC 7505",
+		          "null MX: the domain accepts no mail, a policy is "
+		          "pointless");
+	else if (mx.n == 0)
+		report_no_mx(dc);
+	else
+		report_coverage(dc, &mx);
+	strlist_free(&mx);
+}
+
+/* --------------------------------------------------- 5. TLS-RPT */
+
+/* Check every rua URI of a parsed record; returns the failures. */
+static size_t
+tlsrpt_check_uris(struct report *rep, const struct tlsrpt_record *r)
+{
+	struct diag d;
+	size_t i, bad = 0;
+
+	for (i = 0; i < r->rua.n; i++) {
+		diag_init(&d);
+		if (tlsrpt_uri_check(r->rua.v[i], &d) < 0) {
+			check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
+			          "rua %s: %s", r->rua.v[i], d.error);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* Check _smtp._tls.<domain>: exactly one valid v=TLSRPTv1 record. */
+static void
+check_tlsrpt(struct domain_check *dc)
+{
+	struct report *rep = dc->rep;
+	struct strlist txts = {0}, chain = {0};
+	struct tlsrpt_record r;
+	char name[DOMAIN_MAX + 16];
+	size_t n, first = 0, bad;
+	struct diag d;
+
+	diag_init(&d);
+	memset(&r, 0, sizeof(r));
+	snprintf(name, sizeof(name), "_smtp._tls.%s.", rep->domain);
+	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
+		          d.error);
+		goto out;
+	}
+	report_chain(rep, name, "tlsrpt-delegation", &chain);
+	n = record_select(txts.v, txts.n, TLSRPT_RECORD_VERSION, &first);
+	if (n == 0)
+		check_add(
+		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
+		    "no v=TLSRPTv1 TXT record at %s: TLS-RPT is optional, "
+		    "but without it nobody tells you when senders fail",
+		    name);
+	else if (n > 1)
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
+		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
+		          "ignore them all",
+		          n, name);
+	else if (tlsrpt_record_parse(txts.v[first], strlen(txts.v[first]), &r,
+	                             &d) < 0)
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "\"%s\": %s",
+		          txts.v[first], d.error);
+	else if (tlsrpt_check_uris(rep, &r) == 0)
+		check_add(rep, CHECK_PASS, "tlsrpt", RFC_8460 "3", "%s",
+		          txts.v[first]);
+out:
+	tlsrpt_record_free(&r);
+	strlist_free(&txts);
+	strlist_free(&chain);
+}
+
+/* ------------------------------------------------ 6. consistency */
+
+/* Does id look derived by this tool (32 lower-case hex digits)? */
+static int
+id_is_derived(const char *id)
+{
+	size_t i;
+
+	for (i = 0; id[i] != '\0'; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return i == POLICY_ID_MAX;
+}
+
+/* Compare a content-derived id with the id of the served bytes. */
+static void
+check_id(struct domain_check *dc)
+{
+	char id[POLICY_ID_MAX + 1];
+
+	if (dc->sts_id[0] == '\0' || !dc->fetched)
+		return;
+	if (!id_is_derived(dc->sts_id)) {
+		check_add(dc->rep, CHECK_INFO, "policy-id", RFC_8461 "3.1",
+		          "id %s is not content-derived: make sure it changes "
+		          "with every policy change",
+		          dc->sts_id);
+		return;
+	}
+	policy_id(dc->fr.body, dc->fr.len, id);
+	if (strcmp(id, dc->sts_id) == 0)
+		check_add(dc->rep, CHECK_PASS, "policy-id", RFC_8461 "3.1",
+		          "id matches the SHA-256 of the served policy");
+	else
+		check_add(dc->rep, CHECK_WARN, "policy-id", RFC_8461 "3.1",
+		          "the id does not match the served policy (%s): was "
+		          "the TXT record updated before the file?",
+		          id);
+}
+
+/* ---------------------------------------------------- one domain */
+
+/* Run every check of one domain into its report. */
+static void
+check_domain(const struct check_ctx *ctx, struct report *rep)
+{
+	struct domain_check dc;
+	struct diag d;
+
+	memset(&dc, 0, sizeof(dc));
+	dc.ctx = ctx;
+	dc.rep = rep;
+	diag_init(&d);
+	dc.res = resolver_open(ctx, &d);
+	if (dc.res == NULL) {
+		check_add(rep, CHECK_FAIL, "dns", RFC_8461 "3.1", "%s",
+		          d.error);
+		return;
+	}
+	check_sts_record(&dc);
+	check_policy_fetch(&dc);
+	check_policy_syntax(&dc);
+	check_mx(&dc);
+	check_tlsrpt(&dc);
+	check_id(&dc);
+	policy_free(dc.policy);
+	fetch_result_free(&dc.fr);
+	ldns_resolver_deep_free(dc.res);
+}
+
+/* ------------------------------------------------------- workers */
+
+struct pool {
+	pthread_mutex_t lock;
+	size_t next, n;
+	struct report *reps;
+	const struct check_ctx *ctx;
+};
+
+/* Worker thread: take the next unchecked domain until none is left. */
+static void *
+pool_worker(void *arg)
+{
+	struct pool *pl = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&pl->lock);
+		i = pl->next++;
+		pthread_mutex_unlock(&pl->lock);
+		if (i >= pl->n)
+			return NULL;
+		check_domain(pl->ctx, &pl->reps[i]);
+	}
+}
+
+/* Check n domains with at most CHECK_MAX_PARALLEL threads. */
+static void
+check_all(const struct check_ctx *ctx, struct report *reps, size_t n)
+{
+	pthread_t tids[CHECK_MAX_PARALLEL];
+	struct pool pl;
+	size_t i, started = 0, want;
+
+	memset(&pl, 0, sizeof(pl));
+	pthread_mutex_init(&pl.lock, NULL);
+	pl.n = n;
+	pl.reps = reps;
+	pl.ctx = ctx;
+	want = n < CHECK_MAX_PARALLEL ? n : CHECK_MAX_PARALLEL;
+	for (i = 0; i + 1 < want; i++)
+		if (pthread_create(&tids[started], NULL, pool_worker, &pl) == 0)
+			started++;
+	pool_worker(&pl); /* this thread works too */
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&pl.lock);
+}
+
+/* ------------------------------------------------------- output */
+
+/* Print one domain's results and verdict as text. */
+static void
+print_text(const struct report *rep)
+{
+	const struct check_item *it;
+	size_t i;
+
+	for (i = 0; i < rep->n; i++) {
+		it = &rep->items[i];
+		printf("%s: %-4s  %-16s %s (%s)\n", rep->domain,
+		       status_names[it->status], it->name, it->msg, it->rfc);
+	}
+	if (rep->n == CHECK_MAX_ITEMS)
+		printf("%s: (further results left out)\n", rep->domain);
+	printf("%s: %s (%u failure%s, %u warning%s)\n", rep->domain,
+	       rep->nfail ? "FAIL" : "PASS", rep->nfail,
+	       rep->nfail == 1 ? "" : "s", rep->nwarn,
+	       rep->nwarn == 1 ? "" : "s");
+}
+
+/* Append one domain's object to the JSON document. */
+static void
+json_report(struct buf *out, const struct report *rep)
+{
+	const struct check_item *it;
+	size_t i;
+
+	buf_puts(out, "{");
+	json_member(out, "domain", rep->domain);
+	buf_puts(out, ",");
+	json_member(out, "verdict", rep->nfail ? "fail" : "pass");
+	buf_printf(out, ",\"failures\":%u,\"warnings\":%u,\"checks\":[",
+	           rep->nfail, rep->nwarn);
+	for (i = 0; i < rep->n; i++) {
+		it = &rep->items[i];
+		buf_puts(out, i ? ",{" : "{");
+		json_member(out, "name", it->name);
+		buf_puts(out, ",");
+		json_member(out, "status", status_json[it->status]);
+		buf_puts(out, ",");
+		json_member(out, "message", it->msg);
+		buf_puts(out, ",");
+		json_member(out, "rfc", it->rfc);
+		buf_puts(out, "}");
+	}
+	buf_puts(out, "]}");
+}
+
+/* Print every report as one JSON document. Returns 0, or -1. */
+static int
+print_json(const struct report *reps, size_t n, int failed)
+{
+	struct buf out;
+	size_t i;
+	int rc = 0;
+
+	buf_init(&out, CHECK_JSON_MAX);
+	buf_puts(&out, "{");
+	json_member(&out, "verdict", failed ? "fail" : "pass");
+	buf_puts(&out, ",\"domains\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_puts(&out, ",");
+		json_report(&out, &reps[i]);
+	}
+	if (buf_puts(&out, "]}\n") < 0) {
+		log_error(NULL, "check: JSON output too large");
+		rc = -1;
+	} else {
+		fputs(out.data, stdout);
+	}
+	buf_free(&out);
+	return rc;
+}
+
+/* ------------------------------------------------------- set-up */
+
+/*
+ * Parse --server ADDR[#PORT] (IPv4 or IPv6 address, port 1-65535,
+ * default 53) into ctx. Returns 0, or -1 with the reason in d.
+ */
+static int
+parse_server(const char *arg, struct check_ctx *ctx, struct diag *d)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+	unsigned long long port = 53;
+	const char *hash = strchr(arg, '#');
+	size_t len = hash ? (size_t)(hash - arg) : strlen(arg);
+	int v6;
+
+	if (len == 0 || len >= sizeof(addr) ||
+	    (hash != NULL &&
+	     (parse_uint(hash + 1, 65535, &port) < 0 || port == 0))) {
+		diag_error(d, "--server %s: expected ADDR[#PORT]", arg);
+		return -1;
+	}
+	memcpy(addr, arg, len);
+	addr[len] = '\0';
+	v6 = strchr(addr, ':') != NULL;
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1) {
+		diag_error(d, "--server %s: not an IPv4 or IPv6 address", arg);
+		return -1;
+	}
+	ctx->server = ldns_rdf_new_frm_str(
+	    v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, addr);
+	if (ctx->server == NULL) {
+		diag_error(d, "--server %s: unusable address", arg);
+		return -1;
+	}
+	ctx->port = (unsigned)port;
+	return 0;
+}
+
+/*
+ * Copy a domain operand into out (size DOMAIN_MAX + 1): lower case, one
+ * trailing dot removed; letters, digits, '-', '_' and non-empty labels
+ * of at most 63 bytes only. Returns 0, or -1.
+ */
+static int
+domain_normalize(const char *arg, char *out)
+{
+	size_t len = strlen(arg), i, label = 0;
+	char c;
+
+	if (len > 0 && arg[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DOMAIN_MAX)
+		return -1;
+	for (i = 0; i < len; i++) {
+		c = arg[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == '.') {
+			if (label == 0)
+				return -1;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		           c == '-' || c == '_') {
+			if (++label > 63)
+				return -1;
+		} else {
+			return -1;
+		}
+		out[i] = c;
+	}
+	out[len] = '\0';
+	return label == 0 ? -1 : 0;
+}
+
+/*
+ * The check command. -c is accepted but not read: check audits what
+ * senders see, which does not depend on this host's configuration.
+ */
+int
+check_run(const struct cmd_opts *o)
+{
+	struct check_ctx ctx;
+	struct report *reps;
+	struct diag d;
+	size_t i, n = (size_t)o->nargs;
+	int failed = 0, rc;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.o = o;
+	diag_init(&d);
+	if (o->server != NULL && parse_server(o->server, &ctx, &d) < 0) {
+		log_error(NULL, "check: %s", d.error);
+		return EXIT_USAGE;
+	}
+	reps = xcalloc(n, sizeof(*reps));
+	for (i = 0; i < n; i++) {
+		if (domain_normalize(o->args[i], reps[i].domain) < 0) {
+			log_error(NULL, "check: %s: not a domain name",
+			          o->args[i]);
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (fetch_global_init() != 0) {
+		log_error(NULL, "check: cannot initialise libcurl");
+		rc = EXIT_FAILED;
+		goto out;
+	}
+	check_all(&ctx, reps, n);
+	fetch_global_cleanup();
+	for (i = 0; i < n; i++)
+		failed |= reps[i].nfail > 0;
+	rc = failed ? EXIT_FAILED : EXIT_OK;
+	if (o->json) {
+		if (print_json(reps, n, failed) < 0)
+			rc = EXIT_FAILED;
+	} else {
+		for (i = 0; i < n; i++)
+			print_text(&reps[i]);
+	}
+out:
+	free(reps);
+	ldns_rdf_deep_free(ctx.server);
+	return rc;
+}
