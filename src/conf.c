@@ -1,2 +1,1493 @@
-/* conf.c - to be written */
+/*
+ * conf.c - the configuration file, mta-sts-sync.conf(5).
+ *
+ * named.conf-like statements read with the tokenizer of lex.h: include,
+ * key (BIND's statement, verbatim), options { } (defaults for every
+ * domain) and domain "name" { }. Each block is parsed into a struct block
+ * that remembers where every setting was given; at the end the options
+ * are inherited by the domains, the required settings checked, paths
+ * expanded and keys resolved, so that callers read domain_conf only.
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "lex.h"
+#include "policy.h"
+#include "record.h"
+#include "tsig.h"
+#include "util.h"
+
+enum setting {
+	S_UPSTREAM,
+	S_POLICY,
+	S_MODE,
+	S_MAX_AGE,
+	S_MX,
+	S_POLICY_FILE,
+	S_PUBLISH_CMD,
+	S_VERIFY,
+	S_VERIFY_URL,
+	S_VERIFY_TIMEOUT,
+	S_TLS_RPT,
+	S_KEY,
+	S_KEY_FILE,
+	S_SERVER,
+	S_ZONE,
+	S_TTL,
+	S_MX_CHECK,
+	S_CA_FILE,
+	S_RESOLVE,
+	S_TIMEOUT,
+	S_RESOLVER,
+	S_COUNT
+};
+
+#define TTL_MAX 2147483647ull
+#define TIMEOUT_MAX 3600ull
+#define PORT_MAX 65535ull
+
+/* One options or domain block as written, before inheritance. */
+struct block {
+	struct domain_conf dc;
+	char where[300]; /* "options" or "domain \"x\"", for messages */
+	const char *set_file[S_COUNT]; /* where each setting was given */
+	unsigned set_line[S_COUNT];    /* 0: not given */
+	char *key_name;
+	char *key_file; /* path, resolved against the file it was set in */
+};
+
+/* A key file already loaded for some domain: loaded once. */
+struct loaded_key {
+	char *path;
+	char *name; /* NULL: the file's only key */
+	size_t idx; /* in conf->keys */
+};
+
+struct parser {
+	struct conf *conf;
+	struct diag *d;
+	int flags;
+	unsigned depth;                    /* include nesting */
+	dev_t dev[CONF_INCLUDE_DEPTH + 2]; /* files being read, for loops */
+	ino_t ino[CONF_INCLUDE_DEPTH + 2];
+	mode_t mode[CONF_INCLUDE_DEPTH + 2]; /* 0: read from memory */
+	struct block options;
+	const char *opt_file; /* NULL: no options block */
+	unsigned opt_line;
+	struct block *dom;
+	size_t ndom;
+	const char **key_file; /* where each key statement is */
+	unsigned *key_line;
+	size_t nkeystmt; /* conf->keys[0..nkeystmt) come from statements */
+	struct loaded_key *loaded;
+	size_t nloaded;
+};
+
+struct setting_def {
+	const char *name;
+	int repeatable;
+	int (*parse)(struct parser *p, struct lex *lx, struct block *b);
+};
+
+static int parse_statements(struct parser *p, struct lex *lx, struct block *b,
+                            int in_braces);
+
+/* Set "file:line: message" as the error; returns -1. */
+static int __attribute__((format(printf, 4, 5)))
+perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
+{
+	char msg[DIAG_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(p->d, "%s:%u: %s", file, line, msg);
+	return -1;
+}
+
+/* Describe the current token for "expected X, found Y". */
+static const char *
+found(const struct lex *lx, char *buf, size_t size)
+{
+	if (lx->type == TOK_WORD)
+		snprintf(buf, size, "'%.64s'", lx->text);
+	else if (lx->type == TOK_STRING)
+		snprintf(buf, size, "\"%.64s\"", lx->text);
+	else
+		snprintf(buf, size, "%s", lex_type_name(lx->type));
+	return buf;
+}
+
+/* The next token; a tokenizer error is reported. */
+static enum lex_type
+next(struct parser *p, struct lex *lx)
+{
+	enum lex_type t = lex_next(lx);
+
+	if (t == TOK_ERROR)
+		perr(p, lx->file, lx->tok_line, "%s", lx->error);
+	return t;
+}
+
+/* Read the next token, which must be t; what names it for the message. */
+static int
+expect(struct parser *p, struct lex *lx, enum lex_type t, const char *after)
+{
+	char f[96];
+	enum lex_type got = next(p, lx);
+
+	if (got == TOK_ERROR)
+		return -1;
+	if (got != t)
+		return perr(p, lx->file, lx->tok_line,
+		            "expected %s after %s, found %s", lex_type_name(t),
+		            after, found(lx, f, sizeof(f)));
+	return 0;
+}
+
+/* Read a word or string value for setting name into *out (allocated). */
+static int
+get_value(struct parser *p, struct lex *lx, const char *name, char **out)
+{
+	char f[96];
+	enum lex_type t = next(p, lx);
+
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_WORD && t != TOK_STRING)
+		return perr(p, lx->file, lx->tok_line,
+		            "expected a value after '%s', found %s", name,
+		            found(lx, f, sizeof(f)));
+	*out = xstrdup(lx->text);
+	return 0;
+}
+
+/* Read "VALUE ;" into *out (allocated, replacing nothing). */
+static int
+get_value_semi(struct parser *p, struct lex *lx, const char *name, char **out)
+{
+	char after[80];
+
+	if (get_value(p, lx, name, out) == -1)
+		return -1;
+	snprintf(after, sizeof(after), "'%s' value", name);
+	if (expect(p, lx, TOK_SEMI, after) == -1) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read "NUMBER ;" with min <= NUMBER <= max. */
+static int
+get_number(struct parser *p, struct lex *lx, const char *name,
+           unsigned long long min, unsigned long long max,
+           unsigned long long *out)
+{
+	unsigned line;
+	char *v = NULL;
+	int bad;
+
+	if (get_value(p, lx, name, &v) == -1)
+		return -1;
+	line = lx->tok_line;
+	bad = parse_uint(v, max, out) == -1 || *out < min;
+	if (bad)
+		perr(p, lx->file, line,
+		     "%s: expected a number from %llu to %llu, found '%.64s'",
+		     name, min, max, v);
+	free(v);
+	if (bad)
+		return -1;
+	return expect(p, lx, TOK_SEMI, name);
+}
+
+/* Replace *dst with src. */
+static void
+set_str(char **dst, char *src)
+{
+	free(*dst);
+	*dst = src;
+}
+
+/*
+ * Validate a domain name (A-labels: letters, digits, '-', '_' for
+ * service labels) and normalise it in place: lower case, no trailing
+ * dot. Returns 0 or -1.
+ */
+static int
+domain_normalise(char *s)
+{
+	size_t len = strlen(s), label = 0, i;
+
+	if (len > 0 && s[len - 1] == '.')
+		s[--len] = '\0';
+	if (len == 0 || len > 253)
+		return -1;
+	for (i = 0; i <= len; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || s[i - 1] == '-' ||
+			    s[i - label] == '-')
+				return -1;
+			label = 0;
+			continue;
+		}
+		if (c >= 'A' && c <= 'Z')
+			s[i] = (char)(c - 'A' + 'a');
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		           c == '-' || c == '_'))
+			return -1;
+		label++;
+	}
+	return 0;
+}
+
+/* An https:// URL with a host and no blanks or control characters. */
+static int
+url_ok(const char *u)
+{
+	const char *h, *c;
+
+	if (ascii_ncasecmp(u, "https://", 8) != 0)
+		return 0;
+	h = u + 8;
+	if (*h == '\0' || *h == '/' || *h == ':' || *h == '?' || *h == '#')
+		return 0;
+	for (c = u; *c != '\0'; c++)
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* An IPv4 or IPv6 address (IPv6 in brackets if brackets). */
+static int
+addr_ok(const char *a, int brackets_ok)
+{
+	unsigned char bin[16];
+	char tmp[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(a);
+
+	if (brackets_ok && n > 2 && a[0] == '[' && a[n - 1] == ']') {
+		if (n - 2 >= sizeof(tmp))
+			return 0;
+		memcpy(tmp, a + 1, n - 2);
+		tmp[n - 2] = '\0';
+		return inet_pton(AF_INET6, tmp, bin) == 1;
+	}
+	return inet_pton(AF_INET, a, bin) == 1 ||
+	       inet_pton(AF_INET6, a, bin) == 1;
+}
+
+/* Resolve path against the directory of the file base it is written in. */
+static char *
+path_resolve(const char *base, const char *path)
+{
+	const char *slash = strrchr(base, '/');
+	struct buf b;
+
+	if (path[0] == '/' || slash == NULL)
+		return xstrdup(path);
+	buf_init(&b, (size_t)-1);
+	buf_append(&b, base, (size_t)(slash - base) + 1);
+	buf_puts(&b, path);
+	return buf_steal(&b);
+}
+
+/* ------------------------------------------------------------ settings */
+
+static int
+set_upstream(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "upstream", &v) == -1)
+		return -1;
+	set_str(&b->dc.upstream, v);
+	if (!url_ok(v))
+		return perr(p, lx->file, lx->tok_line,
+		            "upstream: expected an https:// URL, found "
+		            "'%.100s'",
+		            v);
+	if (b->set_line[S_POLICY])
+		return perr(p, lx->file, lx->tok_line,
+		            "upstream and policy { } are mutually exclusive "
+		            "in %s",
+		            b->where);
+	return 0;
+}
+
+static int
+set_mode(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+	int rc = 0;
+
+	if (get_value_semi(p, lx, "mode", &v) == -1)
+		return -1;
+	if (policy_mode_from_name(v, &b->dc.mode) == -1)
+		rc = perr(p, lx->file, lx->tok_line,
+		          "mode: expected enforce, testing or none, found "
+		          "'%.64s'",
+		          v);
+	b->dc.has_mode = 1;
+	free(v);
+	return rc;
+}
+
+static int
+set_max_age(struct parser *p, struct lex *lx, struct block *b)
+{
+	unsigned long long v;
+
+	if (get_number(p, lx, "max-age", 0, POLICY_MAX_AGE_MAX, &v) == -1)
+		return -1;
+	b->dc.max_age = (unsigned long)v;
+	b->dc.has_max_age = 1;
+	return 0;
+}
+
+/* Check an mx pattern with the policy module's rules; lower-cases it. */
+static int
+mx_check_pattern(struct parser *p, struct lex *lx, char *v)
+{
+	struct policy *scratch = policy_new();
+	struct diag md;
+	char *c;
+	int rc = 0;
+
+	diag_init(&md);
+	for (c = v; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
+	if (scratch == NULL || policy_add_mx(scratch, v, &md) == -1)
+		rc = perr(p, lx->file, lx->tok_line, "mx \"%.100s\": %s", v,
+		          diag_failed(&md) ? md.error : "invalid pattern");
+	policy_free(scratch);
+	return rc;
+}
+
+static int
+set_mx(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+	int rc;
+
+	if (get_value_semi(p, lx, "mx", &v) == -1)
+		return -1;
+	if ((rc = mx_check_pattern(p, lx, v)) == 0)
+		strlist_add(&b->dc.extra_mx, v);
+	free(v);
+	return rc;
+}
+
+/* Only %d and %% may appear in a policy-file path. */
+static int
+percent_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '%' && (s[1] == 'd' || s[1] == '%'))
+			s++;
+		else if (*s == '%')
+			return 0;
+	return 1;
+}
+
+static int
+set_policy_file(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "policy-file", &v) == -1)
+		return -1;
+	set_str(&b->dc.policy_file, path_resolve(lx->file, v));
+	free(v);
+	if (!percent_ok(b->dc.policy_file))
+		return perr(p, lx->file, lx->tok_line,
+		            "policy-file: only %%d (the domain) and %%%% may "
+		            "follow '%%'");
+	return 0;
+}
+
+static int
+set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
+{
+	char f[96];
+	enum lex_type t;
+
+	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING)
+		strlist_add(&b->dc.publish_cmd, lx->text);
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_SEMI)
+		return perr(p, lx->file, lx->tok_line,
+		            "expected ';' after publish-command arguments, "
+		            "found %s",
+		            found(lx, f, sizeof(f)));
+	if (b->dc.publish_cmd.n == 0)
+		return perr(p, lx->file, lx->tok_line,
+		            "publish-command: expected a program and its "
+		            "arguments");
+	return 0;
+}
+
+/* Read one of the words in names (NULL-terminated); its index in *idx. */
+static int
+get_choice(struct parser *p, struct lex *lx, const char *name,
+           const char *const *names, const char *expected, int *idx)
+{
+	char *v = NULL;
+	int i;
+
+	if (get_value_semi(p, lx, name, &v) == -1)
+		return -1;
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0)
+			break;
+	*idx = i;
+	if (names[i] == NULL)
+		perr(p, lx->file, lx->tok_line,
+		     "%s: expected %s, found '%.64s'", name, expected, v);
+	free(v);
+	return names[i] == NULL ? -1 : 0;
+}
+
+static int
+set_verify(struct parser *p, struct lex *lx, struct block *b)
+{
+	static const char *const yn[] = {"no", "yes", NULL};
+	int i;
+
+	if (get_choice(p, lx, "verify", yn, "yes or no", &i) == -1)
+		return -1;
+	b->dc.verify = i;
+	return 0;
+}
+
+static int
+set_mx_check(struct parser *p, struct lex *lx, struct block *b)
+{
+	static const char *const v[] = {"enforce", "warn", "off", NULL};
+	int i;
+
+	if (get_choice(p, lx, "mx-check", v, "enforce, warn or off", &i) == -1)
+		return -1;
+	b->dc.mx_check = i == 0   ? MX_CHECK_ENFORCE
+	                 : i == 1 ? MX_CHECK_WARN
+	                          : MX_CHECK_OFF;
+	return 0;
+}
+
+static int
+set_verify_url(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "verify-url", &v) == -1)
+		return -1;
+	set_str(&b->dc.verify_url, v);
+	if (!url_ok(v))
+		return perr(p, lx->file, lx->tok_line,
+		            "verify-url: expected an https:// URL, found "
+		            "'%.100s'",
+		            v);
+	return 0;
+}
+
+static int
+set_verify_timeout(struct parser *p, struct lex *lx, struct block *b)
+{
+	unsigned long long v;
+
+	if (get_number(p, lx, "verify-timeout", 1, TIMEOUT_MAX, &v) == -1)
+		return -1;
+	b->dc.verify_timeout = (unsigned)v;
+	return 0;
+}
+
+static int
+set_timeout(struct parser *p, struct lex *lx, struct block *b)
+{
+	unsigned long long v;
+
+	if (get_number(p, lx, "timeout", 1, TIMEOUT_MAX, &v) == -1)
+		return -1;
+	b->dc.timeout = (unsigned)v;
+	return 0;
+}
+
+static int
+set_ttl(struct parser *p, struct lex *lx, struct block *b)
+{
+	unsigned long long v;
+
+	if (get_number(p, lx, "ttl", 0, TTL_MAX, &v) == -1)
+		return -1;
+	b->dc.ttl = (unsigned)v;
+	return 0;
+}
+
+static int
+set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
+{
+	struct diag td;
+	char *v = NULL;
+	int rc = 0;
+
+	if (get_value_semi(p, lx, "tls-rpt", &v) == -1)
+		return -1;
+	diag_init(&td);
+	if (tlsrpt_uri_check(v, &td) == -1 || diag_failed(&td))
+		rc = perr(p, lx->file, lx->tok_line, "tls-rpt \"%.100s\": %s",
+		          v, diag_failed(&td) ? td.error : "invalid URI");
+	strlist_add(&b->dc.tls_rpt, v);
+	b->dc.has_tls_rpt = 1;
+	free(v);
+	return rc;
+}
+
+static int
+set_key(struct parser *p, struct lex *lx, struct block *b)
+{
+	return get_value_semi(p, lx, "key", &b->key_name);
+}
+
+static int
+set_key_file(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "key-file", &v) == -1)
+		return -1;
+	b->key_file = path_resolve(lx->file, v);
+	free(v);
+	return 0;
+}
+
+static int
+set_ca_file(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "ca-file", &v) == -1)
+		return -1;
+	b->dc.ca_file = path_resolve(lx->file, v);
+	free(v);
+	return 0;
+}
+
+static int
+set_zone(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "zone", &v) == -1)
+		return -1;
+	b->dc.zone = v;
+	if (domain_normalise(v) == -1)
+		return perr(p, lx->file, lx->tok_line,
+		            "zone: '%.100s' is not a valid domain name", v);
+	return 0;
+}
+
+/*
+ * Parse "ADDR [port N] ;" for server or resolver. A server may be a host
+ * name; a resolver must be an address.
+ */
+static int
+get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
+           char **addr, unsigned *port)
+{
+	unsigned long long v;
+	unsigned line;
+	char f[96];
+	enum lex_type t;
+
+	if (get_value(p, lx, name, addr) == -1)
+		return -1;
+	line = lx->tok_line;
+	if (!addr_ok(*addr, 0) && (!host_ok || domain_normalise(*addr) == -1))
+		return perr(p, lx->file, line,
+		            "%s: expected an IP address%s, found '%.100s'",
+		            name, host_ok ? " or host name" : "", *addr);
+	if ((t = next(p, lx)) == TOK_SEMI)
+		return 0;
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_WORD || strcmp(lx->text, "port") != 0)
+		return perr(p, lx->file, lx->tok_line,
+		            "expected 'port' or ';' after %s address, found %s",
+		            name, found(lx, f, sizeof(f)));
+	if (get_number(p, lx, "port", 1, PORT_MAX, &v) == -1)
+		return -1;
+	*port = (unsigned)v;
+	return 0;
+}
+
+static int
+set_server(struct parser *p, struct lex *lx, struct block *b)
+{
+	return get_server(p, lx, "server", 1, &b->dc.server, &b->dc.port);
+}
+
+static int
+set_resolver(struct parser *p, struct lex *lx, struct block *b)
+{
+	return get_server(p, lx, "resolver", 0, &b->dc.resolver,
+	                  &b->dc.resolver_port);
+}
+
+/* "HOST:PORT:ADDR" as curl's --resolve takes it. */
+static int
+resolve_ok(const char *v)
+{
+	const char *c1 = strchr(v, ':'), *c2;
+	unsigned long long port;
+	char ps[8];
+
+	if (c1 == NULL || c1 == v || (c2 = strchr(c1 + 1, ':')) == NULL)
+		return 0;
+	if ((size_t)(c2 - c1 - 1) >= sizeof(ps))
+		return 0;
+	memcpy(ps, c1 + 1, (size_t)(c2 - c1 - 1));
+	ps[c2 - c1 - 1] = '\0';
+	if (parse_uint(ps, PORT_MAX, &port) == -1 || port == 0)
+		return 0;
+	return addr_ok(c2 + 1, 1);
+}
+
+static int
+set_resolve(struct parser *p, struct lex *lx, struct block *b)
+{
+	char *v = NULL;
+	int rc = 0;
+
+	if (get_value_semi(p, lx, "resolve", &v) == -1)
+		return -1;
+	if (!resolve_ok(v))
+		rc = perr(p, lx->file, lx->tok_line,
+		          "resolve: expected \"HOST:PORT:ADDRESS\", found "
+		          "'%.100s'",
+		          v);
+	strlist_add(&b->dc.resolve, v);
+	free(v);
+	return rc;
+}
+
+/* One setting of a policy { } block into pol; *seen tracks duplicates. */
+static int
+policy_setting(struct parser *p, struct lex *lx, struct policy *pol,
+               unsigned *seen)
+{
+	unsigned long long v;
+	char name[16], *s = NULL;
+	int bit = strcmp(lx->text, "mode") == 0      ? 1
+	          : strcmp(lx->text, "max-age") == 0 ? 2
+	                                             : 0;
+
+	if (bit == 0 && strcmp(lx->text, "mx") != 0)
+		return perr(p, lx->file, lx->tok_line,
+		            "unknown setting '%.64s' in policy { } (expected "
+		            "mode, mx or max-age)",
+		            lx->text);
+	if (*seen & (unsigned)bit)
+		return perr(p, lx->file, lx->tok_line,
+		            "duplicate setting '%s' in policy { }", lx->text);
+	*seen |= (unsigned)bit;
+	str_copy(name, sizeof(name), lx->text);
+	if (bit == 2) {
+		if (get_number(p, lx, "max-age", 0, POLICY_MAX_AGE_MAX, &v) ==
+		    -1)
+			return -1;
+		pol->max_age = (unsigned long)v;
+		return 0;
+	}
+	if (get_value_semi(p, lx, name, &s) == -1)
+		return -1;
+	if (bit == 1 && policy_mode_from_name(s, &pol->mode) == -1)
+		perr(p, lx->file, lx->tok_line,
+		     "mode: expected enforce, testing or none, found '%.64s'",
+		     s);
+	else if (bit == 0)
+		mx_check_pattern(p, lx, s);
+	if (bit == 0 && !diag_failed(p->d))
+		policy_add_mx(pol, s, p->d);
+	free(s);
+	return diag_failed(p->d) ? -1 : 0;
+}
+
+static int
+set_policy(struct parser *p, struct lex *lx, struct block *b)
+{
+	unsigned line = lx->tok_line, seen = 0;
+	struct diag vd;
+	enum lex_type t;
+
+	if (expect(p, lx, TOK_LBRACE, "'policy'") == -1)
+		return -1;
+	if ((b->dc.local_policy = policy_new()) == NULL)
+		return perr(p, lx->file, line, "cannot create a policy");
+	while ((t = next(p, lx)) == TOK_WORD)
+		if (policy_setting(p, lx, b->dc.local_policy, &seen) == -1)
+			return -1;
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_RBRACE)
+		return perr(p, lx->file, lx->tok_line,
+		            "expected a setting or '}' in policy { }");
+	if (expect(p, lx, TOK_SEMI, "'}' of policy") == -1)
+		return -1;
+	if (!(seen & 1))
+		return perr(p, lx->file, line, "policy { } needs a mode");
+	diag_init(&vd);
+	if (policy_validate(b->dc.local_policy, &vd) == -1 || diag_failed(&vd))
+		return perr(p, lx->file, line, "policy { }: %s",
+		            diag_failed(&vd) ? vd.error : "invalid policy");
+	if (b->set_line[S_UPSTREAM])
+		return perr(p, lx->file, line,
+		            "upstream and policy { } are mutually exclusive "
+		            "in %s",
+		            b->where);
+	return 0;
+}
+
+static const struct setting_def settings[S_COUNT] = {
+    [S_UPSTREAM] = {"upstream", 0, set_upstream},
+    [S_POLICY] = {"policy", 0, set_policy},
+    [S_MODE] = {"mode", 0, set_mode},
+    [S_MAX_AGE] = {"max-age", 0, set_max_age},
+    [S_MX] = {"mx", 1, set_mx},
+    [S_POLICY_FILE] = {"policy-file", 0, set_policy_file},
+    [S_PUBLISH_CMD] = {"publish-command", 0, set_publish_cmd},
+    [S_VERIFY] = {"verify", 0, set_verify},
+    [S_VERIFY_URL] = {"verify-url", 0, set_verify_url},
+    [S_VERIFY_TIMEOUT] = {"verify-timeout", 0, set_verify_timeout},
+    [S_TLS_RPT] = {"tls-rpt", 1, set_tls_rpt},
+    [S_KEY] = {"key", 0, set_key},
+    [S_KEY_FILE] = {"key-file", 0, set_key_file},
+    [S_SERVER] = {"server", 0, set_server},
+    [S_ZONE] = {"zone", 0, set_zone},
+    [S_TTL] = {"ttl", 0, set_ttl},
+    [S_MX_CHECK] = {"mx-check", 0, set_mx_check},
+    [S_CA_FILE] = {"ca-file", 0, set_ca_file},
+    [S_RESOLVE] = {"resolve", 1, set_resolve},
+    [S_TIMEOUT] = {"timeout", 0, set_timeout},
+    [S_RESOLVER] = {"resolver", 0, set_resolver},
+};
+
+/* Parse one setting of an options or domain block; its name is read. */
+static int
+parse_setting(struct parser *p, struct lex *lx, struct block *b)
+{
+	const struct setting_def *s = NULL;
+	size_t i;
+
+	for (i = 0; i < S_COUNT; i++)
+		if (strcmp(lx->text, settings[i].name) == 0)
+			s = &settings[i];
+	if (s == NULL)
+		return perr(p, lx->file, lx->tok_line,
+		            "unknown setting '%.64s' in %s", lx->text,
+		            b->where);
+	i = (size_t)(s - settings);
+	if (b->set_line[i] && !s->repeatable)
+		return perr(p, lx->file, lx->tok_line,
+		            "duplicate setting '%s' in %s (first at %s:%u)",
+		            s->name, b->where, b->set_file[i], b->set_line[i]);
+	if (!b->set_line[i]) {
+		b->set_line[i] = lx->tok_line;
+		b->set_file[i] = lx->file;
+	}
+	return s->parse(p, lx, b);
+}
+
+/* ------------------------------------------------------------ statements */
+
+/* A block with the defaults of conf.h. */
+static void
+block_init(struct block *b, const char *where)
+{
+	memset(b, 0, sizeof(*b));
+	str_copy(b->where, sizeof(b->where), where);
+	b->dc.verify = 1;
+	b->dc.verify_timeout = CONF_DEFAULT_VERIFY_TIMEOUT;
+	b->dc.port = CONF_DEFAULT_PORT;
+	b->dc.resolver_port = CONF_DEFAULT_PORT;
+	b->dc.ttl = CONF_DEFAULT_TTL;
+	b->dc.mx_check = MX_CHECK_ENFORCE;
+	b->dc.timeout = CONF_DEFAULT_TIMEOUT;
+}
+
+/* Free what a domain_conf owns (not the struct). */
+static void
+domain_conf_clear(struct domain_conf *dc)
+{
+	free(dc->name);
+	free(dc->upstream);
+	policy_free(dc->local_policy);
+	strlist_free(&dc->extra_mx);
+	free(dc->policy_file);
+	strlist_free(&dc->publish_cmd);
+	free(dc->verify_url);
+	strlist_free(&dc->tls_rpt);
+	free(dc->server);
+	free(dc->zone);
+	free(dc->ca_file);
+	strlist_free(&dc->resolve);
+	free(dc->resolver);
+	memset(dc, 0, sizeof(*dc));
+}
+
+static void
+block_clear(struct block *b)
+{
+	domain_conf_clear(&b->dc);
+	free(b->key_name);
+	free(b->key_file);
+	b->key_name = b->key_file = NULL;
+}
+
+/* The check applied to each file that holds a key statement. */
+static int
+key_file_mode_check(struct parser *p, const char *file)
+{
+	mode_t mode = p->mode[p->depth];
+
+	if (mode == 0)
+		return 0; /* read from memory */
+	return keyfile_check_mode(file, mode, p->d);
+}
+
+/* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
+static int
+parse_key_stmt(struct parser *p, struct lex *lx)
+{
+	struct conf *c = p->conf;
+	struct keyspec ks;
+	size_t i;
+	int rc = -1;
+
+	if (keyspec_parse_bind(lx, &ks, p->d) == -1 ||
+	    key_file_mode_check(p, lx->file) == -1)
+		goto out;
+	for (i = 0; i < p->nkeystmt; i++)
+		if (ascii_casecmp(c->keys[i].name, ks.name) == 0) {
+			perr(p, lx->file, ks.line,
+			     "duplicate key \"%s\" (first at %s:%u)", ks.name,
+			     p->key_file[i], p->key_line[i]);
+			goto out;
+		}
+	c->keys = xreallocarray(c->keys, c->nkeys + 1, sizeof(*c->keys));
+	if (keyspec_to_key(lx->file, &ks, &c->keys[c->nkeys], p->d) == -1)
+		goto out;
+	p->key_file =
+	    xreallocarray(p->key_file, p->nkeystmt + 1, sizeof(*p->key_file));
+	p->key_line =
+	    xreallocarray(p->key_line, p->nkeystmt + 1, sizeof(*p->key_line));
+	p->key_file[p->nkeystmt] = lx->file;
+	p->key_line[p->nkeystmt] = ks.line;
+	c->nkeys++;
+	p->nkeystmt++;
+	rc = 0;
+out:
+	keyspec_wipe(&ks);
+	return rc;
+}
+
+/* options { ... }; */
+static int
+parse_options(struct parser *p, struct lex *lx)
+{
+	if (p->opt_file != NULL)
+		return perr(p, lx->file, lx->tok_line,
+		            "duplicate options block (first at %s:%u)",
+		            p->opt_file, p->opt_line);
+	p->opt_file = lx->file;
+	p->opt_line = lx->tok_line;
+	if (expect(p, lx, TOK_LBRACE, "'options'") == -1)
+		return -1;
+	return parse_statements(p, lx, &p->options, 1);
+}
+
+/* domain "name" { ... }; */
+static int
+parse_domain(struct parser *p, struct lex *lx)
+{
+	unsigned line = lx->tok_line;
+	struct block *b;
+	char *name = NULL, where[300];
+	size_t i;
+
+	if (get_value(p, lx, "domain", &name) == -1)
+		return -1;
+	if (domain_normalise(name) == -1) {
+		perr(p, lx->file, line,
+		     "domain: '%.100s' is not a valid "
+		     "domain name",
+		     name);
+		free(name);
+		return -1;
+	}
+	for (i = 0; i < p->ndom; i++)
+		if (strcmp(p->dom[i].dc.name, name) == 0) {
+			perr(p, lx->file, line,
+			     "duplicate domain \"%s\" (first at %s:%u)", name,
+			     p->dom[i].dc.file, p->dom[i].dc.line);
+			free(name);
+			return -1;
+		}
+	p->dom = xreallocarray(p->dom, p->ndom + 1, sizeof(*p->dom));
+	b = &p->dom[p->ndom++];
+	snprintf(where, sizeof(where), "domain \"%s\"", name);
+	block_init(b, where);
+	b->dc.name = name;
+	b->dc.file = lx->file;
+	b->dc.line = line;
+	if (expect(p, lx, TOK_LBRACE, "domain name") == -1)
+		return -1;
+	return parse_statements(p, lx, b, 1);
+}
+
+/* Parse buf as file (already in conf->files) within block b. */
+static int
+parse_buffer(struct parser *p, const char *file, const char *buf, size_t len,
+             struct block *b)
+{
+	struct lex *lx = xmalloc(sizeof(*lx));
+	int rc;
+
+	lex_init(lx, file, buf, len);
+	rc = parse_statements(p, lx, b, 0);
+	explicit_bzero(lx, sizeof(*lx));
+	free(lx);
+	return rc;
+}
+
+/* Record a file name in conf->files; returns the stable copy. */
+static const char *
+file_name_keep(struct conf *c, const char *name)
+{
+	strlist_add(&c->files, name);
+	return c->files.v[c->files.n - 1];
+}
+
+/* Read an included file and parse it within b. */
+static int
+include_read(struct parser *p, const struct lex *lx, unsigned line,
+             const char *path, struct block *b)
+{
+	struct diag rd;
+	struct stat st;
+	size_t len = 0, i;
+	char *buf;
+	int rc;
+
+	diag_init(&rd);
+	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) == NULL)
+		return perr(p, lx->file, line, "cannot read include \"%s\": %s",
+		            path, rd.error);
+	for (i = 0; i <= p->depth; i++)
+		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&
+		    p->mode[i] != 0) {
+			conf_wipe_free(buf, len + 1);
+			return perr(p, lx->file, line,
+			            "include loop: \"%s\" is already being "
+			            "read",
+			            path);
+		}
+	p->depth++;
+	p->dev[p->depth] = st.st_dev;
+	p->ino[p->depth] = st.st_ino;
+	p->mode[p->depth] = st.st_mode | S_IFREG;
+	rc = parse_buffer(p, file_name_keep(p->conf, path), buf, len, b);
+	p->depth--;
+	conf_wipe_free(buf, len + 1);
+	return rc;
+}
+
+/* include "path"; relative to the including file's directory. */
+static int
+parse_include(struct parser *p, struct lex *lx, struct block *b)
+{
+	unsigned line = lx->tok_line;
+	char *v = NULL, *path;
+	int rc;
+
+	if (get_value_semi(p, lx, "include", &v) == -1)
+		return -1;
+	if (p->flags & CONF_NO_FILES) {
+		free(v);
+		return perr(p, lx->file, line, "include is not allowed here");
+	}
+	if (p->depth >= CONF_INCLUDE_DEPTH) {
+		free(v);
+		return perr(p, lx->file, line,
+		            "include nesting too deep (more than %u levels)",
+		            CONF_INCLUDE_DEPTH);
+	}
+	path = path_resolve(lx->file, v);
+	free(v);
+	rc = include_read(p, lx, line, path, b);
+	free(path);
+	return rc;
+}
+
+/* A top-level statement other than include; its first word is read. */
+static int
+parse_top(struct parser *p, struct lex *lx)
+{
+	if (strcmp(lx->text, "key") == 0)
+		return parse_key_stmt(p, lx);
+	if (strcmp(lx->text, "options") == 0)
+		return parse_options(p, lx);
+	if (strcmp(lx->text, "domain") == 0)
+		return parse_domain(p, lx);
+	return perr(p, lx->file, lx->tok_line,
+	            "unknown statement '%.64s' (expected include, key, "
+	            "options or domain)",
+	            lx->text);
+}
+
+/*
+ * Parse statements up to the end of the file, or, in_braces, up to the
+ * "};" that closes block b. b NULL: the top level.
+ */
+static int
+parse_statements(struct parser *p, struct lex *lx, struct block *b,
+                 int in_braces)
+{
+	char f[96];
+	enum lex_type t;
+	int rc;
+
+	for (;;) {
+		if ((t = next(p, lx)) == TOK_ERROR)
+			return -1;
+		if (t == TOK_EOF && !in_braces)
+			return 0;
+		if (t == TOK_RBRACE && in_braces)
+			return expect(p, lx, TOK_SEMI, "'}'");
+		if (t != TOK_WORD)
+			return perr(p, lx->file, lx->tok_line,
+			            "expected %s, found %s",
+			            b == NULL   ? "a statement"
+			            : in_braces ? "a setting or '}'"
+			                        : "a setting",
+			            found(lx, f, sizeof(f)));
+		if (strcmp(lx->text, "include") == 0)
+			rc = parse_include(p, lx, b);
+		else if (b == NULL)
+			rc = parse_top(p, lx);
+		else
+			rc = parse_setting(p, lx, b);
+		if (rc == -1)
+			return -1;
+	}
+}
+
+/* ------------------------------------------------------------ finishing */
+
+static void
+strlist_copy(struct strlist *dst, const struct strlist *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		strlist_add(dst, src->v[i]);
+}
+
+static char *
+xstrdup_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+/* Copy setting s from options o into domain block b. */
+static void
+inherit_one(struct block *b, const struct block *o, enum setting s)
+{
+	struct domain_conf *d = &b->dc;
+	const struct domain_conf *od = &o->dc;
+
+	switch (s) {
+	case S_UPSTREAM:
+		d->upstream = xstrdup_null(od->upstream);
+		break;
+	case S_POLICY:
+		d->local_policy = policy_dup(od->local_policy);
+		break;
+	case S_MODE:
+		d->has_mode = 1;
+		d->mode = od->mode;
+		break;
+	case S_MAX_AGE:
+		d->has_max_age = 1;
+		d->max_age = od->max_age;
+		break;
+	case S_MX:
+		strlist_copy(&d->extra_mx, &od->extra_mx);
+		break;
+	case S_POLICY_FILE:
+		d->policy_file = xstrdup_null(od->policy_file);
+		break;
+	case S_PUBLISH_CMD:
+		strlist_copy(&d->publish_cmd, &od->publish_cmd);
+		break;
+	case S_VERIFY:
+		d->verify = od->verify;
+		break;
+	case S_VERIFY_URL:
+		d->verify_url = xstrdup_null(od->verify_url);
+		break;
+	case S_VERIFY_TIMEOUT:
+		d->verify_timeout = od->verify_timeout;
+		break;
+	case S_TLS_RPT:
+		d->has_tls_rpt = 1;
+		strlist_copy(&d->tls_rpt, &od->tls_rpt);
+		break;
+	case S_KEY:
+		b->key_name = xstrdup_null(o->key_name);
+		break;
+	case S_KEY_FILE:
+		b->key_file = xstrdup_null(o->key_file);
+		break;
+	case S_SERVER:
+		d->server = xstrdup_null(od->server);
+		d->port = od->port;
+		break;
+	case S_ZONE:
+		d->zone = xstrdup_null(od->zone);
+		break;
+	case S_TTL:
+		d->ttl = od->ttl;
+		break;
+	case S_MX_CHECK:
+		d->mx_check = od->mx_check;
+		break;
+	case S_CA_FILE:
+		d->ca_file = xstrdup_null(od->ca_file);
+		break;
+	case S_RESOLVE:
+		strlist_copy(&d->resolve, &od->resolve);
+		break;
+	case S_TIMEOUT:
+		d->timeout = od->timeout;
+		break;
+	case S_RESOLVER:
+		d->resolver = xstrdup_null(od->resolver);
+		d->resolver_port = od->resolver_port;
+		break;
+	case S_COUNT:
+		break;
+	}
+}
+
+/* Was s, or a setting that goes with it, given in b? Given one of
+ * upstream / policy or key / key-file, a domain inherits neither. */
+static int
+group_given(const unsigned *given, enum setting s)
+{
+	if (s == S_UPSTREAM || s == S_POLICY)
+		return given[S_UPSTREAM] || given[S_POLICY];
+	if (s == S_KEY || s == S_KEY_FILE)
+		return given[S_KEY] || given[S_KEY_FILE];
+	return given[s] != 0;
+}
+
+/* Apply the options defaults to domain block b. */
+static void
+inherit(struct block *b, const struct block *o)
+{
+	unsigned given[S_COUNT];
+	int s;
+
+	memcpy(given, b->set_line, sizeof(given));
+	for (s = 0; s < S_COUNT; s++) {
+		if (!o->set_line[s] || group_given(given, (enum setting)s))
+			continue;
+		inherit_one(b, o, (enum setting)s);
+		b->set_line[s] = o->set_line[s];
+		b->set_file[s] = o->set_file[s];
+	}
+}
+
+/* Expand %d (the domain) and %% in the policy-file path. */
+static void
+expand_policy_file(struct domain_conf *d)
+{
+	const char *s;
+	struct buf b;
+
+	buf_init(&b, (size_t)-1);
+	for (s = d->policy_file; *s != '\0'; s++) {
+		if (s[0] == '%' && s[1] == 'd') {
+			buf_puts(&b, d->name);
+			s++;
+		} else if (s[0] == '%' && s[1] == '%') {
+			buf_append(&b, "%", 1);
+			s++;
+		} else {
+			buf_append(&b, s, 1);
+		}
+	}
+	free(d->policy_file);
+	d->policy_file = buf_steal(&b);
+}
+
+/* The required settings of a domain, after inheritance. */
+static int
+domain_check(struct parser *p, struct block *b)
+{
+	struct domain_conf *d = &b->dc;
+
+	if (d->upstream == NULL && d->local_policy == NULL)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\" has no upstream and no policy { }",
+		            d->name);
+	if (d->local_policy != NULL &&
+	    (d->has_mode || d->has_max_age || d->extra_mx.n > 0))
+		return perr(p, d->file, d->line,
+		            "domain \"%s\": mode, max-age and mx overrides "
+		            "apply to an upstream; write them inside "
+		            "policy { }",
+		            d->name);
+	if (d->policy_file == NULL)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\" has no policy-file", d->name);
+	if (b->key_name == NULL && b->key_file == NULL)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\" has no key: set key or key-file "
+		            "in the domain or in options",
+		            d->name);
+	return 0;
+}
+
+/* Find or load the key of b from its key-file; index in *idx. Errors
+ * and warnings go to kd, unprefixed. */
+static int
+key_from_file(struct parser *p, struct block *b, size_t *idx, struct diag *kd)
+{
+	struct conf *c = p->conf;
+	struct loaded_key *l;
+	size_t i;
+
+	for (i = 0; i < p->nloaded; i++) {
+		l = &p->loaded[i];
+		if (strcmp(l->path, b->key_file) == 0 &&
+		    ((l->name == NULL && b->key_name == NULL) ||
+		     (l->name != NULL && b->key_name != NULL &&
+		      strcmp(l->name, b->key_name) == 0))) {
+			*idx = l->idx;
+			return 0;
+		}
+	}
+	if (p->flags & CONF_NO_FILES) {
+		diag_error(kd, "key-file is not allowed here");
+		return -1;
+	}
+	c->keys = xreallocarray(c->keys, c->nkeys + 1, sizeof(*c->keys));
+	if (keyfile_load(b->key_file, b->key_name, &c->keys[c->nkeys], kd) ==
+	    -1)
+		return -1;
+	p->loaded =
+	    xreallocarray(p->loaded, p->nloaded + 1, sizeof(*p->loaded));
+	l = &p->loaded[p->nloaded++];
+	l->path = xstrdup(b->key_file);
+	l->name = xstrdup_null(b->key_name);
+	l->idx = *idx = c->nkeys++;
+	return 0;
+}
+
+/* The index in conf->keys of the key of domain block b. */
+static int
+key_resolve(struct parser *p, struct block *b, size_t *idx)
+{
+	const char *file = b->set_file[S_KEY_FILE];
+	unsigned line = b->set_line[S_KEY_FILE];
+	struct diag kd;
+	size_t i;
+
+	if (b->key_file != NULL) {
+		diag_init(&kd);
+		if (key_from_file(p, b, idx, &kd) == -1)
+			return perr(p, file, line, "%s", kd.error);
+		for (i = 0; i < kd.nwarn; i++)
+			diag_warn(p->d, "%s:%u: %s", file, line, kd.warn[i]);
+		return 0;
+	}
+	for (i = 0; i < p->nkeystmt; i++)
+		if (ascii_casecmp(p->conf->keys[i].name, b->key_name) == 0) {
+			*idx = i;
+			return 0;
+		}
+	return perr(p, b->set_file[S_KEY], b->set_line[S_KEY],
+	            "key \"%s\" is not defined by a key statement (for "
+	            "domain \"%s\")",
+	            b->key_name, b->dc.name);
+}
+
+/* Inherit, check and complete every domain; move them into conf. */
+static int
+finish(struct parser *p)
+{
+	struct conf *c = p->conf;
+	size_t i, *idx = xcalloc(p->ndom + 1, sizeof(*idx));
+	int rc = -1;
+
+	for (i = 0; i < p->ndom; i++) {
+		struct block *b = &p->dom[i];
+
+		inherit(b, &p->options);
+		if (domain_check(p, b) == -1 ||
+		    key_resolve(p, b, &idx[i]) == -1)
+			goto out;
+		expand_policy_file(&b->dc);
+		if (b->dc.verify_url == NULL) {
+			struct buf u;
+
+			buf_init(&u, (size_t)-1);
+			buf_printf(&u,
+			           "https://mta-sts.%s/.well-known/mta-sts.txt",
+			           b->dc.name);
+			b->dc.verify_url = buf_steal(&u);
+		}
+	}
+	c->domains = xcalloc(p->ndom + 1, sizeof(*c->domains));
+	for (i = 0; i < p->ndom; i++) {
+		c->domains[i] = p->dom[i].dc;
+		c->domains[i].key = &c->keys[idx[i]];
+		memset(&p->dom[i].dc, 0, sizeof(p->dom[i].dc));
+	}
+	c->ndomains = p->ndom;
+	rc = 0;
+out:
+	free(idx);
+	return rc;
+}
+
+static void
+parser_free(struct parser *p)
+{
+	size_t i;
+
+	block_clear(&p->options);
+	for (i = 0; i < p->ndom; i++)
+		block_clear(&p->dom[i]);
+	free(p->dom);
+	free(p->key_file);
+	free(p->key_line);
+	for (i = 0; i < p->nloaded; i++) {
+		free(p->loaded[i].path);
+		free(p->loaded[i].name);
+	}
+	free(p->loaded);
+}
+
+/* Parse buf as the main file name; mode is its mode (0: from memory). */
+static struct conf *
+conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
+                const struct stat *st, struct diag *d)
+{
+	struct parser p;
+	struct conf *c = xcalloc(1, sizeof(*c));
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.conf = c;
+	p.d = d;
+	p.flags = flags;
+	if (st != NULL) {
+		p.dev[0] = st->st_dev;
+		p.ino[0] = st->st_ino;
+		p.mode[0] = st->st_mode | S_IFREG;
+	}
+	c->path = xstrdup(name);
+	block_init(&p.options, "options");
+	rc = parse_buffer(&p, file_name_keep(c, name), buf, len, NULL);
+	if (rc == 0 && p.ndom == 0)
+		rc = perr(&p, name, 1, "no domain statement");
+	if (rc == 0)
+		rc = finish(&p);
+	parser_free(&p);
+	if (rc == -1) {
+		conf_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+struct conf *
+conf_parse_flags(const char *name, const char *buf, size_t len, int flags,
+                 struct diag *d)
+{
+	return conf_parse_mode(name, buf, len, flags, NULL, d);
+}
+
+struct conf *
+conf_parse(const char *name, const char *buf, size_t len, struct diag *d)
+{
+	return conf_parse_mode(name, buf, len, 0, NULL, d);
+}
+
+struct conf *
+conf_load(const char *path, struct diag *d)
+{
+	struct conf *c;
+	struct diag rd;
+	struct stat st;
+	size_t len = 0;
+	char *buf;
+
+	diag_init(&rd);
+	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) ==
+	    NULL) {
+		diag_error(d, "%s: cannot read configuration: %s", path,
+		           rd.error);
+		return NULL;
+	}
+	c = conf_parse_mode(path, buf, len, 0, &st, d);
+	conf_wipe_free(buf, len + 1);
+	return c;
+}
+
+void
+conf_free(struct conf *conf)
+{
+	size_t i;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->ndomains; i++)
+		domain_conf_clear(&conf->domains[i]);
+	free(conf->domains);
+	for (i = 0; i < conf->nkeys; i++)
+		tsig_key_wipe(&conf->keys[i]);
+	free(conf->keys);
+	strlist_free(&conf->files);
+	free(conf->path);
+	free(conf);
+}
+
+struct domain_conf *
+conf_find_domain(struct conf *conf, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	for (i = 0; i < conf->ndomains; i++)
+		if (strlen(conf->domains[i].name) == n &&
+		    ascii_ncasecmp(conf->domains[i].name, name, n) == 0)
+			return &conf->domains[i];
+	return NULL;
+}

@@ -1,0 +1,670 @@
+/*
+ * keyfile.c - TSIG key files in the three formats operators have at hand,
+ * detected from the content:
+ *
+ *   BIND       key "name" { algorithm hmac-sha256; secret "..."; };
+ *              (tsig-keygen, ddns-confgen -q; several keys, comments)
+ *   Knot YAML  key:\n  - id: name\n    algorithm: ...\n    secret: ...
+ *              (keymgr -t name), a strict line-by-line subset
+ *   one line   [alg:]name:secret (knsupdate / kdig -y), hmac-sha256 default
+ *
+ * Also the capped file reader and the permission rule shared with conf.c.
+ * Secrets are wiped after use and never quoted in a message.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "lex.h"
+#include "tsig.h"
+#include "util.h"
+
+void
+conf_wipe_free(char *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, len);
+	free(p);
+}
+
+void
+keyspec_wipe(struct keyspec *ks)
+{
+	explicit_bzero(ks, sizeof(*ks));
+}
+
+/* Read from fd until EOF into buf of cap bytes; returns the count or -1. */
+static ssize_t
+read_all(int fd, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	while (n < cap) {
+		ssize_t r = read(fd, buf + n, cap - n);
+
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+char *
+conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
+               struct diag *d)
+{
+	char *data = NULL;
+	size_t cap;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		diag_error(d, "%s", strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, st) == -1) {
+		diag_error(d, "%s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		diag_error(d, "not a regular file");
+		goto out;
+	}
+	if (st->st_size < 0 || (unsigned long long)st->st_size > max) {
+		diag_error(d, "file too large (more than %zu bytes)", max);
+		goto out;
+	}
+	/* One byte more than the size, to notice a file that grew. */
+	cap = (size_t)st->st_size + 1;
+	data = xmalloc(cap + 1);
+	if ((n = read_all(fd, data, cap)) == -1 || (size_t)n == cap) {
+		diag_error(d, "%s",
+		           n == -1 ? strerror(errno)
+		                   : "file changed while being read");
+		conf_wipe_free(data, cap + 1);
+		data = NULL;
+		goto out;
+	}
+	data[n] = '\0';
+	*len = (size_t)n;
+out:
+	close(fd);
+	return data;
+}
+
+int
+keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
+{
+	if ((mode & 077) == 0)
+		return 0;
+	diag_error(d, "%s: key file is %s by others (mode %04o); chmod 600 %s",
+	           path, (mode & 044) ? "readable" : "writable",
+	           (unsigned)(mode & 07777), path);
+	return -1;
+}
+
+/* Format an "at line" error; returns -1. */
+static int __attribute__((format(printf, 4, 5)))
+key_error(struct diag *d, const char *file, unsigned line, const char *fmt, ...)
+{
+	char msg[DIAG_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	diag_error(d, "%s:%u: %s", file, line, msg);
+	return -1;
+}
+
+/* Describe the current token for an "expected X, found Y" message. */
+static const char *
+found(const struct lex *lx, char *buf, size_t size)
+{
+	if (lx->type == TOK_WORD)
+		snprintf(buf, size, "'%.64s'", lx->text);
+	else if (lx->type == TOK_STRING)
+		snprintf(buf, size, "\"%.64s\"", lx->text);
+	else
+		snprintf(buf, size, "%s", lex_type_name(lx->type));
+	return buf;
+}
+
+/* Next token; a tokenizer error becomes "file:line: reason" in d. */
+static enum lex_type
+key_next(struct lex *lx, struct diag *d)
+{
+	enum lex_type t = lex_next(lx);
+
+	if (t == TOK_ERROR)
+		key_error(d, lx->file, lx->tok_line, "%s", lx->error);
+	return t;
+}
+
+/* Read "VALUE ;" for key setting what into out of size; wipes the
+ * tokenizer's copy (it may be the secret). */
+static int
+key_value(struct lex *lx, const char *what, char *out, size_t size,
+          struct diag *d)
+{
+	char f[96];
+	enum lex_type t = key_next(lx, d);
+
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_WORD && t != TOK_STRING)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected a value after '%s', found %s", what,
+		                 found(lx, f, sizeof(f)));
+	if (str_copy(out, size, lx->text) == -1) {
+		explicit_bzero(lx->text, sizeof(lx->text));
+		return key_error(d, lx->file, lx->tok_line,
+		                 "%s too long (at most %zu characters)", what,
+		                 size - 1);
+	}
+	explicit_bzero(lx->text, sizeof(lx->text));
+	if ((t = key_next(lx, d)) == TOK_ERROR)
+		return -1;
+	if (t != TOK_SEMI)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected ';' after %s, found %s", what,
+		                 found(lx, f, sizeof(f)));
+	return 0;
+}
+
+/* Parse the body of a key block after '{' up to and including "};". */
+static int
+key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
+{
+	char f[96];
+	enum lex_type t;
+
+	while ((t = key_next(lx, d)) == TOK_WORD) {
+		if (strcmp(lx->text, "algorithm") == 0 && ks->alg[0] == '\0') {
+			if (key_value(lx, "algorithm", ks->alg, sizeof(ks->alg),
+			              d) == -1)
+				return -1;
+		} else if (strcmp(lx->text, "secret") == 0 &&
+		           ks->secret[0] == '\0') {
+			if (key_value(lx, "secret", ks->secret,
+			              sizeof(ks->secret), d) == -1)
+				return -1;
+		} else {
+			return key_error(d, lx->file, lx->tok_line,
+			                 "%s setting '%.64s' in key \"%s\"",
+			                 (strcmp(lx->text, "algorithm") == 0 ||
+			                  strcmp(lx->text, "secret") == 0)
+			                     ? "duplicate"
+			                     : "unknown",
+			                 lx->text, ks->name);
+		}
+	}
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_RBRACE)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected algorithm, secret or '}' in key "
+		                 "\"%s\", found %s",
+		                 ks->name, found(lx, f, sizeof(f)));
+	if ((t = key_next(lx, d)) == TOK_ERROR)
+		return -1;
+	if (t != TOK_SEMI)
+		return key_error(
+		    d, lx->file, lx->tok_line,
+		    "expected ';' after '}' of key \"%s\", found %s", ks->name,
+		    found(lx, f, sizeof(f)));
+	return 0;
+}
+
+int
+keyspec_parse_bind(struct lex *lx, struct keyspec *ks, struct diag *d)
+{
+	char f[96];
+	enum lex_type t;
+
+	memset(ks, 0, sizeof(*ks));
+	ks->line = lx->tok_line;
+	if ((t = key_next(lx, d)) == TOK_ERROR)
+		return -1;
+	if (t != TOK_STRING && t != TOK_WORD)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected a key name after 'key', found %s",
+		                 found(lx, f, sizeof(f)));
+	if (str_copy(ks->name, sizeof(ks->name), lx->text) == -1)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "key name too long");
+	if ((t = key_next(lx, d)) == TOK_ERROR)
+		return -1;
+	if (t != TOK_LBRACE)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected '{' after key \"%s\", found %s",
+		                 ks->name, found(lx, f, sizeof(f)));
+	if (key_body(lx, ks, d) == -1)
+		return -1;
+	if (ks->alg[0] == '\0')
+		return key_error(d, lx->file, ks->line,
+		                 "key \"%s\" has no algorithm", ks->name);
+	if (ks->secret[0] == '\0')
+		return key_error(d, lx->file, ks->line,
+		                 "key \"%s\" has no secret", ks->name);
+	return 0;
+}
+
+int
+keyspec_to_key(const char *file, const struct keyspec *ks, struct tsig_key *key,
+               struct diag *d)
+{
+	struct diag kd;
+	size_t i;
+
+	diag_init(&kd);
+	if (tsig_key_init(key, ks->name, ks->alg, ks->secret, &kd) == -1 ||
+	    diag_failed(&kd)) {
+		tsig_key_wipe(key);
+		return key_error(d, file, ks->line, "key \"%s\": %s", ks->name,
+		                 diag_failed(&kd) ? kd.error : "invalid key");
+	}
+	for (i = 0; i < kd.nwarn; i++)
+		diag_warn(d, "%s:%u: key \"%s\": %s", file, ks->line, ks->name,
+		          kd.warn[i]);
+	return 0;
+}
+
+/* Parse a BIND-format key file: key statements only. Returns the number
+ * of keys stored in ks (at most max), or -1. */
+static int
+parse_bind(const char *path, const char *buf, size_t len, struct keyspec *ks,
+           size_t max, struct diag *d)
+{
+	struct lex lx;
+	enum lex_type t;
+	size_t n = 0;
+	char f[96];
+
+	lex_init(&lx, path, buf, len);
+	while ((t = key_next(&lx, d)) == TOK_WORD) {
+		if (strcmp(lx.text, "key") != 0) {
+			if (strcmp(lx.text, "update-policy") == 0)
+				return key_error(
+				    d, path, lx.tok_line,
+				    "update-policy belongs in named.conf, "
+				    "not in a key file (write key files "
+				    "with tsig-keygen or ddns-confgen -q)");
+			return key_error(d, path, lx.tok_line,
+			                 "expected a key statement, found %s",
+			                 found(&lx, f, sizeof(f)));
+		}
+		if (n == max)
+			return key_error(d, path, lx.tok_line,
+			                 "too many keys (at most %zu)", max);
+		if (keyspec_parse_bind(&lx, &ks[n], d) == -1)
+			return -1;
+		n++;
+	}
+	if (t == TOK_ERROR)
+		return -1;
+	if (t != TOK_EOF)
+		return key_error(d, path, lx.tok_line,
+		                 "expected a key statement, found %s",
+		                 found(&lx, f, sizeof(f)));
+	return (int)n;
+}
+
+/*
+ * Split buf into lines: on each call store the next line (without its
+ * LF or CR LF, trailing blanks removed) in line. Returns 0 at the end,
+ * -1 for a line too long or holding a NUL byte, else 1.
+ */
+static int
+next_line(const char *buf, size_t len, size_t *pos, char *line, size_t size)
+{
+	size_t start = *pos, n;
+	const char *nl;
+
+	if (start >= len)
+		return 0;
+	nl = memchr(buf + start, '\n', len - start);
+	n = nl != NULL ? (size_t)(nl - (buf + start)) : len - start;
+	*pos = start + n + 1;
+	if (n >= size || memchr(buf + start, '\0', n) != NULL)
+		return -1;
+	memcpy(line, buf + start, n);
+	while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == ' ' ||
+	                 line[n - 1] == '\t'))
+		n--;
+	line[n] = '\0';
+	return 1;
+}
+
+/* A line that says nothing: empty or a # comment. */
+static int
+line_is_blank(const char *s)
+{
+	s += strspn(s, " \t");
+	return *s == '\0' || *s == '#';
+}
+
+/* Remove one pair of matching quotes around a YAML scalar, in place. */
+static void
+unquote(char *v)
+{
+	size_t n = strlen(v);
+
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		memmove(v, v + 1, n - 2);
+		v[n - 2] = '\0';
+	}
+}
+
+/* Store one "field: value" line of a Knot key item into ks. */
+static int
+knot_field(const char *path, unsigned ln, char *t, struct keyspec *ks,
+           struct diag *d)
+{
+	static const char *const names[] = {"id", "algorithm", "secret"};
+	char *dst[3] = {ks->name, ks->alg, ks->secret};
+	size_t sizes[3] = {sizeof(ks->name), sizeof(ks->alg),
+	                   sizeof(ks->secret)};
+	char *colon = strchr(t, ':'), *v;
+	size_t i;
+
+	if (colon == NULL)
+		return key_error(d, path, ln, "expected 'field: value'");
+	*colon = '\0';
+	v = colon + 1 + strspn(colon + 1, " \t");
+	unquote(v);
+	for (i = 0; i < 3; i++) {
+		if (strcmp(t, names[i]) != 0)
+			continue;
+		if (dst[i][0] != '\0')
+			return key_error(d, path, ln, "duplicate '%s'", t);
+		if (*v == '\0' || str_copy(dst[i], sizes[i], v) == -1)
+			return key_error(d, path, ln, "bad value for '%s'", t);
+		return 0;
+	}
+	return key_error(d, path, ln,
+	                 "unknown field '%.64s' (expected id, algorithm or "
+	                 "secret)",
+	                 t);
+}
+
+/* Check that the Knot key item ks is complete. */
+static int
+knot_item_done(const char *path, const struct keyspec *ks, struct diag *d)
+{
+	if (ks->alg[0] == '\0')
+		return key_error(d, path, ks->line,
+		                 "key \"%s\" has no algorithm", ks->name);
+	if (ks->secret[0] == '\0')
+		return key_error(d, path, ks->line, "key \"%s\" has no secret",
+		                 ks->name);
+	return 0;
+}
+
+/* Handle one indented line of the Knot key: list. */
+static int
+knot_line(const char *path, unsigned ln, char *line, struct keyspec *ks,
+          size_t *n, size_t max, struct diag *d)
+{
+	char *t = line + strspn(line, " ");
+
+	if (t == line || *t == '\t' || line[0] == '\t')
+		return key_error(
+		    d, path, ln,
+		    "expected an indented key item (spaces, no tabs)");
+	if (t[0] == '-' && (t[1] == ' ' || t[1] == '\0')) {
+		if (*n > 0 && knot_item_done(path, &ks[*n - 1], d) == -1)
+			return -1;
+		if (*n == max)
+			return key_error(d, path, ln,
+			                 "too many keys (at most %zu)", max);
+		memset(&ks[*n], 0, sizeof(ks[*n]));
+		ks[*n].line = ln;
+		(*n)++;
+		t += 1 + strspn(t + 1, " ");
+		if (strncmp(t, "id:", 3) != 0)
+			return key_error(
+			    d, path, ln,
+			    "expected '- id: NAME' to start a key");
+	} else if (*n == 0) {
+		return key_error(d, path, ln, "expected '- id: NAME'");
+	}
+	return knot_field(path, ln, t, &ks[*n - 1], d);
+}
+
+/* Parse a Knot YAML key: list (as written by keymgr -t). Returns the
+ * number of keys, or -1. */
+static int
+parse_knot(const char *path, const char *buf, size_t len, struct keyspec *ks,
+           size_t max, struct diag *d)
+{
+	char line[KEYSPEC_SECRET_MAX + 128];
+	size_t pos = 0, n = 0;
+	unsigned ln = 0;
+	int in_list = 0, r;
+
+	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
+		ln++;
+		if (r == -1)
+			r = key_error(d, path, ln, "line too long or NUL byte");
+		else if (line_is_blank(line))
+			continue;
+		else if (!in_list && strcmp(line, "key:") == 0)
+			in_list = 1;
+		else if (!in_list || line[0] != ' ')
+			r = key_error(d, path, ln,
+			              "expected %s (only a Knot key: section "
+			              "is understood)",
+			              in_list ? "an indented key item"
+			                      : "'key:'");
+		else
+			r = knot_line(path, ln, line, ks, &n, max, d);
+		explicit_bzero(line, sizeof(line));
+		if (r == -1)
+			return -1;
+	}
+	if (n == 0)
+		return key_error(d, path, ln, "no key in the key: list");
+	if (knot_item_done(path, &ks[n - 1], d) == -1)
+		return -1;
+	return (int)n;
+}
+
+/* Split "[alg:]name:secret" into ks. */
+static int
+oneline_split(const char *path, unsigned ln, char *t, struct keyspec *ks,
+              struct diag *d)
+{
+	char *c1 = strchr(t, ':'), *c2;
+	const char *alg = "hmac-sha256", *name = t, *secret;
+
+	c2 = c1 != NULL ? strchr(c1 + 1, ':') : NULL;
+	if (c1 == NULL || (c2 != NULL && strchr(c2 + 1, ':') != NULL))
+		return key_error(d, path, ln,
+		                 "expected [algorithm:]name:secret");
+	*c1 = '\0';
+	secret = c1 + 1;
+	if (c2 != NULL) {
+		*c2 = '\0';
+		alg = t;
+		name = c1 + 1;
+		secret = c2 + 1;
+	}
+	memset(ks, 0, sizeof(*ks));
+	ks->line = ln;
+	if (*name == '\0' || *secret == '\0' || *alg == '\0' ||
+	    str_copy(ks->name, sizeof(ks->name), name) == -1 ||
+	    str_copy(ks->alg, sizeof(ks->alg), alg) == -1 ||
+	    str_copy(ks->secret, sizeof(ks->secret), secret) == -1)
+		return key_error(d, path, ln,
+		                 "expected [algorithm:]name:secret");
+	return 0;
+}
+
+/* Parse the one-line format: one key line, # comments around it. */
+static int
+parse_oneline(const char *path, const char *buf, size_t len, struct keyspec *ks,
+              struct diag *d)
+{
+	char line[KEYSPEC_SECRET_MAX + 128];
+	size_t pos = 0;
+	unsigned ln = 0;
+	int n = 0, r;
+
+	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
+		ln++;
+		if (r == -1)
+			r = key_error(d, path, ln, "line too long or NUL byte");
+		else if (line_is_blank(line))
+			continue;
+		else if (n == 1)
+			r = key_error(d, path, ln,
+			              "more than one line in a one-line key "
+			              "file");
+		else
+			r = oneline_split(path, ln, line + strspn(line, " \t"),
+			                  ks, d);
+		explicit_bzero(line, sizeof(line));
+		if (r == -1)
+			return -1;
+		n = 1;
+	}
+	return n;
+}
+
+enum keyfile_format { KF_BIND, KF_KNOT, KF_ONELINE };
+
+/* Tell the format from the first line that is not blank or a # comment. */
+static enum keyfile_format
+detect_format(const char *buf, size_t len)
+{
+	char line[KEYSPEC_SECRET_MAX + 128];
+	size_t pos = 0;
+	int r;
+
+	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
+		const char *t = line + strspn(line, " \t");
+
+		if (r == 1 && line_is_blank(line))
+			continue;
+		explicit_bzero(line, sizeof(line));
+		if (r == 1 && strcmp(t, "key:") == 0)
+			return KF_KNOT;
+		if (r == 1 && strchr(t, ':') != NULL &&
+		    strpbrk(t, " \t{};\"/") == NULL)
+			return KF_ONELINE;
+		return KF_BIND;
+	}
+	return KF_BIND;
+}
+
+/* Compare key names ignoring case and one trailing dot. */
+static int
+key_name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && ascii_ncasecmp(a, b, la) == 0;
+}
+
+/* Choose the key named name (or the only one) among n. Returns its index
+ * or -1. */
+static int
+select_key(const char *path, const struct keyspec *ks, int n, const char *name,
+           struct diag *d)
+{
+	int i, found = -1;
+
+	if (n <= 0) {
+		diag_error(d, "%s: no key in the file", path);
+		return -1;
+	}
+	if (name == NULL) {
+		if (n == 1)
+			return 0;
+		diag_error(d,
+		           "%s: holds %d keys; name the one to use with key "
+		           "\"NAME\"",
+		           path, n);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (!key_name_eq(ks[i].name, name))
+			continue;
+		if (found != -1) {
+			key_error(d, path, ks[i].line,
+			          "key \"%s\" defined twice", name);
+			return -1;
+		}
+		found = i;
+	}
+	if (found == -1)
+		diag_error(d, "%s: no key named \"%s\"", path, name);
+	return found;
+}
+
+int
+keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
+              struct tsig_key *key, struct diag *d)
+{
+	struct keyspec *ks = xcalloc(KEYFILE_MAX_KEYS, sizeof(*ks));
+	int n, i, rc = -1;
+
+	switch (detect_format(buf, len)) {
+	case KF_KNOT:
+		n = parse_knot(path, buf, len, ks, KEYFILE_MAX_KEYS, d);
+		break;
+	case KF_ONELINE:
+		n = parse_oneline(path, buf, len, ks, d);
+		break;
+	default:
+		n = parse_bind(path, buf, len, ks, KEYFILE_MAX_KEYS, d);
+		break;
+	}
+	if (n != -1 && (i = select_key(path, ks, n, name, d)) != -1)
+		rc = keyspec_to_key(path, &ks[i], key, d);
+	explicit_bzero(ks, KEYFILE_MAX_KEYS * sizeof(*ks));
+	free(ks);
+	return rc;
+}
+
+int
+keyfile_load(const char *path, const char *name, struct tsig_key *key,
+             struct diag *d)
+{
+	struct diag rd;
+	struct stat st;
+	size_t len = 0;
+	char *buf;
+	int rc;
+
+	diag_init(&rd);
+	if ((buf = conf_read_file(path, KEYFILE_MAX_SIZE, &len, &st, &rd)) ==
+	    NULL) {
+		diag_error(d, "%s: cannot read key file: %s", path, rd.error);
+		return -1;
+	}
+	if (keyfile_check_mode(path, st.st_mode, d) == -1) {
+		conf_wipe_free(buf, len + 1);
+		return -1;
+	}
+	rc = keyfile_parse(path, buf, len, name, key, d);
+	conf_wipe_free(buf, len + 1);
+	return rc;
+}
