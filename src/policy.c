@@ -217,6 +217,8 @@ mx_char_problem(const char *s, size_t n)
 		return "is an IP address: mx must be a host name";
 	if (n > 253)
 		return "is longer than 253 characters";
+	if (n > 1 && s[n - 1] == '.' && s[n - 2] != '.')
+		return "ends with a dot: write it without the trailing dot";
 	if (n >= 2 && s[0] == '*' && s[1] == '.')
 		s += 2, n -= 2;
 	if (memchr(s, '*', n) != NULL)
