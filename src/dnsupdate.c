@@ -1,2 +1,1459 @@
-/* dnsupdate.c - to be written */
+/*
+ * dnsupdate.c - finding the zone and its primary, reading the records
+ * as the primary holds them, and changing them with one TSIG-signed
+ * RFC 2136 UPDATE per zone whose prerequisites are the RRsets as read.
+ *
+ * Messages are built and parsed with ldns; the TSIG RR is added and
+ * checked on the wire by tsig.c; every exchange with the primary is one
+ * length-prefixed message over TCP (dns_tcp_exchange).
+ */
 #include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ldns/ldns.h>
+#include <openssl/rand.h>
+
+#include "dnsupdate.h"
+#include "log.h"
+
+#define DNS_MSG_MAX 65535
+#define STS_PREFIX "v=STSv1"
+#define TLSRPT_PREFIX "v=TLSRPTv1"
+
+/* ------------------------------------------------------------ helpers */
+
+/* Describe address i of t for messages: "ns1.example (192.0.2.1) port
+ * 53" or "192.0.2.1 port 53". */
+static void
+target_where(const struct dns_target *t, size_t i, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	const struct sockaddr_storage *ss = &t->addr[i];
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		port = ntohs(s4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(s6->sin6_port);
+	}
+	if (t->server[0] == '\0' || strcmp(t->server, ip) == 0)
+		snprintf(out, size, "server %s port %u", ip, port);
+	else
+		snprintf(out, size, "server %s (%s) port %u", t->server, ip,
+		         port);
+}
+
+/* Copy a name into out (size DNS_NAME_MAX + 1) in lower case without a
+ * trailing dot. Returns 0, or -1 if it is empty or too long. */
+static int
+name_copy(char *out, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > DNS_NAME_MAX - 2)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+
+		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/* The owner name of an rdf as text, lower case, no trailing dot: a new
+ * string. */
+static char *
+rdf_name(const ldns_rdf *rdf)
+{
+	char *s = ldns_rdf2str(rdf), *r;
+	char tmp[DNS_NAME_MAX + 1];
+
+	if (s == NULL)
+		return xstrdup("");
+	if (strcmp(s, ".") == 0 || name_copy(tmp, s) == -1)
+		r = xstrdup(".");
+	else
+		r = xstrdup(tmp);
+	free(s);
+	return r;
+}
+
+static uint16_t
+random_id(void)
+{
+	unsigned char b[2] = {0, 0};
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		die(1, "cannot get random bytes for a DNS message id");
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static uint64_t
+now_seconds(void)
+{
+	return (uint64_t)time(NULL);
+}
+
+/* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
+static int
+ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms;
+}
+
+/* ------------------------------------------------------- TCP exchange */
+
+/* Wait until fd is ready for events or the deadline passes. Returns 0,
+ * or -1 with errno ETIMEDOUT or the poll error. */
+static int
+wait_fd(int fd, short events, const struct timespec *deadline)
+{
+	struct pollfd p = {.fd = fd, .events = events};
+
+	for (;;) {
+		int n = poll(&p, 1, ms_left(deadline));
+
+		if (n > 0)
+			return 0;
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* Connect fd to sa before the deadline. Returns 0, or -1 with errno. */
+static int
+connect_by(int fd, const struct sockaddr_storage *sa, socklen_t len,
+           const struct timespec *deadline)
+{
+	int err = 0;
+	socklen_t elen = sizeof(err);
+
+	if (connect(fd, (const struct sockaddr *)sa, len) == 0)
+		return 0;
+	if (errno != EINPROGRESS)
+		return -1;
+	if (wait_fd(fd, POLLOUT, deadline) == -1)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+		return -1;
+	if (err != 0) {
+		errno = err;
+		return -1;
+	}
+	return 0;
+}
+
+/* Write or read exactly len bytes before the deadline. Returns 0, or -1
+ * with errno (ECONNRESET for an early end of stream). */
+static int
+io_all(int fd, int writing, unsigned char *p, size_t len,
+       const struct timespec *deadline)
+{
+	while (len > 0) {
+		ssize_t n;
+
+		if (wait_fd(fd, writing ? POLLOUT : POLLIN, deadline) == -1)
+			return -1;
+		n = writing ? send(fd, p, len, MSG_NOSIGNAL)
+		            : recv(fd, p, len, 0);
+		if (n == 0) {
+			errno = ECONNRESET;
+			return -1;
+		}
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Send q and read the reply on a connected fd. Returns 0, or -1 with
+ * errno. */
+static int
+exchange_on(int fd, const unsigned char *q, size_t qlen, struct buf *reply,
+            const struct timespec *deadline)
+{
+	unsigned char *out = xmalloc(qlen + 2), hdr[2];
+	size_t rlen;
+	int rc;
+
+	out[0] = (unsigned char)(qlen >> 8);
+	out[1] = (unsigned char)qlen;
+	memcpy(out + 2, q, qlen);
+	rc = io_all(fd, 1, out, qlen + 2, deadline);
+	free(out);
+	if (rc == -1 || io_all(fd, 0, hdr, 2, deadline) == -1)
+		return -1;
+	rlen = (size_t)hdr[0] << 8 | hdr[1];
+	buf_reset(reply);
+	if (rlen < 12 || buf_append(reply, "", 0) == -1) {
+		errno = EPROTO;
+		return -1;
+	}
+	reply->data = xrealloc(reply->data, rlen + 1);
+	reply->cap = rlen + 1;
+	if (io_all(fd, 0, (unsigned char *)reply->data, rlen, deadline) == -1)
+		return -1;
+	reply->len = rlen;
+	reply->data[rlen] = '\0';
+	return 0;
+}
+
+/*
+ * Send the wire message q to the primary t over TCP and read its
+ * length-prefixed reply into reply, trying each address in turn until
+ * one accepts the connection; within t->timeout seconds per address.
+ * *used is the index of the address that answered. Returns 0, or -1
+ * with the reason (server and port named) in d. This is the only place
+ * that talks to the network for the primary.
+ */
+int
+dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
+                 size_t qlen, struct buf *reply, size_t *used, struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80];
+	struct diag first;
+
+	diag_init(&first);
+	for (size_t i = 0; i < t->naddr; i++) {
+		struct timespec deadline;
+		int fd, connected = 0, err;
+
+		target_where(t, i, where, sizeof(where));
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += t->timeout ? t->timeout : 30;
+		fd = socket(t->addr[i].ss_family,
+		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd != -1 && connect_by(fd, &t->addr[i], t->addrlen[i],
+		                           &deadline) == 0) {
+			connected = 1;
+			if (exchange_on(fd, q, qlen, reply, &deadline) == 0) {
+				close(fd);
+				*used = i;
+				return 0;
+			}
+		}
+		err = errno;
+		if (fd != -1)
+			close(fd);
+		if (err == ETIMEDOUT)
+			diag_error(&first, "no answer from %s within %u s%s",
+			           where, t->timeout,
+			           connected ? " (the TCP connection was "
+			                       "accepted, but no reply came)"
+			                     : "");
+		else if (err == ECONNREFUSED)
+			diag_error(&first,
+			           "connection to %s refused: is the "
+			           "server running and listening on TCP?",
+			           where);
+		else if (err == ECONNRESET || err == EPROTO)
+			diag_error(&first,
+			           "%s closed the connection without "
+			           "a complete reply",
+			           where);
+		else
+			diag_error(&first, "cannot talk to %s: %s", where,
+			           strerror(err));
+		if (connected)
+			break; /* the message may have arrived: no resend */
+	}
+	if (t->naddr == 0)
+		diag_error(&first, "no address known for the primary %s",
+		           t->server);
+	diag_error(d, "%s", first.error);
+	return -1;
+}
+
+/* ------------------------------------------------- signed exchanges */
+
+/* Explain the clock offset of a BADTIME answer. */
+static void
+badtime_error(const struct tsig_info *info, uint64_t now, const char *where,
+              const struct dns_target *t, struct diag *d)
+{
+	uint64_t server =
+	    info->has_other_time ? info->other_time : info->time_signed;
+	long long off = (long long)server - (long long)now;
+
+	diag_error(d,
+	           "%s rejected the request signed with TSIG key %s at "
+	           "our time (BADTIME): the server clock is %lld s %s ours, "
+	           "more than the %u s allowed; fix the clocks (NTP)",
+	           where, t->key->name, off < 0 ? -off : off,
+	           off < 0 ? "behind" : "ahead of", TSIG_FUDGE);
+}
+
+/* Put the reason a TSIG check of a reply failed into d. */
+static void
+tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
+             uint64_t now, const char *where, const struct dns_target *t,
+             struct diag *d)
+{
+	const struct tsig_key *k = t->key;
+	const char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+
+	if (st == TSIG_ERROR && info->error == TSIG_ERR_BADSIG)
+		diag_error(d,
+		           "%s rejected the TSIG signature of key %s "
+		           "(NOTAUTH, BADSIG): the secret (or algorithm %s) "
+		           "differs from the server's",
+		           where, k->name, tsig_alg_name(k->alg));
+	else if (st == TSIG_ERROR && info->error == TSIG_ERR_BADKEY)
+		diag_error(d,
+		           "%s does not know TSIG key %s with algorithm "
+		           "%s (NOTAUTH, BADKEY): check the key name and "
+		           "algorithm in the server configuration",
+		           where, k->name, tsig_alg_name(k->alg));
+	else if (st == TSIG_ERROR && info->error == TSIG_ERR_BADTIME)
+		badtime_error(info, now, where, t, d);
+	else if (st == TSIG_ERROR)
+		diag_error(d, "%s answered with TSIG error %s (%s)", where,
+		           tsig_error_name(info->error), rc ? rc : "?");
+	else if (st == TSIG_UNSIGNED)
+		diag_error(d,
+		           "%s sent an unsigned reply (%s) to a request "
+		           "signed with TSIG key %s: not trusted%s",
+		           where, rc ? rc : "?", k->name,
+		           rcode == LDNS_RCODE_NOTAUTH
+		               ? "; the server may not know this key"
+		               : "");
+	else if (st == TSIG_OTHER_KEY)
+		diag_error(d,
+		           "%s signed its reply with key %s (%s), not with "
+		           "%s: not trusted",
+		           where, info->key_name, info->alg_name, k->name);
+	else if (st == TSIG_BAD_MAC)
+		diag_error(d,
+		           "the reply from %s has a wrong TSIG MAC for key "
+		           "%s: forged or corrupted, not trusted",
+		           where, k->name);
+	else if (st == TSIG_BAD_TIME)
+		diag_error(d,
+		           "the reply from %s is signed at a time %lld s "
+		           "away from ours (more than %u s): check the "
+		           "clocks (NTP)",
+		           where, (long long)info->time_signed - (long long)now,
+		           info->fudge);
+	else
+		diag_error(d, "malformed reply from %s", where);
+}
+
+/*
+ * Check the raw reply r to the request with id (signed with mac when t
+ * has a key): id, QR bit, TSIG; then parse it into *reply. Returns 0, or
+ * -1 with the reason in d.
+ */
+static int
+check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
+            const struct tsig_mac *mac, const char *where, ldns_pkt **reply,
+            struct diag *d)
+{
+	const unsigned char *m = (const unsigned char *)r->data;
+	struct tsig_info info;
+	uint64_t now = now_seconds();
+	int rcode;
+
+	if (r->len < 12 || (m[0] << 8 | m[1]) != id || !(m[2] & 0x80)) {
+		diag_error(d,
+		           "%s sent a reply that does not match the "
+		           "request (wrong id or not a response)",
+		           where);
+		return -1;
+	}
+	rcode = m[3] & 0x0F;
+	if (t->key != NULL) {
+		enum tsig_status st =
+		    tsig_verify(t->key, m, r->len, mac, now, &info);
+
+		if (st != TSIG_VALID) {
+			tsig_failure(st, &info, rcode, now, where, t, d);
+			return -1;
+		}
+	}
+	if (ldns_wire2pkt(reply, m, r->len) != LDNS_STATUS_OK) {
+		*reply = NULL;
+		diag_error(d, "malformed reply from %s", where);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Send pkt to t (random id, RD clear, TSIG-signed when t has a key),
+ * verify the reply's TSIG and parse it into *reply. where receives the
+ * description of the server that answered. Returns 0, or -1 with the
+ * reason in d. The rcode is left to the caller.
+ */
+static int
+send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
+         char *where, size_t wsize, struct diag *d)
+{
+	uint8_t *wire = NULL;
+	size_t wlen = 0, used = 0;
+	struct buf q, r;
+	struct tsig_mac mac;
+	uint16_t id = random_id();
+	uint64_t now = now_seconds();
+	int rc = -1;
+
+	*reply = NULL;
+	snprintf(where, wsize, "server %s", t->server);
+	ldns_pkt_set_id(pkt, id);
+	ldns_pkt_set_rd(pkt, false);
+	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
+		diag_error(d, "cannot build the DNS message");
+		return -1;
+	}
+	buf_init(&q, DNS_MSG_MAX);
+	buf_init(&r, DNS_MSG_MAX);
+	if (buf_append(&q, wire, wlen) == -1)
+		diag_error(d, "DNS message too big");
+	else if (t->key == NULL || tsig_sign(t->key, &q, now, &mac, d) == 0)
+		rc = dns_tcp_exchange(t, (unsigned char *)q.data, q.len, &r,
+		                      &used, d);
+	free(wire);
+	if (rc == 0) {
+		target_where(t, used, where, wsize);
+		rc = check_reply(t, &r, id, t->key ? &mac : NULL, where, reply,
+		                 d);
+	}
+	buf_free(&q);
+	buf_free(&r);
+	return rc;
+}
+
+/* ------------------------------------------------------------ queries */
+
+/* Explain a query rcode other than NOERROR / NXDOMAIN. */
+static void
+query_rcode_error(const char *where, const char *name, ldns_rr_type type,
+                  int rcode, struct diag *d)
+{
+	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	char *ty = ldns_rr_type2str(type);
+
+	diag_error(d, "%s answered %s to the query for %s %s%s", where,
+	           rc ? rc : "?", name, ty ? ty : "?",
+	           rcode == LDNS_RCODE_REFUSED
+	               ? ": is it authoritative for this name, and does "
+	                 "it answer us?"
+	               : "");
+	free(rc);
+	free(ty);
+}
+
+/*
+ * Ask the primary t for name/type over TCP (signed when t has a key,
+ * RD clear). The answer must be NOERROR or NXDOMAIN and, with need_aa,
+ * authoritative. Returns 0 with *ans to free, or -1 with the reason in d.
+ */
+static int
+query_primary(const struct dns_target *t, const char *name, ldns_rr_type type,
+              int need_aa, ldns_pkt **ans, struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80];
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+	ldns_pkt *q;
+	int rc, rcode;
+
+	*ans = NULL;
+	if (qn == NULL) {
+		diag_error(d, "%s is not a valid domain name", name);
+		return -1;
+	}
+	q = ldns_pkt_query_new(qn, type, LDNS_RR_CLASS_IN, 0);
+	rc = send_pkt(t, q, ans, where, sizeof(where), d);
+	ldns_pkt_free(q);
+	if (rc == -1)
+		return -1;
+	rcode = ldns_pkt_get_rcode(*ans);
+	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		query_rcode_error(where, name, type, rcode, d);
+	else if (need_aa && !ldns_pkt_aa(*ans))
+		diag_error(d,
+		           "%s is not authoritative for %s: is it the "
+		           "primary of zone %s?",
+		           where, name, t->zone);
+	else
+		return 0;
+	ldns_pkt_free(*ans);
+	*ans = NULL;
+	return -1;
+}
+
+/* Does rr belong to the name qn? */
+static int
+rr_at(const ldns_rr *rr, const ldns_rdf *qn)
+{
+	return ldns_dname_compare(ldns_rr_owner(rr), qn) == 0;
+}
+
+/* Append the TXT record rr to s: its text (character-strings joined)
+ * and its RDATA as on the wire. */
+static void
+txtset_add(struct dns_txtset *s, const ldns_rr *rr)
+{
+	struct buf text, raw;
+
+	buf_init(&text, DNS_MSG_MAX);
+	buf_init(&raw, DNS_MSG_MAX);
+	buf_puts(&text, "");
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		const uint8_t *p = ldns_rdf_data(f);
+		size_t len = ldns_rdf_size(f);
+
+		buf_append(&raw, p, len);
+		for (size_t j = 1; j < len; j++)
+			buf_append(&text, p[j] ? (const char *)p + j : "?", 1);
+	}
+	if (s->n == 0)
+		s->ttl = ldns_rr_ttl(rr);
+	strlist_add(&s->text, text.data);
+	s->rdata = xreallocarray(s->rdata, s->n + 1, sizeof(*s->rdata));
+	s->rdlen = xreallocarray(s->rdlen, s->n + 1, sizeof(*s->rdlen));
+	s->rdata[s->n] = xmalloc(raw.len ? raw.len : 1);
+	if (raw.len)
+		memcpy(s->rdata[s->n], raw.data, raw.len);
+	s->rdlen[s->n] = raw.len;
+	s->n++;
+	buf_free(&text);
+	buf_free(&raw);
+}
+
+static void
+txtset_free(struct dns_txtset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->rdata[i]);
+	free(s->rdata);
+	free(s->rdlen);
+	strlist_free(&s->text);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Read the TXT RRset at name from t into s; *cname receives the target
+ * when name is a CNAME (a new string), else NULL. Returns 0, or -1. */
+static int
+read_txt(const struct dns_target *t, const char *name, struct dns_txtset *s,
+         char **cname, struct diag *d)
+{
+	ldns_pkt *ans;
+	ldns_rr_list *an;
+	ldns_rdf *qn;
+
+	*cname = NULL;
+	if (query_primary(t, name, LDNS_RR_TYPE_TXT, 1, &ans, d) == -1)
+		return -1;
+	qn = ldns_dname_new_frm_str(name);
+	an = ldns_pkt_answer(ans);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (!rr_at(rr, qn))
+			continue;
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT)
+			txtset_add(s, rr);
+		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+		         *cname == NULL && ldns_rr_rd_count(rr) == 1)
+			*cname = rdf_name(ldns_rr_rdf(rr, 0));
+	}
+	ldns_rdf_deep_free(qn);
+	ldns_pkt_free(ans);
+	return 0;
+}
+
+/* Read the MX targets of domain from t into mx ("." for a null MX). */
+static int
+read_mx(const struct dns_target *t, const char *domain, struct strlist *mx,
+        struct diag *d)
+{
+	ldns_pkt *ans;
+	ldns_rr_list *an;
+	ldns_rdf *qn;
+
+	if (query_primary(t, domain, LDNS_RR_TYPE_MX, 1, &ans, d) == -1)
+		return -1;
+	qn = ldns_dname_new_frm_str(domain);
+	an = ldns_pkt_answer(ans);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (rr_at(rr, qn) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_MX &&
+		    ldns_rr_rd_count(rr) == 2) {
+			char *host = rdf_name(ldns_rr_rdf(rr, 1));
+
+			strlist_add(mx, host);
+			free(host);
+		}
+	}
+	ldns_rdf_deep_free(qn);
+	ldns_pkt_free(ans);
+	return 0;
+}
+
+/* Read the state of domain from the primary; see dnsupdate.h. */
+int
+dns_state_read(const struct dns_target *t, const char *domain,
+               struct dns_state *st, struct diag *d)
+{
+	char name[DNS_NAME_MAX + 16];
+	char *cname = NULL;
+
+	memset(st, 0, sizeof(*st));
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if (read_txt(t, name, &st->sts, &st->sts_cname, d) == -1)
+		goto fail;
+	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
+	if (read_txt(t, name, &st->tlsrpt, &cname, d) == -1)
+		goto fail;
+	st->tlsrpt_cname = cname != NULL;
+	free(cname);
+	if (read_mx(t, domain, &st->mx, d) == -1)
+		goto fail;
+	return 0;
+fail:
+	dns_state_free(st);
+	return -1;
+}
+
+/* Free what st holds (st itself belongs to the caller) and clear it. */
+void
+dns_state_free(struct dns_state *st)
+{
+	if (st == NULL)
+		return;
+	free(st->sts_cname);
+	txtset_free(&st->sts);
+	txtset_free(&st->tlsrpt);
+	strlist_free(&st->mx);
+	memset(st, 0, sizeof(*st));
+}
+
+/* ---------------------------------------------------------- discovery */
+
+/* Who answers discovery queries: a resolver, or the configured primary. */
+struct finder {
+	ldns_resolver *res;           /* NULL: ask t */
+	const struct dns_target *t;   /* the primary, when configured */
+	char name[DNS_NAME_MAX + 40]; /* for messages */
+};
+
+/* Open the resolver at spec ("ADDR" or "ADDR#PORT"), or the system's
+ * (spec NULL). Returns 0, or -1 with the reason in d. */
+static int
+resolver_open(struct finder *f, const char *spec, unsigned timeout,
+              struct diag *d)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned long long port = 53;
+	const char *hash = spec ? strchr(spec, '#') : NULL;
+	ldns_rdf *ns;
+
+	if (spec == NULL) {
+		str_copy(f->name, sizeof(f->name), "the system resolver");
+		if (ldns_resolver_new_frm_file(&f->res, NULL) !=
+		    LDNS_STATUS_OK) {
+			f->res = NULL;
+			diag_error(d, "cannot read the resolver configuration "
+			              "(/etc/resolv.conf)");
+			return -1;
+		}
+	} else {
+		snprintf(addr, sizeof(addr), "%.*s",
+		         (int)(hash ? (size_t)(hash - spec) : strlen(spec)),
+		         spec);
+		ns = ldns_rdf_new_frm_str(strchr(addr, ':') ? LDNS_RDF_TYPE_AAAA
+		                                            : LDNS_RDF_TYPE_A,
+		                          addr);
+		if (ns == NULL ||
+		    (hash && parse_uint(hash + 1, 65535, &port))) {
+			ldns_rdf_deep_free(ns);
+			diag_error(d,
+			           "resolver \"%s\" is not ADDR or ADDR#PORT",
+			           spec);
+			return -1;
+		}
+		f->res = ldns_resolver_new();
+		ldns_resolver_push_nameserver(f->res, ns);
+		ldns_rdf_deep_free(ns);
+		ldns_resolver_set_port(f->res, (uint16_t)port);
+		snprintf(f->name, sizeof(f->name), "resolver %s port %llu",
+		         addr, port);
+	}
+	ldns_resolver_set_timeout(
+	    f->res, (struct timeval){.tv_sec = timeout ? timeout : 30});
+	ldns_resolver_set_retry(f->res, 2);
+	ldns_resolver_set_fallback(f->res, true);
+	return 0;
+}
+
+/* Ask the finder for name/type. Returns 0 with *ans (NOERROR or
+ * NXDOMAIN) to free, or -1 with the reason in d. */
+static int
+finder_ask(struct finder *f, const char *name, ldns_rr_type type,
+           ldns_pkt **ans, struct diag *d)
+{
+	ldns_rdf *qn;
+	ldns_status s;
+	int rcode;
+
+	if (f->res == NULL)
+		return query_primary(f->t, name, type, 0, ans, d);
+	qn = ldns_dname_new_frm_str(name);
+	if (qn == NULL) {
+		diag_error(d, "%s is not a valid domain name", name);
+		return -1;
+	}
+	s = ldns_resolver_send(ans, f->res, qn, type, LDNS_RR_CLASS_IN,
+	                       LDNS_RD);
+	ldns_rdf_deep_free(qn);
+	if (s != LDNS_STATUS_OK || *ans == NULL) {
+		*ans = NULL;
+		diag_error(d, "no answer from %s for %s: %s", f->name, name,
+		           ldns_get_errorstr_by_id(s));
+		return -1;
+	}
+	rcode = ldns_pkt_get_rcode(*ans);
+	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
+		return 0;
+	query_rcode_error(f->name, name, type, rcode, d);
+	ldns_pkt_free(*ans);
+	*ans = NULL;
+	return -1;
+}
+
+/* The SOA in ans that is the zone of qn: in the answer at qn, or in the
+ * authority section at qn or an ancestor of qn. NULL if none. */
+static const ldns_rr *
+zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
+{
+	const ldns_rr_list *l[2] = {ldns_pkt_answer(ans),
+	                            ldns_pkt_authority(ans)};
+
+	for (int s = 0; s < 2; s++) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(l[s]); i++) {
+			const ldns_rr *rr = ldns_rr_list_rr(l[s], i);
+			const ldns_rdf *o = ldns_rr_owner(rr);
+
+			if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA ||
+			    ldns_rr_rd_count(rr) < 1)
+				continue;
+			if (ldns_dname_compare(o, qn) == 0 ||
+			    (s == 1 && ldns_dname_is_subdomain(qn, o)))
+				return rr;
+		}
+	}
+	return NULL;
+}
+
+/* Ask for the SOA of name and, if found, copy the zone and the MNAME.
+ * Returns 1 if found, 0 if not, -1 on error (in d). */
+static int
+ask_soa(struct finder *f, const char *name, char *zone, char *mname,
+        struct diag *d)
+{
+	ldns_pkt *ans;
+	ldns_rdf *qn;
+	const ldns_rr *soa;
+	char *z, *m;
+	int found = 0;
+
+	if (finder_ask(f, name, LDNS_RR_TYPE_SOA, &ans, d) == -1)
+		return -1;
+	qn = ldns_dname_new_frm_str(name);
+	soa = zone_soa(ans, qn);
+	if (soa != NULL) {
+		z = rdf_name(ldns_rr_owner(soa));
+		m = rdf_name(ldns_rr_rdf(soa, 0));
+		found = str_copy(zone, DNS_NAME_MAX + 1, z) == 0 &&
+		        str_copy(mname, DNS_NAME_MAX + 1, m) == 0;
+		free(z);
+		free(m);
+	}
+	ldns_rdf_deep_free(qn);
+	ldns_pkt_free(ans);
+	return found;
+}
+
+/* Find the zone of _mta-sts.<domain> by SOA queries walking up the
+ * tree. Returns 0, or -1 with the reason in d. */
+static int
+find_zone(struct finder *f, const char *domain, char *zone, char *mname,
+          struct diag *d)
+{
+	char name[DNS_NAME_MAX + 16];
+	const char *p = name;
+
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	while (p != NULL && *p != '\0') {
+		int r = ask_soa(f, p, zone, mname, d);
+
+		if (r != 0)
+			return r == 1 ? 0 : -1;
+		p = strchr(p, '.');
+		if (p != NULL)
+			p++;
+	}
+	diag_error(d,
+	           "no zone found for _mta-sts.%s: no SOA record up the "
+	           "tree (asked %s); set `zone`",
+	           domain, f->name);
+	return -1;
+}
+
+/* Add an address to t with port. */
+static void
+target_add(struct dns_target *t, const struct sockaddr *sa, socklen_t len,
+           unsigned port)
+{
+	struct sockaddr_storage *ss;
+
+	if (t->naddr >= sizeof(t->addr) / sizeof(t->addr[0]) ||
+	    len > sizeof(*ss))
+		return;
+	ss = &t->addr[t->naddr];
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, sa, len);
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	t->addrlen[t->naddr++] = len;
+}
+
+/* Resolve the configured server (address or host name) with the system
+ * resolver into t. Returns 0, or -1 with the reason in d. */
+static int
+resolve_server(struct dns_target *t, const char *server, unsigned port,
+               struct diag *d)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	int e;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_family = AF_UNSPEC;
+	e = getaddrinfo(server, NULL, &hints, &res);
+	if (e != 0) {
+		diag_error(d, "cannot resolve server %s: %s", server,
+		           gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			target_add(t, ai->ai_addr, ai->ai_addrlen, port);
+	freeaddrinfo(res);
+	if (t->naddr == 0) {
+		diag_error(d, "server %s has no IPv4 or IPv6 address", server);
+		return -1;
+	}
+	return 0;
+}
+
+/* Add the addresses of type (A or AAAA) of host, asked of f, to t. */
+static int
+resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
+                   unsigned port, struct dns_target *t, struct diag *d)
+{
+	ldns_pkt *ans;
+	ldns_rr_list *l;
+
+	if (finder_ask(f, host, type, &ans, d) == -1)
+		return -1;
+	l = ldns_pkt_rr_list_by_type(ans, type, LDNS_SECTION_ANSWER);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
+		const ldns_rdf *a = ldns_rr_rdf(ldns_rr_list_rr(l, i), 0);
+		size_t len = 0;
+		struct sockaddr_storage *sa;
+
+		sa = ldns_rdf2native_sockaddr_storage(a, (uint16_t)port, &len);
+		if (sa != NULL) {
+			target_add(t, (struct sockaddr *)sa, (socklen_t)len,
+			           port);
+			free(sa);
+		}
+	}
+	ldns_rr_list_deep_free(l);
+	ldns_pkt_free(ans);
+	return 0;
+}
+
+/* Find the primary's addresses from the SOA MNAME. Returns 0, or -1. */
+static int
+resolve_mname(struct finder *f, const char *mname, unsigned port,
+              struct dns_target *t, struct diag *d)
+{
+	if (resolve_mname_type(f, mname, LDNS_RR_TYPE_A, port, t, d) == -1 ||
+	    resolve_mname_type(f, mname, LDNS_RR_TYPE_AAAA, port, t, d) == -1)
+		return -1;
+	if (t->naddr == 0) {
+		diag_error(d,
+		           "the primary of zone %s, %s (SOA MNAME), has no "
+		           "address (asked %s); set `server`",
+		           t->zone, mname, f->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* Find where records under domain are updated; see dnsupdate.h. */
+int
+dns_target_find_via(const char *domain, const char *zone, const char *server,
+                    unsigned port, const struct tsig_key *key, unsigned timeout,
+                    const char *resolver, struct dns_target *t, struct diag *d)
+{
+	struct finder f = {.res = NULL, .t = t};
+	char mname[DNS_NAME_MAX + 1] = "";
+	int rc = -1;
+
+	memset(t, 0, sizeof(*t));
+	t->key = key;
+	t->timeout = timeout ? timeout : 30;
+	port = port ? port : 53;
+	if (server != NULL) {
+		if (name_copy(t->server, server) == -1 ||
+		    resolve_server(t, server, port, d) == -1)
+			return -1;
+		snprintf(f.name, sizeof(f.name), "server %s port %u", t->server,
+		         port);
+	}
+	if (zone != NULL && name_copy(t->zone, zone) == -1) {
+		diag_error(d, "zone \"%s\" is not a valid domain name", zone);
+		return -1;
+	}
+	if (server == NULL && resolver_open(&f, resolver, t->timeout, d) == -1)
+		return -1;
+	if (zone == NULL && find_zone(&f, domain, t->zone, mname, d) == -1)
+		goto out;
+	if (server == NULL && mname[0] == '\0' &&
+	    ask_soa(&f, t->zone, t->zone, mname, d) != 1) {
+		diag_error(d, "no SOA record for zone %s (asked %s)", t->zone,
+		           f.name);
+		goto out;
+	}
+	if (server == NULL) {
+		str_copy(t->server, sizeof(t->server), mname);
+		if (resolve_mname(&f, mname, port, t, d) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (f.res != NULL)
+		ldns_resolver_deep_free(f.res);
+	return rc;
+}
+
+int
+dns_target_find(const char *domain, const char *zone, const char *server,
+                unsigned port, const struct tsig_key *key, unsigned timeout,
+                struct dns_target *t, struct diag *d)
+{
+	return dns_target_find_via(domain, zone, server, port, key, timeout,
+	                           NULL, t, d);
+}
+
+/* --------------------------------------------------------------- plan */
+
+enum op_kind {
+	OP_EXISTS, /* prerequisite: this RR is in the RRset as read */
+	OP_ABSENT, /* prerequisite: no TXT RRset at owner */
+	OP_DELETE, /* delete this RR */
+	OP_ADD,    /* add this RR */
+};
+
+struct op {
+	enum op_kind kind;
+	char owner[DNS_NAME_MAX + 1];
+	unsigned char *rdata; /* TXT RDATA (character-strings); owned */
+	size_t rdlen;
+	uint32_t ttl;
+};
+
+struct plan {
+	struct op *ops;
+	size_t n;
+};
+
+static void
+plan_add(struct plan *p, enum op_kind kind, const char *owner,
+         const unsigned char *rdata, size_t rdlen, uint32_t ttl)
+{
+	struct op *o;
+
+	p->ops = xreallocarray(p->ops, p->n + 1, sizeof(*p->ops));
+	o = &p->ops[p->n++];
+	o->kind = kind;
+	str_copy(o->owner, sizeof(o->owner), owner);
+	o->rdata = xmalloc(rdlen ? rdlen : 1);
+	if (rdlen)
+		memcpy(o->rdata, rdata, rdlen);
+	o->rdlen = rdlen;
+	o->ttl = ttl;
+}
+
+static void
+plan_free(struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->ops[i].rdata);
+	free(p->ops);
+	p->ops = NULL;
+	p->n = 0;
+}
+
+/* Encode text as TXT RDATA: character-strings of up to 255 bytes. */
+static void
+txt_encode(const char *text, struct buf *out)
+{
+	size_t len = strlen(text), off = 0;
+
+	do {
+		size_t n = len - off > 255 ? 255 : len - off;
+		unsigned char l = (unsigned char)n;
+
+		buf_append(out, &l, 1);
+		buf_append(out, text + off, n);
+		off += n;
+	} while (off < len);
+}
+
+/* Is text a record of the kind prefix ("v=STSv1"): the prefix followed
+ * by the end, a ';' or white space? */
+static int
+has_prefix(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(text, prefix, n) == 0 &&
+	       (text[n] == '\0' || text[n] == ';' || text[n] == ' ' ||
+	        text[n] == '\t');
+}
+
+/* Would setting the prefix records of s to text change anything? */
+static int
+part_needed(const struct dns_txtset *s, const char *text, const char *prefix)
+{
+	size_t count = 0, same = 0;
+
+	if (text == NULL)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (!has_prefix(s->text.v[i], prefix))
+			continue;
+		count++;
+		same += strcmp(s->text.v[i], text) == 0;
+	}
+	return !(count == 1 && same == 1);
+}
+
+/* Add the operations that make the prefix records at owner exactly
+ * text, given the RRset s as read, to p. */
+static void
+plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
+          const char *text, const char *prefix, uint32_t ttl)
+{
+	struct buf rd;
+	int present = 0;
+
+	if (!part_needed(s, text, prefix))
+		return;
+	if (s->n == 0)
+		plan_add(p, OP_ABSENT, owner, NULL, 0, 0);
+	for (size_t i = 0; i < s->n; i++)
+		plan_add(p, OP_EXISTS, owner, s->rdata[i], s->rdlen[i], 0);
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->text.v[i], text) == 0)
+			present = 1;
+		else if (has_prefix(s->text.v[i], prefix))
+			plan_add(p, OP_DELETE, owner, s->rdata[i], s->rdlen[i],
+			         0);
+	}
+	if (present)
+		return;
+	buf_init(&rd, DNS_MSG_MAX);
+	txt_encode(text, &rd);
+	plan_add(p, OP_ADD, owner, (unsigned char *)rd.data, rd.len, ttl);
+	buf_free(&rd);
+}
+
+/* Does applying c to its state change anything? */
+int
+dns_change_needed(const struct dns_change *c)
+{
+	if (c->state == NULL)
+		return 1;
+	return part_needed(&c->state->sts, c->sts_text, STS_PREFIX) ||
+	       part_needed(&c->state->tlsrpt, c->tlsrpt_text, TLSRPT_PREFIX);
+}
+
+/* Refuse a change that would put a TXT record beside a CNAME. Returns
+ * 0, or -1 with the reason in d. */
+static int
+change_refused(const struct dns_change *c, struct diag *d)
+{
+	if (c->state == NULL) {
+		diag_error(d, "%s: the DNS state was not read", c->domain);
+		return -1;
+	}
+	if (c->sts_text != NULL && c->state->sts_cname != NULL) {
+		diag_error(d,
+		           "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
+		           "8.2 delegation): leaving it alone",
+		           c->domain, c->state->sts_cname);
+		return -1;
+	}
+	if (c->tlsrpt_text != NULL && c->state->tlsrpt_cname) {
+		diag_error(d,
+		           "_smtp._tls.%s is a CNAME: leaving it alone (a "
+		           "TXT record cannot stand beside it)",
+		           c->domain);
+		return -1;
+	}
+	return 0;
+}
+
+/* Build the plan for the n changes. Returns 0, or -1 (refused, in d). */
+static int
+plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
+{
+	char owner[DNS_NAME_MAX + 16];
+
+	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < n; i++)
+		if (dns_change_needed(&c[i]) && change_refused(&c[i], d) == -1)
+			return -1;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(owner, sizeof(owner), "_mta-sts.%s", c[i].domain);
+		plan_part(p, owner, &c[i].state->sts, c[i].sts_text, STS_PREFIX,
+		          c[i].ttl);
+		snprintf(owner, sizeof(owner), "_smtp._tls.%s", c[i].domain);
+		plan_part(p, owner, &c[i].state->tlsrpt, c[i].tlsrpt_text,
+		          TLSRPT_PREFIX, c[i].ttl);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------ dry-run text */
+
+/* Append TXT RDATA as quoted character-strings to out. */
+static void
+txt_present(const unsigned char *rd, size_t len, struct buf *out)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		size_t n = rd[off++];
+
+		buf_puts(out, " \"");
+		for (size_t i = 0; i < n && off < len; i++, off++) {
+			unsigned char c = rd[off];
+
+			if (c == '"' || c == '\\')
+				buf_printf(out, "\\%c", c);
+			else if (c < 0x20 || c > 0x7e)
+				buf_printf(out, "\\%03u", c);
+			else
+				buf_append(out, &c, 1);
+		}
+		buf_puts(out, "\"");
+	}
+}
+
+/* The UPDATE dns_update_apply would send, as nsupdate-like text. */
+int
+dns_update_text(const struct dns_target *t, const struct dns_change *c,
+                size_t n, struct buf *out)
+{
+	struct plan p;
+	struct diag d;
+	unsigned port = 53;
+
+	diag_init(&d);
+	if (plan_build(c, n, &p, &d) == -1) {
+		buf_printf(out, "; not sent: %s\n", d.error);
+		return -1;
+	}
+	if (t->naddr > 0)
+		port = ntohs(
+		    t->addr[0].ss_family == AF_INET6
+		        ? ((const struct sockaddr_in6 *)&t->addr[0])->sin6_port
+		        : ((const struct sockaddr_in *)&t->addr[0])->sin_port);
+	if (p.n == 0)
+		return 0;
+	buf_printf(out, "server %s %u\nzone %s\n", t->server, port, t->zone);
+	for (size_t i = 0; i < p.n; i++) {
+		const struct op *o = &p.ops[i];
+		static const char *const what[] = {
+		    [OP_EXISTS] = "prereq yxrrset",
+		    [OP_ABSENT] = "prereq nxrrset",
+		    [OP_DELETE] = "update delete",
+		    [OP_ADD] = "update add"};
+
+		buf_printf(out, "%s %s", what[o->kind], o->owner);
+		if (o->kind == OP_ADD)
+			buf_printf(out, " %lu", (unsigned long)o->ttl);
+		buf_puts(out, " TXT");
+		txt_present(o->rdata, o->rdlen, out);
+		buf_puts(out, "\n");
+	}
+	buf_puts(out, "send\n");
+	plan_free(&p);
+	return 0;
+}
+
+/* ------------------------------------------------------------ update */
+
+/* The ldns RR for operation o. */
+static ldns_rr *
+op_rr(const struct op *o)
+{
+	ldns_rr *rr = ldns_rr_new();
+	size_t off = 0;
+
+	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(o->owner));
+	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	ldns_rr_set_class(rr, o->kind == OP_EXISTS || o->kind == OP_ADD
+	                          ? LDNS_RR_CLASS_IN
+	                          : LDNS_RR_CLASS_NONE);
+	ldns_rr_set_ttl(rr, o->kind == OP_ADD ? o->ttl : 0);
+	if (o->kind == OP_ABSENT)
+		return rr;
+	while (off < o->rdlen) {
+		size_t n = 1 + o->rdata[off];
+
+		if (off + n > o->rdlen)
+			break;
+		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n,
+		                                           o->rdata + off));
+		off += n;
+	}
+	return rr;
+}
+
+/* The UPDATE message for plan p in zone. */
+static ldns_pkt *
+plan_packet(const char *zone, const struct plan *p)
+{
+	ldns_rr_list *pr = ldns_rr_list_new(), *up = ldns_rr_list_new();
+	ldns_pkt *pkt;
+
+	for (size_t i = 0; i < p->n; i++) {
+		enum op_kind k = p->ops[i].kind;
+
+		ldns_rr_list_push_rr(k == OP_EXISTS || k == OP_ABSENT ? pr : up,
+		                     op_rr(&p->ops[i]));
+	}
+	pkt = ldns_update_pkt_new(ldns_dname_new_frm_str(zone),
+	                          LDNS_RR_CLASS_IN, pr, up, NULL);
+	ldns_rr_list_deep_free(pr);
+	ldns_rr_list_deep_free(up);
+	return pkt;
+}
+
+/* The owner names p changes, for messages: "a, b". */
+static void
+plan_names(const struct plan *p, char *out, size_t size)
+{
+	struct buf b;
+
+	buf_init(&b, size - 1);
+	for (size_t i = 0; i < p->n; i++) {
+		if (i > 0 && strcmp(p->ops[i].owner, p->ops[i - 1].owner) == 0)
+			continue;
+		if (strstr(b.data ? b.data : "", p->ops[i].owner) != NULL)
+			continue;
+		if (b.len > 0)
+			buf_puts(&b, ", ");
+		buf_puts(&b, p->ops[i].owner);
+	}
+	str_copy(out, size, b.data ? b.data : "");
+	buf_free(&b);
+}
+
+/* Explain the rcode of a failed UPDATE. */
+static void
+update_rcode_error(const struct dns_target *t, const char *where,
+                   const char *names, int rcode, struct diag *d)
+{
+	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	const char *key = t->key ? t->key->name : "(none)";
+
+	if (rcode == LDNS_RCODE_REFUSED)
+		diag_error(d,
+		           "%s refused the update of %s (REFUSED): its "
+		           "update policy does not allow key %s to change "
+		           "these names in zone %s; `mta-sts-sync "
+		           "server-config` prints the grants needed",
+		           where, names, key, t->zone);
+	else if (rcode == LDNS_RCODE_NOTZONE)
+		diag_error(d,
+		           "%s: %s is not in zone %s (NOTZONE): set `zone` "
+		           "to the zone that holds it",
+		           where, names, t->zone);
+	else if (rcode == LDNS_RCODE_NOTAUTH)
+		diag_error(d,
+		           "%s is not authoritative for zone %s (NOTAUTH): "
+		           "is it the zone's primary?",
+		           where, t->zone);
+	else if (rcode == LDNS_RCODE_SERVFAIL)
+		diag_error(d,
+		           "%s failed to apply the update of zone %s "
+		           "(SERVFAIL): see the server's log",
+		           where, t->zone);
+	else if (rcode == LDNS_RCODE_NOTIMPL)
+		diag_error(d,
+		           "%s does not accept updates for zone %s "
+		           "(NOTIMP): is it a secondary?",
+		           where, t->zone);
+	else
+		diag_error(d, "%s answered %s to the update of %s in zone %s",
+		           where, rc ? rc : "?", names, t->zone);
+	free(rc);
+}
+
+/* Send the UPDATE for plan p. Returns the rcode, or -1 with the reason
+ * in d; where names the server that answered. */
+static int
+send_update(const struct dns_target *t, const struct plan *p, char *where,
+            size_t wsize, struct diag *d)
+{
+	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
+	int rcode = -1;
+
+	if (pkt == NULL) {
+		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
+		return -1;
+	}
+	if (send_pkt(t, pkt, &reply, where, wsize, d) == 0) {
+		rcode = ldns_pkt_get_rcode(reply);
+		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
+			diag_error(d,
+			           "%s answered the UPDATE with another "
+			           "opcode",
+			           where);
+			rcode = -1;
+		}
+	}
+	ldns_pkt_free(reply);
+	ldns_pkt_free(pkt);
+	return rcode;
+}
+
+/* Read the state of every change again, replacing the old states.
+ * Returns 0, or -1 with the reason in d. */
+static int
+reread(const struct dns_target *t, struct dns_change *c, size_t n,
+       struct diag *d)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct dns_state fresh;
+
+		if (dns_state_read(t, c[i].domain, &fresh, d) == -1)
+			return -1;
+		dns_state_free(c[i].state);
+		*c[i].state = fresh;
+	}
+	return 0;
+}
+
+/* Read the records back after an update and confirm them. */
+static enum dns_update_result
+confirm(const struct dns_target *t, struct dns_change *c, size_t n,
+        struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80];
+
+	if (reread(t, c, n, d) == -1)
+		return DNS_UPDATE_FAILED;
+	target_where(t, 0, where, sizeof(where));
+	for (size_t i = 0; i < n; i++) {
+		const struct dns_state *s = c[i].state;
+
+		if (part_needed(&s->sts, c[i].sts_text, STS_PREFIX) ||
+		    part_needed(&s->tlsrpt, c[i].tlsrpt_text, TLSRPT_PREFIX)) {
+			diag_error(d,
+			           "%s accepted the update of %s, but the "
+			           "records read back from it differ",
+			           where, c[i].domain);
+			return DNS_UPDATE_FAILED;
+		}
+	}
+	return DNS_UPDATE_OK;
+}
+
+/* Send one UPDATE for the changes of zone t; see dnsupdate.h. */
+enum dns_update_result
+dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
+                 struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80], names[DIAG_MSG_MAX / 2];
+
+	for (int attempt = 0;; attempt++) {
+		struct plan p;
+		int rcode;
+
+		if (plan_build(c, n, &p, d) == -1)
+			return DNS_UPDATE_FAILED;
+		if (p.n == 0)
+			return DNS_UPDATE_OK;
+		plan_names(&p, names, sizeof(names));
+		rcode = send_update(t, &p, where, sizeof(where), d);
+		plan_free(&p);
+		if (rcode == LDNS_RCODE_NOERROR)
+			break;
+		if (rcode != LDNS_RCODE_NXRRSET &&
+		    rcode != LDNS_RCODE_YXRRSET) {
+			if (rcode != -1)
+				update_rcode_error(t, where, names, rcode, d);
+			return DNS_UPDATE_FAILED;
+		}
+		if (attempt > 0) {
+			diag_error(d,
+			           "someone changed %s meanwhile: %s "
+			           "refused the update twice because the "
+			           "records differ from what was read (%s); "
+			           "nothing was changed",
+			           names, where,
+			           rcode == LDNS_RCODE_NXRRSET ? "NXRRSET"
+			                                       : "YXRRSET");
+			return DNS_UPDATE_CONFLICT;
+		}
+		if (reread(t, c, n, d) == -1)
+			return DNS_UPDATE_FAILED;
+	}
+	return confirm(t, c, n, d);
+}

@@ -21,8 +21,8 @@
 
 /* Where a zone is updated: the zone apex and its primary's addresses. */
 struct dns_target {
-	char zone[DNS_NAME_MAX + 1];   /* no trailing dot, lower case */
-	char server[DNS_NAME_MAX + 1]; /* as configured or the SOA MNAME */
+	char zone[DNS_NAME_MAX + 1];     /* no trailing dot, lower case */
+	char server[DNS_NAME_MAX + 1];   /* as configured or the SOA MNAME */
 	struct sockaddr_storage addr[8]; /* primary's addresses, port set */
 	socklen_t addrlen[8];
 	size_t naddr;
@@ -38,8 +38,32 @@ struct dns_target {
  * is known. Returns 0, or -1 with the reason in d.
  */
 int dns_target_find(const char *domain, const char *zone, const char *server,
-		    unsigned port, const struct tsig_key *key,
-		    unsigned timeout, struct dns_target *t, struct diag *d);
+                    unsigned port, const struct tsig_key *key, unsigned timeout,
+                    struct dns_target *t, struct diag *d);
+
+/*
+ * The same, but the discovery queries (the SOA walk when no server is
+ * configured, and the A / AAAA of the SOA MNAME) go to resolver, "ADDR"
+ * or "ADDR#PORT" (IPv4 or IPv6), instead of the system resolver
+ * (resolv.conf); resolver NULL: the system resolver. For a site whose
+ * resolv.conf does not see the internal view, and for the tests.
+ */
+int dns_target_find_via(const char *domain, const char *zone,
+                        const char *server, unsigned port,
+                        const struct tsig_key *key, unsigned timeout,
+                        const char *resolver, struct dns_target *t,
+                        struct diag *d);
+
+/*
+ * Send the DNS message q (wire format, signed already if need be) to the
+ * primary t over TCP and read its length-prefixed reply into reply,
+ * trying t's addresses in turn until one accepts the connection, within
+ * t->timeout seconds. *used: the index of the address that answered.
+ * Returns 0, or -1 with the reason (server and port named) in d.
+ */
+int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
+                     size_t qlen, struct buf *reply, size_t *used,
+                     struct diag *d);
 
 /* A TXT RRset: each record's text (character-strings joined) and its
  * RDATA exactly as read, for prerequisites. */
@@ -60,10 +84,12 @@ struct dns_state {
 	int tlsrpt_cname;         /* _smtp._tls.<domain> is a CNAME */
 };
 
-/* Read the state of domain from the primary. Returns 0, or -1 with the
- * reason in d (server, port and rcode named). */
+/* Read the state of domain from the primary (over TCP, RD clear, signed
+ * with t->key when set). Returns 0, or -1 with the reason in d (server,
+ * port and rcode named). A null MX is listed as ".". dns_state_free()
+ * frees what st holds, not st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,
-		   struct dns_state *st, struct diag *d);
+                   struct dns_state *st, struct diag *d);
 void dns_state_free(struct dns_state *st);
 
 /* One domain's wanted records. NULL text: leave that name alone. */
@@ -80,8 +106,9 @@ int dns_change_needed(const struct dns_change *c);
 
 enum dns_update_result {
 	DNS_UPDATE_OK = 0,
-	DNS_UPDATE_FAILED = -1,   /* reason in d */
-	DNS_UPDATE_CONFLICT = -2, /* prerequisite failed twice: concurrent edit */
+	DNS_UPDATE_FAILED = -1, /* reason in d */
+	DNS_UPDATE_CONFLICT =
+	    -2, /* prerequisite failed twice: concurrent edit */
 };
 
 /*
@@ -93,12 +120,12 @@ enum dns_update_result {
  * Changes that are not needed are left out; none needed: nothing sent.
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
-					struct dns_change *c, size_t n,
-					struct diag *d);
+                                        struct dns_change *c, size_t n,
+                                        struct diag *d);
 
 /* The UPDATE dns_update_apply would send, as nsupdate-like text
  * ("zone", "prereq ...", "update delete ...", "update add ..."). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,
-		    size_t n, struct buf *out);
+                    size_t n, struct buf *out);
 
 #endif

@@ -51,8 +51,81 @@ const char *tsig_alg_name(enum tsig_alg alg);
  * Returns 0, or -1 with the reason in d (the secret is never quoted).
  */
 int tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
-		  const char *secret_b64, struct diag *d);
+                  const char *secret_b64, struct diag *d);
 /* Overwrite the secret in memory. */
 void tsig_key_wipe(struct tsig_key *key);
+
+/* ---- signing and verifying messages (tsig.c) ---- */
+
+#define TSIG_FUDGE 300  /* seconds of clock difference allowed */
+#define TSIG_MAC_MAX 64 /* hmac-sha512 */
+#define TSIG_TYPE 250   /* the TSIG RR type */
+
+/* TSIG error codes (RFC 8945 section 3; 16-18 share numbers with
+ * extended rcodes). */
+#define TSIG_ERR_NONE 0
+#define TSIG_ERR_BADSIG 16
+#define TSIG_ERR_BADKEY 17
+#define TSIG_ERR_BADTIME 18
+#define TSIG_ERR_BADTRUNC 22
+
+/* The MAC of a signed request, which its response's MAC covers. */
+struct tsig_mac {
+	unsigned char mac[TSIG_MAC_MAX];
+	size_t len;
+};
+
+/*
+ * Sign the DNS message msg (wire format, no TSIG yet) with key at time
+ * now (seconds since the epoch): the TSIG RR is appended and ARCOUNT
+ * incremented (RFC 8945 section 4.2). mac receives the request MAC.
+ * Returns 0, or -1 with the reason in d (message malformed or too big).
+ */
+int tsig_sign(const struct tsig_key *key, struct buf *msg, uint64_t now,
+              struct tsig_mac *mac, struct diag *d);
+
+/* What tsig_verify found in a message. */
+struct tsig_info {
+	int present; /* the last additional RR is a TSIG RR */
+	char key_name[TSIG_NAME_MAX + 1];
+	char alg_name[TSIG_NAME_MAX + 1];
+	uint64_t time_signed;
+	unsigned fudge;
+	unsigned error;     /* TSIG_ERR_* */
+	size_t mac_len;     /* 0: unsigned error response */
+	int has_other_time; /* BADTIME: server's time in other data */
+	uint64_t other_time;
+	size_t unsigned_len; /* message length without the TSIG RR */
+};
+
+enum tsig_status {
+	TSIG_VALID = 0,
+	TSIG_UNSIGNED,  /* no TSIG RR at all */
+	TSIG_MALFORMED, /* message or TSIG RR cannot be parsed */
+	TSIG_OTHER_KEY, /* signed with another key or algorithm */
+	TSIG_ERROR,     /* TSIG RR carries an error (info->error) */
+	TSIG_BAD_MAC,   /* MAC missing, truncated or wrong */
+	TSIG_BAD_TIME,  /* signed outside the fudge window around now */
+};
+
+/*
+ * Verify the TSIG RR of a response msg to a request signed with key
+ * whose MAC was req (RFC 8945 section 5.3): MAC over the request MAC,
+ * the message without its TSIG RR (ARCOUNT decremented, original id
+ * restored) and the TSIG variables; time signed within fudge of now.
+ * req NULL: msg is a request. info is filled as far as parsed; with an
+ * error response (TSIG_ERROR) the MAC is still checked when present
+ * (info->mac_len > 0). Returns the status.
+ */
+enum tsig_status tsig_verify(const struct tsig_key *key,
+                             const unsigned char *msg, size_t len,
+                             const struct tsig_mac *req, uint64_t now,
+                             struct tsig_info *info);
+/* The TSIG error name: "BADSIG", "BADKEY", "BADTIME", ... */
+const char *tsig_error_name(unsigned error);
+
+/* Compute the HMAC of data with key into mac. Returns 0, or -1. */
+int tsig_hmac(const struct tsig_key *key, const unsigned char *data, size_t len,
+              struct tsig_mac *mac);
 
 #endif
