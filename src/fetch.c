@@ -1,2 +1,681 @@
-/* fetch.c - to be written */
+/*
+ * fetch.c - HTTPS GET of policy files with a sending MTA's rules (RFC 8461
+ * section 3.3), on libcurl's multi interface so that several URLs can be
+ * fetched at once.
+ *
+ * Decisions: only https, for the request and (were it followed) for any
+ * redirect; certificate and host name always verified, TLS 1.2 at least;
+ * redirects are reported, never followed; only status 200 with a
+ * text/plain body up to POLICY_MAX_SIZE bytes is a policy, and the
+ * transfer stops at the first body byte of anything else. Proxies from
+ * the environment (https_proxy, ALL_PROXY) are ignored: a sending MTA
+ * connects to the policy host itself, and so do we. No cookies, no
+ * compression (the bytes compared are the bytes served).
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <openssl/x509.h>
+
+#include "fetch.h"
+#include "policy.h"
+#include "util.h"
+
+enum xfer_abort {
+	ABORT_NONE = 0,
+	ABORT_HEAD,      /* status or Content-Type refused at the first byte */
+	ABORT_TOO_LARGE, /* body past POLICY_MAX_SIZE */
+};
+
+/* One transfer in flight: the easy handle and what its callbacks keep. */
+struct xfer {
+	CURL *curl;
+	struct curl_slist *resolve;
+	struct curl_slist *headers;
+	struct fetch_job *job;
+	struct buf body;
+	enum xfer_abort abort;
+	int head_checked;
+	char reason[64]; /* reason phrase of the last status line */
+	char *location;  /* Location header of the last response */
+	char host[256];
+	char port[8];
+	unsigned timeout;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+int
+fetch_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void
+fetch_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+void
+fetch_result_free(struct fetch_result *r)
+{
+	if (r == NULL)
+		return;
+	free(r->body);
+	free(r->content_type);
+	free(r->location);
+	r->body = r->content_type = r->location = NULL;
+	r->len = 0;
+}
+
+/* Set r's error (the first one wins) and clear ok. */
+static void __attribute__((format(printf, 2, 3)))
+result_error(struct fetch_result *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	r->ok = 0;
+	if (r->error[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Split url into host and port for messages, and refuse anything but an
+ * absolute https URL. Returns 0, or -1 with the reason in x->job->result.
+ */
+static int
+xfer_parse_url(struct xfer *x, const char *url)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int rc = -1;
+
+	if (u == NULL) {
+		result_error(&x->job->result, "out of memory");
+		return -1;
+	}
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		result_error(&x->job->result, "not a valid URL: %s", url);
+	} else if (ascii_casecmp(scheme, "https") != 0) {
+		result_error(&x->job->result,
+		             "%s:// URL refused: policies are fetched over "
+		             "https only (RFC 8461 section 3.3)",
+		             scheme);
+	} else if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+	           CURLUE_OK) {
+		str_copy(x->host, sizeof(x->host), host);
+		str_copy(x->port, sizeof(x->port), port);
+		rc = 0;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/* Whether a Content-Type value is text/plain, with or without parameters
+ * (RFC 8461 section 3.2; media types are case-insensitive). */
+static int
+content_type_ok(const char *ct)
+{
+	size_t n = strlen("text/plain");
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (ascii_ncasecmp(ct, "text/plain", n) != 0)
+		return 0;
+	ct += n;
+	return *ct == '\0' || *ct == ';' || *ct == ' ' || *ct == '\t';
+}
+
+/* At the first body byte: refuse a status other than 200 or a wrong
+ * Content-Type now rather than after downloading an error page. */
+static int
+xfer_check_head(struct xfer *x)
+{
+	long status = 0;
+	char *ct = NULL;
+
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
+	if (status != 200 || !content_type_ok(ct)) {
+		x->abort = ABORT_HEAD;
+		return -1;
+	}
+	return 0;
+}
+
+/* libcurl write callback: keep the body, at most POLICY_MAX_SIZE bytes;
+ * returning less than given aborts the transfer. */
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t len = size * nmemb;
+
+	if (!x->head_checked) {
+		x->head_checked = 1;
+		if (xfer_check_head(x) == -1)
+			return 0;
+	}
+	if (buf_append(&x->body, data, len) == -1) {
+		x->abort = ABORT_TOO_LARGE;
+		return 0;
+	}
+	return len;
+}
+
+/* Keep the reason phrase of a status line ("HTTP/1.1 404 Not Found")
+ * for messages; a new status line also forgets an earlier Location. */
+static void
+header_status(struct xfer *x, const char *data, size_t len)
+{
+	size_t i = 0, n = 0;
+	int spaces = 0;
+
+	while (i < len && spaces < 2)
+		if (data[i++] == ' ')
+			spaces++;
+	while (i < len && data[i] != '\r' && data[i] != '\n' &&
+	       n < sizeof(x->reason) - 1) {
+		unsigned char c = (unsigned char)data[i++];
+
+		x->reason[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+	}
+	x->reason[n] = '\0';
+	free(x->location);
+	x->location = NULL;
+}
+
+/* libcurl header callback: the status line and the Location header
+ * (kept here because libcurl does not compute the redirect URL of a
+ * transfer that the write callback stopped). */
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t len = size * nmemb, n = strlen("Location:");
+
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		header_status(x, data, len);
+	} else if (len > n && ascii_ncasecmp(data, "Location:", n) == 0 &&
+	           x->location == NULL && len < 4096) {
+		while (n < len && (data[n] == ' ' || data[n] == '\t'))
+			n++;
+		while (len > n &&
+		       (data[len - 1] == '\r' || data[len - 1] == '\n' ||
+		        data[len - 1] == ' '))
+			len--;
+		x->location = xstrndup(data + n, len - n);
+	}
+	return size * nmemb;
+}
+
+/* Set the options every fetch uses. Returns 0, or -1 if libcurl refused
+ * one (then the transfer must not run: it would not follow the rules). */
+static int
+xfer_set_rules(struct xfer *x)
+{
+	CURL *c = x->curl;
+	int bad = 0;
+
+#if LIBCURL_VERSION_NUM >= 0x075500
+	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "https") !=
+	       CURLE_OK;
+#else
+	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS) !=
+	       CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS,
+	                        (long)CURLPROTO_HTTPS) != CURLE_OK;
+#endif
+	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION,
+	                        (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+	                        (curl_off_t)POLICY_MAX_SIZE) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT,
+	                        "mta-sts-sync/" PACKAGE_VERSION) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+/* Set the per-job options: URL, timeouts, CA file, --resolve entries and
+ * the callbacks. Returns 0 or -1. */
+static int
+xfer_set_job(struct xfer *x, const struct fetch_opts *o)
+{
+	CURL *c = x->curl;
+	unsigned ct = o->connect_timeout;
+	size_t i;
+	int bad = 0;
+
+	if (ct == 0)
+		ct = x->timeout < 10 ? x->timeout : 10;
+	x->headers = curl_slist_append(NULL, "Accept: text/plain");
+	if (o->resolve != NULL)
+		for (i = 0; i < o->resolve->n; i++)
+			x->resolve =
+			    curl_slist_append(x->resolve, o->resolve->v[i]);
+	bad |= curl_easy_setopt(c, CURLOPT_URL, x->job->url) != CURLE_OK;
+	bad |=
+	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)x->timeout) != CURLE_OK;
+	bad |=
+	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ct) != CURLE_OK;
+	if (o->ca_file != NULL)
+		bad |=
+		    curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, x->resolve) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_CERTINFO, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK;
+	bad |=
+	    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_PRIVATE, x) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
+/* Prepare job's transfer in x. Returns 0, or -1 with the job's result
+ * already holding the error (nothing to run). */
+static int
+xfer_begin(struct xfer *x, struct fetch_job *job)
+{
+	const struct fetch_opts *o = job->opts;
+
+	memset(x, 0, sizeof(*x));
+	memset(&job->result, 0, sizeof(job->result));
+	x->job = job;
+	buf_init(&x->body, POLICY_MAX_SIZE);
+	x->timeout = o->timeout ? o->timeout : FETCH_DEFAULT_TIMEOUT;
+	if (xfer_parse_url(x, job->url) == -1)
+		return -1;
+	x->curl = curl_easy_init();
+	if (x->curl == NULL) {
+		result_error(&job->result, "cannot start a transfer");
+		return -1;
+	}
+	if (xfer_set_rules(x) == -1 || xfer_set_job(x, o) == -1) {
+		result_error(&job->result, "libcurl refused a required option "
+		                           "(https only, verification)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Release what xfer_begin() allocated. */
+static void
+xfer_end(struct xfer *x)
+{
+	if (x->curl != NULL)
+		curl_easy_cleanup(x->curl);
+	curl_slist_free_all(x->resolve);
+	curl_slist_free_all(x->headers);
+	buf_free(&x->body);
+	free(x->location);
+	x->location = NULL;
+	x->curl = NULL;
+	x->resolve = x->headers = NULL;
+}
+
+/* The server certificate's notAfter from libcurl's certificate chain
+ * information ("Expire date:Feb  1 00:00:00 2030 GMT"), or 0. */
+static time_t
+xfer_cert_expiry(struct xfer *x)
+{
+	struct curl_certinfo *ci = NULL;
+	const struct curl_slist *s;
+	const char *key = "Expire date:";
+	time_t t;
+
+	if (curl_easy_getinfo(x->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
+	    ci == NULL || ci->num_of_certs < 1)
+		return 0;
+	for (s = ci->certinfo[0]; s != NULL; s = s->next) {
+		if (strncmp(s->data, key, strlen(key)) != 0)
+			continue;
+		t = curl_getdate(s->data + strlen(key), NULL);
+		return t == -1 ? 0 : t;
+	}
+	return 0;
+}
+
+/* Describe a TLS verification failure: the X.509 reason when OpenSSL
+ * gave one, else a host name mismatch. */
+static void
+xfer_tls_error(struct xfer *x, struct fetch_result *r)
+{
+	long v = 0;
+
+	curl_easy_getinfo(x->curl, CURLINFO_SSL_VERIFYRESULT, &v);
+	if (strstr(x->errbuf, "host name") != NULL ||
+	    v == X509_V_ERR_HOSTNAME_MISMATCH)
+		result_error(r,
+		             "TLS certificate of %s not accepted: certificate "
+		             "is for another name",
+		             x->host);
+	else if (v != 0)
+		result_error(r, "TLS certificate of %s not accepted: %s",
+		             x->host, X509_verify_cert_error_string(v));
+	else
+		result_error(r, "TLS certificate of %s not accepted: %s",
+		             x->host, x->errbuf);
+}
+
+/* Describe a failed connection, by the system error behind it. */
+static void
+xfer_connect_error(struct xfer *x, struct fetch_result *r)
+{
+	long err = 0;
+
+	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
+	if (err == ECONNREFUSED)
+		result_error(r, "connection to %s port %s refused", x->host,
+		             x->port);
+	else if (err != 0)
+		result_error(r, "cannot connect to %s port %s: %s", x->host,
+		             x->port, strerror((int)err));
+	else
+		result_error(r, "cannot connect to %s port %s: %s", x->host,
+		             x->port, x->errbuf);
+}
+
+/* Turn a libcurl failure into words. */
+static void
+xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	double t = 0;
+
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+		result_error(r, "cannot resolve %s", x->host);
+		break;
+	case CURLE_COULDNT_CONNECT:
+		xfer_connect_error(x, r);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &t);
+		if (t <= 0)
+			result_error(r,
+			             "cannot connect to %s port %s within %u s",
+			             x->host, x->port, x->timeout);
+		else
+			result_error(r, "no answer from %s within %u s",
+			             x->host, x->timeout);
+		break;
+	case CURLE_PEER_FAILED_VERIFICATION:
+#if LIBCURL_VERSION_NUM < 0x073e00
+	case CURLE_SSL_CACERT:
+#endif
+		xfer_tls_error(x, r);
+		break;
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		result_error(r, "only https is allowed (RFC 8461 section 3.3)");
+		break;
+	default:
+		result_error(r, "%s: %s", x->host,
+		             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+	}
+}
+
+/* Judge a response that arrived: status 200, text/plain, size. */
+static void
+xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	if (r->status >= 300 && r->status < 400)
+		result_error(r,
+		             "redirect to %s (RFC 8461 section 3.3: senders do "
+		             "not follow redirects)",
+		             r->location ? r->location : "(no Location)");
+	else if (r->status != 200)
+		result_error(r, "HTTP %ld%s%s", r->status,
+		             x->reason[0] ? " " : "", x->reason);
+	else if (!content_type_ok(r->content_type))
+		result_error(r,
+		             "Content-Type %s, expected text/plain (RFC 8461 "
+		             "section 3.2)",
+		             r->content_type ? r->content_type : "missing");
+	else if (x->abort == ABORT_TOO_LARGE || rc == CURLE_FILESIZE_EXCEEDED)
+		result_error(r, "policy too large: more than %u bytes",
+		             POLICY_MAX_SIZE);
+	else if (rc != CURLE_OK)
+		xfer_curl_error(x, rc, r);
+	else {
+		r->ok = 1;
+		r->len = x->body.len;
+		r->body = buf_steal(&x->body);
+	}
+}
+
+/* location (maybe relative) resolved against base, as a new string; the
+ * text as given if it cannot be resolved. Control characters are shown
+ * as '?' since the result ends up in messages. */
+static char *
+absolute_url(const char *base, const char *location)
+{
+	CURLU *u = curl_url();
+	char *abs = NULL, *s, *p;
+
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, location, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &abs, 0) == CURLUE_OK)
+		s = xstrdup(abs);
+	else
+		s = xstrdup(location);
+	curl_free(abs);
+	curl_url_cleanup(u);
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/* Fill the job's result once its transfer ended with rc. */
+static void
+xfer_finish(struct xfer *x, CURLcode rc)
+{
+	struct fetch_result *r = &x->job->result;
+	char *s = NULL;
+
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_getinfo(x->curl, CURLINFO_TOTAL_TIME, &r->seconds);
+	if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &s) == CURLE_OK &&
+	    s != NULL)
+		r->content_type = xstrdup(s);
+	if (x->location != NULL)
+		r->location = absolute_url(x->job->url, x->location);
+	r->cert_expiry = xfer_cert_expiry(x);
+	if (rc == CURLE_OK || rc == CURLE_FILESIZE_EXCEEDED ||
+	    (rc == CURLE_WRITE_ERROR && x->abort != ABORT_NONE))
+		xfer_judge_response(x, rc, r);
+	else
+		xfer_curl_error(x, rc, r);
+}
+
+/* Whether two jobs ask for the same thing (same URL and options), so
+ * that one transfer serves both. */
+static int
+same_request(const struct fetch_job *a, const struct fetch_job *b)
+{
+	const struct fetch_opts *p = a->opts, *q = b->opts;
+	size_t i, n;
+
+	if (strcmp(a->url, b->url) != 0)
+		return 0;
+	if (p == q)
+		return 1;
+	if (p->timeout != q->timeout ||
+	    p->connect_timeout != q->connect_timeout ||
+	    (p->ca_file == NULL) != (q->ca_file == NULL) ||
+	    (p->ca_file != NULL && strcmp(p->ca_file, q->ca_file) != 0))
+		return 0;
+	n = p->resolve ? p->resolve->n : 0;
+	if (n != (q->resolve ? q->resolve->n : 0))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(p->resolve->v[i], q->resolve->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Copy a finished result (for a duplicate job). */
+static void
+result_copy(struct fetch_result *dst, const struct fetch_result *src)
+{
+	*dst = *src;
+	dst->body = src->body ? xstrndup(src->body, src->len) : NULL;
+	dst->content_type =
+	    src->content_type ? xstrdup(src->content_type) : NULL;
+	dst->location = src->location ? xstrdup(src->location) : NULL;
+}
+
+/* Start x's transfer for job on m; a job that cannot start is finished
+ * at once with its error. Returns 1 if a transfer now runs, else 0. */
+static int
+multi_start(CURLM *m, struct xfer *x, struct fetch_job *job)
+{
+	if (xfer_begin(x, job) == 0) {
+		if (curl_multi_add_handle(m, x->curl) == CURLM_OK)
+			return 1;
+		result_error(&job->result, "cannot start the transfer");
+	}
+	xfer_end(x);
+	return 0;
+}
+
+/* Finish every transfer that ended. Returns how many did. */
+static size_t
+multi_collect(CURLM *m)
+{
+	CURLMsg *msg;
+	struct xfer *x;
+	CURLcode rc;
+	size_t done = 0;
+	int left;
+
+	while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		rc = msg->data.result;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+		xfer_finish(x, rc);
+		curl_multi_remove_handle(m, x->curl);
+		xfer_end(x);
+		done++;
+	}
+	return done;
+}
+
+/* Fail every transfer still running (the multi handle broke). */
+static void
+multi_abandon(CURLM *m, struct xfer *xs, size_t n, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (xs[i].curl == NULL)
+			continue;
+		result_error(&xs[i].job->result, "transfer failed: %s", why);
+		curl_multi_remove_handle(m, xs[i].curl);
+		xfer_end(&xs[i]);
+	}
+}
+
+/* Run the jobs whose first[] is themselves, max_parallel at a time.
+ * Returns 0, or -1 if the multi interface failed (jobs not run yet are
+ * then left with ok == 0 and no error). */
+static int
+multi_run(CURLM *m, struct fetch_job *jobs, const size_t *first, size_t n,
+          unsigned max_parallel, struct xfer *xs)
+{
+	size_t next = 0, running = 0;
+	CURLMcode mc;
+	int still;
+
+	for (;;) {
+		for (; running < max_parallel && next < n; next++)
+			if (first[next] == next)
+				running +=
+				    multi_start(m, &xs[next], &jobs[next]);
+		if (running == 0 && next >= n)
+			return 0;
+		mc = curl_multi_perform(m, &still);
+		if (mc == CURLM_OK)
+			running -= multi_collect(m);
+		if (mc == CURLM_OK && running > 0)
+			mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
+		if (mc != CURLM_OK) {
+			multi_abandon(m, xs, n, curl_multi_strerror(mc));
+			return -1;
+		}
+	}
+}
+
+void
+fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
+{
+	static const struct fetch_opts defaults;
+	size_t *first, i, j;
+	struct xfer *xs;
+	CURLM *m;
+
+	if (n == 0)
+		return;
+	first = xcalloc(n, sizeof(*first));
+	xs = xcalloc(n, sizeof(*xs));
+	for (i = 0; i < n; i++) {
+		if (jobs[i].opts == NULL)
+			jobs[i].opts = &defaults;
+		memset(&jobs[i].result, 0, sizeof(jobs[i].result));
+		for (j = 0; j < i && !same_request(&jobs[j], &jobs[i]); j++)
+			;
+		first[i] = j;
+	}
+	m = curl_multi_init();
+	if (m == NULL || multi_run(m, jobs, first, n,
+	                           max_parallel ? max_parallel : 1, xs) == -1)
+		for (i = 0; i < n; i++)
+			if (!jobs[i].result.ok)
+				result_error(&jobs[i].result,
+				             "cannot run the transfer");
+	for (i = 0; i < n; i++)
+		if (first[i] != i)
+			result_copy(&jobs[i].result, &jobs[first[i]].result);
+	if (m != NULL)
+		curl_multi_cleanup(m);
+	free(xs);
+	free(first);
+}
+
+int
+fetch_url(const char *url, const struct fetch_opts *o, struct fetch_result *r)
+{
+	struct fetch_job job;
+
+	memset(&job, 0, sizeof(job));
+	job.url = url;
+	job.opts = o;
+	fetch_many(&job, 1, 1);
+	*r = job.result;
+	return r->ok ? 0 : -1;
+}

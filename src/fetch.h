@@ -12,6 +12,8 @@
 
 #include "util.h"
 
+#define FETCH_DEFAULT_TIMEOUT 30u /* seconds, when fetch_opts.timeout is 0 */
+
 struct fetch_opts {
 	const char *ca_file;           /* NULL: system trust store */
 	const struct strlist *resolve; /* "HOST:PORT:ADDR" entries, or NULL */
@@ -20,15 +22,15 @@ struct fetch_opts {
 };
 
 struct fetch_result {
-	int ok;              /* 1: body holds a 200 text/plain response */
-	char error[512];     /* why not, in words, when !ok */
-	long status;         /* HTTP status, 0 if none */
-	char *body;          /* owned; NUL-terminated; len bytes */
+	int ok;          /* 1: body holds a 200 text/plain response */
+	char error[512]; /* why not, in words, when !ok */
+	long status;     /* HTTP status, 0 if none */
+	char *body;      /* owned; NUL-terminated; len bytes */
 	size_t len;
-	char *content_type;  /* owned, or NULL */
-	char *location;      /* owned: Location of a 3xx, or NULL */
-	time_t cert_expiry;  /* the server certificate's notAfter, or 0 */
-	double seconds;      /* total transfer time */
+	char *content_type; /* owned, or NULL */
+	char *location;     /* owned: Location of a 3xx, or NULL */
+	time_t cert_expiry; /* the server certificate's notAfter, or 0 */
+	double seconds;     /* total transfer time */
 };
 
 /* Call once at start-up / end of the program (libcurl global state). */
@@ -36,13 +38,22 @@ int fetch_global_init(void);
 void fetch_global_cleanup(void);
 
 /* Fetch url into r (which the caller frees with fetch_result_free).
- * Returns 0 when r->ok, else -1 with r->error set. */
+ * Returns 0 when r->ok, else -1 with r->error set: the reason in words,
+ * without the URL (the caller names it), e.g. "HTTP 404 Not Found",
+ * "redirect to https://... (RFC 8461 section 3.3: ...)", "cannot resolve
+ * HOST", "connection to HOST port P refused", "no answer from HOST within
+ * N s", "TLS certificate of HOST not accepted: certificate has expired".
+ * o may be NULL (system trust store, default timeouts). Proxies from the
+ * environment are not used. r->status, content_type, location,
+ * cert_expiry and seconds are filled as far as the transfer got. */
 int fetch_url(const char *url, const struct fetch_opts *o,
-	      struct fetch_result *r);
+              struct fetch_result *r);
 void fetch_result_free(struct fetch_result *r);
 
 /* Fetch several URLs concurrently (libcurl multi), at most max_parallel
- * at once; each job's result is filled as by fetch_url(). */
+ * at once (0 counts as 1); each job's result is filled as by fetch_url()
+ * and freed by the caller with fetch_result_free(). Jobs with the same URL
+ * and options are fetched once and get copies of the same result. */
 struct fetch_job {
 	const char *url;
 	const struct fetch_opts *opts;

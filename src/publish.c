@@ -1,2 +1,563 @@
-/* publish.c - to be written */
+/*
+ * publish.c - the published policy file: bounded read, atomic replacement
+ * (a temporary in the same directory, fsync, rename, fsync of the
+ * directory), the publish-command run without a shell, and the check that
+ * the web server serves the new bytes.
+ *
+ * Crash safety: the file at path is only ever replaced by rename(2), so a
+ * run killed at any point leaves the old or the new file. A killed run
+ * may leave "<name>.tmp-XXXXXX"; the next write removes such leftovers
+ * once they are older than PUBLISH_STALE_TMP seconds (younger ones may
+ * belong to a run in progress).
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "publish.h"
+#include "util.h"
+
+#define PUBLISH_STALE_TMP 600   /* seconds */
+#define PUBLISH_OUTPUT_MAX 8192 /* bytes of command output kept */
+#define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
+#define PUBLISH_TMP_SUFFIX ".tmp-"
+
+int
+publish_read(const char *path, struct buf *out, struct diag *d)
+{
+	char chunk[4096];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = 1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1) {
+		if (errno == ENOENT)
+			return 0;
+		diag_error(d, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		diag_error(d, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	buf_reset(out);
+	while (rc == 1 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			diag_error(d, "%s: %s", path, strerror(errno));
+			rc = -1;
+		} else if (buf_append(out, chunk, (size_t)n) == -1) {
+			diag_error(d, "%s: larger than %zu bytes", path,
+			           out->max);
+			rc = -1;
+		}
+	}
+	close(fd);
+	return rc;
+}
+
+/* The directory part of path ("." if none), as a new string. */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Create dir and its missing parents with mode 0755. Returns 0 or -1. */
+static int
+make_dirs(const char *dir, struct diag *d)
+{
+	char *p = xstrdup(dir), *s, c;
+	struct stat st;
+	int rc = 0;
+
+	for (s = p + 1; rc == 0; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		c = *s;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			diag_error(d, "cannot create directory %s: %s", p,
+			           strerror(errno));
+			rc = -1;
+		} else if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+			diag_error(d, "%s: not a directory", p);
+			rc = -1;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	return rc;
+}
+
+/* Whether name is base + ".tmp-" + 6 letters or digits (mkstemp's). */
+static int
+is_our_tmp(const char *name, const char *base)
+{
+	size_t bl = strlen(base), sl = strlen(PUBLISH_TMP_SUFFIX), i;
+
+	if (strncmp(name, base, bl) != 0 ||
+	    strncmp(name + bl, PUBLISH_TMP_SUFFIX, sl) != 0 ||
+	    strlen(name + bl + sl) != 6)
+		return 0;
+	for (i = bl + sl; name[i] != '\0'; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* Remove temporaries a killed run left next to path (best effort). */
+static void
+remove_stale_tmps(const char *dir, const char *base)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *e;
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (dp == NULL)
+		return;
+	while ((e = readdir(dp)) != NULL) {
+		if (!is_our_tmp(e->d_name, base))
+			continue;
+		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        0 &&
+		    S_ISREG(st.st_mode) &&
+		    now - st.st_mtime > PUBLISH_STALE_TMP)
+			unlinkat(dirfd(dp), e->d_name, 0);
+	}
+	closedir(dp);
+}
+
+/* Write all len bytes to fd. Returns 0 or -1 with errno set. */
+static int
+write_all(int fd, const char *data, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, data, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write data into the open temporary fd (named tmp), make it 0644 and
+ * durable, and close it. Returns 0, or -1 with the reason in d. */
+static int
+fill_tmp(int fd, const char *tmp, const char *data, size_t len, struct diag *d)
+{
+	const char *what = NULL;
+
+	if (write_all(fd, data, len) == -1)
+		what = "cannot write";
+	else if (fchmod(fd, 0644) == -1)
+		what = "cannot set the mode of";
+	else if (fsync(fd) == -1)
+		what = "cannot sync";
+	if (what != NULL) {
+		diag_error(d, "%s %s: %s", what, tmp, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) == -1) {
+		diag_error(d, "cannot write %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* fsync a directory so that a rename in it is durable. EINVAL (a file
+ * system that cannot) is not an error. Returns 0 or -1. */
+static int
+sync_dir(const char *dir, struct diag *d)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1 || (fsync(fd) == -1 && errno != EINVAL)) {
+		diag_error(d, "cannot sync directory %s: %s", dir,
+		           strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+publish_write(const char *path, const char *data, size_t len, struct diag *d)
+{
+	char *dir = dir_of(path);
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	struct buf tmp;
+	int fd, rc = -1;
+
+	buf_init(&tmp, 4096);
+	if (*base == '\0' ||
+	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", path) == -1) {
+		diag_error(d, "%s: not a usable file name", path);
+		goto out;
+	}
+	if (make_dirs(dir, d) == -1)
+		goto out;
+	remove_stale_tmps(dir, base);
+	fd = mkostemp(tmp.data, O_CLOEXEC);
+	if (fd == -1) {
+		diag_error(d, "cannot create a file in %s: %s", dir,
+		           strerror(errno));
+		goto out;
+	}
+	if (fill_tmp(fd, tmp.data, data, len, d) == -1)
+		goto unlink;
+	if (rename(tmp.data, path) == -1) {
+		diag_error(d, "cannot replace %s: %s", path, strerror(errno));
+		goto unlink;
+	}
+	rc = sync_dir(dir, d);
+	goto out;
+unlink:
+	unlink(tmp.data);
+out:
+	buf_free(&tmp);
+	free(dir);
+	return rc;
+}
+
+/* Expand %d, %f and %% in arg into out. Another '%' stays as it is. */
+static void
+expand_arg(const char *arg, const char *domain, const char *file,
+           struct buf *out)
+{
+	const char *p;
+
+	for (p = arg; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 'd') {
+			buf_puts(out, domain);
+			p++;
+		} else if (p[0] == '%' && p[1] == 'f') {
+			buf_puts(out, file);
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			buf_puts(out, "%");
+			p++;
+		} else {
+			buf_append(out, p, 1);
+		}
+	}
+}
+
+/* A NULL-terminated argv with the substitutions done; free with
+ * free_argv(). */
+static char **
+build_argv(const struct strlist *argv, const char *domain, const char *file)
+{
+	char **v = xcalloc(argv->n + 1, sizeof(*v));
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < argv->n; i++) {
+		buf_init(&b, 65536);
+		expand_arg(argv->v[i], domain ? domain : "", file ? file : "",
+		           &b);
+		v[i] = buf_steal(&b);
+	}
+	return v;
+}
+
+static void
+free_argv(char **v)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		free(v[i]);
+	free(v);
+}
+
+/*
+ * In the child: standard input from /dev/null, output and errors into the
+ * pipe, a process group of its own (so that a timeout kills what it
+ * started too), then exec. On failure errno goes through errfd. Only
+ * async-signal-safe calls here.
+ */
+static void __attribute__((noreturn))
+child_exec(char **argv, int outfd, int errfd)
+{
+	int null = open("/dev/null", O_RDONLY);
+	int e;
+
+	setpgid(0, 0);
+	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
+	    dup2(outfd, 2) == -1)
+		goto fail;
+	signal(SIGPIPE, SIG_DFL);
+	execvp(argv[0], argv);
+fail:
+	e = errno;
+	if (write(errfd, &e, sizeof(e)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+/* Seconds on the monotonic clock. */
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Read what the pipe holds into out (bytes past out->max are dropped).
+ * Returns 1 at end of file, else 0. */
+static int
+drain_pipe(int fd, struct buf *out)
+{
+	char chunk[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == 0)
+			return 1;
+		if (n == -1)
+			return errno == EINTR ? 0 : errno != EAGAIN;
+		if (out->len < out->max)
+			buf_append(out, chunk,
+			           (size_t)n < out->max - out->len
+			               ? (size_t)n
+			               : out->max - out->len);
+	}
+}
+
+/*
+ * Collect the child's output until it exits and the pipe is closed, or
+ * until the deadline (then the child's process group is killed). Returns
+ * the wait status, or -1 on timeout.
+ */
+static int
+wait_child(pid_t pid, int fd, double deadline, struct buf *out)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int status = 0, exited = 0, eof = 0;
+
+	for (;;) {
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = 1;
+		if (!eof)
+			eof = drain_pipe(fd, out);
+		if (exited) /* at eof, or a background process holds the pipe */
+			break;
+		if (now_mono() >= deadline) {
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			return -1;
+		}
+		poll(&pfd, eof ? 0 : 1, 100);
+	}
+	return status;
+}
+
+/* Append up to PUBLISH_OUTPUT_LINES lines of output to msg, separated
+ * by " / ". */
+static void
+summarize_output(const struct buf *out, struct buf *msg)
+{
+	const char *p = out->data ? out->data : "", *nl;
+	int lines = 0;
+
+	while (*p != '\0' && lines < PUBLISH_OUTPUT_LINES) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			nl = p + strlen(p);
+		if (nl > p) {
+			buf_puts(msg, lines ? " / " : ": ");
+			buf_append(msg, p, (size_t)(nl - p));
+			lines++;
+		}
+		p = *nl ? nl + 1 : nl;
+	}
+	if (*p != '\0')
+		buf_puts(msg, " / ...");
+}
+
+/* Put the outcome of a failed run into d. */
+static void
+report_failure(const char *cmd, int status, int exec_errno, unsigned timeout,
+               const struct buf *out, struct diag *d)
+{
+	struct buf msg;
+
+	buf_init(&msg, 4096); /* diag_error() cuts it to DIAG_MSG_MAX */
+	if (exec_errno != 0)
+		buf_printf(&msg, "publish-command %s: cannot execute: %s", cmd,
+		           strerror(exec_errno));
+	else if (status == -1)
+		buf_printf(&msg, "publish-command %s: killed after %u s", cmd,
+		           timeout);
+	else if (WIFSIGNALED(status))
+		buf_printf(&msg, "publish-command %s: killed by signal %d (%s)",
+		           cmd, WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		buf_printf(&msg, "publish-command %s: exit status %d", cmd,
+		           WEXITSTATUS(status));
+	summarize_output(out, &msg);
+	diag_error(d, "%s", msg.data ? msg.data : "publish-command failed");
+	buf_free(&msg);
+}
+
+int
+publish_run_command(const struct strlist *argv, const char *domain,
+                    const char *file, unsigned timeout, struct diag *d)
+{
+	int out[2] = {-1, -1}, err[2] = {-1, -1}, status, exec_errno = 0;
+	char **v = NULL;
+	struct buf output;
+	pid_t pid;
+
+	if (argv == NULL || argv->n == 0) {
+		diag_error(d, "publish-command: empty command");
+		return -1;
+	}
+	buf_init(&output, PUBLISH_OUTPUT_MAX);
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
+		diag_error(d, "publish-command: pipe: %s", strerror(errno));
+		status = -2;
+		goto out;
+	}
+	v = build_argv(argv, domain, file);
+	pid = fork();
+	if (pid == -1) {
+		diag_error(d, "publish-command: fork: %s", strerror(errno));
+		status = -2;
+		goto out;
+	}
+	if (pid == 0)
+		child_exec(v, out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	out[1] = err[1] = -1;
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	status = wait_child(pid, out[0],
+	                    now_mono() +
+	                        (timeout ? timeout : PUBLISH_DEFAULT_TIMEOUT),
+	                    &output);
+	if (read(err[0], &exec_errno, sizeof(exec_errno)) !=
+	    (ssize_t)sizeof(exec_errno))
+		exec_errno = 0;
+	if (status != 0 || exec_errno != 0)
+		report_failure(v[0], status, exec_errno,
+		               timeout ? timeout : PUBLISH_DEFAULT_TIMEOUT,
+		               &output, d);
+out:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] != -1)
+			close(out[i]);
+		if (err[i] != -1)
+			close(err[i]);
+	}
+	free_argv(v);
+	buf_free(&output);
+	return status == 0 && exec_errno == 0 ? 0 : -1;
+}
+
+/* Sleep for s seconds (fractions allowed). */
+static void
+sleep_seconds(double s)
+{
+	struct timespec ts;
+
+	if (s <= 0)
+		return;
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* One verification attempt, each fetch bounded by the time left.
+ * Returns 1 if url serves want, 0 if it serves other bytes, -1 if the
+ * fetch failed (reason in err). */
+static int
+verify_once(const char *url, const struct fetch_opts *o, const char *want,
+            size_t len, double left, char *err, size_t errsize)
+{
+	struct fetch_opts lo = {0};
+	struct fetch_result r;
+	int rc;
+
+	if (o != NULL)
+		lo = *o;
+	if (lo.timeout == 0)
+		lo.timeout = FETCH_DEFAULT_TIMEOUT;
+	if (left < lo.timeout)
+		lo.timeout = left < 1 ? 1 : (unsigned)(left + 0.999);
+	if (fetch_url(url, &lo, &r) == -1) {
+		str_copy(err, errsize, r.error);
+		rc = -1;
+	} else {
+		rc = r.len == len && memcmp(r.body, want, len) == 0;
+	}
+	fetch_result_free(&r);
+	return rc;
+}
+
+int
+publish_verify(const char *url, const struct fetch_opts *o, const char *want,
+               size_t len, unsigned timeout, struct diag *d)
+{
+	double start = now_mono(), deadline = start + timeout, delay = 0.5;
+	char err[sizeof(((struct fetch_result *)0)->error)] = "";
+	int rc;
+
+	for (;;) {
+		rc = verify_once(url, o, want, len, deadline - now_mono(), err,
+		                 sizeof(err));
+		if (rc == 1)
+			return 0;
+		if (now_mono() + delay >= deadline)
+			break;
+		sleep_seconds(delay);
+		delay = delay * 2 > 5 ? 5 : delay * 2;
+	}
+	if (rc == 0)
+		diag_error(d, "%s: still serving the old policy after %.0f s",
+		           url, now_mono() - start);
+	else
+		diag_error(d, "%s: %s", url, err);
+	return -1;
+}

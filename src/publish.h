@@ -12,6 +12,8 @@
 #include "fetch.h"
 #include "util.h"
 
+#define PUBLISH_DEFAULT_TIMEOUT 300u /* seconds, publish-command */
+
 /* Read the published file into out. Returns 1 if it exists, 0 if it does
  * not, -1 on another error (reason in d). Bounded by out->max. */
 int publish_read(const char *path, struct buf *out, struct diag *d);
@@ -20,20 +22,25 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * directories (0755). Returns 0, or -1 with the reason in d; on failure
  * the old file is untouched and no temporary file is left. */
 int publish_write(const char *path, const char *data, size_t len,
-		  struct diag *d);
+                  struct diag *d);
 
 /* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
- * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'.
- * Waits at most timeout seconds. Returns 0 on exit status 0, else -1
- * with the status and the first lines of its output in d. */
+ * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'
+ * (any other '%' stays). Standard input is /dev/null; standard output and
+ * error are captured (8 KiB). Waits at most timeout seconds (0: 300),
+ * then kills its process group. Returns 0 on exit status 0, else -1 with
+ * "publish-command ARGV0: exit status N: line / line" (or "killed by
+ * signal N (name)", "killed after N s", "cannot execute: reason") in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
-			const char *file, unsigned timeout, struct diag *d);
+                        const char *file, unsigned timeout, struct diag *d);
 
 /* Fetch url with the sender rules until it serves exactly want (len
- * bytes) or timeout seconds pass, retrying with backoff. Returns 0 when
- * served, -1 with the last reason in d otherwise. */
+ * bytes) or timeout seconds pass, retrying with backoff (0.5 s doubling
+ * up to 5 s; timeout 0: one attempt). Returns 0 when served, -1 with the
+ * last reason in d otherwise: "URL: still serving the old policy after
+ * N s" or "URL: <fetch error>". */
 int publish_verify(const char *url, const struct fetch_opts *o,
-		   const char *want, size_t len, unsigned timeout,
-		   struct diag *d);
+                   const char *want, size_t len, unsigned timeout,
+                   struct diag *d);
 
 #endif
