@@ -238,12 +238,12 @@ mx_problem(const char *s, size_t n)
 
 	if (n == 0)
 		return "is empty";
+	if (n == 1 && s[0] == '*')
+		return "is only a wildcard";
 	if ((why = mx_char_problem(s, n)) != NULL)
 		return why;
 	if (n >= 2 && s[0] == '*' && s[1] == '.')
 		s += 2;
-	else if (n == 1 && s[0] == '*')
-		return "is only a wildcard";
 	for (;;) {
 		dot = memchr(s, '.', (size_t)(end - s));
 		if (dot == NULL)
