@@ -217,6 +217,29 @@ sts_id_set(struct sts_record *r, const struct field *f, struct diag *d)
 	return 0;
 }
 
+/* Handle one field of an STSv1 record. 0 or -1. */
+static int
+sts_field(const struct field *f, struct sts_record *r, int *have_id,
+          struct diag *d)
+{
+	char show[80];
+
+	if (field_is(f, "id") && *have_id) {
+		diag_warn(d,
+		          "repeated id field ignored, the first wins " SEC_STS);
+		return 0;
+	}
+	if (field_is(f, "id")) {
+		*have_id = 1;
+		return sts_id_set(r, f, d);
+	}
+	if (ext_value_ok(f->value, f->vlen))
+		return 0;
+	diag_error(d, "invalid value for field \"%s\" " SEC_STS,
+	           shown(f->name, f->nlen, show, sizeof(show)));
+	return -1;
+}
+
 int
 sts_record_parse(const char *txt, size_t len, struct sts_record *r,
                  struct diag *d)
@@ -224,32 +247,22 @@ sts_record_parse(const char *txt, size_t len, struct sts_record *r,
 	struct field f;
 	size_t pos;
 	int rc, have_id = 0;
-	char show[80];
 
 	r->id[0] = '\0';
 	if (version_check(txt, len, STS_RECORD_VERSION, SEC_STS, &pos, d))
 		return -1;
-	while ((rc = next_field(txt, len, &pos, &f, SEC_STS, d)) == 1) {
-		if (field_is(&f, "id") && have_id) {
-			diag_warn(d, "repeated id field ignored, the first "
-			             "wins " SEC_STS);
-		} else if (field_is(&f, "id")) {
-			if (sts_id_set(r, &f, d) == -1)
-				return -1;
-			have_id = 1;
-		} else if (!ext_value_ok(f.value, f.vlen)) {
-			diag_error(d, "invalid value for field \"%s\" " SEC_STS,
-			           shown(f.name, f.nlen, show, sizeof(show)));
-			return -1;
+	while ((rc = next_field(txt, len, &pos, &f, SEC_STS, d)) == 1)
+		if (sts_field(&f, r, &have_id, d) == -1) {
+			rc = -1;
+			break;
 		}
-	}
-	if (rc == 0 && !have_id)
+	if (rc == 0 && !have_id) {
 		diag_error(d, "record has no id field " SEC_STS);
-	if (rc == -1 || !have_id) {
-		r->id[0] = '\0';
-		return -1;
+		rc = -1;
 	}
-	return 0;
+	if (rc == -1)
+		r->id[0] = '\0';
+	return rc;
 }
 
 int
