@@ -28,7 +28,7 @@
 #define CHECK_MAX_ITEMS 48
 #define CHECK_MSG_MAX 768
 #define CHECK_TIMEOUT 20u       /* seconds, whole policy fetch */
-#define CHECK_DNS_TIMEOUT 5     /* seconds per DNS try */
+#define CHECK_DNS_TIMEOUT 3     /* seconds per DNS try */
 #define CHECK_CNAME_HOPS 8      /* CNAME chain links followed */
 #define CHECK_EXPIRY_WARN 14    /* days before certificate expiry */
 #define CHECK_MIN_MAX_AGE 86400 /* advice for enforce mode */
@@ -82,6 +82,23 @@ struct domain_check {
 };
 
 /*
+ * Remove a trailing " (RFC ... section ...)" that a parser put in its
+ * message: the result carries the section in its own field.
+ */
+static void
+strip_rfc_note(char *msg)
+{
+	char *note = NULL, *p = msg;
+	size_t len = strlen(msg);
+
+	while ((p = strstr(p, " (RFC ")) != NULL)
+		note = p++;
+	if (note != NULL && len > 0 && msg[len - 1] == ')' &&
+	    strchr(note + 2, '(') == NULL)
+		*note = '\0';
+}
+
+/*
  * Add a result to rep. The message is formatted, then every byte that
  * is not printable ASCII is replaced by '?': record texts, headers and
  * policy lines come from the network and must not reach a terminal raw.
@@ -110,6 +127,7 @@ check_add(struct report *rep, enum check_status st, const char *name,
 	for (p = it->msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
+	strip_rfc_note(it->msg);
 }
 
 /* ------------------------------------------------------------ DNS */
@@ -240,6 +258,8 @@ txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
 		ldns_rdf_deep_free(*cur);
 		*cur = ldns_rdf_clone(ldns_rr_rdf(ldns_rr_list_rr(an, i), 0));
 		t = ldns_rdf2str(*cur);
+		if (t != NULL && strlen(t) > 1 && t[strlen(t) - 1] == '.')
+			t[strlen(t) - 1] = '\0';
 		strlist_add(chain, t ? t : "?");
 		free(t);
 		moved = 1;
@@ -266,12 +286,15 @@ static int
 txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
            struct strlist *chain, size_t *bad, struct diag *d)
 {
-	ldns_rdf *cur = ldns_dname_new_frm_str(name);
+	char fqdn[DOMAIN_MAX + 32];
+	ldns_rdf *cur;
 	ldns_pkt *pkt;
 	size_t q;
 	int again = 1, rc = 0;
 
 	*bad = 0;
+	snprintf(fqdn, sizeof(fqdn), "%s.", name);
+	cur = ldns_dname_new_frm_str(fqdn);
 	if (cur == NULL) {
 		diag_error(d, "%s is not a valid DNS name", name);
 		return -1;
@@ -353,7 +376,7 @@ check_sts_record(struct domain_check *dc)
 	struct diag d;
 
 	diag_init(&d);
-	snprintf(name, sizeof(name), "_mta-sts.%s.", rep->domain);
+	snprintf(name, sizeof(name), "_mta-sts.%s", rep->domain);
 	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
 		          d.error);
@@ -411,13 +434,15 @@ policy_host_resolve(struct domain_check *dc, const char *host,
 {
 	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 	struct strlist addrs = {0};
+	char fqdn[DOMAIN_MAX + 32];
 	struct buf entry;
 	ldns_rdf *name;
 	ldns_pkt *pkt;
 	size_t t, i, n4 = 0;
 	int rc = -1;
 
-	name = ldns_dname_new_frm_str(host);
+	snprintf(fqdn, sizeof(fqdn), "%s.", host);
+	name = ldns_dname_new_frm_str(fqdn);
 	if (name == NULL) {
 		diag_error(d, "%s is not a valid DNS name", host);
 		return -1;
@@ -540,9 +565,9 @@ check_policy_fetch(struct domain_check *dc)
 	}
 	dc->fetched = 1;
 	check_add(rep, CHECK_PASS, "policy-fetch", RFC_8461 "3.3",
-	          "%s: HTTP 200, %s, %zu bytes, %.2f s, no redirect", url,
+	          "%s: HTTP 200, %s, %zu bytes, %.0f ms, no redirect", url,
 	          dc->fr.content_type ? dc->fr.content_type : "text/plain",
-	          dc->fr.len, dc->fr.seconds);
+	          dc->fr.len, dc->fr.seconds * 1000);
 }
 
 /* ----------------------------------------------- 3. the policy itself */
@@ -725,7 +750,7 @@ check_tlsrpt(struct domain_check *dc)
 
 	diag_init(&d);
 	memset(&r, 0, sizeof(r));
-	snprintf(name, sizeof(name), "_smtp._tls.%s.", rep->domain);
+	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
 	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
 		          d.error);
