@@ -83,7 +83,8 @@ dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-/* Create dir and its missing parents with mode 0755. Returns 0 or -1. */
+/* Create dir and its missing parents with mode 0755 (whatever the
+ * umask: the web server must read them). Returns 0 or -1. */
 static int
 make_dirs(const char *dir, struct diag *d)
 {
@@ -96,14 +97,17 @@ make_dirs(const char *dir, struct diag *d)
 			continue;
 		c = *s;
 		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+		if (mkdir(p, 0755) == 0)
+			chmod(p, 0755);
+		else if (errno != EEXIST)
+			rc = -1;
+		if (rc == -1)
 			diag_error(d, "cannot create directory %s: %s", p,
 			           strerror(errno));
+		else if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode))
 			rc = -1;
-		} else if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		if (rc == -1)
 			diag_error(d, "%s: not a directory", p);
-			rc = -1;
-		}
 		*s = c;
 		if (c == '\0')
 			break;
@@ -541,6 +545,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                size_t len, unsigned timeout, struct diag *d)
 {
 	double start = now_mono(), deadline = start + timeout, delay = 0.5;
+	double left;
 	char err[sizeof(((struct fetch_result *)0)->error)] = "";
 	int rc;
 
@@ -549,9 +554,10 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		                 sizeof(err));
 		if (rc == 1)
 			return 0;
-		if (now_mono() + delay >= deadline)
+		left = deadline - now_mono();
+		if (left <= 0)
 			break;
-		sleep_seconds(delay);
+		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
 	if (rc == 0)

@@ -1,0 +1,283 @@
+/*
+ * fetch-tool - drive fetch.c and publish.c from the shell tests.
+ *
+ *   fetch-tool fetch [OPTS] URL          print the body, or "error: ..."
+ *   fetch-tool fetch --info [OPTS] URL   print "status=N len=N expiry=T
+ *                                        content-type=C location=L"
+ *   fetch-tool many [OPTS] URL...        one line per URL: "URL ok BODY"
+ *                                        (newlines shown as |) or
+ *                                        "URL error: ..."
+ *   fetch-tool verify [OPTS] URL FILE SECONDS
+ *                                        publish_verify() against FILE
+ *   fetch-tool publish FILE < DATA       publish_write()
+ *   fetch-tool read FILE                 publish_read(): body, exit 3 if
+ *                                        absent
+ *   fetch-tool run-command [--domain D] [--file F] [--timeout N] ARGV...
+ *
+ * OPTS: --ca-file F, --resolve HOST:PORT:ADDR (repeatable), --timeout N,
+ * --connect-timeout N, --parallel N. Exit status 0 on success, 1 on a
+ * failure (message on standard error), 2 on a usage error.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "policy.h"
+#include "publish.h"
+#include "util.h"
+
+struct tool_opts {
+	struct fetch_opts fo;
+	struct strlist resolve;
+	unsigned parallel;
+	int info;
+	const char *domain;
+	const char *file;
+	unsigned timeout;
+};
+
+static void __attribute__((noreturn)) usage(const char *why)
+{
+	fprintf(stderr, "fetch-tool: %s\n", why);
+	exit(2);
+}
+
+/* A number argument, or exit 2. */
+static unsigned
+num_arg(const char *s)
+{
+	unsigned long long v;
+
+	if (s == NULL || parse_uint(s, 100000, &v) == -1)
+		usage("bad number");
+	return (unsigned)v;
+}
+
+/* Consume the options at argv[*i]; returns when the first operand is
+ * reached. */
+static void
+parse_opts(int argc, char **argv, int *i, struct tool_opts *t)
+{
+	for (; *i < argc && strncmp(argv[*i], "--", 2) == 0; (*i)++) {
+		const char *o = argv[*i],
+		           *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+
+		if (strcmp(o, "--") == 0) {
+			(*i)++;
+			return;
+		}
+		if (strcmp(o, "--info") == 0) {
+			t->info = 1;
+			continue;
+		}
+		if (v == NULL)
+			usage("option needs a value");
+		(*i)++;
+		if (strcmp(o, "--ca-file") == 0)
+			t->fo.ca_file = v;
+		else if (strcmp(o, "--resolve") == 0)
+			strlist_add(&t->resolve, v);
+		else if (strcmp(o, "--timeout") == 0)
+			t->fo.timeout = t->timeout = num_arg(v);
+		else if (strcmp(o, "--connect-timeout") == 0)
+			t->fo.connect_timeout = num_arg(v);
+		else if (strcmp(o, "--parallel") == 0)
+			t->parallel = num_arg(v);
+		else if (strcmp(o, "--domain") == 0)
+			t->domain = v;
+		else if (strcmp(o, "--file") == 0)
+			t->file = v;
+		else
+			usage("unknown option");
+	}
+}
+
+/* Print a body on one line, newlines shown as '|'. */
+static void
+print_flat(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		putchar(s[i] == '\n' ? '|' : s[i] == '\r' ? '~' : s[i]);
+}
+
+static int
+cmd_fetch(const char *url, struct tool_opts *t)
+{
+	struct fetch_result r;
+	int rc = fetch_url(url, &t->fo, &r);
+
+	if (t->info)
+		printf("status=%ld len=%zu expiry=%lld content-type=%s "
+		       "location=%s\n",
+		       r.status, r.len, (long long)r.cert_expiry,
+		       r.content_type ? r.content_type : "-",
+		       r.location ? r.location : "-");
+	else if (rc == 0)
+		fwrite(r.body, 1, r.len, stdout);
+	if (rc == -1)
+		fprintf(stderr, "error: %s\n", r.error);
+	fetch_result_free(&r);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_many(int argc, char **argv, struct tool_opts *t)
+{
+	struct fetch_job *jobs = xcalloc((size_t)argc, sizeof(*jobs));
+	int i, bad = 0;
+
+	for (i = 0; i < argc; i++) {
+		jobs[i].url = argv[i];
+		jobs[i].opts = &t->fo;
+	}
+	fetch_many(jobs, (size_t)argc, t->parallel ? t->parallel : 4);
+	for (i = 0; i < argc; i++) {
+		struct fetch_result *r = &jobs[i].result;
+
+		printf("%s ", argv[i]);
+		if (r->ok) {
+			printf("ok ");
+			print_flat(r->body, r->len);
+			printf("\n");
+		} else {
+			printf("error: %s\n", r->error);
+			bad = 1;
+		}
+		fetch_result_free(r);
+	}
+	free(jobs);
+	return bad;
+}
+
+/* Read all of a stream (or a file) into b; exit on failure. */
+static void
+slurp(FILE *f, struct buf *b)
+{
+	char chunk[4096];
+	size_t n;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (buf_append(b, chunk, n) == -1)
+			usage("input too large");
+}
+
+static int
+cmd_verify(const char *url, const char *file, const char *secs,
+           struct tool_opts *t)
+{
+	struct buf want;
+	struct diag d;
+	FILE *f = fopen(file, "rb");
+	int rc;
+
+	if (f == NULL)
+		usage("cannot open the wanted file");
+	buf_init(&want, POLICY_MAX_SIZE);
+	slurp(f, &want);
+	fclose(f);
+	diag_init(&d);
+	rc = publish_verify(url, &t->fo, want.data ? want.data : "", want.len,
+	                    num_arg(secs), &d);
+	if (rc == 0)
+		printf("ok\n");
+	else
+		fprintf(stderr, "error: %s\n", d.error);
+	buf_free(&want);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_publish(const char *file)
+{
+	struct buf data;
+	struct diag d;
+	int rc;
+
+	buf_init(&data, 16u << 20);
+	slurp(stdin, &data);
+	diag_init(&d);
+	rc = publish_write(file, data.data ? data.data : "", data.len, &d);
+	if (rc == -1)
+		fprintf(stderr, "error: %s\n", d.error);
+	buf_free(&data);
+	return rc == 0 ? 0 : 1;
+}
+
+static int
+cmd_read(const char *file)
+{
+	struct buf data;
+	struct diag d;
+	int rc;
+
+	buf_init(&data, POLICY_MAX_SIZE);
+	diag_init(&d);
+	rc = publish_read(file, &data, &d);
+	if (rc == 1)
+		fwrite(data.data, 1, data.len, stdout);
+	else if (rc == -1)
+		fprintf(stderr, "error: %s\n", d.error);
+	buf_free(&data);
+	return rc == 1 ? 0 : rc == 0 ? 3 : 1;
+}
+
+static int
+cmd_run(int argc, char **argv, struct tool_opts *t)
+{
+	struct strlist args = {0};
+	struct diag d;
+	int i, rc;
+
+	for (i = 0; i < argc; i++)
+		strlist_add(&args, argv[i]);
+	diag_init(&d);
+	rc = publish_run_command(&args, t->domain ? t->domain : "example.com",
+	                         t->file ? t->file : "/nonexistent", t->timeout,
+	                         &d);
+	if (rc == 0)
+		printf("ok\n");
+	else
+		fprintf(stderr, "error: %s\n", d.error);
+	strlist_free(&args);
+	return rc == 0 ? 0 : 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct tool_opts t;
+	const char *cmd;
+	int i = 2, rc = 2;
+
+	memset(&t, 0, sizeof(t));
+	if (argc < 2)
+		usage("no command");
+	cmd = argv[1];
+	parse_opts(argc, argv, &i, &t);
+	t.fo.resolve = &t.resolve;
+	if (fetch_global_init() == -1)
+		usage("libcurl initialisation failed");
+	if (strcmp(cmd, "fetch") == 0 && argc - i == 1)
+		rc = cmd_fetch(argv[i], &t);
+	else if (strcmp(cmd, "many") == 0 && argc - i >= 1)
+		rc = cmd_many(argc - i, argv + i, &t);
+	else if (strcmp(cmd, "verify") == 0 && argc - i == 3)
+		rc = cmd_verify(argv[i], argv[i + 1], argv[i + 2], &t);
+	else if (strcmp(cmd, "publish") == 0 && argc - i == 1)
+		rc = cmd_publish(argv[i]);
+	else if (strcmp(cmd, "read") == 0 && argc - i == 1)
+		rc = cmd_read(argv[i]);
+	else if (strcmp(cmd, "run-command") == 0 && argc - i >= 1)
+		rc = cmd_run(argc - i, argv + i, &t);
+	else
+		usage("bad command or arguments");
+	strlist_free(&t.resolve);
+	fetch_global_cleanup();
+	return rc;
+}
