@@ -51,6 +51,7 @@ enum setting {
 #define TTL_MAX 2147483647ull
 #define TIMEOUT_MAX 3600ull
 #define PORT_MAX 65535ull
+#define CONF_STR_MAX 16384 /* bytes, a path or URL built here */
 
 /* One options or domain block as written, before inheritance. */
 struct block {
@@ -131,8 +132,13 @@ next(struct parser *p, struct lex *lx)
 {
 	enum lex_type t = lex_next(lx);
 
+	/* An unterminated comment is reported where it starts (lx->line),
+	 * before the token's line is known. */
 	if (t == TOK_ERROR)
-		perr(p, lx->file, lx->tok_line, "%s", lx->error);
+		perr(p, lx->file,
+		     strstr(lx->error, "comment") != NULL ? lx->line
+		                                          : lx->tok_line,
+		     "%s", lx->error);
 	return t;
 }
 
@@ -297,7 +303,7 @@ path_resolve(const char *base, const char *path)
 
 	if (path[0] == '/' || slash == NULL)
 		return xstrdup(path);
-	buf_init(&b, (size_t)-1);
+	buf_init(&b, CONF_STR_MAX);
 	buf_append(&b, base, (size_t)(slash - base) + 1);
 	buf_puts(&b, path);
 	return buf_steal(&b);
@@ -599,6 +605,20 @@ set_zone(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* A host name: a domain name whose last label is not all digits (so
+ * that a mistyped address is not taken for a name). Normalises s. */
+static int
+host_ok_name(char *s)
+{
+	const char *last;
+
+	if (domain_normalise(s) == -1)
+		return 0;
+	last = strrchr(s, '.');
+	last = last != NULL ? last + 1 : s;
+	return strspn(last, "0123456789") != strlen(last);
+}
+
 /*
  * Parse "ADDR [port N] ;" for server or resolver. A server may be a host
  * name; a resolver must be an address.
@@ -615,7 +635,7 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	if (get_value(p, lx, name, addr) == -1)
 		return -1;
 	line = lx->tok_line;
-	if (!addr_ok(*addr, 0) && (!host_ok || domain_normalise(*addr) == -1))
+	if (!addr_ok(*addr, 0) && (!host_ok || !host_ok_name(*addr)))
 		return perr(p, lx->file, line,
 		            "%s: expected an IP address%s, found '%.100s'",
 		            name, host_ok ? " or host name" : "", *addr);
@@ -1228,7 +1248,7 @@ expand_policy_file(struct domain_conf *d)
 	const char *s;
 	struct buf b;
 
-	buf_init(&b, (size_t)-1);
+	buf_init(&b, CONF_STR_MAX);
 	for (s = d->policy_file; *s != '\0'; s++) {
 		if (s[0] == '%' && s[1] == 'd') {
 			buf_puts(&b, d->name);
@@ -1355,7 +1375,7 @@ finish(struct parser *p)
 		if (b->dc.verify_url == NULL) {
 			struct buf u;
 
-			buf_init(&u, (size_t)-1);
+			buf_init(&u, CONF_STR_MAX);
 			buf_printf(&u,
 			           "https://mta-sts.%s/.well-known/mta-sts.txt",
 			           b->dc.name);

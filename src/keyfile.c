@@ -129,16 +129,14 @@ key_error(struct diag *d, const char *file, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
-/* Describe the current token for an "expected X, found Y" message. */
+/*
+ * Describe the current token for an "expected X, found Y" message: its
+ * type only, as a word in a key file may be a secret.
+ */
 static const char *
 found(const struct lex *lx, char *buf, size_t size)
 {
-	if (lx->type == TOK_WORD)
-		snprintf(buf, size, "'%.64s'", lx->text);
-	else if (lx->type == TOK_STRING)
-		snprintf(buf, size, "\"%.64s\"", lx->text);
-	else
-		snprintf(buf, size, "%s", lex_type_name(lx->type));
+	snprintf(buf, size, "%s", lex_type_name(lx->type));
 	return buf;
 }
 
@@ -557,15 +555,17 @@ detect_format(const char *buf, size_t len)
 	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
 		const char *t = line + strspn(line, " \t");
 
+		enum keyfile_format f = KF_BIND;
+
 		if (r == 1 && line_is_blank(line))
 			continue;
-		explicit_bzero(line, sizeof(line));
 		if (r == 1 && strcmp(t, "key:") == 0)
-			return KF_KNOT;
-		if (r == 1 && strchr(t, ':') != NULL &&
-		    strpbrk(t, " \t{};\"/") == NULL)
-			return KF_ONELINE;
-		return KF_BIND;
+			f = KF_KNOT;
+		else if (r == 1 && strchr(t, ':') != NULL &&
+		         strpbrk(t, " \t{};\"/") == NULL)
+			f = KF_ONELINE;
+		explicit_bzero(line, sizeof(line));
+		return f;
 	}
 	return KF_BIND;
 }

@@ -1,4 +1,179 @@
-/* serverconf.c - to be written */
+/*
+ * serverconf.c - `mta-sts-sync server-config`: print least-privilege
+ * DNS UPDATE permissions for the configured domains, for BIND 9
+ * (update-policy grants per zone) and Knot DNS (acl entries). Each key may
+ * change only the TXT RRsets _mta-sts.D and, when the domain manages its
+ * TLS-RPT record, _smtp._tls.D. No DNS query is made: a domain without a
+ * configured zone gets its own section, marked as found at run time.
+ */
 #include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
 #include "cmd.h"
-int serverconf_run(const struct cmd_opts *o) { (void)o; return EXIT_USAGE; }
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+/* Is domain i the first one configured with its zone? */
+static int
+zone_first(const struct conf *c, size_t i)
+{
+	size_t j;
+
+	for (j = 0; j < i; j++)
+		if (c->domains[j].zone != NULL &&
+		    strcmp(c->domains[j].zone, c->domains[i].zone) == 0)
+			return 0;
+	return 1;
+}
+
+/* The grants of one domain inside an update-policy block. */
+static void
+bind_grants(FILE *out, const struct domain_conf *d)
+{
+	fprintf(out, "\tgrant \"%s\" name _mta-sts.%s. TXT;\n", d->key->name,
+	        d->name);
+	if (d->has_tls_rpt)
+		fprintf(out, "\tgrant \"%s\" name _smtp._tls.%s. TXT;\n",
+		        d->key->name, d->name);
+}
+
+/* Print the BIND 9 update-policy blocks, one per zone. */
+static void
+print_bind(FILE *out, const struct conf *c)
+{
+	size_t i, j;
+
+	fputs("// BIND 9: least-privilege DNS UPDATE grants for mta-sts-sync.\n"
+	      "// Put each update-policy block into the zone statement named\n"
+	      "// above it (a zone has one update-policy: merge with an\n"
+	      "// existing one). The key statements must be in named.conf\n"
+	      "// too: include the key file.\n",
+	      out);
+	for (i = 0; i < c->ndomains; i++) {
+		const struct domain_conf *d = &c->domains[i];
+
+		if (d->zone == NULL) {
+			fprintf(out,
+			        "\n// zone containing \"%s\" (no zone "
+			        "configured: found at run time by SOA query)\n"
+			        "update-policy {\n",
+			        d->name);
+			bind_grants(out, d);
+			fputs("};\n", out);
+			continue;
+		}
+		if (!zone_first(c, i))
+			continue;
+		fprintf(out, "\n// zone \"%s\"\nupdate-policy {\n", d->zone);
+		for (j = i; j < c->ndomains; j++)
+			if (c->domains[j].zone != NULL &&
+			    strcmp(c->domains[j].zone, d->zone) == 0)
+				bind_grants(out, &c->domains[j]);
+		fputs("};\n", out);
+	}
+}
+
+/* One Knot acl entry for domain d. */
+static void
+knot_acl(FILE *out, const struct domain_conf *d)
+{
+	fprintf(out,
+	        "  - id: mta-sts-sync-%s\n"
+	        "    key: %s\n"
+	        "    action: update\n"
+	        "    update-type: [TXT]\n"
+	        "    update-owner: name\n"
+	        "    update-owner-match: equal\n"
+	        "    update-owner-name: [_mta-sts.%s.",
+	        d->name, d->key->name, d->name);
+	if (d->has_tls_rpt)
+		fprintf(out, ", _smtp._tls.%s.", d->name);
+	fputs("]\n", out);
+}
+
+/* The commented zone section that references the acls of a zone. */
+static void
+knot_zone_hint(FILE *out, const struct conf *c, size_t i)
+{
+	const struct domain_conf *d = &c->domains[i];
+	const char *sep = "";
+	size_t j;
+
+	if (d->zone == NULL) {
+		fprintf(out,
+		        "#   # the zone containing %s (found at run time by "
+		        "SOA query):\n"
+		        "#   - domain: ZONE\n"
+		        "#     acl: [mta-sts-sync-%s]\n",
+		        d->name, d->name);
+		return;
+	}
+	fprintf(out, "#   - domain: %s\n#     acl: [", d->zone);
+	for (j = i; j < c->ndomains; j++)
+		if (c->domains[j].zone != NULL &&
+		    strcmp(c->domains[j].zone, d->zone) == 0) {
+			fprintf(out, "%smta-sts-sync-%s", sep,
+			        c->domains[j].name);
+			sep = ", ";
+		}
+	fputs("]\n", out);
+}
+
+/* Print the Knot DNS acl section and how to reference it. */
+static void
+print_knot(FILE *out, const struct conf *c)
+{
+	size_t i;
+
+	fputs("# Knot DNS: least-privilege DNS UPDATE ACLs for mta-sts-sync.\n"
+	      "# The key section must define each key (keymgr -t NAME).\n"
+	      "acl:\n",
+	      out);
+	for (i = 0; i < c->ndomains; i++)
+		knot_acl(out, &c->domains[i]);
+	fputs("\n# Reference the acls from their zones (add to an existing "
+	      "acl list):\n#   zone:\n",
+	      out);
+	for (i = 0; i < c->ndomains; i++)
+		if (c->domains[i].zone == NULL || zone_first(c, i))
+			knot_zone_hint(out, c, i);
+}
+
+int
+serverconf_run(const struct cmd_opts *o)
+{
+	const char *path = o->conf_path != NULL ? o->conf_path
+	                                        : SYSCONFDIR
+	                       "/mta-sts-sync.conf";
+	struct conf *c;
+	struct diag d;
+	size_t i;
+
+	diag_init(&d);
+	c = conf_load(path, &d);
+	for (i = 0; i < d.nwarn; i++)
+		log_warning(NULL, "%s", d.warn[i]);
+	if (c == NULL) {
+		log_error(NULL, "%s", d.error);
+		return EXIT_USAGE;
+	}
+	if (o->flavour != FLAVOUR_KNOT)
+		print_bind(stdout, c);
+	if (o->flavour == FLAVOUR_BOTH)
+		fputs("\n", stdout);
+	if (o->flavour != FLAVOUR_BIND)
+		print_knot(stdout, c);
+	conf_free(c);
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		log_error(NULL, "cannot write the output");
+		return EXIT_FAILED;
+	}
+	return EXIT_OK;
+}

@@ -1,3 +1,898 @@
+/*
+ * conf-test.c - the configuration file and key files: every setting,
+ * defaults, options inheritance, includes, comments, every error rule,
+ * key statements and key files in all formats (real tsig-keygen,
+ * ddns-confgen and keymgr output from tests/data/conf/keys), the
+ * permission rule, and that no message ever quotes a secret.
+ *
+ * Files are written to a private temporary directory; the test data is
+ * copied there with mode 0600 (git does not keep modes).
+ */
 #include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conf.h"
 #include "tap.h"
-int main(void) { return done_testing(); }
+#include "tsig.h"
+#include "util.h"
+
+static char tmpdir[256];
+static const char *srcdir;
+
+/* "tmpdir/name" in a static buffer (one at a time). */
+static const char *
+tpath(const char *name)
+{
+	static char p[2][512];
+	static int which;
+
+	which ^= 1;
+	snprintf(p[which], sizeof(p[which]), "%s/%s", tmpdir, name);
+	return p[which];
+}
+
+/* Write content to tmpdir/name with mode. */
+static void
+write_file(const char *name, const char *content, mode_t mode)
+{
+	const char *path = tpath(name);
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL) {
+		perror(path);
+		exit(99);
+	}
+	fputs(content, fp);
+	fclose(fp);
+	chmod(path, mode);
+}
+
+/* Read a whole file into a NUL-terminated string (caller frees). */
+static char *
+slurp(const char *path, size_t *len)
+{
+	struct diag d;
+	struct stat st;
+	char *b;
+
+	diag_init(&d);
+	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, &d);
+	if (b == NULL) {
+		fprintf(stderr, "%s: %s\n", path, d.error);
+		exit(99);
+	}
+	return b;
+}
+
+/* Copy directory src into dst, every file with mode 0600. */
+static void
+copy_tree(const char *src, const char *dst)
+{
+	DIR *dir = opendir(src);
+	struct dirent *de;
+	char s[1024], t[1024];
+
+	if (dir == NULL) {
+		perror(src);
+		exit(99);
+	}
+	mkdir(dst, 0700);
+	while ((de = readdir(dir)) != NULL) {
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(s, sizeof(s), "%s/%s", src, de->d_name);
+		snprintf(t, sizeof(t), "%s/%s", dst, de->d_name);
+		if (stat(s, &st) == 0 && S_ISDIR(st.st_mode)) {
+			copy_tree(s, t);
+		} else {
+			size_t len;
+			char *b = slurp(s, &len);
+			FILE *fp = fopen(t, "w");
+
+			fwrite(b, 1, len, fp);
+			fclose(fp);
+			chmod(t, 0600);
+			free(b);
+		}
+	}
+	closedir(dir);
+}
+
+static int
+rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Parse text as tmpdir/test.conf (written with mode 0600 and loaded). */
+static struct conf *
+load_text(const char *text, struct diag *d)
+{
+	write_file("test.conf", text, 0600);
+	diag_init(d);
+	return conf_load(tpath("test.conf"), d);
+}
+
+/* Expect text to fail with an error containing want. */
+static void
+fails_with(const char *text, const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c = load_text(text, &d);
+
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	conf_free(c);
+}
+
+#define KEY_STMT                                                               \
+	"key \"k\" { algorithm hmac-sha256; secret "                           \
+	"\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"; };\n"
+#define DOMAIN_OK                                                              \
+	"domain \"example.com\" {\n"                                           \
+	"\tupstream "                                                          \
+	"\"https://mta-sts.example.net/.well-known/mta-sts.txt\";\n"           \
+	"\tkey \"k\";\n"                                                       \
+	"\tpolicy-file \"/srv/%d.txt\";\n"
+
+static void
+test_defaults(void)
+{
+	struct diag d;
+	struct conf *c = load_text(KEY_STMT DOMAIN_OK "};\n", &d);
+	struct domain_conf *dc;
+
+	ok(c != NULL, "minimal configuration loads: %s", d.error);
+	if (c == NULL)
+		return;
+	dc = &c->domains[0];
+	ok(c->ndomains == 1, "one domain");
+	is_str(dc->name, "example.com", "domain name");
+	ok(dc->line == 2, "domain line %u", dc->line);
+	like(dc->file, "test.conf", "domain file");
+	is_str(dc->policy_file, "/srv/example.com.txt", "policy-file %%d");
+	ok(dc->ttl == 3600, "default ttl");
+	ok(dc->timeout == 30, "default timeout");
+	ok(dc->verify == 1, "default verify yes");
+	ok(dc->verify_timeout == 60, "default verify-timeout");
+	ok(dc->port == 53 && dc->resolver_port == 53, "default ports");
+	ok(dc->mx_check == MX_CHECK_ENFORCE, "default mx-check");
+	is_str(dc->verify_url,
+	       "https://mta-sts.example.com/.well-known/mta-sts.txt",
+	       "default verify-url");
+	ok(dc->server == NULL && dc->zone == NULL && dc->resolver == NULL &&
+	       dc->ca_file == NULL,
+	   "no server, zone, resolver, ca-file by default");
+	ok(!dc->has_tls_rpt && dc->tls_rpt.n == 0, "tls-rpt absent");
+	ok(!dc->has_mode && !dc->has_max_age && dc->extra_mx.n == 0,
+	   "no overrides");
+	ok(dc->publish_cmd.n == 0 && dc->resolve.n == 0, "empty lists");
+	ok(dc->local_policy == NULL, "no local policy");
+	ok(dc->key != NULL && strcmp(dc->key->name, "k") == 0 &&
+	       dc->key->alg == TSIG_HMAC_SHA256 && dc->key->secret_len == 32,
+	   "key resolved");
+	ok(conf_find_domain(c, "EXAMPLE.com.") == dc, "conf_find_domain");
+	ok(conf_find_domain(c, "example.org") == NULL, "unknown domain");
+	conf_free(c);
+}
+
+/* The example with every setting, includes and key files. */
+static void
+test_full(void)
+{
+	struct diag d;
+	struct conf *c;
+	struct domain_conf *dc;
+
+	diag_init(&d);
+	c = conf_load(tpath("data/full.conf"), &d);
+	ok(c != NULL, "full.conf loads: %s", d.error);
+	if (c == NULL)
+		return;
+	ok(c->ndomains == 3, "three domains");
+	dc = &c->domains[0];
+	is_str(dc->name, "example.com", "name lower-cased, dot removed");
+	is_str(dc->upstream,
+	       "https://mta-sts.protonmail.ch/.well-known/mta-sts.txt",
+	       "upstream");
+	ok(dc->has_mode && dc->mode == POLICY_MODE_TESTING, "mode");
+	ok(dc->has_max_age && dc->max_age == 86400, "max-age");
+	ok(dc->extra_mx.n == 2 &&
+	       strcmp(dc->extra_mx.v[0], "backup.example.com") == 0 &&
+	       strcmp(dc->extra_mx.v[1], "*.mx.example.com") == 0,
+	   "mx repeated, lower-cased");
+	is_str(dc->policy_file,
+	       "/var/www/mta-sts/example.com/.well-known/mta-sts.txt",
+	       "policy-file from options, expanded per domain");
+	ok(dc->publish_cmd.n == 7, "publish-command argv");
+	is_str(dc->publish_cmd.v[2], "/srv/www/%d", "%%d kept");
+	is_str(dc->publish_cmd.v[6], "%f", "%%f kept");
+	ok(dc->verify == 0, "verify no");
+	is_str(dc->verify_url,
+	       "https://policy.example.com/example.com/mta-sts.txt",
+	       "verify-url");
+	ok(dc->verify_timeout == 120, "verify-timeout");
+	ok(dc->has_tls_rpt && dc->tls_rpt.n == 2 &&
+	       strcmp(dc->tls_rpt.v[1], "https://reports.example.com/tlsrpt") ==
+	           0,
+	   "tls-rpt repeated, replaces the options list");
+	is_str(dc->server, "192.0.2.53", "server");
+	ok(dc->port == 5353, "server port");
+	is_str(dc->zone, "example.com", "zone");
+	ok(dc->ttl == 300, "ttl overrides options");
+	ok(dc->mx_check == MX_CHECK_OFF, "mx-check");
+	like(dc->ca_file, "data/inc/ca.pem", "ca-file relative to the file");
+	ok(dc->resolve.n == 2 &&
+	       strcmp(dc->resolve.v[1], "mta-sts.example.com:443:[::1]") == 0,
+	   "resolve repeated");
+	is_str(dc->resolver, "::1", "resolver");
+	ok(dc->resolver_port == 5300, "resolver port");
+	ok(dc->timeout == 5, "timeout");
+	ok(dc->key != NULL && strcmp(dc->key->name, "mtasts") == 0,
+	   "key from options, defined in an include");
+
+	dc = &c->domains[1];
+	ok(dc->upstream == NULL && dc->local_policy != NULL,
+	   "local policy, no upstream");
+	if (dc->local_policy != NULL)
+		ok(dc->local_policy->mode == POLICY_MODE_ENFORCE &&
+		       dc->local_policy->nmx == 2 &&
+		       dc->local_policy->max_age == 604800,
+		   "policy { } settings");
+	ok(dc->key != NULL && strcmp(dc->key->name, "strong.example") == 0 &&
+	       dc->key->alg == TSIG_HMAC_SHA512,
+	   "key from a nested include");
+	is_str(dc->server, "ns1.example.org", "server host name");
+	like(dc->policy_file, "data/policies/example.org.txt",
+	     "relative policy-file resolved against the file");
+	ok(dc->ttl == 3600 && dc->timeout == 20,
+	   "ttl default, timeout options");
+	ok(dc->mx_check == MX_CHECK_WARN, "mx-check from options");
+	ok(dc->has_tls_rpt && dc->tls_rpt.n == 1, "tls-rpt from options");
+
+	dc = &c->domains[2];
+	ok(dc->key != NULL && strcmp(dc->key->name, "knot-key") == 0,
+	   "key-file in the domain replaces key from options");
+	conf_free(c);
+}
+
+static void
+test_inheritance(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tpolicy { mode testing; mx \"mx.example.com\"; "
+	              "max-age 600; };\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\"; ttl 60;\n"
+	              "\tserver 192.0.2.1 port 54; zone \"Example.COM\";\n"
+	              "\tresolve \"a.example:443:127.0.0.1\";\n"
+	              "\tpublish-command \"/bin/true\";\n"
+	              "\tresolver 127.0.0.1; verify no;\n"
+	              "};\n"
+	              "domain \"a.example.com\" { };\n"
+	              "domain \"b.example.com\" {\n"
+	              "\tupstream \"https://u.example/x\"; ttl 0;\n"
+	              "\tresolver 127.0.0.2 port 5353;\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL, "options only: %s", d.error);
+	if (c == NULL)
+		return;
+	ok(c->domains[0].local_policy != NULL && c->domains[0].upstream == NULL,
+	   "policy { } inherited");
+	ok(c->domains[0].ttl == 60 && c->domains[0].port == 54 &&
+	       strcmp(c->domains[0].zone, "example.com") == 0,
+	   "ttl, server port and zone inherited");
+	is_str(c->domains[0].resolver, "127.0.0.1", "resolver inherited");
+	ok(c->domains[0].verify == 0 && c->domains[0].publish_cmd.n == 1 &&
+	       c->domains[0].resolve.n == 1,
+	   "verify, publish-command, resolve inherited");
+	is_str(c->domains[1].upstream, "https://u.example/x",
+	       "domain upstream");
+	ok(c->domains[1].local_policy == NULL,
+	   "upstream in the domain replaces policy { } of options");
+	ok(c->domains[1].ttl == 0, "ttl 0 accepted, overrides");
+	ok(c->domains[1].resolver_port == 5353, "resolver port");
+	ok(c->domains[0].key == c->domains[1].key, "same key for both");
+	conf_free(c);
+}
+
+static void
+test_includes(void)
+{
+	struct diag d;
+	struct conf *c;
+	char name[64], text[128];
+	int i;
+
+	mkdir(tpath("sub"), 0700);
+	write_file("sub/key.conf", KEY_STMT "include \"dom.conf\";\n", 0600);
+	write_file("sub/dom.conf", DOMAIN_OK "};\n", 0600);
+	c = load_text("include \"sub/key.conf\";\n", &d);
+	ok(c != NULL && c->ndomains == 1,
+	   "nested includes relative to each file: %s", d.error);
+	if (c != NULL)
+		like(c->domains[0].file, "sub/dom.conf", "domain file name");
+	conf_free(c);
+
+	write_file("sub/in-block.conf", "ttl 77;\n", 0600);
+	c = load_text(KEY_STMT DOMAIN_OK "include \"sub/in-block.conf\";\n};\n",
+	              &d);
+	ok(c != NULL && c->domains[0].ttl == 77,
+	   "include inside a domain block: %s", d.error);
+	conf_free(c);
+
+	write_file("loop-a.conf", "include \"loop-b.conf\";\n", 0600);
+	write_file("loop-b.conf", "\ninclude \"loop-a.conf\";\n", 0600);
+	fails_with("include \"loop-a.conf\";\n",
+	           "loop-b.conf:2: include loop: \"", "include loop");
+	fails_with("include \"test.conf\";\n", "include loop",
+	           "file including itself");
+	fails_with("\n\ninclude \"nonexistent.conf\";\n",
+	           "test.conf:3: cannot read include \"", "missing include");
+	fails_with("include \"sub\";\n", "not a regular file",
+	           "include of a directory");
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "deep%d.conf", i);
+		snprintf(text, sizeof(text), "include \"deep%d.conf\";\n",
+		         i + 1);
+		write_file(name, text, 0600);
+	}
+	fails_with("include \"deep0.conf\";\n", "include nesting too deep",
+	           "include depth limit");
+
+	diag_init(&d);
+	c = conf_parse_flags("mem.conf", "include \"/etc/passwd\";\n", 23,
+	                     CONF_NO_FILES, &d);
+	ok(c == NULL, "CONF_NO_FILES refuses include");
+	like(d.error, "mem.conf:1: include is not allowed here",
+	     "no-files message");
+}
+
+static void
+test_comments(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(
+	    "# hash\n// slashes\n/* c\n comment */ " KEY_STMT DOMAIN_OK
+	    "\tttl /* inline */ 5; # end\n"
+	    "\tmx-check warn; // end\n};\n",
+	    &d);
+	ok(c != NULL && c->domains[0].ttl == 5 &&
+	       c->domains[0].mx_check == MX_CHECK_WARN,
+	   "three kinds of comments: %s", d.error);
+	conf_free(c);
+	fails_with("/* one\n two\n three */\n# four\n// five\nbogus;\n",
+	           "test.conf:6: unknown statement 'bogus'",
+	           "line numbers count comment lines");
+}
+
+static void
+test_errors(void)
+{
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tupstreams \"https://x.example/\";\n};\n",
+	           "test.conf:6: unknown setting 'upstreams' in domain "
+	           "\"example.com\"",
+	           "unknown setting");
+	fails_with("options {\n\tbogus yes;\n};\n",
+	           "test.conf:2: unknown setting 'bogus' in options",
+	           "unknown setting in options");
+	fails_with(
+	    KEY_STMT DOMAIN_OK "\tpolicy { mode testing; age 1; };\n};\n",
+	    "unknown setting 'age' in policy { }", "unknown setting in policy");
+	fails_with(KEY_STMT DOMAIN_OK "\tttl 1;\n\tttl 2;\n};\n",
+	           "test.conf:7: duplicate setting 'ttl' in domain "
+	           "\"example.com\" (first at ",
+	           "duplicate setting");
+	fails_with("domain \"example.com\" { policy { mode testing; "
+	           "mode none; }; };\n",
+	           "duplicate setting 'mode' in policy { }",
+	           "duplicate in policy");
+	fails_with(KEY_STMT DOMAIN_OK "};\n" DOMAIN_OK "};\n",
+	           "test.conf:7: duplicate domain \"example.com\" (first at ",
+	           "duplicate domain");
+	fails_with(KEY_STMT DOMAIN_OK "\tttl 5\n};\n",
+	           "test.conf:7: expected ';' after ttl, found '}'",
+	           "missing semicolon");
+	fails_with(KEY_STMT DOMAIN_OK "}\n", "expected ';' after '}'",
+	           "missing semicolon after block");
+	fails_with("domain \"example.com\" {\n\tupstream "
+	           "\"https://x.example/\";\n\tpolicy-file \"/p\";\n};\n",
+	           "test.conf:1: domain \"example.com\" has no key: set key "
+	           "or key-file in the domain or in options",
+	           "missing key");
+	fails_with(KEY_STMT "domain \"example.com\" {\n\tupstream "
+	                    "\"https://x.example/\";\n\tkey \"k\";\n};\n",
+	           "domain \"example.com\" has no policy-file",
+	           "missing policy-file");
+	fails_with(KEY_STMT DOMAIN_OK "\tpolicy { mode testing; mx "
+	                              "\"m.example\"; max-age 5; };\n};\n",
+	           "upstream and policy { } are mutually exclusive",
+	           "policy and upstream");
+	fails_with(
+	    "domain \"example.com\" {\n\tpolicy { mode enforce; };\n};\n",
+	    "policy { }: ", "local policy without mx");
+	fails_with("domain \"example.com\" {\n\tmx \"bad..name\";\n};\n",
+	           "mx \"bad..name\"", "bad mx override");
+	fails_with("domain \"example.com\" { server 999.1.1.1; };\n",
+	           "server: expected an IP address or host name", "bad server");
+	fails_with("domain \"example.com\" { server 192.0.2.1 prot 53; };\n",
+	           "expected 'port' or ';' after server address",
+	           "server with a typo");
+	fails_with("domain \"example.com\" { zone \"-bad.example\"; };\n",
+	           "zone: '-bad.example' is not a valid domain name",
+	           "bad zone");
+	fails_with("domain \"example.com\" { policy-file \"/p/%\"; };\n",
+	           "policy-file: only %d", "lone percent");
+	fails_with("domain \"example.com\" { key-file; };\n",
+	           "expected a value after 'key-file', found ';'",
+	           "missing value");
+	fails_with(
+	    "domain \"example.com\" { tls-rpt \"http://r.example/\"; };\n",
+	    "tls-rpt \"http://r.example/\"", "http tls-rpt");
+	fails_with("domain \"example.com\" { resolve \"h:0:127.0.0.1\"; };\n",
+	           "resolve: expected", "resolve port 0");
+	fails_with("domain \"example.com\" { resolve \"h:443:nohost\"; };\n",
+	           "resolve: expected", "resolve without an address");
+	fails_with("domain \"a\tb\" { };\n", "is not a valid domain name",
+	           "domain with a tab");
+	fails_with("domain \"example.com\" { upstream \"unterminated; };\n",
+	           "unterminated string", "unterminated string");
+}
+
+/* Numbers: bounds accepted, one past refused, garbage refused. */
+static void
+test_numbers(void)
+{
+	static const struct {
+		const char *setting;
+		const char *value;
+		int good;
+	} cases[] = {
+	    {"ttl", "0", 1},
+	    {"ttl", "2147483647", 1},
+	    {"ttl", "2147483648", 0},
+	    {"ttl", "-1", 0},
+	    {"ttl", "1h", 0},
+	    {"ttl", "", 0},
+	    {"timeout", "1", 1},
+	    {"timeout", "3600", 1},
+	    {"timeout", "0", 0},
+	    {"timeout", "3601", 0},
+	    {"verify-timeout", "3600", 1},
+	    {"verify-timeout", "0", 0},
+	    {"max-age", "0", 1},
+	    {"max-age", "31557600", 1},
+	    {"max-age", "31557601", 0},
+	    {"max-age", "99999999999999999999999", 0},
+	    {"server 192.0.2.1 port", "65535", 1},
+	    {"server 192.0.2.1 port", "0", 0},
+	    {"resolver ::1 port", "1", 1},
+	    {"resolver ::1 port", "65536", 0},
+	};
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diag d;
+		struct conf *c;
+
+		snprintf(text, sizeof(text), "%s\t%s \"%s\";\n};\n",
+		         KEY_STMT DOMAIN_OK, cases[i].setting, cases[i].value);
+		c = load_text(text, &d);
+		ok((c != NULL) == cases[i].good, "%s '%s' %s: %s",
+		   cases[i].setting, cases[i].value,
+		   cases[i].good ? "accepted" : "refused", d.error);
+		if (!cases[i].good)
+			like(d.error, "expected a number from", "%s message",
+			     cases[i].setting);
+		conf_free(c);
+	}
+}
+
+static void
+test_urls(void)
+{
+	static const char *const bad[] = {
+	    "http://mta-sts.example.com/.well-known/mta-sts.txt",
+	    "ftp://mta-sts.example.com/x",
+	    "https://",
+	    "https:///path",
+	    "https://host name/x",
+	    "mta-sts.example.com",
+	};
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text),
+		         "domain \"example.com\" { upstream \"%s\"; };\n",
+		         bad[i]);
+		fails_with(text, "upstream: expected an https:// URL",
+		           "bad upstream URL");
+		snprintf(text, sizeof(text),
+		         "domain \"example.com\" { verify-url \"%s\"; };\n",
+		         bad[i]);
+		fails_with(text, "verify-url: expected an https:// URL",
+		           "bad verify-url");
+	}
+}
+
+/* Every algorithm, as tsig-keygen writes it, as a key statement. */
+static void
+test_key_statements(void)
+{
+	static const struct {
+		const char *alg;
+		enum tsig_alg id;
+	} algs[] = {
+	    {"hmac-md5", TSIG_HMAC_MD5},
+	    {"hmac-sha1", TSIG_HMAC_SHA1},
+	    {"hmac-sha224", TSIG_HMAC_SHA224},
+	    {"hmac-sha256", TSIG_HMAC_SHA256},
+	    {"hmac-sha384", TSIG_HMAC_SHA384},
+	    {"hmac-sha512", TSIG_HMAC_SHA512},
+	};
+	char text[1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		struct diag d;
+		struct conf *c;
+
+		snprintf(text, sizeof(text),
+		         "include \"data/keys/tsig-keygen-%s.key\";\n"
+		         "domain \"example.com\" {\n\tupstream "
+		         "\"https://x.example/\";\n\tkey \"test-%s\";\n"
+		         "\tpolicy-file \"/p/%%d\";\n};\n",
+		         algs[i].alg, algs[i].alg);
+		c = load_text(text, &d);
+		ok(c != NULL && c->domains[0].key->alg == algs[i].id,
+		   "key statement %s: %s", algs[i].alg, d.error);
+		if (algs[i].id == TSIG_HMAC_MD5)
+			ok(d.nwarn > 0 && strstr(d.warn[0], "md5") != NULL,
+			   "hmac-md5 warns: %s", d.nwarn ? d.warn[0] : "");
+		else
+			ok(d.nwarn == 0, "%s: no warning", algs[i].alg);
+		conf_free(c);
+	}
+}
+
+/* keyfile_load on tmpdir/data/keys/file; checks name and algorithm. */
+static void
+key_loads(const char *file, const char *name, const char *want_name,
+          enum tsig_alg alg)
+{
+	struct tsig_key key;
+	struct diag d;
+	char path[512];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/data/keys/%s", tmpdir, file);
+	diag_init(&d);
+	memset(&key, 0, sizeof(key));
+	rc = keyfile_load(path, name, &key, &d);
+	ok(rc == 0, "%s (%s) loads: %s", file, name ? name : "only key",
+	   d.error);
+	is_str(key.name, want_name, "%s: key name", file);
+	ok(key.alg == alg && key.secret_len > 0, "%s: algorithm and secret",
+	   file);
+}
+
+/* keyfile_load must fail with want in the message. */
+static void
+key_fails(const char *path, const char *name, const char *want)
+{
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_load(path, name, &key, &d) == -1, "%s refused", path);
+	like(d.error, want, "message");
+}
+
+static void
+test_key_files(void)
+{
+	key_loads("tsig-keygen-hmac-sha256.key", NULL, "test-hmac-sha256",
+	          TSIG_HMAC_SHA256);
+	key_loads("tsig-keygen-hmac-sha224.key", "test-hmac-sha224",
+	          "test-hmac-sha224", TSIG_HMAC_SHA224);
+	key_loads("ddns-confgen-q.key", NULL, "ddns-key.example",
+	          TSIG_HMAC_SHA256);
+	key_loads("keymgr.yaml", NULL, "knot-key", TSIG_HMAC_SHA256);
+	key_loads("keymgr-sha512.yaml", "KNOT-512.", "knot-512",
+	          TSIG_HMAC_SHA512);
+	key_loads("oneline.key", NULL, "oneline-key", TSIG_HMAC_SHA512);
+	key_loads("oneline-default.key", NULL, "short-key", TSIG_HMAC_SHA256);
+	key_loads("two-keys.key", "second.example", "second.example",
+	          TSIG_HMAC_SHA384);
+	key_loads("two-keys.key", "first", "first", TSIG_HMAC_SHA256);
+	key_loads("two-keys.yaml", "beta", "beta", TSIG_HMAC_SHA1);
+	key_fails(tpath("data/keys/two-keys.key"), NULL,
+	          "holds 2 keys; name the one to use");
+	key_fails(tpath("data/keys/two-keys.yaml"), "gamma",
+	          "no key named \"gamma\"");
+	key_fails(tpath("data/keys/ddns-confgen-full.txt"), NULL,
+	          "update-policy belongs in named.conf");
+	key_fails(tpath("nonexistent.key"), NULL, "cannot read key file");
+	key_fails(tpath("data/keys"), NULL, "not a regular file");
+}
+
+/* Key file parsing errors from memory, each with its line. */
+static void
+test_key_parse_errors(void)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+	    {"key:\n  - id: a\n    algorithm: hmac-sha256\n", "no secret"},
+	    {"key:\n  - id: a\n    colour: blue\n", "k:3: unknown field"},
+	    {"key:\n  - algorithm: hmac-sha256\n", "k:2: expected '- id"},
+	    {"key:\n\t- id: a\n", "k:2: expected an indented"},
+	    {"key:\nremote:\n", "k:2: expected an indented key item"},
+	    {"key:\n", "no key in the key: list"},
+	    {"a:b:c:d\n", "k:1: expected [algorithm:]name:secret"},
+	    {"name:\n", "expected [algorithm:]name:secret"},
+	    {"a:AAAA\nb:AAAA\n", "k:2: more than one line"},
+	    {"key \"a\" { algorithm hmac-sha256; };\n", "has no secret"},
+	    {"key \"a\" { secret \"AAAA\"; };\n", "has no algorithm"},
+	    {"key \"a\" { algorithm hmac-sha256; algorithm hmac-sha1; };",
+	     "duplicate setting 'algorithm'"},
+	    {"key \"a\" { algorithm hmac-sha256 secret \"AAAA\"; };",
+	     "expected ';' after algorithm"},
+	    {"options { };\n", "k:1: expected a key statement"},
+	    {"", "no key in the file"},
+	    {"# only a comment\n", "no key in the file"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct tsig_key key;
+		struct diag d;
+
+		diag_init(&d);
+		ok(keyfile_parse("k", cases[i].text, strlen(cases[i].text),
+		                 NULL, &key, &d) == -1,
+		   "key file case %zu refused", i);
+		like(d.error, cases[i].want, "key file case %zu message", i);
+	}
+}
+
+/* The permission rule for key files and configurations with secrets. */
+static void
+test_modes(void)
+{
+	static const struct {
+		mode_t mode;
+		const char *want;
+	} modes[] = {
+	    {0644, "key file is readable by others (mode 0644); chmod 600 "},
+	    {0640, "readable by others (mode 0640)"},
+	    {0604, "readable by others (mode 0604)"},
+	    {0620, "writable by others (mode 0620)"},
+	    {0602, "writable by others (mode 0602)"},
+	};
+	struct diag d;
+	struct conf *c;
+	size_t i;
+
+	write_file("mode.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		chmod(tpath("mode.key"), modes[i].mode);
+		key_fails(tpath("mode.key"), NULL, modes[i].want);
+	}
+	chmod(tpath("mode.key"), 0400);
+	key_loads("../../mode.key", NULL, "k", TSIG_HMAC_SHA256);
+
+	chmod(tpath("mode.key"), 0644);
+	c = load_text("domain \"example.com\" {\n\tupstream "
+	              "\"https://x.example/\";\n\tkey-file \"mode.key\";\n"
+	              "\tpolicy-file \"/p/%d\";\n};\n",
+	              &d);
+	ok(c == NULL, "configuration with a key-file of mode 0644 refused");
+	like(d.error, "test.conf:3: ", "names the key-file setting");
+	like(d.error, "chmod 600", "with the advice");
+
+	write_file("test.conf", KEY_STMT DOMAIN_OK "};\n", 0644);
+	diag_init(&d);
+	c = conf_load(tpath("test.conf"), &d);
+	ok(c == NULL, "configuration with a key statement, mode 0644, refused");
+	like(d.error, "test.conf: key file is readable by others (mode 0644)",
+	     "message");
+	conf_free(c);
+
+	write_file("nokey.conf",
+	           "domain \"example.com\" {\n\tupstream \"https://x.example/"
+	           "\";\n\tkey-file \"data/keys/oneline.key\";\n"
+	           "\tpolicy-file \"/p/%d\";\n};\n",
+	           0644);
+	diag_init(&d);
+	c = conf_load(tpath("nokey.conf"), &d);
+	ok(c != NULL, "configuration without secrets may be 0644: %s", d.error);
+	conf_free(c);
+
+	write_file("secret.key", KEY_STMT, 0644);
+	fails_with("include \"secret.key\";\n" DOMAIN_OK "};\n",
+	           "secret.key: key file is readable by others",
+	           "included key statement of mode 0644");
+}
+
+/* Replace every "%s" in text (of size) with s. */
+static void
+replace_marker(char *text, size_t size, const char *s)
+{
+	struct buf b;
+	const char *p;
+
+	buf_init(&b, size - 1);
+	for (p = text; *p != '\0'; p++) {
+		if (p[0] == '%' && p[1] == 's') {
+			buf_puts(&b, s);
+			p++;
+		} else {
+			buf_append(&b, p, 1);
+		}
+	}
+	str_copy(text, size, b.data);
+	buf_free(&b);
+}
+
+/* No message ever contains the secret. */
+static void
+test_no_secret_in_messages(void)
+{
+	static const char secret[] = "U2VjcmV0TWFya2VyWFlaWFla";
+	static const char *const texts[] = {
+	    "key \"k\" { algorithm hmac-sha999; secret \"%s\"; };\n",
+	    "key \"k\" { algorithm hmac-sha256; secret \"%s\"; secret "
+	    "\"%s\"; };\n",
+	    "key \"k\" { algorithm hmac-sha256; secret \"%s\" };\n",
+	    "key \"k\" { algorithm hmac-sha256; secret \"%s!!\"; };\n",
+	    "key \"bad name..\" { algorithm hmac-sha256; secret \"%s\"; };\n",
+	    "key \"k\" { secret \"%s\" algorithm };\n",
+	    "key \"k\" { algorithm hmac-sha256; secret %s; }\n",
+	    "key \"k\" { algorithm hmac-sha256; secret \"%s\"; bogus 1; };\n",
+	};
+	char text[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct diag d;
+		struct conf *c;
+		struct tsig_key key;
+		size_t w;
+		int leak = 0;
+
+		/* Each case holds the secret once or twice. */
+		str_copy(text, sizeof(text), texts[i]);
+		replace_marker(text, sizeof(text), secret);
+		c = load_text(text, &d);
+		ok(c == NULL && diag_failed(&d), "bad key case %zu refused: %s",
+		   i, d.error);
+		leak |= strstr(d.error, secret) != NULL;
+		for (w = 0; w < d.nwarn; w++)
+			leak |= strstr(d.warn[w], secret) != NULL;
+		diag_init(&d);
+		keyfile_parse("k.key", text, strlen(text), NULL, &key, &d);
+		leak |= strstr(d.error, secret) != NULL;
+		ok(!leak, "case %zu: the secret is not in any message", i);
+		conf_free(c);
+	}
+}
+
+/* Each file in tests/data/conf/broken starts with "# error: TEXT". */
+static void
+test_broken_dir(void)
+{
+	DIR *dir = opendir(tpath("data/broken"));
+	struct dirent *de;
+	int n = 0;
+
+	while (dir != NULL && (de = readdir(dir)) != NULL) {
+		char path[1024], want[512], *buf, *nl;
+		struct diag d;
+		struct conf *c;
+		size_t len;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/data/broken/%s", tmpdir,
+		         de->d_name);
+		buf = slurp(path, &len);
+		nl = strchr(buf, '\n');
+		ok(strncmp(buf, "# error: ", 9) == 0 && nl != NULL,
+		   "%s has an expected error", de->d_name);
+		snprintf(want, sizeof(want), "%.*s",
+		         nl != NULL ? (int)(nl - buf - 9) : 0, buf + 9);
+		diag_init(&d);
+		c = conf_parse("broken.conf", buf, len, &d);
+		ok(c == NULL, "%s refused", de->d_name);
+		like(d.error, want, "%s message", de->d_name);
+		conf_free(c);
+		conf_wipe_free(buf, len);
+		n++;
+	}
+	if (dir != NULL)
+		closedir(dir);
+	ok(n >= 20, "%d broken configurations tried", n);
+}
+
+static void
+test_read_file(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	diag_init(&d);
+	c = conf_load(tpath("nonexistent.conf"), &d);
+	ok(c == NULL, "missing configuration");
+	like(d.error,
+	     "nonexistent.conf: cannot read configuration: No such "
+	     "file",
+	     "message");
+	diag_init(&d);
+	c = conf_load(tmpdir, &d);
+	ok(c == NULL && strstr(d.error, "not a regular file") != NULL,
+	   "directory refused: %s", d.error);
+}
+
+int
+main(void)
+{
+	char data[512];
+	const char *base = getenv("TMPDIR");
+
+	srcdir = getenv("top_srcdir");
+	if (srcdir == NULL)
+		srcdir = ".";
+	snprintf(tmpdir, sizeof(tmpdir), "%s/conf-test.XXXXXX",
+	         base != NULL ? base : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 99;
+	}
+	snprintf(data, sizeof(data), "%s/tests/data/conf", srcdir);
+	copy_tree(data, tpath("data"));
+
+	test_defaults();
+	test_full();
+	test_inheritance();
+	test_includes();
+	test_comments();
+	test_errors();
+	test_numbers();
+	test_urls();
+	test_key_statements();
+	test_key_files();
+	test_key_parse_errors();
+	test_modes();
+	test_no_secret_in_messages();
+	test_broken_dir();
+	test_read_file();
+
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return done_testing();
+}
