@@ -1198,6 +1198,10 @@ int
 dns_update_text(const struct dns_target *t, const struct dns_change *c,
                 size_t n, struct buf *out)
 {
+	static const char *const what[] = {[OP_EXISTS] = "prereq yxrrset",
+	                                   [OP_ABSENT] = "prereq nxrrset",
+	                                   [OP_DELETE] = "update delete",
+	                                   [OP_ADD] = "update add"};
 	struct plan p;
 	struct diag d;
 	unsigned port = 53;
@@ -1215,14 +1219,11 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 	if (p.n == 0)
 		return 0;
 	buf_printf(out, "server %s %u\nzone %s\n", t->server, port, t->zone);
-	for (size_t i = 0; i < p.n; i++) {
-		const struct op *o = &p.ops[i];
-		static const char *const what[] = {
-		    [OP_EXISTS] = "prereq yxrrset",
-		    [OP_ABSENT] = "prereq nxrrset",
-		    [OP_DELETE] = "update delete",
-		    [OP_ADD] = "update add"};
+	for (size_t j = 0; j < 2 * p.n; j++) {
+		const struct op *o = &p.ops[j % p.n];
 
+		if ((j < p.n) != (o->kind == OP_EXISTS || o->kind == OP_ABSENT))
+			continue; /* prerequisites first, then the updates */
 		buf_printf(out, "%s %s", what[o->kind], o->owner);
 		if (o->kind == OP_ADD)
 			buf_printf(out, " %lu", (unsigned long)o->ttl);

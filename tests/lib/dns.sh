@@ -1,0 +1,210 @@
+# dns.sh - start real authoritative servers (BIND named, Knot knotd) on
+# loopback for the tests. Source it after tap.sh:
+#   . "$top_srcdir/tests/lib/tap.sh"; . "$top_srcdir/tests/lib/dns.sh"
+#
+# A server directory DIR holds the key, the zone (zones/example.com.zone)
+# and the server's configuration; the update key "mtasts" may change only
+# _mta-sts.<d> TXT and _smtp._tls.<d> TXT of the domains in $DNS_GRANT
+# (default "example.com"). Servers listen on 127.0.0.1 and ::1 on the
+# port given and are stopped by at_exit.
+#
+#   dns_require_bind / dns_require_knot     skip_all unless installed
+#   dns_key DIR [ALG] [NAME]     tsig-keygen key file DIR/NAME.key (0600)
+#   dns_key_secret FILE / dns_key_alg FILE   fields of a BIND key file
+#   dns_start_bind DIR PORT [KEYFILE]        named (KEYFILE: DIR/mtasts.key)
+#   dns_start_knot DIR PORT [KEYFILE]        knotd
+#   dns_stop DIR                             stop the server early
+#   dns_serial PORT [ZONE]                   the zone's SOA serial
+#   dns_txt PORT NAME                        the TXT records, one a line
+#   dns_nsupdate PORT KEYFILE < commands     nsupdate over TCP
+#
+# $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
+
+: "${DNS_GRANT:=example.com}"
+DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
+
+dns_require_bind() {
+	command -v named >/dev/null 2>&1 && command -v dig >/dev/null 2>&1 &&
+		command -v tsig-keygen >/dev/null 2>&1 ||
+		skip_all "BIND 9 (named, dig, tsig-keygen) not installed"
+}
+
+dns_require_knot() {
+	command -v knotd >/dev/null 2>&1 && command -v tsig-keygen >/dev/null 2>&1 ||
+		skip_all "Knot DNS (knotd) not installed"
+}
+
+# dns_key DIR [ALG] [NAME]: generate a TSIG key as tsig-keygen writes it.
+dns_key() {
+	local f="$1/${3:-mtasts}.key"
+	mkdir -p "$1"
+	(umask 077 && tsig-keygen -a "${2:-hmac-sha256}" "${3:-mtasts}" >"$f")
+	echo "$f"
+}
+
+dns_key_secret() { sed -n 's/.*secret "\([^"]*\)".*/\1/p' "$1"; }
+dns_key_alg() { sed -n 's/.*algorithm \([^;]*\);.*/\1/p' "$1"; }
+dns_key_name() { sed -n 's/^key "\([^"]*\)".*/\1/p' "$1"; }
+
+# dns_zone DIR: copy the example zone into DIR.
+dns_zone() {
+	mkdir -p "$1"
+	cp "$DNS_ZONE_TEMPLATE" "$1/example.com.zone"
+	chmod 0644 "$1/example.com.zone"
+}
+
+# _dns_bind_grants KEYNAME: update-policy grants for $DNS_GRANT.
+_dns_bind_grants() {
+	local d
+	for d in $DNS_GRANT; do
+		printf '\t\tgrant %s name _mta-sts.%s. TXT;\n' "$1" "$d"
+		printf '\t\tgrant %s name _smtp._tls.%s. TXT;\n' "$1" "$d"
+	done
+}
+
+# _dns_wait PORT DIR NAME: wait until the server answers the SOA over TCP.
+_dns_wait() {
+	local i
+	for i in $(seq 1 100); do
+		if dig +tcp +norec +time=1 +tries=1 -p "$1" @127.0.0.1 \
+			example.com SOA 2>/dev/null | grep -q 'status: NOERROR'; then
+			return 0
+		fi
+		kill -0 "$(cat "$2/server.pid" 2>/dev/null)" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "# $3 did not start; its log:" >&2
+	sed 's/^/# /' "$2/$3.log" >&2
+	return 1
+}
+
+# _dns_run DIR NAME CMD...: start CMD in the background (under faketime
+# with $DNS_FAKETIME), record its pid, stop it at exit.
+_dns_run() {
+	local dir="$1" name="$2"
+	shift 2
+	if [ -n "${DNS_FAKETIME:-}" ]; then
+		FAKETIME_NO_CACHE=1 faketime -f "$DNS_FAKETIME" "$@" \
+			>"$dir/$name.log" 2>&1 &
+	else
+		"$@" >"$dir/$name.log" 2>&1 &
+	fi
+	echo $! >"$dir/server.pid"
+	at_exit "dns_stop '$dir'"
+}
+
+# dns_stop DIR: stop the server started in DIR and wait for it.
+dns_stop() {
+	local pid
+	[ -f "$1/server.pid" ] || return 0
+	pid=$(cat "$1/server.pid")
+	rm -f "$1/server.pid"
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null
+	return 0
+}
+
+# dns_start_bind DIR PORT [KEYFILE]: write DIR/named.conf and start named.
+dns_start_bind() {
+	local dir="$1" port="$2" key="${3:-$1/mtasts.key}" kname
+	kname=$(dns_key_name "$key")
+	dns_zone "$dir"
+	cat >"$dir/named.conf" <<EOF
+options {
+	directory "$dir";
+	pid-file "$dir/named.pid";
+	session-keyfile "$dir/session.key";
+	managed-keys-directory "$dir";
+	listen-on port $port { 127.0.0.1; };
+	listen-on-v6 port $port { ::1; };
+	recursion no;
+	notify no;
+	dnssec-validation no;
+	allow-transfer { none; };
+};
+controls { };
+include "$key";
+zone "example.com" {
+	type primary;
+	file "$dir/example.com.zone";
+	update-policy {
+$(_dns_bind_grants "$kname")
+	};
+};
+EOF
+	_dns_run "$dir" named named -g -c "$dir/named.conf"
+	_dns_wait "$port" "$dir" named
+}
+
+# _dns_knot_owners: the owner names granted, as a YAML flow list.
+_dns_knot_owners() {
+	local d sep=""
+	printf '['
+	for d in $DNS_GRANT; do
+		printf '%s_mta-sts.%s., _smtp._tls.%s.' "$sep" "$d" "$d"
+		sep=", "
+	done
+	printf ']'
+}
+
+# dns_start_knot DIR PORT [KEYFILE]: write DIR/knot.conf and start knotd.
+dns_start_knot() {
+	local dir="$1" port="$2" key="${3:-$1/mtasts.key}"
+	dns_zone "$dir"
+	mkdir -p "$dir/storage" "$dir/run"
+	cat >"$dir/knot.conf" <<EOF
+server:
+  rundir: "$dir/run"
+  listen: [ 127.0.0.1@$port, ::1@$port ]
+log:
+  - target: stderr
+    any: info
+database:
+  storage: "$dir/storage"
+control:
+  listen: "$dir/run/knot.sock"
+key:
+  - id: $(dns_key_name "$key")
+    algorithm: $(dns_key_alg "$key")
+    secret: $(dns_key_secret "$key")
+acl:
+  - id: mtasts-update
+    key: $(dns_key_name "$key")
+    action: update
+    update-type: [TXT]
+    update-owner: name
+    update-owner-match: equal
+    update-owner-name: $(_dns_knot_owners)
+zone:
+  - domain: example.com
+    file: "$dir/example.com.zone"
+    acl: mtasts-update
+EOF
+	_dns_run "$dir" knot knotd -c "$dir/knot.conf"
+	_dns_wait "$port" "$dir" knot
+}
+
+# dns_serial PORT [ZONE]: the SOA serial the server holds.
+dns_serial() {
+	dig +tcp +norec +short -p "$1" @127.0.0.1 "${2:-example.com}" SOA |
+		awk '{print $3}'
+}
+
+# dns_txt PORT NAME: the TXT records at NAME, sorted, one a line.
+dns_txt() {
+	dig +tcp +norec +short -p "$1" @127.0.0.1 "$2" TXT | sort
+}
+
+# dns_nsupdate PORT KEYFILE: run nsupdate (commands on standard input)
+# against 127.0.0.1 over TCP.
+dns_nsupdate() {
+	{
+		echo "server 127.0.0.1 $1"
+		cat
+		echo send
+	} | nsupdate -v -k "$2"
+}

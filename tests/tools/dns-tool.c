@@ -1,0 +1,278 @@
+/*
+ * dns-tool - test driver for the DNS UPDATE engine (dnsupdate.c).
+ *
+ *   dns-tool find|read|update [options]
+ *     --domain D        a domain (repeatable; --sts/--tlsrpt/--ttl apply
+ *                       to the last --domain given)
+ *     --server S --port P --zone Z --resolver ADDR[#PORT] --timeout N
+ *     --key [alg:]name:secret | --key-file F [--key-name N]
+ *     --sts TEXT --tlsrpt TEXT --ttl N
+ *     --dry-run               print the UPDATE as text, send nothing
+ *     --pause-after-read N    sleep N seconds between reading the state
+ *                             and sending the UPDATE (concurrent edits)
+ *
+ * Exit status: 0 done, 1 failed, 3 conflict (DNS_UPDATE_CONFLICT),
+ * 2 usage. Errors go to standard error; the secret is never printed.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "dnsupdate.h"
+#include "tsig.h"
+#include "util.h"
+
+#define MAX_DOMAINS 8
+
+struct opts {
+	const char *cmd;
+	const char *server, *zone, *resolver, *key_file, *key_name, *key;
+	unsigned long long port, timeout, pause;
+	int dry_run;
+	struct dns_change c[MAX_DOMAINS];
+	struct dns_state st[MAX_DOMAINS];
+	size_t n;
+};
+
+static void
+usage(void)
+{
+	fputs("usage: dns-tool find|read|update --domain D [--server S] "
+	      "[--port P] [--zone Z]\n  [--resolver ADDR[#PORT]] [--key "
+	      "[alg:]name:secret | --key-file F [--key-name N]]\n  [--sts "
+	      "TEXT] [--tlsrpt TEXT] [--ttl N] [--timeout N] [--dry-run]\n"
+	      "  [--pause-after-read N]\n",
+	      stderr);
+	exit(2);
+}
+
+/* Parse a number option value or exit with usage. */
+static unsigned long long
+num(const char *s, unsigned long long max)
+{
+	unsigned long long v;
+
+	if (s == NULL || parse_uint(s, max, &v) == -1)
+		usage();
+	return v;
+}
+
+/* Apply one option with its value v to o. Returns 1 if it took v. */
+static int
+option(struct opts *o, const char *a, const char *v)
+{
+	struct dns_change *c = o->n ? &o->c[o->n - 1] : NULL;
+
+	if (strcmp(a, "--dry-run") == 0) {
+		o->dry_run = 1;
+		return 0;
+	}
+	if (v == NULL)
+		usage();
+	if (strcmp(a, "--domain") == 0) {
+		if (o->n == MAX_DOMAINS)
+			usage();
+		o->c[o->n].domain = v;
+		o->c[o->n].ttl = 3600;
+		o->c[o->n].state = &o->st[o->n];
+		o->n++;
+	} else if (strcmp(a, "--server") == 0)
+		o->server = v;
+	else if (strcmp(a, "--port") == 0)
+		o->port = num(v, 65535);
+	else if (strcmp(a, "--zone") == 0)
+		o->zone = v;
+	else if (strcmp(a, "--resolver") == 0)
+		o->resolver = v;
+	else if (strcmp(a, "--timeout") == 0)
+		o->timeout = num(v, 3600);
+	else if (strcmp(a, "--pause-after-read") == 0)
+		o->pause = num(v, 3600);
+	else if (strcmp(a, "--key") == 0)
+		o->key = v;
+	else if (strcmp(a, "--key-file") == 0)
+		o->key_file = v;
+	else if (strcmp(a, "--key-name") == 0)
+		o->key_name = v;
+	else if (c != NULL && strcmp(a, "--sts") == 0)
+		c->sts_text = v;
+	else if (c != NULL && strcmp(a, "--tlsrpt") == 0)
+		c->tlsrpt_text = v;
+	else if (c != NULL && strcmp(a, "--ttl") == 0)
+		c->ttl = (uint32_t)num(v, 2147483647);
+	else
+		usage();
+	return 1;
+}
+
+/* Build the key from "[alg:]name:secret" or the key file. Returns 1 if
+ * a key was given, 0 if not; exits on error. */
+static int
+load_key(const struct opts *o, struct tsig_key *key)
+{
+	struct diag d;
+	int rc = 0;
+
+	diag_init(&d);
+	if (o->key_file != NULL) {
+		rc = keyfile_load(o->key_file, o->key_name, key, &d);
+	} else if (o->key != NULL) {
+		char *s = xstrdup(o->key), *c1 = strchr(s, ':'), *c2;
+
+		c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (c1 == NULL)
+			usage();
+		*c1 = '\0';
+		if (c2 != NULL)
+			*c2 = '\0';
+		rc = c2 ? tsig_key_init(key, c1 + 1, s, c2 + 1, &d)
+		        : tsig_key_init(key, s, NULL, c1 + 1, &d);
+		memset(s, 0, strlen(o->key));
+		free(s);
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < d.nwarn; i++)
+		fprintf(stderr, "dns-tool: warning: %s\n", d.warn[i]);
+	if (rc == -1) {
+		fprintf(stderr, "dns-tool: %s\n", d.error);
+		exit(1);
+	}
+	return 1;
+}
+
+/* Print a TXT set as "owner TXT "text"" lines. */
+static void
+print_txt(const char *prefix, const char *domain, const struct dns_txtset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		printf("%s%s TXT \"%s\"\n", prefix, domain, s->text.v[i]);
+}
+
+static void
+print_target(const struct dns_target *t)
+{
+	printf("zone %s\nserver %s\n", t->zone, t->server);
+	for (size_t i = 0; i < t->naddr; i++) {
+		char ip[INET6_ADDRSTRLEN] = "?";
+		unsigned port;
+
+		if (t->addr[i].ss_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)&t->addr[i];
+
+			inet_ntop(AF_INET, &s->sin_addr, ip, sizeof(ip));
+			port = ntohs(s->sin_port);
+		} else {
+			const struct sockaddr_in6 *s =
+			    (const void *)&t->addr[i];
+
+			inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof(ip));
+			port = ntohs(s->sin6_port);
+		}
+		printf("address %s port %u\n", ip, port);
+	}
+}
+
+static void
+print_state(const char *domain, const struct dns_state *st)
+{
+	if (st->sts_cname)
+		printf("_mta-sts.%s CNAME %s\n", domain, st->sts_cname);
+	print_txt("_mta-sts.", domain, &st->sts);
+	if (st->tlsrpt_cname)
+		printf("_smtp._tls.%s CNAME\n", domain);
+	print_txt("_smtp._tls.", domain, &st->tlsrpt);
+	for (size_t i = 0; i < st->mx.n; i++)
+		printf("%s MX %s\n", domain, st->mx.v[i]);
+}
+
+/* Read the states, then update (or print the update). */
+static int
+run_update(struct opts *o, const struct dns_target *t, struct diag *d)
+{
+	enum dns_update_result r;
+	int needed = 0;
+
+	for (size_t i = 0; i < o->n; i++)
+		needed |= dns_change_needed(&o->c[i]);
+	if (o->dry_run) {
+		struct buf b;
+
+		buf_init(&b, 1 << 20);
+		dns_update_text(t, o->c, o->n, &b);
+		fputs(b.data ? b.data : "", stdout);
+		buf_free(&b);
+		return 0;
+	}
+	if (o->pause)
+		sleep((unsigned)o->pause);
+	r = dns_update_apply(t, o->c, o->n, d);
+	if (r == DNS_UPDATE_OK)
+		printf("%s\n", needed ? "updated" : "no change");
+	return r == DNS_UPDATE_OK ? 0 : r == DNS_UPDATE_CONFLICT ? 3 : 1;
+}
+
+static int
+run(struct opts *o, struct dns_target *t, struct diag *d)
+{
+	struct tsig_key key;
+	int has_key = load_key(o, &key), rc = 1;
+
+	if (dns_target_find_via(o->c[0].domain, o->zone, o->server,
+	                        (unsigned)o->port, has_key ? &key : NULL,
+	                        (unsigned)o->timeout, o->resolver, t, d) == -1)
+		goto out;
+	if (strcmp(o->cmd, "find") == 0) {
+		print_target(t);
+		rc = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < o->n; i++)
+		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
+			goto out;
+	if (strcmp(o->cmd, "read") == 0) {
+		for (size_t i = 0; i < o->n; i++)
+			print_state(o->c[i].domain, &o->st[i]);
+		rc = 0;
+	} else {
+		rc = run_update(o, t, d);
+	}
+out:
+	tsig_key_wipe(&key);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	struct dns_target t;
+	struct diag d;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (argc < 2)
+		usage();
+	o.cmd = argv[1];
+	if (strcmp(o.cmd, "find") && strcmp(o.cmd, "read") &&
+	    strcmp(o.cmd, "update"))
+		usage();
+	for (int i = 2; i < argc; i++)
+		i += option(&o, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+	if (o.n == 0)
+		usage();
+	diag_init(&d);
+	rc = run(&o, &t, &d);
+	for (size_t i = 0; i < d.nwarn; i++)
+		fprintf(stderr, "dns-tool: warning: %s\n", d.warn[i]);
+	if (rc != 0 && d.error[0])
+		fprintf(stderr, "dns-tool: %s\n", d.error);
+	for (size_t i = 0; i < o.n; i++)
+		dns_state_free(&o.st[i]);
+	return rc;
+}
