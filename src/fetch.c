@@ -45,7 +45,8 @@ struct xfer {
 	char *location;  /* Location header of the last response */
 	char host[256];
 	char port[8];
-	unsigned timeout;
+	unsigned timeout;         /* seconds, whole transfer */
+	unsigned connect_timeout; /* seconds */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -269,6 +270,7 @@ xfer_set_job(struct xfer *x, const struct fetch_opts *o)
 
 	if (ct == 0)
 		ct = x->timeout < 10 ? x->timeout : 10;
+	x->connect_timeout = ct;
 	x->headers = curl_slist_append(NULL, "Accept: text/plain");
 	if (o->resolve != NULL)
 		for (i = 0; i < o->resolve->n; i++)
@@ -417,7 +419,7 @@ xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		if (t <= 0)
 			result_error(r,
 			             "cannot connect to %s port %s within %u s",
-			             x->host, x->port, x->timeout);
+			             x->host, x->port, x->connect_timeout);
 		else
 			result_error(r, "no answer from %s within %u s",
 			             x->host, x->timeout);
@@ -437,18 +439,48 @@ xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 	}
 }
 
+/* The standard reason phrase of an HTTP status, for responses that carry
+ * none (HTTP/2), or "". */
+static const char *
+status_reason(long status)
+{
+	static const struct {
+		long status;
+		const char *reason;
+	} t[] = {
+	    {400, "Bad Request"},
+	    {401, "Unauthorized"},
+	    {403, "Forbidden"},
+	    {404, "Not Found"},
+	    {410, "Gone"},
+	    {429, "Too Many Requests"},
+	    {500, "Internal Server Error"},
+	    {502, "Bad Gateway"},
+	    {503, "Service Unavailable"},
+	    {504, "Gateway Timeout"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i].status == status)
+			return t[i].reason;
+	return "";
+}
+
 /* Judge a response that arrived: status 200, text/plain, size. */
 static void
 xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
+	const char *why = x->reason[0] ? x->reason : status_reason(r->status);
+
 	if (r->status >= 300 && r->status < 400)
 		result_error(r,
 		             "redirect to %s (RFC 8461 section 3.3: senders do "
 		             "not follow redirects)",
 		             r->location ? r->location : "(no Location)");
 	else if (r->status != 200)
-		result_error(r, "HTTP %ld%s%s", r->status,
-		             x->reason[0] ? " " : "", x->reason);
+		result_error(r, "HTTP %ld%s%s", r->status, *why ? " " : "",
+		             why);
 	else if (!content_type_ok(r->content_type))
 		result_error(r,
 		             "Content-Type %s, expected text/plain (RFC 8461 "
