@@ -78,6 +78,7 @@ struct domain_check {
 	char sts_id[POLICY_ID_MAX + 1]; /* "" when no usable record */
 	struct fetch_result fr;
 	int fetched;           /* fr.ok: the policy body is in fr */
+	int dns_down;          /* the DNS server did not answer at all */
 	struct policy *policy; /* parsed policy, or NULL */
 };
 
@@ -171,7 +172,8 @@ resolver_open(const struct check_ctx *ctx, struct diag *d)
 
 /*
  * Ask res for name/type. Returns 0 and the answer in *pkt (NOERROR or
- * NXDOMAIN; the caller frees it), or -1 with the reason in d.
+ * NXDOMAIN; the caller frees it), -1 with the reason in d for another
+ * rcode, or -2 when no answer came at all.
  */
 static int
 dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
@@ -180,6 +182,7 @@ dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
 	ldns_status s;
 	ldns_pkt_rcode rc;
 	char *qname = ldns_rdf2str(name);
+	int ret = -2;
 
 	*pkt = NULL;
 	s = ldns_resolver_query_status(pkt, res, name, type, LDNS_RR_CLASS_IN,
@@ -190,6 +193,7 @@ dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
 		goto fail;
 	}
 	rc = ldns_pkt_get_rcode(*pkt);
+	ret = -1;
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
 		ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
 		diag_error(d, "DNS query %s: server answered %s",
@@ -202,7 +206,7 @@ fail:
 	free(qname);
 	ldns_pkt_free(*pkt);
 	*pkt = NULL;
-	return -1;
+	return ret;
 }
 
 /* Append the text of one TXT record (its character-strings joined) to
@@ -279,8 +283,9 @@ txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
 /*
  * The TXT records at name, CNAME chains followed (through further
  * queries when the server did not include the target's records).
- * Returns 0 (txts may be empty: no record or no such name), or -1 with
- * the reason in d. *bad counts records whose RDATA was unusable.
+ * Returns 0 (txts may be empty: no record or no such name), or -1 (-2:
+ * the server did not answer) with the reason in d. *bad counts records
+ * whose RDATA was unusable.
  */
 static int
 txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
@@ -300,10 +305,9 @@ txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
 		return -1;
 	}
 	for (q = 0; again && q < CHECK_CNAME_HOPS; q++) {
-		if (dns_query(res, cur, LDNS_RR_TYPE_TXT, &pkt, d) < 0) {
-			rc = -1;
+		rc = dns_query(res, cur, LDNS_RR_TYPE_TXT, &pkt, d);
+		if (rc < 0)
 			break;
-		}
 		again = txt_answer(pkt, &cur, txts, chain, bad);
 		ldns_pkt_free(pkt);
 		if (chain->n >= CHECK_CNAME_HOPS) {
@@ -374,12 +378,15 @@ check_sts_record(struct domain_check *dc)
 	char name[DOMAIN_MAX + 16];
 	size_t n, first = 0, bad;
 	struct diag d;
+	int rc;
 
 	diag_init(&d);
 	snprintf(name, sizeof(name), "_mta-sts.%s", rep->domain);
-	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
+	rc = txt_lookup(dc->res, name, &txts, &chain, &bad, &d);
+	if (rc < 0) {
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
 		          d.error);
+		dc->dns_down = rc == -2;
 		goto out;
 	}
 	report_chain(rep, name, "sts-delegation", &chain);
@@ -843,11 +850,18 @@ check_domain(const struct check_ctx *ctx, struct report *rep)
 		return;
 	}
 	check_sts_record(&dc);
+	if (dc.dns_down) {
+		check_add(rep, CHECK_INFO, "dns", RFC_8461 "3.1",
+		          "the DNS server does not answer: other checks "
+		          "skipped");
+		goto out;
+	}
 	check_policy_fetch(&dc);
 	check_policy_syntax(&dc);
 	check_mx(&dc);
 	check_tlsrpt(&dc);
 	check_id(&dc);
+out:
 	policy_free(dc.policy);
 	fetch_result_free(&dc.fr);
 	ldns_resolver_deep_free(dc.res);
@@ -1054,6 +1068,25 @@ domain_normalize(const char *arg, char *out)
 	return label == 0 ? -1 : 0;
 }
 
+/* One empty report per domain operand, or NULL (after a message) when
+ * an operand is not a domain name. */
+static struct report *
+reports_new(const struct cmd_opts *o)
+{
+	struct report *reps = xcalloc((size_t)o->nargs, sizeof(*reps));
+	int i;
+
+	for (i = 0; i < o->nargs; i++) {
+		if (domain_normalize(o->args[i], reps[i].domain) < 0) {
+			log_error(NULL, "check: %s: not a domain name",
+			          o->args[i]);
+			free(reps);
+			return NULL;
+		}
+	}
+	return reps;
+}
+
 /*
  * The check command. -c is accepted but not read: check audits what
  * senders see, which does not depend on this host's configuration.
@@ -1070,18 +1103,13 @@ check_run(const struct cmd_opts *o)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.o = o;
 	diag_init(&d);
+	reps = reports_new(o);
+	if (reps == NULL)
+		return EXIT_USAGE;
 	if (o->server != NULL && parse_server(o->server, &ctx, &d) < 0) {
 		log_error(NULL, "check: %s", d.error);
-		return EXIT_USAGE;
-	}
-	reps = xcalloc(n, sizeof(*reps));
-	for (i = 0; i < n; i++) {
-		if (domain_normalize(o->args[i], reps[i].domain) < 0) {
-			log_error(NULL, "check: %s: not a domain name",
-			          o->args[i]);
-			rc = EXIT_USAGE;
-			goto out;
-		}
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if (fetch_global_init() != 0) {
 		log_error(NULL, "check: cannot initialise libcurl");
@@ -1093,13 +1121,10 @@ check_run(const struct cmd_opts *o)
 	for (i = 0; i < n; i++)
 		failed |= reps[i].nfail > 0;
 	rc = failed ? EXIT_FAILED : EXIT_OK;
-	if (o->json) {
-		if (print_json(reps, n, failed) < 0)
-			rc = EXIT_FAILED;
-	} else {
-		for (i = 0; i < n; i++)
-			print_text(&reps[i]);
-	}
+	if (o->json && print_json(reps, n, failed) < 0)
+		rc = EXIT_FAILED;
+	for (i = 0; !o->json && i < n; i++)
+		print_text(&reps[i]);
 out:
 	free(reps);
 	ldns_rdf_deep_free(ctx.server);
