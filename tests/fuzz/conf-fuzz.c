@@ -1,4 +1,93 @@
-#include <stddef.h>
+/*
+ * conf-fuzz.c - fuzz target for the configuration parser and the key file
+ * parser. The first byte chooses the parser: 'K' keyfile_parse() for the
+ * file's only key, 'N' keyfile_parse() for the key named "k", anything
+ * else conf_parse_flags() with CONF_NO_FILES (no include or key file is
+ * ever read). Invariants, else abort: a failure always says why, a
+ * success says nothing of an error, no message quotes the secret of a
+ * parsed key, and a loaded configuration is complete (every domain has a
+ * key, a policy file, an upstream or a local policy).
+ */
+#include "config.h"
+
 #include <stdint.h>
-int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
-int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { (void)d; (void)n; return 0; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "tsig.h"
+#include "util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Every loaded domain carries what conf.h promises. */
+static void
+check_conf(const struct conf *c)
+{
+	size_t i;
+
+	if (c->ndomains == 0)
+		abort();
+	for (i = 0; i < c->ndomains; i++) {
+		const struct domain_conf *d = &c->domains[i];
+
+		if (d->name == NULL || d->key == NULL ||
+		    d->policy_file == NULL || d->verify_url == NULL ||
+		    (d->upstream == NULL) == (d->local_policy == NULL) ||
+		    conf_find_domain((struct conf *)c, d->name) != d)
+			abort();
+	}
+}
+
+/* Parse a key file; a failure has a message. */
+static void
+fuzz_keyfile(const char *buf, size_t len, const char *name)
+{
+	struct tsig_key key;
+	struct diag d;
+	int rc;
+
+	diag_init(&d);
+	memset(&key, 0, sizeof(key));
+	rc = keyfile_parse("fuzz.key", buf, len, name, &key, &d);
+	if ((rc == -1) != diag_failed(&d))
+		abort();
+	if (rc == 0 && (key.name[0] == '\0' || key.secret_len == 0))
+		abort();
+	tsig_key_wipe(&key);
+}
+
+static void
+fuzz_conf(const char *buf, size_t len)
+{
+	struct conf *c;
+	struct diag d;
+
+	diag_init(&d);
+	c = conf_parse_flags("fuzz.conf", buf, len, CONF_NO_FILES, &d);
+	if ((c == NULL) != diag_failed(&d))
+		abort();
+	if (c != NULL)
+		check_conf(c);
+	conf_free(c);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf;
+
+	if (size == 0)
+		return 0;
+	/* An exact private copy, so that reading past the end is caught. */
+	buf = xmalloc(size - 1);
+	memcpy(buf, data + 1, size - 1);
+	if (data[0] == 'K')
+		fuzz_keyfile(buf, size - 1, NULL);
+	else if (data[0] == 'N')
+		fuzz_keyfile(buf, size - 1, "k");
+	else
+		fuzz_conf(buf, size - 1);
+	free(buf);
+	return 0;
+}
