@@ -444,56 +444,80 @@ report_failure(const char *cmd, int status, int exec_errno, unsigned timeout,
 	buf_free(&msg);
 }
 
+/* Close the descriptors of a pair that are open. */
+static void
+close_pair(int fds[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (fds[i] != -1)
+			close(fds[i]);
+	fds[0] = fds[1] = -1;
+}
+
+/*
+ * Start v in a child process. On success returns its pid with *outfd
+ * the read end of its output and *errfd the read end that carries an
+ * exec failure's errno; -1 with the reason in d otherwise.
+ */
+static pid_t
+spawn(char **v, int *outfd, int *errfd, struct diag *d)
+{
+	int out[2] = {-1, -1}, err[2] = {-1, -1};
+	pid_t pid = -1;
+
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1)
+		diag_error(d, "publish-command: pipe: %s", strerror(errno));
+	else if ((pid = fork()) == -1)
+		diag_error(d, "publish-command: fork: %s", strerror(errno));
+	else if (pid == 0)
+		child_exec(v, out[1], err[1]);
+	if (pid == -1) {
+		close_pair(out);
+		close_pair(err);
+		return -1;
+	}
+	setpgid(pid,
+	        pid); /* also here: a timeout may come before the child's */
+	close(out[1]);
+	close(err[1]);
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	*outfd = out[0];
+	*errfd = err[0];
+	return pid;
+}
+
 int
 publish_run_command(const struct strlist *argv, const char *domain,
                     const char *file, unsigned timeout, struct diag *d)
 {
-	int out[2] = {-1, -1}, err[2] = {-1, -1}, status, exec_errno = 0;
-	char **v = NULL;
+	int outfd, errfd, status, exec_errno = 0;
 	struct buf output;
+	char **v;
 	pid_t pid;
 
 	if (argv == NULL || argv->n == 0) {
 		diag_error(d, "publish-command: empty command");
 		return -1;
 	}
-	buf_init(&output, PUBLISH_OUTPUT_MAX);
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1) {
-		diag_error(d, "publish-command: pipe: %s", strerror(errno));
-		status = -2;
-		goto out;
-	}
+	if (timeout == 0)
+		timeout = PUBLISH_DEFAULT_TIMEOUT;
 	v = build_argv(argv, domain, file);
-	pid = fork();
+	pid = spawn(v, &outfd, &errfd, d);
 	if (pid == -1) {
-		diag_error(d, "publish-command: fork: %s", strerror(errno));
-		status = -2;
-		goto out;
+		free_argv(v);
+		return -1;
 	}
-	if (pid == 0)
-		child_exec(v, out[1], err[1]);
-	close(out[1]);
-	close(err[1]);
-	out[1] = err[1] = -1;
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	status = wait_child(pid, out[0],
-	                    now_mono() +
-	                        (timeout ? timeout : PUBLISH_DEFAULT_TIMEOUT),
-	                    &output);
-	if (read(err[0], &exec_errno, sizeof(exec_errno)) !=
+	buf_init(&output, PUBLISH_OUTPUT_MAX);
+	status = wait_child(pid, outfd, now_mono() + timeout, &output);
+	if (read(errfd, &exec_errno, sizeof(exec_errno)) !=
 	    (ssize_t)sizeof(exec_errno))
 		exec_errno = 0;
 	if (status != 0 || exec_errno != 0)
-		report_failure(v[0], status, exec_errno,
-		               timeout ? timeout : PUBLISH_DEFAULT_TIMEOUT,
-		               &output, d);
-out:
-	for (int i = 0; i < 2; i++) {
-		if (out[i] != -1)
-			close(out[i]);
-		if (err[i] != -1)
-			close(err[i]);
-	}
+		report_failure(v[0], status, exec_errno, timeout, &output, d);
+	close(outfd);
+	close(errfd);
 	free_argv(v);
 	buf_free(&output);
 	return status == 0 && exec_errno == 0 ? 0 : -1;
