@@ -139,7 +139,7 @@ print_knot(FILE *out, const struct conf *c)
 	for (i = 0; i < c->ndomains; i++)
 		knot_acl(out, &c->domains[i]);
 	fputs("\n# Reference the acls from their zones (add to an existing "
-	      "acl list):\n#   zone:\n",
+	      "acl list):\n# zone:\n",
 	      out);
 	for (i = 0; i < c->ndomains; i++)
 		if (c->domains[i].zone == NULL || zone_first(c, i))

@@ -599,6 +599,26 @@ key_loads(const char *file, const char *name, const char *want_name,
 	   file);
 }
 
+/* keyfile_parse on srcdir/file (a file of the distribution). */
+static void
+key_from_source(const char *file, const char *want_name, enum tsig_alg alg)
+{
+	struct tsig_key key;
+	struct diag d;
+	char path[1024];
+	size_t len;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/%s", srcdir, file);
+	buf = slurp(path, &len);
+	diag_init(&d);
+	memset(&key, 0, sizeof(key));
+	ok(keyfile_parse(file, buf, len, NULL, &key, &d) == 0 &&
+	       strcmp(key.name, want_name) == 0 && key.alg == alg,
+	   "%s parses: %s", file, d.error);
+	conf_wipe_free(buf, len);
+}
+
 /* keyfile_load must fail with want in the message. */
 static void
 key_fails(const char *path, const char *name, const char *want)
@@ -629,6 +649,7 @@ test_key_files(void)
 	          TSIG_HMAC_SHA384);
 	key_loads("two-keys.key", "first", "first", TSIG_HMAC_SHA256);
 	key_loads("two-keys.yaml", "beta", "beta", TSIG_HMAC_SHA1);
+	key_from_source("keys.example", "mtasts", TSIG_HMAC_SHA256);
 	key_fails(tpath("data/keys/two-keys.key"), NULL,
 	          "holds 2 keys; name the one to use");
 	key_fails(tpath("data/keys/two-keys.yaml"), "gamma",
