@@ -117,6 +117,8 @@ xfer_parse_url(struct xfer *x, const char *url)
 		str_copy(x->host, sizeof(x->host), host);
 		str_copy(x->port, sizeof(x->port), port);
 		rc = 0;
+	} else {
+		result_error(&x->job->result, "no port in URL: %s", url);
 	}
 	curl_free(scheme);
 	curl_free(host);
