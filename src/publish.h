@@ -18,9 +18,13 @@
  * not, -1 on another error (reason in d). Bounded by out->max. */
 int publish_read(const char *path, struct buf *out, struct diag *d);
 
-/* Replace path atomically with len bytes of data, creating missing
- * directories (0755). Returns 0, or -1 with the reason in d; on failure
- * the old file is untouched and no temporary file is left. */
+/* Replace path atomically with len bytes of data (mode 0644), creating
+ * missing directories (0755). Returns 0, or -1 with "PATH: reason" style
+ * text in d (the directory or file named, with the errno text); on
+ * failure the old file is untouched and no temporary file is left, except
+ * when only the final fsync of the directory failed (the new file is then
+ * in place). Leftover "<name>.tmp-XXXXXX" files older than 10 minutes
+ * (from a killed run) are removed. */
 int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
 
