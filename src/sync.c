@@ -1,4 +1,963 @@
-/* sync.c - to be written */
+/*
+ * sync.c - `mta-sts-sync sync`: for every configured (or named) domain,
+ * fetch the upstream policy, validate it, apply the overrides, compare the
+ * canonical policy with the published file and the live DNS records, and
+ * only when something differs: write the file atomically, run the
+ * publish-command, verify that the new file is served, then send one
+ * TSIG-signed UPDATE per zone and read it back (DESIGN.md section 2).
+ *
+ * A domain that fails at any step keeps what it had: nothing after the
+ * failing step is done for it, and the other domains go on.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include "cmd.h"
-int sync_run(const struct cmd_opts *o) { (void)o; return EXIT_USAGE; }
+#include "conf.h"
+#include "dnsupdate.h"
+#include "fetch.h"
+#include "log.h"
+#include "policy.h"
+#include "publish.h"
+#include "record.h"
+#include "sync.h"
+
+#define SYNC_FETCH_PARALLEL 16
+#define SYNC_DIFF_MAX_LINES 400
+
+enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
+
+/* Everything one run knows about one domain. */
+struct domain_run {
+	const struct domain_conf *dc;
+	struct diag diag;           /* the failure, and warnings */
+	struct fetch_job *upstream; /* shared with other domains; NULL: local */
+	struct fetch_opts opts;     /* for upstream and verify fetches */
+	struct policy *policy;      /* effective policy */
+	struct buf served;          /* its canonical bytes */
+	char id[POLICY_ID_MAX + 1];
+	struct buf published; /* the file as found */
+	int file_differs;
+	int have_target, have_state;
+	struct dns_target target;
+	struct dns_state state;
+	struct buf sts_text;
+	struct buf tlsrpt_text;
+	struct dns_change change;
+	int sts_needed;    /* the _mta-sts record changes */
+	int tlsrpt_needed; /* the _smtp._tls record changes */
+	int dns_needed;    /* some record changes */
+	int file_written;
+	int dns_updated;
+	int zone_done; /* handled with its zone's UPDATE */
+};
+
+/* Record a failure for r (the first reason wins). */
+static void __attribute__((format(printf, 2, 3)))
+run_fail(struct domain_run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_verror(&r->diag, fmt, ap);
+	va_end(ap);
+}
+
+static int
+run_failed(const struct domain_run *r)
+{
+	return diag_failed(&r->diag);
+}
+
+/* Copy the warnings of d into r, each prefixed by what they concern. */
+static void
+run_take_warnings(struct domain_run *r, const struct diag *d,
+                  const char *prefix)
+{
+	size_t i;
+
+	for (i = 0; i < d->nwarn; i++)
+		diag_warn(&r->diag, "%s%s", prefix, d->warn[i]);
+}
+
+/* ------------------------------------------------------ configuration */
+
+/* Load the configuration; on error print it and return NULL. */
+static struct conf *
+sync_load_conf(const struct cmd_opts *o)
+{
+	struct diag d;
+	struct conf *conf;
+	size_t i;
+
+	diag_init(&d);
+	conf = conf_load(o->conf_path, &d);
+	if (conf == NULL) {
+		log_error(NULL, "%s", d.error);
+		return NULL;
+	}
+	for (i = 0; i < d.nwarn; i++)
+		log_warning(NULL, "%s", d.warn[i]);
+	return conf;
+}
+
+/* Pick the domains to process: all, or those named on the command line.
+ * Returns the number chosen, or -1 (printed) for an unknown name. */
+static int
+sync_select(struct conf *conf, const struct cmd_opts *o,
+            struct domain_run **runs)
+{
+	struct domain_run *r;
+	size_t i, n = o->nargs > 0 ? (size_t)o->nargs : conf->ndomains;
+
+	r = xcalloc(n ? n : 1, sizeof(*r));
+	for (i = 0; i < n; i++) {
+		const struct domain_conf *dc;
+
+		if (o->nargs > 0) {
+			char name[DNS_NAME_MAX + 2];
+			size_t len;
+
+			str_copy(name, sizeof(name), o->args[i]);
+			len = strlen(name);
+			if (len > 1 && name[len - 1] == '.')
+				name[len - 1] = '\0';
+			dc = conf_find_domain(conf, name);
+			if (dc == NULL) {
+				log_error(NULL, "%s is not configured in %s",
+				          o->args[i], conf->path);
+				free(r);
+				return -1;
+			}
+		} else {
+			dc = &conf->domains[i];
+		}
+		r[i].dc = dc;
+	}
+	*runs = r;
+	return (int)n;
+}
+
+/*
+ * Take an exclusive lock on the configuration file so that two runs on
+ * the same configuration never overlap. The descriptor stays open (and
+ * the lock held) until the process ends. Returns 0, or -1 (printed).
+ */
+static int
+sync_lock(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1) {
+		log_error(NULL, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK)
+			log_error(NULL,
+			          "another mta-sts-sync run is using %s; "
+			          "nothing done",
+			          path);
+		else
+			log_error(NULL, "%s: cannot lock: %s", path,
+			          strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- fetch */
+
+static void
+run_init_opts(struct domain_run *r)
+{
+	r->opts.ca_file = r->dc->ca_file;
+	r->opts.resolve = &r->dc->resolve;
+	r->opts.timeout = r->dc->timeout;
+	r->opts.connect_timeout = 0;
+}
+
+/* Do a and b fetch the same URL the same way? */
+static int
+same_fetch(const struct domain_run *a, const struct domain_run *b)
+{
+	const struct domain_conf *x = a->dc, *y = b->dc;
+	size_t i;
+
+	if (strcmp(x->upstream, y->upstream) != 0 || x->timeout != y->timeout)
+		return 0;
+	if ((x->ca_file == NULL) != (y->ca_file == NULL) ||
+	    (x->ca_file != NULL && strcmp(x->ca_file, y->ca_file) != 0))
+		return 0;
+	if (x->resolve.n != y->resolve.n)
+		return 0;
+	for (i = 0; i < x->resolve.n; i++)
+		if (strcmp(x->resolve.v[i], y->resolve.v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * Fetch every distinct upstream once, all concurrently. Returns the jobs
+ * (freed by the caller with sync_jobs_free) and sets each run's upstream.
+ */
+static struct fetch_job *
+sync_fetch_upstreams(struct domain_run *runs, size_t n, size_t *njobs)
+{
+	struct fetch_job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
+	size_t *owner = xcalloc(n ? n : 1, sizeof(*owner));
+	size_t i, j, nj = 0;
+
+	for (i = 0; i < n; i++) {
+		run_init_opts(&runs[i]);
+		if (runs[i].dc->upstream == NULL)
+			continue;
+		for (j = 0; j < nj; j++)
+			if (same_fetch(&runs[owner[j]], &runs[i]))
+				break;
+		if (j == nj) {
+			jobs[nj].url = runs[i].dc->upstream;
+			jobs[nj].opts = &runs[i].opts;
+			owner[nj++] = i;
+			log_verbose(runs[i].dc->name, "fetching upstream %s",
+			            runs[i].dc->upstream);
+		}
+	}
+	fetch_many(jobs, nj, SYNC_FETCH_PARALLEL);
+	for (i = 0; i < n; i++)
+		for (j = 0; j < nj && runs[i].dc->upstream != NULL; j++)
+			if (same_fetch(&runs[owner[j]], &runs[i])) {
+				runs[i].upstream = &jobs[j];
+				break;
+			}
+	free(owner);
+	*njobs = nj;
+	return jobs;
+}
+
+static void
+sync_jobs_free(struct fetch_job *jobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fetch_result_free(&jobs[i].result);
+	free(jobs);
+}
+
+/* -------------------------------------------------------------- plan */
+
+/* The upstream policy of r, parsed; NULL (failure recorded) if the fetch
+ * failed or the policy is invalid. */
+static struct policy *
+run_upstream_policy(struct domain_run *r)
+{
+	const struct fetch_result *fr = &r->upstream->result;
+	struct policy *p;
+	struct diag d;
+	char prefix[DIAG_MSG_MAX];
+
+	if (!fr->ok) {
+		run_fail(r, "upstream %s: %s", r->dc->upstream, fr->error);
+		return NULL;
+	}
+	diag_init(&d);
+	p = policy_parse(fr->body, fr->len, &d);
+	if (p == NULL) {
+		run_fail(r,
+		         "upstream %s: invalid policy: %s; the published "
+		         "policy is left as it is",
+		         r->dc->upstream, d.error);
+		return NULL;
+	}
+	snprintf(prefix, sizeof(prefix), "upstream %s: ", r->dc->upstream);
+	run_take_warnings(r, &d, prefix);
+	return p;
+}
+
+/* Apply the mode, max-age and mx overrides of dc to p. */
+static int
+apply_overrides(const struct domain_conf *dc, struct policy *p, struct diag *d)
+{
+	size_t i;
+
+	if (dc->has_mode)
+		p->mode = dc->mode;
+	if (dc->has_max_age)
+		p->max_age = dc->max_age;
+	for (i = 0; i < dc->extra_mx.n; i++)
+		if (policy_add_mx(p, dc->extra_mx.v[i], d) == -1)
+			return -1;
+	return policy_validate(p, d);
+}
+
+/* Build the effective policy, its canonical bytes and its id. */
+static int
+plan_policy(struct domain_run *r)
+{
+	struct diag d;
+
+	if (r->dc->local_policy != NULL)
+		r->policy = policy_dup(r->dc->local_policy);
+	else
+		r->policy = run_upstream_policy(r);
+	if (r->policy == NULL)
+		return -1;
+	diag_init(&d);
+	if (apply_overrides(r->dc, r->policy, &d) == -1) {
+		run_fail(r, "policy after overrides: %s", d.error);
+		return -1;
+	}
+	buf_init(&r->served, POLICY_MAX_SIZE);
+	if (policy_canonical(r->policy, &r->served) == -1) {
+		run_fail(r, "policy: longer than %u bytes", POLICY_MAX_SIZE);
+		return -1;
+	}
+	policy_id(r->served.data, r->served.len, r->id);
+	log_verbose(r->dc->name, "policy id=%s mode=%s mx=%zu max_age=%lu",
+	            r->id, policy_mode_name(r->policy->mode), r->policy->nmx,
+	            r->policy->max_age);
+	return 0;
+}
+
+/* Compare the canonical policy with the published file. */
+static int
+plan_file(struct domain_run *r)
+{
+	struct diag d;
+	int exists;
+
+	diag_init(&d);
+	buf_init(&r->published, POLICY_MAX_SIZE);
+	exists = publish_read(r->dc->policy_file, &r->published, &d);
+	if (exists == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	r->file_differs =
+	    !exists || r->published.len != r->served.len ||
+	    memcmp(r->published.data, r->served.data, r->served.len) != 0;
+	log_verbose(r->dc->name, "%s: %s", r->dc->policy_file,
+	            !exists           ? "not published yet"
+	            : r->file_differs ? "differs from the new policy"
+	                              : "up to date");
+	return 0;
+}
+
+/* Find the zone and primary, and read the records as the primary holds
+ * them. */
+static int
+plan_read_dns(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	char resolver[DNS_NAME_MAX + 16];
+	struct diag d;
+
+	diag_init(&d);
+	if (dc->resolver != NULL)
+		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
+		         dc->resolver_port ? dc->resolver_port
+		                           : CONF_DEFAULT_PORT);
+	if (dns_target_find_via(
+	        dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
+	        dc->resolver != NULL ? resolver : NULL, &r->target, &d) == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	r->have_target = 1;
+	log_verbose(dc->name, "zone %s, primary %s", r->target.zone,
+	            r->target.server);
+	if (dns_state_read(&r->target, dc->name, &r->state, &d) == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	r->have_state = 1;
+	if (r->state.sts_cname != NULL) {
+		run_fail(r,
+		         "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
+		         "8.2 delegation): the record is managed there, "
+		         "so it is left alone; remove the CNAME to manage "
+		         "it here",
+		         dc->name, r->state.sts_cname);
+		return -1;
+	}
+	return 0;
+}
+
+/* Work out which records change. */
+static int
+plan_records(struct domain_run *r)
+{
+	struct dns_change one;
+
+	buf_init(&r->sts_text, TXT_RECORD_MAX);
+	buf_init(&r->tlsrpt_text, TXT_RECORD_MAX);
+	if (sts_record_format(r->id, &r->sts_text) == -1 ||
+	    (r->dc->has_tls_rpt &&
+	     tlsrpt_record_format(&r->dc->tls_rpt, &r->tlsrpt_text) == -1)) {
+		run_fail(r, "TXT record longer than %u bytes", TXT_RECORD_MAX);
+		return -1;
+	}
+	r->change.domain = r->dc->name;
+	r->change.sts_text = r->sts_text.data;
+	r->change.tlsrpt_text = r->dc->has_tls_rpt ? r->tlsrpt_text.data : NULL;
+	r->change.ttl = r->dc->ttl;
+	r->change.state = &r->state;
+	one = r->change;
+	one.tlsrpt_text = NULL;
+	r->sts_needed = dns_change_needed(&one);
+	one = r->change;
+	one.sts_text = NULL;
+	r->tlsrpt_needed = r->dc->has_tls_rpt && dns_change_needed(&one);
+	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
+	log_verbose(r->dc->name, "_mta-sts TXT %s, _smtp._tls TXT %s",
+	            r->sts_needed ? "to update" : "up to date",
+	            !r->dc->has_tls_rpt ? "not managed"
+	            : r->tlsrpt_needed  ? "to update"
+	                                : "up to date");
+	return 0;
+}
+
+/*
+ * RFC 8461 section 4.1 before publishing mode enforce: every MX host of
+ * the domain must match an mx pattern, or senders would refuse mail.
+ */
+static int
+plan_mx_gate(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	struct buf missing;
+	size_t i;
+	int rc = 0;
+
+	if (r->policy->mode != POLICY_MODE_ENFORCE ||
+	    dc->mx_check == MX_CHECK_OFF ||
+	    (!r->file_differs && !r->sts_needed))
+		return 0;
+	if (r->state.mx.n == 0) {
+		diag_warn(&r->diag,
+		          "%s has no MX records to check against "
+		          "the policy",
+		          dc->name);
+		return 0;
+	}
+	buf_init(&missing, 4096);
+	for (i = 0; i < r->state.mx.n; i++)
+		if (!policy_covers(r->policy, r->state.mx.v[i]))
+			buf_printf(&missing, "%s%s", missing.len ? ", " : "",
+			           r->state.mx.v[i]);
+	if (missing.len > 0 && dc->mx_check == MX_CHECK_ENFORCE) {
+		run_fail(r,
+		         "MX %s not matched by any mx pattern of the new "
+		         "policy: refusing to publish mode enforce (RFC "
+		         "8461 section 4.1); fix the MX records or the "
+		         "policy, or set mx-check warn",
+		         missing.data);
+		rc = -1;
+	} else if (missing.len > 0) {
+		diag_warn(&r->diag,
+		          "MX %s not matched by any mx pattern: "
+		          "senders enforcing the policy will not "
+		          "deliver there (RFC 8461 section 4.1)",
+		          missing.data);
+	}
+	buf_free(&missing);
+	return rc;
+}
+
+/* Plan one domain; returns 0, or -1 with the failure recorded in r. */
+static int
+plan_domain(struct domain_run *r)
+{
+	if (plan_policy(r) == -1 || plan_file(r) == -1 ||
+	    plan_read_dns(r) == -1 || plan_records(r) == -1)
+		return -1;
+	return plan_mx_gate(r);
+}
+
+/* ----------------------------------------------------------- publish */
+
+/* Write the file and run the publish-command. */
+static int
+publish_file(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	struct diag d;
+
+	diag_init(&d);
+	if (publish_write(dc->policy_file, r->served.data, r->served.len, &d) ==
+	    -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	r->file_written = 1;
+	log_verbose(dc->name, "wrote %s", dc->policy_file);
+	if (dc->publish_cmd.n == 0)
+		return 0;
+	if (publish_run_command(&dc->publish_cmd, dc->name, dc->policy_file,
+	                        dc->timeout, &d) == -1) {
+		run_fail(r,
+		         "publish-command failed: %s; the _mta-sts id was "
+		         "not changed",
+		         d.error);
+		return -1;
+	}
+	log_verbose(dc->name, "publish-command succeeded");
+	return 0;
+}
+
+/*
+ * RFC 8461 section 8.1: the new policy must be served before the id
+ * changes. Verify whenever the file or the id changes.
+ */
+static int
+publish_confirm(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	struct diag d;
+
+	if (!dc->verify) {
+		log_verbose(dc->name, "verify no: not checking %s",
+		            dc->verify_url);
+		return 0;
+	}
+	diag_init(&d);
+	log_verbose(dc->name, "verifying %s", dc->verify_url);
+	if (publish_verify(dc->verify_url, &r->opts, r->served.data,
+	                   r->served.len, dc->verify_timeout, &d) == -1) {
+		run_fail(r,
+		         "new policy not served: %s; the _mta-sts id was "
+		         "not changed",
+		         d.error);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+publish_domain(struct domain_run *r)
+{
+	if (r->file_differs && publish_file(r) == -1)
+		return -1;
+	if (r->file_differs || r->sts_needed)
+		return publish_confirm(r);
+	return 0;
+}
+
+/* --------------------------------------------------------------- DNS */
+
+/* Are a and b updated through the same zone on the same primary? */
+static int
+same_zone(const struct domain_run *a, const struct domain_run *b)
+{
+	return strcmp(a->target.zone, b->target.zone) == 0 &&
+	       strcmp(a->target.server, b->target.server) == 0;
+}
+
+/* Print the UPDATE a dry run would send for one zone. */
+static void
+zone_print_plan(const struct dns_target *t, struct dns_change *c, size_t n)
+{
+	struct buf text;
+
+	buf_init(&text, 1u << 20);
+	if (dns_update_text(t, c, n, &text) == 0)
+		fputs(text.data != NULL ? text.data : "", stdout);
+	buf_free(&text);
+}
+
+/*
+ * Send one UPDATE for the zone of runs[first] with the changes of every
+ * pending domain in the same zone, and record the outcome in each.
+ */
+static void
+zone_update(struct domain_run *runs, size_t n, size_t first, int dry_run)
+{
+	struct dns_change *changes = xcalloc(n, sizeof(*changes));
+	size_t *members = xcalloc(n, sizeof(*members));
+	size_t i, m = 0;
+	struct diag d;
+
+	for (i = first; i < n; i++) {
+		struct domain_run *r = &runs[i];
+
+		if (r->zone_done || run_failed(r) || !r->dns_needed ||
+		    !same_zone(&runs[first], r))
+			continue;
+		r->zone_done = 1;
+		changes[m] = r->change;
+		members[m++] = i;
+	}
+	diag_init(&d);
+	if (dry_run) {
+		zone_print_plan(&runs[first].target, changes, m);
+	} else if (dns_update_apply(&runs[first].target, changes, m, &d) !=
+	           DNS_UPDATE_OK) {
+		for (i = 0; i < m; i++)
+			run_fail(&runs[members[i]], "%s", d.error);
+	} else {
+		for (i = 0; i < m; i++)
+			runs[members[i]].dns_updated = 1;
+	}
+	free(changes);
+	free(members);
+}
+
+static void
+sync_update_zones(struct domain_run *runs, size_t n, int dry_run)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!runs[i].zone_done && !run_failed(&runs[i]) &&
+		    runs[i].dns_needed)
+			zone_update(runs, n, i, dry_run);
+}
+
+/* ------------------------------------------------------------ report */
+
+static enum run_status
+run_status(const struct domain_run *r, int dry_run)
+{
+	if (run_failed(r))
+		return RUN_FAILED;
+	if (r->file_written || r->dns_updated)
+		return RUN_CHANGED;
+	if (dry_run && r->policy != NULL && (r->file_differs || r->dns_needed))
+		return RUN_CHANGED;
+	return RUN_UNCHANGED;
+}
+
+/* The list of what changed (or would change) for r, e.g. "FILE,
+ * _mta-sts.D TXT, _smtp._tls.D TXT". */
+static void
+run_changes(const struct domain_run *r, int dry_run, struct buf *out)
+{
+	int file = dry_run ? r->file_differs : r->file_written;
+	int dns = dry_run || r->dns_updated;
+
+	buf_reset(out);
+	if (file)
+		buf_printf(out, "%s", r->dc->policy_file);
+	if (dns && r->sts_needed)
+		buf_printf(out, "%s_mta-sts.%s TXT", out->len ? ", " : "",
+		           r->dc->name);
+	if (dns && r->tlsrpt_needed)
+		buf_printf(out, "%s_smtp._tls.%s TXT", out->len ? ", " : "",
+		           r->dc->name);
+}
+
+/* One line per changed or failed domain; warnings where they matter. */
+static void
+report_text(const struct domain_run *r, int dry_run)
+{
+	enum run_status st = run_status(r, dry_run);
+	struct buf what;
+	size_t i;
+
+	if (st != RUN_UNCHANGED || log_get_level() >= LOG_LEVEL_VERBOSE)
+		for (i = 0; i < r->diag.nwarn; i++)
+			log_warning(r->dc->name, "%s", r->diag.warn[i]);
+	if (st == RUN_FAILED) {
+		log_error(r->dc->name, "%s", r->diag.error);
+		return;
+	}
+	if (st == RUN_UNCHANGED) {
+		log_verbose(r->dc->name, "in sync (id=%s)", r->id);
+		return;
+	}
+	buf_init(&what, 8192);
+	run_changes(r, dry_run, &what);
+	log_notice(r->dc->name,
+	           "%s policy id=%s mode=%s mx=%zu max_age=%lu: "
+	           "%s",
+	           dry_run ? "would publish" : "published", r->id,
+	           policy_mode_name(r->policy->mode), r->policy->nmx,
+	           r->policy->max_age, what.data ? what.data : "");
+	buf_free(&what);
+}
+
+/* Append s to out as a JSON string. */
+static void
+json_str(struct buf *out, const char *s)
+{
+	buf_puts(out, "\"");
+	for (; s != NULL && *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			buf_printf(out, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			buf_printf(out, "\\u%04x", c);
+		else
+			buf_append(out, s, 1);
+	}
+	buf_puts(out, "\"");
+}
+
+static void
+report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
+{
+	static const char *names[] = {"unchanged", "changed", "failed"};
+	enum run_status st = run_status(r, dry_run);
+	size_t i;
+
+	buf_puts(out, "{\"domain\":");
+	json_str(out, r->dc->name);
+	buf_printf(out, ",\"status\":\"%s\"", names[st]);
+	if (r->policy != NULL && r->id[0] != '\0')
+		buf_printf(out,
+		           ",\"id\":\"%s\",\"mode\":\"%s\",\"mx\":%zu,"
+		           "\"max_age\":%lu",
+		           r->id, policy_mode_name(r->policy->mode),
+		           r->policy->nmx, r->policy->max_age);
+	buf_printf(
+	    out, ",\"file_changed\":%s,\"dns_changed\":%s",
+	    (dry_run ? r->file_differs : r->file_written) ? "true" : "false",
+	    (dry_run ? r->dns_needed : r->dns_updated) ? "true" : "false");
+	buf_puts(out, ",\"error\":");
+	if (st == RUN_FAILED)
+		json_str(out, r->diag.error);
+	else
+		buf_puts(out, "null");
+	buf_puts(out, ",\"warnings\":[");
+	for (i = 0; i < r->diag.nwarn; i++) {
+		if (i > 0)
+			buf_puts(out, ",");
+		json_str(out, r->diag.warn[i]);
+	}
+	buf_puts(out, "]}");
+}
+
+static void
+report_json(const struct domain_run *runs, size_t n, int dry_run)
+{
+	struct buf out;
+	size_t i, changed = 0, failed = 0;
+
+	buf_init(&out, 64u << 20);
+	buf_printf(&out, "{\"dry_run\":%s,\"domains\":[",
+	           dry_run ? "true" : "false");
+	for (i = 0; i < n; i++) {
+		enum run_status st = run_status(&runs[i], dry_run);
+
+		changed += st == RUN_CHANGED;
+		failed += st == RUN_FAILED;
+		if (i > 0)
+			buf_puts(&out, ",");
+		report_json_domain(&out, &runs[i], dry_run);
+	}
+	buf_printf(&out, "],\"changed\":%zu,\"failed\":%zu}\n", changed,
+	           failed);
+	fputs(out.data, stdout);
+	buf_free(&out);
+}
+
+/* ----------------------------------------------------------- dry run */
+
+/* Show what a dry run would write for one domain. */
+static void
+dry_run_show_file(const struct domain_run *r)
+{
+	struct buf diff;
+	char old_name[4200], new_name[4200];
+
+	if (!r->file_differs)
+		return;
+	snprintf(old_name, sizeof(old_name), "%s (published)",
+	         r->dc->policy_file);
+	snprintf(new_name, sizeof(new_name), "%s (new, id=%s)",
+	         r->dc->policy_file, r->id);
+	buf_init(&diff, 1u << 20);
+	if (sync_diff(r->published.data ? r->published.data : "",
+	              r->published.len, r->served.data, r->served.len, old_name,
+	              new_name, &diff) == 0)
+		fputs(diff.data, stdout);
+	buf_free(&diff);
+}
+
+/* ----------------------------------------------------------- the run */
+
+static void
+run_free(struct domain_run *r)
+{
+	policy_free(r->policy);
+	buf_free(&r->served);
+	buf_free(&r->published);
+	buf_free(&r->sts_text);
+	buf_free(&r->tlsrpt_text);
+	if (r->have_state)
+		dns_state_free(&r->state);
+}
+
+/* Plan, publish and update every domain; returns how many failed. */
+static size_t
+sync_domains(struct domain_run *runs, size_t n, const struct cmd_opts *o)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < n; i++) {
+		if (plan_domain(&runs[i]) == -1)
+			continue;
+		if (o->dry_run)
+			dry_run_show_file(&runs[i]);
+		else
+			publish_domain(&runs[i]);
+	}
+	sync_update_zones(runs, n, o->dry_run);
+	for (i = 0; i < n; i++) {
+		failed += run_failed(&runs[i]);
+		if (!o->json)
+			report_text(&runs[i], o->dry_run);
+	}
+	if (o->json)
+		report_json(runs, n, o->dry_run);
+	return failed;
+}
+
+int
+sync_run(const struct cmd_opts *o)
+{
+	struct conf *conf;
+	struct domain_run *runs = NULL;
+	struct fetch_job *jobs;
+	size_t i, njobs, failed;
+	int n;
+
+	if ((conf = sync_load_conf(o)) == NULL)
+		return EXIT_USAGE;
+	if ((n = sync_select(conf, o, &runs)) == -1) {
+		conf_free(conf);
+		return EXIT_USAGE;
+	}
+	if (sync_lock(conf->path) == -1) {
+		free(runs);
+		conf_free(conf);
+		return EXIT_FAILED;
+	}
+	if (fetch_global_init() == -1)
+		die(EXIT_FAILED, "cannot initialise libcurl");
+	for (i = 0; i < (size_t)n; i++)
+		diag_init(&runs[i].diag);
+	jobs = sync_fetch_upstreams(runs, (size_t)n, &njobs);
+	failed = sync_domains(runs, (size_t)n, o);
+	for (i = 0; i < (size_t)n; i++)
+		run_free(&runs[i]);
+	sync_jobs_free(jobs, njobs);
+	free(runs);
+	fetch_global_cleanup();
+	conf_free(conf);
+	return failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* ------------------------------------------------------------- diff */
+
+struct lines {
+	const char **start;
+	size_t *len;
+	size_t n;
+};
+
+/* Split text into lines (without their LF or CRLF). */
+static void
+lines_split(const char *text, size_t len, struct lines *l)
+{
+	size_t i, begin = 0;
+
+	l->start = NULL;
+	l->len = NULL;
+	l->n = 0;
+	for (i = 0; i <= len; i++) {
+		size_t end;
+
+		if (i < len && text[i] != '\n')
+			continue;
+		if (i == len && begin == len)
+			break;
+		end = i;
+		if (end > begin && text[end - 1] == '\r')
+			end--;
+		l->start = xreallocarray(l->start, l->n + 1, sizeof(*l->start));
+		l->len = xreallocarray(l->len, l->n + 1, sizeof(*l->len));
+		l->start[l->n] = text + begin;
+		l->len[l->n++] = end - begin;
+		begin = i + 1;
+	}
+}
+
+static int
+lines_equal(const struct lines *a, size_t i, const struct lines *b, size_t j)
+{
+	return a->len[i] == b->len[j] &&
+	       memcmp(a->start[i], b->start[j], a->len[i]) == 0;
+}
+
+static void
+diff_line(struct buf *out, char tag, const struct lines *l, size_t i)
+{
+	buf_printf(out, "%c%.*s\n", tag, (int)l->len[i], l->start[i]);
+}
+
+/* Longest-common-subsequence table, (a->n+1) x (b->n+1), from the end. */
+static size_t *
+diff_table(const struct lines *a, const struct lines *b)
+{
+	size_t w = b->n + 1, i, j;
+	size_t *t = xcalloc((a->n + 1) * w, sizeof(*t));
+
+	for (i = a->n; i-- > 0;)
+		for (j = b->n; j-- > 0;) {
+			size_t down = t[(i + 1) * w + j];
+			size_t right = t[i * w + j + 1];
+
+			t[i * w + j] = lines_equal(a, i, b, j)
+			                   ? t[(i + 1) * w + j + 1] + 1
+			               : down > right ? down
+			                              : right;
+		}
+	return t;
+}
+
+int
+sync_diff(const char *old, size_t oldlen, const char *new_, size_t newlen,
+          const char *old_name, const char *new_name, struct buf *out)
+{
+	struct lines a, b;
+	size_t i = 0, j = 0, w, *t = NULL;
+
+	lines_split(old, oldlen, &a);
+	lines_split(new_, newlen, &b);
+	buf_printf(out, "--- %s\n+++ %s\n", old_name, new_name);
+	w = b.n + 1;
+	if (a.n <= SYNC_DIFF_MAX_LINES && b.n <= SYNC_DIFF_MAX_LINES)
+		t = diff_table(&a, &b);
+	while (t != NULL && i < a.n && j < b.n) {
+		if (lines_equal(&a, i, &b, j)) {
+			diff_line(out, ' ', &a, i++);
+			j++;
+		} else if (t[(i + 1) * w + j] >= t[i * w + j + 1]) {
+			diff_line(out, '-', &a, i++);
+		} else {
+			diff_line(out, '+', &b, j++);
+		}
+	}
+	for (; i < a.n; i++)
+		diff_line(out, '-', &a, i);
+	for (; j < b.n; j++)
+		diff_line(out, '+', &b, j);
+	free(t);
+	free(a.start);
+	free(a.len);
+	free(b.start);
+	free(b.len);
+	return out->len >= out->max ? -1 : 0;
+}

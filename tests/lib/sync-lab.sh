@@ -1,0 +1,85 @@
+# sync-lab.sh - a whole local setup for the sync tests and the demo: a
+# DNS primary (BIND or Knot, tests/lib/dns.sh) with the update key, and
+# nginx over HTTPS with the test CA (tests/lib/https.sh) serving both an
+# "upstream" provider policy host and the policy host of each domain,
+# whose document root is where mta-sts-sync publishes. Source it after
+# tap.sh, dns.sh and https.sh.
+#
+#   lab_start bind|knot     start both servers for the domains in
+#                           $DNS_GRANT; sets LAB_DNS_PORT, LAB_DIR, LAB_KEY
+#   lab_upstream [HOST] < POLICY
+#                           serve POLICY as HOST's (default
+#                           mta-sts.upstream.test) policy
+#   lab_upstream_url [HOST] its https URL (with the lab port)
+#   lab_policy_file D       where the policy of domain D is published
+#   lab_options [LINES]     print an options { } block for the lab
+#                           (key, server, ca-file, resolve, policy-file,
+#                           short timeouts) with LINES added inside
+#   lab_domain D [LINES]    print a domain "D" { } block with LINES
+#                           inside, and the lab upstream unless LINES
+#                           has its own upstream or policy { }
+#   lab_sync CONF [ARGS...] run mta-sts-sync -c CONF ARGS; sets $out, $rc
+
+LAB_UPSTREAM=mta-sts.upstream.test
+
+lab_start() {
+	local d
+	LAB_DIR=$T/lab
+	LAB_DNS_PORT=$(freeport 1) || bail_out "no free port"
+	LAB_KEY=$(dns_key "$LAB_DIR/dns")
+	case "$1" in
+	bind) dns_require_bind; dns_start_bind "$LAB_DIR/dns" "$LAB_DNS_PORT" ;;
+	knot) dns_require_knot; dns_start_knot "$LAB_DIR/dns" "$LAB_DNS_PORT" ;;
+	*) bail_out "lab_start: bind or knot" ;;
+	esac || bail_out "$1 did not start"
+	https_site "$LAB_UPSTREAM"
+	for d in $DNS_GRANT; do
+		https_site "mta-sts.$d"
+	done
+	https_start || bail_out "nginx did not start"
+}
+
+lab_upstream() {
+	https_put "${1:-$LAB_UPSTREAM}" /.well-known/mta-sts.txt
+}
+
+lab_upstream_url() { https_url "${1:-$LAB_UPSTREAM}"; }
+
+lab_policy_file() {
+	echo "$HTTPS_DIR/www/mta-sts.$1/.well-known/mta-sts.txt"
+}
+
+lab_options() {
+	local d
+	printf 'include "%s";\n' "$LAB_KEY"
+	printf 'options {\n'
+	printf '\tkey "mtasts";\n'
+	printf '\tserver 127.0.0.1 port %s;\n' "$LAB_DNS_PORT"
+	printf '\tca-file "%s";\n' "$HTTPS_CA"
+	printf '\tresolve "%s";\n' "$(https_resolve "$LAB_UPSTREAM")"
+	for d in $DNS_GRANT; do
+		printf '\tresolve "%s";\n' "$(https_resolve "mta-sts.$d")"
+	done
+	printf '\tpolicy-file "%s/www/mta-sts.%%d/.well-known/mta-sts.txt";\n' \
+		"$HTTPS_DIR"
+	printf '\ttimeout 5;\n\tverify-timeout 3;\n'
+	[ -n "${1:-}" ] && printf '\t%s\n' "$1"
+	printf '};\n'
+}
+
+lab_domain() {
+	printf 'domain "%s" {\n' "$1"
+	printf '\tverify-url "%s";\n' "$(https_url "mta-sts.$1")"
+	case "${2:-}" in
+	*"policy {"* | *upstream*) ;;
+	*) printf '\tupstream "%s";\n' "$(lab_upstream_url)" ;;
+	esac
+	[ -n "${2:-}" ] && printf '\t%s\n' "$2"
+	printf '};\n'
+}
+
+lab_sync() {
+	local conf=$1
+	shift
+	run_cmd out rc "$MTA_STS_SYNC" -c "$conf" "$@"
+}
