@@ -34,7 +34,7 @@ enum setting {
 	S_VERIFY,
 	S_VERIFY_URL,
 	S_VERIFY_TIMEOUT,
-	S_TLS_RPT,
+	S_TLS_RPT, /* the last policy or publishing setting: see inherit_one */
 	S_KEY,
 	S_KEY_FILE,
 	S_SERVER,
@@ -332,6 +332,7 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* mode enforce|testing|none; an override of the upstream mode. */
 static int
 set_mode(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -350,6 +351,7 @@ set_mode(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
+/* max-age N; an override, 0..31557600. */
 static int
 set_max_age(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -382,6 +384,7 @@ mx_check_pattern(struct parser *p, struct lex *lx, char *v)
 	return rc;
 }
 
+/* mx "pattern"; an extra mx pattern, repeatable. */
 static int
 set_mx(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -408,6 +411,7 @@ percent_ok(const char *s)
 	return 1;
 }
 
+/* policy-file "path"; %d and %% are expanded later, per domain. */
 static int
 set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -424,6 +428,7 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* publish-command "argv0" "arg" ...; kept as argv, %d and %f unexpanded. */
 static int
 set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -467,6 +472,7 @@ get_choice(struct parser *p, struct lex *lx, const char *name,
 	return names[i] == NULL ? -1 : 0;
 }
 
+/* verify yes|no; */
 static int
 set_verify(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -479,6 +485,7 @@ set_verify(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* mx-check enforce|warn|off; */
 static int
 set_mx_check(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -493,6 +500,7 @@ set_mx_check(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* verify-url "URL"; an https:// URL. */
 static int
 set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -509,6 +517,7 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* verify-timeout N; seconds, 1..3600. */
 static int
 set_verify_timeout(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -520,6 +529,7 @@ set_verify_timeout(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* timeout N; seconds, 1..3600. */
 static int
 set_timeout(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -531,6 +541,7 @@ set_timeout(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* ttl N; 0..2147483647. */
 static int
 set_ttl(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -542,6 +553,7 @@ set_ttl(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* tls-rpt "URI"; checked by tlsrpt_uri_check(), repeatable. */
 static int
 set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -561,12 +573,14 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
+/* key "name"; resolved once the whole file is read. */
 static int
 set_key(struct parser *p, struct lex *lx, struct block *b)
 {
 	return get_value_semi(p, lx, "key", &b->key_name);
 }
 
+/* key-file "path"; loaded once the whole file is read. */
 static int
 set_key_file(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -579,6 +593,7 @@ set_key_file(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* ca-file "path"; */
 static int
 set_ca_file(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -591,6 +606,7 @@ set_ca_file(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
+/* zone "name"; a domain name, normalised. */
 static int
 set_zone(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -653,12 +669,14 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	return 0;
 }
 
+/* server ADDR [port N]; an address or a host name. */
 static int
 set_server(struct parser *p, struct lex *lx, struct block *b)
 {
 	return get_server(p, lx, "server", 1, &b->dc.server, &b->dc.port);
 }
 
+/* resolver ADDR [port N]; an address only. */
 static int
 set_resolver(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -685,6 +703,7 @@ resolve_ok(const char *v)
 	return addr_ok(c2 + 1, 1);
 }
 
+/* resolve "HOST:PORT:ADDR"; repeatable. */
 static int
 set_resolve(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -745,6 +764,7 @@ policy_setting(struct parser *p, struct lex *lx, struct policy *pol,
 	return diag_failed(p->d) ? -1 : 0;
 }
 
+/* policy { mode M; mx "p"; ... max-age N; }; a local policy, validated. */
 static int
 set_policy(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -867,6 +887,7 @@ domain_conf_clear(struct domain_conf *dc)
 	memset(dc, 0, sizeof(*dc));
 }
 
+/* Free what a block owns. */
 static void
 block_clear(struct block *b)
 {
@@ -1125,91 +1146,86 @@ strlist_copy(struct strlist *dst, const struct strlist *src)
 		strlist_add(dst, src->v[i]);
 }
 
+/* xstrdup(), passing NULL through. */
 static char *
 xstrdup_null(const char *s)
 {
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-/* Copy setting s from options o into domain block b. */
+/* Copy a policy or publishing setting s from options o into b. */
 static void
-inherit_one(struct block *b, const struct block *o, enum setting s)
+inherit_policy_setting(struct domain_conf *d, const struct domain_conf *od,
+                       enum setting s)
+{
+	if (s == S_UPSTREAM)
+		d->upstream = xstrdup_null(od->upstream);
+	else if (s == S_POLICY)
+		d->local_policy = policy_dup(od->local_policy);
+	else if (s == S_MODE)
+		d->mode = od->mode;
+	else if (s == S_MAX_AGE)
+		d->max_age = od->max_age;
+	else if (s == S_MX)
+		strlist_copy(&d->extra_mx, &od->extra_mx);
+	else if (s == S_POLICY_FILE)
+		d->policy_file = xstrdup_null(od->policy_file);
+	else if (s == S_PUBLISH_CMD)
+		strlist_copy(&d->publish_cmd, &od->publish_cmd);
+	else if (s == S_VERIFY)
+		d->verify = od->verify;
+	else if (s == S_VERIFY_URL)
+		d->verify_url = xstrdup_null(od->verify_url);
+	else if (s == S_VERIFY_TIMEOUT)
+		d->verify_timeout = od->verify_timeout;
+	else if (s == S_TLS_RPT)
+		strlist_copy(&d->tls_rpt, &od->tls_rpt);
+	d->has_mode |= s == S_MODE;
+	d->has_max_age |= s == S_MAX_AGE;
+	d->has_tls_rpt |= s == S_TLS_RPT;
+}
+
+/* Copy a DNS or network setting s from options o into block b. */
+static void
+inherit_dns_setting(struct block *b, const struct block *o, enum setting s)
 {
 	struct domain_conf *d = &b->dc;
 	const struct domain_conf *od = &o->dc;
 
-	switch (s) {
-	case S_UPSTREAM:
-		d->upstream = xstrdup_null(od->upstream);
-		break;
-	case S_POLICY:
-		d->local_policy = policy_dup(od->local_policy);
-		break;
-	case S_MODE:
-		d->has_mode = 1;
-		d->mode = od->mode;
-		break;
-	case S_MAX_AGE:
-		d->has_max_age = 1;
-		d->max_age = od->max_age;
-		break;
-	case S_MX:
-		strlist_copy(&d->extra_mx, &od->extra_mx);
-		break;
-	case S_POLICY_FILE:
-		d->policy_file = xstrdup_null(od->policy_file);
-		break;
-	case S_PUBLISH_CMD:
-		strlist_copy(&d->publish_cmd, &od->publish_cmd);
-		break;
-	case S_VERIFY:
-		d->verify = od->verify;
-		break;
-	case S_VERIFY_URL:
-		d->verify_url = xstrdup_null(od->verify_url);
-		break;
-	case S_VERIFY_TIMEOUT:
-		d->verify_timeout = od->verify_timeout;
-		break;
-	case S_TLS_RPT:
-		d->has_tls_rpt = 1;
-		strlist_copy(&d->tls_rpt, &od->tls_rpt);
-		break;
-	case S_KEY:
+	if (s == S_KEY)
 		b->key_name = xstrdup_null(o->key_name);
-		break;
-	case S_KEY_FILE:
+	else if (s == S_KEY_FILE)
 		b->key_file = xstrdup_null(o->key_file);
-		break;
-	case S_SERVER:
+	else if (s == S_SERVER)
 		d->server = xstrdup_null(od->server);
-		d->port = od->port;
-		break;
-	case S_ZONE:
+	else if (s == S_ZONE)
 		d->zone = xstrdup_null(od->zone);
-		break;
-	case S_TTL:
+	else if (s == S_TTL)
 		d->ttl = od->ttl;
-		break;
-	case S_MX_CHECK:
+	else if (s == S_MX_CHECK)
 		d->mx_check = od->mx_check;
-		break;
-	case S_CA_FILE:
+	else if (s == S_CA_FILE)
 		d->ca_file = xstrdup_null(od->ca_file);
-		break;
-	case S_RESOLVE:
+	else if (s == S_RESOLVE)
 		strlist_copy(&d->resolve, &od->resolve);
-		break;
-	case S_TIMEOUT:
+	else if (s == S_TIMEOUT)
 		d->timeout = od->timeout;
-		break;
-	case S_RESOLVER:
+	else if (s == S_RESOLVER)
 		d->resolver = xstrdup_null(od->resolver);
+	if (s == S_SERVER)
+		d->port = od->port;
+	if (s == S_RESOLVER)
 		d->resolver_port = od->resolver_port;
-		break;
-	case S_COUNT:
-		break;
-	}
+}
+
+/* Copy setting s from options o into domain block b. */
+static void
+inherit_one(struct block *b, const struct block *o, enum setting s)
+{
+	if (s <= S_TLS_RPT)
+		inherit_policy_setting(&b->dc, &o->dc, s);
+	else
+		inherit_dns_setting(b, o, s);
 }
 
 /* Was s, or a setting that goes with it, given in b? Given one of
@@ -1395,6 +1411,7 @@ out:
 	return rc;
 }
 
+/* Free the parser state (not the conf it fills). */
 static void
 parser_free(struct parser *p)
 {
