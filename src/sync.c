@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "dnsupdate.h"
 #include "fetch.h"
+#include "json.h"
 #include "log.h"
 #include "policy.h"
 #include "publish.h"
@@ -686,24 +687,6 @@ report_text(const struct domain_run *r, int dry_run)
 	buf_free(&what);
 }
 
-/* Append s to out as a JSON string. */
-static void
-json_str(struct buf *out, const char *s)
-{
-	buf_puts(out, "\"");
-	for (; s != NULL && *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			buf_printf(out, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			buf_printf(out, "\\u%04x", c);
-		else
-			buf_append(out, s, 1);
-	}
-	buf_puts(out, "\"");
-}
-
 static void
 report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 {
@@ -712,7 +695,7 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 	size_t i;
 
 	buf_puts(out, "{\"domain\":");
-	json_str(out, r->dc->name);
+	json_string(out, r->dc->name);
 	buf_printf(out, ",\"status\":\"%s\"", names[st]);
 	if (r->policy != NULL && r->id[0] != '\0')
 		buf_printf(out,
@@ -726,14 +709,14 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 	    (dry_run ? r->dns_needed : r->dns_updated) ? "true" : "false");
 	buf_puts(out, ",\"error\":");
 	if (st == RUN_FAILED)
-		json_str(out, r->diag.error);
+		json_string(out, r->diag.error);
 	else
 		buf_puts(out, "null");
 	buf_puts(out, ",\"warnings\":[");
 	for (i = 0; i < r->diag.nwarn; i++) {
 		if (i > 0)
 			buf_puts(out, ",");
-		json_str(out, r->diag.warn[i]);
+		json_string(out, r->diag.warn[i]);
 	}
 	buf_puts(out, "]}");
 }
