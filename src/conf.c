@@ -722,46 +722,71 @@ set_resolve(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
-/* One setting of a policy { } block into pol; *seen tracks duplicates. */
+/* mx "pattern"; inside policy { }. */
+static int
+policy_mx(struct parser *p, struct lex *lx, struct policy *pol)
+{
+	struct diag md;
+	char *s = NULL;
+	int rc;
+
+	if (get_value_semi(p, lx, "mx", &s) == -1)
+		return -1;
+	diag_init(&md);
+	if ((rc = mx_check_pattern(p, lx, s)) == 0 &&
+	    (rc = policy_add_mx(pol, s, &md)) == -1)
+		perr(p, lx->file, lx->tok_line, "mx \"%.100s\": %s", s,
+		     md.error);
+	free(s);
+	return rc;
+}
+
+/* mode M; inside policy { }. */
+static int
+policy_mode(struct parser *p, struct lex *lx, struct policy *pol)
+{
+	char *s = NULL;
+	int rc = 0;
+
+	if (get_value_semi(p, lx, "mode", &s) == -1)
+		return -1;
+	if (policy_mode_from_name(s, &pol->mode) == -1)
+		rc = perr(p, lx->file, lx->tok_line,
+		          "mode: expected enforce, testing or none, found "
+		          "'%.64s'",
+		          s);
+	free(s);
+	return rc;
+}
+
+/* One setting of a policy { } block into pol; *seen tracks duplicates
+ * of mode (1) and max-age (2). */
 static int
 policy_setting(struct parser *p, struct lex *lx, struct policy *pol,
                unsigned *seen)
 {
 	unsigned long long v;
-	char name[16], *s = NULL;
-	int bit = strcmp(lx->text, "mode") == 0      ? 1
-	          : strcmp(lx->text, "max-age") == 0 ? 2
-	                                             : 0;
+	unsigned bit = strcmp(lx->text, "mode") == 0      ? 1
+	               : strcmp(lx->text, "max-age") == 0 ? 2
+	                                                  : 0;
 
-	if (bit == 0 && strcmp(lx->text, "mx") != 0)
+	if (strcmp(lx->text, "mx") == 0)
+		return policy_mx(p, lx, pol);
+	if (bit == 0)
 		return perr(p, lx->file, lx->tok_line,
 		            "unknown setting '%.64s' in policy { } (expected "
 		            "mode, mx or max-age)",
 		            lx->text);
-	if (*seen & (unsigned)bit)
+	if (*seen & bit)
 		return perr(p, lx->file, lx->tok_line,
 		            "duplicate setting '%s' in policy { }", lx->text);
-	*seen |= (unsigned)bit;
-	str_copy(name, sizeof(name), lx->text);
-	if (bit == 2) {
-		if (get_number(p, lx, "max-age", 0, POLICY_MAX_AGE_MAX, &v) ==
-		    -1)
-			return -1;
-		pol->max_age = (unsigned long)v;
-		return 0;
-	}
-	if (get_value_semi(p, lx, name, &s) == -1)
+	*seen |= bit;
+	if (bit == 1)
+		return policy_mode(p, lx, pol);
+	if (get_number(p, lx, "max-age", 0, POLICY_MAX_AGE_MAX, &v) == -1)
 		return -1;
-	if (bit == 1 && policy_mode_from_name(s, &pol->mode) == -1)
-		perr(p, lx->file, lx->tok_line,
-		     "mode: expected enforce, testing or none, found '%.64s'",
-		     s);
-	else if (bit == 0)
-		mx_check_pattern(p, lx, s);
-	if (bit == 0 && !diag_failed(p->d))
-		policy_add_mx(pol, s, p->d);
-	free(s);
-	return diag_failed(p->d) ? -1 : 0;
+	pol->max_age = (unsigned long)v;
+	return 0;
 }
 
 /* policy { mode M; mx "p"; ... max-age N; }; a local policy, validated. */
