@@ -70,7 +70,9 @@ conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
 	ssize_t n;
 	int fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1) {
 		diag_error(d, "%s", strerror(errno));
 		return NULL;
 	}

@@ -349,6 +349,9 @@ test_includes(void)
 	           "test.conf:3: cannot read include \"", "missing include");
 	fails_with("include \"sub\";\n", "not a regular file",
 	           "include of a directory");
+	mkfifo(tpath("fifo.conf"), 0600);
+	fails_with("include \"fifo.conf\";\n", "not a regular file",
+	           "include of a FIFO (does not block)");
 	for (i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "deep%d.conf", i);
 		snprintf(text, sizeof(text), "include \"deep%d.conf\";\n",
