@@ -225,9 +225,10 @@ set_str(char **dst, char *src)
 }
 
 /*
- * Validate a domain name (A-labels: letters, digits, '-', '_' for
- * service labels) and normalise it in place: lower case, no trailing
- * dot. Returns 0 or -1.
+ * Validate a host or zone name (LDH A-labels: letters, digits and '-',
+ * not at either end of a label; no '_', as mta-sts.<domain> must be a
+ * host name) and normalise it in place: lower case, no trailing dot.
+ * Returns 0 or -1.
  */
 static int
 domain_normalise(char *s)
@@ -251,7 +252,7 @@ domain_normalise(char *s)
 		if (c >= 'A' && c <= 'Z')
 			s[i] = (char)(c - 'A' + 'a');
 		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		           c == '-' || c == '_'))
+		           c == '-'))
 			return -1;
 		label++;
 	}

@@ -457,6 +457,10 @@ test_errors(void)
 	           "resolve: expected", "resolve port 0");
 	fails_with("domain \"example.com\" { resolve \"h:443:nohost\"; };\n",
 	           "resolve: expected", "resolve without an address");
+	fails_with("domain \"_x.example.com\" { };\n",
+	           "is not a valid domain name", "domain with an underscore");
+	fails_with("domain \"xn--bcher-kva.example\u00e9\" { };\n",
+	           "is not a valid domain name", "domain not in A-labels");
 	fails_with("domain \"a\tb\" { };\n", "is not a valid domain name",
 	           "domain with a tab");
 	fails_with("domain \"example.com\" { upstream \"unterminated; };\n",
