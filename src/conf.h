@@ -54,8 +54,8 @@ struct domain_conf {
 	char *policy_file;          /* %d already expanded */
 	struct strlist publish_cmd; /* argv; %d and %f still unexpanded */
 	int verify;                 /* default yes */
-	char
-	    *verify_url; /* default https://mta-sts.D/.well-known/mta-sts.txt */
+	/* default https://mta-sts.D/.well-known/mta-sts.txt */
+	char *verify_url;
 	unsigned verify_timeout; /* seconds */
 
 	int has_tls_rpt;        /* tls-rpt given: manage _smtp._tls */
@@ -81,8 +81,8 @@ struct conf {
 	size_t nkeys;
 	struct domain_conf *domains; /* in file order */
 	size_t ndomains;
-	struct strlist
-	    files; /* every file read; domain_conf.file points here */
+	/* every file read; domain_conf.file points here */
+	struct strlist files;
 };
 
 /*
