@@ -42,6 +42,12 @@
 #   https_big HOST PATH KIB           a text/plain body of KIB KiB
 #   https_slow HOST PATH              200 text/plain whose body trickles at
 #                                     1 byte/s (about 200 s): timeouts
+#   https_hang HOST PATH              the request is proxied to a TCP
+#                                     listener that never answers: no
+#                                     status line at all (timeouts)
+#   https_silent               start (once) that listener on 127.0.0.1 and
+#                              set HTTPS_SILENT_PORT: point --resolve at it
+#                              for a host whose TLS handshake never ends
 #   https_start                start nginx (registers https_stop with at_exit)
 #   https_restart              restart it (locations added after https_start
 #                              restart it by themselves)
@@ -186,6 +192,26 @@ https_slow() {
 	https_init
 	awk 'BEGIN { for (i = 0; i < 200; i++) printf "x" }' | https_put "$1" "$2"
 	https_location "$1" "$2" "limit_rate 1; sendfile off; output_buffers 1 1;"
+}
+
+https_silent() {
+	https_init
+	[ -n "${HTTPS_SILENT_PORT:-}" ] && return 0
+	local tool=$top_builddir/tests/tools/fetch-tool i
+	[ -x "$tool" ] || bail_out "tests/tools/fetch-tool not built"
+	HTTPS_SILENT_PORT=$(freeport 1) || bail_out "no free port"
+	"$tool" listen "$HTTPS_SILENT_PORT" >"$HTTPS_DIR/silent.out" 2>&1 &
+	_https_silent_pid=$!
+	at_exit "kill $_https_silent_pid"
+	for i in $(seq 100); do
+		grep -q ready "$HTTPS_DIR/silent.out" && return 0
+		sleep 0.05
+	done
+	bail_out "silent-server did not start"
+}
+https_hang() {
+	https_silent
+	https_location "$1" "$2" "proxy_pass http://127.0.0.1:$HTTPS_SILENT_PORT; proxy_read_timeout 600s; proxy_connect_timeout 5s;"
 }
 
 # Restart nginx if it runs, so that a configuration change takes effect.

@@ -13,6 +13,8 @@
  *   fetch-tool read FILE                 publish_read(): body, exit 3 if
  *                                        absent
  *   fetch-tool run-command [--domain D] [--file F] [--timeout N] ARGV...
+ *   fetch-tool listen PORT               listen on 127.0.0.1:PORT, never
+ *                                        accept nor answer; print "ready"
  *
  * OPTS: --ca-file F, --resolve HOST:PORT:ADDR (repeatable), --timeout N,
  * --connect-timeout N, --parallel N. Exit status 0 on success, 1 on a
@@ -20,9 +22,12 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -248,6 +253,31 @@ cmd_run(int argc, char **argv, struct tool_opts *t)
 	return rc == 0 ? 0 : 1;
 }
 
+/* A TCP listener that never accepts: connections complete in the
+ * kernel's backlog and then hear nothing (TLS handshakes never end). */
+static int
+cmd_listen(const char *port)
+{
+	struct sockaddr_in sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons((unsigned short)num_arg(port));
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(fd, 64) == -1) {
+		perror("fetch-tool: listen");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 int
 main(int argc, char **argv)
 {
@@ -273,6 +303,8 @@ main(int argc, char **argv)
 		rc = cmd_publish(argv[i]);
 	else if (strcmp(cmd, "read") == 0 && argc - i == 1)
 		rc = cmd_read(argv[i]);
+	else if (strcmp(cmd, "listen") == 0 && argc - i == 1)
+		rc = cmd_listen(argv[i]);
 	else if (strcmp(cmd, "run-command") == 0 && argc - i >= 1)
 		rc = cmd_run(argc - i, argv + i, &t);
 	else
