@@ -32,7 +32,7 @@ log_use_syslog(void)
 	to_syslog = 1;
 }
 
-static void
+static void __attribute__((format(printf, 5, 0)))
 log_emit(FILE *fp, int prio, const char *tag, const char *domain,
 	 const char *fmt, va_list ap)
 {

@@ -77,7 +77,8 @@ buf_init(struct buf *b, size_t max)
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
-	b->max = max;
+	/* cap is at most max + 1 (the terminator): keep that from wrapping */
+	b->max = max < (size_t)-1 / 2 ? max : (size_t)-1 / 2;
 }
 
 /* Make room for len more bytes plus the terminator. */
