@@ -17,7 +17,8 @@
 #                           short timeouts) with LINES added inside
 #   lab_domain D [LINES]    print a domain "D" { } block with LINES
 #                           inside, and the lab upstream unless LINES
-#                           has its own upstream or policy { }
+#                           has its own upstream or policy { }, and the
+#                           lab verify-url unless LINES has its own
 #   lab_sync CONF [ARGS...] run mta-sts-sync -c CONF ARGS; sets $out, $rc
 
 LAB_UPSTREAM=mta-sts.upstream.test
@@ -69,9 +70,12 @@ lab_options() {
 
 lab_domain() {
 	printf 'domain "%s" {\n' "$1"
-	printf '\tverify-url "%s";\n' "$(https_url "mta-sts.$1")"
 	case "${2:-}" in
-	*"policy {"* | *upstream*) ;;
+	*verify-url*) ;;
+	*) printf '\tverify-url "%s";\n' "$(https_url "mta-sts.$1")" ;;
+	esac
+	case "${2:-}" in
+	*"policy {"* | *'upstream "'*) ;;
 	*) printf '\tupstream "%s";\n' "$(lab_upstream_url)" ;;
 	esac
 	[ -n "${2:-}" ] && printf '\t%s\n' "$2"
