@@ -487,7 +487,7 @@ plan_domain(struct domain_run *r)
 
 /* ----------------------------------------------------------- publish */
 
-/* Write the file and run the publish-command. */
+/* Write the file. */
 static int
 publish_file(struct domain_run *r)
 {
@@ -502,6 +502,17 @@ publish_file(struct domain_run *r)
 	}
 	r->file_written = 1;
 	log_verbose(dc->name, "wrote %s", dc->policy_file);
+	return 0;
+}
+
+/* Run the publish-command, if there is one. */
+static int
+publish_command(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	struct diag d;
+
+	diag_init(&d);
 	if (dc->publish_cmd.n == 0)
 		return 0;
 	if (publish_run_command(&dc->publish_cmd, dc->name, dc->policy_file,
@@ -544,10 +555,18 @@ publish_confirm(struct domain_run *r)
 	return 0;
 }
 
+/*
+ * Publish r's file if it differs, and confirm it is served before the id
+ * changes. The publish-command also runs when the file is already in
+ * place but the id is not: a run that failed or was killed after writing
+ * the file may not have pushed it, and the next run must finish the job.
+ */
 static int
 publish_domain(struct domain_run *r)
 {
 	if (r->file_differs && publish_file(r) == -1)
+		return -1;
+	if ((r->file_differs || r->sts_needed) && publish_command(r) == -1)
 		return -1;
 	if (r->file_differs || r->sts_needed)
 		return publish_confirm(r);
