@@ -67,31 +67,6 @@ to_lower(int c)
 	return (c >= 'A' && c <= 'Z') ? c - 'A' + 'a' : c;
 }
 
-/*
- * Copy at most n bytes of s into out (size cap) for an error message:
- * non-printable bytes become \xHH, long values are cut with "...".
- */
-static const char *
-printable(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 8 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
-	}
-	if (i < n && o + 4 <= cap) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 const char *
 policy_mode_name(enum policy_mode mode)
 {
@@ -295,7 +270,7 @@ policy_add_mx(struct policy *p, const char *pattern, struct diag *d)
 		      " mx patterns";
 	if (why != NULL) {
 		diag_error(d, "mx \"%s\" %s " SEC_32,
-		           printable(pattern, n, show, sizeof(show)), why);
+		           str_printable(pattern, n, show, sizeof(show)), why);
 		return -1;
 	}
 	mx_add(p, pattern, n);
@@ -552,7 +527,7 @@ parse_version(struct pstate *ps, const char *v, size_t n)
 	diag_error(
 	    ps->d,
 	    "line %zu: unsupported version \"%s\": only \"STSv1\" " SEC_32,
-	    ps->line, printable(v, n, show, sizeof(show)));
+	    ps->line, str_printable(v, n, show, sizeof(show)));
 	return -1;
 }
 
@@ -570,7 +545,7 @@ parse_mode(struct pstate *ps, const char *v, size_t n)
 		if (policy_mode_from_name(name, &ps->p->mode) == 0)
 			return 0;
 	}
-	printable(v, n, show, sizeof(show));
+	str_printable(v, n, show, sizeof(show));
 	if (n < sizeof(name) && (ascii_casecmp(name, "enforce") == 0 ||
 	                         ascii_casecmp(name, "testing") == 0 ||
 	                         ascii_casecmp(name, "none") == 0))
@@ -595,7 +570,7 @@ parse_max_age(struct pstate *ps, const char *v, size_t n)
 
 	if (field_repeated(ps, FIELD_MAX_AGE, "max_age"))
 		return 0;
-	printable(v, n, show, sizeof(show));
+	str_printable(v, n, show, sizeof(show));
 	if (n == 0 || n > 10 || !all_digits(v, n)) {
 		diag_error(
 		    ps->d,
@@ -623,7 +598,7 @@ parse_mx(struct pstate *ps, const char *v, size_t n)
 	const char *why = mx_problem(v, n);
 	char show[128];
 
-	printable(v, n, show, sizeof(show));
+	str_printable(v, n, show, sizeof(show));
 	if (why == NULL && ps->p->nmx >= POLICY_MX_MAX)
 		why = "is one too many: at most " POLICY_MX_MAX_STR
 		      " mx patterns";
@@ -647,7 +622,7 @@ parse_ext(struct pstate *ps, const char *k, size_t kn, const char *v, size_t vn)
 	char show[80];
 	size_t i;
 
-	printable(k, kn, show, sizeof(show));
+	str_printable(k, kn, show, sizeof(show));
 	if (!ext_value_ok(v, vn)) {
 		diag_error(ps->d, "line %zu: invalid value for \"%s\" " SEC_32,
 		           ps->line, show);
@@ -696,7 +671,7 @@ bad_name(struct pstate *ps, const char *k, size_t kn)
 		           ps->line);
 	else
 		diag_error(ps->d, "line %zu: invalid field name \"%s\" " SEC_32,
-		           ps->line, printable(k, kn, show, sizeof(show)));
+		           ps->line, str_printable(k, kn, show, sizeof(show)));
 	return -1;
 }
 

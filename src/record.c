@@ -41,28 +41,6 @@ is_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* A copy of s (n bytes) fit for a message: \xHH escapes, cut at ~60. */
-static const char *
-shown(const char *s, size_t n, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 8 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
-	}
-	if (i < n && o + 4 <= cap) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Does txt (len bytes) start with version, then ';', white space or end? */
 static int
 starts_with_version(const char *txt, size_t len, const char *version)
@@ -167,7 +145,7 @@ next_field(const char *txt, size_t len, size_t *pos, struct field *f,
 		char show[80];
 
 		diag_error(d, "invalid field \"%s\": expected name=value %s",
-		           shown(txt + start, i - start, show, sizeof(show)),
+		           str_printable(txt + start, i - start, show, sizeof(show)),
 		           sec);
 		return -1;
 	}
@@ -209,7 +187,7 @@ sts_id_set(struct sts_record *r, const struct field *f, struct diag *d)
 	if (f->vlen == 0 || f->vlen > POLICY_ID_MAX || i < f->vlen) {
 		diag_error(
 		    d, "id \"%s\" is not 1 to 32 letters and digits " SEC_STS,
-		    shown(f->value, f->vlen, show, sizeof(show)));
+		    str_printable(f->value, f->vlen, show, sizeof(show)));
 		return -1;
 	}
 	memcpy(r->id, f->value, f->vlen);
@@ -236,7 +214,7 @@ sts_field(const struct field *f, struct sts_record *r, int *have_id,
 	if (ext_value_ok(f->value, f->vlen))
 		return 0;
 	diag_error(d, "invalid value for field \"%s\" " SEC_STS,
-	           shown(f->name, f->nlen, show, sizeof(show)));
+	           str_printable(f->name, f->nlen, show, sizeof(show)));
 	return -1;
 }
 
@@ -341,7 +319,7 @@ tlsrpt_uri_check(const char *uri, struct diag *d)
 	if (why == NULL)
 		return 0;
 	diag_error(d, "rua URI \"%s\" %s " SEC_RPT,
-	           shown(uri, strlen(uri), show, sizeof(show)), why);
+	           str_printable(uri, strlen(uri), show, sizeof(show)), why);
 	return -1;
 }
 
@@ -397,7 +375,7 @@ tlsrpt_field(const struct field *f, struct tlsrpt_record *r, int *have_rua,
 	if (ext_value_ok(f->value, f->vlen))
 		return 0;
 	diag_error(d, "invalid value for field \"%s\" " SEC_RPT,
-	           shown(f->name, f->nlen, show, sizeof(show)));
+	           str_printable(f->name, f->nlen, show, sizeof(show)));
 	return -1;
 }
 

@@ -204,6 +204,27 @@ str_copy(char *dst, size_t dstsize, const char *src)
 	return 0;
 }
 
+const char *
+str_printable(const char *s, size_t n, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n && o + 8 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
+	}
+	if (i < n && o + 4 <= cap) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static int
 ascii_lower(int c)
 {

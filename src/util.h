@@ -60,6 +60,13 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
  * src did not fit (dst then holds a truncated copy), else 0. */
 int str_copy(char *dst, size_t dstsize, const char *src);
 
+/*
+ * Copy at most n bytes of s into out (cap bytes) for an error message:
+ * bytes that are not printable ASCII, '"' and '\\' become \xHH, and what
+ * does not fit is cut with "...". Returns out.
+ */
+const char *str_printable(const char *s, size_t n, char *out, size_t cap);
+
 /* ASCII-only case-insensitive comparison, independent of the locale. */
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
