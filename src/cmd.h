@@ -17,15 +17,15 @@ enum server_flavour {
 };
 
 struct cmd_opts {
-	const char *conf_path;   /* -c; default SYSCONFDIR/mta-sts-sync.conf */
-	int conf_given;          /* -c was given */
-	int dry_run;             /* -n */
-	int json;                /* --json */
-	const char *server;      /* check --server ADDR[#PORT] */
-	const char *ca_file;     /* check --ca-file */
-	int canonical;           /* lint --canonical */
+	const char *conf_path; /* -c; default SYSCONFDIR/mta-sts-sync.conf */
+	int conf_given;        /* -c was given */
+	int dry_run;           /* -n */
+	int json;              /* --json */
+	const char *server;    /* check --server ADDR[#PORT] */
+	const char *ca_file;   /* check --ca-file */
+	int canonical;         /* lint --canonical */
 	enum server_flavour flavour; /* server-config --bind / --knot */
-	char **args;             /* remaining operands: domains or files */
+	char **args;                 /* remaining operands: domains or files */
 	int nargs;
 };
 

@@ -46,7 +46,7 @@ lex_skip(struct lex *lx)
 			lx->line++;
 			lx->pos++;
 		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' ||
-			   c == '\v') {
+		           c == '\v') {
 			lx->pos++;
 		} else if (c == '#' || (c == '/' && lex_peek(lx, 1) == '/')) {
 			while (lex_peek(lx, 0) != -1 && lex_peek(lx, 0) != '\n')
@@ -55,7 +55,8 @@ lex_skip(struct lex *lx)
 			unsigned start = lx->line;
 
 			lx->pos += 2;
-			while (!(lex_peek(lx, 0) == '*' && lex_peek(lx, 1) == '/')) {
+			while (!(lex_peek(lx, 0) == '*' &&
+			         lex_peek(lx, 1) == '/')) {
 				if (lex_peek(lx, 0) == -1) {
 					lx->line = start;
 					return -1;
@@ -119,7 +120,8 @@ lex_word(struct lex *lx)
 	int c;
 
 	while ((c = lex_peek(lx, 0)) != -1 && lex_is_word_char(c)) {
-		if (c == '/' && (lex_peek(lx, 1) == '/' || lex_peek(lx, 1) == '*'))
+		if (c == '/' &&
+		    (lex_peek(lx, 1) == '/' || lex_peek(lx, 1) == '*'))
 			break;
 		if (n >= LEX_TOKEN_MAX)
 			return lex_fail(lx, "word too long");
@@ -128,7 +130,7 @@ lex_word(struct lex *lx)
 	}
 	if (n == 0)
 		return lex_fail(lx, c == '\0' ? "NUL byte"
-					      : "unexpected character");
+		                              : "unexpected character");
 	lx->text[n] = '\0';
 	lx->type = TOK_WORD;
 	return TOK_WORD;

@@ -27,8 +27,8 @@ struct lex {
 	size_t len;
 	size_t pos;
 	unsigned line;
-	enum lex_type type;      /* the current token */
-	unsigned tok_line;       /* line the current token starts on */
+	enum lex_type type;           /* the current token */
+	unsigned tok_line;            /* line the current token starts on */
 	char text[LEX_TOKEN_MAX + 1]; /* text of a WORD or STRING */
 	char error[256];
 };

@@ -34,7 +34,7 @@ log_use_syslog(void)
 
 static void __attribute__((format(printf, 5, 0)))
 log_emit(FILE *fp, int prio, const char *tag, const char *domain,
-	 const char *fmt, va_list ap)
+         const char *fmt, va_list ap)
 {
 	char msg[2048];
 

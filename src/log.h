@@ -18,18 +18,18 @@ void log_use_syslog(void);
 
 /* domain may be NULL for messages that concern no domain. */
 void log_error(const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void log_warning(const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* A change worth reporting in normal mode (printed to standard output). */
 void log_notice(const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 /* A step, printed with -v only (standard error). */
 void log_verbose(const char *domain, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Print "mta-sts-sync: message" and exit with status. */
 void die(int status, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3), noreturn));
+    __attribute__((format(printf, 2, 3), noreturn));
 
 #endif

@@ -26,63 +26,68 @@ enum {
 };
 
 static const char usage_text[] =
-	"usage: mta-sts-sync [sync] [-c FILE] [-n] [-v|-q] [--json] [--syslog] [DOMAIN...]\n"
-	"       mta-sts-sync check [-c FILE] [--server ADDR[#PORT]] [--ca-file FILE] [--json] DOMAIN...\n"
-	"       mta-sts-sync lint [--canonical] FILE...   (- for standard input)\n"
-	"       mta-sts-sync server-config [-c FILE] [--bind|--knot]\n"
-	"       mta-sts-sync -h | --help | -V | --version\n";
+    "usage: mta-sts-sync [sync] [-c FILE] [-n] [-v|-q] [--json] [--syslog] "
+    "[DOMAIN...]\n"
+    "       mta-sts-sync check [-c FILE] [--server ADDR[#PORT]] [--ca-file "
+    "FILE] [--json] DOMAIN...\n"
+    "       mta-sts-sync lint [--canonical] FILE...   (- for standard input)\n"
+    "       mta-sts-sync server-config [-c FILE] [--bind|--knot]\n"
+    "       mta-sts-sync -h | --help | -V | --version\n";
 
 static const char help_text[] =
-	"\n"
-	"Keep a domain's MTA-STS policy (RFC 8461) and TLS-RPT record (RFC 8460)\n"
-	"current on your own authoritative DNS.\n"
-	"\n"
-	"Commands:\n"
-	"  sync           fetch, validate, publish and verify each configured\n"
-	"                 domain's policy, then update its DNS records with one\n"
-	"                 TSIG-signed DNS UPDATE per zone (the default)\n"
-	"  check          audit domains as a sending MTA sees them\n"
-	"  lint           validate policy files\n"
-	"  server-config  print least-privilege BIND / Knot update grants\n"
-	"\n"
-	"Options:\n"
-	"  -c, --config FILE   configuration file (default " SYSCONFDIR "/mta-sts-sync.conf)\n"
-	"  -n, --dry-run       sync: show the file diff and the UPDATE, change nothing\n"
-	"  -v, --verbose       explain every step\n"
-	"  -q, --quiet         print errors only\n"
-	"      --json          one JSON document on standard output\n"
-	"      --syslog        log to syslog instead of standard error\n"
-	"      --server A[#P]  check: ask this DNS server instead of the system resolver\n"
-	"      --ca-file FILE  check: trust this CA bundle instead of the system store\n"
-	"      --canonical     lint: print the canonical policy of one FILE\n"
-	"      --bind, --knot  server-config: only this server's syntax\n"
-	"  -h, --help          this help\n"
-	"  -V, --version       the version\n"
-	"\n"
-	"Exit status: 0 all in sync / valid / passed; 1 a domain or file failed;\n"
-	"2 usage or configuration error. See mta-sts-sync(8).\n";
+    "\n"
+    "Keep a domain's MTA-STS policy (RFC 8461) and TLS-RPT record (RFC 8460)\n"
+    "current on your own authoritative DNS.\n"
+    "\n"
+    "Commands:\n"
+    "  sync           fetch, validate, publish and verify each configured\n"
+    "                 domain's policy, then update its DNS records with one\n"
+    "                 TSIG-signed DNS UPDATE per zone (the default)\n"
+    "  check          audit domains as a sending MTA sees them\n"
+    "  lint           validate policy files\n"
+    "  server-config  print least-privilege BIND / Knot update grants\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE   configuration file (default " SYSCONFDIR
+    "/mta-sts-sync.conf)\n"
+    "  -n, --dry-run       sync: show the file diff and the UPDATE, change "
+    "nothing\n"
+    "  -v, --verbose       explain every step\n"
+    "  -q, --quiet         print errors only\n"
+    "      --json          one JSON document on standard output\n"
+    "      --syslog        log to syslog instead of standard error\n"
+    "      --server A[#P]  check: ask this DNS server instead of the system "
+    "resolver\n"
+    "      --ca-file FILE  check: trust this CA bundle instead of the system "
+    "store\n"
+    "      --canonical     lint: print the canonical policy of one FILE\n"
+    "      --bind, --knot  server-config: only this server's syntax\n"
+    "  -h, --help          this help\n"
+    "  -V, --version       the version\n"
+    "\n"
+    "Exit status: 0 all in sync / valid / passed; 1 a domain or file failed;\n"
+    "2 usage or configuration error. See mta-sts-sync(8).\n";
 
 static const struct option long_opts[] = {
-	{"config", required_argument, NULL, 'c'},
-	{"dry-run", no_argument, NULL, 'n'},
-	{"verbose", no_argument, NULL, 'v'},
-	{"quiet", no_argument, NULL, 'q'},
-	{"json", no_argument, NULL, OPT_JSON},
-	{"syslog", no_argument, NULL, OPT_SYSLOG},
-	{"server", required_argument, NULL, OPT_SERVER},
-	{"ca-file", required_argument, NULL, OPT_CA_FILE},
-	{"canonical", no_argument, NULL, OPT_CANONICAL},
-	{"bind", no_argument, NULL, OPT_BIND},
-	{"knot", no_argument, NULL, OPT_KNOT},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"server", required_argument, NULL, OPT_SERVER},
+    {"ca-file", required_argument, NULL, OPT_CA_FILE},
+    {"canonical", no_argument, NULL, OPT_CANONICAL},
+    {"bind", no_argument, NULL, OPT_BIND},
+    {"knot", no_argument, NULL, OPT_KNOT},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 enum command { CMD_SYNC, CMD_CHECK, CMD_LINT, CMD_SERVER_CONFIG };
 
-static void __attribute__((noreturn))
-usage(const char *msg)
+static void __attribute__((noreturn)) usage(const char *msg)
 {
 	if (msg != NULL)
 		fprintf(stderr, "mta-sts-sync: %s\n", msg);
@@ -97,10 +102,10 @@ command_from_name(const char *name, int *consumed)
 		const char *name;
 		enum command cmd;
 	} cmds[] = {
-		{"sync", CMD_SYNC},
-		{"check", CMD_CHECK},
-		{"lint", CMD_LINT},
-		{"server-config", CMD_SERVER_CONFIG},
+	    {"sync", CMD_SYNC},
+	    {"check", CMD_CHECK},
+	    {"lint", CMD_LINT},
+	    {"server-config", CMD_SERVER_CONFIG},
 	};
 	size_t i;
 
@@ -218,7 +223,8 @@ dispatch(enum command cmd, const struct cmd_opts *o)
 		return check_run(o);
 	case CMD_LINT:
 		if (o->nargs == 0)
-			usage("lint: name at least one file (- for standard input)");
+			usage("lint: name at least one file (- for standard "
+			      "input)");
 		if (o->canonical && o->nargs != 1)
 			usage("lint --canonical takes exactly one file");
 		return lint_run(o);

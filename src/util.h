@@ -33,7 +33,7 @@ void buf_init(struct buf *b, size_t max);
 int buf_append(struct buf *b, const void *data, size_t len);
 int buf_puts(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 /* Hand the data over to the caller (who frees it); b is reset. */
@@ -88,12 +88,12 @@ struct diag {
 void diag_init(struct diag *d);
 /* Set the error unless one is already set. Safe with d == NULL. */
 void diag_error(struct diag *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 void diag_verror(struct diag *d, const char *fmt, va_list ap)
-	__attribute__((format(printf, 2, 0)));
+    __attribute__((format(printf, 2, 0)));
 /* Add a warning; past DIAG_MAX_WARN further ones are dropped. */
 void diag_warn(struct diag *d, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 int diag_failed(const struct diag *d);
 
 #endif

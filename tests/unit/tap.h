@@ -33,31 +33,30 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 }
 
 /* Compare two strings; on failure show both. */
-#define is_str(got, want, ...)                                               \
-	do {                                                                 \
-		const char *tap_g_ = (got), *tap_w_ = (want);                \
-		int tap_p_ = tap_g_ != NULL && tap_w_ != NULL &&             \
-			     strcmp(tap_g_, tap_w_) == 0;                    \
-		ok(tap_p_, __VA_ARGS__);                                     \
-		if (!tap_p_)                                                 \
-			printf("#   got:  '%s'\n#   want: '%s'\n",           \
-			       tap_g_ ? tap_g_ : "(null)",                   \
-			       tap_w_ ? tap_w_ : "(null)");                  \
+#define is_str(got, want, ...)                                                 \
+	do {                                                                   \
+		const char *tap_g_ = (got), *tap_w_ = (want);                  \
+		int tap_p_ = tap_g_ != NULL && tap_w_ != NULL &&               \
+		             strcmp(tap_g_, tap_w_) == 0;                      \
+		ok(tap_p_, __VA_ARGS__);                                       \
+		if (!tap_p_)                                                   \
+			printf("#   got:  '%s'\n#   want: '%s'\n",             \
+			       tap_g_ ? tap_g_ : "(null)",                     \
+			       tap_w_ ? tap_w_ : "(null)");                    \
 	} while (0)
 
 /* Check that haystack contains needle; on failure show both. */
-#define like(haystack, needle, ...)                                          \
-	do {                                                                 \
-		const char *tap_h_ = (haystack), *tap_n_ = (needle);         \
+#define like(haystack, needle, ...)                                            \
+	do {                                                                   \
+		const char *tap_h_ = (haystack), *tap_n_ = (needle);           \
 		int tap_p_ = tap_h_ != NULL && strstr(tap_h_, tap_n_) != NULL; \
-		ok(tap_p_, __VA_ARGS__);                                     \
-		if (!tap_p_)                                                 \
-			printf("#   '%s'\n#   does not contain '%s'\n",      \
-			       tap_h_ ? tap_h_ : "(null)", tap_n_);          \
+		ok(tap_p_, __VA_ARGS__);                                       \
+		if (!tap_p_)                                                   \
+			printf("#   '%s'\n#   does not contain '%s'\n",        \
+			       tap_h_ ? tap_h_ : "(null)", tap_n_);            \
 	} while (0)
 
-static int __attribute__((unused))
-done_testing(void)
+static int __attribute__((unused)) done_testing(void)
 {
 	printf("1..%d\n", tap_count);
 	if (tap_count == 0) {
