@@ -505,18 +505,25 @@ publish_file(struct domain_run *r)
 	return 0;
 }
 
-/* Run the publish-command, if there is one. */
+/*
+ * Run the publish-command, if there is one. `timeout` limits network
+ * operations; a command (a git push, an rsync) gets at least
+ * PUBLISH_DEFAULT_TIMEOUT seconds.
+ */
 static int
 publish_command(struct domain_run *r)
 {
 	const struct domain_conf *dc = r->dc;
+	unsigned limit = dc->timeout > PUBLISH_DEFAULT_TIMEOUT
+	                     ? dc->timeout
+	                     : PUBLISH_DEFAULT_TIMEOUT;
 	struct diag d;
 
 	diag_init(&d);
 	if (dc->publish_cmd.n == 0)
 		return 0;
 	if (publish_run_command(&dc->publish_cmd, dc->name, dc->policy_file,
-	                        dc->timeout, &d) == -1) {
+	                        limit, &d) == -1) {
 		run_fail(r,
 		         "publish-command failed: %s; the _mta-sts id was "
 		         "not changed",
