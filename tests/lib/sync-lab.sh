@@ -7,6 +7,9 @@
 #
 #   lab_start bind|knot     start both servers for the domains in
 #                           $DNS_GRANT; sets LAB_DNS_PORT, LAB_DIR, LAB_KEY
+#   lab_start_second bind|knot
+#                           start a second DNS primary with the same key,
+#                           zones and grants; sets LAB_DNS_PORT2
 #   lab_upstream [HOST] < POLICY
 #                           serve POLICY as HOST's (default
 #                           mta-sts.upstream.test) policy
@@ -38,6 +41,17 @@ lab_start() {
 		https_site "mta-sts.$d"
 	done
 	https_start || bail_out "nginx did not start"
+}
+
+lab_start_second() {
+	LAB_DNS_PORT2=$(freeport 1) || bail_out "no free port"
+	case "$1" in
+	bind) dns_require_bind
+		dns_start_bind "$LAB_DIR/dns2" "$LAB_DNS_PORT2" "$LAB_KEY" ;;
+	knot) dns_require_knot
+		dns_start_knot "$LAB_DIR/dns2" "$LAB_DNS_PORT2" "$LAB_KEY" ;;
+	*) bail_out "lab_start_second: bind or knot" ;;
+	esac || bail_out "the second server ($1) did not start"
 }
 
 lab_upstream() {
