@@ -316,14 +316,37 @@ badtime_error(const struct tsig_info *info, uint64_t now, const char *where,
 	           off < 0 ? "behind" : "ahead of", TSIG_FUDGE);
 }
 
+/* Explain a BADKEY answer. Knot also answers BADKEY when its ACL denies
+ * a known key, so for an UPDATE both causes are named. */
+static void
+badkey_error(const char *where, const struct tsig_key *k, int is_update,
+             struct diag *d)
+{
+	if (is_update)
+		diag_error(d,
+		           "%s answered NOTAUTH, BADKEY to the update signed "
+		           "with TSIG key %s (%s): either it does not know "
+		           "this key, or its update ACL does not allow this "
+		           "key to change these names (Knot says so with "
+		           "BADKEY); `mta-sts-sync server-config` prints the "
+		           "grants needed",
+		           where, k->name, tsig_alg_name(k->alg));
+	else
+		diag_error(d,
+		           "%s does not know TSIG key %s with algorithm "
+		           "%s (NOTAUTH, BADKEY): check the key name and "
+		           "algorithm in the server configuration",
+		           where, k->name, tsig_alg_name(k->alg));
+}
+
 /* Put the reason a TSIG check of a reply failed into d. */
 static void
 tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
-             uint64_t now, const char *where, const struct dns_target *t,
-             struct diag *d)
+             int is_update, uint64_t now, const char *where,
+             const struct dns_target *t, struct diag *d)
 {
 	const struct tsig_key *k = t->key;
-	const char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
 
 	if (st == TSIG_ERROR && info->error == TSIG_ERR_BADSIG)
 		diag_error(d,
@@ -332,11 +355,7 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 		           "differs from the server's",
 		           where, k->name, tsig_alg_name(k->alg));
 	else if (st == TSIG_ERROR && info->error == TSIG_ERR_BADKEY)
-		diag_error(d,
-		           "%s does not know TSIG key %s with algorithm "
-		           "%s (NOTAUTH, BADKEY): check the key name and "
-		           "algorithm in the server configuration",
-		           where, k->name, tsig_alg_name(k->alg));
+		badkey_error(where, k, is_update, d);
 	else if (st == TSIG_ERROR && info->error == TSIG_ERR_BADTIME)
 		badtime_error(info, now, where, t, d);
 	else if (st == TSIG_ERROR)
@@ -369,6 +388,7 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 		           info->fudge);
 	else
 		diag_error(d, "malformed reply from %s", where);
+	free(rc);
 }
 
 /*
@@ -399,7 +419,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		    tsig_verify(t->key, m, r->len, mac, now, &info);
 
 		if (st != TSIG_VALID) {
-			tsig_failure(st, &info, rcode, now, where, t, d);
+			tsig_failure(st, &info, rcode, ((m[2] >> 3) & 0xF) == 5,
+			             now, where, t, d);
 			return -1;
 		}
 	}
@@ -1453,6 +1474,12 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			                                       : "YXRRSET");
 			return DNS_UPDATE_CONFLICT;
 		}
+		diag_warn(d,
+		          "someone changed %s meanwhile (%s from %s): read "
+		          "the records again and retried",
+		          names,
+		          rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET",
+		          where);
 		if (reread(t, c, n, d) == -1)
 			return DNS_UPDATE_FAILED;
 	}

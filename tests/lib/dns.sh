@@ -11,8 +11,10 @@
 #   dns_require_bind / dns_require_knot     skip_all unless installed
 #   dns_key DIR [ALG] [NAME]     tsig-keygen key file DIR/NAME.key (0600)
 #   dns_key_secret FILE / dns_key_alg FILE   fields of a BIND key file
-#   dns_start_bind DIR PORT [KEYFILE]        named (KEYFILE: DIR/mtasts.key)
-#   dns_start_knot DIR PORT [KEYFILE]        knotd
+#   dns_start_bind DIR PORT [KEYFILE...]     named (default DIR/mtasts.key;
+#                                            every key gets the grants)
+#   dns_start_knot DIR PORT [KEYFILE...]     knotd
+#   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
 #   dns_serial PORT [ZONE]                   the zone's SOA serial
 #   dns_txt PORT NAME                        the TXT records, one a line
@@ -45,6 +47,16 @@ dns_key() {
 dns_key_secret() { sed -n 's/.*secret "\([^"]*\)".*/\1/p' "$1"; }
 dns_key_alg() { sed -n 's/.*algorithm \([^;]*\);.*/\1/p' "$1"; }
 dns_key_name() { sed -n 's/^key "\([^"]*\)".*/\1/p' "$1"; }
+
+# dns_key_from_yaml YAML OUT: the BIND form of a key written by keymgr -t.
+dns_key_from_yaml() {
+	local id alg secret
+	id=$(sed -n 's/^ *- id: *//p' "$1")
+	alg=$(sed -n 's/^ *algorithm: *//p' "$1")
+	secret=$(sed -n 's/^ *secret: *//p' "$1")
+	(umask 077 && printf 'key "%s" {\n\talgorithm %s;\n\tsecret "%s";\n};\n' \
+		"$id" "$alg" "$secret" >"$2")
+}
 
 # dns_zone DIR: copy the example zone into DIR.
 dns_zone() {
@@ -84,7 +96,7 @@ _dns_run() {
 	local dir="$1" name="$2"
 	shift 2
 	if [ -n "${DNS_FAKETIME:-}" ]; then
-		FAKETIME_NO_CACHE=1 faketime -f "$DNS_FAKETIME" "$@" \
+		faketime -f "$DNS_FAKETIME" "$@" \
 			>"$dir/$name.log" 2>&1 &
 	else
 		"$@" >"$dir/$name.log" 2>&1 &
@@ -108,10 +120,18 @@ dns_stop() {
 	return 0
 }
 
-# dns_start_bind DIR PORT [KEYFILE]: write DIR/named.conf and start named.
+# dns_start_bind DIR PORT [KEYFILE...]: write DIR/named.conf and start
+# named; every key may update the granted names.
 dns_start_bind() {
-	local dir="$1" port="$2" key="${3:-$1/mtasts.key}" kname
-	kname=$(dns_key_name "$key")
+	local dir="$1" port="$2" k includes="" grants=""
+	shift 2
+	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
+	for k in "$@"; do
+		includes="$includes
+include \"$k\";"
+		grants="$grants
+$(_dns_bind_grants "$(dns_key_name "$k")")"
+	done
 	dns_zone "$dir"
 	cat >"$dir/named.conf" <<EOF
 options {
@@ -127,12 +147,12 @@ options {
 	allow-transfer { none; };
 };
 controls { };
-include "$key";
+$includes
 zone "example.com" {
 	type primary;
 	file "$dir/example.com.zone";
 	update-policy {
-$(_dns_bind_grants "$kname")
+$grants
 	};
 };
 EOF
@@ -151,9 +171,26 @@ _dns_knot_owners() {
 	printf ']'
 }
 
-# dns_start_knot DIR PORT [KEYFILE]: write DIR/knot.conf and start knotd.
+# _dns_knot_keys KEYFILE...: the key: section entries.
+_dns_knot_keys() {
+	local k
+	for k in "$@"; do
+		printf '  - id: %s\n    algorithm: %s\n    secret: %s\n' \
+			"$(dns_key_name "$k")" "$(dns_key_alg "$k")" \
+			"$(dns_key_secret "$k")"
+	done
+}
+
+# dns_start_knot DIR PORT [KEYFILE...]: write DIR/knot.conf and start
+# knotd; every key may update the granted names.
 dns_start_knot() {
-	local dir="$1" port="$2" key="${3:-$1/mtasts.key}"
+	local dir="$1" port="$2" k names="" sep=""
+	shift 2
+	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
+	for k in "$@"; do
+		names="$names$sep$(dns_key_name "$k")"
+		sep=", "
+	done
 	dns_zone "$dir"
 	mkdir -p "$dir/storage" "$dir/run"
 	cat >"$dir/knot.conf" <<EOF
@@ -168,12 +205,10 @@ database:
 control:
   listen: "$dir/run/knot.sock"
 key:
-  - id: $(dns_key_name "$key")
-    algorithm: $(dns_key_alg "$key")
-    secret: $(dns_key_secret "$key")
+$(_dns_knot_keys "$@")
 acl:
   - id: mtasts-update
-    key: $(dns_key_name "$key")
+    key: [ $names ]
     action: update
     update-type: [TXT]
     update-owner: name

@@ -10,6 +10,8 @@
  *     --dry-run               print the UPDATE as text, send nothing
  *     --pause-after-read N    sleep N seconds between reading the state
  *                             and sending the UPDATE (concurrent edits)
+ *     --assume-empty          do not read the state: take it as empty
+ *                             (a stale state; names outside the zone)
  *
  * Exit status: 0 done, 1 failed, 3 conflict (DNS_UPDATE_CONFLICT),
  * 2 usage. Errors go to standard error; the secret is never printed.
@@ -33,7 +35,7 @@ struct opts {
 	const char *cmd;
 	const char *server, *zone, *resolver, *key_file, *key_name, *key;
 	unsigned long long port, timeout, pause;
-	int dry_run;
+	int dry_run, assume_empty;
 	struct dns_change c[MAX_DOMAINS];
 	struct dns_state st[MAX_DOMAINS];
 	size_t n;
@@ -70,6 +72,10 @@ option(struct opts *o, const char *a, const char *v)
 
 	if (strcmp(a, "--dry-run") == 0) {
 		o->dry_run = 1;
+		return 0;
+	}
+	if (strcmp(a, "--assume-empty") == 0) {
+		o->assume_empty = 1;
 		return 0;
 	}
 	if (v == NULL)
@@ -232,7 +238,7 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 		rc = 0;
 		goto out;
 	}
-	for (size_t i = 0; i < o->n; i++)
+	for (size_t i = 0; i < o->n && !o->assume_empty; i++)
 		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
 			goto out;
 	if (strcmp(o->cmd, "read") == 0) {

@@ -1,7 +1,11 @@
 /*
- * silent-server - accept TCP connections on 127.0.0.1 PORT and never
- * answer, for timeout tests. Usage: silent-server PORT (runs until
- * killed; prints "ready" once listening).
+ * silent-server - a misbehaving DNS server on 127.0.0.1 TCP PORT for the
+ * fault tests. Usage: silent-server PORT [MODE]; runs until killed and
+ * prints "ready" once listening. MODE:
+ *   silent    accept connections and never answer (the default)
+ *   echo      answer each request with itself, QR set: a forged reply
+ *             whose TSIG RR is the request's own
+ *   unsigned  answer NOERROR with the bare header: an unsigned reply
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,15 +15,55 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* Read exactly len bytes. Returns 0, or -1. */
+static int
+read_all(int fd, unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Answer one request on c according to mode. */
+static void
+answer(int c, const char *mode)
+{
+	unsigned char hdr[2], msg[65535 + 2];
+	size_t len;
+
+	if (read_all(c, hdr, 2) == -1)
+		return;
+	len = (size_t)hdr[0] << 8 | hdr[1];
+	if (len < 12 || read_all(c, msg + 2, len) == -1)
+		return;
+	msg[2 + 2] |= 0x80; /* QR */
+	if (strcmp(mode, "unsigned") == 0) {
+		msg[2 + 3] &= 0xF0; /* NOERROR */
+		memset(msg + 2 + 4, 0, 8);
+		len = 12;
+	}
+	msg[0] = (unsigned char)(len >> 8);
+	msg[1] = (unsigned char)len;
+	if (write(c, msg, len + 2) != (ssize_t)(len + 2))
+		perror("silent-server: write");
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
+	const char *mode = argc > 2 ? argv[2] : "silent";
 	int fd, one = 1;
 	long port;
 	char *end;
 
-	if (argc != 2)
+	if (argc < 2 || argc > 3)
 		return 2;
 	port = strtol(argv[1], &end, 10);
 	if (*end != '\0' || port <= 0 || port > 65535)
@@ -40,8 +84,13 @@ main(int argc, char **argv)
 	for (;;) {
 		int c = accept(fd, NULL, NULL);
 
-		(void)c; /* kept open, never answered */
-		if (c == -1)
+		if (c == -1) {
 			sleep(1);
+			continue;
+		}
+		if (strcmp(mode, "silent") == 0)
+			continue; /* kept open, never answered */
+		answer(c, mode);
+		close(c);
 	}
 }
