@@ -7,7 +7,7 @@ set -eu
 PACKAGES="build-essential autoconf automake pkg-config
 libldns-dev libcurl4-openssl-dev libssl-dev
 bind9 bind9-utils bind9-dnsutils knot knot-dnsutils nginx-light
-openssl faketime clang valgrind curl ca-certificates mandoc"
+openssl faketime clang valgrind curl ca-certificates mandoc time"
 
 missing=""
 for p in $PACKAGES; do

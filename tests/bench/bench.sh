@@ -1,0 +1,239 @@
+#!/bin/bash
+# bench.sh - the scale benchmark of issue 6 (not part of make check): a
+# loopback lab with one BIND primary holding BENCH_N zones (default 1000,
+# one domain each, all following one upstream policy over HTTPS) and
+# nginx serving every mta-sts.<domain> with the test CA, then side by side:
+#
+#   1. mta-sts-sync first run: every domain changes (file + both records),
+#      verify on;
+#   2. mta-sts-sync with nothing to change (3 runs, the median; the zone
+#      serials must not move: zero UPDATEs);
+#   3. the same N changes sent by ONE nsupdate process (one send a zone);
+#   4. the same N changes sent by one nsupdate process per domain;
+#   5. peak RSS of mta-sts-sync at N and at BENCH_RSS_N (default 10000;
+#      0 skips it) domains, first run;
+#   6. HTTPS requests to the shared upstream per run (nginx access log).
+#
+# BIND is restarted from fresh zone files before 1, 3 and 4, so that each
+# does the same work. Prints a table with the ratios and the targets of
+# issue 6 (PASS/MISS) and writes it to BENCH_RESULTS (default
+# $top_builddir/bench-results.txt). Run it with `make bench`.
+#
+# Exit status: 0 when the benchmark ran (whatever the targets say; with
+# BENCH_STRICT=1, 1 on any MISS); 1 when the lab or a run broke.
+. "$top_srcdir/tests/lib/tap.sh" || exit 1
+. "$top_srcdir/tests/lib/dns.sh"
+. "$top_srcdir/tests/lib/https.sh"
+. "$top_srcdir/tests/bench/bench-lab.sh"
+
+N=${BENCH_N:-1000}
+RSS_N=${BENCH_RSS_N:-10000}
+RESULTS=${BENCH_RESULTS:-$top_builddir/bench-results.txt}
+TIME=/usr/bin/time
+
+dns_require_bind
+command -v nsupdate >/dev/null || skip_all "nsupdate not installed"
+[ -x "$TIME" ] || skip_all "$TIME not installed (Debian package time)"
+
+say() { echo "# $*" >&2; }
+
+# now_ns: nanoseconds since the epoch.
+now_ns() { date +%s%N; }
+
+# secs NS: nanoseconds as seconds with 3 decimals.
+secs() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
+
+# ratio A B: A / B with 2 decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+# verdict EXPR: PASS when the awk expression holds.
+verdict() { awk "BEGIN { print ($1) ? \"PASS\" : \"MISS\" }"; }
+
+# upstream_count: requests for the upstream policy in the access log.
+upstream_count() { https_count "$BENCH_UPSTREAM" /.well-known/mta-sts.txt; }
+
+# verify_count: requests for any domain's policy host.
+verify_count() {
+	awk '$1 ~ /^mta-sts\.d[0-9]+\.bench\.test$/' "$HTTPS_LOG" | wc -l
+}
+
+# run_sync NAME CONF: time one mta-sts-sync run; sets SYNC_NS (wall
+# nanoseconds) and SYNC_KB (peak RSS). A failed run ends the benchmark.
+run_sync() {
+	local t0 t1
+	t0=$(now_ns)
+	"$TIME" -f %M -o "$T/$1.rss" "$MTA_STS_SYNC" -c "$2" -q \
+		>"$T/$1.out" 2>&1
+	local rc=$?
+	t1=$(now_ns)
+	if [ $rc -ne 0 ]; then
+		sed 's/^/# /' "$T/$1.out" | head -20 >&2
+		bail_out "mta-sts-sync ($1) exited $rc"
+	fi
+	SYNC_NS=$((t1 - t0))
+	SYNC_KB=$(tail -1 "$T/$1.rss")
+}
+
+# changed_zones: how many zones do not have serial 2 after one UPDATE.
+serial_not() {
+	bench_serials "$PORT" "$N" | awk -v s="$1" '$2 != s' | wc -l
+}
+
+# nsupdate_script D: the UPDATE mta-sts-sync sends for D's first run.
+nsupdate_script() {
+	printf 'zone %s\n' "$1"
+	printf 'prereq nxrrset _mta-sts.%s TXT\n' "$1"
+	printf 'prereq nxrrset _smtp._tls.%s TXT\n' "$1"
+	printf 'update add _mta-sts.%s 3600 TXT "v=STSv1; id=%s"\n' "$1" "$ID"
+	printf 'update add _smtp._tls.%s 3600 TXT "v=TLSRPTv1; rua=mailto:tlsrpt@%s"\n' \
+		"$1" "$1"
+	printf 'send\n'
+}
+
+policy() {
+	printf 'version: STSv1\nmode: enforce\nmx: mx1.mail.bench.test\n'
+	printf 'mx: *.mail.bench.test\nmax_age: 604800\n'
+}
+
+# ----------------------------------------------------------------- lab
+say "lab: BIND with $N zones, nginx with $N policy hosts"
+BENCH_DNS=$T/dns
+PORT=$(freeport 1) || bail_out "no free port"
+dns_key "$BENCH_DNS" >/dev/null
+https_init
+bench_policy_hosts "$N"
+policy | https_put "$BENCH_UPSTREAM" /.well-known/mta-sts.txt
+bench_nginx_start "$N"
+bench_bind_start "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
+CONF=$T/bench.conf
+bench_conf "$CONF" "$PORT" "$N"
+
+# ---------------------------------------------------- mta-sts-sync runs
+say "mta-sts-sync, first run: $N domains change"
+u0=$(upstream_count)
+v0=$(verify_count)
+run_sync full "$CONF"
+FULL_NS=$SYNC_NS
+FULL_KB=$SYNC_KB
+FULL_UP=$(($(upstream_count) - u0))
+FULL_VERIFY=$(($(verify_count) - v0))
+[ "$(serial_not 2)" = 0 ] || bail_out "first run: not every zone got one UPDATE"
+published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
+[ "$published" = "$N" ] || bail_out "first run: $published of $N files published"
+ID=$(sha256sum "$HTTPS_DIR/www/mta-sts.$(bench_names 1)/.well-known/mta-sts.txt" |
+	cut -c1-32)
+
+say "mta-sts-sync, nothing to change (3 runs)"
+before=$(bench_serials "$PORT" "$N")
+u0=$(upstream_count)
+NOOP=""
+for i in 1 2 3; do
+	run_sync noop "$CONF"
+	NOOP="$NOOP $SYNC_NS"
+done
+NOOP_UP=$((($(upstream_count) - u0) / 3))
+NOOP_NS=$(printf '%s\n' $NOOP | sort -n | sed -n 2p)
+NOOP_UPDATES=$(diff <(echo "$before") <(bench_serials "$PORT" "$N") |
+	grep -c '^>')
+[ -s "$T/noop.out" ] && bail_out "no-change run printed: $(head -3 "$T/noop.out")"
+
+# ------------------------------------------------------------ nsupdate
+say "nsupdate, one process, $N sends"
+bench_names "$N" >"$T/domains"
+{
+	printf 'server 127.0.0.1 %s\n' "$PORT"
+	while read -r d; do nsupdate_script "$d"; done <"$T/domains"
+} >"$T/all.nsupdate"
+mkdir -p "$T/each"
+while read -r d; do
+	{
+		printf 'server 127.0.0.1 %s\n' "$PORT"
+		nsupdate_script "$d"
+	} >"$T/each/$d"
+done <"$T/domains"
+bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
+t0=$(now_ns)
+nsupdate -v -k "$BENCH_DNS/mtasts.key" "$T/all.nsupdate" >"$T/ns.out" 2>&1 ||
+	bail_out "nsupdate failed: $(head -3 "$T/ns.out")"
+ONE_NS=$(($(now_ns) - t0))
+[ "$(serial_not 2)" = 0 ] || bail_out "nsupdate: not every zone got one UPDATE"
+
+say "nsupdate, one process per domain"
+bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
+t0=$(now_ns)
+while read -r d; do
+	nsupdate -v -k "$BENCH_DNS/mtasts.key" "$T/each/$d" >"$T/ns.out" 2>&1 ||
+		bail_out "nsupdate $d failed: $(head -3 "$T/ns.out")"
+done <"$T/domains"
+EACH_NS=$(($(now_ns) - t0))
+[ "$(serial_not 2)" = 0 ] || bail_out "nsupdate: not every zone got one UPDATE"
+
+# ------------------------------------------------------ RSS at RSS_N
+BIG_KB=""
+BIG_NS=""
+if [ "$RSS_N" -gt 0 ]; then
+	say "peak RSS: lab with $RSS_N zones and policy hosts"
+	https_stop
+	dns_stop "$BENCH_DNS"
+	N_SAVED=$N
+	N=$RSS_N
+	rm -rf "$HTTPS_DIR/www"/mta-sts.d*
+	bench_policy_hosts "$N"
+	: >"$HTTPS_LOG"
+	bench_nginx_start "$N"
+	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
+	bench_conf "$T/big.conf" "$PORT" "$N"
+	say "mta-sts-sync, first run: $N domains change"
+	run_sync big "$T/big.conf"
+	BIG_KB=$SYNC_KB
+	BIG_NS=$SYNC_NS
+	BIG_UP=$(upstream_count)
+	[ "$(serial_not 2)" = 0 ] || bail_out "$N domains: not every zone got one UPDATE"
+	N=$N_SAVED
+fi
+
+# --------------------------------------------------------------- table
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+row() { printf '| %-50s | %-10s | %-9s | %-4s |\n' "$@"; }
+
+table() {
+	local full_one each_full
+	full_one=$(ratio "$FULL_NS" "$ONE_NS")
+	each_full=$(ratio "$EACH_NS" "$FULL_NS")
+	printf 'mta-sts-sync scale benchmark: %s domains, one zone each, one upstream\n' "$N"
+	printf '%s, %s; %s cores; %s\n\n' "$(named -v | cut -d' ' -f1-2)" \
+		"$(nginx -v 2>&1 | sed 's/.*: //')" "$(nproc)" "$(date -u +%Y-%m-%d)"
+	row "measure" "value" "target" ""
+	row "$(printf '%050d' 0 | tr 0 -)" "----------" "---------" "----"
+	row "first run: file + 2 records a domain, verify on" "$(secs "$FULL_NS") s" "" ""
+	row "nsupdate, one process, one send per zone" "$(secs "$ONE_NS") s" "" ""
+	row "nsupdate, one process per domain" "$(secs "$EACH_NS") s" "" ""
+	row "first run / nsupdate one process" "${full_one} x" "<= 1.0 x" \
+		"$(verdict "$full_one <= 1.0")"
+	row "nsupdate per domain / first run" "${each_full} x" ">= 25 x" \
+		"$(verdict "$each_full >= 25")"
+	row "no-change run (median of 3)" "$(secs "$NOOP_NS") s" "<= 0.3 s" \
+		"$(verdict "$NOOP_NS <= 300000000")"
+	row "UPDATEs in the no-change runs (serials moved)" "$NOOP_UPDATES" "0" \
+		"$(verdict "$NOOP_UPDATES == 0")"
+	row "upstream HTTPS requests, first run" "$FULL_UP" "1" \
+		"$(verdict "$FULL_UP == 1")"
+	row "upstream HTTPS requests, no-change run" "$NOOP_UP" "1" \
+		"$(verdict "$NOOP_UP == 1")"
+	row "verify requests, first run" "$FULL_VERIFY" "" ""
+	row "peak RSS, $N domains (first run)" "$(mib "$FULL_KB")" "" ""
+	if [ -n "$BIG_KB" ]; then
+		row "peak RSS, $RSS_N domains (first run)" "$(mib "$BIG_KB")" \
+			"<= 16 MiB" "$(verdict "$BIG_KB <= 16384")"
+		row "first run, $RSS_N domains (verify)" "$(secs "$BIG_NS") s" "" ""
+		row "upstream HTTPS requests, $RSS_N domains" "$BIG_UP" "1" \
+			"$(verdict "$BIG_UP == 1")"
+	fi
+}
+
+table | tee "$RESULTS"
+echo "# results written to $RESULTS"
+if [ "${BENCH_STRICT:-0}" = 1 ] && grep -q '| MISS |' "$RESULTS"; then
+	exit 1
+fi
+exit 0
