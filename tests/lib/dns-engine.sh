@@ -200,7 +200,7 @@ engine_discovery() {
 # dns_engine_tests KIND: start KIND (bind or knot) and run every case.
 dns_engine_tests() {
 	local kind="$1" dir="$T/$1" port keys
-	port=$(freeport)
+	dns_port port || bail_out "no free port"
 	keys=$(dns_engine_keys "$dir")
 	# shellcheck disable=SC2086
 	dns_start_$kind "$dir" "$port" $keys || bail_out "cannot start $kind"

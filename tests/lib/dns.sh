@@ -16,6 +16,8 @@
 #   dns_start_knot DIR PORT [KEYFILE...]     knotd
 #   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
+#   dns_port VAR                 a free port in VAR, reserved against the
+#                                other tests that use dns_port meanwhile
 #   dns_serial PORT [ZONE]                   the zone's SOA serial
 #   dns_txt PORT NAME                        the TXT records, one a line
 #   dns_nsupdate PORT KEYFILE < commands     nsupdate over TCP
@@ -34,6 +36,22 @@ dns_require_bind() {
 dns_require_knot() {
 	command -v knotd >/dev/null 2>&1 && command -v tsig-keygen >/dev/null 2>&1 ||
 		skip_all "Knot DNS (knotd) not installed"
+}
+
+# dns_port VAR: set VAR to a free loopback port. freeport alone can hand
+# the same port to two tests started together; a directory per port
+# (mkdir is atomic) reserves it until this test ends.
+dns_port() {
+	local p i
+	for i in $(seq 1 50); do
+		p=$(freeport) || return 1
+		if mkdir "${TMPDIR:-/tmp}/mta-sts-port.$p" 2>/dev/null; then
+			at_exit "rmdir '${TMPDIR:-/tmp}/mta-sts-port.$p'"
+			eval "$1=\$p"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # dns_key DIR [ALG] [NAME]: generate a TSIG key as tsig-keygen writes it.
@@ -74,13 +92,18 @@ _dns_bind_grants() {
 	done
 }
 
-# _dns_wait PORT DIR NAME: wait until the server answers the SOA over TCP.
+# _dns_wait PORT DIR NAME: wait until the server answers the SOA over TCP,
+# and check that it is ours: its version string is DIR (another test's
+# server on the same port would answer with another one).
 _dns_wait() {
 	local i
 	for i in $(seq 1 100); do
 		if dig +tcp +norec +time=1 +tries=1 -p "$1" @127.0.0.1 \
 			example.com SOA 2>/dev/null | grep -q 'status: NOERROR'; then
-			return 0
+			[ "$(dig +tcp +short -p "$1" @127.0.0.1 version.bind CH TXT)" = "\"$2\"" ] &&
+				return 0
+			echo "# port $1 is served by another server than $3 in $2" >&2
+			return 1
 		fi
 		kill -0 "$(cat "$2/server.pid" 2>/dev/null)" 2>/dev/null || break
 		sleep 0.1
@@ -136,6 +159,7 @@ $(_dns_bind_grants "$(dns_key_name "$k")")"
 	cat >"$dir/named.conf" <<EOF
 options {
 	directory "$dir";
+	version "$dir";
 	pid-file "$dir/named.pid";
 	session-keyfile "$dir/session.key";
 	managed-keys-directory "$dir";
@@ -195,6 +219,7 @@ dns_start_knot() {
 	mkdir -p "$dir/storage" "$dir/run"
 	cat >"$dir/knot.conf" <<EOF
 server:
+  version: "$dir"
   rundir: "$dir/run"
   listen: [ 127.0.0.1@$port, ::1@$port ]
 log:

@@ -163,6 +163,7 @@ test_cross(const char *alg, const char *ldns_alg)
 	memcpy(macbuf + 2, mac.mac, mac.len);
 	qmac = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_INT16_DATA, 2 + mac.len,
 	                             macbuf);
+	ldns_rr_free(ldns_pkt_tsig(p));
 	ldns_pkt_set_tsig(p, NULL);
 	ok(ldns_pkt_tsig_sign(p, "mtasts.", secret, 300, ldns_alg, qmac) ==
 	           LDNS_STATUS_OK &&
