@@ -197,15 +197,37 @@ engine_discovery() {
 		'^"v=STSv1; id=hostname"$' "$kind: host name update applied"
 }
 
+# engine_two_domains KIND PORT KEY: two domains of one zone, one message.
+engine_two_domains() {
+	local kind="$1" port="$2" key="$3" s0
+	s0=$(dns_serial "$port")
+	tool update --server 127.0.0.1 --port "$port" --zone example.com \
+		--key "$key" --domain example.com --sts "v=STSv1; id=both1" \
+		--domain other.example.com --sts "v=STSv1; id=both2" \
+		--tlsrpt "v=TLSRPTv1; rua=mailto:tlsrpt@other.example.com"
+	is "$rc" 0 "$kind: two domains of one zone updated"
+	is "$(dns_serial "$port")" "$((s0 + 1))" \
+		"$kind: two domains in one message (serial +1)"
+	like "$(dns_txt "$port" _mta-sts.example.com)" '^"v=STSv1; id=both1"$' \
+		"$kind: first domain's record"
+	is "$(dns_txt "$port" _mta-sts.other.example.com)" '"v=STSv1; id=both2"' \
+		"$kind: second domain's record"
+	is "$(dns_txt "$port" _smtp._tls.other.example.com)" \
+		'"v=TLSRPTv1; rua=mailto:tlsrpt@other.example.com"' \
+		"$kind: second domain's TLS-RPT record"
+}
+
 # dns_engine_tests KIND: start KIND (bind or knot) and run every case.
 dns_engine_tests() {
 	local kind="$1" dir="$T/$1" port keys
 	dns_port port || bail_out "no free port"
 	keys=$(dns_engine_keys "$dir")
 	# shellcheck disable=SC2086
-	dns_start_$kind "$dir" "$port" $keys || bail_out "cannot start $kind"
+	DNS_GRANT="example.com other.example.com" \
+		dns_start_$kind "$dir" "$port" $keys || bail_out "cannot start $kind"
 	engine_publish "$kind" "$port" "$(key_arg "$dir/mtasts.key")"
 	engine_algs "$kind" "$port" "$dir"
 	engine_keyfiles "$kind" "$port" "$dir"
 	engine_discovery "$kind" "$port" "$(key_arg "$dir/mtasts.key")"
+	engine_two_domains "$kind" "$port" "$(key_arg "$dir/mtasts.key")"
 }

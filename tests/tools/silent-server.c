@@ -6,6 +6,8 @@
  *   echo      answer each request with itself, QR set: a forged reply
  *             whose TSIG RR is the request's own
  *   unsigned  answer NOERROR with the bare header: an unsigned reply
+ *   rcode=N   answer queries with an empty authoritative NOERROR and
+ *             UPDATEs with rcode N (no TSIG: for unsigned requests)
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,6 +32,20 @@ read_all(int fd, unsigned char *p, size_t len)
 	return 0;
 }
 
+/* The length of the question section of msg (QDCOUNT 1 or 0 for an
+ * UPDATE's zone section). */
+static size_t
+question_len(const unsigned char *msg, size_t len)
+{
+	size_t off = 12;
+
+	if ((msg[4] << 8 | msg[5]) == 0)
+		return 0;
+	while (off < len && msg[off] != 0)
+		off += 1 + msg[off];
+	return off + 5 <= len ? off + 5 - 12 : 0;
+}
+
 /* Answer one request on c according to mode. */
 static void
 answer(int c, const char *mode)
@@ -43,7 +59,18 @@ answer(int c, const char *mode)
 	if (len < 12 || read_all(c, msg + 2, len) == -1)
 		return;
 	msg[2 + 2] |= 0x80; /* QR */
-	if (strcmp(mode, "unsigned") == 0) {
+	if (strncmp(mode, "rcode=", 6) == 0) {
+		int update = ((msg[2 + 2] >> 3) & 0xF) == 5;
+
+		msg[2 + 3] &= 0xF0;
+		if (update)
+			msg[2 + 3] |=
+			    (unsigned char)(strtol(mode + 6, NULL, 10) & 0xF);
+		else
+			msg[2 + 2] |= 0x04; /* AA */
+		memset(msg + 2 + 6, 0, 6);  /* question only */
+		len = 12 + question_len(msg + 2, len);
+	} else if (strcmp(mode, "unsigned") == 0) {
 		msg[2 + 3] &= 0xF0; /* NOERROR */
 		memset(msg + 2 + 4, 0, 8);
 		len = 12;
