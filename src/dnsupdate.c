@@ -231,6 +231,29 @@ exchange_on(int fd, const unsigned char *q, size_t qlen, struct buf *reply,
 	return 0;
 }
 
+/* Explain why an exchange with where failed (errno err). */
+static void
+exchange_error(int err, int connected, const char *where, unsigned timeout,
+               struct diag *d)
+{
+	if (err == ETIMEDOUT)
+		diag_error(d, "no answer from %s within %u s%s", where, timeout,
+		           connected ? " (the TCP connection was accepted, but "
+		                       "no reply came)"
+		                     : "");
+	else if (err == ECONNREFUSED)
+		diag_error(d,
+		           "connection to %s refused: is the server running "
+		           "and listening on TCP?",
+		           where);
+	else if (err == ECONNRESET || err == EPROTO)
+		diag_error(d,
+		           "%s closed the connection without a complete reply",
+		           where);
+	else
+		diag_error(d, "cannot talk to %s: %s", where, strerror(err));
+}
+
 /*
  * Send the wire message q to the primary t over TCP and read its
  * length-prefixed reply into reply, trying each address in turn until
@@ -268,25 +291,7 @@ dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
 		err = errno;
 		if (fd != -1)
 			close(fd);
-		if (err == ETIMEDOUT)
-			diag_error(&first, "no answer from %s within %u s%s",
-			           where, t->timeout,
-			           connected ? " (the TCP connection was "
-			                       "accepted, but no reply came)"
-			                     : "");
-		else if (err == ECONNREFUSED)
-			diag_error(&first,
-			           "connection to %s refused: is the "
-			           "server running and listening on TCP?",
-			           where);
-		else if (err == ECONNRESET || err == EPROTO)
-			diag_error(&first,
-			           "%s closed the connection without "
-			           "a complete reply",
-			           where);
-		else
-			diag_error(&first, "cannot talk to %s: %s", where,
-			           strerror(err));
+		exchange_error(err, connected, where, t->timeout, &first);
 		if (connected)
 			break; /* the message may have arrived: no resend */
 	}
@@ -693,17 +698,39 @@ struct finder {
 	char name[DNS_NAME_MAX + 40]; /* for messages */
 };
 
+/* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT").
+ * Returns 0, or -1 with the reason in d. */
+static int
+resolver_at(struct finder *f, const char *spec, struct diag *d)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned long long port = 53;
+	const char *hash = strchr(spec, '#');
+	ldns_rdf *ns;
+
+	snprintf(addr, sizeof(addr), "%.*s",
+	         (int)(hash ? (size_t)(hash - spec) : strlen(spec)), spec);
+	ns = ldns_rdf_new_frm_str(
+	    strchr(addr, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, addr);
+	if (ns == NULL || (hash && parse_uint(hash + 1, 65535, &port))) {
+		ldns_rdf_deep_free(ns);
+		diag_error(d, "resolver \"%s\" is not ADDR or ADDR#PORT", spec);
+		return -1;
+	}
+	f->res = ldns_resolver_new();
+	ldns_resolver_push_nameserver(f->res, ns);
+	ldns_rdf_deep_free(ns);
+	ldns_resolver_set_port(f->res, (uint16_t)port);
+	snprintf(f->name, sizeof(f->name), "resolver %s port %llu", addr, port);
+	return 0;
+}
+
 /* Open the resolver at spec ("ADDR" or "ADDR#PORT"), or the system's
  * (spec NULL). Returns 0, or -1 with the reason in d. */
 static int
 resolver_open(struct finder *f, const char *spec, unsigned timeout,
               struct diag *d)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned long long port = 53;
-	const char *hash = spec ? strchr(spec, '#') : NULL;
-	ldns_rdf *ns;
-
 	if (spec == NULL) {
 		str_copy(f->name, sizeof(f->name), "the system resolver");
 		if (ldns_resolver_new_frm_file(&f->res, NULL) !=
@@ -713,27 +740,8 @@ resolver_open(struct finder *f, const char *spec, unsigned timeout,
 			              "(/etc/resolv.conf)");
 			return -1;
 		}
-	} else {
-		snprintf(addr, sizeof(addr), "%.*s",
-		         (int)(hash ? (size_t)(hash - spec) : strlen(spec)),
-		         spec);
-		ns = ldns_rdf_new_frm_str(strchr(addr, ':') ? LDNS_RDF_TYPE_AAAA
-		                                            : LDNS_RDF_TYPE_A,
-		                          addr);
-		if (ns == NULL ||
-		    (hash && parse_uint(hash + 1, 65535, &port))) {
-			ldns_rdf_deep_free(ns);
-			diag_error(d,
-			           "resolver \"%s\" is not ADDR or ADDR#PORT",
-			           spec);
-			return -1;
-		}
-		f->res = ldns_resolver_new();
-		ldns_resolver_push_nameserver(f->res, ns);
-		ldns_rdf_deep_free(ns);
-		ldns_resolver_set_port(f->res, (uint16_t)port);
-		snprintf(f->name, sizeof(f->name), "resolver %s port %llu",
-		         addr, port);
+	} else if (resolver_at(f, spec, d) == -1) {
+		return -1;
 	}
 	ldns_resolver_set_timeout(
 	    f->res, (struct timeval){.tv_sec = timeout ? timeout : 30});
@@ -1437,6 +1445,31 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 	return DNS_UPDATE_OK;
 }
 
+/* A prerequisite failed (NXRRSET or YXRRSET): on the first attempt warn
+ * and read the states again; on the second report the conflict. Returns
+ * 0 to retry, or -1 with the reason in d. */
+static int
+prereq_failed(const struct dns_target *t, struct dns_change *c, size_t n,
+              int attempt, int rcode, const char *names, const char *where,
+              struct diag *d)
+{
+	const char *why = rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET";
+
+	if (attempt > 0) {
+		diag_error(d,
+		           "someone changed %s meanwhile: %s refused the "
+		           "update twice because the records differ from what "
+		           "was read (%s); nothing was changed",
+		           names, where, why);
+		return -1;
+	}
+	diag_warn(d,
+	          "someone changed %s meanwhile (%s from %s): read the "
+	          "records again and retried",
+	          names, why, where);
+	return reread(t, c, n, d);
+}
+
 /* Send one UPDATE for the changes of zone t; see dnsupdate.h. */
 enum dns_update_result
 dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -1463,25 +1496,10 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 				update_rcode_error(t, where, names, rcode, d);
 			return DNS_UPDATE_FAILED;
 		}
-		if (attempt > 0) {
-			diag_error(d,
-			           "someone changed %s meanwhile: %s "
-			           "refused the update twice because the "
-			           "records differ from what was read (%s); "
-			           "nothing was changed",
-			           names, where,
-			           rcode == LDNS_RCODE_NXRRSET ? "NXRRSET"
-			                                       : "YXRRSET");
-			return DNS_UPDATE_CONFLICT;
-		}
-		diag_warn(d,
-		          "someone changed %s meanwhile (%s from %s): read "
-		          "the records again and retried",
-		          names,
-		          rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET",
-		          where);
-		if (reread(t, c, n, d) == -1)
-			return DNS_UPDATE_FAILED;
+		if (prereq_failed(t, c, n, attempt, rcode, names, where, d) ==
+		    -1)
+			return attempt > 0 ? DNS_UPDATE_CONFLICT
+			                   : DNS_UPDATE_FAILED;
 	}
 	return confirm(t, c, n, d);
 }

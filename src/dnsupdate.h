@@ -101,30 +101,48 @@ struct dns_change {
 	struct dns_state *state; /* as read; refreshed on a conflict */
 };
 
-/* Does applying c to its state change anything? */
+/* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
+ * text is current when it is the only record of its kind at its name
+ * (other TXT records there are kept); a NULL text never needs a change.
+ * With state NULL: 1. A CNAME at the name still counts as needed:
+ * dns_update_apply() then refuses (check state->sts_cname first to
+ * treat an RFC 8461 section 8.2 delegation as settled). */
 int dns_change_needed(const struct dns_change *c);
 
 enum dns_update_result {
 	DNS_UPDATE_OK = 0,
 	DNS_UPDATE_FAILED = -1, /* reason in d */
-	DNS_UPDATE_CONFLICT =
-	    -2, /* prerequisite failed twice: concurrent edit */
+	/* a prerequisite failed twice: concurrent edit */
+	DNS_UPDATE_CONFLICT = -2,
 };
 
 /*
  * Send one UPDATE for all n changes of the zone t: prerequisites are the
- * RRsets as read, old v=STSv1 / v=TLSRPTv1 records deleted, new ones
- * added. The reply's TSIG is verified and its rcode checked. On NXRRSET
- * (someone changed a record meanwhile) the states are read again and the
- * update retried once. Then the records are read back and confirmed.
- * Changes that are not needed are left out; none needed: nothing sent.
+ * RRsets as read (every RR, value-dependent; "RRset does not exist" for
+ * an empty one) of each name that changes, the old v=STSv1 / v=TLSRPTv1
+ * records deleted (class NONE, with their RDATA), the new ones added with
+ * c->ttl. RD clear, random id, TSIG-signed with t->key, over TCP. The
+ * reply's TSIG is verified and its rcode checked. On NXRRSET or YXRRSET
+ * (someone changed a record meanwhile) a warning is added to d, the
+ * states are read again and the update recomputed and retried once; a
+ * second failure is DNS_UPDATE_CONFLICT. Then the records are read back
+ * and confirmed: each c->state then holds the state read back.
+ * Changes that are not needed are left out; none needed: nothing sent,
+ * DNS_UPDATE_OK. A change that would put a TXT record beside a CNAME
+ * (_mta-sts.D or _smtp._tls.D) fails the whole call before anything is
+ * sent ("... is a CNAME to X (RFC 8461 section 8.2 delegation): leaving
+ * it alone"). Every c->state must have been filled by dns_state_read().
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
                                         struct diag *d);
 
 /* The UPDATE dns_update_apply would send, as nsupdate-like text
- * ("zone", "prereq ...", "update delete ...", "update add ..."). */
+ * appended to out: "server S PORT", "zone Z", "prereq yxrrset NAME TXT
+ * \"...\"" / "prereq nxrrset NAME TXT", "update delete NAME TXT
+ * \"...\"", "update add NAME TTL TXT \"...\"", "send". Nothing is
+ * appended when no change is needed. Returns 0, or -1 (a CNAME refusal,
+ * appended as "; not sent: reason"). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,
                     size_t n, struct buf *out);
 
