@@ -1,0 +1,189 @@
+/*
+ * dnsupdate-test - the UPDATE plan without a server: which records
+ * change, what is deleted and added, and the nsupdate-like dry-run text
+ * (prerequisites, quoting, long texts split into character-strings,
+ * CNAME refusal).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsupdate.h"
+#include "tap.h"
+
+/* Add a TXT record holding text (one character-string) to s. */
+static void
+set_add(struct dns_txtset *s, const char *text)
+{
+	size_t len = strlen(text);
+
+	strlist_add(&s->text, text);
+	s->rdata = xreallocarray(s->rdata, s->n + 1, sizeof(*s->rdata));
+	s->rdlen = xreallocarray(s->rdlen, s->n + 1, sizeof(*s->rdlen));
+	s->rdata[s->n] = xmalloc(len + 1);
+	s->rdata[s->n][0] = (unsigned char)len;
+	memcpy(s->rdata[s->n] + 1, text, len);
+	s->rdlen[s->n++] = len + 1;
+}
+
+static void
+target_init(struct dns_target *t)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr[0];
+
+	memset(t, 0, sizeof(*t));
+	str_copy(t->zone, sizeof(t->zone), "example.com");
+	str_copy(t->server, sizeof(t->server), "ns1.example.com");
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(5353);
+	t->addrlen[0] = sizeof(*sin);
+	t->naddr = 1;
+}
+
+/* The dry-run text of one change. */
+static char *
+plan_text(const struct dns_change *c, int *rc)
+{
+	struct dns_target t;
+	struct buf b;
+
+	target_init(&t);
+	buf_init(&b, 1 << 16);
+	buf_puts(&b, "");
+	*rc = dns_update_text(&t, c, 1, &b);
+	return buf_steal(&b);
+}
+
+static void
+test_duplicates(void)
+{
+	struct dns_state st;
+	struct dns_change c = {.domain = "example.com",
+	                       .sts_text = "v=STSv1; id=new",
+	                       .ttl = 600,
+	                       .state = &st};
+	char *text;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	set_add(&st.sts, "v=STSv1; id=old");
+	set_add(&st.sts, "v=STSv1; id=new");
+	set_add(&st.sts, "v=STSv1x; id=notours");
+	set_add(&st.sts, "other");
+	ok(dns_change_needed(&c), "two STS records: a change is needed");
+	text = plan_text(&c, &rc);
+	is_str(text,
+	       "server ns1.example.com 5353\n"
+	       "zone example.com\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1; id=old\"\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1; id=new\"\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1x; "
+	       "id=notours\"\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"other\"\n"
+	       "update delete _mta-sts.example.com TXT \"v=STSv1; id=old\"\n"
+	       "send\n",
+	       "only the other STS record deleted; prerequisites on all");
+	free(text);
+	dns_state_free(&st);
+	ok(st.sts.n == 0 && st.sts.rdata == NULL, "state freed and cleared");
+}
+
+static void
+test_current(void)
+{
+	struct dns_state st;
+	struct dns_change c = {.domain = "example.com",
+	                       .sts_text = "v=STSv1; id=a",
+	                       .tlsrpt_text = "v=TLSRPTv1; rua=mailto:x@y",
+	                       .ttl = 600,
+	                       .state = &st};
+	char *text;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	set_add(&st.sts, "v=STSv1; id=a");
+	set_add(&st.sts, "unrelated");
+	set_add(&st.tlsrpt, "v=TLSRPTv1; rua=mailto:x@y");
+	ok(!dns_change_needed(&c), "records current: no change needed");
+	text = plan_text(&c, &rc);
+	ok(rc == 0 && text[0] == '\0', "records current: no UPDATE text");
+	free(text);
+	c.tlsrpt_text = NULL;
+	c.sts_text = NULL;
+	ok(!dns_change_needed(&c), "NULL texts: nothing to change");
+	dns_state_free(&st);
+}
+
+static void
+test_long_and_quoted(void)
+{
+	struct dns_state st;
+	char longtext[301], want[1024];
+	struct dns_change c = {.domain = "example.org",
+	                       .tlsrpt_text = longtext,
+	                       .sts_text = "v=STSv1; id=\"q\\",
+	                       .ttl = 60,
+	                       .state = &st};
+	char *text;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	memcpy(longtext, "v=TLSRPTv1; rua=mailto:", 23);
+	memset(longtext + 23, 'a', sizeof(longtext) - 24);
+	longtext[300] = '\0';
+	text = plan_text(&c, &rc);
+	like(text, "prereq nxrrset _mta-sts.example.org TXT\n",
+	     "empty RRset: RRset-does-not-exist prerequisite");
+	like(text,
+	     "update add _mta-sts.example.org 60 TXT \"v=STSv1; "
+	     "id=\\\"q\\\\\"\n",
+	     "quotes and backslashes escaped");
+	snprintf(want, sizeof(want),
+	         "update add _smtp._tls.example.org 60 TXT \"%.255s\" "
+	         "\"%s\"\n",
+	         longtext, longtext + 255);
+	like(text, want, "a long text split into 255-byte strings");
+	ok(strstr(text, "prereq") < strstr(text, "update"),
+	   "prerequisites before updates");
+	free(text);
+}
+
+static void
+test_cname(void)
+{
+	struct dns_state st;
+	struct dns_change c = {.domain = "example.net",
+	                       .sts_text = "v=STSv1; id=a",
+	                       .ttl = 60,
+	                       .state = &st};
+	char *text;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	st.sts_cname = xstrdup("_mta-sts.provider.example");
+	ok(dns_change_needed(&c), "CNAME: a change would be needed");
+	text = plan_text(&c, &rc);
+	ok(rc == -1, "CNAME: refused");
+	like(text,
+	     "; not sent: _mta-sts.example.net is a CNAME to "
+	     "_mta-sts.provider.example (RFC 8461 section 8.2 delegation): "
+	     "leaving it alone",
+	     "CNAME: reason given");
+	ok(strstr(text, "update add") == NULL, "CNAME: no TXT added beside it");
+	free(text);
+	dns_state_free(&st);
+}
+
+int
+main(void)
+{
+	test_duplicates();
+	test_current();
+	test_long_and_quoted();
+	test_cname();
+	return done_testing();
+}
