@@ -172,6 +172,17 @@ engine_discovery() {
 		"$kind: MNAME A address"
 	like "$out" "^address ::1 port $port$" "$kind: MNAME AAAA address"
 
+	tool find --domain example.com --resolver "::1#$port" --port "$port" \
+		--key "$key"
+	like "$out" '^server ns1.example.com$' \
+		"$kind: discovery through a resolver on IPv6"
+
+	tool find --domain nosuch.example --resolver "127.0.0.1#$port" \
+		--port "$port" --key "$key"
+	is "$rc" 1 "$kind: discovery of a name nobody serves fails"
+	like "$out" "resolver 127.0.0.1 port $port answered REFUSED to the query for _mta-sts.nosuch.example SOA" \
+		"$kind: discovery failure names the resolver and the query"
+
 	tool update --domain example.com --resolver "127.0.0.1#$port" \
 		--port "$port" --key "$key" --sts "v=STSv1; id=discovered"
 	is "$rc" 0 "$kind: update through the discovered primary"
