@@ -96,6 +96,8 @@ rdf_name(const ldns_rdf *rdf)
 	return r;
 }
 
+/* A random message id from OpenSSL's CSPRNG (an off-path attacker must
+ * not guess it); ends the program if no randomness is available. */
 static uint16_t
 random_id(void)
 {
@@ -1006,6 +1008,7 @@ out:
 	return rc;
 }
 
+/* dns_target_find_via() with the system resolver; see dnsupdate.h. */
 int
 dns_target_find(const char *domain, const char *zone, const char *server,
                 unsigned port, const struct tsig_key *key, unsigned timeout,
@@ -1037,6 +1040,7 @@ struct plan {
 	size_t n;
 };
 
+/* Append an operation to p, copying rdata. */
 static void
 plan_add(struct plan *p, enum op_kind kind, const char *owner,
          const unsigned char *rdata, size_t rdlen, uint32_t ttl)
