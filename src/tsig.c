@@ -285,9 +285,11 @@ find_tsig(const unsigned char *m, size_t len, struct tsig_rr *rr,
 	for (unsigned i = 0; total > 0 && i < total - 1; i++)
 		if (wire_skip_rr(m, len, &off, 0) == -1)
 			return TSIG_MALFORMED;
-	if (counts[3] == 0)
-		return off == len || total == 0 ? TSIG_UNSIGNED
-		                                : TSIG_MALFORMED;
+	if (counts[3] == 0) /* no additional record: skip the last one */
+		return (total == 0 || wire_skip_rr(m, len, &off, 0) == 0) &&
+		               off == len
+		           ? TSIG_UNSIGNED
+		           : TSIG_MALFORMED;
 	start = off;
 	rr->name_len = wire_read_name(m, len, &off, rr->name);
 	if (rr->name_len == 0 || off + 10 > len)

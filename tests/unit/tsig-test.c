@@ -235,6 +235,32 @@ test_layout(void)
 	buf_free(&q);
 }
 
+/* An unsigned reply with records in the answer section (no additional
+ * record) is unsigned, not malformed. */
+static void
+test_unsigned_answer(const struct tsig_key *k)
+{
+	ldns_pkt *p = NULL;
+	ldns_rr *rr = NULL;
+	uint8_t *wire = NULL;
+	size_t len = 0;
+	struct tsig_info info;
+
+	ldns_pkt_query_new_frm_str(&p, "example.com.", LDNS_RR_TYPE_TXT,
+	                           LDNS_RR_CLASS_IN, 0);
+	ldns_rr_new_frm_str(&rr, "example.com. 60 IN TXT \"v=STSv1; id=1\"", 0,
+	                    NULL, NULL);
+	ldns_pkt_push_rr(p, LDNS_SECTION_ANSWER, rr);
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt2wire(&wire, p, &len);
+	ok(tsig_verify(k, wire, len, NULL, 0, &info) == TSIG_UNSIGNED,
+	   "an unsigned reply with an answer is unsigned");
+	ok(tsig_verify(k, wire, len - 1, NULL, 0, &info) == TSIG_MALFORMED,
+	   "a cut unsigned reply is malformed");
+	free(wire);
+	ldns_pkt_free(p);
+}
+
 static void
 test_unsigned(void)
 {
@@ -255,6 +281,7 @@ test_unsigned(void)
 	buf_free(&q);
 	ok(strcmp(tsig_error_name(TSIG_ERR_BADTIME), "BADTIME") == 0,
 	   "error names");
+	test_unsigned_answer(&k);
 }
 
 int
