@@ -18,9 +18,10 @@
 #                              again from fresh zone files (serial 1)
 #   bench_serials PORT N       "zone serial" of every zone, one a line
 #   bench_nginx_start N        certificates, nginx.conf, start nginx
-#   bench_conf FILE PORT N [LINES]
+#   bench_conf FILE PORT N [LINES [DOMAIN_LINES]]
 #                              write the mta-sts-sync configuration; LINES
-#                              go into options { }
+#                              go into options { }, DOMAIN_LINES into
+#                              every domain { } with %d its name
 
 BENCH_UPSTREAM=mta-sts.upstream.test
 BENCH_SAN_CHUNK=100
@@ -60,9 +61,9 @@ _bench_zones() {
 # _bench_bind_wait DIR PORT N: wait until named says it is running and
 # the last zone answers.
 _bench_bind_wait() {
-	local i last
+	local last
 	last=$(printf 'd%05d.bench.test' "$3")
-	for i in $(seq 1 1200); do
+	for _ in $(seq 1 1200); do
 		if grep -q ' running$' "$1/named.log" 2>/dev/null &&
 			dig +tcp +norec +short +time=2 +tries=1 -p "$2" \
 				@127.0.0.1 "$last" SOA | grep -q 'bench.test'; then
@@ -188,7 +189,7 @@ bench_policy_hosts() {
 	(cd "$HTTPS_DIR/www" && xargs mkdir -p <"$T/policy-hosts")
 }
 
-# bench_conf FILE PORT N [LINES]: the domains go into include files of
+# bench_conf FILE PORT N [LINES [DOMAIN_LINES]]: the domains go into include files of
 # 1000 domains each, as a hosting operator would split them (and since
 # one configuration file may hold at most 1 MiB).
 bench_conf() {
@@ -210,7 +211,8 @@ bench_conf() {
 		[ -n "${4:-}" ] && printf '\t%s\n' "$4"
 		printf '};\n'
 	} >"$file"
-	bench_names "$n" | awk -v port="$HTTPS_PORT" -v inc="$inc" -v conf="$file" '{
+	bench_names "$n" | awk -v port="$HTTPS_PORT" -v inc="$inc" -v conf="$file" \
+		-v extra="${5:-}" '{
 		f = sprintf("%s/%03d.conf", inc, int((NR - 1) / 1000))
 		if (f != last) {
 			if (last != "")
@@ -220,6 +222,12 @@ bench_conf() {
 		}
 		printf "domain \"%s\" {\n", $1 > f
 		printf "\tverify-url \"https://mta-sts.%s:%s/.well-known/mta-sts.txt\";\n", $1, port > f
-		printf "\ttls-rpt \"mailto:tlsrpt@%s\";\n};\n", $1 > f
+		printf "\ttls-rpt \"mailto:tlsrpt@%s\";\n", $1 > f
+		if (extra != "") {
+			x = extra
+			gsub(/%d/, $1, x)
+			printf "\t%s\n", x > f
+		}
+		printf "};\n" > f
 	}'
 }

@@ -74,7 +74,7 @@ run_sync() {
 	SYNC_KB=$(tail -1 "$T/$1.rss")
 }
 
-# changed_zones: how many zones do not have serial 2 after one UPDATE.
+# serial_not S: how many zones do not have serial S.
 serial_not() {
 	bench_serials "$PORT" "$N" | awk -v s="$1" '$2 != s' | wc -l
 }
@@ -96,6 +96,7 @@ policy() {
 }
 
 # ----------------------------------------------------------------- lab
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "lab: BIND with $N zones, nginx with $N policy hosts"
 BENCH_DNS=$T/dns
 PORT=$(freeport 1) || bail_out "no free port"
@@ -126,13 +127,13 @@ ID=$(sha256sum "$HTTPS_DIR/www/mta-sts.$(bench_names 1)/.well-known/mta-sts.txt"
 say "mta-sts-sync, nothing to change (3 runs)"
 before=$(bench_serials "$PORT" "$N")
 u0=$(upstream_count)
-NOOP=""
-for i in 1 2 3; do
+NOOP=()
+for _ in 1 2 3; do
 	run_sync noop "$CONF"
-	NOOP="$NOOP $SYNC_NS"
+	NOOP+=("$SYNC_NS")
 done
 NOOP_UP=$((($(upstream_count) - u0) / 3))
-NOOP_NS=$(printf '%s\n' $NOOP | sort -n | sed -n 2p)
+NOOP_NS=$(printf '%s\n' "${NOOP[@]}" | sort -n | sed -n 2p)
 NOOP_UPDATES=$(diff <(echo "$before") <(bench_serials "$PORT" "$N") |
 	grep -c '^>')
 [ -s "$T/noop.out" ] && bail_out "no-change run printed: $(head -3 "$T/noop.out")"
@@ -201,8 +202,10 @@ table() {
 	full_one=$(ratio "$FULL_NS" "$ONE_NS")
 	each_full=$(ratio "$EACH_NS" "$FULL_NS")
 	printf 'mta-sts-sync scale benchmark: %s domains, one zone each, one upstream\n' "$N"
-	printf '%s, %s; %s cores; %s\n\n' "$(named -v | cut -d' ' -f1-2)" \
+	printf '%s, %s; %s cores; %s\n' "$(named -v | cut -d' ' -f1-2)" \
 		"$(nginx -v 2>&1 | sed 's/.*: //')" "$(nproc)" "$(date -u +%Y-%m-%d)"
+	printf 'load average before %s, after %s (other work on the machine skews the times)\n\n' \
+		"$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	row "measure" "value" "target" ""
 	row "$(printf '%050d' 0 | tr 0 -)" "----------" "---------" "----"
 	row "first run: file + 2 records a domain, verify on" "$(secs "$FULL_NS") s" "" ""

@@ -1,0 +1,199 @@
+#!/bin/bash
+# profile.sh - where the time of a sync run goes: builds the benchmark's
+# lab (tests/bench/bench-lab.sh, BENCH_N domains, default 1000) and runs
+# mta-sts-sync's first run (every domain changes) and a no-change run
+# under each of:
+#
+#   perf stat     CPU time against wall time, context switches
+#   strace -c -w  wall time spent in each system call (waiting on a
+#                 socket shows up as poll/read/connect)
+#   strace -tt    a timeline of the connections, fsyncs and renames, to
+#                 split one domain into its steps (steps.txt)
+#   perf record   CPU samples with call graphs (perf report --stdio)
+#   massif        the heap at its peak, by allocation site (ms_print)
+#
+# and then untraced, with one step left out at a time (ablation.txt):
+# verify off, and the zone configured (no SOA discovery per domain).
+#
+# The zones and the published files are reset before every first run.
+# Output goes to BENCH_PROFILE_DIR (default $top_builddir/bench-profile).
+# Run it with `make bench-profile`. Needs perf and strace.
+. "$top_srcdir/tests/lib/tap.sh" || exit 1
+. "$top_srcdir/tests/lib/dns.sh"
+. "$top_srcdir/tests/lib/https.sh"
+. "$top_srcdir/tests/bench/bench-lab.sh"
+
+N=${BENCH_N:-1000}
+OUT=${BENCH_PROFILE_DIR:-$top_builddir/bench-profile}
+
+dns_require_bind
+command -v perf >/dev/null || skip_all "perf not installed"
+command -v strace >/dev/null || skip_all "strace not installed"
+mkdir -p "$OUT" || bail_out "cannot make $OUT"
+
+say() { echo "# $*" >&2; }
+
+policy() {
+	printf 'version: STSv1\nmode: enforce\nmx: mx1.mail.bench.test\n'
+	printf 'mx: *.mail.bench.test\nmax_age: 604800\n'
+}
+
+# fresh: zones and policy files as before any run.
+fresh() {
+	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" ||
+		bail_out "named did not restart"
+	find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known' -prune \
+		-exec rm -rf {} +
+}
+
+# sync_under NAME TOOL...: run mta-sts-sync under TOOL; it must succeed.
+sync_under() {
+	local name=$1
+	shift
+	"$@" "$MTA_STS_SYNC" -c "$CONF" -q >"$OUT/$name.out" 2>&1 ||
+		bail_out "$name: $(tail -3 "$OUT/$name.out")"
+}
+
+# steps TRACE: from an strace -f -tt -T timeline, the wall time of each
+# kind of step: DNS exchanges (connect to the DNS port until close; an
+# UPDATE when its first message has opcode 5), HTTPS fetches (connect to
+# the HTTPS port until close), fsync; and the two phases of a run: until
+# the last HTTPS fetch ends (plan, publish, verify every domain), then
+# the UPDATEs and their read-backs.
+steps() {
+	awk -v dns="$PORT" -v https="$HTTPS_PORT" '
+	function t(s,   a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
+	function fdof(s) { sub(/^[a-z]+\(/, "", s); sub(/[,)].*/, "", s); return s }
+	NR == 1 { first = t($2) }
+	{ last = t($2) }
+	/ connect\(/ && match($0, /sin_port=htons\([0-9]+\)/) {
+		port = substr($0, RSTART + 15, RLENGTH - 16)
+		fd = fdof($3)
+		kind[fd] = port == dns ? "dns-query" : port == https ? "https" : ""
+		start[fd] = t($2)
+		fresh[fd] = 1
+		next
+	}
+	/ (sendto|write)\(/ {
+		fd = fdof($3)
+		# TCP length (2), id (2), then QR|opcode|...: UPDATE is 0x28
+		if (kind[fd] == "dns-query" && fresh[fd] && $0 ~ /"\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x28/)
+			kind[fd] = "dns-update"
+		fresh[fd] = 0
+		next
+	}
+	/ close\(/ {
+		fd = fdof($3)
+		if (kind[fd] != "") {
+			sum[kind[fd]] += t($2) - start[fd]
+			n[kind[fd]]++
+			if (kind[fd] == "https")
+				https_end = t($2)
+			kind[fd] = ""
+		}
+		next
+	}
+	/ f(data)?sync\(/ && match($0, /<[0-9.]+>$/) {
+		sum["fsync"] += substr($0, RSTART + 1, RLENGTH - 2)
+		n["fsync"]++
+	}
+	END {
+		printf "wall (traced)          %8.3f s\n", last - first
+		if (https_end > 0)
+			printf "  until the last HTTPS %8.3f s\n  after it             %8.3f s\n",
+				https_end - first, last - https_end
+		for (k in sum) {
+			printf "%-10s %6d  %8.3f s  %7.3f ms each\n",
+				k, n[k], sum[k], 1000 * sum[k] / n[k]
+			busy += sum[k]
+		}
+		printf "%-10s %6s  %8.3f s\n", "the rest", "", last - first - busy
+	}' "$1"
+}
+
+say "lab: BIND with $N zones, nginx with $N policy hosts"
+BENCH_DNS=$T/dns
+PORT=$(freeport 1) || bail_out "no free port"
+dns_key "$BENCH_DNS" >/dev/null
+https_init
+bench_policy_hosts "$N"
+policy | https_put "$BENCH_UPSTREAM" /.well-known/mta-sts.txt
+bench_nginx_start "$N"
+bench_bind_start "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
+CONF=$T/bench.conf
+bench_conf "$CONF" "$PORT" "$N"
+
+tools=${BENCH_PROFILE_TOOLS:-stat strace timeline record}
+[ -z "${BENCH_PROFILE_TOOLS:-}" ] && command -v valgrind >/dev/null &&
+	tools="$tools massif"
+for tool in $tools; do
+	say "$tool: first run, then no-change run"
+	fresh
+	for run in full noop; do
+		case $tool in
+		stat) sync_under "$run.stat" perf stat -o "$OUT/$run.perf-stat" \
+			-e task-clock,context-switches,cpu-migrations,page-faults ;;
+		strace) sync_under "$run.strace" strace -f -c -w \
+			-o "$OUT/$run.strace-summary" ;;
+		timeline)
+			sync_under "$run.timeline" strace -f -tt -T \
+				-e trace=connect,close,sendto,write,fsync,fdatasync \
+				-xx -s 5 \
+				-o "$OUT/$run.timeline"
+			steps "$OUT/$run.timeline" >"$OUT/$run.steps.txt" ;;
+		record)
+			sync_under "$run.record" perf record -q -F 2000 \
+				--call-graph dwarf -o "$OUT/$run.perf.data"
+			perf report -i "$OUT/$run.perf.data" --stdio --no-children \
+				--percent-limit 1 >"$OUT/$run.perf.txt" 2>/dev/null
+			perf report -i "$OUT/$run.perf.data" --stdio --no-children \
+				--sort dso >"$OUT/$run.perf-dso.txt" 2>/dev/null
+			perf report -i "$OUT/$run.perf.data" --stdio --children \
+				--sort symbol -g none 2>/dev/null |
+				grep -v '^#' >"$OUT/$run.perf-children.txt" ;;
+		massif)
+			sync_under "$run.massif" valgrind -q --tool=massif \
+				--massif-out-file="$OUT/$run.massif"
+			ms_print "$OUT/$run.massif" >"$OUT/$run.massif.txt" ;;
+		esac
+	done
+done
+# timed NAME CONF: wall seconds of one untraced run.
+timed() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"$MTA_STS_SYNC" -c "$2" -q >"$OUT/$1.out" 2>&1 ||
+		bail_out "$1: $(tail -3 "$OUT/$1.out")"
+	t1=$(date +%s%N)
+	printf '%-46s %7.3f s\n' "$1" "$(awk -v n=$((t1 - t0)) 'BEGIN { print n / 1e9 }')"
+}
+
+# Ablation: the same runs untraced, one step left out at a time.
+say "ablation: verify off, zone configured"
+bench_conf "$T/noverify.conf" "$PORT" "$N" "verify no;"
+bench_conf "$T/zone.conf" "$PORT" "$N" "" 'zone "%d";'
+{
+	fresh
+	timed "first run" "$CONF"
+	timed "no-change run" "$CONF"
+	fresh
+	timed "first run, verify no" "$T/noverify.conf"
+	timed "no-change run, verify no" "$T/noverify.conf"
+	fresh
+	timed "first run, zone given (no SOA discovery)" "$T/zone.conf"
+	timed "no-change run, zone given" "$T/zone.conf"
+} >"$OUT/ablation.txt"
+say "results in $OUT"
+echo "== wall time, untraced, one step left out at a time"
+cat "$OUT/ablation.txt"
+for run in full noop; do
+	[ -f "$OUT/$run.perf-stat" ] && echo "== $run: perf stat" &&
+		grep -E 'task-clock|elapsed|context' "$OUT/$run.perf-stat"
+	[ -f "$OUT/$run.steps.txt" ] &&
+		echo "== $run: time per step (strace timeline)" &&
+		cat "$OUT/$run.steps.txt"
+	[ -f "$OUT/$run.strace-summary" ] &&
+		echo "== $run: system calls by wall time (strace -c -w)" &&
+		sed -n 1,14p "$OUT/$run.strace-summary"
+done
+exit 0
