@@ -57,7 +57,7 @@ usage(void)
 static unsigned long long
 num(const char *s, unsigned long long max)
 {
-	unsigned long long v;
+	unsigned long long v = 0;
 
 	if (s == NULL || parse_uint(s, max, &v) == -1)
 		usage();
