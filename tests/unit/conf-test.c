@@ -795,8 +795,8 @@ test_no_secret_in_messages(void)
 	static const char secret[] = "U2VjcmV0TWFya2VyWFlaWFla";
 	static const char *const texts[] = {
 	    "key \"k\" { algorithm hmac-sha999; secret \"%s\"; };\n",
-	    "key \"k\" { algorithm hmac-sha256; secret \"%s\"; secret "
-	    "\"%s\"; };\n",
+	    ("key \"k\" { algorithm hmac-sha256; secret \"%s\"; secret "
+	     "\"%s\"; };\n"),
 	    "key \"k\" { algorithm hmac-sha256; secret \"%s\" };\n",
 	    "key \"k\" { algorithm hmac-sha256; secret \"%s!!\"; };\n",
 	    "key \"bad name..\" { algorithm hmac-sha256; secret \"%s\"; };\n",
