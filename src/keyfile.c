@@ -564,8 +564,9 @@ detect_format(const char *buf, size_t len)
 		if (r == 1 && strcmp(t, "key:") == 0)
 			f = KF_KNOT;
 		else if (r == 1 && strchr(t, ':') != NULL &&
-		         strpbrk(t, " \t{};\"/") == NULL)
-			f = KF_ONELINE;
+		         strpbrk(t, " \t{};\"#") == NULL &&
+		         strncmp(t, "//", 2) != 0 && strncmp(t, "/*", 2) != 0)
+			f = KF_ONELINE; /* base64 secrets may hold '/' */
 		explicit_bzero(line, sizeof(line));
 		return f;
 	}

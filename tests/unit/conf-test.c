@@ -667,6 +667,30 @@ test_key_files(void)
 	key_fails(tpath("data/keys"), NULL, "not a regular file");
 }
 
+/* The format is told from the content: a '/' in a one-line secret is
+ * not a BIND comment, and a BIND comment holding ':' is not a one-line
+ * key. */
+static void
+test_key_format_detection(void)
+{
+	static const char slash[] = "hmac-sha256:slash-key:ab/cd+ef/ghA=\n";
+	static const char comment[] =
+	    "// made by: tsig-keygen\nkey \"c\" { algorithm hmac-sha1; "
+	    "secret \"AAAA\"; };\n";
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k", slash, strlen(slash), NULL, &key, &d) == 0 &&
+	       strcmp(key.name, "slash-key") == 0,
+	   "one-line key whose secret holds '/' (%s)", d.error);
+	diag_init(&d);
+	ok(keyfile_parse("k", comment, strlen(comment), NULL, &key, &d) == 0 &&
+	       key.alg == TSIG_HMAC_SHA1,
+	   "BIND key file opening with a // comment holding ':' (%s)",
+	   d.error);
+}
+
 /* Key file parsing errors from memory, each with its line. */
 static void
 test_key_parse_errors(void)
@@ -915,6 +939,7 @@ main(void)
 	test_urls();
 	test_key_statements();
 	test_key_files();
+	test_key_format_detection();
 	test_key_parse_errors();
 	test_modes();
 	test_no_secret_in_messages();
