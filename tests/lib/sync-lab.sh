@@ -29,7 +29,7 @@ LAB_UPSTREAM=mta-sts.upstream.test
 lab_start() {
 	local d
 	LAB_DIR=$T/lab
-	LAB_DNS_PORT=$(freeport 1) || bail_out "no free port"
+	dns_port LAB_DNS_PORT || bail_out "no free port"
 	LAB_KEY=$(dns_key "$LAB_DIR/dns")
 	case "$1" in
 	bind) dns_require_bind; dns_start_bind "$LAB_DIR/dns" "$LAB_DNS_PORT" ;;
@@ -44,7 +44,7 @@ lab_start() {
 }
 
 lab_start_second() {
-	LAB_DNS_PORT2=$(freeport 1) || bail_out "no free port"
+	dns_port LAB_DNS_PORT2 || bail_out "no free port"
 	case "$1" in
 	bind) dns_require_bind
 		dns_start_bind "$LAB_DIR/dns2" "$LAB_DNS_PORT2" "$LAB_KEY" ;;
