@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "pool.h"
 #include "record.h"
 #include "util.h"
 
@@ -869,51 +869,27 @@ out:
 
 /* ------------------------------------------------------- workers */
 
-struct pool {
-	pthread_mutex_t lock;
-	size_t next, n;
-	struct report *reps;
+struct check_all_ctx {
 	const struct check_ctx *ctx;
+	struct report *reps;
 };
 
-/* Worker thread: take the next unchecked domain until none is left. */
-static void *
-pool_worker(void *arg)
+/* pool_run job: check domain i. */
+static void
+check_one(void *arg, size_t i)
 {
-	struct pool *pl = arg;
-	size_t i;
+	struct check_all_ctx *all = arg;
 
-	for (;;) {
-		pthread_mutex_lock(&pl->lock);
-		i = pl->next++;
-		pthread_mutex_unlock(&pl->lock);
-		if (i >= pl->n)
-			return NULL;
-		check_domain(pl->ctx, &pl->reps[i]);
-	}
+	check_domain(all->ctx, &all->reps[i]);
 }
 
 /* Check n domains with at most CHECK_MAX_PARALLEL threads. */
 static void
 check_all(const struct check_ctx *ctx, struct report *reps, size_t n)
 {
-	pthread_t tids[CHECK_MAX_PARALLEL];
-	struct pool pl;
-	size_t i, started = 0, want;
+	struct check_all_ctx all = {ctx, reps};
 
-	memset(&pl, 0, sizeof(pl));
-	pthread_mutex_init(&pl.lock, NULL);
-	pl.n = n;
-	pl.reps = reps;
-	pl.ctx = ctx;
-	want = n < CHECK_MAX_PARALLEL ? n : CHECK_MAX_PARALLEL;
-	for (i = 0; i + 1 < want; i++)
-		if (pthread_create(&tids[started], NULL, pool_worker, &pl) == 0)
-			started++;
-	pool_worker(&pl); /* this thread works too */
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	pthread_mutex_destroy(&pl.lock);
+	pool_run(n, CHECK_MAX_PARALLEL, check_one, &all);
 }
 
 /* ------------------------------------------------------- output */
