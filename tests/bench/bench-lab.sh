@@ -151,7 +151,7 @@ bench_nginx_start() {
 	_bench_cert upstream "$BENCH_UPSTREAM"
 	mkdir -p "$HTTPS_DIR/www/$BENCH_UPSTREAM/.well-known"
 	{
-		printf 'worker_processes 1;\ndaemon on;\npid %s/nginx.pid;\n' "$n"
+		printf 'worker_processes auto;\ndaemon on;\npid %s/nginx.pid;\n' "$n"
 		printf 'error_log %s/error.log warn;\n' "$n"
 		[ "$(id -u)" = 0 ] && printf 'user root root;\n'
 		printf 'events { worker_connections 1024; }\nhttp {\n'

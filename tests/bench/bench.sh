@@ -109,6 +109,17 @@ bench_bind_start "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
 CONF=$T/bench.conf
 bench_conf "$CONF" "$PORT" "$N"
 
+# The nsupdate runs must send what mta-sts-sync sends: compare with its
+# dry run for the first domain (which also gives the policy id).
+first=$(bench_names 1)
+"$MTA_STS_SYNC" -c "$CONF" -n "$first" >"$T/plan.out" 2>&1 ||
+	bail_out "dry run failed: $(head -3 "$T/plan.out")"
+ID=$(sed -n 's/^update add _mta-sts.* TXT "v=STSv1; id=\([A-Za-z0-9]*\)"$/\1/p' "$T/plan.out")
+[ -n "$ID" ] || bail_out "no policy id in the dry run: $(head -3 "$T/plan.out")"
+if [ "$(grep -E '^(zone|prereq|update|send)' "$T/plan.out")" != "$(nsupdate_script "$first")" ]; then
+	bail_out "the nsupdate script differs from mta-sts-sync's UPDATE: $(cat "$T/plan.out")"
+fi
+
 # ---------------------------------------------------- mta-sts-sync runs
 say "mta-sts-sync, first run: $N domains change"
 u0=$(upstream_count)
@@ -121,8 +132,8 @@ FULL_VERIFY=$(($(verify_count) - v0))
 [ "$(serial_not 2)" = 0 ] || bail_out "first run: not every zone got one UPDATE"
 published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
 [ "$published" = "$N" ] || bail_out "first run: $published of $N files published"
-ID=$(sha256sum "$HTTPS_DIR/www/mta-sts.$(bench_names 1)/.well-known/mta-sts.txt" |
-	cut -c1-32)
+[ "$(sha256sum "$HTTPS_DIR/www/mta-sts.$first/.well-known/mta-sts.txt" |
+	cut -c1-32)" = "$ID" ] || bail_out "first run: the file does not match id $ID"
 
 say "mta-sts-sync, nothing to change (3 runs)"
 before=$(bench_serials "$PORT" "$N")
