@@ -20,6 +20,7 @@ struct cmd_opts {
 	const char *conf_path; /* -c; default SYSCONFDIR/mta-sts-sync.conf */
 	int conf_given;        /* -c was given */
 	int dry_run;           /* -n */
+	unsigned jobs;         /* sync -j N: domains at once; 0: default */
 	int json;              /* --json */
 	const char *server;    /* check --server ADDR[#PORT] */
 	const char *ca_file;   /* check --ca-file */

@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "log.h"
+#include "util.h"
 
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
@@ -26,8 +27,8 @@ enum {
 };
 
 static const char usage_text[] =
-    "usage: mta-sts-sync [sync] [-c FILE] [-n] [-v|-q] [--json] [--syslog] "
-    "[DOMAIN...]\n"
+    "usage: mta-sts-sync [sync] [-c FILE] [-n] [-j N] [-v|-q] [--json] "
+    "[--syslog] [DOMAIN...]\n"
     "       mta-sts-sync check [-c FILE] [--server ADDR[#PORT]] [--ca-file "
     "FILE] [--json] DOMAIN...\n"
     "       mta-sts-sync lint [--canonical] FILE...   (- for standard input)\n"
@@ -52,6 +53,7 @@ static const char help_text[] =
     "/mta-sts-sync.conf)\n"
     "  -n, --dry-run       sync: show the file diff and the UPDATE, change "
     "nothing\n"
+    "  -j, --jobs N        sync: work on N domains at once (default 16)\n"
     "  -v, --verbose       explain every step\n"
     "  -q, --quiet         print errors only\n"
     "      --json          one JSON document on standard output\n"
@@ -71,6 +73,7 @@ static const char help_text[] =
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, 'c'},
     {"dry-run", no_argument, NULL, 'n'},
+    {"jobs", required_argument, NULL, 'j'},
     {"verbose", no_argument, NULL, 'v'},
     {"quiet", no_argument, NULL, 'q'},
     {"json", no_argument, NULL, OPT_JSON},
@@ -129,7 +132,7 @@ option_allowed(enum command cmd, int opt)
 
 	switch (cmd) {
 	case CMD_SYNC:
-		allowed = "cnvqJL";
+		allowed = "cjnvqJL";
 		break;
 	case CMD_CHECK:
 		allowed = "cvqJSA";
@@ -172,6 +175,17 @@ option_letter(int opt)
 	}
 }
 
+/* The value of -j: how many domains sync works on at once. */
+static unsigned
+parse_jobs(const char *arg)
+{
+	unsigned long long n;
+
+	if (parse_uint(arg, 256, &n) == -1 || n == 0)
+		usage("-j takes a number from 1 to 256");
+	return (unsigned)n;
+}
+
 static void
 parse_option(int opt, struct cmd_opts *o, int *use_syslog)
 {
@@ -182,6 +196,9 @@ parse_option(int opt, struct cmd_opts *o, int *use_syslog)
 		break;
 	case 'n':
 		o->dry_run = 1;
+		break;
+	case 'j':
+		o->jobs = parse_jobs(optarg);
 		break;
 	case 'v':
 		log_set_level(LOG_LEVEL_VERBOSE);
@@ -250,7 +267,7 @@ main(int argc, char **argv)
 	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);
 	argc -= consumed;
 	argv += consumed;
-	while ((opt = getopt_long(argc, argv, "c:nvqhV", long_opts, NULL)) !=
+	while ((opt = getopt_long(argc, argv, "c:j:nvqhV", long_opts, NULL)) !=
 	       -1) {
 		if (opt == 'h') {
 			fputs(usage_text, stdout);

@@ -27,11 +27,13 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
+#include "pool.h"
 #include "publish.h"
 #include "record.h"
 #include "sync.h"
 
 #define SYNC_FETCH_PARALLEL 16
+#define SYNC_DEFAULT_JOBS 16 /* domains (then zones) worked on at once */
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
@@ -39,7 +41,10 @@ enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
 /* Everything one run knows about one domain. */
 struct domain_run {
 	const struct domain_conf *dc;
-	struct diag diag;           /* the failure, and warnings */
+	char *error; /* why the domain failed; NULL: it did not */
+	struct strlist warnings;
+	struct buf notes;           /* -v lines, printed in domain order */
+	struct buf dry_text;        /* --dry-run: the file diff */
 	struct fetch_job *upstream; /* shared with other domains; NULL: local */
 	struct fetch_opts opts;     /* for upstream and verify fetches */
 	struct policy *policy;      /* effective policy */
@@ -58,24 +63,42 @@ struct domain_run {
 	int dns_needed;    /* some record changes */
 	int file_written;
 	int dns_updated;
-	int zone_done; /* handled with its zone's UPDATE */
 };
 
 /* Record a failure for r (the first reason wins). */
 static void __attribute__((format(printf, 2, 3)))
 run_fail(struct domain_run *r, const char *fmt, ...)
 {
+	struct diag d;
 	va_list ap;
 
+	if (r->error != NULL)
+		return;
+	diag_init(&d);
 	va_start(ap, fmt);
-	diag_verror(&r->diag, fmt, ap);
+	diag_verror(&d, fmt, ap);
 	va_end(ap);
+	r->error = xstrdup(d.error);
 }
 
 static int
 run_failed(const struct domain_run *r)
 {
-	return diag_failed(&r->diag);
+	return r->error != NULL;
+}
+
+/* Add a warning for r. */
+static void __attribute__((format(printf, 2, 3)))
+run_warn(struct domain_run *r, const char *fmt, ...)
+{
+	struct diag d;
+	va_list ap;
+
+	diag_init(&d);
+	va_start(ap, fmt);
+	diag_verror(&d, fmt, ap);
+	va_end(ap);
+	strlist_add(&r->warnings, d.error);
 }
 
 /* Copy the warnings of d into r, each prefixed by what they concern. */
@@ -86,7 +109,28 @@ run_take_warnings(struct domain_run *r, const struct diag *d,
 	size_t i;
 
 	for (i = 0; i < d->nwarn; i++)
-		diag_warn(&r->diag, "%s%s", prefix, d->warn[i]);
+		run_warn(r, "%s%s", prefix, d->warn[i]);
+}
+
+/*
+ * A step worth telling with -v. Domains are worked on concurrently, so
+ * the lines are kept and printed with the domain's result, in the order
+ * of the configuration.
+ */
+static void __attribute__((format(printf, 2, 3)))
+run_note(struct domain_run *r, const char *fmt, ...)
+{
+	char line[DIAG_MSG_MAX];
+	va_list ap;
+
+	if (log_get_level() < LOG_LEVEL_VERBOSE)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (r->notes.max == 0)
+		buf_init(&r->notes, 1u << 16);
+	buf_printf(&r->notes, "%s\n", line);
 }
 
 /* ------------------------------------------------------ configuration */
@@ -324,9 +368,9 @@ plan_policy(struct domain_run *r)
 		return -1;
 	}
 	policy_id(r->served.data, r->served.len, r->id);
-	log_verbose(r->dc->name, "policy id=%s mode=%s mx=%zu max_age=%lu",
-	            r->id, policy_mode_name(r->policy->mode), r->policy->nmx,
-	            r->policy->max_age);
+	run_note(r, "policy id=%s mode=%s mx=%zu max_age=%lu", r->id,
+	         policy_mode_name(r->policy->mode), r->policy->nmx,
+	         r->policy->max_age);
 	return 0;
 }
 
@@ -347,10 +391,10 @@ plan_file(struct domain_run *r)
 	r->file_differs =
 	    !exists || r->published.len != r->served.len ||
 	    memcmp(r->published.data, r->served.data, r->served.len) != 0;
-	log_verbose(r->dc->name, "%s: %s", r->dc->policy_file,
-	            !exists           ? "not published yet"
-	            : r->file_differs ? "differs from the new policy"
-	                              : "up to date");
+	run_note(r, "%s: %s", r->dc->policy_file,
+	         !exists           ? "not published yet"
+	         : r->file_differs ? "differs from the new policy"
+	                           : "up to date");
 	return 0;
 }
 
@@ -375,8 +419,7 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_target = 1;
-	log_verbose(dc->name, "zone %s, primary %s", r->target.zone,
-	            r->target.server);
+	run_note(r, "zone %s, primary %s", r->target.zone, r->target.server);
 	if (dns_state_read(&r->target, dc->name, &r->state, &d) == -1) {
 		run_fail(r, "%s", d.error);
 		return -1;
@@ -420,11 +463,11 @@ plan_records(struct domain_run *r)
 	one.sts_text = NULL;
 	r->tlsrpt_needed = r->dc->has_tls_rpt && dns_change_needed(&one);
 	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
-	log_verbose(r->dc->name, "_mta-sts TXT %s, _smtp._tls TXT %s",
-	            r->sts_needed ? "to update" : "up to date",
-	            !r->dc->has_tls_rpt ? "not managed"
-	            : r->tlsrpt_needed  ? "to update"
-	                                : "up to date");
+	run_note(r, "_mta-sts TXT %s, _smtp._tls TXT %s",
+	         r->sts_needed ? "to update" : "up to date",
+	         !r->dc->has_tls_rpt ? "not managed"
+	         : r->tlsrpt_needed  ? "to update"
+	                             : "up to date");
 	return 0;
 }
 
@@ -445,10 +488,10 @@ plan_mx_gate(struct domain_run *r)
 	    (!r->file_differs && !r->sts_needed))
 		return 0;
 	if (r->state.mx.n == 0) {
-		diag_warn(&r->diag,
-		          "%s has no MX records to check against "
-		          "the policy",
-		          dc->name);
+		run_warn(r,
+		         "%s has no MX records to check against "
+		         "the policy",
+		         dc->name);
 		return 0;
 	}
 	buf_init(&missing, 4096);
@@ -465,11 +508,11 @@ plan_mx_gate(struct domain_run *r)
 		         missing.data);
 		rc = -1;
 	} else if (missing.len > 0) {
-		diag_warn(&r->diag,
-		          "MX %s not matched by any mx pattern: "
-		          "senders enforcing the policy will not "
-		          "deliver there (RFC 8461 section 4.1)",
-		          missing.data);
+		run_warn(r,
+		         "MX %s not matched by any mx pattern: "
+		         "senders enforcing the policy will not "
+		         "deliver there (RFC 8461 section 4.1)",
+		         missing.data);
 	}
 	buf_free(&missing);
 	return rc;
@@ -501,7 +544,7 @@ publish_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_written = 1;
-	log_verbose(dc->name, "wrote %s", dc->policy_file);
+	run_note(r, "wrote %s", dc->policy_file);
 	return 0;
 }
 
@@ -530,7 +573,7 @@ publish_command(struct domain_run *r)
 		         d.error);
 		return -1;
 	}
-	log_verbose(dc->name, "publish-command succeeded");
+	run_note(r, "publish-command succeeded");
 	return 0;
 }
 
@@ -545,12 +588,11 @@ publish_confirm(struct domain_run *r)
 	struct diag d;
 
 	if (!dc->verify) {
-		log_verbose(dc->name, "verify no: not checking %s",
-		            dc->verify_url);
+		run_note(r, "verify no: not checking %s", dc->verify_url);
 		return 0;
 	}
 	diag_init(&d);
-	log_verbose(dc->name, "verifying %s", dc->verify_url);
+	run_note(r, "verifying %s", dc->verify_url);
 	if (publish_verify(dc->verify_url, &r->opts, r->served.data,
 	                   r->served.len, dc->verify_timeout, &d) == -1) {
 		run_fail(r,
@@ -582,72 +624,128 @@ publish_domain(struct domain_run *r)
 
 /* --------------------------------------------------------------- DNS */
 
-/* Are a and b updated through the same zone on the same primary? */
+/* The domains whose records change in one zone on one primary. */
+struct zone_group {
+	size_t *members; /* indices into the runs, in configuration order */
+	size_t n;
+	struct buf text; /* --dry-run: the UPDATE it would send */
+};
+
+struct zone_phase {
+	struct domain_run *runs;
+	struct zone_group *groups;
+	int dry_run;
+};
+
+/* qsort order of run indices: by zone and primary, then by position. */
+static struct domain_run *zone_sort_runs;
+
 static int
-same_zone(const struct domain_run *a, const struct domain_run *b)
+zone_cmp(const void *a, const void *b)
 {
-	return strcmp(a->target.zone, b->target.zone) == 0 &&
-	       strcmp(a->target.server, b->target.server) == 0;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct dns_target *x = &zone_sort_runs[i].target;
+	const struct dns_target *y = &zone_sort_runs[j].target;
+	int c = strcmp(x->zone, y->zone);
+
+	if (c == 0)
+		c = strcmp(x->server, y->server);
+	if (c == 0)
+		c = (i > j) - (i < j);
+	return c;
 }
 
-/* Print the UPDATE a dry run would send for one zone. */
-static void
-zone_print_plan(const struct dns_target *t, struct dns_change *c, size_t n)
+/* Group the domains with records to change by zone and primary. Returns
+ * the groups (*ngroups of them), in the order of their first domain. */
+static struct zone_group *
+zone_groups(struct domain_run *runs, size_t n, size_t *ngroups)
 {
-	struct buf text;
+	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx));
+	struct zone_group *g = xcalloc(n ? n : 1, sizeof(*g));
+	size_t i, m = 0, ng = 0;
 
-	buf_init(&text, 1u << 20);
-	if (dns_update_text(t, c, n, &text) == 0)
-		fputs(text.data != NULL ? text.data : "", stdout);
-	buf_free(&text);
-}
-
-/*
- * Send one UPDATE for the zone of runs[first] with the changes of every
- * pending domain in the same zone, and record the outcome in each.
- */
-static void
-zone_update(struct domain_run *runs, size_t n, size_t first, int dry_run)
-{
-	struct dns_change *changes = xcalloc(n, sizeof(*changes));
-	size_t *members = xcalloc(n, sizeof(*members));
-	size_t i, m = 0;
-	struct diag d;
-
-	for (i = first; i < n; i++) {
-		struct domain_run *r = &runs[i];
-
-		if (r->zone_done || run_failed(r) || !r->dns_needed ||
-		    !same_zone(&runs[first], r))
-			continue;
-		r->zone_done = 1;
-		changes[m] = r->change;
-		members[m++] = i;
+	for (i = 0; i < n; i++)
+		if (!run_failed(&runs[i]) && runs[i].dns_needed)
+			idx[m++] = i;
+	zone_sort_runs = runs;
+	qsort(idx, m, sizeof(*idx), zone_cmp);
+	for (i = 0; i < m; i++) {
+		if (i == 0 ||
+		    strcmp(runs[idx[i - 1]].target.zone,
+		           runs[idx[i]].target.zone) != 0 ||
+		    strcmp(runs[idx[i - 1]].target.server,
+		           runs[idx[i]].target.server) != 0)
+			g[ng++].members = &idx[i];
+		g[ng - 1].n++;
 	}
-	diag_init(&d);
-	if (dry_run) {
-		zone_print_plan(&runs[first].target, changes, m);
-	} else if (dns_update_apply(&runs[first].target, changes, m, &d) !=
-	           DNS_UPDATE_OK) {
-		for (i = 0; i < m; i++)
-			run_fail(&runs[members[i]], "%s", d.error);
-	} else {
-		for (i = 0; i < m; i++)
-			runs[members[i]].dns_updated = 1;
-	}
-	free(changes);
-	free(members);
+	*ngroups = ng;
+	if (ng == 0)
+		free(idx);
+	return g;
 }
 
 static void
-sync_update_zones(struct domain_run *runs, size_t n, int dry_run)
+zone_groups_free(struct zone_group *g, size_t ng)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (!runs[i].zone_done && !run_failed(&runs[i]) &&
-		    runs[i].dns_needed)
-			zone_update(runs, n, i, dry_run);
+	if (ng > 0)
+		free(g[0].members); /* the one index array all groups share */
+	for (i = 0; i < ng; i++)
+		buf_free(&g[i].text);
+	free(g);
+}
+
+/*
+ * pool_run job: send one UPDATE for group gi with the changes of all its
+ * domains (or, in a dry run, write it down), and record the outcome.
+ */
+static void
+zone_update(void *arg, size_t gi)
+{
+	struct zone_phase *zp = arg;
+	struct zone_group *g = &zp->groups[gi];
+	struct domain_run *first = &zp->runs[g->members[0]];
+	struct dns_change *changes = xcalloc(g->n, sizeof(*changes));
+	size_t i, w;
+	struct diag d;
+
+	for (i = 0; i < g->n; i++)
+		changes[i] = zp->runs[g->members[i]].change;
+	diag_init(&d);
+	if (zp->dry_run) {
+		buf_init(&g->text, 1u << 20);
+		dns_update_text(&first->target, changes, g->n, &g->text);
+	} else if (dns_update_apply(&first->target, changes, g->n, &d) !=
+	           DNS_UPDATE_OK) {
+		for (i = 0; i < g->n; i++)
+			run_fail(&zp->runs[g->members[i]], "%s", d.error);
+	} else {
+		for (i = 0; i < g->n; i++) {
+			zp->runs[g->members[i]].dns_updated = 1;
+			for (w = 0; w < d.nwarn; w++)
+				run_warn(&zp->runs[g->members[i]], "%s",
+				         d.warn[w]);
+		}
+	}
+	free(changes);
+}
+
+/* Send the UPDATEs, one per zone, at most jobs at once. */
+static void
+sync_update_zones(struct domain_run *runs, size_t n, int dry_run, unsigned jobs)
+{
+	struct zone_phase zp;
+	size_t ng, i;
+
+	zp.runs = runs;
+	zp.dry_run = dry_run;
+	zp.groups = zone_groups(runs, n, &ng);
+	pool_run(ng, jobs, zone_update, &zp);
+	for (i = 0; i < ng && dry_run; i++)
+		if (zp.groups[i].text.data != NULL)
+			fputs(zp.groups[i].text.data, stdout);
+	zone_groups_free(zp.groups, ng);
 }
 
 /* ------------------------------------------------------------ report */
@@ -692,10 +790,10 @@ report_text(const struct domain_run *r, int dry_run)
 	size_t i;
 
 	if (st != RUN_UNCHANGED || log_get_level() >= LOG_LEVEL_VERBOSE)
-		for (i = 0; i < r->diag.nwarn; i++)
-			log_warning(r->dc->name, "%s", r->diag.warn[i]);
+		for (i = 0; i < r->warnings.n; i++)
+			log_warning(r->dc->name, "%s", r->warnings.v[i]);
 	if (st == RUN_FAILED) {
-		log_error(r->dc->name, "%s", r->diag.error);
+		log_error(r->dc->name, "%s", r->error);
 		return;
 	}
 	if (st == RUN_UNCHANGED) {
@@ -735,14 +833,14 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 	    (dry_run ? r->dns_needed : r->dns_updated) ? "true" : "false");
 	buf_puts(out, ",\"error\":");
 	if (st == RUN_FAILED)
-		json_string(out, r->diag.error);
+		json_string(out, r->error);
 	else
 		buf_puts(out, "null");
 	buf_puts(out, ",\"warnings\":[");
-	for (i = 0; i < r->diag.nwarn; i++) {
+	for (i = 0; i < r->warnings.n; i++) {
 		if (i > 0)
 			buf_puts(out, ",");
-		json_string(out, r->diag.warn[i]);
+		json_string(out, r->warnings.v[i]);
 	}
 	buf_puts(out, "]}");
 }
@@ -773,11 +871,10 @@ report_json(const struct domain_run *runs, size_t n, int dry_run)
 
 /* ----------------------------------------------------------- dry run */
 
-/* Show what a dry run would write for one domain. */
+/* Write down what a dry run would write for one domain. */
 static void
-dry_run_show_file(const struct domain_run *r)
+dry_run_diff(struct domain_run *r)
 {
-	struct buf diff;
 	char old_name[4200], new_name[4200];
 
 	if (!r->file_differs)
@@ -786,12 +883,10 @@ dry_run_show_file(const struct domain_run *r)
 	         r->dc->policy_file);
 	snprintf(new_name, sizeof(new_name), "%s (new, id=%s)",
 	         r->dc->policy_file, r->id);
-	buf_init(&diff, 1u << 20);
-	if (sync_diff(r->published.data ? r->published.data : "",
-	              r->published.len, r->served.data, r->served.len, old_name,
-	              new_name, &diff) == 0)
-		fputs(diff.data, stdout);
-	buf_free(&diff);
+	buf_init(&r->dry_text, 1u << 20);
+	sync_diff(r->published.data ? r->published.data : "", r->published.len,
+	          r->served.data, r->served.len, old_name, new_name,
+	          &r->dry_text);
 }
 
 /* ----------------------------------------------------------- the run */
@@ -799,6 +894,10 @@ dry_run_show_file(const struct domain_run *r)
 static void
 run_free(struct domain_run *r)
 {
+	free(r->error);
+	strlist_free(&r->warnings);
+	buf_free(&r->notes);
+	buf_free(&r->dry_text);
 	policy_free(r->policy);
 	buf_free(&r->served);
 	buf_free(&r->published);
@@ -808,23 +907,59 @@ run_free(struct domain_run *r)
 		dns_state_free(&r->state);
 }
 
-/* Plan, publish and update every domain; returns how many failed. */
+struct domain_phase {
+	struct domain_run *runs;
+	int dry_run;
+};
+
+/* pool_run job: plan domain i, then publish and verify its file (or, in a
+ * dry run, write down the diff). */
+static void
+domain_work(void *arg, size_t i)
+{
+	struct domain_phase *dp = arg;
+	struct domain_run *r = &dp->runs[i];
+
+	if (plan_domain(r) == -1)
+		return;
+	if (dp->dry_run)
+		dry_run_diff(r);
+	else
+		publish_domain(r);
+}
+
+/* Print the -v lines kept for r, one log line each. */
+static void
+run_print_notes(const struct domain_run *r)
+{
+	const char *p = r->notes.data, *nl;
+
+	while (p != NULL && (nl = strchr(p, '\n')) != NULL) {
+		log_verbose(r->dc->name, "%.*s", (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/*
+ * Plan, publish and verify every domain, then send one UPDATE per zone,
+ * each phase at most o->jobs at once; print the results in configuration
+ * order. Returns how many domains failed.
+ */
 static size_t
 sync_domains(struct domain_run *runs, size_t n, const struct cmd_opts *o)
 {
+	struct domain_phase dp = {runs, o->dry_run};
+	unsigned jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
 	size_t i, failed = 0;
 
-	for (i = 0; i < n; i++) {
-		if (plan_domain(&runs[i]) == -1)
-			continue;
-		if (o->dry_run)
-			dry_run_show_file(&runs[i]);
-		else
-			publish_domain(&runs[i]);
-	}
-	sync_update_zones(runs, n, o->dry_run);
+	pool_run(n, jobs, domain_work, &dp);
+	for (i = 0; i < n && o->dry_run; i++)
+		if (runs[i].dry_text.data != NULL)
+			fputs(runs[i].dry_text.data, stdout);
+	sync_update_zones(runs, n, o->dry_run, jobs);
 	for (i = 0; i < n; i++) {
 		failed += run_failed(&runs[i]);
+		run_print_notes(&runs[i]);
 		if (!o->json)
 			report_text(&runs[i], o->dry_run);
 	}
@@ -855,8 +990,6 @@ sync_run(const struct cmd_opts *o)
 	}
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
-	for (i = 0; i < (size_t)n; i++)
-		diag_init(&runs[i].diag);
 	jobs = sync_fetch_upstreams(runs, (size_t)n, &njobs);
 	failed = sync_domains(runs, (size_t)n, o);
 	for (i = 0; i < (size_t)n; i++)
