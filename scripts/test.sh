@@ -2,7 +2,8 @@
 # test.sh - the whole test suite from a fresh clone: installs missing Debian
 # packages, bootstraps autotools, then builds and runs every test twice
 # (a plain build, and one under AddressSanitizer + UBSan), replays the fuzz
-# corpus and, when clang's libFuzzer is there, fuzzes each parser briefly.
+# corpus and, when clang's libFuzzer is there, fuzzes each parser briefly;
+# finally `make distcheck` checks the release tarball.
 # Ends with one line: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -56,6 +57,13 @@ suite asan --enable-asan --enable-ubsan
 if command -v clang >/dev/null 2>&1; then
 	SUITE_MAKE_ARGS="TESTS=tests/fuzz.test"
 	suite fuzz --enable-fuzz CC=clang
+fi
+
+# The release tarball must build and pass its tests on its own.
+echo "=== distcheck"
+if [ -f "$top/build/plain/Makefile" ]; then
+	( cd "$top/build/plain" && make -s -j"$jobs" distcheck ) >"$top/build/distcheck.out" 2>&1 ||
+		{ tail -40 "$top/build/distcheck.out"; echo "=== distcheck failed"; broken=1; }
 fi
 
 if [ $broken -ne 0 ]; then
