@@ -22,6 +22,10 @@
 #   dns_txt PORT NAME                        the TXT records, one a line
 #   dns_nsupdate PORT KEYFILE < commands     nsupdate over TCP
 #
+# $DNS_ZONES, when set (e.g. "example.org example.net"), lists more zones
+# that both servers serve beside example.com: each is the example zone with
+# its origin changed, with the same grants.
+#
 # $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
 
 : "${DNS_GRANT:=example.com}"
@@ -76,11 +80,37 @@ dns_key_from_yaml() {
 		"$id" "$alg" "$secret" >"$2")
 }
 
-# dns_zone DIR: copy the example zone into DIR.
+# dns_zone DIR: copy the example zone into DIR, and make the zones of
+# $DNS_ZONES from it.
 dns_zone() {
+	local z
 	mkdir -p "$1"
 	cp "$DNS_ZONE_TEMPLATE" "$1/example.com.zone"
 	chmod 0644 "$1/example.com.zone"
+	for z in ${DNS_ZONES:-}; do
+		sed 's/^\$ORIGIN example\.com\.$/$ORIGIN '"$z"'./' \
+			"$DNS_ZONE_TEMPLATE" >"$1/$z.zone"
+		chmod 0644 "$1/$z.zone"
+	done
+}
+
+# _dns_bind_zones DIR GRANTS: named.conf zone statements for $DNS_ZONES.
+_dns_bind_zones() {
+	local z
+	for z in ${DNS_ZONES:-}; do
+		printf 'zone "%s" {\n\ttype primary;\n\tfile "%s/%s.zone";\n' \
+			"$z" "$1" "$z"
+		printf '\tupdate-policy {\n%s\n\t};\n};\n' "$2"
+	done
+}
+
+# _dns_knot_zones DIR: knot.conf zone entries for $DNS_ZONES.
+_dns_knot_zones() {
+	local z
+	for z in ${DNS_ZONES:-}; do
+		printf '  - domain: %s\n    file: "%s/%s.zone"\n' "$z" "$1" "$z"
+		printf '    acl: mtasts-update\n'
+	done
 }
 
 # _dns_bind_grants KEYNAME: update-policy grants for $DNS_GRANT.
@@ -181,6 +211,7 @@ zone "example.com" {
 $grants
 	};
 };
+$(_dns_bind_zones "$dir" "$grants")
 EOF
 	_dns_run "$dir" named named -g -c "$dir/named.conf"
 	_dns_wait "$port" "$dir" named "$dir"
@@ -245,6 +276,7 @@ zone:
   - domain: example.com
     file: "$dir/example.com.zone"
     acl: mtasts-update
+$(_dns_knot_zones "$dir")
 EOF
 	_dns_run "$dir" knot knotd -c "$dir/knot.conf"
 	_dns_wait "$port" "$dir" knot "$dir"
