@@ -23,6 +23,10 @@
 #                           has its own upstream or policy { }, and the
 #                           lab verify-url unless LINES has its own
 #   lab_sync CONF [ARGS...] run mta-sts-sync -c CONF ARGS; sets $out, $rc
+#
+# $LAB_CERT, when set before lab_start, names one certificate made for
+# the policy hosts of all the domains of $DNS_GRANT, served for each of
+# them instead of one certificate per host (quick with hundreds).
 
 LAB_UPSTREAM=mta-sts.upstream.test
 
@@ -37,10 +41,33 @@ lab_start() {
 	*) bail_out "lab_start: bind or knot" ;;
 	esac || bail_out "$1 did not start"
 	https_site "$LAB_UPSTREAM"
+	[ -n "${LAB_CERT:-}" ] && _lab_cert "$LAB_CERT"
 	for d in $DNS_GRANT; do
-		https_site "mta-sts.$d"
+		https_site "mta-sts.$d" ${LAB_CERT:+"$LAB_CERT"}
 	done
 	https_start || bail_out "nginx did not start"
+}
+
+# _lab_cert ID: one certificate ID for the policy hosts of $DNS_GRANT,
+# signed by the test CA (https_cert would make its subject name of them
+# all, longer than a CN may be).
+_lab_cert() {
+	local d p=$HTTPS_DIR/pki
+	https_init
+	{
+		printf '[ext]\nbasicConstraints=CA:FALSE\n'
+		printf 'extendedKeyUsage=serverAuth\nsubjectAltName='
+		for d in $DNS_GRANT; do printf 'DNS:mta-sts.%s\n' "$d"; done |
+			paste -sd, -
+	} >"$p/$1.ext"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$p/$1.key" -out "$p/$1.csr" -subj "/CN=$1" \
+		2>"$p/$1.err" &&
+		openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" \
+			-CAkey "$p/ca.key" -CAcreateserial -days 30 \
+			-extfile "$p/$1.ext" -extensions ext -out "$p/$1.crt" \
+			2>"$p/$1.err" ||
+		bail_out "certificate $1: $(cat "$p/$1.err")"
 }
 
 lab_start_second() {
