@@ -273,8 +273,8 @@ sync_fetch_upstreams(struct domain_run *runs, size_t n, size_t *njobs)
 			jobs[nj].url = runs[i].dc->upstream;
 			jobs[nj].opts = &runs[i].opts;
 			owner[nj++] = i;
-			log_verbose(runs[i].dc->name, "fetching upstream %s",
-			            runs[i].dc->upstream);
+			run_note(&runs[i], "fetching upstream %s",
+			         runs[i].dc->upstream);
 		}
 	}
 	fetch_many(jobs, nj, SYNC_FETCH_PARALLEL);
