@@ -13,7 +13,12 @@
 #   massif        the heap at its peak, by allocation site (ms_print)
 #
 # and then untraced, with one step left out at a time (ablation.txt):
-# verify off, and the zone configured (no SOA discovery per domain).
+# verify off, and the zone configured (no SOA discovery per domain); and
+# what the servers can do with K clients at once (limits.txt; skipped
+# with BENCH_PROFILE_LIMITS=0): the N UPDATEs by K nsupdate processes,
+# the no-change run's 4N queries by K dig processes, the N verify
+# fetches by curl --parallel-max K: the floors a concurrent sync can
+# reach on this machine, and the window where they flatten out.
 #
 # The zones and the published files are reset before every first run.
 # Output goes to BENCH_PROFILE_DIR (default $top_builddir/bench-profile).
@@ -183,7 +188,99 @@ bench_conf "$T/zone.conf" "$PORT" "$N" "" 'zone "%d";'
 	timed "first run, zone given (no SOA discovery)" "$T/zone.conf"
 	timed "no-change run, zone given" "$T/zone.conf"
 } >"$OUT/ablation.txt"
+# nsupdate_script D ID: the UPDATE of D's first run (as bench.sh sends).
+nsupdate_script() {
+	printf 'zone %s\n' "$1"
+	printf 'prereq nxrrset _mta-sts.%s TXT\n' "$1"
+	printf 'prereq nxrrset _smtp._tls.%s TXT\n' "$1"
+	printf 'update add _mta-sts.%s 3600 TXT "v=STSv1; id=%s"\n' "$1" "$2"
+	printf 'update add _smtp._tls.%s 3600 TXT "v=TLSRPTv1; rua=mailto:tlsrpt@%s"\n' \
+		"$1" "$1"
+	printf 'send\n'
+}
+
+# parallel K CMD...: K copies of CMD at once, CMD's "%k" replaced by the
+# copy's number (0..K-1); waits for them (not for the servers, which are
+# children of this shell too).
+parallel() {
+	local k=$1 i a args pids=()
+	shift
+	for ((i = 0; i < k; i++)); do
+		args=()
+		for a in "$@"; do args+=("${a//%k/$i}"); done
+		"${args[@]}" >"$T/parallel.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" && continue
+		echo "# $1 failed: $(head -2 "$T/parallel.$i")" >&2
+		return 1
+	done
+}
+
+# The servers' own limits with K clients at once: N UPDATEs (nsupdate,
+# one send a zone, the zones split between K processes), the 4N reads of
+# a no-change run (dig over TCP), the N verify fetches (curl --parallel,
+# one process: its CA store is read once). Every client is a process of
+# its own, whose start (some ms) is counted too.
+limits() {
+	local k d
+	bench_names "$N" >"$T/domains"
+	for k in 1 4 16 64; do
+		rm -f "$T"/upd.*
+		{ printf 'server 127.0.0.1 %s\n' "$PORT" >"$T/head"; }
+		awk -v k=$k -v dir="$T" '{ print > (dir "/dom." ((NR - 1) % k)) }' \
+			"$T/domains"
+		for ((i = 0; i < k; i++)); do
+			cp "$T/head" "$T/upd.$i"
+			while read -r d; do
+				nsupdate_script "$d" 0123456789abcdef0123456789abcdef
+			done <"$T/dom.$i" >>"$T/upd.$i"
+			awk '{ print "_mta-sts." $1 " TXT"; print "_smtp._tls." $1 " TXT";
+				print $1 " MX"; print "_mta-sts." $1 " SOA" }' \
+				"$T/dom.$i" >"$T/q.$i"
+			sed "s|^|https://mta-sts.|; s|\$|:$HTTPS_PORT/.well-known/mta-sts.txt|" \
+				"$T/dom.$i" >"$T/u.$i"
+		done
+		bench_bind_reset "$BENCH_DNS" "$PORT" "$N" >/dev/null 2>&1 ||
+			bail_out "named did not restart"
+		timed_cmd "$N UPDATEs, $k nsupdate processes at once" \
+			parallel "$k" nsupdate -v -k "$BENCH_DNS/mtasts.key" "$T/upd.%k"
+		timed_cmd "$((4 * N)) TCP queries, $k dig processes at once" \
+			parallel "$k" dig +tcp +norec -p "$PORT" @127.0.0.1 -f "$T/q.%k"
+		timed_cmd "... the same, one TCP connection a process" \
+			parallel "$k" dig +tcp +keepopen +norec -p "$PORT" @127.0.0.1 \
+			-f "$T/q.%k"
+		timed_cmd "... the same over UDP" \
+			parallel "$k" dig +norec -p "$PORT" @127.0.0.1 -f "$T/q.%k"
+	done
+	: >"$T/urls"
+	bench_names "$N" | sed "s|^|url = https://mta-sts.|; s|\$|:$HTTPS_PORT/.well-known/mta-sts.txt\\noutput = /dev/null|" |
+		sed 's/\\n/\n/' >"$T/urls"
+	for k in 1 4 16 64; do
+		timed_cmd "$N HTTPS fetches, curl --parallel-max $k" \
+			curl -sS --parallel --parallel-max "$k" --cacert "$HTTPS_CA" \
+			--resolve "*:$HTTPS_PORT:127.0.0.1" -K "$T/urls"
+	done
+}
+
+# timed_cmd TITLE CMD...: wall seconds of CMD.
+timed_cmd() {
+	local t0 t1
+	t0=$(date +%s%N)
+	"${@:2}" >"$T/timed.out" 2>&1 ||
+		echo "# $1: failed: $(head -2 "$T/timed.out")" >&2
+	t1=$(date +%s%N)
+	printf '%-46s %7.3f s\n' "$1" "$(awk -v n=$((t1 - t0)) 'BEGIN { print n / 1e9 }')"
+}
+
+if [ "${BENCH_PROFILE_LIMITS:-1}" = 1 ]; then
+	say "the servers' limits with K clients at once"
+	limits >"$OUT/limits.txt"
+fi
 say "results in $OUT"
+[ -f "$OUT/limits.txt" ] && echo "== the servers' limits with K clients at once" &&
+	cat "$OUT/limits.txt"
 echo "== wall time, untraced, one step left out at a time"
 cat "$OUT/ablation.txt"
 for run in full noop; do
