@@ -582,6 +582,17 @@ result_copy(struct fetch_result *dst, const struct fetch_result *src)
 	dst->location = src->location ? xstrdup(src->location) : NULL;
 }
 
+/* Tell the job's owner, once, that its result is final. */
+static void
+job_done(struct fetch_job *job)
+{
+	if (job->done_called)
+		return;
+	job->done_called = 1;
+	if (job->done != NULL)
+		job->done(job, job->done_arg);
+}
+
 /* Start x's transfer for job on m; a job that cannot start is finished
  * at once with its error. Returns 1 if a transfer now runs, else 0. */
 static int
@@ -593,6 +604,7 @@ multi_start(CURLM *m, struct xfer *x, struct fetch_job *job)
 		result_error(&job->result, "cannot start the transfer");
 	}
 	xfer_end(x);
+	job_done(job);
 	return 0;
 }
 
@@ -615,6 +627,7 @@ multi_collect(CURLM *m)
 		xfer_finish(x, rc);
 		curl_multi_remove_handle(m, x->curl);
 		xfer_end(x);
+		job_done(x->job);
 		done++;
 	}
 	return done;
@@ -632,6 +645,7 @@ multi_abandon(CURLM *m, struct xfer *xs, size_t n, const char *why)
 		result_error(&xs[i].job->result, "transfer failed: %s", why);
 		curl_multi_remove_handle(m, xs[i].curl);
 		xfer_end(&xs[i]);
+		job_done(xs[i].job);
 	}
 }
 
@@ -681,6 +695,7 @@ fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 		if (jobs[i].opts == NULL)
 			jobs[i].opts = &defaults;
 		memset(&jobs[i].result, 0, sizeof(jobs[i].result));
+		jobs[i].done_called = 0;
 		for (j = 0; j < i && !same_request(&jobs[j], &jobs[i]); j++)
 			;
 		first[i] = j;
@@ -695,6 +710,8 @@ fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 	for (i = 0; i < n; i++)
 		if (first[i] != i)
 			result_copy(&jobs[i].result, &jobs[first[i]].result);
+	for (i = 0; i < n; i++)
+		job_done(&jobs[i]);
 	if (m != NULL)
 		curl_multi_cleanup(m);
 	free(xs);

@@ -53,11 +53,17 @@ void fetch_result_free(struct fetch_result *r);
 /* Fetch several URLs concurrently (libcurl multi), at most max_parallel
  * at once (0 counts as 1); each job's result is filled as by fetch_url()
  * and freed by the caller with fetch_result_free(). Jobs with the same URL
- * and options are fetched once and get copies of the same result. */
+ * and options are fetched once and get copies of the same result. When
+ * a job has a done callback, it is called once, from the thread running
+ * fetch_many(), as soon as that job's result is final: a caller can go on
+ * with the jobs that finished while slower ones still run. */
 struct fetch_job {
 	const char *url;
 	const struct fetch_opts *opts;
 	struct fetch_result result;
+	void (*done)(struct fetch_job *job, void *arg); /* or NULL */
+	void *done_arg;
+	int done_called; /* private to fetch.c */
 };
 void fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel);
 

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,85 +219,6 @@ sync_lock(const char *path)
 		return -1;
 	}
 	return 0;
-}
-
-/* ------------------------------------------------------------- fetch */
-
-static void
-run_init_opts(struct domain_run *r)
-{
-	r->opts.ca_file = r->dc->ca_file;
-	r->opts.resolve = &r->dc->resolve;
-	r->opts.timeout = r->dc->timeout;
-	r->opts.connect_timeout = 0;
-}
-
-/* Do a and b fetch the same URL the same way? */
-static int
-same_fetch(const struct domain_run *a, const struct domain_run *b)
-{
-	const struct domain_conf *x = a->dc, *y = b->dc;
-	size_t i;
-
-	if (strcmp(x->upstream, y->upstream) != 0 || x->timeout != y->timeout)
-		return 0;
-	if ((x->ca_file == NULL) != (y->ca_file == NULL) ||
-	    (x->ca_file != NULL && strcmp(x->ca_file, y->ca_file) != 0))
-		return 0;
-	if (x->resolve.n != y->resolve.n)
-		return 0;
-	for (i = 0; i < x->resolve.n; i++)
-		if (strcmp(x->resolve.v[i], y->resolve.v[i]) != 0)
-			return 0;
-	return 1;
-}
-
-/*
- * Fetch every distinct upstream once, all concurrently. Returns the jobs
- * (freed by the caller with sync_jobs_free) and sets each run's upstream.
- */
-static struct fetch_job *
-sync_fetch_upstreams(struct domain_run *runs, size_t n, size_t *njobs)
-{
-	struct fetch_job *jobs = xcalloc(n ? n : 1, sizeof(*jobs));
-	size_t *owner = xcalloc(n ? n : 1, sizeof(*owner));
-	size_t i, j, nj = 0;
-
-	for (i = 0; i < n; i++) {
-		run_init_opts(&runs[i]);
-		if (runs[i].dc->upstream == NULL)
-			continue;
-		for (j = 0; j < nj; j++)
-			if (same_fetch(&runs[owner[j]], &runs[i]))
-				break;
-		if (j == nj) {
-			jobs[nj].url = runs[i].dc->upstream;
-			jobs[nj].opts = &runs[i].opts;
-			owner[nj++] = i;
-			run_note(&runs[i], "fetching upstream %s",
-			         runs[i].dc->upstream);
-		}
-	}
-	fetch_many(jobs, nj, SYNC_FETCH_PARALLEL);
-	for (i = 0; i < n; i++)
-		for (j = 0; j < nj && runs[i].dc->upstream != NULL; j++)
-			if (same_fetch(&runs[owner[j]], &runs[i])) {
-				runs[i].upstream = &jobs[j];
-				break;
-			}
-	free(owner);
-	*njobs = nj;
-	return jobs;
-}
-
-static void
-sync_jobs_free(struct fetch_job *jobs, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		fetch_result_free(&jobs[i].result);
-	free(jobs);
 }
 
 /* -------------------------------------------------------------- plan */
@@ -518,12 +440,12 @@ plan_mx_gate(struct domain_run *r)
 	return rc;
 }
 
-/* Plan one domain; returns 0, or -1 with the failure recorded in r. */
+/* Plan one domain whose DNS state is read and whose upstream arrived;
+ * returns 0, or -1 with the failure recorded in r. */
 static int
 plan_domain(struct domain_run *r)
 {
-	if (plan_policy(r) == -1 || plan_file(r) == -1 ||
-	    plan_read_dns(r) == -1 || plan_records(r) == -1)
+	if (plan_policy(r) == -1 || plan_file(r) == -1 || plan_records(r) == -1)
 		return -1;
 	return plan_mx_gate(r);
 }
@@ -624,17 +546,12 @@ publish_domain(struct domain_run *r)
 
 /* --------------------------------------------------------------- DNS */
 
-/* The domains whose records change in one zone on one primary. */
+/* The domains updated through one zone on one primary. */
 struct zone_group {
 	size_t *members; /* indices into the runs, in configuration order */
 	size_t n;
+	size_t pending;  /* members not finished yet (under the run's lock) */
 	struct buf text; /* --dry-run: the UPDATE it would send */
-};
-
-struct zone_phase {
-	struct domain_run *runs;
-	struct zone_group *groups;
-	int dry_run;
 };
 
 /* qsort order of run indices: by zone and primary, then by position. */
@@ -655,28 +572,40 @@ zone_cmp(const void *a, const void *b)
 	return c;
 }
 
-/* Group the domains with records to change by zone and primary. Returns
- * the groups (*ngroups of them), in the order of their first domain. */
+/* Do runs i and j go through the same zone on the same primary? */
+static int
+zone_same(const struct domain_run *runs, size_t i, size_t j)
+{
+	return strcmp(runs[i].target.zone, runs[j].target.zone) == 0 &&
+	       strcmp(runs[i].target.server, runs[j].target.server) == 0;
+}
+
+/*
+ * Group the domains whose primary was read by zone and primary; set
+ * group_of[i] for each (SIZE_MAX for the others). Returns the groups
+ * (*ngroups of them), sorted by zone.
+ */
 static struct zone_group *
-zone_groups(struct domain_run *runs, size_t n, size_t *ngroups)
+zone_groups(struct domain_run *runs, size_t n, size_t *group_of,
+            size_t *ngroups)
 {
 	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx));
 	struct zone_group *g = xcalloc(n ? n : 1, sizeof(*g));
 	size_t i, m = 0, ng = 0;
 
-	for (i = 0; i < n; i++)
-		if (!run_failed(&runs[i]) && runs[i].dns_needed)
+	for (i = 0; i < n; i++) {
+		group_of[i] = (size_t)-1;
+		if (runs[i].have_state)
 			idx[m++] = i;
+	}
 	zone_sort_runs = runs;
 	qsort(idx, m, sizeof(*idx), zone_cmp);
 	for (i = 0; i < m; i++) {
-		if (i == 0 ||
-		    strcmp(runs[idx[i - 1]].target.zone,
-		           runs[idx[i]].target.zone) != 0 ||
-		    strcmp(runs[idx[i - 1]].target.server,
-		           runs[idx[i]].target.server) != 0)
+		if (i == 0 || !zone_same(runs, idx[i - 1], idx[i]))
 			g[ng++].members = &idx[i];
 		g[ng - 1].n++;
+		g[ng - 1].pending++;
+		group_of[idx[i]] = ng - 1;
 	}
 	*ngroups = ng;
 	if (ng == 0)
@@ -697,55 +626,45 @@ zone_groups_free(struct zone_group *g, size_t ng)
 }
 
 /*
- * pool_run job: send one UPDATE for group gi with the changes of all its
- * domains (or, in a dry run, write it down), and record the outcome.
+ * Send one UPDATE with the changes of every member of g that needs one
+ * (or, in a dry run, write it down), and record the outcome in each. All
+ * members are finished when this runs.
  */
 static void
-zone_update(void *arg, size_t gi)
+zone_update(struct domain_run *runs, struct zone_group *g, int dry_run)
 {
-	struct zone_phase *zp = arg;
-	struct zone_group *g = &zp->groups[gi];
-	struct domain_run *first = &zp->runs[g->members[0]];
 	struct dns_change *changes = xcalloc(g->n, sizeof(*changes));
-	size_t i, w;
+	size_t *who = xcalloc(g->n, sizeof(*who));
+	size_t i, w, m = 0;
 	struct diag d;
 
-	for (i = 0; i < g->n; i++)
-		changes[i] = zp->runs[g->members[i]].change;
+	for (i = 0; i < g->n; i++) {
+		struct domain_run *r = &runs[g->members[i]];
+
+		if (!run_failed(r) && r->dns_needed) {
+			changes[m] = r->change;
+			who[m++] = g->members[i];
+		}
+	}
 	diag_init(&d);
-	if (zp->dry_run) {
+	if (m == 0) {
+		/* nothing to send */
+	} else if (dry_run) {
 		buf_init(&g->text, 1u << 20);
-		dns_update_text(&first->target, changes, g->n, &g->text);
-	} else if (dns_update_apply(&first->target, changes, g->n, &d) !=
+		dns_update_text(&runs[who[0]].target, changes, m, &g->text);
+	} else if (dns_update_apply(&runs[who[0]].target, changes, m, &d) !=
 	           DNS_UPDATE_OK) {
-		for (i = 0; i < g->n; i++)
-			run_fail(&zp->runs[g->members[i]], "%s", d.error);
+		for (i = 0; i < m; i++)
+			run_fail(&runs[who[i]], "%s", d.error);
 	} else {
-		for (i = 0; i < g->n; i++) {
-			zp->runs[g->members[i]].dns_updated = 1;
+		for (i = 0; i < m; i++) {
+			runs[who[i]].dns_updated = 1;
 			for (w = 0; w < d.nwarn; w++)
-				run_warn(&zp->runs[g->members[i]], "%s",
-				         d.warn[w]);
+				run_warn(&runs[who[i]], "%s", d.warn[w]);
 		}
 	}
 	free(changes);
-}
-
-/* Send the UPDATEs, one per zone, at most jobs at once. */
-static void
-sync_update_zones(struct domain_run *runs, size_t n, int dry_run, unsigned jobs)
-{
-	struct zone_phase zp;
-	size_t ng, i;
-
-	zp.runs = runs;
-	zp.dry_run = dry_run;
-	zp.groups = zone_groups(runs, n, &ng);
-	pool_run(ng, jobs, zone_update, &zp);
-	for (i = 0; i < ng && dry_run; i++)
-		if (zp.groups[i].text.data != NULL)
-			fputs(zp.groups[i].text.data, stdout);
-	zone_groups_free(zp.groups, ng);
+	free(who);
 }
 
 /* ------------------------------------------------------------ report */
@@ -907,27 +826,6 @@ run_free(struct domain_run *r)
 		dns_state_free(&r->state);
 }
 
-struct domain_phase {
-	struct domain_run *runs;
-	int dry_run;
-};
-
-/* pool_run job: plan domain i, then publish and verify its file (or, in a
- * dry run, write down the diff). */
-static void
-domain_work(void *arg, size_t i)
-{
-	struct domain_phase *dp = arg;
-	struct domain_run *r = &dp->runs[i];
-
-	if (plan_domain(r) == -1)
-		return;
-	if (dp->dry_run)
-		dry_run_diff(r);
-	else
-		publish_domain(r);
-}
-
 /* Print the -v lines kept for r, one log line each. */
 static void
 run_print_notes(const struct domain_run *r)
@@ -941,22 +839,230 @@ run_print_notes(const struct domain_run *r)
 }
 
 /*
- * Plan, publish and verify every domain, then send one UPDATE per zone,
- * each phase at most o->jobs at once; print the results in configuration
- * order. Returns how many domains failed.
+ * One run over many domains, worked on concurrently. The upstream fetches
+ * run in a thread of their own while the DNS state of every domain is
+ * read; then each domain goes on as soon as its upstream has arrived (a
+ * slow upstream holds up only its own domains), and the last domain of a
+ * zone to finish sends that zone's UPDATE.
+ */
+struct sync_state {
+	struct domain_run *runs;
+	size_t n;
+	int dry_run;
+	unsigned jobs;
+	struct fetch_job *fetches; /* the distinct upstreams */
+	size_t nfetches;
+	struct zone_group *groups;
+	size_t ngroups;
+	size_t *group_of;     /* per domain: its zone group, or SIZE_MAX */
+	pthread_mutex_t lock; /* guards what follows and groups' pending */
+	pthread_cond_t ready_cv;
+	size_t *ready; /* domains ready to go on, in arrival order */
+	size_t pushed, taken;
+};
+
+/* Mark domain i ready (its upstream arrived, or it has none). Called
+ * with s->lock held. */
+static void
+state_push(struct sync_state *s, size_t i)
+{
+	s->ready[s->pushed++] = i;
+	pthread_cond_broadcast(&s->ready_cv);
+}
+
+/* fetch_job callback: the domains following job may go on. */
+static void
+upstream_arrived(struct fetch_job *job, void *arg)
+{
+	struct sync_state *s = arg;
+	size_t i;
+
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->n; i++)
+		if (s->runs[i].upstream == job)
+			state_push(s, i);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Do a and b fetch the same URL the same way? */
+static int
+same_fetch(const struct domain_run *a, const struct domain_run *b)
+{
+	const struct domain_conf *x = a->dc, *y = b->dc;
+	size_t i;
+
+	if (strcmp(x->upstream, y->upstream) != 0 || x->timeout != y->timeout)
+		return 0;
+	if ((x->ca_file == NULL) != (y->ca_file == NULL) ||
+	    (x->ca_file != NULL && strcmp(x->ca_file, y->ca_file) != 0))
+		return 0;
+	if (x->resolve.n != y->resolve.n)
+		return 0;
+	for (i = 0; i < x->resolve.n; i++)
+		if (strcmp(x->resolve.v[i], y->resolve.v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* One fetch job per distinct upstream; set each domain's upstream. */
+static void
+state_plan_fetches(struct sync_state *s)
+{
+	struct domain_run *runs = s->runs;
+	size_t *owner = xcalloc(s->n ? s->n : 1, sizeof(*owner));
+	size_t i, j, nj = 0;
+
+	s->fetches = xcalloc(s->n ? s->n : 1, sizeof(*s->fetches));
+	for (i = 0; i < s->n; i++) {
+		runs[i].opts.ca_file = runs[i].dc->ca_file;
+		runs[i].opts.resolve = &runs[i].dc->resolve;
+		runs[i].opts.timeout = runs[i].dc->timeout;
+		if (runs[i].dc->upstream == NULL)
+			continue;
+		for (j = 0; j < nj && !same_fetch(&runs[owner[j]], &runs[i]);
+		     j++)
+			;
+		if (j == nj) {
+			s->fetches[nj].url = runs[i].dc->upstream;
+			s->fetches[nj].opts = &runs[i].opts;
+			s->fetches[nj].done = upstream_arrived;
+			s->fetches[nj].done_arg = s;
+			owner[nj++] = i;
+		}
+		runs[i].upstream = &s->fetches[j];
+		run_note(
+		    &runs[i], "fetching upstream %s%s", runs[i].dc->upstream,
+		    owner[j] == i ? "" : " (fetched once for several domains)");
+	}
+	s->nfetches = nj;
+	free(owner);
+}
+
+static void *
+fetch_thread(void *arg)
+{
+	struct sync_state *s = arg;
+
+	fetch_many(s->fetches, s->nfetches, SYNC_FETCH_PARALLEL);
+	return NULL;
+}
+
+/* pool_run job: find domain i's zone and primary and read its records. */
+static void
+domain_read_dns(void *arg, size_t i)
+{
+	struct sync_state *s = arg;
+
+	plan_read_dns(&s->runs[i]);
+}
+
+/* Domain i is finished; the last of its zone sends the zone's UPDATE. */
+static void
+domain_done(struct sync_state *s, size_t i)
+{
+	struct zone_group *g;
+	int last;
+
+	if (s->group_of[i] == (size_t)-1)
+		return;
+	g = &s->groups[s->group_of[i]];
+	pthread_mutex_lock(&s->lock);
+	last = --g->pending == 0;
+	pthread_mutex_unlock(&s->lock);
+	if (last)
+		zone_update(s->runs, g, s->dry_run);
+}
+
+/* Plan domain i, then publish and verify its file (or, in a dry run,
+ * write down the diff). */
+static void
+domain_work(struct sync_state *s, size_t i)
+{
+	struct domain_run *r = &s->runs[i];
+
+	if (!run_failed(r) && plan_domain(r) == 0) {
+		if (s->dry_run)
+			dry_run_diff(r);
+		else
+			publish_domain(r);
+	}
+	domain_done(s, i);
+}
+
+/* pool_run job: a worker taking ready domains until all are taken. */
+static void
+domain_worker(void *arg, size_t unused)
+{
+	struct sync_state *s = arg;
+	size_t i;
+
+	(void)unused;
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		while (s->taken == s->pushed && s->taken < s->n)
+			pthread_cond_wait(&s->ready_cv, &s->lock);
+		if (s->taken >= s->n) {
+			pthread_mutex_unlock(&s->lock);
+			return;
+		}
+		i = s->ready[s->taken++];
+		if (s->taken == s->n)
+			pthread_cond_broadcast(&s->ready_cv);
+		pthread_mutex_unlock(&s->lock);
+		domain_work(s, i);
+	}
+}
+
+/* Run every domain through the pipeline (see struct sync_state). */
+static void
+state_run(struct sync_state *s)
+{
+	pthread_t fetcher;
+	int threaded;
+	size_t i;
+
+	state_plan_fetches(s);
+	threaded = pthread_create(&fetcher, NULL, fetch_thread, s) == 0;
+	if (!threaded)
+		fetch_thread(s);
+	pool_run(s->n, s->jobs, domain_read_dns, s);
+	s->groups = zone_groups(s->runs, s->n, s->group_of, &s->ngroups);
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < s->n; i++)
+		if (s->runs[i].upstream == NULL)
+			state_push(s, i);
+	pthread_mutex_unlock(&s->lock);
+	pool_run(s->jobs, s->jobs, domain_worker, s);
+	if (threaded)
+		pthread_join(fetcher, NULL);
+}
+
+/*
+ * Work on every domain (at most o->jobs at once), then print the results
+ * in configuration order. Returns how many domains failed.
  */
 static size_t
 sync_domains(struct domain_run *runs, size_t n, const struct cmd_opts *o)
 {
-	struct domain_phase dp = {runs, o->dry_run};
-	unsigned jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
+	struct sync_state s;
 	size_t i, failed = 0;
 
-	pool_run(n, jobs, domain_work, &dp);
+	memset(&s, 0, sizeof(s));
+	s.runs = runs;
+	s.n = n;
+	s.dry_run = o->dry_run;
+	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
+	s.group_of = xcalloc(n ? n : 1, sizeof(*s.group_of));
+	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
+	pthread_mutex_init(&s.lock, NULL);
+	pthread_cond_init(&s.ready_cv, NULL);
+	state_run(&s);
 	for (i = 0; i < n && o->dry_run; i++)
 		if (runs[i].dry_text.data != NULL)
 			fputs(runs[i].dry_text.data, stdout);
-	sync_update_zones(runs, n, o->dry_run, jobs);
+	for (i = 0; i < s.ngroups && o->dry_run; i++)
+		if (s.groups[i].text.data != NULL)
+			fputs(s.groups[i].text.data, stdout);
 	for (i = 0; i < n; i++) {
 		failed += run_failed(&runs[i]);
 		run_print_notes(&runs[i]);
@@ -965,6 +1071,14 @@ sync_domains(struct domain_run *runs, size_t n, const struct cmd_opts *o)
 	}
 	if (o->json)
 		report_json(runs, n, o->dry_run);
+	for (i = 0; i < s.nfetches; i++)
+		fetch_result_free(&s.fetches[i].result);
+	free(s.fetches);
+	zone_groups_free(s.groups, s.ngroups);
+	free(s.group_of);
+	free(s.ready);
+	pthread_cond_destroy(&s.ready_cv);
+	pthread_mutex_destroy(&s.lock);
 	return failed;
 }
 
@@ -973,8 +1087,7 @@ sync_run(const struct cmd_opts *o)
 {
 	struct conf *conf;
 	struct domain_run *runs = NULL;
-	struct fetch_job *jobs;
-	size_t i, njobs, failed;
+	size_t i, failed;
 	int n;
 
 	if ((conf = sync_load_conf(o)) == NULL)
@@ -990,11 +1103,9 @@ sync_run(const struct cmd_opts *o)
 	}
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
-	jobs = sync_fetch_upstreams(runs, (size_t)n, &njobs);
 	failed = sync_domains(runs, (size_t)n, o);
 	for (i = 0; i < (size_t)n; i++)
 		run_free(&runs[i]);
-	sync_jobs_free(jobs, njobs);
 	free(runs);
 	fetch_global_cleanup();
 	conf_free(conf);
