@@ -230,6 +230,9 @@ table() {
 	full_one=$(ratio "$FULL_NS" "$ONE_NS")
 	each_full=$(ratio "$EACH_NS" "$FULL_NS")
 	printf 'mta-sts-sync scale benchmark: %s domains, one zone each, one upstream\n' "$N"
+	printf '%s%s\n' "$("$MTA_STS_SYNC" --version 2>&1 | head -1)" \
+		"$(git -C "$top_srcdir" describe --always --dirty 2>/dev/null |
+			sed 's/^/, source /')"
 	printf '%s, %s; %s cores; %s\n' "$(named -v | cut -d' ' -f1-2)" \
 		"$(nginx -v 2>&1 | sed 's/.*: //')" "$(nproc)" "$(date -u +%Y-%m-%d)"
 	printf 'load average before %s, after %s (other work on the machine skews the times)\n\n' \
