@@ -14,6 +14,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -257,6 +259,104 @@ exchange_error(int err, int connected, const char *where, unsigned timeout,
 }
 
 /*
+ * Each thread keeps its last TCP connection to a primary open (RFC 7766
+ * section 6.2.1), so that a domain's reads, its UPDATE and its read-back
+ * share one connection instead of opening one each. A connection that
+ * fails in any way is closed, never used again.
+ */
+struct conn_cache {
+	int fd;
+	struct sockaddr_storage addr;
+	socklen_t len;
+};
+
+static pthread_key_t conn_key;
+static pthread_once_t conn_once = PTHREAD_ONCE_INIT;
+
+static void
+conn_destroy(void *p)
+{
+	struct conn_cache *c = p;
+
+	if (c->fd != -1)
+		close(c->fd);
+	free(c);
+}
+
+static void
+conn_key_init(void)
+{
+	pthread_key_create(&conn_key, conn_destroy);
+}
+
+/* This thread's cache. */
+static struct conn_cache *
+conn_get(void)
+{
+	struct conn_cache *c;
+
+	pthread_once(&conn_once, conn_key_init);
+	c = pthread_getspecific(conn_key);
+	if (c == NULL) {
+		c = xcalloc(1, sizeof(*c));
+		c->fd = -1;
+		pthread_setspecific(conn_key, c);
+	}
+	return c;
+}
+
+/* Close this thread's kept connection, if any. */
+void
+dns_close_connections(void)
+{
+	struct conn_cache *c;
+
+	pthread_once(&conn_once, conn_key_init);
+	c = pthread_getspecific(conn_key);
+	if (c != NULL) {
+		pthread_setspecific(conn_key, NULL);
+		conn_destroy(c);
+	}
+}
+
+/* Keep fd (connected to address i of t) as this thread's connection. */
+static void
+conn_keep(const struct dns_target *t, size_t i, int fd)
+{
+	struct conn_cache *c = conn_get();
+
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = fd;
+	c->addr = t->addr[i];
+	c->len = t->addrlen[i];
+}
+
+/* Try the exchange on the kept connection if it goes to address i of t.
+ * Returns 0 on success, 1 if there was none to use (or it had been
+ * closed by the server meanwhile), -1 with errno on another failure. */
+static int
+conn_reuse(const struct dns_target *t, size_t i, const unsigned char *q,
+           size_t qlen, struct buf *reply, const struct timespec *deadline)
+{
+	struct conn_cache *c = conn_get();
+	int rc, err;
+
+	if (c->fd == -1 || c->len != t->addrlen[i] ||
+	    memcmp(&c->addr, &t->addr[i], c->len) != 0)
+		return 1;
+	rc = exchange_on(c->fd, q, qlen, reply, deadline);
+	if (rc == 0)
+		return 0;
+	err = errno;
+	close(c->fd);
+	c->fd = -1;
+	errno = err;
+	/* an idle connection the server closed: open a new one */
+	return err == ECONNRESET || err == EPIPE ? 1 : -1;
+}
+
+/*
  * Send the wire message q to the primary t over TCP and read its
  * length-prefixed reply into reply, trying each address in turn until
  * one accepts the connection; within t->timeout seconds per address.
@@ -274,18 +374,27 @@ dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
 	diag_init(&first);
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct timespec deadline;
-		int fd, connected = 0, err;
+		int fd, connected = 0, err, rc;
 
 		target_where(t, i, where, sizeof(where));
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += t->timeout ? t->timeout : 30;
+		rc = conn_reuse(t, i, q, qlen, reply, &deadline);
+		if (rc == 0) {
+			*used = i;
+			return 0;
+		}
+		if (rc == -1) {
+			exchange_error(errno, 1, where, t->timeout, &first);
+			break;
+		}
 		fd = socket(t->addr[i].ss_family,
 		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd != -1 && connect_by(fd, &t->addr[i], t->addrlen[i],
 		                           &deadline) == 0) {
 			connected = 1;
 			if (exchange_on(fd, q, qlen, reply, &deadline) == 0) {
-				close(fd);
+				conn_keep(t, i, fd);
 				*used = i;
 				return 0;
 			}

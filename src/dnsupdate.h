@@ -65,6 +65,11 @@ int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
                      size_t qlen, struct buf *reply, size_t *used,
                      struct diag *d);
 
+/* Close the calling thread's kept TCP connection to a primary, if any
+ * (dns_tcp_exchange keeps one per thread open between exchanges; those of
+ * threads that end are closed then). */
+void dns_close_connections(void);
+
 /* A TXT RRset: each record's text (character-strings joined) and its
  * RDATA exactly as read, for prerequisites. */
 struct dns_txtset {

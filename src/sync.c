@@ -1104,6 +1104,7 @@ sync_run(const struct cmd_opts *o)
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
 	failed = sync_domains(runs, (size_t)n, o);
+	dns_close_connections();
 	for (i = 0; i < (size_t)n; i++)
 		run_free(&runs[i]);
 	free(runs);
