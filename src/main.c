@@ -53,7 +53,7 @@ static const char help_text[] =
     "/mta-sts-sync.conf)\n"
     "  -n, --dry-run       sync: show the file diff and the UPDATE, change "
     "nothing\n"
-    "  -j, --jobs N        sync: work on N domains at once (default 16)\n"
+    "  -j, --jobs N        sync: work on N domains at once (default 8)\n"
     "  -v, --verbose       explain every step\n"
     "  -q, --quiet         print errors only\n"
     "      --json          one JSON document on standard output\n"

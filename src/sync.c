@@ -34,7 +34,13 @@
 #include "sync.h"
 
 #define SYNC_FETCH_PARALLEL 16
-#define SYNC_DEFAULT_JOBS 16 /* domains (then zones) worked on at once */
+/*
+ * Domains worked on at once. Each worker keeps one TCP connection to a
+ * primary open; BIND 9.18's default tcp-listen-queue is 10, and more
+ * connections opened at the same moment overflow it (the SYN is retried a
+ * second later), so the default stays below it.
+ */
+#define SYNC_DEFAULT_JOBS 8
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
