@@ -106,6 +106,11 @@ EOF
 bench_bind_reset() {
 	dns_stop "$1"
 	rm -f "$1/named.log"
+	bench_bind_start "$@" && return 0
+	# once more: named may still hold the port while it shuts down
+	echo "# named did not restart; trying once more" >&2
+	dns_stop "$1"
+	sleep 2
 	bench_bind_start "$@"
 }
 

@@ -122,7 +122,8 @@ https_init
 bench_policy_hosts "$N"
 policy | https_put "$BENCH_UPSTREAM" /.well-known/mta-sts.txt
 bench_nginx_start "$N"
-bench_bind_start "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
+bench_bind_start "$BENCH_DNS" "$PORT" "$N" ||
+	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
 CONF=$T/bench.conf
 bench_conf "$CONF" "$PORT" "$N"
 
