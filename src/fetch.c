@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,8 @@
 #include "fetch.h"
 #include "policy.h"
 #include "util.h"
+
+static void multi_drop(void);
 
 enum xfer_abort {
 	ABORT_NONE = 0,
@@ -59,6 +62,7 @@ fetch_global_init(void)
 void
 fetch_global_cleanup(void)
 {
+	multi_drop();
 	curl_global_cleanup();
 }
 
@@ -582,6 +586,54 @@ result_copy(struct fetch_result *dst, const struct fetch_result *src)
 	dst->location = src->location ? xstrdup(src->location) : NULL;
 }
 
+/*
+ * Each thread keeps its multi handle between fetch_many() calls: libcurl
+ * caches the parsed CA store in it (CURLOPT_CA_CACHE_TIMEOUT), so the
+ * many verify fetches of a run do not parse the trust store every time.
+ * A thread's handle is cleaned up when the thread ends, the calling
+ * thread's by fetch_global_cleanup().
+ */
+static pthread_key_t multi_key;
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+
+static void
+multi_destroy(void *m)
+{
+	curl_multi_cleanup(m);
+}
+
+static void
+multi_key_init(void)
+{
+	pthread_key_create(&multi_key, multi_destroy);
+}
+
+/* This thread's multi handle (made on first use), or NULL. */
+static CURLM *
+multi_get(void)
+{
+	CURLM *m;
+
+	pthread_once(&multi_once, multi_key_init);
+	m = pthread_getspecific(multi_key);
+	if (m == NULL && (m = curl_multi_init()) != NULL)
+		pthread_setspecific(multi_key, m);
+	return m;
+}
+
+/* Clean up this thread's multi handle (after a failure, or at the end). */
+static void
+multi_drop(void)
+{
+	CURLM *m;
+
+	pthread_once(&multi_once, multi_key_init);
+	m = pthread_getspecific(multi_key);
+	pthread_setspecific(multi_key, NULL);
+	if (m != NULL)
+		curl_multi_cleanup(m);
+}
+
 /* Tell the job's owner, once, that its result is final. */
 static void
 job_done(struct fetch_job *job)
@@ -700,20 +752,20 @@ fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 			;
 		first[i] = j;
 	}
-	m = curl_multi_init();
+	m = multi_get();
 	if (m == NULL || multi_run(m, jobs, first, n,
-	                           max_parallel ? max_parallel : 1, xs) == -1)
+	                           max_parallel ? max_parallel : 1, xs) == -1) {
 		for (i = 0; i < n; i++)
 			if (!jobs[i].result.ok)
 				result_error(&jobs[i].result,
 				             "cannot run the transfer");
+		multi_drop();
+	}
 	for (i = 0; i < n; i++)
 		if (first[i] != i)
 			result_copy(&jobs[i].result, &jobs[first[i]].result);
 	for (i = 0; i < n; i++)
 		job_done(&jobs[i]);
-	if (m != NULL)
-		curl_multi_cleanup(m);
 	free(xs);
 	free(first);
 }
