@@ -59,60 +59,78 @@ sync_under() {
 		bail_out "$name: $(tail -3 "$OUT/$name.out")"
 }
 
-# steps TRACE: from an strace -f -tt -T timeline, the wall time of each
-# kind of step: DNS exchanges (connect to the DNS port until close; an
-# UPDATE when its first message has opcode 5), HTTPS fetches (connect to
-# the HTTPS port until close), fsync; and the two phases of a run: until
-# the last HTTPS fetch ends (plan, publish, verify every domain), then
-# the UPDATEs and their read-backs.
+# steps TRACE: from an strace -f -tt -T timeline, per kind of step: DNS
+# connections to the primary and the messages sent on them (an UPDATE
+# when the message has opcode 5), HTTPS connections, fsyncs. "busy" is
+# the wall time during which at least one connection of the kind was
+# open (connections overlap once the pipeline is concurrent), "sum" the
+# time of them all added up. Also when the last HTTPS connection ended.
 steps() {
 	awk -v dns="$PORT" -v https="$HTTPS_PORT" '
 	function t(s,   a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
-	function fdof(s) { sub(/^[a-z]+\(/, "", s); sub(/[,)].*/, "", s); return s }
+	function fdof(s) {
+		sub(/^[a-z]+\(/, "", s)
+		return match(s, /^[0-9]+/) ? substr(s, 1, RLENGTH) : ""
+	}
+	function opened(k, now) {
+		if (open[k]++ == 0)
+			since[k] = now
+		conns[k]++
+	}
+	function closed(k, now) {
+		if (--open[k] == 0)
+			busy[k] += now - since[k]
+	}
 	NR == 1 { first = t($2) }
-	{ last = t($2) }
-	/ connect\(/ && match($0, /sin_port=htons\([0-9]+\)/) {
-		port = substr($0, RSTART + 15, RLENGTH - 16)
+	{ now = t($2); last = now }
+	/ connect\(/ && match($0, /sin6?_port=htons\([0-9]+\)/) {
+		port = substr($0, RSTART, RLENGTH)
+		sub(/.*\(/, "", port)
+		sub(/\)/, "", port)
 		fd = fdof($3)
-		kind[fd] = port == dns ? "dns-query" : port == https ? "https" : ""
-		start[fd] = t($2)
-		fresh[fd] = 1
+		kind[fd] = port == dns ? "dns" : port == https ? "https" : ""
+		if (kind[fd] != "") {
+			start[fd] = now
+			opened(kind[fd], now)
+		}
 		next
 	}
 	/ (sendto|write)\(/ {
 		fd = fdof($3)
+		if (kind[fd] != "dns")
+			next
 		# TCP length (2), id (2), then QR|opcode|...: UPDATE is 0x28
-		if (kind[fd] == "dns-query" && fresh[fd] && $0 ~ /"\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x28/)
-			kind[fd] = "dns-update"
-		fresh[fd] = 0
+		if ($0 ~ /"\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x[0-9a-f][0-9a-f]\\x28/)
+			updates++
+		else
+			queries++
 		next
 	}
 	/ close\(/ {
 		fd = fdof($3)
-		if (kind[fd] != "") {
-			sum[kind[fd]] += t($2) - start[fd]
-			n[kind[fd]]++
+		if (fd != "" && kind[fd] != "") {
+			sum[kind[fd]] += now - start[fd]
 			if (kind[fd] == "https")
-				https_end = t($2)
+				https_end = now
+			closed(kind[fd], now)
 			kind[fd] = ""
 		}
 		next
 	}
-	/ f(data)?sync\(/ && match($0, /<[0-9.]+>$/) {
+	/ (f(data)?sync\(|<\.\.\. f(data)?sync resumed>)/ && match($0, /<[0-9.]+>$/) {
 		sum["fsync"] += substr($0, RSTART + 1, RLENGTH - 2)
-		n["fsync"]++
+		conns["fsync"]++
 	}
 	END {
-		printf "wall (traced)          %8.3f s\n", last - first
+		printf "wall (traced)   %8.3f s", last - first
 		if (https_end > 0)
-			printf "  until the last HTTPS %8.3f s\n  after it             %8.3f s\n",
-				https_end - first, last - https_end
-		for (k in sum) {
-			printf "%-10s %6d  %8.3f s  %7.3f ms each\n",
-				k, n[k], sum[k], 1000 * sum[k] / n[k]
-			busy += sum[k]
-		}
-		printf "%-10s %6s  %8.3f s\n", "the rest", "", last - first - busy
+			printf "; the last HTTPS connection ended at %.3f s",
+				https_end - first
+		printf "\n%-6s %6s %10s %10s\n", "", "count", "busy", "sum"
+		for (k in conns)
+			printf "%-6s %6d %8.3f s %8.3f s\n", k, conns[k],
+				k == "fsync" ? sum[k] : busy[k], sum[k]
+		printf "DNS messages sent: %d queries, %d UPDATEs\n", queries, updates
 	}' "$1"
 }
 
