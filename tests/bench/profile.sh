@@ -7,8 +7,8 @@
 #   perf stat     CPU time against wall time, context switches
 #   strace -c -w  wall time spent in each system call (waiting on a
 #                 socket shows up as poll/read/connect)
-#   strace -tt    a timeline of the connections, fsyncs and renames, to
-#                 split one domain into its steps (steps.txt)
+#   strace -tt    a timeline of the connections, DNS messages and fsyncs,
+#                 to split a run into its steps (steps.txt)
 #   perf record   CPU samples with call graphs (perf report --stdio)
 #   massif        the heap at its peak, by allocation site (ms_print)
 #
