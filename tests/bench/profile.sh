@@ -185,8 +185,10 @@ done
 timed() {
 	local t0 t1
 	t0=$(date +%s%N)
-	"$MTA_STS_SYNC" -c "$2" -q >"$OUT/$1.out" 2>&1 ||
-		bail_out "$1: $(tail -3 "$OUT/$1.out")"
+	local out
+	out=$OUT/ablation-$(echo "$1" | tr -c 'a-z0-9\n' '-').out
+	"$MTA_STS_SYNC" -c "$2" -q >"$out" 2>&1 ||
+		bail_out "$1: $(tail -3 "$out")"
 	t1=$(date +%s%N)
 	printf '%-46s %7.3f s\n' "$1" "$(awk -v n=$((t1 - t0)) 'BEGIN { print n / 1e9 }')"
 }
@@ -245,7 +247,8 @@ limits() {
 	local k d
 	bench_names "$N" >"$T/domains"
 	for k in 1 4 16 64; do
-		rm -f "$T"/upd.*
+		[ "$k" -le "$N" ] || break
+		rm -f "$T"/upd.* "$T"/dom.* "$T"/q.*
 		{ printf 'server 127.0.0.1 %s\n' "$PORT" >"$T/head"; }
 		awk -v k=$k -v dir="$T" '{ print > (dir "/dom." ((NR - 1) % k)) }' \
 			"$T/domains"
@@ -257,8 +260,6 @@ limits() {
 			awk '{ print "_mta-sts." $1 " TXT"; print "_smtp._tls." $1 " TXT";
 				print $1 " MX"; print "_mta-sts." $1 " SOA" }' \
 				"$T/dom.$i" >"$T/q.$i"
-			sed "s|^|https://mta-sts.|; s|\$|:$HTTPS_PORT/.well-known/mta-sts.txt|" \
-				"$T/dom.$i" >"$T/u.$i"
 		done
 		bench_bind_reset "$BENCH_DNS" "$PORT" "$N" >/dev/null 2>&1 ||
 			bail_out "named did not restart"
