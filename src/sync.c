@@ -55,7 +55,11 @@ struct domain_run {
 	struct fetch_job *upstream; /* shared with other domains; NULL: local */
 	struct fetch_opts opts;     /* for upstream and verify fetches */
 	struct policy *policy;      /* effective policy */
-	struct buf served;          /* its canonical bytes */
+	int planned;           /* the policy was built: what follows is set */
+	enum policy_mode mode; /* its summary, kept for the report */
+	size_t nmx;
+	unsigned long max_age;
+	struct buf served; /* its canonical bytes */
 	char id[POLICY_ID_MAX + 1];
 	struct buf published; /* the file as found */
 	int file_differs;
@@ -296,6 +300,10 @@ plan_policy(struct domain_run *r)
 		return -1;
 	}
 	policy_id(r->served.data, r->served.len, r->id);
+	r->planned = 1;
+	r->mode = r->policy->mode;
+	r->nmx = r->policy->nmx;
+	r->max_age = r->policy->max_age;
 	run_note(r, "policy id=%s mode=%s mx=%zu max_age=%lu", r->id,
 	         policy_mode_name(r->policy->mode), r->policy->nmx,
 	         r->policy->max_age);
@@ -682,7 +690,7 @@ run_status(const struct domain_run *r, int dry_run)
 		return RUN_FAILED;
 	if (r->file_written || r->dns_updated)
 		return RUN_CHANGED;
-	if (dry_run && r->policy != NULL && (r->file_differs || r->dns_needed))
+	if (dry_run && r->planned && (r->file_differs || r->dns_needed))
 		return RUN_CHANGED;
 	return RUN_UNCHANGED;
 }
@@ -731,8 +739,8 @@ report_text(const struct domain_run *r, int dry_run)
 	           "%s policy id=%s mode=%s mx=%zu max_age=%lu: "
 	           "%s",
 	           dry_run ? "would publish" : "published", r->id,
-	           policy_mode_name(r->policy->mode), r->policy->nmx,
-	           r->policy->max_age, what.data ? what.data : "");
+	           policy_mode_name(r->mode), r->nmx, r->max_age,
+	           what.data ? what.data : "");
 	buf_free(&what);
 }
 
@@ -746,12 +754,12 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 	buf_puts(out, "{\"domain\":");
 	json_string(out, r->dc->name);
 	buf_printf(out, ",\"status\":\"%s\"", names[st]);
-	if (r->policy != NULL && r->id[0] != '\0')
+	if (r->planned)
 		buf_printf(out,
 		           ",\"id\":\"%s\",\"mode\":\"%s\",\"mx\":%zu,"
 		           "\"max_age\":%lu",
-		           r->id, policy_mode_name(r->policy->mode),
-		           r->policy->nmx, r->policy->max_age);
+		           r->id, policy_mode_name(r->mode), r->nmx,
+		           r->max_age);
 	buf_printf(
 	    out, ",\"file_changed\":%s,\"dns_changed\":%s",
 	    (dry_run ? r->file_differs : r->file_written) ? "true" : "false",
@@ -816,6 +824,22 @@ dry_run_diff(struct domain_run *r)
 
 /* ----------------------------------------------------------- the run */
 
+/* Free what r needed only while it was worked on; the report needs only
+ * its summary, messages and flags. */
+static void
+run_release(struct domain_run *r)
+{
+	policy_free(r->policy);
+	r->policy = NULL;
+	buf_free(&r->served);
+	buf_free(&r->published);
+	buf_free(&r->sts_text);
+	buf_free(&r->tlsrpt_text);
+	if (r->have_state)
+		dns_state_free(&r->state);
+	r->have_state = 0;
+}
+
 static void
 run_free(struct domain_run *r)
 {
@@ -823,13 +847,7 @@ run_free(struct domain_run *r)
 	strlist_free(&r->warnings);
 	buf_free(&r->notes);
 	buf_free(&r->dry_text);
-	policy_free(r->policy);
-	buf_free(&r->served);
-	buf_free(&r->published);
-	buf_free(&r->sts_text);
-	buf_free(&r->tlsrpt_text);
-	if (r->have_state)
-		dns_state_free(&r->state);
+	run_release(r);
 }
 
 /* Print the -v lines kept for r, one log line each. */
@@ -916,9 +934,9 @@ state_plan_fetches(struct sync_state *s)
 {
 	struct domain_run *runs = s->runs;
 	size_t *owner = xcalloc(s->n ? s->n : 1, sizeof(*owner));
+	size_t *fetch_of = xcalloc(s->n ? s->n : 1, sizeof(*fetch_of));
 	size_t i, j, nj = 0;
 
-	s->fetches = xcalloc(s->n ? s->n : 1, sizeof(*s->fetches));
 	for (i = 0; i < s->n; i++) {
 		runs[i].opts.ca_file = runs[i].dc->ca_file;
 		runs[i].opts.resolve = &runs[i].dc->resolve;
@@ -928,20 +946,26 @@ state_plan_fetches(struct sync_state *s)
 		for (j = 0; j < nj && !same_fetch(&runs[owner[j]], &runs[i]);
 		     j++)
 			;
-		if (j == nj) {
-			s->fetches[nj].url = runs[i].dc->upstream;
-			s->fetches[nj].opts = &runs[i].opts;
-			s->fetches[nj].done = upstream_arrived;
-			s->fetches[nj].done_arg = s;
+		if (j == nj)
 			owner[nj++] = i;
-		}
-		runs[i].upstream = &s->fetches[j];
+		fetch_of[i] = j;
 		run_note(
 		    &runs[i], "fetching upstream %s%s", runs[i].dc->upstream,
 		    owner[j] == i ? "" : " (fetched once for several domains)");
 	}
+	s->fetches = xcalloc(nj ? nj : 1, sizeof(*s->fetches));
+	for (j = 0; j < nj; j++) {
+		s->fetches[j].url = runs[owner[j]].dc->upstream;
+		s->fetches[j].opts = &runs[owner[j]].opts;
+		s->fetches[j].done = upstream_arrived;
+		s->fetches[j].done_arg = s;
+	}
+	for (i = 0; i < s->n; i++)
+		if (runs[i].dc->upstream != NULL)
+			runs[i].upstream = &s->fetches[fetch_of[i]];
 	s->nfetches = nj;
 	free(owner);
+	free(fetch_of);
 }
 
 static void *
@@ -969,14 +993,19 @@ domain_done(struct sync_state *s, size_t i)
 	struct zone_group *g;
 	int last;
 
-	if (s->group_of[i] == (size_t)-1)
+	if (s->group_of[i] == (size_t)-1) {
+		run_release(&s->runs[i]);
 		return;
+	}
 	g = &s->groups[s->group_of[i]];
 	pthread_mutex_lock(&s->lock);
 	last = --g->pending == 0;
 	pthread_mutex_unlock(&s->lock);
-	if (last)
-		zone_update(s->runs, g, s->dry_run);
+	if (!last)
+		return;
+	zone_update(s->runs, g, s->dry_run);
+	for (i = 0; i < g->n; i++)
+		run_release(&s->runs[g->members[i]]);
 }
 
 /* Plan domain i, then publish and verify its file (or, in a dry run,
