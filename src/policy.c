@@ -277,9 +277,8 @@ policy_add_mx(struct policy *p, const char *pattern, struct diag *d)
 	return 0;
 }
 
-/* Is s (n bytes) a valid extension field name (sts-policy-ext-name)? */
-static int
-ext_name_ok(const char *s, size_t n)
+int
+policy_ext_name_ok(const char *s, size_t n)
 {
 	size_t i;
 
@@ -333,7 +332,7 @@ policy_validate(const struct policy *p, struct diag *d)
 			return -1;
 		}
 	for (i = 0; i < p->next; i++)
-		if (!ext_name_ok(p->ext[i].key, strlen(p->ext[i].key)) ||
+		if (!policy_ext_name_ok(p->ext[i].key, strlen(p->ext[i].key)) ||
 		    !ext_value_ok(p->ext[i].value, strlen(p->ext[i].value))) {
 			diag_error(d,
 			           "invalid extension field \"%.100s\" " SEC_32,
@@ -695,7 +694,7 @@ parse_line(struct pstate *ps, const char *s, size_t n)
 		           ps->line);
 		return -1;
 	}
-	if (!ext_name_ok(s, kn))
+	if (!policy_ext_name_ok(s, kn))
 		return bad_name(ps, s, kn);
 	for (v = colon + 1; v < end && is_wsp(*v); v++)
 		;

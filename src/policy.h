@@ -92,6 +92,11 @@ int policy_mx_match(const char *pattern, const char *host);
 /* Does some mx pattern of p match host? */
 int policy_covers(const struct policy *p, const char *host);
 
+/* Is s (n bytes) an extension field name, as both the policy (section
+ * 3.2) and the TXT record (section 3.1) define it: (ALPHA / DIGIT)
+ * followed by at most 31 of ALPHA / DIGIT / "_" / "-" / "."? */
+int policy_ext_name_ok(const char *s, size_t n);
+
 const char *policy_mode_name(enum policy_mode mode);
 /* Parse "enforce", "testing" or "none" (case-sensitive); 0 or -1. */
 int policy_mode_from_name(const char *name, enum policy_mode *mode);

@@ -67,21 +67,6 @@ record_select(char *const *txts, size_t n, const char *version, size_t *first)
 	return count;
 }
 
-/* Is s (n bytes) an extension name: (ALPHA / DIGIT) *31(... "_" "-" ".")? */
-static int
-ext_name_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > 32 || !is_alnum((unsigned char)s[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!is_alnum((unsigned char)s[i]) && s[i] != '_' &&
-		    s[i] != '-' && s[i] != '.')
-			return 0;
-	return 1;
-}
-
 /* Is s an extension value: 1*(%x21-3A / %x3C / %x3E-7E)? */
 static int
 ext_value_ok(const char *s, size_t n)
@@ -141,12 +126,13 @@ next_field(const char *txt, size_t len, size_t *pos, struct field *f,
 	f->nlen = eq - start;
 	f->value = eq < i ? txt + eq + 1 : txt + i;
 	f->vlen = eq < i ? i - eq - 1 : 0;
-	if (eq == i || !ext_name_ok(f->name, f->nlen)) {
+	if (eq == i || !policy_ext_name_ok(f->name, f->nlen)) {
 		char show[80];
 
-		diag_error(d, "invalid field \"%s\": expected name=value %s",
-		           str_printable(txt + start, i - start, show, sizeof(show)),
-		           sec);
+		diag_error(
+		    d, "invalid field \"%s\": expected name=value %s",
+		    str_printable(txt + start, i - start, show, sizeof(show)),
+		    sec);
 		return -1;
 	}
 	*pos = (size_t)(f->value + f->vlen - txt);
