@@ -63,7 +63,7 @@ struct domain_run {
 	char id[POLICY_ID_MAX + 1];
 	struct buf published; /* the file as found */
 	int file_differs;
-	int have_target, have_state;
+	int have_state;
 	struct dns_target target;
 	struct dns_state state;
 	struct buf sts_text;
@@ -76,20 +76,27 @@ struct domain_run {
 	int dns_updated;
 };
 
+/* A message formatted into a new string. */
+static char *__attribute__((format(printf, 1, 0)))
+message_new(const char *fmt, va_list ap)
+{
+	char msg[DIAG_MSG_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	return xstrdup(msg);
+}
+
 /* Record a failure for r (the first reason wins). */
 static void __attribute__((format(printf, 2, 3)))
 run_fail(struct domain_run *r, const char *fmt, ...)
 {
-	struct diag d;
 	va_list ap;
 
 	if (r->error != NULL)
 		return;
-	diag_init(&d);
 	va_start(ap, fmt);
-	diag_verror(&d, fmt, ap);
+	r->error = message_new(fmt, ap);
 	va_end(ap);
-	r->error = xstrdup(d.error);
 }
 
 static int
@@ -102,14 +109,14 @@ run_failed(const struct domain_run *r)
 static void __attribute__((format(printf, 2, 3)))
 run_warn(struct domain_run *r, const char *fmt, ...)
 {
-	struct diag d;
 	va_list ap;
+	char *msg;
 
-	diag_init(&d);
 	va_start(ap, fmt);
-	diag_verror(&d, fmt, ap);
+	msg = message_new(fmt, ap);
 	va_end(ap);
-	strlist_add(&r->warnings, d.error);
+	strlist_add(&r->warnings, msg);
+	free(msg);
 }
 
 /* Copy the warnings of d into r, each prefixed by what they concern. */
@@ -165,41 +172,37 @@ sync_load_conf(const struct cmd_opts *o)
 	return conf;
 }
 
-/* Pick the domains to process: all, or those named on the command line.
- * Returns the number chosen, or -1 (printed) for an unknown name. */
+/* Pick the domains to process: all, or those named on the command line
+ * (each once, however often it is named). Returns the number chosen, or
+ * -1 (printed) for an unknown name. */
 static int
 sync_select(struct conf *conf, const struct cmd_opts *o,
             struct domain_run **runs)
 {
 	struct domain_run *r;
-	size_t i, n = o->nargs > 0 ? (size_t)o->nargs : conf->ndomains;
+	size_t n = o->nargs > 0 ? (size_t)o->nargs : conf->ndomains;
+	size_t i, j, m = 0;
 
 	r = xcalloc(n ? n : 1, sizeof(*r));
 	for (i = 0; i < n; i++) {
 		const struct domain_conf *dc;
 
-		if (o->nargs > 0) {
-			char name[DNS_NAME_MAX + 2];
-			size_t len;
-
-			str_copy(name, sizeof(name), o->args[i]);
-			len = strlen(name);
-			if (len > 1 && name[len - 1] == '.')
-				name[len - 1] = '\0';
-			dc = conf_find_domain(conf, name);
-			if (dc == NULL) {
-				log_error(NULL, "%s is not configured in %s",
-				          o->args[i], conf->path);
-				free(r);
-				return -1;
-			}
-		} else {
-			dc = &conf->domains[i];
+		dc = o->nargs > 0 ? conf_find_domain(conf, o->args[i])
+		                  : &conf->domains[i];
+		if (dc == NULL) {
+			log_error(NULL, "%s is not configured in %s",
+			          o->args[i], conf->path);
+			free(r);
+			return -1;
 		}
-		r[i].dc = dc;
+		/* configured domains are unique; named ones may repeat */
+		for (j = 0; o->nargs > 0 && j < m && r[j].dc != dc; j++)
+			;
+		if (o->nargs == 0 || j == m)
+			r[m++].dc = dc;
 	}
 	*runs = r;
-	return (int)n;
+	return (int)m;
 }
 
 /*
@@ -354,7 +357,6 @@ plan_read_dns(struct domain_run *r)
 		run_fail(r, "%s", d.error);
 		return -1;
 	}
-	r->have_target = 1;
 	run_note(r, "zone %s, primary %s", r->target.zone, r->target.server);
 	if (dns_state_read(&r->target, dc->name, &r->state, &d) == -1) {
 		run_fail(r, "%s", d.error);
@@ -503,10 +505,7 @@ publish_command(struct domain_run *r)
 		return 0;
 	if (publish_run_command(&dc->publish_cmd, dc->name, dc->policy_file,
 	                        limit, &d) == -1) {
-		run_fail(r,
-		         "publish-command failed: %s; the _mta-sts id was "
-		         "not changed",
-		         d.error);
+		run_fail(r, "%s; the _mta-sts id was not changed", d.error);
 		return -1;
 	}
 	run_note(r, "publish-command succeeded");
@@ -537,6 +536,7 @@ publish_confirm(struct domain_run *r)
 		         d.error);
 		return -1;
 	}
+	run_note(r, "%s serves the new policy", dc->verify_url);
 	return 0;
 }
 
