@@ -762,10 +762,10 @@ read_mx(const struct dns_target *t, const char *domain, struct strlist *mx,
 	return 0;
 }
 
-/* Read the state of domain from the primary; see dnsupdate.h. */
-int
-dns_state_read(const struct dns_target *t, const char *domain,
-               struct dns_state *st, struct diag *d)
+/* Read the TXT records of domain (and its MX, with with_mx) from t. */
+static int
+state_read(const struct dns_target *t, const char *domain, int with_mx,
+           struct dns_state *st, struct diag *d)
 {
 	char name[DNS_NAME_MAX + 16];
 	char *cname = NULL;
@@ -779,12 +779,20 @@ dns_state_read(const struct dns_target *t, const char *domain,
 		goto fail;
 	st->tlsrpt_cname = cname != NULL;
 	free(cname);
-	if (read_mx(t, domain, &st->mx, d) == -1)
+	if (with_mx && read_mx(t, domain, &st->mx, d) == -1)
 		goto fail;
 	return 0;
 fail:
 	dns_state_free(st);
 	return -1;
+}
+
+/* Read the state of domain from the primary; see dnsupdate.h. */
+int
+dns_state_read(const struct dns_target *t, const char *domain,
+               struct dns_state *st, struct diag *d)
+{
+	return state_read(t, domain, 1, st, d);
 }
 
 /* Free what st holds (st itself belongs to the caller) and clear it. */
@@ -1525,7 +1533,8 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
 
-		if (dns_state_read(t, c[i].domain, &fresh, d) == -1)
+		/* the MX records were needed for the plan only */
+		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
 			return -1;
 		dns_state_free(c[i].state);
 		*c[i].state = fresh;

@@ -131,7 +131,8 @@ enum dns_update_result {
  * (someone changed a record meanwhile) a warning is added to d, the
  * states are read again and the update recomputed and retried once; a
  * second failure is DNS_UPDATE_CONFLICT. Then the records are read back
- * and confirmed: each c->state then holds the state read back.
+ * and confirmed: each c->state then holds the TXT records read back (its
+ * MX list, needed only to plan, is not read again).
  * Changes that are not needed are left out; none needed: nothing sent,
  * DNS_UPDATE_OK. A change that would put a TXT record beside a CNAME
  * (_mta-sts.D or _smtp._tls.D) fails the whole call before anything is
