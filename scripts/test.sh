@@ -3,7 +3,8 @@
 # packages, bootstraps autotools, then builds and runs every test twice
 # (a plain build, and one under AddressSanitizer + UBSan), replays the fuzz
 # corpus and, when clang's libFuzzer is there, fuzzes each parser briefly;
-# finally `make distcheck` checks the release tarball.
+# runs the unit tests and two end-to-end tests under valgrind; finally
+# `make distcheck` checks the release tarball.
 # Ends with one line: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -58,6 +59,55 @@ if command -v clang >/dev/null 2>&1; then
 	SUITE_MAKE_ARGS="TESTS=tests/fuzz.test"
 	suite fuzz --enable-fuzz CC=clang
 fi
+
+# tap_count FILE: add the TAP results in FILE to the counters; returns 1
+# if it holds a failure or no result at all.
+tap_count() {
+	local p f s
+	if grep -q '^1\.\.0 # SKIP' "$1"; then
+		skipped=$((skipped + 1))
+		return 0
+	fi
+	p=$(grep -cE '^ok [0-9]+' "$1" | head -1)
+	s=$(grep -cE '^ok [0-9]+.*# SKIP' "$1" | head -1)
+	f=$(grep -cE '^not ok [0-9]+' "$1" | head -1)
+	passed=$((passed + p - s))
+	skipped=$((skipped + s))
+	failed=$((failed + f))
+	[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
+}
+
+# valgrind memcheck over the unit tests and two end-to-end tests (the
+# program itself under valgrind), in the plain build.
+valgrind_suite() {
+	local dir="$top/build/plain" t rc logs="$top/build/valgrind"
+	command -v valgrind >/dev/null 2>&1 || { echo "=== valgrind: not installed, skipped"; return; }
+	[ -x "$dir/mta-sts-sync" ] || return
+	echo "=== valgrind"
+	rm -rf "$logs" && mkdir -p "$logs"
+	cat >"$logs/mta-sts-sync" <<EOW
+#!/bin/sh
+exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --log-file="$logs/vg.%p.log" "$dir/mta-sts-sync" "\$@"
+EOW
+	chmod +x "$logs/mta-sts-sync"
+	export top_srcdir="$top" top_builddir="$dir"
+	for t in "$dir"/tests/unit/*-test; do
+		valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite "$t" >"$logs/$(basename "$t").tap" 2>&1
+		rc=$?
+		tap_count "$logs/$(basename "$t").tap" && [ $rc -eq 0 ] ||
+			{ echo "valgrind: $(basename "$t") failed (status $rc)"; grep -v '^ok' "$logs/$(basename "$t").tap" | head -20; broken=1; }
+	done
+	for t in sync check; do
+		MTA_STS_SYNC="$logs/mta-sts-sync" bash "$top/tests/$t.test" >"$logs/$t.tap" 2>&1
+		tap_count "$logs/$t.tap" || { echo "valgrind: tests/$t.test failed"; grep '^not ok' -A3 "$logs/$t.tap" | head -20; broken=1; }
+	done
+	if cat "$logs"/vg.*.log 2>/dev/null | grep -q .; then
+		echo "valgrind reported errors:"; cat "$logs"/vg.*.log | head -40; broken=1
+	fi
+	unset top_srcdir top_builddir
+}
+valgrind_suite
 
 # The release tarball must build and pass its tests on its own.
 echo "=== distcheck"
