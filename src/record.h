@@ -22,7 +22,7 @@ struct sts_record {
 /* Parse one STSv1 record's text (character-strings already joined).
  * Returns 0, or -1 with "reason (RFC 8461 section 3.1)" in d. */
 int sts_record_parse(const char *txt, size_t len, struct sts_record *r,
-		     struct diag *d);
+                     struct diag *d);
 /* Write "v=STSv1; id=<id>" into out (reset first). 0, or -1. */
 int sts_record_format(const char *id, struct buf *out);
 
@@ -33,7 +33,7 @@ struct tlsrpt_record {
 /* Parse one TLSRPTv1 record's text. Returns 0, or -1 with the reason
  * (RFC 8460 section 3) in d. Free with tlsrpt_record_free(). */
 int tlsrpt_record_parse(const char *txt, size_t len, struct tlsrpt_record *r,
-			struct diag *d);
+                        struct diag *d);
 void tlsrpt_record_free(struct tlsrpt_record *r);
 /* Check one rua URI: mailto: or https:, with ',' '!' ';' percent-encoded.
  * Returns 0, or -1 with the reason in d. */
@@ -48,13 +48,13 @@ int tlsrpt_record_format(const struct strlist *rua, struct buf *out);
  * remain, or the domain has no usable record.
  */
 size_t record_select(char *const *txts, size_t n, const char *version,
-		     size_t *first);
+                     size_t *first);
 
 /* TXT RDATA (RFC 1035 section 3.3.14) from a record text: split into
  * character-strings of at most 255 bytes. Returns 0, or -1 if out (cap
  * bytes) is too small. */
 int txt_rdata_from_text(const char *txt, size_t len, unsigned char *out,
-			size_t cap, size_t *outlen);
+                        size_t cap, size_t *outlen);
 /* Record text from TXT RDATA: character-strings joined without spaces.
  * Returns 0, or -1 if the RDATA is malformed or too long. */
 int txt_rdata_to_text(const unsigned char *rdata, size_t len, struct buf *out);
