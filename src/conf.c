@@ -814,6 +814,12 @@ set_policy(struct parser *p, struct lex *lx, struct block *b)
 		return -1;
 	if (!(seen & 1))
 		return perr(p, lx->file, line, "policy { } needs a mode");
+	/* max_age is required (RFC 8461 section 3.2); 0 would quietly tell
+	 * senders not to cache the policy at all */
+	if (!(seen & 2))
+		return perr(p, lx->file, line,
+		            "policy { } needs a max-age (RFC 8461 section "
+		            "3.2), e.g. max-age 604800;");
 	diag_init(&vd);
 	if (policy_validate(b->dc.local_policy, &vd) == -1 || diag_failed(&vd))
 		return perr(p, lx->file, line, "policy { }: %s",

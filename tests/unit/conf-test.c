@@ -432,9 +432,14 @@ test_errors(void)
 	                              "\"m.example\"; max-age 5; };\n};\n",
 	           "upstream and policy { } are mutually exclusive",
 	           "policy and upstream");
-	fails_with(
-	    "domain \"example.com\" {\n\tpolicy { mode enforce; };\n};\n",
-	    "policy { }: ", "local policy without mx");
+	fails_with("domain \"example.com\" {\n\tpolicy { mode enforce; "
+	           "max-age 86400; };\n};\n",
+	           "policy { }: ", "local policy without mx");
+	fails_with("domain \"example.com\" {\n\tpolicy { mode testing; "
+	           "mx \"m.example\"; };\n};\n",
+	           "test.conf:2: policy { } needs a max-age (RFC 8461 "
+	           "section 3.2)",
+	           "local policy without max-age");
 	fails_with("domain \"example.com\" {\n\tmx \"bad..name\";\n};\n",
 	           "mx \"bad..name\"", "bad mx override");
 	fails_with("domain \"example.com\" { server 999.1.1.1; };\n",
