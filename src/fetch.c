@@ -549,15 +549,13 @@ xfer_finish(struct xfer *x, CURLcode rc)
 		xfer_curl_error(x, rc, r);
 }
 
-/* Whether two jobs ask for the same thing (same URL and options), so
- * that one transfer serves both. */
-static int
-same_request(const struct fetch_job *a, const struct fetch_job *b)
+int
+fetch_same_request(const char *url_a, const struct fetch_opts *p,
+                   const char *url_b, const struct fetch_opts *q)
 {
-	const struct fetch_opts *p = a->opts, *q = b->opts;
 	size_t i, n;
 
-	if (strcmp(a->url, b->url) != 0)
+	if (strcmp(url_a, url_b) != 0)
 		return 0;
 	if (p == q)
 		return 1;
@@ -573,6 +571,14 @@ same_request(const struct fetch_job *a, const struct fetch_job *b)
 		if (strcmp(p->resolve->v[i], q->resolve->v[i]) != 0)
 			return 0;
 	return 1;
+}
+
+/* Whether two jobs ask for the same thing, so that one transfer serves
+ * both. */
+static int
+same_request(const struct fetch_job *a, const struct fetch_job *b)
+{
+	return fetch_same_request(a->url, a->opts, b->url, b->opts);
 }
 
 /* Copy a finished result (for a duplicate job). */

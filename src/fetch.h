@@ -50,6 +50,11 @@ int fetch_url(const char *url, const struct fetch_opts *o,
               struct fetch_result *r);
 void fetch_result_free(struct fetch_result *r);
 
+/* Do the two URLs with their options ask for the same transfer (same URL,
+ * timeouts, CA file and resolve entries)? Such requests are made once. */
+int fetch_same_request(const char *url_a, const struct fetch_opts *a,
+                       const char *url_b, const struct fetch_opts *b);
+
 /* Fetch several URLs concurrently (libcurl multi), at most max_parallel
  * at once (0 counts as 1); each job's result is filled as by fetch_url()
  * and freed by the caller with fetch_result_free(). Jobs with the same URL

@@ -908,24 +908,12 @@ upstream_arrived(struct fetch_job *job, void *arg)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Do a and b fetch the same URL the same way? */
+/* Do a and b fetch the same URL the same way? (Their opts are set.) */
 static int
 same_fetch(const struct domain_run *a, const struct domain_run *b)
 {
-	const struct domain_conf *x = a->dc, *y = b->dc;
-	size_t i;
-
-	if (strcmp(x->upstream, y->upstream) != 0 || x->timeout != y->timeout)
-		return 0;
-	if ((x->ca_file == NULL) != (y->ca_file == NULL) ||
-	    (x->ca_file != NULL && strcmp(x->ca_file, y->ca_file) != 0))
-		return 0;
-	if (x->resolve.n != y->resolve.n)
-		return 0;
-	for (i = 0; i < x->resolve.n; i++)
-		if (strcmp(x->resolve.v[i], y->resolve.v[i]) != 0)
-			return 0;
-	return 1;
+	return fetch_same_request(a->dc->upstream, &a->opts, b->dc->upstream,
+	                          &b->opts);
 }
 
 /* One fetch job per distinct upstream; set each domain's upstream. */
