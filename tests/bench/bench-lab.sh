@@ -156,15 +156,7 @@ bench_nginx_start() {
 	_bench_cert upstream "$BENCH_UPSTREAM"
 	mkdir -p "$HTTPS_DIR/www/$BENCH_UPSTREAM/.well-known"
 	{
-		printf 'worker_processes auto;\ndaemon on;\npid %s/nginx.pid;\n' "$n"
-		printf 'error_log %s/error.log warn;\n' "$n"
-		[ "$(id -u)" = 0 ] && printf 'user root root;\n'
-		printf 'events { worker_connections 1024; }\nhttp {\n'
-		printf "log_format lab '\$host \$request_method \$request_uri \$status \$body_bytes_sent';\n"
-		printf 'access_log %s lab;\n' "$HTTPS_LOG"
-		for t in client_body proxy fastcgi uwsgi scgi; do
-			printf '%s_temp_path %s/tmp/%s;\n' $t "$n" $t
-		done
+		https_conf_head auto 1024 warn
 		printf 'types { text/plain txt; }\ndefault_type text/plain;\n'
 		printf 'server_names_hash_max_size 65536;\n'
 		printf 'server_names_hash_bucket_size 128;\n'
@@ -235,4 +227,20 @@ bench_conf() {
 		}
 		printf "};\n" > f
 	}'
+}
+
+# bench_lab_start N: the whole lab for N domains: BIND with their zones
+# in $BENCH_DNS on $PORT (both set here), nginx with the policy hosts and
+# the upstream serving `policy` (defined by the caller).
+bench_lab_start() {
+	BENCH_DNS=$T/dns
+	PORT=$(freeport 1) || bail_out "no free port"
+	dns_key "$BENCH_DNS" >/dev/null
+	https_init
+	bench_policy_hosts "$1"
+	policy | https_put "$BENCH_UPSTREAM" /.well-known/mta-sts.txt
+	bench_nginx_start "$1"
+	bench_bind_start "$BENCH_DNS" "$PORT" "$1" ||
+		bench_bind_reset "$BENCH_DNS" "$PORT" "$1" ||
+		bail_out "named did not start"
 }

@@ -115,15 +115,7 @@ policy() {
 # ----------------------------------------------------------------- lab
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "lab: BIND with $N zones, nginx with $N policy hosts"
-BENCH_DNS=$T/dns
-PORT=$(freeport 1) || bail_out "no free port"
-dns_key "$BENCH_DNS" >/dev/null
-https_init
-bench_policy_hosts "$N"
-policy | https_put "$BENCH_UPSTREAM" /.well-known/mta-sts.txt
-bench_nginx_start "$N"
-bench_bind_start "$BENCH_DNS" "$PORT" "$N" ||
-	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not start"
+bench_lab_start "$N"
 CONF=$T/bench.conf
 bench_conf "$CONF" "$PORT" "$N"
 

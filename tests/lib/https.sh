@@ -220,20 +220,28 @@ _https_changed() {
 	return 0
 }
 
+# https_conf_head WORKERS CONNECTIONS LOGLEVEL: the top of an nginx.conf
+# for the lab (pid, logs, temporary paths in $HTTPS_DIR/nginx, the access
+# log https_count reads), up to and including "http {".
+https_conf_head() {
+	local n=$HTTPS_DIR/nginx t
+	printf 'worker_processes %s;\ndaemon on;\npid %s/nginx.pid;\n' "$1" "$n"
+	printf 'error_log %s/error.log %s;\n' "$n" "$3"
+	[ "$(id -u)" = 0 ] && printf 'user root root;\n'
+	printf 'events { worker_connections %s; }\nhttp {\n' "$2"
+	printf "log_format lab '\$host \$request_method \$request_uri \$status \$body_bytes_sent';\n"
+	printf 'access_log %s lab;\n' "$HTTPS_LOG"
+	for t in client_body proxy fastcgi uwsgi scgi; do
+		printf '%s_temp_path %s/tmp/%s;\n' $t "$n" $t
+	done
+}
+
 # Write nginx.conf for the declared sites.
 _https_conf() {
 	local n=$HTTPS_DIR/nginx p=$HTTPS_DIR/pki host cert
 	[ -f "$p/default.crt" ] || https_cert default unknown.invalid
 	{
-		printf 'worker_processes 1;\ndaemon on;\npid %s/nginx.pid;\n' "$n"
-		printf 'error_log %s/error.log notice;\n' "$n"
-		[ "$(id -u)" = 0 ] && printf 'user root root;\n'
-		printf 'events { worker_connections 256; }\nhttp {\n'
-		printf "log_format lab '\$host \$request_method \$request_uri \$status \$body_bytes_sent';\n"
-		printf 'access_log %s lab;\n' "$HTTPS_LOG"
-		for t in client_body proxy fastcgi uwsgi scgi; do
-			printf '%s_temp_path %s/tmp/%s;\n' $t "$n" $t
-		done
+		https_conf_head 1 256 notice
 		printf 'types { text/plain txt; text/html html; }\n'
 		printf 'default_type text/plain;\nserver_tokens off;\n'
 		printf 'keepalive_timeout 5;\nssl_protocols TLSv1.2 TLSv1.3;\n'
