@@ -317,6 +317,7 @@ dns_close_connections(void)
 		pthread_setspecific(conn_key, NULL);
 		conn_destroy(c);
 	}
+	tsig_thread_cleanup();
 }
 
 /* Keep fd (connected to address i of t) as this thread's connection. */

@@ -5,11 +5,19 @@
  */
 #include "config.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <openssl/opensslv.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#else
 #include <openssl/hmac.h>
+#endif
 
 #include "tsig.h"
 
@@ -17,6 +25,93 @@
 #define CLASS_ANY 255
 #define WIRE_NAME_MAX 255
 #define MSG_MAX 65535
+
+/*
+ * The HMAC of one message is computed over several pieces (the request
+ * MAC, the header as signed, the rest of the message, the TSIG
+ * variables) without copying them together. Each thread keeps one MAC
+ * context per algorithm, made once and keyed again for every message:
+ * OpenSSL 3's one-shot HMAC() looks the algorithm and the digest up in
+ * its provider store every time, which costs more than the MAC of a
+ * short message. The contexts hold state derived from the last key
+ * used; they are freed (and cleansed by OpenSSL) when the thread ends,
+ * or by tsig_thread_cleanup().
+ */
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+typedef EVP_MAC_CTX mac_ctx;
+
+static EVP_MAC *hmac_mac; /* fetched once, shared by all threads */
+
+static const char *
+alg_digest(enum tsig_alg alg)
+{
+	switch (alg) {
+	case TSIG_HMAC_MD5:
+		return "MD5";
+	case TSIG_HMAC_SHA1:
+		return "SHA1";
+	case TSIG_HMAC_SHA224:
+		return "SHA224";
+	case TSIG_HMAC_SHA256:
+		return "SHA256";
+	case TSIG_HMAC_SHA384:
+		return "SHA384";
+	case TSIG_HMAC_SHA512:
+		return "SHA512";
+	}
+	return NULL;
+}
+
+/* A new MAC context for alg, or NULL. */
+static mac_ctx *
+mac_new(enum tsig_alg alg)
+{
+	OSSL_PARAM params[2];
+	const char *digest = alg_digest(alg);
+	EVP_MAC_CTX *c;
+
+	if (hmac_mac == NULL || digest == NULL ||
+	    (c = EVP_MAC_CTX_new(hmac_mac)) == NULL)
+		return NULL;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	                                             (char *)digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_CTX_set_params(c, params) != 1) {
+		EVP_MAC_CTX_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+#define mac_free EVP_MAC_CTX_free
+
+/* Start a MAC with key. Returns 0, or -1. */
+static int
+mac_init(mac_ctx *c, const struct tsig_key *key)
+{
+	return EVP_MAC_init(c, key->secret, key->secret_len, NULL) == 1 ? 0
+	                                                                : -1;
+}
+
+static int
+mac_update(mac_ctx *c, const void *data, size_t len)
+{
+	return EVP_MAC_update(c, data, len) == 1 ? 0 : -1;
+}
+
+/* Finish the MAC into mac. Returns 0, or -1. */
+static int
+mac_final(mac_ctx *c, struct tsig_mac *mac)
+{
+	size_t n = 0;
+
+	if (EVP_MAC_final(c, mac->mac, &n, sizeof(mac->mac)) != 1)
+		return -1;
+	mac->len = n;
+	return 0;
+}
+#else /* OpenSSL 1.1: the HMAC_CTX interface */
+typedef HMAC_CTX mac_ctx;
 
 static const EVP_MD *
 alg_md(enum tsig_alg alg)
@@ -38,20 +133,120 @@ alg_md(enum tsig_alg alg)
 	return NULL;
 }
 
+static mac_ctx *
+mac_new(enum tsig_alg alg)
+{
+	(void)alg;
+	return HMAC_CTX_new();
+}
+
+#define mac_free HMAC_CTX_free
+
+static int
+mac_init(mac_ctx *c, const struct tsig_key *key)
+{
+	const EVP_MD *md = alg_md(key->alg);
+
+	return md != NULL && HMAC_Init_ex(c, key->secret, (int)key->secret_len,
+	                                  md, NULL) == 1
+	           ? 0
+	           : -1;
+}
+
+static int
+mac_update(mac_ctx *c, const void *data, size_t len)
+{
+	return HMAC_Update(c, data, len) == 1 ? 0 : -1;
+}
+
+static int
+mac_final(mac_ctx *c, struct tsig_mac *mac)
+{
+	unsigned int n = 0;
+
+	if (HMAC_Final(c, mac->mac, &n) != 1 || n > TSIG_MAC_MAX)
+		return -1;
+	mac->len = n;
+	return 0;
+}
+#endif
+
+#define NALG (TSIG_HMAC_SHA512 + 1)
+
+/* The calling thread's MAC contexts, one per algorithm. */
+struct mac_cache {
+	mac_ctx *ctx[NALG];
+};
+
+static pthread_key_t mac_key;
+static pthread_once_t mac_once = PTHREAD_ONCE_INIT;
+
+static void
+mac_cache_free(void *p)
+{
+	struct mac_cache *mc = p;
+
+	for (size_t i = 0; i < NALG; i++)
+		if (mc->ctx[i] != NULL)
+			mac_free(mc->ctx[i]);
+	free(mc);
+}
+
+static void
+mac_setup(void)
+{
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+#endif
+	pthread_key_create(&mac_key, mac_cache_free);
+}
+
+/* Free the calling thread's MAC contexts; see tsig.h. */
+void
+tsig_thread_cleanup(void)
+{
+	struct mac_cache *mc;
+
+	pthread_once(&mac_once, mac_setup);
+	mc = pthread_getspecific(mac_key);
+	if (mc != NULL) {
+		pthread_setspecific(mac_key, NULL);
+		mac_cache_free(mc);
+	}
+}
+
+/* Start a MAC with key on the calling thread's context for its
+ * algorithm. Returns the context, or NULL. */
+static mac_ctx *
+mac_begin(const struct tsig_key *key)
+{
+	struct mac_cache *mc;
+
+	if ((unsigned)key->alg >= NALG)
+		return NULL;
+	pthread_once(&mac_once, mac_setup);
+	mc = pthread_getspecific(mac_key);
+	if (mc == NULL) {
+		mc = xcalloc(1, sizeof(*mc));
+		pthread_setspecific(mac_key, mc);
+	}
+	if (mc->ctx[key->alg] == NULL)
+		mc->ctx[key->alg] = mac_new(key->alg);
+	if (mc->ctx[key->alg] == NULL || mac_init(mc->ctx[key->alg], key) == -1)
+		return NULL;
+	return mc->ctx[key->alg];
+}
+
 /* Compute the HMAC of data with key into mac. Returns 0, or -1. */
 int
 tsig_hmac(const struct tsig_key *key, const unsigned char *data, size_t len,
           struct tsig_mac *mac)
 {
-	const EVP_MD *md = alg_md(key->alg);
-	unsigned int n = 0;
+	mac_ctx *c = mac_begin(key);
 
-	if (md == NULL ||
-	    HMAC(md, key->secret, (int)key->secret_len, data, len, mac->mac,
-	         &n) == NULL ||
-	    n > TSIG_MAC_MAX)
+	if (c == NULL || mac_update(c, data, len) == -1 ||
+	    mac_final(c, mac) == -1)
 		return -1;
-	mac->len = n;
 	return 0;
 }
 
@@ -309,28 +504,31 @@ find_tsig(const unsigned char *m, size_t len, struct tsig_rr *rr,
 	return TSIG_VALID;
 }
 
-/* Append the TSIG variables (RFC 8945 section 4.3.3) to b. */
-static int
-put_variables(struct buf *b, const unsigned char *name, size_t name_len,
-              const unsigned char *alg, size_t alg_len, uint64_t time_signed,
-              unsigned fudge, unsigned error, const unsigned char *other,
+/* Largest encoding of the TSIG variables without the other data. */
+#define VARS_MAX (2 * WIRE_NAME_MAX + 18)
+
+/* Encode the TSIG variables (RFC 8945 section 4.3.3) up to the other
+ * data, whose length is other_len, into v. Returns the length. */
+static size_t
+put_variables(unsigned char v[VARS_MAX], const unsigned char *name,
+              size_t name_len, const unsigned char *alg, size_t alg_len,
+              uint64_t time_signed, unsigned fudge, unsigned error,
               size_t other_len)
 {
-	unsigned char v[16];
+	size_t o = 0;
 
-	if (buf_append(b, name, name_len) == -1)
-		return -1;
-	put16(v, CLASS_ANY);
-	memset(v + 2, 0, 4); /* TTL */
-	if (buf_append(b, v, 6) == -1 || buf_append(b, alg, alg_len) == -1)
-		return -1;
-	put48(v, time_signed);
-	put16(v + 6, fudge);
-	put16(v + 8, error);
-	put16(v + 10, (unsigned)other_len);
-	if (buf_append(b, v, 12) == -1)
-		return -1;
-	return other_len ? buf_append(b, other, other_len) : 0;
+	memcpy(v, name, name_len);
+	o += name_len;
+	put16(v + o, CLASS_ANY);
+	memset(v + o + 2, 0, 4); /* TTL */
+	o += 6;
+	memcpy(v + o, alg, alg_len);
+	o += alg_len;
+	put48(v + o, time_signed);
+	put16(v + o + 6, fudge);
+	put16(v + o + 8, error);
+	put16(v + o + 10, (unsigned)other_len);
+	return o + 12;
 }
 
 /* Append the TSIG RR for key with the given MAC and time to msg and
@@ -373,68 +571,71 @@ int
 tsig_sign(const struct tsig_key *key, struct buf *msg, uint64_t now,
           struct tsig_mac *mac, struct diag *d)
 {
-	unsigned char name[WIRE_NAME_MAX], alg[WIRE_NAME_MAX];
+	unsigned char name[WIRE_NAME_MAX], alg[WIRE_NAME_MAX], v[VARS_MAX];
 	size_t name_len = name_to_wire(key->name, name);
 	size_t alg_len = name_to_wire(tsig_alg_wire_name(key->alg), alg);
-	struct buf in;
-	int rc = -1;
+	mac_ctx *c;
 
 	if (msg->len < DNS_HEADER || name_len == 0 || alg_len == 0) {
 		diag_error(d, "cannot sign a malformed DNS message");
 		return -1;
 	}
-	buf_init(&in, MSG_MAX + 2 * WIRE_NAME_MAX + 64);
-	if (buf_append(&in, msg->data, msg->len) == -1 ||
-	    put_variables(&in, name, name_len, alg, alg_len, now, TSIG_FUDGE, 0,
-	                  NULL, 0) == -1 ||
-	    tsig_hmac(key, (unsigned char *)in.data, in.len, mac) == -1)
+	c = mac_begin(key);
+	if (c == NULL || mac_update(c, msg->data, msg->len) == -1 ||
+	    mac_update(c, v,
+	               put_variables(v, name, name_len, alg, alg_len, now,
+	                             TSIG_FUDGE, 0, 0)) == -1 ||
+	    mac_final(c, mac) == -1) {
 		diag_error(d, "cannot compute the TSIG MAC");
-	else if (append_tsig_rr(msg, name, name_len, alg, alg_len, now, mac) ==
-	             -1 ||
-	         msg->len > MSG_MAX)
+		return -1;
+	}
+	if (append_tsig_rr(msg, name, name_len, alg, alg_len, now, mac) == -1 ||
+	    msg->len > MSG_MAX) {
 		diag_error(d, "DNS message too big to sign");
-	else
-		rc = 0;
-	OPENSSL_cleanse(in.data, in.len);
-	buf_free(&in);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 /* Compute the MAC a correct signer would have put in msg (whose TSIG RR
- * was parsed into rr and info) and compare it. Returns 1 if it matches. */
+ * was parsed into rr and info): over the request MAC (with req), the
+ * header with the original id and ARCOUNT less the TSIG RR, the rest of
+ * the message up to the TSIG RR, and the TSIG variables. Returns 1 if it
+ * matches the MAC in the RR. */
 static int
 mac_matches(const struct tsig_key *key, const unsigned char *m,
             const struct tsig_rr *rr, const struct tsig_info *info,
             const struct tsig_mac *req)
 {
-	struct buf in;
+	unsigned char v[VARS_MAX], h[DNS_HEADER];
 	struct tsig_mac mac;
-	unsigned char v[2];
-	int match = 0;
+	mac_ctx *c = mac_begin(key);
+	size_t vlen = put_variables(v, rr->name, rr->name_len, rr->alg,
+	                            rr->alg_len, info->time_signed, info->fudge,
+	                            info->error, rr->other_len);
 
-	buf_init(&in, MSG_MAX + TSIG_MAC_MAX + 2 * WIRE_NAME_MAX + 64);
+	if (c == NULL)
+		return 0;
+	memcpy(h, m, DNS_HEADER);
+	put16(h, rr->orig_id);
+	put16(h + 10, get16(h + 10) - 1);
 	if (req != NULL) {
-		put16(v, (unsigned)req->len);
-		buf_append(&in, v, 2);
-		buf_append(&in, req->mac, req->len);
-	}
-	if (buf_append(&in, m, info->unsigned_len) == 0 &&
-	    put_variables(&in, rr->name, rr->name_len, rr->alg, rr->alg_len,
-	                  info->time_signed, info->fudge, info->error,
-	                  rr->other, rr->other_len) == 0) {
-		unsigned char *h =
-		    (unsigned char *)in.data + (req ? 2 + req->len : 0);
+		unsigned char l[2];
 
-		put16(h, rr->orig_id);
-		put16(h + 10, get16(h + 10) - 1);
-		if (tsig_hmac(key, (unsigned char *)in.data, in.len, &mac) ==
-		        0 &&
-		    mac.len == info->mac_len &&
-		    CRYPTO_memcmp(mac.mac, rr->mac, mac.len) == 0)
-			match = 1;
+		put16(l, (unsigned)req->len);
+		if (mac_update(c, l, 2) == -1 ||
+		    mac_update(c, req->mac, req->len) == -1)
+			return 0;
 	}
-	buf_free(&in);
-	return match;
+	if (mac_update(c, h, DNS_HEADER) == -1 ||
+	    mac_update(c, m + DNS_HEADER, info->unsigned_len - DNS_HEADER) ==
+	        -1 ||
+	    mac_update(c, v, vlen) == -1 ||
+	    mac_update(c, rr->other, rr->other_len) == -1 ||
+	    mac_final(c, &mac) == -1)
+		return 0;
+	return mac.len == info->mac_len &&
+	       CRYPTO_memcmp(mac.mac, rr->mac, mac.len) == 0;
 }
 
 /* Verify the TSIG of msg against key; see tsig.h. */

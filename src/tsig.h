@@ -128,4 +128,13 @@ const char *tsig_error_name(unsigned error);
 int tsig_hmac(const struct tsig_key *key, const unsigned char *data, size_t len,
               struct tsig_mac *mac);
 
+/*
+ * Each thread that signs or verifies keeps one HMAC context per
+ * algorithm (made once, keyed again for every message); a thread's
+ * contexts are freed, and their key-derived state cleansed, when it
+ * ends. tsig_thread_cleanup() frees the calling thread's now (for the
+ * main thread at the end of a run; dns_close_connections() calls it).
+ */
+void tsig_thread_cleanup(void);
+
 #endif
