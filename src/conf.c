@@ -7,11 +7,17 @@
  * that remembers where every setting was given; at the end the options
  * are inherited by the domains, the required settings checked, paths
  * expanded and keys resolved, so that callers read domain_conf only.
+ *
+ * Memory is kept small for tens of thousands of domains: every value is
+ * stored once in the conf's chunks (struct conf_mem) and an inherited or
+ * repeated value is shared, never copied; a domain block leaves only its
+ * domain_conf and a small struct pending behind.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,20 +53,45 @@ enum setting {
 	S_RESOLVER,
 	S_COUNT
 };
+_Static_assert(S_COUNT <= 32, "struct pending keeps a bit per setting");
 
 #define TTL_MAX 2147483647ull
 #define TIMEOUT_MAX 3600ull
 #define PORT_MAX 65535ull
 #define CONF_STR_MAX 16384 /* bytes, a path or URL built here */
 
-/* One options or domain block as written, before inheritance. */
+/*
+ * The options block, or the domain block being read, as written. The
+ * values it points to are in the conf's memory (struct conf_mem).
+ */
 struct block {
 	struct domain_conf dc;
 	char where[300]; /* "options" or "domain \"x\"", for messages */
 	const char *set_file[S_COUNT]; /* where each setting was given */
 	unsigned set_line[S_COUNT];    /* 0: not given */
-	char *key_name;
-	char *key_file; /* path, resolved against the file it was set in */
+	const char *key_name;
+	const char *key_file; /* path, resolved against its file */
+};
+
+/*
+ * What a domain block leaves for the end of the file, besides its
+ * domain_conf: which settings it gave (the options may still follow) and
+ * its key, resolved once every key statement has been read.
+ */
+struct pending {
+	uint32_t given; /* bit s: setting s was written in the domain */
+	unsigned key_line, key_file_line;
+	const char *key_at, *key_file_at; /* where key, key-file are set */
+	const char *key_name;
+	const char *key_file;
+	size_t key; /* index in conf->keys, once resolved */
+};
+
+/* A hash set of strings (by pointer, not owned); open addressing. */
+struct strset {
+	char **slot;
+	size_t cap; /* 0 or a power of two */
+	size_t n;
 };
 
 /* A key file already loaded for some domain: loaded once. */
@@ -81,8 +112,11 @@ struct parser {
 	struct block options;
 	const char *opt_file; /* NULL: no options block */
 	unsigned opt_line;
-	struct block *dom;
-	size_t ndom;
+	struct block cur;      /* the domain block being read */
+	struct pending *pend;  /* one per conf->domains */
+	size_t cap;            /* of conf->domains and pend */
+	struct strset values;  /* setting values, each stored once */
+	struct strset names;   /* domain names, for duplicates */
 	const char **key_file; /* where each key statement is */
 	unsigned *key_line;
 	size_t nkeystmt; /* conf->keys[0..nkeystmt) come from statements */
@@ -216,14 +250,6 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 	return expect(p, lx, TOK_SEMI, name);
 }
 
-/* Replace *dst with src. */
-static void
-set_str(char **dst, char *src)
-{
-	free(*dst);
-	*dst = src;
-}
-
 /*
  * Validate a host or zone name (LDH A-labels: letters, digits and '-',
  * not at either end of a label; no '_', as mta-sts.<domain> must be a
@@ -310,6 +336,240 @@ path_resolve(const char *base, const char *path)
 	return buf_steal(&b);
 }
 
+/* ------------------------------------------------------------ memory */
+
+/*
+ * The conf's memory: every string and string list the domains point to
+ * is carved out of a few large chunks (no allocator overhead per
+ * string), and every local policy is listed, so that conf_free() frees
+ * each once. Under AddressSanitizer every allocation keeps a poisoned
+ * gap after it, so an overrun is still caught.
+ */
+#define MEM_CHUNK_MIN 4096u
+#define MEM_CHUNK_MAX 65536u
+#if defined(__SANITIZE_ADDRESS__)
+#define MEM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MEM_ASAN 1
+#endif
+#endif
+#ifdef MEM_ASAN
+#include <sanitizer/asan_interface.h>
+#define MEM_GAP 16u /* poisoned bytes after each allocation */
+#define MEM_ALIGN_MIN 8u
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define MEM_GAP 0u
+#define MEM_ALIGN_MIN 1u
+#endif
+
+/* Strings are taken from the bottom of a chunk and aligned arrays from
+ * its top, so that no padding falls between strings. */
+struct mem_chunk {
+	struct mem_chunk *next;
+	size_t size;         /* bytes at data */
+	size_t low;          /* data[0..low) is taken by strings */
+	size_t high;         /* data[high..size) is taken by arrays */
+	unsigned char *data; /* follows the header */
+};
+
+struct conf_mem {
+	struct mem_chunk *chunk; /* the one being filled; older ones follow */
+	struct policy **policies;
+	size_t npolicies;
+};
+
+/* Take size bytes aligned to align (a power of two) from chunk c, or
+ * return NULL if they do not fit. */
+static void *
+chunk_take(struct mem_chunk *c, size_t size, size_t align)
+{
+	uintptr_t low = (uintptr_t)(c->data + c->low), at;
+	unsigned char *r;
+
+	if (c->high - c->low < size + MEM_GAP)
+		return NULL;
+	if (align == 1) {
+		r = c->data + c->low;
+		c->low += size + MEM_GAP;
+	} else {
+		at = (uintptr_t)(c->data + c->high) - MEM_GAP - size;
+		at &= ~(uintptr_t)(align - 1);
+		if (at < low)
+			return NULL;
+		r = c->data + (at - (uintptr_t)c->data);
+		c->high = (size_t)(r - c->data);
+	}
+	ASAN_UNPOISON_MEMORY_REGION(r, size);
+	return r;
+}
+
+/* A new chunk of at least size usable bytes. */
+static struct mem_chunk *
+chunk_new(size_t size)
+{
+	struct mem_chunk *c = xmalloc(sizeof(*c) + size);
+
+	c->next = NULL;
+	c->size = c->high = size;
+	c->low = 0;
+	c->data = (unsigned char *)(c + 1);
+	ASAN_POISON_MEMORY_REGION(c->data, size);
+	return c;
+}
+
+/* size bytes aligned to align (a power of two), freed by mem_free(). */
+static void *
+mem_alloc(struct conf_mem *m, size_t size, size_t align)
+{
+	struct mem_chunk *c = m->chunk;
+	size_t want;
+	void *r;
+
+	if (align < MEM_ALIGN_MIN)
+		align = MEM_ALIGN_MIN;
+	if (c != NULL && (r = chunk_take(c, size, align)) != NULL)
+		return r;
+	want = c == NULL ? MEM_CHUNK_MIN : c->size * 2;
+	if (want > MEM_CHUNK_MAX)
+		want = MEM_CHUNK_MAX;
+	if (size > MEM_CHUNK_MAX / 4 && c != NULL) {
+		/* a large one gets a chunk of its own, behind the current */
+		struct mem_chunk *big = chunk_new(size + align + MEM_GAP);
+
+		big->next = c->next;
+		c->next = big;
+		return chunk_take(big, size, align);
+	}
+	if (want < size + align + MEM_GAP)
+		want = size + align + MEM_GAP;
+	c = chunk_new(want);
+	c->next = m->chunk;
+	m->chunk = c;
+	return chunk_take(c, size, align);
+}
+
+/* A copy of s in m. */
+static char *
+mem_strdup(struct conf_mem *m, const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(mem_alloc(m, n, 1), s, n);
+}
+
+/* Append s (not copied: it must live in m) to list l, whose array is in
+ * m: the array holds n entries when n is a power of two, and doubles. */
+static void
+mem_list_add(struct conf_mem *m, struct strlist *l, char *s)
+{
+	char **v;
+
+	if (l->n == 0 || (l->n & (l->n - 1)) == 0) {
+		v = mem_alloc(m, (l->n > 0 ? 2 * l->n : 1) * sizeof(*v),
+		              sizeof(*v));
+		if (l->n > 0)
+			memcpy(v, l->v, l->n * sizeof(*v));
+		l->v = v;
+	}
+	l->v[l->n++] = s;
+}
+
+/* Make m the owner of policy pol. */
+static void
+mem_own_policy(struct conf_mem *m, struct policy *pol)
+{
+	m->policies =
+	    xreallocarray(m->policies, m->npolicies + 1, sizeof(*m->policies));
+	m->policies[m->npolicies++] = pol;
+}
+
+/* Free m and everything in it. */
+static void
+mem_free(struct conf_mem *m)
+{
+	struct mem_chunk *c, *next;
+	size_t i;
+
+	if (m == NULL)
+		return;
+	for (c = m->chunk; c != NULL; c = next) {
+		next = c->next;
+		ASAN_UNPOISON_MEMORY_REGION(c->data, c->size);
+		free(c);
+	}
+	for (i = 0; i < m->npolicies; i++)
+		policy_free(m->policies[i]);
+	free(m->policies);
+	free(m);
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t
+str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of t holding s, or the empty slot where s belongs. */
+static char **
+strset_slot(const struct strset *t, const char *s)
+{
+	size_t i = (size_t)str_hash(s) & (t->cap - 1);
+
+	while (t->slot[i] != NULL && strcmp(t->slot[i], s) != 0)
+		i = (i + 1) & (t->cap - 1);
+	return &t->slot[i];
+}
+
+/* The string of t equal to s, or NULL. */
+static char *
+strset_find(const struct strset *t, const char *s)
+{
+	return t->cap > 0 ? *strset_slot(t, s) : NULL;
+}
+
+/* Add s (by pointer), which is not in t; t stays at most half full. */
+static void
+strset_add(struct strset *t, char *s)
+{
+	struct strset bigger;
+	size_t i;
+
+	if (2 * (t->n + 1) > t->cap) {
+		bigger.cap = t->cap > 0 ? 2 * t->cap : 64;
+		bigger.n = t->n;
+		bigger.slot = xcalloc(bigger.cap, sizeof(*bigger.slot));
+		for (i = 0; i < t->cap; i++)
+			if (t->slot[i] != NULL)
+				*strset_slot(&bigger, t->slot[i]) = t->slot[i];
+		free(t->slot);
+		*t = bigger;
+	}
+	*strset_slot(t, s) = s;
+	t->n++;
+}
+
+/* The stored copy of setting value v: one per distinct value, so that
+ * domains giving the same value share it. */
+static char *
+keep(struct parser *p, const char *v)
+{
+	char *s = strset_find(&p->values, v);
+
+	if (s == NULL) {
+		s = mem_strdup(p->conf->mem, v);
+		strset_add(&p->values, s);
+	}
+	return s;
+}
+
 /* ------------------------------------------------------------ settings */
 
 static int
@@ -319,12 +579,13 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_value_semi(p, lx, "upstream", &v) == -1)
 		return -1;
-	set_str(&b->dc.upstream, v);
-	if (!url_ok(v))
+	b->dc.upstream = keep(p, v);
+	free(v);
+	if (!url_ok(b->dc.upstream))
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream: expected an https:// URL, found "
 		            "'%.100s'",
-		            v);
+		            b->dc.upstream);
 	if (b->set_line[S_POLICY])
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream and policy { } are mutually exclusive "
@@ -337,16 +598,18 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_mode(struct parser *p, struct lex *lx, struct block *b)
 {
+	enum policy_mode mode = POLICY_MODE_ENFORCE;
 	char *v = NULL;
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "mode", &v) == -1)
 		return -1;
-	if (policy_mode_from_name(v, &b->dc.mode) == -1)
+	if (policy_mode_from_name(v, &mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
 		          "mode: expected enforce, testing or none, found "
 		          "'%.64s'",
 		          v);
+	b->dc.mode = mode;
 	b->dc.has_mode = 1;
 	free(v);
 	return rc;
@@ -360,7 +623,7 @@ set_max_age(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_number(p, lx, "max-age", 0, POLICY_MAX_AGE_MAX, &v) == -1)
 		return -1;
-	b->dc.max_age = (unsigned long)v;
+	b->dc.max_age = (unsigned)v;
 	b->dc.has_max_age = 1;
 	return 0;
 }
@@ -395,7 +658,7 @@ set_mx(struct parser *p, struct lex *lx, struct block *b)
 	if (get_value_semi(p, lx, "mx", &v) == -1)
 		return -1;
 	if ((rc = mx_check_pattern(p, lx, v)) == 0)
-		strlist_add(&b->dc.extra_mx, v);
+		mem_list_add(p->conf->mem, &b->dc.extra_mx, keep(p, v));
 	free(v);
 	return rc;
 }
@@ -416,11 +679,13 @@ percent_ok(const char *s)
 static int
 set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, *path;
 
 	if (get_value_semi(p, lx, "policy-file", &v) == -1)
 		return -1;
-	set_str(&b->dc.policy_file, path_resolve(lx->file, v));
+	path = path_resolve(lx->file, v);
+	b->dc.policy_file = keep(p, path);
+	free(path);
 	free(v);
 	if (!percent_ok(b->dc.policy_file))
 		return perr(p, lx->file, lx->tok_line,
@@ -437,7 +702,8 @@ set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 	enum lex_type t;
 
 	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING)
-		strlist_add(&b->dc.publish_cmd, lx->text);
+		mem_list_add(p->conf->mem, &b->dc.publish_cmd,
+		             keep(p, lx->text));
 	if (t == TOK_ERROR)
 		return -1;
 	if (t != TOK_SEMI)
@@ -482,7 +748,7 @@ set_verify(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_choice(p, lx, "verify", yn, "yes or no", &i) == -1)
 		return -1;
-	b->dc.verify = i;
+	b->dc.verify = i == 1;
 	return 0;
 }
 
@@ -509,12 +775,13 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_value_semi(p, lx, "verify-url", &v) == -1)
 		return -1;
-	set_str(&b->dc.verify_url, v);
-	if (!url_ok(v))
+	b->dc.verify_url = keep(p, v);
+	free(v);
+	if (!url_ok(b->dc.verify_url))
 		return perr(p, lx->file, lx->tok_line,
 		            "verify-url: expected an https:// URL, found "
 		            "'%.100s'",
-		            v);
+		            b->dc.verify_url);
 	return 0;
 }
 
@@ -526,7 +793,7 @@ set_verify_timeout(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_number(p, lx, "verify-timeout", 1, TIMEOUT_MAX, &v) == -1)
 		return -1;
-	b->dc.verify_timeout = (unsigned)v;
+	b->dc.verify_timeout = (unsigned short)v;
 	return 0;
 }
 
@@ -538,7 +805,7 @@ set_timeout(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_number(p, lx, "timeout", 1, TIMEOUT_MAX, &v) == -1)
 		return -1;
-	b->dc.timeout = (unsigned)v;
+	b->dc.timeout = (unsigned short)v;
 	return 0;
 }
 
@@ -568,7 +835,7 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 	if (tlsrpt_uri_check(v, &td) == -1 || diag_failed(&td))
 		rc = perr(p, lx->file, lx->tok_line, "tls-rpt \"%.100s\": %s",
 		          v, diag_failed(&td) ? td.error : "invalid URI");
-	strlist_add(&b->dc.tls_rpt, v);
+	mem_list_add(p->conf->mem, &b->dc.tls_rpt, keep(p, v));
 	b->dc.has_tls_rpt = 1;
 	free(v);
 	return rc;
@@ -578,18 +845,26 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_key(struct parser *p, struct lex *lx, struct block *b)
 {
-	return get_value_semi(p, lx, "key", &b->key_name);
+	char *v = NULL;
+
+	if (get_value_semi(p, lx, "key", &v) == -1)
+		return -1;
+	b->key_name = keep(p, v);
+	free(v);
+	return 0;
 }
 
 /* key-file "path"; loaded once the whole file is read. */
 static int
 set_key_file(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, *path;
 
 	if (get_value_semi(p, lx, "key-file", &v) == -1)
 		return -1;
-	b->key_file = path_resolve(lx->file, v);
+	path = path_resolve(lx->file, v);
+	b->key_file = keep(p, path);
+	free(path);
 	free(v);
 	return 0;
 }
@@ -598,11 +873,13 @@ set_key_file(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_ca_file(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, *path;
 
 	if (get_value_semi(p, lx, "ca-file", &v) == -1)
 		return -1;
-	b->dc.ca_file = path_resolve(lx->file, v);
+	path = path_resolve(lx->file, v);
+	b->dc.ca_file = keep(p, path);
+	free(path);
 	free(v);
 	return 0;
 }
@@ -612,13 +889,17 @@ static int
 set_zone(struct parser *p, struct lex *lx, struct block *b)
 {
 	char *v = NULL;
+	int rc;
 
 	if (get_value_semi(p, lx, "zone", &v) == -1)
 		return -1;
-	b->dc.zone = v;
-	if (domain_normalise(v) == -1)
+	rc = domain_normalise(v);
+	b->dc.zone = keep(p, v);
+	free(v);
+	if (rc == -1)
 		return perr(p, lx->file, lx->tok_line,
-		            "zone: '%.100s' is not a valid domain name", v);
+		            "zone: '%.100s' is not a valid domain name",
+		            b->dc.zone);
 	return 0;
 }
 
@@ -642,17 +923,21 @@ host_ok_name(char *s)
  */
 static int
 get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
-           char **addr, unsigned *port)
+           const char **addr, unsigned short *port)
 {
 	unsigned long long v;
 	unsigned line;
-	char f[96];
+	char f[96], *a = NULL;
 	enum lex_type t;
+	int ok;
 
-	if (get_value(p, lx, name, addr) == -1)
+	if (get_value(p, lx, name, &a) == -1)
 		return -1;
 	line = lx->tok_line;
-	if (!addr_ok(*addr, 0) && (!host_ok || !host_ok_name(*addr)))
+	ok = addr_ok(a, 0) || (host_ok && host_ok_name(a));
+	*addr = keep(p, a);
+	free(a);
+	if (!ok)
 		return perr(p, lx->file, line,
 		            "%s: expected an IP address%s, found '%.100s'",
 		            name, host_ok ? " or host name" : "", *addr);
@@ -666,7 +951,7 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 		            name, found(lx, f, sizeof(f)));
 	if (get_number(p, lx, "port", 1, PORT_MAX, &v) == -1)
 		return -1;
-	*port = (unsigned)v;
+	*port = (unsigned short)v;
 	return 0;
 }
 
@@ -718,7 +1003,7 @@ set_resolve(struct parser *p, struct lex *lx, struct block *b)
 		          "resolve: expected \"HOST:PORT:ADDRESS\", found "
 		          "'%.100s'",
 		          v);
-	strlist_add(&b->dc.resolve, v);
+	mem_list_add(p->conf->mem, &b->dc.resolve, keep(p, v));
 	free(v);
 	return rc;
 }
@@ -795,15 +1080,18 @@ static int
 set_policy(struct parser *p, struct lex *lx, struct block *b)
 {
 	unsigned line = lx->tok_line, seen = 0;
+	struct policy *pol;
 	struct diag vd;
 	enum lex_type t;
 
 	if (expect(p, lx, TOK_LBRACE, "'policy'") == -1)
 		return -1;
-	if ((b->dc.local_policy = policy_new()) == NULL)
+	if ((pol = policy_new()) == NULL)
 		return perr(p, lx->file, line, "cannot create a policy");
+	mem_own_policy(p->conf->mem, pol);
+	b->dc.local_policy = pol;
 	while ((t = next(p, lx)) == TOK_WORD)
-		if (policy_setting(p, lx, b->dc.local_policy, &seen) == -1)
+		if (policy_setting(p, lx, pol, &seen) == -1)
 			return -1;
 	if (t == TOK_ERROR)
 		return -1;
@@ -821,7 +1109,7 @@ set_policy(struct parser *p, struct lex *lx, struct block *b)
 		            "policy { } needs a max-age (RFC 8461 section "
 		            "3.2), e.g. max-age 604800;");
 	diag_init(&vd);
-	if (policy_validate(b->dc.local_policy, &vd) == -1 || diag_failed(&vd))
+	if (policy_validate(pol, &vd) == -1 || diag_failed(&vd))
 		return perr(p, lx->file, line, "policy { }: %s",
 		            diag_failed(&vd) ? vd.error : "invalid policy");
 	if (b->set_line[S_UPSTREAM])
@@ -899,36 +1187,6 @@ block_init(struct block *b, const char *where)
 	b->dc.timeout = CONF_DEFAULT_TIMEOUT;
 }
 
-/* Free what a domain_conf owns (not the struct). */
-static void
-domain_conf_clear(struct domain_conf *dc)
-{
-	free(dc->name);
-	free(dc->upstream);
-	policy_free(dc->local_policy);
-	strlist_free(&dc->extra_mx);
-	free(dc->policy_file);
-	strlist_free(&dc->publish_cmd);
-	free(dc->verify_url);
-	strlist_free(&dc->tls_rpt);
-	free(dc->server);
-	free(dc->zone);
-	free(dc->ca_file);
-	strlist_free(&dc->resolve);
-	free(dc->resolver);
-	memset(dc, 0, sizeof(*dc));
-}
-
-/* Free what a block owns. */
-static void
-block_clear(struct block *b)
-{
-	domain_conf_clear(&b->dc);
-	free(b->key_name);
-	free(b->key_file);
-	b->key_name = b->key_file = NULL;
-}
-
 /* The check applied to each file that holds a key statement. */
 static int
 key_file_mode_check(struct parser *p, const char *file)
@@ -991,14 +1249,59 @@ parse_options(struct parser *p, struct lex *lx)
 	return parse_statements(p, lx, &p->options, 1);
 }
 
+/* Report name as a duplicate of the domain that has it already. */
+static int
+domain_duplicate(struct parser *p, const struct lex *lx, unsigned line,
+                 const char *name)
+{
+	const struct domain_conf *d = p->conf->domains;
+	size_t i;
+
+	for (i = 0; i < p->conf->ndomains; i++)
+		if (strcmp(d[i].name, name) == 0)
+			break;
+	return perr(p, lx->file, line,
+	            "duplicate domain \"%s\" (first at %s:%u)", name,
+	            i < p->conf->ndomains ? d[i].file : "?",
+	            i < p->conf->ndomains ? d[i].line : 0);
+}
+
+/* Append the domain block just read to conf->domains, with what is
+ * left for the end of the file in p->pend. */
+static void
+domain_keep(struct parser *p, const struct block *b)
+{
+	struct conf *c = p->conf;
+	struct pending *pd;
+	size_t s;
+
+	if (c->ndomains == p->cap) {
+		p->cap = p->cap > 0 ? 2 * p->cap : 16;
+		c->domains =
+		    xreallocarray(c->domains, p->cap, sizeof(*c->domains));
+		p->pend = xreallocarray(p->pend, p->cap, sizeof(*p->pend));
+	}
+	c->domains[c->ndomains] = b->dc;
+	pd = &p->pend[c->ndomains++];
+	memset(pd, 0, sizeof(*pd));
+	for (s = 0; s < S_COUNT; s++)
+		if (b->set_line[s])
+			pd->given |= (uint32_t)1 << s;
+	pd->key_name = b->key_name;
+	pd->key_at = b->set_file[S_KEY];
+	pd->key_line = b->set_line[S_KEY];
+	pd->key_file = b->key_file;
+	pd->key_file_at = b->set_file[S_KEY_FILE];
+	pd->key_file_line = b->set_line[S_KEY_FILE];
+}
+
 /* domain "name" { ... }; */
 static int
 parse_domain(struct parser *p, struct lex *lx)
 {
 	unsigned line = lx->tok_line;
-	struct block *b;
-	char *name = NULL, where[300];
-	size_t i;
+	struct block *b = &p->cur;
+	char *name = NULL, *kept, where[300];
 
 	if (get_value(p, lx, "domain", &name) == -1)
 		return -1;
@@ -1010,24 +1313,24 @@ parse_domain(struct parser *p, struct lex *lx)
 		free(name);
 		return -1;
 	}
-	for (i = 0; i < p->ndom; i++)
-		if (strcmp(p->dom[i].dc.name, name) == 0) {
-			perr(p, lx->file, line,
-			     "duplicate domain \"%s\" (first at %s:%u)", name,
-			     p->dom[i].dc.file, p->dom[i].dc.line);
-			free(name);
-			return -1;
-		}
-	p->dom = xreallocarray(p->dom, p->ndom + 1, sizeof(*p->dom));
-	b = &p->dom[p->ndom++];
+	if (strset_find(&p->names, name) != NULL) {
+		domain_duplicate(p, lx, line, name);
+		free(name);
+		return -1;
+	}
 	snprintf(where, sizeof(where), "domain \"%s\"", name);
 	block_init(b, where);
-	b->dc.name = name;
+	kept = mem_strdup(p->conf->mem, name);
+	free(name);
+	strset_add(&p->names, kept);
+	b->dc.name = kept;
 	b->dc.file = lx->file;
 	b->dc.line = line;
-	if (expect(p, lx, TOK_LBRACE, "domain name") == -1)
+	if (expect(p, lx, TOK_LBRACE, "domain name") == -1 ||
+	    parse_statements(p, lx, b, 1) == -1)
 		return -1;
-	return parse_statements(p, lx, b, 1);
+	domain_keep(p, b);
+	return 0;
 }
 
 /* Parse buf as file (already in conf->files) within block b. */
@@ -1169,155 +1472,145 @@ parse_statements(struct parser *p, struct lex *lx, struct block *b,
 
 /* ------------------------------------------------------------ finishing */
 
-static void
-strlist_copy(struct strlist *dst, const struct strlist *src)
-{
-	size_t i;
-
-	for (i = 0; i < src->n; i++)
-		strlist_add(dst, src->v[i]);
-}
-
-/* xstrdup(), passing NULL through. */
-static char *
-xstrdup_null(const char *s)
-{
-	return s != NULL ? xstrdup(s) : NULL;
-}
-
-/* Copy a policy or publishing setting s from options o into b. */
+/* Share a policy or publishing setting s of the options od with d. */
 static void
 inherit_policy_setting(struct domain_conf *d, const struct domain_conf *od,
                        enum setting s)
 {
 	if (s == S_UPSTREAM)
-		d->upstream = xstrdup_null(od->upstream);
+		d->upstream = od->upstream;
 	else if (s == S_POLICY)
-		d->local_policy = policy_dup(od->local_policy);
+		d->local_policy = od->local_policy;
 	else if (s == S_MODE)
 		d->mode = od->mode;
 	else if (s == S_MAX_AGE)
 		d->max_age = od->max_age;
 	else if (s == S_MX)
-		strlist_copy(&d->extra_mx, &od->extra_mx);
+		d->extra_mx = od->extra_mx;
 	else if (s == S_POLICY_FILE)
-		d->policy_file = xstrdup_null(od->policy_file);
+		d->policy_file = od->policy_file;
 	else if (s == S_PUBLISH_CMD)
-		strlist_copy(&d->publish_cmd, &od->publish_cmd);
+		d->publish_cmd = od->publish_cmd;
 	else if (s == S_VERIFY)
 		d->verify = od->verify;
 	else if (s == S_VERIFY_URL)
-		d->verify_url = xstrdup_null(od->verify_url);
+		d->verify_url = od->verify_url;
 	else if (s == S_VERIFY_TIMEOUT)
 		d->verify_timeout = od->verify_timeout;
 	else if (s == S_TLS_RPT)
-		strlist_copy(&d->tls_rpt, &od->tls_rpt);
+		d->tls_rpt = od->tls_rpt;
 	d->has_mode |= s == S_MODE;
 	d->has_max_age |= s == S_MAX_AGE;
 	d->has_tls_rpt |= s == S_TLS_RPT;
 }
 
-/* Copy a DNS or network setting s from options o into block b. */
+/* Share a DNS or network setting s of the options o with d and pd. */
 static void
-inherit_dns_setting(struct block *b, const struct block *o, enum setting s)
+inherit_dns_setting(struct domain_conf *d, struct pending *pd,
+                    const struct block *o, enum setting s)
 {
-	struct domain_conf *d = &b->dc;
 	const struct domain_conf *od = &o->dc;
 
-	if (s == S_KEY)
-		b->key_name = xstrdup_null(o->key_name);
-	else if (s == S_KEY_FILE)
-		b->key_file = xstrdup_null(o->key_file);
-	else if (s == S_SERVER)
-		d->server = xstrdup_null(od->server);
-	else if (s == S_ZONE)
-		d->zone = xstrdup_null(od->zone);
-	else if (s == S_TTL)
-		d->ttl = od->ttl;
-	else if (s == S_MX_CHECK)
-		d->mx_check = od->mx_check;
-	else if (s == S_CA_FILE)
-		d->ca_file = xstrdup_null(od->ca_file);
-	else if (s == S_RESOLVE)
-		strlist_copy(&d->resolve, &od->resolve);
-	else if (s == S_TIMEOUT)
-		d->timeout = od->timeout;
-	else if (s == S_RESOLVER)
-		d->resolver = xstrdup_null(od->resolver);
-	if (s == S_SERVER)
+	if (s == S_KEY) {
+		pd->key_name = o->key_name;
+		pd->key_at = o->set_file[S_KEY];
+		pd->key_line = o->set_line[S_KEY];
+	} else if (s == S_KEY_FILE) {
+		pd->key_file = o->key_file;
+		pd->key_file_at = o->set_file[S_KEY_FILE];
+		pd->key_file_line = o->set_line[S_KEY_FILE];
+	} else if (s == S_SERVER) {
+		d->server = od->server;
 		d->port = od->port;
-	if (s == S_RESOLVER)
+	} else if (s == S_ZONE) {
+		d->zone = od->zone;
+	} else if (s == S_TTL) {
+		d->ttl = od->ttl;
+	} else if (s == S_MX_CHECK) {
+		d->mx_check = od->mx_check;
+	} else if (s == S_CA_FILE) {
+		d->ca_file = od->ca_file;
+	} else if (s == S_RESOLVE) {
+		d->resolve = od->resolve;
+	} else if (s == S_TIMEOUT) {
+		d->timeout = od->timeout;
+	} else if (s == S_RESOLVER) {
+		d->resolver = od->resolver;
 		d->resolver_port = od->resolver_port;
-}
-
-/* Copy setting s from options o into domain block b. */
-static void
-inherit_one(struct block *b, const struct block *o, enum setting s)
-{
-	if (s <= S_TLS_RPT)
-		inherit_policy_setting(&b->dc, &o->dc, s);
-	else
-		inherit_dns_setting(b, o, s);
-}
-
-/* Was s, or a setting that goes with it, given in b? Given one of
- * upstream / policy or key / key-file, a domain inherits neither. */
-static int
-group_given(const unsigned *given, enum setting s)
-{
-	if (s == S_UPSTREAM || s == S_POLICY)
-		return given[S_UPSTREAM] || given[S_POLICY];
-	if (s == S_KEY || s == S_KEY_FILE)
-		return given[S_KEY] || given[S_KEY_FILE];
-	return given[s] != 0;
-}
-
-/* Apply the options defaults to domain block b. */
-static void
-inherit(struct block *b, const struct block *o)
-{
-	unsigned given[S_COUNT];
-	int s;
-
-	memcpy(given, b->set_line, sizeof(given));
-	for (s = 0; s < S_COUNT; s++) {
-		if (!o->set_line[s] || group_given(given, (enum setting)s))
-			continue;
-		inherit_one(b, o, (enum setting)s);
-		b->set_line[s] = o->set_line[s];
-		b->set_file[s] = o->set_file[s];
 	}
 }
 
-/* Expand %d (the domain) and %% in the policy-file path. */
+/* Was s, or a setting that goes with it, given in the domain? Given one
+ * of upstream / policy or key / key-file, a domain inherits neither. */
+static int
+group_given(uint32_t given, enum setting s)
+{
+	uint32_t bit = (uint32_t)1 << s;
+
+	if (s == S_UPSTREAM || s == S_POLICY)
+		bit = (uint32_t)1 << S_UPSTREAM | (uint32_t)1 << S_POLICY;
+	else if (s == S_KEY || s == S_KEY_FILE)
+		bit = (uint32_t)1 << S_KEY | (uint32_t)1 << S_KEY_FILE;
+	return (given & bit) != 0;
+}
+
+/* Apply the options defaults o to domain d: values are shared, not
+ * copied. */
 static void
-expand_policy_file(struct domain_conf *d)
+inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
+{
+	int s;
+
+	for (s = 0; s < S_COUNT; s++) {
+		if (!o->set_line[s] || group_given(pd->given, (enum setting)s))
+			continue;
+		if (s <= S_TLS_RPT)
+			inherit_policy_setting(d, &o->dc, (enum setting)s);
+		else
+			inherit_dns_setting(d, pd, o, (enum setting)s);
+	}
+}
+
+/*
+ * Expand %d (the domain) and %% in the policy-file path; a path without
+ * '%' stays shared. The default verify-url is built from the name.
+ */
+static void
+domain_expand(struct parser *p, struct domain_conf *d)
 {
 	const char *s;
 	struct buf b;
 
-	buf_init(&b, CONF_STR_MAX);
-	for (s = d->policy_file; *s != '\0'; s++) {
-		if (s[0] == '%' && s[1] == 'd') {
-			buf_puts(&b, d->name);
-			s++;
-		} else if (s[0] == '%' && s[1] == '%') {
-			buf_append(&b, "%", 1);
-			s++;
-		} else {
-			buf_append(&b, s, 1);
+	if (strchr(d->policy_file, '%') != NULL) {
+		buf_init(&b, CONF_STR_MAX);
+		for (s = d->policy_file; *s != '\0'; s++) {
+			if (s[0] == '%' && (s[1] == 'd' || s[1] == '%')) {
+				s++;
+				if (s[0] == 'd')
+					buf_puts(&b, d->name);
+				else
+					buf_append(&b, "%", 1);
+			} else {
+				buf_append(&b, s, 1);
+			}
 		}
+		d->policy_file = mem_strdup(p->conf->mem, b.data);
+		buf_free(&b);
 	}
-	free(d->policy_file);
-	d->policy_file = buf_steal(&b);
+	if (d->verify_url == NULL) {
+		char u[320]; /* a name is at most 253 bytes */
+
+		snprintf(u, sizeof(u),
+		         "https://mta-sts.%s/.well-known/mta-sts.txt", d->name);
+		d->verify_url = mem_strdup(p->conf->mem, u);
+	}
 }
 
 /* The required settings of a domain, after inheritance. */
 static int
-domain_check(struct parser *p, struct block *b)
+domain_check(struct parser *p, const struct domain_conf *d,
+             const struct pending *pd)
 {
-	struct domain_conf *d = &b->dc;
-
 	if (d->upstream == NULL && d->local_policy == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no upstream and no policy { }",
@@ -1332,7 +1625,7 @@ domain_check(struct parser *p, struct block *b)
 	if (d->policy_file == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no policy-file", d->name);
-	if (b->key_name == NULL && b->key_file == NULL)
+	if (pd->key_name == NULL && pd->key_file == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no key: set key or key-file "
 		            "in the domain or in options",
@@ -1340,10 +1633,10 @@ domain_check(struct parser *p, struct block *b)
 	return 0;
 }
 
-/* Find or load the key of b from its key-file; index in *idx. Errors
- * and warnings go to kd, unprefixed. */
+/* Find or load the key of pd from its key-file; index in pd->key.
+ * Errors and warnings go to kd, unprefixed. */
 static int
-key_from_file(struct parser *p, struct block *b, size_t *idx, struct diag *kd)
+key_from_file(struct parser *p, struct pending *pd, struct diag *kd)
 {
 	struct conf *c = p->conf;
 	struct loaded_key *l;
@@ -1351,11 +1644,11 @@ key_from_file(struct parser *p, struct block *b, size_t *idx, struct diag *kd)
 
 	for (i = 0; i < p->nloaded; i++) {
 		l = &p->loaded[i];
-		if (strcmp(l->path, b->key_file) == 0 &&
-		    ((l->name == NULL && b->key_name == NULL) ||
-		     (l->name != NULL && b->key_name != NULL &&
-		      strcmp(l->name, b->key_name) == 0))) {
-			*idx = l->idx;
+		if (strcmp(l->path, pd->key_file) == 0 &&
+		    ((l->name == NULL && pd->key_name == NULL) ||
+		     (l->name != NULL && pd->key_name != NULL &&
+		      strcmp(l->name, pd->key_name) == 0))) {
+			pd->key = l->idx;
 			return 0;
 		}
 	}
@@ -1364,83 +1657,68 @@ key_from_file(struct parser *p, struct block *b, size_t *idx, struct diag *kd)
 		return -1;
 	}
 	c->keys = xreallocarray(c->keys, c->nkeys + 1, sizeof(*c->keys));
-	if (keyfile_load(b->key_file, b->key_name, &c->keys[c->nkeys], kd) ==
+	if (keyfile_load(pd->key_file, pd->key_name, &c->keys[c->nkeys], kd) ==
 	    -1)
 		return -1;
 	p->loaded =
 	    xreallocarray(p->loaded, p->nloaded + 1, sizeof(*p->loaded));
 	l = &p->loaded[p->nloaded++];
-	l->path = xstrdup(b->key_file);
-	l->name = xstrdup_null(b->key_name);
-	l->idx = *idx = c->nkeys++;
+	l->path = xstrdup(pd->key_file);
+	l->name = pd->key_name != NULL ? xstrdup(pd->key_name) : NULL;
+	l->idx = pd->key = c->nkeys++;
 	return 0;
 }
 
-/* The index in conf->keys of the key of domain block b. */
+/* The index in conf->keys of the key of domain d, into pd->key. */
 static int
-key_resolve(struct parser *p, struct block *b, size_t *idx)
+key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 {
-	const char *file = b->set_file[S_KEY_FILE];
-	unsigned line = b->set_line[S_KEY_FILE];
 	struct diag kd;
 	size_t i;
 
-	if (b->key_file != NULL) {
+	if (pd->key_file != NULL) {
 		diag_init(&kd);
-		if (key_from_file(p, b, idx, &kd) == -1)
-			return perr(p, file, line, "%s", kd.error);
+		if (key_from_file(p, pd, &kd) == -1)
+			return perr(p, pd->key_file_at, pd->key_file_line, "%s",
+			            kd.error);
 		for (i = 0; i < kd.nwarn; i++)
-			diag_warn(p->d, "%s:%u: %s", file, line, kd.warn[i]);
+			diag_warn(p->d, "%s:%u: %s", pd->key_file_at,
+			          pd->key_file_line, kd.warn[i]);
 		return 0;
 	}
 	for (i = 0; i < p->nkeystmt; i++)
-		if (ascii_casecmp(p->conf->keys[i].name, b->key_name) == 0) {
-			*idx = i;
+		if (ascii_casecmp(p->conf->keys[i].name, pd->key_name) == 0) {
+			pd->key = i;
 			return 0;
 		}
-	return perr(p, b->set_file[S_KEY], b->set_line[S_KEY],
+	return perr(p, pd->key_at, pd->key_line,
 	            "key \"%s\" is not defined by a key statement (for "
 	            "domain \"%s\")",
-	            b->key_name, b->dc.name);
+	            pd->key_name, d->name);
 }
 
-/* Inherit, check and complete every domain; move them into conf. */
+/* Inherit, check and complete every domain of conf. */
 static int
 finish(struct parser *p)
 {
 	struct conf *c = p->conf;
-	size_t i, *idx = xcalloc(p->ndom + 1, sizeof(*idx));
-	int rc = -1;
+	size_t i;
 
-	for (i = 0; i < p->ndom; i++) {
-		struct block *b = &p->dom[i];
+	for (i = 0; i < c->ndomains; i++) {
+		struct domain_conf *d = &c->domains[i];
 
-		inherit(b, &p->options);
-		if (domain_check(p, b) == -1 ||
-		    key_resolve(p, b, &idx[i]) == -1)
-			goto out;
-		expand_policy_file(&b->dc);
-		if (b->dc.verify_url == NULL) {
-			struct buf u;
-
-			buf_init(&u, CONF_STR_MAX);
-			buf_printf(&u,
-			           "https://mta-sts.%s/.well-known/mta-sts.txt",
-			           b->dc.name);
-			b->dc.verify_url = buf_steal(&u);
-		}
+		inherit(d, &p->pend[i], &p->options);
+		if (domain_check(p, d, &p->pend[i]) == -1 ||
+		    key_resolve(p, d, &p->pend[i]) == -1)
+			return -1;
+		domain_expand(p, d);
 	}
-	c->domains = xcalloc(p->ndom + 1, sizeof(*c->domains));
-	for (i = 0; i < p->ndom; i++) {
-		c->domains[i] = p->dom[i].dc;
-		c->domains[i].key = &c->keys[idx[i]];
-		memset(&p->dom[i].dc, 0, sizeof(p->dom[i].dc));
-	}
-	c->ndomains = p->ndom;
-	rc = 0;
-out:
-	free(idx);
-	return rc;
+	/* conf->keys moves while key files are loaded: point at it last */
+	for (i = 0; i < c->ndomains; i++)
+		c->domains[i].key = &c->keys[p->pend[i].key];
+	c->domains =
+	    xreallocarray(c->domains, c->ndomains, sizeof(*c->domains));
+	return 0;
 }
 
 /* Free the parser state (not the conf it fills). */
@@ -1449,10 +1727,9 @@ parser_free(struct parser *p)
 {
 	size_t i;
 
-	block_clear(&p->options);
-	for (i = 0; i < p->ndom; i++)
-		block_clear(&p->dom[i]);
-	free(p->dom);
+	free(p->pend);
+	free(p->values.slot);
+	free(p->names.slot);
 	free(p->key_file);
 	free(p->key_line);
 	for (i = 0; i < p->nloaded; i++) {
@@ -1481,9 +1758,10 @@ conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
 		p.mode[0] = st->st_mode | S_IFREG;
 	}
 	c->path = xstrdup(name);
+	c->mem = xcalloc(1, sizeof(*c->mem));
 	block_init(&p.options, "options");
 	rc = parse_buffer(&p, file_name_keep(c, name), buf, len, NULL);
-	if (rc == 0 && p.ndom == 0)
+	if (rc == 0 && c->ndomains == 0)
 		rc = perr(&p, name, 1, "no domain statement");
 	if (rc == 0)
 		rc = finish(&p);
@@ -1536,9 +1814,8 @@ conf_free(struct conf *conf)
 
 	if (conf == NULL)
 		return;
-	for (i = 0; i < conf->ndomains; i++)
-		domain_conf_clear(&conf->domains[i]);
 	free(conf->domains);
+	mem_free(conf->mem);
 	for (i = 0; i < conf->nkeys; i++)
 		tsig_key_wipe(&conf->keys[i]);
 	free(conf->keys);

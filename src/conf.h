@@ -35,45 +35,57 @@ enum mx_check {
 #define KEYFILE_MAX_SIZE 65536u       /* bytes, a key file */
 #define KEYFILE_MAX_KEYS 64u          /* keys in one key file */
 
+/*
+ * The effective settings of one domain. Everything a domain_conf points
+ * to belongs to its struct conf and is read-only: a value written once
+ * in options (or the same value written in many domains) is stored once
+ * and shared by every domain that uses it, so readers neither change nor
+ * free a field. Numbers are kept narrow (each fits its documented range)
+ * so that tens of thousands of domains stay small in memory.
+ */
 struct domain_conf {
-	char *name;       /* lower case, no trailing dot */
+	const char *name; /* lower case, no trailing dot */
 	const char *file; /* config file and line of the domain statement */
-	unsigned line;
 
 	/* Exactly one of upstream and local_policy is set. */
-	char *upstream;              /* https URL */
-	struct policy *local_policy; /* from policy { }; owned */
+	const char *upstream;              /* https URL */
+	const struct policy *local_policy; /* from policy { } */
 
-	/* Overrides applied on top of the upstream policy. */
-	int has_mode;
-	enum policy_mode mode;
-	int has_max_age;
-	unsigned long max_age;
-	struct strlist extra_mx;
-
-	char *policy_file;          /* %d already expanded */
-	struct strlist publish_cmd; /* argv; %d and %f still unexpanded */
-	int verify;                 /* default yes */
+	const char *policy_file; /* %d already expanded */
 	/* default https://mta-sts.D/.well-known/mta-sts.txt */
-	char *verify_url;
-	unsigned verify_timeout; /* seconds */
-
-	int has_tls_rpt;        /* tls-rpt given: manage _smtp._tls */
-	struct strlist tls_rpt; /* rua URIs, in order */
+	const char *verify_url;
 
 	const struct tsig_key *key; /* points into struct conf keys */
-	char *server;               /* address or host name; NULL: SOA MNAME */
-	unsigned port;
-	char *zone; /* NULL: found by SOA query */
+	const char *server;         /* address or host name; NULL: SOA MNAME */
+	const char *zone;           /* NULL: found by SOA query */
+	const char *ca_file;        /* NULL: system trust store */
+	const char *resolver;       /* DNS resolver address for discovery;
+	                               NULL: /etc/resolv.conf */
+
+	struct strlist extra_mx;    /* mx overrides */
+	struct strlist publish_cmd; /* argv; %d and %f still unexpanded */
+	struct strlist tls_rpt;     /* rua URIs, in order */
+	struct strlist resolve;     /* "HOST:PORT:ADDR" entries */
+
+	unsigned line;
 	unsigned ttl;
-	enum mx_check mx_check;
-	char *ca_file;          /* NULL: system trust store */
-	struct strlist resolve; /* "HOST:PORT:ADDR" entries */
-	unsigned timeout;       /* seconds */
-	char *resolver;         /* DNS resolver address for discovery;
-	                           NULL: /etc/resolv.conf */
-	unsigned resolver_port;
+	unsigned max_age;              /* if has_max_age, 0..31557600 */
+	unsigned short verify_timeout; /* seconds, 1..3600 */
+	unsigned short timeout;        /* seconds, 1..3600 */
+	unsigned short port;
+	unsigned short resolver_port;
+
+	/* mode, max_age and extra_mx override the upstream policy */
+	unsigned has_mode : 1;
+	unsigned has_max_age : 1;
+	unsigned has_tls_rpt : 1;  /* tls-rpt given: manage _smtp._tls */
+	unsigned verify : 1;       /* default yes */
+	enum policy_mode mode : 2; /* if has_mode */
+	enum mx_check mx_check : 2;
 };
+
+/* Where the domains' strings, lists and local policies live (conf.c). */
+struct conf_mem;
 
 struct conf {
 	char *path;
@@ -83,6 +95,7 @@ struct conf {
 	size_t ndomains;
 	/* every file read; domain_conf.file points here */
 	struct strlist files;
+	struct conf_mem *mem; /* owns what the domains point to */
 };
 
 /*
