@@ -14,6 +14,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,6 +315,129 @@ test_inheritance(void)
 	ok(c->domains[1].resolver_port == 5353, "resolver port");
 	ok(c->domains[0].key == c->domains[1].key, "same key for both");
 	conf_free(c);
+}
+
+/* Heap bytes in use (glibc's statistics), or -1 where unknown. */
+static long long
+heap_in_use(void)
+{
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 33)
+	struct mallinfo2 m = mallinfo2();
+
+	return (long long)(m.uordblks + m.hblkhd);
+#else
+	return -1;
+#endif
+}
+
+/*
+ * A configuration of n domains as the benchmark (and a hosting operator)
+ * writes it: the shared settings in options, a verify-url and a tls-rpt
+ * in each domain. *own gets the bytes of every domain's own strings
+ * (name, expanded policy-file, verify-url, tls-rpt URI, with their NULs).
+ */
+static void
+scale_config(struct buf *b, size_t n, size_t *own)
+{
+	char name[32];
+	size_t i;
+
+	buf_init(b, CONF_MAX_SIZE);
+	buf_puts(b, KEY_STMT "options {\n\tkey \"k\";\n"
+	                     "\tserver 127.0.0.1 port 5300;\n"
+	                     "\tca-file \"/srv/lab/https/ca.pem\";\n"
+	                     "\tresolve \"*:8443:127.0.0.1\";\n"
+	                     "\tupstream \"https://mta-sts.upstream.test:8443/"
+	                     ".well-known/mta-sts.txt\";\n"
+	                     "\tpolicy-file \"/srv/www/mta-sts.%d/.well-known/"
+	                     "mta-sts.txt\";\n"
+	                     "\ttimeout 10;\n\tverify-timeout 5;\n};\n");
+	*own = 0;
+	for (i = 1; i <= n; i++) {
+		snprintf(name, sizeof(name), "d%05zu.bench.test", i);
+		buf_printf(b,
+		           "domain \"%s\" {\n\tverify-url \"https://mta-sts.%s:"
+		           "8443/.well-known/mta-sts.txt\";\n"
+		           "\ttls-rpt \"mailto:tlsrpt@%s\";\n};\n",
+		           name, name, name);
+		*own +=
+		    4 * strlen(name) + 4 +
+		    strlen("/srv/www/mta-sts./.well-known/mta-sts.txt") +
+		    strlen("https://mta-sts.:8443/.well-known/mta-sts.txt") +
+		    strlen("mailto:tlsrpt@");
+	}
+}
+
+/*
+ * Thousands of domains: a value given once in options is stored once and
+ * shared by every domain, each domain keeps its own values, and the heap
+ * the configuration keeps per domain, beyond the domain's own strings,
+ * is bounded (it was about 730 bytes when every domain had copies).
+ */
+#define SCALE_N 2000
+#define SCALE_BYTES_MAX 300
+
+static void
+test_scale(void)
+{
+	const struct domain_conf *a, *z;
+	long long before, after, extra;
+	struct conf *c;
+	struct diag d;
+	struct buf b;
+	size_t own;
+
+	scale_config(&b, SCALE_N, &own);
+	diag_init(&d);
+	before = heap_in_use();
+	c = conf_parse("scale.conf", b.data, b.len, &d);
+	after = heap_in_use();
+	ok(c != NULL && c->ndomains == SCALE_N, "%d domains: %s", SCALE_N,
+	   d.error);
+	if (c == NULL) {
+		buf_free(&b);
+		return;
+	}
+	a = &c->domains[0];
+	z = &c->domains[SCALE_N - 1];
+	ok(a->upstream == z->upstream && a->server == z->server &&
+	       a->ca_file == z->ca_file && a->resolve.v == z->resolve.v &&
+	       a->key == z->key,
+	   "options values shared, not copied");
+	ok(z->timeout == 10 && z->verify_timeout == 5 && z->port == 5300 &&
+	       z->resolve.n == 1 && z->verify && z->has_tls_rpt,
+	   "options values inherited");
+	is_str(z->policy_file,
+	       "/srv/www/mta-sts.d02000.bench.test/.well-known/mta-sts.txt",
+	       "policy-file expanded per domain");
+	is_str(z->verify_url,
+	       "https://mta-sts.d02000.bench.test:8443/.well-known/mta-sts.txt",
+	       "verify-url of the domain");
+	ok(z->tls_rpt.n == 1 &&
+	       strcmp(z->tls_rpt.v[0], "mailto:tlsrpt@d02000.bench.test") == 0,
+	   "tls-rpt of the domain");
+	ok(conf_find_domain(c, "D01234.bench.test.") == &c->domains[1233],
+	   "conf_find_domain among many");
+	extra = (after - before - (long long)own) / SCALE_N;
+	if (before < 0 || after - before < (long long)own)
+		ok(1, "heap per domain # SKIP no heap statistics here "
+		      "(sanitizer or valgrind)");
+	else
+		ok(extra <= SCALE_BYTES_MAX,
+		   "heap per domain beyond its own strings: %lld bytes "
+		   "(at most %d)",
+		   extra, SCALE_BYTES_MAX);
+	conf_free(c);
+	buf_printf(&b, "domain \"d01999.bench.test\" { };\n");
+	c = conf_parse("scale.conf", b.data, b.len, &d);
+	ok(c == NULL, "duplicate among many: refused");
+	like(d.error, "scale.conf:", "duplicate among many: message");
+	like(d.error,
+	     "duplicate domain \"d01999.bench.test\" (first at "
+	     "scale.conf:",
+	     "duplicate among many: first place");
+	conf_free(c);
+	buf_free(&b);
 }
 
 static void
@@ -936,6 +1062,7 @@ main(void)
 	test_defaults();
 	test_full();
 	test_inheritance();
+	test_scale();
 	test_includes();
 	test_comments();
 	test_errors();
