@@ -28,10 +28,10 @@
 #include "json.h"
 #include "log.h"
 #include "policy.h"
-#include "pool.h"
 #include "publish.h"
 #include "record.h"
 #include "sync.h"
+#include "zonetrack.h"
 
 #define SYNC_FETCH_PARALLEL 16
 /*
@@ -41,6 +41,12 @@
  * second later), so the default stays below it.
  */
 #define SYNC_DEFAULT_JOBS 8
+/*
+ * Domains between their read and the end of their work, per worker:
+ * enough to read ahead while the upstreams arrive, and a bound on the
+ * memory of a run however many domains it has.
+ */
+#define SYNC_WINDOW_PER_JOB 32
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
@@ -74,6 +80,10 @@ struct domain_run {
 	int dns_needed;    /* some record changes */
 	int file_written;
 	int dns_updated;
+	/* where it is in the run (under the run's lock) */
+	int read_done; /* read: it may join the ready queue */
+	int queued;    /* in the ready queue */
+	int finished;  /* everything done: its result may be printed */
 };
 
 /* A message formatted into a new string. */
@@ -177,13 +187,13 @@ sync_load_conf(const struct cmd_opts *o)
  * -1 (printed) for an unknown name. */
 static int
 sync_select(struct conf *conf, const struct cmd_opts *o,
-            struct domain_run **runs)
+            const struct domain_conf ***dcs)
 {
-	struct domain_run *r;
+	const struct domain_conf **v;
 	size_t n = o->nargs > 0 ? (size_t)o->nargs : conf->ndomains;
 	size_t i, j, m = 0;
 
-	r = xcalloc(n ? n : 1, sizeof(*r));
+	v = xcalloc(n ? n : 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
 		const struct domain_conf *dc;
 
@@ -192,16 +202,16 @@ sync_select(struct conf *conf, const struct cmd_opts *o,
 		if (dc == NULL) {
 			log_error(NULL, "%s is not configured in %s",
 			          o->args[i], conf->path);
-			free(r);
+			free(v);
 			return -1;
 		}
 		/* configured domains are unique; named ones may repeat */
-		for (j = 0; o->nargs > 0 && j < m && r[j].dc != dc; j++)
+		for (j = 0; o->nargs > 0 && j < m && v[j] != dc; j++)
 			;
 		if (o->nargs == 0 || j == m)
-			r[m++].dc = dc;
+			v[m++] = dc;
 	}
-	*runs = r;
+	*dcs = v;
 	return (int)m;
 }
 
@@ -560,121 +570,58 @@ publish_domain(struct domain_run *r)
 
 /* --------------------------------------------------------------- DNS */
 
-/* The domains updated through one zone on one primary. */
-struct zone_group {
-	size_t *members; /* indices into the runs, in configuration order */
-	size_t n;
-	size_t pending;  /* members not finished yet (under the run's lock) */
-	struct buf text; /* --dry-run: the UPDATE it would send */
+/* A dry run's UPDATE text for one zone, printed at the end by zone. */
+struct dry_update {
+	char *zone;
+	char *server;
+	char *text;
 };
 
-/* qsort order of run indices: by zone and primary, then by position. */
-static struct domain_run *zone_sort_runs;
-
 static int
-zone_cmp(const void *a, const void *b)
+dry_update_cmp(const void *a, const void *b)
 {
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct dns_target *x = &zone_sort_runs[i].target;
-	const struct dns_target *y = &zone_sort_runs[j].target;
+	const struct dry_update *x = a, *y = b;
 	int c = strcmp(x->zone, y->zone);
 
-	if (c == 0)
-		c = strcmp(x->server, y->server);
-	if (c == 0)
-		c = (i > j) - (i < j);
-	return c;
-}
-
-/* Do runs i and j go through the same zone on the same primary? */
-static int
-zone_same(const struct domain_run *runs, size_t i, size_t j)
-{
-	return strcmp(runs[i].target.zone, runs[j].target.zone) == 0 &&
-	       strcmp(runs[i].target.server, runs[j].target.server) == 0;
-}
-
-/*
- * Group the domains whose primary was read by zone and primary; set
- * group_of[i] for each (SIZE_MAX for the others). Returns the groups
- * (*ngroups of them), sorted by zone.
- */
-static struct zone_group *
-zone_groups(struct domain_run *runs, size_t n, size_t *group_of,
-            size_t *ngroups)
-{
-	size_t *idx = xcalloc(n ? n : 1, sizeof(*idx));
-	struct zone_group *g = xcalloc(n ? n : 1, sizeof(*g));
-	size_t i, m = 0, ng = 0;
-
-	for (i = 0; i < n; i++) {
-		group_of[i] = (size_t)-1;
-		if (runs[i].have_state)
-			idx[m++] = i;
-	}
-	zone_sort_runs = runs;
-	qsort(idx, m, sizeof(*idx), zone_cmp);
-	for (i = 0; i < m; i++) {
-		if (i == 0 || !zone_same(runs, idx[i - 1], idx[i]))
-			g[ng++].members = &idx[i];
-		g[ng - 1].n++;
-		g[ng - 1].pending++;
-		group_of[idx[i]] = ng - 1;
-	}
-	*ngroups = ng;
-	if (ng == 0)
-		free(idx);
-	return g;
-}
-
-static void
-zone_groups_free(struct zone_group *g, size_t ng)
-{
-	size_t i;
-
-	if (ng > 0)
-		free(g[0].members); /* the one index array all groups share */
-	for (i = 0; i < ng; i++)
-		buf_free(&g[i].text);
-	free(g);
+	return c != 0 ? c : strcmp(x->server, y->server);
 }
 
 /*
  * Send one UPDATE with the changes of every member of g that needs one
- * (or, in a dry run, write it down), and record the outcome in each. All
- * members are finished when this runs.
+ * (or, in a dry run, write it into *text), and record the outcome in
+ * each. Every member's work is done when this runs.
  */
 static void
-zone_update(struct domain_run *runs, struct zone_group *g, int dry_run)
+zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
+            struct buf *text)
 {
 	struct dns_change *changes = xcalloc(g->n, sizeof(*changes));
-	size_t *who = xcalloc(g->n, sizeof(*who));
+	struct domain_run **who = xcalloc(g->n, sizeof(*who));
 	size_t i, w, m = 0;
 	struct diag d;
 
 	for (i = 0; i < g->n; i++) {
-		struct domain_run *r = &runs[g->members[i]];
+		struct domain_run *r = runs[g->members[i]];
 
 		if (!run_failed(r) && r->dns_needed) {
 			changes[m] = r->change;
-			who[m++] = g->members[i];
+			who[m++] = r;
 		}
 	}
 	diag_init(&d);
 	if (m == 0) {
 		/* nothing to send */
 	} else if (dry_run) {
-		buf_init(&g->text, 1u << 20);
-		dns_update_text(&runs[who[0]].target, changes, m, &g->text);
-	} else if (dns_update_apply(&runs[who[0]].target, changes, m, &d) !=
+		dns_update_text(&who[0]->target, changes, m, text);
+	} else if (dns_update_apply(&who[0]->target, changes, m, &d) !=
 	           DNS_UPDATE_OK) {
 		for (i = 0; i < m; i++)
-			run_fail(&runs[who[i]], "%s", d.error);
+			run_fail(who[i], "%s", d.error);
 	} else {
 		for (i = 0; i < m; i++) {
-			runs[who[i]].dns_updated = 1;
+			who[i]->dns_updated = 1;
 			for (w = 0; w < d.nwarn; w++)
-				run_warn(&runs[who[i]], "%s", d.warn[w]);
+				run_warn(who[i], "%s", d.warn[w]);
 		}
 	}
 	free(changes);
@@ -778,26 +725,16 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 	buf_puts(out, "]}");
 }
 
+/* Print r as one element of the --json document's domain list. */
 static void
-report_json(const struct domain_run *runs, size_t n, int dry_run)
+json_domain(const struct domain_run *r, int dry_run, int first)
 {
 	struct buf out;
-	size_t i, changed = 0, failed = 0;
 
-	buf_init(&out, 64u << 20);
-	buf_printf(&out, "{\"dry_run\":%s,\"domains\":[",
-	           dry_run ? "true" : "false");
-	for (i = 0; i < n; i++) {
-		enum run_status st = run_status(&runs[i], dry_run);
-
-		changed += st == RUN_CHANGED;
-		failed += st == RUN_FAILED;
-		if (i > 0)
-			buf_puts(&out, ",");
-		report_json_domain(&out, &runs[i], dry_run);
-	}
-	buf_printf(&out, "],\"changed\":%zu,\"failed\":%zu}\n", changed,
-	           failed);
+	buf_init(&out, 1u << 20);
+	if (!first)
+		buf_puts(&out, ",");
+	report_json_domain(&out, r, dry_run);
 	fputs(out.data, stdout);
 	buf_free(&out);
 }
@@ -848,6 +785,7 @@ run_free(struct domain_run *r)
 	buf_free(&r->notes);
 	buf_free(&r->dry_text);
 	run_release(r);
+	free(r);
 }
 
 /* Print the -v lines kept for r, one log line each. */
@@ -863,97 +801,132 @@ run_print_notes(const struct domain_run *r)
 }
 
 /*
- * One run over many domains, worked on concurrently. The upstream fetches
- * run in a thread of their own while the DNS state of every domain is
- * read; then each domain goes on as soon as its upstream has arrived (a
- * slow upstream holds up only its own domains), and the last domain of a
- * zone to finish sends that zone's UPDATE.
+ * One run over many domains. `jobs` worker threads take, under the lock,
+ * either a domain whose upstream has arrived (its work: plan, publish,
+ * verify) or, while fewer than `window` domains are between their read
+ * and the end of their work, the next domain to read (zone, primary,
+ * records). The upstreams are fetched meanwhile in a thread of their
+ * own; a slow one holds up only the domains following it. The tracker
+ * (zonetrack.h) says when a zone's UPDATE may go, and the thread that
+ * finished the last piece sends it. The calling thread prints each
+ * domain's result, in configuration order, as soon as it and every
+ * earlier domain are finished, and frees it: the memory of a run is
+ * bounded by the window, not by the number of domains. A dry run keeps
+ * everything and prints at the end (the file diffs, then the UPDATEs).
  */
 struct sync_state {
-	struct domain_run *runs;
+	const struct domain_conf **dcs;
 	size_t n;
-	int dry_run;
+	const struct cmd_opts *o;
 	unsigned jobs;
+	size_t window;
+	struct domain_run **runs;  /* from a domain's read until reported */
 	struct fetch_job *fetches; /* the distinct upstreams */
+	struct fetch_opts *fetch_opts;
+	size_t *fetch_owner;    /* per fetch: the first domain following it */
+	unsigned char *arrived; /* per fetch */
 	size_t nfetches;
-	struct zone_group *groups;
-	size_t ngroups;
-	size_t *group_of;     /* per domain: its zone group, or SIZE_MAX */
-	pthread_mutex_t lock; /* guards what follows and groups' pending */
-	pthread_cond_t ready_cv;
-	size_t *ready; /* domains ready to go on, in arrival order */
-	size_t pushed, taken;
+	size_t *fetch_of; /* per domain: its fetch, or SIZE_MAX */
+	struct zonetrack *zt;
+	struct dry_update *dry; /* a dry run's UPDATE texts */
+	size_t ndry;
+	pthread_mutex_t lock;     /* guards everything below and above */
+	pthread_cond_t work_cv;   /* something for a worker to take */
+	pthread_cond_t report_cv; /* a domain finished */
+	size_t *ready;            /* domains whose upstream arrived */
+	size_t pushed, taken;     /* into and out of ready */
+	size_t next_read, active, reported;
+	size_t changed, failed; /* counted as reported */
 };
 
-/* Mark domain i ready (its upstream arrived, or it has none). Called
- * with s->lock held. */
+/* Domain i may go on to its work. Called with s->lock held. */
 static void
 state_push(struct sync_state *s, size_t i)
 {
+	s->runs[i]->queued = 1;
 	s->ready[s->pushed++] = i;
-	pthread_cond_broadcast(&s->ready_cv);
+	pthread_cond_signal(&s->work_cv);
 }
 
-/* fetch_job callback: the domains following job may go on. */
+/* Domain i is finished: its result may be printed. Called with the lock
+ * held. */
+static void
+state_finish(struct sync_state *s, size_t i)
+{
+	s->runs[i]->finished = 1;
+	pthread_cond_signal(&s->report_cv);
+}
+
+/* fetch_job callback: the domains read and following job may go on. */
 static void
 upstream_arrived(struct fetch_job *job, void *arg)
 {
 	struct sync_state *s = arg;
-	size_t i;
+	size_t j = (size_t)(job - s->fetches), i;
 
 	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->n; i++)
-		if (s->runs[i].upstream == job)
+	s->arrived[j] = 1;
+	for (i = s->reported; i < s->next_read; i++)
+		if (s->fetch_of[i] == j && s->runs[i]->read_done &&
+		    !s->runs[i]->queued)
 			state_push(s, i);
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Do a and b fetch the same URL the same way? (Their opts are set.) */
-static int
-same_fetch(const struct domain_run *a, const struct domain_run *b)
+/* The fetch options of domain conf dc. */
+static struct fetch_opts
+fetch_opts_of(const struct domain_conf *dc)
 {
-	return fetch_same_request(a->dc->upstream, &a->opts, b->dc->upstream,
-	                          &b->opts);
+	struct fetch_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.ca_file = dc->ca_file;
+	o.resolve = &dc->resolve;
+	o.timeout = dc->timeout;
+	return o;
 }
 
-/* One fetch job per distinct upstream; set each domain's upstream. */
+/* One fetch job per distinct upstream (same URL, same options); set each
+ * domain's fetch. */
 static void
 state_plan_fetches(struct sync_state *s)
 {
-	struct domain_run *runs = s->runs;
-	size_t *owner = xcalloc(s->n ? s->n : 1, sizeof(*owner));
-	size_t *fetch_of = xcalloc(s->n ? s->n : 1, sizeof(*fetch_of));
 	size_t i, j, nj = 0;
 
+	s->fetch_of = xcalloc(s->n ? s->n : 1, sizeof(*s->fetch_of));
 	for (i = 0; i < s->n; i++) {
-		runs[i].opts.ca_file = runs[i].dc->ca_file;
-		runs[i].opts.resolve = &runs[i].dc->resolve;
-		runs[i].opts.timeout = runs[i].dc->timeout;
-		if (runs[i].dc->upstream == NULL)
+		const struct domain_conf *dc = s->dcs[i];
+		struct fetch_opts o = fetch_opts_of(dc);
+
+		s->fetch_of[i] = (size_t)-1;
+		if (dc->upstream == NULL)
 			continue;
-		for (j = 0; j < nj && !same_fetch(&runs[owner[j]], &runs[i]);
+		for (j = 0; j < nj && !fetch_same_request(s->fetches[j].url,
+		                                          &s->fetch_opts[j],
+		                                          dc->upstream, &o);
 		     j++)
 			;
-		if (j == nj)
-			owner[nj++] = i;
-		fetch_of[i] = j;
-		run_note(
-		    &runs[i], "fetching upstream %s%s", runs[i].dc->upstream,
-		    owner[j] == i ? "" : " (fetched once for several domains)");
+		if (j == nj) {
+			s->fetches = xreallocarray(s->fetches, nj + 1,
+			                           sizeof(*s->fetches));
+			s->fetch_opts = xreallocarray(s->fetch_opts, nj + 1,
+			                              sizeof(*s->fetch_opts));
+			s->fetch_owner = xreallocarray(s->fetch_owner, nj + 1,
+			                               sizeof(*s->fetch_owner));
+			memset(&s->fetches[nj], 0, sizeof(*s->fetches));
+			s->fetches[nj].url = dc->upstream;
+			s->fetch_opts[nj] = o;
+			s->fetch_owner[nj++] = i;
+		}
+		s->fetch_of[i] = j;
 	}
-	s->fetches = xcalloc(nj ? nj : 1, sizeof(*s->fetches));
 	for (j = 0; j < nj; j++) {
-		s->fetches[j].url = runs[owner[j]].dc->upstream;
-		s->fetches[j].opts = &runs[owner[j]].opts;
+		s->fetches[j].opts = &s->fetch_opts[j];
 		s->fetches[j].done = upstream_arrived;
 		s->fetches[j].done_arg = s;
 	}
-	for (i = 0; i < s->n; i++)
-		if (runs[i].dc->upstream != NULL)
-			runs[i].upstream = &s->fetches[fetch_of[i]];
 	s->nfetches = nj;
-	free(owner);
-	free(fetch_of);
+	s->arrived = xcalloc(nj ? nj : 1, 1);
 }
 
 static void *
@@ -965,172 +938,356 @@ fetch_thread(void *arg)
 	return NULL;
 }
 
-/* pool_run job: find domain i's zone and primary and read its records. */
-static void
-domain_read_dns(void *arg, size_t i)
+/* A new run for domain i (called with the lock held). */
+static struct domain_run *
+state_start(struct sync_state *s, size_t i)
 {
-	struct sync_state *s = arg;
+	struct domain_run *r = xcalloc(1, sizeof(*r));
+	size_t j = s->fetch_of[i];
 
-	plan_read_dns(&s->runs[i]);
+	r->dc = s->dcs[i];
+	r->opts = fetch_opts_of(r->dc);
+	if (j != (size_t)-1)
+		r->upstream = &s->fetches[j];
+	s->runs[i] = r;
+	return r;
 }
 
-/* Domain i is finished; the last of its zone sends the zone's UPDATE. */
+/*
+ * Send the UPDATE of each group of the list (handed out by the tracker),
+ * then finish its members. Called without the lock.
+ */
 static void
-domain_done(struct sync_state *s, size_t i)
+state_send(struct sync_state *s, struct zone_group *g)
 {
-	struct zone_group *g;
-	int last;
+	while (g != NULL) {
+		struct zone_group *next = g->ready_next;
+		struct buf text;
+		size_t k;
 
-	if (s->group_of[i] == (size_t)-1) {
-		run_release(&s->runs[i]);
-		return;
+		buf_init(&text, s->o->dry_run ? 1u << 20 : 0);
+		zone_update(s->runs, g, s->o->dry_run, &text);
+		for (k = 0; k < g->n; k++)
+			run_release(s->runs[g->members[k]]);
+		pthread_mutex_lock(&s->lock);
+		if (text.len > 0) {
+			s->dry =
+			    xreallocarray(s->dry, s->ndry + 1, sizeof(*s->dry));
+			s->dry[s->ndry].zone = xstrdup(g->zone);
+			s->dry[s->ndry].server = xstrdup(g->server);
+			s->dry[s->ndry++].text = buf_steal(&text);
+		}
+		for (k = 0; k < g->n; k++)
+			state_finish(s, g->members[k]);
+		zonetrack_release(s->zt, g);
+		pthread_mutex_unlock(&s->lock);
+		buf_free(&text);
+		g = next;
 	}
-	g = &s->groups[s->group_of[i]];
+}
+
+/* Read domain i's zone, primary and records; it then waits for its
+ * upstream, or goes on at once. */
+static void
+state_read(struct sync_state *s, size_t i)
+{
+	struct domain_run *r = s->runs[i];
+	const struct domain_conf *dc = r->dc;
+	struct zone_group *ready;
+	size_t j = s->fetch_of[i];
+
+	if (j != (size_t)-1)
+		run_note(r, "fetching upstream %s%s", dc->upstream,
+		         s->fetch_owner[j] == i
+		             ? ""
+		             : " (fetched once for several domains)");
+	plan_read_dns(r);
 	pthread_mutex_lock(&s->lock);
-	last = --g->pending == 0;
+	r->read_done = 1;
+	ready = zonetrack_read(s->zt, i, r->have_state ? r->target.zone : NULL,
+	                       r->target.server);
+	if (j == (size_t)-1 || s->arrived[j])
+		state_push(s, i);
 	pthread_mutex_unlock(&s->lock);
-	if (!last)
-		return;
-	zone_update(s->runs, g, s->dry_run);
-	for (i = 0; i < g->n; i++)
-		run_release(&s->runs[g->members[i]]);
+	state_send(s, ready);
 }
 
 /* Plan domain i, then publish and verify its file (or, in a dry run,
- * write down the diff). */
+ * write down the diff); then it waits for its zone's UPDATE, if any. */
 static void
-domain_work(struct sync_state *s, size_t i)
+state_work(struct sync_state *s, size_t i)
 {
-	struct domain_run *r = &s->runs[i];
+	struct domain_run *r = s->runs[i];
+	struct zone_group *g, *ready = NULL;
 
 	if (!run_failed(r) && plan_domain(r) == 0) {
-		if (s->dry_run)
+		if (s->o->dry_run)
 			dry_run_diff(r);
 		else
 			publish_domain(r);
 	}
-	domain_done(s, i);
+	pthread_mutex_lock(&s->lock);
+	s->active--;
+	pthread_cond_signal(&s->work_cv);
+	g = zonetrack_group_of(s->zt, i);
+	if (g != NULL) {
+		ready = zonetrack_done(s->zt, g);
+	} else {
+		run_release(r);
+		state_finish(s, i);
+	}
+	pthread_mutex_unlock(&s->lock);
+	state_send(s, ready);
 }
 
-/* pool_run job: a worker taking ready domains until all are taken. */
-static void
-domain_worker(void *arg, size_t unused)
+/*
+ * Take the next thing to do: a domain ready for its work (first, so that
+ * UPDATEs start early and the window drains), or the next domain to
+ * read. Returns 1 with *i and *read set, or 0 when everything is taken.
+ */
+static int
+state_take(struct sync_state *s, size_t *i, int *read)
+{
+	int rc = 1;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		if (s->taken < s->pushed) {
+			*i = s->ready[s->taken++];
+			*read = 0;
+			break;
+		}
+		if (s->next_read < s->n && s->active < s->window) {
+			*i = s->next_read++;
+			*read = 1;
+			s->active++;
+			state_start(s, *i);
+			break;
+		}
+		if (s->taken == s->n) {
+			rc = 0;
+			pthread_cond_broadcast(&s->work_cv);
+			break;
+		}
+		pthread_cond_wait(&s->work_cv, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void *
+worker_thread(void *arg)
 {
 	struct sync_state *s = arg;
 	size_t i;
+	int read;
 
-	(void)unused;
-	for (;;) {
+	while (state_take(s, &i, &read))
+		if (read)
+			state_read(s, i);
+		else
+			state_work(s, i);
+	return NULL;
+}
+
+/* ------------------------------------------------------ reporting */
+
+/* The start of the --json document. */
+static void
+json_begin(const struct sync_state *s)
+{
+	printf("{\"dry_run\":%s,\"domains\":[",
+	       s->o->dry_run ? "true" : "false");
+}
+
+/* Print r's result: its -v lines, then its line or its JSON object. */
+static void
+state_report(struct sync_state *s, const struct domain_run *r, size_t i)
+{
+	enum run_status st = run_status(r, s->o->dry_run);
+
+	s->changed += st == RUN_CHANGED;
+	s->failed += st == RUN_FAILED;
+	run_print_notes(r);
+	if (s->o->json && i == 0)
+		json_begin(s);
+	if (s->o->json)
+		json_domain(r, s->o->dry_run, i == 0);
+	else
+		report_text(r, s->o->dry_run);
+}
+
+/* Wait until domain i is finished; returns its run. */
+static struct domain_run *
+state_wait(struct sync_state *s, size_t i)
+{
+	struct domain_run *r;
+
+	pthread_mutex_lock(&s->lock);
+	while (s->runs[i] == NULL || !s->runs[i]->finished)
+		pthread_cond_wait(&s->report_cv, &s->lock);
+	r = s->runs[i];
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* Print every domain's result as it finishes, in configuration order,
+ * and free it (a dry run only waits: it prints at the end). */
+static void
+state_report_all(struct sync_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct domain_run *r = state_wait(s, i);
+
+		if (s->o->dry_run)
+			continue;
+		state_report(s, r, i);
 		pthread_mutex_lock(&s->lock);
-		while (s->taken == s->pushed && s->taken < s->n)
-			pthread_cond_wait(&s->ready_cv, &s->lock);
-		if (s->taken >= s->n) {
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
-		i = s->ready[s->taken++];
-		if (s->taken == s->n)
-			pthread_cond_broadcast(&s->ready_cv);
+		s->runs[i] = NULL;
+		s->reported = i + 1;
 		pthread_mutex_unlock(&s->lock);
-		domain_work(s, i);
+		run_free(r);
 	}
 }
 
-/* Run every domain through the pipeline (see struct sync_state). */
+/* A dry run's output, once everything is finished: the file diffs, the
+ * UPDATEs by zone, then the results. */
+static void
+state_report_dry(struct sync_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->runs[i]->dry_text.data != NULL)
+			fputs(s->runs[i]->dry_text.data, stdout);
+	qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
+	for (i = 0; i < s->ndry; i++)
+		fputs(s->dry[i].text, stdout);
+	for (i = 0; i < s->n; i++) {
+		state_report(s, s->runs[i], i);
+		run_free(s->runs[i]);
+		s->runs[i] = NULL;
+	}
+}
+
+/* Start the fetch thread and the workers, report, and wait for them all.
+ * Threads that cannot be started are done without: with no worker, the
+ * calling thread does the work before it reports. */
 static void
 state_run(struct sync_state *s)
 {
-	pthread_t fetcher;
+	pthread_t fetcher, *workers = xcalloc(s->jobs, sizeof(*workers));
+	unsigned k, started = 0;
 	int threaded;
-	size_t i;
 
 	state_plan_fetches(s);
 	threaded = pthread_create(&fetcher, NULL, fetch_thread, s) == 0;
 	if (!threaded)
 		fetch_thread(s);
-	pool_run(s->n, s->jobs, domain_read_dns, s);
-	s->groups = zone_groups(s->runs, s->n, s->group_of, &s->ngroups);
-	pthread_mutex_lock(&s->lock);
-	for (i = 0; i < s->n; i++)
-		if (s->runs[i].upstream == NULL)
-			state_push(s, i);
-	pthread_mutex_unlock(&s->lock);
-	pool_run(s->jobs, s->jobs, domain_worker, s);
+	for (k = 0; k < s->jobs; k++)
+		if (pthread_create(&workers[started], NULL, worker_thread, s) ==
+		    0)
+			started++;
+	if (started == 0)
+		worker_thread(s);
+	state_report_all(s);
+	for (k = 0; k < started; k++)
+		pthread_join(workers[k], NULL);
 	if (threaded)
 		pthread_join(fetcher, NULL);
+	if (s->o->dry_run)
+		state_report_dry(s);
+	if (s->o->json && s->n == 0)
+		json_begin(s);
+	if (s->o->json)
+		printf("],\"changed\":%zu,\"failed\":%zu}\n", s->changed,
+		       s->failed);
+	free(workers);
+}
+
+static void
+state_free(struct sync_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nfetches; i++)
+		fetch_result_free(&s->fetches[i].result);
+	free(s->fetches);
+	free(s->fetch_opts);
+	free(s->fetch_owner);
+	free(s->arrived);
+	free(s->fetch_of);
+	for (i = 0; i < s->ndry; i++) {
+		free(s->dry[i].zone);
+		free(s->dry[i].server);
+		free(s->dry[i].text);
+	}
+	free(s->dry);
+	zonetrack_free(s->zt);
+	free(s->runs);
+	free(s->ready);
+	pthread_cond_destroy(&s->work_cv);
+	pthread_cond_destroy(&s->report_cv);
+	pthread_mutex_destroy(&s->lock);
 }
 
 /*
- * Work on every domain (at most o->jobs at once), then print the results
- * in configuration order. Returns how many domains failed.
+ * Work on the n domains of dcs (o->jobs at once) and print their results.
+ * Returns how many failed.
  */
 static size_t
-sync_domains(struct domain_run *runs, size_t n, const struct cmd_opts *o)
+sync_domains(const struct domain_conf **dcs, size_t n, const struct cmd_opts *o)
 {
 	struct sync_state s;
-	size_t i, failed = 0;
+	const char **names = xcalloc(n ? n : 1, sizeof(*names));
+	size_t i;
 
 	memset(&s, 0, sizeof(s));
-	s.runs = runs;
+	s.dcs = dcs;
 	s.n = n;
-	s.dry_run = o->dry_run;
+	s.o = o;
 	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
-	s.group_of = xcalloc(n ? n : 1, sizeof(*s.group_of));
+	s.window = s.jobs * SYNC_WINDOW_PER_JOB;
+	for (i = 0; i < n; i++)
+		names[i] = dcs[i]->name;
+	s.zt = zonetrack_new(names, n);
+	s.runs = xcalloc(n ? n : 1, sizeof(*s.runs));
 	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
 	pthread_mutex_init(&s.lock, NULL);
-	pthread_cond_init(&s.ready_cv, NULL);
+	pthread_cond_init(&s.work_cv, NULL);
+	pthread_cond_init(&s.report_cv, NULL);
 	state_run(&s);
-	for (i = 0; i < n && o->dry_run; i++)
-		if (runs[i].dry_text.data != NULL)
-			fputs(runs[i].dry_text.data, stdout);
-	for (i = 0; i < s.ngroups && o->dry_run; i++)
-		if (s.groups[i].text.data != NULL)
-			fputs(s.groups[i].text.data, stdout);
-	for (i = 0; i < n; i++) {
-		failed += run_failed(&runs[i]);
-		run_print_notes(&runs[i]);
-		if (!o->json)
-			report_text(&runs[i], o->dry_run);
-	}
-	if (o->json)
-		report_json(runs, n, o->dry_run);
-	for (i = 0; i < s.nfetches; i++)
-		fetch_result_free(&s.fetches[i].result);
-	free(s.fetches);
-	zone_groups_free(s.groups, s.ngroups);
-	free(s.group_of);
-	free(s.ready);
-	pthread_cond_destroy(&s.ready_cv);
-	pthread_mutex_destroy(&s.lock);
-	return failed;
+	state_free(&s);
+	free(names);
+	return s.failed;
 }
 
 int
 sync_run(const struct cmd_opts *o)
 {
 	struct conf *conf;
-	struct domain_run *runs = NULL;
-	size_t i, failed;
+	const struct domain_conf **dcs = NULL;
+	size_t failed;
 	int n;
 
 	if ((conf = sync_load_conf(o)) == NULL)
 		return EXIT_USAGE;
-	if ((n = sync_select(conf, o, &runs)) == -1) {
+	if ((n = sync_select(conf, o, &dcs)) == -1) {
 		conf_free(conf);
 		return EXIT_USAGE;
 	}
 	if (sync_lock(conf->path) == -1) {
-		free(runs);
+		free(dcs);
 		conf_free(conf);
 		return EXIT_FAILED;
 	}
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
-	failed = sync_domains(runs, (size_t)n, o);
+	failed = sync_domains(dcs, (size_t)n, o);
 	dns_close_connections();
-	for (i = 0; i < (size_t)n; i++)
-		run_free(&runs[i]);
-	free(runs);
+	free(dcs);
 	fetch_global_cleanup();
 	conf_free(conf);
 	return failed > 0 ? EXIT_FAILED : EXIT_OK;

@@ -1,0 +1,62 @@
+/*
+ * zonetrack.h - when may a zone's UPDATE go? A sync run sends one UPDATE
+ * per zone and primary, carrying the changes of every domain of the run
+ * in that zone (DESIGN.md section 2 step 9). Domains are read one after
+ * another, and only reading a domain tells its zone, so the UPDATE of a
+ * zone may go once
+ *
+ *   - every domain of the run at or below the zone's name has been read
+ *     (none of them can still turn out to belong to it), and
+ *   - every domain that joined the zone's group is done with its work.
+ *
+ * The tracker holds the groups formed so far and hands each group out
+ * exactly once, when both hold. It does no locking: the caller serialises
+ * every call.
+ */
+#ifndef MTA_STS_SYNC_ZONETRACK_H
+#define MTA_STS_SYNC_ZONETRACK_H
+
+#include <stddef.h>
+
+/* The domains of one run updated through one zone on one primary. */
+struct zone_group {
+	char *zone;      /* lower case, no trailing dot */
+	char *server;    /* the primary, as the domains' targets name it */
+	size_t *members; /* domain indices, in the order they joined */
+	size_t n;
+	size_t pending;                /* members whose work is not done */
+	int handed_out;                /* returned by zonetrack_read/_done */
+	struct zone_group *next;       /* same zone, another primary */
+	struct zone_group *ready_next; /* in a list of groups ready to go */
+	struct zone_entry *entry;      /* private to zonetrack.c */
+};
+
+struct zonetrack;
+
+/* A tracker for a run over the n domains named (lower case, no trailing
+ * dot; the names must live as long as the tracker). */
+struct zonetrack *zonetrack_new(const char *const *names, size_t n);
+void zonetrack_free(struct zonetrack *zt);
+
+/*
+ * Domain i has been read. If its zone is known (zone not NULL), it joins
+ * the group of (zone, server) with its work pending. Returns the groups
+ * that became ready to send because of this read (linked by ready_next;
+ * NULL if none): each is handed out once and stays valid until
+ * zonetrack_release(). Each domain is read once.
+ */
+struct zone_group *zonetrack_read(struct zonetrack *zt, size_t i,
+                                  const char *zone, const char *server);
+
+/* The work of one member of g is done. Returns g if it is now ready to
+ * send (handed out), else NULL. */
+struct zone_group *zonetrack_done(struct zonetrack *zt, struct zone_group *g);
+
+/* The group of domain i, or NULL (not read yet, its zone not found, or
+ * its group released). */
+struct zone_group *zonetrack_group_of(const struct zonetrack *zt, size_t i);
+
+/* Free a group that was handed out (its UPDATE is sent). */
+void zonetrack_release(struct zonetrack *zt, struct zone_group *g);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * zonetrack-test.c - when a zone's UPDATE may go: fixed cases, then random
+ * runs checked against the rule itself (every domain at or below the zone
+ * read, every member done, each group handed out once).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+#include "zonetrack.h"
+
+/* Is the group list l exactly the one group g? */
+static int
+only(const struct zone_group *l, const struct zone_group *g)
+{
+	return l != NULL && l == g && l->ready_next == NULL;
+}
+
+static void
+test_one_zone_per_domain(void)
+{
+	const char *names[] = {"a.test", "b.test"};
+	struct zonetrack *zt = zonetrack_new(names, 2);
+	struct zone_group *g;
+
+	ok(zonetrack_read(zt, 0, "a.test", "ns") == NULL,
+	   "a read: its own work is pending");
+	g = zonetrack_group_of(zt, 0);
+	ok(g != NULL && strcmp(g->zone, "a.test") == 0 && g->n == 1,
+	   "a joined the group of a.test");
+	ok(only(zonetrack_done(zt, g), g), "a done: a.test may go");
+	ok(g->members[0] == 0, "its member is a");
+	zonetrack_release(zt, g);
+	ok(zonetrack_group_of(zt, 0) == NULL, "released");
+	ok(zonetrack_read(zt, 1, NULL, NULL) == NULL, "b failed to read");
+	ok(zonetrack_group_of(zt, 1) == NULL, "b has no group");
+	zonetrack_free(zt);
+}
+
+static void
+test_shared_zone(void)
+{
+	const char *names[] = {"example.com", "a.example.com", "b.example.com",
+	                       "bexample.com", "x-example.com"};
+	struct zonetrack *zt = zonetrack_new(names, 5);
+	struct zone_group *g, *r;
+
+	ok(zonetrack_read(zt, 3, "bexample.com", "ns") == NULL,
+	   "bexample.com read");
+	r = zonetrack_done(zt, zonetrack_group_of(zt, 3));
+	ok(r != NULL && strcmp(r->zone, "bexample.com") == 0,
+	   "bexample.com goes alone: nothing else is below it");
+	zonetrack_release(zt, r);
+	ok(zonetrack_read(zt, 0, "example.com", "ns") == NULL,
+	   "example.com read");
+	g = zonetrack_group_of(zt, 0);
+	ok(zonetrack_done(zt, g) == NULL,
+	   "example.com done, but a. and b.example.com are not read");
+	ok(zonetrack_read(zt, 4, "x-example.com", "ns") == NULL,
+	   "x-example.com is not below example.com");
+	ok(zonetrack_read(zt, 1, "example.com", "ns") == NULL,
+	   "a.example.com joins example.com");
+	ok(zonetrack_group_of(zt, 1) == g && g->n == 2, "two members");
+	ok(zonetrack_done(zt, g) == NULL, "b.example.com still unread");
+	r = zonetrack_read(zt, 2, "b.example.com", "ns");
+	ok(only(r, g), "reading b.example.com (its own zone) releases "
+	               "example.com");
+	ok(g->members[0] == 0 && g->members[1] == 1, "members in join order");
+	zonetrack_release(zt, g);
+	r = zonetrack_done(zt, zonetrack_group_of(zt, 2));
+	ok(r != NULL && strcmp(r->zone, "b.example.com") == 0,
+	   "b.example.com goes when done");
+	zonetrack_release(zt, r);
+	r = zonetrack_done(zt, zonetrack_group_of(zt, 4));
+	ok(r != NULL && strcmp(r->zone, "x-example.com") == 0,
+	   "x-example.com goes when done");
+	zonetrack_release(zt, r);
+	zonetrack_free(zt);
+}
+
+static void
+test_two_primaries(void)
+{
+	const char *names[] = {"a.z.test", "b.z.test"};
+	struct zonetrack *zt = zonetrack_new(names, 2);
+	struct zone_group *g0, *g1, *r;
+
+	zonetrack_read(zt, 0, "z.test", "ns1");
+	zonetrack_read(zt, 1, "z.test", "ns2");
+	g0 = zonetrack_group_of(zt, 0);
+	g1 = zonetrack_group_of(zt, 1);
+	ok(g0 != g1 && strcmp(g0->server, "ns1") == 0 &&
+	       strcmp(g1->server, "ns2") == 0,
+	   "one group per primary");
+	ok(only(zonetrack_done(zt, g1), g1), "the second goes on its own");
+	zonetrack_release(zt, g1);
+	ok(only(zonetrack_done(zt, g0), g0), "then the first");
+	zonetrack_release(zt, g0);
+	zonetrack_free(zt);
+	(void)r;
+}
+
+/* Unfinished groups are freed with the tracker (a run that stopped). */
+static void
+test_free_unfinished(void)
+{
+	const char *names[] = {"a.test", "b.a.test"};
+	struct zonetrack *zt = zonetrack_new(names, 2);
+
+	ok(zonetrack_read(zt, 0, "a.test", "ns") == NULL, "a read");
+	zonetrack_free(zt);
+	ok(1, "freed with a group pending (valgrind checks the rest)");
+}
+
+/* ------------------------------------------------------------ random */
+
+#define RN 60
+
+struct model {
+	char names[RN][64];
+	const char *ptr[RN];
+	int zone_of[RN]; /* index of the zone's name among the domains, -1:
+	                    failed; zones are domain names here */
+	int server_of[RN];
+	int read[RN], done[RN], sent[RN];
+};
+
+/* Is domain i at or below the name of domain z? */
+static int
+below(const struct model *m, int i, int z)
+{
+	size_t a = strlen(m->names[i]), b = strlen(m->names[z]);
+
+	if (a < b || strcmp(m->names[i] + a - b, m->names[z]) != 0)
+		return 0;
+	return a == b || m->names[i][a - b - 1] == '.';
+}
+
+/* A random tree of names: each new name a label under an earlier one or
+ * a new top-level name; each domain's zone is a random ancestor-or-self
+ * (or none). */
+static void
+model_init(struct model *m, unsigned *seed)
+{
+	int i, j;
+
+	memset(m, 0, sizeof(*m));
+	for (i = 0; i < RN; i++) {
+		int parent = i > 0 && rand_r(seed) % 4 != 0
+		                 ? (int)(rand_r(seed) % (unsigned)i)
+		                 : -1;
+
+		if (parent >= 0 && strlen(m->names[parent]) < 50)
+			snprintf(m->names[i], sizeof(m->names[i]), "l%d.%s", i,
+			         m->names[parent]);
+		else
+			snprintf(m->names[i], sizeof(m->names[i]), "t%d", i);
+		m->ptr[i] = m->names[i];
+		m->zone_of[i] = -1;
+		if (rand_r(seed) % 8 == 0)
+			continue;
+		for (j = 0; j < 100; j++) {
+			int z = (int)(rand_r(seed) % (unsigned)(i + 1));
+
+			if (below(m, i, z)) {
+				m->zone_of[i] = z;
+				break;
+			}
+		}
+		m->server_of[i] = (int)(rand_r(seed) % 2);
+	}
+}
+
+/* May g go by the rule? Every domain below its zone read, every member
+ * done. */
+static int
+rule_allows(const struct model *m, const struct zone_group *g)
+{
+	int i;
+	size_t k;
+
+	for (i = 0; i < RN; i++)
+		if (strcmp(m->names[i], g->zone) == 0)
+			break;
+	for (int j = 0; j < RN; j++)
+		if (below(m, j, i) && !m->read[j])
+			return 0;
+	for (k = 0; k < g->n; k++)
+		if (!m->done[g->members[k]])
+			return 0;
+	return 1;
+}
+
+/* Check and release the groups of list l; returns how many broke the
+ * rule. */
+static int
+take(struct model *m, struct zonetrack *zt, struct zone_group *l)
+{
+	int bad = 0;
+
+	while (l != NULL) {
+		struct zone_group *next = l->ready_next;
+		size_t k;
+
+		bad += !rule_allows(m, l);
+		for (k = 0; k < l->n; k++) {
+			int d = (int)l->members[k];
+
+			bad += m->sent[d]++ != 0;
+			bad += strcmp(m->names[m->zone_of[d]], l->zone) != 0;
+		}
+		zonetrack_release(zt, l);
+		l = next;
+	}
+	return bad;
+}
+
+/* One random run: reads in order (as sync does) interleaved with done
+ * events in random order. Returns the number of violations. */
+static int
+random_run(unsigned seed)
+{
+	struct model m;
+	struct zonetrack *zt;
+	char server[2][4] = {"ns1", "ns2"};
+	int next_read = 0, bad = 0, i, waiting[RN], nwait = 0;
+
+	model_init(&m, &seed);
+	zt = zonetrack_new(m.ptr, RN);
+	while (next_read < RN || nwait > 0) {
+		if (next_read < RN && (nwait == 0 || rand_r(&seed) % 2)) {
+			i = next_read++;
+			m.read[i] = 1;
+			bad += take(&m, zt,
+			            zonetrack_read(zt, i,
+			                           m.zone_of[i] < 0
+			                               ? NULL
+			                               : m.names[m.zone_of[i]],
+			                           server[m.server_of[i]]));
+			if (m.zone_of[i] >= 0)
+				waiting[nwait++] = i;
+			continue;
+		}
+		int w = (int)(rand_r(&seed) % (unsigned)nwait);
+
+		i = waiting[w];
+		waiting[w] = waiting[--nwait];
+		m.done[i] = 1;
+		bad +=
+		    take(&m, zt, zonetrack_done(zt, zonetrack_group_of(zt, i)));
+	}
+	for (i = 0; i < RN; i++)
+		bad += m.zone_of[i] >= 0 && m.sent[i] != 1;
+	zonetrack_free(zt);
+	return bad;
+}
+
+int
+main(void)
+{
+	unsigned s;
+	int bad = 0;
+
+	test_one_zone_per_domain();
+	test_shared_zone();
+	test_two_primaries();
+	test_free_unfinished();
+	for (s = 1; s <= 300; s++)
+		bad += random_run(s);
+	ok(bad == 0,
+	   "300 random runs: every group handed out once, only "
+	   "when the rule allows, with the right members (%d "
+	   "violations)",
+	   bad);
+	return done_testing();
+}
