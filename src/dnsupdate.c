@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -175,26 +176,32 @@ connect_by(int fd, const struct sockaddr_storage *sa, socklen_t len,
 	return 0;
 }
 
-/* Write or read exactly len bytes before the deadline. Returns 0, or -1
- * with errno (ECONNRESET for an early end of stream). */
+/* One request of an exchange with the primary, and its reply. */
+struct wire_req {
+	const unsigned char *q; /* the message, without length prefix */
+	size_t qlen;
+	struct buf *reply; /* receives the reply */
+	int got;           /* the reply has come */
+};
+
+/* Write len bytes before the deadline. Returns 0, or -1 with errno. */
 static int
-io_all(int fd, int writing, unsigned char *p, size_t len,
-       const struct timespec *deadline)
+write_all(int fd, const unsigned char *p, size_t len,
+          const struct timespec *deadline)
 {
 	while (len > 0) {
-		ssize_t n;
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
-		if (wait_fd(fd, writing ? POLLOUT : POLLIN, deadline) == -1)
-			return -1;
-		n = writing ? send(fd, p, len, MSG_NOSIGNAL)
-		            : recv(fd, p, len, 0);
-		if (n == 0) {
-			errno = ECONNRESET;
-			return -1;
+		if (n < 0 && errno == EAGAIN) {
+			if (wait_fd(fd, POLLOUT, deadline) == -1)
+				return -1;
+			continue;
 		}
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = ECONNRESET;
 			return -1;
 		}
 		p += n;
@@ -203,36 +210,185 @@ io_all(int fd, int writing, unsigned char *p, size_t len,
 	return 0;
 }
 
-/* Send q and read the reply on a connected fd. Returns 0, or -1 with
- * errno. */
+/*
+ * Ask the kernel to acknowledge what arrives on fd at once, not after
+ * the delayed-ACK timer (which it reverts to on its own, so this is
+ * renewed after every read). A server that writes each pipelined reply
+ * by itself with Nagle's algorithm on (BIND) holds back the second reply
+ * until the first is acknowledged: delayed, that costs 40 ms.
+ */
+static void
+quick_ack(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
+/* What has been read from a connection and not yet taken as a message. */
+struct rx {
+	unsigned char *p;
+	size_t len, cap;
+};
+
+/* Take the next length-prefixed message from the connection fd into out,
+ * reading more before the deadline as needed (only what the kernel has:
+ * a reply that arrived whole costs one recv). Returns 0, or -1 with
+ * errno (ECONNRESET for an early end of stream, EPROTO for a message
+ * shorter than a DNS header). */
 static int
-exchange_on(int fd, const unsigned char *q, size_t qlen, struct buf *reply,
+rx_message(int fd, struct rx *rx, struct buf *out,
+           const struct timespec *deadline)
+{
+	for (;;) {
+		size_t need = 2, mlen = 0;
+		ssize_t n;
+
+		if (rx->len >= 2) {
+			mlen = (size_t)rx->p[0] << 8 | rx->p[1];
+			if (mlen < 12) {
+				errno = EPROTO;
+				return -1;
+			}
+			need = 2 + mlen;
+		}
+		if (rx->len >= need && mlen > 0) {
+			buf_reset(out);
+			if (buf_append(out, rx->p + 2, mlen) == -1) {
+				errno = EPROTO;
+				return -1;
+			}
+			rx->len -= need;
+			memmove(rx->p, rx->p + need, rx->len);
+			return 0;
+		}
+		if (rx->cap < need || rx->cap - rx->len < 512) {
+			rx->cap = need > 4096 ? need : 4096;
+			rx->p = xrealloc(rx->p, rx->cap);
+		}
+		n = recv(fd, rx->p + rx->len, rx->cap - rx->len, 0);
+		if (n > 0) {
+			rx->len += (size_t)n;
+			quick_ack(fd);
+		} else if (n == 0) {
+			errno = ECONNRESET;
+			return -1;
+		} else if (errno == EAGAIN) {
+			if (wait_fd(fd, POLLIN, deadline) == -1)
+				return -1;
+		} else if (errno != EINTR) {
+			return -1;
+		}
+	}
+}
+
+/* The length of the question of a message (its header and first
+ * question, or just its header when QDCOUNT is 0), or 0 if it is
+ * malformed. Names in requests and echoed questions are uncompressed. */
+static size_t
+question_end(const unsigned char *m, size_t len)
+{
+	size_t off = 12;
+
+	if (len < 12)
+		return 0;
+	if ((m[4] << 8 | m[5]) == 0)
+		return 12;
+	while (off < len && m[off] != 0) {
+		if (m[off] & 0xC0)
+			return 0;
+		off += 1 + m[off];
+	}
+	return off + 5 <= len ? off + 5 : 0;
+}
+
+/* Is the reply r an answer to the request w: the same id and, unless
+ * the reply carries no question (some error replies), the same
+ * question (the name in any case)? */
+static int
+reply_matches(const struct wire_req *w, const struct buf *r)
+{
+	const unsigned char *q = w->q, *a = (const unsigned char *)r->data;
+	size_t qe = question_end(q, w->qlen), ae = question_end(a, r->len);
+
+	if (r->len < 12 || qe == 0 || ae == 0 || q[0] != a[0] || q[1] != a[1])
+		return 0;
+	if (ae == 12)
+		return 1;
+	if (ae != qe)
+		return 0;
+	for (size_t i = 12; i < qe; i++) {
+		unsigned char x = q[i], y = a[i];
+
+		x = x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x;
+		y = y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y;
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+/* Put the reply r into the request of w it answers. Returns 0, or -1
+ * with errno EBADMSG if it answers none still waiting. */
+static int
+reply_take(struct wire_req *w, size_t n, struct buf *r)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].got || !reply_matches(&w[i], r))
+			continue;
+		buf_reset(w[i].reply);
+		if (buf_append(w[i].reply, r->data, r->len) == -1)
+			break;
+		w[i].got = 1;
+		return 0;
+	}
+	errno = EBADMSG;
+	return -1;
+}
+
+/*
+ * Send every request of w not answered yet on the connected fd, back to
+ * back (RFC 7766 section 6.2.1.1 pipelining), then read the replies in
+ * whatever order they come, each into its request. Returns 0, or -1
+ * with errno; *clean is cleared when the server sent more than the
+ * replies (the connection must not be used again).
+ */
+static int
+exchange_on(int fd, struct wire_req *w, size_t n, int *clean,
             const struct timespec *deadline)
 {
-	unsigned char *out = xmalloc(qlen + 2), hdr[2];
-	size_t rlen;
-	int rc;
+	struct buf out, r;
+	struct rx rx = {NULL, 0, 0};
+	size_t waiting = 0;
+	int rc = -1;
 
-	out[0] = (unsigned char)(qlen >> 8);
-	out[1] = (unsigned char)qlen;
-	memcpy(out + 2, q, qlen);
-	rc = io_all(fd, 1, out, qlen + 2, deadline);
-	free(out);
-	if (rc == -1 || io_all(fd, 0, hdr, 2, deadline) == -1)
-		return -1;
-	rlen = (size_t)hdr[0] << 8 | hdr[1];
-	buf_reset(reply);
-	if (rlen < 12 || buf_append(reply, "", 0) == -1) {
-		errno = EPROTO;
-		return -1;
+	buf_init(&out, (size_t)n * (DNS_MSG_MAX + 2));
+	buf_init(&r, DNS_MSG_MAX);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char l[2] = {(unsigned char)(w[i].qlen >> 8),
+		                      (unsigned char)w[i].qlen};
+
+		if (w[i].got)
+			continue;
+		buf_append(&out, l, 2);
+		buf_append(&out, w[i].q, w[i].qlen);
+		waiting++;
 	}
-	reply->data = xrealloc(reply->data, rlen + 1);
-	reply->cap = rlen + 1;
-	if (io_all(fd, 0, (unsigned char *)reply->data, rlen, deadline) == -1)
-		return -1;
-	reply->len = rlen;
-	reply->data[rlen] = '\0';
-	return 0;
+	if (write_all(fd, (unsigned char *)out.data, out.len, deadline) == -1)
+		goto out;
+	while (waiting > 0) {
+		if (rx_message(fd, &rx, &r, deadline) == -1 ||
+		    reply_take(w, n, &r) == -1)
+			goto out;
+		waiting--;
+	}
+	*clean = rx.len == 0;
+	rc = 0;
+out:
+	buf_free(&out);
+	buf_free(&r);
+	free(rx.p);
+	return rc;
 }
 
 /* Explain why an exchange with where failed (errno err). */
@@ -253,6 +409,11 @@ exchange_error(int err, int connected, const char *where, unsigned timeout,
 	else if (err == ECONNRESET || err == EPROTO)
 		diag_error(d,
 		           "%s closed the connection without a complete reply",
+		           where);
+	else if (err == EBADMSG)
+		diag_error(d,
+		           "%s sent a reply that does not match the request "
+		           "(wrong id or question)",
 		           where);
 	else
 		diag_error(d, "cannot talk to %s: %s", where, strerror(err));
@@ -305,7 +466,8 @@ conn_get(void)
 	return c;
 }
 
-/* Close this thread's kept connection, if any. */
+/* Close this thread's kept connection, if any, and free its TSIG
+ * contexts. */
 void
 dns_close_connections(void)
 {
@@ -337,37 +499,89 @@ conn_keep(const struct dns_target *t, size_t i, int fd)
  * Returns 0 on success, 1 if there was none to use (or it had been
  * closed by the server meanwhile), -1 with errno on another failure. */
 static int
-conn_reuse(const struct dns_target *t, size_t i, const unsigned char *q,
-           size_t qlen, struct buf *reply, const struct timespec *deadline)
+conn_reuse(const struct dns_target *t, size_t i, struct wire_req *w, size_t n,
+           const struct timespec *deadline)
 {
 	struct conn_cache *c = conn_get();
-	int rc, err;
+	int rc, err, clean = 0;
 
 	if (c->fd == -1 || c->len != t->addrlen[i] ||
 	    memcmp(&c->addr, &t->addr[i], c->len) != 0)
 		return 1;
-	rc = exchange_on(c->fd, q, qlen, reply, deadline);
-	if (rc == 0)
-		return 0;
+	rc = exchange_on(c->fd, w, n, &clean, deadline);
 	err = errno;
+	if (rc == 0 && clean)
+		return 0;
 	close(c->fd);
 	c->fd = -1;
+	if (rc == 0)
+		return 0;
 	errno = err;
 	/* an idle connection the server closed: open a new one */
 	return err == ECONNRESET || err == EPIPE ? 1 : -1;
 }
 
+static size_t
+count_answered(const struct wire_req *w, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += w[i].got != 0;
+	return k;
+}
+
 /*
- * Send the wire message q to the primary t over TCP and read its
- * length-prefixed reply into reply, trying each address in turn until
- * one accepts the connection; within t->timeout seconds per address.
- * *used is the index of the address that answered. Returns 0, or -1
- * with the reason (server and port named) in d. This is the only place
- * that talks to the network for the primary.
+ * Open connections to address i of t and exchange the unanswered
+ * requests of w, again while a server that closes the connection after
+ * some replies answers at least one more each time. Returns 0, or -1
+ * with errno and *connected set if a connection was accepted.
  */
-int
-dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
-                 size_t qlen, struct buf *reply, size_t *used, struct diag *d)
+static int
+exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
+               size_t n, int *connected, const struct timespec *deadline)
+{
+	for (;;) {
+		size_t before = count_answered(w, n);
+		int fd, err, clean = 0;
+
+		fd = socket(t->addr[i].ss_family,
+		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd == -1)
+			return -1;
+		if (connect_by(fd, &t->addr[i], t->addrlen[i], deadline) == 0) {
+			*connected = 1;
+			quick_ack(fd);
+			if (exchange_on(fd, w, n, &clean, deadline) == 0) {
+				if (clean)
+					conn_keep(t, i, fd);
+				else
+					close(fd);
+				return 0;
+			}
+		}
+		err = errno;
+		close(fd);
+		errno = err;
+		if (!*connected || (err != ECONNRESET && err != EPIPE) ||
+		    count_answered(w, n) == before)
+			return -1;
+	}
+}
+
+/*
+ * Send the requests of w to the primary t over TCP, pipelined on one
+ * connection, and read their replies, trying each address in turn until
+ * one accepts the connection; within t->timeout seconds per address.
+ * Requests already answered (w[i].got) are not sent again. *used is the
+ * index of the address last tried. Returns 0 when every request is
+ * answered, or -1 with the reason (server and port named) in d, some
+ * requests perhaps answered. This is the only place that talks to the
+ * network for the primary.
+ */
+static int
+tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
+             size_t *used, struct diag *d)
 {
 	char where[DNS_NAME_MAX + 80];
 	struct diag first;
@@ -375,35 +589,22 @@ dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
 	diag_init(&first);
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct timespec deadline;
-		int fd, connected = 0, err, rc;
+		int connected = 0, rc;
 
+		*used = i;
 		target_where(t, i, where, sizeof(where));
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += t->timeout ? t->timeout : 30;
-		rc = conn_reuse(t, i, q, qlen, reply, &deadline);
-		if (rc == 0) {
-			*used = i;
+		rc = conn_reuse(t, i, w, n, &deadline);
+		if (rc == 0)
 			return 0;
-		}
 		if (rc == -1) {
 			exchange_error(errno, 1, where, t->timeout, &first);
 			break;
 		}
-		fd = socket(t->addr[i].ss_family,
-		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd != -1 && connect_by(fd, &t->addr[i], t->addrlen[i],
-		                           &deadline) == 0) {
-			connected = 1;
-			if (exchange_on(fd, q, qlen, reply, &deadline) == 0) {
-				conn_keep(t, i, fd);
-				*used = i;
-				return 0;
-			}
-		}
-		err = errno;
-		if (fd != -1)
-			close(fd);
-		exchange_error(err, connected, where, t->timeout, &first);
+		if (exchange_fresh(t, i, w, n, &connected, &deadline) == 0)
+			return 0;
+		exchange_error(errno, connected, where, t->timeout, &first);
 		if (connected)
 			break; /* the message may have arrived: no resend */
 	}
@@ -412,6 +613,16 @@ dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
 		           t->server);
 	diag_error(d, "%s", first.error);
 	return -1;
+}
+
+/* Send one message to the primary t and read its reply; see dnsupdate.h. */
+int
+dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
+                 size_t qlen, struct buf *reply, size_t *used, struct diag *d)
+{
+	struct wire_req w = {.q = q, .qlen = qlen, .reply = reply, .got = 0};
+
+	return tcp_exchange(t, &w, 1, used, d);
 }
 
 /* ------------------------------------------------- signed exchanges */
@@ -549,48 +760,100 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	return 0;
 }
 
+/* One request of send_pkts: its wire form, MAC, id and raw reply. */
+struct sent {
+	struct buf q, r;
+	struct tsig_mac mac;
+	uint16_t id;
+};
+
+/* Give pkt i of a batch an id no earlier one has, clear RD, and put its
+ * wire form, signed when t has a key, into s[i]. Returns 0, or -1 with
+ * the reason in d. */
+static int
+sent_build(const struct dns_target *t, ldns_pkt *pkt, struct sent *s, size_t i,
+           struct diag *d)
+{
+	uint8_t *wire = NULL;
+	size_t wlen = 0, j;
+	int rc = -1;
+
+	do {
+		s[i].id = random_id();
+		for (j = 0; j < i && s[j].id != s[i].id; j++)
+			;
+	} while (j < i);
+	ldns_pkt_set_id(pkt, s[i].id);
+	ldns_pkt_set_rd(pkt, false);
+	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK)
+		diag_error(d, "cannot build the DNS message");
+	else if (buf_append(&s[i].q, wire, wlen) == -1)
+		diag_error(d, "DNS message too big");
+	else if (t->key == NULL ||
+	         tsig_sign(t->key, &s[i].q, now_seconds(), &s[i].mac, d) == 0)
+		rc = 0;
+	free(wire);
+	return rc;
+}
+
 /*
- * Send pkt to t (random id, RD clear, TSIG-signed when t has a key),
- * verify the reply's TSIG and parse it into *reply. where receives the
- * description of the server that answered. Returns 0, or -1 with the
- * reason in d. The rcode is left to the caller.
+ * Send the n messages pkts to t at once (random ids, RD clear, signed
+ * when t has a key), pipelined on one connection; verify each reply's
+ * TSIG and parse it into replies[i]. where receives the description of
+ * the server that answered. Returns how many leading messages got a
+ * good reply (n: all); the reason the next one did not is put in d.
+ * Rcodes are left to the caller.
  */
+static size_t
+send_pkts(const struct dns_target *t, ldns_pkt **pkts, ldns_pkt **replies,
+          size_t n, char *where, size_t wsize, struct diag *d)
+{
+	struct sent *s = xcalloc(n, sizeof(*s));
+	struct wire_req *w = xcalloc(n, sizeof(*w));
+	struct diag terr;
+	size_t i, k = 0, used = 0;
+
+	snprintf(where, wsize, "server %s", t->server);
+	for (i = 0; i < n; i++) {
+		replies[i] = NULL;
+		buf_init(&s[i].q, DNS_MSG_MAX);
+		buf_init(&s[i].r, DNS_MSG_MAX);
+	}
+	for (i = 0; i < n; i++) {
+		if (sent_build(t, pkts[i], s, i, d) == -1)
+			goto out;
+		w[i].q = (unsigned char *)s[i].q.data;
+		w[i].qlen = s[i].q.len;
+		w[i].reply = &s[i].r;
+	}
+	diag_init(&terr);
+	tcp_exchange(t, w, n, &used, &terr);
+	target_where(t, used, where, wsize);
+	for (k = 0; k < n; k++) {
+		if (!w[k].got) {
+			diag_error(d, "%s", terr.error);
+			break;
+		}
+		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
+		                where, &replies[k], d) == -1)
+			break;
+	}
+out:
+	for (i = 0; i < n; i++) {
+		buf_free(&s[i].q);
+		buf_free(&s[i].r);
+	}
+	free(s);
+	free(w);
+	return k;
+}
+
+/* send_pkts() for one message. Returns 0, or -1 with the reason in d. */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
          char *where, size_t wsize, struct diag *d)
 {
-	uint8_t *wire = NULL;
-	size_t wlen = 0, used = 0;
-	struct buf q, r;
-	struct tsig_mac mac;
-	uint16_t id = random_id();
-	uint64_t now = now_seconds();
-	int rc = -1;
-
-	*reply = NULL;
-	snprintf(where, wsize, "server %s", t->server);
-	ldns_pkt_set_id(pkt, id);
-	ldns_pkt_set_rd(pkt, false);
-	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
-		diag_error(d, "cannot build the DNS message");
-		return -1;
-	}
-	buf_init(&q, DNS_MSG_MAX);
-	buf_init(&r, DNS_MSG_MAX);
-	if (buf_append(&q, wire, wlen) == -1)
-		diag_error(d, "DNS message too big");
-	else if (t->key == NULL || tsig_sign(t->key, &q, now, &mac, d) == 0)
-		rc = dns_tcp_exchange(t, (unsigned char *)q.data, q.len, &r,
-		                      &used, d);
-	free(wire);
-	if (rc == 0) {
-		target_where(t, used, where, wsize);
-		rc = check_reply(t, &r, id, t->key ? &mac : NULL, where, reply,
-		                 d);
-	}
-	buf_free(&q);
-	buf_free(&r);
-	return rc;
+	return send_pkts(t, &pkt, reply, 1, where, wsize, d) == 1 ? 0 : -1;
 }
 
 /* ------------------------------------------------------------ queries */
@@ -613,43 +876,103 @@ query_rcode_error(const char *where, const char *name, ldns_rr_type type,
 	free(ty);
 }
 
+#define QUERY_MAX 4 /* queries pipelined at once */
+
+/* A query to the primary and its answer. */
+struct query {
+	char name[DNS_NAME_MAX + 16];
+	ldns_rr_type type;
+	ldns_pkt *ans; /* NOERROR or NXDOMAIN, checked; to free */
+};
+
+/* Is the answer a of query q bad: an rcode other than NOERROR or
+ * NXDOMAIN, or (with need_aa) not authoritative? Returns 0, or -1 with
+ * the reason in d. */
+static int
+answer_bad(const struct dns_target *t, const char *where, const struct query *q,
+           const ldns_pkt *a, int need_aa, struct diag *d)
+{
+	int rcode = ldns_pkt_get_rcode(a);
+
+	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		query_rcode_error(where, q->name, q->type, rcode, d);
+	else if (need_aa && !ldns_pkt_aa(a))
+		diag_error(d,
+		           "%s is not authoritative for %s: is it the "
+		           "primary of zone %s?",
+		           where, q->name, t->zone);
+	else
+		return 0;
+	return -1;
+}
+
 /*
- * Ask the primary t for name/type over TCP (signed when t has a key,
- * RD clear). The answer must be NOERROR or NXDOMAIN and, with need_aa,
- * authoritative. Returns 0 with *ans to free, or -1 with the reason in d.
+ * Ask the primary t the n queries q (at most QUERY_MAX) at once, over
+ * TCP (signed when t has a key, RD clear). Every answer must be NOERROR
+ * or NXDOMAIN and, with need_aa, authoritative. Returns 0 with every
+ * q[i].ans to free, or -1 with the reason in d: that of the first query,
+ * in order, that failed (as if they had been asked one by one).
  */
+static int
+query_primary_n(const struct dns_target *t, struct query *q, size_t n,
+                int need_aa, struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80];
+	ldns_pkt *pkts[QUERY_MAX] = {NULL}, *replies[QUERY_MAX];
+	struct diag e;
+	size_t i, k = 0;
+	int rc = -1;
+
+	for (i = 0; i < n; i++) {
+		ldns_rdf *qn = ldns_dname_new_frm_str(q[i].name);
+
+		q[i].ans = NULL;
+		if (qn == NULL) {
+			diag_error(d, "%s is not a valid domain name",
+			           q[i].name);
+			goto out;
+		}
+		pkts[i] =
+		    ldns_pkt_query_new(qn, q[i].type, LDNS_RR_CLASS_IN, 0);
+	}
+	diag_init(&e);
+	k = send_pkts(t, pkts, replies, n, where, sizeof(where), &e);
+	for (i = 0; i < k; i++)
+		if (answer_bad(t, where, &q[i], replies[i], need_aa, d) == -1)
+			break;
+	if (i == k && k < n)
+		diag_error(d, "%s", e.error);
+	rc = i == n ? 0 : -1;
+	for (i = 0; i < k; i++) {
+		if (rc == 0)
+			q[i].ans = replies[i];
+		else
+			ldns_pkt_free(replies[i]);
+	}
+out:
+	for (i = 0; i < n; i++)
+		ldns_pkt_free(pkts[i]);
+	return rc;
+}
+
+/* Ask the primary t for name/type; query_primary_n() for one query.
+ * Returns 0 with *ans to free, or -1 with the reason in d. */
 static int
 query_primary(const struct dns_target *t, const char *name, ldns_rr_type type,
               int need_aa, ldns_pkt **ans, struct diag *d)
 {
-	char where[DNS_NAME_MAX + 80];
-	ldns_rdf *qn = ldns_dname_new_frm_str(name);
-	ldns_pkt *q;
-	int rc, rcode;
+	struct query q;
 
 	*ans = NULL;
-	if (qn == NULL) {
+	if (str_copy(q.name, sizeof(q.name), name) == -1) {
 		diag_error(d, "%s is not a valid domain name", name);
 		return -1;
 	}
-	q = ldns_pkt_query_new(qn, type, LDNS_RR_CLASS_IN, 0);
-	rc = send_pkt(t, q, ans, where, sizeof(where), d);
-	ldns_pkt_free(q);
-	if (rc == -1)
+	q.type = type;
+	if (query_primary_n(t, &q, 1, need_aa, d) == -1)
 		return -1;
-	rcode = ldns_pkt_get_rcode(*ans);
-	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
-		query_rcode_error(where, name, type, rcode, d);
-	else if (need_aa && !ldns_pkt_aa(*ans))
-		diag_error(d,
-		           "%s is not authoritative for %s: is it the "
-		           "primary of zone %s?",
-		           where, name, t->zone);
-	else
-		return 0;
-	ldns_pkt_free(*ans);
-	*ans = NULL;
-	return -1;
+	*ans = q.ans;
+	return 0;
 }
 
 /* Does rr belong to the name qn? */
@@ -703,22 +1026,17 @@ txtset_free(struct dns_txtset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Read the TXT RRset at name from t into s; *cname receives the target
- * when name is a CNAME (a new string), else NULL. Returns 0, or -1. */
-static int
-read_txt(const struct dns_target *t, const char *name, struct dns_txtset *s,
-         char **cname, struct diag *d)
+/* Take the TXT RRset at name from the answer ans into s; *cname
+ * receives the target when name is a CNAME (a new string), else NULL. */
+static void
+read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
+         char **cname)
 {
-	ldns_pkt *ans;
-	ldns_rr_list *an;
-	ldns_rdf *qn;
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
 
 	*cname = NULL;
-	if (query_primary(t, name, LDNS_RR_TYPE_TXT, 1, &ans, d) == -1)
-		return -1;
-	qn = ldns_dname_new_frm_str(name);
-	an = ldns_pkt_answer(ans);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
 		if (!rr_at(rr, qn))
@@ -730,24 +1048,17 @@ read_txt(const struct dns_target *t, const char *name, struct dns_txtset *s,
 			*cname = rdf_name(ldns_rr_rdf(rr, 0));
 	}
 	ldns_rdf_deep_free(qn);
-	ldns_pkt_free(ans);
-	return 0;
 }
 
-/* Read the MX targets of domain from t into mx ("." for a null MX). */
-static int
-read_mx(const struct dns_target *t, const char *domain, struct strlist *mx,
-        struct diag *d)
+/* Take the MX targets of domain from the answer ans into mx ("." for a
+ * null MX). */
+static void
+read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 {
-	ldns_pkt *ans;
-	ldns_rr_list *an;
-	ldns_rdf *qn;
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(domain);
 
-	if (query_primary(t, domain, LDNS_RR_TYPE_MX, 1, &ans, d) == -1)
-		return -1;
-	qn = ldns_dname_new_frm_str(domain);
-	an = ldns_pkt_answer(ans);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
 		if (rr_at(rr, qn) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_MX &&
@@ -759,33 +1070,35 @@ read_mx(const struct dns_target *t, const char *domain, struct strlist *mx,
 		}
 	}
 	ldns_rdf_deep_free(qn);
-	ldns_pkt_free(ans);
-	return 0;
 }
 
-/* Read the TXT records of domain (and its MX, with with_mx) from t. */
+/* Read the TXT records of domain (and its MX, with with_mx) from t: the
+ * two or three queries are sent at once (pipelined). */
 static int
 state_read(const struct dns_target *t, const char *domain, int with_mx,
            struct dns_state *st, struct diag *d)
 {
-	char name[DNS_NAME_MAX + 16];
+	struct query q[3];
+	size_t n = with_mx ? 3 : 2;
 	char *cname = NULL;
 
 	memset(st, 0, sizeof(*st));
-	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	if (read_txt(t, name, &st->sts, &st->sts_cname, d) == -1)
-		goto fail;
-	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
-	if (read_txt(t, name, &st->tlsrpt, &cname, d) == -1)
-		goto fail;
+	snprintf(q[0].name, sizeof(q[0].name), "_mta-sts.%s", domain);
+	snprintf(q[1].name, sizeof(q[1].name), "_smtp._tls.%s", domain);
+	snprintf(q[2].name, sizeof(q[2].name), "%s", domain);
+	q[0].type = q[1].type = LDNS_RR_TYPE_TXT;
+	q[2].type = LDNS_RR_TYPE_MX;
+	if (query_primary_n(t, q, n, 1, d) == -1)
+		return -1;
+	read_txt(q[0].ans, q[0].name, &st->sts, &st->sts_cname);
+	read_txt(q[1].ans, q[1].name, &st->tlsrpt, &cname);
 	st->tlsrpt_cname = cname != NULL;
 	free(cname);
-	if (with_mx && read_mx(t, domain, &st->mx, d) == -1)
-		goto fail;
+	if (with_mx)
+		read_mx(q[2].ans, domain, &st->mx);
+	for (size_t i = 0; i < n; i++)
+		ldns_pkt_free(q[i].ans);
 	return 0;
-fail:
-	dns_state_free(st);
-	return -1;
 }
 
 /* Read the state of domain from the primary; see dnsupdate.h. */
