@@ -1594,7 +1594,8 @@ domain_expand(struct parser *p, struct domain_conf *d)
 				buf_append(&b, s, 1);
 			}
 		}
-		d->policy_file = mem_strdup(p->conf->mem, b.data);
+		d->policy_file =
+		    mem_strdup(p->conf->mem, b.data != NULL ? b.data : "");
 		buf_free(&b);
 	}
 	if (d->verify_url == NULL) {
