@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <unistd.h>
 
 #include "fetch.h"
 #include "policy.h"
@@ -50,13 +52,61 @@ struct xfer {
 	char port[8];
 	unsigned timeout;         /* seconds, whole transfer */
 	unsigned connect_timeout; /* seconds */
+	int tls_seen;             /* the certificate was looked at */
+	time_t cert_expiry;       /* its notAfter, or 0 */
 	char errbuf[CURL_ERROR_SIZE];
 };
+
+/*
+ * Set once by fetch_global_init().
+ *
+ * system_bundle_only: without a ca-file, libcurl's defaults are its CA
+ * bundle file and (Debian) also the directory /etc/ssl/certs, made from
+ * the same certificates by update-ca-certificates. libcurl keeps a parsed
+ * trust store in the multi handle (CURLOPT_CA_CACHE_TIMEOUT) only when it
+ * comes from a file alone; with the directory beside it, it parses the
+ * bundle again at every connection. So the bundle alone is used when it
+ * is readable.
+ *
+ * want_certinfo: the certificate expiry is read from the TLS connection
+ * (OpenSSL) at the first response header. CURLOPT_CERTINFO, which prints
+ * every certificate of the chain into text at each handshake, is only
+ * the fallback for other TLS libraries.
+ */
+static int system_bundle_only;
+static int want_certinfo = 1;
+
+/* Whether libcurl's built-in CA bundle file is readable (then the
+ * system trust store is read from it alone). */
+static int
+have_default_bundle(void)
+{
+	int ok = 0;
+#if LIBCURL_VERSION_NUM >= 0x075400
+	CURL *c = curl_easy_init();
+	char *path = NULL;
+
+	if (c != NULL &&
+	    curl_easy_getinfo(c, CURLINFO_CAINFO, &path) == CURLE_OK &&
+	    path != NULL && access(path, R_OK) == 0)
+		ok = 1;
+	curl_easy_cleanup(c);
+#endif
+	return ok;
+}
 
 int
 fetch_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	const curl_version_info_data *v;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	v = curl_version_info(CURLVERSION_NOW);
+	want_certinfo = v == NULL || v->ssl_version == NULL ||
+	                strncmp(v->ssl_version, "OpenSSL/", 8) != 0;
+	system_bundle_only = have_default_bundle();
+	return 0;
 }
 
 void
@@ -207,15 +257,47 @@ header_status(struct xfer *x, const char *data, size_t len)
 	x->location = NULL;
 }
 
+/* The notAfter of the server certificate of c's TLS connection (OpenSSL
+ * only, while the transfer runs), or 0. */
+static time_t
+tls_cert_expiry(CURL *c)
+{
+	struct curl_tlssessioninfo *ti = NULL;
+	const X509 *cert;
+	struct tm tm;
+	time_t t = 0;
+
+	if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) != CURLE_OK ||
+	    ti == NULL || ti->backend != CURLSSLBACKEND_OPENSSL ||
+	    ti->internals == NULL)
+		return 0;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	cert = SSL_get0_peer_certificate(ti->internals);
+#else
+	cert = SSL_get_peer_certificate(ti->internals);
+#endif
+	if (cert != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+		t = timegm(&tm);
+#if OPENSSL_VERSION_NUMBER < 0x30000000L
+	X509_free((X509 *)cert);
+#endif
+	return t == -1 ? 0 : t;
+}
+
 /* libcurl header callback: the status line and the Location header
  * (kept here because libcurl does not compute the redirect URL of a
- * transfer that the write callback stopped). */
+ * transfer that the write callback stopped). At the first header the
+ * handshake is done: the certificate's expiry is read then. */
 static size_t
 on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
 	struct xfer *x = userdata;
 	size_t len = size * nmemb, n = strlen("Location:");
 
+	if (!x->tls_seen && !want_certinfo) {
+		x->tls_seen = 1;
+		x->cert_expiry = tls_cert_expiry(x->curl);
+	}
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
 		header_status(x, data, len);
 	} else if (len > n && ascii_ncasecmp(data, "Location:", n) == 0 &&
@@ -290,9 +372,13 @@ xfer_set_job(struct xfer *x, const struct fetch_opts *o)
 	if (o->ca_file != NULL)
 		bad |=
 		    curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file) != CURLE_OK;
+	/* a ca-file replaces the system store: no CA directory beside it */
+	if (o->ca_file != NULL || system_bundle_only)
+		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, x->resolve) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
-	bad |= curl_easy_setopt(c, CURLOPT_CERTINFO, 1L) != CURLE_OK;
+	if (want_certinfo)
+		bad |= curl_easy_setopt(c, CURLOPT_CERTINFO, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK;
@@ -346,7 +432,8 @@ xfer_end(struct xfer *x)
 }
 
 /* The server certificate's notAfter from libcurl's certificate chain
- * information ("Expire date:Feb  1 00:00:00 2030 GMT"), or 0. */
+ * information ("Expire date:Feb  1 00:00:00 2030 GMT"), or 0: for TLS
+ * libraries other than OpenSSL. */
 static time_t
 xfer_cert_expiry(struct xfer *x)
 {
@@ -541,7 +628,7 @@ xfer_finish(struct xfer *x, CURLcode rc)
 		r->content_type = xstrdup(s);
 	if (x->location != NULL)
 		r->location = absolute_url(x->job->url, x->location);
-	r->cert_expiry = xfer_cert_expiry(x);
+	r->cert_expiry = want_certinfo ? xfer_cert_expiry(x) : x->cert_expiry;
 	if (rc == CURLE_OK || rc == CURLE_FILESIZE_EXCEEDED ||
 	    (rc == CURLE_WRITE_ERROR && x->abort != ABORT_NONE))
 		xfer_judge_response(x, rc, r);
