@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -41,18 +42,14 @@ target_where(const struct dns_target *t, size_t i, char *out, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
-	const struct sockaddr_storage *ss = &t->addr[i];
+	const union dns_addr *a = &t->addr[i];
 
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(s6->sin6_port);
+	if (a->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &a->sin.sin_addr, ip, sizeof(ip));
+		port = ntohs(a->sin.sin_port);
+	} else if (a->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a->sin6.sin6_addr, ip, sizeof(ip));
+		port = ntohs(a->sin6.sin6_port);
 	}
 	if (t->server[0] == '\0' || strcmp(t->server, ip) == 0)
 		snprintf(out, size, "server %s port %u", ip, port);
@@ -155,13 +152,13 @@ wait_fd(int fd, short events, const struct timespec *deadline)
 
 /* Connect fd to sa before the deadline. Returns 0, or -1 with errno. */
 static int
-connect_by(int fd, const struct sockaddr_storage *sa, socklen_t len,
+connect_by(int fd, const union dns_addr *sa, socklen_t len,
            const struct timespec *deadline)
 {
 	int err = 0;
 	socklen_t elen = sizeof(err);
 
-	if (connect(fd, (const struct sockaddr *)sa, len) == 0)
+	if (connect(fd, &sa->sa, len) == 0)
 		return 0;
 	if (errno != EINPROGRESS)
 		return -1;
@@ -427,7 +424,7 @@ exchange_error(int err, int connected, const char *where, unsigned timeout,
  */
 struct conn_cache {
 	int fd;
-	struct sockaddr_storage addr;
+	union dns_addr addr;
 	socklen_t len;
 };
 
@@ -1122,6 +1119,91 @@ dns_state_free(struct dns_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* ------------------------------------------------ kept target parts */
+
+/* The addresses of a primary, as dns_targets point to them. */
+struct addrset {
+	size_t n;
+	socklen_t len[DNS_ADDR_MAX];
+	union dns_addr a[DNS_ADDR_MAX];
+};
+
+/* A value kept for the whole process, in the chain of its hash bucket. */
+struct kept {
+	struct kept *next;
+	size_t len;
+	max_align_t data[]; /* len bytes */
+};
+
+/* Every value kept: zone and server names and address lists, one copy
+ * of each (a run has a few per zone, not one per domain). */
+static struct {
+	pthread_mutex_t lock;
+	struct kept **bucket;
+	size_t nbucket, n;
+} kept_set = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+static size_t
+kept_hash(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return (size_t)h;
+}
+
+/* Double the buckets of kept_set (locked), or make the first 256. */
+static void
+kept_grow(void)
+{
+	size_t nb = kept_set.nbucket ? 2 * kept_set.nbucket : 256;
+	struct kept **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < kept_set.nbucket; i++) {
+		struct kept *k = kept_set.bucket[i], *next;
+
+		for (; k != NULL; k = next) {
+			size_t h = kept_hash(k->data, k->len) % nb;
+
+			next = k->next;
+			k->next = b[h];
+			b[h] = k;
+		}
+	}
+	free(kept_set.bucket);
+	kept_set.bucket = b;
+	kept_set.nbucket = nb;
+}
+
+/* The kept copy of the len bytes at data (made on first sight), aligned
+ * for any type, valid until the process ends. Thread-safe. */
+static const void *
+keep(const void *data, size_t len)
+{
+	struct kept *k;
+	size_t h;
+
+	pthread_mutex_lock(&kept_set.lock);
+	if (kept_set.n >= kept_set.nbucket)
+		kept_grow();
+	h = kept_hash(data, len) % kept_set.nbucket;
+	for (k = kept_set.bucket[h]; k != NULL; k = k->next)
+		if (k->len == len && memcmp(k->data, data, len) == 0)
+			break;
+	if (k == NULL) {
+		k = xmalloc(sizeof(*k) + len);
+		k->len = len;
+		memcpy(k->data, data, len);
+		k->next = kept_set.bucket[h];
+		kept_set.bucket[h] = k;
+		kept_set.n++;
+	}
+	pthread_mutex_unlock(&kept_set.lock);
+	return k->data;
+}
+
 /* ---------------------------------------------------------- discovery */
 
 /* Who answers discovery queries: a resolver, or the configured primary. */
@@ -1297,30 +1379,29 @@ find_zone(struct finder *f, const char *domain, char *zone, char *mname,
 	return -1;
 }
 
-/* Add an address to t with port. */
+/* Add an address with port to the list as. */
 static void
-target_add(struct dns_target *t, const struct sockaddr *sa, socklen_t len,
+target_add(struct addrset *as, const struct sockaddr *sa, socklen_t len,
            unsigned port)
 {
-	struct sockaddr_storage *ss;
+	union dns_addr *a;
 
-	if (t->naddr >= sizeof(t->addr) / sizeof(t->addr[0]) ||
-	    len > sizeof(*ss))
+	if (as->n >= DNS_ADDR_MAX || len > sizeof(*a))
 		return;
-	ss = &t->addr[t->naddr];
-	memset(ss, 0, sizeof(*ss));
-	memcpy(ss, sa, len);
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+	a = &as->a[as->n];
+	memset(a, 0, sizeof(*a));
+	memcpy(a, sa, len);
+	if (a->ss_family == AF_INET)
+		a->sin.sin_port = htons((uint16_t)port);
 	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-	t->addrlen[t->naddr++] = len;
+		a->sin6.sin6_port = htons((uint16_t)port);
+	as->len[as->n++] = len;
 }
 
 /* Resolve the configured server (address or host name) with the system
- * resolver into t. Returns 0, or -1 with the reason in d. */
+ * resolver into as. Returns 0, or -1 with the reason in d. */
 static int
-resolve_server(struct dns_target *t, const char *server, unsigned port,
+resolve_server(struct addrset *as, const char *server, unsigned port,
                struct diag *d)
 {
 	struct addrinfo hints, *res = NULL, *ai;
@@ -1337,19 +1418,19 @@ resolve_server(struct dns_target *t, const char *server, unsigned port,
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next)
 		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
-			target_add(t, ai->ai_addr, ai->ai_addrlen, port);
+			target_add(as, ai->ai_addr, ai->ai_addrlen, port);
 	freeaddrinfo(res);
-	if (t->naddr == 0) {
+	if (as->n == 0) {
 		diag_error(d, "server %s has no IPv4 or IPv6 address", server);
 		return -1;
 	}
 	return 0;
 }
 
-/* Add the addresses of type (A or AAAA) of host, asked of f, to t. */
+/* Add the addresses of type (A or AAAA) of host, asked of f, to as. */
 static int
 resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
-                   unsigned port, struct dns_target *t, struct diag *d)
+                   unsigned port, struct addrset *as, struct diag *d)
 {
 	ldns_pkt *ans;
 	ldns_rr_list *l;
@@ -1364,7 +1445,7 @@ resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
 
 		sa = ldns_rdf2native_sockaddr_storage(a, (uint16_t)port, &len);
 		if (sa != NULL) {
-			target_add(t, (struct sockaddr *)sa, (socklen_t)len,
+			target_add(as, (struct sockaddr *)sa, (socklen_t)len,
 			           port);
 			free(sa);
 		}
@@ -1374,22 +1455,36 @@ resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
 	return 0;
 }
 
-/* Find the primary's addresses from the SOA MNAME. Returns 0, or -1. */
+/* Find the addresses of the primary of zone from its SOA MNAME into as.
+ * Returns 0, or -1 with the reason in d. */
 static int
-resolve_mname(struct finder *f, const char *mname, unsigned port,
-              struct dns_target *t, struct diag *d)
+resolve_mname(struct finder *f, const char *zone, const char *mname,
+              unsigned port, struct addrset *as, struct diag *d)
 {
-	if (resolve_mname_type(f, mname, LDNS_RR_TYPE_A, port, t, d) == -1 ||
-	    resolve_mname_type(f, mname, LDNS_RR_TYPE_AAAA, port, t, d) == -1)
+	if (resolve_mname_type(f, mname, LDNS_RR_TYPE_A, port, as, d) == -1 ||
+	    resolve_mname_type(f, mname, LDNS_RR_TYPE_AAAA, port, as, d) == -1)
 		return -1;
-	if (t->naddr == 0) {
+	if (as->n == 0) {
 		diag_error(d,
 		           "the primary of zone %s, %s (SOA MNAME), has no "
 		           "address (asked %s); set `server`",
-		           t->zone, mname, f->name);
+		           zone, mname, f->name);
 		return -1;
 	}
 	return 0;
+}
+
+/* Point t at the kept copies of the primary's name and addresses. */
+static void
+target_set_primary(struct dns_target *t, const char *server,
+                   const struct addrset *as)
+{
+	const struct addrset *k = keep(as, sizeof(*as));
+
+	t->server = keep(server, strlen(server) + 1);
+	t->addr = k->a;
+	t->addrlen = k->len;
+	t->naddr = k->n;
 }
 
 /* Find where records under domain are updated; see dnsupdate.h. */
@@ -1399,38 +1494,48 @@ dns_target_find_via(const char *domain, const char *zone, const char *server,
                     const char *resolver, struct dns_target *t, struct diag *d)
 {
 	struct finder f = {.res = NULL, .t = t};
-	char mname[DNS_NAME_MAX + 1] = "";
+	char name[DNS_NAME_MAX + 1] = "", mname[DNS_NAME_MAX + 1] = "";
+	struct addrset as;
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
+	memset(&as, 0, sizeof(as));
+	t->zone = t->server = "";
 	t->key = key;
 	t->timeout = timeout ? timeout : 30;
 	port = port ? port : 53;
 	if (server != NULL) {
-		if (name_copy(t->server, server) == -1 ||
-		    resolve_server(t, server, port, d) == -1)
+		if (name_copy(name, server) == -1) {
+			diag_error(d, "server \"%s\" is not a valid name",
+			           server);
 			return -1;
-		snprintf(f.name, sizeof(f.name), "server %s port %u", t->server,
+		}
+		if (resolve_server(&as, server, port, d) == -1)
+			return -1;
+		target_set_primary(t, name, &as);
+		snprintf(f.name, sizeof(f.name), "server %s port %u", name,
 		         port);
 	}
-	if (zone != NULL && name_copy(t->zone, zone) == -1) {
+	if (zone != NULL && name_copy(name, zone) == -1) {
 		diag_error(d, "zone \"%s\" is not a valid domain name", zone);
 		return -1;
 	}
 	if (server == NULL && resolver_open(&f, resolver, t->timeout, d) == -1)
 		return -1;
-	if (zone == NULL && find_zone(&f, domain, t->zone, mname, d) == -1)
+	if (zone == NULL && find_zone(&f, domain, name, mname, d) == -1)
 		goto out;
+	t->zone = keep(name, strlen(name) + 1);
 	if (server == NULL && mname[0] == '\0' &&
-	    ask_soa(&f, t->zone, t->zone, mname, d) != 1) {
+	    ask_soa(&f, name, name, mname, d) != 1) {
 		diag_error(d, "no SOA record for zone %s (asked %s)", t->zone,
 		           f.name);
 		goto out;
 	}
 	if (server == NULL) {
-		str_copy(t->server, sizeof(t->server), mname);
-		if (resolve_mname(&f, mname, port, t, d) == -1)
+		t->server = keep(mname, strlen(mname) + 1);
+		if (resolve_mname(&f, t->zone, mname, port, &as, d) == -1)
 			goto out;
+		target_set_primary(t, mname, &as);
 	}
 	rc = 0;
 out:
@@ -1676,10 +1781,9 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 		return -1;
 	}
 	if (t->naddr > 0)
-		port = ntohs(
-		    t->addr[0].ss_family == AF_INET6
-		        ? ((const struct sockaddr_in6 *)&t->addr[0])->sin6_port
-		        : ((const struct sockaddr_in *)&t->addr[0])->sin_port);
+		port = ntohs(t->addr[0].ss_family == AF_INET6
+		                 ? t->addr[0].sin6.sin6_port
+		                 : t->addr[0].sin.sin_port);
 	if (p.n == 0)
 		return 0;
 	buf_printf(out, "server %s %u\nzone %s\n", t->server, port, t->zone);

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "tsig.h"
@@ -19,13 +20,31 @@
 
 #define DNS_NAME_MAX 255
 
-/* Where a zone is updated: the zone apex and its primary's addresses. */
+/* An address of a primary with its port set: ss_family says which
+ * member holds it (AF_INET: sin, AF_INET6: sin6). */
+union dns_addr {
+	sa_family_t ss_family;
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+
+#define DNS_ADDR_MAX 8 /* addresses tried per primary */
+
+/*
+ * Where a zone is updated: the zone apex and its primary's addresses.
+ * A run holds one per domain, so it is small: the names and the address
+ * list point to read-only copies that dnsupdate.c keeps for the whole
+ * process, one per distinct value (all the domains of one zone, or of
+ * one primary, share them). After dns_target_find*(), zone and server
+ * are strings (empty while unknown), even when it failed.
+ */
 struct dns_target {
-	char zone[DNS_NAME_MAX + 1];     /* no trailing dot, lower case */
-	char server[DNS_NAME_MAX + 1];   /* as configured or the SOA MNAME */
-	struct sockaddr_storage addr[8]; /* primary's addresses, port set */
-	socklen_t addrlen[8];
-	size_t naddr;
+	const char *zone;           /* no trailing dot, lower case */
+	const char *server;         /* as configured or the SOA MNAME */
+	const union dns_addr *addr; /* primary's addresses, port set */
+	const socklen_t *addrlen;   /* their lengths */
+	size_t naddr;               /* at most DNS_ADDR_MAX */
 	const struct tsig_key *key; /* not owned; NULL: unsigned */
 	unsigned timeout;           /* seconds per exchange */
 };
@@ -58,7 +77,8 @@ int dns_target_find_via(const char *domain, const char *zone,
  * Send the DNS message q (wire format, signed already if need be) to the
  * primary t over TCP and read its length-prefixed reply into reply,
  * trying t's addresses in turn until one accepts the connection, within
- * t->timeout seconds. *used: the index of the address that answered.
+ * t->timeout seconds. Only a reply with q's id (and q's question, unless
+ * it has none) is taken. *used: the index of the address that answered.
  * Returns 0, or -1 with the reason (server and port named) in d.
  */
 int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,

@@ -30,17 +30,19 @@ set_add(struct dns_txtset *s, const char *text)
 	s->rdlen[s->n++] = len + 1;
 }
 
+static union dns_addr target_addr;
+static socklen_t target_addrlen = sizeof(struct sockaddr_in);
+
 static void
 target_init(struct dns_target *t)
 {
-	struct sockaddr_in *sin = (struct sockaddr_in *)&t->addr[0];
-
 	memset(t, 0, sizeof(*t));
-	str_copy(t->zone, sizeof(t->zone), "example.com");
-	str_copy(t->server, sizeof(t->server), "ns1.example.com");
-	sin->sin_family = AF_INET;
-	sin->sin_port = htons(5353);
-	t->addrlen[0] = sizeof(*sin);
+	t->zone = "example.com";
+	t->server = "ns1.example.com";
+	target_addr.sin.sin_family = AF_INET;
+	target_addr.sin.sin_port = htons(5353);
+	t->addr = &target_addr;
+	t->addrlen = &target_addrlen;
 	t->naddr = 1;
 }
 
