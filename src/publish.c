@@ -9,6 +9,11 @@
  * may leave "<name>.tmp-XXXXXX"; the next write removes such leftovers
  * once they are older than PUBLISH_STALE_TMP seconds (younger ones may
  * belong to a run in progress).
+ *
+ * Durability with group commit: the new bytes must be on disk before the
+ * rename, and the rename before publish_write returns (and so before the
+ * DNS id changes). Each of these takes a disk cache flush; when several
+ * threads publish at once, one flush serves them all (see group_sync).
  */
 #include "config.h"
 
@@ -16,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +38,7 @@
 #define PUBLISH_OUTPUT_MAX 8192 /* bytes of command output kept */
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 #define PUBLISH_TMP_SUFFIX ".tmp-"
+#define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
 
 int
 publish_read(const char *path, struct buf *out, struct diag *d)
@@ -178,6 +185,157 @@ write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
+/* ------------------------------------------------------ group commit */
+
+/*
+ * Group commit. A writer whose data (or rename) is complete calls
+ * group_sync(fd) and needs a flush of its file system that starts after
+ * that point. If none is running it runs one itself, covering every
+ * writer that arrived before; otherwise it waits, and the next flush,
+ * started as soon as the running one ends, covers every writer that
+ * arrived meanwhile. A flush covering one writer is fsync(2) of its
+ * descriptor, as without any grouping (so a run publishing one domain
+ * at a time flushes exactly what it wrote); one covering several is
+ * syncfs(2), which writes back and flushes everything dirty on that
+ * file system, a superset of fsync of each of their files. The outcome,
+ * error included, goes to every writer the flush covered. syncfs reports
+ * the writeback errors of the whole file system since the descriptor it
+ * is given was opened (Linux 5.8+); each covered writer then also asks
+ * for its own file's writeback errors (sync_file_range(2), no flush), so
+ * an error older than the leader's descriptor is not lost. Without
+ * syncfs (ENOSYS) every writer falls back to its own fsync.
+ *
+ * One mutex and one condition variable for all file systems (there are
+ * few, and waiters only wake to check their own flag). The child of
+ * publish_run_command never touches them, so fork(2) while a thread
+ * holds the mutex is harmless.
+ */
+
+/* A writer waiting for a flush; lives on the writer's stack. */
+struct sync_waiter {
+	int fd;
+	int done;      /* a flush covering it has finished */
+	int err;       /* its errno, 0 on success */
+	int by_syncfs; /* that flush was syncfs(2) */
+	struct sync_waiter *next;
+};
+
+/* The flushes of one file system. */
+struct sync_group {
+	dev_t dev;
+	int used;
+	int running;                 /* a flush is in progress */
+	int no_syncfs;               /* syncfs(2) is missing: fsync only */
+	struct sync_waiter *waiting; /* not covered by a started flush */
+};
+
+static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
+static struct sync_group sync_groups[PUBLISH_SYNC_GROUPS];
+
+/* The group of file system dev, made on first use; NULL if the table is
+ * full. Called with sync_lock held. */
+static struct sync_group *
+group_find(dev_t dev)
+{
+	size_t i;
+
+	for (i = 0; i < PUBLISH_SYNC_GROUPS; i++) {
+		if (sync_groups[i].used && sync_groups[i].dev == dev)
+			return &sync_groups[i];
+		if (!sync_groups[i].used) {
+			sync_groups[i].used = 1;
+			sync_groups[i].dev = dev;
+			return &sync_groups[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Run one flush for every writer waiting in g (self among them), with
+ * sync_lock held on entry and on return (dropped during the flush), and
+ * give each of them its outcome.
+ */
+static void
+group_lead(struct sync_group *g, struct sync_waiter *self)
+{
+	struct sync_waiter *batch = g->waiting, *w, *next;
+	int many = batch->next != NULL, err = 0;
+	int known_missing = many && g->no_syncfs; /* since they queued */
+
+	g->waiting = NULL;
+	g->running = 1;
+	pthread_mutex_unlock(&sync_lock);
+	if (known_missing)
+		err = ENOSYS; /* each of them fsyncs its own file */
+	else if ((many ? syncfs(self->fd) : fsync(self->fd)) == -1)
+		err = errno;
+	pthread_mutex_lock(&sync_lock);
+	if (many && err == ENOSYS)
+		g->no_syncfs = 1;
+	for (w = batch; w != NULL; w = next) {
+		next = w->next;
+		w->err = err;
+		w->by_syncfs = many;
+		w->done = 1;
+	}
+	g->running = 0;
+	pthread_cond_broadcast(&sync_cv);
+}
+
+/* After a syncfs covered fd: the writeback errors of fd's own file since
+ * it was opened, without another flush. Returns 0 or -1 with errno. */
+static int
+own_wb_error(int fd)
+{
+	if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+		return 0;
+	if (errno == ENOSYS || errno == EINVAL || errno == ESPIPE)
+		return fsync(fd); /* cannot ask: flush it alone */
+	return -1;
+}
+
+/*
+ * Make what was written through fd (data, or a rename in the directory
+ * fd) durable, like fsync(fd), sharing the flush with the writers that
+ * call this at the same time. Thread-safe. Returns 0, or -1 with errno.
+ */
+static int
+group_sync(int fd)
+{
+	struct sync_waiter self = {.fd = fd};
+	struct sync_group *g;
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	pthread_mutex_lock(&sync_lock);
+	g = group_find(st.st_dev);
+	if (g == NULL || g->no_syncfs) {
+		pthread_mutex_unlock(&sync_lock);
+		return fsync(fd);
+	}
+	self.next = g->waiting;
+	g->waiting = &self;
+	while (!self.done) {
+		if (!g->running)
+			group_lead(g, &self);
+		else
+			pthread_cond_wait(&sync_cv, &sync_lock);
+	}
+	pthread_mutex_unlock(&sync_lock);
+	if (self.by_syncfs && self.err == ENOSYS)
+		return fsync(fd);
+	if (self.err != 0) {
+		errno = self.err;
+		return -1;
+	}
+	if (self.by_syncfs && S_ISREG(st.st_mode))
+		return own_wb_error(fd);
+	return 0;
+}
+
 /* Write data into the open temporary fd (named tmp), make it 0644 and
  * durable, and close it. Returns 0, or -1 with the reason in d. */
 static int
@@ -189,7 +347,7 @@ fill_tmp(int fd, const char *tmp, const char *data, size_t len, struct diag *d)
 		what = "cannot write";
 	else if (fchmod(fd, 0644) == -1)
 		what = "cannot set the mode of";
-	else if (fsync(fd) == -1)
+	else if (group_sync(fd) == -1)
 		what = "cannot sync";
 	if (what != NULL) {
 		diag_error(d, "%s %s: %s", what, tmp, strerror(errno));
@@ -210,7 +368,7 @@ sync_dir(const char *dir, struct diag *d)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (fd == -1 || (fsync(fd) == -1 && errno != EINVAL)) {
+	if (fd == -1 || (group_sync(fd) == -1 && errno != EINVAL)) {
 		diag_error(d, "cannot sync directory %s: %s", dir,
 		           strerror(errno));
 		if (fd != -1)

@@ -1,13 +1,20 @@
 /*
  * publish-test - edge cases of publish.c and fetch.c that need no server:
  * file names, binary content, bounded reads, command output limits, URLs
- * refused before any connection, duplicate jobs.
+ * refused before any connection, duplicate jobs; and publish_write from
+ * many threads at once (the group commit of its flushes).
  */
 #include "config.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -17,6 +24,64 @@
 
 /* A fresh scratch directory, made the working directory. */
 static char scratch[] = "/tmp/publish-test.XXXXXX";
+
+/*
+ * The flushes publish_write asks for, seen from here: these definitions
+ * take the place of the C library's (the test links publish.o
+ * statically). They count the calls, make each last flush_delay_ms so
+ * that threads publishing at once meet, do the real flush, and can make
+ * syncfs fail on request.
+ */
+static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned n_fsync, n_syncfs;
+static int flush_delay_ms, syncfs_errno;
+
+/* Count one call (in *counter) and wait flush_delay_ms. */
+static void
+flush_called(unsigned *counter)
+{
+	struct timespec ts = {0, 0};
+
+	pthread_mutex_lock(&flush_lock);
+	(*counter)++;
+	ts.tv_nsec = flush_delay_ms * 1000000L;
+	pthread_mutex_unlock(&flush_lock);
+	nanosleep(&ts, NULL);
+}
+
+int
+fsync(int fd)
+{
+	flush_called(&n_fsync);
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+syncfs(int fd)
+{
+	int e;
+
+	flush_called(&n_syncfs);
+	pthread_mutex_lock(&flush_lock);
+	e = syncfs_errno;
+	pthread_mutex_unlock(&flush_lock);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return (int)syscall(SYS_syncfs, fd);
+}
+
+/* Set the flush delay and the syncfs failure, and zero the counters. */
+static void
+flush_setup(int delay_ms, int fail_errno)
+{
+	pthread_mutex_lock(&flush_lock);
+	flush_delay_ms = delay_ms;
+	syncfs_errno = fail_errno;
+	n_fsync = n_syncfs = 0;
+	pthread_mutex_unlock(&flush_lock);
+}
 
 static void
 test_write_read(void)
@@ -147,6 +212,235 @@ test_verify(void)
 	     "verify: the URL and the fetch error");
 }
 
+/* ---------------------------------------------- many writers at once */
+
+#define WRITERS 16
+#define WRITER_FILES 20
+
+/* One writing thread: files f00..f(nfiles-1) of writer t in a round. */
+struct writer {
+	int t, round, nfiles;
+	const char *bad_path; /* if set, also published (in the middle) */
+	int failed[WRITER_FILES];
+	char error[WRITER_FILES][DIAG_MSG_MAX];
+	int bad_failed;
+	char bad_error[DIAG_MSG_MAX];
+};
+
+/* The path of writer t's file k. */
+static void
+writer_path(char *out, size_t size, int t, int k)
+{
+	snprintf(out, size, "mt/w%02d/f%02d/.well-known/mta-sts.txt", t, k);
+}
+
+/* The bytes writer t publishes as file k in round r (lengths vary). */
+static size_t
+writer_bytes(char *out, size_t size, int t, int k, int r)
+{
+	int n = snprintf(out, size,
+	                 "version: STSv1\r\nmode: testing\r\n"
+	                 "x-round: %d %d %d\r\n",
+	                 r, t, k);
+	size_t len = (size_t)n;
+
+	while (len + 1 < size && len < (size_t)n + (size_t)((t * 7 + k) % 40))
+		out[len++] = 'a' + (char)((t + k + r) % 26);
+	out[len] = '\0';
+	return len;
+}
+
+/* Thread body: publish the writer's files in order. */
+static void *
+writer_run(void *arg)
+{
+	struct writer *w = arg;
+	char path[128], data[256];
+	struct diag d;
+	size_t len;
+	int k;
+
+	for (k = 0; k < w->nfiles; k++) {
+		if (w->bad_path != NULL && k == w->nfiles / 2) {
+			diag_init(&d);
+			w->bad_failed =
+			    publish_write(w->bad_path, "x", 1, &d) == -1;
+			str_copy(w->bad_error, sizeof(w->bad_error), d.error);
+		}
+		writer_path(path, sizeof(path), w->t, k);
+		len = writer_bytes(data, sizeof(data), w->t, k, w->round);
+		diag_init(&d);
+		w->failed[k] = publish_write(path, data, len, &d) == -1;
+		str_copy(w->error[k], sizeof(w->error[k]), d.error);
+	}
+	return NULL;
+}
+
+/* Run n writers of nfiles files each at once in round r. */
+static void
+run_writers(struct writer *w, int n, int nfiles, int r, const char *bad)
+{
+	pthread_t tid[WRITERS];
+	int t;
+
+	for (t = 0; t < n; t++) {
+		memset(&w[t], 0, sizeof(w[t]));
+		w[t].t = t;
+		w[t].round = r;
+		w[t].nfiles = nfiles;
+		w[t].bad_path = t == 0 ? bad : NULL;
+		if (pthread_create(&tid[t], NULL, writer_run, &w[t]) != 0) {
+			printf("Bail out! cannot create a thread\n");
+			exit(1);
+		}
+	}
+	for (t = 0; t < n; t++)
+		pthread_join(tid[t], NULL);
+}
+
+/* Whether the directory of writer t's file k holds only mta-sts.txt. */
+static int
+only_the_file(int t, int k)
+{
+	char path[128], *slash;
+	struct dirent *e;
+	DIR *dp;
+	int others = 0;
+
+	writer_path(path, sizeof(path), t, k);
+	slash = strrchr(path, '/');
+	*slash = '\0';
+	dp = opendir(path);
+	if (dp == NULL)
+		return 0;
+	while ((e = readdir(dp)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0 &&
+		    strcmp(e->d_name, "mta-sts.txt") != 0)
+			others++;
+	closedir(dp);
+	return others == 0;
+}
+
+/* Whether writer t's file k holds the bytes of round r, mode 0644. */
+static int
+holds_round(int t, int k, int r)
+{
+	char path[128], want[256];
+	size_t len = writer_bytes(want, sizeof(want), t, k, r);
+	struct stat st;
+	struct diag d;
+	struct buf b;
+	int same;
+
+	writer_path(path, sizeof(path), t, k);
+	buf_init(&b, 1024);
+	diag_init(&d);
+	same = publish_read(path, &b, &d) == 1 && b.len == len &&
+	       memcmp(b.data, want, len) == 0 && stat(path, &st) == 0 &&
+	       (st.st_mode & 07777) == 0644;
+	buf_free(&b);
+	return same;
+}
+
+/*
+ * Check a round of n writers: every publish that succeeded holds its
+ * bytes; one that failed holds the previous round's (or, if only the
+ * flush of the directory failed, its own) and names want_error; no
+ * temporary anywhere. Returns how many failed, or -1 on a mismatch.
+ */
+static int
+check_round(const struct writer *w, int n, int nfiles, int r,
+            const char *want_error)
+{
+	int t, k, failures = 0;
+
+	for (t = 0; t < n; t++)
+		for (k = 0; k < nfiles; k++) {
+			if (!only_the_file(t, k))
+				return -1;
+			if (!w[t].failed[k] && holds_round(t, k, r))
+				continue;
+			if (!w[t].failed[k] || want_error == NULL ||
+			    strstr(w[t].error[k], want_error) == NULL)
+				return -1;
+			if (!holds_round(t, k, r - 1) && !holds_round(t, k, r))
+				return -1;
+			failures++;
+		}
+	return failures;
+}
+
+static void
+test_threads(void)
+{
+	static struct writer w[WRITERS];
+	int files = WRITERS * WRITER_FILES, fails, fd;
+	unsigned flushes;
+
+	flush_setup(5, 0);
+	run_writers(w, WRITERS, WRITER_FILES, 1, NULL);
+	ok(check_round(w, WRITERS, WRITER_FILES, 1, NULL) == 0,
+	   "threads: %d writers x %d new files, each with its exact bytes, "
+	   "mode 0644, no temporary left",
+	   WRITERS, WRITER_FILES);
+	flushes = n_fsync + n_syncfs;
+	ok(n_syncfs > 0 && flushes < (unsigned)files,
+	   "threads: flushes shared (%u fsync + %u syncfs for %d files, "
+	   "2 each alone)",
+	   n_fsync, n_syncfs, files);
+
+	flush_setup(5, 0);
+	fd = open("plain", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ok(fd >= 0 && close(fd) == 0,
+	   "threads: a regular file where a directory should be");
+	run_writers(w, WRITERS, WRITER_FILES, 2, "plain/x/mta-sts.txt");
+	ok(w[0].bad_failed, "threads: the path under a regular file fails");
+	like(w[0].bad_error, "plain: not a directory",
+	     "threads: naming the culprit");
+	ok(check_round(w, WRITERS, WRITER_FILES, 2, NULL) == 0,
+	   "threads: every other file replaced with its exact bytes");
+
+	flush_setup(5, EIO);
+	run_writers(w, 8, 5, 3, NULL);
+	fails = check_round(w, 8, 5, 3, "Input/output error");
+	ok(n_syncfs > 0 && fails >= 2 * (int)n_syncfs,
+	   "threads: a failing syncfs fails every writer it covered (%d "
+	   "failed, %u syncfs), each keeping a whole file, no temporary",
+	   fails, n_syncfs);
+
+	flush_setup(5, ENOSYS);
+	run_writers(w, 8, 5, 4, NULL);
+	ok(check_round(w, 8, 5, 4, NULL) == 0 && n_syncfs == 1,
+	   "threads: without syncfs (ENOSYS, %u call) each writer fsyncs "
+	   "its own file and all succeed",
+	   n_syncfs);
+	flush_setup(0, 0);
+}
+
+/* Remove the files test_threads made (rounds of WRITERS x WRITER_FILES). */
+static int
+remove_threads_tree(void)
+{
+	char path[128], *slash;
+	int t, k, rc = 0;
+
+	for (t = 0; t < WRITERS; t++) {
+		for (k = 0; k < WRITER_FILES; k++) {
+			writer_path(path, sizeof(path), t, k);
+			rc |= unlink(path);
+			while ((slash = strrchr(path, '/')) != NULL &&
+			       slash - path > 6) {
+				*slash = '\0';
+				rc |= rmdir(path);
+			}
+		}
+		snprintf(path, sizeof(path), "mt/w%02d", t);
+		rc |= rmdir(path);
+	}
+	return rc | rmdir("mt") | unlink("plain");
+}
+
 int
 main(void)
 {
@@ -160,7 +454,9 @@ main(void)
 	test_command();
 	test_fetch_refusals();
 	test_verify();
+	test_threads();
 	fetch_global_cleanup();
+	ok(remove_threads_tree() == 0, "threads: removed what they wrote");
 	ok(unlink("mta-sts.txt") == 0 && unlink("empty.txt") == 0 &&
 	       chdir("/") == 0 && rmdir(scratch) == 0,
 	   "scratch directory left clean (no temporaries)");
