@@ -1,7 +1,7 @@
 /*
  * publish.h - publishing the policy file: read the current one, write the
- * new one atomically (temporary file in the same directory, fsync, rename,
- * fsync of the directory, mode 0644), run the publish-command without a
+ * new one atomically (temporary file in the same directory, flushed, renamed,
+ * the directory flushed, mode 0644), run the publish-command without a
  * shell, and verify that the new bytes are served before DNS changes.
  */
 #ifndef MTA_STS_SYNC_PUBLISH_H
@@ -18,13 +18,24 @@
  * not, -1 on another error (reason in d). Bounded by out->max. */
 int publish_read(const char *path, struct buf *out, struct diag *d);
 
-/* Replace path atomically with len bytes of data (mode 0644), creating
+/*
+ * Replace path atomically with len bytes of data (mode 0644), creating
  * missing directories (0755). Returns 0, or -1 with "PATH: reason" style
  * text in d (the directory or file named, with the errno text); on
  * failure the old file is untouched and no temporary file is left, except
- * when only the final fsync of the directory failed (the new file is then
+ * when only the final flush of the directory failed (the new file is then
  * in place). Leftover "<name>.tmp-XXXXXX" files older than 10 minutes
- * (from a killed run) are removed. */
+ * (from a killed run) are removed.
+ *
+ * Durability: the new bytes are on disk before the rename, and the rename
+ * before publish_write returns; a crash leaves the old or the new file,
+ * never a partial one. Thread-safe; threads that publish at the same time
+ * share the flushes (group commit): a flush for one writer is fsync(2) of
+ * its file or directory, a flush for several is one syncfs(2) of their
+ * file system (which also writes back unrelated dirty data there), and
+ * its error fails every writer it covered. Without syncfs each writer
+ * uses fsync.
+ */
 int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
 
