@@ -875,100 +875,129 @@ query_rcode_error(const char *where, const char *name, ldns_rr_type type,
 
 #define QUERY_MAX 4 /* queries pipelined at once */
 
-/* A query to the primary and its answer. */
+/* A query to the primary. */
 struct query {
 	char name[DNS_NAME_MAX + 16];
 	ldns_rr_type type;
-	ldns_pkt *ans; /* NOERROR or NXDOMAIN, checked; to free */
 };
 
-/* Is the answer a of query q bad: an rcode other than NOERROR or
- * NXDOMAIN, or (with need_aa) not authoritative? Returns 0, or -1 with
- * the reason in d. */
-static int
-answer_bad(const struct dns_target *t, const char *where, const struct query *q,
-           const ldns_pkt *a, int need_aa, struct diag *d)
-{
-	int rcode = ldns_pkt_get_rcode(a);
+/* Queries sent to the primary together, and what came back. */
+struct batch {
+	struct query q[QUERY_MAX];
+	size_t n;
+	ldns_pkt *ans[QUERY_MAX]; /* replies (TSIG verified), i < k */
+	size_t k;                 /* leading queries with a reply */
+	struct diag err;          /* why query k has none */
+	char where[DNS_NAME_MAX + 80];
+};
 
+/* Add the query name/type to b. */
+static void
+batch_add(struct batch *b, const char *name, ldns_rr_type type)
+{
+	str_copy(b->q[b->n].name, sizeof(b->q[b->n].name), name);
+	b->q[b->n++].type = type;
+}
+
+/* Send the queries of b to t at once, over TCP (signed when t has a key,
+ * RD clear), and take the replies. */
+static void
+batch_send(const struct dns_target *t, struct batch *b)
+{
+	ldns_pkt *pkts[QUERY_MAX] = {NULL};
+	size_t i;
+
+	diag_init(&b->err);
+	b->k = 0;
+	for (i = 0; i < b->n; i++) {
+		ldns_rdf *qn = ldns_dname_new_frm_str(b->q[i].name);
+
+		if (qn == NULL) {
+			diag_error(&b->err, "%s is not a valid domain name",
+			           b->q[i].name);
+			break;
+		}
+		pkts[i] =
+		    ldns_pkt_query_new(qn, b->q[i].type, LDNS_RR_CLASS_IN, 0);
+	}
+	if (i == b->n)
+		b->k = send_pkts(t, pkts, b->ans, b->n, b->where,
+		                 sizeof(b->where), &b->err);
+	for (i = 0; i < b->n; i++)
+		ldns_pkt_free(pkts[i]);
+}
+
+/*
+ * Check the answer to query i of the batch b sent to t: it came, and is
+ * NOERROR or NXDOMAIN and, with need_aa, authoritative. Returns 0, or -1
+ * with the reason in d.
+ */
+static int
+batch_check(const struct dns_target *t, const struct batch *b, size_t i,
+            int need_aa, struct diag *d)
+{
+	const struct query *q = &b->q[i];
+	int rcode;
+
+	if (i >= b->k) {
+		diag_error(d, "%s", b->err.error);
+		return -1;
+	}
+	rcode = ldns_pkt_get_rcode(b->ans[i]);
 	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
-		query_rcode_error(where, q->name, q->type, rcode, d);
-	else if (need_aa && !ldns_pkt_aa(a))
+		query_rcode_error(b->where, q->name, q->type, rcode, d);
+	else if (need_aa && !ldns_pkt_aa(b->ans[i]))
 		diag_error(d,
 		           "%s is not authoritative for %s: is it the "
 		           "primary of zone %s?",
-		           where, q->name, t->zone);
+		           b->where, q->name, t->zone);
 	else
 		return 0;
 	return -1;
 }
 
-/*
- * Ask the primary t the n queries q (at most QUERY_MAX) at once, over
- * TCP (signed when t has a key, RD clear). Every answer must be NOERROR
- * or NXDOMAIN and, with need_aa, authoritative. Returns 0 with every
- * q[i].ans to free, or -1 with the reason in d: that of the first query,
- * in order, that failed (as if they had been asked one by one).
- */
-static int
-query_primary_n(const struct dns_target *t, struct query *q, size_t n,
-                int need_aa, struct diag *d)
+/* Free the answers of b. */
+static void
+batch_free(struct batch *b)
 {
-	char where[DNS_NAME_MAX + 80];
-	ldns_pkt *pkts[QUERY_MAX] = {NULL}, *replies[QUERY_MAX];
-	struct diag e;
-	size_t i, k = 0;
-	int rc = -1;
-
-	for (i = 0; i < n; i++) {
-		ldns_rdf *qn = ldns_dname_new_frm_str(q[i].name);
-
-		q[i].ans = NULL;
-		if (qn == NULL) {
-			diag_error(d, "%s is not a valid domain name",
-			           q[i].name);
-			goto out;
-		}
-		pkts[i] =
-		    ldns_pkt_query_new(qn, q[i].type, LDNS_RR_CLASS_IN, 0);
-	}
-	diag_init(&e);
-	k = send_pkts(t, pkts, replies, n, where, sizeof(where), &e);
-	for (i = 0; i < k; i++)
-		if (answer_bad(t, where, &q[i], replies[i], need_aa, d) == -1)
-			break;
-	if (i == k && k < n)
-		diag_error(d, "%s", e.error);
-	rc = i == n ? 0 : -1;
-	for (i = 0; i < k; i++) {
-		if (rc == 0)
-			q[i].ans = replies[i];
-		else
-			ldns_pkt_free(replies[i]);
-	}
-out:
-	for (i = 0; i < n; i++)
-		ldns_pkt_free(pkts[i]);
-	return rc;
+	for (size_t i = 0; i < b->k; i++)
+		ldns_pkt_free(b->ans[i]);
+	b->k = 0;
 }
 
-/* Ask the primary t for name/type; query_primary_n() for one query.
- * Returns 0 with *ans to free, or -1 with the reason in d. */
+/*
+ * Check the answers to the queries first..n-1 of b, in order (as if they
+ * had been asked one by one: the first failure is the one reported).
+ * Returns 0, or -1 with the reason in d.
+ */
+static int
+batch_check_from(const struct dns_target *t, const struct batch *b,
+                 size_t first, int need_aa, struct diag *d)
+{
+	for (size_t i = first; i < b->n; i++)
+		if (batch_check(t, b, i, need_aa, d) == -1)
+			return -1;
+	return 0;
+}
+
+/* Ask the primary t for name/type. Returns 0 with *ans (NOERROR or
+ * NXDOMAIN; with need_aa authoritative) to free, or -1 with the reason
+ * in d. */
 static int
 query_primary(const struct dns_target *t, const char *name, ldns_rr_type type,
               int need_aa, ldns_pkt **ans, struct diag *d)
 {
-	struct query q;
+	struct batch b;
 
 	*ans = NULL;
-	if (str_copy(q.name, sizeof(q.name), name) == -1) {
-		diag_error(d, "%s is not a valid domain name", name);
+	b.n = 0;
+	batch_add(&b, name, type);
+	batch_send(t, &b);
+	if (batch_check(t, &b, 0, need_aa, d) == -1) {
+		batch_free(&b);
 		return -1;
 	}
-	q.type = type;
-	if (query_primary_n(t, &q, 1, need_aa, d) == -1)
-		return -1;
-	*ans = q.ans;
+	*ans = b.ans[0];
 	return 0;
 }
 
@@ -1069,33 +1098,56 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	ldns_rdf_deep_free(qn);
 }
 
+/* Add the state queries of domain to b: TXT at _mta-sts.<domain> and
+ * _smtp._tls.<domain>, and with with_mx the MX of domain. */
+static void
+state_batch(struct batch *b, const char *domain, int with_mx)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	batch_add(b, name, LDNS_RR_TYPE_TXT);
+	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
+	batch_add(b, name, LDNS_RR_TYPE_TXT);
+	if (with_mx)
+		batch_add(b, domain, LDNS_RR_TYPE_MX);
+}
+
+/* Check the answers to the state queries added to b at first (sent to
+ * t) and take them into st. Returns 0, or -1 with the reason in d. */
+static int
+state_take(const struct dns_target *t, const struct batch *b, size_t first,
+           const char *domain, struct dns_state *st, struct diag *d)
+{
+	char *cname = NULL;
+
+	memset(st, 0, sizeof(*st));
+	if (batch_check_from(t, b, first, 1, d) == -1)
+		return -1;
+	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
+	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt, &cname);
+	st->tlsrpt_cname = cname != NULL;
+	free(cname);
+	if (b->n > first + 2)
+		read_mx(b->ans[first + 2], domain, &st->mx);
+	return 0;
+}
+
 /* Read the TXT records of domain (and its MX, with with_mx) from t: the
  * two or three queries are sent at once (pipelined). */
 static int
 state_read(const struct dns_target *t, const char *domain, int with_mx,
            struct dns_state *st, struct diag *d)
 {
-	struct query q[3];
-	size_t n = with_mx ? 3 : 2;
-	char *cname = NULL;
+	struct batch b;
+	int rc;
 
-	memset(st, 0, sizeof(*st));
-	snprintf(q[0].name, sizeof(q[0].name), "_mta-sts.%s", domain);
-	snprintf(q[1].name, sizeof(q[1].name), "_smtp._tls.%s", domain);
-	snprintf(q[2].name, sizeof(q[2].name), "%s", domain);
-	q[0].type = q[1].type = LDNS_RR_TYPE_TXT;
-	q[2].type = LDNS_RR_TYPE_MX;
-	if (query_primary_n(t, q, n, 1, d) == -1)
-		return -1;
-	read_txt(q[0].ans, q[0].name, &st->sts, &st->sts_cname);
-	read_txt(q[1].ans, q[1].name, &st->tlsrpt, &cname);
-	st->tlsrpt_cname = cname != NULL;
-	free(cname);
-	if (with_mx)
-		read_mx(q[2].ans, domain, &st->mx);
-	for (size_t i = 0; i < n; i++)
-		ldns_pkt_free(q[i].ans);
-	return 0;
+	b.n = 0;
+	state_batch(&b, domain, with_mx);
+	batch_send(t, &b);
+	rc = state_take(t, &b, 0, domain, st, d);
+	batch_free(&b);
+	return rc;
 }
 
 /* Read the state of domain from the primary; see dnsupdate.h. */
@@ -1211,6 +1263,7 @@ struct finder {
 	ldns_resolver *res;           /* NULL: ask t */
 	const struct dns_target *t;   /* the primary, when configured */
 	char name[DNS_NAME_MAX + 40]; /* for messages */
+	struct batch *pre; /* its first query, sent already, or NULL */
 };
 
 /* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT").
@@ -1275,6 +1328,17 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 	ldns_status s;
 	int rcode;
 
+	if (f->pre != NULL && type == f->pre->q[0].type &&
+	    strcmp(name, f->pre->q[0].name) == 0) {
+		struct batch *b = f->pre;
+
+		f->pre = NULL; /* the answer is taken once */
+		if (batch_check(f->t, b, 0, 0, d) == -1)
+			return -1;
+		*ans = b->ans[0];
+		b->ans[0] = NULL;
+		return 0;
+	}
 	if (f->res == NULL)
 		return query_primary(f->t, name, type, 0, ans, d);
 	qn = ldns_dname_new_frm_str(name);
@@ -1487,13 +1551,19 @@ target_set_primary(struct dns_target *t, const char *server,
 	t->naddr = k->n;
 }
 
-/* Find where records under domain are updated; see dnsupdate.h. */
-int
-dns_target_find_via(const char *domain, const char *zone, const char *server,
-                    unsigned port, const struct tsig_key *key, unsigned timeout,
-                    const char *resolver, struct dns_target *t, struct diag *d)
+/*
+ * Find where records under domain are updated (see dnsupdate.h); with a
+ * configured server, the batch pre (if not NULL), whose first query is
+ * the first SOA query of the discovery, is sent as soon as the server's
+ * addresses are known, and the discovery takes that answer from it.
+ */
+static int
+target_find(const char *domain, const char *zone, const char *server,
+            unsigned port, const struct tsig_key *key, unsigned timeout,
+            const char *resolver, struct dns_target *t, struct batch *pre,
+            struct diag *d)
 {
-	struct finder f = {.res = NULL, .t = t};
+	struct finder f = {.res = NULL, .t = t, .pre = NULL};
 	char name[DNS_NAME_MAX + 1] = "", mname[DNS_NAME_MAX + 1] = "";
 	struct addrset as;
 	int rc = -1;
@@ -1515,6 +1585,10 @@ dns_target_find_via(const char *domain, const char *zone, const char *server,
 		target_set_primary(t, name, &as);
 		snprintf(f.name, sizeof(f.name), "server %s port %u", name,
 		         port);
+		if (pre != NULL) {
+			batch_send(t, pre);
+			f.pre = pre;
+		}
 	}
 	if (zone != NULL && name_copy(name, zone) == -1) {
 		diag_error(d, "zone \"%s\" is not a valid domain name", zone);
@@ -1541,6 +1615,54 @@ dns_target_find_via(const char *domain, const char *zone, const char *server,
 out:
 	if (f.res != NULL)
 		ldns_resolver_deep_free(f.res);
+	return rc;
+}
+
+/* Find where records under domain are updated; see dnsupdate.h. */
+int
+dns_target_find_via(const char *domain, const char *zone, const char *server,
+                    unsigned port, const struct tsig_key *key, unsigned timeout,
+                    const char *resolver, struct dns_target *t, struct diag *d)
+{
+	return target_find(domain, zone, server, port, key, timeout, resolver,
+	                   t, NULL, d);
+}
+
+/*
+ * Find the target and read the state; see dnsupdate.h. With a server
+ * configured and no zone, the state queries cannot depend on the zone
+ * the discovery finds (they go to that server whatever it is), so they
+ * go out with the discovery's first SOA query. Their answers are checked
+ * only once the target is found, in the same order as the queries asked
+ * one by one, so the results and messages are the same.
+ */
+int
+dns_target_find_read(const char *domain, const char *zone, const char *server,
+                     unsigned port, const struct tsig_key *key,
+                     unsigned timeout, const char *resolver,
+                     struct dns_target *t, struct dns_state *st, struct diag *d)
+{
+	char name[DNS_NAME_MAX + 16];
+	struct batch b;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (server == NULL || zone != NULL) {
+		if (dns_target_find_via(domain, zone, server, port, key,
+		                        timeout, resolver, t, d) == -1)
+			return -1;
+		return dns_state_read(t, domain, st, d) == -1 ? -2 : 0;
+	}
+	b.n = b.k = 0;
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	batch_add(&b, name, LDNS_RR_TYPE_SOA);
+	state_batch(&b, domain, 1);
+	if (target_find(domain, zone, server, port, key, timeout, resolver, t,
+	                &b, d) == -1)
+		rc = -1;
+	else if (state_take(t, &b, 1, domain, st, d) == -1)
+		rc = -2;
+	batch_free(&b);
 	return rc;
 }
 

@@ -110,12 +110,28 @@ struct dns_state {
 };
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
- * with t->key when set). Returns 0, or -1 with the reason in d (server,
- * port and rcode named). A null MX is listed as ".". dns_state_free()
- * frees what st holds, not st itself. */
+ * with t->key when set; the three queries pipelined on one connection).
+ * Returns 0, or -1 with the reason in d (server, port and rcode named).
+ * A null MX is listed as ".". dns_state_free() frees what st holds, not
+ * st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,
                    struct dns_state *st, struct diag *d);
 void dns_state_free(struct dns_state *st);
+
+/*
+ * dns_target_find_via(), then dns_state_read() of domain from the target
+ * found: the same results and messages in fewer round trips (with server
+ * configured and zone not, the state queries are pipelined with the
+ * first SOA query of the discovery). Returns 0; -1 if the target was not
+ * found (t as dns_target_find_via() leaves it); -2 if it was, but the
+ * state could not be read. The reason is in d; st is left empty unless
+ * 0 is returned.
+ */
+int dns_target_find_read(const char *domain, const char *zone,
+                         const char *server, unsigned port,
+                         const struct tsig_key *key, unsigned timeout,
+                         const char *resolver, struct dns_target *t,
+                         struct dns_state *st, struct diag *d);
 
 /* One domain's wanted records. NULL text: leave that name alone. */
 struct dns_change {

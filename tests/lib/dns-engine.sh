@@ -184,6 +184,24 @@ engine_discovery() {
 		"$kind: zone found by SOA walk asked of the configured server"
 	like "$out" '^server 127.0.0.1$' "$kind: configured server kept"
 
+	tool read --domain example.com --server 127.0.0.1 --port "$port" \
+		--key "$key"
+	is "$rc" 0 "$kind: read with the state queries sent with the SOA query"
+	like "$out" '^_mta-sts.example.com TXT "v=STSv1; id=discovered"$' \
+		"$kind: records read along with the discovery"
+	like "$out" '^example.com MX ' "$kind: MX read along with the discovery"
+
+	tool read --domain nosuch.example --server 127.0.0.1 --port "$port" \
+		--key "$key"
+	is "$rc" 1 "$kind: read of a name the server does not serve fails"
+	if [ "$kind" = knot ]; then # Knot does not sign this REFUSED
+		like "$out" "server 127.0.0.1 port $port sent an unsigned reply \(REFUSED\)" \
+			"$kind: the discovery's REFUSED is reported"
+	else
+		like "$out" "server 127.0.0.1 port $port answered REFUSED to the query for _mta-sts.nosuch.example SOA" \
+			"$kind: the discovery's failure is reported, not the reads sent with it"
+	fi
+
 	tool update --domain example.com --server ::1 --port "$port" \
 		--key "$key" --sts "v=STSv1; id=ipv6"
 	is "$rc" 0 "$kind: update over IPv6 (server ::1)"

@@ -228,17 +228,30 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 {
 	struct tsig_key key;
 	int has_key = load_key(o, &key), rc = 1;
+	size_t first = 0;
 
-	if (dns_target_find_via(o->c[0].domain, o->zone, o->server,
-	                        (unsigned)o->port, has_key ? &key : NULL,
-	                        (unsigned)o->timeout, o->resolver, t, d) == -1)
-		goto out;
+	if (strcmp(o->cmd, "find") == 0 || o->assume_empty) {
+		if (dns_target_find_via(
+		        o->c[0].domain, o->zone, o->server, (unsigned)o->port,
+		        has_key ? &key : NULL, (unsigned)o->timeout,
+		        o->resolver, t, d) == -1)
+			goto out;
+	} else {
+		/* as sync does: the first domain's state read with the
+		 * discovery */
+		if (dns_target_find_read(
+		        o->c[0].domain, o->zone, o->server, (unsigned)o->port,
+		        has_key ? &key : NULL, (unsigned)o->timeout,
+		        o->resolver, t, &o->st[0], d) != 0)
+			goto out;
+		first = 1;
+	}
 	if (strcmp(o->cmd, "find") == 0) {
 		print_target(t);
 		rc = 0;
 		goto out;
 	}
-	for (size_t i = 0; i < o->n && !o->assume_empty; i++)
+	for (size_t i = first; i < o->n && !o->assume_empty; i++)
 		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
 			goto out;
 	if (strcmp(o->cmd, "read") == 0) {
