@@ -332,6 +332,10 @@ xfer_set_rules(struct xfer *x)
 	                        (long)CURLPROTO_HTTPS) != CURLE_OK;
 #endif
 	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	/* one GET per connection: HTTP/2 (offered by ALPN by default) only
+	 * adds its session setup; RFC 8461 asks for HTTPS, not a version */
+	bad |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+	                        (long)CURL_HTTP_VERSION_1_1) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION,
@@ -533,7 +537,7 @@ xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 }
 
 /* The standard reason phrase of an HTTP status, for responses that carry
- * none (HTTP/2), or "". */
+ * none (an empty reason phrase), or "". */
 static const char *
 status_reason(long status)
 {
