@@ -828,11 +828,62 @@ multi_run(CURLM *m, struct fetch_job *jobs, const size_t *first, size_t n,
 	}
 }
 
+/* A job's URL and index, sorted to find the duplicates. */
+struct job_key {
+	const char *url;
+	size_t i;
+};
+
+/* qsort order: by URL, then by index. */
+static int
+job_key_cmp(const void *pa, const void *pb)
+{
+	const struct job_key *a = pa, *b = pb;
+	int c = strcmp(a->url, b->url);
+
+	if (c != 0)
+		return c;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+/*
+ * Fill first[i] with the lowest index of a job asking for the same
+ * request as job i (i itself if none). Sorted by URL, so that a run with
+ * thousands of distinct upstreams does not compare every pair; only jobs
+ * with the same URL are compared in full.
+ */
+static void
+find_duplicates(const struct fetch_job *jobs, size_t n, size_t *first)
+{
+	struct job_key *k = xcalloc(n, sizeof(*k));
+	size_t a, b, i, j;
+
+	for (i = 0; i < n; i++) {
+		k[i].url = jobs[i].url;
+		k[i].i = i;
+	}
+	qsort(k, n, sizeof(*k), job_key_cmp);
+	for (a = 0; a < n; a = b) {
+		for (b = a + 1; b < n && strcmp(k[a].url, k[b].url) == 0; b++)
+			;
+		for (i = a; i < b; i++) {
+			first[k[i].i] = k[i].i;
+			for (j = a; j < i; j++)
+				if (same_request(&jobs[k[j].i],
+				                 &jobs[k[i].i])) {
+					first[k[i].i] = first[k[j].i];
+					break;
+				}
+		}
+	}
+	free(k);
+}
+
 void
 fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 {
 	static const struct fetch_opts defaults;
-	size_t *first, i, j;
+	size_t *first, i;
 	struct xfer *xs;
 	CURLM *m;
 
@@ -845,10 +896,8 @@ fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 			jobs[i].opts = &defaults;
 		memset(&jobs[i].result, 0, sizeof(jobs[i].result));
 		jobs[i].done_called = 0;
-		for (j = 0; j < i && !same_request(&jobs[j], &jobs[i]); j++)
-			;
-		first[i] = j;
 	}
+	find_duplicates(jobs, n, first);
 	m = multi_get();
 	if (m == NULL || multi_run(m, jobs, first, n,
 	                           max_parallel ? max_parallel : 1, xs) == -1) {
