@@ -355,20 +355,20 @@ plan_read_dns(struct domain_run *r)
 	const struct domain_conf *dc = r->dc;
 	char resolver[DNS_NAME_MAX + 16];
 	struct diag d;
+	int rc;
 
 	diag_init(&d);
 	if (dc->resolver != NULL)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
 		         dc->resolver_port ? dc->resolver_port
 		                           : CONF_DEFAULT_PORT);
-	if (dns_target_find_via(
-	        dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
-	        dc->resolver != NULL ? resolver : NULL, &r->target, &d) == -1) {
-		run_fail(r, "%s", d.error);
-		return -1;
-	}
-	run_note(r, "zone %s, primary %s", r->target.zone, r->target.server);
-	if (dns_state_read(&r->target, dc->name, &r->state, &d) == -1) {
+	rc = dns_target_find_read(
+	    dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
+	    dc->resolver != NULL ? resolver : NULL, &r->target, &r->state, &d);
+	if (rc != -1)
+		run_note(r, "zone %s, primary %s", r->target.zone,
+		         r->target.server);
+	if (rc != 0) {
 		run_fail(r, "%s", d.error);
 		return -1;
 	}
