@@ -8,9 +8,15 @@
  *   unsigned  answer NOERROR with the bare header: an unsigned reply
  *   rcode=N   answer queries with an empty authoritative NOERROR and
  *             UPDATEs with rcode N (no TSIG: for unsigned requests)
+ *   reverse   read the requests a client pipelines (until none comes for
+ *             0.3 s), print "batch N", answer them as rcode=0 does, in
+ *             reverse order: replies out of order (RFC 7766 section 7)
+ *   wrongq    answer as rcode=0 does, but to another question (the type
+ *             changed): a reply that matches no request
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,19 +52,33 @@ question_len(const unsigned char *msg, size_t len)
 	return off + 5 <= len ? off + 5 - 12 : 0;
 }
 
-/* Answer one request on c according to mode. */
-static void
-answer(int c, const char *mode)
+/* Read one length-prefixed request from c into msg + 2. Returns its
+ * length, or 0. */
+static size_t
+read_request(int c, unsigned char *msg)
 {
-	unsigned char hdr[2], msg[65535 + 2];
+	unsigned char hdr[2];
 	size_t len;
 
 	if (read_all(c, hdr, 2) == -1)
-		return;
+		return 0;
 	len = (size_t)hdr[0] << 8 | hdr[1];
 	if (len < 12 || read_all(c, msg + 2, len) == -1)
-		return;
+		return 0;
+	return len;
+}
+
+/* Turn the request msg + 2 of len bytes into its answer according to
+ * mode, length-prefixed. Returns the answer's length. */
+static size_t
+make_answer(unsigned char *msg, size_t len, const char *mode)
+{
+	int wrongq = strcmp(mode, "wrongq") == 0;
+	size_t q;
+
 	msg[2 + 2] |= 0x80; /* QR */
+	if (strcmp(mode, "reverse") == 0 || wrongq)
+		mode = "rcode=0";
 	if (strncmp(mode, "rcode=", 6) == 0) {
 		int update = ((msg[2 + 2] >> 3) & 0xF) == 5;
 
@@ -69,7 +89,10 @@ answer(int c, const char *mode)
 		else
 			msg[2 + 2] |= 0x04; /* AA */
 		memset(msg + 2 + 6, 0, 6);  /* question only */
-		len = 12 + question_len(msg + 2, len);
+		q = question_len(msg + 2, len);
+		if (wrongq && q >= 4)
+			msg[2 + 12 + q - 3] ^= 1; /* QTYPE */
+		len = 12 + q;
 	} else if (strcmp(mode, "unsigned") == 0) {
 		msg[2 + 3] &= 0xF0; /* NOERROR */
 		memset(msg + 2 + 4, 0, 8);
@@ -77,8 +100,50 @@ answer(int c, const char *mode)
 	}
 	msg[0] = (unsigned char)(len >> 8);
 	msg[1] = (unsigned char)len;
+	return len;
+}
+
+/* Answer one request on c according to mode. */
+static void
+answer(int c, const char *mode)
+{
+	static unsigned char msg[65535 + 2];
+	size_t len = read_request(c, msg);
+
+	if (len == 0)
+		return;
+	len = make_answer(msg, len, mode);
 	if (write(c, msg, len + 2) != (ssize_t)(len + 2))
 		perror("silent-server: write");
+}
+
+#define BATCH_MAX 8
+
+/* Read the requests pipelined on c and answer them in reverse order. */
+static void
+answer_reversed(int c)
+{
+	static unsigned char msg[BATCH_MAX][1024 + 2];
+	size_t len[BATCH_MAX], n = 0;
+	struct pollfd p = {.fd = c, .events = POLLIN};
+
+	while (n < BATCH_MAX && poll(&p, 1, 300) == 1) {
+		unsigned char hdr[2];
+
+		if (read_all(c, hdr, 2) == -1)
+			break;
+		len[n] = (size_t)hdr[0] << 8 | hdr[1];
+		if (len[n] < 12 || len[n] > 1024 ||
+		    read_all(c, msg[n] + 2, len[n]) == -1)
+			break;
+		len[n] = make_answer(msg[n], len[n], "reverse");
+		n++;
+	}
+	printf("batch %zu\n", n);
+	fflush(stdout);
+	while (n-- > 0)
+		if (write(c, msg[n], len[n] + 2) != (ssize_t)(len[n] + 2))
+			perror("silent-server: write");
 }
 
 int
@@ -117,7 +182,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(mode, "silent") == 0)
 			continue; /* kept open, never answered */
-		answer(c, mode);
+		if (strcmp(mode, "reverse") == 0)
+			answer_reversed(c);
+		else
+			answer(c, mode);
 		close(c);
 	}
 }
