@@ -26,6 +26,32 @@
 BENCH_UPSTREAM=mta-sts.upstream.test
 BENCH_SAN_CHUNK=100
 
+# Where nginx listens. As root, on port 443 of an address of its own, so
+# that the configuration is an operator's: every domain's verify URL is
+# the default https://mta-sts.<domain>/.well-known/mta-sts.txt and one
+# resolve "*:443:ADDR" sends the names to the lab. Otherwise (or with
+# BENCH_PORT_443=0) on a free port of 127.0.0.1, which every domain's
+# verify-url then has to name.
+_bench_listen() {
+	if [ "$(id -u)" = 0 ] && [ "${BENCH_PORT_443:-1}" = 1 ] &&
+		! ss -Hltn 'sport = :443' 2>/dev/null | grep -q '127\.0\.44\.3:443'; then
+		BENCH_HTTPS_ADDR=127.0.44.3
+		BENCH_HTTPS_PORT=443
+	else
+		BENCH_HTTPS_ADDR=127.0.0.1
+		BENCH_HTTPS_PORT=$HTTPS_PORT
+	fi
+}
+
+# bench_https_url HOST: the policy URL of HOST in the lab.
+bench_https_url() {
+	if [ "$BENCH_HTTPS_PORT" = 443 ]; then
+		printf 'https://%s/.well-known/mta-sts.txt\n' "$1"
+	else
+		printf 'https://%s:%s/.well-known/mta-sts.txt\n' "$1" "$BENCH_HTTPS_PORT"
+	fi
+}
+
 bench_names() {
 	awk -v n="$1" 'BEGIN { for (i = 1; i <= n; i++)
 		printf "d%05d.bench.test\n", i }'
@@ -141,7 +167,7 @@ _bench_cert() {
 _bench_server() {
 	local cert=$1
 	shift
-	printf 'server {\n listen 127.0.0.1:%s ssl;\n' "$HTTPS_PORT"
+	printf 'server {\n listen %s:%s ssl;\n' "$BENCH_HTTPS_ADDR" "$BENCH_HTTPS_PORT"
 	printf ' server_name %s;\n' "$*"
 	printf ' root %s/www/$host;\n' "$HTTPS_DIR"
 	printf ' ssl_certificate %s/pki/%s.crt;\n' "$HTTPS_DIR" "$cert"
@@ -199,16 +225,15 @@ bench_conf() {
 		printf 'options {\n\tkey "mtasts";\n'
 		printf '\tserver 127.0.0.1 port %s;\n' "$port"
 		printf '\tca-file "%s";\n' "$HTTPS_CA"
-		printf '\tresolve "*:%s:127.0.0.1";\n' "$HTTPS_PORT"
-		printf '\tupstream "https://%s:%s/.well-known/mta-sts.txt";\n' \
-			"$BENCH_UPSTREAM" "$HTTPS_PORT"
+		printf '\tresolve "*:%s:%s";\n' "$BENCH_HTTPS_PORT" "$BENCH_HTTPS_ADDR"
+		printf '\tupstream "%s";\n' "$(bench_https_url "$BENCH_UPSTREAM")"
 		printf '\tpolicy-file "%s/www/mta-sts.%%d/.well-known/mta-sts.txt";\n' \
 			"$HTTPS_DIR"
 		printf '\ttimeout 10;\n\tverify-timeout 5;\n'
 		[ -n "${4:-}" ] && printf '\t%s\n' "$4"
 		printf '};\n'
 	} >"$file"
-	bench_names "$n" | awk -v port="$HTTPS_PORT" -v inc="$inc" -v conf="$file" \
+	bench_names "$n" | awk -v port="$BENCH_HTTPS_PORT" -v inc="$inc" -v conf="$file" \
 		-v extra="${5:-}" '{
 		f = sprintf("%s/%03d.conf", inc, int((NR - 1) / 1000))
 		if (f != last) {
@@ -218,7 +243,8 @@ bench_conf() {
 			last = f
 		}
 		printf "domain \"%s\" {\n", $1 > f
-		printf "\tverify-url \"https://mta-sts.%s:%s/.well-known/mta-sts.txt\";\n", $1, port > f
+		if (port != 443)
+			printf "\tverify-url \"https://mta-sts.%s:%s/.well-known/mta-sts.txt\";\n", $1, port > f
 		printf "\ttls-rpt \"mailto:tlsrpt@%s\";\n", $1 > f
 		if (extra != "") {
 			x = extra
@@ -237,6 +263,7 @@ bench_lab_start() {
 	PORT=$(freeport 1) || bail_out "no free port"
 	dns_key "$BENCH_DNS" >/dev/null
 	https_init
+	_bench_listen
 	bench_policy_hosts "$1"
 	policy | https_put "$BENCH_UPSTREAM" /.well-known/mta-sts.txt
 	bench_nginx_start "$1"

@@ -23,10 +23,12 @@
 #  - mta-sts-sync is configured as an operator would: server and key in
 #    options, the zone found by an SOA query, one upstream, a per-domain
 #    tls-rpt; the domains in include files of 1000 (a configuration file
-#    holds at most 1 MiB). Only the lab's port shows: each domain has a
-#    verify-url with it, and one resolve "*:PORT:127.0.0.1" (libcurl
-#    7.64+ wildcard) sends every host name to nginx, so that the upstream
-#    is still fetched the same way for every domain (once).
+#    holds at most 1 MiB). As root, nginx listens on 127.0.44.3:443 and
+#    one resolve "*:443:127.0.44.3" (libcurl 7.64+ wildcard) sends every
+#    host name there, so every domain verifies at its default URL, the
+#    upstream is fetched the same way for every domain (once), and the
+#    configuration is exactly an operator's; otherwise nginx takes a free
+#    port, which each domain's verify-url then names.
 #  - nginx serves every mta-sts.<domain> with a certificate per 100 names
 #    (Let's Encrypt's SAN limit) and one document root per host ($host),
 #    where mta-sts-sync publishes; a worker per core.

@@ -66,7 +66,7 @@ sync_under() {
 # open (connections overlap once the pipeline is concurrent), "sum" the
 # time of them all added up. Also when the last HTTPS connection ended.
 steps() {
-	awk -v dns="$PORT" -v https="$HTTPS_PORT" '
+	awk -v dns="$PORT" -v https="$BENCH_HTTPS_PORT" '
 	function t(s,   a) { split(s, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] }
 	function fdof(s) {
 		sub(/^[a-z]+\(/, "", s)
@@ -267,12 +267,13 @@ limits() {
 			parallel "$k" dig +norec -p "$PORT" @127.0.0.1 -f "$T/q.%k"
 	done
 	: >"$T/urls"
-	bench_names "$N" | sed "s|^|url = https://mta-sts.|; s|\$|:$HTTPS_PORT/.well-known/mta-sts.txt\\noutput = /dev/null|" |
-		sed 's/\\n/\n/' >"$T/urls"
+	bench_names "$N" | sed 's/^/mta-sts./' | while read -r h; do
+		printf 'url = %s\noutput = /dev/null\n' "$(bench_https_url "$h")"
+	done >"$T/urls"
 	for k in 1 4 16 64; do
 		timed_cmd "$N HTTPS fetches, curl --parallel-max $k" \
 			curl -sS --parallel --parallel-max "$k" --cacert "$HTTPS_CA" \
-			--resolve "*:$HTTPS_PORT:127.0.0.1" -K "$T/urls"
+			--resolve "*:$BENCH_HTTPS_PORT:$BENCH_HTTPS_ADDR" -K "$T/urls"
 	done
 }
 
