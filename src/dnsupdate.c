@@ -30,6 +30,7 @@
 #include "log.h"
 
 #define DNS_MSG_MAX 65535
+#define QUERY_MAX 4 /* messages pipelined at once */
 #define STS_PREFIX "v=STSv1"
 #define TLSRPT_PREFIX "v=TLSRPTv1"
 
@@ -96,16 +97,14 @@ rdf_name(const ldns_rdf *rdf)
 	return r;
 }
 
-/* A random message id from OpenSSL's CSPRNG (an off-path attacker must
- * not guess it); ends the program if no randomness is available. */
-static uint16_t
-random_id(void)
+/* Fill b with n bytes from OpenSSL's CSPRNG (message ids: an off-path
+ * attacker must not guess them); ends the program if no randomness is
+ * available. */
+static void
+random_bytes(unsigned char *b, size_t n)
 {
-	unsigned char b[2] = {0, 0};
-
-	if (RAND_bytes(b, sizeof(b)) != 1)
+	if (RAND_bytes(b, (int)n) != 1)
 		die(1, "cannot get random bytes for a DNS message id");
-	return (uint16_t)(b[0] << 8 | b[1]);
 }
 
 static uint64_t
@@ -209,10 +208,11 @@ write_all(int fd, const unsigned char *p, size_t len,
 
 /*
  * Ask the kernel to acknowledge what arrives on fd at once, not after
- * the delayed-ACK timer (which it reverts to on its own, so this is
- * renewed after every read). A server that writes each pipelined reply
- * by itself with Nagle's algorithm on (BIND) holds back the second reply
- * until the first is acknowledged: delayed, that costs 40 ms.
+ * the delayed-ACK timer, until we send again (it goes back to delaying
+ * ACKs when we answer what we receive, so this is renewed after each
+ * pipelined write). A server that writes each pipelined reply by itself
+ * with Nagle's algorithm on (BIND) holds back the second reply until
+ * the first is acknowledged: delayed, that costs 40 ms.
  */
 static void
 quick_ack(int fd)
@@ -266,7 +266,6 @@ rx_message(int fd, struct rx *rx, struct buf *out,
 		n = recv(fd, rx->p + rx->len, rx->cap - rx->len, 0);
 		if (n > 0) {
 			rx->len += (size_t)n;
-			quick_ack(fd);
 		} else if (n == 0) {
 			errno = ECONNRESET;
 			return -1;
@@ -373,6 +372,8 @@ exchange_on(int fd, struct wire_req *w, size_t n, int *clean,
 	}
 	if (write_all(fd, (unsigned char *)out.data, out.len, deadline) == -1)
 		goto out;
+	if (waiting > 1)
+		quick_ack(fd);
 	while (waiting > 0) {
 		if (rx_message(fd, &rx, &r, deadline) == -1 ||
 		    reply_take(w, n, &r) == -1)
@@ -548,7 +549,6 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
 			return -1;
 		if (connect_by(fd, &t->addr[i], t->addrlen[i], deadline) == 0) {
 			*connected = 1;
-			quick_ack(fd);
 			if (exchange_on(fd, w, n, &clean, deadline) == 0) {
 				if (clean)
 					conn_keep(t, i, fd);
@@ -764,37 +764,56 @@ struct sent {
 	uint16_t id;
 };
 
-/* Give pkt i of a batch an id no earlier one has, clear RD, and put its
- * wire form, signed when t has a key, into s[i]. Returns 0, or -1 with
- * the reason in d. */
+/* Give the n (at most QUERY_MAX) messages s random ids, all different,
+ * from one call to the CSPRNG. */
+static void
+sent_ids(struct sent *s, size_t n)
+{
+	unsigned char b[2 * QUERY_MAX];
+
+	random_bytes(b, 2 * n);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+
+		s[i].id = (uint16_t)(b[2 * i] << 8 | b[2 * i + 1]);
+		while (j < i) {
+			if (s[j].id != s[i].id) {
+				j++;
+				continue;
+			}
+			random_bytes(b, 2);
+			s[i].id = (uint16_t)(b[0] << 8 | b[1]);
+			j = 0;
+		}
+	}
+}
+
+/* Set the id s->id and clear RD in pkt, and put its wire form, signed
+ * when t has a key, into s. Returns 0, or -1 with the reason in d. */
 static int
-sent_build(const struct dns_target *t, ldns_pkt *pkt, struct sent *s, size_t i,
+sent_build(const struct dns_target *t, ldns_pkt *pkt, struct sent *s,
            struct diag *d)
 {
 	uint8_t *wire = NULL;
-	size_t wlen = 0, j;
+	size_t wlen = 0;
 	int rc = -1;
 
-	do {
-		s[i].id = random_id();
-		for (j = 0; j < i && s[j].id != s[i].id; j++)
-			;
-	} while (j < i);
-	ldns_pkt_set_id(pkt, s[i].id);
+	ldns_pkt_set_id(pkt, s->id);
 	ldns_pkt_set_rd(pkt, false);
 	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK)
 		diag_error(d, "cannot build the DNS message");
-	else if (buf_append(&s[i].q, wire, wlen) == -1)
+	else if (buf_append(&s->q, wire, wlen) == -1)
 		diag_error(d, "DNS message too big");
 	else if (t->key == NULL ||
-	         tsig_sign(t->key, &s[i].q, now_seconds(), &s[i].mac, d) == 0)
+	         tsig_sign(t->key, &s->q, now_seconds(), &s->mac, d) == 0)
 		rc = 0;
 	free(wire);
 	return rc;
 }
 
 /*
- * Send the n messages pkts to t at once (random ids, RD clear, signed
+ * Send the n (at most QUERY_MAX) messages pkts to t at once (random ids,
+ * RD clear, signed
  * when t has a key), pipelined on one connection; verify each reply's
  * TSIG and parse it into replies[i]. where receives the description of
  * the server that answered. Returns how many leading messages got a
@@ -805,23 +824,29 @@ static size_t
 send_pkts(const struct dns_target *t, ldns_pkt **pkts, ldns_pkt **replies,
           size_t n, char *where, size_t wsize, struct diag *d)
 {
-	struct sent *s = xcalloc(n, sizeof(*s));
-	struct wire_req *w = xcalloc(n, sizeof(*w));
+	struct sent s[QUERY_MAX];
+	struct wire_req w[QUERY_MAX];
 	struct diag terr;
 	size_t i, k = 0, used = 0;
 
 	snprintf(where, wsize, "server %s", t->server);
+	if (n > QUERY_MAX) {
+		diag_error(d, "too many DNS messages at once");
+		return 0;
+	}
 	for (i = 0; i < n; i++) {
 		replies[i] = NULL;
 		buf_init(&s[i].q, DNS_MSG_MAX);
 		buf_init(&s[i].r, DNS_MSG_MAX);
 	}
+	sent_ids(s, n);
 	for (i = 0; i < n; i++) {
-		if (sent_build(t, pkts[i], s, i, d) == -1)
+		if (sent_build(t, pkts[i], &s[i], d) == -1)
 			goto out;
 		w[i].q = (unsigned char *)s[i].q.data;
 		w[i].qlen = s[i].q.len;
 		w[i].reply = &s[i].r;
+		w[i].got = 0;
 	}
 	diag_init(&terr);
 	tcp_exchange(t, w, n, &used, &terr);
@@ -840,8 +865,6 @@ out:
 		buf_free(&s[i].q);
 		buf_free(&s[i].r);
 	}
-	free(s);
-	free(w);
 	return k;
 }
 
@@ -872,8 +895,6 @@ query_rcode_error(const char *where, const char *name, ldns_rr_type type,
 	free(rc);
 	free(ty);
 }
-
-#define QUERY_MAX 4 /* queries pipelined at once */
 
 /* A query to the primary. */
 struct query {
