@@ -39,6 +39,7 @@
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 #define PUBLISH_TMP_SUFFIX ".tmp-"
 #define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
+#define PUBLISH_SLOW_SYNCFS 3  /* costlier syncfs in a row: fsync only */
 
 int
 publish_read(const char *path, struct buf *out, struct diag *d)
@@ -205,6 +206,14 @@ write_all(int fd, const char *data, size_t len)
  * an error older than the leader's descriptor is not lost. Without
  * syncfs (ENOSYS) every writer falls back to its own fsync.
  *
+ * syncfs also writes back whatever else is dirty on the file system (a
+ * busy /var), and on ext4 it commits the journal twice. So it is kept
+ * only while it pays: the time of each flush is measured, and once
+ * PUBLISH_SLOW_SYNCFS syncfs calls in a row each took longer than the
+ * fsyncs of the writers it covered would have (their number times the
+ * running average of a lone fsync), that file system goes back to one
+ * fsync per writer for the rest of the run.
+ *
  * One mutex and one condition variable for all file systems (there are
  * few, and waiters only wake to check their own flag). The child of
  * publish_run_command never touches them, so fork(2) while a thread
@@ -225,13 +234,17 @@ struct sync_group {
 	dev_t dev;
 	int used;
 	int running;                 /* a flush is in progress */
-	int no_syncfs;               /* syncfs(2) is missing: fsync only */
+	int fsync_only;              /* no syncfs(2), or it did not pay */
+	int slow_syncfs;             /* syncfs costlier than fsyncs, in a row */
+	double fsync_time;           /* running average of a lone fsync, s */
 	struct sync_waiter *waiting; /* not covered by a started flush */
 };
 
 static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
 static struct sync_group sync_groups[PUBLISH_SYNC_GROUPS];
+
+static double now_mono(void);
 
 /* The group of file system dev, made on first use; NULL if the table is
  * full. Called with sync_lock held. */
@@ -253,6 +266,27 @@ group_find(dev_t dev)
 }
 
 /*
+ * Learn from a flush of g that covered n writers and took t seconds
+ * (called with sync_lock held): the average of a lone fsync, and whether
+ * syncfs keeps paying (see above).
+ */
+static void
+group_learn(struct sync_group *g, size_t n, double t)
+{
+	if (n == 1) {
+		g->fsync_time =
+		    g->fsync_time > 0 ? 0.75 * g->fsync_time + 0.25 * t : t;
+		return;
+	}
+	if (g->fsync_time > 0 && t > (double)n * g->fsync_time)
+		g->slow_syncfs++;
+	else
+		g->slow_syncfs = 0;
+	if (g->slow_syncfs >= PUBLISH_SLOW_SYNCFS)
+		g->fsync_only = 1;
+}
+
+/*
  * Run one flush for every writer waiting in g (self among them), with
  * sync_lock held on entry and on return (dropped during the flush), and
  * give each of them its outcome.
@@ -262,24 +296,29 @@ group_lead(struct sync_group *g, struct sync_waiter *self)
 {
 	struct sync_waiter *batch = g->waiting, *w, *next;
 	int many = batch->next != NULL, err = 0;
-	int known_missing = many && g->no_syncfs; /* since they queued */
+	int fallback = many && g->fsync_only; /* learnt since they queued */
+	double start;
+	size_t n = 0;
 
 	g->waiting = NULL;
 	g->running = 1;
 	pthread_mutex_unlock(&sync_lock);
-	if (known_missing)
+	start = now_mono();
+	if (fallback)
 		err = ENOSYS; /* each of them fsyncs its own file */
 	else if ((many ? syncfs(self->fd) : fsync(self->fd)) == -1)
 		err = errno;
 	pthread_mutex_lock(&sync_lock);
 	if (many && err == ENOSYS)
-		g->no_syncfs = 1;
-	for (w = batch; w != NULL; w = next) {
+		g->fsync_only = 1;
+	for (w = batch; w != NULL; w = next, n++) {
 		next = w->next;
 		w->err = err;
 		w->by_syncfs = many;
 		w->done = 1;
 	}
+	if (err == 0)
+		group_learn(g, n, now_mono() - start);
 	g->running = 0;
 	pthread_cond_broadcast(&sync_cv);
 }
@@ -312,7 +351,7 @@ group_sync(int fd)
 		return -1;
 	pthread_mutex_lock(&sync_lock);
 	g = group_find(st.st_dev);
-	if (g == NULL || g->no_syncfs) {
+	if (g == NULL || g->fsync_only) {
 		pthread_mutex_unlock(&sync_lock);
 		return fsync(fd);
 	}

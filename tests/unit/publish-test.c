@@ -28,23 +28,23 @@ static char scratch[] = "/tmp/publish-test.XXXXXX";
 /*
  * The flushes publish_write asks for, seen from here: these definitions
  * take the place of the C library's (the test links publish.o
- * statically). They count the calls, make each last flush_delay_ms so
- * that threads publishing at once meet, do the real flush, and can make
- * syncfs fail on request.
+ * statically). They count the calls, make each last longer (fsync_ms,
+ * syncfs_ms) so that threads publishing at once meet, do the real flush,
+ * and can make syncfs fail on request.
  */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned n_fsync, n_syncfs;
-static int flush_delay_ms, syncfs_errno;
+static int fsync_ms, syncfs_ms, syncfs_errno;
 
-/* Count one call (in *counter) and wait flush_delay_ms. */
+/* Count one call (in *counter) and wait *delay_ms. */
 static void
-flush_called(unsigned *counter)
+flush_called(unsigned *counter, const int *delay_ms)
 {
 	struct timespec ts = {0, 0};
 
 	pthread_mutex_lock(&flush_lock);
 	(*counter)++;
-	ts.tv_nsec = flush_delay_ms * 1000000L;
+	ts.tv_nsec = (*delay_ms % 1000) * 1000000L;
 	pthread_mutex_unlock(&flush_lock);
 	nanosleep(&ts, NULL);
 }
@@ -52,7 +52,7 @@ flush_called(unsigned *counter)
 int
 fsync(int fd)
 {
-	flush_called(&n_fsync);
+	flush_called(&n_fsync, &fsync_ms);
 	return (int)syscall(SYS_fsync, fd);
 }
 
@@ -61,7 +61,7 @@ syncfs(int fd)
 {
 	int e;
 
-	flush_called(&n_syncfs);
+	flush_called(&n_syncfs, &syncfs_ms);
 	pthread_mutex_lock(&flush_lock);
 	e = syncfs_errno;
 	pthread_mutex_unlock(&flush_lock);
@@ -72,12 +72,13 @@ syncfs(int fd)
 	return (int)syscall(SYS_syncfs, fd);
 }
 
-/* Set the flush delay and the syncfs failure, and zero the counters. */
+/* Set the flush delays and the syncfs failure, and zero the counters. */
 static void
-flush_setup(int delay_ms, int fail_errno)
+flush_setup(int fsync_delay, int syncfs_delay, int fail_errno)
 {
 	pthread_mutex_lock(&flush_lock);
-	flush_delay_ms = delay_ms;
+	fsync_ms = fsync_delay;
+	syncfs_ms = syncfs_delay;
 	syncfs_errno = fail_errno;
 	n_fsync = n_syncfs = 0;
 	pthread_mutex_unlock(&flush_lock);
@@ -217,6 +218,10 @@ test_verify(void)
 #define WRITERS 16
 #define WRITER_FILES 20
 
+/* The directory the writers write under: "mt" in the scratch directory,
+ * or one on another file system. Set between rounds only. */
+static const char *writers_top = "mt";
+
 /* One writing thread: files f00..f(nfiles-1) of writer t in a round. */
 struct writer {
 	int t, round, nfiles;
@@ -231,7 +236,8 @@ struct writer {
 static void
 writer_path(char *out, size_t size, int t, int k)
 {
-	snprintf(out, size, "mt/w%02d/f%02d/.well-known/mta-sts.txt", t, k);
+	snprintf(out, size, "%s/w%02d/f%02d/.well-known/mta-sts.txt",
+	         writers_top, t, k);
 }
 
 /* The bytes writer t publishes as file k in round r (lengths vary). */
@@ -255,7 +261,7 @@ static void *
 writer_run(void *arg)
 {
 	struct writer *w = arg;
-	char path[128], data[256];
+	char path[256], data[256];
 	struct diag d;
 	size_t len;
 	int k;
@@ -302,7 +308,7 @@ run_writers(struct writer *w, int n, int nfiles, int r, const char *bad)
 static int
 only_the_file(int t, int k)
 {
-	char path[128], *slash;
+	char path[256], *slash;
 	struct dirent *e;
 	DIR *dp;
 	int others = 0;
@@ -326,7 +332,7 @@ only_the_file(int t, int k)
 static int
 holds_round(int t, int k, int r)
 {
-	char path[128], want[256];
+	char path[256], want[256];
 	size_t len = writer_bytes(want, sizeof(want), t, k, r);
 	struct stat st;
 	struct diag d;
@@ -371,14 +377,75 @@ check_round(const struct writer *w, int n, int nfiles, int r,
 	return failures;
 }
 
+/* Remove the files of n writers x nfiles under top, and their
+ * directories but top. Returns 0 or -1. */
+static int
+remove_tree(const char *top, int n, int nfiles)
+{
+	size_t stop = strlen(top) + 4; /* "/wNN" */
+	const char *saved = writers_top;
+	char path[256], *slash;
+	int t, k, rc = 0;
+
+	writers_top = top;
+	for (t = 0; t < n; t++) {
+		for (k = 0; k < nfiles; k++) {
+			writer_path(path, sizeof(path), t, k);
+			rc |= unlink(path);
+			while ((slash = strrchr(path, '/')) != NULL &&
+			       (size_t)(slash - path) > stop) {
+				*slash = '\0';
+				rc |= rmdir(path);
+			}
+		}
+		snprintf(path, sizeof(path), "%s/w%02d", top, t);
+		rc |= rmdir(path);
+	}
+	writers_top = saved;
+	return rc;
+}
+
+/* Another file system (tmpfs /dev/shm), whose state is its own: there
+ * syncfs says ENOSYS. Skipped if there is none. */
+static void
+test_threads_enosys(struct writer *w)
+{
+	static char shm[] = "/dev/shm/publish-test.XXXXXX";
+	struct stat here, there;
+
+	if (stat(".", &here) == -1 || mkdtemp(shm) == NULL ||
+	    stat(shm, &there) == -1 || here.st_dev == there.st_dev) {
+		ok(1, "# SKIP no /dev/shm on another file system");
+		return;
+	}
+	writers_top = shm;
+	flush_setup(5, 5, ENOSYS);
+	run_writers(w, 8, 5, 1, NULL);
+	ok(check_round(w, 8, 5, 1, NULL) == 0 && n_syncfs == 1,
+	   "threads: without syncfs (ENOSYS, %u call) each writer fsyncs "
+	   "its own file and all succeed",
+	   n_syncfs);
+	ok(remove_tree(shm, 8, 5) == 0 && rmdir(shm) == 0,
+	   "threads: removed what they wrote on the other file system");
+	writers_top = "mt";
+}
+
 static void
 test_threads(void)
 {
 	static struct writer w[WRITERS];
 	int files = WRITERS * WRITER_FILES, fails, fd;
 	unsigned flushes;
+	struct diag d;
 
-	flush_setup(5, 0);
+	diag_init(&d);
+	flush_setup(5, 5, 0);
+	ok(publish_write("lone.txt", "x", 1, &d) == 0 && n_fsync == 2 &&
+	       n_syncfs == 0,
+	   "threads: a writer alone: fsync of the file and of the directory, "
+	   "as without grouping");
+
+	flush_setup(5, 5, 0);
 	run_writers(w, WRITERS, WRITER_FILES, 1, NULL);
 	ok(check_round(w, WRITERS, WRITER_FILES, 1, NULL) == 0,
 	   "threads: %d writers x %d new files, each with its exact bytes, "
@@ -390,7 +457,7 @@ test_threads(void)
 	   "2 each alone)",
 	   n_fsync, n_syncfs, files);
 
-	flush_setup(5, 0);
+	flush_setup(5, 5, 0);
 	fd = open("plain", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	ok(fd >= 0 && close(fd) == 0,
 	   "threads: a regular file where a directory should be");
@@ -401,7 +468,7 @@ test_threads(void)
 	ok(check_round(w, WRITERS, WRITER_FILES, 2, NULL) == 0,
 	   "threads: every other file replaced with its exact bytes");
 
-	flush_setup(5, EIO);
+	flush_setup(5, 5, EIO);
 	run_writers(w, 8, 5, 3, NULL);
 	fails = check_round(w, 8, 5, 3, "Input/output error");
 	ok(n_syncfs > 0 && fails >= 2 * (int)n_syncfs,
@@ -409,36 +476,15 @@ test_threads(void)
 	   "failed, %u syncfs), each keeping a whole file, no temporary",
 	   fails, n_syncfs);
 
-	flush_setup(5, ENOSYS);
+	flush_setup(5, 200, 0);
+	publish_write("lone.txt", "y", 1, &d); /* a lone fsync to compare */
 	run_writers(w, 8, 5, 4, NULL);
-	ok(check_round(w, 8, 5, 4, NULL) == 0 && n_syncfs == 1,
-	   "threads: without syncfs (ENOSYS, %u call) each writer fsyncs "
-	   "its own file and all succeed",
+	ok(check_round(w, 8, 5, 4, NULL) == 0 && n_syncfs == 3,
+	   "threads: syncfs slower than the fsyncs it replaces: given up "
+	   "after 3 (%u calls), all files right",
 	   n_syncfs);
-	flush_setup(0, 0);
-}
-
-/* Remove the files test_threads made (rounds of WRITERS x WRITER_FILES). */
-static int
-remove_threads_tree(void)
-{
-	char path[128], *slash;
-	int t, k, rc = 0;
-
-	for (t = 0; t < WRITERS; t++) {
-		for (k = 0; k < WRITER_FILES; k++) {
-			writer_path(path, sizeof(path), t, k);
-			rc |= unlink(path);
-			while ((slash = strrchr(path, '/')) != NULL &&
-			       slash - path > 6) {
-				*slash = '\0';
-				rc |= rmdir(path);
-			}
-		}
-		snprintf(path, sizeof(path), "mt/w%02d", t);
-		rc |= rmdir(path);
-	}
-	return rc | rmdir("mt") | unlink("plain");
+	test_threads_enosys(w);
+	flush_setup(0, 0, 0);
 }
 
 int
@@ -456,7 +502,9 @@ main(void)
 	test_verify();
 	test_threads();
 	fetch_global_cleanup();
-	ok(remove_threads_tree() == 0, "threads: removed what they wrote");
+	ok(remove_tree("mt", WRITERS, WRITER_FILES) == 0 && rmdir("mt") == 0 &&
+	       unlink("plain") == 0 && unlink("lone.txt") == 0,
+	   "threads: removed what they wrote");
 	ok(unlink("mta-sts.txt") == 0 && unlink("empty.txt") == 0 &&
 	       chdir("/") == 0 && rmdir(scratch) == 0,
 	   "scratch directory left clean (no temporaries)");
