@@ -757,9 +757,9 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	return 0;
 }
 
-/* One request of send_pkts: its wire form, MAC, id and raw reply. */
+/* One request of send_wires: its MAC, id and raw reply. */
 struct sent {
-	struct buf q, r;
+	struct buf r;
 	struct tsig_mac mac;
 	uint16_t id;
 };
@@ -788,41 +788,18 @@ sent_ids(struct sent *s, size_t n)
 	}
 }
 
-/* Set the id s->id and clear RD in pkt, and put its wire form, signed
- * when t has a key, into s. Returns 0, or -1 with the reason in d. */
-static int
-sent_build(const struct dns_target *t, ldns_pkt *pkt, struct sent *s,
-           struct diag *d)
-{
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
-	int rc = -1;
-
-	ldns_pkt_set_id(pkt, s->id);
-	ldns_pkt_set_rd(pkt, false);
-	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK)
-		diag_error(d, "cannot build the DNS message");
-	else if (buf_append(&s->q, wire, wlen) == -1)
-		diag_error(d, "DNS message too big");
-	else if (t->key == NULL ||
-	         tsig_sign(t->key, &s->q, now_seconds(), &s->mac, d) == 0)
-		rc = 0;
-	free(wire);
-	return rc;
-}
-
 /*
- * Send the n (at most QUERY_MAX) messages pkts to t at once (random ids,
- * RD clear, signed
- * when t has a key), pipelined on one connection; verify each reply's
- * TSIG and parse it into replies[i]. where receives the description of
- * the server that answered. Returns how many leading messages got a
- * good reply (n: all); the reason the next one did not is put in d.
- * Rcodes are left to the caller.
+ * Send the n (at most QUERY_MAX) wire messages q to t at once, pipelined
+ * on one connection, after giving each a random id and (when t has a
+ * key) its TSIG RR; verify each reply's TSIG and parse it into
+ * replies[i]. where receives the description of the server that
+ * answered. Returns how many leading messages got a good reply (n: all);
+ * the reason the next one did not is put in d. Rcodes are left to the
+ * caller.
  */
 static size_t
-send_pkts(const struct dns_target *t, ldns_pkt **pkts, ldns_pkt **replies,
-          size_t n, char *where, size_t wsize, struct diag *d)
+send_wires(const struct dns_target *t, struct buf *q, size_t n,
+           ldns_pkt **replies, char *where, size_t wsize, struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
@@ -834,17 +811,18 @@ send_pkts(const struct dns_target *t, ldns_pkt **pkts, ldns_pkt **replies,
 		diag_error(d, "too many DNS messages at once");
 		return 0;
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		replies[i] = NULL;
-		buf_init(&s[i].q, DNS_MSG_MAX);
-		buf_init(&s[i].r, DNS_MSG_MAX);
-	}
 	sent_ids(s, n);
 	for (i = 0; i < n; i++) {
-		if (sent_build(t, pkts[i], &s[i], d) == -1)
-			goto out;
-		w[i].q = (unsigned char *)s[i].q.data;
-		w[i].qlen = s[i].q.len;
+		q[i].data[0] = (char)(s[i].id >> 8);
+		q[i].data[1] = (char)s[i].id;
+		if (t->key != NULL &&
+		    tsig_sign(t->key, &q[i], now_seconds(), &s[i].mac, d) == -1)
+			return 0; /* nothing sent */
+		buf_init(&s[i].r, DNS_MSG_MAX);
+		w[i].q = (unsigned char *)q[i].data;
+		w[i].qlen = q[i].len;
 		w[i].reply = &s[i].r;
 		w[i].got = 0;
 	}
@@ -860,20 +838,35 @@ send_pkts(const struct dns_target *t, ldns_pkt **pkts, ldns_pkt **replies,
 		                where, &replies[k], d) == -1)
 			break;
 	}
-out:
-	for (i = 0; i < n; i++) {
-		buf_free(&s[i].q);
+	for (i = 0; i < n; i++)
 		buf_free(&s[i].r);
-	}
 	return k;
 }
 
-/* send_pkts() for one message. Returns 0, or -1 with the reason in d. */
+/* Send pkt to t (RD clear) by send_wires(). Returns 0 with *reply to
+ * free, or -1 with the reason in d. */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
          char *where, size_t wsize, struct diag *d)
 {
-	return send_pkts(t, &pkt, reply, 1, where, wsize, d) == 1 ? 0 : -1;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+	struct buf q;
+	int rc = -1;
+
+	*reply = NULL;
+	snprintf(where, wsize, "server %s", t->server);
+	buf_init(&q, DNS_MSG_MAX);
+	ldns_pkt_set_rd(pkt, false);
+	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK || wlen < 12)
+		diag_error(d, "cannot build the DNS message");
+	else if (buf_append(&q, wire, wlen) == -1)
+		diag_error(d, "DNS message too big");
+	else if (send_wires(t, &q, 1, reply, where, wsize, d) == 1)
+		rc = 0;
+	free(wire);
+	buf_free(&q);
+	return rc;
 }
 
 /* ------------------------------------------------------------ queries */
@@ -920,32 +913,49 @@ batch_add(struct batch *b, const char *name, ldns_rr_type type)
 	b->q[b->n++].type = type;
 }
 
+/* Put the wire form of a query for name/type (class IN, RD clear, id
+ * 0) into q. Returns 0, or -1 if name is not a valid domain name. */
+static int
+query_wire(const char *name, ldns_rr_type type, struct buf *q)
+{
+	static const unsigned char hdr[12] = {0, 0, 0, 0, 0, 1};
+	unsigned char tc[4] = {(unsigned char)(type >> 8), (unsigned char)type,
+	                       0, LDNS_RR_CLASS_IN};
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+
+	if (qn == NULL)
+		return -1;
+	buf_append(q, hdr, sizeof(hdr));
+	buf_append(q, ldns_rdf_data(qn), ldns_rdf_size(qn));
+	buf_append(q, tc, sizeof(tc));
+	ldns_rdf_deep_free(qn);
+	return 0;
+}
+
 /* Send the queries of b to t at once, over TCP (signed when t has a key,
  * RD clear), and take the replies. */
 static void
 batch_send(const struct dns_target *t, struct batch *b)
 {
-	ldns_pkt *pkts[QUERY_MAX] = {NULL};
+	struct buf q[QUERY_MAX];
 	size_t i;
 
 	diag_init(&b->err);
 	b->k = 0;
+	for (i = 0; i < b->n; i++)
+		buf_init(&q[i], DNS_MSG_MAX);
 	for (i = 0; i < b->n; i++) {
-		ldns_rdf *qn = ldns_dname_new_frm_str(b->q[i].name);
-
-		if (qn == NULL) {
+		if (query_wire(b->q[i].name, b->q[i].type, &q[i]) == -1) {
 			diag_error(&b->err, "%s is not a valid domain name",
 			           b->q[i].name);
 			break;
 		}
-		pkts[i] =
-		    ldns_pkt_query_new(qn, b->q[i].type, LDNS_RR_CLASS_IN, 0);
 	}
 	if (i == b->n)
-		b->k = send_pkts(t, pkts, b->ans, b->n, b->where,
-		                 sizeof(b->where), &b->err);
+		b->k = send_wires(t, q, b->n, b->ans, b->where,
+		                  sizeof(b->where), &b->err);
 	for (i = 0; i < b->n; i++)
-		ldns_pkt_free(pkts[i]);
+		buf_free(&q[i]);
 }
 
 /*
