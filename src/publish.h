@@ -33,8 +33,9 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * share the flushes (group commit): a flush for one writer is fsync(2) of
  * its file or directory, a flush for several is one syncfs(2) of their
  * file system (which also writes back unrelated dirty data there), and
- * its error fails every writer it covered. Without syncfs each writer
- * uses fsync.
+ * its error fails every writer it covered. Without syncfs, or once it
+ * proves slower than the fsyncs it replaces (a busy file system), each
+ * writer uses fsync.
  */
 int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
