@@ -3,9 +3,12 @@
  * as the primary holds them, and changing them with one TSIG-signed
  * RFC 2136 UPDATE per zone whose prerequisites are the RRsets as read.
  *
- * Messages are built and parsed with ldns; the TSIG RR is added and
- * checked on the wire by tsig.c; every exchange with the primary is one
- * length-prefixed message over TCP (dns_tcp_exchange).
+ * Queries are written in wire form here, UPDATEs built with ldns, and
+ * replies parsed with ldns; the TSIG RR is added and checked on the wire
+ * by tsig.c. Every exchange with the primary goes over a TCP connection
+ * each thread keeps open, the queries of a domain pipelined on it
+ * (RFC 7766 section 6.2.1.1) and their replies matched by id and
+ * question (tcp_exchange).
  */
 #include "config.h"
 

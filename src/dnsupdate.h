@@ -87,7 +87,8 @@ int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
 
 /* Close the calling thread's kept TCP connection to a primary, if any
  * (dns_tcp_exchange keeps one per thread open between exchanges; those of
- * threads that end are closed then). */
+ * threads that end are closed then), and free its TSIG contexts
+ * (tsig_thread_cleanup()). */
 void dns_close_connections(void);
 
 /* A TXT RRset: each record's text (character-strings joined) and its
