@@ -1585,6 +1585,58 @@ target_set_primary(struct dns_target *t, const char *server,
 	t->naddr = k->n;
 }
 
+/* Make the configured server t's primary, the one f asks, and send it
+ * the batch pre (if not NULL) at once. Returns 0, or -1 with the reason
+ * in d. */
+static int
+target_configured(struct dns_target *t, const char *server, unsigned port,
+                  struct finder *f, struct batch *pre, struct diag *d)
+{
+	char name[DNS_NAME_MAX + 1];
+	struct addrset as;
+
+	memset(&as, 0, sizeof(as));
+	if (name_copy(name, server) == -1) {
+		diag_error(d, "server \"%s\" is not a valid name", server);
+		return -1;
+	}
+	if (resolve_server(&as, server, port, d) == -1)
+		return -1;
+	target_set_primary(t, name, &as);
+	snprintf(f->name, sizeof(f->name), "server %s port %u", name, port);
+	if (pre != NULL) {
+		batch_send(t, pre);
+		f->pre = pre;
+	}
+	return 0;
+}
+
+/* Make the SOA MNAME of t's zone, as found by f (asking for the SOA of
+ * the zone if the discovery did not), t's primary. Returns 0, or -1 with
+ * the reason in d. */
+static int
+target_mname(struct dns_target *t, struct finder *f, char *mname, unsigned port,
+             struct diag *d)
+{
+	char zone[DNS_NAME_MAX + 1];
+	struct addrset as;
+
+	memset(&as, 0, sizeof(as));
+	if (mname[0] == '\0') {
+		if (ask_soa(f, t->zone, zone, mname, d) != 1) {
+			diag_error(d, "no SOA record for zone %s (asked %s)",
+			           t->zone, f->name);
+			return -1;
+		}
+		t->zone = keep(zone, strlen(zone) + 1);
+	}
+	t->server = keep(mname, strlen(mname) + 1);
+	if (resolve_mname(f, t->zone, mname, port, &as, d) == -1)
+		return -1;
+	target_set_primary(t, mname, &as);
+	return 0;
+}
+
 /*
  * Find where records under domain are updated (see dnsupdate.h); with a
  * configured server, the batch pre (if not NULL), whose first query is
@@ -1599,31 +1651,16 @@ target_find(const char *domain, const char *zone, const char *server,
 {
 	struct finder f = {.res = NULL, .t = t, .pre = NULL};
 	char name[DNS_NAME_MAX + 1] = "", mname[DNS_NAME_MAX + 1] = "";
-	struct addrset as;
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	memset(&as, 0, sizeof(as));
 	t->zone = t->server = "";
 	t->key = key;
 	t->timeout = timeout ? timeout : 30;
 	port = port ? port : 53;
-	if (server != NULL) {
-		if (name_copy(name, server) == -1) {
-			diag_error(d, "server \"%s\" is not a valid name",
-			           server);
-			return -1;
-		}
-		if (resolve_server(&as, server, port, d) == -1)
-			return -1;
-		target_set_primary(t, name, &as);
-		snprintf(f.name, sizeof(f.name), "server %s port %u", name,
-		         port);
-		if (pre != NULL) {
-			batch_send(t, pre);
-			f.pre = pre;
-		}
-	}
+	if (server != NULL &&
+	    target_configured(t, server, port, &f, pre, d) == -1)
+		return -1;
 	if (zone != NULL && name_copy(name, zone) == -1) {
 		diag_error(d, "zone \"%s\" is not a valid domain name", zone);
 		return -1;
@@ -1633,18 +1670,8 @@ target_find(const char *domain, const char *zone, const char *server,
 	if (zone == NULL && find_zone(&f, domain, name, mname, d) == -1)
 		goto out;
 	t->zone = keep(name, strlen(name) + 1);
-	if (server == NULL && mname[0] == '\0' &&
-	    ask_soa(&f, name, name, mname, d) != 1) {
-		diag_error(d, "no SOA record for zone %s (asked %s)", t->zone,
-		           f.name);
+	if (server == NULL && target_mname(t, &f, mname, port, d) == -1)
 		goto out;
-	}
-	if (server == NULL) {
-		t->server = keep(mname, strlen(mname) + 1);
-		if (resolve_mname(&f, t->zone, mname, port, &as, d) == -1)
-			goto out;
-		target_set_primary(t, mname, &as);
-	}
 	rc = 0;
 out:
 	if (f.res != NULL)
