@@ -439,13 +439,13 @@ test_threads(void)
 	struct diag d;
 
 	diag_init(&d);
-	flush_setup(5, 5, 0);
+	flush_setup(20, 1, 0);
 	ok(publish_write("lone.txt", "x", 1, &d) == 0 && n_fsync == 2 &&
 	       n_syncfs == 0,
 	   "threads: a writer alone: fsync of the file and of the directory, "
 	   "as without grouping");
 
-	flush_setup(5, 5, 0);
+	flush_setup(20, 1, 0);
 	run_writers(w, WRITERS, WRITER_FILES, 1, NULL);
 	ok(check_round(w, WRITERS, WRITER_FILES, 1, NULL) == 0,
 	   "threads: %d writers x %d new files, each with its exact bytes, "
@@ -457,7 +457,7 @@ test_threads(void)
 	   "2 each alone)",
 	   n_fsync, n_syncfs, files);
 
-	flush_setup(5, 5, 0);
+	flush_setup(20, 1, 0);
 	fd = open("plain", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	ok(fd >= 0 && close(fd) == 0,
 	   "threads: a regular file where a directory should be");
@@ -468,7 +468,7 @@ test_threads(void)
 	ok(check_round(w, WRITERS, WRITER_FILES, 2, NULL) == 0,
 	   "threads: every other file replaced with its exact bytes");
 
-	flush_setup(5, 5, EIO);
+	flush_setup(20, 1, EIO);
 	run_writers(w, 8, 5, 3, NULL);
 	fails = check_round(w, 8, 5, 3, "Input/output error");
 	ok(n_syncfs > 0 && fails >= 2 * (int)n_syncfs,
@@ -476,12 +476,13 @@ test_threads(void)
 	   "failed, %u syncfs), each keeping a whole file, no temporary",
 	   fails, n_syncfs);
 
-	flush_setup(5, 200, 0);
-	publish_write("lone.txt", "y", 1, &d); /* a lone fsync to compare */
+	flush_setup(1, 200, 0);
+	for (fd = 0; fd < 4; fd++) /* lone fsyncs to compare with */
+		publish_write("lone.txt", "y", 1, &d);
 	run_writers(w, 8, 5, 4, NULL);
-	ok(check_round(w, 8, 5, 4, NULL) == 0 && n_syncfs == 3,
+	ok(check_round(w, 8, 5, 4, NULL) == 0 && n_syncfs >= 1 && n_syncfs <= 3,
 	   "threads: syncfs slower than the fsyncs it replaces: given up "
-	   "after 3 (%u calls), all files right",
+	   "after at most 3 (%u calls), all files right",
 	   n_syncfs);
 	test_threads_enosys(w);
 	flush_setup(0, 0, 0);
