@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <ldns/ldns.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "dnsupdate.h"
@@ -82,32 +83,73 @@ name_copy(char *out, const char *name)
 	return 0;
 }
 
-/* The owner name of an rdf as text, lower case, no trailing dot: a new
- * string. */
+/* Append the label byte c of a name to out at *o as ldns writes it
+ * (\. \; \( \) \\, \DDD for other than printable ASCII), in lower case.
+ * Returns 0, or -1 if it does not fit before max. */
+static int
+label_char(unsigned char c, char *out, size_t *o, size_t max)
+{
+	int quote = c == '.' || c == ';' || c == '(' || c == ')' || c == '\\';
+	int code = c <= ' ' || c >= 0x7f;
+
+	if (*o + (code ? 4 : quote ? 2 : 1) > max)
+		return -1;
+	if (quote) {
+		out[(*o)++] = '\\';
+		out[(*o)++] = (char)c;
+	} else if (code) {
+		snprintf(out + *o, 5, "\\%03u", c);
+		*o += 4;
+	} else {
+		out[(*o)++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+	}
+	return 0;
+}
+
+/* The domain name in a dname rdf as text, lower case, without the
+ * trailing dot ("." for the root, or for a name whose text is longer
+ * than a domain name may be): a new string. */
 static char *
 rdf_name(const ldns_rdf *rdf)
 {
-	char *s = ldns_rdf2str(rdf), *r;
-	char tmp[DNS_NAME_MAX + 1];
+	const uint8_t *p = ldns_rdf_data(rdf);
+	size_t len = ldns_rdf_size(rdf), i = 0, o = 0;
+	char out[DNS_NAME_MAX + 1];
 
-	if (s == NULL)
-		return xstrdup("");
-	if (strcmp(s, ".") == 0 || name_copy(tmp, s) == -1)
-		r = xstrdup(".");
-	else
-		r = xstrdup(tmp);
-	free(s);
-	return r;
+	while (i < len && p[i] != 0) {
+		size_t l = p[i++];
+
+		if (l > 63 || i + l > len ||
+		    (o > 0 && o + 1 > DNS_NAME_MAX - 2))
+			return xstrdup(".");
+		if (o > 0)
+			out[o++] = '.';
+		for (; l > 0; l--)
+			if (label_char(p[i++], out, &o, DNS_NAME_MAX - 2) == -1)
+				return xstrdup(".");
+	}
+	out[o] = '\0';
+	return xstrdup(o > 0 ? out : ".");
 }
 
-/* Fill b with n bytes from OpenSSL's CSPRNG (message ids: an off-path
- * attacker must not guess them); ends the program if no randomness is
- * available. */
+/* Fill b with n (at most 256) bytes from OpenSSL's CSPRNG, for message
+ * ids (an off-path attacker must not guess them), drawn 256 at a time
+ * into a per-thread pool: each draw takes the generator's lock. Ends the
+ * program if no randomness is available. */
 static void
 random_bytes(unsigned char *b, size_t n)
 {
-	if (RAND_bytes(b, (int)n) != 1)
-		die(1, "cannot get random bytes for a DNS message id");
+	static __thread unsigned char pool[256];
+	static __thread size_t left;
+
+	if (n > left) {
+		if (RAND_bytes(pool, sizeof(pool)) != 1)
+			die(1, "cannot get random bytes for a DNS message id");
+		left = sizeof(pool);
+	}
+	memcpy(b, pool + sizeof(pool) - left, n);
+	OPENSSL_cleanse(pool + sizeof(pool) - left, n);
+	left -= n;
 }
 
 static uint64_t
@@ -719,15 +761,81 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	free(rc);
 }
 
+/* The offset past the name at off in m, or 0 if it runs past len. */
+static size_t
+skip_name(const unsigned char *m, size_t len, size_t off)
+{
+	while (off < len) {
+		unsigned c = m[off];
+
+		if ((c & 0xC0) == 0xC0)
+			return off + 2 <= len ? off + 2 : 0;
+		if (c & 0xC0)
+			return 0;
+		off += 1 + c;
+		if (c == 0)
+			return off <= len ? off : 0;
+	}
+	return 0;
+}
+
+/* Where the answer section of the message m ends (past its questions
+ * and answer records), or 0 if it cannot be walked that far. */
+static size_t
+answer_end(const unsigned char *m, size_t len)
+{
+	unsigned qd = (unsigned)m[4] << 8 | m[5],
+	         an = (unsigned)m[6] << 8 | m[7];
+	size_t off = 12;
+
+	for (unsigned i = 0; i < qd + an; i++) {
+		off = skip_name(m, len, off);
+		if (off == 0 || off + (i < qd ? 4 : 10) > len)
+			return 0;
+		if (i < qd)
+			off += 4;
+		else
+			off += 10 + ((size_t)m[off + 8] << 8 | m[off + 9]);
+	}
+	return off <= len ? off : 0;
+}
+
+/* Parse the message m into *pkt; with answer_only, only its header,
+ * question and answer sections (the authority and additional records,
+ * name servers, glue and the TSIG RR, are not needed then: parsing them
+ * cost more than the rest). Returns 0, or -1. */
+static int
+parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
+{
+	size_t end = answer_only ? answer_end(m, len) : 0;
+	ldns_status st;
+
+	if (end > 0 && end < len) {
+		unsigned char *a = xmalloc(end);
+
+		memcpy(a, m, end);
+		memset(a + 8, 0, 4); /* NSCOUNT, ARCOUNT */
+		st = ldns_wire2pkt(pkt, a, end);
+		free(a);
+	} else {
+		st = ldns_wire2pkt(pkt, m, len);
+	}
+	if (st == LDNS_STATUS_OK)
+		return 0;
+	*pkt = NULL;
+	return -1;
+}
+
 /*
  * Check the raw reply r to the request with id (signed with mac when t
- * has a key): id, QR bit, TSIG; then parse it into *reply. Returns 0, or
- * -1 with the reason in d.
+ * has a key): id, QR bit, TSIG; then parse it into *reply (its answer
+ * section only, with answer_only). Returns 0, or -1 with the reason in
+ * d.
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
-            const struct tsig_mac *mac, const char *where, ldns_pkt **reply,
-            struct diag *d)
+            const struct tsig_mac *mac, int answer_only, const char *where,
+            ldns_pkt **reply, struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
 	struct tsig_info info;
@@ -752,8 +860,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 			return -1;
 		}
 	}
-	if (ldns_wire2pkt(reply, m, r->len) != LDNS_STATUS_OK) {
-		*reply = NULL;
+	if (parse_reply(m, r->len, answer_only, reply) == -1) {
 		diag_error(d, "malformed reply from %s", where);
 		return -1;
 	}
@@ -795,14 +902,16 @@ sent_ids(struct sent *s, size_t n)
  * Send the n (at most QUERY_MAX) wire messages q to t at once, pipelined
  * on one connection, after giving each a random id and (when t has a
  * key) its TSIG RR; verify each reply's TSIG and parse it into
- * replies[i]. where receives the description of the server that
+ * replies[i] (only up to its answer section when bit i of answer_only is
+ * set). where receives the description of the server that
  * answered. Returns how many leading messages got a good reply (n: all);
  * the reason the next one did not is put in d. Rcodes are left to the
  * caller.
  */
 static size_t
 send_wires(const struct dns_target *t, struct buf *q, size_t n,
-           ldns_pkt **replies, char *where, size_t wsize, struct diag *d)
+           unsigned answer_only, ldns_pkt **replies, char *where, size_t wsize,
+           struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
@@ -838,7 +947,8 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 			break;
 		}
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
-		                where, &replies[k], d) == -1)
+		                (answer_only >> k) & 1, where, &replies[k],
+		                d) == -1)
 			break;
 	}
 	for (i = 0; i < n; i++)
@@ -865,7 +975,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 		diag_error(d, "cannot build the DNS message");
 	else if (buf_append(&q, wire, wlen) == -1)
 		diag_error(d, "DNS message too big");
-	else if (send_wires(t, &q, 1, reply, where, wsize, d) == 1)
+	else if (send_wires(t, &q, 1, 0, reply, where, wsize, d) == 1)
 		rc = 0;
 	free(wire);
 	buf_free(&q);
@@ -941,12 +1051,17 @@ static void
 batch_send(const struct dns_target *t, struct batch *b)
 {
 	struct buf q[QUERY_MAX];
+	unsigned answer_only = 0;
 	size_t i;
 
 	diag_init(&b->err);
 	b->k = 0;
-	for (i = 0; i < b->n; i++)
+	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
+		/* an SOA may come in the authority section */
+		if (b->q[i].type != LDNS_RR_TYPE_SOA)
+			answer_only |= 1u << i;
+	}
 	for (i = 0; i < b->n; i++) {
 		if (query_wire(b->q[i].name, b->q[i].type, &q[i]) == -1) {
 			diag_error(&b->err, "%s is not a valid domain name",
@@ -955,7 +1070,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 		}
 	}
 	if (i == b->n)
-		b->k = send_wires(t, q, b->n, b->ans, b->where,
+		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
 		                  sizeof(b->where), &b->err);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
