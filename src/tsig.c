@@ -85,10 +85,13 @@ mac_new(enum tsig_alg alg)
 
 #define mac_free EVP_MAC_CTX_free
 
-/* Start a MAC with key. Returns 0, or -1. */
+/* Start a MAC with key, or with the key c already has (key NULL).
+ * Returns 0, or -1. */
 static int
 mac_init(mac_ctx *c, const struct tsig_key *key)
 {
+	if (key == NULL)
+		return EVP_MAC_init(c, NULL, 0, NULL) == 1 ? 0 : -1;
 	return EVP_MAC_init(c, key->secret, key->secret_len, NULL) == 1 ? 0
 	                                                                : -1;
 }
@@ -145,8 +148,10 @@ mac_new(enum tsig_alg alg)
 static int
 mac_init(mac_ctx *c, const struct tsig_key *key)
 {
-	const EVP_MD *md = alg_md(key->alg);
+	const EVP_MD *md = key ? alg_md(key->alg) : NULL;
 
+	if (key == NULL)
+		return HMAC_Init_ex(c, NULL, 0, NULL, NULL) == 1 ? 0 : -1;
 	return md != NULL && HMAC_Init_ex(c, key->secret, (int)key->secret_len,
 	                                  md, NULL) == 1
 	           ? 0
@@ -173,9 +178,13 @@ mac_final(mac_ctx *c, struct tsig_mac *mac)
 
 #define NALG (TSIG_HMAC_SHA512 + 1)
 
-/* The calling thread's MAC contexts, one per algorithm. */
+/* The calling thread's MAC contexts, one per algorithm, and the secret
+ * each was last keyed with (keying again with the same secret is left
+ * out: that hashes it twice, a quarter of a short message's MAC). */
 struct mac_cache {
 	mac_ctx *ctx[NALG];
+	unsigned char secret[NALG][TSIG_SECRET_MAX];
+	size_t secret_len[NALG]; /* 0: not keyed */
 };
 
 static pthread_key_t mac_key;
@@ -189,6 +198,7 @@ mac_cache_free(void *p)
 	for (size_t i = 0; i < NALG; i++)
 		if (mc->ctx[i] != NULL)
 			mac_free(mc->ctx[i]);
+	OPENSSL_cleanse(mc, sizeof(*mc));
 	free(mc);
 }
 
@@ -215,6 +225,30 @@ tsig_thread_cleanup(void)
 	}
 }
 
+/* Start a MAC with key on the context of its algorithm in mc, keying
+ * it only if it holds another secret. Returns the context, or NULL. */
+static mac_ctx *
+mac_keyed(struct mac_cache *mc, const struct tsig_key *key)
+{
+	enum tsig_alg a = key->alg;
+	int same =
+	    key->secret_len > 0 && mc->secret_len[a] == key->secret_len &&
+	    CRYPTO_memcmp(mc->secret[a], key->secret, key->secret_len) == 0;
+
+	if (mc->ctx[a] == NULL)
+		mc->ctx[a] = mac_new(a);
+	if (mc->ctx[a] == NULL ||
+	    mac_init(mc->ctx[a], same ? NULL : key) == -1) {
+		mc->secret_len[a] = 0;
+		return NULL;
+	}
+	if (!same && key->secret_len <= TSIG_SECRET_MAX) {
+		memcpy(mc->secret[a], key->secret, key->secret_len);
+		mc->secret_len[a] = key->secret_len;
+	}
+	return mc->ctx[a];
+}
+
 /* Start a MAC with key on the calling thread's context for its
  * algorithm. Returns the context, or NULL. */
 static mac_ctx *
@@ -230,11 +264,7 @@ mac_begin(const struct tsig_key *key)
 		mc = xcalloc(1, sizeof(*mc));
 		pthread_setspecific(mac_key, mc);
 	}
-	if (mc->ctx[key->alg] == NULL)
-		mc->ctx[key->alg] = mac_new(key->alg);
-	if (mc->ctx[key->alg] == NULL || mac_init(mc->ctx[key->alg], key) == -1)
-		return NULL;
-	return mc->ctx[key->alg];
+	return mac_keyed(mc, key);
 }
 
 /* Compute the HMAC of data with key into mac. Returns 0, or -1. */

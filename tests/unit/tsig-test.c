@@ -65,6 +65,46 @@ test_hmac_vectors(void)
 	}
 }
 
+/* Two keys of one algorithm and secret length in turn, and the same key
+ * again: each MAC is its own (the thread's context is keyed again only
+ * when the secret changes, and must be whenever it does). The second
+ * vector is HMAC-SHA256 of RFC 4231 test case 1's data with key "Jeff". */
+static void
+test_hmac_key_change(void)
+{
+	static const char *jefe =
+	    "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+	static const char *hi =
+	    "66cd88d80857e7e5ffb32f87ae505357e8922c58a5a64c0ab44c4e631d626ba2";
+	const char *d1 = "what do ya want for nothing?", *d2 = "Hi There";
+	struct tsig_key a, b;
+	struct tsig_mac m;
+	struct diag d;
+	int good = 1;
+
+	diag_init(&d);
+	tsig_key_init(&a, "a", "hmac-sha256", "SmVmZQ==", &d);
+	tsig_key_init(&b, "b", "hmac-sha256", "SmVmZg==", &d);
+	for (int i = 0; i < 3; i++) {
+		good &= tsig_hmac(&a, (const unsigned char *)d1, strlen(d1),
+		                  &m) == 0 &&
+		        hex_is(&m, jefe);
+		good &= tsig_hmac(&a, (const unsigned char *)d1, strlen(d1),
+		                  &m) == 0 &&
+		        hex_is(&m, jefe);
+		good &= tsig_hmac(&b, (const unsigned char *)d2, strlen(d2),
+		                  &m) == 0 &&
+		        hex_is(&m, hi);
+	}
+	ok(good, "two hmac-sha256 keys in turn: every MAC matches its vector");
+	tsig_key_wipe(&a);
+	tsig_thread_cleanup();
+	ok(tsig_hmac(&b, (const unsigned char *)d2, strlen(d2), &m) == 0 &&
+	       hex_is(&m, hi),
+	   "the right MAC after the thread's contexts are freed");
+	tsig_key_wipe(&b);
+}
+
 /* Key checks: names, algorithms, secrets. */
 static void
 test_keys(void)
@@ -288,6 +328,7 @@ int
 main(void)
 {
 	test_hmac_vectors();
+	test_hmac_key_change();
 	test_keys();
 	test_cross("hmac-md5", "hmac-md5.sig-alg.reg.int.");
 	test_cross("hmac-sha1", "hmac-sha1.");
