@@ -130,10 +130,11 @@ int tsig_hmac(const struct tsig_key *key, const unsigned char *data, size_t len,
 
 /*
  * Each thread that signs or verifies keeps one HMAC context per
- * algorithm (made once, keyed again for every message); a thread's
- * contexts are freed, and their key-derived state cleansed, when it
- * ends. tsig_thread_cleanup() frees the calling thread's now (for the
- * main thread at the end of a run; dns_close_connections() calls it).
+ * algorithm (made once, keyed again when the secret changes), with a
+ * copy of the secret it was keyed with; a thread's contexts and copies
+ * are freed and cleansed when it ends. tsig_thread_cleanup() does it
+ * for the calling thread now (for the main thread at the end of a run;
+ * dns_close_connections() calls it).
  */
 void tsig_thread_cleanup(void);
 
