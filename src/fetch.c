@@ -29,7 +29,8 @@
 #include "policy.h"
 #include "util.h"
 
-static void multi_drop(void);
+struct batch;
+static void svc_stop(void);
 
 enum xfer_abort {
 	ABORT_NONE = 0,
@@ -43,6 +44,7 @@ struct xfer {
 	struct curl_slist *resolve;
 	struct curl_slist *headers;
 	struct fetch_job *job;
+	struct batch *batch; /* the fetch_many() call it is part of */
 	struct buf body;
 	enum xfer_abort abort;
 	int head_checked;
@@ -112,7 +114,7 @@ fetch_global_init(void)
 void
 fetch_global_cleanup(void)
 {
-	multi_drop();
+	svc_stop();
 	curl_global_cleanup();
 }
 
@@ -684,51 +686,315 @@ result_copy(struct fetch_result *dst, const struct fetch_result *src)
 }
 
 /*
- * Each thread keeps its multi handle between fetch_many() calls: libcurl
- * caches the parsed CA store in it (CURLOPT_CA_CACHE_TIMEOUT), so the
- * many verify fetches of a run do not parse the trust store every time.
- * A thread's handle is cleaned up when the thread ends, the calling
- * thread's by fetch_global_cleanup().
+ * The transfers of the whole process run on one multi handle, driven by
+ * one service thread (started at the first fetch, stopped by
+ * fetch_global_cleanup()): libcurl keeps one parsed trust store in it
+ * (CURLOPT_CA_CACHE_TIMEOUT) for every thread that fetches, and at most
+ * FETCH_MAX_IDLE idle connections (a verify goes to a host that is not
+ * asked again, so a connection is rarely reused). A fetch_many() call is
+ * a batch: the calling thread queues it, the service thread starts its
+ * transfers (max_parallel of them, FETCH_MAX_RUNNING in all, batches
+ * served in turn) and hands back each job as it ends; the caller runs the
+ * done callbacks. If the thread cannot be started, the caller drives its
+ * batch itself on a multi handle of its own.
  */
-static pthread_key_t multi_key;
-static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+#define FETCH_MAX_RUNNING 32 /* transfers at once, all batches together */
+#define FETCH_MAX_IDLE 4     /* idle connections kept for reuse */
 
-static void
-multi_destroy(void *m)
-{
-	curl_multi_cleanup(m);
-}
+/* One fetch_many() call. The engine's fields are used by the thread
+ * driving the transfers only; ready and nready under svc.lock. */
+struct batch {
+	struct fetch_job *jobs;
+	const size_t *first; /* per job: the job whose transfer serves it */
+	struct xfer *xs;     /* per job: its transfer */
+	size_t n;
+	unsigned max_parallel;
+	size_t next;    /* engine: next job to start */
+	size_t running; /* engine: its transfers in flight */
+	size_t left;    /* engine: distinct jobs not handed back yet */
+	size_t *ready;  /* jobs handed back, in the order they ended */
+	size_t nready;
+	pthread_cond_t cv; /* signalled when a job is handed back */
+	struct batch *link;
+};
 
-static void
-multi_key_init(void)
-{
-	pthread_key_create(&multi_key, multi_destroy);
-}
-
-/* This thread's multi handle (made on first use), or NULL. */
-static CURLM *
-multi_get(void)
-{
+/* A multi handle and the batches whose transfers run on it. */
+struct engine {
 	CURLM *m;
+	struct batch *batches; /* in the order they came */
+	size_t running;
+};
 
-	pthread_once(&multi_once, multi_key_init);
-	m = pthread_getspecific(multi_key);
-	if (m == NULL && (m = curl_multi_init()) != NULL)
-		pthread_setspecific(multi_key, m);
+/* The service: the thread, its engine, and the batches queued for it. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cv; /* the idle thread waits here for work */
+	pthread_t thread;
+	int running; /* the thread was started */
+	int stop;    /* fetch_global_cleanup() asks it to end */
+	struct batch *queue, **queue_tail;
+	struct engine e;
+} svc = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* A new multi handle with the process's settings, or NULL. */
+static CURLM *
+engine_multi(void)
+{
+	CURLM *m = curl_multi_init();
+
+	if (m != NULL)
+		curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
+		                  (long)FETCH_MAX_IDLE);
 	return m;
 }
 
-/* Clean up this thread's multi handle (after a failure, or at the end). */
+/* Take b out of e's list. */
 static void
-multi_drop(void)
+engine_unlink(struct engine *e, struct batch *b)
+{
+	struct batch **p;
+
+	for (p = &e->batches; *p != NULL; p = &(*p)->link)
+		if (*p == b) {
+			*p = b->link;
+			break;
+		}
+}
+
+/* Hand job i of b back to its caller. The last one takes b out of the
+ * engine first: once handed back, b may be gone. */
+static void
+engine_hand_back(struct engine *e, struct batch *b, size_t i)
+{
+	if (--b->left == 0)
+		engine_unlink(e, b);
+	pthread_mutex_lock(&svc.lock);
+	b->ready[b->nready++] = i;
+	pthread_cond_signal(&b->cv);
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* Start b's next distinct job on e (one that cannot start is handed
+ * back at once with its error). Returns 0, or -1 if none is left. */
+static int
+engine_start_next(struct engine *e, struct batch *b)
+{
+	struct xfer *x;
+	size_t i;
+
+	while (b->next < b->n && b->first[b->next] != b->next)
+		b->next++;
+	if (b->next >= b->n)
+		return -1;
+	i = b->next++;
+	x = &b->xs[i];
+	if (e->m == NULL) {
+		result_error(&b->jobs[i].result, "cannot run the transfer");
+	} else if (xfer_begin(x, &b->jobs[i]) == 0) {
+		x->batch = b;
+		if (curl_multi_add_handle(e->m, x->curl) == CURLM_OK) {
+			b->running++;
+			e->running++;
+			return 0;
+		}
+		result_error(&b->jobs[i].result, "cannot start the transfer");
+	}
+	xfer_end(x);
+	engine_hand_back(e, b, i);
+	return 0;
+}
+
+/* Start transfers while the bounds allow, one per batch in turn. */
+static void
+engine_fill(struct engine *e)
+{
+	struct batch *b, *next;
+	int started;
+
+	do {
+		started = 0;
+		for (b = e->batches; b != NULL; b = next) {
+			next = b->link;
+			if (e->running >= FETCH_MAX_RUNNING)
+				return;
+			if (b->running < b->max_parallel &&
+			    engine_start_next(e, b) == 0)
+				started = 1;
+		}
+	} while (started);
+}
+
+/* Finish every transfer that ended and hand its job back. */
+static void
+engine_collect(struct engine *e)
+{
+	struct xfer *x;
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(e->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		x = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
+		xfer_finish(x, msg->data.result);
+		curl_multi_remove_handle(e->m, x->curl);
+		xfer_end(x);
+		x->batch->running--;
+		e->running--;
+		engine_hand_back(e, x->batch, (size_t)(x - x->batch->xs));
+	}
+}
+
+/* The multi handle broke: fail every job of every batch, running ("transfer
+ * failed: why") or not started yet ("cannot run the transfer"). */
+static void
+engine_abandon(struct engine *e, const char *why)
+{
+	struct batch *b, *next;
+	size_t i;
+	int last;
+
+	for (b = e->batches; b != NULL; b = next) {
+		next = b->link;
+		for (i = 0, last = 0; i < b->n && !last; i++) {
+			if (b->xs[i].curl != NULL) {
+				result_error(&b->jobs[i].result,
+				             "transfer failed: %s", why);
+				curl_multi_remove_handle(e->m, b->xs[i].curl);
+				xfer_end(&b->xs[i]);
+			} else if (i >= b->next && b->first[i] == i) {
+				result_error(&b->jobs[i].result,
+				             "cannot run the transfer");
+			} else {
+				continue;
+			}
+			last = b->left == 1; /* then b may be gone */
+			engine_hand_back(e, b, i);
+		}
+	}
+	e->running = 0;
+}
+
+/* One round: start what may start, let libcurl work, hand back what
+ * ended, and wait (at most a second, or until woken) for more. Returns
+ * 0, or -1 if the multi handle broke (its jobs were failed). */
+static int
+engine_step(struct engine *e)
+{
+	CURLMcode mc;
+	int still;
+
+	engine_fill(e);
+	if (e->running == 0)
+		return 0;
+	mc = curl_multi_perform(e->m, &still);
+	if (mc == CURLM_OK)
+		engine_collect(e);
+	if (mc == CURLM_OK && e->running > 0)
+		mc = curl_multi_poll(e->m, NULL, 0, 1000, NULL);
+	if (mc == CURLM_OK)
+		return 0;
+	engine_abandon(e, curl_multi_strerror(mc));
+	return -1;
+}
+
+/* Move the queued batches to the engine (with svc.lock held). */
+static void
+svc_take_queue(void)
+{
+	struct batch **p = &svc.e.batches;
+
+	while (*p != NULL)
+		p = &(*p)->link;
+	*p = svc.queue;
+	svc.queue = NULL;
+	svc.queue_tail = &svc.queue;
+}
+
+/* The service thread: run the queued batches until asked to stop while
+ * idle. A broken multi handle is replaced (under svc.lock, since callers
+ * wake it). */
+static void *
+svc_main(void *arg)
 {
 	CURLM *m;
 
-	pthread_once(&multi_once, multi_key_init);
-	m = pthread_getspecific(multi_key);
-	pthread_setspecific(multi_key, NULL);
-	if (m != NULL)
-		curl_multi_cleanup(m);
+	(void)arg;
+	pthread_mutex_lock(&svc.lock);
+	for (;;) {
+		svc_take_queue();
+		if (svc.e.batches == NULL) {
+			if (svc.stop)
+				break;
+			pthread_cond_wait(&svc.cv, &svc.lock);
+			continue;
+		}
+		pthread_mutex_unlock(&svc.lock);
+		m = engine_step(&svc.e) == 0 ? NULL : svc.e.m;
+		pthread_mutex_lock(&svc.lock);
+		if (m != NULL) {
+			curl_multi_cleanup(m);
+			svc.e.m = engine_multi();
+		}
+	}
+	pthread_mutex_unlock(&svc.lock);
+	return NULL;
+}
+
+/* Queue b for the service thread, starting it if needed. Returns 0, or
+ * -1 if there is no service thread (b was not queued). */
+static int
+svc_submit(struct batch *b)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&svc.lock);
+	if (!svc.running) {
+		memset(&svc.e, 0, sizeof(svc.e));
+		svc.queue = NULL;
+		svc.queue_tail = &svc.queue;
+		svc.e.m = engine_multi();
+		if (svc.e.m != NULL &&
+		    pthread_create(&svc.thread, NULL, svc_main, NULL) == 0)
+			svc.running = 1;
+	}
+	if (svc.running) {
+		b->link = NULL;
+		*svc.queue_tail = b;
+		svc.queue_tail = &b->link;
+		pthread_cond_signal(&svc.cv);
+#if LIBCURL_VERSION_NUM >= 0x074400
+		if (svc.e.m != NULL)
+			curl_multi_wakeup(svc.e.m);
+#endif
+	} else {
+		curl_multi_cleanup(svc.e.m);
+		svc.e.m = NULL;
+		rc = -1;
+	}
+	pthread_mutex_unlock(&svc.lock);
+	return rc;
+}
+
+/* Stop the service thread (when no fetch runs) and free its multi
+ * handle. */
+static void
+svc_stop(void)
+{
+	pthread_mutex_lock(&svc.lock);
+	if (!svc.running) {
+		pthread_mutex_unlock(&svc.lock);
+		return;
+	}
+	svc.stop = 1;
+	pthread_cond_signal(&svc.cv);
+	pthread_mutex_unlock(&svc.lock);
+	pthread_join(svc.thread, NULL);
+	curl_multi_cleanup(svc.e.m);
+	svc.e.m = NULL;
+	svc.running = 0;
+	svc.stop = 0;
 }
 
 /* Tell the job's owner, once, that its result is final. */
@@ -742,90 +1008,52 @@ job_done(struct fetch_job *job)
 		job->done(job, job->done_arg);
 }
 
-/* Start x's transfer for job on m; a job that cannot start is finished
- * at once with its error. Returns 1 if a transfer now runs, else 0. */
-static int
-multi_start(CURLM *m, struct xfer *x, struct fetch_job *job)
-{
-	if (xfer_begin(x, job) == 0) {
-		if (curl_multi_add_handle(m, x->curl) == CURLM_OK)
-			return 1;
-		result_error(&job->result, "cannot start the transfer");
-	}
-	xfer_end(x);
-	job_done(job);
-	return 0;
-}
-
-/* Finish every transfer that ended. Returns how many did. */
-static size_t
-multi_collect(CURLM *m)
-{
-	CURLMsg *msg;
-	struct xfer *x;
-	CURLcode rc;
-	size_t done = 0;
-	int left;
-
-	while ((msg = curl_multi_info_read(m, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		x = NULL;
-		rc = msg->data.result;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
-		xfer_finish(x, rc);
-		curl_multi_remove_handle(m, x->curl);
-		xfer_end(x);
-		job_done(x->job);
-		done++;
-	}
-	return done;
-}
-
-/* Fail every transfer still running (the multi handle broke). */
+/* Call the done callbacks of b's jobs handed back since *seen (the
+ * caller's count so far), with svc.lock held; the lock is let go
+ * while they run. */
 static void
-multi_abandon(CURLM *m, struct xfer *xs, size_t n, const char *why)
+batch_report(struct batch *b, size_t *seen)
 {
-	size_t i;
+	size_t k = b->nready;
 
-	for (i = 0; i < n; i++) {
-		if (xs[i].curl == NULL)
-			continue;
-		result_error(&xs[i].job->result, "transfer failed: %s", why);
-		curl_multi_remove_handle(m, xs[i].curl);
-		xfer_end(&xs[i]);
-		job_done(xs[i].job);
-	}
+	pthread_mutex_unlock(&svc.lock);
+	for (; *seen < k; (*seen)++)
+		job_done(&b->jobs[b->ready[*seen]]);
+	pthread_mutex_lock(&svc.lock);
 }
 
-/* Run the jobs whose first[] is themselves, max_parallel at a time.
- * Returns 0, or -1 if the multi interface failed (jobs not run yet are
- * then left with ok == 0 and no error). */
-static int
-multi_run(CURLM *m, struct fetch_job *jobs, const size_t *first, size_t n,
-          unsigned max_parallel, struct xfer *xs)
+/* Wait for the service thread to hand back b's distinct jobs, calling
+ * their done callbacks as they come. */
+static void
+batch_wait(struct batch *b, size_t distinct)
 {
-	size_t next = 0, running = 0;
-	CURLMcode mc;
-	int still;
+	size_t seen = 0;
 
-	for (;;) {
-		for (; running < max_parallel && next < n; next++)
-			if (first[next] == next)
-				running +=
-				    multi_start(m, &xs[next], &jobs[next]);
-		if (running == 0 && next >= n)
-			return 0;
-		mc = curl_multi_perform(m, &still);
-		if (mc == CURLM_OK)
-			running -= multi_collect(m);
-		if (mc == CURLM_OK && running > 0)
-			mc = curl_multi_poll(m, NULL, 0, 1000, NULL);
-		if (mc != CURLM_OK) {
-			multi_abandon(m, xs, n, curl_multi_strerror(mc));
-			return -1;
-		}
+	pthread_mutex_lock(&svc.lock);
+	while (seen < distinct) {
+		while (b->nready == seen)
+			pthread_cond_wait(&b->cv, &svc.lock);
+		batch_report(b, &seen);
 	}
+	pthread_mutex_unlock(&svc.lock);
+}
+
+/* Without the service thread: drive b on a multi handle of this
+ * thread's own, calling the done callbacks as jobs end. */
+static void
+batch_run_here(struct batch *b, size_t distinct)
+{
+	struct engine e = {.m = engine_multi(), .batches = b};
+	size_t seen = 0;
+
+	b->link = NULL;
+	while (seen < distinct) {
+		engine_step(&e);
+		pthread_mutex_lock(&svc.lock);
+		batch_report(b, &seen);
+		pthread_mutex_unlock(&svc.lock);
+	}
+	curl_multi_cleanup(e.m);
 }
 
 /* A job's URL and index, sorted to find the duplicates. */
@@ -883,14 +1111,12 @@ void
 fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 {
 	static const struct fetch_opts defaults;
-	size_t *first, i;
-	struct xfer *xs;
-	CURLM *m;
+	struct batch b;
+	size_t *first, i, distinct = 0;
 
 	if (n == 0)
 		return;
 	first = xcalloc(n, sizeof(*first));
-	xs = xcalloc(n, sizeof(*xs));
 	for (i = 0; i < n; i++) {
 		if (jobs[i].opts == NULL)
 			jobs[i].opts = &defaults;
@@ -898,21 +1124,29 @@ fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 		jobs[i].done_called = 0;
 	}
 	find_duplicates(jobs, n, first);
-	m = multi_get();
-	if (m == NULL || multi_run(m, jobs, first, n,
-	                           max_parallel ? max_parallel : 1, xs) == -1) {
-		for (i = 0; i < n; i++)
-			if (!jobs[i].result.ok)
-				result_error(&jobs[i].result,
-				             "cannot run the transfer");
-		multi_drop();
-	}
+	for (i = 0; i < n; i++)
+		distinct += first[i] == i;
+	memset(&b, 0, sizeof(b));
+	b.jobs = jobs;
+	b.first = first;
+	b.n = n;
+	b.xs = xcalloc(n, sizeof(*b.xs));
+	b.ready = xcalloc(n, sizeof(*b.ready));
+	b.max_parallel = max_parallel ? max_parallel : 1;
+	b.left = distinct;
+	pthread_cond_init(&b.cv, NULL);
+	if (svc_submit(&b) == 0)
+		batch_wait(&b, distinct);
+	else
+		batch_run_here(&b, distinct);
 	for (i = 0; i < n; i++)
 		if (first[i] != i)
 			result_copy(&jobs[i].result, &jobs[first[i]].result);
 	for (i = 0; i < n; i++)
 		job_done(&jobs[i]);
-	free(xs);
+	pthread_cond_destroy(&b.cv);
+	free(b.ready);
+	free(b.xs);
 	free(first);
 }
 

@@ -33,7 +33,16 @@ struct fetch_result {
 	double seconds;     /* total transfer time */
 };
 
-/* Call once at start-up / end of the program (libcurl global state). */
+/*
+ * Call once at start-up / end of the program (libcurl global state).
+ * Every transfer of the process runs on one libcurl multi handle, driven
+ * by one service thread that the first fetch_url() or fetch_many() starts
+ * (so one parsed trust store and a few idle connections for the process,
+ * not one per fetching thread); the calling threads wait for their
+ * results. fetch_global_cleanup() stops that thread (call it when no
+ * fetch runs) and frees all; a later fetch would start it again. If the
+ * thread cannot be started, a fetch runs on the calling thread.
+ */
 int fetch_global_init(void);
 void fetch_global_cleanup(void);
 
@@ -56,7 +65,8 @@ int fetch_same_request(const char *url_a, const struct fetch_opts *a,
                        const char *url_b, const struct fetch_opts *b);
 
 /* Fetch several URLs concurrently (libcurl multi), at most max_parallel
- * at once (0 counts as 1); each job's result is filled as by fetch_url()
+ * at once (0 counts as 1), and at most 32 for the whole process when
+ * several threads fetch; each job's result is filled as by fetch_url()
  * and freed by the caller with fetch_result_free(). Jobs with the same URL
  * and options are fetched once and get copies of the same result. When
  * a job has a done callback, it is called once, from the thread running

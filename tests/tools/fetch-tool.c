@@ -7,6 +7,11 @@
  *   fetch-tool many [OPTS] URL...        one line per URL: "URL ok BODY"
  *                                        (newlines shown as |) or
  *                                        "URL error: ..."
+ *   fetch-tool threads [OPTS] N URL...   N threads at once each fetch every
+ *                                        URL (even threads by fetch_url,
+ *                                        odd ones by fetch_many); one line
+ *                                        per thread and URL: "T URL ok
+ *                                        BODY" or "T URL error: ..."
  *   fetch-tool verify [OPTS] URL FILE SECONDS
  *                                        publish_verify() against FILE
  *   fetch-tool publish FILE < DATA       publish_write()
@@ -24,6 +29,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +163,112 @@ cmd_many(int argc, char **argv, struct tool_opts *t)
 		fetch_result_free(r);
 	}
 	free(jobs);
+	return bad;
+}
+
+/* One thread of cmd_threads: its number, the URLs, its results. */
+struct tool_thread {
+	pthread_t tid;
+	unsigned no;
+	char **urls;
+	size_t n;
+	struct tool_opts *t;
+	pthread_barrier_t *start;
+	struct fetch_result *r; /* per URL */
+	unsigned bad_done;      /* done callbacks wrong: count, thread */
+};
+
+/* fetch_job callback: count calls made from another thread than the one
+ * that called fetch_many(). */
+static void
+thread_job_done(struct fetch_job *job, void *arg)
+{
+	struct tool_thread *th = arg;
+
+	if (!pthread_equal(pthread_self(), th->tid) || job->done_called != 1)
+		th->bad_done++;
+}
+
+/* Fetch every URL, starting at a different one in each thread so that
+ * the threads ask different hosts at the same time. */
+static void *
+thread_main(void *arg)
+{
+	struct tool_thread *th = arg;
+	struct fetch_job *jobs = xcalloc(th->n, sizeof(*jobs));
+	size_t k, i;
+
+	pthread_barrier_wait(th->start); /* th->tid is set from here on */
+	for (k = 0; k < th->n; k++) {
+		i = (k + th->no) % th->n;
+		jobs[k].url = th->urls[i];
+		jobs[k].opts = &th->t->fo;
+		jobs[k].done = thread_job_done;
+		jobs[k].done_arg = th;
+		if (th->no % 2 == 0)
+			fetch_url(th->urls[i], &th->t->fo, &th->r[i]);
+	}
+	if (th->no % 2 == 1) {
+		fetch_many(jobs, th->n, th->t->parallel ? th->t->parallel : 3);
+		for (k = 0; k < th->n; k++)
+			th->r[(k + th->no) % th->n] = jobs[k].result;
+	}
+	free(jobs);
+	return NULL;
+}
+
+/* Print thread th's results, one line per URL; returns 1 if one failed. */
+static int
+thread_print(struct tool_thread *th)
+{
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < th->n; i++) {
+		printf("%u %s ", th->no, th->urls[i]);
+		if (th->r[i].ok) {
+			printf("ok ");
+			print_flat(th->r[i].body, th->r[i].len);
+			printf("\n");
+		} else {
+			printf("error: %s\n", th->r[i].error);
+			bad = 1;
+		}
+		fetch_result_free(&th->r[i]);
+	}
+	if (th->bad_done)
+		printf("%u done callbacks wrong: %u\n", th->no, th->bad_done);
+	return bad;
+}
+
+static int
+cmd_threads(const char *count, int argc, char **argv, struct tool_opts *t)
+{
+	unsigned n = num_arg(count), k;
+	struct tool_thread *th = xcalloc(n ? n : 1, sizeof(*th));
+	pthread_barrier_t start;
+	int bad = 0;
+
+	pthread_barrier_init(&start, NULL, n + 1);
+	for (k = 0; k < n; k++) {
+		th[k].no = k;
+		th[k].urls = argv;
+		th[k].n = (size_t)argc;
+		th[k].t = t;
+		th[k].start = &start;
+		th[k].r = xcalloc((size_t)argc, sizeof(*th[k].r));
+		if (pthread_create(&th[k].tid, NULL, thread_main, &th[k]) != 0)
+			usage("cannot start a thread");
+	}
+	pthread_barrier_wait(&start);
+	for (k = 0; k < n; k++)
+		pthread_join(th[k].tid, NULL);
+	for (k = 0; k < n; k++) {
+		bad |= thread_print(&th[k]) | (th[k].bad_done != 0);
+		free(th[k].r);
+	}
+	pthread_barrier_destroy(&start);
+	free(th);
 	return bad;
 }
 
@@ -297,6 +409,8 @@ main(int argc, char **argv)
 		rc = cmd_fetch(argv[i], &t);
 	else if (strcmp(cmd, "many") == 0 && argc - i >= 1)
 		rc = cmd_many(argc - i, argv + i, &t);
+	else if (strcmp(cmd, "threads") == 0 && argc - i >= 2)
+		rc = cmd_threads(argv[i], argc - i - 1, argv + i + 1, &t);
 	else if (strcmp(cmd, "verify") == 0 && argc - i == 3)
 		rc = cmd_verify(argv[i], argv[i + 1], argv[i + 2], &t);
 	else if (strcmp(cmd, "publish") == 0 && argc - i == 1)
