@@ -304,7 +304,8 @@ rx_message(int fd, struct rx *rx, struct buf *out,
 			memmove(rx->p, rx->p + need, rx->len);
 			return 0;
 		}
-		if (rx->cap < need || rx->cap - rx->len < 512) {
+		if (rx->cap < need || rx->cap < 4096) {
+			/* never below what it holds: rx->len < need */
 			rx->cap = need > 4096 ? need : 4096;
 			rx->p = xrealloc(rx->p, rx->cap);
 		}
