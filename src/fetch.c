@@ -334,6 +334,9 @@ xfer_set_rules(struct xfer *x)
 	                        (long)CURLPROTO_HTTPS) != CURLE_OK;
 #endif
 	bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+	/* closed when done: the next fetch is for another host (a verify,
+	 * an upstream), and idle connections would hold their TLS state */
+	bad |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L) != CURLE_OK;
 	/* one GET per connection: HTTP/2 (offered by ALPN by default) only
 	 * adds its session setup; RFC 8461 asks for HTTPS, not a version */
 	bad |= curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
@@ -689,17 +692,19 @@ result_copy(struct fetch_result *dst, const struct fetch_result *src)
  * The transfers of the whole process run on one multi handle, driven by
  * one service thread (started at the first fetch, stopped by
  * fetch_global_cleanup()): libcurl keeps one parsed trust store in it
- * (CURLOPT_CA_CACHE_TIMEOUT) for every thread that fetches, and at most
- * FETCH_MAX_IDLE idle connections (a verify goes to a host that is not
- * asked again, so a connection is rarely reused). A fetch_many() call is
+ * (CURLOPT_CA_CACHE_TIMEOUT) for every thread that fetches, and no idle
+ * connection (a verify goes to a host that is not asked again: each
+ * connection is closed after its transfer). A fetch_many() call is
  * a batch: the calling thread queues it, the service thread starts its
  * transfers (max_parallel of them, FETCH_MAX_RUNNING in all, batches
  * served in turn) and hands back each job as it ends; the caller runs the
  * done callbacks. If the thread cannot be started, the caller drives its
- * batch itself on a multi handle of its own.
+ * batch itself on a multi handle of its own. The child of a fork(2)
+ * (publish_run_command) only execs: it never touches the service, so a
+ * fork while the service thread holds its lock is harmless.
  */
 #define FETCH_MAX_RUNNING 32 /* transfers at once, all batches together */
-#define FETCH_MAX_IDLE 4     /* idle connections kept for reuse */
+#define FETCH_MAX_IDLE 4     /* idle connections, were any kept */
 
 /* One fetch_many() call. The engine's fields are used by the thread
  * driving the transfers only; ready and nready under svc.lock. */
@@ -742,6 +747,8 @@ engine_multi(void)
 {
 	CURLM *m = curl_multi_init();
 
+	/* a bound, should a connection ever be kept (none is: every
+	 * transfer closes its own, CURLOPT_FORBID_REUSE) */
 	if (m != NULL)
 		curl_multi_setopt(m, CURLMOPT_MAXCONNECTS,
 		                  (long)FETCH_MAX_IDLE);

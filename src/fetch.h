@@ -37,9 +37,9 @@ struct fetch_result {
  * Call once at start-up / end of the program (libcurl global state).
  * Every transfer of the process runs on one libcurl multi handle, driven
  * by one service thread that the first fetch_url() or fetch_many() starts
- * (so one parsed trust store and a few idle connections for the process,
- * not one per fetching thread); the calling threads wait for their
- * results. fetch_global_cleanup() stops that thread (call it when no
+ * (so one parsed trust store for the process, not one per fetching
+ * thread; connections are closed after their transfer); the calling
+ * threads wait for their results. fetch_global_cleanup() stops that thread (call it when no
  * fetch runs) and frees all; a later fetch would start it again. If the
  * thread cannot be started, a fetch runs on the calling thread.
  */
