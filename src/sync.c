@@ -20,6 +20,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cmd.h"
 #include "conf.h"
@@ -1234,6 +1237,21 @@ state_free(struct sync_state *s)
 }
 
 /*
+ * glibc gives each thread that allocates a malloc arena of its own, which
+ * keeps what it once held: with a worker per job, the fetch service and
+ * the calling thread, that cost about 1 MiB of a 10000-domain run's peak
+ * for no measurable speed. The workers allocate little and briefly, so
+ * two arenas serve them all.
+ */
+static void
+sync_limit_arenas(void)
+{
+#if defined(__GLIBC__) && defined(M_ARENA_MAX)
+	mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
+/*
  * Work on the n domains of dcs (o->jobs at once) and print their results.
  * Returns how many failed.
  */
@@ -1283,6 +1301,7 @@ sync_run(const struct cmd_opts *o)
 		conf_free(conf);
 		return EXIT_FAILED;
 	}
+	sync_limit_arenas();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
 	failed = sync_domains(dcs, (size_t)n, o);
