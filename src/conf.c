@@ -684,10 +684,10 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 	if (get_value_semi(p, lx, "policy-file", &v) == -1)
 		return -1;
 	path = path_resolve(lx->file, v);
-	b->dc.policy_file = keep(p, path);
+	b->dc.policy_file_tmpl = keep(p, path);
 	free(path);
 	free(v);
-	if (!percent_ok(b->dc.policy_file))
+	if (!percent_ok(b->dc.policy_file_tmpl))
 		return perr(p, lx->file, lx->tok_line,
 		            "policy-file: only %%d (the domain) and %%%% may "
 		            "follow '%%'");
@@ -775,13 +775,13 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_value_semi(p, lx, "verify-url", &v) == -1)
 		return -1;
-	b->dc.verify_url = keep(p, v);
+	b->dc.verify_url_set = keep(p, v);
 	free(v);
-	if (!url_ok(b->dc.verify_url))
+	if (!url_ok(b->dc.verify_url_set))
 		return perr(p, lx->file, lx->tok_line,
 		            "verify-url: expected an https:// URL, found "
 		            "'%.100s'",
-		            b->dc.verify_url);
+		            b->dc.verify_url_set);
 	return 0;
 }
 
@@ -1488,13 +1488,13 @@ inherit_policy_setting(struct domain_conf *d, const struct domain_conf *od,
 	else if (s == S_MX)
 		d->extra_mx = od->extra_mx;
 	else if (s == S_POLICY_FILE)
-		d->policy_file = od->policy_file;
+		d->policy_file_tmpl = od->policy_file_tmpl;
 	else if (s == S_PUBLISH_CMD)
 		d->publish_cmd = od->publish_cmd;
 	else if (s == S_VERIFY)
 		d->verify = od->verify;
 	else if (s == S_VERIFY_URL)
-		d->verify_url = od->verify_url;
+		d->verify_url_set = od->verify_url_set;
 	else if (s == S_VERIFY_TIMEOUT)
 		d->verify_timeout = od->verify_timeout;
 	else if (s == S_TLS_RPT)
@@ -1571,40 +1571,18 @@ inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 	}
 }
 
-/*
- * Expand %d (the domain) and %% in the policy-file path; a path without
- * '%' stays shared. The default verify-url is built from the name.
- */
-static void
-domain_expand(struct parser *p, struct domain_conf *d)
+/* The length of tmpl with %d expanded to name (and %% to %). */
+static size_t
+expanded_len(const char *tmpl, const char *name)
 {
-	const char *s;
-	struct buf b;
+	size_t n = 0, nl = strlen(name);
 
-	if (strchr(d->policy_file, '%') != NULL) {
-		buf_init(&b, CONF_STR_MAX);
-		for (s = d->policy_file; *s != '\0'; s++) {
-			if (s[0] == '%' && (s[1] == 'd' || s[1] == '%')) {
-				s++;
-				if (s[0] == 'd')
-					buf_puts(&b, d->name);
-				else
-					buf_append(&b, "%", 1);
-			} else {
-				buf_append(&b, s, 1);
-			}
+	for (; *tmpl != '\0'; tmpl++, n++)
+		if (tmpl[0] == '%' && (tmpl[1] == 'd' || tmpl[1] == '%')) {
+			n += tmpl[1] == 'd' ? nl - 1 : 0;
+			tmpl++;
 		}
-		d->policy_file =
-		    mem_strdup(p->conf->mem, b.data != NULL ? b.data : "");
-		buf_free(&b);
-	}
-	if (d->verify_url == NULL) {
-		char u[320]; /* a name is at most 253 bytes */
-
-		snprintf(u, sizeof(u),
-		         "https://mta-sts.%s/.well-known/mta-sts.txt", d->name);
-		d->verify_url = mem_strdup(p->conf->mem, u);
-	}
+	return n;
 }
 
 /* The required settings of a domain, after inheritance. */
@@ -1623,9 +1601,14 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "apply to an upstream; write them inside "
 		            "policy { }",
 		            d->name);
-	if (d->policy_file == NULL)
+	if (d->policy_file_tmpl == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no policy-file", d->name);
+	if (expanded_len(d->policy_file_tmpl, d->name) >= CONF_STR_MAX)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\": policy-file longer than %u bytes "
+		            "once %%d is expanded",
+		            d->name, (unsigned)CONF_STR_MAX - 1);
 	if (pd->key_name == NULL && pd->key_file == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no key: set key or key-file "
@@ -1712,7 +1695,6 @@ finish(struct parser *p)
 		if (domain_check(p, d, &p->pend[i]) == -1 ||
 		    key_resolve(p, d, &p->pend[i]) == -1)
 			return -1;
-		domain_expand(p, d);
 	}
 	/* conf->keys moves while key files are loaded: point at it last */
 	for (i = 0; i < c->ndomains; i++)
@@ -1823,6 +1805,43 @@ conf_free(struct conf *conf)
 	strlist_free(&conf->files);
 	free(conf->path);
 	free(conf);
+}
+
+char *
+conf_policy_file(const struct domain_conf *dc)
+{
+	const char *s;
+	struct buf b;
+
+	if (strchr(dc->policy_file_tmpl, '%') == NULL)
+		return xstrdup(dc->policy_file_tmpl);
+	buf_init(&b, CONF_STR_MAX);
+	for (s = dc->policy_file_tmpl; *s != '\0'; s++) {
+		if (s[0] == '%' && (s[1] == 'd' || s[1] == '%')) {
+			s++;
+			if (s[0] == 'd')
+				buf_puts(&b, dc->name);
+			else
+				buf_append(&b, "%", 1);
+		} else {
+			buf_append(&b, s, 1);
+		}
+	}
+	if (b.data == NULL)
+		return xstrdup("");
+	return buf_steal(&b);
+}
+
+char *
+conf_verify_url(const struct domain_conf *dc)
+{
+	char u[320]; /* a name is at most 253 bytes */
+
+	if (dc->verify_url_set != NULL)
+		return xstrdup(dc->verify_url_set);
+	snprintf(u, sizeof(u), "https://mta-sts.%s/.well-known/mta-sts.txt",
+	         dc->name);
+	return xstrdup(u);
 }
 
 struct domain_conf *

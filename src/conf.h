@@ -51,9 +51,10 @@ struct domain_conf {
 	const char *upstream;              /* https URL */
 	const struct policy *local_policy; /* from policy { } */
 
-	const char *policy_file; /* %d already expanded */
-	/* default https://mta-sts.D/.well-known/mta-sts.txt */
-	const char *verify_url;
+	/* policy-file as written (%d, %% not expanded: conf_policy_file()) */
+	const char *policy_file_tmpl;
+	/* verify-url as written; NULL: the default (conf_verify_url()) */
+	const char *verify_url_set;
 
 	const struct tsig_key *key; /* points into struct conf keys */
 	const char *server;         /* address or host name; NULL: SOA MNAME */
@@ -118,6 +119,17 @@ void conf_free(struct conf *conf);
 
 /* The domain named name, or NULL. */
 struct domain_conf *conf_find_domain(struct conf *conf, const char *name);
+
+/*
+ * The policy file of dc: its policy-file with %d (the domain) and %%
+ * expanded, as a new string. Kept unexpanded in the configuration, so
+ * that 10000 domains do not hold 10000 paths for the whole run.
+ */
+char *conf_policy_file(const struct domain_conf *dc);
+
+/* The verify URL of dc: its verify-url, or by default
+ * https://mta-sts.<domain>/.well-known/mta-sts.txt, as a new string. */
+char *conf_verify_url(const struct domain_conf *dc);
 
 /*
  * Load a key from a key file in BIND (key "n" { ... };), Knot YAML (key:

@@ -57,7 +57,9 @@ enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
 /* Everything one run knows about one domain. */
 struct domain_run {
 	const struct domain_conf *dc;
-	char *error; /* why the domain failed; NULL: it did not */
+	char *policy_file; /* dc's, expanded */
+	char *verify_url;  /* dc's, or the default */
+	char *error;       /* why the domain failed; NULL: it did not */
 	struct strlist warnings;
 	struct buf notes;           /* -v lines, printed in domain order */
 	struct buf dry_text;        /* --dry-run: the file diff */
@@ -335,7 +337,7 @@ plan_file(struct domain_run *r)
 
 	diag_init(&d);
 	buf_init(&r->published, POLICY_MAX_SIZE);
-	exists = publish_read(r->dc->policy_file, &r->published, &d);
+	exists = publish_read(r->policy_file, &r->published, &d);
 	if (exists == -1) {
 		run_fail(r, "%s", d.error);
 		return -1;
@@ -343,7 +345,7 @@ plan_file(struct domain_run *r)
 	r->file_differs =
 	    !exists || r->published.len != r->served.len ||
 	    memcmp(r->published.data, r->served.data, r->served.len) != 0;
-	run_note(r, "%s: %s", r->dc->policy_file,
+	run_note(r, "%s: %s", r->policy_file,
 	         !exists           ? "not published yet"
 	         : r->file_differs ? "differs from the new policy"
 	                           : "up to date");
@@ -485,17 +487,16 @@ plan_domain(struct domain_run *r)
 static int
 publish_file(struct domain_run *r)
 {
-	const struct domain_conf *dc = r->dc;
 	struct diag d;
 
 	diag_init(&d);
-	if (publish_write(dc->policy_file, r->served.data, r->served.len, &d) ==
+	if (publish_write(r->policy_file, r->served.data, r->served.len, &d) ==
 	    -1) {
 		run_fail(r, "%s", d.error);
 		return -1;
 	}
 	r->file_written = 1;
-	run_note(r, "wrote %s", dc->policy_file);
+	run_note(r, "wrote %s", r->policy_file);
 	return 0;
 }
 
@@ -516,7 +517,7 @@ publish_command(struct domain_run *r)
 	diag_init(&d);
 	if (dc->publish_cmd.n == 0)
 		return 0;
-	if (publish_run_command(&dc->publish_cmd, dc->name, dc->policy_file,
+	if (publish_run_command(&dc->publish_cmd, dc->name, r->policy_file,
 	                        limit, &d) == -1) {
 		run_fail(r, "%s; the _mta-sts id was not changed", d.error);
 		return -1;
@@ -536,12 +537,12 @@ publish_confirm(struct domain_run *r)
 	struct diag d;
 
 	if (!dc->verify) {
-		run_note(r, "verify no: not checking %s", dc->verify_url);
+		run_note(r, "verify no: not checking %s", r->verify_url);
 		return 0;
 	}
 	diag_init(&d);
-	run_note(r, "verifying %s", dc->verify_url);
-	if (publish_verify(dc->verify_url, &r->opts, r->served.data,
+	run_note(r, "verifying %s", r->verify_url);
+	if (publish_verify(r->verify_url, &r->opts, r->served.data,
 	                   r->served.len, dc->verify_timeout, &d) == -1) {
 		run_fail(r,
 		         "new policy not served: %s; the _mta-sts id was "
@@ -549,7 +550,7 @@ publish_confirm(struct domain_run *r)
 		         d.error);
 		return -1;
 	}
-	run_note(r, "%s serves the new policy", dc->verify_url);
+	run_note(r, "%s serves the new policy", r->verify_url);
 	return 0;
 }
 
@@ -655,7 +656,7 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 
 	buf_reset(out);
 	if (file)
-		buf_printf(out, "%s", r->dc->policy_file);
+		buf_printf(out, "%s", r->policy_file);
 	if (dns && r->sts_needed)
 		buf_printf(out, "%s_mta-sts.%s TXT", out->len ? ", " : "",
 		           r->dc->name);
@@ -752,10 +753,9 @@ dry_run_diff(struct domain_run *r)
 
 	if (!r->file_differs)
 		return;
-	snprintf(old_name, sizeof(old_name), "%s (published)",
-	         r->dc->policy_file);
-	snprintf(new_name, sizeof(new_name), "%s (new, id=%s)",
-	         r->dc->policy_file, r->id);
+	snprintf(old_name, sizeof(old_name), "%s (published)", r->policy_file);
+	snprintf(new_name, sizeof(new_name), "%s (new, id=%s)", r->policy_file,
+	         r->id);
 	buf_init(&r->dry_text, 1u << 20);
 	sync_diff(r->published.data ? r->published.data : "", r->published.len,
 	          r->served.data, r->served.len, old_name, new_name,
@@ -784,6 +784,8 @@ static void
 run_free(struct domain_run *r)
 {
 	free(r->error);
+	free(r->policy_file);
+	free(r->verify_url);
 	strlist_free(&r->warnings);
 	buf_free(&r->notes);
 	buf_free(&r->dry_text);
@@ -949,6 +951,8 @@ state_start(struct sync_state *s, size_t i)
 	size_t j = s->fetch_of[i];
 
 	r->dc = s->dcs[i];
+	r->policy_file = conf_policy_file(r->dc);
+	r->verify_url = conf_verify_url(r->dc);
 	r->opts = fetch_opts_of(r->dc);
 	if (j != (size_t)-1)
 		r->upstream = &s->fetches[j];

@@ -20,6 +20,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* A path or URL made from a domain's settings: never empty. */
+static void
+check_made(char *s)
+{
+	if (s == NULL || *s == '\0')
+		abort();
+	free(s);
+}
+
 /* Every loaded domain carries what conf.h promises. */
 static void
 check_conf(const struct conf *c)
@@ -32,10 +41,12 @@ check_conf(const struct conf *c)
 		const struct domain_conf *d = &c->domains[i];
 
 		if (d->name == NULL || d->key == NULL ||
-		    d->policy_file == NULL || d->verify_url == NULL ||
+		    d->policy_file_tmpl == NULL ||
 		    (d->upstream == NULL) == (d->local_policy == NULL) ||
 		    conf_find_domain((struct conf *)c, d->name) != d)
 			abort();
+		check_made(conf_policy_file(d));
+		check_made(conf_verify_url(d));
 	}
 }
 

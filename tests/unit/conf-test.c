@@ -28,6 +28,17 @@
 #include "tsig.h"
 #include "util.h"
 
+/* Compare the string fn(dc) makes with want, and free it. */
+static void
+is_made(char *(*fn)(const struct domain_conf *), const struct domain_conf *dc,
+        const char *want, const char *what)
+{
+	char *got = fn(dc);
+
+	is_str(got, want, "%s", what);
+	free(got);
+}
+
 static char tmpdir[256];
 static const char *srcdir;
 
@@ -167,16 +178,17 @@ test_defaults(void)
 	is_str(dc->name, "example.com", "domain name");
 	ok(dc->line == 2, "domain line %u", dc->line);
 	like(dc->file, "test.conf", "domain file");
-	is_str(dc->policy_file, "/srv/example.com.txt", "policy-file %%d");
+	is_made(conf_policy_file, dc, "/srv/example.com.txt", "policy-file %d");
 	ok(dc->ttl == 3600, "default ttl");
 	ok(dc->timeout == 30, "default timeout");
 	ok(dc->verify == 1, "default verify yes");
 	ok(dc->verify_timeout == 60, "default verify-timeout");
 	ok(dc->port == 53 && dc->resolver_port == 53, "default ports");
 	ok(dc->mx_check == MX_CHECK_ENFORCE, "default mx-check");
-	is_str(dc->verify_url,
-	       "https://mta-sts.example.com/.well-known/mta-sts.txt",
-	       "default verify-url");
+	ok(dc->verify_url_set == NULL, "no verify-url kept by default");
+	is_made(conf_verify_url, dc,
+	        "https://mta-sts.example.com/.well-known/mta-sts.txt",
+	        "default verify-url");
 	ok(dc->server == NULL && dc->zone == NULL && dc->resolver == NULL &&
 	       dc->ca_file == NULL,
 	   "no server, zone, resolver, ca-file by default");
@@ -200,6 +212,7 @@ test_full(void)
 	struct diag d;
 	struct conf *c;
 	struct domain_conf *dc;
+	char *path;
 
 	diag_init(&d);
 	c = conf_load(tpath("data/full.conf"), &d);
@@ -218,16 +231,16 @@ test_full(void)
 	       strcmp(dc->extra_mx.v[0], "backup.example.com") == 0 &&
 	       strcmp(dc->extra_mx.v[1], "*.mx.example.com") == 0,
 	   "mx repeated, lower-cased");
-	is_str(dc->policy_file,
-	       "/var/www/mta-sts/example.com/.well-known/mta-sts.txt",
-	       "policy-file from options, expanded per domain");
+	is_made(conf_policy_file, dc,
+	        "/var/www/mta-sts/example.com/.well-known/mta-sts.txt",
+	        "policy-file from options, expanded per domain");
 	ok(dc->publish_cmd.n == 7, "publish-command argv");
 	is_str(dc->publish_cmd.v[2], "/srv/www/%d", "%%d kept");
 	is_str(dc->publish_cmd.v[6], "%f", "%%f kept");
 	ok(dc->verify == 0, "verify no");
-	is_str(dc->verify_url,
-	       "https://policy.example.com/example.com/mta-sts.txt",
-	       "verify-url");
+	is_made(conf_verify_url, dc,
+	        "https://policy.example.com/example.com/mta-sts.txt",
+	        "verify-url");
 	ok(dc->verify_timeout == 120, "verify-timeout");
 	ok(dc->has_tls_rpt && dc->tls_rpt.n == 2 &&
 	       strcmp(dc->tls_rpt.v[1], "https://reports.example.com/tlsrpt") ==
@@ -260,8 +273,11 @@ test_full(void)
 	       dc->key->alg == TSIG_HMAC_SHA512,
 	   "key from a nested include");
 	is_str(dc->server, "ns1.example.org", "server host name");
-	like(dc->policy_file, "data/policies/example.org.txt",
+	path = conf_policy_file(dc);
+	like(path, "/data/policies/example.org.txt",
 	     "relative policy-file resolved against the file");
+	ok(path != NULL && path[0] == '/', "made absolute");
+	free(path);
 	ok(dc->ttl == 3600 && dc->timeout == 20,
 	   "ttl default, timeout options");
 	ok(dc->mx_check == MX_CHECK_WARN, "mx-check from options");
@@ -407,12 +423,13 @@ test_scale(void)
 	ok(z->timeout == 10 && z->verify_timeout == 5 && z->port == 5300 &&
 	       z->resolve.n == 1 && z->verify && z->has_tls_rpt,
 	   "options values inherited");
-	is_str(z->policy_file,
-	       "/srv/www/mta-sts.d02000.bench.test/.well-known/mta-sts.txt",
-	       "policy-file expanded per domain");
-	is_str(z->verify_url,
-	       "https://mta-sts.d02000.bench.test:8443/.well-known/mta-sts.txt",
-	       "verify-url of the domain");
+	is_made(conf_policy_file, z,
+	        "/srv/www/mta-sts.d02000.bench.test/.well-known/mta-sts.txt",
+	        "policy-file expanded per domain");
+	is_made(
+	    conf_verify_url, z,
+	    "https://mta-sts.d02000.bench.test:8443/.well-known/mta-sts.txt",
+	    "verify-url of the domain");
 	ok(z->tls_rpt.n == 1 &&
 	       strcmp(z->tls_rpt.v[0], "mailto:tlsrpt@d02000.bench.test") == 0,
 	   "tls-rpt of the domain");
@@ -515,6 +532,28 @@ test_comments(void)
 	           "line numbers count comment lines");
 }
 
+/* A policy-file whose %d expansion would not fit is refused when the
+ * configuration is loaded, not cut short when a domain is published. */
+static void
+test_long_expansion(void)
+{
+	struct buf text;
+	int i;
+
+	buf_init(&text, 65536);
+	buf_puts(&text, KEY_STMT "domain \"example.com\" {\n"
+	                         "\tupstream \"https://x.example/\";\n"
+	                         "\tkey \"k\";\n\tpolicy-file \"/p/");
+	for (i = 0; i < 1500; i++)
+		buf_puts(&text, "%d");
+	buf_puts(&text, "\";\n};\n");
+	fails_with(text.data,
+	           "domain \"example.com\": policy-file longer than 16383 "
+	           "bytes once %d is expanded",
+	           "policy-file too long once expanded");
+	buf_free(&text);
+}
+
 static void
 test_errors(void)
 {
@@ -578,6 +617,7 @@ test_errors(void)
 	           "bad zone");
 	fails_with("domain \"example.com\" { policy-file \"/p/%\"; };\n",
 	           "policy-file: only %d", "lone percent");
+	test_long_expansion();
 	fails_with("domain \"example.com\" { key-file; };\n",
 	           "expected a value after 'key-file', found ';'",
 	           "missing value");
