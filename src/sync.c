@@ -993,6 +993,21 @@ state_send(struct sync_state *s, struct zone_group *g)
 	}
 }
 
+/*
+ * How r's UPDATE reaches its primary: the server, the port and the key.
+ * Domains of one zone are sent in one UPDATE only when all three agree,
+ * since the message goes to one place under one signature.
+ */
+static void
+primary_ident(const struct domain_run *r, char *out, size_t len)
+{
+	const struct domain_conf *dc = r->dc;
+
+	snprintf(out, len, "%s#%u key %s",
+	         r->have_state ? r->target.server : "", dc->port,
+	         dc->key != NULL ? dc->key->name : "");
+}
+
 /* Read domain i's zone, primary and records; it then waits for its
  * upstream, or goes on at once. */
 static void
@@ -1002,6 +1017,7 @@ state_read(struct sync_state *s, size_t i)
 	const struct domain_conf *dc = r->dc;
 	struct zone_group *ready;
 	size_t j = s->fetch_of[i];
+	char ident[DNS_NAME_MAX + TSIG_NAME_MAX + 32];
 
 	if (j != (size_t)-1)
 		run_note(r, "fetching upstream %s%s", dc->upstream,
@@ -1009,10 +1025,11 @@ state_read(struct sync_state *s, size_t i)
 		             ? ""
 		             : " (fetched once for several domains)");
 	plan_read_dns(r);
+	primary_ident(r, ident, sizeof(ident));
 	pthread_mutex_lock(&s->lock);
 	r->read_done = 1;
 	ready = zonetrack_read(s->zt, i, r->have_state ? r->target.zone : NULL,
-	                       r->target.server);
+	                       ident);
 	if (j == (size_t)-1 || s->arrived[j])
 		state_push(s, i);
 	pthread_mutex_unlock(&s->lock);

@@ -205,7 +205,11 @@ join(struct zonetrack *zt, size_t i, const char *zone, const char *server)
 		e->unread = count_unread(zt, zone);
 		*slot = e;
 	}
-	for (g = e->groups; g != NULL && strcmp(g->server, server) != 0;
+	/* A group handed out is being sent: a latecomer (only possible for
+	 * a domain outside its zone, which the configuration refuses)
+	 * starts a group of its own rather than join it. */
+	for (g = e->groups;
+	     g != NULL && (g->handed_out || strcmp(g->server, server) != 0);
 	     g = g->next)
 		;
 	if (g == NULL) {

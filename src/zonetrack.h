@@ -21,7 +21,8 @@
 /* The domains of one run updated through one zone on one primary. */
 struct zone_group {
 	char *zone;      /* lower case, no trailing dot */
-	char *server;    /* the primary, as the domains' targets name it */
+	char *server;    /* the primary and how it is reached (caller's
+	                    text: domains with the same text share it) */
 	size_t *members; /* domain indices, in the order they joined */
 	size_t n;
 	size_t pending;                /* members whose work is not done */

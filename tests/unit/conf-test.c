@@ -618,6 +618,15 @@ test_errors(void)
 	fails_with("domain \"example.com\" { policy-file \"/p/%\"; };\n",
 	           "policy-file: only %d", "lone percent");
 	test_long_expansion();
+	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
+	           "test.conf:2: domain \"example.com\" is not in zone "
+	           "\"example.org\": its _mta-sts and _smtp._tls records must "
+	           "be; fix the zone, or leave it out to have it found",
+	           "zone the domain is not in");
+	fails_with(KEY_STMT "options { zone \"ample.com\"; };\n" DOMAIN_OK
+	                    "};\n",
+	           "domain \"example.com\" is not in zone \"ample.com\"",
+	           "zone from options, a suffix but not a parent");
 	fails_with("domain \"example.com\" { key-file; };\n",
 	           "expected a value after 'key-file', found ';'",
 	           "missing value");

@@ -103,6 +103,29 @@ test_two_primaries(void)
 	(void)r;
 }
 
+/* A domain outside the zone it names (the configuration refuses that,
+ * this is the tracker's own guard) never joins a group being sent. */
+static void
+test_latecomer(void)
+{
+	const char *names[] = {"a.test", "b.other"};
+	struct zonetrack *zt = zonetrack_new(names, 2);
+	struct zone_group *g1, *g2;
+
+	zonetrack_read(zt, 0, "a.test", "ns");
+	g1 = zonetrack_done(zt, zonetrack_group_of(zt, 0));
+	ok(g1 != NULL, "a.test handed out");
+	ok(zonetrack_read(zt, 1, "a.test", "ns") == NULL,
+	   "b.other read, naming a.test");
+	g2 = zonetrack_group_of(zt, 1);
+	ok(g2 != NULL && g2 != g1 && g1->n == 1,
+	   "it starts a group of its own; the one being sent is untouched");
+	ok(zonetrack_done(zt, g2) == g2, "which goes when done");
+	zonetrack_release(zt, g1);
+	zonetrack_release(zt, g2);
+	zonetrack_free(zt);
+}
+
 /* Unfinished groups are freed with the tracker (a run that stopped). */
 static void
 test_free_unfinished(void)
@@ -267,6 +290,7 @@ main(void)
 	test_one_zone_per_domain();
 	test_shared_zone();
 	test_two_primaries();
+	test_latecomer();
 	test_free_unfinished();
 	for (s = 1; s <= 300; s++)
 		bad += random_run(s);
