@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -198,8 +199,10 @@ write_all(int fd, const char *data, size_t len)
  * descriptor, as without any grouping (so a run publishing one domain
  * at a time flushes exactly what it wrote); one covering several is
  * syncfs(2), which writes back and flushes everything dirty on that
- * file system, a superset of fsync of each of their files. The outcome,
- * error included, goes to every writer the flush covered. syncfs reports
+ * file system, a superset of fsync of each of their files. The outcome
+ * goes to every writer the flush covered; when a syncfs fails, each of
+ * them flushes its own file alone, since the error may be another
+ * file's, and is judged by that. syncfs reports
  * the writeback errors of the whole file system since the descriptor it
  * is given was opened (Linux 5.8+); each covered writer then also asks
  * for its own file's writeback errors (sync_file_range(2), no flush), so
@@ -366,7 +369,10 @@ group_sync(int fd)
 			pthread_cond_wait(&sync_cv, &sync_lock);
 	}
 	pthread_mutex_unlock(&sync_lock);
-	if (self.by_syncfs && self.err == ENOSYS)
+	/* No syncfs, or it failed: the error may be another file's (syncfs
+	 * reports any on the file system), so each writer asks for its own
+	 * file alone and is blamed only for that. */
+	if (self.by_syncfs && self.err != 0)
 		return fsync(fd);
 	if (self.err != 0) {
 		errno = self.err;
@@ -511,6 +517,28 @@ free_argv(char **v)
 }
 
 /*
+ * In the child, before exec: mark every descriptor from `first` on
+ * close-on-exec, so that the command (and whatever it leaves running)
+ * holds none of the run's sockets and files. Only async-signal-safe
+ * calls: the parent has other threads.
+ */
+static void
+cloexec_from(int first)
+{
+	struct rlimit rl;
+	int fd, max = 65536;
+
+#ifdef CLOSE_RANGE_CLOEXEC
+	if (close_range((unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+#endif
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
+		max = (int)rl.rlim_cur;
+	for (fd = first; fd < max; fd++)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+/*
  * In the child: standard input from /dev/null, output and errors into the
  * pipe, a process group of its own (so that a timeout kills what it
  * started too), then exec. On failure errno goes through errfd. Only
@@ -519,10 +547,11 @@ free_argv(char **v)
 static void __attribute__((noreturn))
 child_exec(char **argv, int outfd, int errfd)
 {
-	int null = open("/dev/null", O_RDONLY);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int e;
 
 	setpgid(0, 0);
+	cloexec_from(3);
 	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1)
 		goto fail;

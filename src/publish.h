@@ -32,8 +32,9 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * never a partial one. Thread-safe; threads that publish at the same time
  * share the flushes (group commit): a flush for one writer is fsync(2) of
  * its file or directory, a flush for several is one syncfs(2) of their
- * file system (which also writes back unrelated dirty data there), and
- * its error fails every writer it covered. Without syncfs, or once it
+ * file system (which also writes back unrelated dirty data there); when
+ * it fails (the error may be any file's), each writer it covered flushes
+ * its own file alone and is judged by that. Without syncfs, or once it
  * proves slower than the fsyncs it replaces (a busy file system), each
  * writer uses fsync.
  */

@@ -34,7 +34,7 @@ static char scratch[] = "/tmp/publish-test.XXXXXX";
  */
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned n_fsync, n_syncfs;
-static int fsync_ms, syncfs_ms, syncfs_errno;
+static int fsync_ms, syncfs_ms, syncfs_errno, fsync_errno;
 
 /* Count one call (in *counter) and wait *delay_ms. */
 static void
@@ -52,7 +52,16 @@ flush_called(unsigned *counter, const int *delay_ms)
 int
 fsync(int fd)
 {
+	int e;
+
 	flush_called(&n_fsync, &fsync_ms);
+	pthread_mutex_lock(&flush_lock);
+	e = fsync_errno;
+	pthread_mutex_unlock(&flush_lock);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
 	return (int)syscall(SYS_fsync, fd);
 }
 
@@ -127,6 +136,38 @@ test_write_read(void)
 	   "write: an empty file");
 }
 
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* The command inherits standard input, output and error only: none of
+ * the run's descriptors (sockets, files) leak into it. */
+static void
+test_command_fds(void)
+{
+	struct strlist argv = {0};
+	struct diag d;
+	int extra = open("/dev/null", O_RDONLY); /* not close-on-exec */
+
+	strlist_add(&argv, "sh");
+	strlist_add(&argv, "-c");
+	/* ls lists the shell's descriptors, one a line; failing shows them */
+	strlist_add(&argv, "ls /proc/$$/fd; exit 9");
+	diag_init(&d);
+	ok(extra >= 3 &&
+	       publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
+	   "command: lists its descriptors");
+	ok(ends_with(d.error, "exit status 9: 0 / 1 / 2"),
+	   "command: only 0, 1 and 2 are open in it (%s)", d.error);
+	strlist_free(&argv);
+	if (extra >= 0)
+		close(extra);
+}
+
 static void
 test_command(void)
 {
@@ -161,6 +202,7 @@ test_command(void)
 	   "command: the sixth line is not");
 	ok(strlen(d.error) < DIAG_MSG_MAX, "command: the message is bounded");
 	strlist_free(&argv);
+	test_command_fds();
 }
 
 static void
@@ -468,19 +510,36 @@ test_threads(void)
 	ok(check_round(w, WRITERS, WRITER_FILES, 2, NULL) == 0,
 	   "threads: every other file replaced with its exact bytes");
 
+	/* syncfs reports an error of any file on the file system: each
+	 * writer it covered then flushes its own file alone, and is judged
+	 * by that (here every fsync works) */
 	flush_setup(20, 1, EIO);
 	run_writers(w, 8, 5, 3, NULL);
-	fails = check_round(w, 8, 5, 3, "Input/output error");
-	ok(n_syncfs > 0 && fails >= 2 * (int)n_syncfs,
-	   "threads: a failing syncfs fails every writer it covered (%d "
-	   "failed, %u syncfs), each keeping a whole file, no temporary",
-	   fails, n_syncfs);
+	fails = check_round(w, 8, 5, 3, NULL);
+	ok(n_syncfs > 0 && fails == 0 && n_fsync >= 2 * n_syncfs,
+	   "threads: a failing syncfs: every writer it covered flushes its "
+	   "own file and succeeds (%d failed, %u syncfs, %u fsync)",
+	   fails, n_syncfs, n_fsync);
+	/* ... and fails when its own flush fails too */
+	flush_setup(20, 1, EIO);
+	pthread_mutex_lock(&flush_lock);
+	fsync_errno = EIO;
+	pthread_mutex_unlock(&flush_lock);
+	run_writers(w, 8, 5, 4, NULL);
+	fails = check_round(w, 8, 5, 4, "Input/output error");
+	pthread_mutex_lock(&flush_lock);
+	fsync_errno = 0;
+	pthread_mutex_unlock(&flush_lock);
+	ok(fails == 8 * 5,
+	   "threads: when its own flush fails too, every writer fails (%d of "
+	   "%d), each keeping a whole file, no temporary",
+	   fails, 8 * 5);
 
 	flush_setup(1, 200, 0);
 	for (fd = 0; fd < 4; fd++) /* lone fsyncs to compare with */
 		publish_write("lone.txt", "y", 1, &d);
-	run_writers(w, 8, 5, 4, NULL);
-	ok(check_round(w, 8, 5, 4, NULL) == 0 && n_syncfs >= 1 && n_syncfs <= 3,
+	run_writers(w, 8, 5, 5, NULL);
+	ok(check_round(w, 8, 5, 5, NULL) == 0 && n_syncfs >= 1 && n_syncfs <= 3,
 	   "threads: syncfs slower than the fsyncs it replaces: given up "
 	   "after at most 3 (%u calls), all files right",
 	   n_syncfs);
