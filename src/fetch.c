@@ -62,28 +62,26 @@ struct xfer {
 /*
  * Set once by fetch_global_init().
  *
- * system_bundle_only: without a ca-file, libcurl's defaults are its CA
- * bundle file and (Debian) also the directory /etc/ssl/certs, made from
- * the same certificates by update-ca-certificates. libcurl keeps a parsed
- * trust store in the multi handle (CURLOPT_CA_CACHE_TIMEOUT) only when it
- * comes from a file alone; with the directory beside it, it parses the
- * bundle again at every connection. So the bundle alone is used when it
- * is readable.
+ * default_ca: without a ca-file, libcurl's defaults are its CA bundle file
+ * and (Debian) also the directory /etc/ssl/certs, made from the same
+ * certificates by update-ca-certificates. Read from both, the store is
+ * parsed again at every connection; so the bundle alone is used when it
+ * is readable (its path here, else "" and libcurl's defaults).
  *
  * want_certinfo: the certificate expiry is read from the TLS connection
  * (OpenSSL) at the first response header. CURLOPT_CERTINFO, which prints
  * every certificate of the chain into text at each handshake, is only
  * the fallback for other TLS libraries.
  */
-static int system_bundle_only;
+static char default_ca[4096];
 static int want_certinfo = 1;
 
-/* Whether libcurl's built-in CA bundle file is readable (then the
- * system trust store is read from it alone). */
-static int
-have_default_bundle(void)
+/* Keep libcurl's built-in CA bundle file in default_ca when it is
+ * readable (then the system trust store is read from it alone). */
+static void
+find_default_bundle(void)
 {
-	int ok = 0;
+	default_ca[0] = '\0';
 #if LIBCURL_VERSION_NUM >= 0x075400
 	CURL *c = curl_easy_init();
 	char *path = NULL;
@@ -91,10 +89,111 @@ have_default_bundle(void)
 	if (c != NULL &&
 	    curl_easy_getinfo(c, CURLINFO_CAINFO, &path) == CURLE_OK &&
 	    path != NULL && access(path, R_OK) == 0)
-		ok = 1;
+		str_copy(default_ca, sizeof(default_ca), path);
 	curl_easy_cleanup(c);
 #endif
-	return ok;
+}
+
+/*
+ * The trust stores, one per CA file, each parsed once for the process
+ * and shared by the connections of every service thread (OpenSSL only;
+ * libcurl would keep one per multi handle, about 1 MB each with the
+ * system bundle). A connection gets its file's store as its verify store
+ * in CURLOPT_SSL_CTX_FUNCTION (SSL_CTX_set1_verify_cert_store: reference
+ * counted; verification only reads it, under its own lock, so threads may
+ * verify with it at once) while CURLOPT_CAINFO and CAPATH are unset:
+ * libcurl 7.88 then loads nothing itself, and what it still sets up (the
+ * flags below) goes to the connection's own, unused, store. The store
+ * gets those flags here instead. A file that cannot be parsed is left to
+ * libcurl, so that its failure reads as before.
+ */
+struct trust {
+	char *path;
+	X509_STORE *store; /* NULL: not parsed, libcurl loads the file */
+	struct trust *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct trust *list;
+} trusts = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* A new store holding the certificates of the PEM file path, with the
+ * flags libcurl gives a store when verifying the peer, or NULL. */
+static X509_STORE *
+trust_load(const char *path)
+{
+	X509_STORE *st = X509_STORE_new();
+	int ok;
+
+	if (st == NULL)
+		return NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	ok = X509_STORE_load_file(st, path) == 1;
+#else
+	ok = X509_STORE_load_locations(st, path, NULL) == 1;
+#endif
+	/* as libcurl: chains from the store first, and an intermediate
+	 * certificate in it is a trust anchor too */
+	ok = ok && X509_STORE_set_flags(st, X509_V_FLAG_TRUSTED_FIRST |
+	                                        X509_V_FLAG_PARTIAL_CHAIN) == 1;
+	if (!ok) {
+		X509_STORE_free(st);
+		st = NULL;
+	}
+	return st;
+}
+
+/* The process's store for the CA file path (parsed at the first call for
+ * it), or NULL if it cannot be parsed. Valid until
+ * fetch_global_cleanup(). */
+static X509_STORE *
+trust_store(const char *path)
+{
+	struct trust *t;
+	X509_STORE *st;
+
+	pthread_mutex_lock(&trusts.lock);
+	for (t = trusts.list; t != NULL; t = t->next)
+		if (strcmp(t->path, path) == 0)
+			break;
+	if (t == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		t->path = xstrdup(path);
+		t->store = trust_load(path);
+		t->next = trusts.list;
+		trusts.list = t;
+	}
+	st = t->store;
+	pthread_mutex_unlock(&trusts.lock);
+	return st;
+}
+
+/* Free the stores (no connection may be using them). */
+static void
+trust_free_all(void)
+{
+	struct trust *t;
+
+	pthread_mutex_lock(&trusts.lock);
+	while ((t = trusts.list) != NULL) {
+		trusts.list = t->next;
+		X509_STORE_free(t->store);
+		free(t->path);
+		free(t);
+	}
+	pthread_mutex_unlock(&trusts.lock);
+}
+
+/* libcurl's CURLOPT_SSL_CTX_FUNCTION: the connection verifies the peer
+ * against the shared store arg. Failing fails the connection. */
+static CURLcode
+on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
+{
+	(void)c;
+	if (SSL_CTX_set1_verify_cert_store(ssl_ctx, arg) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	return CURLE_OK;
 }
 
 int
@@ -107,7 +206,7 @@ fetch_global_init(void)
 	v = curl_version_info(CURLVERSION_NOW);
 	want_certinfo = v == NULL || v->ssl_version == NULL ||
 	                strncmp(v->ssl_version, "OpenSSL/", 8) != 0;
-	system_bundle_only = have_default_bundle();
+	find_default_bundle();
 	return 0;
 }
 
@@ -115,6 +214,7 @@ void
 fetch_global_cleanup(void)
 {
 	svc_stop();
+	trust_free_all();
 	curl_global_cleanup();
 }
 
@@ -355,6 +455,37 @@ xfer_set_rules(struct xfer *x)
 	return bad ? -1 : 0;
 }
 
+/* Set the trust store: a ca-file replaces the system store (libcurl's
+ * bundle file alone when readable, see default_ca); the process's parsed
+ * copy of it when there is one, else the file for libcurl to read.
+ * Returns 0 or -1. */
+static int
+xfer_set_trust(CURL *c, const struct fetch_opts *o)
+{
+	const char *ca = o->ca_file ? o->ca_file : default_ca;
+	X509_STORE *st = NULL;
+	int bad = 0;
+
+	if (*ca != '\0' && !want_certinfo)
+		st = trust_store(ca);
+	if (st != NULL) {
+		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, NULL) != CURLE_OK;
+		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
+		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION,
+		                        on_ssl_ctx) != CURLE_OK;
+		bad |=
+		    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, st) != CURLE_OK;
+		return bad ? -1 : 0;
+	}
+	if (o->ca_file != NULL)
+		bad |=
+		    curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file) != CURLE_OK;
+	/* no CA directory beside the file */
+	if (*ca != '\0')
+		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
+	return bad ? -1 : 0;
+}
+
 /* Set the per-job options: URL, timeouts, CA file, --resolve entries and
  * the callbacks. Returns 0 or -1. */
 static int
@@ -378,12 +509,7 @@ xfer_set_job(struct xfer *x, const struct fetch_opts *o)
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)x->timeout) != CURLE_OK;
 	bad |=
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ct) != CURLE_OK;
-	if (o->ca_file != NULL)
-		bad |=
-		    curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file) != CURLE_OK;
-	/* a ca-file replaces the system store: no CA directory beside it */
-	if (o->ca_file != NULL || system_bundle_only)
-		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
+	bad |= xfer_set_trust(c, o);
 	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, x->resolve) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
 	if (want_certinfo)
@@ -689,56 +815,64 @@ result_copy(struct fetch_result *dst, const struct fetch_result *src)
 }
 
 /*
- * The transfers of the whole process run on one multi handle, driven by
- * one service thread (started at the first fetch, stopped by
- * fetch_global_cleanup()): libcurl keeps one parsed trust store in it
- * (CURLOPT_CA_CACHE_TIMEOUT) for every thread that fetches, and no idle
- * connection (a verify goes to a host that is not asked again: each
- * connection is closed after its transfer). A fetch_many() call is
- * a batch: the calling thread queues it, the service thread starts its
- * transfers (max_parallel of them, FETCH_MAX_RUNNING in all, batches
- * served in turn) and hands back each job as it ends; the caller runs the
- * done callbacks. If the thread cannot be started, the caller drives its
- * batch itself on a multi handle of its own. The child of a fork(2)
- * (publish_run_command) only execs: it never touches the service, so a
- * fork while the service thread holds its lock is harmless.
+ * The transfers of the whole process run on FETCH_SERVICE_THREADS service
+ * threads (started at the first fetch, stopped by fetch_global_cleanup()),
+ * each driving a multi handle of its own: a TLS handshake costs about a
+ * millisecond of CPU, and one thread doing them all was slower than the
+ * threads that wait for them. Connections are closed after their transfer
+ * (a verify goes to a host that is not asked again), and the trust store
+ * is parsed once for the process (trust_store()), so a second thread costs
+ * no second copy of it. A fetch_many() call is a batch: the calling thread
+ * queues it, and each service thread takes its next job when it has room
+ * (at most max_parallel of a batch at once, FETCH_MAX_RUNNING in all,
+ * batches served in turn, the thread with fewer transfers first) and hands
+ * back each job as it ends; the caller runs the done callbacks. If no
+ * thread can be started, the caller drives its batch itself on a multi
+ * handle of its own. The child of a fork(2) (publish_run_command) only
+ * execs: it never touches the service, so a fork while a service thread
+ * holds its lock is harmless.
  */
+#define FETCH_SERVICE_THREADS 2
 #define FETCH_MAX_RUNNING 32 /* transfers at once, all batches together */
-#define FETCH_MAX_IDLE 4     /* idle connections, were any kept */
+#define ENGINE_MAX_RUNNING (FETCH_MAX_RUNNING / FETCH_SERVICE_THREADS)
+#define FETCH_MAX_IDLE 4 /* idle connections, were any kept */
 
-/* One fetch_many() call. The engine's fields are used by the thread
- * driving the transfers only; ready and nready under svc.lock. */
+/* One fetch_many() call; every field but the jobs' transfers (xs[i], used
+ * by the thread that took job i) under svc.lock. */
 struct batch {
 	struct fetch_job *jobs;
 	const size_t *first; /* per job: the job whose transfer serves it */
 	struct xfer *xs;     /* per job: its transfer */
 	size_t n;
 	unsigned max_parallel;
-	size_t next;    /* engine: next job to start */
-	size_t running; /* engine: its transfers in flight */
-	size_t left;    /* engine: distinct jobs not handed back yet */
+	size_t next;    /* next job to take */
+	size_t running; /* jobs taken and not handed back yet */
 	size_t *ready;  /* jobs handed back, in the order they ended */
 	size_t nready;
 	pthread_cond_t cv; /* signalled when a job is handed back */
 	struct batch *link;
 };
 
-/* A multi handle and the batches whose transfers run on it. */
+/* A multi handle and the transfers running on it. m and the slots are
+ * the driving thread's; running under svc.lock (others read it). */
 struct engine {
 	CURLM *m;
-	struct batch *batches; /* in the order they came */
+	struct batch **queue; /* where it takes jobs from */
+	int shared;           /* a service thread's: balanced with the others */
 	size_t running;
+	struct xfer *run[ENGINE_MAX_RUNNING];
 };
 
-/* The service: the thread, its engine, and the batches queued for it. */
+/* The service: its threads and engines, and the queue of batches with
+ * jobs not taken yet. */
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t cv; /* the idle thread waits here for work */
-	pthread_t thread;
-	int running; /* the thread was started */
-	int stop;    /* fetch_global_cleanup() asks it to end */
-	struct batch *queue, **queue_tail;
-	struct engine e;
+	pthread_cond_t cv; /* idle threads wait here for work */
+	pthread_t thread[FETCH_SERVICE_THREADS];
+	struct engine e[FETCH_SERVICE_THREADS];
+	int nthreads; /* started */
+	int stop;     /* fetch_global_cleanup() asks them to end */
+	struct batch *queue;
 } svc = {.lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 /* A new multi handle with the process's settings, or NULL. */
@@ -755,80 +889,160 @@ engine_multi(void)
 	return m;
 }
 
-/* Take b out of e's list. */
+/* Wake the service thread with the fewest transfers, unless that is self
+ * (which then takes the job itself), when a job was queued or a batch has
+ * room again (svc.lock held). */
 static void
-engine_unlink(struct engine *e, struct batch *b)
+svc_wake_one(const struct engine *self)
+{
+	const struct engine *w = self;
+	int k;
+
+	for (k = 0; k < svc.nthreads; k++)
+		if (w == NULL || svc.e[k].running < w->running)
+			w = &svc.e[k];
+	if (w == NULL || w == self)
+		return;
+	if (w->running == 0)
+		pthread_cond_broadcast(&svc.cv); /* the idle ones wait there */
+#if LIBCURL_VERSION_NUM >= 0x074400
+	else if (w->m != NULL)
+		curl_multi_wakeup(w->m);
+#endif
+}
+
+/* The first batch in queue with room for another transfer, or NULL. */
+static struct batch **
+queue_first_with_room(struct batch **queue)
 {
 	struct batch **p;
 
-	for (p = &e->batches; *p != NULL; p = &(*p)->link)
-		if (*p == b) {
-			*p = b->link;
-			break;
-		}
+	for (p = queue; *p != NULL; p = &(*p)->link)
+		if ((*p)->running < (*p)->max_parallel)
+			return p;
+	return NULL;
 }
 
-/* Hand job i of b back to its caller. The last one takes b out of the
- * engine first: once handed back, b may be gone. */
+/* Whether e may take a job now (svc.lock held): it has room, and no other
+ * service thread has fewer transfers (that one takes it). */
+static int
+engine_has_room(const struct engine *e)
+{
+	int k;
+
+	if (e->running >= ENGINE_MAX_RUNNING)
+		return 0;
+	if (e->shared)
+		for (k = 0; k < svc.nthreads; k++)
+			if (svc.e[k].running < e->running)
+				return 0;
+	return 1;
+}
+
+/* Take the next job for e (svc.lock held): from the first batch in the
+ * queue with room, which then goes to the end of the queue (batches
+ * served in turn) or, all its jobs taken, out of it. Returns 0 with *bp
+ * and *ip set, or -1 if there is none. */
+static int
+engine_take(struct engine *e, struct batch **bp, size_t *ip)
+{
+	struct batch **p = queue_first_with_room(e->queue), *b;
+
+	if (p == NULL)
+		return -1;
+	if (!engine_has_room(e)) {
+		if (e->shared && e->running < ENGINE_MAX_RUNNING)
+			svc_wake_one(e); /* one with fewer takes it */
+		return -1;
+	}
+	b = *p;
+	*ip = b->next++;
+	while (b->next < b->n && b->first[b->next] != b->next)
+		b->next++;
+	b->running++;
+	e->running++;
+	*p = b->link;
+	if (b->next < b->n) {
+		while (*p != NULL)
+			p = &(*p)->link;
+		*p = b;
+		b->link = NULL;
+	}
+	*bp = b;
+	return 0;
+}
+
+/* Hand job i of b back to its caller, who may free b at once. */
 static void
 engine_hand_back(struct engine *e, struct batch *b, size_t i)
 {
-	if (--b->left == 0)
-		engine_unlink(e, b);
+	int reopened;
+
 	pthread_mutex_lock(&svc.lock);
+	reopened = b->running-- == b->max_parallel && b->next < b->n;
+	e->running--;
 	b->ready[b->nready++] = i;
 	pthread_cond_signal(&b->cv);
+	if (e->shared && reopened)
+		svc_wake_one(e);
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* Start b's next distinct job on e (one that cannot start is handed
- * back at once with its error). Returns 0, or -1 if none is left. */
-static int
-engine_start_next(struct engine *e, struct batch *b)
+/* Start job i of b on e (one that cannot start is handed back at once
+ * with its error). */
+static void
+engine_start(struct engine *e, struct batch *b, size_t i)
 {
-	struct xfer *x;
-	size_t i;
+	struct xfer *x = &b->xs[i];
+	size_t k;
 
-	while (b->next < b->n && b->first[b->next] != b->next)
-		b->next++;
-	if (b->next >= b->n)
-		return -1;
-	i = b->next++;
-	x = &b->xs[i];
 	if (e->m == NULL) {
 		result_error(&b->jobs[i].result, "cannot run the transfer");
 	} else if (xfer_begin(x, &b->jobs[i]) == 0) {
 		x->batch = b;
 		if (curl_multi_add_handle(e->m, x->curl) == CURLM_OK) {
-			b->running++;
-			e->running++;
-			return 0;
+			for (k = 0; e->run[k] != NULL; k++)
+				;
+			e->run[k] = x;
+			return;
 		}
 		result_error(&b->jobs[i].result, "cannot start the transfer");
 	}
 	xfer_end(x);
 	engine_hand_back(e, b, i);
-	return 0;
 }
 
-/* Start transfers while the bounds allow, one per batch in turn. */
+/* Start transfers while e may take more. */
 static void
 engine_fill(struct engine *e)
 {
-	struct batch *b, *next;
-	int started;
+	struct batch *b;
+	size_t i;
+	int taken;
 
-	do {
-		started = 0;
-		for (b = e->batches; b != NULL; b = next) {
-			next = b->link;
-			if (e->running >= FETCH_MAX_RUNNING)
-				return;
-			if (b->running < b->max_parallel &&
-			    engine_start_next(e, b) == 0)
-				started = 1;
-		}
-	} while (started);
+	for (;;) {
+		pthread_mutex_lock(&svc.lock);
+		taken = engine_take(e, &b, &i) == 0;
+		pthread_mutex_unlock(&svc.lock);
+		if (!taken)
+			return;
+		engine_start(e, b, i);
+	}
+}
+
+/* Take x out of e's slots and multi handle, free it and hand its job
+ * back. */
+static void
+engine_release(struct engine *e, struct xfer *x)
+{
+	size_t k;
+
+	for (k = 0; k < ENGINE_MAX_RUNNING; k++)
+		if (e->run[k] == x)
+			e->run[k] = NULL;
+	curl_multi_remove_handle(e->m, x->curl);
+	xfer_end(x);
+	engine_hand_back(e, x->batch, (size_t)(x - x->batch->xs));
 }
 
 /* Finish every transfer that ended and hand its job back. */
@@ -845,42 +1059,24 @@ engine_collect(struct engine *e)
 		x = NULL;
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &x);
 		xfer_finish(x, msg->data.result);
-		curl_multi_remove_handle(e->m, x->curl);
-		xfer_end(x);
-		x->batch->running--;
-		e->running--;
-		engine_hand_back(e, x->batch, (size_t)(x - x->batch->xs));
+		engine_release(e, x);
 	}
 }
 
-/* The multi handle broke: fail every job of every batch, running ("transfer
- * failed: why") or not started yet ("cannot run the transfer"). */
+/* The multi handle broke: fail every transfer running on it ("transfer
+ * failed: why"); jobs not taken yet stay queued. */
 static void
 engine_abandon(struct engine *e, const char *why)
 {
-	struct batch *b, *next;
-	size_t i;
-	int last;
+	struct xfer *x;
+	size_t k;
 
-	for (b = e->batches; b != NULL; b = next) {
-		next = b->link;
-		for (i = 0, last = 0; i < b->n && !last; i++) {
-			if (b->xs[i].curl != NULL) {
-				result_error(&b->jobs[i].result,
-				             "transfer failed: %s", why);
-				curl_multi_remove_handle(e->m, b->xs[i].curl);
-				xfer_end(&b->xs[i]);
-			} else if (i >= b->next && b->first[i] == i) {
-				result_error(&b->jobs[i].result,
-				             "cannot run the transfer");
-			} else {
-				continue;
-			}
-			last = b->left == 1; /* then b may be gone */
-			engine_hand_back(e, b, i);
-		}
+	for (k = 0; k < ENGINE_MAX_RUNNING; k++) {
+		if ((x = e->run[k]) == NULL)
+			continue;
+		result_error(&x->job->result, "transfer failed: %s", why);
+		engine_release(e, x);
 	}
-	e->running = 0;
 }
 
 /* One round: start what may start, let libcurl work, hand back what
@@ -896,8 +1092,10 @@ engine_step(struct engine *e)
 	if (e->running == 0)
 		return 0;
 	mc = curl_multi_perform(e->m, &still);
-	if (mc == CURLM_OK)
+	if (mc == CURLM_OK) {
 		engine_collect(e);
+		engine_fill(e); /* into the room the ended ones left */
+	}
 	if (mc == CURLM_OK && e->running > 0)
 		mc = curl_multi_poll(e->m, NULL, 0, 1000, NULL);
 	if (mc == CURLM_OK)
@@ -906,101 +1104,109 @@ engine_step(struct engine *e)
 	return -1;
 }
 
-/* Move the queued batches to the engine (with svc.lock held). */
-static void
-svc_take_queue(void)
+/* Whether e has work (svc.lock held): transfers, or a job it may take. */
+static int
+engine_busy(struct engine *e)
 {
-	struct batch **p = &svc.e.batches;
-
-	while (*p != NULL)
-		p = &(*p)->link;
-	*p = svc.queue;
-	svc.queue = NULL;
-	svc.queue_tail = &svc.queue;
+	return e->running > 0 || queue_first_with_room(e->queue) != NULL;
 }
 
-/* The service thread: run the queued batches until asked to stop while
- * idle. A broken multi handle is replaced (under svc.lock, since callers
- * wake it). */
+/* A service thread: drive its engine until asked to stop while idle. A
+ * broken multi handle is replaced (under svc.lock, since callers wake
+ * it). */
 static void *
 svc_main(void *arg)
 {
+	struct engine *e = arg;
 	CURLM *m;
 
-	(void)arg;
 	pthread_mutex_lock(&svc.lock);
 	for (;;) {
-		svc_take_queue();
-		if (svc.e.batches == NULL) {
+		if (!engine_busy(e)) {
 			if (svc.stop)
 				break;
 			pthread_cond_wait(&svc.cv, &svc.lock);
 			continue;
 		}
 		pthread_mutex_unlock(&svc.lock);
-		m = engine_step(&svc.e) == 0 ? NULL : svc.e.m;
+		m = engine_step(e) == 0 ? NULL : e->m;
 		pthread_mutex_lock(&svc.lock);
 		if (m != NULL) {
 			curl_multi_cleanup(m);
-			svc.e.m = engine_multi();
+			e->m = engine_multi();
 		}
 	}
 	pthread_mutex_unlock(&svc.lock);
 	return NULL;
 }
 
-/* Queue b for the service thread, starting it if needed. Returns 0, or
- * -1 if there is no service thread (b was not queued). */
+/* Start the service threads (svc.lock held); as many as can be. */
+static void
+svc_start(void)
+{
+	struct engine *e;
+	int k;
+
+	svc.queue = NULL;
+	for (k = 0; k < FETCH_SERVICE_THREADS; k++) {
+		e = &svc.e[svc.nthreads];
+		memset(e, 0, sizeof(*e));
+		e->queue = &svc.queue;
+		e->shared = 1;
+		e->m = engine_multi();
+		if (e->m == NULL)
+			break;
+		if (pthread_create(&svc.thread[svc.nthreads], NULL, svc_main,
+		                   e) != 0) {
+			curl_multi_cleanup(e->m);
+			e->m = NULL;
+			break;
+		}
+		svc.nthreads++;
+	}
+}
+
+/* Queue b for the service threads, starting them if needed. Returns 0,
+ * or -1 if there is no service thread (b was not queued). */
 static int
 svc_submit(struct batch *b)
 {
-	int rc = 0;
+	struct batch **p;
+	int rc = -1;
 
 	pthread_mutex_lock(&svc.lock);
-	if (!svc.running) {
-		memset(&svc.e, 0, sizeof(svc.e));
-		svc.queue = NULL;
-		svc.queue_tail = &svc.queue;
-		svc.e.m = engine_multi();
-		if (svc.e.m != NULL &&
-		    pthread_create(&svc.thread, NULL, svc_main, NULL) == 0)
-			svc.running = 1;
-	}
-	if (svc.running) {
+	if (svc.nthreads == 0)
+		svc_start();
+	if (svc.nthreads > 0) {
+		for (p = &svc.queue; *p != NULL; p = &(*p)->link)
+			;
 		b->link = NULL;
-		*svc.queue_tail = b;
-		svc.queue_tail = &b->link;
-		pthread_cond_signal(&svc.cv);
-#if LIBCURL_VERSION_NUM >= 0x074400
-		if (svc.e.m != NULL)
-			curl_multi_wakeup(svc.e.m);
-#endif
-	} else {
-		curl_multi_cleanup(svc.e.m);
-		svc.e.m = NULL;
-		rc = -1;
+		*p = b;
+		svc_wake_one(NULL);
+		rc = 0;
 	}
 	pthread_mutex_unlock(&svc.lock);
 	return rc;
 }
 
-/* Stop the service thread (when no fetch runs) and free its multi
- * handle. */
+/* Stop the service threads (when no fetch runs) and free their multi
+ * handles. */
 static void
 svc_stop(void)
 {
+	int k, n;
+
 	pthread_mutex_lock(&svc.lock);
-	if (!svc.running) {
-		pthread_mutex_unlock(&svc.lock);
-		return;
-	}
+	n = svc.nthreads;
 	svc.stop = 1;
-	pthread_cond_signal(&svc.cv);
+	pthread_cond_broadcast(&svc.cv);
 	pthread_mutex_unlock(&svc.lock);
-	pthread_join(svc.thread, NULL);
-	curl_multi_cleanup(svc.e.m);
-	svc.e.m = NULL;
-	svc.running = 0;
+	for (k = 0; k < n; k++) {
+		pthread_join(svc.thread[k], NULL);
+		curl_multi_cleanup(svc.e[k].m);
+		svc.e[k].m = NULL;
+	}
+	svc.nthreads = 0;
 	svc.stop = 0;
 }
 
@@ -1029,7 +1235,7 @@ batch_report(struct batch *b, size_t *seen)
 	pthread_mutex_lock(&svc.lock);
 }
 
-/* Wait for the service thread to hand back b's distinct jobs, calling
+/* Wait for the service threads to hand back b's distinct jobs, calling
  * their done callbacks as they come. */
 static void
 batch_wait(struct batch *b, size_t distinct)
@@ -1045,17 +1251,24 @@ batch_wait(struct batch *b, size_t distinct)
 	pthread_mutex_unlock(&svc.lock);
 }
 
-/* Without the service thread: drive b on a multi handle of this
- * thread's own, calling the done callbacks as jobs end. */
+/* Without a service thread: drive b on a multi handle of this thread's
+ * own, calling the done callbacks as jobs end. */
 static void
 batch_run_here(struct batch *b, size_t distinct)
 {
-	struct engine e = {.m = engine_multi(), .batches = b};
+	struct batch *queue = b;
+	struct engine e;
 	size_t seen = 0;
 
+	memset(&e, 0, sizeof(e));
+	e.m = engine_multi();
+	e.queue = &queue;
 	b->link = NULL;
 	while (seen < distinct) {
-		engine_step(&e);
+		if (engine_step(&e) == -1) {
+			curl_multi_cleanup(e.m);
+			e.m = engine_multi();
+		}
 		pthread_mutex_lock(&svc.lock);
 		batch_report(b, &seen);
 		pthread_mutex_unlock(&svc.lock);
@@ -1140,7 +1353,6 @@ fetch_many(struct fetch_job *jobs, size_t n, unsigned max_parallel)
 	b.xs = xcalloc(n, sizeof(*b.xs));
 	b.ready = xcalloc(n, sizeof(*b.ready));
 	b.max_parallel = max_parallel ? max_parallel : 1;
-	b.left = distinct;
 	pthread_cond_init(&b.cv, NULL);
 	if (svc_submit(&b) == 0)
 		batch_wait(&b, distinct);
