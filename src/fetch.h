@@ -35,13 +35,14 @@ struct fetch_result {
 
 /*
  * Call once at start-up / end of the program (libcurl global state).
- * Every transfer of the process runs on one libcurl multi handle, driven
- * by one service thread that the first fetch_url() or fetch_many() starts
- * (so one parsed trust store for the process, not one per fetching
- * thread; connections are closed after their transfer); the calling
- * threads wait for their results. fetch_global_cleanup() stops that thread (call it when no
- * fetch runs) and frees all; a later fetch would start it again. If the
- * thread cannot be started, a fetch runs on the calling thread.
+ * Every transfer of the process runs on two service threads, each with
+ * its own libcurl multi handle, that the first fetch_url() or
+ * fetch_many() starts; the trust store of each CA file is parsed once
+ * for the process and shared by every connection (connections are
+ * closed after their transfer); the calling threads wait for their
+ * results. fetch_global_cleanup() stops those threads (call it when no
+ * fetch runs) and frees all; a later fetch would start them again. If no
+ * thread can be started, a fetch runs on the calling thread.
  */
 int fetch_global_init(void);
 void fetch_global_cleanup(void);
