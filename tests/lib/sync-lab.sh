@@ -5,8 +5,10 @@
 # whose document root is where mta-sts-sync publishes. Source it after
 # tap.sh, dns.sh and https.sh.
 #
-#   lab_start bind|knot     start both servers for the domains in
-#                           $DNS_GRANT; sets LAB_DNS_PORT, LAB_DIR, LAB_KEY
+#   lab_start bind|knot [KEYFILE...]
+#                           start both servers for the domains in
+#                           $DNS_GRANT; sets LAB_DNS_PORT, LAB_DIR, LAB_KEY;
+#                           the KEYFILEs' keys may update too
 #   lab_start_second bind|knot
 #                           start a second DNS primary with the same key,
 #                           zones and grants; sets LAB_DNS_PORT2
@@ -35,11 +37,15 @@ lab_start() {
 	LAB_DIR=$T/lab
 	dns_port LAB_DNS_PORT || bail_out "no free port"
 	LAB_KEY=$(dns_key "$LAB_DIR/dns")
-	case "$1" in
-	bind) dns_require_bind; dns_start_bind "$LAB_DIR/dns" "$LAB_DNS_PORT" ;;
-	knot) dns_require_knot; dns_start_knot "$LAB_DIR/dns" "$LAB_DNS_PORT" ;;
+	d=$1
+	shift
+	case "$d" in
+	bind) dns_require_bind
+		dns_start_bind "$LAB_DIR/dns" "$LAB_DNS_PORT" "$LAB_KEY" "$@" ;;
+	knot) dns_require_knot
+		dns_start_knot "$LAB_DIR/dns" "$LAB_DNS_PORT" "$LAB_KEY" "$@" ;;
 	*) bail_out "lab_start: bind or knot" ;;
-	esac || bail_out "$1 did not start"
+	esac || bail_out "$d did not start"
 	https_site "$LAB_UPSTREAM"
 	[ -n "${LAB_CERT:-}" ] && _lab_cert "$LAB_CERT"
 	for d in $DNS_GRANT; do
