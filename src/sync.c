@@ -951,8 +951,6 @@ state_start(struct sync_state *s, size_t i)
 	size_t j = s->fetch_of[i];
 
 	r->dc = s->dcs[i];
-	r->policy_file = conf_policy_file(r->dc);
-	r->verify_url = conf_verify_url(r->dc);
 	r->opts = fetch_opts_of(r->dc);
 	if (j != (size_t)-1)
 		r->upstream = &s->fetches[j];
@@ -1019,6 +1017,9 @@ state_read(struct sync_state *s, size_t i)
 	size_t j = s->fetch_of[i];
 	char ident[DNS_NAME_MAX + TSIG_NAME_MAX + 32];
 
+	/* built here, outside the run's lock, which state_start holds */
+	r->policy_file = conf_policy_file(dc);
+	r->verify_url = conf_verify_url(dc);
 	if (j != (size_t)-1)
 		run_note(r, "fetching upstream %s%s", dc->upstream,
 		         s->fetch_owner[j] == i
