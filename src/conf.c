@@ -87,6 +87,29 @@ struct pending {
 	size_t key; /* index in conf->keys, once resolved */
 };
 
+/* A domain as kept: see conf.h. */
+struct domain_entry {
+	const char *name;
+	const char *file;
+	struct strlist tls_rpt; /* given in the domain (n 0: not given) */
+	const char *verify_url; /* given in the domain, or NULL */
+	unsigned line;
+	unsigned shared; /* index in conf->shared */
+};
+
+/*
+ * The settings of a domain block other than its name, place and tls-rpt,
+ * with what the block leaves for the end of the file: one per distinct
+ * combination, shared by the domains that write the same. Compared and
+ * hashed byte by byte, so each is zeroed before it is filled.
+ */
+struct shape {
+	struct domain_conf dc; /* name, file, line, tls_rpt, verify_url_set
+	                          unset */
+	struct pending pd;
+	int key_done; /* pd.key resolved */
+};
+
 /* A hash set of strings (by pointer, not owned); open addressing. */
 struct strset {
 	char **slot;
@@ -112,9 +135,12 @@ struct parser {
 	struct block options;
 	const char *opt_file; /* NULL: no options block */
 	unsigned opt_line;
-	struct block cur;      /* the domain block being read */
-	struct pending *pend;  /* one per conf->domains */
-	size_t cap;            /* of conf->domains and pend */
+	struct block cur;     /* the domain block being read */
+	size_t cap;           /* of conf->domains */
+	struct shape *shapes; /* the domains' shared settings */
+	size_t nshapes, shapes_cap;
+	unsigned *shape_slot;  /* hash set of shapes: index + 1, 0 empty */
+	size_t shape_slots;    /* 0 or a power of two, at most half full */
 	struct strset values;  /* setting values, each stored once */
 	struct strset names;   /* domain names, for duplicates */
 	const char **key_file; /* where each key statement is */
@@ -1254,45 +1280,123 @@ static int
 domain_duplicate(struct parser *p, const struct lex *lx, unsigned line,
                  const char *name)
 {
-	const struct domain_conf *d = p->conf->domains;
+	const struct domain_entry *e = p->conf->domains;
 	size_t i;
 
 	for (i = 0; i < p->conf->ndomains; i++)
-		if (strcmp(d[i].name, name) == 0)
+		if (strcmp(e[i].name, name) == 0)
 			break;
 	return perr(p, lx->file, line,
 	            "duplicate domain \"%s\" (first at %s:%u)", name,
-	            i < p->conf->ndomains ? d[i].file : "?",
-	            i < p->conf->ndomains ? d[i].line : 0);
+	            i < p->conf->ndomains ? e[i].file : "?",
+	            i < p->conf->ndomains ? e[i].line : 0);
 }
 
-/* Append the domain block just read to conf->domains, with what is
- * left for the end of the file in p->pend. */
+/* FNV-1a over len bytes. */
+static uint64_t
+bytes_hash(const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	uint64_t h = 14695981039346656037ull;
+
+	while (len-- > 0)
+		h = (h ^ *b++) * 1099511628211ull;
+	return h;
+}
+
+/* The slot of p's shape set holding a shape equal to k, or the empty
+ * slot where it belongs. */
+static unsigned *
+shape_slot(const struct parser *p, const struct shape *k)
+{
+	size_t i = (size_t)bytes_hash(k, sizeof(*k)) & (p->shape_slots - 1);
+
+	while (p->shape_slot[i] != 0 &&
+	       memcmp(&p->shapes[p->shape_slot[i] - 1], k, sizeof(*k)) != 0)
+		i = (i + 1) & (p->shape_slots - 1);
+	return &p->shape_slot[i];
+}
+
+/* Double p's shape set (or make the first one), keeping it half empty. */
+static void
+shape_grow(struct parser *p)
+{
+	size_t i, n = p->shape_slots > 0 ? 2 * p->shape_slots : 64;
+
+	free(p->shape_slot);
+	p->shape_slot = xcalloc(n, sizeof(*p->shape_slot));
+	p->shape_slots = n;
+	for (i = 0; i < p->nshapes; i++)
+		*shape_slot(p, &p->shapes[i]) = (unsigned)i + 1;
+}
+
+/* The index of the shape equal to k, added if it is new. */
+static unsigned
+shape_keep(struct parser *p, const struct shape *k)
+{
+	unsigned *slot;
+
+	if (2 * (p->nshapes + 1) > p->shape_slots)
+		shape_grow(p);
+	slot = shape_slot(p, k);
+	if (*slot == 0) {
+		if (p->nshapes == p->shapes_cap) {
+			p->shapes_cap = p->shapes_cap ? 2 * p->shapes_cap : 16;
+			p->shapes = xreallocarray(p->shapes, p->shapes_cap,
+			                          sizeof(*p->shapes));
+		}
+		p->shapes[p->nshapes++] = *k;
+		*slot = (unsigned)p->nshapes;
+	}
+	return *slot - 1;
+}
+
+/* The shape of block b: all but its name, place, tls-rpt and verify-url,
+ * which are a domain's own. */
+static void
+shape_of(const struct block *b, struct shape *k)
+{
+	size_t s;
+
+	memset(k, 0, sizeof(*k));
+	memcpy(&k->dc, &b->dc, sizeof(k->dc));
+	k->dc.name = k->dc.file = NULL;
+	k->dc.line = 0;
+	memset(&k->dc.tls_rpt, 0, sizeof(k->dc.tls_rpt));
+	k->dc.verify_url_set = NULL;
+	for (s = 0; s < S_COUNT; s++)
+		if (b->set_line[s])
+			k->pd.given |= (uint32_t)1 << s;
+	k->pd.key_name = b->key_name;
+	k->pd.key_at = b->set_file[S_KEY];
+	k->pd.key_line = b->set_line[S_KEY];
+	k->pd.key_file = b->key_file;
+	k->pd.key_file_at = b->set_file[S_KEY_FILE];
+	k->pd.key_file_line = b->set_line[S_KEY_FILE];
+}
+
+/* Append the domain block just read to conf->domains: its own values,
+ * and its shape (what is left for the end of the file with it). */
 static void
 domain_keep(struct parser *p, const struct block *b)
 {
 	struct conf *c = p->conf;
-	struct pending *pd;
-	size_t s;
+	struct domain_entry *e;
+	struct shape k;
 
 	if (c->ndomains == p->cap) {
 		p->cap = p->cap > 0 ? 2 * p->cap : 16;
 		c->domains =
 		    xreallocarray(c->domains, p->cap, sizeof(*c->domains));
-		p->pend = xreallocarray(p->pend, p->cap, sizeof(*p->pend));
 	}
-	c->domains[c->ndomains] = b->dc;
-	pd = &p->pend[c->ndomains++];
-	memset(pd, 0, sizeof(*pd));
-	for (s = 0; s < S_COUNT; s++)
-		if (b->set_line[s])
-			pd->given |= (uint32_t)1 << s;
-	pd->key_name = b->key_name;
-	pd->key_at = b->set_file[S_KEY];
-	pd->key_line = b->set_line[S_KEY];
-	pd->key_file = b->key_file;
-	pd->key_file_at = b->set_file[S_KEY_FILE];
-	pd->key_file_line = b->set_line[S_KEY_FILE];
+	shape_of(b, &k);
+	e = &c->domains[c->ndomains++];
+	e->name = b->dc.name;
+	e->file = b->dc.file;
+	e->line = b->dc.line;
+	e->tls_rpt = b->dc.tls_rpt;
+	e->verify_url = b->dc.verify_url_set;
+	e->shared = shape_keep(p, &k);
 }
 
 /* domain "name" { ... }; */
@@ -1700,6 +1804,39 @@ key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 	            pd->key_name, d->name);
 }
 
+/* Domain entry e with the settings dc of its shape, into *out. */
+static void
+domain_fill(const struct domain_entry *e, const struct domain_conf *dc,
+            struct domain_conf *out)
+{
+	*out = *dc;
+	out->name = e->name;
+	out->file = e->file;
+	out->line = e->line;
+	if (e->tls_rpt.n > 0)
+		out->tls_rpt = e->tls_rpt;
+	if (e->verify_url != NULL)
+		out->verify_url_set = e->verify_url;
+}
+
+/* Check domain i and resolve the key of its shape (once a shape, at its
+ * first domain, so that messages name that domain). */
+static int
+domain_finish(struct parser *p, size_t i)
+{
+	const struct domain_entry *e = &p->conf->domains[i];
+	struct shape *k = &p->shapes[e->shared];
+	struct domain_conf d;
+
+	domain_fill(e, &k->dc, &d);
+	if (domain_check(p, &d, &k->pd) == -1)
+		return -1;
+	if (!k->key_done && key_resolve(p, &d, &k->pd) == -1)
+		return -1;
+	k->key_done = 1;
+	return 0;
+}
+
 /* Inherit, check and complete every domain of conf. */
 static int
 finish(struct parser *p)
@@ -1707,17 +1844,18 @@ finish(struct parser *p)
 	struct conf *c = p->conf;
 	size_t i;
 
-	for (i = 0; i < c->ndomains; i++) {
-		struct domain_conf *d = &c->domains[i];
-
-		inherit(d, &p->pend[i], &p->options);
-		if (domain_check(p, d, &p->pend[i]) == -1 ||
-		    key_resolve(p, d, &p->pend[i]) == -1)
-			return -1;
-	}
-	/* conf->keys moves while key files are loaded: point at it last */
+	for (i = 0; i < p->nshapes; i++)
+		inherit(&p->shapes[i].dc, &p->shapes[i].pd, &p->options);
 	for (i = 0; i < c->ndomains; i++)
-		c->domains[i].key = &c->keys[p->pend[i].key];
+		if (domain_finish(p, i) == -1)
+			return -1;
+	/* conf->keys moves while key files are loaded: point at it last */
+	c->shared = xcalloc(p->nshapes, sizeof(*c->shared));
+	c->nshared = p->nshapes;
+	for (i = 0; i < p->nshapes; i++) {
+		c->shared[i] = p->shapes[i].dc;
+		c->shared[i].key = &c->keys[p->shapes[i].pd.key];
+	}
 	c->domains =
 	    xreallocarray(c->domains, c->ndomains, sizeof(*c->domains));
 	return 0;
@@ -1729,7 +1867,8 @@ parser_free(struct parser *p)
 {
 	size_t i;
 
-	free(p->pend);
+	free(p->shapes);
+	free(p->shape_slot);
 	free(p->values.slot);
 	free(p->names.slot);
 	free(p->key_file);
@@ -1817,6 +1956,7 @@ conf_free(struct conf *conf)
 	if (conf == NULL)
 		return;
 	free(conf->domains);
+	free(conf->shared);
 	mem_free(conf->mem);
 	for (i = 0; i < conf->nkeys; i++)
 		tsig_key_wipe(&conf->keys[i]);
@@ -1863,16 +2003,30 @@ conf_verify_url(const struct domain_conf *dc)
 	return xstrdup(u);
 }
 
-struct domain_conf *
-conf_find_domain(struct conf *conf, const char *name)
+void
+conf_domain(const struct conf *conf, size_t i, struct domain_conf *dc)
 {
-	size_t i, n = strlen(name);
+	const struct domain_entry *e = &conf->domains[i];
+
+	domain_fill(e, &conf->shared[e->shared], dc);
+}
+
+const char *
+conf_domain_name(const struct conf *conf, size_t i)
+{
+	return conf->domains[i].name;
+}
+
+int
+conf_find_domain(const struct conf *conf, const char *name, size_t *i)
+{
+	size_t n = strlen(name);
 
 	if (n > 0 && name[n - 1] == '.')
 		n--;
-	for (i = 0; i < conf->ndomains; i++)
-		if (strlen(conf->domains[i].name) == n &&
-		    ascii_ncasecmp(conf->domains[i].name, name, n) == 0)
-			return &conf->domains[i];
-	return NULL;
+	for (*i = 0; *i < conf->ndomains; (*i)++)
+		if (strlen(conf->domains[*i].name) == n &&
+		    ascii_ncasecmp(conf->domains[*i].name, name, n) == 0)
+			return 0;
+	return -1;
 }

@@ -4,8 +4,8 @@
  * and key files in BIND, Knot YAML or one-line [alg:]name:secret format.
  *
  * conf_load() returns a struct conf that the caller frees with
- * conf_free(). Every domain carries its effective settings: the options
- * defaults are already applied, so callers read domain_conf only.
+ * conf_free(). conf_domain() gives a domain's effective settings, with
+ * the options defaults already applied, so callers read domain_conf only.
  */
 #ifndef MTA_STS_SYNC_CONF_H
 #define MTA_STS_SYNC_CONF_H
@@ -36,12 +36,11 @@ enum mx_check {
 #define KEYFILE_MAX_KEYS 64u          /* keys in one key file */
 
 /*
- * The effective settings of one domain. Everything a domain_conf points
- * to belongs to its struct conf and is read-only: a value written once
- * in options (or the same value written in many domains) is stored once
- * and shared by every domain that uses it, so readers neither change nor
- * free a field. Numbers are kept narrow (each fits its documented range)
- * so that tens of thousands of domains stay small in memory.
+ * The effective settings of one domain, as conf_domain() fills them in.
+ * Everything a domain_conf points to belongs to its struct conf and is
+ * read-only: a value written once in options (or the same value written
+ * in many domains) is stored once and shared by every domain that uses
+ * it, so readers neither change nor free a field.
  */
 struct domain_conf {
 	const char *name; /* lower case, no trailing dot */
@@ -88,12 +87,23 @@ struct domain_conf {
 /* Where the domains' strings, lists and local policies live (conf.c). */
 struct conf_mem;
 
+/*
+ * A domain as the configuration keeps it (conf.c): what is its own (its
+ * name, where it is written, a tls-rpt or verify-url given in it) and the
+ * index of its other settings, which every domain setting the same things
+ * shares. So tens of thousands of domains that differ only by those cost
+ * about 50 bytes each beyond their strings. Read it with conf_domain().
+ */
+struct domain_entry;
+
 struct conf {
 	char *path;
 	struct tsig_key *keys; /* every key defined or loaded */
 	size_t nkeys;
-	struct domain_conf *domains; /* in file order */
+	struct domain_entry *domains; /* in file order: conf_domain() */
 	size_t ndomains;
+	struct domain_conf *shared; /* the settings domains share (conf.c) */
+	size_t nshared;
 	/* every file read; domain_conf.file points here */
 	struct strlist files;
 	struct conf_mem *mem; /* owns what the domains point to */
@@ -117,8 +127,13 @@ struct conf *conf_parse_flags(const char *name, const char *buf, size_t len,
                               int flags, struct diag *d);
 void conf_free(struct conf *conf);
 
-/* The domain named name, or NULL. */
-struct domain_conf *conf_find_domain(struct conf *conf, const char *name);
+/* The effective settings of domain i (i < conf->ndomains) into *dc. */
+void conf_domain(const struct conf *conf, size_t i, struct domain_conf *dc);
+/* The name of domain i: lower case, no trailing dot. */
+const char *conf_domain_name(const struct conf *conf, size_t i);
+/* The index of the domain named name (any case, a trailing dot allowed)
+ * into *i. Returns 0, or -1 if no domain has that name. */
+int conf_find_domain(const struct conf *conf, const char *name, size_t *i);
 
 /*
  * The policy file of dc: its policy-file with %d (the domain) and %%

@@ -20,15 +20,24 @@
 #define SYSCONFDIR "/etc"
 #endif
 
+/* Is domain j configured with zone (not NULL)? Its settings go to *d. */
+static int
+in_zone(const struct conf *c, size_t j, const char *zone, struct domain_conf *d)
+{
+	conf_domain(c, j, d);
+	return d->zone != NULL && strcmp(d->zone, zone) == 0;
+}
+
 /* Is domain i the first one configured with its zone? */
 static int
 zone_first(const struct conf *c, size_t i)
 {
+	struct domain_conf d, e;
 	size_t j;
 
+	conf_domain(c, i, &d);
 	for (j = 0; j < i; j++)
-		if (c->domains[j].zone != NULL &&
-		    strcmp(c->domains[j].zone, c->domains[i].zone) == 0)
+		if (in_zone(c, j, d.zone, &e))
 			return 0;
 	return 1;
 }
@@ -57,8 +66,9 @@ print_bind(FILE *out, const struct conf *c)
 	      "// too: include the key file.\n",
 	      out);
 	for (i = 0; i < c->ndomains; i++) {
-		const struct domain_conf *d = &c->domains[i];
+		struct domain_conf dc, *d = &dc, e;
 
+		conf_domain(c, i, d);
 		if (d->zone == NULL) {
 			fprintf(out,
 			        "\n// zone containing \"%s\" (no zone "
@@ -73,9 +83,8 @@ print_bind(FILE *out, const struct conf *c)
 			continue;
 		fprintf(out, "\n// zone \"%s\"\nupdate-policy {\n", d->zone);
 		for (j = i; j < c->ndomains; j++)
-			if (c->domains[j].zone != NULL &&
-			    strcmp(c->domains[j].zone, d->zone) == 0)
-				bind_grants(out, &c->domains[j]);
+			if (in_zone(c, j, d->zone, &e))
+				bind_grants(out, &e);
 		fputs("};\n", out);
 	}
 }
@@ -102,10 +111,11 @@ knot_acl(FILE *out, const struct domain_conf *d)
 static void
 knot_zone_hint(FILE *out, const struct conf *c, size_t i)
 {
-	const struct domain_conf *d = &c->domains[i];
+	struct domain_conf dc, *d = &dc, e;
 	const char *sep = "";
 	size_t j;
 
+	conf_domain(c, i, d);
 	if (d->zone == NULL) {
 		fprintf(out,
 		        "#   # the zone containing %s (found at run time by "
@@ -117,10 +127,8 @@ knot_zone_hint(FILE *out, const struct conf *c, size_t i)
 	}
 	fprintf(out, "#   - domain: %s\n#     acl: [", d->zone);
 	for (j = i; j < c->ndomains; j++)
-		if (c->domains[j].zone != NULL &&
-		    strcmp(c->domains[j].zone, d->zone) == 0) {
-			fprintf(out, "%smta-sts-sync-%s", sep,
-			        c->domains[j].name);
+		if (in_zone(c, j, d->zone, &e)) {
+			fprintf(out, "%smta-sts-sync-%s", sep, e.name);
 			sep = ", ";
 		}
 	fputs("]\n", out);
@@ -136,14 +144,22 @@ print_knot(FILE *out, const struct conf *c)
 	      "# The key section must define each key (keymgr -t NAME).\n"
 	      "acl:\n",
 	      out);
-	for (i = 0; i < c->ndomains; i++)
-		knot_acl(out, &c->domains[i]);
+	for (i = 0; i < c->ndomains; i++) {
+		struct domain_conf d;
+
+		conf_domain(c, i, &d);
+		knot_acl(out, &d);
+	}
 	fputs("\n# Reference the acls from their zones (add to an existing "
 	      "acl list):\n# zone:\n",
 	      out);
-	for (i = 0; i < c->ndomains; i++)
-		if (c->domains[i].zone == NULL || zone_first(c, i))
+	for (i = 0; i < c->ndomains; i++) {
+		struct domain_conf d;
+
+		conf_domain(c, i, &d);
+		if (d.zone == NULL || zone_first(c, i))
 			knot_zone_hint(out, c, i);
+	}
 }
 
 int

@@ -56,10 +56,11 @@ enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
 
 /* Everything one run knows about one domain. */
 struct domain_run {
-	const struct domain_conf *dc;
-	char *policy_file; /* dc's, expanded */
-	char *verify_url;  /* dc's, or the default */
-	char *error;       /* why the domain failed; NULL: it did not */
+	const struct domain_conf *dc; /* &settings */
+	struct domain_conf settings;  /* from the configuration */
+	char *policy_file;            /* dc's, expanded */
+	char *verify_url;             /* dc's, or the default */
+	char *error; /* why the domain failed; NULL: it did not */
 	struct strlist warnings;
 	struct buf notes;           /* -v lines, printed in domain order */
 	struct buf dry_text;        /* --dry-run: the file diff */
@@ -188,35 +189,32 @@ sync_load_conf(const struct cmd_opts *o)
 }
 
 /* Pick the domains to process: all, or those named on the command line
- * (each once, however often it is named). Returns the number chosen, or
- * -1 (printed) for an unknown name. */
+ * (each once, however often it is named), as indices in conf. Returns
+ * the number chosen, or -1 (printed) for an unknown name. */
 static int
-sync_select(struct conf *conf, const struct cmd_opts *o,
-            const struct domain_conf ***dcs)
+sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel)
 {
-	const struct domain_conf **v;
+	size_t *v;
 	size_t n = o->nargs > 0 ? (size_t)o->nargs : conf->ndomains;
-	size_t i, j, m = 0;
+	size_t i, j, k, m = 0;
 
 	v = xcalloc(n ? n : 1, sizeof(*v));
 	for (i = 0; i < n; i++) {
-		const struct domain_conf *dc;
-
-		dc = o->nargs > 0 ? conf_find_domain(conf, o->args[i])
-		                  : &conf->domains[i];
-		if (dc == NULL) {
+		k = i;
+		if (o->nargs > 0 &&
+		    conf_find_domain(conf, o->args[i], &k) == -1) {
 			log_error(NULL, "%s is not configured in %s",
 			          o->args[i], conf->path);
 			free(v);
 			return -1;
 		}
 		/* configured domains are unique; named ones may repeat */
-		for (j = 0; o->nargs > 0 && j < m && v[j] != dc; j++)
+		for (j = 0; o->nargs > 0 && j < m && v[j] != k; j++)
 			;
 		if (o->nargs == 0 || j == m)
-			v[m++] = dc;
+			v[m++] = k;
 	}
-	*dcs = v;
+	*sel = v;
 	return (int)m;
 }
 
@@ -820,7 +818,8 @@ run_print_notes(const struct domain_run *r)
  * everything and prints at the end (the file diffs, then the UPDATEs).
  */
 struct sync_state {
-	const struct domain_conf **dcs;
+	const struct conf *conf;
+	const size_t *sel; /* per domain: its index in conf */
 	size_t n;
 	const struct cmd_opts *o;
 	unsigned jobs;
@@ -828,6 +827,7 @@ struct sync_state {
 	struct domain_run **runs;  /* from a domain's read until reported */
 	struct fetch_job *fetches; /* the distinct upstreams */
 	struct fetch_opts *fetch_opts;
+	struct strlist *fetch_resolve; /* per fetch: fetch_opts' resolve */
 	size_t *fetch_owner;    /* per fetch: the first domain following it */
 	unsigned char *arrived; /* per fetch */
 	size_t nfetches;
@@ -891,47 +891,70 @@ fetch_opts_of(const struct domain_conf *dc)
 	return o;
 }
 
+/* Does fetch j make the request of url with options o? */
+static int
+fetch_same(const struct sync_state *s, size_t j, const char *url,
+           const struct fetch_opts *o)
+{
+	struct fetch_opts oj = s->fetch_opts[j];
+
+	oj.resolve = &s->fetch_resolve[j];
+	return fetch_same_request(s->fetches[j].url, &oj, url, o);
+}
+
+/* Add a fetch job for domain i's upstream, with options o. */
+static void
+fetch_add(struct sync_state *s, size_t i, const char *url,
+          const struct fetch_opts *o)
+{
+	size_t nj = s->nfetches;
+
+	s->fetches = xreallocarray(s->fetches, nj + 1, sizeof(*s->fetches));
+	s->fetch_opts =
+	    xreallocarray(s->fetch_opts, nj + 1, sizeof(*s->fetch_opts));
+	s->fetch_resolve =
+	    xreallocarray(s->fetch_resolve, nj + 1, sizeof(*s->fetch_resolve));
+	s->fetch_owner =
+	    xreallocarray(s->fetch_owner, nj + 1, sizeof(*s->fetch_owner));
+	memset(&s->fetches[nj], 0, sizeof(*s->fetches));
+	s->fetches[nj].url = url;
+	s->fetch_opts[nj] = *o;
+	s->fetch_resolve[nj] = *o->resolve;
+	s->fetch_owner[nj] = i;
+	s->nfetches = nj + 1;
+}
+
 /* One fetch job per distinct upstream (same URL, same options); set each
  * domain's fetch. */
 static void
 state_plan_fetches(struct sync_state *s)
 {
-	size_t i, j, nj = 0;
+	size_t i, j;
 
 	s->fetch_of = xcalloc(s->n ? s->n : 1, sizeof(*s->fetch_of));
 	for (i = 0; i < s->n; i++) {
-		const struct domain_conf *dc = s->dcs[i];
-		struct fetch_opts o = fetch_opts_of(dc);
+		struct domain_conf dc;
+		struct fetch_opts o;
 
+		conf_domain(s->conf, s->sel[i], &dc);
+		o = fetch_opts_of(&dc);
 		s->fetch_of[i] = (size_t)-1;
-		if (dc->upstream == NULL)
+		if (dc.upstream == NULL)
 			continue;
-		for (j = 0; j < nj && !fetch_same_request(s->fetches[j].url,
-		                                          &s->fetch_opts[j],
-		                                          dc->upstream, &o);
-		     j++)
+		for (j = 0;
+		     j < s->nfetches && !fetch_same(s, j, dc.upstream, &o); j++)
 			;
-		if (j == nj) {
-			s->fetches = xreallocarray(s->fetches, nj + 1,
-			                           sizeof(*s->fetches));
-			s->fetch_opts = xreallocarray(s->fetch_opts, nj + 1,
-			                              sizeof(*s->fetch_opts));
-			s->fetch_owner = xreallocarray(s->fetch_owner, nj + 1,
-			                               sizeof(*s->fetch_owner));
-			memset(&s->fetches[nj], 0, sizeof(*s->fetches));
-			s->fetches[nj].url = dc->upstream;
-			s->fetch_opts[nj] = o;
-			s->fetch_owner[nj++] = i;
-		}
+		if (j == s->nfetches)
+			fetch_add(s, i, dc.upstream, &o);
 		s->fetch_of[i] = j;
 	}
-	for (j = 0; j < nj; j++) {
+	for (j = 0; j < s->nfetches; j++) {
+		s->fetch_opts[j].resolve = &s->fetch_resolve[j];
 		s->fetches[j].opts = &s->fetch_opts[j];
 		s->fetches[j].done = upstream_arrived;
 		s->fetches[j].done_arg = s;
 	}
-	s->nfetches = nj;
-	s->arrived = xcalloc(nj ? nj : 1, 1);
+	s->arrived = xcalloc(s->nfetches ? s->nfetches : 1, 1);
 }
 
 static void *
@@ -950,7 +973,8 @@ state_start(struct sync_state *s, size_t i)
 	struct domain_run *r = xcalloc(1, sizeof(*r));
 	size_t j = s->fetch_of[i];
 
-	r->dc = s->dcs[i];
+	conf_domain(s->conf, s->sel[i], &r->settings);
+	r->dc = &r->settings;
 	r->opts = fetch_opts_of(r->dc);
 	if (j != (size_t)-1)
 		r->upstream = &s->fetches[j];
@@ -1241,6 +1265,7 @@ state_free(struct sync_state *s)
 		fetch_result_free(&s->fetches[i].result);
 	free(s->fetches);
 	free(s->fetch_opts);
+	free(s->fetch_resolve);
 	free(s->fetch_owner);
 	free(s->arrived);
 	free(s->fetch_of);
@@ -1274,24 +1299,26 @@ sync_limit_arenas(void)
 }
 
 /*
- * Work on the n domains of dcs (o->jobs at once) and print their results.
- * Returns how many failed.
+ * Work on the n domains of conf whose indices are sel (o->jobs at once)
+ * and print their results. Returns how many failed.
  */
 static size_t
-sync_domains(const struct domain_conf **dcs, size_t n, const struct cmd_opts *o)
+sync_domains(const struct conf *conf, const size_t *sel, size_t n,
+             const struct cmd_opts *o)
 {
 	struct sync_state s;
 	const char **names = xcalloc(n ? n : 1, sizeof(*names));
 	size_t i;
 
 	memset(&s, 0, sizeof(s));
-	s.dcs = dcs;
+	s.conf = conf;
+	s.sel = sel;
 	s.n = n;
 	s.o = o;
 	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
 	s.window = s.jobs * SYNC_WINDOW_PER_JOB;
 	for (i = 0; i < n; i++)
-		names[i] = dcs[i]->name;
+		names[i] = conf_domain_name(conf, sel[i]);
 	s.zt = zonetrack_new(names, n);
 	s.runs = xcalloc(n ? n : 1, sizeof(*s.runs));
 	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
@@ -1308,27 +1335,26 @@ int
 sync_run(const struct cmd_opts *o)
 {
 	struct conf *conf;
-	const struct domain_conf **dcs = NULL;
-	size_t failed;
+	size_t *sel = NULL, failed;
 	int n;
 
 	if ((conf = sync_load_conf(o)) == NULL)
 		return EXIT_USAGE;
-	if ((n = sync_select(conf, o, &dcs)) == -1) {
+	if ((n = sync_select(conf, o, &sel)) == -1) {
 		conf_free(conf);
 		return EXIT_USAGE;
 	}
 	if (sync_lock(conf->path) == -1) {
-		free(dcs);
+		free(sel);
 		conf_free(conf);
 		return EXIT_FAILED;
 	}
 	sync_limit_arenas();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
-	failed = sync_domains(dcs, (size_t)n, o);
+	failed = sync_domains(conf, sel, (size_t)n, o);
 	dns_close_connections();
-	free(dcs);
+	free(sel);
 	fetch_global_cleanup();
 	conf_free(conf);
 	return failed > 0 ? EXIT_FAILED : EXIT_OK;

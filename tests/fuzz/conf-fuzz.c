@@ -38,12 +38,14 @@ check_conf(const struct conf *c)
 	if (c->ndomains == 0)
 		abort();
 	for (i = 0; i < c->ndomains; i++) {
-		const struct domain_conf *d = &c->domains[i];
+		struct domain_conf dc, *d = &dc;
+		size_t k;
 
+		conf_domain(c, i, d);
 		if (d->name == NULL || d->key == NULL ||
 		    d->policy_file_tmpl == NULL ||
 		    (d->upstream == NULL) == (d->local_policy == NULL) ||
-		    conf_find_domain((struct conf *)c, d->name) != d)
+		    conf_find_domain(c, d->name, &k) == -1 || k != i)
 			abort();
 		check_made(conf_policy_file(d));
 		check_made(conf_verify_url(d));
