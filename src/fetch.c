@@ -29,6 +29,8 @@
 #include "policy.h"
 #include "util.h"
 
+#define FETCH_BUFFER_SIZE 4096L /* bytes, libcurl's receive buffer */
+
 struct batch;
 static void svc_stop(void);
 
@@ -450,6 +452,10 @@ xfer_set_rules(struct xfer *x)
 	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	                        (curl_off_t)POLICY_MAX_SIZE) != CURLE_OK;
+	/* a policy is a few hundred bytes: a 4 KiB receive buffer instead of
+	 * 16 KiB for each transfer in flight */
+	bad |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, FETCH_BUFFER_SIZE) !=
+	       CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT,
 	                        "mta-sts-sync/" PACKAGE_VERSION) != CURLE_OK;
 	return bad ? -1 : 0;

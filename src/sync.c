@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@
 #include "zonetrack.h"
 
 #define SYNC_FETCH_PARALLEL 16
+#define NO_FETCH UINT32_MAX /* a domain with a local policy */
 /*
  * Domains worked on at once. Each worker keeps one TCP connection to a
  * primary open; BIND 9.18's default tcp-listen-queue is 10, and more
@@ -188,30 +190,30 @@ sync_load_conf(const struct cmd_opts *o)
 	return conf;
 }
 
-/* Pick the domains to process: all, or those named on the command line
- * (each once, however often it is named), as indices in conf. Returns
- * the number chosen, or -1 (printed) for an unknown name. */
+/* Pick the domains to process: all (*sel NULL), or those named on the
+ * command line (each once, however often it is named), as indices in
+ * conf. Returns the number chosen, or -1 (printed) for an unknown name. */
 static int
 sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel)
 {
 	size_t *v;
-	size_t n = o->nargs > 0 ? (size_t)o->nargs : conf->ndomains;
 	size_t i, j, k, m = 0;
 
-	v = xcalloc(n ? n : 1, sizeof(*v));
-	for (i = 0; i < n; i++) {
-		k = i;
-		if (o->nargs > 0 &&
-		    conf_find_domain(conf, o->args[i], &k) == -1) {
+	*sel = NULL;
+	if (o->nargs <= 0)
+		return (int)conf->ndomains;
+	v = xcalloc((size_t)o->nargs, sizeof(*v));
+	for (i = 0; i < (size_t)o->nargs; i++) {
+		if (conf_find_domain(conf, o->args[i], &k) == -1) {
 			log_error(NULL, "%s is not configured in %s",
 			          o->args[i], conf->path);
 			free(v);
 			return -1;
 		}
-		/* configured domains are unique; named ones may repeat */
-		for (j = 0; o->nargs > 0 && j < m && v[j] != k; j++)
+		/* a domain named twice is done once */
+		for (j = 0; j < m && v[j] != k; j++)
 			;
-		if (o->nargs == 0 || j == m)
+		if (j == m)
 			v[m++] = k;
 	}
 	*sel = v;
@@ -819,7 +821,7 @@ run_print_notes(const struct domain_run *r)
  */
 struct sync_state {
 	const struct conf *conf;
-	const size_t *sel; /* per domain: its index in conf */
+	const size_t *sel; /* per domain: its index in conf; NULL: all */
 	size_t n;
 	const struct cmd_opts *o;
 	unsigned jobs;
@@ -831,25 +833,32 @@ struct sync_state {
 	size_t *fetch_owner;    /* per fetch: the first domain following it */
 	unsigned char *arrived; /* per fetch */
 	size_t nfetches;
-	size_t *fetch_of; /* per domain: its fetch, or SIZE_MAX */
+	uint32_t *fetch_of; /* per domain: its fetch, or NO_FETCH */
 	struct zonetrack *zt;
 	struct dry_update *dry; /* a dry run's UPDATE texts */
 	size_t ndry;
 	pthread_mutex_t lock;     /* guards everything below and above */
 	pthread_cond_t work_cv;   /* something for a worker to take */
 	pthread_cond_t report_cv; /* a domain finished */
-	size_t *ready;            /* domains whose upstream arrived */
+	uint32_t *ready;          /* domains whose upstream arrived */
 	size_t pushed, taken;     /* into and out of ready */
 	size_t next_read, active, reported;
 	size_t changed, failed; /* counted as reported */
 };
+
+/* The index in the configuration of the run's domain i. */
+static size_t
+conf_index(const struct sync_state *s, size_t i)
+{
+	return s->sel != NULL ? s->sel[i] : i;
+}
 
 /* Domain i may go on to its work. Called with s->lock held. */
 static void
 state_push(struct sync_state *s, size_t i)
 {
 	s->runs[i]->queued = 1;
-	s->ready[s->pushed++] = i;
+	s->ready[s->pushed++] = (uint32_t)i;
 	pthread_cond_signal(&s->work_cv);
 }
 
@@ -936,9 +945,9 @@ state_plan_fetches(struct sync_state *s)
 		struct domain_conf dc;
 		struct fetch_opts o;
 
-		conf_domain(s->conf, s->sel[i], &dc);
+		conf_domain(s->conf, conf_index(s, i), &dc);
 		o = fetch_opts_of(&dc);
-		s->fetch_of[i] = (size_t)-1;
+		s->fetch_of[i] = NO_FETCH;
 		if (dc.upstream == NULL)
 			continue;
 		for (j = 0;
@@ -946,7 +955,7 @@ state_plan_fetches(struct sync_state *s)
 			;
 		if (j == s->nfetches)
 			fetch_add(s, i, dc.upstream, &o);
-		s->fetch_of[i] = j;
+		s->fetch_of[i] = (uint32_t)j;
 	}
 	for (j = 0; j < s->nfetches; j++) {
 		s->fetch_opts[j].resolve = &s->fetch_resolve[j];
@@ -973,10 +982,10 @@ state_start(struct sync_state *s, size_t i)
 	struct domain_run *r = xcalloc(1, sizeof(*r));
 	size_t j = s->fetch_of[i];
 
-	conf_domain(s->conf, s->sel[i], &r->settings);
+	conf_domain(s->conf, conf_index(s, i), &r->settings);
 	r->dc = &r->settings;
 	r->opts = fetch_opts_of(r->dc);
-	if (j != (size_t)-1)
+	if (j != NO_FETCH)
 		r->upstream = &s->fetches[j];
 	s->runs[i] = r;
 	return r;
@@ -1044,7 +1053,7 @@ state_read(struct sync_state *s, size_t i)
 	/* built here, outside the run's lock, which state_start holds */
 	r->policy_file = conf_policy_file(dc);
 	r->verify_url = conf_verify_url(dc);
-	if (j != (size_t)-1)
+	if (j != NO_FETCH)
 		run_note(r, "fetching upstream %s%s", dc->upstream,
 		         s->fetch_owner[j] == i
 		             ? ""
@@ -1055,7 +1064,7 @@ state_read(struct sync_state *s, size_t i)
 	r->read_done = 1;
 	ready = zonetrack_read(s->zt, i, r->have_state ? r->target.zone : NULL,
 	                       ident);
-	if (j == (size_t)-1 || s->arrived[j])
+	if (j == NO_FETCH || s->arrived[j])
 		state_push(s, i);
 	pthread_mutex_unlock(&s->lock);
 	state_send(s, ready);
@@ -1319,7 +1328,7 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
 	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
 	s.window = s.jobs * SYNC_WINDOW_PER_JOB;
 	for (i = 0; i < n; i++)
-		names[i] = conf_domain_name(conf, sel[i]);
+		names[i] = conf_domain_name(conf, sel != NULL ? sel[i] : i);
 	s.zt = zonetrack_new(names, n);
 	s.runs = xcalloc(n ? n : 1, sizeof(*s.runs));
 	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
