@@ -1337,8 +1337,9 @@ struct kept {
 	max_align_t data[]; /* len bytes */
 };
 
-/* Every value kept: zone and server names and address lists, one copy
- * of each (a run has a few per zone, not one per domain). */
+/* Every value kept: server names and address lists, one copy of each
+ * (a run has a few primaries, not one per domain; zone names are not
+ * kept here, each target holds its own). */
 static struct {
 	pthread_mutex_t lock;
 	struct kept **bucket;
@@ -1744,7 +1745,7 @@ target_mname(struct dns_target *t, struct finder *f, char *mname, unsigned port,
 			           t->zone, f->name);
 			return -1;
 		}
-		t->zone = keep(zone, strlen(zone) + 1);
+		str_copy(t->zone, sizeof(t->zone), zone);
 	}
 	t->server = keep(mname, strlen(mname) + 1);
 	if (resolve_mname(f, t->zone, mname, port, &as, d) == -1)
@@ -1770,7 +1771,7 @@ target_find(const char *domain, const char *zone, const char *server,
 	int rc = -1;
 
 	memset(t, 0, sizeof(*t));
-	t->zone = t->server = "";
+	t->server = "";
 	t->key = key;
 	t->timeout = timeout ? timeout : 30;
 	port = port ? port : 53;
@@ -1785,7 +1786,7 @@ target_find(const char *domain, const char *zone, const char *server,
 		return -1;
 	if (zone == NULL && find_zone(&f, domain, name, mname, d) == -1)
 		goto out;
-	t->zone = keep(name, strlen(name) + 1);
+	str_copy(t->zone, sizeof(t->zone), name);
 	if (server == NULL && target_mname(t, &f, mname, port, d) == -1)
 		goto out;
 	rc = 0;

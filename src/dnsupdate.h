@@ -33,20 +33,23 @@ union dns_addr {
 
 /*
  * Where a zone is updated: the zone apex and its primary's addresses.
- * A run holds one per domain, so it is small: the names and the address
- * list point to read-only copies that dnsupdate.c keeps for the whole
- * process, one per distinct value (all the domains of one zone, or of
- * one primary, share them). After dns_target_find*(), zone and server
- * are strings (empty while unknown), even when it failed.
+ * A run holds one per domain in flight. The zone name is held in the
+ * struct itself, so its memory lives as long as the target and a run
+ * over many zones keeps none of them once their domains are done. The
+ * server name and the address list point to read-only copies that
+ * dnsupdate.c keeps for the whole process, one per distinct value (a
+ * run has a few primaries, not one per domain). A target may be copied
+ * by value. After dns_target_find*(), zone and server are strings
+ * (empty while unknown), even when it failed.
  */
 struct dns_target {
-	const char *zone;           /* no trailing dot, lower case */
-	const char *server;         /* as configured or the SOA MNAME */
-	const union dns_addr *addr; /* primary's addresses, port set */
-	const socklen_t *addrlen;   /* their lengths */
-	size_t naddr;               /* at most DNS_ADDR_MAX */
-	const struct tsig_key *key; /* not owned; NULL: unsigned */
-	unsigned timeout;           /* seconds per exchange */
+	char zone[DNS_NAME_MAX + 1]; /* no trailing dot, lower case */
+	const char *server;          /* as configured or the SOA MNAME */
+	const union dns_addr *addr;  /* primary's addresses, port set */
+	const socklen_t *addrlen;    /* their lengths */
+	size_t naddr;                /* at most DNS_ADDR_MAX */
+	const struct tsig_key *key;  /* not owned; NULL: unsigned */
+	unsigned timeout;            /* seconds per exchange */
 };
 
 /*

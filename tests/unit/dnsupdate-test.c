@@ -2,11 +2,14 @@
  * dnsupdate-test - the UPDATE plan without a server: which records
  * change, what is deleted and added, and the nsupdate-like dry-run text
  * (prerequisites, quoting, long texts split into character-strings,
- * CNAME refusal).
+ * CNAME refusal), and that a target holds its own zone name.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +40,7 @@ static void
 target_init(struct dns_target *t)
 {
 	memset(t, 0, sizeof(*t));
-	t->zone = "example.com";
+	str_copy(t->zone, sizeof(t->zone), "example.com");
 	t->server = "ns1.example.com";
 	target_addr.sin.sin_family = AF_INET;
 	target_addr.sin.sin_port = htons(5353);
@@ -180,6 +183,78 @@ test_cname(void)
 	dns_state_free(&st);
 }
 
+/* Find the target of a domain of zone with the server configured as an
+ * address, which needs no network. Returns 0 or -1. */
+static int
+target_local(const char *domain, const char *zone, struct dns_target *t)
+{
+	struct diag d;
+
+	diag_init(&d);
+	if (dns_target_find(domain, zone, "127.0.0.1", 5353, NULL, 5, t, &d) ==
+	    -1) {
+		printf("# %s\n", d.error);
+		return -1;
+	}
+	return 0;
+}
+
+/* A target holds its zone name itself: a copy keeps its zone when the
+ * original is reused for another one; the primary is kept once. */
+static void
+test_target_copy(void)
+{
+	struct dns_target t, copy;
+
+	ok(target_local("a.example.com", "Example.COM.", &t) == 0,
+	   "target with zone and server configured");
+	is_str(t.zone, "example.com", "zone in lower case, no trailing dot");
+	copy = t;
+	ok(target_local("b.example.net", "example.net", &t) == 0,
+	   "the same target reused for another zone");
+	is_str(copy.zone, "example.com", "a copy keeps its own zone");
+	is_str(t.zone, "example.net", "the reused one holds the new zone");
+	ok(copy.server == t.server && copy.addr == t.addr,
+	   "one primary: its name and addresses are kept once");
+}
+
+/* The bytes in use on the heap, or 0 where that is not known (not
+ * glibc; under a sanitizer, whose allocator glibc does not see). */
+static size_t
+heap_in_use(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
+	return mallinfo2().uordblks;
+#else
+	return 0;
+#endif
+}
+
+/* Targets found for many distinct zones leave no memory behind once
+ * they are gone: a run over 10000 zones must not keep 10000 names. */
+static void
+test_zones_not_kept(void)
+{
+	struct dns_target t;
+	char domain[80], zone[64];
+	size_t before, after;
+	int i, bad = 0;
+
+	target_local("warm.example", "warm.example", &t);
+	before = heap_in_use();
+	for (i = 0; i < 2000; i++) {
+		snprintf(zone, sizeof(zone), "z%05d.example", i);
+		snprintf(domain, sizeof(domain), "d.%s", zone);
+		bad += target_local(domain, zone, &t) != 0;
+		bad += strcmp(t.zone, zone) != 0;
+	}
+	after = heap_in_use();
+	ok(bad == 0, "2000 targets in distinct zones");
+	ok(after < before + 4096,
+	   "no memory kept per zone (heap in use %zu -> %zu bytes)", before,
+	   after);
+}
+
 int
 main(void)
 {
@@ -187,5 +262,7 @@ main(void)
 	test_current();
 	test_long_and_quoted();
 	test_cname();
+	test_target_copy();
+	test_zones_not_kept();
 	return done_testing();
 }
