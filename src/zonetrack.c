@@ -7,7 +7,8 @@
  * with the zone's key. A zone's entry counts the domains of its range not
  * read yet; a read counts down the entries of every suffix of its name.
  * Entries live in a hash table by zone name and go once their groups are
- * released and nothing below them is left to read.
+ * released and nothing below them is left to read; the table grows with
+ * the entries alive at once, not with the domains of the run.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 #include "zonetrack.h"
 
@@ -25,20 +27,32 @@ struct zone_entry {
 	struct zone_entry *chain; /* next in the hash bucket */
 };
 
-struct sorted_name {
-	const char *name;
-	size_t len;
-	size_t index;
-};
+/* What the tracker knows of one domain, in one uint32_t: not read yet,
+ * read but in no group (its zone not found, or its group released), or
+ * in the live group whose id is the value less SLOT_GROUP. */
+#define SLOT_UNREAD 0u
+#define SLOT_READ 1u
+#define SLOT_GROUP 2u
+#define ZONETRACK_MAX_DOMAINS (UINT32_MAX - SLOT_GROUP)
 
+/*
+ * Per domain, the tracker keeps 8 bytes for the whole run: its place in
+ * the sorted order and its slot. Everything else (entries, groups, the
+ * hash buckets, the table of live groups) is sized to what is in flight
+ * and grows with it.
+ */
 struct zonetrack {
-	const char *const *names;   /* per domain */
-	struct sorted_name *sorted; /* by reversed name, see above */
+	const char *const *names; /* per domain */
 	size_t n;
-	unsigned char *read;          /* per domain: read yet */
-	struct zone_group **group_of; /* per domain */
+	uint32_t *sorted;         /* domain indices by reversed name */
+	uint32_t *slot;           /* per domain, see SLOT_* */
+	struct zone_group **live; /* by group id; NULL: a free id */
+	uint32_t *free_ids;       /* ids given back, a stack */
+	size_t nids;              /* ids given so far (the high-water mark) */
+	size_t nfree, live_cap;
 	struct zone_entry **buckets;
 	size_t nbuckets; /* a power of two */
+	size_t nentries;
 };
 
 /* Character k of s (len bytes) read backwards with a '.' appended; -1
@@ -67,12 +81,52 @@ rev_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	}
 }
 
+/* Compare the names of domains a and b read backwards. */
 static int
-sorted_cmp(const void *a, const void *b)
+domain_cmp(const struct zonetrack *zt, uint32_t a, uint32_t b)
 {
-	const struct sorted_name *x = a, *y = b;
+	const char *x = zt->names[a], *y = zt->names[b];
 
-	return rev_cmp(x->name, x->len, y->name, y->len);
+	return rev_cmp(x, strlen(x), y, strlen(y));
+}
+
+/* Move v[i] down the max-heap v[0..n) to its place. */
+static void
+sift_down(const struct zonetrack *zt, uint32_t *v, size_t i, size_t n)
+{
+	for (;;) {
+		size_t c = 2 * i + 1;
+		uint32_t tmp;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && domain_cmp(zt, v[c], v[c + 1]) < 0)
+			c++;
+		if (domain_cmp(zt, v[i], v[c]) >= 0)
+			return;
+		tmp = v[i];
+		v[i] = v[c];
+		v[c] = tmp;
+		i = c;
+	}
+}
+
+/* Sort the domain indices v[0..n) by reversed name: a heapsort, which
+ * needs no memory beyond v (qsort may copy the whole array). */
+static void
+sort_by_reversed_name(const struct zonetrack *zt, uint32_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(zt, v, i, n);
+	for (i = n; i-- > 1;) {
+		uint32_t tmp = v[0];
+
+		v[0] = v[i];
+		v[i] = tmp;
+		sift_down(zt, v, 0, i);
+	}
 }
 
 /* Is name at or below zone? ("" is the root: everything is.) */
@@ -96,25 +150,23 @@ hash_name(const char *s)
 	return (size_t)h;
 }
 
+/* A tracker for the n domains named; see zonetrack.h. */
 struct zonetrack *
 zonetrack_new(const char *const *names, size_t n)
 {
 	struct zonetrack *zt = xcalloc(1, sizeof(*zt));
 	size_t i;
 
+	if (n > ZONETRACK_MAX_DOMAINS)
+		die(1, "too many domains in one run (%zu)", n);
 	zt->names = names;
 	zt->n = n;
-	zt->sorted = xcalloc(n ? n : 1, sizeof(*zt->sorted));
-	for (i = 0; i < n; i++) {
-		zt->sorted[i].name = names[i];
-		zt->sorted[i].len = strlen(names[i]);
-		zt->sorted[i].index = i;
-	}
-	qsort(zt->sorted, n, sizeof(*zt->sorted), sorted_cmp);
-	zt->read = xcalloc(n ? n : 1, 1);
-	zt->group_of = xcalloc(n ? n : 1, sizeof(*zt->group_of));
-	for (zt->nbuckets = 16; zt->nbuckets < n; zt->nbuckets *= 2)
-		;
+	zt->sorted = xcalloc(n, sizeof(*zt->sorted));
+	for (i = 0; i < n; i++)
+		zt->sorted[i] = (uint32_t)i;
+	sort_by_reversed_name(zt, zt->sorted, n);
+	zt->slot = xcalloc(n, sizeof(*zt->slot));
+	zt->nbuckets = 16;
 	zt->buckets = xcalloc(zt->nbuckets, sizeof(*zt->buckets));
 	return zt;
 }
@@ -128,6 +180,7 @@ group_free(struct zone_group *g)
 	free(g);
 }
 
+/* Free the tracker with every entry and group it still holds. */
 void
 zonetrack_free(struct zonetrack *zt)
 {
@@ -150,8 +203,9 @@ zonetrack_free(struct zonetrack *zt)
 			free(e);
 		}
 	free(zt->buckets);
-	free(zt->group_of);
-	free(zt->read);
+	free(zt->live);
+	free(zt->free_ids);
+	free(zt->slot);
 	free(zt->sorted);
 	free(zt);
 }
@@ -167,6 +221,28 @@ entry_slot(struct zonetrack *zt, const char *zone)
 	return p;
 }
 
+/* Double the hash buckets, so that they stay at least as many as the
+ * live entries. */
+static void
+buckets_grow(struct zonetrack *zt)
+{
+	size_t nb = 2 * zt->nbuckets, b;
+	struct zone_entry **nbk = xcalloc(nb, sizeof(*nbk));
+
+	for (b = 0; b < zt->nbuckets; b++)
+		while (zt->buckets[b] != NULL) {
+			struct zone_entry *e = zt->buckets[b];
+			size_t h = hash_name(e->zone) & (nb - 1);
+
+			zt->buckets[b] = e->chain;
+			e->chain = nbk[h];
+			nbk[h] = e;
+		}
+	free(zt->buckets);
+	zt->buckets = nbk;
+	zt->nbuckets = nb;
+}
+
 /* How many domains at or below zone are not read yet. */
 static size_t
 count_unread(const struct zonetrack *zt, const char *zone)
@@ -175,36 +251,75 @@ count_unread(const struct zonetrack *zt, const char *zone)
 
 	while (zlen > 0 && lo < hi) { /* first key >= the zone's key */
 		size_t mid = lo + (hi - lo) / 2;
-		const struct sorted_name *s = &zt->sorted[mid];
+		const char *s = zt->names[zt->sorted[mid]];
 
-		if (rev_cmp(s->name, s->len, zone, zlen) < 0)
+		if (rev_cmp(s, strlen(s), zone, zlen) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	for (; lo < zt->n; lo++) {
-		const struct sorted_name *s = &zt->sorted[lo];
+		uint32_t i = zt->sorted[lo];
+		const char *s = zt->names[i];
 
-		if (!is_under(s->name, s->len, zone, zlen))
+		if (!is_under(s, strlen(s), zone, zlen))
 			break;
-		count += !zt->read[s->index];
+		count += zt->slot[i] == SLOT_UNREAD;
 	}
 	return count;
+}
+
+/* Make the entry of zone, growing the buckets with the live entries. */
+static struct zone_entry *
+entry_new(struct zonetrack *zt, const char *zone)
+{
+	struct zone_entry *e = xcalloc(1, sizeof(*e)), **slot;
+
+	if (zt->nentries >= zt->nbuckets)
+		buckets_grow(zt);
+	slot = entry_slot(zt, zone);
+	e->zone = xstrdup(zone);
+	e->unread = count_unread(zt, zone);
+	*slot = e;
+	zt->nentries++;
+	return e;
+}
+
+/* Make a group of (zone, server) in e and give it a free id. */
+static struct zone_group *
+group_new(struct zonetrack *zt, struct zone_entry *e, const char *zone,
+          const char *server)
+{
+	struct zone_group *g = xcalloc(1, sizeof(*g));
+
+	if (zt->nfree == 0 && zt->nids == zt->live_cap) {
+		zt->live_cap = zt->live_cap ? 2 * zt->live_cap : 16;
+		zt->live =
+		    xreallocarray(zt->live, zt->live_cap, sizeof(*zt->live));
+		zt->free_ids = xreallocarray(zt->free_ids, zt->live_cap,
+		                             sizeof(*zt->free_ids));
+	}
+	/* every live group has a member of its own: ids stay below n */
+	g->id =
+	    zt->nfree > 0 ? zt->free_ids[--zt->nfree] : (uint32_t)zt->nids++;
+	zt->live[g->id] = g;
+	g->zone = xstrdup(zone);
+	g->server = xstrdup(server);
+	g->entry = e;
+	g->next = e->groups;
+	e->groups = g;
+	return g;
 }
 
 /* Join domain i to the group of (zone, server), making what is missing. */
 static void
 join(struct zonetrack *zt, size_t i, const char *zone, const char *server)
 {
-	struct zone_entry **slot = entry_slot(zt, zone), *e = *slot;
+	struct zone_entry *e = *entry_slot(zt, zone);
 	struct zone_group *g;
 
-	if (e == NULL) {
-		e = xcalloc(1, sizeof(*e));
-		e->zone = xstrdup(zone);
-		e->unread = count_unread(zt, zone);
-		*slot = e;
-	}
+	if (e == NULL)
+		e = entry_new(zt, zone);
 	/* A group handed out is being sent: a latecomer (only possible for
 	 * a domain outside its zone, which the configuration refuses)
 	 * starts a group of its own rather than join it. */
@@ -212,18 +327,12 @@ join(struct zonetrack *zt, size_t i, const char *zone, const char *server)
 	     g != NULL && (g->handed_out || strcmp(g->server, server) != 0);
 	     g = g->next)
 		;
-	if (g == NULL) {
-		g = xcalloc(1, sizeof(*g));
-		g->zone = xstrdup(zone);
-		g->server = xstrdup(server);
-		g->entry = e;
-		g->next = e->groups;
-		e->groups = g;
-	}
+	if (g == NULL)
+		g = group_new(zt, e, zone, server);
 	g->members = xreallocarray(g->members, g->n + 1, sizeof(*g->members));
 	g->members[g->n++] = i;
 	g->pending++;
-	zt->group_of[i] = g;
+	zt->slot[i] = SLOT_GROUP + g->id;
 }
 
 /* If g may go now, hand it out onto *ready. */
@@ -247,6 +356,7 @@ entry_retire(struct zonetrack *zt, struct zone_entry *e)
 		return;
 	slot = entry_slot(zt, e->zone);
 	*slot = e->chain;
+	zt->nentries--;
 	free(e->zone);
 	free(e);
 }
@@ -297,7 +407,7 @@ zonetrack_read(struct zonetrack *zt, size_t i, const char *zone,
 	struct zone_group *ready = NULL;
 	const char *name = zt->names[i];
 
-	zt->read[i] = 1;
+	zt->slot[i] = SLOT_READ;
 	/* every entry made before now counted i as unread */
 	each_suffix_entry(zt, name, count_down, NULL);
 	if (zone != NULL)
@@ -320,7 +430,9 @@ zonetrack_done(struct zonetrack *zt, struct zone_group *g)
 struct zone_group *
 zonetrack_group_of(const struct zonetrack *zt, size_t i)
 {
-	return zt->group_of[i];
+	uint32_t v = zt->slot[i];
+
+	return v >= SLOT_GROUP ? zt->live[v - SLOT_GROUP] : NULL;
 }
 
 void
@@ -331,7 +443,9 @@ zonetrack_release(struct zonetrack *zt, struct zone_group *g)
 	size_t k;
 
 	for (k = 0; k < g->n; k++)
-		zt->group_of[g->members[k]] = NULL;
+		zt->slot[g->members[k]] = SLOT_READ;
+	zt->live[g->id] = NULL;
+	zt->free_ids[zt->nfree++] = g->id;
 	for (p = &e->groups; *p != g; p = &(*p)->next)
 		;
 	*p = g->next;

@@ -17,6 +17,7 @@
 #define MTA_STS_SYNC_ZONETRACK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* The domains of one run updated through one zone on one primary. */
 struct zone_group {
@@ -30,12 +31,15 @@ struct zone_group {
 	struct zone_group *next;       /* same zone, another primary */
 	struct zone_group *ready_next; /* in a list of groups ready to go */
 	struct zone_entry *entry;      /* private to zonetrack.c */
+	uint32_t id;                   /* private to zonetrack.c */
 };
 
 struct zonetrack;
 
 /* A tracker for a run over the n domains named (lower case, no trailing
- * dot; the names must live as long as the tracker). */
+ * dot; the names must live as long as the tracker). It keeps 8 bytes per
+ * domain for the run; the rest is sized to the zones in flight. n is at
+ * most 2^32 - 3 (more ends the program). */
 struct zonetrack *zonetrack_new(const char *const *names, size_t n);
 void zonetrack_free(struct zonetrack *zt);
 

@@ -138,6 +138,82 @@ test_free_unfinished(void)
 	ok(1, "freed with a group pending (valgrind checks the rest)");
 }
 
+/* ------------------------------------------------------------ growth */
+
+#define GN 1000 /* zones in flight at once */
+
+/* How many of domains [from, to) are not in a group of their own zone
+ * (want_group) or are in a group at all (!want_group). */
+static int
+check_groups(struct zonetrack *zt, char names[][32], int from, int to, int step,
+             int want_group)
+{
+	int i, bad = 0;
+
+	for (i = from; i < to; i += step) {
+		struct zone_group *g = zonetrack_group_of(zt, (size_t)i);
+
+		if (!want_group)
+			bad += g != NULL;
+		else
+			bad += g == NULL || strcmp(g->zone, names[i]) != 0 ||
+			       g->n != 1 || g->members[0] != (size_t)i;
+	}
+	return bad;
+}
+
+/* Send and release the groups of domains [from, to) by step, each on
+ * its own. Returns how many were not handed out alone. */
+static int
+send_each(struct zonetrack *zt, int from, int to, int step)
+{
+	int i, bad = 0;
+
+	for (i = from; i < to; i += step) {
+		struct zone_group *g = zonetrack_group_of(zt, (size_t)i);
+		struct zone_group *r = g ? zonetrack_done(zt, g) : NULL;
+
+		bad += r == NULL || r != g || r->ready_next != NULL;
+		if (r != NULL)
+			zonetrack_release(zt, r);
+	}
+	return bad;
+}
+
+/* Many zones in flight at once: the hash table and the table of live
+ * groups grow past their first size, the ids of released groups are
+ * given to new ones, and every domain still finds its own group. */
+static void
+test_growth(void)
+{
+	static char names[2 * GN][32];
+	const char *ptr[2 * GN];
+	struct zonetrack *zt;
+	int i, bad = 0;
+
+	for (i = 0; i < 2 * GN; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%04d.test", i);
+		ptr[i] = names[i];
+	}
+	zt = zonetrack_new(ptr, 2 * GN);
+	for (i = 0; i < GN; i++)
+		bad += zonetrack_read(zt, (size_t)i, names[i], "ns") != NULL;
+	ok(bad == 0 && check_groups(zt, names, 0, GN, 1, 1) == 0,
+	   "%d zones in flight, each domain in a group of its own zone", GN);
+	ok(send_each(zt, 1, GN, 2) == 0, "every other one sent alone");
+	ok(check_groups(zt, names, 1, GN, 2, 0) == 0,
+	   "their domains are in no group any more");
+	for (i = GN; i < 2 * GN; i++)
+		bad += zonetrack_read(zt, (size_t)i, names[i], "ns") != NULL;
+	ok(bad == 0 && check_groups(zt, names, 0, GN, 2, 1) == 0 &&
+	       check_groups(zt, names, GN, 2 * GN, 1, 1) == 0,
+	   "%d more read, reusing the freed ids: each in its own group", GN);
+	ok(send_each(zt, 0, GN, 2) == 0 && send_each(zt, GN, 2 * GN, 1) == 0,
+	   "the rest sent alone");
+	ok(check_groups(zt, names, 0, 2 * GN, 1, 0) == 0, "no group left");
+	zonetrack_free(zt);
+}
+
 /* ------------------------------------------------------------ random */
 
 #define RN 60
@@ -292,6 +368,7 @@ main(void)
 	test_two_primaries();
 	test_latecomer();
 	test_free_unfinished();
+	test_growth();
 	for (s = 1; s <= 300; s++)
 		bad += random_run(s);
 	ok(bad == 0,
