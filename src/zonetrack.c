@@ -42,7 +42,8 @@ struct zone_entry {
  * and grows with it.
  */
 struct zonetrack {
-	const char *const *names; /* per domain */
+	const char *(*name_of)(const void *arg, size_t i);
+	const void *name_arg;
 	size_t n;
 	uint32_t *sorted;         /* domain indices by reversed name */
 	uint32_t *slot;           /* per domain, see SLOT_* */
@@ -81,11 +82,18 @@ rev_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	}
 }
 
+/* The name of domain i. */
+static const char *
+domain_name(const struct zonetrack *zt, size_t i)
+{
+	return zt->name_of(zt->name_arg, i);
+}
+
 /* Compare the names of domains a and b read backwards. */
 static int
 domain_cmp(const struct zonetrack *zt, uint32_t a, uint32_t b)
 {
-	const char *x = zt->names[a], *y = zt->names[b];
+	const char *x = domain_name(zt, a), *y = domain_name(zt, b);
 
 	return rev_cmp(x, strlen(x), y, strlen(y));
 }
@@ -150,16 +158,18 @@ hash_name(const char *s)
 	return (size_t)h;
 }
 
-/* A tracker for the n domains named; see zonetrack.h. */
+/* A tracker for n domains named by name_of; see zonetrack.h. */
 struct zonetrack *
-zonetrack_new(const char *const *names, size_t n)
+zonetrack_new_by(const char *(*name_of)(const void *arg, size_t i),
+                 const void *arg, size_t n)
 {
 	struct zonetrack *zt = xcalloc(1, sizeof(*zt));
 	size_t i;
 
 	if (n > ZONETRACK_MAX_DOMAINS)
 		die(1, "too many domains in one run (%zu)", n);
-	zt->names = names;
+	zt->name_of = name_of;
+	zt->name_arg = arg;
 	zt->n = n;
 	zt->sorted = xcalloc(n, sizeof(*zt->sorted));
 	for (i = 0; i < n; i++)
@@ -169,6 +179,22 @@ zonetrack_new(const char *const *names, size_t n)
 	zt->nbuckets = 16;
 	zt->buckets = xcalloc(zt->nbuckets, sizeof(*zt->buckets));
 	return zt;
+}
+
+/* Element i of the array of names at arg. */
+static const char *
+name_in_array(const void *arg, size_t i)
+{
+	const char *const *names = arg;
+
+	return names[i];
+}
+
+/* A tracker for the n domains named in an array; see zonetrack.h. */
+struct zonetrack *
+zonetrack_new(const char *const *names, size_t n)
+{
+	return zonetrack_new_by(name_in_array, names, n);
 }
 
 static void
@@ -251,7 +277,7 @@ count_unread(const struct zonetrack *zt, const char *zone)
 
 	while (zlen > 0 && lo < hi) { /* first key >= the zone's key */
 		size_t mid = lo + (hi - lo) / 2;
-		const char *s = zt->names[zt->sorted[mid]];
+		const char *s = domain_name(zt, zt->sorted[mid]);
 
 		if (rev_cmp(s, strlen(s), zone, zlen) < 0)
 			lo = mid + 1;
@@ -260,7 +286,7 @@ count_unread(const struct zonetrack *zt, const char *zone)
 	}
 	for (; lo < zt->n; lo++) {
 		uint32_t i = zt->sorted[lo];
-		const char *s = zt->names[i];
+		const char *s = domain_name(zt, i);
 
 		if (!is_under(s, strlen(s), zone, zlen))
 			break;
@@ -405,7 +431,7 @@ zonetrack_read(struct zonetrack *zt, size_t i, const char *zone,
                const char *server)
 {
 	struct zone_group *ready = NULL;
-	const char *name = zt->names[i];
+	const char *name = domain_name(zt, i);
 
 	zt->slot[i] = SLOT_READ;
 	/* every entry made before now counted i as unread */

@@ -41,6 +41,14 @@ struct zonetrack;
  * domain for the run; the rest is sized to the zones in flight. n is at
  * most 2^32 - 3 (more ends the program). */
 struct zonetrack *zonetrack_new(const char *const *names, size_t n);
+
+/* The same, with the name of domain i given by name_of(arg, i) (the
+ * names must live as long as the tracker), for a caller that has its
+ * domains' names in structures of its own and no array of them. */
+struct zonetrack *zonetrack_new_by(const char *(*name_of)(const void *arg,
+                                                          size_t i),
+                                   const void *arg, size_t n);
+
 void zonetrack_free(struct zonetrack *zt);
 
 /*
