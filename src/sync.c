@@ -78,7 +78,7 @@ struct domain_run {
 	struct buf published; /* the file as found */
 	int file_differs;
 	int have_state;
-	struct dns_target target;
+	struct dns_target *target; /* from the DNS read to the UPDATE */
 	struct dns_state state;
 	struct buf sts_text;
 	struct buf tlsrpt_text;
@@ -367,12 +367,13 @@ plan_read_dns(struct domain_run *r)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
 		         dc->resolver_port ? dc->resolver_port
 		                           : CONF_DEFAULT_PORT);
+	r->target = xmalloc(sizeof(*r->target));
 	rc = dns_target_find_read(
 	    dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
-	    dc->resolver != NULL ? resolver : NULL, &r->target, &r->state, &d);
+	    dc->resolver != NULL ? resolver : NULL, r->target, &r->state, &d);
 	if (rc != -1)
-		run_note(r, "zone %s, primary %s", r->target.zone,
-		         r->target.server);
+		run_note(r, "zone %s, primary %s", r->target->zone,
+		         r->target->server);
 	if (rc != 0) {
 		run_fail(r, "%s", d.error);
 		return -1;
@@ -616,8 +617,8 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 	if (m == 0) {
 		/* nothing to send */
 	} else if (dry_run) {
-		dns_update_text(&who[0]->target, changes, m, text);
-	} else if (dns_update_apply(&who[0]->target, changes, m, &d) !=
+		dns_update_text(who[0]->target, changes, m, text);
+	} else if (dns_update_apply(who[0]->target, changes, m, &d) !=
 	           DNS_UPDATE_OK) {
 		for (i = 0; i < m; i++)
 			run_fail(who[i], "%s", d.error);
@@ -778,6 +779,8 @@ run_release(struct domain_run *r)
 	if (r->have_state)
 		dns_state_free(&r->state);
 	r->have_state = 0;
+	free(r->target);
+	r->target = NULL;
 }
 
 static void
@@ -851,6 +854,15 @@ static size_t
 conf_index(const struct sync_state *s, size_t i)
 {
 	return s->sel != NULL ? s->sel[i] : i;
+}
+
+/* The name of the run's domain i, for the zone tracker (arg: the run). */
+static const char *
+run_domain_name(const void *arg, size_t i)
+{
+	const struct sync_state *s = arg;
+
+	return conf_domain_name(s->conf, conf_index(s, i));
 }
 
 /* Domain i may go on to its work. Called with s->lock held. */
@@ -1035,7 +1047,7 @@ primary_ident(const struct domain_run *r, char *out, size_t len)
 	const struct domain_conf *dc = r->dc;
 
 	snprintf(out, len, "%s#%u key %s",
-	         r->have_state ? r->target.server : "", dc->port,
+	         r->have_state ? r->target->server : "", dc->port,
 	         dc->key != NULL ? dc->key->name : "");
 }
 
@@ -1062,7 +1074,7 @@ state_read(struct sync_state *s, size_t i)
 	primary_ident(r, ident, sizeof(ident));
 	pthread_mutex_lock(&s->lock);
 	r->read_done = 1;
-	ready = zonetrack_read(s->zt, i, r->have_state ? r->target.zone : NULL,
+	ready = zonetrack_read(s->zt, i, r->have_state ? r->target->zone : NULL,
 	                       ident);
 	if (j == NO_FETCH || s->arrived[j])
 		state_push(s, i);
@@ -1317,8 +1329,6 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
              const struct cmd_opts *o)
 {
 	struct sync_state s;
-	const char **names = xcalloc(n ? n : 1, sizeof(*names));
-	size_t i;
 
 	memset(&s, 0, sizeof(s));
 	s.conf = conf;
@@ -1327,9 +1337,7 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
 	s.o = o;
 	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
 	s.window = s.jobs * SYNC_WINDOW_PER_JOB;
-	for (i = 0; i < n; i++)
-		names[i] = conf_domain_name(conf, sel != NULL ? sel[i] : i);
-	s.zt = zonetrack_new(names, n);
+	s.zt = zonetrack_new_by(run_domain_name, &s, n);
 	s.runs = xcalloc(n ? n : 1, sizeof(*s.runs));
 	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
 	pthread_mutex_init(&s.lock, NULL);
@@ -1337,7 +1345,6 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
 	pthread_cond_init(&s.report_cv, NULL);
 	state_run(&s);
 	state_free(&s);
-	free(names);
 	return s.failed;
 }
 
