@@ -10,6 +10,9 @@
 #      serials must not move: zero UPDATEs);
 #   3. the same N changes sent by ONE nsupdate process (one send a zone);
 #   4. the same N changes sent by one nsupdate process per domain;
+#   1 and 3 alternate BENCH_ROUNDS times (default 3) and their medians
+#   make the ratio: on a shared machine either may be slowed by a burst of
+#   other work, and a single pair once gave nsupdate 0.9 s, then 4.6 s;
 #   5. peak RSS of mta-sts-sync at N and at BENCH_RSS_N (default 10000;
 #      0 skips it) domains, first run;
 #   6. HTTPS requests to the shared upstream per run (nginx access log).
@@ -47,6 +50,7 @@
 
 N=${BENCH_N:-1000}
 RSS_N=${BENCH_RSS_N:-10000}
+ROUNDS=${BENCH_ROUNDS:-3}
 RESULTS=${BENCH_RESULTS:-$top_builddir/bench-results.txt}
 TIME=/usr/bin/time
 
@@ -93,6 +97,17 @@ run_sync() {
 	SYNC_KB=$(tail -1 "$T/$1.rss")
 }
 
+# median NS...: the median of the numbers (the lower middle of an even
+# count).
+median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
+
+# list_secs NS...: the numbers as seconds, in the order given.
+list_secs() {
+	local x out=""
+	for x in "$@"; do out="$out $(secs "$x")"; done
+	echo "${out# }"
+}
+
 # serial_not S: how many zones do not have serial S.
 serial_not() {
 	bench_serials "$PORT" "$N" | awk -v s="$1" '$2 != s' | wc -l
@@ -132,37 +147,7 @@ if [ "$(grep -E '^(zone|prereq|update|send)' "$T/plan.out")" != "$(nsupdate_scri
 	bail_out "the nsupdate script differs from mta-sts-sync's UPDATE: $(cat "$T/plan.out")"
 fi
 
-# ---------------------------------------------------- mta-sts-sync runs
-say "mta-sts-sync, first run: $N domains change"
-u0=$(upstream_count)
-v0=$(verify_count)
-run_sync full "$CONF"
-FULL_NS=$SYNC_NS
-FULL_KB=$SYNC_KB
-FULL_UP=$(($(upstream_count) - u0))
-FULL_VERIFY=$(($(verify_count) - v0))
-[ "$(serial_not 2)" = 0 ] || bail_out "first run: not every zone got one UPDATE"
-published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
-[ "$published" = "$N" ] || bail_out "first run: $published of $N files published"
-[ "$(sha256sum "$HTTPS_DIR/www/mta-sts.$first/.well-known/mta-sts.txt" |
-	cut -c1-32)" = "$ID" ] || bail_out "first run: the file does not match id $ID"
-
-say "mta-sts-sync, nothing to change (3 runs)"
-before=$(bench_serials "$PORT" "$N")
-u0=$(upstream_count)
-NOOP=()
-for _ in 1 2 3; do
-	run_sync noop "$CONF"
-	NOOP+=("$SYNC_NS")
-done
-NOOP_UP=$((($(upstream_count) - u0) / 3))
-NOOP_NS=$(printf '%s\n' "${NOOP[@]}" | sort -n | sed -n 2p)
-NOOP_UPDATES=$(diff <(echo "$before") <(bench_serials "$PORT" "$N") |
-	grep -c '^>')
-[ -s "$T/noop.out" ] && bail_out "no-change run printed: $(head -3 "$T/noop.out")"
-
-# ------------------------------------------------------------ nsupdate
-say "nsupdate, one process, $N sends"
+# ------------------------------------------- first runs and nsupdate
 bench_names "$N" >"$T/domains"
 {
 	printf 'server 127.0.0.1 %s\n' "$PORT"
@@ -175,12 +160,72 @@ while read -r d; do
 		nsupdate_script "$d"
 	} >"$T/each/$d"
 done <"$T/domains"
-bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
-t0=$(now_ns)
-nsupdate -v -k "$BENCH_DNS/mtasts.key" "$T/all.nsupdate" >"$T/ns.out" 2>&1 ||
-	bail_out "nsupdate failed: $(head -3 "$T/ns.out")"
-ONE_NS=$(($(now_ns) - t0))
-[ "$(serial_not 2)" = 0 ] || bail_out "nsupdate: not every zone got one UPDATE"
+
+# nsupdate_one: BIND from fresh zones, then the N changes by one
+# nsupdate process; appends its time to ONE.
+ONE=()
+nsupdate_one() {
+	local t0
+	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
+	t0=$(now_ns)
+	nsupdate -v -k "$BENCH_DNS/mtasts.key" "$T/all.nsupdate" >"$T/ns.out" 2>&1 ||
+		bail_out "nsupdate failed: $(head -3 "$T/ns.out")"
+	ONE+=($(($(now_ns) - t0)))
+	[ "$(serial_not 2)" = 0 ] || bail_out "nsupdate: not every zone got one UPDATE"
+}
+
+# first_run: BIND from fresh zones and no policy file published, then
+# one mta-sts-sync run; appends its time to FULL, and checks that every
+# zone got one UPDATE and every file is published. The first one also
+# counts the HTTPS requests and keeps the peak RSS.
+FULL=()
+first_run() {
+	local u0 v0 published
+	if [ ${#FULL[@]} -gt 0 ]; then
+		bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
+		rm -f "$HTTPS_DIR"/www/mta-sts.d*/.well-known/mta-sts.txt
+	fi
+	u0=$(upstream_count)
+	v0=$(verify_count)
+	run_sync full "$CONF"
+	if [ ${#FULL[@]} = 0 ]; then
+		FULL_KB=$SYNC_KB
+		FULL_UP=$(($(upstream_count) - u0))
+		FULL_VERIFY=$(($(verify_count) - v0))
+	fi
+	FULL+=("$SYNC_NS")
+	[ "$(serial_not 2)" = 0 ] || bail_out "first run: not every zone got one UPDATE"
+	published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
+	[ "$published" = "$N" ] || bail_out "first run: $published of $N files published"
+	[ "$(sha256sum "$HTTPS_DIR/www/mta-sts.$first/.well-known/mta-sts.txt" |
+		cut -c1-32)" = "$ID" ] || bail_out "first run: the file does not match id $ID"
+}
+
+# The lab's zones are fresh: the first round starts with mta-sts-sync.
+for r in $(seq 1 "$ROUNDS"); do
+	say "round $r of $ROUNDS: mta-sts-sync first run ($N domains change), then one nsupdate process"
+	first_run
+	nsupdate_one
+done
+FULL_NS=$(median "${FULL[@]}")
+ONE_NS=$(median "${ONE[@]}")
+ROUND_FULL=("${FULL[@]}")
+
+# The nothing-to-change runs follow a first run of mta-sts-sync.
+first_run
+say "mta-sts-sync, nothing to change (3 runs)"
+before=$(bench_serials "$PORT" "$N")
+u0=$(upstream_count)
+NOOP=()
+for _ in 1 2 3; do
+	run_sync noop "$CONF"
+	NOOP+=("$SYNC_NS")
+done
+NOOP_UP=$((($(upstream_count) - u0) / 3))
+NOOP_NS=$(median "${NOOP[@]}")
+NOOP_UPDATES=$(diff <(echo "$before") <(bench_serials "$PORT" "$N") |
+	grep -c '^>')
+[ -s "$T/noop.out" ] && bail_out "no-change run printed: $(head -3 "$T/noop.out")"
 
 say "nsupdate, one process per domain"
 bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
@@ -234,8 +279,8 @@ table() {
 		"$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	row "measure" "value" "target" ""
 	row "$(printf '%050d' 0 | tr 0 -)" "----------" "---------" "----"
-	row "first run: file + 2 records a domain, verify on" "$(secs "$FULL_NS") s" "" ""
-	row "nsupdate, one process, one send per zone" "$(secs "$ONE_NS") s" "" ""
+	row "first run: file + 2 records a domain, verify on *" "$(secs "$FULL_NS") s" "" ""
+	row "nsupdate, one process, one send per zone *" "$(secs "$ONE_NS") s" "" ""
 	row "nsupdate, one process per domain" "$(secs "$EACH_NS") s" "" ""
 	row "first run / nsupdate one process" "${full_one} x" "<= 1.0 x" \
 		"$(verdict "$full_one <= 1.0")"
@@ -258,6 +303,8 @@ table() {
 		row "upstream HTTPS requests, $RSS_N domains" "$BIG_UP" "1" \
 			"$(verdict "$BIG_UP == 1")"
 	fi
+	printf '\n* median of %s rounds, alternating: first runs %s s; nsupdate %s s\n' \
+		"$ROUNDS" "$(list_secs "${ROUND_FULL[@]}")" "$(list_secs "${ONE[@]}")"
 }
 
 table | tee "$RESULTS"
