@@ -98,10 +98,12 @@ struct domain_entry {
 };
 
 /*
- * The settings of a domain block other than its name, place and tls-rpt,
- * with what the block leaves for the end of the file: one per distinct
- * combination, shared by the domains that write the same. Compared and
- * hashed byte by byte, so each is zeroed before it is filled.
+ * The settings of a domain block other than its name, place, tls-rpt and
+ * verify-url, with what the block leaves for the end of the file: one per
+ * distinct combination, shared by the domains that write the same.
+ * Compared and hashed byte by byte, so each is zeroed before it is filled
+ * and copied with memcpy (padding included): equal bytes are equal
+ * settings, and a difference in padding could only cost a copy.
  */
 struct shape {
 	struct domain_conf dc; /* name, file, line, tls_rpt, verify_url_set
@@ -1345,7 +1347,7 @@ shape_keep(struct parser *p, const struct shape *k)
 			p->shapes = xreallocarray(p->shapes, p->shapes_cap,
 			                          sizeof(*p->shapes));
 		}
-		p->shapes[p->nshapes++] = *k;
+		memcpy(&p->shapes[p->nshapes++], k, sizeof(*k));
 		*slot = (unsigned)p->nshapes;
 	}
 	return *slot - 1;
