@@ -250,9 +250,13 @@ test_zones_not_kept(void)
 	}
 	after = heap_in_use();
 	ok(bad == 0, "2000 targets in distinct zones");
-	ok(after < before + 4096,
-	   "no memory kept per zone (heap in use %zu -> %zu bytes)", before,
-	   after);
+	if (before == 0)
+		ok(1, "no memory kept per zone # SKIP no heap statistics here "
+		      "(sanitizer or not glibc)");
+	else
+		ok(after < before + 4096,
+		   "no memory kept per zone (heap in use %zu -> %zu bytes)",
+		   before, after);
 }
 
 int
