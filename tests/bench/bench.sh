@@ -51,6 +51,10 @@
 N=${BENCH_N:-1000}
 RSS_N=${BENCH_RSS_N:-10000}
 ROUNDS=${BENCH_ROUNDS:-3}
+case $ROUNDS in
+'' | *[!0-9]*) ROUNDS=0 ;;
+esac
+[ "$ROUNDS" -ge 1 ] || bail_out "BENCH_ROUNDS must be a number of at least 1"
 RESULTS=${BENCH_RESULTS:-$top_builddir/bench-results.txt}
 TIME=/usr/bin/time
 
