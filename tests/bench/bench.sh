@@ -85,11 +85,12 @@ verify_count() {
 }
 
 # run_sync NAME CONF: time one mta-sts-sync run; sets SYNC_NS (wall
-# nanoseconds) and SYNC_KB (peak RSS). A failed run ends the benchmark.
+# nanoseconds), SYNC_KB (peak RSS) and SYNC_CPU (user + system seconds).
+# A failed run ends the benchmark.
 run_sync() {
 	local t0 t1
 	t0=$(now_ns)
-	"$TIME" -f %M -o "$T/$1.rss" "$MTA_STS_SYNC" -c "$2" -q \
+	"$TIME" -f '%M %U %S' -o "$T/$1.rss" "$MTA_STS_SYNC" -c "$2" -q \
 		>"$T/$1.out" 2>&1
 	local rc=$?
 	t1=$(now_ns)
@@ -98,7 +99,27 @@ run_sync() {
 		bail_out "mta-sts-sync ($1) exited $rc"
 	fi
 	SYNC_NS=$((t1 - t0))
-	SYNC_KB=$(tail -1 "$T/$1.rss")
+	SYNC_KB=$(tail -1 "$T/$1.rss" | cut -d' ' -f1)
+	SYNC_CPU=$(tail -1 "$T/$1.rss" | awk '{ printf "%.2f", $2 + $3 }')
+}
+
+# server_cpu: user + system seconds used so far by named and by nginx
+# (master and workers), as "NAMED NGINX", from /proc.
+server_cpu() {
+	local m pids p named=0 nginx=0 hz
+	hz=$(getconf CLK_TCK)
+	ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+	p=$(cat "$BENCH_DNS/server.pid" 2>/dev/null) && named=$(ticks "$p")
+	m=$(cat "$HTTPS_DIR/nginx/nginx.pid" 2>/dev/null)
+	pids="$m $(pgrep -P "$m" 2>/dev/null)"
+	for p in $pids; do nginx=$((nginx + $(ticks "$p"))); done
+	echo "$((named * 100 / hz)) $((nginx * 100 / hz))"
+}
+
+# cpu_delta BEFORE AFTER: "NAMED NGINX" seconds between two server_cpu.
+cpu_delta() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " ");
+		printf "%.2f %.2f", (y[1] - x[1]) / 100, (y[2] - x[2]) / 100 }'
 }
 
 # median NS...: the median of the numbers (the lower middle of an even
@@ -183,15 +204,18 @@ nsupdate_one() {
 # zone got one UPDATE and every file is published. The first one also
 # counts the HTTPS requests and keeps the peak RSS.
 FULL=()
+CPU_ROUNDS=()
 first_run() {
-	local u0 v0 published
+	local u0 v0 c0 published
 	if [ ${#FULL[@]} -gt 0 ]; then
 		bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
 		rm -f "$HTTPS_DIR"/www/mta-sts.d*/.well-known/mta-sts.txt
 	fi
 	u0=$(upstream_count)
 	v0=$(verify_count)
+	c0=$(server_cpu)
 	run_sync full "$CONF"
+	CPU_ROUNDS+=("$SYNC_CPU $(cpu_delta "$c0" "$(server_cpu)")")
 	if [ ${#FULL[@]} = 0 ]; then
 		FULL_KB=$SYNC_KB
 		FULL_UP=$(($(upstream_count) - u0))
@@ -214,6 +238,7 @@ done
 FULL_NS=$(median "${FULL[@]}")
 ONE_NS=$(median "${ONE[@]}")
 ROUND_FULL=("${FULL[@]}")
+ROUND_CPU=("${CPU_ROUNDS[@]}")
 
 # The nothing-to-change runs follow a first run of mta-sts-sync.
 first_run
@@ -266,6 +291,20 @@ if [ "$RSS_N" -gt 0 ]; then
 fi
 
 # --------------------------------------------------------------- table
+
+# cpu_table: the CPU seconds of each round's first run, for mta-sts-sync,
+# named and nginx, and the least wall time they need on this machine's
+# cores however well they overlap.
+cpu_table() {
+	local r
+	printf '\nCPU of each first run: mta-sts-sync + named + nginx = total (wall time on %s cores: at least total / %s)\n' \
+		"$(nproc)" "$(nproc)"
+	for r in "${ROUND_CPU[@]}"; do
+		echo "$r" | awk -v c="$(nproc)" '{ t = $1 + $2 + $3;
+			printf "  %.2f + %.2f + %.2f = %.2f s (>= %.2f s)\n",
+				$1, $2, $3, t, t / c }'
+	done
+}
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 row() { printf '| %-50s | %-10s | %-9s | %-4s |\n' "$@"; }
 
@@ -309,6 +348,7 @@ table() {
 	fi
 	printf '\n* median of %s rounds, alternating: first runs %s s; nsupdate %s s\n' \
 		"$ROUNDS" "$(list_secs "${ROUND_FULL[@]}")" "$(list_secs "${ONE[@]}")"
+	cpu_table
 }
 
 table | tee "$RESULTS"
