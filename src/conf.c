@@ -534,22 +534,11 @@ mem_free(struct conf_mem *m)
 	free(m);
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t
-str_hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ull;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
 /* The slot of t holding s, or the empty slot where s belongs. */
 static char **
 strset_slot(const struct strset *t, const char *s)
 {
-	size_t i = (size_t)str_hash(s) & (t->cap - 1);
+	size_t i = hash_bytes(s, strlen(s)) & (t->cap - 1);
 
 	while (t->slot[i] != NULL && strcmp(t->slot[i], s) != 0)
 		i = (i + 1) & (t->cap - 1);
@@ -1294,24 +1283,12 @@ domain_duplicate(struct parser *p, const struct lex *lx, unsigned line,
 	            i < p->conf->ndomains ? e[i].line : 0);
 }
 
-/* FNV-1a over len bytes. */
-static uint64_t
-bytes_hash(const void *data, size_t len)
-{
-	const unsigned char *b = data;
-	uint64_t h = 14695981039346656037ull;
-
-	while (len-- > 0)
-		h = (h ^ *b++) * 1099511628211ull;
-	return h;
-}
-
 /* The slot of p's shape set holding a shape equal to k, or the empty
  * slot where it belongs. */
 static unsigned *
 shape_slot(const struct parser *p, const struct shape *k)
 {
-	size_t i = (size_t)bytes_hash(k, sizeof(*k)) & (p->shape_slots - 1);
+	size_t i = hash_bytes(k, sizeof(*k)) & (p->shape_slots - 1);
 
 	while (p->shape_slot[i] != 0 &&
 	       memcmp(&p->shapes[p->shape_slot[i] - 1], k, sizeof(*k)) != 0)

@@ -1346,17 +1346,6 @@ static struct {
 	size_t nbucket, n;
 } kept_set = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
 
-static size_t
-kept_hash(const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	uint64_t h = 14695981039346656037ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 1099511628211ULL;
-	return (size_t)h;
-}
-
 /* Double the buckets of kept_set (locked), or make the first 256. */
 static void
 kept_grow(void)
@@ -1368,7 +1357,7 @@ kept_grow(void)
 		struct kept *k = kept_set.bucket[i], *next;
 
 		for (; k != NULL; k = next) {
-			size_t h = kept_hash(k->data, k->len) % nb;
+			size_t h = hash_bytes(k->data, k->len) % nb;
 
 			next = k->next;
 			k->next = b[h];
@@ -1391,7 +1380,7 @@ keep(const void *data, size_t len)
 	pthread_mutex_lock(&kept_set.lock);
 	if (kept_set.n >= kept_set.nbucket)
 		kept_grow();
-	h = kept_hash(data, len) % kept_set.nbucket;
+	h = hash_bytes(data, len) % kept_set.nbucket;
 	for (k = kept_set.bucket[h]; k != NULL; k = k->next)
 		if (k->len == len && memcmp(k->data, data, len) == 0)
 			break;

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,4 +316,15 @@ strlist_free(struct strlist *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
+}
+
+size_t
+hash_bytes(const void *data, size_t len)
+{
+	const unsigned char *b = data;
+	uint64_t h = 14695981039346656037ull;
+
+	while (len-- > 0)
+		h = (h ^ *b++) * 1099511628211ull;
+	return (size_t)h;
 }

@@ -60,6 +60,9 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
  * src did not fit (dst then holds a truncated copy), else 0. */
 int str_copy(char *dst, size_t dstsize, const char *src);
 
+/* FNV-1a (64 bits) of the len bytes at data, for hash tables. */
+size_t hash_bytes(const void *data, size_t len);
+
 /*
  * Copy at most n bytes of s into out (cap bytes) for an error message:
  * bytes that are not printable ASCII, '"' and '\\' become \xHH, and what

@@ -148,16 +148,6 @@ is_under(const char *name, size_t len, const char *zone, size_t zlen)
 	return len == zlen || name[len - zlen - 1] == '.';
 }
 
-static size_t
-hash_name(const char *s)
-{
-	uint64_t h = 14695981039346656037u; /* FNV-1a */
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211u;
-	return (size_t)h;
-}
-
 /* A tracker for n domains named by name_of; see zonetrack.h. */
 struct zonetrack *
 zonetrack_new_by(const char *(*name_of)(const void *arg, size_t i),
@@ -240,7 +230,7 @@ static struct zone_entry **
 entry_slot(struct zonetrack *zt, const char *zone)
 {
 	struct zone_entry **p =
-	    &zt->buckets[hash_name(zone) & (zt->nbuckets - 1)];
+	    &zt->buckets[hash_bytes(zone, strlen(zone)) & (zt->nbuckets - 1)];
 
 	while (*p != NULL && strcmp((*p)->zone, zone) != 0)
 		p = &(*p)->chain;
@@ -258,7 +248,8 @@ buckets_grow(struct zonetrack *zt)
 	for (b = 0; b < zt->nbuckets; b++)
 		while (zt->buckets[b] != NULL) {
 			struct zone_entry *e = zt->buckets[b];
-			size_t h = hash_name(e->zone) & (nb - 1);
+			size_t h =
+			    hash_bytes(e->zone, strlen(e->zone)) & (nb - 1);
 
 			zt->buckets[b] = e->chain;
 			e->chain = nbk[h];
