@@ -1003,9 +1003,26 @@ state_start(struct sync_state *s, size_t i)
 	return r;
 }
 
+/* The groups of list a, then those of list b (both linked by
+ * ready_next). */
+static struct zone_group *
+ready_append(struct zone_group *a, struct zone_group *b)
+{
+	struct zone_group *t = a;
+
+	if (a == NULL)
+		return b;
+	while (t->ready_next != NULL)
+		t = t->ready_next;
+	t->ready_next = b;
+	return a;
+}
+
 /*
  * Send the UPDATE of each group of the list (handed out by the tracker),
- * then finish its members. Called without the lock.
+ * then finish its members; and then the groups its releases let go (a
+ * zone's groups are sent one after another, never at once). Called
+ * without the lock.
  */
 static void
 state_send(struct sync_state *s, struct zone_group *g)
@@ -1029,7 +1046,7 @@ state_send(struct sync_state *s, struct zone_group *g)
 		}
 		for (k = 0; k < g->n; k++)
 			state_finish(s, g->members[k]);
-		zonetrack_release(s->zt, g);
+		next = ready_append(zonetrack_release(s->zt, g), next);
 		pthread_mutex_unlock(&s->lock);
 		buf_free(&text);
 		g = next;

@@ -352,15 +352,28 @@ join(struct zonetrack *zt, size_t i, const char *zone, const char *server)
 	zt->slot[i] = SLOT_GROUP + g->id;
 }
 
-/* If g may go now, hand it out onto *ready. */
+/*
+ * If the groups of e may go now, hand every one of them out onto *ready:
+ * nothing at or below the zone is left to read, every member of every
+ * group is done, and no group of the zone is being sent. A zone's groups
+ * (one per primary) go together, to one caller that sends them one after
+ * another, so that two UPDATEs for one zone are never in flight at once.
+ */
 static void
-maybe_ready(struct zone_group *g, struct zone_group **ready)
+entry_maybe_ready(struct zone_entry *e, struct zone_group **ready)
 {
-	if (g->handed_out || g->pending > 0 || g->entry->unread > 0)
+	struct zone_group *g;
+
+	if (e->unread > 0)
 		return;
-	g->handed_out = 1;
-	g->ready_next = *ready;
-	*ready = g;
+	for (g = e->groups; g != NULL; g = g->next)
+		if (g->handed_out || g->pending > 0)
+			return;
+	for (g = e->groups; g != NULL; g = g->next) {
+		g->handed_out = 1;
+		g->ready_next = *ready;
+		*ready = g;
+	}
 }
 
 /* Remove e from the table if nothing refers to it any more. */
@@ -410,10 +423,7 @@ count_down(struct zonetrack *zt, struct zone_entry *e, void *arg)
 static void
 collect_ready(struct zonetrack *zt, struct zone_entry *e, void *arg)
 {
-	struct zone_group *g;
-
-	for (g = e->groups; g != NULL; g = g->next)
-		maybe_ready(g, arg);
+	entry_maybe_ready(e, arg);
 	entry_retire(zt, e);
 }
 
@@ -440,7 +450,7 @@ zonetrack_done(struct zonetrack *zt, struct zone_group *g)
 
 	(void)zt;
 	g->pending--;
-	maybe_ready(g, &ready);
+	entry_maybe_ready(g->entry, &ready);
 	return ready;
 }
 
@@ -452,11 +462,11 @@ zonetrack_group_of(const struct zonetrack *zt, size_t i)
 	return v >= SLOT_GROUP ? zt->live[v - SLOT_GROUP] : NULL;
 }
 
-void
+struct zone_group *
 zonetrack_release(struct zonetrack *zt, struct zone_group *g)
 {
 	struct zone_entry *e = g->entry;
-	struct zone_group **p;
+	struct zone_group **p, *ready = NULL;
 	size_t k;
 
 	for (k = 0; k < g->n; k++)
@@ -467,5 +477,8 @@ zonetrack_release(struct zonetrack *zt, struct zone_group *g)
 		;
 	*p = g->next;
 	group_free(g);
+	/* a group that waited for this one to be sent may go now */
+	entry_maybe_ready(e, &ready);
 	entry_retire(zt, e);
+	return ready;
 }

@@ -10,7 +10,12 @@
  *   - every domain that joined the zone's group is done with its work.
  *
  * The tracker holds the groups formed so far and hands each group out
- * exactly once, when both hold. It does no locking: the caller serialises
+ * exactly once, when both hold. A zone reached through several primaries
+ * (or keys) has a group for each: they are handed out together, in one
+ * list, when all of them may go, and a group formed while the zone's
+ * others are being sent waits until they are released. So the caller
+ * that sends a list one group after another never has two UPDATEs for
+ * one zone in flight at once. It does no locking: the caller serialises
  * every call.
  */
 #ifndef MTA_STS_SYNC_ZONETRACK_H
@@ -61,15 +66,19 @@ void zonetrack_free(struct zonetrack *zt);
 struct zone_group *zonetrack_read(struct zonetrack *zt, size_t i,
                                   const char *zone, const char *server);
 
-/* The work of one member of g is done. Returns g if it is now ready to
- * send (handed out), else NULL. */
+/* The work of one member of g is done. Returns the groups that became
+ * ready to send (g and the other groups of its zone, linked by
+ * ready_next), or NULL. */
 struct zone_group *zonetrack_done(struct zonetrack *zt, struct zone_group *g);
 
 /* The group of domain i, or NULL (not read yet, its zone not found, or
  * its group released). */
 struct zone_group *zonetrack_group_of(const struct zonetrack *zt, size_t i);
 
-/* Free a group that was handed out (its UPDATE is sent). */
-void zonetrack_release(struct zonetrack *zt, struct zone_group *g);
+/* Free a group that was handed out (its UPDATE is sent). Returns the
+ * groups of its zone that were waiting for it and may go now (linked by
+ * ready_next), or NULL. */
+struct zone_group *zonetrack_release(struct zonetrack *zt,
+                                     struct zone_group *g);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * zonetrack-test.c - when a zone's UPDATE may go: fixed cases, then random
  * runs checked against the rule itself (every domain at or below the zone
- * read, every member done, each group handed out once).
+ * read, every member done, each group handed out once, never two UPDATEs
+ * for one zone in flight at once).
  */
 #include "config.h"
 
@@ -95,12 +96,16 @@ test_two_primaries(void)
 	ok(g0 != g1 && strcmp(g0->server, "ns1") == 0 &&
 	       strcmp(g1->server, "ns2") == 0,
 	   "one group per primary");
-	ok(only(zonetrack_done(zt, g1), g1), "the second goes on its own");
-	zonetrack_release(zt, g1);
-	ok(only(zonetrack_done(zt, g0), g0), "then the first");
-	zonetrack_release(zt, g0);
+	ok(zonetrack_done(zt, g1) == NULL,
+	   "the second primary's group waits for the first: never two "
+	   "UPDATEs for one zone at once");
+	r = zonetrack_done(zt, g0);
+	ok(r == g0 && r->ready_next == g1 && g1->ready_next == NULL,
+	   "then both go in one list, in the order they formed");
+	ok(zonetrack_release(zt, g0) == NULL &&
+	       zonetrack_release(zt, g1) == NULL,
+	   "and nothing waits on them");
 	zonetrack_free(zt);
-	(void)r;
 }
 
 /* A domain outside the zone it names (the configuration refuses that,
@@ -120,9 +125,11 @@ test_latecomer(void)
 	g2 = zonetrack_group_of(zt, 1);
 	ok(g2 != NULL && g2 != g1 && g1->n == 1,
 	   "it starts a group of its own; the one being sent is untouched");
-	ok(zonetrack_done(zt, g2) == g2, "which goes when done");
-	zonetrack_release(zt, g1);
-	zonetrack_release(zt, g2);
+	ok(zonetrack_done(zt, g2) == NULL,
+	   "done, it waits while the zone's UPDATE is being sent");
+	ok(only(zonetrack_release(zt, g1), g2),
+	   "and goes once that one is released");
+	ok(zonetrack_release(zt, g2) == NULL, "released in turn");
 	zonetrack_free(zt);
 }
 
@@ -300,15 +307,23 @@ rule_allows(const struct model *m, const struct zone_group *g)
 	return 1;
 }
 
-/* Check and release the groups of list l; returns how many broke the
- * rule. */
-static int
-take(struct model *m, struct zonetrack *zt, struct zone_group *l)
-{
-	int bad = 0;
+/* A random run's groups handed out and not released yet: the UPDATEs
+ * in flight. */
+struct flight {
+	struct zone_group *g[RN];
+	int n;
+};
 
-	while (l != NULL) {
-		struct zone_group *next = l->ready_next;
+/* Check the groups of list l, just handed out, and put them in flight;
+ * returns how many broke the rule: sent before the rule allows, a
+ * domain sent twice or in a group of another zone, or a group of a zone
+ * that already has an UPDATE in flight. */
+static int
+take(struct model *m, struct flight *f, struct zone_group *l)
+{
+	int bad = 0, in_flight = f->n;
+
+	for (; l != NULL; l = l->ready_next) {
 		size_t k;
 
 		bad += !rule_allows(m, l);
@@ -318,29 +333,45 @@ take(struct model *m, struct zonetrack *zt, struct zone_group *l)
 			bad += m->sent[d]++ != 0;
 			bad += strcmp(m->names[m->zone_of[d]], l->zone) != 0;
 		}
-		zonetrack_release(zt, l);
-		l = next;
+		for (int j = 0; j < in_flight; j++)
+			bad += strcmp(f->g[j]->zone, l->zone) == 0;
+		f->g[f->n++] = l;
 	}
 	return bad;
 }
 
-/* One random run: reads in order (as sync does) interleaved with done
- * events in random order. Returns the number of violations. */
+/* Release in-flight group j (its UPDATE answered); the groups that
+ * waited for it are taken. */
+static int
+land(struct model *m, struct zonetrack *zt, struct flight *f, int j)
+{
+	struct zone_group *g = f->g[j];
+
+	f->g[j] = f->g[--f->n];
+	return take(m, f, zonetrack_release(zt, g));
+}
+
+/* One random run: reads in order (as sync does) interleaved in random
+ * order with done events and with the answers of the UPDATEs in flight.
+ * Returns the number of violations. */
 static int
 random_run(unsigned seed)
 {
 	struct model m;
+	struct flight f = {.n = 0};
 	struct zonetrack *zt;
 	char server[2][4] = {"ns1", "ns2"};
 	int next_read = 0, bad = 0, i, waiting[RN], nwait = 0;
 
 	model_init(&m, &seed);
 	zt = zonetrack_new(m.ptr, RN);
-	while (next_read < RN || nwait > 0) {
-		if (next_read < RN && (nwait == 0 || rand_r(&seed) % 2)) {
+	while (next_read < RN || nwait > 0 || f.n > 0) {
+		unsigned pick = rand_r(&seed) % 3;
+
+		if (next_read < RN && (pick == 0 || (nwait == 0 && f.n == 0))) {
 			i = next_read++;
 			m.read[i] = 1;
-			bad += take(&m, zt,
+			bad += take(&m, &f,
 			            zonetrack_read(zt, i,
 			                           m.zone_of[i] < 0
 			                               ? NULL
@@ -348,15 +379,19 @@ random_run(unsigned seed)
 			                           server[m.server_of[i]]));
 			if (m.zone_of[i] >= 0)
 				waiting[nwait++] = i;
-			continue;
-		}
-		int w = (int)(rand_r(&seed) % (unsigned)nwait);
+		} else if (nwait > 0 && (pick == 1 || f.n == 0)) {
+			int w = (int)(rand_r(&seed) % (unsigned)nwait);
 
-		i = waiting[w];
-		waiting[w] = waiting[--nwait];
-		m.done[i] = 1;
-		bad +=
-		    take(&m, zt, zonetrack_done(zt, zonetrack_group_of(zt, i)));
+			i = waiting[w];
+			waiting[w] = waiting[--nwait];
+			m.done[i] = 1;
+			bad +=
+			    take(&m, &f,
+			         zonetrack_done(zt, zonetrack_group_of(zt, i)));
+		} else if (f.n > 0) {
+			bad += land(&m, zt, &f,
+			            (int)(rand_r(&seed) % (unsigned)f.n));
+		}
 	}
 	for (i = 0; i < RN; i++)
 		bad += m.zone_of[i] >= 0 && m.sent[i] != 1;
@@ -380,8 +415,8 @@ main(void)
 		bad += random_run(s);
 	ok(bad == 0,
 	   "300 random runs: every group handed out once, only "
-	   "when the rule allows, with the right members (%d "
-	   "violations)",
+	   "when the rule allows, with the right members, never "
+	   "while its zone has an UPDATE in flight (%d violations)",
 	   bad);
 	return done_testing();
 }
