@@ -98,10 +98,14 @@ dir_of(const char *path)
 static int
 make_dirs(const char *dir, struct diag *d)
 {
-	char *p = xstrdup(dir), *s, c;
+	char *p, *s, c;
 	struct stat st;
 	int rc = 0;
 
+	/* the usual case: one call instead of two for each component */
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	p = xstrdup(dir);
 	for (s = p + 1; rc == 0; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
