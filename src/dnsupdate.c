@@ -963,8 +963,9 @@ static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
          char *where, size_t wsize, struct diag *d)
 {
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
+	/* ldns_pkt2wire() would take a 64 KiB buffer for every message;
+	 * this one grows from a size that fits most UPDATEs */
+	ldns_buffer *wire = ldns_buffer_new(1024);
 	struct buf q;
 	int rc = -1;
 
@@ -972,13 +973,15 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
-	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK || wlen < 12)
+	if (wire == NULL || ldns_pkt2buffer_wire(wire, pkt) != LDNS_STATUS_OK ||
+	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
-	else if (buf_append(&q, wire, wlen) == -1)
+	else if (buf_append(&q, ldns_buffer_begin(wire),
+	                    ldns_buffer_position(wire)) == -1)
 		diag_error(d, "DNS message too big");
 	else if (send_wires(t, &q, 1, 0, reply, where, wsize, d) == 1)
 		rc = 0;
-	free(wire);
+	ldns_buffer_free(wire);
 	buf_free(&q);
 	return rc;
 }

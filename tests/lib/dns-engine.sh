@@ -235,6 +235,23 @@ engine_two_domains() {
 		"$kind: second domain's TLS-RPT record"
 }
 
+# engine_big KIND PORT KEY: an UPDATE of several KiB (a TLS-RPT record
+# with many addresses, split into character-strings), built in a buffer
+# that starts at 1 KiB and grows.
+engine_big() {
+	local kind="$1" port="$2" key="$3" rua i
+	rua="v=TLSRPTv1; rua=mailto:tlsrpt@example.com"
+	for i in $(seq 1 60); do
+		rua="$rua,mailto:reports-$i@example.com"
+	done
+	tool update --domain example.com --server 127.0.0.1 --port "$port" \
+		--zone example.com --key "$key" --tlsrpt "$rua"
+	is "$rc" 0 "$kind: an UPDATE carrying a ${#rua}-byte record succeeds"
+	[ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
+	is "$(dns_txt "$port" _smtp._tls.example.com | sed 's/" "//g; s/^"//; s/"$//')" \
+		"$rua" "$kind: the whole record is on the server"
+}
+
 # dns_engine_tests KIND: start KIND (bind or knot) and run every case.
 dns_engine_tests() {
 	local kind="$1" dir="$T/$1" port keys
@@ -248,4 +265,5 @@ dns_engine_tests() {
 	engine_keyfiles "$kind" "$port" "$dir"
 	engine_discovery "$kind" "$port" "$(key_arg "$dir/mtasts.key")"
 	engine_two_domains "$kind" "$port" "$(key_arg "$dir/mtasts.key")"
+	engine_big "$kind" "$port" "$(key_arg "$dir/mtasts.key")"
 }
