@@ -5,7 +5,8 @@
 # nginx serving every mta-sts.<domain> with the test CA, then side by side:
 #
 #   1. mta-sts-sync first run: every domain changes (file + both records),
-#      verify on;
+#      verify on; then the same with verify off (the DNS and file work
+#      alone, without the N TLS handshakes);
 #   2. mta-sts-sync with nothing to change (3 runs, the median; the zone
 #      serials must not move: zero UPDATEs);
 #   3. the same N changes sent by ONE nsupdate process (one send a zone);
@@ -229,13 +230,34 @@ first_run() {
 		cut -c1-32)" = "$ID" ] || bail_out "first run: the file does not match id $ID"
 }
 
+# noverify_run: the same first run with `verify no`: the DNS and file
+# work alone, without the N TLS handshakes of the verifies; appends its
+# time to NOVERIFY and its CPU line to NOVERIFY_CPU.
+NOVERIFY=()
+NOVERIFY_CPU=()
+noverify_run() {
+	local c0 published
+	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
+	rm -f "$HTTPS_DIR"/www/mta-sts.d*/.well-known/mta-sts.txt
+	c0=$(server_cpu)
+	run_sync noverify "$T/noverify.conf"
+	NOVERIFY_CPU+=("$SYNC_CPU $(cpu_delta "$c0" "$(server_cpu)")")
+	NOVERIFY+=("$SYNC_NS")
+	[ "$(serial_not 2)" = 0 ] || bail_out "first run without verify: not every zone got one UPDATE"
+	published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
+	[ "$published" = "$N" ] || bail_out "first run without verify: $published of $N files published"
+}
+bench_conf "$T/noverify.conf" "$PORT" "$N" "verify no;"
+
 # The lab's zones are fresh: the first round starts with mta-sts-sync.
 for r in $(seq 1 "$ROUNDS"); do
-	say "round $r of $ROUNDS: mta-sts-sync first run ($N domains change), then one nsupdate process"
+	say "round $r of $ROUNDS: mta-sts-sync first run ($N domains change), the same without verify, then one nsupdate process"
 	first_run
+	noverify_run
 	nsupdate_one
 done
 FULL_NS=$(median "${FULL[@]}")
+NOVERIFY_NS=$(median "${NOVERIFY[@]}")
 ONE_NS=$(median "${ONE[@]}")
 ROUND_FULL=("${FULL[@]}")
 ROUND_CPU=("${CPU_ROUNDS[@]}")
@@ -299,7 +321,13 @@ cpu_table() {
 	local r
 	printf '\nCPU of each first run: mta-sts-sync + named + nginx = total (wall time on %s cores: at least total / %s)\n' \
 		"$(nproc)" "$(nproc)"
-	for r in "${ROUND_CPU[@]}"; do
+	cpu_lines "${ROUND_CPU[@]}"
+	printf 'The same without verify (the DNS and file work alone):\n'
+	cpu_lines "${NOVERIFY_CPU[@]}"
+}
+cpu_lines() {
+	local r
+	for r in "$@"; do
 		echo "$r" | awk -v c="$(nproc)" '{ t = $1 + $2 + $3;
 			printf "  %.2f + %.2f + %.2f = %.2f s (>= %.2f s)\n",
 				$1, $2, $3, t, t / c }'
@@ -323,12 +351,15 @@ table() {
 	row "measure" "value" "target" ""
 	row "$(printf '%050d' 0 | tr 0 -)" "----------" "---------" "----"
 	row "first run: file + 2 records a domain, verify on *" "$(secs "$FULL_NS") s" "" ""
+	row "the same first run without verify *" "$(secs "$NOVERIFY_NS") s" "" ""
 	row "nsupdate, one process, one send per zone *" "$(secs "$ONE_NS") s" "" ""
 	row "nsupdate, one process per domain" "$(secs "$EACH_NS") s" "" ""
 	row "first run / nsupdate one process" "${full_one} x" "<= 1.0 x" \
 		"$(verdict "$full_one <= 1.0")"
 	row "nsupdate per domain / first run" "${each_full} x" ">= 25 x" \
 		"$(verdict "$each_full >= 25")"
+	row "first run without verify / nsupdate one process" \
+		"$(ratio "$NOVERIFY_NS" "$ONE_NS") x" "" ""
 	row "no-change run (median of 3)" "$(secs "$NOOP_NS") s" "<= 0.3 s" \
 		"$(verdict "$NOOP_NS <= 300000000")"
 	row "UPDATEs in the no-change runs (serials moved)" "$NOOP_UPDATES" "0" \
@@ -346,8 +377,9 @@ table() {
 		row "upstream HTTPS requests, $RSS_N domains" "$BIG_UP" "1" \
 			"$(verdict "$BIG_UP == 1")"
 	fi
-	printf '\n* median of %s rounds, alternating: first runs %s s; nsupdate %s s\n' \
-		"$ROUNDS" "$(list_secs "${ROUND_FULL[@]}")" "$(list_secs "${ONE[@]}")"
+	printf '\n* median of %s rounds, alternating: first runs %s s; without verify %s s; nsupdate %s s\n' \
+		"$ROUNDS" "$(list_secs "${ROUND_FULL[@]}")" \
+		"$(list_secs "${NOVERIFY[@]}")" "$(list_secs "${ONE[@]}")"
 	cpu_table
 }
 
