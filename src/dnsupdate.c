@@ -2277,37 +2277,39 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 	return DNS_UPDATE_OK;
 }
 
-/* A prerequisite failed (NXRRSET or YXRRSET): on the first attempt warn
- * and read the states again; on the second report the conflict. Returns
- * 0 to retry, or -1 with the reason in d. */
-static int
-prereq_failed(const struct dns_target *t, struct dns_change *c, size_t n,
-              int attempt, int rcode, const char *names, const char *where,
-              struct diag *d)
+/* The name of a failed prerequisite's rcode. */
+static const char *
+prereq_rcode_name(int rcode)
 {
-	const char *why = rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET";
-
-	if (attempt > 0) {
-		diag_error(d,
-		           "someone changed %s meanwhile: %s refused the "
-		           "update twice because the records differ from what "
-		           "was read (%s); nothing was changed",
-		           names, where, why);
-		return -1;
-	}
-	diag_warn(d,
-	          "someone changed %s meanwhile (%s from %s): read the "
-	          "records again and retried",
-	          names, why, where);
-	return reread(t, c, n, d);
+	return rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET";
 }
 
-/* Send one UPDATE for the changes of zone t; see dnsupdate.h. */
+/* The second refusal of an UPDATE by its prerequisites. */
+static void
+conflict_error(const char *names, const char *where, int rcode, struct diag *d)
+{
+	diag_error(d,
+	           "someone changed %s meanwhile: %s refused the update twice "
+	           "because the records differ from what was read (%s); "
+	           "nothing was changed",
+	           names, where, prereq_rcode_name(rcode));
+}
+
+/*
+ * Send one UPDATE for the changes of zone t; see dnsupdate.h. When a
+ * prerequisite fails (the records differ from what was read), the
+ * states are read again: if they already hold what the update would
+ * make (someone made the same change, or our UPDATE was applied before
+ * its connection was lost and then resent), there is nothing left to do
+ * and no conflict to report; otherwise the change is planned again and
+ * sent once more, with a warning, and a second refusal is a conflict.
+ */
 enum dns_update_result
 dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
                  struct diag *d)
 {
 	char where[DNS_NAME_MAX + 80], names[DIAG_MSG_MAX / 2];
+	int refused = 0; /* the first attempt's failed prerequisite */
 
 	for (int attempt = 0;; attempt++) {
 		struct plan p;
@@ -2315,8 +2317,13 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 
 		if (plan_build(c, n, &p, d) == -1)
 			return DNS_UPDATE_FAILED;
-		if (p.n == 0)
+		if (p.n == 0) /* after a refusal, the states just read back */
 			return DNS_UPDATE_OK;
+		if (refused)
+			diag_warn(d,
+			          "someone changed %s meanwhile (%s from %s): "
+			          "read the records again and retried",
+			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
 		rcode = send_update(t, &p, where, sizeof(where), d);
 		plan_free(&p);
@@ -2328,10 +2335,13 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 				update_rcode_error(t, where, names, rcode, d);
 			return DNS_UPDATE_FAILED;
 		}
-		if (prereq_failed(t, c, n, attempt, rcode, names, where, d) ==
-		    -1)
-			return attempt > 0 ? DNS_UPDATE_CONFLICT
-			                   : DNS_UPDATE_FAILED;
+		if (attempt > 0) {
+			conflict_error(names, where, rcode, d);
+			return DNS_UPDATE_CONFLICT;
+		}
+		if (reread(t, c, n, d) == -1)
+			return DNS_UPDATE_FAILED;
+		refused = rcode;
 	}
 	return confirm(t, c, n, d);
 }

@@ -168,9 +168,11 @@ enum dns_update_result {
  * records deleted (class NONE, with their RDATA), the new ones added with
  * c->ttl. RD clear, random id, TSIG-signed with t->key, over TCP. The
  * reply's TSIG is verified and its rcode checked. On NXRRSET or YXRRSET
- * (someone changed a record meanwhile) a warning is added to d, the
- * states are read again and the update recomputed and retried once; a
- * second failure is DNS_UPDATE_CONFLICT. Then the records are read back
+ * (someone changed a record meanwhile) the states are read again: if
+ * they already hold what the update would make, that is DNS_UPDATE_OK
+ * with no warning; otherwise a warning is added to d and the update
+ * recomputed and retried once, and a second failure is
+ * DNS_UPDATE_CONFLICT. Then the records are read back
  * and confirmed: each c->state then holds the TXT records read back (its
  * MX list, needed only to plan, is not read again).
  * Changes that are not needed are left out; none needed: nothing sent,
