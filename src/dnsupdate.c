@@ -710,6 +710,19 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 		           where, k->name, tsig_alg_name(k->alg));
 }
 
+/* What an unsigned reply with this rcode suggests, as "; ..." or "". */
+static const char *
+unsigned_hint(int rcode)
+{
+	if (rcode == LDNS_RCODE_NOTAUTH)
+		return "; the server may not know this key";
+	if (rcode == LDNS_RCODE_REFUSED)
+		return "; is it authoritative for this name, and does it "
+		       "answer us? (Knot refuses a zone it does not serve "
+		       "without signing)";
+	return "";
+}
+
 /* Put the reason a TSIG check of a reply failed into d. */
 static void
 tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
@@ -736,10 +749,7 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 		diag_error(d,
 		           "%s sent an unsigned reply (%s) to a request "
 		           "signed with TSIG key %s: not trusted%s",
-		           where, rc ? rc : "?", k->name,
-		           rcode == LDNS_RCODE_NOTAUTH
-		               ? "; the server may not know this key"
-		               : "");
+		           where, rc ? rc : "?", k->name, unsigned_hint(rcode));
 	else if (st == TSIG_OTHER_KEY)
 		diag_error(d,
 		           "%s signed its reply with key %s (%s), not with "
