@@ -23,6 +23,7 @@
 #include <curl/curl.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -120,6 +121,26 @@ static struct {
 	struct trust *list;
 } trusts = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/*
+ * OpenSSL decodes a certificate's extensions (key identifiers, basic
+ * constraints) the first time a verification looks at them, and caches
+ * them in the certificate. Done here, while the store is still this
+ * thread's own, every later use by the threads that share it only reads.
+ */
+static void
+trust_cache_extensions(X509_STORE *st)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+	int i;
+
+	for (i = 0; i < sk_X509_OBJECT_num(objs); i++) {
+		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, i));
+
+		if (x != NULL)
+			X509_check_purpose(x, -1, 0);
+	}
+}
+
 /* A new store holding the certificates of the PEM file path, with the
  * flags libcurl gives a store when verifying the peer, or NULL. */
 static X509_STORE *
@@ -141,8 +162,9 @@ trust_load(const char *path)
 	                                        X509_V_FLAG_PARTIAL_CHAIN) == 1;
 	if (!ok) {
 		X509_STORE_free(st);
-		st = NULL;
+		return NULL;
 	}
+	trust_cache_extensions(st);
 	return st;
 }
 
