@@ -1,8 +1,9 @@
 #!/bin/bash
 # test.sh - the whole test suite from a fresh clone: installs missing Debian
-# packages, bootstraps autotools, then builds and runs every test twice
-# (a plain build, and one under AddressSanitizer + UBSan), replays the fuzz
-# corpus and, when clang's libFuzzer is there, fuzzes each parser briefly;
+# packages, bootstraps autotools, then builds and runs every test three
+# times (a plain build, one under AddressSanitizer + UBSan and one under
+# ThreadSanitizer), replays the fuzz corpus and, when clang's libFuzzer
+# is there, fuzzes each parser briefly;
 # runs the unit tests and two end-to-end tests under valgrind; finally
 # `make distcheck` checks the release tarball.
 # Ends with one line: "N passed, N failed, N skipped".
@@ -55,6 +56,8 @@ suite() {
 SUITE_MAKE_ARGS=""
 suite plain
 suite asan --enable-asan --enable-ubsan
+# the workers, the HTTPS threads and what they share, under ThreadSanitizer
+suite tsan --enable-tsan
 if command -v clang >/dev/null 2>&1; then
 	SUITE_MAKE_ARGS="TESTS=tests/fuzz.test"
 	suite fuzz --enable-fuzz CC=clang
