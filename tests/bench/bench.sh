@@ -200,18 +200,30 @@ nsupdate_one() {
 	[ "$(serial_not 2)" = 0 ] || bail_out "nsupdate: not every zone got one UPDATE"
 }
 
-# first_run: BIND from fresh zones and no policy file published, then
-# one mta-sts-sync run; appends its time to FULL, and checks that every
-# zone got one UPDATE and every file is published. The first one also
-# counts the HTTPS requests and keeps the peak RSS.
+# fresh_lab: BIND from fresh zone files, no policy file published.
+fresh_lab() {
+	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
+	rm -f "$HTTPS_DIR"/www/mta-sts.d*/.well-known/mta-sts.txt
+}
+
+# check_changed WHAT: every zone got one UPDATE and every file is
+# published, or the benchmark ends naming WHAT.
+check_changed() {
+	local published
+	[ "$(serial_not 2)" = 0 ] || bail_out "$1: not every zone got one UPDATE"
+	published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
+	[ "$published" = "$N" ] || bail_out "$1: $published of $N files published"
+}
+
+# first_run: a fresh lab (the first time, the zones are fresh already),
+# then one mta-sts-sync run; appends its time to FULL, and checks that
+# every zone got one UPDATE and every file is published. The first one
+# also counts the HTTPS requests and keeps the peak RSS.
 FULL=()
 CPU_ROUNDS=()
 first_run() {
-	local u0 v0 c0 published
-	if [ ${#FULL[@]} -gt 0 ]; then
-		bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
-		rm -f "$HTTPS_DIR"/www/mta-sts.d*/.well-known/mta-sts.txt
-	fi
+	local u0 v0 c0
+	[ ${#FULL[@]} -gt 0 ] && fresh_lab
 	u0=$(upstream_count)
 	v0=$(verify_count)
 	c0=$(server_cpu)
@@ -223,9 +235,7 @@ first_run() {
 		FULL_VERIFY=$(($(verify_count) - v0))
 	fi
 	FULL+=("$SYNC_NS")
-	[ "$(serial_not 2)" = 0 ] || bail_out "first run: not every zone got one UPDATE"
-	published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
-	[ "$published" = "$N" ] || bail_out "first run: $published of $N files published"
+	check_changed "first run"
 	[ "$(sha256sum "$HTTPS_DIR/www/mta-sts.$first/.well-known/mta-sts.txt" |
 		cut -c1-32)" = "$ID" ] || bail_out "first run: the file does not match id $ID"
 }
@@ -236,16 +246,13 @@ first_run() {
 NOVERIFY=()
 NOVERIFY_CPU=()
 noverify_run() {
-	local c0 published
-	bench_bind_reset "$BENCH_DNS" "$PORT" "$N" || bail_out "named did not restart"
-	rm -f "$HTTPS_DIR"/www/mta-sts.d*/.well-known/mta-sts.txt
+	local c0
+	fresh_lab
 	c0=$(server_cpu)
 	run_sync noverify "$T/noverify.conf"
 	NOVERIFY_CPU+=("$SYNC_CPU $(cpu_delta "$c0" "$(server_cpu)")")
 	NOVERIFY+=("$SYNC_NS")
-	[ "$(serial_not 2)" = 0 ] || bail_out "first run without verify: not every zone got one UPDATE"
-	published=$(find "$HTTPS_DIR/www" -path '*/mta-sts.d*/.well-known/mta-sts.txt' | wc -l)
-	[ "$published" = "$N" ] || bail_out "first run without verify: $published of $N files published"
+	check_changed "first run without verify"
 }
 bench_conf "$T/noverify.conf" "$PORT" "$N" "verify no;"
 
