@@ -338,8 +338,10 @@ join(struct zonetrack *zt, size_t i, const char *zone, const char *server)
 	if (e == NULL)
 		e = entry_new(zt, zone);
 	/* A group handed out is being sent: a latecomer (only possible for
-	 * a domain outside its zone, which the configuration refuses)
-	 * starts a group of its own rather than join it. */
+	 * a domain that is not at or below its zone: a configured zone the
+	 * configuration refuses, or a discovered one below the domain, such
+	 * as a zone of its own for _mta-sts.<domain>) starts a group of its
+	 * own rather than join it, and waits until that one is released. */
 	for (g = e->groups;
 	     g != NULL && (g->handed_out || strcmp(g->server, server) != 0);
 	     g = g->next)
