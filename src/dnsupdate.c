@@ -19,7 +19,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -435,32 +437,49 @@ out:
 	return rc;
 }
 
-/* Explain why an exchange with where failed (errno err). */
+/* Put the reason into out (len bytes) unless it holds one already:
+ * the first reason wins, as with diag_error(). For the steps below that
+ * report an error only, without a whole struct diag on the stack. */
+static void __attribute__((format(printf, 3, 4)))
+reason_first(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (out[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(out, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Explain why an exchange with where failed (errno err), into out. */
 static void
 exchange_error(int err, int connected, const char *where, unsigned timeout,
-               struct diag *d)
+               char *out, size_t len)
 {
 	if (err == ETIMEDOUT)
-		diag_error(d, "no answer from %s within %u s%s", where, timeout,
-		           connected ? " (the TCP connection was accepted, but "
-		                       "no reply came)"
-		                     : "");
+		reason_first(
+		    out, len, "no answer from %s within %u s%s", where, timeout,
+		    connected ? " (the TCP connection was accepted, but "
+		                "no reply came)"
+		              : "");
 	else if (err == ECONNREFUSED)
-		diag_error(d,
-		           "connection to %s refused: is the server running "
-		           "and listening on TCP?",
-		           where);
+		reason_first(out, len,
+		             "connection to %s refused: is the server running "
+		             "and listening on TCP?",
+		             where);
 	else if (err == ECONNRESET || err == EPROTO)
-		diag_error(d,
-		           "%s closed the connection without a complete reply",
-		           where);
+		reason_first(
+		    out, len,
+		    "%s closed the connection without a complete reply", where);
 	else if (err == EBADMSG)
-		diag_error(d,
-		           "%s sent a reply that does not match the request "
-		           "(wrong id or question)",
-		           where);
+		reason_first(out, len,
+		             "%s sent a reply that does not match the request "
+		             "(wrong id or question)",
+		             where);
 	else
-		diag_error(d, "cannot talk to %s: %s", where, strerror(err));
+		reason_first(out, len, "cannot talk to %s: %s", where,
+		             strerror(err));
 }
 
 /*
@@ -618,18 +637,18 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
  * one accepts the connection; within t->timeout seconds per address.
  * Requests already answered (w[i].got) are not sent again. *used is the
  * index of the address last tried. Returns 0 when every request is
- * answered, or -1 with the reason (server and port named) in d, some
- * requests perhaps answered. This is the only place that talks to the
+ * answered, or -1 with the reason (server and port named) in err (errlen
+ * bytes; the first address's reason when several failed), some requests
+ * perhaps answered. This is the only place that talks to the
  * network for the primary.
  */
 static int
 tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
-             size_t *used, struct diag *d)
+             size_t *used, char *err, size_t errlen)
 {
 	char where[DNS_NAME_MAX + 80];
-	struct diag first;
 
-	diag_init(&first);
+	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct timespec deadline;
 		int connected = 0, rc;
@@ -642,19 +661,20 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
-			exchange_error(errno, 1, where, t->timeout, &first);
+			exchange_error(errno, 1, where, t->timeout, err,
+			               errlen);
 			break;
 		}
 		if (exchange_fresh(t, i, w, n, &connected, &deadline) == 0)
 			return 0;
-		exchange_error(errno, connected, where, t->timeout, &first);
+		exchange_error(errno, connected, where, t->timeout, err,
+		               errlen);
 		if (connected)
 			break; /* the message may have arrived: no resend */
 	}
 	if (t->naddr == 0)
-		diag_error(&first, "no address known for the primary %s",
-		           t->server);
-	diag_error(d, "%s", first.error);
+		reason_first(err, errlen, "no address known for the primary %s",
+		             t->server);
 	return -1;
 }
 
@@ -664,8 +684,12 @@ dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
                  size_t qlen, struct buf *reply, size_t *used, struct diag *d)
 {
 	struct wire_req w = {.q = q, .qlen = qlen, .reply = reply, .got = 0};
+	char err[DIAG_MSG_MAX];
 
-	return tcp_exchange(t, &w, 1, used, d);
+	if (tcp_exchange(t, &w, 1, used, err, sizeof(err)) == 0)
+		return 0;
+	diag_error(d, "%s", err);
+	return -1;
 }
 
 /* ------------------------------------------------- signed exchanges */
@@ -926,7 +950,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
-	struct diag terr;
+	char terr[DIAG_MSG_MAX]; /* why the exchange stopped, if it did */
 	size_t i, k = 0, used = 0;
 
 	snprintf(where, wsize, "server %s", t->server);
@@ -949,12 +973,11 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		w[i].reply = &s[i].r;
 		w[i].got = 0;
 	}
-	diag_init(&terr);
-	tcp_exchange(t, w, n, &used, &terr);
+	tcp_exchange(t, w, n, &used, terr, sizeof(terr));
 	target_where(t, used, where, wsize);
 	for (k = 0; k < n; k++) {
 		if (!w[k].got) {
-			diag_error(d, "%s", terr.error);
+			diag_error(d, "%s", terr);
 			break;
 		}
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
