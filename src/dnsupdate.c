@@ -19,7 +19,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,21 +434,6 @@ out:
 	buf_free(&r);
 	free(rx.p);
 	return rc;
-}
-
-/* Put the reason into out (len bytes) unless it holds one already:
- * the first reason wins, as with diag_error(). For the steps below that
- * report an error only, without a whole struct diag on the stack. */
-static void __attribute__((format(printf, 3, 4)))
-reason_first(char *out, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (out[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(out, len, fmt, ap);
-	va_end(ap);
 }
 
 /* Explain why an exchange with where failed (errno err), into out. */

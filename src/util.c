@@ -261,13 +261,30 @@ diag_init(struct diag *d)
 }
 
 void
+reason_vfirst(char *out, size_t len, const char *fmt, va_list ap)
+{
+	if (out[0] != '\0')
+		return;
+	vsnprintf(out, len, fmt, ap);
+	if (out[0] == '\0')
+		str_copy(out, len, "unknown error");
+}
+
+void
+reason_first(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reason_vfirst(out, len, fmt, ap);
+	va_end(ap);
+}
+
+void
 diag_verror(struct diag *d, const char *fmt, va_list ap)
 {
-	if (d == NULL || d->error[0] != '\0')
-		return;
-	vsnprintf(d->error, sizeof(d->error), fmt, ap);
-	if (d->error[0] == '\0')
-		str_copy(d->error, sizeof(d->error), "unknown error");
+	if (d != NULL)
+		reason_vfirst(d->error, sizeof(d->error), fmt, ap);
 }
 
 void
