@@ -2312,6 +2312,21 @@ conflict_error(const char *names, const char *where, int rcode, struct diag *d)
 	           names, where, prereq_rcode_name(rcode));
 }
 
+/* Read the states again after where refused the update of names with
+ * rcode; a failure to read says what it followed. Returns 0, or -1. */
+static int
+reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
+               const char *where, const char *names, int rcode, struct diag *d)
+{
+	if (reread(t, c, n, d) == 0)
+		return 0;
+	diag_prefix(d,
+	            "%s refused the update of %s (%s: the records differ from "
+	            "what was read); reading them again failed: ",
+	            where, names, prereq_rcode_name(rcode));
+	return -1;
+}
+
 /*
  * Send one UPDATE for the changes of zone t; see dnsupdate.h. When a
  * prerequisite fails (the records differ from what was read), the
@@ -2356,7 +2371,7 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			conflict_error(names, where, rcode, d);
 			return DNS_UPDATE_CONFLICT;
 		}
-		if (reread(t, c, n, d) == -1)
+		if (reread_refused(t, c, n, where, names, rcode, d) == -1)
 			return DNS_UPDATE_FAILED;
 		refused = rcode;
 	}

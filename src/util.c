@@ -298,6 +298,21 @@ diag_error(struct diag *d, const char *fmt, ...)
 }
 
 void
+diag_prefix(struct diag *d, const char *fmt, ...)
+{
+	char head[DIAG_MSG_MAX], tail[DIAG_MSG_MAX];
+	va_list ap;
+
+	if (d == NULL || d->error[0] == '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(head, sizeof(head), fmt, ap);
+	va_end(ap);
+	str_copy(tail, sizeof(tail), d->error);
+	snprintf(d->error, sizeof(d->error), "%s%s", head, tail);
+}
+
+void
 diag_warn(struct diag *d, const char *fmt, ...)
 {
 	va_list ap;

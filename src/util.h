@@ -89,7 +89,6 @@ struct diag {
 };
 
 void diag_init(struct diag *d);
-/* Set the error unless one is already set. Safe with d == NULL. */
 /* Put the formatted reason into out (len bytes, NUL-terminated) unless it
  * holds one already: the first reason wins. diag_error() does this for
  * a struct diag; these serve a step that reports an error only. */
@@ -97,7 +96,12 @@ void reason_first(char *out, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void reason_vfirst(char *out, size_t len, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* Set the error unless one is already set. Safe with d == NULL. */
 void diag_error(struct diag *d, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Put the formatted text before the error d holds, which then reads as
+ * its continuation (what does not fit is cut). Nothing if d has none. */
+void diag_prefix(struct diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void diag_verror(struct diag *d, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));

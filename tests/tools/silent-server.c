@@ -13,6 +13,9 @@
  *             reverse order: replies out of order (RFC 7766 section 7)
  *   wrongq    answer as rcode=0 does, but to another question (the type
  *             changed): a reply that matches no request
+ *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
+ *             refused, then close every connection unanswered: the
+ *             records cannot be read again after the refusal
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -103,18 +106,21 @@ make_answer(unsigned char *msg, size_t len, const char *mode)
 	return len;
 }
 
-/* Answer one request on c according to mode. */
-static void
+/* Answer one request on c according to mode. Returns 1 if it was an
+ * UPDATE, else 0. */
+static int
 answer(int c, const char *mode)
 {
 	static unsigned char msg[65535 + 2];
 	size_t len = read_request(c, msg);
+	int update = len > 0 && ((msg[2 + 2] >> 3) & 0xF) == 5;
 
 	if (len == 0)
-		return;
+		return 0;
 	len = make_answer(msg, len, mode);
 	if (write(c, msg, len + 2) != (ssize_t)(len + 2))
 		perror("silent-server: write");
+	return update;
 }
 
 #define BATCH_MAX 8
@@ -151,7 +157,7 @@ main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	const char *mode = argc > 2 ? argv[2] : "silent";
-	int fd, one = 1;
+	int fd, one = 1, refused = 0;
 	long port;
 	char *end;
 
@@ -184,7 +190,10 @@ main(int argc, char **argv)
 			continue; /* kept open, never answered */
 		if (strcmp(mode, "reverse") == 0)
 			answer_reversed(c);
-		else
+		else if (strcmp(mode, "refuse-once") == 0) {
+			if (!refused)
+				refused = answer(c, "rcode=8");
+		} else
 			answer(c, mode);
 		close(c);
 	}
