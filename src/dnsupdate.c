@@ -718,12 +718,21 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 		           where, k->name, tsig_alg_name(k->alg));
 }
 
-/* What an unsigned reply with this rcode suggests, as "; ..." or "". */
+/* What an unsigned reply with this rcode to a query or an update
+ * suggests, as "; ..." or "". */
 static const char *
-unsigned_hint(int rcode)
+unsigned_hint(int rcode, int is_update)
 {
 	if (rcode == LDNS_RCODE_NOTAUTH)
-		return "; the server may not know this key";
+		return "; the server may not know this key, or know it "
+		       "with another secret or algorithm, or its clock may "
+		       "be more than 5 minutes off ours (PowerDNS answers "
+		       "so)";
+	if (rcode == LDNS_RCODE_REFUSED && is_update)
+		return "; the server may not know this key, or know it "
+		       "with another secret or algorithm, or its clock may "
+		       "be more than 5 minutes off ours, or it may not take "
+		       "updates from us (PowerDNS refuses so)";
 	if (rcode == LDNS_RCODE_REFUSED)
 		return "; is it authoritative for this name, and does it "
 		       "answer us? (Knot refuses a zone it does not serve "
@@ -757,7 +766,8 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 		diag_error(d,
 		           "%s sent an unsigned reply (%s) to a request "
 		           "signed with TSIG key %s: not trusted%s",
-		           where, rc ? rc : "?", k->name, unsigned_hint(rcode));
+		           where, rc ? rc : "?", k->name,
+		           unsigned_hint(rcode, is_update));
 	else if (st == TSIG_OTHER_KEY)
 		diag_error(d,
 		           "%s signed its reply with key %s (%s), not with "
@@ -2286,7 +2296,11 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 		    part_needed(&s->tlsrpt, c[i].tlsrpt_text, TLSRPT_PREFIX)) {
 			diag_error(d,
 			           "%s accepted the update of %s, but the "
-			           "records read back from it differ",
+			           "records read back from it differ: check "
+			           "that its update policy allows this key to "
+			           "change these names (PowerDNS accepts and "
+			           "drops what its lua-dnsupdate-policy-script "
+			           "refuses)",
 			           where, c[i].domain);
 			return DNS_UPDATE_FAILED;
 		}

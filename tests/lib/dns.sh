@@ -8,12 +8,14 @@
 # (default "example.com"). Servers listen on 127.0.0.1 and ::1 on the
 # port given and are stopped by at_exit.
 #
-#   dns_require_bind / dns_require_knot     skip_all unless installed
+#   dns_require_bind / _knot / _pdns         skip_all unless installed
 #   dns_key DIR [ALG] [NAME]     tsig-keygen key file DIR/NAME.key (0600)
 #   dns_key_secret FILE / dns_key_alg FILE   fields of a BIND key file
 #   dns_start_bind DIR PORT [KEYFILE...]     named (default DIR/mtasts.key;
 #                                            every key gets the grants)
 #   dns_start_knot DIR PORT [KEYFILE...]     knotd
+#   dns_start_pdns DIR PORT [KEYFILE...]     pdns_server (PowerDNS with
+#                                            the gsqlite3 backend)
 #   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
 #   dns_port VAR                 a free port in VAR, reserved against the
@@ -40,6 +42,14 @@ dns_require_bind() {
 dns_require_knot() {
 	command -v knotd >/dev/null 2>&1 && command -v tsig-keygen >/dev/null 2>&1 ||
 		skip_all "Knot DNS (knotd) not installed"
+}
+
+DNS_PDNS_SCHEMA=/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
+dns_require_pdns() {
+	command -v pdns_server >/dev/null 2>&1 && command -v pdnsutil >/dev/null 2>&1 &&
+		[ -f "$DNS_PDNS_SCHEMA" ] && command -v sqlite3 >/dev/null 2>&1 &&
+		command -v tsig-keygen >/dev/null 2>&1 ||
+		skip_all "PowerDNS (pdns-server, pdns-backend-sqlite3, sqlite3) not installed"
 }
 
 # dns_port VAR: set VAR to a free loopback port. freeport alone can hand
@@ -294,6 +304,79 @@ $(_dns_knot_zones "$dir")
 EOF
 	_dns_run "$dir" knot knotd -c "$dir/knot.conf"
 	_dns_wait "$port" "$dir" knot "$dir"
+}
+
+# _dns_pdns_policy KEYFILE...: the Lua update policy that grants what
+# BIND's update-policy and Knot's acl grant: the keys may change only the
+# TXT records at the granted names.
+_dns_pdns_policy() {
+	local k d
+	printf 'local keys = {\n'
+	for k in "$@"; do printf '  ["%s."] = true,\n' "$(dns_key_name "$k")"; done
+	printf '}\nlocal names = {\n'
+	for d in $DNS_GRANT; do
+		printf '  ["_mta-sts.%s."] = true,\n  ["_smtp._tls.%s."] = true,\n' \
+			"$d" "$d"
+	done
+	printf '}\nfunction updatepolicy(r)\n'
+	printf '  local key = r:getTsigName()\n'
+	printf '  return key:countLabels() > 0 and\n'
+	printf '    keys[key:toString():lower()] == true and\n'
+	printf '    r:getQType() == pdns.TXT and\n'
+	printf '    names[r:getQName():toString():lower()] == true\nend\n'
+}
+
+# dns_start_pdns DIR PORT [KEYFILE...]: a gsqlite3 database with the
+# zones and keys in DIR, DIR/pdns.conf, and pdns_server; every key may
+# update the granted names (the Lua policy; $DNS_PDNS_POLICY, when set,
+# names another policy file), each UPDATE adds 1 to the serial
+# (SOA-EDIT-DNSUPDATE INCREASE), and nothing is cached, so the tests read
+# what the database holds.
+dns_start_pdns() {
+	local dir="$1" port="$2" k z
+	shift 2
+	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
+	dns_zone "$dir"
+	if [ -n "${DNS_PDNS_POLICY:-}" ]; then
+		cp "$DNS_PDNS_POLICY" "$dir/update-policy.lua"
+	else
+		_dns_pdns_policy "$@" >"$dir/update-policy.lua"
+	fi
+	cat >"$dir/pdns.conf" <<EOF
+launch=gsqlite3
+gsqlite3-database=$dir/pdns.db
+local-address=127.0.0.1, ::1
+local-port=$port
+version-string=$dir
+dnsupdate=yes
+allow-dnsupdate-from=127.0.0.0/8, ::1/128
+lua-dnsupdate-policy-script=$dir/update-policy.lua
+socket-dir=$dir
+guardian=no
+daemon=no
+disable-syslog=yes
+log-timestamp=no
+loglevel=5
+webserver=no
+cache-ttl=0
+query-cache-ttl=0
+negquery-cache-ttl=0
+zone-cache-refresh-interval=0
+EOF
+	rm -f "$dir/pdns.db"
+	sqlite3 "$dir/pdns.db" <"$DNS_PDNS_SCHEMA" || return 1
+	for z in example.com ${DNS_ZONES:-}; do
+		pdnsutil --config-dir="$dir" load-zone "$z" "$dir/$z.zone" &&
+			pdnsutil --config-dir="$dir" set-meta "$z" \
+				SOA-EDIT-DNSUPDATE INCREASE || return 1
+	done >"$dir/pdnsutil.log" 2>&1
+	for k in "$@"; do
+		pdnsutil --config-dir="$dir" import-tsig-key "$(dns_key_name "$k")" \
+			"$(dns_key_alg "$k")" "$(dns_key_secret "$k")" \
+			>>"$dir/pdnsutil.log" 2>&1 || return 1
+	done
+	_dns_run "$dir" pdns pdns_server --config-dir="$dir"
+	_dns_wait "$port" "$dir" pdns "$dir"
 }
 
 # dns_serial PORT [ZONE]: the SOA serial the server holds.

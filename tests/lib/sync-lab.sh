@@ -1,15 +1,15 @@
 # sync-lab.sh - a whole local setup for the sync tests and the demo: a
-# DNS primary (BIND or Knot, tests/lib/dns.sh) with the update key, and
+# DNS primary (BIND, Knot or PowerDNS, tests/lib/dns.sh) with the update key, and
 # nginx over HTTPS with the test CA (tests/lib/https.sh) serving both an
 # "upstream" provider policy host and the policy host of each domain,
 # whose document root is where mta-sts-sync publishes. Source it after
 # tap.sh, dns.sh and https.sh.
 #
-#   lab_start bind|knot [KEYFILE...]
+#   lab_start bind|knot|pdns [KEYFILE...]
 #                           start both servers for the domains in
 #                           $DNS_GRANT; sets LAB_DNS_PORT, LAB_DIR, LAB_KEY;
 #                           the KEYFILEs' keys may update too
-#   lab_start_second bind|knot
+#   lab_start_second bind|knot|pdns
 #                           start a second DNS primary with the same key,
 #                           zones and grants; sets LAB_DNS_PORT2
 #   lab_upstream [HOST] < POLICY
@@ -44,7 +44,9 @@ lab_start() {
 		dns_start_bind "$LAB_DIR/dns" "$LAB_DNS_PORT" "$LAB_KEY" "$@" ;;
 	knot) dns_require_knot
 		dns_start_knot "$LAB_DIR/dns" "$LAB_DNS_PORT" "$LAB_KEY" "$@" ;;
-	*) bail_out "lab_start: bind or knot" ;;
+	pdns) dns_require_pdns
+		dns_start_pdns "$LAB_DIR/dns" "$LAB_DNS_PORT" "$LAB_KEY" "$@" ;;
+	*) bail_out "lab_start: bind, knot or pdns" ;;
 	esac || bail_out "$d did not start"
 	https_site "$LAB_UPSTREAM"
 	[ -n "${LAB_CERT:-}" ] && _lab_cert "$LAB_CERT"
@@ -83,7 +85,9 @@ lab_start_second() {
 		dns_start_bind "$LAB_DIR/dns2" "$LAB_DNS_PORT2" "$LAB_KEY" ;;
 	knot) dns_require_knot
 		dns_start_knot "$LAB_DIR/dns2" "$LAB_DNS_PORT2" "$LAB_KEY" ;;
-	*) bail_out "lab_start_second: bind or knot" ;;
+	pdns) dns_require_pdns
+		dns_start_pdns "$LAB_DIR/dns2" "$LAB_DNS_PORT2" "$LAB_KEY" ;;
+	*) bail_out "lab_start_second: bind, knot or pdns" ;;
 	esac || bail_out "the second server ($1) did not start"
 }
 
