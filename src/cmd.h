@@ -11,9 +11,10 @@
 #define EXIT_USAGE 2
 
 enum server_flavour {
-	FLAVOUR_BOTH = 0,
+	FLAVOUR_ALL = 0,
 	FLAVOUR_BIND,
 	FLAVOUR_KNOT,
+	FLAVOUR_PDNS,
 };
 
 struct cmd_opts {
@@ -25,7 +26,7 @@ struct cmd_opts {
 	const char *server;    /* check --server ADDR[#PORT] */
 	const char *ca_file;   /* check --ca-file */
 	int canonical;         /* lint --canonical */
-	enum server_flavour flavour; /* server-config --bind / --knot */
+	enum server_flavour flavour; /* server-config --bind/--knot/--pdns */
 	char **args;                 /* remaining operands: domains or files */
 	int nargs;
 };

@@ -24,6 +24,7 @@ enum {
 	OPT_CANONICAL,
 	OPT_BIND,
 	OPT_KNOT,
+	OPT_PDNS,
 };
 
 static const char usage_text[] =
@@ -32,7 +33,7 @@ static const char usage_text[] =
     "       mta-sts-sync check [-c FILE] [--server ADDR[#PORT]] [--ca-file "
     "FILE] [--json] DOMAIN...\n"
     "       mta-sts-sync lint [--canonical] FILE...   (- for standard input)\n"
-    "       mta-sts-sync server-config [-c FILE] [--bind|--knot]\n"
+    "       mta-sts-sync server-config [-c FILE] [--bind|--knot|--pdns]\n"
     "       mta-sts-sync -h | --help | -V | --version\n";
 
 static const char help_text[] =
@@ -46,7 +47,8 @@ static const char help_text[] =
     "                 TSIG-signed DNS UPDATE per zone (the default)\n"
     "  check          audit domains as a sending MTA sees them\n"
     "  lint           validate policy files\n"
-    "  server-config  print least-privilege BIND / Knot update grants\n"
+    "  server-config  print least-privilege BIND / Knot / PowerDNS update\n"
+    "                 grants\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE   configuration file (default " SYSCONFDIR
@@ -63,7 +65,8 @@ static const char help_text[] =
     "      --ca-file FILE  check: trust this CA bundle instead of the system "
     "store\n"
     "      --canonical     lint: print the canonical policy of one FILE\n"
-    "      --bind, --knot  server-config: only this server's syntax\n"
+    "      --bind, --knot, --pdns\n"
+    "                      server-config: only this server's syntax\n"
     "  -h, --help          this help\n"
     "  -V, --version       the version\n"
     "\n"
@@ -83,6 +86,7 @@ static const struct option long_opts[] = {
     {"canonical", no_argument, NULL, OPT_CANONICAL},
     {"bind", no_argument, NULL, OPT_BIND},
     {"knot", no_argument, NULL, OPT_KNOT},
+    {"pdns", no_argument, NULL, OPT_PDNS},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -141,7 +145,7 @@ option_allowed(enum command cmd, int opt)
 		allowed = "vqK";
 		break;
 	case CMD_SERVER_CONFIG:
-		allowed = "cBN";
+		allowed = "cBNP";
 		break;
 	default:
 		allowed = "";
@@ -170,6 +174,8 @@ option_letter(int opt)
 		return 'B';
 	case OPT_KNOT:
 		return 'N';
+	case OPT_PDNS:
+		return 'P';
 	default:
 		return opt;
 	}
@@ -226,6 +232,9 @@ parse_option(int opt, struct cmd_opts *o, int *use_syslog)
 		break;
 	case OPT_KNOT:
 		o->flavour = FLAVOUR_KNOT;
+		break;
+	case OPT_PDNS:
+		o->flavour = FLAVOUR_PDNS;
 		break;
 	}
 }

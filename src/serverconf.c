@@ -1,7 +1,8 @@
 /*
  * serverconf.c - `mta-sts-sync server-config`: print least-privilege
  * DNS UPDATE permissions for the configured domains, for BIND 9
- * (update-policy grants per zone) and Knot DNS (acl entries). Each key may
+ * (update-policy grants per zone), Knot DNS (acl entries) and PowerDNS (a
+ * Lua update policy with the names each key may change). Each key may
  * change only the TXT RRsets _mta-sts.D and, when the domain manages its
  * TLS-RPT record, _smtp._tls.D. No DNS query is made: a domain without a
  * configured zone gets its own section, marked as found at run time.
@@ -162,6 +163,84 @@ print_knot(FILE *out, const struct conf *c)
 	}
 }
 
+/* Is domain i the first one configured with its key? */
+static int
+key_first(const struct conf *c, size_t i)
+{
+	struct domain_conf d, e;
+	size_t j;
+
+	conf_domain(c, i, &d);
+	for (j = 0; j < i; j++) {
+		conf_domain(c, j, &e);
+		if (strcmp(e.key->name, d.key->name) == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* The names of domain d in a Lua table of names. */
+static void
+pdns_names(FILE *out, const struct domain_conf *d)
+{
+	fprintf(out, "    [\"_mta-sts.%s.\"] = true,\n", d->name);
+	if (d->has_tls_rpt)
+		fprintf(out, "    [\"_smtp._tls.%s.\"] = true,\n", d->name);
+}
+
+/* The Lua table of the names each key may change (key and domain names
+ * are lower case, without a trailing dot, and hold no quote). */
+static void
+pdns_grants(FILE *out, const struct conf *c)
+{
+	size_t i, j;
+
+	fputs("local grants = {\n", out);
+	for (i = 0; i < c->ndomains; i++) {
+		struct domain_conf d, e;
+
+		if (!key_first(c, i))
+			continue;
+		conf_domain(c, i, &d);
+		fprintf(out, "  [\"%s.\"] = {\n", d.key->name);
+		for (j = i; j < c->ndomains; j++) {
+			conf_domain(c, j, &e);
+			if (strcmp(e.key->name, d.key->name) == 0)
+				pdns_names(out, &e);
+		}
+		fputs("  },\n", out);
+	}
+	fputs("}\n", out);
+}
+
+/* Print the PowerDNS Lua update policy. */
+static void
+print_pdns(FILE *out, const struct conf *c)
+{
+	fputs(
+	    "-- PowerDNS: least-privilege DNS UPDATE policy for mta-sts-sync.\n"
+	    "-- Save it as the file named by lua-dnsupdate-policy-script in\n"
+	    "-- pdns.conf, with dnsupdate=yes. PowerDNS then asks it about\n"
+	    "-- every record of every update to every zone, instead of\n"
+	    "-- ALLOW-DNSUPDATE-FROM and TSIG-ALLOW-DNSUPDATE: merge it with\n"
+	    "-- the rules of other update clients. What it refuses is dropped\n"
+	    "-- from an update that still answers NOERROR; mta-sts-sync sees\n"
+	    "-- it when it reads the records back. PowerDNS must know each\n"
+	    "-- key: pdnsutil import-tsig-key NAME ALGORITHM SECRET.\n",
+	    out);
+	pdns_grants(out, c);
+	fputs("\nfunction updatepolicy(r)\n"
+	      "  local key = r:getTsigName()\n"
+	      "  if key:countLabels() == 0 then\n"
+	      "    return false\n"
+	      "  end\n"
+	      "  local names = grants[key:toString():lower()]\n"
+	      "  return names ~= nil and r:getQType() == pdns.TXT and\n"
+	      "    names[r:getQName():toString():lower()] == true\n"
+	      "end\n",
+	      out);
+}
+
 int
 serverconf_run(const struct cmd_opts *o)
 {
@@ -180,12 +259,16 @@ serverconf_run(const struct cmd_opts *o)
 		log_error(NULL, "%s", d.error);
 		return EXIT_USAGE;
 	}
-	if (o->flavour != FLAVOUR_KNOT)
+	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_BIND)
 		print_bind(stdout, c);
-	if (o->flavour == FLAVOUR_BOTH)
+	if (o->flavour == FLAVOUR_ALL)
 		fputs("\n", stdout);
-	if (o->flavour != FLAVOUR_BIND)
+	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_KNOT)
 		print_knot(stdout, c);
+	if (o->flavour == FLAVOUR_ALL)
+		fputs("\n", stdout);
+	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_PDNS)
+		print_pdns(stdout, c);
 	conf_free(c);
 	if (fflush(stdout) == EOF || ferror(stdout)) {
 		log_error(NULL, "cannot write the output");
