@@ -727,7 +727,15 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 			buf_puts(out, ",");
 		json_string(out, r->warnings.v[i]);
 	}
-	buf_puts(out, "]}");
+	buf_puts(out, "]");
+	if (dry_run) {
+		buf_puts(out, ",\"diff\":");
+		if (r->dry_text.data != NULL)
+			json_nstring(out, r->dry_text.data, r->dry_text.len);
+		else
+			buf_puts(out, "null");
+	}
+	buf_puts(out, "}");
 }
 
 /* Print r as one element of the --json document's domain list. */
@@ -1219,7 +1227,9 @@ state_wait(struct sync_state *s, size_t i)
 }
 
 /* Print every domain's result as it finishes, in configuration order,
- * and free it (a dry run only waits: it prints at the end). */
+ * and free it. A dry run's text output has the file diffs first, then
+ * the UPDATEs, then the results: each diff is printed (and freed) as
+ * its domain finishes, the rest at the end (state_report_dry). */
 static void
 state_report_all(struct sync_state *s)
 {
@@ -1228,8 +1238,12 @@ state_report_all(struct sync_state *s)
 	for (i = 0; i < s->n; i++) {
 		struct domain_run *r = state_wait(s, i);
 
-		if (s->o->dry_run)
+		if (s->o->dry_run && !s->o->json) {
+			if (r->dry_text.data != NULL)
+				fputs(r->dry_text.data, stdout);
+			buf_free(&r->dry_text);
 			continue;
+		}
 		state_report(s, r, i);
 		pthread_mutex_lock(&s->lock);
 		s->runs[i] = NULL;
@@ -1239,16 +1253,13 @@ state_report_all(struct sync_state *s)
 	}
 }
 
-/* A dry run's output, once everything is finished: the file diffs, the
- * UPDATEs by zone, then the results. */
+/* The rest of a dry run's text output, once everything is finished:
+ * the UPDATEs by zone, then the results. */
 static void
 state_report_dry(struct sync_state *s)
 {
 	size_t i;
 
-	for (i = 0; i < s->n; i++)
-		if (s->runs[i]->dry_text.data != NULL)
-			fputs(s->runs[i]->dry_text.data, stdout);
 	qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
 	for (i = 0; i < s->ndry; i++)
 		fputs(s->dry[i].text, stdout);
@@ -1257,6 +1268,28 @@ state_report_dry(struct sync_state *s)
 		run_free(s->runs[i]);
 		s->runs[i] = NULL;
 	}
+}
+
+/* A dry run's UPDATEs by zone, as the --json document's "updates". */
+static void
+json_updates(struct sync_state *s)
+{
+	struct buf out;
+	size_t i;
+
+	qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
+	fputs(",\"updates\":[", stdout);
+	for (i = 0; i < s->ndry; i++) {
+		buf_init(&out, 1u << 20);
+		buf_puts(&out, i > 0 ? ",{" : "{");
+		json_member(&out, "zone", s->dry[i].zone);
+		buf_puts(&out, ",");
+		json_member(&out, "text", s->dry[i].text);
+		buf_puts(&out, "}");
+		fputs(out.data, stdout);
+		buf_free(&out);
+	}
+	fputs("]", stdout);
 }
 
 /* Start the fetch thread and the workers, report, and wait for them all.
@@ -1284,13 +1317,17 @@ state_run(struct sync_state *s)
 		pthread_join(workers[k], NULL);
 	if (threaded)
 		pthread_join(fetcher, NULL);
-	if (s->o->dry_run)
+	if (s->o->dry_run && !s->o->json)
 		state_report_dry(s);
 	if (s->o->json && s->n == 0)
 		json_begin(s);
-	if (s->o->json)
-		printf("],\"changed\":%zu,\"failed\":%zu}\n", s->changed,
+	if (s->o->json) {
+		fputs("]", stdout);
+		if (s->o->dry_run)
+			json_updates(s);
+		printf(",\"changed\":%zu,\"failed\":%zu}\n", s->changed,
 		       s->failed);
+	}
 	free(workers);
 }
 
