@@ -445,7 +445,9 @@ exchange_error(int err, int connected, const char *where, unsigned timeout,
 		reason_first(
 		    out, len, "no answer from %s within %u s%s", where, timeout,
 		    connected ? " (the TCP connection was accepted, but "
-		                "no reply came)"
+		                "no reply came: is the server hung, or at its "
+		                "limit of TCP connections? see -j in "
+		                "mta-sts-sync(8))"
 		              : "");
 	else if (err == ECONNREFUSED)
 		reason_first(out, len,
