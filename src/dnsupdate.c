@@ -721,25 +721,27 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 }
 
 /* What an unsigned reply with this rcode to a query or an update
- * suggests, as "; ..." or "". */
-static const char *
-unsigned_hint(int rcode, int is_update)
+ * suggests, as "; ..." or "", into out. */
+static void
+unsigned_hint(int rcode, int is_update, char *out, size_t len)
 {
-	if (rcode == LDNS_RCODE_NOTAUTH)
-		return "; the server may not know this key, or know it "
-		       "with another secret or algorithm, or its clock may "
-		       "be more than 5 minutes off ours (PowerDNS answers "
-		       "so)";
-	if (rcode == LDNS_RCODE_REFUSED && is_update)
-		return "; the server may not know this key, or know it "
-		       "with another secret or algorithm, or its clock may "
-		       "be more than 5 minutes off ours, or it may not take "
-		       "updates from us (PowerDNS refuses so)";
-	if (rcode == LDNS_RCODE_REFUSED)
-		return "; is it authoritative for this name, and does it "
-		       "answer us? (Knot refuses a zone it does not serve "
-		       "without signing)";
-	return "";
+	int refused = rcode == LDNS_RCODE_REFUSED;
+
+	out[0] = '\0';
+	if (rcode == LDNS_RCODE_NOTAUTH || (refused && is_update))
+		snprintf(
+		    out, len,
+		    "; the server may not know this key, or know it with "
+		    "another secret or algorithm, or its clock may be more "
+		    "than %u s off ours%s (PowerDNS %s so)",
+		    TSIG_FUDGE,
+		    refused ? ", or it may not take updates from us" : "",
+		    refused ? "refuses" : "answers");
+	else if (refused)
+		str_copy(out, len,
+		         "; is it authoritative for this name, and does it "
+		         "answer us? (Knot refuses a zone it does not serve "
+		         "without signing)");
 }
 
 /* Put the reason a TSIG check of a reply failed into d. */
@@ -764,13 +766,15 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else if (st == TSIG_ERROR)
 		diag_error(d, "%s answered with TSIG error %s (%s)", where,
 		           tsig_error_name(info->error), rc ? rc : "?");
-	else if (st == TSIG_UNSIGNED)
+	else if (st == TSIG_UNSIGNED) {
+		char hint[256];
+
+		unsigned_hint(rcode, is_update, hint, sizeof(hint));
 		diag_error(d,
 		           "%s sent an unsigned reply (%s) to a request "
 		           "signed with TSIG key %s: not trusted%s",
-		           where, rc ? rc : "?", k->name,
-		           unsigned_hint(rcode, is_update));
-	else if (st == TSIG_OTHER_KEY)
+		           where, rc ? rc : "?", k->name, hint);
+	} else if (st == TSIG_OTHER_KEY)
 		diag_error(d,
 		           "%s signed its reply with key %s (%s), not with "
 		           "%s: not trusted",
@@ -2174,24 +2178,29 @@ plan_packet(const char *zone, const struct plan *p)
 	return pkt;
 }
 
-/* The owner names p changes, for messages: "a, b". */
+/* The owner names p changes, for messages: "a, b", or "a, b, ..." when
+ * the next one does not fit in size. */
 static void
 plan_names(const struct plan *p, char *out, size_t size)
 {
-	struct buf b;
+	static const char more[] = ", ...";
+	size_t len = 0;
 
-	buf_init(&b, size - 1);
+	out[0] = '\0';
 	for (size_t i = 0; i < p->n; i++) {
-		if (i > 0 && strcmp(p->ops[i].owner, p->ops[i - 1].owner) == 0)
+		const char *o = p->ops[i].owner;
+		size_t need = (len > 0 ? 2 : 0) + strlen(o);
+
+		if (strstr(out, o) != NULL) /* named already */
 			continue;
-		if (strstr(b.data ? b.data : "", p->ops[i].owner) != NULL)
-			continue;
-		if (b.len > 0)
-			buf_puts(&b, ", ");
-		buf_puts(&b, p->ops[i].owner);
+		if (len + need + sizeof(more) > size) {
+			if (len + sizeof(more) <= size)
+				memcpy(out + len, more, sizeof(more));
+			return;
+		}
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+		                        len > 0 ? ", " : "", o);
 	}
-	str_copy(out, size, b.data ? b.data : "");
-	buf_free(&b);
 }
 
 /* Explain the rcode of a failed UPDATE. */
@@ -2281,11 +2290,13 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	return 0;
 }
 
-/* Read the records back after an update and confirm them. */
+/* Read the records back after an update and confirm each change; the
+ * error, if some differ, is about those (each domain's own message). */
 static enum dns_update_result
 confirm(const struct dns_target *t, struct dns_change *c, size_t n,
         struct diag *d)
 {
+	enum dns_update_result res = DNS_UPDATE_OK;
 	char where[DNS_NAME_MAX + 80];
 
 	if (reread(t, c, n, d) == -1)
@@ -2294,20 +2305,21 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		const struct dns_state *s = c[i].state;
 
-		if (part_needed(&s->sts, c[i].sts_text, STS_PREFIX) ||
-		    part_needed(&s->tlsrpt, c[i].tlsrpt_text, TLSRPT_PREFIX)) {
-			diag_error(d,
-			           "%s accepted the update of %s, but the "
-			           "records read back from it differ: check "
-			           "that its update policy allows this key to "
-			           "change these names (PowerDNS accepts and "
-			           "drops what its lua-dnsupdate-policy-script "
-			           "refuses)",
-			           where, c[i].domain);
-			return DNS_UPDATE_FAILED;
-		}
+		c[i].confirmed =
+		    !part_needed(&s->sts, c[i].sts_text, STS_PREFIX) &&
+		    !part_needed(&s->tlsrpt, c[i].tlsrpt_text, TLSRPT_PREFIX);
+		if (c[i].confirmed)
+			continue;
+		diag_error(d,
+		           "%s accepted the update, but the records of this "
+		           "domain read back from it differ: check that its "
+		           "update policy allows this key to change them "
+		           "(PowerDNS accepts and drops what its "
+		           "lua-dnsupdate-policy-script refuses)",
+		           where);
+		res = DNS_UPDATE_FAILED;
 	}
-	return DNS_UPDATE_OK;
+	return res;
 }
 
 /* The name of a failed prerequisite's rcode. */
@@ -2329,16 +2341,17 @@ conflict_error(const char *names, const char *where, int rcode, struct diag *d)
 }
 
 /* Read the states again after where refused the update of names with
- * rcode; a failure to read says what it followed. Returns 0, or -1. */
+ * rcode; a failure to read says what it followed (after its reason, which
+ * is never cut). Returns 0, or -1. */
 static int
 reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
                const char *where, const char *names, int rcode, struct diag *d)
 {
 	if (reread(t, c, n, d) == 0)
 		return 0;
-	diag_prefix(d,
-	            "%s refused the update of %s (%s: the records differ from "
-	            "what was read); reading them again failed: ",
+	diag_append(d,
+	            " (while reading the records again after %s refused the "
+	            "update of %s with %s: they differ from what was read)",
 	            where, names, prereq_rcode_name(rcode));
 	return -1;
 }
@@ -2359,6 +2372,8 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	char where[DNS_NAME_MAX + 80], names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
 
+	for (size_t i = 0; i < n; i++)
+		c[i].confirmed = 0;
 	for (int attempt = 0;; attempt++) {
 		struct plan p;
 		int rcode;

@@ -144,6 +144,7 @@ struct dns_change {
 	const char *tlsrpt_text; /* "v=TLSRPTv1; rua=..." or NULL */
 	uint32_t ttl;
 	struct dns_state *state; /* as read; refreshed on a conflict */
+	int confirmed; /* set by dns_update_apply(): read back as changed */
 };
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
@@ -174,7 +175,10 @@ enum dns_update_result {
  * recomputed and retried once, and a second failure is
  * DNS_UPDATE_CONFLICT. Then the records are read back
  * and confirmed: each c->state then holds the TXT records read back (its
- * MX list, needed only to plan, is not read again).
+ * MX list, needed only to plan, is not read again), and c->confirmed is
+ * set for each change they hold. A server may apply part of an UPDATE and
+ * still answer NOERROR (PowerDNS drops what its Lua policy refuses): the
+ * call then fails, and c->confirmed tells the changes that were made.
  * Changes that are not needed are left out; none needed: nothing sent,
  * DNS_UPDATE_OK. A change that would put a TXT record beside a CNAME
  * (_mta-sts.D or _smtp._tls.D) fails the whole call before anything is

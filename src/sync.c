@@ -618,12 +618,16 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 		/* nothing to send */
 	} else if (dry_run) {
 		dns_update_text(who[0]->target, changes, m, text);
-	} else if (dns_update_apply(who[0]->target, changes, m, &d) !=
-	           DNS_UPDATE_OK) {
-		for (i = 0; i < m; i++)
-			run_fail(who[i], "%s", d.error);
 	} else {
+		int ok = dns_update_apply(who[0]->target, changes, m, &d) ==
+		         DNS_UPDATE_OK;
+
+		/* a server may have applied only part of it */
 		for (i = 0; i < m; i++) {
+			if (!ok && !changes[i].confirmed) {
+				run_fail(who[i], "%s", d.error);
+				continue;
+			}
 			who[i]->dns_updated = 1;
 			for (w = 0; w < d.nwarn; w++)
 				run_warn(who[i], "%s", d.warn[w]);
@@ -701,6 +705,10 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 {
 	static const char *names[] = {"unchanged", "changed", "failed"};
 	enum run_status st = run_status(r, dry_run);
+	/* what was changed; in a dry run, what would be (nothing, if failed) */
+	int file =
+	    dry_run ? st != RUN_FAILED && r->file_differs : r->file_written;
+	int dns = dry_run ? st != RUN_FAILED && r->dns_needed : r->dns_updated;
 	size_t i;
 
 	buf_puts(out, "{\"domain\":");
@@ -712,10 +720,8 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 		           "\"max_age\":%lu",
 		           r->id, policy_mode_name(r->mode), r->nmx,
 		           r->max_age);
-	buf_printf(
-	    out, ",\"file_changed\":%s,\"dns_changed\":%s",
-	    (dry_run ? r->file_differs : r->file_written) ? "true" : "false",
-	    (dry_run ? r->dns_needed : r->dns_updated) ? "true" : "false");
+	buf_printf(out, ",\"file_changed\":%s,\"dns_changed\":%s",
+	           file ? "true" : "false", dns ? "true" : "false");
 	buf_puts(out, ",\"error\":");
 	if (st == RUN_FAILED)
 		json_string(out, r->error);
@@ -827,8 +833,10 @@ run_print_notes(const struct domain_run *r)
  * finished the last piece sends it. The calling thread prints each
  * domain's result, in configuration order, as soon as it and every
  * earlier domain are finished, and frees it: the memory of a run is
- * bounded by the window, not by the number of domains. A dry run keeps
- * everything and prints at the end (the file diffs, then the UPDATEs).
+ * bounded by the window, not by the number of domains. A dry run's text
+ * output puts the UPDATEs after every file diff and before the results:
+ * each diff is printed as its domain finishes, and the domains and the
+ * UPDATE texts are kept until the end (with --json, only the UPDATEs).
  */
 struct sync_state {
 	const struct conf *conf;

@@ -298,18 +298,17 @@ diag_error(struct diag *d, const char *fmt, ...)
 }
 
 void
-diag_prefix(struct diag *d, const char *fmt, ...)
+diag_append(struct diag *d, const char *fmt, ...)
 {
-	char head[DIAG_MSG_MAX], tail[DIAG_MSG_MAX];
+	size_t len;
 	va_list ap;
 
 	if (d == NULL || d->error[0] == '\0')
 		return;
+	len = strlen(d->error);
 	va_start(ap, fmt);
-	vsnprintf(head, sizeof(head), fmt, ap);
+	vsnprintf(d->error + len, sizeof(d->error) - len, fmt, ap);
 	va_end(ap);
-	str_copy(tail, sizeof(tail), d->error);
-	snprintf(d->error, sizeof(d->error), "%s%s", head, tail);
 }
 
 void

@@ -99,9 +99,10 @@ void reason_vfirst(char *out, size_t len, const char *fmt, va_list ap)
 /* Set the error unless one is already set. Safe with d == NULL. */
 void diag_error(struct diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Put the formatted text before the error d holds, which then reads as
- * its continuation (what does not fit is cut). Nothing if d has none. */
-void diag_prefix(struct diag *d, const char *fmt, ...)
+/* Add the formatted text after the error d holds, as its context (what
+ * does not fit is cut: the error itself is kept). Nothing if d has none;
+ * safe with d == NULL. */
+void diag_append(struct diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void diag_verror(struct diag *d, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
