@@ -29,17 +29,34 @@ in_zone(const struct conf *c, size_t j, const char *zone, struct domain_conf *d)
 	return d->zone != NULL && strcmp(d->zone, zone) == 0;
 }
 
-/* Is domain i the first one configured with its zone? */
+static const char *
+zone_of(const struct domain_conf *d)
+{
+	return d->zone;
+}
+
+static const char *
+key_of(const struct domain_conf *d)
+{
+	return d->key->name;
+}
+
+/* Is domain i the first one configured with its what (zone_of, key_of:
+ * NULL for none, which no other domain shares)? */
 static int
-zone_first(const struct conf *c, size_t i)
+first_with(const struct conf *c, size_t i,
+           const char *(*what)(const struct domain_conf *))
 {
 	struct domain_conf d, e;
 	size_t j;
 
 	conf_domain(c, i, &d);
-	for (j = 0; j < i; j++)
-		if (in_zone(c, j, d.zone, &e))
+	for (j = 0; j < i; j++) {
+		conf_domain(c, j, &e);
+		if (what(&d) != NULL && what(&e) != NULL &&
+		    strcmp(what(&d), what(&e)) == 0)
 			return 0;
+	}
 	return 1;
 }
 
@@ -80,7 +97,7 @@ print_bind(FILE *out, const struct conf *c)
 			fputs("};\n", out);
 			continue;
 		}
-		if (!zone_first(c, i))
+		if (!first_with(c, i, zone_of))
 			continue;
 		fprintf(out, "\n// zone \"%s\"\nupdate-policy {\n", d->zone);
 		for (j = i; j < c->ndomains; j++)
@@ -158,25 +175,9 @@ print_knot(FILE *out, const struct conf *c)
 		struct domain_conf d;
 
 		conf_domain(c, i, &d);
-		if (d.zone == NULL || zone_first(c, i))
+		if (d.zone == NULL || first_with(c, i, zone_of))
 			knot_zone_hint(out, c, i);
 	}
-}
-
-/* Is domain i the first one configured with its key? */
-static int
-key_first(const struct conf *c, size_t i)
-{
-	struct domain_conf d, e;
-	size_t j;
-
-	conf_domain(c, i, &d);
-	for (j = 0; j < i; j++) {
-		conf_domain(c, j, &e);
-		if (strcmp(e.key->name, d.key->name) == 0)
-			return 0;
-	}
-	return 1;
 }
 
 /* The names of domain d in a Lua table of names. */
@@ -199,7 +200,7 @@ pdns_grants(FILE *out, const struct conf *c)
 	for (i = 0; i < c->ndomains; i++) {
 		struct domain_conf d, e;
 
-		if (!key_first(c, i))
+		if (!first_with(c, i, key_of))
 			continue;
 		conf_domain(c, i, &d);
 		fprintf(out, "  [\"%s.\"] = {\n", d.key->name);
@@ -221,12 +222,15 @@ print_pdns(FILE *out, const struct conf *c)
 	    "-- PowerDNS: least-privilege DNS UPDATE policy for mta-sts-sync.\n"
 	    "-- Save it as the file named by lua-dnsupdate-policy-script in\n"
 	    "-- pdns.conf, with dnsupdate=yes. PowerDNS then asks it about\n"
-	    "-- every record of every update to every zone, instead of\n"
-	    "-- ALLOW-DNSUPDATE-FROM and TSIG-ALLOW-DNSUPDATE: merge it with\n"
-	    "-- the rules of other update clients. What it refuses is dropped\n"
-	    "-- from an update that still answers NOERROR; mta-sts-sync sees\n"
-	    "-- it when it reads the records back. PowerDNS must know each\n"
-	    "-- key: pdnsutil import-tsig-key NAME ALGORITHM SECRET.\n",
+	    "-- every record of every update to every zone, instead of all\n"
+	    "-- its other update permissions (allow-dnsupdate-from,\n"
+	    "-- ALLOW-DNSUPDATE-FROM, TSIG-ALLOW-DNSUPDATE): a granted key is\n"
+	    "-- enough from any address (test r:getRemote() to limit them),\n"
+	    "-- and other update clients need their rules here too. What it\n"
+	    "-- refuses is dropped from an update that still answers NOERROR;\n"
+	    "-- mta-sts-sync sees it when it reads the records back. PowerDNS\n"
+	    "-- must know each key: pdnsutil import-tsig-key NAME ALGORITHM\n"
+	    "-- SECRET (on the server: the secret shows in its process list).\n",
 	    out);
 	pdns_grants(out, c);
 	fputs("\nfunction updatepolicy(r)\n"

@@ -1,5 +1,5 @@
-# dns.sh - start real authoritative servers (BIND named, Knot knotd) on
-# loopback for the tests. Source it after tap.sh:
+# dns.sh - start real authoritative servers (BIND named, Knot knotd,
+# PowerDNS pdns_server) on loopback for the tests. Source it after tap.sh:
 #   . "$top_srcdir/tests/lib/tap.sh"; . "$top_srcdir/tests/lib/dns.sh"
 #
 # A server directory DIR holds the key, the zone (zones/example.com.zone)
@@ -25,7 +25,7 @@
 #   dns_nsupdate PORT KEYFILE < commands     nsupdate over TCP
 #
 # $DNS_ZONES, when set (e.g. "example.org example.net"), lists more zones
-# that both servers serve beside example.com: each is the example zone with
+# that the servers serve beside example.com: each is the example zone with
 # its origin changed, with the same grants.
 #
 # $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
@@ -308,7 +308,9 @@ EOF
 
 # _dns_pdns_policy KEYFILE...: the Lua update policy that grants what
 # BIND's update-policy and Knot's acl grant: the keys may change only the
-# TXT records at the granted names.
+# TXT records at the granted names. (The policy server-config --pdns
+# prints is tested in server-config.test; the labs write their own, as
+# they write BIND's and Knot's grants.)
 _dns_pdns_policy() {
 	local k d
 	printf 'local keys = {\n'
@@ -349,7 +351,6 @@ local-address=127.0.0.1, ::1
 local-port=$port
 version-string=$dir
 dnsupdate=yes
-allow-dnsupdate-from=127.0.0.0/8, ::1/128
 lua-dnsupdate-policy-script=$dir/update-policy.lua
 socket-dir=$dir
 guardian=no
