@@ -22,6 +22,8 @@
 #                                other tests that use dns_port meanwhile
 #   dns_serial PORT [ZONE]                   the zone's SOA serial
 #   dns_txt PORT NAME                        the TXT records, one a line
+#   dns_batch PORT TYPE NAME...              "NAME DATA" of each answer,
+#                                            sorted, in one dig process
 #   dns_nsupdate PORT KEYFILE < commands     nsupdate over TCP
 #
 # $DNS_ZONES, when set (e.g. "example.org example.net"), lists more zones
@@ -389,6 +391,20 @@ dns_serial() {
 # dns_txt PORT NAME: the TXT records at NAME, sorted, one a line.
 dns_txt() {
 	dig +tcp +norec +short -p "$1" @127.0.0.1 "$2" TXT | sort
+}
+
+# dns_batch PORT TYPE NAME...: "NAME DATA" for each answer of type TYPE
+# at the NAMEs on the server at PORT, sorted, in one dig process
+dns_batch() {
+	local port=$1 type=$2 n
+	shift 2
+	for n in "$@"; do
+		printf -- '-p %s @127.0.0.1 +tcp +norec +noall +answer %s %s\n' \
+			"$port" "$n" "$type"
+	done >"$T/dns_batch"
+	dig -f "$T/dns_batch" 2>&1 | awk -v t="$type" '$4 == t {
+		n = $1; sub(/\.$/, "", n); $1 = $2 = $3 = $4 = ""
+		sub(/^ +/, ""); print n " " $0 }' | sort
 }
 
 # dns_nsupdate PORT KEYFILE: run nsupdate (commands on standard input)
