@@ -230,7 +230,8 @@ print_pdns(FILE *out, const struct conf *c)
 	    "-- refuses is dropped from an update that still answers NOERROR;\n"
 	    "-- mta-sts-sync sees it when it reads the records back. PowerDNS\n"
 	    "-- must know each key: pdnsutil import-tsig-key NAME ALGORITHM\n"
-	    "-- SECRET (on the server: the secret shows in its process list).\n",
+	    "-- SECRET (on the server: the secret shows in its process "
+	    "list).\n",
 	    out);
 	pdns_grants(out, c);
 	fputs("\nfunction updatepolicy(r)\n"
