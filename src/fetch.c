@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fetch.h"
+#include "openssl-api.h"
 #include "policy.h"
 #include "util.h"
 
@@ -151,7 +152,7 @@ trust_load(const char *path)
 
 	if (st == NULL)
 		return NULL;
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#ifndef USE_OPENSSL_1_1_API
 	ok = X509_STORE_load_file(st, path) == 1;
 #else
 	ok = X509_STORE_load_locations(st, path, NULL) == 1;
@@ -397,14 +398,14 @@ tls_cert_expiry(CURL *c)
 	    ti == NULL || ti->backend != CURLSSLBACKEND_OPENSSL ||
 	    ti->internals == NULL)
 		return 0;
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#ifndef USE_OPENSSL_1_1_API
 	cert = SSL_get0_peer_certificate(ti->internals);
 #else
 	cert = SSL_get_peer_certificate(ti->internals);
 #endif
 	if (cert != NULL && ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
 		t = timegm(&tm);
-#if OPENSSL_VERSION_NUMBER < 0x30000000L
+#ifdef USE_OPENSSL_1_1_API
 	X509_free((X509 *)cert);
 #endif
 	return t == -1 ? 0 : t;

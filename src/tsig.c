@@ -9,14 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/opensslv.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+
+#include "openssl-api.h"
+#ifdef USE_OPENSSL_1_1_API
+#include <openssl/hmac.h>
+#else
 #include <openssl/core_names.h>
 #include <openssl/params.h>
-#else
-#include <openssl/hmac.h>
 #endif
 
 #include "tsig.h"
@@ -37,7 +38,7 @@
  * used; they are freed (and cleansed by OpenSSL) when the thread ends,
  * or by tsig_thread_cleanup().
  */
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#ifndef USE_OPENSSL_1_1_API
 typedef EVP_MAC_CTX mac_ctx;
 
 static EVP_MAC *hmac_mac; /* fetched once, shared by all threads */
@@ -205,7 +206,7 @@ mac_cache_free(void *p)
 static void
 mac_setup(void)
 {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+#ifndef USE_OPENSSL_1_1_API
 	hmac_mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 #endif
 	pthread_key_create(&mac_key, mac_cache_free);
