@@ -8,7 +8,7 @@ set -eu
 PACKAGES="build-essential autoconf automake pkg-config
 libldns-dev libcurl4-openssl-dev libssl-dev
 bind9 bind9-utils bind9-dnsutils knot knot-dnsutils nginx-light
-pdns-server pdns-backend-sqlite3 sqlite3
+pdns-server pdns-backend-sqlite3 pdns-backend-bind sqlite3
 openssl faketime clang valgrind curl ca-certificates mandoc time"
 
 missing=""

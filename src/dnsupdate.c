@@ -733,7 +733,8 @@ unsigned_hint(int rcode, int is_update, char *out, size_t len)
 		    out, len,
 		    "; the server may not know this key, or know it with "
 		    "another secret or algorithm, or its clock may be more "
-		    "than %u s off ours%s (PowerDNS %s so)",
+		    "than %u s off ours%s (PowerDNS %s so; its bind "
+		    "backend knows no key without bind-dnssec-db)",
 		    TSIG_FUDGE,
 		    refused ? ", or it may not take updates from us" : "",
 		    refused ? "refuses" : "answers");
@@ -767,7 +768,7 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 		diag_error(d, "%s answered with TSIG error %s (%s)", where,
 		           tsig_error_name(info->error), rc ? rc : "?");
 	else if (st == TSIG_UNSIGNED) {
-		char hint[256];
+		char hint[320];
 
 		unsigned_hint(rcode, is_update, hint, sizeof(hint));
 		diag_error(d,
@@ -2236,7 +2237,9 @@ update_rcode_error(const struct dns_target *t, const char *where,
 	else if (rcode == LDNS_RCODE_NOTIMPL)
 		diag_error(d,
 		           "%s does not accept updates for zone %s "
-		           "(NOTIMP): is it a secondary?",
+		           "(NOTIMP): is it a secondary, or a PowerDNS "
+		           "whose backend cannot change zones (as its bind "
+		           "backend)?",
 		           where, t->zone);
 	else
 		diag_error(d, "%s answered %s to the update of %s in zone %s",

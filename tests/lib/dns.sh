@@ -16,6 +16,9 @@
 #   dns_start_knot DIR PORT [KEYFILE...]     knotd
 #   dns_start_pdns DIR PORT [KEYFILE...]     pdns_server (PowerDNS with
 #                                            the gsqlite3 backend)
+#   dns_start_pdns_bind DIR PORT [KEYFILE...] pdns_server with its bind
+#                                            backend (zone files), which
+#                                            takes no updates
 #   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
 #   dns_port VAR                 a free port in VAR, reserved against the
@@ -52,6 +55,11 @@ dns_require_pdns() {
 		[ -f "$DNS_PDNS_SCHEMA" ] && command -v sqlite3 >/dev/null 2>&1 &&
 		command -v tsig-keygen >/dev/null 2>&1 ||
 		skip_all "PowerDNS (pdns-server, pdns-backend-sqlite3, sqlite3) not installed"
+}
+
+dns_require_pdns_bind() {
+	command -v pdns_server >/dev/null 2>&1 && command -v pdnsutil >/dev/null 2>&1 &&
+		ls /usr/lib/*/pdns/libbindbackend.so >/dev/null 2>&1
 }
 
 # dns_port VAR: set VAR to a free loopback port. freeport alone can hand
@@ -378,6 +386,52 @@ EOF
 			"$(dns_key_alg "$k")" "$(dns_key_secret "$k")" \
 			>>"$dir/pdnsutil.log" 2>&1 || return 1
 	done
+	_dns_run "$dir" pdns pdns_server --config-dir="$dir"
+	_dns_wait "$port" "$dir" pdns "$dir"
+}
+
+# dns_start_pdns_bind DIR PORT [KEYFILE...]: pdns_server serving the
+# zones from their files in DIR with its bind backend, which cannot apply
+# updates (DIR/pdns.conf, DIR/named.conf). With KEYFILEs, the keys are
+# kept in DIR/dnssec.db (bind-dnssec-db; without it that backend keeps no
+# key) and allowed to update the zones; updates are allowed from loopback.
+dns_start_pdns_bind() {
+	local dir="$1" port="$2" k z
+	shift 2
+	dns_zone "$dir"
+	for z in example.com ${DNS_ZONES:-}; do
+		printf 'zone "%s" { type master; file "%s"; };\n' "$z" "$dir/$z.zone"
+	done >"$dir/named.conf"
+	cat >"$dir/pdns.conf" <<EOF
+launch=bind
+bind-config=$dir/named.conf
+local-address=127.0.0.1, ::1
+local-port=$port
+version-string=$dir
+dnsupdate=yes
+allow-dnsupdate-from=127.0.0.0/8, ::1
+socket-dir=$dir
+guardian=no
+daemon=no
+disable-syslog=yes
+log-timestamp=no
+loglevel=5
+webserver=no
+EOF
+	if [ $# -gt 0 ]; then
+		echo "bind-dnssec-db=$dir/dnssec.db" >>"$dir/pdns.conf"
+		rm -f "$dir/dnssec.db"
+		pdnsutil --config-dir="$dir" create-bind-db "$dir/dnssec.db" \
+			>"$dir/pdnsutil.log" 2>&1 || return 1
+	fi
+	for k in "$@"; do
+		pdnsutil --config-dir="$dir" import-tsig-key "$(dns_key_name "$k")" \
+			"$(dns_key_alg "$k")" "$(dns_key_secret "$k")" || return 1
+		for z in example.com ${DNS_ZONES:-}; do
+			pdnsutil --config-dir="$dir" add-meta "$z" \
+				TSIG-ALLOW-DNSUPDATE "$(dns_key_name "$k")" || return 1
+		done
+	done >>"$dir/pdnsutil.log" 2>&1
 	_dns_run "$dir" pdns pdns_server --config-dir="$dir"
 	_dns_wait "$port" "$dir" pdns "$dir"
 }
