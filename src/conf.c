@@ -1580,8 +1580,10 @@ inherit_policy_setting(struct domain_conf *d, const struct domain_conf *od,
 		d->verify_url_set = od->verify_url_set;
 	else if (s == S_VERIFY_TIMEOUT)
 		d->verify_timeout = od->verify_timeout;
-	else if (s == S_TLS_RPT)
+	else if (s == S_TLS_RPT) {
 		d->tls_rpt = od->tls_rpt;
+		d->tls_rpt_options = 1;
+	}
 	d->has_mode |= s == S_MODE;
 	d->has_max_age |= s == S_MAX_AGE;
 	d->has_tls_rpt |= s == S_TLS_RPT;

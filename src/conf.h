@@ -78,9 +78,10 @@ struct domain_conf {
 	/* mode, max_age and extra_mx override the upstream policy */
 	unsigned has_mode : 1;
 	unsigned has_max_age : 1;
-	unsigned has_tls_rpt : 1;  /* tls-rpt given: manage _smtp._tls */
-	unsigned verify : 1;       /* default yes */
-	enum policy_mode mode : 2; /* if has_mode */
+	unsigned has_tls_rpt : 1;     /* tls-rpt given: manage _smtp._tls */
+	unsigned tls_rpt_options : 1; /* that tls-rpt is the options' */
+	unsigned verify : 1;          /* default yes */
+	enum policy_mode mode : 2;    /* if has_mode */
 	enum mx_check mx_check : 2;
 };
 

@@ -1306,15 +1306,12 @@ static int
 state_take(const struct dns_target *t, const struct batch *b, size_t first,
            const char *domain, struct dns_state *st, struct diag *d)
 {
-	char *cname = NULL;
-
 	memset(st, 0, sizeof(*st));
 	if (batch_check_from(t, b, first, 1, d) == -1)
 		return -1;
 	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
-	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt, &cname);
-	st->tlsrpt_cname = cname != NULL;
-	free(cname);
+	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
+	         &st->tlsrpt_cname);
 	if (b->n > first + 2)
 		read_mx(b->ans[first + 2], domain, &st->mx);
 	return 0;
@@ -1352,6 +1349,7 @@ dns_state_free(struct dns_state *st)
 	if (st == NULL)
 		return;
 	free(st->sts_cname);
+	free(st->tlsrpt_cname);
 	txtset_free(&st->sts);
 	txtset_free(&st->tlsrpt);
 	strlist_free(&st->mx);
@@ -2031,11 +2029,11 @@ change_refused(const struct dns_change *c, struct diag *d)
 		           c->domain, c->state->sts_cname);
 		return -1;
 	}
-	if (c->tlsrpt_text != NULL && c->state->tlsrpt_cname) {
+	if (c->tlsrpt_text != NULL && c->state->tlsrpt_cname != NULL) {
 		diag_error(d,
-		           "_smtp._tls.%s is a CNAME: leaving it alone (a "
-		           "TXT record cannot stand beside it)",
-		           c->domain);
+		           "_smtp._tls.%s is a CNAME to %s: leaving it alone "
+		           "(a TXT record cannot stand beside it)",
+		           c->domain, c->state->tlsrpt_cname);
 		return -1;
 	}
 	return 0;

@@ -110,7 +110,7 @@ struct dns_state {
 	struct dns_txtset sts;    /* TXT at _mta-sts.<domain> (all records) */
 	struct dns_txtset tlsrpt; /* TXT at _smtp._tls.<domain> */
 	struct strlist mx;        /* MX targets of <domain>, no trailing dot */
-	int tlsrpt_cname;         /* _smtp._tls.<domain> is a CNAME */
+	char *tlsrpt_cname;       /* _smtp._tls.<domain> is a CNAME to this */
 };
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed

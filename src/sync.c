@@ -391,23 +391,55 @@ plan_read_dns(struct domain_run *r)
 	return 0;
 }
 
+/*
+ * Whether r manages its _smtp._tls record. Not when that name is a CNAME
+ * (TLS-RPT handed to another name, e.g. a reporting service's): no TXT
+ * record can stand beside it, and the domain's policy and id are still
+ * managed. Said as a warning when the domain's own block sets tls-rpt,
+ * and only with -v when it comes from the options.
+ */
+static int
+plan_tlsrpt(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	const char *cname = r->state.tlsrpt_cname;
+
+	if (!dc->has_tls_rpt)
+		return 0;
+	if (cname == NULL)
+		return 1;
+	if (dc->tls_rpt_options)
+		run_note(r,
+		         "_smtp._tls.%s is a CNAME to %s: TLS-RPT is "
+		         "handed there, the record is left alone",
+		         dc->name, cname);
+	else
+		run_warn(r,
+		         "_smtp._tls.%s is a CNAME to %s: a TXT record "
+		         "cannot stand beside it, so this domain's tls-rpt "
+		         "is not published; remove one or the other",
+		         dc->name, cname);
+	return 0;
+}
+
 /* Work out which records change. */
 static int
 plan_records(struct domain_run *r)
 {
 	struct dns_change one;
+	int tlsrpt = plan_tlsrpt(r);
 
 	buf_init(&r->sts_text, TXT_RECORD_MAX);
 	buf_init(&r->tlsrpt_text, TXT_RECORD_MAX);
 	if (sts_record_format(r->id, &r->sts_text) == -1 ||
-	    (r->dc->has_tls_rpt &&
+	    (tlsrpt &&
 	     tlsrpt_record_format(&r->dc->tls_rpt, &r->tlsrpt_text) == -1)) {
 		run_fail(r, "TXT record longer than %u bytes", TXT_RECORD_MAX);
 		return -1;
 	}
 	r->change.domain = r->dc->name;
 	r->change.sts_text = r->sts_text.data;
-	r->change.tlsrpt_text = r->dc->has_tls_rpt ? r->tlsrpt_text.data : NULL;
+	r->change.tlsrpt_text = tlsrpt ? r->tlsrpt_text.data : NULL;
 	r->change.ttl = r->dc->ttl;
 	r->change.state = &r->state;
 	one = r->change;
@@ -415,13 +447,13 @@ plan_records(struct domain_run *r)
 	r->sts_needed = dns_change_needed(&one);
 	one = r->change;
 	one.sts_text = NULL;
-	r->tlsrpt_needed = r->dc->has_tls_rpt && dns_change_needed(&one);
+	r->tlsrpt_needed = tlsrpt && dns_change_needed(&one);
 	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
 	run_note(r, "_mta-sts TXT %s, _smtp._tls TXT %s",
 	         r->sts_needed ? "to update" : "up to date",
-	         !r->dc->has_tls_rpt ? "not managed"
-	         : r->tlsrpt_needed  ? "to update"
-	                             : "up to date");
+	         !tlsrpt            ? "not managed"
+	         : r->tlsrpt_needed ? "to update"
+	                            : "up to date");
 	return 0;
 }
 

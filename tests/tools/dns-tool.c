@@ -191,7 +191,7 @@ print_state(const char *domain, const struct dns_state *st)
 		printf("_mta-sts.%s CNAME %s\n", domain, st->sts_cname);
 	print_txt("_mta-sts.", domain, &st->sts);
 	if (st->tlsrpt_cname)
-		printf("_smtp._tls.%s CNAME\n", domain);
+		printf("_smtp._tls.%s CNAME %s\n", domain, st->tlsrpt_cname);
 	print_txt("_smtp._tls.", domain, &st->tlsrpt);
 	for (size_t i = 0; i < st->mx.n; i++)
 		printf("%s MX %s\n", domain, st->mx.v[i]);
