@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "publish.h"
 #include "util.h"
 
@@ -770,9 +771,61 @@ sleep_seconds(double s)
 		;
 }
 
+/* The canonical bytes of the policy body in buf (len bytes) into out.
+ * Returns 0, or -1 with the reason in d if it is not a valid policy. */
+static int
+canonical_of(const char *buf, size_t len, struct buf *out, struct diag *d)
+{
+	struct policy *p = policy_parse(buf, len, d);
+	int rc;
+
+	if (p == NULL)
+		return -1;
+	rc = policy_canonical(p, out);
+	policy_free(p);
+	if (rc == -1)
+		diag_error(d, "too long");
+	return rc;
+}
+
+/*
+ * The policy served (len bytes at body) against want, when the bytes
+ * differ: VERIFY_SAME_POLICY if it is the same policy in other bytes (a
+ * host that turns CRLF into LF, say: senders get the new policy), or
+ * VERIFY_OTHER with what it is in err.
+ */
+static int
+verify_compare(const char *body, size_t len, const char *want, size_t want_len,
+               char *err, size_t errsize)
+{
+	struct buf got, exp;
+	struct diag d;
+	int rc = VERIFY_OTHER;
+
+	buf_init(&got, 2 * POLICY_MAX_SIZE); /* LF may turn into CRLF */
+	buf_init(&exp, POLICY_MAX_SIZE);
+	diag_init(&d);
+	if (canonical_of(body, len, &got, &d) == -1)
+		snprintf(err, errsize,
+		         "serving %zu bytes that are not a valid "
+		         "policy (%.300s)",
+		         len, d.error);
+	else if (canonical_of(want, want_len, &exp, &d) == 0 &&
+	         got.len == exp.len && memcmp(got.data, exp.data, got.len) == 0)
+		rc = VERIFY_SAME_POLICY;
+	else
+		str_copy(err, errsize,
+		         "still serving another policy (the old one, or a "
+		         "cache's copy?)");
+	buf_free(&got);
+	buf_free(&exp);
+	return rc;
+}
+
 /* One verification attempt, each fetch bounded by the time left.
- * Returns 1 if url serves want, 0 if it serves other bytes, -1 if the
- * fetch failed (reason in err). */
+ * Returns VERIFY_SERVED if url serves want, VERIFY_SAME_POLICY or
+ * VERIFY_OTHER (what it serves in err) if it serves other bytes, -1 if
+ * the fetch failed (reason in err). */
 static int
 verify_once(const char *url, const struct fetch_opts *o, const char *want,
             size_t len, double left, char *err, size_t errsize)
@@ -790,8 +843,10 @@ verify_once(const char *url, const struct fetch_opts *o, const char *want,
 	if (fetch_url(url, &lo, &r) == -1) {
 		str_copy(err, errsize, r.error);
 		rc = -1;
+	} else if (r.len == len && memcmp(r.body, want, len) == 0) {
+		rc = VERIFY_SERVED;
 	} else {
-		rc = r.len == len && memcmp(r.body, want, len) == 0;
+		rc = verify_compare(r.body, r.len, want, len, err, errsize);
 	}
 	fetch_result_free(&r);
 	return rc;
@@ -809,17 +864,17 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 	for (;;) {
 		rc = verify_once(url, o, want, len, deadline - now_mono(), err,
 		                 sizeof(err));
-		if (rc == 1)
-			return 0;
+		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
+			return rc;
 		left = deadline - now_mono();
 		if (left <= 0)
 			break;
 		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
-	if (rc == 0)
-		diag_error(d, "%s: still serving the old policy after %.0f s",
-		           url, now_mono() - start);
+	if (rc == VERIFY_OTHER)
+		diag_error(d, "%s: %s after %.0f s", url, err,
+		           now_mono() - start);
 	else
 		diag_error(d, "%s: %s", url, err);
 	return -1;

@@ -51,11 +51,22 @@ int publish_write(const char *path, const char *data, size_t len,
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
-/* Fetch url with the sender rules until it serves exactly want (len
- * bytes) or timeout seconds pass, retrying with backoff (0.5 s doubling
- * up to 5 s; timeout 0: one attempt). Returns 0 when served, -1 with the
- * last reason in d otherwise: "URL: still serving the old policy after
- * N s" or "URL: <fetch error>". */
+/* What publish_verify() found served. */
+enum {
+	VERIFY_OTHER,      /* other content (not returned) */
+	VERIFY_SERVED,     /* exactly the bytes wanted */
+	VERIFY_SAME_POLICY /* the same policy in other bytes (LF line ends,
+	                      another field order): what senders parse is
+	                      the new policy */
+};
+
+/* Fetch url with the sender rules until it serves the policy want (len
+ * bytes, canonical) or timeout seconds pass, retrying with backoff (0.5 s
+ * doubling up to 5 s; timeout 0: one attempt). Returns VERIFY_SERVED or
+ * VERIFY_SAME_POLICY when served, -1 with the last reason in d otherwise:
+ * "URL: still serving another policy (...) after N s", "URL: serving N
+ * bytes that are not a valid policy (reason) after N s" or "URL: <fetch
+ * error>". */
 int publish_verify(const char *url, const struct fetch_opts *o,
                    const char *want, size_t len, unsigned timeout,
                    struct diag *d);

@@ -568,6 +568,7 @@ publish_confirm(struct domain_run *r)
 {
 	const struct domain_conf *dc = r->dc;
 	struct diag d;
+	int rc;
 
 	if (!dc->verify) {
 		run_note(r, "verify no: not checking %s", r->verify_url);
@@ -575,15 +576,20 @@ publish_confirm(struct domain_run *r)
 	}
 	diag_init(&d);
 	run_note(r, "verifying %s", r->verify_url);
-	if (publish_verify(r->verify_url, &r->opts, r->served.data,
-	                   r->served.len, dc->verify_timeout, &d) == -1) {
+	rc = publish_verify(r->verify_url, &r->opts, r->served.data,
+	                    r->served.len, dc->verify_timeout, &d);
+	if (rc == -1) {
 		run_fail(r,
 		         "new policy not served: %s; the _mta-sts id was "
 		         "not changed",
 		         d.error);
 		return -1;
 	}
-	run_note(r, "%s serves the new policy", r->verify_url);
+	run_note(r, "%s serves the new policy%s", r->verify_url,
+	         rc == VERIFY_SAME_POLICY
+	             ? ", in other bytes than the file's (line ends or "
+	               "field order changed on the way)"
+	             : "");
 	return 0;
 }
 

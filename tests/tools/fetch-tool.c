@@ -301,12 +301,14 @@ cmd_verify(const char *url, const char *file, const char *secs,
 	diag_init(&d);
 	rc = publish_verify(url, &t->fo, want.data ? want.data : "", want.len,
 	                    num_arg(secs), &d);
-	if (rc == 0)
+	if (rc == VERIFY_SERVED)
 		printf("ok\n");
+	else if (rc == VERIFY_SAME_POLICY)
+		printf("ok: the same policy in other bytes\n");
 	else
 		fprintf(stderr, "error: %s\n", d.error);
 	buf_free(&want);
-	return rc == 0 ? 0 : 1;
+	return rc == -1 ? 1 : 0;
 }
 
 static int
