@@ -3,15 +3,29 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <syslog.h>
 
 #include "log.h"
+#include "util.h"
 
 static enum log_level level = LOG_LEVEL_NORMAL;
 static int to_syslog;
+
+/* The deferred warnings, as "domain: warning: ..." lines (or without the
+ * domain), and the lock that guards them and their printing. */
+static struct {
+	pthread_mutex_t lock;
+	char *domain[LOG_DEFERRED_MAX];
+	char *msg[LOG_DEFERRED_MAX];
+	size_t n;
+} deferred = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void log_write(FILE *fp, int prio, const char *tag, const char *domain,
+                      const char *msg);
 
 void
 log_set_level(enum log_level l)
@@ -32,6 +46,24 @@ log_use_syslog(void)
 	to_syslog = 1;
 }
 
+/* Print the deferred warnings, once. */
+static void
+flush_deferred(void)
+{
+	size_t i, n;
+
+	pthread_mutex_lock(&deferred.lock);
+	n = deferred.n;
+	deferred.n = 0;
+	for (i = 0; i < n; i++) {
+		log_write(stderr, LOG_WARNING, "warning: ", deferred.domain[i],
+		          deferred.msg[i]);
+		free(deferred.domain[i]);
+		free(deferred.msg[i]);
+	}
+	pthread_mutex_unlock(&deferred.lock);
+}
+
 static void __attribute__((format(printf, 5, 0)))
 log_emit(FILE *fp, int prio, const char *tag, const char *domain,
          const char *fmt, va_list ap)
@@ -39,6 +71,14 @@ log_emit(FILE *fp, int prio, const char *tag, const char *domain,
 	char msg[2048];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	flush_deferred();
+	log_write(fp, prio, tag, domain, msg);
+}
+
+static void
+log_write(FILE *fp, int prio, const char *tag, const char *domain,
+          const char *msg)
+{
 	if (to_syslog) {
 		if (domain != NULL)
 			syslog(prio, "%s: %s%s", domain, tag, msg);
@@ -73,6 +113,26 @@ log_warning(const char *domain, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(stderr, LOG_WARNING, "warning: ", domain, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_warning_deferred(const char *domain, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	if (level < LOG_LEVEL_NORMAL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&deferred.lock);
+	if (deferred.n < LOG_DEFERRED_MAX) {
+		deferred.domain[deferred.n] =
+		    domain != NULL ? xstrdup(domain) : NULL;
+		deferred.msg[deferred.n++] = xstrdup(msg);
+	}
+	pthread_mutex_unlock(&deferred.lock);
 }
 
 void

@@ -21,6 +21,16 @@ void log_error(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_warning(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/*
+ * A warning that alone is not worth a message from a run that has nothing
+ * else to say (one about the configuration, which every run would repeat):
+ * kept, and printed before the first line the run prints, if any. So a run
+ * from cron that changes nothing stays silent, and the mail of a run that
+ * does something carries it. At most LOG_DEFERRED_MAX are kept.
+ */
+#define LOG_DEFERRED_MAX 16
+void log_warning_deferred(const char *domain, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* A change worth reporting in normal mode (printed to standard output). */
 void log_notice(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -185,8 +185,13 @@ sync_load_conf(const struct cmd_opts *o)
 		log_error(NULL, "%s", d.error);
 		return NULL;
 	}
+	/* an hmac-md5 key: said in every run that prints anything */
 	for (i = 0; i < d.nwarn; i++)
-		log_warning(NULL, "%s", d.warn[i]);
+		if (o->dry_run || o->json ||
+		    log_get_level() >= LOG_LEVEL_VERBOSE)
+			log_warning(NULL, "%s", d.warn[i]);
+		else
+			log_warning_deferred(NULL, "%s", d.warn[i]);
 	return conf;
 }
 
