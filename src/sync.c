@@ -173,33 +173,30 @@ run_note(struct domain_run *r, const char *fmt, ...)
 
 /* Load the configuration; on error print it and return NULL. */
 static struct conf *
-sync_load_conf(const struct cmd_opts *o)
+sync_load_conf(const struct cmd_opts *o, struct diag *d)
 {
-	struct diag d;
 	struct conf *conf;
 	size_t i;
 
-	diag_init(&d);
-	conf = conf_load(o->conf_path, &d);
-	if (conf == NULL) {
-		log_error(NULL, "%s", d.error);
+	conf = conf_load(o->conf_path, d);
+	if (conf == NULL)
 		return NULL;
-	}
 	/* an hmac-md5 key: said in every run that prints anything */
-	for (i = 0; i < d.nwarn; i++)
+	for (i = 0; i < d->nwarn; i++)
 		if (o->dry_run || o->json ||
 		    log_get_level() >= LOG_LEVEL_VERBOSE)
-			log_warning(NULL, "%s", d.warn[i]);
+			log_warning(NULL, "%s", d->warn[i]);
 		else
-			log_warning_deferred(NULL, "%s", d.warn[i]);
+			log_warning_deferred(NULL, "%s", d->warn[i]);
 	return conf;
 }
 
 /* Pick the domains to process: all (*sel NULL), or those named on the
  * command line (each once, however often it is named), as indices in
- * conf. Returns the number chosen, or -1 (printed) for an unknown name. */
+ * conf. Returns the number chosen, or -1 for an unknown name (in d). */
 static int
-sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel)
+sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
+            struct diag *d)
 {
 	size_t *v;
 	size_t i, j, k, m = 0;
@@ -210,8 +207,8 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel)
 	v = xcalloc((size_t)o->nargs, sizeof(*v));
 	for (i = 0; i < (size_t)o->nargs; i++) {
 		if (conf_find_domain(conf, o->args[i], &k) == -1) {
-			log_error(NULL, "%s is not configured in %s",
-			          o->args[i], conf->path);
+			diag_error(d, "%s is not configured in %s", o->args[i],
+			           conf->path);
 			free(v);
 			return -1;
 		}
@@ -228,30 +225,52 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel)
 /*
  * Take an exclusive lock on the configuration file so that two runs on
  * the same configuration never overlap. The descriptor stays open (and
- * the lock held) until the process ends. Returns 0, or -1 (printed).
+ * the lock held) until the process ends. Returns 0, or -1 (in d).
  */
 static int
-sync_lock(const char *path)
+sync_lock(const char *path, struct diag *d)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd == -1) {
-		log_error(NULL, "%s: %s", path, strerror(errno));
+		diag_error(d, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
-			log_error(NULL,
-			          "another mta-sts-sync run is using %s; "
-			          "nothing done",
-			          path);
+			diag_error(d,
+			           "another mta-sts-sync run is using %s; "
+			           "nothing done",
+			           path);
 		else
-			log_error(NULL, "%s: cannot lock: %s", path,
-			          strerror(errno));
+			diag_error(d, "%s: cannot lock: %s", path,
+			           strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return 0;
+}
+
+/* A run that does nothing: the reason in d is printed, and with --json
+ * a document without domains carries it. Returns status. */
+static int
+sync_refused(const struct cmd_opts *o, const struct diag *d, int status)
+{
+	struct buf out;
+
+	log_error(NULL, "%s", d->error);
+	if (!o->json)
+		return status;
+	buf_init(&out, 2 * DIAG_MSG_MAX + 128);
+	buf_printf(&out,
+	           "{\"dry_run\":%s,\"domains\":[],\"changed\":0,"
+	           "\"failed\":0,\"error\":",
+	           o->dry_run ? "true" : "false");
+	json_string(&out, d->error);
+	buf_puts(&out, "}\n");
+	fputs(out.data, stdout);
+	buf_free(&out);
+	return status;
 }
 
 /* -------------------------------------------------------------- plan */
@@ -1376,8 +1395,8 @@ state_run(struct sync_state *s)
 		fputs("]", stdout);
 		if (s->o->dry_run)
 			json_updates(s);
-		printf(",\"changed\":%zu,\"failed\":%zu}\n", s->changed,
-		       s->failed);
+		printf(",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
+		       s->changed, s->failed);
 	}
 	free(workers);
 }
@@ -1457,19 +1476,22 @@ int
 sync_run(const struct cmd_opts *o)
 {
 	struct conf *conf;
+	struct diag d;
 	size_t *sel = NULL, failed;
 	int n;
 
-	if ((conf = sync_load_conf(o)) == NULL)
-		return EXIT_USAGE;
-	if ((n = sync_select(conf, o, &sel)) == -1) {
+	diag_init(&d);
+	if ((conf = sync_load_conf(o, &d)) == NULL)
+		return sync_refused(o, &d, EXIT_USAGE);
+	if ((n = sync_select(conf, o, &sel, &d)) == -1) {
 		conf_free(conf);
-		return EXIT_USAGE;
+		return sync_refused(o, &d, EXIT_USAGE);
 	}
-	if (sync_lock(conf->path) == -1) {
+	/* a dry run writes nothing: it may overlap a run */
+	if (!o->dry_run && sync_lock(conf->path, &d) == -1) {
 		free(sel);
 		conf_free(conf);
-		return EXIT_FAILED;
+		return sync_refused(o, &d, EXIT_FAILED);
 	}
 	sync_limit_arenas();
 	if (fetch_global_init() == -1)
