@@ -431,6 +431,30 @@ sync_dir(const char *dir, struct diag *d)
 	return 0;
 }
 
+/* A symbolic link at path is refused: the rename would replace the link
+ * itself, not the file it points to, and a layout built on it (a link
+ * into a git checkout, say) would break without a word. Returns 0, or
+ * -1 with the reason in d. */
+static int
+refuse_link(const char *path, struct diag *d)
+{
+	char to[256];
+	struct stat st;
+	ssize_t n;
+
+	if (lstat(path, &st) == -1 || !S_ISLNK(st.st_mode))
+		return 0;
+	n = readlink(path, to, sizeof(to) - 1);
+	to[n > 0 ? n : 0] = '\0';
+	diag_error(d,
+	           "%s is a symbolic link%s%s%s: publishing replaces the "
+	           "file, and would replace the link; set policy-file to "
+	           "the file it points to",
+	           path, n > 0 ? " to " : "", to,
+	           n == (ssize_t)sizeof(to) - 1 ? "..." : "");
+	return -1;
+}
+
 int
 publish_write(const char *path, const char *data, size_t len, struct diag *d)
 {
@@ -445,7 +469,7 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 		diag_error(d, "%s: not a usable file name", path);
 		goto out;
 	}
-	if (make_dirs(dir, d) == -1)
+	if (make_dirs(dir, d) == -1 || refuse_link(path, d) == -1)
 		goto out;
 	remove_stale_tmps(dir, base);
 	fd = mkostemp(tmp.data, O_CLOEXEC);

@@ -25,7 +25,8 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * failure the old file is untouched and no temporary file is left, except
  * when only the final flush of the directory failed (the new file is then
  * in place). Leftover "<name>.tmp-XXXXXX" files older than 10 minutes
- * (from a killed run) are removed.
+ * (from a killed run) are removed. A symbolic link at path is refused
+ * (the rename would replace the link, not the file it points to).
  *
  * Durability: the new bytes are on disk before the rename, and the rename
  * before publish_write returns; a crash leaves the old or the new file,
