@@ -109,10 +109,22 @@ out:
 int
 keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
 {
+	/* the worst of what group and others may do, and who may */
+	mode_t bits = (mode & 044)   ? mode & 044
+	              : (mode & 022) ? mode & 022
+	                             : mode & 011;
+	int group = (bits & 070) != 0, other = (bits & 007) != 0;
+
 	if ((mode & 077) == 0)
 		return 0;
-	diag_error(d, "%s: key file is %s by others (mode %04o); chmod 600 %s",
-	           path, (mode & 044) ? "readable" : "writable",
+	diag_error(d, "%s: key file is %s by %s (mode %04o); chmod 600 %s",
+	           path,
+	           (mode & 044)   ? "readable"
+	           : (mode & 022) ? "writable"
+	                          : "executable",
+	           group && other ? "its group and others"
+	           : group        ? "its group"
+	                          : "others",
 	           (unsigned)(mode & 07777), path);
 	return -1;
 }

@@ -985,11 +985,14 @@ test_modes(void)
 		mode_t mode;
 		const char *want;
 	} modes[] = {
-	    {0644, "key file is readable by others (mode 0644); chmod 600 "},
-	    {0640, "readable by others (mode 0640)"},
+	    {0644, "key file is readable by its group and others (mode 0644); chmod 600 "},
+	    {0640, "readable by its group (mode 0640)"},
 	    {0604, "readable by others (mode 0604)"},
-	    {0620, "writable by others (mode 0620)"},
+	    {0620, "writable by its group (mode 0620)"},
 	    {0602, "writable by others (mode 0602)"},
+	    {0660, "readable by its group (mode 0660)"},
+	    {0622, "writable by its group and others (mode 0622)"},
+	    {0610, "executable by its group (mode 0610)"},
 	};
 	struct diag d;
 	struct conf *c;
@@ -1017,7 +1020,7 @@ test_modes(void)
 	diag_init(&d);
 	c = conf_load(tpath("test.conf"), &d);
 	ok(c == NULL, "configuration with a key statement, mode 0644, refused");
-	like(d.error, "test.conf: key file is readable by others (mode 0644)",
+	like(d.error, "test.conf: key file is readable by its group and others (mode 0644)",
 	     "message");
 	conf_free(c);
 
@@ -1033,7 +1036,7 @@ test_modes(void)
 
 	write_file("secret.key", KEY_STMT, 0644);
 	fails_with("include \"secret.key\";\n" DOMAIN_OK "};\n",
-	           "secret.key: key file is readable by others",
+	           "secret.key: key file is readable by its group and others",
 	           "included key statement of mode 0644");
 }
 
