@@ -1439,6 +1439,24 @@ file_name_keep(struct conf *c, const char *name)
 	return c->files.v[c->files.n - 1];
 }
 
+/*
+ * A configuration file anyone may write is refused: its publish-command
+ * runs as the user that runs mta-sts-sync (root, from many a crontab).
+ * Returns 0, or -1 with the reason in out (len bytes).
+ */
+static int
+writable_check(const char *path, mode_t mode, char *out, size_t len)
+{
+	if ((mode & S_IWOTH) == 0)
+		return 0;
+	snprintf(out, len,
+	         "%s: configuration file is writable by others (mode %04o): "
+	         "anyone could make mta-sts-sync run a command "
+	         "(publish-command); chmod o-w %s",
+	         path, (unsigned)(mode & 07777), path);
+	return -1;
+}
+
 /* Read an included file and parse it within b. */
 static int
 include_read(struct parser *p, const struct lex *lx, unsigned line,
@@ -1454,6 +1472,11 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) == NULL)
 		return perr(p, lx->file, line, "cannot read include \"%s\": %s",
 		            path, rd.error);
+	if (writable_check(path, st.st_mode, rd.error, sizeof(rd.error)) ==
+	    -1) {
+		conf_wipe_free(buf, len + 1);
+		return perr(p, lx->file, line, "%s", rd.error);
+	}
 	for (i = 0; i <= p->depth; i++)
 		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&
 		    p->mode[i] != 0) {
@@ -1922,6 +1945,12 @@ conf_load(const char *path, struct diag *d)
 	    NULL) {
 		diag_error(d, "%s: cannot read configuration: %s", path,
 		           rd.error);
+		return NULL;
+	}
+	if (writable_check(path, st.st_mode, rd.error, sizeof(rd.error)) ==
+	    -1) {
+		conf_wipe_free(buf, len + 1);
+		diag_error(d, "%s", rd.error);
 		return NULL;
 	}
 	c = conf_parse_mode(path, buf, len, 0, &st, d);

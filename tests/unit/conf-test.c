@@ -985,7 +985,8 @@ test_modes(void)
 		mode_t mode;
 		const char *want;
 	} modes[] = {
-	    {0644, "key file is readable by its group and others (mode 0644); chmod 600 "},
+	    {0644, "key file is readable by its group and others (mode 0644); "
+	           "chmod 600 "},
 	    {0640, "readable by its group (mode 0640)"},
 	    {0604, "readable by others (mode 0604)"},
 	    {0620, "writable by its group (mode 0620)"},
@@ -1020,7 +1021,9 @@ test_modes(void)
 	diag_init(&d);
 	c = conf_load(tpath("test.conf"), &d);
 	ok(c == NULL, "configuration with a key statement, mode 0644, refused");
-	like(d.error, "test.conf: key file is readable by its group and others (mode 0644)",
+	like(d.error,
+	     "test.conf: key file is readable by its group and others (mode "
+	     "0644)",
 	     "message");
 	conf_free(c);
 
@@ -1038,6 +1041,28 @@ test_modes(void)
 	fails_with("include \"secret.key\";\n" DOMAIN_OK "};\n",
 	           "secret.key: key file is readable by its group and others",
 	           "included key statement of mode 0644");
+
+	/* anyone may write: refused, the main file and an included one */
+	chmod(tpath("nokey.conf"), 0646);
+	diag_init(&d);
+	c = conf_load(tpath("nokey.conf"), &d);
+	ok(c == NULL, "configuration writable by others refused");
+	like(d.error,
+	     "nokey.conf: configuration file is writable by others (mode "
+	     "0646): anyone could make mta-sts-sync run a command "
+	     "(publish-command); chmod o-w ",
+	     "configuration writable by others: message");
+	conf_free(c);
+	chmod(tpath("nokey.conf"), 0664);
+	diag_init(&d);
+	c = conf_load(tpath("nokey.conf"), &d);
+	ok(c != NULL, "configuration writable by its group loads: %s", d.error);
+	conf_free(c);
+	write_file("open.inc", "", 0666);
+	fails_with("include \"open.inc\";\n" KEY_STMT DOMAIN_OK "};\n",
+	           "open.inc: configuration file is writable by others (mode "
+	           "0666)",
+	           "included file writable by others");
 }
 
 /* Replace every "%s" in text (of size) with s. */
