@@ -593,6 +593,49 @@ fail:
 	_exit(127);
 }
 
+/*
+ * The process groups of the publish-commands running now (0: a free
+ * slot), one per job at most, so that publish_stop_commands() can stop
+ * them when the run is killed: else a git push would go on after the run,
+ * beside the next run's.
+ */
+#define RUNNING_MAX 256
+static pid_t running[RUNNING_MAX];
+
+/* Note the running command pid; returns its slot, or -1 if none is free
+ * (more commands at once than jobs can run). */
+static int
+running_add(pid_t pid)
+{
+	for (int i = 0; i < RUNNING_MAX; i++) {
+		pid_t free_slot = 0;
+
+		if (__atomic_compare_exchange_n(&running[i], &free_slot, pid, 0,
+		                                __ATOMIC_SEQ_CST,
+		                                __ATOMIC_SEQ_CST))
+			return i;
+	}
+	return -1;
+}
+
+static void
+running_remove(int slot)
+{
+	if (slot >= 0)
+		__atomic_store_n(&running[slot], 0, __ATOMIC_SEQ_CST);
+}
+
+void
+publish_stop_commands(void)
+{
+	for (int i = 0; i < RUNNING_MAX; i++) {
+		pid_t pid = __atomic_load_n(&running[i], __ATOMIC_SEQ_CST);
+
+		if (pid > 0)
+			kill(-pid, SIGTERM);
+	}
+}
+
 /* Seconds on the monotonic clock. */
 static double
 now_mono(void)
@@ -625,20 +668,37 @@ drain_pipe(int fd, struct buf *out)
 	}
 }
 
+/* Whether the child pid has exited, without reaping it (its pid, which
+ * names its process group in running[], stays its own until then). */
+static int
+child_exited(pid_t pid)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) ==
+	           0 &&
+	       info.si_pid == pid;
+}
+
 /*
  * Collect the child's output until it exits and the pipe is closed, or
- * until the deadline (then the child's process group is killed). Returns
- * the wait status, or -1 on timeout.
+ * until the deadline (then the child's process group is killed). The
+ * child leaves running[] (its slot) before it is reaped. Returns the
+ * wait status, or -1 on timeout.
  */
 static int
-wait_child(pid_t pid, int fd, double deadline, struct buf *out)
+wait_child(pid_t pid, int slot, int fd, double deadline, struct buf *out)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int status = 0, exited = 0, eof = 0;
 
 	for (;;) {
-		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+		if (!exited && child_exited(pid)) {
+			running_remove(slot);
+			waitpid(pid, &status, 0);
 			exited = 1;
+		}
 		if (!eof)
 			eof = drain_pipe(fd, out);
 		if (exited) /* at eof, or a background process holds the pipe */
@@ -646,6 +706,7 @@ wait_child(pid_t pid, int fd, double deadline, struct buf *out)
 		if (now_mono() >= deadline) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
+			running_remove(slot);
 			waitpid(pid, &status, 0);
 			return -1;
 		}
@@ -750,7 +811,7 @@ int
 publish_run_command(const struct strlist *argv, const char *domain,
                     const char *file, unsigned timeout, struct diag *d)
 {
-	int outfd, errfd, status, exec_errno = 0;
+	int outfd, errfd, status, exec_errno = 0, slot;
 	struct buf output;
 	char **v;
 	pid_t pid;
@@ -767,8 +828,9 @@ publish_run_command(const struct strlist *argv, const char *domain,
 		free_argv(v);
 		return -1;
 	}
+	slot = running_add(pid);
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
-	status = wait_child(pid, outfd, now_mono() + timeout, &output);
+	status = wait_child(pid, slot, outfd, now_mono() + timeout, &output);
 	if (read(errfd, &exec_errno, sizeof(exec_errno)) !=
 	    (ssize_t)sizeof(exec_errno))
 		exec_errno = 0;

@@ -52,6 +52,10 @@ int publish_write(const char *path, const char *data, size_t len,
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
+/* Send SIGTERM to the process groups of the publish-commands running
+ * now. Async-signal-safe: for a handler of the signals that end a run. */
+void publish_stop_commands(void);
+
 /* What publish_verify() found served. */
 enum {
 	VERIFY_OTHER,      /* other content (not returned) */

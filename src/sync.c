@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -249,6 +250,34 @@ sync_lock(const char *path, struct diag *d)
 		return -1;
 	}
 	return 0;
+}
+
+/* A run ended by a signal stops the publish-commands it started (their
+ * process groups, so a git push and what it runs), then ends as the
+ * signal ends it: else they would go on beside the next run's. */
+static void
+on_stop_signal(int sig)
+{
+	publish_stop_commands();
+	signal(sig, SIG_DFL);
+	raise(sig); /* blocked in here: delivered on return */
+}
+
+static void
+sync_catch_signals(void)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* a signal ignored from the start (nohup, a background job) stays
+	 * ignored */
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
 }
 
 /* A run that does nothing: the reason in d is printed, and with --json
@@ -1494,6 +1523,7 @@ sync_run(const struct cmd_opts *o)
 		return sync_refused(o, &d, EXIT_FAILED);
 	}
 	sync_limit_arenas();
+	sync_catch_signals();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
 	failed = sync_domains(conf, sel, (size_t)n, o);
