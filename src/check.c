@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "conf.h"
 #include "fetch.h"
 #include "json.h"
 #include "log.h"
@@ -68,6 +69,7 @@ struct check_ctx {
 	const struct cmd_opts *o;
 	ldns_rdf *server; /* --server address, or NULL: system resolver */
 	unsigned port;
+	struct conf *conf; /* -c FILE, or NULL */
 };
 
 /* Working data of one domain while it is checked. */
@@ -538,6 +540,39 @@ report_fetch_failure(struct domain_check *dc, const char *url)
 		          fr->error[0] ? fr->error : "fetch failed");
 }
 
+/*
+ * With -c, a domain of the configuration is fetched trusting its
+ * ca-file and with its resolve entries, as sync fetches it, unless
+ * --ca-file or --server say otherwise; said as an INFO line, since
+ * senders have neither.
+ */
+static void
+fetch_settings(struct domain_check *dc, struct fetch_opts *fo)
+{
+	const struct check_ctx *ctx = dc->ctx;
+	struct domain_conf c;
+	size_t k;
+	int ca, res;
+
+	fo->ca_file = ctx->o->ca_file;
+	if (ctx->conf == NULL ||
+	    conf_find_domain(ctx->conf, dc->rep->domain, &k) == -1)
+		return;
+	conf_domain(ctx->conf, k, &c);
+	ca = fo->ca_file == NULL && c.ca_file != NULL;
+	res = ctx->server == NULL && c.resolve.n > 0;
+	if (ca)
+		fo->ca_file = c.ca_file;
+	if (res)
+		fo->resolve = &c.resolve;
+	if (ca || res)
+		check_add(dc->rep, CHECK_INFO, "config", NULL,
+		          "the policy host is reached with %s%s%s of %s, as "
+		          "sync reaches it (senders have neither)",
+		          ca ? "the ca-file" : "", ca && res ? " and " : "",
+		          res ? "the resolve entries" : "", ctx->conf->path);
+}
+
 /* Fetch the policy with the sender rules and report the transfer. */
 static void
 check_policy_fetch(struct domain_check *dc)
@@ -552,7 +587,7 @@ check_policy_fetch(struct domain_check *dc)
 	snprintf(host, sizeof(host), "mta-sts.%s", rep->domain);
 	snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", host);
 	memset(&fo, 0, sizeof(fo));
-	fo.ca_file = dc->ctx->o->ca_file;
+	fetch_settings(dc, &fo);
 	fo.timeout = CHECK_TIMEOUT;
 	if (dc->ctx->server != NULL) {
 		if (policy_host_resolve(dc, host, &resolve, &d) < 0) {
@@ -903,8 +938,10 @@ print_text(const struct report *rep)
 
 	for (i = 0; i < rep->n; i++) {
 		it = &rep->items[i];
-		printf("%s: %-4s  %-16s %s (%s)\n", rep->domain,
-		       status_names[it->status], it->name, it->msg, it->rfc);
+		printf("%s: %-4s  %-16s %s%s%s%s\n", rep->domain,
+		       status_names[it->status], it->name, it->msg,
+		       it->rfc ? " (" : "", it->rfc ? it->rfc : "",
+		       it->rfc ? ")" : "");
 	}
 	if (rep->n == CHECK_MAX_ITEMS)
 		printf("%s: (further results left out)\n", rep->domain);
@@ -1087,6 +1124,11 @@ check_run(const struct cmd_opts *o)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	if (o->conf_given && (ctx.conf = conf_load(o->conf_path, &d)) == NULL) {
+		log_error(NULL, "%s", d.error);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if (fetch_global_init() != 0) {
 		log_error(NULL, "check: cannot initialise libcurl");
 		rc = EXIT_FAILED;
@@ -1104,5 +1146,6 @@ check_run(const struct cmd_opts *o)
 out:
 	free(reps);
 	ldns_rdf_deep_free(ctx.server);
+	conf_free(ctx.conf);
 	return rc;
 }

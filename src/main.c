@@ -128,33 +128,6 @@ command_from_name(const char *name, int *consumed)
 	return CMD_SYNC; /* a domain name for the default command */
 }
 
-/* Reject an option that the chosen command does not take. */
-static void
-option_allowed(enum command cmd, int opt)
-{
-	const char *allowed;
-
-	switch (cmd) {
-	case CMD_SYNC:
-		allowed = "cjnvqJL";
-		break;
-	case CMD_CHECK:
-		allowed = "cvqJSA";
-		break;
-	case CMD_LINT:
-		allowed = "vqK";
-		break;
-	case CMD_SERVER_CONFIG:
-		allowed = "cBNP";
-		break;
-	default:
-		allowed = "";
-		break;
-	}
-	if (strchr(allowed, opt) == NULL)
-		usage("option not valid for this command");
-}
-
 /* Map long-only options to letters for option_allowed(). */
 static int
 option_letter(int opt)
@@ -179,6 +152,52 @@ option_letter(int opt)
 	default:
 		return opt;
 	}
+}
+
+static const char *const command_names[] = {
+    [CMD_SYNC] = "sync",
+    [CMD_CHECK] = "check",
+    [CMD_LINT] = "lint",
+    [CMD_SERVER_CONFIG] = "server-config",
+};
+
+/* Reject an option that the chosen command does not take, naming it. */
+static void
+option_allowed(enum command cmd, int opt)
+{
+	const char *allowed, *name = NULL;
+	char msg[96];
+	size_t i;
+
+	switch (cmd) {
+	case CMD_SYNC:
+		allowed = "cjnvqJL";
+		break;
+	case CMD_CHECK:
+		allowed = "cvqJSA";
+		break;
+	case CMD_LINT:
+		allowed = "vqK";
+		break;
+	case CMD_SERVER_CONFIG:
+		allowed = "cBNP";
+		break;
+	default:
+		allowed = "";
+		break;
+	}
+	if (strchr(allowed, option_letter(opt)) != NULL)
+		return;
+	for (i = 0; long_opts[i].name != NULL && name == NULL; i++)
+		if (long_opts[i].val == opt)
+			name = long_opts[i].name;
+	if (opt < 128 && name != NULL)
+		snprintf(msg, sizeof(msg), "-%c (--%s) is not an option of %s",
+		         opt, name, command_names[cmd]);
+	else
+		snprintf(msg, sizeof(msg), "--%s is not an option of %s",
+		         name != NULL ? name : "?", command_names[cmd]);
+	usage(msg);
 }
 
 /* The value of -j: how many domains sync works on at once. */
@@ -239,6 +258,25 @@ parse_option(int opt, struct cmd_opts *o, int *use_syslog)
 	}
 }
 
+/* A command named after the options ("-c FILE check ...") would be taken
+ * for a domain of sync: say where it goes instead. */
+static void
+command_first(int consumed, const struct cmd_opts *o)
+{
+	char msg[128];
+	int is_cmd = 0;
+
+	if (consumed || o->nargs == 0)
+		return;
+	command_from_name(o->args[0], &is_cmd);
+	if (!is_cmd)
+		return;
+	snprintf(msg, sizeof(msg),
+	         "the command comes first: mta-sts-sync %s [options] ...",
+	         o->args[0]);
+	usage(msg);
+}
+
 static int
 dispatch(enum command cmd, const struct cmd_opts *o)
 {
@@ -289,12 +327,13 @@ main(int argc, char **argv)
 		}
 		if (opt == '?')
 			usage(NULL);
-		option_allowed(cmd, option_letter(opt));
+		option_allowed(cmd, opt);
 		parse_option(opt, &o, &use_syslog);
 	}
 	if (use_syslog)
 		log_use_syslog();
 	o.args = argv + optind;
 	o.nargs = argc - optind;
+	command_first(consumed, &o);
 	return dispatch(cmd, &o);
 }
