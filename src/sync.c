@@ -1359,7 +1359,8 @@ state_report_dry(struct sync_state *s)
 {
 	size_t i;
 
-	qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
+	if (s->ndry > 1) /* qsort takes no NULL array, even empty */
+		qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
 	for (i = 0; i < s->ndry; i++)
 		fputs(s->dry[i].text, stdout);
 	for (i = 0; i < s->n; i++) {
@@ -1376,7 +1377,8 @@ json_updates(struct sync_state *s)
 	struct buf out;
 	size_t i;
 
-	qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
+	if (s->ndry > 1) /* qsort takes no NULL array, even empty */
+		qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
 	fputs(",\"updates\":[", stdout);
 	for (i = 0; i < s->ndry; i++) {
 		buf_init(&out, 1u << 20);
