@@ -78,6 +78,7 @@ struct domain_run {
 	char id[POLICY_ID_MAX + 1];
 	struct buf published; /* the file as found */
 	int file_differs;
+	int file_exists; /* the policy file is there (published before) */
 	int have_state;
 	struct dns_target *target; /* from the DNS read to the UPDATE */
 	struct dns_state state;
@@ -395,6 +396,7 @@ plan_file(struct domain_run *r)
 		run_fail(r, "%s", d.error);
 		return -1;
 	}
+	r->file_exists = exists;
 	r->file_differs =
 	    !exists || r->published.len != r->served.len ||
 	    memcmp(r->published.data, r->served.data, r->served.len) != 0;
@@ -859,7 +861,8 @@ dry_run_diff(struct domain_run *r)
 
 	if (!r->file_differs)
 		return;
-	snprintf(old_name, sizeof(old_name), "%s (published)", r->policy_file);
+	snprintf(old_name, sizeof(old_name), "%s (%s)", r->policy_file,
+	         r->file_exists ? "published" : "not published yet");
 	snprintf(new_name, sizeof(new_name), "%s (new, id=%s)", r->policy_file,
 	         r->id);
 	buf_init(&r->dry_text, 1u << 20);
