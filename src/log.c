@@ -15,17 +15,14 @@
 static enum log_level level = LOG_LEVEL_NORMAL;
 static int to_syslog;
 
-/* The deferred warnings, as "domain: warning: ..." lines (or without the
- * domain), and the lock that guards them and their printing. */
+/* The deferred warnings (each with its domain, or NULL), and the lock
+ * that guards them and their printing. */
 static struct {
 	pthread_mutex_t lock;
 	char *domain[LOG_DEFERRED_MAX];
 	char *msg[LOG_DEFERRED_MAX];
 	size_t n;
 } deferred = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void log_write(FILE *fp, int prio, const char *tag, const char *domain,
-                      const char *msg);
 
 void
 log_set_level(enum log_level l)
@@ -44,6 +41,25 @@ log_use_syslog(void)
 {
 	openlog("mta-sts-sync", LOG_PID, LOG_DAEMON);
 	to_syslog = 1;
+}
+
+/* Print one line. */
+static void
+log_write(FILE *fp, int prio, const char *tag, const char *domain,
+          const char *msg)
+{
+	if (to_syslog) {
+		if (domain != NULL)
+			syslog(prio, "%s: %s%s", domain, tag, msg);
+		else
+			syslog(prio, "%s%s", tag, msg);
+		return;
+	}
+	if (domain != NULL)
+		fprintf(fp, "%s: %s%s\n", domain, tag, msg);
+	else
+		fprintf(fp, "mta-sts-sync: %s%s\n", tag, msg);
+	fflush(fp);
 }
 
 /* Print the deferred warnings, once. */
@@ -73,24 +89,6 @@ log_emit(FILE *fp, int prio, const char *tag, const char *domain,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	flush_deferred();
 	log_write(fp, prio, tag, domain, msg);
-}
-
-static void
-log_write(FILE *fp, int prio, const char *tag, const char *domain,
-          const char *msg)
-{
-	if (to_syslog) {
-		if (domain != NULL)
-			syslog(prio, "%s: %s%s", domain, tag, msg);
-		else
-			syslog(prio, "%s%s", tag, msg);
-		return;
-	}
-	if (domain != NULL)
-		fprintf(fp, "%s: %s%s\n", domain, tag, msg);
-	else
-		fprintf(fp, "mta-sts-sync: %s%s\n", tag, msg);
-	fflush(fp);
 }
 
 void
