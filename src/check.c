@@ -544,13 +544,14 @@ report_fetch_failure(struct domain_check *dc, const char *url)
  * With -c, a domain of the configuration is fetched trusting its
  * ca-file and with its resolve entries, as sync fetches it, unless
  * --ca-file or --server say otherwise; said as an INFO line, since
- * senders have neither.
+ * senders have neither. c holds the domain's settings, which fo points
+ * to, for as long as fo is used.
  */
 static void
-fetch_settings(struct domain_check *dc, struct fetch_opts *fo)
+fetch_settings(struct domain_check *dc, struct fetch_opts *fo,
+               struct domain_conf *c)
 {
 	const struct check_ctx *ctx = dc->ctx;
-	struct domain_conf c;
 	size_t k;
 	int ca, res;
 
@@ -558,13 +559,13 @@ fetch_settings(struct domain_check *dc, struct fetch_opts *fo)
 	if (ctx->conf == NULL ||
 	    conf_find_domain(ctx->conf, dc->rep->domain, &k) == -1)
 		return;
-	conf_domain(ctx->conf, k, &c);
-	ca = fo->ca_file == NULL && c.ca_file != NULL;
-	res = ctx->server == NULL && c.resolve.n > 0;
+	conf_domain(ctx->conf, k, c);
+	ca = fo->ca_file == NULL && c->ca_file != NULL;
+	res = ctx->server == NULL && c->resolve.n > 0;
 	if (ca)
-		fo->ca_file = c.ca_file;
+		fo->ca_file = c->ca_file;
 	if (res)
-		fo->resolve = &c.resolve;
+		fo->resolve = &c->resolve;
 	if (ca || res)
 		check_add(dc->rep, CHECK_INFO, "config", NULL,
 		          "the policy host is reached with %s%s%s of %s, as "
@@ -580,6 +581,7 @@ check_policy_fetch(struct domain_check *dc)
 	struct report *rep = dc->rep;
 	struct strlist resolve = {0};
 	struct fetch_opts fo;
+	struct domain_conf conf;
 	char host[DOMAIN_MAX + 16], url[DOMAIN_MAX + 64];
 	struct diag d;
 
@@ -587,7 +589,7 @@ check_policy_fetch(struct domain_check *dc)
 	snprintf(host, sizeof(host), "mta-sts.%s", rep->domain);
 	snprintf(url, sizeof(url), "https://%s/.well-known/mta-sts.txt", host);
 	memset(&fo, 0, sizeof(fo));
-	fetch_settings(dc, &fo);
+	fetch_settings(dc, &fo, &conf);
 	fo.timeout = CHECK_TIMEOUT;
 	if (dc->ctx->server != NULL) {
 		if (policy_host_resolve(dc, host, &resolve, &d) < 0) {

@@ -173,7 +173,8 @@ run_note(struct domain_run *r, const char *fmt, ...)
 
 /* ------------------------------------------------------ configuration */
 
-/* Load the configuration; on error print it and return NULL. */
+/* Load the configuration; NULL with the reason in d. Its warnings are
+ * printed (or deferred: see log_warning_deferred()). */
 static struct conf *
 sync_load_conf(const struct cmd_opts *o, struct diag *d)
 {
