@@ -16,11 +16,13 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "lex.h"
@@ -1518,6 +1520,11 @@ parse_include(struct parser *p, struct lex *lx, struct block *b)
 	}
 	path = path_resolve(lx->file, v);
 	free(v);
+	if ((p->flags & CONF_NO_SECRETS) && access(path, R_OK) == -1 &&
+	    errno == EACCES) {
+		free(path);
+		return 0;
+	}
 	rc = include_read(p, lx, line, path, b);
 	free(path);
 	return rc;
@@ -1736,7 +1743,8 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "domain \"%s\": policy-file longer than %u bytes "
 		            "once %%d is expanded",
 		            d->name, (unsigned)CONF_STR_MAX - 1);
-	if (pd->key_name == NULL && pd->key_file == NULL)
+	if (pd->key_name == NULL && pd->key_file == NULL &&
+	    !(p->flags & CONF_NO_SECRETS))
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no key: set key or key-file "
 		            "in the domain or in options",
@@ -1835,7 +1843,8 @@ domain_finish(struct parser *p, size_t i)
 	domain_fill(e, &k->dc, &d);
 	if (domain_check(p, &d, &k->pd) == -1)
 		return -1;
-	if (!k->key_done && key_resolve(p, &d, &k->pd) == -1)
+	if (!k->key_done && !(p->flags & CONF_NO_SECRETS) &&
+	    key_resolve(p, &d, &k->pd) == -1)
 		return -1;
 	k->key_done = 1;
 	return 0;
@@ -1858,7 +1867,9 @@ finish(struct parser *p)
 	c->nshared = p->nshapes;
 	for (i = 0; i < p->nshapes; i++) {
 		c->shared[i] = p->shapes[i].dc;
-		c->shared[i].key = &c->keys[p->shapes[i].pd.key];
+		c->shared[i].key = (p->flags & CONF_NO_SECRETS)
+		                       ? NULL
+		                       : &c->keys[p->shapes[i].pd.key];
 	}
 	c->domains =
 	    xreallocarray(c->domains, c->ndomains, sizeof(*c->domains));
@@ -1934,6 +1945,12 @@ conf_parse(const char *name, const char *buf, size_t len, struct diag *d)
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
+	return conf_load_flags(path, 0, d);
+}
+
+struct conf *
+conf_load_flags(const char *path, int flags, struct diag *d)
+{
 	struct conf *c;
 	struct diag rd;
 	struct stat st;
@@ -1953,7 +1970,7 @@ conf_load(const char *path, struct diag *d)
 		diag_error(d, "%s", rd.error);
 		return NULL;
 	}
-	c = conf_parse_mode(path, buf, len, 0, &st, d);
+	c = conf_parse_mode(path, buf, len, flags, &st, d);
 	conf_wipe_free(buf, len + 1);
 	return c;
 }

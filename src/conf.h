@@ -117,14 +117,20 @@ struct conf {
  * setting, missing required value, unusable key file.
  */
 struct conf *conf_load(const char *path, struct diag *d);
+/* conf_load with flags (CONF_NO_SECRETS). */
+struct conf *conf_load_flags(const char *path, int flags, struct diag *d);
 /* Parse a configuration held in memory (used by conf_load and the fuzz
  * target); includes and key files are read relative to the directory of
  * name (the working directory if name has no '/'). */
 struct conf *conf_parse(const char *name, const char *buf, size_t len,
                         struct diag *d);
 /* conf_parse with flags: CONF_NO_FILES refuses include and key-file
- * (nothing but buf is read: for the fuzz target). */
+ * (nothing but buf is read: for the fuzz target). CONF_NO_SECRETS loads
+ * no key: key-file is not read, an include this user may not read (a
+ * key kept from it) is left out, and every domain's key is NULL (for
+ * check, which signs nothing). */
 #define CONF_NO_FILES 0x1
+#define CONF_NO_SECRETS 0x2
 struct conf *conf_parse_flags(const char *name, const char *buf, size_t len,
                               int flags, struct diag *d);
 void conf_free(struct conf *conf);
