@@ -9,7 +9,7 @@ PACKAGES="build-essential autoconf automake pkg-config
 libldns-dev libcurl4-openssl-dev libssl-dev
 bind9 bind9-utils bind9-dnsutils knot knot-dnsutils nginx-light
 pdns-server pdns-backend-sqlite3 pdns-backend-bind sqlite3
-openssl faketime clang valgrind curl ca-certificates mandoc time"
+openssl faketime clang valgrind curl ca-certificates mandoc time python3"
 
 missing=""
 for p in $PACKAGES; do

@@ -431,12 +431,8 @@ sync_dir(const char *dir, struct diag *d)
 	return 0;
 }
 
-/* A symbolic link at path is refused: the rename would replace the link
- * itself, not the file it points to, and a layout built on it (a link
- * into a git checkout, say) would break without a word. Returns 0, or
- * -1 with the reason in d. */
-static int
-refuse_link(const char *path, struct diag *d)
+int
+publish_refuse_link(const char *path, struct diag *d)
 {
 	char to[256];
 	struct stat st;
@@ -469,7 +465,7 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 		diag_error(d, "%s: not a usable file name", path);
 		goto out;
 	}
-	if (make_dirs(dir, d) == -1 || refuse_link(path, d) == -1)
+	if (make_dirs(dir, d) == -1 || publish_refuse_link(path, d) == -1)
 		goto out;
 	remove_stale_tmps(dir, base);
 	fd = mkostemp(tmp.data, O_CLOEXEC);
@@ -567,19 +563,29 @@ cloexec_from(int first)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+/* The signals that end a run: they stop the running commands first
+ * (publish_catch_signals()). */
+static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
+#define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
+
 /*
  * In the child: standard input from /dev/null, output and errors into the
  * pipe, a process group of its own (so that a timeout kills what it
- * started too), then exec. On failure errno goes through errfd. Only
- * async-signal-safe calls here.
+ * started too), the signals that end a run back to their defaults and
+ * the signal mask the parent had (mask), then exec. On failure errno goes
+ * through errfd. Only async-signal-safe calls here.
  */
 static void __attribute__((noreturn))
-child_exec(char **argv, int outfd, int errfd)
+child_exec(char **argv, int outfd, int errfd, const sigset_t *mask)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int e;
 
 	setpgid(0, 0);
+	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+		if (signal(stop_signals[i], SIG_IGN) != SIG_IGN)
+			signal(stop_signals[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	cloexec_from(3);
 	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1)
@@ -601,6 +607,10 @@ fail:
  */
 #define RUNNING_MAX 256
 static pid_t running[RUNNING_MAX];
+/* Set once a signal ends the run: no command starts after it. */
+static int stopping;
+/* Threads between the fork of a command and its entry in running[]. */
+static int spawning;
 
 /* Note the running command pid; returns its slot, or -1 if none is free
  * (more commands at once than jobs can run). */
@@ -628,12 +638,47 @@ running_remove(int slot)
 void
 publish_stop_commands(void)
 {
+	struct timespec ms = {0, 1000000};
+
+	__atomic_store_n(&stopping, 1, __ATOMIC_SEQ_CST);
+	/* wait for the commands being started to enter running[]; not for
+	 * ever: a fork may wait for a lock (malloc's) that the interrupted
+	 * thread holds */
+	for (int i = 0;
+	     i < 1000 && __atomic_load_n(&spawning, __ATOMIC_SEQ_CST) > 0; i++)
+		nanosleep(&ms, NULL);
 	for (int i = 0; i < RUNNING_MAX; i++) {
 		pid_t pid = __atomic_load_n(&running[i], __ATOMIC_SEQ_CST);
 
 		if (pid > 0)
 			kill(-pid, SIGTERM);
 	}
+}
+
+/* A run ended by a signal stops the publish-commands it started, then
+ * ends as the signal ends it. */
+static void
+on_stop_signal(int sig)
+{
+	publish_stop_commands();
+	signal(sig, SIG_DFL);
+	raise(sig); /* blocked in here: delivered on return */
+}
+
+void
+publish_catch_signals(void)
+{
+	struct sigaction sa, old;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* a signal ignored from the start (nohup, a background job) stays
+	 * ignored */
+	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+		if (sigaction(stop_signals[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			sigaction(stop_signals[i], &sa, NULL);
 }
 
 /* Seconds on the monotonic clock. */
@@ -781,7 +826,7 @@ close_pair(int fds[2])
  * exec failure's errno; -1 with the reason in d otherwise.
  */
 static pid_t
-spawn(char **v, int *outfd, int *errfd, struct diag *d)
+spawn(char **v, int *outfd, int *errfd, const sigset_t *mask, struct diag *d)
 {
 	int out[2] = {-1, -1}, err[2] = {-1, -1};
 	pid_t pid = -1;
@@ -791,7 +836,7 @@ spawn(char **v, int *outfd, int *errfd, struct diag *d)
 	else if ((pid = fork()) == -1)
 		diag_error(d, "publish-command: fork: %s", strerror(errno));
 	else if (pid == 0)
-		child_exec(v, out[1], err[1]);
+		child_exec(v, out[1], err[1], mask);
 	if (pid == -1) {
 		close_pair(out);
 		close_pair(err);
@@ -804,6 +849,35 @@ spawn(char **v, int *outfd, int *errfd, struct diag *d)
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	*outfd = out[0];
 	*errfd = err[0];
+	return pid;
+}
+
+/*
+ * spawn(), with the command in running[] (its slot in *slot) before a
+ * signal that ends the run can look: those signals are blocked in this
+ * thread meanwhile, and publish_stop_commands() waits while spawning is
+ * not 0. After such a signal, no command starts.
+ */
+static pid_t
+spawn_tracked(char **v, int *outfd, int *errfd, int *slot, struct diag *d)
+{
+	sigset_t block, old;
+	pid_t pid = -1;
+
+	sigemptyset(&block);
+	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
+		sigaddset(&block, stop_signals[i]);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	__atomic_add_fetch(&spawning, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&stopping, __ATOMIC_SEQ_CST))
+		diag_error(d,
+		           "publish-command %s: not started: the run is "
+		           "ending",
+		           v[0]);
+	else if ((pid = spawn(v, outfd, errfd, &old, d)) != -1)
+		*slot = running_add(pid);
+	__atomic_sub_fetch(&spawning, 1, __ATOMIC_SEQ_CST);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return pid;
 }
 
@@ -823,12 +897,11 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	if (timeout == 0)
 		timeout = PUBLISH_DEFAULT_TIMEOUT;
 	v = build_argv(argv, domain, file);
-	pid = spawn(v, &outfd, &errfd, d);
+	pid = spawn_tracked(v, &outfd, &errfd, &slot, d);
 	if (pid == -1) {
 		free_argv(v);
 		return -1;
 	}
-	slot = running_add(pid);
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
 	status = wait_child(pid, slot, outfd, now_mono() + timeout, &output);
 	if (read(errfd, &exec_errno, sizeof(exec_errno)) !=

@@ -42,6 +42,12 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
 int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
 
+/* A symbolic link at path is refused: the rename would replace the link
+ * itself, not the file it points to, and a layout built on it (a link
+ * into a git checkout, say) would break without a word. Returns 0, or
+ * -1 with the reason in d (what publish_write() says for it). */
+int publish_refuse_link(const char *path, struct diag *d);
+
 /* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
  * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'
  * (any other '%' stays). Standard input is /dev/null; standard output and
@@ -53,8 +59,14 @@ int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
 /* Send SIGTERM to the process groups of the publish-commands running
- * now. Async-signal-safe: for a handler of the signals that end a run. */
+ * now, and start none after. Async-signal-safe: for a handler of the
+ * signals that end a run. */
 void publish_stop_commands(void);
+
+/* Make SIGTERM, SIGINT and SIGHUP (unless ignored from the start) stop
+ * the running publish-commands before they end the process, so that a
+ * git push does not go on beside the next run's. */
+void publish_catch_signals(void);
 
 /* What publish_verify() found served. */
 enum {

@@ -14,7 +14,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -254,34 +253,6 @@ sync_lock(const char *path, struct diag *d)
 	return 0;
 }
 
-/* A run ended by a signal stops the publish-commands it started (their
- * process groups, so a git push and what it runs), then ends as the
- * signal ends it: else they would go on beside the next run's. */
-static void
-on_stop_signal(int sig)
-{
-	publish_stop_commands();
-	signal(sig, SIG_DFL);
-	raise(sig); /* blocked in here: delivered on return */
-}
-
-static void
-sync_catch_signals(void)
-{
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	struct sigaction sa, old;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	/* a signal ignored from the start (nohup, a background job) stays
-	 * ignored */
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (sigaction(sigs[i], NULL, &old) == 0 &&
-		    old.sa_handler != SIG_IGN)
-			sigaction(sigs[i], &sa, NULL);
-}
-
 /* A run that does nothing: the reason in d is printed, and with --json
  * a document without domains carries it. Returns status. */
 static int
@@ -294,9 +265,10 @@ sync_refused(const struct cmd_opts *o, const struct diag *d, int status)
 		return status;
 	buf_init(&out, 2 * DIAG_MSG_MAX + 128);
 	buf_printf(&out,
-	           "{\"dry_run\":%s,\"domains\":[],\"changed\":0,"
+	           "{\"dry_run\":%s,\"domains\":[],%s\"changed\":0,"
 	           "\"failed\":0,\"error\":",
-	           o->dry_run ? "true" : "false");
+	           o->dry_run ? "true" : "false",
+	           o->dry_run ? "\"updates\":[]," : "");
 	json_string(&out, d->error);
 	buf_puts(&out, "}\n");
 	fputs(out.data, stdout);
@@ -405,6 +377,11 @@ plan_file(struct domain_run *r)
 	         !exists           ? "not published yet"
 	         : r->file_differs ? "differs from the new policy"
 	                           : "up to date");
+	/* refused now, so that a dry run says it too */
+	if (r->file_differs && publish_refuse_link(r->policy_file, &d) == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1529,7 +1506,7 @@ sync_run(const struct cmd_opts *o)
 		return sync_refused(o, &d, EXIT_FAILED);
 	}
 	sync_limit_arenas();
-	sync_catch_signals();
+	publish_catch_signals();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
 	failed = sync_domains(conf, sel, (size_t)n, o);
