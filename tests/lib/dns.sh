@@ -338,6 +338,25 @@ _dns_pdns_policy() {
 	printf '    names[r:getQName():toString():lower()] == true\nend\n'
 }
 
+# _dns_pdns_common DIR PORT: the pdns.conf lines of every PowerDNS lab: on
+# loopback at PORT, in the foreground, logging to standard error, taking
+# updates, its version the directory (for _dns_wait).
+_dns_pdns_common() {
+	cat <<EOF
+local-address=127.0.0.1, ::1
+local-port=$2
+version-string=$1
+dnsupdate=yes
+socket-dir=$1
+guardian=no
+daemon=no
+disable-syslog=yes
+log-timestamp=no
+loglevel=5
+webserver=no
+EOF
+}
+
 # dns_start_pdns DIR PORT [KEYFILE...]: a gsqlite3 database with the
 # zones and keys in DIR, DIR/pdns.conf, and pdns_server; every key may
 # update the granted names (the Lua policy; $DNS_PDNS_POLICY, when set,
@@ -354,26 +373,18 @@ dns_start_pdns() {
 	else
 		_dns_pdns_policy "$@" >"$dir/update-policy.lua"
 	fi
-	cat >"$dir/pdns.conf" <<EOF
+	{
+		_dns_pdns_common "$dir" "$port"
+		cat <<EOF
 launch=gsqlite3
 gsqlite3-database=$dir/pdns.db
-local-address=127.0.0.1, ::1
-local-port=$port
-version-string=$dir
-dnsupdate=yes
 lua-dnsupdate-policy-script=$dir/update-policy.lua
-socket-dir=$dir
-guardian=no
-daemon=no
-disable-syslog=yes
-log-timestamp=no
-loglevel=5
-webserver=no
 cache-ttl=0
 query-cache-ttl=0
 negquery-cache-ttl=0
 zone-cache-refresh-interval=0
 EOF
+	} >"$dir/pdns.conf"
 	rm -f "$dir/pdns.db"
 	sqlite3 "$dir/pdns.db" <"$DNS_PDNS_SCHEMA" || return 1
 	for z in example.com ${DNS_ZONES:-}; do
@@ -402,22 +413,11 @@ dns_start_pdns_bind() {
 	for z in example.com ${DNS_ZONES:-}; do
 		printf 'zone "%s" { type master; file "%s"; };\n' "$z" "$dir/$z.zone"
 	done >"$dir/named.conf"
-	cat >"$dir/pdns.conf" <<EOF
-launch=bind
-bind-config=$dir/named.conf
-local-address=127.0.0.1, ::1
-local-port=$port
-version-string=$dir
-dnsupdate=yes
-allow-dnsupdate-from=127.0.0.0/8, ::1
-socket-dir=$dir
-guardian=no
-daemon=no
-disable-syslog=yes
-log-timestamp=no
-loglevel=5
-webserver=no
-EOF
+	{
+		_dns_pdns_common "$dir" "$port"
+		printf 'launch=bind\nbind-config=%s\n' "$dir/named.conf"
+		printf 'allow-dnsupdate-from=127.0.0.0/8, ::1\n'
+	} >"$dir/pdns.conf"
 	if [ $# -gt 0 ]; then
 		echo "bind-dnssec-db=$dir/dnssec.db" >>"$dir/pdns.conf"
 		rm -f "$dir/dnssec.db"
