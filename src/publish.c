@@ -885,7 +885,7 @@ int
 publish_run_command(const struct strlist *argv, const char *domain,
                     const char *file, unsigned timeout, struct diag *d)
 {
-	int outfd, errfd, status, exec_errno = 0, slot;
+	int outfd, errfd, status, exec_errno = 0, slot = -1;
 	struct buf output;
 	char **v;
 	pid_t pid;
