@@ -1442,20 +1442,33 @@ file_name_keep(struct conf *c, const char *name)
 }
 
 /*
- * A configuration file anyone may write is refused: its publish-command
- * runs as the user that runs mta-sts-sync (root, from many a crontab).
- * Returns 0, or -1 with the reason in out (len bytes).
+ * A configuration file that others may write, or that belongs to another
+ * user than root or the one running mta-sts-sync (who may change its
+ * mode), is refused: its publish-command runs as the user that runs
+ * mta-sts-sync (root, from many a crontab). Returns 0, or -1 with the
+ * reason in out (len bytes).
  */
 static int
-writable_check(const char *path, mode_t mode, char *out, size_t len)
+writable_check(const char *path, const struct stat *st, char *out, size_t len)
 {
-	if ((mode & S_IWOTH) == 0)
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me) {
+		snprintf(out, len,
+		         "%s: configuration file belongs to uid %u, not to "
+		         "root or to the user running mta-sts-sync (uid %u): "
+		         "its owner could make it run a command "
+		         "(publish-command); chown root %s",
+		         path, (unsigned)st->st_uid, (unsigned)me, path);
+		return -1;
+	}
+	if ((st->st_mode & S_IWOTH) == 0)
 		return 0;
 	snprintf(out, len,
 	         "%s: configuration file is writable by others (mode %04o): "
 	         "anyone could make mta-sts-sync run a command "
 	         "(publish-command); chmod o-w %s",
-	         path, (unsigned)(mode & 07777), path);
+	         path, (unsigned)(st->st_mode & 07777), path);
 	return -1;
 }
 
@@ -1474,8 +1487,7 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) == NULL)
 		return perr(p, lx->file, line, "cannot read include \"%s\": %s",
 		            path, rd.error);
-	if (writable_check(path, st.st_mode, rd.error, sizeof(rd.error)) ==
-	    -1) {
+	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
 		return perr(p, lx->file, line, "%s", rd.error);
 	}
@@ -1964,8 +1976,7 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 		           rd.error);
 		return NULL;
 	}
-	if (writable_check(path, st.st_mode, rd.error, sizeof(rd.error)) ==
-	    -1) {
+	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
 		diag_error(d, "%s", rd.error);
 		return NULL;

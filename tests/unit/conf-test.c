@@ -1063,6 +1063,22 @@ test_modes(void)
 	           "open.inc: configuration file is writable by others (mode "
 	           "0666)",
 	           "included file writable by others");
+
+	/* another user's: refused (only root may give a file away) */
+	chmod(tpath("nokey.conf"), 0644);
+	if (geteuid() == 0 && chown(tpath("nokey.conf"), 65534, 65534) == 0) {
+		diag_init(&d);
+		c = conf_load(tpath("nokey.conf"), &d);
+		ok(c == NULL, "configuration of another user refused");
+		like(d.error,
+		     "nokey.conf: configuration file belongs to uid 65534, not "
+		     "to root or to the user running mta-sts-sync (uid 0): ",
+		     "configuration of another user: message");
+		conf_free(c);
+	} else {
+		ok(1, "# SKIP not root: cannot give a file to another user");
+		ok(1, "# SKIP not root: cannot give a file to another user");
+	}
 }
 
 /* Replace every "%s" in text (of size) with s. */
