@@ -166,6 +166,20 @@ fails_with(const char *text, const char *want, const char *what)
 	conf_free(c);
 }
 
+/* conf_load of the file name in tmpdir must fail with want in the error. */
+static void
+load_fails(const char *name, const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c;
+
+	diag_init(&d);
+	c = conf_load(tpath(name), &d);
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	conf_free(c);
+}
+
 #define KEY_STMT                                                               \
 	"key \"k\" { algorithm hmac-sha256; secret "                           \
 	"\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"; };\n"
@@ -1018,14 +1032,10 @@ test_modes(void)
 	like(d.error, "chmod 600", "with the advice");
 
 	write_file("test.conf", KEY_STMT DOMAIN_OK "};\n", 0644);
-	diag_init(&d);
-	c = conf_load(tpath("test.conf"), &d);
-	ok(c == NULL, "configuration with a key statement, mode 0644, refused");
-	like(d.error,
-	     "test.conf: key file is readable by its group and others (mode "
-	     "0644)",
-	     "message");
-	conf_free(c);
+	load_fails("test.conf",
+	           "test.conf: key file is readable by its group and others "
+	           "(mode 0644)",
+	           "configuration with a key statement, mode 0644");
 
 	write_file("nokey.conf",
 	           "domain \"example.com\" {\n\tupstream \"https://x.example/"
@@ -1044,15 +1054,11 @@ test_modes(void)
 
 	/* anyone may write: refused, the main file and an included one */
 	chmod(tpath("nokey.conf"), 0646);
-	diag_init(&d);
-	c = conf_load(tpath("nokey.conf"), &d);
-	ok(c == NULL, "configuration writable by others refused");
-	like(d.error,
-	     "nokey.conf: configuration file is writable by others (mode "
-	     "0646): anyone could make mta-sts-sync run a command "
-	     "(publish-command); chmod o-w ",
-	     "configuration writable by others: message");
-	conf_free(c);
+	load_fails("nokey.conf",
+	           "nokey.conf: configuration file is writable by others (mode "
+	           "0646): anyone could make mta-sts-sync run a command "
+	           "(publish-command); chmod o-w ",
+	           "configuration writable by others");
 	chmod(tpath("nokey.conf"), 0664);
 	diag_init(&d);
 	c = conf_load(tpath("nokey.conf"), &d);
@@ -1067,14 +1073,12 @@ test_modes(void)
 	/* another user's: refused (only root may give a file away) */
 	chmod(tpath("nokey.conf"), 0644);
 	if (geteuid() == 0 && chown(tpath("nokey.conf"), 65534, 65534) == 0) {
-		diag_init(&d);
-		c = conf_load(tpath("nokey.conf"), &d);
-		ok(c == NULL, "configuration of another user refused");
-		like(d.error,
-		     "nokey.conf: configuration file belongs to uid 65534, not "
-		     "to root or to the user running mta-sts-sync (uid 0): ",
-		     "configuration of another user: message");
-		conf_free(c);
+		load_fails(
+		    "nokey.conf",
+		    "nokey.conf: configuration file belongs to uid 65534, "
+		    "not to root or to the user running mta-sts-sync "
+		    "(uid 0): ",
+		    "configuration of another user");
 	} else {
 		ok(1, "# SKIP not root: cannot give a file to another user");
 		ok(1, "# SKIP not root: cannot give a file to another user");
