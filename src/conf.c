@@ -1442,16 +1442,72 @@ file_name_keep(struct conf *c, const char *name)
 }
 
 /*
+ * Directory dir holds the configuration file path, or a link on the way
+ * to it: whoever may write it may put another file in its place, so it
+ * must be as safe as the file. A sticky directory (as /tmp) lets no one
+ * but the owner rename or remove the file. Returns 0, or -1 with the
+ * reason in out.
+ */
+static int
+dir_check_one(const char *dir, const char *path, char *out, size_t len)
+{
+	uid_t me = geteuid();
+	struct stat st;
+
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
+		return 0; /* the file was read through it: nothing to say */
+	if (st.st_uid != 0 && st.st_uid != me) {
+		snprintf(out, len,
+		         "%s: its directory %s belongs to uid %u, not to root "
+		         "or to the user running mta-sts-sync (uid %u): its "
+		         "owner could replace the file and make it run a "
+		         "command (publish-command); chown root %s",
+		         path, dir, (unsigned)st.st_uid, (unsigned)me, dir);
+		return -1;
+	}
+	if ((st.st_mode & S_IWOTH) == 0 || (st.st_mode & S_ISVTX) != 0)
+		return 0;
+	snprintf(out, len,
+	         "%s: its directory %s is writable by others (mode %04o): "
+	         "anyone could replace the file and make mta-sts-sync run a "
+	         "command (publish-command); chmod o-w %s",
+	         path, dir, (unsigned)(st.st_mode & 07777), dir);
+	return -1;
+}
+
+/* dir_check_one() for each directory above file (a path, relative or
+ * absolute), up to the root or the first component. */
+static int
+dir_chain_check(const char *file, const char *path, char *out, size_t len)
+{
+	char *d = xstrdup(file), *slash;
+	int rc = 0;
+
+	while (rc == 0 && (slash = strrchr(d, '/')) != NULL) {
+		slash[slash == d ? 1 : 0] = '\0';
+		rc = dir_check_one(d, path, out, len);
+		if (slash == d)
+			break;
+	}
+	free(d);
+	return rc;
+}
+
+/*
  * A configuration file that others may write, or that belongs to another
  * user than root or the one running mta-sts-sync (who may change its
  * mode), is refused: its publish-command runs as the user that runs
- * mta-sts-sync (root, from many a crontab). Returns 0, or -1 with the
- * reason in out (len bytes).
+ * mta-sts-sync (root, from many a crontab). So is one in a directory
+ * they may write: the directories of the path as written and of its
+ * real path (with every link resolved) are checked, as sshd checks its
+ * keys' paths. Returns 0, or -1 with the reason in out (len bytes).
  */
 static int
 writable_check(const char *path, const struct stat *st, char *out, size_t len)
 {
 	uid_t me = geteuid();
+	char *real;
+	int rc;
 
 	if (st->st_uid != 0 && st->st_uid != me) {
 		snprintf(out, len,
@@ -1462,14 +1518,21 @@ writable_check(const char *path, const struct stat *st, char *out, size_t len)
 		         path, (unsigned)st->st_uid, (unsigned)me, path);
 		return -1;
 	}
-	if ((st->st_mode & S_IWOTH) == 0)
-		return 0;
-	snprintf(out, len,
-	         "%s: configuration file is writable by others (mode %04o): "
-	         "anyone could make mta-sts-sync run a command "
-	         "(publish-command); chmod o-w %s",
-	         path, (unsigned)(st->st_mode & 07777), path);
-	return -1;
+	if ((st->st_mode & S_IWOTH) != 0) {
+		snprintf(out, len,
+		         "%s: configuration file is writable by others (mode "
+		         "%04o): anyone could make mta-sts-sync run a command "
+		         "(publish-command); chmod o-w %s",
+		         path, (unsigned)(st->st_mode & 07777), path);
+		return -1;
+	}
+	if (dir_chain_check(path, path, out, len) == -1)
+		return -1;
+	if ((real = realpath(path, NULL)) == NULL)
+		return 0; /* read a moment ago: nothing better to say */
+	rc = dir_chain_check(real, path, out, len);
+	free(real);
+	return rc;
 }
 
 /* Read an included file and parse it within b. */

@@ -190,6 +190,66 @@ load_fails(const char *name, const char *want, const char *what)
 	"\tkey \"k\";\n"                                                       \
 	"\tpolicy-file \"/srv/%d.txt\";\n"
 
+/*
+ * A configuration in a directory that others may write (not sticky), or
+ * that belongs to another user, is refused, whether the path names it
+ * or a link leads there.
+ */
+static void
+test_unsafe_dirs(void)
+{
+	struct diag d;
+	struct conf *c;
+	char want[600];
+
+	mkdir(tpath("open"), 0755);
+	chmod(tpath("open"), 0777);
+	write_file("open/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	snprintf(want, sizeof(want),
+	         "open/a.conf: its directory %s is writable by others (mode "
+	         "0777): anyone could replace the file and make mta-sts-sync "
+	         "run a command (publish-command); chmod o-w %s",
+	         tpath("open"), tpath("open"));
+	load_fails("open/a.conf", want, "directory writable by others");
+	if (symlink("open/a.conf", tpath("link.conf")) == -1)
+		perror("symlink");
+	load_fails("link.conf", "its directory ", "link into such a directory");
+	write_file("inc.conf", "include \"open/a.conf\";\n", 0644);
+	load_fails("inc.conf", "open/a.conf: its directory ",
+	           "include from such a directory");
+
+	chmod(tpath("open"), 01777);
+	diag_init(&d);
+	c = conf_load(tpath("link.conf"), &d);
+	ok(c != NULL, "sticky directory writable by others loads: %s", d.error);
+	conf_free(c);
+
+	chmod(tpath("open"), 0775);
+	diag_init(&d);
+	c = conf_load(tpath("open/a.conf"), &d);
+	ok(c != NULL, "directory writable by its group loads: %s", d.error);
+	conf_free(c);
+
+	if (geteuid() == 0 && chown(tpath("open"), 65534, 65534) == 0) {
+		chmod(tpath("open"), 0755);
+		load_fails("link.conf", "its directory ",
+		           "link into another user's directory");
+		snprintf(
+		    want, sizeof(want),
+		    "belongs to uid 65534, not to root or to the user "
+		    "running mta-sts-sync (uid 0): its owner could replace "
+		    "the file and make it run a command "
+		    "(publish-command); chown root %s",
+		    tpath("open"));
+		load_fails("open/a.conf", want, "directory of another user");
+	} else {
+		ok(1, "# SKIP not root: cannot give a directory away");
+		ok(1, "# SKIP not root: cannot give a directory away");
+		ok(1, "# SKIP not root: cannot give a directory away");
+		ok(1, "# SKIP not root: cannot give a directory away");
+	}
+}
+
 static void
 test_defaults(void)
 {
@@ -1083,6 +1143,7 @@ test_modes(void)
 		ok(1, "# SKIP not root: cannot give a file to another user");
 		ok(1, "# SKIP not root: cannot give a file to another user");
 	}
+	test_unsafe_dirs();
 }
 
 /* Replace every "%s" in text (of size) with s. */
