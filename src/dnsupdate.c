@@ -2273,8 +2273,8 @@ send_update(const struct dns_target *t, const struct plan *p, char *where,
 	return rcode;
 }
 
-/* Read the state of every change again, replacing the old states.
- * Returns 0, or -1 with the reason in d. */
+/* Read the state of every change not confirmed again, replacing the old
+ * states. Returns 0, or -1 with the reason in d. */
 static int
 reread(const struct dns_target *t, struct dns_change *c, size_t n,
        struct diag *d)
@@ -2282,6 +2282,8 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
 
+		if (c[i].confirmed)
+			continue;
 		/* the MX records were needed for the plan only */
 		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
 			return -1;
@@ -2291,36 +2293,65 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	return 0;
 }
 
-/* Read the records back after an update and confirm each change; the
- * error, if some differ, is about those (each domain's own message). */
-static enum dns_update_result
-confirm(const struct dns_target *t, struct dns_change *c, size_t n,
-        struct diag *d)
+/* Mark the changes whose records, as read back, hold what they wanted;
+ * returns how many do not. */
+static size_t
+confirm_marks(struct dns_change *c, size_t n)
 {
-	enum dns_update_result res = DNS_UPDATE_OK;
-	char where[DNS_NAME_MAX + 80];
+	size_t left = 0;
 
-	if (reread(t, c, n, d) == -1)
-		return DNS_UPDATE_FAILED;
-	target_where(t, 0, where, sizeof(where));
 	for (size_t i = 0; i < n; i++) {
 		const struct dns_state *s = c[i].state;
 
 		c[i].confirmed =
 		    !part_needed(&s->sts, c[i].sts_text, STS_PREFIX) &&
 		    !part_needed(&s->tlsrpt, c[i].tlsrpt_text, TLSRPT_PREFIX);
-		if (c[i].confirmed)
-			continue;
-		diag_error(d,
-		           "%s accepted the update, but the records of this "
-		           "domain read back from it differ: check that its "
-		           "update policy allows this key to change them "
-		           "(PowerDNS accepts and drops what its "
-		           "lua-dnsupdate-policy-script refuses)",
-		           where);
-		res = DNS_UPDATE_FAILED;
+		left += !c[i].confirmed;
 	}
-	return res;
+	return left;
+}
+
+/*
+ * The waits before records that differ from an accepted update are read
+ * again, in seconds: a primary may serve an update a moment after it
+ * answered (BIND applies the update of an inline-signing zone to its
+ * unsigned copy, and serves it once it has signed it). They add up to
+ * CONFIRM_WAIT_S.
+ */
+static const double confirm_waits[] = {0.01, 0.03, 0.06, 0.1,
+                                       0.2,  0.4,  0.8,  1.4};
+#define CONFIRM_WAIT_S 3
+
+/* Read the records back after an update and confirm each change; the
+ * error, if some still differ, is about those (each domain's own
+ * message). */
+static enum dns_update_result
+confirm(const struct dns_target *t, struct dns_change *c, size_t n,
+        struct diag *d)
+{
+	size_t w = 0;
+	char where[DNS_NAME_MAX + 80];
+
+	if (reread(t, c, n, d) == -1)
+		return DNS_UPDATE_FAILED;
+	while (confirm_marks(c, n) > 0) {
+		if (w == sizeof(confirm_waits) / sizeof(confirm_waits[0])) {
+			target_where(t, 0, where, sizeof(where));
+			diag_error(d,
+			           "%s accepted the update, but the records of "
+			           "this domain read back from it still differ "
+			           "after %d s: check that its update policy "
+			           "allows this key to change them (PowerDNS "
+			           "accepts and drops what its "
+			           "lua-dnsupdate-policy-script refuses)",
+			           where, CONFIRM_WAIT_S);
+			return DNS_UPDATE_FAILED;
+		}
+		sleep_seconds(confirm_waits[w++]);
+		if (reread(t, c, n, d) == -1)
+			return DNS_UPDATE_FAILED;
+	}
+	return DNS_UPDATE_OK;
 }
 
 /* The name of a failed prerequisite's rcode. */

@@ -916,20 +916,6 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	return status == 0 && exec_errno == 0 ? 0 : -1;
 }
 
-/* Sleep for s seconds (fractions allowed). */
-static void
-sleep_seconds(double s)
-{
-	struct timespec ts;
-
-	if (s <= 0)
-		return;
-	ts.tv_sec = (time_t)s;
-	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 /* The canonical bytes of the policy body in buf (len bytes) into out.
  * Returns 0, or -1 with the reason in d if it is not a valid policy. */
 static int

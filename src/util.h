@@ -70,6 +70,9 @@ size_t hash_bytes(const void *data, size_t len);
  */
 const char *str_printable(const char *s, size_t n, char *out, size_t cap);
 
+/* Sleep for s seconds (fractions allowed; a signal does not cut it). */
+void sleep_seconds(double s);
+
 /* ASCII-only case-insensitive comparison, independent of the locale. */
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);

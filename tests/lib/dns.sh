@@ -34,6 +34,10 @@
 # its origin changed, with the same grants.
 #
 # $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
+#
+# $DNS_SIGNED, when set, signs the zones of BIND (dnssec-policy default,
+# inline-signing: the updates go to the unsigned copy and are served once
+# signed) and of Knot (dnssec-signing on).
 
 : "${DNS_GRANT:=example.com}"
 DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
@@ -120,8 +124,22 @@ _dns_bind_zones() {
 	for z in ${DNS_ZONES:-}; do
 		printf 'zone "%s" {\n\ttype primary;\n\tfile "%s/%s.zone";\n' \
 			"$z" "$1" "$z"
+		_dns_bind_signing
 		printf '\tupdate-policy {\n%s\n\t};\n};\n' "$2"
 	done
+}
+
+# _dns_bind_signing / _dns_knot_signing: a zone's signing options, if
+# $DNS_SIGNED.
+_dns_bind_signing() {
+	if [ -n "${DNS_SIGNED:-}" ]; then
+		printf '\tdnssec-policy default;\n\tinline-signing yes;\n'
+	fi
+}
+_dns_knot_signing() {
+	if [ -n "${DNS_SIGNED:-}" ]; then
+		printf '    dnssec-signing: on\n'
+	fi
 }
 
 # _dns_knot_zones DIR: knot.conf zone entries for $DNS_ZONES.
@@ -130,6 +148,7 @@ _dns_knot_zones() {
 	for z in ${DNS_ZONES:-}; do
 		printf '  - domain: %s\n    file: "%s/%s.zone"\n' "$z" "$1" "$z"
 		printf '    acl: mtasts-update\n'
+		_dns_knot_signing
 	done
 }
 
@@ -241,6 +260,7 @@ $includes
 zone "example.com" {
 	type primary;
 	file "$dir/example.com.zone";
+$(_dns_bind_signing)
 	update-policy {
 $grants
 	};
@@ -310,6 +330,7 @@ zone:
   - domain: example.com
     file: "$dir/example.com.zone"
     acl: mtasts-update
+$(_dns_knot_signing)
 $(_dns_knot_zones "$dir")
 EOF
 	_dns_run "$dir" knot knotd -c "$dir/knot.conf"
