@@ -1552,7 +1552,11 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 		            path, rd.error);
 	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
-		return perr(p, lx->file, line, "%s", rd.error);
+		return perr(p, lx->file, line, "%s%s", rd.error,
+		            st.st_uid != 0 && st.st_uid != geteuid()
+		                ? " (a TSIG key for that user: name it with "
+		                  "key-file instead, which reads keys only)"
+		                : "");
 	}
 	for (i = 0; i <= p->depth; i++)
 		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&

@@ -242,11 +242,31 @@ test_unsafe_dirs(void)
 		    "(publish-command); chown root %s",
 		    tpath("open"));
 		load_fails("open/a.conf", want, "directory of another user");
+
+		write_file("their.key", KEY_STMT, 0600);
+		if (chown(tpath("their.key"), 65534, 65534) == -1)
+			perror("chown");
+		fails_with("include \"their.key\";\n" DOMAIN_OK "};\n",
+		           "(a TSIG key for that user: name it with "
+		           "key-file instead, which reads keys only)",
+		           "included key of another user");
+		snprintf(
+		    want, sizeof(want),
+		    "options { key-file \"%s\"; };\n"
+		    "domain \"example.com\" { upstream \"https://x.example/\"; "
+		    "policy-file \"/p/%%d\"; };\n",
+		    tpath("their.key"));
+		c = load_text(want, &d);
+		ok(c != NULL, "... its key-file loads: %s", d.error);
+		conf_free(c);
 	} else {
 		ok(1, "# SKIP not root: cannot give a directory away");
 		ok(1, "# SKIP not root: cannot give a directory away");
 		ok(1, "# SKIP not root: cannot give a directory away");
 		ok(1, "# SKIP not root: cannot give a directory away");
+		ok(1, "# SKIP not root: cannot give a file away");
+		ok(1, "# SKIP not root: cannot give a file away");
+		ok(1, "# SKIP not root: cannot give a file away");
 	}
 }
 
