@@ -698,7 +698,8 @@ badtime_error(const struct tsig_info *info, uint64_t now, const char *where,
 }
 
 /* Explain a BADKEY answer. Knot also answers BADKEY when its ACL denies
- * a known key, so for an UPDATE both causes are named. */
+ * a known key, and to a query when no ACL of the zone names the key, so
+ * both causes are named. */
 static void
 badkey_error(const char *where, const struct tsig_key *k, int is_update,
              struct diag *d)
@@ -716,7 +717,10 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 		diag_error(d,
 		           "%s does not know TSIG key %s with algorithm "
 		           "%s (NOTAUTH, BADKEY): check the key name and "
-		           "algorithm in the server configuration",
+		           "algorithm in the server configuration (Knot "
+		           "answers so too when no acl of the zone names "
+		           "the key: add the acl `mta-sts-sync server-config "
+		           "--knot` prints to the zone)",
 		           where, k->name, tsig_alg_name(k->alg));
 }
 
