@@ -36,8 +36,8 @@
 
 #define DNS_MSG_MAX 65535
 #define QUERY_MAX 4 /* messages pipelined at once */
-#define STS_PREFIX "v=STSv1"
-#define TLSRPT_PREFIX "v=TLSRPTv1"
+#define STS_PREFIX DNS_STS_PREFIX
+#define TLSRPT_PREFIX DNS_TLSRPT_PREFIX
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1958,6 +1958,16 @@ has_prefix(const char *text, const char *prefix)
 	return strncmp(text, prefix, n) == 0 &&
 	       (text[n] == '\0' || text[n] == ';' || text[n] == ' ' ||
 	        text[n] == '\t');
+}
+
+size_t
+dns_txtset_count(const struct dns_txtset *s, const char *prefix)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < s->n; i++)
+		count += has_prefix(s->text.v[i], prefix);
+	return count;
 }
 
 /* Would setting the prefix records of s to text change anything? */

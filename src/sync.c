@@ -455,6 +455,24 @@ plan_tlsrpt(struct domain_run *r)
 	return 0;
 }
 
+/*
+ * Several records of one kind at a name make senders take none of them
+ * (RFC 8461 section 3.1, RFC 8460 section 3): the UPDATE removes all but
+ * the new one, and the operator is told, since someone put them there.
+ */
+static void
+plan_duplicates(struct domain_run *r, const struct dns_txtset *s,
+                const char *label, const char *prefix, const char *rfc)
+{
+	size_t n = dns_txtset_count(s, prefix);
+
+	if (n > 1)
+		run_warn(r,
+		         "%s.%s holds %zu %s records, of which senders take "
+		         "none (%s): all but the new one are removed",
+		         label, r->dc->name, n, prefix, rfc);
+}
+
 /* Work out which records change. */
 static int
 plan_records(struct domain_run *r)
@@ -482,6 +500,11 @@ plan_records(struct domain_run *r)
 	one.sts_text = NULL;
 	r->tlsrpt_needed = tlsrpt && dns_change_needed(&one);
 	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
+	plan_duplicates(r, &r->state.sts, "_mta-sts", DNS_STS_PREFIX,
+	                "RFC 8461 section 3.1");
+	if (tlsrpt)
+		plan_duplicates(r, &r->state.tlsrpt, "_smtp._tls",
+		                DNS_TLSRPT_PREFIX, "RFC 8460 section 3");
 	run_note(r, "_mta-sts TXT %s, _smtp._tls TXT %s",
 	         r->sts_needed ? "to update" : "up to date",
 	         !tlsrpt            ? "not managed"
