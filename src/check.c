@@ -955,15 +955,21 @@ check_all(const struct check_ctx *ctx, struct report *reps, size_t n)
 
 /* ------------------------------------------------------- output */
 
-/* Print one domain's results and verdict as text. */
+/* Print one domain's results and verdict as text; with -q, only its
+ * failures and the verdict of a domain that failed. */
 static void
 print_text(const struct report *rep)
 {
 	const struct check_item *it;
+	int quiet = log_get_level() == LOG_LEVEL_QUIET;
 	size_t i;
 
+	if (quiet && rep->nfail == 0)
+		return;
 	for (i = 0; i < rep->n; i++) {
 		it = &rep->items[i];
+		if (quiet && it->status != CHECK_FAIL)
+			continue;
 		printf("%s: %-4s  %-16s %s%s%s%s\n", rep->domain,
 		       status_names[it->status], it->name, it->msg,
 		       it->rfc ? " (" : "", it->rfc ? it->rfc : "",

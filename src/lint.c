@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "log.h"
 #include "policy.h"
 #include "util.h"
 
@@ -120,14 +121,15 @@ lint_file(const char *path)
 	diag_init(&d);
 	buf_init(&canon, POLICY_MAX_SIZE);
 	p = lint_load(path, &canon, &d);
-	if (p != NULL) {
+	if (p == NULL) {
+		lint_print(stdout, path, "error", d.error);
+	} else if (log_get_level() != LOG_LEVEL_QUIET) {
 		policy_id(canon.data, canon.len, id);
 		printf("%s: ok id=%s mode=%s mx=%zu max_age=%lu\n", path, id,
 		       policy_mode_name(p->mode), p->nmx, p->max_age);
-	} else {
-		lint_print(stdout, path, "error", d.error);
 	}
-	lint_warnings(stdout, path, &d);
+	if (log_get_level() != LOG_LEVEL_QUIET)
+		lint_warnings(stdout, path, &d);
 	buf_free(&canon);
 	policy_free(p);
 	return p != NULL ? 0 : -1;

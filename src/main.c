@@ -30,9 +30,10 @@ enum {
 static const char usage_text[] =
     "usage: mta-sts-sync [sync] [-c FILE] [-n] [-j N] [-v|-q] [--json] "
     "[--syslog] [DOMAIN...]\n"
-    "       mta-sts-sync check [-c FILE] [--server ADDR[#PORT]] [--ca-file "
-    "FILE] [--json] DOMAIN...\n"
-    "       mta-sts-sync lint [--canonical] FILE...   (- for standard input)\n"
+    "       mta-sts-sync check [-c FILE] [-q] [--server ADDR[#PORT]] "
+    "[--ca-file FILE] [--json] DOMAIN...\n"
+    "       mta-sts-sync lint [-q] [--canonical] FILE...   (- for standard "
+    "input)\n"
     "       mta-sts-sync server-config [-c FILE] [--bind|--knot|--pdns]\n"
     "       mta-sts-sync -h | --help | -V | --version\n";
 
@@ -56,8 +57,9 @@ static const char help_text[] =
     "  -n, --dry-run       sync: show the file diff and the UPDATE, change "
     "nothing\n"
     "  -j, --jobs N        sync: work on N domains at once (default 8)\n"
-    "  -v, --verbose       explain every step\n"
-    "  -q, --quiet         print errors only\n"
+    "  -v, --verbose       sync: explain every step\n"
+    "  -q, --quiet         print errors only (check: FAIL lines; lint: "
+    "error lines)\n"
     "      --json          one JSON document on standard output\n"
     "      --syslog        log to syslog instead of standard error\n"
     "      --server A[#P]  check: ask this DNS server instead of the system "
@@ -174,10 +176,10 @@ option_allowed(enum command cmd, int opt)
 		allowed = "cjnvqJL";
 		break;
 	case CMD_CHECK:
-		allowed = "cvqJSA";
+		allowed = "cqJSA";
 		break;
 	case CMD_LINT:
-		allowed = "vqK";
+		allowed = "qK";
 		break;
 	case CMD_SERVER_CONFIG:
 		allowed = "cBNP";
@@ -211,9 +213,30 @@ parse_jobs(const char *arg)
 	return (unsigned)n;
 }
 
+/* Two options that exclude each other (-v and -q, or two of --bind,
+ * --knot and --pdns) are a usage error, not the last one winning. */
+static void
+option_exclusive(int *seen, int opt, const char *which)
+{
+	char msg[96];
+
+	if (*seen != 0 && *seen != opt) {
+		snprintf(msg, sizeof(msg), "%s exclude each other", which);
+		usage(msg);
+	}
+	*seen = opt;
+}
+
 static void
 parse_option(int opt, struct cmd_opts *o, int *use_syslog)
 {
+	static int level_seen, flavour_seen;
+
+	if (opt == 'v' || opt == 'q')
+		option_exclusive(&level_seen, opt, "-v and -q");
+	if (opt == OPT_BIND || opt == OPT_KNOT || opt == OPT_PDNS)
+		option_exclusive(&flavour_seen, opt,
+		                 "--bind, --knot and --pdns");
 	switch (opt) {
 	case 'c':
 		o->conf_path = optarg;
