@@ -135,6 +135,23 @@ check_add(struct report *rep, enum check_status st, const char *name,
 
 /* ------------------------------------------------------------ DNS */
 
+/* The records of txts of the kind version, quoted and separated by ", "
+ * (cut to what a message holds), into out (initialised here; the caller
+ * frees it). */
+static void
+records_of(const struct strlist *txts, const char *version, struct buf *out)
+{
+	size_t i, one;
+
+	buf_init(out, CHECK_MSG_MAX);
+	for (i = 0; i < txts->n; i++)
+		if (record_select(&txts->v[i], 1, version, &one) == 1)
+			buf_printf(out, "%s\"%s\"", out->len > 0 ? ", " : "",
+			           txts->v[i]);
+	if (out->data == NULL)
+		buf_puts(out, "");
+}
+
 /*
  * A resolver for one worker: the --server address with recursion
  * desired, or the system's /etc/resolv.conf. Returns NULL with the
@@ -376,6 +393,7 @@ check_sts_record(struct domain_check *dc)
 {
 	struct report *rep = dc->rep;
 	struct strlist txts = {0}, chain = {0};
+	struct buf list = {0};
 	struct sts_record r;
 	char name[DOMAIN_MAX + 16];
 	size_t n, first = 0, bad;
@@ -403,10 +421,11 @@ check_sts_record(struct domain_check *dc)
 		          "ignored): senders do not use MTA-STS",
 		          name, txts.n);
 	} else if (n > 1) {
+		records_of(&txts, STS_RECORD_VERSION, &list);
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
 		          "%zu v=STSv1 TXT records at %s: senders must treat "
-		          "this as no record",
-		          n, name);
+		          "this as no record: %s",
+		          n, name, list.data);
 	} else if (sts_record_parse(txts.v[first], strlen(txts.v[first]), &r,
 	                            &d) < 0) {
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
@@ -417,6 +436,7 @@ check_sts_record(struct domain_check *dc)
 		          txts.v[first]);
 	}
 out:
+	buf_free(&list);
 	strlist_free(&txts);
 	strlist_free(&chain);
 }
@@ -696,7 +716,9 @@ report_coverage(struct domain_check *dc, const struct strlist *mx)
 		          miss.data);
 	else
 		check_add(rep, CHECK_PASS, "mx-coverage", RFC_8461 "4.1",
-		          "all %zu MX hosts match the policy", mx->n);
+		          mx->n == 1 ? "the %zu MX host matches the policy"
+		                     : "all %zu MX hosts match the policy",
+		          mx->n);
 	buf_free(&miss);
 	for (j = 0; j < p->nmx; j++) {
 		for (i = 0; i < mx->n; i++)
@@ -787,6 +809,7 @@ check_tlsrpt(struct domain_check *dc)
 {
 	struct report *rep = dc->rep;
 	struct strlist txts = {0}, chain = {0};
+	struct buf list = {0};
 	struct tlsrpt_record r;
 	char name[DOMAIN_MAX + 16];
 	size_t n, first = 0, bad;
@@ -808,19 +831,21 @@ check_tlsrpt(struct domain_check *dc)
 		    "no v=TLSRPTv1 TXT record at %s: TLS-RPT is optional, "
 		    "but without it nobody tells you when senders fail",
 		    name);
-	else if (n > 1)
+	else if (n > 1) {
+		records_of(&txts, TLSRPT_RECORD_VERSION, &list);
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
 		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
-		          "ignore them all",
-		          n, name);
-	else if (tlsrpt_record_parse(txts.v[first], strlen(txts.v[first]), &r,
-	                             &d) < 0)
+		          "ignore them all: %s",
+		          n, name, list.data);
+	} else if (tlsrpt_record_parse(txts.v[first], strlen(txts.v[first]), &r,
+	                               &d) < 0)
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "\"%s\": %s",
 		          txts.v[first], d.error);
 	else if (tlsrpt_check_uris(rep, &r) == 0)
 		check_add(rep, CHECK_PASS, "tlsrpt", RFC_8460 "3", "%s",
 		          txts.v[first]);
 out:
+	buf_free(&list);
 	tlsrpt_record_free(&r);
 	strlist_free(&txts);
 	strlist_free(&chain);
@@ -1166,6 +1191,12 @@ check_run(const struct cmd_opts *o)
 	if (fetch_global_init() != 0) {
 		log_error(NULL, "check: cannot initialise libcurl");
 		rc = EXIT_FAILED;
+		goto out;
+	}
+	if (o->ca_file != NULL && fetch_ca_file_check(o->ca_file, &d) < 0) {
+		log_error(NULL, "check: --ca-file %s", d.error);
+		fetch_global_cleanup();
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	check_all(&ctx, reps, n);

@@ -194,6 +194,24 @@ trust_store(const char *path)
 	return st;
 }
 
+int
+fetch_ca_file_check(const char *path, struct diag *d)
+{
+	FILE *fp = fopen(path, "r");
+
+	if (fp == NULL) {
+		diag_error(d, "%s: cannot read: %s", path, strerror(errno));
+		return -1;
+	}
+	fclose(fp);
+	if (trust_store(path) == NULL) {
+		diag_error(d, "%s: no PEM certificate could be read from it",
+		           path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Free the stores (no connection may be using them). */
 static void
 trust_free_all(void)

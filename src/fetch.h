@@ -47,6 +47,10 @@ struct fetch_result {
 int fetch_global_init(void);
 void fetch_global_cleanup(void);
 
+/* Can the CA file path be read, and does it hold a certificate? Returns
+ * 0, or -1 with the reason in d. (After fetch_global_init().) */
+int fetch_ca_file_check(const char *path, struct diag *d);
+
 /* Fetch url into r (which the caller frees with fetch_result_free).
  * Returns 0 when r->ok, else -1 with r->error set: the reason in words,
  * without the URL (the caller names it), e.g. "HTTP 404 Not Found",

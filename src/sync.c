@@ -225,6 +225,34 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 }
 
 /*
+ * Every ca-file of the configuration must be readable and hold a
+ * certificate: like a key file that cannot be read, a configuration
+ * error (nothing done), rather than a failed fetch for every domain that
+ * names it. Each file is parsed once, for the whole run. Returns 0, or
+ * -1 (in d).
+ */
+static int
+sync_check_ca_files(const struct conf *conf, struct diag *d)
+{
+	const char *last = NULL;
+	struct diag cd;
+
+	for (size_t i = 0; i < conf->nshared; i++) {
+		const char *ca = conf->shared[i].ca_file;
+
+		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
+			continue;
+		last = ca;
+		diag_init(&cd);
+		if (fetch_ca_file_check(ca, &cd) == -1) {
+			diag_error(d, "%s: ca-file %s", conf->path, cd.error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
  * Take an exclusive lock on the configuration file so that two runs on
  * the same configuration never overlap. The descriptor stays open (and
  * the lock held) until the process ends. Returns 0, or -1 (in d).
@@ -1532,6 +1560,12 @@ sync_run(const struct cmd_opts *o)
 	publish_catch_signals();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
+	if (sync_check_ca_files(conf, &d) == -1) {
+		fetch_global_cleanup();
+		free(sel);
+		conf_free(conf);
+		return sync_refused(o, &d, EXIT_USAGE);
+	}
 	failed = sync_domains(conf, sel, (size_t)n, o);
 	dns_close_connections();
 	free(sel);
