@@ -135,6 +135,31 @@ check_add(struct report *rep, enum check_status st, const char *name,
 
 /* ------------------------------------------------------------ DNS */
 
+/* A record at name that would be of the kind version but for its case
+ * ("V=STSV1; ...") is ignored, as the version is case-sensitive; it is
+ * likely a typo: a warning for check (named check_name) says so. */
+static void
+check_lookalikes(struct report *rep, const struct strlist *txts,
+                 const char *name, const char *version, const char *check_name,
+                 const char *rfc, const char *who)
+{
+	size_t vn = strlen(version), one;
+
+	for (size_t i = 0; i < txts->n; i++) {
+		const char *t = txts->v[i];
+
+		if (ascii_ncasecmp(t, version, vn) != 0 ||
+		    (t[vn] != '\0' && t[vn] != ';' && t[vn] != ' ' &&
+		     t[vn] != '\t') ||
+		    record_select(&txts->v[i], 1, version, &one) == 1)
+			continue;
+		check_add(rep, CHECK_WARN, check_name, rfc,
+		          "\"%s\" at %s is ignored by %s: the version is "
+		          "case-sensitive, write %s",
+		          t, name, who, version);
+	}
+}
+
 /* The records of txts of the kind version, quoted and separated by ", "
  * (cut to what a message holds), into out (initialised here; the caller
  * frees it). */
@@ -410,6 +435,8 @@ check_sts_record(struct domain_check *dc)
 		goto out;
 	}
 	report_chain(rep, name, "sts-delegation", &chain);
+	check_lookalikes(rep, &txts, name, STS_RECORD_VERSION, "sts-record",
+	                 RFC_8461 "3.1", "senders");
 	if (bad > 0)
 		check_add(rep, CHECK_WARN, "sts-record", RFC_8461 "3.1",
 		          "%zu malformed TXT record(s) at %s ignored", bad,
@@ -824,6 +851,8 @@ check_tlsrpt(struct domain_check *dc)
 		goto out;
 	}
 	report_chain(rep, name, "tlsrpt-delegation", &chain);
+	check_lookalikes(rep, &txts, name, TLSRPT_RECORD_VERSION, "tlsrpt",
+	                 RFC_8460 "3", "reporters");
 	n = record_select(txts.v, txts.n, TLSRPT_RECORD_VERSION, &first);
 	if (n == 0)
 		check_add(

@@ -36,8 +36,8 @@
 
 #define DNS_MSG_MAX 65535
 #define QUERY_MAX 4 /* messages pipelined at once */
-#define STS_PREFIX DNS_STS_PREFIX
-#define TLSRPT_PREFIX DNS_TLSRPT_PREFIX
+#define STS_PREFIX "v=STSv1"
+#define TLSRPT_PREFIX "v=TLSRPTv1"
 
 /* ------------------------------------------------------------ helpers */
 

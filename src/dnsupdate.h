@@ -104,14 +104,9 @@ struct dns_txtset {
 	uint32_t ttl;
 };
 
-/* The records of the two kinds mta-sts-sync keeps: a record is of a
- * kind when its text starts with the prefix, followed by its end, a ';'
+/* How many records of s are of the kind of prefix ("v=STSv1" or
+ * "v=TLSRPTv1"): their text starts with it, followed by the end, a ';'
  * or white space. */
-#define DNS_STS_PREFIX "v=STSv1"
-#define DNS_TLSRPT_PREFIX "v=TLSRPTv1"
-
-/* How many records of s are of the kind of prefix (DNS_STS_PREFIX or
- * DNS_TLSRPT_PREFIX). */
 size_t dns_txtset_count(const struct dns_txtset *s, const char *prefix);
 
 /* What the primary holds for one domain. */

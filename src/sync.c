@@ -528,11 +528,11 @@ plan_records(struct domain_run *r)
 	one.sts_text = NULL;
 	r->tlsrpt_needed = tlsrpt && dns_change_needed(&one);
 	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
-	plan_duplicates(r, &r->state.sts, "_mta-sts", DNS_STS_PREFIX,
+	plan_duplicates(r, &r->state.sts, "_mta-sts", STS_RECORD_VERSION,
 	                "RFC 8461 section 3.1");
 	if (tlsrpt)
 		plan_duplicates(r, &r->state.tlsrpt, "_smtp._tls",
-		                DNS_TLSRPT_PREFIX, "RFC 8460 section 3");
+		                TLSRPT_RECORD_VERSION, "RFC 8460 section 3");
 	run_note(r, "_mta-sts TXT %s, _smtp._tls TXT %s",
 	         r->sts_needed ? "to update" : "up to date",
 	         !tlsrpt            ? "not managed"
