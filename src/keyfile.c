@@ -196,6 +196,38 @@ key_value(struct lex *lx, const char *what, char *out, size_t size,
 	return 0;
 }
 
+/* Does word look like a setting name (lower case letters and '-', as
+ * BIND's), rather than, say, a secret whose keyword was left out? */
+static int
+setting_shaped(const char *word)
+{
+	size_t n = strspn(word, "abcdefghijklmnopqrstuvwxyz-");
+
+	return n > 0 && n <= 32 && word[n] == '\0';
+}
+
+/* A word in a key block that is not a setting expected there. It is
+ * quoted only when it looks like a setting name: it may be the secret. */
+static int
+key_setting_error(const struct lex *lx, const struct keyspec *ks,
+                  struct diag *d)
+{
+	if (strcmp(lx->text, "algorithm") == 0 ||
+	    strcmp(lx->text, "secret") == 0)
+		return key_error(d, lx->file, lx->tok_line,
+		                 "duplicate setting '%s' in key \"%s\"",
+		                 lx->text, ks->name);
+	if (setting_shaped(lx->text))
+		return key_error(d, lx->file, lx->tok_line,
+		                 "unknown setting '%s' in key \"%s\"", lx->text,
+		                 ks->name);
+	return key_error(d, lx->file, lx->tok_line,
+	                 "expected algorithm or secret in key \"%s\", found "
+	                 "a word that is no setting name (not shown: it may "
+	                 "be the secret; write secret \"...\";)",
+	                 ks->name);
+}
+
 /* Parse the body of a key block after '{' up to and including "};". */
 static int
 key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
@@ -214,13 +246,7 @@ key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
 			              sizeof(ks->secret), d) == -1)
 				return -1;
 		} else {
-			return key_error(d, lx->file, lx->tok_line,
-			                 "%s setting '%.64s' in key \"%s\"",
-			                 (strcmp(lx->text, "algorithm") == 0 ||
-			                  strcmp(lx->text, "secret") == 0)
-			                     ? "duplicate"
-			                     : "unknown",
-			                 lx->text, ks->name);
+			return key_setting_error(lx, ks, d);
 		}
 	}
 	if (t == TOK_ERROR)

@@ -4,15 +4,19 @@
  * file's only key, 'N' keyfile_parse() for the key named "k", anything
  * else conf_parse_flags() with CONF_NO_FILES (no include or key file is
  * ever read). Invariants, else abort: a failure always says why, a
- * success says nothing of an error, no message quotes the secret of a
- * parsed key, and a loaded configuration is complete (every domain has a
- * key, a policy file, an upstream or a local policy).
+ * success says nothing of an error, no warning of a success quotes the
+ * secret of a key it parsed (in base64, as written), and a loaded
+ * configuration is complete (every domain has a key, a policy file, an
+ * upstream or a local policy). (That no error quotes a secret is
+ * tested with known secrets by conf-test.)
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "conf.h"
 #include "tsig.h"
@@ -52,6 +56,21 @@ check_conf(const struct conf *c)
 	}
 }
 
+/* No warning of d holds the secret of k in base64. */
+static void
+check_secret_unsaid(const struct tsig_key *k, const struct diag *d)
+{
+	unsigned char b64[4 * ((TSIG_SECRET_MAX + 2) / 3) + 1];
+	size_t w;
+
+	if (k->secret_len == 0)
+		return;
+	EVP_EncodeBlock(b64, k->secret, (int)k->secret_len);
+	for (w = 0; w < d->nwarn; w++)
+		if (strstr(d->warn[w], (const char *)b64) != NULL)
+			abort();
+}
+
 /* Parse a key file; a failure has a message. */
 static void
 fuzz_keyfile(const char *buf, size_t len, const char *name)
@@ -67,6 +86,8 @@ fuzz_keyfile(const char *buf, size_t len, const char *name)
 		abort();
 	if (rc == 0 && (key.name[0] == '\0' || key.secret_len == 0))
 		abort();
+	if (rc == 0)
+		check_secret_unsaid(&key, &d);
 	tsig_key_wipe(&key);
 }
 
@@ -80,8 +101,11 @@ fuzz_conf(const char *buf, size_t len)
 	c = conf_parse_flags("fuzz.conf", buf, len, CONF_NO_FILES, &d);
 	if ((c == NULL) != diag_failed(&d))
 		abort();
-	if (c != NULL)
+	if (c != NULL) {
 		check_conf(c);
+		for (size_t k = 0; k < c->nkeys; k++)
+			check_secret_unsaid(&c->keys[k], &d);
+	}
 	conf_free(c);
 }
 

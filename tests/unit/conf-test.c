@@ -1201,6 +1201,9 @@ test_no_secret_in_messages(void)
 	    "key \"k\" { secret \"%s\" algorithm };\n",
 	    "key \"k\" { algorithm hmac-sha256; secret %s; }\n",
 	    "key \"k\" { algorithm hmac-sha256; secret \"%s\"; bogus 1; };\n",
+	    /* the secret where a setting name goes (its keyword left out) */
+	    "key \"k\" { algorithm hmac-sha256; %s; };\n",
+	    "key \"k\" { algorithm hmac-sha256; sec%s; };\n",
 	};
 	char text[512];
 	size_t i;
