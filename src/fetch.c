@@ -747,6 +747,7 @@ static void
 xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
 	const char *why = x->reason[0] ? x->reason : status_reason(r->status);
+	char ct[160];
 
 	if (r->status >= 300 && r->status < 400)
 		result_error(r,
@@ -760,7 +761,11 @@ xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		result_error(r,
 		             "Content-Type %s, expected text/plain (RFC 8461 "
 		             "section 3.2)",
-		             r->content_type ? r->content_type : "missing");
+		             r->content_type
+		                 ? str_printable(r->content_type,
+		                                 strlen(r->content_type), ct,
+		                                 sizeof(ct))
+		                 : "missing");
 	else if (x->abort == ABORT_TOO_LARGE || rc == CURLE_FILESIZE_EXCEEDED)
 		result_error(r, "policy too large: more than %u bytes",
 		             POLICY_MAX_SIZE);

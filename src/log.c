@@ -80,6 +80,16 @@ flush_deferred(void)
 	pthread_mutex_unlock(&deferred.lock);
 }
 
+/* Control bytes in a message (which may quote what a server sent) become
+ * '?', so that it cannot move the terminal's cursor or forge a line. */
+static void
+log_clean(char *msg)
+{
+	for (; *msg != '\0'; msg++)
+		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+			*msg = '?';
+}
+
 static void __attribute__((format(printf, 5, 0)))
 log_emit(FILE *fp, int prio, const char *tag, const char *domain,
          const char *fmt, va_list ap)
@@ -87,6 +97,7 @@ log_emit(FILE *fp, int prio, const char *tag, const char *domain,
 	char msg[2048];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_clean(msg);
 	flush_deferred();
 	log_write(fp, prio, tag, domain, msg);
 }
@@ -124,6 +135,7 @@ log_warning_deferred(const char *domain, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_clean(msg);
 	pthread_mutex_lock(&deferred.lock);
 	if (deferred.n < LOG_DEFERRED_MAX) {
 		deferred.domain[deferred.n] =

@@ -1,11 +1,16 @@
 /*
  * util-test.c - the diagnostics: the first error wins, context added
- * after an error, bounded messages.
+ * after an error, bounded messages; and the log turns control bytes into
+ * '?'.
  */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "tap.h"
 #include "util.h"
 
@@ -48,10 +53,48 @@ test_append(void)
 	ok(strlen(d.error) == DIAG_MSG_MAX - 1, "the message fills its bound");
 }
 
+/* What the log writes for a message that quotes control bytes (as a
+ * server's header may hold), read back from a file standing for stderr. */
+static void
+test_log_clean(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char path[512], got[256] = "";
+	int fd, saved = dup(2);
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/util-test.XXXXXX",
+	         tmp != NULL ? tmp : "/tmp");
+	fd = mkstemp(path);
+	if (fd == -1 || saved == -1 || dup2(fd, 2) == -1) {
+		perror("util-test: stderr to a file");
+		exit(99);
+	}
+	log_error("example.com", "Content-Type %s",
+	          "text/html\x1b[2J\r\nX\x7f");
+	log_warning_deferred(NULL, "a\tb");
+	log_error(NULL, "done");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	fp = fdopen(fd, "r");
+	rewind(fp);
+	got[fread(got, 1, sizeof(got) - 1, fp)] = '\0';
+	fclose(fp);
+	unlink(path);
+	is_str(
+	    got,
+	    "example.com: error: Content-Type text/html?[2J??X?\n"
+	    "mta-sts-sync: warning: a?b\n"
+	    "mta-sts-sync: error: done\n",
+	    "the log turns control bytes into '?', and its lines stay lines");
+}
+
 int
 main(void)
 {
 	test_first_wins();
 	test_append();
+	test_log_clean();
 	return done_testing();
 }
