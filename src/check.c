@@ -272,6 +272,11 @@ txt_rr_text(const ldns_rr *rr, struct strlist *out)
 	}
 	buf_init(&text, TXT_RECORD_MAX);
 	if (txt_rdata_to_text(rdata, len, &text) == 0) {
+		/* a NUL byte would end the text early: shown as '?', as
+		 * sync reads it, so that the record is judged whole */
+		for (i = 0; i < text.len; i++)
+			if (text.data[i] == '\0')
+				text.data[i] = '?';
 		strlist_add(out, text.data ? text.data : "");
 		rc = 0;
 	}
@@ -297,7 +302,9 @@ txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
 	for (hops = 0; hops < CHECK_CNAME_HOPS; hops++) {
 		for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
+			/* an empty RDATA parses as a record without fields */
 			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+			    ldns_rr_rd_count(rr) == 1 &&
 			    ldns_dname_compare(ldns_rr_owner(rr), *cur) == 0)
 				break;
 		}

@@ -824,10 +824,13 @@ skip_name(const unsigned char *m, size_t len, size_t off)
 static size_t
 answer_end(const unsigned char *m, size_t len)
 {
-	unsigned qd = (unsigned)m[4] << 8 | m[5],
-	         an = (unsigned)m[6] << 8 | m[7];
+	unsigned qd, an;
 	size_t off = 12;
 
+	if (len < 12)
+		return 0;
+	qd = (unsigned)m[4] << 8 | m[5];
+	an = (unsigned)m[6] << 8 | m[7];
 	for (unsigned i = 0; i < qd + an; i++) {
 		off = skip_name(m, len, off);
 		if (off == 0 || off + (i < qd ? 4 : 10) > len)
@@ -1670,22 +1673,27 @@ resolve_server(struct addrset *as, const char *server, unsigned port,
 	return 0;
 }
 
-/* Add the addresses of type (A or AAAA) of host, asked of f, to as. */
-static int
-resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
-                   unsigned port, struct addrset *as, struct diag *d)
+/* Add the addresses of type (A or AAAA) in the answer section of ans,
+ * with port, to as. */
+static void
+addrs_from_answer(const ldns_pkt *ans, ldns_rr_type type, unsigned port,
+                  struct addrset *as)
 {
-	ldns_pkt *ans;
-	ldns_rr_list *l;
+	ldns_rr_list *l =
+	    ldns_pkt_rr_list_by_type(ans, type, LDNS_SECTION_ANSWER);
 
-	if (finder_ask(f, host, type, &ans, d) == -1)
-		return -1;
-	l = ldns_pkt_rr_list_by_type(ans, type, LDNS_SECTION_ANSWER);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
-		const ldns_rdf *a = ldns_rr_rdf(ldns_rr_list_rr(l, i), 0);
+		const ldns_rr *rr = ldns_rr_list_rr(l, i);
+		const ldns_rdf *a;
 		size_t len = 0;
 		struct sockaddr_storage *sa;
 
+		/* an empty RDATA parses as a record without fields */
+		if (ldns_rr_rd_count(rr) != 1)
+			continue;
+		a = ldns_rr_rdf(rr, 0);
+		if (ldns_rdf_size(a) != (type == LDNS_RR_TYPE_A ? 4 : 16))
+			continue;
 		sa = ldns_rdf2native_sockaddr_storage(a, (uint16_t)port, &len);
 		if (sa != NULL) {
 			target_add(as, (struct sockaddr *)sa, (socklen_t)len,
@@ -1694,6 +1702,18 @@ resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
 		}
 	}
 	ldns_rr_list_deep_free(l);
+}
+
+/* Add the addresses of type (A or AAAA) of host, asked of f, to as. */
+static int
+resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
+                   unsigned port, struct addrset *as, struct diag *d)
+{
+	ldns_pkt *ans;
+
+	if (finder_ask(f, host, type, &ans, d) == -1)
+		return -1;
+	addrs_from_answer(ans, type, port, as);
 	ldns_pkt_free(ans);
 	return 0;
 }

@@ -463,16 +463,19 @@ static int
 parse_tsig_rdata(const unsigned char *m, size_t off, size_t end,
                  struct tsig_rr *rr, struct tsig_info *info)
 {
+	size_t mac_len;
+
 	rr->alg_len = wire_read_name(m, end, &off, rr->alg);
 	if (rr->alg_len == 0 || off + 10 > end)
 		return -1;
 	wire_name_text(rr->alg, info->alg_name);
 	info->time_signed = get48(m + off);
 	info->fudge = get16(m + off + 6);
-	info->mac_len = get16(m + off + 8);
+	mac_len = get16(m + off + 8);
 	off += 10;
-	if (info->mac_len > end - off || end - off - info->mac_len < 6)
-		return -1;
+	if (mac_len > end - off || end - off - mac_len < 6)
+		return -1; /* a length past the record is not reported */
+	info->mac_len = mac_len;
 	rr->mac = m + off;
 	off += info->mac_len;
 	rr->orig_id = get16(m + off);
