@@ -182,7 +182,7 @@ parse_uint(const char *s, unsigned long long max, unsigned long long *out)
 		if (*p < '0' || *p > '9')
 			return -1;
 		d = (unsigned)(*p - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}

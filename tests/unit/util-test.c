@@ -90,10 +90,28 @@ test_log_clean(void)
 	    "the log turns control bytes into '?', and its lines stay lines");
 }
 
+/* parse_uint keeps to max, whatever max is. */
+static void
+test_parse_uint(void)
+{
+	unsigned long long v = 99;
+
+	ok(parse_uint("5", 5, &v) == 0 && v == 5, "parse_uint: max itself");
+	ok(parse_uint("6", 5, &v) == -1, "parse_uint: one past a max below 9");
+	ok(parse_uint("10", 9, &v) == -1, "parse_uint: two digits past 9");
+	ok(parse_uint("18446744073709551615", ~0ull, &v) == 0 && v == ~0ull,
+	   "parse_uint: the largest value");
+	ok(parse_uint("18446744073709551616", ~0ull, &v) == -1,
+	   "parse_uint: one past it");
+	ok(parse_uint("", 5, &v) == -1 && parse_uint("1x", 5, &v) == -1,
+	   "parse_uint: empty or not digits");
+}
+
 int
 main(void)
 {
 	test_first_wins();
+	test_parse_uint();
 	test_append();
 	test_log_clean();
 	return done_testing();
