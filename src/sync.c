@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/file.h>
 #include <unistd.h>
 #ifdef __GLIBC__
@@ -1193,18 +1194,36 @@ state_send(struct sync_state *s, struct zone_group *g)
 }
 
 /*
- * How r's UPDATE reaches its primary: the server, the port and the key.
- * Domains of one zone are sent in one UPDATE only when all three agree,
- * since the message goes to one place under one signature.
+ * How r's UPDATE reaches its primary: the key it is signed with (the key
+ * itself, not its name: two key files may name different secrets alike)
+ * and the addresses and port it goes to, whatever name or address the
+ * configuration gives for them (a server address beside a discovered
+ * SOA MNAME). Domains of one zone are sent in one UPDATE only when these
+ * agree, since the message goes to one place under one signature.
  */
 static void
 primary_ident(const struct domain_run *r, char *out, size_t len)
 {
-	const struct domain_conf *dc = r->dc;
+	const struct dns_target *t = r->have_state ? r->target : NULL;
+	size_t o =
+	    (size_t)snprintf(out, len, "key %p at", (const void *)r->dc->key);
 
-	snprintf(out, len, "%s#%u key %s",
-	         r->have_state ? r->target->server : "", dc->port,
-	         dc->key != NULL ? dc->key->name : "");
+	for (size_t i = 0; t != NULL && i < t->naddr && o < len; i++) {
+		const union dns_addr *a = &t->addr[i];
+		char host[INET6_ADDRSTRLEN] = "?";
+		unsigned port;
+
+		if (a->ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &a->sin6.sin6_addr, host,
+			          sizeof(host));
+			port = ntohs(a->sin6.sin6_port);
+		} else {
+			inet_ntop(AF_INET, &a->sin.sin_addr, host,
+			          sizeof(host));
+			port = ntohs(a->sin.sin_port);
+		}
+		o += (size_t)snprintf(out + o, len - o, " %s#%u", host, port);
+	}
 }
 
 /* Read domain i's zone, primary and records; it then waits for its
@@ -1216,7 +1235,7 @@ state_read(struct sync_state *s, size_t i)
 	const struct domain_conf *dc = r->dc;
 	struct zone_group *ready;
 	size_t j = s->fetch_of[i];
-	char ident[DNS_NAME_MAX + TSIG_NAME_MAX + 32];
+	char ident[32 + DNS_ADDR_MAX * (INET6_ADDRSTRLEN + 8)];
 
 	/* built here, outside the run's lock, which state_start holds */
 	r->policy_file = conf_policy_file(dc);
