@@ -372,8 +372,10 @@ txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
 	return rc;
 }
 
-/* Host names of the answer's records of type t owned by name, lower
- * case without the trailing dot, added to out. */
+/* The host names (MX) or addresses (A, AAAA) of the answer's records of
+ * type t, whatever their owner (a CNAME's target holds them), lower case
+ * without the trailing dot, added to out. A record without all its
+ * fields (an MX cut short) is left out. */
 static void
 answer_names(const ldns_pkt *pkt, ldns_rr_type t, struct strlist *out)
 {
@@ -383,7 +385,8 @@ answer_names(const ldns_pkt *pkt, ldns_rr_type t, struct strlist *out)
 
 	for (i = 0; i < ldns_rr_list_rr_count(an); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(an, i);
-		if (ldns_rr_get_type(rr) != t || ldns_rr_rd_count(rr) == 0)
+		if (ldns_rr_get_type(rr) != t ||
+		    ldns_rr_rd_count(rr) != (t == LDNS_RR_TYPE_MX ? 2u : 1u))
 			continue;
 		s = ldns_rdf2str(ldns_rr_rdf(rr, ldns_rr_rd_count(rr) - 1));
 		if (s == NULL)

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1442,14 +1443,15 @@ file_name_keep(struct conf *c, const char *name)
 }
 
 /*
- * Directory dir holds the configuration file path, or a link on the way
- * to it: whoever may write it may put another file in its place, so it
- * must be as safe as the file. A sticky directory (as /tmp) lets no one
- * but the owner rename or remove the file. Returns 0, or -1 with the
- * reason in out.
+ * Directory dir is on the way to the configuration file path (own: it
+ * holds the file itself): whoever may write it may put another entry in
+ * its place, so it must be as safe as the file. A sticky directory (as
+ * /tmp) lets no one but an entry's owner rename or remove it; the group
+ * of a directory is trusted, as that of the file (Debian's /usr/local/etc
+ * is group staff). Returns 0, or -1 with the reason in out.
  */
 static int
-dir_check_one(const char *dir, const char *path, char *out, size_t len)
+dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 {
 	uid_t me = geteuid();
 	struct stat st;
@@ -1458,38 +1460,144 @@ dir_check_one(const char *dir, const char *path, char *out, size_t len)
 		return 0; /* the file was read through it: nothing to say */
 	if (st.st_uid != 0 && st.st_uid != me) {
 		snprintf(out, len,
-		         "%s: its directory %s belongs to uid %u, not to root "
-		         "or to the user running mta-sts-sync (uid %u): its "
-		         "owner could replace the file and make it run a "
-		         "command (publish-command); chown root %s",
-		         path, dir, (unsigned)st.st_uid, (unsigned)me, dir);
+		         "%s: %s %s belongs to uid %u, not to root or to the "
+		         "user running mta-sts-sync (uid %u): its owner could "
+		         "put another file in its place and make it run a "
+		         "command (publish-command); %s%s",
+		         path,
+		         own ? "its directory" : "the directory on its path",
+		         dir, (unsigned)st.st_uid, (unsigned)me,
+		         own ? "chown root "
+		             : "keep the configuration in "
+		               "directories of root (as /etc)",
+		         own ? dir : "");
 		return -1;
 	}
 	if ((st.st_mode & S_IWOTH) == 0 || (st.st_mode & S_ISVTX) != 0)
 		return 0;
 	snprintf(out, len,
-	         "%s: its directory %s is writable by others (mode %04o): "
-	         "anyone could replace the file and make mta-sts-sync run a "
+	         "%s: %s %s is writable by others (mode %04o): anyone could "
+	         "put another file in its place and make mta-sts-sync run a "
 	         "command (publish-command); chmod o-w %s",
-	         path, dir, (unsigned)(st.st_mode & 07777), dir);
+	         path, own ? "its directory" : "the directory on its path", dir,
+	         (unsigned)(st.st_mode & 07777), dir);
 	return -1;
 }
 
-/* dir_check_one() for each directory above file (a path, relative or
- * absolute), up to the root or the first component. */
+#define PATH_WALK_LINKS 40 /* links followed on the way to a file */
+
+/* The path walked so far (a real directory) and what is left of it. */
+struct path_walk {
+	char cur[PATH_MAX];
+	char todo[PATH_MAX];
+	struct strlist dirs; /* the directories entered, in order */
+	int looked_up;       /* an entry of cur was looked up */
+	int links;
+};
+
+/* Take the next component of w->todo into comp (NAME_MAX + 1 bytes).
+ * Returns 0, or -1 when there is none. */
 static int
-dir_chain_check(const char *file, const char *path, char *out, size_t len)
+walk_next(struct path_walk *w, char *comp)
 {
-	char *d = xstrdup(file), *slash;
+	char *p = w->todo, *slash;
+	size_t n;
+
+	while (*p == '/')
+		p++;
+	if (*p == '\0')
+		return -1;
+	slash = strchr(p, '/');
+	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	snprintf(comp, NAME_MAX + 1, "%.*s", (int)(n < NAME_MAX ? n : NAME_MAX),
+	         p);
+	memmove(w->todo, p + n, strlen(p + n) + 1);
+	return 0;
+}
+
+/* Component comp of the walk: a directory is entered, a link's target
+ * put in front of what is left. Returns 1 to go on, 0 at the end (the
+ * file, or something that cannot be followed: nothing to say). */
+static int
+walk_step(struct path_walk *w, const char *comp)
+{
+	char next[PATH_MAX], target[PATH_MAX], rest[PATH_MAX];
+	struct stat st;
+	ssize_t n;
+
+	if (strcmp(comp, ".") == 0)
+		return 1;
+	if (strcmp(comp, "..") == 0) {
+		char *slash = strrchr(w->cur, '/');
+
+		/* straight back out of a directory (no entry of it looked
+		 * up, so nothing in it is followed): it need not be safe */
+		if (!w->looked_up && w->dirs.n > 1 &&
+		    strcmp(w->dirs.v[w->dirs.n - 1], w->cur) == 0)
+			free(w->dirs.v[--w->dirs.n]);
+		w->looked_up = 1;
+		slash[slash == w->cur ? 1 : 0] = '\0';
+		return 1;
+	}
+	w->looked_up = 1;
+	if ((size_t)snprintf(next, sizeof(next), "%s%s%s", w->cur,
+	                     strcmp(w->cur, "/") == 0 ? "" : "/",
+	                     comp) >= sizeof(next) ||
+	    lstat(next, &st) == -1)
+		return 0;
+	if (S_ISDIR(st.st_mode)) {
+		str_copy(w->cur, sizeof(w->cur), next);
+		strlist_add(&w->dirs, next);
+		w->looked_up = 0;
+		return 1;
+	}
+	if (!S_ISLNK(st.st_mode) || ++w->links > PATH_WALK_LINKS)
+		return 0;
+	n = readlink(next, target, sizeof(target) - 1);
+	if (n <= 0)
+		return 0;
+	target[n] = '\0';
+	str_copy(rest, sizeof(rest), w->todo);
+	if ((size_t)snprintf(w->todo, sizeof(w->todo), "%s/%s", target, rest) >=
+	    sizeof(w->todo))
+		return 0;
+	if (target[0] == '/')
+		str_copy(w->cur, sizeof(w->cur), "/");
+	return 1;
+}
+
+/*
+ * dir_check_one() for every directory the path to the file goes
+ * through, links followed one at a time: those of the path as written
+ * (from the working directory's real path when it is relative), of every
+ * link's target, and the directory of each link. Returns 0, or -1 with
+ * the reason in out.
+ */
+static int
+path_walk_check(const char *path, char *out, size_t len)
+{
+	struct path_walk w;
+	char comp[NAME_MAX + 1];
 	int rc = 0;
 
-	while (rc == 0 && (slash = strrchr(d, '/')) != NULL) {
-		slash[slash == d ? 1 : 0] = '\0';
-		rc = dir_check_one(d, path, out, len);
-		if (slash == d)
-			break;
-	}
-	free(d);
+	memset(&w, 0, sizeof(w));
+	str_copy(w.cur, sizeof(w.cur), "/");
+	if (path[0] != '/' && getcwd(w.todo, sizeof(w.todo)) == NULL)
+		return 0;
+	if (path[0] != '/' &&
+	    strlen(w.todo) + 1 + strlen(path) >= sizeof(w.todo))
+		return 0;
+	if (path[0] != '/')
+		strcat(strcat(w.todo, "/"), path);
+	else if (str_copy(w.todo, sizeof(w.todo), path) != 0)
+		return 0;
+	strlist_add(&w.dirs, "/");
+	while (walk_next(&w, comp) == 0 && walk_step(&w, comp) == 1)
+		;
+	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
+		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
+		                   path, out, len);
+	strlist_free(&w.dirs);
 	return rc;
 }
 
@@ -1498,16 +1606,14 @@ dir_chain_check(const char *file, const char *path, char *out, size_t len)
  * user than root or the one running mta-sts-sync (who may change its
  * mode), is refused: its publish-command runs as the user that runs
  * mta-sts-sync (root, from many a crontab). So is one in a directory
- * they may write: the directories of the path as written and of its
- * real path (with every link resolved) are checked, as sshd checks its
- * keys' paths. Returns 0, or -1 with the reason in out (len bytes).
+ * they may write, or reached through one: every directory on the way is
+ * checked, as sshd checks its keys' paths (path_walk_check). Returns 0,
+ * or -1 with the reason in out (len bytes).
  */
 static int
 writable_check(const char *path, const struct stat *st, char *out, size_t len)
 {
 	uid_t me = geteuid();
-	char *real;
-	int rc;
 
 	if (st->st_uid != 0 && st->st_uid != me) {
 		snprintf(out, len,
@@ -1526,13 +1632,7 @@ writable_check(const char *path, const struct stat *st, char *out, size_t len)
 		         path, (unsigned)(st->st_mode & 07777), path);
 		return -1;
 	}
-	if (dir_chain_check(path, path, out, len) == -1)
-		return -1;
-	if ((real = realpath(path, NULL)) == NULL)
-		return 0; /* read a moment ago: nothing better to say */
-	rc = dir_chain_check(real, path, out, len);
-	free(real);
-	return rc;
+	return path_walk_check(path, out, len);
 }
 
 /* Read an included file and parse it within b. */
@@ -1554,8 +1654,9 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 		conf_wipe_free(buf, len + 1);
 		return perr(p, lx->file, line, "%s%s", rd.error,
 		            st.st_uid != 0 && st.st_uid != geteuid()
-		                ? " (a TSIG key for that user: name it with "
-		                  "key-file instead, which reads keys only)"
+		                ? " (if it holds only a TSIG key, name it with "
+		                  "key-file, which reads keys only and may "
+		                  "belong to that user)"
 		                : "");
 	}
 	for (i = 0; i <= p->depth; i++)

@@ -2354,7 +2354,7 @@ confirm_marks(struct dns_change *c, size_t n)
  */
 static const double confirm_waits[] = {0.01, 0.03, 0.06, 0.1,
                                        0.2,  0.4,  0.8,  1.4};
-#define CONFIRM_WAIT_S 3
+#define CONFIRM_WAIT_S 3 /* the sum of confirm_waits, for messages */
 
 /* Read the records back after an update and confirm each change; the
  * error, if some still differ, is about those (each domain's own
@@ -2377,7 +2377,9 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 			           "after %d s: check that its update policy "
 			           "allows this key to change them (PowerDNS "
 			           "accepts and drops what its "
-			           "lua-dnsupdate-policy-script refuses)",
+			           "lua-dnsupdate-policy-script refuses), or "
+			           "whether it serves updates later still (a "
+			           "signed zone on a busy server)",
 			           where, CONFIRM_WAIT_S);
 			return DNS_UPDATE_FAILED;
 		}

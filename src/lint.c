@@ -155,7 +155,8 @@ lint_canonical(const char *path)
 		        strerror(errno));
 	else
 		rc = 0;
-	lint_warnings(stderr, path, &d);
+	if (log_get_level() != LOG_LEVEL_QUIET)
+		lint_warnings(stderr, path, &d);
 	buf_free(&canon);
 	policy_free(p);
 	return rc;

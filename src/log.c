@@ -80,13 +80,16 @@ flush_deferred(void)
 	pthread_mutex_unlock(&deferred.lock);
 }
 
-/* Control bytes in a message (which may quote what a server sent) become
- * '?', so that it cannot move the terminal's cursor or forge a line. */
+/* Control bytes in a message (which may quote what a server or a
+ * publish-command sent) become '?', and tabs and line ends spaces, so
+ * that it cannot move the terminal's cursor or forge a line. */
 static void
 log_clean(char *msg)
 {
 	for (; *msg != '\0'; msg++)
-		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+		if (*msg == '\t' || *msg == '\r' || *msg == '\n')
+			*msg = ' ';
+		else if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
 			*msg = '?';
 }
 

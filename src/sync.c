@@ -498,7 +498,7 @@ plan_duplicates(struct domain_run *r, const struct dns_txtset *s,
 	if (n > 1)
 		run_warn(r,
 		         "%s.%s holds %zu %s records, of which senders take "
-		         "none (%s): all but the new one are removed",
+		         "none (%s): the update removes all but the new one",
 		         label, r->dc->name, n, prefix, rfc);
 }
 

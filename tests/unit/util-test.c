@@ -82,12 +82,12 @@ test_log_clean(void)
 	got[fread(got, 1, sizeof(got) - 1, fp)] = '\0';
 	fclose(fp);
 	unlink(path);
-	is_str(
-	    got,
-	    "example.com: error: Content-Type text/html?[2J??X?\n"
-	    "mta-sts-sync: warning: a?b\n"
-	    "mta-sts-sync: error: done\n",
-	    "the log turns control bytes into '?', and its lines stay lines");
+	is_str(got,
+	       "example.com: error: Content-Type text/html?[2J  X?\n"
+	       "mta-sts-sync: warning: a b\n"
+	       "mta-sts-sync: error: done\n",
+	       "the log turns control bytes into '?' (tabs and line ends into "
+	       "spaces), and its lines stay lines");
 }
 
 /* parse_uint keeps to max, whatever max is. */
