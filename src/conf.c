@@ -1577,20 +1577,17 @@ static int
 path_walk_check(const char *path, char *out, size_t len)
 {
 	struct path_walk w;
-	char comp[NAME_MAX + 1];
+	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
 	int rc = 0;
 
 	memset(&w, 0, sizeof(w));
 	str_copy(w.cur, sizeof(w.cur), "/");
-	if (path[0] != '/' && getcwd(w.todo, sizeof(w.todo)) == NULL)
+	/* a relative path, from the working directory's real path */
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
 		return 0;
-	if (path[0] != '/' &&
-	    strlen(w.todo) + 1 + strlen(path) >= sizeof(w.todo))
-		return 0;
-	if (path[0] != '/')
-		strcat(strcat(w.todo, "/"), path);
-	else if (str_copy(w.todo, sizeof(w.todo), path) != 0)
-		return 0;
+	if ((size_t)snprintf(w.todo, sizeof(w.todo), "%s/%s", cwd, path) >=
+	    sizeof(w.todo))
+		return 0; /* read a moment ago: nothing better to say */
 	strlist_add(&w.dirs, "/");
 	while (walk_next(&w, comp) == 0 && walk_step(&w, comp) == 1)
 		;
