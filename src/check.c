@@ -143,7 +143,7 @@ check_lookalikes(struct report *rep, const struct strlist *txts,
                  const char *name, const char *version, const char *check_name,
                  const char *rfc, const char *who)
 {
-	size_t vn = strlen(version), one;
+	size_t vn = strlen(version);
 
 	for (size_t i = 0; i < txts->n; i++) {
 		const char *t = txts->v[i];
@@ -151,7 +151,7 @@ check_lookalikes(struct report *rep, const struct strlist *txts,
 		if (ascii_ncasecmp(t, version, vn) != 0 ||
 		    (t[vn] != '\0' && t[vn] != ';' && t[vn] != ' ' &&
 		     t[vn] != '\t') ||
-		    record_select(&txts->v[i], 1, version, &one) == 1)
+		    record_is_version(t, version))
 			continue;
 		check_add(rep, CHECK_WARN, check_name, rfc,
 		          "\"%s\" at %s is ignored by %s: the version is "
@@ -166,11 +166,9 @@ check_lookalikes(struct report *rep, const struct strlist *txts,
 static void
 records_of(const struct strlist *txts, const char *version, struct buf *out)
 {
-	size_t i, one;
-
 	buf_init(out, CHECK_MSG_MAX);
-	for (i = 0; i < txts->n; i++)
-		if (record_select(&txts->v[i], 1, version, &one) == 1)
+	for (size_t i = 0; i < txts->n; i++)
+		if (record_is_version(txts->v[i], version))
 			buf_printf(out, "%s\"%s\"", out->len > 0 ? ", " : "",
 			           txts->v[i]);
 	if (out->data == NULL)

@@ -33,11 +33,10 @@
 
 #include "dnsupdate.h"
 #include "log.h"
+#include "record.h"
 
 #define DNS_MSG_MAX 65535
 #define QUERY_MAX 4 /* messages pipelined at once */
-#define STS_PREFIX "v=STSv1"
-#define TLSRPT_PREFIX "v=TLSRPTv1"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1968,25 +1967,13 @@ txt_encode(const char *text, struct buf *out)
 	} while (off < len);
 }
 
-/* Is text a record of the kind prefix ("v=STSv1"): the prefix followed
- * by the end, a ';' or white space? */
-static int
-has_prefix(const char *text, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return strncmp(text, prefix, n) == 0 &&
-	       (text[n] == '\0' || text[n] == ';' || text[n] == ' ' ||
-	        text[n] == '\t');
-}
-
 size_t
 dns_txtset_count(const struct dns_txtset *s, const char *prefix)
 {
 	size_t count = 0;
 
 	for (size_t i = 0; i < s->n; i++)
-		count += has_prefix(s->text.v[i], prefix);
+		count += record_is_version(s->text.v[i], prefix);
 	return count;
 }
 
@@ -1999,7 +1986,7 @@ part_needed(const struct dns_txtset *s, const char *text, const char *prefix)
 	if (text == NULL)
 		return 0;
 	for (size_t i = 0; i < s->n; i++) {
-		if (!has_prefix(s->text.v[i], prefix))
+		if (!record_is_version(s->text.v[i], prefix))
 			continue;
 		count++;
 		same += strcmp(s->text.v[i], text) == 0;
@@ -2025,7 +2012,7 @@ plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->text.v[i], text) == 0)
 			present = 1;
-		else if (has_prefix(s->text.v[i], prefix))
+		else if (record_is_version(s->text.v[i], prefix))
 			plan_add(p, OP_DELETE, owner, s->rdata[i], s->rdlen[i],
 			         0);
 	}
@@ -2043,8 +2030,9 @@ dns_change_needed(const struct dns_change *c)
 {
 	if (c->state == NULL)
 		return 1;
-	return part_needed(&c->state->sts, c->sts_text, STS_PREFIX) ||
-	       part_needed(&c->state->tlsrpt, c->tlsrpt_text, TLSRPT_PREFIX);
+	return part_needed(&c->state->sts, c->sts_text, STS_RECORD_VERSION) ||
+	       part_needed(&c->state->tlsrpt, c->tlsrpt_text,
+	                   TLSRPT_RECORD_VERSION);
 }
 
 /* Refuse a change that would put a TXT record beside a CNAME. Returns
@@ -2085,11 +2073,11 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 			return -1;
 	for (size_t i = 0; i < n; i++) {
 		snprintf(owner, sizeof(owner), "_mta-sts.%s", c[i].domain);
-		plan_part(p, owner, &c[i].state->sts, c[i].sts_text, STS_PREFIX,
-		          c[i].ttl);
+		plan_part(p, owner, &c[i].state->sts, c[i].sts_text,
+		          STS_RECORD_VERSION, c[i].ttl);
 		snprintf(owner, sizeof(owner), "_smtp._tls.%s", c[i].domain);
 		plan_part(p, owner, &c[i].state->tlsrpt, c[i].tlsrpt_text,
-		          TLSRPT_PREFIX, c[i].ttl);
+		          TLSRPT_RECORD_VERSION, c[i].ttl);
 	}
 	return 0;
 }
@@ -2338,8 +2326,9 @@ confirm_marks(struct dns_change *c, size_t n)
 		const struct dns_state *s = c[i].state;
 
 		c[i].confirmed =
-		    !part_needed(&s->sts, c[i].sts_text, STS_PREFIX) &&
-		    !part_needed(&s->tlsrpt, c[i].tlsrpt_text, TLSRPT_PREFIX);
+		    !part_needed(&s->sts, c[i].sts_text, STS_RECORD_VERSION) &&
+		    !part_needed(&s->tlsrpt, c[i].tlsrpt_text,
+		                 TLSRPT_RECORD_VERSION);
 		left += !c[i].confirmed;
 	}
 	return left;

@@ -105,8 +105,7 @@ struct dns_txtset {
 };
 
 /* How many records of s are of the kind of prefix ("v=STSv1" or
- * "v=TLSRPTv1"): their text starts with it, followed by the end, a ';'
- * or white space. */
+ * "v=TLSRPTv1", as record_is_version() tells). */
 size_t dns_txtset_count(const struct dns_txtset *s, const char *prefix);
 
 /* What the primary holds for one domain. */

@@ -52,6 +52,12 @@ starts_with_version(const char *txt, size_t len, const char *version)
 	return len == vn || txt[vn] == ';' || is_wsp(txt[vn]);
 }
 
+int
+record_is_version(const char *txt, const char *version)
+{
+	return starts_with_version(txt, strlen(txt), version);
+}
+
 size_t
 record_select(char *const *txts, size_t n, const char *version, size_t *first)
 {

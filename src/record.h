@@ -41,6 +41,11 @@ int tlsrpt_uri_check(const char *uri, struct diag *d);
 /* Write "v=TLSRPTv1; rua=<u1>,<u2>" into out (reset first). 0, or -1. */
 int tlsrpt_record_format(const struct strlist *rua, struct buf *out);
 
+/* Is the record text txt of the kind version (STS_RECORD_VERSION or
+ * TLSRPT_RECORD_VERSION): does it start with it, followed by ';', white
+ * space or the end? */
+int record_is_version(const char *txt, const char *version);
+
 /*
  * Of n record texts, count those that start with version (STS_RECORD_VERSION
  * or TLSRPT_RECORD_VERSION) followed by ';', white space or the end; *first
