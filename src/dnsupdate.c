@@ -2323,12 +2323,7 @@ confirm_marks(struct dns_change *c, size_t n)
 	size_t left = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		const struct dns_state *s = c[i].state;
-
-		c[i].confirmed =
-		    !part_needed(&s->sts, c[i].sts_text, STS_RECORD_VERSION) &&
-		    !part_needed(&s->tlsrpt, c[i].tlsrpt_text,
-		                 TLSRPT_RECORD_VERSION);
+		c[i].confirmed = !dns_change_needed(&c[i]);
 		left += !c[i].confirmed;
 	}
 	return left;
