@@ -7,9 +7,10 @@
  * - fields may come in any order: the RFC's ABNF (sts-policy-record) lets
  *   any sts-policy-field come first, unlike the TXT record where "v=STSv1"
  *   must lead; "version: STSv1" must be present exactly as written.
- * - the body must be US-ASCII, although the ABNF allows UTF-8 in extension
- *   values: nothing in a policy needs it and a non-ASCII mx is always a
- *   mistake (U-label instead of A-label).
+ * - the body is US-ASCII but for extension values, where the ABNF allows
+ *   UTF-8 (sts-policy-vchar): there it must be well-formed (RFC 3629), and
+ *   a non-ASCII mx is explained as a U-label instead of an A-label. A
+ *   byte-order mark is an error, said as such.
  * - blank lines are errors (the ABNF has none); trailing white space after
  *   a value is allowed and dropped (the ABNF's "*WSP" before each line end).
  * - at most POLICY_MX_MAX mx patterns and POLICY_EXT_MAX extensions.
@@ -291,17 +292,53 @@ policy_ext_name_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* Is s a valid extension value (printable ASCII, inner spaces only)? */
+/* The length of the well-formed UTF-8 sequence of two to four bytes at
+ * s (n bytes left), or 0 (RFC 3629 section 4: no overlong form, no
+ * surrogate, nothing past U+10FFFF). */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+	             : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+	             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+	                                            : 0;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (len == 0 || len > n)
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+/* Is s a valid extension value: visible ASCII or well-formed UTF-8, with
+ * inner spaces only (sts-policy-ext-value)? */
 static int
 ext_value_ok(const char *s, size_t n)
 {
-	size_t i;
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, l;
 
 	if (n == 0 || s[0] == ' ' || s[n - 1] == ' ')
 		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x20 || s[i] > 0x7e)
+	while (i < n) {
+		if (u[i] >= 0x20 && u[i] <= 0x7e)
+			l = 1;
+		else if ((l = utf8_len(u + i, n - i)) == 0)
 			return 0;
+		i += l;
+	}
 	return 1;
 }
 
@@ -463,8 +500,8 @@ line_bytes_check(struct pstate *ps, const char *s, size_t n, int allow_8bit)
 			           ps->line, c);
 		else if (c >= 0x80 && !allow_8bit)
 			diag_error(ps->d,
-			           "line %zu: non-ASCII byte 0x%02X: a policy "
-			           "is US-ASCII text " SEC_32,
+			           "line %zu: non-ASCII byte 0x%02X: only "
+			           "extension values may hold UTF-8 " SEC_32,
 			           ps->line, c);
 		else
 			continue;
@@ -623,7 +660,9 @@ parse_ext(struct pstate *ps, const char *k, size_t kn, const char *v, size_t vn)
 
 	str_printable(k, kn, show, sizeof(show));
 	if (!ext_value_ok(v, vn)) {
-		diag_error(ps->d, "line %zu: invalid value for \"%s\" " SEC_32,
+		diag_error(ps->d,
+		           "line %zu: invalid value for \"%s\": visible ASCII "
+		           "or well-formed UTF-8 " SEC_32,
 		           ps->line, show);
 		return -1;
 	}
@@ -687,7 +726,12 @@ parse_line(struct pstate *ps, const char *s, size_t n)
 	}
 	colon = memchr(s, ':', n);
 	kn = colon != NULL ? (size_t)(colon - s) : 0;
-	if (line_bytes_check(ps, s, n, field_of(s, kn) == FIELD_MX) == -1)
+	/* 8-bit bytes: an mx is explained as a U-label, an extension value
+	 * is checked as UTF-8 */
+	if (line_bytes_check(ps, s, n,
+	                     field_of(s, kn) != FIELD_VERSION &&
+	                         field_of(s, kn) != FIELD_MODE &&
+	                         field_of(s, kn) != FIELD_MAX_AGE) == -1)
 		return -1;
 	if (colon == NULL) {
 		diag_error(ps->d, "line %zu: expected \"field: value\" " SEC_32,
@@ -784,6 +828,11 @@ policy_parse(const char *buf, size_t len, struct diag *d)
 	}
 	if (len == 0) {
 		diag_error(d, "line 1: empty policy " SEC_32);
+		return NULL;
+	}
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+		diag_error(d, "line 1: starts with a UTF-8 byte-order mark "
+		              "(EF BB BF): save the file without it " SEC_32);
 		return NULL;
 	}
 	if (looks_like_html(buf, len)) {

@@ -18,8 +18,9 @@
  * - a repeated field other than mx: the first wins, with a warning; a
  *   repeated mx pattern is dropped with a warning; unknown fields are kept
  *   in input order.
- * - the body is US-ASCII (stricter than the ABNF, which allows UTF-8 in
- *   extension values): a non-ASCII mx is a U-label, never valid.
+ * - the body is US-ASCII but for extension values, which may hold
+ *   well-formed UTF-8 as the ABNF allows; a non-ASCII mx is a U-label,
+ *   never valid.
  * - a body that starts with '<' is reported as an HTML page.
  * Error messages read "line N: reason (RFC 8461 section 3.2)".
  */

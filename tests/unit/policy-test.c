@@ -359,9 +359,14 @@ test_lines(void)
 	      "line 4: invalid field name \"\"", "empty field name");
 	FAILS("version: STSv1\nmode: none\nmax_age: 1\nnote: \x01\n",
 	      "line 4: control character 0x01", "a control character");
-	FAILS("version: STSv1\nmode: none\nmax_age: 1\nnote: caf\xc3\xa9\n",
-	      "line 4: non-ASCII byte 0xC3: a policy is US-ASCII text",
-	      "non-ASCII in an extension");
+	FAILS("version: STSv1\nmode: n\xc3\xb6ne\nmax_age: 1\n",
+	      "line 2: non-ASCII byte 0xC3: only extension values may hold "
+	      "UTF-8",
+	      "non-ASCII in a field of the RFC's");
+	FAILS("\xef\xbb\xbfversion: STSv1\nmode: none\nmax_age: 1\n",
+	      "line 1: starts with a UTF-8 byte-order mark (EF BB BF): save "
+	      "the file without it",
+	      "a byte-order mark");
 
 	p = parse("version: STSv1\t\nmode:\t\tnone   \nmax_age:   3 \n");
 	ok(p != NULL && p->max_age == 3,
@@ -404,6 +409,39 @@ test_extensions(void)
 	      "line 4: invalid value for \"x\"", "tab inside a value");
 	FAILS("version: STSv1\nmode: none\nmax_age: 1\nx:\n",
 	      "line 4: invalid value for \"x\"", "empty extension value");
+
+	/* UTF-8 in an extension value (sts-policy-vchar), kept as it is */
+	p = parse("version: STSv1\nmode: none\nmax_age: 1\n"
+	          "note: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7\n");
+	ok(p != NULL && p->next == 1, "UTF-8 in an extension value: valid");
+	if (p != NULL)
+		is_str(canon(p),
+		       "version: STSv1\r\nmode: none\r\nmax_age: 1\r\n"
+		       "note: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xa7\r\n",
+		       "... and kept in the canonical form");
+	policy_free(p);
+	{
+		static const char *const bad[] = {
+		    "caf\xc3",          /* cut short */
+		    "\xc0\xaf",         /* overlong '/' */
+		    "\xe0\x80\xaf",     /* overlong, three bytes */
+		    "\xed\xa0\x80",     /* a surrogate */
+		    "\xf4\x90\x80\x80", /* past U+10FFFF */
+		    "\x80",             /* a continuation byte alone */
+		    "\xfe",             /* never in UTF-8 */
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(in, sizeof(in),
+			         "version: STSv1\nmode: none\nmax_age: 1\n"
+			         "x: %s\n",
+			         bad[i]);
+			FAILS(in,
+			      "line 4: invalid value for \"x\": visible ASCII "
+			      "or well-formed UTF-8",
+			      "a value that is not well-formed UTF-8");
+		}
+	}
 	memset(name, 'n', 33);
 	name[33] = '\0';
 	snprintf(in, sizeof(in),
