@@ -2237,7 +2237,10 @@ update_rcode_error(const struct dns_target *t, const char *where,
 		           "%s refused the update of %s (REFUSED): its "
 		           "update policy does not allow key %s to change "
 		           "these names in zone %s; `mta-sts-sync "
-		           "server-config` prints the grants needed",
+		           "server-config` prints the grants needed "
+		           "(PowerDNS also needs dnsupdate=yes, and without "
+		           "a Lua policy allow-dnsupdate-from and the zone's "
+		           "TSIG-ALLOW-DNSUPDATE to admit us)",
 		           where, names, key, t->zone);
 	else if (rcode == LDNS_RCODE_NOTZONE)
 		diag_error(d,
@@ -2361,7 +2364,8 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 			           "after %d s: check that its update policy "
 			           "allows this key to change them (PowerDNS "
 			           "accepts and drops what its "
-			           "lua-dnsupdate-policy-script refuses), or "
+			           "lua-dnsupdate-policy-script refuses, and "
+			           "reads that script only when it starts), or "
 			           "whether it serves updates later still (a "
 			           "signed zone on a busy server)",
 			           where, CONFIRM_WAIT_S);

@@ -229,6 +229,8 @@ print_pdns(FILE *out, const struct conf *c)
 	    "-- and other update clients need their rules here too. What it\n"
 	    "-- refuses is dropped from an update that still answers NOERROR;\n"
 	    "-- mta-sts-sync sees it when it reads the records back. PowerDNS\n"
+	    "-- reads this file only when it starts: restart pdns_server\n"
+	    "-- after each change of it. PowerDNS\n"
 	    "-- must know each key: pdnsutil import-tsig-key NAME ALGORITHM\n"
 	    "-- SECRET (on the server: the secret shows in its process "
 	    "list).\n",
