@@ -1090,7 +1090,7 @@ print_json(const struct report *reps, size_t n, int failed)
 			buf_puts(&out, ",");
 		json_report(&out, &reps[i]);
 	}
-	if (buf_puts(&out, "]}\n") < 0) {
+	if (buf_puts(&out, "],\"error\":null}\n") < 0) {
 		log_error(NULL, "check: JSON output too large");
 		rc = -1;
 	} else {
@@ -1175,23 +1175,42 @@ domain_normalize(const char *arg, char *out)
 	return label == 0 ? -1 : 0;
 }
 
-/* One empty report per domain operand, or NULL (after a message) when
+/* One empty report per domain operand, or NULL (the reason in d) when
  * an operand is not a domain name. */
 static struct report *
-reports_new(const struct cmd_opts *o)
+reports_new(const struct cmd_opts *o, struct diag *d)
 {
 	struct report *reps = xcalloc((size_t)o->nargs, sizeof(*reps));
 	int i;
 
 	for (i = 0; i < o->nargs; i++) {
 		if (domain_normalize(o->args[i], reps[i].domain) < 0) {
-			log_error(NULL, "check: %s: not a domain name",
-			          o->args[i]);
+			diag_error(d, "check: %s: not a domain name",
+			           o->args[i]);
 			free(reps);
 			return NULL;
 		}
 	}
 	return reps;
+}
+
+/* Nothing was checked: say why on standard error and, with --json, in a
+ * document with no domain. Returns status. */
+static int
+check_refused(const struct cmd_opts *o, const struct diag *d, int status)
+{
+	struct buf out;
+
+	log_error(NULL, "%s", d->error);
+	if (!o->json)
+		return status;
+	buf_init(&out, DIAG_MSG_MAX * 2 + 64);
+	buf_puts(&out, "{\"verdict\":\"error\",\"domains\":[],\"error\":");
+	json_string(&out, d->error);
+	buf_puts(&out, "}\n");
+	fputs(out.data, stdout);
+	buf_free(&out);
+	return status;
 }
 
 /*
@@ -1204,36 +1223,36 @@ check_run(const struct cmd_opts *o)
 {
 	struct check_ctx ctx;
 	struct report *reps;
-	struct diag d;
+	struct diag d, why;
 	size_t i, n = (size_t)o->nargs;
 	int failed = 0, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.o = o;
 	diag_init(&d);
-	reps = reports_new(o);
+	diag_init(&why);
+	reps = reports_new(o, &d);
 	if (reps == NULL)
-		return EXIT_USAGE;
-	if (o->server != NULL && parse_server(o->server, &ctx, &d) < 0) {
-		log_error(NULL, "check: %s", d.error);
-		rc = EXIT_USAGE;
+		return check_refused(o, &d, EXIT_USAGE);
+	if (o->server != NULL && parse_server(o->server, &ctx, &why) < 0) {
+		diag_error(&d, "check: %s", why.error);
+		rc = check_refused(o, &d, EXIT_USAGE);
 		goto out;
 	}
 	if (o->conf_given && (ctx.conf = conf_load_flags(
 	                          o->conf_path, CONF_NO_SECRETS, &d)) == NULL) {
-		log_error(NULL, "%s", d.error);
-		rc = EXIT_USAGE;
+		rc = check_refused(o, &d, EXIT_USAGE);
 		goto out;
 	}
 	if (fetch_global_init() != 0) {
-		log_error(NULL, "check: cannot initialise libcurl");
-		rc = EXIT_FAILED;
+		diag_error(&d, "check: cannot initialise libcurl");
+		rc = check_refused(o, &d, EXIT_FAILED);
 		goto out;
 	}
-	if (o->ca_file != NULL && fetch_ca_file_check(o->ca_file, &d) < 0) {
-		log_error(NULL, "check: --ca-file %s", d.error);
+	if (o->ca_file != NULL && fetch_ca_file_check(o->ca_file, &why) < 0) {
+		diag_error(&d, "check: --ca-file %s", why.error);
 		fetch_global_cleanup();
-		rc = EXIT_USAGE;
+		rc = check_refused(o, &d, EXIT_USAGE);
 		goto out;
 	}
 	check_all(&ctx, reps, n);
