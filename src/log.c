@@ -3,11 +3,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -36,9 +39,22 @@ log_get_level(void)
 	return level;
 }
 
+/* The socket syslog(3) writes to; without it every message would be lost
+ * without a word (a container, a chroot), so they go to standard error. */
+#define LOG_SYSLOG_SOCKET "/dev/log"
+
 void
 log_use_syslog(void)
 {
+	if (access(LOG_SYSLOG_SOCKET, W_OK) == -1) {
+		fprintf(stderr,
+		        "mta-sts-sync: warning: --syslog: no syslog socket "
+		        "at " LOG_SYSLOG_SOCKET
+		        " (%s): messages go to standard "
+		        "error\n",
+		        strerror(errno));
+		return;
+	}
 	openlog("mta-sts-sync", LOG_PID, LOG_DAEMON);
 	to_syslog = 1;
 }

@@ -1,7 +1,8 @@
 /*
  * log.h - the one place where messages are printed. Messages about a
  * domain are prefixed with it ("example.com: ..."). Errors and warnings go
- * to standard error, or to syslog after log_use_syslog().
+ * to standard error, or to syslog after log_use_syslog() (unless there is
+ * no syslog socket: then to standard error still, after a warning).
  */
 #ifndef MTA_STS_SYNC_LOG_H
 #define MTA_STS_SYNC_LOG_H
