@@ -265,8 +265,12 @@ uri_chars_problem(const char *uri)
 	const char *s;
 
 	for (s = uri; *s != '\0'; s++) {
-		if (*s == ',' || *s == '!' || *s == ';')
-			return "has a ',', '!' or ';' that must be "
+		if (*s == '!')
+			return "has a '!' that must be percent-encoded (%21): "
+			       "a size limit such as !10m is DMARC's, not "
+			       "TLS-RPT's";
+		if (*s == ',' || *s == ';')
+			return "has a ',' or ';' that must be "
 			       "percent-encoded";
 		if (!uri_char_ok((unsigned char)*s))
 			return "has a character not allowed in a URI";

@@ -160,7 +160,10 @@ test_tlsrpt_invalid(void)
 	     "https:"},
 	    {"v=TLSRPTv1; rua=ftp://example.com/", "is neither mailto:"},
 	    {"v=TLSRPTv1; rua=mailto:a!b@example.com",
-	     "has a ',', '!' or ';' that must be percent-encoded"},
+	     "has a '!' that must be percent-encoded (%21)"},
+	    {"v=TLSRPTv1; rua=mailto:a@example.com!10m",
+	     "has a '!' that must be percent-encoded (%21): a size limit "
+	     "such as !10m is DMARC's, not TLS-RPT's"},
 	    {"v=TLSRPTv1; rua=https://example.com/a!b", "percent-encoded"},
 	    {"v=TLSRPTv1; rua=mailto:a@example.com,", "empty URI in rua"},
 	    {"v=TLSRPTv1; rua=,mailto:a@example.com", "empty URI in rua"},
@@ -200,6 +203,9 @@ test_tlsrpt_uri_format(void)
 	   "the scheme is case-insensitive");
 	ok(tlsrpt_uri_check("https://r.example/x;y", &d) == -1,
 	   "a ';' in an https URI must be encoded");
+	like(d.error, "has a ',' or ';' that must be percent-encoded",
+	     "... and the message says so");
+	diag_init(&d);
 	ok(tlsrpt_uri_check("mailto:a@b.example?subject=x%21", &d) == 0,
 	   "encoded '!' is fine");
 
