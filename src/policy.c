@@ -718,6 +718,7 @@ static int
 parse_line(struct pstate *ps, const char *s, size_t n)
 {
 	const char *colon, *v, *end = s + n;
+	enum field f;
 	size_t kn;
 
 	if (n == 0) {
@@ -726,12 +727,10 @@ parse_line(struct pstate *ps, const char *s, size_t n)
 	}
 	colon = memchr(s, ':', n);
 	kn = colon != NULL ? (size_t)(colon - s) : 0;
+	f = field_of(s, kn);
 	/* 8-bit bytes: an mx is explained as a U-label, an extension value
 	 * is checked as UTF-8 */
-	if (line_bytes_check(ps, s, n,
-	                     field_of(s, kn) != FIELD_VERSION &&
-	                         field_of(s, kn) != FIELD_MODE &&
-	                         field_of(s, kn) != FIELD_MAX_AGE) == -1)
+	if (line_bytes_check(ps, s, n, f == FIELD_MX || f == FIELD_EXT) == -1)
 		return -1;
 	if (colon == NULL) {
 		diag_error(ps->d, "line %zu: expected \"field: value\" " SEC_32,
@@ -744,7 +743,7 @@ parse_line(struct pstate *ps, const char *s, size_t n)
 		;
 	while (end > v && is_wsp(end[-1]))
 		end--;
-	switch (field_of(s, kn)) {
+	switch (f) {
 	case FIELD_VERSION:
 		return parse_version(ps, v, (size_t)(end - v));
 	case FIELD_MODE:
