@@ -60,6 +60,11 @@ struct xfer {
 	unsigned connect_timeout; /* seconds */
 	int tls_seen;             /* the certificate was looked at */
 	time_t cert_expiry;       /* its notAfter, or 0 */
+	X509_STORE *trust;        /* the verify store, or NULL (libcurl's) */
+	/* the server certificate as the handshake saw it (on_verify), for a
+	 * message if it is refused: its DNS names, and its notAfter or 0 */
+	char cert_names[160];
+	time_t cert_not_after;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -228,14 +233,79 @@ trust_free_all(void)
 	pthread_mutex_unlock(&trusts.lock);
 }
 
+/* The SSL_CTX ex_data index that points a connection's SSL_CTX at its
+ * transfer (libcurl makes an SSL_CTX for each connection, which is closed
+ * with its transfer: CURLOPT_FORBID_REUSE). Set by fetch_global_init(). */
+static int xfer_ex_index = -1;
+
+/* The DNS names of cert (its subjectAltName, else its common name),
+ * printable and separated by ", ", into out (size bytes, cut with "...");
+ * and its notAfter into *not_after (0 if unreadable). */
+static void
+cert_describe(X509 *cert, char *out, size_t size, time_t *not_after)
+{
+	GENERAL_NAMES *gens =
+	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	struct tm tm;
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		char name[128];
+
+		if (g->type != GEN_DNS || o >= size)
+			continue;
+		str_printable((const char *)ASN1_STRING_get0_data(g->d.dNSName),
+		              (size_t)ASN1_STRING_length(g->d.dNSName), name,
+		              sizeof(name));
+		o += (size_t)snprintf(out + o, size - o, "%s%s",
+		                      o > 0 ? ", " : "", name);
+	}
+	GENERAL_NAMES_free(gens);
+	if (o == 0)
+		X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
+		                          NID_commonName, out, (int)size);
+	*not_after = 0;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
+		*not_after = timegm(&tm) == -1 ? 0 : timegm(&tm);
+}
+
+/* OpenSSL's verify callback: the verdict stays OpenSSL's (ok is returned
+ * as it is); the server's own certificate (depth 0) is described in its
+ * transfer, for the message if the connection is refused. */
+static int
+on_verify(int ok, X509_STORE_CTX *sctx)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(
+	    sctx, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct xfer *x = ssl != NULL ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl),
+	                                                   xfer_ex_index)
+	                             : NULL;
+	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
+
+	if (x != NULL && cert != NULL && x->cert_names[0] == '\0' &&
+	    X509_STORE_CTX_get_error_depth(sctx) == 0)
+		cert_describe(cert, x->cert_names, sizeof(x->cert_names),
+		              &x->cert_not_after);
+	return ok;
+}
+
 /* libcurl's CURLOPT_SSL_CTX_FUNCTION: the connection verifies the peer
- * against the shared store arg. Failing fails the connection. */
+ * against the shared store of its transfer arg, and tells on_verify()
+ * its transfer. Failing fails the connection. */
 static CURLcode
 on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
 {
+	struct xfer *x = arg;
+
 	(void)c;
-	if (SSL_CTX_set1_verify_cert_store(ssl_ctx, arg) != 1)
+	if (SSL_CTX_set1_verify_cert_store(ssl_ctx, x->trust) != 1)
 		return CURLE_SSL_CERTPROBLEM;
+	if (xfer_ex_index >= 0 &&
+	    SSL_CTX_set_ex_data(ssl_ctx, xfer_ex_index, x) == 1)
+		SSL_CTX_set_verify(ssl_ctx, SSL_CTX_get_verify_mode(ssl_ctx),
+		                   on_verify);
 	return CURLE_OK;
 }
 
@@ -249,6 +319,9 @@ fetch_global_init(void)
 	v = curl_version_info(CURLVERSION_NOW);
 	want_certinfo = v == NULL || v->ssl_version == NULL ||
 	                strncmp(v->ssl_version, "OpenSSL/", 8) != 0;
+	if (xfer_ex_index < 0)
+		xfer_ex_index =
+		    SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	find_default_bundle();
 	return 0;
 }
@@ -507,21 +580,20 @@ xfer_set_rules(struct xfer *x)
  * copy of it when there is one, else the file for libcurl to read.
  * Returns 0 or -1. */
 static int
-xfer_set_trust(CURL *c, const struct fetch_opts *o)
+xfer_set_trust(struct xfer *x, const struct fetch_opts *o)
 {
 	const char *ca = o->ca_file ? o->ca_file : default_ca;
-	X509_STORE *st = NULL;
+	CURL *c = x->curl;
 	int bad = 0;
 
 	if (*ca != '\0' && !want_certinfo)
-		st = trust_store(ca);
-	if (st != NULL) {
+		x->trust = trust_store(ca);
+	if (x->trust != NULL) {
 		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, NULL) != CURLE_OK;
 		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
 		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION,
 		                        on_ssl_ctx) != CURLE_OK;
-		bad |=
-		    curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, st) != CURLE_OK;
+		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, x) != CURLE_OK;
 		return bad ? -1 : 0;
 	}
 	if (o->ca_file != NULL)
@@ -556,7 +628,7 @@ xfer_set_job(struct xfer *x, const struct fetch_opts *o)
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)x->timeout) != CURLE_OK;
 	bad |=
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ct) != CURLE_OK;
-	bad |= xfer_set_trust(c, o);
+	bad |= xfer_set_trust(x, o);
 	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, x->resolve) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
 	if (want_certinfo)
@@ -637,25 +709,37 @@ xfer_cert_expiry(struct xfer *x)
 }
 
 /* Describe a TLS verification failure: the X.509 reason when OpenSSL
- * gave one, else a host name mismatch. */
+ * gave one, else a host name mismatch; with the names or the end of
+ * validity of the certificate, when the handshake saw it. */
 static void
 xfer_tls_error(struct xfer *x, struct fetch_result *r)
 {
+	char what[sizeof(x->cert_names) + 32] = "";
+	struct tm tm;
 	long v = 0;
 
 	curl_easy_getinfo(x->curl, CURLINFO_SSL_VERIFYRESULT, &v);
 	if (strstr(x->errbuf, "host name") != NULL ||
-	    v == X509_V_ERR_HOSTNAME_MISMATCH)
+	    v == X509_V_ERR_HOSTNAME_MISMATCH) {
+		if (x->cert_names[0] != '\0')
+			snprintf(what, sizeof(what), " (it names %s)",
+			         x->cert_names);
 		result_error(r,
 		             "TLS certificate of %s not accepted: certificate "
-		             "is for another name",
-		             x->host);
-	else if (v != 0)
-		result_error(r, "TLS certificate of %s not accepted: %s",
-		             x->host, X509_verify_cert_error_string(v));
-	else
+		             "is for another name%s",
+		             x->host, what);
+	} else if (v != 0) {
+		if (v == X509_V_ERR_CERT_HAS_EXPIRED &&
+		    x->cert_not_after != 0 &&
+		    gmtime_r(&x->cert_not_after, &tm) != NULL)
+			strftime(what, sizeof(what), " (valid until %Y-%m-%d)",
+			         &tm);
+		result_error(r, "TLS certificate of %s not accepted: %s%s",
+		             x->host, X509_verify_cert_error_string(v), what);
+	} else {
 		result_error(r, "TLS certificate of %s not accepted: %s",
 		             x->host, x->errbuf);
+	}
 }
 
 /* Describe a failed connection, by the system error behind it. */
