@@ -239,8 +239,8 @@ trust_free_all(void)
 static int xfer_ex_index = -1;
 
 /* The DNS names of cert (its subjectAltName, else its common name),
- * printable and separated by ", ", into out (size bytes, cut with "...");
- * and its notAfter into *not_after (0 if unreadable). */
+ * printable and separated by ", ", into out (size bytes: what does not
+ * fit is cut); and its notAfter into *not_after (0 if unreadable). */
 static void
 cert_describe(X509 *cert, char *out, size_t size, time_t *not_after)
 {
@@ -266,9 +266,11 @@ cert_describe(X509 *cert, char *out, size_t size, time_t *not_after)
 	if (o == 0)
 		X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
 		                          NID_commonName, out, (int)size);
-	*not_after = 0;
-	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1)
-		*not_after = timegm(&tm) == -1 ? 0 : timegm(&tm);
+	*not_after = ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1
+	                 ? timegm(&tm)
+	                 : 0;
+	if (*not_after == -1)
+		*not_after = 0;
 }
 
 /* OpenSSL's verify callback: the verdict stays OpenSSL's (ok is returned
