@@ -61,10 +61,8 @@ struct xfer {
 	int tls_seen;             /* the certificate was looked at */
 	time_t cert_expiry;       /* its notAfter, or 0 */
 	X509_STORE *trust;        /* the verify store, or NULL (libcurl's) */
-	/* the server certificate as the handshake saw it (on_verify), for a
-	 * message if it is refused: its DNS names, and its notAfter or 0 */
-	char cert_names[160];
-	time_t cert_not_after;
+	X509 *peer; /* the server certificate the handshake saw (on_verify),
+	               described only if it is refused; a reference */
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -274,8 +272,8 @@ cert_describe(X509 *cert, char *out, size_t size, time_t *not_after)
 }
 
 /* OpenSSL's verify callback: the verdict stays OpenSSL's (ok is returned
- * as it is); the server's own certificate (depth 0) is described in its
- * transfer, for the message if the connection is refused. */
+ * as it is); the server's own certificate (depth 0) is kept by its
+ * transfer, to be described if the connection is refused. */
 static int
 on_verify(int ok, X509_STORE_CTX *sctx)
 {
@@ -286,10 +284,9 @@ on_verify(int ok, X509_STORE_CTX *sctx)
 	                             : NULL;
 	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
 
-	if (x != NULL && cert != NULL && x->cert_names[0] == '\0' &&
-	    X509_STORE_CTX_get_error_depth(sctx) == 0)
-		cert_describe(cert, x->cert_names, sizeof(x->cert_names),
-		              &x->cert_not_after);
+	if (x != NULL && cert != NULL && x->peer == NULL &&
+	    X509_STORE_CTX_get_error_depth(sctx) == 0 && X509_up_ref(cert) == 1)
+		x->peer = cert;
 	return ok;
 }
 
@@ -678,6 +675,8 @@ xfer_end(struct xfer *x)
 {
 	if (x->curl != NULL)
 		curl_easy_cleanup(x->curl);
+	X509_free(x->peer);
+	x->peer = NULL;
 	curl_slist_free_all(x->resolve);
 	curl_slist_free_all(x->headers);
 	buf_free(&x->body);
@@ -716,24 +715,25 @@ xfer_cert_expiry(struct xfer *x)
 static void
 xfer_tls_error(struct xfer *x, struct fetch_result *r)
 {
-	char what[sizeof(x->cert_names) + 32] = "";
+	char names[160] = "", what[sizeof(names) + 32] = "";
+	time_t not_after = 0;
 	struct tm tm;
 	long v = 0;
 
 	curl_easy_getinfo(x->curl, CURLINFO_SSL_VERIFYRESULT, &v);
+	if (x->peer != NULL)
+		cert_describe(x->peer, names, sizeof(names), &not_after);
 	if (strstr(x->errbuf, "host name") != NULL ||
 	    v == X509_V_ERR_HOSTNAME_MISMATCH) {
-		if (x->cert_names[0] != '\0')
-			snprintf(what, sizeof(what), " (it names %s)",
-			         x->cert_names);
+		if (names[0] != '\0')
+			snprintf(what, sizeof(what), " (it names %s)", names);
 		result_error(r,
 		             "TLS certificate of %s not accepted: certificate "
 		             "is for another name%s",
 		             x->host, what);
 	} else if (v != 0) {
-		if (v == X509_V_ERR_CERT_HAS_EXPIRED &&
-		    x->cert_not_after != 0 &&
-		    gmtime_r(&x->cert_not_after, &tm) != NULL)
+		if (v == X509_V_ERR_CERT_HAS_EXPIRED && not_after != 0 &&
+		    gmtime_r(&not_after, &tm) != NULL)
 			strftime(what, sizeof(what), " (valid until %Y-%m-%d)",
 			         &tm);
 		result_error(r, "TLS certificate of %s not accepted: %s%s",
