@@ -1199,17 +1199,10 @@ reports_new(const struct cmd_opts *o, struct diag *d)
 static int
 check_refused(const struct cmd_opts *o, const struct diag *d, int status)
 {
-	struct buf out;
-
 	log_error(NULL, "%s", d->error);
-	if (!o->json)
-		return status;
-	buf_init(&out, DIAG_MSG_MAX * 2 + 64);
-	buf_puts(&out, "{\"verdict\":\"error\",\"domains\":[],\"error\":");
-	json_string(&out, d->error);
-	buf_puts(&out, "}\n");
-	fputs(out.data, stdout);
-	buf_free(&out);
+	if (o->json)
+		json_print_refusal("\"verdict\":\"error\",\"domains\":[],",
+		                   d->error);
 	return status;
 }
 

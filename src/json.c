@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -107,4 +108,20 @@ json_member(struct buf *out, const char *key, const char *value)
 	if (json_string(out, key) < 0 || buf_puts(out, ":") < 0)
 		return -1;
 	return json_string(out, value);
+}
+
+void
+json_print_refusal(const char *members, const char *error)
+{
+	struct buf out;
+
+	/* an escaped byte takes at most 6 */
+	buf_init(&out, strlen(members) + 6 * strlen(error) + 16);
+	buf_puts(&out, "{");
+	buf_puts(&out, members);
+	buf_puts(&out, "\"error\":");
+	json_string(&out, error);
+	buf_puts(&out, "}\n");
+	fputs(out.data, stdout);
+	buf_free(&out);
 }

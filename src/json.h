@@ -23,4 +23,9 @@ int json_string(struct buf *out, const char *s);
 /* Append "key":"value" (value NULL gives null). 0, or -1 as above. */
 int json_member(struct buf *out, const char *key, const char *value);
 
+/* Print on standard output the document {MEMBERS"error":"ERROR"}, where
+ * members are written JSON members, each followed by a ',': what a
+ * command that did nothing prints with --json. */
+void json_print_refusal(const char *members, const char *error);
+
 #endif

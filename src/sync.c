@@ -287,21 +287,15 @@ sync_lock(const char *path, struct diag *d)
 static int
 sync_refused(const struct cmd_opts *o, const struct diag *d, int status)
 {
-	struct buf out;
-
 	log_error(NULL, "%s", d->error);
-	if (!o->json)
-		return status;
-	buf_init(&out, 2 * DIAG_MSG_MAX + 128);
-	buf_printf(&out,
-	           "{\"dry_run\":%s,\"domains\":[],%s\"changed\":0,"
-	           "\"failed\":0,\"error\":",
-	           o->dry_run ? "true" : "false",
-	           o->dry_run ? "\"updates\":[]," : "");
-	json_string(&out, d->error);
-	buf_puts(&out, "}\n");
-	fputs(out.data, stdout);
-	buf_free(&out);
+	if (o->json)
+		json_print_refusal(o->dry_run
+		                       ? "\"dry_run\":true,\"domains\":[],"
+		                         "\"updates\":[],\"changed\":0,"
+		                         "\"failed\":0,"
+		                       : "\"dry_run\":false,\"domains\":[],"
+		                         "\"changed\":0,\"failed\":0,",
+		                   d->error);
 	return status;
 }
 
