@@ -143,14 +143,10 @@ check_lookalikes(struct report *rep, const struct strlist *txts,
                  const char *name, const char *version, const char *check_name,
                  const char *rfc, const char *who)
 {
-	size_t vn = strlen(version);
-
 	for (size_t i = 0; i < txts->n; i++) {
 		const char *t = txts->v[i];
 
-		if (ascii_ncasecmp(t, version, vn) != 0 ||
-		    (t[vn] != '\0' && t[vn] != ';' && t[vn] != ' ' &&
-		     t[vn] != '\t') ||
+		if (!record_is_version_nocase(t, version) ||
 		    record_is_version(t, version))
 			continue;
 		check_add(rep, CHECK_WARN, check_name, rfc,

@@ -41,21 +41,35 @@ is_wsp(int c)
 	return c == ' ' || c == '\t';
 }
 
-/* Does txt (len bytes) start with version, then ';', white space or end? */
+/* Does txt (len bytes) start with version, then ';', white space or end?
+ * With nocase, the version is compared without regard to case. */
 static int
-starts_with_version(const char *txt, size_t len, const char *version)
+version_lead(const char *txt, size_t len, const char *version, int nocase)
 {
 	size_t vn = strlen(version);
 
-	if (len < vn || memcmp(txt, version, vn) != 0)
+	if (len < vn || (nocase ? ascii_ncasecmp(txt, version, vn)
+	                        : memcmp(txt, version, vn)) != 0)
 		return 0;
 	return len == vn || txt[vn] == ';' || is_wsp(txt[vn]);
+}
+
+static int
+starts_with_version(const char *txt, size_t len, const char *version)
+{
+	return version_lead(txt, len, version, 0);
 }
 
 int
 record_is_version(const char *txt, const char *version)
 {
 	return starts_with_version(txt, strlen(txt), version);
+}
+
+int
+record_is_version_nocase(const char *txt, const char *version)
+{
+	return version_lead(txt, strlen(txt), version, 1);
 }
 
 size_t

@@ -45,6 +45,10 @@ int tlsrpt_record_format(const struct strlist *rua, struct buf *out);
  * TLSRPT_RECORD_VERSION): does it start with it, followed by ';', white
  * space or the end? */
 int record_is_version(const char *txt, const char *version);
+/* The same, the version compared without regard to case: senders take
+ * only the exact case, so a record of this kind but not the former is
+ * ignored (most likely a typo). */
+int record_is_version_nocase(const char *txt, const char *version);
 
 /*
  * Of n record texts, count those that start with version (STS_RECORD_VERSION
