@@ -838,6 +838,7 @@ set_ttl(struct parser *p, struct lex *lx, struct block *b)
 	if (get_number(p, lx, "ttl", 0, TTL_MAX, &v) == -1)
 		return -1;
 	b->dc.ttl = (unsigned)v;
+	b->dc.has_ttl = 1;
 	return 0;
 }
 
@@ -1818,6 +1819,7 @@ inherit_dns_setting(struct domain_conf *d, struct pending *pd,
 		d->zone = od->zone;
 	} else if (s == S_TTL) {
 		d->ttl = od->ttl;
+		d->has_ttl = 1;
 	} else if (s == S_MX_CHECK) {
 		d->mx_check = od->mx_check;
 	} else if (s == S_CA_FILE) {

@@ -79,6 +79,7 @@ struct domain_conf {
 	unsigned has_mode : 1;
 	unsigned has_max_age : 1;
 	unsigned has_tls_rpt : 1;     /* tls-rpt given: manage _smtp._tls */
+	unsigned has_ttl : 1;         /* ttl given: records must have it */
 	unsigned tls_rpt_options : 1; /* that tls-rpt is the options' */
 	unsigned verify : 1;          /* default yes */
 	enum policy_mode mode : 2;    /* if has_mode */

@@ -1977,9 +1977,19 @@ dns_txtset_count(const struct dns_txtset *s, const char *prefix)
 	return count;
 }
 
-/* Would setting the prefix records of s to text change anything? */
+/* The TTL c wants for the records of the RRset s: the configured one,
+ * or the one they have. */
+static uint32_t
+part_ttl(const struct dns_txtset *s, const struct dns_change *c)
+{
+	return c->ttl_set || s->n == 0 ? c->ttl : s->ttl;
+}
+
+/* Would setting the prefix records of s to text, with TTL ttl, change
+ * anything? */
 static int
-part_needed(const struct dns_txtset *s, const char *text, const char *prefix)
+part_needed(const struct dns_txtset *s, const char *text, const char *prefix,
+            uint32_t ttl)
 {
 	size_t count = 0, same = 0;
 
@@ -1991,11 +2001,11 @@ part_needed(const struct dns_txtset *s, const char *text, const char *prefix)
 		count++;
 		same += strcmp(s->text.v[i], text) == 0;
 	}
-	return !(count == 1 && same == 1);
+	return !(count == 1 && same == 1 && s->ttl == ttl);
 }
 
 /* Add the operations that make the prefix records at owner exactly
- * text, given the RRset s as read, to p. */
+ * text with TTL ttl, given the RRset s as read, to p. */
 static void
 plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
           const char *text, const char *prefix, uint32_t ttl)
@@ -2003,14 +2013,14 @@ plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
 	struct buf rd;
 	int present = 0;
 
-	if (!part_needed(s, text, prefix))
+	if (!part_needed(s, text, prefix, ttl))
 		return;
 	if (s->n == 0)
 		plan_add(p, OP_ABSENT, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++)
 		plan_add(p, OP_EXISTS, owner, s->rdata[i], s->rdlen[i], 0);
 	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->text.v[i], text) == 0)
+		if (strcmp(s->text.v[i], text) == 0 && s->ttl == ttl)
 			present = 1;
 		else if (record_is_version(s->text.v[i], prefix))
 			plan_add(p, OP_DELETE, owner, s->rdata[i], s->rdlen[i],
@@ -2028,11 +2038,16 @@ plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
 int
 dns_change_needed(const struct dns_change *c)
 {
+	const struct dns_txtset *sts, *rpt;
+
 	if (c->state == NULL)
 		return 1;
-	return part_needed(&c->state->sts, c->sts_text, STS_RECORD_VERSION) ||
-	       part_needed(&c->state->tlsrpt, c->tlsrpt_text,
-	                   TLSRPT_RECORD_VERSION);
+	sts = &c->state->sts;
+	rpt = &c->state->tlsrpt;
+	return part_needed(sts, c->sts_text, STS_RECORD_VERSION,
+	                   part_ttl(sts, c)) ||
+	       part_needed(rpt, c->tlsrpt_text, TLSRPT_RECORD_VERSION,
+	                   part_ttl(rpt, c));
 }
 
 /* Refuse a change that would put a TXT record beside a CNAME. Returns
@@ -2074,10 +2089,12 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 	for (size_t i = 0; i < n; i++) {
 		snprintf(owner, sizeof(owner), "_mta-sts.%s", c[i].domain);
 		plan_part(p, owner, &c[i].state->sts, c[i].sts_text,
-		          STS_RECORD_VERSION, c[i].ttl);
+		          STS_RECORD_VERSION,
+		          part_ttl(&c[i].state->sts, &c[i]));
 		snprintf(owner, sizeof(owner), "_smtp._tls.%s", c[i].domain);
 		plan_part(p, owner, &c[i].state->tlsrpt, c[i].tlsrpt_text,
-		          TLSRPT_RECORD_VERSION, c[i].ttl);
+		          TLSRPT_RECORD_VERSION,
+		          part_ttl(&c[i].state->tlsrpt, &c[i]));
 	}
 	return 0;
 }
@@ -2318,15 +2335,19 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	return 0;
 }
 
-/* Mark the changes whose records, as read back, hold what they wanted;
- * returns how many do not. */
+/* Mark the changes whose records, as read back, hold the values they
+ * wanted; returns how many do not. The TTL is not waited for: it came
+ * with the values, and a server may lower it (BIND's max-zone-ttl). */
 static size_t
 confirm_marks(struct dns_change *c, size_t n)
 {
 	size_t left = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		c[i].confirmed = !dns_change_needed(&c[i]);
+		struct dns_change values = c[i];
+
+		values.ttl_set = 0;
+		c[i].confirmed = !dns_change_needed(&values);
 		left += !c[i].confirmed;
 	}
 	return left;

@@ -146,14 +146,19 @@ struct dns_change {
 	const char *domain;
 	const char *sts_text;    /* "v=STSv1; id=..." or NULL */
 	const char *tlsrpt_text; /* "v=TLSRPTv1; rua=..." or NULL */
+	/* ttl_set: every record at a name that changes gets ttl, and a
+	 * record whose value is right but whose TTL is not is changed too;
+	 * otherwise records keep the TTL they have (ttl for a new RRset) */
 	uint32_t ttl;
+	int ttl_set;
 	struct dns_state *state; /* as read; refreshed on a conflict */
 	int confirmed; /* set by dns_update_apply(): read back as changed */
 };
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
  * text is current when it is the only record of its kind at its name
- * (other TXT records there are kept); a NULL text never needs a change.
+ * (other TXT records there are kept) and, with c->ttl_set, the RRset
+ * has c->ttl; a NULL text never needs a change.
  * With state NULL: 1. A CNAME at the name still counts as needed:
  * dns_update_apply() then refuses (check state->sts_cname first to
  * treat an RFC 8461 section 8.2 delegation as settled). */
@@ -171,23 +176,26 @@ enum dns_update_result {
  * RRsets as read (every RR, value-dependent; "RRset does not exist" for
  * an empty one) of each name that changes, the old v=STSv1 / v=TLSRPTv1
  * records deleted (class NONE, with their RDATA), the new ones added with
- * c->ttl. RD clear, random id, TSIG-signed with t->key, over TCP. The
- * reply's TSIG is verified and its rcode checked. On NXRRSET or YXRRSET
- * (someone changed a record meanwhile) the states are read again: if
- * they already hold what the update would make, that is DNS_UPDATE_OK
- * with no warning; otherwise a warning is added to d and the update
- * recomputed and retried once, and a second failure is
- * DNS_UPDATE_CONFLICT. Then the records are read back
- * and confirmed: each c->state then holds the TXT records read back (its
- * MX list, needed only to plan, is not read again), and c->confirmed is
- * set for each change they hold. A server may apply part of an UPDATE and
- * still answer NOERROR (PowerDNS drops what its Lua policy refuses): the
- * call then fails, and c->confirmed tells the changes that were made.
- * Changes that are not needed are left out; none needed: nothing sent,
- * DNS_UPDATE_OK. A change that would put a TXT record beside a CNAME
- * (_mta-sts.D or _smtp._tls.D) fails the whole call before anything is
- * sent ("... is a CNAME to X (RFC 8461 section 8.2 delegation): leaving
- * it alone"). Every c->state must have been filled by dns_state_read().
+ * their TTL (a record already there with the wrong TTL is deleted and
+ * added again with the right one; servers then change the RRset's TTL).
+ * RD clear, random id, TSIG-signed with t->key, over TCP. The reply's
+ * TSIG is verified and its rcode checked. On NXRRSET or YXRRSET (someone
+ * changed a record meanwhile) the states are read again: if they already
+ * hold what the update would make, that is DNS_UPDATE_OK with no warning;
+ * otherwise a warning is added to d and the update recomputed and retried
+ * once, and a second failure is DNS_UPDATE_CONFLICT. Then the records are
+ * read back and confirmed: each c->state then holds the TXT records read
+ * back (its MX list, needed only to plan, is not read again), and
+ * c->confirmed is set for each change whose values they hold (a server
+ * may lower the TTL: dns_change_needed() then still says so). A server
+ * may apply part of an UPDATE and still answer NOERROR (PowerDNS drops
+ * what its Lua policy refuses): the call then fails, and c->confirmed
+ * tells the changes that were made. Changes that are not needed are left
+ * out; none needed: nothing sent, DNS_UPDATE_OK. A change that would put
+ * a TXT record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the
+ * whole call before anything is sent ("... is a CNAME to X (RFC 8461
+ * section 8.2 delegation): leaving it alone"). Every c->state must have
+ * been filled by dns_state_read().
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,

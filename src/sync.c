@@ -87,7 +87,11 @@ struct domain_run {
 	struct dns_change change;
 	int sts_needed;    /* the _mta-sts record changes */
 	int tlsrpt_needed; /* the _smtp._tls record changes */
-	int dns_needed;    /* some record changes */
+	/* their values change (else only the TTL): the new id must be
+	 * served first */
+	int id_needed;
+	int tlsrpt_value_needed;
+	int dns_needed; /* some record changes */
 	int file_written;
 	int dns_updated;
 	/* where it is in the run (under the run's lock) */
@@ -496,11 +500,35 @@ plan_duplicates(struct domain_run *r, const struct dns_txtset *s,
 		         label, r->dc->name, n, prefix, rfc);
 }
 
+/* Does c change the record of one of its names (sts: _mta-sts, else
+ * _smtp._tls); with value_only, other than by its TTL? */
+static int
+record_needed(const struct dns_change *c, int sts, int value_only)
+{
+	struct dns_change one = *c;
+
+	if (sts)
+		one.tlsrpt_text = NULL;
+	else
+		one.sts_text = NULL;
+	if (value_only)
+		one.ttl_set = 0;
+	return dns_change_needed(&one);
+}
+
+/* What happens to a record, for -v. */
+static const char *
+record_note(int needed, int value_needed)
+{
+	return !needed        ? "up to date"
+	       : value_needed ? "to update"
+	                      : "to update (its TTL only)";
+}
+
 /* Work out which records change. */
 static int
 plan_records(struct domain_run *r)
 {
-	struct dns_change one;
 	int tlsrpt = plan_tlsrpt(r);
 
 	buf_init(&r->sts_text, TXT_RECORD_MAX);
@@ -515,13 +543,12 @@ plan_records(struct domain_run *r)
 	r->change.sts_text = r->sts_text.data;
 	r->change.tlsrpt_text = tlsrpt ? r->tlsrpt_text.data : NULL;
 	r->change.ttl = r->dc->ttl;
+	r->change.ttl_set = r->dc->has_ttl;
 	r->change.state = &r->state;
-	one = r->change;
-	one.tlsrpt_text = NULL;
-	r->sts_needed = dns_change_needed(&one);
-	one = r->change;
-	one.sts_text = NULL;
-	r->tlsrpt_needed = tlsrpt && dns_change_needed(&one);
+	r->sts_needed = record_needed(&r->change, 1, 0);
+	r->id_needed = record_needed(&r->change, 1, 1);
+	r->tlsrpt_needed = tlsrpt && record_needed(&r->change, 0, 0);
+	r->tlsrpt_value_needed = tlsrpt && record_needed(&r->change, 0, 1);
 	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
 	plan_duplicates(r, &r->state.sts, "_mta-sts", STS_RECORD_VERSION,
 	                "RFC 8461 section 3.1");
@@ -529,10 +556,9 @@ plan_records(struct domain_run *r)
 		plan_duplicates(r, &r->state.tlsrpt, "_smtp._tls",
 		                TLSRPT_RECORD_VERSION, "RFC 8460 section 3");
 	run_note(r, "_mta-sts TXT %s, _smtp._tls TXT %s",
-	         r->sts_needed ? "to update" : "up to date",
-	         !tlsrpt            ? "not managed"
-	         : r->tlsrpt_needed ? "to update"
-	                            : "up to date");
+	         record_note(r->sts_needed, r->id_needed),
+	         tlsrpt ? record_note(r->tlsrpt_needed, r->tlsrpt_value_needed)
+	                : "not managed");
 	return 0;
 }
 
@@ -549,8 +575,7 @@ plan_mx_gate(struct domain_run *r)
 	int rc = 0;
 
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
-	    dc->mx_check == MX_CHECK_OFF ||
-	    (!r->file_differs && !r->sts_needed))
+	    dc->mx_check == MX_CHECK_OFF || (!r->file_differs && !r->id_needed))
 		return 0;
 	if (r->state.mx.n == 0) {
 		run_warn(r,
@@ -683,9 +708,9 @@ publish_domain(struct domain_run *r)
 {
 	if (r->file_differs && publish_file(r) == -1)
 		return -1;
-	if ((r->file_differs || r->sts_needed) && publish_command(r) == -1)
+	if ((r->file_differs || r->id_needed) && publish_command(r) == -1)
 		return -1;
-	if (r->file_differs || r->sts_needed)
+	if (r->file_differs || r->id_needed)
 		return publish_confirm(r);
 	return 0;
 }
@@ -706,6 +731,27 @@ dry_update_cmp(const void *a, const void *b)
 	int c = strcmp(x->zone, y->zone);
 
 	return c != 0 ? c : strcmp(x->server, y->server);
+}
+
+/* After r's update c: warn if the primary keeps the records with another
+ * TTL than the ttl configured (BIND lowers a TTL above the zone's
+ * max-zone-ttl, which dnssec-policy also sets). */
+static void
+update_ttl_check(struct domain_run *r, const struct dns_change *c)
+{
+	const struct dns_txtset *s = &c->state->sts;
+
+	if (!dns_change_needed(c))
+		return;
+	if (c->sts_text == NULL || s->ttl == c->ttl)
+		s = &c->state->tlsrpt;
+	run_warn(r,
+	         "the primary keeps the records with TTL %lu, not the ttl "
+	         "%lu configured (BIND lowers TTLs above the zone's "
+	         "max-zone-ttl, which dnssec-policy also sets): set ttl to "
+	         "at most %lu, or every run updates them again",
+	         (unsigned long)s->ttl, (unsigned long)c->ttl,
+	         (unsigned long)s->ttl);
 }
 
 /*
@@ -748,6 +794,7 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 			who[i]->dns_updated = 1;
 			for (w = 0; w < d.nwarn; w++)
 				run_warn(who[i], "%s", d.warn[w]);
+			update_ttl_check(who[i], &changes[i]);
 		}
 	}
 	free(changes);
@@ -768,6 +815,18 @@ run_status(const struct domain_run *r, int dry_run)
 	return RUN_UNCHANGED;
 }
 
+/* Append a record of r that changes to the list out: "LABEL.D TXT", and
+ * " (TTL N)" if only its TTL changes. */
+static void
+run_change_record(const struct domain_run *r, const char *label,
+                  int value_changes, struct buf *out)
+{
+	buf_printf(out, "%s%s.%s TXT", out->len ? ", " : "", label,
+	           r->dc->name);
+	if (!value_changes)
+		buf_printf(out, " (TTL %lu)", (unsigned long)r->change.ttl);
+}
+
 /* The list of what changed (or would change) for r, e.g. "FILE,
  * _mta-sts.D TXT, _smtp._tls.D TXT". */
 static void
@@ -780,11 +839,9 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 	if (file)
 		buf_printf(out, "%s", r->policy_file);
 	if (dns && r->sts_needed)
-		buf_printf(out, "%s_mta-sts.%s TXT", out->len ? ", " : "",
-		           r->dc->name);
+		run_change_record(r, "_mta-sts", r->id_needed, out);
 	if (dns && r->tlsrpt_needed)
-		buf_printf(out, "%s_smtp._tls.%s TXT", out->len ? ", " : "",
-		           r->dc->name);
+		run_change_record(r, "_smtp._tls", r->tlsrpt_value_needed, out);
 }
 
 /* One line per changed or failed domain; warnings where they matter. */

@@ -14,12 +14,6 @@ key_arg() {
 # tool ARGS...: run dns-tool, output in $out, status in $rc.
 tool() { run_cmd out rc "$DT" "$@"; }
 
-# dig_ttl PORT NAME PREFIX: the TTL of the TXT record starting with PREFIX.
-dig_ttl() {
-	dig +tcp +norec +noall +answer -p "$1" @127.0.0.1 "$2" TXT |
-		grep -F "\"$3" | awk '{print $2}'
-}
-
 # dns_engine_keys DIR: generate the keys the server knows, one file per
 # line on standard output: the main key, one key per algorithm and the
 # key file formats (ddns-confgen, keymgr -t, one-line).
@@ -110,6 +104,27 @@ engine_publish() {
 	like "$out" '^no change$' "$kind: no-op reported"
 	is "$(dns_serial "$port")" "$((s0 + 2))" \
 		"$kind: no-op sends no UPDATE (serial unchanged)"
+	is "$(dig_ttl "$port" _smtp._tls.example.com v=TLSRPTv1)" 3600 \
+		"$kind: no-op without a TTL kept the records' TTLs"
+
+	tool update --domain example.com $S --sts "v=STSv1; id=20260202" \
+		--ttl 300
+	like "$out" '^no change$' "$kind: the TTL they have: no change"
+	tool update --domain example.com $S --sts "v=STSv1; id=20260202" \
+		--ttl 900 --dry-run
+	like "$out" '^update delete _mta-sts.example.com TXT "v=STSv1; id=20260202"$' \
+		"$kind: dry run: another TTL deletes the record..."
+	like "$out" '^update add _mta-sts.example.com 900 TXT "v=STSv1; id=20260202"$' \
+		"$kind: dry run: ... and adds it with that TTL"
+	tool update --domain example.com $S --sts "v=STSv1; id=20260202" \
+		--ttl 900
+	is "$rc" 0 "$kind: TTL change succeeds"
+	[ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
+	is "$(dig_ttl "$port" _mta-sts.example.com v=STSv1)" 900 \
+		"$kind: TTL change: the record has the new TTL"
+	is "$(dns_txt "$port" _mta-sts.example.com)" '"unrelated=keep-me"
+"v=STSv1; id=20260202"' "$kind: TTL change: the same records"
+	is "$(dns_serial "$port")" "$((s0 + 3))" "$kind: TTL change: serial +1"
 }
 
 # engine_algs KIND PORT DIR: every TSIG algorithm, reads and updates.

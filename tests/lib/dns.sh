@@ -38,6 +38,9 @@
 # $DNS_SIGNED, when set, signs the zones of BIND (dnssec-policy default,
 # inline-signing: the updates go to the unsigned copy and are served once
 # signed) and of Knot (dnssec-signing on).
+#
+# $DNS_BIND_ZONE_OPTIONS, when set, is added to each BIND zone statement
+# (e.g. "max-zone-ttl 86400;").
 
 : "${DNS_GRANT:=example.com}"
 DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
@@ -130,10 +133,13 @@ _dns_bind_zones() {
 }
 
 # _dns_bind_signing / _dns_knot_signing: a zone's signing options, if
-# $DNS_SIGNED.
+# $DNS_SIGNED (and BIND's $DNS_BIND_ZONE_OPTIONS).
 _dns_bind_signing() {
 	if [ -n "${DNS_SIGNED:-}" ]; then
 		printf '\tdnssec-policy default;\n\tinline-signing yes;\n'
+	fi
+	if [ -n "${DNS_BIND_ZONE_OPTIONS:-}" ]; then
+		printf '\t%s\n' "$DNS_BIND_ZONE_OPTIONS"
 	fi
 }
 _dns_knot_signing() {
@@ -466,6 +472,12 @@ dns_serial() {
 # dns_txt PORT NAME: the TXT records at NAME, sorted, one a line.
 dns_txt() {
 	dig +tcp +norec +short -p "$1" @127.0.0.1 "$2" TXT | sort
+}
+
+# dig_ttl PORT NAME PREFIX: the TTL of the TXT record starting with PREFIX.
+dig_ttl() {
+	dig +tcp +norec +noall +answer -p "$1" @127.0.0.1 "$2" TXT |
+		grep -F "\"$3" | awk '{print $2}'
 }
 
 # dns_batch PORT TYPE NAME...: "NAME DATA" for each answer of type TYPE

@@ -109,9 +109,10 @@ option(struct opts *o, const char *a, const char *v)
 		c->sts_text = v;
 	else if (c != NULL && strcmp(a, "--tlsrpt") == 0)
 		c->tlsrpt_text = v;
-	else if (c != NULL && strcmp(a, "--ttl") == 0)
+	else if (c != NULL && strcmp(a, "--ttl") == 0) {
 		c->ttl = (uint32_t)num(v, 2147483647);
-	else
+		c->ttl_set = 1;
+	} else
 		usage();
 	return 1;
 }

@@ -319,7 +319,7 @@ test_defaults(void)
 	ok(dc->line == 2, "domain line %u", dc->line);
 	like(dc->file, "test.conf", "domain file");
 	is_made(conf_policy_file, dc, "/srv/example.com.txt", "policy-file %d");
-	ok(dc->ttl == 3600, "default ttl");
+	ok(dc->ttl == 3600 && !dc->has_ttl, "default ttl, not given");
 	ok(dc->timeout == 30, "default timeout");
 	ok(dc->verify == 1, "default verify yes");
 	ok(dc->verify_timeout == 60, "default verify-timeout");
@@ -390,7 +390,7 @@ test_full(void)
 	is_str(dc->server, "192.0.2.53", "server");
 	ok(dc->port == 5353, "server port");
 	is_str(dc->zone, "example.com", "zone");
-	ok(dc->ttl == 300, "ttl overrides options");
+	ok(dc->ttl == 300 && dc->has_ttl, "ttl overrides options, given");
 	ok(dc->mx_check == MX_CHECK_OFF, "mx-check");
 	like(dc->ca_file, "data/inc/ca.pem", "ca-file relative to the file");
 	ok(dc->resolve.n == 2 &&
@@ -419,8 +419,8 @@ test_full(void)
 	     "relative policy-file resolved against the file");
 	ok(path != NULL && path[0] == '/', "made absolute");
 	free(path);
-	ok(dc->ttl == 3600 && dc->timeout == 20,
-	   "ttl default, timeout options");
+	ok(dc->ttl == 3600 && dc->has_ttl && dc->timeout == 20,
+	   "ttl and timeout from options");
 	ok(dc->mx_check == MX_CHECK_WARN, "mx-check from options");
 	ok(dc->has_tls_rpt && dc->tls_rpt.n == 1, "tls-rpt from options");
 
@@ -457,7 +457,8 @@ test_inheritance(void)
 		return;
 	ok(dom(c, 0)->local_policy != NULL && dom(c, 0)->upstream == NULL,
 	   "policy { } inherited");
-	ok(dom(c, 0)->ttl == 60 && dom(c, 0)->port == 54 &&
+	ok(dom(c, 0)->ttl == 60 && dom(c, 0)->has_ttl &&
+	       dom(c, 0)->port == 54 &&
 	       strcmp(dom(c, 0)->zone, "example.com") == 0,
 	   "ttl, server port and zone inherited");
 	is_str(dom(c, 0)->resolver, "127.0.0.1", "resolver inherited");
@@ -467,7 +468,8 @@ test_inheritance(void)
 	is_str(dom(c, 1)->upstream, "https://u.example/x", "domain upstream");
 	ok(dom(c, 1)->local_policy == NULL,
 	   "upstream in the domain replaces policy { } of options");
-	ok(dom(c, 1)->ttl == 0, "ttl 0 accepted, overrides");
+	ok(dom(c, 1)->ttl == 0 && dom(c, 1)->has_ttl,
+	   "ttl 0 accepted, overrides");
 	ok(dom(c, 1)->resolver_port == 5353, "resolver port");
 	ok(dom(c, 0)->key == dom(c, 1)->key, "same key for both");
 	conf_free(c);
