@@ -145,8 +145,22 @@ trust_cache_extensions(X509_STORE *st)
 	}
 }
 
+/* Does st hold a certificate? (A PEM file of CRLs alone loads too.) */
+static int
+trust_has_cert(X509_STORE *st)
+{
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
+
+	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++)
+		if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) ==
+		    X509_LU_X509)
+			return 1;
+	return 0;
+}
+
 /* A new store holding the certificates of the PEM file path, with the
- * flags libcurl gives a store when verifying the peer, or NULL. */
+ * flags libcurl gives a store when verifying the peer, or NULL (also
+ * when it holds no certificate). */
 static X509_STORE *
 trust_load(const char *path)
 {
@@ -160,6 +174,7 @@ trust_load(const char *path)
 #else
 	ok = X509_STORE_load_locations(st, path, NULL) == 1;
 #endif
+	ok = ok && trust_has_cert(st);
 	/* as libcurl: chains from the store first, and an intermediate
 	 * certificate in it is a trust anchor too */
 	ok = ok && X509_STORE_set_flags(st, X509_V_FLAG_TRUSTED_FIRST |
