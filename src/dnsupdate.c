@@ -698,7 +698,9 @@ badtime_error(const struct tsig_info *info, uint64_t now, const char *where,
 
 /* Explain a BADKEY answer. Knot also answers BADKEY when its ACL denies
  * a known key, and to a query when no ACL of the zone names the key, so
- * both causes are named. */
+ * a query's message names both causes. An update always follows reads
+ * signed with the same key that the server accepted: it knows the key,
+ * and only its ACL is left. */
 static void
 badkey_error(const char *where, const struct tsig_key *k, int is_update,
              struct diag *d)
@@ -706,11 +708,11 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 	if (is_update)
 		diag_error(d,
 		           "%s answered NOTAUTH, BADKEY to the update signed "
-		           "with TSIG key %s (%s): either it does not know "
-		           "this key, or its update ACL does not allow this "
+		           "with TSIG key %s (%s), after it accepted this key "
+		           "for the reads: its update ACL does not allow this "
 		           "key to change these names (Knot says so with "
-		           "BADKEY); `mta-sts-sync server-config` prints the "
-		           "grants needed",
+		           "BADKEY); add the acl `mta-sts-sync server-config "
+		           "--knot` prints to the zone",
 		           where, k->name, tsig_alg_name(k->alg));
 	else
 		diag_error(d,
