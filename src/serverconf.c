@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -20,14 +21,6 @@
 #ifndef SYSCONFDIR
 #define SYSCONFDIR "/etc"
 #endif
-
-/* Is domain j configured with zone (not NULL)? Its settings go to *d. */
-static int
-in_zone(const struct conf *c, size_t j, const char *zone, struct domain_conf *d)
-{
-	conf_domain(c, j, d);
-	return d->zone != NULL && strcmp(d->zone, zone) == 0;
-}
 
 static const char *
 zone_of(const struct domain_conf *d)
@@ -41,23 +34,70 @@ key_of(const struct domain_conf *d)
 	return d->key->name;
 }
 
-/* Is domain i the first one configured with its what (zone_of, key_of:
- * NULL for none, which no other domain shares)? */
-static int
-first_with(const struct conf *c, size_t i,
-           const char *(*what)(const struct domain_conf *))
-{
-	struct domain_conf d, e;
-	size_t j;
+/* The domains of a configuration that share a zone or key, linked in
+ * configuration order: found by sorting, so that tens of thousands of
+ * domains cost no more than reading them. */
+struct groups {
+	size_t *next;         /* the next domain of the group, or NONE */
+	unsigned char *first; /* is the domain the first of its group? */
+};
+#define NONE ((size_t)-1)
 
-	conf_domain(c, i, &d);
-	for (j = 0; j < i; j++) {
-		conf_domain(c, j, &e);
-		if (what(&d) != NULL && what(&e) != NULL &&
-		    strcmp(what(&d), what(&e)) == 0)
-			return 0;
+struct member {
+	const char *what; /* NULL: alone */
+	size_t i;
+};
+
+/* By what (NULL first), then by position. */
+static int
+member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int c = x->what == NULL || y->what == NULL
+	            ? (y->what == NULL) - (x->what == NULL)
+	            : strcmp(x->what, y->what);
+
+	if (c != 0)
+		return c;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* Group the domains of c by what (zone_of, key_of); a domain whose what
+ * is NULL is a group of its own. */
+static void
+groups_make(struct groups *g, const struct conf *c,
+            const char *(*what)(const struct domain_conf *))
+{
+	size_t n = c->ndomains;
+	struct member *m = xcalloc(n ? n : 1, sizeof(*m));
+	struct domain_conf d;
+
+	g->next = xcalloc(n ? n : 1, sizeof(*g->next));
+	g->first = xcalloc(n ? n : 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		conf_domain(c, i, &d);
+		m[i].what = what(&d);
+		m[i].i = i;
 	}
-	return 1;
+	qsort(m, n, sizeof(*m), member_cmp);
+	for (size_t k = 0; k < n; k++) {
+		int joins = k > 0 && m[k].what != NULL &&
+		            m[k - 1].what != NULL &&
+		            strcmp(m[k].what, m[k - 1].what) == 0;
+
+		g->first[m[k].i] = !joins;
+		g->next[m[k].i] = NONE;
+		if (joins)
+			g->next[m[k - 1].i] = m[k].i;
+	}
+	free(m);
+}
+
+static void
+groups_free(struct groups *g)
+{
+	free(g->next);
+	free(g->first);
 }
 
 /* The grants of one domain inside an update-policy block. */
@@ -75,6 +115,7 @@ bind_grants(FILE *out, const struct domain_conf *d)
 static void
 print_bind(FILE *out, const struct conf *c)
 {
+	struct groups g;
 	size_t i, j;
 
 	fputs("// BIND 9: least-privilege DNS UPDATE grants for mta-sts-sync.\n"
@@ -83,28 +124,28 @@ print_bind(FILE *out, const struct conf *c)
 	      "// existing one). The key statements must be in named.conf\n"
 	      "// too: include the key file.\n",
 	      out);
+	groups_make(&g, c, zone_of);
 	for (i = 0; i < c->ndomains; i++) {
 		struct domain_conf dc, *d = &dc, e;
 
+		if (!g.first[i])
+			continue;
 		conf_domain(c, i, d);
-		if (d->zone == NULL) {
+		if (d->zone == NULL)
 			fprintf(out,
 			        "\n// zone containing \"%s\" (no zone "
-			        "configured: found at run time by SOA query)\n"
-			        "update-policy {\n",
+			        "configured: found at run time by SOA query)\n",
 			        d->name);
-			bind_grants(out, d);
-			fputs("};\n", out);
-			continue;
+		else
+			fprintf(out, "\n// zone \"%s\"\n", d->zone);
+		fputs("update-policy {\n", out);
+		for (j = i; j != NONE; j = g.next[j]) {
+			conf_domain(c, j, &e);
+			bind_grants(out, &e);
 		}
-		if (!first_with(c, i, zone_of))
-			continue;
-		fprintf(out, "\n// zone \"%s\"\nupdate-policy {\n", d->zone);
-		for (j = i; j < c->ndomains; j++)
-			if (in_zone(c, j, d->zone, &e))
-				bind_grants(out, &e);
 		fputs("};\n", out);
 	}
+	groups_free(&g);
 }
 
 /* One Knot acl entry for domain d. */
@@ -125,9 +166,11 @@ knot_acl(FILE *out, const struct domain_conf *d)
 	fputs("]\n", out);
 }
 
-/* The commented zone section that references the acls of a zone. */
+/* The commented zone section that references the acls of the zone of
+ * domain i, the first of its group in g. */
 static void
-knot_zone_hint(FILE *out, const struct conf *c, size_t i)
+knot_zone_hint(FILE *out, const struct conf *c, const struct groups *g,
+               size_t i)
 {
 	struct domain_conf dc, *d = &dc, e;
 	const char *sep = "";
@@ -144,11 +187,11 @@ knot_zone_hint(FILE *out, const struct conf *c, size_t i)
 		return;
 	}
 	fprintf(out, "#   - domain: %s\n#     acl: [", d->zone);
-	for (j = i; j < c->ndomains; j++)
-		if (in_zone(c, j, d->zone, &e)) {
-			fprintf(out, "%smta-sts-sync-%s", sep, e.name);
-			sep = ", ";
-		}
+	for (j = i; j != NONE; j = g->next[j]) {
+		conf_domain(c, j, &e);
+		fprintf(out, "%smta-sts-sync-%s", sep, e.name);
+		sep = ", ";
+	}
 	fputs("]\n", out);
 }
 
@@ -156,6 +199,7 @@ knot_zone_hint(FILE *out, const struct conf *c, size_t i)
 static void
 print_knot(FILE *out, const struct conf *c)
 {
+	struct groups g;
 	size_t i;
 
 	fputs("# Knot DNS: least-privilege DNS UPDATE ACLs for mta-sts-sync.\n"
@@ -171,13 +215,11 @@ print_knot(FILE *out, const struct conf *c)
 	fputs("\n# Reference the acls from their zones (add to an existing "
 	      "acl list):\n# zone:\n",
 	      out);
-	for (i = 0; i < c->ndomains; i++) {
-		struct domain_conf d;
-
-		conf_domain(c, i, &d);
-		if (d.zone == NULL || first_with(c, i, zone_of))
-			knot_zone_hint(out, c, i);
-	}
+	groups_make(&g, c, zone_of);
+	for (i = 0; i < c->ndomains; i++)
+		if (g.first[i])
+			knot_zone_hint(out, c, &g, i);
+	groups_free(&g);
 }
 
 /* The names of domain d in a Lua table of names. */
@@ -194,23 +236,25 @@ pdns_names(FILE *out, const struct domain_conf *d)
 static void
 pdns_grants(FILE *out, const struct conf *c)
 {
+	struct groups g;
 	size_t i, j;
 
 	fputs("local grants = {\n", out);
+	groups_make(&g, c, key_of);
 	for (i = 0; i < c->ndomains; i++) {
 		struct domain_conf d, e;
 
-		if (!first_with(c, i, key_of))
+		if (!g.first[i])
 			continue;
 		conf_domain(c, i, &d);
 		fprintf(out, "  [\"%s.\"] = {\n", d.key->name);
-		for (j = i; j < c->ndomains; j++) {
+		for (j = i; j != NONE; j = g.next[j]) {
 			conf_domain(c, j, &e);
-			if (strcmp(e.key->name, d.key->name) == 0)
-				pdns_names(out, &e);
+			pdns_names(out, &e);
 		}
 		fputs("  },\n", out);
 	}
+	groups_free(&g);
 	fputs("}\n", out);
 }
 
