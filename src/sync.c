@@ -562,48 +562,83 @@ plan_records(struct domain_run *r)
 	return 0;
 }
 
+/* Append the mail hosts of r's domain that no mx pattern of its new
+ * policy matches to missing: its MX hosts, or with none the domain itself
+ * (RFC 5321 section 5.1: the implicit MX). */
+static void
+mx_uncovered(const struct domain_run *r, struct buf *missing)
+{
+	const struct strlist *mx = &r->state.mx;
+
+	if (mx->n == 0 && !policy_covers(r->policy, r->dc->name))
+		buf_puts(missing, r->dc->name);
+	for (size_t i = 0; i < mx->n; i++)
+		if (!policy_covers(r->policy, mx->v[i]))
+			buf_printf(missing, "%s%s", missing->len ? ", " : "",
+			           mx->v[i]);
+}
+
+/* Refuse (mx-check enforce) or warn about the hosts in missing. */
+static int
+mx_gate_verdict(struct domain_run *r, const char *missing)
+{
+	struct buf what;
+	int rc = 0;
+
+	buf_init(&what, 8192);
+	if (r->state.mx.n == 0)
+		buf_printf(&what,
+		           "%s has no MX records, so senders deliver to the "
+		           "domain itself (RFC 5321 section 5.1), which no mx "
+		           "pattern of the new policy matches",
+		           r->dc->name);
+	else
+		buf_printf(&what,
+		           "MX %s not matched by any mx pattern of the new "
+		           "policy",
+		           missing);
+	if (r->dc->mx_check == MX_CHECK_ENFORCE) {
+		run_fail(r,
+		         "%s: refusing to publish mode enforce (RFC 8461 "
+		         "section 4.1); fix the MX records or the policy, or "
+		         "set mx-check warn",
+		         what.data);
+		rc = -1;
+	} else {
+		run_warn(r,
+		         "%s: senders enforcing the policy will not deliver "
+		         "there (RFC 8461 section 4.1)",
+		         what.data);
+	}
+	buf_free(&what);
+	return rc;
+}
+
 /*
- * RFC 8461 section 4.1 before publishing mode enforce: every MX host of
- * the domain must match an mx pattern, or senders would refuse mail.
+ * RFC 8461 section 4.1 before publishing mode enforce: every host that
+ * senders deliver the domain's mail to must match an mx pattern, or they
+ * would refuse the mail. A null MX (RFC 7505: no mail) has none.
  */
 static int
 plan_mx_gate(struct domain_run *r)
 {
-	const struct domain_conf *dc = r->dc;
+	const struct strlist *mx = &r->state.mx;
 	struct buf missing;
-	size_t i;
 	int rc = 0;
 
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
-	    dc->mx_check == MX_CHECK_OFF || (!r->file_differs && !r->id_needed))
+	    r->dc->mx_check == MX_CHECK_OFF ||
+	    (!r->file_differs && !r->id_needed))
 		return 0;
-	if (r->state.mx.n == 0) {
-		run_warn(r,
-		         "%s has no MX records to check against "
-		         "the policy",
-		         dc->name);
+	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0) {
+		run_note(r, "null MX: the domain takes no mail, no host to "
+		            "check against the policy");
 		return 0;
 	}
 	buf_init(&missing, 4096);
-	for (i = 0; i < r->state.mx.n; i++)
-		if (!policy_covers(r->policy, r->state.mx.v[i]))
-			buf_printf(&missing, "%s%s", missing.len ? ", " : "",
-			           r->state.mx.v[i]);
-	if (missing.len > 0 && dc->mx_check == MX_CHECK_ENFORCE) {
-		run_fail(r,
-		         "MX %s not matched by any mx pattern of the new "
-		         "policy: refusing to publish mode enforce (RFC "
-		         "8461 section 4.1); fix the MX records or the "
-		         "policy, or set mx-check warn",
-		         missing.data);
-		rc = -1;
-	} else if (missing.len > 0) {
-		run_warn(r,
-		         "MX %s not matched by any mx pattern: "
-		         "senders enforcing the policy will not "
-		         "deliver there (RFC 8461 section 4.1)",
-		         missing.data);
-	}
+	mx_uncovered(r, &missing);
+	if (missing.len > 0)
+		rc = mx_gate_verdict(r, missing.data);
 	buf_free(&missing);
 	return rc;
 }
