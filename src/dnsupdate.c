@@ -1751,22 +1751,65 @@ target_set_primary(struct dns_target *t, const char *server,
 	t->naddr = k->n;
 }
 
+/* Is s an IPv4 or IPv6 address (not a host name)? */
+static int
+is_address(const char *s)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, buf) == 1 ||
+	       inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Resolve the configured server's host name by asking the configured
+ * resolver (at spec) for its A and AAAA records, into as. Returns 0, or
+ * -1 with the reason in d. */
+static int
+resolve_server_via(struct addrset *as, const char *server, unsigned port,
+                   const char *spec, unsigned timeout, struct diag *d)
+{
+	struct finder r = {.res = NULL, .t = NULL, .pre = NULL};
+	int rc = -1;
+
+	if (resolver_open(&r, spec, timeout, d) == -1)
+		return -1;
+	if (resolve_mname_type(&r, server, LDNS_RR_TYPE_A, port, as, d) == 0 &&
+	    resolve_mname_type(&r, server, LDNS_RR_TYPE_AAAA, port, as, d) ==
+	        0) {
+		rc = as->n > 0 ? 0 : -1;
+		if (rc == -1)
+			diag_error(d,
+			           "server %s has no IPv4 or IPv6 address "
+			           "(asked %s)",
+			           server, r.name);
+	}
+	ldns_resolver_deep_free(r.res);
+	return rc;
+}
+
 /* Make the configured server t's primary, the one f asks, and send it
- * the batch pre (if not NULL) at once. Returns 0, or -1 with the reason
- * in d. */
+ * the batch pre (if not NULL) at once. A host name is resolved by the
+ * configured resolver (spec), or else by the system's. Returns 0, or -1
+ * with the reason in d. */
 static int
 target_configured(struct dns_target *t, const char *server, unsigned port,
-                  struct finder *f, struct batch *pre, struct diag *d)
+                  const char *spec, struct finder *f, struct batch *pre,
+                  struct diag *d)
 {
 	char name[DNS_NAME_MAX + 1];
 	struct addrset as;
+	int rc;
 
 	memset(&as, 0, sizeof(as));
 	if (name_copy(name, server) == -1) {
 		diag_error(d, "server \"%s\" is not a valid name", server);
 		return -1;
 	}
-	if (resolve_server(&as, server, port, d) == -1)
+	if (spec != NULL && !is_address(server))
+		rc = resolve_server_via(&as, server, port, spec, t->timeout, d);
+	else
+		rc = resolve_server(&as, server, port, d);
+	if (rc == -1)
 		return -1;
 	target_set_primary(t, name, &as);
 	snprintf(f->name, sizeof(f->name), "server %s port %u", name, port);
@@ -1825,7 +1868,7 @@ target_find(const char *domain, const char *zone, const char *server,
 	t->timeout = timeout ? timeout : 30;
 	port = port ? port : 53;
 	if (server != NULL &&
-	    target_configured(t, server, port, &f, pre, d) == -1)
+	    target_configured(t, server, port, resolver, &f, pre, d) == -1)
 		return -1;
 	if (zone != NULL && name_copy(name, zone) == -1) {
 		diag_error(d, "zone \"%s\" is not a valid domain name", zone);

@@ -193,6 +193,20 @@ engine_discovery() {
 	like "$(dns_txt "$port" _mta-sts.example.com)" \
 		'^"v=STSv1; id=discovered"$' "$kind: discovered update applied"
 
+	# a configured server named by a host name that only the
+	# configured resolver knows
+	tool find --domain example.com --server ns1.example.com \
+		--resolver "127.0.0.1#$port" --port "$port" --key "$key"
+	is "$rc" 0 "$kind: a server host name resolved by the resolver"
+	[ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
+	like "$out" "^address 127.0.0.1 port $port$" \
+		"$kind: ... to its A address"
+	like "$out" "^address ::1 port $port$" "$kind: ... and its AAAA address"
+	tool find --domain example.com --server nosuch.example.com \
+		--resolver "127.0.0.1#$port" --port "$port" --key "$key"
+	like "$out" "server nosuch.example.com has no IPv4 or IPv6 address \\(asked resolver 127.0.0.1 port $port\\)" \
+		"$kind: a server host name the resolver does not know: said"
+
 	tool find --domain example.com --server 127.0.0.1 --port "$port" \
 		--key "$key"
 	like "$out" '^zone example.com$' \
