@@ -94,8 +94,59 @@ dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-/* Create dir and its missing parents with mode 0755 (whatever the
- * umask: the web server must read them). Returns 0 or -1. */
+/*
+ * Give the directory p, just made by root, the owner and group of its
+ * parent when another user owns that: a run as root (to try a
+ * configuration) must not leave directories where the service user's
+ * runs cannot write. The directory is opened without following a link
+ * (no hard link can name a directory), so what is changed is a
+ * directory that was in the parent owner's hands anyway.
+ */
+static void
+own_like_parent(const char *p)
+{
+	char *parent;
+	struct stat st;
+	int fd;
+
+	if (geteuid() != 0)
+		return;
+	parent = dir_of(p);
+	if (stat(parent, &st) == 0 && st.st_uid != 0) {
+		fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd != -1) {
+			if (fchown(fd, st.st_uid, st.st_gid) == -1) {
+				/* best effort: the next write says why */
+			}
+			close(fd);
+		}
+	}
+	free(parent);
+}
+
+/* Make the directory p unless it exists: mode 0755 whatever the umask
+ * (the web server must read it). Returns 0, or -1 (in d). */
+static int
+make_dir(const char *p, struct diag *d)
+{
+	struct stat st;
+
+	if (mkdir(p, 0755) == 0) {
+		chmod(p, 0755);
+		own_like_parent(p);
+	} else if (errno != EEXIST) {
+		diag_error(d, "cannot create directory %s: %s", p,
+		           strerror(errno));
+		return -1;
+	}
+	if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		diag_error(d, "%s: not a directory", p);
+		return -1;
+	}
+	return 0;
+}
+
+/* Create dir and its missing parents (make_dir). Returns 0 or -1. */
 static int
 make_dirs(const char *dir, struct diag *d)
 {
@@ -112,17 +163,7 @@ make_dirs(const char *dir, struct diag *d)
 			continue;
 		c = *s;
 		*s = '\0';
-		if (mkdir(p, 0755) == 0)
-			chmod(p, 0755);
-		else if (errno != EEXIST)
-			rc = -1;
-		if (rc == -1)
-			diag_error(d, "cannot create directory %s: %s", p,
-			           strerror(errno));
-		else if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode))
-			rc = -1;
-		if (rc == -1)
-			diag_error(d, "%s: not a directory", p);
+		rc = make_dir(p, d);
 		*s = c;
 		if (c == '\0')
 			break;
