@@ -117,7 +117,7 @@ keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
 
 	if ((mode & 077) == 0)
 		return 0;
-	diag_error(d, "%s: key file is %s by %s (mode %04o); chmod 600 %s",
+	diag_error(d, "%s: key file is %s by %s (mode %04o); chmod 600 %s%s",
 	           path,
 	           (mode & 044)   ? "readable"
 	           : (mode & 022) ? "writable"
@@ -125,7 +125,12 @@ keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
 	           group && other ? "its group and others"
 	           : group        ? "its group"
 	                          : "others",
-	           (unsigned)(mode & 07777), path);
+	           (unsigned)(mode & 07777), path,
+	           /* Debian's named reads its keys as root:bind 0640 */
+	           (mode & 047) == 040 ? ", or, if a name server reads it "
+	                                 "through its group, give "
+	                                 "mta-sts-sync a copy of its own"
+	                               : "");
 	return -1;
 }
 

@@ -1115,7 +1115,9 @@ test_modes(void)
 	} modes[] = {
 	    {0644, "key file is readable by its group and others (mode 0644); "
 	           "chmod 600 "},
-	    {0640, "readable by its group (mode 0640)"},
+	    {0640, "readable by its group (mode 0640); chmod 600 "},
+	    {0640, "mode.key, or, if a name server reads it through its "
+	           "group, give mta-sts-sync a copy of its own"},
 	    {0604, "readable by others (mode 0604)"},
 	    {0620, "writable by its group (mode 0620)"},
 	    {0602, "writable by others (mode 0602)"},
