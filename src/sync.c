@@ -900,12 +900,16 @@ report_text(const struct domain_run *r, int dry_run)
 	}
 	buf_init(&what, 8192);
 	run_changes(r, dry_run, &what);
-	log_notice(r->dc->name,
-	           "%s policy id=%s mode=%s mx=%zu max_age=%lu: "
-	           "%s",
-	           dry_run ? "would publish" : "published", r->id,
-	           policy_mode_name(r->mode), r->nmx, r->max_age,
-	           what.data ? what.data : "");
+	if ((dry_run ? r->file_differs : r->file_written) || r->id_needed)
+		log_notice(r->dc->name,
+		           "%s policy id=%s mode=%s mx=%zu max_age=%lu: %s",
+		           dry_run ? "would publish" : "published", r->id,
+		           policy_mode_name(r->mode), r->nmx, r->max_age,
+		           what.data ? what.data : "");
+	else /* a TLS-RPT record or a TTL only */
+		log_notice(r->dc->name, "%s %s (policy id=%s unchanged)",
+		           dry_run ? "would update" : "updated",
+		           what.data ? what.data : "", r->id);
 	buf_free(&what);
 }
 
