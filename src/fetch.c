@@ -852,8 +852,9 @@ xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 
 	if (r->status >= 300 && r->status < 400)
 		result_error(r,
-		             "redirect to %s (RFC 8461 section 3.3: senders do "
-		             "not follow redirects)",
+		             "HTTP %ld redirect to %s (RFC 8461 section 3.3: "
+		             "senders do not follow redirects)",
+		             r->status,
 		             r->location ? r->location : "(no Location)");
 	else if (r->status != 200)
 		result_error(r, "HTTP %ld%s%s", r->status, *why ? " " : "",

@@ -316,7 +316,10 @@ run_upstream_policy(struct domain_run *r)
 	char prefix[DIAG_MSG_MAX];
 
 	if (!fr->ok) {
-		run_fail(r, "upstream %s: %s", r->dc->upstream, fr->error);
+		run_fail(r,
+		         "upstream %s: %s; the published policy is left as "
+		         "it is",
+		         r->dc->upstream, fr->error);
 		return NULL;
 	}
 	diag_init(&d);
@@ -432,8 +435,8 @@ plan_read_dns(struct domain_run *r)
 	    dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
 	    dc->resolver != NULL ? resolver : NULL, r->target, &r->state, &d);
 	if (rc != -1)
-		run_note(r, "zone %s, primary %s", r->target->zone,
-		         r->target->server);
+		run_note(r, "zone %s, primary %s port %u", r->target->zone,
+		         r->target->server, dc->port);
 	if (rc != 0) {
 		run_fail(r, "%s", d.error);
 		return -1;
