@@ -531,45 +531,30 @@ out:
 	return rc;
 }
 
-/* Expand %d, %f and %% in arg into out. Another '%' stays as it is. */
-static void
+/* Expand %d, %f and %% in arg into out. Another '%' stays as it is.
+ * Returns 0, or -1 if out would pass its maximum. */
+static int
 expand_arg(const char *arg, const char *domain, const char *file,
            struct buf *out)
 {
 	const char *p;
+	int rc = 0;
 
-	for (p = arg; *p != '\0'; p++) {
+	for (p = arg; *p != '\0' && rc == 0; p++) {
 		if (p[0] == '%' && p[1] == 'd') {
-			buf_puts(out, domain);
+			rc = buf_puts(out, domain);
 			p++;
 		} else if (p[0] == '%' && p[1] == 'f') {
-			buf_puts(out, file);
+			rc = buf_puts(out, file);
 			p++;
 		} else if (p[0] == '%' && p[1] == '%') {
-			buf_puts(out, "%");
+			rc = buf_puts(out, "%");
 			p++;
 		} else {
-			buf_append(out, p, 1);
+			rc = buf_append(out, p, 1);
 		}
 	}
-}
-
-/* A NULL-terminated argv with the substitutions done; free with
- * free_argv(). */
-static char **
-build_argv(const struct strlist *argv, const char *domain, const char *file)
-{
-	char **v = xcalloc(argv->n + 1, sizeof(*v));
-	struct buf b;
-	size_t i;
-
-	for (i = 0; i < argv->n; i++) {
-		buf_init(&b, 65536);
-		expand_arg(argv->v[i], domain ? domain : "", file ? file : "",
-		           &b);
-		v[i] = buf_steal(&b);
-	}
-	return v;
+	return rc;
 }
 
 static void
@@ -580,6 +565,37 @@ free_argv(char **v)
 	for (i = 0; v != NULL && v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
+}
+
+#define ARG_MAX_LEN 65536 /* bytes of one expanded argument */
+
+/* A NULL-terminated argv with the substitutions done; free with
+ * free_argv(). NULL (reason in d) if an argument would be longer than
+ * ARG_MAX_LEN: it is refused, not cut. */
+static char **
+build_argv(const struct strlist *argv, const char *domain, const char *file,
+           struct diag *d)
+{
+	char **v = xcalloc(argv->n + 1, sizeof(*v));
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < argv->n; i++) {
+		buf_init(&b, ARG_MAX_LEN);
+		if (expand_arg(argv->v[i], domain ? domain : "",
+		               file ? file : "", &b) == -1) {
+			buf_free(&b);
+			free_argv(v);
+			diag_error(
+			    d,
+			    "publish-command: argument %zu is longer "
+			    "than %u bytes once %%d and %%f are expanded",
+			    i + 1, ARG_MAX_LEN);
+			return NULL;
+		}
+		v[i] = buf_steal(&b);
+	}
+	return v;
 }
 
 /*
@@ -937,7 +953,9 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	}
 	if (timeout == 0)
 		timeout = PUBLISH_DEFAULT_TIMEOUT;
-	v = build_argv(argv, domain, file);
+	v = build_argv(argv, domain, file, d);
+	if (v == NULL)
+		return -1;
 	pid = spawn_tracked(v, &outfd, &errfd, &slot, d);
 	if (pid == -1) {
 		free_argv(v);
