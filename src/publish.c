@@ -938,6 +938,55 @@ spawn_tracked(char **v, int *outfd, int *errfd, int *slot, struct diag *d)
 	return pid;
 }
 
+/* Is path a regular file we may execute? */
+static int
+is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+int
+publish_command_check(const char *prog, struct diag *d)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	struct buf b;
+	int found = 0;
+
+	if (strchr(prog, '%') != NULL)
+		return 0;
+	if (strchr(prog, '/') != NULL) {
+		if (is_executable(prog))
+			return 0;
+		diag_error(d, "publish-command %s: cannot execute it: %s", prog,
+		           access(prog, F_OK) == 0 ? "not an executable file"
+		                                   : strerror(errno));
+		return -1;
+	}
+	if (path == NULL)
+		path = "/usr/bin:/bin"; /* execvp's default */
+	buf_init(&b, 8192);
+	for (p = path; !found; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		buf_reset(&b);
+		/* an empty entry is the current directory */
+		found = buf_printf(&b, "%.*s%s%s", (int)(end - p), p,
+		                   end > p ? "/" : "", prog) == 0 &&
+		        is_executable(b.data);
+		if (*end == '\0')
+			break;
+	}
+	buf_free(&b);
+	if (!found)
+		diag_error(d, "publish-command %s: not found in PATH (%s)",
+		           prog, path);
+	return found ? 0 : -1;
+}
+
 int
 publish_run_command(const struct strlist *argv, const char *domain,
                     const char *file, unsigned timeout, struct diag *d)

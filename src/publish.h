@@ -58,6 +58,12 @@ int publish_refuse_link(const char *path, struct diag *d);
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
+/* Check before a run that the program prog (argv[0] of a
+ * publish-command: a path, or a name looked up in PATH as execvp does)
+ * can be executed. Returns 0, or -1 with "publish-command PROG: reason"
+ * in d. A prog holding '%' is expanded per domain and not checked. */
+int publish_command_check(const char *prog, struct diag *d);
+
 /* Send SIGTERM to the process groups of the publish-commands running
  * now, and start none after. Async-signal-safe: for a handler of the
  * signals that end a run. */

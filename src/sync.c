@@ -231,24 +231,29 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 
 /*
  * Every ca-file of the configuration must be readable and hold a
- * certificate: like a key file that cannot be read, a configuration
- * error (nothing done), rather than a failed fetch for every domain that
- * names it. Each file is parsed once, for the whole run. Returns 0, or
- * -1 (in d).
+ * certificate, and every publish-command's program must be there: like
+ * a key file that cannot be read, a configuration error (nothing done),
+ * rather than a failure for every domain that names it. Each CA file is
+ * parsed once, for the whole run. Returns 0, or -1 (in d).
  */
 static int
-sync_check_ca_files(const struct conf *conf, struct diag *d)
+sync_check_files(const struct conf *conf, struct diag *d)
 {
 	const char *last = NULL;
 	struct diag cd;
 
 	for (size_t i = 0; i < conf->nshared; i++) {
 		const char *ca = conf->shared[i].ca_file;
+		const struct strlist *cmd = &conf->shared[i].publish_cmd;
 
+		diag_init(&cd);
+		if (cmd->n > 0 && publish_command_check(cmd->v[0], &cd) == -1) {
+			diag_error(d, "%s: %s", conf->path, cd.error);
+			return -1;
+		}
 		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
 			continue;
 		last = ca;
-		diag_init(&cd);
 		if (fetch_ca_file_check(ca, &cd) == -1) {
 			diag_error(d, "%s: ca-file %s", conf->path, cd.error);
 			return -1;
@@ -1672,7 +1677,7 @@ sync_run(const struct cmd_opts *o)
 	publish_catch_signals();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
-	if (sync_check_ca_files(conf, &d) == -1) {
+	if (sync_check_files(conf, &d) == -1) {
 		fetch_global_cleanup();
 		free(sel);
 		conf_free(conf);
