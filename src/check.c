@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -396,6 +397,54 @@ answer_names(const ldns_pkt *pkt, ldns_rr_type t, struct strlist *out)
 	}
 }
 
+/*
+ * Do the TXT records txts, read at name (no CNAME), come from a wildcard
+ * (RFC 4592), that is, does name not exist? A random name just below
+ * it is answered alike only then: when name exists, it is the closest
+ * encloser of that name, and the answer is NXDOMAIN. One more query;
+ * asked only when the records are not what was looked for. Returns 1 or
+ * 0 (also when it cannot tell).
+ */
+static int
+txt_from_wildcard(ldns_resolver *res, const char *name,
+                  const struct strlist *txts)
+{
+	struct strlist probe = {0}, chain = {0};
+	unsigned char r[8];
+	char pname[DOMAIN_MAX + 32];
+	size_t bad, i, j;
+	struct diag d;
+	int same;
+
+	diag_init(&d);
+	if (txts->n == 0 || strlen(name) + 30 > DOMAIN_MAX ||
+	    RAND_bytes(r, sizeof(r)) != 1)
+		return 0;
+	snprintf(pname, sizeof(pname),
+	         "mta-sts-sync-%02x%02x%02x%02x%02x%02x%02x%02x.%s", r[0], r[1],
+	         r[2], r[3], r[4], r[5], r[6], r[7], name);
+	same = txt_lookup(res, pname, &probe, &chain, &bad, &d) == 0 &&
+	       chain.n == 0 && probe.n == txts->n;
+	for (i = 0; same && i < txts->n; i++) {
+		for (j = 0; j < probe.n; j++)
+			if (strcmp(probe.v[j], txts->v[i]) == 0)
+				break;
+		same = j < probe.n;
+	}
+	strlist_free(&probe);
+	strlist_free(&chain);
+	return same;
+}
+
+/* Are the TXT records txts at name, reached by chain (CNAMEs
+ * followed), a wildcard's? */
+static int
+wildcard_txt(ldns_resolver *res, const char *name, const struct strlist *txts,
+             const struct strlist *chain)
+{
+	return chain->n == 0 && txt_from_wildcard(res, name, txts);
+}
+
 /* ------------------------------------------------- 1. the STS record */
 
 /* Report a CNAME delegation (RFC 8461 section 8.2) of name, if any. */
@@ -449,8 +498,11 @@ check_sts_record(struct domain_check *dc)
 	if (n == 0) {
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
 		          "no v=STSv1 TXT record at %s (%zu other TXT "
-		          "ignored): senders do not use MTA-STS",
-		          name, txts.n);
+		          "ignored%s): senders do not use MTA-STS",
+		          name, txts.n,
+		          wildcard_txt(dc->res, name, &txts, &chain)
+		              ? ", a wildcard's: the name does not exist"
+		              : "");
 	} else if (n > 1) {
 		records_of(&txts, STS_RECORD_VERSION, &list);
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
@@ -861,9 +913,12 @@ check_tlsrpt(struct domain_check *dc)
 	if (n == 0)
 		check_add(
 		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
-		    "no v=TLSRPTv1 TXT record at %s: TLS-RPT is optional, "
+		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
 		    "but without it nobody tells you when senders fail",
-		    name);
+		    name,
+		    wildcard_txt(dc->res, name, &txts, &chain)
+		        ? " (only a wildcard's TXT: the name does not exist)"
+		        : "");
 	else if (n > 1) {
 		records_of(&txts, TLSRPT_RECORD_VERSION, &list);
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",

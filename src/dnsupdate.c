@@ -1364,6 +1364,133 @@ dns_state_free(struct dns_state *st)
 	memset(st, 0, sizeof(*st));
 }
 
+/* ------------------------------------------------- wildcard answers */
+
+/* Put into out (size DNS_NAME_MAX + 16) a name just below name that
+ * surely does not exist: a random label, named for us in query logs,
+ * before it. Returns 0, or -1 if it would be longer than a name may be. */
+static int
+probe_name(const char *name, char *out, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char r[8];
+	char label[2 * sizeof(r) + 1];
+
+	/* 253: the longest name in text without the final dot */
+	if (strlen(name) + strlen("mta-sts-sync-.") + 2 * sizeof(r) > 253)
+		return -1;
+	random_bytes(r, sizeof(r));
+	for (size_t i = 0; i < sizeof(r); i++) {
+		label[2 * i] = hex[r[i] >> 4];
+		label[2 * i + 1] = hex[r[i] & 15];
+	}
+	label[2 * sizeof(r)] = '\0';
+	snprintf(out, size, "mta-sts-sync-%s.%s", label, name);
+	return 0;
+}
+
+/* Do the TXT RRsets a and b hold the same records (RDATA)? */
+static int
+txtset_same(const struct dns_txtset *a, const struct dns_txtset *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j = 0;
+
+		while (j < b->n &&
+		       (b->rdlen[j] != a->rdlen[i] ||
+		        memcmp(b->rdata[j], a->rdata[i], a->rdlen[i]) != 0))
+			j++;
+		if (j == b->n)
+			return 0;
+	}
+	return 1;
+}
+
+/* One name of a state whose TXT records may be a wildcard's. */
+struct wild_part {
+	struct dns_txtset *set;
+	int *flag;
+};
+
+/* Add the probe of the TXT RRset s at label.domain to b and p, if s may
+ * be a wildcard's: records, but none of our kind (prefix), and no CNAME
+ * (the RRset with our record is at a name that exists: the last update
+ * made it). */
+static void
+wild_add(struct batch *b, struct wild_part *p, const char *label,
+         const char *domain, struct dns_txtset *s, const char *cname,
+         const char *prefix, int *flag)
+{
+	char name[DNS_NAME_MAX + 16], probe[DNS_NAME_MAX + 16];
+
+	*flag = 0;
+	if (cname != NULL || s->n == 0 || dns_txtset_count(s, prefix) > 0)
+		return;
+	snprintf(name, sizeof(name), "%s.%s", label, domain);
+	if (probe_name(name, probe, sizeof(probe)) == -1)
+		return;
+	p[b->n].set = s;
+	p[b->n].flag = flag;
+	batch_add(b, probe, LDNS_RR_TYPE_TXT);
+}
+
+/* Empty and flag each RRset of p whose probe in b (answered) holds the
+ * same records. */
+static void
+wild_take(const struct batch *b, const struct wild_part *p)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		struct dns_txtset probe;
+		char *cname;
+
+		memset(&probe, 0, sizeof(probe));
+		read_txt(b->ans[i], b->q[i].name, &probe, &cname);
+		if (cname == NULL && txtset_same(p[i].set, &probe)) {
+			txtset_free(p[i].set);
+			*p[i].flag = 1;
+		}
+		txtset_free(&probe);
+		free(cname);
+	}
+}
+
+/* Tell wildcard answers in the state of domain; see dnsupdate.h. Both
+ * probes, when both are needed, are sent at once. */
+int
+dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
+                    int tlsrpt, struct dns_state *st, struct diag *d)
+{
+	struct wild_part p[2];
+	struct batch b;
+	int rc = 0;
+
+	b.n = b.k = 0;
+	st->sts_wildcard = st->tlsrpt_wildcard = 0;
+	if (sts)
+		wild_add(&b, p, "_mta-sts", domain, &st->sts, st->sts_cname,
+		         STS_RECORD_VERSION, &st->sts_wildcard);
+	if (tlsrpt)
+		wild_add(&b, p, "_smtp._tls", domain, &st->tlsrpt,
+		         st->tlsrpt_cname, TLSRPT_RECORD_VERSION,
+		         &st->tlsrpt_wildcard);
+	if (b.n == 0)
+		return 0;
+	batch_send(t, &b);
+	if (batch_check_from(t, &b, 0, 1, d) == -1) {
+		diag_append(d,
+		            " (asking whether the TXT records of %s come "
+		            "from a wildcard)",
+		            domain);
+		rc = -1;
+	} else {
+		wild_take(&b, p);
+	}
+	batch_free(&b);
+	return rc;
+}
+
 /* ------------------------------------------------ kept target parts */
 
 /* The addresses of a primary, as dns_targets point to them. */
@@ -2146,6 +2273,10 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 
 /* ------------------------------------------------------ dry-run text */
 
+#define WILDCARD_NOTE                                                          \
+	"; %s.%s: its TXT records come from a wildcard (the name does not "    \
+	"exist), so the update creates the name\n"
+
 /* Append TXT RDATA as quoted character-strings to out. */
 static void
 txt_present(const unsigned char *rd, size_t len, struct buf *out)
@@ -2167,6 +2298,22 @@ txt_present(const unsigned char *rd, size_t len, struct buf *out)
 				buf_append(out, &c, 1);
 		}
 		buf_puts(out, "\"");
+	}
+}
+
+/* Say, as comments appended to out, which names of the n changes c
+ * are created because the TXT records read there were a wildcard's. */
+static void
+wildcard_notes(const struct dns_change *c, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct dns_state *st = c[i].state;
+
+		if (st->sts_wildcard && c[i].sts_text != NULL)
+			buf_printf(out, WILDCARD_NOTE, "_mta-sts", c[i].domain);
+		if (st->tlsrpt_wildcard && c[i].tlsrpt_text != NULL)
+			buf_printf(out, WILDCARD_NOTE, "_smtp._tls",
+			           c[i].domain);
 	}
 }
 
@@ -2195,6 +2342,7 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 	if (p.n == 0)
 		return 0;
 	buf_printf(out, "server %s %u\nzone %s\n", t->server, port, t->zone);
+	wildcard_notes(c, n, out);
 	for (size_t j = 0; j < 2 * p.n; j++) {
 		const struct op *o = &p.ops[j % p.n];
 
@@ -2374,6 +2522,12 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 		/* the MX records were needed for the plan only */
 		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
 			return -1;
+		if (dns_state_wildcards(t, c[i].domain, c[i].sts_text != NULL,
+		                        c[i].tlsrpt_text != NULL, &fresh,
+		                        d) == -1) {
+			dns_state_free(&fresh);
+			return -1;
+		}
 		dns_state_free(c[i].state);
 		*c[i].state = fresh;
 	}

@@ -115,6 +115,10 @@ struct dns_state {
 	struct dns_txtset tlsrpt; /* TXT at _smtp._tls.<domain> */
 	struct strlist mx;        /* MX targets of <domain>, no trailing dot */
 	char *tlsrpt_cname;       /* _smtp._tls.<domain> is a CNAME to this */
+	/* set by dns_state_wildcards(): the TXT records read at that name
+	 * were a wildcard's (the name does not exist), and are left out */
+	int sts_wildcard;
+	int tlsrpt_wildcard;
 };
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
@@ -125,6 +129,24 @@ struct dns_state {
 int dns_state_read(const struct dns_target *t, const char *domain,
                    struct dns_state *st, struct diag *d);
 void dns_state_free(struct dns_state *st);
+
+/*
+ * Tell whether the TXT records st holds at _mta-sts.<domain> (with sts)
+ * and _smtp._tls.<domain> (with tlsrpt) were synthesized from a wildcard
+ * (RFC 4592) because the name does not exist: a prerequisite on them
+ * would fail, since RFC 2136 checks prerequisites against the records of
+ * the zone, never a wildcard's. Only an RRset that holds no record of
+ * our kind (v=STSv1, v=TLSRPTv1) is in doubt: the same primary is asked
+ * for TXT at a random name just below it, which a wildcard answers alike
+ * only when the name does not exist (otherwise the name itself is the
+ * closest encloser and the answer NXDOMAIN). An RRset answered alike is
+ * emptied (the update then asks that it does not exist, and adding our
+ * record creates the name) and flagged (st->sts_wildcard,
+ * st->tlsrpt_wildcard). Nothing is asked when no RRset is in doubt.
+ * Returns 0, or -1 with the reason in d.
+ */
+int dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
+                        int tlsrpt, struct dns_state *st, struct diag *d);
 
 /*
  * dns_target_find_via(), then dns_state_read() of domain from the target
@@ -195,7 +217,8 @@ enum dns_update_result {
  * a TXT record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the
  * whole call before anything is sent ("... is a CNAME to X (RFC 8461
  * section 8.2 delegation): leaving it alone"). Every c->state must have
- * been filled by dns_state_read().
+ * been filled by dns_state_read() and, for the names c changes, checked
+ * by dns_state_wildcards() (the states read again are checked here).
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
@@ -204,7 +227,9 @@ enum dns_update_result dns_update_apply(const struct dns_target *t,
 /* The UPDATE dns_update_apply would send, as nsupdate-like text
  * appended to out: "server S PORT", "zone Z", "prereq yxrrset NAME TXT
  * \"...\"" / "prereq nxrrset NAME TXT", "update delete NAME TXT
- * \"...\"", "update add NAME TTL TXT \"...\"", "send". Nothing is
+ * \"...\"", "update add NAME TTL TXT \"...\"", "send", after a comment
+ * "; NAME: its TXT records come from a wildcard ..." for each name
+ * whose records dns_state_wildcards() left out. Nothing is
  * appended when no change is needed. Returns 0, or -1 (a CNAME refusal,
  * appended as "; not sent: reason"). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,

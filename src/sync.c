@@ -53,6 +53,10 @@
  * memory of a run however many domains it has.
  */
 #define SYNC_WINDOW_PER_JOB 32
+/* -v, for a name whose TXT records a wildcard gave */
+#define WILDCARD_NOTE                                                          \
+	"%s.%s: its TXT records come from a wildcard (the name does not "      \
+	"exist): taken as none, the update creates the name"
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
@@ -420,6 +424,31 @@ plan_file(struct domain_run *r)
 	return 0;
 }
 
+/*
+ * TXT records that a wildcard gives a name that does not exist are not
+ * at that name (an update whose prerequisites named them would fail
+ * every run): dns_state_wildcards() tells them, for the names this run
+ * may change, and they are taken as no records.
+ */
+static int
+plan_wildcards(struct domain_run *r)
+{
+	const struct domain_conf *dc = r->dc;
+	struct diag d;
+
+	diag_init(&d);
+	if (dns_state_wildcards(r->target, dc->name, 1, dc->has_tls_rpt,
+	                        &r->state, &d) == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	if (r->state.sts_wildcard)
+		run_note(r, WILDCARD_NOTE, "_mta-sts", dc->name);
+	if (r->state.tlsrpt_wildcard)
+		run_note(r, WILDCARD_NOTE, "_smtp._tls", dc->name);
+	return 0;
+}
+
 /* Find the zone and primary, and read the records as the primary holds
  * them. */
 static int
@@ -456,7 +485,7 @@ plan_read_dns(struct domain_run *r)
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
-	return 0;
+	return plan_wildcards(r);
 }
 
 /*

@@ -33,6 +33,9 @@
 # that the servers serve beside example.com: each is the example zone with
 # its origin changed, with the same grants.
 #
+# $DNS_ZONE_LINES, when set, is added to the end of every zone (zone file
+# lines, names relative to each zone's origin), e.g. a wildcard.
+#
 # $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
 #
 # $DNS_SIGNED, when set, signs the zones of BIND (dnssec-policy default,
@@ -112,11 +115,14 @@ dns_key_from_yaml() {
 dns_zone() {
 	local z
 	mkdir -p "$1"
-	cp "$DNS_ZONE_TEMPLATE" "$1/example.com.zone"
-	chmod 0644 "$1/example.com.zone"
-	for z in ${DNS_ZONES:-}; do
-		sed 's/^\$ORIGIN example\.com\.$/$ORIGIN '"$z"'./' \
-			"$DNS_ZONE_TEMPLATE" >"$1/$z.zone"
+	for z in example.com ${DNS_ZONES:-}; do
+		{
+			sed 's/^\$ORIGIN example\.com\.$/$ORIGIN '"$z"'./' \
+				"$DNS_ZONE_TEMPLATE"
+			if [ -n "${DNS_ZONE_LINES:-}" ]; then
+				printf '%s\n' "$DNS_ZONE_LINES"
+			fi
+		} >"$1/$z.zone"
 		chmod 0644 "$1/$z.zone"
 	done
 }

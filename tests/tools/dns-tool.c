@@ -255,6 +255,12 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 	for (size_t i = first; i < o->n && !o->assume_empty; i++)
 		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
 			goto out;
+	/* as sync does, for the names an update changes */
+	for (size_t i = 0; i < o->n && !o->assume_empty; i++)
+		if (dns_state_wildcards(
+		        t, o->c[i].domain, o->c[i].sts_text != NULL,
+		        o->c[i].tlsrpt_text != NULL, &o->st[i], d) == -1)
+			goto out;
 	if (strcmp(o->cmd, "read") == 0) {
 		for (size_t i = 0; i < o->n; i++)
 			print_state(o->c[i].domain, &o->st[i]);
