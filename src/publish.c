@@ -60,7 +60,10 @@ publish_read(const char *path, struct buf *out, struct diag *d)
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		diag_error(d, "%s: not a regular file", path);
+		diag_error(d,
+		           "%s: not a regular file, so not a policy file: "
+		           "check policy-file, or move it away",
+		           path);
 		close(fd);
 		return -1;
 	}
@@ -72,8 +75,10 @@ publish_read(const char *path, struct buf *out, struct diag *d)
 			diag_error(d, "%s: %s", path, strerror(errno));
 			rc = -1;
 		} else if (buf_append(out, chunk, (size_t)n) == -1) {
-			diag_error(d, "%s: larger than %zu bytes", path,
-			           out->max);
+			diag_error(d,
+			           "%s: larger than %zu bytes, so not a policy "
+			           "file: check policy-file, or move it away",
+			           path, out->max);
 			rc = -1;
 		}
 	}
