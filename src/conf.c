@@ -1718,6 +1718,11 @@ parse_top(struct parser *p, struct lex *lx)
 		return parse_options(p, lx);
 	if (strcmp(lx->text, "domain") == 0)
 		return parse_domain(p, lx);
+	if (strcmp(lx->text, "update-policy") == 0) /* ddns-confgen's */
+		return perr(p, lx->file, lx->tok_line,
+		            "update-policy belongs in named.conf, not here "
+		            "(plain ddns-confgen prints one: write the key "
+		            "with tsig-keygen or ddns-confgen -q)");
 	return perr(p, lx->file, lx->tok_line,
 	            "unknown statement '%.64s' (expected include, key, "
 	            "options or domain)",

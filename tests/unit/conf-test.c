@@ -724,6 +724,14 @@ test_comments(void)
 	fails_with("/* one\n two\n three */\n# four\n// five\nbogus;\n",
 	           "test.conf:6: unknown statement 'bogus'",
 	           "line numbers count comment lines");
+	/* the update-policy hint of plain ddns-confgen, included */
+	fails_with("key \"k\" { algorithm hmac-sha256; secret "
+	           "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"; };\n"
+	           "update-policy { grant k name x. ANY; };\n",
+	           "test.conf:2: update-policy belongs in named.conf, not "
+	           "here (plain ddns-confgen prints one: write the key with "
+	           "tsig-keygen or ddns-confgen -q)",
+	           "ddns-confgen's update-policy in the configuration");
 }
 
 /* A policy-file whose %d expansion would not fit is refused when the
