@@ -1848,8 +1848,20 @@ group_given(uint32_t given, enum setting s)
 	return (given & bit) != 0;
 }
 
-/* Apply the options defaults o to domain d: values are shared, not
- * copied. */
+/* Is s one of the overrides (mode, max-age, mx) of an upstream? */
+static int
+is_override(int s)
+{
+	return s == S_MODE || s == S_MAX_AGE || s == S_MX;
+}
+
+/*
+ * Apply the options defaults o to domain d: values are shared, not
+ * copied. The overrides of options apply on top of an upstream (DESIGN
+ * section 2.3): a domain whose policy is local, written in it or taken
+ * from options (which inherit() has set by the time it reaches them, as
+ * S_POLICY comes first), does not take them.
+ */
 static void
 inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 {
@@ -1857,6 +1869,8 @@ inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 
 	for (s = 0; s < S_COUNT; s++) {
 		if (!o->set_line[s] || group_given(pd->given, (enum setting)s))
+			continue;
+		if (is_override(s) && d->local_policy != NULL)
 			continue;
 		if (s <= S_TLS_RPT)
 			inherit_policy_setting(d, &o->dc, (enum setting)s);
@@ -2029,6 +2043,26 @@ domain_finish(struct parser *p, size_t i)
 	return 0;
 }
 
+/* An override written in options beside a policy { } of options: it
+ * could apply to nothing, since a local policy takes no override. */
+static int
+options_check(struct parser *p)
+{
+	const struct block *o = &p->options;
+	int s;
+
+	if (!o->set_line[S_POLICY])
+		return 0;
+	for (s = 0; s < S_COUNT; s++)
+		if (is_override(s) && o->set_line[s])
+			return perr(p, o->set_file[s], o->set_line[s],
+			            "options: %s beside policy { }: mode, "
+			            "max-age and mx overrides apply to an "
+			            "upstream; write them inside policy { }",
+			            settings[s].name);
+	return 0;
+}
+
 /* Inherit, check and complete every domain of conf. */
 static int
 finish(struct parser *p)
@@ -2036,6 +2070,8 @@ finish(struct parser *p)
 	struct conf *c = p->conf;
 	size_t i;
 
+	if (options_check(p) == -1)
+		return -1;
 	for (i = 0; i < p->nshapes; i++)
 		inherit(&p->shapes[i].dc, &p->shapes[i].pd, &p->options);
 	for (i = 0; i < c->ndomains; i++)

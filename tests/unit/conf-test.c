@@ -476,6 +476,82 @@ test_inheritance(void)
 }
 
 /*
+ * The overrides of options (mode, max-age, mx) apply to the domains that
+ * mirror an upstream; a domain with a local policy, its own or that of
+ * options, does not take them. An override written beside policy { } in
+ * the same block is still an error.
+ */
+static void
+test_overrides_local(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(
+	    KEY_STMT "options {\n"
+	             "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	             "\tmode testing; max-age 600; mx \"backup.example.net\";\n"
+	             "};\n"
+	             "domain \"up.example\" {\n"
+	             "\tupstream \"https://u.example/x\";\n"
+	             "};\n"
+	             "domain \"local.example\" {\n"
+	             "\tpolicy { mode enforce; mx \"mx.local.example\"; "
+	             "max-age 86400; };\n"
+	             "};\n",
+	    &d);
+	ok(c != NULL, "options overrides beside a local-policy domain: %s",
+	   d.error);
+	if (c != NULL) {
+		const struct domain_conf *up = dom(c, 0), *loc = dom(c, 1);
+
+		ok(up->has_mode && up->mode == POLICY_MODE_TESTING &&
+		       up->has_max_age && up->max_age == 600 &&
+		       up->extra_mx.n == 1,
+		   "the upstream domain takes the overrides of options");
+		ok(!loc->has_mode && !loc->has_max_age && loc->extra_mx.n == 0,
+		   "the local-policy domain does not");
+		ok(loc->local_policy != NULL &&
+		       loc->local_policy->mode == POLICY_MODE_ENFORCE &&
+		       loc->local_policy->max_age == 86400,
+		   "its policy is its own");
+	}
+	conf_free(c);
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\"; mode none;\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" {\n"
+	              "\tpolicy { mode testing; mx \"mx.b.example\"; "
+	              "max-age 60; };\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL && dom(c, 0)->has_mode && !dom(c, 1)->has_mode,
+	   "a domain replacing the upstream of options with policy { }: %s",
+	   d.error);
+	conf_free(c);
+
+	fails_with(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                    "\tmax-age 600; };\n"
+	                    "domain \"a.example\" {\n"
+	                    "\tpolicy { mode testing; mx \"m.a.example\"; "
+	                    "max-age 60; };\n\tmx \"other.example\";\n};\n",
+	           "test.conf:4: domain \"a.example\": mode, max-age and mx "
+	           "overrides apply to an upstream",
+	           "an override in the domain beside its policy { }");
+	fails_with(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                    "\tpolicy { mode testing; mx \"m.example\"; "
+	                    "max-age 60; };\n\tmode enforce;\n};\n"
+	                    "domain \"a.example\" { };\n",
+	           "test.conf:4: options: mode beside policy { }: mode, "
+	           "max-age and mx overrides apply to an upstream",
+	           "an override in options beside its policy { }");
+}
+
+/*
  * Domains that write the same settings share them, and what is a
  * domain's own (name, place, tls-rpt, verify-url) stays its own: a
  * domain without tls-rpt gets the options' one, a domain with other
@@ -1343,6 +1419,7 @@ main(void)
 	test_defaults();
 	test_full();
 	test_inheritance();
+	test_overrides_local();
 	test_shared();
 	test_scale();
 	test_includes();
