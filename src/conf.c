@@ -683,7 +683,7 @@ set_mx(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
-/* Only %d and %% may appear in a policy-file path. */
+/* Only %d and %% may appear in a policy-file path or a verify-url. */
 static int
 percent_ok(const char *s)
 {
@@ -787,7 +787,8 @@ set_mx_check(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
-/* verify-url "URL"; an https:// URL. */
+/* verify-url "URL"; an https:// URL, %d and %% expanded per domain as
+ * in policy-file (so that options may give one for every domain). */
 static int
 set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -802,6 +803,11 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 		            "verify-url: expected an https:// URL, found "
 		            "'%.100s'",
 		            b->dc.verify_url_set);
+	if (!percent_ok(b->dc.verify_url_set))
+		return perr(p, lx->file, lx->tok_line,
+		            "verify-url: only %%d (the domain) and %%%% may "
+		            "follow '%%' (write a %%-escape of the URL, such "
+		            "as %%20, as %%%%20)");
 	return 0;
 }
 
@@ -1936,6 +1942,12 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "domain \"%s\": policy-file longer than %u bytes "
 		            "once %%d is expanded",
 		            d->name, (unsigned)CONF_STR_MAX - 1);
+	if (d->verify_url_set != NULL &&
+	    expanded_len(d->verify_url_set, d->name) >= CONF_STR_MAX)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\": verify-url longer than %u bytes "
+		            "once %%d is expanded",
+		            d->name, (unsigned)CONF_STR_MAX - 1);
 	if (pd->key_name == NULL && pd->key_file == NULL &&
 	    !(p->flags & CONF_NO_SECRETS))
 		return perr(p, d->file, d->line,
@@ -2063,6 +2075,135 @@ options_check(struct parser *p)
 	return 0;
 }
 
+/*
+ * A temporary set of domains by a hash of one of their values (a verify
+ * URL, a policy file path), to find two that have the same one among
+ * tens of thousands at the cost of 8 bytes a slot; freed after the
+ * check. Slots hold the domain's index + 1 (0: empty) and the high bits
+ * of the hash, so that most different values are told apart without
+ * building them again.
+ */
+struct seen_entry {
+	uint32_t tag;
+	uint32_t idx : 31;   /* domain index + 1; 0: empty */
+	uint32_t marked : 1; /* for the caller (a warning given) */
+};
+
+struct seen {
+	struct seen_entry *e;
+	size_t cap; /* a power of two, at least twice the domains added */
+};
+
+/* A set for at most n domains. */
+static void
+seen_init(struct seen *t, size_t n)
+{
+	t->cap = 64;
+	while (t->cap < 2 * n)
+		t->cap *= 2;
+	t->e = xcalloc(t->cap, sizeof(*t->e));
+}
+
+/*
+ * The entry of an earlier domain whose value equals that of domain i
+ * (same(p, earlier, i) says whether it does), or NULL after adding i
+ * under hash h.
+ */
+static struct seen_entry *
+seen_add(struct seen *t, size_t h, size_t i, struct parser *p,
+         int (*same)(struct parser *p, size_t a, size_t b))
+{
+	uint32_t tag = (uint32_t)(h >> 16) ^ (uint32_t)h;
+	size_t k;
+
+	for (k = h & (t->cap - 1); t->e[k].idx != 0; k = (k + 1) & (t->cap - 1))
+		if (t->e[k].tag == tag && same(p, t->e[k].idx - 1, i))
+			return &t->e[k];
+	t->e[k].tag = tag;
+	t->e[k].idx = (uint32_t)i + 1;
+	return NULL;
+}
+
+/* The settings of domain i, as they are before finish() ends. */
+static void
+parsed_domain(const struct parser *p, size_t i, struct domain_conf *d)
+{
+	const struct domain_entry *e = &p->conf->domains[i];
+
+	domain_fill(e, &p->shapes[e->shared].dc, d);
+}
+
+/* Does tmpl (a policy-file or verify-url) hold %d? */
+static int
+names_domain(const char *tmpl)
+{
+	for (; *tmpl != '\0'; tmpl++)
+		if (tmpl[0] == '%' && tmpl[1] == 'd')
+			return 1;
+		else if (tmpl[0] == '%' && tmpl[1] == '%')
+			tmpl++;
+	return 0;
+}
+
+/* seen_add() test: do domains a and b have the same verify-url? */
+static int
+same_verify_url(struct parser *p, size_t a, size_t b)
+{
+	struct domain_conf da, db;
+
+	parsed_domain(p, a, &da);
+	parsed_domain(p, b, &db);
+	return strcmp(da.verify_url_set, db.verify_url_set) == 0;
+}
+
+/* Warn that the verify-url of domain i, without %d, is also that of
+ * domain first: one of them may "pass" against the other's file. */
+static void
+verify_url_shared(struct parser *p, size_t first, size_t i)
+{
+	const struct domain_entry *e = &p->conf->domains[i];
+	const struct domain_entry *f = &p->conf->domains[first];
+	const struct block *o = &p->options;
+	struct domain_conf d;
+	int own = e->verify_url != NULL;
+
+	parsed_domain(p, i, &d);
+	diag_warn(p->d,
+	          "%s:%u: verify-url \"%.200s\" has no %%d and is used by "
+	          "more than one domain (\"%s\" and \"%s\"): each is "
+	          "verified at that one URL, so one may pass against "
+	          "another's file; write %%d where the domain goes",
+	          own ? e->file : o->set_file[S_VERIFY_URL],
+	          own ? e->line : o->set_line[S_VERIFY_URL], d.verify_url_set,
+	          f->name, e->name);
+}
+
+/* Warn once for each verify-url without %d that several domains use. */
+static void
+verify_urls_check(struct parser *p)
+{
+	struct seen_entry *hit;
+	struct domain_conf d;
+	struct seen t;
+	size_t i;
+
+	seen_init(&t, p->conf->ndomains);
+	for (i = 0; i < p->conf->ndomains; i++) {
+		parsed_domain(p, i, &d);
+		if (d.verify_url_set == NULL || !d.verify ||
+		    names_domain(d.verify_url_set))
+			continue;
+		hit = seen_add(
+		    &t, hash_bytes(d.verify_url_set, strlen(d.verify_url_set)),
+		    i, p, same_verify_url);
+		if (hit != NULL && !hit->marked) {
+			hit->marked = 1;
+			verify_url_shared(p, hit->idx - 1, i);
+		}
+	}
+	free(t.e);
+}
+
 /* Inherit, check and complete every domain of conf. */
 static int
 finish(struct parser *p)
@@ -2077,6 +2218,7 @@ finish(struct parser *p)
 	for (i = 0; i < c->ndomains; i++)
 		if (domain_finish(p, i) == -1)
 			return -1;
+	verify_urls_check(p);
 	/* conf->keys moves while key files are loaded: point at it last */
 	c->shared = xcalloc(p->nshapes, sizeof(*c->shared));
 	c->nshared = p->nshapes;
@@ -2207,20 +2349,22 @@ conf_free(struct conf *conf)
 	free(conf);
 }
 
-char *
-conf_policy_file(const struct domain_conf *dc)
+/* tmpl with %d expanded to name and %% to %, as a new string (its
+ * length was checked at load: expanded_len). */
+static char *
+expand_domain(const char *tmpl, const char *name)
 {
 	const char *s;
 	struct buf b;
 
-	if (strchr(dc->policy_file_tmpl, '%') == NULL)
-		return xstrdup(dc->policy_file_tmpl);
+	if (strchr(tmpl, '%') == NULL)
+		return xstrdup(tmpl);
 	buf_init(&b, CONF_STR_MAX);
-	for (s = dc->policy_file_tmpl; *s != '\0'; s++) {
+	for (s = tmpl; *s != '\0'; s++) {
 		if (s[0] == '%' && (s[1] == 'd' || s[1] == '%')) {
 			s++;
 			if (s[0] == 'd')
-				buf_puts(&b, dc->name);
+				buf_puts(&b, name);
 			else
 				buf_append(&b, "%", 1);
 		} else {
@@ -2233,12 +2377,18 @@ conf_policy_file(const struct domain_conf *dc)
 }
 
 char *
+conf_policy_file(const struct domain_conf *dc)
+{
+	return expand_domain(dc->policy_file_tmpl, dc->name);
+}
+
+char *
 conf_verify_url(const struct domain_conf *dc)
 {
 	char u[320]; /* a name is at most 253 bytes */
 
 	if (dc->verify_url_set != NULL)
-		return xstrdup(dc->verify_url_set);
+		return expand_domain(dc->verify_url_set, dc->name);
 	snprintf(u, sizeof(u), "https://mta-sts.%s/.well-known/mta-sts.txt",
 	         dc->name);
 	return xstrdup(u);

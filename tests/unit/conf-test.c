@@ -552,6 +552,100 @@ test_overrides_local(void)
 }
 
 /*
+ * verify-url expands %d and %% as policy-file does, and refuses any
+ * other '%' sequence at its line; one without %d that several domains
+ * use (each would be verified at the same host) is a warning, given
+ * once for each URL.
+ */
+static void
+test_verify_url(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "\tverify-url \"https://mta-sts.%d:8443/.well-known/"
+	              "mta-sts.txt\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" {\n"
+	              "\tverify-url \"https://web.example/%d/100%%\";\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL && d.nwarn == 0, "verify-url with %%d: %s %s", d.error,
+	   d.nwarn ? d.warn[0] : "");
+	if (c != NULL) {
+		is_made(
+		    conf_verify_url, dom(c, 0),
+		    "https://mta-sts.a.example:8443/.well-known/mta-sts.txt",
+		    "verify-url of options: %d expanded per domain");
+		is_made(conf_verify_url, dom(c, 1),
+		        "https://web.example/b.example/100%",
+		        "verify-url of a domain: %d and %% expanded");
+	}
+	conf_free(c);
+
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tverify-url \"https://mta-sts.example.com/a%20b\";\n};\n",
+	           "test.conf:6: verify-url: only %d (the domain) and %% may "
+	           "follow '%'",
+	           "verify-url with another % sequence");
+	fails_with("options {\n\tverify-url \"https://x.example/%s\";\n};\n",
+	           "test.conf:2: verify-url: only %d",
+	           "verify-url with %s in options");
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "\tverify-url \"https://web.example/mta-sts.txt\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" { };\n"
+	              "domain \"c.example\" { };\n"
+	              "domain \"d.example\" { verify no; };\n"
+	              "domain \"e.example\" {\n"
+	              "\tverify-url \"https://web.example/e.txt\";\n"
+	              "};\n"
+	              "domain \"f.example\" {\n"
+	              "\tverify-url \"https://web.example/e.txt\";\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL, "verify-url without %%d for several domains loads: %s",
+	   d.error);
+	ok(d.nwarn == 2, "one warning for each shared URL (%zu)",
+	   (size_t)d.nwarn);
+	like(d.nwarn > 0 ? d.warn[0] : "",
+	     "test.conf:5: verify-url \"https://web.example/mta-sts.txt\" has "
+	     "no %d and is used by more than one domain (\"a.example\" and "
+	     "\"b.example\")",
+	     "the options' URL: warned at its line");
+	like(d.nwarn > 1 ? d.warn[1] : "",
+	     "test.conf:14: verify-url \"https://web.example/e.txt\" has no "
+	     "%d and is used by more than one domain (\"e.example\" and "
+	     "\"f.example\")",
+	     "a URL written in two domains: warned at the second");
+	conf_free(c);
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "\tverify-url \"https://web.example/mta-sts.txt\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" { verify no; };\n",
+	              &d);
+	ok(c != NULL && d.nwarn == 0,
+	   "no warning when one domain verifies at that URL (%zu)",
+	   (size_t)d.nwarn);
+	conf_free(c);
+}
+
+/*
  * Domains that write the same settings share them, and what is a
  * domain's own (name, place, tls-rpt, verify-url) stays its own: a
  * domain without tls-rpt gets the options' one, a domain with other
@@ -680,6 +774,8 @@ test_scale(void)
 	after = heap_in_use();
 	ok(c != NULL && c->ndomains == SCALE_N, "%d domains: %s", SCALE_N,
 	   d.error);
+	ok(d.nwarn == 0, "a verify-url of each domain's own: no warning (%s)",
+	   d.nwarn > 0 ? d.warn[0] : "");
 	if (c == NULL) {
 		buf_free(&b);
 		return;
@@ -1420,6 +1516,7 @@ main(void)
 	test_full();
 	test_inheritance();
 	test_overrides_local();
+	test_verify_url();
 	test_shared();
 	test_scale();
 	test_includes();
