@@ -2204,6 +2204,121 @@ verify_urls_check(struct parser *p)
 	free(t.e);
 }
 
+/* seen_add() test: do domains a and b publish to the same file? */
+static int
+same_policy_file(struct parser *p, size_t a, size_t b)
+{
+	struct domain_conf da, db;
+	char *fa, *fb;
+	int same;
+
+	parsed_domain(p, a, &da);
+	parsed_domain(p, b, &db);
+	fa = conf_policy_file(&da);
+	fb = conf_policy_file(&db);
+	same = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return same;
+}
+
+/* The same strings in the same order? */
+static int
+strlist_same(const struct strlist *a, const struct strlist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Do local policies a and b have the same canonical bytes? */
+static int
+local_policy_same(const struct policy *a, const struct policy *b)
+{
+	struct buf x, y;
+	int same;
+
+	if (a == b)
+		return 1;
+	buf_init(&x, POLICY_MAX_SIZE);
+	buf_init(&y, POLICY_MAX_SIZE);
+	same = policy_canonical(a, &x) == 0 && policy_canonical(b, &y) == 0 &&
+	       x.len == y.len &&
+	       (x.len == 0 || memcmp(x.data, y.data, x.len) == 0);
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
+/*
+ * Must domains a and b publish the same bytes? Yes when they mirror the
+ * same upstream (fetched once a run) with the same overrides, or write
+ * the same local policy; anything else may differ one day.
+ */
+static int
+same_policy_source(const struct domain_conf *a, const struct domain_conf *b)
+{
+	if (a->local_policy != NULL || b->local_policy != NULL)
+		return a->local_policy != NULL && b->local_policy != NULL &&
+		       local_policy_same(a->local_policy, b->local_policy);
+	return strcmp(a->upstream, b->upstream) == 0 &&
+	       a->has_mode == b->has_mode &&
+	       (!a->has_mode || a->mode == b->mode) &&
+	       a->has_max_age == b->has_max_age &&
+	       (!a->has_max_age || a->max_age == b->max_age) &&
+	       strlist_same(&a->extra_mx, &b->extra_mx);
+}
+
+/*
+ * Refuse two domains whose policy files are one file unless their
+ * policies are necessarily the same (one document root for every
+ * mta-sts host, say): otherwise each run writes one policy over the
+ * other, and a domain's id may name a policy its file no longer serves.
+ * Paths are expanded one at a time and only their hashes kept, so that
+ * tens of thousands of domains cost a table of 8 bytes a slot.
+ */
+static int
+policy_files_check(struct parser *p)
+{
+	struct domain_conf d, f;
+	const struct domain_entry *e;
+	struct seen_entry *hit;
+	struct seen t;
+	size_t i;
+	char *path;
+	int rc = 0;
+
+	seen_init(&t, p->conf->ndomains);
+	for (i = 0; rc == 0 && i < p->conf->ndomains; i++) {
+		parsed_domain(p, i, &d);
+		path = conf_policy_file(&d);
+		hit = seen_add(&t, hash_bytes(path, strlen(path)), i, p,
+		               same_policy_file);
+		if (hit != NULL) {
+			parsed_domain(p, hit->idx - 1, &f);
+			e = &p->conf->domains[i];
+			if (!same_policy_source(&f, &d))
+				rc = perr(p, e->file, e->line,
+				          "domain \"%s\" has the policy-file "
+				          "of domain \"%s\" (%s:%u), "
+				          "\"%.200s\", and another policy "
+				          "source: each would overwrite the "
+				          "other's policy; use %%d in "
+				          "policy-file to give each domain a "
+				          "file of its own",
+				          d.name, f.name, f.file, f.line, path);
+		}
+		free(path);
+	}
+	free(t.e);
+	return rc;
+}
+
 /* Inherit, check and complete every domain of conf. */
 static int
 finish(struct parser *p)
@@ -2218,6 +2333,8 @@ finish(struct parser *p)
 	for (i = 0; i < c->ndomains; i++)
 		if (domain_finish(p, i) == -1)
 			return -1;
+	if (policy_files_check(p) == -1)
+		return -1;
 	verify_urls_check(p);
 	/* conf->keys moves while key files are loaded: point at it last */
 	c->shared = xcalloc(p->nshapes, sizeof(*c->shared));

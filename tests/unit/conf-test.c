@@ -646,6 +646,119 @@ test_verify_url(void)
 }
 
 /*
+ * Two domains whose policy files are one file are refused unless their
+ * policies must be the same: the same upstream with the same overrides,
+ * or the same local policy. The message names both places and %d.
+ */
+static void
+test_shared_policy_file(void)
+{
+	struct diag d;
+	struct conf *c;
+
+#define SHARED_OPTIONS                                                         \
+	KEY_STMT "options {\n\tkey \"k\";\n"                                   \
+	         "\tpolicy-file \"/srv/mta-sts/mta-sts.txt\";\n};\n"
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.two.example/x\";\n};\n",
+	           "test.conf:9: domain \"b.example\" has the policy-file of "
+	           "domain \"a.example\" (",
+	           "one file, two upstreams");
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tupstream \"https://mta-sts.two.example/x\";\n};\n",
+	              &d);
+	like(d.error,
+	     "test.conf:6), \"/srv/mta-sts/mta-sts.txt\", and another policy "
+	     "source: each would overwrite the other's policy; use %d in "
+	     "policy-file",
+	     "one file, two upstreams: the first domain's place, the file, "
+	     "the advice");
+	conf_free(c);
+
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; mode "
+	              "testing; mx \"backup.example.net\";\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; mode "
+	              "testing; mx \"backup.example.net\";\n};\n"
+	              "domain \"c.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; mode "
+	              "testing; mx \"backup.example.net\";\n};\n",
+	              &d);
+	ok(c != NULL, "one file, one upstream with the same overrides: %s",
+	   d.error);
+	conf_free(c);
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\"; "
+	           "max-age 86400;\n};\n",
+	           "domain \"b.example\" has the policy-file of domain "
+	           "\"a.example\"",
+	           "one file, one upstream, other overrides");
+	fails_with(
+	    SHARED_OPTIONS
+	    "domain \"a.example\" {\n"
+	    "\tupstream \"https://mta-sts.one.example/x\"; mx \"m1.example\";"
+	    " mx \"m2.example\";\n};\n"
+	    "domain \"b.example\" {\n"
+	    "\tupstream \"https://mta-sts.one.example/x\"; mx \"m1.example\";"
+	    "\n};\n",
+	    "domain \"b.example\" has the policy-file",
+	    "one file, one upstream, other extra mx");
+
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tpolicy { mode testing; mx \"mx.example.net\"; "
+	              "max-age 600; };\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tpolicy { max-age 600; mx \"MX.example.net\"; "
+	              "mode testing; };\n};\n",
+	              &d);
+	ok(c != NULL, "one file, the same local policy written twice: %s",
+	   d.error);
+	conf_free(c);
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tpolicy { mode testing; mx \"mx.example.net\"; "
+	           "max-age 600; };\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tpolicy { mode enforce; mx \"mx.example.net\"; "
+	           "max-age 600; };\n};\n",
+	           "domain \"b.example\" has the policy-file",
+	           "one file, two local policies");
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tpolicy { mode testing; mx \"mx.example.net\"; "
+	           "max-age 600; };\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n",
+	           "domain \"b.example\" has the policy-file",
+	           "one file, a local policy and an upstream");
+	/* the same path reached through %d and written out */
+	fails_with(KEY_STMT
+	           "options { key \"k\"; policy-file \"/srv/%d.txt\"; "
+	           "};\n"
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.two.example/x\";\n"
+	           "\tpolicy-file \"/srv/a.example.txt\";\n};\n",
+	           "test.conf:6: domain \"b.example\" has the policy-file of "
+	           "domain \"a.example\" (",
+	           "one file through %d and written out");
+#undef SHARED_OPTIONS
+}
+
+/*
  * Domains that write the same settings share them, and what is a
  * domain's own (name, place, tls-rpt, verify-url) stays its own: a
  * domain without tls-rpt gets the options' one, a domain with other
@@ -757,6 +870,40 @@ scale_config(struct buf *b, size_t n, size_t *own)
 #define SCALE_N 2000
 #define SCALE_BYTES_MAX 80
 
+/* Thousands of domains publishing one file (one document root for every
+ * policy host) from one upstream load; one more with another upstream is
+ * refused, naming the first. */
+static void
+test_scale_one_file(void)
+{
+	struct conf *c;
+	struct diag d;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, CONF_MAX_SIZE);
+	buf_puts(&b, KEY_STMT "options {\n\tkey \"k\";\n"
+	                      "\tupstream \"https://u.example/p\";\n"
+	                      "\tpolicy-file \"/srv/www/mta-sts.txt\";\n};\n");
+	for (i = 1; i <= SCALE_N; i++)
+		buf_printf(&b, "domain \"d%05zu.bench.test\" { };\n", i);
+	diag_init(&d);
+	c = conf_parse("one.conf", b.data, b.len, &d);
+	ok(c != NULL, "%d domains, one file, one upstream: %s", SCALE_N,
+	   d.error);
+	conf_free(c);
+	buf_printf(&b, "domain \"other.test\" { upstream "
+	               "\"https://v.example/p\"; };\n");
+	c = conf_parse("one.conf", b.data, b.len, &d);
+	ok(c == NULL, "and one more with another upstream: refused");
+	like(d.error,
+	     "one.conf:2007: domain \"other.test\" has the policy-file of "
+	     "domain \"d00001.bench.test\" (one.conf:7)",
+	     "and one more with another upstream: the first place");
+	conf_free(c);
+	buf_free(&b);
+}
+
 static void
 test_scale(void)
 {
@@ -821,6 +968,7 @@ test_scale(void)
 	     "duplicate among many: first place");
 	conf_free(c);
 	buf_free(&b);
+	test_scale_one_file();
 }
 
 static void
@@ -1517,6 +1665,7 @@ main(void)
 	test_inheritance();
 	test_overrides_local();
 	test_verify_url();
+	test_shared_policy_file();
 	test_shared();
 	test_scale();
 	test_includes();
