@@ -945,6 +945,58 @@ host_ok_name(char *s)
 }
 
 /*
+ * A port written the way of dig and nsupdate (ADDR#PORT, whose '#' starts
+ * a comment here, so that the port and the ';' are lost) or of a URL
+ * (IPv4:PORT or NAME:PORT): say how to write it. v is the value read,
+ * rest what follows it in the file; host_ok: a host name may stand for
+ * the address. Returns -1 if it was such a port, else 0.
+ */
+static int
+server_port_hint(struct parser *p, const struct lex *lx, const char *name,
+                 int host_ok, const char *v, const char *rest, size_t restlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1], port[8] = "N";
+	const char *sep = strchr(v, '#'), *colon = strchr(v, ':');
+	int comment = 0;
+	size_t n, k = 0;
+
+	if (sep == NULL && lx->type == TOK_WORD && restlen > 0 &&
+	    rest[0] == '#') {
+		sep = v + strlen(v); /* the '#' and the port follow the word */
+		rest++;
+		restlen--;
+		comment = 1;
+	} else if (sep == NULL && colon != NULL &&
+	           strchr(colon + 1, ':') == NULL) {
+		sep = colon; /* IPv4:PORT (an IPv6 address has more) */
+	}
+	if (sep == NULL)
+		return 0;
+	if (!comment) {
+		rest = sep + 1;
+		restlen = strlen(rest);
+	}
+	n = (size_t)(sep - v);
+	if (n >= sizeof(addr))
+		return 0;
+	memcpy(addr, v, n);
+	addr[n] = '\0';
+	if (!addr_ok(addr, 0) && !(host_ok && host_ok_name(addr)))
+		return 0;
+	while (k < restlen && k < sizeof(port) - 1 && rest[k] >= '0' &&
+	       rest[k] <= '9')
+		k++;
+	if (k > 0)
+		snprintf(port, sizeof(port), "%.*s", (int)k, rest);
+	return perr(p, lx->file, lx->tok_line,
+	            "%s: a port is not written after the address with "
+	            "'%c'%s; write: %s %s port %s;",
+	            name, *sep == ':' ? ':' : '#',
+	            comment ? " (here '#' starts a comment)" : "", name, addr,
+	            port);
+}
+
+/*
  * Parse "ADDR [port N] ;" for server or resolver. A server may be a host
  * name; a resolver must be an address.
  */
@@ -961,6 +1013,11 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	if (get_value(p, lx, name, &a) == -1)
 		return -1;
 	line = lx->tok_line;
+	if (server_port_hint(p, lx, name, host_ok, a, lx->buf + lx->pos,
+	                     lx->len - lx->pos) == -1) {
+		free(a);
+		return -1;
+	}
 	ok = addr_ok(a, 0) || (host_ok && host_ok_name(a));
 	*addr = keep(p, a);
 	free(a);

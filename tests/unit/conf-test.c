@@ -1126,6 +1126,22 @@ test_errors(void)
 	fails_with("domain \"example.com\" { server 192.0.2.1 prot 53; };\n",
 	           "expected 'port' or ';' after server address",
 	           "server with a typo");
+	/* ADDR#PORT as dig and nsupdate write it: '#' starts a comment */
+	fails_with("domain \"example.com\" {\n\tserver 127.0.0.1#5353;\n};\n",
+	           "test.conf:2: server: a port is not written after the "
+	           "address with '#' (here '#' starts a comment); write: "
+	           "server 127.0.0.1 port 5353;",
+	           "server ADDR#PORT");
+	fails_with("domain \"example.com\" { server ::1#5353; };\n",
+	           "write: server ::1 port 5353;", "server IPv6#PORT");
+	fails_with("domain \"example.com\" { server \"192.0.2.1#53\"; };\n",
+	           "with '#'; write: server 192.0.2.1 port 53;",
+	           "server \"ADDR#PORT\"");
+	fails_with("domain \"example.com\" { server ns1.example.com:5300; };\n",
+	           "with ':'; write: server ns1.example.com port 5300;",
+	           "server NAME:PORT");
+	fails_with("domain \"example.com\" { resolver 127.0.0.1#53; };\n",
+	           "write: resolver 127.0.0.1 port 53;", "resolver ADDR#PORT");
 	fails_with("domain \"example.com\" { zone \"-bad.example\"; };\n",
 	           "zone: '-bad.example' is not a valid domain name",
 	           "bad zone");
