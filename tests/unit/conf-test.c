@@ -1368,13 +1368,64 @@ test_key_files(void)
 	key_loads("two-keys.yaml", "beta", "beta", TSIG_HMAC_SHA1);
 	key_from_source("keys.example", "mtasts", TSIG_HMAC_SHA256);
 	key_fails(tpath("data/keys/two-keys.key"), NULL,
-	          "holds 2 keys; name the one to use");
+	          "two-keys.key: holds 2 keys (first, second.example.); name "
+	          "the one to use");
 	key_fails(tpath("data/keys/two-keys.yaml"), "gamma",
-	          "no key named \"gamma\"");
+	          "two-keys.yaml: no key named \"gamma\" (it holds: alpha, "
+	          "beta)");
+	key_fails(tpath("data/keys/oneline.key"), "other",
+	          "no key named \"other\" (it holds: oneline-key)");
 	key_fails(tpath("data/keys/ddns-confgen-full.txt"), NULL,
 	          "update-policy belongs in named.conf");
 	key_fails(tpath("nonexistent.key"), NULL, "cannot read key file");
 	key_fails(tpath("data/keys"), NULL, "not a regular file");
+}
+
+/* The names a key file error lists leave out one that holds a secret of
+ * the file (fields out of place), and cut a long list short. */
+static void
+test_key_names_listed(void)
+{
+	static const char secret[] = "U2VjcmV0TWFya2VyWFlaWFla";
+	struct tsig_key key;
+	struct buf text;
+	struct diag d;
+	int i;
+
+	buf_init(&text, 65536);
+	buf_printf(&text,
+	           "key \"a\" { algorithm hmac-sha256; secret \"%s\"; };\n"
+	           "key \"%s\" { algorithm hmac-sha256; secret \"AAAA\"; };\n"
+	           "key \"x%s\" { algorithm hmac-sha256; secret \"AAAA\"; };\n",
+	           secret, secret, secret);
+	diag_init(&d);
+	ok(keyfile_parse("k", text.data, text.len, NULL, &key, &d) == -1,
+	   "a key file naming a key with a secret: refused without a name");
+	like(d.error,
+	     "k: holds 3 keys (a, (a name not shown), (a name not shown)); "
+	     "name the one",
+	     "the names that hold a secret are not shown");
+	ok(strstr(d.error, secret) == NULL, "the secret is not in it: %s",
+	   d.error);
+	diag_init(&d);
+	keyfile_parse("k", text.data, text.len, "b", &key, &d);
+	like(d.error, "no key named \"b\" (it holds: a, (a name not shown)",
+	     "no key of that name: the names, but not the secret");
+	ok(strstr(d.error, secret) == NULL, "the secret is not in it either");
+
+	buf_reset(&text);
+	for (i = 0; i < 40; i++)
+		buf_printf(&text,
+		           "key \"key-number-%02d.example\" { algorithm "
+		           "hmac-sha256; secret \"AAAA\"; };\n",
+		           i);
+	diag_init(&d);
+	keyfile_parse("k", text.data, text.len, NULL, &key, &d);
+	like(d.error, "k: holds 40 keys (key-number-00.example, ",
+	     "many keys: the first names");
+	like(d.error, ", ...); name the one to use",
+	     "many keys: the list is cut short");
+	buf_free(&text);
 }
 
 /* The format is told from the content: a '/' in a one-line secret is
@@ -1691,6 +1742,7 @@ main(void)
 	test_urls();
 	test_key_statements();
 	test_key_files();
+	test_key_names_listed();
 	test_key_format_detection();
 	test_key_parse_errors();
 	test_modes();
