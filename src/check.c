@@ -1154,6 +1154,38 @@ print_json(const struct report *reps, size_t n, int failed)
 /* ------------------------------------------------------- set-up */
 
 /*
+ * --server ADDR:PORT (an IPv4 address, or [IPv6]:PORT, as in a URL) for
+ * ADDR#PORT: the error says how to write it. Sets nothing otherwise.
+ */
+static void
+server_port_hint(const char *arg, struct diag *d)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+	const char *colon = strrchr(arg, ':'), *a = arg;
+	size_t len;
+	int v6 = arg[0] == '[';
+
+	if (colon == NULL || colon[1] == '\0' ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
+		return;
+	if (v6 && (colon == arg || colon[-1] != ']'))
+		return;
+	len = (size_t)(colon - arg) - (v6 ? 2 : 0);
+	a += v6 ? 1 : 0;
+	if (len == 0 || len >= sizeof(addr))
+		return;
+	memcpy(addr, a, len);
+	addr[len] = '\0';
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
+		return;
+	diag_error(d,
+	           "--server %s: the port follows a '#', as for dig: "
+	           "--server %s#%s",
+	           arg, addr, colon + 1);
+}
+
+/*
  * Parse --server ADDR[#PORT] (IPv4 or IPv6 address, port 1-65535,
  * default 53) into ctx. Returns 0, or -1 with the reason in d.
  */
@@ -1177,6 +1209,7 @@ parse_server(const char *arg, struct check_ctx *ctx, struct diag *d)
 	addr[len] = '\0';
 	v6 = strchr(addr, ':') != NULL;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1) {
+		server_port_hint(arg, d);
 		diag_error(d, "--server %s: not an IPv4 or IPv6 address", arg);
 		return -1;
 	}

@@ -683,7 +683,7 @@ set_mx(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
-/* Only %d and %% may appear in a policy-file path. */
+/* Only %d and %% may appear in a policy-file path or a verify-url. */
 static int
 percent_ok(const char *s)
 {
@@ -787,7 +787,8 @@ set_mx_check(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
-/* verify-url "URL"; an https:// URL. */
+/* verify-url "URL"; an https:// URL, %d and %% expanded per domain as
+ * in policy-file (so that options may give one for every domain). */
 static int
 set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -802,6 +803,11 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 		            "verify-url: expected an https:// URL, found "
 		            "'%.100s'",
 		            b->dc.verify_url_set);
+	if (!percent_ok(b->dc.verify_url_set))
+		return perr(p, lx->file, lx->tok_line,
+		            "verify-url: only %%d (the domain) and %%%% may "
+		            "follow '%%' (write a %%-escape of the URL, such "
+		            "as %%20, as %%%%20)");
 	return 0;
 }
 
@@ -939,6 +945,58 @@ host_ok_name(char *s)
 }
 
 /*
+ * A port written the way of dig and nsupdate (ADDR#PORT, whose '#' starts
+ * a comment here, so that the port and the ';' are lost) or of a URL
+ * (IPv4:PORT or NAME:PORT): say how to write it. v is the value read,
+ * rest what follows it in the file; host_ok: a host name may stand for
+ * the address. Returns -1 if it was such a port, else 0.
+ */
+static int
+server_port_hint(struct parser *p, const struct lex *lx, const char *name,
+                 int host_ok, const char *v, const char *rest, size_t restlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1], port[8] = "N";
+	const char *sep = strchr(v, '#'), *colon = strchr(v, ':');
+	int comment = 0;
+	size_t n, k = 0;
+
+	if (sep == NULL && lx->type == TOK_WORD && restlen > 0 &&
+	    rest[0] == '#') {
+		sep = v + strlen(v); /* the '#' and the port follow the word */
+		rest++;
+		restlen--;
+		comment = 1;
+	} else if (sep == NULL && colon != NULL &&
+	           strchr(colon + 1, ':') == NULL) {
+		sep = colon; /* IPv4:PORT (an IPv6 address has more) */
+	}
+	if (sep == NULL)
+		return 0;
+	if (!comment) {
+		rest = sep + 1;
+		restlen = strlen(rest);
+	}
+	n = (size_t)(sep - v);
+	if (n >= sizeof(addr))
+		return 0;
+	memcpy(addr, v, n);
+	addr[n] = '\0';
+	if (!addr_ok(addr, 0) && !(host_ok && host_ok_name(addr)))
+		return 0;
+	while (k < restlen && k < sizeof(port) - 1 && rest[k] >= '0' &&
+	       rest[k] <= '9')
+		k++;
+	if (k > 0)
+		snprintf(port, sizeof(port), "%.*s", (int)k, rest);
+	return perr(p, lx->file, lx->tok_line,
+	            "%s: a port is not written after the address with "
+	            "'%c'%s; write: %s %s port %s;",
+	            name, *sep == ':' ? ':' : '#',
+	            comment ? " (here '#' starts a comment)" : "", name, addr,
+	            port);
+}
+
+/*
  * Parse "ADDR [port N] ;" for server or resolver. A server may be a host
  * name; a resolver must be an address.
  */
@@ -955,6 +1013,11 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	if (get_value(p, lx, name, &a) == -1)
 		return -1;
 	line = lx->tok_line;
+	if (server_port_hint(p, lx, name, host_ok, a, lx->buf + lx->pos,
+	                     lx->len - lx->pos) == -1) {
+		free(a);
+		return -1;
+	}
 	ok = addr_ok(a, 0) || (host_ok && host_ok_name(a));
 	*addr = keep(p, a);
 	free(a);
@@ -1853,8 +1916,20 @@ group_given(uint32_t given, enum setting s)
 	return (given & bit) != 0;
 }
 
-/* Apply the options defaults o to domain d: values are shared, not
- * copied. */
+/* Is s one of the overrides (mode, max-age, mx) of an upstream? */
+static int
+is_override(int s)
+{
+	return s == S_MODE || s == S_MAX_AGE || s == S_MX;
+}
+
+/*
+ * Apply the options defaults o to domain d: values are shared, not
+ * copied. The overrides of options apply on top of an upstream (DESIGN
+ * section 2.3): a domain whose policy is local, written in it or taken
+ * from options (which inherit() has set by the time it reaches them, as
+ * S_POLICY comes first), does not take them.
+ */
 static void
 inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 {
@@ -1862,6 +1937,8 @@ inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 
 	for (s = 0; s < S_COUNT; s++) {
 		if (!o->set_line[s] || group_given(pd->given, (enum setting)s))
+			continue;
+		if (is_override(s) && d->local_policy != NULL)
 			continue;
 		if (s <= S_TLS_RPT)
 			inherit_policy_setting(d, &o->dc, (enum setting)s);
@@ -1925,6 +2002,12 @@ domain_check(struct parser *p, const struct domain_conf *d,
 	if (expanded_len(d->policy_file_tmpl, d->name) >= CONF_STR_MAX)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\": policy-file longer than %u bytes "
+		            "once %%d is expanded",
+		            d->name, (unsigned)CONF_STR_MAX - 1);
+	if (d->verify_url_set != NULL &&
+	    expanded_len(d->verify_url_set, d->name) >= CONF_STR_MAX)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\": verify-url longer than %u bytes "
 		            "once %%d is expanded",
 		            d->name, (unsigned)CONF_STR_MAX - 1);
 	if (pd->key_name == NULL && pd->key_file == NULL &&
@@ -2034,6 +2117,270 @@ domain_finish(struct parser *p, size_t i)
 	return 0;
 }
 
+/* An override written in options beside a policy { } of options: it
+ * could apply to nothing, since a local policy takes no override. */
+static int
+options_check(struct parser *p)
+{
+	const struct block *o = &p->options;
+	int s;
+
+	if (!o->set_line[S_POLICY])
+		return 0;
+	for (s = 0; s < S_COUNT; s++)
+		if (is_override(s) && o->set_line[s])
+			return perr(p, o->set_file[s], o->set_line[s],
+			            "options: %s beside policy { }: mode, "
+			            "max-age and mx overrides apply to an "
+			            "upstream; write them inside policy { }",
+			            settings[s].name);
+	return 0;
+}
+
+/*
+ * A temporary set of domains by a hash of one of their values (a verify
+ * URL, a policy file path), to find two that have the same one among
+ * tens of thousands at the cost of 8 bytes a slot; freed after the
+ * check. Slots hold the domain's index + 1 (0: empty) and the high bits
+ * of the hash, so that most different values are told apart without
+ * building them again.
+ */
+struct seen_entry {
+	uint32_t tag;
+	uint32_t idx : 31;   /* domain index + 1; 0: empty */
+	uint32_t marked : 1; /* for the caller (a warning given) */
+};
+
+struct seen {
+	struct seen_entry *e;
+	size_t cap; /* a power of two, at least twice the domains added */
+};
+
+/* A set for at most n domains. */
+static void
+seen_init(struct seen *t, size_t n)
+{
+	t->cap = 64;
+	while (t->cap < 2 * n)
+		t->cap *= 2;
+	t->e = xcalloc(t->cap, sizeof(*t->e));
+}
+
+/*
+ * The entry of an earlier domain whose value equals that of domain i
+ * (same(p, earlier, i) says whether it does), or NULL after adding i
+ * under hash h.
+ */
+static struct seen_entry *
+seen_add(struct seen *t, size_t h, size_t i, struct parser *p,
+         int (*same)(struct parser *p, size_t a, size_t b))
+{
+	uint32_t tag = (uint32_t)(h >> 16) ^ (uint32_t)h;
+	size_t k;
+
+	for (k = h & (t->cap - 1); t->e[k].idx != 0; k = (k + 1) & (t->cap - 1))
+		if (t->e[k].tag == tag && same(p, t->e[k].idx - 1, i))
+			return &t->e[k];
+	t->e[k].tag = tag;
+	t->e[k].idx = (uint32_t)i + 1;
+	return NULL;
+}
+
+/* The settings of domain i, as they are before finish() ends. */
+static void
+parsed_domain(const struct parser *p, size_t i, struct domain_conf *d)
+{
+	const struct domain_entry *e = &p->conf->domains[i];
+
+	domain_fill(e, &p->shapes[e->shared].dc, d);
+}
+
+/* Does tmpl (a policy-file or verify-url) hold %d? */
+static int
+names_domain(const char *tmpl)
+{
+	for (; *tmpl != '\0'; tmpl++)
+		if (tmpl[0] == '%' && tmpl[1] == 'd')
+			return 1;
+		else if (tmpl[0] == '%' && tmpl[1] == '%')
+			tmpl++;
+	return 0;
+}
+
+/* seen_add() test: do domains a and b have the same verify-url? */
+static int
+same_verify_url(struct parser *p, size_t a, size_t b)
+{
+	struct domain_conf da, db;
+
+	parsed_domain(p, a, &da);
+	parsed_domain(p, b, &db);
+	return strcmp(da.verify_url_set, db.verify_url_set) == 0;
+}
+
+/* Warn that the verify-url of domain i, without %d, is also that of
+ * domain first: one of them may "pass" against the other's file. */
+static void
+verify_url_shared(struct parser *p, size_t first, size_t i)
+{
+	const struct domain_entry *e = &p->conf->domains[i];
+	const struct domain_entry *f = &p->conf->domains[first];
+	const struct block *o = &p->options;
+	struct domain_conf d;
+	int own = e->verify_url != NULL;
+
+	parsed_domain(p, i, &d);
+	diag_warn(p->d,
+	          "%s:%u: verify-url \"%.200s\" has no %%d and is used by "
+	          "more than one domain (\"%s\" and \"%s\"): each is "
+	          "verified at that one URL, so one may pass against "
+	          "another's file; write %%d where the domain goes",
+	          own ? e->file : o->set_file[S_VERIFY_URL],
+	          own ? e->line : o->set_line[S_VERIFY_URL], d.verify_url_set,
+	          f->name, e->name);
+}
+
+/* Warn once for each verify-url without %d that several domains use. */
+static void
+verify_urls_check(struct parser *p)
+{
+	struct seen_entry *hit;
+	struct domain_conf d;
+	struct seen t;
+	size_t i;
+
+	seen_init(&t, p->conf->ndomains);
+	for (i = 0; i < p->conf->ndomains; i++) {
+		parsed_domain(p, i, &d);
+		if (d.verify_url_set == NULL || !d.verify ||
+		    names_domain(d.verify_url_set))
+			continue;
+		hit = seen_add(
+		    &t, hash_bytes(d.verify_url_set, strlen(d.verify_url_set)),
+		    i, p, same_verify_url);
+		if (hit != NULL && !hit->marked) {
+			hit->marked = 1;
+			verify_url_shared(p, hit->idx - 1, i);
+		}
+	}
+	free(t.e);
+}
+
+/* seen_add() test: do domains a and b publish to the same file? */
+static int
+same_policy_file(struct parser *p, size_t a, size_t b)
+{
+	struct domain_conf da, db;
+	char *fa, *fb;
+	int same;
+
+	parsed_domain(p, a, &da);
+	parsed_domain(p, b, &db);
+	fa = conf_policy_file(&da);
+	fb = conf_policy_file(&db);
+	same = strcmp(fa, fb) == 0;
+	free(fa);
+	free(fb);
+	return same;
+}
+
+/* The same strings in the same order? */
+static int
+strlist_same(const struct strlist *a, const struct strlist *b)
+{
+	size_t i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Do local policies a and b have the same canonical bytes? */
+static int
+local_policy_same(const struct policy *a, const struct policy *b)
+{
+	struct buf x, y;
+	int same;
+
+	if (a == b)
+		return 1;
+	buf_init(&x, POLICY_MAX_SIZE);
+	buf_init(&y, POLICY_MAX_SIZE);
+	same = policy_canonical(a, &x) == 0 && policy_canonical(b, &y) == 0 &&
+	       x.len == y.len &&
+	       (x.len == 0 || memcmp(x.data, y.data, x.len) == 0);
+	buf_free(&x);
+	buf_free(&y);
+	return same;
+}
+
+/*
+ * Must domains a and b publish the same bytes? Yes when they mirror the
+ * same upstream (fetched once a run) with the same overrides, or write
+ * the same local policy; anything else may differ one day.
+ */
+static int
+same_policy_source(const struct domain_conf *a, const struct domain_conf *b)
+{
+	if (a->local_policy != NULL || b->local_policy != NULL)
+		return a->local_policy != NULL && b->local_policy != NULL &&
+		       local_policy_same(a->local_policy, b->local_policy);
+	return strcmp(a->upstream, b->upstream) == 0 &&
+	       a->has_mode == b->has_mode &&
+	       (!a->has_mode || a->mode == b->mode) &&
+	       a->has_max_age == b->has_max_age &&
+	       (!a->has_max_age || a->max_age == b->max_age) &&
+	       strlist_same(&a->extra_mx, &b->extra_mx);
+}
+
+/*
+ * Refuse two domains whose policy files are one file unless their
+ * policies are necessarily the same (one document root for every
+ * mta-sts host, say): otherwise each run writes one policy over the
+ * other, and a domain's id may name a policy its file no longer serves.
+ * Paths are expanded one at a time and only their hashes kept, so that
+ * tens of thousands of domains cost a table of 8 bytes a slot.
+ */
+static int
+policy_files_check(struct parser *p)
+{
+	struct domain_conf d, f;
+	const struct domain_entry *e;
+	struct seen_entry *hit;
+	struct seen t;
+	size_t i;
+	char *path;
+	int rc = 0;
+
+	seen_init(&t, p->conf->ndomains);
+	for (i = 0; rc == 0 && i < p->conf->ndomains; i++) {
+		parsed_domain(p, i, &d);
+		path = conf_policy_file(&d);
+		hit = seen_add(&t, hash_bytes(path, strlen(path)), i, p,
+		               same_policy_file);
+		if (hit != NULL) {
+			parsed_domain(p, hit->idx - 1, &f);
+			e = &p->conf->domains[i];
+			if (!same_policy_source(&f, &d))
+				rc = perr(p, e->file, e->line,
+				          "domain \"%s\" has the policy-file "
+				          "of domain \"%s\" (%s:%u), "
+				          "\"%.200s\", and another policy "
+				          "source: each would overwrite the "
+				          "other's policy; use %%d in "
+				          "policy-file to give each domain a "
+				          "file of its own",
+				          d.name, f.name, f.file, f.line, path);
+		}
+		free(path);
+	}
+	free(t.e);
+	return rc;
+}
+
 /* Inherit, check and complete every domain of conf. */
 static int
 finish(struct parser *p)
@@ -2041,11 +2388,16 @@ finish(struct parser *p)
 	struct conf *c = p->conf;
 	size_t i;
 
+	if (options_check(p) == -1)
+		return -1;
 	for (i = 0; i < p->nshapes; i++)
 		inherit(&p->shapes[i].dc, &p->shapes[i].pd, &p->options);
 	for (i = 0; i < c->ndomains; i++)
 		if (domain_finish(p, i) == -1)
 			return -1;
+	if (policy_files_check(p) == -1)
+		return -1;
+	verify_urls_check(p);
 	/* conf->keys moves while key files are loaded: point at it last */
 	c->shared = xcalloc(p->nshapes, sizeof(*c->shared));
 	c->nshared = p->nshapes;
@@ -2176,20 +2528,22 @@ conf_free(struct conf *conf)
 	free(conf);
 }
 
-char *
-conf_policy_file(const struct domain_conf *dc)
+/* tmpl with %d expanded to name and %% to %, as a new string (its
+ * length was checked at load: expanded_len). */
+static char *
+expand_domain(const char *tmpl, const char *name)
 {
 	const char *s;
 	struct buf b;
 
-	if (strchr(dc->policy_file_tmpl, '%') == NULL)
-		return xstrdup(dc->policy_file_tmpl);
+	if (strchr(tmpl, '%') == NULL)
+		return xstrdup(tmpl);
 	buf_init(&b, CONF_STR_MAX);
-	for (s = dc->policy_file_tmpl; *s != '\0'; s++) {
+	for (s = tmpl; *s != '\0'; s++) {
 		if (s[0] == '%' && (s[1] == 'd' || s[1] == '%')) {
 			s++;
 			if (s[0] == 'd')
-				buf_puts(&b, dc->name);
+				buf_puts(&b, name);
 			else
 				buf_append(&b, "%", 1);
 		} else {
@@ -2202,12 +2556,18 @@ conf_policy_file(const struct domain_conf *dc)
 }
 
 char *
+conf_policy_file(const struct domain_conf *dc)
+{
+	return expand_domain(dc->policy_file_tmpl, dc->name);
+}
+
+char *
 conf_verify_url(const struct domain_conf *dc)
 {
 	char u[320]; /* a name is at most 253 bytes */
 
 	if (dc->verify_url_set != NULL)
-		return xstrdup(dc->verify_url_set);
+		return expand_domain(dc->verify_url_set, dc->name);
 	snprintf(u, sizeof(u), "https://mta-sts.%s/.well-known/mta-sts.txt",
 	         dc->name);
 	return xstrdup(u);

@@ -52,7 +52,8 @@ struct domain_conf {
 
 	/* policy-file as written (%d, %% not expanded: conf_policy_file()) */
 	const char *policy_file_tmpl;
-	/* verify-url as written; NULL: the default (conf_verify_url()) */
+	/* verify-url as written (%d, %% not expanded: conf_verify_url());
+	   NULL: the default */
 	const char *verify_url_set;
 
 	const struct tsig_key *key; /* points into struct conf keys */
@@ -151,8 +152,9 @@ int conf_find_domain(const struct conf *conf, const char *name, size_t *i);
  */
 char *conf_policy_file(const struct domain_conf *dc);
 
-/* The verify URL of dc: its verify-url, or by default
- * https://mta-sts.<domain>/.well-known/mta-sts.txt, as a new string. */
+/* The verify URL of dc: its verify-url with %d (the domain) and %%
+ * expanded, or by default https://mta-sts.<domain>/.well-known/mta-sts.txt,
+ * as a new string. */
 char *conf_verify_url(const struct domain_conf *dc);
 
 /*

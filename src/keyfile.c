@@ -629,25 +629,61 @@ key_name_eq(const char *a, const char *b)
 	return la == lb && ascii_ncasecmp(a, b, la) == 0;
 }
 
+#define KEY_NAME_SECRET_PART 12 /* a name this long in a secret: not shown */
+
+/*
+ * The names of the n keys of ks, ", "-separated, into out (size bytes,
+ * cut short with "..."), for a message. Names are not secret, but a name
+ * that holds a secret of the file, or a long part of one (a file whose
+ * fields are out of place), is not shown. (A short name may well occur in
+ * a base64 secret by chance, and says nothing of it.)
+ */
+static void
+key_names(const struct keyspec *ks, int n, char *out, size_t size)
+{
+	size_t o = 0, len;
+	int i, j, hide;
+
+	out[0] = '\0';
+	for (i = 0; i < n; i++) {
+		hide = ks[i].name[0] == '\0';
+		for (j = 0; j < n && !hide; j++)
+			hide = ks[j].secret[0] != '\0' &&
+			       (strstr(ks[i].name, ks[j].secret) != NULL ||
+			        (strlen(ks[i].name) >= KEY_NAME_SECRET_PART &&
+			         strstr(ks[j].secret, ks[i].name) != NULL));
+		len = hide ? strlen("(a name not shown)") : strlen(ks[i].name);
+		if (o + 2 + len + sizeof(", ...") > size) {
+			snprintf(out + o, size - o, "%s...", o > 0 ? ", " : "");
+			return;
+		}
+		o += (size_t)snprintf(out + o, size - o, "%s%s",
+		                      o > 0 ? ", " : "",
+		                      hide ? "(a name not shown)" : ks[i].name);
+	}
+}
+
 /* Choose the key named name (or the only one) among n. Returns its index
  * or -1. */
 static int
 select_key(const char *path, const struct keyspec *ks, int n, const char *name,
            struct diag *d)
 {
+	char names[256];
 	int i, found = -1;
 
 	if (n <= 0) {
 		diag_error(d, "%s: no key in the file", path);
 		return -1;
 	}
+	key_names(ks, n, names, sizeof(names));
 	if (name == NULL) {
 		if (n == 1)
 			return 0;
 		diag_error(d,
-		           "%s: holds %d keys; name the one to use with key "
-		           "\"NAME\"",
-		           path, n);
+		           "%s: holds %d keys (%s); name the one to use with "
+		           "key \"NAME\"",
+		           path, n, names);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -661,7 +697,8 @@ select_key(const char *path, const struct keyspec *ks, int n, const char *name,
 		found = i;
 	}
 	if (found == -1)
-		diag_error(d, "%s: no key named \"%s\"", path, name);
+		diag_error(d, "%s: no key named \"%s\" (it holds: %s)", path,
+		           name, names);
 	return found;
 }
 

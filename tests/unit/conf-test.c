@@ -476,6 +476,289 @@ test_inheritance(void)
 }
 
 /*
+ * The overrides of options (mode, max-age, mx) apply to the domains that
+ * mirror an upstream; a domain with a local policy, its own or that of
+ * options, does not take them. An override written beside policy { } in
+ * the same block is still an error.
+ */
+static void
+test_overrides_local(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(
+	    KEY_STMT "options {\n"
+	             "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	             "\tmode testing; max-age 600; mx \"backup.example.net\";\n"
+	             "};\n"
+	             "domain \"up.example\" {\n"
+	             "\tupstream \"https://u.example/x\";\n"
+	             "};\n"
+	             "domain \"local.example\" {\n"
+	             "\tpolicy { mode enforce; mx \"mx.local.example\"; "
+	             "max-age 86400; };\n"
+	             "};\n",
+	    &d);
+	ok(c != NULL, "options overrides beside a local-policy domain: %s",
+	   d.error);
+	if (c != NULL) {
+		const struct domain_conf *up = dom(c, 0), *loc = dom(c, 1);
+
+		ok(up->has_mode && up->mode == POLICY_MODE_TESTING &&
+		       up->has_max_age && up->max_age == 600 &&
+		       up->extra_mx.n == 1,
+		   "the upstream domain takes the overrides of options");
+		ok(!loc->has_mode && !loc->has_max_age && loc->extra_mx.n == 0,
+		   "the local-policy domain does not");
+		ok(loc->local_policy != NULL &&
+		       loc->local_policy->mode == POLICY_MODE_ENFORCE &&
+		       loc->local_policy->max_age == 86400,
+		   "its policy is its own");
+	}
+	conf_free(c);
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\"; mode none;\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" {\n"
+	              "\tpolicy { mode testing; mx \"mx.b.example\"; "
+	              "max-age 60; };\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL && dom(c, 0)->has_mode && !dom(c, 1)->has_mode,
+	   "a domain replacing the upstream of options with policy { }: %s",
+	   d.error);
+	conf_free(c);
+
+	fails_with(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                    "\tmax-age 600; };\n"
+	                    "domain \"a.example\" {\n"
+	                    "\tpolicy { mode testing; mx \"m.a.example\"; "
+	                    "max-age 60; };\n\tmx \"other.example\";\n};\n",
+	           "test.conf:4: domain \"a.example\": mode, max-age and mx "
+	           "overrides apply to an upstream",
+	           "an override in the domain beside its policy { }");
+	fails_with(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                    "\tpolicy { mode testing; mx \"m.example\"; "
+	                    "max-age 60; };\n\tmode enforce;\n};\n"
+	                    "domain \"a.example\" { };\n",
+	           "test.conf:4: options: mode beside policy { }: mode, "
+	           "max-age and mx overrides apply to an upstream",
+	           "an override in options beside its policy { }");
+}
+
+/*
+ * verify-url expands %d and %% as policy-file does, and refuses any
+ * other '%' sequence at its line; one without %d that several domains
+ * use (each would be verified at the same host) is a warning, given
+ * once for each URL.
+ */
+static void
+test_verify_url(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "\tverify-url \"https://mta-sts.%d:8443/.well-known/"
+	              "mta-sts.txt\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" {\n"
+	              "\tverify-url \"https://web.example/%d/100%%\";\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL && d.nwarn == 0, "verify-url with %%d: %s %s", d.error,
+	   d.nwarn ? d.warn[0] : "");
+	if (c != NULL) {
+		is_made(
+		    conf_verify_url, dom(c, 0),
+		    "https://mta-sts.a.example:8443/.well-known/mta-sts.txt",
+		    "verify-url of options: %d expanded per domain");
+		is_made(conf_verify_url, dom(c, 1),
+		        "https://web.example/b.example/100%",
+		        "verify-url of a domain: %d and %% expanded");
+	}
+	conf_free(c);
+
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tverify-url \"https://mta-sts.example.com/a%20b\";\n};\n",
+	           "test.conf:6: verify-url: only %d (the domain) and %% may "
+	           "follow '%'",
+	           "verify-url with another % sequence");
+	fails_with("options {\n\tverify-url \"https://x.example/%s\";\n};\n",
+	           "test.conf:2: verify-url: only %d",
+	           "verify-url with %s in options");
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "\tverify-url \"https://web.example/mta-sts.txt\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" { };\n"
+	              "domain \"c.example\" { };\n"
+	              "domain \"d.example\" { verify no; };\n"
+	              "domain \"e.example\" {\n"
+	              "\tverify-url \"https://web.example/e.txt\";\n"
+	              "};\n"
+	              "domain \"f.example\" {\n"
+	              "\tverify-url \"https://web.example/e.txt\";\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL, "verify-url without %%d for several domains loads: %s",
+	   d.error);
+	ok(d.nwarn == 2, "one warning for each shared URL (%zu)",
+	   (size_t)d.nwarn);
+	like(d.nwarn > 0 ? d.warn[0] : "",
+	     "test.conf:5: verify-url \"https://web.example/mta-sts.txt\" has "
+	     "no %d and is used by more than one domain (\"a.example\" and "
+	     "\"b.example\")",
+	     "the options' URL: warned at its line");
+	like(d.nwarn > 1 ? d.warn[1] : "",
+	     "test.conf:14: verify-url \"https://web.example/e.txt\" has no "
+	     "%d and is used by more than one domain (\"e.example\" and "
+	     "\"f.example\")",
+	     "a URL written in two domains: warned at the second");
+	conf_free(c);
+
+	c = load_text(KEY_STMT
+	              "options {\n"
+	              "\tkey \"k\"; policy-file \"/p/%d\";\n"
+	              "\tupstream \"https://u.example/x\";\n"
+	              "\tverify-url \"https://web.example/mta-sts.txt\";\n"
+	              "};\n"
+	              "domain \"a.example\" { };\n"
+	              "domain \"b.example\" { verify no; };\n",
+	              &d);
+	ok(c != NULL && d.nwarn == 0,
+	   "no warning when one domain verifies at that URL (%zu)",
+	   (size_t)d.nwarn);
+	conf_free(c);
+}
+
+/*
+ * Two domains whose policy files are one file are refused unless their
+ * policies must be the same: the same upstream with the same overrides,
+ * or the same local policy. The message names both places and %d.
+ */
+static void
+test_shared_policy_file(void)
+{
+	struct diag d;
+	struct conf *c;
+
+#define SHARED_OPTIONS                                                         \
+	KEY_STMT "options {\n\tkey \"k\";\n"                                   \
+	         "\tpolicy-file \"/srv/mta-sts/mta-sts.txt\";\n};\n"
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.two.example/x\";\n};\n",
+	           "test.conf:9: domain \"b.example\" has the policy-file of "
+	           "domain \"a.example\" (",
+	           "one file, two upstreams");
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tupstream \"https://mta-sts.two.example/x\";\n};\n",
+	              &d);
+	like(d.error,
+	     "test.conf:6), \"/srv/mta-sts/mta-sts.txt\", and another policy "
+	     "source: each would overwrite the other's policy; use %d in "
+	     "policy-file",
+	     "one file, two upstreams: the first domain's place, the file, "
+	     "the advice");
+	conf_free(c);
+
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; mode "
+	              "testing; mx \"backup.example.net\";\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; mode "
+	              "testing; mx \"backup.example.net\";\n};\n"
+	              "domain \"c.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; mode "
+	              "testing; mx \"backup.example.net\";\n};\n",
+	              &d);
+	ok(c != NULL, "one file, one upstream with the same overrides: %s",
+	   d.error);
+	conf_free(c);
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\"; "
+	           "max-age 86400;\n};\n",
+	           "domain \"b.example\" has the policy-file of domain "
+	           "\"a.example\"",
+	           "one file, one upstream, other overrides");
+	fails_with(
+	    SHARED_OPTIONS
+	    "domain \"a.example\" {\n"
+	    "\tupstream \"https://mta-sts.one.example/x\"; mx \"m1.example\";"
+	    " mx \"m2.example\";\n};\n"
+	    "domain \"b.example\" {\n"
+	    "\tupstream \"https://mta-sts.one.example/x\"; mx \"m1.example\";"
+	    "\n};\n",
+	    "domain \"b.example\" has the policy-file",
+	    "one file, one upstream, other extra mx");
+
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tpolicy { mode testing; mx \"mx.example.net\"; "
+	              "max-age 600; };\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tpolicy { max-age 600; mx \"MX.example.net\"; "
+	              "mode testing; };\n};\n",
+	              &d);
+	ok(c != NULL, "one file, the same local policy written twice: %s",
+	   d.error);
+	conf_free(c);
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tpolicy { mode testing; mx \"mx.example.net\"; "
+	           "max-age 600; };\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tpolicy { mode enforce; mx \"mx.example.net\"; "
+	           "max-age 600; };\n};\n",
+	           "domain \"b.example\" has the policy-file",
+	           "one file, two local policies");
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tpolicy { mode testing; mx \"mx.example.net\"; "
+	           "max-age 600; };\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n",
+	           "domain \"b.example\" has the policy-file",
+	           "one file, a local policy and an upstream");
+	/* the same path reached through %d and written out */
+	fails_with(KEY_STMT
+	           "options { key \"k\"; policy-file \"/srv/%d.txt\"; "
+	           "};\n"
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.two.example/x\";\n"
+	           "\tpolicy-file \"/srv/a.example.txt\";\n};\n",
+	           "test.conf:6: domain \"b.example\" has the policy-file of "
+	           "domain \"a.example\" (",
+	           "one file through %d and written out");
+#undef SHARED_OPTIONS
+}
+
+/*
  * Domains that write the same settings share them, and what is a
  * domain's own (name, place, tls-rpt, verify-url) stays its own: a
  * domain without tls-rpt gets the options' one, a domain with other
@@ -587,6 +870,40 @@ scale_config(struct buf *b, size_t n, size_t *own)
 #define SCALE_N 2000
 #define SCALE_BYTES_MAX 80
 
+/* Thousands of domains publishing one file (one document root for every
+ * policy host) from one upstream load; one more with another upstream is
+ * refused, naming the first. */
+static void
+test_scale_one_file(void)
+{
+	struct conf *c;
+	struct diag d;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, CONF_MAX_SIZE);
+	buf_puts(&b, KEY_STMT "options {\n\tkey \"k\";\n"
+	                      "\tupstream \"https://u.example/p\";\n"
+	                      "\tpolicy-file \"/srv/www/mta-sts.txt\";\n};\n");
+	for (i = 1; i <= SCALE_N; i++)
+		buf_printf(&b, "domain \"d%05zu.bench.test\" { };\n", i);
+	diag_init(&d);
+	c = conf_parse("one.conf", b.data, b.len, &d);
+	ok(c != NULL, "%d domains, one file, one upstream: %s", SCALE_N,
+	   d.error);
+	conf_free(c);
+	buf_printf(&b, "domain \"other.test\" { upstream "
+	               "\"https://v.example/p\"; };\n");
+	c = conf_parse("one.conf", b.data, b.len, &d);
+	ok(c == NULL, "and one more with another upstream: refused");
+	like(d.error,
+	     "one.conf:2007: domain \"other.test\" has the policy-file of "
+	     "domain \"d00001.bench.test\" (one.conf:7)",
+	     "and one more with another upstream: the first place");
+	conf_free(c);
+	buf_free(&b);
+}
+
 static void
 test_scale(void)
 {
@@ -604,6 +921,8 @@ test_scale(void)
 	after = heap_in_use();
 	ok(c != NULL && c->ndomains == SCALE_N, "%d domains: %s", SCALE_N,
 	   d.error);
+	ok(d.nwarn == 0, "a verify-url of each domain's own: no warning (%s)",
+	   d.nwarn > 0 ? d.warn[0] : "");
 	if (c == NULL) {
 		buf_free(&b);
 		return;
@@ -649,6 +968,7 @@ test_scale(void)
 	     "duplicate among many: first place");
 	conf_free(c);
 	buf_free(&b);
+	test_scale_one_file();
 }
 
 static void
@@ -814,6 +1134,22 @@ test_errors(void)
 	fails_with("domain \"example.com\" { server 192.0.2.1 prot 53; };\n",
 	           "expected 'port' or ';' after server address",
 	           "server with a typo");
+	/* ADDR#PORT as dig and nsupdate write it: '#' starts a comment */
+	fails_with("domain \"example.com\" {\n\tserver 127.0.0.1#5353;\n};\n",
+	           "test.conf:2: server: a port is not written after the "
+	           "address with '#' (here '#' starts a comment); write: "
+	           "server 127.0.0.1 port 5353;",
+	           "server ADDR#PORT");
+	fails_with("domain \"example.com\" { server ::1#5353; };\n",
+	           "write: server ::1 port 5353;", "server IPv6#PORT");
+	fails_with("domain \"example.com\" { server \"192.0.2.1#53\"; };\n",
+	           "with '#'; write: server 192.0.2.1 port 53;",
+	           "server \"ADDR#PORT\"");
+	fails_with("domain \"example.com\" { server ns1.example.com:5300; };\n",
+	           "with ':'; write: server ns1.example.com port 5300;",
+	           "server NAME:PORT");
+	fails_with("domain \"example.com\" { resolver 127.0.0.1#53; };\n",
+	           "write: resolver 127.0.0.1 port 53;", "resolver ADDR#PORT");
 	fails_with("domain \"example.com\" { zone \"-bad.example\"; };\n",
 	           "zone: '-bad.example' is not a valid domain name",
 	           "bad zone");
@@ -1040,13 +1376,64 @@ test_key_files(void)
 	key_loads("two-keys.yaml", "beta", "beta", TSIG_HMAC_SHA1);
 	key_from_source("keys.example", "mtasts", TSIG_HMAC_SHA256);
 	key_fails(tpath("data/keys/two-keys.key"), NULL,
-	          "holds 2 keys; name the one to use");
+	          "two-keys.key: holds 2 keys (first, second.example.); name "
+	          "the one to use");
 	key_fails(tpath("data/keys/two-keys.yaml"), "gamma",
-	          "no key named \"gamma\"");
+	          "two-keys.yaml: no key named \"gamma\" (it holds: alpha, "
+	          "beta)");
+	key_fails(tpath("data/keys/oneline.key"), "other",
+	          "no key named \"other\" (it holds: oneline-key)");
 	key_fails(tpath("data/keys/ddns-confgen-full.txt"), NULL,
 	          "update-policy belongs in named.conf");
 	key_fails(tpath("nonexistent.key"), NULL, "cannot read key file");
 	key_fails(tpath("data/keys"), NULL, "not a regular file");
+}
+
+/* The names a key file error lists leave out one that holds a secret of
+ * the file (fields out of place), and cut a long list short. */
+static void
+test_key_names_listed(void)
+{
+	static const char secret[] = "U2VjcmV0TWFya2VyWFlaWFla";
+	struct tsig_key key;
+	struct buf text;
+	struct diag d;
+	int i;
+
+	buf_init(&text, 65536);
+	buf_printf(&text,
+	           "key \"a\" { algorithm hmac-sha256; secret \"%s\"; };\n"
+	           "key \"%s\" { algorithm hmac-sha256; secret \"AAAA\"; };\n"
+	           "key \"x%s\" { algorithm hmac-sha256; secret \"AAAA\"; };\n",
+	           secret, secret, secret);
+	diag_init(&d);
+	ok(keyfile_parse("k", text.data, text.len, NULL, &key, &d) == -1,
+	   "a key file naming a key with a secret: refused without a name");
+	like(d.error,
+	     "k: holds 3 keys (a, (a name not shown), (a name not shown)); "
+	     "name the one",
+	     "the names that hold a secret are not shown");
+	ok(strstr(d.error, secret) == NULL, "the secret is not in it: %s",
+	   d.error);
+	diag_init(&d);
+	keyfile_parse("k", text.data, text.len, "b", &key, &d);
+	like(d.error, "no key named \"b\" (it holds: a, (a name not shown)",
+	     "no key of that name: the names, but not the secret");
+	ok(strstr(d.error, secret) == NULL, "the secret is not in it either");
+
+	buf_reset(&text);
+	for (i = 0; i < 40; i++)
+		buf_printf(&text,
+		           "key \"key-number-%02d.example\" { algorithm "
+		           "hmac-sha256; secret \"AAAA\"; };\n",
+		           i);
+	diag_init(&d);
+	keyfile_parse("k", text.data, text.len, NULL, &key, &d);
+	like(d.error, "k: holds 40 keys (key-number-00.example, ",
+	     "many keys: the first names");
+	like(d.error, ", ...); name the one to use",
+	     "many keys: the list is cut short");
+	buf_free(&text);
 }
 
 /* The format is told from the content: a '/' in a one-line secret is
@@ -1353,6 +1740,9 @@ main(void)
 	test_defaults();
 	test_full();
 	test_inheritance();
+	test_overrides_local();
+	test_verify_url();
+	test_shared_policy_file();
 	test_shared();
 	test_scale();
 	test_includes();
@@ -1362,6 +1752,7 @@ main(void)
 	test_urls();
 	test_key_statements();
 	test_key_files();
+	test_key_names_listed();
 	test_key_format_detection();
 	test_key_parse_errors();
 	test_modes();
