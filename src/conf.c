@@ -1979,6 +1979,14 @@ static int
 domain_check(struct parser *p, const struct domain_conf *d,
              const struct pending *pd)
 {
+	/* the names the records go to must be DNS names too (253) */
+	const char *label = d->has_tls_rpt ? "_smtp._tls." : "_mta-sts.";
+
+	if (strlen(label) + strlen(d->name) > 253)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\" is too long: %s%s would be longer "
+		            "than the 253 characters of a DNS name",
+		            d->name, label, d->name);
 	if (d->upstream == NULL && d->local_policy == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no upstream and no policy { }",

@@ -154,6 +154,9 @@ dom(const struct conf *c, size_t i)
 	return d;
 }
 
+#define LONG_LABEL                                                             \
+	"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij"
+
 /* Expect text to fail with an error containing want. */
 static void
 fails_with(const char *text, const char *want, const char *what)
@@ -1044,6 +1047,29 @@ test_comments(void)
 	fails_with("/* one\n two\n three */\n# four\n// five\nbogus;\n",
 	           "test.conf:6: unknown statement 'bogus'",
 	           "line numbers count comment lines");
+	/* a name whose _smtp._tls or _mta-sts name would be too long */
+	{
+		char text[1024], name[256];
+
+		/* 4 labels of 60 and "a.bc": 246 characters */
+		snprintf(name, sizeof(name), "%s.%s.%s.%s.a.bc", LONG_LABEL,
+		         LONG_LABEL, LONG_LABEL, LONG_LABEL);
+		snprintf(text, sizeof(text),
+		         "domain \"%s\" { upstream \"https://u.example/p\"; "
+		         "policy-file \"/p/%%d\"; key-file \"k\"; };\n",
+		         name);
+		fails_with(text, "is too long: _mta-sts.", "domain too long");
+		/* 243: fits _mta-sts, not _smtp._tls */
+		snprintf(name, sizeof(name), "%s.%s.%s.%s", LONG_LABEL,
+		         LONG_LABEL, LONG_LABEL, LONG_LABEL);
+		snprintf(text, sizeof(text),
+		         "domain \"%s\" { upstream \"https://u.example/p\"; "
+		         "tls-rpt \"mailto:r@example.com\"; "
+		         "policy-file \"/p/%%d\"; key-file \"k\"; };\n",
+		         name);
+		fails_with(text, "is too long: _smtp._tls.",
+		           "domain too long for its TLS-RPT record");
+	}
 	/* the update-policy hint of plain ddns-confgen, included */
 	fails_with("key \"k\" { algorithm hmac-sha256; secret "
 	           "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"; };\n"
