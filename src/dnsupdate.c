@@ -872,9 +872,9 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 
 /*
  * Check the raw reply r to the request with id (signed with mac when t
- * has a key): id, QR bit, TSIG; then parse it into *reply (its answer
- * section only, with answer_only). Returns 0, or -1 with the reason in
- * d.
+ * has a key): id, QR bit, TSIG, TC bit; then parse it into *reply (its
+ * answer section only, with answer_only). Returns 0, or -1 with the
+ * reason in d.
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
@@ -903,6 +903,16 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 			             now, where, t, d);
 			return -1;
 		}
+	}
+	/* over TCP a reply has room for 65535 bytes: one cut short there
+	 * would pass a partial RRset (or none) for the whole of it */
+	if (m[2] & 0x02) {
+		diag_error(d,
+		           "%s sent a truncated reply over TCP (TC bit set): "
+		           "its answer does not fit in a DNS message, and a "
+		           "part of it is not taken for the whole",
+		           where);
+		return -1;
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
 		diag_error(d, "malformed reply from %s", where);
@@ -1666,9 +1676,16 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		return -1;
 	}
 	rcode = ldns_pkt_get_rcode(*ans);
-	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
+	if (ldns_pkt_tc(*ans)) /* ldns asked again over TCP: cut there too */
+		diag_error(d,
+		           "%s sent a truncated reply for %s (TC bit set, "
+		           "over TCP too): a part of its answer is not taken "
+		           "for the whole",
+		           f->name, name);
+	else if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
 		return 0;
-	query_rcode_error(f->name, name, type, rcode, d);
+	else
+		query_rcode_error(f->name, name, type, rcode, d);
 	ldns_pkt_free(*ans);
 	*ans = NULL;
 	return -1;
