@@ -1,7 +1,8 @@
 /*
  * dnsupdate.c - finding the zone and its primary, reading the records
- * as the primary holds them, and changing them with one TSIG-signed
- * RFC 2136 UPDATE per zone whose prerequisites are the RRsets as read.
+ * as the primary holds them, and changing them with TSIG-signed RFC 2136
+ * UPDATEs whose prerequisites are the RRsets as read: one per zone, or
+ * a few in a row when its changes do not fit in one message.
  *
  * Queries are written in wire form here, UPDATEs built with ldns, and
  * replies parsed with ldns; the TSIG RR is added and checked on the wire
@@ -1009,8 +1010,47 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	return k;
 }
 
-/* Send pkt to t (RD clear) by send_wires(). Returns 0 with *reply to
- * free, or -1 with the reason in d. */
+/*
+ * Room for the TSIG RR that t's key adds to a message, at most: its owner
+ * (the key name), type, class, TTL and RDLENGTH, then the algorithm name
+ * (at most 32 bytes for those known), time signed and fudge, MAC size,
+ * the MAC (at most 64 bytes: SHA-512), original id, error and other
+ * length.
+ */
+static size_t
+tsig_room(const struct dns_target *t)
+{
+	if (t->key == NULL)
+		return 0;
+	return strlen(t->key->name) + 2 + 10 + 32 + 8 + 2 + 64 + 6;
+}
+
+/* Put the wire form of an UPDATE to t into q, if it fits in a DNS
+ * message with its TSIG RR. Returns 0, or -1 with the reason (the zone
+ * and the server named) in d. */
+static int
+update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
+                 struct buf *q, struct diag *d)
+{
+	size_t len = ldns_buffer_position(wire);
+	char where[DNS_NAME_MAX + 80];
+
+	if (len + tsig_room(t) <= DNS_MSG_MAX &&
+	    buf_append(q, ldns_buffer_begin(wire), len) == 0)
+		return 0;
+	if (t->naddr > 0)
+		target_where(t, 0, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "server %s", t->server);
+	diag_error(d,
+	           "the UPDATE of zone %s for %s does not fit in a DNS message "
+	           "(%zu bytes, and its TSIG record: at most %d)",
+	           t->zone, where, len, DNS_MSG_MAX);
+	return -1;
+}
+
+/* Send the UPDATE pkt to t (RD clear) by send_wires(). Returns 0 with
+ * *reply to free, or -1 with the reason in d. */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
          char *where, size_t wsize, struct diag *d)
@@ -1028,10 +1068,8 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	if (wire == NULL || ldns_pkt2buffer_wire(wire, pkt) != LDNS_STATUS_OK ||
 	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
-	else if (buf_append(&q, ldns_buffer_begin(wire),
-	                    ldns_buffer_position(wire)) == -1)
-		diag_error(d, "DNS message too big");
-	else if (send_wires(t, &q, 1, 0, reply, where, wsize, d) == 1)
+	else if (update_wire_take(t, wire, &q, d) == 0 &&
+	         send_wires(t, &q, 1, 0, reply, where, wsize, d) == 1)
 		rc = 0;
 	ldns_buffer_free(wire);
 	buf_free(&q);
@@ -2288,6 +2326,55 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 	return 0;
 }
 
+/* ------------------------------------------------------------- split */
+
+/* What an UPDATE to t takes besides its operations: header, zone
+ * section and TSIG RR. */
+static size_t
+update_overhead(const struct dns_target *t)
+{
+	return 12 + strlen(t->zone) + 2 + 4 + tsig_room(t);
+}
+
+/* How many bytes the operations of p take in an UPDATE, at most: their
+ * names are counted uncompressed. */
+static size_t
+plan_wire_max(const struct plan *p)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		size += strlen(p->ops[i].owner) + 2 + 10 + p->ops[i].rdlen;
+	return size;
+}
+
+/*
+ * How many of the leading changes of c (n > 0) go into one UPDATE to t:
+ * as many as fit in a DNS message (counted as plan_wire_max() does), at
+ * least one, so that a change's records always go together. A change
+ * that plan_build() refuses (a TXT beside a CNAME) goes alone: its
+ * refusal is then its own.
+ */
+static size_t
+update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
+{
+	size_t size = update_overhead(t), k;
+
+	for (k = 0; k < n; k++) {
+		struct plan p;
+		size_t more;
+
+		if (plan_build(&c[k], 1, &p, NULL) == -1)
+			return k > 0 ? k : 1;
+		more = plan_wire_max(&p);
+		plan_free(&p);
+		if (k > 0 && size + more > DNS_MSG_MAX)
+			break;
+		size += more;
+	}
+	return k;
+}
+
 /* ------------------------------------------------------ dry-run text */
 
 #define WILDCARD_NOTE                                                          \
@@ -2334,9 +2421,10 @@ wildcard_notes(const struct dns_change *c, size_t n, struct buf *out)
 	}
 }
 
-/* The UPDATE dns_update_apply would send, as nsupdate-like text. */
-int
-dns_update_text(const struct dns_target *t, const struct dns_change *c,
+/* The UPDATE dns_update_apply would send for the n changes c, as
+ * nsupdate-like text appended to out. Returns 0, or -1 (refused). */
+static int
+update_text_one(const struct dns_target *t, const struct dns_change *c,
                 size_t n, struct buf *out)
 {
 	static const char *const what[] = {[OP_EXISTS] = "prereq yxrrset",
@@ -2375,6 +2463,21 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 	buf_puts(out, "send\n");
 	plan_free(&p);
 	return 0;
+}
+
+/* The UPDATEs dns_update_zone would send, as nsupdate-like text. */
+int
+dns_update_text(const struct dns_target *t, const struct dns_change *c,
+                size_t n, struct buf *out)
+{
+	int rc = 0;
+
+	for (size_t first = 0, k; first < n; first += k) {
+		k = update_fit(t, c + first, n - first);
+		if (update_text_one(t, c + first, k, out) == -1)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------ update */
@@ -2700,4 +2803,24 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		refused = rcode;
 	}
 	return confirm(t, c, n, d);
+}
+
+/*
+ * Apply the changes of zone t in as few UPDATEs as hold them, one after
+ * another; see dnsupdate.h.
+ */
+void
+dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
+                dns_update_report *report, void *arg)
+{
+	struct diag d;
+
+	for (size_t first = 0, k; first < n; first += k) {
+		enum dns_update_result r;
+
+		k = update_fit(t, c + first, n - first);
+		diag_init(&d);
+		r = dns_update_apply(t, c + first, k, &d);
+		report(arg, first, k, r, &d);
+	}
 }
