@@ -875,12 +875,13 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
  * Check the raw reply r to the request with id (signed with mac when t
  * has a key): id, QR bit, TSIG, TC bit; then parse it into *reply (its
  * answer section only, with answer_only). Returns 0, or -1 with the
- * reason in d.
+ * reason in d and, when the reply carried a TSIG error, that error in
+ * *tsig_err (if not NULL).
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
             const struct tsig_mac *mac, int answer_only, const char *where,
-            ldns_pkt **reply, struct diag *d)
+            ldns_pkt **reply, unsigned *tsig_err, struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
 	struct tsig_info info;
@@ -902,6 +903,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		if (st != TSIG_VALID) {
 			tsig_failure(st, &info, rcode, ((m[2] >> 3) & 0xF) == 5,
 			             now, where, t, d);
+			if (st == TSIG_ERROR && tsig_err != NULL)
+				*tsig_err = info.error;
 			return -1;
 		}
 	}
@@ -960,13 +963,14 @@ sent_ids(struct sent *s, size_t n)
  * replies[i] (only up to its answer section when bit i of answer_only is
  * set). where receives the description of the server that
  * answered. Returns how many leading messages got a good reply (n: all);
- * the reason the next one did not is put in d. Rcodes are left to the
- * caller.
+ * the reason the next one did not is put in d, and the TSIG error its
+ * reply carried, if any, in *tsig_err (if not NULL). Rcodes are left to
+ * the caller.
  */
 static size_t
 send_wires(const struct dns_target *t, struct buf *q, size_t n,
            unsigned answer_only, ldns_pkt **replies, char *where, size_t wsize,
-           struct diag *d)
+           unsigned *tsig_err, struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
@@ -1002,7 +1006,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		}
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                (answer_only >> k) & 1, where, &replies[k],
-		                d) == -1)
+		                tsig_err, d) == -1)
 			break;
 	}
 	for (i = 0; i < n; i++)
@@ -1050,10 +1054,11 @@ update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
 }
 
 /* Send the UPDATE pkt to t (RD clear) by send_wires(). Returns 0 with
- * *reply to free, or -1 with the reason in d. */
+ * *reply to free, or -1 with the reason in d and the TSIG error of the
+ * reply in *tsig_err (0 if none). */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
-         char *where, size_t wsize, struct diag *d)
+         char *where, size_t wsize, unsigned *tsig_err, struct diag *d)
 {
 	/* ldns_pkt2wire() would take a 64 KiB buffer for every message;
 	 * this one grows from a size that fits most UPDATEs */
@@ -1062,6 +1067,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	int rc = -1;
 
 	*reply = NULL;
+	*tsig_err = 0;
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
@@ -1069,7 +1075,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
 	else if (update_wire_take(t, wire, &q, d) == 0 &&
-	         send_wires(t, &q, 1, 0, reply, where, wsize, d) == 1)
+	         send_wires(t, &q, 1, 0, reply, where, wsize, tsig_err, d) == 1)
 		rc = 0;
 	ldns_buffer_free(wire);
 	buf_free(&q);
@@ -1165,7 +1171,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 	}
 	if (i == b->n)
 		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                  sizeof(b->where), &b->err);
+		                  sizeof(b->where), NULL, &b->err);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
 }
@@ -2600,20 +2606,28 @@ update_rcode_error(const struct dns_target *t, const char *where,
 	free(rc);
 }
 
-/* Send the UPDATE for plan p. Returns the rcode, or -1 with the reason
- * in d; where names the server that answered. */
+/* send_update: the UPDATE was refused with TSIG error BADKEY, as Knot
+ * refuses one its ACL denies (the reason is in d) */
+#define SENT_BADKEY (-2)
+
+/* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY, or -1,
+ * with the reason in d; where names the server that answered. */
 static int
 send_update(const struct dns_target *t, const struct plan *p, char *where,
             size_t wsize, struct diag *d)
 {
 	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
 	int rcode = -1;
+	unsigned tsig_err;
 
 	if (pkt == NULL) {
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, wsize, d) == 0) {
+	if (send_pkt(t, pkt, &reply, where, wsize, &tsig_err, d) == -1) {
+		if (tsig_err == TSIG_ERR_BADKEY)
+			rcode = SENT_BADKEY;
+	} else {
 		rcode = ldns_pkt_get_rcode(reply);
 		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
 			diag_error(d,
@@ -2752,6 +2766,18 @@ reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
 	return -1;
 }
 
+/* Can a refusal of an UPDATE with rcode (as send_update() returns it)
+ * come from a grant missing for some of its names only? BIND refuses
+ * (REFUSED) an UPDATE its update-policy does not allow as a whole, Knot
+ * answers BADKEY when its ACL denies one name, and a domain whose names
+ * are outside the zone makes the whole UPDATE NOTZONE. */
+static int
+update_denied(int rcode)
+{
+	return rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTZONE ||
+	       rcode == SENT_BADKEY;
+}
+
 /*
  * Send one UPDATE for the changes of zone t; see dnsupdate.h. When a
  * prerequisite fails (the records differ from what was read), the
@@ -2790,9 +2816,10 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			break;
 		if (rcode != LDNS_RCODE_NXRRSET &&
 		    rcode != LDNS_RCODE_YXRRSET) {
-			if (rcode != -1)
+			if (rcode >= 0)
 				update_rcode_error(t, where, names, rcode, d);
-			return DNS_UPDATE_FAILED;
+			return update_denied(rcode) ? DNS_UPDATE_DENIED
+			                            : DNS_UPDATE_FAILED;
 		}
 		if (attempt > 0) {
 			conflict_error(names, where, rcode, d);
@@ -2805,9 +2832,29 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	return confirm(t, c, n, d);
 }
 
+/* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
+ * was denied, one per UPDATE, and report each: a grant missing for one
+ * domain fails that domain only. */
+static void
+update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
+             size_t k, dns_update_report *report, void *arg)
+{
+	struct diag d;
+
+	for (size_t i = first; i < first + k; i++) {
+		enum dns_update_result r;
+
+		diag_init(&d);
+		r = dns_update_apply(t, &c[i], 1, &d);
+		report(arg, i, 1, r, &d);
+	}
+}
+
 /*
  * Apply the changes of zone t in as few UPDATEs as hold them, one after
- * another; see dnsupdate.h.
+ * another; see dnsupdate.h. A part refused as a whole by a server's
+ * grants (DNS_UPDATE_DENIED) changed nothing, so sending its changes
+ * again one by one is safe, and tells which domains lack the grant.
  */
 void
 dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -2821,6 +2868,9 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		k = update_fit(t, c + first, n - first);
 		diag_init(&d);
 		r = dns_update_apply(t, c + first, k, &d);
-		report(arg, first, k, r, &d);
+		if (r == DNS_UPDATE_DENIED && k > 1)
+			update_alone(t, c, first, k, report, arg);
+		else
+			report(arg, first, k, r, &d);
 	}
 }

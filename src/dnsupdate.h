@@ -192,6 +192,10 @@ enum dns_update_result {
 	DNS_UPDATE_FAILED = -1, /* reason in d */
 	/* a prerequisite failed twice: concurrent edit */
 	DNS_UPDATE_CONFLICT = -2,
+	/* refused in a way that a grant missing for only some of its
+	 * names causes: REFUSED, NOTZONE, or NOTAUTH with TSIG error
+	 * BADKEY (Knot's ACL); nothing was changed; reason in d */
+	DNS_UPDATE_DENIED = -3,
 };
 
 /*
@@ -243,9 +247,13 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
  * holding whole domains (the records of one change always go in one
  * UPDATE, so its compare-and-swap stays atomic), each with its own
  * prerequisites, retry and read-back, sent one after another (never two
- * at once); a change refused for a CNAME goes alone. report(arg, ...) is
- * called after each UPDATE, in the order of c, so that each change is
- * in exactly one report.
+ * at once); a change refused for a CNAME goes alone. An UPDATE of
+ * several changes that is DNS_UPDATE_DENIED changed nothing; its changes
+ * are then sent again one per UPDATE, so that a grant missing for one
+ * domain fails that domain only, with its own names in the message (at
+ * most one more UPDATE per change). report(arg, ...) is called after
+ * each UPDATE whose result stands, in the order of c, so that each
+ * change is in exactly one report.
  */
 void dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
                      dns_update_report *report, void *arg);

@@ -859,8 +859,8 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 /*
  * Send the changes of every member of g that needs one (or, in a dry
  * run, write them into *text): one UPDATE, or several when they do not
- * fit in one message (dns_update_zone()); and record the outcome in
- * each. Every member's work is done when this runs.
+ * fit in one message or are refused together (dns_update_zone()); and
+ * record the outcome in each. Every member's work is done when this runs.
  */
 static void
 zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
