@@ -1,7 +1,8 @@
 /*
  * dnsupdate.c - finding the zone and its primary, reading the records
- * as the primary holds them, and changing them with one TSIG-signed
- * RFC 2136 UPDATE per zone whose prerequisites are the RRsets as read.
+ * as the primary holds them, and changing them with TSIG-signed RFC 2136
+ * UPDATEs whose prerequisites are the RRsets as read: one per zone, or
+ * a few in a row when its changes do not fit in one message.
  *
  * Queries are written in wire form here, UPDATEs built with ldns, and
  * replies parsed with ldns; the TSIG RR is added and checked on the wire
@@ -872,14 +873,15 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 
 /*
  * Check the raw reply r to the request with id (signed with mac when t
- * has a key): id, QR bit, TSIG; then parse it into *reply (its answer
- * section only, with answer_only). Returns 0, or -1 with the reason in
- * d.
+ * has a key): id, QR bit, TSIG, TC bit; then parse it into *reply (its
+ * answer section only, with answer_only). Returns 0, or -1 with the
+ * reason in d and, when the reply carried a TSIG error, that error in
+ * *tsig_err (if not NULL).
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
             const struct tsig_mac *mac, int answer_only, const char *where,
-            ldns_pkt **reply, struct diag *d)
+            ldns_pkt **reply, unsigned *tsig_err, struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
 	struct tsig_info info;
@@ -901,8 +903,20 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		if (st != TSIG_VALID) {
 			tsig_failure(st, &info, rcode, ((m[2] >> 3) & 0xF) == 5,
 			             now, where, t, d);
+			if (st == TSIG_ERROR && tsig_err != NULL)
+				*tsig_err = info.error;
 			return -1;
 		}
+	}
+	/* over TCP a reply has room for 65535 bytes: one cut short there
+	 * would pass a partial RRset (or none) for the whole of it */
+	if (m[2] & 0x02) {
+		diag_error(d,
+		           "%s sent a truncated reply over TCP (TC bit set): "
+		           "its answer does not fit in a DNS message, and a "
+		           "part of it is not taken for the whole",
+		           where);
+		return -1;
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
 		diag_error(d, "malformed reply from %s", where);
@@ -949,13 +963,14 @@ sent_ids(struct sent *s, size_t n)
  * replies[i] (only up to its answer section when bit i of answer_only is
  * set). where receives the description of the server that
  * answered. Returns how many leading messages got a good reply (n: all);
- * the reason the next one did not is put in d. Rcodes are left to the
- * caller.
+ * the reason the next one did not is put in d, and the TSIG error its
+ * reply carried, if any, in *tsig_err (if not NULL). Rcodes are left to
+ * the caller.
  */
 static size_t
 send_wires(const struct dns_target *t, struct buf *q, size_t n,
            unsigned answer_only, ldns_pkt **replies, char *where, size_t wsize,
-           struct diag *d)
+           unsigned *tsig_err, struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
@@ -991,7 +1006,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		}
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                (answer_only >> k) & 1, where, &replies[k],
-		                d) == -1)
+		                tsig_err, d) == -1)
 			break;
 	}
 	for (i = 0; i < n; i++)
@@ -999,11 +1014,51 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	return k;
 }
 
-/* Send pkt to t (RD clear) by send_wires(). Returns 0 with *reply to
- * free, or -1 with the reason in d. */
+/*
+ * Room for the TSIG RR that t's key adds to a message, at most: its owner
+ * (the key name), type, class, TTL and RDLENGTH, then the algorithm name
+ * (at most 32 bytes for those known), time signed and fudge, MAC size,
+ * the MAC (at most 64 bytes: SHA-512), original id, error and other
+ * length.
+ */
+static size_t
+tsig_room(const struct dns_target *t)
+{
+	if (t->key == NULL)
+		return 0;
+	return strlen(t->key->name) + 2 + 10 + 32 + 8 + 2 + 64 + 6;
+}
+
+/* Put the wire form of an UPDATE to t into q, if it fits in a DNS
+ * message with its TSIG RR. Returns 0, or -1 with the reason (the zone
+ * and the server named) in d. */
+static int
+update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
+                 struct buf *q, struct diag *d)
+{
+	size_t len = ldns_buffer_position(wire);
+	char where[DNS_NAME_MAX + 80];
+
+	if (len + tsig_room(t) <= DNS_MSG_MAX &&
+	    buf_append(q, ldns_buffer_begin(wire), len) == 0)
+		return 0;
+	if (t->naddr > 0)
+		target_where(t, 0, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "server %s", t->server);
+	diag_error(d,
+	           "the UPDATE of zone %s for %s does not fit in a DNS message "
+	           "(%zu bytes, and its TSIG record: at most %d)",
+	           t->zone, where, len, DNS_MSG_MAX);
+	return -1;
+}
+
+/* Send the UPDATE pkt to t (RD clear) by send_wires(). Returns 0 with
+ * *reply to free, or -1 with the reason in d and the TSIG error of the
+ * reply in *tsig_err (0 if none). */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
-         char *where, size_t wsize, struct diag *d)
+         char *where, size_t wsize, unsigned *tsig_err, struct diag *d)
 {
 	/* ldns_pkt2wire() would take a 64 KiB buffer for every message;
 	 * this one grows from a size that fits most UPDATEs */
@@ -1012,16 +1067,15 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	int rc = -1;
 
 	*reply = NULL;
+	*tsig_err = 0;
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
 	if (wire == NULL || ldns_pkt2buffer_wire(wire, pkt) != LDNS_STATUS_OK ||
 	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
-	else if (buf_append(&q, ldns_buffer_begin(wire),
-	                    ldns_buffer_position(wire)) == -1)
-		diag_error(d, "DNS message too big");
-	else if (send_wires(t, &q, 1, 0, reply, where, wsize, d) == 1)
+	else if (update_wire_take(t, wire, &q, d) == 0 &&
+	         send_wires(t, &q, 1, 0, reply, where, wsize, tsig_err, d) == 1)
 		rc = 0;
 	ldns_buffer_free(wire);
 	buf_free(&q);
@@ -1117,7 +1171,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 	}
 	if (i == b->n)
 		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                  sizeof(b->where), &b->err);
+		                  sizeof(b->where), NULL, &b->err);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
 }
@@ -1666,9 +1720,16 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		return -1;
 	}
 	rcode = ldns_pkt_get_rcode(*ans);
-	if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
+	if (ldns_pkt_tc(*ans)) /* ldns asked again over TCP: cut there too */
+		diag_error(d,
+		           "%s sent a truncated reply for %s (TC bit set, "
+		           "over TCP too): a part of its answer is not taken "
+		           "for the whole",
+		           f->name, name);
+	else if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
 		return 0;
-	query_rcode_error(f->name, name, type, rcode, d);
+	else
+		query_rcode_error(f->name, name, type, rcode, d);
 	ldns_pkt_free(*ans);
 	*ans = NULL;
 	return -1;
@@ -2271,6 +2332,55 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 	return 0;
 }
 
+/* ------------------------------------------------------------- split */
+
+/* What an UPDATE to t takes besides its operations: header, zone
+ * section and TSIG RR. */
+static size_t
+update_overhead(const struct dns_target *t)
+{
+	return 12 + strlen(t->zone) + 2 + 4 + tsig_room(t);
+}
+
+/* How many bytes the operations of p take in an UPDATE, at most: their
+ * names are counted uncompressed. */
+static size_t
+plan_wire_max(const struct plan *p)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < p->n; i++)
+		size += strlen(p->ops[i].owner) + 2 + 10 + p->ops[i].rdlen;
+	return size;
+}
+
+/*
+ * How many of the leading changes of c (n > 0) go into one UPDATE to t:
+ * as many as fit in a DNS message (counted as plan_wire_max() does), at
+ * least one, so that a change's records always go together. A change
+ * that plan_build() refuses (a TXT beside a CNAME) goes alone: its
+ * refusal is then its own.
+ */
+static size_t
+update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
+{
+	size_t size = update_overhead(t), k;
+
+	for (k = 0; k < n; k++) {
+		struct plan p;
+		size_t more;
+
+		if (plan_build(&c[k], 1, &p, NULL) == -1)
+			return k > 0 ? k : 1;
+		more = plan_wire_max(&p);
+		plan_free(&p);
+		if (k > 0 && size + more > DNS_MSG_MAX)
+			break;
+		size += more;
+	}
+	return k;
+}
+
 /* ------------------------------------------------------ dry-run text */
 
 #define WILDCARD_NOTE                                                          \
@@ -2317,9 +2427,10 @@ wildcard_notes(const struct dns_change *c, size_t n, struct buf *out)
 	}
 }
 
-/* The UPDATE dns_update_apply would send, as nsupdate-like text. */
-int
-dns_update_text(const struct dns_target *t, const struct dns_change *c,
+/* The UPDATE dns_update_apply would send for the n changes c, as
+ * nsupdate-like text appended to out. Returns 0, or -1 (refused). */
+static int
+update_text_one(const struct dns_target *t, const struct dns_change *c,
                 size_t n, struct buf *out)
 {
 	static const char *const what[] = {[OP_EXISTS] = "prereq yxrrset",
@@ -2358,6 +2469,21 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 	buf_puts(out, "send\n");
 	plan_free(&p);
 	return 0;
+}
+
+/* The UPDATEs dns_update_zone would send, as nsupdate-like text. */
+int
+dns_update_text(const struct dns_target *t, const struct dns_change *c,
+                size_t n, struct buf *out)
+{
+	int rc = 0;
+
+	for (size_t first = 0, k; first < n; first += k) {
+		k = update_fit(t, c + first, n - first);
+		if (update_text_one(t, c + first, k, out) == -1)
+			rc = -1;
+	}
+	return rc;
 }
 
 /* ------------------------------------------------------------ update */
@@ -2480,20 +2606,28 @@ update_rcode_error(const struct dns_target *t, const char *where,
 	free(rc);
 }
 
-/* Send the UPDATE for plan p. Returns the rcode, or -1 with the reason
- * in d; where names the server that answered. */
+/* send_update: the UPDATE was refused with TSIG error BADKEY, as Knot
+ * refuses one its ACL denies (the reason is in d) */
+#define SENT_BADKEY (-2)
+
+/* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY, or -1,
+ * with the reason in d; where names the server that answered. */
 static int
 send_update(const struct dns_target *t, const struct plan *p, char *where,
             size_t wsize, struct diag *d)
 {
 	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
 	int rcode = -1;
+	unsigned tsig_err;
 
 	if (pkt == NULL) {
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, wsize, d) == 0) {
+	if (send_pkt(t, pkt, &reply, where, wsize, &tsig_err, d) == -1) {
+		if (tsig_err == TSIG_ERR_BADKEY)
+			rcode = SENT_BADKEY;
+	} else {
 		rcode = ldns_pkt_get_rcode(reply);
 		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
 			diag_error(d,
@@ -2632,6 +2766,18 @@ reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
 	return -1;
 }
 
+/* Can a refusal of an UPDATE with rcode (as send_update() returns it)
+ * come from a grant missing for some of its names only? BIND refuses
+ * (REFUSED) an UPDATE its update-policy does not allow as a whole, Knot
+ * answers BADKEY when its ACL denies one name, and a domain whose names
+ * are outside the zone makes the whole UPDATE NOTZONE. */
+static int
+update_denied(int rcode)
+{
+	return rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTZONE ||
+	       rcode == SENT_BADKEY;
+}
+
 /*
  * Send one UPDATE for the changes of zone t; see dnsupdate.h. When a
  * prerequisite fails (the records differ from what was read), the
@@ -2670,9 +2816,10 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			break;
 		if (rcode != LDNS_RCODE_NXRRSET &&
 		    rcode != LDNS_RCODE_YXRRSET) {
-			if (rcode != -1)
+			if (rcode >= 0)
 				update_rcode_error(t, where, names, rcode, d);
-			return DNS_UPDATE_FAILED;
+			return update_denied(rcode) ? DNS_UPDATE_DENIED
+			                            : DNS_UPDATE_FAILED;
 		}
 		if (attempt > 0) {
 			conflict_error(names, where, rcode, d);
@@ -2683,4 +2830,47 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		refused = rcode;
 	}
 	return confirm(t, c, n, d);
+}
+
+/* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
+ * was denied, one per UPDATE, and report each: a grant missing for one
+ * domain fails that domain only. */
+static void
+update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
+             size_t k, dns_update_report *report, void *arg)
+{
+	struct diag d;
+
+	for (size_t i = first; i < first + k; i++) {
+		enum dns_update_result r;
+
+		diag_init(&d);
+		r = dns_update_apply(t, &c[i], 1, &d);
+		report(arg, i, 1, r, &d);
+	}
+}
+
+/*
+ * Apply the changes of zone t in as few UPDATEs as hold them, one after
+ * another; see dnsupdate.h. A part refused as a whole by a server's
+ * grants (DNS_UPDATE_DENIED) changed nothing, so sending its changes
+ * again one by one is safe, and tells which domains lack the grant.
+ */
+void
+dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
+                dns_update_report *report, void *arg)
+{
+	struct diag d;
+
+	for (size_t first = 0, k; first < n; first += k) {
+		enum dns_update_result r;
+
+		k = update_fit(t, c + first, n - first);
+		diag_init(&d);
+		r = dns_update_apply(t, c + first, k, &d);
+		if (r == DNS_UPDATE_DENIED && k > 1)
+			update_alone(t, c, first, k, report, arg);
+		else
+			report(arg, first, k, r, &d);
+	}
 }

@@ -1,8 +1,9 @@
 /*
  * dnsupdate.h - talking to the primary nameserver with ldns: finding the
  * zone and the primary, reading the records as the primary holds them,
- * and changing them with one TSIG-signed RFC 2136 UPDATE per zone whose
- * prerequisites are the RRsets as read (compare-and-swap).
+ * and changing them with TSIG-signed RFC 2136 UPDATEs whose
+ * prerequisites are the RRsets as read (compare-and-swap): one per zone,
+ * or several when its changes do not fit in one message.
  *
  * Structures returned by these functions are freed by the matching
  * *_free(); *_free(NULL) is safe.
@@ -191,6 +192,10 @@ enum dns_update_result {
 	DNS_UPDATE_FAILED = -1, /* reason in d */
 	/* a prerequisite failed twice: concurrent edit */
 	DNS_UPDATE_CONFLICT = -2,
+	/* refused in a way that a grant missing for only some of its
+	 * names causes: REFUSED, NOTZONE, or NOTAUTH with TSIG error
+	 * BADKEY (Knot's ACL); nothing was changed; reason in d */
+	DNS_UPDATE_DENIED = -3,
 };
 
 /*
@@ -216,22 +221,51 @@ enum dns_update_result {
  * out; none needed: nothing sent, DNS_UPDATE_OK. A change that would put
  * a TXT record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the
  * whole call before anything is sent ("... is a CNAME to X (RFC 8461
- * section 8.2 delegation): leaving it alone"). Every c->state must have
- * been filled by dns_state_read() and, for the names c changes, checked
- * by dns_state_wildcards() (the states read again are checked here).
+ * section 8.2 delegation): leaving it alone"). An UPDATE that does not
+ * fit in a DNS message (65535 bytes with its TSIG record) fails, naming
+ * the zone and the server: dns_update_zone() splits the changes. Every
+ * c->state must have been filled by dns_state_read() and, for the names
+ * c changes, checked by dns_state_wildcards() (the states read again are
+ * checked here).
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
                                         struct diag *d);
 
-/* The UPDATE dns_update_apply would send, as nsupdate-like text
- * appended to out: "server S PORT", "zone Z", "prereq yxrrset NAME TXT
- * \"...\"" / "prereq nxrrset NAME TXT", "update delete NAME TXT
- * \"...\"", "update add NAME TTL TXT \"...\"", "send", after a comment
- * "; NAME: its TXT records come from a wildcard ..." for each name
- * whose records dns_state_wildcards() left out. Nothing is
- * appended when no change is needed. Returns 0, or -1 (a CNAME refusal,
- * appended as "; not sent: reason"). */
+/*
+ * What dns_update_zone() tells of the changes c[first] .. c[first + n -
+ * 1], sent in one UPDATE: its result r (as dns_update_apply() returns
+ * it; each c->confirmed is set), and d, which holds its reason and
+ * warnings, about these changes only.
+ */
+typedef void dns_update_report(void *arg, size_t first, size_t n,
+                               enum dns_update_result r, const struct diag *d);
+
+/*
+ * Apply the n changes of zone t as dns_update_apply() does, in one
+ * UPDATE if they fit in a DNS message, else in as few as hold them, each
+ * holding whole domains (the records of one change always go in one
+ * UPDATE, so its compare-and-swap stays atomic), each with its own
+ * prerequisites, retry and read-back, sent one after another (never two
+ * at once); a change refused for a CNAME goes alone. An UPDATE of
+ * several changes that is DNS_UPDATE_DENIED changed nothing; its changes
+ * are then sent again one per UPDATE, so that a grant missing for one
+ * domain fails that domain only, with its own names in the message (at
+ * most one more UPDATE per change). report(arg, ...) is called after
+ * each UPDATE whose result stands, in the order of c, so that each
+ * change is in exactly one report.
+ */
+void dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
+                     dns_update_report *report, void *arg);
+
+/* The UPDATEs dns_update_zone would send (before any retry), as
+ * nsupdate-like text appended to out, for each: "server S PORT", "zone
+ * Z", "prereq yxrrset NAME TXT \"...\"" / "prereq nxrrset NAME TXT",
+ * "update delete NAME TXT \"...\"", "update add NAME TTL TXT
+ * \"...\"", "send", after a comment "; NAME: its TXT records come from
+ * a wildcard ..." for each name whose records dns_state_wildcards() left
+ * out. Nothing is appended when no change is needed. Returns 0, or -1
+ * (a CNAME refusal, appended as "; not sent: reason"). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,
                     size_t n, struct buf *out);
 

@@ -4,7 +4,8 @@
  * canonical policy with the published file and the live DNS records, and
  * only when something differs: write the file atomically, run the
  * publish-command, verify that the new file is served, then send one
- * TSIG-signed UPDATE per zone and read it back (DESIGN.md section 2).
+ * TSIG-signed UPDATE per zone (a few in a row when its changes do not fit
+ * in one message) and read it back (DESIGN.md section 2).
  *
  * A domain that fails at any step keeps what it had: nothing after the
  * failing step is done for it, and the other domains go on.
@@ -826,51 +827,67 @@ update_ttl_check(struct domain_run *r, const struct dns_change *c)
 	         (unsigned long)s->ttl);
 }
 
+/* The changes of a zone group being sent, and whose they are. */
+struct zone_send {
+	struct dns_change *changes;
+	struct domain_run **who;
+};
+
+/* Record the outcome of one UPDATE (a dns_update_report) in the domains
+ * whose changes first .. first + n - 1 it carried. */
+static void
+zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
+            const struct diag *d)
+{
+	struct zone_send *s = arg;
+
+	for (size_t i = first; i < first + n; i++) {
+		struct domain_run *who = s->who[i];
+
+		/* a server may have applied only part of it */
+		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
+			run_fail(who, "%s", d->error);
+			continue;
+		}
+		who->dns_updated = 1;
+		for (size_t w = 0; w < d->nwarn; w++)
+			run_warn(who, "%s", d->warn[w]);
+		update_ttl_check(who, &s->changes[i]);
+	}
+}
+
 /*
- * Send one UPDATE with the changes of every member of g that needs one
- * (or, in a dry run, write it into *text), and record the outcome in
- * each. Every member's work is done when this runs.
+ * Send the changes of every member of g that needs one (or, in a dry
+ * run, write them into *text): one UPDATE, or several when they do not
+ * fit in one message or are refused together (dns_update_zone()); and
+ * record the outcome in each. Every member's work is done when this runs.
  */
 static void
 zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
             struct buf *text)
 {
-	struct dns_change *changes = xcalloc(g->n, sizeof(*changes));
-	struct domain_run **who = xcalloc(g->n, sizeof(*who));
-	size_t i, w, m = 0;
-	struct diag d;
+	struct zone_send s = {xcalloc(g->n, sizeof(*s.changes)),
+	                      xcalloc(g->n, sizeof(*s.who))};
+	size_t m = 0;
 
-	for (i = 0; i < g->n; i++) {
+	for (size_t i = 0; i < g->n; i++) {
 		struct domain_run *r = runs[g->members[i]];
 
 		if (!run_failed(r) && r->dns_needed) {
-			changes[m] = r->change;
-			who[m++] = r;
+			s.changes[m] = r->change;
+			s.who[m++] = r;
 		}
 	}
-	diag_init(&d);
 	if (m == 0) {
 		/* nothing to send */
 	} else if (dry_run) {
-		dns_update_text(who[0]->target, changes, m, text);
+		dns_update_text(s.who[0]->target, s.changes, m, text);
 	} else {
-		int ok = dns_update_apply(who[0]->target, changes, m, &d) ==
-		         DNS_UPDATE_OK;
-
-		/* a server may have applied only part of it */
-		for (i = 0; i < m; i++) {
-			if (!ok && !changes[i].confirmed) {
-				run_fail(who[i], "%s", d.error);
-				continue;
-			}
-			who[i]->dns_updated = 1;
-			for (w = 0; w < d.nwarn; w++)
-				run_warn(who[i], "%s", d.warn[w]);
-			update_ttl_check(who[i], &changes[i]);
-		}
+		dns_update_zone(s.who[0]->target, s.changes, m, zone_report,
+		                &s);
 	}
-	free(changes);
-	free(who);
+	free(s.changes);
+	free(s.who);
 }
 
 /* ------------------------------------------------------------ report */

@@ -1,9 +1,10 @@
 /*
  * zonetrack.h - when may a zone's UPDATE go? A sync run sends one UPDATE
  * per zone and primary, carrying the changes of every domain of the run
- * in that zone (DESIGN.md section 2 step 9). Domains are read one after
- * another, and only reading a domain tells its zone, so the UPDATE of a
- * zone may go once
+ * in that zone (DESIGN.md section 2 step 9; or a few in a row, each
+ * holding whole domains, when they do not fit in one message). Domains are read
+ * one after another, and only reading a domain tells its zone, so the UPDATE of
+ * a zone may go once
  *
  *   - every domain of the run at or below the zone's name has been read
  *     (none of them can still turn out to belong to it), and

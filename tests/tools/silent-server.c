@@ -13,6 +13,8 @@
  *             reverse order: replies out of order (RFC 7766 section 7)
  *   wrongq    answer as rcode=0 does, but to another question (the type
  *             changed): a reply that matches no request
+ *   truncated answer as rcode=0 does, with the TC bit set: a reply cut
+ *             short over TCP
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
  *             refused, then close every connection unanswered: the
  *             records cannot be read again after the refusal
@@ -80,7 +82,10 @@ make_answer(unsigned char *msg, size_t len, const char *mode)
 	size_t q;
 
 	msg[2 + 2] |= 0x80; /* QR */
-	if (strcmp(mode, "reverse") == 0 || wrongq)
+	if (strcmp(mode, "truncated") == 0)
+		msg[2 + 2] |= 0x02; /* TC */
+	if (strcmp(mode, "reverse") == 0 || strcmp(mode, "truncated") == 0 ||
+	    wrongq)
 		mode = "rcode=0";
 	if (strncmp(mode, "rcode=", 6) == 0) {
 		int update = ((msg[2 + 2] >> 3) & 0xF) == 5;

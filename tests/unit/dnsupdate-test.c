@@ -183,6 +183,94 @@ test_cname(void)
 	dns_state_free(&st);
 }
 
+/* Is each of the n domains' records in one block of text (both its
+ * names between the same two "send" lines)? */
+static int
+domains_whole(const char *text, size_t n)
+{
+	char name[64];
+
+	for (size_t i = 0; i < n; i++) {
+		const char *a, *b;
+
+		snprintf(name, sizeof(name),
+		         "prereq nxrrset _mta-sts.d%03zu.example.com TXT", i);
+		a = strstr(text, name);
+		snprintf(name, sizeof(name),
+		         "update add _smtp._tls.d%03zu.example.com ", i);
+		b = strstr(text, name);
+		/* the first "send" after the one must come after the other */
+		if (a == NULL || b == NULL || b < a || strstr(a, "send\n") < b)
+			return 0;
+	}
+	return 1;
+}
+
+/* Count the occurrences of what in text. */
+static size_t
+count_of(const char *text, const char *what)
+{
+	size_t count = 0;
+
+	for (const char *p = text; (p = strstr(p, what)) != NULL; p++)
+		count++;
+	return count;
+}
+
+/* 400 domains published at once do not fit in one UPDATE: the dry run
+ * shows a few, each holding whole domains; a change refused for its
+ * CNAME goes alone, and the others are still shown. */
+static void
+test_split(void)
+{
+	enum { N = 400 };
+	static struct dns_change c[N];
+	static struct dns_state st[N];
+	static char names[N][32];
+	struct dns_target t;
+	struct tsig_key key = {.name = "update-key.example.com",
+	                       .alg = TSIG_HMAC_SHA512};
+	struct buf b;
+	size_t sends;
+	int rc;
+
+	for (size_t i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "d%03zu.example.com", i);
+		memset(&st[i], 0, sizeof(st[i]));
+		c[i] = (struct dns_change){
+		    .domain = names[i],
+		    .sts_text = "v=STSv1; id=0123456789abcdef0123456789abcdef",
+		    .tlsrpt_text = "v=TLSRPTv1; rua=mailto:tls@reports.example",
+		    .ttl = 3600,
+		    .state = &st[i]};
+	}
+	target_init(&t);
+	t.key = &key;
+	buf_init(&b, 1 << 20);
+	buf_puts(&b, "");
+	rc = dns_update_text(&t, c, N, &b);
+	sends = count_of(b.data, "send\n");
+	ok(rc == 0 && sends >= 2 && sends <= 4,
+	   "400 domains: a few UPDATEs (%zu), not one", sends);
+	ok(count_of(b.data, "zone example.com\n") == sends,
+	   "400 domains: each UPDATE names the zone");
+	ok(domains_whole(b.data, N),
+	   "400 domains: each domain's records in one UPDATE");
+	buf_reset(&b);
+	buf_puts(&b, "");
+	st[1].sts_cname = xstrdup("_mta-sts.provider.example");
+	rc = dns_update_text(&t, c, 3, &b);
+	ok(rc == -1 && count_of(b.data, "send\n") == 2 &&
+	       count_of(b.data, "; not sent: _mta-sts.d001.example.com is a "
+	                        "CNAME") == 1 &&
+	       strstr(b.data, "_mta-sts.d000.example.com") != NULL &&
+	       strstr(b.data, "_mta-sts.d002.example.com") != NULL,
+	   "a change beside a CNAME goes alone, refused; the others are "
+	   "sent");
+	dns_state_free(&st[1]);
+	buf_free(&b);
+}
+
 /* Find the target of a domain of zone with the server configured as an
  * address, which needs no network. Returns 0 or -1. */
 static int
@@ -266,6 +354,7 @@ main(void)
 	test_current();
 	test_long_and_quoted();
 	test_cname();
+	test_split();
 	test_target_copy();
 	test_zones_not_kept();
 	return done_testing();
