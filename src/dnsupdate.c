@@ -2317,9 +2317,12 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 
 	memset(p, 0, sizeof(*p));
 	for (size_t i = 0; i < n; i++)
-		if (dns_change_needed(&c[i]) && change_refused(&c[i], d) == -1)
+		if (!c[i].contended && dns_change_needed(&c[i]) &&
+		    change_refused(&c[i], d) == -1)
 			return -1;
 	for (size_t i = 0; i < n; i++) {
+		if (c[i].contended)
+			continue;
 		snprintf(owner, sizeof(owner), "_mta-sts.%s", c[i].domain);
 		plan_part(p, owner, &c[i].state->sts, c[i].sts_text,
 		          STS_RECORD_VERSION,
@@ -2651,7 +2654,7 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
 
-		if (c[i].confirmed)
+		if (c[i].confirmed || c[i].contended)
 			continue;
 		/* the MX records were needed for the plan only */
 		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
@@ -2680,8 +2683,8 @@ confirm_marks(struct dns_change *c, size_t n)
 		struct dns_change values = c[i];
 
 		values.ttl_set = 0;
-		c[i].confirmed = !dns_change_needed(&values);
-		left += !c[i].confirmed;
+		c[i].confirmed = !c[i].contended && !dns_change_needed(&values);
+		left += !c[i].confirmed && !c[i].contended;
 	}
 	return left;
 }
@@ -2750,6 +2753,73 @@ conflict_error(const char *names, const char *where, int rcode, struct diag *d)
 	           names, where, prereq_rcode_name(rcode));
 }
 
+/* A digest of the records of our kind that c's state holds at the
+ * names c manages, whatever their order. */
+static size_t
+version_digest(const struct dns_change *c)
+{
+	const struct dns_txtset *s[2] = {&c->state->sts, &c->state->tlsrpt};
+	const char *text[2] = {c->sts_text, c->tlsrpt_text};
+	const char *prefix[2] = {STS_RECORD_VERSION, TLSRPT_RECORD_VERSION};
+	size_t sum[2] = {0, 0};
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; text[k] != NULL && i < s[k]->n; i++)
+			if (record_is_version(s[k]->text.v[i], prefix[k]))
+				sum[k] += hash_bytes(s[k]->text.v[i],
+				                     strlen(s[k]->text.v[i]));
+	return sum[0] ^ (sum[1] * 0x9e3779b97f4a7c15u);
+}
+
+/*
+ * After a refusal by the prerequisites and a new read: mark the changes
+ * whose records of our kind someone changed since the first read (before
+ * holds their digests then), unless they now hold what we want. Their
+ * edit is not overwritten: DESIGN section 2.9. Returns how many.
+ */
+static size_t
+mark_contended(struct dns_change *c, size_t n, const size_t *before)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		c[i].contended = version_digest(&c[i]) != before[i] &&
+		                 dns_change_needed(&c[i]);
+		k += c[i].contended;
+	}
+	return k;
+}
+
+/* The error of the changes marked contended (after where refused the
+ * update with rcode): which names, and that nothing of theirs changed. */
+static void
+contended_error(const struct dns_change *c, size_t n, const char *where,
+                int rcode, struct diag *d)
+{
+	struct buf names;
+
+	buf_init(&names, DIAG_MSG_MAX / 2);
+	for (size_t i = 0; i < n; i++) {
+		if (!c[i].contended)
+			continue;
+		if (c[i].sts_text != NULL)
+			buf_printf(&names, "%s_mta-sts.%s",
+			           names.len ? ", " : "", c[i].domain);
+		if (c[i].tlsrpt_text != NULL)
+			buf_printf(&names, "%s_smtp._tls.%s",
+			           names.len ? ", " : "", c[i].domain);
+	}
+	diag_error(d,
+	           "someone changed the v=STSv1 or v=TLSRPTv1 records at %s "
+	           "between our read and our update (%s from %s): their edit "
+	           "is left as it is and this domain's records were not "
+	           "changed; the next run replaces them unless the domain is "
+	           "taken out of the configuration",
+	           names.data ? names.data : "?", prereq_rcode_name(rcode),
+	           where);
+	buf_free(&names);
+}
+
 /* Read the states again after where refused the update of names with
  * rcode; a failure to read says what it followed (after its reason, which
  * is never cut). Returns 0, or -1. */
@@ -2764,6 +2834,38 @@ reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
 	            "update of %s with %s: they differ from what was read)",
 	            where, names, prereq_rcode_name(rcode));
 	return -1;
+}
+
+/* After the prerequisites refused the update with rcode: read the
+ * states again and mark the contended changes (their count into
+ * *contended). Returns 0, or -1 with the reason in d. */
+static int
+reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
+             const char *where, const char *names, int rcode, size_t *contended,
+             struct diag *d)
+{
+	size_t *before = xcalloc(n, sizeof(*before));
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		before[i] = version_digest(&c[i]);
+	rc = reread_refused(t, c, n, where, names, rcode, d);
+	if (rc == 0)
+		*contended = mark_contended(c, n, before);
+	free(before);
+	return rc;
+}
+
+/* The result of an update whose other changes went through: a conflict
+ * if some were contended (their error in d), else DNS_UPDATE_OK. */
+static enum dns_update_result
+contended_result(const struct dns_change *c, size_t n, size_t contended,
+                 const char *where, int rcode, struct diag *d)
+{
+	if (contended == 0)
+		return DNS_UPDATE_OK;
+	contended_error(c, n, where, rcode, d);
+	return DNS_UPDATE_CONFLICT;
 }
 
 /* Can a refusal of an UPDATE with rcode (as send_update() returns it)
@@ -2784,8 +2886,10 @@ update_denied(int rcode)
  * states are read again: if they already hold what the update would
  * make (someone made the same change, or our UPDATE was applied before
  * its connection was lost and then resent), there is nothing left to do
- * and no conflict to report; otherwise the change is planned again and
- * sent once more, with a warning, and a second refusal is a conflict.
+ * and no conflict to report; a change whose records of our kind someone
+ * else changed is left out, so that their edit is not overwritten (it
+ * fails as a conflict); the others are planned again and sent once more,
+ * with a warning, and a second refusal is a conflict.
  */
 enum dns_update_result
 dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -2793,9 +2897,10 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 {
 	char where[DNS_NAME_MAX + 80], names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
+	size_t contended = 0;
 
 	for (size_t i = 0; i < n; i++)
-		c[i].confirmed = 0;
+		c[i].confirmed = c[i].contended = 0;
 	for (int attempt = 0;; attempt++) {
 		struct plan p;
 		int rcode;
@@ -2803,7 +2908,8 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (plan_build(c, n, &p, d) == -1)
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
-			return DNS_UPDATE_OK;
+			return contended_result(c, n, contended, where, refused,
+			                        d);
 		if (refused)
 			diag_warn(d,
 			          "someone changed %s meanwhile (%s from %s): "
@@ -2825,11 +2931,14 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			conflict_error(names, where, rcode, d);
 			return DNS_UPDATE_CONFLICT;
 		}
-		if (reread_refused(t, c, n, where, names, rcode, d) == -1)
+		if (reread_after(t, c, n, where, names, rcode, &contended, d) ==
+		    -1)
 			return DNS_UPDATE_FAILED;
 		refused = rcode;
 	}
-	return confirm(t, c, n, d);
+	if (confirm(t, c, n, d) != DNS_UPDATE_OK)
+		return DNS_UPDATE_FAILED;
+	return contended_result(c, n, contended, where, refused, d);
 }
 
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together

@@ -176,6 +176,9 @@ struct dns_change {
 	int ttl_set;
 	struct dns_state *state; /* as read; refreshed on a conflict */
 	int confirmed; /* set by dns_update_apply(): read back as changed */
+	/* set by dns_update_apply(): someone changed its records of our
+	 * kind between the read and the update; they are left as they are */
+	int contended;
 };
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
@@ -209,7 +212,10 @@ enum dns_update_result {
  * TSIG is verified and its rcode checked. On NXRRSET or YXRRSET (someone
  * changed a record meanwhile) the states are read again: if they already
  * hold what the update would make, that is DNS_UPDATE_OK with no warning;
- * otherwise a warning is added to d and the update recomputed and retried
+ * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone
+ * changed is left out (c->contended: their edit is not overwritten; the
+ * call then ends in DNS_UPDATE_CONFLICT, with their names in d); for the
+ * others a warning is added to d and the update recomputed and retried
  * once, and a second failure is DNS_UPDATE_CONFLICT. Then the records are
  * read back and confirmed: each c->state then holds the TXT records read
  * back (its MX list, needed only to plan, is not read again), and
