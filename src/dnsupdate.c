@@ -2778,14 +2778,16 @@ version_digest(const struct dns_change *c)
  * edit is not overwritten: DESIGN section 2.9. Returns how many.
  */
 static size_t
-mark_contended(struct dns_change *c, size_t n, const size_t *before)
+mark_contended(struct dns_change *c, size_t n, const size_t *before, int rcode)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		c[i].contended = version_digest(&c[i]) != before[i] &&
-		                 dns_change_needed(&c[i]);
-		k += c[i].contended;
+		                         dns_change_needed(&c[i])
+		                     ? rcode
+		                     : 0;
+		k += c[i].contended != 0;
 	}
 	return k;
 }
@@ -2851,7 +2853,7 @@ reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
 		before[i] = version_digest(&c[i]);
 	rc = reread_refused(t, c, n, where, names, rcode, d);
 	if (rc == 0)
-		*contended = mark_contended(c, n, before);
+		*contended = mark_contended(c, n, before, rcode);
 	free(before);
 	return rc;
 }
@@ -2941,9 +2943,48 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	return contended_result(c, n, contended, where, refused, d);
 }
 
+/* Report change i, which someone else contended (its records of our
+ * kind changed meanwhile), as a conflict of its own. */
+static void
+report_contended(const struct dns_target *t, const struct dns_change *c,
+                 size_t i, dns_update_report *report, void *arg)
+{
+	char where[DNS_NAME_MAX + 80];
+	struct diag own;
+
+	diag_init(&own);
+	target_where(t, 0, where, sizeof(where));
+	contended_error(&c[i], 1, where, c[i].contended, &own);
+	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own);
+}
+
+/* Report the outcome r (reason and warnings in d) of the UPDATE of
+ * c[first] .. c[first + k - 1]: a contended change gets its own
+ * conflict, whatever befell the others. */
+static void
+report_part(const struct dns_target *t, const struct dns_change *c,
+            size_t first, size_t k, enum dns_update_result r,
+            const struct diag *d, dns_update_report *report, void *arg)
+{
+	size_t i;
+
+	for (i = first; i < first + k && !c[i].contended; i++)
+		;
+	if (i == first + k) {
+		report(arg, first, k, r, d);
+		return;
+	}
+	for (i = first; i < first + k; i++)
+		if (c[i].contended)
+			report_contended(t, c, i, report, arg);
+		else
+			report(arg, i, 1, r, d);
+}
+
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
  * was denied, one per UPDATE, and report each: a grant missing for one
- * domain fails that domain only. */
+ * domain fails that domain only. A change someone else contended before
+ * the refusal is not sent again: their edit stays. */
 static void
 update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
              size_t k, dns_update_report *report, void *arg)
@@ -2953,9 +2994,13 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 	for (size_t i = first; i < first + k; i++) {
 		enum dns_update_result r;
 
+		if (c[i].contended) {
+			report_contended(t, c, i, report, arg);
+			continue;
+		}
 		diag_init(&d);
 		r = dns_update_apply(t, &c[i], 1, &d);
-		report(arg, i, 1, r, &d);
+		report_part(t, c, i, 1, r, &d, report, arg);
 	}
 }
 
@@ -2980,6 +3025,6 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (r == DNS_UPDATE_DENIED && k > 1)
 			update_alone(t, c, first, k, report, arg);
 		else
-			report(arg, first, k, r, &d);
+			report_part(t, c, first, k, r, &d, report, arg);
 	}
 }

@@ -177,7 +177,8 @@ struct dns_change {
 	struct dns_state *state; /* as read; refreshed on a conflict */
 	int confirmed; /* set by dns_update_apply(): read back as changed */
 	/* set by dns_update_apply(): someone changed its records of our
-	 * kind between the read and the update; they are left as they are */
+	 * kind between the read and the update (the rcode of the refusal,
+	 * NXRRSET or YXRRSET; else 0); they are left as they are */
 	int contended;
 };
 
