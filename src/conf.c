@@ -2344,11 +2344,48 @@ same_policy_source(const struct domain_conf *a, const struct domain_conf *b)
 	       strlist_same(&a->extra_mx, &b->extra_mx);
 }
 
+/* Could d publish a policy in mode enforce (which the MX check gates)? */
+static int
+may_enforce(const struct domain_conf *d)
+{
+	if (d->local_policy != NULL)
+		return d->local_policy->mode == POLICY_MODE_ENFORCE;
+	return !d->has_mode || d->mode == POLICY_MODE_ENFORCE;
+}
+
+/* Refuse domain d (entry e), whose policy file at path is also f's:
+ * returns -1. */
+static int
+shared_file_refused(struct parser *p, const struct domain_entry *e,
+                    const struct domain_conf *d, const struct domain_conf *f,
+                    const char *path)
+{
+	if (!same_policy_source(f, d))
+		return perr(p, e->file, e->line,
+		            "domain \"%s\" has the policy-file of domain "
+		            "\"%s\" (%s:%u), \"%.200s\", and another policy "
+		            "source: each would overwrite the other's policy; "
+		            "use %%d in policy-file to give each domain a file "
+		            "of its own",
+		            d->name, f->name, f->file, f->line, path);
+	return perr(p, e->file, e->line,
+	            "domain \"%s\" has the policy-file of domain \"%s\" "
+	            "(%s:%u), \"%.200s\": the MX check of one cannot stop "
+	            "the other from publishing a policy in mode enforce in "
+	            "the file they share; use %%d in policy-file, or set "
+	            "mx-check off for both if you keep their MX hosts in "
+	            "the policy yourself",
+	            d->name, f->name, f->file, f->line, path);
+}
+
 /*
  * Refuse two domains whose policy files are one file unless their
  * policies are necessarily the same (one document root for every
  * mta-sts host, say): otherwise each run writes one policy over the
  * other, and a domain's id may name a policy its file no longer serves.
+ * A policy that may be in mode enforce must not be checked against the
+ * MX hosts of each domain either: one domain's check would refuse the
+ * file the other still publishes.
  * Paths are expanded one at a time and only their hashes kept, so that
  * tens of thousands of domains cost a table of 8 bytes a slot.
  */
@@ -2372,16 +2409,10 @@ policy_files_check(struct parser *p)
 		if (hit != NULL) {
 			parsed_domain(p, hit->idx - 1, &f);
 			e = &p->conf->domains[i];
-			if (!same_policy_source(&f, &d))
-				rc = perr(p, e->file, e->line,
-				          "domain \"%s\" has the policy-file "
-				          "of domain \"%s\" (%s:%u), "
-				          "\"%.200s\", and another policy "
-				          "source: each would overwrite the "
-				          "other's policy; use %%d in "
-				          "policy-file to give each domain a "
-				          "file of its own",
-				          d.name, f.name, f.file, f.line, path);
+			if (!same_policy_source(&f, &d) ||
+			    (may_enforce(&d) && (d.mx_check != MX_CHECK_OFF ||
+			                         f.mx_check != MX_CHECK_OFF)))
+				rc = shared_file_refused(p, e, &d, &f, path);
 		}
 		free(path);
 	}

@@ -698,6 +698,26 @@ test_shared_policy_file(void)
 	ok(c != NULL, "one file, one upstream with the same overrides: %s",
 	   d.error);
 	conf_free(c);
+	/* mode enforce possible: the MX check of one domain could not stop
+	 * the other from publishing the file, unless both check none */
+	fails_with(SHARED_OPTIONS
+	           "domain \"a.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
+	           "domain \"b.example\" {\n"
+	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n",
+	           "\"/srv/mta-sts/mta-sts.txt\": the MX check of one cannot "
+	           "stop the other from publishing a policy in mode enforce",
+	           "one file, one upstream that may be enforce, MX checked");
+	c = load_text(SHARED_OPTIONS
+	              "domain \"a.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; "
+	              "mx-check off;\n};\n"
+	              "domain \"b.example\" {\n"
+	              "\tupstream \"https://mta-sts.one.example/x\"; "
+	              "mx-check off;\n};\n",
+	              &d);
+	ok(c != NULL, "one file, one upstream, mx-check off: %s", d.error);
+	conf_free(c);
 	fails_with(SHARED_OPTIONS
 	           "domain \"a.example\" {\n"
 	           "\tupstream \"https://mta-sts.one.example/x\";\n};\n"
@@ -887,6 +907,7 @@ test_scale_one_file(void)
 	buf_init(&b, CONF_MAX_SIZE);
 	buf_puts(&b, KEY_STMT "options {\n\tkey \"k\";\n"
 	                      "\tupstream \"https://u.example/p\";\n"
+	                      "\tmx-check off;\n"
 	                      "\tpolicy-file \"/srv/www/mta-sts.txt\";\n};\n");
 	for (i = 1; i <= SCALE_N; i++)
 		buf_printf(&b, "domain \"d%05zu.bench.test\" { };\n", i);
@@ -900,8 +921,8 @@ test_scale_one_file(void)
 	c = conf_parse("one.conf", b.data, b.len, &d);
 	ok(c == NULL, "and one more with another upstream: refused");
 	like(d.error,
-	     "one.conf:2007: domain \"other.test\" has the policy-file of "
-	     "domain \"d00001.bench.test\" (one.conf:7)",
+	     "one.conf:2008: domain \"other.test\" has the policy-file of "
+	     "domain \"d00001.bench.test\" (one.conf:8)",
 	     "and one more with another upstream: the first place");
 	conf_free(c);
 	buf_free(&b);
