@@ -2125,8 +2125,9 @@ domain_finish(struct parser *p, size_t i)
 	return 0;
 }
 
-/* An override written in options beside a policy { } of options: it
- * could apply to nothing, since a local policy takes no override. */
+/* An override written in options beside a policy { } of options, when
+ * no domain mirrors an upstream (after inheritance): it applies to
+ * nothing, since a local policy takes no override. */
 static int
 options_check(struct parser *p)
 {
@@ -2135,6 +2136,9 @@ options_check(struct parser *p)
 
 	if (!o->set_line[S_POLICY])
 		return 0;
+	for (size_t i = 0; i < p->nshapes; i++)
+		if (p->shapes[i].dc.upstream != NULL)
+			return 0;
 	for (s = 0; s < S_COUNT; s++)
 		if (is_override(s) && o->set_line[s])
 			return perr(p, o->set_file[s], o->set_line[s],
@@ -2427,10 +2431,10 @@ finish(struct parser *p)
 	struct conf *c = p->conf;
 	size_t i;
 
-	if (options_check(p) == -1)
-		return -1;
 	for (i = 0; i < p->nshapes; i++)
 		inherit(&p->shapes[i].dc, &p->shapes[i].pd, &p->options);
+	if (options_check(p) == -1)
+		return -1;
 	for (i = 0; i < c->ndomains; i++)
 		if (domain_finish(p, i) == -1)
 			return -1;

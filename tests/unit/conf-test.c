@@ -552,6 +552,21 @@ test_overrides_local(void)
 	           "test.conf:4: options: mode beside policy { }: mode, "
 	           "max-age and mx overrides apply to an upstream",
 	           "an override in options beside its policy { }");
+	/* ... which is not refused when a domain mirrors an upstream,
+	 * which takes the override */
+	c = load_text(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                       "\tpolicy { mode testing; mx \"m.example\"; "
+	                       "max-age 60; };\n\tmode enforce;\n};\n"
+	                       "domain \"a.example\" { };\n"
+	                       "domain \"b.example\" { upstream "
+	                       "\"https://u.example/p\"; };\n",
+	              &d);
+	ok(c != NULL && dom(c, 1)->has_mode &&
+	       dom(c, 1)->mode == POLICY_MODE_ENFORCE && !dom(c, 0)->has_mode,
+	   "options' policy { } and override, a domain with an upstream: "
+	   "loads, the override is the upstream domain's only: %s",
+	   d.error);
+	conf_free(c);
 }
 
 /*
