@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <ldns/ldns.h>
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "dnsupdate.h"
 #include "fetch.h"
 #include "json.h"
 #include "log.h"
@@ -410,19 +410,14 @@ txt_from_wildcard(ldns_resolver *res, const char *name,
                   const struct strlist *txts)
 {
 	struct strlist probe = {0}, chain = {0};
-	unsigned char r[8];
-	char pname[DOMAIN_MAX + 32];
+	char pname[DNS_NAME_MAX + 16];
 	size_t bad, i, j;
 	struct diag d;
 	int same;
 
 	diag_init(&d);
-	if (txts->n == 0 || strlen(name) + 30 > DOMAIN_MAX ||
-	    RAND_bytes(r, sizeof(r)) != 1)
+	if (txts->n == 0 || dns_probe_name(name, pname, sizeof(pname)) == -1)
 		return 0;
-	snprintf(pname, sizeof(pname),
-	         "mta-sts-sync-%02x%02x%02x%02x%02x%02x%02x%02x.%s", r[0], r[1],
-	         r[2], r[3], r[4], r[5], r[6], r[7], name);
 	same = txt_lookup(res, pname, &probe, &chain, &bad, &d) == 0 &&
 	       chain.n == 0 && probe.n == txts->n;
 	for (i = 0; same && i < txts->n; i++) {

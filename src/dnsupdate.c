@@ -1420,11 +1420,9 @@ dns_state_free(struct dns_state *st)
 
 /* ------------------------------------------------- wildcard answers */
 
-/* Put into out (size DNS_NAME_MAX + 16) a name just below name that
- * surely does not exist: a random label, named for us in query logs,
- * before it. Returns 0, or -1 if it would be longer than a name may be. */
-static int
-probe_name(const char *name, char *out, size_t size)
+/* The probe name of a wildcard test; see dnsupdate.h. */
+int
+dns_probe_name(const char *name, char *out, size_t size)
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char r[8];
@@ -1483,7 +1481,7 @@ wild_add(struct batch *b, struct wild_part *p, const char *label,
 	if (cname != NULL || s->n == 0 || dns_txtset_count(s, prefix) > 0)
 		return;
 	snprintf(name, sizeof(name), "%s.%s", label, domain);
-	if (probe_name(name, probe, sizeof(probe)) == -1)
+	if (dns_probe_name(name, probe, sizeof(probe)) == -1)
 		return;
 	p[b->n].set = s;
 	p[b->n].flag = flag;
@@ -1907,14 +1905,25 @@ resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
 	return 0;
 }
 
+/* Add the IPv4 and IPv6 addresses of host, asked of f, with port, to
+ * as. Returns 0 (as may hold none), or -1 with the reason in d. */
+static int
+resolve_host(struct finder *f, const char *host, unsigned port,
+             struct addrset *as, struct diag *d)
+{
+	if (resolve_mname_type(f, host, LDNS_RR_TYPE_A, port, as, d) == -1 ||
+	    resolve_mname_type(f, host, LDNS_RR_TYPE_AAAA, port, as, d) == -1)
+		return -1;
+	return 0;
+}
+
 /* Find the addresses of the primary of zone from its SOA MNAME into as.
  * Returns 0, or -1 with the reason in d. */
 static int
 resolve_mname(struct finder *f, const char *zone, const char *mname,
               unsigned port, struct addrset *as, struct diag *d)
 {
-	if (resolve_mname_type(f, mname, LDNS_RR_TYPE_A, port, as, d) == -1 ||
-	    resolve_mname_type(f, mname, LDNS_RR_TYPE_AAAA, port, as, d) == -1)
+	if (resolve_host(f, mname, port, as, d) == -1)
 		return -1;
 	if (as->n == 0) {
 		diag_error(d,
@@ -1961,9 +1970,7 @@ resolve_server_via(struct addrset *as, const char *server, unsigned port,
 
 	if (resolver_open(&r, spec, timeout, d) == -1)
 		return -1;
-	if (resolve_mname_type(&r, server, LDNS_RR_TYPE_A, port, as, d) == 0 &&
-	    resolve_mname_type(&r, server, LDNS_RR_TYPE_AAAA, port, as, d) ==
-	        0) {
+	if (resolve_host(&r, server, port, as, d) == 0) {
 		rc = as->n > 0 ? 0 : -1;
 		if (rc == -1)
 			diag_error(d,

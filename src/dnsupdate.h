@@ -131,6 +131,12 @@ int dns_state_read(const struct dns_target *t, const char *domain,
                    struct dns_state *st, struct diag *d);
 void dns_state_free(struct dns_state *st);
 
+/* Put into out (size at least DNS_NAME_MAX + 16) a name just below name
+ * that surely does not exist, which a wildcard answers alike only if name
+ * does not exist either: a random label, named for us in query logs,
+ * before it. Returns 0, or -1 if it would be longer than a name may be. */
+int dns_probe_name(const char *name, char *out, size_t size);
+
 /*
  * Tell whether the TXT records st holds at _mta-sts.<domain> (with sts)
  * and _smtp._tls.<domain> (with tlsrpt) were synthesized from a wildcard

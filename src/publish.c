@@ -572,7 +572,7 @@ free_argv(char **v)
 	free(v);
 }
 
-#define ARG_MAX_LEN 65536 /* bytes of one expanded argument */
+#define ARG_MAX_LEN 65536u /* bytes of one expanded argument */
 
 /* A NULL-terminated argv with the substitutions done; free with
  * free_argv(). NULL (reason in d) if an argument would be longer than
