@@ -123,6 +123,61 @@ test_current(void)
 	dns_state_free(&st);
 }
 
+/* The TTL: kept when none is configured, a new record taking the
+ * RRset's; enforced when one is (the record deleted and added again). */
+static void
+test_ttl(void)
+{
+	struct dns_state st;
+	struct dns_change c = {.domain = "example.com",
+	                       .sts_text = "v=STSv1; id=a",
+	                       .ttl = 600,
+	                       .state = &st};
+	char *text;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	set_add(&st.sts, "v=STSv1; id=a");
+	set_add(&st.sts, "other");
+	st.sts.ttl = 300;
+	ok(!dns_change_needed(&c), "ttl not set: another TTL is no change");
+	c.sts_text = "v=STSv1; id=b";
+	text = plan_text(&c, &rc);
+	like(text,
+	     "update delete _mta-sts.example.com TXT \"v=STSv1; id=a\"\n"
+	     "update add _mta-sts.example.com 300 TXT \"v=STSv1; id=b\"\n",
+	     "ttl not set: a new record takes the RRset's TTL");
+	free(text);
+	c.sts_text = "v=STSv1; id=a";
+	c.ttl_set = 1;
+	ok(dns_change_needed(&c), "ttl set: another TTL is a change");
+	text = plan_text(&c, &rc);
+	is_str(text,
+	       "server ns1.example.com 5353\n"
+	       "zone example.com\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1; id=a\"\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"other\"\n"
+	       "update delete _mta-sts.example.com TXT \"v=STSv1; id=a\"\n"
+	       "update add _mta-sts.example.com 600 TXT \"v=STSv1; id=a\"\n"
+	       "send\n",
+	       "ttl set: the record deleted and added again with it");
+	free(text);
+	st.sts.ttl = 600;
+	ok(!dns_change_needed(&c), "ttl set: the same TTL is no change");
+	dns_state_free(&st);
+	/* an empty RRset (none, or a wildcard's taken as none) */
+	c.ttl_set = 0;
+	text = plan_text(&c, &rc);
+	is_str(text,
+	       "server ns1.example.com 5353\n"
+	       "zone example.com\n"
+	       "prereq nxrrset _mta-sts.example.com TXT\n"
+	       "update add _mta-sts.example.com 600 TXT \"v=STSv1; id=a\"\n"
+	       "send\n",
+	       "no RRset: nxrrset, and the configured TTL");
+	free(text);
+}
+
 static void
 test_long_and_quoted(void)
 {
@@ -352,6 +407,7 @@ main(void)
 {
 	test_duplicates();
 	test_current();
+	test_ttl();
 	test_long_and_quoted();
 	test_cname();
 	test_split();
