@@ -1316,7 +1316,8 @@ state_send(struct sync_state *s, struct zone_group *g)
 		struct buf text;
 		size_t k;
 
-		buf_init(&text, s->o->dry_run ? 1u << 20 : 0);
+		/* about 250 bytes a domain: room for 250000 in one zone */
+		buf_init(&text, s->o->dry_run ? 1u << 26 : 0);
 		zone_update(s->runs, g, s->o->dry_run, &text);
 		for (k = 0; k < g->n; k++)
 			run_release(s->runs[g->members[k]]);
