@@ -1403,19 +1403,20 @@ state_read(struct sync_state *s, size_t i)
 }
 
 /* Plan domain i, then publish and verify its file (or, in a dry run,
- * write down the diff); then it waits for its zone's UPDATE, if any. */
+ * write down the diff, even of a policy the plan refused); then it waits
+ * for its zone's UPDATE, if any. */
 static void
 state_work(struct sync_state *s, size_t i)
 {
 	struct domain_run *r = s->runs[i];
 	struct zone_group *g, *ready = NULL;
 
-	if (!run_failed(r) && plan_domain(r) == 0) {
-		if (s->o->dry_run)
-			dry_run_diff(r);
-		else
-			publish_domain(r);
-	}
+	if (!run_failed(r) && plan_domain(r) == 0 && !s->o->dry_run)
+		publish_domain(r);
+	/* a preview shows the policy also when the plan refuses it (the MX
+	 * gate), beside the reason */
+	if (s->o->dry_run && r->planned)
+		dry_run_diff(r);
 	pthread_mutex_lock(&s->lock);
 	s->active--;
 	pthread_cond_signal(&s->work_cv);
