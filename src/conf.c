@@ -316,6 +316,18 @@ domain_normalise(char *s)
 	return 0;
 }
 
+/* The hint for a name that domain_normalise() refused: one with
+ * non-ASCII bytes is an internationalized name in its U-label form. */
+static const char *
+idn_hint(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return " (write an internationalized name in its xn-- "
+			       "A-label form, as idn2 prints it)";
+	return "";
+}
+
 /* An https:// URL with a host and no blanks or control characters. */
 static int
 url_ok(const char *u)
@@ -925,8 +937,8 @@ set_zone(struct parser *p, struct lex *lx, struct block *b)
 	free(v);
 	if (rc == -1)
 		return perr(p, lx->file, lx->tok_line,
-		            "zone: '%.100s' is not a valid domain name",
-		            b->dc.zone);
+		            "zone: '%.100s' is not a valid domain name%s",
+		            b->dc.zone, idn_hint(b->dc.zone));
 	return 0;
 }
 
@@ -1457,9 +1469,8 @@ parse_domain(struct parser *p, struct lex *lx)
 		return -1;
 	if (domain_normalise(name) == -1) {
 		perr(p, lx->file, line,
-		     "domain: '%.100s' is not a valid "
-		     "domain name",
-		     name);
+		     "domain: '%.100s' is not a valid domain name%s", name,
+		     idn_hint(name));
 		free(name);
 		return -1;
 	}

@@ -1106,6 +1106,11 @@ test_comments(void)
 		fails_with(text, "is too long: _smtp._tls.",
 		           "domain too long for its TLS-RPT record");
 	}
+	fails_with("domain \"b\xc3\xbc"
+	           "cher.example\" { };\n",
+	           "is not a valid domain name (write an internationalized "
+	           "name in its xn-- A-label form, as idn2 prints it)",
+	           "a domain in U-labels");
 	/* the update-policy hint of plain ddns-confgen, included */
 	fails_with("key \"k\" { algorithm hmac-sha256; secret "
 	           "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"; };\n"
