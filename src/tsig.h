@@ -57,7 +57,7 @@ void tsig_key_wipe(struct tsig_key *key);
 
 /* ---- signing and verifying messages (tsig.c) ---- */
 
-#define TSIG_FUDGE 300  /* seconds of clock difference allowed */
+#define TSIG_FUDGE 300u /* seconds of clock difference allowed */
 #define TSIG_MAC_MAX 64 /* hmac-sha512 */
 #define TSIG_TYPE 250   /* the TSIG RR type */
 
