@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -440,12 +441,41 @@ wildcard_txt(ldns_resolver *res, const char *name, const struct strlist *txts,
 	return chain->n == 0 && txt_from_wildcard(res, name, txts);
 }
 
+/*
+ * Is the CNAME at name, the first link of chain, a wildcard's (a hosting
+ * operator's *.<zone> CNAME <zone>, say), that is, does name not exist?
+ * A random name just below it gets a CNAME to the same target only then,
+ * as for TXT records (txt_from_wildcard()). One more query, asked only
+ * when name is a CNAME. Returns 1 or 0 (also when it cannot tell).
+ */
+static int
+cname_from_wildcard(ldns_resolver *res, const char *name,
+                    const struct strlist *chain)
+{
+	struct strlist probe = {0}, pchain = {0};
+	char pname[DNS_NAME_MAX + 16];
+	size_t bad;
+	struct diag d;
+	int same;
+
+	diag_init(&d);
+	if (chain->n == 0 || dns_probe_name(name, pname, sizeof(pname)) == -1)
+		return 0;
+	same = txt_lookup(res, pname, &probe, &pchain, &bad, &d) == 0 &&
+	       pchain.n > 0 && strcasecmp(pchain.v[0], chain->v[0]) == 0;
+	strlist_free(&probe);
+	strlist_free(&pchain);
+	return same;
+}
+
 /* ------------------------------------------------- 1. the STS record */
 
-/* Report a CNAME delegation (RFC 8461 section 8.2) of name, if any. */
+/* Report the CNAME chain of name, if any: a delegation (RFC 8461
+ * section 8.2), or with wild a wildcard's CNAME, which senders follow
+ * all the same. */
 static void
 report_chain(struct report *rep, const char *name, const char *what,
-             const struct strlist *chain)
+             const struct strlist *chain, int wild)
 {
 	struct buf b;
 	size_t i;
@@ -455,8 +485,16 @@ report_chain(struct report *rep, const char *name, const char *what,
 	buf_init(&b, CHECK_MSG_MAX);
 	for (i = 0; i < chain->n; i++)
 		buf_printf(&b, " -> %s", chain->v[i]);
-	check_add(rep, CHECK_INFO, what, RFC_8461 "8.2",
-	          "%s is delegated by CNAME%s", name, b.data ? b.data : "");
+	if (wild)
+		check_add(rep, CHECK_INFO, what, RFC_8461 "8.2",
+		          "%s is a CNAME%s that a wildcard gives (the name "
+		          "does not exist), not a delegation of its own; "
+		          "senders follow it all the same",
+		          name, b.data ? b.data : "");
+	else
+		check_add(rep, CHECK_INFO, what, RFC_8461 "8.2",
+		          "%s is delegated by CNAME%s", name,
+		          b.data ? b.data : "");
 	buf_free(&b);
 }
 
@@ -471,7 +509,7 @@ check_sts_record(struct domain_check *dc)
 	char name[DOMAIN_MAX + 16];
 	size_t n, first = 0, bad;
 	struct diag d;
-	int rc;
+	int rc, wild;
 
 	diag_init(&d);
 	snprintf(name, sizeof(name), "_mta-sts.%s", rep->domain);
@@ -482,7 +520,8 @@ check_sts_record(struct domain_check *dc)
 		dc->dns_down = rc == -2;
 		goto out;
 	}
-	report_chain(rep, name, "sts-delegation", &chain);
+	wild = cname_from_wildcard(dc->res, name, &chain);
+	report_chain(rep, name, "sts-delegation", &chain, wild);
 	check_lookalikes(rep, &txts, name, STS_RECORD_VERSION, "sts-record",
 	                 RFC_8461 "3.1", "senders");
 	if (bad > 0)
@@ -495,7 +534,9 @@ check_sts_record(struct domain_check *dc)
 		          "no v=STSv1 TXT record at %s (%zu other TXT "
 		          "ignored%s): senders do not use MTA-STS",
 		          name, txts.n,
-		          wildcard_txt(dc->res, name, &txts, &chain)
+		          wild ? ", reached through a wildcard's CNAME: the "
+		                 "name does not exist"
+		          : wildcard_txt(dc->res, name, &txts, &chain)
 		              ? ", a wildcard's: the name does not exist"
 		              : "");
 	} else if (n > 1) {
@@ -892,6 +933,7 @@ check_tlsrpt(struct domain_check *dc)
 	char name[DOMAIN_MAX + 16];
 	size_t n, first = 0, bad;
 	struct diag d;
+	int wild;
 
 	diag_init(&d);
 	memset(&r, 0, sizeof(r));
@@ -901,7 +943,8 @@ check_tlsrpt(struct domain_check *dc)
 		          d.error);
 		goto out;
 	}
-	report_chain(rep, name, "tlsrpt-delegation", &chain);
+	wild = cname_from_wildcard(dc->res, name, &chain);
+	report_chain(rep, name, "tlsrpt-delegation", &chain, wild);
 	check_lookalikes(rep, &txts, name, TLSRPT_RECORD_VERSION, "tlsrpt",
 	                 RFC_8460 "3", "reporters");
 	n = record_select(txts.v, txts.n, TLSRPT_RECORD_VERSION, &first);
@@ -911,7 +954,8 @@ check_tlsrpt(struct domain_check *dc)
 		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
 		    "but without it nobody tells you when senders fail",
 		    name,
-		    wildcard_txt(dc->res, name, &txts, &chain)
+		    wild ? " (only a wildcard's CNAME: the name does not exist)"
+		    : wildcard_txt(dc->res, name, &txts, &chain)
 		        ? " (only a wildcard's TXT: the name does not exist)"
 		        : "");
 	else if (n > 1) {

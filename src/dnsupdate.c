@@ -1325,6 +1325,29 @@ read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
 	ldns_rdf_deep_free(qn);
 }
 
+/* The target of the CNAME at name in the answer ans (a new string), or
+ * NULL. */
+static char *
+read_cname(const ldns_pkt *ans, const char *name)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+	char *cname = NULL;
+
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (rr_at(rr, qn) &&
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+		    ldns_rr_rd_count(rr) == 1) {
+			cname = rdf_name(ldns_rr_rdf(rr, 0));
+			break;
+		}
+	}
+	ldns_rdf_deep_free(qn);
+	return cname;
+}
+
 /* Take the MX targets of domain from the answer ans into mx ("." for a
  * null MX). */
 static void
@@ -1374,8 +1397,10 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
 	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
 	         &st->tlsrpt_cname);
-	if (b->n > first + 2)
+	if (b->n > first + 2) {
 		read_mx(b->ans[first + 2], domain, &st->mx);
+		st->domain_cname = read_cname(b->ans[first + 2], domain);
+	}
 	return 0;
 }
 
@@ -1412,6 +1437,9 @@ dns_state_free(struct dns_state *st)
 		return;
 	free(st->sts_cname);
 	free(st->tlsrpt_cname);
+	free(st->sts_wildcard_cname);
+	free(st->tlsrpt_wildcard_cname);
+	free(st->domain_cname);
 	txtset_free(&st->sts);
 	txtset_free(&st->tlsrpt);
 	strlist_free(&st->mx);
@@ -1460,51 +1488,69 @@ txtset_same(const struct dns_txtset *a, const struct dns_txtset *b)
 	return 1;
 }
 
-/* One name of a state whose TXT records may be a wildcard's. */
+/* One name of a state whose answer may be a wildcard's. */
 struct wild_part {
-	struct dns_txtset *set;
-	int *flag;
+	struct dns_txtset *set; /* the TXT records read there */
+	char **cname;           /* the CNAME target read there, or NULL */
+	char **wild_cname;      /* receives *cname if it is a wildcard's */
+	int *flag;              /* set if either is a wildcard's */
 };
 
-/* Add the probe of the TXT RRset s at label.domain to b and p, if s may
- * be a wildcard's: records, but none of our kind (prefix), and no CNAME
- * (the RRset with our record is at a name that exists: the last update
- * made it). */
+/* Add the probe of the name label.domain, read into part, to b and p if
+ * its answer may be a wildcard's: a CNAME, or TXT records none of which
+ * is of our kind (prefix) (the RRset with our record is at a name that
+ * exists: the last update made it). */
 static void
-wild_add(struct batch *b, struct wild_part *p, const char *label,
-         const char *domain, struct dns_txtset *s, const char *cname,
-         const char *prefix, int *flag)
+wild_add(struct batch *b, struct wild_part *p, const struct wild_part *part,
+         const char *label, const char *domain, const char *prefix)
 {
 	char name[DNS_NAME_MAX + 16], probe[DNS_NAME_MAX + 16];
+	const struct dns_txtset *s = part->set;
 
-	*flag = 0;
-	if (cname != NULL || s->n == 0 || dns_txtset_count(s, prefix) > 0)
+	if (*part->cname == NULL &&
+	    (s->n == 0 || dns_txtset_count(s, prefix) > 0))
 		return;
 	snprintf(name, sizeof(name), "%s.%s", label, domain);
 	if (dns_probe_name(name, probe, sizeof(probe)) == -1)
 		return;
-	p[b->n].set = s;
-	p[b->n].flag = flag;
+	p[b->n] = *part;
 	batch_add(b, probe, LDNS_RR_TYPE_TXT);
 }
 
-/* Empty and flag each RRset of p whose probe in b (answered) holds the
- * same records. */
+/* Is the answer read into p a wildcard's, by the answer ans to its
+ * probe name pname: a CNAME to the same target, or, without a CNAME,
+ * the same TXT records? */
+static int
+wild_alike(const struct wild_part *p, const ldns_pkt *ans, const char *pname)
+{
+	struct dns_txtset probe;
+	char *cname;
+	int same;
+
+	memset(&probe, 0, sizeof(probe));
+	read_txt(ans, pname, &probe, &cname);
+	if (*p->cname != NULL)
+		same = cname != NULL && strcmp(cname, *p->cname) == 0;
+	else
+		same = cname == NULL && txtset_same(p->set, &probe);
+	txtset_free(&probe);
+	free(cname);
+	return same;
+}
+
+/* Leave out and flag each answer of p that its probe in b (answered)
+ * tells a wildcard's: TXT records are emptied, a CNAME is moved to
+ * *wild_cname. */
 static void
 wild_take(const struct batch *b, const struct wild_part *p)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		struct dns_txtset probe;
-		char *cname;
-
-		memset(&probe, 0, sizeof(probe));
-		read_txt(b->ans[i], b->q[i].name, &probe, &cname);
-		if (cname == NULL && txtset_same(p[i].set, &probe)) {
-			txtset_free(p[i].set);
-			*p[i].flag = 1;
-		}
-		txtset_free(&probe);
-		free(cname);
+		if (!wild_alike(&p[i], b->ans[i], b->q[i].name))
+			continue;
+		txtset_free(p[i].set);
+		*p[i].wild_cname = *p[i].cname;
+		*p[i].cname = NULL;
+		*p[i].flag = 1;
 	}
 }
 
@@ -1515,25 +1561,28 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
                     int tlsrpt, struct dns_state *st, struct diag *d)
 {
 	struct wild_part p[2];
+	const struct wild_part sp = {&st->sts, &st->sts_cname,
+	                             &st->sts_wildcard_cname,
+	                             &st->sts_wildcard};
+	const struct wild_part tp = {&st->tlsrpt, &st->tlsrpt_cname,
+	                             &st->tlsrpt_wildcard_cname,
+	                             &st->tlsrpt_wildcard};
 	struct batch b;
 	int rc = 0;
 
 	b.n = b.k = 0;
-	st->sts_wildcard = st->tlsrpt_wildcard = 0;
 	if (sts)
-		wild_add(&b, p, "_mta-sts", domain, &st->sts, st->sts_cname,
-		         STS_RECORD_VERSION, &st->sts_wildcard);
+		wild_add(&b, p, &sp, "_mta-sts", domain, STS_RECORD_VERSION);
 	if (tlsrpt)
-		wild_add(&b, p, "_smtp._tls", domain, &st->tlsrpt,
-		         st->tlsrpt_cname, TLSRPT_RECORD_VERSION,
-		         &st->tlsrpt_wildcard);
+		wild_add(&b, p, &tp, "_smtp._tls", domain,
+		         TLSRPT_RECORD_VERSION);
 	if (b.n == 0)
 		return 0;
 	batch_send(t, &b);
 	if (batch_check_from(t, &b, 0, 1, d) == -1) {
 		diag_append(d,
-		            " (asking whether the TXT records of %s come "
-		            "from a wildcard)",
+		            " (asking whether the records of %s come from a "
+		            "wildcard)",
 		            domain);
 		rc = -1;
 	} else {
@@ -2396,6 +2445,9 @@ update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
 #define WILDCARD_NOTE                                                          \
 	"; %s.%s: its TXT records come from a wildcard (the name does not "    \
 	"exist), so the update creates the name\n"
+#define WILDCARD_CNAME_NOTE                                                    \
+	"; %s.%s: its CNAME to %s comes from a wildcard (the name does not "   \
+	"exist), not a delegation, so the update creates the name\n"
 
 /* Append TXT RDATA as quoted character-strings to out. */
 static void
@@ -2421,8 +2473,21 @@ txt_present(const unsigned char *rd, size_t len, struct buf *out)
 	}
 }
 
+/* Say, as a comment appended to out, that the name label.domain is
+ * created because what was read there was a wildcard's (its CNAME to
+ * wild_cname, if not NULL; else its TXT records). */
+static void
+wildcard_note(const char *label, const char *domain, const char *wild_cname,
+              struct buf *out)
+{
+	if (wild_cname != NULL)
+		buf_printf(out, WILDCARD_CNAME_NOTE, label, domain, wild_cname);
+	else
+		buf_printf(out, WILDCARD_NOTE, label, domain);
+}
+
 /* Say, as comments appended to out, which names of the n changes c
- * are created because the TXT records read there were a wildcard's. */
+ * are created because what was read there was a wildcard's. */
 static void
 wildcard_notes(const struct dns_change *c, size_t n, struct buf *out)
 {
@@ -2430,10 +2495,11 @@ wildcard_notes(const struct dns_change *c, size_t n, struct buf *out)
 		const struct dns_state *st = c[i].state;
 
 		if (st->sts_wildcard && c[i].sts_text != NULL)
-			buf_printf(out, WILDCARD_NOTE, "_mta-sts", c[i].domain);
+			wildcard_note("_mta-sts", c[i].domain,
+			              st->sts_wildcard_cname, out);
 		if (st->tlsrpt_wildcard && c[i].tlsrpt_text != NULL)
-			buf_printf(out, WILDCARD_NOTE, "_smtp._tls",
-			           c[i].domain);
+			wildcard_note("_smtp._tls", c[i].domain,
+			              st->tlsrpt_wildcard_cname, out);
 	}
 }
 

@@ -116,10 +116,17 @@ struct dns_state {
 	struct dns_txtset tlsrpt; /* TXT at _smtp._tls.<domain> */
 	struct strlist mx;        /* MX targets of <domain>, no trailing dot */
 	char *tlsrpt_cname;       /* _smtp._tls.<domain> is a CNAME to this */
-	/* set by dns_state_wildcards(): the TXT records read at that name
-	 * were a wildcard's (the name does not exist), and are left out */
+	/* <domain> itself is a CNAME to this (its own or a wildcard's), as
+	 * the MX query tells (NULL in a state read without it) */
+	char *domain_cname;
+	/* set by dns_state_wildcards(): what was read at that name was a
+	 * wildcard's (the name does not exist), and is left out */
 	int sts_wildcard;
 	int tlsrpt_wildcard;
+	/* with the flag above: it was a CNAME (no delegation) to this;
+	 * sts_cname or tlsrpt_cname is then NULL */
+	char *sts_wildcard_cname;
+	char *tlsrpt_wildcard_cname;
 };
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
@@ -138,19 +145,26 @@ void dns_state_free(struct dns_state *st);
 int dns_probe_name(const char *name, char *out, size_t size);
 
 /*
- * Tell whether the TXT records st holds at _mta-sts.<domain> (with sts)
- * and _smtp._tls.<domain> (with tlsrpt) were synthesized from a wildcard
- * (RFC 4592) because the name does not exist: a prerequisite on them
- * would fail, since RFC 2136 checks prerequisites against the records of
- * the zone, never a wildcard's. Only an RRset that holds no record of
- * our kind (v=STSv1, v=TLSRPTv1) is in doubt: the same primary is asked
- * for TXT at a random name just below it, which a wildcard answers alike
- * only when the name does not exist (otherwise the name itself is the
- * closest encloser and the answer NXDOMAIN). An RRset answered alike is
- * emptied (the update then asks that it does not exist, and adding our
- * record creates the name) and flagged (st->sts_wildcard,
- * st->tlsrpt_wildcard). Nothing is asked when no RRset is in doubt.
- * Returns 0, or -1 with the reason in d.
+ * Tell whether what st holds at _mta-sts.<domain> (with sts) and
+ * _smtp._tls.<domain> (with tlsrpt) was synthesized from a wildcard (RFC
+ * 4592) because the name does not exist: a prerequisite on TXT records
+ * there would fail, since RFC 2136 checks prerequisites against the
+ * records of the zone, never a wildcard's; and a CNAME there (a wildcard
+ * *.<zone> CNAME <zone>, say) is no delegation: an update that adds a
+ * TXT record creates the name, to which the wildcard then no longer
+ * applies. In doubt are a CNAME, and TXT records none of which is of our
+ * kind (v=STSv1, v=TLSRPTv1): the same primary is asked for TXT at a
+ * random name just below the name, which a wildcard answers alike only
+ * when the name does not exist (otherwise the name itself is the closest
+ * encloser and the answer NXDOMAIN). TXT records answered alike are
+ * emptied, a CNAME answered with the same target moves to
+ * st->sts_wildcard_cname (st->tlsrpt_wildcard_cname), and either is
+ * flagged (st->sts_wildcard, st->tlsrpt_wildcard): the update then asks
+ * that the name has no TXT records and adding ours creates the name. A
+ * real CNAME is left as it is. Nothing is asked when nothing is in
+ * doubt (a state checked already holds nothing in doubt, and keeps its
+ * flags); both questions go at once. Returns 0, or -1 with the reason
+ * in d.
  */
 int dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
                         int tlsrpt, struct dns_state *st, struct diag *d);
@@ -276,9 +290,10 @@ void dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
  * Z", "prereq yxrrset NAME TXT \"...\"" / "prereq nxrrset NAME TXT",
  * "update delete NAME TXT \"...\"", "update add NAME TTL TXT
  * \"...\"", "send", after a comment "; NAME: its TXT records come from
- * a wildcard ..." for each name whose records dns_state_wildcards() left
- * out. Nothing is appended when no change is needed. Returns 0, or -1
- * (a CNAME refusal, appended as "; not sent: reason"). */
+ * a wildcard ..." (or "; NAME: its CNAME to X comes from a wildcard
+ * ...") for each name whose records dns_state_wildcards() left out.
+ * Nothing is appended when no change is needed. Returns 0, or -1 (a
+ * CNAME refusal, appended as "; not sent: reason"). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,
                     size_t n, struct buf *out);
 

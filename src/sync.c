@@ -58,6 +58,11 @@
 #define WILDCARD_NOTE                                                          \
 	"%s.%s: its TXT records come from a wildcard (the name does not "      \
 	"exist): taken as none, the update creates the name"
+/* -v, for a name whose CNAME a wildcard gave */
+#define WILDCARD_CNAME_NOTE                                                    \
+	"%s.%s: its CNAME to %s comes from a wildcard (the name does not "     \
+	"exist), not a delegation: taken as no record, the update creates "    \
+	"the name"
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
@@ -425,11 +430,26 @@ plan_file(struct domain_run *r)
 	return 0;
 }
 
+/* Say with -v that the name label.<domain of r> is taken as empty: what
+ * was read there was a wildcard's (its CNAME to wild_cname, if not NULL;
+ * else its TXT records). */
+static void
+wildcard_note(struct domain_run *r, const char *label, const char *wild_cname)
+{
+	if (wild_cname != NULL)
+		run_note(r, WILDCARD_CNAME_NOTE, label, r->dc->name,
+		         wild_cname);
+	else
+		run_note(r, WILDCARD_NOTE, label, r->dc->name);
+}
+
 /*
- * TXT records that a wildcard gives a name that does not exist are not
- * at that name (an update whose prerequisites named them would fail
- * every run): dns_state_wildcards() tells them, for the names this run
- * may change, and they are taken as no records.
+ * What a wildcard gives a name that does not exist is not at that name:
+ * an update whose prerequisites named its TXT records would fail every
+ * run, and its CNAME (a hosting operator's *.<zone> CNAME <zone>, say)
+ * is no delegation: adding a TXT record creates the name, to which the
+ * wildcard then no longer applies. dns_state_wildcards() tells them, for
+ * the names this run may change, and they are taken as no records.
  */
 static int
 plan_wildcards(struct domain_run *r)
@@ -444,10 +464,40 @@ plan_wildcards(struct domain_run *r)
 		return -1;
 	}
 	if (r->state.sts_wildcard)
-		run_note(r, WILDCARD_NOTE, "_mta-sts", dc->name);
+		wildcard_note(r, "_mta-sts", r->state.sts_wildcard_cname);
 	if (r->state.tlsrpt_wildcard)
-		run_note(r, WILDCARD_NOTE, "_smtp._tls", dc->name);
+		wildcard_note(r, "_smtp._tls", r->state.tlsrpt_wildcard_cname);
 	return 0;
+}
+
+/*
+ * A wildcard CNAME that answers the domain's own name too (the domain
+ * exists only through it, as a name under a hosting operator's catch-all
+ * *.<zone> CNAME <zone> may): adding _mta-sts.<domain> would create the
+ * domain's name as an empty node, which the wildcard then no longer
+ * answers, so that name would stop resolving (its address, its mail
+ * through the CNAME). Refused, with the fix.
+ */
+static int
+plan_wildcard_shadow(struct domain_run *r)
+{
+	const struct dns_state *st = &r->state;
+	const char *d = r->dc->name, *target = st->sts_wildcard_cname;
+
+	if (target == NULL)
+		target = st->tlsrpt_wildcard_cname;
+	if (target == NULL || st->domain_cname == NULL ||
+	    strcmp(target, st->domain_cname) != 0)
+		return 0;
+	run_fail(r,
+	         "%s itself is answered by the wildcard CNAME to %s (the "
+	         "name does not exist in the zone): adding its records "
+	         "would create %s as an empty name, which the wildcard then "
+	         "no longer answers, and its address and mail would stop "
+	         "resolving; give it records of its own first (%s. CNAME "
+	         "%s., say)",
+	         d, target, d, d, target);
+	return -1;
 }
 
 /* Find the zone and primary, and read the records as the primary holds
@@ -477,6 +527,8 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
+	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1)
+		return -1;
 	if (r->state.sts_cname != NULL) {
 		run_fail(r,
 		         "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
@@ -486,7 +538,7 @@ plan_read_dns(struct domain_run *r)
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
-	return plan_wildcards(r);
+	return 0;
 }
 
 /*

@@ -35,6 +35,8 @@
 #
 # $DNS_ZONE_LINES, when set, is added to the end of every zone (zone file
 # lines, names relative to each zone's origin), e.g. a wildcard.
+# $DNS_ZONE_LINES_<zone>, its dots written as underscores (e.g.
+# DNS_ZONE_LINES_example_net), when set, is added to that zone instead.
 #
 # $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
 #
@@ -113,14 +115,16 @@ dns_key_from_yaml() {
 # dns_zone DIR: copy the example zone into DIR, and make the zones of
 # $DNS_ZONES from it.
 dns_zone() {
-	local z
+	local z v lines
 	mkdir -p "$1"
 	for z in example.com ${DNS_ZONES:-}; do
+		v=DNS_ZONE_LINES_${z//./_}
+		lines=${!v-${DNS_ZONE_LINES:-}}
 		{
 			sed 's/^\$ORIGIN example\.com\.$/$ORIGIN '"$z"'./' \
 				"$DNS_ZONE_TEMPLATE"
-			if [ -n "${DNS_ZONE_LINES:-}" ]; then
-				printf '%s\n' "$DNS_ZONE_LINES"
+			if [ -n "$lines" ]; then
+				printf '%s\n' "$lines"
 			fi
 		} >"$1/$z.zone"
 		chmod 0644 "$1/$z.zone"

@@ -236,6 +236,32 @@ test_cname(void)
 	ok(strstr(text, "update add") == NULL, "CNAME: no TXT added beside it");
 	free(text);
 	dns_state_free(&st);
+
+	/* a wildcard's CNAME, as dns_state_wildcards() leaves it */
+	memset(&st, 0, sizeof(st));
+	st.sts_wildcard = 1;
+	st.sts_wildcard_cname = xstrdup("example.net");
+	st.tlsrpt_wildcard = 1;
+	c.tlsrpt_text = "v=TLSRPTv1; rua=mailto:r@example.net";
+	text = plan_text(&c, &rc);
+	ok(rc == 0, "wildcard CNAME: not refused");
+	is_str(text,
+	       "server ns1.example.com 5353\n"
+	       "zone example.com\n"
+	       "; _mta-sts.example.net: its CNAME to example.net comes from a "
+	       "wildcard (the name does not exist), not a delegation, so the "
+	       "update creates the name\n"
+	       "; _smtp._tls.example.net: its TXT records come from a wildcard "
+	       "(the name does not exist), so the update creates the name\n"
+	       "prereq nxrrset _mta-sts.example.net TXT\n"
+	       "prereq nxrrset _smtp._tls.example.net TXT\n"
+	       "update add _mta-sts.example.net 60 TXT \"v=STSv1; id=a\"\n"
+	       "update add _smtp._tls.example.net 60 TXT \"v=TLSRPTv1; "
+	       "rua=mailto:r@example.net\"\n"
+	       "send\n",
+	       "wildcard CNAME: the name taken as empty, and said");
+	free(text);
+	dns_state_free(&st);
 }
 
 /* Is each of the n domains' records in one block of text (both its
