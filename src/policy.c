@@ -11,8 +11,12 @@
  *   UTF-8 (sts-policy-vchar): there it must be well-formed (RFC 3629), and
  *   a non-ASCII mx is explained as a U-label instead of an A-label. A
  *   byte-order mark is an error, said as such.
- * - blank lines are errors (the ABNF has none); trailing white space after
- *   a value is allowed and dropped (the ABNF's "*WSP" before each line end).
+ * - blank lines are errors (the ABNF has none), except empty lines at the
+ *   very end, after the last field: ignored with a warning, since common
+ *   senders accept them and the canonical form drops them anyway (a
+ *   provider's policy ending in one can still be mirrored); trailing white
+ *   space after a value is allowed and dropped (the ABNF's "*WSP" before
+ *   each line end).
  * - at most POLICY_MX_MAX mx patterns and POLICY_EXT_MAX extensions.
  */
 #include "config.h"
@@ -757,6 +761,53 @@ parse_line(struct pstate *ps, const char *s, size_t n)
 	}
 }
 
+/* How many empty lines (LF or CRLF) s (n bytes) is made of; 0 if it
+ * holds anything else. */
+static size_t
+empty_lines(const char *s, size_t n)
+{
+	size_t i = 0, lines = 0;
+
+	while (i < n) {
+		if (s[i] == '\r' && i + 1 < n)
+			i++;
+		if (s[i] != '\n')
+			return 0;
+		i++;
+		lines++;
+	}
+	return lines;
+}
+
+/*
+ * Whether the empty line the parser is at (at s, n bytes to the end of
+ * the buffer) starts the empty lines that end the policy, after its last
+ * field: then they are ignored with a warning (their number given), and
+ * parsing ends. Anywhere else an empty line is an error (the ABNF has
+ * none).
+ */
+static int
+trailing_empty_lines(struct pstate *ps, const char *s, size_t n)
+{
+	size_t k = ps->line > 1 ? empty_lines(s, n) : 0;
+	char where[64];
+
+	if (k == 0)
+		return 0;
+	if (k == 1)
+		snprintf(where, sizeof(where), "line %zu: an empty line",
+		         ps->line);
+	else
+		snprintf(where, sizeof(where), "lines %zu-%zu: %zu empty lines",
+		         ps->line, ps->line + k - 1, k);
+	diag_warn(ps->d,
+	          "%s at the end, ignored (the canonical form has none): the "
+	          "grammar has no empty line, so a strict sender may refuse "
+	          "this file " SEC_32,
+	          where);
+	return 1;
+}
+
 /* Split buf into lines (LF or CRLF ends, the last one optional). */
 static int
 parse_lines(struct pstate *ps, const char *buf, size_t len)
@@ -772,6 +823,8 @@ parse_lines(struct pstate *ps, const char *buf, size_t len)
 			n--;
 		else if (lf != NULL)
 			ps->p->lf_only = 1;
+		if (n == 0 && trailing_empty_lines(ps, buf + pos, len - pos))
+			return 0;
 		if (parse_line(ps, buf + pos, n) == -1)
 			return -1;
 		pos = lf != NULL ? (size_t)(lf - buf) + 1 : len;

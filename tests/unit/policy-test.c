@@ -323,6 +323,41 @@ test_mx_syntax(void)
 	policy_free(p);
 }
 
+/* Empty lines at the very end: ignored with a warning, one for them all,
+ * and left out of the canonical form. */
+static void
+test_trailing_blank_lines(void)
+{
+	static const char want[] =
+	    "version: STSv1\r\nmode: none\r\nmax_age: 1\r\n";
+	struct policy *p;
+
+	p = parse("version: STSv1\r\nmode: none\r\nmax_age: 1\r\n\r\n");
+	ok(p != NULL && d.nwarn == 1,
+	   "a CRLF blank line at the end: accepted, one warning");
+	like(d.warn[0],
+	     "line 4: an empty line at the end, ignored (the canonical form "
+	     "has none): the grammar has no empty line, so a strict sender "
+	     "may refuse this file (RFC 8461 section 3.2)",
+	     "a blank line at the end: the warning says why");
+	is_str(canon(p), want,
+	       "a blank line at the end: not in the canonical "
+	       "form");
+	policy_free(p);
+	p = parse("version: STSv1\nmode: none\nmax_age: 1\n\n\r\n\n");
+	ok(p != NULL && d.nwarn == 1, "three blank lines at the end: accepted, "
+	                              "one warning");
+	like(d.warn[0], "lines 4-6: 3 empty lines at the end, ignored",
+	     "three blank lines at the end: their lines are named");
+	is_str(canon(p), want,
+	       "blank lines at the end: not in the canonical "
+	       "form");
+	policy_free(p);
+	p = parse("version: STSv1\nmode: none\nmax_age: 1\n");
+	ok(p != NULL && d.nwarn == 0, "no blank line: no warning");
+	policy_free(p);
+}
+
 static void
 test_lines(void)
 {
@@ -346,8 +381,15 @@ test_lines(void)
 	      "line 2: NUL byte (RFC 8461 section 3.2)", "a NUL byte");
 	FAILS("version: STSv1\nmode: none\n\nmax_age: 1\n",
 	      "line 3: empty line (RFC 8461 section 3.2)", "a blank line");
-	FAILS("version: STSv1\nmode: none\nmax_age: 1\n\n",
-	      "line 4: empty line", "a blank line at the end");
+	FAILS("version: STSv1\nmode: none\nmax_age: 1\n\nx: y\n",
+	      "line 4: empty line (RFC 8461 section 3.2)",
+	      "a blank line before the last field");
+	FAILS("version: STSv1\nmode: none\nmax_age: 1\n\n\n \n",
+	      "line 4: empty line", "blank lines before a line of spaces");
+	FAILS("\n", "line 1: empty line", "an empty line alone");
+	FAILS("\r\n\r\nversion: STSv1\nmode: none\nmax_age: 1\n",
+	      "line 1: empty line", "blank lines at the start");
+	test_trailing_blank_lines();
 	FAILS("version: STSv1\n mode: none\nmax_age: 1\n",
 	      "line 2: white space around the field name", "leading space");
 	FAILS("version: STSv1\nmode : none\nmax_age: 1\n",
