@@ -182,7 +182,32 @@ all_digits(const char *s, size_t n)
 	return n > 0;
 }
 
-/* Check the characters that make a pattern obviously not a host name. */
+/* How many times c is in s (n bytes). */
+static size_t
+count_char(const char *s, size_t n, char c)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += s[i] == c;
+	return k;
+}
+
+/* Is s (n bytes) "host:port", one colon followed by 1 to 5 digits? */
+static int
+has_port(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t digits;
+
+	if (colon == NULL || colon == s || count_char(s, n, ':') != 1)
+		return 0;
+	digits = n - (size_t)(colon + 1 - s);
+	return digits >= 1 && digits <= 5 && all_digits(colon + 1, digits);
+}
+
+/* Check the characters that make a pattern obviously not a host name:
+ * each says what was meant instead. */
 static const char *
 mx_char_problem(const char *s, size_t n)
 {
@@ -193,12 +218,18 @@ mx_char_problem(const char *s, size_t n)
 			return "is not an A-label domain: it has non-ASCII "
 			       "characters (write an internationalized name "
 			       "in its xn-- A-label form)";
-	if (memchr(s, ':', n) != NULL || (n > 0 && s[0] == '['))
+	/* "mx: a.example b.example": the ABNF has one pattern per line */
+	for (i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == ',')
+			return "holds more than one name: each mx pattern "
+			       "needs an mx line of its own";
+	if (has_port(s, n))
+		return "has a port: an mx pattern is a host name only, "
+		       "without a port";
+	if ((n > 0 && s[0] == '[') || count_char(s, n, ':') > 1)
 		return "is an IP address: mx must be a host name";
 	if (n > 253)
 		return "is longer than 253 characters";
-	if (n > 1 && s[n - 1] == '.' && s[n - 2] != '.')
-		return "ends with a dot: write it without the trailing dot";
 	if (n >= 2 && s[0] == '*' && s[1] == '.')
 		s += 2, n -= 2;
 	if (memchr(s, '*', n) != NULL)
@@ -218,8 +249,16 @@ mx_problem(const char *s, size_t n)
 
 	if (n == 0)
 		return "is empty";
-	if (n == 1 && s[0] == '*')
-		return "is only a wildcard";
+	if (n <= 2 && s[0] == '*' && (n == 1 || s[1] == '.'))
+		return "is only a wildcard: \"*.\" must be followed by a "
+		       "domain, as in \"*.example.com\"";
+	/* a trailing dot: the problem of the pattern without it, if it has
+	 * one ("192.0.2.1."), else the dot */
+	if (n > 1 && s[n - 1] == '.' && s[n - 2] != '.')
+		return (why = mx_problem(s, n - 1)) != NULL
+		           ? why
+		           : "ends with a dot: write it without the trailing "
+		             "dot";
 	if ((why = mx_char_problem(s, n)) != NULL)
 		return why;
 	if (n >= 2 && s[0] == '*' && s[1] == '.')

@@ -293,8 +293,40 @@ test_mx_syntax(void)
 	      "has a label that starts or ends with '-'", "trailing hyphen");
 	FAILS(HDR "mx: mail_1.example.com\n" TAIL,
 	      "has a character other than letters, digits", "underscore");
-	FAILS(HDR "mx: mail example.com\n" TAIL, "has a character other than",
-	      "space inside");
+	FAILS(HDR "mx: mail:example.com\n" TAIL, "has a character other than",
+	      "a colon inside");
+	FAILS(HDR "mx: a.example b.example\n" TAIL,
+	      "line 3: mx \"a.example b.example\" holds more than one name: "
+	      "each mx pattern needs an mx line of its own (RFC 8461 section "
+	      "3.2)",
+	      "two patterns on one line, a space between");
+	FAILS(HDR "mx: a.example,b.example\n" TAIL,
+	      "holds more than one name: each mx pattern needs an mx line of "
+	      "its own",
+	      "two patterns on one line, a comma between");
+	FAILS(HDR "mx: a.example,\tb.example\n" TAIL,
+	      "holds more than one name",
+	      "two patterns, a comma and a tab between");
+	FAILS(HDR "mx: mail.example.com:25\n" TAIL,
+	      "line 3: mx \"mail.example.com:25\" has a port: an mx pattern "
+	      "is a host name only, without a port (RFC 8461 section 3.2)",
+	      "a host name with a port");
+	FAILS(HDR "mx: 192.0.2.1:25\n" TAIL, "has a port",
+	      "an address with a port");
+	FAILS(HDR "mx: *.\n" TAIL,
+	      "line 3: mx \"*.\" is only a wildcard: \"*.\" must be followed "
+	      "by a domain, as in \"*.example.com\"",
+	      "a wildcard and a dot, no domain");
+	FAILS(HDR "mx: *.example.com.\n" TAIL,
+	      "ends with a dot: write it without the trailing dot",
+	      "a wildcard pattern with a trailing dot");
+	FAILS(HDR "mx: a.\n" TAIL, "ends with a dot",
+	      "a one-label name with a trailing dot");
+	FAILS(HDR "mx: mail.*.example.com.\n" TAIL,
+	      "has a wildcard that is not the whole left-most label",
+	      "a trailing dot after another problem: that problem");
+	FAILS(HDR "mx: 192.0.2.1.\n" TAIL, "is an IP address",
+	      "an address with a trailing dot");
 	FAILS(HDR "mx:\n" TAIL, "line 3: mx \"\" is empty", "empty mx");
 
 	snprintf(in, sizeof(in), HDR "mx: %s.example\n" TAIL, l63);
