@@ -662,7 +662,39 @@ test_limits(void)
 	ok(p != NULL && p->nmx == POLICY_MX_MAX, "1000 mx are accepted");
 	policy_free(p);
 	buf_puts(&in, "mx:one.more\n");
-	fails(in.data, in.len, "at most 1000 mx patterns", "1001 mx");
+	fails(in.data, in.len,
+	      "line 1004: mx \"one.more\" is one too many: mta-sts-sync takes "
+	      "at most 1000 mx patterns, a limit of its own that bounds the "
+	      "memory a policy uses",
+	      "1001 mx");
+	ok(strstr(d.error, "RFC") == NULL,
+	   "1001 mx: our limit is not cited as the RFC's");
+	diag_init(&d);
+	p = policy_parse(in.data, in.len - strlen("mx:one.more\n"), &d);
+	ok(p != NULL && policy_add_mx(p, "one.more", &d) == -1 &&
+	       strncmp(d.error, "mx \"one.more\" is one too many", 28) == 0 &&
+	       strstr(d.error, "a limit of its own") != NULL &&
+	       strstr(d.error, "RFC") == NULL,
+	   "1001 mx added by hand: our limit, not the RFC's");
+	policy_free(p);
+
+	buf_reset(&in);
+	buf_puts(&in, "version:STSv1\nmode:none\nmax_age:1\n");
+	for (i = 0; i < POLICY_EXT_MAX; i++)
+		buf_printf(&in, "x%u: v\n", i);
+	diag_init(&d);
+	p = policy_parse(in.data, in.len, &d);
+	ok(p != NULL && p->next == POLICY_EXT_MAX,
+	   "100 unknown fields are kept");
+	policy_free(p);
+	buf_puts(&in, "y: v\n");
+	fails(in.data, in.len,
+	      "line 104: more than 100 unknown fields: mta-sts-sync keeps at "
+	      "most 100, a limit of its own that bounds the memory a policy "
+	      "uses",
+	      "101 unknown fields");
+	ok(strstr(d.error, "RFC") == NULL,
+	   "101 unknown fields: our limit is not cited as the RFC's");
 	buf_free(&in);
 }
 
