@@ -394,6 +394,48 @@ ext_value_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* The number of bytes policy_canonical() writes for p (kept in step with
+ * it), whatever its size. */
+static size_t
+canonical_size(const struct policy *p)
+{
+	size_t i, n;
+
+	n = strlen("version: STSv1\r\n") + strlen("mode: \r\n") +
+	    strlen(policy_mode_name(p->mode)) + strlen("max_age: \r\n") +
+	    (size_t)snprintf(NULL, 0, "%lu", p->max_age);
+	for (i = 0; i < p->nmx; i++)
+		n += strlen("mx: \r\n") + strlen(p->mx[i]);
+	for (i = 0; i < p->next; i++)
+		n += strlen(": \r\n") + strlen(p->ext[i].key) +
+		     strlen(p->ext[i].value);
+	return n;
+}
+
+/*
+ * Whether p, published in its canonical form, fits in what senders read:
+ * RFC 8461 section 3.3 suggests they read at most 64 KiB (and so does our
+ * fetch), so a larger file would be refused. Its size is said, since an
+ * input that fits (LF line ends, say) may not once written out. Returns
+ * 0, or -1 with the reason in d.
+ */
+static int
+canonical_fits(const struct policy *p, struct diag *d)
+{
+	size_t n = canonical_size(p);
+
+	if (n <= POLICY_MAX_SIZE)
+		return 0;
+	diag_error(d,
+	           "the canonical form of this policy (CRLF line ends, fields "
+	           "in order) would be %zu bytes, more than the 64 KiB (%u "
+	           "bytes) that senders may read at most (RFC 8461 section "
+	           "3.3), so they could refuse the published file: shorten "
+	           "the policy",
+	           n, POLICY_MAX_SIZE);
+	return -1;
+}
+
 int
 policy_validate(const struct policy *p, struct diag *d)
 {
@@ -428,7 +470,7 @@ policy_validate(const struct policy *p, struct diag *d)
 			           p->ext[i].key);
 			return -1;
 		}
-	return 0;
+	return canonical_fits(p, d);
 }
 
 /* Reset out and write the canonical bytes of p into it (see policy.h). */
@@ -894,9 +936,7 @@ parse_finish(struct pstate *ps)
 	    {FIELD_MODE, "mode"},
 	    {FIELD_MAX_AGE, "max_age"},
 	};
-	struct buf canon;
 	size_t i;
-	int rc;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (ps->seen[required[i].f] == 0) {
@@ -905,16 +945,9 @@ parse_finish(struct pstate *ps)
 			           required[i].name);
 			return -1;
 		}
-	if (policy_validate(ps->p, ps->d) == -1)
-		return -1;
-	/* Whatever parses must be servable: its canonical form fits too. */
-	buf_init(&canon, POLICY_MAX_SIZE);
-	rc = policy_canonical(ps->p, &canon);
-	buf_free(&canon);
-	if (rc == -1)
-		diag_error(ps->d, "canonical policy larger than %u bytes",
-		           POLICY_MAX_SIZE);
-	return rc;
+	/* whatever parses must be servable: policy_validate() also checks
+	 * that its canonical form fits */
+	return policy_validate(ps->p, ps->d);
 }
 
 struct policy *

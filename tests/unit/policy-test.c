@@ -635,6 +635,93 @@ test_build(void)
 	ok(policy_mode_from_name("None", &m) == -1, "mode names are exact");
 }
 
+/* Into in: an LF-only policy, its fields in canonical order, whose
+ * canonical form (CRLF line ends) is canonical_len bytes: 95 lines, so
+ * 95 bytes shorter. */
+static void
+lf_policy(struct buf *in, size_t canonical_len)
+{
+	size_t lines = 4 + 90 + 1, pad;
+	unsigned i;
+
+	buf_reset(in);
+	buf_puts(in, "version: STSv1\nmode: testing\nmx: mail.example.com\n"
+	             "max_age: 86400\n");
+	for (i = 10; i < 100; i++)
+		buf_printf(in, "x%u: %0600d\n", i, 0);
+	pad = canonical_len - lines - in->len - strlen("y: \n");
+	buf_puts(in, "y: ");
+	while (pad-- > 0)
+		buf_puts(in, "a");
+	buf_puts(in, "\n");
+}
+
+/* An input that fits in 64 KiB but whose canonical form does not is
+ * refused with the size of that form, exact to the byte. */
+static void
+test_canonical_size(void)
+{
+	struct buf in;
+	struct policy *p;
+
+	buf_init(&in, 2 * POLICY_MAX_SIZE);
+	lf_policy(&in, POLICY_MAX_SIZE + 95);
+	ok(in.len == POLICY_MAX_SIZE, "an LF-only policy of 65536 bytes (%zu)",
+	   in.len);
+	fails(in.data, in.len,
+	      "the canonical form of this policy (CRLF line ends, fields in "
+	      "order) would be 65631 bytes, more than the 64 KiB (65536 bytes) "
+	      "that senders may read at most (RFC 8461 section 3.3), so they "
+	      "could refuse the published file: shorten the policy",
+	      "an LF-only policy of 64 KiB: the size of its canonical form");
+	lf_policy(&in, POLICY_MAX_SIZE);
+	p = parse(in.data);
+	ok(p != NULL && strlen(canon(p)) == POLICY_MAX_SIZE,
+	   "a canonical form of exactly 65536 bytes is accepted");
+	policy_free(p);
+	lf_policy(&in, POLICY_MAX_SIZE + 1);
+	FAILS(in.data, "would be 65537 bytes, more than the 64 KiB",
+	      "a canonical form of 65537 bytes: refused, its size exact");
+	buf_free(&in);
+}
+
+/* A policy built by hand (the configuration's mx overrides) is checked
+ * for its canonical size by policy_validate(). */
+static void
+test_hand_built_too_large(void)
+{
+	struct buf canon;
+	struct policy *p = policy_new();
+	char name[128], want[200];
+	unsigned i;
+	int rc, added = 1;
+
+	p->mode = POLICY_MODE_TESTING;
+	p->max_age = 86400;
+	for (i = 0; i < 950; i++) {
+		snprintf(name, sizeof(name), "mx%03u.%s.%s.example", i,
+		         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+		diag_init(&d);
+		added = policy_add_mx(p, name, &d) == 0 && added;
+	}
+	ok(added, "950 long mx patterns added");
+	buf_init(&canon, 1u << 20);
+	rc = policy_canonical(p, &canon);
+	ok(rc == 0 && canon.len > POLICY_MAX_SIZE,
+	   "950 long mx patterns: over 64 KiB in canonical form (%zu)",
+	   canon.len);
+	snprintf(want, sizeof(want),
+	         "the canonical form of this policy (CRLF line ends, fields in "
+	         "order) would be %zu bytes, more than the 64 KiB",
+	         canon.len);
+	diag_init(&d);
+	ok(policy_validate(p, &d) == -1, "policy_validate() refuses it");
+	like(d.error, want, "with the exact size of its canonical form");
+	buf_free(&canon);
+	policy_free(p);
+}
+
 /* Many mx: a cap on their number, and on the canonical size. */
 static void
 test_limits(void)
@@ -650,8 +737,17 @@ test_limits(void)
 		           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 	ok(in.len <= POLICY_MAX_SIZE, "input of 1000 mx fits 64 KiB (%zu)",
 	   in.len);
-	fails(in.data, in.len, "canonical policy larger than 65536 bytes",
+	fails(in.data, in.len,
+	      "the canonical form of this policy (CRLF line ends, fields in "
+	      "order) would be ",
 	      "a policy whose canonical form would not fit");
+	like(d.error,
+	     " bytes, more than the 64 KiB (65536 bytes) that senders may read "
+	     "at most (RFC 8461 section 3.3), so they could refuse the "
+	     "published file: shorten the policy",
+	     "a policy whose canonical form would not fit: why it matters");
+	test_canonical_size();
+	test_hand_built_too_large();
 
 	buf_reset(&in);
 	buf_puts(&in, "version:STSv1\nmode:testing\nmax_age:1\n");
