@@ -860,12 +860,18 @@ set_ttl(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
-/* tls-rpt "URI"; checked by tlsrpt_uri_check(), repeatable. */
+/*
+ * tls-rpt "URI"; checked by tlsrpt_uri_check(), repeatable. Its scheme is
+ * kept in lower case ("MAILTO:" is published "mailto:"): schemes are
+ * case-insensitive, lower case is their canonical form (RFC 3986 section
+ * 3.1), and a reporter that compares "mailto:" as written would otherwise
+ * skip the address. The rest of the URI is kept as written.
+ */
 static int
 set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 {
 	struct diag td;
-	char *v = NULL;
+	char *v = NULL, *c;
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "tls-rpt", &v) == -1)
@@ -874,6 +880,9 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 	if (tlsrpt_uri_check(v, &td) == -1 || diag_failed(&td))
 		rc = perr(p, lx->file, lx->tok_line, "tls-rpt \"%.100s\": %s",
 		          v, diag_failed(&td) ? td.error : "invalid URI");
+	for (c = v; rc == 0 && *c != '\0' && *c != ':'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c - 'A' + 'a');
 	mem_list_add(p->conf->mem, &b->dc.tls_rpt, keep(p, v));
 	b->dc.has_tls_rpt = 1;
 	free(v);

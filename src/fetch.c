@@ -4,8 +4,10 @@
  * fetched at once.
  *
  * Decisions: only https, for the request and (were it followed) for any
- * redirect; certificate and host name always verified, TLS 1.2 at least;
- * redirects are reported, never followed; only status 200 with a
+ * redirect; certificate and host name always verified, the host name
+ * against the certificate's subjectAltName only, never its subject CN
+ * (RFC 8461 section 3.3; libcurl alone would take the CN), TLS 1.2 at
+ * least; redirects are reported, never followed; only status 200 with a
  * text/plain body up to POLICY_MAX_SIZE bytes is a policy, and the
  * transfer stops at the first body byte of anything else. Proxies from
  * the environment (https_proxy, ALL_PROXY) are ignored: a sending MTA
@@ -20,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -251,43 +255,120 @@ trust_free_all(void)
  * with its transfer: CURLOPT_FORBID_REUSE). Set by fetch_global_init(). */
 static int xfer_ex_index = -1;
 
-/* The DNS names of cert (its subjectAltName, else its common name),
+/* An IP address literal host ("192.0.2.1", "[2001:db8::1]") without its
+ * brackets into ip (size bytes): returns 1, or 0 for a host name. */
+static int
+host_ip_literal(const char *host, char *ip, size_t size)
+{
+	unsigned char bin[16];
+	size_t n = strlen(host);
+
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+		host++;
+		n -= 2;
+	}
+	if (n == 0 || n >= size)
+		return 0;
+	memcpy(ip, host, n);
+	ip[n] = '\0';
+	return inet_pton(AF_INET, ip, bin) == 1 ||
+	       inet_pton(AF_INET6, ip, bin) == 1;
+}
+
+/*
+ * Does cert name host in its subjectAltName, as senders match it? RFC
+ * 8461 section 3.3: "Matching is performed only against the DNS-ID
+ * identifiers", never the subject CN, to which libcurl's own check falls
+ * back when a certificate has no subjectAltName. A wildcard is a whole
+ * left-most "*" only (RFC 6125 section 6.4.3; as libcurl). An IP address
+ * literal (a verify-url such as https://127.0.0.1/..., which no sender
+ * fetches) must be a subjectAltName IP address, again not the CN.
+ */
+static int
+cert_names_host(X509 *cert, const char *host)
+{
+	char ip[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+
+	if (host_ip_literal(host, ip, sizeof(ip)))
+		return X509_check_ip_asc(cert, ip, 0) == 1;
+	if (n > 1 && host[n - 1] == '.')
+		n--; /* an absolute name: the same host */
+	return X509_check_host(cert, host, n,
+	                       X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+	                           X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+	                       NULL) == 1;
+}
+
+/* Does cert name host in its subjectAltName or its subject CN? Asked
+ * once cert_names_host() said no: then it is the CN that does. */
+static int
+cert_cn_names_host(X509 *cert, const char *host)
+{
+	char ip[INET6_ADDRSTRLEN + 2];
+	size_t n = strlen(host);
+
+	if (host_ip_literal(host, ip, sizeof(ip)))
+		host = ip, n = strlen(ip);
+	else if (n > 1 && host[n - 1] == '.')
+		n--;
+	return X509_check_host(cert, host, n,
+	                       X509_CHECK_FLAG_ALWAYS_CHECK_SUBJECT |
+	                           X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+	                       NULL) == 1;
+}
+
+/* The subjectAltName entries of cert of type (GEN_DNS or GEN_IPADD),
  * printable and separated by ", ", into out (size bytes: what does not
- * fit is cut); and its notAfter into *not_after (0 if unreadable). */
+ * fit is cut); "" if there is none. Never the subject CN: senders do not
+ * use it. */
 static void
-cert_describe(X509 *cert, char *out, size_t size, time_t *not_after)
+cert_describe(X509 *cert, int type, char *out, size_t size)
 {
 	GENERAL_NAMES *gens =
 	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	struct tm tm;
 	size_t o = 0;
 
 	out[0] = '\0';
 	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		char name[128];
+		const ASN1_STRING *v = type == GEN_DNS ? g->d.dNSName : g->d.ip;
+		char name[128] = "?";
 
-		if (g->type != GEN_DNS || o >= size)
+		if (g->type != type || o >= size)
 			continue;
-		str_printable((const char *)ASN1_STRING_get0_data(g->d.dNSName),
-		              (size_t)ASN1_STRING_length(g->d.dNSName), name,
-		              sizeof(name));
+		if (type == GEN_DNS)
+			str_printable((const char *)ASN1_STRING_get0_data(v),
+			              (size_t)ASN1_STRING_length(v), name,
+			              sizeof(name));
+		else if (ASN1_STRING_length(v) == 4 ||
+		         ASN1_STRING_length(v) == 16)
+			inet_ntop(ASN1_STRING_length(v) == 4 ? AF_INET
+			                                     : AF_INET6,
+			          ASN1_STRING_get0_data(v), name, sizeof(name));
 		o += (size_t)snprintf(out + o, size - o, "%s%s",
 		                      o > 0 ? ", " : "", name);
 	}
 	GENERAL_NAMES_free(gens);
-	if (o == 0)
-		X509_NAME_get_text_by_NID(X509_get_subject_name(cert),
-		                          NID_commonName, out, (int)size);
-	*not_after = ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) == 1
-	                 ? timegm(&tm)
-	                 : 0;
-	if (*not_after == -1)
-		*not_after = 0;
 }
 
-/* OpenSSL's verify callback: the verdict stays OpenSSL's (ok is returned
- * as it is); the server's own certificate (depth 0) is kept by its
+/* The notAfter of cert, or 0 if it cannot be read. */
+static time_t
+cert_not_after(const X509 *cert)
+{
+	struct tm tm;
+	time_t t;
+
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &tm) != 1)
+		return 0;
+	t = timegm(&tm);
+	return t == -1 ? 0 : t;
+}
+
+/* OpenSSL's verify callback: OpenSSL's verdict, and at the server's own
+ * certificate (depth 0) the name check of senders (cert_names_host():
+ * libcurl's would accept a CN), which refuses the handshake as a sender
+ * would, before any request is sent. That certificate is kept by its
  * transfer, to be described if the connection is refused. */
 static int
 on_verify(int ok, X509_STORE_CTX *sctx)
@@ -299,27 +380,36 @@ on_verify(int ok, X509_STORE_CTX *sctx)
 	                             : NULL;
 	X509 *cert = X509_STORE_CTX_get_current_cert(sctx);
 
-	if (x != NULL && cert != NULL && x->peer == NULL &&
-	    X509_STORE_CTX_get_error_depth(sctx) == 0 && X509_up_ref(cert) == 1)
+	if (x == NULL || cert == NULL ||
+	    X509_STORE_CTX_get_error_depth(sctx) != 0)
+		return ok;
+	if (x->peer == NULL && X509_up_ref(cert) == 1)
 		x->peer = cert;
+	if (ok && !cert_names_host(cert, x->host)) {
+		X509_STORE_CTX_set_error(sctx, X509_V_ERR_HOSTNAME_MISMATCH);
+		return 0;
+	}
 	return ok;
 }
 
 /* libcurl's CURLOPT_SSL_CTX_FUNCTION: the connection verifies the peer
- * against the shared store of its transfer arg, and tells on_verify()
- * its transfer. Failing fails the connection. */
+ * against the shared store of its transfer arg (if it has one), and with
+ * on_verify(), which it tells its transfer. Failing fails the connection:
+ * without on_verify() the host name would not be checked as senders do. */
 static CURLcode
 on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
 {
 	struct xfer *x = arg;
 
 	(void)c;
-	if (SSL_CTX_set1_verify_cert_store(ssl_ctx, x->trust) != 1)
+	if (x->trust != NULL &&
+	    SSL_CTX_set1_verify_cert_store(ssl_ctx, x->trust) != 1)
 		return CURLE_SSL_CERTPROBLEM;
-	if (xfer_ex_index >= 0 &&
-	    SSL_CTX_set_ex_data(ssl_ctx, xfer_ex_index, x) == 1)
-		SSL_CTX_set_verify(ssl_ctx, SSL_CTX_get_verify_mode(ssl_ctx),
-		                   on_verify);
+	if (xfer_ex_index < 0 ||
+	    SSL_CTX_set_ex_data(ssl_ctx, xfer_ex_index, x) != 1)
+		return CURLE_SSL_CERTPROBLEM;
+	SSL_CTX_set_verify(ssl_ctx, SSL_CTX_get_verify_mode(ssl_ctx),
+	                   on_verify);
 	return CURLE_OK;
 }
 
@@ -591,8 +681,9 @@ xfer_set_rules(struct xfer *x)
 
 /* Set the trust store: a ca-file replaces the system store (libcurl's
  * bundle file alone when readable, see default_ca); the process's parsed
- * copy of it when there is one, else the file for libcurl to read.
- * Returns 0 or -1. */
+ * copy of it when there is one, else the file for libcurl to read. With
+ * OpenSSL, on_ssl_ctx() sets that store and on_verify(), the name check
+ * of senders, in either case. Returns 0 or -1. */
 static int
 xfer_set_trust(struct xfer *x, const struct fetch_opts *o)
 {
@@ -600,14 +691,16 @@ xfer_set_trust(struct xfer *x, const struct fetch_opts *o)
 	CURL *c = x->curl;
 	int bad = 0;
 
-	if (*ca != '\0' && !want_certinfo)
-		x->trust = trust_store(ca);
-	if (x->trust != NULL) {
-		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, NULL) != CURLE_OK;
-		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
+	if (!want_certinfo) {
+		if (*ca != '\0')
+			x->trust = trust_store(ca);
 		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION,
 		                        on_ssl_ctx) != CURLE_OK;
 		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, x) != CURLE_OK;
+	}
+	if (x->trust != NULL) {
+		bad |= curl_easy_setopt(c, CURLOPT_CAINFO, NULL) != CURLE_OK;
+		bad |= curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK;
 		return bad ? -1 : 0;
 	}
 	if (o->ca_file != NULL)
@@ -724,28 +817,115 @@ xfer_cert_expiry(struct xfer *x)
 	return 0;
 }
 
+/*
+ * Say why cert, which does not name the transfer's host in its
+ * subjectAltName (cert_names_host()), is refused: the names it has
+ * instead; or that it names the host in its subject CN only; or that it
+ * has no name of the host's kind at all. cert may be NULL (unseen).
+ */
+static void
+cert_name_error(const struct xfer *x, X509 *cert, struct fetch_result *r)
+{
+	char ip[INET6_ADDRSTRLEN + 2], names[160] = "";
+	int is_ip = host_ip_literal(x->host, ip, sizeof(ip));
+	const char *kind = is_ip ? "IP address" : "DNS name";
+
+	if (cert != NULL)
+		cert_describe(cert, is_ip ? GEN_IPADD : GEN_DNS, names,
+		              sizeof(names));
+	if (cert == NULL || names[0] != '\0')
+		result_error(r,
+		             "TLS certificate of %s not accepted: certificate "
+		             "is for another name%s%s%s",
+		             x->host, names[0] ? " (it names " : "", names,
+		             names[0] ? ")" : "");
+	else if (cert_cn_names_host(cert, x->host))
+		result_error(r,
+		             "TLS certificate of %s not accepted: it names "
+		             "the host only in its subject CN, not in a "
+		             "subjectAltName %s, which senders require (RFC "
+		             "8461 section 3.3)",
+		             x->host, kind);
+	else
+		result_error(r,
+		             "TLS certificate of %s not accepted: certificate "
+		             "is for another name: it has no %s in its "
+		             "subjectAltName, and the CN is not used (RFC 8461 "
+		             "section 3.3)",
+		             x->host, kind);
+}
+
+/* The server certificate from libcurl's chain information ("Cert:", in
+ * PEM; for TLS libraries other than OpenSSL), or NULL. The caller frees
+ * it. */
+static X509 *
+certinfo_peer(struct xfer *x)
+{
+	struct curl_certinfo *ci = NULL;
+	const struct curl_slist *s;
+	X509 *cert = NULL;
+	BIO *b;
+
+	if (curl_easy_getinfo(x->curl, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
+	    ci == NULL || ci->num_of_certs < 1)
+		return NULL;
+	for (s = ci->certinfo[0]; s != NULL && cert == NULL; s = s->next) {
+		if (strncmp(s->data, "Cert:", 5) != 0)
+			continue;
+		b = BIO_new_mem_buf(s->data + 5, -1);
+		if (b != NULL)
+			cert = PEM_read_bio_X509(b, NULL, NULL, NULL);
+		BIO_free(b);
+	}
+	return cert;
+}
+
+/*
+ * With a TLS library other than OpenSSL, on_verify() does not run: once
+ * a transfer got an answer, the server certificate is read from libcurl's
+ * chain information and checked as senders check it (cert_names_host()).
+ * Returns 0, or -1 with the reason in r and its status cleared (the
+ * answer does not count: the certificate is refused), also when the
+ * certificate cannot be read.
+ */
+static int
+xfer_check_certinfo(struct xfer *x, struct fetch_result *r)
+{
+	X509 *cert = certinfo_peer(x);
+	int ok = cert != NULL && cert_names_host(cert, x->host);
+
+	if (cert == NULL)
+		result_error(r,
+		             "TLS certificate of %s not accepted: its "
+		             "subjectAltName, which senders check (RFC 8461 "
+		             "section 3.3), cannot be read from libcurl",
+		             x->host);
+	else if (!ok)
+		cert_name_error(x, cert, r);
+	if (!ok)
+		r->status = 0;
+	X509_free(cert);
+	return ok ? 0 : -1;
+}
+
 /* Describe a TLS verification failure: the X.509 reason when OpenSSL
- * gave one, else a host name mismatch; with the names or the end of
- * validity of the certificate, when the handshake saw it. */
+ * gave one, else a host name mismatch (cert_name_error()); with the end of
+ * validity of an expired certificate, when the handshake saw it. */
 static void
 xfer_tls_error(struct xfer *x, struct fetch_result *r)
 {
-	char names[160] = "", what[sizeof(names) + 32] = "";
-	time_t not_after = 0;
+	/* on_verify() keeps it; else libcurl's chain information may have it */
+	X509 *own = x->peer == NULL && want_certinfo ? certinfo_peer(x) : NULL;
+	X509 *cert = x->peer != NULL ? x->peer : own;
+	time_t not_after = cert != NULL ? cert_not_after(cert) : 0;
+	char what[64] = "";
 	struct tm tm;
 	long v = 0;
 
 	curl_easy_getinfo(x->curl, CURLINFO_SSL_VERIFYRESULT, &v);
-	if (x->peer != NULL)
-		cert_describe(x->peer, names, sizeof(names), &not_after);
 	if (strstr(x->errbuf, "host name") != NULL ||
 	    v == X509_V_ERR_HOSTNAME_MISMATCH) {
-		if (names[0] != '\0')
-			snprintf(what, sizeof(what), " (it names %s)", names);
-		result_error(r,
-		             "TLS certificate of %s not accepted: certificate "
-		             "is for another name%s",
-		             x->host, what);
+		cert_name_error(x, cert, r);
 	} else if (v != 0) {
 		if (v == X509_V_ERR_CERT_HAS_EXPIRED && not_after != 0 &&
 		    gmtime_r(&not_after, &tm) != NULL)
@@ -757,6 +937,7 @@ xfer_tls_error(struct xfer *x, struct fetch_result *r)
 		result_error(r, "TLS certificate of %s not accepted: %s",
 		             x->host, x->errbuf);
 	}
+	X509_free(own);
 }
 
 /* Describe a failed connection, by the system error behind it. */
@@ -918,6 +1099,8 @@ xfer_finish(struct xfer *x, CURLcode rc)
 	if (x->location != NULL)
 		r->location = absolute_url(x->job->url, x->location);
 	r->cert_expiry = want_certinfo ? xfer_cert_expiry(x) : x->cert_expiry;
+	if (want_certinfo && r->status != 0 && xfer_check_certinfo(x, r) == -1)
+		return;
 	if (rc == CURLE_OK || rc == CURLE_FILESIZE_EXCEEDED ||
 	    (rc == CURLE_WRITE_ERROR && x->abort != ABORT_NONE))
 		xfer_judge_response(x, rc, r);

@@ -1,6 +1,7 @@
 /*
  * fetch.h - HTTPS GET of policy files with the rules a sending MTA uses
- * (RFC 8461 section 3.3): https only, certificate and host name verified,
+ * (RFC 8461 section 3.3): https only, certificate and host name verified
+ * (the host name in the certificate's subjectAltName, never its CN),
  * no redirects, status 200 only, Content-Type text/plain, body capped at
  * POLICY_MAX_SIZE inside the write callback, connect and total timeouts.
  */

@@ -11,9 +11,15 @@
  *   UTF-8 (sts-policy-vchar): there it must be well-formed (RFC 3629), and
  *   a non-ASCII mx is explained as a U-label instead of an A-label. A
  *   byte-order mark is an error, said as such.
- * - blank lines are errors (the ABNF has none); trailing white space after
- *   a value is allowed and dropped (the ABNF's "*WSP" before each line end).
- * - at most POLICY_MX_MAX mx patterns and POLICY_EXT_MAX extensions.
+ * - blank lines are errors (the ABNF has none), except empty lines at the
+ *   very end, after the last field: ignored with a warning, since common
+ *   senders accept them and the canonical form drops them anyway (a
+ *   provider's policy ending in one can still be mirrored); trailing white
+ *   space after a value is allowed and dropped (the ABNF's "*WSP" before
+ *   each line end).
+ * - at most POLICY_MX_MAX mx patterns and POLICY_EXT_MAX extensions: limits
+ *   of ours (the RFC sets none) that bound the memory a policy uses, said
+ *   as such in their errors, which cite no RFC section.
  */
 #include "config.h"
 
@@ -26,6 +32,13 @@
 #include "policy.h"
 
 #define SEC_32 "(RFC 8461 section 3.2)"
+
+/* The limits of ours (the RFC sets none), said as such, without its
+ * section cited. */
+#define MX_LIMIT                                                               \
+	"is one too many: mta-sts-sync takes at most " POLICY_MX_MAX_STR       \
+	" mx patterns, a limit of its own that bounds the memory a policy "    \
+	"uses"
 
 /* Field names the RFC defines; the rest are extensions. */
 enum field {
@@ -178,7 +191,32 @@ all_digits(const char *s, size_t n)
 	return n > 0;
 }
 
-/* Check the characters that make a pattern obviously not a host name. */
+/* How many times c is in s (n bytes). */
+static size_t
+count_char(const char *s, size_t n, char c)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++)
+		k += s[i] == c;
+	return k;
+}
+
+/* Is s (n bytes) "host:port", one colon followed by 1 to 5 digits? */
+static int
+has_port(const char *s, size_t n)
+{
+	const char *colon = memchr(s, ':', n);
+	size_t digits;
+
+	if (colon == NULL || colon == s || count_char(s, n, ':') != 1)
+		return 0;
+	digits = n - (size_t)(colon + 1 - s);
+	return digits >= 1 && digits <= 5 && all_digits(colon + 1, digits);
+}
+
+/* Check the characters that make a pattern obviously not a host name:
+ * each says what was meant instead. */
 static const char *
 mx_char_problem(const char *s, size_t n)
 {
@@ -189,12 +227,18 @@ mx_char_problem(const char *s, size_t n)
 			return "is not an A-label domain: it has non-ASCII "
 			       "characters (write an internationalized name "
 			       "in its xn-- A-label form)";
-	if (memchr(s, ':', n) != NULL || (n > 0 && s[0] == '['))
+	/* "mx: a.example b.example": the ABNF has one pattern per line */
+	for (i = 0; i < n; i++)
+		if (s[i] == ' ' || s[i] == '\t' || s[i] == ',')
+			return "holds more than one name: each mx pattern "
+			       "needs an mx line of its own";
+	if (has_port(s, n))
+		return "has a port: an mx pattern is a host name only, "
+		       "without a port";
+	if ((n > 0 && s[0] == '[') || count_char(s, n, ':') > 1)
 		return "is an IP address: mx must be a host name";
 	if (n > 253)
 		return "is longer than 253 characters";
-	if (n > 1 && s[n - 1] == '.' && s[n - 2] != '.')
-		return "ends with a dot: write it without the trailing dot";
 	if (n >= 2 && s[0] == '*' && s[1] == '.')
 		s += 2, n -= 2;
 	if (memchr(s, '*', n) != NULL)
@@ -214,8 +258,16 @@ mx_problem(const char *s, size_t n)
 
 	if (n == 0)
 		return "is empty";
-	if (n == 1 && s[0] == '*')
-		return "is only a wildcard";
+	if (n <= 2 && s[0] == '*' && (n == 1 || s[1] == '.'))
+		return "is only a wildcard: \"*.\" must be followed by a "
+		       "domain, as in \"*.example.com\"";
+	/* a trailing dot: the problem of the pattern without it, if it has
+	 * one ("192.0.2.1."), else the dot */
+	if (n > 1 && s[n - 1] == '.' && s[n - 2] != '.')
+		return (why = mx_problem(s, n - 1)) != NULL
+		           ? why
+		           : "ends with a dot: write it without the trailing "
+		             "dot";
 	if ((why = mx_char_problem(s, n)) != NULL)
 		return why;
 	if (n >= 2 && s[0] == '*' && s[1] == '.')
@@ -263,15 +315,15 @@ int
 policy_add_mx(struct policy *p, const char *pattern, struct diag *d)
 {
 	size_t n = strlen(pattern);
-	const char *why = mx_problem(pattern, n);
+	const char *why = mx_problem(pattern, n), *cite = " " SEC_32;
 	char show[128];
 
 	if (why == NULL && p->nmx >= POLICY_MX_MAX)
-		why = "is one too many: at most " POLICY_MX_MAX_STR
-		      " mx patterns";
+		why = MX_LIMIT, cite = "";
 	if (why != NULL) {
-		diag_error(d, "mx \"%s\" %s " SEC_32,
-		           str_printable(pattern, n, show, sizeof(show)), why);
+		diag_error(d, "mx \"%s\" %s%s",
+		           str_printable(pattern, n, show, sizeof(show)), why,
+		           cite);
 		return -1;
 	}
 	mx_add(p, pattern, n);
@@ -342,6 +394,48 @@ ext_value_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* The number of bytes policy_canonical() writes for p (kept in step with
+ * it), whatever its size. */
+static size_t
+canonical_size(const struct policy *p)
+{
+	size_t i, n;
+
+	n = strlen("version: STSv1\r\n") + strlen("mode: \r\n") +
+	    strlen(policy_mode_name(p->mode)) + strlen("max_age: \r\n") +
+	    (size_t)snprintf(NULL, 0, "%lu", p->max_age);
+	for (i = 0; i < p->nmx; i++)
+		n += strlen("mx: \r\n") + strlen(p->mx[i]);
+	for (i = 0; i < p->next; i++)
+		n += strlen(": \r\n") + strlen(p->ext[i].key) +
+		     strlen(p->ext[i].value);
+	return n;
+}
+
+/*
+ * Whether p, published in its canonical form, fits in what senders read:
+ * RFC 8461 section 3.3 suggests they read at most 64 KiB (and so does our
+ * fetch), so a larger file would be refused. Its size is said, since an
+ * input that fits (LF line ends, say) may not once written out. Returns
+ * 0, or -1 with the reason in d.
+ */
+static int
+canonical_fits(const struct policy *p, struct diag *d)
+{
+	size_t n = canonical_size(p);
+
+	if (n <= POLICY_MAX_SIZE)
+		return 0;
+	diag_error(d,
+	           "the canonical form of this policy (CRLF line ends, fields "
+	           "in order) would be %zu bytes, more than the 64 KiB (%u "
+	           "bytes) that senders may read at most (RFC 8461 section "
+	           "3.3), so they could refuse the published file: shorten "
+	           "the policy",
+	           n, POLICY_MAX_SIZE);
+	return -1;
+}
+
 int
 policy_validate(const struct policy *p, struct diag *d)
 {
@@ -376,7 +470,7 @@ policy_validate(const struct policy *p, struct diag *d)
 			           p->ext[i].key);
 			return -1;
 		}
-	return 0;
+	return canonical_fits(p, d);
 }
 
 /* Reset out and write the canonical bytes of p into it (see policy.h). */
@@ -631,16 +725,15 @@ parse_max_age(struct pstate *ps, const char *v, size_t n)
 static int
 parse_mx(struct pstate *ps, const char *v, size_t n)
 {
-	const char *why = mx_problem(v, n);
+	const char *why = mx_problem(v, n), *cite = " " SEC_32;
 	char show[128];
 
 	str_printable(v, n, show, sizeof(show));
 	if (why == NULL && ps->p->nmx >= POLICY_MX_MAX)
-		why = "is one too many: at most " POLICY_MX_MAX_STR
-		      " mx patterns";
+		why = MX_LIMIT, cite = "";
 	if (why != NULL) {
-		diag_error(ps->d, "line %zu: mx \"%s\" %s " SEC_32, ps->line,
-		           show, why);
+		diag_error(ps->d, "line %zu: mx \"%s\" %s%s", ps->line, show,
+		           why, cite);
 		return -1;
 	}
 	if (mx_add(ps->p, v, n))
@@ -684,9 +777,12 @@ parse_ext(struct pstate *ps, const char *k, size_t kn, const char *v, size_t vn)
 			return 0;
 		}
 	if (p->next >= POLICY_EXT_MAX) {
-		diag_error(ps->d,
-		           "line %zu: more than %u unknown fields " SEC_32,
-		           ps->line, POLICY_EXT_MAX);
+		diag_error(
+		    ps->d,
+		    "line %zu: more than %u unknown fields: mta-sts-sync "
+		    "keeps at most %u, a limit of its own that bounds the "
+		    "memory a policy uses",
+		    ps->line, POLICY_EXT_MAX, POLICY_EXT_MAX);
 		return -1;
 	}
 	p->ext = xreallocarray(p->ext, p->next + 1, sizeof(*p->ext));
@@ -757,6 +853,53 @@ parse_line(struct pstate *ps, const char *s, size_t n)
 	}
 }
 
+/* How many empty lines (LF or CRLF) s (n bytes) is made of; 0 if it
+ * holds anything else. */
+static size_t
+empty_lines(const char *s, size_t n)
+{
+	size_t i = 0, lines = 0;
+
+	while (i < n) {
+		if (s[i] == '\r' && i + 1 < n)
+			i++;
+		if (s[i] != '\n')
+			return 0;
+		i++;
+		lines++;
+	}
+	return lines;
+}
+
+/*
+ * Whether the empty line the parser is at (at s, n bytes to the end of
+ * the buffer) starts the empty lines that end the policy, after its last
+ * field: then they are ignored with a warning (their number given), and
+ * parsing ends. Anywhere else an empty line is an error (the ABNF has
+ * none).
+ */
+static int
+trailing_empty_lines(struct pstate *ps, const char *s, size_t n)
+{
+	size_t k = ps->line > 1 ? empty_lines(s, n) : 0;
+	char where[64];
+
+	if (k == 0)
+		return 0;
+	if (k == 1)
+		snprintf(where, sizeof(where), "line %zu: an empty line",
+		         ps->line);
+	else
+		snprintf(where, sizeof(where), "lines %zu-%zu: %zu empty lines",
+		         ps->line, ps->line + k - 1, k);
+	diag_warn(ps->d,
+	          "%s at the end, ignored (the canonical form has none): the "
+	          "grammar has no empty line, so a strict sender may refuse "
+	          "this file " SEC_32,
+	          where);
+	return 1;
+}
+
 /* Split buf into lines (LF or CRLF ends, the last one optional). */
 static int
 parse_lines(struct pstate *ps, const char *buf, size_t len)
@@ -772,6 +915,8 @@ parse_lines(struct pstate *ps, const char *buf, size_t len)
 			n--;
 		else if (lf != NULL)
 			ps->p->lf_only = 1;
+		if (n == 0 && trailing_empty_lines(ps, buf + pos, len - pos))
+			return 0;
 		if (parse_line(ps, buf + pos, n) == -1)
 			return -1;
 		pos = lf != NULL ? (size_t)(lf - buf) + 1 : len;
@@ -791,9 +936,7 @@ parse_finish(struct pstate *ps)
 	    {FIELD_MODE, "mode"},
 	    {FIELD_MAX_AGE, "max_age"},
 	};
-	struct buf canon;
 	size_t i;
-	int rc;
 
 	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (ps->seen[required[i].f] == 0) {
@@ -802,16 +945,9 @@ parse_finish(struct pstate *ps)
 			           required[i].name);
 			return -1;
 		}
-	if (policy_validate(ps->p, ps->d) == -1)
-		return -1;
-	/* Whatever parses must be servable: its canonical form fits too. */
-	buf_init(&canon, POLICY_MAX_SIZE);
-	rc = policy_canonical(ps->p, &canon);
-	buf_free(&canon);
-	if (rc == -1)
-		diag_error(ps->d, "canonical policy larger than %u bytes",
-		           POLICY_MAX_SIZE);
-	return rc;
+	/* whatever parses must be servable: policy_validate() also checks
+	 * that its canonical form fits */
+	return policy_validate(ps->p, ps->d);
 }
 
 struct policy *

@@ -10,7 +10,8 @@
  * - "field: value" lines ending in LF or CRLF (the last end optional); a
  *   bare CR, a blank line, white space before the colon or at the start of
  *   a line are errors; white space after the colon and at the end of a
- *   line is allowed and dropped.
+ *   line is allowed and dropped. Empty lines at the very end, after the
+ *   last field, are ignored with a warning (common senders accept them).
  * - field names and the version and mode values are case-sensitive.
  * - fields may come in any order (the ABNF does not fix one; only the TXT
  *   record must start with "v=STSv1"); version, mode and max_age must be

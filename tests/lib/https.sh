@@ -21,12 +21,17 @@
 #
 # Functions:
 #   https_init                 make the CAs and pick the port (idempotent)
-#   https_cert ID [-expired|-untrusted|-days N] NAME...
+#   https_cert ID [-expired|-untrusted|-days N|-cn CN|-cn-only] NAME...
 #                              make $HTTPS_DIR/pki/ID.{crt,key} with the
-#                              DNS names as SANs, signed by the test CA;
+#                              DNS names (IP:ADDR: an IP address) as SANs
+#                              and the first as subject CN, signed by the
+#                              test CA;
 #                              -expired: validity 2020-01-01..2020-02-01;
 #                              -untrusted: signed by HTTPS_BADCA;
-#                              -days N: expires in N days (default 365)
+#                              -days N: expires in N days (default 365);
+#                              -cn CN: subject CN CN instead;
+#                              -cn-only: no subjectAltName at all, the
+#                              first name in the subject CN only
 #   https_site HOST [CERT_ID]  declare a virtual host HOST served with
 #                              certificate CERT_ID (default: a good one
 #                              made for HOST); docroot $HTTPS_DIR/www/HOST
@@ -89,21 +94,29 @@ _https_mkca() {
 
 https_cert() {
 	https_init
-	local id=$1 kind=good days=365 san="" n p=$HTTPS_DIR/pki ca=ca
+	local id=$1 kind=good days=365 san="" n p=$HTTPS_DIR/pki ca=ca cn=""
+	local cnonly=0
 	shift
 	while [ $# -gt 0 ]; do
 		case $1 in
 		-expired) kind=expired ;;
 		-untrusted) ca=badca ;;
 		-days) days=$2; shift ;;
+		-cn) cn=$2; shift ;;
+		-cn-only) cnonly=1 ;;
+		IP:*) san="${san:+$san,}$1" ;;
 		*) san="${san:+$san,}DNS:$1" ;;
 		esac
 		shift
 	done
-	printf '[ext]\nsubjectAltName=%s\nbasicConstraints=CA:FALSE\n%s\n' \
-		"$san" "extendedKeyUsage=serverAuth" >"$p/$id.ext"
+	cn=${cn:-${san#*:}}
+	{
+		printf '[ext]\n'
+		[ $cnonly = 1 ] || printf 'subjectAltName=%s\n' "$san"
+		printf 'basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n'
+	} >"$p/$id.ext"
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$p/$id.key" -out "$p/$id.csr" -subj "/CN=${san#DNS:}" \
+		-keyout "$p/$id.key" -out "$p/$id.csr" -subj "/CN=$cn" \
 		2>"$p/$id.err" || bail_out "https_cert $id: $(cat "$p/$id.err")"
 	if [ $kind = expired ]; then
 		_https_ca_sign "$id" "$ca" || bail_out "https_cert $id failed"

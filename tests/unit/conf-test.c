@@ -848,6 +848,35 @@ test_shared(void)
 	conf_free(c);
 }
 
+/* tls-rpt: the scheme is published in lower case, the rest as written. */
+static void
+test_tls_rpt_scheme(void)
+{
+	struct diag d;
+	struct conf *c =
+	    load_text(KEY_STMT DOMAIN_OK
+	              "\ttls-rpt \"MAILTO:TlsRpt@Example.COM?Subject=X\";\n"
+	              "\ttls-rpt \"HTTPS://Reports.Example/TLS%2Crpt\";\n"
+	              "\ttls-rpt \"Mailto:a@b.example\";\n};\n",
+	              &d);
+	const struct domain_conf *dc;
+
+	ok(c != NULL, "tls-rpt with upper-case schemes: accepted: %s", d.error);
+	if (c == NULL)
+		return;
+	dc = dom(c, 0);
+	ok(dc->tls_rpt.n == 3, "three tls-rpt URIs");
+	if (dc->tls_rpt.n == 3) {
+		is_str(dc->tls_rpt.v[0], "mailto:TlsRpt@Example.COM?Subject=X",
+		       "MAILTO: published as mailto:, the address as written");
+		is_str(dc->tls_rpt.v[1], "https://Reports.Example/TLS%2Crpt",
+		       "HTTPS: published as https:, the rest as written");
+		is_str(dc->tls_rpt.v[2], "mailto:a@b.example",
+		       "Mailto: published as mailto:");
+	}
+	conf_free(c);
+}
+
 /* Heap bytes in use (glibc's statistics), or -1 where unknown. */
 static long long
 heap_in_use(void)
@@ -1811,6 +1840,7 @@ main(void)
 	test_verify_url();
 	test_shared_policy_file();
 	test_shared();
+	test_tls_rpt_scheme();
 	test_scale();
 	test_includes();
 	test_comments();

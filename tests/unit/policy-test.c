@@ -293,8 +293,40 @@ test_mx_syntax(void)
 	      "has a label that starts or ends with '-'", "trailing hyphen");
 	FAILS(HDR "mx: mail_1.example.com\n" TAIL,
 	      "has a character other than letters, digits", "underscore");
-	FAILS(HDR "mx: mail example.com\n" TAIL, "has a character other than",
-	      "space inside");
+	FAILS(HDR "mx: mail:example.com\n" TAIL, "has a character other than",
+	      "a colon inside");
+	FAILS(HDR "mx: a.example b.example\n" TAIL,
+	      "line 3: mx \"a.example b.example\" holds more than one name: "
+	      "each mx pattern needs an mx line of its own (RFC 8461 section "
+	      "3.2)",
+	      "two patterns on one line, a space between");
+	FAILS(HDR "mx: a.example,b.example\n" TAIL,
+	      "holds more than one name: each mx pattern needs an mx line of "
+	      "its own",
+	      "two patterns on one line, a comma between");
+	FAILS(HDR "mx: a.example,\tb.example\n" TAIL,
+	      "holds more than one name",
+	      "two patterns, a comma and a tab between");
+	FAILS(HDR "mx: mail.example.com:25\n" TAIL,
+	      "line 3: mx \"mail.example.com:25\" has a port: an mx pattern "
+	      "is a host name only, without a port (RFC 8461 section 3.2)",
+	      "a host name with a port");
+	FAILS(HDR "mx: 192.0.2.1:25\n" TAIL, "has a port",
+	      "an address with a port");
+	FAILS(HDR "mx: *.\n" TAIL,
+	      "line 3: mx \"*.\" is only a wildcard: \"*.\" must be followed "
+	      "by a domain, as in \"*.example.com\"",
+	      "a wildcard and a dot, no domain");
+	FAILS(HDR "mx: *.example.com.\n" TAIL,
+	      "ends with a dot: write it without the trailing dot",
+	      "a wildcard pattern with a trailing dot");
+	FAILS(HDR "mx: a.\n" TAIL, "ends with a dot",
+	      "a one-label name with a trailing dot");
+	FAILS(HDR "mx: mail.*.example.com.\n" TAIL,
+	      "has a wildcard that is not the whole left-most label",
+	      "a trailing dot after another problem: that problem");
+	FAILS(HDR "mx: 192.0.2.1.\n" TAIL, "is an IP address",
+	      "an address with a trailing dot");
 	FAILS(HDR "mx:\n" TAIL, "line 3: mx \"\" is empty", "empty mx");
 
 	snprintf(in, sizeof(in), HDR "mx: %s.example\n" TAIL, l63);
@@ -323,6 +355,41 @@ test_mx_syntax(void)
 	policy_free(p);
 }
 
+/* Empty lines at the very end: ignored with a warning, one for them all,
+ * and left out of the canonical form. */
+static void
+test_trailing_blank_lines(void)
+{
+	static const char want[] =
+	    "version: STSv1\r\nmode: none\r\nmax_age: 1\r\n";
+	struct policy *p;
+
+	p = parse("version: STSv1\r\nmode: none\r\nmax_age: 1\r\n\r\n");
+	ok(p != NULL && d.nwarn == 1,
+	   "a CRLF blank line at the end: accepted, one warning");
+	like(d.warn[0],
+	     "line 4: an empty line at the end, ignored (the canonical form "
+	     "has none): the grammar has no empty line, so a strict sender "
+	     "may refuse this file (RFC 8461 section 3.2)",
+	     "a blank line at the end: the warning says why");
+	is_str(canon(p), want,
+	       "a blank line at the end: not in the canonical "
+	       "form");
+	policy_free(p);
+	p = parse("version: STSv1\nmode: none\nmax_age: 1\n\n\r\n\n");
+	ok(p != NULL && d.nwarn == 1, "three blank lines at the end: accepted, "
+	                              "one warning");
+	like(d.warn[0], "lines 4-6: 3 empty lines at the end, ignored",
+	     "three blank lines at the end: their lines are named");
+	is_str(canon(p), want,
+	       "blank lines at the end: not in the canonical "
+	       "form");
+	policy_free(p);
+	p = parse("version: STSv1\nmode: none\nmax_age: 1\n");
+	ok(p != NULL && d.nwarn == 0, "no blank line: no warning");
+	policy_free(p);
+}
+
 static void
 test_lines(void)
 {
@@ -346,8 +413,15 @@ test_lines(void)
 	      "line 2: NUL byte (RFC 8461 section 3.2)", "a NUL byte");
 	FAILS("version: STSv1\nmode: none\n\nmax_age: 1\n",
 	      "line 3: empty line (RFC 8461 section 3.2)", "a blank line");
-	FAILS("version: STSv1\nmode: none\nmax_age: 1\n\n",
-	      "line 4: empty line", "a blank line at the end");
+	FAILS("version: STSv1\nmode: none\nmax_age: 1\n\nx: y\n",
+	      "line 4: empty line (RFC 8461 section 3.2)",
+	      "a blank line before the last field");
+	FAILS("version: STSv1\nmode: none\nmax_age: 1\n\n\n \n",
+	      "line 4: empty line", "blank lines before a line of spaces");
+	FAILS("\n", "line 1: empty line", "an empty line alone");
+	FAILS("\r\n\r\nversion: STSv1\nmode: none\nmax_age: 1\n",
+	      "line 1: empty line", "blank lines at the start");
+	test_trailing_blank_lines();
 	FAILS("version: STSv1\n mode: none\nmax_age: 1\n",
 	      "line 2: white space around the field name", "leading space");
 	FAILS("version: STSv1\nmode : none\nmax_age: 1\n",
@@ -561,6 +635,93 @@ test_build(void)
 	ok(policy_mode_from_name("None", &m) == -1, "mode names are exact");
 }
 
+/* Into in: an LF-only policy, its fields in canonical order, whose
+ * canonical form (CRLF line ends) is canonical_len bytes: 95 lines, so
+ * 95 bytes shorter. */
+static void
+lf_policy(struct buf *in, size_t canonical_len)
+{
+	size_t lines = 4 + 90 + 1, pad;
+	unsigned i;
+
+	buf_reset(in);
+	buf_puts(in, "version: STSv1\nmode: testing\nmx: mail.example.com\n"
+	             "max_age: 86400\n");
+	for (i = 10; i < 100; i++)
+		buf_printf(in, "x%u: %0600d\n", i, 0);
+	pad = canonical_len - lines - in->len - strlen("y: \n");
+	buf_puts(in, "y: ");
+	while (pad-- > 0)
+		buf_puts(in, "a");
+	buf_puts(in, "\n");
+}
+
+/* An input that fits in 64 KiB but whose canonical form does not is
+ * refused with the size of that form, exact to the byte. */
+static void
+test_canonical_size(void)
+{
+	struct buf in;
+	struct policy *p;
+
+	buf_init(&in, 2 * POLICY_MAX_SIZE);
+	lf_policy(&in, POLICY_MAX_SIZE + 95);
+	ok(in.len == POLICY_MAX_SIZE, "an LF-only policy of 65536 bytes (%zu)",
+	   in.len);
+	fails(in.data, in.len,
+	      "the canonical form of this policy (CRLF line ends, fields in "
+	      "order) would be 65631 bytes, more than the 64 KiB (65536 bytes) "
+	      "that senders may read at most (RFC 8461 section 3.3), so they "
+	      "could refuse the published file: shorten the policy",
+	      "an LF-only policy of 64 KiB: the size of its canonical form");
+	lf_policy(&in, POLICY_MAX_SIZE);
+	p = parse(in.data);
+	ok(p != NULL && strlen(canon(p)) == POLICY_MAX_SIZE,
+	   "a canonical form of exactly 65536 bytes is accepted");
+	policy_free(p);
+	lf_policy(&in, POLICY_MAX_SIZE + 1);
+	FAILS(in.data, "would be 65537 bytes, more than the 64 KiB",
+	      "a canonical form of 65537 bytes: refused, its size exact");
+	buf_free(&in);
+}
+
+/* A policy built by hand (the configuration's mx overrides) is checked
+ * for its canonical size by policy_validate(). */
+static void
+test_hand_built_too_large(void)
+{
+	struct buf canon;
+	struct policy *p = policy_new();
+	char name[128], want[200];
+	unsigned i;
+	int rc, added = 1;
+
+	p->mode = POLICY_MODE_TESTING;
+	p->max_age = 86400;
+	for (i = 0; i < 950; i++) {
+		snprintf(name, sizeof(name), "mx%03u.%s.%s.example", i,
+		         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+		diag_init(&d);
+		added = policy_add_mx(p, name, &d) == 0 && added;
+	}
+	ok(added, "950 long mx patterns added");
+	buf_init(&canon, 1u << 20);
+	rc = policy_canonical(p, &canon);
+	ok(rc == 0 && canon.len > POLICY_MAX_SIZE,
+	   "950 long mx patterns: over 64 KiB in canonical form (%zu)",
+	   canon.len);
+	snprintf(want, sizeof(want),
+	         "the canonical form of this policy (CRLF line ends, fields in "
+	         "order) would be %zu bytes, more than the 64 KiB",
+	         canon.len);
+	diag_init(&d);
+	ok(policy_validate(p, &d) == -1, "policy_validate() refuses it");
+	like(d.error, want, "with the exact size of its canonical form");
+	buf_free(&canon);
+	policy_free(p);
+}
+
 /* Many mx: a cap on their number, and on the canonical size. */
 static void
 test_limits(void)
@@ -576,8 +737,17 @@ test_limits(void)
 		           "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
 	ok(in.len <= POLICY_MAX_SIZE, "input of 1000 mx fits 64 KiB (%zu)",
 	   in.len);
-	fails(in.data, in.len, "canonical policy larger than 65536 bytes",
+	fails(in.data, in.len,
+	      "the canonical form of this policy (CRLF line ends, fields in "
+	      "order) would be ",
 	      "a policy whose canonical form would not fit");
+	like(d.error,
+	     " bytes, more than the 64 KiB (65536 bytes) that senders may read "
+	     "at most (RFC 8461 section 3.3), so they could refuse the "
+	     "published file: shorten the policy",
+	     "a policy whose canonical form would not fit: why it matters");
+	test_canonical_size();
+	test_hand_built_too_large();
 
 	buf_reset(&in);
 	buf_puts(&in, "version:STSv1\nmode:testing\nmax_age:1\n");
@@ -588,7 +758,39 @@ test_limits(void)
 	ok(p != NULL && p->nmx == POLICY_MX_MAX, "1000 mx are accepted");
 	policy_free(p);
 	buf_puts(&in, "mx:one.more\n");
-	fails(in.data, in.len, "at most 1000 mx patterns", "1001 mx");
+	fails(in.data, in.len,
+	      "line 1004: mx \"one.more\" is one too many: mta-sts-sync takes "
+	      "at most 1000 mx patterns, a limit of its own that bounds the "
+	      "memory a policy uses",
+	      "1001 mx");
+	ok(strstr(d.error, "RFC") == NULL,
+	   "1001 mx: our limit is not cited as the RFC's");
+	diag_init(&d);
+	p = policy_parse(in.data, in.len - strlen("mx:one.more\n"), &d);
+	ok(p != NULL && policy_add_mx(p, "one.more", &d) == -1 &&
+	       strncmp(d.error, "mx \"one.more\" is one too many", 28) == 0 &&
+	       strstr(d.error, "a limit of its own") != NULL &&
+	       strstr(d.error, "RFC") == NULL,
+	   "1001 mx added by hand: our limit, not the RFC's");
+	policy_free(p);
+
+	buf_reset(&in);
+	buf_puts(&in, "version:STSv1\nmode:none\nmax_age:1\n");
+	for (i = 0; i < POLICY_EXT_MAX; i++)
+		buf_printf(&in, "x%u: v\n", i);
+	diag_init(&d);
+	p = policy_parse(in.data, in.len, &d);
+	ok(p != NULL && p->next == POLICY_EXT_MAX,
+	   "100 unknown fields are kept");
+	policy_free(p);
+	buf_puts(&in, "y: v\n");
+	fails(in.data, in.len,
+	      "line 104: more than 100 unknown fields: mta-sts-sync keeps at "
+	      "most 100, a limit of its own that bounds the memory a policy "
+	      "uses",
+	      "101 unknown fields");
+	ok(strstr(d.error, "RFC") == NULL,
+	   "101 unknown fields: our limit is not cited as the RFC's");
 	buf_free(&in);
 }
 
