@@ -1058,7 +1058,11 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
-			run_fail(who, "%s", d->error);
+			run_fail(who, "%s%s", d->error,
+			         r == DNS_UPDATE_CONFLICT && who->file_written
+			             ? " (the policy file already holds the "
+			               "new policy)"
+			             : "");
 			continue;
 		}
 		who->dns_updated = 1;
