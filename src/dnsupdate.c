@@ -2826,29 +2826,29 @@ conflict_error(const char *names, const char *where, int rcode, struct diag *d)
 	           names, where, prereq_rcode_name(rcode));
 }
 
-/* A digest of the records of our kind that c's state holds at the
- * names c manages, whatever their order. */
+/* A digest of the records of our kind that c's state holds at one of
+ * the names c manages (k: 0 _mta-sts, 1 _smtp._tls), whatever their
+ * order; 0 for a name c leaves alone. */
 static size_t
-version_digest(const struct dns_change *c)
+version_digest(const struct dns_change *c, int k)
 {
-	const struct dns_txtset *s[2] = {&c->state->sts, &c->state->tlsrpt};
-	const char *text[2] = {c->sts_text, c->tlsrpt_text};
-	const char *prefix[2] = {STS_RECORD_VERSION, TLSRPT_RECORD_VERSION};
-	size_t sum[2] = {0, 0};
+	const struct dns_txtset *s = k ? &c->state->tlsrpt : &c->state->sts;
+	const char *text = k ? c->tlsrpt_text : c->sts_text;
+	const char *prefix = k ? TLSRPT_RECORD_VERSION : STS_RECORD_VERSION;
+	size_t sum = 0;
 
-	for (int k = 0; k < 2; k++)
-		for (size_t i = 0; text[k] != NULL && i < s[k]->n; i++)
-			if (record_is_version(s[k]->text.v[i], prefix[k]))
-				sum[k] += hash_bytes(s[k]->text.v[i],
-				                     strlen(s[k]->text.v[i]));
-	return sum[0] ^ (sum[1] * 0x9e3779b97f4a7c15u);
+	for (size_t i = 0; text != NULL && i < s->n; i++)
+		if (record_is_version(s->text.v[i], prefix))
+			sum += hash_bytes(s->text.v[i], strlen(s->text.v[i]));
+	return sum;
 }
 
 /*
  * After a refusal by the prerequisites and a new read: mark the changes
  * whose records of our kind someone changed since the first read (before
- * holds their digests then), unless they now hold what we want. Their
- * edit is not overwritten: DESIGN section 2.9. Returns how many.
+ * holds two digests a change then), unless they now hold what we want,
+ * and which of their names those are. Their edit is not overwritten:
+ * DESIGN section 2.9. Returns how many.
  */
 static size_t
 mark_contended(struct dns_change *c, size_t n, const size_t *before, int rcode)
@@ -2856,17 +2856,23 @@ mark_contended(struct dns_change *c, size_t n, const size_t *before, int rcode)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		c[i].contended = version_digest(&c[i]) != before[i] &&
-		                         dns_change_needed(&c[i])
-		                     ? rcode
-		                     : 0;
-		k += c[i].contended != 0;
+		unsigned names = 0;
+
+		for (int j = 0; j < 2; j++)
+			if (version_digest(&c[i], j) != before[2 * i + j])
+				names |= j ? DNS_NAME_TLSRPT : DNS_NAME_STS;
+		if (!dns_change_needed(&c[i]))
+			names = 0;
+		c[i].contended = names ? rcode : 0;
+		c[i].contended_names = names;
+		k += names != 0;
 	}
 	return k;
 }
 
 /* The error of the changes marked contended (after where refused the
- * update with rcode): which names, and that nothing of theirs changed. */
+ * update with rcode): which records of which names someone changed, and
+ * that nothing of theirs changed. */
 static void
 contended_error(const struct dns_change *c, size_t n, const char *where,
                 int rcode, struct diag *d)
@@ -2875,23 +2881,22 @@ contended_error(const struct dns_change *c, size_t n, const char *where,
 
 	buf_init(&names, DIAG_MSG_MAX / 2);
 	for (size_t i = 0; i < n; i++) {
-		if (!c[i].contended)
-			continue;
-		if (c[i].sts_text != NULL)
-			buf_printf(&names, "%s_mta-sts.%s",
-			           names.len ? ", " : "", c[i].domain);
-		if (c[i].tlsrpt_text != NULL)
-			buf_printf(&names, "%s_smtp._tls.%s",
-			           names.len ? ", " : "", c[i].domain);
+		if (c[i].contended_names & DNS_NAME_STS)
+			buf_printf(&names,
+			           "%sthe v=STSv1 records at _mta-sts.%s",
+			           names.len ? " and " : "", c[i].domain);
+		if (c[i].contended_names & DNS_NAME_TLSRPT)
+			buf_printf(&names,
+			           "%sthe v=TLSRPTv1 records at _smtp._tls.%s",
+			           names.len ? " and " : "", c[i].domain);
 	}
 	diag_error(d,
-	           "someone changed the v=STSv1 or v=TLSRPTv1 records at %s "
-	           "between our read and our update (%s from %s): their edit "
-	           "is left as it is and this domain's records were not "
-	           "changed; the next run replaces them unless the domain is "
-	           "taken out of the configuration",
+	           "someone changed %s between our read and our update (%s "
+	           "from %s): their edit is left as it is and %s records "
+	           "were not changed; the next run replaces their edit "
+	           "unless the domain is taken out of the configuration",
 	           names.data ? names.data : "?", prereq_rcode_name(rcode),
-	           where);
+	           where, n > 1 ? "these domains'" : "this domain's");
 	buf_free(&names);
 }
 
@@ -2919,11 +2924,12 @@ reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
              const char *where, const char *names, int rcode, size_t *contended,
              struct diag *d)
 {
-	size_t *before = xcalloc(n, sizeof(*before));
+	size_t *before = xcalloc(2 * n, sizeof(*before));
 	int rc;
 
 	for (size_t i = 0; i < n; i++)
-		before[i] = version_digest(&c[i]);
+		for (int j = 0; j < 2; j++)
+			before[2 * i + j] = version_digest(&c[i], j);
 	rc = reread_refused(t, c, n, where, names, rcode, d);
 	if (rc == 0)
 		*contended = mark_contended(c, n, before, rcode);
@@ -2976,6 +2982,8 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 
 	for (size_t i = 0; i < n; i++)
 		c[i].confirmed = c[i].contended = 0;
+	for (size_t i = 0; i < n; i++)
+		c[i].contended_names = 0;
 	for (int attempt = 0;; attempt++) {
 		struct plan p;
 		int rcode;

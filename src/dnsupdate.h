@@ -200,7 +200,12 @@ struct dns_change {
 	 * kind between the read and the update (the rcode of the refusal,
 	 * NXRRSET or YXRRSET; else 0); they are left as they are */
 	int contended;
+	/* with contended: which of its names they changed (DNS_NAME_*) */
+	unsigned contended_names;
 };
+
+#define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
+#define DNS_NAME_TLSRPT 2u /* _smtp._tls.<domain> */
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
  * text is current when it is the only record of its kind at its name

@@ -512,6 +512,35 @@ policy_id(const char *bytes, size_t len, char id[POLICY_ID_MAX + 1])
 	id[POLICY_ID_MAX] = '\0';
 }
 
+/*
+ * The policy's second id comes from its alternate form: the canonical
+ * bytes with LF line ends (RFC 8461 section 3.2 allows LF or CRLF), the
+ * same policy to a sender but other bytes, so another id. A sync that
+ * must change the id of an unchanged policy (the file served another
+ * policy while its id was live: senders may have cached that one under
+ * it) serves this form. Being other bytes in the file, the form itself
+ * tells the next run which id is due when that run is cut short, with no
+ * state kept elsewhere; and the id stays the SHA-256 of what is served.
+ * These bytes never are the canonical form of any policy, so the id of
+ * one policy's alternate form is never the usual id of another.
+ */
+int
+policy_alternate(const char *canon, size_t len, struct buf *out)
+{
+	size_t i, start = 0;
+	int rc = 0;
+
+	buf_reset(out);
+	for (i = 0; i < len && rc == 0; i++)
+		if (canon[i] == '\r' && i + 1 < len && canon[i + 1] == '\n') {
+			rc = buf_append(out, canon + start, i - start);
+			start = i + 1;
+		}
+	if (rc == 0)
+		rc = buf_append(out, canon + start, len - start);
+	return rc;
+}
+
 /* Length of host without one trailing dot. */
 static size_t
 name_len(const char *s)

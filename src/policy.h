@@ -86,6 +86,11 @@ int policy_canonical(const struct policy *p, struct buf *out);
 /* The id for the exact served bytes: 32 lower-case hex digits of their
  * SHA-256, NUL-terminated. */
 void policy_id(const char *bytes, size_t len, char id[POLICY_ID_MAX + 1]);
+/* Write into out (reset first) the alternate form of the canonical
+ * bytes canon: each CRLF turned into LF. The same policy in other bytes,
+ * whose policy_id() is the policy's second id (see policy.c for when it
+ * is served). Returns 0, or -1 if out is too small (it needs len bytes). */
+int policy_alternate(const char *canon, size_t len, struct buf *out);
 
 /* RFC 8461 section 4.1: does pattern ("host" or "*.suffix") match host?
  * Case-insensitive, a trailing dot on host ignored, '*' matches exactly

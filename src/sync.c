@@ -63,6 +63,25 @@
 	"%s.%s: its CNAME to %s comes from a wildcard (the name does not "     \
 	"exist), not a delegation: taken as no record, the update creates "    \
 	"the name"
+/* -v, when the id changes although the policy does not (plan_form) */
+#define ID_TOGGLE_NOTE                                                         \
+	"%s held another policy while the live id named this one (a "          \
+	"publish whose id change never came), so senders may have cached "     \
+	"that one under it: the id changes although the policy is the same, "  \
+	"to %s, the id of the policy written with %s line ends"
+/* -v, when an earlier run wrote that form and did not change the id */
+#define ID_TOGGLE_FINISH_NOTE                                                  \
+	"%s holds the policy with %s line ends, which an earlier run wrote "   \
+	"to change the id of the same policy (the file had held another "      \
+	"one) and did not finish: the id becomes %s, that of these bytes"
+/* -v, for a policy served in its alternate form */
+#define ID_ALTERNATE_NOTE                                                      \
+	"the policy is served with LF line ends, its alternate form (id %s), " \
+	"which an earlier id change left: kept"
+/* the change line, when the id changes although the policy does not */
+#define ID_TOGGLE_WHY                                                          \
+	" (a new id for the same policy: the file held another policy while "  \
+	"the old id was live, and senders may have cached that one under it)"
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
@@ -84,8 +103,12 @@ struct domain_run {
 	enum policy_mode mode; /* its summary, kept for the report */
 	size_t nmx;
 	unsigned long max_age;
-	struct buf served; /* its canonical bytes */
-	char id[POLICY_ID_MAX + 1];
+	struct buf served; /* its bytes: canonical, or the alternate form */
+	char id[POLICY_ID_MAX + 1]; /* the id of served */
+	int alternate;              /* served is the alternate form */
+	/* the live id is the policy's other one, and must change although
+	 * the policy does not (plan_form) */
+	int id_toggle;
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
@@ -400,7 +423,108 @@ plan_policy(struct domain_run *r)
 	return 0;
 }
 
-/* Compare the canonical policy with the published file. */
+/* Does r's policy file hold exactly the len bytes at bytes? */
+static int
+file_holds(const struct domain_run *r, const char *bytes, size_t len)
+{
+	return r->file_exists && r->published.len == len &&
+	       memcmp(r->published.data, bytes, len) == 0;
+}
+
+/* The id of the one v=STSv1 record live at r's _mta-sts name, into id.
+ * Returns 1, or 0 if there is none, more than one (senders take none),
+ * or it does not parse. */
+static int
+live_sts_id(const struct domain_run *r, char id[POLICY_ID_MAX + 1])
+{
+	const struct dns_txtset *s = &r->state.sts;
+	struct sts_record rec;
+	struct diag d;
+	size_t first = 0;
+
+	if (record_select(s->text.v, s->text.n, STS_RECORD_VERSION, &first) !=
+	    1)
+		return 0;
+	diag_init(&d);
+	if (sts_record_parse(s->text.v[first], strlen(s->text.v[first]), &rec,
+	                     &d) == -1)
+		return 0;
+	memcpy(id, rec.id, sizeof(rec.id));
+	return 1;
+}
+
+/*
+ * Should r serve the alternate form of its policy (policy_alternate())?
+ * alt_id is that form's id, r->id the usual one. The form the file holds
+ * stays, so that a run cut short between the write and the UPDATE is
+ * finished with the id of what it wrote. Otherwise, when the live id is
+ * one of the policy's two but the file holds another policy, that policy
+ * was served under this id (a publish whose UPDATE never came, then a
+ * revert): senders may have cached it, and only a new id makes them
+ * fetch again, so the other form is served. Not when the file is
+ * missing: nothing was served from it. Else the form the live id names
+ * (nothing to change), or the usual one. Sets r->id_toggle.
+ */
+static int
+want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
+{
+	char live[POLICY_ID_MAX + 1];
+	int has_live = live_sts_id(r, live);
+	int live_usual = has_live && strcmp(live, r->id) == 0;
+	int live_alt = has_live && strcmp(live, alt_id) == 0;
+	int use_alt;
+
+	if (file_holds(r, r->served.data, r->served.len))
+		use_alt = 0;
+	else if (file_holds(r, alt->data, alt->len))
+		use_alt = 1;
+	else if (live_usual || live_alt)
+		use_alt = r->file_exists ? live_usual : live_alt;
+	else
+		use_alt = 0;
+	r->id_toggle = use_alt ? live_usual : live_alt;
+	return use_alt;
+}
+
+/* Choose the form of its policy that r serves (want_alternate()): with
+ * the alternate one, r->served and r->id become its. */
+static void
+plan_form(struct domain_run *r)
+{
+	struct buf alt, t;
+	char alt_id[POLICY_ID_MAX + 1];
+
+	buf_init(&alt, POLICY_MAX_SIZE);
+	/* never longer than the canonical bytes */
+	if (policy_alternate(r->served.data, r->served.len, &alt) == 0) {
+		policy_id(alt.data, alt.len, alt_id);
+		if (want_alternate(r, &alt, alt_id)) {
+			t = r->served;
+			r->served = alt;
+			alt = t;
+			memcpy(r->id, alt_id, sizeof(alt_id));
+			r->alternate = 1;
+		}
+	}
+	buf_free(&alt);
+}
+
+/* Say with -v why r serves the form of its policy it does, unless that
+ * is the usual one and the id need not change for it. */
+static void
+form_note(struct domain_run *r)
+{
+	const char *ends = r->alternate ? "LF" : "CRLF";
+
+	if (r->id_toggle && r->file_differs)
+		run_note(r, ID_TOGGLE_NOTE, r->policy_file, r->id, ends);
+	else if (r->id_toggle)
+		run_note(r, ID_TOGGLE_FINISH_NOTE, r->policy_file, ends, r->id);
+	else if (r->alternate)
+		run_note(r, ID_ALTERNATE_NOTE, r->id);
+}
+
+/* Compare the policy with the published file. */
 static int
 plan_file(struct domain_run *r)
 {
@@ -415,9 +539,9 @@ plan_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_exists = exists;
-	r->file_differs =
-	    !exists || r->published.len != r->served.len ||
-	    memcmp(r->published.data, r->served.data, r->served.len) != 0;
+	plan_form(r);
+	r->file_differs = !file_holds(r, r->served.data, r->served.len);
+	form_note(r);
 	run_note(r, "%s: %s", r->policy_file,
 	         !exists           ? "not published yet"
 	         : r->file_differs ? "differs from the new policy"
@@ -823,21 +947,57 @@ publish_confirm(struct domain_run *r)
 }
 
 /*
+ * When r's file is already in place but its id is not, an earlier run
+ * failed or was killed after writing it, and may not have run the
+ * publish-command to its end; but if it did (a git deploy that committed
+ * and pushed, and then verify timed out), running it again may fail
+ * ("nothing to commit") on every run. So one fetch of the verify-url,
+ * without waiting, tells whether the new policy is served already: the
+ * command is then not run again. Returns 1 if so, else 0 (also with
+ * verify no, or without a publish-command).
+ */
+static int
+already_served(struct domain_run *r)
+{
+	struct diag d;
+
+	if (!r->dc->verify || r->dc->publish_cmd.n == 0)
+		return 0;
+	diag_init(&d);
+	if (publish_verify(r->verify_url, &r->opts, r->served.data,
+	                   r->served.len, 0, &d) == -1) {
+		run_note(r,
+		         "the file is in place but not served yet (%s): "
+		         "running the publish-command again",
+		         d.error);
+		return 0;
+	}
+	run_note(r,
+	         "%s already serves the new policy: the publish-command is "
+	         "not run again",
+	         r->verify_url);
+	return 1;
+}
+
+/*
  * Publish r's file if it differs, and confirm it is served before the id
  * changes. The publish-command also runs when the file is already in
- * place but the id is not: a run that failed or was killed after writing
- * the file may not have pushed it, and the next run must finish the job.
+ * place but the id is not, unless the policy is served already
+ * (already_served()): a run that failed or was killed after writing the
+ * file may not have pushed it, and the next run must finish the job.
  */
 static int
 publish_domain(struct domain_run *r)
 {
 	if (r->file_differs && publish_file(r) == -1)
 		return -1;
-	if ((r->file_differs || r->id_needed) && publish_command(r) == -1)
+	if (!r->file_differs && !r->id_needed)
+		return 0;
+	if (!r->file_differs && already_served(r))
+		return 0;
+	if (publish_command(r) == -1)
 		return -1;
-	if (r->file_differs || r->id_needed)
-		return publish_confirm(r);
-	return 0;
+	return publish_confirm(r);
 }
 
 /* --------------------------------------------------------------- DNS */
@@ -898,7 +1058,11 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
-			run_fail(who, "%s", d->error);
+			run_fail(who, "%s%s", d->error,
+			         r == DNS_UPDATE_CONFLICT && who->file_written
+			             ? " (the policy file already holds the "
+			               "new policy)"
+			             : "");
 			continue;
 		}
 		who->dns_updated = 1;
@@ -985,6 +1149,13 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 		run_change_record(r, "_smtp._tls", r->tlsrpt_value_needed, out);
 }
 
+/* Did (would) r change its id although its policy is the same? */
+static int
+id_toggled(const struct domain_run *r, int dry_run)
+{
+	return r->id_toggle && r->id_needed && (dry_run || r->dns_updated);
+}
+
 /* One line per changed or failed domain; warnings where they matter. */
 static void
 report_text(const struct domain_run *r, int dry_run)
@@ -1008,10 +1179,11 @@ report_text(const struct domain_run *r, int dry_run)
 	run_changes(r, dry_run, &what);
 	if ((dry_run ? r->file_differs : r->file_written) || r->id_needed)
 		log_notice(r->dc->name,
-		           "%s policy id=%s mode=%s mx=%zu max_age=%lu: %s",
+		           "%s policy id=%s mode=%s mx=%zu max_age=%lu: %s%s",
 		           dry_run ? "would publish" : "published", r->id,
 		           policy_mode_name(r->mode), r->nmx, r->max_age,
-		           what.data ? what.data : "");
+		           what.data ? what.data : "",
+		           id_toggled(r, dry_run) ? ID_TOGGLE_WHY : "");
 	else /* a TLS-RPT record or a TTL only */
 		log_notice(r->dc->name, "%s %s (policy id=%s unchanged)",
 		           dry_run ? "would update" : "updated",
@@ -1089,8 +1261,8 @@ dry_run_diff(struct domain_run *r)
 		return;
 	snprintf(old_name, sizeof(old_name), "%s (%s)", r->policy_file,
 	         r->file_exists ? "published" : "not published yet");
-	snprintf(new_name, sizeof(new_name), "%s (new, id=%s)", r->policy_file,
-	         r->id);
+	snprintf(new_name, sizeof(new_name), "%s (new, id=%s%s)",
+	         r->policy_file, r->id, r->alternate ? ", LF line ends" : "");
 	buf_init(&r->dry_text, 1u << 20);
 	sync_diff(r->published.data ? r->published.data : "", r->published.len,
 	          r->served.data, r->served.len, old_name, new_name,

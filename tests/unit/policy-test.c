@@ -151,6 +151,56 @@ test_id(void)
 	ok(strlen(id) == POLICY_ID_MAX, "id is 32 characters");
 }
 
+/* The alternate form and the second id it gives: the same policy with
+ * LF line ends, whose SHA-256 differs. */
+static void
+test_alternate(void)
+{
+	char id[POLICY_ID_MAX + 1], alt_id[POLICY_ID_MAX + 1];
+	struct buf alt, small;
+	struct policy *p;
+	size_t i;
+
+	buf_init(&alt, POLICY_MAX_SIZE);
+	ok(policy_alternate(proton_canon, strlen(proton_canon), &alt) == 0,
+	   "alternate: made");
+	is_str(alt.data, proton,
+	       "alternate: the canonical bytes, LF line ends");
+	policy_id(proton_canon, strlen(proton_canon), id);
+	policy_id(alt.data, alt.len, alt_id);
+	is_str(id, "577dff60ecc7983026c228bb31c19dd6", "alternate: usual id");
+	is_str(alt_id, "b056f5c25f57f294adb9e26a6b65f373",
+	       "alternate: its id is the SHA-256 of its bytes");
+	ok(strcmp(id, alt_id) != 0, "alternate: another id");
+	for (i = 0; i < POLICY_ID_MAX; i++)
+		if (!strchr("0123456789abcdef", alt_id[i]))
+			break;
+	ok(i == POLICY_ID_MAX && alt_id[i] == '\0',
+	   "alternate id: 32 lower-case hex digits");
+	p = parse(alt.data);
+	is_str(canon(p), proton_canon, "alternate: the same policy");
+	policy_free(p);
+	buf_init(&small, POLICY_MAX_SIZE);
+	ok(policy_alternate(alt.data, alt.len, &small) == 0 &&
+	       strcmp(small.data, proton) == 0,
+	   "alternate of the alternate: the same bytes");
+	buf_free(&small);
+	p = parse(HDR "mx: a.example\nmax_age: 1\next1: a\r\n");
+	ok(policy_alternate(canon(p), strlen(canon(p)), &alt) == 0 &&
+	       strchr(alt.data, '\r') == NULL &&
+	       strcmp(alt.data, "version: STSv1\nmode: enforce\n"
+	                        "mx: a.example\nmax_age: 1\next1: a\n") == 0,
+	   "alternate: extensions too, no CR left");
+	policy_free(p);
+	ok(policy_alternate("", 0, &alt) == 0 && alt.len == 0,
+	   "alternate of nothing: nothing");
+	buf_init(&small, 8);
+	ok(policy_alternate(proton_canon, strlen(proton_canon), &small) == -1,
+	   "alternate: a buffer too small fails");
+	buf_free(&small);
+	buf_free(&alt);
+}
+
 static void
 test_version_mode(void)
 {
@@ -800,6 +850,7 @@ main(void)
 	test_valid();
 	test_semantic();
 	test_id();
+	test_alternate();
 	test_version_mode();
 	test_max_age();
 	test_mx_syntax();
