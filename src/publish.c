@@ -606,7 +606,8 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
 /*
  * In the child, before exec: mark every descriptor from `first` on
  * close-on-exec, so that the command (and whatever it leaves running)
- * holds none of the run's sockets and files. Only async-signal-safe
+ * holds none of the run's sockets and files (the lock is let through
+ * after). Only async-signal-safe
  * calls: the parent has other threads.
  */
 static void
@@ -630,12 +631,24 @@ cloexec_from(int first)
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
 #define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
 
+/* The descriptor of the run's lock, which the commands inherit; -1:
+ * none (publish_set_run_lock()). */
+static int run_lock_fd = -1;
+
+void
+publish_set_run_lock(int fd)
+{
+	run_lock_fd = fd;
+}
+
 /*
  * In the child: standard input from /dev/null, output and errors into the
  * pipe, a process group of its own (so that a timeout kills what it
- * started too), the signals that end a run back to their defaults and
- * the signal mask the parent had (mask), then exec. On failure errno goes
- * through errfd. Only async-signal-safe calls here.
+ * started too), the signals that end a run and SIGPIPE (which the run
+ * ignores: a shell pipeline in the command needs it) back to their
+ * defaults and the signal mask the parent had (mask), no descriptor of
+ * the run's but the lock's, then exec. On failure errno goes through
+ * errfd. Only async-signal-safe calls here.
  */
 static void __attribute__((noreturn))
 child_exec(char **argv, int outfd, int errfd, const sigset_t *mask)
@@ -647,12 +660,16 @@ child_exec(char **argv, int outfd, int errfd, const sigset_t *mask)
 	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
 		if (signal(stop_signals[i], SIG_IGN) != SIG_IGN)
 			signal(stop_signals[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	cloexec_from(3);
+	/* the command, and whatever it leaves running, holds the lock off
+	 * the next run while it lives */
+	if (run_lock_fd >= 3)
+		fcntl(run_lock_fd, F_SETFD, 0);
 	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1)
 		goto fail;
-	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
 fail:
 	e = errno;

@@ -58,6 +58,12 @@ int publish_refuse_link(const char *path, struct diag *d);
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
+/* This process holds the run's lock through fd (3 or above): every
+ * publish-command started after this inherits fd, so that the lock stays
+ * held while the command, or anything it leaves running in the
+ * background, lives, and the next run is refused meanwhile. */
+void publish_set_run_lock(int fd);
+
 /* Check before a run that the program prog (argv[0] of a
  * publish-command: a path, or a name looked up in PATH as execvp does)
  * can be executed. Returns 0, or -1 with "publish-command PROG: reason"
