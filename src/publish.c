@@ -129,6 +129,18 @@ own_like_parent(const char *p)
 	free(parent);
 }
 
+/* What to add to a message about a file system that refused a write
+ * with err: under systemd, ProtectSystem=strict (contrib's unit has it)
+ * makes every directory the unit does not name read-only. */
+static const char *
+erofs_hint(int err)
+{
+	return err == EROFS ? "; under systemd, add the directory (or one "
+	                      "above it) to the unit's ReadWritePaths=: its "
+	                      "ProtectSystem=strict makes the rest read-only"
+	                    : "";
+}
+
 /* Make the directory p unless it exists: mode 0755 whatever the umask
  * (the web server must read it). Returns 0, or -1 (in d). */
 static int
@@ -140,8 +152,8 @@ make_dir(const char *p, struct diag *d)
 		chmod(p, 0755);
 		own_like_parent(p);
 	} else if (errno != EEXIST) {
-		diag_error(d, "cannot create directory %s: %s", p,
-		           strerror(errno));
+		diag_error(d, "cannot create directory %s: %s%s", p,
+		           strerror(errno), erofs_hint(errno));
 		return -1;
 	}
 	if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
@@ -516,14 +528,20 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	remove_stale_tmps(dir, base);
 	fd = mkostemp(tmp.data, O_CLOEXEC);
 	if (fd == -1) {
-		diag_error(d, "cannot create a file in %s: %s", dir,
-		           strerror(errno));
+		diag_error(d, "cannot create a file in %s: %s%s", dir,
+		           strerror(errno), erofs_hint(errno));
 		goto out;
 	}
 	if (fill_tmp(fd, tmp.data, data, len, d) == -1)
 		goto unlink;
 	if (rename(tmp.data, path) == -1) {
-		diag_error(d, "cannot replace %s: %s", path, strerror(errno));
+		/* EBUSY: path is a mount point, which rename(2) cannot
+		 * replace */
+		diag_error(d, "cannot replace %s: %s%s", path, strerror(errno),
+		           errno == EBUSY
+		               ? "; a bind-mounted file cannot be replaced: "
+		                 "bind-mount its directory instead"
+		               : "");
 		goto unlink;
 	}
 	rc = sync_dir(dir, d);
@@ -1091,7 +1109,9 @@ verify_compare(const char *body, size_t len, const char *want, size_t want_len,
 	else
 		str_copy(err, errsize,
 		         "still serving another policy (the old one, or a "
-		         "cache's copy?)");
+		         "cache's copy, or a file a container bind-mounted "
+		         "before it was replaced? mount the directory, not "
+		         "the file)");
 	buf_free(&got);
 	buf_free(&exp);
 	return rc;
