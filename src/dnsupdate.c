@@ -224,6 +224,7 @@ struct wire_req {
 	size_t qlen;
 	struct buf *reply; /* receives the reply */
 	int got;           /* the reply has come */
+	int sent;          /* it was written whole on a connection */
 };
 
 /* Write len bytes before the deadline. Returns 0, or -1 with errno. */
@@ -419,6 +420,8 @@ exchange_on(int fd, struct wire_req *w, size_t n, int *clean,
 	}
 	if (write_all(fd, (unsigned char *)out.data, out.len, deadline) == -1)
 		goto out;
+	for (size_t i = 0; i < n; i++)
+		w[i].sent |= !w[i].got;
 	if (waiting > 1)
 		quick_ack(fd);
 	while (waiting > 0) {
@@ -436,12 +439,28 @@ out:
 	return rc;
 }
 
-/* Explain why an exchange with where failed (errno err), into out. */
+/*
+ * Explain why an exchange with where failed (errno err), into out. When
+ * the request was an UPDATE that the server got whole (update_sent), no
+ * answer is no refusal: the server may have applied it, or apply it
+ * later, and the next run, which reads the records, will see.
+ */
 static void
-exchange_error(int err, int connected, const char *where, unsigned timeout,
-               char *out, size_t len)
+exchange_error(int err, int connected, int update_sent, const char *where,
+               unsigned timeout, char *out, size_t len)
 {
-	if (err == ETIMEDOUT)
+	if (update_sent && err == ETIMEDOUT)
+		reason_first(out, len,
+		             "no answer to the update from %s within %u s: it "
+		             "may still be applied; the next run checks",
+		             where, timeout);
+	else if (update_sent && (err == ECONNRESET || err == EPROTO))
+		reason_first(out, len,
+		             "%s closed the connection without a complete "
+		             "reply to the update: it may still be applied; "
+		             "the next run checks",
+		             where);
+	else if (err == ETIMEDOUT)
 		reason_first(
 		    out, len, "no answer from %s within %u s%s", where, timeout,
 		    connected ? " (the TCP connection was accepted, but "
@@ -633,6 +652,9 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
              size_t *used, char *err, size_t errlen)
 {
 	char where[DNS_NAME_MAX + 80];
+	/* an UPDATE goes alone; its opcode is in the header's third byte */
+	int update = n == 1 && w[0].qlen > 2 &&
+	             ((w[0].q[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
 
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
@@ -643,18 +665,22 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 		target_where(t, i, where, sizeof(where));
 		clock_gettime(CLOCK_MONOTONIC, &deadline);
 		deadline.tv_sec += t->timeout ? t->timeout : 30;
+		if (update)
+			w[0].sent = 0;
 		rc = conn_reuse(t, i, w, n, &deadline);
 		if (rc == 0)
 			return 0;
 		if (rc == -1) {
-			exchange_error(errno, 1, where, t->timeout, err,
-			               errlen);
+			exchange_error(errno, 1, update && w[0].sent, where,
+			               t->timeout, err, errlen);
 			break;
 		}
+		if (update)
+			w[0].sent = 0;
 		if (exchange_fresh(t, i, w, n, &connected, &deadline) == 0)
 			return 0;
-		exchange_error(errno, connected, where, t->timeout, err,
-		               errlen);
+		exchange_error(errno, connected, update && w[0].sent, where,
+		               t->timeout, err, errlen);
 		if (connected)
 			break; /* the message may have arrived: no resend */
 	}
@@ -996,6 +1022,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		w[i].qlen = q[i].len;
 		w[i].reply = &s[i].r;
 		w[i].got = 0;
+		w[i].sent = 0;
 	}
 	tcp_exchange(t, w, n, &used, terr, sizeof(terr));
 	target_where(t, used, where, wsize);
@@ -2773,6 +2800,27 @@ static const double confirm_waits[] = {0.01, 0.03, 0.06, 0.1,
                                        0.2,  0.4,  0.8,  1.4};
 #define CONFIRM_WAIT_S 3 /* the sum of confirm_waits, for messages */
 
+/* reread() after the server accepted the update: a failure to read
+ * says so, since the records may well have changed. Returns 0, or -1
+ * with the reason in d. */
+static int
+reread_accepted(const struct dns_target *t, struct dns_change *c, size_t n,
+                struct diag *d)
+{
+	struct diag why;
+
+	diag_init(&why);
+	if (reread(t, c, n, &why) == 0)
+		return 0;
+	for (size_t i = 0; i < why.nwarn; i++)
+		diag_warn(d, "%s", why.warn[i]);
+	diag_error(d,
+	           "the update was accepted, but reading the records back "
+	           "failed: %s; the next run checks them",
+	           why.error);
+	return -1;
+}
+
 /* Read the records back after an update and confirm each change; the
  * error, if some still differ, is about those (each domain's own
  * message). */
@@ -2783,7 +2831,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 	size_t w = 0;
 	char where[DNS_NAME_MAX + 80];
 
-	if (reread(t, c, n, d) == -1)
+	if (reread_accepted(t, c, n, d) == -1)
 		return DNS_UPDATE_FAILED;
 	while (confirm_marks(c, n) > 0) {
 		if (w == sizeof(confirm_waits) / sizeof(confirm_waits[0])) {
@@ -2802,7 +2850,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		}
 		sleep_seconds(confirm_waits[w++]);
-		if (reread(t, c, n, d) == -1)
+		if (reread_accepted(t, c, n, d) == -1)
 			return DNS_UPDATE_FAILED;
 	}
 	return DNS_UPDATE_OK;

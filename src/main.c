@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +334,12 @@ main(int argc, char **argv)
 	enum command cmd;
 	int consumed, opt, use_syslog = 0;
 
+	/* A reader that goes away (a pipe into head, a log collector that
+	 * stopped) must not end a run half-way by SIGPIPE, past the handler
+	 * that stops its publish-commands: a write to it fails instead,
+	 * the domains are still processed and decide the exit status. The
+	 * publish-commands get the default back (publish.c). */
+	signal(SIGPIPE, SIG_IGN);
 	memset(&o, 0, sizeof(o));
 	o.conf_path = SYSCONFDIR "/mta-sts-sync.conf";
 	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);

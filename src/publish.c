@@ -6,9 +6,11 @@
  *
  * Crash safety: the file at path is only ever replaced by rename(2), so a
  * run killed at any point leaves the old or the new file. A killed run
- * may leave "<name>.tmp-XXXXXX"; the next write removes such leftovers
- * once they are older than PUBLISH_STALE_TMP seconds (younger ones may
- * belong to a run in progress).
+ * may leave "<name>.tmp-XXXXXX"; the next write of the file removes such
+ * leftovers once they are older than PUBLISH_STALE_TMP seconds (younger
+ * ones may belong to a writer in progress), and so does a run that finds
+ * the file up to date, when its directory changed after the file was
+ * put in place (see tidy_after_read()).
  *
  * Durability with group commit: the new bytes must be on disk before the
  * rename, and the rename before publish_write returns (and so before the
@@ -36,12 +38,25 @@
 #include "publish.h"
 #include "util.h"
 
-#define PUBLISH_STALE_TMP 600   /* seconds */
+/*
+ * The age in seconds past which a "<name>.tmp-XXXXXX" is taken for a
+ * killed run's leftover. A temporary lives from mkstemp to rename, one
+ * write and one flush, which take well under a minute even on a loaded
+ * disk; and while a run holds the lock of its configuration (every run
+ * that writes does), no other run of that configuration writes one. The
+ * age only spares a writer outside that lock: a run of another
+ * configuration that names the same file.
+ */
+#define PUBLISH_STALE_TMP 60
+#define PUBLISH_TIDY_SLACK 1    /* seconds; see tidy_after_read() */
+#define PUBLISH_CLEAN_DIRS 64   /* directories remembered clean */
 #define PUBLISH_OUTPUT_MAX 8192 /* bytes of command output kept */
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 #define PUBLISH_TMP_SUFFIX ".tmp-"
 #define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
 #define PUBLISH_SLOW_SYNCFS 3  /* costlier syncfs in a row: fsync only */
+
+static void tidy_after_read(const char *path, const struct stat *file);
 
 int
 publish_read(const char *path, struct buf *out, struct diag *d)
@@ -83,6 +98,8 @@ publish_read(const char *path, struct buf *out, struct diag *d)
 		}
 	}
 	close(fd);
+	if (rc == 1)
+		tidy_after_read(path, &st);
 	return rc;
 }
 
@@ -129,6 +146,18 @@ own_like_parent(const char *p)
 	free(parent);
 }
 
+/* What to add to a message about a file system that refused a write
+ * with err: under systemd, ProtectSystem=strict (contrib's unit has it)
+ * makes every directory the unit does not name read-only. */
+static const char *
+erofs_hint(int err)
+{
+	return err == EROFS ? "; under systemd, add the directory (or one "
+	                      "above it) to the unit's ReadWritePaths=: its "
+	                      "ProtectSystem=strict makes the rest read-only"
+	                    : "";
+}
+
 /* Make the directory p unless it exists: mode 0755 whatever the umask
  * (the web server must read it). Returns 0, or -1 (in d). */
 static int
@@ -140,8 +169,8 @@ make_dir(const char *p, struct diag *d)
 		chmod(p, 0755);
 		own_like_parent(p);
 	} else if (errno != EEXIST) {
-		diag_error(d, "cannot create directory %s: %s", p,
-		           strerror(errno));
+		diag_error(d, "cannot create directory %s: %s%s", p,
+		           strerror(errno), erofs_hint(errno));
 		return -1;
 	}
 	if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
@@ -177,47 +206,146 @@ make_dirs(const char *dir, struct diag *d)
 	return rc;
 }
 
-/* Whether name is base + ".tmp-" + 6 letters or digits (mkstemp's). */
-static int
-is_our_tmp(const char *name, const char *base)
+/* If name is some base + ".tmp-" + 6 letters or digits (mkstemp's),
+ * the length of that base; else 0. */
+static size_t
+tmp_base_len(const char *name)
 {
-	size_t bl = strlen(base), sl = strlen(PUBLISH_TMP_SUFFIX), i;
+	size_t len = strlen(name), sl = strlen(PUBLISH_TMP_SUFFIX);
 
-	if (strncmp(name, base, bl) != 0 ||
-	    strncmp(name + bl, PUBLISH_TMP_SUFFIX, sl) != 0 ||
-	    strlen(name + bl + sl) != 6)
+	if (len <= sl + 6 ||
+	    strncmp(name + len - 6 - sl, PUBLISH_TMP_SUFFIX, sl) != 0)
 		return 0;
-	for (i = bl + sl; name[i] != '\0'; i++) {
+	for (size_t i = len - 6; i < len; i++) {
 		char c = name[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		      (c >= '0' && c <= '9')))
 			return 0;
 	}
-	return 1;
+	return len - 6 - sl;
 }
 
-/* Remove temporaries a killed run left next to path (best effort). */
-static void
+/* Whether name is base + ".tmp-" + 6 letters or digits. */
+static int
+is_our_tmp(const char *name, const char *base)
+{
+	size_t bl = strlen(base);
+
+	return tmp_base_len(name) == bl && strncmp(name, base, bl) == 0;
+}
+
+/*
+ * Remove the temporaries a killed run left next to path (base is its
+ * name in dir), best effort. Returns how many temporaries of any file's
+ * (base's or another's) are left in dir: 0 when it holds none.
+ */
+static size_t
 remove_stale_tmps(const char *dir, const char *base)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
 	struct stat st;
 	time_t now = time(NULL);
+	size_t left = 0;
 
 	if (dp == NULL)
-		return;
+		return 1;
 	while ((e = readdir(dp)) != NULL) {
-		if (!is_our_tmp(e->d_name, base))
+		if (tmp_base_len(e->d_name) == 0)
 			continue;
-		if (fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-		        0 &&
-		    S_ISREG(st.st_mode) &&
-		    now - st.st_mtime > PUBLISH_STALE_TMP)
-			unlinkat(dirfd(dp), e->d_name, 0);
+		if (!is_our_tmp(e->d_name, base) ||
+		    fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		        -1 ||
+		    !S_ISREG(st.st_mode) ||
+		    now - st.st_mtime <= PUBLISH_STALE_TMP ||
+		    unlinkat(dirfd(dp), e->d_name, 0) == -1)
+			left++;
 	}
 	closedir(dp);
+	return left;
+}
+
+/* Set while this process holds the run's lock (publish_set_run_lock()):
+ * publish_read() may then remove leftovers. */
+static int tidy_enabled;
+
+/* Directories found without any temporary, each at its mtime then: a
+ * directory that many policy files share is read once per run, not once
+ * per file. */
+static struct clean_dir {
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+} clean_dirs[PUBLISH_CLEAN_DIRS];
+static size_t clean_next;
+static pthread_mutex_t clean_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether the directory st was found clean at its present mtime. */
+static int
+dir_known_clean(const struct stat *st)
+{
+	int found = 0;
+
+	pthread_mutex_lock(&clean_lock);
+	for (size_t i = 0; i < PUBLISH_CLEAN_DIRS && !found; i++) {
+		const struct clean_dir *c = &clean_dirs[i];
+
+		found = c->dev == st->st_dev && c->ino == st->st_ino &&
+		        c->mtime.tv_sec == st->st_mtim.tv_sec &&
+		        c->mtime.tv_nsec == st->st_mtim.tv_nsec;
+	}
+	pthread_mutex_unlock(&clean_lock);
+	return found;
+}
+
+/* Remember the directory st as clean at its present mtime. */
+static void
+dir_mark_clean(const struct stat *st)
+{
+	pthread_mutex_lock(&clean_lock);
+	clean_dirs[clean_next].dev = st->st_dev;
+	clean_dirs[clean_next].ino = st->st_ino;
+	clean_dirs[clean_next].mtime = st->st_mtim;
+	clean_next = (clean_next + 1) % PUBLISH_CLEAN_DIRS;
+	pthread_mutex_unlock(&clean_lock);
+}
+
+/*
+ * After the policy file path (its status in file) was read in a run that
+ * holds the lock: remove the leftovers of killed runs next to it, which
+ * else stay as long as the policy does not change (and a publish-command
+ * running `git add -A` would commit them). Cheaply: a run with nothing
+ * to do reads one file per domain, and a directory listing per domain
+ * would cost more than that. An entry made in a directory changes its
+ * mtime, and a rename puts the file in place at the same moment as it
+ * changes the directory's mtime; so the directory is listed only when
+ * its mtime is later than the file's ctime (by more than
+ * PUBLISH_TIDY_SLACK, in case a file system gives the two updates of a
+ * rename different times), and not again in this run once it was found
+ * clean at that mtime. Removing a leftover changes the mtime again, so
+ * such a directory is listed on each run until the file is next
+ * replaced: one small listing, only where a run was once killed.
+ */
+static void
+tidy_after_read(const char *path, const struct stat *file)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	struct stat st;
+
+	if (!tidy_enabled)
+		return;
+	dir = dir_of(path);
+	if (stat(dir, &st) == 0 &&
+	    (st.st_mtim.tv_sec > file->st_ctim.tv_sec + PUBLISH_TIDY_SLACK ||
+	     (st.st_mtim.tv_sec == file->st_ctim.tv_sec + PUBLISH_TIDY_SLACK &&
+	      st.st_mtim.tv_nsec > file->st_ctim.tv_nsec)) &&
+	    !dir_known_clean(&st) &&
+	    remove_stale_tmps(dir, slash ? slash + 1 : path) == 0 &&
+	    stat(dir, &st) == 0)
+		dir_mark_clean(&st);
+	free(dir);
 }
 
 /* Write all len bytes to fd. Returns 0 or -1 with errno set. */
@@ -516,14 +644,20 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	remove_stale_tmps(dir, base);
 	fd = mkostemp(tmp.data, O_CLOEXEC);
 	if (fd == -1) {
-		diag_error(d, "cannot create a file in %s: %s", dir,
-		           strerror(errno));
+		diag_error(d, "cannot create a file in %s: %s%s", dir,
+		           strerror(errno), erofs_hint(errno));
 		goto out;
 	}
 	if (fill_tmp(fd, tmp.data, data, len, d) == -1)
 		goto unlink;
 	if (rename(tmp.data, path) == -1) {
-		diag_error(d, "cannot replace %s: %s", path, strerror(errno));
+		/* EBUSY: path is a mount point, which rename(2) cannot
+		 * replace */
+		diag_error(d, "cannot replace %s: %s%s", path, strerror(errno),
+		           errno == EBUSY
+		               ? "; a bind-mounted file cannot be replaced: "
+		                 "bind-mount its directory instead"
+		               : "");
 		goto unlink;
 	}
 	rc = sync_dir(dir, d);
@@ -606,7 +740,8 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
 /*
  * In the child, before exec: mark every descriptor from `first` on
  * close-on-exec, so that the command (and whatever it leaves running)
- * holds none of the run's sockets and files. Only async-signal-safe
+ * holds none of the run's sockets and files (the lock is let through
+ * after). Only async-signal-safe
  * calls: the parent has other threads.
  */
 static void
@@ -630,12 +765,25 @@ cloexec_from(int first)
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
 #define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
 
+/* The descriptor of the run's lock, which the commands inherit; -1:
+ * none (publish_set_run_lock()). */
+static int run_lock_fd = -1;
+
+void
+publish_set_run_lock(int fd)
+{
+	run_lock_fd = fd;
+	tidy_enabled = 1;
+}
+
 /*
  * In the child: standard input from /dev/null, output and errors into the
  * pipe, a process group of its own (so that a timeout kills what it
- * started too), the signals that end a run back to their defaults and
- * the signal mask the parent had (mask), then exec. On failure errno goes
- * through errfd. Only async-signal-safe calls here.
+ * started too), the signals that end a run and SIGPIPE (which the run
+ * ignores: a shell pipeline in the command needs it) back to their
+ * defaults and the signal mask the parent had (mask), no descriptor of
+ * the run's but the lock's, then exec. On failure errno goes through
+ * errfd. Only async-signal-safe calls here.
  */
 static void __attribute__((noreturn))
 child_exec(char **argv, int outfd, int errfd, const sigset_t *mask)
@@ -647,12 +795,16 @@ child_exec(char **argv, int outfd, int errfd, const sigset_t *mask)
 	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
 		if (signal(stop_signals[i], SIG_IGN) != SIG_IGN)
 			signal(stop_signals[i], SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	cloexec_from(3);
+	/* the command, and whatever it leaves running, holds the lock off
+	 * the next run while it lives */
+	if (run_lock_fd >= 3)
+		fcntl(run_lock_fd, F_SETFD, 0);
 	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1)
 		goto fail;
-	signal(SIGPIPE, SIG_DFL);
 	execvp(argv[0], argv);
 fail:
 	e = errno;
@@ -1074,7 +1226,9 @@ verify_compare(const char *body, size_t len, const char *want, size_t want_len,
 	else
 		str_copy(err, errsize,
 		         "still serving another policy (the old one, or a "
-		         "cache's copy?)");
+		         "cache's copy, or a file a container bind-mounted "
+		         "before it was replaced? mount the directory, not "
+		         "the file)");
 	buf_free(&got);
 	buf_free(&exp);
 	return rc;

@@ -15,7 +15,11 @@
 #define PUBLISH_DEFAULT_TIMEOUT 300u /* seconds, publish-command */
 
 /* Read the published file into out. Returns 1 if it exists, 0 if it does
- * not, -1 on another error (reason in d). Bounded by out->max. */
+ * not, -1 on another error (reason in d). Bounded by out->max. In a run
+ * that holds the lock (publish_set_run_lock()), the temporaries a killed
+ * run left next to the file (as publish_write() removes them) are
+ * removed too, when its directory changed after the file was put in
+ * place: leftovers do not wait for the policy to change. */
 int publish_read(const char *path, struct buf *out, struct diag *d);
 
 /*
@@ -24,7 +28,7 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * text in d (the directory or file named, with the errno text); on
  * failure the old file is untouched and no temporary file is left, except
  * when only the final flush of the directory failed (the new file is then
- * in place). Leftover "<name>.tmp-XXXXXX" files older than 10 minutes
+ * in place). Leftover "<name>.tmp-XXXXXX" files older than a minute
  * (from a killed run) are removed. A symbolic link at path is refused
  * (the rename would replace the link, not the file it points to).
  *
@@ -57,6 +61,14 @@ int publish_refuse_link(const char *path, struct diag *d);
  * signal N (name)", "killed after N s", "cannot execute: reason") in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
+
+/* This process holds the run's lock through fd (3 or above): every
+ * publish-command started after this inherits fd, so that the lock stays
+ * held while the command, or anything it leaves running in the
+ * background, lives, and the next run is refused meanwhile; and
+ * publish_read() removes leftovers (no other run of this configuration
+ * writes temporaries now). */
+void publish_set_run_lock(int fd);
 
 /* Check before a run that the program prog (argv[0] of a
  * publish-command: a path, or a name looked up in PATH as execvp does)

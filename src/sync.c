@@ -295,32 +295,59 @@ sync_check_files(const struct conf *conf, struct diag *d)
 	return 0;
 }
 
+/* The lock on path (open as fd) is taken: say by whom, if /proc tells. */
+static void
+lock_taken(const char *path, int fd, struct diag *d)
+{
+	struct buf who;
+
+	buf_init(&who, DIAG_MSG_MAX);
+	flock_holders(fd, path, &who);
+	diag_error(d,
+	           "another mta-sts-sync run is using %s, or a process a "
+	           "publish-command of an earlier run started, still "
+	           "running%s%s%s; nothing done",
+	           path, who.len ? " (" : "", who.len ? who.data : "",
+	           who.len ? ")" : "");
+	buf_free(&who);
+}
+
 /*
  * Take an exclusive lock on the configuration file so that two runs on
  * the same configuration never overlap. The descriptor stays open (and
- * the lock held) until the process ends. Returns 0, or -1 (in d).
+ * the lock held) until the process ends, and the publish-commands
+ * inherit it: the lock is held while a command, or anything it left
+ * running, lives (a command of a run killed by SIGKILL could otherwise
+ * go on beside the next run, and deploy an older policy after the next
+ * run changed the id). Returns 0, or -1 (in d).
  */
 static int
 sync_lock(const char *path, struct diag *d)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
+	if (fd != -1 && fd < 3) {
+		/* standard descriptors closed when we started: the
+		 * commands get theirs at 0 to 2, so keep the lock above */
+		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+		close(fd);
+		fd = high;
+	}
 	if (fd == -1) {
 		diag_error(d, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
-			diag_error(d,
-			           "another mta-sts-sync run is using %s; "
-			           "nothing done",
-			           path);
+			lock_taken(path, fd, d);
 		else
 			diag_error(d, "%s: cannot lock: %s", path,
 			           strerror(errno));
 		close(fd);
 		return -1;
 	}
+	publish_set_run_lock(fd);
 	return 0;
 }
 

@@ -3,12 +3,16 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -372,4 +376,146 @@ sleep_seconds(double s)
 	ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 		;
+}
+
+/* ---------------------------------------------------- lock holders */
+
+#define HOLDERS_MAX 4          /* processes named */
+#define HOLDER_FDINFO_MAX 8192 /* bytes of a /proc/PID/fdinfo/FD read */
+/* Descriptors looked at per process: a holder has the lock where the run
+ * had it, among its first few; a server with a great many is not one. */
+#define HOLDER_FDS_MAX 1024
+
+/* Read at most size - 1 bytes of the file at path (relative to dirfd)
+ * into out, terminated. Returns the length, or -1. */
+static ssize_t
+read_small(int dirfd, const char *path, char *out, size_t size)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	ssize_t n, len = 0;
+
+	if (fd == -1)
+		return -1;
+	while ((size_t)len < size - 1 &&
+	       (n = read(fd, out + len, size - 1 - (size_t)len)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		len += n;
+	}
+	close(fd);
+	out[len] = '\0';
+	return len;
+}
+
+/* Whether the fdinfo text says its descriptor holds an flock(2) lock on
+ * the file whose inode is id (":INODE ", as the end of the MAJ:MIN:INODE
+ * of /proc/locks). */
+static int
+fdinfo_has_flock(const char *info, const char *id)
+{
+	const char *p = info;
+
+	while ((p = strstr(p, "lock:")) != NULL) {
+		const char *end = strchr(p, '\n');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char line[256];
+
+		snprintf(line, sizeof(line), "%.*s ", (int)len, p);
+		if (strstr(line, " FLOCK ") != NULL &&
+		    strstr(line, id) != NULL && strstr(line, "->") == NULL)
+			return 1;
+		p += len;
+	}
+	return 0;
+}
+
+/* Whether the process whose /proc directory is procfd has a descriptor
+ * on the file real (its path) that holds an flock(2) lock on it (id). */
+static int
+process_holds(int procfd, const char *real, const char *id)
+{
+	char link[4096], *info = NULL;
+	size_t rlen = strlen(real);
+	struct dirent *e;
+	int held = 0, dfd, seen = 0;
+	DIR *fds;
+
+	dfd = openat(procfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1 || (fds = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return 0;
+	}
+	while (!held && seen++ < HOLDER_FDS_MAX && (e = readdir(fds)) != NULL) {
+		char path[sizeof(e->d_name) + 8];
+		/* the link names the file without touching it (a stat could
+		 * hang on a dead network file system) */
+		ssize_t n =
+		    readlinkat(dirfd(fds), e->d_name, link, sizeof(link));
+
+		if (n != (ssize_t)rlen || memcmp(link, real, rlen) != 0)
+			continue;
+		if (info == NULL)
+			info = xmalloc(HOLDER_FDINFO_MAX);
+		snprintf(path, sizeof(path), "fdinfo/%s", e->d_name);
+		held = read_small(procfd, path, info, HOLDER_FDINFO_MAX) > 0 &&
+		       fdinfo_has_flock(info, id);
+	}
+	closedir(fds);
+	free(info);
+	return held;
+}
+
+/* Append ", pid N COMMAND" for the process of /proc directory procfd. */
+static void
+holder_name(int procfd, const char *pid, struct buf *out)
+{
+	char comm[64];
+	ssize_t n = read_small(procfd, "comm", comm, sizeof(comm));
+
+	while (n > 0 && comm[n - 1] == '\n')
+		comm[--n] = '\0';
+	buf_printf(out, "%spid %s%s%s", out->len ? ", " : "", pid,
+	           n > 0 ? " " : "", n > 0 ? comm : "");
+}
+
+void
+flock_holders(int fd, const char *path, struct buf *out)
+{
+	char *real = realpath(path, NULL), id[64], self[32];
+	size_t found = 0;
+	struct dirent *e;
+	struct stat st;
+	DIR *proc = NULL;
+
+	if (real == NULL || fstat(fd, &st) == -1 ||
+	    (proc = opendir("/proc")) == NULL)
+		goto out;
+	/* the inode only: a file system may show stat(2) another device
+	 * number than the lock's (a btrfs subvolume) */
+	snprintf(id, sizeof(id), ":%llu ", (unsigned long long)st.st_ino);
+	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	while (found <= HOLDERS_MAX && (e = readdir(proc)) != NULL) {
+		int pfd;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
+		    strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
+		    strcmp(e->d_name, self) == 0)
+			continue;
+		pfd = openat(dirfd(proc), e->d_name,
+		             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd == -1)
+			continue;
+		if (process_holds(pfd, real, id) && found++ < HOLDERS_MAX)
+			holder_name(pfd, e->d_name, out);
+		close(pfd);
+	}
+	if (found > HOLDERS_MAX)
+		buf_puts(out, ", ...");
+out:
+	if (proc != NULL)
+		closedir(proc);
+	free(real);
 }

@@ -72,7 +72,7 @@ read_all(const ldns_pkt *pkt)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wire_req w = {request, sizeof(request), NULL, 0};
+	struct wire_req w = {request, sizeof(request), NULL, 0, 0};
 	struct buf r;
 	unsigned char *copy = xmalloc(size > 0 ? size : 1);
 

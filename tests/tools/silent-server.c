@@ -18,6 +18,9 @@
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
  *             refused, then close every connection unanswered: the
  *             records cannot be read again after the refusal
+ *   accept-once  answer as rcode=0 does until an UPDATE is accepted,
+ *             then close every connection unanswered: a primary that
+ *             stopped right after it answered the UPDATE
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -162,7 +165,7 @@ main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	const char *mode = argc > 2 ? argv[2] : "silent";
-	int fd, one = 1, refused = 0;
+	int fd, one = 1, updated = 0;
 	long port;
 	char *end;
 
@@ -196,8 +199,11 @@ main(int argc, char **argv)
 		if (strcmp(mode, "reverse") == 0)
 			answer_reversed(c);
 		else if (strcmp(mode, "refuse-once") == 0) {
-			if (!refused)
-				refused = answer(c, "rcode=8");
+			if (!updated)
+				updated = answer(c, "rcode=8");
+		} else if (strcmp(mode, "accept-once") == 0) {
+			if (!updated)
+				updated = answer(c, "rcode=0");
 		} else
 			answer(c, mode);
 		close(c);
