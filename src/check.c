@@ -137,40 +137,130 @@ check_add(struct report *rep, enum check_status st, const char *name,
 
 /* ------------------------------------------------------------ DNS */
 
-/* A record at name that would be of the kind version but for its case
- * ("V=STSV1; ...") is ignored, as the version is case-sensitive; it is
- * likely a typo: a warning for check (named check_name) says so. */
+/* A kind of TXT record that check reads, and how its results read. */
+struct record_kind {
+	const char *version; /* STS_RECORD_VERSION or TLSRPT_RECORD_VERSION */
+	const char *check;   /* the name of its results */
+	const char *rfc;
+	const char *who; /* who reads it: "senders" */
+};
+
+static const struct record_kind sts_kind = {STS_RECORD_VERSION, "sts-record",
+                                            RFC_8461 "3.1", "senders"};
+static const struct record_kind tlsrpt_kind = {TLSRPT_RECORD_VERSION, "tlsrpt",
+                                               RFC_8460 "3", "reporters"};
+
+/*
+ * A record at name that would be of kind k but for white space before
+ * it or the case of its version (" v=STSv1; ...", "V=STSV1; ...") is
+ * ignored by the readers that follow the RFC; it is likely a typo: a
+ * warning says so and what to write.
+ */
 static void
 check_lookalikes(struct report *rep, const struct strlist *txts,
-                 const char *name, const char *version, const char *check_name,
-                 const char *rfc, const char *who)
+                 const char *name, const struct record_kind *k)
 {
 	for (size_t i = 0; i < txts->n; i++) {
 		const char *t = txts->v[i];
+		size_t ws = strspn(t, " \t");
+		int badcase;
 
-		if (!record_is_version_nocase(t, version) ||
-		    record_is_version(t, version))
+		if (record_is_version(t, k->version) ||
+		    !record_is_version_nocase(t + ws, k->version))
 			continue;
-		check_add(rep, CHECK_WARN, check_name, rfc,
-		          "\"%s\" at %s is ignored by %s: the version is "
-		          "case-sensitive, write %s",
-		          t, name, who, version);
+		badcase = !record_is_version(t + ws, k->version);
+		check_add(
+		    rep, CHECK_WARN, k->check, k->rfc,
+		    "\"%s\" at %s is ignored by %s: %s%s%s%s", t, name, k->who,
+		    ws ? "it begins with white space, remove it" : "",
+		    ws && badcase ? "; " : "",
+		    badcase ? "the version is case-sensitive, write " : "",
+		    badcase ? k->version : "");
 	}
 }
 
-/* The records of txts of the kind version, quoted and separated by ", "
- * (cut to what a message holds), into out (initialised here; the caller
- * frees it). */
+/* The records of txts that begin with "<version>;", quoted and
+ * separated by ", " (cut to what a message holds), into out
+ * (initialised here; the caller frees it). */
 static void
 records_of(const struct strlist *txts, const char *version, struct buf *out)
 {
 	buf_init(out, CHECK_MSG_MAX);
 	for (size_t i = 0; i < txts->n; i++)
-		if (record_is_version(txts->v[i], version))
+		if (record_begins(txts->v[i], version))
 			buf_printf(out, "%s\"%s\"", out->len > 0 ? ", " : "",
 			           txts->v[i]);
 	if (out->data == NULL)
 		buf_puts(out, "");
+}
+
+/* The records of one kind at a name, as their readers select them. */
+struct selection {
+	size_t strict; /* beginning with "<version>;": the RFC's rule */
+	size_t near;   /* near misses: the version, then white space or end */
+	size_t pick;   /* the record to parse: the only strict one, or with
+	                  none, the only near miss */
+};
+
+/* Select the records of kind k in txts into s. Returns 1 if there is a
+ * record to parse (s->pick), else 0. */
+static int
+select_records(const struct strlist *txts, const struct record_kind *k,
+               struct selection *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->strict = record_select(txts->v, txts->n, k->version, &s->pick);
+	for (size_t i = 0; i < txts->n; i++)
+		if (record_is_near_miss(txts->v[i], k->version) &&
+		    s->near++ == 0 && s->strict == 0)
+			s->pick = i;
+	return s->strict == 1 || (s->strict == 0 && s->near == 1);
+}
+
+/*
+ * A warning for each near miss of kind k at name: a record that begins
+ * with the version but not with "<version>;" ("v=STSv1 ; id=x"). The
+ * RFC discards it, some readers count it: beside the one record that
+ * begins right, these see several records and take none.
+ */
+static void
+report_near_misses(struct report *rep, const struct strlist *txts,
+                   const struct selection *s, const char *name,
+                   const struct record_kind *k)
+{
+	for (size_t i = 0; i < txts->n; i++) {
+		const char *t = txts->v[i];
+
+		if (!record_is_near_miss(t, k->version))
+			continue;
+		if (s->strict == 1)
+			check_add(
+			    rep, CHECK_WARN, k->check, k->rfc,
+			    "\"%s\" at %s begins with %s but not with "
+			    "%s;: %s that discard it take \"%s\", those "
+			    "that count it see %zu records and take none: "
+			    "write %s; exactly in it, or remove it",
+			    t, name, k->version, k->version, k->who,
+			    txts->v[s->pick], s->near + 1, k->version);
+		else
+			check_add(rep, CHECK_WARN, k->check, k->rfc,
+			          "\"%s\" at %s begins with %s but not with "
+			          "%s;: some %s discard it, some count it: "
+			          "write %s; exactly, or remove it",
+			          t, name, k->version, k->version, k->who,
+			          k->version);
+	}
+}
+
+/* The parser's warnings about the record txt (a repeated field, a field
+ * named like the key but for case), as warnings of kind k. */
+static void
+report_parse_warnings(struct report *rep, const char *txt, const struct diag *d,
+                      const struct record_kind *k)
+{
+	for (size_t i = 0; i < d->nwarn; i++)
+		check_add(rep, CHECK_WARN, k->check, k->rfc, "\"%s\": %s", txt,
+		          d->warn[i]);
 }
 
 /*
@@ -498,16 +588,82 @@ report_chain(struct report *rep, const char *name, const char *what,
 	buf_free(&b);
 }
 
+/* The verdict on _mta-sts.<domain> (name) when no record there is to be
+ * parsed: none (wild: reached through a wildcard's CNAME), or several as
+ * senders count them (s). */
+static void
+sts_none_or_several(struct domain_check *dc, const struct strlist *txts,
+                    const struct strlist *chain, const struct selection *s,
+                    const char *name, int wild)
+{
+	struct report *rep = dc->rep;
+	char others[128] = "";
+	const char *why;
+	struct buf list;
+
+	if (s->strict > 1) {
+		records_of(txts, STS_RECORD_VERSION, &list);
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "%zu v=STSv1 TXT records at %s: senders must treat "
+		          "this as no record: %s: keep one",
+		          s->strict, name, list.data);
+		buf_free(&list);
+	} else if (s->near > 1) {
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "no TXT record at %s begins with v=STSv1;, and "
+		          "senders that count the %zu near misses see as many "
+		          "records and take none: senders do not use MTA-STS",
+		          name, s->near);
+	} else {
+		why = wild ? "reached through a wildcard's CNAME: the name "
+		             "does not exist"
+		      : wildcard_txt(dc->res, name, txts, chain)
+		          ? "a wildcard's: the name does not exist"
+		          : NULL;
+		if (txts->n > 0)
+			snprintf(others, sizeof(others),
+			         " (%zu other TXT ignored%s%s)", txts->n,
+			         why ? ", " : "", why ? why : "");
+		else if (why != NULL)
+			snprintf(others, sizeof(others), " (%s)", why);
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "no v=STSv1 TXT record at %s%s: senders do not use "
+		          "MTA-STS; publish \"v=STSv1; id=<id>\" there",
+		          name, others);
+	}
+}
+
+/* Parse txt, the record senders take at _mta-sts, and report it: a
+ * failure, or its id kept for the checks that follow, with a PASS when
+ * every sender takes it (strict: it begins with "v=STSv1;"). */
+static void
+sts_parse_pick(struct domain_check *dc, const char *txt, int strict)
+{
+	struct sts_record r;
+	struct diag d;
+
+	diag_init(&d);
+	if (sts_record_parse(txt, strlen(txt), &r, &d) < 0) {
+		check_add(dc->rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "\"%s\": %s", txt, d.error);
+		return;
+	}
+	str_copy(dc->sts_id, sizeof(dc->sts_id), r.id);
+	if (strict)
+		check_add(dc->rep, CHECK_PASS, "sts-record", RFC_8461 "3.1",
+		          "%s", txt);
+	report_parse_warnings(dc->rep, txt, &d, &sts_kind);
+}
+
 /* Check _mta-sts.<domain>: exactly one valid v=STSv1 TXT record. */
 static void
 check_sts_record(struct domain_check *dc)
 {
 	struct report *rep = dc->rep;
 	struct strlist txts = {0}, chain = {0};
-	struct buf list = {0};
-	struct sts_record r;
+	struct selection sel;
 	char name[DOMAIN_MAX + 16];
-	size_t n, first = 0, bad;
+	size_t bad;
 	struct diag d;
 	int rc, wild;
 
@@ -522,40 +678,17 @@ check_sts_record(struct domain_check *dc)
 	}
 	wild = cname_from_wildcard(dc->res, name, &chain);
 	report_chain(rep, name, "sts-delegation", &chain, wild);
-	check_lookalikes(rep, &txts, name, STS_RECORD_VERSION, "sts-record",
-	                 RFC_8461 "3.1", "senders");
+	check_lookalikes(rep, &txts, name, &sts_kind);
 	if (bad > 0)
 		check_add(rep, CHECK_WARN, "sts-record", RFC_8461 "3.1",
 		          "%zu malformed TXT record(s) at %s ignored", bad,
 		          name);
-	n = record_select(txts.v, txts.n, STS_RECORD_VERSION, &first);
-	if (n == 0) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "no v=STSv1 TXT record at %s (%zu other TXT "
-		          "ignored%s): senders do not use MTA-STS",
-		          name, txts.n,
-		          wild ? ", reached through a wildcard's CNAME: the "
-		                 "name does not exist"
-		          : wildcard_txt(dc->res, name, &txts, &chain)
-		              ? ", a wildcard's: the name does not exist"
-		              : "");
-	} else if (n > 1) {
-		records_of(&txts, STS_RECORD_VERSION, &list);
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "%zu v=STSv1 TXT records at %s: senders must treat "
-		          "this as no record: %s",
-		          n, name, list.data);
-	} else if (sts_record_parse(txts.v[first], strlen(txts.v[first]), &r,
-	                            &d) < 0) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "\"%s\": %s", txts.v[first], d.error);
-	} else {
-		str_copy(dc->sts_id, sizeof(dc->sts_id), r.id);
-		check_add(rep, CHECK_PASS, "sts-record", RFC_8461 "3.1", "%s",
-		          txts.v[first]);
-	}
+	if (select_records(&txts, &sts_kind, &sel))
+		sts_parse_pick(dc, txts.v[sel.pick], sel.strict == 1);
+	else
+		sts_none_or_several(dc, &txts, &chain, &sel, name, wild);
+	report_near_misses(rep, &txts, &sel, name, &sts_kind);
 out:
-	buf_free(&list);
 	strlist_free(&txts);
 	strlist_free(&chain);
 }
@@ -922,21 +1055,78 @@ tlsrpt_check_uris(struct report *rep, const struct tlsrpt_record *r)
 	return bad;
 }
 
+/* The verdict on _smtp._tls.<domain> (name) when no record there is to
+ * be parsed: none (optional: a warning; wild: reached through a
+ * wildcard's CNAME), or several as reporters count them (s). */
+static void
+tlsrpt_none_or_several(struct domain_check *dc, const struct strlist *txts,
+                       const struct strlist *chain, const struct selection *s,
+                       const char *name, int wild)
+{
+	struct report *rep = dc->rep;
+	struct buf list;
+
+	if (s->strict > 1) {
+		records_of(txts, TLSRPT_RECORD_VERSION, &list);
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
+		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
+		          "ignore them all: %s: keep one",
+		          s->strict, name, list.data);
+		buf_free(&list);
+	} else if (s->near > 1) {
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
+		          "no TXT record at %s begins with v=TLSRPTv1;, and "
+		          "reporters that count the %zu near misses see as "
+		          "many records and take none: nobody reports",
+		          name, s->near);
+	} else {
+		check_add(
+		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
+		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
+		    "but without it nobody tells you when senders fail; "
+		    "publish \"v=TLSRPTv1; rua=mailto:<address>\" there",
+		    name,
+		    wild ? " (only a wildcard's CNAME: the name does not exist)"
+		    : wildcard_txt(dc->res, name, txts, chain)
+		        ? " (only a wildcard's TXT: the name does not exist)"
+		        : "");
+	}
+}
+
+/* Parse txt, the record reporters take at _smtp._tls, and report it,
+ * with a PASS when every reporter takes it (strict: it begins with
+ * "v=TLSRPTv1;") and its URIs are good. */
+static void
+tlsrpt_parse_pick(struct report *rep, const char *txt, int strict)
+{
+	struct tlsrpt_record r;
+	struct diag d;
+
+	diag_init(&d);
+	if (tlsrpt_record_parse(txt, strlen(txt), &r, &d) < 0) {
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "\"%s\": %s",
+		          txt, d.error);
+		return;
+	}
+	if (tlsrpt_check_uris(rep, &r) == 0 && strict)
+		check_add(rep, CHECK_PASS, "tlsrpt", RFC_8460 "3", "%s", txt);
+	report_parse_warnings(rep, txt, &d, &tlsrpt_kind);
+	tlsrpt_record_free(&r);
+}
+
 /* Check _smtp._tls.<domain>: exactly one valid v=TLSRPTv1 record. */
 static void
 check_tlsrpt(struct domain_check *dc)
 {
 	struct report *rep = dc->rep;
 	struct strlist txts = {0}, chain = {0};
-	struct buf list = {0};
-	struct tlsrpt_record r;
+	struct selection sel;
 	char name[DOMAIN_MAX + 16];
-	size_t n, first = 0, bad;
+	size_t bad;
 	struct diag d;
 	int wild;
 
 	diag_init(&d);
-	memset(&r, 0, sizeof(r));
 	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
 	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
@@ -945,35 +1135,13 @@ check_tlsrpt(struct domain_check *dc)
 	}
 	wild = cname_from_wildcard(dc->res, name, &chain);
 	report_chain(rep, name, "tlsrpt-delegation", &chain, wild);
-	check_lookalikes(rep, &txts, name, TLSRPT_RECORD_VERSION, "tlsrpt",
-	                 RFC_8460 "3", "reporters");
-	n = record_select(txts.v, txts.n, TLSRPT_RECORD_VERSION, &first);
-	if (n == 0)
-		check_add(
-		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
-		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
-		    "but without it nobody tells you when senders fail",
-		    name,
-		    wild ? " (only a wildcard's CNAME: the name does not exist)"
-		    : wildcard_txt(dc->res, name, &txts, &chain)
-		        ? " (only a wildcard's TXT: the name does not exist)"
-		        : "");
-	else if (n > 1) {
-		records_of(&txts, TLSRPT_RECORD_VERSION, &list);
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
-		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
-		          "ignore them all: %s",
-		          n, name, list.data);
-	} else if (tlsrpt_record_parse(txts.v[first], strlen(txts.v[first]), &r,
-	                               &d) < 0)
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "\"%s\": %s",
-		          txts.v[first], d.error);
-	else if (tlsrpt_check_uris(rep, &r) == 0)
-		check_add(rep, CHECK_PASS, "tlsrpt", RFC_8460 "3", "%s",
-		          txts.v[first]);
+	check_lookalikes(rep, &txts, name, &tlsrpt_kind);
+	if (select_records(&txts, &tlsrpt_kind, &sel))
+		tlsrpt_parse_pick(rep, txts.v[sel.pick], sel.strict == 1);
+	else
+		tlsrpt_none_or_several(dc, &txts, &chain, &sel, name, wild);
+	report_near_misses(rep, &txts, &sel, name, &tlsrpt_kind);
 out:
-	buf_free(&list);
-	tlsrpt_record_free(&r);
 	strlist_free(&txts);
 	strlist_free(&chain);
 }
