@@ -705,6 +705,39 @@ resolve_add(struct buf *entry, const char *addr, int v6)
 }
 
 /*
+ * The addresses of host (its A records, then its AAAA records) through
+ * the worker's resolver, added to addrs; *n4 gets the number of A
+ * records. Returns 0 (addrs may stay empty), or -1 with the reason in d.
+ */
+static int
+host_addresses(struct domain_check *dc, const char *host, struct strlist *addrs,
+               size_t *n4, struct diag *d)
+{
+	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+	char fqdn[DOMAIN_MAX + 32];
+	ldns_rdf *name;
+	ldns_pkt *pkt;
+	int rc = 0;
+
+	snprintf(fqdn, sizeof(fqdn), "%s.", host);
+	name = ldns_dname_new_frm_str(fqdn);
+	if (name == NULL) {
+		diag_error(d, "%s is not a valid DNS name", host);
+		return -1;
+	}
+	for (size_t t = 0; t < 2 && rc == 0; t++) {
+		rc = dns_query(dc->res, name, types[t], &pkt, d) < 0 ? -1 : 0;
+		if (rc == 0)
+			answer_names(pkt, types[t], addrs);
+		ldns_pkt_free(pkt);
+		if (t == 0)
+			*n4 = addrs->n;
+	}
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
+/*
  * With --server, resolve host (A and AAAA) through that server, as a
  * sender would through its resolver, into one "HOST:443:ADDR[,ADDR]"
  * entry for the fetcher. Returns 0, or -1 with the reason in d.
@@ -713,29 +746,13 @@ static int
 policy_host_resolve(struct domain_check *dc, const char *host,
                     struct strlist *resolve, struct diag *d)
 {
-	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 	struct strlist addrs = {0};
-	char fqdn[DOMAIN_MAX + 32];
 	struct buf entry;
-	ldns_rdf *name;
-	ldns_pkt *pkt;
-	size_t t, i, n4 = 0;
+	size_t i, n4 = 0;
 	int rc = -1;
 
-	snprintf(fqdn, sizeof(fqdn), "%s.", host);
-	name = ldns_dname_new_frm_str(fqdn);
-	if (name == NULL) {
-		diag_error(d, "%s is not a valid DNS name", host);
-		return -1;
-	}
-	for (t = 0; t < 2; t++) {
-		if (dns_query(dc->res, name, types[t], &pkt, d) < 0)
-			goto out;
-		answer_names(pkt, types[t], &addrs);
-		ldns_pkt_free(pkt);
-		if (t == 0)
-			n4 = addrs.n;
-	}
+	if (host_addresses(dc, host, &addrs, &n4, d) < 0)
+		goto out;
 	if (addrs.n == 0) {
 		diag_error(d, "%s has no A or AAAA record", host);
 		goto out;
@@ -749,7 +766,6 @@ policy_host_resolve(struct domain_check *dc, const char *host,
 	rc = 0;
 out:
 	strlist_free(&addrs);
-	ldns_rdf_deep_free(name);
 	return rc;
 }
 
@@ -982,21 +998,54 @@ report_coverage(struct domain_check *dc, const struct strlist *mx)
 	}
 }
 
-/* A domain without MX records: mail goes to its own address (implicit
- * MX, RFC 5321 section 5.1), which the policy must then cover. */
+/*
+ * A domain without MX records: mail goes to its own address (implicit
+ * MX, RFC 5321 section 5.1), which the policy must then cover, as a
+ * missing MX host must be (a failure in mode enforce). Covered, it
+ * passes if the domain has an address; without one, no mail reaches it.
+ */
 static void
 report_no_mx(struct domain_check *dc)
 {
 	const struct policy *p = dc->policy;
-	int covered = policy_covers(p, dc->rep->domain);
+	const char *dom = dc->rep->domain;
+	struct strlist addrs = {0};
+	size_t n4 = 0;
+	struct diag d;
 
-	check_add(dc->rep,
-	          !covered && p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
-	                                                     : CHECK_WARN,
-	          "mx-coverage", RFC_8461 "4.1",
-	          "no MX records: senders deliver to %s itself (implicit MX), "
-	          "which the policy %s",
-	          dc->rep->domain, covered ? "covers" : "does not cover");
+	diag_init(&d);
+	if (!policy_covers(p, dom))
+		check_add(dc->rep,
+		          p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
+		                                         : CHECK_WARN,
+		          "mx-coverage", RFC_8461 "4.1",
+		          "no MX records: senders deliver to %s itself "
+		          "(implicit MX), which no mx pattern matches: add "
+		          "\"mx: %s\" to the policy, or publish MX records",
+		          dom, dom);
+	else if (host_addresses(dc, dom, &addrs, &n4, &d) < 0)
+		check_add(dc->rep, CHECK_WARN, "mx-coverage", RFC_8461 "4.1",
+		          "no MX records: senders deliver to %s itself "
+		          "(implicit MX), which the policy covers, but its "
+		          "address is unknown: %s",
+		          dom, d.error);
+	else if (addrs.n > 0)
+		check_add(
+		    dc->rep, CHECK_PASS, "mx-coverage", RFC_8461 "4.1",
+		    "no MX records: senders deliver to %s itself, at its "
+		    "address (implicit MX, RFC 5321 section 5.1), and the "
+		    "policy covers it",
+		    dom);
+	else
+		check_add(dc->rep, CHECK_WARN, "mx-coverage",
+		          "RFC 5321 \xc2\xa7"
+		          "5.1",
+		          "no MX records and no A or AAAA record: mail to %s "
+		          "cannot be delivered; publish MX records, or, if it "
+		          "takes no mail, a null MX (\"%s. MX 0 .\", RFC 7505) "
+		          "and no MTA-STS policy",
+		          dom, dom);
+	strlist_free(&addrs);
 }
 
 /* Check that every MX host of the domain matches the policy. */
