@@ -803,7 +803,26 @@ report_certificate(struct domain_check *dc, const char *host)
 	          date, days, days < CHECK_EXPIRY_WARN ? ": renew it now" : "");
 }
 
-/* Report why a fetch did not give a usable policy. */
+/*
+ * Was the fetch refused for its Content-Type? A status 200 whose
+ * Content-Type is another, or is missing from a head that ended (the
+ * fetcher's error then begins with "Content-Type"). A head cut short
+ * (a stall after the status line) has none either: the transfer's error
+ * says why, not the missing type.
+ */
+static int
+fetch_refused_type(const struct fetch_result *fr)
+{
+	if (fr->status != 200)
+		return 0;
+	if (fr->content_type != NULL)
+		return !is_text_plain(fr->content_type);
+	return strncmp(fr->error, "Content-Type", 12) == 0;
+}
+
+/* Report why a fetch did not give a usable policy. A status 200 without
+ * a Content-Type that was not refused for it came from a head cut
+ * short: said so. */
 static void
 report_fetch_failure(struct domain_check *dc, const char *url)
 {
@@ -818,14 +837,21 @@ report_fetch_failure(struct domain_check *dc, const char *url)
 	else if (fr->status != 0 && fr->status != 200)
 		check_add(rep, CHECK_FAIL, "policy-status", RFC_8461 "3.3",
 		          "%s answered HTTP %ld, not 200", url, fr->status);
-	else if (fr->status == 200 && !is_text_plain(fr->content_type))
-		check_add(rep, CHECK_FAIL, "policy-type", RFC_8461 "3.2",
-		          "Content-Type is %s, not text/plain",
-		          fr->content_type ? fr->content_type : "missing");
+	else if (fetch_refused_type(fr))
+		check_add(
+		    rep, CHECK_FAIL, "policy-type", RFC_8461 "3.2",
+		    "Content-Type is %s, not text/plain: serve the policy "
+		    "as text/plain",
+		    fr->content_type ? fr->content_type : "missing");
 	else
 		check_add(rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3",
-		          "%s: %s", url,
-		          fr->error[0] ? fr->error : "fetch failed");
+		          "%s: %s%s", url,
+		          fr->error[0] ? fr->error : "fetch failed",
+		          fr->status == 200 && fr->content_type == NULL
+		              ? " (the response stopped after its status "
+		                "line: check the web server and any proxy in "
+		                "front of it)"
+		              : "");
 }
 
 /*
