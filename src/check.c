@@ -939,9 +939,10 @@ policy_advice(struct domain_check *dc)
 
 	if (p->mode == POLICY_MODE_TESTING)
 		check_add(rep, CHECK_WARN, "policy-mode", RFC_8461 "5",
-		          "mode testing: senders report failures but still "
-		          "deliver without TLS; switch to enforce when "
-		          "reports are clean");
+		          "mode testing: senders that cannot validate an MX "
+		          "host (TLS, certificate, mx match) report it but "
+		          "still deliver to it; switch to enforce when the "
+		          "TLS-RPT reports are clean");
 	else if (p->mode == POLICY_MODE_NONE)
 		check_add(rep, CHECK_WARN, "policy-mode", RFC_8461 "8.3",
 		          "mode none: the policy is withdrawn");
@@ -952,9 +953,12 @@ policy_advice(struct domain_check *dc)
 		          "policy; weeks or more are expected",
 		          p->max_age);
 	if (p->lf_only)
-		check_add(rep, CHECK_WARN, "policy-line-ends", RFC_8461 "3.2",
-		          "LF-only line ends: legal, but some receivers' tools "
-		          "expect CRLF");
+		check_add(
+		    rep, CHECK_WARN, "policy-line-ends", RFC_8461 "3.2",
+		    "LF-only line ends: legal, and senders that follow "
+		    "RFC 8461 read them, but a sender whose parser wants "
+		    "CRLF would not: CRLF is the safer form (mta-sts-sync "
+		    "writes LF only to give a policy a second id)");
 }
 
 /* Parse the served policy strictly and report it. */
@@ -1599,8 +1603,8 @@ reports_new(const struct cmd_opts *o, struct diag *d)
 
 	for (i = 0; i < o->nargs; i++) {
 		if (domain_normalize(o->args[i], reps[i].domain) < 0) {
-			diag_error(d, "check: %s: not a domain name",
-			           o->args[i]);
+			diag_error(d, "check: %s: not a domain name%s",
+			           o->args[i], idn_hint(o->args[i]));
 			free(reps);
 			return NULL;
 		}
