@@ -137,40 +137,130 @@ check_add(struct report *rep, enum check_status st, const char *name,
 
 /* ------------------------------------------------------------ DNS */
 
-/* A record at name that would be of the kind version but for its case
- * ("V=STSV1; ...") is ignored, as the version is case-sensitive; it is
- * likely a typo: a warning for check (named check_name) says so. */
+/* A kind of TXT record that check reads, and how its results read. */
+struct record_kind {
+	const char *version; /* STS_RECORD_VERSION or TLSRPT_RECORD_VERSION */
+	const char *check;   /* the name of its results */
+	const char *rfc;
+	const char *who; /* who reads it: "senders" */
+};
+
+static const struct record_kind sts_kind = {STS_RECORD_VERSION, "sts-record",
+                                            RFC_8461 "3.1", "senders"};
+static const struct record_kind tlsrpt_kind = {TLSRPT_RECORD_VERSION, "tlsrpt",
+                                               RFC_8460 "3", "reporters"};
+
+/*
+ * A record at name that would be of kind k but for white space before
+ * it or the case of its version (" v=STSv1; ...", "V=STSV1; ...") is
+ * ignored by the readers that follow the RFC; it is likely a typo: a
+ * warning says so and what to write.
+ */
 static void
 check_lookalikes(struct report *rep, const struct strlist *txts,
-                 const char *name, const char *version, const char *check_name,
-                 const char *rfc, const char *who)
+                 const char *name, const struct record_kind *k)
 {
 	for (size_t i = 0; i < txts->n; i++) {
 		const char *t = txts->v[i];
+		size_t ws = strspn(t, " \t");
+		int badcase;
 
-		if (!record_is_version_nocase(t, version) ||
-		    record_is_version(t, version))
+		if (record_is_version(t, k->version) ||
+		    !record_is_version_nocase(t + ws, k->version))
 			continue;
-		check_add(rep, CHECK_WARN, check_name, rfc,
-		          "\"%s\" at %s is ignored by %s: the version is "
-		          "case-sensitive, write %s",
-		          t, name, who, version);
+		badcase = !record_is_version(t + ws, k->version);
+		check_add(
+		    rep, CHECK_WARN, k->check, k->rfc,
+		    "\"%s\" at %s is ignored by %s: %s%s%s%s", t, name, k->who,
+		    ws ? "it begins with white space, remove it" : "",
+		    ws && badcase ? "; " : "",
+		    badcase ? "the version is case-sensitive, write " : "",
+		    badcase ? k->version : "");
 	}
 }
 
-/* The records of txts of the kind version, quoted and separated by ", "
- * (cut to what a message holds), into out (initialised here; the caller
- * frees it). */
+/* The records of txts that begin with "<version>;", quoted and
+ * separated by ", " (cut to what a message holds), into out
+ * (initialised here; the caller frees it). */
 static void
 records_of(const struct strlist *txts, const char *version, struct buf *out)
 {
 	buf_init(out, CHECK_MSG_MAX);
 	for (size_t i = 0; i < txts->n; i++)
-		if (record_is_version(txts->v[i], version))
+		if (record_begins(txts->v[i], version))
 			buf_printf(out, "%s\"%s\"", out->len > 0 ? ", " : "",
 			           txts->v[i]);
 	if (out->data == NULL)
 		buf_puts(out, "");
+}
+
+/* The records of one kind at a name, as their readers select them. */
+struct selection {
+	size_t strict; /* beginning with "<version>;": the RFC's rule */
+	size_t near;   /* near misses: the version, then white space or end */
+	size_t pick;   /* the record to parse: the only strict one, or with
+	                  none, the only near miss */
+};
+
+/* Select the records of kind k in txts into s. Returns 1 if there is a
+ * record to parse (s->pick), else 0. */
+static int
+select_records(const struct strlist *txts, const struct record_kind *k,
+               struct selection *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->strict = record_select(txts->v, txts->n, k->version, &s->pick);
+	for (size_t i = 0; i < txts->n; i++)
+		if (record_is_near_miss(txts->v[i], k->version) &&
+		    s->near++ == 0 && s->strict == 0)
+			s->pick = i;
+	return s->strict == 1 || (s->strict == 0 && s->near == 1);
+}
+
+/*
+ * A warning for each near miss of kind k at name: a record that begins
+ * with the version but not with "<version>;" ("v=STSv1 ; id=x"). The
+ * RFC discards it, some readers count it: beside the one record that
+ * begins right, these see several records and take none.
+ */
+static void
+report_near_misses(struct report *rep, const struct strlist *txts,
+                   const struct selection *s, const char *name,
+                   const struct record_kind *k)
+{
+	for (size_t i = 0; i < txts->n; i++) {
+		const char *t = txts->v[i];
+
+		if (!record_is_near_miss(t, k->version))
+			continue;
+		if (s->strict == 1)
+			check_add(
+			    rep, CHECK_WARN, k->check, k->rfc,
+			    "\"%s\" at %s begins with %s but not with "
+			    "%s;: %s that discard it take \"%s\", those "
+			    "that count it see %zu records and take none: "
+			    "write %s; exactly in it, or remove it",
+			    t, name, k->version, k->version, k->who,
+			    txts->v[s->pick], s->near + 1, k->version);
+		else
+			check_add(rep, CHECK_WARN, k->check, k->rfc,
+			          "\"%s\" at %s begins with %s but not with "
+			          "%s;: some %s discard it, some count it: "
+			          "write %s; exactly, or remove it",
+			          t, name, k->version, k->version, k->who,
+			          k->version);
+	}
+}
+
+/* The parser's warnings about the record txt (a repeated field, a field
+ * named like the key but for case), as warnings of kind k. */
+static void
+report_parse_warnings(struct report *rep, const char *txt, const struct diag *d,
+                      const struct record_kind *k)
+{
+	for (size_t i = 0; i < d->nwarn; i++)
+		check_add(rep, CHECK_WARN, k->check, k->rfc, "\"%s\": %s", txt,
+		          d->warn[i]);
 }
 
 /*
@@ -498,16 +588,82 @@ report_chain(struct report *rep, const char *name, const char *what,
 	buf_free(&b);
 }
 
+/* The verdict on _mta-sts.<domain> (name) when no record there is to be
+ * parsed: none (wild: reached through a wildcard's CNAME), or several as
+ * senders count them (s). */
+static void
+sts_none_or_several(struct domain_check *dc, const struct strlist *txts,
+                    const struct strlist *chain, const struct selection *s,
+                    const char *name, int wild)
+{
+	struct report *rep = dc->rep;
+	char others[128] = "";
+	const char *why;
+	struct buf list;
+
+	if (s->strict > 1) {
+		records_of(txts, STS_RECORD_VERSION, &list);
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "%zu v=STSv1 TXT records at %s: senders must treat "
+		          "this as no record: %s: keep one",
+		          s->strict, name, list.data);
+		buf_free(&list);
+	} else if (s->near > 1) {
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "no TXT record at %s begins with v=STSv1;, and "
+		          "senders that count the %zu near misses see as many "
+		          "records and take none: senders do not use MTA-STS",
+		          name, s->near);
+	} else {
+		why = wild ? "reached through a wildcard's CNAME: the name "
+		             "does not exist"
+		      : wildcard_txt(dc->res, name, txts, chain)
+		          ? "a wildcard's: the name does not exist"
+		          : NULL;
+		if (txts->n > 0)
+			snprintf(others, sizeof(others),
+			         " (%zu other TXT ignored%s%s)", txts->n,
+			         why ? ", " : "", why ? why : "");
+		else if (why != NULL)
+			snprintf(others, sizeof(others), " (%s)", why);
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "no v=STSv1 TXT record at %s%s: senders do not use "
+		          "MTA-STS; publish \"v=STSv1; id=<id>\" there",
+		          name, others);
+	}
+}
+
+/* Parse txt, the record senders take at _mta-sts, and report it: a
+ * failure, or its id kept for the checks that follow, with a PASS when
+ * every sender takes it (strict: it begins with "v=STSv1;"). */
+static void
+sts_parse_pick(struct domain_check *dc, const char *txt, int strict)
+{
+	struct sts_record r;
+	struct diag d;
+
+	diag_init(&d);
+	if (sts_record_parse(txt, strlen(txt), &r, &d) < 0) {
+		check_add(dc->rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
+		          "\"%s\": %s", txt, d.error);
+		return;
+	}
+	str_copy(dc->sts_id, sizeof(dc->sts_id), r.id);
+	if (strict)
+		check_add(dc->rep, CHECK_PASS, "sts-record", RFC_8461 "3.1",
+		          "%s", txt);
+	report_parse_warnings(dc->rep, txt, &d, &sts_kind);
+}
+
 /* Check _mta-sts.<domain>: exactly one valid v=STSv1 TXT record. */
 static void
 check_sts_record(struct domain_check *dc)
 {
 	struct report *rep = dc->rep;
 	struct strlist txts = {0}, chain = {0};
-	struct buf list = {0};
-	struct sts_record r;
+	struct selection sel;
 	char name[DOMAIN_MAX + 16];
-	size_t n, first = 0, bad;
+	size_t bad;
 	struct diag d;
 	int rc, wild;
 
@@ -522,40 +678,17 @@ check_sts_record(struct domain_check *dc)
 	}
 	wild = cname_from_wildcard(dc->res, name, &chain);
 	report_chain(rep, name, "sts-delegation", &chain, wild);
-	check_lookalikes(rep, &txts, name, STS_RECORD_VERSION, "sts-record",
-	                 RFC_8461 "3.1", "senders");
+	check_lookalikes(rep, &txts, name, &sts_kind);
 	if (bad > 0)
 		check_add(rep, CHECK_WARN, "sts-record", RFC_8461 "3.1",
 		          "%zu malformed TXT record(s) at %s ignored", bad,
 		          name);
-	n = record_select(txts.v, txts.n, STS_RECORD_VERSION, &first);
-	if (n == 0) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "no v=STSv1 TXT record at %s (%zu other TXT "
-		          "ignored%s): senders do not use MTA-STS",
-		          name, txts.n,
-		          wild ? ", reached through a wildcard's CNAME: the "
-		                 "name does not exist"
-		          : wildcard_txt(dc->res, name, &txts, &chain)
-		              ? ", a wildcard's: the name does not exist"
-		              : "");
-	} else if (n > 1) {
-		records_of(&txts, STS_RECORD_VERSION, &list);
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "%zu v=STSv1 TXT records at %s: senders must treat "
-		          "this as no record: %s",
-		          n, name, list.data);
-	} else if (sts_record_parse(txts.v[first], strlen(txts.v[first]), &r,
-	                            &d) < 0) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "\"%s\": %s", txts.v[first], d.error);
-	} else {
-		str_copy(dc->sts_id, sizeof(dc->sts_id), r.id);
-		check_add(rep, CHECK_PASS, "sts-record", RFC_8461 "3.1", "%s",
-		          txts.v[first]);
-	}
+	if (select_records(&txts, &sts_kind, &sel))
+		sts_parse_pick(dc, txts.v[sel.pick], sel.strict == 1);
+	else
+		sts_none_or_several(dc, &txts, &chain, &sel, name, wild);
+	report_near_misses(rep, &txts, &sel, name, &sts_kind);
 out:
-	buf_free(&list);
 	strlist_free(&txts);
 	strlist_free(&chain);
 }
@@ -572,6 +705,39 @@ resolve_add(struct buf *entry, const char *addr, int v6)
 }
 
 /*
+ * The addresses of host (its A records, then its AAAA records) through
+ * the worker's resolver, added to addrs; *n4 gets the number of A
+ * records. Returns 0 (addrs may stay empty), or -1 with the reason in d.
+ */
+static int
+host_addresses(struct domain_check *dc, const char *host, struct strlist *addrs,
+               size_t *n4, struct diag *d)
+{
+	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+	char fqdn[DOMAIN_MAX + 32];
+	ldns_rdf *name;
+	ldns_pkt *pkt;
+	int rc = 0;
+
+	snprintf(fqdn, sizeof(fqdn), "%s.", host);
+	name = ldns_dname_new_frm_str(fqdn);
+	if (name == NULL) {
+		diag_error(d, "%s is not a valid DNS name", host);
+		return -1;
+	}
+	for (size_t t = 0; t < 2 && rc == 0; t++) {
+		rc = dns_query(dc->res, name, types[t], &pkt, d) < 0 ? -1 : 0;
+		if (rc == 0)
+			answer_names(pkt, types[t], addrs);
+		ldns_pkt_free(pkt);
+		if (t == 0)
+			*n4 = addrs->n;
+	}
+	ldns_rdf_deep_free(name);
+	return rc;
+}
+
+/*
  * With --server, resolve host (A and AAAA) through that server, as a
  * sender would through its resolver, into one "HOST:443:ADDR[,ADDR]"
  * entry for the fetcher. Returns 0, or -1 with the reason in d.
@@ -580,29 +746,13 @@ static int
 policy_host_resolve(struct domain_check *dc, const char *host,
                     struct strlist *resolve, struct diag *d)
 {
-	static const ldns_rr_type types[] = {LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 	struct strlist addrs = {0};
-	char fqdn[DOMAIN_MAX + 32];
 	struct buf entry;
-	ldns_rdf *name;
-	ldns_pkt *pkt;
-	size_t t, i, n4 = 0;
+	size_t i, n4 = 0;
 	int rc = -1;
 
-	snprintf(fqdn, sizeof(fqdn), "%s.", host);
-	name = ldns_dname_new_frm_str(fqdn);
-	if (name == NULL) {
-		diag_error(d, "%s is not a valid DNS name", host);
-		return -1;
-	}
-	for (t = 0; t < 2; t++) {
-		if (dns_query(dc->res, name, types[t], &pkt, d) < 0)
-			goto out;
-		answer_names(pkt, types[t], &addrs);
-		ldns_pkt_free(pkt);
-		if (t == 0)
-			n4 = addrs.n;
-	}
+	if (host_addresses(dc, host, &addrs, &n4, d) < 0)
+		goto out;
 	if (addrs.n == 0) {
 		diag_error(d, "%s has no A or AAAA record", host);
 		goto out;
@@ -616,7 +766,6 @@ policy_host_resolve(struct domain_check *dc, const char *host,
 	rc = 0;
 out:
 	strlist_free(&addrs);
-	ldns_rdf_deep_free(name);
 	return rc;
 }
 
@@ -654,7 +803,26 @@ report_certificate(struct domain_check *dc, const char *host)
 	          date, days, days < CHECK_EXPIRY_WARN ? ": renew it now" : "");
 }
 
-/* Report why a fetch did not give a usable policy. */
+/*
+ * Was the fetch refused for its Content-Type? A status 200 whose
+ * Content-Type is another, or is missing from a head that ended (the
+ * fetcher's error then begins with "Content-Type"). A head cut short
+ * (a stall after the status line) has none either: the transfer's error
+ * says why, not the missing type.
+ */
+static int
+fetch_refused_type(const struct fetch_result *fr)
+{
+	if (fr->status != 200)
+		return 0;
+	if (fr->content_type != NULL)
+		return !is_text_plain(fr->content_type);
+	return strncmp(fr->error, "Content-Type", 12) == 0;
+}
+
+/* Report why a fetch did not give a usable policy. A status 200 without
+ * a Content-Type that was not refused for it came from a head cut
+ * short: said so. */
 static void
 report_fetch_failure(struct domain_check *dc, const char *url)
 {
@@ -669,14 +837,21 @@ report_fetch_failure(struct domain_check *dc, const char *url)
 	else if (fr->status != 0 && fr->status != 200)
 		check_add(rep, CHECK_FAIL, "policy-status", RFC_8461 "3.3",
 		          "%s answered HTTP %ld, not 200", url, fr->status);
-	else if (fr->status == 200 && !is_text_plain(fr->content_type))
-		check_add(rep, CHECK_FAIL, "policy-type", RFC_8461 "3.2",
-		          "Content-Type is %s, not text/plain",
-		          fr->content_type ? fr->content_type : "missing");
+	else if (fetch_refused_type(fr))
+		check_add(
+		    rep, CHECK_FAIL, "policy-type", RFC_8461 "3.2",
+		    "Content-Type is %s, not text/plain: serve the policy "
+		    "as text/plain",
+		    fr->content_type ? fr->content_type : "missing");
 	else
 		check_add(rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3",
-		          "%s: %s", url,
-		          fr->error[0] ? fr->error : "fetch failed");
+		          "%s: %s%s", url,
+		          fr->error[0] ? fr->error : "fetch failed",
+		          fr->status == 200 && fr->content_type == NULL
+		              ? " (the response stopped after its status "
+		                "line: check the web server and any proxy in "
+		                "front of it)"
+		              : "");
 }
 
 /*
@@ -764,9 +939,10 @@ policy_advice(struct domain_check *dc)
 
 	if (p->mode == POLICY_MODE_TESTING)
 		check_add(rep, CHECK_WARN, "policy-mode", RFC_8461 "5",
-		          "mode testing: senders report failures but still "
-		          "deliver without TLS; switch to enforce when "
-		          "reports are clean");
+		          "mode testing: senders that cannot validate an MX "
+		          "host (TLS, certificate, mx match) report it but "
+		          "still deliver to it; switch to enforce when the "
+		          "TLS-RPT reports are clean");
 	else if (p->mode == POLICY_MODE_NONE)
 		check_add(rep, CHECK_WARN, "policy-mode", RFC_8461 "8.3",
 		          "mode none: the policy is withdrawn");
@@ -777,9 +953,12 @@ policy_advice(struct domain_check *dc)
 		          "policy; weeks or more are expected",
 		          p->max_age);
 	if (p->lf_only)
-		check_add(rep, CHECK_WARN, "policy-line-ends", RFC_8461 "3.2",
-		          "LF-only line ends: legal, but some receivers' tools "
-		          "expect CRLF");
+		check_add(
+		    rep, CHECK_WARN, "policy-line-ends", RFC_8461 "3.2",
+		    "LF-only line ends: legal, and senders that follow "
+		    "RFC 8461 read them, but a sender whose parser wants "
+		    "CRLF would not: CRLF is the safer form (mta-sts-sync "
+		    "writes LF only to give a policy a second id)");
 }
 
 /* Parse the served policy strictly and report it. */
@@ -849,21 +1028,54 @@ report_coverage(struct domain_check *dc, const struct strlist *mx)
 	}
 }
 
-/* A domain without MX records: mail goes to its own address (implicit
- * MX, RFC 5321 section 5.1), which the policy must then cover. */
+/*
+ * A domain without MX records: mail goes to its own address (implicit
+ * MX, RFC 5321 section 5.1), which the policy must then cover, as a
+ * missing MX host must be (a failure in mode enforce). Covered, it
+ * passes if the domain has an address; without one, no mail reaches it.
+ */
 static void
 report_no_mx(struct domain_check *dc)
 {
 	const struct policy *p = dc->policy;
-	int covered = policy_covers(p, dc->rep->domain);
+	const char *dom = dc->rep->domain;
+	struct strlist addrs = {0};
+	size_t n4 = 0;
+	struct diag d;
 
-	check_add(dc->rep,
-	          !covered && p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
-	                                                     : CHECK_WARN,
-	          "mx-coverage", RFC_8461 "4.1",
-	          "no MX records: senders deliver to %s itself (implicit MX), "
-	          "which the policy %s",
-	          dc->rep->domain, covered ? "covers" : "does not cover");
+	diag_init(&d);
+	if (!policy_covers(p, dom))
+		check_add(dc->rep,
+		          p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
+		                                         : CHECK_WARN,
+		          "mx-coverage", RFC_8461 "4.1",
+		          "no MX records: senders deliver to %s itself "
+		          "(implicit MX), which no mx pattern matches: add "
+		          "\"mx: %s\" to the policy, or publish MX records",
+		          dom, dom);
+	else if (host_addresses(dc, dom, &addrs, &n4, &d) < 0)
+		check_add(dc->rep, CHECK_WARN, "mx-coverage", RFC_8461 "4.1",
+		          "no MX records: senders deliver to %s itself "
+		          "(implicit MX), which the policy covers, but its "
+		          "address is unknown: %s",
+		          dom, d.error);
+	else if (addrs.n > 0)
+		check_add(
+		    dc->rep, CHECK_PASS, "mx-coverage", RFC_8461 "4.1",
+		    "no MX records: senders deliver to %s itself, at its "
+		    "address (implicit MX, RFC 5321 section 5.1), and the "
+		    "policy covers it",
+		    dom);
+	else
+		check_add(dc->rep, CHECK_WARN, "mx-coverage",
+		          "RFC 5321 \xc2\xa7"
+		          "5.1",
+		          "no MX records and no A or AAAA record: mail to %s "
+		          "cannot be delivered; publish MX records, or, if it "
+		          "takes no mail, a null MX (\"%s. MX 0 .\", RFC 7505) "
+		          "and no MTA-STS policy",
+		          dom, dom);
+	strlist_free(&addrs);
 }
 
 /* Check that every MX host of the domain matches the policy. */
@@ -922,21 +1134,78 @@ tlsrpt_check_uris(struct report *rep, const struct tlsrpt_record *r)
 	return bad;
 }
 
+/* The verdict on _smtp._tls.<domain> (name) when no record there is to
+ * be parsed: none (optional: a warning; wild: reached through a
+ * wildcard's CNAME), or several as reporters count them (s). */
+static void
+tlsrpt_none_or_several(struct domain_check *dc, const struct strlist *txts,
+                       const struct strlist *chain, const struct selection *s,
+                       const char *name, int wild)
+{
+	struct report *rep = dc->rep;
+	struct buf list;
+
+	if (s->strict > 1) {
+		records_of(txts, TLSRPT_RECORD_VERSION, &list);
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
+		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
+		          "ignore them all: %s: keep one",
+		          s->strict, name, list.data);
+		buf_free(&list);
+	} else if (s->near > 1) {
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
+		          "no TXT record at %s begins with v=TLSRPTv1;, and "
+		          "reporters that count the %zu near misses see as "
+		          "many records and take none: nobody reports",
+		          name, s->near);
+	} else {
+		check_add(
+		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
+		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
+		    "but without it nobody tells you when senders fail; "
+		    "publish \"v=TLSRPTv1; rua=mailto:<address>\" there",
+		    name,
+		    wild ? " (only a wildcard's CNAME: the name does not exist)"
+		    : wildcard_txt(dc->res, name, txts, chain)
+		        ? " (only a wildcard's TXT: the name does not exist)"
+		        : "");
+	}
+}
+
+/* Parse txt, the record reporters take at _smtp._tls, and report it,
+ * with a PASS when every reporter takes it (strict: it begins with
+ * "v=TLSRPTv1;") and its URIs are good. */
+static void
+tlsrpt_parse_pick(struct report *rep, const char *txt, int strict)
+{
+	struct tlsrpt_record r;
+	struct diag d;
+
+	diag_init(&d);
+	if (tlsrpt_record_parse(txt, strlen(txt), &r, &d) < 0) {
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "\"%s\": %s",
+		          txt, d.error);
+		return;
+	}
+	if (tlsrpt_check_uris(rep, &r) == 0 && strict)
+		check_add(rep, CHECK_PASS, "tlsrpt", RFC_8460 "3", "%s", txt);
+	report_parse_warnings(rep, txt, &d, &tlsrpt_kind);
+	tlsrpt_record_free(&r);
+}
+
 /* Check _smtp._tls.<domain>: exactly one valid v=TLSRPTv1 record. */
 static void
 check_tlsrpt(struct domain_check *dc)
 {
 	struct report *rep = dc->rep;
 	struct strlist txts = {0}, chain = {0};
-	struct buf list = {0};
-	struct tlsrpt_record r;
+	struct selection sel;
 	char name[DOMAIN_MAX + 16];
-	size_t n, first = 0, bad;
+	size_t bad;
 	struct diag d;
 	int wild;
 
 	diag_init(&d);
-	memset(&r, 0, sizeof(r));
 	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
 	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
@@ -945,42 +1214,21 @@ check_tlsrpt(struct domain_check *dc)
 	}
 	wild = cname_from_wildcard(dc->res, name, &chain);
 	report_chain(rep, name, "tlsrpt-delegation", &chain, wild);
-	check_lookalikes(rep, &txts, name, TLSRPT_RECORD_VERSION, "tlsrpt",
-	                 RFC_8460 "3", "reporters");
-	n = record_select(txts.v, txts.n, TLSRPT_RECORD_VERSION, &first);
-	if (n == 0)
-		check_add(
-		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
-		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
-		    "but without it nobody tells you when senders fail",
-		    name,
-		    wild ? " (only a wildcard's CNAME: the name does not exist)"
-		    : wildcard_txt(dc->res, name, &txts, &chain)
-		        ? " (only a wildcard's TXT: the name does not exist)"
-		        : "");
-	else if (n > 1) {
-		records_of(&txts, TLSRPT_RECORD_VERSION, &list);
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
-		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
-		          "ignore them all: %s",
-		          n, name, list.data);
-	} else if (tlsrpt_record_parse(txts.v[first], strlen(txts.v[first]), &r,
-	                               &d) < 0)
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "\"%s\": %s",
-		          txts.v[first], d.error);
-	else if (tlsrpt_check_uris(rep, &r) == 0)
-		check_add(rep, CHECK_PASS, "tlsrpt", RFC_8460 "3", "%s",
-		          txts.v[first]);
+	check_lookalikes(rep, &txts, name, &tlsrpt_kind);
+	if (select_records(&txts, &tlsrpt_kind, &sel))
+		tlsrpt_parse_pick(rep, txts.v[sel.pick], sel.strict == 1);
+	else
+		tlsrpt_none_or_several(dc, &txts, &chain, &sel, name, wild);
+	report_near_misses(rep, &txts, &sel, name, &tlsrpt_kind);
 out:
-	buf_free(&list);
-	tlsrpt_record_free(&r);
 	strlist_free(&txts);
 	strlist_free(&chain);
 }
 
 /* ------------------------------------------------ 6. consistency */
 
-/* Does id look derived by this tool (32 lower-case hex digits)? */
+/* Could id be derived by this tool (32 lower-case hex digits)? Only
+ * could: an MD5 digest in hex, say, looks the same. */
 static int
 id_is_derived(const char *id)
 {
@@ -993,54 +1241,101 @@ id_is_derived(const char *id)
 	return i == POLICY_ID_MAX;
 }
 
-/* Compare a content-derived id with the id of the served bytes. */
-/* The id of the canonical form of the policy served, into id (as
- * mta-sts-sync derives it from the file it publishes, which a web host
- * may serve with LF line ends). Returns 1, or 0 if there is none. */
+/*
+ * The two ids mta-sts-sync derives for the policy served (policy.h):
+ * that of its canonical form into ids[0], that of its second form (LF
+ * line ends, for a policy that needs a new id) into ids[1]. A web host
+ * may serve either in other bytes (its own line ends). Returns 1, or 0
+ * if there are none.
+ */
 static int
-canonical_id(const struct domain_check *dc, char id[POLICY_ID_MAX + 1])
+derived_ids(const struct domain_check *dc, char ids[2][POLICY_ID_MAX + 1])
 {
-	struct buf canon;
+	struct buf canon, alt;
 	int ok;
 
 	if (dc->policy == NULL)
 		return 0;
 	buf_init(&canon, 2 * POLICY_MAX_SIZE);
-	ok = policy_canonical(dc->policy, &canon) == 0;
-	if (ok)
-		policy_id(canon.data, canon.len, id);
+	buf_init(&alt, 2 * POLICY_MAX_SIZE);
+	ok = policy_canonical(dc->policy, &canon) == 0 &&
+	     policy_alternate(canon.data, canon.len, &alt) == 0;
+	if (ok) {
+		policy_id(canon.data, canon.len, ids[0]);
+		policy_id(alt.data, alt.len, ids[1]);
+	}
 	buf_free(&canon);
+	buf_free(&alt);
 	return ok;
 }
 
+/*
+ * An id that could be derived but is not the one derived from the
+ * policy served (id): for a domain of the -c configuration, sync made it, and
+ * the record and the file disagree (a warning); for another, the id may be made
+ * otherwise, so this is said as a possibility only.
+ */
+static void
+report_id_other(struct domain_check *dc, const char *id)
+{
+	const struct conf *conf = dc->ctx->conf;
+	size_t k;
+
+	if (conf != NULL && conf_find_domain(conf, dc->rep->domain, &k) == 0)
+		check_add(
+		    dc->rep, CHECK_WARN, "policy-id", RFC_8461 "8.1",
+		    "id %s is not the one sync derives from the served "
+		    "policy (%s), and %s is a domain of %s: the TXT record "
+		    "was changed before the file was served, or the file "
+		    "since; run mta-sts-sync sync",
+		    dc->sts_id, id, dc->rep->domain, conf->path);
+	else
+		check_add(
+		    dc->rep, CHECK_INFO, "policy-id", RFC_8461 "3.1",
+		    "if mta-sts-sync made id %s, it made it from another "
+		    "policy than the one served (which gives %s): the TXT "
+		    "record was changed before the file, or the file "
+		    "since; run mta-sts-sync sync. An id made otherwise "
+		    "need only change with every policy change",
+		    dc->sts_id, id);
+}
+
+/* Compare an id that could be derived with the id of the served bytes,
+ * as served and in the two forms sync derives ids from. */
 static void
 check_id(struct domain_check *dc)
 {
-	char id[POLICY_ID_MAX + 1];
+	char id[POLICY_ID_MAX + 1], ids[2][POLICY_ID_MAX + 1];
+	int forms;
 
 	if (dc->sts_id[0] == '\0' || !dc->fetched)
 		return;
 	if (!id_is_derived(dc->sts_id)) {
 		check_add(dc->rep, CHECK_INFO, "policy-id", RFC_8461 "3.1",
-		          "id %s is not content-derived: make sure it changes "
-		          "with every policy change",
+		          "id %s is not one that mta-sts-sync derives: make "
+		          "sure it changes with every policy change",
 		          dc->sts_id);
 		return;
 	}
 	policy_id(dc->fr.body, dc->fr.len, id);
+	forms = derived_ids(dc, ids);
 	if (strcmp(id, dc->sts_id) == 0)
 		check_add(dc->rep, CHECK_PASS, "policy-id", RFC_8461 "3.1",
 		          "id matches the SHA-256 of the served policy");
-	else if (canonical_id(dc, id) && strcmp(id, dc->sts_id) == 0)
+	else if (forms && strcmp(ids[0], dc->sts_id) == 0)
 		check_add(dc->rep, CHECK_PASS, "policy-id", RFC_8461 "3.1",
 		          "id matches the SHA-256 of the served policy in its "
 		          "canonical form (served in other bytes: line ends "
 		          "or field order changed on the way)");
+	else if (forms && strcmp(ids[1], dc->sts_id) == 0)
+		check_add(
+		    dc->rep, CHECK_PASS, "policy-id", RFC_8461 "3.1",
+		    "id matches the SHA-256 of the served policy in its "
+		    "second form, with LF line ends, which sync writes "
+		    "for a policy that needs a new id (served in other "
+		    "bytes: line ends or field order changed on the way)");
 	else
-		check_add(dc->rep, CHECK_WARN, "policy-id", RFC_8461 "3.1",
-		          "the id does not match the served policy (%s): was "
-		          "the TXT record updated before the file?",
-		          id);
+		report_id_other(dc, forms ? ids[0] : id);
 }
 
 /* ---------------------------------------------------- one domain */
@@ -1308,8 +1603,8 @@ reports_new(const struct cmd_opts *o, struct diag *d)
 
 	for (i = 0; i < o->nargs; i++) {
 		if (domain_normalize(o->args[i], reps[i].domain) < 0) {
-			diag_error(d, "check: %s: not a domain name",
-			           o->args[i]);
+			diag_error(d, "check: %s: not a domain name%s",
+			           o->args[i], idn_hint(o->args[i]));
 			free(reps);
 			return NULL;
 		}

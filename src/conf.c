@@ -316,18 +316,6 @@ domain_normalise(char *s)
 	return 0;
 }
 
-/* The hint for a name that domain_normalise() refused: one with
- * non-ASCII bytes is an internationalized name in its U-label form. */
-static const char *
-idn_hint(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s >= 0x80)
-			return " (write an internationalized name in its xn-- "
-			       "A-label form, as idn2 prints it)";
-	return "";
-}
-
 /* An https:// URL with a host and no blanks or control characters. */
 static int
 url_ok(const char *u)

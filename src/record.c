@@ -72,14 +72,27 @@ record_is_version_nocase(const char *txt, const char *version)
 	return version_lead(txt, strlen(txt), version, 1);
 }
 
+int
+record_begins(const char *txt, const char *version)
+{
+	size_t vn = strlen(version);
+
+	return strncmp(txt, version, vn) == 0 && txt[vn] == ';';
+}
+
+int
+record_is_near_miss(const char *txt, const char *version)
+{
+	return record_is_version(txt, version) && !record_begins(txt, version);
+}
+
 size_t
 record_select(char *const *txts, size_t n, const char *version, size_t *first)
 {
 	size_t i, count = 0;
 
 	for (i = 0; i < n; i++) {
-		if (txts[i] == NULL ||
-		    !starts_with_version(txts[i], strlen(txts[i]), version))
+		if (txts[i] == NULL || !record_begins(txts[i], version))
 			continue;
 		if (count++ == 0 && first != NULL)
 			*first = i;
@@ -121,7 +134,9 @@ next_field(const char *txt, size_t len, size_t *pos, struct field *f,
 	while (i < len && is_wsp(txt[i]))
 		i++;
 	if (i == len) {
-		diag_error(d, "white space at the end of the record %s", sec);
+		diag_error(d,
+		           "white space at the end of the record: remove it %s",
+		           sec);
 		return -1;
 	}
 	if (txt[i] != ';') {
@@ -166,6 +181,55 @@ field_is(const struct field *f, const char *name)
 	return f->nlen == strlen(name) && memcmp(f->name, name, f->nlen) == 0;
 }
 
+/* What a parse has seen of its key field (id, rua). */
+struct key_seen {
+	int have;      /* the key field itself */
+	char alike[8]; /* the first field named the key but for case ("ID") */
+};
+
+/* Note f in k if its name is key but for letter case: a field name is
+ * case-sensitive, so "ID=" is an extension field, not the id. */
+static void
+key_alike_note(const struct field *f, const char *key, struct key_seen *k)
+{
+	if (k->alike[0] == '\0' && f->nlen == strlen(key) &&
+	    f->nlen < sizeof(k->alike) &&
+	    ascii_ncasecmp(f->name, key, f->nlen) == 0 && !field_is(f, key)) {
+		memcpy(k->alike, f->name, f->nlen);
+		k->alike[f->nlen] = '\0';
+	}
+}
+
+/*
+ * The end of a parse that went well so far (rc 0): without the key field
+ * it fails, naming a field that has the key's name in another case;
+ * with both, a warning, since senders that ignore case see two. Returns
+ * 0 or -1.
+ */
+static int
+key_check(const struct key_seen *k, const char *key, const char *sec,
+          struct diag *d)
+{
+	if (!k->have && k->alike[0] != '\0') {
+		diag_error(d,
+		           "record has no %s field: field names are "
+		           "case-sensitive, write %s= instead of %s= %s",
+		           key, key, k->alike, sec);
+		return -1;
+	}
+	if (!k->have) {
+		diag_error(d, "record has no %s field %s", key, sec);
+		return -1;
+	}
+	if (k->alike[0] != '\0')
+		diag_warn(d,
+		          "field %s= is not %s= (field names are "
+		          "case-sensitive), but senders that ignore case take "
+		          "it for a second %s: remove it %s",
+		          k->alike, key, key, sec);
+	return 0;
+}
+
 /* Check the record's version prefix; sets *pos after it. 0 or -1. */
 static int
 version_check(const char *txt, size_t len, const char *version, const char *sec,
@@ -203,20 +267,22 @@ sts_id_set(struct sts_record *r, const struct field *f, struct diag *d)
 
 /* Handle one field of an STSv1 record. 0 or -1. */
 static int
-sts_field(const struct field *f, struct sts_record *r, int *have_id,
+sts_field(const struct field *f, struct sts_record *r, struct key_seen *k,
           struct diag *d)
 {
 	char show[80];
 
-	if (field_is(f, "id") && *have_id) {
+	if (field_is(f, "id") && k->have) {
 		diag_warn(d,
-		          "repeated id field ignored, the first wins " SEC_STS);
+		          "repeated id field: the first is taken here, some "
+		          "senders take the last: keep one id field " SEC_STS);
 		return 0;
 	}
 	if (field_is(f, "id")) {
-		*have_id = 1;
+		k->have = 1;
 		return sts_id_set(r, f, d);
 	}
+	key_alike_note(f, "id", k);
 	if (ext_value_ok(f->value, f->vlen))
 		return 0;
 	diag_error(d, "invalid value for field \"%s\" " SEC_STS,
@@ -228,22 +294,21 @@ int
 sts_record_parse(const char *txt, size_t len, struct sts_record *r,
                  struct diag *d)
 {
+	struct key_seen k = {0, ""};
 	struct field f;
 	size_t pos;
-	int rc, have_id = 0;
+	int rc;
 
 	r->id[0] = '\0';
 	if (version_check(txt, len, STS_RECORD_VERSION, SEC_STS, &pos, d))
 		return -1;
 	while ((rc = next_field(txt, len, &pos, &f, SEC_STS, d)) == 1)
-		if (sts_field(&f, r, &have_id, d) == -1) {
+		if (sts_field(&f, r, &k, d) == -1) {
 			rc = -1;
 			break;
 		}
-	if (rc == 0 && !have_id) {
-		diag_error(d, "record has no id field " SEC_STS);
-		rc = -1;
-	}
+	if (rc == 0)
+		rc = key_check(&k, "id", SEC_STS, d);
 	if (rc == -1)
 		r->id[0] = '\0';
 	return rc;
@@ -295,7 +360,10 @@ uri_chars_problem(const char *uri)
 	return NULL;
 }
 
-/* Check the scheme and its minimal shape: mailto:x@y or https://host. */
+static const char no_mailto[] = "is an address without mailto:";
+
+/* Check the scheme and its minimal shape: mailto:x@y or https://host.
+ * An address without a scheme gets no_mailto, for a hint. */
 static const char *
 uri_scheme_problem(const char *uri)
 {
@@ -315,6 +383,8 @@ uri_scheme_problem(const char *uri)
 			return "is not an https:// URL with a host";
 		return NULL;
 	}
+	if (strchr(uri, '@') != NULL && strchr(uri, ':') == NULL)
+		return no_mailto;
 	return "is neither mailto: nor https:";
 }
 
@@ -328,8 +398,16 @@ tlsrpt_uri_check(const char *uri, struct diag *d)
 		why = uri_scheme_problem(uri);
 	if (why == NULL)
 		return 0;
-	diag_error(d, "rua URI \"%s\" %s " SEC_RPT,
-	           str_printable(uri, strlen(uri), show, sizeof(show)), why);
+	str_printable(uri, strlen(uri), show, sizeof(show));
+	if (why == no_mailto)
+		diag_error(d,
+		           "rua URI \"%s\" is neither mailto: nor https:, "
+		           "write mailto:%s (in a list each address has its "
+		           "own mailto:, commas separate the URIs, and a comma "
+		           "inside a URI is written %%2C) " SEC_RPT,
+		           show, show);
+	else
+		diag_error(d, "rua URI \"%s\" %s " SEC_RPT, show, why);
 	return -1;
 }
 
@@ -368,20 +446,22 @@ rua_split(const char *v, size_t n, struct strlist *rua, struct diag *d)
 
 /* Handle one field of a TLSRPTv1 record. 0 or -1. */
 static int
-tlsrpt_field(const struct field *f, struct tlsrpt_record *r, int *have_rua,
+tlsrpt_field(const struct field *f, struct tlsrpt_record *r, struct key_seen *k,
              struct diag *d)
 {
 	char show[80];
 
-	if (field_is(f, "rua") && *have_rua) {
-		diag_warn(
-		    d, "repeated rua field ignored, the first wins " SEC_RPT);
+	if (field_is(f, "rua") && k->have) {
+		diag_warn(d, "repeated rua field: the first is taken here, "
+		             "some senders take the last: keep one rua field, "
+		             "its URIs separated by commas " SEC_RPT);
 		return 0;
 	}
 	if (field_is(f, "rua")) {
-		*have_rua = 1;
+		k->have = 1;
 		return rua_split(f->value, f->vlen, &r->rua, d);
 	}
+	key_alike_note(f, "rua", k);
 	if (ext_value_ok(f->value, f->vlen))
 		return 0;
 	diag_error(d, "invalid value for field \"%s\" " SEC_RPT,
@@ -393,23 +473,22 @@ int
 tlsrpt_record_parse(const char *txt, size_t len, struct tlsrpt_record *r,
                     struct diag *d)
 {
+	struct key_seen k = {0, ""};
 	struct field f;
 	size_t pos;
-	int rc, have_rua = 0;
+	int rc;
 
 	r->rua.v = NULL;
 	r->rua.n = 0;
 	if (version_check(txt, len, TLSRPT_RECORD_VERSION, SEC_RPT, &pos, d))
 		return -1;
 	while ((rc = next_field(txt, len, &pos, &f, SEC_RPT, d)) == 1)
-		if (tlsrpt_field(&f, r, &have_rua, d) == -1) {
+		if (tlsrpt_field(&f, r, &k, d) == -1) {
 			rc = -1;
 			break;
 		}
-	if (rc == 0 && !have_rua) {
-		diag_error(d, "record has no rua field " SEC_RPT);
-		rc = -1;
-	}
+	if (rc == 0)
+		rc = key_check(&k, "rua", SEC_RPT, d);
 	if (rc == -1) {
 		strlist_free(&r->rua);
 		return -1;

@@ -43,7 +43,8 @@ int tlsrpt_record_format(const struct strlist *rua, struct buf *out);
 
 /* Is the record text txt of the kind version (STS_RECORD_VERSION or
  * TLSRPT_RECORD_VERSION): does it start with it, followed by ';', white
- * space or the end? */
+ * space or the end? This is how sync tells the records it replaces: a
+ * near miss too (see record_begins()). */
 int record_is_version(const char *txt, const char *version);
 /* The same, the version compared without regard to case: senders take
  * only the exact case, so a record of this kind but not the former is
@@ -51,10 +52,20 @@ int record_is_version(const char *txt, const char *version);
 int record_is_version_nocase(const char *txt, const char *version);
 
 /*
- * Of n record texts, count those that start with version (STS_RECORD_VERSION
- * or TLSRPT_RECORD_VERSION) followed by ';', white space or the end; *first
- * gets the index of the first such record. The RFC rule: exactly one must
- * remain, or the domain has no usable record.
+ * Does txt begin with version and ';' exactly ("v=STSv1;")? RFC 8461
+ * section 3.1 and RFC 8460 section 3 discard every other record. Some
+ * senders take any record beginning with the version, so a record that
+ * record_is_version() counts but this does not is a near miss
+ * (record_is_near_miss(): "v=STSv1", "v=STSv1 ; id=x"): senders
+ * disagree about it. sync replaces both kinds alike.
+ */
+int record_begins(const char *txt, const char *version);
+int record_is_near_miss(const char *txt, const char *version);
+
+/*
+ * Of n record texts, count those that begin with version and ';' (the
+ * RFC rule, record_begins()); *first gets the index of the first such
+ * record. Exactly one must remain, or the domain has no usable record.
  */
 size_t record_select(char *const *txts, size_t n, const char *version,
                      size_t *first);

@@ -211,6 +211,16 @@ str_copy(char *dst, size_t dstsize, const char *src)
 }
 
 const char *
+idn_hint(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return " (write an internationalized name in its xn-- "
+			       "A-label form, as idn2 prints it)";
+	return "";
+}
+
+const char *
 str_printable(const char *s, size_t n, char *out, size_t cap)
 {
 	size_t i, o = 0;

@@ -70,6 +70,11 @@ size_t hash_bytes(const void *data, size_t len);
  */
 const char *str_printable(const char *s, size_t n, char *out, size_t cap);
 
+/* The hint for a name refused as a domain name: one with non-ASCII
+ * bytes is an internationalized name in its U-label form, so the hint
+ * (to append to the message) says to write its xn-- form; else "". */
+const char *idn_hint(const char *s);
+
 /* Sleep for s seconds (fractions allowed; a signal does not cut it). */
 void sleep_seconds(double s);
 

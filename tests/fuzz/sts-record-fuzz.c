@@ -1,8 +1,9 @@
 /*
  * sts-record-fuzz.c - fuzz target for the "v=STSv1; id=..." TXT record
  * parser (RFC 8461 section 3.1). A parsed id must format and parse back to
- * itself; a record the parser accepts must also be selected by
- * record_select().
+ * itself; a record the parser accepts must be of the kind sync replaces
+ * (record_is_version()), and record_select() selects it exactly when it
+ * begins with "v=STSv1;", else it is a near miss.
  */
 #include "config.h"
 
@@ -36,7 +37,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_free(&b);
 	txt = xstrndup((const char *)data, size);
 	if (strlen(txt) == size &&
-	    record_select(&txt, 1, STS_RECORD_VERSION, NULL) != 1)
+	    (!record_is_version(txt, STS_RECORD_VERSION) ||
+	     record_select(&txt, 1, STS_RECORD_VERSION, NULL) !=
+	         (size_t)record_begins(txt, STS_RECORD_VERSION) ||
+	     record_is_near_miss(txt, STS_RECORD_VERSION) ==
+	         record_begins(txt, STS_RECORD_VERSION)))
 		abort();
 	free(txt);
 	return 0;

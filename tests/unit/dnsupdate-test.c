@@ -97,6 +97,49 @@ test_duplicates(void)
 	ok(st.sts.n == 0 && st.sts.rdata == NULL, "state freed and cleared");
 }
 
+/* Near misses ("v=STSv1 ; id=x", "v=STSv1"): records that some senders
+ * count and the RFC discards. sync takes them for its own kind and
+ * replaces them with the one clean record. */
+static void
+test_near_misses(void)
+{
+	struct dns_state st;
+	struct dns_change c = {.domain = "example.com",
+	                       .sts_text = "v=STSv1; id=new",
+	                       .tlsrpt_text = "v=TLSRPTv1; rua=mailto:x@y",
+	                       .ttl = 600,
+	                       .state = &st};
+	char *text;
+	int rc;
+
+	memset(&st, 0, sizeof(st));
+	set_add(&st.sts, "v=STSv1; id=new");
+	set_add(&st.sts, "v=STSv1 ; id=old");
+	set_add(&st.sts, "v=STSv1");
+	set_add(&st.tlsrpt, "v=TLSRPTv1 rua=mailto:x@y");
+	st.sts.ttl = st.tlsrpt.ttl = 600;
+	ok(dns_change_needed(&c), "near misses beside the record: a change");
+	text = plan_text(&c, &rc);
+	is_str(text,
+	       "server ns1.example.com 5353\n"
+	       "zone example.com\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1; id=new\"\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1 ; id=old\"\n"
+	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1\"\n"
+	       "prereq yxrrset _smtp._tls.example.com TXT \"v=TLSRPTv1 "
+	       "rua=mailto:x@y\"\n"
+	       "update delete _mta-sts.example.com TXT \"v=STSv1 ; id=old\"\n"
+	       "update delete _mta-sts.example.com TXT \"v=STSv1\"\n"
+	       "update delete _smtp._tls.example.com TXT \"v=TLSRPTv1 "
+	       "rua=mailto:x@y\"\n"
+	       "update add _smtp._tls.example.com 600 TXT \"v=TLSRPTv1; "
+	       "rua=mailto:x@y\"\n"
+	       "send\n",
+	       "near misses deleted, the clean records kept or added");
+	free(text);
+	dns_state_free(&st);
+}
+
 static void
 test_current(void)
 {
@@ -432,6 +475,7 @@ int
 main(void)
 {
 	test_duplicates();
+	test_near_misses();
 	test_current();
 	test_ttl();
 	test_long_and_quoted();

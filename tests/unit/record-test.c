@@ -51,7 +51,18 @@ test_sts_valid(void)
 		is_str(r.id, t[i].id, "id of %s", t[i].txt);
 	}
 	ok(d.nwarn == 1, "a repeated id is a warning");
-	like(d.warn[0], "repeated id field ignored", "warning text");
+	like(d.warn[0],
+	     "repeated id field: the first is taken here, some senders take "
+	     "the last: keep one id field",
+	     "warning text: senders differ, keep one");
+	ok(sts("v=STSv1; id=abc; ID=def", &r) == 0 && strcmp(r.id, "abc") == 0,
+	   "ID= beside id=: an extension field, the id is id=");
+	ok(d.nwarn == 1, "... with a warning");
+	like(d.warn[0],
+	     "field ID= is not id= (field names are case-sensitive), "
+	     "but senders that ignore case take it for a second id: remove "
+	     "it",
+	     "... saying that field names are case-sensitive");
 }
 
 static void
@@ -72,10 +83,13 @@ test_sts_invalid(void)
 	    {"v=STSv1; id=0123456789abcdef0123456789abcdef0",
 	     "is not 1 to 32 letters and digits"},
 	    {"v=STSv1; id=ab cd", "id \"ab cd\" is not"},
-	    {"v=STSv1; id=abc ", "white space at the end of the record"},
+	    {"v=STSv1; id=abc ", "white space at the end of the record: "
+	                         "remove it"},
 	    {"v=STSv1 id=abc", "expected ';' between fields"},
 	    {"v=STSv1;; id=abc", "invalid field \"\": expected name=value"},
-	    {"v=STSv1; ID=abc", "record has no id field"},
+	    {"v=STSv1; ID=abc", "record has no id field: field names are "
+	                        "case-sensitive, write id= instead of ID="},
+	    {"v=STSv1; Id=abc", "write id= instead of Id="},
 	    {"v=STSv1; id=abc; junk", "invalid field \"junk\""},
 	    {"v=STSv1; id=abc; x=a=b", "invalid value for field \"x\""},
 	    {"v=STSv1; id=abc; _x=1", "invalid field \"_x=1\""},
@@ -140,7 +154,20 @@ test_tlsrpt(void)
 	       &r) == 0 &&
 	       r.rua.n == 1,
 	   "a repeated rua: the first wins");
-	like(d.warn[0], "repeated rua field ignored", "with a warning");
+	like(d.warn[0],
+	     "repeated rua field: the first is taken here, some senders take "
+	     "the last: keep one rua field, its URIs separated by commas",
+	     "with a warning: senders differ, keep one");
+	tlsrpt_record_free(&r);
+
+	ok(rpt("v=TLSRPTv1; rua=mailto:a@example.com; RUA=mailto:b@x.example",
+	       &r) == 0 &&
+	       r.rua.n == 1,
+	   "RUA= beside rua=: an extension field");
+	like(d.warn[0],
+	     "field RUA= is not rua= (field names are "
+	     "case-sensitive)",
+	     "... with a warning");
 	tlsrpt_record_free(&r);
 }
 
@@ -151,6 +178,16 @@ test_tlsrpt_invalid(void)
 		const char *txt, *why;
 	} t[] = {
 	    {"v=TLSRPTv1", "record has no rua field"},
+	    {"v=TLSRPTv1; RUA=mailto:a@example.com",
+	     "record has no rua field: field names are case-sensitive, "
+	     "write rua= instead of RUA="},
+	    {"v=TLSRPTv1; rua=mailto:a@example.com,b@example.com",
+	     "rua URI \"b@example.com\" is neither mailto: nor https:, "
+	     "write mailto:b@example.com (in a list each address has its "
+	     "own mailto:, commas separate the URIs, and a comma inside a URI "
+	     "is written %2C)"},
+	    {"v=TLSRPTv1; rua=tlsrpt@example.com",
+	     "write mailto:tlsrpt@example.com"},
 	    {"v=TLSRPTv1; ext=1", "record has no rua field"},
 	    {"v=TLSRPTv10; rua=mailto:a@example.com",
 	     "does not start with \"v=TLSRPTv1;\""},
@@ -241,9 +278,11 @@ test_select(void)
 	ok(record_select(txts, 3, STS_RECORD_VERSION, &first) == 1 &&
 	       first == 2,
 	   "v=STSv10 does not count, v=STSv1; does");
-	ok(record_select(txts, 5, STS_RECORD_VERSION, &first) == 3 &&
+	ok(record_select(txts, 5, STS_RECORD_VERSION, &first) == 1 &&
 	       first == 2,
-	   "version followed by the end or white space counts too");
+	   "version followed by the end or white space does not count "
+	   "(RFC 8461 section 3.1: records not beginning with v=STSv1; are "
+	   "discarded)");
 	ok(record_select(txts, 7, TLSRPT_RECORD_VERSION, &first) == 1 &&
 	       first == 6,
 	   "one TLSRPTv1 record");
@@ -253,6 +292,45 @@ test_select(void)
 	   "none: first untouched");
 	ok(record_select(txts + 5, 1, STS_RECORD_VERSION, NULL) == 0,
 	   "the version must start the record");
+}
+
+/* Near misses: records that begin with the version but not with
+ * "<version>;". Some senders count them, the RFC discards them, and sync
+ * replaces them as its own (record_is_version()). */
+static void
+test_near_miss(void)
+{
+	static const struct {
+		const char *txt, *version;
+		int begins, near, ours;
+	} t[] = {
+	    {"v=STSv1; id=abc", STS_RECORD_VERSION, 1, 0, 1},
+	    {"v=STSv1;id=abc", STS_RECORD_VERSION, 1, 0, 1},
+	    {"v=STSv1", STS_RECORD_VERSION, 0, 1, 1},
+	    {"v=STSv1 id=junk", STS_RECORD_VERSION, 0, 1, 1},
+	    {"v=STSv1 ; id=abc", STS_RECORD_VERSION, 0, 1, 1},
+	    {"v=STSv1\t; id=abc", STS_RECORD_VERSION, 0, 1, 1},
+	    {"v=STSv10; id=abc", STS_RECORD_VERSION, 0, 0, 0},
+	    {" v=STSv1; id=abc", STS_RECORD_VERSION, 0, 0, 0},
+	    {"V=STSV1; id=abc", STS_RECORD_VERSION, 0, 0, 0},
+	    {"v=TLSRPTv1; rua=mailto:a@b.example", TLSRPT_RECORD_VERSION, 1, 0,
+	     1},
+	    {"v=TLSRPTv1 rua=mailto:a@b.example", TLSRPT_RECORD_VERSION, 0, 1,
+	     1},
+	    {"v=TLSRPTv1", TLSRPT_RECORD_VERSION, 0, 1, 1},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		ok(record_begins(t[i].txt, t[i].version) == t[i].begins,
+		   "'%s' begins with %s;: %s", t[i].txt, t[i].version,
+		   t[i].begins ? "yes" : "no");
+		ok(record_is_near_miss(t[i].txt, t[i].version) == t[i].near,
+		   "'%s' is a near miss: %s", t[i].txt,
+		   t[i].near ? "yes" : "no");
+		ok(record_is_version(t[i].txt, t[i].version) == t[i].ours,
+		   "'%s' is one sync replaces: %s", t[i].txt,
+		   t[i].ours ? "yes" : "no");
+	}
 }
 
 static void
@@ -306,6 +384,7 @@ main(void)
 	test_tlsrpt_invalid();
 	test_tlsrpt_uri_format();
 	test_select();
+	test_near_miss();
 	test_rdata();
 	return done_testing();
 }
