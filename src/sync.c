@@ -727,6 +727,8 @@ plan_tlsrpt(struct domain_run *r)
  * Several records of one kind at a name make senders take none of them
  * (RFC 8461 section 3.1, RFC 8460 section 3): the UPDATE removes all but
  * the new one, and the operator is told, since someone put them there.
+ * Near misses ("v=STSv1 id=x") count: some senders count them, and they
+ * go too.
  */
 static void
 plan_duplicates(struct domain_run *r, const struct dns_txtset *s,
@@ -736,8 +738,9 @@ plan_duplicates(struct domain_run *r, const struct dns_txtset *s,
 
 	if (n > 1)
 		run_warn(r,
-		         "%s.%s holds %zu %s records, of which senders take "
-		         "none (%s): the update removes all but the new one",
+		         "%s.%s holds %zu records that begin with %s, and "
+		         "senders that count more than one take none (%s): "
+		         "the update removes all but the new one",
 		         label, r->dc->name, n, prefix, rfc);
 }
 
