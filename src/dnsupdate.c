@@ -1565,13 +1565,13 @@ wild_alike(const struct wild_part *p, const ldns_pkt *ans, const char *pname)
 	return same;
 }
 
-/* Leave out and flag each answer of p that its probe in b (answered)
- * tells a wildcard's: TXT records are emptied, a CNAME is moved to
- * *wild_cname. */
+/* Leave out and flag each answer of p that its probe, among the first
+ * n queries of b (answered), tells a wildcard's: TXT records are
+ * emptied, a CNAME is moved to *wild_cname. */
 static void
-wild_take(const struct batch *b, const struct wild_part *p)
+wild_take(const struct batch *b, const struct wild_part *p, size_t n)
 {
-	for (size_t i = 0; i < b->n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (!wild_alike(&p[i], b->ans[i], b->q[i].name))
 			continue;
 		txtset_free(p[i].set);
@@ -1581,8 +1581,71 @@ wild_take(const struct batch *b, const struct wild_part *p)
 	}
 }
 
-/* Tell wildcard answers in the state of domain; see dnsupdate.h. Both
- * probes, when both are needed, are sent at once. */
+/* Do the MX host lists a and b name the same hosts, in any order? */
+static int
+mx_same(const struct strlist *a, const struct strlist *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j = 0;
+
+		while (j < b->n && ascii_casecmp(a->v[i], b->v[j]) != 0)
+			j++;
+		if (j == b->n)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Add to b the MX probe of domain, read into st, if the run may create
+ * a name below it that would hide a wildcard's answer for domain: it is
+ * not its zone's apex (which always exists, and often has its wildcard's
+ * MX), it has MX records other than a null MX (a domain that takes no
+ * mail has none to lose), and neither of its names holds a record of our
+ * kind (either would make it exist already: after a domain's first run,
+ * nothing is asked). Returns 1 if added, else 0.
+ */
+static int
+wild_mx_add(struct batch *b, const struct dns_target *t, const char *domain,
+            const struct dns_state *st)
+{
+	char probe[DNS_NAME_MAX + 16];
+	const struct strlist *mx = &st->mx;
+
+	if (ascii_casecmp(domain, t->zone) == 0 || mx->n == 0 ||
+	    (mx->n == 1 && strcmp(mx->v[0], ".") == 0) ||
+	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
+	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
+		return 0;
+	if (dns_probe_name(domain, probe, sizeof(probe)) == -1)
+		return 0;
+	batch_add(b, probe, LDNS_RR_TYPE_MX);
+	return 1;
+}
+
+/*
+ * Is domain's MX, as read into mx, a wildcard's, by the answer ans to
+ * its probe name pname: the same hosts? A wildcard *.<domain> with the
+ * MX of domain itself answers alike too, and cannot be told apart
+ * without DNSSEC (the blind spot that dnsupdate.h describes).
+ */
+static int
+wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
+{
+	struct strlist probe;
+	int same;
+
+	memset(&probe, 0, sizeof(probe));
+	read_mx(ans, pname, &probe);
+	same = mx_same(mx, &probe);
+	strlist_free(&probe);
+	return same;
+}
+
+/* Tell wildcard answers in the state of domain; see dnsupdate.h. All
+ * the probes needed are sent at once. */
 int
 dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
                     int tlsrpt, struct dns_state *st, struct diag *d)
@@ -1595,7 +1658,8 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 	                             &st->tlsrpt_wildcard_cname,
 	                             &st->tlsrpt_wildcard};
 	struct batch b;
-	int rc = 0;
+	size_t ntxt;
+	int rc = 0, mx;
 
 	b.n = b.k = 0;
 	if (sts)
@@ -1603,6 +1667,8 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 	if (tlsrpt)
 		wild_add(&b, p, &tp, "_smtp._tls", domain,
 		         TLSRPT_RECORD_VERSION);
+	ntxt = b.n;
+	mx = (sts || tlsrpt) && wild_mx_add(&b, t, domain, st);
 	if (b.n == 0)
 		return 0;
 	batch_send(t, &b);
@@ -1613,7 +1679,9 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		            domain);
 		rc = -1;
 	} else {
-		wild_take(&b, p);
+		wild_take(&b, p, ntxt);
+		if (mx && wild_mx_alike(&st->mx, b.ans[ntxt], b.q[ntxt].name))
+			st->domain_wildcard = 1;
 	}
 	batch_free(&b);
 	return rc;

@@ -127,6 +127,9 @@ struct dns_state {
 	 * sts_cname or tlsrpt_cname is then NULL */
 	char *sts_wildcard_cname;
 	char *tlsrpt_wildcard_cname;
+	/* set by dns_state_wildcards(): <domain>'s MX is a wildcard's (the
+	 * name does not exist), so creating a name below it would hide them */
+	int domain_wildcard;
 };
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
@@ -161,10 +164,19 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * st->sts_wildcard_cname (st->tlsrpt_wildcard_cname), and either is
  * flagged (st->sts_wildcard, st->tlsrpt_wildcard): the update then asks
  * that the name has no TXT records and adding ours creates the name. A
- * real CNAME is left as it is. Nothing is asked when nothing is in
- * doubt (a state checked already holds nothing in doubt, and keeps its
- * flags); both questions go at once. Returns 0, or -1 with the reason
- * in d.
+ * real CNAME is left as it is.
+ * Creating either name also makes <domain> exist (RFC 4592 section 2.2.2:
+ * an empty non-terminal), which a wildcard then no longer answers: when
+ * <domain> is not the zone's apex, has MX records in st (not a null MX)
+ * and neither name holds a record of our kind yet, the MX at a random
+ * name just below <domain> is asked too; the same hosts mean that
+ * <domain> exists only through a wildcard, and st->domain_wildcard is
+ * set (its mail would stop: the caller refuses the domain). Blind spot:
+ * a wildcard *.<domain> with the MX of <domain> itself answers alike,
+ * and the domain is refused although it has records of its own.
+ * Nothing is asked when nothing is in doubt (a state checked already
+ * holds nothing in doubt, and keeps its flags); all the questions go at
+ * once. Returns 0, or -1 with the reason in d.
  */
 int dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
                         int tlsrpt, struct dns_state *st, struct diag *d);

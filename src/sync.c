@@ -63,6 +63,14 @@
 	"%s.%s: its CNAME to %s comes from a wildcard (the name does not "     \
 	"exist), not a delegation: taken as no record, the update creates "    \
 	"the name"
+/* a domain whose MX a wildcard gives (plan_wildcard_mx_shadow) */
+#define WILDCARD_MX_SHADOW                                                     \
+	"%s has no records of its own: its MX comes from %s (a name just "     \
+	"below it gets the same MX), which no longer answers it once "         \
+	"_mta-sts.%s exists, so mail to it would stop; give it its own MX "    \
+	"records (and SPF TXT) first (if it has them and a wildcard *.%s "     \
+	"gives the same MX, add _mta-sts.%s TXT \"v=STSv1; id=0\" first: "     \
+	"the next run replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
 	"%s held another policy while the live id named this one (a "          \
@@ -651,6 +659,47 @@ plan_wildcard_shadow(struct domain_run *r)
 	return -1;
 }
 
+/* Put into out (of size size) the wildcard that answers domain d of
+ * zone when d does not exist: *.<zone> when d is just below the apex,
+ * else one of the names above d, which the answers do not tell. */
+static void
+wildcard_above(const char *d, const char *zone, char *out, size_t size)
+{
+	const char *parent = strchr(d, '.');
+
+	parent = parent != NULL ? parent + 1 : d;
+	if (strcmp(parent, zone) == 0)
+		snprintf(out, size, "the wildcard *.%s", zone);
+	else
+		snprintf(out, size, "a wildcard (*.%s, or one above it)",
+		         parent);
+}
+
+/*
+ * A domain below its zone's apex whose MX a wildcard gives (it does not
+ * exist in the zone; dns_state_wildcards() asks a name just below it):
+ * adding _mta-sts.<domain> would create the domain's name as an empty
+ * node (RFC 4592 section 2.2.2), which the wildcard then no longer
+ * answers, so its MX, its SPF TXT and all the wildcard gives it would
+ * go, and its mail would stop. Refused, with the fix. A wildcard
+ * *.<domain> with the MX of the domain itself looks the same (no answer
+ * tells them apart without DNSSEC): the message says how to get past
+ * that false refusal (a record of our kind at _mta-sts.<domain> makes
+ * the question moot, and the run replaces it).
+ */
+static int
+plan_wildcard_mx_shadow(struct domain_run *r)
+{
+	const char *d = r->dc->name;
+	char wild[DNS_NAME_MAX + 40];
+
+	if (!r->state.domain_wildcard)
+		return 0;
+	wildcard_above(d, r->target->zone, wild, sizeof(wild));
+	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d);
+	return -1;
+}
+
 /* Find the zone and primary, and read the records as the primary holds
  * them. */
 static int
@@ -678,7 +727,8 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1)
+	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1 ||
+	    plan_wildcard_mx_shadow(r) == -1)
 		return -1;
 	if (r->state.sts_cname != NULL) {
 		run_fail(r,
