@@ -466,33 +466,37 @@ file_holds(const struct domain_run *r, const char *bytes, size_t len)
 	       memcmp(r->published.data, bytes, len) == 0;
 }
 
-/* The id of the one v=STSv1 record live at r's _mta-sts name, into id.
- * Returns 1, or 0 if there is none, more than one (senders take none),
- * or it does not parse. */
+/*
+ * Is id that of a v=STSv1 record live at r's _mta-sts name? Of any
+ * record record_is_version() counts and that parses: a near miss
+ * ("v=STSv1 ; id=X", which RFC 8461's grammar allows and some senders
+ * take) and one of several too, since some sender may have taken it,
+ * and erring towards a new id costs only one more id change.
+ */
 static int
-live_sts_id(const struct domain_run *r, char id[POLICY_ID_MAX + 1])
+live_sts_id_is(const struct domain_run *r, const char *id)
 {
 	const struct dns_txtset *s = &r->state.sts;
 	struct sts_record rec;
 	struct diag d;
-	size_t first = 0;
 
-	if (record_select(s->text.v, s->text.n, STS_RECORD_VERSION, &first) !=
-	    1)
-		return 0;
-	diag_init(&d);
-	if (sts_record_parse(s->text.v[first], strlen(s->text.v[first]), &rec,
-	                     &d) == -1)
-		return 0;
-	memcpy(id, rec.id, sizeof(rec.id));
-	return 1;
+	for (size_t i = 0; i < s->text.n; i++) {
+		const char *t = s->text.v[i];
+
+		diag_init(&d);
+		if (t != NULL && record_is_version(t, STS_RECORD_VERSION) &&
+		    sts_record_parse(t, strlen(t), &rec, &d) == 0 &&
+		    strcmp(rec.id, id) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /*
  * Should r serve the alternate form of its policy (policy_alternate())?
  * alt_id is that form's id, r->id the usual one. The form the file holds
  * stays, so that a run cut short between the write and the UPDATE is
- * finished with the id of what it wrote. Otherwise, when the live id is
+ * finished with the id of what it wrote. Otherwise, when a live id is
  * one of the policy's two but the file holds another policy, that policy
  * was served under this id (a publish whose UPDATE never came, then a
  * revert): senders may have cached it, and only a new id makes them
@@ -503,10 +507,8 @@ live_sts_id(const struct domain_run *r, char id[POLICY_ID_MAX + 1])
 static int
 want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 {
-	char live[POLICY_ID_MAX + 1];
-	int has_live = live_sts_id(r, live);
-	int live_usual = has_live && strcmp(live, r->id) == 0;
-	int live_alt = has_live && strcmp(live, alt_id) == 0;
+	int live_usual = live_sts_id_is(r, r->id);
+	int live_alt = live_sts_id_is(r, alt_id);
 	int use_alt;
 
 	if (file_holds(r, r->served.data, r->served.len))
