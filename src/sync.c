@@ -77,22 +77,33 @@
 	"publish whose id change never came), so senders may have cached "     \
 	"that one under it: the id changes although the policy is the same, "  \
 	"to %s, the id of the policy written with %s line ends"
-/* -v, when an earlier run wrote that form and did not change the id */
-#define ID_TOGGLE_FINISH_NOTE                                                  \
-	"%s holds the policy with %s line ends, which an earlier run wrote "   \
-	"to change the id of the same policy (the file had held another "      \
-	"one) and did not finish: the id becomes %s, that of these bytes"
+/* -v, when the id changes to that of the form the file holds (an
+ * earlier run wrote it so and did not finish, or a publish-command or
+ * git converted its line ends) or gets, without another policy in it */
+#define ID_FORM_NOTE                                                           \
+	"%s %s the policy with %s line ends, so the id becomes %s, that of "   \
+	"these bytes"
 /* -v, for a policy served in its alternate form */
 #define ID_ALTERNATE_NOTE                                                      \
 	"the policy is served with LF line ends, its alternate form (id %s), " \
-	"which an earlier id change left: kept"
+	"as the file holds it: kept"
 /* the change line, when the id changes although the policy does not */
 #define ID_TOGGLE_WHY                                                          \
 	" (a new id for the same policy: the file held another policy while "  \
 	"the old id was live, and senders may have cached that one under it)"
+#define ID_FORM_WHY                                                            \
+	" (a new id for the same policy: the file holds it with %s line "      \
+	"ends, and the id is that of those bytes)"
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
+
+/* Why the id changes although the policy does not (want_alternate()). */
+enum id_toggle {
+	TOGGLE_NONE,
+	TOGGLE_REVERT, /* the file held another policy under the live id */
+	TOGGLE_FORM    /* the id follows the form the file holds */
+};
 
 /* Everything one run knows about one domain. */
 struct domain_run {
@@ -114,9 +125,9 @@ struct domain_run {
 	struct buf served; /* its bytes: canonical, or the alternate form */
 	char id[POLICY_ID_MAX + 1]; /* the id of served */
 	int alternate;              /* served is the alternate form */
-	/* the live id is the policy's other one, and must change although
+	/* a live id is the policy's other one, and must change although
 	 * the policy does not (plan_form) */
-	int id_toggle;
+	enum id_toggle id_toggle;
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
@@ -496,19 +507,23 @@ live_sts_id_is(const struct domain_run *r, const char *id)
  * Should r serve the alternate form of its policy (policy_alternate())?
  * alt_id is that form's id, r->id the usual one. The form the file holds
  * stays, so that a run cut short between the write and the UPDATE is
- * finished with the id of what it wrote. Otherwise, when a live id is
- * one of the policy's two but the file holds another policy, that policy
- * was served under this id (a publish whose UPDATE never came, then a
- * revert): senders may have cached it, and only a new id makes them
- * fetch again, so the other form is served. Not when the file is
- * missing: nothing was served from it. Else the form the live id names
- * (nothing to change), or the usual one. Sets r->id_toggle.
+ * finished with the id of what it wrote, and a file whose line ends a
+ * publish-command or git converted keeps the id of its bytes. Otherwise,
+ * when a live id is one of the policy's two but the file holds another
+ * policy, that policy was served under this id (a publish whose UPDATE
+ * never came, then a revert): senders may have cached it, and only a new
+ * id makes them fetch again, so the other form is served. Not when the
+ * file is missing: nothing was served from it (the form a live id names
+ * is written back). Sets r->id_toggle.
  */
 static int
 want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 {
 	int live_usual = live_sts_id_is(r, r->id);
 	int live_alt = live_sts_id_is(r, alt_id);
+	int held_other = r->file_exists &&
+	                 !file_holds(r, r->served.data, r->served.len) &&
+	                 !file_holds(r, alt->data, alt->len);
 	int use_alt;
 
 	if (file_holds(r, r->served.data, r->served.len))
@@ -519,7 +534,10 @@ want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 		use_alt = r->file_exists ? live_usual : live_alt;
 	else
 		use_alt = 0;
-	r->id_toggle = use_alt ? live_usual : live_alt;
+	if (!(use_alt ? live_usual : live_alt))
+		r->id_toggle = TOGGLE_NONE;
+	else
+		r->id_toggle = held_other ? TOGGLE_REVERT : TOGGLE_FORM;
 	return use_alt;
 }
 
@@ -553,10 +571,11 @@ form_note(struct domain_run *r)
 {
 	const char *ends = r->alternate ? "LF" : "CRLF";
 
-	if (r->id_toggle && r->file_differs)
+	if (r->id_toggle == TOGGLE_REVERT)
 		run_note(r, ID_TOGGLE_NOTE, r->policy_file, r->id, ends);
-	else if (r->id_toggle)
-		run_note(r, ID_TOGGLE_FINISH_NOTE, r->policy_file, ends, r->id);
+	else if (r->id_toggle == TOGGLE_FORM)
+		run_note(r, ID_FORM_NOTE, r->policy_file,
+		         r->file_differs ? "is written" : "holds", ends, r->id);
 	else if (r->alternate)
 		run_note(r, ID_ALTERNATE_NOTE, r->id);
 }
@@ -1231,11 +1250,19 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 		run_change_record(r, "_smtp._tls", r->tlsrpt_value_needed, out);
 }
 
-/* Did (would) r change its id although its policy is the same? */
-static int
-id_toggled(const struct domain_run *r, int dry_run)
+/* Why r changed (would change) its id although its policy is the same,
+ * for its change line, into why (size bytes): empty if it did not. */
+static void
+id_toggle_why(const struct domain_run *r, int dry_run, char *why, size_t size)
 {
-	return r->id_toggle && r->id_needed && (dry_run || r->dns_updated);
+	why[0] = '\0';
+	if (r->id_toggle == TOGGLE_NONE || !r->id_needed ||
+	    !(dry_run || r->dns_updated))
+		return;
+	if (r->id_toggle == TOGGLE_REVERT)
+		str_copy(why, size, ID_TOGGLE_WHY);
+	else
+		snprintf(why, size, ID_FORM_WHY, r->alternate ? "LF" : "CRLF");
 }
 
 /* One line per changed or failed domain; warnings where they matter. */
@@ -1243,6 +1270,7 @@ static void
 report_text(const struct domain_run *r, int dry_run)
 {
 	enum run_status st = run_status(r, dry_run);
+	char why[256];
 	struct buf what;
 	size_t i;
 
@@ -1259,13 +1287,13 @@ report_text(const struct domain_run *r, int dry_run)
 	}
 	buf_init(&what, 8192);
 	run_changes(r, dry_run, &what);
+	id_toggle_why(r, dry_run, why, sizeof(why));
 	if ((dry_run ? r->file_differs : r->file_written) || r->id_needed)
 		log_notice(r->dc->name,
 		           "%s policy id=%s mode=%s mx=%zu max_age=%lu: %s%s",
 		           dry_run ? "would publish" : "published", r->id,
 		           policy_mode_name(r->mode), r->nmx, r->max_age,
-		           what.data ? what.data : "",
-		           id_toggled(r, dry_run) ? ID_TOGGLE_WHY : "");
+		           what.data ? what.data : "", why);
 	else /* a TLS-RPT record or a TTL only */
 		log_notice(r->dc->name, "%s %s (policy id=%s unchanged)",
 		           dry_run ? "would update" : "updated",
