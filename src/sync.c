@@ -94,6 +94,13 @@
 #define ID_FORM_WHY                                                            \
 	" (a new id for the same policy: the file holds it with %s line "      \
 	"ends, and the id is that of those bytes)"
+/* a shared file held another policy while the id that stays was live */
+#define SHARED_STALE_WARNING                                                   \
+	"%s held another policy while the live id %s named this one, and "     \
+	"other domains share the file, so the id stays: senders that "         \
+	"fetched meanwhile may keep that policy until its max_age; give "      \
+	"each domain a file of its own (%%d in policy-file) to let the id "    \
+	"change instead"
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
@@ -128,6 +135,8 @@ struct domain_run {
 	/* a live id is the policy's other one, and must change although
 	 * the policy does not (plan_form) */
 	enum id_toggle id_toggle;
+	/* a shared file held another policy under the id that stays */
+	int shared_stale;
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
@@ -514,7 +523,10 @@ live_sts_id_is(const struct domain_run *r, const char *id)
  * never came, then a revert): senders may have cached it, and only a new
  * id makes them fetch again, so the other form is served. Not when the
  * file is missing: nothing was served from it (the form a live id names
- * is written back). Sets r->id_toggle.
+ * is written back). Never for a file that other domains share: each
+ * would choose from its own live id, and one form serves them all
+ * (policy_file_shared; mta-sts-sync(8) says what that costs). Sets
+ * r->id_toggle.
  */
 static int
 want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
@@ -530,6 +542,8 @@ want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 		use_alt = 0;
 	else if (file_holds(r, alt->data, alt->len))
 		use_alt = 1;
+	else if (r->dc->policy_file_shared)
+		use_alt = 0;
 	else if (live_usual || live_alt)
 		use_alt = r->file_exists ? live_usual : live_alt;
 	else
@@ -538,6 +552,9 @@ want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 		r->id_toggle = TOGGLE_NONE;
 	else
 		r->id_toggle = held_other ? TOGGLE_REVERT : TOGGLE_FORM;
+	/* the id stays, and may name what senders cached of the other */
+	r->shared_stale = held_other && r->dc->policy_file_shared &&
+	                  (use_alt ? live_alt : live_usual);
 	return use_alt;
 }
 
@@ -565,7 +582,8 @@ plan_form(struct domain_run *r)
 }
 
 /* Say with -v why r serves the form of its policy it does, unless that
- * is the usual one and the id need not change for it. */
+ * is the usual one and the id need not change for it; and warn when a
+ * shared file held another policy under the id that stays. */
 static void
 form_note(struct domain_run *r)
 {
@@ -578,6 +596,8 @@ form_note(struct domain_run *r)
 		         r->file_differs ? "is written" : "holds", ends, r->id);
 	else if (r->alternate)
 		run_note(r, ID_ALTERNATE_NOTE, r->id);
+	if (r->shared_stale)
+		run_warn(r, SHARED_STALE_WARNING, r->policy_file, r->id);
 }
 
 /* Compare the policy with the published file. */
