@@ -1268,11 +1268,7 @@ int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                size_t len, unsigned timeout, struct diag *d)
 {
-	/* timeout 0: one attempt, bounded by the fetch's own timeout */
-	unsigned budget = timeout > 0                   ? timeout
-	                  : o != NULL && o->timeout > 0 ? o->timeout
-	                                                : FETCH_DEFAULT_TIMEOUT;
-	double start = now_mono(), deadline = start + budget, delay = 0.5;
+	double start = now_mono(), deadline = start + timeout, delay = 0.5;
 	double left;
 	char err[sizeof(((struct fetch_result *)0)->error)] = "";
 	int rc;
@@ -1283,7 +1279,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
 		left = deadline - now_mono();
-		if (timeout == 0 || left <= 0)
+		if (left <= 0)
 			break;
 		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;

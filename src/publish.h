@@ -98,8 +98,8 @@ enum {
 /* Fetch url with the sender rules until it serves the policy want (len
  * bytes, canonical or its alternate form) or timeout seconds pass,
  * retrying with backoff (0.5 s doubling up to 5 s; timeout 0: one
- * attempt, bounded by the fetch timeout of o only). Returns VERIFY_SERVED or
- * VERIFY_SAME_POLICY when served, -1 with the last reason in d otherwise:
+ * attempt). Returns VERIFY_SERVED or VERIFY_SAME_POLICY when served, -1
+ * with the last reason in d otherwise:
  * "URL: still serving another policy (...) after N s", "URL: serving N
  * bytes that are not a valid policy (reason) after N s" or "URL: <fetch
  * error>". */

@@ -1068,44 +1068,14 @@ publish_confirm(struct domain_run *r)
 }
 
 /*
- * When r's file is already in place but its id is not, an earlier run
- * failed or was killed after writing it, and may not have run the
- * publish-command to its end; but if it did (a git deploy that committed
- * and pushed, and then verify timed out), running it again may fail
- * ("nothing to commit") on every run. So one fetch of the verify-url,
- * without waiting, tells whether the new policy is served already: the
- * command is then not run again. Returns 1 if so, else 0 (also with
- * verify no, or without a publish-command).
- */
-static int
-already_served(struct domain_run *r)
-{
-	struct diag d;
-
-	if (!r->dc->verify || r->dc->publish_cmd.n == 0)
-		return 0;
-	diag_init(&d);
-	if (publish_verify(r->verify_url, &r->opts, r->served.data,
-	                   r->served.len, 0, &d) == -1) {
-		run_note(r,
-		         "the file is in place but not served yet (%s): "
-		         "running the publish-command again",
-		         d.error);
-		return 0;
-	}
-	run_note(r,
-	         "%s already serves the new policy: the publish-command is "
-	         "not run again",
-	         r->verify_url);
-	return 1;
-}
-
-/*
  * Publish r's file if it differs, and confirm it is served before the id
  * changes. The publish-command also runs when the file is already in
- * place but the id is not, unless the policy is served already
- * (already_served()): a run that failed or was killed after writing the
- * file may not have pushed it, and the next run must finish the job.
+ * place but the id is not: a run that failed or was killed after writing
+ * the file may not have deployed it everywhere (a command that copies it
+ * to several web servers, one of which failed, leaves a URL that serves
+ * it from some of them only, which one fetch cannot tell), and the next
+ * run must finish the job. So a command must succeed when it has nothing
+ * new to do (mta-sts-sync.conf(5)).
  */
 static int
 publish_domain(struct domain_run *r)
@@ -1113,8 +1083,6 @@ publish_domain(struct domain_run *r)
 	if (r->file_differs && publish_file(r) == -1)
 		return -1;
 	if (!r->file_differs && !r->id_needed)
-		return 0;
-	if (!r->file_differs && already_served(r))
 		return 0;
 	if (publish_command(r) == -1)
 		return -1;
