@@ -143,12 +143,33 @@ struct record_kind {
 	const char *check;   /* the name of its results */
 	const char *rfc;
 	const char *who; /* who reads it: "senders" */
+	/* what its readers do with several, and what follows from none */
+	const char *several;
+	const char *unused;
+	/* the verdict on none, and what to do */
+	enum check_status none_status;
+	const char *none_advice;
 };
 
-static const struct record_kind sts_kind = {STS_RECORD_VERSION, "sts-record",
-                                            RFC_8461 "3.1", "senders"};
-static const struct record_kind tlsrpt_kind = {TLSRPT_RECORD_VERSION, "tlsrpt",
-                                               RFC_8460 "3", "reporters"};
+static const struct record_kind sts_kind = {
+    STS_RECORD_VERSION,
+    "sts-record",
+    RFC_8461 "3.1",
+    "senders",
+    "senders must treat this as no record",
+    "senders do not use MTA-STS",
+    CHECK_FAIL,
+    "senders do not use MTA-STS; publish \"v=STSv1; id=<id>\" there"};
+static const struct record_kind tlsrpt_kind = {
+    TLSRPT_RECORD_VERSION,
+    "tlsrpt",
+    RFC_8460 "3",
+    "reporters",
+    "reporters must ignore them all",
+    "nobody reports",
+    CHECK_WARN,
+    "TLS-RPT is optional, but without it nobody tells you when senders "
+    "fail; publish \"v=TLSRPTv1; rua=mailto:<address>\" there"};
 
 /*
  * A record at name that would be of kind k but for white space before
@@ -588,49 +609,47 @@ report_chain(struct report *rep, const char *name, const char *what,
 	buf_free(&b);
 }
 
-/* The verdict on _mta-sts.<domain> (name) when no record there is to be
- * parsed: none (wild: reached through a wildcard's CNAME), or several as
- * senders count them (s). */
+/* The verdict on the records of kind k at name when none there is to be
+ * parsed: none (wild: the name reached through a wildcard's CNAME), or
+ * several as their readers count them (s). */
 static void
-sts_none_or_several(struct domain_check *dc, const struct strlist *txts,
-                    const struct strlist *chain, const struct selection *s,
-                    const char *name, int wild)
+none_or_several(struct domain_check *dc, const struct strlist *txts,
+                const struct strlist *chain, const struct selection *s,
+                const char *name, int wild, const struct record_kind *k)
 {
-	struct report *rep = dc->rep;
 	char others[128] = "";
 	const char *why;
 	struct buf list;
 
 	if (s->strict > 1) {
-		records_of(txts, STS_RECORD_VERSION, &list);
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "%zu v=STSv1 TXT records at %s: senders must treat "
-		          "this as no record: %s: keep one",
-		          s->strict, name, list.data);
+		records_of(txts, k->version, &list);
+		check_add(dc->rep, CHECK_FAIL, k->check, k->rfc,
+		          "%zu %s TXT records at %s: %s: %s: keep one",
+		          s->strict, k->version, name, k->several, list.data);
 		buf_free(&list);
-	} else if (s->near > 1) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "no TXT record at %s begins with v=STSv1;, and "
-		          "senders that count the %zu near misses see as many "
-		          "records and take none: senders do not use MTA-STS",
-		          name, s->near);
-	} else {
-		why = wild ? "reached through a wildcard's CNAME: the name "
-		             "does not exist"
-		      : wildcard_txt(dc->res, name, txts, chain)
-		          ? "a wildcard's: the name does not exist"
-		          : NULL;
-		if (txts->n > 0)
-			snprintf(others, sizeof(others),
-			         " (%zu other TXT ignored%s%s)", txts->n,
-			         why ? ", " : "", why ? why : "");
-		else if (why != NULL)
-			snprintf(others, sizeof(others), " (%s)", why);
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1",
-		          "no v=STSv1 TXT record at %s%s: senders do not use "
-		          "MTA-STS; publish \"v=STSv1; id=<id>\" there",
-		          name, others);
+		return;
 	}
+	if (s->near > 1) {
+		check_add(dc->rep, CHECK_FAIL, k->check, k->rfc,
+		          "no TXT record at %s begins with %s;, and %s that "
+		          "count the %zu near misses see as many records and "
+		          "take none: %s",
+		          name, k->version, k->who, s->near, k->unused);
+		return;
+	}
+	why = wild ? "reached through a wildcard's CNAME: the name does "
+	             "not exist"
+	      : wildcard_txt(dc->res, name, txts, chain)
+	          ? "a wildcard's: the name does not exist"
+	          : NULL;
+	if (txts->n > 0)
+		snprintf(others, sizeof(others), " (%zu other TXT ignored%s%s)",
+		         txts->n, why ? ", " : "", why ? why : "");
+	else if (why != NULL)
+		snprintf(others, sizeof(others), " (%s)", why);
+	check_add(dc->rep, k->none_status, k->check, k->rfc,
+	          "no %s TXT record at %s%s: %s", k->version, name, others,
+	          k->none_advice);
 }
 
 /* Parse txt, the record senders take at _mta-sts, and report it: a
@@ -686,7 +705,7 @@ check_sts_record(struct domain_check *dc)
 	if (select_records(&txts, &sts_kind, &sel))
 		sts_parse_pick(dc, txts.v[sel.pick], sel.strict == 1);
 	else
-		sts_none_or_several(dc, &txts, &chain, &sel, name, wild);
+		none_or_several(dc, &txts, &chain, &sel, name, wild, &sts_kind);
 	report_near_misses(rep, &txts, &sel, name, &sts_kind);
 out:
 	strlist_free(&txts);
@@ -1134,44 +1153,6 @@ tlsrpt_check_uris(struct report *rep, const struct tlsrpt_record *r)
 	return bad;
 }
 
-/* The verdict on _smtp._tls.<domain> (name) when no record there is to
- * be parsed: none (optional: a warning; wild: reached through a
- * wildcard's CNAME), or several as reporters count them (s). */
-static void
-tlsrpt_none_or_several(struct domain_check *dc, const struct strlist *txts,
-                       const struct strlist *chain, const struct selection *s,
-                       const char *name, int wild)
-{
-	struct report *rep = dc->rep;
-	struct buf list;
-
-	if (s->strict > 1) {
-		records_of(txts, TLSRPT_RECORD_VERSION, &list);
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
-		          "%zu v=TLSRPTv1 TXT records at %s: reporters must "
-		          "ignore them all: %s: keep one",
-		          s->strict, name, list.data);
-		buf_free(&list);
-	} else if (s->near > 1) {
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3",
-		          "no TXT record at %s begins with v=TLSRPTv1;, and "
-		          "reporters that count the %zu near misses see as "
-		          "many records and take none: nobody reports",
-		          name, s->near);
-	} else {
-		check_add(
-		    rep, CHECK_WARN, "tlsrpt", RFC_8460 "3",
-		    "no v=TLSRPTv1 TXT record at %s%s: TLS-RPT is optional, "
-		    "but without it nobody tells you when senders fail; "
-		    "publish \"v=TLSRPTv1; rua=mailto:<address>\" there",
-		    name,
-		    wild ? " (only a wildcard's CNAME: the name does not exist)"
-		    : wildcard_txt(dc->res, name, txts, chain)
-		        ? " (only a wildcard's TXT: the name does not exist)"
-		        : "");
-	}
-}
-
 /* Parse txt, the record reporters take at _smtp._tls, and report it,
  * with a PASS when every reporter takes it (strict: it begins with
  * "v=TLSRPTv1;") and its URIs are good. */
@@ -1218,7 +1199,8 @@ check_tlsrpt(struct domain_check *dc)
 	if (select_records(&txts, &tlsrpt_kind, &sel))
 		tlsrpt_parse_pick(rep, txts.v[sel.pick], sel.strict == 1);
 	else
-		tlsrpt_none_or_several(dc, &txts, &chain, &sel, name, wild);
+		none_or_several(dc, &txts, &chain, &sel, name, wild,
+		                &tlsrpt_kind);
 	report_near_misses(rep, &txts, &sel, name, &tlsrpt_kind);
 out:
 	strlist_free(&txts);

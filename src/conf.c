@@ -97,7 +97,8 @@ struct domain_entry {
 	struct strlist tls_rpt; /* given in the domain (n 0: not given) */
 	const char *verify_url; /* given in the domain, or NULL */
 	unsigned line;
-	unsigned shared; /* index in conf->shared */
+	unsigned shared : 31;            /* index in conf->shared */
+	unsigned policy_file_shared : 1; /* see domain_conf */
 };
 
 /*
@@ -2112,6 +2113,7 @@ domain_fill(const struct domain_entry *e, const struct domain_conf *dc,
 		out->tls_rpt = e->tls_rpt;
 	if (e->verify_url != NULL)
 		out->verify_url_set = e->verify_url;
+	out->policy_file_shared = e->policy_file_shared;
 }
 
 /* Check domain i and resolve the key of its shape (once a shape, at its
@@ -2399,13 +2401,15 @@ shared_file_refused(struct parser *p, const struct domain_entry *e,
  * MX hosts of each domain either: one domain's check would refuse the
  * file the other still publishes.
  * Paths are expanded one at a time and only their hashes kept, so that
- * tens of thousands of domains cost a table of 8 bytes a slot.
+ * tens of thousands of domains cost a table of 8 bytes a slot. Domains
+ * that share a file are marked (policy_file_shared): sync must not
+ * choose the form of their policy per domain.
  */
 static int
 policy_files_check(struct parser *p)
 {
 	struct domain_conf d, f;
-	const struct domain_entry *e;
+	struct domain_entry *e;
 	struct seen_entry *hit;
 	struct seen t;
 	size_t i;
@@ -2421,6 +2425,8 @@ policy_files_check(struct parser *p)
 		if (hit != NULL) {
 			parsed_domain(p, hit->idx - 1, &f);
 			e = &p->conf->domains[i];
+			e->policy_file_shared = 1;
+			p->conf->domains[hit->idx - 1].policy_file_shared = 1;
 			if (!same_policy_source(&f, &d) ||
 			    (may_enforce(&d) && (d.mx_check != MX_CHECK_OFF ||
 			                         f.mx_check != MX_CHECK_OFF)))

@@ -83,7 +83,10 @@ struct domain_conf {
 	unsigned has_ttl : 1;         /* ttl given: records must have it */
 	unsigned tls_rpt_options : 1; /* that tls-rpt is the options' */
 	unsigned verify : 1;          /* default yes */
-	enum policy_mode mode : 2;    /* if has_mode */
+	/* another domain has the same policy file (and so the same policy:
+	   conf.c refuses the rest), whose form it must not choose alone */
+	unsigned policy_file_shared : 1;
+	enum policy_mode mode : 2; /* if has_mode */
 	enum mx_check mx_check : 2;
 };
 

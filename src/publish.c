@@ -10,7 +10,8 @@
  * leftovers once they are older than PUBLISH_STALE_TMP seconds (younger
  * ones may belong to a writer in progress), and so does a run that finds
  * the file up to date, when its directory changed after the file was
- * put in place (see tidy_after_read()).
+ * put in place (see tidy_after_read(); a write that leaves a younger
+ * one makes it look so: mark_untidy()).
  *
  * Durability with group commit: the new bytes must be on disk before the
  * rename, and the rename before publish_write returns (and so before the
@@ -49,6 +50,7 @@
  */
 #define PUBLISH_STALE_TMP 60
 #define PUBLISH_TIDY_SLACK 1    /* seconds; see tidy_after_read() */
+#define PUBLISH_MARK_TRIES 4    /* touches of a directory (mark_untidy) */
 #define PUBLISH_CLEAN_DIRS 64   /* directories remembered clean */
 #define PUBLISH_OUTPUT_MAX 8192 /* bytes of command output kept */
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
@@ -238,16 +240,17 @@ is_our_tmp(const char *name, const char *base)
 /*
  * Remove the temporaries a killed run left next to path (base is its
  * name in dir), best effort. Returns how many temporaries of any file's
- * (base's or another's) are left in dir: 0 when it holds none.
+ * (base's or another's) are left in dir: 0 when it holds none; *young
+ * (unless NULL) gets how many of base's are left for being too young.
  */
 static size_t
-remove_stale_tmps(const char *dir, const char *base)
+remove_stale_tmps(const char *dir, const char *base, size_t *young)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
 	struct stat st;
 	time_t now = time(NULL);
-	size_t left = 0;
+	size_t left = 0, recent = 0;
 
 	if (dp == NULL)
 		return 1;
@@ -257,13 +260,17 @@ remove_stale_tmps(const char *dir, const char *base)
 		if (!is_our_tmp(e->d_name, base) ||
 		    fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 		        -1 ||
-		    !S_ISREG(st.st_mode) ||
-		    now - st.st_mtime <= PUBLISH_STALE_TMP ||
-		    unlinkat(dirfd(dp), e->d_name, 0) == -1)
+		    !S_ISREG(st.st_mode))
+			left++;
+		else if (now - st.st_mtime <= PUBLISH_STALE_TMP)
+			recent++;
+		else if (unlinkat(dirfd(dp), e->d_name, 0) == -1)
 			left++;
 	}
 	closedir(dp);
-	return left;
+	if (young != NULL)
+		*young = recent;
+	return left + recent;
 }
 
 /* Set while this process holds the run's lock (publish_set_run_lock()):
@@ -311,6 +318,14 @@ dir_mark_clean(const struct stat *st)
 	pthread_mutex_unlock(&clean_lock);
 }
 
+/* Is a later than b by more than slack seconds? */
+static int
+later_than(const struct timespec *a, const struct timespec *b, time_t slack)
+{
+	return a->tv_sec > b->tv_sec + slack ||
+	       (a->tv_sec == b->tv_sec + slack && a->tv_nsec > b->tv_nsec);
+}
+
 /*
  * After the policy file path (its status in file) was read in a run that
  * holds the lock: remove the leftovers of killed runs next to it, which
@@ -323,9 +338,11 @@ dir_mark_clean(const struct stat *st)
  * its mtime is later than the file's ctime (by more than
  * PUBLISH_TIDY_SLACK, in case a file system gives the two updates of a
  * rename different times), and not again in this run once it was found
- * clean at that mtime. Removing a leftover changes the mtime again, so
- * such a directory is listed on each run until the file is next
- * replaced: one small listing, only where a run was once killed.
+ * clean at that mtime (one holding a temporary too young to remove is
+ * not clean; after a write, mark_untidy() keeps it listed on later
+ * runs). Removing a leftover changes the mtime again, so such a
+ * directory is listed on each run until the file is next replaced: one
+ * small listing, only where a run was once killed.
  */
 static void
 tidy_after_read(const char *path, const struct stat *file)
@@ -338,14 +355,41 @@ tidy_after_read(const char *path, const struct stat *file)
 		return;
 	dir = dir_of(path);
 	if (stat(dir, &st) == 0 &&
-	    (st.st_mtim.tv_sec > file->st_ctim.tv_sec + PUBLISH_TIDY_SLACK ||
-	     (st.st_mtim.tv_sec == file->st_ctim.tv_sec + PUBLISH_TIDY_SLACK &&
-	      st.st_mtim.tv_nsec > file->st_ctim.tv_nsec)) &&
+	    later_than(&st.st_mtim, &file->st_ctim, PUBLISH_TIDY_SLACK) &&
 	    !dir_known_clean(&st) &&
-	    remove_stale_tmps(dir, slash ? slash + 1 : path) == 0 &&
+	    remove_stale_tmps(dir, slash ? slash + 1 : path, NULL) == 0 &&
 	    stat(dir, &st) == 0)
 		dir_mark_clean(&st);
 	free(dir);
+}
+
+/*
+ * path was just renamed into dir beside a temporary of its own too young
+ * to remove (a run killed less than PUBLISH_STALE_TMP seconds ago). The
+ * rename gave dir the file's ctime as its mtime, so tidy_after_read()
+ * would not list dir again until the file is next replaced, and the
+ * leftover would stay although it is a minute old. So dir is touched
+ * once more than PUBLISH_TIDY_SLACK seconds have passed since (checked
+ * against the file's ctime, which a network file system sets by its own
+ * clock), and later runs list it until the leftover is gone. Waits a
+ * second or two, only after a killed run; best effort (a directory this
+ * user may not touch keeps the leftover until the file next changes).
+ */
+static void
+mark_untidy(const char *dir, const char *path)
+{
+	struct stat file, st;
+
+	if (!tidy_enabled)
+		return;
+	for (int i = 0; i < PUBLISH_MARK_TRIES; i++) {
+		if (lstat(path, &file) == -1 || stat(dir, &st) == -1 ||
+		    later_than(&st.st_mtim, &file.st_ctim, PUBLISH_TIDY_SLACK))
+			return;
+		sleep_seconds(i == 0 ? PUBLISH_TIDY_SLACK + 0.1 : 0.5);
+		if (utimensat(AT_FDCWD, dir, NULL, 0) == -1)
+			return;
+	}
 }
 
 /* Write all len bytes to fd. Returns 0 or -1 with errno set. */
@@ -631,6 +675,7 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	char *dir = dir_of(path);
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct buf tmp;
+	size_t young = 0; /* temporaries of path's left: too young */
 	int fd, rc = -1;
 
 	buf_init(&tmp, 4096);
@@ -641,7 +686,7 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	}
 	if (make_dirs(dir, d) == -1 || publish_refuse_link(path, d) == -1)
 		goto out;
-	remove_stale_tmps(dir, base);
+	remove_stale_tmps(dir, base, &young);
 	fd = mkostemp(tmp.data, O_CLOEXEC);
 	if (fd == -1) {
 		diag_error(d, "cannot create a file in %s: %s%s", dir,
@@ -661,6 +706,8 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 		goto unlink;
 	}
 	rc = sync_dir(dir, d);
+	if (young > 0)
+		mark_untidy(dir, path);
 	goto out;
 unlink:
 	unlink(tmp.data);
@@ -1268,11 +1315,7 @@ int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                size_t len, unsigned timeout, struct diag *d)
 {
-	/* timeout 0: one attempt, bounded by the fetch's own timeout */
-	unsigned budget = timeout > 0                   ? timeout
-	                  : o != NULL && o->timeout > 0 ? o->timeout
-	                                                : FETCH_DEFAULT_TIMEOUT;
-	double start = now_mono(), deadline = start + budget, delay = 0.5;
+	double start = now_mono(), deadline = start + timeout, delay = 0.5;
 	double left;
 	char err[sizeof(((struct fetch_result *)0)->error)] = "";
 	int rc;
@@ -1283,7 +1326,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
 		left = deadline - now_mono();
-		if (timeout == 0 || left <= 0)
+		if (left <= 0)
 			break;
 		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;

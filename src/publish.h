@@ -29,7 +29,10 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * failure the old file is untouched and no temporary file is left, except
  * when only the final flush of the directory failed (the new file is then
  * in place). Leftover "<name>.tmp-XXXXXX" files older than a minute
- * (from a killed run) are removed. A symbolic link at path is refused
+ * (from a killed run) are removed; with a younger one, in a run that
+ * holds the lock, the directory is touched a second after the rename,
+ * so that publish_read() of later runs still looks for it (the call
+ * takes that second longer). A symbolic link at path is refused
  * (the rename would replace the link, not the file it points to).
  *
  * Durability: the new bytes are on disk before the rename, and the rename
@@ -98,8 +101,8 @@ enum {
 /* Fetch url with the sender rules until it serves the policy want (len
  * bytes, canonical or its alternate form) or timeout seconds pass,
  * retrying with backoff (0.5 s doubling up to 5 s; timeout 0: one
- * attempt, bounded by the fetch timeout of o only). Returns VERIFY_SERVED or
- * VERIFY_SAME_POLICY when served, -1 with the last reason in d otherwise:
+ * attempt). Returns VERIFY_SERVED or VERIFY_SAME_POLICY when served, -1
+ * with the last reason in d otherwise:
  * "URL: still serving another policy (...) after N s", "URL: serving N
  * bytes that are not a valid policy (reason) after N s" or "URL: <fetch
  * error>". */

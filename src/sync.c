@@ -77,22 +77,40 @@
 	"publish whose id change never came), so senders may have cached "     \
 	"that one under it: the id changes although the policy is the same, "  \
 	"to %s, the id of the policy written with %s line ends"
-/* -v, when an earlier run wrote that form and did not change the id */
-#define ID_TOGGLE_FINISH_NOTE                                                  \
-	"%s holds the policy with %s line ends, which an earlier run wrote "   \
-	"to change the id of the same policy (the file had held another "      \
-	"one) and did not finish: the id becomes %s, that of these bytes"
+/* -v, when the id changes to that of the form the file holds (an
+ * earlier run wrote it so and did not finish, or a publish-command or
+ * git converted its line ends) or gets, without another policy in it */
+#define ID_FORM_NOTE                                                           \
+	"%s %s the policy with %s line ends, so the id becomes %s, that of "   \
+	"these bytes"
 /* -v, for a policy served in its alternate form */
 #define ID_ALTERNATE_NOTE                                                      \
 	"the policy is served with LF line ends, its alternate form (id %s), " \
-	"which an earlier id change left: kept"
+	"as the file holds it: kept"
 /* the change line, when the id changes although the policy does not */
 #define ID_TOGGLE_WHY                                                          \
 	" (a new id for the same policy: the file held another policy while "  \
 	"the old id was live, and senders may have cached that one under it)"
+#define ID_FORM_WHY                                                            \
+	" (a new id for the same policy: the file holds it with %s line "      \
+	"ends, and the id is that of those bytes)"
+/* a shared file held another policy while the id that stays was live */
+#define SHARED_STALE_WARNING                                                   \
+	"%s held another policy while the live id %s named this one, and "     \
+	"other domains share the file, so the id stays: senders that "         \
+	"fetched meanwhile may keep that policy until its max_age; give "      \
+	"each domain a file of its own (%%d in policy-file) to let the id "    \
+	"change instead"
 #define SYNC_DIFF_MAX_LINES 400
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
+
+/* Why the id changes although the policy does not (want_alternate()). */
+enum id_toggle {
+	TOGGLE_NONE,
+	TOGGLE_REVERT, /* the file held another policy under the live id */
+	TOGGLE_FORM    /* the id follows the form the file holds */
+};
 
 /* Everything one run knows about one domain. */
 struct domain_run {
@@ -114,9 +132,11 @@ struct domain_run {
 	struct buf served; /* its bytes: canonical, or the alternate form */
 	char id[POLICY_ID_MAX + 1]; /* the id of served */
 	int alternate;              /* served is the alternate form */
-	/* the live id is the policy's other one, and must change although
+	/* a live id is the policy's other one, and must change although
 	 * the policy does not (plan_form) */
-	int id_toggle;
+	enum id_toggle id_toggle;
+	/* a shared file held another policy under the id that stays */
+	int shared_stale;
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
@@ -466,58 +486,75 @@ file_holds(const struct domain_run *r, const char *bytes, size_t len)
 	       memcmp(r->published.data, bytes, len) == 0;
 }
 
-/* The id of the one v=STSv1 record live at r's _mta-sts name, into id.
- * Returns 1, or 0 if there is none, more than one (senders take none),
- * or it does not parse. */
+/*
+ * Is id that of a v=STSv1 record live at r's _mta-sts name? Of any
+ * record record_is_version() counts and that parses: a near miss
+ * ("v=STSv1 ; id=X", which RFC 8461's grammar allows and some senders
+ * take) and one of several too, since some sender may have taken it,
+ * and erring towards a new id costs only one more id change.
+ */
 static int
-live_sts_id(const struct domain_run *r, char id[POLICY_ID_MAX + 1])
+live_sts_id_is(const struct domain_run *r, const char *id)
 {
 	const struct dns_txtset *s = &r->state.sts;
 	struct sts_record rec;
 	struct diag d;
-	size_t first = 0;
 
-	if (record_select(s->text.v, s->text.n, STS_RECORD_VERSION, &first) !=
-	    1)
-		return 0;
-	diag_init(&d);
-	if (sts_record_parse(s->text.v[first], strlen(s->text.v[first]), &rec,
-	                     &d) == -1)
-		return 0;
-	memcpy(id, rec.id, sizeof(rec.id));
-	return 1;
+	for (size_t i = 0; i < s->text.n; i++) {
+		const char *t = s->text.v[i];
+
+		diag_init(&d);
+		if (t != NULL && record_is_version(t, STS_RECORD_VERSION) &&
+		    sts_record_parse(t, strlen(t), &rec, &d) == 0 &&
+		    strcmp(rec.id, id) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 /*
  * Should r serve the alternate form of its policy (policy_alternate())?
  * alt_id is that form's id, r->id the usual one. The form the file holds
  * stays, so that a run cut short between the write and the UPDATE is
- * finished with the id of what it wrote. Otherwise, when the live id is
- * one of the policy's two but the file holds another policy, that policy
- * was served under this id (a publish whose UPDATE never came, then a
- * revert): senders may have cached it, and only a new id makes them
- * fetch again, so the other form is served. Not when the file is
- * missing: nothing was served from it. Else the form the live id names
- * (nothing to change), or the usual one. Sets r->id_toggle.
+ * finished with the id of what it wrote, and a file whose line ends a
+ * publish-command or git converted keeps the id of its bytes. Otherwise,
+ * when a live id is one of the policy's two but the file holds another
+ * policy, that policy was served under this id (a publish whose UPDATE
+ * never came, then a revert): senders may have cached it, and only a new
+ * id makes them fetch again, so the other form is served. Not when the
+ * file is missing: nothing was served from it (the form a live id names
+ * is written back). Never for a file that other domains share: each
+ * would choose from its own live id, and one form serves them all
+ * (policy_file_shared; mta-sts-sync(8) says what that costs). Sets
+ * r->id_toggle.
  */
 static int
 want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 {
-	char live[POLICY_ID_MAX + 1];
-	int has_live = live_sts_id(r, live);
-	int live_usual = has_live && strcmp(live, r->id) == 0;
-	int live_alt = has_live && strcmp(live, alt_id) == 0;
+	int live_usual = live_sts_id_is(r, r->id);
+	int live_alt = live_sts_id_is(r, alt_id);
+	int held_other = r->file_exists &&
+	                 !file_holds(r, r->served.data, r->served.len) &&
+	                 !file_holds(r, alt->data, alt->len);
 	int use_alt;
 
 	if (file_holds(r, r->served.data, r->served.len))
 		use_alt = 0;
 	else if (file_holds(r, alt->data, alt->len))
 		use_alt = 1;
+	else if (r->dc->policy_file_shared)
+		use_alt = 0;
 	else if (live_usual || live_alt)
 		use_alt = r->file_exists ? live_usual : live_alt;
 	else
 		use_alt = 0;
-	r->id_toggle = use_alt ? live_usual : live_alt;
+	if (!(use_alt ? live_usual : live_alt))
+		r->id_toggle = TOGGLE_NONE;
+	else
+		r->id_toggle = held_other ? TOGGLE_REVERT : TOGGLE_FORM;
+	/* the id stays, and may name what senders cached of the other */
+	r->shared_stale = held_other && r->dc->policy_file_shared &&
+	                  (use_alt ? live_alt : live_usual);
 	return use_alt;
 }
 
@@ -545,18 +582,22 @@ plan_form(struct domain_run *r)
 }
 
 /* Say with -v why r serves the form of its policy it does, unless that
- * is the usual one and the id need not change for it. */
+ * is the usual one and the id need not change for it; and warn when a
+ * shared file held another policy under the id that stays. */
 static void
 form_note(struct domain_run *r)
 {
 	const char *ends = r->alternate ? "LF" : "CRLF";
 
-	if (r->id_toggle && r->file_differs)
+	if (r->id_toggle == TOGGLE_REVERT)
 		run_note(r, ID_TOGGLE_NOTE, r->policy_file, r->id, ends);
-	else if (r->id_toggle)
-		run_note(r, ID_TOGGLE_FINISH_NOTE, r->policy_file, ends, r->id);
+	else if (r->id_toggle == TOGGLE_FORM)
+		run_note(r, ID_FORM_NOTE, r->policy_file,
+		         r->file_differs ? "is written" : "holds", ends, r->id);
 	else if (r->alternate)
 		run_note(r, ID_ALTERNATE_NOTE, r->id);
+	if (r->shared_stale)
+		run_warn(r, SHARED_STALE_WARNING, r->policy_file, r->id);
 }
 
 /* Compare the policy with the published file. */
@@ -1027,44 +1068,14 @@ publish_confirm(struct domain_run *r)
 }
 
 /*
- * When r's file is already in place but its id is not, an earlier run
- * failed or was killed after writing it, and may not have run the
- * publish-command to its end; but if it did (a git deploy that committed
- * and pushed, and then verify timed out), running it again may fail
- * ("nothing to commit") on every run. So one fetch of the verify-url,
- * without waiting, tells whether the new policy is served already: the
- * command is then not run again. Returns 1 if so, else 0 (also with
- * verify no, or without a publish-command).
- */
-static int
-already_served(struct domain_run *r)
-{
-	struct diag d;
-
-	if (!r->dc->verify || r->dc->publish_cmd.n == 0)
-		return 0;
-	diag_init(&d);
-	if (publish_verify(r->verify_url, &r->opts, r->served.data,
-	                   r->served.len, 0, &d) == -1) {
-		run_note(r,
-		         "the file is in place but not served yet (%s): "
-		         "running the publish-command again",
-		         d.error);
-		return 0;
-	}
-	run_note(r,
-	         "%s already serves the new policy: the publish-command is "
-	         "not run again",
-	         r->verify_url);
-	return 1;
-}
-
-/*
  * Publish r's file if it differs, and confirm it is served before the id
  * changes. The publish-command also runs when the file is already in
- * place but the id is not, unless the policy is served already
- * (already_served()): a run that failed or was killed after writing the
- * file may not have pushed it, and the next run must finish the job.
+ * place but the id is not: a run that failed or was killed after writing
+ * the file may not have deployed it everywhere (a command that copies it
+ * to several web servers, one of which failed, leaves a URL that serves
+ * it from some of them only, which one fetch cannot tell), and the next
+ * run must finish the job. So a command must succeed when it has nothing
+ * new to do (mta-sts-sync.conf(5)).
  */
 static int
 publish_domain(struct domain_run *r)
@@ -1072,8 +1083,6 @@ publish_domain(struct domain_run *r)
 	if (r->file_differs && publish_file(r) == -1)
 		return -1;
 	if (!r->file_differs && !r->id_needed)
-		return 0;
-	if (!r->file_differs && already_served(r))
 		return 0;
 	if (publish_command(r) == -1)
 		return -1;
@@ -1229,11 +1238,19 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 		run_change_record(r, "_smtp._tls", r->tlsrpt_value_needed, out);
 }
 
-/* Did (would) r change its id although its policy is the same? */
-static int
-id_toggled(const struct domain_run *r, int dry_run)
+/* Why r changed (would change) its id although its policy is the same,
+ * for its change line, into why (size bytes): empty if it did not. */
+static void
+id_toggle_why(const struct domain_run *r, int dry_run, char *why, size_t size)
 {
-	return r->id_toggle && r->id_needed && (dry_run || r->dns_updated);
+	why[0] = '\0';
+	if (r->id_toggle == TOGGLE_NONE || !r->id_needed ||
+	    !(dry_run || r->dns_updated))
+		return;
+	if (r->id_toggle == TOGGLE_REVERT)
+		str_copy(why, size, ID_TOGGLE_WHY);
+	else
+		snprintf(why, size, ID_FORM_WHY, r->alternate ? "LF" : "CRLF");
 }
 
 /* One line per changed or failed domain; warnings where they matter. */
@@ -1241,6 +1258,7 @@ static void
 report_text(const struct domain_run *r, int dry_run)
 {
 	enum run_status st = run_status(r, dry_run);
+	char why[256];
 	struct buf what;
 	size_t i;
 
@@ -1257,13 +1275,13 @@ report_text(const struct domain_run *r, int dry_run)
 	}
 	buf_init(&what, 8192);
 	run_changes(r, dry_run, &what);
+	id_toggle_why(r, dry_run, why, sizeof(why));
 	if ((dry_run ? r->file_differs : r->file_written) || r->id_needed)
 		log_notice(r->dc->name,
 		           "%s policy id=%s mode=%s mx=%zu max_age=%lu: %s%s",
 		           dry_run ? "would publish" : "published", r->id,
 		           policy_mode_name(r->mode), r->nmx, r->max_age,
-		           what.data ? what.data : "",
-		           id_toggled(r, dry_run) ? ID_TOGGLE_WHY : "");
+		           what.data ? what.data : "", why);
 	else /* a TLS-RPT record or a TTL only */
 		log_notice(r->dc->name, "%s %s (policy id=%s unchanged)",
 		           dry_run ? "would update" : "updated",

@@ -663,6 +663,22 @@ test_verify_url(void)
 	conf_free(c);
 }
 
+/* Check that the domains of c are marked as sharing their policy file
+ * as want says ('1' a domain, '0' not). */
+static void
+shared_flags(const struct conf *c, const char *want, const char *what)
+{
+	struct domain_conf dc;
+	char got[16] = "";
+	size_t i;
+
+	for (i = 0; c != NULL && i < c->ndomains && i + 1 < sizeof(got); i++) {
+		conf_domain(c, i, &dc);
+		got[i] = dc.policy_file_shared ? '1' : '0';
+	}
+	is_str(got, want, "%s", what);
+}
+
 /*
  * Two domains whose policy files are one file are refused unless their
  * policies must be the same: the same upstream with the same overrides,
@@ -712,6 +728,23 @@ test_shared_policy_file(void)
 	              &d);
 	ok(c != NULL, "one file, one upstream with the same overrides: %s",
 	   d.error);
+	shared_flags(c, "111",
+	             "one file, one upstream: every domain is "
+	             "marked as sharing its policy file");
+	conf_free(c);
+	c = load_text(KEY_STMT "options {\n\tkey \"k\";\n\tpolicy-file "
+	                       "\"/srv/%d.txt\";\n\tmx-check off;\n};\n"
+	                       "domain \"a.example\" {\n\tupstream "
+	                       "\"https://mta-sts.one.example/x\";\n};\n"
+	                       "domain \"b.example\" {\n\tupstream "
+	                       "\"https://mta-sts.one.example/x\";\n};\n"
+	                       "domain \"c.example\" {\n\tupstream "
+	                       "\"https://mta-sts.one.example/x\";\n"
+	                       "\tpolicy-file \"/srv/a.example.txt\";\n};\n",
+	              &d);
+	shared_flags(c, "101",
+	             "a file named through %d and written out: its two "
+	             "domains are marked, the third is not");
 	conf_free(c);
 	/* mode enforce possible: the MX check of one domain could not stop
 	 * the other from publishing the file, unless both check none */
