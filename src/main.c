@@ -3,11 +3,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "log.h"
@@ -327,6 +330,35 @@ dispatch(enum command cmd, const struct cmd_opts *o)
 	}
 }
 
+/*
+ * Open /dev/null onto each of descriptors 0 to 2 that is closed (a run
+ * started with >&- or 2>&-): else the next file or socket opened would
+ * take its number, and what is printed to standard output or error
+ * would go into a DNS connection or a policy file's temporary. A
+ * publish-command gets 0 to 2 of its own anyway.
+ */
+static void
+std_descriptors_open(void)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* the lowest free number: fd, as those below are open */
+		null = open("/dev/null", O_RDWR);
+		if (null == -1)
+			die(EXIT_FAILED,
+			    "descriptor %d is closed, and /dev/null cannot be "
+			    "opened onto it: %s",
+			    fd, strerror(errno));
+		if (null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -334,6 +366,7 @@ main(int argc, char **argv)
 	enum command cmd;
 	int consumed, opt, use_syslog = 0;
 
+	std_descriptors_open();
 	/* A reader that goes away (a pipe into head, a log collector that
 	 * stopped) must not end a run half-way by SIGPIPE, past the handler
 	 * that stops its publish-commands: a write to it fails instead,

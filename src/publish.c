@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -54,6 +55,8 @@
 #define PUBLISH_CLEAN_DIRS 64   /* directories remembered clean */
 #define PUBLISH_OUTPUT_MAX 8192 /* bytes of command output kept */
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
+/* seconds a command's process group has between SIGTERM and SIGKILL */
+#define PUBLISH_STOP_GRACE 5
 #define PUBLISH_TMP_SUFFIX ".tmp-"
 #define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
 #define PUBLISH_SLOW_SYNCFS 3  /* costlier syncfs in a row: fsync only */
@@ -273,7 +276,7 @@ remove_stale_tmps(const char *dir, const char *base, size_t *young)
 	return left + recent;
 }
 
-/* Set while this process holds the run's lock (publish_set_run_lock()):
+/* Set while this process holds the run's lock (publish_run_locked()):
  * publish_read() may then remove leftovers. */
 static int tidy_enabled;
 
@@ -785,26 +788,27 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
 }
 
 /*
- * In the child, before exec: mark every descriptor from `first` on
- * close-on-exec, so that the command (and whatever it leaves running)
- * holds none of the run's sockets and files (the lock is let through
- * after). Only async-signal-safe
- * calls: the parent has other threads.
+ * In the supervisor: close every descriptor from `first` on, so that
+ * neither it nor the command (and whatever that leaves running) holds
+ * the run's sockets and files, among them the configuration the lock is
+ * on, which may hold a TSIG secret; and so that the run sees the end of
+ * another command's output as soon as that command ends. Only
+ * async-signal-safe calls: the run has other threads.
  */
 static void
-cloexec_from(int first)
+close_from(int first)
 {
 	struct rlimit rl;
 	int fd, max = 65536;
 
-#ifdef CLOSE_RANGE_CLOEXEC
-	if (close_range((unsigned)first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+#ifdef CLOSE_RANGE_CLOEXEC /* close_range() is there too */
+	if (close_range((unsigned)first, ~0U, 0) == 0)
 		return;
 #endif
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)max)
 		max = (int)rl.rlim_cur;
 	for (fd = first; fd < max; fd++)
-		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		close(fd);
 }
 
 /* The signals that end a run: they stop the running commands first
@@ -812,52 +816,259 @@ cloexec_from(int first)
 static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
 #define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
 
-/* The descriptor of the run's lock, which the commands inherit; -1:
- * none (publish_set_run_lock()). */
-static int run_lock_fd = -1;
-
 void
-publish_set_run_lock(int fd)
+publish_run_locked(void)
 {
-	run_lock_fd = fd;
 	tidy_enabled = 1;
 }
 
 /*
- * In the child: standard input from /dev/null, output and errors into the
- * pipe, a process group of its own (so that a timeout kills what it
- * started too), the signals that end a run and SIGPIPE (which the run
- * ignores: a shell pipeline in the command needs it) back to their
- * defaults and the signal mask the parent had (mask), no descriptor of
- * the run's but the lock's, then exec. On failure errno goes through
- * errfd. Only async-signal-safe calls here.
+ * A publish-command runs under a supervisor: a process forked from the
+ * run that makes a process group of its own, forks the command into it
+ * and waits for it, so that no command outlives its run. The run stops
+ * the group itself on a timeout or when a signal ends it; a run killed
+ * with SIGKILL cannot, and its command would go on beside the next run
+ * (and could deploy an older policy after that run changed the id). So
+ * the kernel tells the supervisor when its run dies (PR_SET_PDEATHSIG),
+ * and it then stops the group: SIGTERM, and SIGKILL PUBLISH_STOP_GRACE
+ * seconds later. What the command leaves running in the group when it
+ * exits is stopped the same way; the supervisor is the subreaper of the
+ * command's processes, so it sees them end. Processes that leave the
+ * group (setsid) are not followed. The supervisor is a copy of the
+ * multithreaded run that never execs: only async-signal-safe calls in
+ * it (no malloc, no stdio), and no signal handler (sigwaitinfo()).
  */
-static void __attribute__((noreturn))
-child_exec(char **argv, int outfd, int errfd, const sigset_t *mask)
+
+/* What the report pipe of a command carries: records, each one write
+ * (shorter than PIPE_BUF, so never split or mixed with another). */
+struct cmd_report {
+	int kind;  /* REPORT_* */
+	int value; /* an errno, or a wait status */
+};
+enum {
+	REPORT_EXEC = 1, /* from the command: its exec failed (errno) */
+	REPORT_START,    /* from the supervisor: no command (errno) */
+	REPORT_STATUS    /* from the supervisor: the command's wait status */
+};
+#define REPORT_FD 3 /* the report pipe in the supervisor and command */
+
+/* Set in the supervisor once it stops its group. */
+static int sv_stopping;
+
+/* _Fork() (glibc 2.34), or fork() without it: a copy of a multithreaded
+ * process should not run fork handlers, which may wait for a lock that
+ * another thread of the run held (POSIX.1-2024 made _Fork()
+ * async-signal-safe, and fork() no longer). */
+static pid_t
+fork_bare(void)
+{
+#ifdef HAVE__FORK
+	return _Fork();
+#else
+	return fork();
+#endif
+}
+
+/* In the supervisor: stop the group, once: SIGTERM to all of it (the
+ * supervisor's own, blocked, comes back from sigwaitinfo() and does
+ * nothing more), and SIGALRM PUBLISH_STOP_GRACE s later, which kills
+ * what is left. */
+static void
+sv_stop(void)
+{
+	if (sv_stopping)
+		return;
+	sv_stopping = 1;
+	kill(0, SIGTERM);
+	alarm(PUBLISH_STOP_GRACE);
+}
+
+/*
+ * In the supervisor: note in ignored[] the signals that end a run that
+ * the run ignores from its start (nohup: they stay ignored for the
+ * command), put the others back to their defaults (not the run's
+ * handler), and block in *set, for sigwaitinfo(), those that stop the
+ * group (SIGTERM always: the kernel sends it when the run dies), SIGALRM
+ * and SIGCHLD. Signals are taken in turn, without a handler: nothing
+ * runs at a moment the supervisor does not choose.
+ */
+static void
+sv_signals(int *ignored, sigset_t *set)
+{
+	struct sigaction old;
+
+	sigemptyset(set);
+	for (size_t i = 0; i < NSTOP_SIGNALS; i++) {
+		ignored[i] = sigaction(stop_signals[i], NULL, &old) == 0 &&
+		             old.sa_handler == SIG_IGN;
+		if (!ignored[i])
+			signal(stop_signals[i], SIG_DFL);
+		if (!ignored[i] || stop_signals[i] == SIGTERM)
+			sigaddset(set, stop_signals[i]);
+	}
+	signal(SIGCHLD, SIG_DFL); /* ignored, children would not wait */
+	sigaddset(set, SIGALRM);
+	sigaddset(set, SIGCHLD);
+	sigprocmask(SIG_SETMASK, set, NULL);
+}
+
+/* In the supervisor: standard input from /dev/null, output and errors
+ * into the output pipe (outfd), the report pipe (repfd) as REPORT_FD,
+ * close-on-exec, and no other descriptor. outfd and repfd are above 2
+ * (main() keeps 0 to 2 open). Returns 0, or an errno. */
+static int
+sv_descriptors(int outfd, int repfd)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int e;
 
-	setpgid(0, 0);
+	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
+	    dup2(outfd, 2) == -1 ||
+	    (repfd != REPORT_FD && dup2(repfd, REPORT_FD) == -1) ||
+	    fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) == -1)
+		return errno;
+	close_from(REPORT_FD + 1);
+	return 0;
+}
+
+/*
+ * In the command, forked by its supervisor: the signals that end a run
+ * as they were when the run started (ignored[]), SIGPIPE (which the run
+ * ignores: a shell pipeline in the command needs it) at its default, the
+ * run's signal mask (mask), then exec. It has descriptors 0 to 2, and the
+ * report pipe, closed by the exec; errno goes through it when the exec
+ * fails.
+ */
+static void __attribute__((noreturn))
+command_exec(char **argv, const int *ignored, const sigset_t *mask)
+{
+	struct cmd_report r = {REPORT_EXEC, 0};
+
 	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
-		if (signal(stop_signals[i], SIG_IGN) != SIG_IGN)
-			signal(stop_signals[i], SIG_DFL);
+		signal(stop_signals[i], ignored[i] ? SIG_IGN : SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	cloexec_from(3);
-	/* the command, and whatever it leaves running, holds the lock off
-	 * the next run while it lives */
-	if (run_lock_fd >= 3)
-		fcntl(run_lock_fd, F_SETFD, 0);
-	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
-	    dup2(outfd, 2) == -1)
-		goto fail;
 	execvp(argv[0], argv);
-fail:
-	e = errno;
-	if (write(errfd, &e, sizeof(e)) < 0)
+	r.value = errno;
+	if (write(REPORT_FD, &r, sizeof(r)) < 0)
 		_exit(126);
 	_exit(127);
+}
+
+/* End the supervisor as the command ended (status, its wait status):
+ * killed by the same signal (without a core of its own), or with the
+ * same exit status. */
+static void sv_end(int status) __attribute__((noreturn));
+static void
+sv_end(int status)
+{
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		sigset_t set;
+
+		prctl(PR_SET_DUMPABLE, 0);
+		signal(sig, SIG_DFL);
+		sigemptyset(&set);
+		sigaddset(&set, sig);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		raise(sig);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+/* In the supervisor: fork the command (argv, with ignored[] and mask
+ * for it) unless the group is being stopped. Returns its pid, or -1
+ * (then reported, unless stopping). */
+static pid_t
+sv_start(char **argv, const int *ignored, const sigset_t *mask)
+{
+	struct cmd_report r = {REPORT_START, 0};
+	pid_t pid = -1;
+
+	if (!sv_stopping && (pid = fork_bare()) == 0)
+		command_exec(argv, ignored, mask);
+	if (pid == -1 && !sv_stopping) {
+		r.value = errno;
+		if (write(REPORT_FD, &r, sizeof(r)) < 0)
+			_exit(126);
+	}
+	return pid;
+}
+
+/*
+ * In the supervisor, a child ended (SIGCHLD). Once the command (pid) has
+ * ended (*status: its wait status, sent to the run at once, as the
+ * supervisor may be killed with the group after), what it left running
+ * in the group is stopped; the supervisor, their subreaper, is the
+ * parent of each whose parent ended, and ends as the command did once
+ * none is left.
+ */
+static void
+sv_reap(pid_t pid, int *done, int *status)
+{
+	struct cmd_report r = {REPORT_STATUS, 0};
+	pid_t w;
+
+	if (!*done && waitpid(pid, status, WNOHANG) == pid) {
+		*done = 1;
+		r.value = *status;
+		if (write(REPORT_FD, &r, sizeof(r)) != (ssize_t)sizeof(r))
+			sv_stop(); /* the run is gone */
+	}
+	if (!*done)
+		return;
+	while ((w = waitpid(0, NULL, WNOHANG)) > 0)
+		;
+	if (w == -1 && errno == ECHILD) {
+		alarm(0);
+		sv_end(*status);
+	}
+	sv_stop();
+}
+
+/*
+ * The supervisor, forked from the run (pid run) by a thread that blocks
+ * the signals that end a run: a process group of its own, the kernel's
+ * SIGTERM when the run dies, then the command started, and the signals
+ * taken in turn until it and what it left in the group have ended; then
+ * the supervisor ends as the command did. outfd, repfd: the write ends of
+ * the output and report pipes; mask: the run's signal mask.
+ */
+static void __attribute__((noreturn))
+supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
+{
+	struct cmd_report r = {REPORT_START, 0};
+	int ignored[NSTOP_SIGNALS], status = 0, done = 0, sig;
+	sigset_t set;
+	pid_t pid;
+
+	setpgid(0, 0);
+	sv_signals(ignored, &set);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if ((r.value = sv_descriptors(outfd, repfd)) != 0) {
+		if (write(repfd, &r, sizeof(r)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	if (getppid() != run) /* it died before PR_SET_PDEATHSIG */
+		sv_stop();
+	pid = sv_start(argv, ignored, mask);
+	/* the output pipe is the command's alone: the run sees it end */
+	close(0);
+	close(1);
+	close(2);
+	if (pid == -1)
+		sv_end(sv_stopping ? W_EXITCODE(0, SIGTERM)
+		                   : W_EXITCODE(127, 0));
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGCHLD)
+			sv_reap(pid, &done, &status);
+		else if (sig == SIGALRM)
+			kill(0, SIGKILL);
+		else if (sig > 0)
+			sv_stop();
+	}
 }
 
 /*
@@ -1044,17 +1255,50 @@ summarize_output(const struct buf *out, struct buf *msg)
 		buf_puts(msg, " / ...");
 }
 
-/* Put the outcome of a failed run into d. */
+/* What the report pipe of a command said. */
+struct cmd_outcome {
+	int exec_errno;  /* its exec failed */
+	int start_errno; /* its supervisor could not start it */
+	int has_status;  /* status is the command's wait status */
+	int status;
+};
+
+/* Read the report pipe fd (non-blocking; its supervisor has ended)
+ * into o. */
 static void
-report_failure(const char *cmd, int status, int exec_errno, unsigned timeout,
-               const struct buf *out, struct diag *d)
+read_reports(int fd, struct cmd_outcome *o)
+{
+	struct cmd_report r[4];
+	ssize_t n;
+
+	memset(o, 0, sizeof(*o));
+	while ((n = read(fd, r, sizeof(r))) > 0 || (n == -1 && errno == EINTR))
+		for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(r[0]); i++)
+			if (r[i].kind == REPORT_EXEC)
+				o->exec_errno = r[i].value;
+			else if (r[i].kind == REPORT_START)
+				o->start_errno = r[i].value;
+			else if (r[i].kind == REPORT_STATUS) {
+				o->has_status = 1;
+				o->status = r[i].value;
+			}
+}
+
+/* Put the outcome of a failed run into d: status is the wait status,
+ * or -1 after a timeout. */
+static void
+report_failure(const char *cmd, int status, const struct cmd_outcome *o,
+               unsigned timeout, const struct buf *out, struct diag *d)
 {
 	struct buf msg;
 
 	buf_init(&msg, 4096); /* diag_error() cuts it to DIAG_MSG_MAX */
-	if (exec_errno != 0)
+	if (o->exec_errno != 0)
 		buf_printf(&msg, "publish-command %s: cannot execute: %s", cmd,
-		           strerror(exec_errno));
+		           strerror(o->exec_errno));
+	else if (o->start_errno != 0)
+		buf_printf(&msg, "publish-command %s: cannot start it: %s", cmd,
+		           strerror(o->start_errno));
 	else if (status == -1)
 		buf_printf(&msg, "publish-command %s: killed after %u s", cmd,
 		           timeout);
@@ -1082,34 +1326,36 @@ close_pair(int fds[2])
 }
 
 /*
- * Start v in a child process. On success returns its pid with *outfd
- * the read end of its output and *errfd the read end that carries an
- * exec failure's errno; -1 with the reason in d otherwise.
+ * Start v under its supervisor (supervise()). On success returns the
+ * supervisor's pid, which is also the process group of both, with
+ * *outfd the read end of the command's output and *repfd that of the
+ * report pipe; -1 with the reason in d otherwise.
  */
 static pid_t
-spawn(char **v, int *outfd, int *errfd, const sigset_t *mask, struct diag *d)
+spawn(char **v, int *outfd, int *repfd, const sigset_t *mask, struct diag *d)
 {
-	int out[2] = {-1, -1}, err[2] = {-1, -1};
-	pid_t pid = -1;
+	int out[2] = {-1, -1}, rep[2] = {-1, -1};
+	pid_t pid = -1, run = getpid();
 
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1)
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(rep, O_CLOEXEC) == -1)
 		diag_error(d, "publish-command: pipe: %s", strerror(errno));
 	else if ((pid = fork()) == -1)
 		diag_error(d, "publish-command: fork: %s", strerror(errno));
 	else if (pid == 0)
-		child_exec(v, out[1], err[1], mask);
+		supervise(v, out[1], rep[1], mask, run);
 	if (pid == -1) {
 		close_pair(out);
-		close_pair(err);
+		close_pair(rep);
 		return -1;
 	}
-	setpgid(pid,
-	        pid); /* also here: a timeout may come before the child's */
+	/* also here: a timeout or a stop may come before the child's */
+	setpgid(pid, pid);
 	close(out[1]);
-	close(err[1]);
+	close(rep[1]);
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(rep[0], F_SETFL, O_NONBLOCK);
 	*outfd = out[0];
-	*errfd = err[0];
+	*repfd = rep[0];
 	return pid;
 }
 
@@ -1120,7 +1366,7 @@ spawn(char **v, int *outfd, int *errfd, const sigset_t *mask, struct diag *d)
  * not 0. After such a signal, no command starts.
  */
 static pid_t
-spawn_tracked(char **v, int *outfd, int *errfd, int *slot, struct diag *d)
+spawn_tracked(char **v, int *outfd, int *repfd, int *slot, struct diag *d)
 {
 	sigset_t block, old;
 	pid_t pid = -1;
@@ -1135,7 +1381,7 @@ spawn_tracked(char **v, int *outfd, int *errfd, int *slot, struct diag *d)
 		           "publish-command %s: not started: the run is "
 		           "ending",
 		           v[0]);
-	else if ((pid = spawn(v, outfd, errfd, &old, d)) != -1)
+	else if ((pid = spawn(v, outfd, repfd, &old, d)) != -1)
 		*slot = running_add(pid);
 	__atomic_sub_fetch(&spawning, 1, __ATOMIC_SEQ_CST);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1195,7 +1441,8 @@ int
 publish_run_command(const struct strlist *argv, const char *domain,
                     const char *file, unsigned timeout, struct diag *d)
 {
-	int outfd, errfd, status, exec_errno = 0, slot = -1;
+	int outfd, repfd, status, failed, slot = -1;
+	struct cmd_outcome o;
 	struct buf output;
 	char **v;
 	pid_t pid;
@@ -1209,23 +1456,26 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	v = build_argv(argv, domain, file, d);
 	if (v == NULL)
 		return -1;
-	pid = spawn_tracked(v, &outfd, &errfd, &slot, d);
+	pid = spawn_tracked(v, &outfd, &repfd, &slot, d);
 	if (pid == -1) {
 		free_argv(v);
 		return -1;
 	}
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
 	status = wait_child(pid, slot, outfd, now_mono() + timeout, &output);
-	if (read(errfd, &exec_errno, sizeof(exec_errno)) !=
-	    (ssize_t)sizeof(exec_errno))
-		exec_errno = 0;
-	if (status != 0 || exec_errno != 0)
-		report_failure(v[0], status, exec_errno, timeout, &output, d);
+	read_reports(repfd, &o);
+	/* the command's own: its supervisor may end otherwise (killed with
+	 * what the command left in its group) */
+	if (status != -1 && o.has_status)
+		status = o.status;
+	failed = status != 0 || o.exec_errno != 0 || o.start_errno != 0;
+	if (failed)
+		report_failure(v[0], status, &o, timeout, &output, d);
 	close(outfd);
-	close(errfd);
+	close(repfd);
 	free_argv(v);
 	buf_free(&output);
-	return status == 0 && exec_errno == 0 ? 0 : -1;
+	return failed ? -1 : 0;
 }
 
 /* The canonical bytes of the policy body in buf (len bytes) into out.

@@ -16,7 +16,7 @@
 
 /* Read the published file into out. Returns 1 if it exists, 0 if it does
  * not, -1 on another error (reason in d). Bounded by out->max. In a run
- * that holds the lock (publish_set_run_lock()), the temporaries a killed
+ * that holds the lock (publish_run_locked()), the temporaries a killed
  * run left next to the file (as publish_write() removes them) are
  * removed too, when its directory changed after the file was put in
  * place: leftovers do not wait for the policy to change. */
@@ -58,20 +58,22 @@ int publish_refuse_link(const char *path, struct diag *d);
 /* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
  * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'
  * (any other '%' stays). Standard input is /dev/null; standard output and
- * error are captured (8 KiB). Waits at most timeout seconds (0: 300),
- * then kills its process group. Returns 0 on exit status 0, else -1 with
- * "publish-command ARGV0: exit status N: line / line" (or "killed by
- * signal N (name)", "killed after N s", "cannot execute: reason") in d. */
+ * error are captured (8 KiB); no other descriptor is passed on (the
+ * caller keeps 0 to 2 open: main() does). It runs under a supervisor, in
+ * a process group of theirs, which is stopped when this process dies, and
+ * whose processes left when the command exits are stopped then (SIGTERM,
+ * SIGKILL 5 s later). Waits at most timeout seconds (0: 300), then kills
+ * the group. Returns 0 on exit status 0, else -1 with "publish-command
+ * ARGV0: exit status N: line / line" (or "killed by signal N (name)",
+ * "killed after N s", "cannot execute: reason", "cannot start it:
+ * reason") in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
-/* This process holds the run's lock through fd (3 or above): every
- * publish-command started after this inherits fd, so that the lock stays
- * held while the command, or anything it leaves running in the
- * background, lives, and the next run is refused meanwhile; and
- * publish_read() removes leftovers (no other run of this configuration
- * writes temporaries now). */
-void publish_set_run_lock(int fd);
+/* This process holds the run's lock: publish_read() may remove
+ * leftovers (no other run of this configuration writes temporaries
+ * now). */
+void publish_run_locked(void);
 
 /* Check before a run that the program prog (argv[0] of a
  * publish-command: a path, or a name looked up in PATH as execvp does)

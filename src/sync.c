@@ -323,7 +323,8 @@ sync_check_files(const struct conf *conf, struct diag *d)
 	return 0;
 }
 
-/* The lock on path (open as fd) is taken: say by whom, if /proc tells. */
+/* The lock on path (open as fd) is taken: say by whom, if /proc tells,
+ * and what to do. */
 static void
 lock_taken(const char *path, int fd, struct diag *d)
 {
@@ -332,9 +333,8 @@ lock_taken(const char *path, int fd, struct diag *d)
 	buf_init(&who, DIAG_MSG_MAX);
 	flock_holders(fd, path, &who);
 	diag_error(d,
-	           "another mta-sts-sync run is using %s, or a process a "
-	           "publish-command of an earlier run started, still "
-	           "running%s%s%s; nothing done",
+	           "another mta-sts-sync run is using %s%s%s%s; nothing "
+	           "done: wait for it to end, or stop it",
 	           path, who.len ? " (" : "", who.len ? who.data : "",
 	           who.len ? ")" : "");
 	buf_free(&who);
@@ -343,25 +343,15 @@ lock_taken(const char *path, int fd, struct diag *d)
 /*
  * Take an exclusive lock on the configuration file so that two runs on
  * the same configuration never overlap. The descriptor stays open (and
- * the lock held) until the process ends, and the publish-commands
- * inherit it: the lock is held while a command, or anything it left
- * running, lives (a command of a run killed by SIGKILL could otherwise
- * go on beside the next run, and deploy an older policy after the next
- * run changed the id). Returns 0, or -1 (in d).
+ * the lock held) until the process ends; it is close-on-exec, so that no
+ * publish-command gets a descriptor to read the configuration (and an
+ * inline TSIG secret in it) through. Returns 0, or -1 (in d).
  */
 static int
 sync_lock(const char *path, struct diag *d)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd != -1 && fd < 3) {
-		/* standard descriptors closed when we started: the
-		 * commands get theirs at 0 to 2, so keep the lock above */
-		int high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-
-		close(fd);
-		fd = high;
-	}
 	if (fd == -1) {
 		diag_error(d, "%s: %s", path, strerror(errno));
 		return -1;
@@ -375,7 +365,7 @@ sync_lock(const char *path, struct diag *d)
 		close(fd);
 		return -1;
 	}
-	publish_set_run_lock(fd);
+	publish_run_locked();
 	return 0;
 }
 

@@ -123,10 +123,11 @@ int diag_failed(const struct diag *d);
  * Name the other processes that hold an flock(2) lock on the file open
  * as fd (path names it): "pid N COMMAND, pid M COMMAND" appended to out,
  * four at most (then ", ..."). Every process sharing the locked open
- * file (a command that inherited it, say) is named, found by its
- * descriptors in /proc (/proc/locks names only the process that took
- * the lock, which may be gone). Best effort: nothing is appended for
- * what cannot be read (another user's processes, no /proc).
+ * file (a child that inherited it, as flock(1)'s command does) is
+ * named, found by its descriptors in /proc (/proc/locks names only the
+ * process that took the lock, which may be gone). Best effort: nothing
+ * is appended for what cannot be read (another user's processes, no
+ * /proc).
  */
 void flock_holders(int fd, const char *path, struct buf *out);
 
