@@ -1453,6 +1453,7 @@ domain_keep(struct parser *p, const struct block *b)
 	e->tls_rpt = b->dc.tls_rpt;
 	e->verify_url = b->dc.verify_url_set;
 	e->shared = shape_keep(p, &k);
+	e->policy_file_shared = 0; /* policy_files_check() sets it */
 }
 
 /* domain "name" { ... }; */
