@@ -91,6 +91,17 @@
 #define ID_TOGGLE_WHY                                                          \
 	" (a new id for the same policy: the file held another policy while "  \
 	"the old id was live, and senders may have cached that one under it)"
+/* -v, when a publish-command converted the file's line ends */
+#define ID_COMMAND_FORM_NOTE                                                   \
+	"the publish-command turned %s's line ends into %s: the id is %s, "    \
+	"that of these bytes"
+/* a revert whose id a publish-command's conversion takes back */
+#define ID_COMMAND_REVERT                                                      \
+	"the publish-command turned %s's line ends into %s, so the id "        \
+	"cannot leave %s, under which senders may have cached another "        \
+	"policy; make the command keep the file's bytes (git: "                \
+	"`mta-sts.txt -text` in .gitattributes); the _mta-sts id was not "     \
+	"changed"
 #define ID_FORM_WHY                                                            \
 	" (a new id for the same policy: the file holds it with %s line "      \
 	"ends, and the id is that of those bytes)"
@@ -1057,6 +1068,83 @@ publish_confirm(struct domain_run *r)
 	return 0;
 }
 
+/* Put into out (reset first) the form of r's policy that r does not
+ * serve: the alternate one, or the canonical one. Returns 0, or -1 if
+ * it does not fit. */
+static int
+other_form(const struct domain_run *r, struct buf *out)
+{
+	if (r->alternate)
+		return policy_canonical(r->policy, out);
+	return policy_alternate(r->served.data, r->served.len, out);
+}
+
+/* Serve other, the other form of r's policy, whose id is other_id: the
+ * id and the records that follow from it change with it. */
+static void
+switch_form(struct domain_run *r, struct buf *other, const char *other_id)
+{
+	int old_live = live_sts_id_is(r, r->id);
+	struct buf t = r->served;
+
+	r->served = *other;
+	*other = t;
+	str_copy(r->id, sizeof(r->id), other_id);
+	r->alternate = !r->alternate;
+	/* the id is at most POLICY_ID_MAX alphanumerics: it fits */
+	(void)sts_record_format(r->id, &r->sts_text);
+	r->change.sts_text = r->sts_text.data;
+	r->sts_needed = record_needed(&r->change, 1, 0);
+	r->id_needed = record_needed(&r->change, 1, 1);
+	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
+	r->id_toggle = old_live && r->id_needed ? TOGGLE_FORM : TOGGLE_NONE;
+}
+
+/*
+ * After r's publish-command: a command that rewrites the file's line
+ * ends (dos2unix, a git checkout with eol=lf) leaves the other form of
+ * the policy there, which the next run would follow with the id. Follow
+ * it now, for the verify and the UPDATE (one id change instead of two).
+ * Not when this run changes the id only because the file held another
+ * policy under the live one (a revert): the converted form's id is that
+ * live id, under which senders may have cached the other policy, so the
+ * domain fails, with the fix. A file changed into anything else is left
+ * to the verify. Returns 0, or -1 with the failure recorded.
+ */
+static int
+follow_command_form(struct domain_run *r)
+{
+	const char *ends = r->alternate ? "CRLF" : "LF";
+	struct buf now, other;
+	char other_id[POLICY_ID_MAX + 1];
+	struct diag d;
+	int rc = 0;
+
+	if (r->dc->publish_cmd.n == 0)
+		return 0;
+	diag_init(&d);
+	buf_init(&now, POLICY_MAX_SIZE);
+	buf_init(&other, POLICY_MAX_SIZE);
+	if (publish_read(r->policy_file, &now, &d) == 1 &&
+	    other_form(r, &other) == 0 && now.len == other.len &&
+	    memcmp(now.data, other.data, now.len) == 0) {
+		policy_id(other.data, other.len, other_id);
+		if (r->id_toggle == TOGGLE_REVERT &&
+		    live_sts_id_is(r, other_id)) {
+			run_fail(r, ID_COMMAND_REVERT, r->policy_file, ends,
+			         other_id);
+			rc = -1;
+		} else {
+			switch_form(r, &other, other_id);
+			run_note(r, ID_COMMAND_FORM_NOTE, r->policy_file, ends,
+			         r->id);
+		}
+	}
+	buf_free(&now);
+	buf_free(&other);
+	return rc;
+}
+
 /*
  * Publish r's file if it differs, and confirm it is served before the id
  * changes. The publish-command also runs when the file is already in
@@ -1074,7 +1162,7 @@ publish_domain(struct domain_run *r)
 		return -1;
 	if (!r->file_differs && !r->id_needed)
 		return 0;
-	if (publish_command(r) == -1)
+	if (publish_command(r) == -1 || follow_command_form(r) == -1)
 		return -1;
 	return publish_confirm(r);
 }
