@@ -594,7 +594,7 @@ form_note(struct domain_run *r)
 		run_note(r, ID_TOGGLE_NOTE, r->policy_file, r->id, ends);
 	else if (r->id_toggle == TOGGLE_FORM)
 		run_note(r, ID_FORM_NOTE, r->policy_file,
-		         r->file_differs ? "is written" : "holds", ends, r->id);
+		         r->file_differs ? "gets" : "holds", ends, r->id);
 	else if (r->alternate)
 		run_note(r, ID_ALTERNATE_NOTE, r->id);
 	if (r->shared_stale)
