@@ -68,9 +68,10 @@
 	"%s has no records of its own: its MX comes from %s (a name just "     \
 	"below it gets the same MX), which no longer answers it once "         \
 	"_mta-sts.%s exists, so mail to it would stop; give it its own MX "    \
-	"records (and SPF TXT) first (if it has them and a wildcard *.%s "     \
-	"gives the same MX, add _mta-sts.%s TXT \"v=STSv1; id=0\" first: "     \
-	"the next run replaces it)"
+	"records (and SPF TXT) first, and mta-sts.%s its own address if it "   \
+	"has the wildcard's, which then stops answering it too (if it has "    \
+	"them and a wildcard *.%s gives the same MX, add _mta-sts.%s TXT "     \
+	"\"v=STSv1; id=0\" first: the next run replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
 	"%s held another policy while the live id named this one (a "          \
@@ -113,6 +114,7 @@
 	"each domain a file of its own (%%d in policy-file) to let the id "    \
 	"change instead"
 #define SYNC_DIFF_MAX_LINES 400
+#define RUN_MSG_MAX 2048 /* a domain's failure, warning or note, as log.c */
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
 
@@ -172,11 +174,13 @@ struct domain_run {
 	int finished;  /* everything done: its result may be printed */
 };
 
-/* A message formatted into a new string. */
+/* A message formatted into a new string, of up to RUN_MSG_MAX bytes:
+ * more than DIAG_MSG_MAX, since a message that names the domain several
+ * times (the wildcard refusals) passes that with long names. */
 static char *__attribute__((format(printf, 1, 0)))
 message_new(const char *fmt, va_list ap)
 {
-	char msg[DIAG_MSG_MAX];
+	char msg[RUN_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	return xstrdup(msg);
@@ -738,7 +742,7 @@ plan_wildcard_mx_shadow(struct domain_run *r)
 	if (!r->state.domain_wildcard)
 		return 0;
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
-	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d);
+	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d, d);
 	return -1;
 }
 
@@ -769,9 +773,10 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1 ||
-	    plan_wildcard_mx_shadow(r) == -1)
+	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1)
 		return -1;
+	/* before the wildcard MX: a real CNAME makes the domain exist, and
+	 * its message is the one that applies */
 	if (r->state.sts_cname != NULL) {
 		run_fail(r,
 		         "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
@@ -781,7 +786,7 @@ plan_read_dns(struct domain_run *r)
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
-	return 0;
+	return plan_wildcard_mx_shadow(r);
 }
 
 /*
