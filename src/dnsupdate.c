@@ -1604,8 +1604,11 @@ mx_same(const struct strlist *a, const struct strlist *b)
  * not its zone's apex (which always exists, and often has its wildcard's
  * MX), it has MX records other than a null MX (a domain that takes no
  * mail has none to lose), and neither of its names holds a record of our
- * kind (either would make it exist already: after a domain's first run,
- * nothing is asked). Returns 1 if added, else 0.
+ * kind (either would make it exist already: once the run's record is
+ * there, nothing is asked; until then every run asks, a domain refused
+ * or failing too). A real record of another kind at either name proves
+ * it too, but only the TXT probes sent beside this one tell it
+ * (wild_real_below()). Returns 1 if added, else 0.
  */
 static int
 wild_mx_add(struct batch *b, const struct dns_target *t, const char *domain,
@@ -1644,6 +1647,18 @@ wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
 	return same;
 }
 
+/* After wild_take(): does a name below domain that was asked about (sts:
+ * _mta-sts, tlsrpt: _smtp._tls) still hold a record, TXT or CNAME, which
+ * is then its own? Such a name makes domain exist (an empty non-terminal
+ * at least, RFC 4592 section 2.2.2), so no wildcard answers domain's MX;
+ * a wildcard *.<domain> that answers the probe alike does not matter. */
+static int
+wild_real_below(const struct dns_state *st, int sts, int tlsrpt)
+{
+	return (sts && (st->sts.n > 0 || st->sts_cname != NULL)) ||
+	       (tlsrpt && (st->tlsrpt.n > 0 || st->tlsrpt_cname != NULL));
+}
+
 /* Tell wildcard answers in the state of domain; see dnsupdate.h. All
  * the probes needed are sent at once. */
 int
@@ -1680,7 +1695,8 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		rc = -1;
 	} else {
 		wild_take(&b, p, ntxt);
-		if (mx && wild_mx_alike(&st->mx, b.ans[ntxt], b.q[ntxt].name))
+		if (mx && !wild_real_below(st, sts, tlsrpt) &&
+		    wild_mx_alike(&st->mx, b.ans[ntxt], b.q[ntxt].name))
 			st->domain_wildcard = 1;
 	}
 	batch_free(&b);

@@ -171,7 +171,9 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * and neither name holds a record of our kind yet, the MX at a random
  * name just below <domain> is asked too; the same hosts mean that
  * <domain> exists only through a wildcard, and st->domain_wildcard is
- * set (its mail would stop: the caller refuses the domain). Blind spot:
+ * set (its mail would stop: the caller refuses the domain), unless a
+ * name asked about still holds a record, TXT or CNAME, once the
+ * wildcard's are left out (it makes <domain> exist). Blind spot:
  * a wildcard *.<domain> with the MX of <domain> itself answers alike,
  * and the domain is refused although it has records of its own.
  * Nothing is asked when nothing is in doubt (a state checked already

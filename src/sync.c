@@ -68,9 +68,10 @@
 	"%s has no records of its own: its MX comes from %s (a name just "     \
 	"below it gets the same MX), which no longer answers it once "         \
 	"_mta-sts.%s exists, so mail to it would stop; give it its own MX "    \
-	"records (and SPF TXT) first (if it has them and a wildcard *.%s "     \
-	"gives the same MX, add _mta-sts.%s TXT \"v=STSv1; id=0\" first: "     \
-	"the next run replaces it)"
+	"records (and SPF TXT) first, and mta-sts.%s its own address if it "   \
+	"has the wildcard's, which then stops answering it too (if it has "    \
+	"them and a wildcard *.%s gives the same MX, add _mta-sts.%s TXT "     \
+	"\"v=STSv1; id=0\" first: the next run replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
 	"%s held another policy while the live id named this one (a "          \
@@ -91,6 +92,17 @@
 #define ID_TOGGLE_WHY                                                          \
 	" (a new id for the same policy: the file held another policy while "  \
 	"the old id was live, and senders may have cached that one under it)"
+/* -v, when a publish-command converted the file's line ends */
+#define ID_COMMAND_FORM_NOTE                                                   \
+	"the publish-command turned %s's line ends into %s: the id is %s, "    \
+	"that of these bytes"
+/* a revert whose id a publish-command's conversion takes back */
+#define ID_COMMAND_REVERT                                                      \
+	"the publish-command turned %s's line ends into %s, so the id "        \
+	"cannot leave %s, under which senders may have cached another "        \
+	"policy; make the command keep the file's bytes (git: "                \
+	"`mta-sts.txt -text` in .gitattributes); the _mta-sts id was not "     \
+	"changed"
 #define ID_FORM_WHY                                                            \
 	" (a new id for the same policy: the file holds it with %s line "      \
 	"ends, and the id is that of those bytes)"
@@ -102,6 +114,7 @@
 	"each domain a file of its own (%%d in policy-file) to let the id "    \
 	"change instead"
 #define SYNC_DIFF_MAX_LINES 400
+#define RUN_MSG_MAX 2048 /* a domain's failure, warning or note, as log.c */
 
 enum run_status { RUN_UNCHANGED, RUN_CHANGED, RUN_FAILED };
 
@@ -161,11 +174,13 @@ struct domain_run {
 	int finished;  /* everything done: its result may be printed */
 };
 
-/* A message formatted into a new string. */
+/* A message formatted into a new string, of up to RUN_MSG_MAX bytes:
+ * more than DIAG_MSG_MAX, since a message that names the domain several
+ * times (the wildcard refusals) passes that with long names. */
 static char *__attribute__((format(printf, 1, 0)))
 message_new(const char *fmt, va_list ap)
 {
-	char msg[DIAG_MSG_MAX];
+	char msg[RUN_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	return xstrdup(msg);
@@ -583,7 +598,7 @@ form_note(struct domain_run *r)
 		run_note(r, ID_TOGGLE_NOTE, r->policy_file, r->id, ends);
 	else if (r->id_toggle == TOGGLE_FORM)
 		run_note(r, ID_FORM_NOTE, r->policy_file,
-		         r->file_differs ? "is written" : "holds", ends, r->id);
+		         r->file_differs ? "gets" : "holds", ends, r->id);
 	else if (r->alternate)
 		run_note(r, ID_ALTERNATE_NOTE, r->id);
 	if (r->shared_stale)
@@ -727,7 +742,7 @@ plan_wildcard_mx_shadow(struct domain_run *r)
 	if (!r->state.domain_wildcard)
 		return 0;
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
-	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d);
+	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d, d);
 	return -1;
 }
 
@@ -758,9 +773,10 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1 ||
-	    plan_wildcard_mx_shadow(r) == -1)
+	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1)
 		return -1;
+	/* before the wildcard MX: a real CNAME makes the domain exist, and
+	 * its message is the one that applies */
 	if (r->state.sts_cname != NULL) {
 		run_fail(r,
 		         "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
@@ -770,7 +786,7 @@ plan_read_dns(struct domain_run *r)
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
-	return 0;
+	return plan_wildcard_mx_shadow(r);
 }
 
 /*
@@ -1057,6 +1073,83 @@ publish_confirm(struct domain_run *r)
 	return 0;
 }
 
+/* Put into out (reset first) the form of r's policy that r does not
+ * serve: the alternate one, or the canonical one. Returns 0, or -1 if
+ * it does not fit. */
+static int
+other_form(const struct domain_run *r, struct buf *out)
+{
+	if (r->alternate)
+		return policy_canonical(r->policy, out);
+	return policy_alternate(r->served.data, r->served.len, out);
+}
+
+/* Serve other, the other form of r's policy, whose id is other_id: the
+ * id and the records that follow from it change with it. */
+static void
+switch_form(struct domain_run *r, struct buf *other, const char *other_id)
+{
+	int old_live = live_sts_id_is(r, r->id);
+	struct buf t = r->served;
+
+	r->served = *other;
+	*other = t;
+	str_copy(r->id, sizeof(r->id), other_id);
+	r->alternate = !r->alternate;
+	/* the id is at most POLICY_ID_MAX alphanumerics: it fits */
+	(void)sts_record_format(r->id, &r->sts_text);
+	r->change.sts_text = r->sts_text.data;
+	r->sts_needed = record_needed(&r->change, 1, 0);
+	r->id_needed = record_needed(&r->change, 1, 1);
+	r->dns_needed = r->sts_needed || r->tlsrpt_needed;
+	r->id_toggle = old_live && r->id_needed ? TOGGLE_FORM : TOGGLE_NONE;
+}
+
+/*
+ * After r's publish-command: a command that rewrites the file's line
+ * ends (dos2unix, a git checkout with eol=lf) leaves the other form of
+ * the policy there, which the next run would follow with the id. Follow
+ * it now, for the verify and the UPDATE (one id change instead of two).
+ * Not when this run changes the id only because the file held another
+ * policy under the live one (a revert): the converted form's id is that
+ * live id, under which senders may have cached the other policy, so the
+ * domain fails, with the fix. A file changed into anything else is left
+ * to the verify. Returns 0, or -1 with the failure recorded.
+ */
+static int
+follow_command_form(struct domain_run *r)
+{
+	const char *ends = r->alternate ? "CRLF" : "LF";
+	struct buf now, other;
+	char other_id[POLICY_ID_MAX + 1];
+	struct diag d;
+	int rc = 0;
+
+	if (r->dc->publish_cmd.n == 0)
+		return 0;
+	diag_init(&d);
+	buf_init(&now, POLICY_MAX_SIZE);
+	buf_init(&other, POLICY_MAX_SIZE);
+	if (publish_read(r->policy_file, &now, &d) == 1 &&
+	    other_form(r, &other) == 0 && now.len == other.len &&
+	    memcmp(now.data, other.data, now.len) == 0) {
+		policy_id(other.data, other.len, other_id);
+		if (r->id_toggle == TOGGLE_REVERT &&
+		    live_sts_id_is(r, other_id)) {
+			run_fail(r, ID_COMMAND_REVERT, r->policy_file, ends,
+			         other_id);
+			rc = -1;
+		} else {
+			switch_form(r, &other, other_id);
+			run_note(r, ID_COMMAND_FORM_NOTE, r->policy_file, ends,
+			         r->id);
+		}
+	}
+	buf_free(&now);
+	buf_free(&other);
+	return rc;
+}
+
 /*
  * Publish r's file if it differs, and confirm it is served before the id
  * changes. The publish-command also runs when the file is already in
@@ -1074,7 +1167,7 @@ publish_domain(struct domain_run *r)
 		return -1;
 	if (!r->file_differs && !r->id_needed)
 		return 0;
-	if (publish_command(r) == -1)
+	if (publish_command(r) == -1 || follow_command_form(r) == -1)
 		return -1;
 	return publish_confirm(r);
 }
