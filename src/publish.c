@@ -371,7 +371,8 @@ tidy_after_read(const char *path, const struct stat *file)
 
 /*
  * path was just renamed into dir beside a temporary of its own too young
- * to remove (a run killed less than PUBLISH_STALE_TMP seconds ago). The
+ * to remove (a run killed less than PUBLISH_STALE_TMP seconds ago, or a
+ * writer of the same file in this run, which is checked again). The
  * rename gave dir the file's ctime as its mtime, so tidy_after_read()
  * would not list dir again until the file is next replaced, and the
  * leftover would stay although it is a minute old. So dir is touched
@@ -384,9 +385,16 @@ tidy_after_read(const char *path, const struct stat *file)
 static void
 mark_untidy(const char *dir, const char *path)
 {
+	const char *slash = strrchr(path, '/');
 	struct stat file, st;
+	size_t young = 0;
 
 	if (!tidy_enabled)
+		return;
+	/* the young one may have been another writer's in flight (a domain
+	 * sharing the file, this run), since renamed: no leftover then */
+	remove_stale_tmps(dir, slash ? slash + 1 : path, &young);
+	if (young == 0)
 		return;
 	for (int i = 0; i < PUBLISH_MARK_TRIES; i++) {
 		if (lstat(path, &file) == -1 || stat(dir, &st) == -1 ||
