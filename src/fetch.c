@@ -1165,9 +1165,10 @@ result_copy(struct fetch_result *dst, const struct fetch_result *src)
  * batches served in turn, the thread with fewer transfers first) and hands
  * back each job as it ends; the caller runs the done callbacks. If no
  * thread can be started, the caller drives its batch itself on a multi
- * handle of its own. The child of a fork(2) (publish_run_command) only
- * execs: it never touches the service, so a fork while a service thread
- * holds its lock is harmless.
+ * handle of its own. The child of a fork(2) (publish_run_command) is a
+ * command's supervisor, which makes only async-signal-safe calls until
+ * it forks the command, which execs: neither touches the service, so a
+ * fork while a service thread holds its lock is harmless.
  */
 #define FETCH_SERVICE_THREADS 2
 #define FETCH_MAX_RUNNING 32 /* transfers at once, all batches together */

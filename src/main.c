@@ -373,6 +373,10 @@ main(int argc, char **argv)
 	 * the domains are still processed and decide the exit status. The
 	 * publish-commands get the default back (publish.c). */
 	signal(SIGPIPE, SIG_IGN);
+	/* Started with SIGCHLD ignored (some daemons and cron do that), its
+	 * children would be reaped by the kernel: no publish-command's end
+	 * could be waited for, and each would fail at its timeout. */
+	signal(SIGCHLD, SIG_DFL);
 	memset(&o, 0, sizeof(o));
 	o.conf_path = SYSCONFDIR "/mta-sts-sync.conf";
 	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);

@@ -279,6 +279,9 @@ remove_stale_tmps(const char *dir, const char *base, size_t *young)
 /* Set while this process holds the run's lock (publish_run_locked()):
  * publish_read() may then remove leftovers. */
 static int tidy_enabled;
+/* The descriptor the run's lock is on, or -1: each supervisor keeps a
+ * copy (LOCK_FD) until its group is gone. */
+static int run_lock_fd = -1;
 
 /* Directories found without any temporary, each at its mtime then: a
  * directory that many policy files share is read once per run, not once
@@ -368,7 +371,8 @@ tidy_after_read(const char *path, const struct stat *file)
 
 /*
  * path was just renamed into dir beside a temporary of its own too young
- * to remove (a run killed less than PUBLISH_STALE_TMP seconds ago). The
+ * to remove (a run killed less than PUBLISH_STALE_TMP seconds ago, or a
+ * writer of the same file in this run, which is checked again). The
  * rename gave dir the file's ctime as its mtime, so tidy_after_read()
  * would not list dir again until the file is next replaced, and the
  * leftover would stay although it is a minute old. So dir is touched
@@ -381,9 +385,16 @@ tidy_after_read(const char *path, const struct stat *file)
 static void
 mark_untidy(const char *dir, const char *path)
 {
+	const char *slash = strrchr(path, '/');
 	struct stat file, st;
+	size_t young = 0;
 
 	if (!tidy_enabled)
+		return;
+	/* the young one may have been another writer's in flight (a domain
+	 * sharing the file, this run), since renamed: no leftover then */
+	remove_stale_tmps(dir, slash ? slash + 1 : path, &young);
+	if (young == 0)
 		return;
 	for (int i = 0; i < PUBLISH_MARK_TRIES; i++) {
 		if (lstat(path, &file) == -1 || stat(dir, &st) == -1 ||
@@ -790,8 +801,9 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
 /*
  * In the supervisor: close every descriptor from `first` on, so that
  * neither it nor the command (and whatever that leaves running) holds
- * the run's sockets and files, among them the configuration the lock is
- * on, which may hold a TSIG secret; and so that the run sees the end of
+ * the run's sockets and files (the supervisor keeps only a close-on-exec
+ * copy of the lock: the configuration it is on may hold a TSIG secret);
+ * and so that the run sees the end of
  * another command's output as soon as that command ends. Only
  * async-signal-safe calls: the run has other threads.
  */
@@ -817,9 +829,10 @@ static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
 #define NSTOP_SIGNALS (sizeof(stop_signals) / sizeof(stop_signals[0]))
 
 void
-publish_run_locked(void)
+publish_run_locked(int fd)
 {
 	tidy_enabled = 1;
+	run_lock_fd = fd;
 }
 
 /*
@@ -833,7 +846,9 @@ publish_run_locked(void)
  * and it then stops the group: SIGTERM, and SIGKILL PUBLISH_STOP_GRACE
  * seconds later. What the command leaves running in the group when it
  * exits is stopped the same way; the supervisor is the subreaper of the
- * command's processes, so it sees them end. Processes that leave the
+ * command's processes, so it sees them end, and it holds a copy of the
+ * run's lock until then, so that the next run waits for the group to be
+ * gone even when this run was killed. Processes that leave the
  * group (setsid) are not followed. The supervisor is a copy of the
  * multithreaded run that never execs: only async-signal-safe calls in
  * it (no malloc, no stdio), and no signal handler (sigwaitinfo()).
@@ -848,9 +863,21 @@ struct cmd_report {
 enum {
 	REPORT_EXEC = 1, /* from the command: its exec failed (errno) */
 	REPORT_START,    /* from the supervisor: no command (errno) */
-	REPORT_STATUS    /* from the supervisor: the command's wait status */
+	REPORT_STATUS,   /* from the supervisor: the command's wait status */
+	/* from the supervisor: no command, as it could not be stopped
+	 * with the run (errno of prctl PR_SET_PDEATHSIG), or what it
+	 * leaves could not be followed (PR_SET_CHILD_SUBREAPER) */
+	REPORT_PDEATHSIG,
+	REPORT_SUBREAPER
 };
 #define REPORT_FD 3 /* the report pipe in the supervisor and command */
+/* The supervisor's copy of the run's lock, close-on-exec: a run killed
+ * with SIGKILL releases its own at once, while the supervisor may stop
+ * the group for PUBLISH_STOP_GRACE seconds more, and the next run must
+ * not start beside a command that ignores SIGTERM. The command loses it
+ * at its exec: the lock is on the configuration, which may hold a TSIG
+ * secret. */
+#define LOCK_FD 4
 
 /* Set in the supervisor once it stops its group. */
 static int sv_stopping;
@@ -913,20 +940,26 @@ sv_signals(int *ignored, sigset_t *set)
 }
 
 /* In the supervisor: standard input from /dev/null, output and errors
- * into the output pipe (outfd), the report pipe (repfd) as REPORT_FD,
+ * into the output pipe (outfd), the report pipe (repfd) as REPORT_FD
+ * and a copy of the run's lock (if it holds one) as LOCK_FD, both
  * close-on-exec, and no other descriptor. outfd and repfd are above 2
  * (main() keeps 0 to 2 open). Returns 0, or an errno. */
 static int
 sv_descriptors(int outfd, int repfd)
 {
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC), lock = -1;
 
-	if (null == -1 || dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
+	/* the lock out of the way of the numbers below first: it may be 3 */
+	if (null == -1 ||
+	    (run_lock_fd != -1 &&
+	     (lock = fcntl(run_lock_fd, F_DUPFD_CLOEXEC, LOCK_FD + 1)) == -1) ||
+	    dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1 ||
 	    (repfd != REPORT_FD && dup2(repfd, REPORT_FD) == -1) ||
-	    fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) == -1)
+	    fcntl(REPORT_FD, F_SETFD, FD_CLOEXEC) == -1 ||
+	    (lock != -1 && dup3(lock, LOCK_FD, O_CLOEXEC) == -1))
 		return errno;
-	close_from(REPORT_FD + 1);
+	close_from(lock != -1 ? LOCK_FD + 1 : REPORT_FD + 1);
 	return 0;
 }
 
@@ -1043,9 +1076,18 @@ supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
 
 	setpgid(0, 0);
 	sv_signals(ignored, &set);
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if ((r.value = sv_descriptors(outfd, repfd)) != 0) {
+	/* without either, the guarantees are gone (a seccomp filter, a
+	 * kernel before 3.4): no command, rather than one that may outlive
+	 * its run or leave processes nothing stops */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1) {
+		r.value = errno;
+		r.kind = REPORT_SUBREAPER;
+	} else if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1) {
+		r.value = errno;
+		r.kind = REPORT_PDEATHSIG;
+	} else
+		r.value = sv_descriptors(outfd, repfd);
+	if (r.value != 0) {
 		if (write(repfd, &r, sizeof(r)) < 0)
 			_exit(126);
 		_exit(127);
@@ -1257,9 +1299,10 @@ summarize_output(const struct buf *out, struct buf *msg)
 
 /* What the report pipe of a command said. */
 struct cmd_outcome {
-	int exec_errno;  /* its exec failed */
-	int start_errno; /* its supervisor could not start it */
-	int has_status;  /* status is the command's wait status */
+	int exec_errno;       /* its exec failed */
+	int start_errno;      /* its supervisor could not start it */
+	const char *prctl_op; /* ... as this prctl() failed */
+	int has_status;       /* status is the command's wait status */
 	int status;
 };
 
@@ -1278,14 +1321,21 @@ read_reports(int fd, struct cmd_outcome *o)
 				o->exec_errno = r[i].value;
 			else if (r[i].kind == REPORT_START)
 				o->start_errno = r[i].value;
-			else if (r[i].kind == REPORT_STATUS) {
+			else if (r[i].kind == REPORT_PDEATHSIG ||
+			         r[i].kind == REPORT_SUBREAPER) {
+				o->start_errno = r[i].value;
+				o->prctl_op = r[i].kind == REPORT_PDEATHSIG
+				                  ? "PR_SET_PDEATHSIG"
+				                  : "PR_SET_CHILD_SUBREAPER";
+			} else if (r[i].kind == REPORT_STATUS) {
 				o->has_status = 1;
 				o->status = r[i].value;
 			}
 }
 
 /* Put the outcome of a failed run into d: status is the wait status,
- * or -1 after a timeout. */
+ * or -1 after a timeout (then o may hold the command's own, when only
+ * what it left in its group outlived the timeout). */
 static void
 report_failure(const char *cmd, int status, const struct cmd_outcome *o,
                unsigned timeout, const struct buf *out, struct diag *d)
@@ -1296,18 +1346,37 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 	if (o->exec_errno != 0)
 		buf_printf(&msg, "publish-command %s: cannot execute: %s", cmd,
 		           strerror(o->exec_errno));
+	else if (o->prctl_op != NULL)
+		buf_printf(&msg,
+		           "publish-command %s: not started: prctl(%s): %s; "
+		           "without it the command could outlive the run or "
+		           "leave processes nothing stops (Linux 3.4 or later "
+		           "is needed, and a seccomp filter must allow prctl)",
+		           cmd, o->prctl_op, strerror(o->start_errno));
 	else if (o->start_errno != 0)
 		buf_printf(&msg, "publish-command %s: cannot start it: %s", cmd,
 		           strerror(o->start_errno));
-	else if (status == -1)
+	else if (status == -1 && !o->has_status)
 		buf_printf(&msg, "publish-command %s: killed after %u s", cmd,
 		           timeout);
-	else if (WIFSIGNALED(status))
-		buf_printf(&msg, "publish-command %s: killed by signal %d (%s)",
-		           cmd, WTERMSIG(status), strsignal(WTERMSIG(status)));
-	else
-		buf_printf(&msg, "publish-command %s: exit status %d", cmd,
-		           WEXITSTATUS(status));
+	else {
+		int st = status == -1 ? o->status : status;
+
+		if (WIFSIGNALED(st))
+			buf_printf(
+			    &msg,
+			    "publish-command %s: killed by signal %d (%s)", cmd,
+			    WTERMSIG(st), strsignal(WTERMSIG(st)));
+		else
+			buf_printf(&msg, "publish-command %s: exit status %d",
+			           cmd, WEXITSTATUS(st));
+		/* it ended in time, not what it left in its group */
+		if (status == -1)
+			buf_printf(&msg,
+			           "; what it left running in its group was "
+			           "killed after %u s",
+			           timeout);
+	}
 	summarize_output(out, &msg);
 	diag_error(d, "%s", msg.data ? msg.data : "publish-command failed");
 	buf_free(&msg);

@@ -65,15 +65,20 @@ int publish_refuse_link(const char *path, struct diag *d);
  * SIGKILL 5 s later). Waits at most timeout seconds (0: 300), then kills
  * the group. Returns 0 on exit status 0, else -1 with "publish-command
  * ARGV0: exit status N: line / line" (or "killed by signal N (name)",
- * "killed after N s", "cannot execute: reason", "cannot start it:
- * reason") in d. */
+ * "killed after N s", "exit status N; what it left running in its group
+ * was killed after N s", "cannot execute: reason", "cannot start it:
+ * reason", "not started: prctl(OP): reason; ...": the supervisor could
+ * not be set up) in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
-/* This process holds the run's lock: publish_read() may remove
- * leftovers (no other run of this configuration writes temporaries
- * now). */
-void publish_run_locked(void);
+/* This process holds the run's lock, on descriptor fd:
+ * publish_read() may remove leftovers (no other run of this
+ * configuration writes temporaries now), and the supervisor of each
+ * publish-command keeps a close-on-exec copy of fd until the command's
+ * process group is gone, so that no next run starts beside it (the
+ * command itself does not get it). */
+void publish_run_locked(int fd);
 
 /* Check before a run that the program prog (argv[0] of a
  * publish-command: a path, or a name looked up in PATH as execvp does)

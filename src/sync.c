@@ -360,7 +360,10 @@ lock_taken(const char *path, int fd, struct diag *d)
  * the same configuration never overlap. The descriptor stays open (and
  * the lock held) until the process ends; it is close-on-exec, so that no
  * publish-command gets a descriptor to read the configuration (and an
- * inline TSIG secret in it) through. Returns 0, or -1 (in d).
+ * inline TSIG secret in it) through. The supervisor of each command
+ * keeps a copy until the command's group is gone (publish.c): a run
+ * killed with SIGKILL keeps the next one out until then. Returns 0, or
+ * -1 (in d).
  */
 static int
 sync_lock(const char *path, struct diag *d)
@@ -380,7 +383,7 @@ sync_lock(const char *path, struct diag *d)
 		close(fd);
 		return -1;
 	}
-	publish_run_locked();
+	publish_run_locked(fd);
 	return 0;
 }
 
