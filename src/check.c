@@ -509,37 +509,56 @@ answer_names(const ldns_pkt *pkt, ldns_rr_type t, struct strlist *out)
 	}
 }
 
+/* Are the TXT records a and b the same, in any order? */
+static int
+txts_same(const struct strlist *a, const struct strlist *b)
+{
+	size_t i, j;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++) {
+		for (j = 0; j < b->n; j++)
+			if (strcmp(b->v[j], a->v[i]) == 0)
+				break;
+		if (j == b->n)
+			return 0;
+	}
+	return 1;
+}
+
 /*
- * Do the TXT records txts, read at name (no CNAME), come from a wildcard
- * (RFC 4592), that is, does name not exist? A random name just below
- * it is answered alike only then: when name exists, it is the closest
- * encloser of that name, and the answer is NXDOMAIN. One more query;
- * asked only when the records are not what was looked for. Returns 1 or
- * 0 (also when it cannot tell).
+ * Does what was read at name come from a wildcard (RFC 4592), that is,
+ * does name not exist? With chain (CNAMEs followed from name), its first
+ * CNAME (a hosting operator's *.<zone> CNAME <zone>, say); without, the
+ * TXT records txts. A random name just below name is answered alike only
+ * then: when name exists, it is the closest encloser of that name, and
+ * the answer is NXDOMAIN. One more query, asked only when there is a
+ * CNAME or TXT records to compare. Returns 1 or 0 (also when it cannot
+ * tell).
  */
 static int
-txt_from_wildcard(ldns_resolver *res, const char *name,
-                  const struct strlist *txts)
+from_wildcard(ldns_resolver *res, const char *name, const struct strlist *txts,
+              const struct strlist *chain)
 {
-	struct strlist probe = {0}, chain = {0};
+	struct strlist probe = {0}, pchain = {0};
 	char pname[DNS_NAME_MAX + 16];
-	size_t bad, i, j;
+	size_t bad;
 	struct diag d;
 	int same;
 
 	diag_init(&d);
-	if (txts->n == 0 || dns_probe_name(name, pname, sizeof(pname)) == -1)
+	if ((chain->n == 0 && txts->n == 0) ||
+	    dns_probe_name(name, pname, sizeof(pname)) == -1)
 		return 0;
-	same = txt_lookup(res, pname, &probe, &chain, &bad, &d) == 0 &&
-	       chain.n == 0 && probe.n == txts->n;
-	for (i = 0; same && i < txts->n; i++) {
-		for (j = 0; j < probe.n; j++)
-			if (strcmp(probe.v[j], txts->v[i]) == 0)
-				break;
-		same = j < probe.n;
-	}
+	same = txt_lookup(res, pname, &probe, &pchain, &bad, &d) == 0;
+	if (chain->n > 0)
+		same = same && pchain.n > 0 &&
+		       strcasecmp(pchain.v[0], chain->v[0]) == 0;
+	else
+		same = same && pchain.n == 0 && txts_same(txts, &probe);
 	strlist_free(&probe);
-	strlist_free(&chain);
+	strlist_free(&pchain);
 	return same;
 }
 
@@ -549,34 +568,18 @@ static int
 wildcard_txt(ldns_resolver *res, const char *name, const struct strlist *txts,
              const struct strlist *chain)
 {
-	return chain->n == 0 && txt_from_wildcard(res, name, txts);
+	return chain->n == 0 && from_wildcard(res, name, txts, chain);
 }
 
-/*
- * Is the CNAME at name, the first link of chain, a wildcard's (a hosting
- * operator's *.<zone> CNAME <zone>, say), that is, does name not exist?
- * A random name just below it gets a CNAME to the same target only then,
- * as for TXT records (txt_from_wildcard()). One more query, asked only
- * when name is a CNAME. Returns 1 or 0 (also when it cannot tell).
- */
+/* Is the CNAME at name, the first link of chain, a wildcard's? Asked
+ * only when name is a CNAME. */
 static int
 cname_from_wildcard(ldns_resolver *res, const char *name,
                     const struct strlist *chain)
 {
-	struct strlist probe = {0}, pchain = {0};
-	char pname[DNS_NAME_MAX + 16];
-	size_t bad;
-	struct diag d;
-	int same;
+	const struct strlist none = {0};
 
-	diag_init(&d);
-	if (chain->n == 0 || dns_probe_name(name, pname, sizeof(pname)) == -1)
-		return 0;
-	same = txt_lookup(res, pname, &probe, &pchain, &bad, &d) == 0 &&
-	       pchain.n > 0 && strcasecmp(pchain.v[0], chain->v[0]) == 0;
-	strlist_free(&probe);
-	strlist_free(&pchain);
-	return same;
+	return chain->n > 0 && from_wildcard(res, name, &none, chain);
 }
 
 /* ------------------------------------------------- 1. the STS record */
