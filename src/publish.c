@@ -6,12 +6,16 @@
  *
  * Crash safety: the file at path is only ever replaced by rename(2), so a
  * run killed at any point leaves the old or the new file. A killed run
- * may leave "<name>.tmp-XXXXXX"; the next write of the file removes such
- * leftovers once they are older than PUBLISH_STALE_TMP seconds (younger
- * ones may belong to a writer in progress), and so does a run that finds
- * the file up to date, when its directory changed after the file was
- * put in place (see tidy_after_read(); a write that leaves a younger
- * one makes it look so: mark_untidy()).
+ * may leave "<name>.tmp-XXXXXX". A writer holds an flock(2) lock on its
+ * temporary from its creation until it has renamed or removed it, and
+ * the kernel drops the lock when the writer dies, however it dies; so a
+ * temporary nobody holds is a leftover, removed at once, whatever its
+ * age, and one held is a writer's in flight (another domain's sharing
+ * the file, in this run or another configuration's), left alone. The
+ * next write of the file removes its leftovers, and so does a run that
+ * finds the file up to date, when its directory changed after the file
+ * was put in place (see tidy_after_read()). Nothing waits for a
+ * temporary to age, and no directory is touched to be looked at again.
  *
  * Durability with group commit: the new bytes must be on disk before the
  * rename, and the rename before publish_write returns (and so before the
@@ -29,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -40,24 +45,15 @@
 #include "publish.h"
 #include "util.h"
 
-/*
- * The age in seconds past which a "<name>.tmp-XXXXXX" is taken for a
- * killed run's leftover. A temporary lives from mkstemp to rename, one
- * write and one flush, which take well under a minute even on a loaded
- * disk; and while a run holds the lock of its configuration (every run
- * that writes does), no other run of that configuration writes one. The
- * age only spares a writer outside that lock: a run of another
- * configuration that names the same file.
- */
-#define PUBLISH_STALE_TMP 60
-#define PUBLISH_TIDY_SLACK 1    /* seconds; see tidy_after_read() */
-#define PUBLISH_MARK_TRIES 4    /* touches of a directory (mark_untidy) */
 #define PUBLISH_CLEAN_DIRS 64   /* directories remembered clean */
 #define PUBLISH_OUTPUT_MAX 8192 /* bytes of command output kept */
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 /* seconds a command's process group has between SIGTERM and SIGKILL */
 #define PUBLISH_STOP_GRACE 5
 #define PUBLISH_TMP_SUFFIX ".tmp-"
+/* temporaries a tidy removed before their writer could lock them, in a
+ * row, before a write gives up (see open_tmp()) */
+#define PUBLISH_TMP_TRIES 3
 #define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
 #define PUBLISH_SLOW_SYNCFS 3  /* costlier syncfs in a row: fsync only */
 
@@ -233,7 +229,7 @@ tmp_base_len(const char *name)
 
 /* Whether name is base + ".tmp-" + 6 letters or digits. */
 static int
-is_our_tmp(const char *name, const char *base)
+is_tmp_of(const char *name, const char *base)
 {
 	size_t bl = strlen(base);
 
@@ -241,39 +237,70 @@ is_our_tmp(const char *name, const char *base)
 }
 
 /*
- * Remove the temporaries a killed run left next to path (base is its
- * name in dir), best effort. Returns how many temporaries of any file's
- * (base's or another's) are left in dir: 0 when it holds none; *young
- * (unless NULL) gets how many of base's are left for being too young.
+ * A writer of this process makes its temporary and locks it under
+ * tmp_lock, and a tidy of this process tries a temporary's lock under it
+ * too: so no tidy takes a temporary of this run for a leftover in the
+ * moment between its creation and its lock (a thread may be preempted
+ * there; threads writing one file at once met that in tests). A tidy of
+ * another process may: open_tmp() then finds its name gone. The
+ * supervisor of a publish-command, a fork, never takes it.
+ */
+static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Remove the temporary name in the directory dfd unless a writer holds
+ * it: every writer holds a lock on its temporary until it has renamed or
+ * removed it (open_tmp()), and the kernel drops the lock of a writer
+ * that dies. A shared lock is enough to tell, and needs no write access
+ * (NFS emulates flock(2) with fcntl locks, and grants an exclusive one
+ * only on a descriptor open for writing). Returns 0 if removed, -1 if
+ * left: held, not a regular file, not ours to open or remove, or on a
+ * file system that has no locks.
+ */
+static int
+remove_if_abandoned(int dfd, const char *name)
+{
+	struct stat st;
+	int fd, held, rc = -1;
+
+	/* a device is not opened: that alone may do something */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return -1;
+	fd = openat(dfd, name,
+	            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	pthread_mutex_lock(&tmp_lock);
+	held = flock(fd, LOCK_SH | LOCK_NB) == -1;
+	pthread_mutex_unlock(&tmp_lock);
+	if (!held && unlinkat(dfd, name, 0) == 0)
+		rc = 0;
+	close(fd);
+	return rc;
+}
+
+/*
+ * Remove the temporaries that killed writers left next to path (base is
+ * its name in dir), best effort. Returns how many temporaries of any
+ * file's (base's or another's) are left in dir: 0 when it holds none.
  */
 static size_t
-remove_stale_tmps(const char *dir, const char *base, size_t *young)
+remove_leftovers(const char *dir, const char *base)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
-	struct stat st;
-	time_t now = time(NULL);
-	size_t left = 0, recent = 0;
+	size_t left = 0;
 
 	if (dp == NULL)
 		return 1;
-	while ((e = readdir(dp)) != NULL) {
-		if (tmp_base_len(e->d_name) == 0)
-			continue;
-		if (!is_our_tmp(e->d_name, base) ||
-		    fstatat(dirfd(dp), e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
-		        -1 ||
-		    !S_ISREG(st.st_mode))
+	while ((e = readdir(dp)) != NULL)
+		if (tmp_base_len(e->d_name) != 0 &&
+		    (!is_tmp_of(e->d_name, base) ||
+		     remove_if_abandoned(dirfd(dp), e->d_name) == -1))
 			left++;
-		else if (now - st.st_mtime <= PUBLISH_STALE_TMP)
-			recent++;
-		else if (unlinkat(dirfd(dp), e->d_name, 0) == -1)
-			left++;
-	}
 	closedir(dp);
-	if (young != NULL)
-		*young = recent;
-	return left + recent;
+	return left;
 }
 
 /* Set while this process holds the run's lock (publish_run_locked()):
@@ -324,31 +351,33 @@ dir_mark_clean(const struct stat *st)
 	pthread_mutex_unlock(&clean_lock);
 }
 
-/* Is a later than b by more than slack seconds? */
+/* Is a later than b? */
 static int
-later_than(const struct timespec *a, const struct timespec *b, time_t slack)
+later_than(const struct timespec *a, const struct timespec *b)
 {
-	return a->tv_sec > b->tv_sec + slack ||
-	       (a->tv_sec == b->tv_sec + slack && a->tv_nsec > b->tv_nsec);
+	return a->tv_sec > b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
 /*
  * After the policy file path (its status in file) was read in a run that
- * holds the lock: remove the leftovers of killed runs next to it, which
- * else stay as long as the policy does not change (and a publish-command
- * running `git add -A` would commit them). Cheaply: a run with nothing
- * to do reads one file per domain, and a directory listing per domain
- * would cost more than that. An entry made in a directory changes its
- * mtime, and a rename puts the file in place at the same moment as it
- * changes the directory's mtime; so the directory is listed only when
- * its mtime is later than the file's ctime (by more than
- * PUBLISH_TIDY_SLACK, in case a file system gives the two updates of a
- * rename different times), and not again in this run once it was found
- * clean at that mtime (one holding a temporary too young to remove is
- * not clean; after a write, mark_untidy() keeps it listed on later
- * runs). Removing a leftover changes the mtime again, so such a
- * directory is listed on each run until the file is next replaced: one
- * small listing, only where a run was once killed.
+ * holds the lock: remove the leftovers of killed writers next to it,
+ * which else stay as long as the policy does not change (and a
+ * publish-command running `git add -A` would commit them). Cheaply: a
+ * run with nothing to do reads one file per domain, and lists no
+ * directory where nothing happened. Making a temporary changes the
+ * directory's mtime, and a rename puts the file in place at the moment
+ * it changes that mtime; so the directory is listed only when its mtime
+ * is later than the file's ctime, and not again in this run once found
+ * clean at that mtime (a directory that many files share is listed
+ * once). A file system that stamps the two updates of a rename apart
+ * has its directories listed once a run, which costs about what reading
+ * the files does. Removing a leftover changes the mtime again, so such
+ * a directory is listed on each run until the file is next replaced:
+ * one small listing, only where a writer was once killed. Missed: a
+ * temporary made before the file was last replaced (two writers of one
+ * file at once) whose writer died since; the next write of the file
+ * removes it.
  */
 static void
 tidy_after_read(const char *path, const struct stat *file)
@@ -360,50 +389,66 @@ tidy_after_read(const char *path, const struct stat *file)
 	if (!tidy_enabled)
 		return;
 	dir = dir_of(path);
-	if (stat(dir, &st) == 0 &&
-	    later_than(&st.st_mtim, &file->st_ctim, PUBLISH_TIDY_SLACK) &&
+	if (stat(dir, &st) == 0 && later_than(&st.st_mtim, &file->st_ctim) &&
 	    !dir_known_clean(&st) &&
-	    remove_stale_tmps(dir, slash ? slash + 1 : path, NULL) == 0 &&
+	    remove_leftovers(dir, slash ? slash + 1 : path) == 0 &&
 	    stat(dir, &st) == 0)
 		dir_mark_clean(&st);
 	free(dir);
 }
 
-/*
- * path was just renamed into dir beside a temporary of its own too young
- * to remove (a run killed less than PUBLISH_STALE_TMP seconds ago, or a
- * writer of the same file in this run, which is checked again). The
- * rename gave dir the file's ctime as its mtime, so tidy_after_read()
- * would not list dir again until the file is next replaced, and the
- * leftover would stay although it is a minute old. So dir is touched
- * once more than PUBLISH_TIDY_SLACK seconds have passed since (checked
- * against the file's ctime, which a network file system sets by its own
- * clock), and later runs list it until the leftover is gone. Waits a
- * second or two, only after a killed run; best effort (a directory this
- * user may not touch keeps the leftover until the file next changes).
- */
-static void
-mark_untidy(const char *dir, const char *path)
+/* Whether the name tmp still names the file open as fd. */
+static int
+still_named(int fd, const char *tmp)
 {
-	const char *slash = strrchr(path, '/');
-	struct stat file, st;
-	size_t young = 0;
+	struct stat own, named;
 
-	if (!tidy_enabled)
-		return;
-	/* the young one may have been another writer's in flight (a domain
-	 * sharing the file, this run), since renamed: no leftover then */
-	remove_stale_tmps(dir, slash ? slash + 1 : path, &young);
-	if (young == 0)
-		return;
-	for (int i = 0; i < PUBLISH_MARK_TRIES; i++) {
-		if (lstat(path, &file) == -1 || stat(dir, &st) == -1 ||
-		    later_than(&st.st_mtim, &file.st_ctim, PUBLISH_TIDY_SLACK))
-			return;
-		sleep_seconds(i == 0 ? PUBLISH_TIDY_SLACK + 0.1 : 0.5);
-		if (utimensat(AT_FDCWD, dir, NULL, 0) == -1)
-			return;
+	return fstat(fd, &own) == 0 && lstat(tmp, &named) == 0 &&
+	       own.st_dev == named.st_dev && own.st_ino == named.st_ino;
+}
+
+/*
+ * Make the temporary tmp (path + ".tmp-XXXXXX"; the X are replaced) in
+ * dir, locked (flock LOCK_EX) until its descriptor is closed: the lock
+ * tells every tidy, of this run or another, that its writer is alive
+ * (remove_if_abandoned()). A tidy of another process may take it for a
+ * leftover between its creation and the lock (tmp_lock keeps this
+ * process's off): a temporary whose name is gone once locked, or that
+ * such a tidy holds, is given up for another. Where the file system has
+ * no locks, the temporary goes unlocked, and no tidy can lock it to
+ * remove it either. Returns the descriptor, or -1 with the reason in d.
+ */
+static int
+open_tmp(char *tmp, const char *dir, struct diag *d)
+{
+	size_t len = strlen(tmp);
+	int fd, rc, err;
+
+	for (int i = 0; i < PUBLISH_TMP_TRIES; i++) {
+		memcpy(tmp + len - 6, "XXXXXX", 6);
+		pthread_mutex_lock(&tmp_lock);
+		fd = mkostemp(tmp, O_CLOEXEC);
+		rc = fd == -1 ? -1 : flock(fd, LOCK_EX | LOCK_NB);
+		err = errno;
+		pthread_mutex_unlock(&tmp_lock);
+		if (fd == -1) {
+			diag_error(d, "cannot create a file in %s: %s%s", dir,
+			           strerror(err), erofs_hint(err));
+			return -1;
+		}
+		if (rc == 0 ? still_named(fd, tmp) : err != EWOULDBLOCK)
+			return fd;
+		if (rc == -1) /* the tidy may not have the right to */
+			unlink(tmp);
+		close(fd);
 	}
+	diag_error(d,
+	           "cannot create a file in %s: another program removed "
+	           "each temporary file made there before it could be used "
+	           "(%d in a row); keep it away from the *" PUBLISH_TMP_SUFFIX
+	           "* files there",
+	           dir, PUBLISH_TMP_TRIES);
+	return -1;
 }
 
 /* Write all len bytes to fd. Returns 0 or -1 with errno set. */
@@ -620,29 +665,26 @@ group_sync(int fd)
 	return 0;
 }
 
-/* Write data into the open temporary fd (named tmp), make it 0644 and
- * durable, and close it. Returns 0, or -1 with the reason in d. */
+/* Make the open temporary fd (named tmp) 0644, write data into it and
+ * make it durable; it stays open, and locked. The mode first: a run of
+ * another user (a try as root) can then open a leftover to see whether
+ * it is held (remove_if_abandoned()). Returns 0, or -1 with the reason
+ * in d. */
 static int
 fill_tmp(int fd, const char *tmp, const char *data, size_t len, struct diag *d)
 {
 	const char *what = NULL;
 
-	if (write_all(fd, data, len) == -1)
-		what = "cannot write";
-	else if (fchmod(fd, 0644) == -1)
+	if (fchmod(fd, 0644) == -1)
 		what = "cannot set the mode of";
+	else if (write_all(fd, data, len) == -1)
+		what = "cannot write";
 	else if (group_sync(fd) == -1)
 		what = "cannot sync";
-	if (what != NULL) {
-		diag_error(d, "%s %s: %s", what, tmp, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (close(fd) == -1) {
-		diag_error(d, "cannot write %s: %s", tmp, strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (what == NULL)
+		return 0;
+	diag_error(d, "%s %s: %s", what, tmp, strerror(errno));
+	return -1;
 }
 
 /* fsync a directory so that a rename in it is durable. EINVAL (a file
@@ -689,7 +731,6 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	char *dir = dir_of(path);
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct buf tmp;
-	size_t young = 0; /* temporaries of path's left: too young */
 	int fd, rc = -1;
 
 	buf_init(&tmp, 4096);
@@ -700,13 +741,10 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	}
 	if (make_dirs(dir, d) == -1 || publish_refuse_link(path, d) == -1)
 		goto out;
-	remove_stale_tmps(dir, base, &young);
-	fd = mkostemp(tmp.data, O_CLOEXEC);
-	if (fd == -1) {
-		diag_error(d, "cannot create a file in %s: %s%s", dir,
-		           strerror(errno), erofs_hint(errno));
+	remove_leftovers(dir, base);
+	fd = open_tmp(tmp.data, dir, d);
+	if (fd == -1)
 		goto out;
-	}
 	if (fill_tmp(fd, tmp.data, data, len, d) == -1)
 		goto unlink;
 	if (rename(tmp.data, path) == -1) {
@@ -719,12 +757,15 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 		               : "");
 		goto unlink;
 	}
+	/* Closed only now: its lock kept every tidy off the temporary until
+	 * the rename. The bytes are durable (fill_tmp), so the close has
+	 * nothing left to report. */
+	close(fd);
 	rc = sync_dir(dir, d);
-	if (young > 0)
-		mark_untidy(dir, path);
 	goto out;
 unlink:
 	unlink(tmp.data);
+	close(fd);
 out:
 	buf_free(&tmp);
 	free(dir);

@@ -16,10 +16,10 @@
 
 /* Read the published file into out. Returns 1 if it exists, 0 if it does
  * not, -1 on another error (reason in d). Bounded by out->max. In a run
- * that holds the lock (publish_run_locked()), the temporaries a killed
- * run left next to the file (as publish_write() removes them) are
+ * that holds the lock (publish_run_locked()), the temporaries killed
+ * writers left next to the file (as publish_write() removes them) are
  * removed too, when its directory changed after the file was put in
- * place: leftovers do not wait for the policy to change. */
+ * place: leftovers do not wait for the policy to change. Never waits. */
 int publish_read(const char *path, struct buf *out, struct diag *d);
 
 /*
@@ -28,12 +28,12 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * text in d (the directory or file named, with the errno text); on
  * failure the old file is untouched and no temporary file is left, except
  * when only the final flush of the directory failed (the new file is then
- * in place). Leftover "<name>.tmp-XXXXXX" files older than a minute
- * (from a killed run) are removed; with a younger one, in a run that
- * holds the lock, the directory is touched a second after the rename,
- * so that publish_read() of later runs still looks for it (the call
- * takes that second longer). A symbolic link at path is refused
- * (the rename would replace the link, not the file it points to).
+ * in place). The temporary "<name>.tmp-XXXXXX" is locked (flock(2))
+ * until it is renamed; leftover ones of path that no process holds
+ * locked (their writer died) are removed first, whatever their age, and
+ * those held (another writer's in flight, of this process or another)
+ * are left. A symbolic link at path is refused (the rename would
+ * replace the link, not the file it points to).
  *
  * Durability: the new bytes are on disk before the rename, and the rename
  * before publish_write returns; a crash leaves the old or the new file,
@@ -72,12 +72,12 @@ int publish_refuse_link(const char *path, struct diag *d);
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
-/* This process holds the run's lock, on descriptor fd:
- * publish_read() may remove leftovers (no other run of this
- * configuration writes temporaries now), and the supervisor of each
- * publish-command keeps a close-on-exec copy of fd until the command's
- * process group is gone, so that no next run starts beside it (the
- * command itself does not get it). */
+/* This process holds the run's lock, on descriptor fd: publish_read()
+ * may remove leftovers (a dry run, which takes no lock, removes
+ * nothing), and the supervisor of each publish-command keeps a
+ * close-on-exec copy of fd until the command's process group is gone,
+ * so that no next run starts beside it (the command itself does not get
+ * it). */
 void publish_run_locked(int fd);
 
 /* Check before a run that the program prog (argv[0] of a

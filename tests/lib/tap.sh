@@ -101,6 +101,21 @@ done_testing() {
 # freeport [N]: N free loopback ports, one per line.
 freeport() { "$top_builddir/tests/tools/freeport" "${1:-1}"; }
 
+# hold_lock FILE: start a process that holds an flock(2) lock on FILE,
+# as a writer holds its policy temporary, until it is killed (its pid in
+# $holder) or the test ends. Returns 1 without flock(1) (util-linux).
+hold_lock() {
+	command -v flock >/dev/null || return 1
+	(exec 9<>"$1" && flock -x 9 && exec sleep 300) &
+	holder=$!
+	at_exit "kill $holder"
+	for _ in $(seq 100); do
+		flock -n -s "$1" true || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # run_cmd VAR_OUT VAR_RC CMD...: run CMD capturing stdout+stderr and status.
 run_cmd() {
 	local _o _r

@@ -1,8 +1,9 @@
 /*
  * publish-test - edge cases of publish.c and fetch.c that need no server:
  * file names, binary content, bounded reads, command output limits, URLs
- * refused before any connection, duplicate jobs; and publish_write from
- * many threads at once (the group commit of its flushes).
+ * refused before any connection, duplicate jobs; publish_write from
+ * many threads at once (the group commit of its flushes); and the
+ * leftovers of killed writers.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -544,6 +546,177 @@ test_threads(void)
 	flush_setup(0, 0, 0);
 }
 
+/* ------------------------------------------------ killed runs' leftovers */
+
+/* Seconds on the monotonic clock. */
+static double
+seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Make the empty file path, two hours old if old; returns 0 or -1. */
+static int
+make_file(const char *path, int old)
+{
+	struct timespec t[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd == -1)
+		return -1;
+	if (old) {
+		t[0].tv_sec = t[1].tv_sec = time(NULL) - 7200;
+		t[0].tv_nsec = t[1].tv_nsec = 0;
+	}
+	return futimens(fd, t) | close(fd);
+}
+
+/* Whether the directory "lo" is later than its file mta-sts.txt was put
+ * in place (what makes a read look for leftovers there). */
+static int
+dir_changed_since_file(void)
+{
+	struct stat dir, file;
+
+	return stat("lo", &dir) == 0 && stat("lo/mta-sts.txt", &file) == 0 &&
+	       (dir.st_mtim.tv_sec > file.st_ctim.tv_sec ||
+	        (dir.st_mtim.tv_sec == file.st_ctim.tv_sec &&
+	         dir.st_mtim.tv_nsec > file.st_ctim.tv_nsec));
+}
+
+/*
+ * Leftovers of killed writers (temporaries nobody holds locked) are
+ * removed at once, by a write and by a read in a run that holds the
+ * lock; a temporary a live writer holds (here a descriptor of this
+ * test, locked as publish_write() locks its own) is left, however old;
+ * neither waits. Before, a temporary was judged by its age: a fresh
+ * leftover stayed for a minute, an old one was removed even while held,
+ * and a write beside a fresh one slept a second or more to touch the
+ * directory.
+ */
+static void
+test_leftovers(void)
+{
+	struct timespec pause = {0, 20000000};
+	struct diag d;
+	struct buf b;
+	double t;
+	int held;
+
+	diag_init(&d);
+	ok(publish_write("lo/mta-sts.txt", "one", 3, &d) == 0 &&
+	       make_file("lo/mta-sts.txt.tmp-Dead01", 0) == 0 &&
+	       make_file("lo/mta-sts.txt.tmp-Held01", 1) == 0 &&
+	       make_file("lo/other.txt.tmp-Other1", 1) == 0,
+	   "leftovers: a file, a fresh leftover, an old temporary held by a "
+	   "writer, another file's temporary");
+	held = open("lo/mta-sts.txt.tmp-Held01", O_RDWR | O_CLOEXEC);
+	ok(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0,
+	   "leftovers: the held one locked, as a writer locks its own");
+	publish_run_locked(-1);
+	t = seconds();
+	ok(publish_write("lo/mta-sts.txt", "two", 3, &d) == 0,
+	   "leftovers: the file written beside them");
+	t = seconds() - t;
+	ok(access("lo/mta-sts.txt.tmp-Dead01", F_OK) == -1,
+	   "leftovers: the write removes a leftover nobody holds, however "
+	   "young");
+	ok(access("lo/mta-sts.txt.tmp-Held01", F_OK) == 0,
+	   "leftovers: ... and keeps the one a live writer holds, however old");
+	ok(access("lo/other.txt.tmp-Other1", F_OK) == 0,
+	   "leftovers: ... and another file's");
+	ok(t < 1.0, "leftovers: ... without waiting (%.3f s)", t);
+
+	nanosleep(&pause, NULL); /* a clock tick after the rename */
+	ok(make_file("lo/mta-sts.txt.tmp-Dead02", 0) == 0 &&
+	       dir_changed_since_file(),
+	   "leftovers: a fresh leftover made after the write");
+	buf_init(&b, 1024);
+	t = seconds();
+	ok(publish_read("lo/mta-sts.txt", &b, &d) == 1 &&
+	       access("lo/mta-sts.txt.tmp-Dead02", F_OK) == -1,
+	   "leftovers: a read (the file up to date) removes it at once");
+	ok(access("lo/mta-sts.txt.tmp-Held01", F_OK) == 0 &&
+	       seconds() - t < 1.0,
+	   "leftovers: ... keeps the held one, and does not wait");
+	close(held); /* its writer died */
+	ok(publish_read("lo/mta-sts.txt", &b, &d) == 1 &&
+	       access("lo/mta-sts.txt.tmp-Held01", F_OK) == -1,
+	   "leftovers: once its writer is gone, the next read removes it");
+	buf_free(&b);
+	ok(unlink("lo/other.txt.tmp-Other1") == 0 &&
+	       unlink("lo/mta-sts.txt") == 0 && rmdir("lo") == 0,
+	   "leftovers: nothing else left");
+}
+
+/* One of the threads writing the same file at once (test_same_file). */
+static void *
+same_file_run(void *arg)
+{
+	int *failed = arg;
+	char data[64];
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	for (int i = 0; i < 40; i++) {
+		int n = snprintf(data, sizeof(data), "round %d\n", i);
+
+		diag_init(&d);
+		if (publish_write("same/mta-sts.txt", data, (size_t)n, &d) ==
+		        -1 ||
+		    publish_read("same/mta-sts.txt", &b, &d) != 1) {
+			(*failed)++;
+			printf("# %s\n", d.error);
+		}
+	}
+	buf_free(&b);
+	return NULL;
+}
+
+/*
+ * Threads writing and reading one file at once, as the domains sharing a
+ * policy file do in a run: each write removes the leftovers it finds and
+ * each read may too, yet no writer's temporary is taken for one (a
+ * temporary is locked from its creation; one a tidy removed in between
+ * is given up for another), so every write succeeds and none is left.
+ */
+static void
+test_same_file(void)
+{
+	pthread_t tid[8];
+	int failed[8] = {0}, total = 0;
+	struct dirent *e;
+	DIR *dp;
+	int others = 0;
+
+	flush_setup(0, 0, 0);
+	for (int i = 0; i < 8; i++)
+		pthread_create(&tid[i], NULL, same_file_run, &failed[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		total += failed[i];
+	}
+	ok(total == 0,
+	   "same file: 8 threads x 40 writes and reads of one "
+	   "file at once all succeed (%d failed)",
+	   total);
+	dp = opendir("same");
+	while (dp != NULL && (e = readdir(dp)) != NULL)
+		others += strcmp(e->d_name, ".") != 0 &&
+		          strcmp(e->d_name, "..") != 0 &&
+		          strcmp(e->d_name, "mta-sts.txt") != 0;
+	if (dp != NULL)
+		closedir(dp);
+	ok(dp != NULL && others == 0, "same file: no temporary left (%d)",
+	   others);
+	ok(unlink("same/mta-sts.txt") == 0 && rmdir("same") == 0,
+	   "same file: removed");
+}
+
 int
 main(void)
 {
@@ -558,6 +731,8 @@ main(void)
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
+	test_leftovers();
+	test_same_file();
 	fetch_global_cleanup();
 	ok(remove_tree("mt", WRITERS, WRITER_FILES) == 0 && rmdir("mt") == 0 &&
 	       unlink("plain") == 0 && unlink("lone.txt") == 0,
