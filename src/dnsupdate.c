@@ -37,7 +37,9 @@
 #include "record.h"
 
 #define DNS_MSG_MAX 65535
-#define QUERY_MAX 4 /* messages pipelined at once */
+/* messages pipelined at once: at most those of dns_state_wildcards(),
+ * two TXT probes and the seven questions about the domain */
+#define QUERY_MAX 9
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1284,28 +1286,23 @@ rr_at(const ldns_rr *rr, const ldns_rdf *qn)
 	return ldns_dname_compare(ldns_rr_owner(rr), qn) == 0;
 }
 
-/* Append the TXT record rr to s: its text (character-strings joined)
- * and its RDATA as on the wire. */
+/* Append the RDATA of rr, its fields as on the wire one after the
+ * other, to s (and its TTL, if it is the first). Alone, for records of
+ * other types than TXT, which dnsupdate.c compares only: s->text then
+ * stays empty. */
 static void
-txtset_add(struct dns_txtset *s, const ldns_rr *rr)
+rdata_add(struct dns_txtset *s, const ldns_rr *rr)
 {
-	struct buf text, raw;
+	struct buf raw;
 
-	buf_init(&text, DNS_MSG_MAX);
 	buf_init(&raw, DNS_MSG_MAX);
-	buf_puts(&text, "");
 	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
 		const ldns_rdf *f = ldns_rr_rdf(rr, i);
-		const uint8_t *p = ldns_rdf_data(f);
-		size_t len = ldns_rdf_size(f);
 
-		buf_append(&raw, p, len);
-		for (size_t j = 1; j < len; j++)
-			buf_append(&text, p[j] ? (const char *)p + j : "?", 1);
+		buf_append(&raw, ldns_rdf_data(f), ldns_rdf_size(f));
 	}
 	if (s->n == 0)
 		s->ttl = ldns_rr_ttl(rr);
-	strlist_add(&s->text, text.data);
 	s->rdata = xreallocarray(s->rdata, s->n + 1, sizeof(*s->rdata));
 	s->rdlen = xreallocarray(s->rdlen, s->n + 1, sizeof(*s->rdlen));
 	s->rdata[s->n] = xmalloc(raw.len ? raw.len : 1);
@@ -1313,8 +1310,29 @@ txtset_add(struct dns_txtset *s, const ldns_rr *rr)
 		memcpy(s->rdata[s->n], raw.data, raw.len);
 	s->rdlen[s->n] = raw.len;
 	s->n++;
-	buf_free(&text);
 	buf_free(&raw);
+}
+
+/* Append the TXT record rr to s: its text (character-strings joined)
+ * and its RDATA as on the wire. */
+static void
+txtset_add(struct dns_txtset *s, const ldns_rr *rr)
+{
+	struct buf text;
+
+	buf_init(&text, DNS_MSG_MAX);
+	buf_puts(&text, "");
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		const uint8_t *p = ldns_rdf_data(f);
+		size_t len = ldns_rdf_size(f);
+
+		for (size_t j = 1; j < len; j++)
+			buf_append(&text, p[j] ? (const char *)p + j : "?", 1);
+	}
+	strlist_add(&s->text, text.data);
+	rdata_add(s, rr);
+	buf_free(&text);
 }
 
 static void
@@ -1348,6 +1366,29 @@ read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
 		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
 		         *cname == NULL && ldns_rr_rd_count(rr) == 1)
 			*cname = rdf_name(ldns_rr_rdf(rr, 0));
+	}
+	ldns_rdf_deep_free(qn);
+}
+
+/* Take the records of type at name from the answer ans into s: for
+ * TXT, as read_txt() does (a CNAME aside); for another type, their
+ * RDATA only. */
+static void
+read_rrs(const ldns_pkt *ans, const char *name, ldns_rr_type type,
+         struct dns_txtset *s)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (!rr_at(rr, qn) || ldns_rr_get_type(rr) != type)
+			continue;
+		if (type == LDNS_RR_TYPE_TXT)
+			txtset_add(s, rr);
+		else
+			rdata_add(s, rr);
 	}
 	ldns_rdf_deep_free(qn);
 }
@@ -1412,6 +1453,14 @@ state_batch(struct batch *b, const char *domain, int with_mx)
 		batch_add(b, domain, LDNS_RR_TYPE_MX);
 }
 
+/* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
+ * exist and no wildcard covers it. */
+static int
+nxdomain(const ldns_pkt *ans)
+{
+	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
+}
+
 /* Check the answers to the state queries added to b at first (sent to
  * t) and take them into st. Returns 0, or -1 with the reason in d. */
 static int
@@ -1424,9 +1473,13 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
 	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
 	         &st->tlsrpt_cname);
+	st->below_nxdomain =
+	    (nxdomain(b->ans[first]) && st->sts_cname == NULL) ||
+	    (nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
 	if (b->n > first + 2) {
 		read_mx(b->ans[first + 2], domain, &st->mx);
 		st->domain_cname = read_cname(b->ans[first + 2], domain);
+		st->mx_read = 1;
 	}
 	return 0;
 }
@@ -1598,42 +1651,47 @@ mx_same(const struct strlist *a, const struct strlist *b)
 	return 1;
 }
 
+/* The questions about a domain, in the order wild_domain_add() adds
+ * them: MX, TXT, A and AAAA of the probe name, then TXT, A and AAAA of
+ * the domain itself (its MX is in its state already). */
+static const ldns_rr_type wild_domain_types[] = {
+    LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+
 /*
- * Add to b the MX probe of domain, read into st, if the run may create
- * a name below it that would hide a wildcard's answer for domain: it is
- * not its zone's apex (which always exists, and often has its wildcard's
- * MX), it has MX records other than a null MX (a domain that takes no
- * mail has none to lose), and neither of its names holds a record of our
- * kind (either would make it exist already: once the run's record is
- * there, nothing is asked; until then every run asks, a domain refused
- * or failing too). A real record of another kind at either name proves
- * it too, but only the TXT probes sent beside this one tell it
+ * Add to b the questions about domain, read into st, if the run may
+ * create a name below it that would hide what a wildcard gives domain:
+ * its MX was read, it is not its zone's apex (which always exists, and
+ * often has its wildcard's MX and TXT), neither of its names holds a
+ * record of our kind (either would make it exist already: once the
+ * run's record is there, nothing is asked; until then every run asks, a
+ * domain refused or failing too), and neither was answered NXDOMAIN (a
+ * wildcard that covered domain would answer them: a zone without one
+ * pays nothing). A real record of another kind at either name proves it
+ * exists too, but only the TXT probes sent beside these tell it
  * (wild_real_below()). Returns 1 if added, else 0.
  */
 static int
-wild_mx_add(struct batch *b, const struct dns_target *t, const char *domain,
-            const struct dns_state *st)
+wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
+                const struct dns_state *st)
 {
 	char probe[DNS_NAME_MAX + 16];
-	const struct strlist *mx = &st->mx;
 
-	if (ascii_casecmp(domain, t->zone) == 0 || mx->n == 0 ||
-	    (mx->n == 1 && strcmp(mx->v[0], ".") == 0) ||
+	if (!st->mx_read || st->below_nxdomain ||
+	    ascii_casecmp(domain, t->zone) == 0 ||
 	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
 	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
 		return 0;
 	if (dns_probe_name(domain, probe, sizeof(probe)) == -1)
 		return 0;
-	batch_add(b, probe, LDNS_RR_TYPE_MX);
+	for (size_t i = 0; i < 4; i++)
+		batch_add(b, probe, wild_domain_types[i]);
+	for (size_t i = 1; i < 4; i++)
+		batch_add(b, domain, wild_domain_types[i]);
 	return 1;
 }
 
-/*
- * Is domain's MX, as read into mx, a wildcard's, by the answer ans to
- * its probe name pname: the same hosts? A wildcard *.<domain> with the
- * MX of domain itself answers alike too, and cannot be told apart
- * without DNSSEC (the blind spot that dnsupdate.h describes).
- */
+/* Is domain's MX, as read into mx, the same as the answer ans to its
+ * probe name pname: the same hosts (or none at either)? */
 static int
 wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
 {
@@ -1647,11 +1705,80 @@ wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
 	return same;
 }
 
+/* What domain loses if the records s of type (TXT, A or AAAA) go
+ * (DNS_WILD_*; 0 if s is empty). */
+static unsigned
+wild_lost_of(ldns_rr_type type, const struct dns_txtset *s)
+{
+	unsigned lost = 0;
+
+	if (type == LDNS_RR_TYPE_A)
+		return s->n > 0 ? DNS_WILD_A : 0;
+	if (type == LDNS_RR_TYPE_AAAA)
+		return s->n > 0 ? DNS_WILD_AAAA : 0;
+	for (size_t i = 0; i < s->text.n; i++) {
+		const char *txt = s->text.v[i];
+
+		/* RFC 7208 section 4.5: the version, then a space or the
+		 * end */
+		if (ascii_ncasecmp(txt, "v=spf1", 6) == 0 &&
+		    (txt[6] == ' ' || txt[6] == '\0'))
+			lost |= DNS_WILD_SPF;
+		else
+			lost |= DNS_WILD_TXT;
+	}
+	return lost;
+}
+
+/*
+ * What domain, read into st, gets from a wildcard (DNS_WILD_*), by the
+ * answers of b from first on (wild_domain_add()'s questions): its MX,
+ * TXT, A and AAAA RRsets are each the same as those of the name just
+ * below it (a name that does not exist gets those of its closest
+ * encloser's wildcard, and a name below it the same: RFC 4592 section
+ * 3.3). 0 if one differs, or if domain has nothing to lose but a null
+ * MX (it takes no mail before or after). A wildcard *.<domain> with the
+ * records of domain itself answers alike too, and cannot be told apart
+ * without DNSSEC (the blind spot that dnsupdate.h describes).
+ */
+static unsigned
+wild_domain_lost(const struct batch *b, size_t first,
+                 const struct dns_state *st)
+{
+	const char *pname = b->q[first].name, *domain = b->q[first + 4].name;
+	const struct strlist *mx = &st->mx;
+	unsigned lost = 0;
+	int same;
+
+	if (!wild_mx_alike(mx, b->ans[first], pname))
+		return 0;
+	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0)
+		lost |= DNS_WILD_NULL_MX;
+	else if (mx->n > 0)
+		lost |= DNS_WILD_MX;
+	for (size_t i = 1; i < 4; i++) {
+		ldns_rr_type type = wild_domain_types[i];
+		struct dns_txtset here, probe;
+
+		memset(&here, 0, sizeof(here));
+		memset(&probe, 0, sizeof(probe));
+		read_rrs(b->ans[first + i], pname, type, &probe);
+		read_rrs(b->ans[first + 3 + i], domain, type, &here);
+		same = txtset_same(&here, &probe);
+		lost |= wild_lost_of(type, &here);
+		txtset_free(&here);
+		txtset_free(&probe);
+		if (!same)
+			return 0;
+	}
+	return (lost & ~DNS_WILD_NULL_MX) != 0 ? lost : 0;
+}
+
 /* After wild_take(): does a name below domain that was asked about (sts:
  * _mta-sts, tlsrpt: _smtp._tls) still hold a record, TXT or CNAME, which
  * is then its own? Such a name makes domain exist (an empty non-terminal
- * at least, RFC 4592 section 2.2.2), so no wildcard answers domain's MX;
- * a wildcard *.<domain> that answers the probe alike does not matter. */
+ * at least, RFC 4592 section 2.2.2), so no wildcard answers domain; a
+ * wildcard *.<domain> that answers the probe alike does not matter. */
 static int
 wild_real_below(const struct dns_state *st, int sts, int tlsrpt)
 {
@@ -1674,7 +1801,7 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 	                             &st->tlsrpt_wildcard};
 	struct batch b;
 	size_t ntxt;
-	int rc = 0, mx;
+	int rc = 0, dom;
 
 	b.n = b.k = 0;
 	if (sts)
@@ -1683,7 +1810,7 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		wild_add(&b, p, &tp, "_smtp._tls", domain,
 		         TLSRPT_RECORD_VERSION);
 	ntxt = b.n;
-	mx = (sts || tlsrpt) && wild_mx_add(&b, t, domain, st);
+	dom = (sts || tlsrpt) && wild_domain_add(&b, t, domain, st);
 	if (b.n == 0)
 		return 0;
 	batch_send(t, &b);
@@ -1695,9 +1822,8 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		rc = -1;
 	} else {
 		wild_take(&b, p, ntxt);
-		if (mx && !wild_real_below(st, sts, tlsrpt) &&
-		    wild_mx_alike(&st->mx, b.ans[ntxt], b.q[ntxt].name))
-			st->domain_wildcard = 1;
+		if (dom && !wild_real_below(st, sts, tlsrpt))
+			st->domain_wildcard = wild_domain_lost(&b, ntxt, st);
 	}
 	batch_free(&b);
 	return rc;

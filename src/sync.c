@@ -63,15 +63,18 @@
 	"%s.%s: its CNAME to %s comes from a wildcard (the name does not "     \
 	"exist), not a delegation: taken as no record, the update creates "    \
 	"the name"
-/* a domain whose MX a wildcard gives (plan_wildcard_mx_shadow) */
-#define WILDCARD_MX_SHADOW                                                     \
-	"%s has no records of its own: its MX comes from %s (a name just "     \
-	"below it gets the same MX), which no longer answers it once "         \
-	"_mta-sts.%s exists, so mail to it would stop; give it its own MX "    \
-	"records (and SPF TXT) first, and mta-sts.%s its own address if it "   \
-	"has the wildcard's, which then stops answering it too (if it has "    \
-	"them and a wildcard *.%s gives the same MX, add _mta-sts.%s TXT "     \
-	"\"v=STSv1; id=0\" first: the next run replaces it)"
+/* a domain that exists only through a wildcard (plan_wildcard_domain):
+ * the domain, what it gets from the wildcard ("its MX and its address")
+ * and "comes" or "come", the wildcard, the domain, "it" or "they" and
+ * what else stops, the record types, then the domain four times */
+#define WILDCARD_DOMAIN_SHADOW                                                 \
+	"%s has no records of its own: %s %s from %s (a name just below it "   \
+	"gets the same), which no longer answers it once _mta-sts.%s "         \
+	"exists, so %s would go%s; give it records of its own (%s) first, "    \
+	"and mta-sts.%s its own address if it has the wildcard's, which then " \
+	"stops answering it too (if it has them and a wildcard *.%s gives "    \
+	"the same, add _mta-sts.%s TXT \"v=STSv1; id=0\" first: the next run " \
+	"replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
 	"%s held another policy while the live id named this one (a "          \
@@ -724,28 +727,103 @@ wildcard_above(const char *d, const char *zone, char *out, size_t size)
 		         parent);
 }
 
+/* Append to out the words of list (n of them) joined as in "a, b and
+ * c". */
+static void
+join_words(const char *const *list, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "%s%s",
+		           i == 0      ? ""
+		           : i + 1 < n ? ", "
+		                       : " and ",
+		           list[i]);
+}
+
+/* Append to what the records that a domain gets from a wildcard (lost,
+ * DNS_WILD_*) as the refusal names them ("its MX, its SPF TXT record and
+ * its address"), and to types their types ("MX, TXT, A"). Returns
+ * whether what is plural. */
+static int
+wildcard_lost_words(unsigned lost, struct buf *what, struct buf *types)
+{
+	const char *w[3], *t[4];
+	size_t nw = 0, nt = 0;
+	int plural = 0;
+
+	if (lost & (DNS_WILD_MX | DNS_WILD_NULL_MX)) {
+		w[nw++] = lost & DNS_WILD_MX ? "its MX" : "its null MX";
+		t[nt++] = "MX";
+	}
+	if (lost & (DNS_WILD_SPF | DNS_WILD_TXT)) {
+		w[nw++] = !(lost & DNS_WILD_TXT) ? "its SPF TXT record"
+		          : !(lost & DNS_WILD_SPF)
+		              ? "its TXT records"
+		              : "its SPF and other TXT records";
+		plural = (lost & DNS_WILD_TXT) != 0;
+		t[nt++] = "TXT";
+	}
+	if (lost & (DNS_WILD_A | DNS_WILD_AAAA))
+		w[nw++] = "its address";
+	if (lost & DNS_WILD_A)
+		t[nt++] = "A";
+	if (lost & DNS_WILD_AAAA)
+		t[nt++] = "AAAA";
+	join_words(w, nw, what);
+	for (size_t i = 0; i < nt; i++)
+		buf_printf(types, "%s%s", i == 0 ? "" : ", ", t[i]);
+	return plural || nw > 1;
+}
+
+/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if
+ * it goes to an MX or, without one, to the address (RFC 5321 section
+ * 5.1) that goes. */
+static const char *
+wildcard_lost_mail(unsigned lost)
+{
+	if (lost & DNS_WILD_MX)
+		return ", and mail to it would stop";
+	if (!(lost & DNS_WILD_NULL_MX) && (lost & (DNS_WILD_A | DNS_WILD_AAAA)))
+		return ", and mail to it, which goes to that address for want "
+		       "of an MX (RFC 5321 section 5.1), would stop";
+	return "";
+}
+
 /*
- * A domain below its zone's apex whose MX a wildcard gives (it does not
- * exist in the zone; dns_state_wildcards() asks a name just below it):
- * adding _mta-sts.<domain> would create the domain's name as an empty
- * node (RFC 4592 section 2.2.2), which the wildcard then no longer
- * answers, so its MX, its SPF TXT and all the wildcard gives it would
- * go, and its mail would stop. Refused, with the fix. A wildcard
- * *.<domain> with the MX of the domain itself looks the same (no answer
- * tells them apart without DNSSEC): the message says how to get past
- * that false refusal (a record of our kind at _mta-sts.<domain> makes
- * the question moot, and the run replaces it).
+ * A domain below its zone's apex that exists only through a wildcard
+ * (dns_state_wildcards() asks a name just below it): adding
+ * _mta-sts.<domain> would create the domain's name as an empty node
+ * (RFC 4592 section 2.2.2), which the wildcard then no longer answers,
+ * so its MX, its SPF TXT record, its address (all the wildcard gives
+ * it) would go, and with its MX or address its mail. Refused, with the
+ * fix. A wildcard *.<domain> with the records of the domain itself
+ * looks the same (no answer tells them apart without DNSSEC): the
+ * message says how to get past that false refusal (a record of our
+ * kind at _mta-sts.<domain> makes the question moot, and the run
+ * replaces it).
  */
 static int
-plan_wildcard_mx_shadow(struct domain_run *r)
+plan_wildcard_domain(struct domain_run *r)
 {
 	const char *d = r->dc->name;
+	unsigned lost = r->state.domain_wildcard;
 	char wild[DNS_NAME_MAX + 40];
+	struct buf what, types;
+	int plural;
 
-	if (!r->state.domain_wildcard)
+	if (lost == 0)
 		return 0;
+	buf_init(&what, RUN_MSG_MAX);
+	buf_init(&types, RUN_MSG_MAX);
+	buf_puts(&what, "");
+	buf_puts(&types, "");
+	plural = wildcard_lost_words(lost, &what, &types);
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
-	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d, d);
+	run_fail(r, WILDCARD_DOMAIN_SHADOW, d, what.data,
+	         plural ? "come" : "comes", wild, d, plural ? "they" : "it",
+	         wildcard_lost_mail(lost), types.data, d, d, d);
+	buf_free(&what);
+	buf_free(&types);
 	return -1;
 }
 
@@ -789,7 +867,7 @@ plan_read_dns(struct domain_run *r)
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
-	return plan_wildcard_mx_shadow(r);
+	return plan_wildcard_domain(r);
 }
 
 /*
