@@ -1716,17 +1716,9 @@ wild_lost_of(ldns_rr_type type, const struct dns_txtset *s)
 		return s->n > 0 ? DNS_WILD_A : 0;
 	if (type == LDNS_RR_TYPE_AAAA)
 		return s->n > 0 ? DNS_WILD_AAAA : 0;
-	for (size_t i = 0; i < s->text.n; i++) {
-		const char *txt = s->text.v[i];
-
-		/* RFC 7208 section 4.5: the version, then a space or the
-		 * end */
-		if (ascii_ncasecmp(txt, "v=spf1", 6) == 0 &&
-		    (txt[6] == ' ' || txt[6] == '\0'))
-			lost |= DNS_WILD_SPF;
-		else
-			lost |= DNS_WILD_TXT;
-	}
+	for (size_t i = 0; i < s->text.n; i++)
+		lost |=
+		    record_is_spf(s->text.v[i]) ? DNS_WILD_SPF : DNS_WILD_TXT;
 	return lost;
 }
 
@@ -1772,6 +1764,63 @@ wild_domain_lost(const struct batch *b, size_t first,
 			return 0;
 	}
 	return (lost & ~DNS_WILD_NULL_MX) != 0 ? lost : 0;
+}
+
+/* Append to out the words of list (n of them) joined as in "a, b and
+ * c". */
+static void
+join_words(const char *const *list, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "%s%s",
+		           i == 0      ? ""
+		           : i + 1 < n ? ", "
+		                       : " and ",
+		           list[i]);
+}
+
+/* Say what a domain gets from a wildcard; see dnsupdate.h. */
+int
+dns_wild_words(unsigned lost, struct buf *what, struct buf *types)
+{
+	const char *w[3], *t[4];
+	size_t nw = 0, nt = 0;
+	int plural = 0;
+
+	if (lost & (DNS_WILD_MX | DNS_WILD_NULL_MX)) {
+		w[nw++] = lost & DNS_WILD_MX ? "its MX" : "its null MX";
+		t[nt++] = "MX";
+	}
+	if (lost & (DNS_WILD_SPF | DNS_WILD_TXT)) {
+		w[nw++] = !(lost & DNS_WILD_TXT) ? "its SPF TXT record"
+		          : !(lost & DNS_WILD_SPF)
+		              ? "its TXT records"
+		              : "its SPF and other TXT records";
+		plural = (lost & DNS_WILD_TXT) != 0;
+		t[nt++] = "TXT";
+	}
+	if (lost & (DNS_WILD_A | DNS_WILD_AAAA))
+		w[nw++] = "its address";
+	if (lost & DNS_WILD_A)
+		t[nt++] = "A";
+	if (lost & DNS_WILD_AAAA)
+		t[nt++] = "AAAA";
+	join_words(w, nw, what);
+	for (size_t i = 0; i < nt; i++)
+		buf_printf(types, "%s%s", i == 0 ? "" : ", ", t[i]);
+	return plural || nw > 1;
+}
+
+/* What else stops when a domain loses lost; see dnsupdate.h. */
+const char *
+dns_wild_mail(unsigned lost)
+{
+	if (lost & DNS_WILD_MX)
+		return ", and mail to it would stop";
+	if (!(lost & DNS_WILD_NULL_MX) && (lost & (DNS_WILD_A | DNS_WILD_AAAA)))
+		return ", and mail to it, which goes to that address for want "
+		       "of an MX (RFC 5321 section 5.1), would stop";
+	return "";
 }
 
 /* After wild_take(): does a name below domain that was asked about (sts:

@@ -149,6 +149,16 @@ struct dns_state {
 #define DNS_WILD_A 16u      /* A records */
 #define DNS_WILD_AAAA 32u   /* AAAA records */
 
+/* Append to what the records that a domain gets from a wildcard (lost,
+ * DNS_WILD_*) as messages name them ("its MX, its SPF TXT record and its
+ * address"), and to types their types ("MX, TXT, A"), for the advice to
+ * give it its own. Returns whether what is plural. */
+int dns_wild_words(unsigned lost, struct buf *what, struct buf *types);
+/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if it
+ * goes to an MX or, without one, to the address (RFC 5321 section 5.1)
+ * that goes: ", and mail to it would stop" (or a longer form), or "". */
+const char *dns_wild_mail(unsigned lost);
+
 /* Read the state of domain from the primary (over TCP, RD clear, signed
  * with t->key when set; the three queries pipelined on one connection).
  * Returns 0, or -1 with the reason in d (server, port and rcode named).

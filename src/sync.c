@@ -727,68 +727,6 @@ wildcard_above(const char *d, const char *zone, char *out, size_t size)
 		         parent);
 }
 
-/* Append to out the words of list (n of them) joined as in "a, b and
- * c". */
-static void
-join_words(const char *const *list, size_t n, struct buf *out)
-{
-	for (size_t i = 0; i < n; i++)
-		buf_printf(out, "%s%s",
-		           i == 0      ? ""
-		           : i + 1 < n ? ", "
-		                       : " and ",
-		           list[i]);
-}
-
-/* Append to what the records that a domain gets from a wildcard (lost,
- * DNS_WILD_*) as the refusal names them ("its MX, its SPF TXT record and
- * its address"), and to types their types ("MX, TXT, A"). Returns
- * whether what is plural. */
-static int
-wildcard_lost_words(unsigned lost, struct buf *what, struct buf *types)
-{
-	const char *w[3], *t[4];
-	size_t nw = 0, nt = 0;
-	int plural = 0;
-
-	if (lost & (DNS_WILD_MX | DNS_WILD_NULL_MX)) {
-		w[nw++] = lost & DNS_WILD_MX ? "its MX" : "its null MX";
-		t[nt++] = "MX";
-	}
-	if (lost & (DNS_WILD_SPF | DNS_WILD_TXT)) {
-		w[nw++] = !(lost & DNS_WILD_TXT) ? "its SPF TXT record"
-		          : !(lost & DNS_WILD_SPF)
-		              ? "its TXT records"
-		              : "its SPF and other TXT records";
-		plural = (lost & DNS_WILD_TXT) != 0;
-		t[nt++] = "TXT";
-	}
-	if (lost & (DNS_WILD_A | DNS_WILD_AAAA))
-		w[nw++] = "its address";
-	if (lost & DNS_WILD_A)
-		t[nt++] = "A";
-	if (lost & DNS_WILD_AAAA)
-		t[nt++] = "AAAA";
-	join_words(w, nw, what);
-	for (size_t i = 0; i < nt; i++)
-		buf_printf(types, "%s%s", i == 0 ? "" : ", ", t[i]);
-	return plural || nw > 1;
-}
-
-/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if
- * it goes to an MX or, without one, to the address (RFC 5321 section
- * 5.1) that goes. */
-static const char *
-wildcard_lost_mail(unsigned lost)
-{
-	if (lost & DNS_WILD_MX)
-		return ", and mail to it would stop";
-	if (!(lost & DNS_WILD_NULL_MX) && (lost & (DNS_WILD_A | DNS_WILD_AAAA)))
-		return ", and mail to it, which goes to that address for want "
-		       "of an MX (RFC 5321 section 5.1), would stop";
-	return "";
-}
-
 /*
  * A domain below its zone's apex that exists only through a wildcard
  * (dns_state_wildcards() asks a name just below it): adding
@@ -817,11 +755,11 @@ plan_wildcard_domain(struct domain_run *r)
 	buf_init(&types, RUN_MSG_MAX);
 	buf_puts(&what, "");
 	buf_puts(&types, "");
-	plural = wildcard_lost_words(lost, &what, &types);
+	plural = dns_wild_words(lost, &what, &types);
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
 	run_fail(r, WILDCARD_DOMAIN_SHADOW, d, what.data,
 	         plural ? "come" : "comes", wild, d, plural ? "they" : "it",
-	         wildcard_lost_mail(lost), types.data, d, d, d);
+	         dns_wild_mail(lost), types.data, d, d, d);
 	buf_free(&what);
 	buf_free(&types);
 	return -1;
