@@ -38,8 +38,8 @@
 
 #define DNS_MSG_MAX 65535
 /* messages pipelined at once: at most those of dns_state_wildcards(),
- * two TXT probes and the seven questions about the domain */
-#define QUERY_MAX 9
+ * two TXT probes and the eleven questions about the domain */
+#define QUERY_MAX 13
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1651,11 +1651,18 @@ mx_same(const struct strlist *a, const struct strlist *b)
 	return 1;
 }
 
-/* The questions about a domain, in the order wild_domain_add() adds
- * them: MX, TXT, A and AAAA of the probe name, then TXT, A and AAAA of
- * the domain itself (its MX is in its state already). */
+/* The types asked about a domain: at the probe below it and at the
+ * probe beside it, all four; at the domain itself, all but the first
+ * (its MX is in its state already). */
 static const ldns_rr_type wild_domain_types[] = {
     LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+#define WILD_TYPES 4
+/* where wild_domain_add() puts them, from its first question on: the
+ * probe below (i from 0), the probe beside (i from 0), the domain (i
+ * from 1) */
+#define WILD_BELOW(i) (i)
+#define WILD_BESIDE(i) (WILD_TYPES + (i))
+#define WILD_DOMAIN(i) (2 * WILD_TYPES - 1 + (i))
 
 /*
  * Add to b the questions about domain, read into st, if the run may
@@ -1668,29 +1675,37 @@ static const ldns_rr_type wild_domain_types[] = {
  * wildcard that covered domain would answer them: a zone without one
  * pays nothing). A real record of another kind at either name proves it
  * exists too, but only the TXT probes sent beside these tell it
- * (wild_real_below()). Returns 1 if added, else 0.
+ * (wild_real_below()). The questions: the four types at a random name
+ * just below domain and at a random name beside it (below its parent,
+ * which is in the zone: domain is not the apex), and all but the MX at
+ * domain (wild_domain_lost() says why both probes). Returns 1 if added,
+ * else 0.
  */
 static int
 wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
                 const struct dns_state *st)
 {
-	char probe[DNS_NAME_MAX + 16];
+	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
+	const char *parent = strchr(domain, '.');
 
-	if (!st->mx_read || st->below_nxdomain ||
+	if (!st->mx_read || st->below_nxdomain || parent == NULL ||
 	    ascii_casecmp(domain, t->zone) == 0 ||
 	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
 	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
 		return 0;
-	if (dns_probe_name(domain, probe, sizeof(probe)) == -1)
+	if (dns_probe_name(domain, below, sizeof(below)) == -1 ||
+	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
 		return 0;
-	for (size_t i = 0; i < 4; i++)
-		batch_add(b, probe, wild_domain_types[i]);
-	for (size_t i = 1; i < 4; i++)
+	for (size_t i = 0; i < WILD_TYPES; i++)
+		batch_add(b, below, wild_domain_types[i]);
+	for (size_t i = 0; i < WILD_TYPES; i++)
+		batch_add(b, beside, wild_domain_types[i]);
+	for (size_t i = 1; i < WILD_TYPES; i++)
 		batch_add(b, domain, wild_domain_types[i]);
 	return 1;
 }
 
-/* Is domain's MX, as read into mx, the same as the answer ans to its
+/* Is domain's MX, as read into mx, the same as the answer ans to the
  * probe name pname: the same hosts (or none at either)? */
 static int
 wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
@@ -1702,6 +1717,22 @@ wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
 	read_mx(ans, pname, &probe);
 	same = mx_same(mx, &probe);
 	strlist_free(&probe);
+	return same;
+}
+
+/* Are the records here (of type) the same as those that the answer ans
+ * holds at the probe name pname (the same RDATA, or none at either)? */
+static int
+wild_rrs_alike(const struct dns_txtset *here, ldns_rr_type type,
+               const ldns_pkt *ans, const char *pname)
+{
+	struct dns_txtset probe;
+	int same;
+
+	memset(&probe, 0, sizeof(probe));
+	read_rrs(ans, pname, type, &probe);
+	same = txtset_same(here, &probe);
+	txtset_free(&probe);
 	return same;
 }
 
@@ -1724,42 +1755,65 @@ wild_lost_of(ldns_rr_type type, const struct dns_txtset *s)
 
 /*
  * What domain, read into st, gets from a wildcard (DNS_WILD_*), by the
- * answers of b from first on (wild_domain_add()'s questions): its MX,
- * TXT, A and AAAA RRsets are each the same as those of the name just
- * below it (a name that does not exist gets those of its closest
- * encloser's wildcard, and a name below it the same: RFC 4592 section
- * 3.3). 0 if one differs, or if domain has nothing to lose but a null
- * MX (it takes no mail before or after). A wildcard *.<domain> with the
- * records of domain itself answers alike too, and cannot be told apart
- * without DNSSEC (the blind spot that dnsupdate.h describes).
+ * answers of b from first on (wild_domain_add()'s questions): 0 unless
+ * its MX, TXT, A and AAAA RRsets are each the same as those of both
+ * probes, the name below it (B, <random>.<domain>) and the name beside
+ * it (S, <random>.<parent>), and it has more to lose than a null MX
+ * (which takes no mail before or after). A name that does not exist is
+ * answered from the wildcard of its closest encloser, the nearest name
+ * above it that exists, if that has one, else NXDOMAIN (RFC 4592
+ * section 3.3.1); names do not exist by chance, so neither probe does.
+ * - domain does not exist (what is refused): nothing below it exists
+ *   either (it would make domain exist, section 2.2.2), so domain's
+ *   closest encloser E is B's too; and it is S's: E is the parent P if
+ *   P exists, else a name above P, with nothing below P. One wildcard,
+ *   *.E, answers all three alike. For a.b.<zone>: b does not exist, and
+ *   all get *.<zone>'s records; *.b.<zone> exists (b does then), and
+ *   all get its records; b exists without a wildcard, and all get
+ *   NXDOMAIN (nothing is asked then: st->below_nxdomain). For a.<zone>,
+ *   E is the apex and all get *.<zone>'s. So every domain refused on B
+ *   alone still is.
+ * - domain exists (so does P): B's closest encloser is domain, S's is P,
+ *   so B gets the records of *.<domain> or none, S those of *.<parent>
+ *   or none: for a.b.<zone>, *.b.<zone>; for a.<zone>, *.<zone>. Having
+ *   something to lose, domain is refused only if both wildcards exist
+ *   and both give the records it holds itself. *.<domain> alone (a web
+ *   host's "sub A x" beside "*.sub A x", or a domain's MX beside the
+ *   same *.<domain> MX), which B alone took for a domain that does not
+ *   exist, no longer is. What is left, and cannot be told without
+ *   DNSSEC, is *.<parent> with those same records as well: most often
+ *   *.<zone>, for a domain just below the apex (the blind spot that
+ *   dnsupdate.h describes).
  */
 static unsigned
 wild_domain_lost(const struct batch *b, size_t first,
                  const struct dns_state *st)
 {
-	const char *pname = b->q[first].name, *domain = b->q[first + 4].name;
+	ldns_pkt *const *ans = b->ans + first;
+	const char *below = b->q[first + WILD_BELOW(0)].name,
+	           *beside = b->q[first + WILD_BESIDE(0)].name,
+	           *domain = b->q[first + WILD_DOMAIN(1)].name;
 	const struct strlist *mx = &st->mx;
 	unsigned lost = 0;
 	int same;
 
-	if (!wild_mx_alike(mx, b->ans[first], pname))
+	if (!wild_mx_alike(mx, ans[WILD_BELOW(0)], below) ||
+	    !wild_mx_alike(mx, ans[WILD_BESIDE(0)], beside))
 		return 0;
 	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0)
 		lost |= DNS_WILD_NULL_MX;
 	else if (mx->n > 0)
 		lost |= DNS_WILD_MX;
-	for (size_t i = 1; i < 4; i++) {
+	for (size_t i = 1; i < WILD_TYPES; i++) {
 		ldns_rr_type type = wild_domain_types[i];
-		struct dns_txtset here, probe;
+		struct dns_txtset here;
 
 		memset(&here, 0, sizeof(here));
-		memset(&probe, 0, sizeof(probe));
-		read_rrs(b->ans[first + i], pname, type, &probe);
-		read_rrs(b->ans[first + 3 + i], domain, type, &here);
-		same = txtset_same(&here, &probe);
+		read_rrs(ans[WILD_DOMAIN(i)], domain, type, &here);
+		same = wild_rrs_alike(&here, type, ans[WILD_BELOW(i)], below) &&
+		       wild_rrs_alike(&here, type, ans[WILD_BESIDE(i)], beside);
 		lost |= wild_lost_of(type, &here);
 		txtset_free(&here);
-		txtset_free(&probe);
 		if (!same)
 			return 0;
 	}

@@ -200,16 +200,18 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * the zone's apex (which always exists), neither name holds a record of
  * our kind yet (either makes it exist) and neither was answered
  * NXDOMAIN (st->below_nxdomain: no wildcard covers <domain>), the MX,
- * TXT, A and AAAA of a random name just below <domain> are asked too,
- * with the TXT, A and AAAA of <domain> itself; when each of the four
- * RRsets of <domain> is the same as the probe's and <domain> has
- * something to lose (more than a null MX), <domain> exists only through
- * a wildcard and st->domain_wildcard says what it gets from it (the
- * caller refuses the domain), unless a name asked about still holds a
- * record, TXT or CNAME, once the wildcard's are left out (it makes
- * <domain> exist). Blind spot: a wildcard *.<domain> with the records
- * of <domain> itself answers alike, and the domain is refused although
- * it has records of its own.
+ * TXT, A and AAAA of a random name just below <domain> and of a random
+ * name beside it (below its parent) are asked too, with the TXT, A and
+ * AAAA of <domain> itself; when each of the four RRsets of <domain> is
+ * the same as both probes' and <domain> has something to lose (more
+ * than a null MX), <domain> exists only through a wildcard (the one
+ * that answers a name that does not exist answers all names next to it
+ * too) and st->domain_wildcard says what it gets from it (the caller
+ * refuses the domain), unless a name asked about still holds a record,
+ * TXT or CNAME, once the wildcard's are left out (it makes <domain>
+ * exist). Blind spot: a domain with records of its own, a wildcard
+ * *.<domain> with the same records and a wildcard *.<parent> (often
+ * *.<zone>) with the same records too answers alike, and is refused.
  * Nothing is asked when nothing is in doubt (a state checked already
  * holds nothing in doubt at its names and keeps their flags; only the
  * questions about <domain> are asked again); all the questions go at

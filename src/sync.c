@@ -66,15 +66,16 @@
 /* a domain that exists only through a wildcard (plan_wildcard_domain):
  * the domain, what it gets from the wildcard ("its MX and its address")
  * and "comes" or "come", the wildcard, the domain, "it" or "they" and
- * what else stops, the record types, then the domain four times */
+ * what else stops, the record types, the domain twice, its parent, then
+ * the domain again */
 #define WILDCARD_DOMAIN_SHADOW                                                 \
-	"%s has no records of its own: %s %s from %s (a name just below it "   \
-	"gets the same), which no longer answers it once _mta-sts.%s "         \
-	"exists, so %s would go%s; give it records of its own (%s) first, "    \
-	"and mta-sts.%s its own address if it has the wildcard's, which then " \
-	"stops answering it too (if it has them and a wildcard *.%s gives "    \
-	"the same, add _mta-sts.%s TXT \"v=STSv1; id=0\" first: the next run " \
-	"replaces it)"
+	"%s has no records of its own: %s %s from %s (a name below it and "    \
+	"one beside it get the same), which no longer answers it once "        \
+	"_mta-sts.%s exists, so %s would go%s; give it records of its own "    \
+	"(%s) first, and mta-sts.%s its own address if it has the "            \
+	"wildcard's, which then stops answering it too (if it has them, and "  \
+	"wildcards *.%s and *.%s give the same, add _mta-sts.%s TXT "          \
+	"\"v=STSv1; id=0\" first: the next run replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
 	"%s held another policy while the live id named this one (a "          \
@@ -711,15 +712,23 @@ plan_wildcard_shadow(struct domain_run *r)
 	return -1;
 }
 
+/* The parent of domain d (d itself if it has one label). */
+static const char *
+parent_of(const char *d)
+{
+	const char *dot = strchr(d, '.');
+
+	return dot != NULL ? dot + 1 : d;
+}
+
 /* Put into out (of size size) the wildcard that answers domain d of
  * zone when d does not exist: *.<zone> when d is just below the apex,
  * else one of the names above d, which the answers do not tell. */
 static void
 wildcard_above(const char *d, const char *zone, char *out, size_t size)
 {
-	const char *parent = strchr(d, '.');
+	const char *parent = parent_of(d);
 
-	parent = parent != NULL ? parent + 1 : d;
 	if (strcmp(parent, zone) == 0)
 		snprintf(out, size, "the wildcard *.%s", zone);
 	else
@@ -729,15 +738,15 @@ wildcard_above(const char *d, const char *zone, char *out, size_t size)
 
 /*
  * A domain below its zone's apex that exists only through a wildcard
- * (dns_state_wildcards() asks a name just below it): adding
+ * (dns_state_wildcards() asks a name below it and one beside it): adding
  * _mta-sts.<domain> would create the domain's name as an empty node
  * (RFC 4592 section 2.2.2), which the wildcard then no longer answers,
  * so its MX, its SPF TXT record, its address (all the wildcard gives
  * it) would go, and with its MX or address its mail. Refused, with the
- * fix. A wildcard *.<domain> with the records of the domain itself
- * looks the same (no answer tells them apart without DNSSEC): the
- * message says how to get past that false refusal (a record of our
- * kind at _mta-sts.<domain> makes the question moot, and the run
+ * fix. A domain whose own records a wildcard *.<domain> and a wildcard
+ * *.<parent> both give too looks the same (no answer tells them apart
+ * without DNSSEC): the message says how to get past that false refusal (a
+ * record of our kind at _mta-sts.<domain> makes the question moot, and the run
  * replaces it).
  */
 static int
@@ -759,7 +768,7 @@ plan_wildcard_domain(struct domain_run *r)
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
 	run_fail(r, WILDCARD_DOMAIN_SHADOW, d, what.data,
 	         plural ? "come" : "comes", wild, d, plural ? "they" : "it",
-	         dns_wild_mail(lost), types.data, d, d, d);
+	         dns_wild_mail(lost), types.data, d, d, parent_of(d), d);
 	buf_free(&what);
 	buf_free(&types);
 	return -1;
