@@ -694,36 +694,55 @@ lost_of(const struct strlist *recs)
 	return lost;
 }
 
+/* Does the name probe hold the records here (of type t, as own_records()
+ * gives them), and no others? 0 also when no usable answer came. */
+static int
+records_alike(ldns_resolver *res, const struct strlist *here, const char *probe,
+              ldns_rr_type t)
+{
+	struct strlist there = {0};
+	int same =
+	    own_records(res, probe, t, &there) == 0 && txts_same(here, &there);
+
+	strlist_free(&there);
+	return same;
+}
+
 /*
  * What domain gets from a wildcard, which publishing _mta-sts.<domain>
  * would take away (DNS_WILD_*; 0: nothing, or it cannot tell), told as
- * sync tells it (dnsupdate.h): its MX, TXT, A and AAAA records are each
- * the same as those of a random name just below it, which a wildcard
- * above both answers alike only when domain does not exist, and it has
- * more than a null MX to lose. Not for a zone's apex, which always
- * exists. Nine queries (the SOA, then four at each name), or one at an
- * apex.
+ * sync tells it (dnsupdate.h, where wild_domain_lost() gives the
+ * reasons): its MX, TXT, A and AAAA records are each the same as those
+ * of a random name just below it and of a random name beside it (below
+ * its parent), which one wildcard answers alike when domain does not
+ * exist, and it has more than a null MX to lose. When domain exists,
+ * the name below gets the records of *.<domain> and the name beside
+ * those of *.<parent>: both would have to give its own records (the
+ * blind spot). Not for a zone's apex, which always exists. Thirteen
+ * queries at most (the SOA, then for each type the domain's, the name
+ * below's and, if those are alike, the name beside's), one at an apex.
  */
 static unsigned
 wildcard_gives(ldns_resolver *res, const char *domain)
 {
 	static const ldns_rr_type types[] = {LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT,
 	                                     LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
-	char probe[DNS_NAME_MAX + 16];
+	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
+	const char *parent = strchr(domain, '.');
 	unsigned lost = 0;
 
-	if (zone_apex(res, domain) != 0 ||
-	    dns_probe_name(domain, probe, sizeof(probe)) == -1)
+	if (parent == NULL || zone_apex(res, domain) != 0 ||
+	    dns_probe_name(domain, below, sizeof(below)) == -1 ||
+	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
 		return 0;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		struct strlist here = {0}, there = {0};
+		struct strlist here = {0};
 		int same = own_records(res, domain, types[i], &here) == 0 &&
-		           own_records(res, probe, types[i], &there) == 0 &&
-		           txts_same(&here, &there);
+		           records_alike(res, &here, below, types[i]) &&
+		           records_alike(res, &here, beside, types[i]);
 
 		lost |= lost_of(&here);
 		strlist_free(&here);
-		strlist_free(&there);
 		if (!same)
 			return 0;
 	}
@@ -736,7 +755,8 @@ wildcard_gives(ldns_resolver *res, const char *domain)
  * make the domain an empty name (RFC 4592 section 2.2.2) that the
  * wildcard no longer answers, and take away what it gives it (sync
  * refuses to, with the same words). A warning: nothing is wrong yet, and
- * a wildcard *.<domain> with the domain's own records looks the same.
+ * a domain whose own records *.<domain> and *.<parent> both give too
+ * looks the same.
  */
 static void
 check_wildcard_domain(struct domain_check *dc)
@@ -757,9 +777,9 @@ check_wildcard_domain(struct domain_check *dc)
 	          "RFC 4592 \xc2\xa7"
 	          "2.2.2",
 	          "%s has no records of its own: %s %s from a wildcard (a "
-	          "name just below it gets the same), which no longer "
-	          "answers it once _mta-sts.%s exists, so %s would go%s; "
-	          "give it records of its own (%s) before publishing "
+	          "name below it and one beside it get the same), which no "
+	          "longer answers it once _mta-sts.%s exists, so %s would "
+	          "go%s; give it records of its own (%s) before publishing "
 	          "MTA-STS",
 	          dom, what.data, plural ? "come" : "comes", dom,
 	          plural ? "they" : "it", dns_wild_mail(lost), types.data);
