@@ -36,6 +36,7 @@
 #define CHECK_EXPIRY_WARN 14    /* days before certificate expiry */
 #define CHECK_MIN_MAX_AGE 86400 /* advice for enforce mode */
 #define CHECK_JSON_MAX (16u << 20)
+#define RECORD_LINE_MAX (TXT_RECORD_MAX + 64) /* record_line() */
 #define DOMAIN_MAX 253
 
 #define RFC_8461 "RFC 8461 \xc2\xa7"
@@ -582,6 +583,210 @@ cname_from_wildcard(ldns_resolver *res, const char *name,
 	return chain->n > 0 && from_wildcard(res, name, &none, chain);
 }
 
+/* --------------------------------- 1b. a domain a wildcard answers */
+
+/* Append rr to out as "TYPE RDATA": the text of a TXT record (its
+ * character-strings joined), else the fields of its RDATA in text,
+ * separated by spaces ("MX 10 mx1.example."). */
+static void
+record_line(const ldns_rr *rr, struct strlist *out)
+{
+	char *type = ldns_rr_type2str(ldns_rr_get_type(rr));
+	struct strlist text = {0};
+	struct buf b;
+
+	buf_init(&b, RECORD_LINE_MAX);
+	buf_puts(&b, type ? type : "?");
+	if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT &&
+	    txt_rr_text(rr, &text) == 0) {
+		buf_printf(&b, " %s", text.v[0]);
+	} else {
+		for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+			char *f = ldns_rdf2str(ldns_rr_rdf(rr, i));
+
+			buf_printf(&b, " %s", f ? f : "?");
+			free(f);
+		}
+	}
+	strlist_add(out, b.data);
+	buf_free(&b);
+	strlist_free(&text);
+	free(type);
+}
+
+/*
+ * Append to out, as record_line() writes them, the records of type t
+ * that name itself holds, and a CNAME at name: the records of its
+ * target belong to another name and are left out (a wildcard *.<domain>
+ * CNAME <domain> does not give a name below domain the records of
+ * domain). Returns 0 (out may stay empty), or -1 when no usable answer
+ * came.
+ */
+static int
+own_records(ldns_resolver *res, const char *name, ldns_rr_type t,
+            struct strlist *out)
+{
+	char fqdn[DOMAIN_MAX + 32];
+	ldns_rdf *dn;
+	ldns_pkt *pkt;
+	ldns_rr_list *an;
+	struct diag d;
+
+	diag_init(&d);
+	snprintf(fqdn, sizeof(fqdn), "%s.", name);
+	dn = ldns_dname_new_frm_str(fqdn);
+	if (dn == NULL || dns_query(res, dn, t, &pkt, &d) != 0) {
+		ldns_rdf_deep_free(dn);
+		return -1;
+	}
+	an = ldns_pkt_answer(pkt);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+		ldns_rr_type rt = ldns_rr_get_type(rr);
+
+		if (ldns_dname_compare(ldns_rr_owner(rr), dn) == 0 &&
+		    (rt == t || rt == LDNS_RR_TYPE_CNAME))
+			record_line(rr, out);
+	}
+	ldns_pkt_free(pkt);
+	ldns_rdf_deep_free(dn);
+	return 0;
+}
+
+/* Is domain the apex of its zone (it holds the SOA)? -1: no answer. */
+static int
+zone_apex(ldns_resolver *res, const char *domain)
+{
+	struct strlist soa = {0};
+	int apex = 0;
+
+	if (own_records(res, domain, LDNS_RR_TYPE_SOA, &soa) == -1)
+		return -1;
+	for (size_t i = 0; i < soa.n; i++)
+		apex |= strncmp(soa.v[i], "SOA ", 4) == 0;
+	strlist_free(&soa);
+	return apex;
+}
+
+/* What a domain would lose with the records recs, as own_records()
+ * gives them (DNS_WILD_*). A CNAME is left aside: sync refuses such a
+ * domain for its own reason. */
+static unsigned
+lost_of(const struct strlist *recs)
+{
+	unsigned lost = 0;
+
+	for (size_t i = 0; i < recs->n; i++) {
+		const char *r = recs->v[i];
+
+		if (strcmp(r, "MX 0 .") == 0)
+			lost |= DNS_WILD_NULL_MX;
+		else if (strncmp(r, "MX ", 3) == 0)
+			lost |= DNS_WILD_MX;
+		else if (strncmp(r, "TXT ", 4) == 0)
+			lost |=
+			    record_is_spf(r + 4) ? DNS_WILD_SPF : DNS_WILD_TXT;
+		else if (strncmp(r, "A ", 2) == 0)
+			lost |= DNS_WILD_A;
+		else if (strncmp(r, "AAAA ", 5) == 0)
+			lost |= DNS_WILD_AAAA;
+	}
+	return lost;
+}
+
+/* Does the name probe hold the records here (of type t, as own_records()
+ * gives them), and no others? 0 also when no usable answer came. */
+static int
+records_alike(ldns_resolver *res, const struct strlist *here, const char *probe,
+              ldns_rr_type t)
+{
+	struct strlist there = {0};
+	int same =
+	    own_records(res, probe, t, &there) == 0 && txts_same(here, &there);
+
+	strlist_free(&there);
+	return same;
+}
+
+/*
+ * What domain gets from a wildcard, which publishing _mta-sts.<domain>
+ * would take away (DNS_WILD_*; 0: nothing, or it cannot tell), told as
+ * sync tells it (dnsupdate.h, where wild_domain_lost() gives the
+ * reasons): its MX, TXT, A and AAAA records are each the same as those
+ * of a random name just below it and of a random name beside it (below
+ * its parent), which one wildcard answers alike when domain does not
+ * exist, and it has more than a null MX to lose. When domain exists,
+ * the name below gets the records of *.<domain> and the name beside
+ * those of *.<parent>: both would have to give its own records (the
+ * blind spot). Not for a zone's apex, which always exists. Thirteen
+ * queries at most (the SOA, then for each type the domain's, the name
+ * below's and, if those are alike, the name beside's), one at an apex.
+ */
+static unsigned
+wildcard_gives(ldns_resolver *res, const char *domain)
+{
+	static const ldns_rr_type types[] = {LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT,
+	                                     LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
+	const char *parent = strchr(domain, '.');
+	unsigned lost = 0;
+
+	if (parent == NULL || zone_apex(res, domain) != 0 ||
+	    dns_probe_name(domain, below, sizeof(below)) == -1 ||
+	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
+		return 0;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		struct strlist here = {0};
+		int same = own_records(res, domain, types[i], &here) == 0 &&
+		           records_alike(res, &here, below, types[i]) &&
+		           records_alike(res, &here, beside, types[i]);
+
+		lost |= lost_of(&here);
+		strlist_free(&here);
+		if (!same)
+			return 0;
+	}
+	return (lost & ~DNS_WILD_NULL_MX) != 0 ? lost : 0;
+}
+
+/*
+ * A domain whose _mta-sts name holds no record of its own, and that
+ * exists only through a wildcard: publishing _mta-sts.<domain> would
+ * make the domain an empty name (RFC 4592 section 2.2.2) that the
+ * wildcard no longer answers, and take away what it gives it (sync
+ * refuses to, with the same words). A warning: nothing is wrong yet, and
+ * a domain whose own records *.<domain> and *.<parent> both give too
+ * looks the same.
+ */
+static void
+check_wildcard_domain(struct domain_check *dc)
+{
+	const char *dom = dc->rep->domain;
+	unsigned lost = wildcard_gives(dc->res, dom);
+	struct buf what, types;
+	int plural;
+
+	if (lost == 0)
+		return;
+	buf_init(&what, CHECK_MSG_MAX);
+	buf_init(&types, CHECK_MSG_MAX);
+	buf_puts(&what, "");
+	buf_puts(&types, "");
+	plural = dns_wild_words(lost, &what, &types);
+	check_add(dc->rep, CHECK_WARN, "wildcard-domain",
+	          "RFC 4592 \xc2\xa7"
+	          "2.2.2",
+	          "%s has no records of its own: %s %s from a wildcard (a "
+	          "name below it and one beside it get the same), which no "
+	          "longer answers it once _mta-sts.%s exists, so %s would "
+	          "go%s; give it records of its own (%s) before publishing "
+	          "MTA-STS",
+	          dom, what.data, plural ? "come" : "comes", dom,
+	          plural ? "they" : "it", dns_wild_mail(lost), types.data);
+	buf_free(&what);
+	buf_free(&types);
+}
+
 /* ------------------------------------------------- 1. the STS record */
 
 /* Report the CNAME chain of name, if any: a delegation (RFC 8461
@@ -614,8 +819,9 @@ report_chain(struct report *rep, const char *name, const char *what,
 
 /* The verdict on the records of kind k at name when none there is to be
  * parsed: none (wild: the name reached through a wildcard's CNAME), or
- * several as their readers count them (s). */
-static void
+ * several as their readers count them (s). Returns 1 if name holds no
+ * record of its own (none at all, or only a wildcard's), else 0. */
+static int
 none_or_several(struct domain_check *dc, const struct strlist *txts,
                 const struct strlist *chain, const struct selection *s,
                 const char *name, int wild, const struct record_kind *k)
@@ -630,7 +836,7 @@ none_or_several(struct domain_check *dc, const struct strlist *txts,
 		          "%zu %s TXT records at %s: %s: %s: keep one",
 		          s->strict, k->version, name, k->several, list.data);
 		buf_free(&list);
-		return;
+		return 0;
 	}
 	if (s->near > 1) {
 		check_add(dc->rep, CHECK_FAIL, k->check, k->rfc,
@@ -638,7 +844,7 @@ none_or_several(struct domain_check *dc, const struct strlist *txts,
 		          "count the %zu near misses see as many records and "
 		          "take none: %s",
 		          name, k->version, k->who, s->near, k->unused);
-		return;
+		return 0;
 	}
 	why = wild ? "reached through a wildcard's CNAME: the name does "
 	             "not exist"
@@ -653,6 +859,7 @@ none_or_several(struct domain_check *dc, const struct strlist *txts,
 	check_add(dc->rep, k->none_status, k->check, k->rfc,
 	          "no %s TXT record at %s%s: %s", k->version, name, others,
 	          k->none_advice);
+	return (txts->n == 0 && chain->n == 0) || why != NULL;
 }
 
 /* Parse txt, the record senders take at _mta-sts, and report it: a
@@ -707,8 +914,9 @@ check_sts_record(struct domain_check *dc)
 		          name);
 	if (select_records(&txts, &sts_kind, &sel))
 		sts_parse_pick(dc, txts.v[sel.pick], sel.strict == 1);
-	else
-		none_or_several(dc, &txts, &chain, &sel, name, wild, &sts_kind);
+	else if (none_or_several(dc, &txts, &chain, &sel, name, wild,
+	                         &sts_kind))
+		check_wildcard_domain(dc);
 	report_near_misses(rep, &txts, &sel, name, &sts_kind);
 out:
 	strlist_free(&txts);

@@ -37,7 +37,9 @@
 #include "record.h"
 
 #define DNS_MSG_MAX 65535
-#define QUERY_MAX 4 /* messages pipelined at once */
+/* messages pipelined at once: at most those of dns_state_wildcards(),
+ * two TXT probes and the eleven questions about the domain */
+#define QUERY_MAX 13
 
 /* ------------------------------------------------------------ helpers */
 
@@ -1284,28 +1286,23 @@ rr_at(const ldns_rr *rr, const ldns_rdf *qn)
 	return ldns_dname_compare(ldns_rr_owner(rr), qn) == 0;
 }
 
-/* Append the TXT record rr to s: its text (character-strings joined)
- * and its RDATA as on the wire. */
+/* Append the RDATA of rr, its fields as on the wire one after the
+ * other, to s (and its TTL, if it is the first). Alone, for records of
+ * other types than TXT, which dnsupdate.c compares only: s->text then
+ * stays empty. */
 static void
-txtset_add(struct dns_txtset *s, const ldns_rr *rr)
+rdata_add(struct dns_txtset *s, const ldns_rr *rr)
 {
-	struct buf text, raw;
+	struct buf raw;
 
-	buf_init(&text, DNS_MSG_MAX);
 	buf_init(&raw, DNS_MSG_MAX);
-	buf_puts(&text, "");
 	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
 		const ldns_rdf *f = ldns_rr_rdf(rr, i);
-		const uint8_t *p = ldns_rdf_data(f);
-		size_t len = ldns_rdf_size(f);
 
-		buf_append(&raw, p, len);
-		for (size_t j = 1; j < len; j++)
-			buf_append(&text, p[j] ? (const char *)p + j : "?", 1);
+		buf_append(&raw, ldns_rdf_data(f), ldns_rdf_size(f));
 	}
 	if (s->n == 0)
 		s->ttl = ldns_rr_ttl(rr);
-	strlist_add(&s->text, text.data);
 	s->rdata = xreallocarray(s->rdata, s->n + 1, sizeof(*s->rdata));
 	s->rdlen = xreallocarray(s->rdlen, s->n + 1, sizeof(*s->rdlen));
 	s->rdata[s->n] = xmalloc(raw.len ? raw.len : 1);
@@ -1313,8 +1310,29 @@ txtset_add(struct dns_txtset *s, const ldns_rr *rr)
 		memcpy(s->rdata[s->n], raw.data, raw.len);
 	s->rdlen[s->n] = raw.len;
 	s->n++;
-	buf_free(&text);
 	buf_free(&raw);
+}
+
+/* Append the TXT record rr to s: its text (character-strings joined)
+ * and its RDATA as on the wire. */
+static void
+txtset_add(struct dns_txtset *s, const ldns_rr *rr)
+{
+	struct buf text;
+
+	buf_init(&text, DNS_MSG_MAX);
+	buf_puts(&text, "");
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		const uint8_t *p = ldns_rdf_data(f);
+		size_t len = ldns_rdf_size(f);
+
+		for (size_t j = 1; j < len; j++)
+			buf_append(&text, p[j] ? (const char *)p + j : "?", 1);
+	}
+	strlist_add(&s->text, text.data);
+	rdata_add(s, rr);
+	buf_free(&text);
 }
 
 static void
@@ -1348,6 +1366,29 @@ read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
 		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
 		         *cname == NULL && ldns_rr_rd_count(rr) == 1)
 			*cname = rdf_name(ldns_rr_rdf(rr, 0));
+	}
+	ldns_rdf_deep_free(qn);
+}
+
+/* Take the records of type at name from the answer ans into s: for
+ * TXT, as read_txt() does (a CNAME aside); for another type, their
+ * RDATA only. */
+static void
+read_rrs(const ldns_pkt *ans, const char *name, ldns_rr_type type,
+         struct dns_txtset *s)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (!rr_at(rr, qn) || ldns_rr_get_type(rr) != type)
+			continue;
+		if (type == LDNS_RR_TYPE_TXT)
+			txtset_add(s, rr);
+		else
+			rdata_add(s, rr);
 	}
 	ldns_rdf_deep_free(qn);
 }
@@ -1412,6 +1453,14 @@ state_batch(struct batch *b, const char *domain, int with_mx)
 		batch_add(b, domain, LDNS_RR_TYPE_MX);
 }
 
+/* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
+ * exist and no wildcard covers it. */
+static int
+nxdomain(const ldns_pkt *ans)
+{
+	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
+}
+
 /* Check the answers to the state queries added to b at first (sent to
  * t) and take them into st. Returns 0, or -1 with the reason in d. */
 static int
@@ -1424,9 +1473,13 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
 	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
 	         &st->tlsrpt_cname);
+	st->below_nxdomain =
+	    (nxdomain(b->ans[first]) && st->sts_cname == NULL) ||
+	    (nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
 	if (b->n > first + 2) {
 		read_mx(b->ans[first + 2], domain, &st->mx);
 		st->domain_cname = read_cname(b->ans[first + 2], domain);
+		st->mx_read = 1;
 	}
 	return 0;
 }
@@ -1598,42 +1651,62 @@ mx_same(const struct strlist *a, const struct strlist *b)
 	return 1;
 }
 
+/* The types asked about a domain: at the probe below it and at the
+ * probe beside it, all four; at the domain itself, all but the first
+ * (its MX is in its state already). */
+static const ldns_rr_type wild_domain_types[] = {
+    LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
+#define WILD_TYPES 4
+/* where wild_domain_add() puts them, from its first question on: the
+ * probe below (i from 0), the probe beside (i from 0), the domain (i
+ * from 1) */
+#define WILD_BELOW(i) (i)
+#define WILD_BESIDE(i) (WILD_TYPES + (i))
+#define WILD_DOMAIN(i) (2 * WILD_TYPES - 1 + (i))
+
 /*
- * Add to b the MX probe of domain, read into st, if the run may create
- * a name below it that would hide a wildcard's answer for domain: it is
- * not its zone's apex (which always exists, and often has its wildcard's
- * MX), it has MX records other than a null MX (a domain that takes no
- * mail has none to lose), and neither of its names holds a record of our
- * kind (either would make it exist already: once the run's record is
- * there, nothing is asked; until then every run asks, a domain refused
- * or failing too). A real record of another kind at either name proves
- * it too, but only the TXT probes sent beside this one tell it
- * (wild_real_below()). Returns 1 if added, else 0.
+ * Add to b the questions about domain, read into st, if the run may
+ * create a name below it that would hide what a wildcard gives domain:
+ * its MX was read, it is not its zone's apex (which always exists, and
+ * often has its wildcard's MX and TXT), neither of its names holds a
+ * record of our kind (either would make it exist already: once the
+ * run's record is there, nothing is asked; until then every run asks, a
+ * domain refused or failing too), and neither was answered NXDOMAIN (a
+ * wildcard that covered domain would answer them: a zone without one
+ * pays nothing). A real record of another kind at either name proves it
+ * exists too, but only the TXT probes sent beside these tell it
+ * (wild_real_below()). The questions: the four types at a random name
+ * just below domain and at a random name beside it (below its parent,
+ * which is in the zone: domain is not the apex), and all but the MX at
+ * domain (wild_domain_lost() says why both probes). Returns 1 if added,
+ * else 0.
  */
 static int
-wild_mx_add(struct batch *b, const struct dns_target *t, const char *domain,
-            const struct dns_state *st)
+wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
+                const struct dns_state *st)
 {
-	char probe[DNS_NAME_MAX + 16];
-	const struct strlist *mx = &st->mx;
+	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
+	const char *parent = strchr(domain, '.');
 
-	if (ascii_casecmp(domain, t->zone) == 0 || mx->n == 0 ||
-	    (mx->n == 1 && strcmp(mx->v[0], ".") == 0) ||
+	if (!st->mx_read || st->below_nxdomain || parent == NULL ||
+	    ascii_casecmp(domain, t->zone) == 0 ||
 	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
 	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
 		return 0;
-	if (dns_probe_name(domain, probe, sizeof(probe)) == -1)
+	if (dns_probe_name(domain, below, sizeof(below)) == -1 ||
+	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
 		return 0;
-	batch_add(b, probe, LDNS_RR_TYPE_MX);
+	for (size_t i = 0; i < WILD_TYPES; i++)
+		batch_add(b, below, wild_domain_types[i]);
+	for (size_t i = 0; i < WILD_TYPES; i++)
+		batch_add(b, beside, wild_domain_types[i]);
+	for (size_t i = 1; i < WILD_TYPES; i++)
+		batch_add(b, domain, wild_domain_types[i]);
 	return 1;
 }
 
-/*
- * Is domain's MX, as read into mx, a wildcard's, by the answer ans to
- * its probe name pname: the same hosts? A wildcard *.<domain> with the
- * MX of domain itself answers alike too, and cannot be told apart
- * without DNSSEC (the blind spot that dnsupdate.h describes).
- */
+/* Is domain's MX, as read into mx, the same as the answer ans to the
+ * probe name pname: the same hosts (or none at either)? */
 static int
 wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
 {
@@ -1647,11 +1720,168 @@ wild_mx_alike(const struct strlist *mx, const ldns_pkt *ans, const char *pname)
 	return same;
 }
 
+/* Are the records here (of type) the same as those that the answer ans
+ * holds at the probe name pname (the same RDATA, or none at either)? */
+static int
+wild_rrs_alike(const struct dns_txtset *here, ldns_rr_type type,
+               const ldns_pkt *ans, const char *pname)
+{
+	struct dns_txtset probe;
+	int same;
+
+	memset(&probe, 0, sizeof(probe));
+	read_rrs(ans, pname, type, &probe);
+	same = txtset_same(here, &probe);
+	txtset_free(&probe);
+	return same;
+}
+
+/* What domain loses if the records s of type (TXT, A or AAAA) go
+ * (DNS_WILD_*; 0 if s is empty). */
+static unsigned
+wild_lost_of(ldns_rr_type type, const struct dns_txtset *s)
+{
+	unsigned lost = 0;
+
+	if (type == LDNS_RR_TYPE_A)
+		return s->n > 0 ? DNS_WILD_A : 0;
+	if (type == LDNS_RR_TYPE_AAAA)
+		return s->n > 0 ? DNS_WILD_AAAA : 0;
+	for (size_t i = 0; i < s->text.n; i++)
+		lost |=
+		    record_is_spf(s->text.v[i]) ? DNS_WILD_SPF : DNS_WILD_TXT;
+	return lost;
+}
+
+/*
+ * What domain, read into st, gets from a wildcard (DNS_WILD_*), by the
+ * answers of b from first on (wild_domain_add()'s questions): 0 unless
+ * its MX, TXT, A and AAAA RRsets are each the same as those of both
+ * probes, the name below it (B, <random>.<domain>) and the name beside
+ * it (S, <random>.<parent>), and it has more to lose than a null MX
+ * (which takes no mail before or after). A name that does not exist is
+ * answered from the wildcard of its closest encloser, the nearest name
+ * above it that exists, if that has one, else NXDOMAIN (RFC 4592
+ * section 3.3.1); names do not exist by chance, so neither probe does.
+ * - domain does not exist (what is refused): nothing below it exists
+ *   either (it would make domain exist, section 2.2.2), so domain's
+ *   closest encloser E is B's too; and it is S's: E is the parent P if
+ *   P exists, else a name above P, with nothing below P. One wildcard,
+ *   *.E, answers all three alike. For a.b.<zone>: b does not exist, and
+ *   all get *.<zone>'s records; *.b.<zone> exists (b does then), and
+ *   all get its records; b exists without a wildcard, and all get
+ *   NXDOMAIN (nothing is asked then: st->below_nxdomain). For a.<zone>,
+ *   E is the apex and all get *.<zone>'s. So every domain refused on B
+ *   alone still is.
+ * - domain exists (so does P): B's closest encloser is domain, S's is P,
+ *   so B gets the records of *.<domain> or none, S those of *.<parent>
+ *   or none: for a.b.<zone>, *.b.<zone>; for a.<zone>, *.<zone>. Having
+ *   something to lose, domain is refused only if both wildcards exist
+ *   and both give the records it holds itself. *.<domain> alone (a web
+ *   host's "sub A x" beside "*.sub A x", or a domain's MX beside the
+ *   same *.<domain> MX), which B alone took for a domain that does not
+ *   exist, no longer is. What is left, and cannot be told without
+ *   DNSSEC, is *.<parent> with those same records as well: most often
+ *   *.<zone>, for a domain just below the apex (the blind spot that
+ *   dnsupdate.h describes).
+ */
+static unsigned
+wild_domain_lost(const struct batch *b, size_t first,
+                 const struct dns_state *st)
+{
+	ldns_pkt *const *ans = b->ans + first;
+	const char *below = b->q[first + WILD_BELOW(0)].name,
+	           *beside = b->q[first + WILD_BESIDE(0)].name,
+	           *domain = b->q[first + WILD_DOMAIN(1)].name;
+	const struct strlist *mx = &st->mx;
+	unsigned lost = 0;
+	int same;
+
+	if (!wild_mx_alike(mx, ans[WILD_BELOW(0)], below) ||
+	    !wild_mx_alike(mx, ans[WILD_BESIDE(0)], beside))
+		return 0;
+	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0)
+		lost |= DNS_WILD_NULL_MX;
+	else if (mx->n > 0)
+		lost |= DNS_WILD_MX;
+	for (size_t i = 1; i < WILD_TYPES; i++) {
+		ldns_rr_type type = wild_domain_types[i];
+		struct dns_txtset here;
+
+		memset(&here, 0, sizeof(here));
+		read_rrs(ans[WILD_DOMAIN(i)], domain, type, &here);
+		same = wild_rrs_alike(&here, type, ans[WILD_BELOW(i)], below) &&
+		       wild_rrs_alike(&here, type, ans[WILD_BESIDE(i)], beside);
+		lost |= wild_lost_of(type, &here);
+		txtset_free(&here);
+		if (!same)
+			return 0;
+	}
+	return (lost & ~DNS_WILD_NULL_MX) != 0 ? lost : 0;
+}
+
+/* Append to out the words of list (n of them) joined as in "a, b and
+ * c". */
+static void
+join_words(const char *const *list, size_t n, struct buf *out)
+{
+	for (size_t i = 0; i < n; i++)
+		buf_printf(out, "%s%s",
+		           i == 0      ? ""
+		           : i + 1 < n ? ", "
+		                       : " and ",
+		           list[i]);
+}
+
+/* Say what a domain gets from a wildcard; see dnsupdate.h. */
+int
+dns_wild_words(unsigned lost, struct buf *what, struct buf *types)
+{
+	const char *w[3], *t[4];
+	size_t nw = 0, nt = 0;
+	int plural = 0;
+
+	if (lost & (DNS_WILD_MX | DNS_WILD_NULL_MX)) {
+		w[nw++] = lost & DNS_WILD_MX ? "its MX" : "its null MX";
+		t[nt++] = "MX";
+	}
+	if (lost & (DNS_WILD_SPF | DNS_WILD_TXT)) {
+		w[nw++] = !(lost & DNS_WILD_TXT) ? "its SPF TXT record"
+		          : !(lost & DNS_WILD_SPF)
+		              ? "its TXT records"
+		              : "its SPF and other TXT records";
+		plural = (lost & DNS_WILD_TXT) != 0;
+		t[nt++] = "TXT";
+	}
+	if (lost & (DNS_WILD_A | DNS_WILD_AAAA))
+		w[nw++] = "its address";
+	if (lost & DNS_WILD_A)
+		t[nt++] = "A";
+	if (lost & DNS_WILD_AAAA)
+		t[nt++] = "AAAA";
+	join_words(w, nw, what);
+	for (size_t i = 0; i < nt; i++)
+		buf_printf(types, "%s%s", i == 0 ? "" : ", ", t[i]);
+	return plural || nw > 1;
+}
+
+/* What else stops when a domain loses lost; see dnsupdate.h. */
+const char *
+dns_wild_mail(unsigned lost)
+{
+	if (lost & DNS_WILD_MX)
+		return ", and mail to it would stop";
+	if (!(lost & DNS_WILD_NULL_MX) && (lost & (DNS_WILD_A | DNS_WILD_AAAA)))
+		return ", and mail to it, which goes to that address for want "
+		       "of an MX (RFC 5321 section 5.1), would stop";
+	return "";
+}
+
 /* After wild_take(): does a name below domain that was asked about (sts:
  * _mta-sts, tlsrpt: _smtp._tls) still hold a record, TXT or CNAME, which
  * is then its own? Such a name makes domain exist (an empty non-terminal
- * at least, RFC 4592 section 2.2.2), so no wildcard answers domain's MX;
- * a wildcard *.<domain> that answers the probe alike does not matter. */
+ * at least, RFC 4592 section 2.2.2), so no wildcard answers domain; a
+ * wildcard *.<domain> that answers the probe alike does not matter. */
 static int
 wild_real_below(const struct dns_state *st, int sts, int tlsrpt)
 {
@@ -1674,7 +1904,7 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 	                             &st->tlsrpt_wildcard};
 	struct batch b;
 	size_t ntxt;
-	int rc = 0, mx;
+	int rc = 0, dom;
 
 	b.n = b.k = 0;
 	if (sts)
@@ -1683,7 +1913,7 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		wild_add(&b, p, &tp, "_smtp._tls", domain,
 		         TLSRPT_RECORD_VERSION);
 	ntxt = b.n;
-	mx = (sts || tlsrpt) && wild_mx_add(&b, t, domain, st);
+	dom = (sts || tlsrpt) && wild_domain_add(&b, t, domain, st);
 	if (b.n == 0)
 		return 0;
 	batch_send(t, &b);
@@ -1695,9 +1925,8 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		rc = -1;
 	} else {
 		wild_take(&b, p, ntxt);
-		if (mx && !wild_real_below(st, sts, tlsrpt) &&
-		    wild_mx_alike(&st->mx, b.ans[ntxt], b.q[ntxt].name))
-			st->domain_wildcard = 1;
+		if (dom && !wild_real_below(st, sts, tlsrpt))
+			st->domain_wildcard = wild_domain_lost(&b, ntxt, st);
 	}
 	batch_free(&b);
 	return rc;

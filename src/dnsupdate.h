@@ -127,10 +127,37 @@ struct dns_state {
 	 * sts_cname or tlsrpt_cname is then NULL */
 	char *sts_wildcard_cname;
 	char *tlsrpt_wildcard_cname;
-	/* set by dns_state_wildcards(): <domain>'s MX is a wildcard's (the
-	 * name does not exist), so creating a name below it would hide them */
-	int domain_wildcard;
+	/* set by dns_state_read(): <domain>'s MX was asked (a state read
+	 * again after a conflict has none: it was needed to plan only) */
+	int mx_read;
+	/* set by dns_state_read(): _mta-sts.<domain> or _smtp._tls.<domain>
+	 * was answered NXDOMAIN without a CNAME, so no wildcard answers
+	 * <domain> (it would answer those names too) */
+	int below_nxdomain;
+	/* set by dns_state_wildcards(): what <domain> has only through a
+	 * wildcard (DNS_WILD_*; the name does not exist), which creating a
+	 * name below it would hide; 0 when it has nothing to lose that way */
+	unsigned domain_wildcard;
 };
+
+/* What a domain that exists only through a wildcard gets from it
+ * (dns_state.domain_wildcard). */
+#define DNS_WILD_MX 1u      /* MX records other than a null MX */
+#define DNS_WILD_NULL_MX 2u /* a null MX (RFC 7505) */
+#define DNS_WILD_SPF 4u     /* an SPF TXT record (v=spf1) */
+#define DNS_WILD_TXT 8u     /* TXT records other than SPF */
+#define DNS_WILD_A 16u      /* A records */
+#define DNS_WILD_AAAA 32u   /* AAAA records */
+
+/* Append to what the records that a domain gets from a wildcard (lost,
+ * DNS_WILD_*) as messages name them ("its MX, its SPF TXT record and its
+ * address"), and to types their types ("MX, TXT, A"), for the advice to
+ * give it its own. Returns whether what is plural. */
+int dns_wild_words(unsigned lost, struct buf *what, struct buf *types);
+/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if it
+ * goes to an MX or, without one, to the address (RFC 5321 section 5.1)
+ * that goes: ", and mail to it would stop" (or a longer form), or "". */
+const char *dns_wild_mail(unsigned lost);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
  * with t->key when set; the three queries pipelined on one connection).
@@ -166,18 +193,28 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * that the name has no TXT records and adding ours creates the name. A
  * real CNAME is left as it is.
  * Creating either name also makes <domain> exist (RFC 4592 section 2.2.2:
- * an empty non-terminal), which a wildcard then no longer answers: when
- * <domain> is not the zone's apex, has MX records in st (not a null MX)
- * and neither name holds a record of our kind yet, the MX at a random
- * name just below <domain> is asked too; the same hosts mean that
- * <domain> exists only through a wildcard, and st->domain_wildcard is
- * set (its mail would stop: the caller refuses the domain), unless a
- * name asked about still holds a record, TXT or CNAME, once the
- * wildcard's are left out (it makes <domain> exist). Blind spot:
- * a wildcard *.<domain> with the MX of <domain> itself answers alike,
- * and the domain is refused although it has records of its own.
+ * an empty non-terminal), which a wildcard then no longer answers, so
+ * all it gives <domain> would go: its MX, its SPF TXT record, its
+ * address (and the mail sent there for want of an MX, RFC 5321 section
+ * 5.1). When st holds <domain>'s MX (dns_state_read()), <domain> is not
+ * the zone's apex (which always exists), neither name holds a record of
+ * our kind yet (either makes it exist) and neither was answered
+ * NXDOMAIN (st->below_nxdomain: no wildcard covers <domain>), the MX,
+ * TXT, A and AAAA of a random name just below <domain> and of a random
+ * name beside it (below its parent) are asked too, with the TXT, A and
+ * AAAA of <domain> itself; when each of the four RRsets of <domain> is
+ * the same as both probes' and <domain> has something to lose (more
+ * than a null MX), <domain> exists only through a wildcard (the one
+ * that answers a name that does not exist answers all names next to it
+ * too) and st->domain_wildcard says what it gets from it (the caller
+ * refuses the domain), unless a name asked about still holds a record,
+ * TXT or CNAME, once the wildcard's are left out (it makes <domain>
+ * exist). Blind spot: a domain with records of its own, a wildcard
+ * *.<domain> with the same records and a wildcard *.<parent> (often
+ * *.<zone>) with the same records too answers alike, and is refused.
  * Nothing is asked when nothing is in doubt (a state checked already
- * holds nothing in doubt, and keeps its flags); all the questions go at
+ * holds nothing in doubt at its names and keeps their flags; only the
+ * questions about <domain> are asked again); all the questions go at
  * once. Returns 0, or -1 with the reason in d.
  */
 int dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,

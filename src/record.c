@@ -73,6 +73,13 @@ record_is_version_nocase(const char *txt, const char *version)
 }
 
 int
+record_is_spf(const char *txt)
+{
+	return ascii_ncasecmp(txt, "v=spf1", 6) == 0 &&
+	       (txt[6] == ' ' || txt[6] == '\0');
+}
+
+int
 record_begins(const char *txt, const char *version)
 {
 	size_t vn = strlen(version);

@@ -51,6 +51,10 @@ int record_is_version(const char *txt, const char *version);
  * ignored (most likely a typo). */
 int record_is_version_nocase(const char *txt, const char *version);
 
+/* Is txt an SPF record: "v=spf1" (in any case), then a space or the end
+ * (RFC 7208 section 4.5)? Told where a domain would lose it. */
+int record_is_spf(const char *txt);
+
 /*
  * Does txt begin with version and ';' exactly ("v=STSv1;")? RFC 8461
  * section 3.1 and RFC 8460 section 3 discard every other record. Some

@@ -63,14 +63,18 @@
 	"%s.%s: its CNAME to %s comes from a wildcard (the name does not "     \
 	"exist), not a delegation: taken as no record, the update creates "    \
 	"the name"
-/* a domain whose MX a wildcard gives (plan_wildcard_mx_shadow) */
-#define WILDCARD_MX_SHADOW                                                     \
-	"%s has no records of its own: its MX comes from %s (a name just "     \
-	"below it gets the same MX), which no longer answers it once "         \
-	"_mta-sts.%s exists, so mail to it would stop; give it its own MX "    \
-	"records (and SPF TXT) first, and mta-sts.%s its own address if it "   \
-	"has the wildcard's, which then stops answering it too (if it has "    \
-	"them and a wildcard *.%s gives the same MX, add _mta-sts.%s TXT "     \
+/* a domain that exists only through a wildcard (plan_wildcard_domain):
+ * the domain, what it gets from the wildcard ("its MX and its address")
+ * and "comes" or "come", the wildcard, the domain, "it" or "they" and
+ * what else stops, the record types, the domain twice, its parent, then
+ * the domain again */
+#define WILDCARD_DOMAIN_SHADOW                                                 \
+	"%s has no records of its own: %s %s from %s (a name below it and "    \
+	"one beside it get the same), which no longer answers it once "        \
+	"_mta-sts.%s exists, so %s would go%s; give it records of its own "    \
+	"(%s) first, and mta-sts.%s its own address if it has the "            \
+	"wildcard's, which then stops answering it too (if it has them, and "  \
+	"wildcards *.%s and *.%s give the same, add _mta-sts.%s TXT "          \
 	"\"v=STSv1; id=0\" first: the next run replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
@@ -708,15 +712,23 @@ plan_wildcard_shadow(struct domain_run *r)
 	return -1;
 }
 
+/* The parent of domain d (d itself if it has one label). */
+static const char *
+parent_of(const char *d)
+{
+	const char *dot = strchr(d, '.');
+
+	return dot != NULL ? dot + 1 : d;
+}
+
 /* Put into out (of size size) the wildcard that answers domain d of
  * zone when d does not exist: *.<zone> when d is just below the apex,
  * else one of the names above d, which the answers do not tell. */
 static void
 wildcard_above(const char *d, const char *zone, char *out, size_t size)
 {
-	const char *parent = strchr(d, '.');
+	const char *parent = parent_of(d);
 
-	parent = parent != NULL ? parent + 1 : d;
 	if (strcmp(parent, zone) == 0)
 		snprintf(out, size, "the wildcard *.%s", zone);
 	else
@@ -725,27 +737,40 @@ wildcard_above(const char *d, const char *zone, char *out, size_t size)
 }
 
 /*
- * A domain below its zone's apex whose MX a wildcard gives (it does not
- * exist in the zone; dns_state_wildcards() asks a name just below it):
- * adding _mta-sts.<domain> would create the domain's name as an empty
- * node (RFC 4592 section 2.2.2), which the wildcard then no longer
- * answers, so its MX, its SPF TXT and all the wildcard gives it would
- * go, and its mail would stop. Refused, with the fix. A wildcard
- * *.<domain> with the MX of the domain itself looks the same (no answer
- * tells them apart without DNSSEC): the message says how to get past
- * that false refusal (a record of our kind at _mta-sts.<domain> makes
- * the question moot, and the run replaces it).
+ * A domain below its zone's apex that exists only through a wildcard
+ * (dns_state_wildcards() asks a name below it and one beside it): adding
+ * _mta-sts.<domain> would create the domain's name as an empty node
+ * (RFC 4592 section 2.2.2), which the wildcard then no longer answers,
+ * so its MX, its SPF TXT record, its address (all the wildcard gives
+ * it) would go, and with its MX or address its mail. Refused, with the
+ * fix. A domain whose own records a wildcard *.<domain> and a wildcard
+ * *.<parent> both give too looks the same (no answer tells them apart
+ * without DNSSEC): the message says how to get past that false refusal (a
+ * record of our kind at _mta-sts.<domain> makes the question moot, and the run
+ * replaces it).
  */
 static int
-plan_wildcard_mx_shadow(struct domain_run *r)
+plan_wildcard_domain(struct domain_run *r)
 {
 	const char *d = r->dc->name;
+	unsigned lost = r->state.domain_wildcard;
 	char wild[DNS_NAME_MAX + 40];
+	struct buf what, types;
+	int plural;
 
-	if (!r->state.domain_wildcard)
+	if (lost == 0)
 		return 0;
+	buf_init(&what, RUN_MSG_MAX);
+	buf_init(&types, RUN_MSG_MAX);
+	buf_puts(&what, "");
+	buf_puts(&types, "");
+	plural = dns_wild_words(lost, &what, &types);
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
-	run_fail(r, WILDCARD_MX_SHADOW, d, wild, d, d, d, d);
+	run_fail(r, WILDCARD_DOMAIN_SHADOW, d, what.data,
+	         plural ? "come" : "comes", wild, d, plural ? "they" : "it",
+	         dns_wild_mail(lost), types.data, d, d, parent_of(d), d);
+	buf_free(&what);
+	buf_free(&types);
 	return -1;
 }
 
@@ -789,7 +814,7 @@ plan_read_dns(struct domain_run *r)
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
-	return plan_wildcard_mx_shadow(r);
+	return plan_wildcard_domain(r);
 }
 
 /*

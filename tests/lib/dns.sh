@@ -46,6 +46,9 @@
 #
 # $DNS_BIND_ZONE_OPTIONS, when set, is added to each BIND zone statement
 # (e.g. "max-zone-ttl 86400;").
+#
+# $DNS_BIND_OPTIONS, when set, is added to BIND's options statement (e.g.
+# "querylog yes;": named then logs each query to DIR/named.log).
 
 : "${DNS_GRANT:=example.com}"
 DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
@@ -270,6 +273,7 @@ options {
 	notify no;
 	dnssec-validation no;
 	allow-transfer { none; };
+	${DNS_BIND_OPTIONS:-}
 };
 controls { };
 $includes

@@ -2,7 +2,8 @@
  * dnsupdate-test - the UPDATE plan without a server: which records
  * change, what is deleted and added, and the nsupdate-like dry-run text
  * (prerequisites, quoting, long texts split into character-strings,
- * CNAME refusal), and that a target holds its own zone name.
+ * CNAME refusal), that a target holds its own zone name, and how a
+ * refusal names what a domain gets from a wildcard.
  */
 #include "config.h"
 
@@ -471,6 +472,57 @@ test_zones_not_kept(void)
 		   before, after);
 }
 
+/* How a refusal names what a domain gets from a wildcard: the records,
+ * their number (the verb), their types, and whether its mail stops. */
+static void
+test_wild_words(void)
+{
+	static const struct {
+		unsigned lost;
+		const char *what, *types;
+		int plural, mail;
+	} t[] = {
+	    {DNS_WILD_MX, "its MX", "MX", 0, 1},
+	    {DNS_WILD_SPF, "its SPF TXT record", "TXT", 0, 0},
+	    {DNS_WILD_TXT, "its TXT records", "TXT", 1, 0},
+	    {DNS_WILD_SPF | DNS_WILD_TXT, "its SPF and other TXT records",
+	     "TXT", 1, 0},
+	    {DNS_WILD_A, "its address", "A", 0, 2},
+	    {DNS_WILD_A | DNS_WILD_AAAA, "its address", "A, AAAA", 0, 2},
+	    {DNS_WILD_MX | DNS_WILD_SPF | DNS_WILD_AAAA,
+	     "its MX, its SPF TXT record and its address", "MX, TXT, AAAA", 1,
+	     1},
+	    {DNS_WILD_NULL_MX | DNS_WILD_SPF | DNS_WILD_A,
+	     "its null MX, its SPF TXT record and its address", "MX, TXT, A", 1,
+	     0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct buf what, types;
+		const char *mail = dns_wild_mail(t[i].lost);
+		int plural;
+
+		buf_init(&what, 1024);
+		buf_init(&types, 1024);
+		plural = dns_wild_words(t[i].lost, &what, &types);
+		ok(what.data != NULL && strcmp(what.data, t[i].what) == 0 &&
+		       types.data != NULL &&
+		       strcmp(types.data, t[i].types) == 0 &&
+		       plural == t[i].plural,
+		   "lost %#x: \"%s\" (%s), %s", t[i].lost,
+		   what.data ? what.data : "", types.data ? types.data : "",
+		   plural ? "plural" : "singular");
+		ok(t[i].mail == 0 ? mail[0] == '\0'
+		   : t[i].mail == 1
+		       ? strcmp(mail, ", and mail to it would "
+		                      "stop") == 0
+		       : strstr(mail, "RFC 5321 section 5.1") != NULL,
+		   "lost %#x: mail: \"%s\"", t[i].lost, mail);
+		buf_free(&what);
+		buf_free(&types);
+	}
+}
+
 int
 main(void)
 {
@@ -483,5 +535,6 @@ main(void)
 	test_split();
 	test_target_copy();
 	test_zones_not_kept();
+	test_wild_words();
 	return done_testing();
 }

@@ -333,6 +333,27 @@ test_near_miss(void)
 	}
 }
 
+/* SPF records, which a domain that exists only through a wildcard
+ * would lose (RFC 7208 section 4.5: the version in any case, then a
+ * space or the end). */
+static void
+test_spf(void)
+{
+	static const struct {
+		const char *txt;
+		int spf;
+	} t[] = {
+	    {"v=spf1 -all", 1},  {"v=spf1", 1},  {"V=SPF1 mx -all", 1},
+	    {"v=spf10 -all", 0}, {"v=spf1x", 0}, {" v=spf1 -all", 0},
+	    {"v=spf", 0},        {"", 0},        {"v=spf1\t-all", 0},
+	    {"spf1 -all", 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		ok(record_is_spf(t[i].txt) == t[i].spf, "'%s' is SPF: %s",
+		   t[i].txt, t[i].spf ? "yes" : "no");
+}
+
 static void
 test_rdata(void)
 {
@@ -385,6 +406,7 @@ main(void)
 	test_tlsrpt_uri_format();
 	test_select();
 	test_near_miss();
+	test_spf();
 	test_rdata();
 	return done_testing();
 }
