@@ -1621,6 +1621,7 @@ print_text(const struct report *rep)
 	       rep->nfail ? "FAIL" : "PASS", rep->nfail,
 	       rep->nfail == 1 ? "" : "s", rep->nwarn,
 	       rep->nwarn == 1 ? "" : "s");
+	log_stdout_flush();
 }
 
 /* Append one domain's object to the JSON document. */
@@ -1673,6 +1674,7 @@ print_json(const struct report *reps, size_t n, int failed)
 		rc = -1;
 	} else {
 		fputs(out.data, stdout);
+		log_stdout_flush();
 	}
 	buf_free(&out);
 	return rc;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -154,6 +155,7 @@ struct parser {
 	size_t nkeystmt; /* conf->keys[0..nkeystmt) come from statements */
 	struct loaded_key *loaded;
 	size_t nloaded;
+	struct dir_memo *dir_memo; /* while policy_files_check() runs */
 };
 
 struct setting_def {
@@ -2289,21 +2291,195 @@ verify_urls_check(struct parser *p)
 	free(t.e);
 }
 
+/*
+ * The last directory dir_identity() was asked about, as written, and its
+ * identity: domains one after another often name one directory (a file
+ * per domain in one directory, one file for all), and each comparison of
+ * two domains' files asks about both again.
+ */
+struct dir_memo {
+	struct buf dir;
+	struct buf id;
+};
+
+/*
+ * Cut the last component off the directory path in b, leaving "/" (or "."
+ * for a relative path) when none is left, and set *kept to the length of
+ * the original path that b still holds (what follows is the cut part).
+ * Returns 0, or -1 when b is "/" or "." already.
+ */
+static int
+path_cut(struct buf *b, size_t *kept)
+{
+	size_t i = b->len;
+
+	if (b->len == 1 && (b->data[0] == '/' || b->data[0] == '.'))
+		return -1;
+	while (i > 0 && b->data[i - 1] != '/')
+		i--;
+	*kept = i > 0 ? i - 1 : 0;
+	if (i <= 1) { /* "/x": "/"; "x": "." */
+		b->data[0] = i == 1 ? '/' : '.';
+		i = 2;
+	}
+	b->len = i - 1;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/*
+ * Append the components of rest (the part of a path below an existing
+ * directory, whose first component does not exist) to out, each after a
+ * '/', leaving out empty ones and "." and taking "x/.." as nothing: the
+ * publish creates those directories, real ones, so ".." there is
+ * lexical. Returns how many ".." went above the existing directory.
+ */
+static unsigned
+path_rest_normal(const char *rest, struct buf *out)
+{
+	size_t start = out->len, n;
+	unsigned up = 0;
+
+	for (; *rest != '\0'; rest += n) {
+		rest += strspn(rest, "/");
+		n = strcspn(rest, "/");
+		if (n == 0 || (n == 1 && rest[0] == '.'))
+			continue;
+		if (n == 2 && rest[0] == '.' && rest[1] == '.') {
+			if (out->len == start) {
+				up++;
+				continue;
+			}
+			while (out->data[--out->len] != '/')
+				;
+			out->data[out->len] = '\0';
+			continue;
+		}
+		buf_puts(out, "/");
+		buf_append(out, rest, n);
+	}
+	return up;
+}
+
+/*
+ * Copy path into cur and cut it to the deepest directory that exists,
+ * whose stat() goes into *st, and set *kept to the length of path that
+ * is. Returns 1, or 0 when not even "/" or "." can be (a working
+ * directory removed).
+ */
+static int
+path_deepest(const char *path, struct buf *cur, size_t *kept, struct stat *st)
+{
+	*kept = strlen(path);
+	buf_reset(cur);
+	buf_puts(cur, *kept > 0 ? path : ".");
+	while (stat(cur->data, st) == -1)
+		if (path_cut(cur, kept) == -1)
+			return 0;
+	return 1;
+}
+
+/*
+ * Set id to the identity of directory dir (as a policy-file names it),
+ * for telling whether two paths name one directory: the device and inode
+ * of the directory, with its symbolic links, "//", "/./" and ".." as the
+ * kernel resolves them; or, while it does not exist yet, those of its
+ * deepest ancestor that does, followed by the rest of the path made
+ * normal (path_rest_normal()). One stat() when the directory exists.
+ */
+static void
+dir_identity(const char *dir, struct buf *id)
+{
+	struct buf cur, rest, again;
+	struct stat st;
+	size_t kept;
+	unsigned up;
+	int found;
+
+	buf_init(&cur, 3 * CONF_STR_MAX);
+	buf_init(&rest, CONF_STR_MAX);
+	found = path_deepest(dir, &cur, &kept, &st);
+	up = path_rest_normal(dir + kept, &rest);
+	/* the rest made normal may exist ("new/../x" is "x", and "x" may
+	 * be there) or go above: look again, once (no ".." is left) */
+	if (found && (up > 0 ||
+	              strcmp(rest.len > 0 ? rest.data : "", dir + kept) != 0)) {
+		buf_init(&again, 3 * CONF_STR_MAX);
+		buf_append(&again, cur.data, cur.len);
+		while (up-- > 0)
+			buf_puts(&again, "/..");
+		if (rest.len > 0)
+			buf_append(&again, rest.data, rest.len);
+		found = path_deepest(again.data, &cur, &kept, &st);
+		buf_reset(&rest);
+		path_rest_normal(again.data + kept, &rest);
+		buf_free(&again);
+	}
+	if (!found)
+		memset(&st, 0, sizeof(st));
+	buf_reset(id);
+	buf_printf(id, "%llx:%llx", (unsigned long long)st.st_dev,
+	           (unsigned long long)st.st_ino);
+	if (rest.len > 0)
+		buf_append(id, rest.data, rest.len);
+	buf_free(&cur);
+	buf_free(&rest);
+}
+
+/*
+ * The identity of the file at path, into id: its directory's
+ * (dir_identity(), remembered in p->dir_memo) and its name. Two domains
+ * whose policy files have one identity publish to one file, however
+ * their paths are written ("/srv/www//x/./f", a directory reached
+ * through a symbolic link).
+ */
+static void
+file_identity(struct parser *p, const char *path, struct buf *id)
+{
+	struct dir_memo *m = p->dir_memo;
+	const char *slash = strrchr(path, '/');
+	const char *dir = slash == NULL ? "." : slash == path ? "/" : path;
+	size_t dlen = dir == path ? (size_t)(slash - path) : 1;
+
+	if (m->dir.data == NULL || m->dir.len != dlen ||
+	    memcmp(m->dir.data, dir, dlen) != 0) {
+		buf_reset(&m->dir);
+		buf_append(&m->dir, dir, dlen);
+		dir_identity(m->dir.data, &m->id);
+	}
+	buf_reset(id);
+	buf_append(id, m->id.data, m->id.len);
+	buf_puts(id, "/");
+	buf_puts(id, slash == NULL ? path : slash + 1);
+}
+
+/* file_identity() of the policy file of domain i. */
+static void
+policy_file_identity(struct parser *p, size_t i, struct buf *id)
+{
+	struct domain_conf d;
+	char *path;
+
+	parsed_domain(p, i, &d);
+	path = conf_policy_file(&d);
+	file_identity(p, path, id);
+	free(path);
+}
+
 /* seen_add() test: do domains a and b publish to the same file? */
 static int
 same_policy_file(struct parser *p, size_t a, size_t b)
 {
-	struct domain_conf da, db;
-	char *fa, *fb;
+	struct buf fa, fb;
 	int same;
 
-	parsed_domain(p, a, &da);
-	parsed_domain(p, b, &db);
-	fa = conf_policy_file(&da);
-	fb = conf_policy_file(&db);
-	same = strcmp(fa, fb) == 0;
-	free(fa);
-	free(fb);
+	buf_init(&fa, 3 * CONF_STR_MAX);
+	buf_init(&fb, 3 * CONF_STR_MAX);
+	policy_file_identity(p, a, &fa);
+	policy_file_identity(p, b, &fb);
+	same = fa.len == fb.len && memcmp(fa.data, fb.data, fa.len) == 0;
+	buf_free(&fa);
+	buf_free(&fb);
 	return same;
 }
 
@@ -2369,28 +2545,38 @@ may_enforce(const struct domain_conf *d)
 }
 
 /* Refuse domain d (entry e), whose policy file at path is also f's:
- * returns -1. */
+ * returns -1. The message names f's path too when it is written
+ * otherwise ("//", "/./", a directory through a symbolic link). */
 static int
 shared_file_refused(struct parser *p, const struct domain_entry *e,
                     const struct domain_conf *d, const struct domain_conf *f,
                     const char *path)
 {
+	char *fpath = conf_policy_file(f), also[200] = "";
+	int rc;
+
+	if (strcmp(fpath, path) != 0)
+		snprintf(also, sizeof(also), " (the same file as \"%.150s\")",
+		         fpath);
+	free(fpath);
 	if (!same_policy_source(f, d))
-		return perr(p, e->file, e->line,
-		            "domain \"%s\" has the policy-file of domain "
-		            "\"%s\" (%s:%u), \"%.200s\", and another policy "
-		            "source: each would overwrite the other's policy; "
-		            "use %%d in policy-file to give each domain a file "
-		            "of its own",
-		            d->name, f->name, f->file, f->line, path);
-	return perr(p, e->file, e->line,
-	            "domain \"%s\" has the policy-file of domain \"%s\" "
-	            "(%s:%u), \"%.200s\": the MX check of one cannot stop "
-	            "the other from publishing a policy in mode enforce in "
-	            "the file they share; use %%d in policy-file, or set "
-	            "mx-check off for both if you keep their MX hosts in "
-	            "the policy yourself",
-	            d->name, f->name, f->file, f->line, path);
+		rc = perr(p, e->file, e->line,
+		          "domain \"%s\" has the policy-file of domain "
+		          "\"%s\" (%s:%u), \"%.200s\"%s, and another policy "
+		          "source: each would overwrite the other's policy; "
+		          "use %%d in policy-file to give each domain a file "
+		          "of its own",
+		          d->name, f->name, f->file, f->line, path, also);
+	else
+		rc = perr(p, e->file, e->line,
+		          "domain \"%s\" has the policy-file of domain "
+		          "\"%s\" (%s:%u), \"%.200s\"%s: the MX check of one "
+		          "cannot stop the other from publishing a policy in "
+		          "mode enforce in the file they share; use %%d in "
+		          "policy-file, or set mx-check off for both if you "
+		          "keep their MX hosts in the policy yourself",
+		          d->name, f->name, f->file, f->line, path, also);
+	return rc;
 }
 
 /*
@@ -2401,14 +2587,19 @@ shared_file_refused(struct parser *p, const struct domain_entry *e,
  * A policy that may be in mode enforce must not be checked against the
  * MX hosts of each domain either: one domain's check would refuse the
  * file the other still publishes.
- * Paths are expanded one at a time and only their hashes kept, so that
- * tens of thousands of domains cost a table of 8 bytes a slot. Domains
- * that share a file are marked (policy_file_shared): sync must not
- * choose the form of their policy per domain.
+ * Files are compared by what they are, not how their paths are written
+ * (policy_file_identity(): a stat() of each directory, one for all the
+ * domains in a row that name one). Paths are expanded one at a time and
+ * only their hashes kept, so that tens of thousands of domains cost a
+ * table of 8 bytes a slot. Domains that share a file are marked
+ * (policy_file_shared): sync must not choose the form of their policy
+ * per domain.
  */
 static int
 policy_files_check(struct parser *p)
 {
+	struct dir_memo memo;
+	struct buf id;
 	struct domain_conf d, f;
 	struct domain_entry *e;
 	struct seen_entry *hit;
@@ -2417,11 +2608,16 @@ policy_files_check(struct parser *p)
 	char *path;
 	int rc = 0;
 
+	buf_init(&memo.dir, CONF_STR_MAX);
+	buf_init(&memo.id, 2 * CONF_STR_MAX);
+	buf_init(&id, 3 * CONF_STR_MAX);
+	p->dir_memo = &memo;
 	seen_init(&t, p->conf->ndomains);
 	for (i = 0; rc == 0 && i < p->conf->ndomains; i++) {
 		parsed_domain(p, i, &d);
 		path = conf_policy_file(&d);
-		hit = seen_add(&t, hash_bytes(path, strlen(path)), i, p,
+		file_identity(p, path, &id);
+		hit = seen_add(&t, hash_bytes(id.data, id.len), i, p,
 		               same_policy_file);
 		if (hit != NULL) {
 			parsed_domain(p, hit->idx - 1, &f);
@@ -2436,6 +2632,10 @@ policy_files_check(struct parser *p)
 		free(path);
 	}
 	free(t.e);
+	p->dir_memo = NULL;
+	buf_free(&memo.dir);
+	buf_free(&memo.id);
+	buf_free(&id);
 	return rc;
 }
 

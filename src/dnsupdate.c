@@ -2984,16 +2984,25 @@ update_rcode_error(const struct dns_target *t, const char *where,
 	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
 	const char *key = t->key ? t->key->name : "(none)";
 
+	/* A signed REFUSED comes from BIND (a grant missing) or PowerDNS
+	 * (updates off or not from us; a grant its Lua policy lacks is
+	 * dropped from a NOERROR instead); Knot denies with NOTAUTH and
+	 * BADKEY. Nothing in the reply tells them apart reliably (PowerDNS
+	 * sets the AA bit, which RFC 2136 reserves, and may stop), so the
+	 * advice names each. */
 	if (rcode == LDNS_RCODE_REFUSED)
 		diag_error(d,
-		           "%s refused the update of %s (REFUSED): its "
-		           "update policy does not allow key %s to change "
-		           "these names in zone %s; `mta-sts-sync "
-		           "server-config` prints the grants needed "
-		           "(PowerDNS also needs dnsupdate=yes, and without "
-		           "a Lua policy allow-dnsupdate-from and the zone's "
-		           "TSIG-ALLOW-DNSUPDATE to admit us)",
-		           where, names, key, t->zone);
+		           "%s refused the update of %s (REFUSED): it does "
+		           "not let key %s change these names in zone %s; on "
+		           "BIND, the zone's update-policy lacks the grants "
+		           "`mta-sts-sync server-config --bind` prints; on "
+		           "PowerDNS, it takes no updates from us: set "
+		           "dnsupdate=yes; without a "
+		           "lua-dnsupdate-policy-script, "
+		           "allow-dnsupdate-from must also admit our "
+		           "address, and the zone's TSIG-ALLOW-DNSUPDATE "
+		           "metadata, if set, key %s",
+		           where, names, key, t->zone, key);
 	else if (rcode == LDNS_RCODE_NOTZONE)
 		diag_error(d,
 		           "%s: %s is not in zone %s (NOTZONE): set `zone` "

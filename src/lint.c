@@ -130,6 +130,7 @@ lint_file(const char *path)
 	}
 	if (log_get_level() != LOG_LEVEL_QUIET)
 		lint_warnings(stdout, path, &d);
+	log_stdout_flush();
 	buf_free(&canon);
 	policy_free(p);
 	return p != NULL ? 0 : -1;
@@ -149,11 +150,8 @@ lint_canonical(const char *path)
 	p = lint_load(path, &canon, &d);
 	if (p == NULL)
 		lint_print(stderr, path, "error", d.error);
-	else if (fwrite(canon.data, 1, canon.len, stdout) != canon.len ||
-	         fflush(stdout) != 0)
-		fprintf(stderr, "mta-sts-sync: standard output: %s\n",
-		        strerror(errno));
-	else
+	else if (fwrite(canon.data, 1, canon.len, stdout) == canon.len &&
+	         log_stdout_flush() == 0)
 		rc = 0;
 	if (log_get_level() != LOG_LEVEL_QUIET)
 		lint_warnings(stderr, path, &d);
@@ -176,7 +174,5 @@ lint_run(const struct cmd_opts *o)
 	for (i = 0; i < o->nargs; i++)
 		if (lint_file(o->args[i]) == -1)
 			failed = 1;
-	if (fflush(stdout) != 0)
-		return EXIT_FAILED;
 	return failed ? EXIT_FAILED : EXIT_OK;
 }

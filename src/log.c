@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,17 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "log.h"
 #include "util.h"
 
 static enum log_level level = LOG_LEVEL_NORMAL;
 static int to_syslog;
+
+/* Whether a write error on standard output ends the program
+ * (log_stdout_fatal()), and the first such error (0: none yet). */
+static int stdout_fatal;
+static int stdout_errno;
 
 /* The deferred warnings (each with its domain, or NULL), and the lock
  * that guards them and their printing. */
@@ -75,7 +83,10 @@ log_write(FILE *fp, int prio, const char *tag, const char *domain,
 		fprintf(fp, "%s: %s%s\n", domain, tag, msg);
 	else
 		fprintf(fp, "mta-sts-sync: %s%s\n", tag, msg);
-	fflush(fp);
+	if (fp == stdout)
+		log_stdout_flush();
+	else
+		fflush(fp);
 }
 
 /* Print the deferred warnings, once. */
@@ -186,6 +197,83 @@ log_verbose(const char *domain, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(stderr, LOG_INFO, "", domain, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_stdout_fatal(void)
+{
+	stdout_fatal = 1;
+}
+
+/*
+ * End the program for the write error on standard output: a reader that
+ * went away (EPIPE) kills it by SIGPIPE, silently, as SIGPIPE kills cat
+ * or grep (it is ignored until then only so that a DNS or HTTPS peer that
+ * closed its connection cannot kill the program); any other error is
+ * said once, with status 1. _exit: what the command had in hand is not
+ * freed, and nothing is flushed again.
+ */
+static void __attribute__((noreturn)) stdout_lost_end(void)
+{
+	sigset_t pipe;
+
+	if (stdout_errno == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&pipe);
+		sigaddset(&pipe, SIGPIPE);
+		pthread_sigmask(SIG_UNBLOCK, &pipe, NULL);
+		raise(SIGPIPE);
+	}
+	fprintf(stderr, "mta-sts-sync: error: standard output: %s\n",
+	        strerror(stdout_errno));
+	_exit(EXIT_FAILED);
+}
+
+/*
+ * The cause of an error on standard output that stdio did not keep (glibc
+ * drops its buffer at a failed write, and the next fflush() succeeds):
+ * EPIPE when the descriptor is a pipe or socket whose reader has gone,
+ * which poll() tells by POLLERR or POLLHUP; else EIO.
+ */
+static int
+stdout_error_cause(void)
+{
+	struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0)
+		return EPIPE;
+	return EIO;
+}
+
+int
+log_stdout_flush(void)
+{
+	int err, flushed;
+
+	errno = 0;
+	flushed = fflush(stdout);
+	if (flushed == 0 && !ferror(stdout))
+		return 0;
+	err = flushed != 0 && errno != 0 ? errno : stdout_error_cause();
+	if (stdout_errno == 0)
+		stdout_errno = err;
+	if (stdout_fatal)
+		stdout_lost_end();
+	return -1;
+}
+
+int
+log_output_end(void)
+{
+	int lost = 0;
+
+	if (log_stdout_flush() == -1) {
+		log_error(NULL,
+		          "standard output: %s: what was printed there is lost",
+		          strerror(stdout_errno));
+		lost = 1;
+	}
+	return lost || ferror(stderr) ? -1 : 0;
 }
 
 void

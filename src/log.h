@@ -39,6 +39,22 @@ void log_notice(const char *domain, const char *fmt, ...)
 void log_verbose(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * Standard output. A write to it that fails (a closed pipe, a full disk)
+ * is remembered, and decides the exit status at log_output_end(). For
+ * commands that start no publish-command, log_stdout_fatal() makes it
+ * end the program at once instead: by SIGPIPE if the reader went away,
+ * else with one message and status 1.
+ */
+void log_stdout_fatal(void);
+/* Flush standard output (each domain's or file's lines, so that a reader
+ * gets them as they come and one that went away is noticed); 0, or -1. */
+int log_stdout_flush(void);
+/* At the end of a command: flush standard output. Returns 0, or -1 when
+ * some of what was printed to standard output or error was lost (for
+ * standard output, said by log_error(), where it still can be). */
+int log_output_end(void);
+
 /* Print "mta-sts-sync: message" and exit with status. */
 void die(int status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));

@@ -77,8 +77,9 @@ static const char help_text[] =
     "  -h, --help          this help\n"
     "  -V, --version       the version\n"
     "\n"
-    "Exit status: 0 all in sync / valid / passed; 1 a domain or file failed;\n"
-    "2 usage or configuration error. See mta-sts-sync(8).\n";
+    "Exit status: 0 all in sync / valid / passed; 1 a domain or file failed,\n"
+    "or output was lost; 2 usage or configuration error. See "
+    "mta-sts-sync(8).\n";
 
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, 'c'},
@@ -364,13 +365,16 @@ main(int argc, char **argv)
 {
 	struct cmd_opts o;
 	enum command cmd;
-	int consumed, opt, use_syslog = 0;
+	int consumed, opt, rc, use_syslog = 0;
 
 	std_descriptors_open();
 	/* A reader that goes away (a pipe into head, a log collector that
-	 * stopped) must not end a run half-way by SIGPIPE, past the handler
-	 * that stops its publish-commands: a write to it fails instead,
-	 * the domains are still processed and decide the exit status. The
+	 * stopped) must not end a sync half-way by SIGPIPE, past the handler
+	 * that stops its publish-commands: a write to it fails instead, the
+	 * domains are still processed, and the exit status says the output
+	 * was lost (log_output_end()). Nor may a DNS or HTTPS peer that
+	 * closed its connection kill any command. The other commands die by
+	 * SIGPIPE when standard output's reader has gone (log.c). The
 	 * publish-commands get the default back (publish.c). */
 	signal(SIGPIPE, SIG_IGN);
 	/* Started with SIGCHLD ignored (some daemons and cron do that), its
@@ -380,18 +384,21 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.conf_path = SYSCONFDIR "/mta-sts-sync.conf";
 	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);
+	if (cmd != CMD_SYNC)
+		log_stdout_fatal();
 	argc -= consumed;
 	argv += consumed;
 	while ((opt = getopt_long(argc, argv, "c:j:nvqhV", long_opts, NULL)) !=
 	       -1) {
-		if (opt == 'h') {
-			fputs(usage_text, stdout);
-			fputs(help_text, stdout);
-			return EXIT_OK;
-		}
-		if (opt == 'V') {
-			puts(PACKAGE_NAME " " PACKAGE_VERSION);
-			return EXIT_OK;
+		if (opt == 'h' || opt == 'V') {
+			log_stdout_fatal();
+			if (opt == 'h') {
+				fputs(usage_text, stdout);
+				fputs(help_text, stdout);
+			} else {
+				puts(PACKAGE_NAME " " PACKAGE_VERSION);
+			}
+			return log_output_end() == 0 ? EXIT_OK : EXIT_FAILED;
 		}
 		if (opt == '?')
 			usage(NULL);
@@ -403,5 +410,9 @@ main(int argc, char **argv)
 	o.args = argv + optind;
 	o.nargs = argc - optind;
 	command_first(consumed, &o);
-	return dispatch(cmd, &o);
+	rc = dispatch(cmd, &o);
+	/* output lost: not "ok", whatever else happened */
+	if (log_output_end() == -1 && rc == EXIT_OK)
+		rc = EXIT_FAILED;
+	return rc;
 }

@@ -937,10 +937,11 @@ fork_bare(void)
 #endif
 }
 
-/* In the supervisor: stop the group, once: SIGTERM to all of it (the
- * supervisor's own, blocked, comes back from sigwaitinfo() and does
- * nothing more), and SIGALRM PUBLISH_STOP_GRACE s later, which kills
- * what is left. */
+/* In the supervisor: stop the group, once, whatever asked for it (the
+ * run's SIGTERM, the kernel's when the run dies, the command's end): the
+ * only SIGTERM the group gets (the supervisor's own, blocked, comes back
+ * from sigwaitinfo() and does nothing more), and SIGALRM
+ * PUBLISH_STOP_GRACE s later, which kills what is left. */
 static void
 sv_stop(void)
 {
@@ -1202,11 +1203,14 @@ publish_stop_commands(void)
 	for (int i = 0;
 	     i < 1000 && __atomic_load_n(&spawning, __ATOMIC_SEQ_CST) > 0; i++)
 		nanosleep(&ms, NULL);
+	/* to each supervisor alone, which stops its group (sv_stop()):
+	 * sent to the group as well, the command got SIGTERM twice, once
+	 * from here and once from its supervisor, which this one reached */
 	for (int i = 0; i < RUNNING_MAX; i++) {
 		pid_t pid = __atomic_load_n(&running[i], __ATOMIC_SEQ_CST);
 
 		if (pid > 0)
-			kill(-pid, SIGTERM);
+			kill(pid, SIGTERM);
 	}
 }
 

@@ -86,8 +86,9 @@ void publish_run_locked(int fd);
  * in d. A prog holding '%' is expanded per domain and not checked. */
 int publish_command_check(const char *prog, struct diag *d);
 
-/* Send SIGTERM to the process groups of the publish-commands running
- * now, and start none after. Async-signal-safe: for a handler of the
+/* Send SIGTERM to the supervisors of the publish-commands running now,
+ * each of which then stops its process group (one SIGTERM, SIGKILL 5 s
+ * later), and start none after. Async-signal-safe: for a handler of the
  * signals that end a run. */
 void publish_stop_commands(void);
 

@@ -321,9 +321,5 @@ serverconf_run(const struct cmd_opts *o)
 	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_PDNS)
 		print_pdns(stdout, c);
 	conf_free(c);
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		log_error(NULL, "cannot write the output");
-		return EXIT_FAILED;
-	}
-	return EXIT_OK;
+	return log_stdout_flush() == 0 ? EXIT_OK : EXIT_FAILED;
 }

@@ -401,15 +401,19 @@ EOF
 # dns_start_pdns DIR PORT [KEYFILE...]: a gsqlite3 database with the
 # zones and keys in DIR, DIR/pdns.conf, and pdns_server; every key may
 # update the granted names (the Lua policy; $DNS_PDNS_POLICY, when set,
-# names another policy file), each UPDATE adds 1 to the serial
-# (SOA-EDIT-DNSUPDATE INCREASE), and nothing is cached, so the tests read
-# what the database holds.
+# names another policy file, or is "none": no Lua policy, so that
+# allow-dnsupdate-from and TSIG-ALLOW-DNSUPDATE decide), each UPDATE adds
+# 1 to the serial (SOA-EDIT-DNSUPDATE INCREASE), and nothing is cached,
+# so the tests read what the database holds. $DNS_PDNS_LINES, when set,
+# ends pdns.conf (a later setting wins, e.g. "dnsupdate=no").
 dns_start_pdns() {
 	local dir="$1" port="$2" k z
 	shift 2
 	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
 	dns_zone "$dir"
-	if [ -n "${DNS_PDNS_POLICY:-}" ]; then
+	if [ "${DNS_PDNS_POLICY:-}" = none ]; then
+		rm -f "$dir/update-policy.lua"
+	elif [ -n "${DNS_PDNS_POLICY:-}" ]; then
 		cp "$DNS_PDNS_POLICY" "$dir/update-policy.lua"
 	else
 		_dns_pdns_policy "$@" >"$dir/update-policy.lua"
@@ -419,12 +423,17 @@ dns_start_pdns() {
 		cat <<EOF
 launch=gsqlite3
 gsqlite3-database=$dir/pdns.db
-lua-dnsupdate-policy-script=$dir/update-policy.lua
 cache-ttl=0
 query-cache-ttl=0
 negquery-cache-ttl=0
 zone-cache-refresh-interval=0
 EOF
+		if [ -e "$dir/update-policy.lua" ]; then
+			echo "lua-dnsupdate-policy-script=$dir/update-policy.lua"
+		fi
+		if [ -n "${DNS_PDNS_LINES:-}" ]; then
+			printf '%s\n' "$DNS_PDNS_LINES"
+		fi
 	} >"$dir/pdns.conf"
 	rm -f "$dir/pdns.db"
 	sqlite3 "$dir/pdns.db" <"$DNS_PDNS_SCHEMA" || return 1

@@ -124,3 +124,19 @@ run_cmd() {
 	eval "$1=\$_o"
 	eval "$2=\$_r"
 }
+
+# closed_pipe [-2] CMD...: run CMD with standard output (with -2, standard
+# error too) a pipe whose reader has gone, as a `| head` that has
+# finished leaves it; print its exit status, 128+N if signal N killed it,
+# as a shell shows it. Returns 2 without python3 (the caller skips).
+closed_pipe() {
+	command -v python3 >/dev/null || return 2
+	python3 -c '
+import os, subprocess, sys
+both = sys.argv[1] == "-2"
+argv = sys.argv[2:] if both else sys.argv[1:]
+r, w = os.pipe()
+os.close(r)
+rc = subprocess.run(argv, stdout=w, stderr=w if both else None).returncode
+print(128 - rc if rc < 0 else rc)' "$@"
+}

@@ -829,6 +829,100 @@ test_shared_policy_file(void)
 #undef SHARED_OPTIONS
 }
 
+/* Load domains d1.example, d2.example, ... each with the policy-file of
+ * files[] (relative: below tmpdir), one upstream, mx-check off, and
+ * check which are marked as sharing their file. */
+static void
+shared_paths(const char *const *files, const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c;
+	struct buf b;
+	size_t i;
+
+	buf_init(&b, CONF_MAX_SIZE);
+	buf_puts(&b, KEY_STMT "options {\n\tkey \"k\";\n\tupstream "
+	                      "\"https://mta-sts.one.example/x\";\n"
+	                      "\tmx-check off;\n};\n");
+	for (i = 0; files[i] != NULL; i++)
+		buf_printf(&b,
+		           "domain \"d%zu.example\" { policy-file \"%s\"; };\n",
+		           i + 1, files[i]);
+	c = load_text(b.data, &d);
+	ok(c != NULL, "%s: loads: %s", what, d.error);
+	shared_flags(c, want, what);
+	conf_free(c);
+	buf_free(&b);
+}
+
+/*
+ * A policy file is one file however its path is written: with "//",
+ * "/./" or "x/..", through a symbolic link to a directory, or below
+ * directories that do not exist yet (the publish creates them); before,
+ * paths were compared as strings, and such domains were not marked as
+ * sharing their file, nor refused for it.
+ */
+static void
+test_shared_policy_file_paths(void)
+{
+	static const char *const exist[] = {"pf/www/x/mta-sts.txt",
+	                                    "pf/www//x/./mta-sts.txt",
+	                                    "pf/www/nope/../x/mta-sts.txt",
+	                                    "pf/link/x/mta-sts.txt",
+	                                    "pf/www/x/other.txt",
+	                                    "pf/www/y/mta-sts.txt",
+	                                    NULL};
+	static const char *const absent[] = {"pf/www/new/f.txt",
+	                                     "pf/link/new/f.txt",
+	                                     "pf/www/new/../new/./f.txt",
+	                                     "pf/www/nope/../../www/new/f.txt",
+	                                     "pf/new/f.txt",
+	                                     "pf/www/newer/f.txt",
+	                                     NULL};
+	static const char *const above[] = {"pf/www/x/g.txt",
+	                                    "pf/www/nope/../../www/x/g.txt",
+	                                    "pf/link/../www/x/g.txt", NULL};
+	char target[600];
+	struct diag d;
+	struct conf *c;
+
+	mkdir(tpath("pf"), 0700);
+	mkdir(tpath("pf/www"), 0700);
+	mkdir(tpath("pf/www/x"), 0700);
+	mkdir(tpath("pf/www/y"), 0700);
+	if (symlink("www", tpath("pf/link")) == -1) {
+		perror("symlink");
+		exit(99);
+	}
+	shared_paths(exist, "111100",
+	             "an existing directory written four ways: one file; "
+	             "another name or directory: not");
+	shared_paths(absent, "111100",
+	             "directories not made yet, written four ways: one "
+	             "file; another directory: not");
+	shared_paths(above, "111",
+	             "\"..\" from a directory not made yet, and through a "
+	             "link: one file");
+	/* the refusal names both paths */
+	snprintf(target, sizeof(target), "%s", tpath("pf/www/x/mta-sts.txt"));
+	c = load_text(KEY_STMT "options { key \"k\"; mx-check off; };\n"
+	                       "domain \"a.example\" { upstream "
+	                       "\"https://mta-sts.one.example/x\"; "
+	                       "policy-file \"pf/www/x/mta-sts.txt\"; };\n"
+	                       "domain \"b.example\" { upstream "
+	                       "\"https://mta-sts.two.example/x\"; "
+	                       "policy-file \"pf/link/x/mta-sts.txt\"; };\n",
+	              &d);
+	ok(c == NULL, "one file through a link, two upstreams: refused");
+	like(d.error,
+	     "domain \"b.example\" has the policy-file of domain "
+	     "\"a.example\"",
+	     "one file through a link, two upstreams: both domains named");
+	like(d.error, target,
+	     "one file through a link, two upstreams: the other path named");
+	conf_free(c);
+}
+
 /*
  * Domains that write the same settings share them, and what is a
  * domain's own (name, place, tls-rpt, verify-url) stays its own: a
@@ -1872,6 +1966,7 @@ main(void)
 	test_overrides_local();
 	test_verify_url();
 	test_shared_policy_file();
+	test_shared_policy_file_paths();
 	test_shared();
 	test_tls_rpt_scheme();
 	test_scale();
