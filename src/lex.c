@@ -91,9 +91,13 @@ lex_string(struct lex *lx)
 		if (c == '\n')
 			lx->line++;
 		if (c == '\\') {
+			/* the escaped byte is checked as any other: a NUL
+			 * stored here would end the value early */
 			c = lex_peek(lx, 0);
 			if (c == -1)
 				return lex_fail(lx, "unterminated string");
+			if (c == '\0')
+				return lex_fail(lx, "NUL byte in string");
 			lx->pos++;
 		}
 		if (n >= LEX_TOKEN_MAX)

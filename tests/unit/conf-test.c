@@ -1277,6 +1277,45 @@ test_comments(void)
 	           "ddns-confgen's update-policy in the configuration");
 }
 
+/* Parse the len bytes of text (which may hold NUL bytes) as mem.conf:
+ * must fail with want in the error. */
+static void
+bytes_fail(const char *text, size_t len, const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c;
+
+	diag_init(&d);
+	c = conf_parse("mem.conf", text, len, &d);
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	conf_free(c);
+}
+
+/* Bytes the files may not hold: each is named where it is. */
+static void
+test_bytes(void)
+{
+	static const char esc_nul[] = "domain \"a.example\" { policy-file "
+	                              "\"/tmp/au\\\0dit/a\"; };\n";
+	static const char key_nul[] = "key \"k\" { algorithm hmac-sha256; "
+	                              "secret \"\\\0AAAA\"; };\n";
+	struct tsig_key key;
+	struct diag d;
+
+	bytes_fail(esc_nul, sizeof(esc_nul) - 1,
+	           "mem.conf:1: NUL byte in string",
+	           "a backslash and a NUL byte in a string");
+	bytes_fail(key_nul, sizeof(key_nul) - 1,
+	           "mem.conf:1: NUL byte in string",
+	           "a backslash and a NUL byte in a secret");
+	diag_init(&d);
+	ok(keyfile_parse("k.key", key_nul, sizeof(key_nul) - 1, NULL, &key,
+	                 &d) == -1,
+	   "key file: a backslash and a NUL byte in a secret refused");
+	like(d.error, "k.key:1: NUL byte in string", "key file: message");
+}
+
 /* A policy-file whose %d expansion would not fit is refused when the
  * configuration is loaded, not cut short when a domain is published. */
 static void
@@ -1972,6 +2011,7 @@ main(void)
 	test_scale();
 	test_includes();
 	test_comments();
+	test_bytes();
 	test_errors();
 	test_numbers();
 	test_urls();
