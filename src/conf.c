@@ -139,6 +139,10 @@ struct parser {
 	dev_t dev[CONF_INCLUDE_DEPTH + 2]; /* files being read, for loops */
 	ino_t ino[CONF_INCLUDE_DEPTH + 2];
 	mode_t mode[CONF_INCLUDE_DEPTH + 2]; /* 0: read from memory */
+	/* the include statement that is reading each file: at depth i,
+	   inc_file[i]:inc_line[i] (unset at depth 0) */
+	const char *inc_file[CONF_INCLUDE_DEPTH + 2];
+	unsigned inc_line[CONF_INCLUDE_DEPTH + 2];
 	struct block options;
 	const char *opt_file; /* NULL: no options block */
 	unsigned opt_line;
@@ -181,16 +185,66 @@ perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
-/* Describe the current token for "expected X, found Y". */
+/*
+ * Set "include-file:line: file:line: message" as the error, for a file
+ * whose fault is that it was included (a key file, say), so that the
+ * include statement is named too; only "file:line: message" at the top
+ * level. Returns -1.
+ */
+static int __attribute__((format(printf, 4, 5)))
+perr_included(struct parser *p, const char *file, unsigned line,
+              const char *fmt, ...)
+{
+	char msg[DIAG_MSG_MAX], at[300] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->depth > 0)
+		snprintf(at, sizeof(at), "%s:%u: ", p->inc_file[p->depth],
+		         p->inc_line[p->depth]);
+	diag_error(p->d, "%s%s:%u: %s", at, file, line, msg);
+	return -1;
+}
+
+/* What a message says of a value it does not quote (secret_shaped()). */
+#define NOT_SHOWN "a value not shown (it looks like a TSIG secret)"
+
+/*
+ * Describe the current token for "expected X, found Y". A word or string
+ * out of place may be a secret (a key file included by mistake, a secret
+ * pasted in the wrong place): it is quoted only when keyword_shaped().
+ */
 static const char *
 found(const struct lex *lx, char *buf, size_t size)
 {
-	if (lx->type == TOK_WORD)
-		snprintf(buf, size, "'%.64s'", lx->text);
-	else if (lx->type == TOK_STRING)
-		snprintf(buf, size, "\"%.64s\"", lx->text);
+	int word = lx->type == TOK_WORD;
+
+	if ((word || lx->type == TOK_STRING) && keyword_shaped(lx->text))
+		snprintf(buf, size, word ? "'%s'" : "\"%s\"", lx->text);
+	else if (word || lx->type == TOK_STRING)
+		snprintf(buf, size,
+		         "a %s not shown (not shaped like a keyword: it may "
+		         "be a secret)",
+		         word ? "word" : "quoted string");
 	else
 		snprintf(buf, size, "%s", lex_type_name(lx->type));
+	return buf;
+}
+
+/*
+ * Value v of a setting, quoted with q (at most max bytes of it) for a
+ * message about it; or, when it looks like a secret written in the wrong
+ * place, NOT_SHOWN.
+ */
+static const char *
+shown(const char *v, char q, int max, char *buf, size_t size)
+{
+	if (secret_shaped(v))
+		snprintf(buf, size, "%s", NOT_SHOWN);
+	else
+		snprintf(buf, size, "%c%.*s%c", q, max, v, q);
 	return buf;
 }
 
@@ -267,7 +321,7 @@ get_number(struct parser *p, struct lex *lx, const char *name,
            unsigned long long *out)
 {
 	unsigned line;
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int bad;
 
 	if (get_value(p, lx, name, &v) == -1)
@@ -276,8 +330,8 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 	bad = parse_uint(v, max, out) == -1 || *out < min;
 	if (bad)
 		perr(p, lx->file, line,
-		     "%s: expected a number from %llu to %llu, found '%.64s'",
-		     name, min, max, v);
+		     "%s: expected a number from %llu to %llu, found %s", name,
+		     min, max, shown(v, '\'', 64, sh, sizeof(sh)));
 	free(v);
 	if (bad)
 		return -1;
@@ -598,7 +652,7 @@ keep(struct parser *p, const char *v)
 static int
 set_upstream(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 
 	if (get_value_semi(p, lx, "upstream", &v) == -1)
 		return -1;
@@ -606,9 +660,8 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 	free(v);
 	if (!url_ok(b->dc.upstream))
 		return perr(p, lx->file, lx->tok_line,
-		            "upstream: expected an https:// URL, found "
-		            "'%.100s'",
-		            b->dc.upstream);
+		            "upstream: expected an https:// URL, found %s",
+		            shown(b->dc.upstream, '\'', 100, sh, sizeof(sh)));
 	if (b->set_line[S_POLICY])
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream and policy { } are mutually exclusive "
@@ -622,16 +675,15 @@ static int
 set_mode(struct parser *p, struct lex *lx, struct block *b)
 {
 	enum policy_mode mode = POLICY_MODE_ENFORCE;
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "mode", &v) == -1)
 		return -1;
 	if (policy_mode_from_name(v, &mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
-		          "mode: expected enforce, testing or none, found "
-		          "'%.64s'",
-		          v);
+		          "mode: expected enforce, testing or none, found %s",
+		          shown(v, '\'', 64, sh, sizeof(sh)));
 	b->dc.mode = mode;
 	b->dc.has_mode = 1;
 	free(v);
@@ -656,6 +708,7 @@ static int
 mx_check_pattern(struct parser *p, struct lex *lx, char *v)
 {
 	struct policy *scratch = policy_new();
+	int secret = secret_shaped(v); /* before it is lower-cased */
 	struct diag md;
 	char *c;
 	int rc = 0;
@@ -664,9 +717,13 @@ mx_check_pattern(struct parser *p, struct lex *lx, char *v)
 	for (c = v; *c != '\0'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
+	/* policy_add_mx() quotes the pattern: not said of a secret */
 	if (scratch == NULL || policy_add_mx(scratch, v, &md) == -1)
-		rc = perr(p, lx->file, lx->tok_line, "mx \"%.100s\": %s", v,
-		          diag_failed(&md) ? md.error : "invalid pattern");
+		rc = perr(p, lx->file, lx->tok_line, "mx %s%.100s%s: %s",
+		          secret ? "" : "\"", secret ? NOT_SHOWN : v,
+		          secret ? "" : "\"",
+		          diag_failed(&md) && !secret ? md.error
+		                                      : "invalid pattern");
 	policy_free(scratch);
 	return rc;
 }
@@ -746,7 +803,7 @@ static int
 get_choice(struct parser *p, struct lex *lx, const char *name,
            const char *const *names, const char *expected, int *idx)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int i;
 
 	if (get_value_semi(p, lx, name, &v) == -1)
@@ -756,8 +813,8 @@ get_choice(struct parser *p, struct lex *lx, const char *name,
 			break;
 	*idx = i;
 	if (names[i] == NULL)
-		perr(p, lx->file, lx->tok_line,
-		     "%s: expected %s, found '%.64s'", name, expected, v);
+		perr(p, lx->file, lx->tok_line, "%s: expected %s, found %s",
+		     name, expected, shown(v, '\'', 64, sh, sizeof(sh)));
 	free(v);
 	return names[i] == NULL ? -1 : 0;
 }
@@ -795,17 +852,17 @@ set_mx_check(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 
 	if (get_value_semi(p, lx, "verify-url", &v) == -1)
 		return -1;
 	b->dc.verify_url_set = keep(p, v);
 	free(v);
 	if (!url_ok(b->dc.verify_url_set))
-		return perr(p, lx->file, lx->tok_line,
-		            "verify-url: expected an https:// URL, found "
-		            "'%.100s'",
-		            b->dc.verify_url_set);
+		return perr(
+		    p, lx->file, lx->tok_line,
+		    "verify-url: expected an https:// URL, found %s",
+		    shown(b->dc.verify_url_set, '\'', 100, sh, sizeof(sh)));
 	if (!percent_ok(b->dc.verify_url_set))
 		return perr(p, lx->file, lx->tok_line,
 		            "verify-url: only %%d (the domain) and %%%% may "
@@ -863,14 +920,19 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 {
 	struct diag td;
 	char *v = NULL, *c;
-	int rc = 0;
+	int secret, rc = 0;
 
 	if (get_value_semi(p, lx, "tls-rpt", &v) == -1)
 		return -1;
 	diag_init(&td);
+	secret = secret_shaped(v);
+	/* tlsrpt_uri_check() quotes the URI: not said of a secret */
 	if (tlsrpt_uri_check(v, &td) == -1 || diag_failed(&td))
-		rc = perr(p, lx->file, lx->tok_line, "tls-rpt \"%.100s\": %s",
-		          v, diag_failed(&td) ? td.error : "invalid URI");
+		rc = perr(p, lx->file, lx->tok_line, "tls-rpt %s%.100s%s: %s",
+		          secret ? "" : "\"", secret ? NOT_SHOWN : v,
+		          secret ? "" : "\"",
+		          diag_failed(&td) && !secret ? td.error
+		                                      : "invalid URI");
 	for (c = v; rc == 0 && *c != '\0' && *c != ':'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
@@ -927,7 +989,7 @@ set_ca_file(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_zone(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int rc;
 
 	if (get_value_semi(p, lx, "zone", &v) == -1)
@@ -937,8 +999,9 @@ set_zone(struct parser *p, struct lex *lx, struct block *b)
 	free(v);
 	if (rc == -1)
 		return perr(p, lx->file, lx->tok_line,
-		            "zone: '%.100s' is not a valid domain name%s",
-		            b->dc.zone, idn_hint(b->dc.zone));
+		            "zone: %s is not a valid domain name%s",
+		            shown(b->dc.zone, '\'', 100, sh, sizeof(sh)),
+		            idn_hint(b->dc.zone));
 	return 0;
 }
 
@@ -1018,7 +1081,7 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 {
 	unsigned long long v;
 	unsigned line;
-	char f[96], *a = NULL;
+	char f[96], sh[128], *a = NULL;
 	enum lex_type t;
 	int ok;
 
@@ -1035,8 +1098,9 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	free(a);
 	if (!ok)
 		return perr(p, lx->file, line,
-		            "%s: expected an IP address%s, found '%.100s'",
-		            name, host_ok ? " or host name" : "", *addr);
+		            "%s: expected an IP address%s, found %s", name,
+		            host_ok ? " or host name" : "",
+		            shown(*addr, '\'', 100, sh, sizeof(sh)));
 	if ((t = next(p, lx)) == TOK_SEMI)
 		return 0;
 	if (t == TOK_ERROR)
@@ -1089,16 +1153,15 @@ resolve_ok(const char *v)
 static int
 set_resolve(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "resolve", &v) == -1)
 		return -1;
 	if (!resolve_ok(v))
 		rc = perr(p, lx->file, lx->tok_line,
-		          "resolve: expected \"HOST:PORT:ADDRESS\", found "
-		          "'%.100s'",
-		          v);
+		          "resolve: expected \"HOST:PORT:ADDRESS\", found %s",
+		          shown(v, '\'', 100, sh, sizeof(sh)));
 	mem_list_add(p->conf->mem, &b->dc.resolve, keep(p, v));
 	free(v);
 	return rc;
@@ -1115,6 +1178,8 @@ policy_mx(struct parser *p, struct lex *lx, struct policy *pol)
 	if (get_value_semi(p, lx, "mx", &s) == -1)
 		return -1;
 	diag_init(&md);
+	/* after mx_check_pattern(), policy_add_mx() fails only past
+	 * POLICY_MX_MAX patterns: the pattern it quotes is a valid one */
 	if ((rc = mx_check_pattern(p, lx, s)) == 0 &&
 	    (rc = policy_add_mx(pol, s, &md)) == -1)
 		perr(p, lx->file, lx->tok_line, "mx \"%.100s\": %s", s,
@@ -1127,16 +1192,15 @@ policy_mx(struct parser *p, struct lex *lx, struct policy *pol)
 static int
 policy_mode(struct parser *p, struct lex *lx, struct policy *pol)
 {
-	char *s = NULL;
+	char *s = NULL, sh[128];
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "mode", &s) == -1)
 		return -1;
 	if (policy_mode_from_name(s, &pol->mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
-		          "mode: expected enforce, testing or none, found "
-		          "'%.64s'",
-		          s);
+		          "mode: expected enforce, testing or none, found %s",
+		          shown(s, '\'', 64, sh, sizeof(sh)));
 	free(s);
 	return rc;
 }
@@ -1154,9 +1218,14 @@ policy_setting(struct parser *p, struct lex *lx, struct policy *pol,
 
 	if (strcmp(lx->text, "mx") == 0)
 		return policy_mx(p, lx, pol);
+	if (bit == 0 && !keyword_shaped(lx->text))
+		return perr(p, lx->file, lx->tok_line,
+		            "expected mode, mx or max-age in policy { }, found "
+		            "a word that is no setting name (not shown: it may "
+		            "be a secret)");
 	if (bit == 0)
 		return perr(p, lx->file, lx->tok_line,
-		            "unknown setting '%.64s' in policy { } (expected "
+		            "unknown setting '%s' in policy { } (expected "
 		            "mode, mx or max-age)",
 		            lx->text);
 	if (*seen & bit)
@@ -1240,6 +1309,57 @@ static const struct setting_def settings[S_COUNT] = {
     [S_RESOLVER] = {"resolver", 0, set_resolver},
 };
 
+/* Is w shaped like a one-line key, [alg:]name:secret (no statement or
+ * setting name holds ':')? */
+static int
+oneline_shaped(const char *w)
+{
+	const char *c1 = strchr(w, ':'), *c2;
+
+	if (c1 == NULL || c1 == w)
+		return 0;
+	c2 = strchr(c1 + 1, ':');
+	if (c2 != NULL && (c2 == c1 + 1 || strchr(c2 + 1, ':') != NULL))
+		return 0;
+	return strrchr(w, ':')[1] != '\0';
+}
+
+/*
+ * The word just read where a statement or a setting goes (lx->text) is
+ * shaped like the contents of a key file that is not BIND's: Knot's
+ * "key:" (keymgr -t), a one-line [alg:]name:secret, or a bare base64
+ * secret. Such a file was named with include instead of key-file: say
+ * so, without quoting the word. Returns -1 with the error, or 0.
+ */
+static int
+key_file_words(struct parser *p, const struct lex *lx)
+{
+	const char *w = lx->text, *c1 = strchr(w, ':');
+	const char *what;
+
+	if (strcmp(w, "key:") == 0)
+		what = "a Knot key list, as keymgr -t writes it";
+	else if (oneline_shaped(w))
+		what = "a one-line [algorithm:]name:secret key";
+	else if (c1 == NULL && strlen(w) % 4 == 0 && secret_shaped(w))
+		return perr_included(
+		    p, lx->file, lx->tok_line,
+		    "found a bare base64 TSIG secret (not shown), not "
+		    "configuration: a key file names the key too (write it "
+		    "with tsig-keygen, or as name:secret), and is named with "
+		    "key-file \"%s\"; in the domain or in options, not with "
+		    "include",
+		    lx->file);
+	else
+		return 0;
+	return perr_included(p, lx->file, lx->tok_line,
+	                     "this looks like a TSIG key file (%s; the key is "
+	                     "not shown), not configuration: name it with "
+	                     "key-file \"%s\"; in the domain or in options, "
+	                     "not with include",
+	                     what, lx->file);
+}
+
 /* Parse one setting of an options or domain block; its name is read. */
 static int
 parse_setting(struct parser *p, struct lex *lx, struct block *b)
@@ -1250,10 +1370,16 @@ parse_setting(struct parser *p, struct lex *lx, struct block *b)
 	for (i = 0; i < S_COUNT; i++)
 		if (strcmp(lx->text, settings[i].name) == 0)
 			s = &settings[i];
+	if (s == NULL && key_file_words(p, lx) == -1)
+		return -1;
+	if (s == NULL && !keyword_shaped(lx->text))
+		return perr(p, lx->file, lx->tok_line,
+		            "expected a setting in %s, found a word that is "
+		            "no setting name (not shown: it may be a secret)",
+		            b->where);
 	if (s == NULL)
 		return perr(p, lx->file, lx->tok_line,
-		            "unknown setting '%.64s' in %s", lx->text,
-		            b->where);
+		            "unknown setting '%s' in %s", lx->text, b->where);
 	i = (size_t)(s - settings);
 	if (b->set_line[i] && !s->repeatable)
 		return perr(p, lx->file, lx->tok_line,
@@ -1470,7 +1596,8 @@ parse_domain(struct parser *p, struct lex *lx)
 		return -1;
 	if (domain_normalise(name) == -1) {
 		perr(p, lx->file, line,
-		     "domain: '%.100s' is not a valid domain name%s", name,
+		     "domain: %s is not a valid domain name%s",
+		     shown(name, '\'', 100, where, sizeof(where)),
 		     idn_hint(name));
 		free(name);
 		return -1;
@@ -1745,6 +1872,8 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	p->dev[p->depth] = st.st_dev;
 	p->ino[p->depth] = st.st_ino;
 	p->mode[p->depth] = st.st_mode | S_IFREG;
+	p->inc_file[p->depth] = lx->file;
+	p->inc_line[p->depth] = line;
 	rc = parse_buffer(p, file_name_keep(p->conf, path), buf, len, b);
 	p->depth--;
 	conf_wipe_free(buf, len + 1);
@@ -1798,8 +1927,15 @@ parse_top(struct parser *p, struct lex *lx)
 		            "update-policy belongs in named.conf, not here "
 		            "(plain ddns-confgen prints one: write the key "
 		            "with tsig-keygen or ddns-confgen -q)");
+	if (key_file_words(p, lx) == -1)
+		return -1;
+	if (!keyword_shaped(lx->text))
+		return perr(p, lx->file, lx->tok_line,
+		            "expected a statement (include, key, options or "
+		            "domain), found a word that is no statement name "
+		            "(not shown: it may be a secret)");
 	return perr(p, lx->file, lx->tok_line,
-	            "unknown statement '%.64s' (expected include, key, "
+	            "unknown statement '%s' (expected include, key, "
 	            "options or domain)",
 	            lx->text);
 }

@@ -1925,6 +1925,205 @@ test_no_secret_in_messages(void)
 	}
 }
 
+/* Real-looking secrets (tsig-keygen hmac-sha256 and hmac-sha512, and
+ * 30 bytes whose base64 holds neither '+', '/' nor '='), each tried in
+ * every case below. */
+static const char *const out_of_place_secrets[] = {
+    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+    "WoBiE+/qRehidTmZkshV6mn+qf2EHHaKR+YlQ/StIl7Lz04VRmXzH7R2X3USNCpzM1HOk2g/"
+    "kFqMSK8tpB0JxQ==",
+    "OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7",
+};
+
+/* Is any 12-byte part of secret in the error or a warning of d? */
+static int
+secret_in(const struct diag *d, const char *secret)
+{
+	char part[13];
+	size_t i, w, n = strlen(secret);
+
+	for (i = 0; i + 12 <= n; i++) {
+		memcpy(part, secret + i, 12);
+		part[12] = '\0';
+		if (strstr(d->error, part) != NULL)
+			return 1;
+		for (w = 0; w < d->nwarn; w++)
+			if (strstr(d->warn[w], part) != NULL)
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * A secret where the configuration has a statement, a setting or a
+ * value: a key file pulled in with include instead of key-file (in each
+ * format BIND's statement is not), or a secret pasted in the wrong
+ * place. The error says what was expected and never quotes the secret.
+ * "%s" in inc is the secret, written to inc.key (mode 0600); in conf,
+ * written to test.conf. Where a name goes (name set), a secret that is a
+ * valid name (no '+', '/' or '=') is taken for one, as it would be
+ * anywhere: those cases are tried with the others only.
+ */
+static void
+test_secret_out_of_place(void)
+{
+	static const struct {
+		const char *inc, *conf, *want;
+		int name;
+	} cases[] = {
+	    {"hmac-sha256:mtasts:%s\n", "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:1: this looks like a TSIG key file (a "
+	     "one-line [algorithm:]name:secret key; the key is not shown), "
+	     "not configuration: name it with key-file \"%/inc.key\"; in the "
+	     "domain or in options, not with include",
+	     0},
+	    {"# made by hand\nmtasts:%s\n", "\n\ninclude \"inc.key\";\n",
+	     "test.conf:3: %/inc.key:2: this looks like a TSIG key file (a "
+	     "one-line",
+	     0},
+	    {"%s\n", "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:1: found a bare base64 TSIG secret (not "
+	     "shown), not configuration: a key file names the key too",
+	     0},
+	    /* a short secret (a test's): still a one-line key */
+	    {"mtasts:c2VjcmV0\n", "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:1: this looks like a TSIG key file (a "
+	     "one-line",
+	     0},
+	    {"# hmac-sha256:mtasts:%s\nkey:\n  - id: mtasts\n    algorithm: "
+	     "hmac-sha256\n    secret: %s\n",
+	     "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:2: this looks like a TSIG key file (a "
+	     "Knot key list, as keymgr -t writes it; the key is not shown)",
+	     0},
+	    {"hmac-sha256:mtasts:%s\n",
+	     "options {\n\tinclude \"inc.key\";\n};\n",
+	     "test.conf:2: %/inc.key:1: this looks like a TSIG key file", 0},
+	    {"%s\n", "domain \"a.example\" { include \"inc.key\"; };\n",
+	     "found a bare base64 TSIG secret (not shown)", 0},
+	    {NULL, "%s;\n", "test.conf:1: found a bare base64 TSIG secret", 0},
+	    {NULL, "\"%s\";\n",
+	     "test.conf:1: expected a statement, found a quoted string not "
+	     "shown (not shaped like a keyword: it may be a secret)",
+	     0},
+	    {NULL, "secret%s;\n",
+	     "test.conf:1: expected a statement (include, key, options or "
+	     "domain), found a word that is no statement name (not shown: "
+	     "it may be a secret)",
+	     0},
+	    {NULL, "options { secret-%s; };\n",
+	     "test.conf:1: expected a setting in options, found a word that "
+	     "is no setting name (not shown: it may be a secret)",
+	     0},
+	    {NULL, "options { key \"mtasts\" %s; };\n",
+	     "test.conf:1: expected ';' after 'key' value, found a word not "
+	     "shown (not shaped like a keyword: it may be a secret)",
+	     0},
+	    {NULL, "options { key mtasts \"%s\"; };\n",
+	     "found a quoted string not shown", 0},
+	    {NULL, "options { ttl %s; };\n",
+	     "test.conf:1: ttl: expected a number from 0 to 2147483647, found "
+	     "a value not shown (it looks like a TSIG secret)",
+	     0},
+	    {NULL, "options { mode %s; };\n",
+	     "mode: expected enforce, testing or none, found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { verify \"%s\"; };\n",
+	     "verify: expected yes or no, found a value not shown", 0},
+	    {NULL, "options { upstream \"%s\"; };\n",
+	     "upstream: expected an https:// URL, found a value not shown", 0},
+	    {NULL, "options { verify-url \"%s\"; };\n",
+	     "verify-url: expected an https:// URL, found a value not shown",
+	     0},
+	    {NULL, "options { zone \"%s\"; };\n",
+	     "zone: a value not shown (it looks like a TSIG secret) is not a "
+	     "valid domain name",
+	     1},
+	    {NULL, "domain \"%s\" { };\n",
+	     "domain: a value not shown (it looks like a TSIG secret) is not "
+	     "a valid domain name",
+	     1},
+	    {NULL, "options { server %s; };\n",
+	     "server: expected an IP address or host name, found a value not "
+	     "shown",
+	     1},
+	    {NULL, "options { resolver \"%s\"; };\n",
+	     "resolver: expected an IP address, found a value not shown", 0},
+	    {NULL, "options { resolve \"%s\"; };\n",
+	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { resolve \"mta-sts.example:443:%s\"; };\n",
+	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { tls-rpt \"%s\"; };\n",
+	     "tls-rpt a value not shown (it looks like a TSIG secret): invalid "
+	     "URI",
+	     0},
+	    {NULL, "options { tls-rpt \"mailto:%s\"; };\n",
+	     "tls-rpt a value not shown", 0},
+	    {NULL, "options { mx \"%s\"; };\n",
+	     "mx a value not shown (it looks like a TSIG secret): invalid "
+	     "pattern",
+	     1},
+	    {NULL, "options { policy { mx \"%s\"; }; };\n",
+	     "mx a value not shown", 1},
+	    {NULL, "options { policy { mode %s; }; };\n",
+	     "mode: expected enforce, testing or none, found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { policy { %s; }; };\n",
+	     "expected mode, mx or max-age in policy { }, found a word that "
+	     "is no setting name (not shown: it may be a secret)",
+	     0},
+	    {NULL, "domain \"a.example\" %s { };\n",
+	     "expected '{' after domain name, found a word not shown", 0},
+	};
+	char text[1024], want[1024];
+	size_t i, k;
+
+	for (k = 0;
+	     k < sizeof(out_of_place_secrets) / sizeof(out_of_place_secrets[0]);
+	     k++) {
+		const char *secret = out_of_place_secrets[k];
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct diag d;
+			struct conf *c;
+
+			if (cases[i].name && strpbrk(secret, "+/=") == NULL)
+				continue;
+			if (cases[i].inc != NULL) {
+				str_copy(text, sizeof(text), cases[i].inc);
+				replace_marker(text, sizeof(text), secret);
+				write_file("inc.key", text, 0600);
+			}
+			str_copy(text, sizeof(text), cases[i].conf);
+			replace_marker(text, sizeof(text), secret);
+			c = load_text(text, &d);
+			ok(c == NULL, "secret %zu, case %zu: refused", k, i);
+			/* "%/" is the directory of the files */
+			str_copy(want, sizeof(want), cases[i].want);
+			for (char *m; (m = strstr(want, "%/")) != NULL;) {
+				char rest[1024];
+
+				str_copy(rest, sizeof(rest), m + 2);
+				*m = '\0';
+				snprintf(m, sizeof(want) - (size_t)(m - want),
+				         "%s/%s", tmpdir, rest);
+			}
+			like(d.error, want, "secret %zu, case %zu: message", k,
+			     i);
+			ok(!secret_in(&d, secret),
+			   "secret %zu, case %zu: the secret is not in it", k,
+			   i);
+			conf_free(c);
+		}
+	}
+}
+
 /* Each file in tests/data/conf/broken starts with "# error: TEXT". */
 static void
 test_broken_dir(void)
@@ -2022,6 +2221,7 @@ main(void)
 	test_key_parse_errors();
 	test_modes();
 	test_no_secret_in_messages();
+	test_secret_out_of_place();
 	test_broken_dir();
 	test_read_file();
 
