@@ -1425,6 +1425,7 @@ static int
 parse_key_stmt(struct parser *p, struct lex *lx)
 {
 	struct conf *c = p->conf;
+	char kl[TSIG_NAME_MAX + 256];
 	struct keyspec ks;
 	size_t i;
 	int rc = -1;
@@ -1435,7 +1436,8 @@ parse_key_stmt(struct parser *p, struct lex *lx)
 	for (i = 0; i < p->nkeystmt; i++)
 		if (ascii_casecmp(c->keys[i].name, ks.name) == 0) {
 			perr(p, lx->file, ks.line,
-			     "duplicate key \"%s\" (first at %s:%u)", ks.name,
+			     "duplicate %s (first at %s:%u)",
+			     tsig_key_label(ks.name, kl, sizeof(kl)),
 			     p->key_file[i], p->key_line[i]);
 			goto out;
 		}
@@ -2215,6 +2217,7 @@ key_from_file(struct parser *p, struct pending *pd, struct diag *kd)
 static int
 key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 {
+	char kl[TSIG_NAME_MAX + 256];
 	struct diag kd;
 	size_t i;
 
@@ -2233,10 +2236,10 @@ key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 			pd->key = i;
 			return 0;
 		}
+	/* the name may be a secret written in the key setting */
 	return perr(p, pd->key_at, pd->key_line,
-	            "key \"%s\" is not defined by a key statement (for "
-	            "domain \"%s\")",
-	            pd->key_name, d->name);
+	            "%s is not defined by a key statement (for domain \"%s\")",
+	            tsig_key_label(pd->key_name, kl, sizeof(kl)), d->name);
 }
 
 /* Domain entry e with the settings dc of its shape, into *out. */

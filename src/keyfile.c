@@ -211,33 +211,36 @@ setting_shaped(const char *word)
 	return n > 0 && n <= 32 && word[n] == '\0';
 }
 
+#define KEY_LABEL_MAX (TSIG_NAME_MAX + 256) /* tsig_key_label() */
+
 /* A word in a key block that is not a setting expected there. It is
  * quoted only when it looks like a setting name: it may be the secret. */
 static int
 key_setting_error(const struct lex *lx, const struct keyspec *ks,
                   struct diag *d)
 {
+	char kl[KEY_LABEL_MAX];
+
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (strcmp(lx->text, "algorithm") == 0 ||
 	    strcmp(lx->text, "secret") == 0)
 		return key_error(d, lx->file, lx->tok_line,
-		                 "duplicate setting '%s' in key \"%s\"",
-		                 lx->text, ks->name);
+		                 "duplicate setting '%s' in %s", lx->text, kl);
 	if (setting_shaped(lx->text))
 		return key_error(d, lx->file, lx->tok_line,
-		                 "unknown setting '%s' in key \"%s\"", lx->text,
-		                 ks->name);
+		                 "unknown setting '%s' in %s", lx->text, kl);
 	return key_error(d, lx->file, lx->tok_line,
-	                 "expected algorithm or secret in key \"%s\", found "
-	                 "a word that is no setting name (not shown: it may "
-	                 "be the secret; write secret \"...\";)",
-	                 ks->name);
+	                 "expected algorithm or secret in %s, found a word "
+	                 "that is no setting name (not shown: it may be the "
+	                 "secret; write secret \"...\";)",
+	                 kl);
 }
 
 /* Parse the body of a key block after '{' up to and including "};". */
 static int
 key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
 {
-	char f[96];
+	char f[96], kl[KEY_LABEL_MAX];
 	enum lex_type t;
 
 	while ((t = key_next(lx, d)) == TOK_WORD) {
@@ -256,25 +259,25 @@ key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
 	}
 	if (t == TOK_ERROR)
 		return -1;
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (t != TOK_RBRACE)
 		return key_error(d, lx->file, lx->tok_line,
-		                 "expected algorithm, secret or '}' in key "
-		                 "\"%s\", found %s",
-		                 ks->name, found(lx, f, sizeof(f)));
+		                 "expected algorithm, secret or '}' in %s, "
+		                 "found %s",
+		                 kl, found(lx, f, sizeof(f)));
 	if ((t = key_next(lx, d)) == TOK_ERROR)
 		return -1;
 	if (t != TOK_SEMI)
-		return key_error(
-		    d, lx->file, lx->tok_line,
-		    "expected ';' after '}' of key \"%s\", found %s", ks->name,
-		    found(lx, f, sizeof(f)));
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected ';' after '}' of %s, found %s", kl,
+		                 found(lx, f, sizeof(f)));
 	return 0;
 }
 
 int
 keyspec_parse_bind(struct lex *lx, struct keyspec *ks, struct diag *d)
 {
-	char f[96];
+	char f[96], kl[KEY_LABEL_MAX];
 	enum lex_type t;
 
 	memset(ks, 0, sizeof(*ks));
@@ -290,38 +293,61 @@ keyspec_parse_bind(struct lex *lx, struct keyspec *ks, struct diag *d)
 		                 "key name too long");
 	if ((t = key_next(lx, d)) == TOK_ERROR)
 		return -1;
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (t != TOK_LBRACE)
 		return key_error(d, lx->file, lx->tok_line,
-		                 "expected '{' after key \"%s\", found %s",
-		                 ks->name, found(lx, f, sizeof(f)));
+		                 "expected '{' after %s, found %s", kl,
+		                 found(lx, f, sizeof(f)));
 	if (key_body(lx, ks, d) == -1)
 		return -1;
 	if (ks->alg[0] == '\0')
-		return key_error(d, lx->file, ks->line,
-		                 "key \"%s\" has no algorithm", ks->name);
+		return key_error(d, lx->file, ks->line, "%s has no algorithm",
+		                 kl);
 	if (ks->secret[0] == '\0')
-		return key_error(d, lx->file, ks->line,
-		                 "key \"%s\" has no secret", ks->name);
+		return key_error(d, lx->file, ks->line, "%s has no secret", kl);
 	return 0;
+}
+
+/*
+ * The fields of ks are out of order: a name shaped like a base64 secret
+ * beside a secret that is not (tsig-keygen's and keymgr's secrets always
+ * are). Neither may be shown, and the usual errors (the name is not a
+ * domain name, the secret is not base64) would not say why.
+ */
+static int
+keyspec_swapped(const char *file, const struct keyspec *ks, struct diag *d)
+{
+	if (!secret_shaped(ks->name) || secret_shaped(ks->secret))
+		return 0;
+	return key_error(d, file, ks->line,
+	                 "the key's name looks like a base64 secret and its "
+	                 "secret does not: are the name and the secret in "
+	                 "each other's place? (neither is shown)");
 }
 
 int
 keyspec_to_key(const char *file, const struct keyspec *ks, struct tsig_key *key,
                struct diag *d)
 {
+	char kl[KEY_LABEL_MAX + 2] = "", why[160];
 	struct diag kd;
 	size_t i;
 
+	if (keyspec_swapped(file, ks, d) == -1)
+		return -1;
+	/* an invalid name: the error of tsig_key_init() says why alone */
+	if (tsig_key_name_check(ks->name, why, sizeof(why)) == 0)
+		snprintf(kl, sizeof(kl),
+		         "%s: ", tsig_key_label(ks->name, why, sizeof(why)));
 	diag_init(&kd);
 	if (tsig_key_init(key, ks->name, ks->alg, ks->secret, &kd) == -1 ||
 	    diag_failed(&kd)) {
 		tsig_key_wipe(key);
-		return key_error(d, file, ks->line, "key \"%s\": %s", ks->name,
+		return key_error(d, file, ks->line, "%s%s", kl,
 		                 diag_failed(&kd) ? kd.error : "invalid key");
 	}
 	for (i = 0; i < kd.nwarn; i++)
-		diag_warn(d, "%s:%u: key \"%s\": %s", file, ks->line, ks->name,
-		          kd.warn[i]);
+		diag_warn(d, "%s:%u: %s%s", file, ks->line, kl, kd.warn[i]);
 	return 0;
 }
 
@@ -437,8 +463,14 @@ knot_field(const char *path, unsigned ln, char *t, struct keyspec *ks,
 			return key_error(d, path, ln, "bad value for '%s'", t);
 		return 0;
 	}
+	if (!setting_shaped(t))
+		return key_error(
+		    d, path, ln,
+		    "expected id, algorithm or secret, found a "
+		    "field name that is none (not shown: it may be "
+		    "the secret)");
 	return key_error(d, path, ln,
-	                 "unknown field '%.64s' (expected id, algorithm or "
+	                 "unknown field '%s' (expected id, algorithm or "
 	                 "secret)",
 	                 t);
 }
@@ -447,12 +479,13 @@ knot_field(const char *path, unsigned ln, char *t, struct keyspec *ks,
 static int
 knot_item_done(const char *path, const struct keyspec *ks, struct diag *d)
 {
+	char kl[KEY_LABEL_MAX];
+
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (ks->alg[0] == '\0')
-		return key_error(d, path, ks->line,
-		                 "key \"%s\" has no algorithm", ks->name);
+		return key_error(d, path, ks->line, "%s has no algorithm", kl);
 	if (ks->secret[0] == '\0')
-		return key_error(d, path, ks->line, "key \"%s\" has no secret",
-		                 ks->name);
+		return key_error(d, path, ks->line, "%s has no secret", kl);
 	return 0;
 }
 
@@ -635,18 +668,21 @@ key_name_eq(const char *a, const char *b)
  * The names of the n keys of ks, ", "-separated, into out (size bytes,
  * cut short with "..."), for a message. Names are not secret, but a name
  * that holds a secret of the file, or a long part of one (a file whose
- * fields are out of place), is not shown. (A short name may well occur in
- * a base64 secret by chance, and says nothing of it.)
+ * fields are out of place), is not shown, nor one that is no valid key
+ * name or looks like a secret (tsig_key_name_hidden()). (A short name
+ * may well occur in a base64 secret by chance, and says nothing of it.)
  */
 static void
 key_names(const struct keyspec *ks, int n, char *out, size_t size)
 {
+	char why[160];
 	size_t o = 0, len;
 	int i, j, hide;
 
 	out[0] = '\0';
 	for (i = 0; i < n; i++) {
-		hide = ks[i].name[0] == '\0';
+		hide =
+		    tsig_key_name_hidden(ks[i].name, why, sizeof(why)) != NULL;
 		for (j = 0; j < n && !hide; j++)
 			hide = ks[j].secret[0] != '\0' &&
 			       (strstr(ks[i].name, ks[j].secret) != NULL ||
@@ -669,7 +705,7 @@ static int
 select_key(const char *path, const struct keyspec *ks, int n, const char *name,
            struct diag *d)
 {
-	char names[256];
+	char names[256], kl[KEY_LABEL_MAX];
 	int i, found = -1;
 
 	if (n <= 0) {
@@ -690,15 +726,22 @@ select_key(const char *path, const struct keyspec *ks, int n, const char *name,
 		if (!key_name_eq(ks[i].name, name))
 			continue;
 		if (found != -1) {
-			key_error(d, path, ks[i].line,
-			          "key \"%s\" defined twice", name);
+			key_error(d, path, ks[i].line, "%s defined twice",
+			          tsig_key_label(name, kl, sizeof(kl)));
 			return -1;
 		}
 		found = i;
 	}
-	if (found == -1)
+	/* the name asked for is the configuration's key setting, which
+	 * may hold a secret too (a one-line key written there) */
+	if (found == -1 && tsig_key_name_hidden(name, kl, sizeof(kl)) == NULL)
 		diag_error(d, "%s: no key named \"%s\" (it holds: %s)", path,
 		           name, names);
+	else if (found == -1)
+		diag_error(d,
+		           "%s: no key has the name that key gives (not shown: "
+		           "%s) (it holds: %s)",
+		           path, kl, names);
 	return found;
 }
 

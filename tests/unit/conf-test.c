@@ -1683,6 +1683,19 @@ test_key_names_listed(void)
 	     "no key of that name: the names, but not the secret");
 	ok(strstr(d.error, secret) == NULL, "the secret is not in it either");
 
+	/* a name that is another secret, or no valid name: not shown */
+	buf_reset(&text);
+	buf_printf(
+	    &text,
+	    "key \"b\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n"
+	    "key \"fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=\" { "
+	    "algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n");
+	diag_init(&d);
+	keyfile_parse("k", text.data, text.len, NULL, &key, &d);
+	like(d.error, "k: holds 2 keys (b, (a name not shown))",
+	     "a name that is no valid key name is not listed");
+	ok(strstr(d.error, "fcc4A+NN") == NULL, "nor shown");
+
 	buf_reset(&text);
 	for (i = 0; i < 40; i++)
 		buf_printf(&text,
@@ -1935,9 +1948,22 @@ static const char *const out_of_place_secrets[] = {
     "OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7",
 };
 
-/* Is any 12-byte part of secret in the error or a warning of d? */
+/* Does hay hold needle, in any case? */
 static int
-secret_in(const struct diag *d, const char *secret)
+has_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (ascii_ncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Is any 12-byte part of secret, in any case (a name is lower-cased),
+ * in the error or a warning of d? */
+static int
+secret_in_nocase(const struct diag *d, const char *secret)
 {
 	char part[13];
 	size_t i, w, n = strlen(secret);
@@ -1945,10 +1971,10 @@ secret_in(const struct diag *d, const char *secret)
 	for (i = 0; i + 12 <= n; i++) {
 		memcpy(part, secret + i, 12);
 		part[12] = '\0';
-		if (strstr(d->error, part) != NULL)
+		if (has_nocase(d->error, part))
 			return 1;
 		for (w = 0; w < d->nwarn; w++)
-			if (strstr(d->warn[w], part) != NULL)
+			if (has_nocase(d->warn[w], part))
 				return 1;
 	}
 	return 0;
@@ -2116,11 +2142,185 @@ test_secret_out_of_place(void)
 			}
 			like(d.error, want, "secret %zu, case %zu: message", k,
 			     i);
-			ok(!secret_in(&d, secret),
+			ok(!secret_in_nocase(&d, secret),
 			   "secret %zu, case %zu: the secret is not in it", k,
 			   i);
 			conf_free(c);
 		}
+	}
+}
+
+/* keyfile_parse() of text must fail with want, without secret. */
+static void
+key_text_fails(const char *text, const char *want, const char *secret,
+               const char *what)
+{
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k.key", text, strlen(text), NULL, &key, &d) == -1,
+	   "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	ok(!secret_in_nocase(&d, secret), "%s: the secret is not in it", what);
+}
+
+/* fails_with(), and no part of secret is in the messages. */
+static void
+fails_hiding(const char *text, const char *want, const char *secret,
+             const char *what)
+{
+	struct diag d;
+	struct conf *c = load_text(text, &d);
+
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	ok(!secret_in_nocase(&d, secret), "%s: the secret is not in it", what);
+	conf_free(c);
+}
+
+/*
+ * A key whose fields are out of place: the secret in the name's (or the
+ * algorithm's) place, in each key file format, read by keyfile_parse()
+ * and as a key-file; and the key setting holding a secret. The error
+ * says what is wrong, warnings too are checked, and the secret is in
+ * none of them, in any case.
+ */
+static void
+test_key_fields_swapped(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"%s:mtasts\n", "are the name and the secret in each other's "
+	                    "place? (neither is shown)"},
+	    {"hmac-sha256:%s:mtasts\n", "in each other's place?"},
+	    {"key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: "
+	     "mtasts\n",
+	     "k.key:2: the key's name looks like a base64 secret and its "
+	     "secret does not"},
+	    {"key \"%s\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n",
+	     "k.key:1: the key's name looks like a base64 secret"},
+	    /* the secret where the algorithm goes: said unknown, or too
+	     * long for an algorithm */
+	    {"%s:hmac-sha256:mtasts\n", "k.key:1: "},
+	    {"key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
+	     "hmac-sha256\n",
+	     "k.key:"},
+	    {"key \"%s\" { algorithm hmac-sha256; bogus 1; };\n",
+	     "k.key:1: unknown setting 'bogus' in a key whose name is not "
+	     "shown ("},
+	    {"key \"%s\" { algorithm hmac-sha256; };\n",
+	     "a key whose name is not shown ("},
+	    {"key \"%s\" { algorithm hmac-sha256 };\n",
+	     "expected ';' after algorithm"},
+	    {"key \"%s\" ;\n", "k.key:1: expected '{' after a key whose "
+	                       "name is not shown ("},
+	    {"key:\n  - id: %s\n    algorithm: hmac-sha256\n",
+	     "a key whose name is not shown ("},
+	    /* the name is invalid, or valid but not shown (secret 2) */
+	    {"key \"%s\" { algorithm hmac-sha999; secret "
+	     "\"fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=\"; };\n",
+	     "not shown"},
+	};
+	const char *s0 = out_of_place_secrets[0];
+	char text[1024], conf[1024];
+	size_t i, k;
+
+	/* a secret in the algorithm's place (that of secret 1 is too long
+	 * for an algorithm, and said so) */
+	snprintf(text, sizeof(text), "%s:hmac-sha256:mtasts\n", s0);
+	key_text_fails(text,
+	               "k.key:1: key \"hmac-sha256\": TSIG key hmac-sha256: "
+	               "unknown algorithm (not shown: it is no algorithm "
+	               "name, and may be the secret)",
+	               s0, "one-line key, the secret as its algorithm");
+	snprintf(text, sizeof(text),
+	         "key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
+	         "hmac-sha256\n",
+	         s0);
+	key_text_fails(text,
+	               "k.key:2: key \"mtasts\": TSIG key mtasts: unknown "
+	               "algorithm (not shown",
+	               s0, "Knot key, the secret as its algorithm");
+	/* a valid name shaped like a secret: a warning does not show it */
+	snprintf(text, sizeof(text),
+	         "key \"%s\" { algorithm hmac-md5; secret \"%s\"; };\n",
+	         out_of_place_secrets[2], s0);
+	{
+		struct tsig_key key;
+		struct diag d;
+
+		diag_init(&d);
+		ok(keyfile_parse("k.key", text, strlen(text), NULL, &key, &d) ==
+		           0 &&
+		       d.nwarn == 1,
+		   "a key named like a secret, two real secrets: loads, with "
+		   "the md5 warning: %s",
+		   d.error);
+		like(d.warn[0],
+		     "k.key:1: a key whose name is not shown (it looks like a "
+		     "base64 secret): a TSIG key whose name is not shown (it "
+		     "looks like a base64 secret) uses hmac-md5",
+		     "... whose name the warning does not show");
+		ok(!secret_in_nocase(&d, out_of_place_secrets[2]) &&
+		       !secret_in_nocase(&d, s0),
+		   "... nor any secret");
+	}
+	for (k = 0;
+	     k < sizeof(out_of_place_secrets) / sizeof(out_of_place_secrets[0]);
+	     k++) {
+		const char *secret = out_of_place_secrets[k];
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct tsig_key key;
+			struct diag d;
+			struct conf *c;
+
+			str_copy(text, sizeof(text), cases[i].text);
+			replace_marker(text, sizeof(text), secret);
+			diag_init(&d);
+			ok(keyfile_parse("k.key", text, strlen(text), NULL,
+			                 &key, &d) == -1,
+			   "secret %zu, key %zu: refused", k, i);
+			like(d.error, cases[i].want,
+			     "secret %zu, key %zu: message", k, i);
+			ok(!secret_in_nocase(&d, secret),
+			   "secret %zu, key %zu: the secret is not in it", k,
+			   i);
+			write_file("k.key", text, 0600);
+			c = load_text("options { key-file \"k.key\"; "
+			              "policy-file \"/p/%d\"; };\n"
+			              "domain \"a.example\" { upstream "
+			              "\"https://u.example/p\"; };\n",
+			              &d);
+			ok(c == NULL && !secret_in_nocase(&d, secret),
+			   "secret %zu, key %zu as key-file: refused, no "
+			   "secret: %s",
+			   k, i, d.error);
+			conf_free(c);
+		}
+		/* the secret in the key setting, or a one-line key there */
+		snprintf(conf, sizeof(conf),
+		         "options { key \"%s\"; policy-file \"/p/%%d\"; };\n"
+		         "domain \"a.example\" { upstream "
+		         "\"https://u.example/p\"; };\n",
+		         secret);
+		fails_hiding(conf,
+		             "test.conf:1: a key whose name is not shown (",
+		             secret, "the secret as the key setting");
+		snprintf(conf, sizeof(conf),
+		         "options { key \"hmac-sha256:mtasts:%s\"; "
+		         "key-file \"data/keys/oneline.key\"; "
+		         "policy-file \"/p/%%d\"; };\n"
+		         "domain \"a.example\" { upstream "
+		         "\"https://u.example/p\"; };\n",
+		         secret);
+		fails_hiding(
+		    conf,
+		    "oneline.key: no key has the name that key gives "
+		    "(not shown: it holds ':' ",
+		    secret, "a one-line key as the key setting, with key-file");
 	}
 }
 
@@ -2222,6 +2422,7 @@ main(void)
 	test_modes();
 	test_no_secret_in_messages();
 	test_secret_out_of_place();
+	test_key_fields_swapped();
 	test_broken_dir();
 	test_read_file();
 
