@@ -1409,15 +1409,29 @@ block_init(struct block *b, const char *where)
 	b->dc.timeout = CONF_DEFAULT_TIMEOUT;
 }
 
-/* The check applied to each file that holds a key statement. */
+/*
+ * The mode rule of key files (keyfile_check_mode()) for a file that holds
+ * key statement ks, at the statement's line, prefixed with the include
+ * that reads the file. The main file is not called a key file: its key
+ * may move to a file of its own.
+ */
 static int
-key_file_mode_check(struct parser *p, const char *file)
+key_file_mode_check(struct parser *p, const char *file,
+                    const struct keyspec *ks)
 {
 	mode_t mode = p->mode[p->depth];
+	char words[80], kl[TSIG_NAME_MAX + 256];
 
-	if (mode == 0)
-		return 0; /* read from memory */
-	return keyfile_check_mode(file, mode, p->d);
+	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
+		return 0; /* read from memory, or safe */
+	return perr_included(p, file, ks->line,
+	                     "%s: this file holds a TSIG secret but is %s: "
+	                     "chmod 600 %s%s",
+	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	                     file,
+	                     p->depth == 0 ? ", or move the key to a file of "
+	                                     "its own named by key-file"
+	                                   : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -1431,7 +1445,7 @@ parse_key_stmt(struct parser *p, struct lex *lx)
 	int rc = -1;
 
 	if (keyspec_parse_bind(lx, &ks, p->d) == -1 ||
-	    key_file_mode_check(p, lx->file) == -1)
+	    key_file_mode_check(p, lx->file, &ks) == -1)
 		goto out;
 	for (i = 0; i < p->nkeystmt; i++)
 		if (ascii_casecmp(c->keys[i].name, ks.name) == 0) {

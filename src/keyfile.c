@@ -106,8 +106,8 @@ out:
 	return data;
 }
 
-int
-keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
+const char *
+keyfile_mode_words(mode_t mode, char *buf, size_t size)
 {
 	/* the worst of what group and others may do, and who may */
 	mode_t bits = (mode & 044)   ? mode & 044
@@ -116,22 +116,38 @@ keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
 	int group = (bits & 070) != 0, other = (bits & 007) != 0;
 
 	if ((mode & 077) == 0)
+		return NULL;
+	snprintf(buf, size, "%s by %s (mode %04o)",
+	         (mode & 044)   ? "readable"
+	         : (mode & 022) ? "writable"
+	                        : "executable",
+	         group && other ? "its group and others"
+	         : group        ? "its group"
+	                        : "others",
+	         (unsigned)(mode & 07777));
+	return buf;
+}
+
+int
+keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
+{
+	char words[80];
+
+	if (keyfile_mode_words(mode, words, sizeof(words)) == NULL)
 		return 0;
-	diag_error(d, "%s: key file is %s by %s (mode %04o); chmod 600 %s%s",
-	           path,
-	           (mode & 044)   ? "readable"
-	           : (mode & 022) ? "writable"
-	                          : "executable",
-	           group && other ? "its group and others"
-	           : group        ? "its group"
-	                          : "others",
-	           (unsigned)(mode & 07777), path,
-	           /* Debian's named reads its keys as root:bind 0640 */
-	           (mode & 047) == 040 ? ", or, if a name server reads it "
-	                                 "through its group, give "
-	                                 "mta-sts-sync a copy of its own"
-	                               : "");
+	diag_error(d, "%s: key file is %s; chmod 600 %s%s", path, words, path,
+	           keyfile_group_hint(mode));
 	return -1;
+}
+
+const char *
+keyfile_group_hint(mode_t mode)
+{
+	/* Debian's named reads its keys as root:bind 0640 */
+	return (mode & 047) == 040 ? ", or, if a name server reads it "
+	                             "through its group, give mta-sts-sync "
+	                             "a copy of its own"
+	                           : "";
 }
 
 /* Format an "at line" error; returns -1. */

@@ -1797,6 +1797,7 @@ test_modes(void)
 	};
 	struct diag d;
 	struct conf *c;
+	char want[1024];
 	size_t i;
 
 	write_file("mode.key",
@@ -1817,11 +1818,26 @@ test_modes(void)
 	like(d.error, "test.conf:3: ", "names the key-file setting");
 	like(d.error, "chmod 600", "with the advice");
 
-	write_file("test.conf", KEY_STMT DOMAIN_OK "};\n", 0644);
+	/* the key statement's line, and the main file is no key file */
+	write_file("test.conf", "\n" KEY_STMT DOMAIN_OK "};\n", 0644);
+	diag_init(&d);
+	c = conf_load(tpath("test.conf"), &d);
+	ok(c == NULL, "configuration with a key statement, mode 0644: refused");
+	snprintf(want, sizeof(want),
+	         "test.conf:2: key \"k\": this file holds a TSIG secret but "
+	         "is readable by its group and others (mode 0644): chmod 600 "
+	         "%s, or move the key to a file of its own named by key-file",
+	         tpath("test.conf"));
+	like(d.error, want, "... the key statement, what to do");
+	ok(strstr(d.error, "key file is") == NULL &&
+	       strstr(d.error, "name server") == NULL,
+	   "... not called a key file, no name server advice");
+	conf_free(c);
+	write_file("test.conf", KEY_STMT DOMAIN_OK "};\n", 0640);
 	load_fails("test.conf",
-	           "test.conf: key file is readable by its group and others "
-	           "(mode 0644)",
-	           "configuration with a key statement, mode 0644");
+	           "test.conf:1: key \"k\": this file holds a TSIG secret but "
+	           "is readable by its group (mode 0640): chmod 600 ",
+	           "configuration with a key statement, mode 0640");
 
 	write_file("nokey.conf",
 	           "domain \"example.com\" {\n\tupstream \"https://x.example/"
@@ -1833,10 +1849,16 @@ test_modes(void)
 	ok(c != NULL, "configuration without secrets may be 0644: %s", d.error);
 	conf_free(c);
 
-	write_file("secret.key", KEY_STMT, 0644);
-	fails_with("include \"secret.key\";\n" DOMAIN_OK "};\n",
-	           "secret.key: key file is readable by its group and others",
-	           "included key statement of mode 0644");
+	/* an included one: the include's line too, as for key-file */
+	write_file("secret.key", "# made by tsig-keygen\n" KEY_STMT, 0640);
+	snprintf(want, sizeof(want),
+	         "test.conf:3: %s:2: key \"k\": this file holds a TSIG secret "
+	         "but is readable by its group (mode 0640): chmod 600 %s, or, "
+	         "if a name server reads it through its group, give "
+	         "mta-sts-sync a copy of its own",
+	         tpath("secret.key"), tpath("secret.key"));
+	fails_with("# keys\n\ninclude \"secret.key\";\n" DOMAIN_OK "};\n", want,
+	           "included key statement of mode 0640");
 
 	/* anyone may write: refused, the main file and an included one */
 	chmod(tpath("nokey.conf"), 0646);
