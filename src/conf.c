@@ -150,6 +150,8 @@ struct parser {
 	size_t cap;           /* of conf->domains */
 	struct shape *shapes; /* the domains' shared settings */
 	size_t nshapes, shapes_cap;
+	struct conf_where *shape_at; /* where each shape's are written */
+	size_t shape_at_cap;
 	unsigned *shape_slot;  /* hash set of shapes: index + 1, 0 empty */
 	size_t shape_slots;    /* 0 or a power of two, at most half full */
 	struct strset values;  /* setting values, each stored once */
@@ -1600,6 +1602,47 @@ domain_keep(struct parser *p, const struct block *b)
 	e->policy_file_shared = 0; /* policy_files_check() sets it */
 }
 
+/* Note where block b, which made the last shape, writes the settings
+ * struct conf_where tells (those not written are inherited: finish()). */
+static void
+shape_where_keep(struct parser *p, const struct block *b)
+{
+	struct conf_where *w;
+
+	if (p->nshapes > p->shape_at_cap) {
+		p->shape_at_cap = p->shapes_cap;
+		p->shape_at = xreallocarray(p->shape_at, p->shape_at_cap,
+		                            sizeof(*p->shape_at));
+	}
+	w = &p->shape_at[p->nshapes - 1];
+	w->cmd_file = b->set_file[S_PUBLISH_CMD];
+	w->cmd_line = b->set_line[S_PUBLISH_CMD];
+	w->ca_file = b->set_file[S_CA_FILE];
+	w->ca_line = b->set_line[S_CA_FILE];
+}
+
+/* The conf_where of every shape, for conf->where: the options' place for
+ * a setting its domains inherit. */
+static struct conf_where *
+shapes_where(const struct parser *p)
+{
+	const struct block *o = &p->options;
+	struct conf_where *w = xcalloc(p->nshapes, sizeof(*w));
+
+	for (size_t i = 0; i < p->nshapes; i++) {
+		w[i] = p->shape_at[i];
+		if (w[i].cmd_line == 0 && o->set_line[S_PUBLISH_CMD]) {
+			w[i].cmd_file = o->set_file[S_PUBLISH_CMD];
+			w[i].cmd_line = o->set_line[S_PUBLISH_CMD];
+		}
+		if (w[i].ca_line == 0 && o->set_line[S_CA_FILE]) {
+			w[i].ca_file = o->set_file[S_CA_FILE];
+			w[i].ca_line = o->set_line[S_CA_FILE];
+		}
+	}
+	return w;
+}
+
 /* domain "name" { ... }; */
 static int
 parse_domain(struct parser *p, struct lex *lx)
@@ -1607,6 +1650,7 @@ parse_domain(struct parser *p, struct lex *lx)
 	unsigned line = lx->tok_line;
 	struct block *b = &p->cur;
 	char *name = NULL, *kept, where[300];
+	size_t nshapes;
 
 	if (get_value(p, lx, "domain", &name) == -1)
 		return -1;
@@ -1634,7 +1678,10 @@ parse_domain(struct parser *p, struct lex *lx)
 	if (expect(p, lx, TOK_LBRACE, "domain name") == -1 ||
 	    parse_statements(p, lx, b, 1) == -1)
 		return -1;
+	nshapes = p->nshapes;
 	domain_keep(p, b);
+	if (p->nshapes > nshapes)
+		shape_where_keep(p, b);
 	return 0;
 }
 
@@ -2811,6 +2858,7 @@ finish(struct parser *p)
 	verify_urls_check(p);
 	/* conf->keys moves while key files are loaded: point at it last */
 	c->shared = xcalloc(p->nshapes, sizeof(*c->shared));
+	c->where = shapes_where(p);
 	c->nshared = p->nshapes;
 	for (i = 0; i < p->nshapes; i++) {
 		c->shared[i] = p->shapes[i].dc;
@@ -2830,6 +2878,7 @@ parser_free(struct parser *p)
 	size_t i;
 
 	free(p->shapes);
+	free(p->shape_at);
 	free(p->shape_slot);
 	free(p->values.slot);
 	free(p->names.slot);
@@ -2930,6 +2979,7 @@ conf_free(struct conf *conf)
 		return;
 	free(conf->domains);
 	free(conf->shared);
+	free(conf->where);
 	mem_free(conf->mem);
 	for (i = 0; i < conf->nkeys; i++)
 		tsig_key_wipe(&conf->keys[i]);

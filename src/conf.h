@@ -103,6 +103,17 @@ struct conf_mem;
  */
 struct domain_entry;
 
+/*
+ * Where the settings of a shared domain_conf that are checked when a run
+ * starts (sync_check_files()) were written, for its messages: the first
+ * domain block, or options, that gave them. 0 lines: not set.
+ */
+struct conf_where {
+	const char *cmd_file; /* publish-command */
+	const char *ca_file;  /* ca-file */
+	unsigned cmd_line, ca_line;
+};
+
 struct conf {
 	char *path;
 	struct tsig_key *keys; /* every key defined or loaded */
@@ -110,6 +121,7 @@ struct conf {
 	struct domain_entry *domains; /* in file order: conf_domain() */
 	size_t ndomains;
 	struct domain_conf *shared; /* the settings domains share (conf.c) */
+	struct conf_where *where;   /* nshared: where shared[i]'s are set */
 	size_t nshared;
 	/* every file read; domain_conf.file points here */
 	struct strlist files;

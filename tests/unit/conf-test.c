@@ -1221,6 +1221,56 @@ test_includes(void)
 	     "no-files message");
 }
 
+/* conf->where of the shared settings of domain i of c. */
+static const struct conf_where *
+where_of(const struct conf *c, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < c->nshared; k++) {
+		struct domain_conf *d = dom(c, i);
+
+		if (d->publish_cmd.v == c->shared[k].publish_cmd.v &&
+		    d->ca_file == c->shared[k].ca_file &&
+		    d->ttl == c->shared[k].ttl)
+			return &c->where[k];
+	}
+	return NULL;
+}
+
+/* Where publish-command and ca-file are written is kept for the run's
+ * checks of them: in options, in a domain, in an included file. */
+static void
+test_where(void)
+{
+	const struct conf_where *w;
+	struct diag d;
+	struct conf *c;
+
+	write_file("cmd.inc", "\n\tpublish-command \"deploy\" \"%f\";\n", 0600);
+	c = load_text(KEY_STMT
+	              "options {\n\tca-file \"ca.pem\";\n"
+	              "\tpublish-command \"opt-deploy\";\n};\n" DOMAIN_OK "};\n"
+	              "domain \"b.example\" {\n\tupstream "
+	              "\"https://x.example/\";\n\tkey \"k\";\n"
+	              "\tpolicy-file \"/p/%d\";\n"
+	              "\tinclude \"cmd.inc\";\n\tttl 5;\n};\n",
+	              &d);
+	ok(c != NULL && c->ndomains == 2, "where: loads: %s", d.error);
+	if (c == NULL)
+		return;
+	w = where_of(c, 0);
+	ok(w != NULL && w->cmd_line == 4 && w->ca_line == 3 &&
+	       strcmp(w->cmd_file, tpath("test.conf")) == 0 &&
+	       strcmp(w->ca_file, tpath("test.conf")) == 0,
+	   "where: both inherited from options: their lines");
+	w = where_of(c, 1);
+	ok(w != NULL && w->cmd_line == 2 && w->ca_line == 3 &&
+	       strcmp(w->cmd_file, tpath("cmd.inc")) == 0,
+	   "where: a publish-command in an included file: its file and line");
+	conf_free(c);
+}
+
 static void
 test_comments(void)
 {
@@ -2432,6 +2482,7 @@ main(void)
 	test_scale();
 	test_includes();
 	test_comments();
+	test_where();
 	test_bytes();
 	test_errors();
 	test_numbers();
