@@ -765,9 +765,15 @@ int
 keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
               struct tsig_key *key, struct diag *d)
 {
-	struct keyspec *ks = xcalloc(KEYFILE_MAX_KEYS, sizeof(*ks));
+	struct keyspec *ks;
 	int n, i, rc = -1;
 
+	/* before the format is told, which such a first line would hide */
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		return key_error(d, path, 1,
+		                 "the file starts with bytes EF BB BF, a UTF-8 "
+		                 "byte-order mark: save it without one");
+	ks = xcalloc(KEYFILE_MAX_KEYS, sizeof(*ks));
 	switch (detect_format(buf, len)) {
 	case KF_KNOT:
 		n = parse_knot(path, buf, len, ks, KEYFILE_MAX_KEYS, d);

@@ -1342,6 +1342,9 @@ bytes_fail(const char *text, size_t len, const char *want, const char *what)
 	conf_free(c);
 }
 
+/* A string literal and its length (it may hold NUL bytes). */
+#define BYTES(s) s, sizeof(s) - 1
+
 /* Bytes the files may not hold: each is named where it is. */
 static void
 test_bytes(void)
@@ -1364,6 +1367,56 @@ test_bytes(void)
 	                 &d) == -1,
 	   "key file: a backslash and a NUL byte in a secret refused");
 	like(d.error, "k.key:1: NUL byte in string", "key file: message");
+
+	/* a UTF-8 byte-order mark, other bytes outside strings: named */
+	bytes_fail(BYTES("\xEF\xBB\xBFoptions { ttl 5; };\n"),
+	           "mem.conf:1: unexpected bytes EF BB BF, a UTF-8 byte-order "
+	           "mark: save the file without it",
+	           "a byte-order mark");
+	bytes_fail(BYTES("options {\n\tttl\xC2\xA0"
+	                 "5; };\n"),
+	           "mem.conf:2: unexpected byte 0xC2, which is not ASCII: "
+	           "outside quoted strings only ASCII is allowed",
+	           "a no-break space");
+	bytes_fail(BYTES("domain b\xC3\xBC"
+	                 "cher.example { };\n"),
+	           "mem.conf:1: unexpected byte 0xC3, which is not ASCII: "
+	           "outside quoted strings only ASCII is allowed (write an "
+	           "internationalized name in its xn-- A-label form)",
+	           "an unquoted U-label");
+	bytes_fail(BYTES("options { ttl\x01 5; };\n"),
+	           "mem.conf:1: unexpected control character 0x01",
+	           "a control character");
+	{
+		static const char *const keys[] = {
+		    "\xEF\xBB\xBFkey \"k\" { algorithm hmac-sha256; secret "
+		    "\"c2VjcmV0\"; };\n",
+		    "\xEF\xBB\xBFkey:\n  - id: k\n    algorithm: hmac-sha256\n"
+		    "    secret: c2VjcmV0\n",
+		    "\xEF\xBB\xBF# hmac-sha256:k:c2VjcmV0\nkey:\n  - id: k\n"
+		    "    algorithm: hmac-sha256\n    secret: c2VjcmV0\n",
+		    "\xEF\xBB\xBFk:c2VjcmV0\n",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			diag_init(&d);
+			ok(keyfile_parse("k.key", keys[i], strlen(keys[i]),
+			                 NULL, &key, &d) == -1,
+			   "key file %zu with a byte-order mark: refused", i);
+			is_str(d.error,
+			       "k.key:1: the file starts with bytes EF BB BF, "
+			       "a UTF-8 byte-order mark: save it without one",
+			       "key file %zu with a byte-order mark: said", i);
+		}
+		write_file("bom.key", keys[1], 0600);
+		fails_with("options {\n\tkey-file \"bom.key\";\n\tpolicy-file "
+		           "\"/p/%d\";\n};\ndomain \"a.example\" { upstream "
+		           "\"https://u.example/\"; };\n",
+		           "bom.key:1: the file starts with bytes EF BB BF, a "
+		           "UTF-8 byte-order mark: save it without one",
+		           "a key-file with a byte-order mark");
+	}
 }
 
 /* A policy-file whose %d expansion would not fit is refused when the
