@@ -1022,6 +1022,48 @@ host_ok_name(char *s)
 }
 
 /*
+ * An IPv6 address in brackets, as a URL writes it, with or without a
+ * port after it (":PORT", or "#PORT", whose '#' starts a comment here):
+ * say how to write it. v is the value read, rest what follows it in the
+ * file. Returns -1 if it was such an address, else 0.
+ */
+static int
+server_bracket_hint(struct parser *p, const struct lex *lx, const char *name,
+                    const char *v, const char *rest, size_t restlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1], port[16] = "";
+	const char *close = strchr(v, ']'), *after;
+	size_t n, k = 0;
+
+	if (v[0] != '[' || close == NULL ||
+	    (n = (size_t)(close - v - 1)) >= sizeof(addr))
+		return 0;
+	memcpy(addr, v + 1, n);
+	addr[n] = '\0';
+	if (!addr_ok(addr, 0))
+		return 0;
+	after = close + 1;
+	if (*after == '\0' && lx->type == TOK_WORD && restlen > 0 &&
+	    rest[0] == '#') /* the port went into a comment */
+		after = rest;
+	else
+		restlen = strlen(after);
+	if (*after == ':' || *after == '#')
+		while (k + 1 < restlen && k < 5 && after[k + 1] >= '0' &&
+		       after[k + 1] <= '9')
+			k++;
+	if (k > 0)
+		snprintf(port, sizeof(port), " port %.*s", (int)k, after + 1);
+	else if (*after == ':' || *after == '#')
+		snprintf(port, sizeof(port), " port N");
+	return perr(p, lx->file, lx->tok_line,
+	            "%s: an IPv6 address is written without brackets%s; "
+	            "write: %s %s%s;",
+	            name, port[0] != '\0' ? ", and a port with 'port'" : "",
+	            name, addr, port);
+}
+
+/*
  * A port written the way of dig and nsupdate (ADDR#PORT, whose '#' starts
  * a comment here, so that the port and the ';' are lost) or of a URL
  * (IPv4:PORT or NAME:PORT): say how to write it. v is the value read,
@@ -1090,7 +1132,9 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	if (get_value(p, lx, name, &a) == -1)
 		return -1;
 	line = lx->tok_line;
-	if (server_port_hint(p, lx, name, host_ok, a, lx->buf + lx->pos,
+	if (server_bracket_hint(p, lx, name, a, lx->buf + lx->pos,
+	                        lx->len - lx->pos) == -1 ||
+	    server_port_hint(p, lx, name, host_ok, a, lx->buf + lx->pos,
 	                     lx->len - lx->pos) == -1) {
 		free(a);
 		return -1;

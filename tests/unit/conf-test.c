@@ -1515,6 +1515,21 @@ test_errors(void)
 	           "server NAME:PORT");
 	fails_with("domain \"example.com\" { resolver 127.0.0.1#53; };\n",
 	           "write: resolver 127.0.0.1 port 53;", "resolver ADDR#PORT");
+	/* an IPv6 address in brackets, as in a URL */
+	fails_with("domain \"example.com\" {\n\tserver [::1]:5353;\n};\n",
+	           "test.conf:2: server: an IPv6 address is written without "
+	           "brackets, and a port with 'port'; write: server ::1 port "
+	           "5353;",
+	           "server [IPv6]:PORT");
+	fails_with(
+	    "domain \"example.com\" { server \"[2001:db8::53]:53\"; };\n",
+	    "write: server 2001:db8::53 port 53;", "server \"[IPv6]:PORT\"");
+	fails_with("domain \"example.com\" { server [::1]#5353; };\n",
+	           "write: server ::1 port 5353;", "server [IPv6]#PORT");
+	fails_with("domain \"example.com\" { resolver [::1]; };\n",
+	           "resolver: an IPv6 address is written without brackets; "
+	           "write: resolver ::1;",
+	           "resolver [IPv6]");
 	fails_with("domain \"example.com\" { zone \"-bad.example\"; };\n",
 	           "zone: '-bad.example' is not a valid domain name",
 	           "bad zone");
