@@ -433,6 +433,33 @@ next_line(const char *buf, size_t len, size_t *pos, char *line, size_t size)
 	return 1;
 }
 
+/*
+ * Cut a YAML comment off line, in place: from a '#' that starts the line
+ * or follows a blank, outside quotes, with the blanks before it (keymgr
+ * writes none, but a hand-edited file may: "secret: ... # rotated").
+ * Also for one-line keys: neither a name nor a base64 secret holds '#'.
+ */
+static void
+strip_comment(char *line)
+{
+	char quote = 0, *c;
+	size_t n;
+
+	for (c = line; *c != '\0'; c++) {
+		if (quote != 0 && *c == quote)
+			quote = 0;
+		else if (quote == 0 && (*c == '"' || *c == '\''))
+			quote = *c;
+		else if (quote == 0 && *c == '#' &&
+		         (c == line || c[-1] == ' ' || c[-1] == '\t'))
+			break;
+	}
+	*c = '\0';
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = '\0';
+}
+
 /* A line that says nothing: empty or a # comment. */
 static int
 line_is_blank(const char *s)
@@ -549,12 +576,14 @@ parse_knot(const char *path, const char *buf, size_t len, struct keyspec *ks,
 
 	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
 		ln++;
+		if (r == 1)
+			strip_comment(line);
 		if (r == -1)
 			r = key_error(d, path, ln, "line too long or NUL byte");
 		else if (line_is_blank(line))
 			continue;
-		else if (!in_list && strcmp(line, "key:") == 0)
-			in_list = 1;
+		else if (strcmp(line, "key:") == 0)
+			in_list = 1; /* keymgr -t outputs appended: one list */
 		else if (!in_list || line[0] != ' ')
 			r = key_error(d, path, ln,
 			              "expected %s (only a Knot key: section "
@@ -617,6 +646,8 @@ parse_oneline(const char *path, const char *buf, size_t len, struct keyspec *ks,
 
 	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
 		ln++;
+		if (r == 1)
+			strip_comment(line);
 		if (r == -1)
 			r = key_error(d, path, ln, "line too long or NUL byte");
 		else if (line_is_blank(line))
@@ -651,6 +682,8 @@ detect_format(const char *buf, size_t len)
 
 		enum keyfile_format f = KF_BIND;
 
+		if (r == 1)
+			strip_comment(line);
 		if (r == 1 && line_is_blank(line))
 			continue;
 		if (r == 1 && strcmp(t, "key:") == 0)

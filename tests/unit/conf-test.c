@@ -1829,6 +1829,58 @@ test_key_names_listed(void)
 	buf_free(&text);
 }
 
+/* Comments after a value, as YAML (and Knot) takes them, and keymgr -t
+ * outputs appended to one file (two key: lists, which Knot reads as
+ * one), in a Knot key file; a comment after a one-line key. */
+static void
+test_key_yaml_comments(void)
+{
+	static const char appended[] =
+	    "# hmac-sha256:alpha:c2VjcmV0\nkey:\n  - id: alpha\n"
+	    "    algorithm: hmac-sha256\n    secret: c2VjcmV0\n"
+	    "# hmac-sha512:beta:c2VjcmV1\nkey:\n  - id: beta\n"
+	    "    algorithm: hmac-sha512\n    secret: c2VjcmV1\n";
+	static const char comments[] =
+	    "key: # the keys\n  - id: c # a name\n"
+	    "    algorithm: hmac-sha256\t# the default\n"
+	    "    secret: \"c2VjcmV0\" # rotated in May\n";
+	static const char hash_in_quotes[] =
+	    "key:\n  - id: c\n    algorithm: \"hmac-sha256 #x\"\n"
+	    "    secret: c2VjcmV0\n";
+	static const char oneline[] =
+	    "hmac-sha1:one:c2VjcmV0 # for knsupdate\n";
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k", appended, strlen(appended), "beta", &key, &d) ==
+	           0 &&
+	       key.alg == TSIG_HMAC_SHA512,
+	   "two keymgr -t outputs appended: the second key (%s)", d.error);
+	diag_init(&d);
+	ok(keyfile_parse("k", appended, strlen(appended), "alpha", &key, &d) ==
+	       0,
+	   "... and the first (%s)", d.error);
+	diag_init(&d);
+	keyfile_parse("k", appended, strlen(appended), NULL, &key, &d);
+	like(d.error, "k: holds 2 keys (alpha, beta)", "... one list of two");
+	diag_init(&d);
+	ok(keyfile_parse("k", comments, strlen(comments), NULL, &key, &d) ==
+	           0 &&
+	       strcmp(key.name, "c") == 0 && key.secret_len == 6,
+	   "Knot key with comments after its values (%s)", d.error);
+	diag_init(&d);
+	ok(keyfile_parse("k", hash_in_quotes, strlen(hash_in_quotes), NULL,
+	                 &key, &d) == -1,
+	   "a '#' inside quotes is no comment");
+	like(d.error, "unknown algorithm (not shown",
+	     "... it stays in the value");
+	diag_init(&d);
+	ok(keyfile_parse("k", oneline, strlen(oneline), NULL, &key, &d) == 0 &&
+	       strcmp(key.name, "one") == 0 && key.alg == TSIG_HMAC_SHA1,
+	   "one-line key with a comment after it (%s)", d.error);
+}
+
 /* The format is told from the content: a '/' in a one-line secret is
  * not a BIND comment, and a BIND comment holding ':' is not a one-line
  * key. */
@@ -1850,6 +1902,7 @@ test_key_format_detection(void)
 	ok(keyfile_parse("k", comment, strlen(comment), NULL, &key, &d) == 0 &&
 	       key.alg == TSIG_HMAC_SHA1,
 	   "BIND key file opening with a // comment holding ':' (%s)", d.error);
+	test_key_yaml_comments();
 }
 
 /* Key file parsing errors from memory, each with its line. */
