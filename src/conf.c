@@ -2382,27 +2382,35 @@ domain_finish(struct parser *p, size_t i)
 	return 0;
 }
 
-/* An override written in options beside a policy { } of options, when
- * no domain mirrors an upstream (after inheritance): it applies to
- * nothing, since a local policy takes no override. */
+/* An override written in options when no domain mirrors an upstream
+ * (after inheritance): it applies to nothing, since a local policy takes
+ * no override, as in a domain (domain_check()). Silence would let an
+ * operator believe, say, that mode testing holds for every domain. */
 static int
 options_check(struct parser *p)
 {
 	const struct block *o = &p->options;
 	int s;
 
-	if (!o->set_line[S_POLICY])
-		return 0;
 	for (size_t i = 0; i < p->nshapes; i++)
 		if (p->shapes[i].dc.upstream != NULL)
 			return 0;
 	for (s = 0; s < S_COUNT; s++)
-		if (is_override(s) && o->set_line[s])
+		if (is_override(s) && o->set_line[s] && o->set_line[S_POLICY])
 			return perr(p, o->set_file[s], o->set_line[s],
 			            "options: %s beside policy { }: mode, "
 			            "max-age and mx overrides apply to an "
 			            "upstream; write them inside policy { }",
 			            settings[s].name);
+		else if (is_override(s) && o->set_line[s])
+			return perr(
+			    p, o->set_file[s], o->set_line[s],
+			    "options: %s applies to no domain: mode, "
+			    "max-age and mx overrides apply to a domain "
+			    "that mirrors an upstream, and every domain "
+			    "has a local policy { }; write it inside "
+			    "their policy { }",
+			    settings[s].name);
 	return 0;
 }
 

@@ -541,7 +541,9 @@ test_overrides_local(void)
 	                    "\tmax-age 600; };\n"
 	                    "domain \"a.example\" {\n"
 	                    "\tpolicy { mode testing; mx \"m.a.example\"; "
-	                    "max-age 60; };\n\tmx \"other.example\";\n};\n",
+	                    "max-age 60; };\n\tmx \"other.example\";\n};\n"
+	                    "domain \"b.example\" { upstream "
+	                    "\"https://u.example/p\"; };\n",
 	           "test.conf:4: domain \"a.example\": mode, max-age and mx "
 	           "overrides apply to an upstream",
 	           "an override in the domain beside its policy { }");
@@ -565,6 +567,39 @@ test_overrides_local(void)
 	       dom(c, 1)->mode == POLICY_MODE_ENFORCE && !dom(c, 0)->has_mode,
 	   "options' policy { } and override, a domain with an upstream: "
 	   "loads, the override is the upstream domain's only: %s",
+	   d.error);
+	conf_free(c);
+	/* an override in options without policy { } there, when every
+	 * domain has a local policy: it applies to none either */
+	fails_with(
+	    KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	             "\tmode testing;\n};\n"
+	             "domain \"a.example\" {\n\tpolicy { mode enforce; "
+	             "mx \"mx.a.example\"; max-age 86400; };\n};\n",
+	    "test.conf:3: options: mode applies to no domain: mode, "
+	    "max-age and mx overrides apply to a domain that mirrors an "
+	    "upstream, and every domain has a local policy { }; write it "
+	    "inside their policy { }",
+	    "an override in options, every domain's policy local");
+	fails_with(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                    "\tmx \"mx2.example\";\n};\n"
+	                    "domain \"a.example\" {\n\tpolicy { mode enforce; "
+	                    "mx \"mx.a.example\"; max-age 86400; };\n};\n"
+	                    "domain \"b.example\" {\n\tpolicy { mode none; "
+	                    "max-age 86400; };\n};\n",
+	           "test.conf:3: options: mx applies to no domain",
+	           "an mx override in options, every domain's policy local");
+	c = load_text(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                       "\tmode testing;\n};\n"
+	                       "domain \"a.example\" {\n\tpolicy { mode "
+	                       "enforce; mx \"mx.a.example\"; max-age 86400; "
+	                       "};\n};\n"
+	                       "domain \"b.example\" { upstream "
+	                       "\"https://u.example/p\"; };\n",
+	              &d);
+	ok(c != NULL && !dom(c, 0)->has_mode && dom(c, 1)->has_mode,
+	   "... but with a domain that mirrors an upstream, it loads and "
+	   "applies to that one: %s",
 	   d.error);
 	conf_free(c);
 }
