@@ -776,16 +776,39 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
-/* publish-command "argv0" "arg" ...; kept as argv, %d and %f unexpanded. */
+/* Only %d, %f and %% may appear in a publish-command argument. */
+static int
+cmd_percent_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '%' && (s[1] == 'd' || s[1] == 'f' || s[1] == '%'))
+			s++;
+		else if (*s == '%')
+			return 0;
+	return 1;
+}
+
+/*
+ * publish-command "argv0" "arg" ...; kept as argv, %d and %f unexpanded.
+ * Another '%' sequence is refused, as in policy-file and verify-url: kept
+ * as written, "%Y" and "%%Y" would both give %Y.
+ */
 static int
 set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 {
 	char f[96];
 	enum lex_type t;
 
-	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING)
+	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING) {
+		if (!cmd_percent_ok(lx->text))
+			return perr(
+			    p, lx->file, lx->tok_line,
+			    "publish-command: only %%d (the domain), %%f "
+			    "(the policy file) and %%%% may follow '%%' "
+			    "(write a %% the command must get as %%%%)");
 		mem_list_add(p->conf->mem, &b->dc.publish_cmd,
 		             keep(p, lx->text));
+	}
 	if (t == TOK_ERROR)
 		return -1;
 	if (t != TOK_SEMI)

@@ -1570,6 +1570,13 @@ test_errors(void)
 	           "bad zone");
 	fails_with("domain \"example.com\" { policy-file \"/p/%\"; };\n",
 	           "policy-file: only %d", "lone percent");
+	fails_with(
+	    "domain \"example.com\" {\n\tpublish-command \"deploy\" "
+	    "\"%d\"\n\t\t\"+%Y\";\n};\n",
+	    "test.conf:3: publish-command: only %d (the domain), %f (the "
+	    "policy file) and %% may follow '%' (write a % the command "
+	    "must get as %%)",
+	    "publish-command with another % sequence");
 	test_long_expansion();
 	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
 	           "test.conf:2: domain \"example.com\" is not in zone "
