@@ -1517,7 +1517,7 @@ parse_key_stmt(struct parser *p, struct lex *lx)
 	    key_file_mode_check(p, lx->file, &ks) == -1)
 		goto out;
 	for (i = 0; i < p->nkeystmt; i++)
-		if (ascii_casecmp(c->keys[i].name, ks.name) == 0) {
+		if (tsig_key_name_eq(c->keys[i].name, ks.name)) {
 			perr(p, lx->file, ks.line,
 			     "duplicate %s (first at %s:%u)",
 			     tsig_key_label(ks.name, kl, sizeof(kl)),
@@ -2360,7 +2360,7 @@ key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 		return 0;
 	}
 	for (i = 0; i < p->nkeystmt; i++)
-		if (ascii_casecmp(p->conf->keys[i].name, pd->key_name) == 0) {
+		if (tsig_key_name_eq(p->conf->keys[i].name, pd->key_name)) {
 			pd->key = i;
 			return 0;
 		}

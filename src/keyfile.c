@@ -698,19 +698,6 @@ detect_format(const char *buf, size_t len)
 	return KF_BIND;
 }
 
-/* Compare key names ignoring case and one trailing dot. */
-static int
-key_name_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 0 && a[la - 1] == '.')
-		la--;
-	if (lb > 0 && b[lb - 1] == '.')
-		lb--;
-	return la == lb && ascii_ncasecmp(a, b, la) == 0;
-}
-
 #define KEY_NAME_SECRET_PART 12 /* a name this long in a secret: not shown */
 
 /*
@@ -772,7 +759,7 @@ select_key(const char *path, const struct keyspec *ks, int n, const char *name,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (!key_name_eq(ks[i].name, name))
+		if (!tsig_key_name_eq(ks[i].name, name))
 			continue;
 		if (found != -1) {
 			key_error(d, path, ks[i].line, "%s defined twice",

@@ -73,6 +73,9 @@ const char *tsig_key_name_hidden(const char *name, char *why, size_t size);
  * (REASON)". Returns buf.
  */
 const char *tsig_key_label(const char *name, char *buf, size_t size);
+/* Are a and b the same key name: equal but for case and one trailing dot
+ * (BIND takes "mtasts." and "MTASTS" for the same key)? */
+int tsig_key_name_eq(const char *a, const char *b);
 /* Overwrite the secret in memory. */
 void tsig_key_wipe(struct tsig_key *key);
 

@@ -193,39 +193,80 @@ key_said(const struct tsig_key *key, const char *written, char *buf,
 	return buf;
 }
 
-/* Decode the base64 secret into key (named name as written). Returns 0,
- * or -1 with the reason in d (without quoting the secret). */
+#define SECRET_B64_MAX ((TSIG_SECRET_MAX + 2) / 3 * 4) /* characters */
+
+/* Copy the base64 secret b64 into text (SECRET_B64_MAX + 1 bytes)
+ * without the white space BIND allows inside it (secret "abcd efgh";).
+ * Returns its length, or SECRET_B64_MAX + 1 if it is too long. */
+static size_t
+secret_compact(const char *b64, char *text)
+{
+	size_t n = 0;
+
+	for (; b64 != NULL && *b64 != '\0'; b64++) {
+		if (*b64 == ' ' || *b64 == '\t' || *b64 == '\r' || *b64 == '\n')
+			continue;
+		if (n == SECRET_B64_MAX)
+			return SECRET_B64_MAX + 1;
+		text[n++] = *b64;
+	}
+	text[n] = '\0';
+	return n;
+}
+
+/* Is each of the n bytes at s zero? */
+static int
+all_zero(const unsigned char *s, size_t n)
+{
+	while (n > 0 && s[n - 1] == 0)
+		n--;
+	return n == 0;
+}
+
+/*
+ * Decode the base64 secret into key (named name as written). Returns 0,
+ * or -1 with the reason in d (without quoting the secret). A secret of
+ * zero bytes only is refused: it is the placeholder of keys.example,
+ * which anyone can read.
+ */
 static int
 key_set_secret(struct tsig_key *key, const char *name, const char *b64,
                struct diag *d)
 {
 	unsigned char out[TSIG_SECRET_MAX + 3];
-	char said[TSIG_NAME_MAX + 80];
-	size_t len = 0, pad = 0;
-	int n;
+	char said[TSIG_NAME_MAX + 80], text[SECRET_B64_MAX + 1];
+	size_t len = secret_compact(b64, text), pad = 0;
+	int n = -1, rc = -1;
 
-	if (b64 != NULL)
-		len = strlen(b64);
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(out)) {
+	if (len == 0 || len % 4 != 0 || len > SECRET_B64_MAX) {
 		diag_error(
 		    d, "%s: the secret is not base64 of at most %d bytes",
 		    key_said(key, name, said, sizeof(said)), TSIG_SECRET_MAX);
-		return -1;
+		goto out;
 	}
-	for (size_t i = len; i > 0 && b64[i - 1] == '=' && pad < 2; i--)
+	for (size_t i = len; i > 0 && text[i - 1] == '=' && pad < 2; i--)
 		pad++;
-	n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
+	n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
 	if (n < 0 || (size_t)n < pad || (size_t)n - pad == 0 ||
-	    (size_t)n - pad > TSIG_SECRET_MAX) {
-		OPENSSL_cleanse(out, sizeof(out));
+	    (size_t)n - pad > TSIG_SECRET_MAX)
 		diag_error(d, "%s: the secret is not valid base64",
 		           key_said(key, name, said, sizeof(said)));
-		return -1;
+	else if (all_zero(out, (size_t)n - pad))
+		diag_error(
+		    d,
+		    "%s: the secret is all zero bytes, as the placeholder "
+		    "of keys.example: make a key of your own with "
+		    "tsig-keygen (or keymgr -t)",
+		    key_said(key, name, said, sizeof(said)));
+	else {
+		key->secret_len = (size_t)n - pad;
+		memcpy(key->secret, out, key->secret_len);
+		rc = 0;
 	}
-	key->secret_len = (size_t)n - pad;
-	memcpy(key->secret, out, key->secret_len);
+out:
 	OPENSSL_cleanse(out, sizeof(out));
-	return 0;
+	OPENSSL_cleanse(text, sizeof(text));
+	return rc;
 }
 
 /* Report alg as unknown for key (named name as written); returns -1.
@@ -275,6 +316,18 @@ tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
 		          "hmac-sha256",
 		          key_said(key, name, said, sizeof(said)));
 	return 0;
+}
+
+int
+tsig_key_name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && ascii_ncasecmp(a, b, la) == 0;
 }
 
 /* Overwrite the secret in memory. */

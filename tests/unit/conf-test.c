@@ -1685,6 +1685,44 @@ test_urls(void)
 	}
 }
 
+/*
+ * Key statements as BIND takes them: a name with a trailing dot is the
+ * same name (in key and for duplicates), a secret may hold white space;
+ * a secret of zero bytes (keys.example's placeholder) is refused.
+ */
+static void
+test_key_statement_forms(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(KEY_STMT "domain \"example.com\" {\n\tupstream "
+	                       "\"https://x.example/\";\n\tkey \"K.\";\n"
+	                       "\tpolicy-file \"/p/%d\";\n};\n",
+	              &d);
+	ok(c != NULL && strcmp(dom(c, 0)->key->name, "k") == 0,
+	   "key \"K.\" names key \"k\": %s", d.error);
+	conf_free(c);
+	fails_with(KEY_STMT "key \"k.\" { algorithm hmac-sha1; secret "
+	                    "\"c2VjcmV0\"; };\n",
+	           "test.conf:2: duplicate key \"k.\" (first at ",
+	           "key \"k\" and key \"k.\" are the same key");
+	c = load_text("key \"k\" { algorithm hmac-sha256; secret \"AAEC "
+	              "AwQF\n\tBgcI\tCQoL\"; };\n" DOMAIN_OK "};\n",
+	              &d);
+	ok(c != NULL && dom(c, 0)->key->secret_len == 12 &&
+	       dom(c, 0)->key->secret[11] == 11,
+	   "white space inside a secret is skipped, as BIND does: %s", d.error);
+	conf_free(c);
+	fails_with(
+	    "key \"k\" { algorithm hmac-sha256; secret "
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"; };\n" DOMAIN_OK
+	    "};\n",
+	    "test.conf:1: key \"k\": TSIG key k: the secret is all zero "
+	    "bytes, as the placeholder of keys.example",
+	    "a secret of zero bytes");
+}
+
 /* Every algorithm, as tsig-keygen writes it, as a key statement. */
 static void
 test_key_statements(void)
@@ -1746,26 +1784,6 @@ key_loads(const char *file, const char *name, const char *want_name,
 	   file);
 }
 
-/* keyfile_parse on srcdir/file (a file of the distribution). */
-static void
-key_from_source(const char *file, const char *want_name, enum tsig_alg alg)
-{
-	struct tsig_key key;
-	struct diag d;
-	char path[1024];
-	size_t len;
-	char *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", srcdir, file);
-	buf = slurp(path, &len);
-	diag_init(&d);
-	memset(&key, 0, sizeof(key));
-	ok(keyfile_parse(file, buf, len, NULL, &key, &d) == 0 &&
-	       strcmp(key.name, want_name) == 0 && key.alg == alg,
-	   "%s parses: %s", file, d.error);
-	conf_wipe_free(buf, len);
-}
-
 /* keyfile_load must fail with want in the message. */
 static void
 key_fails(const char *path, const char *name, const char *want)
@@ -1776,6 +1794,48 @@ key_fails(const char *path, const char *name, const char *want)
 	diag_init(&d);
 	ok(keyfile_load(path, name, &key, &d) == -1, "%s refused", path);
 	like(d.error, want, "message");
+}
+
+/* keys.example's placeholder (zero bytes) is refused, saying so; with a
+ * real secret in its place the file is a key file as it is. */
+static void
+test_keys_example(void)
+{
+	static const char zero[] =
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	static const char real[] =
+	    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=";
+	struct tsig_key key;
+	struct diag d;
+	char path[1024], want[512], *buf, *at;
+	unsigned line = 1;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/keys.example", srcdir);
+	buf = slurp(path, &len);
+	/* the line of the key statement */
+	at = strstr(buf, "\nkey \"mtasts\"");
+	for (char *c = buf; at != NULL && c <= at; c++)
+		line += *c == '\n';
+	diag_init(&d);
+	ok(keyfile_parse("keys.example", buf, len, NULL, &key, &d) == -1,
+	   "keys.example as it is: refused");
+	snprintf(
+	    want, sizeof(want),
+	    "keys.example:%u: key \"mtasts\": TSIG key mtasts: the secret "
+	    "is all zero bytes, as the placeholder of keys.example: make a "
+	    "key of your own with tsig-keygen (or keymgr -t)",
+	    line);
+	like(d.error, want, "... its placeholder secret is said to be one");
+	at = strstr(buf, zero);
+	ok(at != NULL, "keys.example holds the placeholder");
+	if (at != NULL)
+		memcpy(at, real, sizeof(real) - 1);
+	diag_init(&d);
+	ok(keyfile_parse("keys.example", buf, len, NULL, &key, &d) == 0 &&
+	       strcmp(key.name, "mtasts") == 0 && key.alg == TSIG_HMAC_SHA256,
+	   "keys.example with a real secret parses: %s", d.error);
+	conf_wipe_free(buf, len);
 }
 
 static void
@@ -1796,7 +1856,7 @@ test_key_files(void)
 	          TSIG_HMAC_SHA384);
 	key_loads("two-keys.key", "first", "first", TSIG_HMAC_SHA256);
 	key_loads("two-keys.yaml", "beta", "beta", TSIG_HMAC_SHA1);
-	key_from_source("keys.example", "mtasts", TSIG_HMAC_SHA256);
+	test_keys_example();
 	key_fails(tpath("data/keys/two-keys.key"), NULL,
 	          "two-keys.key: holds 2 keys (first, second.example.); name "
 	          "the one to use");
@@ -1932,7 +1992,7 @@ test_key_format_detection(void)
 	static const char slash[] = "hmac-sha256:slash-key:ab/cd+ef/j//\n";
 	static const char comment[] =
 	    "// made by: tsig-keygen\nkey \"c\" { algorithm hmac-sha1; "
-	    "secret \"AAAA\"; };\n";
+	    "secret \"c2VjcmV0\"; };\n";
 	struct tsig_key key;
 	struct diag d;
 
@@ -2651,6 +2711,7 @@ main(void)
 	test_numbers();
 	test_urls();
 	test_key_statements();
+	test_key_statement_forms();
 	test_key_files();
 	test_key_names_listed();
 	test_key_format_detection();
