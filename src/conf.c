@@ -139,6 +139,10 @@ struct parser {
 	dev_t dev[CONF_INCLUDE_DEPTH + 2]; /* files being read, for loops */
 	ino_t ino[CONF_INCLUDE_DEPTH + 2];
 	mode_t mode[CONF_INCLUDE_DEPTH + 2]; /* 0: read from memory */
+	/* the include statement that is reading each file: at depth i,
+	   inc_file[i]:inc_line[i] (unset at depth 0) */
+	const char *inc_file[CONF_INCLUDE_DEPTH + 2];
+	unsigned inc_line[CONF_INCLUDE_DEPTH + 2];
 	struct block options;
 	const char *opt_file; /* NULL: no options block */
 	unsigned opt_line;
@@ -146,6 +150,8 @@ struct parser {
 	size_t cap;           /* of conf->domains */
 	struct shape *shapes; /* the domains' shared settings */
 	size_t nshapes, shapes_cap;
+	struct conf_where *shape_at; /* where each shape's are written */
+	size_t shape_at_cap;
 	unsigned *shape_slot;  /* hash set of shapes: index + 1, 0 empty */
 	size_t shape_slots;    /* 0 or a power of two, at most half full */
 	struct strset values;  /* setting values, each stored once */
@@ -181,16 +187,66 @@ perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 	return -1;
 }
 
-/* Describe the current token for "expected X, found Y". */
+/*
+ * Set "include-file:line: file:line: message" as the error, for a file
+ * whose fault is that it was included (a key file, say), so that the
+ * include statement is named too; only "file:line: message" at the top
+ * level. Returns -1.
+ */
+static int __attribute__((format(printf, 4, 5)))
+perr_included(struct parser *p, const char *file, unsigned line,
+              const char *fmt, ...)
+{
+	char msg[DIAG_MSG_MAX], at[300] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (p->depth > 0)
+		snprintf(at, sizeof(at), "%s:%u: ", p->inc_file[p->depth],
+		         p->inc_line[p->depth]);
+	diag_error(p->d, "%s%s:%u: %s", at, file, line, msg);
+	return -1;
+}
+
+/* What a message says of a value it does not quote (secret_shaped()). */
+#define NOT_SHOWN "a value not shown (it looks like a TSIG secret)"
+
+/*
+ * Describe the current token for "expected X, found Y". A word or string
+ * out of place may be a secret (a key file included by mistake, a secret
+ * pasted in the wrong place): it is quoted only when keyword_shaped().
+ */
 static const char *
 found(const struct lex *lx, char *buf, size_t size)
 {
-	if (lx->type == TOK_WORD)
-		snprintf(buf, size, "'%.64s'", lx->text);
-	else if (lx->type == TOK_STRING)
-		snprintf(buf, size, "\"%.64s\"", lx->text);
+	int word = lx->type == TOK_WORD;
+
+	if ((word || lx->type == TOK_STRING) && keyword_shaped(lx->text))
+		snprintf(buf, size, word ? "'%s'" : "\"%s\"", lx->text);
+	else if (word || lx->type == TOK_STRING)
+		snprintf(buf, size,
+		         "a %s not shown (not shaped like a keyword: it may "
+		         "be a secret)",
+		         word ? "word" : "quoted string");
 	else
 		snprintf(buf, size, "%s", lex_type_name(lx->type));
+	return buf;
+}
+
+/*
+ * Value v of a setting, quoted with q (at most max bytes of it) for a
+ * message about it; or, when it looks like a secret written in the wrong
+ * place, NOT_SHOWN.
+ */
+static const char *
+shown(const char *v, char q, int max, char *buf, size_t size)
+{
+	if (secret_shaped(v))
+		snprintf(buf, size, "%s", NOT_SHOWN);
+	else
+		snprintf(buf, size, "%c%.*s%c", q, max, v, q);
 	return buf;
 }
 
@@ -267,7 +323,7 @@ get_number(struct parser *p, struct lex *lx, const char *name,
            unsigned long long *out)
 {
 	unsigned line;
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int bad;
 
 	if (get_value(p, lx, name, &v) == -1)
@@ -276,8 +332,8 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 	bad = parse_uint(v, max, out) == -1 || *out < min;
 	if (bad)
 		perr(p, lx->file, line,
-		     "%s: expected a number from %llu to %llu, found '%.64s'",
-		     name, min, max, v);
+		     "%s: expected a number from %llu to %llu, found %s", name,
+		     min, max, shown(v, '\'', 64, sh, sizeof(sh)));
 	free(v);
 	if (bad)
 		return -1;
@@ -598,7 +654,7 @@ keep(struct parser *p, const char *v)
 static int
 set_upstream(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 
 	if (get_value_semi(p, lx, "upstream", &v) == -1)
 		return -1;
@@ -606,9 +662,8 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 	free(v);
 	if (!url_ok(b->dc.upstream))
 		return perr(p, lx->file, lx->tok_line,
-		            "upstream: expected an https:// URL, found "
-		            "'%.100s'",
-		            b->dc.upstream);
+		            "upstream: expected an https:// URL, found %s",
+		            shown(b->dc.upstream, '\'', 100, sh, sizeof(sh)));
 	if (b->set_line[S_POLICY])
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream and policy { } are mutually exclusive "
@@ -622,16 +677,15 @@ static int
 set_mode(struct parser *p, struct lex *lx, struct block *b)
 {
 	enum policy_mode mode = POLICY_MODE_ENFORCE;
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "mode", &v) == -1)
 		return -1;
 	if (policy_mode_from_name(v, &mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
-		          "mode: expected enforce, testing or none, found "
-		          "'%.64s'",
-		          v);
+		          "mode: expected enforce, testing or none, found %s",
+		          shown(v, '\'', 64, sh, sizeof(sh)));
 	b->dc.mode = mode;
 	b->dc.has_mode = 1;
 	free(v);
@@ -656,6 +710,7 @@ static int
 mx_check_pattern(struct parser *p, struct lex *lx, char *v)
 {
 	struct policy *scratch = policy_new();
+	int secret = secret_shaped(v); /* before it is lower-cased */
 	struct diag md;
 	char *c;
 	int rc = 0;
@@ -664,9 +719,13 @@ mx_check_pattern(struct parser *p, struct lex *lx, char *v)
 	for (c = v; *c != '\0'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
+	/* policy_add_mx() quotes the pattern: not said of a secret */
 	if (scratch == NULL || policy_add_mx(scratch, v, &md) == -1)
-		rc = perr(p, lx->file, lx->tok_line, "mx \"%.100s\": %s", v,
-		          diag_failed(&md) ? md.error : "invalid pattern");
+		rc = perr(p, lx->file, lx->tok_line, "mx %s%.100s%s: %s",
+		          secret ? "" : "\"", secret ? NOT_SHOWN : v,
+		          secret ? "" : "\"",
+		          diag_failed(&md) && !secret ? md.error
+		                                      : "invalid pattern");
 	policy_free(scratch);
 	return rc;
 }
@@ -717,16 +776,39 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
-/* publish-command "argv0" "arg" ...; kept as argv, %d and %f unexpanded. */
+/* Only %d, %f and %% may appear in a publish-command argument. */
+static int
+cmd_percent_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s == '%' && (s[1] == 'd' || s[1] == 'f' || s[1] == '%'))
+			s++;
+		else if (*s == '%')
+			return 0;
+	return 1;
+}
+
+/*
+ * publish-command "argv0" "arg" ...; kept as argv, %d and %f unexpanded.
+ * Another '%' sequence is refused, as in policy-file and verify-url: kept
+ * as written, "%Y" and "%%Y" would both give %Y.
+ */
 static int
 set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 {
 	char f[96];
 	enum lex_type t;
 
-	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING)
+	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING) {
+		if (!cmd_percent_ok(lx->text))
+			return perr(
+			    p, lx->file, lx->tok_line,
+			    "publish-command: only %%d (the domain), %%f "
+			    "(the policy file) and %%%% may follow '%%' "
+			    "(write a %% the command must get as %%%%)");
 		mem_list_add(p->conf->mem, &b->dc.publish_cmd,
 		             keep(p, lx->text));
+	}
 	if (t == TOK_ERROR)
 		return -1;
 	if (t != TOK_SEMI)
@@ -746,7 +828,7 @@ static int
 get_choice(struct parser *p, struct lex *lx, const char *name,
            const char *const *names, const char *expected, int *idx)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int i;
 
 	if (get_value_semi(p, lx, name, &v) == -1)
@@ -756,8 +838,8 @@ get_choice(struct parser *p, struct lex *lx, const char *name,
 			break;
 	*idx = i;
 	if (names[i] == NULL)
-		perr(p, lx->file, lx->tok_line,
-		     "%s: expected %s, found '%.64s'", name, expected, v);
+		perr(p, lx->file, lx->tok_line, "%s: expected %s, found %s",
+		     name, expected, shown(v, '\'', 64, sh, sizeof(sh)));
 	free(v);
 	return names[i] == NULL ? -1 : 0;
 }
@@ -795,17 +877,17 @@ set_mx_check(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 
 	if (get_value_semi(p, lx, "verify-url", &v) == -1)
 		return -1;
 	b->dc.verify_url_set = keep(p, v);
 	free(v);
 	if (!url_ok(b->dc.verify_url_set))
-		return perr(p, lx->file, lx->tok_line,
-		            "verify-url: expected an https:// URL, found "
-		            "'%.100s'",
-		            b->dc.verify_url_set);
+		return perr(
+		    p, lx->file, lx->tok_line,
+		    "verify-url: expected an https:// URL, found %s",
+		    shown(b->dc.verify_url_set, '\'', 100, sh, sizeof(sh)));
 	if (!percent_ok(b->dc.verify_url_set))
 		return perr(p, lx->file, lx->tok_line,
 		            "verify-url: only %%d (the domain) and %%%% may "
@@ -863,14 +945,19 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 {
 	struct diag td;
 	char *v = NULL, *c;
-	int rc = 0;
+	int secret, rc = 0;
 
 	if (get_value_semi(p, lx, "tls-rpt", &v) == -1)
 		return -1;
 	diag_init(&td);
+	secret = secret_shaped(v);
+	/* tlsrpt_uri_check() quotes the URI: not said of a secret */
 	if (tlsrpt_uri_check(v, &td) == -1 || diag_failed(&td))
-		rc = perr(p, lx->file, lx->tok_line, "tls-rpt \"%.100s\": %s",
-		          v, diag_failed(&td) ? td.error : "invalid URI");
+		rc = perr(p, lx->file, lx->tok_line, "tls-rpt %s%.100s%s: %s",
+		          secret ? "" : "\"", secret ? NOT_SHOWN : v,
+		          secret ? "" : "\"",
+		          diag_failed(&td) && !secret ? td.error
+		                                      : "invalid URI");
 	for (c = v; rc == 0 && *c != '\0' && *c != ':'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c - 'A' + 'a');
@@ -927,7 +1014,7 @@ set_ca_file(struct parser *p, struct lex *lx, struct block *b)
 static int
 set_zone(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int rc;
 
 	if (get_value_semi(p, lx, "zone", &v) == -1)
@@ -937,8 +1024,9 @@ set_zone(struct parser *p, struct lex *lx, struct block *b)
 	free(v);
 	if (rc == -1)
 		return perr(p, lx->file, lx->tok_line,
-		            "zone: '%.100s' is not a valid domain name%s",
-		            b->dc.zone, idn_hint(b->dc.zone));
+		            "zone: %s is not a valid domain name%s",
+		            shown(b->dc.zone, '\'', 100, sh, sizeof(sh)),
+		            idn_hint(b->dc.zone));
 	return 0;
 }
 
@@ -954,6 +1042,48 @@ host_ok_name(char *s)
 	last = strrchr(s, '.');
 	last = last != NULL ? last + 1 : s;
 	return strspn(last, "0123456789") != strlen(last);
+}
+
+/*
+ * An IPv6 address in brackets, as a URL writes it, with or without a
+ * port after it (":PORT", or "#PORT", whose '#' starts a comment here):
+ * say how to write it. v is the value read, rest what follows it in the
+ * file. Returns -1 if it was such an address, else 0.
+ */
+static int
+server_bracket_hint(struct parser *p, const struct lex *lx, const char *name,
+                    const char *v, const char *rest, size_t restlen)
+{
+	char addr[INET6_ADDRSTRLEN + 1], port[16] = "";
+	const char *close = strchr(v, ']'), *after;
+	size_t n, k = 0;
+
+	if (v[0] != '[' || close == NULL ||
+	    (n = (size_t)(close - v - 1)) >= sizeof(addr))
+		return 0;
+	memcpy(addr, v + 1, n);
+	addr[n] = '\0';
+	if (!addr_ok(addr, 0))
+		return 0;
+	after = close + 1;
+	if (*after == '\0' && lx->type == TOK_WORD && restlen > 0 &&
+	    rest[0] == '#') /* the port went into a comment */
+		after = rest;
+	else
+		restlen = strlen(after);
+	if (*after == ':' || *after == '#')
+		while (k + 1 < restlen && k < 5 && after[k + 1] >= '0' &&
+		       after[k + 1] <= '9')
+			k++;
+	if (k > 0)
+		snprintf(port, sizeof(port), " port %.*s", (int)k, after + 1);
+	else if (*after == ':' || *after == '#')
+		snprintf(port, sizeof(port), " port N");
+	return perr(p, lx->file, lx->tok_line,
+	            "%s: an IPv6 address is written without brackets%s; "
+	            "write: %s %s%s;",
+	            name, port[0] != '\0' ? ", and a port with 'port'" : "",
+	            name, addr, port);
 }
 
 /*
@@ -1018,14 +1148,16 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 {
 	unsigned long long v;
 	unsigned line;
-	char f[96], *a = NULL;
+	char f[96], sh[128], *a = NULL;
 	enum lex_type t;
 	int ok;
 
 	if (get_value(p, lx, name, &a) == -1)
 		return -1;
 	line = lx->tok_line;
-	if (server_port_hint(p, lx, name, host_ok, a, lx->buf + lx->pos,
+	if (server_bracket_hint(p, lx, name, a, lx->buf + lx->pos,
+	                        lx->len - lx->pos) == -1 ||
+	    server_port_hint(p, lx, name, host_ok, a, lx->buf + lx->pos,
 	                     lx->len - lx->pos) == -1) {
 		free(a);
 		return -1;
@@ -1035,8 +1167,9 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 	free(a);
 	if (!ok)
 		return perr(p, lx->file, line,
-		            "%s: expected an IP address%s, found '%.100s'",
-		            name, host_ok ? " or host name" : "", *addr);
+		            "%s: expected an IP address%s, found %s", name,
+		            host_ok ? " or host name" : "",
+		            shown(*addr, '\'', 100, sh, sizeof(sh)));
 	if ((t = next(p, lx)) == TOK_SEMI)
 		return 0;
 	if (t == TOK_ERROR)
@@ -1089,16 +1222,15 @@ resolve_ok(const char *v)
 static int
 set_resolve(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL;
+	char *v = NULL, sh[128];
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "resolve", &v) == -1)
 		return -1;
 	if (!resolve_ok(v))
 		rc = perr(p, lx->file, lx->tok_line,
-		          "resolve: expected \"HOST:PORT:ADDRESS\", found "
-		          "'%.100s'",
-		          v);
+		          "resolve: expected \"HOST:PORT:ADDRESS\", found %s",
+		          shown(v, '\'', 100, sh, sizeof(sh)));
 	mem_list_add(p->conf->mem, &b->dc.resolve, keep(p, v));
 	free(v);
 	return rc;
@@ -1115,6 +1247,8 @@ policy_mx(struct parser *p, struct lex *lx, struct policy *pol)
 	if (get_value_semi(p, lx, "mx", &s) == -1)
 		return -1;
 	diag_init(&md);
+	/* after mx_check_pattern(), policy_add_mx() fails only past
+	 * POLICY_MX_MAX patterns: the pattern it quotes is a valid one */
 	if ((rc = mx_check_pattern(p, lx, s)) == 0 &&
 	    (rc = policy_add_mx(pol, s, &md)) == -1)
 		perr(p, lx->file, lx->tok_line, "mx \"%.100s\": %s", s,
@@ -1127,16 +1261,15 @@ policy_mx(struct parser *p, struct lex *lx, struct policy *pol)
 static int
 policy_mode(struct parser *p, struct lex *lx, struct policy *pol)
 {
-	char *s = NULL;
+	char *s = NULL, sh[128];
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "mode", &s) == -1)
 		return -1;
 	if (policy_mode_from_name(s, &pol->mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
-		          "mode: expected enforce, testing or none, found "
-		          "'%.64s'",
-		          s);
+		          "mode: expected enforce, testing or none, found %s",
+		          shown(s, '\'', 64, sh, sizeof(sh)));
 	free(s);
 	return rc;
 }
@@ -1154,9 +1287,14 @@ policy_setting(struct parser *p, struct lex *lx, struct policy *pol,
 
 	if (strcmp(lx->text, "mx") == 0)
 		return policy_mx(p, lx, pol);
+	if (bit == 0 && !keyword_shaped(lx->text))
+		return perr(p, lx->file, lx->tok_line,
+		            "expected mode, mx or max-age in policy { }, found "
+		            "a word that is no setting name (not shown: it may "
+		            "be a secret)");
 	if (bit == 0)
 		return perr(p, lx->file, lx->tok_line,
-		            "unknown setting '%.64s' in policy { } (expected "
+		            "unknown setting '%s' in policy { } (expected "
 		            "mode, mx or max-age)",
 		            lx->text);
 	if (*seen & bit)
@@ -1240,6 +1378,57 @@ static const struct setting_def settings[S_COUNT] = {
     [S_RESOLVER] = {"resolver", 0, set_resolver},
 };
 
+/* Is w shaped like a one-line key, [alg:]name:secret (no statement or
+ * setting name holds ':')? */
+static int
+oneline_shaped(const char *w)
+{
+	const char *c1 = strchr(w, ':'), *c2;
+
+	if (c1 == NULL || c1 == w)
+		return 0;
+	c2 = strchr(c1 + 1, ':');
+	if (c2 != NULL && (c2 == c1 + 1 || strchr(c2 + 1, ':') != NULL))
+		return 0;
+	return strrchr(w, ':')[1] != '\0';
+}
+
+/*
+ * The word just read where a statement or a setting goes (lx->text) is
+ * shaped like the contents of a key file that is not BIND's: Knot's
+ * "key:" (keymgr -t), a one-line [alg:]name:secret, or a bare base64
+ * secret. Such a file was named with include instead of key-file: say
+ * so, without quoting the word. Returns -1 with the error, or 0.
+ */
+static int
+key_file_words(struct parser *p, const struct lex *lx)
+{
+	const char *w = lx->text, *c1 = strchr(w, ':');
+	const char *what;
+
+	if (strcmp(w, "key:") == 0)
+		what = "a Knot key list, as keymgr -t writes it";
+	else if (oneline_shaped(w))
+		what = "a one-line [algorithm:]name:secret key";
+	else if (c1 == NULL && strlen(w) % 4 == 0 && secret_shaped(w))
+		return perr_included(
+		    p, lx->file, lx->tok_line,
+		    "found a bare base64 TSIG secret (not shown), not "
+		    "configuration: a key file names the key too (write it "
+		    "with tsig-keygen, or as name:secret), and is named with "
+		    "key-file \"%s\"; in the domain or in options, not with "
+		    "include",
+		    lx->file);
+	else
+		return 0;
+	return perr_included(p, lx->file, lx->tok_line,
+	                     "this looks like a TSIG key file (%s; the key is "
+	                     "not shown), not configuration: name it with "
+	                     "key-file \"%s\"; in the domain or in options, "
+	                     "not with include",
+	                     what, lx->file);
+}
+
 /* Parse one setting of an options or domain block; its name is read. */
 static int
 parse_setting(struct parser *p, struct lex *lx, struct block *b)
@@ -1250,10 +1439,16 @@ parse_setting(struct parser *p, struct lex *lx, struct block *b)
 	for (i = 0; i < S_COUNT; i++)
 		if (strcmp(lx->text, settings[i].name) == 0)
 			s = &settings[i];
+	if (s == NULL && key_file_words(p, lx) == -1)
+		return -1;
+	if (s == NULL && !keyword_shaped(lx->text))
+		return perr(p, lx->file, lx->tok_line,
+		            "expected a setting in %s, found a word that is "
+		            "no setting name (not shown: it may be a secret)",
+		            b->where);
 	if (s == NULL)
 		return perr(p, lx->file, lx->tok_line,
-		            "unknown setting '%.64s' in %s", lx->text,
-		            b->where);
+		            "unknown setting '%s' in %s", lx->text, b->where);
 	i = (size_t)(s - settings);
 	if (b->set_line[i] && !s->repeatable)
 		return perr(p, lx->file, lx->tok_line,
@@ -1283,15 +1478,29 @@ block_init(struct block *b, const char *where)
 	b->dc.timeout = CONF_DEFAULT_TIMEOUT;
 }
 
-/* The check applied to each file that holds a key statement. */
+/*
+ * The mode rule of key files (keyfile_check_mode()) for a file that holds
+ * key statement ks, at the statement's line, prefixed with the include
+ * that reads the file. The main file is not called a key file: its key
+ * may move to a file of its own.
+ */
 static int
-key_file_mode_check(struct parser *p, const char *file)
+key_file_mode_check(struct parser *p, const char *file,
+                    const struct keyspec *ks)
 {
 	mode_t mode = p->mode[p->depth];
+	char words[80], kl[TSIG_NAME_MAX + 256];
 
-	if (mode == 0)
-		return 0; /* read from memory */
-	return keyfile_check_mode(file, mode, p->d);
+	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
+		return 0; /* read from memory, or safe */
+	return perr_included(p, file, ks->line,
+	                     "%s: this file holds a TSIG secret but is %s: "
+	                     "chmod 600 %s%s",
+	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	                     file,
+	                     p->depth == 0 ? ", or move the key to a file of "
+	                                     "its own named by key-file"
+	                                   : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -1299,17 +1508,19 @@ static int
 parse_key_stmt(struct parser *p, struct lex *lx)
 {
 	struct conf *c = p->conf;
+	char kl[TSIG_NAME_MAX + 256];
 	struct keyspec ks;
 	size_t i;
 	int rc = -1;
 
 	if (keyspec_parse_bind(lx, &ks, p->d) == -1 ||
-	    key_file_mode_check(p, lx->file) == -1)
+	    key_file_mode_check(p, lx->file, &ks) == -1)
 		goto out;
 	for (i = 0; i < p->nkeystmt; i++)
-		if (ascii_casecmp(c->keys[i].name, ks.name) == 0) {
+		if (tsig_key_name_eq(c->keys[i].name, ks.name)) {
 			perr(p, lx->file, ks.line,
-			     "duplicate key \"%s\" (first at %s:%u)", ks.name,
+			     "duplicate %s (first at %s:%u)",
+			     tsig_key_label(ks.name, kl, sizeof(kl)),
 			     p->key_file[i], p->key_line[i]);
 			goto out;
 		}
@@ -1458,6 +1669,47 @@ domain_keep(struct parser *p, const struct block *b)
 	e->policy_file_shared = 0; /* policy_files_check() sets it */
 }
 
+/* Note where block b, which made the last shape, writes the settings
+ * struct conf_where tells (those not written are inherited: finish()). */
+static void
+shape_where_keep(struct parser *p, const struct block *b)
+{
+	struct conf_where *w;
+
+	if (p->nshapes > p->shape_at_cap) {
+		p->shape_at_cap = p->shapes_cap;
+		p->shape_at = xreallocarray(p->shape_at, p->shape_at_cap,
+		                            sizeof(*p->shape_at));
+	}
+	w = &p->shape_at[p->nshapes - 1];
+	w->cmd_file = b->set_file[S_PUBLISH_CMD];
+	w->cmd_line = b->set_line[S_PUBLISH_CMD];
+	w->ca_file = b->set_file[S_CA_FILE];
+	w->ca_line = b->set_line[S_CA_FILE];
+}
+
+/* The conf_where of every shape, for conf->where: the options' place for
+ * a setting its domains inherit. */
+static struct conf_where *
+shapes_where(const struct parser *p)
+{
+	const struct block *o = &p->options;
+	struct conf_where *w = xcalloc(p->nshapes, sizeof(*w));
+
+	for (size_t i = 0; i < p->nshapes; i++) {
+		w[i] = p->shape_at[i];
+		if (w[i].cmd_line == 0 && o->set_line[S_PUBLISH_CMD]) {
+			w[i].cmd_file = o->set_file[S_PUBLISH_CMD];
+			w[i].cmd_line = o->set_line[S_PUBLISH_CMD];
+		}
+		if (w[i].ca_line == 0 && o->set_line[S_CA_FILE]) {
+			w[i].ca_file = o->set_file[S_CA_FILE];
+			w[i].ca_line = o->set_line[S_CA_FILE];
+		}
+	}
+	return w;
+}
+
 /* domain "name" { ... }; */
 static int
 parse_domain(struct parser *p, struct lex *lx)
@@ -1465,12 +1717,14 @@ parse_domain(struct parser *p, struct lex *lx)
 	unsigned line = lx->tok_line;
 	struct block *b = &p->cur;
 	char *name = NULL, *kept, where[300];
+	size_t nshapes;
 
 	if (get_value(p, lx, "domain", &name) == -1)
 		return -1;
 	if (domain_normalise(name) == -1) {
 		perr(p, lx->file, line,
-		     "domain: '%.100s' is not a valid domain name%s", name,
+		     "domain: %s is not a valid domain name%s",
+		     shown(name, '\'', 100, where, sizeof(where)),
 		     idn_hint(name));
 		free(name);
 		return -1;
@@ -1491,7 +1745,10 @@ parse_domain(struct parser *p, struct lex *lx)
 	if (expect(p, lx, TOK_LBRACE, "domain name") == -1 ||
 	    parse_statements(p, lx, b, 1) == -1)
 		return -1;
+	nshapes = p->nshapes;
 	domain_keep(p, b);
+	if (p->nshapes > nshapes)
+		shape_where_keep(p, b);
 	return 0;
 }
 
@@ -1745,6 +2002,8 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	p->dev[p->depth] = st.st_dev;
 	p->ino[p->depth] = st.st_ino;
 	p->mode[p->depth] = st.st_mode | S_IFREG;
+	p->inc_file[p->depth] = lx->file;
+	p->inc_line[p->depth] = line;
 	rc = parse_buffer(p, file_name_keep(p->conf, path), buf, len, b);
 	p->depth--;
 	conf_wipe_free(buf, len + 1);
@@ -1798,8 +2057,15 @@ parse_top(struct parser *p, struct lex *lx)
 		            "update-policy belongs in named.conf, not here "
 		            "(plain ddns-confgen prints one: write the key "
 		            "with tsig-keygen or ddns-confgen -q)");
+	if (key_file_words(p, lx) == -1)
+		return -1;
+	if (!keyword_shaped(lx->text))
+		return perr(p, lx->file, lx->tok_line,
+		            "expected a statement (include, key, options or "
+		            "domain), found a word that is no statement name "
+		            "(not shown: it may be a secret)");
 	return perr(p, lx->file, lx->tok_line,
-	            "unknown statement '%.64s' (expected include, key, "
+	            "unknown statement '%s' (expected include, key, "
 	            "options or domain)",
 	            lx->text);
 }
@@ -2079,6 +2345,7 @@ key_from_file(struct parser *p, struct pending *pd, struct diag *kd)
 static int
 key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 {
+	char kl[TSIG_NAME_MAX + 256];
 	struct diag kd;
 	size_t i;
 
@@ -2093,14 +2360,14 @@ key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 		return 0;
 	}
 	for (i = 0; i < p->nkeystmt; i++)
-		if (ascii_casecmp(p->conf->keys[i].name, pd->key_name) == 0) {
+		if (tsig_key_name_eq(p->conf->keys[i].name, pd->key_name)) {
 			pd->key = i;
 			return 0;
 		}
+	/* the name may be a secret written in the key setting */
 	return perr(p, pd->key_at, pd->key_line,
-	            "key \"%s\" is not defined by a key statement (for "
-	            "domain \"%s\")",
-	            pd->key_name, d->name);
+	            "%s is not defined by a key statement (for domain \"%s\")",
+	            tsig_key_label(pd->key_name, kl, sizeof(kl)), d->name);
 }
 
 /* Domain entry e with the settings dc of its shape, into *out. */
@@ -2138,27 +2405,35 @@ domain_finish(struct parser *p, size_t i)
 	return 0;
 }
 
-/* An override written in options beside a policy { } of options, when
- * no domain mirrors an upstream (after inheritance): it applies to
- * nothing, since a local policy takes no override. */
+/* An override written in options when no domain mirrors an upstream
+ * (after inheritance): it applies to nothing, since a local policy takes
+ * no override, as in a domain (domain_check()). Silence would let an
+ * operator believe, say, that mode testing holds for every domain. */
 static int
 options_check(struct parser *p)
 {
 	const struct block *o = &p->options;
 	int s;
 
-	if (!o->set_line[S_POLICY])
-		return 0;
 	for (size_t i = 0; i < p->nshapes; i++)
 		if (p->shapes[i].dc.upstream != NULL)
 			return 0;
 	for (s = 0; s < S_COUNT; s++)
-		if (is_override(s) && o->set_line[s])
+		if (is_override(s) && o->set_line[s] && o->set_line[S_POLICY])
 			return perr(p, o->set_file[s], o->set_line[s],
 			            "options: %s beside policy { }: mode, "
 			            "max-age and mx overrides apply to an "
 			            "upstream; write them inside policy { }",
 			            settings[s].name);
+		else if (is_override(s) && o->set_line[s])
+			return perr(
+			    p, o->set_file[s], o->set_line[s],
+			    "options: %s applies to no domain: mode, "
+			    "max-age and mx overrides apply to a domain "
+			    "that mirrors an upstream, and every domain "
+			    "has a local policy { }; write it inside "
+			    "their policy { }",
+			    settings[s].name);
 	return 0;
 }
 
@@ -2658,6 +2933,7 @@ finish(struct parser *p)
 	verify_urls_check(p);
 	/* conf->keys moves while key files are loaded: point at it last */
 	c->shared = xcalloc(p->nshapes, sizeof(*c->shared));
+	c->where = shapes_where(p);
 	c->nshared = p->nshapes;
 	for (i = 0; i < p->nshapes; i++) {
 		c->shared[i] = p->shapes[i].dc;
@@ -2677,6 +2953,7 @@ parser_free(struct parser *p)
 	size_t i;
 
 	free(p->shapes);
+	free(p->shape_at);
 	free(p->shape_slot);
 	free(p->values.slot);
 	free(p->names.slot);
@@ -2777,6 +3054,7 @@ conf_free(struct conf *conf)
 		return;
 	free(conf->domains);
 	free(conf->shared);
+	free(conf->where);
 	mem_free(conf->mem);
 	for (i = 0; i < conf->nkeys; i++)
 		tsig_key_wipe(&conf->keys[i]);

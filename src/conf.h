@@ -103,6 +103,17 @@ struct conf_mem;
  */
 struct domain_entry;
 
+/*
+ * Where the settings of a shared domain_conf that are checked when a run
+ * starts (sync_check_files()) were written, for its messages: the first
+ * domain block, or options, that gave them. 0 lines: not set.
+ */
+struct conf_where {
+	const char *cmd_file; /* publish-command */
+	const char *ca_file;  /* ca-file */
+	unsigned cmd_line, ca_line;
+};
+
 struct conf {
 	char *path;
 	struct tsig_key *keys; /* every key defined or loaded */
@@ -110,6 +121,7 @@ struct conf {
 	struct domain_entry *domains; /* in file order: conf_domain() */
 	size_t ndomains;
 	struct domain_conf *shared; /* the settings domains share (conf.c) */
+	struct conf_where *where;   /* nshared: where shared[i]'s are set */
 	size_t nshared;
 	/* every file read; domain_conf.file points here */
 	struct strlist files;
@@ -204,9 +216,15 @@ char *conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
                      struct diag *d);
 /* Overwrite len bytes at p, then free p (secrets). */
 void conf_wipe_free(char *p, size_t len);
-/* Refuse a file holding a secret that group or others may read or
- * write: "path: key file is readable by others (mode 0644); chmod 600
- * path". Returns 0 or -1. */
+/* Refuse a file holding a secret that group or others may read, write
+ * or execute: "path: key file is readable by others (mode 0644); chmod
+ * 600 path". Returns 0 or -1. */
 int keyfile_check_mode(const char *path, mode_t mode, struct diag *d);
+/* What keyfile_check_mode() refuses in mode, in words ("readable by its
+ * group and others (mode 0644)") into buf; NULL if nothing. */
+const char *keyfile_mode_words(mode_t mode, char *buf, size_t size);
+/* The advice to add for a file its group may read (a name server's,
+ * root:bind 0640 on Debian), or "". */
+const char *keyfile_group_hint(mode_t mode);
 
 #endif

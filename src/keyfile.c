@@ -106,8 +106,8 @@ out:
 	return data;
 }
 
-int
-keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
+const char *
+keyfile_mode_words(mode_t mode, char *buf, size_t size)
 {
 	/* the worst of what group and others may do, and who may */
 	mode_t bits = (mode & 044)   ? mode & 044
@@ -116,22 +116,38 @@ keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
 	int group = (bits & 070) != 0, other = (bits & 007) != 0;
 
 	if ((mode & 077) == 0)
+		return NULL;
+	snprintf(buf, size, "%s by %s (mode %04o)",
+	         (mode & 044)   ? "readable"
+	         : (mode & 022) ? "writable"
+	                        : "executable",
+	         group && other ? "its group and others"
+	         : group        ? "its group"
+	                        : "others",
+	         (unsigned)(mode & 07777));
+	return buf;
+}
+
+int
+keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
+{
+	char words[80];
+
+	if (keyfile_mode_words(mode, words, sizeof(words)) == NULL)
 		return 0;
-	diag_error(d, "%s: key file is %s by %s (mode %04o); chmod 600 %s%s",
-	           path,
-	           (mode & 044)   ? "readable"
-	           : (mode & 022) ? "writable"
-	                          : "executable",
-	           group && other ? "its group and others"
-	           : group        ? "its group"
-	                          : "others",
-	           (unsigned)(mode & 07777), path,
-	           /* Debian's named reads its keys as root:bind 0640 */
-	           (mode & 047) == 040 ? ", or, if a name server reads it "
-	                                 "through its group, give "
-	                                 "mta-sts-sync a copy of its own"
-	                               : "");
+	diag_error(d, "%s: key file is %s; chmod 600 %s%s", path, words, path,
+	           keyfile_group_hint(mode));
 	return -1;
+}
+
+const char *
+keyfile_group_hint(mode_t mode)
+{
+	/* Debian's named reads its keys as root:bind 0640 */
+	return (mode & 047) == 040 ? ", or, if a name server reads it "
+	                             "through its group, give mta-sts-sync "
+	                             "a copy of its own"
+	                           : "";
 }
 
 /* Format an "at line" error; returns -1. */
@@ -211,33 +227,36 @@ setting_shaped(const char *word)
 	return n > 0 && n <= 32 && word[n] == '\0';
 }
 
+#define KEY_LABEL_MAX (TSIG_NAME_MAX + 256) /* tsig_key_label() */
+
 /* A word in a key block that is not a setting expected there. It is
  * quoted only when it looks like a setting name: it may be the secret. */
 static int
 key_setting_error(const struct lex *lx, const struct keyspec *ks,
                   struct diag *d)
 {
+	char kl[KEY_LABEL_MAX];
+
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (strcmp(lx->text, "algorithm") == 0 ||
 	    strcmp(lx->text, "secret") == 0)
 		return key_error(d, lx->file, lx->tok_line,
-		                 "duplicate setting '%s' in key \"%s\"",
-		                 lx->text, ks->name);
+		                 "duplicate setting '%s' in %s", lx->text, kl);
 	if (setting_shaped(lx->text))
 		return key_error(d, lx->file, lx->tok_line,
-		                 "unknown setting '%s' in key \"%s\"", lx->text,
-		                 ks->name);
+		                 "unknown setting '%s' in %s", lx->text, kl);
 	return key_error(d, lx->file, lx->tok_line,
-	                 "expected algorithm or secret in key \"%s\", found "
-	                 "a word that is no setting name (not shown: it may "
-	                 "be the secret; write secret \"...\";)",
-	                 ks->name);
+	                 "expected algorithm or secret in %s, found a word "
+	                 "that is no setting name (not shown: it may be the "
+	                 "secret; write secret \"...\";)",
+	                 kl);
 }
 
 /* Parse the body of a key block after '{' up to and including "};". */
 static int
 key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
 {
-	char f[96];
+	char f[96], kl[KEY_LABEL_MAX];
 	enum lex_type t;
 
 	while ((t = key_next(lx, d)) == TOK_WORD) {
@@ -256,25 +275,25 @@ key_body(struct lex *lx, struct keyspec *ks, struct diag *d)
 	}
 	if (t == TOK_ERROR)
 		return -1;
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (t != TOK_RBRACE)
 		return key_error(d, lx->file, lx->tok_line,
-		                 "expected algorithm, secret or '}' in key "
-		                 "\"%s\", found %s",
-		                 ks->name, found(lx, f, sizeof(f)));
+		                 "expected algorithm, secret or '}' in %s, "
+		                 "found %s",
+		                 kl, found(lx, f, sizeof(f)));
 	if ((t = key_next(lx, d)) == TOK_ERROR)
 		return -1;
 	if (t != TOK_SEMI)
-		return key_error(
-		    d, lx->file, lx->tok_line,
-		    "expected ';' after '}' of key \"%s\", found %s", ks->name,
-		    found(lx, f, sizeof(f)));
+		return key_error(d, lx->file, lx->tok_line,
+		                 "expected ';' after '}' of %s, found %s", kl,
+		                 found(lx, f, sizeof(f)));
 	return 0;
 }
 
 int
 keyspec_parse_bind(struct lex *lx, struct keyspec *ks, struct diag *d)
 {
-	char f[96];
+	char f[96], kl[KEY_LABEL_MAX];
 	enum lex_type t;
 
 	memset(ks, 0, sizeof(*ks));
@@ -290,38 +309,61 @@ keyspec_parse_bind(struct lex *lx, struct keyspec *ks, struct diag *d)
 		                 "key name too long");
 	if ((t = key_next(lx, d)) == TOK_ERROR)
 		return -1;
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (t != TOK_LBRACE)
 		return key_error(d, lx->file, lx->tok_line,
-		                 "expected '{' after key \"%s\", found %s",
-		                 ks->name, found(lx, f, sizeof(f)));
+		                 "expected '{' after %s, found %s", kl,
+		                 found(lx, f, sizeof(f)));
 	if (key_body(lx, ks, d) == -1)
 		return -1;
 	if (ks->alg[0] == '\0')
-		return key_error(d, lx->file, ks->line,
-		                 "key \"%s\" has no algorithm", ks->name);
+		return key_error(d, lx->file, ks->line, "%s has no algorithm",
+		                 kl);
 	if (ks->secret[0] == '\0')
-		return key_error(d, lx->file, ks->line,
-		                 "key \"%s\" has no secret", ks->name);
+		return key_error(d, lx->file, ks->line, "%s has no secret", kl);
 	return 0;
+}
+
+/*
+ * The fields of ks are out of order: a name shaped like a base64 secret
+ * beside a secret that is not (tsig-keygen's and keymgr's secrets always
+ * are). Neither may be shown, and the usual errors (the name is not a
+ * domain name, the secret is not base64) would not say why.
+ */
+static int
+keyspec_swapped(const char *file, const struct keyspec *ks, struct diag *d)
+{
+	if (!secret_shaped(ks->name) || secret_shaped(ks->secret))
+		return 0;
+	return key_error(d, file, ks->line,
+	                 "the key's name looks like a base64 secret and its "
+	                 "secret does not: are the name and the secret in "
+	                 "each other's place? (neither is shown)");
 }
 
 int
 keyspec_to_key(const char *file, const struct keyspec *ks, struct tsig_key *key,
                struct diag *d)
 {
+	char kl[KEY_LABEL_MAX + 2] = "", why[160];
 	struct diag kd;
 	size_t i;
 
+	if (keyspec_swapped(file, ks, d) == -1)
+		return -1;
+	/* an invalid name: the error of tsig_key_init() says why alone */
+	if (tsig_key_name_check(ks->name, why, sizeof(why)) == 0)
+		snprintf(kl, sizeof(kl),
+		         "%s: ", tsig_key_label(ks->name, why, sizeof(why)));
 	diag_init(&kd);
 	if (tsig_key_init(key, ks->name, ks->alg, ks->secret, &kd) == -1 ||
 	    diag_failed(&kd)) {
 		tsig_key_wipe(key);
-		return key_error(d, file, ks->line, "key \"%s\": %s", ks->name,
+		return key_error(d, file, ks->line, "%s%s", kl,
 		                 diag_failed(&kd) ? kd.error : "invalid key");
 	}
 	for (i = 0; i < kd.nwarn; i++)
-		diag_warn(d, "%s:%u: key \"%s\": %s", file, ks->line, ks->name,
-		          kd.warn[i]);
+		diag_warn(d, "%s:%u: %s%s", file, ks->line, kl, kd.warn[i]);
 	return 0;
 }
 
@@ -391,6 +433,33 @@ next_line(const char *buf, size_t len, size_t *pos, char *line, size_t size)
 	return 1;
 }
 
+/*
+ * Cut a YAML comment off line, in place: from a '#' that starts the line
+ * or follows a blank, outside quotes, with the blanks before it (keymgr
+ * writes none, but a hand-edited file may: "secret: ... # rotated").
+ * Also for one-line keys: neither a name nor a base64 secret holds '#'.
+ */
+static void
+strip_comment(char *line)
+{
+	char quote = 0, *c;
+	size_t n;
+
+	for (c = line; *c != '\0'; c++) {
+		if (quote != 0 && *c == quote)
+			quote = 0;
+		else if (quote == 0 && (*c == '"' || *c == '\''))
+			quote = *c;
+		else if (quote == 0 && *c == '#' &&
+		         (c == line || c[-1] == ' ' || c[-1] == '\t'))
+			break;
+	}
+	*c = '\0';
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t'))
+		line[--n] = '\0';
+}
+
 /* A line that says nothing: empty or a # comment. */
 static int
 line_is_blank(const char *s)
@@ -437,8 +506,14 @@ knot_field(const char *path, unsigned ln, char *t, struct keyspec *ks,
 			return key_error(d, path, ln, "bad value for '%s'", t);
 		return 0;
 	}
+	if (!setting_shaped(t))
+		return key_error(
+		    d, path, ln,
+		    "expected id, algorithm or secret, found a "
+		    "field name that is none (not shown: it may be "
+		    "the secret)");
 	return key_error(d, path, ln,
-	                 "unknown field '%.64s' (expected id, algorithm or "
+	                 "unknown field '%s' (expected id, algorithm or "
 	                 "secret)",
 	                 t);
 }
@@ -447,12 +522,13 @@ knot_field(const char *path, unsigned ln, char *t, struct keyspec *ks,
 static int
 knot_item_done(const char *path, const struct keyspec *ks, struct diag *d)
 {
+	char kl[KEY_LABEL_MAX];
+
+	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (ks->alg[0] == '\0')
-		return key_error(d, path, ks->line,
-		                 "key \"%s\" has no algorithm", ks->name);
+		return key_error(d, path, ks->line, "%s has no algorithm", kl);
 	if (ks->secret[0] == '\0')
-		return key_error(d, path, ks->line, "key \"%s\" has no secret",
-		                 ks->name);
+		return key_error(d, path, ks->line, "%s has no secret", kl);
 	return 0;
 }
 
@@ -500,12 +576,14 @@ parse_knot(const char *path, const char *buf, size_t len, struct keyspec *ks,
 
 	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
 		ln++;
+		if (r == 1)
+			strip_comment(line);
 		if (r == -1)
 			r = key_error(d, path, ln, "line too long or NUL byte");
 		else if (line_is_blank(line))
 			continue;
-		else if (!in_list && strcmp(line, "key:") == 0)
-			in_list = 1;
+		else if (strcmp(line, "key:") == 0)
+			in_list = 1; /* keymgr -t outputs appended: one list */
 		else if (!in_list || line[0] != ' ')
 			r = key_error(d, path, ln,
 			              "expected %s (only a Knot key: section "
@@ -568,6 +646,8 @@ parse_oneline(const char *path, const char *buf, size_t len, struct keyspec *ks,
 
 	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
 		ln++;
+		if (r == 1)
+			strip_comment(line);
 		if (r == -1)
 			r = key_error(d, path, ln, "line too long or NUL byte");
 		else if (line_is_blank(line))
@@ -602,6 +682,8 @@ detect_format(const char *buf, size_t len)
 
 		enum keyfile_format f = KF_BIND;
 
+		if (r == 1)
+			strip_comment(line);
 		if (r == 1 && line_is_blank(line))
 			continue;
 		if (r == 1 && strcmp(t, "key:") == 0)
@@ -616,37 +698,27 @@ detect_format(const char *buf, size_t len)
 	return KF_BIND;
 }
 
-/* Compare key names ignoring case and one trailing dot. */
-static int
-key_name_eq(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 0 && a[la - 1] == '.')
-		la--;
-	if (lb > 0 && b[lb - 1] == '.')
-		lb--;
-	return la == lb && ascii_ncasecmp(a, b, la) == 0;
-}
-
 #define KEY_NAME_SECRET_PART 12 /* a name this long in a secret: not shown */
 
 /*
  * The names of the n keys of ks, ", "-separated, into out (size bytes,
  * cut short with "..."), for a message. Names are not secret, but a name
  * that holds a secret of the file, or a long part of one (a file whose
- * fields are out of place), is not shown. (A short name may well occur in
- * a base64 secret by chance, and says nothing of it.)
+ * fields are out of place), is not shown, nor one that is no valid key
+ * name or looks like a secret (tsig_key_name_hidden()). (A short name
+ * may well occur in a base64 secret by chance, and says nothing of it.)
  */
 static void
 key_names(const struct keyspec *ks, int n, char *out, size_t size)
 {
+	char why[160];
 	size_t o = 0, len;
 	int i, j, hide;
 
 	out[0] = '\0';
 	for (i = 0; i < n; i++) {
-		hide = ks[i].name[0] == '\0';
+		hide =
+		    tsig_key_name_hidden(ks[i].name, why, sizeof(why)) != NULL;
 		for (j = 0; j < n && !hide; j++)
 			hide = ks[j].secret[0] != '\0' &&
 			       (strstr(ks[i].name, ks[j].secret) != NULL ||
@@ -669,7 +741,7 @@ static int
 select_key(const char *path, const struct keyspec *ks, int n, const char *name,
            struct diag *d)
 {
-	char names[256];
+	char names[256], kl[KEY_LABEL_MAX];
 	int i, found = -1;
 
 	if (n <= 0) {
@@ -687,18 +759,25 @@ select_key(const char *path, const struct keyspec *ks, int n, const char *name,
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
-		if (!key_name_eq(ks[i].name, name))
+		if (!tsig_key_name_eq(ks[i].name, name))
 			continue;
 		if (found != -1) {
-			key_error(d, path, ks[i].line,
-			          "key \"%s\" defined twice", name);
+			key_error(d, path, ks[i].line, "%s defined twice",
+			          tsig_key_label(name, kl, sizeof(kl)));
 			return -1;
 		}
 		found = i;
 	}
-	if (found == -1)
+	/* the name asked for is the configuration's key setting, which
+	 * may hold a secret too (a one-line key written there) */
+	if (found == -1 && tsig_key_name_hidden(name, kl, sizeof(kl)) == NULL)
 		diag_error(d, "%s: no key named \"%s\" (it holds: %s)", path,
 		           name, names);
+	else if (found == -1)
+		diag_error(d,
+		           "%s: no key has the name that key gives (not shown: "
+		           "%s) (it holds: %s)",
+		           path, kl, names);
 	return found;
 }
 
@@ -706,9 +785,15 @@ int
 keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
               struct tsig_key *key, struct diag *d)
 {
-	struct keyspec *ks = xcalloc(KEYFILE_MAX_KEYS, sizeof(*ks));
+	struct keyspec *ks;
 	int n, i, rc = -1;
 
+	/* before the format is told, which such a first line would hide */
+	if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+		return key_error(d, path, 1,
+		                 "the file starts with bytes EF BB BF, a UTF-8 "
+		                 "byte-order mark: save it without one");
+	ks = xcalloc(KEYFILE_MAX_KEYS, sizeof(*ks));
 	switch (detect_format(buf, len)) {
 	case KF_KNOT:
 		n = parse_knot(path, buf, len, ks, KEYFILE_MAX_KEYS, d);

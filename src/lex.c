@@ -91,9 +91,13 @@ lex_string(struct lex *lx)
 		if (c == '\n')
 			lx->line++;
 		if (c == '\\') {
+			/* the escaped byte is checked as any other: a NUL
+			 * stored here would end the value early */
 			c = lex_peek(lx, 0);
 			if (c == -1)
 				return lex_fail(lx, "unterminated string");
+			if (c == '\0')
+				return lex_fail(lx, "NUL byte in string");
 			lx->pos++;
 		}
 		if (n >= LEX_TOKEN_MAX)
@@ -113,6 +117,33 @@ lex_is_word_char(int c)
 	return strchr("{};\"#", c) == NULL;
 }
 
+/*
+ * Fail on byte c, which starts no token: name it, and say what to do
+ * about a UTF-8 byte-order mark (which editors on some systems add) or
+ * other non-ASCII bytes.
+ */
+static enum lex_type
+lex_bad_byte(struct lex *lx, int c)
+{
+	if (c == '\0')
+		return lex_fail(lx, "NUL byte");
+	if (c == 0xEF && lex_peek(lx, 1) == 0xBB && lex_peek(lx, 2) == 0xBF)
+		return lex_fail(lx,
+		                "unexpected bytes EF BB BF, a UTF-8 "
+		                "byte-order mark: save the file without it");
+	if (c >= 0x80)
+		snprintf(lx->error, sizeof(lx->error),
+		         "unexpected byte 0x%02X, which is not ASCII: outside "
+		         "quoted strings only ASCII is allowed (write an "
+		         "internationalized name in its xn-- A-label form)",
+		         (unsigned)c);
+	else
+		snprintf(lx->error, sizeof(lx->error),
+		         "unexpected control character 0x%02X", (unsigned)c);
+	lx->type = TOK_ERROR;
+	return TOK_ERROR;
+}
+
 static enum lex_type
 lex_word(struct lex *lx)
 {
@@ -129,8 +160,7 @@ lex_word(struct lex *lx)
 		lx->pos++;
 	}
 	if (n == 0)
-		return lex_fail(lx, c == '\0' ? "NUL byte"
-		                              : "unexpected character");
+		return lex_bad_byte(lx, c);
 	lx->text[n] = '\0';
 	lx->type = TOK_WORD;
 	return TOK_WORD;

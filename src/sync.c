@@ -313,8 +313,9 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
  * Every ca-file of the configuration must be readable and hold a
  * certificate, and every publish-command's program must be there: like
  * a key file that cannot be read, a configuration error (nothing done),
- * rather than a failure for every domain that names it. Each CA file is
- * parsed once, for the whole run. Returns 0, or -1 (in d).
+ * rather than a failure for every domain that names it, reported at the
+ * setting's file:line. Each CA file is parsed once, for the whole run.
+ * Returns 0, or -1 (in d).
  */
 static int
 sync_check_files(const struct conf *conf, struct diag *d)
@@ -325,17 +326,20 @@ sync_check_files(const struct conf *conf, struct diag *d)
 	for (size_t i = 0; i < conf->nshared; i++) {
 		const char *ca = conf->shared[i].ca_file;
 		const struct strlist *cmd = &conf->shared[i].publish_cmd;
+		const struct conf_where *w = &conf->where[i];
 
 		diag_init(&cd);
 		if (cmd->n > 0 && publish_command_check(cmd->v[0], &cd) == -1) {
-			diag_error(d, "%s: %s", conf->path, cd.error);
+			diag_error(d, "%s:%u: %s", w->cmd_file, w->cmd_line,
+			           cd.error);
 			return -1;
 		}
 		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
 			continue;
 		last = ca;
 		if (fetch_ca_file_check(ca, &cd) == -1) {
-			diag_error(d, "%s: ca-file %s", conf->path, cd.error);
+			diag_error(d, "%s:%u: ca-file %s", w->ca_file,
+			           w->ca_line, cd.error);
 			return -1;
 		}
 	}

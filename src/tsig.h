@@ -52,6 +52,30 @@ const char *tsig_alg_name(enum tsig_alg alg);
  */
 int tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
                   const char *secret_b64, struct diag *d);
+/*
+ * Can name be a TSIG key name (a domain name of letters, digits, '-' and
+ * '_', a trailing dot allowed)? Returns 0, or -1 with why not in why
+ * (size bytes), in words that do not quote the name.
+ */
+int tsig_key_name_check(const char *name, char *why, size_t size);
+/*
+ * Why a message must not show name, a key name as a file or the
+ * configuration writes it: it is not a valid key name, or looks like a
+ * base64 secret (either may be the secret, the fields of a key file out
+ * of order). Returns why (size bytes), or NULL if it may be shown.
+ */
+const char *tsig_key_name_hidden(const char *name, char *why, size_t size);
+/*
+ * For a message about the key named name as a file writes it: key "NAME",
+ * or, for a name that is not a valid key name or looks like a base64
+ * secret (which a name never shows in a message: it may be the secret,
+ * the fields of a key file out of order), "a key whose name is not shown
+ * (REASON)". Returns buf.
+ */
+const char *tsig_key_label(const char *name, char *buf, size_t size);
+/* Are a and b the same key name: equal but for case and one trailing dot
+ * (BIND takes "mtasts." and "MTASTS" for the same key)? */
+int tsig_key_name_eq(const char *a, const char *b);
 /* Overwrite the secret in memory. */
 void tsig_key_wipe(struct tsig_key *key);
 

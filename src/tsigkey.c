@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -76,74 +77,218 @@ key_name_char(char c)
 	       (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-/* Copy name to key->name in lower case without a trailing dot, checking
- * that it is a domain name. Returns 0, or -1 with the reason in d. */
-static int
-key_set_name(struct tsig_key *key, const char *name, struct diag *d)
+int
+tsig_key_name_check(const char *name, char *why, size_t size)
 {
 	size_t len = name ? strlen(name) : 0, label = 0;
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
 	if (len == 0 || len > 253) {
-		diag_error(d, "TSIG key name is empty or too long");
+		snprintf(why, size, "%s",
+		         len == 0 ? "it is empty"
+		                  : "it is longer than 253 characters");
 		return -1;
 	}
 	for (size_t i = 0; i < len; i++) {
-		char c = name[i];
+		unsigned char c = (unsigned char)name[i];
 
-		if (c == '.') {
-			if (label == 0)
-				goto bad;
-			label = 0;
-		} else if (key_name_char(c) && ++label <= 63) {
-			if (c >= 'A' && c <= 'Z')
-				c = (char)(c - 'A' + 'a');
-		} else {
-			goto bad;
+		if (c == '.' && label == 0) {
+			snprintf(why, size,
+			         "it has an empty label: a dot first, or two "
+			         "in a row");
+			return -1;
 		}
-		key->name[i] = c;
+		label = c == '.' ? 0 : label + 1;
+		if (label > 63) {
+			snprintf(why, size,
+			         "a label is longer than 63 characters");
+			return -1;
+		}
+		if (c != '.' && !key_name_char((char)c)) {
+			snprintf(why, size,
+			         c > ' ' && c < 0x7f ? "it holds '%c'"
+			                             : "it holds byte 0x%02X",
+			         c);
+			snprintf(why + strlen(why), size - strlen(why),
+			         " (a name is made of letters, digits, '-' "
+			         "and '_', in labels between dots)");
+			return -1;
+		}
 	}
-	key->name[len] = '\0';
 	return 0;
-bad:
-	diag_error(d, "TSIG key name \"%.*s\" is not a valid domain name",
-	           (int)(len > 80 ? 80 : len), name);
-	return -1;
 }
 
-/* Decode the base64 secret into key. Returns 0, or -1 with the reason in
- * d (without quoting the secret). */
+const char *
+tsig_key_name_hidden(const char *name, char *why, size_t size)
+{
+	if (tsig_key_name_check(name, why, size) == -1)
+		return why;
+	if (!secret_shaped(name))
+		return NULL;
+	snprintf(why, size, "it looks like a base64 secret");
+	return why;
+}
+
+const char *
+tsig_key_label(const char *name, char *buf, size_t size)
+{
+	char why[160];
+
+	if (tsig_key_name_hidden(name, why, sizeof(why)) != NULL)
+		snprintf(buf, size, "a key whose name is not shown (%s)", why);
+	else
+		snprintf(buf, size, "key \"%s\"", name);
+	return buf;
+}
+
+/*
+ * Copy name to key->name in lower case without a trailing dot, checking
+ * that it is a domain name. Returns 0, or -1 with the reason in d. An
+ * invalid name is not quoted: it may be the secret, written in its place
+ * (the fields of a key file out of order).
+ */
 static int
-key_set_secret(struct tsig_key *key, const char *b64, struct diag *d)
+key_set_name(struct tsig_key *key, const char *name, struct diag *d)
+{
+	char why[160];
+	size_t len, i;
+
+	if (tsig_key_name_check(name, why, sizeof(why)) == -1) {
+		diag_error(
+		    d,
+		    "the TSIG key name is not a valid domain name: %s; "
+		    "it is not shown, %s",
+		    why,
+		    secret_shaped(name)
+		        ? "as it looks like a base64 secret: are the "
+		          "name and the secret in each other's place?"
+		        : "as it could be a secret written in its place");
+		return -1;
+	}
+	len = strlen(name);
+	if (name[len - 1] == '.')
+		len--;
+	for (i = 0; i < len; i++)
+		key->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z'
+		                          ? name[i] - 'A' + 'a'
+		                          : name[i]);
+	key->name[len] = '\0';
+	return 0;
+}
+
+/* "TSIG key NAME" for key, whose name is written as written, or words
+ * that do not show a name shaped like a secret (one that passed
+ * key_set_name(), as a secret may; key->name is in lower case). */
+static const char *
+key_said(const struct tsig_key *key, const char *written, char *buf,
+         size_t size)
+{
+	if (secret_shaped(written))
+		snprintf(buf, size,
+		         "a TSIG key whose name is not shown (it looks like a "
+		         "base64 secret)");
+	else
+		snprintf(buf, size, "TSIG key %s", key->name);
+	return buf;
+}
+
+#define SECRET_B64_MAX ((TSIG_SECRET_MAX + 2) / 3 * 4) /* characters */
+
+/* Copy the base64 secret b64 into text (SECRET_B64_MAX + 1 bytes)
+ * without the white space BIND allows inside it (secret "abcd efgh";).
+ * Returns its length, or SECRET_B64_MAX + 1 if it is too long. */
+static size_t
+secret_compact(const char *b64, char *text)
+{
+	size_t n = 0;
+
+	for (; b64 != NULL && *b64 != '\0'; b64++) {
+		if (*b64 == ' ' || *b64 == '\t' || *b64 == '\r' || *b64 == '\n')
+			continue;
+		if (n == SECRET_B64_MAX)
+			return SECRET_B64_MAX + 1;
+		text[n++] = *b64;
+	}
+	text[n] = '\0';
+	return n;
+}
+
+/* Is each of the n bytes at s zero? */
+static int
+all_zero(const unsigned char *s, size_t n)
+{
+	while (n > 0 && s[n - 1] == 0)
+		n--;
+	return n == 0;
+}
+
+/*
+ * Decode the base64 secret into key (named name as written). Returns 0,
+ * or -1 with the reason in d (without quoting the secret). A secret of
+ * zero bytes only is refused: it is the placeholder of keys.example,
+ * which anyone can read.
+ */
+static int
+key_set_secret(struct tsig_key *key, const char *name, const char *b64,
+               struct diag *d)
 {
 	unsigned char out[TSIG_SECRET_MAX + 3];
-	size_t len = 0, pad = 0;
-	int n;
+	char said[TSIG_NAME_MAX + 80], text[SECRET_B64_MAX + 1];
+	size_t len = secret_compact(b64, text), pad = 0;
+	int n = -1, rc = -1;
 
-	if (b64 != NULL)
-		len = strlen(b64);
-	if (len == 0 || len % 4 != 0 || len / 4 * 3 > sizeof(out)) {
-		diag_error(d,
-		           "TSIG key %s: the secret is not base64 of at "
-		           "most %d bytes",
-		           key->name, TSIG_SECRET_MAX);
-		return -1;
+	if (len == 0 || len % 4 != 0 || len > SECRET_B64_MAX) {
+		diag_error(
+		    d, "%s: the secret is not base64 of at most %d bytes",
+		    key_said(key, name, said, sizeof(said)), TSIG_SECRET_MAX);
+		goto out;
 	}
-	for (size_t i = len; i > 0 && b64[i - 1] == '=' && pad < 2; i--)
+	for (size_t i = len; i > 0 && text[i - 1] == '=' && pad < 2; i--)
 		pad++;
-	n = EVP_DecodeBlock(out, (const unsigned char *)b64, (int)len);
+	n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
 	if (n < 0 || (size_t)n < pad || (size_t)n - pad == 0 ||
-	    (size_t)n - pad > TSIG_SECRET_MAX) {
-		OPENSSL_cleanse(out, sizeof(out));
-		diag_error(d, "TSIG key %s: the secret is not valid base64",
-		           key->name);
-		return -1;
+	    (size_t)n - pad > TSIG_SECRET_MAX)
+		diag_error(d, "%s: the secret is not valid base64",
+		           key_said(key, name, said, sizeof(said)));
+	else if (all_zero(out, (size_t)n - pad))
+		diag_error(
+		    d,
+		    "%s: the secret is all zero bytes, as the placeholder "
+		    "of keys.example: make a key of your own with "
+		    "tsig-keygen (or keymgr -t)",
+		    key_said(key, name, said, sizeof(said)));
+	else {
+		key->secret_len = (size_t)n - pad;
+		memcpy(key->secret, out, key->secret_len);
+		rc = 0;
 	}
-	key->secret_len = (size_t)n - pad;
-	memcpy(key->secret, out, key->secret_len);
+out:
 	OPENSSL_cleanse(out, sizeof(out));
-	return 0;
+	OPENSSL_cleanse(text, sizeof(text));
+	return rc;
+}
+
+/* Report alg as unknown for key (named name as written); returns -1.
+ * alg is quoted only when it looks like an algorithm name: the secret
+ * may be in its place. */
+static int
+alg_unknown(const struct tsig_key *key, const char *name, const char *alg,
+            struct diag *d)
+{
+	char said[TSIG_NAME_MAX + 80], shown[80];
+
+	if (keyword_shaped(alg))
+		snprintf(shown, sizeof(shown), "\"%.40s\"", alg);
+	else
+		snprintf(shown, sizeof(shown),
+		         "(not shown: it is no algorithm name, and may be "
+		         "the secret)");
+	diag_error(d,
+	           "%s: unknown algorithm %s (use hmac-sha256, hmac-sha1, "
+	           "hmac-sha224, hmac-sha384, hmac-sha512 or hmac-md5)",
+	           key_said(key, name, said, sizeof(said)), shown);
+	return -1;
 }
 
 /* Fill key from its parts, checking each. Returns 0, or -1 with the
@@ -152,29 +297,37 @@ int
 tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
               const char *secret_b64, struct diag *d)
 {
+	char said[TSIG_NAME_MAX + 80];
+
 	memset(key, 0, sizeof(*key));
 	if (key_set_name(key, name, d) == -1)
 		return -1;
 	if (alg == NULL)
 		alg = "hmac-sha256";
-	if (tsig_alg_from_name(alg, &key->alg) == -1) {
-		diag_error(d,
-		           "TSIG key %s: unknown algorithm \"%.40s\" "
-		           "(use hmac-sha256, hmac-sha1, hmac-sha224, "
-		           "hmac-sha384, hmac-sha512 or hmac-md5)",
-		           key->name, alg);
-		return -1;
-	}
-	if (key_set_secret(key, secret_b64, d) == -1) {
+	if (tsig_alg_from_name(alg, &key->alg) == -1)
+		return alg_unknown(key, name, alg, d);
+	if (key_set_secret(key, name, secret_b64, d) == -1) {
 		tsig_key_wipe(key);
 		return -1;
 	}
 	if (key->alg == TSIG_HMAC_MD5)
 		diag_warn(d,
-		          "TSIG key %s uses hmac-md5, which is obsolete: "
-		          "prefer hmac-sha256",
-		          key->name);
+		          "%s uses hmac-md5, which is obsolete: prefer "
+		          "hmac-sha256",
+		          key_said(key, name, said, sizeof(said)));
 	return 0;
+}
+
+int
+tsig_key_name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && ascii_ncasecmp(a, b, la) == 0;
 }
 
 /* Overwrite the secret in memory. */

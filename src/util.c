@@ -210,6 +210,46 @@ str_copy(char *dst, size_t dstsize, const char *src)
 	return 0;
 }
 
+/* Is c a base64 character other than the '=' padding? */
+static int
+b64_char(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+int
+secret_shaped(const char *s)
+{
+	while (*s != '\0') {
+		size_t n = 0;
+		int upper = 0, lower = 0, pad = 0;
+
+		for (; b64_char((unsigned char)s[n]); n++) {
+			upper |= s[n] >= 'A' && s[n] <= 'Z';
+			lower |= s[n] >= 'a' && s[n] <= 'z';
+		}
+		while (s[n] == '=' && pad < 2) {
+			n++;
+			pad++;
+		}
+		if (n >= SECRET_SHAPED_MIN && ((upper && lower) || pad > 0))
+			return 1;
+		s += n > 0 ? n : 1;
+	}
+	return 0;
+}
+
+int
+keyword_shaped(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
+
+	return n > 0 && n <= KEYWORD_SHAPED_MAX && s[n] == '\0' &&
+	       !secret_shaped(s);
+}
+
 const char *
 idn_hint(const char *s)
 {

@@ -70,6 +70,28 @@ size_t hash_bytes(const void *data, size_t len);
  */
 const char *str_printable(const char *s, size_t n, char *out, size_t cap);
 
+/*
+ * Secrets must never be printed, and a word of a configuration or key
+ * file that is out of place may be one (a key file pulled in with
+ * include, fields written in the wrong order, a secret pasted where a
+ * name goes). Messages quote such a word only when one of these says it
+ * is safe.
+ *
+ * secret_shaped(): does s hold a run of at least SECRET_SHAPED_MIN base64
+ * characters (letters, digits, '+', '/') that mixes upper and lower case
+ * letters, or ends in '=' padding? The base64 TSIG secrets that
+ * tsig-keygen and keymgr make (16 to 64 random bytes: 24 to 88
+ * characters) do, but with odds below 1e-14; words of a configuration
+ * rarely do, and then are only not shown.
+ * keyword_shaped(): is s shaped like a keyword (a statement or setting
+ * name, a mode, a number): 1 to KEYWORD_SHAPED_MAX letters, digits, '-',
+ * '_' and '.', and not secret_shaped()?
+ */
+#define SECRET_SHAPED_MIN 16
+#define KEYWORD_SHAPED_MAX 64
+int secret_shaped(const char *s);
+int keyword_shaped(const char *s);
+
 /* The hint for a name refused as a domain name: one with non-ASCII
  * bytes is an internationalized name in its U-label form, so the hint
  * (to append to the message) says to write its xn-- form; else "". */

@@ -541,7 +541,9 @@ test_overrides_local(void)
 	                    "\tmax-age 600; };\n"
 	                    "domain \"a.example\" {\n"
 	                    "\tpolicy { mode testing; mx \"m.a.example\"; "
-	                    "max-age 60; };\n\tmx \"other.example\";\n};\n",
+	                    "max-age 60; };\n\tmx \"other.example\";\n};\n"
+	                    "domain \"b.example\" { upstream "
+	                    "\"https://u.example/p\"; };\n",
 	           "test.conf:4: domain \"a.example\": mode, max-age and mx "
 	           "overrides apply to an upstream",
 	           "an override in the domain beside its policy { }");
@@ -565,6 +567,39 @@ test_overrides_local(void)
 	       dom(c, 1)->mode == POLICY_MODE_ENFORCE && !dom(c, 0)->has_mode,
 	   "options' policy { } and override, a domain with an upstream: "
 	   "loads, the override is the upstream domain's only: %s",
+	   d.error);
+	conf_free(c);
+	/* an override in options without policy { } there, when every
+	 * domain has a local policy: it applies to none either */
+	fails_with(
+	    KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	             "\tmode testing;\n};\n"
+	             "domain \"a.example\" {\n\tpolicy { mode enforce; "
+	             "mx \"mx.a.example\"; max-age 86400; };\n};\n",
+	    "test.conf:3: options: mode applies to no domain: mode, "
+	    "max-age and mx overrides apply to a domain that mirrors an "
+	    "upstream, and every domain has a local policy { }; write it "
+	    "inside their policy { }",
+	    "an override in options, every domain's policy local");
+	fails_with(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                    "\tmx \"mx2.example\";\n};\n"
+	                    "domain \"a.example\" {\n\tpolicy { mode enforce; "
+	                    "mx \"mx.a.example\"; max-age 86400; };\n};\n"
+	                    "domain \"b.example\" {\n\tpolicy { mode none; "
+	                    "max-age 86400; };\n};\n",
+	           "test.conf:3: options: mx applies to no domain",
+	           "an mx override in options, every domain's policy local");
+	c = load_text(KEY_STMT "options { key \"k\"; policy-file \"/p/%d\";\n"
+	                       "\tmode testing;\n};\n"
+	                       "domain \"a.example\" {\n\tpolicy { mode "
+	                       "enforce; mx \"mx.a.example\"; max-age 86400; "
+	                       "};\n};\n"
+	                       "domain \"b.example\" { upstream "
+	                       "\"https://u.example/p\"; };\n",
+	              &d);
+	ok(c != NULL && !dom(c, 0)->has_mode && dom(c, 1)->has_mode,
+	   "... but with a domain that mirrors an upstream, it loads and "
+	   "applies to that one: %s",
 	   d.error);
 	conf_free(c);
 }
@@ -1221,6 +1256,56 @@ test_includes(void)
 	     "no-files message");
 }
 
+/* conf->where of the shared settings of domain i of c. */
+static const struct conf_where *
+where_of(const struct conf *c, size_t i)
+{
+	size_t k;
+
+	for (k = 0; k < c->nshared; k++) {
+		struct domain_conf *d = dom(c, i);
+
+		if (d->publish_cmd.v == c->shared[k].publish_cmd.v &&
+		    d->ca_file == c->shared[k].ca_file &&
+		    d->ttl == c->shared[k].ttl)
+			return &c->where[k];
+	}
+	return NULL;
+}
+
+/* Where publish-command and ca-file are written is kept for the run's
+ * checks of them: in options, in a domain, in an included file. */
+static void
+test_where(void)
+{
+	const struct conf_where *w;
+	struct diag d;
+	struct conf *c;
+
+	write_file("cmd.inc", "\n\tpublish-command \"deploy\" \"%f\";\n", 0600);
+	c = load_text(KEY_STMT
+	              "options {\n\tca-file \"ca.pem\";\n"
+	              "\tpublish-command \"opt-deploy\";\n};\n" DOMAIN_OK "};\n"
+	              "domain \"b.example\" {\n\tupstream "
+	              "\"https://x.example/\";\n\tkey \"k\";\n"
+	              "\tpolicy-file \"/p/%d\";\n"
+	              "\tinclude \"cmd.inc\";\n\tttl 5;\n};\n",
+	              &d);
+	ok(c != NULL && c->ndomains == 2, "where: loads: %s", d.error);
+	if (c == NULL)
+		return;
+	w = where_of(c, 0);
+	ok(w != NULL && w->cmd_line == 4 && w->ca_line == 3 &&
+	       strcmp(w->cmd_file, tpath("test.conf")) == 0 &&
+	       strcmp(w->ca_file, tpath("test.conf")) == 0,
+	   "where: both inherited from options: their lines");
+	w = where_of(c, 1);
+	ok(w != NULL && w->cmd_line == 2 && w->ca_line == 3 &&
+	       strcmp(w->cmd_file, tpath("cmd.inc")) == 0,
+	   "where: a publish-command in an included file: its file and line");
+	conf_free(c);
+}
+
 static void
 test_comments(void)
 {
@@ -1275,6 +1360,98 @@ test_comments(void)
 	           "here (plain ddns-confgen prints one: write the key with "
 	           "tsig-keygen or ddns-confgen -q)",
 	           "ddns-confgen's update-policy in the configuration");
+}
+
+/* Parse the len bytes of text (which may hold NUL bytes) as mem.conf:
+ * must fail with want in the error. */
+static void
+bytes_fail(const char *text, size_t len, const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c;
+
+	diag_init(&d);
+	c = conf_parse("mem.conf", text, len, &d);
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	conf_free(c);
+}
+
+/* A string literal and its length (it may hold NUL bytes). */
+#define BYTES(s) s, sizeof(s) - 1
+
+/* Bytes the files may not hold: each is named where it is. */
+static void
+test_bytes(void)
+{
+	static const char esc_nul[] = "domain \"a.example\" { policy-file "
+	                              "\"/tmp/au\\\0dit/a\"; };\n";
+	static const char key_nul[] = "key \"k\" { algorithm hmac-sha256; "
+	                              "secret \"\\\0AAAA\"; };\n";
+	struct tsig_key key;
+	struct diag d;
+
+	bytes_fail(esc_nul, sizeof(esc_nul) - 1,
+	           "mem.conf:1: NUL byte in string",
+	           "a backslash and a NUL byte in a string");
+	bytes_fail(key_nul, sizeof(key_nul) - 1,
+	           "mem.conf:1: NUL byte in string",
+	           "a backslash and a NUL byte in a secret");
+	diag_init(&d);
+	ok(keyfile_parse("k.key", key_nul, sizeof(key_nul) - 1, NULL, &key,
+	                 &d) == -1,
+	   "key file: a backslash and a NUL byte in a secret refused");
+	like(d.error, "k.key:1: NUL byte in string", "key file: message");
+
+	/* a UTF-8 byte-order mark, other bytes outside strings: named */
+	bytes_fail(BYTES("\xEF\xBB\xBFoptions { ttl 5; };\n"),
+	           "mem.conf:1: unexpected bytes EF BB BF, a UTF-8 byte-order "
+	           "mark: save the file without it",
+	           "a byte-order mark");
+	bytes_fail(BYTES("options {\n\tttl\xC2\xA0"
+	                 "5; };\n"),
+	           "mem.conf:2: unexpected byte 0xC2, which is not ASCII: "
+	           "outside quoted strings only ASCII is allowed",
+	           "a no-break space");
+	bytes_fail(BYTES("domain b\xC3\xBC"
+	                 "cher.example { };\n"),
+	           "mem.conf:1: unexpected byte 0xC3, which is not ASCII: "
+	           "outside quoted strings only ASCII is allowed (write an "
+	           "internationalized name in its xn-- A-label form)",
+	           "an unquoted U-label");
+	bytes_fail(BYTES("options { ttl\x01 5; };\n"),
+	           "mem.conf:1: unexpected control character 0x01",
+	           "a control character");
+	{
+		static const char *const keys[] = {
+		    "\xEF\xBB\xBFkey \"k\" { algorithm hmac-sha256; secret "
+		    "\"c2VjcmV0\"; };\n",
+		    "\xEF\xBB\xBFkey:\n  - id: k\n    algorithm: hmac-sha256\n"
+		    "    secret: c2VjcmV0\n",
+		    "\xEF\xBB\xBF# hmac-sha256:k:c2VjcmV0\nkey:\n  - id: k\n"
+		    "    algorithm: hmac-sha256\n    secret: c2VjcmV0\n",
+		    "\xEF\xBB\xBFk:c2VjcmV0\n",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			diag_init(&d);
+			ok(keyfile_parse("k.key", keys[i], strlen(keys[i]),
+			                 NULL, &key, &d) == -1,
+			   "key file %zu with a byte-order mark: refused", i);
+			is_str(d.error,
+			       "k.key:1: the file starts with bytes EF BB BF, "
+			       "a UTF-8 byte-order mark: save it without one",
+			       "key file %zu with a byte-order mark: said", i);
+		}
+		write_file("bom.key", keys[1], 0600);
+		fails_with("options {\n\tkey-file \"bom.key\";\n\tpolicy-file "
+		           "\"/p/%d\";\n};\ndomain \"a.example\" { upstream "
+		           "\"https://u.example/\"; };\n",
+		           "bom.key:1: the file starts with bytes EF BB BF, a "
+		           "UTF-8 byte-order mark: save it without one",
+		           "a key-file with a byte-order mark");
+	}
 }
 
 /* A policy-file whose %d expansion would not fit is refused when the
@@ -1373,11 +1550,33 @@ test_errors(void)
 	           "server NAME:PORT");
 	fails_with("domain \"example.com\" { resolver 127.0.0.1#53; };\n",
 	           "write: resolver 127.0.0.1 port 53;", "resolver ADDR#PORT");
+	/* an IPv6 address in brackets, as in a URL */
+	fails_with("domain \"example.com\" {\n\tserver [::1]:5353;\n};\n",
+	           "test.conf:2: server: an IPv6 address is written without "
+	           "brackets, and a port with 'port'; write: server ::1 port "
+	           "5353;",
+	           "server [IPv6]:PORT");
+	fails_with(
+	    "domain \"example.com\" { server \"[2001:db8::53]:53\"; };\n",
+	    "write: server 2001:db8::53 port 53;", "server \"[IPv6]:PORT\"");
+	fails_with("domain \"example.com\" { server [::1]#5353; };\n",
+	           "write: server ::1 port 5353;", "server [IPv6]#PORT");
+	fails_with("domain \"example.com\" { resolver [::1]; };\n",
+	           "resolver: an IPv6 address is written without brackets; "
+	           "write: resolver ::1;",
+	           "resolver [IPv6]");
 	fails_with("domain \"example.com\" { zone \"-bad.example\"; };\n",
 	           "zone: '-bad.example' is not a valid domain name",
 	           "bad zone");
 	fails_with("domain \"example.com\" { policy-file \"/p/%\"; };\n",
 	           "policy-file: only %d", "lone percent");
+	fails_with(
+	    "domain \"example.com\" {\n\tpublish-command \"deploy\" "
+	    "\"%d\"\n\t\t\"+%Y\";\n};\n",
+	    "test.conf:3: publish-command: only %d (the domain), %f (the "
+	    "policy file) and %% may follow '%' (write a % the command "
+	    "must get as %%)",
+	    "publish-command with another % sequence");
 	test_long_expansion();
 	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
 	           "test.conf:2: domain \"example.com\" is not in zone "
@@ -1486,6 +1685,44 @@ test_urls(void)
 	}
 }
 
+/*
+ * Key statements as BIND takes them: a name with a trailing dot is the
+ * same name (in key and for duplicates), a secret may hold white space;
+ * a secret of zero bytes (keys.example's placeholder) is refused.
+ */
+static void
+test_key_statement_forms(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(KEY_STMT "domain \"example.com\" {\n\tupstream "
+	                       "\"https://x.example/\";\n\tkey \"K.\";\n"
+	                       "\tpolicy-file \"/p/%d\";\n};\n",
+	              &d);
+	ok(c != NULL && strcmp(dom(c, 0)->key->name, "k") == 0,
+	   "key \"K.\" names key \"k\": %s", d.error);
+	conf_free(c);
+	fails_with(KEY_STMT "key \"k.\" { algorithm hmac-sha1; secret "
+	                    "\"c2VjcmV0\"; };\n",
+	           "test.conf:2: duplicate key \"k.\" (first at ",
+	           "key \"k\" and key \"k.\" are the same key");
+	c = load_text("key \"k\" { algorithm hmac-sha256; secret \"AAEC "
+	              "AwQF\n\tBgcI\tCQoL\"; };\n" DOMAIN_OK "};\n",
+	              &d);
+	ok(c != NULL && dom(c, 0)->key->secret_len == 12 &&
+	       dom(c, 0)->key->secret[11] == 11,
+	   "white space inside a secret is skipped, as BIND does: %s", d.error);
+	conf_free(c);
+	fails_with(
+	    "key \"k\" { algorithm hmac-sha256; secret "
+	    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\"; };\n" DOMAIN_OK
+	    "};\n",
+	    "test.conf:1: key \"k\": TSIG key k: the secret is all zero "
+	    "bytes, as the placeholder of keys.example",
+	    "a secret of zero bytes");
+}
+
 /* Every algorithm, as tsig-keygen writes it, as a key statement. */
 static void
 test_key_statements(void)
@@ -1547,26 +1784,6 @@ key_loads(const char *file, const char *name, const char *want_name,
 	   file);
 }
 
-/* keyfile_parse on srcdir/file (a file of the distribution). */
-static void
-key_from_source(const char *file, const char *want_name, enum tsig_alg alg)
-{
-	struct tsig_key key;
-	struct diag d;
-	char path[1024];
-	size_t len;
-	char *buf;
-
-	snprintf(path, sizeof(path), "%s/%s", srcdir, file);
-	buf = slurp(path, &len);
-	diag_init(&d);
-	memset(&key, 0, sizeof(key));
-	ok(keyfile_parse(file, buf, len, NULL, &key, &d) == 0 &&
-	       strcmp(key.name, want_name) == 0 && key.alg == alg,
-	   "%s parses: %s", file, d.error);
-	conf_wipe_free(buf, len);
-}
-
 /* keyfile_load must fail with want in the message. */
 static void
 key_fails(const char *path, const char *name, const char *want)
@@ -1577,6 +1794,48 @@ key_fails(const char *path, const char *name, const char *want)
 	diag_init(&d);
 	ok(keyfile_load(path, name, &key, &d) == -1, "%s refused", path);
 	like(d.error, want, "message");
+}
+
+/* keys.example's placeholder (zero bytes) is refused, saying so; with a
+ * real secret in its place the file is a key file as it is. */
+static void
+test_keys_example(void)
+{
+	static const char zero[] =
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	static const char real[] =
+	    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=";
+	struct tsig_key key;
+	struct diag d;
+	char path[1024], want[512], *buf, *at;
+	unsigned line = 1;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/keys.example", srcdir);
+	buf = slurp(path, &len);
+	/* the line of the key statement */
+	at = strstr(buf, "\nkey \"mtasts\"");
+	for (char *c = buf; at != NULL && c <= at; c++)
+		line += *c == '\n';
+	diag_init(&d);
+	ok(keyfile_parse("keys.example", buf, len, NULL, &key, &d) == -1,
+	   "keys.example as it is: refused");
+	snprintf(
+	    want, sizeof(want),
+	    "keys.example:%u: key \"mtasts\": TSIG key mtasts: the secret "
+	    "is all zero bytes, as the placeholder of keys.example: make a "
+	    "key of your own with tsig-keygen (or keymgr -t)",
+	    line);
+	like(d.error, want, "... its placeholder secret is said to be one");
+	at = strstr(buf, zero);
+	ok(at != NULL, "keys.example holds the placeholder");
+	if (at != NULL)
+		memcpy(at, real, sizeof(real) - 1);
+	diag_init(&d);
+	ok(keyfile_parse("keys.example", buf, len, NULL, &key, &d) == 0 &&
+	       strcmp(key.name, "mtasts") == 0 && key.alg == TSIG_HMAC_SHA256,
+	   "keys.example with a real secret parses: %s", d.error);
+	conf_wipe_free(buf, len);
 }
 
 static void
@@ -1597,7 +1856,7 @@ test_key_files(void)
 	          TSIG_HMAC_SHA384);
 	key_loads("two-keys.key", "first", "first", TSIG_HMAC_SHA256);
 	key_loads("two-keys.yaml", "beta", "beta", TSIG_HMAC_SHA1);
-	key_from_source("keys.example", "mtasts", TSIG_HMAC_SHA256);
+	test_keys_example();
 	key_fails(tpath("data/keys/two-keys.key"), NULL,
 	          "two-keys.key: holds 2 keys (first, second.example.); name "
 	          "the one to use");
@@ -1644,6 +1903,19 @@ test_key_names_listed(void)
 	     "no key of that name: the names, but not the secret");
 	ok(strstr(d.error, secret) == NULL, "the secret is not in it either");
 
+	/* a name that is another secret, or no valid name: not shown */
+	buf_reset(&text);
+	buf_printf(
+	    &text,
+	    "key \"b\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n"
+	    "key \"fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=\" { "
+	    "algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n");
+	diag_init(&d);
+	keyfile_parse("k", text.data, text.len, NULL, &key, &d);
+	like(d.error, "k: holds 2 keys (b, (a name not shown))",
+	     "a name that is no valid key name is not listed");
+	ok(strstr(d.error, "fcc4A+NN") == NULL, "nor shown");
+
 	buf_reset(&text);
 	for (i = 0; i < 40; i++)
 		buf_printf(&text,
@@ -1659,6 +1931,58 @@ test_key_names_listed(void)
 	buf_free(&text);
 }
 
+/* Comments after a value, as YAML (and Knot) takes them, and keymgr -t
+ * outputs appended to one file (two key: lists, which Knot reads as
+ * one), in a Knot key file; a comment after a one-line key. */
+static void
+test_key_yaml_comments(void)
+{
+	static const char appended[] =
+	    "# hmac-sha256:alpha:c2VjcmV0\nkey:\n  - id: alpha\n"
+	    "    algorithm: hmac-sha256\n    secret: c2VjcmV0\n"
+	    "# hmac-sha512:beta:c2VjcmV1\nkey:\n  - id: beta\n"
+	    "    algorithm: hmac-sha512\n    secret: c2VjcmV1\n";
+	static const char comments[] =
+	    "key: # the keys\n  - id: c # a name\n"
+	    "    algorithm: hmac-sha256\t# the default\n"
+	    "    secret: \"c2VjcmV0\" # rotated in May\n";
+	static const char hash_in_quotes[] =
+	    "key:\n  - id: c\n    algorithm: \"hmac-sha256 #x\"\n"
+	    "    secret: c2VjcmV0\n";
+	static const char oneline[] =
+	    "hmac-sha1:one:c2VjcmV0 # for knsupdate\n";
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k", appended, strlen(appended), "beta", &key, &d) ==
+	           0 &&
+	       key.alg == TSIG_HMAC_SHA512,
+	   "two keymgr -t outputs appended: the second key (%s)", d.error);
+	diag_init(&d);
+	ok(keyfile_parse("k", appended, strlen(appended), "alpha", &key, &d) ==
+	       0,
+	   "... and the first (%s)", d.error);
+	diag_init(&d);
+	keyfile_parse("k", appended, strlen(appended), NULL, &key, &d);
+	like(d.error, "k: holds 2 keys (alpha, beta)", "... one list of two");
+	diag_init(&d);
+	ok(keyfile_parse("k", comments, strlen(comments), NULL, &key, &d) ==
+	           0 &&
+	       strcmp(key.name, "c") == 0 && key.secret_len == 6,
+	   "Knot key with comments after its values (%s)", d.error);
+	diag_init(&d);
+	ok(keyfile_parse("k", hash_in_quotes, strlen(hash_in_quotes), NULL,
+	                 &key, &d) == -1,
+	   "a '#' inside quotes is no comment");
+	like(d.error, "unknown algorithm (not shown",
+	     "... it stays in the value");
+	diag_init(&d);
+	ok(keyfile_parse("k", oneline, strlen(oneline), NULL, &key, &d) == 0 &&
+	       strcmp(key.name, "one") == 0 && key.alg == TSIG_HMAC_SHA1,
+	   "one-line key with a comment after it (%s)", d.error);
+}
+
 /* The format is told from the content: a '/' in a one-line secret is
  * not a BIND comment, and a BIND comment holding ':' is not a one-line
  * key. */
@@ -1668,7 +1992,7 @@ test_key_format_detection(void)
 	static const char slash[] = "hmac-sha256:slash-key:ab/cd+ef/j//\n";
 	static const char comment[] =
 	    "// made by: tsig-keygen\nkey \"c\" { algorithm hmac-sha1; "
-	    "secret \"AAAA\"; };\n";
+	    "secret \"c2VjcmV0\"; };\n";
 	struct tsig_key key;
 	struct diag d;
 
@@ -1680,6 +2004,7 @@ test_key_format_detection(void)
 	ok(keyfile_parse("k", comment, strlen(comment), NULL, &key, &d) == 0 &&
 	       key.alg == TSIG_HMAC_SHA1,
 	   "BIND key file opening with a // comment holding ':' (%s)", d.error);
+	test_key_yaml_comments();
 }
 
 /* Key file parsing errors from memory, each with its line. */
@@ -1745,6 +2070,7 @@ test_modes(void)
 	};
 	struct diag d;
 	struct conf *c;
+	char want[1024];
 	size_t i;
 
 	write_file("mode.key",
@@ -1765,11 +2091,26 @@ test_modes(void)
 	like(d.error, "test.conf:3: ", "names the key-file setting");
 	like(d.error, "chmod 600", "with the advice");
 
-	write_file("test.conf", KEY_STMT DOMAIN_OK "};\n", 0644);
+	/* the key statement's line, and the main file is no key file */
+	write_file("test.conf", "\n" KEY_STMT DOMAIN_OK "};\n", 0644);
+	diag_init(&d);
+	c = conf_load(tpath("test.conf"), &d);
+	ok(c == NULL, "configuration with a key statement, mode 0644: refused");
+	snprintf(want, sizeof(want),
+	         "test.conf:2: key \"k\": this file holds a TSIG secret but "
+	         "is readable by its group and others (mode 0644): chmod 600 "
+	         "%s, or move the key to a file of its own named by key-file",
+	         tpath("test.conf"));
+	like(d.error, want, "... the key statement, what to do");
+	ok(strstr(d.error, "key file is") == NULL &&
+	       strstr(d.error, "name server") == NULL,
+	   "... not called a key file, no name server advice");
+	conf_free(c);
+	write_file("test.conf", KEY_STMT DOMAIN_OK "};\n", 0640);
 	load_fails("test.conf",
-	           "test.conf: key file is readable by its group and others "
-	           "(mode 0644)",
-	           "configuration with a key statement, mode 0644");
+	           "test.conf:1: key \"k\": this file holds a TSIG secret but "
+	           "is readable by its group (mode 0640): chmod 600 ",
+	           "configuration with a key statement, mode 0640");
 
 	write_file("nokey.conf",
 	           "domain \"example.com\" {\n\tupstream \"https://x.example/"
@@ -1781,10 +2122,16 @@ test_modes(void)
 	ok(c != NULL, "configuration without secrets may be 0644: %s", d.error);
 	conf_free(c);
 
-	write_file("secret.key", KEY_STMT, 0644);
-	fails_with("include \"secret.key\";\n" DOMAIN_OK "};\n",
-	           "secret.key: key file is readable by its group and others",
-	           "included key statement of mode 0644");
+	/* an included one: the include's line too, as for key-file */
+	write_file("secret.key", "# made by tsig-keygen\n" KEY_STMT, 0640);
+	snprintf(want, sizeof(want),
+	         "test.conf:3: %s:2: key \"k\": this file holds a TSIG secret "
+	         "but is readable by its group (mode 0640): chmod 600 %s, or, "
+	         "if a name server reads it through its group, give "
+	         "mta-sts-sync a copy of its own",
+	         tpath("secret.key"), tpath("secret.key"));
+	fails_with("# keys\n\ninclude \"secret.key\";\n" DOMAIN_OK "};\n", want,
+	           "included key statement of mode 0640");
 
 	/* anyone may write: refused, the main file and an included one */
 	chmod(tpath("nokey.conf"), 0646);
@@ -1886,6 +2233,392 @@ test_no_secret_in_messages(void)
 	}
 }
 
+/* Real-looking secrets (tsig-keygen hmac-sha256 and hmac-sha512, and
+ * 30 bytes whose base64 holds neither '+', '/' nor '='), each tried in
+ * every case below. */
+static const char *const out_of_place_secrets[] = {
+    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+    "WoBiE+/qRehidTmZkshV6mn+qf2EHHaKR+YlQ/StIl7Lz04VRmXzH7R2X3USNCpzM1HOk2g/"
+    "kFqMSK8tpB0JxQ==",
+    "OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7",
+};
+
+/* Does hay hold needle, in any case? */
+static int
+has_nocase(const char *hay, const char *needle)
+{
+	size_t n = strlen(needle);
+
+	for (; *hay != '\0'; hay++)
+		if (ascii_ncasecmp(hay, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Is any 12-byte part of secret, in any case (a name is lower-cased),
+ * in the error or a warning of d? */
+static int
+secret_in_nocase(const struct diag *d, const char *secret)
+{
+	char part[13];
+	size_t i, w, n = strlen(secret);
+
+	for (i = 0; i + 12 <= n; i++) {
+		memcpy(part, secret + i, 12);
+		part[12] = '\0';
+		if (has_nocase(d->error, part))
+			return 1;
+		for (w = 0; w < d->nwarn; w++)
+			if (has_nocase(d->warn[w], part))
+				return 1;
+	}
+	return 0;
+}
+
+/*
+ * A secret where the configuration has a statement, a setting or a
+ * value: a key file pulled in with include instead of key-file (in each
+ * format BIND's statement is not), or a secret pasted in the wrong
+ * place. The error says what was expected and never quotes the secret.
+ * "%s" in inc is the secret, written to inc.key (mode 0600); in conf,
+ * written to test.conf. Where a name goes (name set), a secret that is a
+ * valid name (no '+', '/' or '=') is taken for one, as it would be
+ * anywhere: those cases are tried with the others only.
+ */
+static void
+test_secret_out_of_place(void)
+{
+	static const struct {
+		const char *inc, *conf, *want;
+		int name;
+	} cases[] = {
+	    {"hmac-sha256:mtasts:%s\n", "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:1: this looks like a TSIG key file (a "
+	     "one-line [algorithm:]name:secret key; the key is not shown), "
+	     "not configuration: name it with key-file \"%/inc.key\"; in the "
+	     "domain or in options, not with include",
+	     0},
+	    {"# made by hand\nmtasts:%s\n", "\n\ninclude \"inc.key\";\n",
+	     "test.conf:3: %/inc.key:2: this looks like a TSIG key file (a "
+	     "one-line",
+	     0},
+	    {"%s\n", "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:1: found a bare base64 TSIG secret (not "
+	     "shown), not configuration: a key file names the key too",
+	     0},
+	    /* a short secret (a test's): still a one-line key */
+	    {"mtasts:c2VjcmV0\n", "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:1: this looks like a TSIG key file (a "
+	     "one-line",
+	     0},
+	    {"# hmac-sha256:mtasts:%s\nkey:\n  - id: mtasts\n    algorithm: "
+	     "hmac-sha256\n    secret: %s\n",
+	     "include \"inc.key\";\n",
+	     "test.conf:1: %/inc.key:2: this looks like a TSIG key file (a "
+	     "Knot key list, as keymgr -t writes it; the key is not shown)",
+	     0},
+	    {"hmac-sha256:mtasts:%s\n",
+	     "options {\n\tinclude \"inc.key\";\n};\n",
+	     "test.conf:2: %/inc.key:1: this looks like a TSIG key file", 0},
+	    {"%s\n", "domain \"a.example\" { include \"inc.key\"; };\n",
+	     "found a bare base64 TSIG secret (not shown)", 0},
+	    {NULL, "%s;\n", "test.conf:1: found a bare base64 TSIG secret", 0},
+	    {NULL, "\"%s\";\n",
+	     "test.conf:1: expected a statement, found a quoted string not "
+	     "shown (not shaped like a keyword: it may be a secret)",
+	     0},
+	    {NULL, "secret%s;\n",
+	     "test.conf:1: expected a statement (include, key, options or "
+	     "domain), found a word that is no statement name (not shown: "
+	     "it may be a secret)",
+	     0},
+	    {NULL, "options { secret-%s; };\n",
+	     "test.conf:1: expected a setting in options, found a word that "
+	     "is no setting name (not shown: it may be a secret)",
+	     0},
+	    {NULL, "options { key \"mtasts\" %s; };\n",
+	     "test.conf:1: expected ';' after 'key' value, found a word not "
+	     "shown (not shaped like a keyword: it may be a secret)",
+	     0},
+	    {NULL, "options { key mtasts \"%s\"; };\n",
+	     "found a quoted string not shown", 0},
+	    {NULL, "options { ttl %s; };\n",
+	     "test.conf:1: ttl: expected a number from 0 to 2147483647, found "
+	     "a value not shown (it looks like a TSIG secret)",
+	     0},
+	    {NULL, "options { mode %s; };\n",
+	     "mode: expected enforce, testing or none, found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { verify \"%s\"; };\n",
+	     "verify: expected yes or no, found a value not shown", 0},
+	    {NULL, "options { upstream \"%s\"; };\n",
+	     "upstream: expected an https:// URL, found a value not shown", 0},
+	    {NULL, "options { verify-url \"%s\"; };\n",
+	     "verify-url: expected an https:// URL, found a value not shown",
+	     0},
+	    {NULL, "options { zone \"%s\"; };\n",
+	     "zone: a value not shown (it looks like a TSIG secret) is not a "
+	     "valid domain name",
+	     1},
+	    {NULL, "domain \"%s\" { };\n",
+	     "domain: a value not shown (it looks like a TSIG secret) is not "
+	     "a valid domain name",
+	     1},
+	    {NULL, "options { server %s; };\n",
+	     "server: expected an IP address or host name, found a value not "
+	     "shown",
+	     1},
+	    {NULL, "options { resolver \"%s\"; };\n",
+	     "resolver: expected an IP address, found a value not shown", 0},
+	    {NULL, "options { resolve \"%s\"; };\n",
+	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { resolve \"mta-sts.example:443:%s\"; };\n",
+	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { tls-rpt \"%s\"; };\n",
+	     "tls-rpt a value not shown (it looks like a TSIG secret): invalid "
+	     "URI",
+	     0},
+	    {NULL, "options { tls-rpt \"mailto:%s\"; };\n",
+	     "tls-rpt a value not shown", 0},
+	    {NULL, "options { mx \"%s\"; };\n",
+	     "mx a value not shown (it looks like a TSIG secret): invalid "
+	     "pattern",
+	     1},
+	    {NULL, "options { policy { mx \"%s\"; }; };\n",
+	     "mx a value not shown", 1},
+	    {NULL, "options { policy { mode %s; }; };\n",
+	     "mode: expected enforce, testing or none, found a value not "
+	     "shown",
+	     0},
+	    {NULL, "options { policy { %s; }; };\n",
+	     "expected mode, mx or max-age in policy { }, found a word that "
+	     "is no setting name (not shown: it may be a secret)",
+	     0},
+	    {NULL, "domain \"a.example\" %s { };\n",
+	     "expected '{' after domain name, found a word not shown", 0},
+	};
+	char text[1024], want[1024];
+	size_t i, k;
+
+	for (k = 0;
+	     k < sizeof(out_of_place_secrets) / sizeof(out_of_place_secrets[0]);
+	     k++) {
+		const char *secret = out_of_place_secrets[k];
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct diag d;
+			struct conf *c;
+
+			if (cases[i].name && strpbrk(secret, "+/=") == NULL)
+				continue;
+			if (cases[i].inc != NULL) {
+				str_copy(text, sizeof(text), cases[i].inc);
+				replace_marker(text, sizeof(text), secret);
+				write_file("inc.key", text, 0600);
+			}
+			str_copy(text, sizeof(text), cases[i].conf);
+			replace_marker(text, sizeof(text), secret);
+			c = load_text(text, &d);
+			ok(c == NULL, "secret %zu, case %zu: refused", k, i);
+			/* "%/" is the directory of the files */
+			str_copy(want, sizeof(want), cases[i].want);
+			for (char *m; (m = strstr(want, "%/")) != NULL;) {
+				char rest[1024];
+
+				str_copy(rest, sizeof(rest), m + 2);
+				*m = '\0';
+				snprintf(m, sizeof(want) - (size_t)(m - want),
+				         "%s/%s", tmpdir, rest);
+			}
+			like(d.error, want, "secret %zu, case %zu: message", k,
+			     i);
+			ok(!secret_in_nocase(&d, secret),
+			   "secret %zu, case %zu: the secret is not in it", k,
+			   i);
+			conf_free(c);
+		}
+	}
+}
+
+/* keyfile_parse() of text must fail with want, without secret. */
+static void
+key_text_fails(const char *text, const char *want, const char *secret,
+               const char *what)
+{
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k.key", text, strlen(text), NULL, &key, &d) == -1,
+	   "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	ok(!secret_in_nocase(&d, secret), "%s: the secret is not in it", what);
+}
+
+/* fails_with(), and no part of secret is in the messages. */
+static void
+fails_hiding(const char *text, const char *want, const char *secret,
+             const char *what)
+{
+	struct diag d;
+	struct conf *c = load_text(text, &d);
+
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: message", what);
+	ok(!secret_in_nocase(&d, secret), "%s: the secret is not in it", what);
+	conf_free(c);
+}
+
+/*
+ * A key whose fields are out of place: the secret in the name's (or the
+ * algorithm's) place, in each key file format, read by keyfile_parse()
+ * and as a key-file; and the key setting holding a secret. The error
+ * says what is wrong, warnings too are checked, and the secret is in
+ * none of them, in any case.
+ */
+static void
+test_key_fields_swapped(void)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"%s:mtasts\n", "are the name and the secret in each other's "
+	                    "place? (neither is shown)"},
+	    {"hmac-sha256:%s:mtasts\n", "in each other's place?"},
+	    {"key:\n  - id: %s\n    algorithm: hmac-sha256\n    secret: "
+	     "mtasts\n",
+	     "k.key:2: the key's name looks like a base64 secret and its "
+	     "secret does not"},
+	    {"key \"%s\" { algorithm hmac-sha256; secret \"c2VjcmV0\"; };\n",
+	     "k.key:1: the key's name looks like a base64 secret"},
+	    /* the secret where the algorithm goes: said unknown, or too
+	     * long for an algorithm */
+	    {"%s:hmac-sha256:mtasts\n", "k.key:1: "},
+	    {"key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
+	     "hmac-sha256\n",
+	     "k.key:"},
+	    {"key \"%s\" { algorithm hmac-sha256; bogus 1; };\n",
+	     "k.key:1: unknown setting 'bogus' in a key whose name is not "
+	     "shown ("},
+	    {"key \"%s\" { algorithm hmac-sha256; };\n",
+	     "a key whose name is not shown ("},
+	    {"key \"%s\" { algorithm hmac-sha256 };\n",
+	     "expected ';' after algorithm"},
+	    {"key \"%s\" ;\n", "k.key:1: expected '{' after a key whose "
+	                       "name is not shown ("},
+	    {"key:\n  - id: %s\n    algorithm: hmac-sha256\n",
+	     "a key whose name is not shown ("},
+	    /* the name is invalid, or valid but not shown (secret 2) */
+	    {"key \"%s\" { algorithm hmac-sha999; secret "
+	     "\"fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=\"; };\n",
+	     "not shown"},
+	};
+	const char *s0 = out_of_place_secrets[0];
+	char text[1024], conf[1024];
+	size_t i, k;
+
+	/* a secret in the algorithm's place (that of secret 1 is too long
+	 * for an algorithm, and said so) */
+	snprintf(text, sizeof(text), "%s:hmac-sha256:mtasts\n", s0);
+	key_text_fails(text,
+	               "k.key:1: key \"hmac-sha256\": TSIG key hmac-sha256: "
+	               "unknown algorithm (not shown: it is no algorithm "
+	               "name, and may be the secret)",
+	               s0, "one-line key, the secret as its algorithm");
+	snprintf(text, sizeof(text),
+	         "key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
+	         "hmac-sha256\n",
+	         s0);
+	key_text_fails(text,
+	               "k.key:2: key \"mtasts\": TSIG key mtasts: unknown "
+	               "algorithm (not shown",
+	               s0, "Knot key, the secret as its algorithm");
+	/* a valid name shaped like a secret: a warning does not show it */
+	snprintf(text, sizeof(text),
+	         "key \"%s\" { algorithm hmac-md5; secret \"%s\"; };\n",
+	         out_of_place_secrets[2], s0);
+	{
+		struct tsig_key key;
+		struct diag d;
+
+		diag_init(&d);
+		ok(keyfile_parse("k.key", text, strlen(text), NULL, &key, &d) ==
+		           0 &&
+		       d.nwarn == 1,
+		   "a key named like a secret, two real secrets: loads, with "
+		   "the md5 warning: %s",
+		   d.error);
+		like(d.warn[0],
+		     "k.key:1: a key whose name is not shown (it looks like a "
+		     "base64 secret): a TSIG key whose name is not shown (it "
+		     "looks like a base64 secret) uses hmac-md5",
+		     "... whose name the warning does not show");
+		ok(!secret_in_nocase(&d, out_of_place_secrets[2]) &&
+		       !secret_in_nocase(&d, s0),
+		   "... nor any secret");
+	}
+	for (k = 0;
+	     k < sizeof(out_of_place_secrets) / sizeof(out_of_place_secrets[0]);
+	     k++) {
+		const char *secret = out_of_place_secrets[k];
+
+		for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			struct tsig_key key;
+			struct diag d;
+			struct conf *c;
+
+			str_copy(text, sizeof(text), cases[i].text);
+			replace_marker(text, sizeof(text), secret);
+			diag_init(&d);
+			ok(keyfile_parse("k.key", text, strlen(text), NULL,
+			                 &key, &d) == -1,
+			   "secret %zu, key %zu: refused", k, i);
+			like(d.error, cases[i].want,
+			     "secret %zu, key %zu: message", k, i);
+			ok(!secret_in_nocase(&d, secret),
+			   "secret %zu, key %zu: the secret is not in it", k,
+			   i);
+			write_file("k.key", text, 0600);
+			c = load_text("options { key-file \"k.key\"; "
+			              "policy-file \"/p/%d\"; };\n"
+			              "domain \"a.example\" { upstream "
+			              "\"https://u.example/p\"; };\n",
+			              &d);
+			ok(c == NULL && !secret_in_nocase(&d, secret),
+			   "secret %zu, key %zu as key-file: refused, no "
+			   "secret: %s",
+			   k, i, d.error);
+			conf_free(c);
+		}
+		/* the secret in the key setting, or a one-line key there */
+		snprintf(conf, sizeof(conf),
+		         "options { key \"%s\"; policy-file \"/p/%%d\"; };\n"
+		         "domain \"a.example\" { upstream "
+		         "\"https://u.example/p\"; };\n",
+		         secret);
+		fails_hiding(conf,
+		             "test.conf:1: a key whose name is not shown (",
+		             secret, "the secret as the key setting");
+		snprintf(conf, sizeof(conf),
+		         "options { key \"hmac-sha256:mtasts:%s\"; "
+		         "key-file \"data/keys/oneline.key\"; "
+		         "policy-file \"/p/%%d\"; };\n"
+		         "domain \"a.example\" { upstream "
+		         "\"https://u.example/p\"; };\n",
+		         secret);
+		fails_hiding(
+		    conf,
+		    "oneline.key: no key has the name that key gives "
+		    "(not shown: it holds ':' ",
+		    secret, "a one-line key as the key setting, with key-file");
+	}
+}
+
 /* Each file in tests/data/conf/broken starts with "# error: TEXT". */
 static void
 test_broken_dir(void)
@@ -1972,16 +2705,21 @@ main(void)
 	test_scale();
 	test_includes();
 	test_comments();
+	test_where();
+	test_bytes();
 	test_errors();
 	test_numbers();
 	test_urls();
 	test_key_statements();
+	test_key_statement_forms();
 	test_key_files();
 	test_key_names_listed();
 	test_key_format_detection();
 	test_key_parse_errors();
 	test_modes();
 	test_no_secret_in_messages();
+	test_secret_out_of_place();
+	test_key_fields_swapped();
 	test_broken_dir();
 	test_read_file();
 

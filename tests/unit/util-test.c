@@ -107,9 +107,47 @@ test_parse_uint(void)
 	   "parse_uint: empty or not digits");
 }
 
+/* What messages may quote: secrets are told from names and paths. */
+static void
+test_secret_shapes(void)
+{
+	static const char *const secrets[] = {
+	    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7",
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+	    "hmac-sha256:mtasts:fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "x\"OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7\"",
+	};
+	static const char *const words[] = {
+	    "mta-sts.example.com",
+	    "/var/www/mta-sts/example/.well-known/mta-sts.txt",
+	    "https://mta-sts.protonmail.ch/.well-known/mta-sts.txt",
+	    "MTASTS2024KEY0123456789",
+	    "update-policy",
+	    "xn--bcher-kva.example",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++)
+		ok(secret_shaped(secrets[i]) && !keyword_shaped(secrets[i]),
+		   "secret shape %zu: not shown", i);
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		ok(!secret_shaped(words[i]), "%s: not a secret's shape",
+		   words[i]);
+	ok(keyword_shaped("options") && keyword_shaped("max-age") &&
+	       keyword_shaped("1h") && keyword_shaped("Domain") &&
+	       keyword_shaped("mta-sts.example.com"),
+	   "keywords, numbers and names are keyword-shaped");
+	ok(!keyword_shaped("") && !keyword_shaped("key:") &&
+	       !keyword_shaped("a b") && !keyword_shaped("x=") &&
+	       !keyword_shaped("https://x.example/"),
+	   "nor is what holds other characters");
+}
+
 int
 main(void)
 {
+	test_secret_shapes();
 	test_first_wins();
 	test_parse_uint();
 	test_append();
