@@ -82,8 +82,13 @@ int dns_target_find_via(const char *domain, const char *zone,
  * primary t over TCP and read its length-prefixed reply into reply,
  * trying t's addresses in turn until one accepts the connection, within
  * t->timeout seconds. Only a reply with q's id (and q's question, unless
- * it has none) is taken. *used: the index of the address that answered.
- * Returns 0, or -1 with the reason (server and port named) in d.
+ * it has none) is taken; others (a duplicate, a stale reply) are read
+ * past, up to 16. An UPDATE goes on a new connection (kept for what
+ * follows) and is never sent twice; a query goes on the connection kept
+ * if nothing came on it since its last exchange, and on a new one if the
+ * server closes that as the query is sent. *used: the index of the
+ * address that answered. Returns 0, or -1 with the reason (server and
+ * port named) in d.
  */
 int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
                      size_t qlen, struct buf *reply, size_t *used,
