@@ -950,6 +950,23 @@ unsigned_hint(int rcode, int is_update, char *out, size_t len)
 		         "without signing)");
 }
 
+/* What a refused reply to an UPDATE adds to its message when the server
+ * may have applied the update. */
+#define UPDATE_MAYBE "; the update may have been applied: the next run checks"
+
+/* Does a reply to an UPDATE that failed its TSIG check with st, and
+ * claims rcode, leave open whether the server applied the update? Not
+ * when it is a refusal: a TSIG error (BADSIG, BADKEY, BADTIME: the
+ * server could not check the request), or an unsigned error rcode; yes
+ * when it is a claim of success, or a reply we cannot trust at all. */
+static int
+tsig_unknown_outcome(enum tsig_status st, int rcode)
+{
+	if (st == TSIG_ERROR)
+		return 0;
+	return st != TSIG_UNSIGNED || rcode == LDNS_RCODE_NOERROR;
+}
+
 /* Put the reason a TSIG check of a reply failed into d. */
 static void
 tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
@@ -1000,6 +1017,8 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else
 		diag_error(d, "malformed reply from %s", where);
 	free(rc);
+	if (is_update && tsig_unknown_outcome(st, rcode))
+		diag_append(d, UPDATE_MAYBE);
 }
 
 /* The offset past the name at off in m, or 0 if it runs past len. */
@@ -1072,17 +1091,20 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 
 /*
  * Check the raw reply r to the request with id (signed with mac when t
- * has a key): id, QR bit, TSIG, TC bit; then parse it into *reply (its
- * answer section only, with answer_only). Returns 0, or -1 with the
- * reason in d and, when the reply carried a TSIG error, that error in
- * *tsig_err (if not NULL).
+ * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
+ * parse it into *reply (its answer section only, with answer_only).
+ * Returns 0, or -1 with the reason in d (that the update may have been
+ * applied, when the reply does not say it was not) and, when the reply
+ * carried a TSIG error, that error in *tsig_err (if not NULL).
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
-            const struct tsig_mac *mac, int answer_only, const char *where,
-            ldns_pkt **reply, unsigned *tsig_err, struct diag *d)
+            const struct tsig_mac *mac, int is_update, int answer_only,
+            const char *where, ldns_pkt **reply, unsigned *tsig_err,
+            struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
+	const char *maybe = is_update ? UPDATE_MAYBE : "";
 	struct tsig_info info;
 	uint64_t now = now_seconds();
 	int rcode;
@@ -1090,8 +1112,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	if (r->len < 12 || (m[0] << 8 | m[1]) != id || !(m[2] & 0x80)) {
 		diag_error(d,
 		           "%s sent a reply that does not match the "
-		           "request (wrong id or not a response)",
-		           where);
+		           "request (wrong id or not a response)%s",
+		           where, maybe);
 		return -1;
 	}
 	rcode = m[3] & 0x0F;
@@ -1100,8 +1122,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		    tsig_verify(t->key, m, r->len, mac, now, &info);
 
 		if (st != TSIG_VALID) {
-			tsig_failure(st, &info, rcode, ((m[2] >> 3) & 0xF) == 5,
-			             now, where, t, d);
+			tsig_failure(st, &info, rcode, is_update, now, where, t,
+			             d);
 			if (st == TSIG_ERROR && tsig_err != NULL)
 				*tsig_err = info.error;
 			return -1;
@@ -1109,6 +1131,13 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	}
 	/* over TCP a reply has room for 65535 bytes: one cut short there
 	 * would pass a partial RRset (or none) for the whole of it */
+	if ((m[2] & 0x02) && is_update) {
+		diag_error(d,
+		           "%s sent a truncated reply over TCP (TC bit set) "
+		           "to the update: not taken for an answer%s",
+		           where, maybe);
+		return -1;
+	}
 	if (m[2] & 0x02) {
 		diag_error(d,
 		           "%s sent a truncated reply over TCP (TC bit set): "
@@ -1118,10 +1147,18 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		return -1;
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
-		diag_error(d, "malformed reply from %s", where);
+		diag_error(d, "malformed reply from %s%s", where, maybe);
 		return -1;
 	}
 	return 0;
+}
+
+/* Is the wire message q an UPDATE? */
+static int
+is_update(const struct buf *q)
+{
+	return q->len > 2 &&
+	       (((unsigned char)q->data[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
 }
 
 /* One request of send_wires: its MAC, id and raw reply. */
@@ -1205,8 +1242,8 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 			break;
 		}
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
-		                (answer_only >> k) & 1, where, &replies[k],
-		                tsig_err, d) == -1)
+		                is_update(&q[k]), (answer_only >> k) & 1, where,
+		                &replies[k], tsig_err, d) == -1)
 			break;
 	}
 	for (i = 0; i < n; i++)
