@@ -9,7 +9,7 @@
  * by tsig.c. Every exchange with the primary goes over a TCP connection
  * each thread keeps open, the queries of a domain pipelined on it
  * (RFC 7766 section 6.2.1.1) and their replies matched by id and
- * question (tcp_exchange).
+ * question (tcp_exchange); an UPDATE opens a new one.
  */
 #include "config.h"
 
@@ -277,36 +277,68 @@ struct rx {
 	size_t len, cap;
 };
 
+/*
+ * How the exchange with one address of the primary went, for its
+ * message when it fails.
+ */
+struct attempt {
+	struct timespec deadline;
+	int connected; /* a connection was accepted (or kept) */
+	int clean;     /* the server sent nothing but the replies */
+	size_t stray;  /* replies read that answer no request waiting */
+	size_t runt;   /* the length of a message too short for DNS */
+	size_t have;   /* at an early end: bytes of the reply that came */
+	size_t want;   /* and those its length prefix announced (0: ?) */
+};
+
+/* At most this many replies that answer no request waiting (a duplicate,
+ * a stale reply, one to another question) are read past in one exchange
+ * with an address: more, and the server is taken for broken. */
+#define STRAY_MAX 16
+
+/* Take the next length-prefixed message buffered in rx into out. Returns
+ * 1 if one was taken, 0 if more must be read first, -1 for a message
+ * shorter than a DNS header (its length in *runt). */
+static int
+frame_take(struct rx *rx, struct buf *out, size_t *runt)
+{
+	size_t mlen;
+
+	if (rx->len < 2)
+		return 0;
+	mlen = (size_t)rx->p[0] << 8 | rx->p[1];
+	if (mlen < 12) {
+		*runt = mlen;
+		return -1;
+	}
+	if (rx->len < 2 + mlen)
+		return 0;
+	buf_reset(out);
+	buf_append(out, rx->p + 2, mlen); /* out holds DNS_MSG_MAX bytes */
+	rx->len -= 2 + mlen;
+	memmove(rx->p, rx->p + 2 + mlen, rx->len);
+	return 1;
+}
+
 /* Take the next length-prefixed message from the connection fd into out,
  * reading more before the deadline as needed (only what the kernel has:
  * a reply that arrived whole costs one recv). Returns 0, or -1 with
- * errno (ECONNRESET for an early end of stream, EPROTO for a message
- * shorter than a DNS header). */
+ * errno (ECONNRESET for an early end of stream, ETIMEDOUT, both with
+ * what came of the message in a->have and a->want; EPROTO for a message
+ * shorter than a DNS header, its length in a->runt). */
 static int
-rx_message(int fd, struct rx *rx, struct buf *out,
-           const struct timespec *deadline)
+rx_message(int fd, struct rx *rx, struct buf *out, struct attempt *a)
 {
 	for (;;) {
-		size_t need = 2, mlen = 0;
+		size_t need = rx->len < 2 ? 2 : 2 + (rx->p[0] << 8 | rx->p[1]);
+		int f = frame_take(rx, out, &a->runt);
 		ssize_t n;
 
-		if (rx->len >= 2) {
-			mlen = (size_t)rx->p[0] << 8 | rx->p[1];
-			if (mlen < 12) {
-				errno = EPROTO;
-				return -1;
-			}
-			need = 2 + mlen;
-		}
-		if (rx->len >= need && mlen > 0) {
-			buf_reset(out);
-			if (buf_append(out, rx->p + 2, mlen) == -1) {
-				errno = EPROTO;
-				return -1;
-			}
-			rx->len -= need;
-			memmove(rx->p, rx->p + need, rx->len);
+		if (f == 1)
 			return 0;
+		if (f == -1) {
+			errno = EPROTO;
+			return -1;
 		}
 		if (rx->cap < need || rx->cap < 4096) {
 			/* never below what it holds: rx->len < need */
@@ -316,15 +348,18 @@ rx_message(int fd, struct rx *rx, struct buf *out,
 		n = recv(fd, rx->p + rx->len, rx->cap - rx->len, 0);
 		if (n > 0) {
 			rx->len += (size_t)n;
-		} else if (n == 0) {
+			continue;
+		}
+		a->have = rx->len > 2 ? rx->len - 2 : 0;
+		a->want = rx->len >= 2 ? need - 2 : 0;
+		if (n == 0 || errno == ECONNRESET) {
 			errno = ECONNRESET;
 			return -1;
-		} else if (errno == EAGAIN) {
-			if (wait_fd(fd, POLLIN, deadline) == -1)
-				return -1;
-		} else if (errno != EINTR) {
-			return -1;
 		}
+		if ((errno == EAGAIN &&
+		     wait_fd(fd, POLLIN, &a->deadline) == -1) ||
+		    (errno != EAGAIN && errno != EINTR))
+			return -1;
 	}
 }
 
@@ -375,7 +410,7 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 }
 
 /* Put the reply r into the request of w it answers. Returns 0, or -1
- * with errno EBADMSG if it answers none still waiting. */
+ * if it answers none still waiting (a stray). */
 static int
 reply_take(struct wire_req *w, size_t n, struct buf *r)
 {
@@ -388,25 +423,48 @@ reply_take(struct wire_req *w, size_t n, struct buf *r)
 		w[i].got = 1;
 		return 0;
 	}
-	errno = EBADMSG;
 	return -1;
+}
+
+/* Is the request w an UPDATE? Its opcode is in the header's third byte. */
+static int
+req_is_update(const struct wire_req *w)
+{
+	return w->qlen > 2 && ((w->q[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+}
+
+/* Was an UPDATE among the requests of w written whole and left without
+ * its reply? The server may then have applied it: it is not sent again. */
+static int
+update_unanswered(const struct wire_req *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (w[i].sent && !w[i].got && req_is_update(&w[i]))
+			return 1;
+	return 0;
 }
 
 /*
  * Send every request of w not answered yet on the connected fd, back to
  * back (RFC 7766 section 6.2.1.1 pipelining), then read the replies in
- * whatever order they come, each into its request. Returns 0, or -1
- * with errno; *clean is cleared when the server sent more than the
- * replies (the connection must not be used again).
+ * whatever order they come, each into its request. A reply that answers
+ * no request waiting (a duplicate, a stale reply, a reply to another
+ * question: RFC 7766 section 7 matches by id and question) is read past
+ * and counted in a->stray, up to STRAY_MAX; a reply to a signed request
+ * is then checked by its TSIG (check_reply), which also covers the
+ * request's MAC. Returns 0, or -1 with errno (EBADMSG: too many strays);
+ * a->clean is cleared when the server sent anything but the replies
+ * (the connection must not be used again).
  */
 static int
-exchange_on(int fd, struct wire_req *w, size_t n, int *clean,
-            const struct timespec *deadline)
+exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 {
 	struct buf out, r;
 	struct rx rx = {NULL, 0, 0};
-	size_t waiting = 0;
+	size_t waiting = 0, stray = a->stray;
 	int rc = -1;
+
+	a->have = a->want = 0;
 
 	buf_init(&out, (size_t)n * (DNS_MSG_MAX + 2));
 	buf_init(&r, DNS_MSG_MAX);
@@ -420,19 +478,24 @@ exchange_on(int fd, struct wire_req *w, size_t n, int *clean,
 		buf_append(&out, w[i].q, w[i].qlen);
 		waiting++;
 	}
-	if (write_all(fd, (unsigned char *)out.data, out.len, deadline) == -1)
+	if (write_all(fd, (unsigned char *)out.data, out.len, &a->deadline) ==
+	    -1)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		w[i].sent |= !w[i].got;
 	if (waiting > 1)
 		quick_ack(fd);
 	while (waiting > 0) {
-		if (rx_message(fd, &rx, &r, deadline) == -1 ||
-		    reply_take(w, n, &r) == -1)
+		if (rx_message(fd, &rx, &r, a) == -1)
 			goto out;
-		waiting--;
+		if (reply_take(w, n, &r) == 0)
+			waiting--;
+		else if (++a->stray > STRAY_MAX) {
+			errno = EBADMSG;
+			goto out;
+		}
 	}
-	*clean = rx.len == 0;
+	a->clean = rx.len == 0 && a->stray == stray;
 	rc = 0;
 out:
 	buf_free(&out);
@@ -441,49 +504,124 @@ out:
 	return rc;
 }
 
+/* "N replies" or "a reply", into out. */
+static void
+replies_text(size_t n, char *out, size_t size)
+{
+	if (n == 1)
+		str_copy(out, size, "a reply");
+	else
+		snprintf(out, size, "%zu replies", n);
+}
+
 /*
- * Explain why an exchange with where failed (errno err), into out. When
- * the request was an UPDATE that the server got whole (update_sent), no
- * answer is no refusal: the server may have applied it, or apply it
- * later, and the next run, which reads the records, will see.
+ * Explain why an exchange with where failed (errno err, a telling how
+ * it went) when replies that match no request came: the id or question
+ * is wrong, or the server repeats itself. With update_sent, the server
+ * got an UPDATE whole, which it may have applied.
  */
 static void
-exchange_error(int err, int connected, int update_sent, const char *where,
-               unsigned timeout, char *out, size_t len)
+stray_error(int err, const struct attempt *a, int update_sent,
+            const char *where, unsigned timeout, char *out, size_t len)
 {
-	if (update_sent && err == ETIMEDOUT)
+	char what[32], then[64];
+	const char *upd = update_sent ? ": no answer to the update, which "
+	                                "may have been applied; the next run "
+	                                "checks"
+	                              : "";
+
+	replies_text(a->stray, what, sizeof(what));
+	if (err == ETIMEDOUT)
+		snprintf(then, sizeof(then), ", and no other within %u s",
+		         timeout);
+	else if (err == ECONNRESET || err == EPIPE)
+		str_copy(then, sizeof(then), ", then closed the connection");
+	else if (err == EBADMSG)
+		str_copy(then, sizeof(then), "");
+	else
+		snprintf(then, sizeof(then), ", then failed: %s",
+		         strerror(err));
+	reason_first(out, len,
+	             "%s sent %s that %s not match the request (wrong id or "
+	             "question)%s%s",
+	             where, what, a->stray == 1 ? "does" : "do", then, upd);
+}
+
+/* How much of the reply came before the connection ended, as " (N of M
+ * bytes came)" or "", into out. */
+static void
+cut_text(const struct attempt *a, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (a->want > 0)
+		snprintf(out, size, " (%zu of its %zu bytes came)", a->have,
+		         a->want);
+}
+
+/*
+ * Explain why an exchange with where failed (errno err, a telling how it
+ * went), into out. When the request was an UPDATE that the server got
+ * whole (update_sent), no answer is no refusal: the server may have
+ * applied it, or apply it later, and the next run, which reads the
+ * records, will see.
+ */
+static void
+exchange_error(int err, const struct attempt *a, int update_sent,
+               const char *where, unsigned timeout, char *out, size_t len)
+{
+	char cut[64];
+
+	cut_text(a, cut, sizeof(cut));
+	if (a->stray > 0 && err != EPROTO)
+		stray_error(err, a, update_sent, where, timeout, out, len);
+	else if (update_sent && err == ETIMEDOUT)
 		reason_first(out, len,
-		             "no answer to the update from %s within %u s: it "
-		             "may still be applied; the next run checks",
-		             where, timeout);
-	else if (update_sent && (err == ECONNRESET || err == EPROTO))
+		             "no answer to the update from %s within %u s%s: "
+		             "it may still be applied; the next run checks",
+		             where, timeout, cut);
+	else if (update_sent && (err == ECONNRESET || err == EPIPE))
 		reason_first(out, len,
 		             "%s closed the connection without a complete "
-		             "reply to the update: it may still be applied; "
+		             "reply to the update%s: it may have been applied; "
 		             "the next run checks",
-		             where);
+		             where, cut);
+	else if (err == EPROTO && update_sent)
+		reason_first(out, len,
+		             "%s answered the update with a message of %zu "
+		             "bytes, too short for DNS (a header alone is 12): "
+		             "it may have been applied; the next run checks",
+		             where, a->runt);
+	else if (err == EPROTO)
+		reason_first(
+		    out, len,
+		    "%s sent a message of %zu bytes, too short for DNS "
+		    "(a header alone is 12): a broken server, or not a "
+		    "DNS server",
+		    where, a->runt);
+	else if (err == ETIMEDOUT && a->want > 0)
+		reason_first(out, len,
+		             "no complete reply from %s within %u s%s: is the "
+		             "server or the network between overloaded?",
+		             where, timeout, cut);
 	else if (err == ETIMEDOUT)
 		reason_first(
 		    out, len, "no answer from %s within %u s%s", where, timeout,
-		    connected ? " (the TCP connection was accepted, but "
-		                "no reply came: is the server hung, or at its "
-		                "limit of TCP connections? see -j in "
-		                "mta-sts-sync(8))"
-		              : "");
+		    a->connected
+		        ? " (the TCP connection was accepted, but "
+		          "no reply came: is the server hung, or at its "
+		          "limit of TCP connections? see -j in "
+		          "mta-sts-sync(8))"
+		        : "");
 	else if (err == ECONNREFUSED)
 		reason_first(out, len,
 		             "connection to %s refused: is the server running "
 		             "and listening on TCP?",
 		             where);
-	else if (err == ECONNRESET || err == EPROTO)
-		reason_first(
-		    out, len,
-		    "%s closed the connection without a complete reply", where);
-	else if (err == EBADMSG)
+	else if (err == ECONNRESET || err == EPIPE)
 		reason_first(out, len,
-		             "%s sent a reply that does not match the request "
-		             "(wrong id or question)",
-		             where);
+		             "%s closed the connection without a complete "
+		             "reply%s",
+		             where, cut);
 	else
 		reason_first(out, len, "cannot talk to %s: %s", where,
 		             strerror(err));
@@ -491,9 +629,13 @@ exchange_error(int err, int connected, int update_sent, const char *where,
 
 /*
  * Each thread keeps its last TCP connection to a primary open (RFC 7766
- * section 6.2.1), so that a domain's reads, its UPDATE and its read-back
- * share one connection instead of opening one each. A connection that
- * fails in any way is closed, never used again.
+ * section 6.2.1), so that a domain's reads share one connection, and its
+ * read-back that of its UPDATE, instead of opening one each. An UPDATE
+ * goes on a new connection: on a kept one the server may be closing (its
+ * idle timeout, or a server that closes after each reply), its loss
+ * could not be told from a server that took it and went away, and it is
+ * never sent twice. A connection that fails in any way is closed, never
+ * used again.
  */
 struct conn_cache {
 	int fd;
@@ -565,30 +707,68 @@ conn_keep(const struct dns_target *t, size_t i, int fd)
 	c->len = t->addrlen[i];
 }
 
-/* Try the exchange on the kept connection if it goes to address i of t.
- * Returns 0 on success, 1 if there was none to use (or it had been
- * closed by the server meanwhile), -1 with errno on another failure. */
+/* Has the idle kept connection fd anything to read: a reply nobody asked
+ * for (a duplicate that came late), or the server's end of the
+ * connection (its idle timeout)? Then nothing is sent on it. */
+static int
+conn_unsettled(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, 0) != 0;
+}
+
+/* Close this thread's kept connection, if any. */
+static void
+conn_drop(struct conn_cache *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/*
+ * Try the queries of w on the kept connection if it goes to address i of
+ * t. Returns 0 on success; 1 if there was none to use, or w holds an
+ * UPDATE (the kept connection is closed first: a job holds one
+ * connection at a time), or the connection was not idle and quiet (see
+ * conn_unsettled()), or the server closed it before all the replies came:
+ * the requests not answered go on a new one; -1 with errno on another
+ * failure.
+ */
 static int
 conn_reuse(const struct dns_target *t, size_t i, struct wire_req *w, size_t n,
-           const struct timespec *deadline)
+           struct attempt *a)
 {
 	struct conn_cache *c = conn_get();
-	int rc, err, clean = 0;
+	int rc, err;
 
+	for (size_t k = 0; k < n; k++)
+		if (req_is_update(&w[k])) {
+			conn_drop(c);
+			return 1;
+		}
 	if (c->fd == -1 || c->len != t->addrlen[i] ||
 	    memcmp(&c->addr, &t->addr[i], c->len) != 0)
 		return 1;
-	rc = exchange_on(c->fd, w, n, &clean, deadline);
+	if (conn_unsettled(c->fd)) {
+		conn_drop(c);
+		return 1;
+	}
+	a->connected = 1;
+	a->clean = 0;
+	rc = exchange_on(c->fd, w, n, a);
 	err = errno;
-	if (rc == 0 && clean)
+	if (rc == 0 && a->clean)
 		return 0;
-	close(c->fd);
-	c->fd = -1;
+	conn_drop(c);
 	if (rc == 0)
 		return 0;
 	errno = err;
-	/* an idle connection the server closed: open a new one */
-	return err == ECONNRESET || err == EPIPE ? 1 : -1;
+	if (err != ECONNRESET && err != EPIPE)
+		return -1;
+	a->connected = 0; /* closed as we sent: queries go to a new one */
+	return 1;
 }
 
 static size_t
@@ -604,25 +784,28 @@ count_answered(const struct wire_req *w, size_t n)
 /*
  * Open connections to address i of t and exchange the unanswered
  * requests of w, again while a server that closes the connection after
- * some replies answers at least one more each time. Returns 0, or -1
- * with errno and *connected set if a connection was accepted.
+ * some replies answers at least one more each time (never after an
+ * UPDATE went whole unanswered). Returns 0, or -1 with errno (and
+ * a->connected set if a connection was accepted).
  */
 static int
 exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
-               size_t n, int *connected, const struct timespec *deadline)
+               size_t n, struct attempt *a)
 {
 	for (;;) {
 		size_t before = count_answered(w, n);
-		int fd, err, clean = 0;
+		int fd, err;
 
 		fd = socket(t->addr[i].ss_family,
 		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1)
 			return -1;
-		if (connect_by(fd, &t->addr[i], t->addrlen[i], deadline) == 0) {
-			*connected = 1;
-			if (exchange_on(fd, w, n, &clean, deadline) == 0) {
-				if (clean)
+		if (connect_by(fd, &t->addr[i], t->addrlen[i], &a->deadline) ==
+		    0) {
+			a->connected = 1;
+			a->clean = 0;
+			if (exchange_on(fd, w, n, a) == 0) {
+				if (a->clean)
 					conn_keep(t, i, fd);
 				else
 					close(fd);
@@ -632,8 +815,8 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
 		err = errno;
 		close(fd);
 		errno = err;
-		if (!*connected || (err != ECONNRESET && err != EPIPE) ||
-		    count_answered(w, n) == before)
+		if (!a->connected || (err != ECONNRESET && err != EPIPE) ||
+		    count_answered(w, n) == before || update_unanswered(w, n))
 			return -1;
 	}
 }
@@ -642,48 +825,38 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
  * Send the requests of w to the primary t over TCP, pipelined on one
  * connection, and read their replies, trying each address in turn until
  * one accepts the connection; within t->timeout seconds per address.
- * Requests already answered (w[i].got) are not sent again. *used is the
- * index of the address last tried. Returns 0 when every request is
- * answered, or -1 with the reason (server and port named) in err (errlen
- * bytes; the first address's reason when several failed), some requests
- * perhaps answered. This is the only place that talks to the
- * network for the primary.
+ * Requests already answered (w[i].got) are not sent again, nor is an
+ * UPDATE once written whole; an UPDATE goes on a new connection (and is
+ * kept for what follows). *used is the index of the address last
+ * tried. Returns 0 when every request is answered, or -1 with the reason
+ * (server and port named) in err (errlen bytes; the first address's
+ * reason when several failed), some requests perhaps answered. This is
+ * the only place that talks to the network for the primary.
  */
 static int
 tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
              size_t *used, char *err, size_t errlen)
 {
 	char where[DNS_NAME_MAX + 80];
-	/* an UPDATE goes alone; its opcode is in the header's third byte */
-	int update = n == 1 && w[0].qlen > 2 &&
-	             ((w[0].q[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
 
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
-		struct timespec deadline;
-		int connected = 0, rc;
+		struct attempt a;
+		int rc;
 
+		memset(&a, 0, sizeof(a));
 		*used = i;
 		target_where(t, i, where, sizeof(where));
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += t->timeout ? t->timeout : 30;
-		if (update)
-			w[0].sent = 0;
-		rc = conn_reuse(t, i, w, n, &deadline);
+		clock_gettime(CLOCK_MONOTONIC, &a.deadline);
+		a.deadline.tv_sec += t->timeout ? t->timeout : 30;
+		rc = conn_reuse(t, i, w, n, &a);
+		if (rc == 1)
+			rc = exchange_fresh(t, i, w, n, &a);
 		if (rc == 0)
 			return 0;
-		if (rc == -1) {
-			exchange_error(errno, 1, update && w[0].sent, where,
-			               t->timeout, err, errlen);
-			break;
-		}
-		if (update)
-			w[0].sent = 0;
-		if (exchange_fresh(t, i, w, n, &connected, &deadline) == 0)
-			return 0;
-		exchange_error(errno, connected, update && w[0].sent, where,
+		exchange_error(errno, &a, update_unanswered(w, n), where,
 		               t->timeout, err, errlen);
-		if (connected)
+		if (a.connected)
 			break; /* the message may have arrived: no resend */
 	}
 	if (t->naddr == 0)
@@ -779,6 +952,23 @@ unsigned_hint(int rcode, int is_update, char *out, size_t len)
 		         "without signing)");
 }
 
+/* What a refused reply to an UPDATE adds to its message when the server
+ * may have applied the update. */
+#define UPDATE_MAYBE "; the update may have been applied: the next run checks"
+
+/* Does a reply to an UPDATE that failed its TSIG check with st, and
+ * claims rcode, leave open whether the server applied the update? Not
+ * when it is a refusal: a TSIG error (BADSIG, BADKEY, BADTIME: the
+ * server could not check the request), or an unsigned error rcode; yes
+ * when it is a claim of success, or a reply we cannot trust at all. */
+static int
+tsig_unknown_outcome(enum tsig_status st, int rcode)
+{
+	if (st == TSIG_ERROR)
+		return 0;
+	return st != TSIG_UNSIGNED || rcode == LDNS_RCODE_NOERROR;
+}
+
 /* Put the reason a TSIG check of a reply failed into d. */
 static void
 tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
@@ -829,6 +1019,8 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else
 		diag_error(d, "malformed reply from %s", where);
 	free(rc);
+	if (is_update && tsig_unknown_outcome(st, rcode))
+		diag_append(d, UPDATE_MAYBE);
 }
 
 /* The offset past the name at off in m, or 0 if it runs past len. */
@@ -901,17 +1093,20 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 
 /*
  * Check the raw reply r to the request with id (signed with mac when t
- * has a key): id, QR bit, TSIG, TC bit; then parse it into *reply (its
- * answer section only, with answer_only). Returns 0, or -1 with the
- * reason in d and, when the reply carried a TSIG error, that error in
- * *tsig_err (if not NULL).
+ * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
+ * parse it into *reply (its answer section only, with answer_only).
+ * Returns 0, or -1 with the reason in d (that the update may have been
+ * applied, when the reply does not say it was not) and, when the reply
+ * carried a TSIG error, that error in *tsig_err (if not NULL).
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
-            const struct tsig_mac *mac, int answer_only, const char *where,
-            ldns_pkt **reply, unsigned *tsig_err, struct diag *d)
+            const struct tsig_mac *mac, int is_update, int answer_only,
+            const char *where, ldns_pkt **reply, unsigned *tsig_err,
+            struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
+	const char *maybe = is_update ? UPDATE_MAYBE : "";
 	struct tsig_info info;
 	uint64_t now = now_seconds();
 	int rcode;
@@ -919,8 +1114,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	if (r->len < 12 || (m[0] << 8 | m[1]) != id || !(m[2] & 0x80)) {
 		diag_error(d,
 		           "%s sent a reply that does not match the "
-		           "request (wrong id or not a response)",
-		           where);
+		           "request (wrong id or not a response)%s",
+		           where, maybe);
 		return -1;
 	}
 	rcode = m[3] & 0x0F;
@@ -929,8 +1124,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		    tsig_verify(t->key, m, r->len, mac, now, &info);
 
 		if (st != TSIG_VALID) {
-			tsig_failure(st, &info, rcode, ((m[2] >> 3) & 0xF) == 5,
-			             now, where, t, d);
+			tsig_failure(st, &info, rcode, is_update, now, where, t,
+			             d);
 			if (st == TSIG_ERROR && tsig_err != NULL)
 				*tsig_err = info.error;
 			return -1;
@@ -938,6 +1133,13 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	}
 	/* over TCP a reply has room for 65535 bytes: one cut short there
 	 * would pass a partial RRset (or none) for the whole of it */
+	if ((m[2] & 0x02) && is_update) {
+		diag_error(d,
+		           "%s sent a truncated reply over TCP (TC bit set) "
+		           "to the update: not taken for an answer%s",
+		           where, maybe);
+		return -1;
+	}
 	if (m[2] & 0x02) {
 		diag_error(d,
 		           "%s sent a truncated reply over TCP (TC bit set): "
@@ -947,10 +1149,18 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		return -1;
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
-		diag_error(d, "malformed reply from %s", where);
+		diag_error(d, "malformed reply from %s%s", where, maybe);
 		return -1;
 	}
 	return 0;
+}
+
+/* Is the wire message q an UPDATE? */
+static int
+is_update(const struct buf *q)
+{
+	return q->len > 2 &&
+	       (((unsigned char)q->data[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
 }
 
 /* One request of send_wires: its MAC, id and raw reply. */
@@ -1034,8 +1244,8 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 			break;
 		}
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
-		                (answer_only >> k) & 1, where, &replies[k],
-		                tsig_err, d) == -1)
+		                is_update(&q[k]), (answer_only >> k) & 1, where,
+		                &replies[k], tsig_err, d) == -1)
 			break;
 	}
 	for (i = 0; i < n; i++)
@@ -3335,12 +3545,12 @@ update_denied(int rcode)
  * Send one UPDATE for the changes of zone t; see dnsupdate.h. When a
  * prerequisite fails (the records differ from what was read), the
  * states are read again: if they already hold what the update would
- * make (someone made the same change, or our UPDATE was applied before
- * its connection was lost and then resent), there is nothing left to do
- * and no conflict to report; a change whose records of our kind someone
- * else changed is left out, so that their edit is not overwritten (it
- * fails as a conflict); the others are planned again and sent once more,
- * with a warning, and a second refusal is a conflict.
+ * make (someone made the same change meanwhile; our own UPDATE is
+ * never sent twice), there is nothing left to do and no conflict to
+ * report; a change whose records of our kind someone else changed is
+ * left out, so that their edit is not overwritten (it fails as a
+ * conflict); the others are planned again and sent once more, with a
+ * warning, and a second refusal is a conflict.
  */
 enum dns_update_result
 dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,

@@ -82,8 +82,13 @@ int dns_target_find_via(const char *domain, const char *zone,
  * primary t over TCP and read its length-prefixed reply into reply,
  * trying t's addresses in turn until one accepts the connection, within
  * t->timeout seconds. Only a reply with q's id (and q's question, unless
- * it has none) is taken. *used: the index of the address that answered.
- * Returns 0, or -1 with the reason (server and port named) in d.
+ * it has none) is taken; others (a duplicate, a stale reply) are read
+ * past, up to 16. An UPDATE goes on a new connection (kept for what
+ * follows) and is never sent twice; a query goes on the connection kept
+ * if nothing came on it since its last exchange, and on a new one if the
+ * server closes that as the query is sent. *used: the index of the
+ * address that answered. Returns 0, or -1 with the reason (server and
+ * port named) in d.
  */
 int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
                      size_t qlen, struct buf *reply, size_t *used,
@@ -286,7 +291,9 @@ enum dns_update_result {
  * their TTL (a record already there with the wrong TTL is deleted and
  * added again with the right one; servers then change the RRset's TTL).
  * RD clear, random id, TSIG-signed with t->key, over TCP. The reply's
- * TSIG is verified and its rcode checked. On NXRRSET or YXRRSET (someone
+ * TSIG is verified and its rcode checked; an UPDATE whose reply is lost
+ * or not trusted is not sent again: DNS_UPDATE_FAILED, d saying it may
+ * have been applied. On NXRRSET or YXRRSET (someone
  * changed a record meanwhile) the states are read again: if they already
  * hold what the update would make, that is DNS_UPDATE_OK with no warning;
  * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone

@@ -11,6 +11,13 @@
  * (addrs_from_answer). Invariants, else abort: a name read is never
  * empty and never longer than a name may be; a TXT set keeps one text,
  * RDATA and length per record; at most DNS_ADDR_MAX addresses.
+ * The same input is also taken for what a primary sent on a TCP
+ * connection: its length-prefixed messages are framed (frame_take), fed
+ * whole and in small pieces, and each is given to the request it answers
+ * of two pipelined ones (reply_take) or counted as a stray. Invariants:
+ * both feeds frame the same messages and stop alike; a message framed is
+ * a DNS header long at least and lies within the input; a reply taken
+ * matches its request; a message too short for DNS stops the framing.
  */
 #include "../../src/dnsupdate.c"
 
@@ -21,6 +28,12 @@ static const unsigned char request[] = {
     0x12, 0x34, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 8,
     '_',  'm',  't',  'a',  '-',  's',  't',  's',  7,    'e',  'x',  'a',  'm',
     'p',  'l',  'e',  3,    'c',  'o',  'm',  0,    0x00, 0x10, 0x00, 0x01};
+
+/* A request for example.com MX, id 0x5678, pipelined after the first. */
+static const unsigned char request2[] = {
+    0x56, 0x78, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 7,    'e',  'x',  'a',  'm',  'p',  'l',  'e',
+    3,    'c',  'o',  'm',  0,    0x00, 0x0f, 0x00, 0x01};
 
 /* A name made by rdf_name: not empty, not too long. */
 static void
@@ -69,6 +82,75 @@ read_all(const ldns_pkt *pkt)
 		abort();
 }
 
+/* Frame the stream data (size bytes) as rx_message does, fed piece by
+ * piece (piece 0: whole), giving each message to the two requests of w
+ * or counting it in *stray. Returns how the framing stopped (0: the
+ * stream ended, -1: a message too short for DNS); *msgs: how many
+ * messages were framed. */
+static int
+frame_stream(const uint8_t *data, size_t size, size_t piece, struct wire_req *w,
+             size_t *msgs, size_t *stray)
+{
+	struct rx rx = {NULL, 0, 0};
+	struct buf m;
+	size_t off = 0, runt = 99, bytes = 0;
+	int f = 0;
+
+	buf_init(&m, DNS_MSG_MAX);
+	*msgs = *stray = 0;
+	for (;;) {
+		size_t k = piece ? piece : size - off;
+
+		f = frame_take(&rx, &m, &runt);
+		if (f == 1) {
+			bytes += 2 + m.len;
+			if (m.len < 12 || bytes > size)
+				abort();
+			(*msgs)++;
+			*stray += reply_take(w, 2, &m) == -1;
+			continue;
+		}
+		if (f == -1 || off == size)
+			break;
+		k = k < size - off ? k : size - off;
+		rx.p = xrealloc(rx.p, rx.len + k);
+		memcpy(rx.p + rx.len, data + off, k);
+		rx.len += k;
+		off += k;
+	}
+	if (f == -1 && runt >= 12)
+		abort();
+	buf_free(&m);
+	free(rx.p);
+	return f;
+}
+
+/* The stream invariants above, for one feed against another. */
+static void
+read_stream(const uint8_t *data, size_t size)
+{
+	struct buf r[4];
+	size_t msgs[2], stray[2];
+	int f[2];
+
+	for (size_t p = 0; p < 2; p++) {
+		struct wire_req w[2] = {
+		    {request, sizeof(request), &r[2 * p], 0, 0},
+		    {request2, sizeof(request2), &r[2 * p + 1], 0, 0}};
+
+		buf_init(&r[2 * p], DNS_MSG_MAX);
+		buf_init(&r[2 * p + 1], DNS_MSG_MAX);
+		f[p] = frame_stream(data, size, p * 3, w, &msgs[p], &stray[p]);
+		for (size_t i = 0; i < 2; i++)
+			if (w[i].got && !reply_matches(&w[i], w[i].reply))
+				abort();
+	}
+	if (f[0] != f[1] || msgs[0] != msgs[1] || stray[0] != stray[1])
+		abort();
+	for (size_t i = 0; i < 4; i++)
+		buf_free(&r[i]);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -81,6 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.data = (char *)copy;
 	r.len = r.cap = r.max = size;
 	(void)reply_matches(&w, &r);
+	read_stream(copy, size);
 	for (int answer_only = 0; answer_only < 2; answer_only++) {
 		ldns_pkt *pkt = NULL;
 

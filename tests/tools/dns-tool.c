@@ -10,6 +10,9 @@
  *     --dry-run               print the UPDATE as text, send nothing
  *     --pause-after-read N    sleep N seconds between reading the state
  *                             and sending the UPDATE (concurrent edits)
+ *     --pause-between-reads N sleep N seconds before reading the state
+ *                             of each domain after the first (a kept
+ *                             connection left idle)
  *     --assume-empty          do not read the state: take it as empty
  *                             (a stale state; names outside the zone)
  *
@@ -34,7 +37,7 @@
 struct opts {
 	const char *cmd;
 	const char *server, *zone, *resolver, *key_file, *key_name, *key;
-	unsigned long long port, timeout, pause;
+	unsigned long long port, timeout, pause, pause_reads;
 	int dry_run, assume_empty;
 	struct dns_change c[MAX_DOMAINS];
 	struct dns_state st[MAX_DOMAINS];
@@ -48,7 +51,7 @@ usage(void)
 	      "[--port P] [--zone Z]\n  [--resolver ADDR[#PORT]] [--key "
 	      "[alg:]name:secret | --key-file F [--key-name N]]\n  [--sts "
 	      "TEXT] [--tlsrpt TEXT] [--ttl N] [--timeout N] [--dry-run]\n"
-	      "  [--pause-after-read N]\n",
+	      "  [--pause-after-read N] [--pause-between-reads N]\n",
 	      stderr);
 	exit(2);
 }
@@ -99,6 +102,8 @@ option(struct opts *o, const char *a, const char *v)
 		o->timeout = num(v, 3600);
 	else if (strcmp(a, "--pause-after-read") == 0)
 		o->pause = num(v, 3600);
+	else if (strcmp(a, "--pause-between-reads") == 0)
+		o->pause_reads = num(v, 3600);
 	else if (strcmp(a, "--key") == 0)
 		o->key = v;
 	else if (strcmp(a, "--key-file") == 0)
@@ -252,9 +257,12 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 		rc = 0;
 		goto out;
 	}
-	for (size_t i = first; i < o->n && !o->assume_empty; i++)
+	for (size_t i = first; i < o->n && !o->assume_empty; i++) {
+		if (i > 0 && o->pause_reads)
+			sleep((unsigned)o->pause_reads);
 		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
 			goto out;
+	}
 	/* as sync does, for the names an update changes */
 	for (size_t i = 0; i < o->n && !o->assume_empty; i++)
 		if (dns_state_wildcards(

@@ -1,7 +1,8 @@
 /*
  * silent-server - a misbehaving DNS server on 127.0.0.1 TCP PORT for the
- * fault tests. Usage: silent-server PORT [MODE]; runs until killed and
- * prints "ready" once listening. MODE:
+ * fault tests. Usage: silent-server PORT [MODE [KEY]]; runs until killed
+ * and prints "ready" once listening. The first modes answer one request
+ * per connection and close it; MODE:
  *   silent    accept connections and never answer (the default)
  *   echo      answer each request with itself, QR set: a forged reply
  *             whose TSIG RR is the request's own
@@ -13,6 +14,7 @@
  *             reverse order: replies out of order (RFC 7766 section 7)
  *   wrongq    answer as rcode=0 does, but to another question (the type
  *             changed): a reply that matches no request
+ *   wrongid   answer as rcode=0 does, but with another message id
  *   truncated answer as rcode=0 does, with the TC bit set: a reply cut
  *             short over TCP
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
@@ -21,15 +23,58 @@
  *   accept-once  answer as rcode=0 does until an UPDATE is accepted,
  *             then close every connection unanswered: a primary that
  *             stopped right after it answered the UPDATE
+ *
+ * The session modes below keep each connection open for as many requests
+ * as come (one connection at a time, up to 10 s idle), print "connection
+ * N" for each connection and "update N (connection M)" for each UPDATE
+ * read, and answer as a primary of any zone would: the TXT, MX or other
+ * records that earlier UPDATEs added (class IN adds, NONE deletes a
+ * record, ANY an RRset; prerequisites are not checked), NOERROR and
+ * authoritative; signed with KEY ("[alg:]name:secret", as dns-tool takes
+ * it) when given and the request is signed with it. MODE:
+ *   keep      just that
+ *   dup=MS    each reply sent again MS milliseconds later: a duplicated
+ *             reply (a middlebox, a retransmitting server)
+ *   idle-dup=MS  the last reply sent again once no request came for MS
+ *             milliseconds: a duplicate that waits on an idle connection
+ *   stale     each reply after the first of a connection preceded by the
+ *             one before it again: a stale reply where the next is due
+ *   stray     each reply preceded by a copy with another message id and
+ *             a copy with another question
+ *   stray-only  five such pairs instead of each reply, and no reply
+ *   split=MS  each reply written in three parts (1 byte, 9 bytes, the
+ *             rest), MS milliseconds apart: a reply in several segments
+ *   late=MS   each reply sent MS milliseconds after its request
+ *   cut       the reply's length prefix 100 bytes more than follows,
+ *             then the connection closed: a reply cut mid-message
+ *   len=N     a length prefix of N (below 12) and N bytes of the reply
+ *   idle-close=MS  the connection closed when no request came for MS
+ *             milliseconds: a server's idle timeout between exchanges
+ *   drop-update  an UPDATE read (and not applied), then the connection
+ *             closed unanswered: a primary lost while it held the UPDATE
+ *   othermac  replies signed as if they answered another request (the
+ *             request MAC zeroed): a valid key, the wrong exchange
+ *   otherkey  replies signed by a key of another name, same secret
+ *   nosig     replies left unsigned, to signed requests too
  */
+#include "config.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <ldns/ldns.h>
+
+#include "tsig.h"
+#include "util.h"
 
 /* Read exactly len bytes. Returns 0, or -1. */
 static int
@@ -83,6 +128,11 @@ make_answer(unsigned char *msg, size_t len, const char *mode)
 {
 	int wrongq = strcmp(mode, "wrongq") == 0;
 	size_t q;
+
+	if (strcmp(mode, "wrongid") == 0) {
+		msg[2] ^= 0x5a; /* another id */
+		mode = "rcode=0";
+	}
 
 	msg[2 + 2] |= 0x80; /* QR */
 	if (strcmp(mode, "truncated") == 0)
@@ -160,6 +210,447 @@ answer_reversed(int c)
 			perror("silent-server: write");
 }
 
+/* ------------------------------------------------------ session modes */
+
+#define MSG_MAX 65535
+#define ZONE_MAX 256 /* records the UPDATEs may add */
+
+static ldns_rr *zone_rr[ZONE_MAX]; /* what UPDATEs added, in order */
+static size_t zone_n;
+static struct tsig_key key;
+static int have_key;
+static unsigned long connections, updates;
+
+/* Sleep ms milliseconds. */
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) == -1)
+		;
+}
+
+/* Write len bytes, or say why not (the client may be gone). */
+static void
+write_out(int c, const unsigned char *p, size_t len)
+{
+	if (write(c, p, len) != (ssize_t)len)
+		perror("silent-server: write");
+}
+
+/* Do a and b hold the same owner, type and RDATA? */
+static int
+rr_same(const ldns_rr *a, const ldns_rr *b, int rdata)
+{
+	if (ldns_dname_compare(ldns_rr_owner(a), ldns_rr_owner(b)) != 0 ||
+	    ldns_rr_get_type(a) != ldns_rr_get_type(b))
+		return 0;
+	if (!rdata)
+		return 1;
+	if (ldns_rr_rd_count(a) != ldns_rr_rd_count(b))
+		return 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(a); i++)
+		if (ldns_rdf_compare(ldns_rr_rdf(a, i), ldns_rr_rdf(b, i)) != 0)
+			return 0;
+	return 1;
+}
+
+/* Delete the records that the update RR u deletes (class NONE: that
+ * record; class ANY: the RRset, or every RRset of the name for type
+ * ANY). */
+static void
+zone_delete(const ldns_rr *u)
+{
+	int any = ldns_rr_get_class(u) == LDNS_RR_CLASS_ANY;
+	int all = any && ldns_rr_get_type(u) == LDNS_RR_TYPE_ANY;
+	size_t k = 0;
+
+	for (size_t i = 0; i < zone_n; i++) {
+		ldns_rr *r = zone_rr[i];
+		int gone = all ? ldns_dname_compare(ldns_rr_owner(r),
+		                                    ldns_rr_owner(u)) == 0
+		               : rr_same(r, u, !any);
+
+		if (gone)
+			ldns_rr_free(r);
+		else
+			zone_rr[k++] = r;
+	}
+	zone_n = k;
+}
+
+/* Apply the update section of the UPDATE pkt. */
+static void
+zone_update(const ldns_pkt *pkt)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(u); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(u, i);
+		size_t j = 0;
+
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+			zone_delete(rr);
+			continue;
+		}
+		while (j < zone_n && !rr_same(zone_rr[j], rr, 1))
+			j++;
+		if (j == zone_n && zone_n < ZONE_MAX)
+			zone_rr[zone_n++] = ldns_rr_clone(rr);
+	}
+}
+
+/* The answer to the request pkt, as a primary holding zone_rr: the
+ * records at the name and type asked (for a query), NOERROR. */
+static ldns_pkt *
+zone_answer(const ldns_pkt *pkt)
+{
+	ldns_pkt *a = ldns_pkt_new();
+	const ldns_rr_list *q = ldns_pkt_question(pkt);
+	int update = ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE;
+	const ldns_rr *qr =
+	    ldns_rr_list_rr_count(q) > 0 ? ldns_rr_list_rr(q, 0) : NULL;
+
+	ldns_pkt_set_id(a, ldns_pkt_id(pkt));
+	ldns_pkt_set_qr(a, true);
+	ldns_pkt_set_aa(a, !update);
+	ldns_pkt_set_opcode(a, ldns_pkt_get_opcode(pkt));
+	ldns_pkt_set_rcode(a, LDNS_RCODE_NOERROR);
+	if (qr == NULL)
+		return a;
+	ldns_pkt_push_rr(a, LDNS_SECTION_QUESTION, ldns_rr_clone(qr));
+	for (size_t i = 0; !update && i < zone_n; i++)
+		if (rr_same(zone_rr[i], qr, 0))
+			ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER,
+			                 ldns_rr_clone(zone_rr[i]));
+	return a;
+}
+
+/* The name in uncompressed wire form into out (at least 256 bytes).
+ * Returns its length. */
+static size_t
+wire_name(const char *name, unsigned char *out)
+{
+	ldns_rdf *r = ldns_dname_new_frm_str(name);
+	size_t len = r ? ldns_rdf_size(r) : 0;
+
+	if (r != NULL)
+		memcpy(out, ldns_rdf_data(r), len);
+	ldns_rdf_deep_free(r);
+	return len;
+}
+
+/* The MAC of the signed request m (len bytes) into mac. Returns 0, or
+ * -1 if it is not signed with key. */
+static int
+request_mac(const unsigned char *m, size_t len, struct tsig_mac *mac)
+{
+	struct tsig_info info;
+	size_t off, n;
+
+	if (tsig_verify(&key, m, len, NULL, (uint64_t)time(NULL), &info) !=
+	    TSIG_VALID)
+		return -1;
+	off = info.unsigned_len;
+	for (int names = 0; names < 2; names++) { /* owner, algorithm */
+		while (off < len && m[off] != 0)
+			off += 1 + m[off];
+		off += 1 + (names == 0 ? 10 : 0);
+	}
+	if (off + 10 > len)
+		return -1;
+	n = (size_t)m[off + 8] << 8 | m[off + 9];
+	if (n > sizeof(mac->mac) || off + 10 + n > len)
+		return -1;
+	memcpy(mac->mac, m + off + 10, n);
+	mac->len = n;
+	return 0;
+}
+
+/* Append the TSIG RR of a response to a request whose MAC was req to
+ * the message in b (RFC 8945 section 4.3: the MAC covers the request
+ * MAC, the message and the TSIG variables), signed by key under the
+ * name signer. */
+static void
+sign_reply(struct buf *b, const struct tsig_mac *req, const char *signer)
+{
+	unsigned char name[256], alg[256], v[16];
+	size_t nlen = wire_name(signer, name);
+	size_t alen = wire_name(tsig_alg_wire_name(key.alg), alg);
+	uint64_t now = (uint64_t)time(NULL);
+	struct buf d;
+	struct tsig_mac mac;
+	unsigned char *h;
+
+	buf_init(&d, 3 * MSG_MAX);
+	v[0] = (unsigned char)(req->len >> 8);
+	v[1] = (unsigned char)req->len;
+	buf_append(&d, v, 2);
+	buf_append(&d, req->mac, req->len);
+	buf_append(&d, b->data, b->len);
+	buf_append(&d, name, nlen);
+	memcpy(v, "\x00\xff\x00\x00\x00\x00", 6); /* class ANY, TTL 0 */
+	buf_append(&d, v, 6);
+	buf_append(&d, alg, alen);
+	for (int i = 0; i < 6; i++)
+		v[i] = (unsigned char)(now >> (40 - 8 * i));
+	memcpy(v + 6, "\x01\x2c\x00\x00\x00\x00", 6); /* fudge, error, other */
+	buf_append(&d, v, 12);
+	tsig_hmac(&key, (unsigned char *)d.data, d.len, &mac);
+	buf_free(&d);
+	buf_append(b, name, nlen);
+	memcpy(v, "\x00\xfa\x00\xff\x00\x00\x00\x00", 8); /* TSIG ANY TTL 0 */
+	v[8] = (unsigned char)((alen + 16 + mac.len) >> 8);
+	v[9] = (unsigned char)(alen + 16 + mac.len);
+	buf_append(b, v, 10);
+	buf_append(b, alg, alen);
+	for (int i = 0; i < 6; i++)
+		v[i] = (unsigned char)(now >> (40 - 8 * i));
+	v[6] = 0x01, v[7] = 0x2c; /* fudge 300 */
+	v[8] = (unsigned char)(mac.len >> 8), v[9] = (unsigned char)mac.len;
+	buf_append(b, v, 10);
+	buf_append(b, mac.mac, mac.len);
+	memcpy(v, b->data, 2); /* original id, no error, no other data */
+	memset(v + 2, 0, 4);
+	buf_append(b, v, 6);
+	h = (unsigned char *)b->data;
+	h[11]++; /* ARCOUNT: one record at most before */
+}
+
+/* The answer to the request m (len bytes) into out, as a primary
+ * holding zone_rr answers it (an UPDATE applied first), signed as mode
+ * says. Returns 0, or -1 if m is not DNS. */
+static int
+session_reply(const unsigned char *m, size_t len, const char *mode,
+              struct buf *out)
+{
+	ldns_pkt *pkt = NULL, *a;
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+	struct tsig_mac req;
+	int signed_req = have_key && request_mac(m, len, &req) == 0;
+	ldns_status st;
+
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
+		return -1;
+	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE)
+		zone_update(pkt);
+	a = zone_answer(pkt);
+	ldns_pkt_free(pkt);
+	st = ldns_pkt2wire(&wire, a, &wlen);
+	ldns_pkt_free(a);
+	if (st != LDNS_STATUS_OK)
+		return -1;
+	buf_reset(out);
+	buf_append(out, wire, wlen);
+	free(wire);
+	if (!signed_req || strcmp(mode, "nosig") == 0)
+		return 0;
+	if (strcmp(mode, "othermac") == 0)
+		memset(req.mac, 0, req.len);
+	sign_reply(out, &req,
+	           strcmp(mode, "otherkey") == 0 ? "other-key" : key.name);
+	return 0;
+}
+
+/* Write the message msg (len bytes) to c with its length prefix: whole,
+ * or (split=MS) in three parts MS milliseconds apart. */
+static void
+send_msg(int c, const void *msg, size_t len, const char *mode)
+{
+	unsigned char *f = xmalloc(len + 2);
+
+	f[0] = (unsigned char)(len >> 8);
+	f[1] = (unsigned char)len;
+	memcpy(f + 2, msg, len);
+	if (strncmp(mode, "split=", 6) == 0 && len + 2 > 10) {
+		long ms = strtol(mode + 6, NULL, 10);
+
+		write_out(c, f, 1);
+		sleep_ms(ms);
+		write_out(c, f + 1, 9);
+		sleep_ms(ms);
+		write_out(c, f + 10, len + 2 - 10);
+	} else {
+		write_out(c, f, len + 2);
+	}
+	free(f);
+}
+
+/* Send two copies of the reply r that match no request: one with
+ * another message id, one with another question (its type changed). */
+static void
+send_strays(int c, const struct buf *r)
+{
+	unsigned char *m = xmalloc(r->len);
+	size_t q = question_len((const unsigned char *)r->data, r->len);
+
+	memcpy(m, r->data, r->len);
+	m[0] ^= 0x5a;
+	send_msg(c, m, r->len, "keep");
+	m[0] ^= 0x5a;
+	if (q >= 4)
+		m[12 + q - 3] ^= 1; /* QTYPE */
+	send_msg(c, m, r->len, "keep");
+	free(m);
+}
+
+/* Send the reply r on c as mode says, with what mode sends before or
+ * after it; prev holds the reply sent before it on this connection
+ * (empty: none), and then r. Returns 0, or -1 when mode closes the
+ * connection. */
+static int
+deliver(int c, const struct buf *r, struct buf *prev, const char *mode)
+{
+	const char *eq = strchr(mode, '=');
+	long n = eq != NULL ? strtol(eq + 1, NULL, 10) : 0;
+
+	if (strcmp(mode, "stale") == 0 && prev->len > 0)
+		send_msg(c, prev->data, prev->len, "keep");
+	if (strcmp(mode, "stray") == 0)
+		send_strays(c, r);
+	if (strcmp(mode, "stray-only") == 0) {
+		for (int i = 0; i < 5; i++)
+			send_strays(c, r);
+		return 0;
+	}
+	if (strncmp(mode, "late=", 5) == 0)
+		sleep_ms(n);
+	if (strcmp(mode, "cut") == 0) {
+		unsigned char l[2] = {(unsigned char)((r->len + 100) >> 8),
+		                      (unsigned char)(r->len + 100)};
+
+		write_out(c, l, 2);
+		write_out(c, (const unsigned char *)r->data, r->len);
+		return -1;
+	}
+	if (strncmp(mode, "len=", 4) == 0) {
+		unsigned char f[2 + 12] = {0, (unsigned char)n};
+
+		if (n < 0 || n >= 12)
+			return -1;
+		memcpy(f + 2, r->data, (size_t)n);
+		write_out(c, f, 2 + (size_t)n);
+		return 0;
+	}
+	send_msg(c, r->data, r->len, mode);
+	if (strncmp(mode, "dup=", 4) == 0) {
+		sleep_ms(n);
+		send_msg(c, r->data, r->len, "keep");
+	}
+	buf_reset(prev);
+	buf_append(prev, r->data, r->len);
+	return 0;
+}
+
+/* Is mode one of the session modes? */
+static int
+is_session(const char *mode)
+{
+	static const char *const modes[] = {
+	    "keep",        "dup=",        "idle-dup=", "stale",    "stray",
+	    "stray-only",  "split=",      "late=",     "cut",      "len=",
+	    "idle-close=", "drop-update", "othermac",  "otherkey", "nosig"};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		size_t l = strlen(modes[i]);
+
+		if (modes[i][l - 1] == '=' ? strncmp(mode, modes[i], l) == 0
+		                           : strcmp(mode, modes[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Wait up to 10 s (idle-close=MS: MS ms) for the next request on c; with
+ * idle-dup=MS, the last reply (prev, unless already sent again) is sent
+ * again once MS ms pass without one. Returns 1 when a request came. */
+static int
+await_request(int c, const char *mode, const struct buf *prev, int *again)
+{
+	struct pollfd p = {.fd = c, .events = POLLIN};
+	int redo =
+	    strncmp(mode, "idle-dup=", 9) == 0 && prev->len > 0 && !*again;
+	long ms = strncmp(mode, "idle-close=", 11) == 0
+	              ? strtol(mode + 11, NULL, 10)
+	          : redo ? strtol(mode + 9, NULL, 10)
+	                 : 10000;
+	int r = poll(&p, 1, (int)ms);
+
+	if (r == 0 && redo) {
+		send_msg(c, prev->data, prev->len, "keep");
+		*again = 1;
+		return await_request(c, mode, prev, again);
+	}
+	*again = 0;
+	return r == 1;
+}
+
+/* Serve the requests of the connection c as mode says until the client
+ * closes it, no request comes in time (see await_request()), or mode
+ * closes it. */
+static void
+session(int c, const char *mode)
+{
+	static unsigned char req[MSG_MAX + 2];
+	struct buf out, prev;
+	int one = 1, again = 0;
+
+	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	printf("connection %lu\n", ++connections);
+	fflush(stdout);
+	buf_init(&out, MSG_MAX);
+	buf_init(&prev, MSG_MAX);
+	for (;;) {
+		size_t len;
+		int update;
+
+		if (!await_request(c, mode, &prev, &again) ||
+		    (len = read_request(c, req)) == 0)
+			break;
+		update = ((req[2 + 2] >> 3) & 0xF) == 5;
+		if (update) {
+			printf("update %lu (connection %lu)\n", ++updates,
+			       connections);
+			fflush(stdout);
+		}
+		if ((update && strcmp(mode, "drop-update") == 0) ||
+		    session_reply(req + 2, len, mode, &out) == -1 ||
+		    deliver(c, &out, &prev, mode) == -1)
+			break;
+	}
+	buf_free(&out);
+	buf_free(&prev);
+	close(c);
+}
+
+/* Set key from "[alg:]name:secret". Returns 0, or -1. */
+static int
+key_parse(const char *arg)
+{
+	char *s = strdup(arg), *c1 = s ? strchr(s, ':') : NULL, *c2;
+	struct diag d;
+	int rc;
+
+	if (c1 == NULL) {
+		free(s);
+		return -1;
+	}
+	c2 = strchr(c1 + 1, ':');
+	*c1 = '\0';
+	if (c2 != NULL)
+		*c2 = '\0';
+	diag_init(&d);
+	rc = c2 ? tsig_key_init(&key, c1 + 1, s, c2 + 1, &d)
+	        : tsig_key_init(&key, s, NULL, c1 + 1, &d);
+	free(s);
+	if (rc == -1)
+		fprintf(stderr, "silent-server: %s\n", d.error);
+	have_key = rc == 0;
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -169,8 +660,9 @@ main(int argc, char **argv)
 	long port;
 	char *end;
 
-	if (argc < 2 || argc > 3)
+	if (argc < 2 || argc > 4 || (argc == 4 && key_parse(argv[3]) == -1))
 		return 2;
+	signal(SIGPIPE, SIG_IGN); /* a client gone is not our end */
 	port = strtol(argv[1], &end, 10);
 	if (*end != '\0' || port <= 0 || port > 65535)
 		return 2;
@@ -196,6 +688,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(mode, "silent") == 0)
 			continue; /* kept open, never answered */
+		if (is_session(mode)) {
+			session(c, mode);
+			continue;
+		}
 		if (strcmp(mode, "reverse") == 0)
 			answer_reversed(c);
 		else if (strcmp(mode, "refuse-once") == 0) {
