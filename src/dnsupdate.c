@@ -3541,8 +3541,26 @@ update_denied(int rcode)
 	       rcode == SENT_BADKEY;
 }
 
+/* The name of a refusal that update_denied() accepts. */
+static const char *
+denied_name(int rcode)
+{
+	if (rcode == SENT_BADKEY)
+		return "NOTAUTH, BADKEY";
+	return rcode == LDNS_RCODE_NOTZONE ? "NOTZONE" : "REFUSED";
+}
+
+/* An info for an UPDATE of zone t that is yet to be sent. */
+static void
+info_init(struct dns_update_info *info, const struct dns_target *t)
+{
+	memset(info, 0, sizeof(*info));
+	info->key = t->key != NULL ? t->key->name : NULL;
+}
+
 /*
- * Send one UPDATE for the changes of zone t; see dnsupdate.h. When a
+ * Send one UPDATE for the changes of zone t (dns_update_apply(), which
+ * see), telling how it went in info (from info_init()). When a
  * prerequisite fails (the records differ from what was read), the
  * states are read again: if they already hold what the update would
  * make (someone made the same change meanwhile; our own UPDATE is
@@ -3552,14 +3570,15 @@ update_denied(int rcode)
  * conflict); the others are planned again and sent once more, with a
  * warning, and a second refusal is a conflict.
  */
-enum dns_update_result
-dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
-                 struct diag *d)
+static enum dns_update_result
+update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
+             struct dns_update_info *info, struct diag *d)
 {
-	char where[DNS_NAME_MAX + 80], names[DIAG_MSG_MAX / 2];
+	char *where = info->where, names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
 	size_t contended = 0;
 
+	info->carried = n;
 	for (size_t i = 0; i < n; i++)
 		c[i].confirmed = c[i].contended = 0;
 	for (size_t i = 0; i < n; i++)
@@ -3579,7 +3598,8 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          "read the records again and retried",
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
-		rcode = send_update(t, &p, where, sizeof(where), d);
+		info->sent++;
+		rcode = send_update(t, &p, where, sizeof(info->where), d);
 		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
@@ -3587,8 +3607,10 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		    rcode != LDNS_RCODE_YXRRSET) {
 			if (rcode >= 0)
 				update_rcode_error(t, where, names, rcode, d);
-			return update_denied(rcode) ? DNS_UPDATE_DENIED
-			                            : DNS_UPDATE_FAILED;
+			if (!update_denied(rcode))
+				return DNS_UPDATE_FAILED;
+			info->denied_rcode = denied_name(rcode);
+			return DNS_UPDATE_DENIED;
 		}
 		if (attempt > 0) {
 			conflict_error(names, where, rcode, d);
@@ -3601,68 +3623,93 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	}
 	if (confirm(t, c, n, d) != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;
+	info->read_back = 1;
 	return contended_result(c, n, contended, where, refused, d);
+}
+
+/* Send one UPDATE for the changes of zone t; see dnsupdate.h. */
+enum dns_update_result
+dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
+                 struct diag *d)
+{
+	struct dns_update_info info;
+
+	info_init(&info, t);
+	return update_apply(t, c, n, &info, d);
 }
 
 /* Report change i, which someone else contended (its records of our
  * kind changed meanwhile), as a conflict of its own. */
 static void
 report_contended(const struct dns_target *t, const struct dns_change *c,
-                 size_t i, dns_update_report *report, void *arg)
+                 size_t i, const struct dns_update_info *info,
+                 dns_update_report *report, void *arg)
 {
-	char where[DNS_NAME_MAX + 80];
+	char where[DNS_WHERE_MAX];
 	struct diag own;
 
 	diag_init(&own);
 	target_where(t, 0, where, sizeof(where));
 	contended_error(&c[i], 1, where, c[i].contended, &own);
-	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own);
+	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own, info);
 }
 
-/* Report the outcome r (reason and warnings in d) of the UPDATE of
- * c[first] .. c[first + k - 1]: a contended change gets its own
- * conflict, whatever befell the others. */
+/* Report the outcome r (reason and warnings in d, how it went in info)
+ * of the UPDATE of c[first] .. c[first + k - 1]: a contended change gets
+ * its own conflict, whatever befell the others. */
 static void
 report_part(const struct dns_target *t, const struct dns_change *c,
             size_t first, size_t k, enum dns_update_result r,
-            const struct diag *d, dns_update_report *report, void *arg)
+            const struct diag *d, const struct dns_update_info *info,
+            dns_update_report *report, void *arg)
 {
 	size_t i;
 
 	for (i = first; i < first + k && !c[i].contended; i++)
 		;
 	if (i == first + k) {
-		report(arg, first, k, r, d);
+		report(arg, first, k, r, d, info);
 		return;
 	}
 	for (i = first; i < first + k; i++)
 		if (c[i].contended)
-			report_contended(t, c, i, report, arg);
+			report_contended(t, c, i, info, report, arg);
 		else
-			report(arg, i, 1, r, d);
+			report(arg, i, 1, r, d, info);
 }
 
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
- * was denied, one per UPDATE, and report each: a grant missing for one
- * domain fails that domain only. A change someone else contended before
- * the refusal is not sent again: their edit stays. */
-static void
+ * was denied (its info and reason: denied, why), one per UPDATE, and
+ * report each: a grant missing for one domain fails that domain only. A
+ * change someone else contended before the refusal is not sent again:
+ * their edit stays. Returns the number of UPDATEs sent. */
+static unsigned
 update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
-             size_t k, dns_update_report *report, void *arg)
+             size_t k, const struct dns_update_info *denied,
+             const struct diag *why, dns_update_report *report, void *arg)
 {
-	struct diag d;
+	unsigned sent = 0;
 
 	for (size_t i = first; i < first + k; i++) {
+		struct dns_update_info info;
 		enum dns_update_result r;
+		struct diag d;
 
+		info_init(&info, t);
+		info.denied_first = first;
+		info.denied_n = k;
+		info.denied_rcode = denied->denied_rcode;
+		info.denied_reason = why->error;
 		if (c[i].contended) {
-			report_contended(t, c, i, report, arg);
+			report_contended(t, c, i, &info, report, arg);
 			continue;
 		}
 		diag_init(&d);
-		r = dns_update_apply(t, &c[i], 1, &d);
-		report_part(t, c, i, 1, r, &d, report, arg);
+		r = update_apply(t, &c[i], 1, &info, &d);
+		sent += info.sent;
+		report_part(t, c, i, 1, r, &d, &info, report, arg);
 	}
+	return sent;
 }
 
 /*
@@ -3671,21 +3718,27 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
  * grants (DNS_UPDATE_DENIED) changed nothing, so sending its changes
  * again one by one is safe, and tells which domains lack the grant.
  */
-void
+unsigned
 dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
                 dns_update_report *report, void *arg)
 {
+	unsigned sent = 0;
 	struct diag d;
 
 	for (size_t first = 0, k; first < n; first += k) {
+		struct dns_update_info info;
 		enum dns_update_result r;
 
 		k = update_fit(t, c + first, n - first);
 		diag_init(&d);
-		r = dns_update_apply(t, c + first, k, &d);
+		info_init(&info, t);
+		r = update_apply(t, c + first, k, &info, &d);
+		sent += info.sent;
 		if (r == DNS_UPDATE_DENIED && k > 1)
-			update_alone(t, c, first, k, report, arg);
+			sent += update_alone(t, c, first, k, &info, &d, report,
+			                     arg);
 		else
-			report_part(t, c, first, k, r, &d, report, arg);
+			report_part(t, c, first, k, r, &d, &info, report, arg);
 	}
+	return sent;
 }

@@ -322,14 +322,42 @@ enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
                                         struct diag *d);
 
+/* "server NAME (ADDRESS) port N", as messages name a primary */
+#define DNS_WHERE_MAX (DNS_NAME_MAX + 80)
+
+/*
+ * How the changes of one report went, beside its result (for -v, and
+ * for the caller's advice on grants): where the UPDATE went and under
+ * which key, how many UPDATEs they took, whether the records read back
+ * matched, and whether the changes were sent alone because the UPDATE
+ * carrying them with others of the zone was denied.
+ */
+struct dns_update_info {
+	char where[DNS_WHERE_MAX]; /* the server the last UPDATE went to
+	                              ("" if none was sent) */
+	const char *key;           /* the TSIG key's name; NULL: unsigned */
+	size_t carried; /* the changes the UPDATE was for, these among them */
+	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
+	                   1, or 2 after a refusal by the prerequisites */
+	int read_back;  /* the records read back hold what was sent */
+	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
+	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
+	 * with the reason denied_reason, for denied_rcode ("REFUSED",
+	 * "NOTZONE" or "NOTAUTH, BADKEY"); else denied_n is 0 */
+	size_t denied_first, denied_n;
+	const char *denied_rcode;
+	const char *denied_reason;
+};
+
 /*
  * What dns_update_zone() tells of the changes c[first] .. c[first + n -
  * 1], sent in one UPDATE: its result r (as dns_update_apply() returns
- * it; each c->confirmed is set), and d, which holds its reason and
- * warnings, about these changes only.
+ * it; each c->confirmed is set), d, which holds its reason and warnings,
+ * about these changes only, and info, how it went.
  */
 typedef void dns_update_report(void *arg, size_t first, size_t n,
-                               enum dns_update_result r, const struct diag *d);
+                               enum dns_update_result r, const struct diag *d,
+                               const struct dns_update_info *info);
 
 /*
  * Apply the n changes of zone t as dns_update_apply() does, in one
@@ -343,10 +371,11 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
  * domain fails that domain only, with its own names in the message (at
  * most one more UPDATE per change). report(arg, ...) is called after
  * each UPDATE whose result stands, in the order of c, so that each
- * change is in exactly one report.
+ * change is in exactly one report. Returns the number of UPDATEs sent,
+ * denied ones and retries included.
  */
-void dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
-                     dns_update_report *report, void *arg);
+unsigned dns_update_zone(const struct dns_target *t, struct dns_change *c,
+                         size_t n, dns_update_report *report, void *arg);
 
 /* The UPDATEs dns_update_zone would send (before any retry), as
  * nsupdate-like text appended to out, for each: "server S PORT", "zone

@@ -1117,6 +1117,9 @@ supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
 	pid_t pid;
 
 	setpgid(0, 0);
+	/* its own name, so that a run refused by the lock it keeps tells
+	 * it from a run (flock_holders()); the command's exec replaces it */
+	prctl(PR_SET_NAME, SUPERVISOR_COMM);
 	sv_signals(ignored, &set);
 	/* without either, the guarantees are gone (a seccomp filter, a
 	 * kernel before 3.4): no command, rather than one that may outlive

@@ -1,11 +1,12 @@
 /*
  * serverconf.c - `mta-sts-sync server-config`: print least-privilege
  * DNS UPDATE permissions for the configured domains, for BIND 9
- * (update-policy grants per zone), Knot DNS (acl entries) and PowerDNS (a
- * Lua update policy with the names each key may change). Each key may
- * change only the TXT RRsets _mta-sts.D and, when the domain manages its
- * TLS-RPT record, _smtp._tls.D. No DNS query is made: a domain without a
- * configured zone gets its own section, marked as found at run time.
+ * (update-policy grants per zone), Knot DNS (acl entries, one per zone and
+ * key) and PowerDNS (a Lua update policy with the names each key may
+ * change). Each key may change only the TXT RRsets _mta-sts.D and, when
+ * the domain manages its TLS-RPT record, _smtp._tls.D. No DNS query is
+ * made: a domain without a configured zone (and not the apex of one)
+ * gets its own section, marked as found at run time.
  */
 #include "config.h"
 
@@ -22,21 +23,9 @@
 #define SYSCONFDIR "/etc"
 #endif
 
-static const char *
-zone_of(const struct domain_conf *d)
-{
-	return d->zone;
-}
-
-static const char *
-key_of(const struct domain_conf *d)
-{
-	return d->key->name;
-}
-
-/* The domains of a configuration that share a zone or key, linked in
- * configuration order: found by sorting, so that tens of thousands of
- * domains cost no more than reading them. */
+/* The domains of a configuration that share a zone, a key, or both,
+ * linked in configuration order: found by sorting, so that tens of
+ * thousands of domains cost no more than reading them. */
 struct groups {
 	size_t *next;         /* the next domain of the group, or NONE */
 	unsigned char *first; /* is the domain the first of its group? */
@@ -44,46 +33,52 @@ struct groups {
 #define NONE ((size_t)-1)
 
 struct member {
-	const char *what; /* NULL: alone */
+	const char *a; /* NULL: alone */
+	const char *b; /* NULL when groups are by a only */
 	size_t i;
 };
 
-/* By what (NULL first), then by position. */
+/* By a (NULL first), then b, then position. */
 static int
-member_cmp(const void *a, const void *b)
+member_cmp(const void *x_, const void *y_)
 {
-	const struct member *x = a, *y = b;
-	int c = x->what == NULL || y->what == NULL
-	            ? (y->what == NULL) - (x->what == NULL)
-	            : strcmp(x->what, y->what);
+	const struct member *x = x_, *y = y_;
+	int c = x->a == NULL || y->a == NULL ? (y->a == NULL) - (x->a == NULL)
+	                                     : strcmp(x->a, y->a);
 
+	if (c == 0 && x->b != NULL && y->b != NULL)
+		c = strcmp(x->b, y->b);
 	if (c != 0)
 		return c;
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Group the domains of c by what (zone_of, key_of); a domain whose what
- * is NULL is a group of its own. */
-static void
-groups_make(struct groups *g, const struct conf *c,
-            const char *(*what)(const struct domain_conf *))
+/* Do sorted members x and y belong to one group? */
+static int
+member_joins(const struct member *x, const struct member *y)
 {
-	size_t n = c->ndomains;
+	return x->a != NULL && y->a != NULL && strcmp(x->a, y->a) == 0 &&
+	       (x->b == NULL || y->b == NULL || strcmp(x->b, y->b) == 0);
+}
+
+/* Group the n domains by a[i] and, if b is not NULL, b[i] as well; a
+ * domain whose a[i] is NULL is a group of its own. */
+static void
+groups_make(struct groups *g, size_t n, const char *const *a,
+            const char *const *b)
+{
 	struct member *m = xcalloc(n ? n : 1, sizeof(*m));
-	struct domain_conf d;
 
 	g->next = xcalloc(n ? n : 1, sizeof(*g->next));
 	g->first = xcalloc(n ? n : 1, 1);
 	for (size_t i = 0; i < n; i++) {
-		conf_domain(c, i, &d);
-		m[i].what = what(&d);
+		m[i].a = a[i];
+		m[i].b = b != NULL ? b[i] : NULL;
 		m[i].i = i;
 	}
 	qsort(m, n, sizeof(*m), member_cmp);
 	for (size_t k = 0; k < n; k++) {
-		int joins = k > 0 && m[k].what != NULL &&
-		            m[k - 1].what != NULL &&
-		            strcmp(m[k].what, m[k - 1].what) == 0;
+		int joins = k > 0 && member_joins(&m[k - 1], &m[k]);
 
 		g->first[m[k].i] = !joins;
 		g->next[m[k].i] = NONE;
@@ -100,6 +95,62 @@ groups_free(struct groups *g)
 	free(g->first);
 }
 
+static int
+str_ptr_cmp(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/*
+ * The zone of each domain, as far as the configuration tells (an array
+ * of c->ndomains to free): its zone setting; else its own name when
+ * another domain's zone setting names it (that zone exists and the
+ * domain is its apex, so the run's SOA query finds it and sends the two
+ * in one UPDATE); else NULL: found at run time, which no grant printed
+ * here can know.
+ */
+static const char **
+zones_known(const struct conf *c)
+{
+	size_t n = c->ndomains, nz = 0;
+	const char **zone = xcalloc(n ? n : 1, sizeof(*zone));
+	const char **set = xcalloc(n ? n : 1, sizeof(*set));
+
+	for (size_t i = 0; i < n; i++) {
+		struct domain_conf d;
+
+		conf_domain(c, i, &d);
+		zone[i] = d.zone;
+		if (d.zone != NULL)
+			set[nz++] = d.zone;
+	}
+	qsort(set, nz, sizeof(*set), str_ptr_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = conf_domain_name(c, i);
+
+		if (zone[i] == NULL &&
+		    bsearch(&name, set, nz, sizeof(*set), str_ptr_cmp) != NULL)
+			zone[i] = name;
+	}
+	free(set);
+	return zone;
+}
+
+/* The name of each domain's key (an array of c->ndomains to free). */
+static const char **
+key_names(const struct conf *c)
+{
+	const char **key = xcalloc(c->ndomains ? c->ndomains : 1, sizeof(*key));
+
+	for (size_t i = 0; i < c->ndomains; i++) {
+		struct domain_conf d;
+
+		conf_domain(c, i, &d);
+		key[i] = d.key->name;
+	}
+	return key;
+}
+
 /* The grants of one domain inside an update-policy block. */
 static void
 bind_grants(FILE *out, const struct domain_conf *d)
@@ -111,10 +162,13 @@ bind_grants(FILE *out, const struct domain_conf *d)
 		        d->key->name, d->name);
 }
 
-/* Print the BIND 9 update-policy blocks, one per zone. */
+/* Print the BIND 9 update-policy blocks, one per zone. BIND checks each
+ * record of an UPDATE on its own against the grants, so one grant per
+ * name lets the zone's one UPDATE through. */
 static void
 print_bind(FILE *out, const struct conf *c)
 {
+	const char **zone = zones_known(c);
 	struct groups g;
 	size_t i, j;
 
@@ -124,20 +178,19 @@ print_bind(FILE *out, const struct conf *c)
 	      "// existing one). The key statements must be in named.conf\n"
 	      "// too: include the key file.\n",
 	      out);
-	groups_make(&g, c, zone_of);
+	groups_make(&g, c->ndomains, zone, NULL);
 	for (i = 0; i < c->ndomains; i++) {
-		struct domain_conf dc, *d = &dc, e;
+		struct domain_conf e;
 
 		if (!g.first[i])
 			continue;
-		conf_domain(c, i, d);
-		if (d->zone == NULL)
+		if (zone[i] == NULL)
 			fprintf(out,
 			        "\n// zone containing \"%s\" (no zone "
 			        "configured: found at run time by SOA query)\n",
-			        d->name);
+			        conf_domain_name(c, i));
 		else
-			fprintf(out, "\n// zone \"%s\"\n", d->zone);
+			fprintf(out, "\n// zone \"%s\"\n", zone[i]);
 		fputs("update-policy {\n", out);
 		for (j = i; j != NONE; j = g.next[j]) {
 			conf_domain(c, j, &e);
@@ -146,80 +199,231 @@ print_bind(FILE *out, const struct conf *c)
 		fputs("};\n", out);
 	}
 	groups_free(&g);
+	free(zone);
 }
 
-/* One Knot acl entry for domain d. */
-static void
-knot_acl(FILE *out, const struct domain_conf *d)
+/*
+ * What Knot (3.2) keeps of one acl's update-owner-name list: each name
+ * costs its wire length and 2 bytes, and past 65535 bytes it refuses the
+ * configuration ("not enough space provided"): about 1000 domains with
+ * both names. Parts are kept below that, with room to spare.
+ */
+#define KNOT_OWNERS_MAX 60000
+
+/* What domain d's owner names cost in that list: "_mta-sts.D." is
+ * strlen(D) + 11 bytes in wire form, "_smtp._tls.D." strlen(D) + 13. */
+static size_t
+knot_owner_cost(const struct domain_conf *d)
 {
+	size_t len = strlen(d->name);
+
+	return len + 13 + (d->has_tls_rpt ? len + 15 : 0);
+}
+
+/* The member of g after the last one that the acl part starting at
+ * member j can hold (NONE: the rest of the group fits). */
+static size_t
+knot_part_end(const struct conf *c, const struct groups *g, size_t j)
+{
+	size_t used = 0;
+	struct domain_conf d;
+
+	for (; j != NONE; j = g->next[j]) {
+		conf_domain(c, j, &d);
+		if (used > 0 && used + knot_owner_cost(&d) > KNOT_OWNERS_MAX)
+			break;
+		used += knot_owner_cost(&d);
+	}
+	return j;
+}
+
+/* The id of part `part` (1, 2, ...) of the acl of a zone, or of a domain
+ * whose zone is found at run time (name), into out: key is NULL when the
+ * zone's domains have one key. '/' and '+' are in no domain or key name,
+ * so ids never collide. */
+static void
+knot_acl_id(char *out, size_t size, const char *name, const char *key,
+            unsigned part)
+{
+	size_t n = (size_t)snprintf(out, size, "mta-sts-sync-%s", name);
+
+	if (key != NULL && n < size)
+		n += (size_t)snprintf(out + n, size - n, "/%s", key);
+	if (part > 1 && n < size)
+		snprintf(out + n, size - n, "+%u", part);
+}
+
+/* "mta-sts-sync-", a name, "/", a key name, "+N" */
+#define KNOT_ID_MAX (16 + 2 * 256 + 16)
+
+/* One Knot acl entry, id, for the owner names of members j up to (not
+ * including) end of g. */
+static void
+knot_acl(FILE *out, const struct conf *c, const struct groups *g, size_t j,
+         size_t end, const char *id)
+{
+	struct domain_conf d;
+
+	conf_domain(c, j, &d);
 	fprintf(out,
-	        "  - id: mta-sts-sync-%s\n"
+	        "  - id: %s\n"
 	        "    key: %s\n"
 	        "    action: update\n"
 	        "    update-type: [TXT]\n"
 	        "    update-owner: name\n"
-	        "    update-owner-match: equal\n"
-	        "    update-owner-name: [_mta-sts.%s.",
-	        d->name, d->key->name, d->name);
-	if (d->has_tls_rpt)
-		fprintf(out, ", _smtp._tls.%s.", d->name);
-	fputs("]\n", out);
+	        "    update-owner-match: equal\n",
+	        id, d.key->name);
+	for (; j != end; j = g->next[j]) {
+		conf_domain(c, j, &d);
+		fprintf(out, "    update-owner-name: _mta-sts.%s.\n", d.name);
+		if (d.has_tls_rpt)
+			fprintf(out, "    update-owner-name: _smtp._tls.%s.\n",
+			        d.name);
+	}
+}
+
+/* The Knot grouping: by zone (for the zone hints), by zone and key (one
+ * acl each, in parts), and whether each domain's zone has several keys
+ * (its acl ids then name the key). */
+struct knot_groups {
+	const char **zone, **key;
+	struct groups by_zone, by_zone_key;
+	unsigned char *several_keys;
+};
+
+static void
+knot_groups_make(struct knot_groups *k, const struct conf *c)
+{
+	size_t n = c->ndomains;
+
+	k->zone = zones_known(c);
+	k->key = key_names(c);
+	groups_make(&k->by_zone, n, k->zone, NULL);
+	groups_make(&k->by_zone_key, n, k->zone, k->key);
+	k->several_keys = xcalloc(n ? n : 1, 1);
+	for (size_t i = 0; i < n; i++) {
+		int several = 0;
+		size_t j;
+
+		if (!k->by_zone.first[i])
+			continue;
+		for (j = i; j != NONE; j = k->by_zone.next[j])
+			several |= strcmp(k->key[j], k->key[i]) != 0;
+		for (j = i; j != NONE; j = k->by_zone.next[j])
+			k->several_keys[j] = (unsigned char)several;
+	}
+}
+
+static void
+knot_groups_free(struct knot_groups *k)
+{
+	groups_free(&k->by_zone);
+	groups_free(&k->by_zone_key);
+	free(k->several_keys);
+	free(k->zone);
+	free(k->key);
+}
+
+/* The id of part `part` of the acl of domain i's zone and key. */
+static void
+knot_id_of(const struct knot_groups *k, const struct conf *c, size_t i,
+           unsigned part, char *out, size_t size)
+{
+	knot_acl_id(out, size,
+	            k->zone[i] != NULL ? k->zone[i] : conf_domain_name(c, i),
+	            k->several_keys[i] ? k->key[i] : NULL, part);
+}
+
+/* Print the acls of the zone and key of domain i, the first of its
+ * group: one, or several parts when its names are more than one holds. */
+static void
+knot_acls_of(FILE *out, const struct conf *c, const struct knot_groups *k,
+             size_t i)
+{
+	char id[KNOT_ID_MAX];
+	unsigned part = 1;
+
+	for (size_t j = i, end; j != NONE; j = end, part++) {
+		end = knot_part_end(c, &k->by_zone_key, j);
+		knot_id_of(k, c, i, part, id, sizeof(id));
+		knot_acl(out, c, &k->by_zone_key, j, end, id);
+	}
+}
+
+/* The ids of every acl of the zone and key of domain i (the first of its
+ * group), each after sep, then ", ". */
+static void
+knot_ids_of(FILE *out, const struct conf *c, const struct knot_groups *k,
+            size_t i, const char **sep)
+{
+	char id[KNOT_ID_MAX];
+	unsigned part = 1;
+
+	for (size_t j = i; j != NONE;
+	     j = knot_part_end(c, &k->by_zone_key, j), part++) {
+		knot_id_of(k, c, i, part, id, sizeof(id));
+		fprintf(out, "%s%s", *sep, id);
+		*sep = ", ";
+	}
 }
 
 /* The commented zone section that references the acls of the zone of
- * domain i, the first of its group in g. */
+ * domain i, the first of its zone group. */
 static void
-knot_zone_hint(FILE *out, const struct conf *c, const struct groups *g,
+knot_zone_hint(FILE *out, const struct conf *c, const struct knot_groups *k,
                size_t i)
 {
-	struct domain_conf dc, *d = &dc, e;
 	const char *sep = "";
-	size_t j;
 
-	conf_domain(c, i, d);
-	if (d->zone == NULL) {
+	if (k->zone[i] == NULL)
 		fprintf(out,
 		        "#   # the zone containing %s (found at run time by "
 		        "SOA query):\n"
-		        "#   - domain: ZONE\n"
-		        "#     acl: [mta-sts-sync-%s]\n",
-		        d->name, d->name);
-		return;
-	}
-	fprintf(out, "#   - domain: %s\n#     acl: [", d->zone);
-	for (j = i; j != NONE; j = g->next[j]) {
-		conf_domain(c, j, &e);
-		fprintf(out, "%smta-sts-sync-%s", sep, e.name);
-		sep = ", ";
-	}
+		        "#   - domain: ZONE\n",
+		        conf_domain_name(c, i));
+	else
+		fprintf(out, "#   - domain: %s\n", k->zone[i]);
+	fputs("#     acl: [", out);
+	for (size_t j = i; j != NONE; j = k->by_zone.next[j])
+		if (k->by_zone_key.first[j])
+			knot_ids_of(out, c, k, j, &sep);
 	fputs("]\n", out);
 }
 
-/* Print the Knot DNS acl section and how to reference it. */
+/*
+ * Print the Knot DNS acl section and how to reference it. Knot lets an
+ * UPDATE through only when one acl rule allows every record of it, so
+ * the names of a zone's domains (with one key) share one rule: with a
+ * rule per domain, the zone's one UPDATE (DESIGN.md section 2.9) was
+ * refused (NOTAUTH, BADKEY) and sent again one domain at a time.
+ */
 static void
 print_knot(FILE *out, const struct conf *c)
 {
-	struct groups g;
+	struct knot_groups k;
 	size_t i;
 
 	fputs("# Knot DNS: least-privilege DNS UPDATE ACLs for mta-sts-sync.\n"
+	      "# Knot allows an UPDATE only when one acl allows every record\n"
+	      "# of it: each zone has one acl per key with the names of all\n"
+	      "# its domains, so that mta-sts-sync's one UPDATE per zone\n"
+	      "# passes. A domain without a zone setting has an acl of its\n"
+	      "# own: set zone for domains that share a zone, or their\n"
+	      "# UPDATE is sent again one domain at a time.\n"
 	      "# The key section must define each key (keymgr -t NAME).\n"
 	      "acl:\n",
 	      out);
-	for (i = 0; i < c->ndomains; i++) {
-		struct domain_conf d;
-
-		conf_domain(c, i, &d);
-		knot_acl(out, &d);
-	}
+	knot_groups_make(&k, c);
+	for (i = 0; i < c->ndomains; i++)
+		if (k.by_zone_key.first[i])
+			knot_acls_of(out, c, &k, i);
 	fputs("\n# Reference the acls from their zones (add to an existing "
 	      "acl list):\n# zone:\n",
 	      out);
-	groups_make(&g, c, zone_of);
 	for (i = 0; i < c->ndomains; i++)
-		if (g.first[i])
-			knot_zone_hint(out, c, &g, i);
-	groups_free(&g);
+		if (k.by_zone.first[i])
+			knot_zone_hint(out, c, &k, i);
+	knot_groups_free(&k);
 }
 
 /* The names of domain d in a Lua table of names. */
@@ -236,11 +440,12 @@ pdns_names(FILE *out, const struct domain_conf *d)
 static void
 pdns_grants(FILE *out, const struct conf *c)
 {
+	const char **key = key_names(c);
 	struct groups g;
 	size_t i, j;
 
 	fputs("local grants = {\n", out);
-	groups_make(&g, c, key_of);
+	groups_make(&g, c->ndomains, key, NULL);
 	for (i = 0; i < c->ndomains; i++) {
 		struct domain_conf d, e;
 
@@ -255,6 +460,7 @@ pdns_grants(FILE *out, const struct conf *c)
 		fputs("  },\n", out);
 	}
 	groups_free(&g);
+	free(key);
 	fputs("}\n", out);
 }
 

@@ -242,7 +242,7 @@ run_take_warnings(struct domain_run *r, const struct diag *d,
 static void __attribute__((format(printf, 2, 3)))
 run_note(struct domain_run *r, const char *fmt, ...)
 {
-	char line[DIAG_MSG_MAX];
+	char line[RUN_MSG_MAX];
 	va_list ap;
 
 	if (log_get_level() < LOG_LEVEL_VERBOSE)
@@ -1247,19 +1247,121 @@ update_ttl_check(struct domain_run *r, const struct dns_change *c)
 struct zone_send {
 	struct dns_change *changes;
 	struct domain_run **who;
+	const char *zone;
+	/* the UPDATE denied whose changes are being sent alone: its first
+	 * change (SIZE_MAX: none yet), how many of them were accepted, and
+	 * the UPDATEs they took, the denied one included */
+	size_t alone_first, alone_ok;
+	unsigned alone_sent;
+	char alone_where[DNS_WHERE_MAX]; /* the server that took them */
 };
+
+/* The words for the result of an UPDATE, in a -v line. */
+static const char *
+update_result_words(enum dns_update_result r)
+{
+	switch (r) {
+	case DNS_UPDATE_OK:
+		return "accepted";
+	case DNS_UPDATE_DENIED:
+		return "refused";
+	case DNS_UPDATE_CONFLICT:
+		return "refused by its prerequisites";
+	default:
+		return "failed";
+	}
+}
+
+/* The -v lines of domain i of s about its UPDATE (result r): after
+ * which refusal it went alone, where it went under which key, with how
+ * many other domains, and the read back. */
+static void
+update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
+             const struct dns_update_info *info)
+{
+	struct domain_run *who = s->who[i];
+	char doms[64];
+
+	if (info->denied_n > 0 && i == info->denied_first)
+		run_note(who,
+		         "the UPDATE of zone %s carrying %zu domains was "
+		         "refused: %s; each domain is sent again in an "
+		         "UPDATE of its own",
+		         s->zone, info->denied_n, info->denied_reason);
+	else if (info->denied_n > 0)
+		run_note(who,
+		         "sent again in an UPDATE of its own: the UPDATE of "
+		         "zone %s carrying %zu domains was refused (%s)",
+		         s->zone, info->denied_n, info->denied_rcode);
+	if (info->sent == 0)
+		return;
+	if (info->carried == 1)
+		str_copy(doms, sizeof(doms), "this domain alone");
+	else
+		snprintf(doms, sizeof(doms), "%zu domains", info->carried);
+	run_note(who, "UPDATE of zone %s (%s) sent to %s, %s%s: %s%s", s->zone,
+	         doms, info->where,
+	         info->key != NULL ? "signed with TSIG key " : "unsigned",
+	         info->key != NULL ? info->key : "", update_result_words(r),
+	         info->sent > 1 ? " (sent twice: records changed "
+	                          "between our read and our first UPDATE)"
+	                        : "");
+	if (info->read_back)
+		run_note(who,
+		         "read back from %s: the records hold what was sent",
+		         info->where);
+}
+
+/*
+ * After the report of changes sent alone because the UPDATE carrying
+ * them together was denied: once every one of them was accepted alone,
+ * warn (in the first of them) that the server's grants take the zone's
+ * domains only one at a time, and what that costs. A refusal some domain
+ * meets alone too is its missing grant, which its error tells.
+ */
+static void
+alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
+            const struct dns_update_info *info)
+{
+	if (info->denied_n == 0)
+		return;
+	if (info->denied_first != s->alone_first) {
+		s->alone_first = info->denied_first;
+		s->alone_ok = 0;
+		s->alone_sent = 1; /* the denied UPDATE */
+	}
+	s->alone_sent += info->sent;
+	if (info->where[0] != '\0')
+		str_copy(s->alone_where, sizeof(s->alone_where), info->where);
+	if (r == DNS_UPDATE_OK)
+		s->alone_ok += n;
+	if (s->alone_ok < info->denied_n)
+		return;
+	run_warn(s->who[info->denied_first],
+	         "%s refused the UPDATE of zone %s carrying this domain and "
+	         "%zu other%s (%s), then accepted each of them alone: no one "
+	         "grant of key %s covers all their names (Knot allows an "
+	         "UPDATE only when one acl allows all of it), so they took "
+	         "%u UPDATEs instead of 1; grant a zone's names to the key "
+	         "in one rule, as `mta-sts-sync server-config` prints them "
+	         "for domains with a zone setting",
+	         s->alone_where, s->zone, info->denied_n - 1,
+	         info->denied_n == 2 ? "" : "s", info->denied_rcode,
+	         info->key != NULL ? info->key : "(none)", s->alone_sent);
+}
 
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
 zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
-            const struct diag *d)
+            const struct diag *d, const struct dns_update_info *info)
 {
 	struct zone_send *s = arg;
 
 	for (size_t i = first; i < first + n; i++) {
 		struct domain_run *who = s->who[i];
 
+		update_notes(s, i, r, info);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
 			run_fail(who, "%s%s", d->error,
@@ -1274,6 +1376,16 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 			run_warn(who, "%s", d->warn[w]);
 		update_ttl_check(who, &s->changes[i]);
 	}
+	alone_check(s, n, r, info);
+}
+
+/* qsort order of run indices. */
+static int
+index_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 /*
@@ -1281,17 +1393,28 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
  * run, write them into *text): one UPDATE, or several when they do not
  * fit in one message or are refused together (dns_update_zone()); and
  * record the outcome in each. Every member's work is done when this runs.
+ * The changes go in configuration order, not in the order the domains
+ * were read (which threads make vary), so that the UPDATEs, the parts
+ * and the messages are the same from run to run.
  */
 static void
 zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
             struct buf *text)
 {
-	struct zone_send s = {xcalloc(g->n, sizeof(*s.changes)),
-	                      xcalloc(g->n, sizeof(*s.who))};
+	size_t *order = xcalloc(g->n, sizeof(*order));
+	struct zone_send s;
 	size_t m = 0;
+	unsigned sent;
 
+	memset(&s, 0, sizeof(s));
+	s.changes = xcalloc(g->n, sizeof(*s.changes));
+	s.who = xcalloc(g->n, sizeof(*s.who));
+	s.zone = g->zone;
+	s.alone_first = SIZE_MAX;
+	memcpy(order, g->members, g->n * sizeof(*order));
+	qsort(order, g->n, sizeof(*order), index_cmp);
 	for (size_t i = 0; i < g->n; i++) {
-		struct domain_run *r = runs[g->members[i]];
+		struct domain_run *r = runs[order[i]];
 
 		if (!run_failed(r) && r->dns_needed) {
 			s.changes[m] = r->change;
@@ -1303,11 +1426,17 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 	} else if (dry_run) {
 		dns_update_text(s.who[0]->target, s.changes, m, text);
 	} else {
-		dns_update_zone(s.who[0]->target, s.changes, m, zone_report,
-		                &s);
+		sent = dns_update_zone(s.who[0]->target, s.changes, m,
+		                       zone_report, &s);
+		for (size_t i = 0; i < m; i++)
+			run_note(s.who[i],
+			         "zone %s took %u UPDATE%s for %zu %s", g->zone,
+			         sent, sent == 1 ? "" : "s", m,
+			         m == 1 ? "domain" : "domains");
 	}
 	free(s.changes);
 	free(s.who);
+	free(order);
 }
 
 /* ------------------------------------------------------------ report */

@@ -518,17 +518,70 @@ process_holds(int procfd, const char *real, const char *id)
 	return held;
 }
 
-/* Append ", pid N COMMAND" for the process of /proc directory procfd. */
+/* The parent pid of the process of /proc directory procfd, as digits
+ * into out (size bytes), from its stat ("PID (COMM) STATE PPID ...";
+ * COMM may hold any byte, the last ')' ends it); "" if unknown. */
 static void
-holder_name(int procfd, const char *pid, struct buf *out)
+parent_pid(int procfd, char *out, size_t size)
 {
-	char comm[64];
+	char stat[512];
+	const char *p = NULL;
+	size_t len;
+
+	out[0] = '\0';
+	if (read_small(procfd, "stat", stat, sizeof(stat)) > 0)
+		p = strrchr(stat, ')');
+	if (p == NULL || p[1] != ' ' || p[2] == '\0' || p[3] != ' ')
+		return;
+	p += 4;
+	len = strspn(p, "0123456789");
+	if (len > 0 && len < size && p[len] == ' ') {
+		memcpy(out, p, len);
+		out[len] = '\0';
+	}
+}
+
+/* Whether process ppid (digits; /proc open as proc) holds the lock
+ * too: the run a supervisor belongs to. */
+static int
+parent_holds(int proc, const char *ppid, const char *real, const char *id)
+{
+	int pfd, held;
+
+	if (ppid[0] == '\0' || strcmp(ppid, "0") == 0)
+		return 0;
+	pfd = openat(proc, ppid, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd == -1)
+		return 0;
+	held = process_holds(pfd, real, id);
+	close(pfd);
+	return held;
+}
+
+/* Append ", pid N COMMAND" for the process of /proc directory procfd
+ * (proc: /proc itself), and for a publish-command's supervisor whose
+ * run it is (real, id: the lock, as process_holds() takes them). */
+static void
+holder_name(int proc, int procfd, const char *pid, const char *real,
+            const char *id, struct buf *out)
+{
+	char comm[64], ppid[32];
 	ssize_t n = read_small(procfd, "comm", comm, sizeof(comm));
 
 	while (n > 0 && comm[n - 1] == '\n')
 		comm[--n] = '\0';
 	buf_printf(out, "%spid %s%s%s", out->len ? ", " : "", pid,
 	           n > 0 ? " " : "", n > 0 ? comm : "");
+	if (n <= 0 || strcmp(comm, SUPERVISOR_COMM) != 0)
+		return;
+	parent_pid(procfd, ppid, sizeof(ppid));
+	if (parent_holds(proc, ppid, real, id))
+		buf_printf(out,
+		           ": the supervisor of a publish-command of pid %s",
+		           ppid);
+	else
+		buf_puts(out, ": the supervisor of a publish-command of a run "
+		              "that has ended, stopping what the command left");
 }
 
 void
@@ -559,7 +612,7 @@ flock_holders(int fd, const char *path, struct buf *out)
 		if (pfd == -1)
 			continue;
 		if (process_holds(pfd, real, id) && found++ < HOLDERS_MAX)
-			holder_name(pfd, e->d_name, out);
+			holder_name(dirfd(proc), pfd, e->d_name, real, id, out);
 		close(pfd);
 	}
 	if (found > HOLDERS_MAX)

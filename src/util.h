@@ -141,15 +141,23 @@ void diag_warn(struct diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int diag_failed(const struct diag *d);
 
+/* The name (comm) a publish-command's supervisor gives itself
+ * (publish.c), so that flock_holders() tells it from a run: at most 15
+ * bytes, as the kernel keeps. */
+#define SUPERVISOR_COMM "mta-sts-sync-sv"
+
 /*
  * Name the other processes that hold an flock(2) lock on the file open
  * as fd (path names it): "pid N COMMAND, pid M COMMAND" appended to out,
  * four at most (then ", ..."). Every process sharing the locked open
  * file (a child that inherited it, as flock(1)'s command does) is
  * named, found by its descriptors in /proc (/proc/locks names only the
- * process that took the lock, which may be gone). Best effort: nothing
- * is appended for what cannot be read (another user's processes, no
- * /proc).
+ * process that took the lock, which may be gone). A publish-command's
+ * supervisor (SUPERVISOR_COMM) is named as such, with the run it
+ * belongs to: "pid M mta-sts-sync-sv: the supervisor of a
+ * publish-command of pid N" (its parent, when that holds the lock too),
+ * or "... of a run that has ended". Best effort: nothing is appended for
+ * what cannot be read (another user's processes, no /proc).
  */
 void flock_holders(int fd, const char *path, struct buf *out);
 

@@ -49,6 +49,11 @@
 #
 # $DNS_BIND_OPTIONS, when set, is added to BIND's options statement (e.g.
 # "querylog yes;": named then logs each query to DIR/named.log).
+#
+# $DNS_KNOT_ACL_PER_DOMAIN, when set, gives Knot one acl per domain of
+# $DNS_GRANT (as `server-config --knot` printed before it printed one
+# per zone) instead of one for them all: Knot allows an UPDATE only when
+# one acl allows all of it, so it refuses one carrying several domains.
 
 : "${DNS_GRANT:=example.com}"
 DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
@@ -166,7 +171,7 @@ _dns_knot_zones() {
 	local z
 	for z in ${DNS_ZONES:-}; do
 		printf '  - domain: %s\n    file: "%s/%s.zone"\n' "$z" "$1" "$z"
-		printf '    acl: mtasts-update\n'
+		printf '    acl: %s\n' "$(_dns_knot_acl_ids)"
 		_dns_knot_signing
 	done
 }
@@ -302,6 +307,42 @@ _dns_knot_owners() {
 	printf ']'
 }
 
+# _dns_knot_acls KEYNAMES: the acl: section entries for the keys (a
+# YAML flow list), one for all of $DNS_GRANT or one per domain of it
+# ($DNS_KNOT_ACL_PER_DOMAIN).
+_dns_knot_acls() {
+	local d
+	if [ -z "${DNS_KNOT_ACL_PER_DOMAIN:-}" ]; then
+		printf '  - id: mtasts-update\n    key: [ %s ]\n    action: update\n' "$1"
+		printf '    update-type: [TXT]\n    update-owner: name\n'
+		printf '    update-owner-match: equal\n    update-owner-name: %s\n' \
+			"$(_dns_knot_owners)"
+		return
+	fi
+	for d in $DNS_GRANT; do
+		printf '  - id: mtasts-update-%s\n    key: [ %s ]\n    action: update\n' "$d" "$1"
+		printf '    update-type: [TXT]\n    update-owner: name\n'
+		printf '    update-owner-match: equal\n'
+		printf '    update-owner-name: [_mta-sts.%s., _smtp._tls.%s.]\n' "$d" "$d"
+	done
+}
+
+# _dns_knot_acl_ids: what a zone's acl: item names, as _dns_knot_acls
+# defines them.
+_dns_knot_acl_ids() {
+	local d sep=""
+	if [ -z "${DNS_KNOT_ACL_PER_DOMAIN:-}" ]; then
+		echo mtasts-update
+		return
+	fi
+	printf '['
+	for d in $DNS_GRANT; do
+		printf '%smtasts-update-%s' "$sep" "$d"
+		sep=", "
+	done
+	printf ']\n'
+}
+
 # _dns_knot_keys KEYFILE...: the key: section entries.
 _dns_knot_keys() {
 	local k
@@ -339,17 +380,11 @@ control:
 key:
 $(_dns_knot_keys "$@")
 acl:
-  - id: mtasts-update
-    key: [ $names ]
-    action: update
-    update-type: [TXT]
-    update-owner: name
-    update-owner-match: equal
-    update-owner-name: $(_dns_knot_owners)
+$(_dns_knot_acls "$names")
 zone:
   - domain: example.com
     file: "$dir/example.com.zone"
-    acl: mtasts-update
+    acl: $(_dns_knot_acl_ids)
 $(_dns_knot_signing)
 $(_dns_knot_zones "$dir")
 EOF
