@@ -678,12 +678,15 @@ detect_format(const char *buf, size_t len)
 	int r;
 
 	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
-		const char *t = line + strspn(line, " \t");
-
+		const char *t = line;
 		enum keyfile_format f = KF_BIND;
 
-		if (r == 1)
+		/* a line too long or holding a NUL byte: BIND's parser says
+		 * what is wrong with it (line is not filled then) */
+		if (r == 1) {
 			strip_comment(line);
+			t = line + strspn(line, " \t");
+		}
 		if (r == 1 && line_is_blank(line))
 			continue;
 		if (r == 1 && strcmp(t, "key:") == 0)

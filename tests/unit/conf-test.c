@@ -2238,8 +2238,8 @@ test_no_secret_in_messages(void)
  * every case below. */
 static const char *const out_of_place_secrets[] = {
     "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
-    "WoBiE+/qRehidTmZkshV6mn+qf2EHHaKR+YlQ/StIl7Lz04VRmXzH7R2X3USNCpzM1HOk2g/"
-    "kFqMSK8tpB0JxQ==",
+    ("WoBiE+/qRehidTmZkshV6mn+qf2EHHaKR+YlQ/StIl7Lz04VRmXzH7R2X3USNCpzM1HOk2g/"
+     "kFqMSK8tpB0JxQ=="),
     "OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7",
 };
 
