@@ -523,6 +523,80 @@ test_wild_words(void)
 	}
 }
 
+/* What one record gives a domain, and the bits of each type. */
+static void
+test_wild_record(void)
+{
+	ok(dns_wild_record(15, ".") == DNS_WILD_NULL_MX &&
+	       dns_wild_record(15, "mx1.example.com") == DNS_WILD_MX &&
+	       dns_wild_record(16, "v=spf1 -all") == DNS_WILD_SPF &&
+	       dns_wild_record(16, "google-site-verification=x") ==
+	           DNS_WILD_TXT &&
+	       dns_wild_record(1, "") == DNS_WILD_A &&
+	       dns_wild_record(28, "") == DNS_WILD_AAAA &&
+	       dns_wild_record(5, "") == 0,
+	   "records: null MX, MX, SPF, other TXT, A, AAAA; a CNAME gives "
+	   "nothing");
+	ok(dns_wild_type(15) == (DNS_WILD_MX | DNS_WILD_NULL_MX) &&
+	       dns_wild_type(16) == (DNS_WILD_SPF | DNS_WILD_TXT) &&
+	       dns_wild_type(1) == DNS_WILD_A &&
+	       dns_wild_type(28) == DNS_WILD_AAAA && dns_wild_type(5) == 0,
+	   "types: the bits each may give");
+}
+
+/*
+ * The verdict of a wildcard test, from what the domain has and which
+ * types differ at a name below it or beside it. An MX or TXT record
+ * alike at all three names is refused whatever the addresses say: a
+ * wildcard whose address changes from one answer to the next (PowerDNS
+ * LUA pickrandom, ALIAS, a geographic backend) gave the three different
+ * ones, and the domain was published, losing the wildcard's MX. Without
+ * one, the addresses must be alike.
+ */
+static void
+test_wild_verdict(void)
+{
+	const unsigned mx = dns_wild_type(15), txt = dns_wild_type(16),
+	               a = DNS_WILD_A, aaaa = DNS_WILD_AAAA;
+	static const struct {
+		const char *what;
+		unsigned have, differ, refused;
+	} t[] = {
+	    {"MX, SPF and A alike", DNS_WILD_MX | DNS_WILD_SPF | DNS_WILD_A, 0,
+	     1},
+	    {"MX alike, A differs (a random address)", DNS_WILD_MX | DNS_WILD_A,
+	     DNS_WILD_A, 1},
+	    {"MX alike, A and AAAA differ",
+	     DNS_WILD_MX | DNS_WILD_A | DNS_WILD_AAAA,
+	     DNS_WILD_A | DNS_WILD_AAAA, 1},
+	    {"SPF alike, no MX, A differs", DNS_WILD_SPF | DNS_WILD_A,
+	     DNS_WILD_A, 1},
+	    {"other TXT alike, no MX, A differs", DNS_WILD_TXT | DNS_WILD_A,
+	     DNS_WILD_A, 1},
+	    {"null MX alike, AAAA differs", DNS_WILD_NULL_MX | DNS_WILD_AAAA,
+	     DNS_WILD_AAAA, 1},
+	    {"only A, alike", DNS_WILD_A, 0, 1},
+	    {"only A, differs", DNS_WILD_A, DNS_WILD_A, 0},
+	    {"no MX or TXT, AAAA differs", DNS_WILD_A | DNS_WILD_AAAA,
+	     DNS_WILD_AAAA, 0},
+	    {"MX differs", DNS_WILD_MX | DNS_WILD_A, DNS_WILD_MX, 0},
+	    {"MX alike, TXT differs", DNS_WILD_MX, DNS_WILD_SPF, 0},
+	    {"only a null MX, alike", DNS_WILD_NULL_MX, 0, 0},
+	    {"nothing at all, alike", 0, 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* differ as callers give it: every bit of each type */
+		unsigned differ = (t[i].differ & mx ? mx : 0) |
+		                  (t[i].differ & txt ? txt : 0) |
+		                  (t[i].differ & a) | (t[i].differ & aaaa);
+		unsigned v = dns_wild_verdict(t[i].have, differ);
+
+		ok(t[i].refused ? v == t[i].have : v == 0, "%s: %s (%#x)",
+		   t[i].what, t[i].refused ? "refused" : "not refused", v);
+	}
+}
+
 int
 main(void)
 {
@@ -536,5 +610,7 @@ main(void)
 	test_target_copy();
 	test_zones_not_kept();
 	test_wild_words();
+	test_wild_record();
+	test_wild_verdict();
 	return done_testing();
 }
