@@ -767,28 +767,18 @@ check_wildcard_domain(struct domain_check *dc)
 {
 	const char *dom = dc->rep->domain;
 	unsigned lost = wildcard_gives(dc->res, dom);
-	struct buf what, types;
-	int plural;
+	struct buf msg;
 
 	if (lost == 0)
 		return;
-	buf_init(&what, CHECK_MSG_MAX);
-	buf_init(&types, CHECK_MSG_MAX);
-	buf_puts(&what, "");
-	buf_puts(&types, "");
-	plural = dns_wild_words(lost, &what, &types);
+	/* room for more than a message holds: check_add() cuts the whole */
+	buf_init(&msg, 4 * CHECK_MSG_MAX);
+	dns_wild_sentence(&msg, dom, lost, "a wildcard");
 	check_add(dc->rep, CHECK_WARN, "wildcard-domain",
 	          "RFC 4592 \xc2\xa7"
 	          "2.2.2",
-	          "%s has no records of its own: %s %s from a wildcard (a "
-	          "name below it and one beside it get the same), which no "
-	          "longer answers it once _mta-sts.%s exists, so %s would "
-	          "go%s; give it records of its own (%s) before publishing "
-	          "MTA-STS",
-	          dom, what.data, plural ? "come" : "comes", dom,
-	          plural ? "they" : "it", dns_wild_mail(lost), types.data);
-	buf_free(&what);
-	buf_free(&types);
+	          "%s before publishing MTA-STS", msg.data);
+	buf_free(&msg);
 }
 
 /* ------------------------------------------------- 1. the STS record */

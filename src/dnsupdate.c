@@ -2100,9 +2100,12 @@ join_words(const char *const *list, size_t n, struct buf *out)
 		           list[i]);
 }
 
-/* Say what a domain gets from a wildcard; see dnsupdate.h. */
-int
-dns_wild_words(unsigned lost, struct buf *what, struct buf *types)
+/* Append to what the records that a domain gets from a wildcard (lost,
+ * DNS_WILD_*) as messages name them ("its MX, its SPF TXT record and its
+ * address"), and to types their types ("MX, TXT, A"), for the advice to
+ * give it its own. Returns whether what is plural. */
+static int
+wild_words(unsigned lost, struct buf *what, struct buf *types)
 {
 	const char *w[3], *t[4];
 	size_t nw = 0, nt = 0;
@@ -2132,9 +2135,11 @@ dns_wild_words(unsigned lost, struct buf *what, struct buf *types)
 	return plural || nw > 1;
 }
 
-/* What else stops when a domain loses lost; see dnsupdate.h. */
-const char *
-dns_wild_mail(unsigned lost)
+/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if it
+ * goes to an MX or, without one, to the address (RFC 5321 section 5.1)
+ * that goes: ", and mail to it would stop" (or a longer form), or "". */
+static const char *
+wild_mail(unsigned lost)
 {
 	if (lost & DNS_WILD_MX)
 		return ", and mail to it would stop";
@@ -2142,6 +2147,34 @@ dns_wild_mail(unsigned lost)
 		return ", and mail to it, which goes to that address for want "
 		       "of an MX (RFC 5321 section 5.1), would stop";
 	return "";
+}
+
+/* Say what a domain gets from a wildcard, and would lose; see
+ * dnsupdate.h. The sentence in three steps: what comes from where (and
+ * the evidence), why it would go, and what to give it. */
+void
+dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
+                  const char *wildcard)
+{
+	struct buf what, types;
+	int plural;
+
+	buf_init(&what, 256);
+	buf_init(&types, 256);
+	buf_puts(&what, "");
+	buf_puts(&types, "");
+	plural = wild_words(lost, &what, &types);
+	buf_printf(out,
+	           "%s has no records of its own: %s %s from %s (a name "
+	           "below it and one beside it get the same)",
+	           domain, what.data, plural ? "come" : "comes", wildcard);
+	buf_printf(out,
+	           ", which no longer answers it once _mta-sts.%s exists, "
+	           "so %s would go%s",
+	           domain, plural ? "they" : "it", wild_mail(lost));
+	buf_printf(out, "; give it records of its own (%s)", types.data);
+	buf_free(&what);
+	buf_free(&types);
 }
 
 /* After wild_take(): does a name below domain that was asked about (sts:

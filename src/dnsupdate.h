@@ -171,15 +171,14 @@ unsigned dns_wild_type(uint16_t type);
  * lose than a null MX. */
 unsigned dns_wild_verdict(unsigned have, unsigned differ);
 
-/* Append to what the records that a domain gets from a wildcard (lost,
- * DNS_WILD_*) as messages name them ("its MX, its SPF TXT record and its
- * address"), and to types their types ("MX, TXT, A"), for the advice to
- * give it its own. Returns whether what is plural. */
-int dns_wild_words(unsigned lost, struct buf *what, struct buf *types);
-/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if it
- * goes to an MX or, without one, to the address (RFC 5321 section 5.1)
- * that goes: ", and mail to it would stop" (or a longer form), or "". */
-const char *dns_wild_mail(unsigned lost);
+/* Append to out what is said of domain, which gets lost (DNS_WILD_*) only
+ * from wildcard ("a wildcard", "the wildcard *.example.com"): "DOMAIN has
+ * no records of its own: its MX and its address come from WILDCARD (...),
+ * which no longer answers it once _mta-sts.DOMAIN exists, so they would
+ * go, and mail to it would stop; give it records of its own (MX, A)",
+ * which the caller ends with when. */
+void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
+                       const char *wildcard);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
  * with t->key when set; the three queries pipelined on one connection).
