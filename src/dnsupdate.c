@@ -3276,33 +3276,39 @@ plan_names(const struct plan *p, char *out, size_t size)
 	}
 }
 
+/* Explain a signed REFUSED of an UPDATE. It comes from BIND (a grant
+ * missing) or PowerDNS (updates off or not from us; a grant its Lua
+ * policy lacks is dropped from a NOERROR instead); Knot denies with
+ * NOTAUTH and BADKEY. Nothing in the reply tells them apart reliably
+ * (PowerDNS sets the AA bit, which RFC 2136 reserves, and may stop), so
+ * the advice names each: what is refused, then what to fix on each. */
+static void
+update_refused_error(const struct dns_target *t, const char *where,
+                     const char *names, struct diag *d)
+{
+	const char *key = t->key ? t->key->name : "(none)";
+
+	diag_error(d,
+	           "%s refused the update of %s (REFUSED): it does not let "
+	           "key %s change these names in zone %s. On BIND: the "
+	           "zone's update-policy lacks the grants `mta-sts-sync "
+	           "server-config --bind` prints; on PowerDNS: it takes no "
+	           "updates from us (set dnsupdate=yes, and without a "
+	           "lua-dnsupdate-policy-script let allow-dnsupdate-from "
+	           "admit our address and the zone's TSIG-ALLOW-DNSUPDATE "
+	           "metadata, if set, name key %s)",
+	           where, names, key, t->zone, key);
+}
+
 /* Explain the rcode of a failed UPDATE. */
 static void
 update_rcode_error(const struct dns_target *t, const char *where,
                    const char *names, int rcode, struct diag *d)
 {
 	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
-	const char *key = t->key ? t->key->name : "(none)";
 
-	/* A signed REFUSED comes from BIND (a grant missing) or PowerDNS
-	 * (updates off or not from us; a grant its Lua policy lacks is
-	 * dropped from a NOERROR instead); Knot denies with NOTAUTH and
-	 * BADKEY. Nothing in the reply tells them apart reliably (PowerDNS
-	 * sets the AA bit, which RFC 2136 reserves, and may stop), so the
-	 * advice names each. */
 	if (rcode == LDNS_RCODE_REFUSED)
-		diag_error(d,
-		           "%s refused the update of %s (REFUSED): it does "
-		           "not let key %s change these names in zone %s; on "
-		           "BIND, the zone's update-policy lacks the grants "
-		           "`mta-sts-sync server-config --bind` prints; on "
-		           "PowerDNS, it takes no updates from us: set "
-		           "dnsupdate=yes; without a "
-		           "lua-dnsupdate-policy-script, "
-		           "allow-dnsupdate-from must also admit our "
-		           "address, and the zone's TSIG-ALLOW-DNSUPDATE "
-		           "metadata, if set, key %s",
-		           where, names, key, t->zone, key);
+		update_refused_error(t, where, names, d);
 	else if (rcode == LDNS_RCODE_NOTZONE)
 		diag_error(d,
 		           "%s: %s is not in zone %s (NOTZONE): set `zone` "
