@@ -668,28 +668,23 @@ zone_apex(ldns_resolver *res, const char *domain)
 	return apex;
 }
 
-/* What a domain would lose with the records recs, as own_records()
- * gives them (DNS_WILD_*). A CNAME is left aside: sync refuses such a
- * domain for its own reason. */
+/* What the records recs of type t, as own_records() gives them ("MX 10
+ * mx1.example.", "TXT v=spf1 -all"), give a domain (DNS_WILD_*). A CNAME
+ * is left aside: sync refuses such a domain for its own reason. */
 static unsigned
-lost_of(const struct strlist *recs)
+lost_of(const struct strlist *recs, ldns_rr_type t)
 {
 	unsigned lost = 0;
 
 	for (size_t i = 0; i < recs->n; i++) {
-		const char *r = recs->v[i];
+		/* the RDATA after the type; of an MX, its exchange */
+		const char *data = strchr(recs->v[i], ' ');
 
-		if (strcmp(r, "MX 0 .") == 0)
-			lost |= DNS_WILD_NULL_MX;
-		else if (strncmp(r, "MX ", 3) == 0)
-			lost |= DNS_WILD_MX;
-		else if (strncmp(r, "TXT ", 4) == 0)
-			lost |=
-			    record_is_spf(r + 4) ? DNS_WILD_SPF : DNS_WILD_TXT;
-		else if (strncmp(r, "A ", 2) == 0)
-			lost |= DNS_WILD_A;
-		else if (strncmp(r, "AAAA ", 5) == 0)
-			lost |= DNS_WILD_AAAA;
+		if (data == NULL || strncmp(recs->v[i], "CNAME ", 6) == 0)
+			continue;
+		if (t == LDNS_RR_TYPE_MX && strchr(data + 1, ' ') != NULL)
+			data = strchr(data + 1, ' ');
+		lost |= dns_wild_record(t, data + 1);
 	}
 	return lost;
 }
@@ -711,16 +706,19 @@ records_alike(ldns_resolver *res, const struct strlist *here, const char *probe,
 /*
  * What domain gets from a wildcard, which publishing _mta-sts.<domain>
  * would take away (DNS_WILD_*; 0: nothing, or it cannot tell), told as
- * sync tells it (dnsupdate.h, where wild_domain_lost() gives the
- * reasons): its MX, TXT, A and AAAA records are each the same as those
+ * sync tells it (dns_wild_verdict(); wild_domain_lost() in dnsupdate.c
+ * gives the reasons): its MX and TXT records are each the same as those
  * of a random name just below it and of a random name beside it (below
  * its parent), which one wildcard answers alike when domain does not
- * exist, and it has more than a null MX to lose. When domain exists,
- * the name below gets the records of *.<domain> and the name beside
- * those of *.<parent>: both would have to give its own records (the
- * blind spot). Not for a zone's apex, which always exists. Thirteen
- * queries at most (the SOA, then for each type the domain's, the name
- * below's and, if those are alike, the name beside's), one at an apex.
+ * exist, its A and AAAA records too unless it has an MX or TXT record
+ * (addresses may change from one answer to the next), and it has more
+ * than a null MX to lose. When domain exists, the name below gets the
+ * records of *.<domain> and the name beside those of *.<parent>: both
+ * would have to give its own records (the blind spot). Not for a zone's
+ * apex, which always exists. Thirteen queries at most (the SOA, then for
+ * each type the domain's, the name below's and, if those are alike, the
+ * name beside's), one at an apex; none after an MX or TXT that differs,
+ * which no later answer can outweigh.
  */
 static unsigned
 wildcard_gives(ldns_resolver *res, const char *domain)
@@ -729,7 +727,7 @@ wildcard_gives(ldns_resolver *res, const char *domain)
 	                                     LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
 	const char *parent = strchr(domain, '.');
-	unsigned lost = 0;
+	unsigned have = 0, differ = 0;
 
 	if (parent == NULL || zone_apex(res, domain) != 0 ||
 	    dns_probe_name(domain, below, sizeof(below)) == -1 ||
@@ -737,16 +735,22 @@ wildcard_gives(ldns_resolver *res, const char *domain)
 		return 0;
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		struct strlist here = {0};
-		int same = own_records(res, domain, types[i], &here) == 0 &&
-		           records_alike(res, &here, below, types[i]) &&
-		           records_alike(res, &here, beside, types[i]);
 
-		lost |= lost_of(&here);
+		if (own_records(res, domain, types[i], &here) == -1) {
+			strlist_free(&here);
+			return 0;
+		}
+		have |= lost_of(&here, types[i]);
+		if (!records_alike(res, &here, below, types[i]) ||
+		    !records_alike(res, &here, beside, types[i]))
+			differ |= dns_wild_type(types[i]);
 		strlist_free(&here);
-		if (!same)
+		/* cleared whatever is left to ask: even an MX to lose would
+		 * not outweigh the differences so far */
+		if (dns_wild_verdict(DNS_WILD_MX, differ) == 0)
 			return 0;
 	}
-	return (lost & ~DNS_WILD_NULL_MX) != 0 ? lost : 0;
+	return dns_wild_verdict(have, differ);
 }
 
 /*
@@ -763,28 +767,18 @@ check_wildcard_domain(struct domain_check *dc)
 {
 	const char *dom = dc->rep->domain;
 	unsigned lost = wildcard_gives(dc->res, dom);
-	struct buf what, types;
-	int plural;
+	struct buf msg;
 
 	if (lost == 0)
 		return;
-	buf_init(&what, CHECK_MSG_MAX);
-	buf_init(&types, CHECK_MSG_MAX);
-	buf_puts(&what, "");
-	buf_puts(&types, "");
-	plural = dns_wild_words(lost, &what, &types);
+	/* room for more than a message holds: check_add() cuts the whole */
+	buf_init(&msg, 4 * CHECK_MSG_MAX);
+	dns_wild_sentence(&msg, dom, lost, "a wildcard");
 	check_add(dc->rep, CHECK_WARN, "wildcard-domain",
 	          "RFC 4592 \xc2\xa7"
 	          "2.2.2",
-	          "%s has no records of its own: %s %s from a wildcard (a "
-	          "name below it and one beside it get the same), which no "
-	          "longer answers it once _mta-sts.%s exists, so %s would "
-	          "go%s; give it records of its own (%s) before publishing "
-	          "MTA-STS",
-	          dom, what.data, plural ? "come" : "comes", dom,
-	          plural ? "they" : "it", dns_wild_mail(lost), types.data);
-	buf_free(&what);
-	buf_free(&types);
+	          "%s before publishing MTA-STS", msg.data);
+	buf_free(&msg);
 }
 
 /* ------------------------------------------------- 1. the STS record */

@@ -1946,33 +1946,80 @@ wild_rrs_alike(const struct dns_txtset *here, ldns_rr_type type,
 	return same;
 }
 
-/* What domain loses if the records s of type (TXT, A or AAAA) go
+/* What a domain's record gives it; see dnsupdate.h. */
+unsigned
+dns_wild_record(uint16_t type, const char *data)
+{
+	switch (type) {
+	case LDNS_RR_TYPE_MX:
+		return strcmp(data, ".") == 0 ? DNS_WILD_NULL_MX : DNS_WILD_MX;
+	case LDNS_RR_TYPE_TXT:
+		return record_is_spf(data) ? DNS_WILD_SPF : DNS_WILD_TXT;
+	case LDNS_RR_TYPE_A:
+		return DNS_WILD_A;
+	case LDNS_RR_TYPE_AAAA:
+		return DNS_WILD_AAAA;
+	default:
+		return 0;
+	}
+}
+
+/* What records of a type may give; see dnsupdate.h. */
+unsigned
+dns_wild_type(uint16_t type)
+{
+	switch (type) {
+	case LDNS_RR_TYPE_MX:
+		return DNS_WILD_MX | DNS_WILD_NULL_MX;
+	case LDNS_RR_TYPE_TXT:
+		return DNS_WILD_SPF | DNS_WILD_TXT;
+	default:
+		return dns_wild_record(type, "");
+	}
+}
+
+/* What the records s of type (TXT, A or AAAA) give a domain
  * (DNS_WILD_*; 0 if s is empty). */
 static unsigned
-wild_lost_of(ldns_rr_type type, const struct dns_txtset *s)
+wild_have(ldns_rr_type type, const struct dns_txtset *s)
 {
-	unsigned lost = 0;
+	unsigned have = 0;
 
-	if (type == LDNS_RR_TYPE_A)
-		return s->n > 0 ? DNS_WILD_A : 0;
-	if (type == LDNS_RR_TYPE_AAAA)
-		return s->n > 0 ? DNS_WILD_AAAA : 0;
-	for (size_t i = 0; i < s->text.n; i++)
-		lost |=
-		    record_is_spf(s->text.v[i]) ? DNS_WILD_SPF : DNS_WILD_TXT;
-	return lost;
+	for (size_t i = 0; i < s->n; i++)
+		have |= dns_wild_record(
+		    type, type == LDNS_RR_TYPE_TXT ? s->text.v[i] : "");
+	return have;
+}
+
+/* The verdict of a wildcard test; see dnsupdate.h, and
+ * wild_domain_lost() for why. */
+unsigned
+dns_wild_verdict(unsigned have, unsigned differ)
+{
+	const unsigned addr = DNS_WILD_A | DNS_WILD_AAAA;
+	const unsigned mx_txt =
+	    dns_wild_type(LDNS_RR_TYPE_MX) | dns_wild_type(LDNS_RR_TYPE_TXT);
+
+	if ((differ & mx_txt) != 0)
+		return 0;
+	if ((differ & addr) != 0 && (have & mx_txt) == 0)
+		return 0;
+	return (have & ~DNS_WILD_NULL_MX) != 0 ? have : 0;
 }
 
 /*
  * What domain, read into st, gets from a wildcard (DNS_WILD_*), by the
  * answers of b from first on (wild_domain_add()'s questions): 0 unless
- * its MX, TXT, A and AAAA RRsets are each the same as those of both
- * probes, the name below it (B, <random>.<domain>) and the name beside
- * it (S, <random>.<parent>), and it has more to lose than a null MX
- * (which takes no mail before or after). A name that does not exist is
+ * its MX and TXT RRsets are each the same as those of both probes, the
+ * name below it (B, <random>.<domain>) and the name beside it (S,
+ * <random>.<parent>), its A and AAAA RRsets too if its MX and TXT hold
+ * no record, and it has more to lose than a null MX (which takes no mail
+ * before or after): dns_wild_verdict(). A name that does not exist is
  * answered from the wildcard of its closest encloser, the nearest name
  * above it that exists, if that has one, else NXDOMAIN (RFC 4592
- * section 3.3.1); names do not exist by chance, so neither probe does.
+ * section 3.3.1), and a name that exists never is (a wildcard applies
+ * only where the name is not found, RFC 1034 section 4.3.2 step 3c);
+ * names do not exist by chance, so neither probe does.
  * - domain does not exist (what is refused): nothing below it exists
  *   either (it would make domain exist, section 2.2.2), so domain's
  *   closest encloser E is B's too; and it is S's: E is the parent P if
@@ -1983,17 +2030,32 @@ wild_lost_of(ldns_rr_type type, const struct dns_txtset *s)
  *   NXDOMAIN (nothing is asked then: st->below_nxdomain). For a.<zone>,
  *   E is the apex and all get *.<zone>'s. So every domain refused on B
  *   alone still is.
- * - domain exists (so does P): B's closest encloser is domain, S's is P,
- *   so B gets the records of *.<domain> or none, S those of *.<parent>
- *   or none: for a.b.<zone>, *.b.<zone>; for a.<zone>, *.<zone>. Having
- *   something to lose, domain is refused only if both wildcards exist
- *   and both give the records it holds itself. *.<domain> alone (a web
- *   host's "sub A x" beside "*.sub A x", or a domain's MX beside the
- *   same *.<domain> MX), which B alone took for a domain that does not
- *   exist, no longer is. What is left, and cannot be told without
- *   DNSSEC, is *.<parent> with those same records as well: most often
- *   *.<zone>, for a domain just below the apex (the blind spot that
- *   dnsupdate.h describes).
+ * - domain exists (so does P): what it is asked for is its own, B's
+ *   closest encloser is domain, S's is P, so B gets the records of
+ *   *.<domain> or none, S those of *.<parent> or none: for a.b.<zone>,
+ *   *.b.<zone>; for a.<zone>, *.<zone>. Having something to lose,
+ *   domain is refused only if both wildcards exist and both give the
+ *   records it holds itself. *.<domain> alone (a web host's "sub A x"
+ *   beside "*.sub A x", or a domain's MX beside the same *.<domain>
+ *   MX), which B alone took for a domain that does not exist, no longer
+ *   is. What is left, and cannot be told without DNSSEC, is *.<parent>
+ *   with those same records as well: most often *.<zone>, for a domain
+ *   just below the apex (the blind spot that dnsupdate.h describes).
+ * So an MX or TXT record of domain that both probes get too means that
+ * domain does not exist, or the blind spot: an existing domain's record
+ * is its own, and for B and S to get it too both wildcards must hold it.
+ * Its addresses cannot tell these two apart any better, and they may
+ * differ between the three answers although one wildcard gives them all:
+ * a server may make a new answer for each query (a PowerDNS LUA record
+ * picking an address at random or by which are up, ALIAS in a wildcard,
+ * a geographic backend), and requiring them alike would publish such a
+ * domain, taking away the wildcard's MX and its mail. So once an MX or
+ * TXT record is alike at all three, the addresses are not compared (the
+ * blind spot then takes in a domain whose own MX and TXT both wildcards
+ * give, whatever addresses the three have). Without one, the addresses
+ * are all there is to compare: every domain without an MX or TXT record
+ * of its own has the same (none) as two names without any, and only
+ * alike addresses tell one that does not exist.
  */
 static unsigned
 wild_domain_lost(const struct batch *b, size_t first,
@@ -2003,31 +2065,26 @@ wild_domain_lost(const struct batch *b, size_t first,
 	const char *below = b->q[first + WILD_BELOW(0)].name,
 	           *beside = b->q[first + WILD_BESIDE(0)].name,
 	           *domain = b->q[first + WILD_DOMAIN(1)].name;
-	const struct strlist *mx = &st->mx;
-	unsigned lost = 0;
-	int same;
+	unsigned have = 0, differ = 0;
 
-	if (!wild_mx_alike(mx, ans[WILD_BELOW(0)], below) ||
-	    !wild_mx_alike(mx, ans[WILD_BESIDE(0)], beside))
-		return 0;
-	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0)
-		lost |= DNS_WILD_NULL_MX;
-	else if (mx->n > 0)
-		lost |= DNS_WILD_MX;
+	for (size_t i = 0; i < st->mx.n; i++)
+		have |= dns_wild_record(LDNS_RR_TYPE_MX, st->mx.v[i]);
+	if (!wild_mx_alike(&st->mx, ans[WILD_BELOW(0)], below) ||
+	    !wild_mx_alike(&st->mx, ans[WILD_BESIDE(0)], beside))
+		differ |= dns_wild_type(LDNS_RR_TYPE_MX);
 	for (size_t i = 1; i < WILD_TYPES; i++) {
 		ldns_rr_type type = wild_domain_types[i];
 		struct dns_txtset here;
 
 		memset(&here, 0, sizeof(here));
 		read_rrs(ans[WILD_DOMAIN(i)], domain, type, &here);
-		same = wild_rrs_alike(&here, type, ans[WILD_BELOW(i)], below) &&
-		       wild_rrs_alike(&here, type, ans[WILD_BESIDE(i)], beside);
-		lost |= wild_lost_of(type, &here);
+		have |= wild_have(type, &here);
+		if (!wild_rrs_alike(&here, type, ans[WILD_BELOW(i)], below) ||
+		    !wild_rrs_alike(&here, type, ans[WILD_BESIDE(i)], beside))
+			differ |= dns_wild_type(type);
 		txtset_free(&here);
-		if (!same)
-			return 0;
 	}
-	return (lost & ~DNS_WILD_NULL_MX) != 0 ? lost : 0;
+	return dns_wild_verdict(have, differ);
 }
 
 /* Append to out the words of list (n of them) joined as in "a, b and
@@ -2043,9 +2100,12 @@ join_words(const char *const *list, size_t n, struct buf *out)
 		           list[i]);
 }
 
-/* Say what a domain gets from a wildcard; see dnsupdate.h. */
-int
-dns_wild_words(unsigned lost, struct buf *what, struct buf *types)
+/* Append to what the records that a domain gets from a wildcard (lost,
+ * DNS_WILD_*) as messages name them ("its MX, its SPF TXT record and its
+ * address"), and to types their types ("MX, TXT, A"), for the advice to
+ * give it its own. Returns whether what is plural. */
+static int
+wild_words(unsigned lost, struct buf *what, struct buf *types)
 {
 	const char *w[3], *t[4];
 	size_t nw = 0, nt = 0;
@@ -2075,9 +2135,11 @@ dns_wild_words(unsigned lost, struct buf *what, struct buf *types)
 	return plural || nw > 1;
 }
 
-/* What else stops when a domain loses lost; see dnsupdate.h. */
-const char *
-dns_wild_mail(unsigned lost)
+/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if it
+ * goes to an MX or, without one, to the address (RFC 5321 section 5.1)
+ * that goes: ", and mail to it would stop" (or a longer form), or "". */
+static const char *
+wild_mail(unsigned lost)
 {
 	if (lost & DNS_WILD_MX)
 		return ", and mail to it would stop";
@@ -2085,6 +2147,34 @@ dns_wild_mail(unsigned lost)
 		return ", and mail to it, which goes to that address for want "
 		       "of an MX (RFC 5321 section 5.1), would stop";
 	return "";
+}
+
+/* Say what a domain gets from a wildcard, and would lose; see
+ * dnsupdate.h. The sentence in three steps: what comes from where (and
+ * the evidence), why it would go, and what to give it. */
+void
+dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
+                  const char *wildcard)
+{
+	struct buf what, types;
+	int plural;
+
+	buf_init(&what, 256);
+	buf_init(&types, 256);
+	buf_puts(&what, "");
+	buf_puts(&types, "");
+	plural = wild_words(lost, &what, &types);
+	buf_printf(out,
+	           "%s has no records of its own: %s %s from %s (a name "
+	           "below it and one beside it get the same)",
+	           domain, what.data, plural ? "come" : "comes", wildcard);
+	buf_printf(out,
+	           ", which no longer answers it once _mta-sts.%s exists, "
+	           "so %s would go%s",
+	           domain, plural ? "they" : "it", wild_mail(lost));
+	buf_printf(out, "; give it records of its own (%s)", types.data);
+	buf_free(&what);
+	buf_free(&types);
 }
 
 /* After wild_take(): does a name below domain that was asked about (sts:
@@ -3186,33 +3276,39 @@ plan_names(const struct plan *p, char *out, size_t size)
 	}
 }
 
+/* Explain a signed REFUSED of an UPDATE. It comes from BIND (a grant
+ * missing) or PowerDNS (updates off or not from us; a grant its Lua
+ * policy lacks is dropped from a NOERROR instead); Knot denies with
+ * NOTAUTH and BADKEY. Nothing in the reply tells them apart reliably
+ * (PowerDNS sets the AA bit, which RFC 2136 reserves, and may stop), so
+ * the advice names each: what is refused, then what to fix on each. */
+static void
+update_refused_error(const struct dns_target *t, const char *where,
+                     const char *names, struct diag *d)
+{
+	const char *key = t->key ? t->key->name : "(none)";
+
+	diag_error(d,
+	           "%s refused the update of %s (REFUSED): it does not let "
+	           "key %s change these names in zone %s. On BIND: the "
+	           "zone's update-policy lacks the grants `mta-sts-sync "
+	           "server-config --bind` prints; on PowerDNS: it takes no "
+	           "updates from us (set dnsupdate=yes, and without a "
+	           "lua-dnsupdate-policy-script let allow-dnsupdate-from "
+	           "admit our address and the zone's TSIG-ALLOW-DNSUPDATE "
+	           "metadata, if set, name key %s)",
+	           where, names, key, t->zone, key);
+}
+
 /* Explain the rcode of a failed UPDATE. */
 static void
 update_rcode_error(const struct dns_target *t, const char *where,
                    const char *names, int rcode, struct diag *d)
 {
 	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
-	const char *key = t->key ? t->key->name : "(none)";
 
-	/* A signed REFUSED comes from BIND (a grant missing) or PowerDNS
-	 * (updates off or not from us; a grant its Lua policy lacks is
-	 * dropped from a NOERROR instead); Knot denies with NOTAUTH and
-	 * BADKEY. Nothing in the reply tells them apart reliably (PowerDNS
-	 * sets the AA bit, which RFC 2136 reserves, and may stop), so the
-	 * advice names each. */
 	if (rcode == LDNS_RCODE_REFUSED)
-		diag_error(d,
-		           "%s refused the update of %s (REFUSED): it does "
-		           "not let key %s change these names in zone %s; on "
-		           "BIND, the zone's update-policy lacks the grants "
-		           "`mta-sts-sync server-config --bind` prints; on "
-		           "PowerDNS, it takes no updates from us: set "
-		           "dnsupdate=yes; without a "
-		           "lua-dnsupdate-policy-script, "
-		           "allow-dnsupdate-from must also admit our "
-		           "address, and the zone's TSIG-ALLOW-DNSUPDATE "
-		           "metadata, if set, key %s",
-		           where, names, key, t->zone, key);
+		update_refused_error(t, where, names, d);
 	else if (rcode == LDNS_RCODE_NOTZONE)
 		diag_error(d,
 		           "%s: %s is not in zone %s (NOTZONE): set `zone` "

@@ -154,15 +154,31 @@ struct dns_state {
 #define DNS_WILD_A 16u      /* A records */
 #define DNS_WILD_AAAA 32u   /* AAAA records */
 
-/* Append to what the records that a domain gets from a wildcard (lost,
- * DNS_WILD_*) as messages name them ("its MX, its SPF TXT record and its
- * address"), and to types their types ("MX, TXT, A"), for the advice to
- * give it its own. Returns whether what is plural. */
-int dns_wild_words(unsigned lost, struct buf *what, struct buf *types);
-/* What else stops when a domain loses lost (DNS_WILD_*): its mail, if it
- * goes to an MX or, without one, to the address (RFC 5321 section 5.1)
- * that goes: ", and mail to it would stop" (or a longer form), or "". */
-const char *dns_wild_mail(unsigned lost);
+/* The DNS_WILD_* bit of one record a domain holds, which it loses if a
+ * wildcard gave it: an MX (type 15) whose exchange is data ("." for a
+ * null MX, RFC 7505), a TXT record (16) whose text is data, an A (1) or
+ * AAAA (28) record (data unused, "" say); 0 for another type. */
+unsigned dns_wild_record(uint16_t type, const char *data);
+/* Every DNS_WILD_* bit that records of type (as above) may give. */
+unsigned dns_wild_type(uint16_t type);
+/* The verdict of a wildcard test of a domain (dns_state_wildcards(), and
+ * check): what it gets only from a wildcard (DNS_WILD_*), or 0, from what
+ * its MX, TXT, A and AAAA records give it (have, DNS_WILD_*) and the types
+ * whose RRsets differ from those of a random name below it or of one
+ * beside it (differ, the dns_wild_type() bits of each). 0 when the MX or
+ * TXT differ, or only the addresses do and the MX and TXT hold no record
+ * (wild_domain_lost() in dnsupdate.c says why), or when it has no more to
+ * lose than a null MX. */
+unsigned dns_wild_verdict(unsigned have, unsigned differ);
+
+/* Append to out what is said of domain, which gets lost (DNS_WILD_*) only
+ * from wildcard ("a wildcard", "the wildcard *.example.com"): "DOMAIN has
+ * no records of its own: its MX and its address come from WILDCARD (...),
+ * which no longer answers it once _mta-sts.DOMAIN exists, so they would
+ * go, and mail to it would stop; give it records of its own (MX, A)",
+ * which the caller ends with when. */
+void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
+                       const char *wildcard);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
  * with t->key when set; the three queries pipelined on one connection).
@@ -207,16 +223,19 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * NXDOMAIN (st->below_nxdomain: no wildcard covers <domain>), the MX,
  * TXT, A and AAAA of a random name just below <domain> and of a random
  * name beside it (below its parent) are asked too, with the TXT, A and
- * AAAA of <domain> itself; when each of the four RRsets of <domain> is
- * the same as both probes' and <domain> has something to lose (more
- * than a null MX), <domain> exists only through a wildcard (the one
+ * AAAA of <domain> itself; when its MX and TXT RRsets are the same as
+ * both probes', its A and AAAA too unless its MX or TXT holds a record
+ * (addresses may change from one query to the next, as a PowerDNS LUA
+ * record's), and <domain> has something to lose (more than a null MX:
+ * dns_wild_verdict()), <domain> exists only through a wildcard (the one
  * that answers a name that does not exist answers all names next to it
  * too) and st->domain_wildcard says what it gets from it (the caller
  * refuses the domain), unless a name asked about still holds a record,
  * TXT or CNAME, once the wildcard's are left out (it makes <domain>
  * exist). Blind spot: a domain with records of its own, a wildcard
  * *.<domain> with the same records and a wildcard *.<parent> (often
- * *.<zone>) with the same records too answers alike, and is refused.
+ * *.<zone>) with the same records too answers alike, and is refused;
+ * with an MX or TXT record, whatever addresses the three hold.
  * Nothing is asked when nothing is in doubt (a state checked already
  * holds nothing in doubt at its names and keeps their flags; only the
  * questions about <domain> are asked again); all the questions go at

@@ -63,19 +63,6 @@
 	"%s.%s: its CNAME to %s comes from a wildcard (the name does not "     \
 	"exist), not a delegation: taken as no record, the update creates "    \
 	"the name"
-/* a domain that exists only through a wildcard (plan_wildcard_domain):
- * the domain, what it gets from the wildcard ("its MX and its address")
- * and "comes" or "come", the wildcard, the domain, "it" or "they" and
- * what else stops, the record types, the domain twice, its parent, then
- * the domain again */
-#define WILDCARD_DOMAIN_SHADOW                                                 \
-	"%s has no records of its own: %s %s from %s (a name below it and "    \
-	"one beside it get the same), which no longer answers it once "        \
-	"_mta-sts.%s exists, so %s would go%s; give it records of its own "    \
-	"(%s) first, and mta-sts.%s its own address if it has the "            \
-	"wildcard's, which then stops answering it too (if it has them, and "  \
-	"wildcards *.%s and *.%s give the same, add _mta-sts.%s TXT "          \
-	"\"v=STSv1; id=0\" first: the next run replaces it)"
 /* -v, when the id changes although the policy does not (plan_form) */
 #define ID_TOGGLE_NOTE                                                         \
 	"%s held another policy while the live id named this one (a "          \
@@ -759,22 +746,28 @@ plan_wildcard_domain(struct domain_run *r)
 	const char *d = r->dc->name;
 	unsigned lost = r->state.domain_wildcard;
 	char wild[DNS_NAME_MAX + 40];
-	struct buf what, types;
-	int plural;
+	struct buf msg;
 
 	if (lost == 0)
 		return 0;
-	buf_init(&what, RUN_MSG_MAX);
-	buf_init(&types, RUN_MSG_MAX);
-	buf_puts(&what, "");
-	buf_puts(&types, "");
-	plural = dns_wild_words(lost, &what, &types);
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
-	run_fail(r, WILDCARD_DOMAIN_SHADOW, d, what.data,
-	         plural ? "come" : "comes", wild, d, plural ? "they" : "it",
-	         dns_wild_mail(lost), types.data, d, d, parent_of(d), d);
-	buf_free(&what);
-	buf_free(&types);
+	/* room for more than a message holds, so that no part is dropped:
+	 * run_fail() cuts the whole */
+	buf_init(&msg, 4 * RUN_MSG_MAX);
+	dns_wild_sentence(&msg, d, lost, wild);
+	/* the policy host may be one more name the wildcard answers */
+	buf_printf(&msg,
+	           " first, and mta-sts.%s its own address if it has the "
+	           "wildcard's, which then stops answering it too",
+	           d);
+	/* the blind spot: how to get past a false refusal */
+	buf_printf(&msg,
+	           " (if it has them, and wildcards *.%s and *.%s give the "
+	           "same, add _mta-sts.%s TXT \"v=STSv1; id=0\" first: the "
+	           "next run replaces it)",
+	           d, parent_of(d), d);
+	run_fail(r, "%s", msg.data);
+	buf_free(&msg);
 	return -1;
 }
 
