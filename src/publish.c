@@ -15,7 +15,11 @@
  * next write of the file removes its leftovers, and so does a run that
  * finds the file up to date, when its directory changed after the file
  * was put in place (see tidy_after_read()). Nothing waits for a
- * temporary to age, and no directory is touched to be looked at again.
+ * temporary to age, and no directory is touched to be looked at again;
+ * except on a file system without locks (flock(2) fails there: NFSv3
+ * without lockd, some FUSE and CIFS mounts), where age tells instead: a
+ * temporary over PUBLISH_NOLOCK_AGE seconds old is a leftover, and a
+ * write beside a younger one touches the directory (keep_dir_listed()).
  *
  * Durability with group commit: the new bytes must be on disk before the
  * rename, and the rename before publish_write returns (and so before the
@@ -54,6 +58,12 @@
 /* temporaries a tidy removed before their writer could lock them, in a
  * row, before a write gives up (see open_tmp()) */
 #define PUBLISH_TMP_TRIES 3
+/* seconds after which a temporary whose lock cannot be tried (a file
+ * system without locks) is taken for a leftover: a writer makes, fills,
+ * flushes and renames its temporary in well under that */
+#define PUBLISH_NOLOCK_AGE 60
+/* touches of a directory before giving up (keep_dir_listed()) */
+#define PUBLISH_MARK_TRIES 4
 #define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
 #define PUBLISH_SLOW_SYNCFS 3  /* costlier syncfs in a row: fsync only */
 
@@ -247,59 +257,109 @@ is_tmp_of(const char *name, const char *base)
  */
 static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Whether err, of a failed flock(2), says that the file system has no
+ * locks (NFSv3 without lockd: ENOLCK; FUSE, CIFS and others: EOPNOTSUPP,
+ * which is ENOTSUP on Linux, EINVAL or ENOSYS), rather than that the
+ * lock is held (EWOULDBLOCK). */
+static int
+no_locks(int err)
+{
+	return err == ENOLCK || err == EOPNOTSUPP || err == EINVAL ||
+	       err == ENOSYS;
+}
+
+/* What remove_if_abandoned() did with a temporary. */
+enum tmp_fate {
+	TMP_REMOVED, /* a leftover, removed */
+	TMP_LEFT,    /* held, not ours to judge or remove */
+	TMP_YOUNG    /* no lock to tell by, and too young to be a leftover */
+};
+
+/* Whether the temporary open as fd is older than a writer's can be, by
+ * its mtime (its last write) against this host's clock; on a network
+ * file system the server sets mtime by its own clock, so a skew of
+ * about PUBLISH_NOLOCK_AGE between them misjudges it. */
+static int
+tmp_aged(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 &&
+	       time(NULL) - st.st_mtime > PUBLISH_NOLOCK_AGE;
+}
+
 /*
  * Remove the temporary name in the directory dfd unless a writer holds
  * it: every writer holds a lock on its temporary until it has renamed or
  * removed it (open_tmp()), and the kernel drops the lock of a writer
  * that dies. A shared lock is enough to tell, and needs no write access
  * (NFS emulates flock(2) with fcntl locks, and grants an exclusive one
- * only on a descriptor open for writing). Returns 0 if removed, -1 if
- * left: held, not a regular file, not ours to open or remove, or on a
- * file system that has no locks.
+ * only on a descriptor open for writing). Where the file system has no
+ * locks, no writer holds one either: its age tells instead (tmp_aged()),
+ * as it did before temporaries were locked, so that killed writers'
+ * leftovers do not stay there for good. Returns what it did: TMP_LEFT
+ * also for a temporary that is not a regular file or not ours to open
+ * or remove.
  */
-static int
+static enum tmp_fate
 remove_if_abandoned(int dfd, const char *name)
 {
 	struct stat st;
-	int fd, held, rc = -1;
+	int fd, held, err, abandoned;
+	enum tmp_fate fate = TMP_LEFT;
 
 	/* a device is not opened: that alone may do something */
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
-		return -1;
+		return TMP_LEFT;
 	fd = openat(dfd, name,
 	            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd == -1)
-		return -1;
+		return TMP_LEFT;
 	pthread_mutex_lock(&tmp_lock);
 	held = flock(fd, LOCK_SH | LOCK_NB) == -1;
+	err = errno;
 	pthread_mutex_unlock(&tmp_lock);
-	if (!held && unlinkat(dfd, name, 0) == 0)
-		rc = 0;
+	abandoned = !held || (no_locks(err) && tmp_aged(fd));
+	if (abandoned && unlinkat(dfd, name, 0) == 0)
+		fate = TMP_REMOVED;
+	else if (!abandoned && no_locks(err))
+		fate = TMP_YOUNG;
 	close(fd);
-	return rc;
+	return fate;
 }
 
 /*
  * Remove the temporaries that killed writers left next to path (base is
  * its name in dir), best effort. Returns how many temporaries of any
- * file's (base's or another's) are left in dir: 0 when it holds none.
+ * file's (base's or another's) are left in dir: 0 when it holds none;
+ * *young (unless NULL) gets how many of base's are left for being too
+ * young to judge on a file system without locks.
  */
 static size_t
-remove_leftovers(const char *dir, const char *base)
+remove_leftovers(const char *dir, const char *base, size_t *young)
 {
 	DIR *dp = opendir(dir);
 	struct dirent *e;
-	size_t left = 0;
+	size_t left = 0, recent = 0;
+	enum tmp_fate fate;
 
+	if (young != NULL)
+		*young = 0;
 	if (dp == NULL)
 		return 1;
-	while ((e = readdir(dp)) != NULL)
-		if (tmp_base_len(e->d_name) != 0 &&
-		    (!is_tmp_of(e->d_name, base) ||
-		     remove_if_abandoned(dirfd(dp), e->d_name) == -1))
-			left++;
+	while ((e = readdir(dp)) != NULL) {
+		if (tmp_base_len(e->d_name) == 0)
+			continue;
+		fate = is_tmp_of(e->d_name, base)
+		           ? remove_if_abandoned(dirfd(dp), e->d_name)
+		           : TMP_LEFT;
+		left += fate != TMP_REMOVED;
+		recent += fate == TMP_YOUNG;
+	}
 	closedir(dp);
+	if (young != NULL)
+		*young = recent;
 	return left;
 }
 
@@ -377,7 +437,10 @@ later_than(const struct timespec *a, const struct timespec *b)
  * one small listing, only where a writer was once killed. Missed: a
  * temporary made before the file was last replaced (two writers of one
  * file at once) whose writer died since; the next write of the file
- * removes it.
+ * removes it. On a file system without locks a temporary under a minute
+ * old is left for its age: the directory is then not clean, and is
+ * listed again by the next run (and after a write beside it, thanks to
+ * keep_dir_listed()) until the temporary is old enough to go.
  */
 static void
 tidy_after_read(const char *path, const struct stat *file)
@@ -391,10 +454,45 @@ tidy_after_read(const char *path, const struct stat *file)
 	dir = dir_of(path);
 	if (stat(dir, &st) == 0 && later_than(&st.st_mtim, &file->st_ctim) &&
 	    !dir_known_clean(&st) &&
-	    remove_leftovers(dir, slash ? slash + 1 : path) == 0 &&
+	    remove_leftovers(dir, slash ? slash + 1 : path, NULL) == 0 &&
 	    stat(dir, &st) == 0)
 		dir_mark_clean(&st);
 	free(dir);
+}
+
+/*
+ * path was just renamed into dir beside a temporary of its own that a
+ * tidy could not judge: a file system without locks, and younger than
+ * PUBLISH_NOLOCK_AGE (a writer killed less than a minute ago, or another
+ * writer of the file at work). The rename gave dir the file's ctime as
+ * its mtime, so tidy_after_read() would not list dir again until the
+ * file is next replaced, and a leftover would stay past its minute. So,
+ * if one is still there (the other writer may have renamed its own
+ * since), dir is touched until its mtime is later than the file's ctime
+ * (checked against the times the file system gave, in steps from 10 ms
+ * to 1 s: some keep whole seconds), and later runs list it until the
+ * leftover is gone. Only in a run that holds the lock, whose later runs
+ * tidy; best effort (a directory this user may not touch keeps the
+ * leftover until the file next changes).
+ */
+static void
+keep_dir_listed(const char *dir, const char *path, const char *base)
+{
+	static const double pause[PUBLISH_MARK_TRIES] = {0.01, 0.1, 0.5, 1};
+	struct stat file, st;
+	size_t young;
+
+	if (!tidy_enabled)
+		return;
+	remove_leftovers(dir, base, &young);
+	for (int i = 0; young > 0 && i < PUBLISH_MARK_TRIES; i++) {
+		if (lstat(path, &file) == -1 || stat(dir, &st) == -1 ||
+		    later_than(&st.st_mtim, &file.st_ctim))
+			return;
+		sleep_seconds(pause[i]);
+		if (utimensat(AT_FDCWD, dir, NULL, 0) == -1)
+			return;
+	}
 }
 
 /* Whether the name tmp still names the file open as fd. */
@@ -415,8 +513,9 @@ still_named(int fd, const char *tmp)
  * leftover between its creation and the lock (tmp_lock keeps this
  * process's off): a temporary whose name is gone once locked, or that
  * such a tidy holds, is given up for another. Where the file system has
- * no locks, the temporary goes unlocked, and no tidy can lock it to
- * remove it either. Returns the descriptor, or -1 with the reason in d.
+ * no locks, the temporary goes unlocked, and a tidy judges it by its age
+ * instead (remove_if_abandoned()). Returns the descriptor, or -1 with
+ * the reason in d.
  */
 static int
 open_tmp(char *tmp, const char *dir, struct diag *d)
@@ -731,6 +830,7 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	char *dir = dir_of(path);
 	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct buf tmp;
+	size_t young; /* path's temporaries left unjudged: no locks */
 	int fd, rc = -1;
 
 	buf_init(&tmp, 4096);
@@ -741,7 +841,7 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	}
 	if (make_dirs(dir, d) == -1 || publish_refuse_link(path, d) == -1)
 		goto out;
-	remove_leftovers(dir, base);
+	remove_leftovers(dir, base, &young);
 	fd = open_tmp(tmp.data, dir, d);
 	if (fd == -1)
 		goto out;
@@ -762,6 +862,8 @@ publish_write(const char *path, const char *data, size_t len, struct diag *d)
 	 * nothing left to report. */
 	close(fd);
 	rc = sync_dir(dir, d);
+	if (young > 0)
+		keep_dir_listed(dir, path, base);
 	goto out;
 unlink:
 	unlink(tmp.data);

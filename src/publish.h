@@ -32,8 +32,13 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * until it is renamed; leftover ones of path that no process holds
  * locked (their writer died) are removed first, whatever their age, and
  * those held (another writer's in flight, of this process or another)
- * are left. A symbolic link at path is refused (the rename would
- * replace the link, not the file it points to).
+ * are left. On a file system without locks (flock(2) fails with ENOLCK,
+ * EOPNOTSUPP, EINVAL or ENOSYS) a temporary more than a minute old is
+ * taken for a leftover instead, and a write beside a younger one, in a
+ * run that holds the lock, touches the directory so that later runs
+ * look there again (up to about 2 s longer). A symbolic link at path is
+ * refused (the rename would replace the link, not the file it points
+ * to).
  *
  * Durability: the new bytes are on disk before the rename, and the rename
  * before publish_write returns; a crash leaves the old or the new file,

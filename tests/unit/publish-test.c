@@ -3,7 +3,7 @@
  * file names, binary content, bounded reads, command output limits, URLs
  * refused before any connection, duplicate jobs; publish_write from
  * many threads at once (the group commit of its flushes); and the
- * leftovers of killed writers.
+ * leftovers of killed writers, with locks and without.
  */
 #include "config.h"
 
@@ -82,6 +82,21 @@ syncfs(int fd)
 	if (flush_fault(&syncfs_errno) != 0)
 		return -1;
 	return (int)syscall(SYS_syncfs, fd);
+}
+
+/* The errno flock(2) fails with here, as on a file system without locks
+ * (ENOLCK on NFSv3 without lockd; EOPNOTSUPP, EINVAL or ENOSYS
+ * elsewhere); 0: the real flock. Set only while no thread runs. */
+static int flock_errno;
+
+int
+flock(int fd, int op)
+{
+	if (flock_errno != 0) {
+		errno = flock_errno;
+		return -1;
+	}
+	return (int)syscall(SYS_flock, fd, op);
 }
 
 /* Set the flush delays and the syncfs failure, and zero the counters. */
@@ -574,17 +589,19 @@ make_file(const char *path, int old)
 	return futimens(fd, t) | close(fd);
 }
 
-/* Whether the directory "lo" is later than its file mta-sts.txt was put
+/* Whether the directory dir is later than its file mta-sts.txt was put
  * in place (what makes a read look for leftovers there). */
 static int
-dir_changed_since_file(void)
+dir_changed_since_file(const char *dir)
 {
-	struct stat dir, file;
+	char path[64];
+	struct stat st, file;
 
-	return stat("lo", &dir) == 0 && stat("lo/mta-sts.txt", &file) == 0 &&
-	       (dir.st_mtim.tv_sec > file.st_ctim.tv_sec ||
-	        (dir.st_mtim.tv_sec == file.st_ctim.tv_sec &&
-	         dir.st_mtim.tv_nsec > file.st_ctim.tv_nsec));
+	snprintf(path, sizeof(path), "%s/mta-sts.txt", dir);
+	return stat(dir, &st) == 0 && stat(path, &file) == 0 &&
+	       (st.st_mtim.tv_sec > file.st_ctim.tv_sec ||
+	        (st.st_mtim.tv_sec == file.st_ctim.tv_sec &&
+	         st.st_mtim.tv_nsec > file.st_ctim.tv_nsec));
 }
 
 /*
@@ -632,7 +649,7 @@ test_leftovers(void)
 
 	nanosleep(&pause, NULL); /* a clock tick after the rename */
 	ok(make_file("lo/mta-sts.txt.tmp-Dead02", 0) == 0 &&
-	       dir_changed_since_file(),
+	       dir_changed_since_file("lo"),
 	   "leftovers: a fresh leftover made after the write");
 	buf_init(&b, 1024);
 	t = seconds();
@@ -652,6 +669,69 @@ test_leftovers(void)
 	   "leftovers: nothing else left");
 }
 
+/*
+ * One round of nolock(): with flock(2) failing with err, a write beside
+ * an old leftover and a young temporary removes the old one, keeps the
+ * young one (a writer of it may be at work) and touches the directory so
+ * that a later read looks there again; a read once it has aged removes
+ * it. Before, nothing was ever removed without locks.
+ */
+static void
+nolock_round(int err, const char *name)
+{
+	struct diag d;
+	struct buf b;
+	double t;
+
+	diag_init(&d);
+	buf_init(&b, 1024);
+	flock_errno = 0;
+	ok(publish_write("nl/mta-sts.txt", "one", 3, &d) == 0 &&
+	       make_file("nl/mta-sts.txt.tmp-Old001", 1) == 0 &&
+	       make_file("nl/mta-sts.txt.tmp-New001", 0) == 0,
+	   "no locks (%s): a file, an old leftover and a young temporary",
+	   name);
+	flock_errno = err;
+	t = seconds();
+	ok(publish_write("nl/mta-sts.txt", "two", 3, &d) == 0,
+	   "no locks (%s): the file written beside them", name);
+	t = seconds() - t;
+	ok(access("nl/mta-sts.txt.tmp-Old001", F_OK) == -1,
+	   "no locks (%s): the write removes the one over a minute old", name);
+	ok(access("nl/mta-sts.txt.tmp-New001", F_OK) == 0,
+	   "no locks (%s): ... keeps the young one", name);
+	ok(dir_changed_since_file("nl") && t < 2.5,
+	   "no locks (%s): ... and leaves the directory later than the file, "
+	   "to be looked at again (%.3f s)",
+	   name, t);
+	ok(make_file("nl/mta-sts.txt.tmp-New001", 1) == 0 &&
+	       publish_read("nl/mta-sts.txt", &b, &d) == 1 &&
+	       access("nl/mta-sts.txt.tmp-New001", F_OK) == -1,
+	   "no locks (%s): once it is old, a read removes it", name);
+	flock_errno = 0;
+	buf_free(&b);
+}
+
+/*
+ * A file system without locks: flock(2) fails with ENOLCK, EOPNOTSUPP,
+ * EINVAL or ENOSYS, and a temporary is judged by its age instead (over a
+ * minute old: a leftover). A held lock (EWOULDBLOCK) still keeps one
+ * however old: test_leftovers().
+ */
+static void
+test_nolock(void)
+{
+	nolock_round(ENOLCK, "ENOLCK");
+	nolock_round(EOPNOTSUPP, "EOPNOTSUPP");
+	nolock_round(EINVAL, "EINVAL");
+	nolock_round(ENOSYS, "ENOSYS");
+	ok(unlink("nl/mta-sts.txt") == 0 && rmdir("nl") == 0,
+	   "no locks: nothing else left");
+}
+
+/* The writes of each thread of test_same_file(). */
+static int same_rounds;
+
 /* One of the threads writing the same file at once (test_same_file). */
 static void *
 same_file_run(void *arg)
@@ -662,7 +742,7 @@ same_file_run(void *arg)
 	struct buf b;
 
 	buf_init(&b, 1024);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < same_rounds; i++) {
 		int n = snprintf(data, sizeof(data), "round %d\n", i);
 
 		diag_init(&d);
@@ -683,9 +763,11 @@ same_file_run(void *arg)
  * each read may too, yet no writer's temporary is taken for one (a
  * temporary is locked from its creation; one a tidy removed in between
  * is given up for another), so every write succeeds and none is left.
+ * With flock failing with err (a file system without locks), the same:
+ * a temporary in use is young.
  */
 static void
-test_same_file(void)
+test_same_file(int rounds, int err, const char *label)
 {
 	pthread_t tid[8];
 	int failed[8] = {0}, total = 0;
@@ -694,16 +776,19 @@ test_same_file(void)
 	int others = 0;
 
 	flush_setup(0, 0, 0);
+	same_rounds = rounds;
+	flock_errno = err;
 	for (int i = 0; i < 8; i++)
 		pthread_create(&tid[i], NULL, same_file_run, &failed[i]);
 	for (int i = 0; i < 8; i++) {
 		pthread_join(tid[i], NULL);
 		total += failed[i];
 	}
+	flock_errno = 0;
 	ok(total == 0,
-	   "same file: 8 threads x 40 writes and reads of one "
-	   "file at once all succeed (%d failed)",
-	   total);
+	   "%s: 8 threads x %d writes and reads of one file at once all "
+	   "succeed (%d failed)",
+	   label, rounds, total);
 	dp = opendir("same");
 	while (dp != NULL && (e = readdir(dp)) != NULL)
 		others += strcmp(e->d_name, ".") != 0 &&
@@ -711,10 +796,10 @@ test_same_file(void)
 		          strcmp(e->d_name, "mta-sts.txt") != 0;
 	if (dp != NULL)
 		closedir(dp);
-	ok(dp != NULL && others == 0, "same file: no temporary left (%d)",
+	ok(dp != NULL && others == 0, "%s: no temporary left (%d)", label,
 	   others);
-	ok(unlink("same/mta-sts.txt") == 0 && rmdir("same") == 0,
-	   "same file: removed");
+	ok(unlink("same/mta-sts.txt") == 0 && rmdir("same") == 0, "%s: removed",
+	   label);
 }
 
 int
@@ -732,7 +817,9 @@ main(void)
 	test_verify();
 	test_threads();
 	test_leftovers();
-	test_same_file();
+	test_nolock();
+	test_same_file(40, 0, "same file");
+	test_same_file(10, ENOLCK, "same file, no locks");
 	fetch_global_cleanup();
 	ok(remove_tree("mt", WRITERS, WRITER_FILES) == 0 && rmdir("mt") == 0 &&
 	       unlink("plain") == 0 && unlink("lone.txt") == 0,
