@@ -25,6 +25,7 @@ static int to_syslog;
  * (log_stdout_fatal()), and the first such error (0: none yet). */
 static int stdout_fatal;
 static int stdout_errno;
+#define STDOUT_CAUSE_UNKNOWN (-1) /* stdout_errno: the system's was lost */
 
 /* The deferred warnings (each with its domain, or NULL), and the lock
  * that guards them and their printing. */
@@ -205,6 +206,15 @@ log_stdout_fatal(void)
 	stdout_fatal = 1;
 }
 
+/* What went wrong with standard output, for a message. */
+static const char *
+stdout_reason(void)
+{
+	return stdout_errno == STDOUT_CAUSE_UNKNOWN
+	           ? "a write failed (its cause was not kept)"
+	           : strerror(stdout_errno);
+}
+
 /*
  * End the program for the write error on standard output: a reader that
  * went away (EPIPE) kills it by SIGPIPE, silently, as SIGPIPE kills cat
@@ -225,15 +235,17 @@ static void __attribute__((noreturn)) stdout_lost_end(void)
 		raise(SIGPIPE);
 	}
 	fprintf(stderr, "mta-sts-sync: error: standard output: %s\n",
-	        strerror(stdout_errno));
+	        stdout_reason());
 	_exit(EXIT_FAILED);
 }
 
 /*
  * The cause of an error on standard output that stdio did not keep (glibc
- * drops its buffer at a failed write, and the next fflush() succeeds):
- * EPIPE when the descriptor is a pipe or socket whose reader has gone,
- * which poll() tells by POLLERR or POLLHUP; else EIO.
+ * drops its buffer and the errno of a write that failed inside a printf,
+ * and the next fflush() succeeds): EPIPE when the descriptor is a pipe or
+ * socket whose reader has gone, which poll() tells by POLLERR or POLLHUP;
+ * else STDOUT_CAUSE_UNKNOWN, rather than a guess (EIO was said of a full
+ * disk).
  */
 static int
 stdout_error_cause(void)
@@ -242,7 +254,7 @@ stdout_error_cause(void)
 
 	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLERR | POLLHUP)) != 0)
 		return EPIPE;
-	return EIO;
+	return STDOUT_CAUSE_UNKNOWN;
 }
 
 int
@@ -270,7 +282,7 @@ log_output_end(void)
 	if (log_stdout_flush() == -1) {
 		log_error(NULL,
 		          "standard output: %s: what was printed there is lost",
-		          strerror(stdout_errno));
+		          stdout_reason());
 		lost = 1;
 	}
 	return lost || ferror(stderr) ? -1 : 0;
