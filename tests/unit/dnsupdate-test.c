@@ -499,8 +499,8 @@ test_wild_sentence(void)
 	};
 	static const char *const mail[] = {
 	    "", ", and mail to it would stop",
-	    ", and mail to it, which goes to that address for want of an MX "
-	    "(RFC 5321 section 5.1), would stop"};
+	    (", and mail to it, which goes to that address for want of an MX "
+	     "(RFC 5321 section 5.1), would stop")};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		char want[1024];
