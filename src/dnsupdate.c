@@ -291,10 +291,21 @@ struct attempt {
 	size_t want;   /* and those its length prefix announced (0: ?) */
 };
 
-/* At most this many replies that answer no request waiting (a duplicate,
- * a stale reply, one to another question) are read past in one exchange
- * with an address: more, and the server is taken for broken. */
-#define STRAY_MAX 16
+/* Replies that answer no request waiting (a duplicate, a stale reply,
+ * one to another question) read past in one exchange with an address:
+ * STRAY_BASE, and STRAY_PER_REQUEST for each request of the batch, so
+ * that a server that sends a stray or two before each reply still serves
+ * a batch of QUERY_MAX; more, and the server is taken for broken. The
+ * deadline bounds the time; this bounds only the work. */
+#define STRAY_BASE 16
+#define STRAY_PER_REQUEST 2
+
+/* The most strays read past in an exchange of n requests. */
+static size_t
+stray_max(size_t n)
+{
+	return STRAY_BASE + STRAY_PER_REQUEST * n;
+}
 
 /* Take the next length-prefixed message buffered in rx into out. Returns
  * 1 if one was taken, 0 if more must be read first, -1 for a message
@@ -450,11 +461,12 @@ update_unanswered(const struct wire_req *w, size_t n)
  * whatever order they come, each into its request. A reply that answers
  * no request waiting (a duplicate, a stale reply, a reply to another
  * question: RFC 7766 section 7 matches by id and question) is read past
- * and counted in a->stray, up to STRAY_MAX; a reply to a signed request
- * is then checked by its TSIG (check_reply), which also covers the
- * request's MAC. Returns 0, or -1 with errno (EBADMSG: too many strays);
- * a->clean is cleared when the server sent anything but the replies
- * (the connection must not be used again).
+ * and counted in a->stray, up to stray_max(n) over the attempt (the kept
+ * connection and the new ones); a reply to a signed request is then
+ * checked by its TSIG (check_reply), which also covers the request's MAC.
+ * Returns 0, or -1 with errno (EBADMSG: too many strays); a->clean is cleared
+ * when the server sent anything but the replies (the connection must not be
+ * used again).
  */
 static int
 exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
@@ -490,7 +502,7 @@ exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 			goto out;
 		if (reply_take(w, n, &r) == 0)
 			waiting--;
-		else if (++a->stray > STRAY_MAX) {
+		else if (++a->stray > stray_max(n)) {
 			errno = EBADMSG;
 			goto out;
 		}
