@@ -44,12 +44,19 @@
  *   stray-only  five such pairs instead of each reply, and no reply
  *   split=MS  each reply written in three parts (1 byte, 9 bytes, the
  *             rest), MS milliseconds apart: a reply in several segments
+ *   stall     the first 10 bytes of the first reply written, then nothing
+ *             more until the client closes the connection: a reply that
+ *             stops coming
  *   late=MS   each reply sent MS milliseconds after its request
  *   cut       the reply's length prefix 100 bytes more than follows,
  *             then the connection closed: a reply cut mid-message
  *   len=N     a length prefix of N (below 12) and N bytes of the reply
  *   idle-close=MS  the connection closed when no request came for MS
- *             milliseconds: a server's idle timeout between exchanges
+ *             milliseconds: a server's idle timeout between exchanges;
+ *             only its sending side (shutdown), then what the client
+ *             still sends is read, and "request after close (connection
+ *             N)" printed for each request, left unanswered, until the
+ *             client closes its side
  *   drop-update  an UPDATE read (and not applied), then the connection
  *             closed unanswered: a primary lost while it held the UPDATE
  *   othermac  replies signed as if they answered another request (the
@@ -455,7 +462,8 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 }
 
 /* Write the message msg (len bytes) to c with its length prefix: whole,
- * or (split=MS) in three parts MS milliseconds apart. */
+ * or (split=MS) in three parts MS milliseconds apart, or (keep-10) only
+ * its first 10 bytes. */
 static void
 send_msg(int c, const void *msg, size_t len, const char *mode)
 {
@@ -472,6 +480,8 @@ send_msg(int c, const void *msg, size_t len, const char *mode)
 		write_out(c, f + 1, 9);
 		sleep_ms(ms);
 		write_out(c, f + 10, len + 2 - 10);
+	} else if (strcmp(mode, "keep-10") == 0 && len + 2 > 10) {
+		write_out(c, f, 10);
 	} else {
 		write_out(c, f, len + 2);
 	}
@@ -525,6 +535,14 @@ deliver(int c, const struct buf *r, struct buf *prev, const char *mode)
 		write_out(c, (const unsigned char *)r->data, r->len);
 		return -1;
 	}
+	if (strcmp(mode, "stall") == 0) {
+		unsigned char skip[512];
+
+		send_msg(c, r->data, r->len, "keep-10");
+		while (read(c, skip, sizeof(skip)) > 0)
+			; /* what else comes goes unanswered */
+		return -1;
+	}
 	if (strncmp(mode, "len=", 4) == 0) {
 		unsigned char f[2 + 12] = {0, (unsigned char)n};
 
@@ -549,9 +567,10 @@ static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",        "dup=",        "idle-dup=", "stale",    "stray",
-	    "stray-only",  "split=",      "late=",     "cut",      "len=",
-	    "idle-close=", "drop-update", "othermac",  "otherkey", "nosig"};
+	    "keep",        "dup=",       "idle-dup=", "stale",
+	    "stray",       "stray-only", "split=",    "stall",
+	    "late=",       "cut",        "len=",      "idle-close=",
+	    "drop-update", "othermac",   "otherkey",  "nosig"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -587,6 +606,22 @@ await_request(int c, const char *mode, const struct buf *prev, int *again)
 	return r == 1;
 }
 
+/* After an idle close (idle-close=MS): close the sending side of c only,
+ * and read what the client still sends until it closes its side (up to
+ * 10 s), printing each request, unanswered: a client that sends on a
+ * connection the server closed. */
+static void
+linger_closed(int c, unsigned char *req)
+{
+	struct pollfd p = {.fd = c, .events = POLLIN};
+
+	shutdown(c, SHUT_WR);
+	while (poll(&p, 1, 10000) == 1 && read_request(c, req) > 0) {
+		printf("request after close (connection %lu)\n", connections);
+		fflush(stdout);
+	}
+}
+
 /* Serve the requests of the connection c as mode says until the client
  * closes it, no request comes in time (see await_request()), or mode
  * closes it. */
@@ -606,8 +641,12 @@ session(int c, const char *mode)
 		size_t len;
 		int update;
 
-		if (!await_request(c, mode, &prev, &again) ||
-		    (len = read_request(c, req)) == 0)
+		if (!await_request(c, mode, &prev, &again)) {
+			if (strncmp(mode, "idle-close=", 11) == 0)
+				linger_closed(c, req);
+			break;
+		}
+		if ((len = read_request(c, req)) == 0)
 			break;
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {
