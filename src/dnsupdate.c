@@ -3067,10 +3067,11 @@ plan_wire_max(const struct plan *p)
 
 /*
  * How many of the leading changes of c (n > 0) go into one UPDATE to t:
- * as many as fit in a DNS message (counted as plan_wire_max() does), at
- * least one, so that a change's records always go together. A change
- * that plan_build() refuses (a TXT beside a CNAME) goes alone: its
- * refusal is then its own.
+ * as many as fit in a DNS message (counted as plan_wire_max() does) and
+ * share the first one's acl part (Knot refuses an UPDATE that no one of
+ * its acls allows whole), at least one, so that a change's records
+ * always go together. A change that plan_build() refuses (a TXT beside a
+ * CNAME) goes alone: its refusal is then its own.
  */
 static size_t
 update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
@@ -3081,6 +3082,8 @@ update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
 		struct plan p;
 		size_t more;
 
+		if (k > 0 && c[k].acl_part != c[0].acl_part)
+			break;
 		if (plan_build(&c[k], 1, &p, NULL) == -1)
 			return k > 0 ? k : 1;
 		more = plan_wire_max(&p);

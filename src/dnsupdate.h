@@ -277,6 +277,10 @@ struct dns_change {
 	int contended;
 	/* with contended: which of its names they changed (DNS_NAME_*) */
 	unsigned contended_names;
+	/* the part of the Knot acl that grants its names (knot_acl_parts():
+	 * 0 for none known): changes of different parts never share an
+	 * UPDATE, which Knot would refuse */
+	unsigned acl_part;
 };
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */

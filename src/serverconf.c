@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "serverconf.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -332,6 +333,30 @@ knot_id_of(const struct knot_groups *k, const struct conf *c, size_t i,
 	knot_acl_id(out, size,
 	            k->zone[i] != NULL ? k->zone[i] : conf_domain_name(c, i),
 	            k->several_keys[i] ? k->key[i] : NULL, part);
+}
+
+/* Which part of its zone's Knot acl each domain of c falls in; see
+ * serverconf.h. The sync ends an UPDATE where the part changes. */
+unsigned *
+knot_acl_parts(const struct conf *c)
+{
+	unsigned *part = xcalloc(c->ndomains ? c->ndomains : 1, sizeof(*part));
+	struct knot_groups k;
+
+	knot_groups_make(&k, c);
+	for (size_t i = 0; i < c->ndomains; i++) {
+		unsigned p = 1;
+
+		if (!k.by_zone_key.first[i] || k.zone[i] == NULL)
+			continue;
+		for (size_t j = i, end; j != NONE; j = end, p++) {
+			end = knot_part_end(c, &k.by_zone_key, j);
+			for (size_t m = j; m != end; m = k.by_zone_key.next[m])
+				part[m] = p;
+		}
+	}
+	knot_groups_free(&k);
+	return part;
 }
 
 /* Print the acls of the zone and key of domain i, the first of its

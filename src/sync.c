@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "publish.h"
 #include "record.h"
+#include "serverconf.h"
 #include "sync.h"
 #include "zonetrack.h"
 
@@ -1337,7 +1338,10 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         "UPDATE only when one acl allows all of it), so they took "
 	         "%u UPDATEs instead of 1; grant a zone's names to the key "
 	         "in one rule, as `mta-sts-sync server-config` prints them "
-	         "for domains with a zone setting",
+	         "for domains with a zone setting, and print them again "
+	         "after domains are added or moved (a zone of more than "
+	         "about 1000 domains has its Knot acl in parts, in "
+	         "configuration order, and each UPDATE stays within one)",
 	         s->alone_where, s->zone, info->denied_n - 1,
 	         info->denied_n == 2 ? "" : "s", info->denied_rcode,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
@@ -1680,6 +1684,7 @@ struct sync_state {
 	unsigned char *arrived; /* per fetch */
 	size_t nfetches;
 	uint32_t *fetch_of; /* per domain: its fetch, or NO_FETCH */
+	unsigned *acl_part; /* per domain of conf: knot_acl_parts() */
 	struct zonetrack *zt;
 	struct dry_update *dry; /* a dry run's UPDATE texts */
 	size_t ndry;
@@ -1839,6 +1844,7 @@ state_start(struct sync_state *s, size_t i)
 
 	conf_domain(s->conf, conf_index(s, i), &r->settings);
 	r->dc = &r->settings;
+	r->change.acl_part = s->acl_part[conf_index(s, i)];
 	r->opts = fetch_opts_of(r->dc);
 	if (j != NO_FETCH)
 		r->upstream = &s->fetches[j];
@@ -2201,6 +2207,7 @@ state_free(struct sync_state *s)
 	free(s->fetch_owner);
 	free(s->arrived);
 	free(s->fetch_of);
+	free(s->acl_part);
 	for (i = 0; i < s->ndry; i++) {
 		free(s->dry[i].zone);
 		free(s->dry[i].server);
@@ -2249,6 +2256,7 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
 	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
 	s.window = s.jobs * SYNC_WINDOW_PER_JOB;
 	s.zt = zonetrack_new_by(run_domain_name, &s, n);
+	s.acl_part = knot_acl_parts(conf);
 	s.runs = xcalloc(n ? n : 1, sizeof(*s.runs));
 	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
 	pthread_mutex_init(&s.lock, NULL);
