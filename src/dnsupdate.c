@@ -409,7 +409,7 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 		return 1;
 	if (ae != qe)
 		return 0;
-	for (size_t i = 12; i < qe; i++) {
+	for (size_t i = 12; i < qe - 4; i++) {
 		unsigned char x = q[i], y = a[i];
 
 		x = x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x;
@@ -417,7 +417,7 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 		if (x != y)
 			return 0;
 	}
-	return 1;
+	return memcmp(q + qe - 4, a + qe - 4, 4) == 0; /* QTYPE, QCLASS */
 }
 
 /* Put the reply r into the request of w it answers. Returns 0, or -1
@@ -437,11 +437,19 @@ reply_take(struct wire_req *w, size_t n, struct buf *r)
 	return -1;
 }
 
-/* Is the request w an UPDATE? Its opcode is in the header's third byte. */
+/* Is the wire message m (len bytes) an UPDATE? Its opcode is in the
+ * header's third byte. */
+static int
+wire_is_update(const unsigned char *m, size_t len)
+{
+	return len > 2 && ((m[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+}
+
+/* Is the request w an UPDATE? */
 static int
 req_is_update(const struct wire_req *w)
 {
-	return w->qlen > 2 && ((w->q[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+	return wire_is_update(w->q, w->qlen);
 }
 
 /* Was an UPDATE among the requests of w written whole and left without
@@ -572,10 +580,45 @@ cut_text(const struct attempt *a, char *out, size_t size)
 
 /*
  * Explain why an exchange with where failed (errno err, a telling how it
- * went), into out. When the request was an UPDATE that the server got
- * whole (update_sent), no answer is no refusal: the server may have
- * applied it, or apply it later, and the next run, which reads the
- * records, will see.
+ * went) after the server got an UPDATE whole, into out: no answer is no
+ * refusal, the server may have applied it, or apply it later, and the
+ * next run, which reads the records, will see. Returns 1, or 0 when err
+ * is not about the answer (the connection was refused, say: the
+ * exchange_error() of any request then tells it).
+ */
+static int
+update_exchange_error(int err, const struct attempt *a, const char *where,
+                      unsigned timeout, char *out, size_t len)
+{
+	char cut[64];
+
+	cut_text(a, cut, sizeof(cut));
+	if (err == ETIMEDOUT)
+		reason_first(out, len,
+		             "no answer to the update from %s within %u s%s: "
+		             "it may still be applied; the next run checks",
+		             where, timeout, cut);
+	else if (err == ECONNRESET || err == EPIPE)
+		reason_first(out, len,
+		             "%s closed the connection without a complete "
+		             "reply to the update%s: it may have been applied; "
+		             "the next run checks",
+		             where, cut);
+	else if (err == EPROTO)
+		reason_first(out, len,
+		             "%s answered the update with a message of %zu "
+		             "bytes, too short for DNS (a header alone is 12): "
+		             "it may have been applied; the next run checks",
+		             where, a->runt);
+	else
+		return 0;
+	return 1;
+}
+
+/*
+ * Explain why an exchange with where failed (errno err, a telling how it
+ * went), into out; when the request was an UPDATE that the server got
+ * whole (update_sent), as update_exchange_error() does.
  */
 static void
 exchange_error(int err, const struct attempt *a, int update_sent,
@@ -583,27 +626,15 @@ exchange_error(int err, const struct attempt *a, int update_sent,
 {
 	char cut[64];
 
-	cut_text(a, cut, sizeof(cut));
-	if (a->stray > 0 && err != EPROTO)
+	if (a->stray > 0 && err != EPROTO) {
 		stray_error(err, a, update_sent, where, timeout, out, len);
-	else if (update_sent && err == ETIMEDOUT)
-		reason_first(out, len,
-		             "no answer to the update from %s within %u s%s: "
-		             "it may still be applied; the next run checks",
-		             where, timeout, cut);
-	else if (update_sent && (err == ECONNRESET || err == EPIPE))
-		reason_first(out, len,
-		             "%s closed the connection without a complete "
-		             "reply to the update%s: it may have been applied; "
-		             "the next run checks",
-		             where, cut);
-	else if (err == EPROTO && update_sent)
-		reason_first(out, len,
-		             "%s answered the update with a message of %zu "
-		             "bytes, too short for DNS (a header alone is 12): "
-		             "it may have been applied; the next run checks",
-		             where, a->runt);
-	else if (err == EPROTO)
+		return;
+	}
+	if (update_sent &&
+	    update_exchange_error(err, a, where, timeout, out, len))
+		return;
+	cut_text(a, cut, sizeof(cut));
+	if (err == EPROTO)
 		reason_first(
 		    out, len,
 		    "%s sent a message of %zu bytes, too short for DNS "
@@ -1171,8 +1202,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 static int
 is_update(const struct buf *q)
 {
-	return q->len > 2 &&
-	       (((unsigned char)q->data[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+	return wire_is_update((const unsigned char *)q->data, q->len);
 }
 
 /* One request of send_wires: its MAC, id and raw reply. */
@@ -3669,6 +3699,22 @@ info_init(struct dns_update_info *info, const struct dns_target *t)
 	info->key = t->key != NULL ? t->key->name : NULL;
 }
 
+/* The result of an UPDATE that rcode refused (not NOERROR, NXRRSET or
+ * YXRRSET; -1: no trusted answer, its reason in d already), its reason
+ * into d: DNS_UPDATE_DENIED for a refusal that a grant missing for some
+ * of names gives (its rcode's name into info), else DNS_UPDATE_FAILED. */
+static enum dns_update_result
+update_refused(const struct dns_target *t, const char *where, const char *names,
+               int rcode, struct dns_update_info *info, struct diag *d)
+{
+	if (rcode >= 0)
+		update_rcode_error(t, where, names, rcode, d);
+	if (!update_denied(rcode))
+		return DNS_UPDATE_FAILED;
+	info->denied_rcode = denied_name(rcode);
+	return DNS_UPDATE_DENIED;
+}
+
 /*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
  * see), telling how it went in info (from info_init()). When a
@@ -3691,9 +3737,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 
 	info->carried = n;
 	for (size_t i = 0; i < n; i++)
-		c[i].confirmed = c[i].contended = 0;
-	for (size_t i = 0; i < n; i++)
-		c[i].contended_names = 0;
+		c[i].confirmed = c[i].contended = 0, c[i].contended_names = 0;
 	for (int attempt = 0;; attempt++) {
 		struct plan p;
 		int rcode;
@@ -3714,15 +3758,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
-		if (rcode != LDNS_RCODE_NXRRSET &&
-		    rcode != LDNS_RCODE_YXRRSET) {
-			if (rcode >= 0)
-				update_rcode_error(t, where, names, rcode, d);
-			if (!update_denied(rcode))
-				return DNS_UPDATE_FAILED;
-			info->denied_rcode = denied_name(rcode);
-			return DNS_UPDATE_DENIED;
-		}
+		if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
+			return update_refused(t, where, names, rcode, info, d);
 		if (attempt > 0) {
 			conflict_error(names, where, rcode, d);
 			return DNS_UPDATE_CONFLICT;
