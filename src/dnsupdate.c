@@ -3846,6 +3846,7 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 		info_init(&info, t);
 		info.denied_first = first;
 		info.denied_n = k;
+		info.denied_sent = denied->sent;
 		info.denied_rcode = denied->denied_rcode;
 		info.denied_reason = why->error;
 		if (c[i].contended) {

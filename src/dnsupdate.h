@@ -366,8 +366,10 @@ struct dns_update_info {
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",
-	 * "NOTZONE" or "NOTAUTH, BADKEY"); else denied_n is 0 */
+	 * "NOTZONE" or "NOTAUTH, BADKEY"), after denied_sent UPDATEs (1, or 2
+	 * after a refusal by the prerequisites); else denied_n is 0 */
 	size_t denied_first, denied_n;
+	unsigned denied_sent;
 	const char *denied_rcode;
 	const char *denied_reason;
 };

@@ -1266,6 +1266,48 @@ update_result_words(enum dns_update_result r)
 	}
 }
 
+/* Did someone change the records of a domain of the UPDATE that info
+ * says was denied? Those are not sent again. */
+static int
+denied_contended(const struct zone_send *s, const struct dns_update_info *info)
+{
+	for (size_t i = 0; i < info->denied_n; i++)
+		if (s->changes[info->denied_first + i].contended)
+			return 1;
+	return 0;
+}
+
+/* The -v lines of domain i of s about the refusal of the UPDATE that
+ * carried it with others (info): each is sent again alone, but one
+ * whose records someone changed meanwhile. */
+static void
+denied_notes(const struct zone_send *s, size_t i,
+             const struct dns_update_info *info)
+{
+	struct domain_run *who = s->who[i];
+
+	if (i == info->denied_first)
+		run_note(who,
+		         "the UPDATE of zone %s carrying %zu domains was "
+		         "refused: %s; each domain%s is sent again in an "
+		         "UPDATE of its own",
+		         s->zone, info->denied_n, info->denied_reason,
+		         denied_contended(s, info)
+		             ? " whose records no one changed meanwhile"
+		             : "");
+	else if (s->changes[i].contended)
+		run_note(who,
+		         "not sent again: the UPDATE of zone %s carrying %zu "
+		         "domains was refused (%s), and someone changed the "
+		         "records of this domain meanwhile",
+		         s->zone, info->denied_n, info->denied_rcode);
+	else
+		run_note(who,
+		         "sent again in an UPDATE of its own: the UPDATE of "
+		         "zone %s carrying %zu domains was refused (%s)",
+		         s->zone, info->denied_n, info->denied_rcode);
+}
+
 /* The -v lines of domain i of s about its UPDATE (result r): after
  * which refusal it went alone, where it went under which key, with how
  * many other domains, and the read back. */
@@ -1276,17 +1318,8 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	struct domain_run *who = s->who[i];
 	char doms[64];
 
-	if (info->denied_n > 0 && i == info->denied_first)
-		run_note(who,
-		         "the UPDATE of zone %s carrying %zu domains was "
-		         "refused: %s; each domain is sent again in an "
-		         "UPDATE of its own",
-		         s->zone, info->denied_n, info->denied_reason);
-	else if (info->denied_n > 0)
-		run_note(who,
-		         "sent again in an UPDATE of its own: the UPDATE of "
-		         "zone %s carrying %zu domains was refused (%s)",
-		         s->zone, info->denied_n, info->denied_rcode);
+	if (info->denied_n > 0)
+		denied_notes(s, i, info);
 	if (info->sent == 0)
 		return;
 	if (info->carried == 1)
@@ -1322,7 +1355,7 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	if (info->denied_first != s->alone_first) {
 		s->alone_first = info->denied_first;
 		s->alone_ok = 0;
-		s->alone_sent = 1; /* the denied UPDATE */
+		s->alone_sent = info->denied_sent; /* the denied one(s) */
 	}
 	s->alone_sent += info->sent;
 	if (info->where[0] != '\0')
@@ -1376,6 +1409,22 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 	alone_check(s, n, r, info);
 }
 
+/* The -v line of each of the m domains of s, sent in `sent` UPDATEs: a
+ * zone whose domains use several keys (or primaries) takes the UPDATEs
+ * of each apart, so the line names the key. */
+static void
+zone_sent_notes(const struct zone_send *s, size_t m, unsigned sent)
+{
+	const struct tsig_key *key = s->who[0]->target->key;
+
+	for (size_t i = 0; i < m; i++)
+		run_note(s->who[i], "zone %s took %u UPDATE%s for %zu %s%s%s",
+		         s->zone, sent, sent == 1 ? "" : "s", m,
+		         m == 1 ? "domain" : "domains",
+		         key != NULL ? " signed with TSIG key " : ", unsigned",
+		         key != NULL ? key->name : "");
+}
+
 /* qsort order of run indices. */
 static int
 index_cmp(const void *a, const void *b)
@@ -1425,11 +1474,7 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 	} else {
 		sent = dns_update_zone(s.who[0]->target, s.changes, m,
 		                       zone_report, &s);
-		for (size_t i = 0; i < m; i++)
-			run_note(s.who[i],
-			         "zone %s took %u UPDATE%s for %zu %s", g->zone,
-			         sent, sent == 1 ? "" : "s", m,
-			         m == 1 ? "domain" : "domains");
+		zone_sent_notes(&s, m, sent);
 	}
 	free(s.changes);
 	free(s.who);

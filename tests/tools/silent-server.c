@@ -63,6 +63,14 @@
  *             request MAC zeroed): a valid key, the wrong exchange
  *   otherkey  replies signed by a key of another name, same secret
  *   nosig     replies left unsigned, to signed requests too
+ *   prereq-refuse  the first UPDATE answered NXRRSET (a prerequisite
+ *             failed), the second REFUSED, both not applied; the others
+ *             applied: an UPDATE of several domains refused by the
+ *             prerequisites, then by the grants, each domain then taken
+ *             alone
+ *   contend-refuse  the same, and at the first UPDATE a record
+ *             "v=STSv1; id=someone-else" added at the owner of its last
+ *             record: another's edit of one of its domains meanwhile
  */
 #include "config.h"
 
@@ -425,6 +433,39 @@ sign_reply(struct buf *b, const struct tsig_mac *req, const char *signer)
 	h[11]++; /* ARCOUNT: one record at most before */
 }
 
+/* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
+ * (prereq-refuse, contend-refuse: the first two refused), after what it
+ * then does to the zone. */
+static ldns_pkt_rcode
+update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+	size_t k = ldns_rr_list_rr_count(u);
+
+	if (strcmp(mode, "prereq-refuse") != 0 &&
+	    strcmp(mode, "contend-refuse") != 0)
+		n = 3;
+	if (n == 1 && k > 0 && strcmp(mode, "contend-refuse") == 0 &&
+	    zone_n < ZONE_MAX) {
+		ldns_rr *rr = NULL;
+		char *owner =
+		    ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(u, k - 1)));
+		char text[600];
+
+		snprintf(text, sizeof(text),
+		         "%s 300 IN TXT \"v=STSv1; id=someone-else\"", owner);
+		if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) ==
+		    LDNS_STATUS_OK)
+			zone_rr[zone_n++] = rr;
+		free(owner);
+	}
+	if (n >= 3)
+		zone_update(pkt);
+	return n == 1   ? LDNS_RCODE_NXRRSET
+	       : n == 2 ? LDNS_RCODE_REFUSED
+	                : LDNS_RCODE_NOERROR;
+}
+
 /* The answer to the request m (len bytes) into out, as a primary
  * holding zone_rr answers it (an UPDATE applied first), signed as mode
  * says. Returns 0, or -1 if m is not DNS. */
@@ -438,12 +479,14 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 	struct tsig_mac req;
 	int signed_req = have_key && request_mac(m, len, &req) == 0;
 	ldns_status st;
+	ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
 
 	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
 		return -1;
 	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE)
-		zone_update(pkt);
+		rcode = update_rcode(pkt, updates, mode);
 	a = zone_answer(pkt);
+	ldns_pkt_set_rcode(a, rcode);
 	ldns_pkt_free(pkt);
 	st = ldns_pkt2wire(&wire, a, &wlen);
 	ldns_pkt_free(a);
@@ -567,10 +610,11 @@ static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",        "dup=",       "idle-dup=", "stale",
-	    "stray",       "stray-only", "split=",    "stall",
-	    "late=",       "cut",        "len=",      "idle-close=",
-	    "drop-update", "othermac",   "otherkey",  "nosig"};
+	    "keep",          "dup=",          "idle-dup=", "stale",
+	    "stray",         "stray-only",    "split=",    "stall",
+	    "late=",         "cut",           "len=",      "idle-close=",
+	    "drop-update",   "othermac",      "otherkey",  "nosig",
+	    "prereq-refuse", "contend-refuse"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
