@@ -291,10 +291,21 @@ struct attempt {
 	size_t want;   /* and those its length prefix announced (0: ?) */
 };
 
-/* At most this many replies that answer no request waiting (a duplicate,
- * a stale reply, one to another question) are read past in one exchange
- * with an address: more, and the server is taken for broken. */
-#define STRAY_MAX 16
+/* Replies that answer no request waiting (a duplicate, a stale reply,
+ * one to another question) read past in one exchange with an address:
+ * STRAY_BASE, and STRAY_PER_REQUEST for each request of the batch, so
+ * that a server that sends a stray or two before each reply still serves
+ * a batch of QUERY_MAX; more, and the server is taken for broken. The
+ * deadline bounds the time; this bounds only the work. */
+#define STRAY_BASE 16
+#define STRAY_PER_REQUEST 2
+
+/* The most strays read past in an exchange of n requests. */
+static size_t
+stray_max(size_t n)
+{
+	return STRAY_BASE + STRAY_PER_REQUEST * n;
+}
 
 /* Take the next length-prefixed message buffered in rx into out. Returns
  * 1 if one was taken, 0 if more must be read first, -1 for a message
@@ -398,7 +409,7 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 		return 1;
 	if (ae != qe)
 		return 0;
-	for (size_t i = 12; i < qe; i++) {
+	for (size_t i = 12; i < qe - 4; i++) {
 		unsigned char x = q[i], y = a[i];
 
 		x = x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x;
@@ -406,7 +417,7 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 		if (x != y)
 			return 0;
 	}
-	return 1;
+	return memcmp(q + qe - 4, a + qe - 4, 4) == 0; /* QTYPE, QCLASS */
 }
 
 /* Put the reply r into the request of w it answers. Returns 0, or -1
@@ -426,11 +437,19 @@ reply_take(struct wire_req *w, size_t n, struct buf *r)
 	return -1;
 }
 
-/* Is the request w an UPDATE? Its opcode is in the header's third byte. */
+/* Is the wire message m (len bytes) an UPDATE? Its opcode is in the
+ * header's third byte. */
+static int
+wire_is_update(const unsigned char *m, size_t len)
+{
+	return len > 2 && ((m[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+}
+
+/* Is the request w an UPDATE? */
 static int
 req_is_update(const struct wire_req *w)
 {
-	return w->qlen > 2 && ((w->q[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+	return wire_is_update(w->q, w->qlen);
 }
 
 /* Was an UPDATE among the requests of w written whole and left without
@@ -450,11 +469,12 @@ update_unanswered(const struct wire_req *w, size_t n)
  * whatever order they come, each into its request. A reply that answers
  * no request waiting (a duplicate, a stale reply, a reply to another
  * question: RFC 7766 section 7 matches by id and question) is read past
- * and counted in a->stray, up to STRAY_MAX; a reply to a signed request
- * is then checked by its TSIG (check_reply), which also covers the
- * request's MAC. Returns 0, or -1 with errno (EBADMSG: too many strays);
- * a->clean is cleared when the server sent anything but the replies
- * (the connection must not be used again).
+ * and counted in a->stray, up to stray_max(n) over the attempt (the kept
+ * connection and the new ones); a reply to a signed request is then
+ * checked by its TSIG (check_reply), which also covers the request's MAC.
+ * Returns 0, or -1 with errno (EBADMSG: too many strays); a->clean is cleared
+ * when the server sent anything but the replies (the connection must not be
+ * used again).
  */
 static int
 exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
@@ -490,7 +510,7 @@ exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 			goto out;
 		if (reply_take(w, n, &r) == 0)
 			waiting--;
-		else if (++a->stray > STRAY_MAX) {
+		else if (++a->stray > stray_max(n)) {
 			errno = EBADMSG;
 			goto out;
 		}
@@ -560,10 +580,45 @@ cut_text(const struct attempt *a, char *out, size_t size)
 
 /*
  * Explain why an exchange with where failed (errno err, a telling how it
- * went), into out. When the request was an UPDATE that the server got
- * whole (update_sent), no answer is no refusal: the server may have
- * applied it, or apply it later, and the next run, which reads the
- * records, will see.
+ * went) after the server got an UPDATE whole, into out: no answer is no
+ * refusal, the server may have applied it, or apply it later, and the
+ * next run, which reads the records, will see. Returns 1, or 0 when err
+ * is not about the answer (the connection was refused, say: the
+ * exchange_error() of any request then tells it).
+ */
+static int
+update_exchange_error(int err, const struct attempt *a, const char *where,
+                      unsigned timeout, char *out, size_t len)
+{
+	char cut[64];
+
+	cut_text(a, cut, sizeof(cut));
+	if (err == ETIMEDOUT)
+		reason_first(out, len,
+		             "no answer to the update from %s within %u s%s: "
+		             "it may still be applied; the next run checks",
+		             where, timeout, cut);
+	else if (err == ECONNRESET || err == EPIPE)
+		reason_first(out, len,
+		             "%s closed the connection without a complete "
+		             "reply to the update%s: it may have been applied; "
+		             "the next run checks",
+		             where, cut);
+	else if (err == EPROTO)
+		reason_first(out, len,
+		             "%s answered the update with a message of %zu "
+		             "bytes, too short for DNS (a header alone is 12): "
+		             "it may have been applied; the next run checks",
+		             where, a->runt);
+	else
+		return 0;
+	return 1;
+}
+
+/*
+ * Explain why an exchange with where failed (errno err, a telling how it
+ * went), into out; when the request was an UPDATE that the server got
+ * whole (update_sent), as update_exchange_error() does.
  */
 static void
 exchange_error(int err, const struct attempt *a, int update_sent,
@@ -571,27 +626,15 @@ exchange_error(int err, const struct attempt *a, int update_sent,
 {
 	char cut[64];
 
-	cut_text(a, cut, sizeof(cut));
-	if (a->stray > 0 && err != EPROTO)
+	if (a->stray > 0 && err != EPROTO) {
 		stray_error(err, a, update_sent, where, timeout, out, len);
-	else if (update_sent && err == ETIMEDOUT)
-		reason_first(out, len,
-		             "no answer to the update from %s within %u s%s: "
-		             "it may still be applied; the next run checks",
-		             where, timeout, cut);
-	else if (update_sent && (err == ECONNRESET || err == EPIPE))
-		reason_first(out, len,
-		             "%s closed the connection without a complete "
-		             "reply to the update%s: it may have been applied; "
-		             "the next run checks",
-		             where, cut);
-	else if (err == EPROTO && update_sent)
-		reason_first(out, len,
-		             "%s answered the update with a message of %zu "
-		             "bytes, too short for DNS (a header alone is 12): "
-		             "it may have been applied; the next run checks",
-		             where, a->runt);
-	else if (err == EPROTO)
+		return;
+	}
+	if (update_sent &&
+	    update_exchange_error(err, a, where, timeout, out, len))
+		return;
+	cut_text(a, cut, sizeof(cut));
+	if (err == EPROTO)
 		reason_first(
 		    out, len,
 		    "%s sent a message of %zu bytes, too short for DNS "
@@ -1159,8 +1202,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 static int
 is_update(const struct buf *q)
 {
-	return q->len > 2 &&
-	       (((unsigned char)q->data[2] >> 3) & 0xF) == LDNS_PACKET_UPDATE;
+	return wire_is_update((const unsigned char *)q->data, q->len);
 }
 
 /* One request of send_wires: its MAC, id and raw reply. */
@@ -3055,10 +3097,11 @@ plan_wire_max(const struct plan *p)
 
 /*
  * How many of the leading changes of c (n > 0) go into one UPDATE to t:
- * as many as fit in a DNS message (counted as plan_wire_max() does), at
- * least one, so that a change's records always go together. A change
- * that plan_build() refuses (a TXT beside a CNAME) goes alone: its
- * refusal is then its own.
+ * as many as fit in a DNS message (counted as plan_wire_max() does) and
+ * share the first one's acl part (Knot refuses an UPDATE that no one of
+ * its acls allows whole), at least one, so that a change's records
+ * always go together. A change that plan_build() refuses (a TXT beside a
+ * CNAME) goes alone: its refusal is then its own.
  */
 static size_t
 update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
@@ -3069,6 +3112,8 @@ update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
 		struct plan p;
 		size_t more;
 
+		if (k > 0 && c[k].acl_part != c[0].acl_part)
+			break;
 		if (plan_build(&c[k], 1, &p, NULL) == -1)
 			return k > 0 ? k : 1;
 		more = plan_wire_max(&p);
@@ -3654,6 +3699,22 @@ info_init(struct dns_update_info *info, const struct dns_target *t)
 	info->key = t->key != NULL ? t->key->name : NULL;
 }
 
+/* The result of an UPDATE that rcode refused (not NOERROR, NXRRSET or
+ * YXRRSET; -1: no trusted answer, its reason in d already), its reason
+ * into d: DNS_UPDATE_DENIED for a refusal that a grant missing for some
+ * of names gives (its rcode's name into info), else DNS_UPDATE_FAILED. */
+static enum dns_update_result
+update_refused(const struct dns_target *t, const char *where, const char *names,
+               int rcode, struct dns_update_info *info, struct diag *d)
+{
+	if (rcode >= 0)
+		update_rcode_error(t, where, names, rcode, d);
+	if (!update_denied(rcode))
+		return DNS_UPDATE_FAILED;
+	info->denied_rcode = denied_name(rcode);
+	return DNS_UPDATE_DENIED;
+}
+
 /*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
  * see), telling how it went in info (from info_init()). When a
@@ -3676,9 +3737,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 
 	info->carried = n;
 	for (size_t i = 0; i < n; i++)
-		c[i].confirmed = c[i].contended = 0;
-	for (size_t i = 0; i < n; i++)
-		c[i].contended_names = 0;
+		c[i].confirmed = c[i].contended = 0, c[i].contended_names = 0;
 	for (int attempt = 0;; attempt++) {
 		struct plan p;
 		int rcode;
@@ -3699,15 +3758,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
-		if (rcode != LDNS_RCODE_NXRRSET &&
-		    rcode != LDNS_RCODE_YXRRSET) {
-			if (rcode >= 0)
-				update_rcode_error(t, where, names, rcode, d);
-			if (!update_denied(rcode))
-				return DNS_UPDATE_FAILED;
-			info->denied_rcode = denied_name(rcode);
-			return DNS_UPDATE_DENIED;
-		}
+		if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
+			return update_refused(t, where, names, rcode, info, d);
 		if (attempt > 0) {
 			conflict_error(names, where, rcode, d);
 			return DNS_UPDATE_CONFLICT;
@@ -3794,6 +3846,7 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 		info_init(&info, t);
 		info.denied_first = first;
 		info.denied_n = k;
+		info.denied_sent = denied->sent;
 		info.denied_rcode = denied->denied_rcode;
 		info.denied_reason = why->error;
 		if (c[i].contended) {

@@ -277,6 +277,10 @@ struct dns_change {
 	int contended;
 	/* with contended: which of its names they changed (DNS_NAME_*) */
 	unsigned contended_names;
+	/* the part of the Knot acl that grants its names (knot_acl_parts():
+	 * 0 for none known): changes of different parts never share an
+	 * UPDATE, which Knot would refuse */
+	unsigned acl_part;
 };
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
@@ -362,8 +366,10 @@ struct dns_update_info {
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",
-	 * "NOTZONE" or "NOTAUTH, BADKEY"); else denied_n is 0 */
+	 * "NOTZONE" or "NOTAUTH, BADKEY"), after denied_sent UPDATEs (1, or 2
+	 * after a refusal by the prerequisites); else denied_n is 0 */
 	size_t denied_first, denied_n;
+	unsigned denied_sent;
 	const char *denied_rcode;
 	const char *denied_reason;
 };

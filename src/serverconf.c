@@ -17,6 +17,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "log.h"
+#include "serverconf.h"
 #include "util.h"
 
 #ifndef SYSCONFDIR
@@ -240,7 +241,8 @@ knot_part_end(const struct conf *c, const struct groups *g, size_t j)
 /* The id of part `part` (1, 2, ...) of the acl of a zone, or of a domain
  * whose zone is found at run time (name), into out: key is NULL when the
  * zone's domains have one key. '/' and '+' are in no domain or key name,
- * so ids never collide. */
+ * so ids never collide (but for a hash's, once knot_id_shorten() cut
+ * them). */
 static void
 knot_acl_id(char *out, size_t size, const char *name, const char *key,
             unsigned part)
@@ -256,15 +258,42 @@ knot_acl_id(char *out, size_t size, const char *name, const char *key,
 /* "mta-sts-sync-", a name, "/", a key name, "+N" */
 #define KNOT_ID_MAX (16 + 2 * 256 + 16)
 
+/* Knot refuses an acl id longer than this, saying only "not enough
+ * space provided". */
+#define KNOT_ID_LIMIT 254
+
+/* Shorten the acl id `id` in place when it is longer than Knot takes:
+ * its first bytes, "-" and 16 hex digits of a hash of the whole id, so
+ * that ids stay distinct and the same from run to run. Returns 1 if it
+ * was shortened. */
+static int
+knot_id_shorten(char *id)
+{
+	size_t len = strlen(id);
+	unsigned long long h;
+
+	if (len <= KNOT_ID_LIMIT)
+		return 0;
+	h = (unsigned long long)hash64_bytes(id, len);
+	snprintf(id + KNOT_ID_LIMIT - 17, 18, "-%016llx", h);
+	return 1;
+}
+
 /* One Knot acl entry, id, for the owner names of members j up to (not
- * including) end of g. */
+ * including) end of g; full: the whole id when id is a shortened form of
+ * it, given in a comment line (else NULL). */
 static void
 knot_acl(FILE *out, const struct conf *c, const struct groups *g, size_t j,
-         size_t end, const char *id)
+         size_t end, const char *id, const char *full)
 {
 	struct domain_conf d;
 
 	conf_domain(c, j, &d);
+	if (full != NULL)
+		fprintf(out,
+		        "  # %s, its id shortened (Knot takes at most %d "
+		        "bytes):\n",
+		        full, KNOT_ID_LIMIT);
 	fprintf(out,
 	        "  - id: %s\n"
 	        "    key: %s\n"
@@ -324,14 +353,43 @@ knot_groups_free(struct knot_groups *k)
 	free(k->key);
 }
 
-/* The id of part `part` of the acl of domain i's zone and key. */
-static void
+/* The id of part `part` of the acl of domain i's zone and key, into out
+ * (KNOT_ID_MAX bytes), shortened to what Knot takes; the full id into
+ * full (as big) if not NULL. Returns 1 if it was shortened. */
+static int
 knot_id_of(const struct knot_groups *k, const struct conf *c, size_t i,
-           unsigned part, char *out, size_t size)
+           unsigned part, char *out, char *full)
 {
-	knot_acl_id(out, size,
+	knot_acl_id(out, KNOT_ID_MAX,
 	            k->zone[i] != NULL ? k->zone[i] : conf_domain_name(c, i),
 	            k->several_keys[i] ? k->key[i] : NULL, part);
+	if (full != NULL)
+		str_copy(full, KNOT_ID_MAX, out);
+	return knot_id_shorten(out);
+}
+
+/* Which part of its zone's Knot acl each domain of c falls in; see
+ * serverconf.h. The sync ends an UPDATE where the part changes. */
+unsigned *
+knot_acl_parts(const struct conf *c)
+{
+	unsigned *part = xcalloc(c->ndomains ? c->ndomains : 1, sizeof(*part));
+	struct knot_groups k;
+
+	knot_groups_make(&k, c);
+	for (size_t i = 0; i < c->ndomains; i++) {
+		unsigned p = 1;
+
+		if (!k.by_zone_key.first[i] || k.zone[i] == NULL)
+			continue;
+		for (size_t j = i, end; j != NONE; j = end, p++) {
+			end = knot_part_end(c, &k.by_zone_key, j);
+			for (size_t m = j; m != end; m = k.by_zone_key.next[m])
+				part[m] = p;
+		}
+	}
+	knot_groups_free(&k);
+	return part;
 }
 
 /* Print the acls of the zone and key of domain i, the first of its
@@ -340,13 +398,15 @@ static void
 knot_acls_of(FILE *out, const struct conf *c, const struct knot_groups *k,
              size_t i)
 {
-	char id[KNOT_ID_MAX];
+	char id[KNOT_ID_MAX], full[KNOT_ID_MAX];
 	unsigned part = 1;
 
 	for (size_t j = i, end; j != NONE; j = end, part++) {
+		int cut = knot_id_of(k, c, i, part, id, full);
+
 		end = knot_part_end(c, &k->by_zone_key, j);
-		knot_id_of(k, c, i, part, id, sizeof(id));
-		knot_acl(out, c, &k->by_zone_key, j, end, id);
+		knot_acl(out, c, &k->by_zone_key, j, end, id,
+		         cut ? full : NULL);
 	}
 }
 
@@ -361,7 +421,7 @@ knot_ids_of(FILE *out, const struct conf *c, const struct knot_groups *k,
 
 	for (size_t j = i; j != NONE;
 	     j = knot_part_end(c, &k->by_zone_key, j), part++) {
-		knot_id_of(k, c, i, part, id, sizeof(id));
+		knot_id_of(k, c, i, part, id, NULL);
 		fprintf(out, "%s%s", *sep, id);
 		*sep = ", ";
 	}

@@ -36,6 +36,7 @@
 #include "policy.h"
 #include "publish.h"
 #include "record.h"
+#include "serverconf.h"
 #include "sync.h"
 #include "zonetrack.h"
 
@@ -1265,6 +1266,48 @@ update_result_words(enum dns_update_result r)
 	}
 }
 
+/* Did someone change the records of a domain of the UPDATE that info
+ * says was denied? Those are not sent again. */
+static int
+denied_contended(const struct zone_send *s, const struct dns_update_info *info)
+{
+	for (size_t i = 0; i < info->denied_n; i++)
+		if (s->changes[info->denied_first + i].contended)
+			return 1;
+	return 0;
+}
+
+/* The -v lines of domain i of s about the refusal of the UPDATE that
+ * carried it with others (info): each is sent again alone, but one
+ * whose records someone changed meanwhile. */
+static void
+denied_notes(const struct zone_send *s, size_t i,
+             const struct dns_update_info *info)
+{
+	struct domain_run *who = s->who[i];
+
+	if (i == info->denied_first)
+		run_note(who,
+		         "the UPDATE of zone %s carrying %zu domains was "
+		         "refused: %s; each domain%s is sent again in an "
+		         "UPDATE of its own",
+		         s->zone, info->denied_n, info->denied_reason,
+		         denied_contended(s, info)
+		             ? " whose records no one changed meanwhile"
+		             : "");
+	else if (s->changes[i].contended)
+		run_note(who,
+		         "not sent again: the UPDATE of zone %s carrying %zu "
+		         "domains was refused (%s), and someone changed the "
+		         "records of this domain meanwhile",
+		         s->zone, info->denied_n, info->denied_rcode);
+	else
+		run_note(who,
+		         "sent again in an UPDATE of its own: the UPDATE of "
+		         "zone %s carrying %zu domains was refused (%s)",
+		         s->zone, info->denied_n, info->denied_rcode);
+}
+
 /* The -v lines of domain i of s about its UPDATE (result r): after
  * which refusal it went alone, where it went under which key, with how
  * many other domains, and the read back. */
@@ -1275,17 +1318,8 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	struct domain_run *who = s->who[i];
 	char doms[64];
 
-	if (info->denied_n > 0 && i == info->denied_first)
-		run_note(who,
-		         "the UPDATE of zone %s carrying %zu domains was "
-		         "refused: %s; each domain is sent again in an "
-		         "UPDATE of its own",
-		         s->zone, info->denied_n, info->denied_reason);
-	else if (info->denied_n > 0)
-		run_note(who,
-		         "sent again in an UPDATE of its own: the UPDATE of "
-		         "zone %s carrying %zu domains was refused (%s)",
-		         s->zone, info->denied_n, info->denied_rcode);
+	if (info->denied_n > 0)
+		denied_notes(s, i, info);
 	if (info->sent == 0)
 		return;
 	if (info->carried == 1)
@@ -1321,7 +1355,7 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	if (info->denied_first != s->alone_first) {
 		s->alone_first = info->denied_first;
 		s->alone_ok = 0;
-		s->alone_sent = 1; /* the denied UPDATE */
+		s->alone_sent = info->denied_sent; /* the denied one(s) */
 	}
 	s->alone_sent += info->sent;
 	if (info->where[0] != '\0')
@@ -1337,7 +1371,10 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         "UPDATE only when one acl allows all of it), so they took "
 	         "%u UPDATEs instead of 1; grant a zone's names to the key "
 	         "in one rule, as `mta-sts-sync server-config` prints them "
-	         "for domains with a zone setting",
+	         "for domains with a zone setting, and print them again "
+	         "after domains are added or moved (a zone of more than "
+	         "about 1000 domains has its Knot acl in parts, in "
+	         "configuration order, and each UPDATE stays within one)",
 	         s->alone_where, s->zone, info->denied_n - 1,
 	         info->denied_n == 2 ? "" : "s", info->denied_rcode,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
@@ -1370,6 +1407,22 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 		update_ttl_check(who, &s->changes[i]);
 	}
 	alone_check(s, n, r, info);
+}
+
+/* The -v line of each of the m domains of s, sent in `sent` UPDATEs: a
+ * zone whose domains use several keys (or primaries) takes the UPDATEs
+ * of each apart, so the line names the key. */
+static void
+zone_sent_notes(const struct zone_send *s, size_t m, unsigned sent)
+{
+	const struct tsig_key *key = s->who[0]->target->key;
+
+	for (size_t i = 0; i < m; i++)
+		run_note(s->who[i], "zone %s took %u UPDATE%s for %zu %s%s%s",
+		         s->zone, sent, sent == 1 ? "" : "s", m,
+		         m == 1 ? "domain" : "domains",
+		         key != NULL ? " signed with TSIG key " : ", unsigned",
+		         key != NULL ? key->name : "");
 }
 
 /* qsort order of run indices. */
@@ -1421,11 +1474,7 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 	} else {
 		sent = dns_update_zone(s.who[0]->target, s.changes, m,
 		                       zone_report, &s);
-		for (size_t i = 0; i < m; i++)
-			run_note(s.who[i],
-			         "zone %s took %u UPDATE%s for %zu %s", g->zone,
-			         sent, sent == 1 ? "" : "s", m,
-			         m == 1 ? "domain" : "domains");
+		zone_sent_notes(&s, m, sent);
 	}
 	free(s.changes);
 	free(s.who);
@@ -1680,6 +1729,7 @@ struct sync_state {
 	unsigned char *arrived; /* per fetch */
 	size_t nfetches;
 	uint32_t *fetch_of; /* per domain: its fetch, or NO_FETCH */
+	unsigned *acl_part; /* per domain of conf: knot_acl_parts() */
 	struct zonetrack *zt;
 	struct dry_update *dry; /* a dry run's UPDATE texts */
 	size_t ndry;
@@ -1839,6 +1889,7 @@ state_start(struct sync_state *s, size_t i)
 
 	conf_domain(s->conf, conf_index(s, i), &r->settings);
 	r->dc = &r->settings;
+	r->change.acl_part = s->acl_part[conf_index(s, i)];
 	r->opts = fetch_opts_of(r->dc);
 	if (j != NO_FETCH)
 		r->upstream = &s->fetches[j];
@@ -2201,6 +2252,7 @@ state_free(struct sync_state *s)
 	free(s->fetch_owner);
 	free(s->arrived);
 	free(s->fetch_of);
+	free(s->acl_part);
 	for (i = 0; i < s->ndry; i++) {
 		free(s->dry[i].zone);
 		free(s->dry[i].server);
@@ -2249,6 +2301,7 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
 	s.jobs = o->jobs ? o->jobs : SYNC_DEFAULT_JOBS;
 	s.window = s.jobs * SYNC_WINDOW_PER_JOB;
 	s.zt = zonetrack_new_by(run_domain_name, &s, n);
+	s.acl_part = knot_acl_parts(conf);
 	s.runs = xcalloc(n ? n : 1, sizeof(*s.runs));
 	s.ready = xcalloc(n ? n : 1, sizeof(*s.ready));
 	pthread_mutex_init(&s.lock, NULL);

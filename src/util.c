@@ -404,15 +404,21 @@ strlist_free(struct strlist *l)
 	l->n = 0;
 }
 
-size_t
-hash_bytes(const void *data, size_t len)
+uint64_t
+hash64_bytes(const void *data, size_t len)
 {
 	const unsigned char *b = data;
 	uint64_t h = 14695981039346656037ull;
 
 	while (len-- > 0)
 		h = (h ^ *b++) * 1099511628211ull;
-	return (size_t)h;
+	return h;
+}
+
+size_t
+hash_bytes(const void *data, size_t len)
+{
+	return (size_t)hash64_bytes(data, len);
 }
 
 void

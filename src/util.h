@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Allocation: these end the program with a message when memory runs out. */
 void *xmalloc(size_t size);
@@ -62,6 +63,9 @@ int str_copy(char *dst, size_t dstsize, const char *src);
 
 /* FNV-1a (64 bits) of the len bytes at data, for hash tables. */
 size_t hash_bytes(const void *data, size_t len);
+/* The same, all 64 bits on every platform: for names that must not
+ * change from one machine to another. */
+uint64_t hash64_bytes(const void *data, size_t len);
 
 /*
  * Copy at most n bytes of s into out (cap bytes) for an error message:

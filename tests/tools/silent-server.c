@@ -44,18 +44,33 @@
  *   stray-only  five such pairs instead of each reply, and no reply
  *   split=MS  each reply written in three parts (1 byte, 9 bytes, the
  *             rest), MS milliseconds apart: a reply in several segments
+ *   stall     the first 10 bytes of the first reply written, then nothing
+ *             more until the client closes the connection: a reply that
+ *             stops coming
  *   late=MS   each reply sent MS milliseconds after its request
  *   cut       the reply's length prefix 100 bytes more than follows,
  *             then the connection closed: a reply cut mid-message
  *   len=N     a length prefix of N (below 12) and N bytes of the reply
  *   idle-close=MS  the connection closed when no request came for MS
- *             milliseconds: a server's idle timeout between exchanges
+ *             milliseconds: a server's idle timeout between exchanges;
+ *             only its sending side (shutdown), then what the client
+ *             still sends is read, and "request after close (connection
+ *             N)" printed for each request, left unanswered, until the
+ *             client closes its side
  *   drop-update  an UPDATE read (and not applied), then the connection
  *             closed unanswered: a primary lost while it held the UPDATE
  *   othermac  replies signed as if they answered another request (the
  *             request MAC zeroed): a valid key, the wrong exchange
  *   otherkey  replies signed by a key of another name, same secret
  *   nosig     replies left unsigned, to signed requests too
+ *   prereq-refuse  the first UPDATE answered NXRRSET (a prerequisite
+ *             failed), the second REFUSED, both not applied; the others
+ *             applied: an UPDATE of several domains refused by the
+ *             prerequisites, then by the grants, each domain then taken
+ *             alone
+ *   contend-refuse  the same, and at the first UPDATE a record
+ *             "v=STSv1; id=someone-else" added at the owner of its last
+ *             record: another's edit of one of its domains meanwhile
  */
 #include "config.h"
 
@@ -418,6 +433,39 @@ sign_reply(struct buf *b, const struct tsig_mac *req, const char *signer)
 	h[11]++; /* ARCOUNT: one record at most before */
 }
 
+/* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
+ * (prereq-refuse, contend-refuse: the first two refused), after what it
+ * then does to the zone. */
+static ldns_pkt_rcode
+update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+	size_t k = ldns_rr_list_rr_count(u);
+
+	if (strcmp(mode, "prereq-refuse") != 0 &&
+	    strcmp(mode, "contend-refuse") != 0)
+		n = 3;
+	if (n == 1 && k > 0 && strcmp(mode, "contend-refuse") == 0 &&
+	    zone_n < ZONE_MAX) {
+		ldns_rr *rr = NULL;
+		char *owner =
+		    ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(u, k - 1)));
+		char text[600];
+
+		snprintf(text, sizeof(text),
+		         "%s 300 IN TXT \"v=STSv1; id=someone-else\"", owner);
+		if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) ==
+		    LDNS_STATUS_OK)
+			zone_rr[zone_n++] = rr;
+		free(owner);
+	}
+	if (n >= 3)
+		zone_update(pkt);
+	return n == 1   ? LDNS_RCODE_NXRRSET
+	       : n == 2 ? LDNS_RCODE_REFUSED
+	                : LDNS_RCODE_NOERROR;
+}
+
 /* The answer to the request m (len bytes) into out, as a primary
  * holding zone_rr answers it (an UPDATE applied first), signed as mode
  * says. Returns 0, or -1 if m is not DNS. */
@@ -431,12 +479,14 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 	struct tsig_mac req;
 	int signed_req = have_key && request_mac(m, len, &req) == 0;
 	ldns_status st;
+	ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
 
 	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
 		return -1;
 	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE)
-		zone_update(pkt);
+		rcode = update_rcode(pkt, updates, mode);
 	a = zone_answer(pkt);
+	ldns_pkt_set_rcode(a, rcode);
 	ldns_pkt_free(pkt);
 	st = ldns_pkt2wire(&wire, a, &wlen);
 	ldns_pkt_free(a);
@@ -455,7 +505,8 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 }
 
 /* Write the message msg (len bytes) to c with its length prefix: whole,
- * or (split=MS) in three parts MS milliseconds apart. */
+ * or (split=MS) in three parts MS milliseconds apart, or (keep-10) only
+ * its first 10 bytes. */
 static void
 send_msg(int c, const void *msg, size_t len, const char *mode)
 {
@@ -472,6 +523,8 @@ send_msg(int c, const void *msg, size_t len, const char *mode)
 		write_out(c, f + 1, 9);
 		sleep_ms(ms);
 		write_out(c, f + 10, len + 2 - 10);
+	} else if (strcmp(mode, "keep-10") == 0 && len + 2 > 10) {
+		write_out(c, f, 10);
 	} else {
 		write_out(c, f, len + 2);
 	}
@@ -525,6 +578,14 @@ deliver(int c, const struct buf *r, struct buf *prev, const char *mode)
 		write_out(c, (const unsigned char *)r->data, r->len);
 		return -1;
 	}
+	if (strcmp(mode, "stall") == 0) {
+		unsigned char skip[512];
+
+		send_msg(c, r->data, r->len, "keep-10");
+		while (read(c, skip, sizeof(skip)) > 0)
+			; /* what else comes goes unanswered */
+		return -1;
+	}
 	if (strncmp(mode, "len=", 4) == 0) {
 		unsigned char f[2 + 12] = {0, (unsigned char)n};
 
@@ -549,9 +610,11 @@ static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",        "dup=",        "idle-dup=", "stale",    "stray",
-	    "stray-only",  "split=",      "late=",     "cut",      "len=",
-	    "idle-close=", "drop-update", "othermac",  "otherkey", "nosig"};
+	    "keep",          "dup=",          "idle-dup=", "stale",
+	    "stray",         "stray-only",    "split=",    "stall",
+	    "late=",         "cut",           "len=",      "idle-close=",
+	    "drop-update",   "othermac",      "otherkey",  "nosig",
+	    "prereq-refuse", "contend-refuse"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -587,6 +650,22 @@ await_request(int c, const char *mode, const struct buf *prev, int *again)
 	return r == 1;
 }
 
+/* After an idle close (idle-close=MS): close the sending side of c only,
+ * and read what the client still sends until it closes its side (up to
+ * 10 s), printing each request, unanswered: a client that sends on a
+ * connection the server closed. */
+static void
+linger_closed(int c, unsigned char *req)
+{
+	struct pollfd p = {.fd = c, .events = POLLIN};
+
+	shutdown(c, SHUT_WR);
+	while (poll(&p, 1, 10000) == 1 && read_request(c, req) > 0) {
+		printf("request after close (connection %lu)\n", connections);
+		fflush(stdout);
+	}
+}
+
 /* Serve the requests of the connection c as mode says until the client
  * closes it, no request comes in time (see await_request()), or mode
  * closes it. */
@@ -606,8 +685,12 @@ session(int c, const char *mode)
 		size_t len;
 		int update;
 
-		if (!await_request(c, mode, &prev, &again) ||
-		    (len = read_request(c, req)) == 0)
+		if (!await_request(c, mode, &prev, &again)) {
+			if (strncmp(mode, "idle-close=", 11) == 0)
+				linger_closed(c, req);
+			break;
+		}
+		if ((len = read_request(c, req)) == 0)
 			break;
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {

@@ -344,7 +344,8 @@ count_of(const char *text, const char *what)
 
 /* 400 domains published at once do not fit in one UPDATE: the dry run
  * shows a few, each holding whole domains; a change refused for its
- * CNAME goes alone, and the others are still shown. */
+ * CNAME goes alone, and the others are still shown; changes of two Knot
+ * acl parts go in two UPDATEs. */
 static void
 test_split(void)
 {
@@ -393,6 +394,16 @@ test_split(void)
 	   "a change beside a CNAME goes alone, refused; the others are "
 	   "sent");
 	dns_state_free(&st[1]);
+	buf_reset(&b);
+	buf_puts(&b, "");
+	c[2].acl_part = c[3].acl_part = 1; /* a Knot acl part ends at d001 */
+	rc = dns_update_text(&t, c, 4, &b);
+	ok(rc == 0 && count_of(b.data, "send\n") == 2 &&
+	       strstr(b.data, "_mta-sts.d001.example.com TXT") <
+	           strstr(b.data, "send\n") &&
+	       strstr(b.data, "_mta-sts.d002.example.com TXT") >
+	           strstr(b.data, "send\n"),
+	   "an UPDATE ends where the Knot acl part changes");
 	buf_free(&b);
 }
 
