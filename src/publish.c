@@ -1599,7 +1599,7 @@ spawn_tracked(char **v, int *outfd, int *repfd, int *slot, struct diag *d)
 		diag_error(d,
 		           "publish-command %s: not started: the run is "
 		           "ending",
-		           v[0]);
+		           path_shown(v[0], '\0', NULL, 0));
 	else if ((pid = spawn(v, outfd, repfd, &old, d)) != -1)
 		*slot = running_add(pid);
 	__atomic_sub_fetch(&spawning, 1, __ATOMIC_SEQ_CST);
@@ -1629,7 +1629,8 @@ publish_command_check(const char *prog, struct diag *d)
 	if (strchr(prog, '/') != NULL) {
 		if (is_executable(prog))
 			return 0;
-		diag_error(d, "publish-command %s: cannot execute it: %s", prog,
+		diag_error(d, "publish-command %s: cannot execute it: %s",
+		           path_shown(prog, '\0', NULL, 0),
 		           access(prog, F_OK) == 0 ? "not an executable file"
 		                                   : strerror(errno));
 		return -1;
@@ -1652,7 +1653,7 @@ publish_command_check(const char *prog, struct diag *d)
 	buf_free(&b);
 	if (!found)
 		diag_error(d, "publish-command %s: not found in PATH (%s)",
-		           prog, path);
+		           path_shown(prog, '\0', NULL, 0), path);
 	return found ? 0 : -1;
 }
 
@@ -1689,7 +1690,8 @@ publish_run_command(const struct strlist *argv, const char *domain,
 		status = o.status;
 	failed = status != 0 || o.exec_errno != 0 || o.start_errno != 0;
 	if (failed)
-		report_failure(v[0], status, &o, timeout, &output, d);
+		report_failure(path_shown(v[0], '\0', NULL, 0), status, &o,
+		               timeout, &output, d);
 	close(outfd);
 	close(repfd);
 	free_argv(v);
