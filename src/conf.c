@@ -769,16 +769,21 @@ set_mx(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
-/* Only %d and %% may appear in a policy-file path or a verify-url. */
-static int
-percent_ok(const char *s)
+/*
+ * The first '%' of s followed by neither '%' nor a letter of allowed,
+ * or NULL: a policy-file path or a verify-url expands %d and %%, a
+ * publish-command argument %d, %f and %%.
+ */
+static const char *
+percent_bad(const char *s, const char *allowed)
 {
 	for (; *s != '\0'; s++)
-		if (*s == '%' && (s[1] == 'd' || s[1] == '%'))
+		if (*s == '%' && s[1] != '\0' &&
+		    (s[1] == '%' || strchr(allowed, s[1]) != NULL))
 			s++;
 		else if (*s == '%')
-			return 0;
-	return 1;
+			return s;
+	return NULL;
 }
 
 /* policy-file "path"; %d and %% are expanded later, per domain. */
@@ -793,23 +798,38 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 	b->dc.policy_file_tmpl = keep(p, path);
 	free(path);
 	free(v);
-	if (!percent_ok(b->dc.policy_file_tmpl))
+	if (percent_bad(b->dc.policy_file_tmpl, "d") != NULL)
 		return perr(p, lx->file, lx->tok_line,
 		            "policy-file: only %%d (the domain) and %%%% may "
 		            "follow '%%'");
 	return 0;
 }
 
-/* Only %d, %f and %% may appear in a publish-command argument. */
+/*
+ * Refuse publish-command argument i (lx->text; 0 is the program) for the
+ * '%' sequence at bad, naming the argument unless it may be a secret.
+ * Returns -1.
+ */
 static int
-cmd_percent_ok(const char *s)
+cmd_percent_error(struct parser *p, const struct lex *lx, size_t i,
+                  const char *bad)
 {
-	for (; *s != '\0'; s++)
-		if (*s == '%' && (s[1] == 'd' || s[1] == 'f' || s[1] == '%'))
-			s++;
-		else if (*s == '%')
-			return 0;
-	return 1;
+	char arg[140], pr[120], seq[16];
+
+	if (i == 0)
+		snprintf(arg, sizeof(arg), "the program");
+	else
+		snprintf(arg, sizeof(arg), "argument %zu", i);
+	if (!lx->cut && !secret_shaped(lx->text))
+		snprintf(
+		    arg + strlen(arg), sizeof(arg) - strlen(arg), " '%s'",
+		    str_printable(lx->text, strlen(lx->text), pr, sizeof(pr)));
+	return perr(
+	    p, lx->file, lx->tok_line,
+	    "publish-command: %s holds '%s': only %%d (the "
+	    "domain), %%f (the policy file) and %%%% may follow '%%' "
+	    "(write a %% the command must get as %%%%)",
+	    arg, str_printable(bad, bad[1] != '\0' ? 2 : 1, seq, sizeof(seq)));
 }
 
 /*
@@ -821,15 +841,13 @@ static int
 set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 {
 	char f[96];
+	const char *bad;
 	enum lex_type t;
 
 	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING) {
-		if (!cmd_percent_ok(lx->text))
-			return perr(
-			    p, lx->file, lx->tok_line,
-			    "publish-command: only %%d (the domain), %%f "
-			    "(the policy file) and %%%% may follow '%%' "
-			    "(write a %% the command must get as %%%%)");
+		if ((bad = percent_bad(lx->text, "df")) != NULL)
+			return cmd_percent_error(p, lx, b->dc.publish_cmd.n,
+			                         bad);
 		mem_list_add(p->conf->mem, &b->dc.publish_cmd,
 		             keep(p, lx->text));
 	}
@@ -912,7 +930,7 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 		    p, lx->file, lx->tok_line,
 		    "verify-url: expected an https:// URL, found %s",
 		    shown(p, b->dc.verify_url_set, '\'', 100, sh, sizeof(sh)));
-	if (!percent_ok(b->dc.verify_url_set))
+	if (percent_bad(b->dc.verify_url_set, "d") != NULL)
 		return perr(p, lx->file, lx->tok_line,
 		            "verify-url: only %%d (the domain) and %%%% may "
 		            "follow '%%' (write a %%-escape of the URL, such "

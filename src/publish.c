@@ -874,8 +874,9 @@ out:
 	return rc;
 }
 
-/* Expand %d, %f and %% in arg into out. Another '%' stays as it is.
- * Returns 0, or -1 if out would pass its maximum. */
+/* Expand %d, %f and %% in arg into out. The configuration refuses
+ * another '%' sequence (conf.c, percent_bad()); one would be copied as
+ * it is. Returns 0, or -1 if out would pass its maximum. */
 static int
 expand_arg(const char *arg, const char *domain, const char *file,
            struct buf *out)

@@ -169,6 +169,9 @@ fails_with(const char *text, const char *want, const char *what)
 	conf_free(c);
 }
 
+static void fails_hiding(const char *text, const char *want, const char *secret,
+                         const char *what);
+
 /* conf_load of the file name in tmpdir must fail with want in the error. */
 static void
 load_fails(const char *name, const char *want, const char *what)
@@ -1605,10 +1608,36 @@ test_errors(void)
 	fails_with(
 	    "domain \"example.com\" {\n\tpublish-command \"deploy\" "
 	    "\"%d\"\n\t\t\"+%Y\";\n};\n",
-	    "test.conf:3: publish-command: only %d (the domain), %f (the "
-	    "policy file) and %% may follow '%' (write a % the command "
-	    "must get as %%)",
-	    "publish-command with another % sequence");
+	    "test.conf:3: publish-command: argument 2 '+%Y' holds '%Y': only "
+	    "%d (the domain), %f (the policy file) and %% may follow '%' "
+	    "(write a % the command must get as %%)",
+	    "publish-command with another % sequence: the argument named");
+	fails_with(
+	    "domain \"example.com\" { publish-command \"sh\" \"-c\" "
+	    "\"git commit -m \\\"$(date +%s)\\\"\" \"%f\"; };\n",
+	    "test.conf:1: publish-command: argument 2 'git commit -m "
+	    "\\x22$(date +%s)\\x22' holds '%s': only %d",
+	    "publish-command %s: the argument named, its quotes escaped");
+	fails_with("domain \"example.com\" { publish-command \"/bin/%x\"; };\n",
+	           "test.conf:1: publish-command: the program '/bin/%x' holds "
+	           "'%x'",
+	           "publish-command %x in the program");
+	fails_with(
+	    "domain \"example.com\" { publish-command \"x\" \"a%\"; };\n",
+	    "test.conf:1: publish-command: argument 1 'a%' holds '%': "
+	    "only %d",
+	    "publish-command: a '%' at the end");
+	fails_hiding(
+	    "domain \"example.com\" { publish-command \"x\" "
+	    "\"fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=%Y\"; };\n",
+	    "test.conf:1: publish-command: argument 1 holds '%Y': only "
+	    "%d",
+	    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "publish-command: an argument like a secret is not named");
+	write_file("cmd.inc", "\n\npublish-command \"date\" \"+%Y\";\n", 0600);
+	fails_with("domain \"example.com\" {\n\tinclude \"cmd.inc\";\n};\n",
+	           "cmd.inc:3: publish-command: argument 1 '+%Y' holds '%Y'",
+	           "publish-command %Y in an included file: its file:line");
 	test_long_expansion();
 	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
 	           "test.conf:2: domain \"example.com\" is not in zone "
