@@ -162,6 +162,7 @@ struct parser {
 	struct loaded_key *loaded;
 	size_t nloaded;
 	struct dir_memo *dir_memo; /* while policy_files_check() runs */
+	int value_cut;             /* the last value read was a word lx->cut */
 };
 
 struct setting_def {
@@ -173,7 +174,8 @@ struct setting_def {
 static int parse_statements(struct parser *p, struct lex *lx, struct block *b,
                             int in_braces);
 
-/* Set "file:line: message" as the error; returns -1. */
+/* Set "file:line: message" as the error (the file by path_shown());
+ * returns -1. */
 static int __attribute__((format(printf, 4, 5)))
 perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 {
@@ -183,7 +185,8 @@ perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_error(p->d, "%s:%u: %s", file, line, msg);
+	diag_error(p->d, "%s:%u: %s", path_shown(file, '\0', NULL, 0), line,
+	           msg);
 	return -1;
 }
 
@@ -204,46 +207,65 @@ perr_included(struct parser *p, const char *file, unsigned line,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (p->depth > 0)
-		snprintf(at, sizeof(at), "%s:%u: ", p->inc_file[p->depth],
+		snprintf(at, sizeof(at), "%s:%u: ",
+		         path_shown(p->inc_file[p->depth], '\0', NULL, 0),
 		         p->inc_line[p->depth]);
-	diag_error(p->d, "%s%s:%u: %s", at, file, line, msg);
+	diag_error(p->d, "%s%s:%u: %s", at, path_shown(file, '\0', NULL, 0),
+	           line, msg);
 	return -1;
 }
 
-/* What a message says of a value it does not quote (secret_shaped()). */
+/*
+ * What a message says of a word or value it does not quote. The rule
+ * (util.h): a word where a statement or a setting name goes is quoted
+ * when keyword_shaped(); any other word, string or value, a URL or a
+ * path out of place included, unless secret_shaped(). Neither is quoted
+ * when the lexer cut it at a "//" that may be inside a secret (lx->cut).
+ */
 #define NOT_SHOWN "a value not shown (it looks like a TSIG secret)"
 
-/*
- * Describe the current token for "expected X, found Y". A word or string
- * out of place may be a secret (a key file included by mistake, a secret
- * pasted in the wrong place): it is quoted only when keyword_shaped().
- */
+/* Describe the current token for "expected X, found Y" (the rule
+ * above). */
 static const char *
 found(const struct lex *lx, char *buf, size_t size)
 {
-	int word = lx->type == TOK_WORD;
+	char pr[80];
 
-	if ((word || lx->type == TOK_STRING) && keyword_shaped(lx->text))
-		snprintf(buf, size, word ? "'%s'" : "\"%s\"", lx->text);
-	else if (word || lx->type == TOK_STRING)
-		snprintf(buf, size,
-		         "a %s not shown (not shaped like a keyword: it may "
-		         "be a secret)",
-		         word ? "word" : "quoted string");
-	else
+	if (lx->type != TOK_WORD && lx->type != TOK_STRING)
 		snprintf(buf, size, "%s", lex_type_name(lx->type));
+	else if (lx->cut || secret_shaped(lx->text))
+		snprintf(buf, size, "a %s not shown (it may be a TSIG secret)",
+		         lex_type_name(lx->type));
+	else
+		snprintf(
+		    buf, size, lx->type == TOK_WORD ? "'%s'" : "\"%s\"",
+		    str_printable(lx->text, strlen(lx->text), pr, sizeof(pr)));
 	return buf;
 }
 
+/* May the word where a statement or a setting goes be quoted? */
+static int
+word_shown(const struct lex *lx)
+{
+	return keyword_shaped(lx->text) && !lx->cut;
+}
+
+/* Is the value just read (v) one that messages do not quote? */
+static int
+value_hidden(const struct parser *p, const char *v)
+{
+	return p->value_cut || secret_shaped(v);
+}
+
 /*
- * Value v of a setting, quoted with q (at most max bytes of it) for a
- * message about it; or, when it looks like a secret written in the wrong
- * place, NOT_SHOWN.
+ * Value v of a setting, just read, quoted with q (at most max bytes of
+ * it) for a message about it; or NOT_SHOWN (value_hidden()).
  */
 static const char *
-shown(const char *v, char q, int max, char *buf, size_t size)
+shown(const struct parser *p, const char *v, char q, int max, char *buf,
+      size_t size)
 {
-	if (secret_shaped(v))
+	if (value_hidden(p, v))
 		snprintf(buf, size, "%s", NOT_SHOWN);
 	else
 		snprintf(buf, size, "%c%.*s%c", q, max, v, q);
@@ -295,6 +317,7 @@ get_value(struct parser *p, struct lex *lx, const char *name, char **out)
 		return perr(p, lx->file, lx->tok_line,
 		            "expected a value after '%s', found %s", name,
 		            found(lx, f, sizeof(f)));
+	p->value_cut = lx->cut != 0;
 	*out = xstrdup(lx->text);
 	return 0;
 }
@@ -333,7 +356,7 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 	if (bad)
 		perr(p, lx->file, line,
 		     "%s: expected a number from %llu to %llu, found %s", name,
-		     min, max, shown(v, '\'', 64, sh, sizeof(sh)));
+		     min, max, shown(p, v, '\'', 64, sh, sizeof(sh)));
 	free(v);
 	if (bad)
 		return -1;
@@ -661,9 +684,10 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 	b->dc.upstream = keep(p, v);
 	free(v);
 	if (!url_ok(b->dc.upstream))
-		return perr(p, lx->file, lx->tok_line,
-		            "upstream: expected an https:// URL, found %s",
-		            shown(b->dc.upstream, '\'', 100, sh, sizeof(sh)));
+		return perr(
+		    p, lx->file, lx->tok_line,
+		    "upstream: expected an https:// URL, found %s",
+		    shown(p, b->dc.upstream, '\'', 100, sh, sizeof(sh)));
 	if (b->set_line[S_POLICY])
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream and policy { } are mutually exclusive "
@@ -685,7 +709,7 @@ set_mode(struct parser *p, struct lex *lx, struct block *b)
 	if (policy_mode_from_name(v, &mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
 		          "mode: expected enforce, testing or none, found %s",
-		          shown(v, '\'', 64, sh, sizeof(sh)));
+		          shown(p, v, '\'', 64, sh, sizeof(sh)));
 	b->dc.mode = mode;
 	b->dc.has_mode = 1;
 	free(v);
@@ -710,7 +734,7 @@ static int
 mx_check_pattern(struct parser *p, struct lex *lx, char *v)
 {
 	struct policy *scratch = policy_new();
-	int secret = secret_shaped(v); /* before it is lower-cased */
+	int secret = value_hidden(p, v); /* before it is lower-cased */
 	struct diag md;
 	char *c;
 	int rc = 0;
@@ -745,16 +769,21 @@ set_mx(struct parser *p, struct lex *lx, struct block *b)
 	return rc;
 }
 
-/* Only %d and %% may appear in a policy-file path or a verify-url. */
-static int
-percent_ok(const char *s)
+/*
+ * The first '%' of s followed by neither '%' nor a letter of allowed,
+ * or NULL: a policy-file path or a verify-url expands %d and %%, a
+ * publish-command argument %d, %f and %%.
+ */
+static const char *
+percent_bad(const char *s, const char *allowed)
 {
 	for (; *s != '\0'; s++)
-		if (*s == '%' && (s[1] == 'd' || s[1] == '%'))
+		if (*s == '%' && s[1] != '\0' &&
+		    (s[1] == '%' || strchr(allowed, s[1]) != NULL))
 			s++;
 		else if (*s == '%')
-			return 0;
-	return 1;
+			return s;
+	return NULL;
 }
 
 /* policy-file "path"; %d and %% are expanded later, per domain. */
@@ -769,23 +798,38 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 	b->dc.policy_file_tmpl = keep(p, path);
 	free(path);
 	free(v);
-	if (!percent_ok(b->dc.policy_file_tmpl))
+	if (percent_bad(b->dc.policy_file_tmpl, "d") != NULL)
 		return perr(p, lx->file, lx->tok_line,
 		            "policy-file: only %%d (the domain) and %%%% may "
 		            "follow '%%'");
 	return 0;
 }
 
-/* Only %d, %f and %% may appear in a publish-command argument. */
+/*
+ * Refuse publish-command argument i (lx->text; 0 is the program) for the
+ * '%' sequence at bad, naming the argument unless it may be a secret.
+ * Returns -1.
+ */
 static int
-cmd_percent_ok(const char *s)
+cmd_percent_error(struct parser *p, const struct lex *lx, size_t i,
+                  const char *bad)
 {
-	for (; *s != '\0'; s++)
-		if (*s == '%' && (s[1] == 'd' || s[1] == 'f' || s[1] == '%'))
-			s++;
-		else if (*s == '%')
-			return 0;
-	return 1;
+	char arg[140], pr[120], seq[16];
+
+	if (i == 0)
+		snprintf(arg, sizeof(arg), "the program");
+	else
+		snprintf(arg, sizeof(arg), "argument %zu", i);
+	if (!lx->cut && !secret_shaped(lx->text))
+		snprintf(
+		    arg + strlen(arg), sizeof(arg) - strlen(arg), " '%s'",
+		    str_printable(lx->text, strlen(lx->text), pr, sizeof(pr)));
+	return perr(
+	    p, lx->file, lx->tok_line,
+	    "publish-command: %s holds '%s': only %%d (the "
+	    "domain), %%f (the policy file) and %%%% may follow '%%' "
+	    "(write a %% the command must get as %%%%)",
+	    arg, str_printable(bad, bad[1] != '\0' ? 2 : 1, seq, sizeof(seq)));
 }
 
 /*
@@ -797,15 +841,13 @@ static int
 set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 {
 	char f[96];
+	const char *bad;
 	enum lex_type t;
 
 	while ((t = next(p, lx)) == TOK_WORD || t == TOK_STRING) {
-		if (!cmd_percent_ok(lx->text))
-			return perr(
-			    p, lx->file, lx->tok_line,
-			    "publish-command: only %%d (the domain), %%f "
-			    "(the policy file) and %%%% may follow '%%' "
-			    "(write a %% the command must get as %%%%)");
+		if ((bad = percent_bad(lx->text, "df")) != NULL)
+			return cmd_percent_error(p, lx, b->dc.publish_cmd.n,
+			                         bad);
 		mem_list_add(p->conf->mem, &b->dc.publish_cmd,
 		             keep(p, lx->text));
 	}
@@ -839,7 +881,7 @@ get_choice(struct parser *p, struct lex *lx, const char *name,
 	*idx = i;
 	if (names[i] == NULL)
 		perr(p, lx->file, lx->tok_line, "%s: expected %s, found %s",
-		     name, expected, shown(v, '\'', 64, sh, sizeof(sh)));
+		     name, expected, shown(p, v, '\'', 64, sh, sizeof(sh)));
 	free(v);
 	return names[i] == NULL ? -1 : 0;
 }
@@ -887,8 +929,8 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 		return perr(
 		    p, lx->file, lx->tok_line,
 		    "verify-url: expected an https:// URL, found %s",
-		    shown(b->dc.verify_url_set, '\'', 100, sh, sizeof(sh)));
-	if (!percent_ok(b->dc.verify_url_set))
+		    shown(p, b->dc.verify_url_set, '\'', 100, sh, sizeof(sh)));
+	if (percent_bad(b->dc.verify_url_set, "d") != NULL)
 		return perr(p, lx->file, lx->tok_line,
 		            "verify-url: only %%d (the domain) and %%%% may "
 		            "follow '%%' (write a %%-escape of the URL, such "
@@ -950,7 +992,7 @@ set_tls_rpt(struct parser *p, struct lex *lx, struct block *b)
 	if (get_value_semi(p, lx, "tls-rpt", &v) == -1)
 		return -1;
 	diag_init(&td);
-	secret = secret_shaped(v);
+	secret = value_hidden(p, v);
 	/* tlsrpt_uri_check() quotes the URI: not said of a secret */
 	if (tlsrpt_uri_check(v, &td) == -1 || diag_failed(&td))
 		rc = perr(p, lx->file, lx->tok_line, "tls-rpt %s%.100s%s: %s",
@@ -1025,7 +1067,7 @@ set_zone(struct parser *p, struct lex *lx, struct block *b)
 	if (rc == -1)
 		return perr(p, lx->file, lx->tok_line,
 		            "zone: %s is not a valid domain name%s",
-		            shown(b->dc.zone, '\'', 100, sh, sizeof(sh)),
+		            shown(p, b->dc.zone, '\'', 100, sh, sizeof(sh)),
 		            idn_hint(b->dc.zone));
 	return 0;
 }
@@ -1169,7 +1211,7 @@ get_server(struct parser *p, struct lex *lx, const char *name, int host_ok,
 		return perr(p, lx->file, line,
 		            "%s: expected an IP address%s, found %s", name,
 		            host_ok ? " or host name" : "",
-		            shown(*addr, '\'', 100, sh, sizeof(sh)));
+		            shown(p, *addr, '\'', 100, sh, sizeof(sh)));
 	if ((t = next(p, lx)) == TOK_SEMI)
 		return 0;
 	if (t == TOK_ERROR)
@@ -1230,7 +1272,7 @@ set_resolve(struct parser *p, struct lex *lx, struct block *b)
 	if (!resolve_ok(v))
 		rc = perr(p, lx->file, lx->tok_line,
 		          "resolve: expected \"HOST:PORT:ADDRESS\", found %s",
-		          shown(v, '\'', 100, sh, sizeof(sh)));
+		          shown(p, v, '\'', 100, sh, sizeof(sh)));
 	mem_list_add(p->conf->mem, &b->dc.resolve, keep(p, v));
 	free(v);
 	return rc;
@@ -1269,7 +1311,7 @@ policy_mode(struct parser *p, struct lex *lx, struct policy *pol)
 	if (policy_mode_from_name(s, &pol->mode) == -1)
 		rc = perr(p, lx->file, lx->tok_line,
 		          "mode: expected enforce, testing or none, found %s",
-		          shown(s, '\'', 64, sh, sizeof(sh)));
+		          shown(p, s, '\'', 64, sh, sizeof(sh)));
 	free(s);
 	return rc;
 }
@@ -1287,7 +1329,7 @@ policy_setting(struct parser *p, struct lex *lx, struct policy *pol,
 
 	if (strcmp(lx->text, "mx") == 0)
 		return policy_mx(p, lx, pol);
-	if (bit == 0 && !keyword_shaped(lx->text))
+	if (bit == 0 && !word_shown(lx))
 		return perr(p, lx->file, lx->tok_line,
 		            "expected mode, mx or max-age in policy { }, found "
 		            "a word that is no setting name (not shown: it may "
@@ -1378,6 +1420,18 @@ static const struct setting_def settings[S_COUNT] = {
     [S_RESOLVER] = {"resolver", 0, set_resolver},
 };
 
+#define B64_CHARS                                                              \
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+/* Is the word just read base64 up to the "//" that cut it (lx->cut),
+ * and as long as a secret, with the "//" and what follows? */
+static int
+cut_secret(const struct lex *lx)
+{
+	return lx->cut >= SECRET_SHAPED_MIN && lx->cut % 4 == 0 &&
+	       strspn(lx->text, B64_CHARS) == strlen(lx->text);
+}
+
 /* Is w shaped like a one-line key, [alg:]name:secret (no statement or
  * setting name holds ':')? */
 static int
@@ -1397,36 +1451,40 @@ oneline_shaped(const char *w)
  * The word just read where a statement or a setting goes (lx->text) is
  * shaped like the contents of a key file that is not BIND's: Knot's
  * "key:" (keymgr -t), a one-line [alg:]name:secret, or a bare base64
- * secret. Such a file was named with include instead of key-file: say
- * so, without quoting the word. Returns -1 with the error, or 0.
+ * secret (key_secret_shaped(), of a length base64 has; or base64 up to a
+ * "//" that may be inside a secret of such a length: cut_secret()). Such
+ * a file was named with include instead of key-file: say so, without
+ * quoting the word. Returns -1 with the error, or 0.
  */
 static int
 key_file_words(struct parser *p, const struct lex *lx)
 {
 	const char *w = lx->text, *c1 = strchr(w, ':');
-	const char *what;
+	char qf[PATH_MAX + 3];
+	const char *what, *file = path_shown(lx->file, '"', qf, sizeof(qf));
 
 	if (strcmp(w, "key:") == 0)
 		what = "a Knot key list, as keymgr -t writes it";
 	else if (oneline_shaped(w))
 		what = "a one-line [algorithm:]name:secret key";
-	else if (c1 == NULL && strlen(w) % 4 == 0 && secret_shaped(w))
+	else if (c1 == NULL && (cut_secret(lx) ||
+	                        (strlen(w) % 4 == 0 && key_secret_shaped(w))))
 		return perr_included(
 		    p, lx->file, lx->tok_line,
 		    "found a bare base64 TSIG secret (not shown), not "
 		    "configuration: a key file names the key too (write it "
 		    "with tsig-keygen, or as name:secret), and is named with "
-		    "key-file \"%s\"; in the domain or in options, not with "
+		    "key-file %s; in the domain or in options, not with "
 		    "include",
-		    lx->file);
+		    file);
 	else
 		return 0;
 	return perr_included(p, lx->file, lx->tok_line,
 	                     "this looks like a TSIG key file (%s; the key is "
 	                     "not shown), not configuration: name it with "
-	                     "key-file \"%s\"; in the domain or in options, "
+	                     "key-file %s; in the domain or in options, "
 	                     "not with include",
-	                     what, lx->file);
+	                     what, file);
 }
 
 /* Parse one setting of an options or domain block; its name is read. */
@@ -1441,7 +1499,7 @@ parse_setting(struct parser *p, struct lex *lx, struct block *b)
 			s = &settings[i];
 	if (s == NULL && key_file_words(p, lx) == -1)
 		return -1;
-	if (s == NULL && !keyword_shaped(lx->text))
+	if (s == NULL && !word_shown(lx))
 		return perr(p, lx->file, lx->tok_line,
 		            "expected a setting in %s, found a word that is "
 		            "no setting name (not shown: it may be a secret)",
@@ -1497,7 +1555,7 @@ key_file_mode_check(struct parser *p, const char *file,
 	                     "%s: this file holds a TSIG secret but is %s: "
 	                     "chmod 600 %s%s",
 	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	                     file,
+	                     path_shown(file, '\0', NULL, 0),
 	                     p->depth == 0 ? ", or move the key to a file of "
 	                                     "its own named by key-file"
 	                                   : keyfile_group_hint(mode));
@@ -1724,7 +1782,7 @@ parse_domain(struct parser *p, struct lex *lx)
 	if (domain_normalise(name) == -1) {
 		perr(p, lx->file, line,
 		     "domain: %s is not a valid domain name%s",
-		     shown(name, '\'', 100, where, sizeof(where)),
+		     shown(p, name, '\'', 100, where, sizeof(where)),
 		     idn_hint(name));
 		free(name);
 		return -1;
@@ -1786,6 +1844,8 @@ file_name_keep(struct conf *c, const char *name)
 static int
 dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 {
+	const char *ps = path_shown(path, '\0', NULL, 0);
+	const char *ds = path_shown(dir, '\0', NULL, 0);
 	uid_t me = geteuid();
 	struct stat st;
 
@@ -1797,13 +1857,13 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 		         "user running mta-sts-sync (uid %u): its owner could "
 		         "put another file in its place and make it run a "
 		         "command (publish-command); %s%s",
-		         path,
+		         ps,
 		         own ? "its directory" : "the directory on its path",
-		         dir, (unsigned)st.st_uid, (unsigned)me,
+		         ds, (unsigned)st.st_uid, (unsigned)me,
 		         own ? "chown root "
 		             : "keep the configuration in "
 		               "directories of root (as /etc)",
-		         own ? dir : "");
+		         own ? ds : "");
 		return -1;
 	}
 	if ((st.st_mode & S_IWOTH) == 0 || (st.st_mode & S_ISVTX) != 0)
@@ -1812,8 +1872,8 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 	         "%s: %s %s is writable by others (mode %04o): anyone could "
 	         "put another file in its place and make mta-sts-sync run a "
 	         "command (publish-command); chmod o-w %s",
-	         path, own ? "its directory" : "the directory on its path", dir,
-	         (unsigned)(st.st_mode & 07777), dir);
+	         ps, own ? "its directory" : "the directory on its path", ds,
+	         (unsigned)(st.st_mode & 07777), ds);
 	return -1;
 }
 
@@ -1943,6 +2003,7 @@ path_walk_check(const char *path, char *out, size_t len)
 static int
 writable_check(const char *path, const struct stat *st, char *out, size_t len)
 {
+	const char *ps = path_shown(path, '\0', NULL, 0);
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
@@ -1951,7 +2012,7 @@ writable_check(const char *path, const struct stat *st, char *out, size_t len)
 		         "root or to the user running mta-sts-sync (uid %u): "
 		         "its owner could make it run a command "
 		         "(publish-command); chown root %s",
-		         path, (unsigned)st->st_uid, (unsigned)me, path);
+		         ps, (unsigned)st->st_uid, (unsigned)me, ps);
 		return -1;
 	}
 	if ((st->st_mode & S_IWOTH) != 0) {
@@ -1959,10 +2020,32 @@ writable_check(const char *path, const struct stat *st, char *out, size_t len)
 		         "%s: configuration file is writable by others (mode "
 		         "%04o): anyone could make mta-sts-sync run a command "
 		         "(publish-command); chmod o-w %s",
-		         path, (unsigned)(st->st_mode & 07777), path);
+		         ps, (unsigned)(st->st_mode & 07777), ps);
 		return -1;
 	}
 	return path_walk_check(path, out, len);
+}
+
+/*
+ * The included file path cannot be read (why): say so, and, for a path
+ * that looks like a key (the one-line key or the secret written where
+ * the path goes), what to do instead, without showing it. Returns -1.
+ */
+static int
+include_unreadable(struct parser *p, const struct lex *lx, unsigned line,
+                   const char *path, const char *why)
+{
+	char q[PATH_MAX + 3];
+
+	if (path_secret_shaped(path, 1))
+		return perr(p, lx->file, line,
+		            "include: this looks like a key, not a path (not "
+		            "shown): put the key in a file (mode 600) and name "
+		            "the file with key-file, in the domain or in "
+		            "options (it cannot be read as a file: %s)",
+		            why);
+	return perr(p, lx->file, line, "cannot read include %s: %s",
+	            path_shown(path, '"', q, sizeof(q)), why);
 }
 
 /* Read an included file and parse it within b. */
@@ -1970,6 +2053,7 @@ static int
 include_read(struct parser *p, const struct lex *lx, unsigned line,
              const char *path, struct block *b)
 {
+	char q[PATH_MAX + 3];
 	struct diag rd;
 	struct stat st;
 	size_t len = 0, i;
@@ -1978,8 +2062,7 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 
 	diag_init(&rd);
 	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) == NULL)
-		return perr(p, lx->file, line, "cannot read include \"%s\": %s",
-		            path, rd.error);
+		return include_unreadable(p, lx, line, path, rd.error);
 	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
 		return perr(p, lx->file, line, "%s%s", rd.error,
@@ -1994,9 +2077,8 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 		    p->mode[i] != 0) {
 			conf_wipe_free(buf, len + 1);
 			return perr(p, lx->file, line,
-			            "include loop: \"%s\" is already being "
-			            "read",
-			            path);
+			            "include loop: %s is already being read",
+			            path_shown(path, '"', q, sizeof(q)));
 		}
 	p->depth++;
 	p->dev[p->depth] = st.st_dev;
@@ -2059,7 +2141,7 @@ parse_top(struct parser *p, struct lex *lx)
 		            "with tsig-keygen or ddns-confgen -q)");
 	if (key_file_words(p, lx) == -1)
 		return -1;
-	if (!keyword_shaped(lx->text))
+	if (!word_shown(lx))
 		return perr(p, lx->file, lx->tok_line,
 		            "expected a statement (include, key, options or "
 		            "domain), found a word that is no statement name "
@@ -2355,7 +2437,8 @@ key_resolve(struct parser *p, const struct domain_conf *d, struct pending *pd)
 			return perr(p, pd->key_file_at, pd->key_file_line, "%s",
 			            kd.error);
 		for (i = 0; i < kd.nwarn; i++)
-			diag_warn(p->d, "%s:%u: %s", pd->key_file_at,
+			diag_warn(p->d, "%s:%u: %s",
+			          path_shown(pd->key_file_at, '\0', NULL, 0),
 			          pd->key_file_line, kd.warn[i]);
 		return 0;
 	}

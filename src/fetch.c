@@ -222,13 +222,14 @@ fetch_ca_file_check(const char *path, struct diag *d)
 	FILE *fp = fopen(path, "r");
 
 	if (fp == NULL) {
-		diag_error(d, "%s: cannot read: %s", path, strerror(errno));
+		diag_error(d, "%s: cannot read: %s",
+		           path_shown(path, '\0', NULL, 0), strerror(errno));
 		return -1;
 	}
 	fclose(fp);
 	if (trust_store(path) == NULL) {
 		diag_error(d, "%s: no PEM certificate could be read from it",
-		           path);
+		           path_shown(path, '\0', NULL, 0));
 		return -1;
 	}
 	return 0;

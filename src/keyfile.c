@@ -131,11 +131,12 @@ keyfile_mode_words(mode_t mode, char *buf, size_t size)
 int
 keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
 {
+	const char *ps = path_shown(path, '\0', NULL, 0);
 	char words[80];
 
 	if (keyfile_mode_words(mode, words, sizeof(words)) == NULL)
 		return 0;
-	diag_error(d, "%s: key file is %s; chmod 600 %s%s", path, words, path,
+	diag_error(d, "%s: key file is %s; chmod 600 %s%s", ps, words, ps,
 	           keyfile_group_hint(mode));
 	return -1;
 }
@@ -150,7 +151,7 @@ keyfile_group_hint(mode_t mode)
 	                           : "";
 }
 
-/* Format an "at line" error; returns -1. */
+/* Format an "at line" error (the file by path_shown()); returns -1. */
 static int __attribute__((format(printf, 4, 5)))
 key_error(struct diag *d, const char *file, unsigned line, const char *fmt, ...)
 {
@@ -160,7 +161,7 @@ key_error(struct diag *d, const char *file, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_error(d, "%s:%u: %s", file, line, msg);
+	diag_error(d, "%s:%u: %s", path_shown(file, '\0', NULL, 0), line, msg);
 	return -1;
 }
 
@@ -324,16 +325,26 @@ keyspec_parse_bind(struct lex *lx, struct keyspec *ks, struct diag *d)
 	return 0;
 }
 
+#define KEY_SECRET_MIN 16 /* bytes: tsig-keygen's shortest (hmac-md5) */
+
+/* Could s be a secret: shaped like one (key_secret_shaped(): a hex
+ * secret too), or base64 of at least KEY_SECRET_MIN bytes? */
+static int
+secret_like(const char *s)
+{
+	return key_secret_shaped(s) || tsig_secret_len(s) >= KEY_SECRET_MIN;
+}
+
 /*
- * The fields of ks are out of order: a name shaped like a base64 secret
- * beside a secret that is not (tsig-keygen's and keymgr's secrets always
- * are). Neither may be shown, and the usual errors (the name is not a
- * domain name, the secret is not base64) would not say why.
+ * The fields of ks are out of order: a name that could be a secret
+ * beside a secret that could not (tsig-keygen's and keymgr's secrets
+ * always could). Neither may be shown, and the usual errors (the name is
+ * not a domain name, the secret is not base64) would not say why.
  */
 static int
 keyspec_swapped(const char *file, const struct keyspec *ks, struct diag *d)
 {
-	if (!secret_shaped(ks->name) || secret_shaped(ks->secret))
+	if (!secret_like(ks->name) || secret_like(ks->secret))
 		return 0;
 	return key_error(d, file, ks->line,
 	                 "the key's name looks like a base64 secret and its "
@@ -351,8 +362,11 @@ keyspec_to_key(const char *file, const struct keyspec *ks, struct tsig_key *key,
 
 	if (keyspec_swapped(file, ks, d) == -1)
 		return -1;
-	/* an invalid name: the error of tsig_key_init() says why alone */
-	if (tsig_key_name_check(ks->name, why, sizeof(why)) == 0)
+	/* an invalid name: the error of tsig_key_init() says why alone; and
+	 * with a secret that does not decode, the name may be the secret:
+	 * tsig_key_init() does not show it either */
+	if (tsig_key_name_check(ks->name, why, sizeof(why)) == 0 &&
+	    tsig_secret_len(ks->secret) != -1)
 		snprintf(kl, sizeof(kl),
 		         "%s: ", tsig_key_label(ks->name, why, sizeof(why)));
 	diag_init(&kd);
@@ -363,7 +377,8 @@ keyspec_to_key(const char *file, const struct keyspec *ks, struct tsig_key *key,
 		                 diag_failed(&kd) ? kd.error : "invalid key");
 	}
 	for (i = 0; i < kd.nwarn; i++)
-		diag_warn(d, "%s:%u: %s%s", file, ks->line, kl, kd.warn[i]);
+		diag_warn(d, "%s:%u: %s%s", path_shown(file, '\0', NULL, 0),
+		          ks->line, kl, kd.warn[i]);
 	return 0;
 }
 
@@ -744,11 +759,12 @@ static int
 select_key(const char *path, const struct keyspec *ks, int n, const char *name,
            struct diag *d)
 {
+	const char *ps = path_shown(path, '\0', NULL, 0);
 	char names[256], kl[KEY_LABEL_MAX];
 	int i, found = -1;
 
 	if (n <= 0) {
-		diag_error(d, "%s: no key in the file", path);
+		diag_error(d, "%s: no key in the file", ps);
 		return -1;
 	}
 	key_names(ks, n, names, sizeof(names));
@@ -758,7 +774,7 @@ select_key(const char *path, const struct keyspec *ks, int n, const char *name,
 		diag_error(d,
 		           "%s: holds %d keys (%s); name the one to use with "
 		           "key \"NAME\"",
-		           path, n, names);
+		           ps, n, names);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -774,13 +790,13 @@ select_key(const char *path, const struct keyspec *ks, int n, const char *name,
 	/* the name asked for is the configuration's key setting, which
 	 * may hold a secret too (a one-line key written there) */
 	if (found == -1 && tsig_key_name_hidden(name, kl, sizeof(kl)) == NULL)
-		diag_error(d, "%s: no key named \"%s\" (it holds: %s)", path,
+		diag_error(d, "%s: no key named \"%s\" (it holds: %s)", ps,
 		           name, names);
 	else if (found == -1)
 		diag_error(d,
 		           "%s: no key has the name that key gives (not shown: "
 		           "%s) (it holds: %s)",
-		           path, kl, names);
+		           ps, kl, names);
 	return found;
 }
 
@@ -815,6 +831,25 @@ keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
 	return rc;
 }
 
+/*
+ * The key file path cannot be read (why): say so, and, for a path that
+ * looks like a key (the nsupdate -y form or a secret written where the
+ * path goes), what to do instead, without showing it.
+ */
+static void
+keyfile_unreadable(const char *path, const char *why, struct diag *d)
+{
+	if (path_secret_shaped(path, 1))
+		diag_error(d,
+		           "key-file: this looks like a key, not a path (not "
+		           "shown): put the key in a file (mode 600) and name "
+		           "the file (it cannot be read as a file: %s)",
+		           why);
+	else
+		diag_error(d, "%s: cannot read key file: %s",
+		           path_shown(path, '\0', NULL, 0), why);
+}
+
 int
 keyfile_load(const char *path, const char *name, struct tsig_key *key,
              struct diag *d)
@@ -828,7 +863,7 @@ keyfile_load(const char *path, const char *name, struct tsig_key *key,
 	diag_init(&rd);
 	if ((buf = conf_read_file(path, KEYFILE_MAX_SIZE, &len, &st, &rd)) ==
 	    NULL) {
-		diag_error(d, "%s: cannot read key file: %s", path, rd.error);
+		keyfile_unreadable(path, rd.error, d);
 		return -1;
 	}
 	if (keyfile_check_mode(path, st.st_mode, d) == -1) {

@@ -144,6 +144,37 @@ lex_bad_byte(struct lex *lx, int c)
 	return TOK_ERROR;
 }
 
+/* Is c a base64 character ('=' padding included)? */
+static int
+lex_is_b64(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	       (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=';
+}
+
+/* How many base64 characters, and nothing else of a word, follow the
+ * "//" at the current position (0 if something else does)? */
+static size_t
+lex_b64_follows(const struct lex *lx)
+{
+	size_t off = 2;
+	int c;
+
+	while ((c = lex_peek(lx, off)) != -1 && lex_is_word_char(c)) {
+		if (!lex_is_b64(c))
+			return 0;
+		off++;
+	}
+	return off - 2;
+}
+
+/*
+ * A word ends where a comment starts ('#', "//" or a C comment). A
+ * base64 secret may hold "//", though: when base64 characters are on
+ * both sides of it, lx->cut says that the word may end with the start of
+ * a secret that a comment seemed to cut, so that no message quotes it,
+ * and how long the word, the "//" and what follows are together.
+ */
 static enum lex_type
 lex_word(struct lex *lx)
 {
@@ -151,8 +182,16 @@ lex_word(struct lex *lx)
 	int c;
 
 	while ((c = lex_peek(lx, 0)) != -1 && lex_is_word_char(c)) {
-		if (c == '/' &&
-		    (lex_peek(lx, 1) == '/' || lex_peek(lx, 1) == '*'))
+		if (c == '/' && lex_peek(lx, 1) == '/') {
+			size_t after = lex_b64_follows(lx);
+
+			if (n > 0 && lx->text[n - 1] != '=' &&
+			    lex_is_b64((unsigned char)lx->text[n - 1]) &&
+			    after > 0)
+				lx->cut = n + 2 + after;
+			break;
+		}
+		if (c == '/' && lex_peek(lx, 1) == '*')
 			break;
 		if (n >= LEX_TOKEN_MAX)
 			return lex_fail(lx, "word too long");
@@ -172,6 +211,7 @@ lex_next(struct lex *lx)
 	int c;
 
 	lx->text[0] = '\0';
+	lx->cut = 0;
 	if (lex_skip(lx) == -1)
 		return lex_fail(lx, "unterminated /* comment");
 	lx->tok_line = lx->line;

@@ -30,6 +30,10 @@ struct lex {
 	enum lex_type type;           /* the current token */
 	unsigned tok_line;            /* line the current token starts on */
 	char text[LEX_TOKEN_MAX + 1]; /* text of a WORD or STRING */
+	size_t cut; /* 0, or the WORD ended at a "//" between base64
+	               characters: it may end with the start of a secret
+	               (see lex_word()), and cut is the length of the word,
+	               the "//" and the base64 after it */
 	char error[256];
 };
 

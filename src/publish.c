@@ -874,8 +874,9 @@ out:
 	return rc;
 }
 
-/* Expand %d, %f and %% in arg into out. Another '%' stays as it is.
- * Returns 0, or -1 if out would pass its maximum. */
+/* Expand %d, %f and %% in arg into out. The configuration refuses
+ * another '%' sequence (conf.c, percent_bad()); one would be copied as
+ * it is. Returns 0, or -1 if out would pass its maximum. */
 static int
 expand_arg(const char *arg, const char *domain, const char *file,
            struct buf *out)
@@ -1599,7 +1600,7 @@ spawn_tracked(char **v, int *outfd, int *repfd, int *slot, struct diag *d)
 		diag_error(d,
 		           "publish-command %s: not started: the run is "
 		           "ending",
-		           v[0]);
+		           path_shown(v[0], '\0', NULL, 0));
 	else if ((pid = spawn(v, outfd, repfd, &old, d)) != -1)
 		*slot = running_add(pid);
 	__atomic_sub_fetch(&spawning, 1, __ATOMIC_SEQ_CST);
@@ -1629,7 +1630,8 @@ publish_command_check(const char *prog, struct diag *d)
 	if (strchr(prog, '/') != NULL) {
 		if (is_executable(prog))
 			return 0;
-		diag_error(d, "publish-command %s: cannot execute it: %s", prog,
+		diag_error(d, "publish-command %s: cannot execute it: %s",
+		           path_shown(prog, '\0', NULL, 0),
 		           access(prog, F_OK) == 0 ? "not an executable file"
 		                                   : strerror(errno));
 		return -1;
@@ -1652,7 +1654,7 @@ publish_command_check(const char *prog, struct diag *d)
 	buf_free(&b);
 	if (!found)
 		diag_error(d, "publish-command %s: not found in PATH (%s)",
-		           prog, path);
+		           path_shown(prog, '\0', NULL, 0), path);
 	return found ? 0 : -1;
 }
 
@@ -1689,7 +1691,8 @@ publish_run_command(const struct strlist *argv, const char *domain,
 		status = o.status;
 	failed = status != 0 || o.exec_errno != 0 || o.start_errno != 0;
 	if (failed)
-		report_failure(v[0], status, &o, timeout, &output, d);
+		report_failure(path_shown(v[0], '\0', NULL, 0), status, &o,
+		               timeout, &output, d);
 	close(outfd);
 	close(repfd);
 	free_argv(v);

@@ -318,15 +318,17 @@ sync_check_files(const struct conf *conf, struct diag *d)
 
 		diag_init(&cd);
 		if (cmd->n > 0 && publish_command_check(cmd->v[0], &cd) == -1) {
-			diag_error(d, "%s:%u: %s", w->cmd_file, w->cmd_line,
-			           cd.error);
+			diag_error(d, "%s:%u: %s",
+			           path_shown(w->cmd_file, '\0', NULL, 0),
+			           w->cmd_line, cd.error);
 			return -1;
 		}
 		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
 			continue;
 		last = ca;
 		if (fetch_ca_file_check(ca, &cd) == -1) {
-			diag_error(d, "%s:%u: ca-file %s", w->ca_file,
+			diag_error(d, "%s:%u: ca-file %s",
+			           path_shown(w->ca_file, '\0', NULL, 0),
 			           w->ca_line, cd.error);
 			return -1;
 		}

@@ -53,6 +53,12 @@ const char *tsig_alg_name(enum tsig_alg alg);
 int tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
                   const char *secret_b64, struct diag *d);
 /*
+ * The number of bytes the base64 secret b64 decodes to (white space
+ * inside it skipped, as BIND does), or -1 if it is not base64 of 1 to
+ * TSIG_SECRET_MAX bytes. The decoded bytes are wiped.
+ */
+int tsig_secret_len(const char *b64);
+/*
  * Can name be a TSIG key name (a domain name of letters, digits, '-' and
  * '_', a trailing dot allowed)? Returns 0, or -1 with why not in why
  * (size bytes), in words that do not quote the name.

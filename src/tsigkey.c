@@ -124,7 +124,7 @@ tsig_key_name_hidden(const char *name, char *why, size_t size)
 {
 	if (tsig_key_name_check(name, why, size) == -1)
 		return why;
-	if (!secret_shaped(name))
+	if (!key_secret_shaped(name))
 		return NULL;
 	snprintf(why, size, "it looks like a base64 secret");
 	return why;
@@ -177,23 +177,9 @@ key_set_name(struct tsig_key *key, const char *name, struct diag *d)
 	return 0;
 }
 
-/* "TSIG key NAME" for key, whose name is written as written, or words
- * that do not show a name shaped like a secret (one that passed
- * key_set_name(), as a secret may; key->name is in lower case). */
-static const char *
-key_said(const struct tsig_key *key, const char *written, char *buf,
-         size_t size)
-{
-	if (secret_shaped(written))
-		snprintf(buf, size,
-		         "a TSIG key whose name is not shown (it looks like a "
-		         "base64 secret)");
-	else
-		snprintf(buf, size, "TSIG key %s", key->name);
-	return buf;
-}
-
 #define SECRET_B64_MAX ((TSIG_SECRET_MAX + 2) / 3 * 4) /* characters */
+#define TEXT_OF_(x) #x
+#define TEXT_OF(x) TEXT_OF_(x) /* a macro's value as a string */
 
 /* Copy the base64 secret b64 into text (SECRET_B64_MAX + 1 bytes)
  * without the white space BIND allows inside it (secret "abcd efgh";).
@@ -212,6 +198,72 @@ secret_compact(const char *b64, char *text)
 	}
 	text[n] = '\0';
 	return n;
+}
+
+/*
+ * Decode the base64 secret b64 into out (TSIG_SECRET_MAX + 3 bytes).
+ * Returns the number of bytes, or -1 with why (a message's end) when it
+ * is not base64 of 1 to TSIG_SECRET_MAX bytes.
+ */
+static int
+secret_decode(const char *b64, unsigned char *out, const char **why)
+{
+	char text[SECRET_B64_MAX + 1];
+	size_t len = secret_compact(b64, text), pad = 0;
+	int n = -1;
+
+	*why = "the secret is not base64 of at most " TEXT_OF(
+	    TSIG_SECRET_MAX) " bytes";
+	if (len == 0 || len % 4 != 0 || len > SECRET_B64_MAX)
+		goto out;
+	for (size_t i = len; i > 0 && text[i - 1] == '=' && pad < 2; i--)
+		pad++;
+	n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
+	*why = "the secret is not valid base64";
+	if (n < 0 || (size_t)n < pad || (size_t)n - pad == 0 ||
+	    (size_t)n - pad > TSIG_SECRET_MAX)
+		n = -1;
+	else
+		n -= (int)pad;
+out:
+	OPENSSL_cleanse(text, sizeof(text));
+	return n;
+}
+
+int
+tsig_secret_len(const char *b64)
+{
+	unsigned char out[TSIG_SECRET_MAX + 3];
+	const char *why;
+	int n = secret_decode(b64, out, &why);
+
+	OPENSSL_cleanse(out, sizeof(out));
+	return n;
+}
+
+/*
+ * "TSIG key NAME" for key, whose name is written as written and whose
+ * secret is secret_b64; or words that do not show the name when it may
+ * be a secret: it looks like one (key_secret_shaped(), which a valid name
+ * may be: key->name passed key_set_name()), or the secret does not
+ * decode (the two may be in each other's place).
+ */
+static const char *
+key_said(const struct tsig_key *key, const char *written,
+         const char *secret_b64, char *buf, size_t size)
+{
+	if (key_secret_shaped(written))
+		snprintf(buf, size,
+		         "a TSIG key whose name is not shown (it looks like a "
+		         "base64 secret)");
+	else if (tsig_secret_len(secret_b64) == -1)
+		snprintf(buf, size,
+		         "a TSIG key whose name is not shown (with a secret "
+		         "that does not decode, the name may be the secret "
+		         "written in its place)");
+	else
+		snprintf(buf, size, "TSIG key %s", key->name);
+	return buf;
 }
 
 /* Is each of the n bytes at s zero? */
@@ -234,38 +286,26 @@ key_set_secret(struct tsig_key *key, const char *name, const char *b64,
                struct diag *d)
 {
 	unsigned char out[TSIG_SECRET_MAX + 3];
-	char said[TSIG_NAME_MAX + 80], text[SECRET_B64_MAX + 1];
-	size_t len = secret_compact(b64, text), pad = 0;
-	int n = -1, rc = -1;
+	char said[TSIG_NAME_MAX + 160];
+	const char *why;
+	int n = secret_decode(b64, out, &why), rc = -1;
 
-	if (len == 0 || len % 4 != 0 || len > SECRET_B64_MAX) {
-		diag_error(
-		    d, "%s: the secret is not base64 of at most %d bytes",
-		    key_said(key, name, said, sizeof(said)), TSIG_SECRET_MAX);
-		goto out;
-	}
-	for (size_t i = len; i > 0 && text[i - 1] == '=' && pad < 2; i--)
-		pad++;
-	n = EVP_DecodeBlock(out, (const unsigned char *)text, (int)len);
-	if (n < 0 || (size_t)n < pad || (size_t)n - pad == 0 ||
-	    (size_t)n - pad > TSIG_SECRET_MAX)
-		diag_error(d, "%s: the secret is not valid base64",
-		           key_said(key, name, said, sizeof(said)));
-	else if (all_zero(out, (size_t)n - pad))
+	if (n == -1)
+		diag_error(d, "%s: %s",
+		           key_said(key, name, b64, said, sizeof(said)), why);
+	else if (all_zero(out, (size_t)n))
 		diag_error(
 		    d,
 		    "%s: the secret is all zero bytes, as the placeholder "
 		    "of keys.example: make a key of your own with "
 		    "tsig-keygen (or keymgr -t)",
-		    key_said(key, name, said, sizeof(said)));
+		    key_said(key, name, b64, said, sizeof(said)));
 	else {
-		key->secret_len = (size_t)n - pad;
+		key->secret_len = (size_t)n;
 		memcpy(key->secret, out, key->secret_len);
 		rc = 0;
 	}
-out:
 	OPENSSL_cleanse(out, sizeof(out));
-	OPENSSL_cleanse(text, sizeof(text));
 	return rc;
 }
 
@@ -274,9 +314,9 @@ out:
  * may be in its place. */
 static int
 alg_unknown(const struct tsig_key *key, const char *name, const char *alg,
-            struct diag *d)
+            const char *secret_b64, struct diag *d)
 {
-	char said[TSIG_NAME_MAX + 80], shown[80];
+	char said[TSIG_NAME_MAX + 160], shown[80];
 
 	if (keyword_shaped(alg))
 		snprintf(shown, sizeof(shown), "\"%.40s\"", alg);
@@ -287,7 +327,7 @@ alg_unknown(const struct tsig_key *key, const char *name, const char *alg,
 	diag_error(d,
 	           "%s: unknown algorithm %s (use hmac-sha256, hmac-sha1, "
 	           "hmac-sha224, hmac-sha384, hmac-sha512 or hmac-md5)",
-	           key_said(key, name, said, sizeof(said)), shown);
+	           key_said(key, name, secret_b64, said, sizeof(said)), shown);
 	return -1;
 }
 
@@ -297,7 +337,7 @@ int
 tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
               const char *secret_b64, struct diag *d)
 {
-	char said[TSIG_NAME_MAX + 80];
+	char said[TSIG_NAME_MAX + 160];
 
 	memset(key, 0, sizeof(*key));
 	if (key_set_name(key, name, d) == -1)
@@ -305,7 +345,7 @@ tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
 	if (alg == NULL)
 		alg = "hmac-sha256";
 	if (tsig_alg_from_name(alg, &key->alg) == -1)
-		return alg_unknown(key, name, alg, d);
+		return alg_unknown(key, name, alg, secret_b64, d);
 	if (key_set_secret(key, name, secret_b64, d) == -1) {
 		tsig_key_wipe(key);
 		return -1;
@@ -314,7 +354,7 @@ tsig_key_init(struct tsig_key *key, const char *name, const char *alg,
 		diag_warn(d,
 		          "%s uses hmac-md5, which is obsolete: prefer "
 		          "hmac-sha256",
-		          key_said(key, name, said, sizeof(said)));
+		          key_said(key, name, secret_b64, said, sizeof(said)));
 	return 0;
 }
 

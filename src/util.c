@@ -218,26 +218,61 @@ b64_char(int c)
 	       (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
-int
-secret_shaped(const char *s)
+/*
+ * The run of base64 characters at s (slash: '/' is one of them), with
+ * its '=' padding: its length, and in *classes bit 1 for an upper case
+ * letter, 2 lower case, 4 a digit, 8 padding.
+ */
+static size_t
+b64_run(const char *s, int slash, unsigned *classes)
+{
+	size_t n = 0;
+	int pad = 0;
+
+	*classes = 0;
+	for (; b64_char((unsigned char)s[n]) && (slash || s[n] != '/'); n++)
+		*classes |= s[n] >= 'A' && s[n] <= 'Z'   ? 1u
+		            : s[n] >= 'a' && s[n] <= 'z' ? 2u
+		            : s[n] >= '0' && s[n] <= '9' ? 4u
+		                                         : 0u;
+	while (n > 0 && s[n] == '=' && pad < 2) {
+		n++;
+		pad++;
+		*classes |= 8u;
+	}
+	return n;
+}
+
+/* Does s hold a run of at least SECRET_SHAPED_MIN base64 characters
+ * ('/' counted when slash) that any_run says is enough, or that mixes
+ * two of upper case, lower case and digits, or is padded? */
+static int
+secret_run(const char *s, int slash, int any_run)
 {
 	while (*s != '\0') {
-		size_t n = 0;
-		int upper = 0, lower = 0, pad = 0;
+		unsigned c, kinds;
+		size_t n = b64_run(s, slash, &c);
+		int mixed;
 
-		for (; b64_char((unsigned char)s[n]); n++) {
-			upper |= s[n] >= 'A' && s[n] <= 'Z';
-			lower |= s[n] >= 'a' && s[n] <= 'z';
-		}
-		while (s[n] == '=' && pad < 2) {
-			n++;
-			pad++;
-		}
-		if (n >= SECRET_SHAPED_MIN && ((upper && lower) || pad > 0))
+		kinds = c & 7u;
+		mixed = (c & 8u) != 0 || (kinds & (kinds - 1)) != 0;
+		if (n >= SECRET_SHAPED_MIN && (any_run || mixed))
 			return 1;
 		s += n > 0 ? n : 1;
 	}
 	return 0;
+}
+
+int
+secret_shaped(const char *s)
+{
+	return secret_run(s, 1, 0);
+}
+
+int
+key_secret_shaped(const char *s)
+{
+	return secret_run(s, 1, 0) || secret_run(s, 0, 1);
 }
 
 int
@@ -247,7 +282,54 @@ keyword_shaped(const char *s)
 	                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.");
 
 	return n > 0 && n <= KEYWORD_SHAPED_MAX && s[n] == '\0' &&
-	       !secret_shaped(s);
+	       !key_secret_shaped(s);
+}
+
+/* Is the path component c (n bytes) shaped like a key or a part of one:
+ * see path_secret_shaped(). */
+static int
+component_secret_shaped(const char *c, size_t n, int key)
+{
+	char part[SECRET_SHAPED_MIN * 16];
+	unsigned classes;
+
+	for (size_t i = 1; i + 1 < n; i++)
+		if (c[i] == ':' && c[i - 1] != ':' && c[i + 1] != ':')
+			return 1;
+	if (n > 0 && c[n - 1] == '=' && b64_run(c, 0, &classes) == n)
+		return 1;
+	if (n >= sizeof(part))
+		n = sizeof(part) - 1; /* a secret is shorter than that */
+	memcpy(part, c, n);
+	part[n] = '\0';
+	return secret_shaped(part) || (key && key_secret_shaped(part));
+}
+
+int
+path_secret_shaped(const char *path, int key)
+{
+	const char *p = path;
+
+	for (;;) {
+		size_t n = strcspn(p, "/");
+
+		if (component_secret_shaped(p, n, key))
+			return 1;
+		if (p[n] == '\0')
+			return 0;
+		p += n + 1;
+	}
+}
+
+const char *
+path_shown(const char *path, char q, char *buf, size_t size)
+{
+	if (path_secret_shaped(path, 0))
+		return PATH_NOT_SHOWN;
+	if (q == '\0')
+		return path;
+	snprintf(buf, size, "%c%s%c", q, path, q);
+	return buf;
 }
 
 const char *

@@ -75,26 +75,51 @@ uint64_t hash64_bytes(const void *data, size_t len);
 const char *str_printable(const char *s, size_t n, char *out, size_t cap);
 
 /*
- * Secrets must never be printed, and a word of a configuration or key
- * file that is out of place may be one (a key file pulled in with
- * include, fields written in the wrong order, a secret pasted where a
- * name goes). Messages quote such a word only when one of these says it
- * is safe.
+ * Secrets must never be printed, and a word, a value or a path of a
+ * configuration or key file may be one written in the wrong place (a key
+ * file pulled in with include, fields written in the wrong order, a
+ * secret pasted where a name or a path goes). Messages quote such a thing
+ * only when one of these says it is safe. The rule:
  *
  * secret_shaped(): does s hold a run of at least SECRET_SHAPED_MIN base64
  * characters (letters, digits, '+', '/') that mixes upper and lower case
- * letters, or ends in '=' padding? The base64 TSIG secrets that
- * tsig-keygen and keymgr make (16 to 64 random bytes: 24 to 88
- * characters) do, but with odds below 1e-14; words of a configuration
- * rarely do, and then are only not shown.
+ * letters, or letters and digits, or ends in '=' padding? The secrets
+ * that tsig-keygen and keymgr make (16 to 64 random bytes: 24 to 88
+ * characters) do but with odds below 1e-14, and so do hex secrets
+ * (openssl rand -hex: valid base64 too); words of a configuration rarely
+ * do, and then are only not shown. Applied to values.
+ * key_secret_shaped(): secret_shaped(), or a run of at least
+ * SECRET_SHAPED_MIN letters, digits and '+' whatever they are (a secret
+ * made by hand in one case): where a key is likely (a key's name, a word
+ * where a statement or a setting goes, which may come from a key file).
  * keyword_shaped(): is s shaped like a keyword (a statement or setting
  * name, a mode, a number): 1 to KEYWORD_SHAPED_MAX letters, digits, '-',
- * '_' and '.', and not secret_shaped()?
+ * '_' and '.', and not key_secret_shaped()?
+ * path_secret_shaped(): might path hold a key, written where a path goes?
+ * It does when a component of it (between '/') is secret_shaped(), is
+ * base64 ending in '=' padding (the end of a secret its '/' cut), or
+ * holds ':' between two characters (a one-line [alg:]name:secret key);
+ * with key set (key-file, include), also when a component is
+ * key_secret_shaped(). Components, not the whole path, so that
+ * /home/User/Documents is shown.
  */
 #define SECRET_SHAPED_MIN 16
 #define KEYWORD_SHAPED_MAX 64
 int secret_shaped(const char *s);
+int key_secret_shaped(const char *s);
 int keyword_shaped(const char *s);
+int path_secret_shaped(const char *path, int key);
+
+/* What a message says in place of a path it does not show. */
+#define PATH_NOT_SHOWN "a path not shown (it looks like a TSIG key or secret)"
+/*
+ * A path for a message: quoted with q into buf (size bytes), or, when
+ * path_secret_shaped(path, 0), PATH_NOT_SHOWN. With q '\0' the path is
+ * returned as it is and buf is not used. Every message that quotes a
+ * path of the configuration (include, key-file, ca-file, the program of
+ * publish-command, the files read) takes it from here.
+ */
+const char *path_shown(const char *path, char q, char *buf, size_t size);
 
 /* The hint for a name refused as a domain name: one with non-ASCII
  * bytes is an internationalized name in its U-label form, so the hint

@@ -169,6 +169,9 @@ fails_with(const char *text, const char *want, const char *what)
 	conf_free(c);
 }
 
+static void fails_hiding(const char *text, const char *want, const char *secret,
+                         const char *what);
+
 /* conf_load of the file name in tmpdir must fail with want in the error. */
 static void
 load_fails(const char *name, const char *want, const char *what)
@@ -1324,6 +1327,38 @@ test_comments(void)
 	fails_with("/* one\n two\n three */\n# four\n// five\nbogus;\n",
 	           "test.conf:6: unknown statement 'bogus'",
 	           "line numbers count comment lines");
+	/* a "//" comment right after a word, without a space: the word
+	 * ends there, but is not quoted if base64 follows (a secret's "//") */
+	c = load_text(KEY_STMT DOMAIN_OK "\tttl 300//60\n;\n};\n", &d);
+	ok(c != NULL && dom(c, 0)->ttl == 300,
+	   "a // comment right after a word ends it: %s", d.error);
+	conf_free(c);
+	fails_with(
+	    "bogus//comment\n;\n",
+	    "test.conf:1: expected a statement (include, key, options or "
+	    "domain), found a word that is no statement name (not "
+	    "shown: it may be a secret)",
+	    "a word cut by // before base64 is not quoted");
+	fails_with("bogus// comment\n;\n",
+	           "test.conf:1: unknown statement 'bogus'",
+	           "a word before a // comment that is not base64 is quoted");
+	fails_with("options { ttl x1//y2\n; };\n",
+	           "test.conf:1: ttl: expected a number from 0 to 2147483647, "
+	           "found a value not shown",
+	           "a value cut by // before base64 is not quoted");
+	/* out of place, a URL or a path is quoted; a secret never */
+	fails_with("options { upstream \"https://a.example/p\" "
+	           "\"https://b.example/p\"; };\n",
+	           "test.conf:1: expected ';' after 'upstream' value, found "
+	           "\"https://b.example/p\"",
+	           "a URL out of place is quoted");
+	fails_with("options { policy-file \"/srv/%d.txt\" \"/var/%d\"; };\n",
+	           "found \"/var/%d\"", "a path out of place is quoted");
+	fails_with(
+	    "options { policy-file \"/srv/%d.txt\" "
+	    "\"/var/fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=\"; };\n",
+	    "found a quoted string not shown (it may be a TSIG secret)",
+	    "a secret out of place is not");
 	/* a name whose _smtp._tls or _mta-sts name would be too long */
 	{
 		char text[1024], name[256];
@@ -1573,10 +1608,36 @@ test_errors(void)
 	fails_with(
 	    "domain \"example.com\" {\n\tpublish-command \"deploy\" "
 	    "\"%d\"\n\t\t\"+%Y\";\n};\n",
-	    "test.conf:3: publish-command: only %d (the domain), %f (the "
-	    "policy file) and %% may follow '%' (write a % the command "
-	    "must get as %%)",
-	    "publish-command with another % sequence");
+	    "test.conf:3: publish-command: argument 2 '+%Y' holds '%Y': only "
+	    "%d (the domain), %f (the policy file) and %% may follow '%' "
+	    "(write a % the command must get as %%)",
+	    "publish-command with another % sequence: the argument named");
+	fails_with(
+	    "domain \"example.com\" { publish-command \"sh\" \"-c\" "
+	    "\"git commit -m \\\"$(date +%s)\\\"\" \"%f\"; };\n",
+	    "test.conf:1: publish-command: argument 2 'git commit -m "
+	    "\\x22$(date +%s)\\x22' holds '%s': only %d",
+	    "publish-command %s: the argument named, its quotes escaped");
+	fails_with("domain \"example.com\" { publish-command \"/bin/%x\"; };\n",
+	           "test.conf:1: publish-command: the program '/bin/%x' holds "
+	           "'%x'",
+	           "publish-command %x in the program");
+	fails_with(
+	    "domain \"example.com\" { publish-command \"x\" \"a%\"; };\n",
+	    "test.conf:1: publish-command: argument 1 'a%' holds '%': "
+	    "only %d",
+	    "publish-command: a '%' at the end");
+	fails_hiding(
+	    "domain \"example.com\" { publish-command \"x\" "
+	    "\"fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=%Y\"; };\n",
+	    "test.conf:1: publish-command: argument 1 holds '%Y': only "
+	    "%d",
+	    "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "publish-command: an argument like a secret is not named");
+	write_file("cmd.inc", "\n\npublish-command \"date\" \"+%Y\";\n", 0600);
+	fails_with("domain \"example.com\" {\n\tinclude \"cmd.inc\";\n};\n",
+	           "cmd.inc:3: publish-command: argument 1 '+%Y' holds '%Y'",
+	           "publish-command %Y in an included file: its file:line");
 	test_long_expansion();
 	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
 	           "test.conf:2: domain \"example.com\" is not in zone "
@@ -2234,14 +2295,24 @@ test_no_secret_in_messages(void)
 }
 
 /* Real-looking secrets (tsig-keygen hmac-sha256 and hmac-sha512, and
- * 30 bytes whose base64 holds neither '+', '/' nor '='), each tried in
- * every case below. */
+ * 30 bytes whose base64 holds neither '+', '/' nor '='), two holding
+ * "//" after 7 and 11 letters and digits (which a "//" comment would cut:
+ * the part before it is shorter than SECRET_PART in one, so only the
+ * message tells it), and two BIND takes as base64 too: 16 bytes in hex (openssl
+ * rand -hex 16) and 32 lower case letters and digits (a password
+ * generator's). Each is tried in every case below. */
 static const char *const out_of_place_secrets[] = {
     "fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
     ("WoBiE+/qRehidTmZkshV6mn+qf2EHHaKR+YlQ/StIl7Lz04VRmXzH7R2X3USNCpzM1HOk2g/"
      "kFqMSK8tpB0JxQ=="),
     "OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7",
+    "Nmy1mR3//98C32TxCY0f7gTSSnamr7wMWBlF0lX8Xy8=",
+    "IadpVCMnHqU//8yxurfd013QPShViyhOHUvSVvoev2E=",
+    "adc88547eb55010db79f0f2535fde868",
+    "q8v2m4x7k1z9w3r6t5y0p2s8d4f6g1h3",
 };
+
+#define SECRET_PART 8 /* bytes of a secret that no message may hold */
 
 /* Does hay hold needle, in any case? */
 static int
@@ -2255,17 +2326,17 @@ has_nocase(const char *hay, const char *needle)
 	return 0;
 }
 
-/* Is any 12-byte part of secret, in any case (a name is lower-cased),
- * in the error or a warning of d? */
+/* Is any SECRET_PART-byte part of secret, in any case (a name is
+ * lower-cased), in the error or a warning of d? */
 static int
 secret_in_nocase(const struct diag *d, const char *secret)
 {
-	char part[13];
+	char part[SECRET_PART + 1];
 	size_t i, w, n = strlen(secret);
 
-	for (i = 0; i + 12 <= n; i++) {
-		memcpy(part, secret + i, 12);
-		part[12] = '\0';
+	for (i = 0; i + SECRET_PART <= n; i++) {
+		memcpy(part, secret + i, SECRET_PART);
+		part[SECRET_PART] = '\0';
 		if (has_nocase(d->error, part))
 			return 1;
 		for (w = 0; w < d->nwarn; w++)
@@ -2283,7 +2354,9 @@ secret_in_nocase(const struct diag *d, const char *secret)
  * "%s" in inc is the secret, written to inc.key (mode 0600); in conf,
  * written to test.conf. Where a name goes (name set), a secret that is a
  * valid name (no '+', '/' or '=') is taken for one, as it would be
- * anywhere: those cases are tried with the others only.
+ * anywhere: those cases are tried with the others only. A secret holding
+ * "//" and written without quotes is cut there by what reads as a
+ * comment: where that gives another error, cut is the message.
  */
 static void
 test_secret_out_of_place(void)
@@ -2291,116 +2364,148 @@ test_secret_out_of_place(void)
 	static const struct {
 		const char *inc, *conf, *want;
 		int name;
+		const char *cut;
 	} cases[] = {
 	    {"hmac-sha256:mtasts:%s\n", "include \"inc.key\";\n",
 	     "test.conf:1: %/inc.key:1: this looks like a TSIG key file (a "
 	     "one-line [algorithm:]name:secret key; the key is not shown), "
 	     "not configuration: name it with key-file \"%/inc.key\"; in the "
 	     "domain or in options, not with include",
-	     0},
+	     0, NULL},
 	    {"# made by hand\nmtasts:%s\n", "\n\ninclude \"inc.key\";\n",
 	     "test.conf:3: %/inc.key:2: this looks like a TSIG key file (a "
 	     "one-line",
-	     0},
+	     0, NULL},
 	    {"%s\n", "include \"inc.key\";\n",
 	     "test.conf:1: %/inc.key:1: found a bare base64 TSIG secret (not "
 	     "shown), not configuration: a key file names the key too",
-	     0},
+	     0, NULL},
 	    /* a short secret (a test's): still a one-line key */
 	    {"mtasts:c2VjcmV0\n", "include \"inc.key\";\n",
 	     "test.conf:1: %/inc.key:1: this looks like a TSIG key file (a "
 	     "one-line",
-	     0},
+	     0, NULL},
 	    {"# hmac-sha256:mtasts:%s\nkey:\n  - id: mtasts\n    algorithm: "
 	     "hmac-sha256\n    secret: %s\n",
 	     "include \"inc.key\";\n",
 	     "test.conf:1: %/inc.key:2: this looks like a TSIG key file (a "
 	     "Knot key list, as keymgr -t writes it; the key is not shown)",
-	     0},
+	     0, NULL},
 	    {"hmac-sha256:mtasts:%s\n",
 	     "options {\n\tinclude \"inc.key\";\n};\n",
-	     "test.conf:2: %/inc.key:1: this looks like a TSIG key file", 0},
+	     "test.conf:2: %/inc.key:1: this looks like a TSIG key file", 0,
+	     NULL},
 	    {"%s\n", "domain \"a.example\" { include \"inc.key\"; };\n",
-	     "found a bare base64 TSIG secret (not shown)", 0},
-	    {NULL, "%s;\n", "test.conf:1: found a bare base64 TSIG secret", 0},
+	     "found a bare base64 TSIG secret (not shown)", 0, NULL},
+	    {NULL, "%s;\n", "test.conf:1: found a bare base64 TSIG secret", 0,
+	     NULL},
 	    {NULL, "\"%s\";\n",
 	     "test.conf:1: expected a statement, found a quoted string not "
-	     "shown (not shaped like a keyword: it may be a secret)",
-	     0},
+	     "shown (it may be a TSIG secret)",
+	     0, NULL},
 	    {NULL, "secret%s;\n",
 	     "test.conf:1: expected a statement (include, key, options or "
 	     "domain), found a word that is no statement name (not shown: "
 	     "it may be a secret)",
-	     0},
+	     0, NULL},
 	    {NULL, "options { secret-%s; };\n",
 	     "test.conf:1: expected a setting in options, found a word that "
 	     "is no setting name (not shown: it may be a secret)",
-	     0},
+	     0, NULL},
 	    {NULL, "options { key \"mtasts\" %s; };\n",
 	     "test.conf:1: expected ';' after 'key' value, found a word not "
-	     "shown (not shaped like a keyword: it may be a secret)",
-	     0},
+	     "shown (it may be a TSIG secret)",
+	     0, NULL},
 	    {NULL, "options { key mtasts \"%s\"; };\n",
-	     "found a quoted string not shown", 0},
+	     "found a quoted string not shown", 0, NULL},
 	    {NULL, "options { ttl %s; };\n",
 	     "test.conf:1: ttl: expected a number from 0 to 2147483647, found "
 	     "a value not shown (it looks like a TSIG secret)",
-	     0},
+	     0, NULL},
 	    {NULL, "options { mode %s; };\n",
 	     "mode: expected enforce, testing or none, found a value not "
 	     "shown",
-	     0},
+	     0, "expected ';' after 'mode' value, found end of file"},
 	    {NULL, "options { verify \"%s\"; };\n",
-	     "verify: expected yes or no, found a value not shown", 0},
+	     "verify: expected yes or no, found a value not shown", 0, NULL},
 	    {NULL, "options { upstream \"%s\"; };\n",
-	     "upstream: expected an https:// URL, found a value not shown", 0},
+	     "upstream: expected an https:// URL, found a value not shown", 0,
+	     NULL},
 	    {NULL, "options { verify-url \"%s\"; };\n",
-	     "verify-url: expected an https:// URL, found a value not shown",
-	     0},
+	     "verify-url: expected an https:// URL, found a value not shown", 0,
+	     NULL},
 	    {NULL, "options { zone \"%s\"; };\n",
 	     "zone: a value not shown (it looks like a TSIG secret) is not a "
 	     "valid domain name",
-	     1},
+	     1, NULL},
 	    {NULL, "domain \"%s\" { };\n",
 	     "domain: a value not shown (it looks like a TSIG secret) is not "
 	     "a valid domain name",
-	     1},
+	     1, NULL},
 	    {NULL, "options { server %s; };\n",
 	     "server: expected an IP address or host name, found a value not "
 	     "shown",
-	     1},
+	     1,
+	     "expected 'port' or ';' after server address, found end of "
+	     "file"},
 	    {NULL, "options { resolver \"%s\"; };\n",
-	     "resolver: expected an IP address, found a value not shown", 0},
+	     "resolver: expected an IP address, found a value not shown", 0,
+	     NULL},
 	    {NULL, "options { resolve \"%s\"; };\n",
 	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
 	     "shown",
-	     0},
+	     0, NULL},
 	    {NULL, "options { resolve \"mta-sts.example:443:%s\"; };\n",
 	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
 	     "shown",
-	     0},
+	     0, NULL},
 	    {NULL, "options { tls-rpt \"%s\"; };\n",
 	     "tls-rpt a value not shown (it looks like a TSIG secret): invalid "
 	     "URI",
-	     0},
+	     0, NULL},
 	    {NULL, "options { tls-rpt \"mailto:%s\"; };\n",
-	     "tls-rpt a value not shown", 0},
+	     "tls-rpt a value not shown", 0, NULL},
 	    {NULL, "options { mx \"%s\"; };\n",
 	     "mx a value not shown (it looks like a TSIG secret): invalid "
 	     "pattern",
-	     1},
+	     1, NULL},
 	    {NULL, "options { policy { mx \"%s\"; }; };\n",
-	     "mx a value not shown", 1},
+	     "mx a value not shown", 1, NULL},
 	    {NULL, "options { policy { mode %s; }; };\n",
 	     "mode: expected enforce, testing or none, found a value not "
 	     "shown",
-	     0},
+	     0, "expected ';' after 'mode' value, found end of file"},
 	    {NULL, "options { policy { %s; }; };\n",
 	     "expected mode, mx or max-age in policy { }, found a word that "
 	     "is no setting name (not shown: it may be a secret)",
-	     0},
+	     0, NULL},
 	    {NULL, "domain \"a.example\" %s { };\n",
-	     "expected '{' after domain name, found a word not shown", 0},
+	     "expected '{' after domain name, found a word not shown", 0, NULL},
+	    /* a key written where a path goes: key-file, include */
+	    {NULL,
+	     "options { key-file \"hmac-sha256:mtasts:%s\"; policy-file "
+	     "\"/p/%d\"; };\ndomain \"a.example\" { upstream "
+	     "\"https://u.example/p\"; };\n",
+	     "test.conf:1: key-file: this looks like a key, not a path (not "
+	     "shown): put the key in a file (mode 600) and name the file (it "
+	     "cannot be read as a file: No such file or directory)",
+	     0, NULL},
+	    {NULL,
+	     "options { key-file \"%s\"; policy-file \"/p/%d\"; };\ndomain "
+	     "\"a.example\" { upstream \"https://u.example/p\"; };\n",
+	     "test.conf:1: key-file: this looks like a key, not a path (not "
+	     "shown)",
+	     0, NULL},
+	    {NULL, "\ninclude \"mtasts:%s\";\n",
+	     "test.conf:2: include: this looks like a key, not a path (not "
+	     "shown): put the key in a file (mode 600) and name the file with "
+	     "key-file, in the domain or in options (it cannot be read as a "
+	     "file: No such file or directory)",
+	     0, NULL},
+	    {NULL, "options { include \"%s\"; };\n",
+	     "test.conf:1: include: this looks like a key, not a path (not "
+	     "shown)",
+	     0, NULL},
 	};
 	char text[1024], want[1024];
 	size_t i, k;
@@ -2426,7 +2531,12 @@ test_secret_out_of_place(void)
 			c = load_text(text, &d);
 			ok(c == NULL, "secret %zu, case %zu: refused", k, i);
 			/* "%/" is the directory of the files */
-			str_copy(want, sizeof(want), cases[i].want);
+			str_copy(want, sizeof(want),
+			         cases[i].cut != NULL &&
+			                 strstr(secret, "//") != NULL &&
+			                 strstr(cases[i].conf, "\"%s") == NULL
+			             ? cases[i].cut
+			             : cases[i].want);
 			for (char *m; (m = strstr(want, "%/")) != NULL;) {
 				char rest[1024];
 
@@ -2526,18 +2636,42 @@ test_key_fields_swapped(void)
 	 * for an algorithm, and said so) */
 	snprintf(text, sizeof(text), "%s:hmac-sha256:mtasts\n", s0);
 	key_text_fails(text,
-	               "k.key:1: key \"hmac-sha256\": TSIG key hmac-sha256: "
-	               "unknown algorithm (not shown: it is no algorithm "
-	               "name, and may be the secret)",
+	               "k.key:1: a TSIG key whose name is not shown (with a "
+	               "secret that does not decode, the name may be the "
+	               "secret written in its place): unknown algorithm (not "
+	               "shown: it is no algorithm name, and may be the "
+	               "secret)",
 	               s0, "one-line key, the secret as its algorithm");
 	snprintf(text, sizeof(text),
 	         "key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
 	         "hmac-sha256\n",
 	         s0);
 	key_text_fails(text,
-	               "k.key:2: key \"mtasts\": TSIG key mtasts: unknown "
-	               "algorithm (not shown",
+	               "k.key:2: a TSIG key whose name is not shown (with a "
+	               "secret that does not decode, the name may be the "
+	               "secret written in its place): unknown algorithm (not "
+	               "shown",
 	               s0, "Knot key, the secret as its algorithm");
+	/* a short secret (a test's) in the name's place, "mtasts" in the
+	 * secret's: not said to be swapped (it is too short for a real
+	 * secret), but as the secret does not decode, the name is not shown */
+	key_text_fails("c2VjcmV0:mtasts\n",
+	               "k.key:1: a TSIG key whose name is not shown (with a "
+	               "secret that does not decode, the name may be the "
+	               "secret written in its place): the secret is not "
+	               "base64 of at most 256 bytes",
+	               "c2VjcmV0", "a short secret in the name's place");
+	key_text_fails("key \"c2VjcmV0\" { algorithm hmac-sha256; secret "
+	               "\"mta!sts\"; };\n",
+	               "k.key:1: a TSIG key whose name is not shown (with a "
+	               "secret that does not decode",
+	               "c2VjcmV0", "... in a key statement");
+	/* a secret that decodes: the name is shown */
+	key_text_fails("key \"mtasts\" { algorithm hmac-sha256; secret "
+	               "\"AAAAAAAAAAAAAAAAAAAAAA==\"; };\n",
+	               "k.key:1: key \"mtasts\": TSIG key mtasts: the secret "
+	               "is all zero bytes",
+	               "c2VjcmV0", "a secret that decodes: the name is shown");
 	/* a valid name shaped like a secret: a warning does not show it */
 	snprintf(text, sizeof(text),
 	         "key \"%s\" { algorithm hmac-md5; secret \"%s\"; };\n",

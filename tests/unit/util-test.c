@@ -117,14 +117,21 @@ test_secret_shapes(void)
 	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 	    "hmac-sha256:mtasts:fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
 	    "x\"OVOjUFOqFiE9dciCZqKjlgitooDNqCg44QeS9eh7\"",
+	    /* hex (openssl rand -hex), which BIND takes as base64 too */
+	    "adc88547eb55010db79f0f2535fde868",
+	    "ADC88547EB55010DB79F0F2535FDE868",
+	    "q8v2m4x7k1z9w3r6t5y0p2s8d4f6g1h3",
+	    /* letters and digits in one case are one now */
+	    "MTASTS2024KEY0123456789",
 	};
 	static const char *const words[] = {
 	    "mta-sts.example.com",
 	    "/var/www/mta-sts/example/.well-known/mta-sts.txt",
 	    "https://mta-sts.protonmail.ch/.well-known/mta-sts.txt",
-	    "MTASTS2024KEY0123456789",
 	    "update-policy",
 	    "xn--bcher-kva.example",
+	    "12345678901234567890",
+	    "internationalbusinessmachines.example",
 	};
 	size_t i;
 
@@ -142,12 +149,71 @@ test_secret_shapes(void)
 	       !keyword_shaped("a b") && !keyword_shaped("x=") &&
 	       !keyword_shaped("https://x.example/"),
 	   "nor is what holds other characters");
+	/* where a key is likely, a run of 16 in one case is one too */
+	ok(key_secret_shaped("thisisalllowercase") &&
+	       key_secret_shaped("x-ABCDEFGHIJKLMNOP") &&
+	       !keyword_shaped("thisisalllowercase") &&
+	       !secret_shaped("thisisalllowercase"),
+	   "a run of 16 letters: key_secret_shaped() only");
+	ok(!key_secret_shaped("mtasts.example.com") &&
+	       !key_secret_shaped("tsig-key_2024.example") &&
+	       !key_secret_shaped("/etc/mta-sts-sync/mtasts.key"),
+	   "names and paths split in shorter runs: not");
+}
+
+/* Paths a message quotes, and those that may hold a key. */
+static void
+test_path_shapes(void)
+{
+	static const char *const keys[] = {
+	    "/etc/"
+	    "hmac-sha256:mtasts:fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "/etc/mtasts:c2VjcmV0",
+	    "/etc/conf/fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "/etc/conf/adc88547eb55010db79f0f2535fde868",
+	    /* a secret its '/' cuts in parts shorter than 16 */
+	    "/etc/conf/Nmy1mR3sd8aB/98C32TxCY0f7/gTSSnamr7w=",
+	    "/etc/conf/Nmy1mR3sd8aB/98C32TxCY0f7/gTSSnamr7wMWBlF0",
+	};
+	static const char *const paths[] = {
+	    "/etc/mta-sts-sync/mtasts.key",
+	    "/home/User/Documents/MtaStsPolicies/mta-sts.txt",
+	    "/var/www/%d/.well-known/mta-sts.txt",
+	    "/usr/local/bin/deploy-policy",
+	    "/etc/bind/Kmtasts.example.com.+165+12345.key",
+	    "C:",
+	    "relative/keys/a.key",
+	};
+	char buf[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ok(path_secret_shaped(keys[i], 0) &&
+		       strcmp(path_shown(keys[i], '"', buf, sizeof(buf)),
+		              PATH_NOT_SHOWN) == 0 &&
+		       strcmp(path_shown(keys[i], '\0', NULL, 0),
+		              PATH_NOT_SHOWN) == 0,
+		   "path like a key %zu: not shown", i);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char want[256];
+
+		snprintf(want, sizeof(want), "\"%s\"", paths[i]);
+		ok(!path_secret_shaped(paths[i], 1) &&
+		       strcmp(path_shown(paths[i], '"', buf, sizeof(buf)),
+		              want) == 0 &&
+		       path_shown(paths[i], '\0', NULL, 0) == paths[i],
+		   "%s: shown", paths[i]);
+	}
+	ok(!path_secret_shaped("/etc/keys/mtastsexamplecomkey", 0) &&
+	       path_secret_shaped("/etc/keys/mtastsexamplecomkey", 1),
+	   "a run of 16 letters: a key only where a key goes");
 }
 
 int
 main(void)
 {
 	test_secret_shapes();
+	test_path_shapes();
 	test_first_wins();
 	test_parse_uint();
 	test_append();
