@@ -2037,7 +2037,7 @@ include_unreadable(struct parser *p, const struct lex *lx, unsigned line,
 {
 	char q[PATH_MAX + 3];
 
-	if (path_secret_shaped(path, 1))
+	if (key_written_as_path(path))
 		return perr(p, lx->file, line,
 		            "include: this looks like a key, not a path (not "
 		            "shown): put the key in a file (mode 600) and name "

@@ -839,7 +839,7 @@ keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
 static void
 keyfile_unreadable(const char *path, const char *why, struct diag *d)
 {
-	if (path_secret_shaped(path, 1))
+	if (key_written_as_path(path))
 		diag_error(d,
 		           "key-file: this looks like a key, not a path (not "
 		           "shown): put the key in a file (mode 600) and name "

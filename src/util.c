@@ -321,6 +321,50 @@ path_secret_shaped(const char *path, int key)
 	}
 }
 
+/* Whether all of s (at least min bytes) is made of the bytes of set. */
+static int
+all_of(const char *s, const char *set, size_t min)
+{
+	size_t n = strlen(s);
+
+	return n >= min && strspn(s, set) == n;
+}
+
+/* Is t, all of it, a base64 or hex secret: padded base64, unpadded
+ * base64 of 24 characters or more mixing case or letters and digits
+ * (hmac-sha224 and sha384 keys, or one made by hand), or hex? */
+static int
+secret_whole(const char *t)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+	                          "qrstuvwxyz0123456789+/=";
+	size_t n = strlen(t);
+
+	if (all_of(t, b64, SECRET_SHAPED_MIN) && n % 4 == 0 &&
+	    (t[n - 1] == '=' || (n >= 24 && secret_shaped(t))))
+		return 1;
+	return all_of(t, "0123456789abcdefABCDEF", 2 * SECRET_SHAPED_MIN);
+}
+
+int
+key_written_as_path(const char *s)
+{
+	const char *last = strrchr(s, ':');
+
+	/* [alg:]name:secret, the secret after the last ':' */
+	if (last != NULL && last > s && last[-1] != ':' &&
+	    secret_whole(last + 1))
+		return 1;
+	/* a secret written as a relative path was joined to a directory:
+	 * what was written is one of the tails after a '/' */
+	if (secret_whole(s))
+		return 1;
+	for (const char *p = strchr(s, '/'); p != NULL; p = strchr(p + 1, '/'))
+		if (secret_whole(p + 1))
+			return 1;
+	return 0;
+}
+
 const char *
 path_shown(const char *path, char q, char *buf, size_t size)
 {

@@ -109,6 +109,12 @@ int secret_shaped(const char *s);
 int key_secret_shaped(const char *s);
 int keyword_shaped(const char *s);
 int path_secret_shaped(const char *path, int key);
+/* Is s, written where a key file's path goes, rather a key: the
+ * nsupdate -y form [alg:]name:secret, a bare base64 secret or a hex one?
+ * (A path that only holds a secret-shaped part is not said to be a key:
+ * /etc/mta-sts-sync/Tsig2024Key.key is a file name; path_shown() hides
+ * it all the same.) */
+int key_written_as_path(const char *s);
 
 /* What a message says in place of a path it does not show. */
 #define PATH_NOT_SHOWN "a path not shown (it looks like a TSIG key or secret)"

@@ -209,11 +209,40 @@ test_path_shapes(void)
 	   "a run of 16 letters: a key only where a key goes");
 }
 
+/* key_written_as_path(): a key written where a key file's path goes is
+ * told from a path, also once a relative one was joined to a directory;
+ * a file name of a secret's shape is only not shown, not called a key. */
+static void
+test_key_as_path(void)
+{
+	static const char *const keys[] = {
+	    "hmac-sha256:mtasts:fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    "mtasts:adc88547eb55010db79f0f2535fde868",
+	    "/etc/mta-sts-sync/IadpVCMnHqU//8yxurfd013QPShViyhOHUvSVvoev2E=",
+	    "/etc/mta-sts-sync/adc88547eb55010db79f0f2535fde868",
+	    "/etc/mta-sts-sync/q8v2m4x7k1z9w3r6t5y0p2s8d4f6g1h3",
+	};
+	static const char *const paths[] = {
+	    "/etc/mta-sts-sync/mtastsproductionkey.key",
+	    "/etc/keys/mtastsexamplecomkey",
+	    "/etc/mta-sts-sync/keys/mtasts-production.key",
+	    "/etc/mta-sts-sync/Tsig2024ProductionKey.key",
+	    "/etc/bind/Kmtasts.example.com.+165+12345.key",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		ok(key_written_as_path(keys[i]), "key as a path %zu: a key", i);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		ok(!key_written_as_path(paths[i]), "%s: not a key", paths[i]);
+}
+
 int
 main(void)
 {
 	test_secret_shapes();
 	test_path_shapes();
+	test_key_as_path();
 	test_first_wins();
 	test_parse_uint();
 	test_append();
