@@ -166,8 +166,8 @@ static void
 test_path_shapes(void)
 {
 	static const char *const keys[] = {
-	    "/etc/"
-	    "hmac-sha256:mtasts:fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
+	    ("/etc/"
+	     "hmac-sha256:mtasts:fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c="),
 	    "/etc/mtasts:c2VjcmV0",
 	    "/etc/conf/fcc4A+NNtcf0AzH4bF4UyBIWhIDmP4QKchXrxjMA99c=",
 	    "/etc/conf/adc88547eb55010db79f0f2535fde868",
