@@ -243,7 +243,9 @@ key_setting_error(const struct lex *lx, const struct keyspec *ks,
 	    strcmp(lx->text, "secret") == 0)
 		return key_error(d, lx->file, lx->tok_line,
 		                 "duplicate setting '%s' in %s", lx->text, kl);
-	if (setting_shaped(lx->text))
+	/* a word the lexer cut at a "//" may be the start of a secret */
+	if (!lx->cut && setting_shaped(lx->text) &&
+	    !key_secret_shaped(lx->text))
 		return key_error(d, lx->file, lx->tok_line,
 		                 "unknown setting '%s' in %s", lx->text, kl);
 	return key_error(d, lx->file, lx->tok_line,

@@ -330,9 +330,11 @@ all_of(const char *s, const char *set, size_t min)
 	return n >= min && strspn(s, set) == n;
 }
 
-/* Is t, all of it, a base64 or hex secret: padded base64, unpadded
- * base64 of 24 characters or more mixing case or letters and digits
- * (hmac-sha224 and sha384 keys, or one made by hand), or hex? */
+/* Is t, all of it, a base64 or hex secret: padded base64; unpadded
+ * base64 of 24 characters or more (hmac-sha224 and sha384 keys, or one
+ * made by hand, maybe in one case), which must mix case or letters and
+ * digits when it holds a '/' (else keys/mtastsexamplecomkey, a path,
+ * would be one); or hex? */
 static int
 secret_whole(const char *t)
 {
@@ -341,7 +343,8 @@ secret_whole(const char *t)
 	size_t n = strlen(t);
 
 	if (all_of(t, b64, SECRET_SHAPED_MIN) && n % 4 == 0 &&
-	    (t[n - 1] == '=' || (n >= 24 && secret_shaped(t))))
+	    (t[n - 1] == '=' ||
+	     (n >= 24 && (strchr(t, '/') == NULL || secret_shaped(t)))))
 		return 1;
 	return all_of(t, "0123456789abcdefABCDEF", 2 * SECRET_SHAPED_MIN);
 }
@@ -368,7 +371,7 @@ key_written_as_path(const char *s)
 const char *
 path_shown(const char *path, char q, char *buf, size_t size)
 {
-	if (path_secret_shaped(path, 0))
+	if (path_secret_shaped(path, 0) || key_written_as_path(path))
 		return PATH_NOT_SHOWN;
 	if (q == '\0')
 		return path;

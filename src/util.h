@@ -120,7 +120,8 @@ int key_written_as_path(const char *s);
 #define PATH_NOT_SHOWN "a path not shown (it looks like a TSIG key or secret)"
 /*
  * A path for a message: quoted with q into buf (size bytes), or, when
- * path_secret_shaped(path, 0), PATH_NOT_SHOWN. With q '\0' the path is
+ * path_secret_shaped(path, 0) or key_written_as_path(path),
+ * PATH_NOT_SHOWN. With q '\0' the path is
  * returned as it is and buf is not used. Every message that quotes a
  * path of the configuration (include, key-file, ca-file, the program of
  * publish-command, the files read) takes it from here.

@@ -1437,6 +1437,21 @@ test_bytes(void)
 	                 &d) == -1,
 	   "key file: a backslash and a NUL byte in a secret refused");
 	like(d.error, "k.key:1: NUL byte in string", "key file: message");
+	{
+		/* a secret without its quotes, cut by the lexer at its "//":
+		 * the part before is not quoted (it was: 'abcdefg') */
+		static const char cut[] = "key \"k\" { algorithm hmac-sha256; "
+		                          "abcdefg//8yxurfd013QPShViyhOHUvSVvoe"
+		                          "v2E=; };\n";
+
+		diag_init(&d);
+		ok(keyfile_parse("k.key", cut, sizeof(cut) - 1, NULL, &key,
+		                 &d) == -1 &&
+		       strstr(d.error, "abcdefg") == NULL &&
+		       strstr(d.error, "no setting name") != NULL,
+		   "key file: a secret cut at its // is not quoted (%s)",
+		   d.error);
+	}
 
 	/* a UTF-8 byte-order mark, other bytes outside strings: named */
 	bytes_fail(BYTES("\xEF\xBB\xBFoptions { ttl 5; };\n"),
