@@ -286,7 +286,11 @@ keyword_shaped(const char *s)
 }
 
 /* Is the path component c (n bytes) shaped like a key or a part of one:
- * see path_secret_shaped(). */
+ * see path_secret_shaped(). The whole component, not a run inside it: a
+ * name such as a Nix store entry's ("<32 letters and digits>-name") or
+ * "Tsig2024Key.key" is a file's, and a secret written where a path goes
+ * fills whole components (its '/' may cut it: the parts are tested, and
+ * key_written_as_path() tests it whole). */
 static int
 component_secret_shaped(const char *c, size_t n, int key)
 {
@@ -298,6 +302,8 @@ component_secret_shaped(const char *c, size_t n, int key)
 			return 1;
 	if (n > 0 && c[n - 1] == '=' && b64_run(c, 0, &classes) == n)
 		return 1;
+	if (n == 0 || b64_run(c, 0, &classes) != n)
+		return 0;
 	if (n >= sizeof(part))
 		n = sizeof(part) - 1; /* a secret is shorter than that */
 	memcpy(part, c, n);

@@ -183,6 +183,9 @@ test_path_shapes(void)
 	    "/etc/bind/Kmtasts.example.com.+165+12345.key",
 	    "C:",
 	    "relative/keys/a.key",
+	    /* a run of a secret's shape inside a file's name */
+	    "/nix/store/0c8ni0ld7d5ikqzyx8l2dgs0mrd1zcs4-mta-sts-sync.conf",
+	    "/etc/mta-sts-sync/Tsig2024ProductionKey.key",
 	};
 	char buf[256];
 	size_t i;
