@@ -1042,7 +1042,7 @@ fork_bare(void)
 
 /* In the supervisor: stop the group, once, whatever asked for it (the
  * run's SIGTERM, the kernel's when the run dies, the command's end): the
- * only SIGTERM the group gets (the supervisor's own, blocked, comes back
+ * only SIGTERM the group is sent (the supervisor's own, blocked, comes back
  * from sigwaitinfo() and does nothing more), and SIGALRM
  * PUBLISH_STOP_GRACE s later, which kills what is left. */
 static void
