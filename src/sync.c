@@ -1297,7 +1297,9 @@ denied_notes(const struct zone_send *s, size_t i,
 		         denied_contended(s, info)
 		             ? " whose records no one changed meanwhile"
 		             : "");
-	else if (s->changes[i].contended)
+	else if (s->changes[i].contended && info->sent == 0)
+		/* contended before the refusal; one contended after its own
+		 * resend was sent again (the line below) */
 		run_note(who,
 		         "not sent again: the UPDATE of zone %s carrying %zu "
 		         "domains was refused (%s), and someone changed the "
