@@ -365,10 +365,11 @@ keyspec_to_key(const char *file, const struct keyspec *ks, struct tsig_key *key,
 	if (keyspec_swapped(file, ks, d) == -1)
 		return -1;
 	/* an invalid name: the error of tsig_key_init() says why alone; and
-	 * with a secret that does not decode, the name may be the secret:
-	 * tsig_key_init() does not show it either */
+	 * with a secret that does not decode, a name that does may be the
+	 * secret: tsig_key_init() does not show it either */
 	if (tsig_key_name_check(ks->name, why, sizeof(why)) == 0 &&
-	    tsig_secret_len(ks->secret) != -1)
+	    (tsig_secret_len(ks->secret) != -1 ||
+	     tsig_secret_len(ks->name) == -1))
 		snprintf(kl, sizeof(kl),
 		         "%s: ", tsig_key_label(ks->name, why, sizeof(why)));
 	diag_init(&kd);

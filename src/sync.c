@@ -1297,7 +1297,9 @@ denied_notes(const struct zone_send *s, size_t i,
 		         denied_contended(s, info)
 		             ? " whose records no one changed meanwhile"
 		             : "");
-	else if (s->changes[i].contended)
+	else if (s->changes[i].contended && info->sent == 0)
+		/* contended before the refusal; one contended after its own
+		 * resend was sent again (the line below) */
 		run_note(who,
 		         "not sent again: the UPDATE of zone %s carrying %zu "
 		         "domains was refused (%s), and someone changed the "
@@ -1427,13 +1429,22 @@ zone_sent_notes(const struct zone_send *s, size_t m, unsigned sent)
 		         key != NULL ? key->name : "");
 }
 
-/* qsort order of run indices. */
-static int
-index_cmp(const void *a, const void *b)
-{
-	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+/* A member of a zone group in sending order: by the part of the Knot
+ * acl that grants its names, then by run index. */
+struct send_key {
+	unsigned part;
+	size_t index;
+};
 
-	return x < y ? -1 : x > y;
+/* qsort order of send keys. */
+static int
+send_key_cmp(const void *a, const void *b)
+{
+	const struct send_key *x = a, *y = b;
+
+	if (x->part != y->part)
+		return x->part < y->part ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
 }
 
 /*
@@ -1441,15 +1452,18 @@ index_cmp(const void *a, const void *b)
  * run, write them into *text): one UPDATE, or several when they do not
  * fit in one message or are refused together (dns_update_zone()); and
  * record the outcome in each. Every member's work is done when this runs.
- * The changes go in configuration order, not in the order the domains
- * were read (which threads make vary), so that the UPDATEs, the parts
- * and the messages are the same from run to run.
+ * The changes go by acl part, then in run order (configuration order, or
+ * that of the domains named on the command line), not in the order the
+ * domains were read (which threads make vary), so that the UPDATEs and
+ * the messages are the same from run to run, and the domains of one part
+ * are together whatever order they were named in (update_fit() ends an
+ * UPDATE where the part changes).
  */
 static void
 zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
             struct buf *text)
 {
-	size_t *order = xcalloc(g->n, sizeof(*order));
+	struct send_key *order = xcalloc(g->n, sizeof(*order));
 	struct zone_send s;
 	size_t m = 0;
 	unsigned sent;
@@ -1459,10 +1473,13 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 	s.who = xcalloc(g->n, sizeof(*s.who));
 	s.zone = g->zone;
 	s.alone_first = SIZE_MAX;
-	memcpy(order, g->members, g->n * sizeof(*order));
-	qsort(order, g->n, sizeof(*order), index_cmp);
 	for (size_t i = 0; i < g->n; i++) {
-		struct domain_run *r = runs[order[i]];
+		order[i].index = g->members[i];
+		order[i].part = runs[g->members[i]]->change.acl_part;
+	}
+	qsort(order, g->n, sizeof(*order), send_key_cmp);
+	for (size_t i = 0; i < g->n; i++) {
+		struct domain_run *r = runs[order[i].index];
 
 		if (!run_failed(r) && r->dns_needed) {
 			s.changes[m] = r->change;

@@ -246,7 +246,7 @@ tsig_secret_len(const char *b64)
  * secret is secret_b64; or words that do not show the name when it may
  * be a secret: it looks like one (key_secret_shaped(), which a valid name
  * may be: key->name passed key_set_name()), or the secret does not
- * decode (the two may be in each other's place).
+ * decode and the name does (the two may be in each other's place).
  */
 static const char *
 key_said(const struct tsig_key *key, const char *written,
@@ -256,7 +256,8 @@ key_said(const struct tsig_key *key, const char *written,
 		snprintf(buf, size,
 		         "a TSIG key whose name is not shown (it looks like a "
 		         "base64 secret)");
-	else if (tsig_secret_len(secret_b64) == -1)
+	else if (tsig_secret_len(secret_b64) == -1 &&
+	         tsig_secret_len(written) != -1)
 		snprintf(buf, size,
 		         "a TSIG key whose name is not shown (with a secret "
 		         "that does not decode, the name may be the secret "

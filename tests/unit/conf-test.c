@@ -2650,22 +2650,19 @@ test_key_fields_swapped(void)
 	/* a secret in the algorithm's place (that of secret 1 is too long
 	 * for an algorithm, and said so) */
 	snprintf(text, sizeof(text), "%s:hmac-sha256:mtasts\n", s0);
+	/* the name (hmac-sha256, mtasts) does not decode: it is shown */
 	key_text_fails(text,
-	               "k.key:1: a TSIG key whose name is not shown (with a "
-	               "secret that does not decode, the name may be the "
-	               "secret written in its place): unknown algorithm (not "
-	               "shown: it is no algorithm name, and may be the "
-	               "secret)",
+	               "k.key:1: key \"hmac-sha256\": TSIG key hmac-sha256: "
+	               "unknown algorithm (not shown: it is no algorithm "
+	               "name, and may be the secret)",
 	               s0, "one-line key, the secret as its algorithm");
 	snprintf(text, sizeof(text),
 	         "key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
 	         "hmac-sha256\n",
 	         s0);
 	key_text_fails(text,
-	               "k.key:2: a TSIG key whose name is not shown (with a "
-	               "secret that does not decode, the name may be the "
-	               "secret written in its place): unknown algorithm (not "
-	               "shown",
+	               "k.key:2: key \"mtasts\": TSIG key mtasts: unknown "
+	               "algorithm (not shown",
 	               s0, "Knot key, the secret as its algorithm");
 	/* a short secret (a test's) in the name's place, "mtasts" in the
 	 * secret's: not said to be swapped (it is too short for a real
@@ -2687,6 +2684,14 @@ test_key_fields_swapped(void)
 	               "k.key:1: key \"mtasts\": TSIG key mtasts: the secret "
 	               "is all zero bytes",
 	               "c2VjcmV0", "a secret that decodes: the name is shown");
+	/* a secret that does not decode beside a name that does not either
+	 * (no secret in the name's place): the name is shown */
+	key_text_fails("key \"mtasts\" { algorithm hmac-sha256; secret "
+	               "\"abc\"; };\n",
+	               "k.key:1: key \"mtasts\": TSIG key mtasts: the secret "
+	               "is not base64",
+	               "c2VjcmV0",
+	               "a bad secret beside a name: the name shown");
 	/* a valid name shaped like a secret: a warning does not show it */
 	snprintf(text, sizeof(text),
 	         "key \"%s\" { algorithm hmac-md5; secret \"%s\"; };\n",
