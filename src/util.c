@@ -344,11 +344,11 @@ all_of(const char *s, const char *set, size_t min)
 static int
 secret_whole(const char *t)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
-	                          "qrstuvwxyz0123456789+/=";
-	size_t n = strlen(t);
+	size_t n = strlen(t), b64 = 0;
 
-	if (all_of(t, b64, SECRET_SHAPED_MIN) && n % 4 == 0 &&
+	while (b64_char((unsigned char)t[b64]) || t[b64] == '=')
+		b64++;
+	if (n >= SECRET_SHAPED_MIN && b64 == n && n % 4 == 0 &&
 	    (t[n - 1] == '=' ||
 	     (n >= 24 && (strchr(t, '/') == NULL || secret_shaped(t)))))
 		return 1;
