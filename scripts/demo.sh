@@ -1,6 +1,8 @@
 #!/bin/bash
 # demo.sh - mta-sts-sync's main job on a self-contained local setup.
-# Installs what is missing, builds, then starts on loopback a BIND primary
+# Installs what is missing of the build dependencies, BIND and nginx
+# (scripts/deps.sh demo: their system services are not started), builds,
+# then starts on loopback a BIND primary
 # for example.com with a generated TSIG key, and nginx over HTTPS with a
 # generated test CA serving both a mail provider's ("upstream") policy and
 # example.com's own policy host. It runs `mta-sts-sync sync` three times:
@@ -12,7 +14,7 @@ cd "$(dirname "$0")/.." || exit 2
 top=$(pwd)
 build=$top/build/plain
 
-scripts/deps.sh || exit 2
+scripts/deps.sh demo || exit 2
 if [ ! -x "$build/mta-sts-sync" ] || [ ! -x "$build/tests/tools/freeport" ]; then
 	echo "== building mta-sts-sync in build/plain"
 	[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || exit 2

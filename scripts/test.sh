@@ -6,7 +6,8 @@
 # build that uses it, replays the fuzz corpus and, when clang's libFuzzer
 # is there, fuzzes each parser briefly;
 # runs the unit tests and two end-to-end tests under valgrind; finally
-# `make distcheck` checks the release tarball.
+# `make distcheck` checks the release tarball. Compiler warnings are
+# errors in every build (configure --enable-werror; distcheck's own).
 # Ends with one line: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -34,10 +35,12 @@ count() {
 	skipped=$((skipped + ${s:-0}))
 }
 
-# suite NAME CONFIGURE-ARGS... : configure and build in build/NAME, run make check.
+# suite NAME CONFIGURE-ARGS... : configure and build in build/NAME, run
+# make check. Warnings are errors in every build here (--enable-werror).
 suite() {
 	local name=$1 dir="$top/build/$1"
 	shift
+	set -- --enable-werror "$@"
 	echo "=== $name: configure $*"
 	mkdir -p "$dir"
 	( cd "$dir" && "$top/configure" -q "$@" >configure.out 2>&1 ) ||

@@ -306,6 +306,24 @@ command_first(int consumed, const struct cmd_opts *o)
 	usage(msg);
 }
 
+/* A first operand of the default command that has no dot cannot be a
+ * domain worth an MTA-STS policy: it is a mistyped command ("chekc
+ * example.com"), which would be reported as a domain not configured. A
+ * domain without a dot may still follow an explicit sync. */
+static void
+command_unknown(int consumed, const struct cmd_opts *o)
+{
+	char msg[160], word[64];
+
+	if (consumed || o->nargs <= 0 || strchr(o->args[0], '.') != NULL)
+		return;
+	snprintf(
+	    msg, sizeof(msg),
+	    "unknown command '%s' (sync, check, lint, server-config)",
+	    str_printable(o->args[0], strlen(o->args[0]), word, sizeof(word)));
+	usage(msg);
+}
+
 static int
 dispatch(enum command cmd, const struct cmd_opts *o)
 {
@@ -363,6 +381,7 @@ std_descriptors_open(void)
 int
 main(int argc, char **argv)
 {
+	static char prog_name[] = PACKAGE_NAME;
 	struct cmd_opts o;
 	enum command cmd;
 	int consumed, opt, rc, use_syslog = 0;
@@ -388,6 +407,11 @@ main(int argc, char **argv)
 		log_stdout_fatal();
 	argc -= consumed;
 	argv += consumed;
+	/* getopt names the program by argv[0]: the command word once one is
+	 * consumed ("check: invalid option"), else the path it was run by;
+	 * every other message says "mta-sts-sync:". */
+	if (argc > 0)
+		argv[0] = prog_name;
 	while ((opt = getopt_long(argc, argv, "c:j:nvqhV", long_opts, NULL)) !=
 	       -1) {
 		if (opt == 'h' || opt == 'V') {
@@ -410,6 +434,7 @@ main(int argc, char **argv)
 	o.args = argv + optind;
 	o.nargs = argc - optind;
 	command_first(consumed, &o);
+	command_unknown(consumed, &o);
 	rc = dispatch(cmd, &o);
 	/* output lost: not "ok", whatever else happened */
 	if (log_output_end() == -1 && rc == EXIT_OK)

@@ -470,7 +470,8 @@ print_knot(FILE *out, const struct conf *c)
 	      "# passes. A domain without a zone setting has an acl of its\n"
 	      "# own: set zone for domains that share a zone, or their\n"
 	      "# UPDATE is sent again one domain at a time.\n"
-	      "# The key section must define each key (keymgr -t NAME).\n"
+	      "# Each key must be defined before these acls (keymgr -t NAME,\n"
+	      "# in the key: section or in a file included above them).\n"
 	      "acl:\n",
 	      out);
 	knot_groups_make(&k, c);
