@@ -18,7 +18,7 @@ enum server_flavour {
 };
 
 struct cmd_opts {
-	const char *conf_path; /* -c; default SYSCONFDIR/mta-sts-sync.conf */
+	const char *conf_path; /* -c; default CONF_DEFAULT_PATH */
 	int conf_given;        /* -c was given */
 	int dry_run;           /* -n */
 	unsigned jobs;         /* sync -j N: domains at once; 0: default */

@@ -3096,6 +3096,25 @@ conf_parse(const char *name, const char *buf, size_t len, struct diag *d)
 	return conf_parse_mode(name, buf, len, 0, NULL, d);
 }
 
+/* The error for a configuration file that cannot be read; the default
+ * one, not made yet after an install, gets the example to start from. */
+static void
+conf_unreadable(const char *path, const char *reason, struct diag *d)
+{
+	struct stat st;
+
+	if (strcmp(path, CONF_DEFAULT_PATH) == 0 && stat(path, &st) == -1 &&
+	    errno == ENOENT)
+		diag_error(d,
+		           "%s: cannot read configuration: %s: copy "
+		           "%s there and adjust it (mta-sts-sync.conf(5)), "
+		           "or name another file with -c",
+		           path, reason, CONF_EXAMPLE_PATH);
+	else
+		diag_error(d, "%s: cannot read configuration: %s", path,
+		           reason);
+}
+
 struct conf *
 conf_load(const char *path, struct diag *d)
 {
@@ -3114,8 +3133,7 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 	diag_init(&rd);
 	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) ==
 	    NULL) {
-		diag_error(d, "%s: cannot read configuration: %s", path,
-		           rd.error);
+		conf_unreadable(path, rd.error, d);
 		return NULL;
 	}
 	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {

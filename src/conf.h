@@ -30,6 +30,17 @@ enum mx_check {
 #define CONF_DEFAULT_VERIFY_TIMEOUT 60u /* seconds */
 #define CONF_DEFAULT_PORT 53u
 
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#ifndef EXAMPLESDIR
+#define EXAMPLESDIR "/usr/share/doc/mta-sts-sync/examples"
+#endif
+/* The configuration read without -c (the directories are chosen at build
+ * time), and the example that the error for its absence points to. */
+#define CONF_DEFAULT_PATH SYSCONFDIR "/mta-sts-sync.conf"
+#define CONF_EXAMPLE_PATH EXAMPLESDIR "/mta-sts-sync.conf.example"
+
 #define CONF_MAX_SIZE (1024u * 1024u) /* bytes, each configuration file */
 #define CONF_INCLUDE_DEPTH 8u         /* include nesting limit */
 #define KEYFILE_MAX_SIZE 65536u       /* bytes, a key file */

@@ -13,12 +13,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "conf.h"
 #include "log.h"
 #include "util.h"
-
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 
 enum {
 	OPT_JSON = 256,
@@ -57,8 +54,7 @@ static const char help_text[] =
     "                 grants\n"
     "\n"
     "Options:\n"
-    "  -c, --config FILE   configuration file (default " SYSCONFDIR
-    "/mta-sts-sync.conf)\n"
+    "  -c, --config FILE   configuration file (default " CONF_DEFAULT_PATH ")\n"
     "  -n, --dry-run       sync: show the file diff and the UPDATE, change "
     "nothing\n"
     "  -j, --jobs N        sync: work on N domains at once (default 8)\n"
@@ -401,7 +397,7 @@ main(int argc, char **argv)
 	 * could be waited for, and each would fail at its timeout. */
 	signal(SIGCHLD, SIG_DFL);
 	memset(&o, 0, sizeof(o));
-	o.conf_path = SYSCONFDIR "/mta-sts-sync.conf";
+	o.conf_path = CONF_DEFAULT_PATH;
 	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);
 	if (cmd != CMD_SYNC)
 		log_stdout_fatal();

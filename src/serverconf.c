@@ -20,10 +20,6 @@
 #include "serverconf.h"
 #include "util.h"
 
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
-
 /* The domains of a configuration that share a zone, a key, or both,
  * linked in configuration order: found by sorting, so that tens of
  * thousands of domains cost no more than reading them. */
@@ -562,9 +558,8 @@ print_pdns(FILE *out, const struct conf *c)
 int
 serverconf_run(const struct cmd_opts *o)
 {
-	const char *path = o->conf_path != NULL ? o->conf_path
-	                                        : SYSCONFDIR
-	                       "/mta-sts-sync.conf";
+	const char *path =
+	    o->conf_path != NULL ? o->conf_path : CONF_DEFAULT_PATH;
 	struct conf *c;
 	struct diag d;
 	size_t i;

@@ -2823,6 +2823,24 @@ test_read_file(void)
 	     "nonexistent.conf: cannot read configuration: No such "
 	     "file",
 	     "message");
+	ok(strstr(d.error, ".example") == NULL,
+	   "no example offered for a file named with -c: %s", d.error);
+	/* the default file, missing after an install: the installed
+	 * example is named (unless this machine has that file) */
+	diag_init(&d);
+	if (access(CONF_DEFAULT_PATH, F_OK) == 0 || errno != ENOENT) {
+		ok(1, "# SKIP %s exists here", CONF_DEFAULT_PATH);
+	} else {
+		c = conf_load(CONF_DEFAULT_PATH, &d);
+		ok(c == NULL, "missing default configuration");
+		like(d.error,
+		     CONF_DEFAULT_PATH
+		     ": cannot read configuration: No "
+		     "such file or directory: copy " EXAMPLESDIR
+		     "/mta-sts-sync.conf.example there and "
+		     "adjust it",
+		     "the missing default configuration names the example");
+	}
 	diag_init(&d);
 	c = conf_load(tmpdir, &d);
 	ok(c == NULL && strstr(d.error, "not a regular file") != NULL,
