@@ -604,39 +604,63 @@ cname_from_wildcard(ldns_resolver *res, const char *name,
 /* --------------------------------- 1b. a domain a wildcard answers */
 
 /*
+ * Warn that the domain gets lost (DNS_WILD_*) only from a wildcard, in
+ * sync's words, then what follows for check's reader: TLS-RPT, which
+ * check says to publish too, makes the domain exist as well; the policy
+ * host may have its address from the wildcard too; and last, so that a
+ * message cut at its size loses it first, the blind spot.
+ */
+static void
+report_wildcard_domain(struct report *rep, unsigned lost)
+{
+	const char *dom = rep->domain;
+	char created[2 * DOMAIN_MAX + 32];
+	struct buf msg;
+
+	snprintf(created, sizeof(created), "_mta-sts.%s or _smtp._tls.%s", dom,
+	         dom);
+	/* room for more than a message holds: check_add() cuts the whole */
+	buf_init(&msg, 4 * CHECK_MSG_MAX);
+	dns_wild_sentence(&msg, dom, lost, "a wildcard", created);
+	buf_printf(&msg,
+	           " before publishing MTA-STS or TLS-RPT, and mta-sts.%s its "
+	           "own address if it has the wildcard's, which then stops "
+	           "answering it too (if it has them after all, and a wildcard "
+	           "below it and one beside it give the same, nothing would "
+	           "go: the answers look alike)",
+	           dom);
+	check_add(rep, CHECK_WARN, "wildcard-domain",
+	          "RFC 4592 \xc2\xa7"
+	          "2.2.2",
+	          "%s", msg.data);
+	buf_free(&msg);
+}
+
+/*
  * A domain whose _mta-sts name holds no record of its own, and that
- * exists only through a wildcard: publishing _mta-sts.<domain> would
- * make the domain an empty name (RFC 4592 section 2.2.2) that the
- * wildcard no longer answers, and take away what it gives it (sync
- * refuses to, with the same words, by the same test:
- * dns_domain_wildcard(), whose questions go together). Not asked when
- * the answer at _mta-sts.<domain> told already: NXDOMAIN (no wildcard
- * covers the domain), or the zone's apex (which always exists). A
- * warning: nothing is wrong yet, and a domain whose own records
- * *.<domain> and *.<parent> both give too looks the same.
+ * exists only through a wildcard: publishing _mta-sts.<domain> (or
+ * _smtp._tls.<domain>) would make the domain an empty name (RFC 4592
+ * section 2.2.2) that the wildcard no longer answers, and take away what
+ * it gives it (sync refuses to, by the same test: dns_domain_wildcard(),
+ * whose questions go together). Not asked when the answer at
+ * _mta-sts.<domain> told already: NXDOMAIN (no wildcard covers the
+ * domain), or the zone's apex (which always exists). A warning: nothing
+ * is wrong yet, and a domain whose own records *.<domain> and *.<parent>
+ * both give too looks the same.
  */
 static void
 check_wildcard_domain(struct domain_check *dc)
 {
-	const char *dom = dc->rep->domain;
 	unsigned lost;
-	struct buf msg;
 
 	if (!dc->ctx->have_batch || dc->sts_nxdomain || dc->apex == 1)
 		return;
-	lost = dns_domain_wildcard(&dc->ctx->batch, dom, dc->apex == -1);
+	lost = dns_domain_wildcard(&dc->ctx->batch, dc->rep->domain,
+	                           dc->apex == -1);
 	/* the one TCP exchange of a domain: its connection is not kept */
 	dns_close_connections();
-	if (lost == 0)
-		return;
-	/* room for more than a message holds: check_add() cuts the whole */
-	buf_init(&msg, 4 * CHECK_MSG_MAX);
-	dns_wild_sentence(&msg, dom, lost, "a wildcard");
-	check_add(dc->rep, CHECK_WARN, "wildcard-domain",
-	          "RFC 4592 \xc2\xa7"
-	          "2.2.2",
-	          "%s before publishing MTA-STS", msg.data);
-	buf_free(&msg);
+	if (lost != 0)
+		report_wildcard_domain(dc->rep, lost);
 }
 
 /* ------------------------------------------------- 1. the STS record */

@@ -2215,7 +2215,7 @@ wild_mail(unsigned lost)
  * the evidence), why it would go, and what to give it. */
 void
 dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
-                  const char *wildcard)
+                  const char *wildcard, const char *created)
 {
 	struct buf what, types;
 	int plural;
@@ -2230,9 +2230,9 @@ dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
 	           "below it and one beside it get the same)",
 	           domain, what.data, plural ? "come" : "comes", wildcard);
 	buf_printf(out,
-	           ", which no longer answers it once _mta-sts.%s exists, "
-	           "so %s would go%s",
-	           domain, plural ? "they" : "it", wild_mail(lost));
+	           ", which no longer answers it once %s exists, so %s would "
+	           "go%s",
+	           created, plural ? "they" : "it", wild_mail(lost));
 	buf_printf(out, "; give it records of its own (%s)", types.data);
 	buf_free(&what);
 	buf_free(&types);

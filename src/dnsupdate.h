@@ -176,13 +176,14 @@ unsigned dns_wild_type(uint16_t type);
 unsigned dns_wild_verdict(unsigned have, unsigned differ);
 
 /* Append to out what is said of domain, which gets lost (DNS_WILD_*) only
- * from wildcard ("a wildcard", "the wildcard *.example.com"): "DOMAIN has
- * no records of its own: its MX and its address come from WILDCARD (...),
- * which no longer answers it once _mta-sts.DOMAIN exists, so they would
- * go, and mail to it would stop; give it records of its own (MX, A)",
- * which the caller ends with when. */
+ * from wildcard ("a wildcard", "the wildcard *.example.com") and loses
+ * once created exists (what would be published below it:
+ * "_mta-sts.DOMAIN"): "DOMAIN has no records of its own: its MX and its
+ * address come from WILDCARD (...), which no longer answers it once
+ * CREATED exists, so they would go, and mail to it would stop; give it
+ * records of its own (MX, A)", which the caller ends with when. */
 void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
-                       const char *wildcard);
+                       const char *wildcard, const char *created);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
  * with t->key when set; the three queries pipelined on one connection).

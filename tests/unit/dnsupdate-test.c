@@ -532,7 +532,8 @@ test_wild_sentence(void)
 		buf_init(&got, 1024);
 		buf_puts(&got, "");
 		dns_wild_sentence(&got, "sub.example.com", t[i].lost,
-		                  "the wildcard *.example.com");
+		                  "the wildcard *.example.com",
+		                  "_mta-sts.sub.example.com");
 		ok(strcmp(got.data, want) == 0, "lost %#x: \"%s\"", t[i].lost,
 		   got.data);
 		buf_free(&got);
