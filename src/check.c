@@ -32,11 +32,11 @@
 #define CHECK_MSG_MAX 768
 #define CHECK_TIMEOUT 20u       /* seconds, whole policy fetch */
 #define CHECK_DNS_TIMEOUT 3     /* seconds per DNS try */
+#define CHECK_BATCH_TIMEOUT 9   /* seconds, questions asked at once */
 #define CHECK_CNAME_HOPS 8      /* CNAME chain links followed */
 #define CHECK_EXPIRY_WARN 14    /* days before certificate expiry */
 #define CHECK_MIN_MAX_AGE 86400 /* advice for enforce mode */
 #define CHECK_JSON_MAX (16u << 20)
-#define RECORD_LINE_MAX (TXT_RECORD_MAX + 64) /* record_line() */
 #define DOMAIN_MAX 253
 
 #define RFC_8461 "RFC 8461 \xc2\xa7"
@@ -73,6 +73,10 @@ struct check_ctx {
 	ldns_rdf *server; /* --server address, or NULL: system resolver */
 	unsigned port;
 	struct conf *conf; /* -c FILE, or NULL */
+	/* the same resolver, for questions asked together (pipelined over
+	 * TCP); have_batch 0: not usable, they are not asked */
+	struct dns_target batch;
+	int have_batch;
 };
 
 /* Working data of one domain while it is checked. */
@@ -85,6 +89,12 @@ struct domain_check {
 	int fetched;           /* fr.ok: the policy body is in fr */
 	int dns_down;          /* the DNS server did not answer at all */
 	struct policy *policy; /* parsed policy, or NULL */
+	/* what the answer at _mta-sts.<domain> tells of the domain when it
+	 * holds no CNAME: NXDOMAIN (no wildcard covers the domain), and
+	 * whether the domain is its zone's apex (dns_answer_apex(): -1 it
+	 * does not tell) */
+	int sts_nxdomain;
+	int apex;
 };
 
 /*
@@ -444,11 +454,12 @@ txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
  * queries when the server did not include the target's records).
  * Returns 0 (txts may be empty: no record or no such name), or -1 (-2:
  * the server did not answer) with the reason in d. *bad counts records
- * whose RDATA was unusable.
+ * whose RDATA was unusable. With last not NULL, *last receives the last
+ * answer (the caller frees it), or NULL when there is none.
  */
 static int
 txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
-           struct strlist *chain, size_t *bad, struct diag *d)
+           struct strlist *chain, size_t *bad, struct diag *d, ldns_pkt **last)
 {
 	char fqdn[DOMAIN_MAX + 32];
 	ldns_rdf *cur;
@@ -457,6 +468,8 @@ txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
 	int again = 1, rc = 0;
 
 	*bad = 0;
+	if (last != NULL)
+		*last = NULL;
 	snprintf(fqdn, sizeof(fqdn), "%s.", name);
 	cur = ldns_dname_new_frm_str(fqdn);
 	if (cur == NULL) {
@@ -468,7 +481,12 @@ txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
 		if (rc < 0)
 			break;
 		again = txt_answer(pkt, &cur, txts, chain, bad);
-		ldns_pkt_free(pkt);
+		if (last != NULL) {
+			ldns_pkt_free(*last);
+			*last = pkt;
+		} else {
+			ldns_pkt_free(pkt);
+		}
 		if (chain->n >= CHECK_CNAME_HOPS) {
 			diag_error(d, "%s: CNAME chain longer than %d links",
 			           name, CHECK_CNAME_HOPS);
@@ -552,7 +570,7 @@ from_wildcard(ldns_resolver *res, const char *name, const struct strlist *txts,
 	if ((chain->n == 0 && txts->n == 0) ||
 	    dns_probe_name(name, pname, sizeof(pname)) == -1)
 		return 0;
-	same = txt_lookup(res, pname, &probe, &pchain, &bad, &d) == 0;
+	same = txt_lookup(res, pname, &probe, &pchain, &bad, &d, NULL) == 0;
 	if (chain->n > 0)
 		same = same && pchain.n > 0 &&
 		       strcasecmp(pchain.v[0], chain->v[0]) == 0;
@@ -585,200 +603,64 @@ cname_from_wildcard(ldns_resolver *res, const char *name,
 
 /* --------------------------------- 1b. a domain a wildcard answers */
 
-/* Append rr to out as "TYPE RDATA": the text of a TXT record (its
- * character-strings joined), else the fields of its RDATA in text,
- * separated by spaces ("MX 10 mx1.example."). */
+/*
+ * Warn that the domain gets lost (DNS_WILD_*) only from a wildcard, in
+ * sync's words, then what follows for check's reader: TLS-RPT, which
+ * check says to publish too, makes the domain exist as well; the policy
+ * host may have its address from the wildcard too; and last, so that a
+ * message cut at its size loses it first, the blind spot.
+ */
 static void
-record_line(const ldns_rr *rr, struct strlist *out)
+report_wildcard_domain(struct report *rep, unsigned lost)
 {
-	char *type = ldns_rr_type2str(ldns_rr_get_type(rr));
-	struct strlist text = {0};
-	struct buf b;
+	const char *dom = rep->domain;
+	char created[2 * DOMAIN_MAX + 32];
+	struct buf msg;
 
-	buf_init(&b, RECORD_LINE_MAX);
-	buf_puts(&b, type ? type : "?");
-	if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT &&
-	    txt_rr_text(rr, &text) == 0) {
-		buf_printf(&b, " %s", text.v[0]);
-	} else {
-		for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
-			char *f = ldns_rdf2str(ldns_rr_rdf(rr, i));
-
-			buf_printf(&b, " %s", f ? f : "?");
-			free(f);
-		}
-	}
-	strlist_add(out, b.data);
-	buf_free(&b);
-	strlist_free(&text);
-	free(type);
-}
-
-/*
- * Append to out, as record_line() writes them, the records of type t
- * that name itself holds, and a CNAME at name: the records of its
- * target belong to another name and are left out (a wildcard *.<domain>
- * CNAME <domain> does not give a name below domain the records of
- * domain). Returns 0 (out may stay empty), or -1 when no usable answer
- * came.
- */
-static int
-own_records(ldns_resolver *res, const char *name, ldns_rr_type t,
-            struct strlist *out)
-{
-	char fqdn[DOMAIN_MAX + 32];
-	ldns_rdf *dn;
-	ldns_pkt *pkt;
-	ldns_rr_list *an;
-	struct diag d;
-
-	diag_init(&d);
-	snprintf(fqdn, sizeof(fqdn), "%s.", name);
-	dn = ldns_dname_new_frm_str(fqdn);
-	if (dn == NULL || dns_query(res, dn, t, &pkt, &d) != 0) {
-		ldns_rdf_deep_free(dn);
-		return -1;
-	}
-	an = ldns_pkt_answer(pkt);
-	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
-		const ldns_rr *rr = ldns_rr_list_rr(an, i);
-		ldns_rr_type rt = ldns_rr_get_type(rr);
-
-		if (ldns_dname_compare(ldns_rr_owner(rr), dn) == 0 &&
-		    (rt == t || rt == LDNS_RR_TYPE_CNAME))
-			record_line(rr, out);
-	}
-	ldns_pkt_free(pkt);
-	ldns_rdf_deep_free(dn);
-	return 0;
-}
-
-/* Is domain the apex of its zone (it holds the SOA)? -1: no answer. */
-static int
-zone_apex(ldns_resolver *res, const char *domain)
-{
-	struct strlist soa = {0};
-	int apex = 0;
-
-	if (own_records(res, domain, LDNS_RR_TYPE_SOA, &soa) == -1)
-		return -1;
-	for (size_t i = 0; i < soa.n; i++)
-		apex |= strncmp(soa.v[i], "SOA ", 4) == 0;
-	strlist_free(&soa);
-	return apex;
-}
-
-/* What the records recs of type t, as own_records() gives them ("MX 10
- * mx1.example.", "TXT v=spf1 -all"), give a domain (DNS_WILD_*). A CNAME
- * is left aside: sync refuses such a domain for its own reason. */
-static unsigned
-lost_of(const struct strlist *recs, ldns_rr_type t)
-{
-	unsigned lost = 0;
-
-	for (size_t i = 0; i < recs->n; i++) {
-		/* the RDATA after the type; of an MX, its exchange */
-		const char *data = strchr(recs->v[i], ' ');
-
-		if (data == NULL || strncmp(recs->v[i], "CNAME ", 6) == 0)
-			continue;
-		if (t == LDNS_RR_TYPE_MX && strchr(data + 1, ' ') != NULL)
-			data = strchr(data + 1, ' ');
-		lost |= dns_wild_record(t, data + 1);
-	}
-	return lost;
-}
-
-/* Does the name probe hold the records here (of type t, as own_records()
- * gives them), and no others? 0 also when no usable answer came. */
-static int
-records_alike(ldns_resolver *res, const struct strlist *here, const char *probe,
-              ldns_rr_type t)
-{
-	struct strlist there = {0};
-	int same =
-	    own_records(res, probe, t, &there) == 0 && txts_same(here, &there);
-
-	strlist_free(&there);
-	return same;
-}
-
-/*
- * What domain gets from a wildcard, which publishing _mta-sts.<domain>
- * would take away (DNS_WILD_*; 0: nothing, or it cannot tell), told as
- * sync tells it (dns_wild_verdict(); wild_domain_lost() in dnsupdate.c
- * gives the reasons): its MX and TXT records are each the same as those
- * of a random name just below it and of a random name beside it (below
- * its parent), which one wildcard answers alike when domain does not
- * exist, its A and AAAA records too unless it has an MX or TXT record
- * (addresses may change from one answer to the next), and it has more
- * than a null MX to lose. When domain exists, the name below gets the
- * records of *.<domain> and the name beside those of *.<parent>: both
- * would have to give its own records (the blind spot). Not for a zone's
- * apex, which always exists. Thirteen queries at most (the SOA, then for
- * each type the domain's, the name below's and, if those are alike, the
- * name beside's), one at an apex; none after an MX or TXT that differs,
- * which no later answer can outweigh.
- */
-static unsigned
-wildcard_gives(ldns_resolver *res, const char *domain)
-{
-	static const ldns_rr_type types[] = {LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT,
-	                                     LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
-	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
-	const char *parent = strchr(domain, '.');
-	unsigned have = 0, differ = 0;
-
-	if (parent == NULL || zone_apex(res, domain) != 0 ||
-	    dns_probe_name(domain, below, sizeof(below)) == -1 ||
-	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
-		return 0;
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		struct strlist here = {0};
-
-		if (own_records(res, domain, types[i], &here) == -1) {
-			strlist_free(&here);
-			return 0;
-		}
-		have |= lost_of(&here, types[i]);
-		if (!records_alike(res, &here, below, types[i]) ||
-		    !records_alike(res, &here, beside, types[i]))
-			differ |= dns_wild_type(types[i]);
-		strlist_free(&here);
-		/* cleared whatever is left to ask: even an MX to lose would
-		 * not outweigh the differences so far */
-		if (dns_wild_verdict(DNS_WILD_MX, differ) == 0)
-			return 0;
-	}
-	return dns_wild_verdict(have, differ);
+	snprintf(created, sizeof(created), "_mta-sts.%s or _smtp._tls.%s", dom,
+	         dom);
+	/* room for more than a message holds: check_add() cuts the whole */
+	buf_init(&msg, 4 * CHECK_MSG_MAX);
+	dns_wild_sentence(&msg, dom, lost, "a wildcard", created);
+	buf_printf(&msg,
+	           " before publishing MTA-STS or TLS-RPT, and mta-sts.%s its "
+	           "own address if it has the wildcard's, which then stops "
+	           "answering it too (if it has them after all, and a wildcard "
+	           "below it and one beside it give the same, nothing would "
+	           "go: the answers look alike)",
+	           dom);
+	check_add(rep, CHECK_WARN, "wildcard-domain",
+	          "RFC 4592 \xc2\xa7"
+	          "2.2.2",
+	          "%s", msg.data);
+	buf_free(&msg);
 }
 
 /*
  * A domain whose _mta-sts name holds no record of its own, and that
- * exists only through a wildcard: publishing _mta-sts.<domain> would
- * make the domain an empty name (RFC 4592 section 2.2.2) that the
- * wildcard no longer answers, and take away what it gives it (sync
- * refuses to, with the same words). A warning: nothing is wrong yet, and
- * a domain whose own records *.<domain> and *.<parent> both give too
- * looks the same.
+ * exists only through a wildcard: publishing _mta-sts.<domain> (or
+ * _smtp._tls.<domain>) would make the domain an empty name (RFC 4592
+ * section 2.2.2) that the wildcard no longer answers, and take away what
+ * it gives it (sync refuses to, by the same test: dns_domain_wildcard(),
+ * whose questions go together). Not asked when the answer at
+ * _mta-sts.<domain> told already: NXDOMAIN (no wildcard covers the
+ * domain), or the zone's apex (which always exists). A warning: nothing
+ * is wrong yet, and a domain whose own records *.<domain> and *.<parent>
+ * both give too looks the same.
  */
 static void
 check_wildcard_domain(struct domain_check *dc)
 {
-	const char *dom = dc->rep->domain;
-	unsigned lost = wildcard_gives(dc->res, dom);
-	struct buf msg;
+	unsigned lost;
 
-	if (lost == 0)
+	if (!dc->ctx->have_batch || dc->sts_nxdomain || dc->apex == 1)
 		return;
-	/* room for more than a message holds: check_add() cuts the whole */
-	buf_init(&msg, 4 * CHECK_MSG_MAX);
-	dns_wild_sentence(&msg, dom, lost, "a wildcard");
-	check_add(dc->rep, CHECK_WARN, "wildcard-domain",
-	          "RFC 4592 \xc2\xa7"
-	          "2.2.2",
-	          "%s before publishing MTA-STS", msg.data);
-	buf_free(&msg);
+	lost = dns_domain_wildcard(&dc->ctx->batch, dc->rep->domain,
+	                           dc->apex == -1);
+	/* the one TCP exchange of a domain: its connection is not kept */
+	dns_close_connections();
+	if (lost != 0)
+		report_wildcard_domain(dc->rep, lost);
 }
 
 /* ------------------------------------------------- 1. the STS record */
@@ -878,6 +760,20 @@ sts_parse_pick(struct domain_check *dc, const char *txt, int strict)
 	report_parse_warnings(dc->rep, txt, &d, &sts_kind);
 }
 
+/* Keep what the last answer at name (_mta-sts.<domain>, reached by
+ * chain), if any, tells of the domain (struct domain_check). */
+static void
+sts_answer_facts(struct domain_check *dc, const ldns_pkt *last,
+                 const char *name, const struct strlist *chain)
+{
+	dc->sts_nxdomain = 0;
+	dc->apex = -1;
+	if (last == NULL || chain->n > 0)
+		return;
+	dc->sts_nxdomain = ldns_pkt_get_rcode(last) == LDNS_RCODE_NXDOMAIN;
+	dc->apex = dns_answer_apex(last, name, dc->rep->domain);
+}
+
 /* Check _mta-sts.<domain>: exactly one valid v=STSv1 TXT record. */
 static void
 check_sts_record(struct domain_check *dc)
@@ -888,11 +784,14 @@ check_sts_record(struct domain_check *dc)
 	char name[DOMAIN_MAX + 16];
 	size_t bad;
 	struct diag d;
+	ldns_pkt *last;
 	int rc, wild;
 
 	diag_init(&d);
 	snprintf(name, sizeof(name), "_mta-sts.%s", rep->domain);
-	rc = txt_lookup(dc->res, name, &txts, &chain, &bad, &d);
+	rc = txt_lookup(dc->res, name, &txts, &chain, &bad, &d, &last);
+	sts_answer_facts(dc, last, name, &chain);
+	ldns_pkt_free(last);
 	if (rc < 0) {
 		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
 		          d.error);
@@ -1393,7 +1292,7 @@ check_tlsrpt(struct domain_check *dc)
 
 	diag_init(&d);
 	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
-	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d) < 0) {
+	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d, NULL) < 0) {
 		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
 		          d.error);
 		goto out;
@@ -1813,6 +1712,20 @@ check_refused(const struct cmd_opts *o, const struct diag *d, int status)
 	return status;
 }
 
+/* Set up ctx->batch, the resolver that the questions asked at once go to
+ * (--server, or the system's). Unusable (no resolv.conf), they are not
+ * asked, and each domain's resolver says why it cannot ask the others. */
+static void
+batch_open(struct check_ctx *ctx)
+{
+	struct diag unused;
+
+	diag_init(&unused);
+	ctx->have_batch =
+	    dns_target_resolver(ctx->o->server, CHECK_BATCH_TIMEOUT,
+	                        &ctx->batch, &unused) == 0;
+}
+
 /*
  * The check command: what senders see. With -c, the configuration is read
  * without its keys (check signs nothing, and its user may not read them)
@@ -1839,6 +1752,7 @@ check_run(const struct cmd_opts *o)
 		rc = check_refused(o, &d, EXIT_USAGE);
 		goto out;
 	}
+	batch_open(&ctx);
 	if (o->conf_given && (ctx.conf = conf_load_flags(
 	                          o->conf_path, CONF_NO_SECRETS, &d)) == NULL) {
 		rc = check_refused(o, &d, EXIT_USAGE);

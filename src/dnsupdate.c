@@ -9,7 +9,9 @@
  * by tsig.c. Every exchange with the primary goes over a TCP connection
  * each thread keeps open, the queries of a domain pipelined on it
  * (RFC 7766 section 6.2.1.1) and their replies matched by id and
- * question (tcp_exchange); an UPDATE opens a new one.
+ * question (tcp_exchange); an UPDATE opens a new one. check asks a
+ * resolver the questions of the wildcard test the same way
+ * (dns_domain_wildcard()), with recursion desired.
  */
 #include "config.h"
 
@@ -38,7 +40,8 @@
 
 #define DNS_MSG_MAX 65535
 /* messages pipelined at once: at most those of dns_state_wildcards(),
- * two TXT probes and the eleven questions about the domain */
+ * two TXT probes and the eleven questions about the domain, or those of
+ * dns_domain_wildcard(), its SOA, its MX and the same eleven */
 #define QUERY_MAX 13
 
 /* ------------------------------------------------------------ helpers */
@@ -1407,12 +1410,13 @@ batch_add(struct batch *b, const char *name, ldns_rr_type type)
 	b->q[b->n++].type = type;
 }
 
-/* Put the wire form of a query for name/type (class IN, RD clear, id
- * 0) into q. Returns 0, or -1 if name is not a valid domain name. */
+/* Put the wire form of a query for name/type (class IN, RD set with
+ * rd, else clear, id 0) into q. Returns 0, or -1 if name is not a valid
+ * domain name. */
 static int
-query_wire(const char *name, ldns_rr_type type, struct buf *q)
+query_wire(const char *name, ldns_rr_type type, int rd, struct buf *q)
 {
-	static const unsigned char hdr[12] = {0, 0, 0, 0, 0, 1};
+	const unsigned char hdr[12] = {0, 0, rd ? 1 : 0, 0, 0, 1};
 	unsigned char tc[4] = {(unsigned char)(type >> 8), (unsigned char)type,
 	                       0, LDNS_RR_CLASS_IN};
 	ldns_rdf *qn = ldns_dname_new_frm_str(name);
@@ -1427,7 +1431,7 @@ query_wire(const char *name, ldns_rr_type type, struct buf *q)
 }
 
 /* Send the queries of b to t at once, over TCP (signed when t has a key,
- * RD clear), and take the replies. */
+ * RD set only for a resolver), and take the replies. */
 static void
 batch_send(const struct dns_target *t, struct batch *b)
 {
@@ -1444,9 +1448,11 @@ batch_send(const struct dns_target *t, struct batch *b)
 			answer_only |= 1u << i;
 	}
 	for (i = 0; i < b->n; i++) {
-		if (query_wire(b->q[i].name, b->q[i].type, &q[i]) == -1) {
+		const struct query *qi = &b->q[i];
+
+		if (query_wire(qi->name, qi->type, t->recurse, &q[i]) == -1) {
 			diag_error(&b->err, "%s is not a valid domain name",
-			           b->q[i].name);
+			           qi->name);
 			break;
 		}
 	}
@@ -1905,11 +1911,11 @@ mx_same(const struct strlist *a, const struct strlist *b)
 
 /* The types asked about a domain: at the probe below it and at the
  * probe beside it, all four; at the domain itself, all but the first
- * (its MX is in its state already). */
+ * (its MX is asked apart: sync has it in its state). */
 static const ldns_rr_type wild_domain_types[] = {
     LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA};
 #define WILD_TYPES 4
-/* where wild_domain_add() puts them, from its first question on: the
+/* where wild_domain_ask() puts them, from its first question on: the
  * probe below (i from 0), the probe beside (i from 0), the domain (i
  * from 1) */
 #define WILD_BELOW(i) (i)
@@ -1917,44 +1923,57 @@ static const ldns_rr_type wild_domain_types[] = {
 #define WILD_DOMAIN(i) (2 * WILD_TYPES - 1 + (i))
 
 /*
- * Add to b the questions about domain, read into st, if the run may
- * create a name below it that would hide what a wildcard gives domain:
- * its MX was read, it is not its zone's apex (which always exists, and
- * often has its wildcard's MX and TXT), neither of its names holds a
- * record of our kind (either would make it exist already: once the
- * run's record is there, nothing is asked; until then every run asks, a
- * domain refused or failing too), and neither was answered NXDOMAIN (a
- * wildcard that covered domain would answer them: a zone without one
- * pays nothing). A real record of another kind at either name proves it
- * exists too, but only the TXT probes sent beside these tell it
- * (wild_real_below()). The questions: the four types at a random name
- * just below domain and at a random name beside it (below its parent,
- * which is in the zone: domain is not the apex), and all but the MX at
- * domain (wild_domain_lost() says why both probes). Returns 1 if added,
- * else 0.
+ * Add to b the questions that tell whether domain exists only through a
+ * wildcard: the four types at a random name just below domain and at a
+ * random name beside it (below its parent, which is in the zone when
+ * domain is not the apex), and all but the MX at domain (its MX is asked
+ * apart), where WILD_BELOW(), WILD_BESIDE() and WILD_DOMAIN() say from
+ * the first one added (wild_domain_lost() says why both probes). Returns
+ * 0, or -1 with nothing added when domain has one label or a probe name
+ * would be too long.
  */
 static int
-wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
-                const struct dns_state *st)
+wild_domain_ask(struct batch *b, const char *domain)
 {
 	char below[DNS_NAME_MAX + 16], beside[DNS_NAME_MAX + 16];
 	const char *parent = strchr(domain, '.');
 
-	if (!st->mx_read || st->below_nxdomain || parent == NULL ||
-	    ascii_casecmp(domain, t->zone) == 0 ||
-	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
-	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
-		return 0;
-	if (dns_probe_name(domain, below, sizeof(below)) == -1 ||
+	if (parent == NULL ||
+	    dns_probe_name(domain, below, sizeof(below)) == -1 ||
 	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
-		return 0;
+		return -1;
 	for (size_t i = 0; i < WILD_TYPES; i++)
 		batch_add(b, below, wild_domain_types[i]);
 	for (size_t i = 0; i < WILD_TYPES; i++)
 		batch_add(b, beside, wild_domain_types[i]);
 	for (size_t i = 1; i < WILD_TYPES; i++)
 		batch_add(b, domain, wild_domain_types[i]);
-	return 1;
+	return 0;
+}
+
+/*
+ * Add to b the questions about domain, read into st (wild_domain_ask()),
+ * if the run may create a name below it that would hide what a wildcard
+ * gives domain: its MX was read, it is not its zone's apex (which always
+ * exists, and often has its wildcard's MX and TXT), neither of its names
+ * holds a record of our kind (either would make it exist already: once
+ * the run's record is there, nothing is asked; until then every run asks,
+ * a domain refused or failing too), and neither was answered NXDOMAIN (a
+ * wildcard that covered domain would answer them: a zone without one
+ * pays nothing). A real record of another kind at either name proves it
+ * exists too, but only the TXT probes sent beside these tell it
+ * (wild_real_below()). Returns 1 if added, else 0.
+ */
+static int
+wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
+                const struct dns_state *st)
+{
+	if (!st->mx_read || st->below_nxdomain ||
+	    ascii_casecmp(domain, t->zone) == 0 ||
+	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
+	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
+		return 0;
+	return wild_domain_ask(b, domain) == 0;
 }
 
 /* Is domain's MX, as read into mx, the same as the answer ans to the
@@ -2051,7 +2070,7 @@ dns_wild_verdict(unsigned have, unsigned differ)
 
 /*
  * What domain, read into st, gets from a wildcard (DNS_WILD_*), by the
- * answers of b from first on (wild_domain_add()'s questions): 0 unless
+ * answers of b from first on (wild_domain_ask()'s questions): 0 unless
  * its MX and TXT RRsets are each the same as those of both probes, the
  * name below it (B, <random>.<domain>) and the name beside it (S,
  * <random>.<parent>), its A and AAAA RRsets too if its MX and TXT hold
@@ -2196,7 +2215,7 @@ wild_mail(unsigned lost)
  * the evidence), why it would go, and what to give it. */
 void
 dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
-                  const char *wildcard)
+                  const char *wildcard, const char *created)
 {
 	struct buf what, types;
 	int plural;
@@ -2211,9 +2230,9 @@ dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
 	           "below it and one beside it get the same)",
 	           domain, what.data, plural ? "come" : "comes", wildcard);
 	buf_printf(out,
-	           ", which no longer answers it once _mta-sts.%s exists, "
-	           "so %s would go%s",
-	           domain, plural ? "they" : "it", wild_mail(lost));
+	           ", which no longer answers it once %s exists, so %s would "
+	           "go%s",
+	           created, plural ? "they" : "it", wild_mail(lost));
 	buf_printf(out, "; give it records of its own (%s)", types.data);
 	buf_free(&what);
 	buf_free(&types);
@@ -2272,6 +2291,54 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 	}
 	batch_free(&b);
 	return rc;
+}
+
+/* Does the answer ans hold an SOA record at name (name is a zone's
+ * apex)? */
+static int
+holds_soa(const ldns_pkt *ans, const char *name)
+{
+	struct dns_txtset soa;
+	int apex;
+
+	memset(&soa, 0, sizeof(soa));
+	read_rrs(ans, name, LDNS_RR_TYPE_SOA, &soa);
+	apex = soa.n > 0;
+	txtset_free(&soa);
+	return apex;
+}
+
+/* What domain gets from a wildcard, asked of a resolver; see
+ * dnsupdate.h. One batch: the SOA (with ask_soa), the MX, then the
+ * questions of wild_domain_ask(), which wild_domain_lost() reads with the
+ * MX as sync's state holds it. */
+unsigned
+dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa)
+{
+	struct dns_state st;
+	struct batch b;
+	struct diag d;
+	size_t mx;
+	unsigned lost = 0;
+
+	memset(&st, 0, sizeof(st));
+	diag_init(&d);
+	b.n = b.k = 0;
+	if (ask_soa)
+		batch_add(&b, domain, LDNS_RR_TYPE_SOA);
+	mx = b.n;
+	batch_add(&b, domain, LDNS_RR_TYPE_MX);
+	if (wild_domain_ask(&b, domain) == -1)
+		return 0;
+	batch_send(t, &b);
+	if (batch_check_from(t, &b, 0, 0, &d) == 0 &&
+	    !(ask_soa && holds_soa(b.ans[0], domain))) {
+		read_mx(b.ans[mx], domain, &st.mx);
+		lost = wild_domain_lost(&b, mx + 1, &st);
+	}
+	dns_state_free(&st);
+	batch_free(&b);
+	return lost;
 }
 
 /* ------------------------------------------------ kept target parts */
@@ -2488,6 +2555,30 @@ zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
 	return NULL;
 }
 
+/* Where domain stands in its zone by a negative answer below it; see
+ * dnsupdate.h. The SOA that zone_soa() finds for name, if it is not
+ * name's own, is the apex of the zone that holds name and domain both. */
+int
+dns_answer_apex(const ldns_pkt *ans, const char *name, const char *domain)
+{
+	ldns_rdf *qn = ldns_dname_new_frm_str(name),
+	         *dn = ldns_dname_new_frm_str(domain);
+	const ldns_rr *soa = qn != NULL ? zone_soa(ans, qn) : NULL;
+	int apex = -1;
+
+	if (soa != NULL && dn != NULL) {
+		const ldns_rdf *o = ldns_rr_owner(soa);
+
+		if (ldns_dname_compare(o, dn) == 0)
+			apex = 1;
+		else if (ldns_dname_is_subdomain(dn, o))
+			apex = 0;
+	}
+	ldns_rdf_deep_free(qn);
+	ldns_rdf_deep_free(dn);
+	return apex;
+}
+
 /* Ask for the SOA of name and, if found, copy the zone and the MNAME.
  * Returns 1 if found, 0 if not, -1 on error (in d). */
 static int
@@ -2591,6 +2682,20 @@ resolve_server(struct addrset *as, const char *server, unsigned port,
 	return 0;
 }
 
+/* Add the address a (an A or AAAA rdf), with port, to as. */
+static void
+addr_add_rdf(struct addrset *as, const ldns_rdf *a, unsigned port)
+{
+	size_t len = 0;
+	struct sockaddr_storage *sa =
+	    ldns_rdf2native_sockaddr_storage(a, (uint16_t)port, &len);
+
+	if (sa != NULL) {
+		target_add(as, (struct sockaddr *)sa, (socklen_t)len, port);
+		free(sa);
+	}
+}
+
 /* Add the addresses of type (A or AAAA) in the answer section of ans,
  * with port, to as. */
 static void
@@ -2602,22 +2707,12 @@ addrs_from_answer(const ldns_pkt *ans, ldns_rr_type type, unsigned port,
 
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(l, i);
-		const ldns_rdf *a;
-		size_t len = 0;
-		struct sockaddr_storage *sa;
 
 		/* an empty RDATA parses as a record without fields */
-		if (ldns_rr_rd_count(rr) != 1)
-			continue;
-		a = ldns_rr_rdf(rr, 0);
-		if (ldns_rdf_size(a) != (type == LDNS_RR_TYPE_A ? 4 : 16))
-			continue;
-		sa = ldns_rdf2native_sockaddr_storage(a, (uint16_t)port, &len);
-		if (sa != NULL) {
-			target_add(as, (struct sockaddr *)sa, (socklen_t)len,
-			           port);
-			free(sa);
-		}
+		if (ldns_rr_rd_count(rr) == 1 &&
+		    ldns_rdf_size(ldns_rr_rdf(rr, 0)) ==
+		        (type == LDNS_RR_TYPE_A ? 4u : 16u))
+			addr_add_rdf(as, ldns_rr_rdf(rr, 0), port);
 	}
 	ldns_rr_list_deep_free(l);
 }
@@ -2860,6 +2955,34 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		rc = -2;
 	batch_free(&b);
 	return rc;
+}
+
+/* A resolver as a target; see dnsupdate.h. The nameservers (and port)
+ * are those the finder's resolver would ask. */
+int
+dns_target_resolver(const char *spec, unsigned timeout, struct dns_target *t,
+                    struct diag *d)
+{
+	struct finder f = {.res = NULL, .t = NULL, .pre = NULL};
+	struct addrset as;
+	ldns_rdf **ns;
+
+	memset(t, 0, sizeof(*t));
+	memset(&as, 0, sizeof(as));
+	t->server = "";
+	t->timeout = timeout ? timeout : 30;
+	t->recurse = 1;
+	if (resolver_open(&f, spec, t->timeout, d) == -1)
+		return -1;
+	ns = ldns_resolver_nameservers(f.res);
+	for (size_t i = 0; i < ldns_resolver_nameserver_count(f.res); i++)
+		addr_add_rdf(&as, ns[i], ldns_resolver_port(f.res));
+	if (as.n == 0)
+		diag_error(d, "%s has no usable nameserver address", f.name);
+	else
+		target_set_primary(t, "", &as);
+	ldns_resolver_deep_free(f.res);
+	return as.n > 0 ? 0 : -1;
 }
 
 /* dns_target_find_via() with the system resolver; see dnsupdate.h. */

@@ -3,7 +3,8 @@
  * zone and the primary, reading the records as the primary holds them,
  * and changing them with TSIG-signed RFC 2136 UPDATEs whose
  * prerequisites are the RRsets as read (compare-and-swap): one per zone,
- * or several when its changes do not fit in one message.
+ * or several when its changes do not fit in one message. For check, the
+ * same wildcard test asked of a resolver.
  *
  * Structures returned by these functions are freed by the matching
  * *_free(); *_free(NULL) is safe.
@@ -51,6 +52,9 @@ struct dns_target {
 	size_t naddr;                /* at most DNS_ADDR_MAX */
 	const struct tsig_key *key;  /* not owned; NULL: unsigned */
 	unsigned timeout;            /* seconds per exchange */
+	/* a resolver, not the primary (dns_target_resolver()): queries ask
+	 * for recursion (RD set) */
+	int recurse;
 };
 
 /*
@@ -172,13 +176,14 @@ unsigned dns_wild_type(uint16_t type);
 unsigned dns_wild_verdict(unsigned have, unsigned differ);
 
 /* Append to out what is said of domain, which gets lost (DNS_WILD_*) only
- * from wildcard ("a wildcard", "the wildcard *.example.com"): "DOMAIN has
- * no records of its own: its MX and its address come from WILDCARD (...),
- * which no longer answers it once _mta-sts.DOMAIN exists, so they would
- * go, and mail to it would stop; give it records of its own (MX, A)",
- * which the caller ends with when. */
+ * from wildcard ("a wildcard", "the wildcard *.example.com") and loses
+ * once created exists (what would be published below it:
+ * "_mta-sts.DOMAIN"): "DOMAIN has no records of its own: its MX and its
+ * address come from WILDCARD (...), which no longer answers it once
+ * CREATED exists, so they would go, and mail to it would stop; give it
+ * records of its own (MX, A)", which the caller ends with when. */
 void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
-                       const char *wildcard);
+                       const char *wildcard, const char *created);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
  * with t->key when set; the three queries pipelined on one connection).
@@ -243,6 +248,48 @@ int dns_probe_name(const char *name, char *out, size_t size);
  */
 int dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
                         int tlsrpt, struct dns_state *st, struct diag *d);
+
+/*
+ * A target that is a resolver, not a primary, for check, which asks what
+ * senders see: the server at spec ("ADDR" or "ADDR#PORT", IPv4 or IPv6),
+ * or with spec NULL the nameservers of the system's resolv.conf (at most
+ * DNS_ADDR_MAX, tried in turn), asked over TCP as a primary is but with
+ * recursion desired (t->recurse), unsigned, within timeout seconds an
+ * address. t->zone is empty. Returns 0, or -1 with the reason in d.
+ */
+int dns_target_resolver(const char *spec, unsigned timeout,
+                        struct dns_target *t, struct diag *d);
+
+/* ldns's answer (ldns_pkt), for check, which reads its own */
+struct ldns_struct_pkt;
+
+/*
+ * Is domain its zone's apex, by the answer ans to a query at name, a name
+ * below domain, that holds no record there and no CNAME (NXDOMAIN or no
+ * data: a negative answer carries its zone's SOA in the authority
+ * section)? 1 when that SOA is domain's, 0 when it is above domain, -1
+ * when the answer does not tell (no SOA there, or name is a zone's apex
+ * itself).
+ */
+int dns_answer_apex(const struct ldns_struct_pkt *ans, const char *name,
+                    const char *domain);
+
+/*
+ * What domain gets only from a wildcard (DNS_WILD_*), as
+ * dns_state_wildcards() tells it for sync (the same verdict, by the same
+ * answers), asked of the resolver t (dns_target_resolver()), for check:
+ * the MX of domain, the eleven questions that dns_state_wildcards() asks
+ * about a domain (the MX, TXT, A and AAAA of a random name just below it
+ * and of a random name beside it, the TXT, A and AAAA of domain) and, with
+ * ask_soa, its SOA first (its zone's apex always exists: 0), all at once,
+ * pipelined on one connection. 0 also when domain has one label, a probe name
+ * would be too long, or no usable answer came (it cannot tell). The caller asks
+ * only for a domain whose _mta-sts name holds no record of its own, and leaves
+ * out a domain that no wildcard covers (that name NXDOMAIN) and an apex it
+ * knows (dns_answer_apex()).
+ */
+unsigned dns_domain_wildcard(const struct dns_target *t, const char *domain,
+                             int ask_soa);
 
 /*
  * dns_target_find_via(), then dns_state_read() of domain from the target

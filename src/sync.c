@@ -748,16 +748,17 @@ plan_wildcard_domain(struct domain_run *r)
 {
 	const char *d = r->dc->name;
 	unsigned lost = r->state.domain_wildcard;
-	char wild[DNS_NAME_MAX + 40];
+	char wild[DNS_NAME_MAX + 40], created[DNS_NAME_MAX + 16];
 	struct buf msg;
 
 	if (lost == 0)
 		return 0;
 	wildcard_above(d, r->target->zone, wild, sizeof(wild));
+	snprintf(created, sizeof(created), "_mta-sts.%s", d);
 	/* room for more than a message holds, so that no part is dropped:
 	 * run_fail() cuts the whole */
 	buf_init(&msg, 4 * RUN_MSG_MAX);
-	dns_wild_sentence(&msg, d, lost, wild);
+	dns_wild_sentence(&msg, d, lost, wild, created);
 	/* the policy host may be one more name the wildcard answers */
 	buf_printf(&msg,
 	           " first, and mta-sts.%s its own address if it has the "

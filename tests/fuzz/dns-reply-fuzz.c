@@ -7,10 +7,12 @@
  * and up to its answer section (parse_reply), and every reader takes
  * what it needs from it: the TXT records and CNAME of a name (read_txt),
  * the MX targets (read_mx), the zone and MNAME of an SOA (zone_soa,
- * rdf_name) and the addresses of an A or AAAA answer
- * (addrs_from_answer). Invariants, else abort: a name read is never
- * empty and never longer than a name may be; a TXT set keeps one text,
- * RDATA and length per record; at most DNS_ADDR_MAX addresses.
+ * rdf_name), where example.com stands in that zone (dns_answer_apex, for
+ * check) and the addresses of an A or AAAA answer (addrs_from_answer).
+ * Invariants, else abort: a name read is never empty and never longer
+ * than a name may be; a TXT set keeps one text, RDATA and length per
+ * record; the apex is told by 1, 0 or -1; at most DNS_ADDR_MAX
+ * addresses.
  * The same input is also taken for what a primary sent on a TCP
  * connection: its length-prefixed messages are framed (frame_take), fed
  * whole and in small pieces, and each is given to the request it answers
@@ -54,6 +56,7 @@ read_all(const ldns_pkt *pkt)
 	char *cname = NULL;
 	ldns_rdf *qn = ldns_dname_new_frm_str("_mta-sts.example.com");
 	const ldns_rr *soa = qn != NULL ? zone_soa(pkt, qn) : NULL;
+	int apex;
 
 	memset(&s, 0, sizeof(s));
 	read_txt(pkt, "_mta-sts.example.com", &s, &cname);
@@ -75,6 +78,9 @@ read_all(const ldns_pkt *pkt)
 		check_name(rdf_name(ldns_rr_rdf(soa, 0)));
 	}
 	ldns_rdf_deep_free(qn);
+	apex = dns_answer_apex(pkt, "_mta-sts.example.com", "example.com");
+	if (apex < -1 || apex > 1)
+		abort();
 	memset(&as, 0, sizeof(as));
 	addrs_from_answer(pkt, LDNS_RR_TYPE_A, 53, &as);
 	addrs_from_answer(pkt, LDNS_RR_TYPE_AAAA, 53, &as);

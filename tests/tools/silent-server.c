@@ -1,8 +1,11 @@
 /*
  * silent-server - a misbehaving DNS server on 127.0.0.1 TCP PORT for the
  * fault tests. Usage: silent-server PORT [MODE [KEY]]; runs until killed
- * and prints "ready" once listening. The first modes answer one request
- * per connection and close it; MODE:
+ * and prints "ready" once listening. Queries that come over UDP on the
+ * same port (if it is free for UDP too) are answered at once, in every
+ * mode, as rcode=0 answers them: for a client (check) that asks its
+ * first questions over UDP and the next ones over TCP. The first modes
+ * answer one request per connection and close it; MODE:
  *   silent    accept connections and never answer (the default)
  *   echo      answer each request with itself, QR set: a forged reply
  *             whose TSIG RR is the request's own
@@ -196,7 +199,7 @@ answer(int c, const char *mode)
 	return update;
 }
 
-#define BATCH_MAX 8
+#define BATCH_MAX 16 /* more than a client pipelines (13) */
 
 /* Read the requests pipelined on c and answer them in reverse order. */
 static void
@@ -734,12 +737,58 @@ key_parse(const char *arg)
 	return rc;
 }
 
+/* Answer the query waiting on the UDP socket u as rcode=0 does. */
+static void
+answer_udp(int u)
+{
+	static unsigned char msg[65535 + 2];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	ssize_t n = recvfrom(u, msg + 2, sizeof(msg) - 2, 0,
+	                     (struct sockaddr *)&from, &flen);
+	size_t len;
+
+	if (n < 12)
+		return;
+	len = make_answer(msg, (size_t)n, "rcode=0");
+	sendto(u, msg + 2, len, 0, (struct sockaddr *)&from, flen);
+}
+
+/* A UDP socket bound to the address sin, or -1 (UDP not served). */
+static int
+udp_open(const struct sockaddr_in *sin)
+{
+	int u = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (u != -1 &&
+	    bind(u, (const struct sockaddr *)sin, sizeof(*sin)) == -1) {
+		close(u);
+		u = -1;
+	}
+	return u;
+}
+
+/* Wait for a connection on the listening socket fd, answering what comes
+ * on the UDP socket u (if not -1) meanwhile. Returns the connection, or
+ * -1. */
+static int
+accept_serving_udp(int fd, int u)
+{
+	struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+	                      {.fd = u, .events = POLLIN}};
+
+	while (poll(p, u == -1 ? 1 : 2, -1) > 0 && !(p[0].revents & POLLIN))
+		if (p[1].revents & POLLIN)
+			answer_udp(u);
+	return accept(fd, NULL, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	const char *mode = argc > 2 ? argv[2] : "silent";
-	int fd, one = 1, updated = 0;
+	int fd, u, one = 1, updated = 0;
 	long port;
 	char *end;
 
@@ -760,10 +809,11 @@ main(int argc, char **argv)
 		perror("silent-server");
 		return 1;
 	}
+	u = udp_open(&sin);
 	printf("ready\n");
 	fflush(stdout);
 	for (;;) {
-		int c = accept(fd, NULL, NULL);
+		int c = accept_serving_udp(fd, u);
 
 		if (c == -1) {
 			sleep(1);

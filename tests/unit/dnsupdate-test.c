@@ -2,8 +2,9 @@
  * dnsupdate-test - the UPDATE plan without a server: which records
  * change, what is deleted and added, and the nsupdate-like dry-run text
  * (prerequisites, quoting, long texts split into character-strings,
- * CNAME refusal), that a target holds its own zone name, and how a
- * refusal names what a domain gets from a wildcard.
+ * CNAME refusal), that a target holds its own zone name, how a
+ * refusal names what a domain gets from a wildcard, and what a negative
+ * answer's SOA tells check of a domain's place in its zone.
  */
 #include "config.h"
 
@@ -15,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <ldns/ldns.h>
 
 #include "dnsupdate.h"
 #include "tap.h"
@@ -529,7 +532,8 @@ test_wild_sentence(void)
 		buf_init(&got, 1024);
 		buf_puts(&got, "");
 		dns_wild_sentence(&got, "sub.example.com", t[i].lost,
-		                  "the wildcard *.example.com");
+		                  "the wildcard *.example.com",
+		                  "_mta-sts.sub.example.com");
 		ok(strcmp(got.data, want) == 0, "lost %#x: \"%s\"", t[i].lost,
 		   got.data);
 		buf_free(&got);
@@ -610,6 +614,56 @@ test_wild_verdict(void)
 	}
 }
 
+/* An answer whose authority section holds the SOA of zone (none when
+ * zone is NULL), as a negative answer carries it. */
+static ldns_pkt *
+negative_answer(const char *zone)
+{
+	char soa[256];
+	ldns_pkt *pkt = ldns_pkt_new();
+	ldns_rr *rr = NULL;
+
+	snprintf(soa, sizeof(soa), "%s 300 IN SOA ns.%s host.%s 1 2 3 4 5",
+	         zone ? zone : "", zone ? zone : "", zone ? zone : "");
+	if (zone != NULL &&
+	    ldns_rr_new_frm_str(&rr, soa, 0, NULL, NULL) == LDNS_STATUS_OK)
+		ldns_pkt_push_rr(pkt, LDNS_SECTION_AUTHORITY, rr);
+	return pkt;
+}
+
+/* Where a domain stands in its zone, by the SOA of a negative answer at
+ * its _mta-sts name: its own (the apex: check asks nothing more), a
+ * name's above it (not the apex: its SOA is not asked), or none that
+ * tells (asked). */
+static void
+test_answer_apex(void)
+{
+	static const struct {
+		const char *zone, *domain;
+		int apex;
+	} t[] = {
+	    {"example.com.", "example.com", 1},
+	    {"Example.COM.", "example.com", 1},
+	    {"example.com.", "sub.example.com", 0},
+	    {"example.com.", "a.b.example.com", 0},
+	    {"_mta-sts.sub.example.com.", "sub.example.com", -1},
+	    {"example.net.", "sub.example.com", -1},
+	    {"sub.example.com.", "example.com", -1},
+	    {NULL, "sub.example.com", -1},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		char name[128];
+		ldns_pkt *pkt = negative_answer(t[i].zone);
+
+		snprintf(name, sizeof(name), "_mta-sts.%s", t[i].domain);
+		ok(dns_answer_apex(pkt, name, t[i].domain) == t[i].apex,
+		   "SOA %s, domain %s: %d", t[i].zone ? t[i].zone : "(none)",
+		   t[i].domain, t[i].apex);
+		ldns_pkt_free(pkt);
+	}
+}
+
 int
 main(void)
 {
@@ -625,5 +679,6 @@ main(void)
 	test_wild_sentence();
 	test_wild_record();
 	test_wild_verdict();
+	test_answer_apex();
 	return done_testing();
 }
