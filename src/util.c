@@ -292,7 +292,7 @@ keyword_shaped(const char *s)
  * fills whole components (its '/' may cut it: the parts are tested, and
  * key_written_as_path() tests it whole). */
 static int
-component_secret_shaped(const char *c, size_t n, int key)
+component_secret_shaped(const char *c, size_t n)
 {
 	char part[SECRET_SHAPED_MIN * 16];
 	unsigned classes;
@@ -308,18 +308,18 @@ component_secret_shaped(const char *c, size_t n, int key)
 		n = sizeof(part) - 1; /* a secret is shorter than that */
 	memcpy(part, c, n);
 	part[n] = '\0';
-	return secret_shaped(part) || (key && key_secret_shaped(part));
+	return secret_shaped(part);
 }
 
 int
-path_secret_shaped(const char *path, int key)
+path_secret_shaped(const char *path)
 {
 	const char *p = path;
 
 	for (;;) {
 		size_t n = strcspn(p, "/");
 
-		if (component_secret_shaped(p, n, key))
+		if (component_secret_shaped(p, n))
 			return 1;
 		if (p[n] == '\0')
 			return 0;
@@ -377,7 +377,7 @@ key_written_as_path(const char *s)
 const char *
 path_shown(const char *path, char q, char *buf, size_t size)
 {
-	if (path_secret_shaped(path, 0) || key_written_as_path(path))
+	if (path_secret_shaped(path) || key_written_as_path(path))
 		return PATH_NOT_SHOWN;
 	if (q == '\0')
 		return path;
