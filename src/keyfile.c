@@ -842,12 +842,12 @@ keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
 static void
 keyfile_unreadable(const char *path, const char *why, struct diag *d)
 {
+	char msg[DIAG_MSG_MAX];
+
 	if (key_written_as_path(path))
-		diag_error(d,
-		           "key-file: this looks like a key, not a path (not "
-		           "shown): put the key in a file (mode 600) and name "
-		           "the file (it cannot be read as a file: %s)",
-		           why);
+		diag_error(
+		    d, "%s",
+		    key_as_path_message("key-file", why, msg, sizeof(msg)));
 	else
 		diag_error(d, "%s: cannot read key file: %s",
 		           path_shown(path, '\0', NULL, 0), why);

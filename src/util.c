@@ -374,6 +374,23 @@ key_written_as_path(const char *s)
 	return 0;
 }
 
+/* A key written where include goes is no configuration, and one written
+ * where key-file goes is no file: for both, the fix is a file holding
+ * the key, named with key-file (include takes only named.conf syntax,
+ * not the one-line form). */
+const char *
+key_as_path_message(const char *setting, const char *why, char *buf,
+                    size_t size)
+{
+	snprintf(buf, size,
+	         "%s: this looks like a key, not a path (not shown): put the "
+	         "key in a file (mode 600) and name the file with key-file, "
+	         "in the domain or in options (it cannot be read as a file: "
+	         "%s)",
+	         setting, why);
+	return buf;
+}
+
 const char *
 path_shown(const char *path, char q, char *buf, size_t size)
 {

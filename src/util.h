@@ -116,6 +116,12 @@ int path_secret_shaped(const char *path);
  * /etc/mta-sts-sync/Tsig2024Key.key is a file name; path_shown() hides
  * it all the same.) */
 int key_written_as_path(const char *s);
+/* The message for the path of setting ("key-file" or "include") that
+ * cannot be read as a file (why) and key_written_as_path() says is a
+ * key: not shown, with where a key goes instead; into buf (size bytes),
+ * which is returned. */
+const char *key_as_path_message(const char *setting, const char *why, char *buf,
+                                size_t size);
 
 /* What a message says in place of a path it does not show. */
 #define PATH_NOT_SHOWN "a path not shown (it looks like a TSIG key or secret)"

@@ -2502,8 +2502,9 @@ test_secret_out_of_place(void)
 	     "\"/p/%d\"; };\ndomain \"a.example\" { upstream "
 	     "\"https://u.example/p\"; };\n",
 	     "test.conf:1: key-file: this looks like a key, not a path (not "
-	     "shown): put the key in a file (mode 600) and name the file (it "
-	     "cannot be read as a file: No such file or directory)",
+	     "shown): put the key in a file (mode 600) and name the file with "
+	     "key-file, in the domain or in options (it cannot be read as a "
+	     "file: No such file or directory)",
 	     0, NULL},
 	    {NULL,
 	     "options { key-file \"%s\"; policy-file \"/p/%d\"; };\ndomain "
