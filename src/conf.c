@@ -2035,15 +2035,12 @@ static int
 include_unreadable(struct parser *p, const struct lex *lx, unsigned line,
                    const char *path, const char *why)
 {
-	char q[PATH_MAX + 3];
+	char q[PATH_MAX + 3], msg[DIAG_MSG_MAX];
 
 	if (key_written_as_path(path))
-		return perr(p, lx->file, line,
-		            "include: this looks like a key, not a path (not "
-		            "shown): put the key in a file (mode 600) and name "
-		            "the file with key-file, in the domain or in "
-		            "options (it cannot be read as a file: %s)",
-		            why);
+		return perr(
+		    p, lx->file, line, "%s",
+		    key_as_path_message("include", why, msg, sizeof(msg)));
 	return perr(p, lx->file, line, "cannot read include %s: %s",
 	            path_shown(path, '"', q, sizeof(q)), why);
 }

@@ -486,6 +486,34 @@ line_is_blank(const char *s)
 	return *s == '\0' || *s == '#';
 }
 
+/* A Knot or one-line key file, read line by line. */
+struct key_lines {
+	const char *path, *buf;
+	size_t len, pos;
+	unsigned ln; /* the number of the line last read */
+};
+
+/* The next line of kl that says something, into line (size bytes), its
+ * comment cut off: 1; 0 at the end; -1, with the error in d, for a line
+ * too long or holding a NUL byte. */
+static int
+key_line_next(struct key_lines *kl, char *line, size_t size, struct diag *d)
+{
+	int r;
+
+	while ((r = next_line(kl->buf, kl->len, &kl->pos, line, size)) == 1) {
+		kl->ln++;
+		strip_comment(line);
+		if (!line_is_blank(line))
+			return 1;
+	}
+	explicit_bzero(line, size); /* a comment may have been a secret */
+	if (r == -1)
+		return key_error(d, kl->path, ++kl->ln,
+		                 "line too long or NUL byte");
+	return 0;
+}
+
 /* Remove one pair of matching quotes around a YAML scalar, in place. */
 static void
 unquote(char *v)
@@ -588,34 +616,29 @@ parse_knot(const char *path, const char *buf, size_t len, struct keyspec *ks,
            size_t max, struct diag *d)
 {
 	char line[KEYSPEC_SECRET_MAX + 128];
-	size_t pos = 0, n = 0;
-	unsigned ln = 0;
+	struct key_lines kl = {path, buf, len, 0, 0};
+	size_t n = 0;
 	int in_list = 0, r;
 
-	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
-		ln++;
-		if (r == 1)
-			strip_comment(line);
-		if (r == -1)
-			r = key_error(d, path, ln, "line too long or NUL byte");
-		else if (line_is_blank(line))
-			continue;
-		else if (strcmp(line, "key:") == 0)
+	while ((r = key_line_next(&kl, line, sizeof(line), d)) == 1) {
+		if (strcmp(line, "key:") == 0)
 			in_list = 1; /* keymgr -t outputs appended: one list */
 		else if (!in_list || line[0] != ' ')
-			r = key_error(d, path, ln,
+			r = key_error(d, path, kl.ln,
 			              "expected %s (only a Knot key: section "
 			              "is understood)",
 			              in_list ? "an indented key item"
 			                      : "'key:'");
 		else
-			r = knot_line(path, ln, line, ks, &n, max, d);
+			r = knot_line(path, kl.ln, line, ks, &n, max, d);
 		explicit_bzero(line, sizeof(line));
 		if (r == -1)
 			return -1;
 	}
+	if (r == -1)
+		return -1;
 	if (n == 0)
-		return key_error(d, path, ln, "no key in the key: list");
+		return key_error(d, path, kl.ln, "no key in the key: list");
 	if (knot_item_done(path, &ks[n - 1], d) == -1)
 		return -1;
 	return (int)n;
@@ -658,31 +681,23 @@ parse_oneline(const char *path, const char *buf, size_t len, struct keyspec *ks,
               struct diag *d)
 {
 	char line[KEYSPEC_SECRET_MAX + 128];
-	size_t pos = 0;
-	unsigned ln = 0;
+	struct key_lines kl = {path, buf, len, 0, 0};
 	int n = 0, r;
 
-	while ((r = next_line(buf, len, &pos, line, sizeof(line))) != 0) {
-		ln++;
-		if (r == 1)
-			strip_comment(line);
-		if (r == -1)
-			r = key_error(d, path, ln, "line too long or NUL byte");
-		else if (line_is_blank(line))
-			continue;
-		else if (n == 1)
-			r = key_error(d, path, ln,
+	while ((r = key_line_next(&kl, line, sizeof(line), d)) == 1) {
+		if (n == 1)
+			r = key_error(d, path, kl.ln,
 			              "more than one line in a one-line key "
 			              "file");
 		else
-			r = oneline_split(path, ln, line + strspn(line, " \t"),
-			                  ks, d);
+			r = oneline_split(path, kl.ln,
+			                  line + strspn(line, " \t"), ks, d);
 		explicit_bzero(line, sizeof(line));
 		if (r == -1)
 			return -1;
 		n = 1;
 	}
-	return n;
+	return r == -1 ? -1 : n;
 }
 
 enum keyfile_format { KF_BIND, KF_KNOT, KF_ONELINE };
@@ -842,12 +857,12 @@ keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
 static void
 keyfile_unreadable(const char *path, const char *why, struct diag *d)
 {
+	char msg[DIAG_MSG_MAX];
+
 	if (key_written_as_path(path))
-		diag_error(d,
-		           "key-file: this looks like a key, not a path (not "
-		           "shown): put the key in a file (mode 600) and name "
-		           "the file (it cannot be read as a file: %s)",
-		           why);
+		diag_error(
+		    d, "%s",
+		    key_as_path_message("key-file", why, msg, sizeof(msg)));
 	else
 		diag_error(d, "%s: cannot read key file: %s",
 		           path_shown(path, '\0', NULL, 0), why);

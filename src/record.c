@@ -207,6 +207,24 @@ key_alike_note(const struct field *f, const char *key, struct key_seen *k)
 	}
 }
 
+/* A field other than the key field of its record (an extension, which
+ * a record may hold): its value must be well-formed; one named the key
+ * but for case is noted in k. sec: the RFC section for the message.
+ * Returns 0 or -1. */
+static int
+extension_field(const struct field *f, const char *key, struct key_seen *k,
+                const char *sec, struct diag *d)
+{
+	char show[80];
+
+	key_alike_note(f, key, k);
+	if (ext_value_ok(f->value, f->vlen))
+		return 0;
+	diag_error(d, "invalid value for field \"%s\" %s",
+	           str_printable(f->name, f->nlen, show, sizeof(show)), sec);
+	return -1;
+}
+
 /*
  * The end of a parse that went well so far (rc 0): without the key field
  * it fails, naming a field that has the key's name in another case;
@@ -277,8 +295,6 @@ static int
 sts_field(const struct field *f, struct sts_record *r, struct key_seen *k,
           struct diag *d)
 {
-	char show[80];
-
 	if (field_is(f, "id") && k->have) {
 		diag_warn(d,
 		          "repeated id field: the first is taken here, some "
@@ -289,12 +305,7 @@ sts_field(const struct field *f, struct sts_record *r, struct key_seen *k,
 		k->have = 1;
 		return sts_id_set(r, f, d);
 	}
-	key_alike_note(f, "id", k);
-	if (ext_value_ok(f->value, f->vlen))
-		return 0;
-	diag_error(d, "invalid value for field \"%s\" " SEC_STS,
-	           str_printable(f->name, f->nlen, show, sizeof(show)));
-	return -1;
+	return extension_field(f, "id", k, SEC_STS, d);
 }
 
 int
@@ -456,8 +467,6 @@ static int
 tlsrpt_field(const struct field *f, struct tlsrpt_record *r, struct key_seen *k,
              struct diag *d)
 {
-	char show[80];
-
 	if (field_is(f, "rua") && k->have) {
 		diag_warn(d, "repeated rua field: the first is taken here, "
 		             "some senders take the last: keep one rua field, "
@@ -468,12 +477,7 @@ tlsrpt_field(const struct field *f, struct tlsrpt_record *r, struct key_seen *k,
 		k->have = 1;
 		return rua_split(f->value, f->vlen, &r->rua, d);
 	}
-	key_alike_note(f, "rua", k);
-	if (ext_value_ok(f->value, f->vlen))
-		return 0;
-	diag_error(d, "invalid value for field \"%s\" " SEC_RPT,
-	           str_printable(f->name, f->nlen, show, sizeof(show)));
-	return -1;
+	return extension_field(f, "rua", k, SEC_RPT, d);
 }
 
 int

@@ -217,21 +217,47 @@ knot_owner_cost(const struct domain_conf *d)
 	return len + 13 + (d->has_tls_rpt ? len + 15 : 0);
 }
 
-/* The member of g after the last one that the acl part starting at
- * member j can hold (NONE: the rest of the group fits). */
-static size_t
-knot_part_end(const struct conf *c, const struct groups *g, size_t j)
+/* One part of the Knot acl of a zone and key: members first up to (not
+ * including) end of its group, the no'th part (1, 2, ...). */
+struct knot_part {
+	size_t first, end;
+	unsigned no;
+};
+
+/* Before the first part of the acl of the group of g whose first member
+ * is i: knot_part_next() steps to it. */
+static struct knot_part
+knot_parts_of(size_t i)
 {
-	size_t used = 0;
+	struct knot_part p = {NONE, i, 0};
+
+	return p;
+}
+
+/* Step p to the next part of its acl: the members, from where the last
+ * part ended, that fit below KNOT_OWNERS_MAX (one at least, however
+ * many names it has). The only place that tells where parts end, so
+ * that the acls printed and the UPDATEs the sync cuts agree. Returns 1,
+ * or 0 when the group has no more members. */
+static int
+knot_part_next(struct knot_part *p, const struct conf *c,
+               const struct groups *g)
+{
+	size_t used = 0, j;
 	struct domain_conf d;
 
-	for (; j != NONE; j = g->next[j]) {
+	if (p->end == NONE)
+		return 0;
+	p->first = p->end;
+	p->no++;
+	for (j = p->first; j != NONE; j = g->next[j]) {
 		conf_domain(c, j, &d);
 		if (used > 0 && used + knot_owner_cost(&d) > KNOT_OWNERS_MAX)
 			break;
 		used += knot_owner_cost(&d);
 	}
-	return j;
+	p->end = j;
+	return 1;
 }
 
 /* The id of part `part` (1, 2, ...) of the acl of a zone, or of a domain
@@ -374,15 +400,14 @@ knot_acl_parts(const struct conf *c)
 
 	knot_groups_make(&k, c);
 	for (size_t i = 0; i < c->ndomains; i++) {
-		unsigned p = 1;
+		struct knot_part p = knot_parts_of(i);
 
 		if (!k.by_zone_key.first[i] || k.zone[i] == NULL)
 			continue;
-		for (size_t j = i, end; j != NONE; j = end, p++) {
-			end = knot_part_end(c, &k.by_zone_key, j);
-			for (size_t m = j; m != end; m = k.by_zone_key.next[m])
-				part[m] = p;
-		}
+		while (knot_part_next(&p, c, &k.by_zone_key))
+			for (size_t m = p.first; m != p.end;
+			     m = k.by_zone_key.next[m])
+				part[m] = p.no;
 	}
 	knot_groups_free(&k);
 	return part;
@@ -395,13 +420,12 @@ knot_acls_of(FILE *out, const struct conf *c, const struct knot_groups *k,
              size_t i)
 {
 	char id[KNOT_ID_MAX], full[KNOT_ID_MAX];
-	unsigned part = 1;
+	struct knot_part p = knot_parts_of(i);
 
-	for (size_t j = i, end; j != NONE; j = end, part++) {
-		int cut = knot_id_of(k, c, i, part, id, full);
+	while (knot_part_next(&p, c, &k->by_zone_key)) {
+		int cut = knot_id_of(k, c, i, p.no, id, full);
 
-		end = knot_part_end(c, &k->by_zone_key, j);
-		knot_acl(out, c, &k->by_zone_key, j, end, id,
+		knot_acl(out, c, &k->by_zone_key, p.first, p.end, id,
 		         cut ? full : NULL);
 	}
 }
@@ -413,11 +437,10 @@ knot_ids_of(FILE *out, const struct conf *c, const struct knot_groups *k,
             size_t i, const char **sep)
 {
 	char id[KNOT_ID_MAX];
-	unsigned part = 1;
+	struct knot_part p = knot_parts_of(i);
 
-	for (size_t j = i; j != NONE;
-	     j = knot_part_end(c, &k->by_zone_key, j), part++) {
-		knot_id_of(k, c, i, part, id, NULL);
+	while (knot_part_next(&p, c, &k->by_zone_key)) {
+		knot_id_of(k, c, i, p.no, id, NULL);
 		fprintf(out, "%s%s", *sep, id);
 		*sep = ", ";
 	}

@@ -137,6 +137,11 @@ struct domain_run {
 	struct buf served; /* its bytes: canonical, or the alternate form */
 	char id[POLICY_ID_MAX + 1]; /* the id of served */
 	int alternate;              /* served is the alternate form */
+	/* the form not served (plan_form), for a publish-command that
+	 * converts the file into it; its id, "" if it was not built. Freed
+	 * once published: not kept while the domain waits for its zone */
+	struct buf other;
+	char other_id[POLICY_ID_MAX + 1];
 	/* a live id is the policy's other one, and must change although
 	 * the policy does not (plan_form) */
 	enum id_toggle id_toggle;
@@ -564,27 +569,35 @@ want_alternate(struct domain_run *r, const struct buf *alt, const char *alt_id)
 	return use_alt;
 }
 
+/* Serve r's other form: served and other, and their ids, trade places. */
+static void
+forms_swap(struct domain_run *r)
+{
+	struct buf t = r->served;
+	char id[POLICY_ID_MAX + 1];
+
+	r->served = r->other;
+	r->other = t;
+	memcpy(id, r->id, sizeof(id));
+	memcpy(r->id, r->other_id, sizeof(id));
+	memcpy(r->other_id, id, sizeof(id));
+	r->alternate = !r->alternate;
+}
+
 /* Choose the form of its policy that r serves (want_alternate()): with
- * the alternate one, r->served and r->id become its. */
+ * the alternate one, r->served and r->id become its. The other form is
+ * kept in r->other. */
 static void
 plan_form(struct domain_run *r)
 {
-	struct buf alt, t;
-	char alt_id[POLICY_ID_MAX + 1];
-
-	buf_init(&alt, POLICY_MAX_SIZE);
+	buf_init(&r->other, POLICY_MAX_SIZE);
+	r->other_id[0] = '\0';
 	/* never longer than the canonical bytes */
-	if (policy_alternate(r->served.data, r->served.len, &alt) == 0) {
-		policy_id(alt.data, alt.len, alt_id);
-		if (want_alternate(r, &alt, alt_id)) {
-			t = r->served;
-			r->served = alt;
-			alt = t;
-			memcpy(r->id, alt_id, sizeof(alt_id));
-			r->alternate = 1;
-		}
-	}
-	buf_free(&alt);
+	if (policy_alternate(r->served.data, r->served.len, &r->other) != 0)
+		return;
+	policy_id(r->other.data, r->other.len, r->other_id);
+	if (want_alternate(r, &r->other, r->other_id))
+		forms_swap(r);
 }
 
 /* Say with -v why r serves the form of its policy it does, unless that
@@ -1102,29 +1115,14 @@ publish_confirm(struct domain_run *r)
 	return 0;
 }
 
-/* Put into out (reset first) the form of r's policy that r does not
- * serve: the alternate one, or the canonical one. Returns 0, or -1 if
- * it does not fit. */
-static int
-other_form(const struct domain_run *r, struct buf *out)
-{
-	if (r->alternate)
-		return policy_canonical(r->policy, out);
-	return policy_alternate(r->served.data, r->served.len, out);
-}
-
-/* Serve other, the other form of r's policy, whose id is other_id: the
- * id and the records that follow from it change with it. */
+/* Serve the other form of r's policy: the id and the records that
+ * follow from it change with it. */
 static void
-switch_form(struct domain_run *r, struct buf *other, const char *other_id)
+switch_form(struct domain_run *r)
 {
 	int old_live = live_sts_id_is(r, r->id);
-	struct buf t = r->served;
 
-	r->served = *other;
-	*other = t;
-	str_copy(r->id, sizeof(r->id), other_id);
-	r->alternate = !r->alternate;
+	forms_swap(r);
 	/* the id is at most POLICY_ID_MAX alphanumerics: it fits */
 	(void)sts_record_format(r->id, &r->sts_text);
 	r->change.sts_text = r->sts_text.data;
@@ -1149,33 +1147,29 @@ static int
 follow_command_form(struct domain_run *r)
 {
 	const char *ends = r->alternate ? "CRLF" : "LF";
-	struct buf now, other;
-	char other_id[POLICY_ID_MAX + 1];
+	struct buf now;
 	struct diag d;
 	int rc = 0;
 
-	if (r->dc->publish_cmd.n == 0)
+	if (r->dc->publish_cmd.n == 0 || r->other_id[0] == '\0')
 		return 0;
 	diag_init(&d);
 	buf_init(&now, POLICY_MAX_SIZE);
-	buf_init(&other, POLICY_MAX_SIZE);
 	if (publish_read(r->policy_file, &now, &d) == 1 &&
-	    other_form(r, &other) == 0 && now.len == other.len &&
-	    memcmp(now.data, other.data, now.len) == 0) {
-		policy_id(other.data, other.len, other_id);
+	    now.len == r->other.len &&
+	    memcmp(now.data, r->other.data, now.len) == 0) {
 		if (r->id_toggle == TOGGLE_REVERT &&
-		    live_sts_id_is(r, other_id)) {
+		    live_sts_id_is(r, r->other_id)) {
 			run_fail(r, ID_COMMAND_REVERT, r->policy_file, ends,
-			         other_id);
+			         r->other_id);
 			rc = -1;
 		} else {
-			switch_form(r, &other, other_id);
+			switch_form(r);
 			run_note(r, ID_COMMAND_FORM_NOTE, r->policy_file, ends,
 			         r->id);
 		}
 	}
 	buf_free(&now);
-	buf_free(&other);
 	return rc;
 }
 
@@ -1683,6 +1677,7 @@ run_release(struct domain_run *r)
 	policy_free(r->policy);
 	r->policy = NULL;
 	buf_free(&r->served);
+	buf_free(&r->other);
 	buf_free(&r->published);
 	buf_free(&r->sts_text);
 	buf_free(&r->tlsrpt_text);
@@ -2043,6 +2038,7 @@ state_work(struct sync_state *s, size_t i)
 
 	if (!run_failed(r) && plan_domain(r) == 0 && !s->o->dry_run)
 		publish_domain(r);
+	buf_free(&r->other); /* not kept while r waits for its zone */
 	/* a preview shows the policy also when the plan refuses it (the MX
 	 * gate), beside the reason */
 	if (s->o->dry_run && r->planned)

@@ -292,7 +292,7 @@ keyword_shaped(const char *s)
  * fills whole components (its '/' may cut it: the parts are tested, and
  * key_written_as_path() tests it whole). */
 static int
-component_secret_shaped(const char *c, size_t n, int key)
+component_secret_shaped(const char *c, size_t n)
 {
 	char part[SECRET_SHAPED_MIN * 16];
 	unsigned classes;
@@ -308,18 +308,18 @@ component_secret_shaped(const char *c, size_t n, int key)
 		n = sizeof(part) - 1; /* a secret is shorter than that */
 	memcpy(part, c, n);
 	part[n] = '\0';
-	return secret_shaped(part) || (key && key_secret_shaped(part));
+	return secret_shaped(part);
 }
 
 int
-path_secret_shaped(const char *path, int key)
+path_secret_shaped(const char *path)
 {
 	const char *p = path;
 
 	for (;;) {
 		size_t n = strcspn(p, "/");
 
-		if (component_secret_shaped(p, n, key))
+		if (component_secret_shaped(p, n))
 			return 1;
 		if (p[n] == '\0')
 			return 0;
@@ -374,10 +374,27 @@ key_written_as_path(const char *s)
 	return 0;
 }
 
+/* A key written where include goes is no configuration, and one written
+ * where key-file goes is no file: for both, the fix is a file holding
+ * the key, named with key-file (include takes only named.conf syntax,
+ * not the one-line form). */
+const char *
+key_as_path_message(const char *setting, const char *why, char *buf,
+                    size_t size)
+{
+	snprintf(buf, size,
+	         "%s: this looks like a key, not a path (not shown): put the "
+	         "key in a file (mode 600) and name the file with key-file, "
+	         "in the domain or in options (it cannot be read as a file: "
+	         "%s)",
+	         setting, why);
+	return buf;
+}
+
 const char *
 path_shown(const char *path, char q, char *buf, size_t size)
 {
-	if (path_secret_shaped(path, 0) || key_written_as_path(path))
+	if (path_secret_shaped(path) || key_written_as_path(path))
 		return PATH_NOT_SHOWN;
 	if (q == '\0')
 		return path;

@@ -98,33 +98,40 @@ const char *str_printable(const char *s, size_t n, char *out, size_t cap);
  * path_secret_shaped(): might path hold a key, written where a path goes?
  * It does when a component of it (between '/') is secret_shaped(), is
  * base64 ending in '=' padding (the end of a secret its '/' cut), or
- * holds ':' between two characters (a one-line [alg:]name:secret key);
- * with key set (key-file, include), also when a component is
- * key_secret_shaped(). Components, not the whole path, so that
- * /home/User/Documents is shown.
+ * holds ':' between two characters (a one-line [alg:]name:secret key).
+ * Components, not the whole path, so that /home/User/Documents is shown;
+ * whole components, so that a file name holding a run of a secret's
+ * shape is shown too (key_written_as_path() tells a key-file or include
+ * that is rather a key).
  */
 #define SECRET_SHAPED_MIN 16
 #define KEYWORD_SHAPED_MAX 64
 int secret_shaped(const char *s);
 int key_secret_shaped(const char *s);
 int keyword_shaped(const char *s);
-int path_secret_shaped(const char *path, int key);
+int path_secret_shaped(const char *path);
 /* Is s, written where a key file's path goes, rather a key: the
  * nsupdate -y form [alg:]name:secret, a bare base64 secret or a hex one?
  * (A path that only holds a secret-shaped part is not said to be a key:
  * /etc/mta-sts-sync/Tsig2024Key.key is a file name; path_shown() hides
  * it all the same.) */
 int key_written_as_path(const char *s);
+/* The message for the path of setting ("key-file" or "include") that
+ * cannot be read as a file (why) and key_written_as_path() says is a
+ * key: not shown, with where a key goes instead; into buf (size bytes),
+ * which is returned. */
+const char *key_as_path_message(const char *setting, const char *why, char *buf,
+                                size_t size);
 
 /* What a message says in place of a path it does not show. */
 #define PATH_NOT_SHOWN "a path not shown (it looks like a TSIG key or secret)"
 /*
  * A path for a message: quoted with q into buf (size bytes), or, when
- * path_secret_shaped(path, 0) or key_written_as_path(path),
- * PATH_NOT_SHOWN. With q '\0' the path is
- * returned as it is and buf is not used. Every message that quotes a
- * path of the configuration (include, key-file, ca-file, the program of
- * publish-command, the files read) takes it from here.
+ * path_secret_shaped(path) or key_written_as_path(path), PATH_NOT_SHOWN.
+ * With q '\0' the path is returned as it is and buf is not used. Every
+ * message that quotes a path of the configuration (include, key-file,
+ * ca-file, the program of publish-command, the files read) takes it from
+ * here.
  */
 const char *path_shown(const char *path, char q, char *buf, size_t size);
 

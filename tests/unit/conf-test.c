@@ -2083,6 +2083,33 @@ test_key_format_detection(void)
 	test_key_yaml_comments();
 }
 
+/* A line longer than a key file's line buffer, after a comment, in a
+ * Knot and a one-line key file: refused at its line. */
+static void
+test_key_long_lines(void)
+{
+	static const char *const heads[] = {"key:\n# c\n", "a:AAAA\n# c\n"};
+	char text[2 * KEYSPEC_SECRET_MAX];
+	struct tsig_key key;
+	struct diag d;
+
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		size_t n = strlen(heads[i]);
+
+		memcpy(text, heads[i], n);
+		memset(text + n, 'A', sizeof(text) - n - 2);
+		text[sizeof(text) - 2] = '\n';
+		text[sizeof(text) - 1] = '\0';
+		diag_init(&d);
+		ok(keyfile_parse("k", text, strlen(text), NULL, &key, &d) ==
+		           -1 &&
+		       strstr(d.error, "k:3: line too long or NUL byte") !=
+		           NULL,
+		   "key file %zu: a long line refused at its line (%s)", i,
+		   d.error);
+	}
+}
+
 /* Key file parsing errors from memory, each with its line. */
 static void
 test_key_parse_errors(void)
@@ -2100,6 +2127,9 @@ test_key_parse_errors(void)
 	    {"a:b:c:d\n", "k:1: expected [algorithm:]name:secret"},
 	    {"name:\n", "expected [algorithm:]name:secret"},
 	    {"a:AAAA\nb:AAAA\n", "k:2: more than one line"},
+	    /* blank and comment lines count */
+	    {"key:\n\n# none yet\n", "k:3: no key in the key: list"},
+	    {"# k\na:AAAA\n\n# b\nb:AAAA\n", "k:5: more than one line"},
 	    {"key \"a\" { algorithm hmac-sha256; };\n", "has no secret"},
 	    {"key \"a\" { secret \"AAAA\"; };\n", "has no algorithm"},
 	    {"key \"a\" { algorithm hmac-sha256; algorithm hmac-sha1; };",
@@ -2122,6 +2152,7 @@ test_key_parse_errors(void)
 		   "key file case %zu refused", i);
 		like(d.error, cases[i].want, "key file case %zu message", i);
 	}
+	test_key_long_lines();
 }
 
 /* The permission rule for key files and configurations with secrets. */
@@ -2502,8 +2533,9 @@ test_secret_out_of_place(void)
 	     "\"/p/%d\"; };\ndomain \"a.example\" { upstream "
 	     "\"https://u.example/p\"; };\n",
 	     "test.conf:1: key-file: this looks like a key, not a path (not "
-	     "shown): put the key in a file (mode 600) and name the file (it "
-	     "cannot be read as a file: No such file or directory)",
+	     "shown): put the key in a file (mode 600) and name the file with "
+	     "key-file, in the domain or in options (it cannot be read as a "
+	     "file: No such file or directory)",
 	     0, NULL},
 	    {NULL,
 	     "options { key-file \"%s\"; policy-file \"/p/%d\"; };\ndomain "

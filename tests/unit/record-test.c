@@ -189,6 +189,8 @@ test_tlsrpt_invalid(void)
 	    {"v=TLSRPTv1; rua=tlsrpt@example.com",
 	     "write mailto:tlsrpt@example.com"},
 	    {"v=TLSRPTv1; ext=1", "record has no rua field"},
+	    {"v=TLSRPTv1; rua=mailto:a@example.com; x=a=b",
+	     "invalid value for field \"x\""},
 	    {"v=TLSRPTv10; rua=mailto:a@example.com",
 	     "does not start with \"v=TLSRPTv1;\""},
 	    {"v=STSv1; rua=mailto:a@example.com", "does not start with"},
