@@ -230,6 +230,14 @@ struct wire_req {
 	struct buf *reply; /* receives the reply */
 	int got;           /* the reply has come */
 	int sent;          /* it was written whole on a connection */
+	/* the key the request is signed with and its MAC, which a reply's
+	 * TSIG must cover (key NULL: replies are not checked here) */
+	const struct tsig_key *key;
+	const struct tsig_mac *mac;
+	/* reply holds a reply with its id and question whose TSIG does not
+	 * prove it the server's: kept, while the genuine one may still come
+	 * (reply_take()), for its fault if none does */
+	int suspect;
 };
 
 /* Write len bytes before the deadline. Returns 0, or -1 with errno. */
@@ -286,12 +294,13 @@ struct rx {
  */
 struct attempt {
 	struct timespec deadline;
-	int connected; /* a connection was accepted (or kept) */
-	int clean;     /* the server sent nothing but the replies */
-	size_t stray;  /* replies read that answer no request waiting */
-	size_t runt;   /* the length of a message too short for DNS */
-	size_t have;   /* at an early end: bytes of the reply that came */
-	size_t want;   /* and those its length prefix announced (0: ?) */
+	int connected;  /* a connection was accepted (or kept) */
+	int clean;      /* the server sent nothing but the replies */
+	size_t stray;   /* replies read that answer no request waiting */
+	size_t suspect; /* replies kept aside for their TSIG (wire_req) */
+	size_t runt;    /* the length of a message too short for DNS */
+	size_t have;    /* at an early end: bytes of the reply that came */
+	size_t want;    /* and those its length prefix announced (0: ?) */
 };
 
 /* Replies that answer no request waiting (a duplicate, a stale reply,
@@ -423,21 +432,59 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 	return memcmp(q + qe - 4, a + qe - 4, 4) == 0; /* QTYPE, QCLASS */
 }
 
-/* Put the reply r into the request of w it answers. Returns 0, or -1
- * if it answers none still waiting (a stray). */
+/*
+ * Could the reply r to the signed request w be forged: its TSIG does not
+ * verify (none, another key's, a wrong MAC, unreadable)? Anyone who sees
+ * the id and question can send that, so it must not end the exchange
+ * before the server's own reply comes. A TSIG error (BADSIG, BADKEY,
+ * BADTIME) is not: it is the server's answer to a request it could not
+ * check, unsigned by design (RFC 8945 section 5.3.2), and Knot denies an
+ * UPDATE so; waiting past it would only delay that refusal. check_reply()
+ * verifies the reply taken again, and words its fault.
+ */
 static int
+reply_suspect(const struct wire_req *w, const struct buf *r)
+{
+	struct tsig_info info;
+	enum tsig_status st;
+
+	if (w->key == NULL)
+		return 0;
+	st = tsig_verify(w->key, (const unsigned char *)r->data, r->len, w->mac,
+	                 now_seconds(), &info);
+	return st == TSIG_UNSIGNED || st == TSIG_MALFORMED ||
+	       st == TSIG_OTHER_KEY || st == TSIG_BAD_MAC;
+}
+
+/* What reply_take() did with a reply. */
+enum take {
+	TAKE_DONE,    /* it answers its request */
+	TAKE_SUSPECT, /* kept aside: its TSIG does not prove it (see above) */
+	TAKE_STRAY,   /* it answers no request waiting */
+};
+
+/* Put the reply r into the request of w it answers, or keep it there as
+ * suspect (the first such reply only: its fault is reported if no
+ * genuine reply comes). */
+static enum take
 reply_take(struct wire_req *w, size_t n, struct buf *r)
 {
 	for (size_t i = 0; i < n; i++) {
+		int suspect;
+
 		if (w[i].got || !reply_matches(&w[i], r))
 			continue;
+		suspect = reply_suspect(&w[i], r);
+		if (suspect && w[i].suspect)
+			return TAKE_SUSPECT;
 		buf_reset(w[i].reply);
 		if (buf_append(w[i].reply, r->data, r->len) == -1)
 			break;
-		w[i].got = 1;
-		return 0;
+		w[i].suspect = suspect;
+		w[i].got = !suspect;
+		return suspect ? TAKE_SUSPECT : TAKE_DONE;
 	}
-	return -1;
+	return TAKE_STRAY;
 }
 
 /* Is the wire message m (len bytes) an UPDATE? Its opcode is in the
@@ -472,19 +519,21 @@ update_unanswered(const struct wire_req *w, size_t n)
  * whatever order they come, each into its request. A reply that answers
  * no request waiting (a duplicate, a stale reply, a reply to another
  * question: RFC 7766 section 7 matches by id and question) is read past
- * and counted in a->stray, up to stray_max(n) over the attempt (the kept
- * connection and the new ones); a reply to a signed request is then
- * checked by its TSIG (check_reply), which also covers the request's MAC.
- * Returns 0, or -1 with errno (EBADMSG: too many strays); a->clean is cleared
- * when the server sent anything but the replies (the connection must not be
- * used again).
+ * and counted in a->stray; one to a signed request whose TSIG does not
+ * prove it the server's is kept aside and counted in a->suspect, and the
+ * request waits on for its genuine reply: together up to stray_max(n)
+ * over the attempt (the kept connection and the new ones), within the
+ * deadline. A reply taken is checked again by check_reply(), which words
+ * what is wrong with it. Returns 0, or -1 with errno (EBADMSG: too many
+ * replies read past); a->clean is cleared when the server sent anything
+ * but the replies (the connection must not be used again).
  */
 static int
 exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 {
 	struct buf out, r;
 	struct rx rx = {NULL, 0, 0};
-	size_t waiting = 0, stray = a->stray;
+	size_t waiting = 0, skipped = a->stray + a->suspect;
 	int rc = -1;
 
 	a->have = a->want = 0;
@@ -509,16 +558,25 @@ exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 	if (waiting > 1)
 		quick_ack(fd);
 	while (waiting > 0) {
+		enum take k;
+
 		if (rx_message(fd, &rx, &r, a) == -1)
 			goto out;
-		if (reply_take(w, n, &r) == 0)
+		k = reply_take(w, n, &r);
+		if (k == TAKE_DONE) {
 			waiting--;
-		else if (++a->stray > stray_max(n)) {
+			continue;
+		}
+		if (k == TAKE_STRAY)
+			a->stray++;
+		else
+			a->suspect++;
+		if (a->stray + a->suspect > stray_max(n)) {
 			errno = EBADMSG;
 			goto out;
 		}
 	}
-	a->clean = rx.len == 0 && a->stray == stray;
+	a->clean = rx.len == 0 && a->stray + a->suspect == skipped;
 	rc = 0;
 out:
 	buf_free(&out);
@@ -540,8 +598,9 @@ replies_text(size_t n, char *out, size_t size)
 /*
  * Explain why an exchange with where failed (errno err, a telling how
  * it went) when replies that match no request came: the id or question
- * is wrong, or the server repeats itself. With update_sent, the server
- * got an UPDATE whole, which it may have applied.
+ * is wrong, or the server repeats itself; or too many came, some kept
+ * aside for a TSIG that is not the server's. With update_sent, the
+ * server got an UPDATE whole, which it may have applied.
  */
 static void
 stray_error(int err, const struct attempt *a, int update_sent,
@@ -552,8 +611,11 @@ stray_error(int err, const struct attempt *a, int update_sent,
 	                                "may have been applied; the next run "
 	                                "checks"
 	                              : "";
+	const char *tsig = a->suspect > 0 ? ", or a TSIG that is not the "
+	                                    "server's"
+	                                  : "";
 
-	replies_text(a->stray, what, sizeof(what));
+	replies_text(a->stray + a->suspect, what, sizeof(what));
 	if (err == ETIMEDOUT)
 		snprintf(then, sizeof(then), ", and no other within %u s",
 		         timeout);
@@ -566,8 +628,9 @@ stray_error(int err, const struct attempt *a, int update_sent,
 		         strerror(err));
 	reason_first(out, len,
 	             "%s sent %s that %s not match the request (wrong id or "
-	             "question)%s%s",
-	             where, what, a->stray == 1 ? "does" : "do", then, upd);
+	             "question%s)%s%s",
+	             where, what, a->stray + a->suspect == 1 ? "does" : "do",
+	             tsig, then, upd);
 }
 
 /* How much of the reply came before the connection ended, as " (N of M
@@ -629,7 +692,7 @@ exchange_error(int err, const struct attempt *a, int update_sent,
 {
 	char cut[64];
 
-	if (a->stray > 0 && err != EPROTO) {
+	if ((a->stray > 0 && err != EPROTO) || err == EBADMSG) {
 		stray_error(err, a, update_sent, where, timeout, out, len);
 		return;
 	}
@@ -1239,16 +1302,42 @@ sent_ids(struct sent *s, size_t n)
 	}
 }
 
+/* Give the n requests q random ids, all different, and, when t has a
+ * key, their TSIG RR (their MACs into s), and point w at them and at the
+ * reply buffers of s. Returns 0, or -1 with the reason in d. */
+static int
+wires_ready(const struct dns_target *t, struct buf *q, struct sent *s,
+            struct wire_req *w, size_t n, struct diag *d)
+{
+	sent_ids(s, n);
+	memset(w, 0, n * sizeof(*w));
+	for (size_t i = 0; i < n; i++) {
+		q[i].data[0] = (char)(s[i].id >> 8);
+		q[i].data[1] = (char)s[i].id;
+		if (t->key != NULL &&
+		    tsig_sign(t->key, &q[i], now_seconds(), &s[i].mac, d) == -1)
+			return -1;
+		w[i].q = (unsigned char *)q[i].data;
+		w[i].qlen = q[i].len;
+		w[i].reply = &s[i].r;
+		w[i].key = t->key;
+		w[i].mac = &s[i].mac;
+	}
+	return 0;
+}
+
 /*
  * Send the n (at most QUERY_MAX) wire messages q to t at once, pipelined
  * on one connection, after giving each a random id and (when t has a
  * key) its TSIG RR; verify each reply's TSIG and parse it into
  * replies[i] (only up to its answer section when bit i of answer_only is
- * set). where receives the description of the server that
- * answered. Returns how many leading messages got a good reply (n: all);
- * the reason the next one did not is put in d, and the TSIG error its
- * reply carried, if any, in *tsig_err (if not NULL). Rcodes are left to
- * the caller.
+ * set). A message whose only reply came with a TSIG that does not prove
+ * it the server's (reply_suspect()) fails with that reply's fault once
+ * the exchange ends without a genuine one. where receives the
+ * description of the server that answered. Returns how many leading
+ * messages got a good reply (n: all); the reason the next one did not is
+ * put in d, and the TSIG error its reply carried, if any, in *tsig_err
+ * (if not NULL). Rcodes are left to the caller.
  */
 static size_t
 send_wires(const struct dns_target *t, struct buf *q, size_t n,
@@ -1265,34 +1354,26 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		diag_error(d, "too many DNS messages at once");
 		return 0;
 	}
-	for (i = 0; i < n; i++)
-		replies[i] = NULL;
-	sent_ids(s, n);
 	for (i = 0; i < n; i++) {
-		q[i].data[0] = (char)(s[i].id >> 8);
-		q[i].data[1] = (char)s[i].id;
-		if (t->key != NULL &&
-		    tsig_sign(t->key, &q[i], now_seconds(), &s[i].mac, d) == -1)
-			return 0; /* nothing sent */
+		replies[i] = NULL;
 		buf_init(&s[i].r, DNS_MSG_MAX);
-		w[i].q = (unsigned char *)q[i].data;
-		w[i].qlen = q[i].len;
-		w[i].reply = &s[i].r;
-		w[i].got = 0;
-		w[i].sent = 0;
 	}
+	if (wires_ready(t, q, s, w, n, d) == -1)
+		goto out; /* nothing sent */
 	tcp_exchange(t, w, n, &used, terr, sizeof(terr));
 	target_where(t, used, where, wsize);
 	for (k = 0; k < n; k++) {
-		if (!w[k].got) {
+		if (!w[k].got && !w[k].suspect) {
 			diag_error(d, "%s", terr);
 			break;
 		}
+		/* a suspect reply, if no genuine one came: its fault */
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                is_update(&q[k]), (answer_only >> k) & 1, where,
 		                &replies[k], tsig_err, d) == -1)
 			break;
 	}
+out:
 	for (i = 0; i < n; i++)
 		buf_free(&s[i].r);
 	return k;

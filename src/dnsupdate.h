@@ -361,9 +361,11 @@ enum dns_update_result {
  * their TTL (a record already there with the wrong TTL is deleted and
  * added again with the right one; servers then change the RRset's TTL).
  * RD clear, random id, TSIG-signed with t->key, over TCP. The reply's
- * TSIG is verified and its rcode checked; an UPDATE whose reply is lost
- * or not trusted is not sent again: DNS_UPDATE_FAILED, d saying it may
- * have been applied. On NXRRSET or YXRRSET (someone
+ * TSIG is verified and its rcode checked (a reply whose TSIG does not
+ * prove it the server's, as a forged one racing it, is set aside while
+ * the server's own may still come, until the timeout); an UPDATE whose
+ * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
+ * saying it may have been applied. On NXRRSET or YXRRSET (someone
  * changed a record meanwhile) the states are read again: if they already
  * hold what the update would make, that is DNS_UPDATE_OK with no warning;
  * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone
