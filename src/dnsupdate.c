@@ -238,6 +238,9 @@ struct wire_req {
 	 * prove it the server's: kept, while the genuine one may still come
 	 * (reply_take()), for its fault if none does */
 	int suspect;
+	/* an UPDATE the server got whole, whose connection then ended
+	 * before anything came back: no answer, not even a wrong one */
+	int lost;
 };
 
 /* Write len bytes before the deadline. Returns 0, or -1 with errno. */
@@ -930,6 +933,21 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
 	}
 }
 
+/* Mark the UPDATEs of w that the server got whole as lost when the
+ * connection ended (errno err, a telling how the attempt went) before
+ * any reply began to come: no answer at all, not even a wrong one, so
+ * what the server did may be read back (update_lost()). */
+static void
+mark_lost(struct wire_req *w, size_t n, int err, const struct attempt *a)
+{
+	if ((err != ECONNRESET && err != EPIPE) || a->stray + a->suspect > 0 ||
+	    a->want > 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		w[i].lost = w[i].sent && !w[i].got && !w[i].suspect &&
+		            req_is_update(&w[i]);
+}
+
 /*
  * Send the requests of w to the primary t over TCP, pipelined on one
  * connection, and read their replies, trying each address in turn until
@@ -951,7 +969,7 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct attempt a;
-		int rc;
+		int rc, e;
 
 		memset(&a, 0, sizeof(a));
 		*used = i;
@@ -963,7 +981,9 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 			rc = exchange_fresh(t, i, w, n, &a);
 		if (rc == 0)
 			return 0;
-		exchange_error(errno, &a, update_unanswered(w, n), where,
+		e = errno;
+		mark_lost(w, n, e, &a);
+		exchange_error(e, &a, update_unanswered(w, n), where,
 		               t->timeout, err, errlen);
 		if (a.connected)
 			break; /* the message may have arrived: no resend */
@@ -1302,6 +1322,14 @@ sent_ids(struct sent *s, size_t n)
 	}
 }
 
+/* How the message of send_wires() that got no good reply failed, beside
+ * the reason in words. */
+struct wire_fail {
+	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
+	int lost; /* an UPDATE the server got whole, then the connection
+	             ended before any reply came (mark_lost()) */
+};
+
 /* Give the n requests q random ids, all different, and, when t has a
  * key, their TSIG RR (their MACs into s), and point w at them and at the
  * reply buffers of s. Returns 0, or -1 with the reason in d. */
@@ -1336,19 +1364,22 @@ wires_ready(const struct dns_target *t, struct buf *q, struct sent *s,
  * the exchange ends without a genuine one. where receives the
  * description of the server that answered. Returns how many leading
  * messages got a good reply (n: all); the reason the next one did not is
- * put in d, and the TSIG error its reply carried, if any, in *tsig_err
- * (if not NULL). Rcodes are left to the caller.
+ * put in d, and how it failed in *f (if not NULL; zeroed first). Rcodes
+ * are left to the caller.
  */
 static size_t
 send_wires(const struct dns_target *t, struct buf *q, size_t n,
            unsigned answer_only, ldns_pkt **replies, char *where, size_t wsize,
-           unsigned *tsig_err, struct diag *d)
+           struct wire_fail *f, struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
+	struct wire_fail unused;
 	char terr[DIAG_MSG_MAX]; /* why the exchange stopped, if it did */
 	size_t i, k = 0, used = 0;
 
+	f = f != NULL ? f : &unused;
+	memset(f, 0, sizeof(*f));
 	snprintf(where, wsize, "server %s", t->server);
 	if (n > QUERY_MAX) {
 		diag_error(d, "too many DNS messages at once");
@@ -1365,12 +1396,13 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	for (k = 0; k < n; k++) {
 		if (!w[k].got && !w[k].suspect) {
 			diag_error(d, "%s", terr);
+			f->lost = w[k].lost;
 			break;
 		}
 		/* a suspect reply, if no genuine one came: its fault */
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                is_update(&q[k]), (answer_only >> k) & 1, where,
-		                &replies[k], tsig_err, d) == -1)
+		                &replies[k], &f->tsig_err, d) == -1)
 			break;
 	}
 out:
@@ -1419,11 +1451,10 @@ update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
 }
 
 /* Send the UPDATE pkt to t (RD clear) by send_wires(). Returns 0 with
- * *reply to free, or -1 with the reason in d and the TSIG error of the
- * reply in *tsig_err (0 if none). */
+ * *reply to free, or -1 with the reason in d and how it failed in *f. */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
-         char *where, size_t wsize, unsigned *tsig_err, struct diag *d)
+         char *where, size_t wsize, struct wire_fail *f, struct diag *d)
 {
 	/* ldns_pkt2wire() would take a 64 KiB buffer for every message;
 	 * this one grows from a size that fits most UPDATEs */
@@ -1432,7 +1463,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	int rc = -1;
 
 	*reply = NULL;
-	*tsig_err = 0;
+	memset(f, 0, sizeof(*f));
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
@@ -1440,7 +1471,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
 	else if (update_wire_take(t, wire, &q, d) == 0 &&
-	         send_wires(t, &q, 1, 0, reply, where, wsize, tsig_err, d) == 1)
+	         send_wires(t, &q, 1, 0, reply, where, wsize, f, d) == 1)
 		rc = 0;
 	ldns_buffer_free(wire);
 	buf_free(&q);
@@ -3589,24 +3620,31 @@ update_rcode_error(const struct dns_target *t, const char *where,
 /* send_update: the UPDATE was refused with TSIG error BADKEY, as Knot
  * refuses one its ACL denies (the reason is in d) */
 #define SENT_BADKEY (-2)
+/* send_update: the server got the UPDATE whole, then the connection
+ * ended before any reply came (the reason is in d): it may have been
+ * applied */
+#define SENT_LOST (-3)
 
-/* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY, or -1,
- * with the reason in d; where names the server that answered. */
+/* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY,
+ * SENT_LOST or -1, with the reason in d; where names the server that
+ * answered. */
 static int
 send_update(const struct dns_target *t, const struct plan *p, char *where,
             size_t wsize, struct diag *d)
 {
 	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
 	int rcode = -1;
-	unsigned tsig_err;
+	struct wire_fail f;
 
 	if (pkt == NULL) {
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, wsize, &tsig_err, d) == -1) {
-		if (tsig_err == TSIG_ERR_BADKEY)
+	if (send_pkt(t, pkt, &reply, where, wsize, &f, d) == -1) {
+		if (f.tsig_err == TSIG_ERR_BADKEY)
 			rcode = SENT_BADKEY;
+		else if (f.lost)
+			rcode = SENT_LOST;
 	} else {
 		rcode = ldns_pkt_get_rcode(reply);
 		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
@@ -3731,6 +3769,141 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 	}
 	return DNS_UPDATE_OK;
+}
+
+/* Does the plan p hold an operation of kind k at owner with the TXT
+ * RDATA rd (len bytes)? */
+static int
+plan_has(const struct plan *p, enum op_kind k, const char *owner,
+         const unsigned char *rd, size_t len)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+
+		if (o->kind == k && o->rdlen == len &&
+		    memcmp(o->rdata, rd, len) == 0 &&
+		    strcmp(o->owner, owner) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the RRset s hold a record with the TXT RDATA rd (len bytes)? */
+static int
+txtset_has(const struct dns_txtset *s, const unsigned char *rd, size_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->rdlen[i] == len && memcmp(s->rdata[i], rd, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Does the RRset s, read back at owner, hold exactly what the UPDATE of
+ * plan p leaves there: the records its prerequisites name (the RRset as
+ * read), less those it deletes, with those it adds, no other, and with
+ * their TTL (a change of TTL alone leaves the same records)? Yes too
+ * when p leaves owner alone.
+ */
+static int
+plan_left(const struct plan *p, const char *owner, const struct dns_txtset *s)
+{
+	size_t want = 0;
+	int touched = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+
+		if (strcmp(o->owner, owner) != 0)
+			continue;
+		touched = 1;
+		if (o->kind == OP_ADD && s->ttl != o->ttl)
+			return 0;
+		if (o->kind != OP_ADD &&
+		    (o->kind != OP_EXISTS ||
+		     plan_has(p, OP_DELETE, owner, o->rdata, o->rdlen) ||
+		     plan_has(p, OP_ADD, owner, o->rdata, o->rdlen)))
+			continue; /* not left, or counted at its add */
+		if (!txtset_has(s, o->rdata, o->rdlen))
+			return 0;
+		want++;
+	}
+	return !touched || s->n == want;
+}
+
+/* Do the states of the changes c, as read back, hold exactly what the
+ * UPDATE of plan p leaves at every name it changes? */
+static int
+plan_in_place(const struct plan *p, const struct dns_change *c, size_t n)
+{
+	char owner[DNS_NAME_MAX + 16];
+
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].contended)
+			continue; /* not in p */
+		snprintf(owner, sizeof(owner), "_mta-sts.%s", c[i].domain);
+		if (!plan_left(p, owner, &c[i].state->sts))
+			return 0;
+		snprintf(owner, sizeof(owner), "_smtp._tls.%s", c[i].domain);
+		if (!plan_left(p, owner, &c[i].state->tlsrpt))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * After the server got the UPDATE of plan p for the changes c whole and
+ * the connection ended before any reply came: it may have been applied,
+ * or be applied later. Read the records back, again after each of
+ * confirm_waits (a server may serve an update a moment after it applied
+ * it), and take it for applied only when every name it changes holds
+ * exactly what it leaves there (plan_left()): each change is then
+ * confirmed, and NOERROR returned. Otherwise -1: records as they were do
+ * not prove that the server will not apply it later, so it is not sent
+ * again, and the caller's reason says it may have been applied.
+ */
+static int
+update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
+            const struct plan *p, struct dns_update_info *info)
+{
+	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
+	struct diag why;
+
+	info->reply_lost = 1;
+	for (size_t w = 0;; w++) {
+		diag_init(&why);
+		if (reread(t, c, n, &why) == -1)
+			return -1;
+		if (plan_in_place(p, c, n))
+			break;
+		if (w == waits)
+			return -1;
+		sleep_seconds(confirm_waits[w]);
+	}
+	confirm_marks(c, n);
+	info->read_back = 1;
+	return LDNS_RCODE_NOERROR;
+}
+
+/* Send the UPDATE of plan p for the changes c, counted in info; one whose
+ * reply was lost counts as answered NOERROR when the records read back
+ * show it applied (update_lost()), and its reason is then dropped.
+ * Returns the rcode, or as send_update() does, with the reason in d. */
+static int
+send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
+             const struct plan *p, struct dns_update_info *info, struct diag *d)
+{
+	struct diag why;
+	int rcode;
+
+	diag_init(&why);
+	info->sent++;
+	rcode = send_update(t, p, info->where, sizeof(info->where), &why);
+	if (rcode == SENT_LOST)
+		rcode = update_lost(t, c, n, p, info);
+	if (rcode != LDNS_RCODE_NOERROR && why.error[0] != '\0')
+		diag_error(d, "%s", why.error);
+	return rcode;
 }
 
 /* The name of a failed prerequisite's rcode. */
@@ -3929,7 +4102,9 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
  * report; a change whose records of our kind someone else changed is
  * left out, so that their edit is not overwritten (it fails as a
  * conflict); the others are planned again and sent once more, with a
- * warning, and a second refusal is a conflict.
+ * warning, and a second refusal is a conflict. An UPDATE whose reply was
+ * lost counts as accepted only when the records read back show it
+ * applied (send_planned()); they are then confirmed already.
  */
 static enum dns_update_result
 update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -3957,8 +4132,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          "read the records again and retried",
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
-		info->sent++;
-		rcode = send_update(t, &p, where, sizeof(info->where), d);
+		rcode = send_planned(t, c, n, &p, info, d);
 		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
@@ -3973,7 +4147,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		refused = rcode;
 	}
-	if (confirm(t, c, n, d) != DNS_UPDATE_OK)
+	/* a lost reply was confirmed by the read-back already */
+	if (!info->reply_lost && confirm(t, c, n, d) != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;
 	info->read_back = 1;
 	return contended_result(c, n, contended, where, refused, d);

@@ -62,6 +62,10 @@
  *             client closes its side
  *   drop-update  an UPDATE read (and not applied), then the connection
  *             closed unanswered: a primary lost while it held the UPDATE
+ *   drop-applied  an UPDATE read and applied, then the connection closed
+ *             unanswered: a reply lost after the primary applied it
+ *   drop-later  the first UPDATE applied and answered, the others as
+ *             drop-update: records in place, then an UPDATE lost
  *   spoof-first  each reply preceded by two forged ones with its id and
  *             question, NOERROR, the answer to a TXT query holding
  *             "v=STSv1; id=forged": one unsigned, one signed as if it
@@ -701,6 +705,7 @@ is_session(const char *mode)
 	                                    "drop-update",   "othermac",
 	                                    "otherkey",      "nosig",
 	                                    "prereq-refuse", "contend-refuse",
+	                                    "drop-applied",  "drop-later",
 	                                    "spoof-first",   "spoof-only"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -786,7 +791,10 @@ session(int c, const char *mode)
 			fflush(stdout);
 		}
 		if ((update && strcmp(mode, "drop-update") == 0) ||
-		    session_reply(req + 2, len, mode, &out) == -1)
+		    (update && updates > 1 &&
+		     strcmp(mode, "drop-later") == 0) ||
+		    session_reply(req + 2, len, mode, &out) == -1 ||
+		    (update && strcmp(mode, "drop-applied") == 0))
 			break;
 		send_forged(c, req + 2, len, mode);
 		if (deliver(c, &out, &prev, mode) == -1)
