@@ -442,8 +442,12 @@ reply_matches(const struct wire_req *w, const struct buf *r)
  * before the server's own reply comes. A TSIG error (BADSIG, BADKEY,
  * BADTIME) is not: it is the server's answer to a request it could not
  * check, unsigned by design (RFC 8945 section 5.3.2), and Knot denies an
- * UPDATE so; waiting past it would only delay that refusal. check_reply()
- * verifies the reply taken again, and words its fault.
+ * UPDATE so; waiting past it would only delay that refusal. Nor is an
+ * unsigned error (NOTAUTH, REFUSED...): PowerDNS refuses a key it cannot
+ * check so, and a forger who can end the exchange with a forged TSIG
+ * error gains nothing more with it, while waiting would hold each such
+ * refusal until the server closes the connection. check_reply() verifies
+ * the reply taken again, and words its fault.
  */
 static int
 reply_suspect(const struct wire_req *w, const struct buf *r)
@@ -455,6 +459,9 @@ reply_suspect(const struct wire_req *w, const struct buf *r)
 		return 0;
 	st = tsig_verify(w->key, (const unsigned char *)r->data, r->len, w->mac,
 	                 now_seconds(), &info);
+	if (st == TSIG_UNSIGNED && r->len > 3 &&
+	    ((const unsigned char *)r->data)[3] % 16 != LDNS_RCODE_NOERROR)
+		return 0; /* the header's RCODE: an unsigned refusal */
 	return st == TSIG_UNSIGNED || st == TSIG_MALFORMED ||
 	       st == TSIG_OTHER_KEY || st == TSIG_BAD_MAC;
 }

@@ -72,6 +72,8 @@
  *             answered another request (the request MAC zeroed): an
  *             off-path spoofer that beats the server's reply
  *   spoof-only  the two forged replies instead of each reply, and no reply
+ *   refuse-first  each reply preceded by a forged unsigned NOTAUTH with its
+ *             id and question: a refusal, which ends the exchange
  *   othermac  replies signed as if they answered another request (the
  *             request MAC zeroed): a valid key, the wrong exchange
  *   otherkey  replies signed by a key of another name, same secret
@@ -539,12 +541,13 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 }
 
 /* The answer to the request m (len bytes) as a spoofer would forge it:
- * its id and question, NOERROR, for a TXT query a record "v=STSv1;
- * id=forged" at the name asked; unsigned, or (othermac) signed with the
- * key as if it answered another request. Into out; returns 0, or -1 if m
- * is not DNS. */
+ * its id and question, rcode rc; if NOERROR, for a TXT query a record
+ * "v=STSv1; id=forged" at the name asked; unsigned, or (othermac) signed
+ * with the key as if it answered another request. Into out; returns 0,
+ * or -1 if m is not DNS. */
 static int
-forged_reply(const unsigned char *m, size_t len, int othermac, struct buf *out)
+forged_reply(const unsigned char *m, size_t len, int othermac,
+             ldns_pkt_rcode rc, struct buf *out)
 {
 	ldns_pkt *pkt = NULL, *a;
 	const ldns_rr_list *q;
@@ -554,7 +557,9 @@ forged_reply(const unsigned char *m, size_t len, int othermac, struct buf *out)
 		return -1;
 	a = zone_answer(pkt); /* no UPDATE applied: only its header */
 	q = ldns_pkt_question(pkt);
-	if (ldns_pkt_get_opcode(pkt) != LDNS_PACKET_UPDATE &&
+	ldns_pkt_set_rcode(a, rc);
+	if (rc == LDNS_RCODE_NOERROR &&
+	    ldns_pkt_get_opcode(pkt) != LDNS_PACKET_UPDATE &&
 	    ldns_rr_list_rr_count(q) > 0 &&
 	    ldns_rr_get_type(ldns_rr_list_rr(q, 0)) == LDNS_RR_TYPE_TXT) {
 		ldns_rr *rr = txt_rr(ldns_rr_owner(ldns_rr_list_rr(q, 0)),
@@ -683,12 +688,19 @@ send_forged(int c, const unsigned char *m, size_t len, const char *mode)
 {
 	struct buf f;
 
-	if (strncmp(mode, "spoof-", 6) != 0)
+	if (strncmp(mode, "spoof-", 6) != 0 &&
+	    strcmp(mode, "refuse-first") != 0)
 		return;
 	buf_init(&f, MSG_MAX);
-	for (int othermac = 0; othermac < 2; othermac++)
-		if (forged_reply(m, len, othermac, &f) == 0)
+	if (strcmp(mode, "refuse-first") == 0) {
+		if (forged_reply(m, len, 0, LDNS_RCODE_NOTAUTH, &f) == 0)
 			send_msg(c, f.data, f.len, "keep");
+	} else {
+		for (int othermac = 0; othermac < 2; othermac++)
+			if (forged_reply(m, len, othermac, LDNS_RCODE_NOERROR,
+			                 &f) == 0)
+				send_msg(c, f.data, f.len, "keep");
+	}
 	buf_free(&f);
 }
 
@@ -696,17 +708,15 @@ send_forged(int c, const unsigned char *m, size_t len, const char *mode)
 static int
 is_session(const char *mode)
 {
-	static const char *const modes[] = {"keep",          "dup=",
-	                                    "idle-dup=",     "stale",
-	                                    "stray",         "stray-only",
-	                                    "split=",        "stall",
-	                                    "late=",         "cut",
-	                                    "len=",          "idle-close=",
-	                                    "drop-update",   "othermac",
-	                                    "otherkey",      "nosig",
-	                                    "prereq-refuse", "contend-refuse",
-	                                    "drop-applied",  "drop-later",
-	                                    "spoof-first",   "spoof-only"};
+	static const char *const modes[] = {
+	    "keep",         "dup=",          "idle-dup=",
+	    "stale",        "stray",         "stray-only",
+	    "split=",       "stall",         "late=",
+	    "cut",          "len=",          "idle-close=",
+	    "drop-update",  "othermac",      "otherkey",
+	    "nosig",        "prereq-refuse", "contend-refuse",
+	    "drop-applied", "drop-later",    "spoof-first",
+	    "spoof-only",   "refuse-first"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
