@@ -230,6 +230,17 @@ struct wire_req {
 	struct buf *reply; /* receives the reply */
 	int got;           /* the reply has come */
 	int sent;          /* it was written whole on a connection */
+	/* the key the request is signed with and its MAC, which a reply's
+	 * TSIG must cover (key NULL: replies are not checked here) */
+	const struct tsig_key *key;
+	const struct tsig_mac *mac;
+	/* reply holds a reply with its id and question whose TSIG does not
+	 * prove it the server's: kept, while the genuine one may still come
+	 * (reply_take()), for its fault if none does */
+	int suspect;
+	/* an UPDATE the server got whole, whose connection then ended
+	 * before anything came back: no answer, not even a wrong one */
+	int lost;
 };
 
 /* Write len bytes before the deadline. Returns 0, or -1 with errno. */
@@ -286,12 +297,13 @@ struct rx {
  */
 struct attempt {
 	struct timespec deadline;
-	int connected; /* a connection was accepted (or kept) */
-	int clean;     /* the server sent nothing but the replies */
-	size_t stray;  /* replies read that answer no request waiting */
-	size_t runt;   /* the length of a message too short for DNS */
-	size_t have;   /* at an early end: bytes of the reply that came */
-	size_t want;   /* and those its length prefix announced (0: ?) */
+	int connected;  /* a connection was accepted (or kept) */
+	int clean;      /* the server sent nothing but the replies */
+	size_t stray;   /* replies read that answer no request waiting */
+	size_t suspect; /* replies kept aside for their TSIG (wire_req) */
+	size_t runt;    /* the length of a message too short for DNS */
+	size_t have;    /* at an early end: bytes of the reply that came */
+	size_t want;    /* and those its length prefix announced (0: ?) */
 };
 
 /* Replies that answer no request waiting (a duplicate, a stale reply,
@@ -423,21 +435,66 @@ reply_matches(const struct wire_req *w, const struct buf *r)
 	return memcmp(q + qe - 4, a + qe - 4, 4) == 0; /* QTYPE, QCLASS */
 }
 
-/* Put the reply r into the request of w it answers. Returns 0, or -1
- * if it answers none still waiting (a stray). */
+/*
+ * Could the reply r to the signed request w be forged: its TSIG does not
+ * verify (none, another key's, a wrong MAC, unreadable)? Anyone who sees
+ * the id and question can send that, so it must not end the exchange
+ * before the server's own reply comes. A TSIG error (BADSIG, BADKEY,
+ * BADTIME) is not: it is the server's answer to a request it could not
+ * check, unsigned by design (RFC 8945 section 5.3.2), and Knot denies an
+ * UPDATE so; waiting past it would only delay that refusal. Nor is an
+ * unsigned error (NOTAUTH, REFUSED...): PowerDNS refuses a key it cannot
+ * check so, and a forger who can end the exchange with a forged TSIG
+ * error gains nothing more with it, while waiting would hold each such
+ * refusal until the server closes the connection. check_reply() verifies
+ * the reply taken again, and words its fault.
+ */
 static int
+reply_suspect(const struct wire_req *w, const struct buf *r)
+{
+	struct tsig_info info;
+	enum tsig_status st;
+
+	if (w->key == NULL)
+		return 0;
+	st = tsig_verify(w->key, (const unsigned char *)r->data, r->len, w->mac,
+	                 now_seconds(), &info);
+	if (st == TSIG_UNSIGNED && r->len > 3 &&
+	    ((const unsigned char *)r->data)[3] % 16 != LDNS_RCODE_NOERROR)
+		return 0; /* the header's RCODE: an unsigned refusal */
+	return st == TSIG_UNSIGNED || st == TSIG_MALFORMED ||
+	       st == TSIG_OTHER_KEY || st == TSIG_BAD_MAC;
+}
+
+/* What reply_take() did with a reply. */
+enum take {
+	TAKE_DONE,    /* it answers its request */
+	TAKE_SUSPECT, /* kept aside: its TSIG does not prove it (see above) */
+	TAKE_STRAY,   /* it answers no request waiting */
+};
+
+/* Put the reply r into the request of w it answers, or keep it there as
+ * suspect (the first such reply only: its fault is reported if no
+ * genuine reply comes). */
+static enum take
 reply_take(struct wire_req *w, size_t n, struct buf *r)
 {
 	for (size_t i = 0; i < n; i++) {
+		int suspect;
+
 		if (w[i].got || !reply_matches(&w[i], r))
 			continue;
+		suspect = reply_suspect(&w[i], r);
+		if (suspect && w[i].suspect)
+			return TAKE_SUSPECT;
 		buf_reset(w[i].reply);
 		if (buf_append(w[i].reply, r->data, r->len) == -1)
 			break;
-		w[i].got = 1;
-		return 0;
+		w[i].suspect = suspect;
+		w[i].got = !suspect;
+		return suspect ? TAKE_SUSPECT : TAKE_DONE;
 	}
-	return -1;
+	return TAKE_STRAY;
 }
 
 /* Is the wire message m (len bytes) an UPDATE? Its opcode is in the
@@ -472,19 +529,21 @@ update_unanswered(const struct wire_req *w, size_t n)
  * whatever order they come, each into its request. A reply that answers
  * no request waiting (a duplicate, a stale reply, a reply to another
  * question: RFC 7766 section 7 matches by id and question) is read past
- * and counted in a->stray, up to stray_max(n) over the attempt (the kept
- * connection and the new ones); a reply to a signed request is then
- * checked by its TSIG (check_reply), which also covers the request's MAC.
- * Returns 0, or -1 with errno (EBADMSG: too many strays); a->clean is cleared
- * when the server sent anything but the replies (the connection must not be
- * used again).
+ * and counted in a->stray; one to a signed request whose TSIG does not
+ * prove it the server's is kept aside and counted in a->suspect, and the
+ * request waits on for its genuine reply: together up to stray_max(n)
+ * over the attempt (the kept connection and the new ones), within the
+ * deadline. A reply taken is checked again by check_reply(), which words
+ * what is wrong with it. Returns 0, or -1 with errno (EBADMSG: too many
+ * replies read past); a->clean is cleared when the server sent anything
+ * but the replies (the connection must not be used again).
  */
 static int
 exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 {
 	struct buf out, r;
 	struct rx rx = {NULL, 0, 0};
-	size_t waiting = 0, stray = a->stray;
+	size_t waiting = 0, skipped = a->stray + a->suspect;
 	int rc = -1;
 
 	a->have = a->want = 0;
@@ -509,16 +568,25 @@ exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 	if (waiting > 1)
 		quick_ack(fd);
 	while (waiting > 0) {
+		enum take k;
+
 		if (rx_message(fd, &rx, &r, a) == -1)
 			goto out;
-		if (reply_take(w, n, &r) == 0)
+		k = reply_take(w, n, &r);
+		if (k == TAKE_DONE) {
 			waiting--;
-		else if (++a->stray > stray_max(n)) {
+			continue;
+		}
+		if (k == TAKE_STRAY)
+			a->stray++;
+		else
+			a->suspect++;
+		if (a->stray + a->suspect > stray_max(n)) {
 			errno = EBADMSG;
 			goto out;
 		}
 	}
-	a->clean = rx.len == 0 && a->stray == stray;
+	a->clean = rx.len == 0 && a->stray + a->suspect == skipped;
 	rc = 0;
 out:
 	buf_free(&out);
@@ -540,8 +608,9 @@ replies_text(size_t n, char *out, size_t size)
 /*
  * Explain why an exchange with where failed (errno err, a telling how
  * it went) when replies that match no request came: the id or question
- * is wrong, or the server repeats itself. With update_sent, the server
- * got an UPDATE whole, which it may have applied.
+ * is wrong, or the server repeats itself; or too many came, some kept
+ * aside for a TSIG that is not the server's. With update_sent, the
+ * server got an UPDATE whole, which it may have applied.
  */
 static void
 stray_error(int err, const struct attempt *a, int update_sent,
@@ -552,8 +621,11 @@ stray_error(int err, const struct attempt *a, int update_sent,
 	                                "may have been applied; the next run "
 	                                "checks"
 	                              : "";
+	const char *tsig = a->suspect > 0 ? ", or a TSIG that is not the "
+	                                    "server's"
+	                                  : "";
 
-	replies_text(a->stray, what, sizeof(what));
+	replies_text(a->stray + a->suspect, what, sizeof(what));
 	if (err == ETIMEDOUT)
 		snprintf(then, sizeof(then), ", and no other within %u s",
 		         timeout);
@@ -566,8 +638,9 @@ stray_error(int err, const struct attempt *a, int update_sent,
 		         strerror(err));
 	reason_first(out, len,
 	             "%s sent %s that %s not match the request (wrong id or "
-	             "question)%s%s",
-	             where, what, a->stray == 1 ? "does" : "do", then, upd);
+	             "question%s)%s%s",
+	             where, what, a->stray + a->suspect == 1 ? "does" : "do",
+	             tsig, then, upd);
 }
 
 /* How much of the reply came before the connection ended, as " (N of M
@@ -629,7 +702,7 @@ exchange_error(int err, const struct attempt *a, int update_sent,
 {
 	char cut[64];
 
-	if (a->stray > 0 && err != EPROTO) {
+	if ((a->stray > 0 && err != EPROTO) || err == EBADMSG) {
 		stray_error(err, a, update_sent, where, timeout, out, len);
 		return;
 	}
@@ -867,6 +940,21 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
 	}
 }
 
+/* Mark the UPDATEs of w that the server got whole as lost when the
+ * connection ended (errno err, a telling how the attempt went) before
+ * any reply began to come: no answer at all, not even a wrong one, so
+ * what the server did may be read back (update_lost()). */
+static void
+mark_lost(struct wire_req *w, size_t n, int err, const struct attempt *a)
+{
+	if ((err != ECONNRESET && err != EPIPE) || a->stray + a->suspect > 0 ||
+	    a->want > 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		w[i].lost = w[i].sent && !w[i].got && !w[i].suspect &&
+		            req_is_update(&w[i]);
+}
+
 /*
  * Send the requests of w to the primary t over TCP, pipelined on one
  * connection, and read their replies, trying each address in turn until
@@ -888,7 +976,7 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct attempt a;
-		int rc;
+		int rc, e;
 
 		memset(&a, 0, sizeof(a));
 		*used = i;
@@ -900,7 +988,9 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 			rc = exchange_fresh(t, i, w, n, &a);
 		if (rc == 0)
 			return 0;
-		exchange_error(errno, &a, update_unanswered(w, n), where,
+		e = errno;
+		mark_lost(w, n, e, &a);
+		exchange_error(e, &a, update_unanswered(w, n), where,
 		               t->timeout, err, errlen);
 		if (a.connected)
 			break; /* the message may have arrived: no resend */
@@ -1239,60 +1329,90 @@ sent_ids(struct sent *s, size_t n)
 	}
 }
 
+/* How the message of send_wires() that got no good reply failed, beside
+ * the reason in words. */
+struct wire_fail {
+	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
+	int lost; /* an UPDATE the server got whole, then the connection
+	             ended before any reply came (mark_lost()) */
+};
+
+/* Give the n requests q random ids, all different, and, when t has a
+ * key, their TSIG RR (their MACs into s), and point w at them and at the
+ * reply buffers of s. Returns 0, or -1 with the reason in d. */
+static int
+wires_ready(const struct dns_target *t, struct buf *q, struct sent *s,
+            struct wire_req *w, size_t n, struct diag *d)
+{
+	sent_ids(s, n);
+	memset(w, 0, n * sizeof(*w));
+	for (size_t i = 0; i < n; i++) {
+		q[i].data[0] = (char)(s[i].id >> 8);
+		q[i].data[1] = (char)s[i].id;
+		if (t->key != NULL &&
+		    tsig_sign(t->key, &q[i], now_seconds(), &s[i].mac, d) == -1)
+			return -1;
+		w[i].q = (unsigned char *)q[i].data;
+		w[i].qlen = q[i].len;
+		w[i].reply = &s[i].r;
+		w[i].key = t->key;
+		w[i].mac = &s[i].mac;
+	}
+	return 0;
+}
+
 /*
  * Send the n (at most QUERY_MAX) wire messages q to t at once, pipelined
  * on one connection, after giving each a random id and (when t has a
  * key) its TSIG RR; verify each reply's TSIG and parse it into
  * replies[i] (only up to its answer section when bit i of answer_only is
- * set). where receives the description of the server that
- * answered. Returns how many leading messages got a good reply (n: all);
- * the reason the next one did not is put in d, and the TSIG error its
- * reply carried, if any, in *tsig_err (if not NULL). Rcodes are left to
- * the caller.
+ * set). A message whose only reply came with a TSIG that does not prove
+ * it the server's (reply_suspect()) fails with that reply's fault once
+ * the exchange ends without a genuine one. where receives the
+ * description of the server that answered. Returns how many leading
+ * messages got a good reply (n: all); the reason the next one did not is
+ * put in d, and how it failed in *f (if not NULL; zeroed first). Rcodes
+ * are left to the caller.
  */
 static size_t
 send_wires(const struct dns_target *t, struct buf *q, size_t n,
            unsigned answer_only, ldns_pkt **replies, char *where, size_t wsize,
-           unsigned *tsig_err, struct diag *d)
+           struct wire_fail *f, struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
+	struct wire_fail unused;
 	char terr[DIAG_MSG_MAX]; /* why the exchange stopped, if it did */
 	size_t i, k = 0, used = 0;
 
+	f = f != NULL ? f : &unused;
+	memset(f, 0, sizeof(*f));
 	snprintf(where, wsize, "server %s", t->server);
 	if (n > QUERY_MAX) {
 		diag_error(d, "too many DNS messages at once");
 		return 0;
 	}
-	for (i = 0; i < n; i++)
-		replies[i] = NULL;
-	sent_ids(s, n);
 	for (i = 0; i < n; i++) {
-		q[i].data[0] = (char)(s[i].id >> 8);
-		q[i].data[1] = (char)s[i].id;
-		if (t->key != NULL &&
-		    tsig_sign(t->key, &q[i], now_seconds(), &s[i].mac, d) == -1)
-			return 0; /* nothing sent */
+		replies[i] = NULL;
 		buf_init(&s[i].r, DNS_MSG_MAX);
-		w[i].q = (unsigned char *)q[i].data;
-		w[i].qlen = q[i].len;
-		w[i].reply = &s[i].r;
-		w[i].got = 0;
-		w[i].sent = 0;
 	}
+	if (wires_ready(t, q, s, w, n, d) == -1)
+		goto out; /* nothing sent */
 	tcp_exchange(t, w, n, &used, terr, sizeof(terr));
 	target_where(t, used, where, wsize);
 	for (k = 0; k < n; k++) {
-		if (!w[k].got) {
+		if (!w[k].got && !w[k].suspect) {
 			diag_error(d, "%s", terr);
+			f->lost = w[k].lost;
 			break;
 		}
+		/* a suspect reply, if no genuine one came: its fault */
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                is_update(&q[k]), (answer_only >> k) & 1, where,
-		                &replies[k], tsig_err, d) == -1)
+		                &replies[k], &f->tsig_err, d) == -1)
 			break;
 	}
+out:
 	for (i = 0; i < n; i++)
 		buf_free(&s[i].r);
 	return k;
@@ -1338,11 +1458,10 @@ update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
 }
 
 /* Send the UPDATE pkt to t (RD clear) by send_wires(). Returns 0 with
- * *reply to free, or -1 with the reason in d and the TSIG error of the
- * reply in *tsig_err (0 if none). */
+ * *reply to free, or -1 with the reason in d and how it failed in *f. */
 static int
 send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
-         char *where, size_t wsize, unsigned *tsig_err, struct diag *d)
+         char *where, size_t wsize, struct wire_fail *f, struct diag *d)
 {
 	/* ldns_pkt2wire() would take a 64 KiB buffer for every message;
 	 * this one grows from a size that fits most UPDATEs */
@@ -1351,7 +1470,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	int rc = -1;
 
 	*reply = NULL;
-	*tsig_err = 0;
+	memset(f, 0, sizeof(*f));
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
@@ -1359,7 +1478,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
 	else if (update_wire_take(t, wire, &q, d) == 0 &&
-	         send_wires(t, &q, 1, 0, reply, where, wsize, tsig_err, d) == 1)
+	         send_wires(t, &q, 1, 0, reply, where, wsize, f, d) == 1)
 		rc = 0;
 	ldns_buffer_free(wire);
 	buf_free(&q);
@@ -3508,24 +3627,31 @@ update_rcode_error(const struct dns_target *t, const char *where,
 /* send_update: the UPDATE was refused with TSIG error BADKEY, as Knot
  * refuses one its ACL denies (the reason is in d) */
 #define SENT_BADKEY (-2)
+/* send_update: the server got the UPDATE whole, then the connection
+ * ended before any reply came (the reason is in d): it may have been
+ * applied */
+#define SENT_LOST (-3)
 
-/* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY, or -1,
- * with the reason in d; where names the server that answered. */
+/* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY,
+ * SENT_LOST or -1, with the reason in d; where names the server that
+ * answered. */
 static int
 send_update(const struct dns_target *t, const struct plan *p, char *where,
             size_t wsize, struct diag *d)
 {
 	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
 	int rcode = -1;
-	unsigned tsig_err;
+	struct wire_fail f;
 
 	if (pkt == NULL) {
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, wsize, &tsig_err, d) == -1) {
-		if (tsig_err == TSIG_ERR_BADKEY)
+	if (send_pkt(t, pkt, &reply, where, wsize, &f, d) == -1) {
+		if (f.tsig_err == TSIG_ERR_BADKEY)
 			rcode = SENT_BADKEY;
+		else if (f.lost)
+			rcode = SENT_LOST;
 	} else {
 		rcode = ldns_pkt_get_rcode(reply);
 		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
@@ -3650,6 +3776,141 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 	}
 	return DNS_UPDATE_OK;
+}
+
+/* Does the plan p hold an operation of kind k at owner with the TXT
+ * RDATA rd (len bytes)? */
+static int
+plan_has(const struct plan *p, enum op_kind k, const char *owner,
+         const unsigned char *rd, size_t len)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+
+		if (o->kind == k && o->rdlen == len &&
+		    memcmp(o->rdata, rd, len) == 0 &&
+		    strcmp(o->owner, owner) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* Does the RRset s hold a record with the TXT RDATA rd (len bytes)? */
+static int
+txtset_has(const struct dns_txtset *s, const unsigned char *rd, size_t len)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->rdlen[i] == len && memcmp(s->rdata[i], rd, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Does the RRset s, read back at owner, hold exactly what the UPDATE of
+ * plan p leaves there: the records its prerequisites name (the RRset as
+ * read), less those it deletes, with those it adds, no other, and with
+ * their TTL (a change of TTL alone leaves the same records)? Yes too
+ * when p leaves owner alone.
+ */
+static int
+plan_left(const struct plan *p, const char *owner, const struct dns_txtset *s)
+{
+	size_t want = 0;
+	int touched = 0;
+
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+
+		if (strcmp(o->owner, owner) != 0)
+			continue;
+		touched = 1;
+		if (o->kind == OP_ADD && s->ttl != o->ttl)
+			return 0;
+		if (o->kind != OP_ADD &&
+		    (o->kind != OP_EXISTS ||
+		     plan_has(p, OP_DELETE, owner, o->rdata, o->rdlen) ||
+		     plan_has(p, OP_ADD, owner, o->rdata, o->rdlen)))
+			continue; /* not left, or counted at its add */
+		if (!txtset_has(s, o->rdata, o->rdlen))
+			return 0;
+		want++;
+	}
+	return !touched || s->n == want;
+}
+
+/* Do the states of the changes c, as read back, hold exactly what the
+ * UPDATE of plan p leaves at every name it changes? */
+static int
+plan_in_place(const struct plan *p, const struct dns_change *c, size_t n)
+{
+	char owner[DNS_NAME_MAX + 16];
+
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].contended)
+			continue; /* not in p */
+		snprintf(owner, sizeof(owner), "_mta-sts.%s", c[i].domain);
+		if (!plan_left(p, owner, &c[i].state->sts))
+			return 0;
+		snprintf(owner, sizeof(owner), "_smtp._tls.%s", c[i].domain);
+		if (!plan_left(p, owner, &c[i].state->tlsrpt))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * After the server got the UPDATE of plan p for the changes c whole and
+ * the connection ended before any reply came: it may have been applied,
+ * or be applied later. Read the records back, again after each of
+ * confirm_waits (a server may serve an update a moment after it applied
+ * it), and take it for applied only when every name it changes holds
+ * exactly what it leaves there (plan_left()): each change is then
+ * confirmed, and NOERROR returned. Otherwise -1: records as they were do
+ * not prove that the server will not apply it later, so it is not sent
+ * again, and the caller's reason says it may have been applied.
+ */
+static int
+update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
+            const struct plan *p, struct dns_update_info *info)
+{
+	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
+	struct diag why;
+
+	info->reply_lost = 1;
+	for (size_t w = 0;; w++) {
+		diag_init(&why);
+		if (reread(t, c, n, &why) == -1)
+			return -1;
+		if (plan_in_place(p, c, n))
+			break;
+		if (w == waits)
+			return -1;
+		sleep_seconds(confirm_waits[w]);
+	}
+	confirm_marks(c, n);
+	info->read_back = 1;
+	return LDNS_RCODE_NOERROR;
+}
+
+/* Send the UPDATE of plan p for the changes c, counted in info; one whose
+ * reply was lost counts as answered NOERROR when the records read back
+ * show it applied (update_lost()), and its reason is then dropped.
+ * Returns the rcode, or as send_update() does, with the reason in d. */
+static int
+send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
+             const struct plan *p, struct dns_update_info *info, struct diag *d)
+{
+	struct diag why;
+	int rcode;
+
+	diag_init(&why);
+	info->sent++;
+	rcode = send_update(t, p, info->where, sizeof(info->where), &why);
+	if (rcode == SENT_LOST)
+		rcode = update_lost(t, c, n, p, info);
+	if (rcode != LDNS_RCODE_NOERROR && why.error[0] != '\0')
+		diag_error(d, "%s", why.error);
+	return rcode;
 }
 
 /* The name of a failed prerequisite's rcode. */
@@ -3848,7 +4109,9 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
  * report; a change whose records of our kind someone else changed is
  * left out, so that their edit is not overwritten (it fails as a
  * conflict); the others are planned again and sent once more, with a
- * warning, and a second refusal is a conflict.
+ * warning, and a second refusal is a conflict. An UPDATE whose reply was
+ * lost counts as accepted only when the records read back show it
+ * applied (send_planned()); they are then confirmed already.
  */
 static enum dns_update_result
 update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -3876,8 +4139,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          "read the records again and retried",
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
-		info->sent++;
-		rcode = send_update(t, &p, where, sizeof(info->where), d);
+		rcode = send_planned(t, c, n, &p, info, d);
 		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
@@ -3892,7 +4154,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		refused = rcode;
 	}
-	if (confirm(t, c, n, d) != DNS_UPDATE_OK)
+	/* a lost reply was confirmed by the read-back already */
+	if (!info->reply_lost && confirm(t, c, n, d) != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;
 	info->read_back = 1;
 	return contended_result(c, n, contended, where, refused, d);

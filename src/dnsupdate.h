@@ -361,9 +361,15 @@ enum dns_update_result {
  * their TTL (a record already there with the wrong TTL is deleted and
  * added again with the right one; servers then change the RRset's TTL).
  * RD clear, random id, TSIG-signed with t->key, over TCP. The reply's
- * TSIG is verified and its rcode checked; an UPDATE whose reply is lost
- * or not trusted is not sent again: DNS_UPDATE_FAILED, d saying it may
- * have been applied. On NXRRSET or YXRRSET (someone
+ * TSIG is verified and its rcode checked (a reply whose TSIG does not
+ * prove it the server's, as a forged one racing it, is set aside while
+ * the server's own may still come, until the timeout); an UPDATE whose
+ * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
+ * saying it may have been applied. But when the connection ended before
+ * any reply came, the records are read back first: if every name the
+ * UPDATE changes holds exactly what it leaves there (values and TTL),
+ * it was applied, and the call goes on as if it had been answered
+ * NOERROR. On NXRRSET or YXRRSET (someone
  * changed a record meanwhile) the states are read again: if they already
  * hold what the update would make, that is DNS_UPDATE_OK with no warning;
  * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone
@@ -410,6 +416,10 @@ struct dns_update_info {
 	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
 	                   1, or 2 after a refusal by the prerequisites */
 	int read_back;  /* the records read back hold what was sent */
+	/* the server got the last UPDATE whole, and the connection ended
+	 * before any reply came; with read_back, the records read back
+	 * hold exactly what it leaves, so it was applied */
+	int reply_lost;
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",

@@ -1307,6 +1307,35 @@ denied_notes(const struct zone_send *s, size_t i,
 		         s->zone, info->denied_n, info->denied_rcode);
 }
 
+/* The -v line of domain i of s about the read back after its UPDATE
+ * (result r), if any: after a lost reply, whether it shows the UPDATE
+ * applied. */
+static void
+read_back_note(const struct zone_send *s, size_t i, enum dns_update_result r,
+               const struct dns_update_info *info)
+{
+	struct domain_run *who = s->who[i];
+
+	if (info->reply_lost && info->read_back)
+		run_note(who,
+		         "the reply to the UPDATE was lost (the connection "
+		         "ended before it came), and the records read back "
+		         "from %s hold exactly what it leaves: it was applied",
+		         info->where);
+	else if (info->reply_lost && r != DNS_UPDATE_OK)
+		run_note(who,
+		         "the reply to the UPDATE was lost (the connection "
+		         "ended before it came), and reading the records back "
+		         "from %s did not show it applied: it is not known to "
+		         "be (the server may still apply it), so it is not "
+		         "sent again",
+		         info->where);
+	else if (info->read_back)
+		run_note(who,
+		         "read back from %s: the records hold what was sent",
+		         info->where);
+}
+
 /* The -v lines of domain i of s about its UPDATE (result r): after
  * which refusal it went alone, where it went under which key, with how
  * many other domains, and the read back. */
@@ -1328,14 +1357,12 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	run_note(who, "UPDATE of zone %s (%s) sent to %s, %s%s: %s%s", s->zone,
 	         doms, info->where,
 	         info->key != NULL ? "signed with TSIG key " : "unsigned",
-	         info->key != NULL ? info->key : "", update_result_words(r),
+	         info->key != NULL ? info->key : "",
+	         info->reply_lost ? "no reply" : update_result_words(r),
 	         info->sent > 1 ? " (sent twice: records changed "
 	                          "between our read and our first UPDATE)"
 	                        : "");
-	if (info->read_back)
-		run_note(who,
-		         "read back from %s: the records hold what was sent",
-		         info->where);
+	read_back_note(s, i, r, info);
 }
 
 /*

@@ -16,10 +16,13 @@
  * The same input is also taken for what a primary sent on a TCP
  * connection: its length-prefixed messages are framed (frame_take), fed
  * whole and in small pieces, and each is given to the request it answers
- * of two pipelined ones (reply_take) or counted as a stray. Invariants:
- * both feeds frame the same messages and stop alike; a message framed is
- * a DNS header long at least and lies within the input; a reply taken
- * matches its request; a message too short for DNS stops the framing.
+ * of two pipelined ones (reply_take; the second signed, so that a reply
+ * to it is taken only when its TSIG verifies, and kept aside as suspect
+ * otherwise) or counted as a stray. Invariants: both feeds frame the
+ * same messages and stop alike; a message framed is a DNS header long at
+ * least and lies within the input; a reply taken or kept aside matches
+ * its request, and one taken for the signed request is not suspect; a
+ * message too short for DNS stops the framing.
  */
 #include "../../src/dnsupdate.c"
 
@@ -36,6 +39,27 @@ static const unsigned char request2[] = {
     0x56, 0x78, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
     0x00, 0x00, 7,    'e',  'x',  'a',  'm',  'p',  'l',  'e',
     3,    'c',  'o',  'm',  0,    0x00, 0x0f, 0x00, 0x01};
+
+/* The key the second request is signed with, and its MAC. */
+static struct tsig_key fuzz_key;
+static const struct tsig_mac fuzz_mac = {{1, 2, 3, 4}, 32};
+
+/* fuzz_key, set up on the first call. */
+static const struct tsig_key *
+signing_key(void)
+{
+	static int ready;
+	struct diag d;
+
+	diag_init(&d);
+	if (!ready &&
+	    tsig_key_init(&fuzz_key, "mtasts", NULL,
+	                  "hUfqYRk9rGdx4y7B3KW3Ss1YqjB6sCzWTeO5zWTfSZc=", &d) ==
+	        -1)
+		abort();
+	ready = 1;
+	return &fuzz_key;
+}
 
 /* A name made by rdf_name: not empty, not too long. */
 static void
@@ -113,7 +137,7 @@ frame_stream(const uint8_t *data, size_t size, size_t piece, struct wire_req *w,
 			if (m.len < 12 || bytes > size)
 				abort();
 			(*msgs)++;
-			*stray += reply_take(w, 2, &m) == -1;
+			*stray += reply_take(w, 2, &m) == TAKE_STRAY;
 			continue;
 		}
 		if (f == -1 || off == size)
@@ -141,15 +165,23 @@ read_stream(const uint8_t *data, size_t size)
 
 	for (size_t p = 0; p < 2; p++) {
 		struct wire_req w[2] = {
-		    {request, sizeof(request), &r[2 * p], 0, 0},
-		    {request2, sizeof(request2), &r[2 * p + 1], 0, 0}};
+		    {.q = request, .qlen = sizeof(request), .reply = &r[2 * p]},
+		    {.q = request2,
+		     .qlen = sizeof(request2),
+		     .reply = &r[2 * p + 1],
+		     .key = signing_key(),
+		     .mac = &fuzz_mac}};
 
 		buf_init(&r[2 * p], DNS_MSG_MAX);
 		buf_init(&r[2 * p + 1], DNS_MSG_MAX);
 		f[p] = frame_stream(data, size, p * 3, w, &msgs[p], &stray[p]);
 		for (size_t i = 0; i < 2; i++)
-			if (w[i].got && !reply_matches(&w[i], w[i].reply))
+			if (((w[i].got || w[i].suspect) &&
+			     !reply_matches(&w[i], w[i].reply)) ||
+			    (w[i].got && w[i].suspect))
 				abort();
+		if (w[1].got && reply_suspect(&w[1], w[1].reply))
+			abort();
 	}
 	if (f[0] != f[1] || msgs[0] != msgs[1] || stray[0] != stray[1])
 		abort();
@@ -160,7 +192,7 @@ read_stream(const uint8_t *data, size_t size)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct wire_req w = {request, sizeof(request), NULL, 0, 0};
+	struct wire_req w = {.q = request, .qlen = sizeof(request)};
 	struct buf r;
 	unsigned char *copy = xmalloc(size > 0 ? size : 1);
 

@@ -62,6 +62,18 @@
  *             client closes its side
  *   drop-update  an UPDATE read (and not applied), then the connection
  *             closed unanswered: a primary lost while it held the UPDATE
+ *   drop-applied  an UPDATE read and applied, then the connection closed
+ *             unanswered: a reply lost after the primary applied it
+ *   drop-later  the first UPDATE applied and answered, the others as
+ *             drop-update: records in place, then an UPDATE lost
+ *   spoof-first  each reply preceded by two forged ones with its id and
+ *             question, NOERROR, the answer to a TXT query holding
+ *             "v=STSv1; id=forged": one unsigned, one signed as if it
+ *             answered another request (the request MAC zeroed): an
+ *             off-path spoofer that beats the server's reply
+ *   spoof-only  the two forged replies instead of each reply, and no reply
+ *   refuse-first  each reply preceded by a forged unsigned NOTAUTH with its
+ *             id and question: a refusal, which ends the exchange
  *   othermac  replies signed as if they answered another request (the
  *             request MAC zeroed): a valid key, the wrong exchange
  *   otherkey  replies signed by a key of another name, same secret
@@ -436,6 +448,41 @@ sign_reply(struct buf *b, const struct tsig_mac *req, const char *signer)
 	h[11]++; /* ARCOUNT: one record at most before */
 }
 
+/* A TXT record "text" (no quote or backslash in it) at owner, TTL 300;
+ * NULL if it cannot be made. */
+static ldns_rr *
+txt_rr(const ldns_rdf *owner, const char *text)
+{
+	ldns_rr *rr = NULL;
+	char *name = ldns_rdf2str(owner);
+	char line[600];
+
+	snprintf(line, sizeof(line), "%s 300 IN TXT \"%s\"", name ? name : ".",
+	         text);
+	free(name);
+	if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return NULL;
+	return rr;
+}
+
+/* Put the wire form of the message a into out, and free a. Returns 0,
+ * or -1. */
+static int
+pkt_take(ldns_pkt *a, struct buf *out)
+{
+	uint8_t *wire = NULL;
+	size_t wlen = 0;
+	ldns_status st = ldns_pkt2wire(&wire, a, &wlen);
+
+	ldns_pkt_free(a);
+	if (st != LDNS_STATUS_OK)
+		return -1;
+	buf_reset(out);
+	buf_append(out, wire, wlen);
+	free(wire);
+	return 0;
+}
+
 /* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
  * (prereq-refuse, contend-refuse: the first two refused), after what it
  * then does to the zone. */
@@ -450,17 +497,11 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 		n = 3;
 	if (n == 1 && k > 0 && strcmp(mode, "contend-refuse") == 0 &&
 	    zone_n < ZONE_MAX) {
-		ldns_rr *rr = NULL;
-		char *owner =
-		    ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(u, k - 1)));
-		char text[600];
+		ldns_rr *rr = txt_rr(ldns_rr_owner(ldns_rr_list_rr(u, k - 1)),
+		                     "v=STSv1; id=someone-else");
 
-		snprintf(text, sizeof(text),
-		         "%s 300 IN TXT \"v=STSv1; id=someone-else\"", owner);
-		if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) ==
-		    LDNS_STATUS_OK)
+		if (rr != NULL)
 			zone_rr[zone_n++] = rr;
-		free(owner);
 	}
 	if (n >= 3)
 		zone_update(pkt);
@@ -477,11 +518,8 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
               struct buf *out)
 {
 	ldns_pkt *pkt = NULL, *a;
-	uint8_t *wire = NULL;
-	size_t wlen = 0;
 	struct tsig_mac req;
 	int signed_req = have_key && request_mac(m, len, &req) == 0;
-	ldns_status st;
 	ldns_pkt_rcode rcode = LDNS_RCODE_NOERROR;
 
 	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
@@ -491,19 +529,52 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 	a = zone_answer(pkt);
 	ldns_pkt_set_rcode(a, rcode);
 	ldns_pkt_free(pkt);
-	st = ldns_pkt2wire(&wire, a, &wlen);
-	ldns_pkt_free(a);
-	if (st != LDNS_STATUS_OK)
+	if (pkt_take(a, out) == -1)
 		return -1;
-	buf_reset(out);
-	buf_append(out, wire, wlen);
-	free(wire);
 	if (!signed_req || strcmp(mode, "nosig") == 0)
 		return 0;
 	if (strcmp(mode, "othermac") == 0)
 		memset(req.mac, 0, req.len);
 	sign_reply(out, &req,
 	           strcmp(mode, "otherkey") == 0 ? "other-key" : key.name);
+	return 0;
+}
+
+/* The answer to the request m (len bytes) as a spoofer would forge it:
+ * its id and question, rcode rc; if NOERROR, for a TXT query a record
+ * "v=STSv1; id=forged" at the name asked; unsigned, or (othermac) signed
+ * with the key as if it answered another request. Into out; returns 0,
+ * or -1 if m is not DNS. */
+static int
+forged_reply(const unsigned char *m, size_t len, int othermac,
+             ldns_pkt_rcode rc, struct buf *out)
+{
+	ldns_pkt *pkt = NULL, *a;
+	const ldns_rr_list *q;
+	struct tsig_mac req;
+
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
+		return -1;
+	a = zone_answer(pkt); /* no UPDATE applied: only its header */
+	q = ldns_pkt_question(pkt);
+	ldns_pkt_set_rcode(a, rc);
+	if (rc == LDNS_RCODE_NOERROR &&
+	    ldns_pkt_get_opcode(pkt) != LDNS_PACKET_UPDATE &&
+	    ldns_rr_list_rr_count(q) > 0 &&
+	    ldns_rr_get_type(ldns_rr_list_rr(q, 0)) == LDNS_RR_TYPE_TXT) {
+		ldns_rr *rr = txt_rr(ldns_rr_owner(ldns_rr_list_rr(q, 0)),
+		                     "v=STSv1; id=forged");
+
+		if (rr != NULL)
+			ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, rr);
+	}
+	ldns_pkt_free(pkt);
+	if (pkt_take(a, out) == -1)
+		return -1;
+	if (othermac && have_key && request_mac(m, len, &req) == 0) {
+		memset(req.mac, 0, req.len);
+		sign_reply(out, &req, key.name);
+	}
 	return 0;
 }
 
@@ -571,6 +642,8 @@ deliver(int c, const struct buf *r, struct buf *prev, const char *mode)
 			send_strays(c, r);
 		return 0;
 	}
+	if (strcmp(mode, "spoof-only") == 0)
+		return 0; /* send_forged() sent all there is */
 	if (strncmp(mode, "late=", 5) == 0)
 		sleep_ms(n);
 	if (strcmp(mode, "cut") == 0) {
@@ -608,16 +681,42 @@ deliver(int c, const struct buf *r, struct buf *prev, const char *mode)
 	return 0;
 }
 
+/* In the spoof modes, send on c the forged replies to the request m
+ * (len bytes) that come before its reply, or instead of it. */
+static void
+send_forged(int c, const unsigned char *m, size_t len, const char *mode)
+{
+	struct buf f;
+
+	if (strncmp(mode, "spoof-", 6) != 0 &&
+	    strcmp(mode, "refuse-first") != 0)
+		return;
+	buf_init(&f, MSG_MAX);
+	if (strcmp(mode, "refuse-first") == 0) {
+		if (forged_reply(m, len, 0, LDNS_RCODE_NOTAUTH, &f) == 0)
+			send_msg(c, f.data, f.len, "keep");
+	} else {
+		for (int othermac = 0; othermac < 2; othermac++)
+			if (forged_reply(m, len, othermac, LDNS_RCODE_NOERROR,
+			                 &f) == 0)
+				send_msg(c, f.data, f.len, "keep");
+	}
+	buf_free(&f);
+}
+
 /* Is mode one of the session modes? */
 static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",          "dup=",          "idle-dup=", "stale",
-	    "stray",         "stray-only",    "split=",    "stall",
-	    "late=",         "cut",           "len=",      "idle-close=",
-	    "drop-update",   "othermac",      "otherkey",  "nosig",
-	    "prereq-refuse", "contend-refuse"};
+	    "keep",         "dup=",          "idle-dup=",
+	    "stale",        "stray",         "stray-only",
+	    "split=",       "stall",         "late=",
+	    "cut",          "len=",          "idle-close=",
+	    "drop-update",  "othermac",      "otherkey",
+	    "nosig",        "prereq-refuse", "contend-refuse",
+	    "drop-applied", "drop-later",    "spoof-first",
+	    "spoof-only",   "refuse-first"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -702,8 +801,13 @@ session(int c, const char *mode)
 			fflush(stdout);
 		}
 		if ((update && strcmp(mode, "drop-update") == 0) ||
+		    (update && updates > 1 &&
+		     strcmp(mode, "drop-later") == 0) ||
 		    session_reply(req + 2, len, mode, &out) == -1 ||
-		    deliver(c, &out, &prev, mode) == -1)
+		    (update && strcmp(mode, "drop-applied") == 0))
+			break;
+		send_forged(c, req + 2, len, mode);
+		if (deliver(c, &out, &prev, mode) == -1)
 			break;
 	}
 	buf_free(&out);
