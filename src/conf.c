@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dirwalk.h"
 #include "lex.h"
 #include "policy.h"
 #include "record.h"
@@ -1847,11 +1848,13 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	const char *ds = path_shown(dir, '\0', NULL, 0);
 	uid_t me = geteuid();
+	enum dir_trust trust;
 	struct stat st;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return 0; /* the file was read through it: nothing to say */
-	if (st.st_uid != 0 && st.st_uid != me) {
+	trust = dir_trust(&st);
+	if (trust == DIR_OTHER_OWNER) {
 		snprintf(out, len,
 		         "%s: %s %s belongs to uid %u, not to root or to the "
 		         "user running mta-sts-sync (uid %u): its owner could "
@@ -1866,7 +1869,7 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 		         own ? ds : "");
 		return -1;
 	}
-	if ((st.st_mode & S_IWOTH) == 0 || (st.st_mode & S_ISVTX) != 0)
+	if (trust == DIR_TRUSTED)
 		return 0;
 	snprintf(out, len,
 	         "%s: %s %s is writable by others (mode %04o): anyone could "
@@ -1877,8 +1880,6 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 	return -1;
 }
 
-#define PATH_WALK_LINKS 40 /* links followed on the way to a file */
-
 /* The path walked so far (a real directory) and what is left of it. */
 struct path_walk {
 	char cur[PATH_MAX];
@@ -1888,33 +1889,13 @@ struct path_walk {
 	int links;
 };
 
-/* Take the next component of w->todo into comp (NAME_MAX + 1 bytes).
- * Returns 0, or -1 when there is none. */
-static int
-walk_next(struct path_walk *w, char *comp)
-{
-	char *p = w->todo, *slash;
-	size_t n;
-
-	while (*p == '/')
-		p++;
-	if (*p == '\0')
-		return -1;
-	slash = strchr(p, '/');
-	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-	snprintf(comp, NAME_MAX + 1, "%.*s", (int)(n < NAME_MAX ? n : NAME_MAX),
-	         p);
-	memmove(w->todo, p + n, strlen(p + n) + 1);
-	return 0;
-}
-
 /* Component comp of the walk: a directory is entered, a link's target
  * put in front of what is left. Returns 1 to go on, 0 at the end (the
  * file, or something that cannot be followed: nothing to say). */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	char next[PATH_MAX], target[PATH_MAX], rest[PATH_MAX];
+	char next[PATH_MAX], target[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
@@ -1944,15 +1925,13 @@ walk_step(struct path_walk *w, const char *comp)
 		w->looked_up = 0;
 		return 1;
 	}
-	if (!S_ISLNK(st.st_mode) || ++w->links > PATH_WALK_LINKS)
+	if (!S_ISLNK(st.st_mode) || ++w->links > DIRWALK_LINKS)
 		return 0;
 	n = readlink(next, target, sizeof(target) - 1);
 	if (n <= 0)
 		return 0;
 	target[n] = '\0';
-	str_copy(rest, sizeof(rest), w->todo);
-	if ((size_t)snprintf(w->todo, sizeof(w->todo), "%s/%s", target, rest) >=
-	    sizeof(w->todo))
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
 		return 0;
 	if (target[0] == '/')
 		str_copy(w->cur, sizeof(w->cur), "/");
@@ -1982,7 +1961,7 @@ path_walk_check(const char *path, char *out, size_t len)
 	    sizeof(w.todo))
 		return 0; /* read a moment ago: nothing better to say */
 	strlist_add(&w.dirs, "/");
-	while (walk_next(&w, comp) == 0 && walk_step(&w, comp) == 1)
+	while (path_next(w.todo, comp) != -1 && walk_step(&w, comp) == 1)
 		;
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
