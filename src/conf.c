@@ -2626,7 +2626,7 @@ verify_urls_check(struct parser *p)
 }
 
 /*
- * The last directory dir_identity() was asked about, as written, and its
+ * The last directory dir_walk_identity() was asked about, as written, and its
  * identity: domains one after another often name one directory (a file
  * per domain in one directory, one file for all), and each comparison of
  * two domains' files asks about both again.
@@ -2637,135 +2637,17 @@ struct dir_memo {
 };
 
 /*
- * Cut the last component off the directory path in b, leaving "/" (or "."
- * for a relative path) when none is left, and set *kept to the length of
- * the original path that b still holds (what follows is the cut part).
- * Returns 0, or -1 when b is "/" or "." already.
- */
-static int
-path_cut(struct buf *b, size_t *kept)
-{
-	size_t i = b->len;
-
-	if (b->len == 1 && (b->data[0] == '/' || b->data[0] == '.'))
-		return -1;
-	while (i > 0 && b->data[i - 1] != '/')
-		i--;
-	*kept = i > 0 ? i - 1 : 0;
-	if (i <= 1) { /* "/x": "/"; "x": "." */
-		b->data[0] = i == 1 ? '/' : '.';
-		i = 2;
-	}
-	b->len = i - 1;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-/*
- * Append the components of rest (the part of a path below an existing
- * directory, whose first component does not exist) to out, each after a
- * '/', leaving out empty ones and "." and taking "x/.." as nothing: the
- * publish creates those directories, real ones, so ".." there is
- * lexical. Returns how many ".." went above the existing directory.
- */
-static unsigned
-path_rest_normal(const char *rest, struct buf *out)
-{
-	size_t start = out->len, n;
-	unsigned up = 0;
-
-	for (; *rest != '\0'; rest += n) {
-		rest += strspn(rest, "/");
-		n = strcspn(rest, "/");
-		if (n == 0 || (n == 1 && rest[0] == '.'))
-			continue;
-		if (n == 2 && rest[0] == '.' && rest[1] == '.') {
-			if (out->len == start) {
-				up++;
-				continue;
-			}
-			while (out->data[--out->len] != '/')
-				;
-			out->data[out->len] = '\0';
-			continue;
-		}
-		buf_puts(out, "/");
-		buf_append(out, rest, n);
-	}
-	return up;
-}
-
-/*
- * Copy path into cur and cut it to the deepest directory that exists,
- * whose stat() goes into *st, and set *kept to the length of path that
- * is. Returns 1, or 0 when not even "/" or "." can be (a working
- * directory removed).
- */
-static int
-path_deepest(const char *path, struct buf *cur, size_t *kept, struct stat *st)
-{
-	*kept = strlen(path);
-	buf_reset(cur);
-	buf_puts(cur, *kept > 0 ? path : ".");
-	while (stat(cur->data, st) == -1)
-		if (path_cut(cur, kept) == -1)
-			return 0;
-	return 1;
-}
-
-/*
- * Set id to the identity of directory dir (as a policy-file names it),
- * for telling whether two paths name one directory: the device and inode
- * of the directory, with its symbolic links, "//", "/./" and ".." as the
- * kernel resolves them; or, while it does not exist yet, those of its
- * deepest ancestor that does, followed by the rest of the path made
- * normal (path_rest_normal()). One stat() when the directory exists.
- */
-static void
-dir_identity(const char *dir, struct buf *id)
-{
-	struct buf cur, rest, again;
-	struct stat st;
-	size_t kept;
-	unsigned up;
-	int found;
-
-	buf_init(&cur, 3 * CONF_STR_MAX);
-	buf_init(&rest, CONF_STR_MAX);
-	found = path_deepest(dir, &cur, &kept, &st);
-	up = path_rest_normal(dir + kept, &rest);
-	/* the rest made normal may exist ("new/../x" is "x", and "x" may
-	 * be there) or go above: look again, once (no ".." is left) */
-	if (found && (up > 0 ||
-	              strcmp(rest.len > 0 ? rest.data : "", dir + kept) != 0)) {
-		buf_init(&again, 3 * CONF_STR_MAX);
-		buf_append(&again, cur.data, cur.len);
-		while (up-- > 0)
-			buf_puts(&again, "/..");
-		if (rest.len > 0)
-			buf_append(&again, rest.data, rest.len);
-		found = path_deepest(again.data, &cur, &kept, &st);
-		buf_reset(&rest);
-		path_rest_normal(again.data + kept, &rest);
-		buf_free(&again);
-	}
-	if (!found)
-		memset(&st, 0, sizeof(st));
-	buf_reset(id);
-	buf_printf(id, "%llx:%llx", (unsigned long long)st.st_dev,
-	           (unsigned long long)st.st_ino);
-	if (rest.len > 0)
-		buf_append(id, rest.data, rest.len);
-	buf_free(&cur);
-	buf_free(&rest);
-}
-
-/*
  * The identity of the file at path, into id: its directory's
- * (dir_identity(), remembered in p->dir_memo) and its name. Two domains
- * whose policy files have one identity publish to one file, however
- * their paths are written ("/srv/www//x/./f", a directory reached
- * through a symbolic link).
+ * (dir_walk_identity(), remembered in p->dir_memo) and its name. Two
+ * domains whose policy files have one identity publish to one file,
+ * however their paths are written ("/srv/www//x/./f", a directory
+ * reached through a symbolic link). The directory is found as the
+ * publish will find it: a link that someone else than root or the
+ * running user could have put on the way is not followed there (the
+ * publish refuses that domain alone), so it does not make two domains'
+ * files one here either, which would refuse the whole configuration: a
+ * tenant who links their .well-known to another domain's cannot stop
+ * every domain's run.
  */
 static void
 file_identity(struct parser *p, const char *path, struct buf *id)
@@ -2779,7 +2661,7 @@ file_identity(struct parser *p, const char *path, struct buf *id)
 	    memcmp(m->dir.data, dir, dlen) != 0) {
 		buf_reset(&m->dir);
 		buf_append(&m->dir, dir, dlen);
-		dir_identity(m->dir.data, &m->id);
+		dir_walk_identity(m->dir.data, &m->id);
 	}
 	buf_reset(id);
 	buf_append(id, m->id.data, m->id.len);
@@ -2922,7 +2804,7 @@ shared_file_refused(struct parser *p, const struct domain_entry *e,
  * MX hosts of each domain either: one domain's check would refuse the
  * file the other still publishes.
  * Files are compared by what they are, not how their paths are written
- * (policy_file_identity(): a stat() of each directory, one for all the
+ * (policy_file_identity(): a walk of each directory, one for all the
  * domains in a row that name one). Paths are expanded one at a time and
  * only their hashes kept, so that tens of thousands of domains cost a
  * table of 8 bytes a slot. Domains that share a file are marked

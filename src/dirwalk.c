@@ -89,8 +89,9 @@ erofs_hint(int err)
 
 /* What a walk does at a directory that does not exist. */
 enum walk_mode {
-	WALK_READ,  /* stops: nothing below it exists */
-	WALK_CREATE /* makes it */
+	WALK_READ,    /* stops: nothing below it exists */
+	WALK_CREATE,  /* makes it */
+	WALK_IDENTITY /* goes on in the rest (dir_walk_identity()) */
 };
 
 /* A walk under way. */
@@ -101,6 +102,13 @@ struct walk {
 	                            targets ("" for the working directory) */
 	char todo[2 * PATH_MAX]; /* what is left, links' targets in front */
 	int links;               /* followed so far */
+	/* WALK_IDENTITY: what was not walked below fd ("/x/y": missing
+	 * directories, or a link that is not followed and what follows
+	 * it); ".." takes back a component of it down to floor only (not
+	 * the link: where it leads is not known) */
+	struct buf rest;
+	size_t floor;
+	int stopped; /* at a link not followed, or an error: all is rest */
 	struct diag *d;
 };
 
@@ -113,6 +121,7 @@ walk_init(struct walk *w, enum walk_mode mode, const char *dir, struct diag *d)
 	w->mode = mode;
 	w->d = d;
 	buf_init(&w->at, 2 * PATH_MAX);
+	buf_init(&w->rest, 2 * PATH_MAX);
 	buf_puts(&w->at, dir[0] == '/' ? "/" : "");
 	w->fd =
 	    open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -134,6 +143,7 @@ walk_free(struct walk *w)
 	if (w->fd != -1)
 		close(w->fd);
 	buf_free(&w->at);
+	buf_free(&w->rest);
 }
 
 /* The path of entry name of the directory reached, for a message, in
@@ -148,13 +158,37 @@ walk_entry(const struct walk *w, const char *name, char *out, size_t size)
 	return out;
 }
 
-/* Fail at entry name for the reason err (an errno value). Returns
- * -1. */
+/* Add component comp to w->rest ("..": take one back, down to floor).
+ * Returns 0. */
+static int
+rest_add(struct walk *w, const char *comp)
+{
+	char *slash;
+
+	if (strcmp(comp, "..") == 0 && w->rest.len > w->floor) {
+		slash = strrchr(w->rest.data, '/');
+		w->rest.len = (size_t)(slash - w->rest.data);
+		w->rest.data[w->rest.len] = '\0';
+		return 0;
+	}
+	buf_puts(&w->rest, "/");
+	buf_puts(&w->rest, comp);
+	return 0;
+}
+
+/* Stop walking for real at entry name (an identity walk; other walks
+ * fail with the reason in errno). Returns 0 or -1. */
 static int
 walk_fail(struct walk *w, const char *name, int err)
 {
 	char p[2 * PATH_MAX];
 
+	if (w->mode == WALK_IDENTITY) {
+		rest_add(w, name);
+		w->floor = w->rest.len;
+		w->stopped = 1;
+		return 0;
+	}
 	walk_entry(w, name, p, sizeof(p));
 	if (err == ENOTDIR)
 		diag_error(w->d, "%s: not a directory", p);
@@ -291,7 +325,8 @@ link_refused(struct walk *w, const char *name, const struct stat *dst,
  * nobody but root or the running user could have put it there: the
  * directory is trusted (dir_trust()), and in a sticky directory others
  * may write, the link is root's or this user's. Its target goes in front
- * of what is left. Returns 0, or -1 (in w->d).
+ * of what is left. Returns 0 (an identity walk that may not follow it
+ * stops there), or -1 (in w->d).
  */
 static int
 walk_link(struct walk *w, const char *name, const struct stat *lst)
@@ -310,7 +345,9 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 	foreign = (dst.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
 	          lst->st_uid != 0 && lst->st_uid != geteuid();
 	if (why != DIR_TRUSTED || foreign)
-		return link_refused(w, name, &dst, lst, why);
+		return w->mode == WALK_IDENTITY
+		           ? walk_fail(w, name, 0)
+		           : link_refused(w, name, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
 		return walk_fail(w, name, ELOOP);
 	n = readlinkat(w->fd, name, target, sizeof(target));
@@ -334,7 +371,7 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 /*
  * Walk into the entry name of the directory reached: a directory is
  * entered, a link followed when it may be (walk_link()), a missing one
- * made or reported (by the mode). Returns 0 to go on, 1 when it
+ * made, skipped or reported (by the mode). Returns 0 to go on, 1 when it
  * is missing (WALK_READ), -1 (in w->d).
  */
 static int
@@ -350,6 +387,8 @@ walk_into(struct walk *w, const char *name)
 			return walk_enter(w, fd, name);
 		if (errno == ENOENT && w->mode == WALK_READ)
 			return 1;
+		if (errno == ENOENT && w->mode == WALK_IDENTITY)
+			return rest_add(w, name);
 		if (errno == ENOENT) {
 			if ((rc = walk_mkdir(w, name)) != 1)
 				return rc;
@@ -384,6 +423,8 @@ walk_run(struct walk *w)
 			rc = walk_fail(w, comp, ENAMETOOLONG);
 		else if (strcmp(comp, ".") == 0)
 			continue;
+		else if (w->stopped || w->rest.len > w->floor)
+			rc = rest_add(w, comp);
 		else if (strcmp(comp, "..") == 0)
 			rc = walk_up(w);
 		else
@@ -413,4 +454,24 @@ dir_open_walked(const char *dir, int create, int *fd, struct diag *d)
 	}
 	walk_free(&w);
 	return rc;
+}
+
+void
+dir_walk_identity(const char *dir, struct buf *id)
+{
+	struct walk w;
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	if (walk_init(&w, WALK_IDENTITY, dir, NULL) == 0) {
+		walk_run(&w);
+		if (fstat(w.fd, &st) == -1)
+			memset(&st, 0, sizeof(st));
+	}
+	buf_reset(id);
+	buf_printf(id, "%llx:%llx", (unsigned long long)st.st_dev,
+	           (unsigned long long)st.st_ino);
+	if (w.rest.len > 0)
+		buf_append(id, w.rest.data, w.rest.len);
+	walk_free(&w);
 }

@@ -58,6 +58,18 @@ int path_splice(char *todo, size_t size, const char *target);
  */
 int dir_open_walked(const char *dir, int create, int *fd, struct diag *d);
 
+/*
+ * The identity of directory dir into id (reset first), for telling
+ * whether two paths name one directory: the device and inode of what
+ * dir_open_walked(dir, 1) would open, as far as the directories exist
+ * and the links on the way may be followed, and the rest of the path
+ * after that, made normal (without "//", "/./", and "x/.." where x does
+ * not exist yet: a publish creates it). A link that would be refused
+ * is not followed: two paths through it name one directory only when
+ * they are written alike.
+ */
+void dir_walk_identity(const char *dir, struct buf *id);
+
 /* Run as root, give the file or directory open as fd the owner and group
  * of the directory dfd when another user owns that: what a try as
  * root leaves there is the service user's to replace. Best effort. */
