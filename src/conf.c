@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dirwalk.h"
 #include "lex.h"
 #include "policy.h"
 #include "record.h"
@@ -1847,11 +1848,13 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	const char *ds = path_shown(dir, '\0', NULL, 0);
 	uid_t me = geteuid();
+	enum dir_trust trust;
 	struct stat st;
 
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
 		return 0; /* the file was read through it: nothing to say */
-	if (st.st_uid != 0 && st.st_uid != me) {
+	trust = dir_trust(&st);
+	if (trust == DIR_OTHER_OWNER) {
 		snprintf(out, len,
 		         "%s: %s %s belongs to uid %u, not to root or to the "
 		         "user running mta-sts-sync (uid %u): its owner could "
@@ -1866,7 +1869,7 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 		         own ? ds : "");
 		return -1;
 	}
-	if ((st.st_mode & S_IWOTH) == 0 || (st.st_mode & S_ISVTX) != 0)
+	if (trust == DIR_TRUSTED)
 		return 0;
 	snprintf(out, len,
 	         "%s: %s %s is writable by others (mode %04o): anyone could "
@@ -1877,8 +1880,6 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 	return -1;
 }
 
-#define PATH_WALK_LINKS 40 /* links followed on the way to a file */
-
 /* The path walked so far (a real directory) and what is left of it. */
 struct path_walk {
 	char cur[PATH_MAX];
@@ -1888,33 +1889,13 @@ struct path_walk {
 	int links;
 };
 
-/* Take the next component of w->todo into comp (NAME_MAX + 1 bytes).
- * Returns 0, or -1 when there is none. */
-static int
-walk_next(struct path_walk *w, char *comp)
-{
-	char *p = w->todo, *slash;
-	size_t n;
-
-	while (*p == '/')
-		p++;
-	if (*p == '\0')
-		return -1;
-	slash = strchr(p, '/');
-	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
-	snprintf(comp, NAME_MAX + 1, "%.*s", (int)(n < NAME_MAX ? n : NAME_MAX),
-	         p);
-	memmove(w->todo, p + n, strlen(p + n) + 1);
-	return 0;
-}
-
 /* Component comp of the walk: a directory is entered, a link's target
  * put in front of what is left. Returns 1 to go on, 0 at the end (the
  * file, or something that cannot be followed: nothing to say). */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	char next[PATH_MAX], target[PATH_MAX], rest[PATH_MAX];
+	char next[PATH_MAX], target[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
@@ -1944,15 +1925,13 @@ walk_step(struct path_walk *w, const char *comp)
 		w->looked_up = 0;
 		return 1;
 	}
-	if (!S_ISLNK(st.st_mode) || ++w->links > PATH_WALK_LINKS)
+	if (!S_ISLNK(st.st_mode) || ++w->links > DIRWALK_LINKS)
 		return 0;
 	n = readlink(next, target, sizeof(target) - 1);
 	if (n <= 0)
 		return 0;
 	target[n] = '\0';
-	str_copy(rest, sizeof(rest), w->todo);
-	if ((size_t)snprintf(w->todo, sizeof(w->todo), "%s/%s", target, rest) >=
-	    sizeof(w->todo))
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
 		return 0;
 	if (target[0] == '/')
 		str_copy(w->cur, sizeof(w->cur), "/");
@@ -1982,7 +1961,7 @@ path_walk_check(const char *path, char *out, size_t len)
 	    sizeof(w.todo))
 		return 0; /* read a moment ago: nothing better to say */
 	strlist_add(&w.dirs, "/");
-	while (walk_next(&w, comp) == 0 && walk_step(&w, comp) == 1)
+	while (path_next(w.todo, comp) != -1 && walk_step(&w, comp) == 1)
 		;
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
@@ -2647,7 +2626,7 @@ verify_urls_check(struct parser *p)
 }
 
 /*
- * The last directory dir_identity() was asked about, as written, and its
+ * The last directory dir_walk_identity() was asked about, as written, and its
  * identity: domains one after another often name one directory (a file
  * per domain in one directory, one file for all), and each comparison of
  * two domains' files asks about both again.
@@ -2658,135 +2637,17 @@ struct dir_memo {
 };
 
 /*
- * Cut the last component off the directory path in b, leaving "/" (or "."
- * for a relative path) when none is left, and set *kept to the length of
- * the original path that b still holds (what follows is the cut part).
- * Returns 0, or -1 when b is "/" or "." already.
- */
-static int
-path_cut(struct buf *b, size_t *kept)
-{
-	size_t i = b->len;
-
-	if (b->len == 1 && (b->data[0] == '/' || b->data[0] == '.'))
-		return -1;
-	while (i > 0 && b->data[i - 1] != '/')
-		i--;
-	*kept = i > 0 ? i - 1 : 0;
-	if (i <= 1) { /* "/x": "/"; "x": "." */
-		b->data[0] = i == 1 ? '/' : '.';
-		i = 2;
-	}
-	b->len = i - 1;
-	b->data[b->len] = '\0';
-	return 0;
-}
-
-/*
- * Append the components of rest (the part of a path below an existing
- * directory, whose first component does not exist) to out, each after a
- * '/', leaving out empty ones and "." and taking "x/.." as nothing: the
- * publish creates those directories, real ones, so ".." there is
- * lexical. Returns how many ".." went above the existing directory.
- */
-static unsigned
-path_rest_normal(const char *rest, struct buf *out)
-{
-	size_t start = out->len, n;
-	unsigned up = 0;
-
-	for (; *rest != '\0'; rest += n) {
-		rest += strspn(rest, "/");
-		n = strcspn(rest, "/");
-		if (n == 0 || (n == 1 && rest[0] == '.'))
-			continue;
-		if (n == 2 && rest[0] == '.' && rest[1] == '.') {
-			if (out->len == start) {
-				up++;
-				continue;
-			}
-			while (out->data[--out->len] != '/')
-				;
-			out->data[out->len] = '\0';
-			continue;
-		}
-		buf_puts(out, "/");
-		buf_append(out, rest, n);
-	}
-	return up;
-}
-
-/*
- * Copy path into cur and cut it to the deepest directory that exists,
- * whose stat() goes into *st, and set *kept to the length of path that
- * is. Returns 1, or 0 when not even "/" or "." can be (a working
- * directory removed).
- */
-static int
-path_deepest(const char *path, struct buf *cur, size_t *kept, struct stat *st)
-{
-	*kept = strlen(path);
-	buf_reset(cur);
-	buf_puts(cur, *kept > 0 ? path : ".");
-	while (stat(cur->data, st) == -1)
-		if (path_cut(cur, kept) == -1)
-			return 0;
-	return 1;
-}
-
-/*
- * Set id to the identity of directory dir (as a policy-file names it),
- * for telling whether two paths name one directory: the device and inode
- * of the directory, with its symbolic links, "//", "/./" and ".." as the
- * kernel resolves them; or, while it does not exist yet, those of its
- * deepest ancestor that does, followed by the rest of the path made
- * normal (path_rest_normal()). One stat() when the directory exists.
- */
-static void
-dir_identity(const char *dir, struct buf *id)
-{
-	struct buf cur, rest, again;
-	struct stat st;
-	size_t kept;
-	unsigned up;
-	int found;
-
-	buf_init(&cur, 3 * CONF_STR_MAX);
-	buf_init(&rest, CONF_STR_MAX);
-	found = path_deepest(dir, &cur, &kept, &st);
-	up = path_rest_normal(dir + kept, &rest);
-	/* the rest made normal may exist ("new/../x" is "x", and "x" may
-	 * be there) or go above: look again, once (no ".." is left) */
-	if (found && (up > 0 ||
-	              strcmp(rest.len > 0 ? rest.data : "", dir + kept) != 0)) {
-		buf_init(&again, 3 * CONF_STR_MAX);
-		buf_append(&again, cur.data, cur.len);
-		while (up-- > 0)
-			buf_puts(&again, "/..");
-		if (rest.len > 0)
-			buf_append(&again, rest.data, rest.len);
-		found = path_deepest(again.data, &cur, &kept, &st);
-		buf_reset(&rest);
-		path_rest_normal(again.data + kept, &rest);
-		buf_free(&again);
-	}
-	if (!found)
-		memset(&st, 0, sizeof(st));
-	buf_reset(id);
-	buf_printf(id, "%llx:%llx", (unsigned long long)st.st_dev,
-	           (unsigned long long)st.st_ino);
-	if (rest.len > 0)
-		buf_append(id, rest.data, rest.len);
-	buf_free(&cur);
-	buf_free(&rest);
-}
-
-/*
  * The identity of the file at path, into id: its directory's
- * (dir_identity(), remembered in p->dir_memo) and its name. Two domains
- * whose policy files have one identity publish to one file, however
- * their paths are written ("/srv/www//x/./f", a directory reached
- * through a symbolic link).
+ * (dir_walk_identity(), remembered in p->dir_memo) and its name. Two
+ * domains whose policy files have one identity publish to one file,
+ * however their paths are written ("/srv/www//x/./f", a directory
+ * reached through a symbolic link). The directory is found as the
+ * publish will find it: a link that someone else than root or the
+ * running user could have put on the way is not followed there (the
+ * publish refuses that domain alone), so it does not make two domains'
+ * files one here either, which would refuse the whole configuration: a
+ * tenant who links their .well-known to another domain's cannot stop
+ * every domain's run.
  */
 static void
 file_identity(struct parser *p, const char *path, struct buf *id)
@@ -2800,7 +2661,7 @@ file_identity(struct parser *p, const char *path, struct buf *id)
 	    memcmp(m->dir.data, dir, dlen) != 0) {
 		buf_reset(&m->dir);
 		buf_append(&m->dir, dir, dlen);
-		dir_identity(m->dir.data, &m->id);
+		dir_walk_identity(m->dir.data, &m->id);
 	}
 	buf_reset(id);
 	buf_append(id, m->id.data, m->id.len);
@@ -2943,7 +2804,7 @@ shared_file_refused(struct parser *p, const struct domain_entry *e,
  * MX hosts of each domain either: one domain's check would refuse the
  * file the other still publishes.
  * Files are compared by what they are, not how their paths are written
- * (policy_file_identity(): a stat() of each directory, one for all the
+ * (policy_file_identity(): a walk of each directory, one for all the
  * domains in a row that name one). Paths are expanded one at a time and
  * only their hashes kept, so that tens of thousands of domains cost a
  * table of 8 bytes a slot. Domains that share a file are marked

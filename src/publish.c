@@ -4,6 +4,14 @@
  * directory), the publish-command run without a shell, and the check that
  * the web server serves the new bytes.
  *
+ * Where: the file's directory is opened once (dirwalk.c: from "/", one
+ * component at a time, following only the links that root or the
+ * running user could have made, making the missing directories), and
+ * every step after that is relative to its descriptor (the read, the
+ * temporary, the rename, the flush, the tidy of leftovers), so that
+ * whoever owns a web root cannot, by a link put there at any moment,
+ * make a run as root read, create, chmod or replace anything elsewhere.
+ *
  * Crash safety: the file at path is only ever replaced by rename(2), so a
  * run killed at any point leaves the old or the new file. A killed run
  * may leave "<name>.tmp-XXXXXX". A writer holds an flock(2) lock on its
@@ -36,15 +44,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dirwalk.h"
 #include "policy.h"
 #include "publish.h"
 #include "util.h"
@@ -58,6 +69,8 @@
 /* temporaries a tidy removed before their writer could lock them, in a
  * row, before a write gives up (see open_tmp()) */
 #define PUBLISH_TMP_TRIES 3
+/* names tried for one temporary while each is taken (create_tmp()) */
+#define PUBLISH_NAME_TRIES 100
 /* seconds after which a temporary whose lock cannot be tried (a file
  * system without locks) is taken for a leftover: a writer makes, fills,
  * flushes and renames its temporary in well under that */
@@ -67,52 +80,8 @@
 #define PUBLISH_SYNC_GROUPS 16 /* file systems with a group commit */
 #define PUBLISH_SLOW_SYNCFS 3  /* costlier syncfs in a row: fsync only */
 
-static void tidy_after_read(const char *path, const struct stat *file);
-
-int
-publish_read(const char *path, struct buf *out, struct diag *d)
-{
-	char chunk[4096];
-	struct stat st;
-	ssize_t n;
-	int fd, rc = 1;
-
-	/* O_NONBLOCK: a FIFO in its place must not hang the run */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1) {
-		if (errno == ENOENT)
-			return 0;
-		diag_error(d, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		diag_error(d,
-		           "%s: not a regular file, so not a policy file: "
-		           "check policy-file, or move it away",
-		           path);
-		close(fd);
-		return -1;
-	}
-	buf_reset(out);
-	while (rc == 1 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			diag_error(d, "%s: %s", path, strerror(errno));
-			rc = -1;
-		} else if (buf_append(out, chunk, (size_t)n) == -1) {
-			diag_error(d,
-			           "%s: larger than %zu bytes, so not a policy "
-			           "file: check policy-file, or move it away",
-			           path, out->max);
-			rc = -1;
-		}
-	}
-	close(fd);
-	if (rc == 1)
-		tidy_after_read(path, &st);
-	return rc;
-}
+static void tidy_after_read(const struct publish_file *f,
+                            const struct stat *file);
 
 /* The directory part of path ("." if none), as a new string. */
 static char *
@@ -127,97 +96,159 @@ dir_of(const char *path)
 	return xstrndup(path, (size_t)(slash - path));
 }
 
-/*
- * Give the directory p, just made by root, the owner and group of its
- * parent when another user owns that: a run as root (to try a
- * configuration) must not leave directories where the service user's
- * runs cannot write. The directory is opened without following a link
- * (no hard link can name a directory), so what is changed is a
- * directory that was in the parent owner's hands anyway.
- */
-static void
-own_like_parent(const char *p)
+void
+publish_file_init(struct publish_file *f, const char *path)
 {
-	char *parent;
-	struct stat st;
+	const char *slash = strrchr(path, '/');
+
+	f->path = path;
+	f->name = slash != NULL ? slash + 1 : path;
+	f->dir = dir_of(path);
+	f->dirfd = -1;
+}
+
+void
+publish_file_close(struct publish_file *f)
+{
+	if (f->dirfd != -1)
+		close(f->dirfd);
+	f->dirfd = -1;
+	free(f->dir);
+	f->dir = NULL;
+}
+
+/* Open f's directory unless it is open: walked from "/" without
+ * following a link that others control (dir_open_walked()), made with
+ * the missing ones when create is set. Returns 0, 1 when it does not
+ * exist (create unset), or -1 (in d). */
+static int
+open_dir(struct publish_file *f, int create, struct diag *d)
+{
+	if (f->dirfd != -1)
+		return 0;
+	return dir_open_walked(f->dir, create, &f->dirfd, d);
+}
+
+/* Refuse f, a symbolic link: publishing replaces the file, and would
+ * replace the link, not the file it points to; and what the link points
+ * to is never read (a dry run would show it). Returns -1 (in d). */
+static int
+policy_link_refused(const struct publish_file *f, struct diag *d)
+{
+	char to[256];
+	ssize_t n = readlinkat(f->dirfd, f->name, to, sizeof(to) - 1);
+
+	to[n > 0 ? n : 0] = '\0';
+	diag_error(d,
+	           "%s is a symbolic link%s%s%s: publishing replaces the "
+	           "file, and would replace the link; set policy-file to "
+	           "the file it points to",
+	           f->path, n > 0 ? " to " : "", to,
+	           n == (ssize_t)sizeof(to) - 1 ? "..." : "");
+	return -1;
+}
+
+/* Refuse f, not a regular file (a directory, a FIFO, a device). Returns
+ * -1 (in d). */
+static int
+not_regular(const struct publish_file *f, struct diag *d)
+{
+	diag_error(d,
+	           "%s: not a regular file, so not a policy file: check "
+	           "policy-file, or move it away",
+	           f->path);
+	return -1;
+}
+
+/*
+ * Open f's file, in its open directory, for reading: only a regular
+ * file, which is looked at before it is opened (opening a device may do
+ * something, and a link would lead elsewhere). Returns the descriptor
+ * with its status in st, -2 when there is no file, -1 (in d).
+ */
+static int
+open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
+{
 	int fd;
 
-	if (geteuid() != 0)
-		return;
-	parent = dir_of(p);
-	if (stat(parent, &st) == 0 && st.st_uid != 0) {
-		fd = open(p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd != -1) {
-			if (fchown(fd, st.st_uid, st.st_gid) == -1) {
-				/* best effort: the next write says why */
-			}
-			close(fd);
+	if (fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return -2;
+		diag_error(d, "%s: %s", f->path, strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st->st_mode))
+		return policy_link_refused(f, d);
+	if (!S_ISREG(st->st_mode))
+		return not_regular(f, d);
+	/* replaced since? O_NOFOLLOW: not by a link; O_NONBLOCK: a FIFO
+	 * does not hang the run; fstat: anything else is closed unread */
+	fd = openat(f->dirfd, f->name,
+	            O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT)
+		return -2;
+	if (fd == -1 && errno == ELOOP)
+		return policy_link_refused(f, d);
+	if (fd == -1) {
+		diag_error(d, "%s: %s", f->path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return not_regular(f, d);
+	}
+	return fd;
+}
+
+int
+publish_file_read(struct publish_file *f, struct buf *out, struct diag *d)
+{
+	char chunk[4096];
+	struct stat st;
+	ssize_t n;
+	int fd, rc;
+
+	if (*f->name == '\0') /* "dir/": a directory */
+		return not_regular(f, d);
+	if ((rc = open_dir(f, 0, d)) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((fd = open_policy(f, &st, d)) < 0)
+		return fd == -2 ? 0 : -1;
+	rc = 1;
+	buf_reset(out);
+	while (rc == 1 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			diag_error(d, "%s: %s", f->path, strerror(errno));
+			rc = -1;
+		} else if (buf_append(out, chunk, (size_t)n) == -1) {
+			diag_error(d,
+			           "%s: larger than %zu bytes, so not a policy "
+			           "file: check policy-file, or move it away",
+			           f->path, out->max);
+			rc = -1;
 		}
 	}
-	free(parent);
-}
-
-/* What to add to a message about a file system that refused a write
- * with err: under systemd, ProtectSystem=strict (contrib's unit has it)
- * makes every directory the unit does not name read-only. */
-static const char *
-erofs_hint(int err)
-{
-	return err == EROFS ? "; under systemd, add the directory (or one "
-	                      "above it) to the unit's ReadWritePaths=: its "
-	                      "ProtectSystem=strict makes the rest read-only"
-	                    : "";
-}
-
-/* Make the directory p unless it exists: mode 0755 whatever the umask
- * (the web server must read it). Returns 0, or -1 (in d). */
-static int
-make_dir(const char *p, struct diag *d)
-{
-	struct stat st;
-
-	if (mkdir(p, 0755) == 0) {
-		chmod(p, 0755);
-		own_like_parent(p);
-	} else if (errno != EEXIST) {
-		diag_error(d, "cannot create directory %s: %s%s", p,
-		           strerror(errno), erofs_hint(errno));
-		return -1;
-	}
-	if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		diag_error(d, "%s: not a directory", p);
-		return -1;
-	}
-	return 0;
-}
-
-/* Create dir and its missing parents (make_dir). Returns 0 or -1. */
-static int
-make_dirs(const char *dir, struct diag *d)
-{
-	char *p, *s, c;
-	struct stat st;
-	int rc = 0;
-
-	/* the usual case: one call instead of two for each component */
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	p = xstrdup(dir);
-	for (s = p + 1; rc == 0; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		c = *s;
-		*s = '\0';
-		rc = make_dir(p, d);
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	free(p);
+	close(fd);
+	if (rc == 1)
+		tidy_after_read(f, &st);
 	return rc;
 }
 
-/* If name is some base + ".tmp-" + 6 letters or digits (mkstemp's),
+int
+publish_read(const char *path, struct buf *out, struct diag *d)
+{
+	struct publish_file f;
+	int rc;
+
+	publish_file_init(&f, path);
+	rc = publish_file_read(&f, out, d);
+	publish_file_close(&f);
+	return rc;
+}
+
+/* If name is some base + ".tmp-" + 6 letters or digits (random_name()),
  * the length of that base; else 0. */
 static size_t
 tmp_base_len(const char *name)
@@ -330,24 +361,30 @@ remove_if_abandoned(int dfd, const char *name)
 }
 
 /*
- * Remove the temporaries that killed writers left next to path (base is
- * its name in dir), best effort. Returns how many temporaries of any
- * file's (base's or another's) are left in dir: 0 when it holds none;
- * *young (unless NULL) gets how many of base's are left for being too
- * young to judge on a file system without locks.
+ * Remove the temporaries that killed writers left next to the file base
+ * in the directory dfd, best effort. Returns how many temporaries of
+ * any file's (base's or another's) are left there: 0 when it holds
+ * none; *young (unless NULL) gets how many of base's are left for being
+ * too young to judge on a file system without locks. The directory is
+ * listed through a descriptor of its own (opened anew: another thread
+ * may list it through dfd's at the same time).
  */
 static size_t
-remove_leftovers(const char *dir, const char *base, size_t *young)
+remove_leftovers(int dfd, const char *base, size_t *young)
 {
-	DIR *dp = opendir(dir);
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = fd == -1 ? NULL : fdopendir(fd);
 	struct dirent *e;
 	size_t left = 0, recent = 0;
 	enum tmp_fate fate;
 
 	if (young != NULL)
 		*young = 0;
-	if (dp == NULL)
+	if (dp == NULL) {
+		if (fd != -1)
+			close(fd);
 		return 1;
+	}
 	while ((e = readdir(dp)) != NULL) {
 		if (tmp_base_len(e->d_name) == 0)
 			continue;
@@ -420,7 +457,7 @@ later_than(const struct timespec *a, const struct timespec *b)
 }
 
 /*
- * After the policy file path (its status in file) was read in a run that
+ * After the policy file f (its status in file) was read in a run that
  * holds the lock: remove the leftovers of killed writers next to it,
  * which else stay as long as the policy does not change (and a
  * publish-command running `git add -A` would commit them). Cheaply: a
@@ -443,26 +480,22 @@ later_than(const struct timespec *a, const struct timespec *b)
  * keep_dir_listed()) until the temporary is old enough to go.
  */
 static void
-tidy_after_read(const char *path, const struct stat *file)
+tidy_after_read(const struct publish_file *f, const struct stat *file)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir;
 	struct stat st;
 
 	if (!tidy_enabled)
 		return;
-	dir = dir_of(path);
-	if (stat(dir, &st) == 0 && later_than(&st.st_mtim, &file->st_ctim) &&
-	    !dir_known_clean(&st) &&
-	    remove_leftovers(dir, slash ? slash + 1 : path, NULL) == 0 &&
-	    stat(dir, &st) == 0)
+	if (fstat(f->dirfd, &st) == 0 &&
+	    later_than(&st.st_mtim, &file->st_ctim) && !dir_known_clean(&st) &&
+	    remove_leftovers(f->dirfd, f->name, NULL) == 0 &&
+	    fstat(f->dirfd, &st) == 0)
 		dir_mark_clean(&st);
-	free(dir);
 }
 
 /*
- * path was just renamed into dir beside a temporary of its own that a
- * tidy could not judge: a file system without locks, and younger than
+ * f was just renamed into its directory beside a temporary of its own
+ * that a tidy could not judge: a file system without locks, and younger than
  * PUBLISH_NOLOCK_AGE (a writer killed less than a minute ago, or another
  * writer of the file at work). The rename gave dir the file's ctime as
  * its mtime, so tidy_after_read() would not list dir again until the
@@ -476,7 +509,7 @@ tidy_after_read(const char *path, const struct stat *file)
  * leftover until the file next changes).
  */
 static void
-keep_dir_listed(const char *dir, const char *path, const char *base)
+keep_dir_listed(const struct publish_file *f)
 {
 	static const double pause[PUBLISH_MARK_TRIES] = {0.01, 0.1, 0.5, 1};
 	struct stat file, st;
@@ -484,31 +517,82 @@ keep_dir_listed(const char *dir, const char *path, const char *base)
 
 	if (!tidy_enabled)
 		return;
-	remove_leftovers(dir, base, &young);
+	remove_leftovers(f->dirfd, f->name, &young);
 	for (int i = 0; young > 0 && i < PUBLISH_MARK_TRIES; i++) {
-		if (lstat(path, &file) == -1 || stat(dir, &st) == -1 ||
+		if (fstatat(f->dirfd, f->name, &file, AT_SYMLINK_NOFOLLOW) ==
+		        -1 ||
+		    fstat(f->dirfd, &st) == -1 ||
 		    later_than(&st.st_mtim, &file.st_ctim))
 			return;
 		sleep_seconds(pause[i]);
-		if (utimensat(AT_FDCWD, dir, NULL, 0) == -1)
+		if (futimens(f->dirfd, NULL) == -1)
 			return;
 	}
 }
 
-/* Whether the name tmp still names the file open as fd. */
+/* Whether name, in the directory dfd, still names the file open as
+ * fd. */
 static int
-still_named(int fd, const char *tmp)
+still_named(int dfd, int fd, const char *name)
 {
 	struct stat own, named;
 
-	return fstat(fd, &own) == 0 && lstat(tmp, &named) == 0 &&
+	return fstat(fd, &own) == 0 &&
+	       fstatat(dfd, name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
 	       own.st_dev == named.st_dev && own.st_ino == named.st_ino;
 }
 
+/* Six letters and digits for a temporary's name, into out (no NUL),
+ * random where the kernel has randomness at hand: a name that others
+ * cannot guess cannot be taken before us (which would only cost a try:
+ * create_tmp() never opens what it did not make). */
+static void
+random_name(char *out)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                          "abcdefghijklmnopqrstuvwxyz0123456789";
+	static unsigned long counter;
+	unsigned char r[6];
+	struct timespec ts;
+	uint64_t h;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		h = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+		    ((uint64_t)getpid() << 12) ^
+		    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+		h = hash64_bytes(&h, sizeof(h));
+		memcpy(r, &h, sizeof(r));
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		out[i] = set[r[i] % (sizeof(set) - 1)];
+}
+
+/* Create a new file of a random name (random_name() in place of the
+ * last six bytes of name) in the directory dfd, as mkostemp(3) does in
+ * a directory named by path: exclusive, never through a link, mode
+ * 0600 until filled. Returns its descriptor, or -1 with errno. */
+static int
+create_tmp(int dfd, char *name)
+{
+	size_t len = strlen(name);
+	int fd = -1;
+
+	for (int i = 0; i < PUBLISH_NAME_TRIES && fd == -1; i++) {
+		random_name(name + len - 6);
+		fd = openat(dfd, name,
+		            O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		            0600);
+		if (fd == -1 && errno != EEXIST)
+			return -1;
+	}
+	return fd;
+}
+
 /*
- * Make the temporary tmp (path + ".tmp-XXXXXX"; the X are replaced) in
- * dir, locked (flock LOCK_EX) until its descriptor is closed: the lock
- * tells every tidy, of this run or another, that its writer is alive
+ * Make the temporary tmp (f's path + ".tmp-XXXXXX"; the X are replaced)
+ * in f's directory, locked (flock LOCK_EX) until its descriptor is closed: the
+ * lock tells every tidy, of this run or another, that its writer is alive
  * (remove_if_abandoned()). A tidy of another process may take it for a
  * leftover between its creation and the lock (tmp_lock keeps this
  * process's off): a temporary whose name is gone once locked, or that
@@ -518,27 +602,27 @@ still_named(int fd, const char *tmp)
  * the reason in d.
  */
 static int
-open_tmp(char *tmp, const char *dir, struct diag *d)
+open_tmp(const struct publish_file *f, char *tmp, struct diag *d)
 {
-	size_t len = strlen(tmp);
+	char *name = tmp + (f->name - f->path); /* its name in f->dirfd */
 	int fd, rc, err;
 
 	for (int i = 0; i < PUBLISH_TMP_TRIES; i++) {
-		memcpy(tmp + len - 6, "XXXXXX", 6);
 		pthread_mutex_lock(&tmp_lock);
-		fd = mkostemp(tmp, O_CLOEXEC);
+		fd = create_tmp(f->dirfd, name);
 		rc = fd == -1 ? -1 : flock(fd, LOCK_EX | LOCK_NB);
 		err = errno;
 		pthread_mutex_unlock(&tmp_lock);
 		if (fd == -1) {
-			diag_error(d, "cannot create a file in %s: %s%s", dir,
-			           strerror(err), erofs_hint(err));
+			diag_error(d, "cannot create a file in %s: %s%s",
+			           f->dir, strerror(err), erofs_hint(err));
 			return -1;
 		}
-		if (rc == 0 ? still_named(fd, tmp) : err != EWOULDBLOCK)
+		if (rc == 0 ? still_named(f->dirfd, fd, name)
+		            : err != EWOULDBLOCK)
 			return fd;
 		if (rc == -1) /* the tidy may not have the right to */
-			unlink(tmp);
+			unlinkat(f->dirfd, name, 0);
 		close(fd);
 	}
 	diag_error(d,
@@ -546,7 +630,7 @@ open_tmp(char *tmp, const char *dir, struct diag *d)
 	           "each temporary file made there before it could be used "
 	           "(%d in a row); keep it away from the *" PUBLISH_TMP_SUFFIX
 	           "* files there",
-	           dir, PUBLISH_TMP_TRIES);
+	           f->dir, PUBLISH_TMP_TRIES);
 	return -1;
 }
 
@@ -764,16 +848,20 @@ group_sync(int fd)
 	return 0;
 }
 
-/* Make the open temporary fd (named tmp) 0644, write data into it and
- * make it durable; it stays open, and locked. The mode first: a run of
- * another user (a try as root) can then open a leftover to see whether
- * it is held (remove_if_abandoned()). Returns 0, or -1 with the reason
- * in d. */
+/* Make the open temporary fd (named tmp, in the directory dfd) 0644,
+ * owned as a directory made there would be (own_like_dir(): a try as
+ * root leaves the service user's file, as it leaves their directories),
+ * write data into it and make it durable; it stays open, and locked.
+ * The mode first: a run of another user (a try as root) can then open a
+ * leftover to see whether it is held (remove_if_abandoned()). Returns
+ * 0, or -1 with the reason in d. */
 static int
-fill_tmp(int fd, const char *tmp, const char *data, size_t len, struct diag *d)
+fill_tmp(int dfd, int fd, const char *tmp, const char *data, size_t len,
+         struct diag *d)
 {
 	const char *what = NULL;
 
+	own_like_dir(fd, dfd);
 	if (fchmod(fd, 0644) == -1)
 		what = "cannot set the mode of";
 	else if (write_all(fd, data, len) == -1)
@@ -786,15 +874,17 @@ fill_tmp(int fd, const char *tmp, const char *data, size_t len, struct diag *d)
 	return -1;
 }
 
-/* fsync a directory so that a rename in it is durable. EINVAL (a file
- * system that cannot) is not an error. Returns 0 or -1. */
+/* fsync f's directory so that a rename in it is durable, through a
+ * descriptor of its own (f->dirfd may be path-only: a directory this user
+ * may not read). EINVAL (a file system that cannot) is not an error.
+ * Returns 0 or -1. */
 static int
-sync_dir(const char *dir, struct diag *d)
+sync_dir(const struct publish_file *f, struct diag *d)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat(f->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd == -1 || (group_sync(fd) == -1 && errno != EINVAL)) {
-		diag_error(d, "cannot sync directory %s: %s", dir,
+		diag_error(d, "cannot sync directory %s: %s", f->dir,
 		           strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -804,73 +894,85 @@ sync_dir(const char *dir, struct diag *d)
 	return 0;
 }
 
-int
-publish_refuse_link(const char *path, struct diag *d)
+/* Refuse f if it is a symbolic link: the rename would replace the
+ * link, not the file it points to. Returns 0, or -1 (in d). */
+static int
+refuse_link(const struct publish_file *f, struct diag *d)
 {
-	char to[256];
 	struct stat st;
-	ssize_t n;
 
-	if (lstat(path, &st) == -1 || !S_ISLNK(st.st_mode))
+	if (fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISLNK(st.st_mode))
+		return policy_link_refused(f, d);
+	return 0;
+}
+
+/* Put the filled temporary tmp in place of f. Returns 0, or -1 (in
+ * d). */
+static int
+rename_tmp(const struct publish_file *f, const char *tmp, struct diag *d)
+{
+	const char *name = tmp + (f->name - f->path);
+
+	if (renameat(f->dirfd, name, f->dirfd, f->name) == 0)
 		return 0;
-	n = readlink(path, to, sizeof(to) - 1);
-	to[n > 0 ? n : 0] = '\0';
-	diag_error(d,
-	           "%s is a symbolic link%s%s%s: publishing replaces the "
-	           "file, and would replace the link; set policy-file to "
-	           "the file it points to",
-	           path, n > 0 ? " to " : "", to,
-	           n == (ssize_t)sizeof(to) - 1 ? "..." : "");
+	/* EBUSY: the file is a mount point, which rename(2) cannot
+	 * replace */
+	diag_error(d, "cannot replace %s: %s%s", f->path, strerror(errno),
+	           errno == EBUSY ? "; a bind-mounted file cannot be "
+	                            "replaced: bind-mount its directory "
+	                            "instead"
+	                          : "");
 	return -1;
 }
 
 int
-publish_write(const char *path, const char *data, size_t len, struct diag *d)
+publish_file_write(struct publish_file *f, const char *data, size_t len,
+                   struct diag *d)
 {
-	char *dir = dir_of(path);
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 	struct buf tmp;
-	size_t young; /* path's temporaries left unjudged: no locks */
+	size_t young; /* f's temporaries left unjudged: no locks */
 	int fd, rc = -1;
 
 	buf_init(&tmp, 4096);
-	if (*base == '\0' ||
-	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", path) == -1) {
-		diag_error(d, "%s: not a usable file name", path);
+	if (*f->name == '\0' ||
+	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", f->path) == -1) {
+		diag_error(d, "%s: not a usable file name", f->path);
 		goto out;
 	}
-	if (make_dirs(dir, d) == -1 || publish_refuse_link(path, d) == -1)
+	if (open_dir(f, 1, d) == -1 || refuse_link(f, d) == -1)
 		goto out;
-	remove_leftovers(dir, base, &young);
-	fd = open_tmp(tmp.data, dir, d);
+	remove_leftovers(f->dirfd, f->name, &young);
+	fd = open_tmp(f, tmp.data, d);
 	if (fd == -1)
 		goto out;
-	if (fill_tmp(fd, tmp.data, data, len, d) == -1)
-		goto unlink;
-	if (rename(tmp.data, path) == -1) {
-		/* EBUSY: path is a mount point, which rename(2) cannot
-		 * replace */
-		diag_error(d, "cannot replace %s: %s%s", path, strerror(errno),
-		           errno == EBUSY
-		               ? "; a bind-mounted file cannot be replaced: "
-		                 "bind-mount its directory instead"
-		               : "");
-		goto unlink;
+	if (fill_tmp(f->dirfd, fd, tmp.data, data, len, d) == -1 ||
+	    rename_tmp(f, tmp.data, d) == -1) {
+		unlinkat(f->dirfd, tmp.data + (f->name - f->path), 0);
+		close(fd);
+		goto out;
 	}
 	/* Closed only now: its lock kept every tidy off the temporary until
 	 * the rename. The bytes are durable (fill_tmp), so the close has
 	 * nothing left to report. */
 	close(fd);
-	rc = sync_dir(dir, d);
+	rc = sync_dir(f, d);
 	if (young > 0)
-		keep_dir_listed(dir, path, base);
-	goto out;
-unlink:
-	unlink(tmp.data);
-	close(fd);
+		keep_dir_listed(f);
 out:
 	buf_free(&tmp);
-	free(dir);
+	return rc;
+}
+
+int
+publish_write(const char *path, const char *data, size_t len, struct diag *d)
+{
+	struct publish_file f;
+	int rc;
+
+	publish_file_init(&f, path);
+	rc = publish_file_write(&f, data, len, d);
+	publish_file_close(&f);
 	return rc;
 }
 

@@ -14,17 +14,44 @@
 
 #define PUBLISH_DEFAULT_TIMEOUT 300u /* seconds, publish-command */
 
-/* Read the published file into out. Returns 1 if it exists, 0 if it does
- * not, -1 on another error (reason in d). Bounded by out->max. In a run
- * that holds the lock (publish_run_locked()), the temporaries killed
- * writers left next to the file (as publish_write() removes them) are
- * removed too, when its directory changed after the file was put in
- * place: leftovers do not wait for the policy to change. Never waits. */
-int publish_read(const char *path, struct buf *out, struct diag *d);
+/*
+ * A policy file, and its directory once opened: the steps of one domain
+ * (the read that plans, the write) go through one descriptor of the
+ * directory, found once by dirwalk.c's walk. publish_file_init() keeps
+ * path (which must outlive f) and opens nothing; publish_file_close()
+ * closes what was opened (safe to call twice).
+ */
+struct publish_file {
+	const char *path; /* as configured: messages name it */
+	const char *name; /* its last component, in path */
+	char *dir;        /* its directory as written, for messages */
+	int dirfd;        /* that directory once opened, else -1 */
+};
+
+void publish_file_init(struct publish_file *f, const char *path);
+void publish_file_close(struct publish_file *f);
 
 /*
- * Replace path atomically with len bytes of data (mode 0644), creating
- * missing directories (0755). Returns 0, or -1 with "PATH: reason" style
+ * Read the published file f into out. Returns 1 if it exists, 0 if it
+ * (or a directory on the way) does not, -1 on another error (reason in
+ * d). Bounded by out->max. Only a regular file is opened: a symbolic
+ * link is refused unread (publishing would replace the link, and a dry
+ * run would show what it points to), and so is anything else (a device
+ * or a FIFO, looked at before it is opened). So is a path through a
+ * symbolic link that someone else than root or the running user could
+ * have put there (dir_open_walked()). In a run that holds the lock
+ * (publish_run_locked()), the temporaries killed writers left next to
+ * the file (as publish_write() removes them) are removed too, when its
+ * directory changed after the file was put in place: leftovers do not
+ * wait for the policy to change. Never waits.
+ */
+int publish_file_read(struct publish_file *f, struct buf *out, struct diag *d);
+
+/*
+ * Replace f atomically with len bytes of data (mode 0644; run as root
+ * in a directory of another user, that user's and group's, as the
+ * directories it makes), creating missing directories (0755, see
+ * dir_open_walked()). Returns 0, or -1 with "PATH: reason" style
  * text in d (the directory or file named, with the errno text); on
  * failure the old file is untouched and no temporary file is left, except
  * when only the final flush of the directory failed (the new file is then
@@ -51,14 +78,14 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
  * proves slower than the fsyncs it replaces (a busy file system), each
  * writer uses fsync.
  */
+int publish_file_write(struct publish_file *f, const char *data, size_t len,
+                       struct diag *d);
+
+/* publish_file_read() and publish_file_write() of the file at path, its
+ * directory walked anew for the call. */
+int publish_read(const char *path, struct buf *out, struct diag *d);
 int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
-
-/* A symbolic link at path is refused: the rename would replace the link
- * itself, not the file it points to, and a layout built on it (a link
- * into a git checkout, say) would break without a word. Returns 0, or
- * -1 with the reason in d (what publish_write() says for it). */
-int publish_refuse_link(const char *path, struct diag *d);
 
 /* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
  * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'

@@ -122,8 +122,11 @@ struct domain_run {
 	const struct domain_conf *dc; /* &settings */
 	struct domain_conf settings;  /* from the configuration */
 	char *policy_file;            /* dc's, expanded */
-	char *verify_url;             /* dc's, or the default */
-	char *error; /* why the domain failed; NULL: it did not */
+	/* policy_file, its directory open from the plan's read to the end
+	 * of the publish: both go to the directory the walk found once */
+	struct publish_file file;
+	char *verify_url; /* dc's, or the default */
+	char *error;      /* why the domain failed; NULL: it did not */
 	struct strlist warnings;
 	struct buf notes;           /* -v lines, printed in domain order */
 	struct buf dry_text;        /* --dry-run: the file diff */
@@ -628,8 +631,11 @@ plan_file(struct domain_run *r)
 
 	diag_init(&d);
 	buf_init(&r->published, POLICY_MAX_SIZE);
-	exists = publish_read(r->policy_file, &r->published, &d);
+	exists = publish_file_read(&r->file, &r->published, &d);
 	if (exists == -1) {
+		/* nothing read may be shown (a dry run's diff): the file
+		 * refused may be what a link pointed to */
+		buf_reset(&r->published);
 		run_fail(r, "%s", d.error);
 		return -1;
 	}
@@ -641,11 +647,6 @@ plan_file(struct domain_run *r)
 	         !exists           ? "not published yet"
 	         : r->file_differs ? "differs from the new policy"
 	                           : "up to date");
-	/* refused now, so that a dry run says it too */
-	if (r->file_differs && publish_refuse_link(r->policy_file, &d) == -1) {
-		run_fail(r, "%s", d.error);
-		return -1;
-	}
 	return 0;
 }
 
@@ -1045,7 +1046,7 @@ publish_file(struct domain_run *r)
 	struct diag d;
 
 	diag_init(&d);
-	if (publish_write(r->policy_file, r->served.data, r->served.len, &d) ==
+	if (publish_file_write(&r->file, r->served.data, r->served.len, &d) ==
 	    -1) {
 		run_fail(r, "%s", d.error);
 		return -1;
@@ -1155,6 +1156,7 @@ follow_command_form(struct domain_run *r)
 		return 0;
 	diag_init(&d);
 	buf_init(&now, POLICY_MAX_SIZE);
+	/* walked anew: the command may have replaced the directory too */
 	if (publish_read(r->policy_file, &now, &d) == 1 &&
 	    now.len == r->other.len &&
 	    memcmp(now.data, r->other.data, now.len) == 0) {
@@ -1719,6 +1721,7 @@ static void
 run_free(struct domain_run *r)
 {
 	free(r->error);
+	publish_file_close(&r->file);
 	free(r->policy_file);
 	free(r->verify_url);
 	strlist_free(&r->warnings);
@@ -1931,6 +1934,7 @@ state_start(struct sync_state *s, size_t i)
 
 	conf_domain(s->conf, conf_index(s, i), &r->settings);
 	r->dc = &r->settings;
+	r->file.dirfd = -1; /* nothing to close before state_read() */
 	r->change.acl_part = s->acl_part[conf_index(s, i)];
 	r->opts = fetch_opts_of(r->dc);
 	if (j != NO_FETCH)
@@ -2036,6 +2040,7 @@ state_read(struct sync_state *s, size_t i)
 
 	/* built here, outside the run's lock, which state_start holds */
 	r->policy_file = conf_policy_file(dc);
+	publish_file_init(&r->file, r->policy_file);
 	r->verify_url = conf_verify_url(dc);
 	if (j != NO_FETCH)
 		run_note(r, "fetching upstream %s%s", dc->upstream,
@@ -2070,6 +2075,7 @@ state_work(struct sync_state *s, size_t i)
 	 * gate), beside the reason */
 	if (s->o->dry_run && r->planned)
 		dry_run_diff(r);
+	publish_file_close(&r->file);
 	pthread_mutex_lock(&s->lock);
 	s->active--;
 	pthread_cond_signal(&s->work_cv);

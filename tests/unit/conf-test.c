@@ -962,6 +962,64 @@ test_shared_policy_file_paths(void)
 }
 
 /*
+ * A link that someone else than root or the running user could have put
+ * on the way to a policy file (a tenant's .well-known, linked to another
+ * domain's) does not make the two files one: the publish does not
+ * follow it (that domain fails alone, naming it), so the configuration
+ * loads. Before, the link was followed here, and the whole configuration
+ * was refused for two domains with one file: one tenant stopped every
+ * domain's run. The same link in a directory of root's is followed, as
+ * the publish follows it: one file, refused. Giving a directory to
+ * another user needs root: skipped otherwise.
+ */
+static void
+test_shared_policy_file_tenant(void)
+{
+	static const char conf[] =
+	    KEY_STMT "options { key \"k\"; mx-check off; };\n"
+	             "domain \"a.example\" { upstream "
+	             "\"https://mta-sts.one.example/x\"; "
+	             "policy-file \"tn/a/wk/mta-sts.txt\"; };\n"
+	             "domain \"b.example\" { upstream "
+	             "\"https://mta-sts.two.example/x\"; "
+	             "policy-file \"tn/b/wk/mta-sts.txt\"; };\n";
+	struct diag d;
+	struct conf *c;
+
+	if (geteuid() != 0) {
+		for (int i = 0; i < 4; i++)
+			ok(1, "# SKIP not root: cannot give a directory away");
+		return;
+	}
+	mkdir(tpath("tn"), 0755);
+	mkdir(tpath("tn/a"), 0755);
+	mkdir(tpath("tn/a/wk"), 0755);
+	mkdir(tpath("tn/b"), 0755);
+	if (chown(tpath("tn/b"), 65534, 65534) == -1 ||
+	    symlink(tpath("tn/a/wk"), tpath("tn/b/wk")) == -1) {
+		perror("tn/b");
+		exit(99);
+	}
+	c = load_text(conf, &d);
+	ok(c != NULL,
+	   "a tenant's link to another domain's directory: loads (%s)",
+	   d.error);
+	shared_flags(c, "00",
+	             "a tenant's link: neither domain is taken to share "
+	             "its file");
+	conf_free(c);
+	if (chown(tpath("tn/b"), 0, 0) == -1)
+		perror("chown");
+	c = load_text(conf, &d);
+	ok(c == NULL, "the same link in a directory of root's: refused");
+	like(d.error,
+	     "domain \"b.example\" has the policy-file of domain "
+	     "\"a.example\"",
+	     "the same link in a directory of root's: one file");
+	conf_free(c);
+}
+
+/*
  * Domains that write the same settings share them, and what is a
  * domain's own (name, place, tls-rpt, verify-url) stays its own: a
  * domain without tls-rpt gets the options' one, a domain with other
@@ -2904,6 +2962,7 @@ main(void)
 	test_verify_url();
 	test_shared_policy_file();
 	test_shared_policy_file_paths();
+	test_shared_policy_file_tenant();
 	test_shared();
 	test_tls_rpt_scheme();
 	test_scale();

@@ -2,8 +2,9 @@
  * publish-test - edge cases of publish.c and fetch.c that need no server:
  * file names, binary content, bounded reads, command output limits, URLs
  * refused before any connection, duplicate jobs; publish_write from
- * many threads at once (the group commit of its flushes); and the
- * leftovers of killed writers, with locks and without.
+ * many threads at once (the group commit of its flushes); the
+ * leftovers of killed writers, with locks and without; links and
+ * FIFOs on the way, and a directory swapped for a link as it is made.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -99,6 +101,45 @@ flock(int fd, int op)
 	return (int)syscall(SYS_flock, fd, op);
 }
 
+/* A link's target to put in place of the next directory that
+ * publish_write makes, the moment it is made (then NULL again): what the
+ * owner of the directory it is made in may do at that moment. */
+static const char *swap_for_link;
+
+/* Move the directory name just made in dfd away (to name.moved), and put
+ * a link to swap_for_link in its place. */
+static void
+swap_made_dir(int dfd, const char *name)
+{
+	const char *to = swap_for_link;
+	char moved[PATH_MAX];
+
+	swap_for_link = NULL;
+	snprintf(moved, sizeof(moved), "%s.moved", name);
+	if (renameat(dfd, name, dfd, moved) == -1 ||
+	    symlinkat(to, dfd, name) == -1)
+		printf("# cannot swap %s for a link: %s\n", name,
+		       strerror(errno));
+}
+
+/* mkdirat(2) and mkdir(2), as publish.c and dirwalk.c call them: the
+ * real call, then swap_made_dir() when a test asked for it. */
+int
+mkdirat(int dfd, const char *name, mode_t mode)
+{
+	int rc = (int)syscall(SYS_mkdirat, dfd, name, mode);
+
+	if (rc == 0 && swap_for_link != NULL)
+		swap_made_dir(dfd, name);
+	return rc;
+}
+
+int
+mkdir(const char *path, mode_t mode)
+{
+	return mkdirat(AT_FDCWD, path, mode);
+}
+
 /* Set the flush delays and the syncfs failure, and zero the counters. */
 static void
 flush_setup(int fsync_delay, int syncfs_delay, int fail_errno)
@@ -152,6 +193,234 @@ test_write_read(void)
 	ok(publish_write("empty.txt", "", 0, &d) == 0 &&
 	       stat("empty.txt", &st) == 0 && st.st_size == 0,
 	   "write: an empty file");
+}
+
+/* Write the file path (mode 0644) with content s. Returns 0 or -1. */
+static int
+put_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = fd == -1 ? -1 : (int)write(fd, s, strlen(s));
+
+	if (fd != -1)
+		close(fd);
+	return rc == (int)strlen(s) ? 0 : -1;
+}
+
+/* The scratch directory's path of name, for a link's target (one of
+ * two buffers used in turn). */
+static const char *
+spath(const char *name)
+{
+	static char p[2][PATH_MAX];
+	static int which;
+
+	which ^= 1;
+	snprintf(p[which], sizeof(p[which]), "%s/%s", scratch, name);
+	return p[which];
+}
+
+/* Set by fifo_writer() once its open(2) of the FIFO returned: only a
+ * reader's open lets it. */
+static int fifo_opened;
+
+/* A writer waiting for a reader of the FIFO arg. */
+static void *
+fifo_writer(void *arg)
+{
+	int fd = open(arg, O_WRONLY | O_CLOEXEC);
+
+	__atomic_store_n(&fifo_opened, 1, __ATOMIC_SEQ_CST);
+	if (fd != -1)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * A policy file that is a symbolic link is refused without reading what
+ * it points to: a dry run shows the file it read as the published one,
+ * and a link to a key file showed the key (before, the file was read
+ * through the link, and only then refused). Anything but a regular file
+ * is refused without being opened, also through a link: opening a
+ * device may do something (a watchdog's arms it), and opening a FIFO
+ * lets a writer waiting there go on (here one waits, and must still
+ * wait; before, the read opened it).
+ */
+static void
+test_read_refusals(void)
+{
+	struct timespec pause = {0, 100000000};
+	struct diag d;
+	struct buf b;
+	pthread_t tid;
+	int fd, started;
+
+	ok(mkdir("rr", 0755) == 0 && put_file("rr/secret", "TOP SECRET") == 0 &&
+	       symlink("secret", "rr/mta-sts.txt") == 0,
+	   "refusals: a link to a secret file");
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(publish_read("rr/mta-sts.txt", &b, &d) == -1 && b.len == 0,
+	   "refusals: a link is refused, nothing read");
+	like(d.error,
+	     "rr/mta-sts.txt is a symbolic link to secret: publishing "
+	     "replaces the file",
+	     "refusals: ... with the message of a link");
+	started = mkfifo("rr/fifo", 0600) == 0 &&
+	          symlink("fifo", "rr/to-fifo") == 0 &&
+	          pthread_create(&tid, NULL, fifo_writer, "rr/fifo") == 0;
+	ok(started, "refusals: a FIFO, a writer waiting at it, a link to it");
+	nanosleep(&pause, NULL); /* the writer waits in open(2) */
+	diag_init(&d);
+	ok(publish_read("rr/fifo", &b, &d) == -1,
+	   "refusals: a FIFO is refused");
+	like(d.error, "rr/fifo: not a regular file", "refusals: ... said so");
+	diag_init(&d);
+	ok(publish_read("rr/to-fifo", &b, &d) == -1 &&
+	       strstr(d.error, "symbolic link") != NULL,
+	   "refusals: a link to the FIFO is refused as a link");
+	nanosleep(&pause, NULL);
+	ok(!__atomic_load_n(&fifo_opened, __ATOMIC_SEQ_CST),
+	   "refusals: the FIFO was never opened (its writer still waits)");
+	fd = open("rr/fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (started)
+		pthread_join(tid, NULL);
+	if (fd != -1)
+		close(fd);
+	buf_free(&b);
+	ok(unlink("rr/fifo") == 0 && unlink("rr/to-fifo") == 0 &&
+	       unlink("rr/mta-sts.txt") == 0 && unlink("rr/secret") == 0 &&
+	       rmdir("rr") == 0,
+	   "refusals: removed");
+}
+
+/*
+ * A symbolic link on the way to the policy file is followed only where
+ * nobody but root or the running user could have put it: in a directory
+ * of theirs that others may not write (unless sticky, and then only a
+ * link of theirs). Else whoever owns a web root could point a link
+ * (.well-known, say) at any directory, and a run as root would make or
+ * replace mta-sts.txt there; so the read and the write refuse it, saying
+ * where it is and what to do. Before, every link was followed. Another
+ * user's directory needs root to be made: those cases are skipped
+ * otherwise.
+ */
+static void
+test_links(void)
+{
+	struct diag d;
+	struct buf b;
+	char got[8] = "";
+	int fd;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(mkdir("lk", 0755) == 0 && mkdir("lk/real", 0755) == 0 &&
+	       symlink("real", "lk/ln") == 0 &&
+	       publish_write("lk/ln/mta-sts.txt", "a", 1, &d) == 0 &&
+	       access("lk/real/mta-sts.txt", F_OK) == 0,
+	   "links: one in a directory of this user's is followed (%s)",
+	   d.error);
+	diag_init(&d);
+	ok(mkdir("ow", 0755) == 0 && chmod("ow", 0777) == 0 &&
+	       symlink(spath("lk/real"), "ow/ln") == 0 &&
+	       publish_write("ow/ln/mta-sts.txt", "b", 1, &d) == -1,
+	   "links: one in a directory others may write is refused");
+	like(d.error, "ow/ln is a symbolic link (to \"", "links: ... named");
+	like(d.error, "others may write (mode 0777", "links: ... and why");
+	like(d.error, "set policy-file to the real path",
+	     "links: ... and what to do");
+	diag_init(&d);
+	ok(publish_read("ow/ln/mta-sts.txt", &b, &d) == -1 && b.len == 0 &&
+	       strstr(d.error, "ow/ln is a symbolic link") != NULL,
+	   "links: ... by a read too, which reads nothing");
+	fd = open("lk/real/mta-sts.txt", O_RDONLY | O_CLOEXEC);
+	ok(fd != -1 && read(fd, got, sizeof(got) - 1) == 1 &&
+	       strcmp(got, "a") == 0,
+	   "links: the file it points to is untouched");
+	if (fd != -1)
+		close(fd);
+	if (geteuid() == 0) {
+		diag_init(&d);
+		ok(mkdir("tenant", 0755) == 0 &&
+		       chown("tenant", 65534, 65534) == 0 &&
+		       symlink(spath("lk/real"), "tenant/.well-known") == 0 &&
+		       publish_write("tenant/.well-known/mta-sts.txt", "c", 1,
+		                     &d) == -1,
+		   "links: one in a directory of another user is refused");
+		like(d.error,
+		     "belongs to uid 65534, not to root or to the user",
+		     "links: ... saying whose it is");
+		diag_init(&d);
+		ok(mkdir("sticky", 0755) == 0 && chmod("sticky", 01777) == 0 &&
+		       symlink(spath("lk/real"), "sticky/ln") == 0 &&
+		       lchown("sticky/ln", 65534, 65534) == 0 &&
+		       publish_write("sticky/ln/mta-sts.txt", "d", 1, &d) == -1,
+		   "links: another user's in a sticky directory is refused");
+		like(d.error, "and the link is uid 65534's",
+		     "links: ... saying whose it is");
+		diag_init(&d);
+		ok(lchown("sticky/ln", 0, 0) == 0 &&
+		       publish_write("sticky/ln/mta-sts.txt", "e", 1, &d) == 0,
+		   "links: root's there is followed (%s)", d.error);
+		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
+		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
+		   "links: removed (as root)");
+	} else {
+		for (int i = 0; i < 6; i++)
+			ok(1, "# SKIP not root: cannot give a directory away");
+	}
+	buf_free(&b);
+	ok(unlink("ow/ln") == 0 && rmdir("ow") == 0 &&
+	       unlink("lk/real/mta-sts.txt") == 0 && unlink("lk/ln") == 0 &&
+	       rmdir("lk/real") == 0 && rmdir("lk") == 0,
+	   "links: removed");
+}
+
+/*
+ * A directory publish_write makes is swapped for a link the moment it
+ * is made (swap_for_link), as whoever owns the directory it is made in
+ * may do: its mode and owner are set through a descriptor of what was
+ * made, never through its name, so what the link points to keeps its
+ * mode, and the link is not followed when another user could have made
+ * it (as root). Before, chmod(2) of the name followed the link: a run as
+ * root could be made to chmod any file or directory 0755.
+ */
+static void
+test_mkdir_swap(void)
+{
+	int root = geteuid() == 0;
+	struct stat st;
+	struct diag d;
+
+	/* as root the web root is another user's; the target is one of
+	 * root's, a directory there (a file otherwise) */
+	ok(mkdir("race", 0755) == 0 &&
+	       (!root || chown("race", 65534, 65534) == 0) &&
+	       (root ? mkdir("victim", 0700) : put_file("victim", "x")) == 0 &&
+	       chmod("victim", 0700) == 0,
+	   "swap: a directory to make in, and a target of mode 0700");
+	swap_for_link = spath("victim");
+	diag_init(&d);
+	ok(publish_write("race/new/mta-sts.txt", "x", 1, &d) == -1,
+	   "swap: the write fails");
+	if (stat("victim", &st) == -1)
+		st.st_mode = 0;
+	ok((st.st_mode & 07777) == 0700,
+	   "swap: what the link points to keeps its mode (%04o)",
+	   (unsigned)(st.st_mode & 07777));
+	if (root)
+		like(d.error, "race/new is a symbolic link",
+		     "swap: the link is refused, named");
+	else
+		like(d.error, "victim: not a directory",
+		     "swap: the link leads to a file, not a directory");
+	ok(access("victim/mta-sts.txt", F_OK) == -1,
+	   "swap: nothing written where it points");
+	ok(unlink("race/new") == 0 && rmdir("race/new.moved") == 0 &&
+	       rmdir("race") == 0 &&
+	       (root ? rmdir("victim") : unlink("victim")) == 0,
+	   "swap: removed");
 }
 
 static int
@@ -812,6 +1081,9 @@ main(void)
 	umask(077);
 	fetch_global_init();
 	test_write_read();
+	test_read_refusals();
+	test_links();
+	test_mkdir_swap();
 	test_command();
 	test_fetch_refusals();
 	test_verify();

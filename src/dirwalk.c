@@ -1,0 +1,477 @@
+/*
+ * dirwalk.c - opening the directory of a policy file one component at a
+ * time (see dirwalk.h). A root run writes in web roots that other users
+ * own: a link they put on the way (the domain's directory, .well-known)
+ * must not take the run's writes, directories and chmods anywhere else,
+ * and a link of one tenant must not make two domains' files one. The
+ * kernel's path lookup follows every link; this walk follows only those
+ * that root or the running user could have made.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dirwalk.h"
+
+/* Attempts at a component that changes while it is looked at (made or
+ * removed by another process between two calls). */
+#define DIRWALK_TRIES 3
+
+enum dir_trust
+dir_trust(const struct stat *st)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me)
+		return DIR_OTHER_OWNER;
+	if ((st->st_mode & S_IWOTH) != 0 && (st->st_mode & S_ISVTX) == 0)
+		return DIR_OTHERS_WRITE;
+	return DIR_TRUSTED;
+}
+
+int
+path_next(char *todo, char *comp)
+{
+	char *p = todo, *slash;
+	size_t n;
+
+	while (*p == '/')
+		p++;
+	if (*p == '\0')
+		return -1;
+	slash = strchr(p, '/');
+	n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+	snprintf(comp, NAME_MAX + 1, "%.*s", (int)(n < NAME_MAX ? n : NAME_MAX),
+	         p);
+	memmove(todo, p + n, strlen(p + n) + 1);
+	return n > NAME_MAX ? 1 : 0;
+}
+
+int
+path_splice(char *todo, size_t size, const char *target)
+{
+	size_t t = strlen(target), r = strlen(todo);
+
+	if (t + 1 + r + 1 > size)
+		return -1;
+	memmove(todo + t + 1, todo, r + 1);
+	memcpy(todo, target, t);
+	todo[t] = '/';
+	return 0;
+}
+
+void
+own_like_dir(int fd, int dfd)
+{
+	struct stat st;
+
+	if (geteuid() != 0 || fstat(dfd, &st) == -1 || st.st_uid == 0)
+		return;
+	if (fchown(fd, st.st_uid, st.st_gid) == -1) {
+		/* best effort: the next write says why */
+	}
+}
+
+const char *
+erofs_hint(int err)
+{
+	return err == EROFS ? "; under systemd, add the directory (or one "
+	                      "above it) to the unit's ReadWritePaths=: its "
+	                      "ProtectSystem=strict makes the rest read-only"
+	                    : "";
+}
+
+/* What a walk does at a directory that does not exist. */
+enum walk_mode {
+	WALK_READ,    /* stops: nothing below it exists */
+	WALK_CREATE,  /* makes it */
+	WALK_IDENTITY /* goes on in the rest (dir_walk_identity()) */
+};
+
+/* A walk under way. */
+struct walk {
+	enum walk_mode mode;
+	int fd;                  /* the directory reached (-1: none) */
+	struct buf at;           /* its path, links replaced by their
+	                            targets ("" for the working directory) */
+	char todo[2 * PATH_MAX]; /* what is left, links' targets in front */
+	int links;               /* followed so far */
+	/* WALK_IDENTITY: what was not walked below fd ("/x/y": missing
+	 * directories, or a link that is not followed and what follows
+	 * it); ".." takes back a component of it down to floor only (not
+	 * the link: where it leads is not known) */
+	struct buf rest;
+	size_t floor;
+	int stopped; /* at a link not followed, or an error: all is rest */
+	struct diag *d;
+};
+
+/* Set w up to walk dir in mode; returns 0, or -1 (in w->d) when the
+ * start cannot be opened or dir is too long. */
+static int
+walk_init(struct walk *w, enum walk_mode mode, const char *dir, struct diag *d)
+{
+	memset(w, 0, sizeof(*w));
+	w->mode = mode;
+	w->d = d;
+	buf_init(&w->at, 2 * PATH_MAX);
+	buf_init(&w->rest, 2 * PATH_MAX);
+	buf_puts(&w->at, dir[0] == '/' ? "/" : "");
+	w->fd =
+	    open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->fd == -1) {
+		diag_error(d, "cannot open directory %s: %s",
+		           dir[0] == '/' ? "/" : ".", strerror(errno));
+		return -1;
+	}
+	if (str_copy(w->todo, sizeof(w->todo), dir) == -1) {
+		diag_error(d, "%s: %s", dir, strerror(ENAMETOOLONG));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+walk_free(struct walk *w)
+{
+	if (w->fd != -1)
+		close(w->fd);
+	buf_free(&w->at);
+	buf_free(&w->rest);
+}
+
+/* The path of entry name of the directory reached, for a message, in
+ * out (size bytes). Returns out. */
+static const char *
+walk_entry(const struct walk *w, const char *name, char *out, size_t size)
+{
+	const char *at = w->at.len > 0 ? w->at.data : "";
+
+	snprintf(out, size, "%s%s%s", at,
+	         w->at.len > 0 && at[w->at.len - 1] != '/' ? "/" : "", name);
+	return out;
+}
+
+/* Add component comp to w->rest ("..": take one back, down to floor).
+ * Returns 0. */
+static int
+rest_add(struct walk *w, const char *comp)
+{
+	char *slash;
+
+	if (strcmp(comp, "..") == 0 && w->rest.len > w->floor) {
+		slash = strrchr(w->rest.data, '/');
+		w->rest.len = (size_t)(slash - w->rest.data);
+		w->rest.data[w->rest.len] = '\0';
+		return 0;
+	}
+	buf_puts(&w->rest, "/");
+	buf_puts(&w->rest, comp);
+	return 0;
+}
+
+/* Stop walking for real at entry name (an identity walk; other walks
+ * fail with the reason in errno). Returns 0 or -1. */
+static int
+walk_fail(struct walk *w, const char *name, int err)
+{
+	char p[2 * PATH_MAX];
+
+	if (w->mode == WALK_IDENTITY) {
+		rest_add(w, name);
+		w->floor = w->rest.len;
+		w->stopped = 1;
+		return 0;
+	}
+	walk_entry(w, name, p, sizeof(p));
+	if (err == ENOTDIR)
+		diag_error(w->d, "%s: not a directory", p);
+	else if (err == EAGAIN)
+		diag_error(w->d,
+		           "%s: made, removed or replaced by another program "
+		           "each time it was looked at; keep others away from "
+		           "it while mta-sts-sync runs",
+		           p);
+	else
+		diag_error(w->d, "%s: %s", p, strerror(err));
+	return -1;
+}
+
+/* Make fd, the directory just reached through name, the one walked. */
+static int
+walk_enter(struct walk *w, int fd, const char *name)
+{
+	close(w->fd);
+	w->fd = fd;
+	if (w->at.len > 0 && w->at.data[w->at.len - 1] != '/')
+		buf_puts(&w->at, "/");
+	buf_puts(&w->at, name);
+	return 0;
+}
+
+/* Go to the parent of the directory reached (as the kernel does for
+ * "..": the real one). Returns 0 or -1. */
+static int
+walk_up(struct walk *w)
+{
+	int fd = openat(w->fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char *slash;
+
+	if (fd == -1)
+		return walk_fail(w, "..", errno);
+	close(w->fd);
+	w->fd = fd;
+	slash = w->at.len > 0 ? strrchr(w->at.data, '/') : NULL;
+	if (w->at.len == 0 || strcmp(slash ? slash + 1 : w->at.data, "..") == 0)
+		buf_puts(&w->at, w->at.len == 0 ? ".." : "/..");
+	else if (slash == w->at.data)
+		w->at.len = 1; /* "/x": "/" */
+	else
+		w->at.len = slash != NULL ? (size_t)(slash - w->at.data) : 0;
+	w->at.data[w->at.len] = '\0';
+	return 0;
+}
+
+/*
+ * Make the directory name in the one reached, and enter it: mode 0755
+ * whatever the umask (the web server must read it), the owner of the
+ * directory it is made in when root makes it there for another user.
+ * Both go through a descriptor opened without following a link, and
+ * only to a directory of this user: whoever may write where it is made
+ * may replace it meanwhile, by a link (then not opened) or a directory
+ * of theirs (then left as it is). Returns 0 when entered, 1 to look at
+ * name again (someone else made or replaced it), -1 (in w->d).
+ */
+static int
+walk_mkdir(struct walk *w, const char *name)
+{
+	char p[2 * PATH_MAX];
+	struct stat st;
+	int fd, err;
+
+	if (mkdirat(w->fd, name, 0755) == -1) {
+		if (errno == EEXIST)
+			return 1;
+		err = errno;
+		diag_error(w->d, "cannot create directory %s: %s%s",
+		           walk_entry(w, name, p, sizeof(p)), strerror(err),
+		           erofs_hint(err));
+		return -1;
+	}
+	fd = openat(w->fd, name,
+	            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return 1;
+	if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) {
+		if (fchmod(fd, 0755) == -1) {
+			/* best effort: the umask's mode still lets this
+			 * user write; the web server may say more */
+		}
+		own_like_dir(fd, w->fd);
+	}
+	return walk_enter(w, fd, name);
+}
+
+/*
+ * Refuse to follow the link name (its status lst) in the directory
+ * reached (dst), which someone else than root or the running user could
+ * have put there (why, or, when DIR_TRUSTED, a link of another user in
+ * a sticky directory): they could point it at any directory (another
+ * domain's, a system one) for this run to write in. Says so in w->d,
+ * naming the link, where it points and what to do. Returns -1.
+ */
+static int
+link_refused(struct walk *w, const char *name, const struct stat *dst,
+             const struct stat *lst, enum dir_trust why)
+{
+	char to[PATH_MAX], shown[256], p[2 * PATH_MAX], whose[160];
+	ssize_t n = readlinkat(w->fd, name, to, sizeof(to) - 1);
+	unsigned mode = (unsigned)(dst->st_mode & 07777);
+
+	to[n > 0 ? n : 0] = '\0';
+	str_printable(to, strlen(to), shown, sizeof(shown));
+	if (why == DIR_OTHER_OWNER)
+		snprintf(whose, sizeof(whose),
+		         "belongs to uid %u, not to root or to the user "
+		         "running mta-sts-sync (uid %u)",
+		         (unsigned)dst->st_uid, (unsigned)geteuid());
+	else if (why == DIR_OTHERS_WRITE)
+		snprintf(whose, sizeof(whose),
+		         "others may write (mode %04o; chmod o-w would do)",
+		         mode);
+	else
+		snprintf(whose, sizeof(whose),
+		         "others may write (mode %04o), and the link is uid "
+		         "%u's",
+		         mode, (unsigned)lst->st_uid);
+	diag_error(w->d,
+	           "%s is a symbolic link (to \"%s\") in a directory that "
+	           "%s: it could point anywhere, at another domain's "
+	           "directory or a system one, so it is not followed; put "
+	           "the directory itself in its place, or set policy-file to "
+	           "the real path, without links that others control",
+	           walk_entry(w, name, p, sizeof(p)), shown, whose);
+	return -1;
+}
+
+/*
+ * Follow the link name (its status lst) of the directory reached, if
+ * nobody but root or the running user could have put it there: the
+ * directory is trusted (dir_trust()), and in a sticky directory others
+ * may write, the link is root's or this user's. Its target goes in front
+ * of what is left. Returns 0 (an identity walk that may not follow it
+ * stops there), or -1 (in w->d).
+ */
+static int
+walk_link(struct walk *w, const char *name, const struct stat *lst)
+{
+	char target[PATH_MAX];
+	struct stat dst;
+	enum dir_trust why;
+	ssize_t n;
+	int fd, foreign;
+
+	if (fstat(w->fd, &dst) == -1)
+		return walk_fail(w, name, errno);
+	why = dir_trust(&dst);
+	/* in a sticky directory others may write (/tmp), anyone may add
+	 * a link: only the link's owner tells */
+	foreign = (dst.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
+	          lst->st_uid != 0 && lst->st_uid != geteuid();
+	if (why != DIR_TRUSTED || foreign)
+		return w->mode == WALK_IDENTITY
+		           ? walk_fail(w, name, 0)
+		           : link_refused(w, name, &dst, lst, why);
+	if (++w->links > DIRWALK_LINKS)
+		return walk_fail(w, name, ELOOP);
+	n = readlinkat(w->fd, name, target, sizeof(target));
+	if (n <= 0 || n == (ssize_t)sizeof(target))
+		return walk_fail(w, name, n == -1 ? errno : ENAMETOOLONG);
+	target[n] = '\0';
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
+		return walk_fail(w, name, ENAMETOOLONG);
+	if (target[0] != '/')
+		return 0;
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return walk_fail(w, name, errno);
+	close(w->fd);
+	w->fd = fd;
+	buf_reset(&w->at);
+	buf_puts(&w->at, "/");
+	return 0;
+}
+
+/*
+ * Walk into the entry name of the directory reached: a directory is
+ * entered, a link followed when it may be (walk_link()), a missing one
+ * made, skipped or reported (by the mode). Returns 0 to go on, 1 when it
+ * is missing (WALK_READ), -1 (in w->d).
+ */
+static int
+walk_into(struct walk *w, const char *name)
+{
+	struct stat st;
+	int fd, rc;
+
+	for (int i = 0; i < DIRWALK_TRIES; i++) {
+		fd = openat(w->fd, name,
+		            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd != -1)
+			return walk_enter(w, fd, name);
+		if (errno == ENOENT && w->mode == WALK_READ)
+			return 1;
+		if (errno == ENOENT && w->mode == WALK_IDENTITY)
+			return rest_add(w, name);
+		if (errno == ENOENT) {
+			if ((rc = walk_mkdir(w, name)) != 1)
+				return rc;
+			continue;
+		}
+		if (errno != ENOTDIR && errno != ELOOP)
+			return walk_fail(w, name, errno);
+		if (fstatat(w->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno == ENOENT)
+				continue; /* removed meanwhile */
+			return walk_fail(w, name, errno);
+		}
+		if (S_ISLNK(st.st_mode))
+			return walk_link(w, name, &st);
+		if (!S_ISDIR(st.st_mode))
+			return walk_fail(w, name, ENOTDIR);
+	}
+	/* made or replaced under this walk each time */
+	return walk_fail(w, name, EAGAIN);
+}
+
+/* Walk what is left of w->todo. Returns 0 at its end, 1 at a missing
+ * directory (WALK_READ), -1 (in w->d). */
+static int
+walk_run(struct walk *w)
+{
+	char comp[NAME_MAX + 1];
+	int rc = 0, next;
+
+	while (rc == 0 && (next = path_next(w->todo, comp)) != -1) {
+		if (next == 1)
+			rc = walk_fail(w, comp, ENAMETOOLONG);
+		else if (strcmp(comp, ".") == 0)
+			continue;
+		else if (w->stopped || w->rest.len > w->floor)
+			rc = rest_add(w, comp);
+		else if (strcmp(comp, "..") == 0)
+			rc = walk_up(w);
+		else
+			rc = walk_into(w, comp);
+	}
+	return rc;
+}
+
+int
+dir_open_walked(const char *dir, int create, int *fd, struct diag *d)
+{
+	struct walk w;
+	int rc;
+
+	*fd = -1;
+	rc = walk_init(&w, create ? WALK_CREATE : WALK_READ, dir, d);
+	if (rc == 0)
+		rc = walk_run(&w);
+	if (rc == 0) {
+		/* read-only, to list, flush and touch it; path-only (enough
+		 * for the rest) when this user may not read it */
+		*fd = openat(w.fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*fd == -1) {
+			*fd = w.fd;
+			w.fd = -1;
+		}
+	}
+	walk_free(&w);
+	return rc;
+}
+
+void
+dir_walk_identity(const char *dir, struct buf *id)
+{
+	struct walk w;
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	if (walk_init(&w, WALK_IDENTITY, dir, NULL) == 0) {
+		walk_run(&w);
+		if (fstat(w.fd, &st) == -1)
+			memset(&st, 0, sizeof(st));
+	}
+	buf_reset(id);
+	buf_printf(id, "%llx:%llx", (unsigned long long)st.st_dev,
+	           (unsigned long long)st.st_ino);
+	if (w.rest.len > 0)
+		buf_append(id, w.rest.data, w.rest.len);
+	walk_free(&w);
+}

@@ -1,0 +1,83 @@
+/*
+ * dirwalk.h - the directory of a file, opened without trusting what
+ * others could have put on the way to it. The path is walked one
+ * component at a time, each directory opened relative to the one before
+ * (openat(2), never following a link by itself), and a symbolic link is
+ * followed only where nobody but root or the running user could have
+ * made it (dir_trust(), the rule the configuration files' paths are
+ * checked by). What is then done in the directory is done relative to
+ * its descriptor: nothing on the way can be swapped for a link meanwhile.
+ */
+#ifndef MTA_STS_SYNC_DIRWALK_H
+#define MTA_STS_SYNC_DIRWALK_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "util.h"
+
+/* Symbolic links followed on the way to a file, at most (the kernel's
+ * own limit). */
+#define DIRWALK_LINKS 40
+
+/* Who could have put an entry in a directory (dir_trust()). */
+enum dir_trust {
+	DIR_TRUSTED,      /* root or the running user (or the group) only */
+	DIR_OTHER_OWNER,  /* it belongs to another user */
+	DIR_OTHERS_WRITE, /* others may write it, and it is not sticky */
+};
+
+/* Whether the entries of the directory st can only be the doing of root
+ * or of the running user: it belongs to one of them, and others may not
+ * write it, unless it is sticky (as /tmp: only an entry's owner may
+ * rename or remove it). Its group is trusted, as a file's is (older
+ * Debian systems have /usr/local/etc group staff and group-writable). */
+enum dir_trust dir_trust(const struct stat *st);
+
+/* Take the next component of the path todo into comp (NAME_MAX + 1
+ * bytes), and remove it from todo. Returns 0; 1 when it was longer than
+ * NAME_MAX (comp holds its start); -1 when none is left. */
+int path_next(char *todo, char *comp);
+
+/* Put target (a symbolic link's) in front of what is left of a path,
+ * todo (size bytes). Returns 0, or -1 when that would not fit. */
+int path_splice(char *todo, size_t size, const char *target);
+
+/*
+ * Open the directory dir, walked as above: symbolic links of root or
+ * the running user followed, one that someone else could have put there
+ * refused, naming it, whom its directory belongs to and what to do.
+ * With create, missing directories are made (mode 0755 whatever the
+ * umask; by root, in a directory of another user, given that user and
+ * group: a try as root must not leave directories the service user
+ * cannot write) and opened without following a link, so that no one can
+ * make a chmod or chown land elsewhere. Returns 0 with the descriptor in
+ * *fd (read-only; a path-only descriptor when the directory may not be
+ * read); 1, without create, when a directory on the way does not exist;
+ * -1 with the reason in d.
+ */
+int dir_open_walked(const char *dir, int create, int *fd, struct diag *d);
+
+/*
+ * The identity of directory dir into id (reset first), for telling
+ * whether two paths name one directory: the device and inode of what
+ * dir_open_walked(dir, 1) would open, as far as the directories exist
+ * and the links on the way may be followed, and the rest of the path
+ * after that, made normal (without "//", "/./", and "x/.." where x does
+ * not exist yet: a publish creates it). A link that would be refused
+ * is not followed: two paths through it name one directory only when
+ * they are written alike.
+ */
+void dir_walk_identity(const char *dir, struct buf *id);
+
+/* Run as root, give the file or directory open as fd the owner and group
+ * of the directory dfd when another user owns that: what a try as
+ * root leaves there is the service user's to replace. Best effort. */
+void own_like_dir(int fd, int dfd);
+
+/* What to add to a message about a file system that refused a write
+ * with err: under systemd, ProtectSystem=strict (contrib's unit has it)
+ * makes every directory the unit does not name read-only. */
+const char *erofs_hint(int err);
+
+#endif
