@@ -344,20 +344,45 @@ sync_check_files(const struct conf *conf, struct diag *d)
 	return 0;
 }
 
-/* The lock on path (open as fd) is taken: say by whom, if /proc tells,
- * and what to do. */
+/*
+ * The lock on path (open as fd) is taken: say by whom, if /proc tells,
+ * and what to do. Anyone who may open the file may lock it (flock(2) asks
+ * for no more than a read-only descriptor, and a read lock of fcntl(2)
+ * keeps a write lock out as well), so a configuration others may read
+ * lets them keep every run out: said when the holder is another program,
+ * or cannot be named.
+ */
 static void
 lock_taken(const char *path, int fd, struct diag *d)
 {
 	struct buf who;
+	struct stat st;
+	int strangers, open_to_all;
 
 	buf_init(&who, DIAG_MSG_MAX);
-	flock_holders(fd, path, &who);
-	diag_error(d,
-	           "another mta-sts-sync run is using %s%s%s%s; nothing "
-	           "done: wait for it to end, or stop it",
-	           path, who.len ? " (" : "", who.len ? who.data : "",
-	           who.len ? ")" : "");
+	strangers = flock_holders(fd, path, &who);
+	open_to_all = fstat(fd, &st) == 0 && (st.st_mode & S_IROTH) != 0 &&
+	              (strangers > 0 || who.len == 0);
+	if (strangers > 0)
+		diag_error(d,
+		           "%s is locked by %s, which is not a run of "
+		           "mta-sts-sync; nothing done: stop it",
+		           path, who.data);
+	else
+		diag_error(
+		    d,
+		    "another mta-sts-sync run is using %s%s%s%s; nothing "
+		    "done: wait for it to end, or stop it",
+		    path, who.len ? " (" : "", who.len ? who.data : "",
+		    who.len ? ")" : "");
+	if (open_to_all)
+		diag_append(d,
+		            "; %sany user who may read %s may lock it and keep "
+		            "every run out: chmod o-r %s (mode 0640 or 0600)",
+		            strangers > 0 ? ""
+		                          : "if no run is, another user may "
+		                            "hold its lock: ",
+		            path, path);
 	buf_free(&who);
 }
 
