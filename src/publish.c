@@ -55,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "dirwalk.h"
 #include "policy.h"
 #include "publish.h"
@@ -1720,44 +1721,125 @@ is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
-int
-publish_command_check(const char *prog, struct diag *d)
+/*
+ * Look the bare name prog up in PATH as execvp() does, the first
+ * executable file found into found. An empty or relative entry met
+ * before it is refused: it names a directory from wherever the command
+ * happens to run (it runs in /), which nobody checks. Returns 0, or -1
+ * with the reason in d.
+ */
+static int
+program_in_path(const char *prog, struct buf *found, struct diag *d)
 {
 	const char *path = getenv("PATH"), *p, *end;
-	struct buf b;
-	int found = 0;
 
-	if (strchr(prog, '%') != NULL)
-		return 0;
-	if (strchr(prog, '/') != NULL) {
-		if (is_executable(prog))
+	if (path == NULL)
+		path = "/usr/bin:/bin"; /* execvp's default */
+	for (p = path;; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (p[0] != '/') {
+			diag_error(
+			    d,
+			    "publish-command %s: PATH (%s) holds %s%.*s%s, "
+			    "where the program would be looked up: the "
+			    "command runs in /, and such a directory is "
+			    "not checked; take it out of PATH, or give the "
+			    "program's absolute path",
+			    path_shown(prog, '\0', NULL, 0), path,
+			    end > p ? "the relative entry '"
+			            : "an empty entry (the working directory)",
+			    (int)(end - p), p, end > p ? "'" : "");
+			return -1;
+		}
+		buf_reset(found);
+		if (buf_printf(found, "%.*s/%s", (int)(end - p), p, prog) ==
+		        0 &&
+		    is_executable(found->data))
 			return 0;
+		if (*end == '\0')
+			break;
+	}
+	diag_error(d, "publish-command %s: not found in PATH (%s)",
+	           path_shown(prog, '\0', NULL, 0), path);
+	return -1;
+}
+
+/*
+ * The program found (prog as written, found where it is) must be as safe
+ * as the configuration that names it: it runs as the user running
+ * mta-sts-sync, so neither it nor a directory on the way to it may be
+ * changed by another user (conf_trust_check()). Returns 0, or -1 with
+ * the reason and what to run in d.
+ */
+static int
+program_trusted(const char *prog, const char *found, struct diag *d)
+{
+	char why[DIAG_MSG_MAX];
+	struct stat st;
+
+	if (stat(found, &st) == -1 ||
+	    conf_trust_check(found, &st, CONF_TRUST_PROGRAM, why,
+	                     sizeof(why)) == 0)
+		return 0; /* it was there a moment ago: exec will tell */
+	if (strcmp(prog, found) == 0)
+		diag_error(d, "publish-command %s", why);
+	else
+		diag_error(d, "publish-command %s, found in PATH: %s",
+		           path_shown(prog, '\0', NULL, 0), why);
+	return -1;
+}
+
+/* publish_command_check() of prog, a program as it is run (any '%' in
+ * it is its own). */
+static int
+program_check(const char *prog, struct diag *d)
+{
+	const char *at = prog;
+	struct buf found;
+	int rc = 0;
+
+	buf_init(&found, 8192);
+	if (strchr(prog, '/') == NULL) {
+		rc = program_in_path(prog, &found, d);
+		at = found.data;
+	} else if (!is_executable(prog)) {
 		diag_error(d, "publish-command %s: cannot execute it: %s",
 		           path_shown(prog, '\0', NULL, 0),
 		           access(prog, F_OK) == 0 ? "not an executable file"
 		                                   : strerror(errno));
-		return -1;
+		rc = -1;
 	}
-	if (path == NULL)
-		path = "/usr/bin:/bin"; /* execvp's default */
-	buf_init(&b, 8192);
-	for (p = path; !found; p = end + 1) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		buf_reset(&b);
-		/* an empty entry is the current directory */
-		found = buf_printf(&b, "%.*s%s%s", (int)(end - p), p,
-		                   end > p ? "/" : "", prog) == 0 &&
-		        is_executable(b.data);
-		if (*end == '\0')
-			break;
+	if (rc == 0)
+		rc = program_trusted(prog, at, d);
+	buf_free(&found);
+	return rc;
+}
+
+int
+publish_command_check(const char *prog, struct diag *d)
+{
+	return strchr(prog, '%') != NULL ? 0 : program_check(prog, d);
+}
+
+/*
+ * The argv of the command for domain and file (build_argv()); a program
+ * named with %d or %f checked now, as publish_command_check() checks the
+ * others when the run starts. NULL with the reason in d.
+ */
+static char **
+command_argv(const struct strlist *argv, const char *domain, const char *file,
+             struct diag *d)
+{
+	char **v = build_argv(argv, domain, file, d);
+
+	if (v != NULL && strchr(argv->v[0], '%') != NULL &&
+	    program_check(v[0], d) == -1) {
+		free_argv(v);
+		return NULL;
 	}
-	buf_free(&b);
-	if (!found)
-		diag_error(d, "publish-command %s: not found in PATH (%s)",
-		           path_shown(prog, '\0', NULL, 0), path);
-	return found ? 0 : -1;
+	return v;
 }
 
 int
@@ -1776,7 +1858,7 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	}
 	if (timeout == 0)
 		timeout = PUBLISH_DEFAULT_TIMEOUT;
-	v = build_argv(argv, domain, file, d);
+	v = command_argv(argv, domain, file, d);
 	if (v == NULL)
 		return -1;
 	pid = spawn_tracked(v, &outfd, &repfd, &slot, d);

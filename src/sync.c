@@ -333,9 +333,27 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 	return (int)m;
 }
 
+/* The ca-file path says whom the fetches trust: like the configuration,
+ * it must be safe from other users (conf_trust_check()). Returns 0, or
+ * -1 (in d). */
+static int
+ca_file_trusted(const char *path, struct diag *d)
+{
+	char why[DIAG_MSG_MAX];
+	struct stat st;
+
+	if (stat(path, &st) == 0 && conf_trust_check(path, &st, CONF_TRUST_CA,
+	                                             why, sizeof(why)) == -1) {
+		diag_error(d, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Every ca-file of the configuration must be readable and hold a
- * certificate, and every publish-command's program must be there: like
+ * Every ca-file of the configuration must be readable, hold a
+ * certificate and be safe from other users, and every publish-command's
+ * program must be there and be as safe: like
  * a key file that cannot be read, a configuration error (nothing done),
  * rather than a failure for every domain that names it, reported at the
  * setting's file:line. Each CA file is parsed once, for the whole run.
@@ -362,7 +380,8 @@ sync_check_files(const struct conf *conf, struct diag *d)
 		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
 			continue;
 		last = ca;
-		if (fetch_ca_file_check(ca, &cd) == -1) {
+		if (fetch_ca_file_check(ca, &cd) == -1 ||
+		    ca_file_trusted(ca, &cd) == -1) {
 			diag_error(d, "%s:%u: ca-file %s",
 			           path_shown(w->ca_file, '\0', NULL, 0),
 			           w->ca_line, cd.error);
