@@ -39,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1336,8 +1337,11 @@ supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
 	} else if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1) {
 		r.value = errno;
 		r.kind = REPORT_PDEATHSIG;
-	} else
-		r.value = sv_descriptors(outfd, repfd);
+	} else if ((r.value = sv_descriptors(outfd, repfd)) == 0 &&
+	           chdir("/") == -1)
+		r.value = errno; /* the command runs in /, not where the run
+		                    happens to be (a git work tree, a user's
+		                    home): its paths are absolute */
 	if (r.value != 0) {
 		if (write(repfd, &r, sizeof(r)) < 0)
 			_exit(126);
@@ -1823,21 +1827,63 @@ publish_command_check(const char *prog, struct diag *d)
 	return strchr(prog, '%') != NULL ? 0 : program_check(prog, d);
 }
 
+/* path, relative to the run's working directory, as an absolute path (a
+ * new string): the command runs in /. NULL (the reason in d) if that
+ * directory cannot be told. */
+static char *
+from_run_dir(const char *path, struct diag *d)
+{
+	char cwd[PATH_MAX];
+	struct buf b;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		diag_error(d,
+		           "publish-command: %s is relative, and the working "
+		           "directory cannot be told (%s): the command runs in "
+		           "/; use absolute paths",
+		           path_shown(path, '\0', NULL, 0), strerror(errno));
+		return NULL;
+	}
+	buf_init(&b, ARG_MAX_LEN);
+	if (buf_printf(&b, "%s/%s", cwd, path) == -1) {
+		buf_free(&b);
+		diag_error(d, "publish-command: %s: path too long",
+		           path_shown(path, '\0', NULL, 0));
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
 /*
- * The argv of the command for domain and file (build_argv()); a program
- * named with %d or %f checked now, as publish_command_check() checks the
- * others when the run starts. NULL with the reason in d.
+ * The argv of the command for domain and file (build_argv()), to run in
+ * /: the file, and a program path, given relative to the run's working
+ * directory made absolute; a program named with %d or %f checked now as
+ * publish_command_check() checks the others when the run starts. NULL
+ * with the reason in d.
  */
 static char **
 command_argv(const struct strlist *argv, const char *domain, const char *file,
              struct diag *d)
 {
-	char **v = build_argv(argv, domain, file, d);
+	char *abs_file = NULL, *prog = NULL, **v;
 
-	if (v != NULL && strchr(argv->v[0], '%') != NULL &&
-	    program_check(v[0], d) == -1) {
+	if (file != NULL && (abs_file = from_run_dir(file, d)) == NULL)
+		return NULL;
+	v = build_argv(argv, domain, abs_file, d);
+	free(abs_file);
+	if (v == NULL)
+		return NULL;
+	if ((strchr(argv->v[0], '%') != NULL && program_check(v[0], d) == -1) ||
+	    (strchr(v[0], '/') != NULL &&
+	     (prog = from_run_dir(v[0], d)) == NULL)) {
 		free_argv(v);
 		return NULL;
+	}
+	if (prog != NULL) {
+		free(v[0]);
+		v[0] = prog;
 	}
 	return v;
 }
