@@ -1834,16 +1834,43 @@ file_name_keep(struct conf *c, const char *name)
 	return c->files.v[c->files.n - 1];
 }
 
+/* How the messages of conf_trust_check() name a file, what whoever may
+ * change it could do, and where to keep it instead of a directory of
+ * another user further up. */
+struct trust_words {
+	const char *file;
+	const char *harm;
+	const char *keep;
+};
+
+static const struct trust_words trust_words[] = {
+    [CONF_TRUST_CONF] = {"configuration file",
+                         "make mta-sts-sync run a command (publish-command)",
+                         "keep the configuration in directories of root (as "
+                         "/etc)"},
+    [CONF_TRUST_PROGRAM] = {"program",
+                            "change the command mta-sts-sync runs "
+                            "(publish-command)",
+                            "install the program in directories of root (as "
+                            "/usr/local/bin)"},
+    [CONF_TRUST_CA] = {"file",
+                       "make mta-sts-sync trust a certificate authority of "
+                       "their choosing, and mirror or verify a policy of "
+                       "theirs (ca-file)",
+                       "keep the file in directories of root (as /etc/ssl)"},
+};
+
 /*
- * Directory dir is on the way to the configuration file path (own: it
- * holds the file itself): whoever may write it may put another entry in
- * its place, so it must be as safe as the file. A sticky directory (as
+ * Directory dir is on the way to the file path (own: it holds the file
+ * itself): whoever may write it may put another entry in its place, so
+ * it must be as safe as the file (w names it). A sticky directory (as
  * /tmp) lets no one but an entry's owner rename or remove it; the group
  * of a directory is trusted, as that of the file (Debian's /usr/local/etc
  * is group staff). Returns 0, or -1 with the reason in out.
  */
 static int
-dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
+dir_check_one(const char *dir, int own, const char *path,
+              const struct trust_words *w, char *out, size_t len)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	const char *ds = path_shown(dir, '\0', NULL, 0);
@@ -1858,25 +1885,20 @@ dir_check_one(const char *dir, int own, const char *path, char *out, size_t len)
 		snprintf(out, len,
 		         "%s: %s %s belongs to uid %u, not to root or to the "
 		         "user running mta-sts-sync (uid %u): its owner could "
-		         "put another file in its place and make it run a "
-		         "command (publish-command); %s%s",
+		         "put another file in its place and %s; %s%s",
 		         ps,
 		         own ? "its directory" : "the directory on its path",
-		         ds, (unsigned)st.st_uid, (unsigned)me,
-		         own ? "chown root "
-		             : "keep the configuration in "
-		               "directories of root (as /etc)",
-		         own ? ds : "");
+		         ds, (unsigned)st.st_uid, (unsigned)me, w->harm,
+		         own ? "chown root " : w->keep, own ? ds : "");
 		return -1;
 	}
 	if (trust == DIR_TRUSTED)
 		return 0;
 	snprintf(out, len,
 	         "%s: %s %s is writable by others (mode %04o): anyone could "
-	         "put another file in its place and make mta-sts-sync run a "
-	         "command (publish-command); chmod o-w %s",
+	         "put another file in its place and %s; chmod o-w %s",
 	         ps, own ? "its directory" : "the directory on its path", ds,
-	         (unsigned)(st.st_mode & 07777), ds);
+	         (unsigned)(st.st_mode & 07777), w->harm, ds);
 	return -1;
 }
 
@@ -1946,7 +1968,8 @@ walk_step(struct path_walk *w, const char *comp)
  * the reason in out.
  */
 static int
-path_walk_check(const char *path, char *out, size_t len)
+path_walk_check(const char *path, const struct trust_words *tw, char *out,
+                size_t len)
 {
 	struct path_walk w;
 	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
@@ -1965,44 +1988,37 @@ path_walk_check(const char *path, char *out, size_t len)
 		;
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
-		                   path, out, len);
+		                   path, tw, out, len);
 	strlist_free(&w.dirs);
 	return rc;
 }
 
-/*
- * A configuration file that others may write, or that belongs to another
- * user than root or the one running mta-sts-sync (who may change its
- * mode), is refused: its publish-command runs as the user that runs
- * mta-sts-sync (root, from many a crontab). So is one in a directory
- * they may write, or reached through one: every directory on the way is
- * checked, as sshd checks its keys' paths (path_walk_check). Returns 0,
- * or -1 with the reason in out (len bytes).
- */
-static int
-writable_check(const char *path, const struct stat *st, char *out, size_t len)
+int
+conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
+                 char *out, size_t len)
 {
+	const struct trust_words *w = &trust_words[what];
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
 		snprintf(out, len,
-		         "%s: configuration file belongs to uid %u, not to "
-		         "root or to the user running mta-sts-sync (uid %u): "
-		         "its owner could make it run a command "
-		         "(publish-command); chown root %s",
-		         ps, (unsigned)st->st_uid, (unsigned)me, ps);
+		         "%s: %s belongs to uid %u, not to root or to the user "
+		         "running mta-sts-sync (uid %u): its owner could %s; "
+		         "chown root %s",
+		         ps, w->file, (unsigned)st->st_uid, (unsigned)me,
+		         w->harm, ps);
 		return -1;
 	}
 	if ((st->st_mode & S_IWOTH) != 0) {
-		snprintf(out, len,
-		         "%s: configuration file is writable by others (mode "
-		         "%04o): anyone could make mta-sts-sync run a command "
-		         "(publish-command); chmod o-w %s",
-		         ps, (unsigned)(st->st_mode & 07777), ps);
+		snprintf(
+		    out, len,
+		    "%s: %s is writable by others (mode %04o): anyone could "
+		    "%s; chmod o-w %s",
+		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, ps);
 		return -1;
 	}
-	return path_walk_check(path, out, len);
+	return path_walk_check(path, w, out, len);
 }
 
 /*
@@ -2039,7 +2055,8 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	diag_init(&rd);
 	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) == NULL)
 		return include_unreadable(p, lx, line, path, rd.error);
-	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {
+	if (conf_trust_check(path, &st, CONF_TRUST_CONF, rd.error,
+	                     sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
 		return perr(p, lx->file, line, "%s%s", rd.error,
 		            st.st_uid != 0 && st.st_uid != geteuid()
@@ -2994,7 +3011,8 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 		conf_unreadable(path, rd.error, d);
 		return NULL;
 	}
-	if (writable_check(path, &st, rd.error, sizeof(rd.error)) == -1) {
+	if (conf_trust_check(path, &st, CONF_TRUST_CONF, rd.error,
+	                     sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
 		diag_error(d, "%s", rd.error);
 		return NULL;

@@ -163,6 +163,25 @@ struct conf *conf_parse_flags(const char *name, const char *buf, size_t len,
                               int flags, struct diag *d);
 void conf_free(struct conf *conf);
 
+/*
+ * What a file a run trusts is for: the configuration (its publish-command
+ * runs as the user running mta-sts-sync, root from many a crontab), the
+ * program of a publish-command (run as that user), a ca-file (which says
+ * whom the fetches trust).
+ */
+enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
+/*
+ * Such a file (path, its stat st) must belong to root or to the user
+ * running mta-sts-sync, who alone may change its mode, and not be
+ * writable by others; nor may any directory on the way to it, links
+ * followed one at a time, as sshd checks its keys' paths: whoever may
+ * write a directory may put another file in its place. Its group is
+ * trusted. Returns 0, or -1 with "path: reason; what to run (chown,
+ * chmod)" in out (len bytes).
+ */
+int conf_trust_check(const char *path, const struct stat *st,
+                     enum conf_trust what, char *out, size_t len);
+
 /* The effective settings of domain i (i < conf->ndomains) into *dc. */
 void conf_domain(const struct conf *conf, size_t i, struct domain_conf *dc);
 /* The name of domain i: lower case, no trailing dot. */

@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fetch.h"
@@ -219,7 +220,7 @@ trust_store(const char *path)
 int
 fetch_ca_file_check(const char *path, struct diag *d)
 {
-	FILE *fp = fopen(path, "r");
+	FILE *fp = fopen(path, "re");
 
 	if (fp == NULL) {
 		diag_error(d, "%s: cannot read: %s",
@@ -636,6 +637,18 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
+/* Make libcurl's socket (address a) close-on-exec from its creation,
+ * which libcurl does not: a publish-command forked meanwhile by another
+ * thread gets none, even before its supervisor closes every descriptor it
+ * inherited. Returns the socket, or CURL_SOCKET_BAD (-1). */
+static curl_socket_t
+open_socket(void *data, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)data;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 /* Set the options every fetch uses. Returns 0, or -1 if libcurl refused
  * one (then the transfer must not run: it would not follow the rules). */
 static int
@@ -669,6 +682,8 @@ xfer_set_rules(struct xfer *x)
 	bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket) !=
+	       CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	                        (curl_off_t)POLICY_MAX_SIZE) != CURLE_OK;
 	/* a policy is a few hundred bytes: a 4 KiB receive buffer instead of

@@ -32,7 +32,7 @@ static int
 lint_read(const char *path, struct buf *b, struct diag *d)
 {
 	char chunk[8192];
-	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	FILE *fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rbe");
 	size_t n, want;
 	int err = 0;
 

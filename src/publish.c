@@ -39,6 +39,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -55,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "dirwalk.h"
 #include "policy.h"
 #include "publish.h"
@@ -1084,20 +1086,21 @@ publish_run_locked(int fd)
 /*
  * A publish-command runs under a supervisor: a process forked from the
  * run that makes a process group of its own, forks the command into it
- * and waits for it, so that no command outlives its run. The run stops
- * the group itself on a timeout or when a signal ends it; a run killed
- * with SIGKILL cannot, and its command would go on beside the next run
- * (and could deploy an older policy after that run changed the id). So
- * the kernel tells the supervisor when its run dies (PR_SET_PDEATHSIG),
- * and it then stops the group: SIGTERM, and SIGKILL PUBLISH_STOP_GRACE
- * seconds later. What the command leaves running in the group when it
- * exits is stopped the same way; the supervisor is the subreaper of the
- * command's processes, so it sees them end, and it holds a copy of the
- * run's lock until then, so that the next run waits for the group to be
- * gone even when this run was killed. Processes that leave the
- * group (setsid) are not followed. The supervisor is a copy of the
- * multithreaded run that never execs: only async-signal-safe calls in
- * it (no malloc, no stdio), and no signal handler (sigwaitinfo()).
+ * and waits for it, so that no command outlives its run. The run has
+ * the supervisor stop the group (a SIGTERM to it) on a timeout or when
+ * a signal ends the run; a run killed with SIGKILL cannot, and its
+ * command would go on beside the next run (and could deploy an older
+ * policy after that run changed the id). So the kernel tells the
+ * supervisor when its run dies (PR_SET_PDEATHSIG), and it then stops the
+ * group: SIGTERM, and SIGKILL PUBLISH_STOP_GRACE seconds later. What the
+ * command leaves running in the group when it exits is stopped the same
+ * way; the supervisor is the subreaper of the command's processes, so
+ * it sees them end, and it holds a copy of the run's lock until then,
+ * so that the next run waits for the group to be gone even when this run
+ * was killed. Processes that leave the group (setsid) are not followed.
+ * The supervisor is a copy of the multithreaded run that never execs:
+ * only async-signal-safe calls in it (no malloc, no stdio), and no
+ * signal handler (sigwaitinfo()).
  */
 
 /* What the report pipe of a command carries: records, each one write
@@ -1335,8 +1338,11 @@ supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
 	} else if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1) {
 		r.value = errno;
 		r.kind = REPORT_PDEATHSIG;
-	} else
-		r.value = sv_descriptors(outfd, repfd);
+	} else if ((r.value = sv_descriptors(outfd, repfd)) == 0 &&
+	           chdir("/") == -1)
+		r.value = errno; /* the command runs in /, not where the run
+		                    happens to be (a git work tree, a user's
+		                    home): its paths are absolute */
 	if (r.value != 0) {
 		if (write(repfd, &r, sizeof(r)) < 0)
 			_exit(126);
@@ -1493,37 +1499,99 @@ child_exited(pid_t pid)
 	       info.si_pid == pid;
 }
 
+/* What the report pipe of a command said, and how its wait ended. */
+struct cmd_outcome {
+	int exec_errno;       /* its exec failed */
+	int start_errno;      /* its supervisor could not start it */
+	const char *prctl_op; /* ... as this prctl() failed */
+	int has_status;       /* status is the command's wait status */
+	int status;
+	int late;    /* it or what it left outlived the time limit */
+	int in_time; /* ... but it had ended by then (has_status) */
+};
+
+/* Add what the report pipe fd (non-blocking) holds to o. */
+static void
+read_reports(int fd, struct cmd_outcome *o)
+{
+	struct cmd_report r[4];
+	ssize_t n;
+
+	while ((n = read(fd, r, sizeof(r))) > 0 || (n == -1 && errno == EINTR))
+		for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(r[0]); i++)
+			if (r[i].kind == REPORT_EXEC)
+				o->exec_errno = r[i].value;
+			else if (r[i].kind == REPORT_START)
+				o->start_errno = r[i].value;
+			else if (r[i].kind == REPORT_PDEATHSIG ||
+			         r[i].kind == REPORT_SUBREAPER) {
+				o->start_errno = r[i].value;
+				o->prctl_op = r[i].kind == REPORT_PDEATHSIG
+				                  ? "PR_SET_PDEATHSIG"
+				                  : "PR_SET_CHILD_SUBREAPER";
+			} else if (r[i].kind == REPORT_STATUS) {
+				o->has_status = 1;
+				o->status = r[i].value;
+			}
+}
+
+/* A command as its run waits for it. */
+struct cmd_wait {
+	pid_t pid;       /* its supervisor, whose pid names the group */
+	int slot;        /* the supervisor's in running[] */
+	int outfd;       /* the command's output */
+	int repfd;       /* the reports */
+	double deadline; /* on the monotonic clock */
+};
+
 /*
- * Collect the child's output until it exits and the pipe is closed, or
- * until the deadline (then the child's process group is killed). The
- * child leaves running[] (its slot) before it is reaped. Returns the
- * wait status, or -1 on timeout.
+ * At the deadline of w: the command is stopped as when the run ends by a
+ * signal, by its supervisor (sv_stop(): SIGTERM to the group, SIGKILL
+ * PUBLISH_STOP_GRACE s later), so that a git command can remove its
+ * index.lock; the group is killed from here only if it is still there
+ * 2 s after that. Returns 1 once it is killed, else 0 (the deadline
+ * moved on); o notes the stop, and whether the command had ended.
  */
 static int
-wait_child(pid_t pid, int slot, int fd, double deadline, struct buf *out)
+stop_late(struct cmd_wait *w, struct cmd_outcome *o)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int status = 0, exited = 0, eof = 0;
+	if (o->late) {
+		kill(-w->pid, SIGKILL);
+		kill(w->pid, SIGKILL);
+		return 1;
+	}
+	read_reports(w->repfd, o);
+	o->late = 1;
+	o->in_time = o->has_status;
+	kill(w->pid, SIGTERM);
+	w->deadline += PUBLISH_STOP_GRACE + 2;
+	return 0;
+}
+
+/*
+ * Collect the output of w until its supervisor exits and the pipe is
+ * closed; past the deadline, stop it (stop_late()). The supervisor leaves
+ * running[] before it is reaped. Returns its wait status.
+ */
+static int
+wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
+{
+	struct pollfd pfd = {.fd = w->outfd, .events = POLLIN};
+	int status = 0, eof = 0;
 
 	for (;;) {
-		if (!exited && child_exited(pid)) {
-			running_remove(slot);
-			waitpid(pid, &status, 0);
-			exited = 1;
-		}
-		if (!eof)
-			eof = drain_pipe(fd, out);
-		if (exited) /* at eof, or a background process holds the pipe */
+		if (child_exited(w->pid))
 			break;
-		if (now_mono() >= deadline) {
-			kill(-pid, SIGKILL);
-			kill(pid, SIGKILL);
-			running_remove(slot);
-			waitpid(pid, &status, 0);
-			return -1;
-		}
+		if (!eof)
+			eof = drain_pipe(w->outfd, out);
+		if (now_mono() >= w->deadline && stop_late(w, o))
+			break;
 		poll(&pfd, eof ? 0 : 1, 100);
 	}
+	running_remove(w->slot);
+	waitpid(w->pid, &status, 0);
+	if (!eof) /* at eof, or a background process holds the pipe */
+		drain_pipe(w->outfd, out);
 	return status;
 }
 
@@ -1550,45 +1618,42 @@ summarize_output(const struct buf *out, struct buf *msg)
 		buf_puts(msg, " / ...");
 }
 
-/* What the report pipe of a command said. */
-struct cmd_outcome {
-	int exec_errno;       /* its exec failed */
-	int start_errno;      /* its supervisor could not start it */
-	const char *prctl_op; /* ... as this prctl() failed */
-	int has_status;       /* status is the command's wait status */
-	int status;
-};
-
-/* Read the report pipe fd (non-blocking; its supervisor has ended)
- * into o. */
+/* Append how a process ended (st, its wait status) to msg. */
 static void
-read_reports(int fd, struct cmd_outcome *o)
+status_words(struct buf *msg, int st)
 {
-	struct cmd_report r[4];
-	ssize_t n;
-
-	memset(o, 0, sizeof(*o));
-	while ((n = read(fd, r, sizeof(r))) > 0 || (n == -1 && errno == EINTR))
-		for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(r[0]); i++)
-			if (r[i].kind == REPORT_EXEC)
-				o->exec_errno = r[i].value;
-			else if (r[i].kind == REPORT_START)
-				o->start_errno = r[i].value;
-			else if (r[i].kind == REPORT_PDEATHSIG ||
-			         r[i].kind == REPORT_SUBREAPER) {
-				o->start_errno = r[i].value;
-				o->prctl_op = r[i].kind == REPORT_PDEATHSIG
-				                  ? "PR_SET_PDEATHSIG"
-				                  : "PR_SET_CHILD_SUBREAPER";
-			} else if (r[i].kind == REPORT_STATUS) {
-				o->has_status = 1;
-				o->status = r[i].value;
-			}
+	if (WIFSIGNALED(st))
+		buf_printf(msg, "killed by signal %d (%s)", WTERMSIG(st),
+		           strsignal(WTERMSIG(st)));
+	else
+		buf_printf(msg, "exit status %d", WEXITSTATUS(st));
 }
 
-/* Put the outcome of a failed run into d: status is the wait status,
- * or -1 after a timeout (then o may hold the command's own, when only
- * what it left in its group outlived the timeout). */
+/* Append to msg how a command that outlived its time limit (timeout
+ * seconds), or left something in its group that did, ended (o). */
+static void
+late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
+{
+	if (o->in_time) {
+		status_words(msg, o->status);
+		buf_printf(msg,
+		           "; what it left running in its group took longer "
+		           "than %u s: stopped",
+		           timeout);
+	} else if (o->has_status) {
+		buf_printf(msg, "took longer than %u s: stopped with SIGTERM (",
+		           timeout);
+		status_words(msg, o->status);
+		buf_puts(msg, ")");
+	} else
+		buf_printf(msg,
+		           "took longer than %u s, and did not end within %d s "
+		           "of SIGTERM: killed",
+		           timeout, PUBLISH_STOP_GRACE);
+}
+
+/* Put the outcome of a failed run into d: status is the wait status (the
+ * command's own when it sent it), o what else is known of it. */
 static void
 report_failure(const char *cmd, int status, const struct cmd_outcome *o,
                unsigned timeout, const struct buf *out, struct diag *d)
@@ -1609,26 +1674,12 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 	else if (o->start_errno != 0)
 		buf_printf(&msg, "publish-command %s: cannot start it: %s", cmd,
 		           strerror(o->start_errno));
-	else if (status == -1 && !o->has_status)
-		buf_printf(&msg, "publish-command %s: killed after %u s", cmd,
-		           timeout);
 	else {
-		int st = status == -1 ? o->status : status;
-
-		if (WIFSIGNALED(st))
-			buf_printf(
-			    &msg,
-			    "publish-command %s: killed by signal %d (%s)", cmd,
-			    WTERMSIG(st), strsignal(WTERMSIG(st)));
+		buf_printf(&msg, "publish-command %s: ", cmd);
+		if (o->late)
+			late_words(&msg, o, timeout);
 		else
-			buf_printf(&msg, "publish-command %s: exit status %d",
-			           cmd, WEXITSTATUS(st));
-		/* it ended in time, not what it left in its group */
-		if (status == -1)
-			buf_printf(&msg,
-			           "; what it left running in its group was "
-			           "killed after %u s",
-			           timeout);
+			status_words(&msg, status);
 	}
 	summarize_output(out, &msg);
 	diag_error(d, "%s", msg.data ? msg.data : "publish-command failed");
@@ -1720,55 +1771,178 @@ is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
-int
-publish_command_check(const char *prog, struct diag *d)
+/*
+ * Look the bare name prog up in PATH as execvp() does, the first
+ * executable file found into found. An empty or relative entry met
+ * before it is refused: it names a directory from wherever the command
+ * happens to run (it runs in /), which nobody checks. Returns 0, or -1
+ * with the reason in d.
+ */
+static int
+program_in_path(const char *prog, struct buf *found, struct diag *d)
 {
 	const char *path = getenv("PATH"), *p, *end;
-	struct buf b;
-	int found = 0;
 
-	if (strchr(prog, '%') != NULL)
-		return 0;
-	if (strchr(prog, '/') != NULL) {
-		if (is_executable(prog))
+	if (path == NULL)
+		path = "/usr/bin:/bin"; /* execvp's default */
+	for (p = path;; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		if (p[0] != '/') {
+			diag_error(
+			    d,
+			    "publish-command %s: PATH (%s) holds %s%.*s%s, "
+			    "where the program would be looked up: the "
+			    "command runs in /, and such a directory is "
+			    "not checked; take it out of PATH, or give the "
+			    "program's absolute path",
+			    path_shown(prog, '\0', NULL, 0), path,
+			    end > p ? "the relative entry '"
+			            : "an empty entry (the working directory)",
+			    (int)(end - p), p, end > p ? "'" : "");
+			return -1;
+		}
+		buf_reset(found);
+		if (buf_printf(found, "%.*s/%s", (int)(end - p), p, prog) ==
+		        0 &&
+		    is_executable(found->data))
 			return 0;
+		if (*end == '\0')
+			break;
+	}
+	diag_error(d, "publish-command %s: not found in PATH (%s)",
+	           path_shown(prog, '\0', NULL, 0), path);
+	return -1;
+}
+
+/*
+ * The program found (prog as written, found where it is) must be as safe
+ * as the configuration that names it: it runs as the user running
+ * mta-sts-sync, so neither it nor a directory on the way to it may be
+ * changed by another user (conf_trust_check()). Returns 0, or -1 with
+ * the reason and what to run in d.
+ */
+static int
+program_trusted(const char *prog, const char *found, struct diag *d)
+{
+	char why[DIAG_MSG_MAX];
+	struct stat st;
+
+	if (stat(found, &st) == -1 ||
+	    conf_trust_check(found, &st, CONF_TRUST_PROGRAM, why,
+	                     sizeof(why)) == 0)
+		return 0; /* it was there a moment ago: exec will tell */
+	if (strcmp(prog, found) == 0)
+		diag_error(d, "publish-command %s", why);
+	else
+		diag_error(d, "publish-command %s, found in PATH: %s",
+		           path_shown(prog, '\0', NULL, 0), why);
+	return -1;
+}
+
+/* publish_command_check() of prog, a program as it is run (any '%' in
+ * it is its own). */
+static int
+program_check(const char *prog, struct diag *d)
+{
+	const char *at = prog;
+	struct buf found;
+	int rc = 0;
+
+	buf_init(&found, 8192);
+	if (strchr(prog, '/') == NULL) {
+		rc = program_in_path(prog, &found, d);
+		at = found.data;
+	} else if (!is_executable(prog)) {
 		diag_error(d, "publish-command %s: cannot execute it: %s",
 		           path_shown(prog, '\0', NULL, 0),
 		           access(prog, F_OK) == 0 ? "not an executable file"
 		                                   : strerror(errno));
-		return -1;
+		rc = -1;
 	}
-	if (path == NULL)
-		path = "/usr/bin:/bin"; /* execvp's default */
-	buf_init(&b, 8192);
-	for (p = path; !found; p = end + 1) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
-		buf_reset(&b);
-		/* an empty entry is the current directory */
-		found = buf_printf(&b, "%.*s%s%s", (int)(end - p), p,
-		                   end > p ? "/" : "", prog) == 0 &&
-		        is_executable(b.data);
-		if (*end == '\0')
-			break;
+	if (rc == 0)
+		rc = program_trusted(prog, at, d);
+	buf_free(&found);
+	return rc;
+}
+
+int
+publish_command_check(const char *prog, struct diag *d)
+{
+	return strchr(prog, '%') != NULL ? 0 : program_check(prog, d);
+}
+
+/* path, relative to the run's working directory, as an absolute path (a
+ * new string): the command runs in /. NULL (the reason in d) if that
+ * directory cannot be told. */
+static char *
+from_run_dir(const char *path, struct diag *d)
+{
+	char cwd[PATH_MAX];
+	struct buf b;
+
+	if (path[0] == '/')
+		return xstrdup(path);
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		diag_error(d,
+		           "publish-command: %s is relative, and the working "
+		           "directory cannot be told (%s): the command runs in "
+		           "/; use absolute paths",
+		           path_shown(path, '\0', NULL, 0), strerror(errno));
+		return NULL;
 	}
-	buf_free(&b);
-	if (!found)
-		diag_error(d, "publish-command %s: not found in PATH (%s)",
-		           path_shown(prog, '\0', NULL, 0), path);
-	return found ? 0 : -1;
+	buf_init(&b, ARG_MAX_LEN);
+	if (buf_printf(&b, "%s/%s", cwd, path) == -1) {
+		buf_free(&b);
+		diag_error(d, "publish-command: %s: path too long",
+		           path_shown(path, '\0', NULL, 0));
+		return NULL;
+	}
+	return buf_steal(&b);
+}
+
+/*
+ * The argv of the command for domain and file (build_argv()), to run in
+ * /: the file, and a program path, given relative to the run's working
+ * directory made absolute; a program named with %d or %f checked now as
+ * publish_command_check() checks the others when the run starts. NULL
+ * with the reason in d.
+ */
+static char **
+command_argv(const struct strlist *argv, const char *domain, const char *file,
+             struct diag *d)
+{
+	char *abs_file = NULL, *prog = NULL, **v;
+
+	if (file != NULL && (abs_file = from_run_dir(file, d)) == NULL)
+		return NULL;
+	v = build_argv(argv, domain, abs_file, d);
+	free(abs_file);
+	if (v == NULL)
+		return NULL;
+	if ((strchr(argv->v[0], '%') != NULL && program_check(v[0], d) == -1) ||
+	    (strchr(v[0], '/') != NULL &&
+	     (prog = from_run_dir(v[0], d)) == NULL)) {
+		free_argv(v);
+		return NULL;
+	}
+	if (prog != NULL) {
+		free(v[0]);
+		v[0] = prog;
+	}
+	return v;
 }
 
 int
 publish_run_command(const struct strlist *argv, const char *domain,
                     const char *file, unsigned timeout, struct diag *d)
 {
-	int outfd, repfd, status, failed, slot = -1;
 	struct cmd_outcome o;
+	struct cmd_wait w;
 	struct buf output;
+	int status, failed;
 	char **v;
-	pid_t pid;
 
 	if (argv == NULL || argv->n == 0) {
 		diag_error(d, "publish-command: empty command");
@@ -1776,27 +1950,31 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	}
 	if (timeout == 0)
 		timeout = PUBLISH_DEFAULT_TIMEOUT;
-	v = build_argv(argv, domain, file, d);
+	v = command_argv(argv, domain, file, d);
 	if (v == NULL)
 		return -1;
-	pid = spawn_tracked(v, &outfd, &repfd, &slot, d);
-	if (pid == -1) {
+	w.slot = -1;
+	w.pid = spawn_tracked(v, &w.outfd, &w.repfd, &w.slot, d);
+	if (w.pid == -1) {
 		free_argv(v);
 		return -1;
 	}
+	memset(&o, 0, sizeof(o));
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
-	status = wait_child(pid, slot, outfd, now_mono() + timeout, &output);
-	read_reports(repfd, &o);
+	w.deadline = now_mono() + timeout;
+	status = wait_child(&w, &output, &o);
+	read_reports(w.repfd, &o);
 	/* the command's own: its supervisor may end otherwise (killed with
 	 * what the command left in its group) */
-	if (status != -1 && o.has_status)
+	if (o.has_status)
 		status = o.status;
-	failed = status != 0 || o.exec_errno != 0 || o.start_errno != 0;
+	failed =
+	    o.late || status != 0 || o.exec_errno != 0 || o.start_errno != 0;
 	if (failed)
 		report_failure(path_shown(v[0], '\0', NULL, 0), status, &o,
 		               timeout, &output, d);
-	close(outfd);
-	close(repfd);
+	close(w.outfd);
+	close(w.repfd);
 	free_argv(v);
 	buf_free(&output);
 	return failed ? -1 : 0;

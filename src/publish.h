@@ -88,19 +88,23 @@ int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
 
 /* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
- * shell: "%d" in any argument becomes domain, "%f" file, "%%" a '%'
- * (any other '%' stays). Standard input is /dev/null; standard output and
- * error are captured (8 KiB); no other descriptor is passed on (the
- * caller keeps 0 to 2 open: main() does). It runs under a supervisor, in
- * a process group of theirs, which is stopped when this process dies, and
- * whose processes left when the command exits are stopped then (SIGTERM,
- * SIGKILL 5 s later). Waits at most timeout seconds (0: 300), then kills
- * the group. Returns 0 on exit status 0, else -1 with "publish-command
- * ARGV0: exit status N: line / line" (or "killed by signal N (name)",
- * "killed after N s", "exit status N; what it left running in its group
- * was killed after N s", "cannot execute: reason", "cannot start it:
- * reason", "not started: prctl(OP): reason; ...": the supervisor could
- * not be set up) in d. */
+ * shell: "%d" in any argument becomes domain, "%f" file (made absolute),
+ * "%%" a '%' (the configuration allows no other '%'). Standard input is
+ * /dev/null; standard output and error are captured (8 KiB); no other
+ * descriptor is passed on (the caller keeps 0 to 2 open: main() does);
+ * the working directory is /. A program named with '%' is checked first
+ * (publish_command_check()). It runs under a supervisor, in a process
+ * group of theirs, which is stopped when this process dies, and whose
+ * processes left when the command exits are stopped then (SIGTERM,
+ * SIGKILL 5 s later). After timeout seconds (0: 300), the group is
+ * stopped the same way. Returns 0 on exit status 0, else -1 with
+ * "publish-command ARGV0: exit status N: line / line" (or "killed by
+ * signal N (name)", "took longer than N s: stopped with SIGTERM (exit
+ * status N)", "took longer than N s, and did not end within 5 s of
+ * SIGTERM: killed", "exit status N; what it left running in its group
+ * took longer than N s: stopped", "cannot execute: reason", "cannot start
+ * it: reason", "not started: prctl(OP): reason; ...": the supervisor
+ * could not be set up) in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 

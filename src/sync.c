@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -253,6 +256,30 @@ run_note(struct domain_run *r, const char *fmt, ...)
 
 /* ------------------------------------------------------ configuration */
 
+/*
+ * A run that holds a TSIG key leaves no core (a crash report sent on, or
+ * kept where others read it, would carry the key, with OpenSSL's copies)
+ * and keeps processes without CAP_SYS_PTRACE out of its /proc entries:
+ * PR_SET_DUMPABLE 0. Only when the run has CAP_SYS_PTRACE itself, as root
+ * has: then so has the next run started the same way, which still reads
+ * the descriptors of this one to name the lock's holder (lock_taken()).
+ * Without it (a service user, a container's root), the next run could no
+ * longer name it, nor could strace -y or gdb -p of the same user read the
+ * run; and such a user can read the key file anyway.
+ */
+static void
+sync_no_core(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct c[2];
+
+	memset(c, 0, sizeof(c));
+	if (syscall(SYS_capget, &h, c) == 0 &&
+	    (c[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &
+	     CAP_TO_MASK(CAP_SYS_PTRACE)) != 0)
+		prctl(PR_SET_DUMPABLE, 0);
+}
+
 /* Load the configuration; NULL with the reason in d. Its warnings are
  * printed (or deferred: see log_warning_deferred()). */
 static struct conf *
@@ -261,6 +288,7 @@ sync_load_conf(const struct cmd_opts *o, struct diag *d)
 	struct conf *conf;
 	size_t i;
 
+	sync_no_core(); /* before the key is read */
 	conf = conf_load(o->conf_path, d);
 	if (conf == NULL)
 		return NULL;
@@ -305,9 +333,27 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 	return (int)m;
 }
 
+/* The ca-file path says whom the fetches trust: like the configuration,
+ * it must be safe from other users (conf_trust_check()). Returns 0, or
+ * -1 (in d). */
+static int
+ca_file_trusted(const char *path, struct diag *d)
+{
+	char why[DIAG_MSG_MAX];
+	struct stat st;
+
+	if (stat(path, &st) == 0 && conf_trust_check(path, &st, CONF_TRUST_CA,
+	                                             why, sizeof(why)) == -1) {
+		diag_error(d, "%s", why);
+		return -1;
+	}
+	return 0;
+}
+
 /*
- * Every ca-file of the configuration must be readable and hold a
- * certificate, and every publish-command's program must be there: like
+ * Every ca-file of the configuration must be readable, hold a
+ * certificate and be safe from other users, and every publish-command's
+ * program must be there and be as safe: like
  * a key file that cannot be read, a configuration error (nothing done),
  * rather than a failure for every domain that names it, reported at the
  * setting's file:line. Each CA file is parsed once, for the whole run.
@@ -334,7 +380,8 @@ sync_check_files(const struct conf *conf, struct diag *d)
 		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
 			continue;
 		last = ca;
-		if (fetch_ca_file_check(ca, &cd) == -1) {
+		if (fetch_ca_file_check(ca, &cd) == -1 ||
+		    ca_file_trusted(ca, &cd) == -1) {
 			diag_error(d, "%s:%u: ca-file %s",
 			           path_shown(w->ca_file, '\0', NULL, 0),
 			           w->ca_line, cd.error);
@@ -344,20 +391,45 @@ sync_check_files(const struct conf *conf, struct diag *d)
 	return 0;
 }
 
-/* The lock on path (open as fd) is taken: say by whom, if /proc tells,
- * and what to do. */
+/*
+ * The lock on path (open as fd) is taken: say by whom, if /proc tells,
+ * and what to do. Anyone who may open the file may lock it (flock(2) asks
+ * for no more than a read-only descriptor, and a read lock of fcntl(2)
+ * keeps a write lock out as well), so a configuration others may read
+ * lets them keep every run out: said when the holder is another program,
+ * or cannot be named.
+ */
 static void
 lock_taken(const char *path, int fd, struct diag *d)
 {
 	struct buf who;
+	struct stat st;
+	int strangers, open_to_all;
 
 	buf_init(&who, DIAG_MSG_MAX);
-	flock_holders(fd, path, &who);
-	diag_error(d,
-	           "another mta-sts-sync run is using %s%s%s%s; nothing "
-	           "done: wait for it to end, or stop it",
-	           path, who.len ? " (" : "", who.len ? who.data : "",
-	           who.len ? ")" : "");
+	strangers = flock_holders(fd, path, &who);
+	open_to_all = fstat(fd, &st) == 0 && (st.st_mode & S_IROTH) != 0 &&
+	              (strangers > 0 || who.len == 0);
+	if (strangers > 0)
+		diag_error(d,
+		           "%s is locked by %s, which is not a run of "
+		           "mta-sts-sync; nothing done: stop it",
+		           path, who.data);
+	else
+		diag_error(
+		    d,
+		    "another mta-sts-sync run is using %s%s%s%s; nothing "
+		    "done: wait for it to end, or stop it",
+		    path, who.len ? " (" : "", who.len ? who.data : "",
+		    who.len ? ")" : "");
+	if (open_to_all)
+		diag_append(d,
+		            "; %sany user who may read %s may lock it and keep "
+		            "every run out: chmod o-r %s (mode 0640 or 0600)",
+		            strangers > 0 ? ""
+		                          : "if no run is, another user may "
+		                            "hold its lock: ",
+		            path, path);
 	buf_free(&who);
 }
 

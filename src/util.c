@@ -716,22 +716,34 @@ parent_holds(int proc, const char *ppid, const char *real, const char *id)
 	return held;
 }
 
-/* Append ", pid N COMMAND" for the process of /proc directory procfd
- * (proc: /proc itself), and for a publish-command's supervisor whose
- * run it is (real, id: the lock, as process_holds() takes them). */
+/* The name of a process, its comm file at path (relative to dirfd),
+ * into comm (size bytes), without its newline; "" if unknown. */
 static void
-holder_name(int proc, int procfd, const char *pid, const char *real,
-            const char *id, struct buf *out)
+process_comm(int dirfd, const char *path, char *comm, size_t size)
 {
-	char comm[64], ppid[32];
-	ssize_t n = read_small(procfd, "comm", comm, sizeof(comm));
+	ssize_t n = read_small(dirfd, path, comm, size);
 
 	while (n > 0 && comm[n - 1] == '\n')
-		comm[--n] = '\0';
+		n--;
+	comm[n > 0 ? n : 0] = '\0';
+}
+
+/* Append ", pid N COMMAND" for the process of /proc directory procfd
+ * (proc: /proc itself), and for a publish-command's supervisor whose
+ * run it is (real, id: the lock, as process_holds() takes them). Returns
+ * 1 for a process known to be neither a run (named self, as this one)
+ * nor a supervisor, else 0. */
+static int
+holder_name(int proc, int procfd, const char *pid, const char *real,
+            const char *id, const char *self, struct buf *out)
+{
+	char comm[64], ppid[32];
+
+	process_comm(procfd, "comm", comm, sizeof(comm));
 	buf_printf(out, "%spid %s%s%s", out->len ? ", " : "", pid,
-	           n > 0 ? " " : "", n > 0 ? comm : "");
-	if (n <= 0 || strcmp(comm, SUPERVISOR_COMM) != 0)
-		return;
+	           comm[0] != '\0' ? " " : "", comm);
+	if (strcmp(comm, SUPERVISOR_COMM) != 0)
+		return comm[0] != '\0' && strcmp(comm, self) != 0;
 	parent_pid(procfd, ppid, sizeof(ppid));
 	if (parent_holds(proc, ppid, real, id))
 		buf_printf(out,
@@ -740,13 +752,15 @@ holder_name(int proc, int procfd, const char *pid, const char *real,
 	else
 		buf_puts(out, ": the supervisor of a publish-command of a run "
 		              "that has ended, stopping what the command left");
+	return 0;
 }
 
-void
+int
 flock_holders(int fd, const char *path, struct buf *out)
 {
-	char *real = realpath(path, NULL), id[64], self[32];
+	char *real = realpath(path, NULL), id[64], pid[32], self[64];
 	size_t found = 0;
+	int strangers = 0;
 	struct dirent *e;
 	struct stat st;
 	DIR *proc = NULL;
@@ -757,20 +771,22 @@ flock_holders(int fd, const char *path, struct buf *out)
 	/* the inode only: a file system may show stat(2) another device
 	 * number than the lock's (a btrfs subvolume) */
 	snprintf(id, sizeof(id), ":%llu ", (unsigned long long)st.st_ino);
-	snprintf(self, sizeof(self), "%ld", (long)getpid());
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	process_comm(dirfd(proc), "self/comm", self, sizeof(self));
 	while (found <= HOLDERS_MAX && (e = readdir(proc)) != NULL) {
 		int pfd;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9' ||
 		    strspn(e->d_name, "0123456789") != strlen(e->d_name) ||
-		    strcmp(e->d_name, self) == 0)
+		    strcmp(e->d_name, pid) == 0)
 			continue;
 		pfd = openat(dirfd(proc), e->d_name,
 		             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (pfd == -1)
 			continue;
 		if (process_holds(pfd, real, id) && found++ < HOLDERS_MAX)
-			holder_name(dirfd(proc), pfd, e->d_name, real, id, out);
+			strangers += holder_name(dirfd(proc), pfd, e->d_name,
+			                         real, id, self, out);
 		close(pfd);
 	}
 	if (found > HOLDERS_MAX)
@@ -779,4 +795,5 @@ out:
 	if (proc != NULL)
 		closedir(proc);
 	free(real);
+	return strangers;
 }

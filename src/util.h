@@ -200,8 +200,10 @@ int diag_failed(const struct diag *d);
  * belongs to: "pid M mta-sts-sync-sv: the supervisor of a
  * publish-command of pid N" (its parent, when that holds the lock too),
  * or "... of a run that has ended". Best effort: nothing is appended for
- * what cannot be read (another user's processes, no /proc).
+ * what cannot be read (another user's processes, no /proc). Returns how
+ * many of those named are neither a run (a process of the same name as
+ * this one) nor a supervisor: another program holds the lock.
  */
-void flock_holders(int fd, const char *path, struct buf *out);
+int flock_holders(int fd, const char *path, struct buf *out);
 
 #endif

@@ -262,12 +262,13 @@ test_unsafe_dirs(void)
 		chmod(tpath("open"), 0755);
 		load_fails("link.conf", "its directory ",
 		           "link into another user's directory");
-		snprintf(want, sizeof(want),
-		         "belongs to uid 65534, not to root or to the user "
-		         "running mta-sts-sync (uid 0): its owner could put "
-		         "another file in its place and make it run a command "
-		         "(publish-command); chown root %s",
-		         tpath("open"));
+		snprintf(
+		    want, sizeof(want),
+		    "belongs to uid 65534, not to root or to the user "
+		    "running mta-sts-sync (uid 0): its owner could put "
+		    "another file in its place and make mta-sts-sync run a "
+		    "command (publish-command); chown root %s",
+		    tpath("open"));
 		load_fails("open/a.conf", want, "directory of another user");
 		mkdir(tpath("open/mine"), 0755);
 		write_file("open/mine/b.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
@@ -276,8 +277,8 @@ test_unsafe_dirs(void)
 		    "b.conf: the directory on its path %s belongs to uid "
 		    "65534, not to root or to the user running mta-sts-sync "
 		    "(uid 0): its owner could put another file in its place "
-		    "and make it run a command (publish-command); keep the "
-		    "configuration in directories of root (as /etc)",
+		    "and make mta-sts-sync run a command (publish-command); "
+		    "keep the configuration in directories of root (as /etc)",
 		    tpath("open"));
 		load_fails(
 		    "open/mine/b.conf", want,

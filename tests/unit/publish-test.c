@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -490,6 +491,168 @@ test_command(void)
 	ok(strlen(d.error) < DIAG_MSG_MAX, "command: the message is bounded");
 	strlist_free(&argv);
 	test_command_fds();
+}
+
+/* An executable script at path (in the scratch directory), mode mode. */
+static void
+write_prog(const char *path, mode_t mode)
+{
+	FILE *fp = fopen(path, "we");
+
+	if (fp != NULL) {
+		fputs("#!/bin/sh\nexit 0\n", fp);
+		fclose(fp);
+	}
+	if (chmod(path, mode) == -1)
+		perror(path);
+}
+
+/* publish_command_check() of prog is refused, with want in its message. */
+static void
+prog_refused(const char *prog, const char *want, const char *what)
+{
+	struct diag d;
+
+	diag_init(&d);
+	ok(publish_command_check(prog, &d) == -1, "program check: %s: refused",
+	   what);
+	like(d.error, want, "program check: %s: message", what);
+}
+
+/* publish_command_check() of prog passes. */
+static void
+prog_passes(const char *prog, const char *what)
+{
+	struct diag d;
+
+	diag_init(&d);
+	ok(publish_command_check(prog, &d) == 0,
+	   "program check: %s passes (%s)", what, d.error);
+}
+
+/*
+ * A bare name is looked up in PATH, where an empty or relative entry met
+ * before the program is refused (before, the working directory was
+ * searched): the command runs in /, and no such directory is checked.
+ */
+static void
+test_program_path(const char *here)
+{
+	char path[PATH_MAX + 64], *saved = getenv("PATH");
+
+	saved = saved != NULL ? xstrdup(saved) : NULL;
+	snprintf(path, sizeof(path), "%s/bin:/usr/bin:/bin", here);
+	setenv("PATH", path, 1);
+	prog_passes("deploy", "a name found in PATH");
+	snprintf(path, sizeof(path), ":%s/bin", here);
+	setenv("PATH", path, 1);
+	prog_refused("deploy",
+	             "holds an empty entry (the working directory), where the "
+	             "program would be looked up",
+	             "an empty PATH entry");
+	snprintf(path, sizeof(path), "bin:%s/bin", here);
+	setenv("PATH", path, 1);
+	prog_refused("deploy",
+	             "holds the relative entry 'bin', where the "
+	             "program would be looked up: the command runs "
+	             "in /, and such a directory is not checked; take "
+	             "it out of PATH, or give the program's absolute "
+	             "path",
+	             "a relative PATH entry");
+	snprintf(path, sizeof(path), "%s/bin::bin", here);
+	setenv("PATH", path, 1);
+	prog_passes("deploy", "a name found before an empty entry");
+	snprintf(path, sizeof(path), "%s/bin", here);
+	setenv("PATH", path, 1);
+	chmod("bin/deploy", 0757);
+	prog_refused("deploy", "publish-command deploy, found in PATH: ",
+	             "a name found in PATH, writable by others");
+	chmod("bin/deploy", 0755);
+	if (saved != NULL)
+		setenv("PATH", saved, 1);
+	free(saved);
+}
+
+/*
+ * The program must be as safe as the configuration (before, any
+ * executable file was run): not writable by others, nor any directory on
+ * the way to it, links followed (as /usr/bin/editor ->
+ * /etc/alternatives/editor -> ...), and as root, no file or directory of
+ * another user. Its group is trusted, and a sticky directory.
+ */
+static void
+test_program_trust(void)
+{
+	char here[512], prog[600], link[600];
+	char want[2048];
+
+	if (getcwd(here, sizeof(here)) == NULL)
+		return;
+	mkdir("bin", 0755);
+	mkdir("alt", 0755);
+	chmod("bin", 0755);
+	chmod(".", 0755);
+	write_prog("bin/deploy", 0755);
+	snprintf(prog, sizeof(prog), "%s/bin/deploy", here);
+	snprintf(link, sizeof(link), "%s/bin/editor", here);
+	prog_passes(prog, "a program of this user");
+	prog_passes("/bin/sh", "/bin/sh");
+	chmod("bin/deploy", 0757);
+	snprintf(want, sizeof(want),
+	         "publish-command %s: program is writable by others (mode "
+	         "0757): anyone could change the command mta-sts-sync runs "
+	         "(publish-command); chmod o-w %s",
+	         prog, prog);
+	prog_refused(prog, want, "a program writable by others");
+	chmod("bin/deploy", 0775);
+	prog_passes(prog, "a program its group may write");
+	chmod("bin/deploy", 0755);
+	chmod("bin", 0777);
+	snprintf(want, sizeof(want),
+	         "publish-command %s: its directory %s/bin is writable by "
+	         "others (mode 0777): anyone could put another file in its "
+	         "place and change the command mta-sts-sync runs "
+	         "(publish-command); chmod o-w %s/bin",
+	         prog, here, here);
+	prog_refused(prog, want, "in a directory writable by others");
+	chmod("bin", 01777);
+	prog_passes(prog, "in a sticky directory");
+	chmod("bin", 0755);
+	if (symlink("../bin/deploy", "alt/deploy") == -1 ||
+	    symlink("../alt/deploy", "bin/editor") == -1)
+		perror("symlink");
+	prog_passes(link, "a link through a link, in safe directories");
+	chmod("alt", 0777);
+	snprintf(want, sizeof(want),
+	         "the directory on its path %s/alt is "
+	         "writable by others",
+	         here);
+	prog_refused(link, want, "a link in a directory writable by others");
+	chmod("alt", 0755);
+	test_program_path(here);
+	if (geteuid() == 0 && chown("bin/deploy", 65534, 65534) == 0) {
+		snprintf(
+		    want, sizeof(want),
+		    "publish-command %s: program belongs to uid 65534, not "
+		    "to root or to the user running mta-sts-sync (uid 0): "
+		    "its owner could change the command mta-sts-sync runs "
+		    "(publish-command); chown root %s",
+		    prog, prog);
+		prog_refused(prog, want, "a program of another user, as root");
+		if (chown("bin/deploy", 0, 0) == -1)
+			perror("chown");
+		if (chown("alt", 65534, 65534) == 0)
+			prog_refused(link, "the directory on its path ",
+			             "a link in a directory of another user");
+	} else {
+		for (int i = 0; i < 4; i++)
+			ok(1, "# SKIP not root: cannot give a file to another "
+			      "user");
+	}
+	ok(unlink("bin/editor") == 0 && unlink("alt/deploy") == 0 &&
+	       unlink("bin/deploy") == 0 && rmdir("bin") == 0 &&
+	       rmdir("alt") == 0,
+	   "program check: its files removed");
 }
 
 static void
@@ -1085,6 +1248,7 @@ main(void)
 	test_links();
 	test_mkdir_swap();
 	test_command();
+	test_program_trust();
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
