@@ -592,6 +592,29 @@ create_tmp(int dfd, char *name)
 }
 
 /*
+ * The reason the new copy of f could not be made in its directory (errno
+ * err), into d. Its name is not in it: a random one, it would make the
+ * same failure read differently at every run. Refused for permission,
+ * the directory itself must be writable: the new copy is renamed over
+ * the file, and write access to the file alone (which operators often
+ * give, chown'ing the file) is not enough.
+ */
+static void
+tmp_create_error(const struct publish_file *f, int err, struct diag *d)
+{
+	char hint[PATH_MAX + 320];
+
+	dir_write_hint(err, f->dir, hint, sizeof(hint));
+	diag_error(d,
+	           "policy-file %s: cannot create its new copy in %s: %s%s%s",
+	           f->path, f->dir, strerror(err), hint,
+	           err == EACCES || err == EPERM
+	               ? " (the copy is renamed over the file: write access "
+	                 "to the file alone is not enough)"
+	               : "");
+}
+
+/*
  * Make the temporary tmp (f's path + ".tmp-XXXXXX"; the X are replaced)
  * in f's directory, locked (flock LOCK_EX) until its descriptor is closed: the
  * lock tells every tidy, of this run or another, that its writer is alive
@@ -616,8 +639,7 @@ open_tmp(const struct publish_file *f, char *tmp, struct diag *d)
 		err = errno;
 		pthread_mutex_unlock(&tmp_lock);
 		if (fd == -1) {
-			diag_error(d, "cannot create a file in %s: %s%s",
-			           f->dir, strerror(err), erofs_hint(err));
+			tmp_create_error(f, err, d);
 			return -1;
 		}
 		if (rc == 0 ? still_named(f->dirfd, fd, name)
@@ -628,11 +650,11 @@ open_tmp(const struct publish_file *f, char *tmp, struct diag *d)
 		close(fd);
 	}
 	diag_error(d,
-	           "cannot create a file in %s: another program removed "
-	           "each temporary file made there before it could be used "
-	           "(%d in a row); keep it away from the *" PUBLISH_TMP_SUFFIX
-	           "* files there",
-	           f->dir, PUBLISH_TMP_TRIES);
+	           "policy-file %s: cannot create its new copy in %s: another "
+	           "program removed each temporary file made there before it "
+	           "could be used (%d in a row); keep it away from the "
+	           "*" PUBLISH_TMP_SUFFIX "* files there",
+	           f->path, f->dir, PUBLISH_TMP_TRIES);
 	return -1;
 }
 
@@ -850,7 +872,8 @@ group_sync(int fd)
 	return 0;
 }
 
-/* Make the open temporary fd (named tmp, in the directory dfd) 0644,
+/* Make the open temporary fd (in the directory dfd; the new copy of the
+ * policy file path, which messages name) 0644,
  * owned as a directory made there would be (own_like_dir(): a try as
  * root leaves the service user's file, as it leaves their directories),
  * write data into it and make it durable; it stays open, and locked.
@@ -858,21 +881,24 @@ group_sync(int fd)
  * leftover to see whether it is held (remove_if_abandoned()). Returns
  * 0, or -1 with the reason in d. */
 static int
-fill_tmp(int dfd, int fd, const char *tmp, const char *data, size_t len,
+fill_tmp(int dfd, int fd, const char *path, const char *data, size_t len,
          struct diag *d)
 {
 	const char *what = NULL;
 
 	own_like_dir(fd, dfd);
 	if (fchmod(fd, 0644) == -1)
-		what = "cannot set the mode of";
+		what = "set the mode of its new copy";
 	else if (write_all(fd, data, len) == -1)
-		what = "cannot write";
+		what = "write its new copy";
 	else if (group_sync(fd) == -1)
-		what = "cannot sync";
+		what = "flush its new copy to disk";
 	if (what == NULL)
 		return 0;
-	diag_error(d, "%s %s: %s", what, tmp, strerror(errno));
+	/* not the temporary's random name: the same failure, the same
+	 * words at every run */
+	diag_error(d, "policy-file %s: cannot %s: %s", path, what,
+	           strerror(errno));
 	return -1;
 }
 
@@ -886,8 +912,11 @@ sync_dir(const struct publish_file *f, struct diag *d)
 	int fd = openat(f->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd == -1 || (group_sync(fd) == -1 && errno != EINVAL)) {
-		diag_error(d, "cannot sync directory %s: %s", f->dir,
-		           strerror(errno));
+		diag_error(d,
+		           "policy-file %s: replaced, but its directory %s "
+		           "cannot be flushed to disk: %s (a crash may bring "
+		           "the old file back)",
+		           f->path, f->dir, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -920,7 +949,8 @@ rename_tmp(const struct publish_file *f, const char *tmp, struct diag *d)
 		return 0;
 	/* EBUSY: the file is a mount point, which rename(2) cannot
 	 * replace */
-	diag_error(d, "cannot replace %s: %s%s", f->path, strerror(errno),
+	diag_error(d, "policy-file %s: cannot replace it: %s%s", f->path,
+	           strerror(errno),
 	           errno == EBUSY ? "; a bind-mounted file cannot be "
 	                            "replaced: bind-mount its directory "
 	                            "instead"
@@ -948,7 +978,7 @@ publish_file_write(struct publish_file *f, const char *data, size_t len,
 	fd = open_tmp(f, tmp.data, d);
 	if (fd == -1)
 		goto out;
-	if (fill_tmp(f->dirfd, fd, tmp.data, data, len, d) == -1 ||
+	if (fill_tmp(f->dirfd, fd, f->path, data, len, d) == -1 ||
 	    rename_tmp(f, tmp.data, d) == -1) {
 		unlinkat(f->dirfd, tmp.data + (f->name - f->path), 0);
 		close(fd);
@@ -958,7 +988,7 @@ publish_file_write(struct publish_file *f, const char *data, size_t len,
 	 * the rename. The bytes are durable (fill_tmp), so the close has
 	 * nothing left to report. */
 	close(fd);
-	rc = sync_dir(f, d);
+	rc = sync_dir(f, d) == 0 ? 0 : -2;
 	if (young > 0)
 		keep_dir_listed(f);
 out:

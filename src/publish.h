@@ -51,14 +51,16 @@ int publish_file_read(struct publish_file *f, struct buf *out, struct diag *d);
  * Replace f atomically with len bytes of data (mode 0644; run as root
  * in a directory of another user, that user's and group's, as the
  * directories it makes), creating missing directories (0755, see
- * dir_open_walked()). Returns 0, or -1 with "PATH: reason" style
- * text in d (the directory or file named, with the errno text); on
- * failure the old file is untouched and no temporary file is left, except
- * when only the final flush of the directory failed (the new file is then
- * in place). The temporary "<name>.tmp-XXXXXX" is locked (flock(2))
- * until it is renamed; leftover ones of path that no process holds
- * locked (their writer died) are removed first, whatever their age, and
- * those held (another writer's in flight, of this process or another)
+ * dir_open_walked()). Returns 0, or -1 with the reason in d (the
+ * directory or file named, with the errno text; never the temporary's
+ * name, which is random: "policy-file PATH: cannot create its new copy
+ * in DIR: ...", "policy-file PATH: cannot write its new copy: ..."); on
+ * failure the old file is untouched and no temporary file is left. But
+ * when only the final flush of the directory failed, -2: the new file
+ * is in place, and may not survive a crash. The temporary "<name>.tmp-XXXXXX"
+ * is locked (flock(2)) until it is renamed; leftover ones of path that no
+ * process holds locked (their writer died) are removed first, whatever their
+ * age, and those held (another writer's in flight, of this process or another)
  * are left. On a file system without locks (flock(2) fails with ENOLCK,
  * EOPNOTSUPP, EINVAL or ENOSYS) a temporary more than a minute old is
  * taken for a leftover instead, and a write beside a younger one, in a

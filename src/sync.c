@@ -1157,10 +1157,13 @@ static int
 publish_file(struct domain_run *r)
 {
 	struct diag d;
+	int rc;
 
 	diag_init(&d);
-	if (publish_file_write(&r->file, r->served.data, r->served.len, &d) ==
-	    -1) {
+	rc = publish_file_write(&r->file, r->served.data, r->served.len, &d);
+	if (rc == -2) /* in place, not flushed: it may be served */
+		r->file_written = r->file_new = 1;
+	if (rc != 0) {
 		run_fail(r, "%s", d.error);
 		return -1;
 	}

@@ -322,7 +322,7 @@ cmd_publish(const char *file)
 	slurp(stdin, &data);
 	diag_init(&d);
 	rc = publish_write(file, data.data ? data.data : "", data.len, &d);
-	if (rc == -1)
+	if (rc != 0)
 		fprintf(stderr, "error: %s\n", d.error);
 	buf_free(&data);
 	return rc == 0 ? 0 : 1;
