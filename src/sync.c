@@ -1059,25 +1059,57 @@ plan_records(struct domain_run *r)
 	return 0;
 }
 
-/* Append the mail hosts of r's domain that no mx pattern of its new
+/* qsort order of host names: ASCII, case aside. */
+static int
+host_cmp(const void *a, const void *b)
+{
+	return ascii_casecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Append the mail hosts of r's domain that no mx pattern of its new
  * policy matches to missing: its MX hosts, or with none the domain itself
- * (RFC 5321 section 5.1: the implicit MX). */
-static void
+ * (RFC 5321 section 5.1: the implicit MX). In name order, each once:
+ * servers rotate an RRset, and the same refusal must read the same at
+ * every run. Returns how many.
+ */
+static size_t
 mx_uncovered(const struct domain_run *r, struct buf *missing)
 {
 	const struct strlist *mx = &r->state.mx;
+	const char **v = xcalloc(mx->n ? mx->n : 1, sizeof(*v));
+	size_t n = 0, k = 0;
 
-	if (mx->n == 0 && !policy_covers(r->policy, r->dc->name))
+	if (mx->n == 0 && !policy_covers(r->policy, r->dc->name)) {
 		buf_puts(missing, r->dc->name);
+		k = 1;
+	}
 	for (size_t i = 0; i < mx->n; i++)
 		if (!policy_covers(r->policy, mx->v[i]))
-			buf_printf(missing, "%s%s", missing->len ? ", " : "",
-			           mx->v[i]);
+			v[n++] = mx->v[i];
+	qsort(v, n, sizeof(*v), host_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || ascii_casecmp(v[i], v[i - 1]) != 0) {
+			buf_printf(missing, "%s%s", k ? ", " : "", v[i]);
+			k++;
+		}
+	free(v);
+	return k;
 }
 
-/* Refuse (mx-check enforce) or warn about the hosts in missing. */
+/* Append the mx patterns of policy p to out, as the policy lists
+ * them. */
+static void
+mx_patterns(const struct policy *p, struct buf *out)
+{
+	for (size_t i = 0; i < p->nmx; i++)
+		buf_printf(out, "%s%s", i ? ", " : "", p->mx[i]);
+}
+
+/* Refuse (mx-check enforce) or warn about the n hosts in missing: which,
+ * what the policy allows instead, and what publishing anyway would do. */
 static int
-mx_gate_verdict(struct domain_run *r, const char *missing)
+mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 {
 	struct buf what;
 	int rc = 0;
@@ -1094,12 +1126,19 @@ mx_gate_verdict(struct domain_run *r, const char *missing)
 		           "MX %s not matched by any mx pattern of the new "
 		           "policy",
 		           missing);
+	buf_puts(&what, " (it allows ");
+	mx_patterns(r->policy, &what);
+	buf_puts(&what, ")");
 	if (r->dc->mx_check == MX_CHECK_ENFORCE) {
 		run_fail(r,
 		         "%s: refusing to publish mode enforce (RFC 8461 "
-		         "section 4.1); fix the MX records or the policy, or "
-		         "set mx-check warn",
-		         what.data);
+		         "section 4.1); fix the MX records or the policy; "
+		         "mx-check warn would publish it anyway, and senders "
+		         "enforcing it would refuse mail to %s",
+		         what.data,
+		         r->state.mx.n == 0 ? "the domain"
+		         : n == 1           ? "this host"
+		                            : "these hosts");
 		rc = -1;
 	} else {
 		run_warn(r,
@@ -1121,6 +1160,7 @@ plan_mx_gate(struct domain_run *r)
 {
 	const struct strlist *mx = &r->state.mx;
 	struct buf missing;
+	size_t n;
 	int rc = 0;
 
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
@@ -1133,9 +1173,9 @@ plan_mx_gate(struct domain_run *r)
 		return 0;
 	}
 	buf_init(&missing, 4096);
-	mx_uncovered(r, &missing);
-	if (missing.len > 0)
-		rc = mx_gate_verdict(r, missing.data);
+	n = mx_uncovered(r, &missing);
+	if (n > 0)
+		rc = mx_gate_verdict(r, missing.data, n);
 	buf_free(&missing);
 	return rc;
 }
