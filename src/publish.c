@@ -2079,8 +2079,12 @@ verify_once(const char *url, const struct fetch_opts *o, const char *want,
 		lo = *o;
 	if (lo.timeout == 0)
 		lo.timeout = FETCH_DEFAULT_TIMEOUT;
-	if (left < lo.timeout)
+	/* cut to the time left: then verify-timeout is what ran out */
+	if (left < lo.timeout) {
 		lo.timeout = left < 1 ? 1 : (unsigned)(left + 0.999);
+		if (lo.timeout_setting != NULL)
+			lo.timeout_setting = "verify-timeout";
+	}
 	if (fetch_url(url, &lo, &r) == -1) {
 		str_copy(err, errsize, r.error);
 		rc = -1;

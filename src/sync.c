@@ -2013,6 +2013,7 @@ fetch_opts_of(const struct domain_conf *dc)
 	o.ca_file = dc->ca_file;
 	o.resolve = &dc->resolve;
 	o.timeout = dc->timeout;
+	o.timeout_setting = "timeout";
 	return o;
 }
 

@@ -22,7 +22,8 @@
  *                                        accept nor answer; print "ready"
  *
  * OPTS: --ca-file F, --resolve HOST:PORT:ADDR (repeatable), --timeout N,
- * --connect-timeout N, --parallel N. Exit status 0 on success, 1 on a
+ * --connect-timeout N, --timeout-setting NAME (fetch_opts'
+ * timeout_setting), --parallel N. Exit status 0 on success, 1 on a
  * failure (message on standard error), 2 on a usage error.
  */
 #include "config.h"
@@ -96,6 +97,8 @@ parse_opts(int argc, char **argv, int *i, struct tool_opts *t)
 			t->fo.timeout = t->timeout = num_arg(v);
 		else if (strcmp(o, "--connect-timeout") == 0)
 			t->fo.connect_timeout = num_arg(v);
+		else if (strcmp(o, "--timeout-setting") == 0)
+			t->fo.timeout_setting = v;
 		else if (strcmp(o, "--parallel") == 0)
 			t->parallel = num_arg(v);
 		else if (strcmp(o, "--domain") == 0)
