@@ -2027,54 +2027,104 @@ canonical_of(const char *buf, size_t len, struct buf *out, struct diag *d)
 	return rc;
 }
 
+/* What one verification attempt saw, for the message of the last. */
+struct verify_seen {
+	char what[DIAG_MSG_MAX + 160]; /* what was served, or the failure */
+	const char *advice;            /* a guess at the cause, or NULL */
+	int answered; /* the server answered (a status, other content): a
+	                 deploy that takes longer would explain it */
+};
+
+/* The policies a verification tells apart: the new one (want, len
+ * bytes) and the one the file held before (prev, prev_len bytes; NULL:
+ * none, or the same). */
+struct verify_policies {
+	const char *want;
+	size_t len;
+	const char *prev;
+	size_t prev_len;
+};
+
+/* Do the canonical bytes in c equal those of the policy bytes (len)? */
+static int
+same_canonical(const struct buf *c, const char *bytes, size_t len)
+{
+	struct buf other;
+	struct diag d;
+	int same;
+
+	buf_init(&other, POLICY_MAX_SIZE);
+	diag_init(&d);
+	same = canonical_of(bytes, len, &other, &d) == 0 &&
+	       other.len == c->len && memcmp(other.data, c->data, c->len) == 0;
+	buf_free(&other);
+	return same;
+}
+
 /*
- * The policy served (len bytes at body) against want, when the bytes
- * differ: VERIFY_SAME_POLICY if it is the same policy in other bytes (a
- * host that turns CRLF into LF, say: senders get the new policy), or
- * VERIFY_OTHER with what it is in err.
+ * The policy served (len bytes at body) against the new one, when the
+ * bytes differ: VERIFY_SAME_POLICY if it is the same policy in other
+ * bytes (a host that turns CRLF into LF, say: senders get the new
+ * policy), or VERIFY_OTHER with what it is in seen: the previous
+ * policy (named by its id, which the live record most likely holds),
+ * another policy (named by its id), or no policy at all.
  */
 static int
-verify_compare(const char *body, size_t len, const char *want, size_t want_len,
-               char *err, size_t errsize)
+verify_compare(const char *body, size_t len, const struct verify_policies *p,
+               struct verify_seen *seen)
 {
-	struct buf got, exp;
+	char id[POLICY_ID_MAX + 1], prev_id[POLICY_ID_MAX + 1];
+	struct buf got;
 	struct diag d;
 	int rc = VERIFY_OTHER;
 
 	buf_init(&got, 2 * POLICY_MAX_SIZE); /* LF may turn into CRLF */
-	buf_init(&exp, POLICY_MAX_SIZE);
 	diag_init(&d);
-	if (canonical_of(body, len, &got, &d) == -1)
-		snprintf(err, errsize,
-		         "serving %zu bytes that are not a valid "
-		         "policy (%.300s)",
-		         len, d.error);
-	else if (canonical_of(want, want_len, &exp, &d) == 0 &&
-	         got.len == exp.len && memcmp(got.data, exp.data, got.len) == 0)
+	if (p->prev != NULL)
+		policy_id(p->prev, p->prev_len, prev_id);
+	policy_id(body, len, id);
+	if (canonical_of(body, len, &got, &d) == -1) {
+		snprintf(
+		    seen->what, sizeof(seen->what),
+		    "serving %zu bytes that are not a valid policy (%.300s)",
+		    len, d.error);
+	} else if (same_canonical(&got, p->want, p->len)) {
 		rc = VERIFY_SAME_POLICY;
-	else
-		str_copy(err, errsize,
-		         "still serving another policy (the old one, or a "
-		         "cache's copy, or a file a container bind-mounted "
-		         "before it was replaced? mount the directory, not "
-		         "the file)");
+	} else if (p->prev != NULL &&
+	           same_canonical(&got, p->prev, p->prev_len)) {
+		snprintf(seen->what, sizeof(seen->what),
+		         "still serving the previous policy (id=%s)", prev_id);
+		seen->advice = "a cache's copy, or a file a container "
+		               "bind-mounted before it was replaced? mount the "
+		               "directory, not the file";
+	} else {
+		snprintf(seen->what, sizeof(seen->what),
+		         "serving another policy (id=%s), %s%s%s,", id,
+		         p->prev != NULL ? "neither the new one nor the "
+		                           "previous one (id="
+		                         : "not the new one",
+		         p->prev != NULL ? prev_id : "",
+		         p->prev != NULL ? ")" : "");
+		seen->advice = "another server or a cache behind the URL?";
+	}
 	buf_free(&got);
-	buf_free(&exp);
 	return rc;
 }
 
 /* One verification attempt, each fetch bounded by the time left.
- * Returns VERIFY_SERVED if url serves want, VERIFY_SAME_POLICY or
- * VERIFY_OTHER (what it serves in err) if it serves other bytes, -1 if
- * the fetch failed (reason in err). */
+ * Returns VERIFY_SERVED if url serves the new policy's bytes,
+ * VERIFY_SAME_POLICY or VERIFY_OTHER (what it serves in seen) if it
+ * serves other bytes, -1 if the fetch failed (reason in seen). */
 static int
-verify_once(const char *url, const struct fetch_opts *o, const char *want,
-            size_t len, double left, char *err, size_t errsize)
+verify_once(const char *url, const struct fetch_opts *o,
+            const struct verify_policies *p, double left,
+            struct verify_seen *seen)
 {
 	struct fetch_opts lo = {0};
 	struct fetch_result r;
 	int rc;
 
+	memset(seen, 0, sizeof(*seen));
 	if (o != NULL)
 		lo = *o;
 	if (lo.timeout == 0)
@@ -2086,12 +2136,14 @@ verify_once(const char *url, const struct fetch_opts *o, const char *want,
 			lo.timeout_setting = "verify-timeout";
 	}
 	if (fetch_url(url, &lo, &r) == -1) {
-		str_copy(err, errsize, r.error);
+		str_copy(seen->what, sizeof(seen->what), r.error);
+		seen->answered = r.status != 0 && !r.timed_out;
 		rc = -1;
-	} else if (r.len == len && memcmp(r.body, want, len) == 0) {
+	} else if (r.len == p->len && memcmp(r.body, p->want, p->len) == 0) {
 		rc = VERIFY_SERVED;
 	} else {
-		rc = verify_compare(r.body, r.len, want, len, err, errsize);
+		seen->answered = 1;
+		rc = verify_compare(r.body, r.len, p, seen);
 	}
 	fetch_result_free(&r);
 	return rc;
@@ -2099,16 +2151,20 @@ verify_once(const char *url, const struct fetch_opts *o, const char *want,
 
 int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
-               size_t len, unsigned timeout, struct diag *d)
+               size_t len, const char *prev, size_t prev_len, unsigned timeout,
+               struct diag *d)
 {
+	struct verify_policies p = {want, len, prev, prev_len};
 	double start = now_mono(), deadline = start + timeout, delay = 0.5;
 	double left;
-	char err[sizeof(((struct fetch_result *)0)->error)] = "";
+	struct verify_seen seen;
 	int rc;
 
+	/* the previous policy, if it is the new one, tells nothing */
+	if (prev != NULL && prev_len == len && memcmp(prev, want, len) == 0)
+		p.prev = NULL;
 	for (;;) {
-		rc = verify_once(url, o, want, len, deadline - now_mono(), err,
-		                 sizeof(err));
+		rc = verify_once(url, o, &p, deadline - now_mono(), &seen);
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
 		left = deadline - now_mono();
@@ -2117,10 +2173,15 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
-	if (rc == VERIFY_OTHER)
-		diag_error(d, "%s: %s after %.0f s", url, err,
-		           now_mono() - start);
+	/* a transfer's failure says what to raise itself, if anything */
+	if (!seen.answered)
+		diag_error(d, "%s: %s", url, seen.what);
 	else
-		diag_error(d, "%s: %s", url, err);
+		diag_error(
+		    d,
+		    "%s: %s after %.0f s%s%s%s; raise `verify-timeout` "
+		    "if the deploy takes longer",
+		    url, seen.what, now_mono() - start, seen.advice ? " (" : "",
+		    seen.advice ? seen.advice : "", seen.advice ? ")" : "");
 	return -1;
 }

@@ -144,16 +144,25 @@ enum {
 	                      the new policy */
 };
 
-/* Fetch url with the sender rules until it serves the policy want (len
+/*
+ * Fetch url with the sender rules until it serves the policy want (len
  * bytes, canonical or its alternate form) or timeout seconds pass,
  * retrying with backoff (0.5 s doubling up to 5 s; timeout 0: one
- * attempt). Returns VERIFY_SERVED or VERIFY_SAME_POLICY when served, -1
- * with the last reason in d otherwise:
- * "URL: still serving another policy (...) after N s", "URL: serving N
- * bytes that are not a valid policy (reason) after N s" or "URL: <fetch
- * error>". */
+ * attempt). prev (prev_len bytes) is what the policy file held before
+ * (NULL: nothing, or unknown), to tell it from another policy. Returns
+ * VERIFY_SERVED or VERIFY_SAME_POLICY when served, -1 with the last
+ * reason in d otherwise: when the server answered, "URL: still serving
+ * the previous policy (id=P) after N s (...)", "URL: serving another
+ * policy (id=X), neither the new one nor the previous one (id=P), after N
+ * s (...)" (", not the new one," without prev), "URL: serving N bytes
+ * that are not a valid policy (reason) after N s" or "URL: HTTP 404 Not
+ * Found after N s" (any refused response), each followed by "; raise
+ * `verify-timeout` if the deploy takes longer"; else "URL: <fetch
+ * error>", which names the setting to raise after a timeout (o's, or
+ * verify-timeout when its end cut the fetch short).
+ */
 int publish_verify(const char *url, const struct fetch_opts *o,
-                   const char *want, size_t len, unsigned timeout,
-                   struct diag *d);
+                   const char *want, size_t len, const char *prev,
+                   size_t prev_len, unsigned timeout, struct diag *d);
 
 #endif

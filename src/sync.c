@@ -1255,8 +1255,11 @@ publish_confirm(struct domain_run *r)
 	}
 	diag_init(&d);
 	run_note(r, "verifying %s", r->verify_url);
-	rc = publish_verify(r->verify_url, &r->opts, r->served.data,
-	                    r->served.len, dc->verify_timeout, &d);
+	/* the file as this run found it, if it replaced it */
+	rc = publish_verify(
+	    r->verify_url, &r->opts, r->served.data, r->served.len,
+	    r->file_exists && r->file_differs ? r->published.data : NULL,
+	    r->published.len, dc->verify_timeout, &d);
 	if (rc == -1) {
 		run_fail(r, "new policy not served: %s", d.error);
 		return -1;
