@@ -943,9 +943,8 @@ fetch_refused_type(const struct fetch_result *fr)
 	return strncmp(fr->error, "Content-Type", 12) == 0;
 }
 
-/* Report why a fetch did not give a usable policy. A status 200 without
- * a Content-Type that was not refused for it came from a head cut
- * short: said so. */
+/* Report why a fetch did not give a usable policy (a head cut short is
+ * said so by the fetch's own reason). */
 static void
 report_fetch_failure(struct domain_check *dc, const char *url)
 {
@@ -968,13 +967,8 @@ report_fetch_failure(struct domain_check *dc, const char *url)
 		    fr->content_type ? fr->content_type : "missing");
 	else
 		check_add(rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3",
-		          "%s: %s%s", url,
-		          fr->error[0] ? fr->error : "fetch failed",
-		          fr->status == 200 && fr->content_type == NULL
-		              ? " (the response stopped after its status "
-		                "line: check the web server and any proxy in "
-		                "front of it)"
-		              : "");
+		          "%s: %s", url,
+		          fr->error[0] ? fr->error : "fetch failed");
 }
 
 /*

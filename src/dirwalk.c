@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,6 +86,37 @@ erofs_hint(int err)
 	                      "above it) to the unit's ReadWritePaths=: its "
 	                      "ProtectSystem=strict makes the rest read-only"
 	                    : "";
+}
+
+/* The name of the user this process writes files as, into out (size
+ * bytes): its login name, or "uid N" when it has none. Returns out. */
+static const char *
+writer_name(char *out, size_t size)
+{
+	struct passwd pw, *found = NULL;
+	char buf[2048];
+	uid_t uid = geteuid();
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 &&
+	    found != NULL)
+		str_copy(out, size, found->pw_name);
+	else
+		snprintf(out, size, "uid %lu", (unsigned long)uid);
+	return out;
+}
+
+void
+dir_write_hint(int err, const char *dir, char *out, size_t size)
+{
+	char who[256];
+
+	if (err == EACCES || err == EPERM)
+		snprintf(out, size,
+		         "; %s must be writable by user %s, as whom this job "
+		         "runs",
+		         dir, writer_name(who, sizeof(who)));
+	else
+		str_copy(out, size, erofs_hint(err));
 }
 
 /* What a walk does at a directory that does not exist. */
@@ -251,7 +283,7 @@ walk_up(struct walk *w)
 static int
 walk_mkdir(struct walk *w, const char *name)
 {
-	char p[2 * PATH_MAX];
+	char p[2 * PATH_MAX], hint[PATH_MAX + 320];
 	struct stat st;
 	int fd, err;
 
@@ -259,9 +291,11 @@ walk_mkdir(struct walk *w, const char *name)
 		if (errno == EEXIST)
 			return 1;
 		err = errno;
+		dir_write_hint(err, w->at.len > 0 ? w->at.data : ".", hint,
+		               sizeof(hint));
 		diag_error(w->d, "cannot create directory %s: %s%s",
 		           walk_entry(w, name, p, sizeof(p)), strerror(err),
-		           erofs_hint(err));
+		           hint);
 		return -1;
 	}
 	fd = openat(w->fd, name,

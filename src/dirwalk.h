@@ -80,4 +80,10 @@ void own_like_dir(int fd, int dfd);
  * makes every directory the unit does not name read-only. */
 const char *erofs_hint(int err);
 
+/* What to add to a message about the directory dir, which refused with
+ * err to take a new entry, into out (size bytes): for EACCES or EPERM,
+ * that dir must be writable by the user this job runs as, named (by
+ * login name, else "uid N"); else erofs_hint(err). */
+void dir_write_hint(int err, const char *dir, char *out, size_t size);
+
 #endif

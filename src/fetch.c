@@ -57,6 +57,10 @@ struct xfer {
 	struct buf body;
 	enum xfer_abort abort;
 	int head_checked;
+	int head_done; /* the blank line ending the last response's head came */
+	/* the TCP connection was made (on_ssl_ctx() ran): libcurl 7.88
+	 * reports no CONNECT_TIME for a transfer that failed */
+	int tcp_done;
 	char reason[64]; /* reason phrase of the last status line */
 	char *location;  /* Location header of the last response */
 	char host[256];
@@ -404,6 +408,7 @@ on_ssl_ctx(CURL *c, void *ssl_ctx, void *arg)
 	struct xfer *x = arg;
 
 	(void)c;
+	x->tcp_done = 1; /* libcurl starts TLS on a connection made */
 	if (x->trust != NULL &&
 	    SSL_CTX_set1_verify_cert_store(ssl_ctx, x->trust) != 1)
 		return CURLE_SSL_CERTPROBLEM;
@@ -579,6 +584,7 @@ header_status(struct xfer *x, const char *data, size_t len)
 	x->reason[n] = '\0';
 	free(x->location);
 	x->location = NULL;
+	x->head_done = 0;
 }
 
 /* The notAfter of the server certificate of c's TLS connection (OpenSSL
@@ -624,6 +630,9 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 	}
 	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
 		header_status(x, data, len);
+	} else if (len > 0 && len <= 2 &&
+	           (data[0] == '\r' || data[0] == '\n')) {
+		x->head_done = 1;
 	} else if (len > n && ascii_ncasecmp(data, "Location:", n) == 0 &&
 	           x->location == NULL && len < 4096) {
 		while (n < len && (data[n] == ' ' || data[n] == '\t'))
@@ -974,28 +983,123 @@ xfer_connect_error(struct xfer *x, struct fetch_result *r)
 		             x->port, x->errbuf);
 }
 
+/*
+ * What to add to the reason of a host that cannot be resolved, into out
+ * (size bytes): when a resolve entry names the host for another port than
+ * the URL's (curl's entries are by host and port), that entry's port;
+ * else "".
+ */
+static void
+resolve_port_hint(const struct xfer *x, char *out, size_t size)
+{
+	size_t n = strlen(x->host);
+
+	out[0] = '\0';
+	for (const struct curl_slist *s = x->resolve; s != NULL; s = s->next) {
+		const char *port = s->data + n + 1, *end = strchr(port, ':');
+
+		if (strlen(s->data) <= n || s->data[n] != ':' || end == NULL ||
+		    ascii_ncasecmp(s->data, x->host, n) != 0)
+			continue;
+		if ((size_t)(end - port) == strlen(x->port) &&
+		    memcmp(port, x->port, strlen(x->port)) == 0)
+			continue;
+		snprintf(out, size,
+		         " (a resolve entry names %s for port %.*s; the URL "
+		         "uses port %s)",
+		         x->host, (int)(end - port), port, x->port);
+		return;
+	}
+}
+
+/* The advice that ends a timeout's reason, into out (size bytes): which
+ * setting to raise if the other end is only slow, when the caller named
+ * the one that sets x->timeout (and, for a connection not made, when
+ * that setting is what limited it: else the 10 s cap did); else "". */
+static void
+timeout_hint(const struct xfer *x, int connecting, char *out, size_t size)
+{
+	const char *setting = x->job->opts->timeout_setting;
+
+	out[0] = '\0';
+	if (setting != NULL &&
+	    (!connecting || x->connect_timeout == x->timeout))
+		snprintf(out, size, "; raise `%s` if it is only slow", setting);
+}
+
+/*
+ * Describe a transfer that ran out of time by where it stalled, which
+ * calls for different fixes: no TCP connection (routing, a firewall), a
+ * connection whose TLS handshake never ended (not an HTTPS port, or a
+ * server that takes connections and never answers), a request without
+ * a status line in reply (a hung web server or its backend), a head cut
+ * short, or a body that did not finish (with how much came).
+ */
+static void
+xfer_timeout_error(struct xfer *x, struct fetch_result *r)
+{
+	double tcp = 0, tls = 0;
+	curl_off_t size = -1;
+	char hint[128], of[48] = "";
+	int connected;
+
+	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &tcp);
+	curl_easy_getinfo(x->curl, CURLINFO_APPCONNECT_TIME, &tls);
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+	connected = x->tcp_done || tcp > 0;
+	r->timed_out = 1;
+	timeout_hint(x, !connected, hint, sizeof(hint));
+	if (size >= 0)
+		snprintf(of, sizeof(of), " of %lld", (long long)size);
+	if (!connected)
+		result_error(r, "cannot connect to %s port %s within %u s%s",
+		             x->host, x->port, x->connect_timeout, hint);
+	else if (tls <= 0)
+		result_error(
+		    r,
+		    "connected to %s port %s, but the TLS handshake "
+		    "did not finish within %u s (not an HTTPS port, or "
+		    "a server that takes connections and never "
+		    "answers?)%s",
+		    x->host, x->port, x->timeout, hint);
+	else if (r->status == 0)
+		result_error(r,
+		             "%s port %s took the request, but sent no HTTP "
+		             "response within %u s (a hung web server, or a "
+		             "slow application behind it?)%s",
+		             x->host, x->port, x->timeout, hint);
+	else if (!x->head_done)
+		result_error(r,
+		             "HTTP %ld from %s, but its headers did not finish "
+		             "within %u s: the response stopped after its "
+		             "status line (check the web server and any proxy "
+		             "in front of it)%s",
+		             r->status, x->host, x->timeout, hint);
+	else
+		result_error(r,
+		             "HTTP %ld from %s, but the body did not finish "
+		             "within %u s (%zu%s bytes received): a stalled or "
+		             "very slow server%s",
+		             r->status, x->host, x->timeout, x->body.len, of,
+		             hint);
+}
+
 /* Turn a libcurl failure into words. */
 static void
 xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
-	double t = 0;
+	char hint[DIAG_MSG_MAX];
 
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
-		result_error(r, "cannot resolve %s", x->host);
+		resolve_port_hint(x, hint, sizeof(hint));
+		result_error(r, "cannot resolve %s%s", x->host, hint);
 		break;
 	case CURLE_COULDNT_CONNECT:
 		xfer_connect_error(x, r);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &t);
-		if (t <= 0)
-			result_error(r,
-			             "cannot connect to %s port %s within %u s",
-			             x->host, x->port, x->connect_timeout);
-		else
-			result_error(r, "no answer from %s within %u s",
-			             x->host, x->timeout);
+		xfer_timeout_error(x, r);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 #if LIBCURL_VERSION_NUM < 0x073e00

@@ -20,6 +20,10 @@ struct fetch_opts {
 	const struct strlist *resolve; /* "HOST:PORT:ADDR" entries, or NULL */
 	unsigned timeout;              /* seconds, whole transfer */
 	unsigned connect_timeout;      /* seconds; 0: min(timeout, 10) */
+	/* the setting that sets timeout, named in the reason of a transfer
+	 * that ran out of time ("...; raise `timeout` if it is only slow");
+	 * NULL: none is named */
+	const char *timeout_setting;
 };
 
 struct fetch_result {
@@ -32,6 +36,7 @@ struct fetch_result {
 	char *location;     /* owned: Location of a 3xx, or NULL */
 	time_t cert_expiry; /* the server certificate's notAfter, or 0 */
 	double seconds;     /* total transfer time */
+	int timed_out;      /* it ran out of time (error says where) */
 };
 
 /*
@@ -56,8 +61,17 @@ int fetch_ca_file_check(const char *path, struct diag *d);
  * Returns 0 when r->ok, else -1 with r->error set: the reason in words,
  * without the URL (the caller names it), e.g. "HTTP 404 Not Found",
  * "redirect to https://... (RFC 8461 section 3.3: ...)", "cannot resolve
- * HOST", "connection to HOST port P refused", "no answer from HOST within
- * N s", "TLS certificate of HOST not accepted: certificate has expired".
+ * HOST" (with " (a resolve entry names HOST for port N; the URL uses
+ * port M)" when one does), "connection to HOST port P refused", "TLS
+ * certificate of HOST not accepted: certificate has expired"; a transfer
+ * that ran out of time says where it stalled: "cannot connect to HOST
+ * port P within N s", "connected to HOST port P, but the TLS handshake
+ * did not finish within N s (...)", "HOST port P took the request, but
+ * sent no HTTP response within N s (...)", "HTTP 200 from HOST, but its
+ * headers did not finish within N s: ...", "HTTP 200 from HOST, but the
+ * body did not finish within N s (B of L bytes received): ...", each
+ * followed by "; raise `SETTING` if it is only slow" when
+ * o->timeout_setting names one.
  * o may be NULL (system trust store, default timeouts). Proxies from the
  * environment are not used. r->status, content_type, location,
  * cert_expiry and seconds are filled as far as the transfer got. */

@@ -592,6 +592,29 @@ create_tmp(int dfd, char *name)
 }
 
 /*
+ * The reason the new copy of f could not be made in its directory (errno
+ * err), into d. Its name is not in it: a random one, it would make the
+ * same failure read differently at every run. Refused for permission,
+ * the directory itself must be writable: the new copy is renamed over
+ * the file, and write access to the file alone (which operators often
+ * give, chown'ing the file) is not enough.
+ */
+static void
+tmp_create_error(const struct publish_file *f, int err, struct diag *d)
+{
+	char hint[PATH_MAX + 320];
+
+	dir_write_hint(err, f->dir, hint, sizeof(hint));
+	diag_error(d,
+	           "policy-file %s: cannot create its new copy in %s: %s%s%s",
+	           f->path, f->dir, strerror(err), hint,
+	           err == EACCES || err == EPERM
+	               ? " (the copy is renamed over the file: write access "
+	                 "to the file alone is not enough)"
+	               : "");
+}
+
+/*
  * Make the temporary tmp (f's path + ".tmp-XXXXXX"; the X are replaced)
  * in f's directory, locked (flock LOCK_EX) until its descriptor is closed: the
  * lock tells every tidy, of this run or another, that its writer is alive
@@ -616,8 +639,7 @@ open_tmp(const struct publish_file *f, char *tmp, struct diag *d)
 		err = errno;
 		pthread_mutex_unlock(&tmp_lock);
 		if (fd == -1) {
-			diag_error(d, "cannot create a file in %s: %s%s",
-			           f->dir, strerror(err), erofs_hint(err));
+			tmp_create_error(f, err, d);
 			return -1;
 		}
 		if (rc == 0 ? still_named(f->dirfd, fd, name)
@@ -628,11 +650,11 @@ open_tmp(const struct publish_file *f, char *tmp, struct diag *d)
 		close(fd);
 	}
 	diag_error(d,
-	           "cannot create a file in %s: another program removed "
-	           "each temporary file made there before it could be used "
-	           "(%d in a row); keep it away from the *" PUBLISH_TMP_SUFFIX
-	           "* files there",
-	           f->dir, PUBLISH_TMP_TRIES);
+	           "policy-file %s: cannot create its new copy in %s: another "
+	           "program removed each temporary file made there before it "
+	           "could be used (%d in a row); keep it away from the "
+	           "*" PUBLISH_TMP_SUFFIX "* files there",
+	           f->path, f->dir, PUBLISH_TMP_TRIES);
 	return -1;
 }
 
@@ -850,7 +872,8 @@ group_sync(int fd)
 	return 0;
 }
 
-/* Make the open temporary fd (named tmp, in the directory dfd) 0644,
+/* Make the open temporary fd (in the directory dfd; the new copy of the
+ * policy file path, which messages name) 0644,
  * owned as a directory made there would be (own_like_dir(): a try as
  * root leaves the service user's file, as it leaves their directories),
  * write data into it and make it durable; it stays open, and locked.
@@ -858,21 +881,24 @@ group_sync(int fd)
  * leftover to see whether it is held (remove_if_abandoned()). Returns
  * 0, or -1 with the reason in d. */
 static int
-fill_tmp(int dfd, int fd, const char *tmp, const char *data, size_t len,
+fill_tmp(int dfd, int fd, const char *path, const char *data, size_t len,
          struct diag *d)
 {
 	const char *what = NULL;
 
 	own_like_dir(fd, dfd);
 	if (fchmod(fd, 0644) == -1)
-		what = "cannot set the mode of";
+		what = "set the mode of its new copy";
 	else if (write_all(fd, data, len) == -1)
-		what = "cannot write";
+		what = "write its new copy";
 	else if (group_sync(fd) == -1)
-		what = "cannot sync";
+		what = "flush its new copy to disk";
 	if (what == NULL)
 		return 0;
-	diag_error(d, "%s %s: %s", what, tmp, strerror(errno));
+	/* not the temporary's random name: the same failure, the same
+	 * words at every run */
+	diag_error(d, "policy-file %s: cannot %s: %s", path, what,
+	           strerror(errno));
 	return -1;
 }
 
@@ -886,8 +912,11 @@ sync_dir(const struct publish_file *f, struct diag *d)
 	int fd = openat(f->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd == -1 || (group_sync(fd) == -1 && errno != EINVAL)) {
-		diag_error(d, "cannot sync directory %s: %s", f->dir,
-		           strerror(errno));
+		diag_error(d,
+		           "policy-file %s: replaced, but its directory %s "
+		           "cannot be flushed to disk: %s (a crash may bring "
+		           "the old file back)",
+		           f->path, f->dir, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		return -1;
@@ -920,7 +949,8 @@ rename_tmp(const struct publish_file *f, const char *tmp, struct diag *d)
 		return 0;
 	/* EBUSY: the file is a mount point, which rename(2) cannot
 	 * replace */
-	diag_error(d, "cannot replace %s: %s%s", f->path, strerror(errno),
+	diag_error(d, "policy-file %s: cannot replace it: %s%s", f->path,
+	           strerror(errno),
 	           errno == EBUSY ? "; a bind-mounted file cannot be "
 	                            "replaced: bind-mount its directory "
 	                            "instead"
@@ -948,7 +978,7 @@ publish_file_write(struct publish_file *f, const char *data, size_t len,
 	fd = open_tmp(f, tmp.data, d);
 	if (fd == -1)
 		goto out;
-	if (fill_tmp(f->dirfd, fd, tmp.data, data, len, d) == -1 ||
+	if (fill_tmp(f->dirfd, fd, f->path, data, len, d) == -1 ||
 	    rename_tmp(f, tmp.data, d) == -1) {
 		unlinkat(f->dirfd, tmp.data + (f->name - f->path), 0);
 		close(fd);
@@ -958,7 +988,7 @@ publish_file_write(struct publish_file *f, const char *data, size_t len,
 	 * the rename. The bytes are durable (fill_tmp), so the close has
 	 * nothing left to report. */
 	close(fd);
-	rc = sync_dir(f, d);
+	rc = sync_dir(f, d) == 0 ? 0 : -2;
 	if (young > 0)
 		keep_dir_listed(f);
 out:
@@ -1997,67 +2027,123 @@ canonical_of(const char *buf, size_t len, struct buf *out, struct diag *d)
 	return rc;
 }
 
+/* What one verification attempt saw, for the message of the last. */
+struct verify_seen {
+	char what[DIAG_MSG_MAX + 160]; /* what was served, or the failure */
+	const char *advice;            /* a guess at the cause, or NULL */
+	int answered; /* the server answered (a status, other content): a
+	                 deploy that takes longer would explain it */
+};
+
+/* The policies a verification tells apart: the new one (want, len
+ * bytes) and the one the file held before (prev, prev_len bytes; NULL:
+ * none, or the same). */
+struct verify_policies {
+	const char *want;
+	size_t len;
+	const char *prev;
+	size_t prev_len;
+};
+
+/* Do the canonical bytes in c equal those of the policy bytes (len)? */
+static int
+same_canonical(const struct buf *c, const char *bytes, size_t len)
+{
+	struct buf other;
+	struct diag d;
+	int same;
+
+	buf_init(&other, POLICY_MAX_SIZE);
+	diag_init(&d);
+	same = canonical_of(bytes, len, &other, &d) == 0 &&
+	       other.len == c->len && memcmp(other.data, c->data, c->len) == 0;
+	buf_free(&other);
+	return same;
+}
+
 /*
- * The policy served (len bytes at body) against want, when the bytes
- * differ: VERIFY_SAME_POLICY if it is the same policy in other bytes (a
- * host that turns CRLF into LF, say: senders get the new policy), or
- * VERIFY_OTHER with what it is in err.
+ * The policy served (len bytes at body) against the new one, when the
+ * bytes differ: VERIFY_SAME_POLICY if it is the same policy in other
+ * bytes (a host that turns CRLF into LF, say: senders get the new
+ * policy), or VERIFY_OTHER with what it is in seen: the previous
+ * policy (named by its id, which the live record most likely holds),
+ * another policy (named by its id), or no policy at all.
  */
 static int
-verify_compare(const char *body, size_t len, const char *want, size_t want_len,
-               char *err, size_t errsize)
+verify_compare(const char *body, size_t len, const struct verify_policies *p,
+               struct verify_seen *seen)
 {
-	struct buf got, exp;
+	char id[POLICY_ID_MAX + 1], prev_id[POLICY_ID_MAX + 1];
+	struct buf got;
 	struct diag d;
 	int rc = VERIFY_OTHER;
 
 	buf_init(&got, 2 * POLICY_MAX_SIZE); /* LF may turn into CRLF */
-	buf_init(&exp, POLICY_MAX_SIZE);
 	diag_init(&d);
-	if (canonical_of(body, len, &got, &d) == -1)
-		snprintf(err, errsize,
-		         "serving %zu bytes that are not a valid "
-		         "policy (%.300s)",
-		         len, d.error);
-	else if (canonical_of(want, want_len, &exp, &d) == 0 &&
-	         got.len == exp.len && memcmp(got.data, exp.data, got.len) == 0)
+	if (p->prev != NULL)
+		policy_id(p->prev, p->prev_len, prev_id);
+	policy_id(body, len, id);
+	if (canonical_of(body, len, &got, &d) == -1) {
+		snprintf(
+		    seen->what, sizeof(seen->what),
+		    "serving %zu bytes that are not a valid policy (%.300s)",
+		    len, d.error);
+	} else if (same_canonical(&got, p->want, p->len)) {
 		rc = VERIFY_SAME_POLICY;
-	else
-		str_copy(err, errsize,
-		         "still serving another policy (the old one, or a "
-		         "cache's copy, or a file a container bind-mounted "
-		         "before it was replaced? mount the directory, not "
-		         "the file)");
+	} else if (p->prev != NULL &&
+	           same_canonical(&got, p->prev, p->prev_len)) {
+		snprintf(seen->what, sizeof(seen->what),
+		         "still serving the previous policy (id=%s)", prev_id);
+		seen->advice = "a cache's copy, or a file a container "
+		               "bind-mounted before it was replaced? mount the "
+		               "directory, not the file";
+	} else {
+		snprintf(seen->what, sizeof(seen->what),
+		         "serving another policy (id=%s), %s%s%s,", id,
+		         p->prev != NULL ? "neither the new one nor the "
+		                           "previous one (id="
+		                         : "not the new one",
+		         p->prev != NULL ? prev_id : "",
+		         p->prev != NULL ? ")" : "");
+		seen->advice = "another server or a cache behind the URL?";
+	}
 	buf_free(&got);
-	buf_free(&exp);
 	return rc;
 }
 
 /* One verification attempt, each fetch bounded by the time left.
- * Returns VERIFY_SERVED if url serves want, VERIFY_SAME_POLICY or
- * VERIFY_OTHER (what it serves in err) if it serves other bytes, -1 if
- * the fetch failed (reason in err). */
+ * Returns VERIFY_SERVED if url serves the new policy's bytes,
+ * VERIFY_SAME_POLICY or VERIFY_OTHER (what it serves in seen) if it
+ * serves other bytes, -1 if the fetch failed (reason in seen). */
 static int
-verify_once(const char *url, const struct fetch_opts *o, const char *want,
-            size_t len, double left, char *err, size_t errsize)
+verify_once(const char *url, const struct fetch_opts *o,
+            const struct verify_policies *p, double left,
+            struct verify_seen *seen)
 {
 	struct fetch_opts lo = {0};
 	struct fetch_result r;
 	int rc;
 
+	memset(seen, 0, sizeof(*seen));
 	if (o != NULL)
 		lo = *o;
 	if (lo.timeout == 0)
 		lo.timeout = FETCH_DEFAULT_TIMEOUT;
-	if (left < lo.timeout)
+	/* cut to the time left: then verify-timeout is what ran out */
+	if (left < lo.timeout) {
 		lo.timeout = left < 1 ? 1 : (unsigned)(left + 0.999);
+		if (lo.timeout_setting != NULL)
+			lo.timeout_setting = "verify-timeout";
+	}
 	if (fetch_url(url, &lo, &r) == -1) {
-		str_copy(err, errsize, r.error);
+		str_copy(seen->what, sizeof(seen->what), r.error);
+		seen->answered = r.status != 0 && !r.timed_out;
 		rc = -1;
-	} else if (r.len == len && memcmp(r.body, want, len) == 0) {
+	} else if (r.len == p->len && memcmp(r.body, p->want, p->len) == 0) {
 		rc = VERIFY_SERVED;
 	} else {
-		rc = verify_compare(r.body, r.len, want, len, err, errsize);
+		seen->answered = 1;
+		rc = verify_compare(r.body, r.len, p, seen);
 	}
 	fetch_result_free(&r);
 	return rc;
@@ -2065,16 +2151,20 @@ verify_once(const char *url, const struct fetch_opts *o, const char *want,
 
 int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
-               size_t len, unsigned timeout, struct diag *d)
+               size_t len, const char *prev, size_t prev_len, unsigned timeout,
+               struct diag *d)
 {
+	struct verify_policies p = {want, len, prev, prev_len};
 	double start = now_mono(), deadline = start + timeout, delay = 0.5;
 	double left;
-	char err[sizeof(((struct fetch_result *)0)->error)] = "";
+	struct verify_seen seen;
 	int rc;
 
+	/* the previous policy, if it is the new one, tells nothing */
+	if (prev != NULL && prev_len == len && memcmp(prev, want, len) == 0)
+		p.prev = NULL;
 	for (;;) {
-		rc = verify_once(url, o, want, len, deadline - now_mono(), err,
-		                 sizeof(err));
+		rc = verify_once(url, o, &p, deadline - now_mono(), &seen);
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
 		left = deadline - now_mono();
@@ -2083,10 +2173,15 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
-	if (rc == VERIFY_OTHER)
-		diag_error(d, "%s: %s after %.0f s", url, err,
-		           now_mono() - start);
+	/* a transfer's failure says what to raise itself, if anything */
+	if (!seen.answered)
+		diag_error(d, "%s: %s", url, seen.what);
 	else
-		diag_error(d, "%s: %s", url, err);
+		diag_error(
+		    d,
+		    "%s: %s after %.0f s%s%s%s; raise `verify-timeout` "
+		    "if the deploy takes longer",
+		    url, seen.what, now_mono() - start, seen.advice ? " (" : "",
+		    seen.advice ? seen.advice : "", seen.advice ? ")" : "");
 	return -1;
 }

@@ -51,14 +51,16 @@ int publish_file_read(struct publish_file *f, struct buf *out, struct diag *d);
  * Replace f atomically with len bytes of data (mode 0644; run as root
  * in a directory of another user, that user's and group's, as the
  * directories it makes), creating missing directories (0755, see
- * dir_open_walked()). Returns 0, or -1 with "PATH: reason" style
- * text in d (the directory or file named, with the errno text); on
- * failure the old file is untouched and no temporary file is left, except
- * when only the final flush of the directory failed (the new file is then
- * in place). The temporary "<name>.tmp-XXXXXX" is locked (flock(2))
- * until it is renamed; leftover ones of path that no process holds
- * locked (their writer died) are removed first, whatever their age, and
- * those held (another writer's in flight, of this process or another)
+ * dir_open_walked()). Returns 0, or -1 with the reason in d (the
+ * directory or file named, with the errno text; never the temporary's
+ * name, which is random: "policy-file PATH: cannot create its new copy
+ * in DIR: ...", "policy-file PATH: cannot write its new copy: ..."); on
+ * failure the old file is untouched and no temporary file is left. But
+ * when only the final flush of the directory failed, -2: the new file
+ * is in place, and may not survive a crash. The temporary "<name>.tmp-XXXXXX"
+ * is locked (flock(2)) until it is renamed; leftover ones of path that no
+ * process holds locked (their writer died) are removed first, whatever their
+ * age, and those held (another writer's in flight, of this process or another)
  * are left. On a file system without locks (flock(2) fails with ENOLCK,
  * EOPNOTSUPP, EINVAL or ENOSYS) a temporary more than a minute old is
  * taken for a leftover instead, and a write beside a younger one, in a
@@ -142,16 +144,25 @@ enum {
 	                      the new policy */
 };
 
-/* Fetch url with the sender rules until it serves the policy want (len
+/*
+ * Fetch url with the sender rules until it serves the policy want (len
  * bytes, canonical or its alternate form) or timeout seconds pass,
  * retrying with backoff (0.5 s doubling up to 5 s; timeout 0: one
- * attempt). Returns VERIFY_SERVED or VERIFY_SAME_POLICY when served, -1
- * with the last reason in d otherwise:
- * "URL: still serving another policy (...) after N s", "URL: serving N
- * bytes that are not a valid policy (reason) after N s" or "URL: <fetch
- * error>". */
+ * attempt). prev (prev_len bytes) is what the policy file held before
+ * (NULL: nothing, or unknown), to tell it from another policy. Returns
+ * VERIFY_SERVED or VERIFY_SAME_POLICY when served, -1 with the last
+ * reason in d otherwise: when the server answered, "URL: still serving
+ * the previous policy (id=P) after N s (...)", "URL: serving another
+ * policy (id=X), neither the new one nor the previous one (id=P), after N
+ * s (...)" (", not the new one," without prev), "URL: serving N bytes
+ * that are not a valid policy (reason) after N s" or "URL: HTTP 404 Not
+ * Found after N s" (any refused response), each followed by "; raise
+ * `verify-timeout` if the deploy takes longer"; else "URL: <fetch
+ * error>", which names the setting to raise after a timeout (o's, or
+ * verify-timeout when its end cut the fetch short).
+ */
 int publish_verify(const char *url, const struct fetch_opts *o,
-                   const char *want, size_t len, unsigned timeout,
-                   struct diag *d);
+                   const char *want, size_t len, const char *prev,
+                   size_t prev_len, unsigned timeout, struct diag *d);
 
 #endif

@@ -96,8 +96,7 @@
 	"the publish-command turned %s's line ends into %s, so the id "        \
 	"cannot leave %s, under which senders may have cached another "        \
 	"policy; make the command keep the file's bytes (git: "                \
-	"`mta-sts.txt -text` in .gitattributes); the _mta-sts id was not "     \
-	"changed"
+	"`mta-sts.txt -text` in .gitattributes)"
 #define ID_FORM_WHY                                                            \
 	" (a new id for the same policy: the file holds it with %s line "      \
 	"ends, and the id is that of those bytes)"
@@ -170,6 +169,12 @@ struct domain_run {
 	int tlsrpt_value_needed;
 	int dns_needed; /* some record changes */
 	int file_written;
+	/* the policy file holds the new policy and only its id is left to
+	 * publish: from the write (or, when the file held it already, from
+	 * the publish-command) on; a failure then says so (fail_state()) */
+	int file_new;
+	/* the UPDATE that failed may have been applied: its reason says so */
+	int update_open;
 	int dns_updated;
 	/* where it is in the run (under the run's lock) */
 	int read_done; /* read: it may join the ready queue */
@@ -189,17 +194,58 @@ message_new(const char *fmt, va_list ap)
 	return xstrdup(msg);
 }
 
-/* Record a failure for r (the first reason wins). */
+static int record_needed(const struct dns_change *c, int sts, int value_only);
+
+/*
+ * What a failure of r leaves published, as the clause that ends its
+ * message: the same words wherever the run stopped, so that an operator
+ * (and a monitor grouping alerts) reads at the end of any failure what
+ * was and was not changed. Before the write nothing was; after it the
+ * file holds the new policy and the id is the old one, unless the
+ * UPDATE may have been applied (its reason says so, and the next run
+ * checks) or the records read back after it hold the new id (a server
+ * that applied part of it): the _mta-sts value no longer needs the
+ * change it needed.
+ */
+static const char *
+fail_state(const struct domain_run *r)
+{
+	if (!r->file_new)
+		return "the published policy is left as it is";
+	if (r->update_open)
+		return "the policy file holds the new policy";
+	if (r->id_needed && r->have_state && !record_needed(&r->change, 1, 1))
+		return "the policy file holds the new policy, and the "
+		       "_mta-sts id names it";
+	return "the policy file holds the new policy; the _mta-sts id was "
+	       "not changed";
+}
+
+/* Record a failure for r (the first reason wins), ended by the clause
+ * of fail_state(): a reason too long for the message is cut, with
+ * "...", so that the clause is always there. */
 static void __attribute__((format(printf, 2, 3)))
 run_fail(struct domain_run *r, const char *fmt, ...)
 {
+	const char *state;
+	char msg[RUN_MSG_MAX];
+	size_t room;
 	va_list ap;
+	int n;
 
 	if (r->error != NULL)
 		return;
+	state = fail_state(r);
+	room = sizeof(msg) - strlen(state) - 2;
 	va_start(ap, fmt);
-	r->error = message_new(fmt, ap);
+	n = vsnprintf(msg, room, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		msg[0] = '\0';
+	else if ((size_t)n >= room)
+		memcpy(msg + room - 4, "...", 4);
+	snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; %s", state);
+	r->error = xstrdup(msg);
 }
 
 static int
@@ -495,19 +541,14 @@ run_upstream_policy(struct domain_run *r)
 	char prefix[DIAG_MSG_MAX];
 
 	if (!fr->ok) {
-		run_fail(r,
-		         "upstream %s: %s; the published policy is left as "
-		         "it is",
-		         r->dc->upstream, fr->error);
+		run_fail(r, "upstream %s: %s", r->dc->upstream, fr->error);
 		return NULL;
 	}
 	diag_init(&d);
 	p = policy_parse(fr->body, fr->len, &d);
 	if (p == NULL) {
-		run_fail(r,
-		         "upstream %s: invalid policy: %s; the published "
-		         "policy is left as it is",
-		         r->dc->upstream, d.error);
+		run_fail(r, "upstream %s: invalid policy: %s", r->dc->upstream,
+		         d.error);
 		return NULL;
 	}
 	snprintf(prefix, sizeof(prefix), "upstream %s: ", r->dc->upstream);
@@ -1018,25 +1059,57 @@ plan_records(struct domain_run *r)
 	return 0;
 }
 
-/* Append the mail hosts of r's domain that no mx pattern of its new
+/* qsort order of host names: ASCII, case aside. */
+static int
+host_cmp(const void *a, const void *b)
+{
+	return ascii_casecmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Append the mail hosts of r's domain that no mx pattern of its new
  * policy matches to missing: its MX hosts, or with none the domain itself
- * (RFC 5321 section 5.1: the implicit MX). */
-static void
+ * (RFC 5321 section 5.1: the implicit MX). In name order, each once:
+ * servers rotate an RRset, and the same refusal must read the same at
+ * every run. Returns how many.
+ */
+static size_t
 mx_uncovered(const struct domain_run *r, struct buf *missing)
 {
 	const struct strlist *mx = &r->state.mx;
+	const char **v = xcalloc(mx->n ? mx->n : 1, sizeof(*v));
+	size_t n = 0, k = 0;
 
-	if (mx->n == 0 && !policy_covers(r->policy, r->dc->name))
+	if (mx->n == 0 && !policy_covers(r->policy, r->dc->name)) {
 		buf_puts(missing, r->dc->name);
+		k = 1;
+	}
 	for (size_t i = 0; i < mx->n; i++)
 		if (!policy_covers(r->policy, mx->v[i]))
-			buf_printf(missing, "%s%s", missing->len ? ", " : "",
-			           mx->v[i]);
+			v[n++] = mx->v[i];
+	qsort(v, n, sizeof(*v), host_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || ascii_casecmp(v[i], v[i - 1]) != 0) {
+			buf_printf(missing, "%s%s", k ? ", " : "", v[i]);
+			k++;
+		}
+	free(v);
+	return k;
 }
 
-/* Refuse (mx-check enforce) or warn about the hosts in missing. */
+/* Append the mx patterns of policy p to out, as the policy lists
+ * them. */
+static void
+mx_patterns(const struct policy *p, struct buf *out)
+{
+	for (size_t i = 0; i < p->nmx; i++)
+		buf_printf(out, "%s%s", i ? ", " : "", p->mx[i]);
+}
+
+/* Refuse (mx-check enforce) or warn about the n hosts in missing: which,
+ * what the policy allows instead, and what publishing anyway would do. */
 static int
-mx_gate_verdict(struct domain_run *r, const char *missing)
+mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 {
 	struct buf what;
 	int rc = 0;
@@ -1053,12 +1126,19 @@ mx_gate_verdict(struct domain_run *r, const char *missing)
 		           "MX %s not matched by any mx pattern of the new "
 		           "policy",
 		           missing);
+	buf_puts(&what, " (it allows ");
+	mx_patterns(r->policy, &what);
+	buf_puts(&what, ")");
 	if (r->dc->mx_check == MX_CHECK_ENFORCE) {
 		run_fail(r,
 		         "%s: refusing to publish mode enforce (RFC 8461 "
-		         "section 4.1); fix the MX records or the policy, or "
-		         "set mx-check warn",
-		         what.data);
+		         "section 4.1); fix the MX records or the policy; "
+		         "mx-check warn would publish it anyway, and senders "
+		         "enforcing it would refuse mail to %s",
+		         what.data,
+		         r->state.mx.n == 0 ? "the domain"
+		         : n == 1           ? "this host"
+		                            : "these hosts");
 		rc = -1;
 	} else {
 		run_warn(r,
@@ -1080,6 +1160,7 @@ plan_mx_gate(struct domain_run *r)
 {
 	const struct strlist *mx = &r->state.mx;
 	struct buf missing;
+	size_t n;
 	int rc = 0;
 
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
@@ -1092,9 +1173,9 @@ plan_mx_gate(struct domain_run *r)
 		return 0;
 	}
 	buf_init(&missing, 4096);
-	mx_uncovered(r, &missing);
-	if (missing.len > 0)
-		rc = mx_gate_verdict(r, missing.data);
+	n = mx_uncovered(r, &missing);
+	if (n > 0)
+		rc = mx_gate_verdict(r, missing.data, n);
 	buf_free(&missing);
 	return rc;
 }
@@ -1116,10 +1197,13 @@ static int
 publish_file(struct domain_run *r)
 {
 	struct diag d;
+	int rc;
 
 	diag_init(&d);
-	if (publish_file_write(&r->file, r->served.data, r->served.len, &d) ==
-	    -1) {
+	rc = publish_file_write(&r->file, r->served.data, r->served.len, &d);
+	if (rc == -2) /* in place, not flushed: it may be served */
+		r->file_written = r->file_new = 1;
+	if (rc != 0) {
 		run_fail(r, "%s", d.error);
 		return -1;
 	}
@@ -1147,7 +1231,7 @@ publish_command(struct domain_run *r)
 		return 0;
 	if (publish_run_command(&dc->publish_cmd, dc->name, r->policy_file,
 	                        limit, &d) == -1) {
-		run_fail(r, "%s; the _mta-sts id was not changed", d.error);
+		run_fail(r, "%s", d.error);
 		return -1;
 	}
 	run_note(r, "publish-command succeeded");
@@ -1171,13 +1255,13 @@ publish_confirm(struct domain_run *r)
 	}
 	diag_init(&d);
 	run_note(r, "verifying %s", r->verify_url);
-	rc = publish_verify(r->verify_url, &r->opts, r->served.data,
-	                    r->served.len, dc->verify_timeout, &d);
+	/* the file as this run found it, if it replaced it */
+	rc = publish_verify(
+	    r->verify_url, &r->opts, r->served.data, r->served.len,
+	    r->file_exists && r->file_differs ? r->published.data : NULL,
+	    r->published.len, dc->verify_timeout, &d);
 	if (rc == -1) {
-		run_fail(r,
-		         "new policy not served: %s; the _mta-sts id was "
-		         "not changed",
-		         d.error);
+		run_fail(r, "new policy not served: %s", d.error);
 		return -1;
 	}
 	run_note(r, "%s serves the new policy%s", r->verify_url,
@@ -1264,6 +1348,7 @@ publish_domain(struct domain_run *r)
 		return -1;
 	if (!r->file_differs && !r->id_needed)
 		return 0;
+	r->file_new = 1;
 	if (publish_command(r) == -1 || follow_command_form(r) == -1)
 		return -1;
 	return publish_confirm(r);
@@ -1480,6 +1565,21 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
+/*
+ * Does the reason of a failed UPDATE (result r) leave open whether the
+ * server applied it? dns_update_apply() ends every such reason with
+ * "the next run checks" (no answer, or none to trust, to an UPDATE the
+ * server got whole; an accepted one whose records could not be read
+ * back); a refusal (REFUSED, NOTZONE, BADKEY; the prerequisites) never
+ * does. dns-replies.test holds the two ends of this to each other.
+ */
+static int
+update_left_open(enum dns_update_result r, const char *reason)
+{
+	return r == DNS_UPDATE_FAILED &&
+	       strstr(reason, "the next run checks") != NULL;
+}
+
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
@@ -1494,11 +1594,8 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 		update_notes(s, i, r, info);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
-			run_fail(who, "%s%s", d->error,
-			         r == DNS_UPDATE_CONFLICT && who->file_written
-			             ? " (the policy file already holds the "
-			               "new policy)"
-			             : "");
+			who->update_open = update_left_open(r, d->error);
+			run_fail(who, "%s", d->error);
 			continue;
 		}
 		who->dns_updated = 1;
@@ -1919,6 +2016,7 @@ fetch_opts_of(const struct domain_conf *dc)
 	o.ca_file = dc->ca_file;
 	o.resolve = &dc->resolve;
 	o.timeout = dc->timeout;
+	o.timeout_setting = "timeout";
 	return o;
 }
 

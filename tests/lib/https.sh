@@ -45,8 +45,9 @@
 #   https_status HOST PATH CODE       answer with status CODE (e.g. 404)
 #   https_html HOST PATH              200 text/html error page
 #   https_big HOST PATH KIB           a text/plain body of KIB KiB
-#   https_slow HOST PATH              200 text/plain whose body trickles at
-#                                     1 byte/s (about 200 s): timeouts
+#   https_slow HOST PATH              200 text/plain of 2000 bytes whose
+#                                     head and first bytes come at once,
+#                                     then 1 byte/s (timeouts)
 #   https_hang HOST PATH              the request is proxied to a TCP
 #                                     listener that never answers: no
 #                                     status line at all (timeouts)
@@ -203,8 +204,9 @@ https_big() {
 }
 https_slow() {
 	https_init
-	awk 'BEGIN { for (i = 0; i < 200; i++) printf "x" }' | https_put "$1" "$2"
-	https_location "$1" "$2" "limit_rate 1; sendfile off; output_buffers 1 1;"
+	awk 'BEGIN { for (i = 0; i < 2000; i++) printf "x" }' | https_put "$1" "$2"
+	# the first 512 bytes (the head, the body's start) at once
+	https_location "$1" "$2" "limit_rate 1; limit_rate_after 512; sendfile off; output_buffers 1 1;"
 }
 
 https_silent() {

@@ -14,6 +14,8 @@
  *                                        BODY" or "T URL error: ..."
  *   fetch-tool verify [OPTS] URL FILE SECONDS
  *                                        publish_verify() against FILE
+ *                                        (--previous F: what the file
+ *                                        held before)
  *   fetch-tool publish FILE < DATA       publish_write()
  *   fetch-tool read FILE                 publish_read(): body, exit 3 if
  *                                        absent
@@ -22,7 +24,8 @@
  *                                        accept nor answer; print "ready"
  *
  * OPTS: --ca-file F, --resolve HOST:PORT:ADDR (repeatable), --timeout N,
- * --connect-timeout N, --parallel N. Exit status 0 on success, 1 on a
+ * --connect-timeout N, --timeout-setting NAME (fetch_opts'
+ * timeout_setting), --parallel N. Exit status 0 on success, 1 on a
  * failure (message on standard error), 2 on a usage error.
  */
 #include "config.h"
@@ -48,6 +51,7 @@ struct tool_opts {
 	int info;
 	const char *domain;
 	const char *file;
+	const char *previous;
 	unsigned timeout;
 };
 
@@ -96,12 +100,16 @@ parse_opts(int argc, char **argv, int *i, struct tool_opts *t)
 			t->fo.timeout = t->timeout = num_arg(v);
 		else if (strcmp(o, "--connect-timeout") == 0)
 			t->fo.connect_timeout = num_arg(v);
+		else if (strcmp(o, "--timeout-setting") == 0)
+			t->fo.timeout_setting = v;
 		else if (strcmp(o, "--parallel") == 0)
 			t->parallel = num_arg(v);
 		else if (strcmp(o, "--domain") == 0)
 			t->domain = v;
 		else if (strcmp(o, "--file") == 0)
 			t->file = v;
+		else if (strcmp(o, "--previous") == 0)
+			t->previous = v;
 		else
 			usage("unknown option");
 	}
@@ -284,23 +292,35 @@ slurp(FILE *f, struct buf *b)
 			usage("input too large");
 }
 
+/* The content of file into b (buf_init()ed here), or exit 2. */
+static void
+slurp_file(const char *file, struct buf *b)
+{
+	FILE *f = fopen(file, "rb");
+
+	if (f == NULL)
+		usage("cannot open a policy file");
+	buf_init(b, POLICY_MAX_SIZE);
+	slurp(f, b);
+	fclose(f);
+}
+
 static int
 cmd_verify(const char *url, const char *file, const char *secs,
            struct tool_opts *t)
 {
-	struct buf want;
+	struct buf want, prev = {0};
 	struct diag d;
-	FILE *f = fopen(file, "rb");
 	int rc;
 
-	if (f == NULL)
-		usage("cannot open the wanted file");
-	buf_init(&want, POLICY_MAX_SIZE);
-	slurp(f, &want);
-	fclose(f);
+	slurp_file(file, &want);
+	if (t->previous != NULL)
+		slurp_file(t->previous, &prev);
 	diag_init(&d);
 	rc = publish_verify(url, &t->fo, want.data ? want.data : "", want.len,
-	                    num_arg(secs), &d);
+	                    t->previous != NULL ? (prev.data ? prev.data : "")
+	                                        : NULL,
+	                    prev.len, num_arg(secs), &d);
 	if (rc == VERIFY_SERVED)
 		printf("ok\n");
 	else if (rc == VERIFY_SAME_POLICY)
@@ -308,6 +328,7 @@ cmd_verify(const char *url, const char *file, const char *secs,
 	else
 		fprintf(stderr, "error: %s\n", d.error);
 	buf_free(&want);
+	buf_free(&prev);
 	return rc == -1 ? 1 : 0;
 }
 
@@ -322,7 +343,7 @@ cmd_publish(const char *file)
 	slurp(stdin, &data);
 	diag_init(&d);
 	rc = publish_write(file, data.data ? data.data : "", data.len, &d);
-	if (rc == -1)
+	if (rc != 0)
 		fprintf(stderr, "error: %s\n", d.error);
 	buf_free(&data);
 	return rc == 0 ? 0 : 1;

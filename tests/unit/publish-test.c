@@ -45,6 +45,7 @@ static char scratch[] = "/tmp/publish-test.XXXXXX";
 static pthread_mutex_t flush_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned n_fsync, n_syncfs;
 static int fsync_ms, syncfs_ms, syncfs_errno, fsync_errno;
+static int fsync_dir_errno; /* fsync of a directory only */
 
 /* Count one call (in *counter) and wait *delay_ms. Returns whether a
  * delay was set (then it stands for the flush). */
@@ -79,9 +80,14 @@ flush_fault(const int *fault)
 int
 fsync(int fd)
 {
+	struct stat st;
+
 	if (flush_called(&n_fsync, &fsync_ms))
 		return flush_fault(&fsync_errno) != 0 ? -1 : 0;
 	if (flush_fault(&fsync_errno) != 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    flush_fault(&fsync_dir_errno) != 0)
 		return -1;
 	return (int)syscall(SYS_fsync, fd);
 }
@@ -203,6 +209,56 @@ test_write_read(void)
 	ok(publish_write("empty.txt", "", 0, &d) == 0 &&
 	       stat("empty.txt", &st) == 0 && st.st_size == 0,
 	   "write: an empty file");
+}
+
+/* A write whose flush fails: the message names the policy file, never
+ * the temporary (its random name would make every run's differ), and
+ * says whether the new file is in place. */
+static void
+test_write_flush_errors(void)
+{
+	char first[DIAG_MSG_MAX];
+	struct buf b;
+	struct diag d;
+
+	diag_init(&d);
+	ok(publish_write("fl/mta-sts.txt", "old", 3, &d) == 0, "flush: setup");
+	fsync_errno = EIO; /* no writer runs: no lock needed */
+	diag_init(&d);
+	ok(publish_write("fl/mta-sts.txt", "new", 3, &d) == -1,
+	   "flush of the new copy fails: -1");
+	str_copy(first, sizeof(first), d.error);
+	is_str(d.error,
+	       "policy-file fl/mta-sts.txt: cannot flush its new copy to "
+	       "disk: Input/output error",
+	       "flush of the new copy fails: the file named, not the copy");
+	diag_init(&d);
+	publish_write("fl/mta-sts.txt", "new", 3, &d);
+	fsync_errno = 0;
+	is_str(d.error, first,
+	       "flush of the new copy fails: the same words "
+	       "at the next try");
+	buf_init(&b, 16);
+	ok(publish_read("fl/mta-sts.txt", &b, &d) == 1 && b.len == 3 &&
+	       memcmp(b.data, "old", 3) == 0,
+	   "flush of the new copy fails: the old file stays");
+	fsync_dir_errno = EIO;
+	diag_init(&d);
+	ok(publish_write("fl/mta-sts.txt", "new", 3, &d) == -2,
+	   "flush of the directory fails: -2");
+	fsync_dir_errno = 0;
+	is_str(d.error,
+	       "policy-file fl/mta-sts.txt: replaced, but its directory fl "
+	       "cannot be flushed to disk: Input/output error (a crash may "
+	       "bring the old file back)",
+	       "flush of the directory fails: says the file was replaced");
+	buf_reset(&b);
+	ok(publish_read("fl/mta-sts.txt", &b, &d) == 1 && b.len == 3 &&
+	       memcmp(b.data, "new", 3) == 0,
+	   "flush of the directory fails: the new file is in place");
+	buf_free(&b);
+	ok(unlink("fl/mta-sts.txt") == 0 && rmdir("fl") == 0,
+	   "flush errors: no temporary left");
 }
 
 /* Write the file path (mode 0644) with content s. Returns 0 or -1. */
@@ -706,7 +762,7 @@ test_verify(void)
 
 	diag_init(&d);
 	ok(publish_verify("https://127.0.0.1:1/.well-known/mta-sts.txt", &o,
-	                  "x", 1, 0, &d) == -1,
+	                  "x", 1, NULL, 0, 0, &d) == -1,
 	   "verify: unreachable, timeout 0: one attempt, fails");
 	like(d.error,
 	     "https://127.0.0.1:1/.well-known/mta-sts.txt: connection to "
@@ -1253,6 +1309,7 @@ main(void)
 	umask(077);
 	fetch_global_init();
 	test_write_read();
+	test_write_flush_errors();
 	test_read_refusals();
 	test_links();
 	test_mkdir_swap();
