@@ -73,7 +73,7 @@ policy_ours() { grep -qxF "$MARK" "$POLICY" 2>/dev/null; }
 # stay as they are). One of ours left by a killed run is not kept.
 policy_forbid() {
 	if [ -e "$SAVED" ] || [ -L "$SAVED" ]; then
-		echo "deps.sh: $SAVED is left from an interrupted run: move it back to $POLICY (or remove it if $POLICY is yours), then run again" >&2
+		policy_left
 		exit 1
 	fi
 	trap finish EXIT
@@ -89,6 +89,18 @@ policy_forbid() {
 	mv -f "$POLICY.deps-new" "$POLICY"
 }
 
+# policy_left: say what to do with the policy-rc.d an earlier run left
+# aside. Beside a policy-rc.d not ours, a package installed that one
+# during the run (policy_restore kept both), or someone did since; else
+# the run was killed before it could put the file back.
+policy_left() {
+	if { [ -e "$POLICY" ] || [ -L "$POLICY" ]; } && ! policy_ours; then
+		echo "deps.sh: $SAVED is the policy-rc.d there before an earlier run, and $POLICY is another one (installed by a package during that run, or by someone since): keep the one you want as $POLICY, remove the other, then run again" >&2
+	else
+		echo "deps.sh: $SAVED is left from an interrupted run: move it back to $POLICY, then run again" >&2
+	fi
+}
+
 # policy_restore: put back the policy-rc.d there was (or none). Runs once,
 # whatever step policy_forbid had reached.
 # shellcheck disable=SC2317 # run by finish, the trap
@@ -98,7 +110,7 @@ policy_restore() {
 	rm -f "$POLICY.deps-new"
 	if [ -e "$POLICY" ] && ! policy_ours; then
 		# a package installed one of its own meanwhile: keep both
-		[ -e "$SAVED" ] && echo "deps.sh: $POLICY was replaced during the install; the one there before is $SAVED" >&2
+		[ -e "$SAVED" ] && echo "deps.sh: $POLICY was replaced during the install; the one there before is $SAVED: keep the one you want as $POLICY and remove the other before the next run" >&2
 		return 0
 	fi
 	rm -f "$POLICY"
