@@ -72,10 +72,7 @@ policy_ours() { grep -qxF "$MARK" "$POLICY" 2>/dev/null; }
 # one there moved aside (a rename: its contents, mode, owner and times
 # stay as they are). One of ours left by a killed run is not kept.
 policy_forbid() {
-	if [ -e "$SAVED" ] || [ -L "$SAVED" ]; then
-		policy_left
-		exit 1
-	fi
+	policy_left
 	trap finish EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
@@ -89,16 +86,19 @@ policy_forbid() {
 	mv -f "$POLICY.deps-new" "$POLICY"
 }
 
-# policy_left: say what to do with the policy-rc.d an earlier run left
-# aside. Beside a policy-rc.d not ours, a package installed that one
-# during the run (policy_restore kept both), or someone did since; else
-# the run was killed before it could put the file back.
+# policy_left: while a policy-rc.d an earlier run moved aside is there,
+# say what to do with it and exit 1 (which one is the machine's is the
+# operator's call). Beside a policy-rc.d not ours, a package installed
+# that one during the run (policy_restore kept both), or someone did
+# since; else the run was killed before it could put the file back.
 policy_left() {
+	[ -e "$SAVED" ] || [ -L "$SAVED" ] || return 0
 	if { [ -e "$POLICY" ] || [ -L "$POLICY" ]; } && ! policy_ours; then
 		echo "deps.sh: $SAVED is the policy-rc.d there before an earlier run, and $POLICY is another one (installed by a package during that run, or by someone since): keep the one you want as $POLICY, remove the other, then run again" >&2
 	else
 		echo "deps.sh: $SAVED is left from an interrupted run: move it back to $POLICY, then run again" >&2
 	fi
+	exit 1
 }
 
 # policy_restore: put back the policy-rc.d there was (or none). Runs once,
@@ -189,7 +189,12 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 if [ -z "$need" ]; then
-	# an earlier run installed everything but was killed before the end
+	# an earlier run installed everything but was killed before the end:
+	# finish its work (the policy-rc.d it left, then its units)
+	policy_left
+	if policy_ours; then
+		rm -f "$POLICY"
+	fi
 	before=$(cat "$BEFORE")
 	units_settle "$before"
 	rm -f "$BEFORE"
