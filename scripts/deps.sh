@@ -15,7 +15,12 @@
 # back exactly as it was, also when the install fails or is interrupted.
 # A server unit the install created (named, knot, pdns, nginx: none of
 # that name was there before) is stopped if it runs all the same, and not
-# left enabled at boot. A server that was there before is never touched.
+# left enabled at boot, also when the install fails or is interrupted (a
+# package configured before that has enabled its unit). A server that was
+# there before is never touched. The units there before are listed in
+# /usr/sbin/policy-rc.d.deps-units until the others are settled: a run
+# killed outright (SIGKILL, a power cut) leaves it, and the next run uses
+# it to settle them.
 #
 # For its test only (tests/deps.test): $DEPS_POLICY_RC_D names the
 # policy-rc.d file instead of /usr/sbin/policy-rc.d.
@@ -33,7 +38,10 @@ UNITS="named knot pdns nginx"
 
 POLICY=${DEPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
 SAVED=$POLICY.deps-saved
+# the server units there before the install, until the others are settled
+BEFORE=$POLICY.deps-units
 policy_set=0
+units_set=0
 
 # missing PACKAGE...: print those not installed.
 missing() {
@@ -64,11 +72,8 @@ policy_ours() { grep -qxF "$MARK" "$POLICY" 2>/dev/null; }
 # one there moved aside (a rename: its contents, mode, owner and times
 # stay as they are). One of ours left by a killed run is not kept.
 policy_forbid() {
-	if [ -e "$SAVED" ] || [ -L "$SAVED" ]; then
-		echo "deps.sh: $SAVED is left from an interrupted run: move it back to $POLICY (or remove it if $POLICY is yours), then run again" >&2
-		exit 1
-	fi
-	trap policy_restore EXIT
+	policy_left
+	trap finish EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -81,25 +86,70 @@ policy_forbid() {
 	mv -f "$POLICY.deps-new" "$POLICY"
 }
 
+# policy_left: while a policy-rc.d an earlier run moved aside is there,
+# say what to do with it and exit 1 (which one is the machine's is the
+# operator's call). Beside a policy-rc.d not ours, a package installed
+# that one during the run (policy_restore kept both), or someone did
+# since; else the run was killed before it could put the file back.
+policy_left() {
+	[ -e "$SAVED" ] || [ -L "$SAVED" ] || return 0
+	if { [ -e "$POLICY" ] || [ -L "$POLICY" ]; } && ! policy_ours; then
+		echo "deps.sh: $SAVED is the policy-rc.d there before an earlier run, and $POLICY is another one (installed by a package during that run, or by someone since): keep the one you want as $POLICY, remove the other, then run again" >&2
+	else
+		echo "deps.sh: $SAVED is left from an interrupted run: move it back to $POLICY, then run again" >&2
+	fi
+	exit 1
+}
+
 # policy_restore: put back the policy-rc.d there was (or none). Runs once,
-# after the install or when the script exits before its end (set -e, a
-# signal), whatever step policy_forbid had reached.
+# whatever step policy_forbid had reached.
+# shellcheck disable=SC2317 # run by finish, the trap
 policy_restore() {
-	rc=$?
-	trap - EXIT HUP INT TERM
-	[ "$policy_set" = 1 ] || return $rc
+	[ "$policy_set" = 1 ] || return 0
 	policy_set=0
 	rm -f "$POLICY.deps-new"
 	if [ -e "$POLICY" ] && ! policy_ours; then
 		# a package installed one of its own meanwhile: keep both
-		[ -e "$SAVED" ] && echo "deps.sh: $POLICY was replaced during the install; the one there before is $SAVED" >&2
-		return $rc
+		[ -e "$SAVED" ] && echo "deps.sh: $POLICY was replaced during the install; the one there before is $SAVED: keep the one you want as $POLICY and remove the other before the next run" >&2
+		return 0
 	fi
 	rm -f "$POLICY"
 	if [ -e "$SAVED" ] || [ -L "$SAVED" ]; then
 		mv "$SAVED" "$POLICY"
 	fi
-	return $rc
+}
+
+# units_record: set $before to the UNITS there before the install, and
+# keep them in $BEFORE until the others are settled. A $BEFORE left by a
+# run that did not finish is used as it is: what that run installed is
+# there now, and is not the machine's own.
+units_record() {
+	if [ -e "$BEFORE" ]; then
+		before=$(cat "$BEFORE")
+	else
+		before=$(units_present)
+		printf '%s\n' "$before" >"$BEFORE.new"
+		mv -f "$BEFORE.new" "$BEFORE"
+	fi
+	units_set=1
+}
+
+# finish: the EXIT trap, on every way out once policy_forbid has begun
+# (the end, an error under set -e, a signal): put the policy-rc.d back,
+# then settle the units the install created, which a failed or
+# interrupted install may have enabled as well; exits with the status
+# the script had.
+# shellcheck disable=SC2317 # run by the trap
+finish() {
+	rc=$?
+	set +e
+	trap - EXIT HUP INT TERM
+	policy_restore
+	if [ "$units_set" = 1 ]; then
+		units_settle "$before"
+		rm -f "$BEFORE"
+	fi
+	exit "$rc"
 }
 
 # units_settle BEFORE: of the UNITS not in BEFORE (created by the
@@ -126,19 +176,35 @@ demo) packages="$BUILD $DEMO" ;;
 esac
 # shellcheck disable=SC2086
 need=$(missing $packages)
-[ -z "$need" ] && exit 0
+if [ -z "$need" ] && [ ! -e "$BEFORE" ]; then
+	exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: missing Debian packages:$need" >&2
-	echo "deps.sh: run as root, or install them with apt-get" >&2
+	if [ -n "$need" ]; then
+		echo "deps.sh: missing Debian packages:$need" >&2
+		echo "deps.sh: run as root, or install them with apt-get" >&2
+	else
+		echo "deps.sh: an earlier run ended before it disabled the servers it installed ($BEFORE lists those there before): run deps.sh again as root" >&2
+	fi
 	exit 1
 fi
+if [ -z "$need" ]; then
+	# an earlier run installed everything but was killed before the end:
+	# finish its work (the policy-rc.d it left, then its units)
+	policy_left
+	if policy_ours; then
+		rm -f "$POLICY"
+	fi
+	before=$(cat "$BEFORE")
+	units_settle "$before"
+	rm -f "$BEFORE"
+	exit 0
+fi
 echo "deps.sh: installing:$need" >&2
-before=$(units_present)
 export DEBIAN_FRONTEND=noninteractive
 policy_forbid
+units_record
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $need
-policy_restore
-units_settle "$before"
 exit 0

@@ -47,19 +47,25 @@ static unsigned n_fsync, n_syncfs;
 static int fsync_ms, syncfs_ms, syncfs_errno, fsync_errno;
 static int fsync_dir_errno; /* fsync of a directory only */
 
-/* Count one call (in *counter) and wait *delay_ms. Returns whether a
- * delay was set (then it stands for the flush). */
+/* Count one call (in *counter) and wait *delay_ms, a second or more
+ * too. Returns whether a delay was set (then it stands for the flush). */
 static int
 flush_called(unsigned *counter, const int *delay_ms)
 {
-	struct timespec ts = {0, 0};
+	struct timespec ts;
+	int ms;
 
 	pthread_mutex_lock(&flush_lock);
 	(*counter)++;
-	ts.tv_nsec = (*delay_ms % 1000) * 1000000L;
+	ms = *delay_ms;
 	pthread_mutex_unlock(&flush_lock);
-	nanosleep(&ts, NULL);
-	return ts.tv_nsec > 0;
+	if (ms <= 0)
+		return 0;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	return 1;
 }
 
 /* The failure a test set for a flush (an errno value), errno set to it;
@@ -1070,6 +1076,28 @@ seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The flush stand-in waits the whole delay it is given, whole seconds
+ * too (it took the milliseconds modulo 1000: 1000 was no delay at all,
+ * and the real flush ran), and counts it as the flush. */
+static void
+test_flush_delay(void)
+{
+	unsigned n = 0;
+	int ms = 1000, delayed;
+	double t0 = seconds(), took;
+
+	delayed = flush_called(&n, &ms);
+	took = seconds() - t0;
+	ok(delayed == 1 && n == 1,
+	   "flush stand-in: a delay of 1000 ms is the flush (%d), counted (%u)",
+	   delayed, n);
+	ok(took >= 0.99,
+	   "flush stand-in: a delay of 1000 ms waits 1 s (%.3f s)", took);
+	ms = 0;
+	ok(flush_called(&n, &ms) == 0 && n == 2,
+	   "flush stand-in: no delay, the real flush runs");
+}
+
 /* Make the empty file path, two hours old if old; returns 0 or -1. */
 static int
 make_file(const char *path, int old)
@@ -1318,6 +1346,7 @@ main(void)
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
+	test_flush_delay();
 	test_leftovers();
 	test_nolock();
 	test_same_file(40, 0, "same file");
