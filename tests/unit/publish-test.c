@@ -367,6 +367,62 @@ test_read_refusals(void)
 }
 
 /*
+ * As root: in a directory of root's that its group may write (a web root
+ * of root:www-data, mode 2775), a link of a member of the group is
+ * refused, as in a sticky one, and root's is followed (before, the
+ * directory was trusted whole: any member could point its .well-known at
+ * a directory of root's, and a run as root wrote there). A directory made
+ * below it keeps the set-group-ID bit it gets there (before, the chmod to
+ * 0755 took it off, and what was made below left the group).
+ */
+static void
+test_group_links(void)
+{
+	struct stat st;
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(mkdir("grp", 0755) == 0 && chown("grp", 0, 65534) == 0 &&
+	       chmod("grp", 02775) == 0 &&
+	       symlink(spath("lk/real"), "grp/ln") == 0 &&
+	       lchown("grp/ln", 65534, 65534) == 0 &&
+	       publish_write("grp/ln/mta-sts.txt", "f", 1, &d) == -1,
+	   "links: a group member's, where the group may write, is refused");
+	like(d.error, "grp/ln is a symbolic link (to \"", "links: ... named");
+	like(d.error,
+	     "in a directory that its group may write (mode 2775), and the "
+	     "link belongs to ",
+	     "links: ... saying why and whose it is");
+	like(d.error,
+	     "set policy-file to the real path, or run "
+	     "mta-sts-sync as ",
+	     "links: ... and that running as its owner would do");
+	diag_init(&d);
+	ok(publish_read("grp/ln/mta-sts.txt", &b, &d) == -1 && b.len == 0 &&
+	       strstr(d.error, "grp/ln is a symbolic link") != NULL,
+	   "links: ... by a read too, which reads nothing");
+	diag_init(&d);
+	ok(lchown("grp/ln", 0, 0) == 0 &&
+	       publish_write("grp/ln/mta-sts.txt", "g", 1, &d) == 0,
+	   "links: root's there is followed (%s)", d.error);
+	diag_init(&d);
+	memset(&st, 0, sizeof(st));
+	if (publish_write("grp/new/mta-sts.txt", "h", 1, &d) == -1 ||
+	    stat("grp/new", &st) == -1)
+		printf("# grp/new: %s\n", d.error);
+	ok((st.st_mode & 07777) == 02755 && st.st_gid == 65534,
+	   "links: a directory made in it keeps set-group-ID and the group "
+	   "(mode %04o, gid %u)",
+	   (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
+	ok(unlink("grp/new/mta-sts.txt") == 0 && rmdir("grp/new") == 0 &&
+	       unlink("grp/ln") == 0 && rmdir("grp") == 0,
+	   "links: the group's directory removed");
+	buf_free(&b);
+}
+
+/*
  * A symbolic link on the way to the policy file is followed only where
  * nobody but root or the running user could have put it: in a directory
  * of theirs that others may not write (unless sticky, and then only a
@@ -421,25 +477,31 @@ test_links(void)
 		                     &d) == -1,
 		   "links: one in a directory of another user is refused");
 		like(d.error,
-		     "belongs to uid 65534, not to root or to the user",
+		     "(uid 65534), not to root or to the user running "
+		     "mta-sts-sync (uid 0)",
 		     "links: ... saying whose it is");
+		like(d.error, ", or run mta-sts-sync as ",
+		     "links: ... and that running as its owner would do");
 		diag_init(&d);
 		ok(mkdir("sticky", 0755) == 0 && chmod("sticky", 01777) == 0 &&
 		       symlink(spath("lk/real"), "sticky/ln") == 0 &&
 		       lchown("sticky/ln", 65534, 65534) == 0 &&
 		       publish_write("sticky/ln/mta-sts.txt", "d", 1, &d) == -1,
 		   "links: another user's in a sticky directory is refused");
-		like(d.error, "and the link is uid 65534's",
+		like(d.error,
+		     "others may write (mode 1777), and the link "
+		     "belongs to ",
 		     "links: ... saying whose it is");
 		diag_init(&d);
 		ok(lchown("sticky/ln", 0, 0) == 0 &&
 		       publish_write("sticky/ln/mta-sts.txt", "e", 1, &d) == 0,
 		   "links: root's there is followed (%s)", d.error);
+		test_group_links();
 		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 15; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);
