@@ -1836,37 +1836,79 @@ file_name_keep(struct conf *c, const char *name)
 
 /* How the messages of conf_trust_check() name a file, what whoever may
  * change it could do, and where to keep it instead of a directory of
- * another user further up. */
+ * another user further up; and whether a group that may write it or a
+ * directory on the way must be one of group_trusted()'s. */
 struct trust_words {
 	const char *file;
 	const char *harm;
 	const char *keep;
+	int own_groups;
 };
 
 static const struct trust_words trust_words[] = {
     [CONF_TRUST_CONF] = {"configuration file",
                          "make mta-sts-sync run a command (publish-command)",
                          "keep the configuration in directories of root (as "
-                         "/etc)"},
+                         "/etc)",
+                         0},
     [CONF_TRUST_PROGRAM] = {"program",
                             "change the command mta-sts-sync runs "
                             "(publish-command)",
                             "install the program in directories of root (as "
-                            "/usr/local/bin)"},
+                            "/usr/local/bin)",
+                            1},
     [CONF_TRUST_CA] = {"file",
                        "make mta-sts-sync trust a certificate authority of "
                        "their choosing, and mirror or verify a policy of "
                        "theirs (ca-file)",
-                       "keep the file in directories of root (as /etc/ssl)"},
+                       "keep the file in directories of root (as /etc/ssl)", 1},
 };
+
+/*
+ * Whether the file or directory st may be written by a group that the
+ * kind of file w names does not trust: for a program or a ca-file, any
+ * group but group_trusted()'s (a deploy script of root:www-data, mode
+ * 0775, is the web server's to change); a configuration trusts its
+ * group (Debian's /usr/local/etc is group staff, group-writable). A
+ * sticky directory lets no one but an entry's owner replace it.
+ */
+static int
+group_may_write(const struct stat *st, const struct trust_words *w)
+{
+	return w->own_groups && (st->st_mode & S_IWGRP) != 0 &&
+	       !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0) &&
+	       !group_trusted(st->st_gid);
+}
+
+/* "ps: what is writable by group G, mode M: any member could harm;
+ * chmod g-w path" into out (len bytes), for path (st) writable by a
+ * group group_may_write() refuses; ps names the file trusted, what says
+ * what path is to it. Returns -1. */
+static int
+group_refused(const char *ps, const char *what, const char *path,
+              const struct stat *st, const struct trust_words *w, char *out,
+              size_t len)
+{
+	char grp[128];
+
+	snprintf(out, len,
+	         "%s: %s is writable by group %s, mode %04o: any member "
+	         "could %s%s; chmod g-w %s",
+	         ps, what, group_shown(st->st_gid, grp, sizeof(grp)),
+	         (unsigned)(st->st_mode & 07777),
+	         S_ISDIR(st->st_mode) ? "put another file in its place and "
+	                              : "",
+	         w->harm, path_shown(path, '\0', NULL, 0));
+	return -1;
+}
 
 /*
  * Directory dir is on the way to the file path (own: it holds the file
  * itself): whoever may write it may put another entry in its place, so
  * it must be as safe as the file (w names it). A sticky directory (as
  * /tmp) lets no one but an entry's owner rename or remove it; the group
- * of a directory is trusted, as that of the file (Debian's /usr/local/etc
- * is group staff). Returns 0, or -1 with the reason in out.
+ * of a directory is trusted as that of the file is (group_may_write()).
+ * Returns 0, or -1 with the reason in out.
  */
 static int
 dir_check_one(const char *dir, int own, const char *path,
@@ -1891,6 +1933,14 @@ dir_check_one(const char *dir, int own, const char *path,
 		         ds, (unsigned)st.st_uid, (unsigned)me, w->harm,
 		         own ? "chown root " : w->keep, own ? ds : "");
 		return -1;
+	}
+	if (trust == DIR_TRUSTED && group_may_write(&st, w)) {
+		char what[PATH_MAX + 64];
+
+		snprintf(what, sizeof(what), "%s %s",
+		         own ? "its directory" : "the directory on its path",
+		         ds);
+		return group_refused(ps, what, dir, &st, w, out, len);
 	}
 	if (trust == DIR_TRUSTED)
 		return 0;
@@ -2018,6 +2068,8 @@ conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
 		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, ps);
 		return -1;
 	}
+	if (group_may_write(st, w))
+		return group_refused(ps, w->file, path, st, w, out, len);
 	return path_walk_check(path, w, out, len);
 }
 

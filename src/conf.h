@@ -174,9 +174,13 @@ enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
  * Such a file (path, its stat st) must belong to root or to the user
  * running mta-sts-sync, who alone may change its mode, and not be
  * writable by others; nor may any directory on the way to it, links
- * followed one at a time, as sshd checks its keys' paths: whoever may
- * write a directory may put another file in its place. Its group is
- * trusted. Returns 0, or -1 with "path: reason; what to run (chown,
+ * followed one at a time: whoever may write a directory may put another
+ * file in its place. A sticky directory (as /tmp) is trusted. The group
+ * of a configuration file and of its directories is trusted (older
+ * Debian systems have /usr/local/etc group staff and group-writable);
+ * that of a program or a ca-file only when group_trusted() (root's, the
+ * running user's, staff): sshd's StrictModes refuses group write
+ * altogether. Returns 0, or -1 with "path: reason; what to run (chown,
  * chmod)" in out (len bytes).
  */
 int conf_trust_check(const char *path, const struct stat *st,

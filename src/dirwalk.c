@@ -37,6 +37,18 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
+int
+group_trusted(gid_t gid)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+
+	if (gid == 0 || gid == getegid())
+		return 1;
+	return getgrgid_r(gid, &gr, buf, sizeof(buf), &found) == 0 &&
+	       found != NULL && strcmp(found->gr_name, "staff") == 0;
+}
+
 /* "NAME (uid N)" for user id, or "NAME (gid N)" for group id when
  * is_group, into out (size bytes); "uid N" or "gid N" when it has no
  * name. Returns out. */

@@ -37,6 +37,12 @@ enum dir_trust {
  * program or a ca-file asks more of the group (conf_trust_check()). */
 enum dir_trust dir_trust(const struct stat *st);
 
+/* Whether the members of group gid may change what a run trusts to run
+ * or to verify with (a publish-command's program, a ca-file): root's
+ * group, the running user's own, or Debian's staff, whose members may
+ * write /usr/local, ahead of /usr/bin in root's PATH, anyway. */
+int group_trusted(gid_t gid);
+
 /* "name (uid N)", or "uid N" for a user without a name, into out (size
  * bytes), for messages. Returns out. Thread-safe. */
 const char *user_shown(uid_t uid, char *out, size_t size);

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirwalk.h"
 #include "fetch.h"
 #include "publish.h"
 #include "tap.h"
@@ -707,6 +708,47 @@ test_program_path(const char *here)
 }
 
 /*
+ * As root: a program, or a directory on the way to it, that a group
+ * other than root's may write is refused, with the chmod g-w to run
+ * (before, groups were trusted: a deploy script of root:www-data, mode
+ * 0775, in a web root was the web server's to change, and ran as root);
+ * root's group may, and a sticky directory's group. prog is here's
+ * bin/deploy.
+ */
+static void
+test_program_groups(const char *here, const char *prog)
+{
+	char want[2048], grp[128];
+
+	group_shown(65534, grp, sizeof(grp));
+	if (chown("bin/deploy", 0, 65534) == -1 || chmod("bin/deploy", 0775))
+		perror("bin/deploy");
+	snprintf(want, sizeof(want),
+	         "publish-command %s: program is writable by group %s, mode "
+	         "0775: any member could change the command mta-sts-sync runs "
+	         "(publish-command); chmod g-w %s",
+	         prog, grp, prog);
+	prog_refused(prog, want, "a program another group may write");
+	chmod("bin/deploy", 0755);
+	prog_passes(prog, "a program another group may not write");
+	if (chown("bin", 0, 65534) == -1 || chmod("bin", 02775) == -1)
+		perror("bin");
+	snprintf(want, sizeof(want),
+	         "publish-command %s: its directory %s/bin is writable by "
+	         "group %s, mode 2775: any member could put another file in "
+	         "its place and change the command mta-sts-sync runs "
+	         "(publish-command); chmod g-w %s/bin",
+	         prog, here, grp, here);
+	prog_refused(prog, want, "in a directory another group may write");
+	chmod("bin", 03775);
+	prog_passes(prog, "in a sticky directory another group may write");
+	if (chown("bin", 0, 0) == -1 || chmod("bin", 0775) == -1)
+		perror("bin");
+	prog_passes(prog, "in a directory root's group may write");
+	chmod("bin", 0755);
+}
+
+/*
  * The program must be as safe as the configuration (before, any
  * executable file was run): not writable by others, nor any directory on
  * the way to it, links followed (as /usr/bin/editor ->
@@ -777,8 +819,11 @@ test_program_trust(void)
 		if (chown("alt", 65534, 65534) == 0)
 			prog_refused(link, "the directory on its path ",
 			             "a link in a directory of another user");
+		if (chown("alt", 0, 0) == -1)
+			perror("chown");
+		test_program_groups(here, prog);
 	} else {
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 11; i++)
 			ok(1, "# SKIP not root: cannot give a file to another "
 			      "user");
 	}
