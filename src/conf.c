@@ -2073,6 +2073,57 @@ conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
 	return path_walk_check(path, w, out, len);
 }
 
+int
+conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
+                     size_t len)
+{
+	const struct trust_words *w = &trust_words[what];
+	char who[128], at[PATH_MAX], *slash;
+	const char *ds;
+	struct stat st;
+
+	/* a missing one: where it would be made, the deepest that exists */
+	if (str_copy(at, sizeof(at), dir) == -1)
+		return 0;
+	while (stat(at, &st) == -1) {
+		if ((slash = strrchr(at, '/')) == NULL || strcmp(at, "/") == 0)
+			return 0;
+		slash[slash == at ? 1 : 0] = '\0';
+	}
+	if (!S_ISDIR(st.st_mode))
+		return 0; /* nothing can be made there */
+	ds = path_shown(at, '\0', NULL, 0);
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(
+		    out, len,
+		    "%s belongs to %s, not to root or to the user running "
+		    "mta-sts-sync (uid %u): its owner could put a %s there "
+		    "and %s; chown root %s",
+		    ds, user_shown(st.st_uid, who, sizeof(who)),
+		    (unsigned)geteuid(), w->file, w->harm, ds);
+		return -1;
+	}
+	/* sticky or not: a new name is anyone's to make there */
+	if ((st.st_mode & S_IWOTH) != 0) {
+		snprintf(out, len,
+		         "%s is writable by others (mode %04o): anyone could "
+		         "put a %s there and %s; chmod o-w %s",
+		         ds, (unsigned)(st.st_mode & 07777), w->file, w->harm,
+		         ds);
+		return -1;
+	}
+	if (w->own_groups && (st.st_mode & S_IWGRP) != 0 &&
+	    !group_trusted(st.st_gid)) {
+		snprintf(out, len,
+		         "%s is writable by group %s, mode %04o: any member "
+		         "could put a %s there and %s; chmod g-w %s",
+		         ds, group_shown(st.st_gid, who, sizeof(who)),
+		         (unsigned)(st.st_mode & 07777), w->file, w->harm, ds);
+		return -1;
+	}
+	return path_walk_check(at, w, out, len);
+}
+
 /*
  * The included file path cannot be read (why): say so, and, for a path
  * that looks like a key (the one-line key or the secret written where

@@ -185,6 +185,17 @@ enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
  */
 int conf_trust_check(const char *path, const struct stat *st,
                      enum conf_trust what, char *out, size_t len);
+/*
+ * The directory dir, where such a file would be looked for (a PATH entry
+ * before the one that holds the program): whoever may add a file there
+ * could put one of that name first, so it must be as safe as the file,
+ * and a sticky one is not (anyone may make a new name in /tmp); so must
+ * the directories on the way to it. Returns 0 (also when dir does not
+ * exist and nobody else could make it), or -1 with "dir: reason; what
+ * to run" in out (len bytes).
+ */
+int conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
+                         size_t len);
 
 /* The effective settings of domain i (i < conf->ndomains) into *dc. */
 void conf_domain(const struct conf *conf, size_t i, struct domain_conf *dc);

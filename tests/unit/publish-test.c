@@ -558,14 +558,6 @@ test_mkdir_swap(void)
 	   "swap: removed");
 }
 
-static int
-ends_with(const char *s, const char *tail)
-{
-	size_t n = strlen(s), t = strlen(tail);
-
-	return n >= t && strcmp(s + n - t, tail) == 0;
-}
-
 /* The command inherits standard input, output and error only: none of
  * the run's descriptors (sockets, files) leak into it. */
 static void
@@ -577,14 +569,18 @@ test_command_fds(void)
 
 	strlist_add(&argv, "sh");
 	strlist_add(&argv, "-c");
-	/* ls lists the shell's descriptors, one a line; failing shows them */
-	strlist_add(&argv, "ls /proc/$$/fd; exit 9");
+	/* ls lists the shell's descriptors, one a line, and tr shows its
+	 * argv on the next; failing shows them */
+	strlist_add(&argv, "ls /proc/$$/fd; tr '\\000' ' ' </proc/$$/cmdline; "
+	                   "exit 9");
 	diag_init(&d);
 	ok(extra >= 3 &&
 	       publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
 	   "command: lists its descriptors");
-	ok(ends_with(d.error, "exit status 9: 0 / 1 / 2"),
-	   "command: only 0, 1 and 2 are open in it (%s)", d.error);
+	like(d.error, "exit status 9: 0 / 1 / 2 / sh ",
+	     "command: only 0, 1 and 2 are open in it");
+	like(d.error, " / 2 / sh -c ls ",
+	     "command: its argv[0] is its name as written (not the path run)");
 	strlist_free(&argv);
 	if (extra >= 0)
 		close(extra);
@@ -665,6 +661,53 @@ prog_passes(const char *prog, const char *what)
 }
 
 /*
+ * An absolute PATH entry met before the one that holds the program must
+ * be as safe as the program: whoever may add a file there could put one
+ * of that name first (before, only empty and relative entries were
+ * refused). Sticky is not enough there (anyone may make a new name in
+ * /tmp), and a missing entry is judged by where it would be made; an
+ * entry after the program does not matter.
+ */
+static void
+test_path_entries(const char *here)
+{
+	char path[PATH_MAX + 64], want[2048];
+
+	if (mkdir("pre", 0755) == -1 || chmod("pre", 0777) == -1)
+		perror("pre");
+	snprintf(path, sizeof(path), "%s/pre:%s/bin", here, here);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s/pre, looked in before "
+	         "the program is found: %s/pre is writable by others (mode "
+	         "0777): anyone could put a program there and change the "
+	         "command mta-sts-sync runs (publish-command); chmod o-w "
+	         "%s/pre, or take it out of PATH",
+	         here, here, here);
+	prog_refused("deploy", want,
+	             "a PATH entry others may write, before it");
+	chmod("pre", 01777);
+	prog_refused("deploy", "pre is writable by others (mode 1777)",
+	             "a sticky PATH entry, before it");
+	snprintf(path, sizeof(path), "%s/pre/none:%s/bin", here, here);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "PATH entry %s/pre/none, looked in before the program is "
+	         "found: %s/pre is writable by others (mode 1777)",
+	         here, here);
+	prog_refused("deploy", want,
+	             "a missing PATH entry in a directory anyone may write");
+	chmod("pre", 0755);
+	prog_passes("deploy", "a missing PATH entry in a safe directory");
+	snprintf(path, sizeof(path), "%s/bin:%s/pre", here, here);
+	setenv("PATH", path, 1);
+	chmod("pre", 0777);
+	prog_passes("deploy", "a PATH entry others may write, after it");
+	if (rmdir("pre") == -1)
+		perror("pre");
+}
+
+/*
  * A bare name is looked up in PATH, where an empty or relative entry met
  * before the program is refused (before, the working directory was
  * searched): the command runs in /, and no such directory is checked.
@@ -702,6 +745,7 @@ test_program_path(const char *here)
 	prog_refused("deploy", "publish-command deploy, found in PATH: ",
 	             "a name found in PATH, writable by others");
 	chmod("bin/deploy", 0755);
+	test_path_entries(here);
 	if (saved != NULL)
 		setenv("PATH", saved, 1);
 	free(saved);
@@ -831,6 +875,72 @@ test_program_trust(void)
 	       unlink("bin/deploy") == 0 && rmdir("bin") == 0 &&
 	       rmdir("alt") == 0,
 	   "program check: its files removed");
+}
+
+/* Put a script that creates PATH.ran when it runs at path, mode mode,
+ * with "#!" (shebang) or without (the shell runs it, as execvp does). */
+static void
+put_marker_prog(const char *path, mode_t mode, int shebang)
+{
+	FILE *fp = fopen(path, "we");
+
+	if (fp != NULL) {
+		fprintf(fp, "%s: >\"$0.ran\"\n", shebang ? "#!/bin/sh\n" : "");
+		fclose(fp);
+	}
+	if (chmod(path, mode) == -1)
+		perror(path);
+}
+
+/*
+ * What runs is the program checked just before it runs, executed by the
+ * path checked (before, the check was made when the run started, and
+ * execvp() looked the name up in PATH again when the domain's turn came,
+ * maybe minutes later): one of that name put meanwhile in an earlier
+ * PATH entry, here one others may write, is refused and not run. The
+ * command still gets its name as written as argv[0], and a script
+ * without "#!" still runs, as execvp() ran it.
+ */
+static void
+test_program_swapped(void)
+{
+	char here[512], path[PATH_MAX + 64], *saved = getenv("PATH");
+	struct strlist argv = {0};
+	struct diag d;
+
+	if (getcwd(here, sizeof(here)) == NULL)
+		return;
+	saved = saved != NULL ? xstrdup(saved) : NULL;
+	mkdir("early", 0755);
+	mkdir("late", 0755);
+	put_marker_prog("late/deploy", 0755, 1);
+	snprintf(path, sizeof(path), "%s/early:%s/late", here, here);
+	setenv("PATH", path, 1);
+	prog_passes("deploy", "swapped: a name found in the second entry");
+	put_marker_prog("early/deploy", 0757, 1);
+	strlist_add(&argv, "deploy");
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
+	   "swapped: one put first in PATH after the check is refused");
+	like(d.error, "/early/deploy: program is writable by others",
+	     "swapped: ... named");
+	ok(access("early/deploy.ran", F_OK) == -1 &&
+	       access("late/deploy.ran", F_OK) == -1,
+	   "swapped: ... and neither it nor the other is run");
+	ok(unlink("early/deploy") == 0 && rmdir("early") == 0,
+	   "swapped: removed");
+	put_marker_prog("late/deploy", 0755, 0);
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 10, &d) == 0 &&
+	       access("late/deploy.ran", F_OK) == 0,
+	   "swapped: a script without #! is run by the shell (%s)", d.error);
+	strlist_free(&argv);
+	ok(unlink("late/deploy") == 0 && unlink("late/deploy.ran") == 0 &&
+	       rmdir("late") == 0,
+	   "swapped: its files removed");
+	if (saved != NULL)
+		setenv("PATH", saved, 1);
+	free(saved);
 }
 
 static void
@@ -1450,6 +1560,7 @@ main(void)
 	test_mkdir_swap();
 	test_command();
 	test_program_trust();
+	test_program_swapped();
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
