@@ -163,14 +163,62 @@ not_regular(const struct publish_file *f, struct diag *d)
 }
 
 /*
+ * Whether f's file (st) may be another file that someone hard-linked
+ * there (a key of root's, where fs.protected_hardlinks is 0): it has
+ * other names, and its directory belongs to another user than root or
+ * the running user, whose own file it is not, or others than its owner
+ * may write the directory (its group, or anyone). Reading it would show
+ * it: a dry run prints the file it replaces.
+ */
+static int
+linked_in(const struct publish_file *f, const struct stat *st, struct stat *dst)
+{
+	uid_t me = geteuid();
+
+	if (st->st_nlink <= 1 || fstat(f->dirfd, dst) == -1)
+		return 0;
+	if (dst->st_uid != 0 && dst->st_uid != me)
+		return st->st_uid != dst->st_uid;
+	return (dst->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+/* Refuse f's file (st), which linked_in() says may be another file
+ * (its directory's status dst). Returns -1 (in d). */
+static int
+linked_refused(const struct publish_file *f, const struct stat *st,
+               const struct stat *dst, struct diag *d)
+{
+	char owner[128], where[192];
+
+	if (dst->st_uid != 0 && dst->st_uid != geteuid())
+		snprintf(where, sizeof(where), "belongs to %s",
+		         user_shown(dst->st_uid, owner, sizeof(owner)));
+	else
+		snprintf(where, sizeof(where), "%s may write (mode %04o)",
+		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
+		         (unsigned)(dst->st_mode & 07777));
+	diag_error(d,
+	           "%s has %lu names (hard links) and belongs to %s, in a "
+	           "directory that %s: it may be another file linked there "
+	           "(a key, say), so it is not read; remove it (rm %s), and "
+	           "the next run writes it anew",
+	           f->path, (unsigned long)st->st_nlink,
+	           user_shown(st->st_uid, owner, sizeof(owner)), where,
+	           f->path);
+	return -1;
+}
+
+/*
  * Open f's file, in its open directory, for reading: only a regular
  * file, which is looked at before it is opened (opening a device may do
- * something, and a link would lead elsewhere). Returns the descriptor
- * with its status in st, -2 when there is no file, -1 (in d).
+ * something, and a link would lead elsewhere), and not one that may have
+ * been hard-linked there from elsewhere (linked_in()). Returns the
+ * descriptor with its status in st, -2 when there is no file, -1 (in d).
  */
 static int
 open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 {
+	struct stat dst;
 	int fd;
 
 	if (fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW) == -1) {
@@ -198,6 +246,10 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return not_regular(f, d);
+	}
+	if (linked_in(f, st, &dst)) {
+		close(fd);
+		return linked_refused(f, st, &dst, d);
 	}
 	return fd;
 }

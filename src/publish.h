@@ -37,9 +37,11 @@ void publish_file_close(struct publish_file *f);
  * d). Bounded by out->max. Only a regular file is opened: a symbolic
  * link is refused unread (publishing would replace the link, and a dry
  * run would show what it points to), and so is anything else (a device
- * or a FIFO, looked at before it is opened). So is a path through a
- * symbolic link that someone else than root or the running user could
- * have put there (dir_open_walked()). In a run that holds the lock
+ * or a FIFO, looked at before it is opened), and so, unread, is a file
+ * with other names where someone else than its owner could have linked
+ * it there (a key of root's, say). So is a path through a symbolic link
+ * that someone else than root or the running user could have put there
+ * (dir_open_walked()). In a run that holds the lock
  * (publish_run_locked()), the temporaries killed writers left next to
  * the file (as publish_write() removes them) are removed too, when its
  * directory changed after the file was put in place: leftovers do not

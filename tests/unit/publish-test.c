@@ -367,6 +367,84 @@ test_read_refusals(void)
 	   "refusals: removed");
 }
 
+/* publish_read() of path is refused unread, with want in its message
+ * (what: the case). */
+static void
+read_refused(const char *path, const char *want, const char *what)
+{
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(publish_read(path, &b, &d) == -1 && b.len == 0,
+	   "hard links: %s: refused, nothing read", what);
+	like(d.error, want, "hard links: %s: said so", what);
+	buf_free(&b);
+}
+
+/* publish_read() of path reads it. */
+static void
+read_passes(const char *path, const char *what)
+{
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(publish_read(path, &b, &d) == 1 && b.len > 0,
+	   "hard links: %s: read (%s)", what, d.error);
+	buf_free(&b);
+}
+
+/*
+ * A policy file with another name (a hard link) is not read where
+ * someone else than its owner could have linked it there: in a directory
+ * others may write, or (as root) one of another user when the file is
+ * not theirs, or one of root's that another group may write. With
+ * fs.protected_hardlinks 0 a tenant can link any file, a key of root's
+ * say, and a dry run showed it as the published file (before, any
+ * regular file was read). Where only its owner could have, it is read.
+ */
+static void
+test_hard_links(void)
+{
+	ok(mkdir("hl", 0755) == 0 && chmod("hl", 0777) == 0 &&
+	       put_file("hl-secret", "TOP SECRET") == 0 &&
+	       link("hl-secret", "hl/mta-sts.txt") == 0,
+	   "hard links: a file linked into a directory others may write");
+	read_refused("hl/mta-sts.txt",
+	             "hl/mta-sts.txt has 2 names (hard links) and belongs to ",
+	             "others may write its directory");
+	chmod("hl", 0755);
+	read_passes("hl/mta-sts.txt", "in a directory of this user's");
+	if (geteuid() == 0) {
+		ok(chown("hl", 65534, 65534) == 0,
+		   "hard links: the directory given to another user");
+		read_refused("hl/mta-sts.txt",
+		             "in a directory that belongs to ",
+		             "root's file in another user's directory");
+		ok(lchown("hl/mta-sts.txt", 65534, 65534) == 0,
+		   "hard links: the file given to that user");
+		read_passes("hl/mta-sts.txt", "their own file");
+		ok(chown("hl", 0, 65534) == 0 && chmod("hl", 02775) == 0 &&
+		       lchown("hl/mta-sts.txt", 0, 0) == 0,
+		   "hard links: a directory of root's its group may write");
+		read_refused("hl/mta-sts.txt",
+		             "in a directory that its group may write (mode "
+		             "2775): it may be another file linked there (a "
+		             "key, say), so it is not read; remove it (rm "
+		             "hl/mta-sts.txt), and the next run writes it anew",
+		             "root's file where a group may write");
+	} else {
+		for (int i = 0; i < 8; i++)
+			ok(1, "# SKIP not root: cannot give a file away");
+	}
+	ok(unlink("hl/mta-sts.txt") == 0 && rmdir("hl") == 0 &&
+	       unlink("hl-secret") == 0,
+	   "hard links: removed");
+}
+
 /*
  * As root: in a directory of root's that its group may write (a web root
  * of root:www-data, mode 2775), a link of a member of the group is
@@ -1556,6 +1634,7 @@ main(void)
 	test_write_read();
 	test_write_flush_errors();
 	test_read_refusals();
+	test_hard_links();
 	test_links();
 	test_mkdir_swap();
 	test_command();
