@@ -61,7 +61,7 @@ enum setting {
 _Static_assert(S_COUNT <= 32, "struct pending keeps a bit per setting");
 
 #define TTL_MAX 2147483647ull
-#define TIMEOUT_MAX 3600ull
+#define TIMEOUT_MAX ((unsigned long long)CONF_TIMEOUT_MAX)
 #define PORT_MAX 65535ull
 #define CONF_STR_MAX 16384 /* bytes, a path or URL built here */
 

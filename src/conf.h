@@ -28,6 +28,7 @@ enum mx_check {
 #define CONF_DEFAULT_TTL 3600u
 #define CONF_DEFAULT_TIMEOUT 30u        /* seconds, network operations */
 #define CONF_DEFAULT_VERIFY_TIMEOUT 60u /* seconds */
+#define CONF_TIMEOUT_MAX 3600u /* seconds, timeout and verify-timeout */
 #define CONF_DEFAULT_PORT 53u
 
 #ifndef SYSCONFDIR

@@ -1741,7 +1741,9 @@ status_words(struct buf *msg, int st)
 }
 
 /* Append to msg how a command that outlived its time limit (timeout
- * seconds), or left something in its group that did, ended (o). */
+ * seconds), or left something in its group that did, ended (o), and
+ * what to change: the command, or the configuration's timeout, which is
+ * the limit when longer than the default (sync.c). */
 static void
 late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 {
@@ -1749,9 +1751,12 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		status_words(msg, o->status);
 		buf_printf(msg,
 		           "; what it left running in its group took longer "
-		           "than %u s: stopped",
+		           "than %u s: stopped; have the command wait for what "
+		           "it starts (or detach it: setsid)",
 		           timeout);
-	} else if (o->has_status) {
+		return;
+	}
+	if (o->has_status) {
 		buf_printf(msg, "took longer than %u s: stopped with SIGTERM (",
 		           timeout);
 		status_words(msg, o->status);
@@ -1761,6 +1766,16 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		           "took longer than %u s, and did not end within %d s "
 		           "of SIGTERM: killed",
 		           timeout, PUBLISH_STOP_GRACE);
+	if (timeout < CONF_TIMEOUT_MAX)
+		buf_printf(msg,
+		           "; to give it longer, raise timeout (the limit is "
+		           "timeout when above %u s, up to %u)",
+		           PUBLISH_DEFAULT_TIMEOUT, CONF_TIMEOUT_MAX);
+	else
+		buf_printf(msg,
+		           "; %u s is the longest timeout gives: make the "
+		           "command quicker",
+		           CONF_TIMEOUT_MAX);
 }
 
 /* Put the outcome of a failed run into d: status is the wait status (the
