@@ -49,16 +49,15 @@ group_trusted(gid_t gid)
 	       found != NULL && strcmp(found->gr_name, "staff") == 0;
 }
 
-/* "NAME (uid N)" for user id, or "NAME (gid N)" for group id when
- * is_group, into out (size bytes); "uid N" or "gid N" when it has no
- * name. Returns out. */
+/* The name of user id, or of group id when is_group, printable, into
+ * out (size bytes); "" when it has none. Returns out. */
 static const char *
-id_shown(int is_group, unsigned id, char *out, size_t size)
+id_name(int is_group, unsigned id, char *out, size_t size)
 {
 	struct passwd pw, *pwf = NULL;
 	struct group gr, *grf = NULL;
-	const char *kind = is_group ? "gid" : "uid", *name = NULL;
-	char buf[4096], shown[64];
+	const char *name = NULL;
+	char buf[4096];
 
 	if (is_group &&
 	    getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grf) == 0 && grf)
@@ -66,13 +65,24 @@ id_shown(int is_group, unsigned id, char *out, size_t size)
 	else if (!is_group &&
 	         getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwf) == 0 && pwf)
 		name = pwf->pw_name;
-	if (name == NULL || name[0] == '\0')
+	if (name == NULL)
+		name = "";
+	return str_printable(name, strlen(name), out, size);
+}
+
+/* "NAME (uid N)" for user id, or "NAME (gid N)" for group id when
+ * is_group, into out (size bytes); "uid N" or "gid N" when it has no
+ * name. Returns out. */
+static const char *
+id_shown(int is_group, unsigned id, char *out, size_t size)
+{
+	const char *kind = is_group ? "gid" : "uid";
+	char name[64];
+
+	if (id_name(is_group, id, name, sizeof(name))[0] == '\0')
 		snprintf(out, size, "%s %u", kind, id);
 	else
-		snprintf(
-		    out, size, "%s (%s %u)",
-		    str_printable(name, strlen(name), shown, sizeof(shown)),
-		    kind, id);
+		snprintf(out, size, "%s (%s %u)", name, kind, id);
 	return out;
 }
 
@@ -86,6 +96,14 @@ const char *
 group_shown(gid_t gid, char *out, size_t size)
 {
 	return id_shown(1, (unsigned)gid, out, size);
+}
+
+const char *
+group_name(gid_t gid, char *out, size_t size)
+{
+	if (id_name(1, (unsigned)gid, out, size)[0] == '\0')
+		snprintf(out, size, "%u", (unsigned)gid);
+	return out;
 }
 
 int

@@ -48,6 +48,9 @@ int group_trusted(gid_t gid);
 const char *user_shown(uid_t uid, char *out, size_t size);
 /* The same for a group: "name (gid N)" or "gid N". */
 const char *group_shown(gid_t gid, char *out, size_t size);
+/* The name of group gid, or its number when it has none, for a command
+ * to run (chgrp NAME). Returns out. */
+const char *group_name(gid_t gid, char *out, size_t size);
 
 /* Take the next component of the path todo into comp (NAME_MAX + 1
  * bytes), and remove it from todo. Returns 0; 1 when it was longer than
