@@ -30,6 +30,7 @@
 #include "dirwalk.h"
 #include "lex.h"
 #include "policy.h"
+#include "publish.h"
 #include "record.h"
 #include "tsig.h"
 #include "util.h"
@@ -787,6 +788,18 @@ percent_bad(const char *s, const char *allowed)
 	return NULL;
 }
 
+/* Whether path ends in "/", "/." or "/.." (or is "." or ".."): it
+ * names a directory, whatever is there. */
+static int
+names_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash != NULL ? slash + 1 : path;
+
+	return *name == '\0' || strcmp(name, ".") == 0 ||
+	       strcmp(name, "..") == 0;
+}
+
 /* policy-file "path"; %d and %% are expanded later, per domain. */
 static int
 set_policy_file(struct parser *p, struct lex *lx, struct block *b)
@@ -803,6 +816,12 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 		return perr(p, lx->file, lx->tok_line,
 		            "policy-file: only %%d (the domain) and %%%% may "
 		            "follow '%%'");
+	if (names_dir(b->dc.policy_file_tmpl))
+		return perr(p, lx->file, lx->tok_line,
+		            "policy-file \"%s\" names a directory, not a "
+		            "file: name the file in it "
+		            "(.../.well-known/mta-sts.txt)",
+		            b->dc.policy_file_tmpl);
 	return 0;
 }
 
@@ -2430,6 +2449,51 @@ expanded_len(const char *tmpl, const char *name)
 	return n;
 }
 
+/*
+ * The policy-file of domain d, once %d is expanded, must be a path that
+ * a publish can write: at most PUBLISH_PATH_MAX bytes, a file name of at
+ * most PUBLISH_NAME_MAX (the temporary beside it adds to both) and no
+ * directory name longer than NAME_MAX, which no file system takes.
+ * Refused at load, naming the limit, rather than failing each run.
+ * Returns 0, or -1 (perr()).
+ */
+static int
+policy_file_fits(struct parser *p, const struct domain_conf *d)
+{
+	const char *s, *slash;
+	size_t n;
+	char *path;
+	int rc = 0;
+
+	if (expanded_len(d->policy_file_tmpl, d->name) > PUBLISH_PATH_MAX)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\": policy-file longer than %u bytes "
+		            "once %%d is expanded (the temporary file beside "
+		            "it adds %u, and a path may have 4095)",
+		            d->name, PUBLISH_PATH_MAX, PUBLISH_TMP_EXTRA);
+	path = conf_policy_file(d);
+	for (s = path; rc == 0 && *s != '\0'; s = slash + (*slash != '\0')) {
+		slash = strchrnul(s, '/');
+		n = (size_t)(slash - s);
+		if (*slash == '\0' && n > PUBLISH_NAME_MAX)
+			rc =
+			    perr(p, d->file, d->line,
+			         "domain \"%s\": policy-file names a file "
+			         "longer than %u bytes once %%d is expanded "
+			         "(the temporary file beside it adds %u, and a "
+			         "name may have 255)",
+			         d->name, PUBLISH_NAME_MAX, PUBLISH_TMP_EXTRA);
+		else if (n > NAME_MAX)
+			rc = perr(p, d->file, d->line,
+			          "domain \"%s\": policy-file has a directory "
+			          "name longer than %u bytes once %%d is "
+			          "expanded",
+			          d->name, (unsigned)NAME_MAX);
+	}
+	free(path);
+	return rc;
+}
+
 /* The required settings of a domain, after inheritance. */
 static int
 domain_check(struct parser *p, const struct domain_conf *d,
@@ -2463,11 +2527,8 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "_mta-sts and _smtp._tls records must be; fix the "
 		            "zone, or leave it out to have it found",
 		            d->name, d->zone);
-	if (expanded_len(d->policy_file_tmpl, d->name) >= CONF_STR_MAX)
-		return perr(p, d->file, d->line,
-		            "domain \"%s\": policy-file longer than %u bytes "
-		            "once %%d is expanded",
-		            d->name, (unsigned)CONF_STR_MAX - 1);
+	if (policy_file_fits(p, d) == -1)
+		return -1;
 	if (d->verify_url_set != NULL &&
 	    expanded_len(d->verify_url_set, d->name) >= CONF_STR_MAX)
 		return perr(p, d->file, d->line,

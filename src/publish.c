@@ -67,7 +67,12 @@
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 /* seconds a command's process group has between SIGTERM and SIGKILL */
 #define PUBLISH_STOP_GRACE 5
-#define PUBLISH_TMP_SUFFIX ".tmp-"
+#define PUBLISH_TMP_SUFFIX ".tmp-" /* and six letters: PUBLISH_TMP_EXTRA */
+_Static_assert(sizeof(PUBLISH_TMP_SUFFIX) - 1 + 6 == PUBLISH_TMP_EXTRA,
+               "the temporary's name adds PUBLISH_TMP_EXTRA bytes");
+_Static_assert(PUBLISH_PATH_MAX + PUBLISH_TMP_EXTRA < PATH_MAX &&
+                   PUBLISH_NAME_MAX + PUBLISH_TMP_EXTRA <= NAME_MAX,
+               "a temporary beside the longest policy file fits");
 /* temporaries a tidy removed before their writer could lock them, in a
  * row, before a write gives up (see open_tmp()) */
 #define PUBLISH_TMP_TRIES 3
@@ -1018,10 +1023,17 @@ publish_file_write(struct publish_file *f, const char *data, size_t len,
 	size_t young; /* f's temporaries left unjudged: no locks */
 	int fd, rc = -1;
 
-	buf_init(&tmp, 4096);
-	if (*f->name == '\0' ||
-	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", f->path) == -1) {
+	buf_init(&tmp, PUBLISH_PATH_MAX + PUBLISH_TMP_EXTRA);
+	if (*f->name == '\0') {
 		diag_error(d, "%s: not a usable file name", f->path);
+		goto out;
+	}
+	if (strlen(f->name) > PUBLISH_NAME_MAX ||
+	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", f->path) == -1) {
+		diag_error(d,
+		           "%s: longer than %u bytes, or its name than %u: the "
+		           "temporary file beside it would not fit",
+		           f->path, PUBLISH_PATH_MAX, PUBLISH_NAME_MAX);
 		goto out;
 	}
 	if (open_dir(f, 1, d) == -1 || refuse_link(f, d) == -1)

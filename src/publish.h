@@ -14,6 +14,15 @@
 
 #define PUBLISH_DEFAULT_TIMEOUT 300u /* seconds, publish-command */
 
+/* The longest policy file path publish_write() takes, and the longest
+ * name of the file in it: the temporary beside it, "NAME.tmp-XXXXXX",
+ * adds PUBLISH_TMP_EXTRA bytes to both, and must be a valid path
+ * (PATH_MAX, 4096 with its NUL) and name (NAME_MAX, 255). The
+ * configuration refuses longer ones (conf.c). */
+#define PUBLISH_TMP_EXTRA 11u
+#define PUBLISH_PATH_MAX (4095u - PUBLISH_TMP_EXTRA)
+#define PUBLISH_NAME_MAX (255u - PUBLISH_TMP_EXTRA)
+
 /*
  * A policy file, and its directory once opened: the steps of one domain
  * (the read that plans, the write) go through one descriptor of the

@@ -179,6 +179,7 @@ static void
 test_write_read(void)
 {
 	static const char bin[] = "a\0b\r\n\xff";
+	char name[PUBLISH_NAME_MAX + 2];
 	struct buf b;
 	struct diag d;
 	struct stat st;
@@ -212,6 +213,17 @@ test_write_read(void)
 	ok(publish_write("dir/", "x", 1, &d) == -1,
 	   "write: a path ending in /");
 	like(d.error, "not a usable file name", "write: refused in words");
+	/* a name the temporary beside it would make too long: said so,
+	 * with the limits (before, "File name too long" of the directory) */
+	memset(name, 'n', PUBLISH_NAME_MAX + 1);
+	name[PUBLISH_NAME_MAX + 1] = '\0';
+	diag_init(&d);
+	ok(publish_write(name, "x", 1, &d) == -1 && access(name, F_OK) == -1,
+	   "write: a name of 245 bytes is refused");
+	like(d.error,
+	     ": longer than 4084 bytes, or its name than 244: the temporary "
+	     "file beside it would not fit",
+	     "write: ... naming the limits");
 	diag_init(&d);
 	ok(publish_write("empty.txt", "", 0, &d) == 0 &&
 	       stat("empty.txt", &st) == 0 && st.st_size == 0,
