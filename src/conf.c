@@ -30,6 +30,7 @@
 #include "dirwalk.h"
 #include "lex.h"
 #include "policy.h"
+#include "publish.h"
 #include "record.h"
 #include "tsig.h"
 #include "util.h"
@@ -61,7 +62,7 @@ enum setting {
 _Static_assert(S_COUNT <= 32, "struct pending keeps a bit per setting");
 
 #define TTL_MAX 2147483647ull
-#define TIMEOUT_MAX 3600ull
+#define TIMEOUT_MAX ((unsigned long long)CONF_TIMEOUT_MAX)
 #define PORT_MAX 65535ull
 #define CONF_STR_MAX 16384 /* bytes, a path or URL built here */
 
@@ -787,6 +788,18 @@ percent_bad(const char *s, const char *allowed)
 	return NULL;
 }
 
+/* Whether path ends in "/", "/." or "/.." (or is "." or ".."): it
+ * names a directory, whatever is there. */
+static int
+names_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *name = slash != NULL ? slash + 1 : path;
+
+	return *name == '\0' || strcmp(name, ".") == 0 ||
+	       strcmp(name, "..") == 0;
+}
+
 /* policy-file "path"; %d and %% are expanded later, per domain. */
 static int
 set_policy_file(struct parser *p, struct lex *lx, struct block *b)
@@ -803,6 +816,12 @@ set_policy_file(struct parser *p, struct lex *lx, struct block *b)
 		return perr(p, lx->file, lx->tok_line,
 		            "policy-file: only %%d (the domain) and %%%% may "
 		            "follow '%%'");
+	if (names_dir(b->dc.policy_file_tmpl))
+		return perr(p, lx->file, lx->tok_line,
+		            "policy-file \"%s\" names a directory, not a "
+		            "file: name the file in it "
+		            "(.../.well-known/mta-sts.txt)",
+		            b->dc.policy_file_tmpl);
 	return 0;
 }
 
@@ -1836,37 +1855,79 @@ file_name_keep(struct conf *c, const char *name)
 
 /* How the messages of conf_trust_check() name a file, what whoever may
  * change it could do, and where to keep it instead of a directory of
- * another user further up. */
+ * another user further up; and whether a group that may write it or a
+ * directory on the way must be one of group_trusted()'s. */
 struct trust_words {
 	const char *file;
 	const char *harm;
 	const char *keep;
+	int own_groups;
 };
 
 static const struct trust_words trust_words[] = {
     [CONF_TRUST_CONF] = {"configuration file",
                          "make mta-sts-sync run a command (publish-command)",
                          "keep the configuration in directories of root (as "
-                         "/etc)"},
+                         "/etc)",
+                         0},
     [CONF_TRUST_PROGRAM] = {"program",
                             "change the command mta-sts-sync runs "
                             "(publish-command)",
                             "install the program in directories of root (as "
-                            "/usr/local/bin)"},
+                            "/usr/local/bin)",
+                            1},
     [CONF_TRUST_CA] = {"file",
                        "make mta-sts-sync trust a certificate authority of "
                        "their choosing, and mirror or verify a policy of "
                        "theirs (ca-file)",
-                       "keep the file in directories of root (as /etc/ssl)"},
+                       "keep the file in directories of root (as /etc/ssl)", 1},
 };
+
+/*
+ * Whether the file or directory st may be written by a group that the
+ * kind of file w names does not trust: for a program or a ca-file, any
+ * group but group_trusted()'s (a deploy script of root:www-data, mode
+ * 0775, is the web server's to change); a configuration trusts its
+ * group (Debian's /usr/local/etc is group staff, group-writable). A
+ * sticky directory lets no one but an entry's owner replace it.
+ */
+static int
+group_may_write(const struct stat *st, const struct trust_words *w)
+{
+	return w->own_groups && (st->st_mode & S_IWGRP) != 0 &&
+	       !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0) &&
+	       !group_trusted(st->st_gid);
+}
+
+/* "ps: what is writable by group G, mode M: any member could harm;
+ * chmod g-w path" into out (len bytes), for path (st) writable by a
+ * group group_may_write() refuses; ps names the file trusted, what says
+ * what path is to it. Returns -1. */
+static int
+group_refused(const char *ps, const char *what, const char *path,
+              const struct stat *st, const struct trust_words *w, char *out,
+              size_t len)
+{
+	char grp[128];
+
+	snprintf(out, len,
+	         "%s: %s is writable by group %s, mode %04o: any member "
+	         "could %s%s; chmod g-w %s",
+	         ps, what, group_shown(st->st_gid, grp, sizeof(grp)),
+	         (unsigned)(st->st_mode & 07777),
+	         S_ISDIR(st->st_mode) ? "put another file in its place and "
+	                              : "",
+	         w->harm, path_shown(path, '\0', NULL, 0));
+	return -1;
+}
 
 /*
  * Directory dir is on the way to the file path (own: it holds the file
  * itself): whoever may write it may put another entry in its place, so
  * it must be as safe as the file (w names it). A sticky directory (as
  * /tmp) lets no one but an entry's owner rename or remove it; the group
- * of a directory is trusted, as that of the file (Debian's /usr/local/etc
- * is group staff). Returns 0, or -1 with the reason in out.
+ * of a directory is trusted as that of the file is (group_may_write()).
+ * Returns 0, or -1 with the reason in out.
  */
 static int
 dir_check_one(const char *dir, int own, const char *path,
@@ -1891,6 +1952,14 @@ dir_check_one(const char *dir, int own, const char *path,
 		         ds, (unsigned)st.st_uid, (unsigned)me, w->harm,
 		         own ? "chown root " : w->keep, own ? ds : "");
 		return -1;
+	}
+	if (trust == DIR_TRUSTED && group_may_write(&st, w)) {
+		char what[PATH_MAX + 64];
+
+		snprintf(what, sizeof(what), "%s %s",
+		         own ? "its directory" : "the directory on its path",
+		         ds);
+		return group_refused(ps, what, dir, &st, w, out, len);
 	}
 	if (trust == DIR_TRUSTED)
 		return 0;
@@ -2018,7 +2087,60 @@ conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
 		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, ps);
 		return -1;
 	}
+	if (group_may_write(st, w))
+		return group_refused(ps, w->file, path, st, w, out, len);
 	return path_walk_check(path, w, out, len);
+}
+
+int
+conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
+                     size_t len)
+{
+	const struct trust_words *w = &trust_words[what];
+	char who[128], at[PATH_MAX], *slash;
+	const char *ds;
+	struct stat st;
+
+	/* a missing one: where it would be made, the deepest that exists */
+	if (str_copy(at, sizeof(at), dir) == -1)
+		return 0;
+	while (stat(at, &st) == -1) {
+		if ((slash = strrchr(at, '/')) == NULL || strcmp(at, "/") == 0)
+			return 0;
+		slash[slash == at ? 1 : 0] = '\0';
+	}
+	if (!S_ISDIR(st.st_mode))
+		return 0; /* nothing can be made there */
+	ds = path_shown(at, '\0', NULL, 0);
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(
+		    out, len,
+		    "%s belongs to %s, not to root or to the user running "
+		    "mta-sts-sync (uid %u): its owner could put a %s there "
+		    "and %s; chown root %s",
+		    ds, user_shown(st.st_uid, who, sizeof(who)),
+		    (unsigned)geteuid(), w->file, w->harm, ds);
+		return -1;
+	}
+	/* sticky or not: a new name is anyone's to make there */
+	if ((st.st_mode & S_IWOTH) != 0) {
+		snprintf(out, len,
+		         "%s is writable by others (mode %04o): anyone could "
+		         "put a %s there and %s; chmod o-w %s",
+		         ds, (unsigned)(st.st_mode & 07777), w->file, w->harm,
+		         ds);
+		return -1;
+	}
+	if (w->own_groups && (st.st_mode & S_IWGRP) != 0 &&
+	    !group_trusted(st.st_gid)) {
+		snprintf(out, len,
+		         "%s is writable by group %s, mode %04o: any member "
+		         "could put a %s there and %s; chmod g-w %s",
+		         ds, group_shown(st.st_gid, who, sizeof(who)),
+		         (unsigned)(st.st_mode & 07777), w->file, w->harm, ds);
+		return -1;
+	}
+	return path_walk_check(at, w, out, len);
 }
 
 /*
@@ -2327,6 +2449,51 @@ expanded_len(const char *tmpl, const char *name)
 	return n;
 }
 
+/*
+ * The policy-file of domain d, once %d is expanded, must be a path that
+ * a publish can write: at most PUBLISH_PATH_MAX bytes, a file name of at
+ * most PUBLISH_NAME_MAX (the temporary beside it adds to both) and no
+ * directory name longer than NAME_MAX, which no file system takes.
+ * Refused at load, naming the limit, rather than failing each run.
+ * Returns 0, or -1 (perr()).
+ */
+static int
+policy_file_fits(struct parser *p, const struct domain_conf *d)
+{
+	const char *s, *slash;
+	size_t n;
+	char *path;
+	int rc = 0;
+
+	if (expanded_len(d->policy_file_tmpl, d->name) > PUBLISH_PATH_MAX)
+		return perr(p, d->file, d->line,
+		            "domain \"%s\": policy-file longer than %u bytes "
+		            "once %%d is expanded (the temporary file beside "
+		            "it adds %u, and a path may have 4095)",
+		            d->name, PUBLISH_PATH_MAX, PUBLISH_TMP_EXTRA);
+	path = conf_policy_file(d);
+	for (s = path; rc == 0 && *s != '\0'; s = slash + (*slash != '\0')) {
+		slash = strchrnul(s, '/');
+		n = (size_t)(slash - s);
+		if (*slash == '\0' && n > PUBLISH_NAME_MAX)
+			rc =
+			    perr(p, d->file, d->line,
+			         "domain \"%s\": policy-file names a file "
+			         "longer than %u bytes once %%d is expanded "
+			         "(the temporary file beside it adds %u, and a "
+			         "name may have 255)",
+			         d->name, PUBLISH_NAME_MAX, PUBLISH_TMP_EXTRA);
+		else if (n > NAME_MAX)
+			rc = perr(p, d->file, d->line,
+			          "domain \"%s\": policy-file has a directory "
+			          "name longer than %u bytes once %%d is "
+			          "expanded",
+			          d->name, (unsigned)NAME_MAX);
+	}
+	free(path);
+	return rc;
+}
+
 /* The required settings of a domain, after inheritance. */
 static int
 domain_check(struct parser *p, const struct domain_conf *d,
@@ -2360,11 +2527,8 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "_mta-sts and _smtp._tls records must be; fix the "
 		            "zone, or leave it out to have it found",
 		            d->name, d->zone);
-	if (expanded_len(d->policy_file_tmpl, d->name) >= CONF_STR_MAX)
-		return perr(p, d->file, d->line,
-		            "domain \"%s\": policy-file longer than %u bytes "
-		            "once %%d is expanded",
-		            d->name, (unsigned)CONF_STR_MAX - 1);
+	if (policy_file_fits(p, d) == -1)
+		return -1;
 	if (d->verify_url_set != NULL &&
 	    expanded_len(d->verify_url_set, d->name) >= CONF_STR_MAX)
 		return perr(p, d->file, d->line,

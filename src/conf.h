@@ -28,6 +28,7 @@ enum mx_check {
 #define CONF_DEFAULT_TTL 3600u
 #define CONF_DEFAULT_TIMEOUT 30u        /* seconds, network operations */
 #define CONF_DEFAULT_VERIFY_TIMEOUT 60u /* seconds */
+#define CONF_TIMEOUT_MAX 3600u /* seconds, timeout and verify-timeout */
 #define CONF_DEFAULT_PORT 53u
 
 #ifndef SYSCONFDIR
@@ -174,13 +175,28 @@ enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
  * Such a file (path, its stat st) must belong to root or to the user
  * running mta-sts-sync, who alone may change its mode, and not be
  * writable by others; nor may any directory on the way to it, links
- * followed one at a time, as sshd checks its keys' paths: whoever may
- * write a directory may put another file in its place. Its group is
- * trusted. Returns 0, or -1 with "path: reason; what to run (chown,
+ * followed one at a time: whoever may write a directory may put another
+ * file in its place. A sticky directory (as /tmp) is trusted. The group
+ * of a configuration file and of its directories is trusted (older
+ * Debian systems have /usr/local/etc group staff and group-writable);
+ * that of a program or a ca-file only when group_trusted() (root's, the
+ * running user's, staff): sshd's StrictModes refuses group write
+ * altogether. Returns 0, or -1 with "path: reason; what to run (chown,
  * chmod)" in out (len bytes).
  */
 int conf_trust_check(const char *path, const struct stat *st,
                      enum conf_trust what, char *out, size_t len);
+/*
+ * The directory dir, where such a file would be looked for (a PATH entry
+ * before the one that holds the program): whoever may add a file there
+ * could put one of that name first, so it must be as safe as the file,
+ * and a sticky one is not (anyone may make a new name in /tmp); so must
+ * the directories on the way to it. Returns 0 (also when dir does not
+ * exist and nobody else could make it), or -1 with "dir: reason; what
+ * to run" in out (len bytes).
+ */
+int conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
+                         size_t len);
 
 /* The effective settings of domain i (i < conf->ndomains) into *dc. */
 void conf_domain(const struct conf *conf, size_t i, struct domain_conf *dc);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -34,6 +35,75 @@ dir_trust(const struct stat *st)
 	if ((st->st_mode & S_IWOTH) != 0 && (st->st_mode & S_ISVTX) == 0)
 		return DIR_OTHERS_WRITE;
 	return DIR_TRUSTED;
+}
+
+int
+group_trusted(gid_t gid)
+{
+	struct group gr, *found = NULL;
+	char buf[4096];
+
+	if (gid == 0 || gid == getegid())
+		return 1;
+	return getgrgid_r(gid, &gr, buf, sizeof(buf), &found) == 0 &&
+	       found != NULL && strcmp(found->gr_name, "staff") == 0;
+}
+
+/* The name of user id, or of group id when is_group, printable, into
+ * out (size bytes); "" when it has none. Returns out. */
+static const char *
+id_name(int is_group, unsigned id, char *out, size_t size)
+{
+	struct passwd pw, *pwf = NULL;
+	struct group gr, *grf = NULL;
+	const char *name = NULL;
+	char buf[4096];
+
+	if (is_group &&
+	    getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grf) == 0 && grf)
+		name = grf->gr_name;
+	else if (!is_group &&
+	         getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwf) == 0 && pwf)
+		name = pwf->pw_name;
+	if (name == NULL)
+		name = "";
+	return str_printable(name, strlen(name), out, size);
+}
+
+/* "NAME (uid N)" for user id, or "NAME (gid N)" for group id when
+ * is_group, into out (size bytes); "uid N" or "gid N" when it has no
+ * name. Returns out. */
+static const char *
+id_shown(int is_group, unsigned id, char *out, size_t size)
+{
+	const char *kind = is_group ? "gid" : "uid";
+	char name[64];
+
+	if (id_name(is_group, id, name, sizeof(name))[0] == '\0')
+		snprintf(out, size, "%s %u", kind, id);
+	else
+		snprintf(out, size, "%s (%s %u)", name, kind, id);
+	return out;
+}
+
+const char *
+user_shown(uid_t uid, char *out, size_t size)
+{
+	return id_shown(0, (unsigned)uid, out, size);
+}
+
+const char *
+group_shown(gid_t gid, char *out, size_t size)
+{
+	return id_shown(1, (unsigned)gid, out, size);
+}
+
+const char *
+group_name(gid_t gid, char *out, size_t size)
+{
+	if (id_name(1, (unsigned)gid, out, size)[0] == '\0')
+		snprintf(out, size, "%u", (unsigned)gid);
+	return out;
 }
 
 int
@@ -272,7 +342,9 @@ walk_up(struct walk *w)
 
 /*
  * Make the directory name in the one reached, and enter it: mode 0755
- * whatever the umask (the web server must read it), the owner of the
+ * whatever the umask (the web server must read it), set-group-ID kept
+ * when it has it from the directory it is made in (a group's web root of
+ * mode 2775: what is made below stays the group's), the owner of the
  * directory it is made in when root makes it there for another user.
  * Both go through a descriptor opened without following a link, and
  * only to a directory of this user: whoever may write where it is made
@@ -303,7 +375,7 @@ walk_mkdir(struct walk *w, const char *name)
 	if (fd == -1)
 		return 1;
 	if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) {
-		if (fchmod(fd, 0755) == -1) {
+		if (fchmod(fd, 0755 | (st.st_mode & S_ISGID)) == -1) {
 			/* best effort: the umask's mode still lets this
 			 * user write; the web server may say more */
 		}
@@ -316,49 +388,57 @@ walk_mkdir(struct walk *w, const char *name)
  * Refuse to follow the link name (its status lst) in the directory
  * reached (dst), which someone else than root or the running user could
  * have put there (why, or, when DIR_TRUSTED, a link of another user in
- * a sticky directory): they could point it at any directory (another
- * domain's, a system one) for this run to write in. Says so in w->d,
- * naming the link, where it points and what to do. Returns -1.
+ * a directory its group or others may write): they could point it at
+ * any directory (another domain's, a system one) for this run to write
+ * in. Says so in w->d, naming the link, where it points, whose directory
+ * or link it is and what to do (for another user's, also: run as that
+ * user). Returns -1.
  */
 static int
 link_refused(struct walk *w, const char *name, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
-	char to[PATH_MAX], shown[256], p[2 * PATH_MAX], whose[160];
+	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[320], who[128];
 	ssize_t n = readlinkat(w->fd, name, to, sizeof(to) - 1);
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
+	uid_t owner = why == DIR_OTHER_OWNER ? dst->st_uid : lst->st_uid;
 
 	to[n > 0 ? n : 0] = '\0';
 	str_printable(to, strlen(to), shown, sizeof(shown));
+	user_shown(owner, who, sizeof(who));
 	if (why == DIR_OTHER_OWNER)
 		snprintf(whose, sizeof(whose),
-		         "belongs to uid %u, not to root or to the user "
-		         "running mta-sts-sync (uid %u)",
-		         (unsigned)dst->st_uid, (unsigned)geteuid());
+		         "belongs to %s, not to root or to the user running "
+		         "mta-sts-sync (uid %u)",
+		         who, (unsigned)geteuid());
 	else if (why == DIR_OTHERS_WRITE)
 		snprintf(whose, sizeof(whose),
 		         "others may write (mode %04o; chmod o-w would do)",
 		         mode);
 	else
 		snprintf(whose, sizeof(whose),
-		         "others may write (mode %04o), and the link is uid "
-		         "%u's",
-		         mode, (unsigned)lst->st_uid);
+		         "%s may write (mode %04o), and the link belongs to "
+		         "%s",
+		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
+		         mode, who);
 	diag_error(w->d,
 	           "%s is a symbolic link (to \"%s\") in a directory that "
-	           "%s: it could point anywhere, at another domain's "
-	           "directory or a system one, so it is not followed; put "
-	           "the directory itself in its place, or set policy-file to "
-	           "the real path, without links that others control",
-	           walk_entry(w, name, p, sizeof(p)), shown, whose);
+	           "%s: not followed, as it could lead anywhere (another "
+	           "domain's directory, a system one); put the directory "
+	           "itself there, %sset policy-file to the real path%s%s",
+	           walk_entry(w, name, p, sizeof(p)), shown, whose,
+	           why != DIR_OTHERS_WRITE ? "" : "or ",
+	           why != DIR_OTHERS_WRITE ? ", or run mta-sts-sync as " : "",
+	           why != DIR_OTHERS_WRITE ? who : "");
 	return -1;
 }
 
 /*
  * Follow the link name (its status lst) of the directory reached, if
  * nobody but root or the running user could have put it there: the
- * directory is trusted (dir_trust()), and in a sticky directory others
- * may write, the link is root's or this user's. Its target goes in front
+ * directory is trusted (dir_trust()), and where others than its owner
+ * may write it (its group, or anyone in a sticky one), the link is
+ * root's or this user's. Its target goes in front
  * of what is left. Returns 0 (an identity walk that may not follow it
  * stops there), or -1 (in w->d).
  */
@@ -374,9 +454,11 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 	if (fstat(w->fd, &dst) == -1)
 		return walk_fail(w, name, errno);
 	why = dir_trust(&dst);
-	/* in a sticky directory others may write (/tmp), anyone may add
-	 * a link: only the link's owner tells */
-	foreign = (dst.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
+	/* where its group (a web root of root:www-data, mode 2775) or
+	 * anyone (sticky, as /tmp) may write, any of them may add a link:
+	 * only the link's owner tells, and none of them can make one of
+	 * root's (root's own, as /var/www -> /srv/www, are followed) */
+	foreign = (dst.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
 	          lst->st_uid != 0 && lst->st_uid != geteuid();
 	if (why != DIR_TRUSTED || foreign)
 		return w->mode == WALK_IDENTITY

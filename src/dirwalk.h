@@ -30,9 +30,27 @@ enum dir_trust {
 /* Whether the entries of the directory st can only be the doing of root
  * or of the running user: it belongs to one of them, and others may not
  * write it, unless it is sticky (as /tmp: only an entry's owner may
- * rename or remove it). Its group is trusted, as a file's is (older
- * Debian systems have /usr/local/etc group staff and group-writable). */
+ * rename or remove it). Its group is trusted here, as a configuration
+ * file's is (older Debian systems have /usr/local/etc group staff and
+ * group-writable); a link in a directory its group may write is followed
+ * only when root's or the running user's (dir_open_walked()), and a
+ * program or a ca-file asks more of the group (conf_trust_check()). */
 enum dir_trust dir_trust(const struct stat *st);
+
+/* Whether the members of group gid may change what a run trusts to run
+ * or to verify with (a publish-command's program, a ca-file): root's
+ * group, the running user's own, or Debian's staff, whose members may
+ * write /usr/local, ahead of /usr/bin in root's PATH, anyway. */
+int group_trusted(gid_t gid);
+
+/* "name (uid N)", or "uid N" for a user without a name, into out (size
+ * bytes), for messages. Returns out. Thread-safe. */
+const char *user_shown(uid_t uid, char *out, size_t size);
+/* The same for a group: "name (gid N)" or "gid N". */
+const char *group_shown(gid_t gid, char *out, size_t size);
+/* The name of group gid, or its number when it has none, for a command
+ * to run (chgrp NAME). Returns out. */
+const char *group_name(gid_t gid, char *out, size_t size);
 
 /* Take the next component of the path todo into comp (NAME_MAX + 1
  * bytes), and remove it from todo. Returns 0; 1 when it was longer than
@@ -46,12 +64,16 @@ int path_splice(char *todo, size_t size, const char *target);
 /*
  * Open the directory dir, walked as above: symbolic links of root or
  * the running user followed, one that someone else could have put there
- * refused, naming it, whom its directory belongs to and what to do.
- * With create, missing directories are made (mode 0755 whatever the
- * umask; by root, in a directory of another user, given that user and
- * group: a try as root must not leave directories the service user
- * cannot write) and opened without following a link, so that no one can
- * make a chmod or chown land elsewhere. Returns 0 with the descriptor in
+ * refused, naming it, whom its directory belongs to and what to do. In a
+ * directory that others than its owner may write (its group, or anyone
+ * when it is sticky), only a link of root or the running user is
+ * followed: any of them could have made another. With create, missing
+ * directories are made (mode 0755 whatever the umask, set-group-ID kept
+ * where the directory above passes it on; by root, in a directory of
+ * another user, given that user and group: a try as root must not leave
+ * directories the service user cannot write) and opened without
+ * following a link, so that no one can make a chmod or chown land
+ * elsewhere. Returns 0 with the descriptor in
  * *fd (read-only; a path-only descriptor when the directory may not be
  * read); 1, without create, when a directory on the way does not exist;
  * -1 with the reason in d.

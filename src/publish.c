@@ -67,7 +67,12 @@
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 /* seconds a command's process group has between SIGTERM and SIGKILL */
 #define PUBLISH_STOP_GRACE 5
-#define PUBLISH_TMP_SUFFIX ".tmp-"
+#define PUBLISH_TMP_SUFFIX ".tmp-" /* and six letters: PUBLISH_TMP_EXTRA */
+_Static_assert(sizeof(PUBLISH_TMP_SUFFIX) - 1 + 6 == PUBLISH_TMP_EXTRA,
+               "the temporary's name adds PUBLISH_TMP_EXTRA bytes");
+_Static_assert(PUBLISH_PATH_MAX + PUBLISH_TMP_EXTRA < PATH_MAX &&
+                   PUBLISH_NAME_MAX + PUBLISH_TMP_EXTRA <= NAME_MAX,
+               "a temporary beside the longest policy file fits");
 /* temporaries a tidy removed before their writer could lock them, in a
  * row, before a write gives up (see open_tmp()) */
 #define PUBLISH_TMP_TRIES 3
@@ -163,14 +168,62 @@ not_regular(const struct publish_file *f, struct diag *d)
 }
 
 /*
+ * Whether f's file (st) may be another file that someone hard-linked
+ * there (a key of root's, where fs.protected_hardlinks is 0): it has
+ * other names, and its directory belongs to another user than root or
+ * the running user, whose own file it is not, or others than its owner
+ * may write the directory (its group, or anyone). Reading it would show
+ * it: a dry run prints the file it replaces.
+ */
+static int
+linked_in(const struct publish_file *f, const struct stat *st, struct stat *dst)
+{
+	uid_t me = geteuid();
+
+	if (st->st_nlink <= 1 || fstat(f->dirfd, dst) == -1)
+		return 0;
+	if (dst->st_uid != 0 && dst->st_uid != me)
+		return st->st_uid != dst->st_uid;
+	return (dst->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+}
+
+/* Refuse f's file (st), which linked_in() says may be another file
+ * (its directory's status dst). Returns -1 (in d). */
+static int
+linked_refused(const struct publish_file *f, const struct stat *st,
+               const struct stat *dst, struct diag *d)
+{
+	char owner[128], where[192];
+
+	if (dst->st_uid != 0 && dst->st_uid != geteuid())
+		snprintf(where, sizeof(where), "belongs to %s",
+		         user_shown(dst->st_uid, owner, sizeof(owner)));
+	else
+		snprintf(where, sizeof(where), "%s may write (mode %04o)",
+		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
+		         (unsigned)(dst->st_mode & 07777));
+	diag_error(d,
+	           "%s has %lu names (hard links) and belongs to %s, in a "
+	           "directory that %s: it may be another file linked there "
+	           "(a key, say), so it is not read; remove it (rm %s), and "
+	           "the next run writes it anew",
+	           f->path, (unsigned long)st->st_nlink,
+	           user_shown(st->st_uid, owner, sizeof(owner)), where,
+	           f->path);
+	return -1;
+}
+
+/*
  * Open f's file, in its open directory, for reading: only a regular
  * file, which is looked at before it is opened (opening a device may do
- * something, and a link would lead elsewhere). Returns the descriptor
- * with its status in st, -2 when there is no file, -1 (in d).
+ * something, and a link would lead elsewhere), and not one that may have
+ * been hard-linked there from elsewhere (linked_in()). Returns the
+ * descriptor with its status in st, -2 when there is no file, -1 (in d).
  */
 static int
 open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 {
+	struct stat dst;
 	int fd;
 
 	if (fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW) == -1) {
@@ -198,6 +251,10 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode)) {
 		close(fd);
 		return not_regular(f, d);
+	}
+	if (linked_in(f, st, &dst)) {
+		close(fd);
+		return linked_refused(f, st, &dst, d);
 	}
 	return fd;
 }
@@ -966,10 +1023,17 @@ publish_file_write(struct publish_file *f, const char *data, size_t len,
 	size_t young; /* f's temporaries left unjudged: no locks */
 	int fd, rc = -1;
 
-	buf_init(&tmp, 4096);
-	if (*f->name == '\0' ||
-	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", f->path) == -1) {
+	buf_init(&tmp, PUBLISH_PATH_MAX + PUBLISH_TMP_EXTRA);
+	if (*f->name == '\0') {
 		diag_error(d, "%s: not a usable file name", f->path);
+		goto out;
+	}
+	if (strlen(f->name) > PUBLISH_NAME_MAX ||
+	    buf_printf(&tmp, "%s" PUBLISH_TMP_SUFFIX "XXXXXX", f->path) == -1) {
+		diag_error(d,
+		           "%s: longer than %u bytes, or its name than %u: the "
+		           "temporary file beside it would not fit",
+		           f->path, PUBLISH_PATH_MAX, PUBLISH_NAME_MAX);
 		goto out;
 	}
 	if (open_dir(f, 1, d) == -1 || refuse_link(f, d) == -1)
@@ -1074,6 +1138,31 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
 		v[i] = buf_steal(&b);
 	}
 	return v;
+}
+
+/*
+ * A command ready to run: the program checked (program_find()), by the
+ * absolute path that is executed, so that what runs is what was checked
+ * (execvp() would look a bare name up in PATH again); the arguments it
+ * gets, its argv[0] as written for a bare name (git), made absolute for
+ * a path (the command runs in /); and, for a program without "#!" that
+ * the kernel does not run (ENOEXEC), the shell's argv, "/bin/sh" path
+ * arguments..., as execvp() runs it (its strings are argv's). Made
+ * before the fork: the supervisor and the command allocate nothing.
+ */
+struct cmd_line {
+	char *path;
+	char **argv;
+	char **sh;
+};
+
+static void
+cmd_line_free(struct cmd_line *c)
+{
+	free(c->path);
+	free_argv(c->argv);
+	free(c->sh);
+	memset(c, 0, sizeof(*c));
 }
 
 /*
@@ -1247,12 +1336,12 @@ sv_descriptors(int outfd, int repfd)
  * In the command, forked by its supervisor: the signals that end a run
  * as they were when the run started (ignored[]), SIGPIPE (which the run
  * ignores: a shell pipeline in the command needs it) at its default, the
- * run's signal mask (mask), then exec. It has descriptors 0 to 2, and the
- * report pipe, closed by the exec; errno goes through it when the exec
- * fails.
+ * run's signal mask (mask), then exec of c's program (or of the shell
+ * for it, as execvp() does). It has descriptors 0 to 2, and the report
+ * pipe, closed by the exec; errno goes through it when the exec fails.
  */
 static void __attribute__((noreturn))
-command_exec(char **argv, const int *ignored, const sigset_t *mask)
+command_exec(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 {
 	struct cmd_report r = {REPORT_EXEC, 0};
 
@@ -1260,7 +1349,9 @@ command_exec(char **argv, const int *ignored, const sigset_t *mask)
 		signal(stop_signals[i], ignored[i] ? SIG_IGN : SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	execvp(argv[0], argv);
+	execv(c->path, c->argv);
+	if (errno == ENOEXEC)
+		execv(c->sh[0], c->sh);
 	r.value = errno;
 	if (write(REPORT_FD, &r, sizeof(r)) < 0)
 		_exit(126);
@@ -1288,17 +1379,17 @@ sv_end(int status)
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
 }
 
-/* In the supervisor: fork the command (argv, with ignored[] and mask
- * for it) unless the group is being stopped. Returns its pid, or -1
- * (then reported, unless stopping). */
+/* In the supervisor: fork the command (c, with ignored[] and mask for
+ * it) unless the group is being stopped. Returns its pid, or -1 (then
+ * reported, unless stopping). */
 static pid_t
-sv_start(char **argv, const int *ignored, const sigset_t *mask)
+sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 {
 	struct cmd_report r = {REPORT_START, 0};
 	pid_t pid = -1;
 
 	if (!sv_stopping && (pid = fork_bare()) == 0)
-		command_exec(argv, ignored, mask);
+		command_exec(c, ignored, mask);
 	if (pid == -1 && !sv_stopping) {
 		r.value = errno;
 		if (write(REPORT_FD, &r, sizeof(r)) < 0)
@@ -1343,11 +1434,13 @@ sv_reap(pid_t pid, int *done, int *status)
  * the signals that end a run: a process group of its own, the kernel's
  * SIGTERM when the run dies, then the command started, and the signals
  * taken in turn until it and what it left in the group have ended; then
- * the supervisor ends as the command did. outfd, repfd: the write ends of
- * the output and report pipes; mask: the run's signal mask.
+ * the supervisor ends as the command did. c: the command; outfd, repfd:
+ * the write ends of the output and report pipes; mask: the run's signal
+ * mask.
  */
 static void __attribute__((noreturn))
-supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
+supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
+          pid_t run)
 {
 	struct cmd_report r = {REPORT_START, 0};
 	int ignored[NSTOP_SIGNALS], status = 0, done = 0, sig;
@@ -1380,7 +1473,7 @@ supervise(char **argv, int outfd, int repfd, const sigset_t *mask, pid_t run)
 	}
 	if (getppid() != run) /* it died before PR_SET_PDEATHSIG */
 		sv_stop();
-	pid = sv_start(argv, ignored, mask);
+	pid = sv_start(c, ignored, mask);
 	/* the output pipe is the command's alone: the run sees it end */
 	close(0);
 	close(1);
@@ -1660,7 +1753,9 @@ status_words(struct buf *msg, int st)
 }
 
 /* Append to msg how a command that outlived its time limit (timeout
- * seconds), or left something in its group that did, ended (o). */
+ * seconds), or left something in its group that did, ended (o), and
+ * what to change: the command, or the configuration's timeout, which is
+ * the limit when longer than the default (sync.c). */
 static void
 late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 {
@@ -1668,9 +1763,12 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		status_words(msg, o->status);
 		buf_printf(msg,
 		           "; what it left running in its group took longer "
-		           "than %u s: stopped",
+		           "than %u s: stopped; have the command wait for what "
+		           "it starts (or detach it: setsid)",
 		           timeout);
-	} else if (o->has_status) {
+		return;
+	}
+	if (o->has_status) {
 		buf_printf(msg, "took longer than %u s: stopped with SIGTERM (",
 		           timeout);
 		status_words(msg, o->status);
@@ -1680,6 +1778,16 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		           "took longer than %u s, and did not end within %d s "
 		           "of SIGTERM: killed",
 		           timeout, PUBLISH_STOP_GRACE);
+	if (timeout < CONF_TIMEOUT_MAX)
+		buf_printf(msg,
+		           "; to give it longer, raise timeout (the limit is "
+		           "timeout when above %u s, up to %u)",
+		           PUBLISH_DEFAULT_TIMEOUT, CONF_TIMEOUT_MAX);
+	else
+		buf_printf(msg,
+		           "; %u s is the longest timeout gives: make the "
+		           "command quicker",
+		           CONF_TIMEOUT_MAX);
 }
 
 /* Put the outcome of a failed run into d: status is the wait status (the
@@ -1729,13 +1837,14 @@ close_pair(int fds[2])
 }
 
 /*
- * Start v under its supervisor (supervise()). On success returns the
+ * Start c under its supervisor (supervise()). On success returns the
  * supervisor's pid, which is also the process group of both, with
  * *outfd the read end of the command's output and *repfd that of the
  * report pipe; -1 with the reason in d otherwise.
  */
 static pid_t
-spawn(char **v, int *outfd, int *repfd, const sigset_t *mask, struct diag *d)
+spawn(const struct cmd_line *c, int *outfd, int *repfd, const sigset_t *mask,
+      struct diag *d)
 {
 	int out[2] = {-1, -1}, rep[2] = {-1, -1};
 	pid_t pid = -1, run = getpid();
@@ -1745,7 +1854,7 @@ spawn(char **v, int *outfd, int *repfd, const sigset_t *mask, struct diag *d)
 	else if ((pid = fork()) == -1)
 		diag_error(d, "publish-command: fork: %s", strerror(errno));
 	else if (pid == 0)
-		supervise(v, out[1], rep[1], mask, run);
+		supervise(c, out[1], rep[1], mask, run);
 	if (pid == -1) {
 		close_pair(out);
 		close_pair(rep);
@@ -1769,7 +1878,8 @@ spawn(char **v, int *outfd, int *repfd, const sigset_t *mask, struct diag *d)
  * not 0. After such a signal, no command starts.
  */
 static pid_t
-spawn_tracked(char **v, int *outfd, int *repfd, int *slot, struct diag *d)
+spawn_tracked(const struct cmd_line *c, int *outfd, int *repfd, int *slot,
+              struct diag *d)
 {
 	sigset_t block, old;
 	pid_t pid = -1;
@@ -1783,8 +1893,8 @@ spawn_tracked(char **v, int *outfd, int *repfd, int *slot, struct diag *d)
 		diag_error(d,
 		           "publish-command %s: not started: the run is "
 		           "ending",
-		           path_shown(v[0], '\0', NULL, 0));
-	else if ((pid = spawn(v, outfd, repfd, &old, d)) != -1)
+		           path_shown(c->argv[0], '\0', NULL, 0));
+	else if ((pid = spawn(c, outfd, repfd, &old, d)) != -1)
 		*slot = running_add(pid);
 	__atomic_sub_fetch(&spawning, 1, __ATOMIC_SEQ_CST);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -1802,10 +1912,37 @@ is_executable(const char *path)
 }
 
 /*
+ * The PATH entry dir (len bytes at p), looked in before the program
+ * prog is found, must be as safe as the program: whoever may add a file
+ * there could put one of that name first (conf_trust_dir_check()).
+ * Returns 0, or -1 with the reason in d.
+ */
+static int
+path_entry_trusted(const char *prog, const char *p, size_t len, struct diag *d)
+{
+	char dir[PATH_MAX], why[DIAG_MSG_MAX];
+
+	if (len >= sizeof(dir))
+		return 0; /* no such directory: nothing is found there */
+	memcpy(dir, p, len);
+	dir[len] = '\0';
+	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why)) ==
+	    0)
+		return 0;
+	diag_error(d,
+	           "publish-command %s: PATH entry %s, looked in before the "
+	           "program is found: %s, or take it out of PATH",
+	           path_shown(prog, '\0', NULL, 0), dir, why);
+	return -1;
+}
+
+/*
  * Look the bare name prog up in PATH as execvp() does, the first
  * executable file found into found. An empty or relative entry met
  * before it is refused: it names a directory from wherever the command
- * happens to run (it runs in /), which nobody checks. Returns 0, or -1
+ * happens to run (it runs in /), which nobody checks; and so is an
+ * absolute one that someone else than root or the running user could
+ * add a file of that name to (path_entry_trusted()). Returns 0, or -1
  * with the reason in d.
  */
 static int
@@ -1838,6 +1975,8 @@ program_in_path(const char *prog, struct buf *found, struct diag *d)
 		        0 &&
 		    is_executable(found->data))
 			return 0;
+		if (path_entry_trusted(prog, p, (size_t)(end - p), d) == -1)
+			return -1;
 		if (*end == '\0')
 			break;
 	}
@@ -1871,38 +2010,6 @@ program_trusted(const char *prog, const char *found, struct diag *d)
 	return -1;
 }
 
-/* publish_command_check() of prog, a program as it is run (any '%' in
- * it is its own). */
-static int
-program_check(const char *prog, struct diag *d)
-{
-	const char *at = prog;
-	struct buf found;
-	int rc = 0;
-
-	buf_init(&found, 8192);
-	if (strchr(prog, '/') == NULL) {
-		rc = program_in_path(prog, &found, d);
-		at = found.data;
-	} else if (!is_executable(prog)) {
-		diag_error(d, "publish-command %s: cannot execute it: %s",
-		           path_shown(prog, '\0', NULL, 0),
-		           access(prog, F_OK) == 0 ? "not an executable file"
-		                                   : strerror(errno));
-		rc = -1;
-	}
-	if (rc == 0)
-		rc = program_trusted(prog, at, d);
-	buf_free(&found);
-	return rc;
-}
-
-int
-publish_command_check(const char *prog, struct diag *d)
-{
-	return strchr(prog, '%') != NULL ? 0 : program_check(prog, d);
-}
-
 /* path, relative to the run's working directory, as an absolute path (a
  * new string): the command runs in /. NULL (the reason in d) if that
  * directory cannot be told. */
@@ -1933,35 +2040,100 @@ from_run_dir(const char *path, struct diag *d)
 }
 
 /*
- * The argv of the command for domain and file (build_argv()), to run in
- * /: the file, and a program path, given relative to the run's working
- * directory made absolute; a program named with %d or %f checked now as
- * publish_command_check() checks the others when the run starts. NULL
+ * Find the program prog (a publish-command's, any '%' expanded) as it is
+ * to run, and check it: a bare name in PATH (program_in_path()), a path
+ * from the run's working directory; then program_trusted(). Returns its
+ * absolute path (a new string), or NULL with the reason in d.
+ */
+static char *
+program_find(const char *prog, struct diag *d)
+{
+	struct buf found;
+	char *at;
+
+	if (strchr(prog, '/') == NULL) {
+		buf_init(&found, ARG_MAX_LEN);
+		if (program_in_path(prog, &found, d) == -1) {
+			buf_free(&found);
+			return NULL;
+		}
+		at = buf_steal(&found);
+	} else if ((at = from_run_dir(prog, d)) == NULL) {
+		return NULL;
+	} else if (!is_executable(at)) {
+		diag_error(d, "publish-command %s: cannot execute it: %s",
+		           path_shown(prog, '\0', NULL, 0),
+		           access(at, F_OK) == 0 ? "not an executable file"
+		                                 : strerror(errno));
+		free(at);
+		return NULL;
+	}
+	if (program_trusted(prog, at, d) == -1) {
+		free(at);
+		return NULL;
+	}
+	return at;
+}
+
+int
+publish_command_check(const char *prog, struct diag *d)
+{
+	char *at;
+
+	if (strchr(prog, '%') != NULL)
+		return 0;
+	at = program_find(prog, d);
+	free(at);
+	return at != NULL ? 0 : -1;
+}
+
+/* The shell's argv for c (struct cmd_line), from its path and argv. */
+static char **
+shell_argv(const struct cmd_line *c)
+{
+	size_t n = 0;
+	char **sh;
+
+	while (c->argv[n] != NULL)
+		n++;
+	sh = xcalloc(n + 2, sizeof(*sh));
+	sh[0] = (char *)"/bin/sh";
+	sh[1] = c->path;
+	for (size_t i = 1; i < n; i++)
+		sh[i + 1] = c->argv[i];
+	return sh;
+}
+
+/*
+ * The command for domain and file (build_argv()) into c, to run in /:
+ * the file given relative to the run's working directory made absolute;
+ * the program found and checked now (program_find()), just before it
+ * runs, as publish_command_check() checked it when the run started (a
+ * program named with %d or %f is checked only now). Returns 0, or -1
  * with the reason in d.
  */
-static char **
-command_argv(const struct strlist *argv, const char *domain, const char *file,
-             struct diag *d)
+static int
+command_line(const struct strlist *argv, const char *domain, const char *file,
+             struct cmd_line *c, struct diag *d)
 {
-	char *abs_file = NULL, *prog = NULL, **v;
+	char *abs_file = NULL;
 
+	memset(c, 0, sizeof(*c));
 	if (file != NULL && (abs_file = from_run_dir(file, d)) == NULL)
-		return NULL;
-	v = build_argv(argv, domain, abs_file, d);
+		return -1;
+	c->argv = build_argv(argv, domain, abs_file, d);
 	free(abs_file);
-	if (v == NULL)
-		return NULL;
-	if ((strchr(argv->v[0], '%') != NULL && program_check(v[0], d) == -1) ||
-	    (strchr(v[0], '/') != NULL &&
-	     (prog = from_run_dir(v[0], d)) == NULL)) {
-		free_argv(v);
-		return NULL;
+	if (c->argv == NULL ||
+	    (c->path = program_find(c->argv[0], d)) == NULL) {
+		cmd_line_free(c);
+		return -1;
 	}
-	if (prog != NULL) {
-		free(v[0]);
-		v[0] = prog;
+	if (strchr(c->argv[0], '/') != NULL) {
+		free(c->argv[0]);
+		c->argv[0] = xstrdup(c->path);
 	}
-	return v;
+	c->sh = shell_argv(c);
+	return 0;
 }
 
 int
@@ -1970,9 +2142,9 @@ publish_run_command(const struct strlist *argv, const char *domain,
 {
 	struct cmd_outcome o;
 	struct cmd_wait w;
+	struct cmd_line c;
 	struct buf output;
 	int status, failed;
-	char **v;
 
 	if (argv == NULL || argv->n == 0) {
 		diag_error(d, "publish-command: empty command");
@@ -1980,13 +2152,12 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	}
 	if (timeout == 0)
 		timeout = PUBLISH_DEFAULT_TIMEOUT;
-	v = command_argv(argv, domain, file, d);
-	if (v == NULL)
+	if (command_line(argv, domain, file, &c, d) == -1)
 		return -1;
 	w.slot = -1;
-	w.pid = spawn_tracked(v, &w.outfd, &w.repfd, &w.slot, d);
+	w.pid = spawn_tracked(&c, &w.outfd, &w.repfd, &w.slot, d);
 	if (w.pid == -1) {
-		free_argv(v);
+		cmd_line_free(&c);
 		return -1;
 	}
 	memset(&o, 0, sizeof(o));
@@ -2001,11 +2172,11 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	failed =
 	    o.late || status != 0 || o.exec_errno != 0 || o.start_errno != 0;
 	if (failed)
-		report_failure(path_shown(v[0], '\0', NULL, 0), status, &o,
+		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,
 		               timeout, &output, d);
 	close(w.outfd);
 	close(w.repfd);
-	free_argv(v);
+	cmd_line_free(&c);
 	buf_free(&output);
 	return failed ? -1 : 0;
 }

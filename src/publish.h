@@ -14,6 +14,15 @@
 
 #define PUBLISH_DEFAULT_TIMEOUT 300u /* seconds, publish-command */
 
+/* The longest policy file path publish_write() takes, and the longest
+ * name of the file in it: the temporary beside it, "NAME.tmp-XXXXXX",
+ * adds PUBLISH_TMP_EXTRA bytes to both, and must be a valid path
+ * (PATH_MAX, 4096 with its NUL) and name (NAME_MAX, 255). The
+ * configuration refuses longer ones (conf.c). */
+#define PUBLISH_TMP_EXTRA 11u
+#define PUBLISH_PATH_MAX (4095u - PUBLISH_TMP_EXTRA)
+#define PUBLISH_NAME_MAX (255u - PUBLISH_TMP_EXTRA)
+
 /*
  * A policy file, and its directory once opened: the steps of one domain
  * (the read that plans, the write) go through one descriptor of the
@@ -37,9 +46,11 @@ void publish_file_close(struct publish_file *f);
  * d). Bounded by out->max. Only a regular file is opened: a symbolic
  * link is refused unread (publishing would replace the link, and a dry
  * run would show what it points to), and so is anything else (a device
- * or a FIFO, looked at before it is opened). So is a path through a
- * symbolic link that someone else than root or the running user could
- * have put there (dir_open_walked()). In a run that holds the lock
+ * or a FIFO, looked at before it is opened), and so, unread, is a file
+ * with other names where someone else than its owner could have linked
+ * it there (a key of root's, say). So is a path through a symbolic link
+ * that someone else than root or the running user could have put there
+ * (dir_open_walked()). In a run that holds the lock
  * (publish_run_locked()), the temporaries killed writers left next to
  * the file (as publish_write() removes them) are removed too, when its
  * directory changed after the file was put in place: leftovers do not
@@ -94,19 +105,21 @@ int publish_write(const char *path, const char *data, size_t len,
  * "%%" a '%' (the configuration allows no other '%'). Standard input is
  * /dev/null; standard output and error are captured (8 KiB); no other
  * descriptor is passed on (the caller keeps 0 to 2 open: main() does);
- * the working directory is /. A program named with '%' is checked first
- * (publish_command_check()). It runs under a supervisor, in a process
- * group of theirs, which is stopped when this process dies, and whose
- * processes left when the command exits are stopped then (SIGTERM,
- * SIGKILL 5 s later). After timeout seconds (0: 300), the group is
- * stopped the same way. Returns 0 on exit status 0, else -1 with
+ * the working directory is /. The program is found and checked as
+ * publish_command_check() does just before it runs, and the file so
+ * checked is executed, by its absolute path (argv[0] stays a bare name
+ * as written; a file without "#!" is run by /bin/sh, as execvp() does). It runs
+ * under a supervisor, in a process group of theirs, which is stopped when this
+ * process dies, and whose processes left when the command exits are stopped
+ * then (SIGTERM, SIGKILL 5 s later). After timeout seconds (0: 300), the group
+ * is stopped the same way. Returns 0 on exit status 0, else -1 with
  * "publish-command ARGV0: exit status N: line / line" (or "killed by
  * signal N (name)", "took longer than N s: stopped with SIGTERM (exit
  * status N)", "took longer than N s, and did not end within 5 s of
  * SIGTERM: killed", "exit status N; what it left running in its group
  * took longer than N s: stopped", "cannot execute: reason", "cannot start
  * it: reason", "not started: prctl(OP): reason; ...": the supervisor
- * could not be set up) in d. */
+ * could not be set up), or publish_command_check()'s reason, in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
                         const char *file, unsigned timeout, struct diag *d);
 
@@ -120,8 +133,11 @@ void publish_run_locked(int fd);
 
 /* Check before a run that the program prog (argv[0] of a
  * publish-command: a path, or a name looked up in PATH as execvp does)
- * can be executed. Returns 0, or -1 with "publish-command PROG: reason"
- * in d. A prog holding '%' is expanded per domain and not checked. */
+ * can be executed, and is as safe as the configuration, as is every
+ * PATH entry looked in before it (conf_trust_check(),
+ * conf_trust_dir_check()). Returns 0, or -1 with "publish-command PROG:
+ * reason" in d. A prog holding '%' is expanded per domain and not
+ * checked. */
 int publish_command_check(const char *prog, struct diag *d);
 
 /* Send SIGTERM to the supervisors of the publish-commands running now,

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 
 #include "cmd.h"
 #include "conf.h"
+#include "dirwalk.h"
 #include "dnsupdate.h"
 #include "fetch.h"
 #include "json.h"
@@ -437,6 +439,42 @@ sync_check_files(const struct conf *conf, struct diag *d)
 	return 0;
 }
 
+/* Whether the running user is in group gid (its own, or another it
+ * belongs to). */
+static int
+in_my_groups(gid_t gid)
+{
+	gid_t list[256];
+	int n = getgroups(256, list);
+
+	if (gid == getegid())
+		return 1;
+	for (int i = 0; i < n; i++)
+		if (list[i] == gid)
+			return 1;
+	return 0;
+}
+
+/* What to run so that others may not read path (st), the configuration
+ * others may read, and the running user still may, into out (size
+ * bytes): chmod o-r when that user owns it or reads it through its
+ * group; else (root's 0644 file, run by a service user) give it that
+ * user's group first. Returns out. */
+static const char *
+unshare_words(const char *path, const struct stat *st, char *out, size_t size)
+{
+	char grp[64];
+
+	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
+		snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", path);
+	else
+		snprintf(out, size,
+		         "chgrp %s %s; chmod 0640 %s (the group of the user "
+		         "running mta-sts-sync, which must still read it)",
+		         group_name(getegid(), grp, sizeof(grp)), path, path);
+	return out;
+}
+
 /*
  * The lock on path (open as fd) is taken: say by whom, if /proc tells,
  * and what to do. Anyone who may open the file may lock it (flock(2) asks
@@ -448,6 +486,7 @@ sync_check_files(const struct conf *conf, struct diag *d)
 static void
 lock_taken(const char *path, int fd, struct diag *d)
 {
+	char fix[DIAG_MSG_MAX];
 	struct buf who;
 	struct stat st;
 	int strangers, open_to_all;
@@ -458,9 +497,12 @@ lock_taken(const char *path, int fd, struct diag *d)
 	              (strangers > 0 || who.len == 0);
 	if (strangers > 0)
 		diag_error(d,
-		           "%s is locked by %s, which is not a run of "
-		           "mta-sts-sync; nothing done: stop it",
-		           path, who.data);
+		           "%s is locked by %s, which %s; nothing done: stop "
+		           "%s",
+		           path, who.data,
+		           strangers > 1 ? "are not runs of mta-sts-sync"
+		                         : "is not a run of mta-sts-sync",
+		           strangers > 1 ? "them" : "it");
 	else
 		diag_error(
 		    d,
@@ -471,11 +513,11 @@ lock_taken(const char *path, int fd, struct diag *d)
 	if (open_to_all)
 		diag_append(d,
 		            "; %sany user who may read %s may lock it and keep "
-		            "every run out: chmod o-r %s (mode 0640 or 0600)",
+		            "every run out: %s",
 		            strangers > 0 ? ""
 		                          : "if no run is, another user may "
 		                            "hold its lock: ",
-		            path, path);
+		            path, unshare_words(path, &st, fix, sizeof(fix)));
 	buf_free(&who);
 }
 

@@ -1563,26 +1563,145 @@ test_bytes(void)
 	}
 }
 
-/* A policy-file whose %d expansion would not fit is refused when the
- * configuration is loaded, not cut short when a domain is published. */
+/* A configuration of example.com whose policy-file is path (a buf of
+ * text), loaded; NULL with the reason in d. */
+static struct conf *
+load_policy_file(const char *path, struct diag *d)
+{
+	struct buf text;
+	struct conf *c;
+
+	buf_init(&text, 65536);
+	buf_printf(&text,
+	           KEY_STMT "domain \"example.com\" {\n"
+	                    "\tupstream \"https://x.example/\";\n"
+	                    "\tkey \"k\";\n\tpolicy-file \"%s\";\n};\n",
+	           path);
+	c = load_text(text.data, d);
+	buf_free(&text);
+	return c;
+}
+
+/* "/p/" and parts of part bytes of 'x', each followed by "/", up to
+ * len bytes, then a file name of name bytes, into b (reset first). */
+static void
+long_path(struct buf *b, size_t len, size_t part, size_t name)
+{
+	buf_reset(b);
+	buf_puts(b, "/p/");
+	while (b->len + name < len) {
+		size_t n = len - name - b->len - 1;
+
+		for (size_t i = 0; i < (n < part ? n : part); i++)
+			buf_puts(b, "x");
+		buf_puts(b, "/");
+	}
+	for (size_t i = 0; i < name; i++)
+		buf_puts(b, "m");
+}
+
+/* A policy-file built by long_path(), and what its load says (NULL: it
+ * loads). */
+struct long_path_case {
+	size_t len, part, name;
+	const char *want, *what;
+};
+
+static const struct long_path_case long_paths[] = {
+    {4084, 200, 200, NULL, "a path of 4084 bytes"},
+    {4085, 200, 200,
+     "domain \"example.com\": policy-file longer than 4084 bytes once %d "
+     "is expanded (the temporary file beside it adds 11, and a path may "
+     "have 4095)",
+     "a path of 4085 bytes"},
+    {300, 200, 244, NULL, "a file name of 244 bytes"},
+    {300, 200, 245,
+     "domain \"example.com\": policy-file names a file longer than 244 "
+     "bytes once %d is expanded (the temporary file beside it adds 11, and "
+     "a name may have 255)",
+     "a file name of 245 bytes"},
+    {600, 255, 10, NULL, "directory names of 255 bytes"},
+    {600, 256, 10,
+     "domain \"example.com\": policy-file has a directory name longer "
+     "than 255 bytes once %d is expanded",
+     "a directory name of 256 bytes"},
+};
+
+/* The configuration of case t loads, or fails saying t->want. */
+static void
+long_path_loads(const struct long_path_case *t)
+{
+	struct buf path;
+	struct conf *c;
+	struct diag d;
+
+	buf_init(&path, 65536);
+	long_path(&path, t->len, t->part, t->name);
+	c = load_policy_file(path.data, &d);
+	if (t->want == NULL)
+		ok(c != NULL && path.len == t->len, "%s: loads (%zu bytes; %s)",
+		   t->what, path.len, d.error);
+	else
+		like(d.error, t->want, "%s: refused (%zu bytes)", t->what,
+		     path.len);
+	conf_free(c);
+	buf_free(&path);
+}
+
+/*
+ * A policy-file is refused when the configuration is loaded if a publish
+ * could not write it, naming the limit: longer than 4084 bytes once %d is
+ * expanded, a file name longer than 244 or a directory name longer than
+ * 255 (the temporary file beside it adds 11 bytes to the path and the
+ * name). Before, up to 16383 bytes loaded, and the publish failed each
+ * run ("not a usable file name" above 4 KiB, "File name too long").
+ */
 static void
 test_long_expansion(void)
 {
-	struct buf text;
-	int i;
+	struct buf path;
+	struct conf *c;
+	struct diag d;
 
-	buf_init(&text, 65536);
-	buf_puts(&text, KEY_STMT "domain \"example.com\" {\n"
-	                         "\tupstream \"https://x.example/\";\n"
-	                         "\tkey \"k\";\n\tpolicy-file \"/p/");
-	for (i = 0; i < 1500; i++)
-		buf_puts(&text, "%d");
-	buf_puts(&text, "\";\n};\n");
-	fails_with(text.data,
-	           "domain \"example.com\": policy-file longer than 16383 "
-	           "bytes once %d is expanded",
-	           "policy-file too long once expanded");
-	buf_free(&text);
+	buf_init(&path, 65536);
+	buf_puts(&path, "/p/");
+	for (int i = 0; i < 400; i++)
+		buf_puts(&path, "%d");
+	c = load_policy_file(path.data, &d);
+	ok(c == NULL, "policy-file too long once expanded: refused");
+	like(d.error,
+	     "domain \"example.com\": policy-file longer than 4084 bytes "
+	     "once %d is expanded",
+	     "policy-file too long once expanded: message");
+	conf_free(c);
+	buf_free(&path);
+	for (size_t i = 0; i < sizeof(long_paths) / sizeof(long_paths[0]); i++)
+		long_path_loads(&long_paths[i]);
+}
+
+/* A policy-file that names a directory ("dir/", "dir/.", "dir/..") is
+ * refused at its line (before, it loaded, and each run said "not a
+ * regular file, so not a policy file" of whatever was there). */
+static void
+test_policy_file_dir(void)
+{
+	const char *const dirs[] = {"/p/%d/.well-known/", "/p/%d/.",
+	                            "/p/%d/.."};
+	struct conf *c;
+	struct diag d;
+	char want[256];
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		c = load_policy_file(dirs[i], &d);
+		ok(c == NULL, "policy-file %s: refused", dirs[i]);
+		snprintf(want, sizeof(want),
+		         "test.conf:5: policy-file \"%s\" names a directory, "
+		         "not a file: name the file in it "
+		         "(.../.well-known/mta-sts.txt)",
+		         dirs[i]);
+		like(d.error, want, "policy-file %s: said so", dirs[i]);
+		conf_free(c);
+	}
 }
 
 static void
@@ -1713,6 +1832,7 @@ test_errors(void)
 	           "cmd.inc:3: publish-command: argument 1 '+%Y' holds '%Y'",
 	           "publish-command %Y in an included file: its file:line");
 	test_long_expansion();
+	test_policy_file_dir();
 	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
 	           "test.conf:2: domain \"example.com\" is not in zone "
 	           "\"example.org\": its _mta-sts and _smtp._tls records must "

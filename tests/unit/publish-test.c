@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dirwalk.h"
 #include "fetch.h"
 #include "publish.h"
 #include "tap.h"
@@ -178,6 +179,7 @@ static void
 test_write_read(void)
 {
 	static const char bin[] = "a\0b\r\n\xff";
+	char name[PUBLISH_NAME_MAX + 2];
 	struct buf b;
 	struct diag d;
 	struct stat st;
@@ -211,6 +213,17 @@ test_write_read(void)
 	ok(publish_write("dir/", "x", 1, &d) == -1,
 	   "write: a path ending in /");
 	like(d.error, "not a usable file name", "write: refused in words");
+	/* a name the temporary beside it would make too long: said so,
+	 * with the limits (before, "File name too long" of the directory) */
+	memset(name, 'n', PUBLISH_NAME_MAX + 1);
+	name[PUBLISH_NAME_MAX + 1] = '\0';
+	diag_init(&d);
+	ok(publish_write(name, "x", 1, &d) == -1 && access(name, F_OK) == -1,
+	   "write: a name of 245 bytes is refused");
+	like(d.error,
+	     ": longer than 4084 bytes, or its name than 244: the temporary "
+	     "file beside it would not fit",
+	     "write: ... naming the limits");
 	diag_init(&d);
 	ok(publish_write("empty.txt", "", 0, &d) == 0 &&
 	       stat("empty.txt", &st) == 0 && st.st_size == 0,
@@ -366,6 +379,140 @@ test_read_refusals(void)
 	   "refusals: removed");
 }
 
+/* publish_read() of path is refused unread, with want in its message
+ * (what: the case). */
+static void
+read_refused(const char *path, const char *want, const char *what)
+{
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(publish_read(path, &b, &d) == -1 && b.len == 0,
+	   "hard links: %s: refused, nothing read", what);
+	like(d.error, want, "hard links: %s: said so", what);
+	buf_free(&b);
+}
+
+/* publish_read() of path reads it. */
+static void
+read_passes(const char *path, const char *what)
+{
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(publish_read(path, &b, &d) == 1 && b.len > 0,
+	   "hard links: %s: read (%s)", what, d.error);
+	buf_free(&b);
+}
+
+/*
+ * A policy file with another name (a hard link) is not read where
+ * someone else than its owner could have linked it there: in a directory
+ * others may write, or (as root) one of another user when the file is
+ * not theirs, or one of root's that another group may write. With
+ * fs.protected_hardlinks 0 a tenant can link any file, a key of root's
+ * say, and a dry run showed it as the published file (before, any
+ * regular file was read). Where only its owner could have, it is read.
+ */
+static void
+test_hard_links(void)
+{
+	ok(mkdir("hl", 0755) == 0 && chmod("hl", 0777) == 0 &&
+	       put_file("hl-secret", "TOP SECRET") == 0 &&
+	       link("hl-secret", "hl/mta-sts.txt") == 0,
+	   "hard links: a file linked into a directory others may write");
+	read_refused("hl/mta-sts.txt",
+	             "hl/mta-sts.txt has 2 names (hard links) and belongs to ",
+	             "others may write its directory");
+	chmod("hl", 0755);
+	read_passes("hl/mta-sts.txt", "in a directory of this user's");
+	if (geteuid() == 0) {
+		ok(chown("hl", 65534, 65534) == 0,
+		   "hard links: the directory given to another user");
+		read_refused("hl/mta-sts.txt",
+		             "in a directory that belongs to ",
+		             "root's file in another user's directory");
+		ok(lchown("hl/mta-sts.txt", 65534, 65534) == 0,
+		   "hard links: the file given to that user");
+		read_passes("hl/mta-sts.txt", "their own file");
+		ok(chown("hl", 0, 65534) == 0 && chmod("hl", 02775) == 0 &&
+		       lchown("hl/mta-sts.txt", 0, 0) == 0,
+		   "hard links: a directory of root's its group may write");
+		read_refused("hl/mta-sts.txt",
+		             "in a directory that its group may write (mode "
+		             "2775): it may be another file linked there (a "
+		             "key, say), so it is not read; remove it (rm "
+		             "hl/mta-sts.txt), and the next run writes it anew",
+		             "root's file where a group may write");
+	} else {
+		for (int i = 0; i < 8; i++)
+			ok(1, "# SKIP not root: cannot give a file away");
+	}
+	ok(unlink("hl/mta-sts.txt") == 0 && rmdir("hl") == 0 &&
+	       unlink("hl-secret") == 0,
+	   "hard links: removed");
+}
+
+/*
+ * As root: in a directory of root's that its group may write (a web root
+ * of root:www-data, mode 2775), a link of a member of the group is
+ * refused, as in a sticky one, and root's is followed (before, the
+ * directory was trusted whole: any member could point its .well-known at
+ * a directory of root's, and a run as root wrote there). A directory made
+ * below it keeps the set-group-ID bit it gets there (before, the chmod to
+ * 0755 took it off, and what was made below left the group).
+ */
+static void
+test_group_links(void)
+{
+	struct stat st;
+	struct diag d;
+	struct buf b;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(mkdir("grp", 0755) == 0 && chown("grp", 0, 65534) == 0 &&
+	       chmod("grp", 02775) == 0 &&
+	       symlink(spath("lk/real"), "grp/ln") == 0 &&
+	       lchown("grp/ln", 65534, 65534) == 0 &&
+	       publish_write("grp/ln/mta-sts.txt", "f", 1, &d) == -1,
+	   "links: a group member's, where the group may write, is refused");
+	like(d.error, "grp/ln is a symbolic link (to \"", "links: ... named");
+	like(d.error,
+	     "in a directory that its group may write (mode 2775), and the "
+	     "link belongs to ",
+	     "links: ... saying why and whose it is");
+	like(d.error,
+	     "set policy-file to the real path, or run "
+	     "mta-sts-sync as ",
+	     "links: ... and that running as its owner would do");
+	diag_init(&d);
+	ok(publish_read("grp/ln/mta-sts.txt", &b, &d) == -1 && b.len == 0 &&
+	       strstr(d.error, "grp/ln is a symbolic link") != NULL,
+	   "links: ... by a read too, which reads nothing");
+	diag_init(&d);
+	ok(lchown("grp/ln", 0, 0) == 0 &&
+	       publish_write("grp/ln/mta-sts.txt", "g", 1, &d) == 0,
+	   "links: root's there is followed (%s)", d.error);
+	diag_init(&d);
+	memset(&st, 0, sizeof(st));
+	if (publish_write("grp/new/mta-sts.txt", "h", 1, &d) == -1 ||
+	    stat("grp/new", &st) == -1)
+		printf("# grp/new: %s\n", d.error);
+	ok((st.st_mode & 07777) == 02755 && st.st_gid == 65534,
+	   "links: a directory made in it keeps set-group-ID and the group "
+	   "(mode %04o, gid %u)",
+	   (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid);
+	ok(unlink("grp/new/mta-sts.txt") == 0 && rmdir("grp/new") == 0 &&
+	       unlink("grp/ln") == 0 && rmdir("grp") == 0,
+	   "links: the group's directory removed");
+	buf_free(&b);
+}
+
 /*
  * A symbolic link on the way to the policy file is followed only where
  * nobody but root or the running user could have put it: in a directory
@@ -421,25 +568,31 @@ test_links(void)
 		                     &d) == -1,
 		   "links: one in a directory of another user is refused");
 		like(d.error,
-		     "belongs to uid 65534, not to root or to the user",
+		     "(uid 65534), not to root or to the user running "
+		     "mta-sts-sync (uid 0)",
 		     "links: ... saying whose it is");
+		like(d.error, ", or run mta-sts-sync as ",
+		     "links: ... and that running as its owner would do");
 		diag_init(&d);
 		ok(mkdir("sticky", 0755) == 0 && chmod("sticky", 01777) == 0 &&
 		       symlink(spath("lk/real"), "sticky/ln") == 0 &&
 		       lchown("sticky/ln", 65534, 65534) == 0 &&
 		       publish_write("sticky/ln/mta-sts.txt", "d", 1, &d) == -1,
 		   "links: another user's in a sticky directory is refused");
-		like(d.error, "and the link is uid 65534's",
+		like(d.error,
+		     "others may write (mode 1777), and the link "
+		     "belongs to ",
 		     "links: ... saying whose it is");
 		diag_init(&d);
 		ok(lchown("sticky/ln", 0, 0) == 0 &&
 		       publish_write("sticky/ln/mta-sts.txt", "e", 1, &d) == 0,
 		   "links: root's there is followed (%s)", d.error);
+		test_group_links();
 		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 15; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);
@@ -495,14 +648,6 @@ test_mkdir_swap(void)
 	   "swap: removed");
 }
 
-static int
-ends_with(const char *s, const char *tail)
-{
-	size_t n = strlen(s), t = strlen(tail);
-
-	return n >= t && strcmp(s + n - t, tail) == 0;
-}
-
 /* The command inherits standard input, output and error only: none of
  * the run's descriptors (sockets, files) leak into it. */
 static void
@@ -514,14 +659,18 @@ test_command_fds(void)
 
 	strlist_add(&argv, "sh");
 	strlist_add(&argv, "-c");
-	/* ls lists the shell's descriptors, one a line; failing shows them */
-	strlist_add(&argv, "ls /proc/$$/fd; exit 9");
+	/* ls lists the shell's descriptors, one a line, and tr shows its
+	 * argv on the next; failing shows them */
+	strlist_add(&argv, "ls /proc/$$/fd; tr '\\000' ' ' </proc/$$/cmdline; "
+	                   "exit 9");
 	diag_init(&d);
 	ok(extra >= 3 &&
 	       publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
 	   "command: lists its descriptors");
-	ok(ends_with(d.error, "exit status 9: 0 / 1 / 2"),
-	   "command: only 0, 1 and 2 are open in it (%s)", d.error);
+	like(d.error, "exit status 9: 0 / 1 / 2 / sh ",
+	     "command: only 0, 1 and 2 are open in it");
+	like(d.error, " / 2 / sh -c ls ",
+	     "command: its argv[0] is its name as written (not the path run)");
 	strlist_free(&argv);
 	if (extra >= 0)
 		close(extra);
@@ -602,6 +751,53 @@ prog_passes(const char *prog, const char *what)
 }
 
 /*
+ * An absolute PATH entry met before the one that holds the program must
+ * be as safe as the program: whoever may add a file there could put one
+ * of that name first (before, only empty and relative entries were
+ * refused). Sticky is not enough there (anyone may make a new name in
+ * /tmp), and a missing entry is judged by where it would be made; an
+ * entry after the program does not matter.
+ */
+static void
+test_path_entries(const char *here)
+{
+	char path[PATH_MAX + 64], want[2048];
+
+	if (mkdir("pre", 0755) == -1 || chmod("pre", 0777) == -1)
+		perror("pre");
+	snprintf(path, sizeof(path), "%s/pre:%s/bin", here, here);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s/pre, looked in before "
+	         "the program is found: %s/pre is writable by others (mode "
+	         "0777): anyone could put a program there and change the "
+	         "command mta-sts-sync runs (publish-command); chmod o-w "
+	         "%s/pre, or take it out of PATH",
+	         here, here, here);
+	prog_refused("deploy", want,
+	             "a PATH entry others may write, before it");
+	chmod("pre", 01777);
+	prog_refused("deploy", "pre is writable by others (mode 1777)",
+	             "a sticky PATH entry, before it");
+	snprintf(path, sizeof(path), "%s/pre/none:%s/bin", here, here);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "PATH entry %s/pre/none, looked in before the program is "
+	         "found: %s/pre is writable by others (mode 1777)",
+	         here, here);
+	prog_refused("deploy", want,
+	             "a missing PATH entry in a directory anyone may write");
+	chmod("pre", 0755);
+	prog_passes("deploy", "a missing PATH entry in a safe directory");
+	snprintf(path, sizeof(path), "%s/bin:%s/pre", here, here);
+	setenv("PATH", path, 1);
+	chmod("pre", 0777);
+	prog_passes("deploy", "a PATH entry others may write, after it");
+	if (rmdir("pre") == -1)
+		perror("pre");
+}
+
+/*
  * A bare name is looked up in PATH, where an empty or relative entry met
  * before the program is refused (before, the working directory was
  * searched): the command runs in /, and no such directory is checked.
@@ -639,9 +835,51 @@ test_program_path(const char *here)
 	prog_refused("deploy", "publish-command deploy, found in PATH: ",
 	             "a name found in PATH, writable by others");
 	chmod("bin/deploy", 0755);
+	test_path_entries(here);
 	if (saved != NULL)
 		setenv("PATH", saved, 1);
 	free(saved);
+}
+
+/*
+ * As root: a program, or a directory on the way to it, that a group
+ * other than root's may write is refused, with the chmod g-w to run
+ * (before, groups were trusted: a deploy script of root:www-data, mode
+ * 0775, in a web root was the web server's to change, and ran as root);
+ * root's group may, and a sticky directory's group. prog is here's
+ * bin/deploy.
+ */
+static void
+test_program_groups(const char *here, const char *prog)
+{
+	char want[2048], grp[128];
+
+	group_shown(65534, grp, sizeof(grp));
+	if (chown("bin/deploy", 0, 65534) == -1 || chmod("bin/deploy", 0775))
+		perror("bin/deploy");
+	snprintf(want, sizeof(want),
+	         "publish-command %s: program is writable by group %s, mode "
+	         "0775: any member could change the command mta-sts-sync runs "
+	         "(publish-command); chmod g-w %s",
+	         prog, grp, prog);
+	prog_refused(prog, want, "a program another group may write");
+	chmod("bin/deploy", 0755);
+	prog_passes(prog, "a program another group may not write");
+	if (chown("bin", 0, 65534) == -1 || chmod("bin", 02775) == -1)
+		perror("bin");
+	snprintf(want, sizeof(want),
+	         "publish-command %s: its directory %s/bin is writable by "
+	         "group %s, mode 2775: any member could put another file in "
+	         "its place and change the command mta-sts-sync runs "
+	         "(publish-command); chmod g-w %s/bin",
+	         prog, here, grp, here);
+	prog_refused(prog, want, "in a directory another group may write");
+	chmod("bin", 03775);
+	prog_passes(prog, "in a sticky directory another group may write");
+	if (chown("bin", 0, 0) == -1 || chmod("bin", 0775) == -1)
+		perror("bin");
+	prog_passes(prog, "in a directory root's group may write");
+	chmod("bin", 0755);
 }
 
 /*
@@ -715,8 +953,11 @@ test_program_trust(void)
 		if (chown("alt", 65534, 65534) == 0)
 			prog_refused(link, "the directory on its path ",
 			             "a link in a directory of another user");
+		if (chown("alt", 0, 0) == -1)
+			perror("chown");
+		test_program_groups(here, prog);
 	} else {
-		for (int i = 0; i < 4; i++)
+		for (int i = 0; i < 11; i++)
 			ok(1, "# SKIP not root: cannot give a file to another "
 			      "user");
 	}
@@ -724,6 +965,72 @@ test_program_trust(void)
 	       unlink("bin/deploy") == 0 && rmdir("bin") == 0 &&
 	       rmdir("alt") == 0,
 	   "program check: its files removed");
+}
+
+/* Put a script that creates PATH.ran when it runs at path, mode mode,
+ * with "#!" (shebang) or without (the shell runs it, as execvp does). */
+static void
+put_marker_prog(const char *path, mode_t mode, int shebang)
+{
+	FILE *fp = fopen(path, "we");
+
+	if (fp != NULL) {
+		fprintf(fp, "%s: >\"$0.ran\"\n", shebang ? "#!/bin/sh\n" : "");
+		fclose(fp);
+	}
+	if (chmod(path, mode) == -1)
+		perror(path);
+}
+
+/*
+ * What runs is the program checked just before it runs, executed by the
+ * path checked (before, the check was made when the run started, and
+ * execvp() looked the name up in PATH again when the domain's turn came,
+ * maybe minutes later): one of that name put meanwhile in an earlier
+ * PATH entry, here one others may write, is refused and not run. The
+ * command still gets its name as written as argv[0], and a script
+ * without "#!" still runs, as execvp() ran it.
+ */
+static void
+test_program_swapped(void)
+{
+	char here[512], path[PATH_MAX + 64], *saved = getenv("PATH");
+	struct strlist argv = {0};
+	struct diag d;
+
+	if (getcwd(here, sizeof(here)) == NULL)
+		return;
+	saved = saved != NULL ? xstrdup(saved) : NULL;
+	mkdir("early", 0755);
+	mkdir("late", 0755);
+	put_marker_prog("late/deploy", 0755, 1);
+	snprintf(path, sizeof(path), "%s/early:%s/late", here, here);
+	setenv("PATH", path, 1);
+	prog_passes("deploy", "swapped: a name found in the second entry");
+	put_marker_prog("early/deploy", 0757, 1);
+	strlist_add(&argv, "deploy");
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
+	   "swapped: one put first in PATH after the check is refused");
+	like(d.error, "/early/deploy: program is writable by others",
+	     "swapped: ... named");
+	ok(access("early/deploy.ran", F_OK) == -1 &&
+	       access("late/deploy.ran", F_OK) == -1,
+	   "swapped: ... and neither it nor the other is run");
+	ok(unlink("early/deploy") == 0 && rmdir("early") == 0,
+	   "swapped: removed");
+	put_marker_prog("late/deploy", 0755, 0);
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 10, &d) == 0 &&
+	       access("late/deploy.ran", F_OK) == 0,
+	   "swapped: a script without #! is run by the shell (%s)", d.error);
+	strlist_free(&argv);
+	ok(unlink("late/deploy") == 0 && unlink("late/deploy.ran") == 0 &&
+	       rmdir("late") == 0,
+	   "swapped: its files removed");
+	if (saved != NULL)
+		setenv("PATH", saved, 1);
+	free(saved);
 }
 
 static void
@@ -1339,10 +1646,12 @@ main(void)
 	test_write_read();
 	test_write_flush_errors();
 	test_read_refusals();
+	test_hard_links();
 	test_links();
 	test_mkdir_swap();
 	test_command();
 	test_program_trust();
+	test_program_swapped();
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
