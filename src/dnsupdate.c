@@ -1517,8 +1517,8 @@ struct batch {
 	size_t n;
 	ldns_pkt *ans[QUERY_MAX]; /* replies (TSIG verified), i < k */
 	size_t k;                 /* leading queries with a reply */
-	struct diag err;          /* why query k has none */
 	char where[DNS_NAME_MAX + 80];
+	struct diag err; /* why query k has none (last: it is mostly unused) */
 };
 
 /* Add the query name/type to b. */
@@ -3877,12 +3877,13 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
             const struct plan *p, struct dns_update_info *info)
 {
 	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
-	struct diag why;
 
 	info->reply_lost = 1;
 	for (size_t w = 0;; w++) {
-		diag_init(&why);
-		if (reread(t, c, n, &why) == -1)
+		/* why a read fails is not told: the caller's reason (it may
+		 * have been applied) is; and no diag sits in the frame of
+		 * every UPDATE for it */
+		if (reread(t, c, n, NULL) == -1)
 			return -1;
 		if (plan_in_place(p, c, n))
 			break;
@@ -4219,8 +4220,11 @@ report_part(const struct dns_target *t, const struct dns_change *c,
  * was denied (its info and reason: denied, why), one per UPDATE, and
  * report each: a grant missing for one domain fails that domain only. A
  * change someone else contended before the refusal is not sent again:
- * their edit stays. Returns the number of UPDATEs sent. */
-static unsigned
+ * their edit stays. Returns the number of UPDATEs sent. Out of line: its
+ * diag would otherwise sit in dns_update_zone()'s frame, deepening the
+ * stack of every UPDATE (more resident memory in each worker), though
+ * only a denied one needs it. */
+static unsigned __attribute__((noinline))
 update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
              size_t k, const struct dns_update_info *denied,
              const struct diag *why, dns_update_report *report, void *arg)

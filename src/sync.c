@@ -184,15 +184,16 @@ struct domain_run {
 	int finished;  /* everything done: its result may be printed */
 };
 
-/* A message formatted into a new string, of up to RUN_MSG_MAX bytes:
- * more than DIAG_MSG_MAX, since a message that names the domain several
- * times (the wildcard refusals) passes that with long names. */
+/* A message formatted into a new string, of up to RUN_MSG_MAX bytes (as
+ * many as a line of log.c; a longer one ends with TEXT_CUT_MARK): the
+ * messages that name the domain several times (the wildcard refusals)
+ * need them with long names. */
 static char *__attribute__((format(printf, 1, 0)))
 message_new(const char *fmt, va_list ap)
 {
 	char msg[RUN_MSG_MAX];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	return xstrdup(msg);
 }
 
@@ -295,7 +296,7 @@ run_note(struct domain_run *r, const char *fmt, ...)
 	if (log_get_level() < LOG_LEVEL_VERBOSE)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	text_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (r->notes.max == 0)
 		buf_init(&r->notes, 1u << 16);
@@ -824,18 +825,18 @@ wildcard_note(struct domain_run *r, const char *label, const char *wild_cname)
  * run, and its CNAME (a hosting operator's *.<zone> CNAME <zone>, say)
  * is no delegation: adding a TXT record creates the name, to which the
  * wildcard then no longer applies. dns_state_wildcards() tells them, for
- * the names this run may change, and they are taken as no records.
+ * the names this run may change, and they are taken as no records. d is
+ * the caller's, for the reason (emptied first).
  */
 static int
-plan_wildcards(struct domain_run *r)
+plan_wildcards(struct domain_run *r, struct diag *d)
 {
 	const struct domain_conf *dc = r->dc;
-	struct diag d;
 
-	diag_init(&d);
+	diag_init(d);
 	if (dns_state_wildcards(r->target, dc->name, 1, dc->has_tls_rpt,
-	                        &r->state, &d) == -1) {
-		run_fail(r, "%s", d.error);
+	                        &r->state, d) == -1) {
+		run_fail(r, "%s", d->error);
 		return -1;
 	}
 	if (r->state.sts_wildcard)
@@ -971,7 +972,9 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1)
+	/* d again: a second diag in this frame would deepen every worker's
+	 * stack (resident memory) by its size */
+	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)
 		return -1;
 	/* before the wildcard MX: a real CNAME makes the domain exist, and
 	 * its message is the one that applies */
