@@ -1227,18 +1227,29 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 	return -1;
 }
 
+/* How the message of send_wires() that got no good reply failed, beside
+ * the reason in words. */
+struct wire_fail {
+	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
+	/* the rcode of its reply refused for a TSIG error or for coming
+	 * unsigned (what the server claims, untrusted), or -1 */
+	int rcode;
+	int lost; /* an UPDATE the server got whole, then the connection
+	             ended before any reply came (mark_lost()) */
+};
+
 /*
  * Check the raw reply r to the request with id (signed with mac when t
  * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
  * parse it into *reply (its answer section only, with answer_only).
  * Returns 0, or -1 with the reason in d (that the update may have been
  * applied, when the reply does not say it was not) and, when the reply
- * carried a TSIG error, that error in *tsig_err (if not NULL).
+ * carried a TSIG error or came unsigned, that error and its rcode in f.
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
             const struct tsig_mac *mac, int is_update, int answer_only,
-            const char *where, ldns_pkt **reply, unsigned *tsig_err,
+            const char *where, ldns_pkt **reply, struct wire_fail *f,
             struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
@@ -1262,8 +1273,10 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		if (st != TSIG_VALID) {
 			tsig_failure(st, &info, rcode, is_update, now, where, t,
 			             d);
-			if (st == TSIG_ERROR && tsig_err != NULL)
-				*tsig_err = info.error;
+			if (st == TSIG_ERROR)
+				f->tsig_err = info.error;
+			if (st == TSIG_ERROR || st == TSIG_UNSIGNED)
+				f->rcode = rcode;
 			return -1;
 		}
 	}
@@ -1329,14 +1342,6 @@ sent_ids(struct sent *s, size_t n)
 	}
 }
 
-/* How the message of send_wires() that got no good reply failed, beside
- * the reason in words. */
-struct wire_fail {
-	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
-	int lost; /* an UPDATE the server got whole, then the connection
-	             ended before any reply came (mark_lost()) */
-};
-
 /* Give the n requests q random ids, all different, and, when t has a
  * key, their TSIG RR (their MACs into s), and point w at them and at the
  * reply buffers of s. Returns 0, or -1 with the reason in d. */
@@ -1387,6 +1392,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 
 	f = f != NULL ? f : &unused;
 	memset(f, 0, sizeof(*f));
+	f->rcode = -1;
 	snprintf(where, wsize, "server %s", t->server);
 	if (n > QUERY_MAX) {
 		diag_error(d, "too many DNS messages at once");
@@ -1409,7 +1415,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		/* a suspect reply, if no genuine one came: its fault */
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                is_update(&q[k]), (answer_only >> k) & 1, where,
-		                &replies[k], &f->tsig_err, d) == -1)
+		                &replies[k], f, d) == -1)
 			break;
 	}
 out:
@@ -1471,6 +1477,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 
 	*reply = NULL;
 	memset(f, 0, sizeof(*f));
+	f->rcode = -1;
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
@@ -3635,28 +3642,55 @@ update_rcode_error(const struct dns_target *t, const char *where,
  * applied */
 #define SENT_LOST (-3)
 
+/* Put what a reply to an UPDATE said into out (size bytes), as
+ * dns_update_info.answer has it: rcode, and with f (a reply not trusted,
+ * or none: f->rcode -1) its TSIG error or "unsigned". */
+static void
+answer_words(int rcode, const struct wire_fail *f, char *out, size_t size)
+{
+	char *rc;
+
+	out[0] = '\0';
+	if (f != NULL)
+		rcode = f->rcode;
+	if (rcode < 0)
+		return;
+	rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	if (f != NULL && f->tsig_err != 0)
+		snprintf(out, size, "%s, %s", rc ? rc : "?",
+		         tsig_error_name(f->tsig_err));
+	else
+		snprintf(out, size, "%s%s", rc ? rc : "?",
+		         f != NULL ? ", unsigned" : "");
+	free(rc);
+}
+
 /* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY,
- * SENT_LOST or -1, with the reason in d; where names the server that
- * answered. */
+ * SENT_LOST or -1, with the reason in d; info->where names the server
+ * that answered, info->answer what it answered. */
 static int
-send_update(const struct dns_target *t, const struct plan *p, char *where,
-            size_t wsize, struct diag *d)
+send_update(const struct dns_target *t, const struct plan *p,
+            struct dns_update_info *info, struct diag *d)
 {
 	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
+	char *where = info->where;
 	int rcode = -1;
 	struct wire_fail f;
 
+	info->answer[0] = '\0';
 	if (pkt == NULL) {
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, wsize, &f, d) == -1) {
+	if (send_pkt(t, pkt, &reply, where, sizeof(info->where), &f, d) == -1) {
+		answer_words(-1, &f, info->answer, sizeof(info->answer));
 		if (f.tsig_err == TSIG_ERR_BADKEY)
 			rcode = SENT_BADKEY;
 		else if (f.lost)
 			rcode = SENT_LOST;
 	} else {
 		rcode = ldns_pkt_get_rcode(reply);
+		answer_words(rcode, NULL, info->answer, sizeof(info->answer));
 		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
 			diag_error(d,
 			           "%s answered the UPDATE with another "
@@ -3909,7 +3943,7 @@ send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
 
 	diag_init(&why);
 	info->sent++;
-	rcode = send_update(t, p, info->where, sizeof(info->where), &why);
+	rcode = send_update(t, p, info, &why);
 	if (rcode == SENT_LOST)
 		rcode = update_lost(t, c, n, p, info);
 	if (rcode != LDNS_RCODE_NOERROR && why.error[0] != '\0')

@@ -416,6 +416,11 @@ struct dns_update_info {
 	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
 	                   1, or 2 after a refusal by the prerequisites */
 	int read_back;  /* the records read back hold what was sent */
+	/* what the server answered the last UPDATE, for -v: its rcode
+	 * ("NOERROR", "REFUSED"), with the TSIG error or "unsigned" of a
+	 * reply not trusted for it ("NOTAUTH, BADKEY", "NOTAUTH,
+	 * unsigned"); "" when no answer came, or none that could be read */
+	char answer[32];
 	/* the server got the last UPDATE whole, and the connection ended
 	 * before any reply came; with read_back, the records read back
 	 * hold exactly what it leaves, so it was applied */

@@ -1451,20 +1451,22 @@ struct zone_send {
 	char alone_where[DNS_WHERE_MAX]; /* the server that took them */
 };
 
-/* The words for the result of an UPDATE, in a -v line. */
+/* The words for the result r of an UPDATE (info: how it went), in a -v
+ * line: a refusal or failure names what the server answered, its rcode
+ * (and TSIG error), as the error does. */
 static const char *
-update_result_words(enum dns_update_result r)
+update_result_words(enum dns_update_result r,
+                    const struct dns_update_info *info)
 {
-	switch (r) {
-	case DNS_UPDATE_OK:
+	if (info->reply_lost)
+		return "no reply";
+	if (r == DNS_UPDATE_OK)
 		return "accepted";
-	case DNS_UPDATE_DENIED:
-		return "refused";
-	case DNS_UPDATE_CONFLICT:
+	if (r == DNS_UPDATE_CONFLICT)
 		return "refused by its prerequisites";
-	default:
-		return "failed";
-	}
+	if (strcmp(info->answer, "NOERROR") == 0)
+		return "accepted (NOERROR), but not confirmed";
+	return info->answer[0] != '\0' ? info->answer : "failed";
 }
 
 /* Did someone change the records of a domain of the UPDATE that info
@@ -1562,7 +1564,7 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	         doms, info->where,
 	         info->key != NULL ? "signed with TSIG key " : "unsigned",
 	         info->key != NULL ? info->key : "",
-	         info->reply_lost ? "no reply" : update_result_words(r),
+	         update_result_words(r, info),
 	         info->sent > 1 ? " (sent twice: records changed "
 	                          "between our read and our first UPDATE)"
 	                        : "");
@@ -1651,16 +1653,17 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 	alone_check(s, n, r, info);
 }
 
-/* The -v line of each of the m domains of s, sent in `sent` UPDATEs: a
- * zone whose domains use several keys (or primaries) takes the UPDATEs
- * of each apart, so the line names the key. */
+/* The -v line of each of the m domains of s, sent in `sent` UPDATEs
+ * (whatever their answers, which the lines before tell): a zone whose
+ * domains use several keys (or primaries) takes the UPDATEs of each
+ * apart, so the line names the key. */
 static void
 zone_sent_notes(const struct zone_send *s, size_t m, unsigned sent)
 {
 	const struct tsig_key *key = s->who[0]->target->key;
 
 	for (size_t i = 0; i < m; i++)
-		run_note(s->who[i], "zone %s took %u UPDATE%s for %zu %s%s%s",
+		run_note(s->who[i], "zone %s: %u UPDATE%s sent for %zu %s%s%s",
 		         s->zone, sent, sent == 1 ? "" : "s", m,
 		         m == 1 ? "domain" : "domains",
 		         key != NULL ? " signed with TSIG key " : ", unsigned",
