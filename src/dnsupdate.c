@@ -1063,6 +1063,29 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 		           where, k->name, tsig_alg_name(k->alg));
 }
 
+/* Explain an unsigned NOTAUTH to an UPDATE. The reads that always come
+ * before an update were signed with the same key, and this server
+ * accepted them: the key, its secret and the clocks are fine. Knot
+ * answers so for a zone it does not serve (it has no zone whose acl
+ * could check the key), after it answered the reads from the zone above;
+ * so the zone is wrong, or the server: which one the configuration set
+ * says where to look. */
+static void
+update_notauth_unsigned(const char *where, const struct dns_target *t,
+                        struct diag *d)
+{
+	diag_error(d,
+	           "%s answered the UPDATE of zone %s with an unsigned "
+	           "NOTAUTH, after it accepted key %s for the reads: it does "
+	           "not serve zone %s (Knot answers so for a zone it does "
+	           "not have); %s",
+	           where, t->zone, t->key->name, t->zone,
+	           t->zone_set ? "fix `zone` (or leave it out to have it "
+	                         "found) or `server`"
+	                       : "check that `server` (or the zone's SOA "
+	                         "MNAME) is the zone's primary");
+}
+
 /* What an unsigned reply with this rcode to a query or an update
  * suggests, as "; ..." or "", into out. */
 static void
@@ -1127,6 +1150,9 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else if (st == TSIG_ERROR)
 		diag_error(d, "%s answered with TSIG error %s (%s)", where,
 		           tsig_error_name(info->error), rc ? rc : "?");
+	else if (st == TSIG_UNSIGNED && is_update &&
+	         rcode == LDNS_RCODE_NOTAUTH)
+		update_notauth_unsigned(where, t, d);
 	else if (st == TSIG_UNSIGNED) {
 		char hint[320];
 
@@ -3028,6 +3054,8 @@ target_find(const char *domain, const char *zone, const char *server,
 	str_copy(t->zone, sizeof(t->zone), name);
 	if (server == NULL && target_mname(t, &f, mname, port, d) == -1)
 		goto out;
+	/* the resolver's SOA may have named another zone than the one set */
+	t->zone_set = zone != NULL && strcmp(t->zone, name) == 0;
 	rc = 0;
 out:
 	if (f.res != NULL)
@@ -3046,12 +3074,128 @@ dns_target_find_via(const char *domain, const char *zone, const char *server,
 }
 
 /*
+ * The configured zones found at their configured primary this run: the
+ * hash of each (zone, primary, key) that zone_check() passed, in the
+ * slot it picks, so that the domains of a zone ask for its SOA once, not
+ * each. A slot holds one: with more zones than slots some are asked
+ * again, which costs a question in a batch that is sent anyway, and no
+ * memory grows with the zones.
+ */
+#define ZONE_SEEN_SLOTS 256
+static struct {
+	pthread_mutex_t lock;
+	uint64_t h[ZONE_SEEN_SLOTS];
+} zone_seen = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+/* The zone_seen hash of t's zone, primary (its kept addresses, one copy
+ * per distinct list) and key; never 0. */
+static uint64_t
+zone_seen_hash(const struct dns_target *t)
+{
+	const char *key = t->key != NULL ? t->key->name : "";
+	uint64_t h = hash64_bytes(t->zone, strlen(t->zone) + 1);
+
+	h = h * 0x9E3779B97F4A7C15u ^ hash64_bytes(key, strlen(key));
+	h = h * 0x9E3779B97F4A7C15u ^ hash64_bytes(&t->addr, sizeof(t->addr));
+	return h | 1;
+}
+
+/* Was t's zone found at t's primary already (add: note that it was)? */
+static int
+zone_seen_at(const struct dns_target *t, int add)
+{
+	uint64_t h = zone_seen_hash(t);
+	int seen;
+
+	pthread_mutex_lock(&zone_seen.lock);
+	seen = zone_seen.h[h % ZONE_SEEN_SLOTS] == h;
+	if (add)
+		zone_seen.h[h % ZONE_SEEN_SLOTS] = h;
+	pthread_mutex_unlock(&zone_seen.lock);
+	return seen;
+}
+
+/*
+ * Check the answer to query i of b, the SOA of t's zone, which was set in
+ * the configuration: the primary must hold it there, with authority, or
+ * the UPDATE would be refused only after the policy was published. The
+ * zone it holds the name in, if its answer tells, is named. Returns 0,
+ * or -1 with the reason in d.
+ */
+static int
+zone_check(const struct dns_target *t, const struct batch *b, size_t i,
+           struct diag *d)
+{
+	const ldns_pkt *ans;
+	const ldns_rr *soa;
+	ldns_rdf *qn;
+	char *above = NULL;
+
+	if (batch_check(t, b, i, 0, d) == -1)
+		return -1;
+	ans = b->ans[i];
+	if (!ldns_pkt_aa(ans)) {
+		diag_error(d,
+		           "zone %s: %s answers for it without authority (AA "
+		           "bit clear): it is not a primary of that zone; fix "
+		           "`server`, or `zone`",
+		           t->zone, b->where);
+		return -1;
+	}
+	if (holds_soa(ans, t->zone)) {
+		zone_seen_at(t, 1);
+		return 0;
+	}
+	qn = ldns_dname_new_frm_str(t->zone);
+	soa = qn != NULL ? zone_soa(ans, qn) : NULL;
+	if (soa != NULL)
+		above = rdf_name(ldns_rr_owner(soa));
+	diag_error(d,
+	           "zone %s: %s has no SOA record at that name, so it is no "
+	           "zone there%s%s%s; fix `zone`, or leave it out to have it "
+	           "found",
+	           t->zone, b->where, above ? " (the name is in its zone " : "",
+	           above ? above : "", above ? ")" : "");
+	free(above);
+	ldns_rdf_deep_free(qn);
+	return -1;
+}
+
+/* Read the state of domain from t, whose zone was configured, and check
+ * that zone (zone_check()) with the same batch unless it was found there
+ * already. Returns 0; -1 if the zone is not there; -2 if the state could
+ * not be read. The reason is in d. */
+static int
+state_read_zone(const struct dns_target *t, const char *domain,
+                struct dns_state *st, struct diag *d)
+{
+	struct batch b;
+	size_t first = 0;
+	int rc = 0;
+
+	b.n = 0;
+	if (!zone_seen_at(t, 0)) {
+		batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
+		first = 1;
+	}
+	state_batch(&b, domain, 1);
+	batch_send(t, &b);
+	if (first == 1 && zone_check(t, &b, 0, d) == -1)
+		rc = -1;
+	else if (state_take(t, &b, first, domain, st, d) == -1)
+		rc = -2;
+	batch_free(&b);
+	return rc;
+}
+
+/*
  * Find the target and read the state; see dnsupdate.h. With a server
  * configured and no zone, the state queries cannot depend on the zone
  * the discovery finds (they go to that server whatever it is), so they
  * go out with the discovery's first SOA query. Their answers are checked
  * only once the target is found, in the same order as the queries asked
- * one by one, so the results and messages are the same.
+ * one by one, so the results and messages are the same. With a server
+ * and a zone configured, the zone's SOA goes out with them instead.
  */
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
@@ -3068,6 +3212,8 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		if (dns_target_find_via(domain, zone, server, port, key,
 		                        timeout, resolver, t, d) == -1)
 			return -1;
+		if (server != NULL)
+			return state_read_zone(t, domain, st, d);
 		return dns_state_read(t, domain, st, d) == -1 ? -2 : 0;
 	}
 	b.n = b.k = 0;
@@ -3611,6 +3757,13 @@ update_rcode_error(const struct dns_target *t, const char *where,
 		           "%s: %s is not in zone %s (NOTZONE): set `zone` "
 		           "to the zone that holds it",
 		           where, names, t->zone);
+	else if (rcode == LDNS_RCODE_NOTAUTH && t->zone_set)
+		diag_error(
+		    d,
+		    "%s is not authoritative for zone %s (NOTAUTH): it "
+		    "does not serve zone %s as its primary; check `zone` "
+		    "(or leave it out to have it found) and `server`",
+		    where, t->zone, t->zone);
 	else if (rcode == LDNS_RCODE_NOTAUTH)
 		diag_error(d,
 		           "%s is not authoritative for zone %s (NOTAUTH): "

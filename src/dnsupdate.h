@@ -55,6 +55,9 @@ struct dns_target {
 	/* a resolver, not the primary (dns_target_resolver()): queries ask
 	 * for recursion (RD set) */
 	int recurse;
+	/* zone is the configured one, not one found by SOA queries: what
+	 * is wrong with it is the configuration's */
+	int zone_set;
 };
 
 /*
@@ -295,7 +298,12 @@ unsigned dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * dns_target_find_via(), then dns_state_read() of domain from the target
  * found: the same results and messages in fewer round trips (with server
  * configured and zone not, the state queries are pipelined with the
- * first SOA query of the discovery). Returns 0; -1 if the target was not
+ * first SOA query of the discovery). With both configured, the zone's SOA
+ * is asked with the state queries (unless that zone was found at that
+ * server under that key before in the process): a server that holds no
+ * SOA record at the zone's name (a typo, or a name inside another zone,
+ * which the message names), or answers for it without authority, makes
+ * it -1, before anything is changed. Returns 0; -1 if the target was not
  * found (t as dns_target_find_via() leaves it); -2 if it was, but the
  * state could not be read. The reason is in d; st is left empty unless
  * 0 is returned.
