@@ -2576,7 +2576,78 @@ struct finder {
 	const struct dns_target *t;   /* the primary, when configured */
 	char name[DNS_NAME_MAX + 40]; /* for messages */
 	struct batch *pre; /* its first query, sent already, or NULL */
+	/* with res, for its messages: the seconds a query may take in all
+	 * (`timeout`), whether it is the configured `resolver` (else the
+	 * system's), what it is asked for ("while ..."), and the settings
+	 * that would do without asking it */
+	unsigned timeout;
+	int configured;
+	char task[DNS_NAME_MAX + 64];
+	const char *instead;
 };
+
+/* What f is asked for next, for its messages: task formatted ("while
+ * ..."), and instead, the settings that would do without asking. */
+static void __attribute__((format(printf, 3, 4)))
+finder_task(struct finder *f, const char *instead, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vformat(f->task, sizeof(f->task), fmt, ap);
+	va_end(ap);
+	f->instead = instead;
+}
+
+/* "the system resolver (ADDR, ADDR, from /etc/resolv.conf)" into f->name:
+ * which addresses the resolver asks (three at most named). */
+static void
+system_resolver_name(struct finder *f)
+{
+	ldns_rdf **ns = ldns_resolver_nameservers(f->res);
+	size_t n = ldns_resolver_nameserver_count(f->res);
+	struct buf b;
+
+	buf_init(&b, sizeof(f->name));
+	buf_puts(&b, "the system resolver (");
+	for (size_t i = 0; i < n && i < 3; i++) {
+		char *a = ldns_rdf2str(ns[i]);
+
+		buf_printf(&b, "%s%s", i ? ", " : "", a ? a : "?");
+		free(a);
+	}
+	buf_printf(&b, "%s%sfrom /etc/resolv.conf)", n > 3 ? ", ..." : "",
+	           n > 0 ? ", " : "no nameserver ");
+	str_copy(f->name, sizeof(f->name), b.data);
+	buf_free(&b);
+}
+
+/*
+ * Give each query of res timeout seconds in all: it is sent twice (UDP
+ * may lose one) to each nameserver in turn, and ldns waits the time it is
+ * given for each of those tries, so each try has its share; when a
+ * share would be below a second, each nameserver is tried once (and a
+ * try waits half a second at least). A timeout given whole to each try
+ * made a query with `timeout 5` and one nameserver take 10 s, with
+ * three 30 s.
+ */
+static void
+resolver_budget(ldns_resolver *res, unsigned timeout)
+{
+	size_t n = ldns_resolver_nameserver_count(res);
+	unsigned long ms;
+	uint8_t tries = 2;
+
+	n = n > 0 ? n : 1;
+	if (timeout < 2 * n)
+		tries = 1;
+	ms = (unsigned long)timeout * 1000 / (tries * n);
+	ms = ms < 500 ? 500 : ms;
+	ldns_resolver_set_retry(res, tries);
+	ldns_resolver_set_timeout(
+	    res, (struct timeval){.tv_sec = (time_t)(ms / 1000),
+	                          .tv_usec = (suseconds_t)(ms % 1000 * 1000)});
+}
 
 /* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT").
  * Returns 0, or -1 with the reason in d. */
@@ -2612,22 +2683,53 @@ resolver_open(struct finder *f, const char *spec, unsigned timeout,
               struct diag *d)
 {
 	if (spec == NULL) {
-		str_copy(f->name, sizeof(f->name), "the system resolver");
 		if (ldns_resolver_new_frm_file(&f->res, NULL) !=
 		    LDNS_STATUS_OK) {
 			f->res = NULL;
 			diag_error(d, "cannot read the resolver configuration "
-			              "(/etc/resolv.conf)");
+			              "(/etc/resolv.conf): set `resolver`, or "
+			              "`server` and `zone`");
 			return -1;
 		}
+		system_resolver_name(f);
 	} else if (resolver_at(f, spec, d) == -1) {
 		return -1;
 	}
-	ldns_resolver_set_timeout(
-	    f->res, (struct timeval){.tv_sec = timeout ? timeout : 30});
-	ldns_resolver_set_retry(f->res, 2);
+	f->configured = spec != NULL;
+	f->timeout = timeout ? timeout : 30;
+	resolver_budget(f->res, f->timeout);
 	ldns_resolver_set_fallback(f->res, true);
 	return 0;
+}
+
+/*
+ * The reason a query for name/type got no answer from the resolver of f
+ * (status s, after elapsed seconds) into d: which resolver, the query,
+ * how long it waited, what it was asked for, and what to do.
+ */
+static void
+resolver_silent(const struct finder *f, const char *name, ldns_rr_type type,
+                ldns_status s, double elapsed, struct diag *d)
+{
+	char *ty = ldns_rr_type2str(type), what[DNS_NAME_MAX + 120];
+
+	/* ldns says "network error" for a timeout as for a failure */
+	if (s == LDNS_STATUS_NETWORK_ERR && elapsed >= f->timeout / 2.0)
+		snprintf(what, sizeof(what),
+		         "gave no answer within %u s to the %s query for %s",
+		         f->timeout, ty ? ty : "?", name);
+	else
+		snprintf(what, sizeof(what),
+		         "could not be sent the %s query for %s (%s)",
+		         ty ? ty : "?", name, ldns_get_errorstr_by_id(s));
+	diag_error(d, "%s %s%s%s: %s, or set %s%s", f->name, what,
+	           f->task[0] ? ", " : "", f->task,
+	           f->configured ? "check that it runs and answers us"
+	                         : "start a resolver there",
+	           f->configured ? "another `resolver`, or "
+	                         : "`resolver`, or ",
+	           f->instead ? f->instead : "`server` and `zone`");
+	free(ty);
 }
 
 /* Ask the finder for name/type. Returns 0 with *ans (NOERROR or
@@ -2636,6 +2738,7 @@ static int
 finder_ask(struct finder *f, const char *name, ldns_rr_type type,
            ldns_pkt **ans, struct diag *d)
 {
+	struct timespec t0, t1;
 	ldns_rdf *qn;
 	ldns_status s;
 	int rcode;
@@ -2658,13 +2761,17 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		diag_error(d, "%s is not a valid domain name", name);
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	s = ldns_resolver_send(ans, f->res, qn, type, LDNS_RR_CLASS_IN,
 	                       LDNS_RD);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ldns_rdf_deep_free(qn);
 	if (s != LDNS_STATUS_OK || *ans == NULL) {
 		*ans = NULL;
-		diag_error(d, "no answer from %s for %s: %s", f->name, name,
-		           ldns_get_errorstr_by_id(s));
+		resolver_silent(f, name, type, s,
+		                (double)(t1.tv_sec - t0.tv_sec) +
+		                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		                d);
 		return -1;
 	}
 	rcode = ldns_pkt_get_rcode(*ans);
@@ -2770,6 +2877,8 @@ find_zone(struct finder *f, const char *domain, char *zone, char *mname,
 	const char *p = name;
 
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	finder_task(f, "`server` and `zone` for this domain",
+	            "while finding the zone of %s", name);
 	while (p != NULL && *p != '\0') {
 		int r = ask_soa(f, p, zone, mname, d);
 
@@ -2901,6 +3010,10 @@ static int
 resolve_mname(struct finder *f, const char *zone, const char *mname,
               unsigned port, struct addrset *as, struct diag *d)
 {
+	finder_task(f, "`server`",
+	            "while finding the address of %s, the primary of zone %s "
+	            "(its SOA MNAME)",
+	            mname, zone);
 	if (resolve_host(f, mname, port, as, d) == -1)
 		return -1;
 	if (as->n == 0) {
@@ -2948,6 +3061,8 @@ resolve_server_via(struct addrset *as, const char *server, unsigned port,
 
 	if (resolver_open(&r, spec, timeout, d) == -1)
 		return -1;
+	finder_task(&r, "`server` to its address",
+	            "while finding the address of `server` %s", server);
 	if (resolve_host(&r, server, port, as, d) == 0) {
 		rc = as->n > 0 ? 0 : -1;
 		if (rc == -1)
@@ -3005,6 +3120,8 @@ target_mname(struct dns_target *t, struct finder *f, char *mname, unsigned port,
 
 	memset(&as, 0, sizeof(as));
 	if (mname[0] == '\0') {
+		finder_task(f, "`server`",
+		            "while finding the primary of zone %s", t->zone);
 		if (ask_soa(f, t->zone, zone, mname, d) != 1) {
 			diag_error(d, "no SOA record for zone %s (asked %s)",
 			           t->zone, f->name);
