@@ -138,7 +138,7 @@ check_add(struct report *rep, enum check_status st, const char *name,
 	it->rfc = rfc;
 	str_copy(it->name, sizeof(it->name), name);
 	va_start(ap, fmt);
-	vsnprintf(it->msg, sizeof(it->msg), fmt, ap);
+	text_vformat(it->msg, sizeof(it->msg), fmt, ap);
 	va_end(ap);
 	for (p = it->msg; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)

@@ -185,7 +185,7 @@ perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	diag_error(p->d, "%s:%u: %s", path_shown(file, '\0', NULL, 0), line,
 	           msg);
@@ -206,7 +206,7 @@ perr_included(struct parser *p, const char *file, unsigned line,
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (p->depth > 0)
 		snprintf(at, sizeof(at), "%s:%u: ",

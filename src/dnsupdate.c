@@ -1063,6 +1063,29 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 		           where, k->name, tsig_alg_name(k->alg));
 }
 
+/* Explain an unsigned NOTAUTH to an UPDATE. The reads that always come
+ * before an update were signed with the same key, and this server
+ * accepted them: the key, its secret and the clocks are fine. Knot
+ * answers so for a zone it does not serve (it has no zone whose acl
+ * could check the key), after it answered the reads from the zone above;
+ * so the zone is wrong, or the server: which one the configuration set
+ * says where to look. */
+static void
+update_notauth_unsigned(const char *where, const struct dns_target *t,
+                        struct diag *d)
+{
+	diag_error(d,
+	           "%s answered the UPDATE of zone %s with an unsigned "
+	           "NOTAUTH, after it accepted key %s for the reads: it does "
+	           "not serve zone %s (Knot answers so for a zone it does "
+	           "not have); %s",
+	           where, t->zone, t->key->name, t->zone,
+	           t->zone_set ? "fix `zone` (or leave it out to have it "
+	                         "found) or `server`"
+	                       : "check that `server` (or the zone's SOA "
+	                         "MNAME) is the zone's primary");
+}
+
 /* What an unsigned reply with this rcode to a query or an update
  * suggests, as "; ..." or "", into out. */
 static void
@@ -1127,6 +1150,9 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else if (st == TSIG_ERROR)
 		diag_error(d, "%s answered with TSIG error %s (%s)", where,
 		           tsig_error_name(info->error), rc ? rc : "?");
+	else if (st == TSIG_UNSIGNED && is_update &&
+	         rcode == LDNS_RCODE_NOTAUTH)
+		update_notauth_unsigned(where, t, d);
 	else if (st == TSIG_UNSIGNED) {
 		char hint[320];
 
@@ -1227,18 +1253,29 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 	return -1;
 }
 
+/* How the message of send_wires() that got no good reply failed, beside
+ * the reason in words. */
+struct wire_fail {
+	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
+	/* the rcode of its reply refused for a TSIG error or for coming
+	 * unsigned (what the server claims, untrusted), or -1 */
+	int rcode;
+	int lost; /* an UPDATE the server got whole, then the connection
+	             ended before any reply came (mark_lost()) */
+};
+
 /*
  * Check the raw reply r to the request with id (signed with mac when t
  * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
  * parse it into *reply (its answer section only, with answer_only).
  * Returns 0, or -1 with the reason in d (that the update may have been
  * applied, when the reply does not say it was not) and, when the reply
- * carried a TSIG error, that error in *tsig_err (if not NULL).
+ * carried a TSIG error or came unsigned, that error and its rcode in f.
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
             const struct tsig_mac *mac, int is_update, int answer_only,
-            const char *where, ldns_pkt **reply, unsigned *tsig_err,
+            const char *where, ldns_pkt **reply, struct wire_fail *f,
             struct diag *d)
 {
 	const unsigned char *m = (const unsigned char *)r->data;
@@ -1262,8 +1299,10 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		if (st != TSIG_VALID) {
 			tsig_failure(st, &info, rcode, is_update, now, where, t,
 			             d);
-			if (st == TSIG_ERROR && tsig_err != NULL)
-				*tsig_err = info.error;
+			if (st == TSIG_ERROR)
+				f->tsig_err = info.error;
+			if (st == TSIG_ERROR || st == TSIG_UNSIGNED)
+				f->rcode = rcode;
 			return -1;
 		}
 	}
@@ -1329,14 +1368,6 @@ sent_ids(struct sent *s, size_t n)
 	}
 }
 
-/* How the message of send_wires() that got no good reply failed, beside
- * the reason in words. */
-struct wire_fail {
-	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
-	int lost; /* an UPDATE the server got whole, then the connection
-	             ended before any reply came (mark_lost()) */
-};
-
 /* Give the n requests q random ids, all different, and, when t has a
  * key, their TSIG RR (their MACs into s), and point w at them and at the
  * reply buffers of s. Returns 0, or -1 with the reason in d. */
@@ -1387,6 +1418,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 
 	f = f != NULL ? f : &unused;
 	memset(f, 0, sizeof(*f));
+	f->rcode = -1;
 	snprintf(where, wsize, "server %s", t->server);
 	if (n > QUERY_MAX) {
 		diag_error(d, "too many DNS messages at once");
@@ -1409,7 +1441,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 		/* a suspect reply, if no genuine one came: its fault */
 		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
 		                is_update(&q[k]), (answer_only >> k) & 1, where,
-		                &replies[k], &f->tsig_err, d) == -1)
+		                &replies[k], f, d) == -1)
 			break;
 	}
 out:
@@ -1471,6 +1503,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 
 	*reply = NULL;
 	memset(f, 0, sizeof(*f));
+	f->rcode = -1;
 	snprintf(where, wsize, "server %s", t->server);
 	buf_init(&q, DNS_MSG_MAX);
 	ldns_pkt_set_rd(pkt, false);
@@ -1517,8 +1550,8 @@ struct batch {
 	size_t n;
 	ldns_pkt *ans[QUERY_MAX]; /* replies (TSIG verified), i < k */
 	size_t k;                 /* leading queries with a reply */
-	struct diag err;          /* why query k has none */
 	char where[DNS_NAME_MAX + 80];
+	struct diag err; /* why query k has none (last: it is mostly unused) */
 };
 
 /* Add the query name/type to b. */
@@ -2543,7 +2576,78 @@ struct finder {
 	const struct dns_target *t;   /* the primary, when configured */
 	char name[DNS_NAME_MAX + 40]; /* for messages */
 	struct batch *pre; /* its first query, sent already, or NULL */
+	/* with res, for its messages: the seconds a query may take in all
+	 * (`timeout`), whether it is the configured `resolver` (else the
+	 * system's), what it is asked for ("while ..."), and the settings
+	 * that would do without asking it */
+	unsigned timeout;
+	int configured;
+	char task[DNS_NAME_MAX + 64];
+	const char *instead;
 };
+
+/* What f is asked for next, for its messages: task formatted ("while
+ * ..."), and instead, the settings that would do without asking. */
+static void __attribute__((format(printf, 3, 4)))
+finder_task(struct finder *f, const char *instead, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vformat(f->task, sizeof(f->task), fmt, ap);
+	va_end(ap);
+	f->instead = instead;
+}
+
+/* "the system resolver (ADDR, ADDR, from /etc/resolv.conf)" into f->name:
+ * which addresses the resolver asks (three at most named). */
+static void
+system_resolver_name(struct finder *f)
+{
+	ldns_rdf **ns = ldns_resolver_nameservers(f->res);
+	size_t n = ldns_resolver_nameserver_count(f->res);
+	struct buf b;
+
+	buf_init(&b, sizeof(f->name));
+	buf_puts(&b, "the system resolver (");
+	for (size_t i = 0; i < n && i < 3; i++) {
+		char *a = ldns_rdf2str(ns[i]);
+
+		buf_printf(&b, "%s%s", i ? ", " : "", a ? a : "?");
+		free(a);
+	}
+	buf_printf(&b, "%s%sfrom /etc/resolv.conf)", n > 3 ? ", ..." : "",
+	           n > 0 ? ", " : "no nameserver ");
+	str_copy(f->name, sizeof(f->name), b.data);
+	buf_free(&b);
+}
+
+/*
+ * Give each query of res timeout seconds in all: it is sent twice (UDP
+ * may lose one) to each nameserver in turn, and ldns waits the time it is
+ * given for each of those tries, so each try has its share; when a
+ * share would be below a second, each nameserver is tried once (and a
+ * try waits half a second at least). A timeout given whole to each try
+ * made a query with `timeout 5` and one nameserver take 10 s, with
+ * three 30 s.
+ */
+static void
+resolver_budget(ldns_resolver *res, unsigned timeout)
+{
+	size_t n = ldns_resolver_nameserver_count(res);
+	unsigned long ms;
+	uint8_t tries = 2;
+
+	n = n > 0 ? n : 1;
+	if (timeout < 2 * n)
+		tries = 1;
+	ms = (unsigned long)timeout * 1000 / (tries * n);
+	ms = ms < 500 ? 500 : ms;
+	ldns_resolver_set_retry(res, tries);
+	ldns_resolver_set_timeout(
+	    res, (struct timeval){.tv_sec = (time_t)(ms / 1000),
+	                          .tv_usec = (suseconds_t)(ms % 1000 * 1000)});
+}
 
 /* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT").
  * Returns 0, or -1 with the reason in d. */
@@ -2579,22 +2683,53 @@ resolver_open(struct finder *f, const char *spec, unsigned timeout,
               struct diag *d)
 {
 	if (spec == NULL) {
-		str_copy(f->name, sizeof(f->name), "the system resolver");
 		if (ldns_resolver_new_frm_file(&f->res, NULL) !=
 		    LDNS_STATUS_OK) {
 			f->res = NULL;
 			diag_error(d, "cannot read the resolver configuration "
-			              "(/etc/resolv.conf)");
+			              "(/etc/resolv.conf): set `resolver`, or "
+			              "`server` and `zone`");
 			return -1;
 		}
+		system_resolver_name(f);
 	} else if (resolver_at(f, spec, d) == -1) {
 		return -1;
 	}
-	ldns_resolver_set_timeout(
-	    f->res, (struct timeval){.tv_sec = timeout ? timeout : 30});
-	ldns_resolver_set_retry(f->res, 2);
+	f->configured = spec != NULL;
+	f->timeout = timeout ? timeout : 30;
+	resolver_budget(f->res, f->timeout);
 	ldns_resolver_set_fallback(f->res, true);
 	return 0;
+}
+
+/*
+ * The reason a query for name/type got no answer from the resolver of f
+ * (status s, after elapsed seconds) into d: which resolver, the query,
+ * how long it waited, what it was asked for, and what to do.
+ */
+static void
+resolver_silent(const struct finder *f, const char *name, ldns_rr_type type,
+                ldns_status s, double elapsed, struct diag *d)
+{
+	char *ty = ldns_rr_type2str(type), what[DNS_NAME_MAX + 120];
+
+	/* ldns says "network error" for a timeout as for a failure */
+	if (s == LDNS_STATUS_NETWORK_ERR && elapsed >= f->timeout / 2.0)
+		snprintf(what, sizeof(what),
+		         "gave no answer within %u s to the %s query for %s",
+		         f->timeout, ty ? ty : "?", name);
+	else
+		snprintf(what, sizeof(what),
+		         "could not be sent the %s query for %s (%s)",
+		         ty ? ty : "?", name, ldns_get_errorstr_by_id(s));
+	diag_error(d, "%s %s%s%s: %s, or set %s%s", f->name, what,
+	           f->task[0] ? ", " : "", f->task,
+	           f->configured ? "check that it runs and answers us"
+	                         : "start a resolver there",
+	           f->configured ? "another `resolver`, or "
+	                         : "`resolver`, or ",
+	           f->instead ? f->instead : "`server` and `zone`");
+	free(ty);
 }
 
 /* Ask the finder for name/type. Returns 0 with *ans (NOERROR or
@@ -2603,6 +2738,7 @@ static int
 finder_ask(struct finder *f, const char *name, ldns_rr_type type,
            ldns_pkt **ans, struct diag *d)
 {
+	struct timespec t0, t1;
 	ldns_rdf *qn;
 	ldns_status s;
 	int rcode;
@@ -2625,13 +2761,17 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		diag_error(d, "%s is not a valid domain name", name);
 		return -1;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	s = ldns_resolver_send(ans, f->res, qn, type, LDNS_RR_CLASS_IN,
 	                       LDNS_RD);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ldns_rdf_deep_free(qn);
 	if (s != LDNS_STATUS_OK || *ans == NULL) {
 		*ans = NULL;
-		diag_error(d, "no answer from %s for %s: %s", f->name, name,
-		           ldns_get_errorstr_by_id(s));
+		resolver_silent(f, name, type, s,
+		                (double)(t1.tv_sec - t0.tv_sec) +
+		                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		                d);
 		return -1;
 	}
 	rcode = ldns_pkt_get_rcode(*ans);
@@ -2737,6 +2877,8 @@ find_zone(struct finder *f, const char *domain, char *zone, char *mname,
 	const char *p = name;
 
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	finder_task(f, "`server` and `zone` for this domain",
+	            "while finding the zone of %s", name);
 	while (p != NULL && *p != '\0') {
 		int r = ask_soa(f, p, zone, mname, d);
 
@@ -2868,6 +3010,10 @@ static int
 resolve_mname(struct finder *f, const char *zone, const char *mname,
               unsigned port, struct addrset *as, struct diag *d)
 {
+	finder_task(f, "`server`",
+	            "while finding the address of %s, the primary of zone %s "
+	            "(its SOA MNAME)",
+	            mname, zone);
 	if (resolve_host(f, mname, port, as, d) == -1)
 		return -1;
 	if (as->n == 0) {
@@ -2915,6 +3061,8 @@ resolve_server_via(struct addrset *as, const char *server, unsigned port,
 
 	if (resolver_open(&r, spec, timeout, d) == -1)
 		return -1;
+	finder_task(&r, "`server` to its address",
+	            "while finding the address of `server` %s", server);
 	if (resolve_host(&r, server, port, as, d) == 0) {
 		rc = as->n > 0 ? 0 : -1;
 		if (rc == -1)
@@ -2972,6 +3120,8 @@ target_mname(struct dns_target *t, struct finder *f, char *mname, unsigned port,
 
 	memset(&as, 0, sizeof(as));
 	if (mname[0] == '\0') {
+		finder_task(f, "`server`",
+		            "while finding the primary of zone %s", t->zone);
 		if (ask_soa(f, t->zone, zone, mname, d) != 1) {
 			diag_error(d, "no SOA record for zone %s (asked %s)",
 			           t->zone, f->name);
@@ -3021,6 +3171,8 @@ target_find(const char *domain, const char *zone, const char *server,
 	str_copy(t->zone, sizeof(t->zone), name);
 	if (server == NULL && target_mname(t, &f, mname, port, d) == -1)
 		goto out;
+	/* the resolver's SOA may have named another zone than the one set */
+	t->zone_set = zone != NULL && strcmp(t->zone, name) == 0;
 	rc = 0;
 out:
 	if (f.res != NULL)
@@ -3039,12 +3191,128 @@ dns_target_find_via(const char *domain, const char *zone, const char *server,
 }
 
 /*
+ * The configured zones found at their configured primary this run: the
+ * hash of each (zone, primary, key) that zone_check() passed, in the
+ * slot it picks, so that the domains of a zone ask for its SOA once, not
+ * each. A slot holds one: with more zones than slots some are asked
+ * again, which costs a question in a batch that is sent anyway, and no
+ * memory grows with the zones.
+ */
+#define ZONE_SEEN_SLOTS 256
+static struct {
+	pthread_mutex_t lock;
+	uint64_t h[ZONE_SEEN_SLOTS];
+} zone_seen = {PTHREAD_MUTEX_INITIALIZER, {0}};
+
+/* The zone_seen hash of t's zone, primary (its kept addresses, one copy
+ * per distinct list) and key; never 0. */
+static uint64_t
+zone_seen_hash(const struct dns_target *t)
+{
+	const char *key = t->key != NULL ? t->key->name : "";
+	uint64_t h = hash64_bytes(t->zone, strlen(t->zone) + 1);
+
+	h = h * 0x9E3779B97F4A7C15u ^ hash64_bytes(key, strlen(key));
+	h = h * 0x9E3779B97F4A7C15u ^ hash64_bytes(&t->addr, sizeof(t->addr));
+	return h | 1;
+}
+
+/* Was t's zone found at t's primary already (add: note that it was)? */
+static int
+zone_seen_at(const struct dns_target *t, int add)
+{
+	uint64_t h = zone_seen_hash(t);
+	int seen;
+
+	pthread_mutex_lock(&zone_seen.lock);
+	seen = zone_seen.h[h % ZONE_SEEN_SLOTS] == h;
+	if (add)
+		zone_seen.h[h % ZONE_SEEN_SLOTS] = h;
+	pthread_mutex_unlock(&zone_seen.lock);
+	return seen;
+}
+
+/*
+ * Check the answer to query i of b, the SOA of t's zone, which was set in
+ * the configuration: the primary must hold it there, with authority, or
+ * the UPDATE would be refused only after the policy was published. The
+ * zone it holds the name in, if its answer tells, is named. Returns 0,
+ * or -1 with the reason in d.
+ */
+static int
+zone_check(const struct dns_target *t, const struct batch *b, size_t i,
+           struct diag *d)
+{
+	const ldns_pkt *ans;
+	const ldns_rr *soa;
+	ldns_rdf *qn;
+	char *above = NULL;
+
+	if (batch_check(t, b, i, 0, d) == -1)
+		return -1;
+	ans = b->ans[i];
+	if (!ldns_pkt_aa(ans)) {
+		diag_error(d,
+		           "zone %s: %s answers for it without authority (AA "
+		           "bit clear): it is not a primary of that zone; fix "
+		           "`server`, or `zone`",
+		           t->zone, b->where);
+		return -1;
+	}
+	if (holds_soa(ans, t->zone)) {
+		zone_seen_at(t, 1);
+		return 0;
+	}
+	qn = ldns_dname_new_frm_str(t->zone);
+	soa = qn != NULL ? zone_soa(ans, qn) : NULL;
+	if (soa != NULL)
+		above = rdf_name(ldns_rr_owner(soa));
+	diag_error(d,
+	           "zone %s: %s has no SOA record at that name, so it is no "
+	           "zone there%s%s%s; fix `zone`, or leave it out to have it "
+	           "found",
+	           t->zone, b->where, above ? " (the name is in its zone " : "",
+	           above ? above : "", above ? ")" : "");
+	free(above);
+	ldns_rdf_deep_free(qn);
+	return -1;
+}
+
+/* Read the state of domain from t, whose zone was configured, and check
+ * that zone (zone_check()) with the same batch unless it was found there
+ * already. Returns 0; -1 if the zone is not there; -2 if the state could
+ * not be read. The reason is in d. */
+static int
+state_read_zone(const struct dns_target *t, const char *domain,
+                struct dns_state *st, struct diag *d)
+{
+	struct batch b;
+	size_t first = 0;
+	int rc = 0;
+
+	b.n = 0;
+	if (!zone_seen_at(t, 0)) {
+		batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
+		first = 1;
+	}
+	state_batch(&b, domain, 1);
+	batch_send(t, &b);
+	if (first == 1 && zone_check(t, &b, 0, d) == -1)
+		rc = -1;
+	else if (state_take(t, &b, first, domain, st, d) == -1)
+		rc = -2;
+	batch_free(&b);
+	return rc;
+}
+
+/*
  * Find the target and read the state; see dnsupdate.h. With a server
  * configured and no zone, the state queries cannot depend on the zone
  * the discovery finds (they go to that server whatever it is), so they
  * go out with the discovery's first SOA query. Their answers are checked
  * only once the target is found, in the same order as the queries asked
- * one by one, so the results and messages are the same.
+ * one by one, so the results and messages are the same. With a server
+ * and a zone configured, the zone's SOA goes out with them instead.
  */
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
@@ -3061,6 +3329,8 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		if (dns_target_find_via(domain, zone, server, port, key,
 		                        timeout, resolver, t, d) == -1)
 			return -1;
+		if (server != NULL)
+			return state_read_zone(t, domain, st, d);
 		return dns_state_read(t, domain, st, d) == -1 ? -2 : 0;
 	}
 	b.n = b.k = 0;
@@ -3568,7 +3838,9 @@ plan_names(const struct plan *p, char *out, size_t size)
  * policy lacks is dropped from a NOERROR instead); Knot denies with
  * NOTAUTH and BADKEY. Nothing in the reply tells them apart reliably
  * (PowerDNS sets the AA bit, which RFC 2136 reserves, and may stop), so
- * the advice names each: what is refused, then what to fix on each. */
+ * the advice names each: what is refused, then what to fix on each, in
+ * sentences of their own, BIND's first (the common case: a message cut
+ * at its bound still holds it whole). */
 static void
 update_refused_error(const struct dns_target *t, const char *where,
                      const char *names, struct diag *d)
@@ -3577,13 +3849,14 @@ update_refused_error(const struct dns_target *t, const char *where,
 
 	diag_error(d,
 	           "%s refused the update of %s (REFUSED): it does not let "
-	           "key %s change these names in zone %s. On BIND: the "
+	           "key %s change these names in zone %s. On BIND, the "
 	           "zone's update-policy lacks the grants `mta-sts-sync "
-	           "server-config --bind` prints; on PowerDNS: it takes no "
-	           "updates from us (set dnsupdate=yes, and without a "
-	           "lua-dnsupdate-policy-script let allow-dnsupdate-from "
-	           "admit our address and the zone's TSIG-ALLOW-DNSUPDATE "
-	           "metadata, if set, name key %s)",
+	           "server-config --bind` prints. On PowerDNS, updates are "
+	           "off or not taken from us: set dnsupdate=yes. Without a "
+	           "lua-dnsupdate-policy-script, PowerDNS also needs "
+	           "allow-dnsupdate-from to admit our address, and the "
+	           "zone's TSIG-ALLOW-DNSUPDATE metadata, if set, to name "
+	           "key %s",
 	           where, names, key, t->zone, key);
 }
 
@@ -3601,6 +3874,13 @@ update_rcode_error(const struct dns_target *t, const char *where,
 		           "%s: %s is not in zone %s (NOTZONE): set `zone` "
 		           "to the zone that holds it",
 		           where, names, t->zone);
+	else if (rcode == LDNS_RCODE_NOTAUTH && t->zone_set)
+		diag_error(
+		    d,
+		    "%s is not authoritative for zone %s (NOTAUTH): it "
+		    "does not serve zone %s as its primary; check `zone` "
+		    "(or leave it out to have it found) and `server`",
+		    where, t->zone, t->zone);
 	else if (rcode == LDNS_RCODE_NOTAUTH)
 		diag_error(d,
 		           "%s is not authoritative for zone %s (NOTAUTH): "
@@ -3632,28 +3912,55 @@ update_rcode_error(const struct dns_target *t, const char *where,
  * applied */
 #define SENT_LOST (-3)
 
+/* Put what a reply to an UPDATE said into out (size bytes), as
+ * dns_update_info.answer has it: rcode, and with f (a reply not trusted,
+ * or none: f->rcode -1) its TSIG error or "unsigned". */
+static void
+answer_words(int rcode, const struct wire_fail *f, char *out, size_t size)
+{
+	char *rc;
+
+	out[0] = '\0';
+	if (f != NULL)
+		rcode = f->rcode;
+	if (rcode < 0)
+		return;
+	rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	if (f != NULL && f->tsig_err != 0)
+		snprintf(out, size, "%s, %s", rc ? rc : "?",
+		         tsig_error_name(f->tsig_err));
+	else
+		snprintf(out, size, "%s%s", rc ? rc : "?",
+		         f != NULL ? ", unsigned" : "");
+	free(rc);
+}
+
 /* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY,
- * SENT_LOST or -1, with the reason in d; where names the server that
- * answered. */
+ * SENT_LOST or -1, with the reason in d; info->where names the server
+ * that answered, info->answer what it answered. */
 static int
-send_update(const struct dns_target *t, const struct plan *p, char *where,
-            size_t wsize, struct diag *d)
+send_update(const struct dns_target *t, const struct plan *p,
+            struct dns_update_info *info, struct diag *d)
 {
 	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
+	char *where = info->where;
 	int rcode = -1;
 	struct wire_fail f;
 
+	info->answer[0] = '\0';
 	if (pkt == NULL) {
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, wsize, &f, d) == -1) {
+	if (send_pkt(t, pkt, &reply, where, sizeof(info->where), &f, d) == -1) {
+		answer_words(-1, &f, info->answer, sizeof(info->answer));
 		if (f.tsig_err == TSIG_ERR_BADKEY)
 			rcode = SENT_BADKEY;
 		else if (f.lost)
 			rcode = SENT_LOST;
 	} else {
 		rcode = ldns_pkt_get_rcode(reply);
+		answer_words(rcode, NULL, info->answer, sizeof(info->answer));
 		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
 			diag_error(d,
 			           "%s answered the UPDATE with another "
@@ -3874,12 +4181,13 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
             const struct plan *p, struct dns_update_info *info)
 {
 	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
-	struct diag why;
 
 	info->reply_lost = 1;
 	for (size_t w = 0;; w++) {
-		diag_init(&why);
-		if (reread(t, c, n, &why) == -1)
+		/* why a read fails is not told: the caller's reason (it may
+		 * have been applied) is; and no diag sits in the frame of
+		 * every UPDATE for it */
+		if (reread(t, c, n, NULL) == -1)
 			return -1;
 		if (plan_in_place(p, c, n))
 			break;
@@ -3905,7 +4213,7 @@ send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
 
 	diag_init(&why);
 	info->sent++;
-	rcode = send_update(t, p, info->where, sizeof(info->where), &why);
+	rcode = send_update(t, p, info, &why);
 	if (rcode == SENT_LOST)
 		rcode = update_lost(t, c, n, p, info);
 	if (rcode != LDNS_RCODE_NOERROR && why.error[0] != '\0')
@@ -4216,8 +4524,11 @@ report_part(const struct dns_target *t, const struct dns_change *c,
  * was denied (its info and reason: denied, why), one per UPDATE, and
  * report each: a grant missing for one domain fails that domain only. A
  * change someone else contended before the refusal is not sent again:
- * their edit stays. Returns the number of UPDATEs sent. */
-static unsigned
+ * their edit stays. Returns the number of UPDATEs sent. Out of line: its
+ * diag would otherwise sit in dns_update_zone()'s frame, deepening the
+ * stack of every UPDATE (more resident memory in each worker), though
+ * only a denied one needs it. */
+static unsigned __attribute__((noinline))
 update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
              size_t k, const struct dns_update_info *denied,
              const struct diag *why, dns_update_report *report, void *arg)

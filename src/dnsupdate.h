@@ -55,6 +55,9 @@ struct dns_target {
 	/* a resolver, not the primary (dns_target_resolver()): queries ask
 	 * for recursion (RD set) */
 	int recurse;
+	/* zone is the configured one, not one found by SOA queries: what
+	 * is wrong with it is the configuration's */
+	int zone_set;
 };
 
 /*
@@ -295,7 +298,12 @@ unsigned dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * dns_target_find_via(), then dns_state_read() of domain from the target
  * found: the same results and messages in fewer round trips (with server
  * configured and zone not, the state queries are pipelined with the
- * first SOA query of the discovery). Returns 0; -1 if the target was not
+ * first SOA query of the discovery). With both configured, the zone's SOA
+ * is asked with the state queries (unless that zone was found at that
+ * server under that key before in the process): a server that holds no
+ * SOA record at the zone's name (a typo, or a name inside another zone,
+ * which the message names), or answers for it without authority, makes
+ * it -1, before anything is changed. Returns 0; -1 if the target was not
  * found (t as dns_target_find_via() leaves it); -2 if it was, but the
  * state could not be read. The reason is in d; st is left empty unless
  * 0 is returned.
@@ -416,6 +424,11 @@ struct dns_update_info {
 	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
 	                   1, or 2 after a refusal by the prerequisites */
 	int read_back;  /* the records read back hold what was sent */
+	/* what the server answered the last UPDATE, for -v: its rcode
+	 * ("NOERROR", "REFUSED"), with the TSIG error or "unsigned" of a
+	 * reply not trusted for it ("NOTAUTH, BADKEY", "NOTAUTH,
+	 * unsigned"); "" when no answer came, or none that could be read */
+	char answer[32];
 	/* the server got the last UPDATE whole, and the connection ended
 	 * before any reply came; with read_back, the records read back
 	 * hold exactly what it leaves, so it was applied */

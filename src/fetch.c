@@ -467,7 +467,7 @@ result_error(struct fetch_result *r, const char *fmt, ...)
 	if (r->error[0] != '\0')
 		return;
 	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	text_vformat(r->error, sizeof(r->error), fmt, ap);
 	va_end(ap);
 }
 

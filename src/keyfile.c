@@ -159,7 +159,7 @@ key_error(struct diag *d, const char *file, unsigned line, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	diag_error(d, "%s:%u: %s", path_shown(file, '\0', NULL, 0), line, msg);
 	return -1;

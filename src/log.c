@@ -127,7 +127,7 @@ log_emit(FILE *fp, int prio, const char *tag, const char *domain,
 {
 	char msg[2048];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	log_clean(msg);
 	flush_deferred();
 	log_write(fp, prio, tag, domain, msg);
@@ -164,7 +164,7 @@ log_warning_deferred(const char *domain, const char *fmt, ...)
 	if (level < LOG_LEVEL_NORMAL)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	log_clean(msg);
 	pthread_mutex_lock(&deferred.lock);

@@ -184,15 +184,16 @@ struct domain_run {
 	int finished;  /* everything done: its result may be printed */
 };
 
-/* A message formatted into a new string, of up to RUN_MSG_MAX bytes:
- * more than DIAG_MSG_MAX, since a message that names the domain several
- * times (the wildcard refusals) passes that with long names. */
+/* A message formatted into a new string, of up to RUN_MSG_MAX bytes (as
+ * many as a line of log.c; a longer one ends with TEXT_CUT_MARK): the
+ * messages that name the domain several times (the wildcard refusals)
+ * need them with long names. */
 static char *__attribute__((format(printf, 1, 0)))
 message_new(const char *fmt, va_list ap)
 {
 	char msg[RUN_MSG_MAX];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	text_vformat(msg, sizeof(msg), fmt, ap);
 	return xstrdup(msg);
 }
 
@@ -295,7 +296,7 @@ run_note(struct domain_run *r, const char *fmt, ...)
 	if (log_get_level() < LOG_LEVEL_VERBOSE)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	text_vformat(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	if (r->notes.max == 0)
 		buf_init(&r->notes, 1u << 16);
@@ -824,18 +825,18 @@ wildcard_note(struct domain_run *r, const char *label, const char *wild_cname)
  * run, and its CNAME (a hosting operator's *.<zone> CNAME <zone>, say)
  * is no delegation: adding a TXT record creates the name, to which the
  * wildcard then no longer applies. dns_state_wildcards() tells them, for
- * the names this run may change, and they are taken as no records.
+ * the names this run may change, and they are taken as no records. d is
+ * the caller's, for the reason (emptied first).
  */
 static int
-plan_wildcards(struct domain_run *r)
+plan_wildcards(struct domain_run *r, struct diag *d)
 {
 	const struct domain_conf *dc = r->dc;
-	struct diag d;
 
-	diag_init(&d);
+	diag_init(d);
 	if (dns_state_wildcards(r->target, dc->name, 1, dc->has_tls_rpt,
-	                        &r->state, &d) == -1) {
-		run_fail(r, "%s", d.error);
+	                        &r->state, d) == -1) {
+		run_fail(r, "%s", d->error);
 		return -1;
 	}
 	if (r->state.sts_wildcard)
@@ -971,7 +972,9 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_wildcards(r) == -1 || plan_wildcard_shadow(r) == -1)
+	/* d again: a second diag in this frame would deepen every worker's
+	 * stack (resident memory) by its size */
+	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)
 		return -1;
 	/* before the wildcard MX: a real CNAME makes the domain exist, and
 	 * its message is the one that applies */
@@ -1448,20 +1451,22 @@ struct zone_send {
 	char alone_where[DNS_WHERE_MAX]; /* the server that took them */
 };
 
-/* The words for the result of an UPDATE, in a -v line. */
+/* The words for the result r of an UPDATE (info: how it went), in a -v
+ * line: a refusal or failure names what the server answered, its rcode
+ * (and TSIG error), as the error does. */
 static const char *
-update_result_words(enum dns_update_result r)
+update_result_words(enum dns_update_result r,
+                    const struct dns_update_info *info)
 {
-	switch (r) {
-	case DNS_UPDATE_OK:
+	if (info->reply_lost)
+		return "no reply";
+	if (r == DNS_UPDATE_OK)
 		return "accepted";
-	case DNS_UPDATE_DENIED:
-		return "refused";
-	case DNS_UPDATE_CONFLICT:
+	if (r == DNS_UPDATE_CONFLICT)
 		return "refused by its prerequisites";
-	default:
-		return "failed";
-	}
+	if (strcmp(info->answer, "NOERROR") == 0)
+		return "accepted (NOERROR), but not confirmed";
+	return info->answer[0] != '\0' ? info->answer : "failed";
 }
 
 /* Did someone change the records of a domain of the UPDATE that info
@@ -1559,7 +1564,7 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	         doms, info->where,
 	         info->key != NULL ? "signed with TSIG key " : "unsigned",
 	         info->key != NULL ? info->key : "",
-	         info->reply_lost ? "no reply" : update_result_words(r),
+	         update_result_words(r, info),
 	         info->sent > 1 ? " (sent twice: records changed "
 	                          "between our read and our first UPDATE)"
 	                        : "");
@@ -1648,16 +1653,17 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 	alone_check(s, n, r, info);
 }
 
-/* The -v line of each of the m domains of s, sent in `sent` UPDATEs: a
- * zone whose domains use several keys (or primaries) takes the UPDATEs
- * of each apart, so the line names the key. */
+/* The -v line of each of the m domains of s, sent in `sent` UPDATEs
+ * (whatever their answers, which the lines before tell): a zone whose
+ * domains use several keys (or primaries) takes the UPDATEs of each
+ * apart, so the line names the key. */
 static void
 zone_sent_notes(const struct zone_send *s, size_t m, unsigned sent)
 {
 	const struct tsig_key *key = s->who[0]->target->key;
 
 	for (size_t i = 0; i < m; i++)
-		run_note(s->who[i], "zone %s took %u UPDATE%s for %zu %s%s%s",
+		run_note(s->who[i], "zone %s: %u UPDATE%s sent for %zu %s%s%s",
 		         s->zone, sent, sent == 1 ? "" : "s", m,
 		         m == 1 ? "domain" : "domains",
 		         key != NULL ? " signed with TSIG key " : ", unsigned",

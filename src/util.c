@@ -467,12 +467,45 @@ diag_init(struct diag *d)
 	d->nwarn = 0;
 }
 
+/* How far back from its bound a cut looks for the end of a word. */
+#define TEXT_CUT_WORD 32
+
+void
+text_mark_cut(char *out, size_t len, size_t keep)
+{
+	const size_t mark = sizeof(TEXT_CUT_MARK) - 1;
+	size_t end, i;
+
+	if (len < mark + 1 || len - 1 - mark < keep)
+		return;
+	end = len - 1 - mark; /* out[end]: the first byte dropped */
+	for (i = end; i > keep && end - i < TEXT_CUT_WORD; i--)
+		if (out[i] == ' ') {
+			end = i;
+			break;
+		}
+	/* a continuation byte goes with the sequence it ends */
+	while (end > keep && ((unsigned char)out[end] & 0xC0) == 0x80)
+		end--;
+	memcpy(out + end, TEXT_CUT_MARK, mark + 1);
+}
+
+int
+text_vformat(char *out, size_t len, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, len, fmt, ap);
+
+	if (n >= 0 && len > 0 && (size_t)n >= len)
+		text_mark_cut(out, len, 0);
+	return n;
+}
+
 void
 reason_vfirst(char *out, size_t len, const char *fmt, va_list ap)
 {
 	if (out[0] != '\0')
 		return;
-	vsnprintf(out, len, fmt, ap);
+	text_vformat(out, len, fmt, ap);
 	if (out[0] == '\0')
 		str_copy(out, len, "unknown error");
 }
@@ -508,14 +541,18 @@ void
 diag_append(struct diag *d, const char *fmt, ...)
 {
 	size_t len;
+	int n;
 	va_list ap;
 
 	if (d == NULL || d->error[0] == '\0')
 		return;
 	len = strlen(d->error);
 	va_start(ap, fmt);
-	vsnprintf(d->error + len, sizeof(d->error) - len, fmt, ap);
+	n = vsnprintf(d->error + len, sizeof(d->error) - len, fmt, ap);
 	va_end(ap);
+	/* the mark goes in the context: the error itself stays whole */
+	if (n > 0 && (size_t)n >= sizeof(d->error) - len)
+		text_mark_cut(d->error, sizeof(d->error), len);
 }
 
 void
@@ -526,7 +563,7 @@ diag_warn(struct diag *d, const char *fmt, ...)
 	if (d == NULL || d->nwarn >= DIAG_MAX_WARN)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(d->warn[d->nwarn], DIAG_MSG_MAX, fmt, ap);
+	text_vformat(d->warn[d->nwarn], sizeof(d->warn[d->nwarn]), fmt, ap);
 	va_end(ap);
 	d->nwarn++;
 }

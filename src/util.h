@@ -152,16 +152,40 @@ int ascii_ncasecmp(const char *a, const char *b, size_t n);
  * first one set wins) and a bounded list of warnings. Modules fill it;
  * the caller decides where it is printed.
  */
-#define DIAG_MSG_MAX 512
+/* an error, as long as a line of log.c or sync.c's RUN_MSG_MAX */
+#define DIAG_MSG_MAX 2048
+#define DIAG_WARN_MAX 512 /* a warning: short, and 16 of them */
 #define DIAG_MAX_WARN 16
+/* what a message cut at its bound ends with (text_vformat()) */
+#define TEXT_CUT_MARK " [cut]"
 
+/*
+ * Most of a diag is never written: nwarn and the start of the error are
+ * put first, so that a new one touches a single page of the stack it is
+ * on. Warnings keep a smaller bound than the error: a diag sits in
+ * several nested frames of each worker, whose deepest stack stays
+ * resident, and 16 warnings of 2048 bytes would make it 34 KiB instead
+ * of 10 (the run of 10000 domains is held to 16 MiB).
+ */
 struct diag {
-	char error[DIAG_MSG_MAX];
-	char warn[DIAG_MAX_WARN][DIAG_MSG_MAX];
 	size_t nwarn;
+	char error[DIAG_MSG_MAX];
+	char warn[DIAG_MAX_WARN][DIAG_WARN_MAX];
 };
 
 void diag_init(struct diag *d);
+/* Format into out (len bytes, NUL-terminated) as vsnprintf() does; a
+ * text longer than that is cut and ends with TEXT_CUT_MARK, at the end
+ * of a word when one ends near and never inside a UTF-8 sequence, so
+ * that a cut message says it was cut. Returns the length of the whole
+ * text, as vsnprintf(). Every bounded message goes through it. */
+int text_vformat(char *out, size_t len, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+/* End the text at out, which filled its len bytes (a longer text was cut
+ * there), with TEXT_CUT_MARK as text_vformat() does, keeping the first
+ * keep bytes whole (nothing is marked when the mark does not fit after
+ * them). */
+void text_mark_cut(char *out, size_t len, size_t keep);
 /* Put the formatted reason into out (len bytes, NUL-terminated) unless it
  * holds one already: the first reason wins. diag_error() does this for
  * a struct diag; these serve a step that reports an error only. */

@@ -10,7 +10,8 @@
  *   echo      answer each request with itself, QR set: a forged reply
  *             whose TSIG RR is the request's own
  *   unsigned  answer NOERROR with the bare header: an unsigned reply
- *   rcode=N   answer queries with an empty authoritative NOERROR and
+ *   rcode=N   answer queries with an empty authoritative NOERROR (an
+ *             SOA query with an SOA record at its name) and
  *             UPDATEs with rcode N (no TSIG: for unsigned requests)
  *   reverse   read the requests a client pipelines (until none comes for
  *             0.3 s), print "batch N", answer them as rcode=0 does, in
@@ -32,9 +33,10 @@
  * N" for each connection and "update N (connection M)" for each UPDATE
  * read, and answer as a primary of any zone would: the TXT, MX or other
  * records that earlier UPDATEs added (class IN adds, NONE deletes a
- * record, ANY an RRset; prerequisites are not checked), NOERROR and
- * authoritative; signed with KEY ("[alg:]name:secret", as dns-tool takes
- * it) when given and the request is signed with it. MODE:
+ * record, ANY an RRset; prerequisites are not checked; an SOA at any
+ * name asked for one), NOERROR and authoritative; signed with KEY
+ * ("[alg:]name:secret", as dns-tool takes it) when given and the request
+ * is signed with it. MODE:
  *   keep      just that
  *   dup=MS    each reply sent again MS milliseconds later: a duplicated
  *             reply (a middlebox, a retransmitting server)
@@ -151,6 +153,34 @@ read_request(int c, unsigned char *msg)
 	return len;
 }
 
+/* Append to the answer m (its header and question, 12 + q bytes) an SOA
+ * record at the name asked, as the primary of a zone there: its answer
+ * to an SOA query. Returns the bytes added. */
+static size_t
+soa_answer(unsigned char *m, size_t q)
+{
+	/* the name asked (a pointer to the question), type, class, TTL
+	 * 3600, RDLENGTH 22, MNAME "." and RNAME "." */
+	static const unsigned char head[] = {0xC0, 0x0C,
+	                                     0,    LDNS_RR_TYPE_SOA,
+	                                     0,    LDNS_RR_CLASS_IN,
+	                                     0,    0,
+	                                     0x0E, 0x10,
+	                                     0,    22,
+	                                     0,    0};
+	/* serial, refresh, retry, expire, minimum */
+	static const unsigned long times[] = {1, 3600, 600, 86400, 300};
+	unsigned char *p = m + 12 + q;
+
+	memcpy(p, head, sizeof(head));
+	p += sizeof(head);
+	for (size_t i = 0; i < 5; i++, p += 4)
+		for (int b = 0; b < 4; b++)
+			p[b] = (unsigned char)(times[i] >> (24 - 8 * b));
+	m[7] = 1; /* ANCOUNT */
+	return sizeof(head) + 4 * 5;
+}
+
 /* Turn the request msg + 2 of len bytes into its answer according to
  * mode, length-prefixed. Returns the answer's length. */
 static size_t
@@ -184,6 +214,9 @@ make_answer(unsigned char *msg, size_t len, const char *mode)
 		if (wrongq && q >= 4)
 			msg[2 + 12 + q - 3] ^= 1; /* QTYPE */
 		len = 12 + q;
+		if (!update && q >= 4 && msg[2 + 12 + q - 4] == 0 &&
+		    msg[2 + 12 + q - 3] == LDNS_RR_TYPE_SOA)
+			len += soa_answer(msg + 2, q);
 	} else if (strcmp(mode, "unsigned") == 0) {
 		msg[2 + 3] &= 0xF0; /* NOERROR */
 		memset(msg + 2 + 4, 0, 8);
@@ -331,8 +364,25 @@ zone_update(const ldns_pkt *pkt)
 	}
 }
 
+/* An SOA record at the owner of the question qr, or NULL. */
+static ldns_rr *
+soa_rr(const ldns_rr *qr)
+{
+	ldns_rr *rr = NULL;
+	char *name = ldns_rdf2str(ldns_rr_owner(qr));
+	char line[400];
+
+	snprintf(line, sizeof(line), "%s 3600 IN SOA . . 1 3600 600 86400 300",
+	         name ? name : ".");
+	free(name);
+	if (ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL) != LDNS_STATUS_OK)
+		return NULL;
+	return rr;
+}
+
 /* The answer to the request pkt, as a primary holding zone_rr: the
- * records at the name and type asked (for a query), NOERROR. */
+ * records at the name and type asked (for a query), NOERROR; an SOA
+ * query, the SOA of a zone there. */
 static ldns_pkt *
 zone_answer(const ldns_pkt *pkt)
 {
@@ -341,6 +391,7 @@ zone_answer(const ldns_pkt *pkt)
 	int update = ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE;
 	const ldns_rr *qr =
 	    ldns_rr_list_rr_count(q) > 0 ? ldns_rr_list_rr(q, 0) : NULL;
+	ldns_rr *soa;
 
 	ldns_pkt_set_id(a, ldns_pkt_id(pkt));
 	ldns_pkt_set_qr(a, true);
@@ -354,6 +405,10 @@ zone_answer(const ldns_pkt *pkt)
 		if (rr_same(zone_rr[i], qr, 0))
 			ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER,
 			                 ldns_rr_clone(zone_rr[i]));
+	/* a zone at every name: its SOA */
+	if (!update && ldns_rr_get_type(qr) == LDNS_RR_TYPE_SOA &&
+	    ldns_pkt_ancount(a) == 0 && (soa = soa_rr(qr)) != NULL)
+		ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, soa);
 	return a;
 }
 

@@ -1,7 +1,7 @@
 /*
  * util-test.c - the diagnostics: the first error wins, context added
- * after an error, bounded messages; and the log turns control bytes into
- * '?'.
+ * after an error, bounded messages that say where they were cut; and the
+ * log turns control bytes into '?'.
  */
 #include "config.h"
 
@@ -27,11 +27,20 @@ test_first_wins(void)
 	is_str(d.error, "first 1", "the first error wins");
 }
 
+/* Does s end with tail? */
+static int
+ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), k = strlen(tail);
+
+	return n >= k && strcmp(s + n - k, tail) == 0;
+}
+
 static void
 test_append(void)
 {
 	struct diag d;
-	char cause[400];
+	char cause[DIAG_MSG_MAX - 200];
 
 	diag_init(&d);
 	diag_append(NULL, " (no diag: nothing happens)");
@@ -50,7 +59,51 @@ test_append(void)
 	diag_append(&d, " (%0300d)", 0);
 	ok(strncmp(d.error, cause, strlen(cause)) == 0,
 	   "a cut context leaves the cause whole");
-	ok(strlen(d.error) == DIAG_MSG_MAX - 1, "the message fills its bound");
+	ok(strlen(d.error) > DIAG_MSG_MAX - 10 &&
+	       strlen(d.error) < DIAG_MSG_MAX,
+	   "the message fills its bound");
+	ok(ends_with(d.error, TEXT_CUT_MARK), "a cut context ends marked");
+}
+
+/* A message longer than its bound is cut at the end of a word, never
+ * inside a UTF-8 sequence, and says so; one that fits is left alone. */
+static void
+test_cut(void)
+{
+	struct diag d;
+	char words[3 * DIAG_MSG_MAX], *p = words;
+	size_t n;
+
+	/* "word0001 word0002 ...": the cut comes after a whole word */
+	for (int i = 1; p + 10 < words + sizeof(words); i++)
+		p += snprintf(p, 10, "word%04d ", i);
+	diag_init(&d);
+	diag_error(&d, "%s", words);
+	n = strlen(d.error);
+	ok(n < DIAG_MSG_MAX && n > DIAG_MSG_MAX - 20,
+	   "a long error fills its bound");
+	ok(ends_with(d.error, TEXT_CUT_MARK), "a long error ends marked");
+	ok(n > 20 && strncmp(d.error + n - strlen(TEXT_CUT_MARK) - 9, " word",
+	                     5) == 0,
+	   "a long error is cut after a whole word");
+	diag_warn(&d, "%s", words);
+	ok(ends_with(d.warn[0], TEXT_CUT_MARK), "a long warning ends marked");
+
+	/* no space near the bound: cut before a two-byte character */
+	memset(words, 'x', sizeof(words));
+	for (size_t i = DIAG_MSG_MAX - 60; i + 1 < DIAG_MSG_MAX + 60; i += 2)
+		memcpy(words + i, "\xC3\xA4", 2);
+	words[sizeof(words) - 1] = '\0';
+	diag_init(&d);
+	diag_error(&d, "%s", words);
+	n = strlen(d.error) - strlen(TEXT_CUT_MARK);
+	ok(ends_with(d.error, TEXT_CUT_MARK) && n % 2 == 0 &&
+	       (unsigned char)d.error[n - 1] == 0xA4,
+	   "a cut leaves no character in half");
+
+	diag_init(&d);
+	diag_error(&d, "short %s", "enough");
+	is_str(d.error, "short enough", "a message that fits is not marked");
 }
 
 /* What the log writes for a message that quotes control bytes (as a
@@ -253,6 +306,7 @@ main(void)
 	test_first_wins();
 	test_parse_uint();
 	test_append();
+	test_cut();
 	test_log_clean();
 	return done_testing();
 }
