@@ -7,13 +7,16 @@
  *       (cert_describe), whether it names a host (cert_names_host,
  *       cert_cn_names_host) and the message of a name mismatch
  *       (cert_name_error);
- *   'U' a URL, then after the first LF a Location header's value: the
- *       URL is split as a fetch splits it (xfer_parse_url) and the
- *       Location resolved against it (absolute_url);
+ *   'U' a URL, then on the next line a Location header's value, then
+ *       resolve entries ("HOST:PORT:ADDR") one a line: the URL is split
+ *       as a fetch splits it (xfer_parse_url), the Location resolved
+ *       against it (absolute_url), and the entries named when its host
+ *       cannot be resolved (xfer_curl_error, resolve_port_hint);
  *   anything else: the header lines of a response (on_header, one call
  *       per line as libcurl makes them), with the status and the
  *       Content-Type taken from them as libcurl would, then judged as
- *       a response (xfer_judge_response).
+ *       a response (xfer_judge_response) and as one that ran out of
+ *       time (xfer_timeout_error).
  * Invariants, else abort: the reason phrase kept is printable ASCII; a
  * Location kept has no line end; no error message holds a control
  * character; a response taken as a policy has status 200 and a
@@ -96,8 +99,9 @@ check_kept(const struct xfer *x, int nul)
 static void
 fuzz_head(CURL *curl, const char *buf, size_t len)
 {
-	struct fetch_job job = {BASE_URL, NULL, {0}, NULL, NULL, 0};
-	struct fetch_result *r = &job.result;
+	struct fetch_opts o = {NULL, NULL, 30, 0, "timeout"};
+	struct fetch_job job = {BASE_URL, &o, {0}, NULL, NULL, 0};
+	struct fetch_result *r = &job.result, late;
 	struct xfer x;
 	size_t off = 0;
 
@@ -140,35 +144,74 @@ fuzz_head(CURL *curl, const char *buf, size_t len)
 		abort();
 	if (!r->ok && r->error[0] == '\0')
 		abort();
+	/* the same head, had the transfer then run out of time */
+	memset(&late, 0, sizeof(late));
+	late.status = r->status;
+	xfer_curl_error(&x, CURLE_OPERATION_TIMEDOUT, &late);
+	check_no_controls(late.error);
+	if (!late.timed_out)
+		abort();
 	fetch_result_free(r);
 	buf_free(&x.body);
 	free(x.location);
 }
 
-/* A URL and a Location to resolve against it. */
+/* The resolve entries in lines (one a line, up to the end), as a
+ * transfer holds them; NULL for none. */
+static struct curl_slist *
+resolve_entries(const char *lines)
+{
+	struct curl_slist *l = NULL;
+
+	while (lines != NULL && *lines != '\0') {
+		const char *nl = strchr(lines, '\n');
+		char *e =
+		    xstrndup(lines, nl ? (size_t)(nl - lines) : strlen(lines));
+
+		l = curl_slist_append(l, e);
+		free(e);
+		lines = nl ? nl + 1 : NULL;
+	}
+	return l;
+}
+
+/* A URL, a Location to resolve against it, then the resolve entries
+ * named when its host cannot be resolved, one a line. */
 static void
 fuzz_url(const char *buf)
 {
 	const char *nl = strchr(buf, '\n');
+	const char *nl2 = nl ? strchr(nl + 1, '\n') : NULL;
 	char *url = xstrndup(buf, nl ? (size_t)(nl - buf) : strlen(buf));
-	struct fetch_job job = {url, NULL, {0}, NULL, NULL, 0};
+	struct fetch_opts o = {NULL, NULL, 30, 0, "timeout"};
+	struct fetch_job job = {url, &o, {0}, NULL, NULL, 0};
+	struct fetch_result r;
 	struct xfer x;
-	char *abs;
+	char *loc, *abs;
 
 	memset(&x, 0, sizeof(x));
+	memset(&r, 0, sizeof(r));
 	x.job = &job;
 	if (xfer_parse_url(&x, url) == 0) {
 		if (x.host[0] == '\0' || x.port[0] == '\0' ||
 		    strspn(x.port, "0123456789") != strlen(x.port) ||
 		    job.result.error[0] != '\0')
 			abort();
+		x.resolve = resolve_entries(nl2 ? nl2 + 1 : NULL);
+		xfer_curl_error(&x, CURLE_COULDNT_RESOLVE_HOST, &r);
+		if (r.ok || r.error[0] == '\0')
+			abort();
+		curl_slist_free_all(x.resolve);
 	} else if (job.result.error[0] == '\0') {
 		abort();
 	}
 	if (nl != NULL) {
-		abs = absolute_url(url, nl + 1);
+		loc = xstrndup(nl + 1,
+		               nl2 ? (size_t)(nl2 - nl - 1) : strlen(nl + 1));
+		abs = absolute_url(url, loc);
 		check_no_controls(abs);
 		free(abs);
+		free(loc);
 	}
 	free(url);
 }
