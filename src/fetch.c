@@ -996,13 +996,18 @@ resolve_port_hint(const struct xfer *x, char *out, size_t size)
 
 	out[0] = '\0';
 	for (const struct curl_slist *s = x->resolve; s != NULL; s = s->next) {
-		const char *port = s->data + n + 1, *end = strchr(port, ':');
+		const char *port, *end;
 
-		if (strlen(s->data) <= n || s->data[n] != ':' || end == NULL ||
+		/* the port is read only in an entry that holds the host and a
+		 * ':' after it: a shorter entry ends before it */
+		if (strlen(s->data) <= n || s->data[n] != ':' ||
 		    ascii_ncasecmp(s->data, x->host, n) != 0)
 			continue;
-		if ((size_t)(end - port) == strlen(x->port) &&
-		    memcmp(port, x->port, strlen(x->port)) == 0)
+		port = s->data + n + 1;
+		end = strchr(port, ':');
+		if (end == NULL ||
+		    ((size_t)(end - port) == strlen(x->port) &&
+		     memcmp(port, x->port, strlen(x->port)) == 0))
 			continue;
 		snprintf(out, size,
 		         " (a resolve entry names %s for port %.*s; the URL "

@@ -2660,10 +2660,28 @@ lines_equal(const struct lines *a, size_t i, const struct lines *b, size_t j)
 	       memcmp(a->start[i], b->start[j], a->len[i]) == 0;
 }
 
+/* Append line i of l to out behind tag. The published side is whatever
+ * the file held: a control character there but tab (a NUL byte, ESC, a
+ * bare CR) is shown as '?', so that it neither reaches a terminal raw nor
+ * cuts the line short. */
 static void
 diff_line(struct buf *out, char tag, const struct lines *l, size_t i)
 {
-	buf_printf(out, "%c%.*s\n", tag, (int)l->len[i], l->start[i]);
+	const char *p = l->start[i], *end = p + l->len[i];
+
+	buf_append(out, &tag, 1);
+	while (p < end) {
+		const char *q = p;
+
+		while (q < end && ((unsigned char)*q >= 0x20 || *q == '\t') &&
+		       *q != 0x7f)
+			q++;
+		buf_append(out, p, (size_t)(q - p));
+		if (q < end)
+			buf_append(out, "?", 1);
+		p = q < end ? q + 1 : q;
+	}
+	buf_append(out, "\n", 1);
 }
 
 /* Longest-common-subsequence table, (a->n+1) x (b->n+1), from the end. */

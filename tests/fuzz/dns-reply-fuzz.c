@@ -12,7 +12,11 @@
  * Invariants, else abort: a name read is never empty and never longer
  * than a name may be; a TXT set keeps one text, RDATA and length per
  * record; the apex is told by 1, 0 or -1; at most DNS_ADDR_MAX
- * addresses.
+ * addresses. The readers the wildcard tests use agree with themselves:
+ * the records (read_rrs), MX targets and CNAME (read_cname) of a name
+ * are alike those read again from the same answer (wild_alike,
+ * wild_mx_alike, wild_rrs_alike), and TXT RDATA shown in a dry run's
+ * UPDATE text (txt_present) is printable ASCII.
  * The same input is also taken for what a primary sent on a TCP
  * connection: its length-prefixed messages are framed (frame_take), fed
  * whole and in small pieces, and each is given to the request it answers
@@ -70,6 +74,58 @@ check_name(char *name)
 	free(name);
 }
 
+/* The TXT RDATA of s as a dry run shows it: printable ASCII. */
+static void
+check_present(const struct dns_txtset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		struct buf b;
+
+		buf_init(&b, 8 * DNS_MSG_MAX);
+		txt_present(s->rdata[i], s->rdlen[i], &b);
+		for (size_t k = 0; k < b.len; k++)
+			if (b.data[k] < 0x20 || b.data[k] > 0x7e)
+				abort();
+		buf_free(&b);
+	}
+}
+
+/* What the wildcard tests read at name, compared with itself. */
+static void
+read_alike(const ldns_pkt *pkt, const char *name)
+{
+	static const ldns_rr_type types[] = {LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_A,
+	                                     LDNS_RR_TYPE_AAAA};
+	struct dns_txtset s;
+	struct strlist mx = {0};
+	char *cname = NULL, *again;
+	int flag = 0;
+	struct wild_part part = {&s, &cname, &again, &flag};
+
+	memset(&s, 0, sizeof(s));
+	read_txt(pkt, name, &s, &cname);
+	again = read_cname(pkt, name);
+	if ((cname == NULL) != (again == NULL) ||
+	    (cname != NULL && strcmp(cname, again) != 0) ||
+	    !wild_alike(&part, pkt, name))
+		abort();
+	check_present(&s);
+	txtset_free(&s);
+	free(cname);
+	free(again);
+	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		read_rrs(pkt, name, types[t], &s);
+		if (!txtset_same(&s, &s) ||
+		    !wild_rrs_alike(&s, types[t], pkt, name))
+			abort();
+		txtset_free(&s);
+	}
+	read_mx(pkt, name, &mx);
+	if (!wild_mx_alike(&mx, pkt, name))
+		abort();
+	strlist_free(&mx);
+}
+
 /* Every reader over one parsed message. */
 static void
 read_all(const ldns_pkt *pkt)
@@ -110,6 +166,8 @@ read_all(const ldns_pkt *pkt)
 	addrs_from_answer(pkt, LDNS_RR_TYPE_AAAA, 53, &as);
 	if (as.n > DNS_ADDR_MAX)
 		abort();
+	read_alike(pkt, "_mta-sts.example.com");
+	read_alike(pkt, "example.com");
 }
 
 /* Frame the stream data (size bytes) as rx_message does, fed piece by
