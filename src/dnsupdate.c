@@ -3387,11 +3387,19 @@ dns_target_find(const char *domain, const char *zone, const char *server,
 /* --------------------------------------------------------------- plan */
 
 enum op_kind {
-	OP_EXISTS, /* prerequisite: this RR is in the RRset as read */
-	OP_ABSENT, /* prerequisite: no TXT RRset at owner */
-	OP_DELETE, /* delete this RR */
-	OP_ADD,    /* add this RR */
+	OP_EXISTS,   /* prerequisite: this RR is in the RRset as read */
+	OP_ABSENT,   /* prerequisite: no TXT RRset at owner */
+	OP_NO_CNAME, /* prerequisite: no CNAME at owner */
+	OP_DELETE,   /* delete this RR */
+	OP_ADD,      /* add this RR */
 };
+
+/* Is an operation of kind k a prerequisite? */
+static int
+op_prereq(enum op_kind k)
+{
+	return k == OP_EXISTS || k == OP_ABSENT || k == OP_NO_CNAME;
+}
 
 struct op {
 	enum op_kind kind;
@@ -3488,7 +3496,11 @@ part_needed(const struct dns_txtset *s, const char *text, const char *prefix,
 }
 
 /* Add the operations that make the prefix records at owner exactly
- * text with TTL ttl, given the RRset s as read, to p. */
+ * text with TTL ttl, given the RRset s as read, to p. Besides the RRset
+ * as read, owner must hold no CNAME: one made meanwhile where no TXT
+ * record was passes a TXT prerequisite, and servers then drop the TXT
+ * record added beside it (BIND, Knot) or refuse the update (PowerDNS),
+ * with nothing that tells why. */
 static void
 plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
           const char *text, const char *prefix, uint32_t ttl)
@@ -3502,6 +3514,7 @@ plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
 		plan_add(p, OP_ABSENT, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++)
 		plan_add(p, OP_EXISTS, owner, s->rdata[i], s->rdlen[i], 0);
+	plan_add(p, OP_NO_CNAME, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->text.v[i], text) == 0 && s->ttl == ttl)
 			present = 1;
@@ -3708,6 +3721,7 @@ update_text_one(const struct dns_target *t, const struct dns_change *c,
 {
 	static const char *const what[] = {[OP_EXISTS] = "prereq yxrrset",
 	                                   [OP_ABSENT] = "prereq nxrrset",
+	                                   [OP_NO_CNAME] = "prereq nxrrset",
 	                                   [OP_DELETE] = "update delete",
 	                                   [OP_ADD] = "update add"};
 	struct plan p;
@@ -3730,12 +3744,12 @@ update_text_one(const struct dns_target *t, const struct dns_change *c,
 	for (size_t j = 0; j < 2 * p.n; j++) {
 		const struct op *o = &p.ops[j % p.n];
 
-		if ((j < p.n) != (o->kind == OP_EXISTS || o->kind == OP_ABSENT))
+		if ((j < p.n) != op_prereq(o->kind))
 			continue; /* prerequisites first, then the updates */
 		buf_printf(out, "%s %s", what[o->kind], o->owner);
 		if (o->kind == OP_ADD)
 			buf_printf(out, " %lu", (unsigned long)o->ttl);
-		buf_puts(out, " TXT");
+		buf_puts(out, o->kind == OP_NO_CNAME ? " CNAME" : " TXT");
 		txt_present(o->rdata, o->rdlen, out);
 		buf_puts(out, "\n");
 	}
@@ -3769,12 +3783,13 @@ op_rr(const struct op *o)
 	size_t off = 0;
 
 	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(o->owner));
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	ldns_rr_set_type(rr, o->kind == OP_NO_CNAME ? LDNS_RR_TYPE_CNAME
+	                                            : LDNS_RR_TYPE_TXT);
 	ldns_rr_set_class(rr, o->kind == OP_EXISTS || o->kind == OP_ADD
 	                          ? LDNS_RR_CLASS_IN
 	                          : LDNS_RR_CLASS_NONE);
 	ldns_rr_set_ttl(rr, o->kind == OP_ADD ? o->ttl : 0);
-	if (o->kind == OP_ABSENT)
+	if (o->kind == OP_ABSENT || o->kind == OP_NO_CNAME)
 		return rr;
 	while (off < o->rdlen) {
 		size_t n = 1 + o->rdata[off];
@@ -3796,9 +3811,7 @@ plan_packet(const char *zone, const struct plan *p)
 	ldns_pkt *pkt;
 
 	for (size_t i = 0; i < p->n; i++) {
-		enum op_kind k = p->ops[i].kind;
-
-		ldns_rr_list_push_rr(k == OP_EXISTS || k == OP_ABSENT ? pr : up,
+		ldns_rr_list_push_rr(op_prereq(p->ops[i].kind) ? pr : up,
 		                     op_rr(&p->ops[i]));
 	}
 	pkt = ldns_update_pkt_new(ldns_dname_new_frm_str(zone),
@@ -3974,11 +3987,13 @@ send_update(const struct dns_target *t, const struct plan *p,
 	return rcode;
 }
 
-/* Read the state of every change not confirmed again, replacing the old
- * states. Returns 0, or -1 with the reason in d. */
+/* Read the state of every change not confirmed (nor contended) again,
+ * replacing the old states: into old[i] when old is not NULL (the
+ * caller frees them; those of changes not read again stay as they were),
+ * else freed. Returns 0, or -1 with the reason in d. */
 static int
 reread(const struct dns_target *t, struct dns_change *c, size_t n,
-       struct diag *d)
+       struct dns_state *old, struct diag *d)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
@@ -3994,10 +4009,39 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 			dns_state_free(&fresh);
 			return -1;
 		}
-		dns_state_free(c[i].state);
+		if (old != NULL)
+			old[i] = *c[i].state;
+		else
+			dns_state_free(c[i].state);
 		*c[i].state = fresh;
 	}
 	return 0;
+}
+
+/* One of the two names a change manages, as a state holds it. */
+struct part {
+	char owner[DNS_NAME_MAX + 16];
+	struct dns_txtset *set; /* the TXT records there */
+	const char *cname;      /* the CNAME there, or NULL */
+	const char *text;       /* the record wanted there; NULL: left alone */
+	const char *prefix;     /* its kind: STS_ or TLSRPT_RECORD_VERSION */
+	unsigned bit;           /* DNS_NAME_STS or DNS_NAME_TLSRPT */
+};
+
+/* Part k (0: _mta-sts, 1: _smtp._tls) of change c into pt, as the state
+ * st holds it (c's own when st is NULL). */
+static void
+part_of(const struct dns_change *c, int k, struct dns_state *st,
+        struct part *pt)
+{
+	st = st != NULL ? st : c->state;
+	snprintf(pt->owner, sizeof(pt->owner), "%s.%s",
+	         k ? "_smtp._tls" : "_mta-sts", c->domain);
+	pt->set = k ? &st->tlsrpt : &st->sts;
+	pt->cname = k ? st->tlsrpt_cname : st->sts_cname;
+	pt->text = k ? c->tlsrpt_text : c->sts_text;
+	pt->prefix = k ? TLSRPT_RECORD_VERSION : STS_RECORD_VERSION;
+	pt->bit = k ? DNS_NAME_TLSRPT : DNS_NAME_STS;
 }
 
 /* Mark the changes whose records, as read back, hold the values they
@@ -4039,7 +4083,7 @@ reread_accepted(const struct dns_target *t, struct dns_change *c, size_t n,
 	struct diag why;
 
 	diag_init(&why);
-	if (reread(t, c, n, &why) == 0)
+	if (reread(t, c, n, NULL, &why) == 0)
 		return 0;
 	for (size_t i = 0; i < why.nwarn; i++)
 		diag_warn(d, "%s", why.warn[i]);
@@ -4187,7 +4231,7 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
 		/* why a read fails is not told: the caller's reason (it may
 		 * have been applied) is; and no diag sits in the frame of
 		 * every UPDATE for it */
-		if (reread(t, c, n, NULL) == -1)
+		if (reread(t, c, n, NULL, NULL) == -1)
 			return -1;
 		if (plan_in_place(p, c, n))
 			break;
@@ -4239,18 +4283,14 @@ conflict_error(const char *names, const char *where, int rcode, struct diag *d)
 	           names, where, prereq_rcode_name(rcode));
 }
 
-/* A digest of the records of our kind that c's state holds at one of
- * the names c manages (k: 0 _mta-sts, 1 _smtp._tls), whatever their
- * order; 0 for a name c leaves alone. */
+/* A digest of the records of the kind of prefix that s holds, whatever
+ * their order. */
 static size_t
-version_digest(const struct dns_change *c, int k)
+version_digest(const struct dns_txtset *s, const char *prefix)
 {
-	const struct dns_txtset *s = k ? &c->state->tlsrpt : &c->state->sts;
-	const char *text = k ? c->tlsrpt_text : c->sts_text;
-	const char *prefix = k ? TLSRPT_RECORD_VERSION : STS_RECORD_VERSION;
 	size_t sum = 0;
 
-	for (size_t i = 0; text != NULL && i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++)
 		if (record_is_version(s->text.v[i], prefix))
 			sum += hash_bytes(s->text.v[i], strlen(s->text.v[i]));
 	return sum;
@@ -4258,69 +4298,130 @@ version_digest(const struct dns_change *c, int k)
 
 /*
  * After a refusal by the prerequisites and a new read: mark the changes
- * whose records of our kind someone changed since the first read (before
- * holds two digests a change then), unless they now hold what we want,
- * and which of their names those are. Their edit is not overwritten:
- * DESIGN section 2.9. Returns how many.
+ * whose records of our kind someone changed since the first read (old
+ * holds the states then), or that someone made a CNAME, unless they now
+ * hold what we want, and which of their names those are. Their edit is
+ * not overwritten (DESIGN section 2.9), and a new CNAME is that change's
+ * own refusal, not one of the whole UPDATE. Returns how many.
  */
 static size_t
-mark_contended(struct dns_change *c, size_t n, const size_t *before, int rcode)
+mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned names = 0;
+		unsigned names = 0, cnames = 0;
 
-		for (int j = 0; j < 2; j++)
-			if (version_digest(&c[i], j) != before[2 * i + j])
-				names |= j ? DNS_NAME_TLSRPT : DNS_NAME_STS;
+		for (int j = 0; j < 2; j++) {
+			struct part was, now;
+
+			part_of(&c[i], j, &old[i], &was);
+			part_of(&c[i], j, NULL, &now);
+			if (now.text == NULL)
+				continue;
+			if (now.cname != NULL && was.cname == NULL)
+				cnames |= now.bit;
+			if (version_digest(was.set, now.prefix) !=
+			    version_digest(now.set, now.prefix))
+				names |= now.bit;
+		}
+		names |= cnames;
 		if (!dns_change_needed(&c[i]))
-			names = 0;
+			names = cnames = 0;
 		c[i].contended = names ? rcode : 0;
 		c[i].contended_names = names;
+		c[i].contended_cnames = cnames;
 		k += names != 0;
 	}
 	return k;
 }
 
-/* The error of the changes marked contended (after where refused the
- * update with rcode): which records of which names someone changed, and
- * that nothing of theirs changed. */
+/* Append to names the names of c that someone changed, for messages:
+ * "the v=STSv1 records at _mta-sts.D", "_smtp._tls.D (now a CNAME to
+ * T)", joined with " and ". */
+static void
+contended_names_text(const struct dns_change *c, struct buf *names)
+{
+	for (int k = 0; k < 2; k++) {
+		struct part pt;
+
+		part_of(c, k, NULL, &pt);
+		if (!(c->contended_names & pt.bit))
+			continue;
+		buf_puts(names, names->len ? " and " : "");
+		if (c->contended_cnames & pt.bit)
+			buf_printf(names, "%s (now a CNAME to %s)", pt.owner,
+			           pt.cname ? pt.cname : "?");
+		else
+			buf_printf(names, "the %s records at %s", pt.prefix,
+			           pt.owner);
+	}
+}
+
+/* The error of change c, of which someone made a name a CNAME between
+ * our read and where refused its update: as for one there at the read,
+ * it is left alone. */
+static void
+cname_error(const struct dns_change *c, const char *where, struct diag *d)
+{
+	struct part pt;
+
+	part_of(c, !(c->contended_cnames & DNS_NAME_STS), NULL, &pt);
+	diag_error(d,
+	           "someone made %s a CNAME to %s between our read and our "
+	           "update (%s from %s): leaving it alone (%s), and this "
+	           "domain's records were not changed",
+	           pt.owner, pt.cname ? pt.cname : "?",
+	           prereq_rcode_name(c->contended), where,
+	           pt.bit == DNS_NAME_STS ? "RFC 8461 section 8.2 delegation"
+	                                  : "a TXT record cannot stand "
+	                                    "beside it");
+}
+
+/* The error of the changes marked contended: which records of which
+ * names someone changed, and that nothing of theirs changed. */
 static void
 contended_error(const struct dns_change *c, size_t n, const char *where,
-                int rcode, struct diag *d)
+                struct diag *d)
 {
+	const struct dns_change *first = NULL;
 	struct buf names;
+	size_t k = 0;
 
-	buf_init(&names, DIAG_MSG_MAX / 2);
-	for (size_t i = 0; i < n; i++) {
-		if (c[i].contended_names & DNS_NAME_STS)
-			buf_printf(&names,
-			           "%sthe v=STSv1 records at _mta-sts.%s",
-			           names.len ? " and " : "", c[i].domain);
-		if (c[i].contended_names & DNS_NAME_TLSRPT)
-			buf_printf(&names,
-			           "%sthe v=TLSRPTv1 records at _smtp._tls.%s",
-			           names.len ? " and " : "", c[i].domain);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].contended && k++ == 0)
+			first = &c[i];
+	if (first == NULL)
+		return;
+	if (k == 1 && first->contended_cnames != 0) {
+		cname_error(first, where, d);
+		return;
 	}
+	buf_init(&names, DIAG_MSG_MAX / 2);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].contended)
+			contended_names_text(&c[i], &names);
 	diag_error(d,
-	           "someone changed %s between our read and our update (%s "
-	           "from %s): their edit is left as it is and %s records "
-	           "were not changed; the next run replaces their edit "
-	           "unless the domain is taken out of the configuration",
-	           names.data ? names.data : "?", prereq_rcode_name(rcode),
-	           where, n > 1 ? "these domains'" : "this domain's");
+	           "someone changed %s between our read and our update "
+	           "(%s from %s): their edit is left as it is and %s "
+	           "records were not changed; the next run replaces "
+	           "their edit unless the domain is taken out of the "
+	           "configuration",
+	           names.data ? names.data : "?",
+	           prereq_rcode_name(first->contended), where,
+	           k > 1 ? "these domains'" : "this domain's");
 	buf_free(&names);
 }
 
 /* Read the states again after where refused the update of names with
- * rcode; a failure to read says what it followed (after its reason, which
- * is never cut). Returns 0, or -1. */
+ * rcode (the states before into old); a failure to read says what it
+ * followed (after its reason, which is never cut). Returns 0, or -1. */
 static int
 reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
-               const char *where, const char *names, int rcode, struct diag *d)
+               struct dns_state *old, const char *where, const char *names,
+               int rcode, struct diag *d)
 {
-	if (reread(t, c, n, d) == 0)
+	if (reread(t, c, n, old, d) == 0)
 		return 0;
 	diag_append(d,
 	            " (while reading the records again after %s refused the "
@@ -4330,36 +4431,36 @@ reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
 }
 
 /* After the prerequisites refused the update with rcode: read the
- * states again and mark the contended changes (their count into
- * *contended). Returns 0, or -1 with the reason in d. */
+ * states again and mark the contended changes. Returns 0, or -1 with
+ * the reason in d. */
 static int
 reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
-             const char *where, const char *names, int rcode, size_t *contended,
-             struct diag *d)
+             const char *where, const char *names, int rcode, struct diag *d)
 {
-	size_t *before = xcalloc(2 * n, sizeof(*before));
-	int rc;
+	struct dns_state *old = xcalloc(n, sizeof(*old));
+	int rc = reread_refused(t, c, n, old, where, names, rcode, d);
 
-	for (size_t i = 0; i < n; i++)
-		for (int j = 0; j < 2; j++)
-			before[2 * i + j] = version_digest(&c[i], j);
-	rc = reread_refused(t, c, n, where, names, rcode, d);
 	if (rc == 0)
-		*contended = mark_contended(c, n, before, rcode);
-	free(before);
+		mark_contended(c, n, old, rcode);
+	for (size_t i = 0; i < n; i++)
+		dns_state_free(&old[i]);
+	free(old);
 	return rc;
 }
 
 /* The result of an update whose other changes went through: a conflict
  * if some were contended (their error in d), else DNS_UPDATE_OK. */
 static enum dns_update_result
-contended_result(const struct dns_change *c, size_t n, size_t contended,
-                 const char *where, int rcode, struct diag *d)
+contended_result(const struct dns_change *c, size_t n, const char *where,
+                 struct diag *d)
 {
-	if (contended == 0)
-		return DNS_UPDATE_OK;
-	contended_error(c, n, where, rcode, d);
-	return DNS_UPDATE_CONFLICT;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].contended) {
+			contended_error(c, n, where, d);
+			return DNS_UPDATE_CONFLICT;
+		}
+	}
+	return DNS_UPDATE_OK;
 }
 
 /* Can a refusal of an UPDATE with rcode (as send_update() returns it)
@@ -4408,18 +4509,45 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
 }
 
 /*
+ * After the UPDATE of the changes c (its names in words; attempt 0: the
+ * first) was refused with rcode: tell what comes next. DNS_UPDATE_OK:
+ * the states were read again, the changes whose records of our kind
+ * someone changed marked contended; plan again and send once more. Else
+ * the result, its reason in d: a second refusal by the prerequisites is
+ * a conflict.
+ */
+static enum dns_update_result
+update_after(const struct dns_target *t, struct dns_change *c, size_t n,
+             const char *names, int attempt, int rcode,
+             struct dns_update_info *info, struct diag *d)
+{
+	const char *where = info->where;
+
+	if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
+		return update_refused(t, where, names, rcode, info, d);
+	if (attempt > 0) {
+		conflict_error(names, where, rcode, d);
+		return DNS_UPDATE_CONFLICT;
+	}
+	if (reread_after(t, c, n, where, names, rcode, d) == -1)
+		return DNS_UPDATE_FAILED;
+	return DNS_UPDATE_OK;
+}
+
+/*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
  * see), telling how it went in info (from info_init()). When a
- * prerequisite fails (the records differ from what was read), the
- * states are read again: if they already hold what the update would
- * make (someone made the same change meanwhile; our own UPDATE is
+ * prerequisite fails (the records differ from what was read), the states
+ * are read again (update_after()): if they already hold what the update
+ * would make (someone made the same change meanwhile; our own UPDATE is
  * never sent twice), there is nothing left to do and no conflict to
- * report; a change whose records of our kind someone else changed is
- * left out, so that their edit is not overwritten (it fails as a
- * conflict); the others are planned again and sent once more, with a
- * warning, and a second refusal is a conflict. An UPDATE whose reply was
- * lost counts as accepted only when the records read back show it
- * applied (send_planned()); they are then confirmed already.
+ * report; a change whose records of our kind someone else changed, or
+ * whose name someone made a CNAME, is left out, so that their edit is not
+ * overwritten (it fails as a conflict); the others are planned again and
+ * sent once more, with a warning, and a second refusal is a conflict. An
+ * UPDATE whose reply was lost counts as accepted only when the records
+ * read back show it applied (send_planned()); they are then confirmed
+ * already.
  */
 static enum dns_update_result
 update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4427,20 +4555,21 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 {
 	char *where = info->where, names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
-	size_t contended = 0;
+	enum dns_update_result r;
+	struct plan p;
 
 	info->carried = n;
-	for (size_t i = 0; i < n; i++)
-		c[i].confirmed = c[i].contended = 0, c[i].contended_names = 0;
+	for (size_t i = 0; i < n; i++) {
+		c[i].confirmed = c[i].contended = 0;
+		c[i].contended_names = c[i].contended_cnames = 0;
+	}
 	for (int attempt = 0;; attempt++) {
-		struct plan p;
 		int rcode;
 
 		if (plan_build(c, n, &p, d) == -1)
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
-			return contended_result(c, n, contended, where, refused,
-			                        d);
+			return contended_result(c, n, where, d);
 		if (refused)
 			diag_warn(d,
 			          "someone changed %s meanwhile (%s from %s): "
@@ -4448,25 +4577,21 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
 		rcode = send_planned(t, c, n, &p, info, d);
-		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
-		if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
-			return update_refused(t, where, names, rcode, info, d);
-		if (attempt > 0) {
-			conflict_error(names, where, rcode, d);
-			return DNS_UPDATE_CONFLICT;
-		}
-		if (reread_after(t, c, n, where, names, rcode, &contended, d) ==
-		    -1)
-			return DNS_UPDATE_FAILED;
+		r = update_after(t, c, n, names, attempt, rcode, info, d);
+		plan_free(&p);
+		if (r != DNS_UPDATE_OK)
+			return r;
 		refused = rcode;
 	}
 	/* a lost reply was confirmed by the read-back already */
-	if (!info->reply_lost && confirm(t, c, n, d) != DNS_UPDATE_OK)
+	r = info->reply_lost ? DNS_UPDATE_OK : confirm(t, c, n, d);
+	plan_free(&p);
+	if (r != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;
 	info->read_back = 1;
-	return contended_result(c, n, contended, where, refused, d);
+	return contended_result(c, n, where, d);
 }
 
 /* Send one UPDATE for the changes of zone t; see dnsupdate.h. */
@@ -4492,7 +4617,7 @@ report_contended(const struct dns_target *t, const struct dns_change *c,
 
 	diag_init(&own);
 	target_where(t, 0, where, sizeof(where));
-	contended_error(&c[i], 1, where, c[i].contended, &own);
+	contended_error(&c[i], 1, where, &own);
 	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own, info);
 }
 

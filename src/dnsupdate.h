@@ -326,12 +326,15 @@ struct dns_change {
 	int ttl_set;
 	struct dns_state *state; /* as read; refreshed on a conflict */
 	int confirmed; /* set by dns_update_apply(): read back as changed */
-	/* set by dns_update_apply(): someone changed its records of our
-	 * kind between the read and the update (the rcode of the refusal,
-	 * NXRRSET or YXRRSET; else 0); they are left as they are */
+	/* set by dns_update_apply(): someone changed its records of our kind,
+	 * or made one of its names a CNAME, between the read and the update
+	 * (the rcode of the refusal, NXRRSET or YXRRSET; else 0); they are left
+	 * as they are */
 	int contended;
 	/* with contended: which of its names they changed (DNS_NAME_*) */
 	unsigned contended_names;
+	/* with contended: which of those they made a CNAME (DNS_NAME_*) */
+	unsigned contended_cnames;
 	/* the part of the Knot acl that grants its names (knot_acl_parts():
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
@@ -363,44 +366,44 @@ enum dns_update_result {
 
 /*
  * Send one UPDATE for all n changes of the zone t: prerequisites are the
- * RRsets as read (every RR, value-dependent; "RRset does not exist" for
- * an empty one) of each name that changes, the old v=STSv1 / v=TLSRPTv1
- * records deleted (class NONE, with their RDATA), the new ones added with
- * their TTL (a record already there with the wrong TTL is deleted and
- * added again with the right one; servers then change the RRset's TTL).
- * RD clear, random id, TSIG-signed with t->key, over TCP. The reply's
- * TSIG is verified and its rcode checked (a reply whose TSIG does not
- * prove it the server's, as a forged one racing it, is set aside while
- * the server's own may still come, until the timeout); an UPDATE whose
- * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
- * saying it may have been applied. But when the connection ended before
- * any reply came, the records are read back first: if every name the
- * UPDATE changes holds exactly what it leaves there (values and TTL),
- * it was applied, and the call goes on as if it had been answered
- * NOERROR. On NXRRSET or YXRRSET (someone
- * changed a record meanwhile) the states are read again: if they already
- * hold what the update would make, that is DNS_UPDATE_OK with no warning;
- * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone
- * changed is left out (c->contended: their edit is not overwritten; the
- * call then ends in DNS_UPDATE_CONFLICT, with their names in d); for the
- * others a warning is added to d and the update recomputed and retried
- * once, and a second failure is DNS_UPDATE_CONFLICT. Then the records are
- * read back and confirmed: each c->state then holds the TXT records read
- * back (its MX list, needed only to plan, is not read again), and
- * c->confirmed is set for each change whose values they hold (a server
- * may lower the TTL: dns_change_needed() then still says so). A server
- * may apply part of an UPDATE and still answer NOERROR (PowerDNS drops
- * what its Lua policy refuses): the call then fails, and c->confirmed
- * tells the changes that were made. Changes that are not needed are left
- * out; none needed: nothing sent, DNS_UPDATE_OK. A change that would put
- * a TXT record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the
- * whole call before anything is sent ("... is a CNAME to X (RFC 8461
- * section 8.2 delegation): leaving it alone"). An UPDATE that does not
- * fit in a DNS message (65535 bytes with its TSIG record) fails, naming
- * the zone and the server: dns_update_zone() splits the changes. Every
- * c->state must have been filled by dns_state_read() and, for the names
- * c changes, checked by dns_state_wildcards() (the states read again are
- * checked here).
+ * RRsets as read (every RR, value-dependent; "RRset does not exist" for an
+ * empty one) of each name that changes, and that it holds no CNAME (class
+ * NONE, type CNAME); the old v=STSv1 / v=TLSRPTv1 records deleted (class
+ * NONE, with their RDATA), the new ones added with their TTL (a record
+ * already there with the wrong TTL is deleted and added again with the
+ * right one; servers then change the RRset's TTL). RD clear, random id,
+ * TSIG-signed with t->key, over TCP. The reply's TSIG is verified and its
+ * rcode checked (a reply whose TSIG does not prove it the server's, as a
+ * forged one racing it, is set aside while the server's own may still
+ * come, until the timeout); an UPDATE whose reply is lost or not trusted
+ * is not sent again: DNS_UPDATE_FAILED, d saying it may have been applied.
+ * But when the connection ended before any reply came, the records are
+ * read back first: if every name the UPDATE changes holds exactly what it
+ * leaves there (values and TTL), it was applied, and the call goes on as
+ * if it had been answered NOERROR. On NXRRSET or YXRRSET (someone changed
+ * a record meanwhile) the states are read again: if they already hold what
+ * the update would make, that is DNS_UPDATE_OK with no warning; a change
+ * whose records of our kind (v=STSv1, v=TLSRPTv1) someone changed, or
+ * whose name someone made a CNAME, is left out (c->contended: their edit
+ * is not overwritten; the call then ends in DNS_UPDATE_CONFLICT, with
+ * their names in d); for the others a warning is added to d and the update
+ * recomputed and retried once, and a second failure is
+ * DNS_UPDATE_CONFLICT. Then the records are read back and confirmed: each
+ * c->state then holds the TXT records read back (its MX list, needed only
+ * to plan, is not read again), and c->confirmed is set for each change
+ * whose values they hold (a server may lower the TTL: dns_change_needed()
+ * then still says so). A server may apply part of an UPDATE and still
+ * answer NOERROR (PowerDNS drops what its Lua policy refuses): the call
+ * then fails, and c->confirmed tells the changes that were made. Changes
+ * that are not needed are left out; none needed: nothing sent,
+ * DNS_UPDATE_OK. A change that would put a TXT record beside a CNAME
+ * (_mta-sts.D or _smtp._tls.D) fails the whole call before anything is
+ * sent ("... is a CNAME to X (RFC 8461 section 8.2 delegation): leaving it
+ * alone"). An UPDATE that does not fit in a DNS message (65535 bytes with
+ * its TSIG record) fails, naming the zone and the server:
+ * dns_update_zone() splits the changes. Every c->state must have been
+ * filled by dns_state_read() and, for the names c changes, checked by
+ * dns_state_wildcards() (the states read again are checked here).
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
@@ -473,14 +476,14 @@ unsigned dns_update_zone(const struct dns_target *t, struct dns_change *c,
                          size_t n, dns_update_report *report, void *arg);
 
 /* The UPDATEs dns_update_zone would send (before any retry), as
- * nsupdate-like text appended to out, for each: "server S PORT", "zone
- * Z", "prereq yxrrset NAME TXT \"...\"" / "prereq nxrrset NAME TXT",
- * "update delete NAME TXT \"...\"", "update add NAME TTL TXT
- * \"...\"", "send", after a comment "; NAME: its TXT records come from
- * a wildcard ..." (or "; NAME: its CNAME to X comes from a wildcard
+ * nsupdate-like text appended to out, for each: "server S PORT", "zone Z",
+ * "prereq yxrrset NAME TXT \"...\"" / "prereq nxrrset NAME TXT", "prereq
+ * nxrrset NAME CNAME", "update delete NAME TXT \"...\"", "update add NAME
+ * TTL TXT \"...\"", "send", after a comment "; NAME: its TXT records come
+ * from a wildcard ..." (or "; NAME: its CNAME to X comes from a wildcard
  * ...") for each name whose records dns_state_wildcards() left out.
- * Nothing is appended when no change is needed. Returns 0, or -1 (a
- * CNAME refusal, appended as "; not sent: reason"). */
+ * Nothing is appended when no change is needed. Returns 0, or -1 (a CNAME
+ * refusal, appended as "; not sent: reason"). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,
                     size_t n, struct buf *out);
 

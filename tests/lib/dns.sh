@@ -54,6 +54,15 @@
 # $DNS_GRANT (as `server-config --knot` printed before it printed one
 # per zone) instead of one for them all: Knot allows an UPDATE only when
 # one acl allows all of it, so it refuses one carrying several domains.
+#
+# $DNS_BIND_ADMIN_KEY, when set, names a key file whose key BIND lets
+# change anything in its zones (grant zonesub ANY), as an administrator's
+# (the update key may change only TXT records): to make a CNAME, say.
+#
+# $DNS_KNOT_ACL_PER_DOMAIN, when set, gives Knot one acl per domain of
+# $DNS_GRANT (as `server-config --knot` printed before it printed one
+# per zone) instead of one for them all: Knot allows an UPDATE only when
+# one acl allows all of it, so it refuses one carrying several domains.
 
 : "${DNS_GRANT:=example.com}"
 DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
@@ -264,6 +273,12 @@ include \"$k\";"
 		grants="$grants
 $(_dns_bind_grants "$(dns_key_name "$k")")"
 	done
+	if [ -n "${DNS_BIND_ADMIN_KEY:-}" ]; then
+		includes="$includes
+include \"$DNS_BIND_ADMIN_KEY\";"
+		grants="$grants
+		grant $(dns_key_name "$DNS_BIND_ADMIN_KEY") zonesub ANY;"
+	fi
 	dns_zone "$dir"
 	cat >"$dir/named.conf" <<EOF
 options {
