@@ -4044,6 +4044,16 @@ part_of(const struct dns_change *c, int k, struct dns_state *st,
 	pt->bit = k ? DNS_NAME_TLSRPT : DNS_NAME_STS;
 }
 
+/* Does the plan p hold an operation at owner? */
+static int
+plan_touches(const struct plan *p, const char *owner)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->ops[i].owner, owner) == 0)
+			return 1;
+	return 0;
+}
+
 /* Mark the changes whose records, as read back, hold the values they
  * wanted; returns how many do not. The TTL is not waited for: it came
  * with the values, and a server may lower it (BIND's max-zone-ttl). */
@@ -4336,6 +4346,30 @@ mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
 	return k;
 }
 
+/* Do the names that plan p changes hold, as read again (the states of
+ * the changes c), just what was read before (old): the same TXT records
+ * (RDATA) and the same CNAME, or none? */
+static int
+states_same(const struct plan *p, const struct dns_change *c, size_t n,
+            struct dns_state *old)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 2; k++) {
+			struct part was, now;
+
+			part_of(&c[i], k, &old[i], &was);
+			part_of(&c[i], k, NULL, &now);
+			if (!plan_touches(p, now.owner))
+				continue;
+			if (!txtset_same(was.set, now.set) ||
+			    (was.cname == NULL) != (now.cname == NULL) ||
+			    (now.cname != NULL && strcmp(was.cname, now.cname)))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 /* Append to names the names of c that someone changed, for messages:
  * "the v=STSv1 records at _mta-sts.D", "_smtp._tls.D (now a CNAME to
  * T)", joined with " and ". */
@@ -4430,18 +4464,23 @@ reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
 	return -1;
 }
 
-/* After the prerequisites refused the update with rcode: read the
- * states again and mark the contended changes. Returns 0, or -1 with
- * the reason in d. */
+/* After the prerequisites refused the update of plan p with rcode: read
+ * the states again, set *same when the names p changes hold just what
+ * was read before (states_same()), and with mark, mark the contended
+ * changes. Returns 0, or -1 with the reason in d. */
 static int
 reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
-             const char *where, const char *names, int rcode, struct diag *d)
+             const struct plan *p, const char *where, const char *names,
+             int rcode, int mark, int *same, struct diag *d)
 {
 	struct dns_state *old = xcalloc(n, sizeof(*old));
 	int rc = reread_refused(t, c, n, old, where, names, rcode, d);
 
-	if (rc == 0)
-		mark_contended(c, n, old, rcode);
+	if (rc == 0) {
+		*same = states_same(p, c, n, old);
+		if (mark)
+			mark_contended(c, n, old, rcode);
+	}
 	for (size_t i = 0; i < n; i++)
 		dns_state_free(&old[i]);
 	free(old);
@@ -4461,6 +4500,48 @@ contended_result(const struct dns_change *c, size_t n, const char *where,
 		}
 	}
 	return DNS_UPDATE_OK;
+}
+
+/*
+ * After where refused the UPDATE of names (the changes c) with rcode, a
+ * prerequisite, the records read again are just those its prerequisites
+ * named: no one changed them, the server misjudges them (PowerDNS
+ * compares its stored text of a record with one it writes of ours: a
+ * record stored in another form, "a\059b" for "a;b", never matches,
+ * and TXT records differing only in case each match both; or a cache or
+ * a secondary answered the reads). Sending the same UPDATE again would
+ * fail the same way, and every domain of it with it. Several changes:
+ * DNS_UPDATE_MISJUDGED (the refusal into info), and dns_update_zone()
+ * sends each alone, so that only those it misjudges fail; one: its
+ * error, DNS_UPDATE_FAILED.
+ */
+static enum dns_update_result
+misjudged(size_t n, const char *where, const char *names, int rcode,
+          struct dns_update_info *info, struct diag *d)
+{
+	const char *rc = prereq_rcode_name(rcode);
+
+	if (n > 1) {
+		diag_error(d,
+		           "%s refused the update of %s (%s), though the "
+		           "records read again are those its prerequisites "
+		           "named",
+		           where, names, rc);
+		info->denied_rcode = rc;
+		info->denied_misjudged = 1;
+		return DNS_UPDATE_MISJUDGED;
+	}
+	diag_error(d,
+	           "%s refused the update of %s (%s), though the records read "
+	           "again are those its prerequisites named: it misjudges "
+	           "them, and nothing was changed. Likely: on PowerDNS, a TXT "
+	           "record stored in another written form (\\059 for ;: "
+	           "rewrite it with pdnsutil replace-rrset or the API) or two "
+	           "differing only in case; a cache answering our reads; "
+	           "`server` a secondary forwarding updates (name the "
+	           "primary)",
+	           where, names, rc);
+	return DNS_UPDATE_FAILED;
 }
 
 /* Can a refusal of an UPDATE with rcode (as send_update() returns it)
@@ -4509,28 +4590,34 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
 }
 
 /*
- * After the UPDATE of the changes c (its names in words; attempt 0: the
- * first) was refused with rcode: tell what comes next. DNS_UPDATE_OK:
- * the states were read again, the changes whose records of our kind
- * someone changed marked contended; plan again and send once more. Else
- * the result, its reason in d: a second refusal by the prerequisites is
- * a conflict.
+ * After the UPDATE of plan p (the changes c, its names in words; attempt
+ * 0: the first) was refused with rcode: read the states again if a
+ * prerequisite failed, and tell what comes next. DNS_UPDATE_OK: plan
+ * again and send once more; else the result, its reason in d. Records
+ * read again just as they were read before mean that no one changed
+ * them (misjudged()); otherwise, on the first refusal, the changes whose
+ * records of our kind someone changed are marked contended, and a second
+ * refusal is a conflict.
  */
 static enum dns_update_result
 update_after(const struct dns_target *t, struct dns_change *c, size_t n,
-             const char *names, int attempt, int rcode,
+             const struct plan *p, const char *names, int attempt, int rcode,
              struct dns_update_info *info, struct diag *d)
 {
 	const char *where = info->where;
+	int same = 0;
 
 	if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
 		return update_refused(t, where, names, rcode, info, d);
+	if (reread_after(t, c, n, p, where, names, rcode, attempt == 0, &same,
+	                 d) == -1)
+		return DNS_UPDATE_FAILED;
+	if (same)
+		return misjudged(n, where, names, rcode, info, d);
 	if (attempt > 0) {
 		conflict_error(names, where, rcode, d);
 		return DNS_UPDATE_CONFLICT;
 	}
-	if (reread_after(t, c, n, where, names, rcode, d) == -1)
-		return DNS_UPDATE_FAILED;
 	return DNS_UPDATE_OK;
 }
 
@@ -4579,7 +4666,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		rcode = send_planned(t, c, n, &p, info, d);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
-		r = update_after(t, c, n, names, attempt, rcode, info, d);
+		r = update_after(t, c, n, &p, names, attempt, rcode, info, d);
 		plan_free(&p);
 		if (r != DNS_UPDATE_OK)
 			return r;
@@ -4646,8 +4733,9 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 }
 
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
- * was denied (its info and reason: denied, why), one per UPDATE, and
- * report each: a grant missing for one domain fails that domain only. A
+ * was denied or misjudged (its info and reason: denied, why), one per
+ * UPDATE, and report each: a grant missing for one domain, or records
+ * the server misjudges, fail that domain only. A
  * change someone else contended before the refusal is not sent again:
  * their edit stays. Returns the number of UPDATEs sent. Out of line: its
  * diag would otherwise sit in dns_update_zone()'s frame, deepening the
@@ -4670,6 +4758,7 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 		info.denied_n = k;
 		info.denied_sent = denied->sent;
 		info.denied_rcode = denied->denied_rcode;
+		info.denied_misjudged = denied->denied_misjudged;
 		info.denied_reason = why->error;
 		if (c[i].contended) {
 			report_contended(t, c, i, &info, report, arg);
@@ -4686,8 +4775,10 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 /*
  * Apply the changes of zone t in as few UPDATEs as hold them, one after
  * another; see dnsupdate.h. A part refused as a whole by a server's
- * grants (DNS_UPDATE_DENIED) changed nothing, so sending its changes
- * again one by one is safe, and tells which domains lack the grant.
+ * grants (DNS_UPDATE_DENIED), or by prerequisites that named the records
+ * as they are (DNS_UPDATE_MISJUDGED), changed nothing, so sending its
+ * changes again one by one is safe, and tells which domains lack the
+ * grant, or have records the server misjudges.
  */
 unsigned
 dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4705,7 +4796,8 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		info_init(&info, t);
 		r = update_apply(t, c + first, k, &info, &d);
 		sent += info.sent;
-		if (r == DNS_UPDATE_DENIED && k > 1)
+		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
+		    k > 1)
 			sent += update_alone(t, c, first, k, &info, &d, report,
 			                     arg);
 		else

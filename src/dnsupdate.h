@@ -362,6 +362,11 @@ enum dns_update_result {
 	 * names causes: REFUSED, NOTZONE, or NOTAUTH with TSIG error
 	 * BADKEY (Knot's ACL); nothing was changed; reason in d */
 	DNS_UPDATE_DENIED = -3,
+	/* an UPDATE of several changes refused by its prerequisites,
+	 * though the records read again are those they named: no one
+	 * changed them, the server misjudges some (PowerDNS, a cache, a
+	 * secondary); nothing was changed; reason in d */
+	DNS_UPDATE_MISJUDGED = -4,
 };
 
 /*
@@ -382,28 +387,31 @@ enum dns_update_result {
  * leaves there (values and TTL), it was applied, and the call goes on as
  * if it had been answered NOERROR. On NXRRSET or YXRRSET (someone changed
  * a record meanwhile) the states are read again: if they already hold what
- * the update would make, that is DNS_UPDATE_OK with no warning; a change
- * whose records of our kind (v=STSv1, v=TLSRPTv1) someone changed, or
- * whose name someone made a CNAME, is left out (c->contended: their edit
- * is not overwritten; the call then ends in DNS_UPDATE_CONFLICT, with
- * their names in d); for the others a warning is added to d and the update
- * recomputed and retried once, and a second failure is
- * DNS_UPDATE_CONFLICT. Then the records are read back and confirmed: each
- * c->state then holds the TXT records read back (its MX list, needed only
- * to plan, is not read again), and c->confirmed is set for each change
- * whose values they hold (a server may lower the TTL: dns_change_needed()
- * then still says so). A server may apply part of an UPDATE and still
- * answer NOERROR (PowerDNS drops what its Lua policy refuses): the call
- * then fails, and c->confirmed tells the changes that were made. Changes
- * that are not needed are left out; none needed: nothing sent,
- * DNS_UPDATE_OK. A change that would put a TXT record beside a CNAME
- * (_mta-sts.D or _smtp._tls.D) fails the whole call before anything is
- * sent ("... is a CNAME to X (RFC 8461 section 8.2 delegation): leaving it
- * alone"). An UPDATE that does not fit in a DNS message (65535 bytes with
- * its TSIG record) fails, naming the zone and the server:
- * dns_update_zone() splits the changes. Every c->state must have been
- * filled by dns_state_read() and, for the names c changes, checked by
- * dns_state_wildcards() (the states read again are checked here).
+ * the update would make, that is DNS_UPDATE_OK with no warning; if the
+ * names it changes hold just what was read before, no one changed them and
+ * the server misjudged them: one change fails (d says what to look at),
+ * several are DNS_UPDATE_MISJUDGED; a change whose records of our kind
+ * (v=STSv1, v=TLSRPTv1) someone changed, or whose name someone made a
+ * CNAME, is left out (c->contended: their edit is not overwritten; the
+ * call then ends in DNS_UPDATE_CONFLICT, with their names in d); for the
+ * others a warning is added to d and the update recomputed and retried
+ * once, and a second failure is DNS_UPDATE_CONFLICT. Then the records are
+ * read back and confirmed: each c->state then holds the TXT records read
+ * back (its MX list, needed only to plan, is not read again), and
+ * c->confirmed is set for each change whose values they hold (a server may
+ * lower the TTL: dns_change_needed() then still says so). A server may
+ * apply part of an UPDATE and still answer NOERROR (PowerDNS drops what
+ * its Lua policy refuses): the call then fails, and c->confirmed tells the
+ * changes that were made. Changes that are not needed are left out; none
+ * needed: nothing sent, DNS_UPDATE_OK. A change that would put a TXT
+ * record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the whole call
+ * before anything is sent ("... is a CNAME to X (RFC 8461 section 8.2
+ * delegation): leaving it alone"). An UPDATE that does not fit in a DNS
+ * message (65535 bytes with its TSIG record) fails, naming the zone and
+ * the server: dns_update_zone() splits the changes. Every c->state must
+ * have been filled by dns_state_read() and, for the names c changes,
+ * checked by dns_state_wildcards() (the states read again are checked
+ * here).
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
@@ -445,6 +453,10 @@ struct dns_update_info {
 	unsigned denied_sent;
 	const char *denied_rcode;
 	const char *denied_reason;
+	/* with denied_n: the refusal was by the prerequisites (denied_rcode
+	 * "NXRRSET" or "YXRRSET"), though the records read again were those
+	 * they named (DNS_UPDATE_MISJUDGED), not by the grants */
+	int denied_misjudged;
 };
 
 /*
@@ -458,19 +470,19 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
                                const struct dns_update_info *info);
 
 /*
- * Apply the n changes of zone t as dns_update_apply() does, in one
- * UPDATE if they fit in a DNS message, else in as few as hold them, each
- * holding whole domains (the records of one change always go in one
- * UPDATE, so its compare-and-swap stays atomic), each with its own
- * prerequisites, retry and read-back, sent one after another (never two
- * at once); a change refused for a CNAME goes alone. An UPDATE of
- * several changes that is DNS_UPDATE_DENIED changed nothing; its changes
+ * Apply the n changes of zone t as dns_update_apply() does, in one UPDATE
+ * if they fit in a DNS message, else in as few as hold them, each holding
+ * whole domains (the records of one change always go in one UPDATE, so its
+ * compare-and-swap stays atomic), each with its own prerequisites, retry
+ * and read-back, sent one after another (never two at once); a change
+ * refused for a CNAME goes alone. An UPDATE of several changes that is
+ * DNS_UPDATE_DENIED or DNS_UPDATE_MISJUDGED changed nothing; its changes
  * are then sent again one per UPDATE, so that a grant missing for one
- * domain fails that domain only, with its own names in the message (at
- * most one more UPDATE per change). report(arg, ...) is called after
- * each UPDATE whose result stands, in the order of c, so that each
- * change is in exactly one report. Returns the number of UPDATEs sent,
- * denied ones and retries included.
+ * domain, or records the server misjudges, fail that domain only, with its
+ * own names in the message (at most one more UPDATE per change).
+ * report(arg, ...) is called after each UPDATE whose result stands, in the
+ * order of c, so that each change is in exactly one report. Returns the
+ * number of UPDATEs sent, denied ones and retries included.
  */
 unsigned dns_update_zone(const struct dns_target *t, struct dns_change *c,
                          size_t n, dns_update_report *report, void *arg);
