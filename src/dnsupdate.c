@@ -4104,41 +4104,6 @@ reread_accepted(const struct dns_target *t, struct dns_change *c, size_t n,
 	return -1;
 }
 
-/* Read the records back after an update and confirm each change; the
- * error, if some still differ, is about those (each domain's own
- * message). */
-static enum dns_update_result
-confirm(const struct dns_target *t, struct dns_change *c, size_t n,
-        struct diag *d)
-{
-	size_t w = 0;
-	char where[DNS_NAME_MAX + 80];
-
-	if (reread_accepted(t, c, n, d) == -1)
-		return DNS_UPDATE_FAILED;
-	while (confirm_marks(c, n) > 0) {
-		if (w == sizeof(confirm_waits) / sizeof(confirm_waits[0])) {
-			target_where(t, 0, where, sizeof(where));
-			diag_error(d,
-			           "%s accepted the update, but the records of "
-			           "this domain read back from it still differ "
-			           "after %d s: check that its update policy "
-			           "allows this key to change them (PowerDNS "
-			           "accepts and drops what its "
-			           "lua-dnsupdate-policy-script refuses, and "
-			           "reads that script only when it starts), or "
-			           "whether it serves updates later still (a "
-			           "signed zone on a busy server)",
-			           where, CONFIRM_WAIT_S);
-			return DNS_UPDATE_FAILED;
-		}
-		sleep_seconds(confirm_waits[w++]);
-		if (reread_accepted(t, c, n, d) == -1)
-			return DNS_UPDATE_FAILED;
-	}
-	return DNS_UPDATE_OK;
-}
-
 /* Does the plan p hold an operation of kind k at owner with the TXT
  * RDATA rd (len bytes)? */
 static int
@@ -4164,6 +4129,185 @@ txtset_has(const struct dns_txtset *s, const unsigned char *rd, size_t len)
 		if (s->rdlen[i] == len && memcmp(s->rdata[i], rd, len) == 0)
 			return 1;
 	return 0;
+}
+
+/* Is the TXT RDATA rd (len bytes), its character-strings joined, the
+ * text text (a NUL byte read as "?", as txtset_add() reads it)? */
+static int
+rdata_is_text(const unsigned char *rd, size_t len, const char *text)
+{
+	size_t off = 0, at = 0;
+
+	while (off < len) {
+		size_t n = rd[off++];
+
+		for (size_t i = 0; i < n && off < len; i++, off++, at++)
+			if (text[at] != (rd[off] ? (char)rd[off] : '?'))
+				return 0;
+	}
+	return text[at] == '\0';
+}
+
+/* Does the plan p hold an operation of kind k at owner whose record's
+ * text is text (however it is split into strings)? */
+static int
+plan_has_text(const struct plan *p, enum op_kind k, const char *owner,
+              const char *text)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+
+		if (o->kind == k && strcmp(o->owner, owner) == 0 &&
+		    rdata_is_text(o->rdata, o->rdlen, text))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The names of change c that the UPDATE of plan p changed whose records
+ * read back (c's state) hold one of our kind that was neither read (p's
+ * prerequisites) nor sent (p's adds): someone's edit that the server's
+ * prerequisites let through (PowerDNS compares TXT prerequisites without
+ * regard to case: a record of ours they changed only in case passes
+ * them, and the delete, which does regard case, then removes nothing).
+ * Records are told by their text, as the read back confirms them.
+ * DNS_NAME_* bits, 0 if none.
+ */
+static unsigned
+late_names(const struct plan *p, const struct dns_change *c)
+{
+	unsigned names = 0;
+
+	for (int k = 0; k < 2; k++) {
+		struct part pt;
+
+		part_of(c, k, NULL, &pt);
+		if (pt.text == NULL || !plan_touches(p, pt.owner))
+			continue;
+		for (size_t i = 0; i < pt.set->n; i++) {
+			const char *text = pt.set->text.v[i];
+
+			if (record_is_version(text, pt.prefix) &&
+			    !plan_has_text(p, OP_EXISTS, pt.owner, text) &&
+			    !plan_has_text(p, OP_ADD, pt.owner, text))
+				names |= pt.bit;
+		}
+	}
+	return names;
+}
+
+/*
+ * Take out again, with an UPDATE to t, the records that plan p added at
+ * the names of change c where late_names() found someone's edit, so that
+ * their edit is left as it is, as it is when the prerequisites refuse
+ * the update. Its prerequisites are those RRsets as read back (a further
+ * edit makes it fail), and it deletes, each by its exact RDATA as read
+ * back, only the records whose text p added and did not read there:
+ * never theirs, nor one that was there before. The records p deleted are
+ * not put back: they may have deleted them too. Counted in info; why it
+ * failed is not told (its rcode is). Returns the rcode (0: NOERROR, or
+ * none of ours was there), or -1 with no trusted answer.
+ */
+static int
+undo_late(const struct dns_target *t, const struct plan *p,
+          const struct dns_change *c, struct dns_update_info *info)
+{
+	struct dns_update_info undo = *info; /* info tells of the UPDATE */
+	struct plan u;
+	int rcode = LDNS_RCODE_NOERROR;
+
+	memset(&u, 0, sizeof(u));
+	for (int k = 0; k < 2; k++) {
+		struct part pt;
+		size_t mine = u.n;
+
+		part_of(c, k, NULL, &pt);
+		if (!(c->contended_names & pt.bit))
+			continue;
+		for (size_t i = 0; i < pt.set->n; i++)
+			if (plan_has_text(p, OP_ADD, pt.owner,
+			                  pt.set->text.v[i]) &&
+			    !plan_has_text(p, OP_EXISTS, pt.owner,
+			                   pt.set->text.v[i]))
+				plan_add(&u, OP_DELETE, pt.owner,
+				         pt.set->rdata[i], pt.set->rdlen[i], 0);
+		for (size_t i = 0; u.n > mine && i < pt.set->n; i++)
+			plan_add(&u, OP_EXISTS, pt.owner, pt.set->rdata[i],
+			         pt.set->rdlen[i], 0);
+	}
+	if (u.n > 0) {
+		info->sent++;
+		rcode = send_update(t, &u, &undo, NULL);
+	}
+	plan_free(&u);
+	return rcode < 0 ? -1 : rcode;
+}
+
+/* Mark the changes of the UPDATE of plan p whose records read back show
+ * someone's edit that the server let through (late_names()) contended,
+ * and take ours out there again (undo_late()). */
+static void
+mark_late(const struct dns_target *t, const struct plan *p,
+          struct dns_change *c, size_t n, struct dns_update_info *info)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned names;
+
+		if (c[i].confirmed || c[i].contended)
+			continue;
+		names = late_names(p, &c[i]);
+		if (names == 0)
+			continue;
+		c[i].contended = DNS_CONTENDED_LATE;
+		c[i].contended_names = names;
+		c[i].undo_rcode = undo_late(t, p, &c[i], info);
+	}
+}
+
+/* The error of a change whose records read back from t still differ
+ * from an accepted update after the waits. */
+static void
+confirm_error(const struct dns_target *t, struct diag *d)
+{
+	char where[DNS_WHERE_MAX];
+
+	target_where(t, 0, where, sizeof(where));
+	diag_error(d,
+	           "%s accepted the update, but the records of this domain "
+	           "read back from it still differ after %d s: check that its "
+	           "update policy allows this key to change them (PowerDNS "
+	           "accepts and drops what its lua-dnsupdate-policy-script "
+	           "refuses, and reads that script only when it starts), or "
+	           "whether it serves updates later still (a signed zone on a "
+	           "busy server)",
+	           where, CONFIRM_WAIT_S);
+}
+
+/* Read the records back after the UPDATE of plan p and confirm each
+ * change; a change whose records show someone's edit that the server
+ * let through is marked contended (mark_late()). The error, if some
+ * still differ, is about those (each domain's own message). */
+static enum dns_update_result
+confirm(const struct dns_target *t, struct dns_change *c, size_t n,
+        const struct plan *p, struct dns_update_info *info, struct diag *d)
+{
+	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
+
+	if (reread_accepted(t, c, n, d) == -1)
+		return DNS_UPDATE_FAILED;
+	for (size_t w = 0;; w++) {
+		mark_late(t, p, c, n, info);
+		if (confirm_marks(c, n) == 0)
+			return DNS_UPDATE_OK;
+		if (w == waits) {
+			confirm_error(t, d);
+			return DNS_UPDATE_FAILED;
+		}
+		sleep_seconds(confirm_waits[w]);
+		if (reread_accepted(t, c, n, d) == -1)
+			return DNS_UPDATE_FAILED;
+	}
 }
 
 /*
@@ -4275,10 +4419,13 @@ send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
 	return rcode;
 }
 
-/* The name of a failed prerequisite's rcode. */
+/* The name of a failed prerequisite's rcode (NOERROR for a late edit,
+ * which no prerequisite refused). */
 static const char *
 prereq_rcode_name(int rcode)
 {
+	if (rcode == DNS_CONTENDED_LATE)
+		return "NOERROR";
 	return rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET";
 }
 
@@ -4412,6 +4559,37 @@ cname_error(const struct dns_change *c, const char *where, struct diag *d)
 	                                    "beside it");
 }
 
+/* The error of change c, whose names (in words) someone changed while
+ * where took our update, their records read back beside ours: what
+ * undo_late() did. */
+static void
+late_error(const struct dns_change *c, const char *names, const char *where,
+           struct diag *d)
+{
+	char undo[DIAG_MSG_MAX / 2];
+	char *rc = c->undo_rcode > 0
+	               ? ldns_pkt_rcode2str((ldns_pkt_rcode)c->undo_rcode)
+	               : NULL;
+
+	if (c->undo_rcode == 0)
+		str_copy(undo, sizeof(undo),
+		         "the records we added were deleted again, so their "
+		         "edit is left as it is");
+	else
+		snprintf(undo, sizeof(undo),
+		         "deleting the records we added again failed (%s), so "
+		         "theirs and ours are both there, which senders ignore",
+		         rc ? rc : "no answer");
+	free(rc);
+	diag_error(d,
+	           "someone changed %s while we updated them: the records "
+	           "read back from %s hold theirs beside ours (PowerDNS "
+	           "compares TXT prerequisites without regard to case); %s; "
+	           "the next run replaces their edit unless the domain is "
+	           "taken out of the configuration",
+	           names, where, undo);
+}
+
 /* The error of the changes marked contended: which records of which
  * names someone changed, and that nothing of theirs changed. */
 static void
@@ -4435,15 +4613,18 @@ contended_error(const struct dns_change *c, size_t n, const char *where,
 	for (size_t i = 0; i < n; i++)
 		if (c[i].contended)
 			contended_names_text(&c[i], &names);
-	diag_error(d,
-	           "someone changed %s between our read and our update "
-	           "(%s from %s): their edit is left as it is and %s "
-	           "records were not changed; the next run replaces "
-	           "their edit unless the domain is taken out of the "
-	           "configuration",
-	           names.data ? names.data : "?",
-	           prereq_rcode_name(first->contended), where,
-	           k > 1 ? "these domains'" : "this domain's");
+	if (k == 1 && first->contended == DNS_CONTENDED_LATE)
+		late_error(first, names.data, where, d);
+	else
+		diag_error(d,
+		           "someone changed %s between our read and our update "
+		           "(%s from %s): their edit is left as it is and %s "
+		           "records were not changed; the next run replaces "
+		           "their edit unless the domain is taken out of the "
+		           "configuration",
+		           names.data ? names.data : "?",
+		           prereq_rcode_name(first->contended), where,
+		           k > 1 ? "these domains'" : "this domain's");
 	buf_free(&names);
 }
 
@@ -4647,7 +4828,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 
 	info->carried = n;
 	for (size_t i = 0; i < n; i++) {
-		c[i].confirmed = c[i].contended = 0;
+		c[i].confirmed = c[i].contended = c[i].undo_rcode = 0;
 		c[i].contended_names = c[i].contended_cnames = 0;
 	}
 	for (int attempt = 0;; attempt++) {
@@ -4673,7 +4854,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		refused = rcode;
 	}
 	/* a lost reply was confirmed by the read-back already */
-	r = info->reply_lost ? DNS_UPDATE_OK : confirm(t, c, n, d);
+	r = info->reply_lost ? DNS_UPDATE_OK : confirm(t, c, n, &p, info, d);
 	plan_free(&p);
 	if (r != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;

@@ -328,13 +328,18 @@ struct dns_change {
 	int confirmed; /* set by dns_update_apply(): read back as changed */
 	/* set by dns_update_apply(): someone changed its records of our kind,
 	 * or made one of its names a CNAME, between the read and the update
-	 * (the rcode of the refusal, NXRRSET or YXRRSET; else 0); they are left
-	 * as they are */
+	 * (the rcode of the refusal, NXRRSET or YXRRSET; or DNS_CONTENDED_LATE:
+	 * the server let the update through all the same, and the records read
+	 * back show their edit; else 0); they are left as they are */
 	int contended;
 	/* with contended: which of its names they changed (DNS_NAME_*) */
 	unsigned contended_names;
 	/* with contended: which of those they made a CNAME (DNS_NAME_*) */
 	unsigned contended_cnames;
+	/* with contended DNS_CONTENDED_LATE: how the UPDATE that deleted
+	 * the records we had added went (0 NOERROR, or none was needed;
+	 * else its rcode, or -1 with no trusted answer) */
+	int undo_rcode;
 	/* the part of the Knot acl that grants its names (knot_acl_parts():
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
@@ -343,6 +348,11 @@ struct dns_change {
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
 #define DNS_NAME_TLSRPT 2u /* _smtp._tls.<domain> */
+
+/* dns_change.contended of an edit that the server's prerequisites let
+ * through (PowerDNS compares TXT prerequisites without regard to case),
+ * found in the records read back */
+#define DNS_CONTENDED_LATE (-1)
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
  * text is current when it is the only record of its kind at its name
@@ -399,13 +409,18 @@ enum dns_update_result {
  * read back and confirmed: each c->state then holds the TXT records read
  * back (its MX list, needed only to plan, is not read again), and
  * c->confirmed is set for each change whose values they hold (a server may
- * lower the TTL: dns_change_needed() then still says so). A server may
- * apply part of an UPDATE and still answer NOERROR (PowerDNS drops what
- * its Lua policy refuses): the call then fails, and c->confirmed tells the
- * changes that were made. Changes that are not needed are left out; none
- * needed: nothing sent, DNS_UPDATE_OK. A change that would put a TXT
- * record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the whole call
- * before anything is sent ("... is a CNAME to X (RFC 8461 section 8.2
+ * lower the TTL: dns_change_needed() then still says so). Records of our
+ * kind read back that were neither read nor sent are someone's edit that
+ * the server let through (PowerDNS compares TXT prerequisites without
+ * regard to case): the records the UPDATE added there are deleted again by
+ * one more UPDATE (whose prerequisites are the RRsets read back), and that
+ * change is contended (DNS_CONTENDED_LATE). A server may apply part of an
+ * UPDATE and still answer NOERROR (PowerDNS drops what its Lua policy
+ * refuses): the call then fails, and c->confirmed tells the changes that
+ * were made. Changes that are not needed are left out; none needed:
+ * nothing sent, DNS_UPDATE_OK. A change that would put a TXT record beside
+ * a CNAME (_mta-sts.D or _smtp._tls.D) fails the whole call before
+ * anything is sent ("... is a CNAME to X (RFC 8461 section 8.2
  * delegation): leaving it alone"). An UPDATE that does not fit in a DNS
  * message (65535 bytes with its TSIG record) fails, naming the zone and
  * the server: dns_update_zone() splits the changes. Every c->state must
@@ -433,7 +448,9 @@ struct dns_update_info {
 	const char *key;           /* the TSIG key's name; NULL: unsigned */
 	size_t carried; /* the changes the UPDATE was for, these among them */
 	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
-	                   1, or 2 after a refusal by the prerequisites */
+	                   1, or 2 after a refusal by the prerequisites or
+	                   to delete again what met someone's edit that the
+	                   server let through */
 	int read_back;  /* the records read back hold what was sent */
 	/* what the server answered the last UPDATE, for -v: its rcode
 	 * ("NOERROR", "REFUSED"), with the TSIG error or "unsigned" of a
