@@ -4054,6 +4054,120 @@ plan_touches(const struct plan *p, const char *owner)
 	return 0;
 }
 
+/* ---------------------------------------------- before the first send */
+
+/*
+ * Take the answer to query q of b, the TXT records at part k of change c
+ * asked again just before its UPDATE: when they are those read before
+ * but for their TTL, someone changed only the TTL, which no prerequisite
+ * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
+ * put back the TTL read first. The state takes the new TTL, and the
+ * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
+ * into d says so. Returns 1 if it did, else 0.
+ */
+static int
+ttl_take(const struct dns_target *t, const struct batch *b, size_t q,
+         struct dns_change *c, int k, struct diag *d)
+{
+	struct dns_txtset now;
+	struct part pt;
+	char *cname = NULL;
+	int took = 0;
+
+	if (batch_check(t, b, q, 1, NULL) == -1)
+		return 0;
+	part_of(c, k, NULL, &pt);
+	memset(&now, 0, sizeof(now));
+	read_txt(b->ans[q], b->q[q].name, &now, &cname);
+	if (cname == NULL && now.ttl != pt.set->ttl &&
+	    txtset_same(&now, pt.set)) {
+		diag_warn(d,
+		          "someone changed the TTL of the records at %s from "
+		          "%lu to %lu between our read and our update: kept "
+		          "(no ttl is configured)",
+		          pt.owner, (unsigned long)pt.set->ttl,
+		          (unsigned long)now.ttl);
+		pt.set->ttl = now.ttl;
+		took = 1;
+	}
+	txtset_free(&now);
+	free(cname);
+	return took;
+}
+
+/* A name that pre_read() asks about: part k of change i. */
+struct ask {
+	size_t i;
+	int k;
+};
+
+/* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
+ * the changes c, and take the answers (ttl_take()). Returns 1 when a TTL
+ * was taken, 0 when none, -1 when an answer did not come (the others are
+ * not asked). */
+static int
+pre_batch(const struct dns_target *t, struct dns_change *c,
+          const struct ask *ask, size_t from, size_t to, struct diag *d)
+{
+	struct batch b;
+	struct part pt;
+	int took = 0;
+
+	b.n = 0;
+	for (size_t a = from; a < to; a++) {
+		part_of(&c[ask[a].i], ask[a].k, NULL, &pt);
+		batch_add(&b, pt.owner, LDNS_RR_TYPE_TXT);
+	}
+	batch_send(t, &b);
+	for (size_t a = from; a < to; a++)
+		took |= ttl_take(t, &b, a - from, &c[ask[a].i], ask[a].k, d);
+	if (b.k < b.n)
+		took = -1;
+	batch_free(&b);
+	return took;
+}
+
+/*
+ * Before the first send of the UPDATE of plan p for the changes c: ask t
+ * for the TXT records at each name p changes whose records keep their
+ * TTL (no ttl configured, records there), all at once (QUERY_MAX a round
+ * trip: most zones take one; none when no such name). Their TTL is taken
+ * when someone changed it alone (ttl_take()); nothing else read counts,
+ * so that the prerequisites are still those of the first read and an
+ * edit of the values since then still makes the server refuse the
+ * UPDATE. A read that fails changes nothing: the UPDATE goes as planned.
+ * Returns 1 when a TTL was taken (plan again), else 0.
+ */
+static int
+pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
+         const struct plan *p, struct diag *d)
+{
+	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
+	size_t m = 0, from = 0;
+	int took = 0, r = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++) {
+			struct part pt;
+
+			part_of(&c[i], k, NULL, &pt);
+			if (c[i].contended || c[i].ttl_set || pt.set->n == 0 ||
+			    !plan_touches(p, pt.owner))
+				continue;
+			ask[m].i = i;
+			ask[m++].k = k;
+		}
+	while (from < m && r != -1) {
+		size_t to = from + QUERY_MAX < m ? from + QUERY_MAX : m;
+
+		r = pre_batch(t, c, ask, from, to, d);
+		took |= r == 1;
+		from = to;
+	}
+	free(ask);
+	return took;
+}
+
 /* Mark the changes whose records, as read back, hold the values they
  * wanted; returns how many do not. The TTL is not waited for: it came
  * with the values, and a server may lower it (BIND's max-zone-ttl). */
@@ -4804,12 +4918,13 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 
 /*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
- * see), telling how it went in info (from info_init()). When a
- * prerequisite fails (the records differ from what was read), the states
- * are read again (update_after()): if they already hold what the update
- * would make (someone made the same change meanwhile; our own UPDATE is
- * never sent twice), there is nothing left to do and no conflict to
- * report; a change whose records of our kind someone else changed, or
+ * see), telling how it went in info (from info_init()). Just before it is
+ * first sent, the names whose TTL it keeps are read again (pre_read()).
+ * When a prerequisite fails (the records differ from what was read), the
+ * states are read again (update_after()): if they already hold what the
+ * update would make (someone made the same change meanwhile; our own
+ * UPDATE is never sent twice), there is nothing left to do and no conflict
+ * to report; a change whose records of our kind someone else changed, or
  * whose name someone made a CNAME, is left out, so that their edit is not
  * overwritten (it fails as a conflict); the others are planned again and
  * sent once more, with a warning, and a second refusal is a conflict. An
@@ -4838,6 +4953,10 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
+		if (attempt == 0 && pre_read(t, c, n, &p, d)) {
+			plan_free(&p); /* a TTL taken: the same changes */
+			plan_build(c, n, &p, d);
+		}
 		if (refused)
 			diag_warn(d,
 			          "someone changed %s meanwhile (%s from %s): "

@@ -386,20 +386,24 @@ enum dns_update_result {
  * NONE, type CNAME); the old v=STSv1 / v=TLSRPTv1 records deleted (class
  * NONE, with their RDATA), the new ones added with their TTL (a record
  * already there with the wrong TTL is deleted and added again with the
- * right one; servers then change the RRset's TTL). RD clear, random id,
- * TSIG-signed with t->key, over TCP. The reply's TSIG is verified and its
- * rcode checked (a reply whose TSIG does not prove it the server's, as a
- * forged one racing it, is set aside while the server's own may still
- * come, until the timeout); an UPDATE whose reply is lost or not trusted
- * is not sent again: DNS_UPDATE_FAILED, d saying it may have been applied.
- * But when the connection ended before any reply came, the records are
- * read back first: if every name the UPDATE changes holds exactly what it
- * leaves there (values and TTL), it was applied, and the call goes on as
- * if it had been answered NOERROR. On NXRRSET or YXRRSET (someone changed
- * a record meanwhile) the states are read again: if they already hold what
- * the update would make, that is DNS_UPDATE_OK with no warning; if the
- * names it changes hold just what was read before, no one changed them and
- * the server misjudged them: one change fails (d says what to look at),
+ * right one; servers then change the RRset's TTL). Just before it is first
+ * sent, the TXT records of each name whose TTL it keeps (no ttl set,
+ * records there) are read again, in one pipelined batch: a TTL someone
+ * changed alone since the first read (which no prerequisite can check) is
+ * kept, with a warning in d. RD clear, random id, TSIG-signed with t->key,
+ * over TCP. The reply's TSIG is verified and its rcode checked (a reply
+ * whose TSIG does not prove it the server's, as a forged one racing it, is
+ * set aside while the server's own may still come, until the timeout); an
+ * UPDATE whose reply is lost or not trusted is not sent again:
+ * DNS_UPDATE_FAILED, d saying it may have been applied. But when the
+ * connection ended before any reply came, the records are read back first:
+ * if every name the UPDATE changes holds exactly what it leaves there
+ * (values and TTL), it was applied, and the call goes on as if it had been
+ * answered NOERROR. On NXRRSET or YXRRSET (someone changed a record
+ * meanwhile) the states are read again: if they already hold what the
+ * update would make, that is DNS_UPDATE_OK with no warning; if the names
+ * it changes hold just what was read before, no one changed them and the
+ * server misjudged them: one change fails (d says what to look at),
  * several are DNS_UPDATE_MISJUDGED; a change whose records of our kind
  * (v=STSv1, v=TLSRPTv1) someone changed, or whose name someone made a
  * CNAME, is left out (c->contended: their edit is not overwritten; the
