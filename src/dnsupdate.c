@@ -4056,6 +4056,37 @@ plan_touches(const struct plan *p, const char *owner)
 
 /* ---------------------------------------------- before the first send */
 
+/* What was read just before the first send of an UPDATE, for its read
+ * back: the serial of the zone's SOA, if it could be read. */
+struct before {
+	uint32_t serial;
+	int have_serial;
+};
+
+/* The serial of the SOA of zone in the answer ans into *serial. Returns
+ * 0, or -1 if ans holds none. */
+static int
+soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(zone);
+	int rc = -1;
+
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (rr_at(rr, qn) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+		    ldns_rr_rd_count(rr) >= 3 &&
+		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) == 4) {
+			*serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+			rc = 0;
+			break;
+		}
+	}
+	ldns_rdf_deep_free(qn);
+	return rc;
+}
+
 /*
  * Take the answer to query q of b, the TXT records at part k of change c
  * asked again just before its UPDATE: when they are those read before
@@ -4102,25 +4133,33 @@ struct ask {
 };
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
- * the changes c, and take the answers (ttl_take()). Returns 1 when a TTL
- * was taken, 0 when none, -1 when an answer did not come (the others are
- * not asked). */
+ * the changes c, and with soa for the SOA of its zone first (its serial
+ * into pre), and take the answers (ttl_take()). Returns 1 when a TTL was
+ * taken, 0 when none, -1 when an answer did not come (the others are not
+ * asked). */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
-          const struct ask *ask, size_t from, size_t to, struct diag *d)
+          const struct ask *ask, size_t from, size_t to, int soa,
+          struct before *pre, struct diag *d)
 {
 	struct batch b;
 	struct part pt;
 	int took = 0;
 
 	b.n = 0;
+	if (soa)
+		batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
 	for (size_t a = from; a < to; a++) {
 		part_of(&c[ask[a].i], ask[a].k, NULL, &pt);
 		batch_add(&b, pt.owner, LDNS_RR_TYPE_TXT);
 	}
 	batch_send(t, &b);
+	if (soa && batch_check(t, &b, 0, 1, NULL) == 0 &&
+	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
+		pre->have_serial = 1;
 	for (size_t a = from; a < to; a++)
-		took |= ttl_take(t, &b, a - from, &c[ask[a].i], ask[a].k, d);
+		took |= ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
+		                 ask[a].k, d);
 	if (b.k < b.n)
 		took = -1;
 	batch_free(&b);
@@ -4129,23 +4168,25 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 
 /*
  * Before the first send of the UPDATE of plan p for the changes c: ask t
- * for the TXT records at each name p changes whose records keep their
- * TTL (no ttl configured, records there), all at once (QUERY_MAX a round
- * trip: most zones take one; none when no such name). Their TTL is taken
- * when someone changed it alone (ttl_take()); nothing else read counts,
- * so that the prerequisites are still those of the first read and an
- * edit of the values since then still makes the server refuse the
- * UPDATE. A read that fails changes nothing: the UPDATE goes as planned.
- * Returns 1 when a TTL was taken (plan again), else 0.
+ * for the SOA of its zone (its serial into *pre, for confirm()) and for
+ * the TXT records at each name p changes whose records keep their TTL
+ * (no ttl configured, records there), all at once (QUERY_MAX a round
+ * trip: most zones take one). Their TTL is taken when someone changed it
+ * alone (ttl_take()); nothing else read counts, so that the prerequisites
+ * are still those of the first read and an edit of the values since then
+ * still makes the server refuse the UPDATE. A read that fails changes
+ * nothing: the UPDATE goes as planned. Returns 1 when a TTL was taken
+ * (plan again), else 0.
  */
 static int
 pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
-         const struct plan *p, struct diag *d)
+         const struct plan *p, struct before *pre, struct diag *d)
 {
 	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
 	size_t m = 0, from = 0;
-	int took = 0, r = 0;
+	int took = 0, r;
 
+	memset(pre, 0, sizeof(*pre));
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < 2; k++) {
 			struct part pt;
@@ -4157,13 +4198,14 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 			ask[m].i = i;
 			ask[m++].k = k;
 		}
-	while (from < m && r != -1) {
-		size_t to = from + QUERY_MAX < m ? from + QUERY_MAX : m;
+	do {
+		size_t to = from + QUERY_MAX - (from == 0);
 
-		r = pre_batch(t, c, ask, from, to, d);
+		to = to < m ? to : m;
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, d);
 		took |= r == 1;
 		from = to;
-	}
+	} while (from < m && r != -1);
 	free(ask);
 	return took;
 }
@@ -4379,23 +4421,60 @@ mark_late(const struct dns_target *t, const struct plan *p,
 	}
 }
 
+/* Does the SOA of t's zone still hold the serial that pre read before
+ * the UPDATE? 0 also when it cannot tell. */
+static int
+serial_kept(const struct dns_target *t, const struct before *pre)
+{
+	ldns_pkt *ans;
+	uint32_t now;
+	int kept;
+
+	if (!pre->have_serial ||
+	    query_primary(t, t->zone, LDNS_RR_TYPE_SOA, 1, &ans, NULL) == -1)
+		return 0;
+	kept = soa_serial(ans, t->zone, &now) == 0 && now == pre->serial;
+	ldns_pkt_free(ans);
+	return kept;
+}
+
 /* The error of a change whose records read back from t still differ
- * from an accepted update after the waits. */
+ * from an accepted update after the waits. When the zone's SOA serial
+ * has not moved since before the UPDATE (pre), `server` may be a
+ * secondary that forwards updates: the records are read back from it,
+ * and it has them only once the primary sends it the zone. */
 static void
-confirm_error(const struct dns_target *t, struct diag *d)
+confirm_error(const struct dns_target *t, const struct before *pre,
+              struct diag *d)
 {
 	char where[DNS_WHERE_MAX];
 
 	target_where(t, 0, where, sizeof(where));
-	diag_error(d,
-	           "%s accepted the update, but the records of this domain "
-	           "read back from it still differ after %d s: check that its "
-	           "update policy allows this key to change them (PowerDNS "
-	           "accepts and drops what its lua-dnsupdate-policy-script "
-	           "refuses, and reads that script only when it starts), or "
-	           "whether it serves updates later still (a signed zone on a "
-	           "busy server)",
-	           where, CONFIRM_WAIT_S);
+	if (serial_kept(t, pre))
+		diag_error(
+		    d,
+		    "%s accepted the update, but the records of this "
+		    "domain read back from it still differ after %d s and "
+		    "zone %s kept its SOA serial: check that its update "
+		    "policy allows this key to change them (PowerDNS "
+		    "accepts and drops what its "
+		    "lua-dnsupdate-policy-script refuses, and reads that "
+		    "script only when it starts), that `server` is the "
+		    "primary, not a secondary forwarding updates, or "
+		    "whether it serves updates later still",
+		    where, CONFIRM_WAIT_S, t->zone);
+	else
+		diag_error(
+		    d,
+		    "%s accepted the update, but the records of this "
+		    "domain read back from it still differ after %d s: "
+		    "check that its update policy allows this key to "
+		    "change them (PowerDNS accepts and drops what its "
+		    "lua-dnsupdate-policy-script refuses, and reads that "
+		    "script only when it starts), or whether it serves "
+		    "updates later still (a signed zone on a busy "
+		    "server)",
+		    where, CONFIRM_WAIT_S);
 }
 
 /* Read the records back after the UPDATE of plan p and confirm each
@@ -4404,7 +4483,8 @@ confirm_error(const struct dns_target *t, struct diag *d)
  * still differ, is about those (each domain's own message). */
 static enum dns_update_result
 confirm(const struct dns_target *t, struct dns_change *c, size_t n,
-        const struct plan *p, struct dns_update_info *info, struct diag *d)
+        const struct plan *p, const struct before *pre,
+        struct dns_update_info *info, struct diag *d)
 {
 	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
 
@@ -4415,7 +4495,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (confirm_marks(c, n) == 0)
 			return DNS_UPDATE_OK;
 		if (w == waits) {
-			confirm_error(t, d);
+			confirm_error(t, pre, d);
 			return DNS_UPDATE_FAILED;
 		}
 		sleep_seconds(confirm_waits[w]);
@@ -4918,19 +4998,19 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 
 /*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
- * see), telling how it went in info (from info_init()). Just before it is
- * first sent, the names whose TTL it keeps are read again (pre_read()).
- * When a prerequisite fails (the records differ from what was read), the
- * states are read again (update_after()): if they already hold what the
- * update would make (someone made the same change meanwhile; our own
- * UPDATE is never sent twice), there is nothing left to do and no conflict
- * to report; a change whose records of our kind someone else changed, or
- * whose name someone made a CNAME, is left out, so that their edit is not
- * overwritten (it fails as a conflict); the others are planned again and
- * sent once more, with a warning, and a second refusal is a conflict. An
- * UPDATE whose reply was lost counts as accepted only when the records
- * read back show it applied (send_planned()); they are then confirmed
- * already.
+ * see), telling how it went in info (from info_init()). Just before it
+ * is first sent, the names whose TTL it keeps are read again, with the
+ * zone's SOA (pre_read()). When a prerequisite fails (the records differ
+ * from what was read), the states are read again (update_after()): if
+ * they already hold what the update would make (someone made the same
+ * change meanwhile; our own UPDATE is never sent twice), there is
+ * nothing left to do and no conflict to report; a change whose records
+ * of our kind someone else changed, or whose name someone made a CNAME,
+ * is left out, so that their edit is not overwritten (it fails as a
+ * conflict); the others are planned again and sent once more, with a
+ * warning, and a second refusal is a conflict. An UPDATE whose reply was
+ * lost counts as accepted only when the records read back show it
+ * applied (send_planned()); they are then confirmed already.
  */
 static enum dns_update_result
 update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4939,6 +5019,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	char *where = info->where, names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
 	enum dns_update_result r;
+	struct before pre;
 	struct plan p;
 
 	info->carried = n;
@@ -4953,7 +5034,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
-		if (attempt == 0 && pre_read(t, c, n, &p, d)) {
+		if (attempt == 0 && pre_read(t, c, n, &p, &pre, d)) {
 			plan_free(&p); /* a TTL taken: the same changes */
 			plan_build(c, n, &p, d);
 		}
@@ -4973,7 +5054,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		refused = rcode;
 	}
 	/* a lost reply was confirmed by the read-back already */
-	r = info->reply_lost ? DNS_UPDATE_OK : confirm(t, c, n, &p, info, d);
+	r = info->reply_lost ? DNS_UPDATE_OK
+	                     : confirm(t, c, n, &p, &pre, info, d);
 	plan_free(&p);
 	if (r != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;

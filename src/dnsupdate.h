@@ -387,41 +387,43 @@ enum dns_update_result {
  * NONE, with their RDATA), the new ones added with their TTL (a record
  * already there with the wrong TTL is deleted and added again with the
  * right one; servers then change the RRset's TTL). Just before it is first
- * sent, the TXT records of each name whose TTL it keeps (no ttl set,
- * records there) are read again, in one pipelined batch: a TTL someone
- * changed alone since the first read (which no prerequisite can check) is
- * kept, with a warning in d. RD clear, random id, TSIG-signed with t->key,
- * over TCP. The reply's TSIG is verified and its rcode checked (a reply
- * whose TSIG does not prove it the server's, as a forged one racing it, is
- * set aside while the server's own may still come, until the timeout); an
- * UPDATE whose reply is lost or not trusted is not sent again:
- * DNS_UPDATE_FAILED, d saying it may have been applied. But when the
- * connection ended before any reply came, the records are read back first:
- * if every name the UPDATE changes holds exactly what it leaves there
- * (values and TTL), it was applied, and the call goes on as if it had been
- * answered NOERROR. On NXRRSET or YXRRSET (someone changed a record
- * meanwhile) the states are read again: if they already hold what the
- * update would make, that is DNS_UPDATE_OK with no warning; if the names
- * it changes hold just what was read before, no one changed them and the
- * server misjudged them: one change fails (d says what to look at),
- * several are DNS_UPDATE_MISJUDGED; a change whose records of our kind
- * (v=STSv1, v=TLSRPTv1) someone changed, or whose name someone made a
- * CNAME, is left out (c->contended: their edit is not overwritten; the
- * call then ends in DNS_UPDATE_CONFLICT, with their names in d); for the
- * others a warning is added to d and the update recomputed and retried
- * once, and a second failure is DNS_UPDATE_CONFLICT. Then the records are
- * read back and confirmed: each c->state then holds the TXT records read
- * back (its MX list, needed only to plan, is not read again), and
- * c->confirmed is set for each change whose values they hold (a server may
- * lower the TTL: dns_change_needed() then still says so). Records of our
- * kind read back that were neither read nor sent are someone's edit that
- * the server let through (PowerDNS compares TXT prerequisites without
- * regard to case): the records the UPDATE added there are deleted again by
- * one more UPDATE (whose prerequisites are the RRsets read back), and that
- * change is contended (DNS_CONTENDED_LATE). A server may apply part of an
- * UPDATE and still answer NOERROR (PowerDNS drops what its Lua policy
- * refuses): the call then fails, and c->confirmed tells the changes that
- * were made. Changes that are not needed are left out; none needed:
+ * sent, the zone's SOA and the TXT records of each name whose TTL it keeps
+ * (no ttl set, records there) are read again, in one pipelined batch: a
+ * TTL someone changed alone since the first read (which no prerequisite
+ * can check) is kept, with a warning in d; the serial is for the read
+ * back. RD clear, random id, TSIG-signed with t->key, over TCP. The
+ * reply's TSIG is verified and its rcode checked (a reply whose TSIG does
+ * not prove it the server's, as a forged one racing it, is set aside while
+ * the server's own may still come, until the timeout); an UPDATE whose
+ * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
+ * saying it may have been applied. But when the connection ended before
+ * any reply came, the records are read back first: if every name the
+ * UPDATE changes holds exactly what it leaves there (values and TTL), it
+ * was applied, and the call goes on as if it had been answered NOERROR. On
+ * NXRRSET or YXRRSET (someone changed a record meanwhile) the states are
+ * read again: if they already hold what the update would make, that is
+ * DNS_UPDATE_OK with no warning; if the names it changes hold just what
+ * was read before, no one changed them and the server misjudged them: one
+ * change fails (d says what to look at), several are DNS_UPDATE_MISJUDGED;
+ * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone
+ * changed, or whose name someone made a CNAME, is left out (c->contended:
+ * their edit is not overwritten; the call then ends in
+ * DNS_UPDATE_CONFLICT, with their names in d); for the others a warning is
+ * added to d and the update recomputed and retried once, and a second
+ * failure is DNS_UPDATE_CONFLICT. Then the records are read back and
+ * confirmed: each c->state then holds the TXT records read back (its MX
+ * list, needed only to plan, is not read again), and c->confirmed is set
+ * for each change whose values they hold (a server may lower the TTL:
+ * dns_change_needed() then still says so). Records of our kind read back
+ * that were neither read nor sent are someone's edit that the server let
+ * through (PowerDNS compares TXT prerequisites without regard to case):
+ * the records the UPDATE added there are deleted again by one more UPDATE
+ * (whose prerequisites are the RRsets read back), and that change is
+ * contended (DNS_CONTENDED_LATE). A server may apply part of an UPDATE and
+ * still answer NOERROR (PowerDNS drops what its Lua policy refuses): the
+ * call then fails, and c->confirmed tells the changes that were made; when
+ * the zone's SOA serial did not move, d says that `server` may be a
+ * secondary. Changes that are not needed are left out; none needed:
  * nothing sent, DNS_UPDATE_OK. A change that would put a TXT record beside
  * a CNAME (_mta-sts.D or _smtp._tls.D) fails the whole call before
  * anything is sent ("... is a CNAME to X (RFC 8461 section 8.2
