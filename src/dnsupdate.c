@@ -3387,11 +3387,19 @@ dns_target_find(const char *domain, const char *zone, const char *server,
 /* --------------------------------------------------------------- plan */
 
 enum op_kind {
-	OP_EXISTS, /* prerequisite: this RR is in the RRset as read */
-	OP_ABSENT, /* prerequisite: no TXT RRset at owner */
-	OP_DELETE, /* delete this RR */
-	OP_ADD,    /* add this RR */
+	OP_EXISTS,   /* prerequisite: this RR is in the RRset as read */
+	OP_ABSENT,   /* prerequisite: no TXT RRset at owner */
+	OP_NO_CNAME, /* prerequisite: no CNAME at owner */
+	OP_DELETE,   /* delete this RR */
+	OP_ADD,      /* add this RR */
 };
+
+/* Is an operation of kind k a prerequisite? */
+static int
+op_prereq(enum op_kind k)
+{
+	return k == OP_EXISTS || k == OP_ABSENT || k == OP_NO_CNAME;
+}
 
 struct op {
 	enum op_kind kind;
@@ -3488,7 +3496,11 @@ part_needed(const struct dns_txtset *s, const char *text, const char *prefix,
 }
 
 /* Add the operations that make the prefix records at owner exactly
- * text with TTL ttl, given the RRset s as read, to p. */
+ * text with TTL ttl, given the RRset s as read, to p. Besides the RRset
+ * as read, owner must hold no CNAME: one made meanwhile where no TXT
+ * record was passes a TXT prerequisite, and servers then drop the TXT
+ * record added beside it (BIND, Knot) or refuse the update (PowerDNS),
+ * with nothing that tells why. */
 static void
 plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
           const char *text, const char *prefix, uint32_t ttl)
@@ -3502,6 +3514,7 @@ plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
 		plan_add(p, OP_ABSENT, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++)
 		plan_add(p, OP_EXISTS, owner, s->rdata[i], s->rdlen[i], 0);
+	plan_add(p, OP_NO_CNAME, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->text.v[i], text) == 0 && s->ttl == ttl)
 			present = 1;
@@ -3708,6 +3721,7 @@ update_text_one(const struct dns_target *t, const struct dns_change *c,
 {
 	static const char *const what[] = {[OP_EXISTS] = "prereq yxrrset",
 	                                   [OP_ABSENT] = "prereq nxrrset",
+	                                   [OP_NO_CNAME] = "prereq nxrrset",
 	                                   [OP_DELETE] = "update delete",
 	                                   [OP_ADD] = "update add"};
 	struct plan p;
@@ -3730,12 +3744,12 @@ update_text_one(const struct dns_target *t, const struct dns_change *c,
 	for (size_t j = 0; j < 2 * p.n; j++) {
 		const struct op *o = &p.ops[j % p.n];
 
-		if ((j < p.n) != (o->kind == OP_EXISTS || o->kind == OP_ABSENT))
+		if ((j < p.n) != op_prereq(o->kind))
 			continue; /* prerequisites first, then the updates */
 		buf_printf(out, "%s %s", what[o->kind], o->owner);
 		if (o->kind == OP_ADD)
 			buf_printf(out, " %lu", (unsigned long)o->ttl);
-		buf_puts(out, " TXT");
+		buf_puts(out, o->kind == OP_NO_CNAME ? " CNAME" : " TXT");
 		txt_present(o->rdata, o->rdlen, out);
 		buf_puts(out, "\n");
 	}
@@ -3769,12 +3783,13 @@ op_rr(const struct op *o)
 	size_t off = 0;
 
 	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(o->owner));
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	ldns_rr_set_type(rr, o->kind == OP_NO_CNAME ? LDNS_RR_TYPE_CNAME
+	                                            : LDNS_RR_TYPE_TXT);
 	ldns_rr_set_class(rr, o->kind == OP_EXISTS || o->kind == OP_ADD
 	                          ? LDNS_RR_CLASS_IN
 	                          : LDNS_RR_CLASS_NONE);
 	ldns_rr_set_ttl(rr, o->kind == OP_ADD ? o->ttl : 0);
-	if (o->kind == OP_ABSENT)
+	if (o->kind == OP_ABSENT || o->kind == OP_NO_CNAME)
 		return rr;
 	while (off < o->rdlen) {
 		size_t n = 1 + o->rdata[off];
@@ -3796,9 +3811,7 @@ plan_packet(const char *zone, const struct plan *p)
 	ldns_pkt *pkt;
 
 	for (size_t i = 0; i < p->n; i++) {
-		enum op_kind k = p->ops[i].kind;
-
-		ldns_rr_list_push_rr(k == OP_EXISTS || k == OP_ABSENT ? pr : up,
+		ldns_rr_list_push_rr(op_prereq(p->ops[i].kind) ? pr : up,
 		                     op_rr(&p->ops[i]));
 	}
 	pkt = ldns_update_pkt_new(ldns_dname_new_frm_str(zone),
@@ -3974,11 +3987,13 @@ send_update(const struct dns_target *t, const struct plan *p,
 	return rcode;
 }
 
-/* Read the state of every change not confirmed again, replacing the old
- * states. Returns 0, or -1 with the reason in d. */
+/* Read the state of every change not confirmed (nor contended) again,
+ * replacing the old states: into old[i] when old is not NULL (the
+ * caller frees them; those of changes not read again stay as they were),
+ * else freed. Returns 0, or -1 with the reason in d. */
 static int
 reread(const struct dns_target *t, struct dns_change *c, size_t n,
-       struct diag *d)
+       struct dns_state *old, struct diag *d)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
@@ -3994,10 +4009,205 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 			dns_state_free(&fresh);
 			return -1;
 		}
-		dns_state_free(c[i].state);
+		if (old != NULL)
+			old[i] = *c[i].state;
+		else
+			dns_state_free(c[i].state);
 		*c[i].state = fresh;
 	}
 	return 0;
+}
+
+/* One of the two names a change manages, as a state holds it. */
+struct part {
+	char owner[DNS_NAME_MAX + 16];
+	struct dns_txtset *set; /* the TXT records there */
+	const char *cname;      /* the CNAME there, or NULL */
+	const char *text;       /* the record wanted there; NULL: left alone */
+	const char *prefix;     /* its kind: STS_ or TLSRPT_RECORD_VERSION */
+	unsigned bit;           /* DNS_NAME_STS or DNS_NAME_TLSRPT */
+};
+
+/* Part k (0: _mta-sts, 1: _smtp._tls) of change c into pt, as the state
+ * st holds it (c's own when st is NULL). */
+static void
+part_of(const struct dns_change *c, int k, struct dns_state *st,
+        struct part *pt)
+{
+	st = st != NULL ? st : c->state;
+	snprintf(pt->owner, sizeof(pt->owner), "%s.%s",
+	         k ? "_smtp._tls" : "_mta-sts", c->domain);
+	pt->set = k ? &st->tlsrpt : &st->sts;
+	pt->cname = k ? st->tlsrpt_cname : st->sts_cname;
+	pt->text = k ? c->tlsrpt_text : c->sts_text;
+	pt->prefix = k ? TLSRPT_RECORD_VERSION : STS_RECORD_VERSION;
+	pt->bit = k ? DNS_NAME_TLSRPT : DNS_NAME_STS;
+}
+
+/* Does the plan p hold an operation at owner? */
+static int
+plan_touches(const struct plan *p, const char *owner)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (strcmp(p->ops[i].owner, owner) == 0)
+			return 1;
+	return 0;
+}
+
+/* ---------------------------------------------- before the first send */
+
+/* What was read just before the first send of an UPDATE, for its read
+ * back: the serial of the zone's SOA, if it could be read. */
+struct before {
+	uint32_t serial;
+	int have_serial;
+};
+
+/* The serial of the SOA of zone in the answer ans into *serial. Returns
+ * 0, or -1 if ans holds none. */
+static int
+soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
+{
+	ldns_rr_list *an = ldns_pkt_answer(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(zone);
+	int rc = -1;
+
+	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(an, i);
+
+		if (rr_at(rr, qn) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+		    ldns_rr_rd_count(rr) >= 3 &&
+		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) == 4) {
+			*serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
+			rc = 0;
+			break;
+		}
+	}
+	ldns_rdf_deep_free(qn);
+	return rc;
+}
+
+/*
+ * Take the answer to query q of b, the TXT records at part k of change c
+ * asked again just before its UPDATE: when they are those read before
+ * but for their TTL, someone changed only the TTL, which no prerequisite
+ * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
+ * put back the TTL read first. The state takes the new TTL, and the
+ * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
+ * into d says so. Returns 1 if it did, else 0.
+ */
+static int
+ttl_take(const struct dns_target *t, const struct batch *b, size_t q,
+         struct dns_change *c, int k, struct diag *d)
+{
+	struct dns_txtset now;
+	struct part pt;
+	char *cname = NULL;
+	int took = 0;
+
+	if (batch_check(t, b, q, 1, NULL) == -1)
+		return 0;
+	part_of(c, k, NULL, &pt);
+	memset(&now, 0, sizeof(now));
+	read_txt(b->ans[q], b->q[q].name, &now, &cname);
+	if (cname == NULL && now.ttl != pt.set->ttl &&
+	    txtset_same(&now, pt.set)) {
+		diag_warn(d,
+		          "someone changed the TTL of the records at %s from "
+		          "%lu to %lu between our read and our update: kept "
+		          "(no ttl is configured)",
+		          pt.owner, (unsigned long)pt.set->ttl,
+		          (unsigned long)now.ttl);
+		pt.set->ttl = now.ttl;
+		took = 1;
+	}
+	txtset_free(&now);
+	free(cname);
+	return took;
+}
+
+/* A name that pre_read() asks about: part k of change i. */
+struct ask {
+	size_t i;
+	int k;
+};
+
+/* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
+ * the changes c, and with soa for the SOA of its zone first (its serial
+ * into pre), and take the answers (ttl_take()). Returns 1 when a TTL was
+ * taken, 0 when none, -1 when an answer did not come (the others are not
+ * asked). */
+static int
+pre_batch(const struct dns_target *t, struct dns_change *c,
+          const struct ask *ask, size_t from, size_t to, int soa,
+          struct before *pre, struct diag *d)
+{
+	struct batch b;
+	struct part pt;
+	int took = 0;
+
+	b.n = 0;
+	if (soa)
+		batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
+	for (size_t a = from; a < to; a++) {
+		part_of(&c[ask[a].i], ask[a].k, NULL, &pt);
+		batch_add(&b, pt.owner, LDNS_RR_TYPE_TXT);
+	}
+	batch_send(t, &b);
+	if (soa && batch_check(t, &b, 0, 1, NULL) == 0 &&
+	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
+		pre->have_serial = 1;
+	for (size_t a = from; a < to; a++)
+		took |= ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
+		                 ask[a].k, d);
+	if (b.k < b.n)
+		took = -1;
+	batch_free(&b);
+	return took;
+}
+
+/*
+ * Before the first send of the UPDATE of plan p for the changes c: ask t
+ * for the SOA of its zone (its serial into *pre, for confirm()) and for
+ * the TXT records at each name p changes whose records keep their TTL
+ * (no ttl configured, records there), all at once (QUERY_MAX a round
+ * trip: most zones take one). Their TTL is taken when someone changed it
+ * alone (ttl_take()); nothing else read counts, so that the prerequisites
+ * are still those of the first read and an edit of the values since then
+ * still makes the server refuse the UPDATE. A read that fails changes
+ * nothing: the UPDATE goes as planned. Returns 1 when a TTL was taken
+ * (plan again), else 0.
+ */
+static int
+pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
+         const struct plan *p, struct before *pre, struct diag *d)
+{
+	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
+	size_t m = 0, from = 0;
+	int took = 0, r;
+
+	memset(pre, 0, sizeof(*pre));
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++) {
+			struct part pt;
+
+			part_of(&c[i], k, NULL, &pt);
+			if (c[i].contended || c[i].ttl_set || pt.set->n == 0 ||
+			    !plan_touches(p, pt.owner))
+				continue;
+			ask[m].i = i;
+			ask[m++].k = k;
+		}
+	do {
+		size_t to = from + QUERY_MAX - (from == 0);
+
+		to = to < m ? to : m;
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, d);
+		took |= r == 1;
+		from = to;
+	} while (from < m && r != -1);
+	free(ask);
+	return took;
 }
 
 /* Mark the changes whose records, as read back, hold the values they
@@ -4039,7 +4249,7 @@ reread_accepted(const struct dns_target *t, struct dns_change *c, size_t n,
 	struct diag why;
 
 	diag_init(&why);
-	if (reread(t, c, n, &why) == 0)
+	if (reread(t, c, n, NULL, &why) == 0)
 		return 0;
 	for (size_t i = 0; i < why.nwarn; i++)
 		diag_warn(d, "%s", why.warn[i]);
@@ -4048,41 +4258,6 @@ reread_accepted(const struct dns_target *t, struct dns_change *c, size_t n,
 	           "failed: %s; the next run checks them",
 	           why.error);
 	return -1;
-}
-
-/* Read the records back after an update and confirm each change; the
- * error, if some still differ, is about those (each domain's own
- * message). */
-static enum dns_update_result
-confirm(const struct dns_target *t, struct dns_change *c, size_t n,
-        struct diag *d)
-{
-	size_t w = 0;
-	char where[DNS_NAME_MAX + 80];
-
-	if (reread_accepted(t, c, n, d) == -1)
-		return DNS_UPDATE_FAILED;
-	while (confirm_marks(c, n) > 0) {
-		if (w == sizeof(confirm_waits) / sizeof(confirm_waits[0])) {
-			target_where(t, 0, where, sizeof(where));
-			diag_error(d,
-			           "%s accepted the update, but the records of "
-			           "this domain read back from it still differ "
-			           "after %d s: check that its update policy "
-			           "allows this key to change them (PowerDNS "
-			           "accepts and drops what its "
-			           "lua-dnsupdate-policy-script refuses, and "
-			           "reads that script only when it starts), or "
-			           "whether it serves updates later still (a "
-			           "signed zone on a busy server)",
-			           where, CONFIRM_WAIT_S);
-			return DNS_UPDATE_FAILED;
-		}
-		sleep_seconds(confirm_waits[w++]);
-		if (reread_accepted(t, c, n, d) == -1)
-			return DNS_UPDATE_FAILED;
-	}
-	return DNS_UPDATE_OK;
 }
 
 /* Does the plan p hold an operation of kind k at owner with the TXT
@@ -4110,6 +4285,223 @@ txtset_has(const struct dns_txtset *s, const unsigned char *rd, size_t len)
 		if (s->rdlen[i] == len && memcmp(s->rdata[i], rd, len) == 0)
 			return 1;
 	return 0;
+}
+
+/* Is the TXT RDATA rd (len bytes), its character-strings joined, the
+ * text text (a NUL byte read as "?", as txtset_add() reads it)? */
+static int
+rdata_is_text(const unsigned char *rd, size_t len, const char *text)
+{
+	size_t off = 0, at = 0;
+
+	while (off < len) {
+		size_t n = rd[off++];
+
+		for (size_t i = 0; i < n && off < len; i++, off++, at++)
+			if (text[at] != (rd[off] ? (char)rd[off] : '?'))
+				return 0;
+	}
+	return text[at] == '\0';
+}
+
+/* Does the plan p hold an operation of kind k at owner whose record's
+ * text is text (however it is split into strings)? */
+static int
+plan_has_text(const struct plan *p, enum op_kind k, const char *owner,
+              const char *text)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct op *o = &p->ops[i];
+
+		if (o->kind == k && strcmp(o->owner, owner) == 0 &&
+		    rdata_is_text(o->rdata, o->rdlen, text))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The names of change c that the UPDATE of plan p changed whose records
+ * read back (c's state) hold one of our kind that was neither read (p's
+ * prerequisites) nor sent (p's adds): someone's edit that the server's
+ * prerequisites let through (PowerDNS compares TXT prerequisites without
+ * regard to case: a record of ours they changed only in case passes
+ * them, and the delete, which does regard case, then removes nothing).
+ * Records are told by their text, as the read back confirms them.
+ * DNS_NAME_* bits, 0 if none.
+ */
+static unsigned
+late_names(const struct plan *p, const struct dns_change *c)
+{
+	unsigned names = 0;
+
+	for (int k = 0; k < 2; k++) {
+		struct part pt;
+
+		part_of(c, k, NULL, &pt);
+		if (pt.text == NULL || !plan_touches(p, pt.owner))
+			continue;
+		for (size_t i = 0; i < pt.set->n; i++) {
+			const char *text = pt.set->text.v[i];
+
+			if (record_is_version(text, pt.prefix) &&
+			    !plan_has_text(p, OP_EXISTS, pt.owner, text) &&
+			    !plan_has_text(p, OP_ADD, pt.owner, text))
+				names |= pt.bit;
+		}
+	}
+	return names;
+}
+
+/*
+ * Take out again, with an UPDATE to t, the records that plan p added at
+ * the names of change c where late_names() found someone's edit, so that
+ * their edit is left as it is, as it is when the prerequisites refuse
+ * the update. Its prerequisites are those RRsets as read back (a further
+ * edit makes it fail), and it deletes, each by its exact RDATA as read
+ * back, only the records whose text p added and did not read there:
+ * never theirs, nor one that was there before. The records p deleted are
+ * not put back: they may have deleted them too. Counted in info; why it
+ * failed is not told (its rcode is). Returns the rcode (0: NOERROR, or
+ * none of ours was there), or -1 with no trusted answer.
+ */
+static int
+undo_late(const struct dns_target *t, const struct plan *p,
+          const struct dns_change *c, struct dns_update_info *info)
+{
+	struct dns_update_info undo = *info; /* info tells of the UPDATE */
+	struct plan u;
+	int rcode = LDNS_RCODE_NOERROR;
+
+	memset(&u, 0, sizeof(u));
+	for (int k = 0; k < 2; k++) {
+		struct part pt;
+		size_t mine = u.n;
+
+		part_of(c, k, NULL, &pt);
+		if (!(c->contended_names & pt.bit))
+			continue;
+		for (size_t i = 0; i < pt.set->n; i++)
+			if (plan_has_text(p, OP_ADD, pt.owner,
+			                  pt.set->text.v[i]) &&
+			    !plan_has_text(p, OP_EXISTS, pt.owner,
+			                   pt.set->text.v[i]))
+				plan_add(&u, OP_DELETE, pt.owner,
+				         pt.set->rdata[i], pt.set->rdlen[i], 0);
+		for (size_t i = 0; u.n > mine && i < pt.set->n; i++)
+			plan_add(&u, OP_EXISTS, pt.owner, pt.set->rdata[i],
+			         pt.set->rdlen[i], 0);
+	}
+	if (u.n > 0) {
+		info->sent++;
+		rcode = send_update(t, &u, &undo, NULL);
+	}
+	plan_free(&u);
+	return rcode < 0 ? -1 : rcode;
+}
+
+/* Mark the changes of the UPDATE of plan p whose records read back show
+ * someone's edit that the server let through (late_names()) contended,
+ * and take ours out there again (undo_late()). */
+static void
+mark_late(const struct dns_target *t, const struct plan *p,
+          struct dns_change *c, size_t n, struct dns_update_info *info)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned names;
+
+		if (c[i].confirmed || c[i].contended)
+			continue;
+		names = late_names(p, &c[i]);
+		if (names == 0)
+			continue;
+		c[i].contended = DNS_CONTENDED_LATE;
+		c[i].contended_names = names;
+		c[i].undo_rcode = undo_late(t, p, &c[i], info);
+	}
+}
+
+/* Does the SOA of t's zone still hold the serial that pre read before
+ * the UPDATE? 0 also when it cannot tell. */
+static int
+serial_kept(const struct dns_target *t, const struct before *pre)
+{
+	ldns_pkt *ans;
+	uint32_t now;
+	int kept;
+
+	if (!pre->have_serial ||
+	    query_primary(t, t->zone, LDNS_RR_TYPE_SOA, 1, &ans, NULL) == -1)
+		return 0;
+	kept = soa_serial(ans, t->zone, &now) == 0 && now == pre->serial;
+	ldns_pkt_free(ans);
+	return kept;
+}
+
+/* The error of a change whose records read back from t still differ
+ * from an accepted update after the waits. When the zone's SOA serial
+ * has not moved since before the UPDATE (pre), `server` may be a
+ * secondary that forwards updates: the records are read back from it,
+ * and it has them only once the primary sends it the zone. */
+static void
+confirm_error(const struct dns_target *t, const struct before *pre,
+              struct diag *d)
+{
+	char where[DNS_WHERE_MAX];
+
+	target_where(t, 0, where, sizeof(where));
+	if (serial_kept(t, pre))
+		diag_error(
+		    d,
+		    "%s accepted the update, but the records of this "
+		    "domain read back from it still differ after %d s and "
+		    "zone %s kept its SOA serial: check that its update "
+		    "policy allows this key to change them (PowerDNS "
+		    "accepts and drops what its "
+		    "lua-dnsupdate-policy-script refuses, and reads that "
+		    "script only when it starts), that `server` is the "
+		    "primary, not a secondary forwarding updates, or "
+		    "whether it serves updates later still",
+		    where, CONFIRM_WAIT_S, t->zone);
+	else
+		diag_error(
+		    d,
+		    "%s accepted the update, but the records of this "
+		    "domain read back from it still differ after %d s: "
+		    "check that its update policy allows this key to "
+		    "change them (PowerDNS accepts and drops what its "
+		    "lua-dnsupdate-policy-script refuses, and reads that "
+		    "script only when it starts), or whether it serves "
+		    "updates later still (a signed zone on a busy "
+		    "server)",
+		    where, CONFIRM_WAIT_S);
+}
+
+/* Read the records back after the UPDATE of plan p and confirm each
+ * change; a change whose records show someone's edit that the server
+ * let through is marked contended (mark_late()). The error, if some
+ * still differ, is about those (each domain's own message). */
+static enum dns_update_result
+confirm(const struct dns_target *t, struct dns_change *c, size_t n,
+        const struct plan *p, const struct before *pre,
+        struct dns_update_info *info, struct diag *d)
+{
+	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
+
+	if (reread_accepted(t, c, n, d) == -1)
+		return DNS_UPDATE_FAILED;
+	for (size_t w = 0;; w++) {
+		mark_late(t, p, c, n, info);
+		if (confirm_marks(c, n) == 0)
+			return DNS_UPDATE_OK;
+		if (w == waits) {
+			confirm_error(t, pre, d);
+			return DNS_UPDATE_FAILED;
+		}
+		sleep_seconds(confirm_waits[w]);
+		if (reread_accepted(t, c, n, d) == -1)
+			return DNS_UPDATE_FAILED;
+	}
 }
 
 /*
@@ -4187,7 +4579,7 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
 		/* why a read fails is not told: the caller's reason (it may
 		 * have been applied) is; and no diag sits in the frame of
 		 * every UPDATE for it */
-		if (reread(t, c, n, NULL) == -1)
+		if (reread(t, c, n, NULL, NULL) == -1)
 			return -1;
 		if (plan_in_place(p, c, n))
 			break;
@@ -4221,10 +4613,13 @@ send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
 	return rcode;
 }
 
-/* The name of a failed prerequisite's rcode. */
+/* The name of a failed prerequisite's rcode (NOERROR for a late edit,
+ * which no prerequisite refused). */
 static const char *
 prereq_rcode_name(int rcode)
 {
+	if (rcode == DNS_CONTENDED_LATE)
+		return "NOERROR";
 	return rcode == LDNS_RCODE_NXRRSET ? "NXRRSET" : "YXRRSET";
 }
 
@@ -4239,18 +4634,14 @@ conflict_error(const char *names, const char *where, int rcode, struct diag *d)
 	           names, where, prereq_rcode_name(rcode));
 }
 
-/* A digest of the records of our kind that c's state holds at one of
- * the names c manages (k: 0 _mta-sts, 1 _smtp._tls), whatever their
- * order; 0 for a name c leaves alone. */
+/* A digest of the records of the kind of prefix that s holds, whatever
+ * their order. */
 static size_t
-version_digest(const struct dns_change *c, int k)
+version_digest(const struct dns_txtset *s, const char *prefix)
 {
-	const struct dns_txtset *s = k ? &c->state->tlsrpt : &c->state->sts;
-	const char *text = k ? c->tlsrpt_text : c->sts_text;
-	const char *prefix = k ? TLSRPT_RECORD_VERSION : STS_RECORD_VERSION;
 	size_t sum = 0;
 
-	for (size_t i = 0; text != NULL && i < s->n; i++)
+	for (size_t i = 0; i < s->n; i++)
 		if (record_is_version(s->text.v[i], prefix))
 			sum += hash_bytes(s->text.v[i], strlen(s->text.v[i]));
 	return sum;
@@ -4258,69 +4649,188 @@ version_digest(const struct dns_change *c, int k)
 
 /*
  * After a refusal by the prerequisites and a new read: mark the changes
- * whose records of our kind someone changed since the first read (before
- * holds two digests a change then), unless they now hold what we want,
- * and which of their names those are. Their edit is not overwritten:
- * DESIGN section 2.9. Returns how many.
+ * whose records of our kind someone changed since the first read (old
+ * holds the states then), or that someone made a CNAME, unless they now
+ * hold what we want, and which of their names those are. Their edit is
+ * not overwritten (DESIGN section 2.9), and a new CNAME is that change's
+ * own refusal, not one of the whole UPDATE. Returns how many.
  */
 static size_t
-mark_contended(struct dns_change *c, size_t n, const size_t *before, int rcode)
+mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		unsigned names = 0;
+		unsigned names = 0, cnames = 0;
 
-		for (int j = 0; j < 2; j++)
-			if (version_digest(&c[i], j) != before[2 * i + j])
-				names |= j ? DNS_NAME_TLSRPT : DNS_NAME_STS;
+		for (int j = 0; j < 2; j++) {
+			struct part was, now;
+
+			part_of(&c[i], j, &old[i], &was);
+			part_of(&c[i], j, NULL, &now);
+			if (now.text == NULL)
+				continue;
+			if (now.cname != NULL && was.cname == NULL)
+				cnames |= now.bit;
+			if (version_digest(was.set, now.prefix) !=
+			    version_digest(now.set, now.prefix))
+				names |= now.bit;
+		}
+		names |= cnames;
 		if (!dns_change_needed(&c[i]))
-			names = 0;
+			names = cnames = 0;
 		c[i].contended = names ? rcode : 0;
 		c[i].contended_names = names;
+		c[i].contended_cnames = cnames;
 		k += names != 0;
 	}
 	return k;
 }
 
-/* The error of the changes marked contended (after where refused the
- * update with rcode): which records of which names someone changed, and
- * that nothing of theirs changed. */
+/* Do the names that plan p changes hold, as read again (the states of
+ * the changes c), just what was read before (old): the same TXT records
+ * (RDATA) and the same CNAME, or none? */
+static int
+states_same(const struct plan *p, const struct dns_change *c, size_t n,
+            struct dns_state *old)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (int k = 0; k < 2; k++) {
+			struct part was, now;
+
+			part_of(&c[i], k, &old[i], &was);
+			part_of(&c[i], k, NULL, &now);
+			if (!plan_touches(p, now.owner))
+				continue;
+			if (!txtset_same(was.set, now.set) ||
+			    (was.cname == NULL) != (now.cname == NULL) ||
+			    (now.cname != NULL && strcmp(was.cname, now.cname)))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/* Append to names the names of c that someone changed, for messages:
+ * "the v=STSv1 records at _mta-sts.D", "_smtp._tls.D (now a CNAME to
+ * T)", joined with " and ". */
+static void
+contended_names_text(const struct dns_change *c, struct buf *names)
+{
+	for (int k = 0; k < 2; k++) {
+		struct part pt;
+
+		part_of(c, k, NULL, &pt);
+		if (!(c->contended_names & pt.bit))
+			continue;
+		buf_puts(names, names->len ? " and " : "");
+		if (c->contended_cnames & pt.bit)
+			buf_printf(names, "%s (now a CNAME to %s)", pt.owner,
+			           pt.cname ? pt.cname : "?");
+		else
+			buf_printf(names, "the %s records at %s", pt.prefix,
+			           pt.owner);
+	}
+}
+
+/* The error of change c, of which someone made a name a CNAME between
+ * our read and where refused its update: as for one there at the read,
+ * it is left alone. */
+static void
+cname_error(const struct dns_change *c, const char *where, struct diag *d)
+{
+	struct part pt;
+
+	part_of(c, !(c->contended_cnames & DNS_NAME_STS), NULL, &pt);
+	diag_error(d,
+	           "someone made %s a CNAME to %s between our read and our "
+	           "update (%s from %s): leaving it alone (%s), and this "
+	           "domain's records were not changed",
+	           pt.owner, pt.cname ? pt.cname : "?",
+	           prereq_rcode_name(c->contended), where,
+	           pt.bit == DNS_NAME_STS ? "RFC 8461 section 8.2 delegation"
+	                                  : "a TXT record cannot stand "
+	                                    "beside it");
+}
+
+/* The error of change c, whose names (in words) someone changed while
+ * where took our update, their records read back beside ours: what
+ * undo_late() did. */
+static void
+late_error(const struct dns_change *c, const char *names, const char *where,
+           struct diag *d)
+{
+	char undo[DIAG_MSG_MAX / 2];
+	char *rc = c->undo_rcode > 0
+	               ? ldns_pkt_rcode2str((ldns_pkt_rcode)c->undo_rcode)
+	               : NULL;
+
+	if (c->undo_rcode == 0)
+		str_copy(undo, sizeof(undo),
+		         "the records we added were deleted again, so their "
+		         "edit is left as it is");
+	else
+		snprintf(undo, sizeof(undo),
+		         "deleting the records we added again failed (%s), so "
+		         "theirs and ours are both there, which senders ignore",
+		         rc ? rc : "no answer");
+	free(rc);
+	diag_error(d,
+	           "someone changed %s while we updated them: the records "
+	           "read back from %s hold theirs beside ours (PowerDNS "
+	           "compares TXT prerequisites without regard to case); %s; "
+	           "the next run replaces their edit unless the domain is "
+	           "taken out of the configuration",
+	           names, where, undo);
+}
+
+/* The error of the changes marked contended: which records of which
+ * names someone changed, and that nothing of theirs changed. */
 static void
 contended_error(const struct dns_change *c, size_t n, const char *where,
-                int rcode, struct diag *d)
+                struct diag *d)
 {
+	const struct dns_change *first = NULL;
 	struct buf names;
+	size_t k = 0;
 
-	buf_init(&names, DIAG_MSG_MAX / 2);
-	for (size_t i = 0; i < n; i++) {
-		if (c[i].contended_names & DNS_NAME_STS)
-			buf_printf(&names,
-			           "%sthe v=STSv1 records at _mta-sts.%s",
-			           names.len ? " and " : "", c[i].domain);
-		if (c[i].contended_names & DNS_NAME_TLSRPT)
-			buf_printf(&names,
-			           "%sthe v=TLSRPTv1 records at _smtp._tls.%s",
-			           names.len ? " and " : "", c[i].domain);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].contended && k++ == 0)
+			first = &c[i];
+	if (first == NULL)
+		return;
+	if (k == 1 && first->contended_cnames != 0) {
+		cname_error(first, where, d);
+		return;
 	}
-	diag_error(d,
-	           "someone changed %s between our read and our update (%s "
-	           "from %s): their edit is left as it is and %s records "
-	           "were not changed; the next run replaces their edit "
-	           "unless the domain is taken out of the configuration",
-	           names.data ? names.data : "?", prereq_rcode_name(rcode),
-	           where, n > 1 ? "these domains'" : "this domain's");
+	buf_init(&names, DIAG_MSG_MAX / 2);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].contended)
+			contended_names_text(&c[i], &names);
+	if (k == 1 && first->contended == DNS_CONTENDED_LATE)
+		late_error(first, names.data, where, d);
+	else
+		diag_error(d,
+		           "someone changed %s between our read and our update "
+		           "(%s from %s): their edit is left as it is and %s "
+		           "records were not changed; the next run replaces "
+		           "their edit unless the domain is taken out of the "
+		           "configuration",
+		           names.data ? names.data : "?",
+		           prereq_rcode_name(first->contended), where,
+		           k > 1 ? "these domains'" : "this domain's");
 	buf_free(&names);
 }
 
 /* Read the states again after where refused the update of names with
- * rcode; a failure to read says what it followed (after its reason, which
- * is never cut). Returns 0, or -1. */
+ * rcode (the states before into old); a failure to read says what it
+ * followed (after its reason, which is never cut). Returns 0, or -1. */
 static int
 reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
-               const char *where, const char *names, int rcode, struct diag *d)
+               struct dns_state *old, const char *where, const char *names,
+               int rcode, struct diag *d)
 {
-	if (reread(t, c, n, d) == 0)
+	if (reread(t, c, n, old, d) == 0)
 		return 0;
 	diag_append(d,
 	            " (while reading the records again after %s refused the "
@@ -4329,37 +4839,84 @@ reread_refused(const struct dns_target *t, struct dns_change *c, size_t n,
 	return -1;
 }
 
-/* After the prerequisites refused the update with rcode: read the
- * states again and mark the contended changes (their count into
- * *contended). Returns 0, or -1 with the reason in d. */
+/* After the prerequisites refused the update of plan p with rcode: read
+ * the states again, set *same when the names p changes hold just what
+ * was read before (states_same()), and with mark, mark the contended
+ * changes. Returns 0, or -1 with the reason in d. */
 static int
 reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
-             const char *where, const char *names, int rcode, size_t *contended,
-             struct diag *d)
+             const struct plan *p, const char *where, const char *names,
+             int rcode, int mark, int *same, struct diag *d)
 {
-	size_t *before = xcalloc(2 * n, sizeof(*before));
-	int rc;
+	struct dns_state *old = xcalloc(n, sizeof(*old));
+	int rc = reread_refused(t, c, n, old, where, names, rcode, d);
 
+	if (rc == 0) {
+		*same = states_same(p, c, n, old);
+		if (mark)
+			mark_contended(c, n, old, rcode);
+	}
 	for (size_t i = 0; i < n; i++)
-		for (int j = 0; j < 2; j++)
-			before[2 * i + j] = version_digest(&c[i], j);
-	rc = reread_refused(t, c, n, where, names, rcode, d);
-	if (rc == 0)
-		*contended = mark_contended(c, n, before, rcode);
-	free(before);
+		dns_state_free(&old[i]);
+	free(old);
 	return rc;
 }
 
 /* The result of an update whose other changes went through: a conflict
  * if some were contended (their error in d), else DNS_UPDATE_OK. */
 static enum dns_update_result
-contended_result(const struct dns_change *c, size_t n, size_t contended,
-                 const char *where, int rcode, struct diag *d)
+contended_result(const struct dns_change *c, size_t n, const char *where,
+                 struct diag *d)
 {
-	if (contended == 0)
-		return DNS_UPDATE_OK;
-	contended_error(c, n, where, rcode, d);
-	return DNS_UPDATE_CONFLICT;
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].contended) {
+			contended_error(c, n, where, d);
+			return DNS_UPDATE_CONFLICT;
+		}
+	}
+	return DNS_UPDATE_OK;
+}
+
+/*
+ * After where refused the UPDATE of names (the changes c) with rcode, a
+ * prerequisite, the records read again are just those its prerequisites
+ * named: no one changed them, the server misjudges them (PowerDNS
+ * compares its stored text of a record with one it writes of ours: a
+ * record stored in another form, "a\059b" for "a;b", never matches,
+ * and TXT records differing only in case each match both; or a cache or
+ * a secondary answered the reads). Sending the same UPDATE again would
+ * fail the same way, and every domain of it with it. Several changes:
+ * DNS_UPDATE_MISJUDGED (the refusal into info), and dns_update_zone()
+ * sends each alone, so that only those it misjudges fail; one: its
+ * error, DNS_UPDATE_FAILED.
+ */
+static enum dns_update_result
+misjudged(size_t n, const char *where, const char *names, int rcode,
+          struct dns_update_info *info, struct diag *d)
+{
+	const char *rc = prereq_rcode_name(rcode);
+
+	if (n > 1) {
+		diag_error(d,
+		           "%s refused the update of %s (%s), though the "
+		           "records read again are those its prerequisites "
+		           "named",
+		           where, names, rc);
+		info->denied_rcode = rc;
+		info->denied_misjudged = 1;
+		return DNS_UPDATE_MISJUDGED;
+	}
+	diag_error(d,
+	           "%s refused the update of %s (%s), though the records read "
+	           "again are those its prerequisites named: it misjudges "
+	           "them, and nothing was changed. Likely: on PowerDNS, a TXT "
+	           "record stored in another written form (\\059 for ;: "
+	           "rewrite it with pdnsutil replace-rrset or the API) or two "
+	           "differing only in case; a cache answering our reads; "
+	           "`server` a secondary forwarding updates (name the "
+	           "primary)",
+	           where, names, rc);
+	return DNS_UPDATE_FAILED;
 }
 
 /* Can a refusal of an UPDATE with rcode (as send_update() returns it)
@@ -4408,14 +4965,48 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
 }
 
 /*
+ * After the UPDATE of plan p (the changes c, its names in words; attempt
+ * 0: the first) was refused with rcode: read the states again if a
+ * prerequisite failed, and tell what comes next. DNS_UPDATE_OK: plan
+ * again and send once more; else the result, its reason in d. Records
+ * read again just as they were read before mean that no one changed
+ * them (misjudged()); otherwise, on the first refusal, the changes whose
+ * records of our kind someone changed are marked contended, and a second
+ * refusal is a conflict.
+ */
+static enum dns_update_result
+update_after(const struct dns_target *t, struct dns_change *c, size_t n,
+             const struct plan *p, const char *names, int attempt, int rcode,
+             struct dns_update_info *info, struct diag *d)
+{
+	const char *where = info->where;
+	int same = 0;
+
+	if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
+		return update_refused(t, where, names, rcode, info, d);
+	if (reread_after(t, c, n, p, where, names, rcode, attempt == 0, &same,
+	                 d) == -1)
+		return DNS_UPDATE_FAILED;
+	if (same)
+		return misjudged(n, where, names, rcode, info, d);
+	if (attempt > 0) {
+		conflict_error(names, where, rcode, d);
+		return DNS_UPDATE_CONFLICT;
+	}
+	return DNS_UPDATE_OK;
+}
+
+/*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
- * see), telling how it went in info (from info_init()). When a
- * prerequisite fails (the records differ from what was read), the
- * states are read again: if they already hold what the update would
- * make (someone made the same change meanwhile; our own UPDATE is
- * never sent twice), there is nothing left to do and no conflict to
- * report; a change whose records of our kind someone else changed is
- * left out, so that their edit is not overwritten (it fails as a
+ * see), telling how it went in info (from info_init()). Just before it
+ * is first sent, the names whose TTL it keeps are read again, with the
+ * zone's SOA (pre_read()). When a prerequisite fails (the records differ
+ * from what was read), the states are read again (update_after()): if
+ * they already hold what the update would make (someone made the same
+ * change meanwhile; our own UPDATE is never sent twice), there is
+ * nothing left to do and no conflict to report; a change whose records
+ * of our kind someone else changed, or whose name someone made a CNAME,
+ * is left out, so that their edit is not overwritten (it fails as a
  * conflict); the others are planned again and sent once more, with a
  * warning, and a second refusal is a conflict. An UPDATE whose reply was
  * lost counts as accepted only when the records read back show it
@@ -4427,20 +5018,26 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 {
 	char *where = info->where, names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
-	size_t contended = 0;
+	enum dns_update_result r;
+	struct before pre;
+	struct plan p;
 
 	info->carried = n;
-	for (size_t i = 0; i < n; i++)
-		c[i].confirmed = c[i].contended = 0, c[i].contended_names = 0;
+	for (size_t i = 0; i < n; i++) {
+		c[i].confirmed = c[i].contended = c[i].undo_rcode = 0;
+		c[i].contended_names = c[i].contended_cnames = 0;
+	}
 	for (int attempt = 0;; attempt++) {
-		struct plan p;
 		int rcode;
 
 		if (plan_build(c, n, &p, d) == -1)
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
-			return contended_result(c, n, contended, where, refused,
-			                        d);
+			return contended_result(c, n, where, d);
+		if (attempt == 0 && pre_read(t, c, n, &p, &pre, d)) {
+			plan_free(&p); /* a TTL taken: the same changes */
+			plan_build(c, n, &p, d);
+		}
 		if (refused)
 			diag_warn(d,
 			          "someone changed %s meanwhile (%s from %s): "
@@ -4448,25 +5045,22 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
 		rcode = send_planned(t, c, n, &p, info, d);
-		plan_free(&p);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
-		if (rcode != LDNS_RCODE_NXRRSET && rcode != LDNS_RCODE_YXRRSET)
-			return update_refused(t, where, names, rcode, info, d);
-		if (attempt > 0) {
-			conflict_error(names, where, rcode, d);
-			return DNS_UPDATE_CONFLICT;
-		}
-		if (reread_after(t, c, n, where, names, rcode, &contended, d) ==
-		    -1)
-			return DNS_UPDATE_FAILED;
+		r = update_after(t, c, n, &p, names, attempt, rcode, info, d);
+		plan_free(&p);
+		if (r != DNS_UPDATE_OK)
+			return r;
 		refused = rcode;
 	}
 	/* a lost reply was confirmed by the read-back already */
-	if (!info->reply_lost && confirm(t, c, n, d) != DNS_UPDATE_OK)
+	r = info->reply_lost ? DNS_UPDATE_OK
+	                     : confirm(t, c, n, &p, &pre, info, d);
+	plan_free(&p);
+	if (r != DNS_UPDATE_OK)
 		return DNS_UPDATE_FAILED;
 	info->read_back = 1;
-	return contended_result(c, n, contended, where, refused, d);
+	return contended_result(c, n, where, d);
 }
 
 /* Send one UPDATE for the changes of zone t; see dnsupdate.h. */
@@ -4492,7 +5086,7 @@ report_contended(const struct dns_target *t, const struct dns_change *c,
 
 	diag_init(&own);
 	target_where(t, 0, where, sizeof(where));
-	contended_error(&c[i], 1, where, c[i].contended, &own);
+	contended_error(&c[i], 1, where, &own);
 	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own, info);
 }
 
@@ -4521,8 +5115,9 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 }
 
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
- * was denied (its info and reason: denied, why), one per UPDATE, and
- * report each: a grant missing for one domain fails that domain only. A
+ * was denied or misjudged (its info and reason: denied, why), one per
+ * UPDATE, and report each: a grant missing for one domain, or records
+ * the server misjudges, fail that domain only. A
  * change someone else contended before the refusal is not sent again:
  * their edit stays. Returns the number of UPDATEs sent. Out of line: its
  * diag would otherwise sit in dns_update_zone()'s frame, deepening the
@@ -4545,6 +5140,7 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 		info.denied_n = k;
 		info.denied_sent = denied->sent;
 		info.denied_rcode = denied->denied_rcode;
+		info.denied_misjudged = denied->denied_misjudged;
 		info.denied_reason = why->error;
 		if (c[i].contended) {
 			report_contended(t, c, i, &info, report, arg);
@@ -4561,8 +5157,10 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 /*
  * Apply the changes of zone t in as few UPDATEs as hold them, one after
  * another; see dnsupdate.h. A part refused as a whole by a server's
- * grants (DNS_UPDATE_DENIED) changed nothing, so sending its changes
- * again one by one is safe, and tells which domains lack the grant.
+ * grants (DNS_UPDATE_DENIED), or by prerequisites that named the records
+ * as they are (DNS_UPDATE_MISJUDGED), changed nothing, so sending its
+ * changes again one by one is safe, and tells which domains lack the
+ * grant, or have records the server misjudges.
  */
 unsigned
 dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4580,7 +5178,8 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		info_init(&info, t);
 		r = update_apply(t, c + first, k, &info, &d);
 		sent += info.sent;
-		if (r == DNS_UPDATE_DENIED && k > 1)
+		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
+		    k > 1)
 			sent += update_alone(t, c, first, k, &info, &d, report,
 			                     arg);
 		else

@@ -326,12 +326,20 @@ struct dns_change {
 	int ttl_set;
 	struct dns_state *state; /* as read; refreshed on a conflict */
 	int confirmed; /* set by dns_update_apply(): read back as changed */
-	/* set by dns_update_apply(): someone changed its records of our
-	 * kind between the read and the update (the rcode of the refusal,
-	 * NXRRSET or YXRRSET; else 0); they are left as they are */
+	/* set by dns_update_apply(): someone changed its records of our kind,
+	 * or made one of its names a CNAME, between the read and the update
+	 * (the rcode of the refusal, NXRRSET or YXRRSET; or DNS_CONTENDED_LATE:
+	 * the server let the update through all the same, and the records read
+	 * back show their edit; else 0); they are left as they are */
 	int contended;
 	/* with contended: which of its names they changed (DNS_NAME_*) */
 	unsigned contended_names;
+	/* with contended: which of those they made a CNAME (DNS_NAME_*) */
+	unsigned contended_cnames;
+	/* with contended DNS_CONTENDED_LATE: how the UPDATE that deleted
+	 * the records we had added went (0 NOERROR, or none was needed;
+	 * else its rcode, or -1 with no trusted answer) */
+	int undo_rcode;
 	/* the part of the Knot acl that grants its names (knot_acl_parts():
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
@@ -340,6 +348,11 @@ struct dns_change {
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
 #define DNS_NAME_TLSRPT 2u /* _smtp._tls.<domain> */
+
+/* dns_change.contended of an edit that the server's prerequisites let
+ * through (PowerDNS compares TXT prerequisites without regard to case),
+ * found in the records read back */
+#define DNS_CONTENDED_LATE (-1)
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
  * text is current when it is the only record of its kind at its name
@@ -359,48 +372,67 @@ enum dns_update_result {
 	 * names causes: REFUSED, NOTZONE, or NOTAUTH with TSIG error
 	 * BADKEY (Knot's ACL); nothing was changed; reason in d */
 	DNS_UPDATE_DENIED = -3,
+	/* an UPDATE of several changes refused by its prerequisites,
+	 * though the records read again are those they named: no one
+	 * changed them, the server misjudges some (PowerDNS, a cache, a
+	 * secondary); nothing was changed; reason in d */
+	DNS_UPDATE_MISJUDGED = -4,
 };
 
 /*
  * Send one UPDATE for all n changes of the zone t: prerequisites are the
- * RRsets as read (every RR, value-dependent; "RRset does not exist" for
- * an empty one) of each name that changes, the old v=STSv1 / v=TLSRPTv1
- * records deleted (class NONE, with their RDATA), the new ones added with
- * their TTL (a record already there with the wrong TTL is deleted and
- * added again with the right one; servers then change the RRset's TTL).
- * RD clear, random id, TSIG-signed with t->key, over TCP. The reply's
- * TSIG is verified and its rcode checked (a reply whose TSIG does not
- * prove it the server's, as a forged one racing it, is set aside while
+ * RRsets as read (every RR, value-dependent; "RRset does not exist" for an
+ * empty one) of each name that changes, and that it holds no CNAME (class
+ * NONE, type CNAME); the old v=STSv1 / v=TLSRPTv1 records deleted (class
+ * NONE, with their RDATA), the new ones added with their TTL (a record
+ * already there with the wrong TTL is deleted and added again with the
+ * right one; servers then change the RRset's TTL). Just before it is first
+ * sent, the zone's SOA and the TXT records of each name whose TTL it keeps
+ * (no ttl set, records there) are read again, in one pipelined batch: a
+ * TTL someone changed alone since the first read (which no prerequisite
+ * can check) is kept, with a warning in d; the serial is for the read
+ * back. RD clear, random id, TSIG-signed with t->key, over TCP. The
+ * reply's TSIG is verified and its rcode checked (a reply whose TSIG does
+ * not prove it the server's, as a forged one racing it, is set aside while
  * the server's own may still come, until the timeout); an UPDATE whose
  * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
  * saying it may have been applied. But when the connection ended before
  * any reply came, the records are read back first: if every name the
- * UPDATE changes holds exactly what it leaves there (values and TTL),
- * it was applied, and the call goes on as if it had been answered
- * NOERROR. On NXRRSET or YXRRSET (someone
- * changed a record meanwhile) the states are read again: if they already
- * hold what the update would make, that is DNS_UPDATE_OK with no warning;
+ * UPDATE changes holds exactly what it leaves there (values and TTL), it
+ * was applied, and the call goes on as if it had been answered NOERROR. On
+ * NXRRSET or YXRRSET (someone changed a record meanwhile) the states are
+ * read again: if they already hold what the update would make, that is
+ * DNS_UPDATE_OK with no warning; if the names it changes hold just what
+ * was read before, no one changed them and the server misjudged them: one
+ * change fails (d says what to look at), several are DNS_UPDATE_MISJUDGED;
  * a change whose records of our kind (v=STSv1, v=TLSRPTv1) someone
- * changed is left out (c->contended: their edit is not overwritten; the
- * call then ends in DNS_UPDATE_CONFLICT, with their names in d); for the
- * others a warning is added to d and the update recomputed and retried
- * once, and a second failure is DNS_UPDATE_CONFLICT. Then the records are
- * read back and confirmed: each c->state then holds the TXT records read
- * back (its MX list, needed only to plan, is not read again), and
- * c->confirmed is set for each change whose values they hold (a server
- * may lower the TTL: dns_change_needed() then still says so). A server
- * may apply part of an UPDATE and still answer NOERROR (PowerDNS drops
- * what its Lua policy refuses): the call then fails, and c->confirmed
- * tells the changes that were made. Changes that are not needed are left
- * out; none needed: nothing sent, DNS_UPDATE_OK. A change that would put
- * a TXT record beside a CNAME (_mta-sts.D or _smtp._tls.D) fails the
- * whole call before anything is sent ("... is a CNAME to X (RFC 8461
- * section 8.2 delegation): leaving it alone"). An UPDATE that does not
- * fit in a DNS message (65535 bytes with its TSIG record) fails, naming
- * the zone and the server: dns_update_zone() splits the changes. Every
- * c->state must have been filled by dns_state_read() and, for the names
- * c changes, checked by dns_state_wildcards() (the states read again are
- * checked here).
+ * changed, or whose name someone made a CNAME, is left out (c->contended:
+ * their edit is not overwritten; the call then ends in
+ * DNS_UPDATE_CONFLICT, with their names in d); for the others a warning is
+ * added to d and the update recomputed and retried once, and a second
+ * failure is DNS_UPDATE_CONFLICT. Then the records are read back and
+ * confirmed: each c->state then holds the TXT records read back (its MX
+ * list, needed only to plan, is not read again), and c->confirmed is set
+ * for each change whose values they hold (a server may lower the TTL:
+ * dns_change_needed() then still says so). Records of our kind read back
+ * that were neither read nor sent are someone's edit that the server let
+ * through (PowerDNS compares TXT prerequisites without regard to case):
+ * the records the UPDATE added there are deleted again by one more UPDATE
+ * (whose prerequisites are the RRsets read back), and that change is
+ * contended (DNS_CONTENDED_LATE). A server may apply part of an UPDATE and
+ * still answer NOERROR (PowerDNS drops what its Lua policy refuses): the
+ * call then fails, and c->confirmed tells the changes that were made; when
+ * the zone's SOA serial did not move, d says that `server` may be a
+ * secondary. Changes that are not needed are left out; none needed:
+ * nothing sent, DNS_UPDATE_OK. A change that would put a TXT record beside
+ * a CNAME (_mta-sts.D or _smtp._tls.D) fails the whole call before
+ * anything is sent ("... is a CNAME to X (RFC 8461 section 8.2
+ * delegation): leaving it alone"). An UPDATE that does not fit in a DNS
+ * message (65535 bytes with its TSIG record) fails, naming the zone and
+ * the server: dns_update_zone() splits the changes. Every c->state must
+ * have been filled by dns_state_read() and, for the names c changes,
+ * checked by dns_state_wildcards() (the states read again are checked
+ * here).
  */
 enum dns_update_result dns_update_apply(const struct dns_target *t,
                                         struct dns_change *c, size_t n,
@@ -422,7 +454,9 @@ struct dns_update_info {
 	const char *key;           /* the TSIG key's name; NULL: unsigned */
 	size_t carried; /* the changes the UPDATE was for, these among them */
 	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
-	                   1, or 2 after a refusal by the prerequisites */
+	                   1, or 2 after a refusal by the prerequisites or
+	                   to delete again what met someone's edit that the
+	                   server let through */
 	int read_back;  /* the records read back hold what was sent */
 	/* what the server answered the last UPDATE, for -v: its rcode
 	 * ("NOERROR", "REFUSED"), with the TSIG error or "unsigned" of a
@@ -442,6 +476,10 @@ struct dns_update_info {
 	unsigned denied_sent;
 	const char *denied_rcode;
 	const char *denied_reason;
+	/* with denied_n: the refusal was by the prerequisites (denied_rcode
+	 * "NXRRSET" or "YXRRSET"), though the records read again were those
+	 * they named (DNS_UPDATE_MISJUDGED), not by the grants */
+	int denied_misjudged;
 };
 
 /*
@@ -455,32 +493,32 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
                                const struct dns_update_info *info);
 
 /*
- * Apply the n changes of zone t as dns_update_apply() does, in one
- * UPDATE if they fit in a DNS message, else in as few as hold them, each
- * holding whole domains (the records of one change always go in one
- * UPDATE, so its compare-and-swap stays atomic), each with its own
- * prerequisites, retry and read-back, sent one after another (never two
- * at once); a change refused for a CNAME goes alone. An UPDATE of
- * several changes that is DNS_UPDATE_DENIED changed nothing; its changes
+ * Apply the n changes of zone t as dns_update_apply() does, in one UPDATE
+ * if they fit in a DNS message, else in as few as hold them, each holding
+ * whole domains (the records of one change always go in one UPDATE, so its
+ * compare-and-swap stays atomic), each with its own prerequisites, retry
+ * and read-back, sent one after another (never two at once); a change
+ * refused for a CNAME goes alone. An UPDATE of several changes that is
+ * DNS_UPDATE_DENIED or DNS_UPDATE_MISJUDGED changed nothing; its changes
  * are then sent again one per UPDATE, so that a grant missing for one
- * domain fails that domain only, with its own names in the message (at
- * most one more UPDATE per change). report(arg, ...) is called after
- * each UPDATE whose result stands, in the order of c, so that each
- * change is in exactly one report. Returns the number of UPDATEs sent,
- * denied ones and retries included.
+ * domain, or records the server misjudges, fail that domain only, with its
+ * own names in the message (at most one more UPDATE per change).
+ * report(arg, ...) is called after each UPDATE whose result stands, in the
+ * order of c, so that each change is in exactly one report. Returns the
+ * number of UPDATEs sent, denied ones and retries included.
  */
 unsigned dns_update_zone(const struct dns_target *t, struct dns_change *c,
                          size_t n, dns_update_report *report, void *arg);
 
 /* The UPDATEs dns_update_zone would send (before any retry), as
- * nsupdate-like text appended to out, for each: "server S PORT", "zone
- * Z", "prereq yxrrset NAME TXT \"...\"" / "prereq nxrrset NAME TXT",
- * "update delete NAME TXT \"...\"", "update add NAME TTL TXT
- * \"...\"", "send", after a comment "; NAME: its TXT records come from
- * a wildcard ..." (or "; NAME: its CNAME to X comes from a wildcard
+ * nsupdate-like text appended to out, for each: "server S PORT", "zone Z",
+ * "prereq yxrrset NAME TXT \"...\"" / "prereq nxrrset NAME TXT", "prereq
+ * nxrrset NAME CNAME", "update delete NAME TXT \"...\"", "update add NAME
+ * TTL TXT \"...\"", "send", after a comment "; NAME: its TXT records come
+ * from a wildcard ..." (or "; NAME: its CNAME to X comes from a wildcard
  * ...") for each name whose records dns_state_wildcards() left out.
- * Nothing is appended when no change is needed. Returns 0, or -1 (a
- * CNAME refusal, appended as "; not sent: reason"). */
+ * Nothing is appended when no change is needed. Returns 0, or -1 (a CNAME
+ * refusal, appended as "; not sent: reason"). */
 int dns_update_text(const struct dns_target *t, const struct dns_change *c,
                     size_t n, struct buf *out);
 

@@ -1462,7 +1462,7 @@ update_result_words(enum dns_update_result r,
 		return "no reply";
 	if (r == DNS_UPDATE_OK)
 		return "accepted";
-	if (r == DNS_UPDATE_CONFLICT)
+	if (r == DNS_UPDATE_CONFLICT || r == DNS_UPDATE_MISJUDGED)
 		return "refused by its prerequisites";
 	if (strcmp(info->answer, "NOERROR") == 0)
 		return "accepted (NOERROR), but not confirmed";
@@ -1576,13 +1576,15 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
  * them together was denied: once every one of them was accepted alone,
  * warn (in the first of them) that the server's grants take the zone's
  * domains only one at a time, and what that costs. A refusal some domain
- * meets alone too is its missing grant, which its error tells.
+ * meets alone too is its missing grant, which its error tells. Changes
+ * sent alone because the server misjudged the prerequisites of their
+ * UPDATE (DNS_UPDATE_MISJUDGED) tell nothing of the grants.
  */
 static void
 alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
             const struct dns_update_info *info)
 {
-	if (info->denied_n == 0)
+	if (info->denied_n == 0 || info->denied_misjudged)
 		return;
 	if (info->denied_first != s->alone_first) {
 		s->alone_first = info->denied_first;

@@ -19,6 +19,10 @@
 #   dns_start_pdns_bind DIR PORT [KEYFILE...] pdns_server with its bind
 #                                            backend (zone files), which
 #                                            takes no updates
+#   dns_start_bind_secondary DIR PORT PRIMARY KEYFILE
+#                                named, a secondary of example.com that
+#                                forwards updates to the BIND primary
+#                                at port PRIMARY
 #   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
 #   dns_port VAR                 a free port in VAR, reserved against the
@@ -49,6 +53,10 @@
 #
 # $DNS_BIND_OPTIONS, when set, is added to BIND's options statement (e.g.
 # "querylog yes;": named then logs each query to DIR/named.log).
+#
+# $DNS_BIND_ADMIN_KEY, when set, names a key file whose key BIND lets
+# change anything in its zones (grant zonesub ANY), as an administrator's
+# (the update key may change only TXT records): to make a CNAME, say.
 #
 # $DNS_KNOT_ACL_PER_DOMAIN, when set, gives Knot one acl per domain of
 # $DNS_GRANT (as `server-config --knot` printed before it printed one
@@ -252,6 +260,27 @@ dns_stop() {
 	return 0
 }
 
+# _dns_bind_options DIR PORT [LINES]: named.conf's options statement for
+# a server in DIR on 127.0.0.1 port PORT (its version DIR, for
+# _dns_wait), with LINES added inside, and no control channel.
+_dns_bind_options() {
+	cat <<EOF
+options {
+	directory "$1";
+	version "$1";
+	pid-file "$1/named.pid";
+	session-keyfile "$1/session.key";
+	managed-keys-directory "$1";
+	listen-on port $2 { 127.0.0.1; };
+	recursion no;
+	notify no;
+	dnssec-validation no;
+${3:-}
+};
+controls { };
+EOF
+}
+
 # dns_start_bind DIR PORT [KEYFILE...]: write DIR/named.conf and start
 # named; every key may update the granted names.
 dns_start_bind() {
@@ -264,23 +293,17 @@ include \"$k\";"
 		grants="$grants
 $(_dns_bind_grants "$(dns_key_name "$k")")"
 	done
+	if [ -n "${DNS_BIND_ADMIN_KEY:-}" ]; then
+		includes="$includes
+include \"$DNS_BIND_ADMIN_KEY\";"
+		grants="$grants
+		grant $(dns_key_name "$DNS_BIND_ADMIN_KEY") zonesub ANY;"
+	fi
 	dns_zone "$dir"
 	cat >"$dir/named.conf" <<EOF
-options {
-	directory "$dir";
-	version "$dir";
-	pid-file "$dir/named.pid";
-	session-keyfile "$dir/session.key";
-	managed-keys-directory "$dir";
-	listen-on port $port { 127.0.0.1; };
-	listen-on-v6 port $port { ::1; };
-	recursion no;
-	notify no;
-	dnssec-validation no;
+$(_dns_bind_options "$dir" "$port" "	listen-on-v6 port $port { ::1; };
 	allow-transfer { none; };
-	${DNS_BIND_OPTIONS:-}
-};
-controls { };
+	${DNS_BIND_OPTIONS:-}")
 $includes
 zone "example.com" {
 	type primary;
@@ -291,6 +314,30 @@ $grants
 	};
 };
 $(_dns_bind_zones "$dir" "$grants")
+EOF
+	_dns_run "$dir" named named -g -c "$dir/named.conf"
+	_dns_wait "$port" "$dir" named "$dir"
+}
+
+# dns_start_bind_secondary DIR PORT PRIMARY KEYFILE: write DIR/named.conf
+# and start named as a secondary of example.com, its primary the BIND
+# started by dns_start_bind at port PRIMARY (whose zone must allow the
+# transfer: $DNS_BIND_ZONE_OPTIONS), forwarding the updates it gets to
+# it (allow-update-forwarding), knowing the key of KEYFILE. It takes the
+# zone when it starts, and then only at the SOA refresh (an hour): the
+# primary sends no NOTIFY.
+dns_start_bind_secondary() {
+	local dir="$1" port="$2"
+	mkdir -p "$dir"
+	cat >"$dir/named.conf" <<EOF
+$(_dns_bind_options "$dir" "$port" "	listen-on-v6 { none; };")
+include "$4";
+zone "example.com" {
+	type secondary;
+	file "$dir/example.com.bk";
+	primaries { 127.0.0.1 port $3; };
+	allow-update-forwarding { any; };
+};
 EOF
 	_dns_run "$dir" named named -g -c "$dir/named.conf"
 	_dns_wait "$port" "$dir" named "$dir"

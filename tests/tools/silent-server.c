@@ -82,12 +82,22 @@
  *   nosig     replies left unsigned, to signed requests too
  *   prereq-refuse  the first UPDATE answered NXRRSET (a prerequisite
  *             failed), the second REFUSED, both not applied; the others
- *             applied: an UPDATE of several domains refused by the
- *             prerequisites, then by the grants, each domain then taken
- *             alone
- *   contend-refuse  the same, and at the first UPDATE a record
- *             "v=STSv1; id=someone-else" added at the owner of its last
- *             record: another's edit of one of its domains meanwhile
+ *             applied; at the first UPDATE a record "unrelated=someone"
+ *             added at the owner of its first record: an UPDATE of
+ *             several domains refused by the prerequisites (another's
+ *             edit of a record not ours), then by the grants, each
+ *             domain then taken alone
+ *   contend-refuse  the same, but the record added is "v=STSv1;
+ *             id=someone-else", at the owner of its last record:
+ *             another's edit of one of its domains meanwhile
+ *   edit-twice  the first two UPDATEs answered NXRRSET, not applied,
+ *             and at each a record added as prereq-refuse adds one (each
+ *             another); the others applied: records edited again after
+ *             they were read again
+ *   misjudge  every UPDATE that carries a name starting with "_mta-sts.m"
+ *             answered NXRRSET and not applied, the others applied: a
+ *             server whose prerequisites misjudge the records of some
+ *             domains (PowerDNS, a record stored in another form)
  */
 #include "config.h"
 
@@ -538,31 +548,59 @@ pkt_take(ldns_pkt *a, struct buf *out)
 	return 0;
 }
 
+/* Does the UPDATE pkt change a name that misjudge mode refuses (its
+ * first label "_mta-sts", its second starting with "m")? */
+static int
+misjudged_name(const ldns_pkt *pkt)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(u); i++) {
+		char *o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(u, i)));
+		int m = o != NULL && strncmp(o, "_mta-sts.m", 10) == 0;
+
+		free(o);
+		if (m)
+			return 1;
+	}
+	return 0;
+}
+
 /* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
- * (prereq-refuse, contend-refuse: the first two refused), after what it
- * then does to the zone. */
+ * (prereq-refuse, contend-refuse, edit-twice: the first two refused;
+ * misjudge: those of misjudged_name()), after what it then does to the
+ * zone: adds another's record at a refusal by the prerequisites (but in
+ * misjudge mode), or applies the UPDATE. */
 static ldns_pkt_rcode
 update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 {
 	const ldns_rr_list *u = ldns_pkt_authority(pkt);
 	size_t k = ldns_rr_list_rr_count(u);
+	int contend = strcmp(mode, "contend-refuse") == 0;
+	int twice = strcmp(mode, "edit-twice") == 0;
+	ldns_pkt_rcode rc = n == 1 || (twice && n == 2) ? LDNS_RCODE_NXRRSET
+	                    : n == 2                    ? LDNS_RCODE_REFUSED
+	                                                : LDNS_RCODE_NOERROR;
 
-	if (strcmp(mode, "prereq-refuse") != 0 &&
-	    strcmp(mode, "contend-refuse") != 0)
-		n = 3;
-	if (n == 1 && k > 0 && strcmp(mode, "contend-refuse") == 0 &&
-	    zone_n < ZONE_MAX) {
-		ldns_rr *rr = txt_rr(ldns_rr_owner(ldns_rr_list_rr(u, k - 1)),
-		                     "v=STSv1; id=someone-else");
+	if (strcmp(mode, "misjudge") == 0)
+		rc = misjudged_name(pkt) ? LDNS_RCODE_NXRRSET
+		                         : LDNS_RCODE_NOERROR;
+	else if (!contend && !twice && strcmp(mode, "prereq-refuse") != 0)
+		rc = LDNS_RCODE_NOERROR;
+	if (rc == LDNS_RCODE_NXRRSET && k > 0 && zone_n < ZONE_MAX &&
+	    strcmp(mode, "misjudge") != 0) {
+		ldns_rr *rr = txt_rr(
+		    ldns_rr_owner(ldns_rr_list_rr(u, contend ? k - 1 : 0)),
+		    contend  ? "v=STSv1; id=someone-else"
+		    : n == 1 ? "unrelated=someone"
+		             : "unrelated=someone-again");
 
 		if (rr != NULL)
 			zone_rr[zone_n++] = rr;
 	}
-	if (n >= 3)
+	if (rc == LDNS_RCODE_NOERROR)
 		zone_update(pkt);
-	return n == 1   ? LDNS_RCODE_NXRRSET
-	       : n == 2 ? LDNS_RCODE_REFUSED
-	                : LDNS_RCODE_NOERROR;
+	return rc;
 }
 
 /* The answer to the request m (len bytes) into out, as a primary
@@ -764,14 +802,15 @@ static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",         "dup=",          "idle-dup=",
-	    "stale",        "stray",         "stray-only",
-	    "split=",       "stall",         "late=",
-	    "cut",          "len=",          "idle-close=",
-	    "drop-update",  "othermac",      "otherkey",
-	    "nosig",        "prereq-refuse", "contend-refuse",
-	    "drop-applied", "drop-later",    "spoof-first",
-	    "spoof-only",   "refuse-first"};
+	    "keep",        "dup=",          "idle-dup=",
+	    "stale",       "stray",         "stray-only",
+	    "split=",      "stall",         "late=",
+	    "cut",         "len=",          "idle-close=",
+	    "drop-update", "othermac",      "otherkey",
+	    "nosig",       "prereq-refuse", "contend-refuse",
+	    "misjudge",    "edit-twice",    "drop-applied",
+	    "drop-later",  "spoof-first",   "spoof-only",
+	    "refuse-first"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);

@@ -93,9 +93,11 @@ test_duplicates(void)
 	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1x; "
 	       "id=notours\"\n"
 	       "prereq yxrrset _mta-sts.example.com TXT \"other\"\n"
+	       "prereq nxrrset _mta-sts.example.com CNAME\n"
 	       "update delete _mta-sts.example.com TXT \"v=STSv1; id=old\"\n"
 	       "send\n",
-	       "only the other STS record deleted; prerequisites on all");
+	       "only the other STS record deleted; prerequisites on all, and "
+	       "no CNAME");
 	free(text);
 	dns_state_free(&st);
 	ok(st.sts.n == 0 && st.sts.rdata == NULL, "state freed and cleared");
@@ -130,8 +132,10 @@ test_near_misses(void)
 	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1; id=new\"\n"
 	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1 ; id=old\"\n"
 	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1\"\n"
+	       "prereq nxrrset _mta-sts.example.com CNAME\n"
 	       "prereq yxrrset _smtp._tls.example.com TXT \"v=TLSRPTv1 "
 	       "rua=mailto:x@y\"\n"
+	       "prereq nxrrset _smtp._tls.example.com CNAME\n"
 	       "update delete _mta-sts.example.com TXT \"v=STSv1 ; id=old\"\n"
 	       "update delete _mta-sts.example.com TXT \"v=STSv1\"\n"
 	       "update delete _smtp._tls.example.com TXT \"v=TLSRPTv1 "
@@ -204,6 +208,7 @@ test_ttl(void)
 	       "zone example.com\n"
 	       "prereq yxrrset _mta-sts.example.com TXT \"v=STSv1; id=a\"\n"
 	       "prereq yxrrset _mta-sts.example.com TXT \"other\"\n"
+	       "prereq nxrrset _mta-sts.example.com CNAME\n"
 	       "update delete _mta-sts.example.com TXT \"v=STSv1; id=a\"\n"
 	       "update add _mta-sts.example.com 600 TXT \"v=STSv1; id=a\"\n"
 	       "send\n",
@@ -219,6 +224,7 @@ test_ttl(void)
 	       "server ns1.example.com 5353\n"
 	       "zone example.com\n"
 	       "prereq nxrrset _mta-sts.example.com TXT\n"
+	       "prereq nxrrset _mta-sts.example.com CNAME\n"
 	       "update add _mta-sts.example.com 600 TXT \"v=STSv1; id=a\"\n"
 	       "send\n",
 	       "no RRset: nxrrset, and the configured TTL");
@@ -301,7 +307,9 @@ test_cname(void)
 	       "; _smtp._tls.example.net: its TXT records come from a wildcard "
 	       "(the name does not exist), so the update creates the name\n"
 	       "prereq nxrrset _mta-sts.example.net TXT\n"
+	       "prereq nxrrset _mta-sts.example.net CNAME\n"
 	       "prereq nxrrset _smtp._tls.example.net TXT\n"
+	       "prereq nxrrset _smtp._tls.example.net CNAME\n"
 	       "update add _mta-sts.example.net 60 TXT \"v=STSv1; id=a\"\n"
 	       "update add _smtp._tls.example.net 60 TXT \"v=TLSRPTv1; "
 	       "rua=mailto:r@example.net\"\n"
