@@ -37,18 +37,6 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
-int
-group_trusted(gid_t gid)
-{
-	struct group gr, *found = NULL;
-	char buf[4096];
-
-	if (gid == 0 || gid == getegid())
-		return 1;
-	return getgrgid_r(gid, &gr, buf, sizeof(buf), &found) == 0 &&
-	       found != NULL && strcmp(found->gr_name, "staff") == 0;
-}
-
 /* The name of user id, or of group id when is_group, printable, into
  * out (size bytes); "" when it has none. Returns out. */
 static const char *
@@ -68,6 +56,17 @@ id_name(int is_group, unsigned id, char *out, size_t size)
 	if (name == NULL)
 		name = "";
 	return str_printable(name, strlen(name), out, size);
+}
+
+int
+group_trusted(gid_t gid)
+{
+	char name[64];
+
+	if (gid == 0 || gid == getegid())
+		return 1;
+	return strcmp(id_name(1, (unsigned)gid, name, sizeof(name)), "staff") ==
+	       0;
 }
 
 /* "NAME (uid N)" for user id, or "NAME (gid N)" for group id when
@@ -163,14 +162,9 @@ erofs_hint(int err)
 static const char *
 writer_name(char *out, size_t size)
 {
-	struct passwd pw, *found = NULL;
-	char buf[2048];
 	uid_t uid = geteuid();
 
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 &&
-	    found != NULL)
-		str_copy(out, size, found->pw_name);
-	else
+	if (id_name(0, (unsigned)uid, out, size)[0] == '\0')
 		snprintf(out, size, "uid %lu", (unsigned long)uid);
 	return out;
 }
