@@ -20,7 +20,10 @@
 # there before is never touched. The units there before are listed in
 # /usr/sbin/policy-rc.d.deps-units until the others are settled: a run
 # killed outright (SIGKILL, a power cut) leaves it, and the next run uses
-# it to settle them.
+# it to settle them. The next run finishes such a run's work even when
+# nothing is left to install: a policy-rc.d of ours left in place (which
+# would forbid every start on the machine) is removed, and a machine's
+# own left aside is named, with what to do.
 #
 # For its test only (tests/deps.test): $DEPS_POLICY_RC_D names the
 # policy-rc.d file instead of /usr/sbin/policy-rc.d.
@@ -84,6 +87,13 @@ policy_forbid() {
 	printf '#!/bin/sh\n%s\nexit 101\n' "$MARK" >"$POLICY.deps-new"
 	chmod 755 "$POLICY.deps-new"
 	mv -f "$POLICY.deps-new" "$POLICY"
+}
+
+# left_behind: has a run killed before its end left anything: the list
+# of units, the machine's policy-rc.d moved aside, or ours in its place
+# (which would keep forbidding every start on the machine)?
+left_behind() {
+	[ -e "$BEFORE" ] || [ -e "$SAVED" ] || [ -L "$SAVED" ] || policy_ours
 }
 
 # policy_left: while a policy-rc.d an earlier run moved aside is there,
@@ -176,28 +186,32 @@ demo) packages="$BUILD $DEMO" ;;
 esac
 # shellcheck disable=SC2086
 need=$(missing $packages)
-if [ -z "$need" ] && [ ! -e "$BEFORE" ]; then
+if [ -z "$need" ] && ! left_behind; then
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
 	if [ -n "$need" ]; then
 		echo "deps.sh: missing Debian packages:$need" >&2
 		echo "deps.sh: run as root, or install them with apt-get" >&2
-	else
+	elif [ -e "$BEFORE" ]; then
 		echo "deps.sh: an earlier run ended before it disabled the servers it installed ($BEFORE lists those there before): run deps.sh again as root" >&2
+	else
+		echo "deps.sh: an earlier run ended before it put $POLICY back: run deps.sh again as root" >&2
 	fi
 	exit 1
 fi
 if [ -z "$need" ]; then
-	# an earlier run installed everything but was killed before the end:
-	# finish its work (the policy-rc.d it left, then its units)
+	# an earlier run was killed before the end, and everything is
+	# installed: finish its work (the policy-rc.d it left, then its units)
 	policy_left
 	if policy_ours; then
 		rm -f "$POLICY"
 	fi
-	before=$(cat "$BEFORE")
-	units_settle "$before"
-	rm -f "$BEFORE"
+	if [ -e "$BEFORE" ]; then
+		before=$(cat "$BEFORE")
+		units_settle "$before"
+		rm -f "$BEFORE"
+	fi
 	exit 0
 fi
 echo "deps.sh: installing:$need" >&2
