@@ -1033,33 +1033,34 @@ timeout_hint(const struct xfer *x, int connecting, char *out, size_t size)
 }
 
 /*
- * Describe a transfer that ran out of time by where it stalled, which
- * calls for different fixes: no TCP connection (routing, a firewall), a
- * connection whose TLS handshake never ended (not an HTTPS port, or a
- * server that takes connections and never answers), a request without
- * a status line in reply (a hung web server or its backend), a head cut
- * short, or a body that did not finish (with how much came).
+ * The reason of a transfer that ran out of time, into r (timed_out set),
+ * by where it stalled, which calls for different fixes: no TCP connection
+ * (routing, a firewall), a connection whose TLS handshake never ended (not
+ * an HTTPS port, or a server that takes connections and never answers), a
+ * request without a status line in reply (a hung web server or its
+ * backend), a head cut short, or a body that did not finish (with how
+ * much came). connected and tls_done say whether libcurl saw the
+ * connection made and the handshake done, size is the Content-Length (-1
+ * if none came). A status line received (r->status) implies both, since
+ * a libcurl may report neither time for a transfer that failed. Plain
+ * values, so that the fuzz target can try each case.
  */
 static void
-xfer_timeout_error(struct xfer *x, struct fetch_result *r)
+timeout_words(const struct xfer *x, struct fetch_result *r, int connected,
+              int tls_done, curl_off_t size)
 {
-	double tcp = 0, tls = 0;
-	curl_off_t size = -1;
 	char hint[128], of[48] = "";
-	int connected;
 
-	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &tcp);
-	curl_easy_getinfo(x->curl, CURLINFO_APPCONNECT_TIME, &tls);
-	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
-	connected = x->tcp_done || tcp > 0;
 	r->timed_out = 1;
+	if (r->status != 0)
+		connected = tls_done = 1;
 	timeout_hint(x, !connected, hint, sizeof(hint));
 	if (size >= 0)
 		snprintf(of, sizeof(of), " of %lld", (long long)size);
 	if (!connected)
 		result_error(r, "cannot connect to %s port %s within %u s%s",
 		             x->host, x->port, x->connect_timeout, hint);
-	else if (tls <= 0)
+	else if (!tls_done)
 		result_error(
 		    r,
 		    "connected to %s port %s, but the TLS handshake "
@@ -1087,6 +1088,20 @@ xfer_timeout_error(struct xfer *x, struct fetch_result *r)
 		             "very slow server%s",
 		             r->status, x->host, x->timeout, x->body.len, of,
 		             hint);
+}
+
+/* Describe a transfer that ran out of time, from what libcurl and the
+ * callbacks saw of it (timeout_words()). */
+static void
+xfer_timeout_error(struct xfer *x, struct fetch_result *r)
+{
+	double tcp = 0, tls = 0;
+	curl_off_t size = -1;
+
+	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &tcp);
+	curl_easy_getinfo(x->curl, CURLINFO_APPCONNECT_TIME, &tls);
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+	timeout_words(x, r, x->tcp_done || tcp > 0, tls > 0, size);
 }
 
 /* Turn a libcurl failure into words. */

@@ -2202,8 +2202,11 @@ canonical_of(const char *buf, size_t len, struct buf *out, struct diag *d)
 struct verify_seen {
 	char what[DIAG_MSG_MAX + 160]; /* what was served, or the failure */
 	const char *advice;            /* a guess at the cause, or NULL */
-	int answered; /* the server answered (a status, other content): a
-	                 deploy that takes longer would explain it */
+	int answered; /* the server answered (a status, other content) */
+	/* a deploy still under way would explain it (another policy or
+	 * content, 404, 5xx): more verify-timeout may help, where a refused
+	 * Content-Type or a redirect is the web server's configuration */
+	int deploying;
 };
 
 /* The policies a verification tells apart: the new one (want, len
@@ -2309,11 +2312,14 @@ verify_once(const char *url, const struct fetch_opts *o,
 	if (fetch_url(url, &lo, &r) == -1) {
 		str_copy(seen->what, sizeof(seen->what), r.error);
 		seen->answered = r.status != 0 && !r.timed_out;
+		seen->deploying =
+		    seen->answered &&
+		    (r.status == 404 || (r.status >= 500 && r.status <= 599));
 		rc = -1;
 	} else if (r.len == p->len && memcmp(r.body, p->want, p->len) == 0) {
 		rc = VERIFY_SERVED;
 	} else {
-		seen->answered = 1;
+		seen->answered = seen->deploying = 1;
 		rc = verify_compare(r.body, r.len, p, seen);
 	}
 	fetch_result_free(&r);
@@ -2348,11 +2354,12 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 	if (!seen.answered)
 		diag_error(d, "%s: %s", url, seen.what);
 	else
-		diag_error(
-		    d,
-		    "%s: %s after %.0f s%s%s%s; raise `verify-timeout` "
-		    "if the deploy takes longer",
-		    url, seen.what, now_mono() - start, seen.advice ? " (" : "",
-		    seen.advice ? seen.advice : "", seen.advice ? ")" : "");
+		diag_error(d, "%s: %s after %.0f s%s%s%s%s", url, seen.what,
+		           now_mono() - start, seen.advice ? " (" : "",
+		           seen.advice ? seen.advice : "",
+		           seen.advice ? ")" : "",
+		           seen.deploying ? "; raise `verify-timeout` if the "
+		                            "deploy takes longer"
+		                          : "");
 	return -1;
 }

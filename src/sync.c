@@ -225,8 +225,9 @@ fail_state(const struct domain_run *r)
 }
 
 /* Record a failure for r (the first reason wins), ended by the clause
- * of fail_state(): a reason too long for the message is cut, with
- * "...", so that the clause is always there. */
+ * of fail_state(): a reason too long for the message is cut as
+ * text_vformat() cuts (marked, never inside a UTF-8 sequence), so that
+ * the clause is always there. */
 static void __attribute__((format(printf, 2, 3)))
 run_fail(struct domain_run *r, const char *fmt, ...)
 {
@@ -241,12 +242,10 @@ run_fail(struct domain_run *r, const char *fmt, ...)
 	state = fail_state(r);
 	room = sizeof(msg) - strlen(state) - 2;
 	va_start(ap, fmt);
-	n = vsnprintf(msg, room, fmt, ap);
+	n = text_vformat(msg, room, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		msg[0] = '\0';
-	else if ((size_t)n >= room)
-		memcpy(msg + room - 4, "...", 4);
 	snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "; %s", state);
 	r->error = xstrdup(msg);
 }

@@ -57,10 +57,11 @@ side_of(const char *d, size_t len, char tag, struct buf *out)
 
 	while (i < len) {
 		const char *nl = memchr(d + i, '\n', len - i);
-		size_t n = (size_t)(nl - (d + i)) + 1;
+		size_t n;
 
 		if (nl == NULL || (d[i] != ' ' && d[i] != '-' && d[i] != '+'))
 			abort();
+		n = (size_t)(nl - (d + i)) + 1;
 		if (d[i] == ' ' || d[i] == tag)
 			buf_append(out, d + i + 1, n - 1);
 		i += n;

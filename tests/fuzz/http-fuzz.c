@@ -16,13 +16,16 @@
  *       per line as libcurl makes them), with the status and the
  *       Content-Type taken from them as libcurl would, then judged as
  *       a response (xfer_judge_response) and as one that ran out of
- *       time (xfer_timeout_error).
+ *       time (xfer_timeout_error, and timeout_words with each
+ *       combination of connection and handshake done or not).
  * Invariants, else abort: the reason phrase kept is printable ASCII; a
  * Location kept has no line end; no error message holds a control
  * character; a response taken as a policy has status 200 and a
- * text/plain Content-Type; a URL accepted has a host and a numeric port;
- * a certificate that names a host name in its subjectAltName names it
- * for the CN check too.
+ * text/plain Content-Type; a transfer out of time after a status line
+ * stalled in its headers (no blank line came) or its body, never before,
+ * and else at the first of connection, handshake and response not done;
+ * a URL accepted has a host and a numeric port; a certificate that names
+ * a host name in its subjectAltName names it for the CN check too.
  */
 #include "../../src/fetch.c"
 
@@ -95,6 +98,32 @@ check_kept(const struct xfer *x, int nul)
 	}
 }
 
+/* The reason r of a transfer that ran out of time after the head x
+ * (timeout_words(), told connected and tls_done) names where it stalled:
+ * the head when a status line came, whatever libcurl said of the
+ * connection and the handshake; else the first step not done. */
+static void
+check_timeout_words(const struct xfer *x, const struct fetch_result *r,
+                    int connected, int tls_done)
+{
+	const char *want;
+
+	check_no_controls(r->error);
+	if (!r->timed_out)
+		abort();
+	if (r->status != 0)
+		want = x->head_done ? "but the body did not finish"
+		                    : "but its headers did not finish";
+	else if (!connected)
+		want = "cannot connect to";
+	else if (!tls_done)
+		want = "but the TLS handshake did not finish";
+	else
+		want = "sent no HTTP response";
+	if (strstr(r->error, want) == NULL)
+		abort();
+}
+
 /* A response head, one header line at a time, then its verdict. */
 static void
 fuzz_head(CURL *curl, const char *buf, size_t len)
@@ -148,9 +177,15 @@ fuzz_head(CURL *curl, const char *buf, size_t len)
 	memset(&late, 0, sizeof(late));
 	late.status = r->status;
 	xfer_curl_error(&x, CURLE_OPERATION_TIMEDOUT, &late);
-	check_no_controls(late.error);
-	if (!late.timed_out)
-		abort();
+	check_timeout_words(&x, &late, 0, 0);
+	for (int connected = 0; connected <= 1; connected++)
+		for (int tls_done = 0; tls_done <= 1; tls_done++) {
+			memset(&late, 0, sizeof(late));
+			late.status = r->status;
+			timeout_words(&x, &late, connected, tls_done,
+			              tls_done ? 80 : -1);
+			check_timeout_words(&x, &late, connected, tls_done);
+		}
 	fetch_result_free(r);
 	buf_free(&x.body);
 	free(x.location);

@@ -1383,28 +1383,6 @@ seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The flush stand-in waits the whole delay it is given, whole seconds
- * too (it took the milliseconds modulo 1000: 1000 was no delay at all,
- * and the real flush ran), and counts it as the flush. */
-static void
-test_flush_delay(void)
-{
-	unsigned n = 0;
-	int ms = 1000, delayed;
-	double t0 = seconds(), took;
-
-	delayed = flush_called(&n, &ms);
-	took = seconds() - t0;
-	ok(delayed == 1 && n == 1,
-	   "flush stand-in: a delay of 1000 ms is the flush (%d), counted (%u)",
-	   delayed, n);
-	ok(took >= 0.99,
-	   "flush stand-in: a delay of 1000 ms waits 1 s (%.3f s)", took);
-	ms = 0;
-	ok(flush_called(&n, &ms) == 0 && n == 2,
-	   "flush stand-in: no delay, the real flush runs");
-}
-
 /* Make the empty file path, two hours old if old; returns 0 or -1. */
 static int
 make_file(const char *path, int old)
@@ -1655,7 +1633,6 @@ main(void)
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
-	test_flush_delay();
 	test_leftovers();
 	test_nolock();
 	test_same_file(40, 0, "same file");

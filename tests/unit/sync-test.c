@@ -1,0 +1,93 @@
+/*
+ * sync-test.c - unit tests of sync.c's own helpers, which are static: it
+ * includes src/sync.c (the archive's sync.o is then not linked). A
+ * domain's failure message: its reason cut to leave room for the clause
+ * saying what was left.
+ */
+#include "../../src/sync.c"
+
+#include "tap.h"
+
+/* s is well-formed UTF-8 (RFC 3629 section 4, lengths and continuation
+ * bytes; enough here, where the only non-ASCII text is "é"). */
+static int
+utf8_whole(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p != '\0') {
+		int more = *p < 0x80             ? 0
+		           : (*p & 0xE0) == 0xC0 ? 1
+		           : (*p & 0xF0) == 0xE0 ? 2
+		           : (*p & 0xF8) == 0xF0 ? 3
+		                                 : -1;
+
+		if (more < 0)
+			return 0;
+		for (p++; more > 0; more--, p++)
+			if ((*p & 0xC0) != 0x80)
+				return 0;
+	}
+	return 1;
+}
+
+/* A reason too long for the message is cut, marked, before the clause
+ * of fail_state(); with a two-byte character at every place around the
+ * cut, never inside the character. */
+static void
+test_fail_cut(void)
+{
+	const char *state = "; the published policy is left as it is";
+	char reason[RUN_MSG_MAX + 64];
+	int whole = 1, marked = 1, fits = 1;
+
+	for (size_t at = RUN_MSG_MAX - 80; at < RUN_MSG_MAX - 30; at++) {
+		struct domain_run r;
+		size_t n;
+
+		memset(&r, 0, sizeof(r));
+		memset(reason, 'x', sizeof(reason));
+		memcpy(reason + at, "\xC3\xA9", 2); /* é */
+		reason[sizeof(reason) - 1] = '\0';
+		run_fail(&r, "%s", reason);
+		n = strlen(r.error);
+		if (!utf8_whole(r.error)) {
+			printf("# é at byte %zu: cut inside it\n", at);
+			whole = 0;
+		}
+		if (n < strlen(state) ||
+		    strcmp(r.error + n - strlen(state), state) != 0 ||
+		    strstr(r.error, TEXT_CUT_MARK "; ") == NULL)
+			marked = 0;
+		if (n >= RUN_MSG_MAX || n < RUN_MSG_MAX - 16)
+			fits = 0;
+		free(r.error);
+	}
+	ok(whole, "a cut reason leaves no character in half");
+	ok(marked, "a cut reason is marked, and the clause follows it whole");
+	ok(fits, "the failure fills its bound");
+}
+
+/* A reason that fits is kept whole, and the first reason wins. */
+static void
+test_fail_first(void)
+{
+	struct domain_run r;
+
+	memset(&r, 0, sizeof(r));
+	run_fail(&r, "publish-command %s: exit status %d", "x", 1);
+	run_fail(&r, "later");
+	is_str(r.error,
+	       "publish-command x: exit status 1; the published policy is "
+	       "left as it is",
+	       "a short reason is kept whole; the first one wins");
+	free(r.error);
+}
+
+int
+main(void)
+{
+	test_fail_cut();
+	test_fail_first();
+	return done_testing();
+}
