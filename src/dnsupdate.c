@@ -610,9 +610,10 @@ replies_text(size_t n, char *out, size_t size)
  * it went) when replies that match no request came: the id or question
  * is wrong, or the server repeats itself; or too many came, some kept
  * aside for a TSIG that is not the server's. With update_sent, the
- * server got an UPDATE whole, which it may have applied.
+ * server got an UPDATE whole, which it may have applied: the reason
+ * says so, and 1 is returned (else 0).
  */
-static void
+static int
 stray_error(int err, const struct attempt *a, int update_sent,
             const char *where, unsigned timeout, char *out, size_t len)
 {
@@ -641,6 +642,7 @@ stray_error(int err, const struct attempt *a, int update_sent,
 	             "question%s)%s%s",
 	             where, what, a->stray + a->suspect == 1 ? "does" : "do",
 	             tsig, then, upd);
+	return update_sent;
 }
 
 /* How much of the reply came before the connection ended, as " (N of M
@@ -694,21 +696,21 @@ update_exchange_error(int err, const struct attempt *a, const char *where,
 /*
  * Explain why an exchange with where failed (errno err, a telling how it
  * went), into out; when the request was an UPDATE that the server got
- * whole (update_sent), as update_exchange_error() does.
+ * whole (update_sent), as update_exchange_error() does. Returns 1 when
+ * the reason says that the server may have applied the UPDATE, else 0.
  */
-static void
+static int
 exchange_error(int err, const struct attempt *a, int update_sent,
                const char *where, unsigned timeout, char *out, size_t len)
 {
 	char cut[64];
 
-	if ((a->stray > 0 && err != EPROTO) || err == EBADMSG) {
-		stray_error(err, a, update_sent, where, timeout, out, len);
-		return;
-	}
+	if ((a->stray > 0 && err != EPROTO) || err == EBADMSG)
+		return stray_error(err, a, update_sent, where, timeout, out,
+		                   len);
 	if (update_sent &&
 	    update_exchange_error(err, a, where, timeout, out, len))
-		return;
+		return 1;
 	cut_text(a, cut, sizeof(cut));
 	if (err == EPROTO)
 		reason_first(
@@ -744,6 +746,7 @@ exchange_error(int err, const struct attempt *a, int update_sent,
 	else
 		reason_first(out, len, "cannot talk to %s: %s", where,
 		             strerror(err));
+	return 0;
 }
 
 /*
@@ -964,14 +967,17 @@ mark_lost(struct wire_req *w, size_t n, int err, const struct attempt *a)
  * kept for what follows). *used is the index of the address last
  * tried. Returns 0 when every request is answered, or -1 with the reason
  * (server and port named) in err (errlen bytes; the first address's
- * reason when several failed), some requests perhaps answered. This is
- * the only place that talks to the network for the primary.
+ * reason when several failed), some requests perhaps answered; -2 when
+ * that reason says the server may have applied an UPDATE of w, which it
+ * got whole. This is the only place that talks to the network for the
+ * primary.
  */
 static int
 tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
              size_t *used, char *err, size_t errlen)
 {
 	char where[DNS_NAME_MAX + 80];
+	int open = 0;
 
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
@@ -990,15 +996,15 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 			return 0;
 		e = errno;
 		mark_lost(w, n, e, &a);
-		exchange_error(e, &a, update_unanswered(w, n), where,
-		               t->timeout, err, errlen);
+		open = exchange_error(e, &a, update_unanswered(w, n), where,
+		                      t->timeout, err, errlen);
 		if (a.connected)
 			break; /* the message may have arrived: no resend */
 	}
 	if (t->naddr == 0)
 		reason_first(err, errlen, "no address known for the primary %s",
 		             t->server);
-	return -1;
+	return open ? -2 : -1;
 }
 
 /* Send one message to the primary t and read its reply; see dnsupdate.h. */
@@ -1128,8 +1134,9 @@ tsig_unknown_outcome(enum tsig_status st, int rcode)
 	return st != TSIG_UNSIGNED || rcode == LDNS_RCODE_NOERROR;
 }
 
-/* Put the reason a TSIG check of a reply failed into d. */
-static void
+/* Put the reason a TSIG check of a reply failed into d. Returns 1 when
+ * it says that the update may have been applied, else 0. */
+static int
 tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
              int is_update, uint64_t now, const char *where,
              const struct dns_target *t, struct diag *d)
@@ -1181,8 +1188,10 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else
 		diag_error(d, "malformed reply from %s", where);
 	free(rc);
-	if (is_update && tsig_unknown_outcome(st, rcode))
-		diag_append(d, UPDATE_MAYBE);
+	if (!is_update || !tsig_unknown_outcome(st, rcode))
+		return 0;
+	diag_append(d, UPDATE_MAYBE);
+	return 1;
 }
 
 /* The offset past the name at off in m, or 0 if it runs past len. */
@@ -1262,6 +1271,9 @@ struct wire_fail {
 	int rcode;
 	int lost; /* an UPDATE the server got whole, then the connection
 	             ended before any reply came (mark_lost()) */
+	/* an UPDATE the server got whole, with no reply to trust: the
+	 * reason says it may have been applied (lost ones too) */
+	int open;
 };
 
 /*
@@ -1269,8 +1281,9 @@ struct wire_fail {
  * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
  * parse it into *reply (its answer section only, with answer_only).
  * Returns 0, or -1 with the reason in d (that the update may have been
- * applied, when the reply does not say it was not) and, when the reply
- * carried a TSIG error or came unsigned, that error and its rcode in f.
+ * applied, when the reply does not say it was not: then f->open is set)
+ * and, when the reply carried a TSIG error or came unsigned, that error
+ * and its rcode in f.
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
@@ -1289,6 +1302,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		           "%s sent a reply that does not match the "
 		           "request (wrong id or not a response)%s",
 		           where, maybe);
+		f->open = is_update;
 		return -1;
 	}
 	rcode = m[3] & 0x0F;
@@ -1297,8 +1311,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		    tsig_verify(t->key, m, r->len, mac, now, &info);
 
 		if (st != TSIG_VALID) {
-			tsig_failure(st, &info, rcode, is_update, now, where, t,
-			             d);
+			f->open = tsig_failure(st, &info, rcode, is_update, now,
+			                       where, t, d);
 			if (st == TSIG_ERROR)
 				f->tsig_err = info.error;
 			if (st == TSIG_ERROR || st == TSIG_UNSIGNED)
@@ -1313,6 +1327,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		           "%s sent a truncated reply over TCP (TC bit set) "
 		           "to the update: not taken for an answer%s",
 		           where, maybe);
+		f->open = 1;
 		return -1;
 	}
 	if (m[2] & 0x02) {
@@ -1325,6 +1340,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
 		diag_error(d, "malformed reply from %s%s", where, maybe);
+		f->open = is_update;
 		return -1;
 	}
 	return 0;
@@ -1415,6 +1431,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	struct wire_fail unused;
 	char terr[DIAG_MSG_MAX]; /* why the exchange stopped, if it did */
 	size_t i, k = 0, used = 0;
+	int open;
 
 	f = f != NULL ? f : &unused;
 	memset(f, 0, sizeof(*f));
@@ -1430,12 +1447,13 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	}
 	if (wires_ready(t, q, s, w, n, d) == -1)
 		goto out; /* nothing sent */
-	tcp_exchange(t, w, n, &used, terr, sizeof(terr));
+	open = tcp_exchange(t, w, n, &used, terr, sizeof(terr)) == -2;
 	target_where(t, used, where, wsize);
 	for (k = 0; k < n; k++) {
 		if (!w[k].got && !w[k].suspect) {
 			diag_error(d, "%s", terr);
 			f->lost = w[k].lost;
+			f->open = open;
 			break;
 		}
 		/* a suspect reply, if no genuine one came: its fault */
@@ -3924,6 +3942,9 @@ update_rcode_error(const struct dns_target *t, const char *where,
  * ended before any reply came (the reason is in d): it may have been
  * applied */
 #define SENT_LOST (-3)
+/* send_update: the server got the UPDATE whole, and no other reply came
+ * that can be trusted (the reason, in d, says it may have been applied) */
+#define SENT_OPEN (-4)
 
 /* Put what a reply to an UPDATE said into out (size bytes), as
  * dns_update_info.answer has it: rcode, and with f (a reply not trusted,
@@ -3949,8 +3970,8 @@ answer_words(int rcode, const struct wire_fail *f, char *out, size_t size)
 }
 
 /* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY,
- * SENT_LOST or -1, with the reason in d; info->where names the server
- * that answered, info->answer what it answered. */
+ * SENT_LOST, SENT_OPEN or -1, with the reason in d; info->where names the
+ * server that answered, info->answer what it answered. */
 static int
 send_update(const struct dns_target *t, const struct plan *p,
             struct dns_update_info *info, struct diag *d)
@@ -3971,6 +3992,8 @@ send_update(const struct dns_target *t, const struct plan *p,
 			rcode = SENT_BADKEY;
 		else if (f.lost)
 			rcode = SENT_LOST;
+		else if (f.open)
+			rcode = SENT_OPEN;
 	} else {
 		rcode = ldns_pkt_get_rcode(reply);
 		answer_words(rcode, NULL, info->answer, sizeof(info->answer));
@@ -4480,7 +4503,8 @@ confirm_error(const struct dns_target *t, const struct before *pre,
 /* Read the records back after the UPDATE of plan p and confirm each
  * change; a change whose records show someone's edit that the server
  * let through is marked contended (mark_late()). The error, if some
- * still differ, is about those (each domain's own message). */
+ * still differ, is about those (each domain's own message); one that
+ * could not be read back is DNS_UPDATE_UNKNOWN. */
 static enum dns_update_result
 confirm(const struct dns_target *t, struct dns_change *c, size_t n,
         const struct plan *p, const struct before *pre,
@@ -4489,7 +4513,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
 
 	if (reread_accepted(t, c, n, d) == -1)
-		return DNS_UPDATE_FAILED;
+		return DNS_UPDATE_UNKNOWN;
 	for (size_t w = 0;; w++) {
 		mark_late(t, p, c, n, info);
 		if (confirm_marks(c, n) == 0)
@@ -4500,7 +4524,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 		}
 		sleep_seconds(confirm_waits[w]);
 		if (reread_accepted(t, c, n, d) == -1)
-			return DNS_UPDATE_FAILED;
+			return DNS_UPDATE_UNKNOWN;
 	}
 }
 
@@ -4564,9 +4588,9 @@ plan_in_place(const struct plan *p, const struct dns_change *c, size_t n)
  * confirm_waits (a server may serve an update a moment after it applied
  * it), and take it for applied only when every name it changes holds
  * exactly what it leaves there (plan_left()): each change is then
- * confirmed, and NOERROR returned. Otherwise -1: records as they were do
- * not prove that the server will not apply it later, so it is not sent
- * again, and the caller's reason says it may have been applied.
+ * confirmed, and NOERROR returned. Otherwise SENT_LOST: records as they
+ * were do not prove that the server will not apply it later, so it is
+ * not sent again, and the caller's reason says it may have been applied.
  */
 static int
 update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4580,11 +4604,11 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
 		 * have been applied) is; and no diag sits in the frame of
 		 * every UPDATE for it */
 		if (reread(t, c, n, NULL, NULL) == -1)
-			return -1;
+			return SENT_LOST;
 		if (plan_in_place(p, c, n))
 			break;
 		if (w == waits)
-			return -1;
+			return SENT_LOST;
 		sleep_seconds(confirm_waits[w]);
 	}
 	confirm_marks(c, n);
@@ -4949,15 +4973,19 @@ info_init(struct dns_update_info *info, const struct dns_target *t)
 }
 
 /* The result of an UPDATE that rcode refused (not NOERROR, NXRRSET or
- * YXRRSET; -1: no trusted answer, its reason in d already), its reason
- * into d: DNS_UPDATE_DENIED for a refusal that a grant missing for some
- * of names gives (its rcode's name into info), else DNS_UPDATE_FAILED. */
+ * YXRRSET; below 0: no trusted answer, its reason in d already), its
+ * reason into d: DNS_UPDATE_DENIED for a refusal that a grant missing for
+ * some of names gives (its rcode's name into info), DNS_UPDATE_UNKNOWN
+ * when the server may have applied it (SENT_LOST, SENT_OPEN), else
+ * DNS_UPDATE_FAILED. */
 static enum dns_update_result
 update_refused(const struct dns_target *t, const char *where, const char *names,
                int rcode, struct dns_update_info *info, struct diag *d)
 {
 	if (rcode >= 0)
 		update_rcode_error(t, where, names, rcode, d);
+	if (rcode == SENT_LOST || rcode == SENT_OPEN)
+		return DNS_UPDATE_UNKNOWN;
 	if (!update_denied(rcode))
 		return DNS_UPDATE_FAILED;
 	info->denied_rcode = denied_name(rcode);
@@ -5058,7 +5086,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	                     : confirm(t, c, n, &p, &pre, info, d);
 	plan_free(&p);
 	if (r != DNS_UPDATE_OK)
-		return DNS_UPDATE_FAILED;
+		return r;
 	info->read_back = 1;
 	return contended_result(c, n, where, d);
 }

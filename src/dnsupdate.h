@@ -377,6 +377,11 @@ enum dns_update_result {
 	 * changed them, the server misjudges some (PowerDNS, a cache, a
 	 * secondary); nothing was changed; reason in d */
 	DNS_UPDATE_MISJUDGED = -4,
+	/* failed, and the server may have applied it: no reply, or none to
+	 * trust, came to an UPDATE it got whole, or it accepted the UPDATE
+	 * and the records could not be read back; reason in d, which says
+	 * the next run checks */
+	DNS_UPDATE_UNKNOWN = -5,
 };
 
 /*
@@ -395,7 +400,7 @@ enum dns_update_result {
  * reply's TSIG is verified and its rcode checked (a reply whose TSIG does
  * not prove it the server's, as a forged one racing it, is set aside while
  * the server's own may still come, until the timeout); an UPDATE whose
- * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
+ * reply is lost or not trusted is not sent again: DNS_UPDATE_UNKNOWN, d
  * saying it may have been applied. But when the connection ended before
  * any reply came, the records are read back first: if every name the
  * UPDATE changes holds exactly what it leaves there (values and TTL), it
@@ -410,7 +415,8 @@ enum dns_update_result {
  * their edit is not overwritten; the call then ends in
  * DNS_UPDATE_CONFLICT, with their names in d); for the others a warning is
  * added to d and the update recomputed and retried once, and a second
- * failure is DNS_UPDATE_CONFLICT. Then the records are read back and
+ * failure is DNS_UPDATE_CONFLICT. Then the records are read back (a
+ * failure to read them is DNS_UPDATE_UNKNOWN) and
  * confirmed: each c->state then holds the TXT records read back (its MX
  * list, needed only to plan, is not read again), and c->confirmed is set
  * for each change whose values they hold (a server may lower the TTL:

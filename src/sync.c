@@ -175,7 +175,8 @@ struct domain_run {
 	 * publish: from the write (or, when the file held it already, from
 	 * the publish-command) on; a failure then says so (fail_state()) */
 	int file_new;
-	/* the UPDATE that failed may have been applied: its reason says so */
+	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
+	 * its reason says so) */
 	int update_open;
 	int dns_updated;
 	/* where it is in the run (under the run's lock) */
@@ -1613,21 +1614,6 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
-/*
- * Does the reason of a failed UPDATE (result r) leave open whether the
- * server applied it? dns_update_apply() ends every such reason with
- * "the next run checks" (no answer, or none to trust, to an UPDATE the
- * server got whole; an accepted one whose records could not be read
- * back); a refusal (REFUSED, NOTZONE, BADKEY; the prerequisites) never
- * does. dns-replies.test holds the two ends of this to each other.
- */
-static int
-update_left_open(enum dns_update_result r, const char *reason)
-{
-	return r == DNS_UPDATE_FAILED &&
-	       strstr(reason, "the next run checks") != NULL;
-}
-
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
@@ -1642,7 +1628,7 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 		update_notes(s, i, r, info);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
-			who->update_open = update_left_open(r, d->error);
+			who->update_open = r == DNS_UPDATE_UNKNOWN;
 			run_fail(who, "%s", d->error);
 			continue;
 		}

@@ -17,7 +17,9 @@
  *                             (a stale state; names outside the zone)
  *
  * Exit status: 0 done, 1 failed, 3 conflict (DNS_UPDATE_CONFLICT),
- * 2 usage. Errors go to standard error; the secret is never printed.
+ * 4 failed, and the server may have applied the UPDATE
+ * (DNS_UPDATE_UNKNOWN), 2 usage. Errors go to standard error; the secret
+ * is never printed.
  */
 #include "config.h"
 
@@ -226,6 +228,8 @@ run_update(struct opts *o, const struct dns_target *t, struct diag *d)
 	r = dns_update_apply(t, o->c, o->n, d);
 	if (r == DNS_UPDATE_OK)
 		printf("%s\n", needed ? "updated" : "no change");
+	if (r == DNS_UPDATE_UNKNOWN)
+		return 4;
 	return r == DNS_UPDATE_OK ? 0 : r == DNS_UPDATE_CONFLICT ? 3 : 1;
 }
 
