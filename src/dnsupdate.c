@@ -967,7 +967,8 @@ mark_lost(struct wire_req *w, size_t n, int err, const struct attempt *a)
  * kept for what follows). *used is the index of the address last
  * tried. Returns 0 when every request is answered, or -1 with the reason
  * (server and port named) in err (errlen bytes; the first address's
- * reason when several failed), some requests perhaps answered; -2 when
+ * reason when several failed, but that of the address that got an
+ * UPDATE whole), some requests perhaps answered; -2 when
  * that reason says the server may have applied an UPDATE of w, which it
  * got whole. This is the only place that talks to the network for the
  * primary.
@@ -982,7 +983,7 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct attempt a;
-		int rc, e;
+		int rc, e, sent;
 
 		memset(&a, 0, sizeof(a));
 		*used = i;
@@ -996,8 +997,11 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 			return 0;
 		e = errno;
 		mark_lost(w, n, e, &a);
-		open = exchange_error(e, &a, update_unanswered(w, n), where,
-		                      t->timeout, err, errlen);
+		sent = update_unanswered(w, n);
+		if (sent)
+			err[0] = '\0'; /* its fate, not an address before */
+		open =
+		    exchange_error(e, &a, sent, where, t->timeout, err, errlen);
 		if (a.connected)
 			break; /* the message may have arrived: no resend */
 	}
