@@ -4121,10 +4121,11 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
  * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
  * put back the TTL read first. The state takes the new TTL, and the
  * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
- * into d says so. Returns 1 if it did, else 0.
+ * into d says so. Returns 1 if it did, 0 if not, -1 if the answer did
+ * not come or is an error (the reason in b->err, the first one kept).
  */
 static int
-ttl_take(const struct dns_target *t, const struct batch *b, size_t q,
+ttl_take(const struct dns_target *t, struct batch *b, size_t q,
          struct dns_change *c, int k, struct diag *d)
 {
 	struct dns_txtset now;
@@ -4132,8 +4133,10 @@ ttl_take(const struct dns_target *t, const struct batch *b, size_t q,
 	char *cname = NULL;
 	int took = 0;
 
-	if (batch_check(t, b, q, 1, NULL) == -1)
-		return 0;
+	if (q >= b->k) /* b->err says why */
+		return -1;
+	if (batch_check(t, b, q, 1, &b->err) == -1)
+		return -1;
 	part_of(c, k, NULL, &pt);
 	memset(&now, 0, sizeof(now));
 	read_txt(b->ans[q], b->q[q].name, &now, &cname);
@@ -4161,13 +4164,14 @@ struct ask {
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
  * the changes c, and with soa for the SOA of its zone first (its serial
- * into pre), and take the answers (ttl_take()). Returns 1 when a TTL was
- * taken, 0 when none, -1 when an answer did not come (the others are not
- * asked). */
+ * into pre), and take the answers (ttl_take()); a change whose answer
+ * failed is marked ttl_unread, the first reason into why (wsize bytes).
+ * Returns 1 when a TTL was taken, 0 when none, -1 when an answer failed
+ * (the others are not asked). */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
-          struct before *pre, struct diag *d)
+          struct before *pre, char *why, size_t wsize, struct diag *d)
 {
 	struct batch b;
 	struct part pt;
@@ -4184,36 +4188,31 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 	if (soa && batch_check(t, &b, 0, 1, NULL) == 0 &&
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
-	for (size_t a = from; a < to; a++)
-		took |= ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
+	for (size_t a = from; a < to; a++) {
+		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
 		                 ask[a].k, d);
-	if (b.k < b.n)
+
+		took |= r == 1;
+		c[ask[a].i].ttl_unread |= r == -1;
+	}
+	if (diag_failed(&b.err)) {
+		str_copy(why, wsize, b.err.error);
 		took = -1;
+	}
 	batch_free(&b);
 	return took;
 }
 
-/*
- * Before the first send of the UPDATE of plan p for the changes c: ask t
- * for the SOA of its zone (its serial into *pre, for confirm()) and for
- * the TXT records at each name p changes whose records keep their TTL
- * (no ttl configured, records there), all at once (QUERY_MAX a round
- * trip: most zones take one). Their TTL is taken when someone changed it
- * alone (ttl_take()); nothing else read counts, so that the prerequisites
- * are still those of the first read and an edit of the values since then
- * still makes the server refuse the UPDATE. A read that fails changes
- * nothing: the UPDATE goes as planned. Returns 1 when a TTL was taken
- * (plan again), else 0.
- */
-static int
-pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
-         const struct plan *p, struct before *pre, struct diag *d)
+/* The names that pre_read() asks about, of the changes c for the UPDATE
+ * of plan p: those p changes whose records keep their TTL (no ttl
+ * configured, records there), into ask (room for 2 * n). Returns how
+ * many. */
+static size_t
+pre_asks(const struct dns_change *c, size_t n, const struct plan *p,
+         struct ask *ask)
 {
-	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
-	size_t m = 0, from = 0;
-	int took = 0, r;
+	size_t m = 0;
 
-	memset(pre, 0, sizeof(*pre));
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < 2; k++) {
 			struct part pt;
@@ -4225,15 +4224,65 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 			ask[m].i = i;
 			ask[m++].k = k;
 		}
+	return m;
+}
+
+/* The warning that the names of the changes marked ttl_unread were not
+ * read again before the UPDATE (why: the first reason), into d, its place
+ * there into info->unread_warn: only those changes are to get it. */
+static void
+pre_unread(const char *why, struct dns_update_info *info, struct diag *d)
+{
+	size_t before = d->nwarn;
+
+	diag_warn(d,
+	          "reading the records of this domain again just before the "
+	          "UPDATE failed, so a TTL someone changed there since our "
+	          "first read would be overwritten by the TTL read first "
+	          "(`ttl` in the configuration avoids the question): %s",
+	          why);
+	if (d->nwarn > before)
+		info->unread_warn = (unsigned)d->nwarn;
+}
+
+/*
+ * Before the first send of the UPDATE of plan p for the changes c: ask t
+ * for the SOA of its zone (its serial into *pre, for confirm()) and for
+ * the TXT records at each name p changes whose records keep their TTL
+ * (no ttl configured, records there), all at once (QUERY_MAX a round
+ * trip: most zones take one). Their TTL is taken when someone changed it
+ * alone (ttl_take()); nothing else read counts, so that the prerequisites
+ * are still those of the first read and an edit of the values since then
+ * still makes the server refuse the UPDATE. A read that fails changes
+ * nothing: the UPDATE goes as planned, and the changes whose names were
+ * not read again are marked ttl_unread, with a warning (pre_unread()).
+ * Returns 1 when a TTL was taken (plan again), else 0.
+ */
+static int
+pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
+         const struct plan *p, struct before *pre, struct dns_update_info *info,
+         struct diag *d)
+{
+	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
+	size_t m = pre_asks(c, n, p, ask), from = 0;
+	char why[DIAG_WARN_MAX] = "";
+	int took = 0, r;
+
+	memset(pre, 0, sizeof(*pre));
 	do {
 		size_t to = from + QUERY_MAX - (from == 0);
 
 		to = to < m ? to : m;
-		r = pre_batch(t, c, ask, from, to, from == 0, pre, d);
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
+		              sizeof(why), d);
 		took |= r == 1;
 		from = to;
 	} while (from < m && r != -1);
+	for (; from < m; from++) /* not asked */
+		c[ask[from].i].ttl_unread = 1;
 	free(ask);
+	if (r == -1 && m > 0)
+		pre_unread(why, info, d);
 	return took;
 }
 
@@ -5058,6 +5107,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		c[i].confirmed = c[i].contended = c[i].undo_rcode = 0;
 		c[i].contended_names = c[i].contended_cnames = 0;
+		c[i].ttl_unread = 0;
 	}
 	for (int attempt = 0;; attempt++) {
 		int rcode;
@@ -5066,7 +5116,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
-		if (attempt == 0 && pre_read(t, c, n, &p, &pre, d)) {
+		if (attempt == 0 && pre_read(t, c, n, &p, &pre, info, d)) {
 			plan_free(&p); /* a TTL taken: the same changes */
 			plan_build(c, n, &p, d);
 		}

@@ -1633,8 +1633,11 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 			continue;
 		}
 		who->dns_updated = 1;
+		/* that the TTL was not read again: for those it concerns */
 		for (size_t w = 0; w < d->nwarn; w++)
-			run_warn(who, "%s", d->warn[w]);
+			if (w + 1 != info->unread_warn ||
+			    s->changes[i].ttl_unread)
+				run_warn(who, "%s", d->warn[w]);
 		update_ttl_check(who, &s->changes[i]);
 	}
 	alone_check(s, n, r, info);
