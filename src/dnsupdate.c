@@ -4470,6 +4470,7 @@ undo_late(const struct dns_target *t, const struct plan *p,
 	}
 	if (u.n > 0) {
 		info->sent++;
+		info->undone++;
 		rcode = send_update(t, &u, &undo, NULL);
 	}
 	plan_free(&u);

@@ -466,11 +466,13 @@ struct dns_update_info {
 	                              ("" if none was sent) */
 	const char *key;           /* the TSIG key's name; NULL: unsigned */
 	size_t carried; /* the changes the UPDATE was for, these among them */
-	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
-	                   1, or 2 after a refusal by the prerequisites or
-	                   to delete again what met someone's edit that the
-	                   server let through */
-	int read_back;  /* the records read back hold what was sent */
+	/* UPDATEs sent for these changes: 0 (none needed), 1, or 2 after a
+	 * refusal by the prerequisites; and one more (counted in undone too)
+	 * for each change whose records read back showed someone's edit that
+	 * the server let through (DNS_CONTENDED_LATE), to delete again what
+	 * it had added there */
+	unsigned sent, undone;
+	int read_back; /* the records read back hold what was sent */
 	/* what the server answered the last UPDATE, for -v: its rcode
 	 * ("NOERROR", "REFUSED"), with the TSIG error or "unsigned" of a
 	 * reply not trusted for it ("NOTAUTH, BADKEY", "NOTAUTH,

@@ -1451,15 +1451,25 @@ struct zone_send {
 	char alone_where[DNS_WHERE_MAX]; /* the server that took them */
 };
 
-/* The words for the result r of an UPDATE (info: how it went), in a -v
- * line: a refusal or failure names what the server answered, its rcode
- * (and TSIG error), as the error does. */
+/* The words for the result r of an UPDATE (info: how it went) for the
+ * change c, in a -v line: a refusal or failure names what the server
+ * answered, its rcode (and TSIG error), as the error does; one accepted
+ * whose records read back held someone's edit beside ours says what was
+ * done about it (DNS_CONTENDED_LATE). */
 static const char *
 update_result_words(enum dns_update_result r,
-                    const struct dns_update_info *info)
+                    const struct dns_update_info *info,
+                    const struct dns_change *c)
 {
 	if (info->reply_lost)
 		return "no reply";
+	if (c->contended == DNS_CONTENDED_LATE)
+		return c->undo_rcode == 0
+		           ? "accepted, then the records we added deleted "
+		             "again by one more UPDATE: someone's stood beside "
+		             "them"
+		           : "accepted, then deleting the records we added "
+		             "again failed: someone's stood beside them";
 	if (r == DNS_UPDATE_OK)
 		return "accepted";
 	if (r == DNS_UPDATE_CONFLICT || r == DNS_UPDATE_MISJUDGED)
@@ -1564,10 +1574,11 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	         doms, info->where,
 	         info->key != NULL ? "signed with TSIG key " : "unsigned",
 	         info->key != NULL ? info->key : "",
-	         update_result_words(r, info),
-	         info->sent > 1 ? " (sent twice: records changed "
-	                          "between our read and our first UPDATE)"
-	                        : "");
+	         update_result_words(r, info, &s->changes[i]),
+	         info->sent - info->undone > 1
+	             ? " (sent twice: records changed between our read and "
+	               "our first UPDATE)"
+	             : "");
 	read_back_note(s, i, r, info);
 }
 
