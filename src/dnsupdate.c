@@ -4990,7 +4990,8 @@ misjudged(size_t n, const char *where, const char *names, int rcode,
 	           "them, and nothing was changed. Likely: on PowerDNS, a TXT "
 	           "record stored in another written form (\\059 for ;: "
 	           "rewrite it with pdnsutil replace-rrset or the API) or two "
-	           "differing only in case; a cache answering our reads; "
+	           "differing only in case (keep one, or make them differ "
+	           "otherwise); a cache answering our reads; "
 	           "`server` a secondary forwarding updates (name the "
 	           "primary)",
 	           where, names, rc);
