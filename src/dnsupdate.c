@@ -3869,13 +3869,14 @@ plan_names(const struct plan *p, char *out, size_t size)
 }
 
 /* Explain a signed REFUSED of an UPDATE. It comes from BIND (a grant
- * missing) or PowerDNS (updates off or not from us; a grant its Lua
- * policy lacks is dropped from a NOERROR instead); Knot denies with
- * NOTAUTH and BADKEY. Nothing in the reply tells them apart reliably
- * (PowerDNS sets the AA bit, which RFC 2136 reserves, and may stop), so
- * the advice names each: what is refused, then what to fix on each, in
- * sentences of their own, BIND's first (the common case: a message cut
- * at its bound still holds it whole). */
+ * missing, or a secondary without allow-update-forwarding) or PowerDNS
+ * (updates off or not from us; a grant its Lua policy lacks is dropped
+ * from a NOERROR instead); Knot denies with NOTAUTH and BADKEY. Nothing
+ * in the reply tells them apart reliably (PowerDNS sets the AA bit,
+ * which RFC 2136 reserves, and may stop), so the advice names each: what
+ * is refused, then what to fix on each, in sentences of their own,
+ * BIND's first (the common case: a message cut at its bound still holds
+ * it whole). */
 static void
 update_refused_error(const struct dns_target *t, const char *where,
                      const char *names, struct diag *d)
@@ -3886,12 +3887,13 @@ update_refused_error(const struct dns_target *t, const char *where,
 	           "%s refused the update of %s (REFUSED): it does not let "
 	           "key %s change these names in zone %s. On BIND, the "
 	           "zone's update-policy lacks the grants `mta-sts-sync "
-	           "server-config --bind` prints. On PowerDNS, updates are "
-	           "off or not taken from us: set dnsupdate=yes. Without a "
-	           "lua-dnsupdate-policy-script, PowerDNS also needs "
-	           "allow-dnsupdate-from to admit our address, and the "
-	           "zone's TSIG-ALLOW-DNSUPDATE metadata, if set, to name "
-	           "key %s",
+	           "server-config --bind` prints, or `server` is a secondary "
+	           "without allow-update-forwarding (name the primary). On "
+	           "PowerDNS, updates are off or not taken from us: set "
+	           "dnsupdate=yes. Without a lua-dnsupdate-policy-script, "
+	           "PowerDNS also needs allow-dnsupdate-from to admit our "
+	           "address, and the zone's TSIG-ALLOW-DNSUPDATE metadata, "
+	           "if set, to name key %s",
 	           where, names, key, t->zone, key);
 }
 
