@@ -610,9 +610,10 @@ replies_text(size_t n, char *out, size_t size)
  * it went) when replies that match no request came: the id or question
  * is wrong, or the server repeats itself; or too many came, some kept
  * aside for a TSIG that is not the server's. With update_sent, the
- * server got an UPDATE whole, which it may have applied.
+ * server got an UPDATE whole, which it may have applied: the reason
+ * says so, and 1 is returned (else 0).
  */
-static void
+static int
 stray_error(int err, const struct attempt *a, int update_sent,
             const char *where, unsigned timeout, char *out, size_t len)
 {
@@ -641,6 +642,7 @@ stray_error(int err, const struct attempt *a, int update_sent,
 	             "question%s)%s%s",
 	             where, what, a->stray + a->suspect == 1 ? "does" : "do",
 	             tsig, then, upd);
+	return update_sent;
 }
 
 /* How much of the reply came before the connection ended, as " (N of M
@@ -694,21 +696,21 @@ update_exchange_error(int err, const struct attempt *a, const char *where,
 /*
  * Explain why an exchange with where failed (errno err, a telling how it
  * went), into out; when the request was an UPDATE that the server got
- * whole (update_sent), as update_exchange_error() does.
+ * whole (update_sent), as update_exchange_error() does. Returns 1 when
+ * the reason says that the server may have applied the UPDATE, else 0.
  */
-static void
+static int
 exchange_error(int err, const struct attempt *a, int update_sent,
                const char *where, unsigned timeout, char *out, size_t len)
 {
 	char cut[64];
 
-	if ((a->stray > 0 && err != EPROTO) || err == EBADMSG) {
-		stray_error(err, a, update_sent, where, timeout, out, len);
-		return;
-	}
+	if ((a->stray > 0 && err != EPROTO) || err == EBADMSG)
+		return stray_error(err, a, update_sent, where, timeout, out,
+		                   len);
 	if (update_sent &&
 	    update_exchange_error(err, a, where, timeout, out, len))
-		return;
+		return 1;
 	cut_text(a, cut, sizeof(cut));
 	if (err == EPROTO)
 		reason_first(
@@ -744,6 +746,7 @@ exchange_error(int err, const struct attempt *a, int update_sent,
 	else
 		reason_first(out, len, "cannot talk to %s: %s", where,
 		             strerror(err));
+	return 0;
 }
 
 /*
@@ -964,19 +967,23 @@ mark_lost(struct wire_req *w, size_t n, int err, const struct attempt *a)
  * kept for what follows). *used is the index of the address last
  * tried. Returns 0 when every request is answered, or -1 with the reason
  * (server and port named) in err (errlen bytes; the first address's
- * reason when several failed), some requests perhaps answered. This is
- * the only place that talks to the network for the primary.
+ * reason when several failed, but that of the address that got an
+ * UPDATE whole), some requests perhaps answered; -2 when
+ * that reason says the server may have applied an UPDATE of w, which it
+ * got whole. This is the only place that talks to the network for the
+ * primary.
  */
 static int
 tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
              size_t *used, char *err, size_t errlen)
 {
 	char where[DNS_NAME_MAX + 80];
+	int open = 0;
 
 	err[0] = '\0';
 	for (size_t i = 0; i < t->naddr; i++) {
 		struct attempt a;
-		int rc, e;
+		int rc, e, sent;
 
 		memset(&a, 0, sizeof(a));
 		*used = i;
@@ -990,15 +997,18 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 			return 0;
 		e = errno;
 		mark_lost(w, n, e, &a);
-		exchange_error(e, &a, update_unanswered(w, n), where,
-		               t->timeout, err, errlen);
+		sent = update_unanswered(w, n);
+		if (sent)
+			err[0] = '\0'; /* its fate, not an address before */
+		open =
+		    exchange_error(e, &a, sent, where, t->timeout, err, errlen);
 		if (a.connected)
 			break; /* the message may have arrived: no resend */
 	}
 	if (t->naddr == 0)
 		reason_first(err, errlen, "no address known for the primary %s",
 		             t->server);
-	return -1;
+	return open ? -2 : -1;
 }
 
 /* Send one message to the primary t and read its reply; see dnsupdate.h. */
@@ -1128,8 +1138,9 @@ tsig_unknown_outcome(enum tsig_status st, int rcode)
 	return st != TSIG_UNSIGNED || rcode == LDNS_RCODE_NOERROR;
 }
 
-/* Put the reason a TSIG check of a reply failed into d. */
-static void
+/* Put the reason a TSIG check of a reply failed into d. Returns 1 when
+ * it says that the update may have been applied, else 0. */
+static int
 tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
              int is_update, uint64_t now, const char *where,
              const struct dns_target *t, struct diag *d)
@@ -1181,8 +1192,10 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 	else
 		diag_error(d, "malformed reply from %s", where);
 	free(rc);
-	if (is_update && tsig_unknown_outcome(st, rcode))
-		diag_append(d, UPDATE_MAYBE);
+	if (!is_update || !tsig_unknown_outcome(st, rcode))
+		return 0;
+	diag_append(d, UPDATE_MAYBE);
+	return 1;
 }
 
 /* The offset past the name at off in m, or 0 if it runs past len. */
@@ -1262,6 +1275,9 @@ struct wire_fail {
 	int rcode;
 	int lost; /* an UPDATE the server got whole, then the connection
 	             ended before any reply came (mark_lost()) */
+	/* an UPDATE the server got whole, with no reply to trust: the
+	 * reason says it may have been applied (lost ones too) */
+	int open;
 };
 
 /*
@@ -1269,8 +1285,9 @@ struct wire_fail {
  * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
  * parse it into *reply (its answer section only, with answer_only).
  * Returns 0, or -1 with the reason in d (that the update may have been
- * applied, when the reply does not say it was not) and, when the reply
- * carried a TSIG error or came unsigned, that error and its rcode in f.
+ * applied, when the reply does not say it was not: then f->open is set)
+ * and, when the reply carried a TSIG error or came unsigned, that error
+ * and its rcode in f.
  */
 static int
 check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
@@ -1289,6 +1306,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		           "%s sent a reply that does not match the "
 		           "request (wrong id or not a response)%s",
 		           where, maybe);
+		f->open = is_update;
 		return -1;
 	}
 	rcode = m[3] & 0x0F;
@@ -1297,8 +1315,8 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		    tsig_verify(t->key, m, r->len, mac, now, &info);
 
 		if (st != TSIG_VALID) {
-			tsig_failure(st, &info, rcode, is_update, now, where, t,
-			             d);
+			f->open = tsig_failure(st, &info, rcode, is_update, now,
+			                       where, t, d);
 			if (st == TSIG_ERROR)
 				f->tsig_err = info.error;
 			if (st == TSIG_ERROR || st == TSIG_UNSIGNED)
@@ -1313,6 +1331,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		           "%s sent a truncated reply over TCP (TC bit set) "
 		           "to the update: not taken for an answer%s",
 		           where, maybe);
+		f->open = 1;
 		return -1;
 	}
 	if (m[2] & 0x02) {
@@ -1325,6 +1344,7 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
 		diag_error(d, "malformed reply from %s%s", where, maybe);
+		f->open = is_update;
 		return -1;
 	}
 	return 0;
@@ -1415,6 +1435,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	struct wire_fail unused;
 	char terr[DIAG_MSG_MAX]; /* why the exchange stopped, if it did */
 	size_t i, k = 0, used = 0;
+	int open;
 
 	f = f != NULL ? f : &unused;
 	memset(f, 0, sizeof(*f));
@@ -1430,12 +1451,13 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	}
 	if (wires_ready(t, q, s, w, n, d) == -1)
 		goto out; /* nothing sent */
-	tcp_exchange(t, w, n, &used, terr, sizeof(terr));
+	open = tcp_exchange(t, w, n, &used, terr, sizeof(terr)) == -2;
 	target_where(t, used, where, wsize);
 	for (k = 0; k < n; k++) {
 		if (!w[k].got && !w[k].suspect) {
 			diag_error(d, "%s", terr);
 			f->lost = w[k].lost;
+			f->open = open;
 			break;
 		}
 		/* a suspect reply, if no genuine one came: its fault */
@@ -3847,13 +3869,14 @@ plan_names(const struct plan *p, char *out, size_t size)
 }
 
 /* Explain a signed REFUSED of an UPDATE. It comes from BIND (a grant
- * missing) or PowerDNS (updates off or not from us; a grant its Lua
- * policy lacks is dropped from a NOERROR instead); Knot denies with
- * NOTAUTH and BADKEY. Nothing in the reply tells them apart reliably
- * (PowerDNS sets the AA bit, which RFC 2136 reserves, and may stop), so
- * the advice names each: what is refused, then what to fix on each, in
- * sentences of their own, BIND's first (the common case: a message cut
- * at its bound still holds it whole). */
+ * missing, or a secondary without allow-update-forwarding) or PowerDNS
+ * (updates off or not from us; a grant its Lua policy lacks is dropped
+ * from a NOERROR instead); Knot denies with NOTAUTH and BADKEY. Nothing
+ * in the reply tells them apart reliably (PowerDNS sets the AA bit,
+ * which RFC 2136 reserves, and may stop), so the advice names each: what
+ * is refused, then what to fix on each, in sentences of their own,
+ * BIND's first (the common case: a message cut at its bound still holds
+ * it whole). */
 static void
 update_refused_error(const struct dns_target *t, const char *where,
                      const char *names, struct diag *d)
@@ -3864,12 +3887,13 @@ update_refused_error(const struct dns_target *t, const char *where,
 	           "%s refused the update of %s (REFUSED): it does not let "
 	           "key %s change these names in zone %s. On BIND, the "
 	           "zone's update-policy lacks the grants `mta-sts-sync "
-	           "server-config --bind` prints. On PowerDNS, updates are "
-	           "off or not taken from us: set dnsupdate=yes. Without a "
-	           "lua-dnsupdate-policy-script, PowerDNS also needs "
-	           "allow-dnsupdate-from to admit our address, and the "
-	           "zone's TSIG-ALLOW-DNSUPDATE metadata, if set, to name "
-	           "key %s",
+	           "server-config --bind` prints, or `server` is a secondary "
+	           "without allow-update-forwarding (name the primary). On "
+	           "PowerDNS, updates are off or not taken from us: set "
+	           "dnsupdate=yes. Without a lua-dnsupdate-policy-script, "
+	           "PowerDNS also needs allow-dnsupdate-from to admit our "
+	           "address, and the zone's TSIG-ALLOW-DNSUPDATE metadata, "
+	           "if set, to name key %s",
 	           where, names, key, t->zone, key);
 }
 
@@ -3924,6 +3948,9 @@ update_rcode_error(const struct dns_target *t, const char *where,
  * ended before any reply came (the reason is in d): it may have been
  * applied */
 #define SENT_LOST (-3)
+/* send_update: the server got the UPDATE whole, and no other reply came
+ * that can be trusted (the reason, in d, says it may have been applied) */
+#define SENT_OPEN (-4)
 
 /* Put what a reply to an UPDATE said into out (size bytes), as
  * dns_update_info.answer has it: rcode, and with f (a reply not trusted,
@@ -3949,8 +3976,8 @@ answer_words(int rcode, const struct wire_fail *f, char *out, size_t size)
 }
 
 /* Send the UPDATE for plan p. Returns the rcode, or SENT_BADKEY,
- * SENT_LOST or -1, with the reason in d; info->where names the server
- * that answered, info->answer what it answered. */
+ * SENT_LOST, SENT_OPEN or -1, with the reason in d; info->where names the
+ * server that answered, info->answer what it answered. */
 static int
 send_update(const struct dns_target *t, const struct plan *p,
             struct dns_update_info *info, struct diag *d)
@@ -3971,6 +3998,8 @@ send_update(const struct dns_target *t, const struct plan *p,
 			rcode = SENT_BADKEY;
 		else if (f.lost)
 			rcode = SENT_LOST;
+		else if (f.open)
+			rcode = SENT_OPEN;
 	} else {
 		rcode = ldns_pkt_get_rcode(reply);
 		answer_words(rcode, NULL, info->answer, sizeof(info->answer));
@@ -4094,10 +4123,11 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
  * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
  * put back the TTL read first. The state takes the new TTL, and the
  * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
- * into d says so. Returns 1 if it did, else 0.
+ * into d says so. Returns 1 if it did, 0 if not, -1 if the answer did
+ * not come or is an error (the reason in b->err, the first one kept).
  */
 static int
-ttl_take(const struct dns_target *t, const struct batch *b, size_t q,
+ttl_take(const struct dns_target *t, struct batch *b, size_t q,
          struct dns_change *c, int k, struct diag *d)
 {
 	struct dns_txtset now;
@@ -4105,8 +4135,10 @@ ttl_take(const struct dns_target *t, const struct batch *b, size_t q,
 	char *cname = NULL;
 	int took = 0;
 
-	if (batch_check(t, b, q, 1, NULL) == -1)
-		return 0;
+	if (q >= b->k) /* b->err says why */
+		return -1;
+	if (batch_check(t, b, q, 1, &b->err) == -1)
+		return -1;
 	part_of(c, k, NULL, &pt);
 	memset(&now, 0, sizeof(now));
 	read_txt(b->ans[q], b->q[q].name, &now, &cname);
@@ -4134,13 +4166,14 @@ struct ask {
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
  * the changes c, and with soa for the SOA of its zone first (its serial
- * into pre), and take the answers (ttl_take()). Returns 1 when a TTL was
- * taken, 0 when none, -1 when an answer did not come (the others are not
- * asked). */
+ * into pre), and take the answers (ttl_take()); a change whose answer
+ * failed is marked ttl_unread, the first reason into why (wsize bytes).
+ * Returns 1 when a TTL was taken, 0 when none, -1 when an answer failed
+ * (the others are not asked). */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
-          struct before *pre, struct diag *d)
+          struct before *pre, char *why, size_t wsize, struct diag *d)
 {
 	struct batch b;
 	struct part pt;
@@ -4157,36 +4190,31 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 	if (soa && batch_check(t, &b, 0, 1, NULL) == 0 &&
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
-	for (size_t a = from; a < to; a++)
-		took |= ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
+	for (size_t a = from; a < to; a++) {
+		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
 		                 ask[a].k, d);
-	if (b.k < b.n)
+
+		took |= r == 1;
+		c[ask[a].i].ttl_unread |= r == -1;
+	}
+	if (diag_failed(&b.err)) {
+		str_copy(why, wsize, b.err.error);
 		took = -1;
+	}
 	batch_free(&b);
 	return took;
 }
 
-/*
- * Before the first send of the UPDATE of plan p for the changes c: ask t
- * for the SOA of its zone (its serial into *pre, for confirm()) and for
- * the TXT records at each name p changes whose records keep their TTL
- * (no ttl configured, records there), all at once (QUERY_MAX a round
- * trip: most zones take one). Their TTL is taken when someone changed it
- * alone (ttl_take()); nothing else read counts, so that the prerequisites
- * are still those of the first read and an edit of the values since then
- * still makes the server refuse the UPDATE. A read that fails changes
- * nothing: the UPDATE goes as planned. Returns 1 when a TTL was taken
- * (plan again), else 0.
- */
-static int
-pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
-         const struct plan *p, struct before *pre, struct diag *d)
+/* The names that pre_read() asks about, of the changes c for the UPDATE
+ * of plan p: those p changes whose records keep their TTL (no ttl
+ * configured, records there), into ask (room for 2 * n). Returns how
+ * many. */
+static size_t
+pre_asks(const struct dns_change *c, size_t n, const struct plan *p,
+         struct ask *ask)
 {
-	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
-	size_t m = 0, from = 0;
-	int took = 0, r;
+	size_t m = 0;
 
-	memset(pre, 0, sizeof(*pre));
 	for (size_t i = 0; i < n; i++)
 		for (int k = 0; k < 2; k++) {
 			struct part pt;
@@ -4198,15 +4226,65 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 			ask[m].i = i;
 			ask[m++].k = k;
 		}
+	return m;
+}
+
+/* The warning that the names of the changes marked ttl_unread were not
+ * read again before the UPDATE (why: the first reason), into d, its place
+ * there into info->unread_warn: only those changes are to get it. */
+static void
+pre_unread(const char *why, struct dns_update_info *info, struct diag *d)
+{
+	size_t before = d->nwarn;
+
+	diag_warn(d,
+	          "reading the records of this domain again just before the "
+	          "UPDATE failed, so a TTL someone changed there since our "
+	          "first read would be overwritten by the TTL read first "
+	          "(`ttl` in the configuration avoids the question): %s",
+	          why);
+	if (d->nwarn > before)
+		info->unread_warn = (unsigned)d->nwarn;
+}
+
+/*
+ * Before the first send of the UPDATE of plan p for the changes c: ask t
+ * for the SOA of its zone (its serial into *pre, for confirm()) and for
+ * the TXT records at each name p changes whose records keep their TTL
+ * (no ttl configured, records there), all at once (QUERY_MAX a round
+ * trip: most zones take one). Their TTL is taken when someone changed it
+ * alone (ttl_take()); nothing else read counts, so that the prerequisites
+ * are still those of the first read and an edit of the values since then
+ * still makes the server refuse the UPDATE. A read that fails changes
+ * nothing: the UPDATE goes as planned, and the changes whose names were
+ * not read again are marked ttl_unread, with a warning (pre_unread()).
+ * Returns 1 when a TTL was taken (plan again), else 0.
+ */
+static int
+pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
+         const struct plan *p, struct before *pre, struct dns_update_info *info,
+         struct diag *d)
+{
+	struct ask *ask = xcalloc(2 * n, sizeof(*ask));
+	size_t m = pre_asks(c, n, p, ask), from = 0;
+	char why[DIAG_WARN_MAX] = "";
+	int took = 0, r;
+
+	memset(pre, 0, sizeof(*pre));
 	do {
 		size_t to = from + QUERY_MAX - (from == 0);
 
 		to = to < m ? to : m;
-		r = pre_batch(t, c, ask, from, to, from == 0, pre, d);
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
+		              sizeof(why), d);
 		took |= r == 1;
 		from = to;
 	} while (from < m && r != -1);
+	for (; from < m; from++) /* not asked */
+		c[ask[from].i].ttl_unread = 1;
 	free(ask);
+	if (r == -1 && m > 0)
+		pre_unread(why, info, d);
 	return took;
 }
 
@@ -4394,6 +4472,7 @@ undo_late(const struct dns_target *t, const struct plan *p,
 	}
 	if (u.n > 0) {
 		info->sent++;
+		info->undone++;
 		rcode = send_update(t, &u, &undo, NULL);
 	}
 	plan_free(&u);
@@ -4480,7 +4559,8 @@ confirm_error(const struct dns_target *t, const struct before *pre,
 /* Read the records back after the UPDATE of plan p and confirm each
  * change; a change whose records show someone's edit that the server
  * let through is marked contended (mark_late()). The error, if some
- * still differ, is about those (each domain's own message). */
+ * still differ, is about those (each domain's own message); one that
+ * could not be read back is DNS_UPDATE_UNKNOWN. */
 static enum dns_update_result
 confirm(const struct dns_target *t, struct dns_change *c, size_t n,
         const struct plan *p, const struct before *pre,
@@ -4489,7 +4569,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 	const size_t waits = sizeof(confirm_waits) / sizeof(confirm_waits[0]);
 
 	if (reread_accepted(t, c, n, d) == -1)
-		return DNS_UPDATE_FAILED;
+		return DNS_UPDATE_UNKNOWN;
 	for (size_t w = 0;; w++) {
 		mark_late(t, p, c, n, info);
 		if (confirm_marks(c, n) == 0)
@@ -4500,7 +4580,7 @@ confirm(const struct dns_target *t, struct dns_change *c, size_t n,
 		}
 		sleep_seconds(confirm_waits[w]);
 		if (reread_accepted(t, c, n, d) == -1)
-			return DNS_UPDATE_FAILED;
+			return DNS_UPDATE_UNKNOWN;
 	}
 }
 
@@ -4564,9 +4644,9 @@ plan_in_place(const struct plan *p, const struct dns_change *c, size_t n)
  * confirm_waits (a server may serve an update a moment after it applied
  * it), and take it for applied only when every name it changes holds
  * exactly what it leaves there (plan_left()): each change is then
- * confirmed, and NOERROR returned. Otherwise -1: records as they were do
- * not prove that the server will not apply it later, so it is not sent
- * again, and the caller's reason says it may have been applied.
+ * confirmed, and NOERROR returned. Otherwise SENT_LOST: records as they
+ * were do not prove that the server will not apply it later, so it is
+ * not sent again, and the caller's reason says it may have been applied.
  */
 static int
 update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4580,11 +4660,11 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
 		 * have been applied) is; and no diag sits in the frame of
 		 * every UPDATE for it */
 		if (reread(t, c, n, NULL, NULL) == -1)
-			return -1;
+			return SENT_LOST;
 		if (plan_in_place(p, c, n))
 			break;
 		if (w == waits)
-			return -1;
+			return SENT_LOST;
 		sleep_seconds(confirm_waits[w]);
 	}
 	confirm_marks(c, n);
@@ -4912,7 +4992,8 @@ misjudged(size_t n, const char *where, const char *names, int rcode,
 	           "them, and nothing was changed. Likely: on PowerDNS, a TXT "
 	           "record stored in another written form (\\059 for ;: "
 	           "rewrite it with pdnsutil replace-rrset or the API) or two "
-	           "differing only in case; a cache answering our reads; "
+	           "differing only in case (keep one, or make them differ "
+	           "otherwise); a cache answering our reads; "
 	           "`server` a secondary forwarding updates (name the "
 	           "primary)",
 	           where, names, rc);
@@ -4949,15 +5030,19 @@ info_init(struct dns_update_info *info, const struct dns_target *t)
 }
 
 /* The result of an UPDATE that rcode refused (not NOERROR, NXRRSET or
- * YXRRSET; -1: no trusted answer, its reason in d already), its reason
- * into d: DNS_UPDATE_DENIED for a refusal that a grant missing for some
- * of names gives (its rcode's name into info), else DNS_UPDATE_FAILED. */
+ * YXRRSET; below 0: no trusted answer, its reason in d already), its
+ * reason into d: DNS_UPDATE_DENIED for a refusal that a grant missing for
+ * some of names gives (its rcode's name into info), DNS_UPDATE_UNKNOWN
+ * when the server may have applied it (SENT_LOST, SENT_OPEN), else
+ * DNS_UPDATE_FAILED. */
 static enum dns_update_result
 update_refused(const struct dns_target *t, const char *where, const char *names,
                int rcode, struct dns_update_info *info, struct diag *d)
 {
 	if (rcode >= 0)
 		update_rcode_error(t, where, names, rcode, d);
+	if (rcode == SENT_LOST || rcode == SENT_OPEN)
+		return DNS_UPDATE_UNKNOWN;
 	if (!update_denied(rcode))
 		return DNS_UPDATE_FAILED;
 	info->denied_rcode = denied_name(rcode);
@@ -5026,6 +5111,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		c[i].confirmed = c[i].contended = c[i].undo_rcode = 0;
 		c[i].contended_names = c[i].contended_cnames = 0;
+		c[i].ttl_unread = 0;
 	}
 	for (int attempt = 0;; attempt++) {
 		int rcode;
@@ -5034,7 +5120,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
-		if (attempt == 0 && pre_read(t, c, n, &p, &pre, d)) {
+		if (attempt == 0 && pre_read(t, c, n, &p, &pre, info, d)) {
 			plan_free(&p); /* a TTL taken: the same changes */
 			plan_build(c, n, &p, d);
 		}
@@ -5058,7 +5144,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	                     : confirm(t, c, n, &p, &pre, info, d);
 	plan_free(&p);
 	if (r != DNS_UPDATE_OK)
-		return DNS_UPDATE_FAILED;
+		return r;
 	info->read_back = 1;
 	return contended_result(c, n, where, d);
 }

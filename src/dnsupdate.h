@@ -340,6 +340,11 @@ struct dns_change {
 	 * the records we had added went (0 NOERROR, or none was needed;
 	 * else its rcode, or -1 with no trusted answer) */
 	int undo_rcode;
+	/* set by dns_update_apply(): the TXT records at a name whose TTL the
+	 * update keeps (no ttl_set) could not be read again just before it
+	 * was first sent, so a TTL someone changed alone since the read was
+	 * put back (the warning of dns_update_info.unread_warn says so) */
+	int ttl_unread;
 	/* the part of the Knot acl that grants its names (knot_acl_parts():
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
@@ -377,6 +382,11 @@ enum dns_update_result {
 	 * changed them, the server misjudges some (PowerDNS, a cache, a
 	 * secondary); nothing was changed; reason in d */
 	DNS_UPDATE_MISJUDGED = -4,
+	/* failed, and the server may have applied it: no reply, or none to
+	 * trust, came to an UPDATE it got whole, or it accepted the UPDATE
+	 * and the records could not be read back; reason in d, which says
+	 * the next run checks */
+	DNS_UPDATE_UNKNOWN = -5,
 };
 
 /*
@@ -390,12 +400,14 @@ enum dns_update_result {
  * sent, the zone's SOA and the TXT records of each name whose TTL it keeps
  * (no ttl set, records there) are read again, in one pipelined batch: a
  * TTL someone changed alone since the first read (which no prerequisite
- * can check) is kept, with a warning in d; the serial is for the read
- * back. RD clear, random id, TSIG-signed with t->key, over TCP. The
+ * can check) is kept, with a warning in d (when they cannot be read, the
+ * changes concerned are marked ttl_unread, and d warns that such a TTL is
+ * put back); the serial is for the read back. RD clear, random id,
+ * TSIG-signed with t->key, over TCP. The
  * reply's TSIG is verified and its rcode checked (a reply whose TSIG does
  * not prove it the server's, as a forged one racing it, is set aside while
  * the server's own may still come, until the timeout); an UPDATE whose
- * reply is lost or not trusted is not sent again: DNS_UPDATE_FAILED, d
+ * reply is lost or not trusted is not sent again: DNS_UPDATE_UNKNOWN, d
  * saying it may have been applied. But when the connection ended before
  * any reply came, the records are read back first: if every name the
  * UPDATE changes holds exactly what it leaves there (values and TTL), it
@@ -410,8 +422,9 @@ enum dns_update_result {
  * their edit is not overwritten; the call then ends in
  * DNS_UPDATE_CONFLICT, with their names in d); for the others a warning is
  * added to d and the update recomputed and retried once, and a second
- * failure is DNS_UPDATE_CONFLICT. Then the records are read back and
- * confirmed: each c->state then holds the TXT records read back (its MX
+ * failure is DNS_UPDATE_CONFLICT. Then the records are read back (a
+ * failure to read them is DNS_UPDATE_UNKNOWN) and confirmed: each
+ * c->state then holds the TXT records read back (its MX
  * list, needed only to plan, is not read again), and c->confirmed is set
  * for each change whose values they hold (a server may lower the TTL:
  * dns_change_needed() then still says so). Records of our kind read back
@@ -453,11 +466,13 @@ struct dns_update_info {
 	                              ("" if none was sent) */
 	const char *key;           /* the TSIG key's name; NULL: unsigned */
 	size_t carried; /* the changes the UPDATE was for, these among them */
-	unsigned sent;  /* UPDATEs sent for these changes: 0 (none needed),
-	                   1, or 2 after a refusal by the prerequisites or
-	                   to delete again what met someone's edit that the
-	                   server let through */
-	int read_back;  /* the records read back hold what was sent */
+	/* UPDATEs sent for these changes: 0 (none needed), 1, or 2 after a
+	 * refusal by the prerequisites; and one more (counted in undone too)
+	 * for each change whose records read back showed someone's edit that
+	 * the server let through (DNS_CONTENDED_LATE), to delete again what
+	 * it had added there */
+	unsigned sent, undone;
+	int read_back; /* the records read back hold what was sent */
 	/* what the server answered the last UPDATE, for -v: its rcode
 	 * ("NOERROR", "REFUSED"), with the TSIG error or "unsigned" of a
 	 * reply not trusted for it ("NOTAUTH, BADKEY", "NOTAUTH,
@@ -467,6 +482,10 @@ struct dns_update_info {
 	 * before any reply came; with read_back, the records read back
 	 * hold exactly what it leaves, so it was applied */
 	int reply_lost;
+	/* 1 + the index in the report's warnings of the one saying that the
+	 * names whose TTL the UPDATE keeps could not be read again before it:
+	 * only the changes marked ttl_unread are to get it; 0: none */
+	unsigned unread_warn;
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",

@@ -175,7 +175,8 @@ struct domain_run {
 	 * publish: from the write (or, when the file held it already, from
 	 * the publish-command) on; a failure then says so (fail_state()) */
 	int file_new;
-	/* the UPDATE that failed may have been applied: its reason says so */
+	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
+	 * its reason says so) */
 	int update_open;
 	int dns_updated;
 	/* where it is in the run (under the run's lock) */
@@ -1450,15 +1451,25 @@ struct zone_send {
 	char alone_where[DNS_WHERE_MAX]; /* the server that took them */
 };
 
-/* The words for the result r of an UPDATE (info: how it went), in a -v
- * line: a refusal or failure names what the server answered, its rcode
- * (and TSIG error), as the error does. */
+/* The words for the result r of an UPDATE (info: how it went) for the
+ * change c, in a -v line: a refusal or failure names what the server
+ * answered, its rcode (and TSIG error), as the error does; one accepted
+ * whose records read back held someone's edit beside ours says what was
+ * done about it (DNS_CONTENDED_LATE). */
 static const char *
 update_result_words(enum dns_update_result r,
-                    const struct dns_update_info *info)
+                    const struct dns_update_info *info,
+                    const struct dns_change *c)
 {
 	if (info->reply_lost)
 		return "no reply";
+	if (c->contended == DNS_CONTENDED_LATE)
+		return c->undo_rcode == 0
+		           ? "accepted, then the records we added deleted "
+		             "again by one more UPDATE: someone's stood beside "
+		             "them"
+		           : "accepted, then deleting the records we added "
+		             "again failed: someone's stood beside them";
 	if (r == DNS_UPDATE_OK)
 		return "accepted";
 	if (r == DNS_UPDATE_CONFLICT || r == DNS_UPDATE_MISJUDGED)
@@ -1563,10 +1574,11 @@ update_notes(const struct zone_send *s, size_t i, enum dns_update_result r,
 	         doms, info->where,
 	         info->key != NULL ? "signed with TSIG key " : "unsigned",
 	         info->key != NULL ? info->key : "",
-	         update_result_words(r, info),
-	         info->sent > 1 ? " (sent twice: records changed "
-	                          "between our read and our first UPDATE)"
-	                        : "");
+	         update_result_words(r, info, &s->changes[i]),
+	         info->sent - info->undone > 1
+	             ? " (sent twice: records changed between our read and "
+	               "our first UPDATE)"
+	             : "");
 	read_back_note(s, i, r, info);
 }
 
@@ -1613,21 +1625,6 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
-/*
- * Does the reason of a failed UPDATE (result r) leave open whether the
- * server applied it? dns_update_apply() ends every such reason with
- * "the next run checks" (no answer, or none to trust, to an UPDATE the
- * server got whole; an accepted one whose records could not be read
- * back); a refusal (REFUSED, NOTZONE, BADKEY; the prerequisites) never
- * does. dns-replies.test holds the two ends of this to each other.
- */
-static int
-update_left_open(enum dns_update_result r, const char *reason)
-{
-	return r == DNS_UPDATE_FAILED &&
-	       strstr(reason, "the next run checks") != NULL;
-}
-
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
@@ -1642,13 +1639,16 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 		update_notes(s, i, r, info);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
-			who->update_open = update_left_open(r, d->error);
+			who->update_open = r == DNS_UPDATE_UNKNOWN;
 			run_fail(who, "%s", d->error);
 			continue;
 		}
 		who->dns_updated = 1;
+		/* that the TTL was not read again: for those it concerns */
 		for (size_t w = 0; w < d->nwarn; w++)
-			run_warn(who, "%s", d->warn[w]);
+			if (w + 1 != info->unread_warn ||
+			    s->changes[i].ttl_unread)
+				run_warn(who, "%s", d->warn[w]);
 		update_ttl_check(who, &s->changes[i]);
 	}
 	alone_check(s, n, r, info);

@@ -19,10 +19,11 @@
 #   dns_start_pdns_bind DIR PORT [KEYFILE...] pdns_server with its bind
 #                                            backend (zone files), which
 #                                            takes no updates
-#   dns_start_bind_secondary DIR PORT PRIMARY KEYFILE
+#   dns_start_bind_secondary DIR PORT PRIMARY KEYFILE [noforward]
 #                                named, a secondary of example.com that
 #                                forwards updates to the BIND primary
-#                                at port PRIMARY
+#                                at port PRIMARY (or, with noforward,
+#                                refuses them)
 #   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
 #   dns_port VAR                 a free port in VAR, reserved against the
@@ -319,15 +320,17 @@ EOF
 	_dns_wait "$port" "$dir" named "$dir"
 }
 
-# dns_start_bind_secondary DIR PORT PRIMARY KEYFILE: write DIR/named.conf
-# and start named as a secondary of example.com, its primary the BIND
-# started by dns_start_bind at port PRIMARY (whose zone must allow the
-# transfer: $DNS_BIND_ZONE_OPTIONS), forwarding the updates it gets to
-# it (allow-update-forwarding), knowing the key of KEYFILE. It takes the
-# zone when it starts, and then only at the SOA refresh (an hour): the
-# primary sends no NOTIFY.
+# dns_start_bind_secondary DIR PORT PRIMARY KEYFILE [noforward]: write
+# DIR/named.conf and start named as a secondary of example.com, its
+# primary the BIND started by dns_start_bind at port PRIMARY (whose zone
+# must allow the transfer: $DNS_BIND_ZONE_OPTIONS), forwarding the
+# updates it gets to it (allow-update-forwarding; with noforward, none:
+# BIND then refuses them), knowing the key of KEYFILE. It takes the zone
+# when it starts, and then only at the SOA refresh (an hour): the primary
+# sends no NOTIFY.
 dns_start_bind_secondary() {
-	local dir="$1" port="$2"
+	local dir="$1" port="$2" fwd="	allow-update-forwarding { any; };"
+	[ "${5:-}" = noforward ] && fwd=""
 	mkdir -p "$dir"
 	cat >"$dir/named.conf" <<EOF
 $(_dns_bind_options "$dir" "$port" "	listen-on-v6 { none; };")
@@ -336,7 +339,7 @@ zone "example.com" {
 	type secondary;
 	file "$dir/example.com.bk";
 	primaries { 127.0.0.1 port $3; };
-	allow-update-forwarding { any; };
+$fwd
 };
 EOF
 	_dns_run "$dir" named named -g -c "$dir/named.conf"

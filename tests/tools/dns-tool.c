@@ -15,9 +15,15 @@
  *                             connection left idle)
  *     --assume-empty          do not read the state: take it as empty
  *                             (a stale state; names outside the zone)
+ *     --down-first            after the reads, try 127.0.0.2 (at the
+ *                             same port, where nothing listens) before
+ *                             the primary's addresses: a primary whose
+ *                             first address refuses connections
  *
  * Exit status: 0 done, 1 failed, 3 conflict (DNS_UPDATE_CONFLICT),
- * 2 usage. Errors go to standard error; the secret is never printed.
+ * 4 failed, and the server may have applied the UPDATE
+ * (DNS_UPDATE_UNKNOWN), 2 usage. Errors go to standard error; the secret
+ * is never printed.
  */
 #include "config.h"
 
@@ -38,7 +44,7 @@ struct opts {
 	const char *cmd;
 	const char *server, *zone, *resolver, *key_file, *key_name, *key;
 	unsigned long long port, timeout, pause, pause_reads;
-	int dry_run, assume_empty;
+	int dry_run, assume_empty, down_first;
 	struct dns_change c[MAX_DOMAINS];
 	struct dns_state st[MAX_DOMAINS];
 	size_t n;
@@ -51,7 +57,8 @@ usage(void)
 	      "[--port P] [--zone Z]\n  [--resolver ADDR[#PORT]] [--key "
 	      "[alg:]name:secret | --key-file F [--key-name N]]\n  [--sts "
 	      "TEXT] [--tlsrpt TEXT] [--ttl N] [--timeout N] [--dry-run]\n"
-	      "  [--pause-after-read N] [--pause-between-reads N]\n",
+	      "  [--pause-after-read N] [--pause-between-reads N] "
+	      "[--down-first]\n",
 	      stderr);
 	exit(2);
 }
@@ -79,6 +86,10 @@ option(struct opts *o, const char *a, const char *v)
 	}
 	if (strcmp(a, "--assume-empty") == 0) {
 		o->assume_empty = 1;
+		return 0;
+	}
+	if (strcmp(a, "--down-first") == 0) {
+		o->down_first = 1;
 		return 0;
 	}
 	if (v == NULL)
@@ -203,9 +214,32 @@ print_state(const char *domain, const struct dns_state *st)
 		printf("%s MX %s\n", domain, st->mx.v[i]);
 }
 
+/* Put 127.0.0.2, at the port of t's first address, before t's
+ * addresses (the last one left out if there is no room). */
+static void
+down_first(struct dns_target *t)
+{
+	static union dns_addr a[DNS_ADDR_MAX];
+	static socklen_t len[DNS_ADDR_MAX];
+	size_t n = t->naddr < DNS_ADDR_MAX ? t->naddr : DNS_ADDR_MAX - 1;
+
+	memset(&a[0], 0, sizeof(a[0]));
+	a[0].sin.sin_family = AF_INET;
+	a[0].sin.sin_port = t->naddr > 0 ? t->addr[0].sin.sin_port : 0;
+	inet_pton(AF_INET, "127.0.0.2", &a[0].sin.sin_addr);
+	len[0] = sizeof(struct sockaddr_in);
+	for (size_t i = 0; i < n; i++) {
+		a[i + 1] = t->addr[i];
+		len[i + 1] = t->addrlen[i];
+	}
+	t->addr = a;
+	t->addrlen = len;
+	t->naddr = n + 1;
+}
+
 /* Read the states, then update (or print the update). */
 static int
-run_update(struct opts *o, const struct dns_target *t, struct diag *d)
+run_update(struct opts *o, struct dns_target *t, struct diag *d)
 {
 	enum dns_update_result r;
 	int needed = 0;
@@ -223,9 +257,13 @@ run_update(struct opts *o, const struct dns_target *t, struct diag *d)
 	}
 	if (o->pause)
 		sleep((unsigned)o->pause);
+	if (o->down_first)
+		down_first(t);
 	r = dns_update_apply(t, o->c, o->n, d);
 	if (r == DNS_UPDATE_OK)
 		printf("%s\n", needed ? "updated" : "no change");
+	if (r == DNS_UPDATE_UNKNOWN)
+		return 4;
 	return r == DNS_UPDATE_OK ? 0 : r == DNS_UPDATE_CONFLICT ? 3 : 1;
 }
 

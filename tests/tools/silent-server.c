@@ -98,6 +98,12 @@
  *             answered NXRRSET and not applied, the others applied: a
  *             server whose prerequisites misjudge the records of some
  *             domains (PowerDNS, a record stored in another form)
+ *   mute-soa=N  the N-th SOA query (from 1) and every request after it
+ *             on its connection left unanswered, "muted (connection M)"
+ *             printed, until the client closes it; the next connections
+ *             served as keep serves them: a primary that stops answering
+ *             for one batch of reads (the reads again just before an
+ *             UPDATE begin with the zone's SOA)
  */
 #include "config.h"
 
@@ -802,15 +808,15 @@ static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",        "dup=",          "idle-dup=",
-	    "stale",       "stray",         "stray-only",
-	    "split=",      "stall",         "late=",
-	    "cut",         "len=",          "idle-close=",
-	    "drop-update", "othermac",      "otherkey",
-	    "nosig",       "prereq-refuse", "contend-refuse",
-	    "misjudge",    "edit-twice",    "drop-applied",
-	    "drop-later",  "spoof-first",   "spoof-only",
-	    "refuse-first"};
+	    "keep",         "dup=",          "idle-dup=",
+	    "stale",        "stray",         "stray-only",
+	    "split=",       "stall",         "late=",
+	    "cut",          "len=",          "idle-close=",
+	    "drop-update",  "othermac",      "otherkey",
+	    "nosig",        "prereq-refuse", "contend-refuse",
+	    "misjudge",     "edit-twice",    "drop-applied",
+	    "drop-later",   "spoof-first",   "spoof-only",
+	    "refuse-first", "mute-soa="};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -862,6 +868,35 @@ linger_closed(int c, unsigned char *req)
 	}
 }
 
+/* Is the request m (len bytes) a query for an SOA record? */
+static int
+is_soa_query(const unsigned char *m, size_t len)
+{
+	size_t q = question_len(m, len);
+
+	return ((m[2] >> 3) & 0xF) == 0 && q >= 4 && m[12 + q - 4] == 0 &&
+	       m[12 + q - 3] == LDNS_RR_TYPE_SOA;
+}
+
+/* In mute-soa=N mode, when the request m (len bytes) is the N-th SOA
+ * query: leave it and what else comes on c unanswered until the client
+ * closes c. Returns 1 if it did. */
+static int
+mute_at_soa(int c, const unsigned char *m, size_t len, const char *mode)
+{
+	static unsigned long soa;
+	static unsigned char skip[MSG_MAX + 2];
+
+	if (strncmp(mode, "mute-soa=", 9) != 0 || !is_soa_query(m, len) ||
+	    ++soa != strtoul(mode + 9, NULL, 10))
+		return 0;
+	printf("muted (connection %lu)\n", connections);
+	fflush(stdout);
+	while (read_request(c, skip) > 0)
+		;
+	return 1;
+}
+
 /* Serve the requests of the connection c as mode says until the client
  * closes it, no request comes in time (see await_request()), or mode
  * closes it. */
@@ -886,7 +921,8 @@ session(int c, const char *mode)
 				linger_closed(c, req);
 			break;
 		}
-		if ((len = read_request(c, req)) == 0)
+		if ((len = read_request(c, req)) == 0 ||
+		    mute_at_soa(c, req + 2, len, mode))
 			break;
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {

@@ -2,7 +2,8 @@
  * sync-test.c - unit tests of sync.c's own helpers, which are static: it
  * includes src/sync.c (the archive's sync.o is then not linked). A
  * domain's failure message: its reason cut to leave room for the clause
- * saying what was left.
+ * saying what was left, and that clause after an UPDATE told by its
+ * result, not by its reason's words.
  */
 #include "../../src/sync.c"
 
@@ -84,10 +85,69 @@ test_fail_first(void)
 	free(r.error);
 }
 
+/* The failure of a domain whose new file is written, after its UPDATE
+ * reported r with the reason why. */
+static char *
+update_failure(enum dns_update_result r, const char *why)
+{
+	struct dns_change c;
+	struct domain_run dr, *who = &dr;
+	struct zone_send s;
+	struct dns_update_info info;
+	struct diag d;
+
+	memset(&c, 0, sizeof(c));
+	memset(&dr, 0, sizeof(dr));
+	memset(&s, 0, sizeof(s));
+	memset(&info, 0, sizeof(info));
+	dr.file_new = 1;
+	s.changes = &c;
+	s.who = &who;
+	s.zone = "example.com";
+	diag_init(&d);
+	diag_error(&d, "%s", why);
+	zone_report(&s, 0, 1, r, &d, &info);
+	strlist_free(&dr.warnings);
+	return dr.error;
+}
+
+/* After an UPDATE that may have been applied (DNS_UPDATE_UNKNOWN), the
+ * clause leaves the id open, even when the reason was cut before the
+ * words that say so; after a refusal it says the id was not changed,
+ * whatever words the reason holds. */
+static void
+test_update_state(void)
+{
+	const char *open = "; the policy file holds the new policy";
+	const char *kept = "; the _mta-sts id was not changed";
+	char why[DIAG_MSG_MAX];
+	char *e;
+
+	memset(why, 'x', sizeof(why) - 1);
+	why[sizeof(why) - 1] = '\0';
+	memcpy(why + sizeof(why) - 1 - strlen(TEXT_CUT_MARK), TEXT_CUT_MARK,
+	       strlen(TEXT_CUT_MARK));
+	e = update_failure(DNS_UPDATE_UNKNOWN, why);
+	ok(e != NULL && strlen(e) > strlen(open) &&
+	       strcmp(e + strlen(e) - strlen(open), open) == 0,
+	   "an UPDATE that may have been applied, its reason cut: the id "
+	   "is left open");
+	free(e);
+	e = update_failure(DNS_UPDATE_FAILED,
+	                   "S refused the update (REFUSED): the next run "
+	                   "checks nothing else");
+	ok(e != NULL && strlen(e) > strlen(kept) &&
+	       strcmp(e + strlen(e) - strlen(kept), kept) == 0,
+	   "a refused UPDATE whose reason says the next run checks: the id "
+	   "was not changed");
+	free(e);
+}
+
 int
 main(void)
 {
 	test_fail_cut();
 	test_fail_first();
+	test_update_state();
 	return done_testing();
 }
