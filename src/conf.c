@@ -28,6 +28,7 @@
 
 #include "conf.h"
 #include "dirwalk.h"
+#include "fetch.h"
 #include "lex.h"
 #include "policy.h"
 #include "publish.h"
@@ -676,6 +677,25 @@ keep(struct parser *p, const char *v)
 
 /* ------------------------------------------------------------ settings */
 
+/*
+ * The host of url, the value of setting name just read, must be a name
+ * that DNS can hold (fetch_url_host_check()): a longer one can never be
+ * looked up, and was cut in each run's messages. Returns 0, or -1
+ * (perr()).
+ */
+static int
+url_host_fits(struct parser *p, const struct lex *lx, const char *name,
+              const char *url)
+{
+	struct diag d;
+
+	diag_init(&d);
+	if (fetch_url_host_check(url, &d) == 0)
+		return 0;
+	return perr(p, lx->file, lx->tok_line, "%s: %s: fix the URL", name,
+	            d.error);
+}
+
 static int
 set_upstream(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -690,6 +710,8 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 		    p, lx->file, lx->tok_line,
 		    "upstream: expected an https:// URL, found %s",
 		    shown(p, b->dc.upstream, '\'', 100, sh, sizeof(sh)));
+	if (url_host_fits(p, lx, "upstream", b->dc.upstream) == -1)
+		return -1;
 	if (b->set_line[S_POLICY])
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream and policy { } are mutually exclusive "
@@ -955,6 +977,10 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 		            "verify-url: only %%d (the domain) and %%%% may "
 		            "follow '%%' (write a %%-escape of the URL, such "
 		            "as %%20, as %%%%20)");
+	/* with a '%', each domain's is checked once expanded */
+	if (strchr(b->dc.verify_url_set, '%') == NULL &&
+	    url_host_fits(p, lx, "verify-url", b->dc.verify_url_set) == -1)
+		return -1;
 	return 0;
 }
 
@@ -2602,6 +2628,30 @@ policy_file_fits(struct parser *p, const struct domain_conf *d)
 	return rc;
 }
 
+/* The verify-url of domain d, if it has a '%' (set_verify_url() checks
+ * the others), must have a host that DNS can hold once %d is expanded.
+ * Returns 0, or -1 (perr()). */
+static int
+verify_url_fits(struct parser *p, const struct domain_conf *d)
+{
+	struct diag vd;
+	char *url;
+	int rc;
+
+	if (d->verify_url_set == NULL || strchr(d->verify_url_set, '%') == NULL)
+		return 0;
+	diag_init(&vd);
+	url = conf_verify_url(d);
+	rc = fetch_url_host_check(url, &vd);
+	free(url);
+	if (rc == 0)
+		return 0;
+	return perr(p, d->file, d->line,
+	            "domain \"%s\": verify-url, once %%d is expanded: %s: "
+	            "fix the URL",
+	            d->name, vd.error);
+}
+
 /* The required settings of a domain, after inheritance. */
 static int
 domain_check(struct parser *p, const struct domain_conf *d,
@@ -2643,6 +2693,8 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "domain \"%s\": verify-url longer than %u bytes "
 		            "once %%d is expanded",
 		            d->name, (unsigned)CONF_STR_MAX - 1);
+	if (verify_url_fits(p, d) == -1)
+		return -1;
 	if (pd->key_name == NULL && pd->key_file == NULL &&
 	    !(p->flags & CONF_NO_SECRETS))
 		return perr(p, d->file, d->line,

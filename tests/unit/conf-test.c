@@ -1966,6 +1966,87 @@ test_resolve_entries(void)
 	           "resolve: the same host and port twice");
 }
 
+/* A conf of one domain (name) with upstream and verify-url as given (a
+ * verify-url of NULL: none), loaded; NULL (the reason in d) if refused. */
+static struct conf *
+load_urls(const char *name, const char *upstream, const char *verify_url,
+          struct diag *d)
+{
+	char text[1536];
+
+	snprintf(text, sizeof(text),
+	         "%sdomain \"%s\" {\n\tupstream \"%s\";\n\tkey \"k\";\n"
+	         "\tpolicy-file \"/srv/p.txt\";\n%s%s%s};\n",
+	         KEY_STMT, name, upstream, verify_url ? "\tverify-url \"" : "",
+	         verify_url ? verify_url : "", verify_url ? "\";\n" : "");
+	return load_text(text, d);
+}
+
+/*
+ * A URL whose host is longer than a DNS name (253 characters, a trailing
+ * dot not counted) can never be looked up, and its host was cut at 255
+ * bytes in every message of a run: refused at its line, or, for a
+ * verify-url with %d, at the domain's once expanded. 253 are taken.
+ */
+static void
+test_url_host_length(void)
+{
+	/* 4 labels of 60, 4 dots and 9 = 253 characters */
+	char host[300], url[400], name[300];
+	struct diag d;
+	struct conf *c;
+
+	snprintf(host, sizeof(host), "%s.%s.%s.%s.abcdefghi", LONG_LABEL,
+	         LONG_LABEL, LONG_LABEL, LONG_LABEL);
+	ok(strlen(host) == 253, "a host of 253 characters");
+	snprintf(url, sizeof(url), "https://%s/p", host);
+	c = load_urls("example.com", url, url, &d);
+	ok(c != NULL,
+	   "upstream and verify-url with a host of 253 characters: "
+	   "%s",
+	   d.error);
+	conf_free(c);
+	snprintf(url, sizeof(url), "https://%s.:8443/p", host);
+	c = load_urls("example.com", url, NULL, &d);
+	ok(c != NULL, "... and a trailing dot: %s", d.error);
+	conf_free(c);
+	snprintf(url, sizeof(url), "https://x%s/p", host);
+	c = load_urls("example.com", url, NULL, &d);
+	ok(c == NULL, "upstream with a host of 254 characters: refused");
+	like(d.error,
+	     "test.conf:3: upstream: the URL's host "
+	     "xabcdefghijabcdefghijabcdefghijabcdefghijabcdefg... is 254 "
+	     "characters long, more than the 253 of a DNS name: fix the URL",
+	     "... at its line, its start shown, the cut marked");
+	conf_free(c);
+	snprintf(url, sizeof(url), "https://user@x%s:8443/p?q#f", host);
+	c = load_urls("example.com", "https://u.example/p", url, &d);
+	ok(c == NULL, "verify-url with a host of 254 characters: refused");
+	like(d.error, "test.conf:6: verify-url: the URL's host xabcdefghij",
+	     "... at its line");
+	conf_free(c);
+	/* a domain of 244 characters (as long as _mta-sts.<domain> allows)
+	 * in a verify-url host with 9 more */
+	snprintf(name, sizeof(name), "%s.%s.%s.%sa", LONG_LABEL, LONG_LABEL,
+	         LONG_LABEL, LONG_LABEL);
+	ok(strlen(name) == 244, "a domain of 244 characters");
+	c = load_urls(name, "https://u.example/p",
+	              "https://mta-sts.%d/.well-known/mta-sts.txt", &d);
+	ok(c != NULL, "verify-url https://mta-sts.%%d/ for it: %s", d.error);
+	conf_free(c);
+	c = load_urls(name, "https://u.example/p",
+	              "https://www.mta-sts.%d/.well-known/mta-sts.txt", &d);
+	ok(c == NULL, "verify-url https://www.mta-sts.%%d/ for it: refused");
+	like(d.error, "test.conf:2: domain \"abcdefghij",
+	     "... at the domain's line");
+	like(d.error,
+	     "ja\": verify-url, once %d is expanded: the URL's host "
+	     "www.mta-sts.abcdefghijabcdefghijabcdefghijabcdef... is 256 "
+	     "characters long, more than the 253 of a DNS name: fix the URL",
+	     "... once %%d is expanded");
+	conf_free(c);
+}
+
 /* Numbers: bounds accepted, one past refused, garbage refused. */
 static void
 test_numbers(void)
@@ -2042,6 +2123,7 @@ test_urls(void)
 		fails_with(text, "verify-url: expected an https:// URL",
 		           "bad verify-url");
 	}
+	test_url_host_length();
 }
 
 /*
