@@ -2464,33 +2464,51 @@ holds_soa(const ldns_pkt *ans, const char *name)
  * dnsupdate.h. One batch: the SOA (with ask_soa), the MX, then the
  * questions of wild_domain_ask(), which wild_domain_lost() reads with the
  * MX as sync's state holds it. */
-unsigned
-dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa)
+int
+dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa,
+                    unsigned *lost, struct diag *d)
 {
 	struct dns_state st;
 	struct batch b;
-	struct diag d;
 	size_t mx;
-	unsigned lost = 0;
+	int rc = 0;
 
+	*lost = 0;
+	if (strchr(domain, '.') == NULL) {
+		diag_error(d,
+		           "%s has one label, so there is no name beside it "
+		           "to ask",
+		           domain);
+		return -1;
+	}
 	memset(&st, 0, sizeof(st));
-	diag_init(&d);
 	b.n = b.k = 0;
 	if (ask_soa)
 		batch_add(&b, domain, LDNS_RR_TYPE_SOA);
 	mx = b.n;
 	batch_add(&b, domain, LDNS_RR_TYPE_MX);
-	if (wild_domain_ask(&b, domain) == -1)
-		return 0;
+	if (wild_domain_ask(&b, domain) == -1) {
+		diag_error(
+		    d,
+		    "a name below %s to ask would be longer than the 253 "
+		    "characters of a DNS name",
+		    domain);
+		return -1;
+	}
 	batch_send(t, &b);
-	if (batch_check_from(t, &b, 0, 0, &d) == 0 &&
-	    !(ask_soa && holds_soa(b.ans[0], domain))) {
+	if (batch_check_from(t, &b, 0, 0, d) == -1) {
+		diag_append(d,
+		            " (the %zu questions of the test go together "
+		            "on one TCP connection)",
+		            b.n);
+		rc = -1;
+	} else if (!(ask_soa && holds_soa(b.ans[0], domain))) {
 		read_mx(b.ans[mx], domain, &st.mx);
-		lost = wild_domain_lost(&b, mx + 1, &st);
+		*lost = wild_domain_lost(&b, mx + 1, &st);
 	}
 	dns_state_free(&st);
 	batch_free(&b);
-	return lost;
+	return rc;
 }
 
 /* ------------------------------------------------ kept target parts */
