@@ -51,6 +51,7 @@ enum xfer_abort {
 struct xfer {
 	CURL *curl;
 	struct curl_slist *resolve;
+	CURLSH *dns; /* its own DNS cache, for its resolve entries */
 	struct curl_slist *headers;
 	struct fetch_job *job;
 	struct batch *batch; /* the fetch_many() call it is part of */
@@ -781,6 +782,27 @@ xfer_set_trust(struct xfer *x, const struct fetch_opts *o)
 	return bad ? -1 : 0;
 }
 
+/*
+ * Give x a DNS cache of its own for its resolve entries. libcurl adds them
+ * to the cache of the multi handle that runs the transfer, where they
+ * never expire, and every later transfer of that handle to the same host
+ * and port then connected where they said: the entries of one domain (or
+ * of options another domain overrides) reached the fetches of another.
+ * Returns 0 or -1.
+ */
+static int
+xfer_own_dns(struct xfer *x)
+{
+	x->dns = curl_share_init();
+	if (x->dns == NULL ||
+	    curl_share_setopt(x->dns, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+	        CURLSHE_OK)
+		return -1;
+	return curl_easy_setopt(x->curl, CURLOPT_SHARE, x->dns) == CURLE_OK
+	           ? 0
+	           : -1;
+}
+
 /* Set the per-job options: URL, timeouts, CA file, --resolve entries and
  * the callbacks. Returns 0 or -1. */
 static int
@@ -805,6 +827,8 @@ xfer_set_job(struct xfer *x, const struct fetch_opts *o)
 	bad |=
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ct) != CURLE_OK;
 	bad |= xfer_set_trust(x, o);
+	if (x->resolve != NULL)
+		bad |= xfer_own_dns(x);
 	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, x->resolve) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
 	if (want_certinfo)
@@ -852,6 +876,10 @@ xfer_end(struct xfer *x)
 {
 	if (x->curl != NULL)
 		curl_easy_cleanup(x->curl);
+	/* after the transfer that used it */
+	if (x->dns != NULL)
+		curl_share_cleanup(x->dns);
+	x->dns = NULL;
 	X509_free(x->peer);
 	x->peer = NULL;
 	curl_slist_free_all(x->resolve);
