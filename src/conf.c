@@ -28,6 +28,7 @@
 
 #include "conf.h"
 #include "dirwalk.h"
+#include "fetch.h"
 #include "lex.h"
 #include "policy.h"
 #include "publish.h"
@@ -676,6 +677,25 @@ keep(struct parser *p, const char *v)
 
 /* ------------------------------------------------------------ settings */
 
+/*
+ * The host of url, the value of setting name just read, must be a name
+ * that DNS can hold (fetch_url_host_check()): a longer one can never be
+ * looked up, and was cut in each run's messages. Returns 0, or -1
+ * (perr()).
+ */
+static int
+url_host_fits(struct parser *p, const struct lex *lx, const char *name,
+              const char *url)
+{
+	struct diag d;
+
+	diag_init(&d);
+	if (fetch_url_host_check(url, &d) == 0)
+		return 0;
+	return perr(p, lx->file, lx->tok_line, "%s: %s: fix the URL", name,
+	            d.error);
+}
+
 static int
 set_upstream(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -690,6 +710,8 @@ set_upstream(struct parser *p, struct lex *lx, struct block *b)
 		    p, lx->file, lx->tok_line,
 		    "upstream: expected an https:// URL, found %s",
 		    shown(p, b->dc.upstream, '\'', 100, sh, sizeof(sh)));
+	if (url_host_fits(p, lx, "upstream", b->dc.upstream) == -1)
+		return -1;
 	if (b->set_line[S_POLICY])
 		return perr(p, lx->file, lx->tok_line,
 		            "upstream and policy { } are mutually exclusive "
@@ -955,6 +977,10 @@ set_verify_url(struct parser *p, struct lex *lx, struct block *b)
 		            "verify-url: only %%d (the domain) and %%%% may "
 		            "follow '%%' (write a %%-escape of the URL, such "
 		            "as %%20, as %%%%20)");
+	/* with a '%', each domain's is checked once expanded */
+	if (strchr(b->dc.verify_url_set, '%') == NULL &&
+	    url_host_fits(p, lx, "verify-url", b->dc.verify_url_set) == -1)
+		return -1;
 	return 0;
 }
 
@@ -1261,38 +1287,146 @@ set_resolver(struct parser *p, struct lex *lx, struct block *b)
 	                  &b->dc.resolver_port);
 }
 
-/* "HOST:PORT:ADDR" as curl's --resolve takes it. */
-static int
-resolve_ok(const char *v)
+/*
+ * Why the ADDRESS part of a resolve entry, a (size n bytes, not
+ * NUL-terminated), would not do what it says, or NULL: libcurl 7.88 takes
+ * one or more IPv4 or IPv6 addresses separated by ',', each one in
+ * brackets or not.
+ */
+static const char *
+resolve_addr_fault(const char *a, size_t n)
+{
+	char one[INET6_ADDRSTRLEN + 3];
+	const char *end = a + n, *comma;
+
+	for (;; a = comma + 1) {
+		comma = memchr(a, ',', (size_t)(end - a));
+		if (comma == NULL)
+			comma = end;
+		/* libcurl skips an empty one: a slip, not an address */
+		if (comma == a)
+			return "an ADDRESS is empty (a ',' at an end, or "
+			       "two in a row)";
+		if ((size_t)(comma - a) >= sizeof(one))
+			return "an ADDRESS is too long for an IP address";
+		memcpy(one, a, (size_t)(comma - a));
+		one[comma - a] = '\0';
+		if (!addr_ok(one, 1))
+			return "each ADDRESS must be an IPv4 or IPv6 address "
+			       "(IPv6 in brackets or not)";
+		if (comma == end)
+			return NULL;
+	}
+}
+
+/*
+ * Why the HOST part of a resolve entry, h (n bytes, not NUL-terminated),
+ * would match no URL, or NULL. libcurl 7.88 compares it, without regard
+ * to case, with the host of the URL as written there, or takes '*' alone
+ * for every host: anything but a host name or '*' is never used.
+ */
+static const char *
+resolve_host_fault(const char *h, size_t n)
+{
+	char host[256];
+
+	if (n == 1 && h[0] == '*')
+		return NULL;
+	if (memchr(h, '*', n) != NULL)
+		return "libcurl takes '*' alone for every host, and no other "
+		       "pattern, so this HOST would match no URL: write an "
+		       "entry for each host, or HOST '*'";
+	if (n == 0)
+		return "HOST is empty";
+	if (n - (h[n - 1] == '.') > 253)
+		return "HOST is longer than the 253 characters of a DNS name";
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (addr_ok(host, 1))
+		return "HOST is an IP address: a URL that names an address "
+		       "is reached there without an entry";
+	if (!host_ok_name(host))
+		return "HOST must be a host name as the URL writes it "
+		       "(letters, digits, '-' and dots) or '*', or it matches "
+		       "no URL";
+	return NULL;
+}
+
+/*
+ * Why the resolve entry v would not do what it says, or NULL if it does:
+ * "HOST:PORT:ADDRESS[,ADDRESS]...", as curl's --resolve. libcurl 7.88
+ * reads a leading '-' as the removal of an entry (which does nothing
+ * here) and a leading '+' as an entry that expires, which means nothing
+ * here, where each transfer sets its entries anew; so neither is taken.
+ */
+static const char *
+resolve_fault(const char *v)
 {
 	const char *c1 = strchr(v, ':'), *c2;
 	unsigned long long port;
+	const char *why;
 	char ps[8];
 
-	if (c1 == NULL || c1 == v || (c2 = strchr(c1 + 1, ':')) == NULL)
-		return 0;
+	if (v[0] == '-')
+		return "a '-' before HOST makes it libcurl's removal of an "
+		       "entry, which would do nothing";
+	if (v[0] == '+')
+		return "a '+' before HOST (libcurl's entry that expires) "
+		       "means nothing here, where each fetch sets its entries "
+		       "anew: leave it out";
+	if (c1 == NULL || (c2 = strchr(c1 + 1, ':')) == NULL)
+		return "HOST, PORT and ADDRESS are separated by ':'";
+	if ((why = resolve_host_fault(v, (size_t)(c1 - v))) != NULL)
+		return why;
 	if ((size_t)(c2 - c1 - 1) >= sizeof(ps))
-		return 0;
+		return "PORT must be a number from 1 to 65535";
 	memcpy(ps, c1 + 1, (size_t)(c2 - c1 - 1));
 	ps[c2 - c1 - 1] = '\0';
 	if (parse_uint(ps, PORT_MAX, &port) == -1 || port == 0)
-		return 0;
-	return addr_ok(c2 + 1, 1);
+		return "PORT must be a number from 1 to 65535";
+	return resolve_addr_fault(c2 + 1, strlen(c2 + 1));
 }
 
-/* resolve "HOST:PORT:ADDR"; repeatable. */
+/* The entry of list l for the same HOST:PORT as v (no regard to case, as
+ * libcurl looks them up), or NULL. Both are well formed. */
+static const char *
+resolve_same(const struct strlist *l, const char *v)
+{
+	size_t n = (size_t)(strchr(strchr(v, ':') + 1, ':') - v);
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strlen(l->v[i]) > n && l->v[i][n] == ':' &&
+		    ascii_ncasecmp(l->v[i], v, n) == 0)
+			return l->v[i];
+	return NULL;
+}
+
+/* resolve "HOST:PORT:ADDRESS[,ADDRESS]..."; repeatable. */
 static int
 set_resolve(struct parser *p, struct lex *lx, struct block *b)
 {
-	char *v = NULL, sh[128];
+	char *v = NULL, sh[272], hp[264];
+	const char *why;
 	int rc = 0;
 
 	if (get_value_semi(p, lx, "resolve", &v) == -1)
 		return -1;
-	if (!resolve_ok(v))
+	if ((why = resolve_fault(v)) != NULL) {
+		rc = perr(
+		    p, lx->file, lx->tok_line,
+		    "resolve: expected \"HOST:PORT:ADDRESS[,ADDRESS]...\", "
+		    "found %s: %s",
+		    shown(p, v, '\'', 100, sh, sizeof(sh)), why);
+	} else if (resolve_same(&b->dc.resolve, v) != NULL) {
+		/* HOST:PORT, at most 254 + 1 + 5 bytes */
+		snprintf(hp, sizeof(hp), "%.*s",
+		         (int)(strchr(strchr(v, ':') + 1, ':') - v), v);
 		rc = perr(p, lx->file, lx->tok_line,
-		          "resolve: expected \"HOST:PORT:ADDRESS\", found %s",
-		          shown(p, v, '\'', 100, sh, sizeof(sh)));
+		          "resolve: %s is given twice in %s, and libcurl keeps "
+		          "the last entry only: give all its addresses in one, "
+		          "separated by ','",
+		          shown(p, hp, '\'', 300, sh, sizeof(sh)), b->where);
+	}
 	mem_list_add(p->conf->mem, &b->dc.resolve, keep(p, v));
 	free(v);
 	return rc;
@@ -2494,6 +2628,30 @@ policy_file_fits(struct parser *p, const struct domain_conf *d)
 	return rc;
 }
 
+/* The verify-url of domain d, if it has a '%' (set_verify_url() checks
+ * the others), must have a host that DNS can hold once %d is expanded.
+ * Returns 0, or -1 (perr()). */
+static int
+verify_url_fits(struct parser *p, const struct domain_conf *d)
+{
+	struct diag vd;
+	char *url;
+	int rc;
+
+	if (d->verify_url_set == NULL || strchr(d->verify_url_set, '%') == NULL)
+		return 0;
+	diag_init(&vd);
+	url = conf_verify_url(d);
+	rc = fetch_url_host_check(url, &vd);
+	free(url);
+	if (rc == 0)
+		return 0;
+	return perr(p, d->file, d->line,
+	            "domain \"%s\": verify-url, once %%d is expanded: %s: "
+	            "fix the URL",
+	            d->name, vd.error);
+}
+
 /* The required settings of a domain, after inheritance. */
 static int
 domain_check(struct parser *p, const struct domain_conf *d,
@@ -2535,6 +2693,8 @@ domain_check(struct parser *p, const struct domain_conf *d,
 		            "domain \"%s\": verify-url longer than %u bytes "
 		            "once %%d is expanded",
 		            d->name, (unsigned)CONF_STR_MAX - 1);
+	if (verify_url_fits(p, d) == -1)
+		return -1;
 	if (pd->key_name == NULL && pd->key_file == NULL &&
 	    !(p->flags & CONF_NO_SECRETS))
 		return perr(p, d->file, d->line,

@@ -2486,33 +2486,51 @@ holds_soa(const ldns_pkt *ans, const char *name)
  * dnsupdate.h. One batch: the SOA (with ask_soa), the MX, then the
  * questions of wild_domain_ask(), which wild_domain_lost() reads with the
  * MX as sync's state holds it. */
-unsigned
-dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa)
+int
+dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa,
+                    unsigned *lost, struct diag *d)
 {
 	struct dns_state st;
 	struct batch b;
-	struct diag d;
 	size_t mx;
-	unsigned lost = 0;
+	int rc = 0;
 
+	*lost = 0;
+	if (strchr(domain, '.') == NULL) {
+		diag_error(d,
+		           "%s has one label, so there is no name beside it "
+		           "to ask",
+		           domain);
+		return -1;
+	}
 	memset(&st, 0, sizeof(st));
-	diag_init(&d);
 	b.n = b.k = 0;
 	if (ask_soa)
 		batch_add(&b, domain, LDNS_RR_TYPE_SOA);
 	mx = b.n;
 	batch_add(&b, domain, LDNS_RR_TYPE_MX);
-	if (wild_domain_ask(&b, domain) == -1)
-		return 0;
+	if (wild_domain_ask(&b, domain) == -1) {
+		diag_error(
+		    d,
+		    "a name below %s to ask would be longer than the 253 "
+		    "characters of a DNS name",
+		    domain);
+		return -1;
+	}
 	batch_send(t, &b);
-	if (batch_check_from(t, &b, 0, 0, &d) == 0 &&
-	    !(ask_soa && holds_soa(b.ans[0], domain))) {
+	if (batch_check_from(t, &b, 0, 0, d) == -1) {
+		diag_append(d,
+		            " (the %zu questions of the test go together "
+		            "on one TCP connection)",
+		            b.n);
+		rc = -1;
+	} else if (!(ask_soa && holds_soa(b.ans[0], domain))) {
 		read_mx(b.ans[mx], domain, &st.mx);
-		lost = wild_domain_lost(&b, mx + 1, &st);
+		*lost = wild_domain_lost(&b, mx + 1, &st);
 	}
 	dns_state_free(&st);
 	batch_free(&b);
-	return lost;
+	return rc;
 }
 
 /* ------------------------------------------------ kept target parts */
@@ -3130,27 +3148,51 @@ target_configured(struct dns_target *t, const char *server, unsigned port,
 	return 0;
 }
 
+/*
+ * Find the SOA MNAME of the configured zone t->zone, asking f, into
+ * mname. The UPDATE goes to that zone, so its SOA must be at its name:
+ * an SOA above it (the zone the name is in, or the parent's of a zone
+ * that this resolver does not see) names another zone, whose primary is
+ * not where `zone` says the records are. Returns 0, or -1 with the
+ * reason in d.
+ */
+static int
+configured_zone_mname(struct dns_target *t, struct finder *f, char *mname,
+                      struct diag *d)
+{
+	char zone[DNS_NAME_MAX + 1];
+
+	finder_task(f, "`server`", "while finding the primary of zone %s",
+	            t->zone);
+	if (ask_soa(f, t->zone, zone, mname, d) != 1) {
+		diag_error(d, "no SOA record for zone %s (asked %s)", t->zone,
+		           f->name);
+		return -1;
+	}
+	if (ascii_casecmp(zone, t->zone) == 0)
+		return 0;
+	diag_error(d,
+	           "zone %s: %s has no SOA record at that name, only zone "
+	           "%s's above it, so %s is no zone there and its primary "
+	           "is not known; fix `zone` (or leave it out to have it "
+	           "found), or, if zone %s is one that this resolver does "
+	           "not see, set `server` to its primary",
+	           t->zone, f->name, zone, t->zone, t->zone);
+	return -1;
+}
+
 /* Make the SOA MNAME of t's zone, as found by f (asking for the SOA of
- * the zone if the discovery did not), t's primary. Returns 0, or -1 with
- * the reason in d. */
+ * the configured zone if the discovery did not), t's primary. Returns 0,
+ * or -1 with the reason in d. */
 static int
 target_mname(struct dns_target *t, struct finder *f, char *mname, unsigned port,
              struct diag *d)
 {
-	char zone[DNS_NAME_MAX + 1];
 	struct addrset as;
 
 	memset(&as, 0, sizeof(as));
-	if (mname[0] == '\0') {
-		finder_task(f, "`server`",
-		            "while finding the primary of zone %s", t->zone);
-		if (ask_soa(f, t->zone, zone, mname, d) != 1) {
-			diag_error(d, "no SOA record for zone %s (asked %s)",
-			           t->zone, f->name);
-			return -1;
-		}
-		str_copy(t->zone, sizeof(t->zone), zone);
-	}
+	if (mname[0] == '\0' && configured_zone_mname(t, f, mname, d) == -1)
+		return -1;
 	t->server = keep(mname, strlen(mname) + 1);
 	if (resolve_mname(f, t->zone, mname, port, &as, d) == -1)
 		return -1;
@@ -3193,8 +3235,7 @@ target_find(const char *domain, const char *zone, const char *server,
 	str_copy(t->zone, sizeof(t->zone), name);
 	if (server == NULL && target_mname(t, &f, mname, port, d) == -1)
 		goto out;
-	/* the resolver's SOA may have named another zone than the one set */
-	t->zone_set = zone != NULL && strcmp(t->zone, name) == 0;
+	t->zone_set = zone != NULL;
 	rc = 0;
 out:
 	if (f.res != NULL)

@@ -285,14 +285,15 @@ int dns_answer_apex(const struct ldns_struct_pkt *ans, const char *name,
  * about a domain (the MX, TXT, A and AAAA of a random name just below it
  * and of a random name beside it, the TXT, A and AAAA of domain) and, with
  * ask_soa, its SOA first (its zone's apex always exists: 0), all at once,
- * pipelined on one connection. 0 also when domain has one label, a probe name
- * would be too long, or no usable answer came (it cannot tell). The caller asks
- * only for a domain whose _mta-sts name holds no record of its own, and leaves
- * out a domain that no wildcard covers (that name NXDOMAIN) and an apex it
- * knows (dns_answer_apex()).
+ * pipelined on one connection. Returns 0 with *lost set, or -1 with the
+ * reason in d when it cannot tell: domain has one label, a probe name
+ * would be too long, or no usable answer came (t refused the connection
+ * over TCP, say). The caller asks only for a domain whose _mta-sts name
+ * holds no record of its own, and leaves out a domain that no wildcard
+ * covers (that name NXDOMAIN) and an apex it knows (dns_answer_apex()).
  */
-unsigned dns_domain_wildcard(const struct dns_target *t, const char *domain,
-                             int ask_soa);
+int dns_domain_wildcard(const struct dns_target *t, const char *domain,
+                        int ask_soa, unsigned *lost, struct diag *d);
 
 /*
  * dns_target_find_via(), then dns_state_read() of domain from the target

@@ -51,6 +51,7 @@ enum xfer_abort {
 struct xfer {
 	CURL *curl;
 	struct curl_slist *resolve;
+	CURLSH *dns; /* its own DNS cache, for its resolve entries */
 	struct curl_slist *headers;
 	struct fetch_job *job;
 	struct batch *batch; /* the fetch_many() call it is part of */
@@ -63,7 +64,7 @@ struct xfer {
 	int tcp_done;
 	char reason[64]; /* reason phrase of the last status line */
 	char *location;  /* Location header of the last response */
-	char host[256];
+	char host[FETCH_HOST_MAX + 2]; /* a trailing dot, the NUL */
 	char port[8];
 	unsigned timeout;         /* seconds, whole transfer */
 	unsigned connect_timeout; /* seconds */
@@ -472,14 +473,56 @@ result_error(struct fetch_result *r, const char *fmt, ...)
 }
 
 /*
+ * Why host, a URL's as libcurl reads it, cannot be looked up, into why
+ * (size bytes): a name longer than the FETCH_HOST_MAX characters of a DNS
+ * name (a trailing dot not counted), its start shown and the cut marked.
+ * Returns 1, or 0 if it is no longer.
+ */
+static int
+host_too_long(const char *host, char *why, size_t size)
+{
+	size_t n = strlen(host);
+
+	if (n > 0 && host[n - 1] == '.')
+		n--;
+	if (n <= FETCH_HOST_MAX)
+		return 0;
+	snprintf(why, size,
+	         "the URL's host %.48s... is %zu characters long, more than "
+	         "the %u of a DNS name",
+	         host, n, FETCH_HOST_MAX);
+	return 1;
+}
+
+int
+fetch_url_host_check(const char *url, struct diag *d)
+{
+	CURLU *u = curl_url();
+	char *host = NULL, why[160];
+	int rc = 0;
+
+	/* a URL that libcurl cannot read is refused when it is fetched */
+	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    host_too_long(host, why, sizeof(why))) {
+		diag_error(d, "%s", why);
+		rc = -1;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+/*
  * Split url into host and port for messages, and refuse anything but an
- * absolute https URL. Returns 0, or -1 with the reason in x->job->result.
+ * absolute https URL whose host can be looked up. Returns 0, or -1 with
+ * the reason in x->job->result.
  */
 static int
 xfer_parse_url(struct xfer *x, const char *url)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL;
+	char *scheme = NULL, *host = NULL, *port = NULL, why[160];
 	int rc = -1;
 
 	if (u == NULL) {
@@ -495,6 +538,8 @@ xfer_parse_url(struct xfer *x, const char *url)
 		             "%s:// URL refused: policies are fetched over "
 		             "https only (RFC 8461 section 3.3)",
 		             scheme);
+	} else if (host_too_long(host, why, sizeof(why))) {
+		result_error(&x->job->result, "%s", why);
 	} else if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
 	           CURLUE_OK) {
 		str_copy(x->host, sizeof(x->host), host);
@@ -737,6 +782,27 @@ xfer_set_trust(struct xfer *x, const struct fetch_opts *o)
 	return bad ? -1 : 0;
 }
 
+/*
+ * Give x a DNS cache of its own for its resolve entries. libcurl adds them
+ * to the cache of the multi handle that runs the transfer, where they
+ * never expire, and every later transfer of that handle to the same host
+ * and port then connected where they said: the entries of one domain (or
+ * of options another domain overrides) reached the fetches of another.
+ * Returns 0 or -1.
+ */
+static int
+xfer_own_dns(struct xfer *x)
+{
+	x->dns = curl_share_init();
+	if (x->dns == NULL ||
+	    curl_share_setopt(x->dns, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+	        CURLSHE_OK)
+		return -1;
+	return curl_easy_setopt(x->curl, CURLOPT_SHARE, x->dns) == CURLE_OK
+	           ? 0
+	           : -1;
+}
+
 /* Set the per-job options: URL, timeouts, CA file, --resolve entries and
  * the callbacks. Returns 0 or -1. */
 static int
@@ -761,6 +827,8 @@ xfer_set_job(struct xfer *x, const struct fetch_opts *o)
 	bad |=
 	    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, (long)ct) != CURLE_OK;
 	bad |= xfer_set_trust(x, o);
+	if (x->resolve != NULL)
+		bad |= xfer_own_dns(x);
 	bad |= curl_easy_setopt(c, CURLOPT_RESOLVE, x->resolve) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->headers) != CURLE_OK;
 	if (want_certinfo)
@@ -808,6 +876,10 @@ xfer_end(struct xfer *x)
 {
 	if (x->curl != NULL)
 		curl_easy_cleanup(x->curl);
+	/* after the transfer that used it */
+	if (x->dns != NULL)
+		curl_share_cleanup(x->dns);
+	x->dns = NULL;
 	X509_free(x->peer);
 	x->peer = NULL;
 	curl_slist_free_all(x->resolve);

@@ -53,6 +53,16 @@ struct fetch_result {
 int fetch_global_init(void);
 void fetch_global_cleanup(void);
 
+/* The most characters of a URL's host name: those of a DNS name (RFC
+ * 1035 section 2.3.4: 255 bytes in a message, 253 written), a trailing
+ * dot not counted. */
+#define FETCH_HOST_MAX 253u
+
+/* Is the host of url, as libcurl reads it, no longer than FETCH_HOST_MAX
+ * characters? Returns 0 (also for what libcurl does not read as a URL:
+ * a fetch refuses it), or -1 with the reason in d. */
+int fetch_url_host_check(const char *url, struct diag *d);
+
 /* Can the CA file path be read, and does it hold a certificate? Returns
  * 0, or -1 with the reason in d. (After fetch_global_init().) */
 int fetch_ca_file_check(const char *path, struct diag *d);

@@ -187,6 +187,20 @@ engine_discovery() {
 	like "$out" "resolver 127.0.0.1 port $port answered REFUSED to the query for _mta-sts.nosuch.example SOA" \
 		"$kind: discovery failure names the resolver and the query"
 
+	# a configured zone: its primary is its own SOA MNAME; a name
+	# inside a zone is no zone, and the zone above it (whose SOA the
+	# resolver gives) does not silently take its place
+	tool find --domain example.com --zone example.com \
+		--resolver "127.0.0.1#$port" --port "$port" --key "$key"
+	is "$rc" 0 "$kind: a configured zone's primary found through a resolver"
+	like "$out" '^server ns1.example.com$' \
+		"$kind: ... from the configured zone's SOA MNAME"
+	tool find --domain other.example.com --zone other.example.com \
+		--resolver "127.0.0.1#$port" --port "$port" --key "$key"
+	is "$rc" 1 "$kind: a configured zone that is no zone: fails"
+	is "$out" "dns-tool: zone other.example.com: resolver 127.0.0.1 port $port has no SOA record at that name, only zone example.com's above it, so other.example.com is no zone there and its primary is not known; fix \`zone\` (or leave it out to have it found), or, if zone other.example.com is one that this resolver does not see, set \`server\` to its primary" \
+		"$kind: ... naming both zones and what to fix"
+
 	tool update --domain example.com --resolver "127.0.0.1#$port" \
 		--port "$port" --key "$key" --sts "v=STSv1; id=discovered"
 	is "$rc" 0 "$kind: update through the discovered primary"

@@ -12,6 +12,16 @@
  *                                        odd ones by fetch_many); one line
  *                                        per thread and URL: "T URL ok
  *                                        BODY" or "T URL error: ..."
+ *   fetch-tool alternate [OPTS] N URL    N times: URL fetched twice with
+ *                                        OPTS, then twice without their
+ *                                        --resolve entries (so that both
+ *                                        service threads, which mostly
+ *                                        take fetches in turn, have run
+ *                                        each kind); a line for each
+ *                                        fetch, "with ok" or "with error:
+ *                                        ...", "without ok" or "without
+ *                                        error: ..." (the entries of one
+ *                                        fetch must not reach the next)
  *   fetch-tool verify [OPTS] URL FILE SECONDS
  *                                        publish_verify() against FILE
  *                                        (--previous F: what the file
@@ -172,6 +182,26 @@ cmd_many(int argc, char **argv, struct tool_opts *t)
 	}
 	free(jobs);
 	return bad;
+}
+
+/* Fetch url n times twice with the options of t, then twice without
+ * their resolve entries, one line for each fetch. Returns 0. */
+static int
+cmd_alternate(const char *n, const char *url, struct tool_opts *t)
+{
+	struct fetch_opts bare = t->fo;
+	unsigned k, times = num_arg(n);
+
+	bare.resolve = NULL;
+	for (k = 0; k < 4 * times; k++) {
+		struct fetch_result r;
+
+		fetch_url(url, k % 4 > 1 ? &bare : &t->fo, &r);
+		printf("%s %s%s\n", k % 4 > 1 ? "without" : "with",
+		       r.ok ? "ok" : "error: ", r.ok ? "" : r.error);
+		fetch_result_free(&r);
+	}
+	return 0;
 }
 
 /* One thread of cmd_threads: its number, the URLs, its results. */
@@ -432,6 +462,8 @@ main(int argc, char **argv)
 		rc = cmd_fetch(argv[i], &t);
 	else if (strcmp(cmd, "many") == 0 && argc - i >= 1)
 		rc = cmd_many(argc - i, argv + i, &t);
+	else if (strcmp(cmd, "alternate") == 0 && argc - i == 2)
+		rc = cmd_alternate(argv[i], argv[i + 1], &t);
 	else if (strcmp(cmd, "threads") == 0 && argc - i >= 2)
 		rc = cmd_threads(argv[i], argc - i - 1, argv + i + 1, &t);
 	else if (strcmp(cmd, "verify") == 0 && argc - i == 3)

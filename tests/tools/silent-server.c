@@ -21,6 +21,8 @@
  *   wrongid   answer as rcode=0 does, but with another message id
  *   truncated answer as rcode=0 does, with the TC bit set: a reply cut
  *             short over TCP
+ *   udp-only  no TCP socket at all, so that a connection is refused;
+ *             UDP answered as ever: a resolver that refuses TCP
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
  *             refused, then close every connection unanswered: the
  *             records cannot be read again after the refusal
@@ -1017,6 +1019,23 @@ accept_serving_udp(int fd, int u)
 	return accept(fd, NULL, NULL);
 }
 
+/* The udp-only mode: answer UDP at sin, with no TCP socket. Returns 1 if
+ * the port cannot be had for UDP. */
+static int
+serve_udp_only(const struct sockaddr_in *sin)
+{
+	int u = udp_open(sin);
+
+	if (u == -1) {
+		perror("silent-server");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;)
+		answer_udp(u);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1032,11 +1051,13 @@ main(int argc, char **argv)
 	port = strtol(argv[1], &end, 10);
 	if (*end != '\0' || port <= 0 || port > 65535)
 		return 2;
-	fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((unsigned short)port);
+	if (strcmp(mode, "udp-only") == 0)
+		return serve_udp_only(&sin);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(fd, 8) == -1) {

@@ -1862,6 +1862,191 @@ test_errors(void)
 	           "unterminated string", "unterminated string");
 }
 
+/* One resolve entry in a domain, for test_resolve_entries(). */
+static void
+resolve_fails(const char *entry, const char *want, const char *what)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s\tresolve \"%s\";\n};\n",
+	         KEY_STMT DOMAIN_OK, entry);
+	fails_with(text, want, what);
+}
+
+/*
+ * resolve entries as libcurl 7.88 reads them: several addresses, '*'
+ * and a host in any case or with a trailing dot are taken; what libcurl
+ * would take for something else ('-' a removal, '+' an entry that
+ * expires), or never match (a blank or a '*.' pattern in HOST, an IP
+ * address, a name longer than DNS allows), and a second entry for the
+ * same HOST:PORT (libcurl keeps the last) are refused, at their line.
+ */
+static void
+test_resolve_entries(void)
+{
+	char entry[400];
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(KEY_STMT DOMAIN_OK
+	              "\tresolve \"mta-sts.example.com:443:127.0.0.1,::1,"
+	              "[2001:db8::1]\";\n\tresolve \"*:8443:192.0.2.1\";\n"
+	              "\tresolve \"MTA-STS.Example.NET.:443:192.0.2.2\";\n"
+	              "\tresolve \"mta-sts.example.com:8443:192.0.2.3\";\n"
+	              "};\n",
+	              &d);
+	ok(c != NULL && dom(c, 0)->resolve.n == 4,
+	   "resolve: several addresses, '*', a host in capitals with a "
+	   "trailing dot, the same host on another port: %s",
+	   d.error);
+	if (c != NULL)
+		is_str(dom(c, 0)->resolve.v[0],
+		       "mta-sts.example.com:443:127.0.0.1,::1,[2001:db8::1]",
+		       "resolve: the entry kept as written");
+	conf_free(c);
+	resolve_fails("-mta-sts.example.com:443:127.0.0.1",
+	              "test.conf:6: resolve: expected "
+	              "\"HOST:PORT:ADDRESS[,ADDRESS]...\", found "
+	              "'-mta-sts.example.com:443:127.0.0.1': a '-' before HOST "
+	              "makes it libcurl's removal of an entry, which would do "
+	              "nothing",
+	              "resolve: a '-' before the host");
+	resolve_fails("+mta-sts.example.com:443:127.0.0.1",
+	              "a '+' before HOST (libcurl's entry that expires) means "
+	              "nothing here, where each fetch sets its entries anew: "
+	              "leave it out",
+	              "resolve: a '+' before the host");
+	resolve_fails("mta-sts.example .com:443:127.0.0.1",
+	              "'mta-sts.example .com:443:127.0.0.1': HOST must be a "
+	              "host name as the URL writes it (letters, digits, '-' "
+	              "and dots) or '*', or it matches no URL",
+	              "resolve: a blank in the host");
+	resolve_fails(" mta-sts.example.com:443:127.0.0.1",
+	              "HOST must be a host name", "resolve: a leading blank");
+	resolve_fails("mta_sts.example.com:443:127.0.0.1",
+	              "HOST must be a host name", "resolve: an underscore");
+	resolve_fails("*.example.com:443:127.0.0.1",
+	              "libcurl takes '*' alone for every host, and no other "
+	              "pattern, so this HOST would match no URL: write an "
+	              "entry for each host, or HOST '*'",
+	              "resolve: a '*.' pattern");
+	resolve_fails("192.0.2.9:443:127.0.0.1", "HOST is an IP address",
+	              "resolve: an address as the host");
+	snprintf(entry, sizeof(entry), "%s.%s.%s.%s.example.com:443:127.0.0.1",
+	         LONG_LABEL, LONG_LABEL, LONG_LABEL, LONG_LABEL);
+	resolve_fails(entry,
+	              "HOST is longer than the 253 characters of a DNS name",
+	              "resolve: a host of 255 characters");
+	resolve_fails(":443:127.0.0.1", "HOST is empty", "resolve: no host");
+	resolve_fails("mta-sts.example.com:443", "separated by ':'",
+	              "resolve: no address");
+	resolve_fails("mta-sts.example.com:65536:127.0.0.1",
+	              "PORT must be a number from 1 to 65535",
+	              "resolve: port 65536");
+	resolve_fails("mta-sts.example.com: 443:127.0.0.1",
+	              "PORT must be a number from 1 to 65535",
+	              "resolve: a blank before the port");
+	resolve_fails("mta-sts.example.com:443:127.0.0.1,",
+	              "an ADDRESS is empty (a ',' at an end, or two in a row)",
+	              "resolve: a ',' at the end");
+	resolve_fails("mta-sts.example.com:443:127.0.0.1, ::1",
+	              "each ADDRESS must be an IPv4 or IPv6 address (IPv6 in "
+	              "brackets or not)",
+	              "resolve: a blank after a ','");
+	resolve_fails("mta-sts.example.com:443:[127.0.0.1]",
+	              "each ADDRESS must be an IPv4 or IPv6 address",
+	              "resolve: IPv4 in brackets");
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tresolve \"mta-sts.example.com:443:127.0.0.1\";\n"
+	           "\tresolve \"MTA-STS.example.com:443:::1\";\n};\n",
+	           "test.conf:7: resolve: 'MTA-STS.example.com:443' is given "
+	           "twice in domain \"example.com\", and libcurl keeps the "
+	           "last entry only: give all its addresses in one, separated "
+	           "by ','",
+	           "resolve: the same host and port twice");
+}
+
+/* A conf of one domain (name) with upstream and verify-url as given (a
+ * verify-url of NULL: none), loaded; NULL (the reason in d) if refused. */
+static struct conf *
+load_urls(const char *name, const char *upstream, const char *verify_url,
+          struct diag *d)
+{
+	char text[1536];
+
+	snprintf(text, sizeof(text),
+	         "%sdomain \"%s\" {\n\tupstream \"%s\";\n\tkey \"k\";\n"
+	         "\tpolicy-file \"/srv/p.txt\";\n%s%s%s};\n",
+	         KEY_STMT, name, upstream, verify_url ? "\tverify-url \"" : "",
+	         verify_url ? verify_url : "", verify_url ? "\";\n" : "");
+	return load_text(text, d);
+}
+
+/*
+ * A URL whose host is longer than a DNS name (253 characters, a trailing
+ * dot not counted) can never be looked up, and its host was cut at 255
+ * bytes in every message of a run: refused at its line, or, for a
+ * verify-url with %d, at the domain's once expanded. 253 are taken.
+ */
+static void
+test_url_host_length(void)
+{
+	/* 4 labels of 60, 4 dots and 9 = 253 characters */
+	char host[300], url[400], name[300];
+	struct diag d;
+	struct conf *c;
+
+	snprintf(host, sizeof(host), "%s.%s.%s.%s.abcdefghi", LONG_LABEL,
+	         LONG_LABEL, LONG_LABEL, LONG_LABEL);
+	ok(strlen(host) == 253, "a host of 253 characters");
+	snprintf(url, sizeof(url), "https://%s/p", host);
+	c = load_urls("example.com", url, url, &d);
+	ok(c != NULL,
+	   "upstream and verify-url with a host of 253 characters: "
+	   "%s",
+	   d.error);
+	conf_free(c);
+	snprintf(url, sizeof(url), "https://%s.:8443/p", host);
+	c = load_urls("example.com", url, NULL, &d);
+	ok(c != NULL, "... and a trailing dot: %s", d.error);
+	conf_free(c);
+	snprintf(url, sizeof(url), "https://x%s/p", host);
+	c = load_urls("example.com", url, NULL, &d);
+	ok(c == NULL, "upstream with a host of 254 characters: refused");
+	like(d.error,
+	     "test.conf:3: upstream: the URL's host "
+	     "xabcdefghijabcdefghijabcdefghijabcdefghijabcdefg... is 254 "
+	     "characters long, more than the 253 of a DNS name: fix the URL",
+	     "... at its line, its start shown, the cut marked");
+	conf_free(c);
+	snprintf(url, sizeof(url), "https://user@x%s:8443/p?q#f", host);
+	c = load_urls("example.com", "https://u.example/p", url, &d);
+	ok(c == NULL, "verify-url with a host of 254 characters: refused");
+	like(d.error, "test.conf:6: verify-url: the URL's host xabcdefghij",
+	     "... at its line");
+	conf_free(c);
+	/* a domain of 244 characters (as long as _mta-sts.<domain> allows)
+	 * in a verify-url host with 9 more */
+	snprintf(name, sizeof(name), "%s.%s.%s.%sa", LONG_LABEL, LONG_LABEL,
+	         LONG_LABEL, LONG_LABEL);
+	ok(strlen(name) == 244, "a domain of 244 characters");
+	c = load_urls(name, "https://u.example/p",
+	              "https://mta-sts.%d/.well-known/mta-sts.txt", &d);
+	ok(c != NULL, "verify-url https://mta-sts.%%d/ for it: %s", d.error);
+	conf_free(c);
+	c = load_urls(name, "https://u.example/p",
+	              "https://www.mta-sts.%d/.well-known/mta-sts.txt", &d);
+	ok(c == NULL, "verify-url https://www.mta-sts.%%d/ for it: refused");
+	like(d.error, "test.conf:2: domain \"abcdefghij",
+	     "... at the domain's line");
+	like(d.error,
+	     "ja\": verify-url, once %d is expanded: the URL's host "
+	     "www.mta-sts.abcdefghijabcdefghijabcdefghijabcdef... is 256 "
+	     "characters long, more than the 253 of a DNS name: fix the URL",
+	     "... once %%d is expanded");
+	conf_free(c);
+}
+
 /* Numbers: bounds accepted, one past refused, garbage refused. */
 static void
 test_numbers(void)
@@ -1938,6 +2123,7 @@ test_urls(void)
 		fails_with(text, "verify-url: expected an https:// URL",
 		           "bad verify-url");
 	}
+	test_url_host_length();
 }
 
 /*
@@ -2677,12 +2863,12 @@ test_secret_out_of_place(void)
 	     "resolver: expected an IP address, found a value not shown", 0,
 	     NULL},
 	    {NULL, "options { resolve \"%s\"; };\n",
-	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
-	     "shown",
+	     "resolve: expected \"HOST:PORT:ADDRESS[,ADDRESS]...\", found a "
+	     "value not shown",
 	     0, NULL},
 	    {NULL, "options { resolve \"mta-sts.example:443:%s\"; };\n",
-	     "resolve: expected \"HOST:PORT:ADDRESS\", found a value not "
-	     "shown",
+	     "resolve: expected \"HOST:PORT:ADDRESS[,ADDRESS]...\", found a "
+	     "value not shown",
 	     0, NULL},
 	    {NULL, "options { tls-rpt \"%s\"; };\n",
 	     "tls-rpt a value not shown (it looks like a TSIG secret): invalid "
@@ -3093,6 +3279,7 @@ main(void)
 	test_bytes();
 	test_errors();
 	test_numbers();
+	test_resolve_entries();
 	test_urls();
 	test_key_statements();
 	test_key_statement_forms();
