@@ -261,17 +261,27 @@ value_hidden(const struct parser *p, const char *v)
 }
 
 /*
- * Value v of a setting, just read, quoted with q (at most max bytes of
- * it) for a message about it; or NOT_SHOWN (value_hidden()).
+ * Value v of a setting, just read, quoted with q for a message about it:
+ * at most max bytes of it, a longer one cut before a whole UTF-8
+ * character and marked " [cut]"; or NOT_SHOWN (value_hidden()).
  */
 static const char *
 shown(const struct parser *p, const char *v, char q, int max, char *buf,
       size_t size)
 {
-	if (value_hidden(p, v))
+	size_t n = strlen(v), keep = (size_t)max;
+
+	if (value_hidden(p, v)) {
 		snprintf(buf, size, "%s", NOT_SHOWN);
-	else
-		snprintf(buf, size, "%c%.*s%c", q, max, v, q);
+		return buf;
+	}
+	if (n <= keep) {
+		snprintf(buf, size, "%c%s%c", q, v, q);
+		return buf;
+	}
+	while (keep > 0 && ((unsigned char)v[keep] & 0xC0) == 0x80)
+		keep--;
+	snprintf(buf, size, "%c%.*s%c [cut]", q, (int)keep, v, q);
 	return buf;
 }
 

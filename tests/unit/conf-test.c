@@ -2097,6 +2097,33 @@ test_numbers(void)
 	}
 }
 
+/* A value too long for a message is cut before a whole UTF-8 character
+ * and the cut is marked: the end of the shown value is not the end of
+ * the setting. */
+static void
+test_value_cut(void)
+{
+	char text[512], want[160], a[74];
+	struct diag d;
+	struct conf *c;
+
+	memset(a, 'a', sizeof(a) - 1);
+	a[sizeof(a) - 1] = '\0';
+	/* 26 + 73 bytes, then a two-byte character across byte 100 */
+	snprintf(text, sizeof(text),
+	         "domain \"example.com\" { upstream "
+	         "\"ftp://mta-sts.example.com/%s\xc3\xa9%050d\"; };\n",
+	         a, 0);
+	snprintf(want, sizeof(want),
+	         "found 'ftp://mta-sts.example.com/%s' [cut]", a);
+	c = load_text(text, &d);
+	ok(c == NULL, "a long bad upstream: refused");
+	like(d.error, want,
+	     "a long value: cut before the character across the limit, "
+	     "and the cut marked");
+	conf_free(c);
+}
+
 static void
 test_urls(void)
 {
@@ -2124,6 +2151,7 @@ test_urls(void)
 		           "bad verify-url");
 	}
 	test_url_host_length();
+	test_value_cut();
 }
 
 /*
