@@ -379,21 +379,21 @@ walk_mkdir(struct walk *w, const char *name)
 }
 
 /*
- * Refuse to follow the link name (its status lst) in the directory
- * reached (dst), which someone else than root or the running user could
- * have put there (why, or, when DIR_TRUSTED, a link of another user in
- * a directory its group or others may write): they could point it at
- * any directory (another domain's, a system one) for this run to write
- * in. Says so in w->d, naming the link, where it points, whose directory
- * or link it is and what to do (for another user's, also: run as that
- * user). Returns -1.
+ * Refuse to follow the link name (open as lfd, its status lst) in the
+ * directory reached (dst), which someone else than root or the running
+ * user could have put there (why, or, when DIR_TRUSTED, a link of
+ * another user in a directory its group or others may write): they could
+ * point it at any directory (another domain's, a system one) for this run
+ * to write in. Says so in w->d, naming the link, where it points, whose
+ * directory or link it is and what to do (for another user's, also: run
+ * as that user). Returns -1.
  */
 static int
-link_refused(struct walk *w, const char *name, const struct stat *dst,
+link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
 	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[320], who[128];
-	ssize_t n = readlinkat(w->fd, name, to, sizeof(to) - 1);
+	ssize_t n = readlinkat(lfd, "", to, sizeof(to) - 1);
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
 	uid_t owner = why == DIR_OTHER_OWNER ? dst->st_uid : lst->st_uid;
 
@@ -428,16 +428,17 @@ link_refused(struct walk *w, const char *name, const struct stat *dst,
 }
 
 /*
- * Follow the link name (its status lst) of the directory reached, if
- * nobody but root or the running user could have put it there: the
- * directory is trusted (dir_trust()), and where others than its owner
- * may write it (its group, or anyone in a sticky one), the link is
- * root's or this user's. Its target goes in front
+ * Follow the link name (open as lfd, its status lst) of the directory
+ * reached, if nobody but root or the running user could have put it
+ * there: the directory is trusted (dir_trust()), and where others than
+ * its owner may write it (its group, or anyone in a sticky one), the link
+ * is root's or this user's. Its target, read from lfd (the link whose
+ * owner was judged, not whatever has its name by then), goes in front
  * of what is left. Returns 0 (an identity walk that may not follow it
  * stops there), or -1 (in w->d).
  */
 static int
-walk_link(struct walk *w, const char *name, const struct stat *lst)
+walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 {
 	char target[PATH_MAX];
 	struct stat dst;
@@ -457,10 +458,10 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 	if (why != DIR_TRUSTED || foreign)
 		return w->mode == WALK_IDENTITY
 		           ? walk_fail(w, name, 0)
-		           : link_refused(w, name, &dst, lst, why);
+		           : link_refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
 		return walk_fail(w, name, ELOOP);
-	n = readlinkat(w->fd, name, target, sizeof(target));
+	n = readlinkat(lfd, "", target, sizeof(target));
 	if (n <= 0 || n == (ssize_t)sizeof(target))
 		return walk_fail(w, name, n == -1 ? errno : ENAMETOOLONG);
 	target[n] = '\0';
@@ -479,15 +480,45 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 }
 
 /*
+ * The entry name of the directory reached, which is no directory when
+ * opened as one: open it, without following it, and follow it when it is
+ * a link and may be followed (walk_link()). Its owner and its target are
+ * then those of one link: two lookups by name could meet two links,
+ * swapped between them by whoever may write there (rename(2) with
+ * RENAME_EXCHANGE). Returns 0 to go on, 1 to look at name again (gone,
+ * or a directory by now), -1 (in w->d).
+ */
+static int
+walk_entry_link(struct walk *w, const char *name)
+{
+	struct stat st;
+	int lfd, rc, err;
+
+	lfd = openat(w->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd == -1)
+		return errno == ENOENT ? 1 : walk_fail(w, name, errno);
+	if (fstat(lfd, &st) == -1) {
+		err = errno;
+		close(lfd);
+		return walk_fail(w, name, err);
+	}
+	if (S_ISLNK(st.st_mode))
+		rc = walk_link(w, name, lfd, &st);
+	else
+		rc = S_ISDIR(st.st_mode) ? 1 : walk_fail(w, name, ENOTDIR);
+	close(lfd);
+	return rc;
+}
+
+/*
  * Walk into the entry name of the directory reached: a directory is
- * entered, a link followed when it may be (walk_link()), a missing one
- * made, skipped or reported (by the mode). Returns 0 to go on, 1 when it
- * is missing (WALK_READ), -1 (in w->d).
+ * entered, a link followed when it may be (walk_entry_link()), a missing
+ * one made, skipped or reported (by the mode). Returns 0 to go on, 1 when
+ * it is missing (WALK_READ), -1 (in w->d).
  */
 static int
 walk_into(struct walk *w, const char *name)
 {
-	struct stat st;
 	int fd, rc;
 
 	for (int i = 0; i < DIRWALK_TRIES; i++) {
@@ -506,15 +537,9 @@ walk_into(struct walk *w, const char *name)
 		}
 		if (errno != ENOTDIR && errno != ELOOP)
 			return walk_fail(w, name, errno);
-		if (fstatat(w->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT)
-				continue; /* removed meanwhile */
-			return walk_fail(w, name, errno);
-		}
-		if (S_ISLNK(st.st_mode))
-			return walk_link(w, name, &st);
-		if (!S_ISDIR(st.st_mode))
-			return walk_fail(w, name, ENOTDIR);
+		/* removed or made a directory meanwhile: look again */
+		if ((rc = walk_entry_link(w, name)) != 1)
+			return rc;
 	}
 	/* made or replaced under this walk each time */
 	return walk_fail(w, name, EAGAIN);

@@ -124,6 +124,25 @@ flock(int fd, int op)
 	return (int)syscall(SYS_flock, fd, op);
 }
 
+/* Two names to swap (rename(2) with RENAME_EXCHANGE) at the next
+ * readlinkat(2), as a member of a group that may write their directory
+ * may do at any moment, between the look at a link's owner and the read
+ * of its target; NULL: none. */
+static const char *exchange_a, *exchange_b;
+
+/* readlinkat(2), as dirwalk.c calls it: the swap a test asked for, then
+ * the real call. */
+ssize_t
+readlinkat(int dfd, const char *path, char *buf, size_t size)
+{
+	if (exchange_a != NULL && renameat2(AT_FDCWD, exchange_a, AT_FDCWD,
+	                                    exchange_b, RENAME_EXCHANGE) == -1)
+		printf("# cannot exchange %s and %s: %s\n", exchange_a,
+		       exchange_b, strerror(errno));
+	exchange_a = exchange_b = NULL;
+	return (ssize_t)syscall(SYS_readlinkat, dfd, path, buf, size);
+}
+
 /* A link's target to put in place of the next directory that
  * publish_write makes, the moment it is made (then NULL again): what the
  * owner of the directory it is made in may do at that moment. */
@@ -514,6 +533,49 @@ test_group_links(void)
 }
 
 /*
+ * As root, in a directory of root's that its group may write: a member
+ * swaps root's link for one of theirs (RENAME_EXCHANGE) between the look
+ * at the link's owner and the read of its target. The walk follows
+ * root's link, whose owner it judged, or refuses; never the member's
+ * (before, the owner was root's and the target the member's: a run as
+ * root made .well-known in the directory of their choosing).
+ */
+static void
+test_link_exchange(void)
+{
+	struct stat want, got;
+	struct diag d;
+	int fd = -1, rc;
+
+	ok(mkdir("xg", 0755) == 0 && chown("xg", 0, 65534) == 0 &&
+	       chmod("xg", 02775) == 0 && mkdir("xg-real", 0755) == 0 &&
+	       mkdir("xg-other", 0755) == 0 &&
+	       symlink(spath("xg-real"), "xg/site") == 0 &&
+	       symlink(spath("xg-other"), "xg/evil") == 0 &&
+	       lchown("xg/evil", 65534, 65534) == 0,
+	   "exchange: root's link and a member's, where the group may write");
+	exchange_a = "xg/site";
+	exchange_b = "xg/evil";
+	diag_init(&d);
+	rc = dir_open_walked("xg/site/.well-known", 1, &fd, &d);
+	exchange_a = exchange_b = NULL;
+	ok(access("xg-other/.well-known", F_OK) == -1,
+	   "exchange: nothing made where the member's link points");
+	ok(rc == -1 || (rc == 0 && fstat(fd, &got) == 0 &&
+	                stat("xg-real/.well-known", &want) == 0 &&
+	                got.st_ino == want.st_ino && got.st_dev == want.st_dev),
+	   "exchange: root's link followed, or refused (%d: %s)", rc, d.error);
+	if (fd != -1)
+		close(fd);
+	rmdir("xg-other/.well-known");
+	rmdir("xg-real/.well-known");
+	ok(unlink("xg/site") == 0 && unlink("xg/evil") == 0 &&
+	       rmdir("xg") == 0 && rmdir("xg-real") == 0 &&
+	       rmdir("xg-other") == 0,
+	   "exchange: removed");
+}
+
+/*
  * A symbolic link on the way to the policy file is followed only where
  * nobody but root or the running user could have put it: in a directory
  * of theirs that others may not write (unless sticky, and then only a
@@ -588,11 +650,12 @@ test_links(void)
 		       publish_write("sticky/ln/mta-sts.txt", "e", 1, &d) == 0,
 		   "links: root's there is followed (%s)", d.error);
 		test_group_links();
+		test_link_exchange();
 		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 15; i++)
+		for (int i = 0; i < 19; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);
