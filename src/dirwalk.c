@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,25 +38,42 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
+/* The buffer of an entry of the user or group database, at most: a
+ * group with many members (LDAP, SSSD) needs more than the 4 KiB tried
+ * first, and the name read from it decides whether it is staff. */
+#define DIRWALK_ENTRY_MAX (1024 * 1024)
+
 /* The name of user id, or of group id when is_group, printable, into
- * out (size bytes); "" when it has none. Returns out. */
+ * out (size bytes); "" when it has none, or its entry does not fit in
+ * DIRWALK_ENTRY_MAX bytes. Returns out. */
 static const char *
 id_name(int is_group, unsigned id, char *out, size_t size)
 {
 	struct passwd pw, *pwf = NULL;
 	struct group gr, *grf = NULL;
 	const char *name = NULL;
-	char buf[4096];
+	char small[4096], *buf = small, *big = NULL;
+	size_t len = sizeof(small);
+	int rc;
 
-	if (is_group &&
-	    getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grf) == 0 && grf)
+	for (;;) {
+		rc = is_group ? getgrgid_r((gid_t)id, &gr, buf, len, &grf)
+		              : getpwuid_r((uid_t)id, &pw, buf, len, &pwf);
+		if (rc != ERANGE || len >= DIRWALK_ENTRY_MAX)
+			break;
+		len *= 2;
+		free(big);
+		buf = big = xmalloc(len);
+	}
+	if (rc == 0 && is_group && grf != NULL)
 		name = grf->gr_name;
-	else if (!is_group &&
-	         getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwf) == 0 && pwf)
+	else if (rc == 0 && !is_group && pwf != NULL)
 		name = pwf->pw_name;
 	if (name == NULL)
 		name = "";
-	return str_printable(name, strlen(name), out, size);
+	str_printable(name, strlen(name), out, size);
+	free(big);
+	return out;
 }
 
 int

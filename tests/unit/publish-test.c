@@ -9,8 +9,10 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -122,6 +124,36 @@ flock(int fd, int op)
 		return -1;
 	}
 	return (int)syscall(SYS_flock, fd, op);
+}
+
+/* A group whose database entry needs more than 8 KiB, as one with many
+ * members in LDAP may: getgrgid_r() gives its name, staff, only into a
+ * buffer that large (ERANGE below). Other groups are the C library's. */
+#define BIG_GID 4242421u
+#define BIG_ENTRY 9000
+
+int
+getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len,
+           struct group **res)
+{
+	static char *no_members[] = {NULL};
+	int (*real)(gid_t, struct group *, char *, size_t, struct group **);
+
+	if (gid != BIG_GID) {
+		*(void **)&real = dlsym(RTLD_NEXT, "getgrgid_r");
+		return real != NULL ? real(gid, gr, buf, len, res) : ENOSYS;
+	}
+	*res = NULL;
+	if (len < BIG_ENTRY)
+		return ERANGE;
+	memset(gr, 0, sizeof(*gr));
+	str_copy(buf, len, "staff");
+	gr->gr_name = buf;
+	gr->gr_passwd = buf + strlen(buf); /* "" */
+	gr->gr_gid = gid;
+	gr->gr_mem = no_members;
+	*res = gr;
+	return 0;
 }
 
 /* Two names to swap (rename(2) with RENAME_EXCHANGE) at the next
@@ -946,6 +978,24 @@ test_program_groups(const char *here, const char *prog)
 }
 
 /*
+ * A group whose database entry does not fit in 4 KiB is read with a
+ * larger buffer: before, ERANGE read as a group without a name, so staff
+ * (the group of /usr/local/bin on older Debian) was not trusted when it
+ * had many members, and messages named it by its number.
+ */
+static void
+test_big_group(void)
+{
+	char shown[128], want[64];
+
+	ok(group_trusted(BIG_GID) == 1,
+	   "big group entry: its name (staff) read, so trusted");
+	snprintf(want, sizeof(want), "staff (gid %u)", BIG_GID);
+	is_str(group_shown(BIG_GID, shown, sizeof(shown)), want,
+	       "big group entry: named");
+}
+
+/*
  * The program must be as safe as the configuration (before, any
  * executable file was run): not writable by others, nor any directory on
  * the way to it, links followed (as /usr/bin/editor ->
@@ -1691,6 +1741,7 @@ main(void)
 	test_links();
 	test_mkdir_swap();
 	test_command();
+	test_big_group();
 	test_program_trust();
 	test_program_swapped();
 	test_fetch_refusals();
