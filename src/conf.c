@@ -1922,6 +1922,32 @@ group_refused(const char *ps, const char *what, const char *path,
 }
 
 /*
+ * The check of path (ps, as shown) could not look at what, on the way to
+ * it (err): refused, as a check that skips what cannot be looked at
+ * could be made to pass by whoever may take a directory away for a
+ * moment (w names the file and what they could then do). Returns -1 with
+ * "ps: reason" in out (len bytes).
+ */
+static int
+path_changed(const char *ps, const char *what, int err,
+             const struct trust_words *w, char *out, size_t len)
+{
+	if (err == ENAMETOOLONG)
+		snprintf(out, len,
+		         "%s: the directories on the way to it cannot be "
+		         "checked: %s...: %s; give a shorter path",
+		         ps, path_shown(what, '\0', NULL, 0), strerror(err));
+	else
+		snprintf(out, len,
+		         "%s: the directories on the way to it cannot be "
+		         "checked: %s: %s (removed or replaced while it was "
+		         "checked): not trusted, as whoever may do so could %s",
+		         ps, path_shown(what, '\0', NULL, 0), strerror(err),
+		         w->harm);
+	return -1;
+}
+
+/*
  * Directory dir is on the way to the file path (own: it holds the file
  * itself): whoever may write it may put another entry in its place, so
  * it must be as safe as the file (w names it). A sticky directory (as
@@ -1939,8 +1965,12 @@ dir_check_one(const char *dir, int own, const char *path,
 	enum dir_trust trust;
 	struct stat st;
 
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return 0; /* the file was read through it: nothing to say */
+	/* the file was reached through it a moment ago: gone or another
+	 * file now, it was replaced meanwhile, by whoever may */
+	if (stat(dir, &st) == -1)
+		return path_changed(ps, dir, errno, w, out, len);
+	if (!S_ISDIR(st.st_mode))
+		return path_changed(ps, dir, ENOTDIR, w, out, len);
 	trust = dir_trust(&st);
 	if (trust == DIR_OTHER_OWNER) {
 		snprintf(out, len,
@@ -1978,15 +2008,30 @@ struct path_walk {
 	struct strlist dirs; /* the directories entered, in order */
 	int looked_up;       /* an entry of cur was looked up */
 	int links;
+	char at[PATH_MAX]; /* what could not be looked at (walk_step() -1) */
 };
 
-/* Component comp of the walk: a directory is entered, a link's target
+/* Whether a component is left in todo: something to look up in what the
+ * walk has reached. */
+static int
+components_left(const char *todo)
+{
+	while (*todo == '/')
+		todo++;
+	return *todo != '\0';
+}
+
+/*
+ * Component comp of the walk: a directory is entered, a link's target
  * put in front of what is left. Returns 1 to go on, 0 at the end (the
- * file, or something that cannot be followed: nothing to say). */
+ * file), -1 with errno set when it cannot be looked at or followed (the
+ * path of what in w->at): the file was reached through it a moment ago,
+ * so it was removed or replaced meanwhile, or the path is too long.
+ */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	char next[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
@@ -2005,25 +2050,38 @@ walk_step(struct path_walk *w, const char *comp)
 		return 1;
 	}
 	w->looked_up = 1;
-	if ((size_t)snprintf(next, sizeof(next), "%s%s%s", w->cur,
+	if ((size_t)snprintf(w->at, sizeof(w->at), "%s%s%s", w->cur,
 	                     strcmp(w->cur, "/") == 0 ? "" : "/",
-	                     comp) >= sizeof(next) ||
-	    lstat(next, &st) == -1)
-		return 0;
+	                     comp) >= sizeof(w->at)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (lstat(w->at, &st) == -1)
+		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		str_copy(w->cur, sizeof(w->cur), next);
-		strlist_add(&w->dirs, next);
+		str_copy(w->cur, sizeof(w->cur), w->at);
+		strlist_add(&w->dirs, w->at);
 		w->looked_up = 0;
 		return 1;
 	}
-	if (!S_ISLNK(st.st_mode) || ++w->links > DIRWALK_LINKS)
-		return 0;
-	n = readlink(next, target, sizeof(target) - 1);
-	if (n <= 0)
-		return 0;
+	if (!S_ISLNK(st.st_mode)) {
+		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
+		return components_left(w->todo) ? -1 : 0;
+	}
+	if (++w->links > DIRWALK_LINKS) {
+		errno = ELOOP;
+		return -1;
+	}
+	n = readlink(w->at, target, sizeof(target) - 1);
+	if (n <= 0) {
+		errno = n == 0 ? ENOENT : errno;
+		return -1;
+	}
 	target[n] = '\0';
-	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
-		return 0;
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (target[0] == '/')
 		str_copy(w->cur, sizeof(w->cur), "/");
 	return 1;
@@ -2033,28 +2091,32 @@ walk_step(struct path_walk *w, const char *comp)
  * dir_check_one() for every directory the path to the file goes
  * through, links followed one at a time: those of the path as written
  * (from the working directory's real path when it is relative), of every
- * link's target, and the directory of each link. Returns 0, or -1 with
- * the reason in out.
+ * link's target, and the directory of each link. Whatever on the way
+ * cannot be looked at refuses the file (path_changed()). Returns 0, or
+ * -1 with the reason in out.
  */
 static int
 path_walk_check(const char *path, const struct trust_words *tw, char *out,
                 size_t len)
 {
-	struct path_walk w;
+	const char *ps = path_shown(path, '\0', NULL, 0);
 	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
-	int rc = 0;
+	struct path_walk w;
+	int rc = 0, step = 1;
 
 	memset(&w, 0, sizeof(w));
 	str_copy(w.cur, sizeof(w.cur), "/");
 	/* a relative path, from the working directory's real path */
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
-		return 0;
+		return path_changed(ps, ".", errno, tw, out, len);
 	if ((size_t)snprintf(w.todo, sizeof(w.todo), "%s/%s", cwd, path) >=
 	    sizeof(w.todo))
-		return 0; /* read a moment ago: nothing better to say */
+		return path_changed(ps, cwd, ENAMETOOLONG, tw, out, len);
 	strlist_add(&w.dirs, "/");
-	while (path_next(w.todo, comp) != -1 && walk_step(&w, comp) == 1)
-		;
+	while (step == 1 && path_next(w.todo, comp) != -1)
+		step = walk_step(&w, comp);
+	if (step == -1)
+		rc = path_changed(ps, w.at, errno, tw, out, len);
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
 		                   path, tw, out, len);

@@ -126,6 +126,50 @@ flock(int fd, int op)
 	return (int)syscall(SYS_flock, fd, op);
 }
 
+/* A path whose stat(2) finds nothing after the first (as if renamed away
+ * for a moment then, by whoever may write its directory): NULL, none. */
+static const char *stat_gone;
+static int stat_gone_seen;
+
+int
+stat(const char *path, struct stat *st)
+{
+	if (stat_gone != NULL && strcmp(path, stat_gone) == 0 &&
+	    stat_gone_seen++ > 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return fstatat(AT_FDCWD, path, st, 0);
+}
+
+/* A path whose lstat(2) finds nothing: NULL, none. */
+static const char *lstat_gone;
+
+int
+lstat(const char *path, struct stat *st)
+{
+	if (lstat_gone != NULL && strcmp(path, lstat_gone) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* A file to rename over another at the next pipe2(2), the first call of
+ * a publish-command's start, after its program was checked: the program
+ * replaced between its check and its exec. NULL: none. */
+static const char *replace_from, *replace_to;
+
+int
+pipe2(int fds[2], int flags)
+{
+	if (replace_from != NULL && rename(replace_from, replace_to) == -1)
+		printf("# cannot rename %s to %s: %s\n", replace_from,
+		       replace_to, strerror(errno));
+	replace_from = replace_to = NULL;
+	return (int)syscall(SYS_pipe2, fds, flags);
+}
+
 /* A group whose database entry needs more than 8 KiB, as one with many
  * members in LDAP may: getgrgid_r() gives its name, staff, only into a
  * buffer that large (ERANGE below). Other groups are the C library's. */
@@ -1146,6 +1190,89 @@ test_program_swapped(void)
 	free(saved);
 }
 
+/*
+ * A directory on the way to a program that cannot be looked at when the
+ * path is checked (taken away for a moment by whoever may, here anyone:
+ * mode 0777) refuses the program: before, the walk stopped there, or the
+ * directory was skipped, and the program passed.
+ */
+static void
+test_program_dir_gone(const char *here)
+{
+	char prog[700], dir[600];
+
+	snprintf(dir, sizeof(dir), "%s/gd/sub", here);
+	snprintf(prog, sizeof(prog), "%s/deploy", dir);
+	ok(mkdir("gd", 0755) == 0 && mkdir(dir, 0755) == 0 &&
+	       chmod(dir, 0777) == 0,
+	   "gone: a directory anyone may write, on the way to a program");
+	write_prog(prog, 0755);
+	lstat_gone = dir;
+	prog_refused(prog,
+	             "/gd/sub/deploy: the directories on the way to "
+	             "it cannot be checked: ",
+	             "a directory on the way away at the walk");
+	lstat_gone = NULL;
+	stat_gone = dir;
+	stat_gone_seen = 1;
+	prog_refused(prog,
+	             "/gd/sub: No such file or directory (removed or "
+	             "replaced while it was checked): not trusted",
+	             "a directory on the way away at its check");
+	stat_gone = NULL;
+	ok(unlink("gd/sub/deploy") == 0 && rmdir("gd/sub") == 0 &&
+	       rmdir("gd") == 0,
+	   "gone: removed");
+}
+
+/*
+ * A program that cannot be looked at when it is checked, though it was
+ * found a moment before (whoever may write its directory renamed it away
+ * and back), is refused: before, the check was skipped ("exec will
+ * tell"), and a program writable by others passed. One replaced between
+ * its check and its exec is not run.
+ */
+static void
+test_program_gone(void)
+{
+	char here[512], prog[600];
+	struct strlist argv = {0};
+	struct diag d;
+
+	if (getcwd(here, sizeof(here)) == NULL)
+		return;
+	mkdir("gone", 0755);
+	write_prog("gone/deploy", 0757);
+	snprintf(prog, sizeof(prog), "%s/gone/deploy", here);
+	stat_gone = prog;
+	stat_gone_seen = 0;
+	diag_init(&d);
+	ok(publish_command_check(prog, &d) == -1,
+	   "gone: a program away at its check is refused");
+	stat_gone = NULL;
+	like(d.error, "/gone/deploy: cannot be checked: No such file",
+	     "gone: ... saying so");
+	put_marker_prog("gone/deploy", 0755, 1);
+	put_marker_prog("gone/other", 0755, 1);
+	replace_from = "gone/other";
+	replace_to = "gone/deploy";
+	strlist_add(&argv, prog);
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
+	   "gone: a program replaced after its check fails");
+	replace_from = replace_to = NULL;
+	like(d.error,
+	     "/gone/deploy: not run: the program was replaced or removed "
+	     "between its check and its start",
+	     "gone: ... saying so");
+	ok(access("gone/deploy.ran", F_OK) == -1,
+	   "gone: ... and nothing is run");
+	strlist_free(&argv);
+	unlink("gone/other");
+	ok(unlink("gone/deploy") == 0 && rmdir("gone") == 0, "gone: removed");
+	test_program_dir_gone(here);
+}
+
 static void
 test_fetch_refusals(void)
 {
@@ -1744,6 +1871,7 @@ main(void)
 	test_big_group();
 	test_program_trust();
 	test_program_swapped();
+	test_program_gone();
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
