@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "dirwalk.h"
 #include "fetch.h"
 #include "publish.h"
@@ -1852,6 +1853,113 @@ test_same_file(int rounds, int err, const char *label)
 	   label);
 }
 
+/* Copy the first certificate of the system's bundle to path (mode
+ * 0644). Returns 0, or -1 when there is none to copy. */
+static int
+put_first_cert(const char *path)
+{
+	FILE *in = fopen("/etc/ssl/certs/ca-certificates.crt", "re");
+	FILE *out = fopen(path, "we");
+	char line[256];
+	int inside = 0, done = 0;
+
+	while (in != NULL && out != NULL && !done &&
+	       fgets(line, sizeof(line), in) != NULL) {
+		inside |= strncmp(line, "-----BEGIN CERTIFICATE-----", 27) == 0;
+		if (inside)
+			fputs(line, out);
+		done = inside &&
+		       strncmp(line, "-----END CERTIFICATE-----", 25) == 0;
+	}
+	if (in != NULL)
+		fclose(in);
+	if (out != NULL)
+		fclose(out);
+	return done && chmod(path, 0644) == 0 ? 0 : -1;
+}
+
+/* Run sync_run() as "mta-sts-sync -n -c conf", what it says on standard
+ * error into err (size bytes). Returns its exit status. */
+static int
+sync_dry_run(const char *conf, char *err, size_t size)
+{
+	struct cmd_opts o;
+	int saved = dup(2), fd, rc;
+	ssize_t n = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.conf_path = conf;
+	o.conf_given = 1;
+	o.dry_run = 1;
+	fd = open("sync.err", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fflush(stderr);
+	dup2(fd, 2);
+	rc = sync_run(&o);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (lseek(fd, 0, SEEK_SET) == 0)
+		n = read(fd, err, size - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink("sync.err");
+	return rc;
+}
+
+/*
+ * A ca-file that others may write, away when its status is looked at
+ * (whoever may write it, or its directory, renamed it away for a moment;
+ * here a stand-in stat() finds nothing), is refused: before, the check
+ * was skipped (stat() failed: "nothing to say"), after the file had been
+ * parsed and kept as the run's trust store, and the run went on with it.
+ * Now it is judged by the status of the descriptor it is then parsed
+ * from, before any parsing.
+ */
+static void
+test_ca_file_gone(void)
+{
+	char conf[PATH_MAX], ca[PATH_MAX], err[4096];
+	FILE *fp;
+	int rc;
+
+	snprintf(ca, sizeof(ca), "%s/ca/ca.pem", scratch);
+	snprintf(conf, sizeof(conf), "%s/ca/ca.conf", scratch);
+	if (mkdir("ca", 0755) == -1 || put_first_cert(ca) == -1) {
+		ok(1, "# SKIP no certificate in the system's bundle to use");
+		ok(1, "# SKIP no certificate in the system's bundle to use");
+		unlink(ca);
+		rmdir("ca");
+		return;
+	}
+	chmod(ca, 0666);
+	put_file("ca/k.key", "hmac-sha256:k:"
+	                     "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n");
+	chmod("ca/k.key", 0600);
+	fp = fopen(conf, "we");
+	if (fp != NULL) {
+		fprintf(fp,
+		        "domain \"example.com\" {\n"
+		        "\tpolicy { mode none; max-age 86400; };\n"
+		        "\tpolicy-file \"%s/ca/%%d.txt\";\n"
+		        "\tserver 127.0.0.1 port 1;\n\tzone \"example.com\";\n"
+		        "\tkey-file \"%s/ca/k.key\";\n"
+		        "\tca-file \"%s\";\n\ttimeout 2;\n};\n",
+		        scratch, scratch, ca);
+		fclose(fp);
+	}
+	stat_gone = ca;
+	stat_gone_seen = 1;
+	rc = sync_dry_run(conf, err, sizeof(err));
+	stat_gone = NULL;
+	ok(rc == EXIT_USAGE, "ca-file away at its check: refused, exit 2 (%d)",
+	   rc);
+	like(err, "/ca/ca.pem: file is writable by others (mode 0666)",
+	     "ca-file away at its check: ... judged by its descriptor");
+	ok(unlink(ca) == 0 && unlink(conf) == 0 && unlink("ca/k.key") == 0 &&
+	       rmdir("ca") == 0,
+	   "ca-file: removed");
+}
+
 int
 main(void)
 {
@@ -1880,6 +1988,7 @@ main(void)
 	test_same_file(40, 0, "same file");
 	test_same_file(10, ENOLCK, "same file, no locks");
 	fetch_global_cleanup();
+	test_ca_file_gone();
 	ok(remove_tree("mt", WRITERS, WRITER_FILES) == 0 && rmdir("mt") == 0 &&
 	       unlink("plain") == 0 && unlink("lone.txt") == 0,
 	   "threads: removed what they wrote");
