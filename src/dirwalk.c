@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "dirwalk.h"
 
 /* Attempts at a component that changes while it is looked at (made or
@@ -199,6 +200,30 @@ dir_write_hint(int err, const char *dir, char *out, size_t size)
 		         dir, writer_name(who, sizeof(who)));
 	else
 		str_copy(out, size, erofs_hint(err));
+}
+
+const char *
+dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
+{
+	struct acl_write aw;
+	char p[64], who[128];
+
+	if ((st->st_mode & S_IWOTH) != 0)
+		return "others";
+	/* the directory open as dfd, not what a path names by now */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+	if (acl_write_read(p, st, &aw) == -1 || !aw.acl)
+		return "its group";
+	if (aw.named && aw.named_is_group)
+		snprintf(out, size, "group %s, which its ACL names,",
+		         group_shown((gid_t)aw.named_id, who, sizeof(who)));
+	else if (aw.named)
+		snprintf(out, size, "user %s, whom its ACL names,",
+		         user_shown((uid_t)aw.named_id, who, sizeof(who)));
+	else
+		snprintf(out, size, "%sthe users or groups its ACL names",
+		         aw.group ? "its group, or " : "");
+	return out;
 }
 
 /* What a walk does at a directory that does not exist. */
@@ -410,7 +435,8 @@ static int
 link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
-	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[320], who[128];
+	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[512], who[128];
+	char writers[192];
 	ssize_t n = readlinkat(lfd, "", to, sizeof(to) - 1);
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
 	uid_t owner = why == DIR_OTHER_OWNER ? dst->st_uid : lst->st_uid;
@@ -428,11 +454,12 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
 		         "others may write (mode %04o; chmod o-w would do)",
 		         mode);
 	else
-		snprintf(whose, sizeof(whose),
-		         "%s may write (mode %04o), and the link belongs to "
-		         "%s",
-		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
-		         mode, who);
+		snprintf(
+		    whose, sizeof(whose),
+		    "%s may write (mode %04o), and the link belongs to "
+		    "%s",
+		    dir_writers_shown(w->fd, dst, writers, sizeof(writers)),
+		    mode, who);
 	diag_error(w->d,
 	           "%s is a symbolic link (to \"%s\") in a directory that "
 	           "%s: not followed, as it could lead anywhere (another "

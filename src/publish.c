@@ -193,15 +193,16 @@ static int
 linked_refused(const struct publish_file *f, const struct stat *st,
                const struct stat *dst, struct diag *d)
 {
-	char owner[128], where[192];
+	char owner[128], where[320], writers[192];
 
 	if (dst->st_uid != 0 && dst->st_uid != geteuid())
 		snprintf(where, sizeof(where), "belongs to %s",
 		         user_shown(dst->st_uid, owner, sizeof(owner)));
 	else
-		snprintf(where, sizeof(where), "%s may write (mode %04o)",
-		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
-		         (unsigned)(dst->st_mode & 07777));
+		snprintf(
+		    where, sizeof(where), "%s may write (mode %04o)",
+		    dir_writers_shown(f->dirfd, dst, writers, sizeof(writers)),
+		    (unsigned)(dst->st_mode & 07777));
 	diag_error(d,
 	           "%s has %lu names (hard links) and belongs to %s, in a "
 	           "directory that %s: it may be another file linked there "

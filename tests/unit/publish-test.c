@@ -28,6 +28,7 @@
 #include "dirwalk.h"
 #include "fetch.h"
 #include "publish.h"
+#include "setacl.h"
 #include "tap.h"
 #include "util.h"
 
@@ -401,6 +402,13 @@ spath(const char *name)
 	return p[which];
 }
 
+/* A user other than the one running the tests. */
+static unsigned
+other_user(void)
+{
+	return geteuid() == 65534 ? 65533 : 65534;
+}
+
 /* Set by fifo_writer() once its open(2) of the FIFO returned: only a
  * reader's open lets it. */
 static int fifo_opened;
@@ -506,6 +514,29 @@ read_passes(const char *path, const char *what)
 }
 
 /*
+ * A directory whose ACL lets another user write it is one its group may
+ * write for the hard-link rule (its group bits are the ACL's mask), and
+ * the refusal names that user rather than "its group".
+ */
+static void
+test_hard_links_acl(void)
+{
+	char want[512], who[128];
+
+	if (set_acl_or_skip("hl", 0, other_user(), 7, 5, 7, 2) == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "in a directory that user %s, whom its ACL names, may write "
+	         "(mode 0775): it may be another file linked there",
+	         user_shown(other_user(), who, sizeof(who)));
+	read_refused("hl/mta-sts.txt", want,
+	             "a directory an ACL lets another "
+	             "user write");
+	clear_acl("hl");
+	chmod("hl", 0755);
+}
+
+/*
  * A policy file with another name (a hard link) is not read where
  * someone else than its owner could have linked it there: in a directory
  * others may write, or (as root) one of another user when the file is
@@ -526,6 +557,7 @@ test_hard_links(void)
 	             "others may write its directory");
 	chmod("hl", 0755);
 	read_passes("hl/mta-sts.txt", "in a directory of this user's");
+	test_hard_links_acl();
 	if (geteuid() == 0) {
 		ok(chown("hl", 65534, 65534) == 0,
 		   "hard links: the directory given to another user");
@@ -607,6 +639,36 @@ test_group_links(void)
 	       unlink("grp/ln") == 0 && rmdir("grp") == 0,
 	   "links: the group's directory removed");
 	buf_free(&b);
+}
+
+/*
+ * As root: in a directory of root's whose ACL lets another user write it,
+ * a link of that user is refused as in one its group may write, naming
+ * the user the ACL names rather than "its group".
+ */
+static void
+test_acl_links(void)
+{
+	char who[128], want[512];
+	struct diag d;
+
+	if (mkdir("al", 0755) == -1 || chmod("al", 0755) == -1 ||
+	    set_acl_or_skip("al", 0, 65534, 7, 5, 7, 2) == -1) {
+		ok(rmdir("al") == 0, "links: ACL directory removed");
+		return;
+	}
+	diag_init(&d);
+	ok(symlink(spath("lk/real"), "al/ln") == 0 &&
+	       lchown("al/ln", 65534, 65534) == 0 &&
+	       publish_write("al/ln/mta-sts.txt", "f", 1, &d) == -1,
+	   "links: one of the user an ACL lets write its directory, refused");
+	snprintf(want, sizeof(want),
+	         "in a directory that user %s, whom its ACL names, may write "
+	         "(mode 0775), and the link belongs to ",
+	         user_shown(65534, who, sizeof(who)));
+	like(d.error, want, "links: ... naming the user of the ACL");
+	ok(unlink("al/ln") == 0 && rmdir("al") == 0,
+	   "links: ACL directory removed");
 }
 
 /*
@@ -728,11 +790,12 @@ test_links(void)
 		   "links: root's there is followed (%s)", d.error);
 		test_group_links();
 		test_link_exchange();
+		test_acl_links();
 		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 19; i++)
+		for (int i = 0; i < 22; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);
@@ -890,6 +953,20 @@ prog_passes(const char *prog, const char *what)
 	   "program check: %s passes (%s)", what, d.error);
 }
 
+/* Make here's directory dir, mode mode, and put it in PATH before here's
+ * bin (which holds the program deploy). */
+static void
+path_entry_before(const char *here, const char *dir, mode_t mode)
+{
+	char path[PATH_MAX + 64];
+
+	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) ||
+	    chmod(dir, mode) == -1)
+		perror(dir);
+	snprintf(path, sizeof(path), "%s/%s:%s/bin", here, dir, here);
+	setenv("PATH", path, 1);
+}
+
 /*
  * An absolute PATH entry met before the one that holds the program must
  * be as safe as the program: whoever may add a file there could put one
@@ -903,10 +980,7 @@ test_path_entries(const char *here)
 {
 	char path[PATH_MAX + 64], want[2048];
 
-	if (mkdir("pre", 0755) == -1 || chmod("pre", 0777) == -1)
-		perror("pre");
-	snprintf(path, sizeof(path), "%s/pre:%s/bin", here, here);
-	setenv("PATH", path, 1);
+	path_entry_before(here, "pre", 0777);
 	snprintf(want, sizeof(want),
 	         "publish-command deploy: PATH entry %s/pre, looked in before "
 	         "the program is found: %s/pre is writable by others (mode "
@@ -979,6 +1053,71 @@ test_program_path(const char *here)
 	if (saved != NULL)
 		setenv("PATH", saved, 1);
 	free(saved);
+}
+
+/*
+ * A program, or a directory on the way to it, or a PATH entry before it,
+ * whose ACL lets a user or group that is not trusted write it is refused,
+ * naming them and the setfacl to run: before, the group bits of the mode,
+ * which are then the ACL's mask, were taken for its group's, so setfacl
+ * -m u:deploy:rwx on a script of root's (mode 0775 then, group root,
+ * trusted) let the deploy user change what root runs. The running user's
+ * entry, root's group's, and one the mask leaves without write pass.
+ * prog is here's bin/deploy.
+ */
+static void
+test_program_acl(const char *here, const char *prog)
+{
+	unsigned other = other_user();
+	char want[4096], who[128];
+
+	if (set_acl_or_skip("bin/deploy", 0, other, 7, 5, 7, 12) == -1)
+		return;
+	user_shown(other, who, sizeof(who));
+	snprintf(want, sizeof(want),
+	         "publish-command %s: program has an ACL that lets user %s "
+	         "write it (mode 0775, whose group bits are the ACL's mask): "
+	         "that user could change the command mta-sts-sync runs "
+	         "(publish-command); setfacl -x u:%u %s (or setfacl -b %s: no "
+	         "ACL)",
+	         prog, who, other, prog, prog);
+	prog_refused(prog, want, "a program an ACL lets another user write");
+	set_acl("bin/deploy", 1, other, 7, 5, 7);
+	prog_refused(prog, "program has an ACL that lets group ",
+	             "a program an ACL lets another group write");
+	set_acl("bin/deploy", 0, other, 7, 5, 5);
+	prog_passes(prog, "an ACL whose mask takes write away");
+	set_acl("bin/deploy", 0, (unsigned)geteuid(), 7, 5, 7);
+	prog_passes(prog, "an ACL that lets the running user write");
+	set_acl("bin/deploy", 1, 0, 7, 5, 7);
+	prog_passes(prog, "an ACL that lets root's group write");
+	clear_acl("bin/deploy");
+	chmod("bin/deploy", 0755);
+	set_acl("bin", 0, other, 7, 5, 7);
+	snprintf(want, sizeof(want),
+	         "publish-command %s: its directory %s/bin has an ACL that "
+	         "lets user %s write it (mode 0775, whose group bits are the "
+	         "ACL's mask): that user could put another file in its place "
+	         "and change the command mta-sts-sync runs (publish-command); "
+	         "setfacl -x u:%u %s/bin",
+	         prog, here, who, other, here);
+	prog_refused(prog, want,
+	             "in a directory an ACL lets another user "
+	             "write");
+	clear_acl("bin");
+	chmod("bin", 0755);
+	path_entry_before(here, "pre2", 0755);
+	set_acl("pre2", 0, other, 7, 5, 7);
+	snprintf(want, sizeof(want),
+	         "PATH entry %s/pre2, looked in before the program is found: "
+	         "%s/pre2 has an ACL that lets user %s write it (mode 0775, "
+	         "whose group bits are the ACL's mask): that user could put a "
+	         "program there and change the command",
+	         here, here, who);
+	prog_refused("deploy", want,
+	             "a PATH entry an ACL lets another user "
+	             "write");
+	ok(rmdir("pre2") == 0, "program ACLs: removed");
 }
 
 /*
@@ -1096,6 +1235,7 @@ test_program_trust(void)
 	         here);
 	prog_refused(link, want, "a link in a directory writable by others");
 	chmod("alt", 0755);
+	test_program_acl(here, prog);
 	test_program_path(here);
 	if (geteuid() == 0 && chown("bin/deploy", 65534, 65534) == 0) {
 		snprintf(
@@ -1955,6 +2095,16 @@ test_ca_file_gone(void)
 	   rc);
 	like(err, "/ca/ca.pem: file is writable by others (mode 0666)",
 	     "ca-file away at its check: ... judged by its descriptor");
+	chmod(ca, 0644);
+	if (set_acl_or_skip(ca, 0, other_user(), 6, 4, 6, 2) == 0) {
+		rc = sync_dry_run(conf, err, sizeof(err));
+		ok(rc == EXIT_USAGE,
+		   "ca-file an ACL lets another user write: refused, exit 2 "
+		   "(%d)",
+		   rc);
+		like(err, "/ca/ca.pem: file has an ACL that lets user ",
+		     "ca-file an ACL lets another user write: ... said so");
+	}
 	ok(unlink(ca) == 0 && unlink(conf) == 0 && unlink("ca/k.key") == 0 &&
 	       rmdir("ca") == 0,
 	   "ca-file: removed");
