@@ -217,14 +217,13 @@ linked_refused(const struct publish_file *f, const struct stat *st,
 /*
  * Open f's file, in its open directory, for reading: only a regular
  * file, which is looked at before it is opened (opening a device may do
- * something, and a link would lead elsewhere), and not one that may have
- * been hard-linked there from elsewhere (linked_in()). Returns the
- * descriptor with its status in st, -2 when there is no file, -1 (in d).
+ * something, and a link would lead elsewhere). Returns the descriptor
+ * with its status in st, -2 when there is no file, -3 to look again (it
+ * changed between the look and the open), -1 (in d).
  */
 static int
-open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
+open_policy_once(const struct publish_file *f, struct stat *st, struct diag *d)
 {
-	struct stat dst;
 	int fd;
 
 	if (fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW) == -1) {
@@ -242,7 +241,7 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 	fd = openat(f->dirfd, f->name,
 	            O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd == -1 && errno == ENOENT)
-		return -2;
+		return -3;
 	if (fd == -1 && errno == ELOOP)
 		return policy_link_refused(f, d);
 	if (fd == -1) {
@@ -253,11 +252,63 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 		close(fd);
 		return not_regular(f, d);
 	}
-	if (linked_in(f, st, &dst)) {
-		close(fd);
-		return linked_refused(f, st, &dst, d);
-	}
 	return fd;
+}
+
+/*
+ * Whether the name of f's file, open as fd (its status st), still names
+ * it after the open, and whether f's file has no other name that someone
+ * else could have linked there (linked_in(), of its status now: the name
+ * counted too). Whoever linked another file there (a key) could remove
+ * that name again just after the open, and the count read from fd would
+ * be 1 again. Returns 0 (read it), 1 (gone or replaced since: look
+ * again), -1 (refused, in d).
+ */
+static int
+policy_still_named(const struct publish_file *f, const struct stat *st,
+                   struct diag *d)
+{
+	struct stat now, dst;
+
+	if (fstatat(f->dirfd, f->name, &now, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		return 1;
+	if (linked_in(f, st, &dst) || linked_in(f, &now, &dst))
+		return linked_refused(f, &now, &dst, d);
+	return 0;
+}
+
+/* Looks at a policy file that changes while it is opened, at most (a
+ * publish of another domain sharing the file renames over it). */
+#define POLICY_OPEN_TRIES 3
+
+/*
+ * Open f's file for reading (open_policy_once()), and not one that may
+ * have been hard-linked there from elsewhere (policy_still_named()).
+ * Returns the descriptor with its status in st, -2 when there is no
+ * file, -1 (in d).
+ */
+static int
+open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
+{
+	int fd, rc;
+
+	for (int i = 0; i < POLICY_OPEN_TRIES; i++) {
+		if ((fd = open_policy_once(f, st, d)) == -3)
+			continue;
+		if (fd < 0)
+			return fd;
+		if ((rc = policy_still_named(f, st, d)) == 0)
+			return fd;
+		close(fd);
+		if (rc == -1)
+			return -1;
+	}
+	diag_error(d,
+	           "%s: removed or replaced each time it was opened; keep "
+	           "other programs from changing it while mta-sts-sync runs",
+	           f->path);
+	return -1;
 }
 
 int

@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
@@ -126,6 +127,35 @@ flock(int fd, int op)
 		return -1;
 	}
 	return (int)syscall(SYS_flock, fd, op);
+}
+
+/* A name to remove just after the next openat(2) of it opened it, as
+ * whoever linked another file there may do: NULL, none. */
+static const char *unlink_after_open;
+
+/* openat(2), as publish.c and dirwalk.c call it: the real call, then
+ * the removal a test asked for. */
+int
+openat(int dfd, const char *name, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+	int fd;
+
+	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
+	if (fd != -1 && unlink_after_open != NULL &&
+	    strcmp(name, unlink_after_open) == 0) {
+		unlink_after_open = NULL;
+		if (unlinkat(dfd, name, 0) == -1)
+			printf("# cannot remove %s: %s\n", name,
+			       strerror(errno));
+	}
+	return fd;
 }
 
 /* A path whose stat(2) finds nothing after the first (as if renamed away
@@ -514,6 +544,36 @@ read_passes(const char *path, const char *what)
 }
 
 /*
+ * The name linked into a directory others may write is removed again
+ * just after the open (unlink_after_open): the file's count is 1 again
+ * by the time the descriptor is looked at. It is not read: before, the
+ * count of the descriptor alone was judged, and the file (a key) was
+ * read, and shown by a dry run. Now the name must still name the file
+ * opened, counted with it; here it is gone, so there is no file.
+ */
+static void
+test_hard_link_removed(void)
+{
+	struct diag d;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	unlink_after_open = "mta-sts.txt";
+	rc = publish_read("hl/mta-sts.txt", &b, &d);
+	unlink_after_open = NULL;
+	ok(rc != 1 && b.len == 0,
+	   "hard links: its name removed just after the open: nothing read "
+	   "(%d: %s)",
+	   rc, d.error);
+	ok(access("hl/mta-sts.txt", F_OK) == -1 &&
+	       link("hl-secret", "hl/mta-sts.txt") == 0,
+	   "hard links: ... (linked again)");
+	buf_free(&b);
+}
+
+/*
  * A directory whose ACL lets another user write it is one its group may
  * write for the hard-link rule (its group bits are the ACL's mask), and
  * the refusal names that user rather than "its group".
@@ -555,6 +615,7 @@ test_hard_links(void)
 	read_refused("hl/mta-sts.txt",
 	             "hl/mta-sts.txt has 2 names (hard links) and belongs to ",
 	             "others may write its directory");
+	test_hard_link_removed();
 	chmod("hl", 0755);
 	read_passes("hl/mta-sts.txt", "in a directory of this user's");
 	test_hard_links_acl();
