@@ -456,19 +456,23 @@ sync_check_files(const struct conf *conf, struct diag *d)
 }
 
 /* Whether the running user is in group gid (its own, or another it
- * belongs to). */
+ * belongs to: as many as it is in, up to NGROUPS_MAX, 65536). */
 static int
 in_my_groups(gid_t gid)
 {
-	gid_t list[256];
-	int n = getgroups(256, list);
+	gid_t *list;
+	int n, found = 0;
 
 	if (gid == getegid())
 		return 1;
-	for (int i = 0; i < n; i++)
-		if (list[i] == gid)
-			return 1;
-	return 0;
+	if ((n = getgroups(0, NULL)) <= 0)
+		return 0;
+	list = xreallocarray(NULL, (size_t)n, sizeof(*list));
+	n = getgroups(n, list);
+	for (int i = 0; i < n && !found; i++)
+		found = list[i] == gid;
+	free(list);
+	return found;
 }
 
 /* What to run so that others may not read path (st), the configuration
