@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "conf.h"
 #include "dirwalk.h"
 #include "fetch.h"
@@ -2027,41 +2028,133 @@ static const struct trust_words trust_words[] = {
                        "keep the file in directories of root (as /etc/ssl)", 1},
 };
 
-/*
- * Whether the file or directory st may be written by a group that the
- * kind of file w names does not trust: for a program or a ca-file, any
- * group but group_trusted()'s (a deploy script of root:www-data, mode
- * 0775, is the web server's to change); a configuration trusts its
- * group (Debian's /usr/local/etc is group staff, group-writable). A
- * sticky directory lets no one but an entry's owner replace it.
- */
-static int
-group_may_write(const struct stat *st, const struct trust_words *w)
-{
-	return w->own_groups && (st->st_mode & S_IWGRP) != 0 &&
-	       !(S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0) &&
-	       !group_trusted(st->st_gid);
-}
-
 /* "ps: what is writable by group G, mode M: any member could harm;
  * chmod g-w path" into out (len bytes), for path (st) writable by a
- * group group_may_write() refuses; ps names the file trusted, what says
- * what path is to it. Returns -1. */
+ * group writers_check() refuses; lead is "ps: what", the file trusted and
+ * what path is to it, could what whoever may write it could do first (a
+ * directory: put another file in its place). Returns -1. */
 static int
-group_refused(const char *ps, const char *what, const char *path,
+group_refused(const char *lead, const char *could, const char *path,
               const struct stat *st, const struct trust_words *w, char *out,
               size_t len)
 {
 	char grp[128];
 
 	snprintf(out, len,
-	         "%s: %s is writable by group %s, mode %04o: any member "
-	         "could %s%s; chmod g-w %s",
-	         ps, what, group_shown(st->st_gid, grp, sizeof(grp)),
+	         "%s is writable by group %s, mode %04o: any member could "
+	         "%s%s; chmod g-w %s",
+	         lead, group_shown(st->st_gid, grp, sizeof(grp)),
+	         (unsigned)(st->st_mode & 07777), could, w->harm,
+	         path_shown(path, '\0', NULL, 0));
+	return -1;
+}
+
+/* "lead has an ACL that lets user U write it ...; setfacl -x u:N path,
+ * or setfacl -b path" into out (len bytes), for path (st), whose ACL
+ * lets a user or group that is not trusted write it (aw); lead and could
+ * as for group_refused(). Returns -1. */
+static int
+acl_refused(const char *lead, const char *could, const char *path,
+            const struct stat *st, const struct acl_write *aw,
+            const struct trust_words *w, char *out, size_t len)
+{
+	const char *pp = path_shown(path, '\0', NULL, 0);
+	char who[128];
+
+	if (aw->named_is_group)
+		group_shown((gid_t)aw->named_id, who, sizeof(who));
+	else
+		user_shown((uid_t)aw->named_id, who, sizeof(who));
+	snprintf(out, len,
+	         "%s has an ACL that lets %s %s write it (mode %04o, whose "
+	         "group bits are the ACL's mask): %s could %s%s; setfacl -x "
+	         "%c:%u %s (or setfacl -b %s: no ACL)",
+	         lead, aw->named_is_group ? "group" : "user", who,
 	         (unsigned)(st->st_mode & 07777),
-	         S_ISDIR(st->st_mode) ? "put another file in its place and "
-	                              : "",
-	         w->harm, path_shown(path, '\0', NULL, 0));
+	         aw->named_is_group ? "any member" : "that user", could,
+	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, pp, pp);
+	return -1;
+}
+
+/* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
+ * (len bytes), for path, whose ACL acl_write_read() could not read or
+ * judge (err, aw). Returns -1. */
+static int
+acl_unread(const char *lead, const char *path, const struct acl_write *aw,
+           int err, const struct trust_words *w, char *out, size_t len)
+{
+	const char *pp = path_shown(path, '\0', NULL, 0);
+	char why[128];
+
+	if (err == EBADMSG)
+		snprintf(why, sizeof(why), "it is not a version 2 ACL (%d)",
+		         aw->version);
+	else if (err == E2BIG)
+		snprintf(why, sizeof(why), "it has %u entries, more than %d",
+		         aw->entries, ACL_ENTRIES_MAX);
+	else
+		str_copy(why, sizeof(why), strerror(err));
+	snprintf(out, len,
+	         "%s: its ACL cannot be read (%s), so who may write it, and "
+	         "%s, cannot be told; setfacl -b %s removes it",
+	         lead, why, w->harm, pp);
+	return -1;
+}
+
+/*
+ * Whether path (st) may be written by a group or a user that the kind of
+ * file w names does not trust: for a program or a ca-file, an owning
+ * group but group_trusted()'s (a deploy script of root:www-data, mode
+ * 0775, is the web server's to change), while a configuration trusts its
+ * group (Debian's /usr/local/etc is group staff, group-writable); and for
+ * every kind, a user or group that its ACL names (setfacl -m
+ * u:deploy:rwx, the usual grant to a deploy user, leaves a root:root
+ * file of mode 0775), but root, the running user or a trusted group.
+ * With sticky_ok, a sticky directory passes: no one but an entry's owner
+ * may replace an entry of it. lead and could as for group_refused().
+ * Returns 0, or -1 with the reason in out.
+ */
+static int
+writers_check(const char *lead, const char *could, const char *path,
+              const struct stat *st, int sticky_ok, const struct trust_words *w,
+              char *out, size_t len)
+{
+	struct acl_write aw;
+
+	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
+		return 0;
+	if (acl_write_read(path, st, &aw) == -1)
+		return acl_unread(lead, path, &aw, errno, w, out, len);
+	if (w->own_groups && aw.group && !group_trusted(st->st_gid))
+		return group_refused(lead, could, path, st, w, out, len);
+	if (aw.named)
+		return acl_refused(lead, could, path, st, &aw, w, out, len);
+	return 0;
+}
+
+/*
+ * The check of path (ps, as shown) could not look at what, on the way to
+ * it (err): refused, as a check that skips what cannot be looked at
+ * could be made to pass by whoever may take a directory away for a
+ * moment (w names the file and what they could then do). Returns -1 with
+ * "ps: reason" in out (len bytes).
+ */
+static int
+path_changed(const char *ps, const char *what, int err,
+             const struct trust_words *w, char *out, size_t len)
+{
+	if (err == ENAMETOOLONG)
+		snprintf(out, len,
+		         "%s: the directories on the way to it cannot be "
+		         "checked: %s...: %s; give a shorter path",
+		         ps, path_shown(what, '\0', NULL, 0), strerror(err));
+	else
+		snprintf(out, len,
+		         "%s: the directories on the way to it cannot be "
+		         "checked: %s: %s (removed or replaced while it was "
+		         "checked): not trusted, as whoever may do so could %s",
+		         ps, path_shown(what, '\0', NULL, 0), strerror(err),
+		         w->harm);
 	return -1;
 }
 
@@ -2083,8 +2176,12 @@ dir_check_one(const char *dir, int own, const char *path,
 	enum dir_trust trust;
 	struct stat st;
 
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode))
-		return 0; /* the file was read through it: nothing to say */
+	/* the file was reached through it a moment ago: gone or another
+	 * file now, it was replaced meanwhile, by whoever may */
+	if (stat(dir, &st) == -1)
+		return path_changed(ps, dir, errno, w, out, len);
+	if (!S_ISDIR(st.st_mode))
+		return path_changed(ps, dir, ENOTDIR, w, out, len);
 	trust = dir_trust(&st);
 	if (trust == DIR_OTHER_OWNER) {
 		snprintf(out, len,
@@ -2097,16 +2194,15 @@ dir_check_one(const char *dir, int own, const char *path,
 		         own ? "chown root " : w->keep, own ? ds : "");
 		return -1;
 	}
-	if (trust == DIR_TRUSTED && group_may_write(&st, w)) {
-		char what[PATH_MAX + 64];
+	if (trust == DIR_TRUSTED) {
+		char lead[2 * PATH_MAX + 64];
 
-		snprintf(what, sizeof(what), "%s %s",
+		snprintf(lead, sizeof(lead), "%s: %s %s", ps,
 		         own ? "its directory" : "the directory on its path",
 		         ds);
-		return group_refused(ps, what, dir, &st, w, out, len);
+		return writers_check(lead, "put another file in its place and ",
+		                     dir, &st, 1, w, out, len);
 	}
-	if (trust == DIR_TRUSTED)
-		return 0;
 	snprintf(out, len,
 	         "%s: %s %s is writable by others (mode %04o): anyone could "
 	         "put another file in its place and %s; chmod o-w %s",
@@ -2122,15 +2218,30 @@ struct path_walk {
 	struct strlist dirs; /* the directories entered, in order */
 	int looked_up;       /* an entry of cur was looked up */
 	int links;
+	char at[PATH_MAX]; /* what could not be looked at (walk_step() -1) */
 };
 
-/* Component comp of the walk: a directory is entered, a link's target
+/* Whether a component is left in todo: something to look up in what the
+ * walk has reached. */
+static int
+components_left(const char *todo)
+{
+	while (*todo == '/')
+		todo++;
+	return *todo != '\0';
+}
+
+/*
+ * Component comp of the walk: a directory is entered, a link's target
  * put in front of what is left. Returns 1 to go on, 0 at the end (the
- * file, or something that cannot be followed: nothing to say). */
+ * file), -1 with errno set when it cannot be looked at or followed (the
+ * path of what in w->at): the file was reached through it a moment ago,
+ * so it was removed or replaced meanwhile, or the path is too long.
+ */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	char next[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 	struct stat st;
 	ssize_t n;
 
@@ -2149,25 +2260,38 @@ walk_step(struct path_walk *w, const char *comp)
 		return 1;
 	}
 	w->looked_up = 1;
-	if ((size_t)snprintf(next, sizeof(next), "%s%s%s", w->cur,
+	if ((size_t)snprintf(w->at, sizeof(w->at), "%s%s%s", w->cur,
 	                     strcmp(w->cur, "/") == 0 ? "" : "/",
-	                     comp) >= sizeof(next) ||
-	    lstat(next, &st) == -1)
-		return 0;
+	                     comp) >= sizeof(w->at)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (lstat(w->at, &st) == -1)
+		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		str_copy(w->cur, sizeof(w->cur), next);
-		strlist_add(&w->dirs, next);
+		str_copy(w->cur, sizeof(w->cur), w->at);
+		strlist_add(&w->dirs, w->at);
 		w->looked_up = 0;
 		return 1;
 	}
-	if (!S_ISLNK(st.st_mode) || ++w->links > DIRWALK_LINKS)
-		return 0;
-	n = readlink(next, target, sizeof(target) - 1);
-	if (n <= 0)
-		return 0;
+	if (!S_ISLNK(st.st_mode)) {
+		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
+		return components_left(w->todo) ? -1 : 0;
+	}
+	if (++w->links > DIRWALK_LINKS) {
+		errno = ELOOP;
+		return -1;
+	}
+	n = readlink(w->at, target, sizeof(target) - 1);
+	if (n <= 0) {
+		errno = n == 0 ? ENOENT : errno;
+		return -1;
+	}
 	target[n] = '\0';
-	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
-		return 0;
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (target[0] == '/')
 		str_copy(w->cur, sizeof(w->cur), "/");
 	return 1;
@@ -2177,28 +2301,32 @@ walk_step(struct path_walk *w, const char *comp)
  * dir_check_one() for every directory the path to the file goes
  * through, links followed one at a time: those of the path as written
  * (from the working directory's real path when it is relative), of every
- * link's target, and the directory of each link. Returns 0, or -1 with
- * the reason in out.
+ * link's target, and the directory of each link. Whatever on the way
+ * cannot be looked at refuses the file (path_changed()). Returns 0, or
+ * -1 with the reason in out.
  */
 static int
 path_walk_check(const char *path, const struct trust_words *tw, char *out,
                 size_t len)
 {
-	struct path_walk w;
+	const char *ps = path_shown(path, '\0', NULL, 0);
 	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
-	int rc = 0;
+	struct path_walk w;
+	int rc = 0, step = 1;
 
 	memset(&w, 0, sizeof(w));
 	str_copy(w.cur, sizeof(w.cur), "/");
 	/* a relative path, from the working directory's real path */
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
-		return 0;
+		return path_changed(ps, ".", errno, tw, out, len);
 	if ((size_t)snprintf(w.todo, sizeof(w.todo), "%s/%s", cwd, path) >=
 	    sizeof(w.todo))
-		return 0; /* read a moment ago: nothing better to say */
+		return path_changed(ps, cwd, ENAMETOOLONG, tw, out, len);
 	strlist_add(&w.dirs, "/");
-	while (path_next(w.todo, comp) != -1 && walk_step(&w, comp) == 1)
-		;
+	while (step == 1 && path_next(w.todo, comp) != -1)
+		step = walk_step(&w, comp);
+	if (step == -1)
+		rc = path_changed(ps, w.at, errno, tw, out, len);
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
 		                   path, tw, out, len);
@@ -2212,6 +2340,7 @@ conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
 {
 	const struct trust_words *w = &trust_words[what];
 	const char *ps = path_shown(path, '\0', NULL, 0);
+	char lead[PATH_MAX + 64];
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
@@ -2231,8 +2360,9 @@ conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
 		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, ps);
 		return -1;
 	}
-	if (group_may_write(st, w))
-		return group_refused(ps, w->file, path, st, w, out, len);
+	snprintf(lead, sizeof(lead), "%s: %s", ps, w->file);
+	if (writers_check(lead, "", path, st, 0, w, out, len) == -1)
+		return -1;
 	return path_walk_check(path, w, out, len);
 }
 
@@ -2241,7 +2371,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
                      size_t len)
 {
 	const struct trust_words *w = &trust_words[what];
-	char who[128], at[PATH_MAX], *slash;
+	char who[128], at[PATH_MAX], could[64], *slash;
 	const char *ds;
 	struct stat st;
 
@@ -2275,15 +2405,9 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 		         ds);
 		return -1;
 	}
-	if (w->own_groups && (st.st_mode & S_IWGRP) != 0 &&
-	    !group_trusted(st.st_gid)) {
-		snprintf(out, len,
-		         "%s is writable by group %s, mode %04o: any member "
-		         "could put a %s there and %s; chmod g-w %s",
-		         ds, group_shown(st.st_gid, who, sizeof(who)),
-		         (unsigned)(st.st_mode & 07777), w->file, w->harm, ds);
+	snprintf(could, sizeof(could), "put a %s there and ", w->file);
+	if (writers_check(ds, could, at, &st, 0, w, out, len) == -1)
 		return -1;
-	}
 	return path_walk_check(at, w, out, len);
 }
 

@@ -15,10 +15,12 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "dirwalk.h"
 
 /* Attempts at a component that changes while it is looked at (made or
@@ -37,25 +39,42 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
+/* The buffer of an entry of the user or group database, at most: a
+ * group with many members (LDAP, SSSD) needs more than the 4 KiB tried
+ * first, and the name read from it decides whether it is staff. */
+#define DIRWALK_ENTRY_MAX (1024 * 1024)
+
 /* The name of user id, or of group id when is_group, printable, into
- * out (size bytes); "" when it has none. Returns out. */
+ * out (size bytes); "" when it has none, or its entry does not fit in
+ * DIRWALK_ENTRY_MAX bytes. Returns out. */
 static const char *
 id_name(int is_group, unsigned id, char *out, size_t size)
 {
 	struct passwd pw, *pwf = NULL;
 	struct group gr, *grf = NULL;
 	const char *name = NULL;
-	char buf[4096];
+	char small[4096], *buf = small, *big = NULL;
+	size_t len = sizeof(small);
+	int rc;
 
-	if (is_group &&
-	    getgrgid_r((gid_t)id, &gr, buf, sizeof(buf), &grf) == 0 && grf)
+	for (;;) {
+		rc = is_group ? getgrgid_r((gid_t)id, &gr, buf, len, &grf)
+		              : getpwuid_r((uid_t)id, &pw, buf, len, &pwf);
+		if (rc != ERANGE || len >= DIRWALK_ENTRY_MAX)
+			break;
+		len *= 2;
+		free(big);
+		buf = big = xmalloc(len);
+	}
+	if (rc == 0 && is_group && grf != NULL)
 		name = grf->gr_name;
-	else if (!is_group &&
-	         getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &pwf) == 0 && pwf)
+	else if (rc == 0 && !is_group && pwf != NULL)
 		name = pwf->pw_name;
 	if (name == NULL)
 		name = "";
-	return str_printable(name, strlen(name), out, size);
+	str_printable(name, strlen(name), out, size);
+	free(big);
+	return out;
 }
 
 int
@@ -181,6 +200,30 @@ dir_write_hint(int err, const char *dir, char *out, size_t size)
 		         dir, writer_name(who, sizeof(who)));
 	else
 		str_copy(out, size, erofs_hint(err));
+}
+
+const char *
+dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
+{
+	struct acl_write aw;
+	char p[64], who[128];
+
+	if ((st->st_mode & S_IWOTH) != 0)
+		return "others";
+	/* the directory open as dfd, not what a path names by now */
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
+	if (acl_write_read(p, st, &aw) == -1 || !aw.acl)
+		return "its group";
+	if (aw.named && aw.named_is_group)
+		snprintf(out, size, "group %s, which its ACL names,",
+		         group_shown((gid_t)aw.named_id, who, sizeof(who)));
+	else if (aw.named)
+		snprintf(out, size, "user %s, whom its ACL names,",
+		         user_shown((uid_t)aw.named_id, who, sizeof(who)));
+	else
+		snprintf(out, size, "%sthe users or groups its ACL names",
+		         aw.group ? "its group, or " : "");
+	return out;
 }
 
 /* What a walk does at a directory that does not exist. */
@@ -379,21 +422,22 @@ walk_mkdir(struct walk *w, const char *name)
 }
 
 /*
- * Refuse to follow the link name (its status lst) in the directory
- * reached (dst), which someone else than root or the running user could
- * have put there (why, or, when DIR_TRUSTED, a link of another user in
- * a directory its group or others may write): they could point it at
- * any directory (another domain's, a system one) for this run to write
- * in. Says so in w->d, naming the link, where it points, whose directory
- * or link it is and what to do (for another user's, also: run as that
- * user). Returns -1.
+ * Refuse to follow the link name (open as lfd, its status lst) in the
+ * directory reached (dst), which someone else than root or the running
+ * user could have put there (why, or, when DIR_TRUSTED, a link of
+ * another user in a directory its group or others may write): they could
+ * point it at any directory (another domain's, a system one) for this run
+ * to write in. Says so in w->d, naming the link, where it points, whose
+ * directory or link it is and what to do (for another user's, also: run
+ * as that user). Returns -1.
  */
 static int
-link_refused(struct walk *w, const char *name, const struct stat *dst,
+link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
-	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[320], who[128];
-	ssize_t n = readlinkat(w->fd, name, to, sizeof(to) - 1);
+	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[512], who[128];
+	char writers[192];
+	ssize_t n = readlinkat(lfd, "", to, sizeof(to) - 1);
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
 	uid_t owner = why == DIR_OTHER_OWNER ? dst->st_uid : lst->st_uid;
 
@@ -410,11 +454,12 @@ link_refused(struct walk *w, const char *name, const struct stat *dst,
 		         "others may write (mode %04o; chmod o-w would do)",
 		         mode);
 	else
-		snprintf(whose, sizeof(whose),
-		         "%s may write (mode %04o), and the link belongs to "
-		         "%s",
-		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
-		         mode, who);
+		snprintf(
+		    whose, sizeof(whose),
+		    "%s may write (mode %04o), and the link belongs to "
+		    "%s",
+		    dir_writers_shown(w->fd, dst, writers, sizeof(writers)),
+		    mode, who);
 	diag_error(w->d,
 	           "%s is a symbolic link (to \"%s\") in a directory that "
 	           "%s: not followed, as it could lead anywhere (another "
@@ -428,16 +473,17 @@ link_refused(struct walk *w, const char *name, const struct stat *dst,
 }
 
 /*
- * Follow the link name (its status lst) of the directory reached, if
- * nobody but root or the running user could have put it there: the
- * directory is trusted (dir_trust()), and where others than its owner
- * may write it (its group, or anyone in a sticky one), the link is
- * root's or this user's. Its target goes in front
+ * Follow the link name (open as lfd, its status lst) of the directory
+ * reached, if nobody but root or the running user could have put it
+ * there: the directory is trusted (dir_trust()), and where others than
+ * its owner may write it (its group, or anyone in a sticky one), the link
+ * is root's or this user's. Its target, read from lfd (the link whose
+ * owner was judged, not whatever has its name by then), goes in front
  * of what is left. Returns 0 (an identity walk that may not follow it
  * stops there), or -1 (in w->d).
  */
 static int
-walk_link(struct walk *w, const char *name, const struct stat *lst)
+walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 {
 	char target[PATH_MAX];
 	struct stat dst;
@@ -457,10 +503,10 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 	if (why != DIR_TRUSTED || foreign)
 		return w->mode == WALK_IDENTITY
 		           ? walk_fail(w, name, 0)
-		           : link_refused(w, name, &dst, lst, why);
+		           : link_refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
 		return walk_fail(w, name, ELOOP);
-	n = readlinkat(w->fd, name, target, sizeof(target));
+	n = readlinkat(lfd, "", target, sizeof(target));
 	if (n <= 0 || n == (ssize_t)sizeof(target))
 		return walk_fail(w, name, n == -1 ? errno : ENAMETOOLONG);
 	target[n] = '\0';
@@ -479,15 +525,45 @@ walk_link(struct walk *w, const char *name, const struct stat *lst)
 }
 
 /*
+ * The entry name of the directory reached, which is no directory when
+ * opened as one: open it, without following it, and follow it when it is
+ * a link and may be followed (walk_link()). Its owner and its target are
+ * then those of one link: two lookups by name could meet two links,
+ * swapped between them by whoever may write there (rename(2) with
+ * RENAME_EXCHANGE). Returns 0 to go on, 1 to look at name again (gone,
+ * or a directory by now), -1 (in w->d).
+ */
+static int
+walk_entry_link(struct walk *w, const char *name)
+{
+	struct stat st;
+	int lfd, rc, err;
+
+	lfd = openat(w->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (lfd == -1)
+		return errno == ENOENT ? 1 : walk_fail(w, name, errno);
+	if (fstat(lfd, &st) == -1) {
+		err = errno;
+		close(lfd);
+		return walk_fail(w, name, err);
+	}
+	if (S_ISLNK(st.st_mode))
+		rc = walk_link(w, name, lfd, &st);
+	else
+		rc = S_ISDIR(st.st_mode) ? 1 : walk_fail(w, name, ENOTDIR);
+	close(lfd);
+	return rc;
+}
+
+/*
  * Walk into the entry name of the directory reached: a directory is
- * entered, a link followed when it may be (walk_link()), a missing one
- * made, skipped or reported (by the mode). Returns 0 to go on, 1 when it
- * is missing (WALK_READ), -1 (in w->d).
+ * entered, a link followed when it may be (walk_entry_link()), a missing
+ * one made, skipped or reported (by the mode). Returns 0 to go on, 1 when
+ * it is missing (WALK_READ), -1 (in w->d).
  */
 static int
 walk_into(struct walk *w, const char *name)
 {
-	struct stat st;
 	int fd, rc;
 
 	for (int i = 0; i < DIRWALK_TRIES; i++) {
@@ -506,15 +582,9 @@ walk_into(struct walk *w, const char *name)
 		}
 		if (errno != ENOTDIR && errno != ELOOP)
 			return walk_fail(w, name, errno);
-		if (fstatat(w->fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT)
-				continue; /* removed meanwhile */
-			return walk_fail(w, name, errno);
-		}
-		if (S_ISLNK(st.st_mode))
-			return walk_link(w, name, &st);
-		if (!S_ISDIR(st.st_mode))
-			return walk_fail(w, name, ENOTDIR);
+		/* removed or made a directory meanwhile: look again */
+		if ((rc = walk_entry_link(w, name)) != 1)
+			return rc;
 	}
 	/* made or replaced under this walk each time */
 	return walk_fail(w, name, EAGAIN);

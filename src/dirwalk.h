@@ -52,6 +52,14 @@ const char *group_shown(gid_t gid, char *out, size_t size);
  * to run (chgrp NAME). Returns out. */
 const char *group_name(gid_t gid, char *out, size_t size);
 
+/* Who besides its owner may write the directory open as dfd (its status
+ * st), for a message: "others", "its group", or, when its ACL says so,
+ * "user NAME (uid N), whom its ACL names," (the first one that is not
+ * trusted; or a group), else "the users or groups its ACL names". out
+ * (size bytes) may hold it. Returns it. */
+const char *dir_writers_shown(int dfd, const struct stat *st, char *out,
+                              size_t size);
+
 /* Take the next component of the path todo into comp (NAME_MAX + 1
  * bytes), and remove it from todo. Returns 0; 1 when it was longer than
  * NAME_MAX (comp holds its start); -1 when none is left. */

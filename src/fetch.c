@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,23 +169,44 @@ trust_has_cert(X509_STORE *st)
 	return 0;
 }
 
-/* A new store holding the certificates of the PEM file path, with the
- * flags libcurl gives a store when verifying the peer, or NULL (also
+/* Add the certificates and CRLs of the PEM text read from fd to st, as
+ * X509_STORE_load_file() adds those of a file (X509_load_cert_crl_file()
+ * reads them so). Returns whether it held any and all were added. */
+static int
+trust_add_pem(X509_STORE *st, int fd)
+{
+	BIO *in = BIO_new_fd(fd, BIO_NOCLOSE);
+	STACK_OF(X509_INFO) *inf = NULL;
+	int ok;
+
+	if (in != NULL)
+		inf = PEM_X509_INFO_read_bio(in, NULL, NULL, NULL);
+	ok = inf != NULL && sk_X509_INFO_num(inf) > 0;
+	for (int i = 0; ok && i < sk_X509_INFO_num(inf); i++) {
+		X509_INFO *it = sk_X509_INFO_value(inf, i);
+
+		if (it->x509 != NULL && X509_STORE_add_cert(st, it->x509) != 1)
+			ok = 0;
+		if (it->crl != NULL && X509_STORE_add_crl(st, it->crl) != 1)
+			ok = 0;
+	}
+	sk_X509_INFO_pop_free(inf, X509_INFO_free);
+	BIO_free(in);
+	return ok;
+}
+
+/* A new store holding the certificates of the PEM file open as fd, with
+ * the flags libcurl gives a store when verifying the peer, or NULL (also
  * when it holds no certificate). */
 static X509_STORE *
-trust_load(const char *path)
+trust_load(int fd)
 {
 	X509_STORE *st = X509_STORE_new();
 	int ok;
 
 	if (st == NULL)
 		return NULL;
-#ifndef USE_OPENSSL_1_1_API
-	ok = X509_STORE_load_file(st, path) == 1;
-#else
-	ok = X509_STORE_load_locations(st, path, NULL) == 1;
-#endif
-	ok = ok && trust_has_cert(st);
+	ok = trust_add_pem(st, fd) && trust_has_cert(st);
 	/* as libcurl: chains from the store first, and an intermediate
 	 * certificate in it is a trust anchor too */
 	ok = ok && X509_STORE_set_flags(st, X509_V_FLAG_TRUSTED_FIRST |
@@ -197,48 +219,63 @@ trust_load(const char *path)
 	return st;
 }
 
-/* The process's store for the CA file path (parsed at the first call for
- * it), or NULL if it cannot be parsed. Valid until
+/* The process's store for the CA file path, parsed at the first call for
+ * it: from fd, the file open for reading, or, with fd -1, from path
+ * opened here. NULL if it cannot be parsed. Valid until
  * fetch_global_cleanup(). */
 static X509_STORE *
-trust_store(const char *path)
+trust_store(const char *path, int fd)
 {
 	struct trust *t;
 	X509_STORE *st;
+	int own = -1;
 
 	pthread_mutex_lock(&trusts.lock);
 	for (t = trusts.list; t != NULL; t = t->next)
 		if (strcmp(t->path, path) == 0)
 			break;
 	if (t == NULL) {
+		if (fd == -1)
+			fd = own = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+			                          O_NONBLOCK);
 		t = xcalloc(1, sizeof(*t));
 		t->path = xstrdup(path);
-		t->store = trust_load(path);
+		t->store = fd != -1 ? trust_load(fd) : NULL;
 		t->next = trusts.list;
 		trusts.list = t;
 	}
 	st = t->store;
 	pthread_mutex_unlock(&trusts.lock);
+	if (own != -1)
+		close(own);
 	return st;
 }
 
 int
-fetch_ca_file_check(const char *path, struct diag *d)
+fetch_ca_file_load(const char *path, int fd, struct diag *d)
 {
-	FILE *fp = fopen(path, "re");
-
-	if (fp == NULL) {
-		diag_error(d, "%s: cannot read: %s",
-		           path_shown(path, '\0', NULL, 0), strerror(errno));
-		return -1;
-	}
-	fclose(fp);
-	if (trust_store(path) == NULL) {
+	if (trust_store(path, fd) == NULL) {
 		diag_error(d, "%s: no PEM certificate could be read from it",
 		           path_shown(path, '\0', NULL, 0));
 		return -1;
 	}
 	return 0;
+}
+
+int
+fetch_ca_file_check(const char *path, struct diag *d)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int rc;
+
+	if (fd == -1) {
+		diag_error(d, "%s: cannot read: %s",
+		           path_shown(path, '\0', NULL, 0), strerror(errno));
+		return -1;
+	}
+	rc = fetch_ca_file_load(path, fd, d);
+	close(fd);
+	return rc;
 }
 
 /* Free the stores (no connection may be using them). */
@@ -763,7 +800,7 @@ xfer_set_trust(struct xfer *x, const struct fetch_opts *o)
 
 	if (!want_certinfo) {
 		if (*ca != '\0')
-			x->trust = trust_store(ca);
+			x->trust = trust_store(ca, -1);
 		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION,
 		                        on_ssl_ctx) != CURLE_OK;
 		bad |= curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, x) != CURLE_OK;

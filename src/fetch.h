@@ -66,6 +66,10 @@ int fetch_url_host_check(const char *url, struct diag *d);
 /* Can the CA file path be read, and does it hold a certificate? Returns
  * 0, or -1 with the reason in d. (After fetch_global_init().) */
 int fetch_ca_file_check(const char *path, struct diag *d);
+/* The same for the CA file path open as fd (for reading), which the
+ * caller has judged: its certificates are read from fd, and are those
+ * every fetch of the process with that ca_file trusts from then on. */
+int fetch_ca_file_load(const char *path, int fd, struct diag *d);
 
 /* Fetch url into r (which the caller frees with fetch_result_free).
  * Returns 0 when r->ok, else -1 with r->error set: the reason in words,

@@ -193,15 +193,16 @@ static int
 linked_refused(const struct publish_file *f, const struct stat *st,
                const struct stat *dst, struct diag *d)
 {
-	char owner[128], where[192];
+	char owner[128], where[320], writers[192];
 
 	if (dst->st_uid != 0 && dst->st_uid != geteuid())
 		snprintf(where, sizeof(where), "belongs to %s",
 		         user_shown(dst->st_uid, owner, sizeof(owner)));
 	else
-		snprintf(where, sizeof(where), "%s may write (mode %04o)",
-		         (dst->st_mode & S_IWOTH) != 0 ? "others" : "its group",
-		         (unsigned)(dst->st_mode & 07777));
+		snprintf(
+		    where, sizeof(where), "%s may write (mode %04o)",
+		    dir_writers_shown(f->dirfd, dst, writers, sizeof(writers)),
+		    (unsigned)(dst->st_mode & 07777));
 	diag_error(d,
 	           "%s has %lu names (hard links) and belongs to %s, in a "
 	           "directory that %s: it may be another file linked there "
@@ -216,14 +217,13 @@ linked_refused(const struct publish_file *f, const struct stat *st,
 /*
  * Open f's file, in its open directory, for reading: only a regular
  * file, which is looked at before it is opened (opening a device may do
- * something, and a link would lead elsewhere), and not one that may have
- * been hard-linked there from elsewhere (linked_in()). Returns the
- * descriptor with its status in st, -2 when there is no file, -1 (in d).
+ * something, and a link would lead elsewhere). Returns the descriptor
+ * with its status in st, -2 when there is no file, -3 to look again (it
+ * changed between the look and the open), -1 (in d).
  */
 static int
-open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
+open_policy_once(const struct publish_file *f, struct stat *st, struct diag *d)
 {
-	struct stat dst;
 	int fd;
 
 	if (fstatat(f->dirfd, f->name, st, AT_SYMLINK_NOFOLLOW) == -1) {
@@ -241,7 +241,7 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 	fd = openat(f->dirfd, f->name,
 	            O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
 	if (fd == -1 && errno == ENOENT)
-		return -2;
+		return -3;
 	if (fd == -1 && errno == ELOOP)
 		return policy_link_refused(f, d);
 	if (fd == -1) {
@@ -252,11 +252,63 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 		close(fd);
 		return not_regular(f, d);
 	}
-	if (linked_in(f, st, &dst)) {
-		close(fd);
-		return linked_refused(f, st, &dst, d);
-	}
 	return fd;
+}
+
+/*
+ * Whether the name of f's file, open as fd (its status st), still names
+ * it after the open, and whether f's file has no other name that someone
+ * else could have linked there (linked_in(), of its status now: the name
+ * counted too). Whoever linked another file there (a key) could remove
+ * that name again just after the open, and the count read from fd would
+ * be 1 again. Returns 0 (read it), 1 (gone or replaced since: look
+ * again), -1 (refused, in d).
+ */
+static int
+policy_still_named(const struct publish_file *f, const struct stat *st,
+                   struct diag *d)
+{
+	struct stat now, dst;
+
+	if (fstatat(f->dirfd, f->name, &now, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+		return 1;
+	if (linked_in(f, st, &dst) || linked_in(f, &now, &dst))
+		return linked_refused(f, &now, &dst, d);
+	return 0;
+}
+
+/* Looks at a policy file that changes while it is opened, at most (a
+ * publish of another domain sharing the file renames over it). */
+#define POLICY_OPEN_TRIES 3
+
+/*
+ * Open f's file for reading (open_policy_once()), and not one that may
+ * have been hard-linked there from elsewhere (policy_still_named()).
+ * Returns the descriptor with its status in st, -2 when there is no
+ * file, -1 (in d).
+ */
+static int
+open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
+{
+	int fd, rc;
+
+	for (int i = 0; i < POLICY_OPEN_TRIES; i++) {
+		if ((fd = open_policy_once(f, st, d)) == -3)
+			continue;
+		if (fd < 0)
+			return fd;
+		if ((rc = policy_still_named(f, st, d)) == 0)
+			return fd;
+		close(fd);
+		if (rc == -1)
+			return -1;
+	}
+	diag_error(d,
+	           "%s: removed or replaced each time it was opened; keep "
+	           "other programs from changing it while mta-sts-sync runs",
+	           f->path);
+	return -1;
 }
 
 int
@@ -1143,15 +1195,19 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
 /*
  * A command ready to run: the program checked (program_find()), by the
  * absolute path that is executed, so that what runs is what was checked
- * (execvp() would look a bare name up in PATH again); the arguments it
- * gets, its argv[0] as written for a bare name (git), made absolute for
- * a path (the command runs in /); and, for a program without "#!" that
- * the kernel does not run (ENOEXEC), the shell's argv, "/bin/sh" path
- * arguments..., as execvp() runs it (its strings are argv's). Made
- * before the fork: the supervisor and the command allocate nothing.
+ * (execvp() would look a bare name up in PATH again), and the identity
+ * (device, inode) of the file checked, looked at again just before the
+ * exec; the arguments it gets, its argv[0] as written for a bare name
+ * (git), made absolute for a path (the command runs in /); and, for a
+ * program without "#!" that the kernel does not run (ENOEXEC), the
+ * shell's argv, "/bin/sh" path arguments..., as execvp() runs it (its
+ * strings are argv's). Made before the fork: the supervisor and the
+ * command allocate nothing.
  */
 struct cmd_line {
 	char *path;
+	dev_t dev;
+	ino_t ino;
 	char **argv;
 	char **sh;
 };
@@ -1236,7 +1292,10 @@ enum {
 	 * with the run (errno of prctl PR_SET_PDEATHSIG), or what it
 	 * leaves could not be followed (PR_SET_CHILD_SUBREAPER) */
 	REPORT_PDEATHSIG,
-	REPORT_SUBREAPER
+	REPORT_SUBREAPER,
+	/* from the command: not executed, as its path no longer names the
+	 * file checked (errno of the stat(), or 0: another file) */
+	REPORT_REPLACED
 };
 #define REPORT_FD 3 /* the report pipe in the supervisor and command */
 /* The supervisor's copy of the run's lock, close-on-exec: a run killed
@@ -1337,22 +1396,34 @@ sv_descriptors(int outfd, int repfd)
  * as they were when the run started (ignored[]), SIGPIPE (which the run
  * ignores: a shell pipeline in the command needs it) at its default, the
  * run's signal mask (mask), then exec of c's program (or of the shell
- * for it, as execvp() does). It has descriptors 0 to 2, and the report
- * pipe, closed by the exec; errno goes through it when the exec fails.
+ * for it, as execvp() does), if its path still names the file checked.
+ * It has descriptors 0 to 2, and the report pipe, closed by the exec;
+ * errno goes through it when the exec fails.
  */
 static void __attribute__((noreturn))
 command_exec(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 {
 	struct cmd_report r = {REPORT_EXEC, 0};
+	struct stat st;
 
 	for (size_t i = 0; i < NSTOP_SIGNALS; i++)
 		signal(stop_signals[i], ignored[i] ? SIG_IGN : SIG_DFL);
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	execv(c->path, c->argv);
-	if (errno == ENOEXEC)
-		execv(c->sh[0], c->sh);
-	r.value = errno;
+	/* the exec goes by the path (a script's interpreter opens it by
+	 * that name, and its $0 is that name, not /dev/fd/N as with
+	 * execveat() of a descriptor): what it names now must be what was
+	 * checked, down to this moment */
+	if (stat(c->path, &st) == -1 || st.st_dev != c->dev ||
+	    st.st_ino != c->ino) {
+		r.kind = REPORT_REPLACED;
+		r.value = errno;
+	} else {
+		execv(c->path, c->argv);
+		if (errno == ENOEXEC)
+			execv(c->sh[0], c->sh);
+		r.value = errno;
+	}
 	if (write(REPORT_FD, &r, sizeof(r)) < 0)
 		_exit(126);
 	_exit(127);
@@ -1625,6 +1696,7 @@ child_exited(pid_t pid)
 /* What the report pipe of a command said, and how its wait ended. */
 struct cmd_outcome {
 	int exec_errno;       /* its exec failed */
+	int replaced;         /* not executed: its path names another file */
 	int start_errno;      /* its supervisor could not start it */
 	const char *prctl_op; /* ... as this prctl() failed */
 	int has_status;       /* status is the command's wait status */
@@ -1644,6 +1716,8 @@ read_reports(int fd, struct cmd_outcome *o)
 		for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(r[0]); i++)
 			if (r[i].kind == REPORT_EXEC)
 				o->exec_errno = r[i].value;
+			else if (r[i].kind == REPORT_REPLACED)
+				o->replaced = 1;
 			else if (r[i].kind == REPORT_START)
 				o->start_errno = r[i].value;
 			else if (r[i].kind == REPORT_PDEATHSIG ||
@@ -1799,7 +1873,14 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 	struct buf msg;
 
 	buf_init(&msg, 4096); /* diag_error() cuts it to DIAG_MSG_MAX */
-	if (o->exec_errno != 0)
+	if (o->replaced)
+		buf_printf(&msg,
+		           "publish-command %s: not run: the program was "
+		           "replaced or removed between its check and its "
+		           "start; if nothing else than an upgrade of it "
+		           "explains that, find what changes it",
+		           cmd);
+	else if (o->exec_errno != 0)
 		buf_printf(&msg, "publish-command %s: cannot execute: %s", cmd,
 		           strerror(o->exec_errno));
 	else if (o->prctl_op != NULL)
@@ -1989,19 +2070,31 @@ program_in_path(const char *prog, struct buf *found, struct diag *d)
  * The program found (prog as written, found where it is) must be as safe
  * as the configuration that names it: it runs as the user running
  * mta-sts-sync, so neither it nor a directory on the way to it may be
- * changed by another user (conf_trust_check()). Returns 0, or -1 with
- * the reason and what to run in d.
+ * changed by another user (conf_trust_check()). A file that cannot be
+ * looked at any more is refused too: it was there a moment ago, and
+ * whoever may take it away for a moment could make a check that skips
+ * it pass. Returns 0 with its status in st, or -1 with the reason and
+ * what to run in d.
  */
 static int
-program_trusted(const char *prog, const char *found, struct diag *d)
+program_trusted(const char *prog, const char *found, struct stat *st,
+                struct diag *d)
 {
 	char why[DIAG_MSG_MAX];
-	struct stat st;
 
-	if (stat(found, &st) == -1 ||
-	    conf_trust_check(found, &st, CONF_TRUST_PROGRAM, why,
-	                     sizeof(why)) == 0)
-		return 0; /* it was there a moment ago: exec will tell */
+	if (stat(found, st) == -1)
+		snprintf(why, sizeof(why),
+		         "%s: cannot be checked: %s (removed or replaced "
+		         "since it was found): not run",
+		         path_shown(found, '\0', NULL, 0), strerror(errno));
+	else if (!S_ISREG(st->st_mode))
+		snprintf(why, sizeof(why),
+		         "%s: not a regular file (replaced since it was "
+		         "found): not run",
+		         path_shown(found, '\0', NULL, 0));
+	else if (conf_trust_check(found, st, CONF_TRUST_PROGRAM, why,
+	                          sizeof(why)) == 0)
+		return 0;
 	if (strcmp(prog, found) == 0)
 		diag_error(d, "publish-command %s", why);
 	else
@@ -2043,10 +2136,11 @@ from_run_dir(const char *path, struct diag *d)
  * Find the program prog (a publish-command's, any '%' expanded) as it is
  * to run, and check it: a bare name in PATH (program_in_path()), a path
  * from the run's working directory; then program_trusted(). Returns its
- * absolute path (a new string), or NULL with the reason in d.
+ * absolute path (a new string), with the status of the file checked in
+ * st, or NULL with the reason in d.
  */
 static char *
-program_find(const char *prog, struct diag *d)
+program_find(const char *prog, struct stat *st, struct diag *d)
 {
 	struct buf found;
 	char *at;
@@ -2068,7 +2162,7 @@ program_find(const char *prog, struct diag *d)
 		free(at);
 		return NULL;
 	}
-	if (program_trusted(prog, at, d) == -1) {
+	if (program_trusted(prog, at, st, d) == -1) {
 		free(at);
 		return NULL;
 	}
@@ -2078,11 +2172,12 @@ program_find(const char *prog, struct diag *d)
 int
 publish_command_check(const char *prog, struct diag *d)
 {
+	struct stat st;
 	char *at;
 
 	if (strchr(prog, '%') != NULL)
 		return 0;
-	at = program_find(prog, d);
+	at = program_find(prog, &st, d);
 	free(at);
 	return at != NULL ? 0 : -1;
 }
@@ -2109,14 +2204,16 @@ shell_argv(const struct cmd_line *c)
  * the file given relative to the run's working directory made absolute;
  * the program found and checked now (program_find()), just before it
  * runs, as publish_command_check() checked it when the run started (a
- * program named with %d or %f is checked only now). Returns 0, or -1
- * with the reason in d.
+ * program named with %d or %f is checked only now), and the identity of
+ * the file checked, which the command looks at again just before its
+ * exec. Returns 0, or -1 with the reason in d.
  */
 static int
 command_line(const struct strlist *argv, const char *domain, const char *file,
              struct cmd_line *c, struct diag *d)
 {
 	char *abs_file = NULL;
+	struct stat st;
 
 	memset(c, 0, sizeof(*c));
 	if (file != NULL && (abs_file = from_run_dir(file, d)) == NULL)
@@ -2124,10 +2221,12 @@ command_line(const struct strlist *argv, const char *domain, const char *file,
 	c->argv = build_argv(argv, domain, abs_file, d);
 	free(abs_file);
 	if (c->argv == NULL ||
-	    (c->path = program_find(c->argv[0], d)) == NULL) {
+	    (c->path = program_find(c->argv[0], &st, d)) == NULL) {
 		cmd_line_free(c);
 		return -1;
 	}
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
 	if (strchr(c->argv[0], '/') != NULL) {
 		free(c->argv[0]);
 		c->argv[0] = xstrdup(c->path);
@@ -2169,8 +2268,8 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	 * what the command left in its group) */
 	if (o.has_status)
 		status = o.status;
-	failed =
-	    o.late || status != 0 || o.exec_errno != 0 || o.start_errno != 0;
+	failed = o.late || status != 0 || o.exec_errno != 0 ||
+	         o.start_errno != 0 || o.replaced;
 	if (failed)
 		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,
 		               timeout, &output, d);

@@ -382,21 +382,37 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 	return (int)m;
 }
 
-/* The ca-file path says whom the fetches trust: like the configuration,
- * it must be safe from other users (conf_trust_check()). Returns 0, or
- * -1 (in d). */
+/*
+ * The ca-file path says whom the fetches trust: like the configuration,
+ * it must be safe from other users (conf_trust_check()), and it is
+ * judged before anything is parsed from it. It is opened once: judged by
+ * the status of that descriptor, and what the fetches of the run trust
+ * is parsed from it (fetch_ca_file_load()), not from whatever the path
+ * names a moment later. Returns 0, or -1 (in d).
+ */
 static int
-ca_file_trusted(const char *path, struct diag *d)
+ca_file_load(const char *path, struct diag *d)
 {
 	char why[DIAG_MSG_MAX];
 	struct stat st;
+	int fd, rc = -1;
 
-	if (stat(path, &st) == 0 && conf_trust_check(path, &st, CONF_TRUST_CA,
-	                                             why, sizeof(why)) == -1) {
+	/* O_NONBLOCK: a FIFO must not block the open; it is refused */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd == -1 || fstat(fd, &st) == -1)
+		diag_error(d, "%s: cannot read: %s",
+		           path_shown(path, '\0', NULL, 0), strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		diag_error(d, "%s: not a regular file",
+		           path_shown(path, '\0', NULL, 0));
+	else if (conf_trust_check(path, &st, CONF_TRUST_CA, why, sizeof(why)) ==
+	         -1)
 		diag_error(d, "%s", why);
-		return -1;
-	}
-	return 0;
+	else
+		rc = fetch_ca_file_load(path, fd, d);
+	if (fd != -1)
+		close(fd);
+	return rc;
 }
 
 /*
@@ -405,8 +421,8 @@ ca_file_trusted(const char *path, struct diag *d)
  * program must be there and be as safe: like
  * a key file that cannot be read, a configuration error (nothing done),
  * rather than a failure for every domain that names it, reported at the
- * setting's file:line. Each CA file is parsed once, for the whole run.
- * Returns 0, or -1 (in d).
+ * setting's file:line. Each CA file is parsed once, for the whole run,
+ * once it is found safe (ca_file_load()). Returns 0, or -1 (in d).
  */
 static int
 sync_check_files(const struct conf *conf, struct diag *d)
@@ -429,8 +445,7 @@ sync_check_files(const struct conf *conf, struct diag *d)
 		if (ca == NULL || (last != NULL && strcmp(ca, last) == 0))
 			continue;
 		last = ca;
-		if (fetch_ca_file_check(ca, &cd) == -1 ||
-		    ca_file_trusted(ca, &cd) == -1) {
+		if (ca_file_load(ca, &cd) == -1) {
 			diag_error(d, "%s:%u: ca-file %s",
 			           path_shown(w->ca_file, '\0', NULL, 0),
 			           w->ca_line, cd.error);
@@ -441,19 +456,23 @@ sync_check_files(const struct conf *conf, struct diag *d)
 }
 
 /* Whether the running user is in group gid (its own, or another it
- * belongs to). */
+ * belongs to: as many as it is in, up to NGROUPS_MAX, 65536). */
 static int
 in_my_groups(gid_t gid)
 {
-	gid_t list[256];
-	int n = getgroups(256, list);
+	gid_t *list;
+	int n, found = 0;
 
 	if (gid == getegid())
 		return 1;
-	for (int i = 0; i < n; i++)
-		if (list[i] == gid)
-			return 1;
-	return 0;
+	if ((n = getgroups(0, NULL)) <= 0)
+		return 0;
+	list = xreallocarray(NULL, (size_t)n, sizeof(*list));
+	n = getgroups(n, list);
+	for (int i = 0; i < n && !found; i++)
+		found = list[i] == gid;
+	free(list);
+	return found;
 }
 
 /* What to run so that others may not read path (st), the configuration

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "dirwalk.h"
+#include "setacl.h"
 #include "tap.h"
 #include "tsig.h"
 #include "util.h"
@@ -195,6 +197,12 @@ load_fails(const char *name, const char *want, const char *what)
 	"\"https://mta-sts.example.net/.well-known/mta-sts.txt\";\n"           \
 	"\tkey \"k\";\n"                                                       \
 	"\tpolicy-file \"/srv/%d.txt\";\n"
+
+/* A configuration that holds no secret (its key in a key-file). */
+#define NOKEY_CONF                                                             \
+	"domain \"example.com\" {\n\tupstream \"https://x.example/\";\n"       \
+	"\tkey-file \"data/keys/oneline.key\";\n"                              \
+	"\tpolicy-file \"/p/%d\";\n};\n"
 
 /*
  * A configuration in a directory that others may write (not sticky), or
@@ -2548,6 +2556,71 @@ test_key_parse_errors(void)
 	test_key_long_lines();
 }
 
+/*
+ * A configuration file, or a directory on the way to it, whose ACL lets
+ * a user or a group that is not trusted write it is refused, naming them
+ * and the setfacl to run: before, the group bits of its mode, which are
+ * then the ACL's mask, were all that was looked at, and a configuration's
+ * group is trusted, so setfacl -m u:deploy:rw let that user set a
+ * publish-command. An entry the mask leaves without write, and the
+ * running user's, pass.
+ */
+static void
+test_conf_acl(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char want[1024], who[128];
+	struct diag d;
+	struct conf *c;
+
+	write_file("acl.conf", NOKEY_CONF, 0644);
+	if (set_acl_or_skip(tpath("acl.conf"), 0, other, 6, 4, 6, 7) == -1)
+		return;
+	/* the whole message, with the setfacl to run */
+	snprintf(want, sizeof(want),
+	         "acl.conf: configuration file has an ACL that lets user %s "
+	         "write it (mode 0664, whose group bits are the ACL's mask): "
+	         "that user could make mta-sts-sync run a command "
+	         "(publish-command); setfacl -x u:%u %s (or setfacl -b %s: "
+	         "no ACL)",
+	         user_shown(other, who, sizeof(who)), other, tpath("acl.conf"),
+	         tpath("acl.conf"));
+	load_fails("acl.conf", want, "an ACL lets another user write it");
+	set_acl(tpath("acl.conf"), 1, other, 6, 4, 6);
+	load_fails("acl.conf",
+	           "acl.conf: configuration file has an ACL that "
+	           "lets group ",
+	           "an ACL lets another group write it");
+	set_acl(tpath("acl.conf"), 0, other, 6, 4, 4);
+	diag_init(&d);
+	c = conf_load(tpath("acl.conf"), &d);
+	ok(c != NULL, "an ACL whose mask takes write away loads: %s", d.error);
+	conf_free(c);
+	set_acl(tpath("acl.conf"), 0, (unsigned)geteuid(), 6, 4, 6);
+	diag_init(&d);
+	c = conf_load(tpath("acl.conf"), &d);
+	ok(c != NULL, "an ACL that lets the running user write loads: %s",
+	   d.error);
+	conf_free(c);
+	clear_acl(tpath("acl.conf"));
+	mkdir(tpath("acldir"), 0755);
+	write_file("acldir/a.conf", NOKEY_CONF, 0644);
+	set_acl(tpath("acldir"), 0, other, 7, 5, 7);
+	snprintf(want, sizeof(want),
+	         "a.conf: its directory %s has an ACL that lets user %s write "
+	         "it (mode 0775, whose group bits are the ACL's mask): that "
+	         "user could put another file in its place and make "
+	         "mta-sts-sync run a command (publish-command); setfacl -x "
+	         "u:%u %s",
+	         tpath("acldir"), who, other, tpath("acldir"));
+	load_fails("acldir/a.conf", want,
+	           "an ACL lets another user write its "
+	           "directory");
+	ok(unlink(tpath("acldir/a.conf")) == 0 && rmdir(tpath("acldir")) == 0 &&
+	       unlink(tpath("acl.conf")) == 0,
+	   "ACL files removed");
+}
+
 /* The permission rule for key files and configurations with secrets. */
 static void
 test_modes(void)
@@ -2612,11 +2685,7 @@ test_modes(void)
 	           "is readable by its group (mode 0640): chmod 600 ",
 	           "configuration with a key statement, mode 0640");
 
-	write_file("nokey.conf",
-	           "domain \"example.com\" {\n\tupstream \"https://x.example/"
-	           "\";\n\tkey-file \"data/keys/oneline.key\";\n"
-	           "\tpolicy-file \"/p/%d\";\n};\n",
-	           0644);
+	write_file("nokey.conf", NOKEY_CONF, 0644);
 	diag_init(&d);
 	c = conf_load(tpath("nokey.conf"), &d);
 	ok(c != NULL, "configuration without secrets may be 0644: %s", d.error);
@@ -2665,6 +2734,7 @@ test_modes(void)
 		ok(1, "# SKIP not root: cannot give a file to another user");
 	}
 	test_unsafe_dirs();
+	test_conf_acl();
 }
 
 /* Replace every "%s" in text (of size) with s. */

@@ -9,10 +9,13 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
@@ -22,9 +25,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "dirwalk.h"
 #include "fetch.h"
 #include "publish.h"
+#include "setacl.h"
 #include "tap.h"
 #include "util.h"
 
@@ -122,6 +127,128 @@ flock(int fd, int op)
 		return -1;
 	}
 	return (int)syscall(SYS_flock, fd, op);
+}
+
+/* A name to remove just after the next openat(2) of it opened it, as
+ * whoever linked another file there may do: NULL, none. */
+static const char *unlink_after_open;
+
+/* openat(2), as publish.c and dirwalk.c call it: the real call, then
+ * the removal a test asked for. */
+int
+openat(int dfd, const char *name, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+	int fd;
+
+	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = (mode_t)va_arg(ap, int);
+		va_end(ap);
+	}
+	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
+	if (fd != -1 && unlink_after_open != NULL &&
+	    strcmp(name, unlink_after_open) == 0) {
+		unlink_after_open = NULL;
+		if (unlinkat(dfd, name, 0) == -1)
+			printf("# cannot remove %s: %s\n", name,
+			       strerror(errno));
+	}
+	return fd;
+}
+
+/* A path whose stat(2) finds nothing after the first (as if renamed away
+ * for a moment then, by whoever may write its directory): NULL, none. */
+static const char *stat_gone;
+static int stat_gone_seen;
+
+int
+stat(const char *path, struct stat *st)
+{
+	if (stat_gone != NULL && strcmp(path, stat_gone) == 0 &&
+	    stat_gone_seen++ > 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return fstatat(AT_FDCWD, path, st, 0);
+}
+
+/* A path whose lstat(2) finds nothing: NULL, none. */
+static const char *lstat_gone;
+
+int
+lstat(const char *path, struct stat *st)
+{
+	if (lstat_gone != NULL && strcmp(path, lstat_gone) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* A file to rename over another at the next pipe2(2), the first call of
+ * a publish-command's start, after its program was checked: the program
+ * replaced between its check and its exec. NULL: none. */
+static const char *replace_from, *replace_to;
+
+int
+pipe2(int fds[2], int flags)
+{
+	if (replace_from != NULL && rename(replace_from, replace_to) == -1)
+		printf("# cannot rename %s to %s: %s\n", replace_from,
+		       replace_to, strerror(errno));
+	replace_from = replace_to = NULL;
+	return (int)syscall(SYS_pipe2, fds, flags);
+}
+
+/* A group whose database entry needs more than 8 KiB, as one with many
+ * members in LDAP may: getgrgid_r() gives its name, staff, only into a
+ * buffer that large (ERANGE below). Other groups are the C library's. */
+#define BIG_GID 4242421u
+#define BIG_ENTRY 9000
+
+int
+getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t len,
+           struct group **res)
+{
+	static char *no_members[] = {NULL};
+	int (*real)(gid_t, struct group *, char *, size_t, struct group **);
+
+	if (gid != BIG_GID) {
+		*(void **)&real = dlsym(RTLD_NEXT, "getgrgid_r");
+		return real != NULL ? real(gid, gr, buf, len, res) : ENOSYS;
+	}
+	*res = NULL;
+	if (len < BIG_ENTRY)
+		return ERANGE;
+	memset(gr, 0, sizeof(*gr));
+	str_copy(buf, len, "staff");
+	gr->gr_name = buf;
+	gr->gr_passwd = buf + strlen(buf); /* "" */
+	gr->gr_gid = gid;
+	gr->gr_mem = no_members;
+	*res = gr;
+	return 0;
+}
+
+/* Two names to swap (rename(2) with RENAME_EXCHANGE) at the next
+ * readlinkat(2), as a member of a group that may write their directory
+ * may do at any moment, between the look at a link's owner and the read
+ * of its target; NULL: none. */
+static const char *exchange_a, *exchange_b;
+
+/* readlinkat(2), as dirwalk.c calls it: the swap a test asked for, then
+ * the real call. */
+ssize_t
+readlinkat(int dfd, const char *path, char *buf, size_t size)
+{
+	if (exchange_a != NULL && renameat2(AT_FDCWD, exchange_a, AT_FDCWD,
+	                                    exchange_b, RENAME_EXCHANGE) == -1)
+		printf("# cannot exchange %s and %s: %s\n", exchange_a,
+		       exchange_b, strerror(errno));
+	exchange_a = exchange_b = NULL;
+	return (ssize_t)syscall(SYS_readlinkat, dfd, path, buf, size);
 }
 
 /* A link's target to put in place of the next directory that
@@ -305,6 +432,13 @@ spath(const char *name)
 	return p[which];
 }
 
+/* A user other than the one running the tests. */
+static unsigned
+other_user(void)
+{
+	return geteuid() == 65534 ? 65533 : 65534;
+}
+
 /* Set by fifo_writer() once its open(2) of the FIFO returned: only a
  * reader's open lets it. */
 static int fifo_opened;
@@ -410,6 +544,59 @@ read_passes(const char *path, const char *what)
 }
 
 /*
+ * The name linked into a directory others may write is removed again
+ * just after the open (unlink_after_open): the file's count is 1 again
+ * by the time the descriptor is looked at. It is not read: before, the
+ * count of the descriptor alone was judged, and the file (a key) was
+ * read, and shown by a dry run. Now the name must still name the file
+ * opened, counted with it; here it is gone, so there is no file.
+ */
+static void
+test_hard_link_removed(void)
+{
+	struct diag d;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	unlink_after_open = "mta-sts.txt";
+	rc = publish_read("hl/mta-sts.txt", &b, &d);
+	unlink_after_open = NULL;
+	ok(rc != 1 && b.len == 0,
+	   "hard links: its name removed just after the open: nothing read "
+	   "(%d: %s)",
+	   rc, d.error);
+	ok(access("hl/mta-sts.txt", F_OK) == -1 &&
+	       link("hl-secret", "hl/mta-sts.txt") == 0,
+	   "hard links: ... (linked again)");
+	buf_free(&b);
+}
+
+/*
+ * A directory whose ACL lets another user write it is one its group may
+ * write for the hard-link rule (its group bits are the ACL's mask), and
+ * the refusal names that user rather than "its group".
+ */
+static void
+test_hard_links_acl(void)
+{
+	char want[512], who[128];
+
+	if (set_acl_or_skip("hl", 0, other_user(), 7, 5, 7, 2) == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "in a directory that user %s, whom its ACL names, may write "
+	         "(mode 0775): it may be another file linked there",
+	         user_shown(other_user(), who, sizeof(who)));
+	read_refused("hl/mta-sts.txt", want,
+	             "a directory an ACL lets another "
+	             "user write");
+	clear_acl("hl");
+	chmod("hl", 0755);
+}
+
+/*
  * A policy file with another name (a hard link) is not read where
  * someone else than its owner could have linked it there: in a directory
  * others may write, or (as root) one of another user when the file is
@@ -428,8 +615,10 @@ test_hard_links(void)
 	read_refused("hl/mta-sts.txt",
 	             "hl/mta-sts.txt has 2 names (hard links) and belongs to ",
 	             "others may write its directory");
+	test_hard_link_removed();
 	chmod("hl", 0755);
 	read_passes("hl/mta-sts.txt", "in a directory of this user's");
+	test_hard_links_acl();
 	if (geteuid() == 0) {
 		ok(chown("hl", 65534, 65534) == 0,
 		   "hard links: the directory given to another user");
@@ -514,6 +703,79 @@ test_group_links(void)
 }
 
 /*
+ * As root: in a directory of root's whose ACL lets another user write it,
+ * a link of that user is refused as in one its group may write, naming
+ * the user the ACL names rather than "its group".
+ */
+static void
+test_acl_links(void)
+{
+	char who[128], want[512];
+	struct diag d;
+
+	if (mkdir("al", 0755) == -1 || chmod("al", 0755) == -1 ||
+	    set_acl_or_skip("al", 0, 65534, 7, 5, 7, 2) == -1) {
+		ok(rmdir("al") == 0, "links: ACL directory removed");
+		return;
+	}
+	diag_init(&d);
+	ok(symlink(spath("lk/real"), "al/ln") == 0 &&
+	       lchown("al/ln", 65534, 65534) == 0 &&
+	       publish_write("al/ln/mta-sts.txt", "f", 1, &d) == -1,
+	   "links: one of the user an ACL lets write its directory, refused");
+	snprintf(want, sizeof(want),
+	         "in a directory that user %s, whom its ACL names, may write "
+	         "(mode 0775), and the link belongs to ",
+	         user_shown(65534, who, sizeof(who)));
+	like(d.error, want, "links: ... naming the user of the ACL");
+	ok(unlink("al/ln") == 0 && rmdir("al") == 0,
+	   "links: ACL directory removed");
+}
+
+/*
+ * As root, in a directory of root's that its group may write: a member
+ * swaps root's link for one of theirs (RENAME_EXCHANGE) between the look
+ * at the link's owner and the read of its target. The walk follows
+ * root's link, whose owner it judged, or refuses; never the member's
+ * (before, the owner was root's and the target the member's: a run as
+ * root made .well-known in the directory of their choosing).
+ */
+static void
+test_link_exchange(void)
+{
+	struct stat want, got;
+	struct diag d;
+	int fd = -1, rc;
+
+	ok(mkdir("xg", 0755) == 0 && chown("xg", 0, 65534) == 0 &&
+	       chmod("xg", 02775) == 0 && mkdir("xg-real", 0755) == 0 &&
+	       mkdir("xg-other", 0755) == 0 &&
+	       symlink(spath("xg-real"), "xg/site") == 0 &&
+	       symlink(spath("xg-other"), "xg/evil") == 0 &&
+	       lchown("xg/evil", 65534, 65534) == 0,
+	   "exchange: root's link and a member's, where the group may write");
+	exchange_a = "xg/site";
+	exchange_b = "xg/evil";
+	diag_init(&d);
+	rc = dir_open_walked("xg/site/.well-known", 1, &fd, &d);
+	exchange_a = exchange_b = NULL;
+	ok(access("xg-other/.well-known", F_OK) == -1,
+	   "exchange: nothing made where the member's link points");
+	ok(rc == -1 || (rc == 0 && fstat(fd, &got) == 0 &&
+	                stat("xg-real/.well-known", &want) == 0 &&
+	                got.st_ino == want.st_ino && got.st_dev == want.st_dev),
+	   "exchange: root's link followed, or refused (%d: %s)", rc, d.error);
+	if (fd != -1)
+		close(fd);
+	rmdir("xg-other/.well-known");
+	rmdir("xg-real/.well-known");
+	ok(unlink("xg/site") == 0 && unlink("xg/evil") == 0 &&
+	       rmdir("xg") == 0 && rmdir("xg-real") == 0 &&
+	       rmdir("xg-other") == 0,
+	   "exchange: removed");
+}
+
+/*
  * A symbolic link on the way to the policy file is followed only where
  * nobody but root or the running user could have put it: in a directory
  * of theirs that others may not write (unless sticky, and then only a
@@ -588,11 +850,13 @@ test_links(void)
 		       publish_write("sticky/ln/mta-sts.txt", "e", 1, &d) == 0,
 		   "links: root's there is followed (%s)", d.error);
 		test_group_links();
+		test_link_exchange();
+		test_acl_links();
 		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 15; i++)
+		for (int i = 0; i < 22; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);
@@ -750,6 +1014,20 @@ prog_passes(const char *prog, const char *what)
 	   "program check: %s passes (%s)", what, d.error);
 }
 
+/* Make here's directory dir, mode mode, and put it in PATH before here's
+ * bin (which holds the program deploy). */
+static void
+path_entry_before(const char *here, const char *dir, mode_t mode)
+{
+	char path[PATH_MAX + 64];
+
+	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) ||
+	    chmod(dir, mode) == -1)
+		perror(dir);
+	snprintf(path, sizeof(path), "%s/%s:%s/bin", here, dir, here);
+	setenv("PATH", path, 1);
+}
+
 /*
  * An absolute PATH entry met before the one that holds the program must
  * be as safe as the program: whoever may add a file there could put one
@@ -763,10 +1041,7 @@ test_path_entries(const char *here)
 {
 	char path[PATH_MAX + 64], want[2048];
 
-	if (mkdir("pre", 0755) == -1 || chmod("pre", 0777) == -1)
-		perror("pre");
-	snprintf(path, sizeof(path), "%s/pre:%s/bin", here, here);
-	setenv("PATH", path, 1);
+	path_entry_before(here, "pre", 0777);
 	snprintf(want, sizeof(want),
 	         "publish-command deploy: PATH entry %s/pre, looked in before "
 	         "the program is found: %s/pre is writable by others (mode "
@@ -842,6 +1117,71 @@ test_program_path(const char *here)
 }
 
 /*
+ * A program, or a directory on the way to it, or a PATH entry before it,
+ * whose ACL lets a user or group that is not trusted write it is refused,
+ * naming them and the setfacl to run: before, the group bits of the mode,
+ * which are then the ACL's mask, were taken for its group's, so setfacl
+ * -m u:deploy:rwx on a script of root's (mode 0775 then, group root,
+ * trusted) let the deploy user change what root runs. The running user's
+ * entry, root's group's, and one the mask leaves without write pass.
+ * prog is here's bin/deploy.
+ */
+static void
+test_program_acl(const char *here, const char *prog)
+{
+	unsigned other = other_user();
+	char want[4096], who[128];
+
+	if (set_acl_or_skip("bin/deploy", 0, other, 7, 5, 7, 12) == -1)
+		return;
+	user_shown(other, who, sizeof(who));
+	snprintf(want, sizeof(want),
+	         "publish-command %s: program has an ACL that lets user %s "
+	         "write it (mode 0775, whose group bits are the ACL's mask): "
+	         "that user could change the command mta-sts-sync runs "
+	         "(publish-command); setfacl -x u:%u %s (or setfacl -b %s: no "
+	         "ACL)",
+	         prog, who, other, prog, prog);
+	prog_refused(prog, want, "a program an ACL lets another user write");
+	set_acl("bin/deploy", 1, other, 7, 5, 7);
+	prog_refused(prog, "program has an ACL that lets group ",
+	             "a program an ACL lets another group write");
+	set_acl("bin/deploy", 0, other, 7, 5, 5);
+	prog_passes(prog, "an ACL whose mask takes write away");
+	set_acl("bin/deploy", 0, (unsigned)geteuid(), 7, 5, 7);
+	prog_passes(prog, "an ACL that lets the running user write");
+	set_acl("bin/deploy", 1, 0, 7, 5, 7);
+	prog_passes(prog, "an ACL that lets root's group write");
+	clear_acl("bin/deploy");
+	chmod("bin/deploy", 0755);
+	set_acl("bin", 0, other, 7, 5, 7);
+	snprintf(want, sizeof(want),
+	         "publish-command %s: its directory %s/bin has an ACL that "
+	         "lets user %s write it (mode 0775, whose group bits are the "
+	         "ACL's mask): that user could put another file in its place "
+	         "and change the command mta-sts-sync runs (publish-command); "
+	         "setfacl -x u:%u %s/bin",
+	         prog, here, who, other, here);
+	prog_refused(prog, want,
+	             "in a directory an ACL lets another user "
+	             "write");
+	clear_acl("bin");
+	chmod("bin", 0755);
+	path_entry_before(here, "pre2", 0755);
+	set_acl("pre2", 0, other, 7, 5, 7);
+	snprintf(want, sizeof(want),
+	         "PATH entry %s/pre2, looked in before the program is found: "
+	         "%s/pre2 has an ACL that lets user %s write it (mode 0775, "
+	         "whose group bits are the ACL's mask): that user could put a "
+	         "program there and change the command",
+	         here, here, who);
+	prog_refused("deploy", want,
+	             "a PATH entry an ACL lets another user "
+	             "write");
+	ok(rmdir("pre2") == 0, "program ACLs: removed");
+}
+
+/*
  * As root: a program, or a directory on the way to it, that a group
  * other than root's may write is refused, with the chmod g-w to run
  * (before, groups were trusted: a deploy script of root:www-data, mode
@@ -880,6 +1220,24 @@ test_program_groups(const char *here, const char *prog)
 		perror("bin");
 	prog_passes(prog, "in a directory root's group may write");
 	chmod("bin", 0755);
+}
+
+/*
+ * A group whose database entry does not fit in 4 KiB is read with a
+ * larger buffer: before, ERANGE read as a group without a name, so staff
+ * (the group of /usr/local/bin on older Debian) was not trusted when it
+ * had many members, and messages named it by its number.
+ */
+static void
+test_big_group(void)
+{
+	char shown[128], want[64];
+
+	ok(group_trusted(BIG_GID) == 1,
+	   "big group entry: its name (staff) read, so trusted");
+	snprintf(want, sizeof(want), "staff (gid %u)", BIG_GID);
+	is_str(group_shown(BIG_GID, shown, sizeof(shown)), want,
+	       "big group entry: named");
 }
 
 /*
@@ -938,6 +1296,7 @@ test_program_trust(void)
 	         here);
 	prog_refused(link, want, "a link in a directory writable by others");
 	chmod("alt", 0755);
+	test_program_acl(here, prog);
 	test_program_path(here);
 	if (geteuid() == 0 && chown("bin/deploy", 65534, 65534) == 0) {
 		snprintf(
@@ -1031,6 +1390,89 @@ test_program_swapped(void)
 	if (saved != NULL)
 		setenv("PATH", saved, 1);
 	free(saved);
+}
+
+/*
+ * A directory on the way to a program that cannot be looked at when the
+ * path is checked (taken away for a moment by whoever may, here anyone:
+ * mode 0777) refuses the program: before, the walk stopped there, or the
+ * directory was skipped, and the program passed.
+ */
+static void
+test_program_dir_gone(const char *here)
+{
+	char prog[700], dir[600];
+
+	snprintf(dir, sizeof(dir), "%s/gd/sub", here);
+	snprintf(prog, sizeof(prog), "%s/deploy", dir);
+	ok(mkdir("gd", 0755) == 0 && mkdir(dir, 0755) == 0 &&
+	       chmod(dir, 0777) == 0,
+	   "gone: a directory anyone may write, on the way to a program");
+	write_prog(prog, 0755);
+	lstat_gone = dir;
+	prog_refused(prog,
+	             "/gd/sub/deploy: the directories on the way to "
+	             "it cannot be checked: ",
+	             "a directory on the way away at the walk");
+	lstat_gone = NULL;
+	stat_gone = dir;
+	stat_gone_seen = 1;
+	prog_refused(prog,
+	             "/gd/sub: No such file or directory (removed or "
+	             "replaced while it was checked): not trusted",
+	             "a directory on the way away at its check");
+	stat_gone = NULL;
+	ok(unlink("gd/sub/deploy") == 0 && rmdir("gd/sub") == 0 &&
+	       rmdir("gd") == 0,
+	   "gone: removed");
+}
+
+/*
+ * A program that cannot be looked at when it is checked, though it was
+ * found a moment before (whoever may write its directory renamed it away
+ * and back), is refused: before, the check was skipped ("exec will
+ * tell"), and a program writable by others passed. One replaced between
+ * its check and its exec is not run.
+ */
+static void
+test_program_gone(void)
+{
+	char here[512], prog[600];
+	struct strlist argv = {0};
+	struct diag d;
+
+	if (getcwd(here, sizeof(here)) == NULL)
+		return;
+	mkdir("gone", 0755);
+	write_prog("gone/deploy", 0757);
+	snprintf(prog, sizeof(prog), "%s/gone/deploy", here);
+	stat_gone = prog;
+	stat_gone_seen = 0;
+	diag_init(&d);
+	ok(publish_command_check(prog, &d) == -1,
+	   "gone: a program away at its check is refused");
+	stat_gone = NULL;
+	like(d.error, "/gone/deploy: cannot be checked: No such file",
+	     "gone: ... saying so");
+	put_marker_prog("gone/deploy", 0755, 1);
+	put_marker_prog("gone/other", 0755, 1);
+	replace_from = "gone/other";
+	replace_to = "gone/deploy";
+	strlist_add(&argv, prog);
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 10, &d) == -1,
+	   "gone: a program replaced after its check fails");
+	replace_from = replace_to = NULL;
+	like(d.error,
+	     "/gone/deploy: not run: the program was replaced or removed "
+	     "between its check and its start",
+	     "gone: ... saying so");
+	ok(access("gone/deploy.ran", F_OK) == -1,
+	   "gone: ... and nothing is run");
+	strlist_free(&argv);
+	unlink("gone/other");
+	ok(unlink("gone/deploy") == 0 && rmdir("gone") == 0, "gone: removed");
+	test_program_dir_gone(here);
 }
 
 static void
@@ -1612,6 +2054,123 @@ test_same_file(int rounds, int err, const char *label)
 	   label);
 }
 
+/* Copy the first certificate of the system's bundle to path (mode
+ * 0644). Returns 0, or -1 when there is none to copy. */
+static int
+put_first_cert(const char *path)
+{
+	FILE *in = fopen("/etc/ssl/certs/ca-certificates.crt", "re");
+	FILE *out = fopen(path, "we");
+	char line[256];
+	int inside = 0, done = 0;
+
+	while (in != NULL && out != NULL && !done &&
+	       fgets(line, sizeof(line), in) != NULL) {
+		inside |= strncmp(line, "-----BEGIN CERTIFICATE-----", 27) == 0;
+		if (inside)
+			fputs(line, out);
+		done = inside &&
+		       strncmp(line, "-----END CERTIFICATE-----", 25) == 0;
+	}
+	if (in != NULL)
+		fclose(in);
+	if (out != NULL)
+		fclose(out);
+	return done && chmod(path, 0644) == 0 ? 0 : -1;
+}
+
+/* Run sync_run() as "mta-sts-sync -n -c conf", what it says on standard
+ * error into err (size bytes). Returns its exit status. */
+static int
+sync_dry_run(const char *conf, char *err, size_t size)
+{
+	struct cmd_opts o;
+	int saved = dup(2), fd, rc;
+	ssize_t n = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.conf_path = conf;
+	o.conf_given = 1;
+	o.dry_run = 1;
+	fd = open("sync.err", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fflush(stderr);
+	dup2(fd, 2);
+	rc = sync_run(&o);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (lseek(fd, 0, SEEK_SET) == 0)
+		n = read(fd, err, size - 1);
+	err[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink("sync.err");
+	return rc;
+}
+
+/*
+ * A ca-file that others may write, away when its status is looked at
+ * (whoever may write it, or its directory, renamed it away for a moment;
+ * here a stand-in stat() finds nothing), is refused: before, the check
+ * was skipped (stat() failed: "nothing to say"), after the file had been
+ * parsed and kept as the run's trust store, and the run went on with it.
+ * Now it is judged by the status of the descriptor it is then parsed
+ * from, before any parsing.
+ */
+static void
+test_ca_file_gone(void)
+{
+	char conf[PATH_MAX], ca[PATH_MAX], err[4096];
+	FILE *fp;
+	int rc;
+
+	snprintf(ca, sizeof(ca), "%s/ca/ca.pem", scratch);
+	snprintf(conf, sizeof(conf), "%s/ca/ca.conf", scratch);
+	if (mkdir("ca", 0755) == -1 || put_first_cert(ca) == -1) {
+		ok(1, "# SKIP no certificate in the system's bundle to use");
+		ok(1, "# SKIP no certificate in the system's bundle to use");
+		unlink(ca);
+		rmdir("ca");
+		return;
+	}
+	chmod(ca, 0666);
+	put_file("ca/k.key", "hmac-sha256:k:"
+	                     "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=\n");
+	chmod("ca/k.key", 0600);
+	fp = fopen(conf, "we");
+	if (fp != NULL) {
+		fprintf(fp,
+		        "domain \"example.com\" {\n"
+		        "\tpolicy { mode none; max-age 86400; };\n"
+		        "\tpolicy-file \"%s/ca/%%d.txt\";\n"
+		        "\tserver 127.0.0.1 port 1;\n\tzone \"example.com\";\n"
+		        "\tkey-file \"%s/ca/k.key\";\n"
+		        "\tca-file \"%s\";\n\ttimeout 2;\n};\n",
+		        scratch, scratch, ca);
+		fclose(fp);
+	}
+	stat_gone = ca;
+	stat_gone_seen = 1;
+	rc = sync_dry_run(conf, err, sizeof(err));
+	stat_gone = NULL;
+	ok(rc == EXIT_USAGE, "ca-file away at its check: refused, exit 2 (%d)",
+	   rc);
+	like(err, "/ca/ca.pem: file is writable by others (mode 0666)",
+	     "ca-file away at its check: ... judged by its descriptor");
+	chmod(ca, 0644);
+	if (set_acl_or_skip(ca, 0, other_user(), 6, 4, 6, 2) == 0) {
+		rc = sync_dry_run(conf, err, sizeof(err));
+		ok(rc == EXIT_USAGE,
+		   "ca-file an ACL lets another user write: refused, exit 2 "
+		   "(%d)",
+		   rc);
+		like(err, "/ca/ca.pem: file has an ACL that lets user ",
+		     "ca-file an ACL lets another user write: ... said so");
+	}
+	ok(unlink(ca) == 0 && unlink(conf) == 0 && unlink("ca/k.key") == 0 &&
+	       rmdir("ca") == 0,
+	   "ca-file: removed");
+}
+
 int
 main(void)
 {
@@ -1628,8 +2187,10 @@ main(void)
 	test_links();
 	test_mkdir_swap();
 	test_command();
+	test_big_group();
 	test_program_trust();
 	test_program_swapped();
+	test_program_gone();
 	test_fetch_refusals();
 	test_verify();
 	test_threads();
@@ -1638,6 +2199,7 @@ main(void)
 	test_same_file(40, 0, "same file");
 	test_same_file(10, ENOLCK, "same file, no locks");
 	fetch_global_cleanup();
+	test_ca_file_gone();
 	ok(remove_tree("mt", WRITERS, WRITER_FILES) == 0 && rmdir("mt") == 0 &&
 	       unlink("plain") == 0 && unlink("lone.txt") == 0,
 	   "threads: removed what they wrote");

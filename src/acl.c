@@ -1,0 +1,122 @@
+/*
+ * acl.c - the writers of a file that its POSIX access ACL names (see
+ * acl.h). The attribute is read as the kernel gives it (the xattr form
+ * of include/uapi/linux/posix_acl_xattr.h, little-endian): a 4-byte
+ * version, 2, then entries of a 2-byte tag, 2-byte permissions and a
+ * 4-byte user or group id. No libacl: its acl_get_file() reads the same
+ * bytes, and the trust checks need only who may write.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "acl.h"
+#include "dirwalk.h"
+
+#define ACL_XATTR "system.posix_acl_access"
+#define ACL_XATTR_VERSION 2
+#define ACL_HEAD 4
+#define ACL_ENTRY 8
+
+/* Tags of the entries, and the write permission. */
+enum {
+	ACL_TAG_USER_OBJ = 0x01,
+	ACL_TAG_USER = 0x02,
+	ACL_TAG_GROUP_OBJ = 0x04,
+	ACL_TAG_GROUP = 0x08,
+	ACL_TAG_MASK = 0x10,
+	ACL_TAG_OTHER = 0x20
+};
+#define ACL_PERM_WRITE 0x02
+
+/* The little-endian number of n bytes at p. */
+static unsigned long
+le_at(const unsigned char *p, size_t n)
+{
+	unsigned long v = 0;
+
+	while (n-- > 0)
+		v = v << 8 | p[n];
+	return v;
+}
+
+/* Whether a named entry (a group when is_group) for id is one of those
+ * trusted anyway: root, the running user, a group_trusted() group. */
+static int
+named_trusted(int is_group, unsigned id)
+{
+	if (is_group)
+		return group_trusted((gid_t)id);
+	return id == 0 || id == (unsigned)geteuid();
+}
+
+/*
+ * Judge the n entries at e (a well-formed ACL) into aw: the owning
+ * group's write and the first named writer not trusted, both through
+ * the mask (without a mask entry there is no named entry to mask).
+ */
+static void
+acl_judge(const unsigned char *e, size_t n, struct acl_write *aw)
+{
+	unsigned mask = 07, group = 0;
+	int has_group = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (le_at(e + i * ACL_ENTRY, 2) == ACL_TAG_MASK)
+			mask = (unsigned)le_at(e + i * ACL_ENTRY + 2, 2);
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *x = e + i * ACL_ENTRY;
+		unsigned tag = (unsigned)le_at(x, 2);
+		unsigned perm = (unsigned)le_at(x + 2, 2) & mask;
+		unsigned id = (unsigned)le_at(x + 4, 4);
+
+		if (tag == ACL_TAG_GROUP_OBJ) {
+			has_group = 1;
+			group = perm;
+		}
+		if (tag != ACL_TAG_USER && tag != ACL_TAG_GROUP)
+			continue;
+		aw->acl = 1;
+		if ((perm & ACL_PERM_WRITE) == 0 || aw->named ||
+		    named_trusted(tag == ACL_TAG_GROUP, id))
+			continue;
+		aw->named = 1;
+		aw->named_is_group = tag == ACL_TAG_GROUP;
+		aw->named_id = id;
+	}
+	if (has_group)
+		aw->group = (group & ACL_PERM_WRITE) != 0;
+}
+
+int
+acl_write_read(const char *path, const struct stat *st, struct acl_write *aw)
+{
+	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
+	ssize_t n;
+
+	memset(aw, 0, sizeof(*aw));
+	aw->group = (st->st_mode & S_IWGRP) != 0;
+	n = getxattr(path, ACL_XATTR, buf, sizeof(buf));
+	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
+		return 0;
+	if (n == -1 && errno == ERANGE) {
+		n = getxattr(path, ACL_XATTR, NULL, 0);
+		aw->entries =
+		    n > ACL_HEAD ? (unsigned)((n - ACL_HEAD) / ACL_ENTRY) : 0;
+		errno = E2BIG;
+		return -1;
+	}
+	if (n == -1)
+		return -1;
+	if (n < ACL_HEAD || (n - ACL_HEAD) % ACL_ENTRY != 0 ||
+	    le_at(buf, 4) != ACL_XATTR_VERSION) {
+		aw->version = n >= ACL_HEAD ? (int)le_at(buf, 4) : -1;
+		errno = EBADMSG;
+		return -1;
+	}
+	acl_judge(buf + ACL_HEAD, (size_t)(n - ACL_HEAD) / ACL_ENTRY, aw);
+	return 0;
+}

@@ -1,0 +1,88 @@
+/*
+ * setacl.h - give a file a POSIX access ACL, for the unit tests of the
+ * trust checks, as setfacl(1) would (the machines that run them need not
+ * have it): the system.posix_acl_access attribute is written directly, in
+ * the kernel's form (a version, 2, then {tag, permissions, id} entries,
+ * little-endian, in tag order).
+ */
+#ifndef MTA_STS_SYNC_SETACL_H
+#define MTA_STS_SYNC_SETACL_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+
+#include "tap.h"
+
+/* Put the little-endian n-byte v at p; returns p + n. */
+static unsigned char *
+setacl_le(unsigned char *p, unsigned long v, size_t n)
+{
+	for (size_t i = 0; i < n; i++, v >>= 8)
+		p[i] = (unsigned char)(v & 0xff);
+	return p + n;
+}
+
+/* One entry at p: tag, perm, id. Returns where the next goes. */
+static unsigned char *
+setacl_entry(unsigned char *p, unsigned tag, unsigned perm, unsigned id)
+{
+	p = setacl_le(p, tag, 2);
+	p = setacl_le(p, perm, 2);
+	return setacl_le(p, id, 4);
+}
+
+/*
+ * Give path the access ACL: owner and others as its mode says, owning
+ * group group_perm, the user (or group, when is_group) id with perm, the
+ * mask mask, as "setfacl -m u:ID:PERM,g::GROUP,m::MASK PATH" does (the
+ * group bits of its mode become the mask). Returns 0, or -1 with errno
+ * (EOPNOTSUPP: a file system without ACLs).
+ */
+static int __attribute__((unused))
+set_acl(const char *path, int is_group, unsigned id, unsigned perm,
+        unsigned group_perm, unsigned mask)
+{
+	unsigned char b[4 + 5 * 8], *p = b;
+	const unsigned none = 0xffffffffu;
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	p = setacl_le(p, 2, 4);
+	p = setacl_entry(p, 0x01, (st.st_mode >> 6) & 7, none);
+	if (!is_group)
+		p = setacl_entry(p, 0x02, perm, id);
+	p = setacl_entry(p, 0x04, group_perm, none);
+	if (is_group)
+		p = setacl_entry(p, 0x08, perm, id);
+	p = setacl_entry(p, 0x10, mask, none);
+	p = setacl_entry(p, 0x20, st.st_mode & 7, none);
+	return setxattr(path, "system.posix_acl_access", b, (size_t)(p - b), 0);
+}
+
+/* set_acl(), or, when it fails (a file system without ACLs), n tests
+ * skipped, saying why. Returns 0, or -1 after the skips. */
+static int __attribute__((unused))
+set_acl_or_skip(const char *path, int is_group, unsigned id, unsigned perm,
+                unsigned group_perm, unsigned mask, int n)
+{
+	const char *why;
+
+	if (set_acl(path, is_group, id, perm, group_perm, mask) == 0)
+		return 0;
+	why = strerror(errno);
+	for (int i = 0; i < n; i++)
+		ok(1, "# SKIP cannot give %s an ACL: %s", path, why);
+	return -1;
+}
+
+/* Take path's access ACL away (setfacl -b). */
+static void __attribute__((unused)) clear_acl(const char *path)
+{
+	removexattr(path, "system.posix_acl_access");
+}
+
+#endif
