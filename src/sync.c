@@ -1752,7 +1752,7 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 	} else if (dry_run) {
 		dns_update_text(s.who[0]->target, s.changes, m, text);
 	} else {
-		sent = dns_update_zone(s.who[0]->target, s.changes, m,
+		sent = dns_update_zone(s.who[0]->target, s.changes, m, NULL,
 		                       zone_report, &s);
 		zone_sent_notes(&s, m, sent);
 	}
