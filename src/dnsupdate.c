@@ -5122,11 +5122,58 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 	return DNS_UPDATE_OK;
 }
 
+/* A dns_update_zone() caller's gate (dnsupdate.h), with its argument. */
+struct gate {
+	dns_update_gate *fn;
+	void *arg;
+};
+
+/* Ask g about each change of c that an UPDATE about to be first sent
+ * would carry, and hold back those it refuses: marked withheld, their
+ * texts dropped, so that no plan takes them again. Returns how many it
+ * held back. */
+static size_t
+gate_changes(const struct gate *g, struct dns_change *c, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].contended || c[i].withheld ||
+		    !dns_change_needed(&c[i]) || g->fn(g->arg, &c[i]) == 0)
+			continue;
+		c[i].withheld = 1;
+		c[i].sts_text = c[i].tlsrpt_text = NULL;
+		k++;
+	}
+	return k;
+}
+
+/* Just before plan p for the changes c is first sent, as late as the
+ * caller's checks can be: hold back the changes g (NULL: none) refuses,
+ * and plan again without them. Returns whether anything is left to send
+ * (p empty otherwise). */
+static int
+gate_plan(const struct gate *g, struct dns_change *c, size_t n, struct plan *p,
+          struct dns_update_info *info, struct diag *d)
+{
+	size_t k = g != NULL ? gate_changes(g, c, n) : 0;
+
+	if (k == 0)
+		return 1;
+	info->carried -= k;
+	plan_free(p); /* the same changes, but those held back */
+	plan_build(c, n, p, d);
+	return p->n > 0;
+}
+
 /*
  * Send one UPDATE for the changes of zone t (dns_update_apply(), which
  * see), telling how it went in info (from info_init()). Just before it
  * is first sent, the names whose TTL it keeps are read again, with the
- * zone's SOA (pre_read()). When a prerequisite fails (the records differ
+ * zone's SOA (pre_read()), and then the gate g (NULL: none) is asked
+ * about each change (gate_plan()): one it holds back is left out, and
+ * with none left nothing is sent (DNS_UPDATE_OK; the changes held back
+ * are told by c->withheld). When a prerequisite fails (the records differ
  * from what was read), the states are read again (update_after()): if
  * they already hold what the update would make (someone made the same
  * change meanwhile; our own UPDATE is never sent twice), there is
@@ -5140,7 +5187,7 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
  */
 static enum dns_update_result
 update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
-             struct dns_update_info *info, struct diag *d)
+             const struct gate *g, struct dns_update_info *info, struct diag *d)
 {
 	char *where = info->where, names[DIAG_MSG_MAX / 2];
 	int refused = 0; /* the first attempt's failed prerequisite */
@@ -5164,6 +5211,10 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (attempt == 0 && pre_read(t, c, n, &p, &pre, info, d)) {
 			plan_free(&p); /* a TTL taken: the same changes */
 			plan_build(c, n, &p, d);
+		}
+		if (attempt == 0 && !gate_plan(g, c, n, &p, info, d)) {
+			plan_free(&p);
+			return DNS_UPDATE_OK;
 		}
 		if (refused)
 			diag_warn(d,
@@ -5198,7 +5249,7 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	struct dns_update_info info;
 
 	info_init(&info, t);
-	return update_apply(t, c, n, &info, d);
+	return update_apply(t, c, n, NULL, &info, d);
 }
 
 /* Report change i, which someone else contended (its records of our
@@ -5217,9 +5268,23 @@ report_contended(const struct dns_target *t, const struct dns_change *c,
 	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own, info);
 }
 
+/* Report change i, which the gate held back, alone: the gate has its
+ * reason. Out of line, as update_alone() is: its empty diag would
+ * otherwise deepen the stack of every UPDATE. */
+static void __attribute__((noinline))
+report_withheld(size_t i, const struct dns_update_info *info,
+                dns_update_report *report, void *arg)
+{
+	struct diag none;
+
+	diag_init(&none);
+	report(arg, i, 1, DNS_UPDATE_WITHHELD, &none, info);
+}
+
 /* Report the outcome r (reason and warnings in d, how it went in info)
  * of the UPDATE of c[first] .. c[first + k - 1]: a contended change gets
- * its own conflict, whatever befell the others. */
+ * its own conflict, whatever befell the others, and one the gate held
+ * back its own report. */
 static void
 report_part(const struct dns_target *t, const struct dns_change *c,
             size_t first, size_t k, enum dns_update_result r,
@@ -5228,14 +5293,16 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 {
 	size_t i;
 
-	for (i = first; i < first + k && !c[i].contended; i++)
+	for (i = first; i < first + k && !c[i].contended && !c[i].withheld; i++)
 		;
 	if (i == first + k) {
 		report(arg, first, k, r, d, info);
 		return;
 	}
 	for (i = first; i < first + k; i++)
-		if (c[i].contended)
+		if (c[i].withheld)
+			report_withheld(i, info, report, arg);
+		else if (c[i].contended)
 			report_contended(t, c, i, info, report, arg);
 		else
 			report(arg, i, 1, r, d, info);
@@ -5243,17 +5310,18 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
  * was denied or misjudged (its info and reason: denied, why), one per
- * UPDATE, and report each: a grant missing for one domain, or records
- * the server misjudges, fail that domain only. A
- * change someone else contended before the refusal is not sent again:
- * their edit stays. Returns the number of UPDATEs sent. Out of line: its
- * diag would otherwise sit in dns_update_zone()'s frame, deepening the
- * stack of every UPDATE (more resident memory in each worker), though
- * only a denied one needs it. */
+ * UPDATE, each past the gate g again, and report each: a grant missing
+ * for one domain, or records the server misjudges, fail that domain
+ * only. A change someone else contended before the refusal is not sent
+ * again: their edit stays; nor is one the gate held back. Returns the number of
+ * UPDATEs sent. Out of line: its diag would otherwise sit in
+ * dns_update_zone()'s frame, deepening the stack of every UPDATE (more resident
+ * memory in each worker), though only a denied one needs it. */
 static unsigned __attribute__((noinline))
 update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
-             size_t k, const struct dns_update_info *denied,
-             const struct diag *why, dns_update_report *report, void *arg)
+             size_t k, const struct gate *g,
+             const struct dns_update_info *denied, const struct diag *why,
+             dns_update_report *report, void *arg)
 {
 	unsigned sent = 0;
 
@@ -5265,16 +5333,21 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 		info_init(&info, t);
 		info.denied_first = first;
 		info.denied_n = k;
+		info.denied_carried = denied->carried;
 		info.denied_sent = denied->sent;
 		info.denied_rcode = denied->denied_rcode;
 		info.denied_misjudged = denied->denied_misjudged;
 		info.denied_reason = why->error;
+		if (c[i].withheld) {
+			report_withheld(i, &info, report, arg);
+			continue;
+		}
 		if (c[i].contended) {
 			report_contended(t, c, i, &info, report, arg);
 			continue;
 		}
 		diag_init(&d);
-		r = update_apply(t, &c[i], 1, &info, &d);
+		r = update_apply(t, &c[i], 1, g, &info, &d);
 		sent += info.sent;
 		report_part(t, c, i, 1, r, &d, &info, report, arg);
 	}
@@ -5291,8 +5364,10 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
  */
 unsigned
 dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
-                dns_update_report *report, void *arg)
+                dns_update_gate *gate, dns_update_report *report, void *arg)
 {
+	const struct gate g = {gate, arg};
+	const struct gate *gp = gate != NULL ? &g : NULL;
 	unsigned sent = 0;
 	struct diag d;
 
@@ -5303,12 +5378,12 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		k = update_fit(t, c + first, n - first);
 		diag_init(&d);
 		info_init(&info, t);
-		r = update_apply(t, c + first, k, &info, &d);
+		r = update_apply(t, c + first, k, gp, &info, &d);
 		sent += info.sent;
 		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
 		    k > 1)
-			sent += update_alone(t, c, first, k, &info, &d, report,
-			                     arg);
+			sent += update_alone(t, c, first, k, gp, &info, &d,
+			                     report, arg);
 		else
 			report_part(t, c, first, k, r, &d, &info, report, arg);
 	}

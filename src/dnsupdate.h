@@ -350,6 +350,10 @@ struct dns_change {
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
 	unsigned acl_part;
+	/* set by dns_update_zone(): its gate held the change back just
+	 * before the UPDATE that carried it was sent (DNS_UPDATE_WITHHELD);
+	 * its texts are then NULL, so that nothing of it is sent */
+	int withheld;
 };
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
@@ -388,6 +392,9 @@ enum dns_update_result {
 	 * and the records could not be read back; reason in d, which says
 	 * the next run checks */
 	DNS_UPDATE_UNKNOWN = -5,
+	/* the caller's gate held the change back (dns_update_gate):
+	 * nothing of it was sent; the gate has its reason */
+	DNS_UPDATE_WITHHELD = -6,
 };
 
 /*
@@ -491,8 +498,9 @@ struct dns_update_info {
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",
 	 * "NOTZONE" or "NOTAUTH, BADKEY"), after denied_sent UPDATEs (1, or 2
-	 * after a refusal by the prerequisites); else denied_n is 0 */
-	size_t denied_first, denied_n;
+	 * after a refusal by the prerequisites); else denied_n is 0. It
+	 * carried denied_carried of them: not those the gate held back */
+	size_t denied_first, denied_n, denied_carried;
 	unsigned denied_sent;
 	const char *denied_rcode;
 	const char *denied_reason;
@@ -513,6 +521,18 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
                                const struct dns_update_info *info);
 
 /*
+ * Asked by dns_update_zone() about each change c (a member of the array
+ * it was given) that an UPDATE is about to carry, just before that
+ * UPDATE is first sent (after the reads that go before it), so that the
+ * caller can check, as late as can be, what the change stands for: 0
+ * lets it go; anything else holds it back (c->withheld), and the UPDATE
+ * goes without it, or not at all when nothing else is left in it. A
+ * change held back is in no later UPDATE either, and is reported alone
+ * as DNS_UPDATE_WITHHELD; the gate keeps its own reason.
+ */
+typedef int dns_update_gate(void *arg, const struct dns_change *c);
+
+/*
  * Apply the n changes of zone t as dns_update_apply() does, in one UPDATE
  * if they fit in a DNS message, else in as few as hold them, each holding
  * whole domains (the records of one change always go in one UPDATE, so its
@@ -523,12 +543,16 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
  * are then sent again one per UPDATE, so that a grant missing for one
  * domain, or records the server misjudges, fail that domain only, with its
  * own names in the message (at most one more UPDATE per change).
- * report(arg, ...) is called after each UPDATE whose result stands, in the
- * order of c, so that each change is in exactly one report. Returns the
- * number of UPDATEs sent, denied ones and retries included.
+ * With gate not NULL, gate(arg, ...) is asked about each change just
+ * before the UPDATE that would carry it is first sent (one sent again
+ * alone after a refusal is asked about again). report(arg, ...) is called
+ * after each UPDATE whose result stands, in the order of c, so that each
+ * change is in exactly one report. Returns the number of UPDATEs sent,
+ * denied ones and retries included.
  */
 unsigned dns_update_zone(const struct dns_target *t, struct dns_change *c,
-                         size_t n, dns_update_report *report, void *arg);
+                         size_t n, dns_update_gate *gate,
+                         dns_update_report *report, void *arg);
 
 /* The UPDATEs dns_update_zone would send (before any retry), as
  * nsupdate-like text appended to out, for each: "server S PORT", "zone Z",

@@ -311,21 +311,16 @@ open_policy(const struct publish_file *f, struct stat *st, struct diag *d)
 	return -1;
 }
 
-int
-publish_file_read(struct publish_file *f, struct buf *out, struct diag *d)
+/* Read f's file, open as fd, into out (emptied first; bounded by
+ * out->max). Returns 1, or -1 (in d). */
+static int
+read_policy(const struct publish_file *f, int fd, struct buf *out,
+            struct diag *d)
 {
 	char chunk[4096];
-	struct stat st;
 	ssize_t n;
-	int fd, rc;
+	int rc = 1;
 
-	if (*f->name == '\0') /* "dir/": a directory */
-		return not_regular(f, d);
-	if ((rc = open_dir(f, 0, d)) != 0)
-		return rc == 1 ? 0 : -1;
-	if ((fd = open_policy(f, &st, d)) < 0)
-		return fd == -2 ? 0 : -1;
-	rc = 1;
 	buf_reset(out);
 	while (rc == 1 && (n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n == -1 && errno == EINTR)
@@ -341,6 +336,22 @@ publish_file_read(struct publish_file *f, struct buf *out, struct diag *d)
 			rc = -1;
 		}
 	}
+	return rc;
+}
+
+int
+publish_file_read(struct publish_file *f, struct buf *out, struct diag *d)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (*f->name == '\0') /* "dir/": a directory */
+		return not_regular(f, d);
+	if ((rc = open_dir(f, 0, d)) != 0)
+		return rc == 1 ? 0 : -1;
+	if ((fd = open_policy(f, &st, d)) < 0)
+		return fd == -2 ? 0 : -1;
+	rc = read_policy(f, fd, out, d);
 	close(fd);
 	if (rc == 1)
 		tidy_after_read(f, &st);
@@ -355,6 +366,53 @@ publish_read(const char *path, struct buf *out, struct diag *d)
 
 	publish_file_init(&f, path);
 	rc = publish_file_read(&f, out, d);
+	publish_file_close(&f);
+	return rc;
+}
+
+/* Does f's file, open as fd with status st, hold exactly the len bytes
+ * at want? The size tells most changes unread. Returns PUBLISH_HOLDS,
+ * PUBLISH_HOLDS_OTHER, or -1 (in d). */
+static int
+fd_holds(const struct publish_file *f, int fd, const struct stat *st,
+         const char *want, size_t len, struct diag *d)
+{
+	struct buf now;
+	int rc;
+
+	if (st->st_size < 0 || (uintmax_t)st->st_size != len)
+		return PUBLISH_HOLDS_OTHER;
+	buf_init(&now, POLICY_MAX_SIZE);
+	rc = read_policy(f, fd, &now, d);
+	if (rc == 1)
+		rc = now.len == len && memcmp(now.data, want, len) == 0
+		         ? PUBLISH_HOLDS
+		         : PUBLISH_HOLDS_OTHER;
+	buf_free(&now);
+	return rc;
+}
+
+int
+publish_holds(const char *path, const char *want, size_t len, struct diag *d)
+{
+	struct publish_file f;
+	struct stat st;
+	int fd, rc;
+
+	publish_file_init(&f, path);
+	/* "dir/" names a directory; open_dir() gives 1 for none */
+	rc = *f.name == '\0' ? not_regular(&f, d) : open_dir(&f, 0, d);
+	if (rc == 1) {
+		rc = PUBLISH_HOLDS_GONE;
+	} else if (rc == 0) {
+		fd = open_policy(&f, &st, d);
+		if (fd >= 0) {
+			rc = fd_holds(&f, fd, &st, want, len, d);
+			close(fd);
+		} else {
+			rc = fd == -2 ? PUBLISH_HOLDS_GONE : -1;
+		}
+	}
 	publish_file_close(&f);
 	return rc;
 }

@@ -100,6 +100,27 @@ int publish_read(const char *path, struct buf *out, struct diag *d);
 int publish_write(const char *path, const char *data, size_t len,
                   struct diag *d);
 
+/* What publish_holds() found. */
+enum {
+	PUBLISH_HOLDS_OTHER, /* the file holds other bytes */
+	PUBLISH_HOLDS,       /* exactly the bytes asked for */
+	PUBLISH_HOLDS_GONE   /* no file there (or no directory) */
+};
+
+/*
+ * Does the policy file at path hold exactly the len bytes at want? Its
+ * directory is walked anew, as publish_read() walks it (a symbolic link
+ * followed only where root or the running user could have made it), and
+ * the file is opened as publish_file_read() opens it (a regular file
+ * only; a symbolic link, or a file others may have linked there, is
+ * refused unread); its size is compared before its bytes are read.
+ * Nothing is removed, and nothing read is kept. Returns PUBLISH_HOLDS,
+ * PUBLISH_HOLDS_OTHER or PUBLISH_HOLDS_GONE, or -1 when it cannot tell
+ * (the reason in d, naming path). Never waits.
+ */
+int publish_holds(const char *path, const char *want, size_t len,
+                  struct diag *d);
+
 /* Run argv (argv[0] a path or a name looked up in PATH) with execve, no
  * shell: "%d" in any argument becomes domain, "%f" file (made absolute),
  * "%%" a '%' (the configuration allows no other '%'). Standard input is

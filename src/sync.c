@@ -109,6 +109,15 @@
 	"fetched meanwhile may keep that policy until its max_age; give "      \
 	"each domain a file of its own (%%d in policy-file) to let the id "    \
 	"change instead"
+/* the policy file changed between its publish and the UPDATE of its id
+ * (file_recheck()) */
+#define FILE_TAKEN_ERROR                                                       \
+	"policy-file %s was %s by someone else after this run %s, before "     \
+	"the UPDATE that was to publish its id (another configuration "        \
+	"naming %s, a concurrent run, a hand edit or a deploy): name each "    \
+	"domain in one configuration only, and leave its policy file to "      \
+	"mta-sts-sync; the next run writes the policy again and publishes "    \
+	"its id"
 #define SYNC_DIFF_MAX_LINES 400
 #define RUN_MSG_MAX 2048 /* a domain's failure, warning or note, as log.c */
 
@@ -175,6 +184,9 @@ struct domain_run {
 	 * publish: from the write (or, when the file held it already, from
 	 * the publish-command) on; a failure then says so (fail_state()) */
 	int file_new;
+	/* someone else changed the policy file after that, before the
+	 * UPDATE that was to publish its id (file_recheck()) */
+	int file_taken;
 	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
 	 * its reason says so) */
 	int update_open;
@@ -205,17 +217,21 @@ static int record_needed(const struct dns_change *c, int sts, int value_only);
  * message: the same words wherever the run stopped, so that an operator
  * (and a monitor grouping alerts) reads at the end of any failure what
  * was and was not changed. Before the write nothing was; after it the
- * file holds the new policy and the id is the old one, unless the
- * UPDATE may have been applied (its reason says so, and the next run
- * checks) or the records read back after it hold the new id (a server
- * that applied part of it): the _mta-sts value no longer needs the
- * change it needed.
+ * file holds the new policy and the id is the old one, unless someone
+ * else changed the file before the UPDATE (it holds what they left
+ * there), the UPDATE may have been applied (its reason says so, and
+ * the next run checks) or the records read back after it hold the new
+ * id (a server that applied part of it): the _mta-sts value no longer
+ * needs the change it needed.
  */
 static const char *
 fail_state(const struct domain_run *r)
 {
 	if (!r->file_new)
 		return "the published policy is left as it is";
+	if (r->file_taken)
+		return "the policy file is as someone else left it; the "
+		       "_mta-sts id was not changed";
 	if (r->update_open)
 		return "the policy file holds the new policy";
 	if (r->id_needed && r->have_state && !record_needed(&r->change, 1, 1))
@@ -1509,6 +1525,19 @@ denied_contended(const struct zone_send *s, const struct dns_update_info *info)
 	return 0;
 }
 
+/* Is domain i of s the first of the UPDATE that info says was denied
+ * to be told of that: the first of its domains but those the gate held
+ * back, which are reported before it without a word? */
+static int
+denied_lead(const struct zone_send *s, size_t i,
+            const struct dns_update_info *info)
+{
+	for (size_t j = info->denied_first; j < i; j++)
+		if (!s->changes[j].withheld)
+			return 0;
+	return 1;
+}
+
 /* The -v lines of domain i of s about the refusal of the UPDATE that
  * carried it with others (info): each is sent again alone, but one
  * whose records someone changed meanwhile. */
@@ -1518,12 +1547,12 @@ denied_notes(const struct zone_send *s, size_t i,
 {
 	struct domain_run *who = s->who[i];
 
-	if (i == info->denied_first)
+	if (denied_lead(s, i, info))
 		run_note(who,
 		         "the UPDATE of zone %s carrying %zu domains was "
 		         "refused: %s; each domain%s is sent again in an "
 		         "UPDATE of its own",
-		         s->zone, info->denied_n, info->denied_reason,
+		         s->zone, info->denied_carried, info->denied_reason,
 		         denied_contended(s, info)
 		             ? " whose records no one changed meanwhile"
 		             : "");
@@ -1534,12 +1563,12 @@ denied_notes(const struct zone_send *s, size_t i,
 		         "not sent again: the UPDATE of zone %s carrying %zu "
 		         "domains was refused (%s), and someone changed the "
 		         "records of this domain meanwhile",
-		         s->zone, info->denied_n, info->denied_rcode);
+		         s->zone, info->denied_carried, info->denied_rcode);
 	else
 		run_note(who,
 		         "sent again in an UPDATE of its own: the UPDATE of "
 		         "zone %s carrying %zu domains was refused (%s)",
-		         s->zone, info->denied_n, info->denied_rcode);
+		         s->zone, info->denied_carried, info->denied_rcode);
 }
 
 /* The -v line of domain i of s about the read back after its UPDATE
@@ -1644,6 +1673,63 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
+/*
+ * Does r's policy file still hold the bytes whose id the UPDATE is about
+ * to publish: those this run wrote, or found there already (a run that
+ * finishes what an earlier one began)? The run's lock is per
+ * configuration, so after the verify someone else may have replaced
+ * them (another configuration naming the domain, a hand edit, a deploy),
+ * and the id would then name a policy the file no longer holds: senders
+ * would cache that one under it. The file is found as the plan's read
+ * found it, its directory walked anew from / (publish_holds()): the
+ * descriptor the publish used is closed when its work ends, since a
+ * domain may then wait long for the others of its zone, and thousands
+ * of them each holding one would pass the limit on open files. Returns
+ * 0, or -1 with the failure recorded. Its diag is on the heap: this is
+ * asked deep in an UPDATE's stack, and the deepest pages of a worker's
+ * stack stay resident for the whole run.
+ */
+static int
+file_recheck(struct domain_run *r)
+{
+	const char *how =
+	    r->file_written ? "wrote it" : "found it holding the new policy";
+	struct diag *d = xmalloc(sizeof(*d));
+	int rc;
+
+	diag_init(d);
+	rc = publish_holds(r->policy_file, r->served.data, r->served.len, d);
+	/* before run_fail(), whose clause says what the file holds */
+	r->file_taken = rc == PUBLISH_HOLDS_OTHER || rc == PUBLISH_HOLDS_GONE;
+	if (rc == PUBLISH_HOLDS)
+		run_note(r, "%s still holds the policy of id %s",
+		         r->policy_file, r->id);
+	else if (rc == -1)
+		run_fail(r,
+		         "cannot check that %s still holds the policy this run "
+		         "%s, before the UPDATE that was to publish its id: %s",
+		         r->policy_file, r->file_written ? "wrote" : "found",
+		         d->error);
+	else
+		run_fail(r, FILE_TAKEN_ERROR, r->policy_file,
+		         rc == PUBLISH_HOLDS_GONE ? "removed" : "changed", how,
+		         r->dc->name);
+	free(d);
+	return rc == PUBLISH_HOLDS ? 0 : -1;
+}
+
+/* The dns_update_gate of zone_update(), asked just before an UPDATE
+ * carries the change c of one of its domains: a change of the id goes
+ * only while the policy file holds what it names (file_recheck()). */
+static int
+update_gate(void *arg, const struct dns_change *c)
+{
+	struct zone_send *s = arg;
+	struct domain_run *r = s->who[c - s->changes];
+
+	return r->id_needed ? file_recheck(r) : 0;
+}
+
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
@@ -1655,6 +1741,8 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 	for (size_t i = first; i < first + n; i++) {
 		struct domain_run *who = s->who[i];
 
+		if (r == DNS_UPDATE_WITHHELD)
+			continue; /* update_gate() recorded why */
 		update_notes(s, i, r, info);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
@@ -1674,20 +1762,27 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 }
 
 /* The -v line of each of the m domains of s, sent in `sent` UPDATEs
- * (whatever their answers, which the lines before tell): a zone whose
- * domains use several keys (or primaries) takes the UPDATEs of each
- * apart, so the line names the key. */
+ * (whatever their answers, which the lines before tell), but those held
+ * back before any (update_gate()): a zone whose domains use several keys
+ * (or primaries) takes the UPDATEs of each apart, so the line names the
+ * key. */
 static void
 zone_sent_notes(const struct zone_send *s, size_t m, unsigned sent)
 {
 	const struct tsig_key *key = s->who[0]->target->key;
+	size_t k = m;
 
 	for (size_t i = 0; i < m; i++)
-		run_note(s->who[i], "zone %s: %u UPDATE%s sent for %zu %s%s%s",
-		         s->zone, sent, sent == 1 ? "" : "s", m,
-		         m == 1 ? "domain" : "domains",
-		         key != NULL ? " signed with TSIG key " : ", unsigned",
-		         key != NULL ? key->name : "");
+		k -= s->changes[i].withheld != 0;
+	for (size_t i = 0; i < m; i++)
+		if (!s->changes[i].withheld)
+			run_note(s->who[i],
+			         "zone %s: %u UPDATE%s sent for %zu %s%s%s",
+			         s->zone, sent, sent == 1 ? "" : "s", k,
+			         k == 1 ? "domain" : "domains",
+			         key != NULL ? " signed with TSIG key "
+			                     : ", unsigned",
+			         key != NULL ? key->name : "");
 }
 
 /* A member of a zone group in sending order: by the part of the Knot
@@ -1753,7 +1848,7 @@ zone_update(struct domain_run **runs, const struct zone_group *g, int dry_run,
 		dns_update_text(s.who[0]->target, s.changes, m, text);
 	} else {
 		sent = dns_update_zone(s.who[0]->target, s.changes, m,
-		                       zone_report, &s);
+		                       update_gate, zone_report, &s);
 		zone_sent_notes(&s, m, sent);
 	}
 	free(s.changes);

@@ -513,6 +513,61 @@ test_read_refusals(void)
 	   "refusals: removed");
 }
 
+/*
+ * publish_holds(): whether the file still holds given bytes, as sync
+ * asks just before an UPDATE publishes their id. Other bytes of the
+ * same size count, as does a file removed (or its directory); a link
+ * or anything but a regular file is refused as a read refuses it, and
+ * its target never compared.
+ */
+static void
+test_holds(void)
+{
+	static const char mine[] = "version: STSv1\r\nmode: testing\r\n";
+	static const char same_size[] = "version: STSv1\r\nmode: tasting\r\n";
+	struct diag d;
+
+	diag_init(&d);
+	ok(publish_write("ho/mta-sts.txt", mine, sizeof(mine) - 1, &d) == 0,
+	   "holds: a policy written");
+	ok(publish_holds("ho/mta-sts.txt", mine, sizeof(mine) - 1, &d) ==
+	           PUBLISH_HOLDS &&
+	       !diag_failed(&d),
+	   "holds: the bytes written");
+	ok(publish_holds("ho/mta-sts.txt", same_size, sizeof(mine) - 1, &d) ==
+	       PUBLISH_HOLDS_OTHER,
+	   "holds: other bytes of the same size do not");
+	ok(publish_holds("ho/mta-sts.txt", mine, sizeof(mine) - 2, &d) ==
+	       PUBLISH_HOLDS_OTHER,
+	   "holds: a prefix of the file does not");
+	ok(put_file("ho/mta-sts.txt", same_size) == 0 &&
+	       publish_holds("ho/mta-sts.txt", mine, sizeof(mine) - 1, &d) ==
+	           PUBLISH_HOLDS_OTHER &&
+	       !diag_failed(&d),
+	   "holds: a file rewritten in place does not");
+	ok(unlink("ho/mta-sts.txt") == 0 &&
+	       publish_holds("ho/mta-sts.txt", mine, sizeof(mine) - 1, &d) ==
+	           PUBLISH_HOLDS_GONE &&
+	       publish_holds("ho/no/mta-sts.txt", mine, sizeof(mine) - 1, &d) ==
+	           PUBLISH_HOLDS_GONE &&
+	       !diag_failed(&d),
+	   "holds: a file removed, or a directory, is gone");
+	ok(put_file("ho/mine", mine) == 0 &&
+	       symlink("mine", "ho/mta-sts.txt") == 0 &&
+	       publish_holds("ho/mta-sts.txt", mine, sizeof(mine) - 1, &d) ==
+	           -1,
+	   "holds: a link to the same bytes is refused");
+	like(d.error, "ho/mta-sts.txt is a symbolic link to mine",
+	     "holds: ... with the message of a link");
+	diag_init(&d);
+	ok(publish_holds("ho/", mine, sizeof(mine) - 1, &d) == -1,
+	   "holds: a directory is refused");
+	like(d.error, "ho/: not a regular file", "holds: ... said so");
+	ok(unlink("ho/mta-sts.txt") == 0 && unlink("ho/mine") == 0 &&
+	       rmdir("ho") == 0,
+	   "holds: removed");
+}
+
 /* publish_read() of path is refused unread, with want in its message
  * (what: the case). */
 static void
@@ -2183,6 +2238,7 @@ main(void)
 	test_write_read();
 	test_write_flush_errors();
 	test_read_refusals();
+	test_holds();
 	test_hard_links();
 	test_links();
 	test_mkdir_swap();
