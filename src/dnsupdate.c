@@ -1573,6 +1573,7 @@ struct batch {
 	ldns_pkt *ans[QUERY_MAX]; /* replies (TSIG verified), i < k */
 	size_t k;                 /* leading queries with a reply */
 	char where[DNS_NAME_MAX + 80];
+	struct wire_fail fail; /* how query k failed, if it did */
 	struct diag err; /* why query k has none (last: it is mostly unused) */
 };
 
@@ -1615,6 +1616,8 @@ batch_send(const struct dns_target *t, struct batch *b)
 
 	diag_init(&b->err);
 	b->k = 0;
+	memset(&b->fail, 0, sizeof(b->fail));
+	b->fail.rcode = -1;
 	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
@@ -1632,7 +1635,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 	}
 	if (i == b->n)
 		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                  sizeof(b->where), NULL, &b->err);
+		                  sizeof(b->where), &b->fail, &b->err);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
 }
@@ -3341,6 +3344,56 @@ zone_check(const struct dns_target *t, const struct batch *b, size_t i,
 	return -1;
 }
 
+/*
+ * The rcode with which the SOA query i of b was refused, REFUSED or
+ * NOTAUTH, signed or unsigned but without a TSIG error (Knot refuses a
+ * zone it does not serve unsigned); or -1 for any other answer.
+ */
+static int
+soa_refusal(const struct batch *b, size_t i)
+{
+	int rcode = -1;
+
+	if (i < b->k)
+		rcode = ldns_pkt_get_rcode(b->ans[i]);
+	else if (i == b->k && b->fail.tsig_err == 0)
+		rcode = b->fail.rcode;
+	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH)
+		return rcode;
+	return -1;
+}
+
+/*
+ * Was the SOA query i of b, for t's configured zone, refused while t
+ * answers for domain's _mta-sts name? Then t serves no such zone (an
+ * ancestor of the domain, as conf.c checks, such as "com", or the parent
+ * of the zone it holds): say so in d, blaming `zone`, and return 1; else
+ * return 0 and leave d alone.
+ */
+static int
+zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
+             const char *domain, struct diag *d)
+{
+	char name[DNS_NAME_MAX + 16], *rc;
+	int rcode = soa_refusal(b, i);
+	ldns_pkt *ans;
+
+	if (rcode < 0)
+		return 0;
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if (query_primary(t, name, LDNS_RR_TYPE_TXT, 1, &ans, NULL) == -1)
+		return 0;
+	ldns_pkt_free(ans);
+	rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	diag_error(d,
+	           "zone %s: %s refuses the SOA query for it (%s), while it "
+	           "answers for %s: it serves no zone %s; fix `zone`, or "
+	           "leave it out to have it found",
+	           t->zone, b->where, rc ? rc : "?", name, t->zone);
+	free(rc);
+	return 1;
+}
+
 /* Read the state of domain from t, whose zone was configured, and check
  * that zone (zone_check()) with the same batch unless it was found there
  * already. Returns 0; -1 if the zone is not there; -2 if the state could
@@ -3360,7 +3413,9 @@ state_read_zone(const struct dns_target *t, const char *domain,
 	}
 	state_batch(&b, domain, 1);
 	batch_send(t, &b);
-	if (first == 1 && zone_check(t, &b, 0, d) == -1)
+	if (first == 1 && zone_refused(t, &b, 0, domain, d))
+		rc = -1;
+	else if (first == 1 && zone_check(t, &b, 0, d) == -1)
 		rc = -1;
 	else if (state_take(t, &b, first, domain, st, d) == -1)
 		rc = -2;
