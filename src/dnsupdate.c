@@ -164,6 +164,18 @@ now_seconds(void)
 	return (uint64_t)time(NULL);
 }
 
+/* Milliseconds since an arbitrary start (CLOCK_MONOTONIC), never 0: a
+ * time to measure what elapsed since. */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
+	       1;
+}
+
 /* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
 static int
 ms_left(const struct timespec *deadline)
@@ -1574,6 +1586,7 @@ struct batch {
 	size_t k;                 /* leading queries with a reply */
 	char where[DNS_NAME_MAX + 80];
 	struct wire_fail fail; /* how query k failed, if it did */
+	uint64_t sent_ms;      /* mono_ms() when the queries went out */
 	struct diag err; /* why query k has none (last: it is mostly unused) */
 };
 
@@ -1618,6 +1631,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 	b->k = 0;
 	memset(&b->fail, 0, sizeof(b->fail));
 	b->fail.rcode = -1;
+	b->sent_ms = mono_ms();
 	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
@@ -1905,6 +1919,7 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	memset(st, 0, sizeof(*st));
 	if (batch_check_from(t, b, first, 1, d) == -1)
 		return -1;
+	st->read_ms = b->sent_ms;
 	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
 	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
 	         &st->tlsrpt_cname);
@@ -4213,11 +4228,27 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
 }
 
 /*
+ * Is the TTL now, read again, the TTL first read at st->read_ms as a cache
+ * in front of the primary (dnsdist's packet cache) counts it down: lower
+ * by at most the seconds since, plus one for the whole seconds counted?
+ * That is no edit: taking it would lower the zone's TTL a little at each
+ * change, and blame someone for it.
+ */
+static int
+ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
+{
+	if (st->read_ms == 0 || now >= first)
+		return 0;
+	return first - now <= (mono_ms() - st->read_ms) / 1000 + 1;
+}
+
+/*
  * Take the answer to query q of b, the TXT records at part k of change c
  * asked again just before its UPDATE: when they are those read before
  * but for their TTL, someone changed only the TTL, which no prerequisite
  * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
- * put back the TTL read first. The state takes the new TTL, and the
+ * put back the TTL read first (a cache's count down is not taken:
+ * ttl_aged()). The state takes the new TTL, and the
  * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
  * into d says so. Returns 1 if it did, 0 if not, -1 if the answer did
  * not come or is an error (the reason in b->err, the first one kept).
@@ -4239,7 +4270,8 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 	memset(&now, 0, sizeof(now));
 	read_txt(b->ans[q], b->q[q].name, &now, &cname);
 	if (cname == NULL && now.ttl != pt.set->ttl &&
-	    txtset_same(&now, pt.set)) {
+	    txtset_same(&now, pt.set) &&
+	    !ttl_aged(c->state, pt.set->ttl, now.ttl)) {
 		diag_warn(d,
 		          "someone changed the TTL of the records at %s from "
 		          "%lu to %lu between our read and our update: kept "
@@ -4254,6 +4286,10 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 	return took;
 }
 
+/* What pre_batch() did: a TTL taken (the plan is to be built again, even
+ * when a later answer failed), an answer failed. */
+enum { PRE_TOOK = 1, PRE_FAILED = 2 };
+
 /* A name that pre_read() asks about: part k of change i. */
 struct ask {
 	size_t i;
@@ -4264,8 +4300,8 @@ struct ask {
  * the changes c, and with soa for the SOA of its zone first (its serial
  * into pre), and take the answers (ttl_take()); a change whose answer
  * failed is marked ttl_unread, the first reason into why (wsize bytes).
- * Returns 1 when a TTL was taken, 0 when none, -1 when an answer failed
- * (the others are not asked). */
+ * Returns PRE_TOOK when a TTL was taken, PRE_FAILED when an answer failed
+ * (the others are not asked), both, or 0. */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
@@ -4290,12 +4326,12 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
 		                 ask[a].k, d);
 
-		took |= r == 1;
+		took |= r == 1 ? PRE_TOOK : 0;
 		c[ask[a].i].ttl_unread |= r == -1;
 	}
 	if (diag_failed(&b.err)) {
 		str_copy(why, wsize, b.err.error);
-		took = -1;
+		took |= PRE_FAILED;
 	}
 	batch_free(&b);
 	return took;
@@ -4354,7 +4390,8 @@ pre_unread(const char *why, struct dns_update_info *info, struct diag *d)
  * still makes the server refuse the UPDATE. A read that fails changes
  * nothing: the UPDATE goes as planned, and the changes whose names were
  * not read again are marked ttl_unread, with a warning (pre_unread()).
- * Returns 1 when a TTL was taken (plan again), else 0.
+ * Returns 1 when a TTL was taken (plan again: the TTLs taken before a
+ * failed answer are kept as warned), else 0.
  */
 static int
 pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4373,15 +4410,28 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 		to = to < m ? to : m;
 		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
 		              sizeof(why), d);
-		took |= r == 1;
+		took |= r & PRE_TOOK;
 		from = to;
-	} while (from < m && r != -1);
+	} while (from < m && !(r & PRE_FAILED));
 	for (; from < m; from++) /* not asked */
 		c[ask[from].i].ttl_unread = 1;
 	free(ask);
-	if (r == -1 && m > 0)
+	if ((r & PRE_FAILED) && m > 0)
 		pre_unread(why, info, d);
-	return took;
+	return took != 0;
+}
+
+/* pre_read(), and the plan p of the changes c built again when a TTL was
+ * taken. Returns 0, or -1 with the reason in d when it cannot be. */
+static int
+pre_read_plan(const struct dns_target *t, struct dns_change *c, size_t n,
+              struct plan *p, struct before *pre, struct dns_update_info *info,
+              struct diag *d)
+{
+	if (!pre_read(t, c, n, p, pre, info, d))
+		return 0;
+	plan_free(p); /* a TTL taken: the same changes, that TTL */
+	return plan_build(c, n, p, d);
 }
 
 /* Mark the changes whose records, as read back, hold the values they
@@ -5216,10 +5266,9 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
-		if (attempt == 0 && pre_read(t, c, n, &p, &pre, info, d)) {
-			plan_free(&p); /* a TTL taken: the same changes */
-			plan_build(c, n, &p, d);
-		}
+		if (attempt == 0 &&
+		    pre_read_plan(t, c, n, &p, &pre, info, d) == -1)
+			return DNS_UPDATE_FAILED;
 		if (refused)
 			diag_warn(d,
 			          "someone changed %s meanwhile (%s from %s): "

@@ -106,6 +106,15 @@
  *             served as keep serves them: a primary that stops answering
  *             for one batch of reads (the reads again just before an
  *             UPDATE begin with the zone's SOA)
+ *   ttl-fail=N  at the N-th SOA query (from 1) every record's TTL set
+ *             to 600 (someone's edit of the TTL alone), that query and
+ *             the next request answered, the one after that SERVFAIL: a
+ *             batch of reads answered in part
+ *   ttl-age   the TTL of each record in an answer counted down by the
+ *             whole seconds since the server's first request (to 1 at
+ *             least): a cache in front of the primary (dnsdist)
+ * Every session mode prints "add OWNER TTL" for each record an UPDATE it
+ * applies adds.
  */
 #include "config.h"
 
@@ -301,6 +310,7 @@ static size_t zone_n;
 static struct tsig_key key;
 static int have_key;
 static unsigned long connections, updates;
+static int servfail_in; /* ttl-fail: the reply that many on is SERVFAIL */
 
 /* Sleep ms milliseconds. */
 static void
@@ -361,6 +371,17 @@ zone_delete(const ldns_rr *u)
 	zone_n = k;
 }
 
+/* Print "add OWNER TTL" for the record rr that an UPDATE adds. */
+static void
+print_add(const ldns_rr *rr)
+{
+	char *o = ldns_rdf2str(ldns_rr_owner(rr));
+
+	printf("add %s %u\n", o ? o : "?", (unsigned)ldns_rr_ttl(rr));
+	fflush(stdout);
+	free(o);
+}
+
 /* Apply the update section of the UPDATE pkt. */
 static void
 zone_update(const ldns_pkt *pkt)
@@ -379,6 +400,7 @@ zone_update(const ldns_pkt *pkt)
 			j++;
 		if (j == zone_n && zone_n < ZONE_MAX)
 			zone_rr[zone_n++] = ldns_rr_clone(rr);
+		print_add(rr);
 	}
 }
 
@@ -611,6 +633,25 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 	return rc;
 }
 
+/* In ttl-age mode: count the TTL of each record in the answer a down by
+ * the whole seconds since the first request, to 1 at least. */
+static void
+ttl_age(ldns_pkt *a)
+{
+	static time_t first;
+	const ldns_rr_list *an = ldns_pkt_answer(a);
+	time_t now = time(NULL);
+
+	if (first == 0)
+		first = now;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		long ttl = (long)ldns_rr_ttl(rr) - (long)(now - first);
+
+		ldns_rr_set_ttl(rr, (uint32_t)(ttl < 1 ? 1 : ttl));
+	}
+}
+
 /* The answer to the request m (len bytes) into out, as a primary
  * holding zone_rr answers it (an UPDATE applied first), signed as mode
  * says. Returns 0, or -1 if m is not DNS. */
@@ -627,9 +668,16 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 		return -1;
 	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE)
 		rcode = update_rcode(pkt, updates, mode);
+	if (servfail_in > 0 && --servfail_in == 0) {
+		rcode = LDNS_RCODE_SERVFAIL;
+		printf("servfail\n");
+		fflush(stdout);
+	}
 	a = zone_answer(pkt);
 	ldns_pkt_set_rcode(a, rcode);
 	ldns_pkt_free(pkt);
+	if (strcmp(mode, "ttl-age") == 0)
+		ttl_age(a);
 	if (pkt_take(a, out) == -1)
 		return -1;
 	if (!signed_req || strcmp(mode, "nosig") == 0)
@@ -818,7 +866,8 @@ is_session(const char *mode)
 	    "nosig",        "prereq-refuse", "contend-refuse",
 	    "misjudge",     "edit-twice",    "drop-applied",
 	    "drop-later",   "spoof-first",   "spoof-only",
-	    "refuse-first", "mute-soa="};
+	    "refuse-first", "mute-soa=",     "ttl-fail=",
+	    "ttl-age"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -899,6 +948,22 @@ mute_at_soa(int c, const unsigned char *m, size_t len, const char *mode)
 	return 1;
 }
 
+/* In ttl-fail=N mode, when the request m (len bytes) is the N-th SOA
+ * query: set the TTL of every record to 600, and the reply to the second
+ * request after it to SERVFAIL. */
+static void
+ttl_fail_at(const unsigned char *m, size_t len, const char *mode)
+{
+	static unsigned long soa;
+
+	if (strncmp(mode, "ttl-fail=", 9) != 0 || !is_soa_query(m, len) ||
+	    ++soa != strtoul(mode + 9, NULL, 10))
+		return;
+	for (size_t i = 0; i < zone_n; i++)
+		ldns_rr_set_ttl(zone_rr[i], 600);
+	servfail_in = 3;
+}
+
 /* Serve the requests of the connection c as mode says until the client
  * closes it, no request comes in time (see await_request()), or mode
  * closes it. */
@@ -926,6 +991,7 @@ session(int c, const char *mode)
 		if ((len = read_request(c, req)) == 0 ||
 		    mute_at_soa(c, req + 2, len, mode))
 			break;
+		ttl_fail_at(req + 2, len, mode);
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {
 			printf("update %lu (connection %lu)\n", ++updates,
