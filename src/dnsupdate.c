@@ -4298,14 +4298,16 @@ struct ask {
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
  * the changes c, and with soa for the SOA of its zone first (its serial
- * into pre), and take the answers (ttl_take()); a change whose answer
- * failed is marked ttl_unread, the first reason into why (wsize bytes).
+ * into pre), and take the answers (ttl_take(): its warnings are each for
+ * its change, in info->warn_for); a change whose answer failed is marked
+ * ttl_unread, the first reason into why (wsize bytes).
  * Returns PRE_TOOK when a TTL was taken, PRE_FAILED when an answer failed
  * (the others are not asked), both, or 0. */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
-          struct before *pre, char *why, size_t wsize, struct diag *d)
+          struct before *pre, struct dns_update_info *info, char *why,
+          size_t wsize, struct diag *d)
 {
 	struct batch b;
 	struct part pt;
@@ -4323,9 +4325,12 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
 	for (size_t a = from; a < to; a++) {
+		size_t w = d->nwarn;
 		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
 		                 ask[a].k, d);
 
+		if (d->nwarn > w)
+			info->warn_for[w] = &c[ask[a].i];
 		took |= r == 1 ? PRE_TOOK : 0;
 		c[ask[a].i].ttl_unread |= r == -1;
 	}
@@ -4408,7 +4413,7 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 		size_t to = from + QUERY_MAX - (from == 0);
 
 		to = to < m ? to : m;
-		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, info, why,
 		              sizeof(why), d);
 		took |= r & PRE_TOOK;
 		from = to;
@@ -5345,6 +5350,22 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 			report(arg, i, 1, r, d, info);
 }
 
+/* Copy into d the warnings of the UPDATE denied (its warnings in why)
+ * that concern the change c alone (info->warn_for): a TTL kept at its
+ * names is not warned of again when it is sent alone, its state holding
+ * that TTL already. */
+static void
+warn_alone(const struct diag *why, const struct dns_update_info *denied,
+           const struct dns_change *c, struct dns_update_info *info,
+           struct diag *d)
+{
+	for (size_t w = 0; w < why->nwarn; w++)
+		if (denied->warn_for[w] == c) {
+			info->warn_for[d->nwarn] = c;
+			diag_warn(d, "%s", why->warn[w]);
+		}
+}
+
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
  * was denied or misjudged (its info and reason: denied, why), one per
  * UPDATE, and report each: a grant missing for one domain, or records
@@ -5378,6 +5399,7 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 			continue;
 		}
 		diag_init(&d);
+		warn_alone(why, denied, &c[i], &info, &d);
 		r = update_apply(t, &c[i], 1, &info, &d);
 		sent += info.sent;
 		report_part(t, c, i, 1, r, &d, &info, report, arg);

@@ -491,6 +491,10 @@ struct dns_update_info {
 	 * names whose TTL the UPDATE keeps could not be read again before it:
 	 * only the changes marked ttl_unread are to get it; 0: none */
 	unsigned unread_warn;
+	/* the change that warning w of the report concerns alone (a TTL
+	 * someone changed at its names, kept), given to that change only,
+	 * and to it again when it is then sent alone; NULL: all of them */
+	const struct dns_change *warn_for[DIAG_MAX_WARN];
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",

@@ -1644,6 +1644,19 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
+/* Does warning w of an UPDATE (how it went: info) concern the change c:
+ * that the TTL was not read again, only a change marked ttl_unread; one
+ * about a change (a TTL kept at its names), only that change; any other,
+ * every change of the UPDATE? */
+static int
+warn_concerns(const struct dns_update_info *info, size_t w,
+              const struct dns_change *c)
+{
+	if (w + 1 == info->unread_warn)
+		return c->ttl_unread;
+	return info->warn_for[w] == NULL || info->warn_for[w] == c;
+}
+
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
@@ -1656,6 +1669,10 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 		struct domain_run *who = s->who[i];
 
 		update_notes(s, i, r, info);
+		/* a failed domain gets its warnings too */
+		for (size_t w = 0; w < d->nwarn; w++)
+			if (warn_concerns(info, w, &s->changes[i]))
+				run_warn(who, "%s", d->warn[w]);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
 			who->update_open = r == DNS_UPDATE_UNKNOWN;
@@ -1663,11 +1680,6 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 			continue;
 		}
 		who->dns_updated = 1;
-		/* that the TTL was not read again: for those it concerns */
-		for (size_t w = 0; w < d->nwarn; w++)
-			if (w + 1 != info->unread_warn ||
-			    s->changes[i].ttl_unread)
-				run_warn(who, "%s", d->warn[w]);
 		update_ttl_check(who, &s->changes[i]);
 	}
 	alone_check(s, n, r, info);

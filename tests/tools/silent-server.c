@@ -110,6 +110,9 @@
  *             to 600 (someone's edit of the TTL alone), that query and
  *             the next request answered, the one after that SERVFAIL: a
  *             batch of reads answered in part
+ *   ttl-refuse=N  at the N-th SOA query every record's TTL set to 600,
+ *             and the next UPDATE answered REFUSED, not applied: a TTL
+ *             edited meanwhile, then an UPDATE refused by the grants
  *   ttl-age   the TTL of each record in an answer counted down by the
  *             whole seconds since the server's first request (to 1 at
  *             least): a cache in front of the primary (dnsdist)
@@ -310,7 +313,8 @@ static size_t zone_n;
 static struct tsig_key key;
 static int have_key;
 static unsigned long connections, updates;
-static int servfail_in; /* ttl-fail: the reply that many on is SERVFAIL */
+static int servfail_in;   /* ttl-fail: the reply that many on is SERVFAIL */
+static int refuse_update; /* ttl-refuse: the next UPDATE is REFUSED */
 
 /* Sleep ms milliseconds. */
 static void
@@ -666,8 +670,12 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 
 	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
 		return -1;
-	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE)
+	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE && refuse_update) {
+		rcode = LDNS_RCODE_REFUSED;
+		refuse_update = 0;
+	} else if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE) {
 		rcode = update_rcode(pkt, updates, mode);
+	}
 	if (servfail_in > 0 && --servfail_in == 0) {
 		rcode = LDNS_RCODE_SERVFAIL;
 		printf("servfail\n");
@@ -867,7 +875,7 @@ is_session(const char *mode)
 	    "misjudge",     "edit-twice",    "drop-applied",
 	    "drop-later",   "spoof-first",   "spoof-only",
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
-	    "ttl-age"};
+	    "ttl-refuse=",  "ttl-age"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -948,20 +956,24 @@ mute_at_soa(int c, const unsigned char *m, size_t len, const char *mode)
 	return 1;
 }
 
-/* In ttl-fail=N mode, when the request m (len bytes) is the N-th SOA
- * query: set the TTL of every record to 600, and the reply to the second
- * request after it to SERVFAIL. */
+/* In ttl-fail=N and ttl-refuse=N modes, when the request m (len bytes)
+ * is the N-th SOA query: set the TTL of every record to 600, and the
+ * reply to the second request after it to SERVFAIL (ttl-fail), or that
+ * to the next UPDATE to REFUSED (ttl-refuse). */
 static void
-ttl_fail_at(const unsigned char *m, size_t len, const char *mode)
+ttl_edit_at(const unsigned char *m, size_t len, const char *mode)
 {
 	static unsigned long soa;
+	int fail = strncmp(mode, "ttl-fail=", 9) == 0;
 
-	if (strncmp(mode, "ttl-fail=", 9) != 0 || !is_soa_query(m, len) ||
-	    ++soa != strtoul(mode + 9, NULL, 10))
+	if ((!fail && strncmp(mode, "ttl-refuse=", 11) != 0) ||
+	    !is_soa_query(m, len) ||
+	    ++soa != strtoul(strchr(mode, '=') + 1, NULL, 10))
 		return;
 	for (size_t i = 0; i < zone_n; i++)
 		ldns_rr_set_ttl(zone_rr[i], 600);
-	servfail_in = 3;
+	servfail_in = fail ? 3 : 0;
+	refuse_update = !fail;
 }
 
 /* Serve the requests of the connection c as mode says until the client
@@ -991,7 +1003,7 @@ session(int c, const char *mode)
 		if ((len = read_request(c, req)) == 0 ||
 		    mute_at_soa(c, req + 2, len, mode))
 			break;
-		ttl_fail_at(req + 2, len, mode);
+		ttl_edit_at(req + 2, len, mode);
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {
 			printf("update %lu (connection %lu)\n", ++updates,
