@@ -4592,7 +4592,8 @@ late_names(const struct plan *p, const struct dns_change *c)
  * never theirs, nor one that was there before. The records p deleted are
  * not put back: they may have deleted them too. Counted in info; why it
  * failed is not told (its rcode is). Returns the rcode (0: NOERROR, or
- * none of ours was there), or -1 with no trusted answer.
+ * none of ours was there), DNS_UNDO_BADKEY, DNS_UNDO_OPEN (it may have
+ * been applied), or -1 (no answer, not applied).
  */
 static int
 undo_late(const struct dns_target *t, const struct plan *p,
@@ -4627,6 +4628,10 @@ undo_late(const struct dns_target *t, const struct plan *p,
 		rcode = send_update(t, &u, &undo, NULL);
 	}
 	plan_free(&u);
+	if (rcode == SENT_BADKEY)
+		return DNS_UNDO_BADKEY;
+	if (rcode == SENT_LOST || rcode == SENT_OPEN)
+		return DNS_UNDO_OPEN;
 	return rcode < 0 ? -1 : rcode;
 }
 
@@ -4984,6 +4989,35 @@ cname_error(const struct dns_change *c, const char *where, struct diag *d)
 	                                    "beside it");
 }
 
+/* What became of the UPDATE that deleted the records we added beside
+ * someone's edit (its undo_rcode), into out (size bytes). */
+static void
+undo_words(int undo, char *out, size_t size)
+{
+	char *rc = undo > 0 ? ldns_pkt_rcode2str((ldns_pkt_rcode)undo) : NULL;
+
+	if (undo == 0)
+		str_copy(out, size,
+		         "the records we added were deleted again, so their "
+		         "edit is left as it is");
+	else if (undo == DNS_UNDO_OPEN)
+		str_copy(out, size,
+		         "no reply we trust came to the UPDATE deleting the "
+		         "records we added again: it may have been applied; if "
+		         "not, theirs and ours are both there, a name with two "
+		         "records of its kind, which senders ignore");
+	else
+		snprintf(out, size,
+		         "deleting the records we added again failed (%s), so "
+		         "theirs and ours are both there: a name with two "
+		         "records of its kind, which senders ignore until one "
+		         "is deleted (delete theirs or ours)",
+		         undo == DNS_UNDO_BADKEY ? "NOTAUTH, BADKEY"
+		         : rc                    ? rc
+		                                 : "no answer");
+	free(rc);
+}
+
 /* The error of change c, whose names (in words) someone changed while
  * where took our update, their records read back beside ours: what
  * undo_late() did. */
@@ -4992,20 +5026,8 @@ late_error(const struct dns_change *c, const char *names, const char *where,
            struct diag *d)
 {
 	char undo[DIAG_MSG_MAX / 2];
-	char *rc = c->undo_rcode > 0
-	               ? ldns_pkt_rcode2str((ldns_pkt_rcode)c->undo_rcode)
-	               : NULL;
 
-	if (c->undo_rcode == 0)
-		str_copy(undo, sizeof(undo),
-		         "the records we added were deleted again, so their "
-		         "edit is left as it is");
-	else
-		snprintf(undo, sizeof(undo),
-		         "deleting the records we added again failed (%s), so "
-		         "theirs and ours are both there, which senders ignore",
-		         rc ? rc : "no answer");
-	free(rc);
+	undo_words(c->undo_rcode, undo, sizeof(undo));
 	diag_error(d,
 	           "someone changed %s while we updated them: the records "
 	           "read back from %s hold theirs beside ours (PowerDNS "

@@ -343,7 +343,8 @@ struct dns_change {
 	unsigned contended_cnames;
 	/* with contended DNS_CONTENDED_LATE: how the UPDATE that deleted
 	 * the records we had added went (0 NOERROR, or none was needed;
-	 * else its rcode, or -1 with no trusted answer) */
+	 * else its rcode, DNS_UNDO_BADKEY, DNS_UNDO_OPEN, or -1: no answer,
+	 * and the server did not get it whole) */
 	int undo_rcode;
 	/* set by dns_update_apply(): the TXT records at a name whose TTL the
 	 * update keeps (no ttl_set) could not be read again just before it
@@ -363,6 +364,11 @@ struct dns_change {
  * through (PowerDNS compares TXT prerequisites without regard to case),
  * found in the records read back */
 #define DNS_CONTENDED_LATE (-1)
+/* dns_change.undo_rcode: the server did not know our key (NOTAUTH,
+ * BADKEY), so did not apply it; or it got the UPDATE whole and no reply
+ * came that we trust: it may have been applied */
+#define DNS_UNDO_BADKEY (-2)
+#define DNS_UNDO_OPEN (-3)
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
  * text is current when it is the only record of its kind at its name

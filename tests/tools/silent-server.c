@@ -113,6 +113,13 @@
  *   ttl-refuse=N  at the N-th SOA query every record's TTL set to 600,
  *             and the next UPDATE answered REFUSED, not applied: a TTL
  *             edited meanwhile, then an UPDATE refused by the grants
+ *   late-refuse  the first UPDATE applied, and a record "v=STSv1;
+ *             id=someone-else" added beside the first record it adds;
+ *             the second answered REFUSED, not applied: someone's edit
+ *             that the prerequisites let through, and the UPDATE that
+ *             deletes ours again refused
+ *   late-lost  the same, but the second UPDATE applied, then the
+ *             connection closed unanswered
  *   ttl-age   the TTL of each record in an answer counted down by the
  *             whole seconds since the server's first request (to 1 at
  *             least): a cache in front of the primary (dnsdist)
@@ -600,6 +607,33 @@ misjudged_name(const ldns_pkt *pkt)
 	return 0;
 }
 
+/* In the late- modes, the rcode of the UPDATE pkt, the n-th, after what
+ * it does to the zone: the first applied, with someone's record added
+ * beside its first add; the second refused (late-refuse) or applied. */
+static ldns_pkt_rcode
+late_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+
+	if (n == 2 && strcmp(mode, "late-refuse") == 0)
+		return LDNS_RCODE_REFUSED;
+	zone_update(pkt);
+	for (size_t i = 0; n == 1 && i < ldns_rr_list_rr_count(u); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(u, i);
+		ldns_rr *theirs;
+
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+			continue;
+		theirs = txt_rr(ldns_rr_owner(rr), "v=STSv1; id=someone-else");
+		if (theirs != NULL && zone_n < ZONE_MAX)
+			zone_rr[zone_n++] = theirs;
+		else
+			ldns_rr_free(theirs);
+		break;
+	}
+	return LDNS_RCODE_NOERROR;
+}
+
 /* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
  * (prereq-refuse, contend-refuse, edit-twice: the first two refused;
  * misjudge: those of misjudged_name()), after what it then does to the
@@ -616,6 +650,8 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 	                    : n == 2                    ? LDNS_RCODE_REFUSED
 	                                                : LDNS_RCODE_NOERROR;
 
+	if (strncmp(mode, "late-", 5) == 0)
+		return late_rcode(pkt, n, mode);
 	if (strcmp(mode, "misjudge") == 0)
 		rc = misjudged_name(pkt) ? LDNS_RCODE_NXRRSET
 		                         : LDNS_RCODE_NOERROR;
@@ -875,7 +911,8 @@ is_session(const char *mode)
 	    "misjudge",     "edit-twice",    "drop-applied",
 	    "drop-later",   "spoof-first",   "spoof-only",
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
-	    "ttl-refuse=",  "ttl-age"};
+	    "ttl-refuse=",  "ttl-age",       "late-refuse",
+	    "late-lost"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -1014,7 +1051,8 @@ session(int c, const char *mode)
 		    (update && updates > 1 &&
 		     strcmp(mode, "drop-later") == 0) ||
 		    session_reply(req + 2, len, mode, &out) == -1 ||
-		    (update && strcmp(mode, "drop-applied") == 0))
+		    (update && strcmp(mode, "drop-applied") == 0) ||
+		    (update && updates == 2 && strcmp(mode, "late-lost") == 0))
 			break;
 		send_forged(c, req + 2, len, mode);
 		if (deliver(c, &out, &prev, mode) == -1)
