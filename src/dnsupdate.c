@@ -4884,15 +4884,18 @@ version_digest(const struct dns_txtset *s, const char *prefix)
 }
 
 /*
- * After a refusal by the prerequisites and a new read: mark the changes
- * whose records of our kind someone changed since the first read (old
- * holds the states then), or that someone made a CNAME, unless they now
- * hold what we want, and which of their names those are. Their edit is
+ * After a refusal by the prerequisites of the UPDATE of plan p and a new
+ * read: mark the changes whose records of our kind someone changed since
+ * the first read (old holds the states then), or that someone made a
+ * CNAME, at the names p changes (no prerequisite covered the others, so
+ * an edit there explains no refusal), unless they now hold what we want,
+ * and which of their names those are. Their edit is
  * not overwritten (DESIGN section 2.9), and a new CNAME is that change's
  * own refusal, not one of the whole UPDATE. Returns how many.
  */
 static size_t
-mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
+mark_contended(const struct plan *p, struct dns_change *c, size_t n,
+               struct dns_state *old, int rcode)
 {
 	size_t k = 0;
 
@@ -4904,7 +4907,7 @@ mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
 
 			part_of(&c[i], j, &old[i], &was);
 			part_of(&c[i], j, NULL, &now);
-			if (now.text == NULL)
+			if (now.text == NULL || !plan_touches(p, now.owner))
 				continue;
 			if (now.cname != NULL && was.cname == NULL)
 				cnames |= now.bit;
@@ -5107,7 +5110,7 @@ reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
 	if (rc == 0) {
 		*same = states_same(p, c, n, old);
 		if (mark)
-			mark_contended(c, n, old, rcode);
+			mark_contended(p, c, n, old, rcode);
 	}
 	for (size_t i = 0; i < n; i++)
 		dns_state_free(&old[i]);

@@ -113,6 +113,10 @@
  *   ttl-refuse=N  at the N-th SOA query every record's TTL set to 600,
  *             and the next UPDATE answered REFUSED, not applied: a TTL
  *             edited meanwhile, then an UPDATE refused by the grants
+ *   misjudge-edit  as misjudge, and at the first refusal a record
+ *             "v=TLSRPTv1; rua=mailto:someone@example.net" added at the
+ *             _smtp._tls name of the domain refused: an edit at a name
+ *             the UPDATE did not carry
  *   late-refuse  the first UPDATE applied, and a record "v=STSv1;
  *             id=someone-else" added beside the first record it adds;
  *             the second answered REFUSED, not applied: someone's edit
@@ -607,6 +611,36 @@ misjudged_name(const ldns_pkt *pkt)
 	return 0;
 }
 
+/* Once: add "v=TLSRPTv1; rua=mailto:someone@example.net" at the
+ * _smtp._tls name of the domain whose _mta-sts name the UPDATE pkt
+ * carries first (misjudge-edit). */
+static void
+edit_tlsrpt(const ldns_pkt *pkt)
+{
+	static int done;
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+	char *o, name[600];
+	ldns_rdf *owner;
+	ldns_rr *rr;
+
+	if (done || ldns_rr_list_rr_count(u) == 0 || zone_n == ZONE_MAX)
+		return;
+	o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(u, 0)));
+	if (o == NULL || strncmp(o, "_mta-sts.", 9) != 0) {
+		free(o);
+		return;
+	}
+	snprintf(name, sizeof(name), "_smtp._tls.%s", o + 9);
+	free(o);
+	owner = ldns_dname_new_frm_str(name);
+	rr = owner ? txt_rr(owner, "v=TLSRPTv1; rua=mailto:someone@example.net")
+	           : NULL;
+	ldns_rdf_deep_free(owner);
+	if (rr != NULL)
+		zone_rr[zone_n++] = rr;
+	done = 1;
+}
+
 /* In the late- modes, the rcode of the UPDATE pkt, the n-th, after what
  * it does to the zone: the first applied, with someone's record added
  * beside its first add; the second refused (late-refuse) or applied. */
@@ -652,13 +686,15 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 
 	if (strncmp(mode, "late-", 5) == 0)
 		return late_rcode(pkt, n, mode);
-	if (strcmp(mode, "misjudge") == 0)
+	if (strncmp(mode, "misjudge", 8) == 0)
 		rc = misjudged_name(pkt) ? LDNS_RCODE_NXRRSET
 		                         : LDNS_RCODE_NOERROR;
 	else if (!contend && !twice && strcmp(mode, "prereq-refuse") != 0)
 		rc = LDNS_RCODE_NOERROR;
+	if (rc == LDNS_RCODE_NXRRSET && strcmp(mode, "misjudge-edit") == 0)
+		edit_tlsrpt(pkt);
 	if (rc == LDNS_RCODE_NXRRSET && k > 0 && zone_n < ZONE_MAX &&
-	    strcmp(mode, "misjudge") != 0) {
+	    strncmp(mode, "misjudge", 8) != 0) {
 		ldns_rr *rr = txt_rr(
 		    ldns_rr_owner(ldns_rr_list_rr(u, contend ? k - 1 : 0)),
 		    contend  ? "v=STSv1; id=someone-else"
@@ -912,7 +948,7 @@ is_session(const char *mode)
 	    "drop-later",   "spoof-first",   "spoof-only",
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
 	    "ttl-refuse=",  "ttl-age",       "late-refuse",
-	    "late-lost"};
+	    "late-lost",    "misjudge-edit"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
