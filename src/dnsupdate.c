@@ -164,6 +164,18 @@ now_seconds(void)
 	return (uint64_t)time(NULL);
 }
 
+/* Milliseconds since an arbitrary start (CLOCK_MONOTONIC), never 0: a
+ * time to measure what elapsed since. */
+static uint64_t
+mono_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
+	       1;
+}
+
 /* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
 static int
 ms_left(const struct timespec *deadline)
@@ -1573,6 +1585,8 @@ struct batch {
 	ldns_pkt *ans[QUERY_MAX]; /* replies (TSIG verified), i < k */
 	size_t k;                 /* leading queries with a reply */
 	char where[DNS_NAME_MAX + 80];
+	struct wire_fail fail; /* how query k failed, if it did */
+	uint64_t sent_ms;      /* mono_ms() when the queries went out */
 	struct diag err; /* why query k has none (last: it is mostly unused) */
 };
 
@@ -1615,6 +1629,9 @@ batch_send(const struct dns_target *t, struct batch *b)
 
 	diag_init(&b->err);
 	b->k = 0;
+	memset(&b->fail, 0, sizeof(b->fail));
+	b->fail.rcode = -1;
+	b->sent_ms = mono_ms();
 	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
@@ -1632,7 +1649,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 	}
 	if (i == b->n)
 		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                  sizeof(b->where), NULL, &b->err);
+		                  sizeof(b->where), &b->fail, &b->err);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
 }
@@ -1902,6 +1919,7 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	memset(st, 0, sizeof(*st));
 	if (batch_check_from(t, b, first, 1, d) == -1)
 		return -1;
+	st->read_ms = b->sent_ms;
 	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
 	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
 	         &st->tlsrpt_cname);
@@ -3341,6 +3359,56 @@ zone_check(const struct dns_target *t, const struct batch *b, size_t i,
 	return -1;
 }
 
+/*
+ * The rcode with which the SOA query i of b was refused, REFUSED or
+ * NOTAUTH, signed or unsigned but without a TSIG error (Knot refuses a
+ * zone it does not serve unsigned); or -1 for any other answer.
+ */
+static int
+soa_refusal(const struct batch *b, size_t i)
+{
+	int rcode = -1;
+
+	if (i < b->k)
+		rcode = ldns_pkt_get_rcode(b->ans[i]);
+	else if (i == b->k && b->fail.tsig_err == 0)
+		rcode = b->fail.rcode;
+	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH)
+		return rcode;
+	return -1;
+}
+
+/*
+ * Was the SOA query i of b, for t's configured zone, refused while t
+ * answers for domain's _mta-sts name? Then t serves no such zone (an
+ * ancestor of the domain, as conf.c checks, such as "com", or the parent
+ * of the zone it holds): say so in d, blaming `zone`, and return 1; else
+ * return 0 and leave d alone.
+ */
+static int
+zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
+             const char *domain, struct diag *d)
+{
+	char name[DNS_NAME_MAX + 16], *rc;
+	int rcode = soa_refusal(b, i);
+	ldns_pkt *ans;
+
+	if (rcode < 0)
+		return 0;
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if (query_primary(t, name, LDNS_RR_TYPE_TXT, 1, &ans, NULL) == -1)
+		return 0;
+	ldns_pkt_free(ans);
+	rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
+	diag_error(d,
+	           "zone %s: %s refuses the SOA query for it (%s), while it "
+	           "answers for %s: it serves no zone %s; fix `zone`, or "
+	           "leave it out to have it found",
+	           t->zone, b->where, rc ? rc : "?", name, t->zone);
+	free(rc);
+	return 1;
+}
+
 /* Read the state of domain from t, whose zone was configured, and check
  * that zone (zone_check()) with the same batch unless it was found there
  * already. Returns 0; -1 if the zone is not there; -2 if the state could
@@ -3360,7 +3428,9 @@ state_read_zone(const struct dns_target *t, const char *domain,
 	}
 	state_batch(&b, domain, 1);
 	batch_send(t, &b);
-	if (first == 1 && zone_check(t, &b, 0, d) == -1)
+	if (first == 1 && zone_refused(t, &b, 0, domain, d))
+		rc = -1;
+	else if (first == 1 && zone_check(t, &b, 0, d) == -1)
 		rc = -1;
 	else if (state_take(t, &b, first, domain, st, d) == -1)
 		rc = -2;
@@ -4158,11 +4228,27 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
 }
 
 /*
+ * Is the TTL now, read again, the TTL first read at st->read_ms as a cache
+ * in front of the primary (dnsdist's packet cache) counts it down: lower
+ * by at most the seconds since, plus one for the whole seconds counted?
+ * That is no edit: taking it would lower the zone's TTL a little at each
+ * change, and blame someone for it.
+ */
+static int
+ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
+{
+	if (st->read_ms == 0 || now >= first)
+		return 0;
+	return first - now <= (mono_ms() - st->read_ms) / 1000 + 1;
+}
+
+/*
  * Take the answer to query q of b, the TXT records at part k of change c
  * asked again just before its UPDATE: when they are those read before
  * but for their TTL, someone changed only the TTL, which no prerequisite
  * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
- * put back the TTL read first. The state takes the new TTL, and the
+ * put back the TTL read first (a cache's count down is not taken:
+ * ttl_aged()). The state takes the new TTL, and the
  * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
  * into d says so. Returns 1 if it did, 0 if not, -1 if the answer did
  * not come or is an error (the reason in b->err, the first one kept).
@@ -4184,7 +4270,8 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 	memset(&now, 0, sizeof(now));
 	read_txt(b->ans[q], b->q[q].name, &now, &cname);
 	if (cname == NULL && now.ttl != pt.set->ttl &&
-	    txtset_same(&now, pt.set)) {
+	    txtset_same(&now, pt.set) &&
+	    !ttl_aged(c->state, pt.set->ttl, now.ttl)) {
 		diag_warn(d,
 		          "someone changed the TTL of the records at %s from "
 		          "%lu to %lu between our read and our update: kept "
@@ -4199,6 +4286,10 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 	return took;
 }
 
+/* What pre_batch() did: a TTL taken (the plan is to be built again, even
+ * when a later answer failed), an answer failed. */
+enum { PRE_TOOK = 1, PRE_FAILED = 2 };
+
 /* A name that pre_read() asks about: part k of change i. */
 struct ask {
 	size_t i;
@@ -4207,14 +4298,16 @@ struct ask {
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
  * the changes c, and with soa for the SOA of its zone first (its serial
- * into pre), and take the answers (ttl_take()); a change whose answer
- * failed is marked ttl_unread, the first reason into why (wsize bytes).
- * Returns 1 when a TTL was taken, 0 when none, -1 when an answer failed
- * (the others are not asked). */
+ * into pre), and take the answers (ttl_take(): its warnings are each for
+ * its change, in info->warn_for); a change whose answer failed is marked
+ * ttl_unread, the first reason into why (wsize bytes).
+ * Returns PRE_TOOK when a TTL was taken, PRE_FAILED when an answer failed
+ * (the others are not asked), both, or 0. */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
-          struct before *pre, char *why, size_t wsize, struct diag *d)
+          struct before *pre, struct dns_update_info *info, char *why,
+          size_t wsize, struct diag *d)
 {
 	struct batch b;
 	struct part pt;
@@ -4232,15 +4325,18 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
 	for (size_t a = from; a < to; a++) {
+		size_t w = d->nwarn;
 		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
 		                 ask[a].k, d);
 
-		took |= r == 1;
+		if (d->nwarn > w)
+			info->warn_for[w] = &c[ask[a].i];
+		took |= r == 1 ? PRE_TOOK : 0;
 		c[ask[a].i].ttl_unread |= r == -1;
 	}
 	if (diag_failed(&b.err)) {
 		str_copy(why, wsize, b.err.error);
-		took = -1;
+		took |= PRE_FAILED;
 	}
 	batch_free(&b);
 	return took;
@@ -4299,7 +4395,8 @@ pre_unread(const char *why, struct dns_update_info *info, struct diag *d)
  * still makes the server refuse the UPDATE. A read that fails changes
  * nothing: the UPDATE goes as planned, and the changes whose names were
  * not read again are marked ttl_unread, with a warning (pre_unread()).
- * Returns 1 when a TTL was taken (plan again), else 0.
+ * Returns 1 when a TTL was taken (plan again: the TTLs taken before a
+ * failed answer are kept as warned), else 0.
  */
 static int
 pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -4316,17 +4413,30 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 		size_t to = from + QUERY_MAX - (from == 0);
 
 		to = to < m ? to : m;
-		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, info, why,
 		              sizeof(why), d);
-		took |= r == 1;
+		took |= r & PRE_TOOK;
 		from = to;
-	} while (from < m && r != -1);
+	} while (from < m && !(r & PRE_FAILED));
 	for (; from < m; from++) /* not asked */
 		c[ask[from].i].ttl_unread = 1;
 	free(ask);
-	if (r == -1 && m > 0)
+	if ((r & PRE_FAILED) && m > 0)
 		pre_unread(why, info, d);
-	return took;
+	return took != 0;
+}
+
+/* pre_read(), and the plan p of the changes c built again when a TTL was
+ * taken. Returns 0, or -1 with the reason in d when it cannot be. */
+static int
+pre_read_plan(const struct dns_target *t, struct dns_change *c, size_t n,
+              struct plan *p, struct before *pre, struct dns_update_info *info,
+              struct diag *d)
+{
+	if (!pre_read(t, c, n, p, pre, info, d))
+		return 0;
+	plan_free(p); /* a TTL taken: the same changes, that TTL */
+	return plan_build(c, n, p, d);
 }
 
 /* Mark the changes whose records, as read back, hold the values they
@@ -4482,7 +4592,8 @@ late_names(const struct plan *p, const struct dns_change *c)
  * never theirs, nor one that was there before. The records p deleted are
  * not put back: they may have deleted them too. Counted in info; why it
  * failed is not told (its rcode is). Returns the rcode (0: NOERROR, or
- * none of ours was there), or -1 with no trusted answer.
+ * none of ours was there), DNS_UNDO_BADKEY, DNS_UNDO_OPEN (it may have
+ * been applied), or -1 (no answer, not applied).
  */
 static int
 undo_late(const struct dns_target *t, const struct plan *p,
@@ -4517,6 +4628,10 @@ undo_late(const struct dns_target *t, const struct plan *p,
 		rcode = send_update(t, &u, &undo, NULL);
 	}
 	plan_free(&u);
+	if (rcode == SENT_BADKEY)
+		return DNS_UNDO_BADKEY;
+	if (rcode == SENT_LOST || rcode == SENT_OPEN)
+		return DNS_UNDO_OPEN;
 	return rcode < 0 ? -1 : rcode;
 }
 
@@ -4769,15 +4884,18 @@ version_digest(const struct dns_txtset *s, const char *prefix)
 }
 
 /*
- * After a refusal by the prerequisites and a new read: mark the changes
- * whose records of our kind someone changed since the first read (old
- * holds the states then), or that someone made a CNAME, unless they now
- * hold what we want, and which of their names those are. Their edit is
+ * After a refusal by the prerequisites of the UPDATE of plan p and a new
+ * read: mark the changes whose records of our kind someone changed since
+ * the first read (old holds the states then), or that someone made a
+ * CNAME, at the names p changes (no prerequisite covered the others, so
+ * an edit there explains no refusal), unless they now hold what we want,
+ * and which of their names those are. Their edit is
  * not overwritten (DESIGN section 2.9), and a new CNAME is that change's
  * own refusal, not one of the whole UPDATE. Returns how many.
  */
 static size_t
-mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
+mark_contended(const struct plan *p, struct dns_change *c, size_t n,
+               struct dns_state *old, int rcode)
 {
 	size_t k = 0;
 
@@ -4789,7 +4907,7 @@ mark_contended(struct dns_change *c, size_t n, struct dns_state *old, int rcode)
 
 			part_of(&c[i], j, &old[i], &was);
 			part_of(&c[i], j, NULL, &now);
-			if (now.text == NULL)
+			if (now.text == NULL || !plan_touches(p, now.owner))
 				continue;
 			if (now.cname != NULL && was.cname == NULL)
 				cnames |= now.bit;
@@ -4874,6 +4992,35 @@ cname_error(const struct dns_change *c, const char *where, struct diag *d)
 	                                    "beside it");
 }
 
+/* What became of the UPDATE that deleted the records we added beside
+ * someone's edit (its undo_rcode), into out (size bytes). */
+static void
+undo_words(int undo, char *out, size_t size)
+{
+	char *rc = undo > 0 ? ldns_pkt_rcode2str((ldns_pkt_rcode)undo) : NULL;
+
+	if (undo == 0)
+		str_copy(out, size,
+		         "the records we added were deleted again, so their "
+		         "edit is left as it is");
+	else if (undo == DNS_UNDO_OPEN)
+		str_copy(out, size,
+		         "no reply we trust came to the UPDATE deleting the "
+		         "records we added again: it may have been applied; if "
+		         "not, theirs and ours are both there, a name with two "
+		         "records of its kind, which senders ignore");
+	else
+		snprintf(out, size,
+		         "deleting the records we added again failed (%s), so "
+		         "theirs and ours are both there: a name with two "
+		         "records of its kind, which senders ignore until one "
+		         "is deleted (delete theirs or ours)",
+		         undo == DNS_UNDO_BADKEY ? "NOTAUTH, BADKEY"
+		         : rc                    ? rc
+		                                 : "no answer");
+	free(rc);
+}
+
 /* The error of change c, whose names (in words) someone changed while
  * where took our update, their records read back beside ours: what
  * undo_late() did. */
@@ -4882,20 +5029,8 @@ late_error(const struct dns_change *c, const char *names, const char *where,
            struct diag *d)
 {
 	char undo[DIAG_MSG_MAX / 2];
-	char *rc = c->undo_rcode > 0
-	               ? ldns_pkt_rcode2str((ldns_pkt_rcode)c->undo_rcode)
-	               : NULL;
 
-	if (c->undo_rcode == 0)
-		str_copy(undo, sizeof(undo),
-		         "the records we added were deleted again, so their "
-		         "edit is left as it is");
-	else
-		snprintf(undo, sizeof(undo),
-		         "deleting the records we added again failed (%s), so "
-		         "theirs and ours are both there, which senders ignore",
-		         rc ? rc : "no answer");
-	free(rc);
+	undo_words(c->undo_rcode, undo, sizeof(undo));
 	diag_error(d,
 	           "someone changed %s while we updated them: the records "
 	           "read back from %s hold theirs beside ours (PowerDNS "
@@ -4975,7 +5110,7 @@ reread_after(const struct dns_target *t, struct dns_change *c, size_t n,
 	if (rc == 0) {
 		*same = states_same(p, c, n, old);
 		if (mark)
-			mark_contended(c, n, old, rcode);
+			mark_contended(p, c, n, old, rcode);
 	}
 	for (size_t i = 0; i < n; i++)
 		dns_state_free(&old[i]);
@@ -5208,10 +5343,9 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
-		if (attempt == 0 && pre_read(t, c, n, &p, &pre, info, d)) {
-			plan_free(&p); /* a TTL taken: the same changes */
-			plan_build(c, n, &p, d);
-		}
+		if (attempt == 0 &&
+		    pre_read_plan(t, c, n, &p, &pre, info, d) == -1)
+			return DNS_UPDATE_FAILED;
 		if (attempt == 0 && !gate_plan(g, c, n, &p, info, d)) {
 			plan_free(&p);
 			return DNS_UPDATE_OK;
@@ -5308,6 +5442,22 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 			report(arg, i, 1, r, d, info);
 }
 
+/* Copy into d the warnings of the UPDATE denied (its warnings in why)
+ * that concern the change c alone (info->warn_for): a TTL kept at its
+ * names is not warned of again when it is sent alone, its state holding
+ * that TTL already. */
+static void
+warn_alone(const struct diag *why, const struct dns_update_info *denied,
+           const struct dns_change *c, struct dns_update_info *info,
+           struct diag *d)
+{
+	for (size_t w = 0; w < why->nwarn; w++)
+		if (denied->warn_for[w] == c) {
+			info->warn_for[d->nwarn] = c;
+			diag_warn(d, "%s", why->warn[w]);
+		}
+}
+
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
  * was denied or misjudged (its info and reason: denied, why), one per
  * UPDATE, each past the gate g again, and report each: a grant missing
@@ -5347,6 +5497,7 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 			continue;
 		}
 		diag_init(&d);
+		warn_alone(why, denied, &c[i], &info, &d);
 		r = update_apply(t, &c[i], 1, g, &info, &d);
 		sent += info.sent;
 		report_part(t, c, i, 1, r, &d, &info, report, arg);

@@ -139,6 +139,10 @@ struct dns_state {
 	 * sts_cname or tlsrpt_cname is then NULL */
 	char *sts_wildcard_cname;
 	char *tlsrpt_wildcard_cname;
+	/* set by dns_state_read(): when its reads went out (milliseconds
+	 * of CLOCK_MONOTONIC; 0: not read), to tell a cache's count down
+	 * of a TTL from an edit just before an UPDATE */
+	uint64_t read_ms;
 	/* set by dns_state_read(): <domain>'s MX was asked (a state read
 	 * again after a conflict has none: it was needed to plan only) */
 	int mx_read;
@@ -339,7 +343,8 @@ struct dns_change {
 	unsigned contended_cnames;
 	/* with contended DNS_CONTENDED_LATE: how the UPDATE that deleted
 	 * the records we had added went (0 NOERROR, or none was needed;
-	 * else its rcode, or -1 with no trusted answer) */
+	 * else its rcode, DNS_UNDO_BADKEY, DNS_UNDO_OPEN, or -1: no answer,
+	 * and the server did not get it whole) */
 	int undo_rcode;
 	/* set by dns_update_apply(): the TXT records at a name whose TTL the
 	 * update keeps (no ttl_set) could not be read again just before it
@@ -363,6 +368,11 @@ struct dns_change {
  * through (PowerDNS compares TXT prerequisites without regard to case),
  * found in the records read back */
 #define DNS_CONTENDED_LATE (-1)
+/* dns_change.undo_rcode: the server did not know our key (NOTAUTH,
+ * BADKEY), so did not apply it; or it got the UPDATE whole and no reply
+ * came that we trust: it may have been applied */
+#define DNS_UNDO_BADKEY (-2)
+#define DNS_UNDO_OPEN (-3)
 
 /* Does applying c to its state change anything? A v=STSv1 (v=TLSRPTv1)
  * text is current when it is the only record of its kind at its name
@@ -494,6 +504,10 @@ struct dns_update_info {
 	 * names whose TTL the UPDATE keeps could not be read again before it:
 	 * only the changes marked ttl_unread are to get it; 0: none */
 	unsigned unread_warn;
+	/* the change that warning w of the report concerns alone (a TTL
+	 * someone changed at its names, kept), given to that change only,
+	 * and to it again when it is then sent alone; NULL: all of them */
+	const struct dns_change *warn_for[DIAG_MAX_WARN];
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",

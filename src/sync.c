@@ -188,8 +188,12 @@ struct domain_run {
 	 * UPDATE that was to publish its id (file_recheck()) */
 	int file_taken;
 	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
-	 * its reason says so) */
+	 * its reason says so), or the one deleting ours again beside
+	 * someone's edit */
 	int update_open;
+	/* its UPDATE put our new _mta-sts record beside someone's, and
+	 * deleting ours again failed: the id names the new policy */
+	int id_beside;
 	int dns_updated;
 	/* where it is in the run (under the run's lock) */
 	int read_done; /* read: it may join the ready queue */
@@ -234,6 +238,9 @@ fail_state(const struct domain_run *r)
 		       "_mta-sts id was not changed";
 	if (r->update_open)
 		return "the policy file holds the new policy";
+	if (r->id_beside)
+		return "the policy file holds the new policy, and the "
+		       "_mta-sts id names it, beside theirs";
 	if (r->id_needed && r->have_state && !record_needed(&r->change, 1, 1))
 		return "the policy file holds the new policy, and the "
 		       "_mta-sts id names it";
@@ -1498,13 +1505,17 @@ update_result_words(enum dns_update_result r,
 {
 	if (info->reply_lost)
 		return "no reply";
+	if (c->contended == DNS_CONTENDED_LATE && c->undo_rcode == 0)
+		return "accepted, then the records we added deleted again by "
+		       "one more UPDATE: someone's stood beside them";
+	if (c->contended == DNS_CONTENDED_LATE &&
+	    c->undo_rcode == DNS_UNDO_OPEN)
+		return "accepted, then no reply we trust came to the UPDATE "
+		       "deleting the records we added again: someone's stood "
+		       "beside them";
 	if (c->contended == DNS_CONTENDED_LATE)
-		return c->undo_rcode == 0
-		           ? "accepted, then the records we added deleted "
-		             "again by one more UPDATE: someone's stood beside "
-		             "them"
-		           : "accepted, then deleting the records we added "
-		             "again failed: someone's stood beside them";
+		return "accepted, then deleting the records we added again "
+		       "failed: someone's stood beside them";
 	if (r == DNS_UPDATE_OK)
 		return "accepted";
 	if (r == DNS_UPDATE_CONFLICT || r == DNS_UPDATE_MISJUDGED)
@@ -1730,6 +1741,34 @@ update_gate(void *arg, const struct dns_change *c)
 	return r->id_needed ? file_recheck(r) : 0;
 }
 
+/* Note in who what the failed UPDATE (its result r, its change c) left
+ * for fail_state(): it may have been applied, or so may the UPDATE that
+ * deleted ours beside someone's edit; or that one failed, and our new
+ * _mta-sts record stands beside theirs. */
+static void
+update_left(struct domain_run *who, enum dns_update_result r,
+            const struct dns_change *c)
+{
+	int late = c->contended == DNS_CONTENDED_LATE && c->undo_rcode != 0;
+
+	who->update_open =
+	    r == DNS_UPDATE_UNKNOWN || (late && c->undo_rcode == DNS_UNDO_OPEN);
+	who->id_beside = late && (c->contended_names & DNS_NAME_STS);
+}
+
+/* Does warning w of an UPDATE (how it went: info) concern the change c:
+ * that the TTL was not read again, only a change marked ttl_unread; one
+ * about a change (a TTL kept at its names), only that change; any other,
+ * every change of the UPDATE? */
+static int
+warn_concerns(const struct dns_update_info *info, size_t w,
+              const struct dns_change *c)
+{
+	if (w + 1 == info->unread_warn)
+		return c->ttl_unread;
+	return info->warn_for[w] == NULL || info->warn_for[w] == c;
+}
+
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
  * whose changes first .. first + n - 1 it carried. */
 static void
@@ -1744,18 +1783,17 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 		if (r == DNS_UPDATE_WITHHELD)
 			continue; /* update_gate() recorded why */
 		update_notes(s, i, r, info);
+		/* a failed domain gets its warnings too */
+		for (size_t w = 0; w < d->nwarn; w++)
+			if (warn_concerns(info, w, &s->changes[i]))
+				run_warn(who, "%s", d->warn[w]);
 		/* a server may have applied only part of it */
 		if (r != DNS_UPDATE_OK && !s->changes[i].confirmed) {
-			who->update_open = r == DNS_UPDATE_UNKNOWN;
+			update_left(who, r, &s->changes[i]);
 			run_fail(who, "%s", d->error);
 			continue;
 		}
 		who->dns_updated = 1;
-		/* that the TTL was not read again: for those it concerns */
-		for (size_t w = 0; w < d->nwarn; w++)
-			if (w + 1 != info->unread_warn ||
-			    s->changes[i].ttl_unread)
-				run_warn(who, "%s", d->warn[w]);
 		update_ttl_check(who, &s->changes[i]);
 	}
 	alone_check(s, n, r, info);

@@ -106,6 +106,29 @@
  *             served as keep serves them: a primary that stops answering
  *             for one batch of reads (the reads again just before an
  *             UPDATE begin with the zone's SOA)
+ *   ttl-fail=N  at the N-th SOA query (from 1) every record's TTL set
+ *             to 600 (someone's edit of the TTL alone), that query and
+ *             the next request answered, the one after that SERVFAIL: a
+ *             batch of reads answered in part
+ *   ttl-refuse=N  at the N-th SOA query every record's TTL set to 600,
+ *             and the next UPDATE answered REFUSED, not applied: a TTL
+ *             edited meanwhile, then an UPDATE refused by the grants
+ *   misjudge-edit  as misjudge, and at the first refusal a record
+ *             "v=TLSRPTv1; rua=mailto:someone@example.net" added at the
+ *             _smtp._tls name of the domain refused: an edit at a name
+ *             the UPDATE did not carry
+ *   late-refuse  the first UPDATE applied, and a record "v=STSv1;
+ *             id=someone-else" added beside the first record it adds;
+ *             the second answered REFUSED, not applied: someone's edit
+ *             that the prerequisites let through, and the UPDATE that
+ *             deletes ours again refused
+ *   late-lost  the same, but the second UPDATE applied, then the
+ *             connection closed unanswered
+ *   ttl-age   the TTL of each record in an answer counted down by the
+ *             whole seconds since the server's first request (to 1 at
+ *             least): a cache in front of the primary (dnsdist)
+ * Every session mode prints "add OWNER TTL" for each record an UPDATE it
+ * applies adds.
  */
 #include "config.h"
 
@@ -301,6 +324,8 @@ static size_t zone_n;
 static struct tsig_key key;
 static int have_key;
 static unsigned long connections, updates;
+static int servfail_in;   /* ttl-fail: the reply that many on is SERVFAIL */
+static int refuse_update; /* ttl-refuse: the next UPDATE is REFUSED */
 
 /* Sleep ms milliseconds. */
 static void
@@ -361,6 +386,17 @@ zone_delete(const ldns_rr *u)
 	zone_n = k;
 }
 
+/* Print "add OWNER TTL" for the record rr that an UPDATE adds. */
+static void
+print_add(const ldns_rr *rr)
+{
+	char *o = ldns_rdf2str(ldns_rr_owner(rr));
+
+	printf("add %s %u\n", o ? o : "?", (unsigned)ldns_rr_ttl(rr));
+	fflush(stdout);
+	free(o);
+}
+
 /* Apply the update section of the UPDATE pkt. */
 static void
 zone_update(const ldns_pkt *pkt)
@@ -379,6 +415,7 @@ zone_update(const ldns_pkt *pkt)
 			j++;
 		if (j == zone_n && zone_n < ZONE_MAX)
 			zone_rr[zone_n++] = ldns_rr_clone(rr);
+		print_add(rr);
 	}
 }
 
@@ -574,6 +611,63 @@ misjudged_name(const ldns_pkt *pkt)
 	return 0;
 }
 
+/* Once: add "v=TLSRPTv1; rua=mailto:someone@example.net" at the
+ * _smtp._tls name of the domain whose _mta-sts name the UPDATE pkt
+ * carries first (misjudge-edit). */
+static void
+edit_tlsrpt(const ldns_pkt *pkt)
+{
+	static int done;
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+	char *o, name[600];
+	ldns_rdf *owner;
+	ldns_rr *rr;
+
+	if (done || ldns_rr_list_rr_count(u) == 0 || zone_n == ZONE_MAX)
+		return;
+	o = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(u, 0)));
+	if (o == NULL || strncmp(o, "_mta-sts.", 9) != 0) {
+		free(o);
+		return;
+	}
+	snprintf(name, sizeof(name), "_smtp._tls.%s", o + 9);
+	free(o);
+	owner = ldns_dname_new_frm_str(name);
+	rr = owner ? txt_rr(owner, "v=TLSRPTv1; rua=mailto:someone@example.net")
+	           : NULL;
+	ldns_rdf_deep_free(owner);
+	if (rr != NULL)
+		zone_rr[zone_n++] = rr;
+	done = 1;
+}
+
+/* In the late- modes, the rcode of the UPDATE pkt, the n-th, after what
+ * it does to the zone: the first applied, with someone's record added
+ * beside its first add; the second refused (late-refuse) or applied. */
+static ldns_pkt_rcode
+late_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+
+	if (n == 2 && strcmp(mode, "late-refuse") == 0)
+		return LDNS_RCODE_REFUSED;
+	zone_update(pkt);
+	for (size_t i = 0; n == 1 && i < ldns_rr_list_rr_count(u); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(u, i);
+		ldns_rr *theirs;
+
+		if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN)
+			continue;
+		theirs = txt_rr(ldns_rr_owner(rr), "v=STSv1; id=someone-else");
+		if (theirs != NULL && zone_n < ZONE_MAX)
+			zone_rr[zone_n++] = theirs;
+		else
+			ldns_rr_free(theirs);
+		break;
+	}
+	return LDNS_RCODE_NOERROR;
+}
+
 /* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
  * (prereq-refuse, contend-refuse, edit-twice: the first two refused;
  * misjudge: those of misjudged_name()), after what it then does to the
@@ -590,13 +684,17 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 	                    : n == 2                    ? LDNS_RCODE_REFUSED
 	                                                : LDNS_RCODE_NOERROR;
 
-	if (strcmp(mode, "misjudge") == 0)
+	if (strncmp(mode, "late-", 5) == 0)
+		return late_rcode(pkt, n, mode);
+	if (strncmp(mode, "misjudge", 8) == 0)
 		rc = misjudged_name(pkt) ? LDNS_RCODE_NXRRSET
 		                         : LDNS_RCODE_NOERROR;
 	else if (!contend && !twice && strcmp(mode, "prereq-refuse") != 0)
 		rc = LDNS_RCODE_NOERROR;
+	if (rc == LDNS_RCODE_NXRRSET && strcmp(mode, "misjudge-edit") == 0)
+		edit_tlsrpt(pkt);
 	if (rc == LDNS_RCODE_NXRRSET && k > 0 && zone_n < ZONE_MAX &&
-	    strcmp(mode, "misjudge") != 0) {
+	    strncmp(mode, "misjudge", 8) != 0) {
 		ldns_rr *rr = txt_rr(
 		    ldns_rr_owner(ldns_rr_list_rr(u, contend ? k - 1 : 0)),
 		    contend  ? "v=STSv1; id=someone-else"
@@ -609,6 +707,25 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 	if (rc == LDNS_RCODE_NOERROR)
 		zone_update(pkt);
 	return rc;
+}
+
+/* In ttl-age mode: count the TTL of each record in the answer a down by
+ * the whole seconds since the first request, to 1 at least. */
+static void
+ttl_age(ldns_pkt *a)
+{
+	static time_t first;
+	const ldns_rr_list *an = ldns_pkt_answer(a);
+	time_t now = time(NULL);
+
+	if (first == 0)
+		first = now;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(an); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		long ttl = (long)ldns_rr_ttl(rr) - (long)(now - first);
+
+		ldns_rr_set_ttl(rr, (uint32_t)(ttl < 1 ? 1 : ttl));
+	}
 }
 
 /* The answer to the request m (len bytes) into out, as a primary
@@ -625,11 +742,22 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 
 	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
 		return -1;
-	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE)
+	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE && refuse_update) {
+		rcode = LDNS_RCODE_REFUSED;
+		refuse_update = 0;
+	} else if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE) {
 		rcode = update_rcode(pkt, updates, mode);
+	}
+	if (servfail_in > 0 && --servfail_in == 0) {
+		rcode = LDNS_RCODE_SERVFAIL;
+		printf("servfail\n");
+		fflush(stdout);
+	}
 	a = zone_answer(pkt);
 	ldns_pkt_set_rcode(a, rcode);
 	ldns_pkt_free(pkt);
+	if (strcmp(mode, "ttl-age") == 0)
+		ttl_age(a);
 	if (pkt_take(a, out) == -1)
 		return -1;
 	if (!signed_req || strcmp(mode, "nosig") == 0)
@@ -818,7 +946,9 @@ is_session(const char *mode)
 	    "nosig",        "prereq-refuse", "contend-refuse",
 	    "misjudge",     "edit-twice",    "drop-applied",
 	    "drop-later",   "spoof-first",   "spoof-only",
-	    "refuse-first", "mute-soa="};
+	    "refuse-first", "mute-soa=",     "ttl-fail=",
+	    "ttl-refuse=",  "ttl-age",       "late-refuse",
+	    "late-lost",    "misjudge-edit"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -899,6 +1029,26 @@ mute_at_soa(int c, const unsigned char *m, size_t len, const char *mode)
 	return 1;
 }
 
+/* In ttl-fail=N and ttl-refuse=N modes, when the request m (len bytes)
+ * is the N-th SOA query: set the TTL of every record to 600, and the
+ * reply to the second request after it to SERVFAIL (ttl-fail), or that
+ * to the next UPDATE to REFUSED (ttl-refuse). */
+static void
+ttl_edit_at(const unsigned char *m, size_t len, const char *mode)
+{
+	static unsigned long soa;
+	int fail = strncmp(mode, "ttl-fail=", 9) == 0;
+
+	if ((!fail && strncmp(mode, "ttl-refuse=", 11) != 0) ||
+	    !is_soa_query(m, len) ||
+	    ++soa != strtoul(strchr(mode, '=') + 1, NULL, 10))
+		return;
+	for (size_t i = 0; i < zone_n; i++)
+		ldns_rr_set_ttl(zone_rr[i], 600);
+	servfail_in = fail ? 3 : 0;
+	refuse_update = !fail;
+}
+
 /* Serve the requests of the connection c as mode says until the client
  * closes it, no request comes in time (see await_request()), or mode
  * closes it. */
@@ -926,6 +1076,7 @@ session(int c, const char *mode)
 		if ((len = read_request(c, req)) == 0 ||
 		    mute_at_soa(c, req + 2, len, mode))
 			break;
+		ttl_edit_at(req + 2, len, mode);
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {
 			printf("update %lu (connection %lu)\n", ++updates,
@@ -936,7 +1087,8 @@ session(int c, const char *mode)
 		    (update && updates > 1 &&
 		     strcmp(mode, "drop-later") == 0) ||
 		    session_reply(req + 2, len, mode, &out) == -1 ||
-		    (update && strcmp(mode, "drop-applied") == 0))
+		    (update && strcmp(mode, "drop-applied") == 0) ||
+		    (update && updates == 2 && strcmp(mode, "late-lost") == 0))
 			break;
 		send_forged(c, req + 2, len, mode);
 		if (deliver(c, &out, &prev, mode) == -1)
