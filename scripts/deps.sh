@@ -6,7 +6,8 @@
 #
 #   scripts/deps.sh [demo]
 #
-# Installs only what is missing; safe to run again. Nothing it installs is
+# Installs only what is missing; safe to run again, and a run started
+# while another runs waits for it. Nothing it installs is
 # started: the tests and the demo run their own servers on free loopback
 # ports, and a system nameserver or web server started by the install
 # would hold port 53 or 80 for nothing. While apt-get runs,
@@ -184,6 +185,18 @@ case "${1:-}" in
 demo) packages="$BUILD $DEMO" ;;
 *) echo "usage: deps.sh [demo]" >&2; exit 2 ;;
 esac
+# One run at a time: a second run would put back, or remove, the
+# policy-rc.d the install of the first relies on, or take the machine's,
+# moved aside, for a killed run's. The lock is on the directory of
+# policy-rc.d (no file made for it); apt-get does not inherit it, so a
+# process a package leaves running cannot hold it.
+if [ "$(id -u)" -eq 0 ]; then
+	exec 9<"$(dirname "$POLICY")"
+	if ! flock -n 9; then
+		echo "deps.sh: waiting for another deps.sh to finish" >&2
+		flock 9
+	fi
+fi
 # shellcheck disable=SC2086
 need=$(missing $packages)
 if [ -z "$need" ] && ! left_behind; then
@@ -193,6 +206,8 @@ if [ "$(id -u)" -ne 0 ]; then
 	if [ -n "$need" ]; then
 		echo "deps.sh: missing Debian packages:$need" >&2
 		echo "deps.sh: run as root, or install them with apt-get" >&2
+	elif [ -e "$SAVED" ] || [ -L "$SAVED" ]; then
+		policy_left
 	elif [ -e "$BEFORE" ]; then
 		echo "deps.sh: an earlier run ended before it disabled the servers it installed ($BEFORE lists those there before): run deps.sh again as root" >&2
 	else
@@ -218,7 +233,7 @@ echo "deps.sh: installing:$need" >&2
 export DEBIAN_FRONTEND=noninteractive
 policy_forbid
 units_record
-apt-get update -q
+apt-get update -q 9<&-
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $need
+apt-get install -y -q --no-install-recommends $need 9<&-
 exit 0
