@@ -900,8 +900,10 @@ xfer_begin(struct xfer *x, struct fetch_job *job)
 		return -1;
 	}
 	if (xfer_set_rules(x) == -1 || xfer_set_job(x, o) == -1) {
-		result_error(&job->result, "libcurl refused a required option "
-		                           "(https only, verification)");
+		result_error(&job->result,
+		             "libcurl refused an option the transfer needs "
+		             "(https only, certificate verification, timeouts, "
+		             "resolve entries), or memory ran out");
 		return -1;
 	}
 	return 0;
