@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -2219,6 +2220,10 @@ struct path_walk {
 	int looked_up;       /* an entry of cur was looked up */
 	int links;
 	char at[PATH_MAX]; /* what could not be looked at (walk_step() -1) */
+	const char *path;  /* the file checked, and what it is */
+	const struct trust_words *tw;
+	char *out; /* why a link is not followed (walk_step() -2) */
+	size_t len;
 };
 
 /* Whether a component is left in todo: something to look up in what the
@@ -2232,18 +2237,108 @@ components_left(const char *todo)
 }
 
 /*
+ * The link w->at (its status lst, open as lfd) in the directory w->cur
+ * (open as dfd, its status dst) could be another user's doing, who could
+ * point it at a file of theirs (link_trust()): say which link, whose,
+ * and what to do in w->out. Returns -2.
+ */
+static int
+link_untrusted(struct path_walk *w, int dfd, int lfd, const struct stat *dst,
+               const struct stat *lst)
+{
+	char to[PATH_MAX], shown[128], whose[512];
+	const char *ls = path_shown(w->at, '\0', NULL, 0);
+
+	if (link_target(lfd, to, sizeof(to)) == -1)
+		to[0] = '\0';
+	str_printable(to, strlen(to), shown, sizeof(shown));
+	snprintf(w->out, w->len,
+	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
+	         "%s: not followed, as whoever made it could point it at "
+	         "another file and %s; name the file by its real path, or, if "
+	         "the link is as it should be, chown -h root %s",
+	         path_shown(w->path, '\0', NULL, 0), ls, shown,
+	         link_foreign_words(dfd, dst, lst, whose, sizeof(whose)),
+	         w->tw->harm, ls);
+	return -2;
+}
+
+/*
+ * The link open as lfd (its status lst) in the directory w->cur (open as
+ * dfd): followed, its target put in front of what is left, if nobody but
+ * root or the running user could have put it there (link_trust(), as
+ * for a policy file's path; a directory no one else may write at all is
+ * left to dir_check_one()). Its owner and its target are those of one
+ * link. Returns 1, -1 with errno set, or -2 (link_untrusted()).
+ */
+static int
+walk_link_follow(struct path_walk *w, int dfd, int lfd, const struct stat *lst)
+{
+	char target[PATH_MAX];
+	struct stat dst;
+
+	if (fstat(dfd, &dst) == -1)
+		return -1;
+	if (link_trust(&dst, lst) == DIR_LINK_FOREIGN)
+		return link_untrusted(w, dfd, lfd, &dst, lst);
+	if (++w->links > DIRWALK_LINKS) {
+		errno = ELOOP;
+		return -1;
+	}
+	if (link_target(lfd, target, sizeof(target)) == -1)
+		return -1;
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (target[0] == '/')
+		str_copy(w->cur, sizeof(w->cur), "/");
+	return 1;
+}
+
+/*
+ * The entry comp of the directory w->cur (open as dfd), w->at: a
+ * directory is entered, a link followed when it may be
+ * (walk_link_follow()), each looked at without following it. Returns as
+ * walk_step().
+ */
+static int
+walk_entry_step(struct path_walk *w, int dfd, const char *comp)
+{
+	struct stat st;
+	int lfd, rc, err;
+
+	if ((lfd = entry_open_nofollow(dfd, comp, &st)) == -1)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		str_copy(w->cur, sizeof(w->cur), w->at);
+		strlist_add(&w->dirs, w->at);
+		w->looked_up = 0;
+		rc = 1;
+	} else if (!S_ISLNK(st.st_mode)) {
+		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
+		rc = components_left(w->todo) ? -1 : 0;
+	} else {
+		rc = walk_link_follow(w, dfd, lfd, &st);
+	}
+	err = errno;
+	close(lfd);
+	errno = err;
+	return rc;
+}
+
+/*
  * Component comp of the walk: a directory is entered, a link's target
  * put in front of what is left. Returns 1 to go on, 0 at the end (the
  * file), -1 with errno set when it cannot be looked at or followed (the
  * path of what in w->at): the file was reached through it a moment ago,
- * so it was removed or replaced meanwhile, or the path is too long.
+ * so it was removed or replaced meanwhile, or the path is too long; -2
+ * for a link another user could have made (in w->out).
  */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	char target[PATH_MAX];
-	struct stat st;
-	ssize_t n;
+	int dfd, rc, err;
 
 	if (strcmp(comp, ".") == 0)
 		return 1;
@@ -2266,35 +2361,17 @@ walk_step(struct path_walk *w, const char *comp)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (lstat(w->at, &st) == -1)
-		return -1;
-	if (S_ISDIR(st.st_mode)) {
-		str_copy(w->cur, sizeof(w->cur), w->at);
-		strlist_add(&w->dirs, w->at);
-		w->looked_up = 0;
-		return 1;
-	}
-	if (!S_ISLNK(st.st_mode)) {
-		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
-		return components_left(w->todo) ? -1 : 0;
-	}
-	if (++w->links > DIRWALK_LINKS) {
-		errno = ELOOP;
+	if ((dfd = open(w->cur, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		err = errno;
+		str_copy(w->at, sizeof(w->at), w->cur);
+		errno = err;
 		return -1;
 	}
-	n = readlink(w->at, target, sizeof(target) - 1);
-	if (n <= 0) {
-		errno = n == 0 ? ENOENT : errno;
-		return -1;
-	}
-	target[n] = '\0';
-	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (target[0] == '/')
-		str_copy(w->cur, sizeof(w->cur), "/");
-	return 1;
+	rc = walk_entry_step(w, dfd, comp);
+	err = errno;
+	close(dfd);
+	errno = err;
+	return rc;
 }
 
 /*
@@ -2302,8 +2379,9 @@ walk_step(struct path_walk *w, const char *comp)
  * through, links followed one at a time: those of the path as written
  * (from the working directory's real path when it is relative), of every
  * link's target, and the directory of each link. Whatever on the way
- * cannot be looked at refuses the file (path_changed()). Returns 0, or
- * -1 with the reason in out.
+ * cannot be looked at refuses the file (path_changed()), as does a link
+ * another user could have made (walk_link_follow()). Returns 0, or -1
+ * with the reason in out.
  */
 static int
 path_walk_check(const char *path, const struct trust_words *tw, char *out,
@@ -2315,6 +2393,10 @@ path_walk_check(const char *path, const struct trust_words *tw, char *out,
 	int rc = 0, step = 1;
 
 	memset(&w, 0, sizeof(w));
+	w.path = path;
+	w.tw = tw;
+	w.out = out;
+	w.len = len;
 	str_copy(w.cur, sizeof(w.cur), "/");
 	/* a relative path, from the working directory's real path */
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
@@ -2327,6 +2409,8 @@ path_walk_check(const char *path, const struct trust_words *tw, char *out,
 		step = walk_step(&w, comp);
 	if (step == -1)
 		rc = path_changed(ps, w.at, errno, tw, out, len);
+	else if (step == -2)
+		rc = -1;
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
 		                   path, tw, out, len);

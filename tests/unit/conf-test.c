@@ -2621,6 +2621,72 @@ test_conf_acl(void)
 	   "ACL files removed");
 }
 
+/*
+ * A link on the way to a configuration, in a directory that others than
+ * its owner may write (its group, or anyone when it is sticky), is
+ * followed only when it is root's or the running user's: any of them
+ * could have made another, pointing at a file of theirs. Before, such a
+ * link was followed whoever made it (its directory alone was judged),
+ * and fs.protected_symlinks, where it is set, stopped only a link in a
+ * sticky directory that others may write. Giving a link away needs root:
+ * skipped otherwise.
+ */
+static void
+test_foreign_links(void)
+{
+	char want[1024];
+	struct diag d;
+	struct conf *c;
+
+	if (geteuid() != 0) {
+		for (int i = 0; i < 9; i++)
+			ok(1, "# SKIP not root: cannot give a link away");
+		return;
+	}
+	mkdir(tpath("fl"), 0755);
+	mkdir(tpath("fl/gw"), 0755);
+	chmod(tpath("fl/gw"), 0775);
+	mkdir(tpath("fl/real"), 0755);
+	write_file("fl/real/z.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	if (symlink("../real/z.conf", tpath("fl/gw/n.conf")) == -1 ||
+	    lchown(tpath("fl/gw/n.conf"), 65534, 65534) == -1 ||
+	    symlink("../real", tpath("fl/gw/d")) == -1 ||
+	    lchown(tpath("fl/gw/d"), 65534, 65534) == -1 ||
+	    symlink("../real/z.conf", tpath("fl/gw/root.conf")) == -1) {
+		perror("fl/gw");
+		exit(99);
+	}
+	snprintf(want, sizeof(want),
+	         "n.conf: %s is a symbolic link (to \"../real/z.conf\") in a "
+	         "directory that its group may write (mode 0775), and the link "
+	         "belongs to nobody (uid 65534): not followed, as whoever made "
+	         "it could point it at another file and make mta-sts-sync run "
+	         "a command (publish-command); name the file by its real path, "
+	         "or, if the link is as it should be, chown -h root %s",
+	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
+	load_fails("fl/gw/n.conf", want,
+	           "another user's link in a directory its group may write");
+	load_fails("fl/gw/d/z.conf",
+	           "fl/gw/d is a symbolic link (to \"../real\")",
+	           "another user's directory link there");
+	diag_init(&d);
+	c = conf_load(tpath("fl/gw/root.conf"), &d);
+	ok(c != NULL, "root's link there loads: %s", d.error);
+	conf_free(c);
+	chmod(tpath("fl/gw"), 01777);
+	load_fails("fl/gw/n.conf",
+	           "in a directory that others may write (mode 1777), and the "
+	           "link belongs to nobody (uid 65534): not followed",
+	           "another user's link in a sticky directory");
+	chmod(tpath("fl/gw"), 0755);
+	diag_init(&d);
+	c = conf_load(tpath("fl/gw/n.conf"), &d);
+	ok(c != NULL,
+	   "another user's link in a directory only root may write loads: %s",
+	   d.error);
+	conf_free(c);
+}
+
 /* The permission rule for key files and configurations with secrets. */
 static void
 test_modes(void)
@@ -2734,6 +2800,7 @@ test_modes(void)
 		ok(1, "# SKIP not root: cannot give a file to another user");
 	}
 	test_unsafe_dirs();
+	test_foreign_links();
 	test_conf_acl();
 }
 

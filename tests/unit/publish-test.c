@@ -133,6 +133,11 @@ flock(int fd, int op)
  * whoever linked another file there may do: NULL, none. */
 static const char *unlink_after_open;
 
+/* A name that openat(2) without following it (O_PATH | O_NOFOLLOW, as
+ * the walk of a program's path looks at each entry) finds nothing by:
+ * NULL, none. */
+static const char *entry_gone;
+
 /* openat(2), as publish.c and dirwalk.c call it: the real call, then
  * the removal a test asked for. */
 int
@@ -146,6 +151,11 @@ openat(int dfd, const char *name, int flags, ...)
 		va_start(ap, flags);
 		mode = (mode_t)va_arg(ap, int);
 		va_end(ap);
+	}
+	if (entry_gone != NULL && strcmp(name, entry_gone) == 0 &&
+	    (flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW)) {
+		errno = ENOENT;
+		return -1;
 	}
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
 	if (fd != -1 && unlink_after_open != NULL &&
@@ -172,19 +182,6 @@ stat(const char *path, struct stat *st)
 		return -1;
 	}
 	return fstatat(AT_FDCWD, path, st, 0);
-}
-
-/* A path whose lstat(2) finds nothing: NULL, none. */
-static const char *lstat_gone;
-
-int
-lstat(const char *path, struct stat *st)
-{
-	if (lstat_gone != NULL && strcmp(path, lstat_gone) == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	return fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 }
 
 /* A file to rename over another at the next pipe2(2), the first call of
@@ -1464,12 +1461,12 @@ test_program_dir_gone(const char *here)
 	       chmod(dir, 0777) == 0,
 	   "gone: a directory anyone may write, on the way to a program");
 	write_prog(prog, 0755);
-	lstat_gone = dir;
+	entry_gone = "sub";
 	prog_refused(prog,
 	             "/gd/sub/deploy: the directories on the way to "
 	             "it cannot be checked: ",
 	             "a directory on the way away at the walk");
-	lstat_gone = NULL;
+	entry_gone = NULL;
 	stat_gone = dir;
 	stat_gone_seen = 1;
 	prog_refused(prog,
