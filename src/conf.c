@@ -2056,7 +2056,7 @@ group_refused(const char *lead, const char *could, const char *path,
  * as for group_refused(). Returns -1. */
 static int
 acl_refused(const char *lead, const char *could, const char *path,
-            const struct stat *st, const struct acl_write *aw,
+            const struct stat *st, const struct acl_who *aw,
             const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
@@ -2081,7 +2081,7 @@ acl_refused(const char *lead, const char *could, const char *path,
  * (len bytes), for path, whose ACL acl_write_read() could not read or
  * judge (err, aw). Returns -1. */
 static int
-acl_unread(const char *lead, const char *path, const struct acl_write *aw,
+acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
@@ -2120,7 +2120,7 @@ writers_check(const char *lead, const char *could, const char *path,
               const struct stat *st, int sticky_ok, const struct trust_words *w,
               char *out, size_t len)
 {
-	struct acl_write aw;
+	struct acl_who aw;
 
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
 		return 0;

@@ -244,7 +244,7 @@ dir_write_hint(int err, const char *dir, char *out, size_t size)
 const char *
 dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 {
-	struct acl_write aw;
+	struct acl_who aw;
 	char p[64], who[128];
 
 	if ((st->st_mode & S_IWOTH) != 0)

@@ -2557,6 +2557,43 @@ test_key_parse_errors(void)
 }
 
 /*
+ * An ACL entry that names a configuration's own group is that group's,
+ * as the group bits are: its members are the same, and a configuration
+ * trusts its group (mode 0664 of root:nogroup loads), so
+ * setfacl -m g:nogroup:rw on it loads too; before, it was refused as a
+ * group the ACL names ("lets group nogroup write it"). Another group's
+ * entry is still refused. Giving a file to another group needs root:
+ * skipped otherwise. acl.conf has an ACL, and has none after.
+ */
+static void
+test_conf_acl_own_group(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	if (geteuid() != 0 || chown(tpath("acl.conf"), 0, 65534) == -1) {
+		for (int i = 0; i < 3; i++)
+			ok(1, "# SKIP not root: cannot give a file away");
+		clear_acl(tpath("acl.conf"));
+		return;
+	}
+	set_acl(tpath("acl.conf"), 1, 65534, 6, 4, 6);
+	diag_init(&d);
+	c = conf_load(tpath("acl.conf"), &d);
+	ok(c != NULL, "an ACL that lets the file's own group write loads: %s",
+	   d.error);
+	conf_free(c);
+	set_acl(tpath("acl.conf"), 1, 65533, 6, 4, 6);
+	load_fails("acl.conf",
+	           "acl.conf: configuration file has an ACL that lets group ",
+	           "an ACL that lets another group write it, the file's "
+	           "own group aside");
+	clear_acl(tpath("acl.conf"));
+	if (chown(tpath("acl.conf"), 0, 0) == -1)
+		perror("chown");
+}
+
+/*
  * A configuration file, or a directory on the way to it, whose ACL lets
  * a user or a group that is not trusted write it is refused, naming them
  * and the setfacl to run: before, the group bits of its mode, which are
@@ -2574,7 +2611,7 @@ test_conf_acl(void)
 	struct conf *c;
 
 	write_file("acl.conf", NOKEY_CONF, 0644);
-	if (set_acl_or_skip(tpath("acl.conf"), 0, other, 6, 4, 6, 7) == -1)
+	if (set_acl_or_skip(tpath("acl.conf"), 0, other, 6, 4, 6, 12) == -1)
 		return;
 	/* the whole message, with the setfacl to run */
 	snprintf(want, sizeof(want),
@@ -2602,7 +2639,7 @@ test_conf_acl(void)
 	ok(c != NULL, "an ACL that lets the running user write loads: %s",
 	   d.error);
 	conf_free(c);
-	clear_acl(tpath("acl.conf"));
+	test_conf_acl_own_group();
 	mkdir(tpath("acldir"), 0755);
 	write_file("acldir/a.conf", NOKEY_CONF, 0644);
 	set_acl(tpath("acldir"), 0, other, 7, 5, 7);

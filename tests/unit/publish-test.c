@@ -1184,7 +1184,7 @@ test_program_acl(const char *here, const char *prog)
 	unsigned other = other_user();
 	char want[4096], who[128];
 
-	if (set_acl_or_skip("bin/deploy", 0, other, 7, 5, 7, 12) == -1)
+	if (set_acl_or_skip("bin/deploy", 0, other, 7, 5, 7, 14) == -1)
 		return;
 	user_shown(other, who, sizeof(who));
 	snprintf(want, sizeof(want),
@@ -1204,6 +1204,21 @@ test_program_acl(const char *here, const char *prog)
 	prog_passes(prog, "an ACL that lets the running user write");
 	set_acl("bin/deploy", 1, 0, 7, 5, 7);
 	prog_passes(prog, "an ACL that lets root's group write");
+	/* an entry of the program's own group is judged as the group bits
+	 * are: only root's, the running user's or staff pass */
+	if (geteuid() == 0 && chown("bin/deploy", 0, 65534) == 0) {
+		set_acl("bin/deploy", 1, 65534, 7, 5, 7);
+		prog_refused(
+		    prog,
+		    "program is writable by group nogroup (gid 65534), "
+		    "mode 0775: any member could change the command",
+		    "an ACL that lets the program's own group write");
+		if (chown("bin/deploy", 0, 0) == -1)
+			perror("chown");
+	} else {
+		ok(1, "# SKIP not root: cannot give a file away");
+		ok(1, "# SKIP not root: cannot give a file away");
+	}
 	clear_acl("bin/deploy");
 	chmod("bin/deploy", 0755);
 	set_acl("bin", 0, other, 7, 5, 7);
