@@ -144,6 +144,7 @@ struct parser {
 	dev_t dev[CONF_INCLUDE_DEPTH + 2]; /* files being read, for loops */
 	ino_t ino[CONF_INCLUDE_DEPTH + 2];
 	mode_t mode[CONF_INCLUDE_DEPTH + 2]; /* 0: read from memory */
+	gid_t gid[CONF_INCLUDE_DEPTH + 2];
 	/* the include statement that is reading each file: at depth i,
 	   inc_file[i]:inc_line[i] (unset at depth 0) */
 	const char *inc_file[CONF_INCLUDE_DEPTH + 2];
@@ -1713,18 +1714,20 @@ key_file_mode_check(struct parser *p, const char *file,
                     const struct keyspec *ks)
 {
 	mode_t mode = p->mode[p->depth];
-	char words[80], kl[TSIG_NAME_MAX + 256];
+	char words[80], kl[TSIG_NAME_MAX + 256], acl[256];
 
 	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
 		return 0; /* read from memory, or safe */
-	return perr_included(p, file, ks->line,
-	                     "%s: this file holds a TSIG secret but is %s: "
-	                     "chmod 600 %s%s",
-	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	                     path_shown(file, '\0', NULL, 0),
-	                     p->depth == 0 ? ", or move the key to a file of "
-	                                     "its own named by key-file"
-	                                   : keyfile_group_hint(mode));
+	return perr_included(
+	    p, file, ks->line,
+	    "%s: this file holds a TSIG secret but is %s%s: "
+	    "chmod 600 %s%s",
+	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	    keyfile_acl_words(file, mode, p->gid[p->depth], acl, sizeof(acl)),
+	    path_shown(file, '\0', NULL, 0),
+	    p->depth == 0 ? ", or move the key to a file of "
+	                    "its own named by key-file"
+	                  : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -2551,6 +2554,7 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	p->dev[p->depth] = st.st_dev;
 	p->ino[p->depth] = st.st_ino;
 	p->mode[p->depth] = st.st_mode | S_IFREG;
+	p->gid[p->depth] = st.st_gid;
 	p->inc_file[p->depth] = lx->file;
 	p->inc_line[p->depth] = line;
 	rc = parse_buffer(p, file_name_keep(p->conf, path), buf, len, b);
@@ -3483,6 +3487,7 @@ conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
 		p.dev[0] = st->st_dev;
 		p.ino[0] = st->st_ino;
 		p.mode[0] = st->st_mode | S_IFREG;
+		p.gid[0] = st->st_gid;
 	}
 	c->path = xstrdup(name);
 	c->mem = xcalloc(1, sizeof(*c->mem));

@@ -2724,6 +2724,41 @@ test_foreign_links(void)
 	conf_free(c);
 }
 
+/*
+ * A key file, or an included file with a key statement, that its ACL
+ * lets a user or group read is refused by its group bits (the ACL's
+ * mask), and the message names that entry: before, it said only
+ * "readable by its group", which its group (g::---) was not.
+ */
+static void
+test_key_acl(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char want[1024], who[128];
+
+	write_file("acl.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	if (set_acl_or_skip(tpath("acl.key"), 0, other, 4, 0, 4, 6) == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "acl.key: key file is readable by its group (mode 0640), as "
+	         "its ACL lets user %s read it (the group bits of its mode are "
+	         "the ACL's mask); chmod 600 %s",
+	         user_shown(other, who, sizeof(who)), tpath("acl.key"));
+	key_fails(tpath("acl.key"), NULL, want);
+	set_acl(tpath("acl.key"), 1, other, 4, 0, 4);
+	key_fails(tpath("acl.key"), NULL, "as its ACL lets group ");
+	write_file("aclk.inc", KEY_STMT, 0600);
+	set_acl(tpath("aclk.inc"), 0, other, 4, 0, 4);
+	snprintf(want, sizeof(want),
+	         "key \"k\": this file holds a TSIG secret but is readable by "
+	         "its group (mode 0640), as its ACL lets user %s read it (the "
+	         "group bits of its mode are the ACL's mask): chmod 600 ",
+	         who);
+	fails_with("include \"aclk.inc\";\n" DOMAIN_OK "};\n", want,
+	           "an included key statement an ACL lets another user read");
+}
+
 /* The permission rule for key files and configurations with secrets. */
 static void
 test_modes(void)
@@ -2836,6 +2871,7 @@ test_modes(void)
 		ok(1, "# SKIP not root: cannot give a file to another user");
 		ok(1, "# SKIP not root: cannot give a file to another user");
 	}
+	test_key_acl();
 	test_unsafe_dirs();
 	test_foreign_links();
 	test_conf_acl();
