@@ -31,6 +31,7 @@
 #include <malloc.h>
 #endif
 
+#include "acl.h"
 #include "cmd.h"
 #include "conf.h"
 #include "dirwalk.h"
@@ -518,13 +519,62 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 	return out;
 }
 
+/* Whether the lock advice passes over a user or group (is_group) id
+ * that an ACL of the configuration lets read it: root and the running
+ * user, and a group the running user is in, as its owning group is (the
+ * user may read it through that group). */
+static int
+lock_reader_passed(int is_group, unsigned id)
+{
+	if (is_group)
+		return in_my_groups((gid_t)id);
+	return id == 0 || id == (unsigned)geteuid();
+}
+
+/*
+ * What to run so that no other user may read path (open as fd, its
+ * status st) to lock it, into out (size bytes): unshare_words() when
+ * others may, and setfacl -x for a user or group its ACL lets read it
+ * (chmod o-r leaves them their entry), when any. Returns out, "" when
+ * neither may.
+ */
+static const char *
+lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
+                 size_t size)
+{
+	char p[64], who[128], others[DIAG_MSG_MAX];
+	struct acl_who aw;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (acl_who_read(p, st, ACL_PERM_READ, lock_reader_passed, &aw) == -1)
+		aw.named = 0;
+	if ((st->st_mode & S_IROTH) != 0)
+		unshare_words(path, st, others, sizeof(others));
+	else
+		others[0] = '\0';
+	if (!aw.named) {
+		str_copy(out, size, others);
+		return out;
+	}
+	if (aw.named_is_group)
+		group_shown((gid_t)aw.named_id, who, sizeof(who));
+	else
+		user_shown((uid_t)aw.named_id, who, sizeof(who));
+	snprintf(out, size,
+	         "%s%ssetfacl -x %c:%u %s (its ACL lets %s %s read it)", others,
+	         others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
+	         aw.named_id, path, aw.named_is_group ? "group" : "user", who);
+	return out;
+}
+
 /*
  * The lock on path (open as fd) is taken: say by whom, if /proc tells,
  * and what to do. Anyone who may open the file may lock it (flock(2) asks
  * for no more than a read-only descriptor, and a read lock of fcntl(2)
- * keeps a write lock out as well), so a configuration others may read
- * lets them keep every run out: said when the holder is another program,
- * or cannot be named.
+ * keeps a write lock out as well), so a configuration others may read,
+ * or a user or group its ACL names (lock_readers_fix()), lets them keep
+ * every run out: said when the holder is another program, or cannot be
+ * named.
  */
 static void
 lock_taken(const char *path, int fd, struct diag *d)
@@ -536,8 +586,10 @@ lock_taken(const char *path, int fd, struct diag *d)
 
 	buf_init(&who, DIAG_MSG_MAX);
 	strangers = flock_holders(fd, path, &who);
-	open_to_all = fstat(fd, &st) == 0 && (st.st_mode & S_IROTH) != 0 &&
-	              (strangers > 0 || who.len == 0);
+	fix[0] = '\0';
+	if (fstat(fd, &st) == 0 && (strangers > 0 || who.len == 0))
+		lock_readers_fix(path, fd, &st, fix, sizeof(fix));
+	open_to_all = fix[0] != '\0';
 	if (strangers > 0)
 		diag_error(d,
 		           "%s is locked by %s, which %s; nothing done: stop "
@@ -560,7 +612,7 @@ lock_taken(const char *path, int fd, struct diag *d)
 		            strangers > 0 ? ""
 		                          : "if no run is, another user may "
 		                            "hold its lock: ",
-		            path, unshare_words(path, &st, fix, sizeof(fix)));
+		            path, fix);
 	buf_free(&who);
 }
 
