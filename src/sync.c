@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,8 +23,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -329,30 +326,6 @@ run_note(struct domain_run *r, const char *fmt, ...)
 
 /* ------------------------------------------------------ configuration */
 
-/*
- * A run that holds a TSIG key leaves no core (a crash report sent on, or
- * kept where others read it, would carry the key, with OpenSSL's copies)
- * and keeps processes without CAP_SYS_PTRACE out of its /proc entries:
- * PR_SET_DUMPABLE 0. Only when the run has CAP_SYS_PTRACE itself, as root
- * has: then so has the next run started the same way, which still reads
- * the descriptors of this one to name the lock's holder (lock_taken()).
- * Without it (a service user, a container's root), the next run could no
- * longer name it, nor could strace -y or gdb -p of the same user read the
- * run; and such a user can read the key file anyway.
- */
-static void
-sync_no_core(void)
-{
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct c[2];
-
-	memset(c, 0, sizeof(c));
-	if (syscall(SYS_capget, &h, c) == 0 &&
-	    (c[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &
-	     CAP_TO_MASK(CAP_SYS_PTRACE)) != 0)
-		prctl(PR_SET_DUMPABLE, 0);
-}
-
 /* Load the configuration; NULL with the reason in d. Its warnings are
  * printed (or deferred: see log_warning_deferred()). */
 static struct conf *
@@ -361,7 +334,9 @@ sync_load_conf(const struct cmd_opts *o, struct diag *d)
 	struct conf *conf;
 	size_t i;
 
-	sync_no_core(); /* before the key is read */
+	/* before the key is read; only with CAP_SYS_PTRACE, as the next
+	 * run must read this one's descriptors to name the lock's holder */
+	no_core(1);
 	conf = conf_load(o->conf_path, d);
 	if (conf == NULL)
 		return NULL;
