@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -133,4 +134,18 @@ int
 acl_write_read(const char *path, const struct stat *st, struct acl_who *aw)
 {
 	return acl_who_read(path, st, ACL_PERM_WRITE, named_trusted, aw);
+}
+
+const char *
+acl_named_shown(const struct acl_who *aw, char *out, size_t size)
+{
+	char who[128];
+
+	if (aw->named_is_group)
+		group_shown((gid_t)aw->named_id, who, sizeof(who));
+	else
+		user_shown((uid_t)aw->named_id, who, sizeof(who));
+	snprintf(out, size, "%s %s", aw->named_is_group ? "group" : "user",
+	         who);
+	return out;
 }

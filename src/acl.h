@@ -51,6 +51,11 @@ struct acl_who {
 int acl_who_read(const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
 
+/* The named entry of aw (aw->named) for a message: "user NAME (uid N)"
+ * or "group NAME (gid N)" (user_shown(), group_shown()), into out (size
+ * bytes). Returns out. */
+const char *acl_named_shown(const struct acl_who *aw, char *out, size_t size);
+
 /* acl_who_read() of who may write path, passing over those the trust
  * checks trust anyway: root, the running user, a group_trusted()
  * group. */

@@ -2063,17 +2063,13 @@ acl_refused(const char *lead, const char *could, const char *path,
             const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
-	char who[128];
+	char who[192];
 
-	if (aw->named_is_group)
-		group_shown((gid_t)aw->named_id, who, sizeof(who));
-	else
-		user_shown((uid_t)aw->named_id, who, sizeof(who));
 	snprintf(out, len,
-	         "%s has an ACL that lets %s %s write it (mode %04o, whose "
+	         "%s has an ACL that lets %s write it (mode %04o, whose "
 	         "group bits are the ACL's mask): %s could %s%s; setfacl -x "
 	         "%c:%u %s (or setfacl -b %s: no ACL)",
-	         lead, aw->named_is_group ? "group" : "user", who,
+	         lead, acl_named_shown(aw, who, sizeof(who)),
 	         (unsigned)(st->st_mode & 07777),
 	         aw->named_is_group ? "any member" : "that user", could,
 	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, pp, pp);

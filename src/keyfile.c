@@ -23,7 +23,6 @@
 
 #include "acl.h"
 #include "conf.h"
-#include "dirwalk.h"
 #include "lex.h"
 #include "tsig.h"
 #include "util.h"
@@ -140,7 +139,7 @@ keyfile_acl_words(const char *path, mode_t mode, gid_t gid, char *buf,
 	                               : ACL_PERM_EXEC;
 	struct acl_who aw;
 	struct stat st;
-	char who[128];
+	char who[192];
 
 	buf[0] = '\0';
 	memset(&st, 0, sizeof(st));
@@ -149,14 +148,10 @@ keyfile_acl_words(const char *path, mode_t mode, gid_t gid, char *buf,
 	if ((mode & (perm << 3)) == 0 ||
 	    acl_who_read(path, &st, perm, NULL, &aw) == -1 || !aw.named)
 		return buf;
-	if (aw.named_is_group)
-		group_shown((gid_t)aw.named_id, who, sizeof(who));
-	else
-		user_shown((uid_t)aw.named_id, who, sizeof(who));
 	snprintf(buf, size,
-	         ", as its ACL lets %s %s %s it (the group bits of its mode "
-	         "are the ACL's mask)",
-	         aw.named_is_group ? "group" : "user", who,
+	         ", as its ACL lets %s %s it (the group bits of its mode are "
+	         "the ACL's mask)",
+	         acl_named_shown(&aw, who, sizeof(who)),
 	         perm == ACL_PERM_READ    ? "read"
 	         : perm == ACL_PERM_WRITE ? "write"
 	                                  : "execute");

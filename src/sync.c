@@ -517,7 +517,7 @@ static const char *
 lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
                  size_t size)
 {
-	char p[64], who[128], others[DIAG_MSG_MAX];
+	char p[64], who[192], others[DIAG_MSG_MAX];
 	struct acl_who aw;
 
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
@@ -531,14 +531,9 @@ lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
 		str_copy(out, size, others);
 		return out;
 	}
-	if (aw.named_is_group)
-		group_shown((gid_t)aw.named_id, who, sizeof(who));
-	else
-		user_shown((uid_t)aw.named_id, who, sizeof(who));
-	snprintf(out, size,
-	         "%s%ssetfacl -x %c:%u %s (its ACL lets %s %s read it)", others,
-	         others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
-	         aw.named_id, path, aw.named_is_group ? "group" : "user", who);
+	snprintf(out, size, "%s%ssetfacl -x %c:%u %s (its ACL lets %s read it)",
+	         others, others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
+	         aw.named_id, path, acl_named_shown(&aw, who, sizeof(who)));
 	return out;
 }
 
