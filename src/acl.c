@@ -1,14 +1,15 @@
 /*
- * acl.c - the writers of a file that its POSIX access ACL names (see
- * acl.h). The attribute is read as the kernel gives it (the xattr form
- * of include/uapi/linux/posix_acl_xattr.h, little-endian): a 4-byte
+ * acl.c - the users and groups that a file's POSIX access ACL lets write
+ * or read it (see acl.h). The attribute is read as the kernel gives it (the
+ * xattr form of include/uapi/linux/posix_acl_xattr.h, little-endian): a 4-byte
  * version, 2, then entries of a 2-byte tag, 2-byte permissions and a
  * 4-byte user or group id. No libacl: its acl_get_file() reads the same
- * bytes, and the trust checks need only who may write.
+ * bytes, and the checks need only who may write or read.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -30,7 +31,6 @@ enum {
 	ACL_TAG_MASK = 0x10,
 	ACL_TAG_OTHER = 0x20
 };
-#define ACL_PERM_WRITE 0x02
 
 /* The little-endian number of n bytes at p. */
 static unsigned long
@@ -54,12 +54,17 @@ named_trusted(int is_group, unsigned id)
 }
 
 /*
- * Judge the n entries at e (a well-formed ACL) into aw: the owning
- * group's write and the first named writer not trusted, both through
- * the mask (without a mask entry there is no named entry to mask).
+ * Judge the n entries at e (a well-formed ACL) of a file of group gid
+ * into aw: whether the owning group may do perm, and the first named
+ * entry that may and is not one pass passes over, both through the mask
+ * (without a mask entry there is no named entry to mask). An entry that
+ * names group gid is the owning group's: its members are the same, so
+ * it is judged as the group bits are (a configuration trusts its group,
+ * a program only group_trusted()'s), not as a stranger.
  */
 static void
-acl_judge(const unsigned char *e, size_t n, struct acl_write *aw)
+acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
+          int (*pass)(int, unsigned), struct acl_who *aw)
 {
 	unsigned mask = 07, group = 0;
 	int has_group = 0;
@@ -70,35 +75,38 @@ acl_judge(const unsigned char *e, size_t n, struct acl_write *aw)
 	for (size_t i = 0; i < n; i++) {
 		const unsigned char *x = e + i * ACL_ENTRY;
 		unsigned tag = (unsigned)le_at(x, 2);
-		unsigned perm = (unsigned)le_at(x + 2, 2) & mask;
+		unsigned may = (unsigned)le_at(x + 2, 2) & mask & perm;
 		unsigned id = (unsigned)le_at(x + 4, 4);
 
-		if (tag == ACL_TAG_GROUP_OBJ) {
+		if (tag == ACL_TAG_USER || tag == ACL_TAG_GROUP)
+			aw->acl = 1;
+		if (tag == ACL_TAG_GROUP_OBJ ||
+		    (tag == ACL_TAG_GROUP && id == (unsigned)gid)) {
 			has_group = 1;
-			group = perm;
-		}
-		if (tag != ACL_TAG_USER && tag != ACL_TAG_GROUP)
+			group |= may;
 			continue;
-		aw->acl = 1;
-		if ((perm & ACL_PERM_WRITE) == 0 || aw->named ||
-		    named_trusted(tag == ACL_TAG_GROUP, id))
+		}
+		if ((tag != ACL_TAG_USER && tag != ACL_TAG_GROUP) || may == 0 ||
+		    aw->named ||
+		    (pass != NULL && pass(tag == ACL_TAG_GROUP, id)))
 			continue;
 		aw->named = 1;
 		aw->named_is_group = tag == ACL_TAG_GROUP;
 		aw->named_id = id;
 	}
 	if (has_group)
-		aw->group = (group & ACL_PERM_WRITE) != 0;
+		aw->group = group != 0;
 }
 
 int
-acl_write_read(const char *path, const struct stat *st, struct acl_write *aw)
+acl_who_read(const char *path, const struct stat *st, unsigned perm,
+             int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
 	ssize_t n;
 
-	memset(aw, 0, sizeof(*aw));
-	aw->group = (st->st_mode & S_IWGRP) != 0;
+	memset(aw, 0, sizeof(aw[0]));
+	aw->group = (st->st_mode & (perm << 3)) != 0;
 	n = getxattr(path, ACL_XATTR, buf, sizeof(buf));
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		return 0;
@@ -117,6 +125,27 @@ acl_write_read(const char *path, const struct stat *st, struct acl_write *aw)
 		errno = EBADMSG;
 		return -1;
 	}
-	acl_judge(buf + ACL_HEAD, (size_t)(n - ACL_HEAD) / ACL_ENTRY, aw);
+	acl_judge(buf + ACL_HEAD, (size_t)(n - ACL_HEAD) / ACL_ENTRY,
+	          st->st_gid, perm, pass, aw);
 	return 0;
+}
+
+int
+acl_write_read(const char *path, const struct stat *st, struct acl_who *aw)
+{
+	return acl_who_read(path, st, ACL_PERM_WRITE, named_trusted, aw);
+}
+
+const char *
+acl_named_shown(const struct acl_who *aw, char *out, size_t size)
+{
+	char who[128];
+
+	if (aw->named_is_group)
+		group_shown((gid_t)aw->named_id, who, sizeof(who));
+	else
+		user_shown((uid_t)aw->named_id, who, sizeof(who));
+	snprintf(out, size, "%s %s", aw->named_is_group ? "group" : "user",
+	         who);
+	return out;
 }

@@ -1,9 +1,11 @@
 /*
- * acl.h - who besides a file's owner and others may write it: on a file
- * with a POSIX access ACL (getfacl(1), setfacl(1)), the group bits of its
- * mode are the ACL's mask, and the users and groups it names may write
- * it as far as that mask lets them. The trust checks (conf.c, dirwalk.c)
- * read them here, from the system.posix_acl_access extended attribute.
+ * acl.h - who besides a file's owner and others may write or read it: on
+ * a file with a POSIX access ACL (getfacl(1), setfacl(1)), the group bits
+ * of its mode are the ACL's mask, and the users and groups it names may
+ * do what their entries say as far as that mask lets them. The trust
+ * checks (conf.c, dirwalk.c), the key files' mode rule and the lock's
+ * advice read them here, from the system.posix_acl_access extended
+ * attribute.
  */
 #ifndef MTA_STS_SYNC_ACL_H
 #define MTA_STS_SYNC_ACL_H
@@ -13,13 +15,19 @@
 /* Entries of an access ACL read, at most: more is refused as unread. */
 #define ACL_ENTRIES_MAX 512
 
-/* What may write a file beside its owner and others. */
-struct acl_write {
-	int group; /* its owning group: its ACL entry, masked (without
-	              an ACL, the group bits of its mode) */
-	/* a named user (or group, when named_is_group) that may write it
-	 * and is not trusted: not root or the running user, not a group
-	 * group_trusted() trusts; named 0: none */
+/* Permissions an ACL entry gives (r, w, x), as in a mode's digits. */
+#define ACL_PERM_READ 04
+#define ACL_PERM_WRITE 02
+#define ACL_PERM_EXEC 01
+
+/* Who may do something to a file beside its owner and others. */
+struct acl_who {
+	/* its owning group: its ACL entry, masked, or an entry that names
+	 * that same group (without an ACL, the group bits of its mode) */
+	int group;
+	/* a named user (or group, when named_is_group), other than the
+	 * file's own group, that may, and is not passed over; named 0:
+	 * none */
 	int named;
 	int named_is_group;
 	unsigned named_id;
@@ -29,14 +37,28 @@ struct acl_write {
 };
 
 /*
- * Read who may write path (its status st, links followed as for st) into
- * aw. Returns 0, or -1 with errno set when its ACL cannot be read or
- * judged: EBADMSG for one not understood (aw->version), E2BIG for one of
- * more than ACL_ENTRIES_MAX entries, or the error of the read (a file
- * removed meanwhile). A file system without extended attributes or ACLs
- * is a file without one.
+ * Read who may do perm (ACL_PERM_* bits: any of them) to path (its
+ * status st, links followed as for st) into aw: its owning group, and
+ * the first user or group its ACL names that may, through the mask,
+ * unless pass(is_group, id) says it is one to pass over (NULL: none
+ * is). An entry naming the file's own group is that group's: the same
+ * members, judged as the group bits are. Returns 0, or -1 with errno
+ * set when its ACL cannot be read or judged: EBADMSG for one not
+ * understood (aw->version), E2BIG for one of more than ACL_ENTRIES_MAX
+ * entries, or the error of the read (a file removed meanwhile). A file
+ * system without extended attributes or ACLs is a file without one.
  */
-int acl_write_read(const char *path, const struct stat *st,
-                   struct acl_write *aw);
+int acl_who_read(const char *path, const struct stat *st, unsigned perm,
+                 int (*pass)(int is_group, unsigned id), struct acl_who *aw);
+
+/* The named entry of aw (aw->named) for a message: "user NAME (uid N)"
+ * or "group NAME (gid N)" (user_shown(), group_shown()), into out (size
+ * bytes). Returns out. */
+const char *acl_named_shown(const struct acl_who *aw, char *out, size_t size);
+
+/* acl_who_read() of who may write path, passing over those the trust
+ * checks trust anyway: root, the running user, a group_trusted()
+ * group. */
+int acl_write_read(const char *path, const struct stat *st, struct acl_who *aw);
 
 #endif

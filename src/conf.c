@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -143,6 +144,7 @@ struct parser {
 	dev_t dev[CONF_INCLUDE_DEPTH + 2]; /* files being read, for loops */
 	ino_t ino[CONF_INCLUDE_DEPTH + 2];
 	mode_t mode[CONF_INCLUDE_DEPTH + 2]; /* 0: read from memory */
+	gid_t gid[CONF_INCLUDE_DEPTH + 2];
 	/* the include statement that is reading each file: at depth i,
 	   inc_file[i]:inc_line[i] (unset at depth 0) */
 	const char *inc_file[CONF_INCLUDE_DEPTH + 2];
@@ -1712,18 +1714,20 @@ key_file_mode_check(struct parser *p, const char *file,
                     const struct keyspec *ks)
 {
 	mode_t mode = p->mode[p->depth];
-	char words[80], kl[TSIG_NAME_MAX + 256];
+	char words[80], kl[TSIG_NAME_MAX + 256], acl[256];
 
 	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
 		return 0; /* read from memory, or safe */
-	return perr_included(p, file, ks->line,
-	                     "%s: this file holds a TSIG secret but is %s: "
-	                     "chmod 600 %s%s",
-	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	                     path_shown(file, '\0', NULL, 0),
-	                     p->depth == 0 ? ", or move the key to a file of "
-	                                     "its own named by key-file"
-	                                   : keyfile_group_hint(mode));
+	return perr_included(
+	    p, file, ks->line,
+	    "%s: this file holds a TSIG secret but is %s%s: "
+	    "chmod 600 %s%s",
+	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	    keyfile_acl_words(file, mode, p->gid[p->depth], acl, sizeof(acl)),
+	    path_shown(file, '\0', NULL, 0),
+	    p->depth == 0 ? ", or move the key to a file of "
+	                    "its own named by key-file"
+	                  : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -2055,21 +2059,17 @@ group_refused(const char *lead, const char *could, const char *path,
  * as for group_refused(). Returns -1. */
 static int
 acl_refused(const char *lead, const char *could, const char *path,
-            const struct stat *st, const struct acl_write *aw,
+            const struct stat *st, const struct acl_who *aw,
             const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
-	char who[128];
+	char who[192];
 
-	if (aw->named_is_group)
-		group_shown((gid_t)aw->named_id, who, sizeof(who));
-	else
-		user_shown((uid_t)aw->named_id, who, sizeof(who));
 	snprintf(out, len,
-	         "%s has an ACL that lets %s %s write it (mode %04o, whose "
+	         "%s has an ACL that lets %s write it (mode %04o, whose "
 	         "group bits are the ACL's mask): %s could %s%s; setfacl -x "
 	         "%c:%u %s (or setfacl -b %s: no ACL)",
-	         lead, aw->named_is_group ? "group" : "user", who,
+	         lead, acl_named_shown(aw, who, sizeof(who)),
 	         (unsigned)(st->st_mode & 07777),
 	         aw->named_is_group ? "any member" : "that user", could,
 	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, pp, pp);
@@ -2080,7 +2080,7 @@ acl_refused(const char *lead, const char *could, const char *path,
  * (len bytes), for path, whose ACL acl_write_read() could not read or
  * judge (err, aw). Returns -1. */
 static int
-acl_unread(const char *lead, const char *path, const struct acl_write *aw,
+acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
@@ -2119,7 +2119,7 @@ writers_check(const char *lead, const char *could, const char *path,
               const struct stat *st, int sticky_ok, const struct trust_words *w,
               char *out, size_t len)
 {
-	struct acl_write aw;
+	struct acl_who aw;
 
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
 		return 0;
@@ -2219,6 +2219,10 @@ struct path_walk {
 	int looked_up;       /* an entry of cur was looked up */
 	int links;
 	char at[PATH_MAX]; /* what could not be looked at (walk_step() -1) */
+	const char *path;  /* the file checked, and what it is */
+	const struct trust_words *tw;
+	char *out; /* why a link is not followed (walk_step() -2) */
+	size_t len;
 };
 
 /* Whether a component is left in todo: something to look up in what the
@@ -2232,18 +2236,108 @@ components_left(const char *todo)
 }
 
 /*
+ * The link w->at (its status lst, open as lfd) in the directory w->cur
+ * (open as dfd, its status dst) could be another user's doing, who could
+ * point it at a file of theirs (link_trust()): say which link, whose,
+ * and what to do in w->out. Returns -2.
+ */
+static int
+link_untrusted(struct path_walk *w, int dfd, int lfd, const struct stat *dst,
+               const struct stat *lst)
+{
+	char to[PATH_MAX], shown[128], whose[512];
+	const char *ls = path_shown(w->at, '\0', NULL, 0);
+
+	if (link_target(lfd, to, sizeof(to)) == -1)
+		to[0] = '\0';
+	str_printable(to, strlen(to), shown, sizeof(shown));
+	snprintf(w->out, w->len,
+	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
+	         "%s: not followed, as whoever made it could point it at "
+	         "another file and %s; name the file by its real path, or, if "
+	         "the link is as it should be, chown -h root %s",
+	         path_shown(w->path, '\0', NULL, 0), ls, shown,
+	         link_foreign_words(dfd, dst, lst, whose, sizeof(whose)),
+	         w->tw->harm, ls);
+	return -2;
+}
+
+/*
+ * The link open as lfd (its status lst) in the directory w->cur (open as
+ * dfd): followed, its target put in front of what is left, if nobody but
+ * root or the running user could have put it there (link_trust(), as
+ * for a policy file's path; a directory no one else may write at all is
+ * left to dir_check_one()). Its owner and its target are those of one
+ * link. Returns 1, -1 with errno set, or -2 (link_untrusted()).
+ */
+static int
+walk_link_follow(struct path_walk *w, int dfd, int lfd, const struct stat *lst)
+{
+	char target[PATH_MAX];
+	struct stat dst;
+
+	if (fstat(dfd, &dst) == -1)
+		return -1;
+	if (link_trust(&dst, lst) == DIR_LINK_FOREIGN)
+		return link_untrusted(w, dfd, lfd, &dst, lst);
+	if (++w->links > DIRWALK_LINKS) {
+		errno = ELOOP;
+		return -1;
+	}
+	if (link_target(lfd, target, sizeof(target)) == -1)
+		return -1;
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (target[0] == '/')
+		str_copy(w->cur, sizeof(w->cur), "/");
+	return 1;
+}
+
+/*
+ * The entry comp of the directory w->cur (open as dfd), w->at: a
+ * directory is entered, a link followed when it may be
+ * (walk_link_follow()), each looked at without following it. Returns as
+ * walk_step().
+ */
+static int
+walk_entry_step(struct path_walk *w, int dfd, const char *comp)
+{
+	struct stat st;
+	int lfd, rc, err;
+
+	if ((lfd = entry_open_nofollow(dfd, comp, &st)) == -1)
+		return -1;
+	if (S_ISDIR(st.st_mode)) {
+		str_copy(w->cur, sizeof(w->cur), w->at);
+		strlist_add(&w->dirs, w->at);
+		w->looked_up = 0;
+		rc = 1;
+	} else if (!S_ISLNK(st.st_mode)) {
+		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
+		rc = components_left(w->todo) ? -1 : 0;
+	} else {
+		rc = walk_link_follow(w, dfd, lfd, &st);
+	}
+	err = errno;
+	close(lfd);
+	errno = err;
+	return rc;
+}
+
+/*
  * Component comp of the walk: a directory is entered, a link's target
  * put in front of what is left. Returns 1 to go on, 0 at the end (the
  * file), -1 with errno set when it cannot be looked at or followed (the
  * path of what in w->at): the file was reached through it a moment ago,
- * so it was removed or replaced meanwhile, or the path is too long.
+ * so it was removed or replaced meanwhile, or the path is too long; -2
+ * for a link another user could have made (in w->out).
  */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	char target[PATH_MAX];
-	struct stat st;
-	ssize_t n;
+	int dfd, rc, err;
 
 	if (strcmp(comp, ".") == 0)
 		return 1;
@@ -2266,35 +2360,17 @@ walk_step(struct path_walk *w, const char *comp)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (lstat(w->at, &st) == -1)
-		return -1;
-	if (S_ISDIR(st.st_mode)) {
-		str_copy(w->cur, sizeof(w->cur), w->at);
-		strlist_add(&w->dirs, w->at);
-		w->looked_up = 0;
-		return 1;
-	}
-	if (!S_ISLNK(st.st_mode)) {
-		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
-		return components_left(w->todo) ? -1 : 0;
-	}
-	if (++w->links > DIRWALK_LINKS) {
-		errno = ELOOP;
+	if ((dfd = open(w->cur, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		err = errno;
+		str_copy(w->at, sizeof(w->at), w->cur);
+		errno = err;
 		return -1;
 	}
-	n = readlink(w->at, target, sizeof(target) - 1);
-	if (n <= 0) {
-		errno = n == 0 ? ENOENT : errno;
-		return -1;
-	}
-	target[n] = '\0';
-	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (target[0] == '/')
-		str_copy(w->cur, sizeof(w->cur), "/");
-	return 1;
+	rc = walk_entry_step(w, dfd, comp);
+	err = errno;
+	close(dfd);
+	errno = err;
+	return rc;
 }
 
 /*
@@ -2302,8 +2378,9 @@ walk_step(struct path_walk *w, const char *comp)
  * through, links followed one at a time: those of the path as written
  * (from the working directory's real path when it is relative), of every
  * link's target, and the directory of each link. Whatever on the way
- * cannot be looked at refuses the file (path_changed()). Returns 0, or
- * -1 with the reason in out.
+ * cannot be looked at refuses the file (path_changed()), as does a link
+ * another user could have made (walk_link_follow()). Returns 0, or -1
+ * with the reason in out.
  */
 static int
 path_walk_check(const char *path, const struct trust_words *tw, char *out,
@@ -2315,6 +2392,10 @@ path_walk_check(const char *path, const struct trust_words *tw, char *out,
 	int rc = 0, step = 1;
 
 	memset(&w, 0, sizeof(w));
+	w.path = path;
+	w.tw = tw;
+	w.out = out;
+	w.len = len;
 	str_copy(w.cur, sizeof(w.cur), "/");
 	/* a relative path, from the working directory's real path */
 	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
@@ -2327,6 +2408,8 @@ path_walk_check(const char *path, const struct trust_words *tw, char *out,
 		step = walk_step(&w, comp);
 	if (step == -1)
 		rc = path_changed(ps, w.at, errno, tw, out, len);
+	else if (step == -2)
+		rc = -1;
 	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
 		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
 		                   path, tw, out, len);
@@ -2467,6 +2550,7 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	p->dev[p->depth] = st.st_dev;
 	p->ino[p->depth] = st.st_ino;
 	p->mode[p->depth] = st.st_mode | S_IFREG;
+	p->gid[p->depth] = st.st_gid;
 	p->inc_file[p->depth] = lx->file;
 	p->inc_line[p->depth] = line;
 	rc = parse_buffer(p, file_name_keep(p->conf, path), buf, len, b);
@@ -3399,6 +3483,7 @@ conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
 		p.dev[0] = st->st_dev;
 		p.ino[0] = st->st_ino;
 		p.mode[0] = st->st_mode | S_IFREG;
+		p.gid[0] = st->st_gid;
 	}
 	c->path = xstrdup(name);
 	c->mem = xcalloc(1, sizeof(*c->mem));

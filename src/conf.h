@@ -262,10 +262,20 @@ char *conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
                      struct diag *d);
 /* Overwrite len bytes at p, then free p (secrets). */
 void conf_wipe_free(char *p, size_t len);
-/* Refuse a file holding a secret that group or others may read, write
- * or execute: "path: key file is readable by others (mode 0644); chmod
- * 600 path". Returns 0 or -1. */
-int keyfile_check_mode(const char *path, mode_t mode, struct diag *d);
+/* Refuse a file holding a secret (path, its status st) that group or
+ * others may read, write or execute: "path: key file is readable by
+ * others (mode 0644); chmod 600 path", naming the entry of its ACL that
+ * gives its group bits (keyfile_acl_words()). Returns 0 or -1. */
+int keyfile_check_mode(const char *path, const struct stat *st, struct diag *d);
+/*
+ * When the access of its group that keyfile_mode_words() refuses in the
+ * mode of path (of group gid) is that of a user or group its ACL names
+ * (the group bits are then the ACL's mask), ", as its ACL lets user
+ * NAME (uid N) read it (...)" into buf (size bytes); else "". Returns
+ * buf.
+ */
+const char *keyfile_acl_words(const char *path, mode_t mode, gid_t gid,
+                              char *buf, size_t size);
 /* What keyfile_check_mode() refuses in mode, in words ("readable by its
  * group and others (mode 0644)") into buf; NULL if nothing. */
 const char *keyfile_mode_words(mode_t mode, char *buf, size_t size);

@@ -39,6 +39,45 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
+enum dir_trust
+link_trust(const struct stat *dst, const struct stat *lst)
+{
+	enum dir_trust why = dir_trust(dst);
+
+	if (why == DIR_TRUSTED && (dst->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
+	    lst->st_uid != 0 && lst->st_uid != geteuid())
+		return DIR_LINK_FOREIGN;
+	return why;
+}
+
+int
+entry_open_nofollow(int dfd, const char *name, struct stat *st)
+{
+	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), err;
+
+	if (fd == -1 || fstat(fd, st) == 0)
+		return fd;
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
+int
+link_target(int lfd, char *out, size_t size)
+{
+	ssize_t n = readlinkat(lfd, "", out, size);
+
+	if (n == -1)
+		return -1;
+	if (n == 0 || (size_t)n >= size) {
+		errno = n == 0 ? ENOENT : ENAMETOOLONG;
+		return -1;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 /* The buffer of an entry of the user or group database, at most: a
  * group with many members (LDAP, SSSD) needs more than the 4 KiB tried
  * first, and the name read from it decides whether it is staff. */
@@ -205,7 +244,7 @@ dir_write_hint(int err, const char *dir, char *out, size_t size)
 const char *
 dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 {
-	struct acl_write aw;
+	struct acl_who aw;
 	char p[64], who[128];
 
 	if ((st->st_mode & S_IWOTH) != 0)
@@ -223,6 +262,20 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 	else
 		snprintf(out, size, "%sthe users or groups its ACL names",
 		         aw.group ? "its group, or " : "");
+	return out;
+}
+
+const char *
+link_foreign_words(int dfd, const struct stat *dst, const struct stat *lst,
+                   char *out, size_t size)
+{
+	char writers[192], who[128];
+
+	snprintf(out, size,
+	         "%s may write (mode %04o), and the link belongs to %s",
+	         dir_writers_shown(dfd, dst, writers, sizeof(writers)),
+	         (unsigned)(dst->st_mode & 07777),
+	         user_shown(lst->st_uid, who, sizeof(who)));
 	return out;
 }
 
@@ -436,12 +489,11 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
 	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[512], who[128];
-	char writers[192];
-	ssize_t n = readlinkat(lfd, "", to, sizeof(to) - 1);
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
 	uid_t owner = why == DIR_OTHER_OWNER ? dst->st_uid : lst->st_uid;
 
-	to[n > 0 ? n : 0] = '\0';
+	if (link_target(lfd, to, sizeof(to)) == -1)
+		to[0] = '\0';
 	str_printable(to, strlen(to), shown, sizeof(shown));
 	user_shown(owner, who, sizeof(who));
 	if (why == DIR_OTHER_OWNER)
@@ -454,12 +506,7 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
 		         "others may write (mode %04o; chmod o-w would do)",
 		         mode);
 	else
-		snprintf(
-		    whose, sizeof(whose),
-		    "%s may write (mode %04o), and the link belongs to "
-		    "%s",
-		    dir_writers_shown(w->fd, dst, writers, sizeof(writers)),
-		    mode, who);
+		link_foreign_words(w->fd, dst, lst, whose, sizeof(whose));
 	diag_error(w->d,
 	           "%s is a symbolic link (to \"%s\") in a directory that "
 	           "%s: not followed, as it could lead anywhere (another "
@@ -488,28 +535,21 @@ walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 	char target[PATH_MAX];
 	struct stat dst;
 	enum dir_trust why;
-	ssize_t n;
-	int fd, foreign;
+	int fd;
 
 	if (fstat(w->fd, &dst) == -1)
 		return walk_fail(w, name, errno);
-	why = dir_trust(&dst);
 	/* where its group (a web root of root:www-data, mode 2775) or
-	 * anyone (sticky, as /tmp) may write, any of them may add a link:
-	 * only the link's owner tells, and none of them can make one of
-	 * root's (root's own, as /var/www -> /srv/www, are followed) */
-	foreign = (dst.st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
-	          lst->st_uid != 0 && lst->st_uid != geteuid();
-	if (why != DIR_TRUSTED || foreign)
+	 * anyone (sticky, as /tmp) may write, only root's or this user's */
+	why = link_trust(&dst, lst);
+	if (why != DIR_TRUSTED)
 		return w->mode == WALK_IDENTITY
 		           ? walk_fail(w, name, 0)
 		           : link_refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
 		return walk_fail(w, name, ELOOP);
-	n = readlinkat(lfd, "", target, sizeof(target));
-	if (n <= 0 || n == (ssize_t)sizeof(target))
-		return walk_fail(w, name, n == -1 ? errno : ENAMETOOLONG);
-	target[n] = '\0';
+	if (link_target(lfd, target, sizeof(target)) == -1)
+		return walk_fail(w, name, errno);
 	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
 		return walk_fail(w, name, ENAMETOOLONG);
 	if (target[0] != '/')
@@ -537,16 +577,11 @@ static int
 walk_entry_link(struct walk *w, const char *name)
 {
 	struct stat st;
-	int lfd, rc, err;
+	int lfd, rc;
 
-	lfd = openat(w->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	lfd = entry_open_nofollow(w->fd, name, &st);
 	if (lfd == -1)
 		return errno == ENOENT ? 1 : walk_fail(w, name, errno);
-	if (fstat(lfd, &st) == -1) {
-		err = errno;
-		close(lfd);
-		return walk_fail(w, name, err);
-	}
 	if (S_ISLNK(st.st_mode))
 		rc = walk_link(w, name, lfd, &st);
 	else

@@ -25,6 +25,8 @@ enum dir_trust {
 	DIR_TRUSTED,      /* root or the running user (or the group) only */
 	DIR_OTHER_OWNER,  /* it belongs to another user */
 	DIR_OTHERS_WRITE, /* others may write it, and it is not sticky */
+	DIR_LINK_FOREIGN, /* (link_trust()) a link of another user where
+	                     others than the directory's owner may write */
 };
 
 /* Whether the entries of the directory st can only be the doing of root
@@ -36,6 +38,40 @@ enum dir_trust {
  * only when root's or the running user's (dir_open_walked()), and a
  * program or a ca-file asks more of the group (conf_trust_check()). */
 enum dir_trust dir_trust(const struct stat *st);
+
+/*
+ * Whether a symbolic link (its status lst) in the directory dst may be
+ * followed: nobody but root or the running user could have put it
+ * there. The directory is judged by dir_trust(), and where others than
+ * its owner may write it (its group, a user or group its ACL names, whose
+ * mask is the group bits, or anyone in a sticky one, as /tmp), any of
+ * them may add a link: only the link's owner tells, and it must be root
+ * or the running user (root's own, as /var/www -> /srv/www, pass).
+ * Returns DIR_TRUSTED, or why not (DIR_LINK_FOREIGN: the link's owner).
+ */
+enum dir_trust link_trust(const struct stat *dst, const struct stat *lst);
+
+/*
+ * Open the entry name of the directory dfd without following it
+ * (O_PATH | O_NOFOLLOW), its status into *st: a link's owner and its
+ * target (link_target()) are then those of one link, where two lookups
+ * by name could meet two, swapped between them by whoever may write the
+ * directory (rename(2) with RENAME_EXCHANGE). Returns the descriptor, or
+ * -1 with errno set.
+ */
+int entry_open_nofollow(int dfd, const char *name, struct stat *st);
+
+/* The target of the link open as lfd (entry_open_nofollow()) into out
+ * (size bytes, NUL-terminated). Returns 0, or -1 with errno set
+ * (ENAMETOOLONG: it does not fit; ENOENT: it is empty). */
+int link_target(int lfd, char *out, size_t size);
+
+/* "WRITERS may write (mode M), and the link belongs to USER", for a
+ * message about a link (its status lst) that link_trust() refuses as
+ * DIR_LINK_FOREIGN in the directory open as dfd (its status dst), into
+ * out (size bytes); WRITERS as dir_writers_shown() says. Returns out. */
+const char *link_foreign_words(int dfd, const struct stat *dst,
+                               const struct stat *lst, char *out, size_t size);
 
 /* Whether the members of group gid may change what a run trusts to run
  * or to verify with (a publish-command's program, a ca-file): root's

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "conf.h"
 #include "lex.h"
 #include "tsig.h"
@@ -128,16 +129,47 @@ keyfile_mode_words(mode_t mode, char *buf, size_t size)
 	return buf;
 }
 
+const char *
+keyfile_acl_words(const char *path, mode_t mode, gid_t gid, char *buf,
+                  size_t size)
+{
+	/* the access keyfile_mode_words() names, as its group has it */
+	unsigned perm = (mode & 044)   ? ACL_PERM_READ
+	                : (mode & 022) ? ACL_PERM_WRITE
+	                               : ACL_PERM_EXEC;
+	struct acl_who aw;
+	struct stat st;
+	char who[192];
+
+	buf[0] = '\0';
+	memset(&st, 0, sizeof(st));
+	st.st_mode = mode;
+	st.st_gid = gid;
+	if ((mode & (perm << 3)) == 0 ||
+	    acl_who_read(path, &st, perm, NULL, &aw) == -1 || !aw.named)
+		return buf;
+	snprintf(buf, size,
+	         ", as its ACL lets %s %s it (the group bits of its mode are "
+	         "the ACL's mask)",
+	         acl_named_shown(&aw, who, sizeof(who)),
+	         perm == ACL_PERM_READ    ? "read"
+	         : perm == ACL_PERM_WRITE ? "write"
+	                                  : "execute");
+	return buf;
+}
+
 int
-keyfile_check_mode(const char *path, mode_t mode, struct diag *d)
+keyfile_check_mode(const char *path, const struct stat *st, struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	char words[80];
+	char words[80], acl[256];
 
-	if (keyfile_mode_words(mode, words, sizeof(words)) == NULL)
+	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL)
 		return 0;
-	diag_error(d, "%s: key file is %s; chmod 600 %s%s", ps, words, ps,
-	           keyfile_group_hint(mode));
+	diag_error(
+	    d, "%s: key file is %s%s; chmod 600 %s%s", ps, words,
+	    keyfile_acl_words(path, st->st_mode, st->st_gid, acl, sizeof(acl)),
+	    ps, keyfile_group_hint(st->st_mode));
 	return -1;
 }
 
@@ -884,7 +916,7 @@ keyfile_load(const char *path, const char *name, struct tsig_key *key,
 		keyfile_unreadable(path, rd.error, d);
 		return -1;
 	}
-	if (keyfile_check_mode(path, st.st_mode, d) == -1) {
+	if (keyfile_check_mode(path, &st, d) == -1) {
 		conf_wipe_free(buf, len + 1);
 		return -1;
 	}

@@ -399,8 +399,13 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.conf_path = CONF_DEFAULT_PATH;
 	cmd = command_from_name(argc > 1 ? argv[1] : NULL, &consumed);
-	if (cmd != CMD_SYNC)
+	if (cmd != CMD_SYNC) {
 		log_stdout_fatal();
+		/* before anything is read: check and server-config read TSIG
+		 * keys, and none of them takes a lock whose holder a later
+		 * run must name (sync decides for itself: no_core(1)) */
+		no_core(0);
+	}
 	argc -= consumed;
 	argv += consumed;
 	/* getopt names the program by argv[0]: the command word once one is

@@ -15,7 +15,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,13 +23,12 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
+#include "acl.h"
 #include "cmd.h"
 #include "conf.h"
 #include "dirwalk.h"
@@ -328,30 +326,6 @@ run_note(struct domain_run *r, const char *fmt, ...)
 
 /* ------------------------------------------------------ configuration */
 
-/*
- * A run that holds a TSIG key leaves no core (a crash report sent on, or
- * kept where others read it, would carry the key, with OpenSSL's copies)
- * and keeps processes without CAP_SYS_PTRACE out of its /proc entries:
- * PR_SET_DUMPABLE 0. Only when the run has CAP_SYS_PTRACE itself, as root
- * has: then so has the next run started the same way, which still reads
- * the descriptors of this one to name the lock's holder (lock_taken()).
- * Without it (a service user, a container's root), the next run could no
- * longer name it, nor could strace -y or gdb -p of the same user read the
- * run; and such a user can read the key file anyway.
- */
-static void
-sync_no_core(void)
-{
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
-	struct __user_cap_data_struct c[2];
-
-	memset(c, 0, sizeof(c));
-	if (syscall(SYS_capget, &h, c) == 0 &&
-	    (c[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &
-	     CAP_TO_MASK(CAP_SYS_PTRACE)) != 0)
-		prctl(PR_SET_DUMPABLE, 0);
-}
-
 /* Load the configuration; NULL with the reason in d. Its warnings are
  * printed (or deferred: see log_warning_deferred()). */
 static struct conf *
@@ -360,7 +334,9 @@ sync_load_conf(const struct cmd_opts *o, struct diag *d)
 	struct conf *conf;
 	size_t i;
 
-	sync_no_core(); /* before the key is read */
+	/* before the key is read; only with CAP_SYS_PTRACE, as the next
+	 * run must read this one's descriptors to name the lock's holder */
+	no_core(1);
 	conf = conf_load(o->conf_path, d);
 	if (conf == NULL)
 		return NULL;
@@ -518,13 +494,57 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 	return out;
 }
 
+/* Whether the lock advice passes over a user or group (is_group) id
+ * that an ACL of the configuration lets read it: root and the running
+ * user, and a group the running user is in, as its owning group is (the
+ * user may read it through that group). */
+static int
+lock_reader_passed(int is_group, unsigned id)
+{
+	if (is_group)
+		return in_my_groups((gid_t)id);
+	return id == 0 || id == (unsigned)geteuid();
+}
+
+/*
+ * What to run so that no other user may read path (open as fd, its
+ * status st) to lock it, into out (size bytes): unshare_words() when
+ * others may, and setfacl -x for a user or group its ACL lets read it
+ * (chmod o-r leaves them their entry), when any. Returns out, "" when
+ * neither may.
+ */
+static const char *
+lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
+                 size_t size)
+{
+	char p[64], who[192], others[DIAG_MSG_MAX];
+	struct acl_who aw;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (acl_who_read(p, st, ACL_PERM_READ, lock_reader_passed, &aw) == -1)
+		aw.named = 0;
+	if ((st->st_mode & S_IROTH) != 0)
+		unshare_words(path, st, others, sizeof(others));
+	else
+		others[0] = '\0';
+	if (!aw.named) {
+		str_copy(out, size, others);
+		return out;
+	}
+	snprintf(out, size, "%s%ssetfacl -x %c:%u %s (its ACL lets %s read it)",
+	         others, others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
+	         aw.named_id, path, acl_named_shown(&aw, who, sizeof(who)));
+	return out;
+}
+
 /*
  * The lock on path (open as fd) is taken: say by whom, if /proc tells,
  * and what to do. Anyone who may open the file may lock it (flock(2) asks
  * for no more than a read-only descriptor, and a read lock of fcntl(2)
- * keeps a write lock out as well), so a configuration others may read
- * lets them keep every run out: said when the holder is another program,
- * or cannot be named.
+ * keeps a write lock out as well), so a configuration others may read,
+ * or a user or group its ACL names (lock_readers_fix()), lets them keep
+ * every run out: said when the holder is another program, or cannot be
+ * named.
  */
 static void
 lock_taken(const char *path, int fd, struct diag *d)
@@ -536,8 +556,10 @@ lock_taken(const char *path, int fd, struct diag *d)
 
 	buf_init(&who, DIAG_MSG_MAX);
 	strangers = flock_holders(fd, path, &who);
-	open_to_all = fstat(fd, &st) == 0 && (st.st_mode & S_IROTH) != 0 &&
-	              (strangers > 0 || who.len == 0);
+	fix[0] = '\0';
+	if (fstat(fd, &st) == 0 && (strangers > 0 || who.len == 0))
+		lock_readers_fix(path, fd, &st, fix, sizeof(fix));
+	open_to_all = fix[0] != '\0';
 	if (strangers > 0)
 		diag_error(d,
 		           "%s is locked by %s, which %s; nothing done: stop "
@@ -560,7 +582,7 @@ lock_taken(const char *path, int fd, struct diag *d)
 		            strangers > 0 ? ""
 		                          : "if no run is, another user may "
 		                            "hold its lock: ",
-		            path, unshare_words(path, &st, fix, sizeof(fix)));
+		            path, fix);
 	buf_free(&who);
 }
 

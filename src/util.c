@@ -6,11 +6,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -833,4 +836,24 @@ out:
 		closedir(proc);
 	free(real);
 	return strangers;
+}
+
+/* Whether this process has CAP_SYS_PTRACE in its effective set. */
+static int
+may_ptrace(void)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct c[2];
+
+	memset(c, 0, sizeof(c));
+	return syscall(SYS_capget, &h, c) == 0 &&
+	       (c[CAP_TO_INDEX(CAP_SYS_PTRACE)].effective &
+	        CAP_TO_MASK(CAP_SYS_PTRACE)) != 0;
+}
+
+void
+no_core(int only_if_ptrace)
+{
+	if (!only_if_ptrace || may_ptrace())
+		prctl(PR_SET_DUMPABLE, 0);
 }

@@ -208,6 +208,20 @@ void diag_warn(struct diag *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int diag_failed(const struct diag *d);
 
+/*
+ * Make this process non-dumpable (PR_SET_DUMPABLE 0, prctl(2)), before
+ * it reads a TSIG key: it leaves no core dump (a crash report sent on,
+ * or kept where others read it, would carry the key, with OpenSSL's
+ * copies), and only processes with CAP_SYS_PTRACE may read its /proc
+ * entries or trace it. With only_if_ptrace, only when it has
+ * CAP_SYS_PTRACE itself, as root has: a sync run, whose next run reads
+ * the descriptors of this one to name the lock's holder, which a run
+ * without it (a service user, a container's root) could then no longer
+ * do; that user may read the key file anyway. check, lint and
+ * server-config take no lock, and are made non-dumpable always.
+ */
+void no_core(int only_if_ptrace);
+
 /* The name (comm) a publish-command's supervisor gives itself
  * (publish.c), so that flock_holders() tells it from a run: at most 15
  * bytes, as the kernel keeps. */

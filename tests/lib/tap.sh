@@ -157,6 +157,31 @@ nolocks() {
 		"$@"
 }
 
+# as_nobody CMD...: run CMD as user nobody, group nogroup and no other
+# group (setpriv, util-linux); "${NOBODY[@]}" CMD... does it without a
+# function, so that CMD started with & is $! itself. nobody_ok: whether
+# that can be done here (root, setpriv, and the program runs as nobody at
+# all).
+NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+as_nobody() { "${NOBODY[@]}" "$@"; }
+nobody_ok() {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+		as_nobody "$MTA_STS_SYNC" --version >/dev/null 2>&1
+}
+
+# status_owner PID: the owner (uid) of /proc/PID/status once PID runs
+# mta-sts-sync (past a wrapper's exec, and a moment for its start): 0 for
+# a process that made itself non-dumpable (prctl PR_SET_DUMPABLE 0), its
+# own user's otherwise; empty when it ended first.
+status_owner() {
+	for _ in $(seq 1 100); do
+		[ "$(cat "/proc/$1/comm" 2>/dev/null)" = mta-sts-sync ] && break
+		sleep 0.05
+	done
+	sleep 0.3
+	stat -c %u "/proc/$1/status" 2>/dev/null
+}
+
 # run_cmd VAR_OUT VAR_RC CMD...: run CMD capturing stdout+stderr and status.
 run_cmd() {
 	local _o _r

@@ -2557,6 +2557,43 @@ test_key_parse_errors(void)
 }
 
 /*
+ * An ACL entry that names a configuration's own group is that group's,
+ * as the group bits are: its members are the same, and a configuration
+ * trusts its group (mode 0664 of root:nogroup loads), so
+ * setfacl -m g:nogroup:rw on it loads too; before, it was refused as a
+ * group the ACL names ("lets group nogroup write it"). Another group's
+ * entry is still refused. Giving a file to another group needs root:
+ * skipped otherwise. acl.conf has an ACL, and has none after.
+ */
+static void
+test_conf_acl_own_group(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	if (geteuid() != 0 || chown(tpath("acl.conf"), 0, 65534) == -1) {
+		for (int i = 0; i < 3; i++)
+			ok(1, "# SKIP not root: cannot give a file away");
+		clear_acl(tpath("acl.conf"));
+		return;
+	}
+	set_acl(tpath("acl.conf"), 1, 65534, 6, 4, 6);
+	diag_init(&d);
+	c = conf_load(tpath("acl.conf"), &d);
+	ok(c != NULL, "an ACL that lets the file's own group write loads: %s",
+	   d.error);
+	conf_free(c);
+	set_acl(tpath("acl.conf"), 1, 65533, 6, 4, 6);
+	load_fails("acl.conf",
+	           "acl.conf: configuration file has an ACL that lets group ",
+	           "an ACL that lets another group write it, the file's "
+	           "own group aside");
+	clear_acl(tpath("acl.conf"));
+	if (chown(tpath("acl.conf"), 0, 0) == -1)
+		perror("chown");
+}
+
+/*
  * A configuration file, or a directory on the way to it, whose ACL lets
  * a user or a group that is not trusted write it is refused, naming them
  * and the setfacl to run: before, the group bits of its mode, which are
@@ -2574,7 +2611,7 @@ test_conf_acl(void)
 	struct conf *c;
 
 	write_file("acl.conf", NOKEY_CONF, 0644);
-	if (set_acl_or_skip(tpath("acl.conf"), 0, other, 6, 4, 6, 7) == -1)
+	if (set_acl_or_skip(tpath("acl.conf"), 0, other, 6, 4, 6, 12) == -1)
 		return;
 	/* the whole message, with the setfacl to run */
 	snprintf(want, sizeof(want),
@@ -2602,7 +2639,7 @@ test_conf_acl(void)
 	ok(c != NULL, "an ACL that lets the running user write loads: %s",
 	   d.error);
 	conf_free(c);
-	clear_acl(tpath("acl.conf"));
+	test_conf_acl_own_group();
 	mkdir(tpath("acldir"), 0755);
 	write_file("acldir/a.conf", NOKEY_CONF, 0644);
 	set_acl(tpath("acldir"), 0, other, 7, 5, 7);
@@ -2619,6 +2656,107 @@ test_conf_acl(void)
 	ok(unlink(tpath("acldir/a.conf")) == 0 && rmdir(tpath("acldir")) == 0 &&
 	       unlink(tpath("acl.conf")) == 0,
 	   "ACL files removed");
+}
+
+/*
+ * A link on the way to a configuration, in a directory that others than
+ * its owner may write (its group, or anyone when it is sticky), is
+ * followed only when it is root's or the running user's: any of them
+ * could have made another, pointing at a file of theirs. Before, such a
+ * link was followed whoever made it (its directory alone was judged),
+ * and fs.protected_symlinks, where it is set, stopped only a link in a
+ * sticky directory that others may write. Giving a link away needs root:
+ * skipped otherwise.
+ */
+static void
+test_foreign_links(void)
+{
+	char want[1024];
+	struct diag d;
+	struct conf *c;
+
+	if (geteuid() != 0) {
+		for (int i = 0; i < 9; i++)
+			ok(1, "# SKIP not root: cannot give a link away");
+		return;
+	}
+	mkdir(tpath("fl"), 0755);
+	mkdir(tpath("fl/gw"), 0755);
+	chmod(tpath("fl/gw"), 0775);
+	mkdir(tpath("fl/real"), 0755);
+	write_file("fl/real/z.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	if (symlink("../real/z.conf", tpath("fl/gw/n.conf")) == -1 ||
+	    lchown(tpath("fl/gw/n.conf"), 65534, 65534) == -1 ||
+	    symlink("../real", tpath("fl/gw/d")) == -1 ||
+	    lchown(tpath("fl/gw/d"), 65534, 65534) == -1 ||
+	    symlink("../real/z.conf", tpath("fl/gw/root.conf")) == -1) {
+		perror("fl/gw");
+		exit(99);
+	}
+	snprintf(want, sizeof(want),
+	         "n.conf: %s is a symbolic link (to \"../real/z.conf\") in a "
+	         "directory that its group may write (mode 0775), and the link "
+	         "belongs to nobody (uid 65534): not followed, as whoever made "
+	         "it could point it at another file and make mta-sts-sync run "
+	         "a command (publish-command); name the file by its real path, "
+	         "or, if the link is as it should be, chown -h root %s",
+	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
+	load_fails("fl/gw/n.conf", want,
+	           "another user's link in a directory its group may write");
+	load_fails("fl/gw/d/z.conf",
+	           "fl/gw/d is a symbolic link (to \"../real\")",
+	           "another user's directory link there");
+	diag_init(&d);
+	c = conf_load(tpath("fl/gw/root.conf"), &d);
+	ok(c != NULL, "root's link there loads: %s", d.error);
+	conf_free(c);
+	chmod(tpath("fl/gw"), 01777);
+	load_fails("fl/gw/n.conf",
+	           "in a directory that others may write (mode 1777), and the "
+	           "link belongs to nobody (uid 65534): not followed",
+	           "another user's link in a sticky directory");
+	chmod(tpath("fl/gw"), 0755);
+	diag_init(&d);
+	c = conf_load(tpath("fl/gw/n.conf"), &d);
+	ok(c != NULL,
+	   "another user's link in a directory only root may write loads: %s",
+	   d.error);
+	conf_free(c);
+}
+
+/*
+ * A key file, or an included file with a key statement, that its ACL
+ * lets a user or group read is refused by its group bits (the ACL's
+ * mask), and the message names that entry: before, it said only
+ * "readable by its group", which its group (g::---) was not.
+ */
+static void
+test_key_acl(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char want[1024], who[128];
+
+	write_file("acl.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	if (set_acl_or_skip(tpath("acl.key"), 0, other, 4, 0, 4, 6) == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "acl.key: key file is readable by its group (mode 0640), as "
+	         "its ACL lets user %s read it (the group bits of its mode are "
+	         "the ACL's mask); chmod 600 %s",
+	         user_shown(other, who, sizeof(who)), tpath("acl.key"));
+	key_fails(tpath("acl.key"), NULL, want);
+	set_acl(tpath("acl.key"), 1, other, 4, 0, 4);
+	key_fails(tpath("acl.key"), NULL, "as its ACL lets group ");
+	write_file("aclk.inc", KEY_STMT, 0600);
+	set_acl(tpath("aclk.inc"), 0, other, 4, 0, 4);
+	snprintf(want, sizeof(want),
+	         "key \"k\": this file holds a TSIG secret but is readable by "
+	         "its group (mode 0640), as its ACL lets user %s read it (the "
+	         "group bits of its mode are the ACL's mask): chmod 600 ",
+	         who);
+	fails_with("include \"aclk.inc\";\n" DOMAIN_OK "};\n", want,
+	           "an included key statement an ACL lets another user read");
 }
 
 /* The permission rule for key files and configurations with secrets. */
@@ -2733,7 +2871,9 @@ test_modes(void)
 		ok(1, "# SKIP not root: cannot give a file to another user");
 		ok(1, "# SKIP not root: cannot give a file to another user");
 	}
+	test_key_acl();
 	test_unsafe_dirs();
+	test_foreign_links();
 	test_conf_acl();
 }
 

@@ -3,10 +3,11 @@
  * includes src/sync.c (the archive's sync.o is then not linked). A
  * domain's failure message: its reason cut to leave room for the clause
  * saying what was left, and that clause after an UPDATE told by its
- * result, not by its reason's words.
+ * result, not by its reason's words. The lock's advice.
  */
 #include "../../src/sync.c"
 
+#include "setacl.h"
 #include "tap.h"
 
 /* s is well-formed UTF-8 (RFC 3629 section 4, lengths and continuation
@@ -143,11 +144,65 @@ test_update_state(void)
 	free(e);
 }
 
+/*
+ * A configuration whose lock is taken, that an ACL lets another user
+ * read (mode 0640 then, the group bits being the ACL's mask), is one
+ * that user may hold the lock of: the advice names them and the setfacl
+ * to run; before, only others' read bit was looked at, and nothing was
+ * said. With others' read bit too, both are said; the running user's
+ * own entry is passed over.
+ */
+static void
+test_lock_acl_readers(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char dir[] = "/tmp/sync-test.XXXXXX", path[64], want[512], who[128];
+	struct diag d;
+	int fd;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	snprintf(path, sizeof(path), "%s/lock.conf", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd == -1 || set_acl_or_skip(path, 0, other, 4, 0, 4, 4) == -1)
+		goto out;
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	snprintf(want, sizeof(want),
+	         "; if no run is, another user may hold its lock: any user who "
+	         "may read %s may lock it and keep every run out: setfacl -x "
+	         "u:%u %s (its ACL lets user %s read it)",
+	         path, other, path, user_shown(other, who, sizeof(who)));
+	like(d.error, want, "lock: a user an ACL lets read it: setfacl -x");
+	fchmod(fd, 0644);
+	set_acl(path, 0, other, 4, 0, 4);
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	like(d.error, "keep every run out: chmod o-r ",
+	     "lock: others too: chmod o-r first");
+	like(d.error, "(mode 0640 or 0600); setfacl -x u:",
+	     "lock: others too: then setfacl -x");
+	set_acl(path, 0, (unsigned)geteuid(), 4, 0, 4);
+	fchmod(fd, 0640);
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	ok(strstr(d.error, "may lock it") == NULL,
+	   "lock: the running user's own entry: no advice (%s)", d.error);
+out:
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	test_fail_cut();
 	test_fail_first();
 	test_update_state();
+	test_lock_acl_readers();
 	return done_testing();
 }
