@@ -98,8 +98,30 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
 		aw->group = group != 0;
 }
 
+/*
+ * The ACL attribute into buf (size bytes; 0: its size only) of the file
+ * open as fd, or, when fd is -1, of path, links followed: the ACL judged
+ * must be that of the file whose status was, not of what the name
+ * stands for by now. An O_PATH descriptor cannot be read (EBADF): its
+ * file is read through /proc/self/fd. Returns getxattr()'s result.
+ */
+static ssize_t
+acl_get(int fd, const char *path, unsigned char *buf, size_t size)
+{
+	char p[64];
+	ssize_t n;
+
+	if (fd == -1)
+		return getxattr(path, ACL_XATTR, buf, size);
+	n = fgetxattr(fd, ACL_XATTR, buf, size);
+	if (n != -1 || errno != EBADF)
+		return n;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return getxattr(p, ACL_XATTR, buf, size);
+}
+
 int
-acl_who_read(const char *path, const struct stat *st, unsigned perm,
+acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
@@ -107,11 +129,11 @@ acl_who_read(const char *path, const struct stat *st, unsigned perm,
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
-	n = getxattr(path, ACL_XATTR, buf, sizeof(buf));
+	n = acl_get(fd, path, buf, sizeof(buf));
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		return 0;
 	if (n == -1 && errno == ERANGE) {
-		n = getxattr(path, ACL_XATTR, NULL, 0);
+		n = acl_get(fd, path, NULL, 0);
 		aw->entries =
 		    n > ACL_HEAD ? (unsigned)((n - ACL_HEAD) / ACL_ENTRY) : 0;
 		errno = E2BIG;
@@ -131,9 +153,10 @@ acl_who_read(const char *path, const struct stat *st, unsigned perm,
 }
 
 int
-acl_write_read(const char *path, const struct stat *st, struct acl_who *aw)
+acl_write_read(int fd, const char *path, const struct stat *st,
+               struct acl_who *aw)
 {
-	return acl_who_read(path, st, ACL_PERM_WRITE, named_trusted, aw);
+	return acl_who_read(fd, path, st, ACL_PERM_WRITE, named_trusted, aw);
 }
 
 const char *

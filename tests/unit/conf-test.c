@@ -81,7 +81,7 @@ slurp(const char *path, size_t *len)
 	char *b;
 
 	diag_init(&d);
-	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, &d);
+	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, NULL, &d);
 	if (b == NULL) {
 		fprintf(stderr, "%s: %s\n", path, d.error);
 		exit(99);
