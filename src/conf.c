@@ -2082,7 +2082,10 @@ acl_refused(const char *lead, const char *could, const char *path,
 
 /* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
  * (len bytes), for path, whose ACL acl_write_read() could not read or
- * judge (err, aw). Returns -1. */
+ * judge (err, aw); but a path gone, or no longer a directory on the way
+ * (by name, as a directory's ACL is read), was removed or replaced since
+ * its status was looked at, by whoever may: no ACL to remove, and not
+ * trusted, as path_changed() says. Returns -1. */
 static int
 acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
@@ -2090,6 +2093,13 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 	const char *pp = path_shown(path, '\0', NULL, 0);
 	char why[128];
 
+	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
+		snprintf(out, len,
+		         "%s: %s (removed or replaced while it was checked): "
+		         "not trusted, as whoever may do so could %s",
+		         lead, strerror(err), w->harm);
+		return -1;
+	}
 	if (err == EBADMSG)
 		snprintf(why, sizeof(why), "it is not a version 2 ACL (%d)",
 		         aw->version);

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -43,6 +45,25 @@ is_made(char *(*fn)(const struct domain_conf *), const struct domain_conf *dc,
 
 static char tmpdir[256];
 static const char *srcdir;
+
+/* A name ending whose getxattr(2) finds nothing, as if what it names
+ * were removed just then (after its stat()): NULL, none. */
+static const char *xattr_gone;
+
+/* getxattr(2), as acl.c reads the ACL of a directory on the way to a
+ * file: the removal a test asked for, else the real call. */
+ssize_t
+getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	size_t n = strlen(path), g = xattr_gone ? strlen(xattr_gone) : 0;
+
+	if (xattr_gone != NULL && n >= g &&
+	    strcmp(path + n - g, xattr_gone) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return (ssize_t)syscall(SYS_getxattr, path, name, value, size);
+}
 
 /* "tmpdir/name" in a static buffer (one at a time). */
 static const char *
@@ -2659,6 +2680,37 @@ test_conf_acl(void)
 }
 
 /*
+ * A directory on the way to a configuration that is gone when its ACL is
+ * read (after its status was looked at: whoever may write its parent
+ * removed or replaced it) refuses the file as a walk that finds it gone
+ * does: before, "its ACL cannot be read (No such file or directory) ...
+ * setfacl -b DIR removes it", an ACL it may not have.
+ */
+static void
+test_acl_dir_gone(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	mkdir(tpath("gonedir"), 0755);
+	write_file("gonedir/a.conf", NOKEY_CONF, 0644);
+	xattr_gone = "/gonedir";
+	diag_init(&d);
+	c = conf_load(tpath("gonedir/a.conf"), &d);
+	xattr_gone = NULL;
+	ok(c == NULL, "a directory gone at its ACL's read: refused");
+	like(d.error,
+	     "/gonedir: No such file or directory (removed or replaced while "
+	     "it was checked): not trusted",
+	     "a directory gone at its ACL's read: ... said so");
+	ok(strstr(d.error, "setfacl") == NULL,
+	   "a directory gone at its ACL's read: no setfacl (%s)", d.error);
+	conf_free(c);
+	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
+	   "gonedir removed");
+}
+
+/*
  * A link on the way to a configuration, in a directory that others than
  * its owner may write (its group, or anyone when it is sticky), is
  * followed only when it is root's or the running user's: any of them
@@ -2875,6 +2927,7 @@ test_modes(void)
 	test_unsafe_dirs();
 	test_foreign_links();
 	test_conf_acl();
+	test_acl_dir_gone();
 }
 
 /* Replace every "%s" in text (of size) with s. */
