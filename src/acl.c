@@ -120,6 +120,39 @@ acl_get(int fd, const char *path, unsigned char *buf, size_t size)
 	return getxattr(p, ACL_XATTR, buf, size);
 }
 
+/*
+ * acl_get() into buf (size bytes, room for ACL_ENTRIES_MAX entries). An
+ * attribute too large for it fails with E2BIG and its entry count in
+ * aw->entries, taken from a look at its size (that look failing: its
+ * error, ENODATA when the ACL was removed); should that size fit (the
+ * ACL shrank meanwhile), it is read once more, and should it then still
+ * not fit, E2BIG with aw->entries 0: it changed while it was read, and no
+ * count is claimed that contradicts the limit. Returns the bytes read.
+ */
+static ssize_t
+acl_read_sized(int fd, const char *path, unsigned char *buf, size_t size,
+               struct acl_who *aw)
+{
+	ssize_t n = -1, need;
+
+	for (int tries = 0; tries < 2; tries++) {
+		n = acl_get(fd, path, buf, size);
+		if (n != -1 || errno != ERANGE)
+			return n;
+		if ((need = acl_get(fd, path, NULL, 0)) == -1)
+			return -1; /* gone, or its ACL removed, meanwhile */
+		if (need > (ssize_t)size) {
+			/* rounded up: more than the limit, as it is */
+			aw->entries =
+			    (unsigned)((need - ACL_HEAD + ACL_ENTRY - 1) /
+			               ACL_ENTRY);
+			break;
+		}
+	}
+	errno = E2BIG;
+	return -1;
+}
+
 int
 acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
@@ -129,16 +162,9 @@ acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
-	n = acl_get(fd, path, buf, sizeof(buf));
+	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		return 0;
-	if (n == -1 && errno == ERANGE) {
-		n = acl_get(fd, path, NULL, 0);
-		aw->entries =
-		    n > ACL_HEAD ? (unsigned)((n - ACL_HEAD) / ACL_ENTRY) : 0;
-		errno = E2BIG;
-		return -1;
-	}
 	if (n == -1)
 		return -1;
 	if (n < ACL_HEAD || (n - ACL_HEAD) % ACL_ENTRY != 0 ||

@@ -31,9 +31,11 @@ struct acl_who {
 	int named;
 	int named_is_group;
 	unsigned named_id;
-	int acl;          /* it has an access ACL with named entries */
-	int version;      /* its ACL's version, when not understood */
-	unsigned entries; /* when it has more than ACL_ENTRIES_MAX */
+	int acl;     /* it has an access ACL with named entries */
+	int version; /* its ACL's version, when not understood */
+	/* when it has more than ACL_ENTRIES_MAX; 0: it changed while it
+	 * was read, too large at first and no longer */
+	unsigned entries;
 };
 
 /*

@@ -2103,9 +2103,14 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 	if (err == EBADMSG)
 		snprintf(why, sizeof(why), "it is not a version 2 ACL (%d)",
 		         aw->version);
-	else if (err == E2BIG)
+	else if (err == E2BIG && aw->entries > ACL_ENTRIES_MAX)
 		snprintf(why, sizeof(why), "it has %u entries, more than %d",
 		         aw->entries, ACL_ENTRIES_MAX);
+	else if (err == E2BIG)
+		snprintf(why, sizeof(why),
+		         "it had more than %d entries, then fewer: it changed "
+		         "while it was read",
+		         ACL_ENTRIES_MAX);
 	else
 		str_copy(why, sizeof(why), strerror(err));
 	snprintf(out, len,

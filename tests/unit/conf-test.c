@@ -50,8 +50,32 @@ static const char *srcdir;
  * were removed just then (after its stat()): NULL, none. */
 static const char *xattr_gone;
 
-/* getxattr(2), as acl.c reads the ACL of a directory on the way to a
- * file: the removal a test asked for, else the real call. */
+/* An ACL attribute to give in place of the real one, for the file whose
+ * name is fake_acl_path and for any descriptor: NULL, the real one; the
+ * first fake_acl_erange reads of it fail with ERANGE, as when it was
+ * larger a moment before. */
+static const unsigned char *fake_acl;
+static size_t fake_acl_len;
+static const char *fake_acl_path;
+static int fake_acl_erange;
+
+/* fake_acl read into value (size bytes; 0: its size). */
+static ssize_t
+fake_acl_read(void *value, size_t size)
+{
+	if (size == 0)
+		return (ssize_t)fake_acl_len;
+	if (fake_acl_erange > 0 || size < fake_acl_len) {
+		fake_acl_erange -= fake_acl_erange > 0;
+		errno = ERANGE;
+		return -1;
+	}
+	memcpy(value, fake_acl, fake_acl_len);
+	return (ssize_t)fake_acl_len;
+}
+
+/* getxattr(2), as acl.c reads the ACL of a file by name: the removal or
+ * the attribute a test asked for, else the real call. */
 ssize_t
 getxattr(const char *path, const char *name, void *value, size_t size)
 {
@@ -62,7 +86,40 @@ getxattr(const char *path, const char *name, void *value, size_t size)
 		errno = ENOENT;
 		return -1;
 	}
+	if (fake_acl != NULL && strcmp(path, fake_acl_path) == 0)
+		return fake_acl_read(value, size);
 	return (ssize_t)syscall(SYS_getxattr, path, name, value, size);
+}
+
+/* fgetxattr(2), as acl.c reads the ACL of an open file: the attribute a
+ * test asked for, else the real call. */
+ssize_t
+fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	if (fake_acl != NULL)
+		return fake_acl_read(value, size);
+	return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
+}
+
+/* conf_load() of tmpdir/name, with the ACL attribute acl (len bytes,
+ * ERANGE for the first erange reads) in place of its real one. Returns
+ * the configuration, or NULL with the reason in d. */
+static struct conf *
+load_with_acl(const char *name, const unsigned char *acl, size_t len,
+              int erange, struct diag *d)
+{
+	char path[512];
+	struct conf *c;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fake_acl = acl;
+	fake_acl_len = len;
+	fake_acl_path = path;
+	fake_acl_erange = erange;
+	diag_init(d);
+	c = conf_load(path, d);
+	fake_acl = NULL;
+	return c;
 }
 
 /* "tmpdir/name" in a static buffer (one at a time). */
@@ -2711,6 +2768,39 @@ test_acl_dir_gone(void)
 }
 
 /*
+ * An ACL too large for the buffer at the first read and small enough at
+ * the look at its size (it shrank in between) is read again and judged:
+ * before, it was refused as "it has 3 entries, more than 512". One of
+ * more than 512 entries is still refused, counted.
+ */
+static void
+test_acl_shrank(void)
+{
+	/* u::rw-, g::r--, o::r--: version 2, then 3 entries */
+	static const unsigned char small[] = {
+	    2,    0,    0,    0, 0x01, 0,    6,    0,    0xff, 0xff,
+	    0xff, 0xff, 0x04, 0, 4,    0,    0xff, 0xff, 0xff, 0xff,
+	    0x20, 0,    4,    0, 0xff, 0xff, 0xff, 0xff};
+	static unsigned char big[4 + 8 * 600];
+	struct diag d;
+	struct conf *c;
+
+	write_file("shrank.conf", NOKEY_CONF, 0644);
+	c = load_with_acl("shrank.conf", small, sizeof(small), 1, &d);
+	ok(c != NULL, "an ACL that shrank while read: read again (%s)",
+	   d.error);
+	conf_free(c);
+	memcpy(big, small, sizeof(small));
+	c = load_with_acl("shrank.conf", big, sizeof(big), 0, &d);
+	ok(c == NULL, "an ACL of 600 entries: refused");
+	like(d.error,
+	     "its ACL cannot be read (it has 600 entries, more than 512)",
+	     "an ACL of 600 entries: ... counted");
+	conf_free(c);
+	ok(unlink(tpath("shrank.conf")) == 0, "shrank.conf removed");
+}
+
+/*
  * A link on the way to a configuration, in a directory that others than
  * its owner may write (its group, or anyone when it is sticky), is
  * followed only when it is root's or the running user's: any of them
@@ -2928,6 +3018,7 @@ test_modes(void)
 	test_foreign_links();
 	test_conf_acl();
 	test_acl_dir_gone();
+	test_acl_shrank();
 }
 
 /* Replace every "%s" in text (of size) with s. */
