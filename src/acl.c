@@ -54,6 +54,37 @@ named_trusted(int is_group, unsigned id)
 }
 
 /*
+ * Whether the n entries at e are all of the six tags, with at most one
+ * mask: the kernel gives nothing else, and an entry of another tag, or a
+ * second mask, would be judged by a guess (skipped, the last mask taken),
+ * so such an ACL is refused as not understood. Returns 0, or -1 with the
+ * first unknown tag in aw->bad_tag (aw->tag_unknown set), else the number of
+ * masks in aw->masks.
+ */
+static int
+acl_entries_known(const unsigned char *e, size_t n, struct acl_who *aw)
+{
+	int masks = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned tag = (unsigned)le_at(e + i * ACL_ENTRY, 2);
+
+		if (tag != ACL_TAG_USER_OBJ && tag != ACL_TAG_USER &&
+		    tag != ACL_TAG_GROUP_OBJ && tag != ACL_TAG_GROUP &&
+		    tag != ACL_TAG_MASK && tag != ACL_TAG_OTHER) {
+			aw->tag_unknown = 1;
+			aw->bad_tag = tag;
+			return -1;
+		}
+		masks += tag == ACL_TAG_MASK;
+	}
+	if (masks <= 1)
+		return 0;
+	aw->masks = masks;
+	return -1;
+}
+
+/*
  * Judge the n entries at e (a well-formed ACL) of a file of group gid
  * into aw: whether the owning group may do perm, and the first named
  * entry that may and is not one pass passes over, both through the mask
@@ -170,6 +201,11 @@ acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
 	if (n < ACL_HEAD || (n - ACL_HEAD) % ACL_ENTRY != 0 ||
 	    le_at(buf, 4) != ACL_XATTR_VERSION) {
 		aw->version = n >= ACL_HEAD ? (int)le_at(buf, 4) : -1;
+		errno = EBADMSG;
+		return -1;
+	}
+	if (acl_entries_known(buf + ACL_HEAD,
+	                      (size_t)(n - ACL_HEAD) / ACL_ENTRY, aw) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}

@@ -31,8 +31,11 @@ struct acl_who {
 	int named;
 	int named_is_group;
 	unsigned named_id;
-	int acl;     /* it has an access ACL with named entries */
-	int version; /* its ACL's version, when not understood */
+	int acl;          /* it has an access ACL with named entries */
+	int version;      /* its ACL's version, when not understood */
+	int tag_unknown;  /* an entry's tag is not understood: */
+	unsigned bad_tag; /* that tag */
+	int masks;        /* its mask entries, when more than one */
 	/* when it has more than ACL_ENTRIES_MAX; 0: it changed while it
 	 * was read, too large at first and no longer */
 	unsigned entries;
@@ -47,7 +50,8 @@ struct acl_who {
  * is). An entry naming the file's own group is that group's: the same
  * members, judged as the group bits are. Returns 0, or -1 with errno
  * set when its ACL cannot be read or judged: EBADMSG for one not
- * understood (aw->version), E2BIG for one of more than ACL_ENTRIES_MAX
+ * understood (aw->version, or an entry of an unknown tag, aw->bad_tag,
+ * or aw->masks mask entries), E2BIG for one of more than ACL_ENTRIES_MAX
  * entries, or the error of the read (a file removed meanwhile). A file
  * system without extended attributes or ACLs is a file without one.
  */

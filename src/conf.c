@@ -2100,7 +2100,13 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 		         lead, strerror(err), w->harm);
 		return -1;
 	}
-	if (err == EBADMSG)
+	if (err == EBADMSG && aw->tag_unknown)
+		snprintf(why, sizeof(why),
+		         "it has an entry of unknown tag 0x%x", aw->bad_tag);
+	else if (err == EBADMSG && aw->masks > 1)
+		snprintf(why, sizeof(why), "it has %d mask entries, not one",
+		         aw->masks);
+	else if (err == EBADMSG)
 		snprintf(why, sizeof(why), "it is not a version 2 ACL (%d)",
 		         aw->version);
 	else if (err == E2BIG && aw->entries > ACL_ENTRIES_MAX)

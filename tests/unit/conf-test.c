@@ -2801,6 +2801,40 @@ test_acl_shrank(void)
 }
 
 /*
+ * An ACL with an entry of a tag that acl.c does not know (0x40), or with
+ * two mask entries, is refused as one not understood: before, the entry
+ * was skipped and the last mask taken, and the file loaded.
+ */
+static void
+test_acl_not_understood(void)
+{
+	/* u::rw-, g::r--, TAG::rwx (id 65534), o::r-- */
+	static unsigned char acl[] = {
+	    2,    0,    0, 0, 0x01, 0,    6,    0,    0xff, 0xff, 0xff, 0xff,
+	    0x04, 0,    4, 0, 0xff, 0xff, 0xff, 0xff, 0x40, 0,    7,    0,
+	    0xfe, 0xff, 0, 0, 0x20, 0,    4,    0,    0xff, 0xff, 0xff, 0xff};
+	struct diag d;
+	struct conf *c;
+
+	write_file("tags.conf", NOKEY_CONF, 0644);
+	c = load_with_acl("tags.conf", acl, sizeof(acl), 0, &d);
+	ok(c == NULL, "an ACL entry of unknown tag 0x40: refused");
+	like(d.error,
+	     "its ACL cannot be read (it has an entry of unknown tag "
+	     "0x40)",
+	     "an ACL entry of unknown tag 0x40: ... said so");
+	conf_free(c);
+	acl[20] = 0x10; /* a second mask, after g:: */
+	acl[12] = 0x10; /* the first in place of g:: */
+	c = load_with_acl("tags.conf", acl, sizeof(acl), 0, &d);
+	ok(c == NULL, "an ACL with two masks: refused");
+	like(d.error, "its ACL cannot be read (it has 2 mask entries, not one)",
+	     "an ACL with two masks: ... said so");
+	conf_free(c);
+	ok(unlink(tpath("tags.conf")) == 0, "tags.conf removed");
+}
+
+/*
  * A link on the way to a configuration, in a directory that others than
  * its owner may write (its group, or anyone when it is sticky), is
  * followed only when it is root's or the running user's: any of them
@@ -3019,6 +3053,7 @@ test_modes(void)
 	test_conf_acl();
 	test_acl_dir_gone();
 	test_acl_shrank();
+	test_acl_not_understood();
 }
 
 /* Replace every "%s" in text (of size) with s. */
