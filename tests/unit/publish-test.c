@@ -138,20 +138,28 @@ static const char *unlink_after_open;
  * NULL, none. */
 static const char *entry_gone;
 
+/* The mode argument of an open(2) or openat(2) of flags, whose
+ * variable arguments are ap: there only when it may make a file. */
+static mode_t
+open_mode_arg(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE)
+		return (mode_t)va_arg(ap, int);
+	return 0;
+}
+
 /* openat(2), as publish.c and dirwalk.c call it: the real call, then
  * the removal a test asked for. */
 int
 openat(int dfd, const char *name, int flags, ...)
 {
-	mode_t mode = 0;
 	va_list ap;
+	mode_t mode;
 	int fd;
 
-	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
+	va_start(ap, flags);
+	mode = open_mode_arg(flags, ap);
+	va_end(ap);
 	if (entry_gone != NULL && strcmp(name, entry_gone) == 0 &&
 	    (flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW)) {
 		errno = ENOENT;
@@ -173,21 +181,17 @@ openat(int dfd, const char *name, int flags, ...)
  * may do at that moment: NULL, none. */
 static const char *open_replace_from, *open_replace_to;
 
-/* open(2), as sync.c opens a ca-file: the real call, then the rename a
- * test asked for. */
+/* open(2), as sync.c opens a ca-file: openat() of the working
+ * directory, then the rename a test asked for. */
 int
 open(const char *path, int flags, ...)
 {
-	mode_t mode = 0;
 	va_list ap;
 	int fd;
 
-	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
-	fd = (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	va_start(ap, flags);
+	fd = openat(AT_FDCWD, path, flags, open_mode_arg(flags, ap));
+	va_end(ap);
 	if (fd != -1 && open_replace_to != NULL &&
 	    strcmp(path, open_replace_to) == 0) {
 		if (rename(open_replace_from, open_replace_to) == -1)
