@@ -54,6 +54,37 @@ named_trusted(int is_group, unsigned id)
 }
 
 /*
+ * Whether the n entries at e are all of the six tags, with at most one
+ * mask: the kernel gives nothing else, and an entry of another tag, or a
+ * second mask, would be judged by a guess (skipped, the last mask taken),
+ * so such an ACL is refused as not understood. Returns 0, or -1 with the
+ * first unknown tag in aw->bad_tag (aw->tag_unknown set), else the number of
+ * masks in aw->masks.
+ */
+static int
+acl_entries_known(const unsigned char *e, size_t n, struct acl_who *aw)
+{
+	int masks = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned tag = (unsigned)le_at(e + i * ACL_ENTRY, 2);
+
+		if (tag != ACL_TAG_USER_OBJ && tag != ACL_TAG_USER &&
+		    tag != ACL_TAG_GROUP_OBJ && tag != ACL_TAG_GROUP &&
+		    tag != ACL_TAG_MASK && tag != ACL_TAG_OTHER) {
+			aw->tag_unknown = 1;
+			aw->bad_tag = tag;
+			return -1;
+		}
+		masks += tag == ACL_TAG_MASK;
+	}
+	if (masks <= 1)
+		return 0;
+	aw->masks = masks;
+	return -1;
+}
+
+/*
  * Judge the n entries at e (a well-formed ACL) of a file of group gid
  * into aw: whether the owning group may do perm, and the first named
  * entry that may and is not one pass passes over, both through the mask
@@ -98,8 +129,63 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
 		aw->group = group != 0;
 }
 
+/*
+ * The ACL attribute into buf (size bytes; 0: its size only) of the file
+ * open as fd, or, when fd is -1, of path, links followed: the ACL judged
+ * must be that of the file whose status was, not of what the name
+ * stands for by now. An O_PATH descriptor cannot be read (EBADF): its
+ * file is read through /proc/self/fd. Returns getxattr()'s result.
+ */
+static ssize_t
+acl_get(int fd, const char *path, unsigned char *buf, size_t size)
+{
+	char p[64];
+	ssize_t n;
+
+	if (fd == -1)
+		return getxattr(path, ACL_XATTR, buf, size);
+	n = fgetxattr(fd, ACL_XATTR, buf, size);
+	if (n != -1 || errno != EBADF)
+		return n;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	return getxattr(p, ACL_XATTR, buf, size);
+}
+
+/*
+ * acl_get() into buf (size bytes, room for ACL_ENTRIES_MAX entries). An
+ * attribute too large for it fails with E2BIG and its entry count in
+ * aw->entries, taken from a look at its size (that look failing: its
+ * error, ENODATA when the ACL was removed); should that size fit (the
+ * ACL shrank meanwhile), it is read once more, and should it then still
+ * not fit, E2BIG with aw->entries 0: it changed while it was read, and no
+ * count is claimed that contradicts the limit. Returns the bytes read.
+ */
+static ssize_t
+acl_read_sized(int fd, const char *path, unsigned char *buf, size_t size,
+               struct acl_who *aw)
+{
+	ssize_t n = -1, need;
+
+	for (int tries = 0; tries < 2; tries++) {
+		n = acl_get(fd, path, buf, size);
+		if (n != -1 || errno != ERANGE)
+			return n;
+		if ((need = acl_get(fd, path, NULL, 0)) == -1)
+			return -1; /* gone, or its ACL removed, meanwhile */
+		if (need > (ssize_t)size) {
+			/* rounded up: more than the limit, as it is */
+			aw->entries =
+			    (unsigned)((need - ACL_HEAD + ACL_ENTRY - 1) /
+			               ACL_ENTRY);
+			break;
+		}
+	}
+	errno = E2BIG;
+	return -1;
+}
+
 int
-acl_who_read(const char *path, const struct stat *st, unsigned perm,
+acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
@@ -107,21 +193,19 @@ acl_who_read(const char *path, const struct stat *st, unsigned perm,
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
-	n = getxattr(path, ACL_XATTR, buf, sizeof(buf));
+	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		return 0;
-	if (n == -1 && errno == ERANGE) {
-		n = getxattr(path, ACL_XATTR, NULL, 0);
-		aw->entries =
-		    n > ACL_HEAD ? (unsigned)((n - ACL_HEAD) / ACL_ENTRY) : 0;
-		errno = E2BIG;
-		return -1;
-	}
 	if (n == -1)
 		return -1;
 	if (n < ACL_HEAD || (n - ACL_HEAD) % ACL_ENTRY != 0 ||
 	    le_at(buf, 4) != ACL_XATTR_VERSION) {
 		aw->version = n >= ACL_HEAD ? (int)le_at(buf, 4) : -1;
+		errno = EBADMSG;
+		return -1;
+	}
+	if (acl_entries_known(buf + ACL_HEAD,
+	                      (size_t)(n - ACL_HEAD) / ACL_ENTRY, aw) == -1) {
 		errno = EBADMSG;
 		return -1;
 	}
@@ -131,9 +215,10 @@ acl_who_read(const char *path, const struct stat *st, unsigned perm,
 }
 
 int
-acl_write_read(const char *path, const struct stat *st, struct acl_who *aw)
+acl_write_read(int fd, const char *path, const struct stat *st,
+               struct acl_who *aw)
 {
-	return acl_who_read(path, st, ACL_PERM_WRITE, named_trusted, aw);
+	return acl_who_read(fd, path, st, ACL_PERM_WRITE, named_trusted, aw);
 }
 
 const char *

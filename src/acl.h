@@ -33,22 +33,29 @@ struct acl_who {
 	unsigned named_id;
 	int acl;          /* it has an access ACL with named entries */
 	int version;      /* its ACL's version, when not understood */
-	unsigned entries; /* when it has more than ACL_ENTRIES_MAX */
+	int tag_unknown;  /* an entry's tag is not understood: */
+	unsigned bad_tag; /* that tag */
+	int masks;        /* its mask entries, when more than one */
+	/* when it has more than ACL_ENTRIES_MAX; 0: it changed while it
+	 * was read, too large at first and no longer */
+	unsigned entries;
 };
 
 /*
- * Read who may do perm (ACL_PERM_* bits: any of them) to path (its
- * status st, links followed as for st) into aw: its owning group, and
+ * Read who may do perm (ACL_PERM_* bits: any of them) to the file open
+ * as fd (any descriptor, O_PATH too), or, when fd is -1, to path (links
+ * followed), whose status is st, into aw: its owning group, and
  * the first user or group its ACL names that may, through the mask,
  * unless pass(is_group, id) says it is one to pass over (NULL: none
  * is). An entry naming the file's own group is that group's: the same
  * members, judged as the group bits are. Returns 0, or -1 with errno
  * set when its ACL cannot be read or judged: EBADMSG for one not
- * understood (aw->version), E2BIG for one of more than ACL_ENTRIES_MAX
+ * understood (aw->version, or an entry of an unknown tag, aw->bad_tag,
+ * or aw->masks mask entries), E2BIG for one of more than ACL_ENTRIES_MAX
  * entries, or the error of the read (a file removed meanwhile). A file
  * system without extended attributes or ACLs is a file without one.
  */
-int acl_who_read(const char *path, const struct stat *st, unsigned perm,
+int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
 
 /* The named entry of aw (aw->named) for a message: "user NAME (uid N)"
@@ -56,9 +63,10 @@ int acl_who_read(const char *path, const struct stat *st, unsigned perm,
  * bytes). Returns out. */
 const char *acl_named_shown(const struct acl_who *aw, char *out, size_t size);
 
-/* acl_who_read() of who may write path, passing over those the trust
- * checks trust anyway: root, the running user, a group_trusted()
- * group. */
-int acl_write_read(const char *path, const struct stat *st, struct acl_who *aw);
+/* acl_who_read() of who may write the file (fd, or path when fd is -1),
+ * passing over those the trust checks trust anyway: root, the running
+ * user, a group_trusted() group. */
+int acl_write_read(int fd, const char *path, const struct stat *st,
+                   struct acl_who *aw);
 
 #endif

@@ -145,6 +145,9 @@ struct parser {
 	ino_t ino[CONF_INCLUDE_DEPTH + 2];
 	mode_t mode[CONF_INCLUDE_DEPTH + 2]; /* 0: read from memory */
 	gid_t gid[CONF_INCLUDE_DEPTH + 2];
+	/* each file's descriptor, whose ACL the key statement's check
+	   reads (-1: none) */
+	int fd[CONF_INCLUDE_DEPTH + 2];
 	/* the include statement that is reading each file: at depth i,
 	   inc_file[i]:inc_line[i] (unset at depth 0) */
 	const char *inc_file[CONF_INCLUDE_DEPTH + 2];
@@ -1718,16 +1721,17 @@ key_file_mode_check(struct parser *p, const char *file,
 
 	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
 		return 0; /* read from memory, or safe */
-	return perr_included(
-	    p, file, ks->line,
-	    "%s: this file holds a TSIG secret but is %s%s: "
-	    "chmod 600 %s%s",
-	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	    keyfile_acl_words(file, mode, p->gid[p->depth], acl, sizeof(acl)),
-	    path_shown(file, '\0', NULL, 0),
-	    p->depth == 0 ? ", or move the key to a file of "
-	                    "its own named by key-file"
-	                  : keyfile_group_hint(mode));
+	return perr_included(p, file, ks->line,
+	                     "%s: this file holds a TSIG secret but is %s%s: "
+	                     "chmod 600 %s%s",
+	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	                     keyfile_acl_words(p->fd[p->depth], file, mode,
+	                                       p->gid[p->depth], acl,
+	                                       sizeof(acl)),
+	                     path_shown(file, '\0', NULL, 0),
+	                     p->depth == 0 ? ", or move the key to a file of "
+	                                     "its own named by key-file"
+	                                   : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -2078,7 +2082,10 @@ acl_refused(const char *lead, const char *could, const char *path,
 
 /* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
  * (len bytes), for path, whose ACL acl_write_read() could not read or
- * judge (err, aw). Returns -1. */
+ * judge (err, aw); but a path gone, or no longer a directory on the way
+ * (by name, as a directory's ACL is read), was removed or replaced since
+ * its status was looked at, by whoever may: no ACL to remove, and not
+ * trusted, as path_changed() says. Returns -1. */
 static int
 acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
@@ -2086,12 +2093,30 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 	const char *pp = path_shown(path, '\0', NULL, 0);
 	char why[128];
 
-	if (err == EBADMSG)
+	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
+		snprintf(out, len,
+		         "%s: %s (removed or replaced while it was checked): "
+		         "not trusted, as whoever may do so could %s",
+		         lead, strerror(err), w->harm);
+		return -1;
+	}
+	if (err == EBADMSG && aw->tag_unknown)
+		snprintf(why, sizeof(why),
+		         "it has an entry of unknown tag 0x%x", aw->bad_tag);
+	else if (err == EBADMSG && aw->masks > 1)
+		snprintf(why, sizeof(why), "it has %d mask entries, not one",
+		         aw->masks);
+	else if (err == EBADMSG)
 		snprintf(why, sizeof(why), "it is not a version 2 ACL (%d)",
 		         aw->version);
-	else if (err == E2BIG)
+	else if (err == E2BIG && aw->entries > ACL_ENTRIES_MAX)
 		snprintf(why, sizeof(why), "it has %u entries, more than %d",
 		         aw->entries, ACL_ENTRIES_MAX);
+	else if (err == E2BIG)
+		snprintf(why, sizeof(why),
+		         "it had more than %d entries, then fewer: it changed "
+		         "while it was read",
+		         ACL_ENTRIES_MAX);
 	else
 		str_copy(why, sizeof(why), strerror(err));
 	snprintf(out, len,
@@ -2115,7 +2140,7 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
  * Returns 0, or -1 with the reason in out.
  */
 static int
-writers_check(const char *lead, const char *could, const char *path,
+writers_check(const char *lead, const char *could, const char *path, int fd,
               const struct stat *st, int sticky_ok, const struct trust_words *w,
               char *out, size_t len)
 {
@@ -2123,7 +2148,7 @@ writers_check(const char *lead, const char *could, const char *path,
 
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
 		return 0;
-	if (acl_write_read(path, st, &aw) == -1)
+	if (acl_write_read(fd, path, st, &aw) == -1)
 		return acl_unread(lead, path, &aw, errno, w, out, len);
 	if (w->own_groups && aw.group && !group_trusted(st->st_gid))
 		return group_refused(lead, could, path, st, w, out, len);
@@ -2201,7 +2226,7 @@ dir_check_one(const char *dir, int own, const char *path,
 		         own ? "its directory" : "the directory on its path",
 		         ds);
 		return writers_check(lead, "put another file in its place and ",
-		                     dir, &st, 1, w, out, len);
+		                     dir, -1, &st, 1, w, out, len);
 	}
 	snprintf(out, len,
 	         "%s: %s %s is writable by others (mode %04o): anyone could "
@@ -2418,8 +2443,8 @@ path_walk_check(const char *path, const struct trust_words *tw, char *out,
 }
 
 int
-conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
-                 char *out, size_t len)
+conf_trust_check(const char *path, int fd, const struct stat *st,
+                 enum conf_trust what, char *out, size_t len)
 {
 	const struct trust_words *w = &trust_words[what];
 	const char *ps = path_shown(path, '\0', NULL, 0);
@@ -2444,7 +2469,7 @@ conf_trust_check(const char *path, const struct stat *st, enum conf_trust what,
 		return -1;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s", ps, w->file);
-	if (writers_check(lead, "", path, st, 0, w, out, len) == -1)
+	if (writers_check(lead, "", path, fd, st, 0, w, out, len) == -1)
 		return -1;
 	return path_walk_check(path, w, out, len);
 }
@@ -2489,7 +2514,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 		return -1;
 	}
 	snprintf(could, sizeof(could), "put a %s there and ", w->file);
-	if (writers_check(ds, could, at, &st, 0, w, out, len) == -1)
+	if (writers_check(ds, could, at, -1, &st, 0, w, out, len) == -1)
 		return -1;
 	return path_walk_check(at, w, out, len);
 }
@@ -2523,14 +2548,16 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	struct stat st;
 	size_t len = 0, i;
 	char *buf;
-	int rc;
+	int rc, fd;
 
 	diag_init(&rd);
-	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) == NULL)
+	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &fd, &rd)) ==
+	    NULL)
 		return include_unreadable(p, lx, line, path, rd.error);
-	if (conf_trust_check(path, &st, CONF_TRUST_CONF, rd.error,
+	if (conf_trust_check(path, fd, &st, CONF_TRUST_CONF, rd.error,
 	                     sizeof(rd.error)) == -1) {
 		conf_wipe_free(buf, len + 1);
+		close(fd);
 		return perr(p, lx->file, line, "%s%s", rd.error,
 		            st.st_uid != 0 && st.st_uid != geteuid()
 		                ? " (if it holds only a TSIG key, name it with "
@@ -2542,6 +2569,7 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&
 		    p->mode[i] != 0) {
 			conf_wipe_free(buf, len + 1);
+			close(fd);
 			return perr(p, lx->file, line,
 			            "include loop: %s is already being read",
 			            path_shown(path, '"', q, sizeof(q)));
@@ -2551,11 +2579,13 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	p->ino[p->depth] = st.st_ino;
 	p->mode[p->depth] = st.st_mode | S_IFREG;
 	p->gid[p->depth] = st.st_gid;
+	p->fd[p->depth] = fd;
 	p->inc_file[p->depth] = lx->file;
 	p->inc_line[p->depth] = line;
 	rc = parse_buffer(p, file_name_keep(p->conf, path), buf, len, b);
 	p->depth--;
 	conf_wipe_free(buf, len + 1);
+	close(fd);
 	return rc;
 }
 
@@ -3466,10 +3496,11 @@ parser_free(struct parser *p)
 	free(p->loaded);
 }
 
-/* Parse buf as the main file name; mode is its mode (0: from memory). */
+/* Parse buf as the main file name; st is its status and fd its
+ * descriptor (NULL and -1: read from memory). */
 static struct conf *
 conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
-                const struct stat *st, struct diag *d)
+                const struct stat *st, int fd, struct diag *d)
 {
 	struct parser p;
 	struct conf *c = xcalloc(1, sizeof(*c));
@@ -3479,6 +3510,7 @@ conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
 	p.conf = c;
 	p.d = d;
 	p.flags = flags;
+	p.fd[0] = fd;
 	if (st != NULL) {
 		p.dev[0] = st->st_dev;
 		p.ino[0] = st->st_ino;
@@ -3505,13 +3537,13 @@ struct conf *
 conf_parse_flags(const char *name, const char *buf, size_t len, int flags,
                  struct diag *d)
 {
-	return conf_parse_mode(name, buf, len, flags, NULL, d);
+	return conf_parse_mode(name, buf, len, flags, NULL, -1, d);
 }
 
 struct conf *
 conf_parse(const char *name, const char *buf, size_t len, struct diag *d)
 {
-	return conf_parse_mode(name, buf, len, 0, NULL, d);
+	return conf_parse_mode(name, buf, len, 0, NULL, -1, d);
 }
 
 /* The error for a configuration file that cannot be read; the default
@@ -3547,21 +3579,22 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 	struct stat st;
 	size_t len = 0;
 	char *buf;
+	int fd;
 
 	diag_init(&rd);
-	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &rd)) ==
+	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &fd, &rd)) ==
 	    NULL) {
 		conf_unreadable(path, rd.error, d);
 		return NULL;
 	}
-	if (conf_trust_check(path, &st, CONF_TRUST_CONF, rd.error,
-	                     sizeof(rd.error)) == -1) {
-		conf_wipe_free(buf, len + 1);
+	c = NULL;
+	if (conf_trust_check(path, fd, &st, CONF_TRUST_CONF, rd.error,
+	                     sizeof(rd.error)) == -1)
 		diag_error(d, "%s", rd.error);
-		return NULL;
-	}
-	c = conf_parse_mode(path, buf, len, flags, &st, d);
+	else
+		c = conf_parse_mode(path, buf, len, flags, &st, fd, d);
 	conf_wipe_free(buf, len + 1);
+	close(fd);
 	return c;
 }
 

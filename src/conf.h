@@ -172,7 +172,9 @@ void conf_free(struct conf *conf);
  */
 enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
 /*
- * Such a file (path, its stat st) must belong to root or to the user
+ * Such a file (path, its stat st; fd, the descriptor st came from, whose
+ * ACL is judged, or -1 when it was not opened: the ACL of path) must
+ * belong to root or to the user
  * running mta-sts-sync, who alone may change its mode, and not be
  * writable by others; nor may any directory on the way to it, links
  * followed one at a time: whoever may write a directory may put another
@@ -184,7 +186,7 @@ enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
  * altogether. Returns 0, or -1 with "path: reason; what to run (chown,
  * chmod)" in out (len bytes).
  */
-int conf_trust_check(const char *path, const struct stat *st,
+int conf_trust_check(const char *path, int fd, const struct stat *st,
                      enum conf_trust what, char *out, size_t len);
 /*
  * The directory dir, where such a file would be looked for (a PATH entry
@@ -255,26 +257,30 @@ void keyspec_wipe(struct keyspec *ks);
 
 /*
  * Read a whole regular file of at most max bytes through one descriptor;
- * *st gets its fstat. Returns the NUL-terminated contents (free with
- * conf_wipe_free) and *len, or NULL with the reason (no file name) in d.
+ * *st gets its fstat, and *fdp (unless fdp is NULL) the descriptor,
+ * open, for the caller to judge the file by (its ACL) and close.
+ * Returns the NUL-terminated contents (free with conf_wipe_free) and
+ * *len, or NULL with the reason (no file name) in d (nothing left open).
  */
 char *conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-                     struct diag *d);
+                     int *fdp, struct diag *d);
 /* Overwrite len bytes at p, then free p (secrets). */
 void conf_wipe_free(char *p, size_t len);
-/* Refuse a file holding a secret (path, its status st) that group or
+/* Refuse a file holding a secret (path, open as fd, its status st:
+ * its ACL is read from fd, or from path when fd is -1) that group or
  * others may read, write or execute: "path: key file is readable by
  * others (mode 0644); chmod 600 path", naming the entry of its ACL that
  * gives its group bits (keyfile_acl_words()). Returns 0 or -1. */
-int keyfile_check_mode(const char *path, const struct stat *st, struct diag *d);
+int keyfile_check_mode(const char *path, int fd, const struct stat *st,
+                       struct diag *d);
 /*
  * When the access of its group that keyfile_mode_words() refuses in the
- * mode of path (of group gid) is that of a user or group its ACL names
- * (the group bits are then the ACL's mask), ", as its ACL lets user
- * NAME (uid N) read it (...)" into buf (size bytes); else "". Returns
- * buf.
+ * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
+ * user or group its ACL names (the group bits are then the ACL's mask), ", as
+ * its ACL lets user NAME (uid N) read it (...)" into buf (size bytes); else "".
+ * Returns buf.
  */
-const char *keyfile_acl_words(const char *path, mode_t mode, gid_t gid,
+const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
 /* What keyfile_check_mode() refuses in mode, in words ("readable by its
  * group and others (mode 0644)") into buf; NULL if nothing. */

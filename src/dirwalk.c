@@ -245,13 +245,12 @@ const char *
 dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 {
 	struct acl_who aw;
-	char p[64], who[128];
+	char who[128];
 
 	if ((st->st_mode & S_IWOTH) != 0)
 		return "others";
 	/* the directory open as dfd, not what a path names by now */
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
-	if (acl_write_read(p, st, &aw) == -1 || !aw.acl)
+	if (acl_write_read(dfd, NULL, st, &aw) == -1 || !aw.acl)
 		return "its group";
 	if (aw.named && aw.named_is_group)
 		snprintf(out, size, "group %s, which its ACL names,",

@@ -64,7 +64,7 @@ read_all(int fd, char *buf, size_t cap)
 
 char *
 conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-               struct diag *d)
+               int *fdp, struct diag *d)
 {
 	char *data = NULL;
 	size_t cap;
@@ -102,6 +102,10 @@ conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
 	}
 	data[n] = '\0';
 	*len = (size_t)n;
+	if (fdp != NULL) {
+		*fdp = fd; /* the caller's to close */
+		return data;
+	}
 out:
 	close(fd);
 	return data;
@@ -130,7 +134,7 @@ keyfile_mode_words(mode_t mode, char *buf, size_t size)
 }
 
 const char *
-keyfile_acl_words(const char *path, mode_t mode, gid_t gid, char *buf,
+keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
 {
 	/* the access keyfile_mode_words() names, as its group has it */
@@ -146,7 +150,7 @@ keyfile_acl_words(const char *path, mode_t mode, gid_t gid, char *buf,
 	st.st_mode = mode;
 	st.st_gid = gid;
 	if ((mode & (perm << 3)) == 0 ||
-	    acl_who_read(path, &st, perm, NULL, &aw) == -1 || !aw.named)
+	    acl_who_read(fd, path, &st, perm, NULL, &aw) == -1 || !aw.named)
 		return buf;
 	snprintf(buf, size,
 	         ", as its ACL lets %s %s it (the group bits of its mode are "
@@ -159,17 +163,18 @@ keyfile_acl_words(const char *path, mode_t mode, gid_t gid, char *buf,
 }
 
 int
-keyfile_check_mode(const char *path, const struct stat *st, struct diag *d)
+keyfile_check_mode(const char *path, int fd, const struct stat *st,
+                   struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	char words[80], acl[256];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL)
 		return 0;
-	diag_error(
-	    d, "%s: key file is %s%s; chmod 600 %s%s", ps, words,
-	    keyfile_acl_words(path, st->st_mode, st->st_gid, acl, sizeof(acl)),
-	    ps, keyfile_group_hint(st->st_mode));
+	diag_error(d, "%s: key file is %s%s; chmod 600 %s%s", ps, words,
+	           keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
+	                             sizeof(acl)),
+	           ps, keyfile_group_hint(st->st_mode));
 	return -1;
 }
 
@@ -908,15 +913,17 @@ keyfile_load(const char *path, const char *name, struct tsig_key *key,
 	struct stat st;
 	size_t len = 0;
 	char *buf;
-	int rc;
+	int rc, fd;
 
 	diag_init(&rd);
-	if ((buf = conf_read_file(path, KEYFILE_MAX_SIZE, &len, &st, &rd)) ==
-	    NULL) {
+	if ((buf = conf_read_file(path, KEYFILE_MAX_SIZE, &len, &st, &fd,
+	                          &rd)) == NULL) {
 		keyfile_unreadable(path, rd.error, d);
 		return -1;
 	}
-	if (keyfile_check_mode(path, &st, d) == -1) {
+	rc = keyfile_check_mode(path, fd, &st, d);
+	close(fd);
+	if (rc == -1) {
 		conf_wipe_free(buf, len + 1);
 		return -1;
 	}

@@ -2150,7 +2150,7 @@ program_trusted(const char *prog, const char *found, struct stat *st,
 		         "%s: not a regular file (replaced since it was "
 		         "found): not run",
 		         path_shown(found, '\0', NULL, 0));
-	else if (conf_trust_check(found, st, CONF_TRUST_PROGRAM, why,
+	else if (conf_trust_check(found, -1, st, CONF_TRUST_PROGRAM, why,
 	                          sizeof(why)) == 0)
 		return 0;
 	if (strcmp(prog, found) == 0)

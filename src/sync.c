@@ -404,8 +404,8 @@ ca_file_load(const char *path, struct diag *d)
 	else if (!S_ISREG(st.st_mode))
 		diag_error(d, "%s: not a regular file",
 		           path_shown(path, '\0', NULL, 0));
-	else if (conf_trust_check(path, &st, CONF_TRUST_CA, why, sizeof(why)) ==
-	         -1)
+	else if (conf_trust_check(path, fd, &st, CONF_TRUST_CA, why,
+	                          sizeof(why)) == -1)
 		diag_error(d, "%s", why);
 	else
 		rc = fetch_ca_file_load(path, fd, d);
@@ -517,11 +517,11 @@ static const char *
 lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
                  size_t size)
 {
-	char p[64], who[192], others[DIAG_MSG_MAX];
+	char who[192], others[DIAG_MSG_MAX];
 	struct acl_who aw;
 
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	if (acl_who_read(p, st, ACL_PERM_READ, lock_reader_passed, &aw) == -1)
+	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, lock_reader_passed,
+	                 &aw) == -1)
 		aw.named = 0;
 	if ((st->st_mode & S_IROTH) != 0)
 		unshare_words(path, st, others, sizeof(others));

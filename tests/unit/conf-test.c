@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -43,6 +45,82 @@ is_made(char *(*fn)(const struct domain_conf *), const struct domain_conf *dc,
 
 static char tmpdir[256];
 static const char *srcdir;
+
+/* A name ending whose getxattr(2) finds nothing, as if what it names
+ * were removed just then (after its stat()): NULL, none. */
+static const char *xattr_gone;
+
+/* An ACL attribute to give in place of the real one, for the file whose
+ * name is fake_acl_path and for any descriptor: NULL, the real one; the
+ * first fake_acl_erange reads of it fail with ERANGE, as when it was
+ * larger a moment before. */
+static const unsigned char *fake_acl;
+static size_t fake_acl_len;
+static const char *fake_acl_path;
+static int fake_acl_erange;
+
+/* fake_acl read into value (size bytes; 0: its size). */
+static ssize_t
+fake_acl_read(void *value, size_t size)
+{
+	if (size == 0)
+		return (ssize_t)fake_acl_len;
+	if (fake_acl_erange > 0 || size < fake_acl_len) {
+		fake_acl_erange -= fake_acl_erange > 0;
+		errno = ERANGE;
+		return -1;
+	}
+	memcpy(value, fake_acl, fake_acl_len);
+	return (ssize_t)fake_acl_len;
+}
+
+/* getxattr(2), as acl.c reads the ACL of a file by name: the removal or
+ * the attribute a test asked for, else the real call. */
+ssize_t
+getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	size_t n = strlen(path), g = xattr_gone ? strlen(xattr_gone) : 0;
+
+	if (xattr_gone != NULL && n >= g &&
+	    strcmp(path + n - g, xattr_gone) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (fake_acl != NULL && strcmp(path, fake_acl_path) == 0)
+		return fake_acl_read(value, size);
+	return (ssize_t)syscall(SYS_getxattr, path, name, value, size);
+}
+
+/* fgetxattr(2), as acl.c reads the ACL of an open file: the attribute a
+ * test asked for, else the real call. */
+ssize_t
+fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	if (fake_acl != NULL)
+		return fake_acl_read(value, size);
+	return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
+}
+
+/* conf_load() of tmpdir/name, with the ACL attribute acl (len bytes,
+ * ERANGE for the first erange reads) in place of its real one. Returns
+ * the configuration, or NULL with the reason in d. */
+static struct conf *
+load_with_acl(const char *name, const unsigned char *acl, size_t len,
+              int erange, struct diag *d)
+{
+	char path[512];
+	struct conf *c;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fake_acl = acl;
+	fake_acl_len = len;
+	fake_acl_path = path;
+	fake_acl_erange = erange;
+	diag_init(d);
+	c = conf_load(path, d);
+	fake_acl = NULL;
+	return c;
+}
 
 /* "tmpdir/name" in a static buffer (one at a time). */
 static const char *
@@ -81,7 +159,7 @@ slurp(const char *path, size_t *len)
 	char *b;
 
 	diag_init(&d);
-	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, &d);
+	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, NULL, &d);
 	if (b == NULL) {
 		fprintf(stderr, "%s: %s\n", path, d.error);
 		exit(99);
@@ -2659,6 +2737,104 @@ test_conf_acl(void)
 }
 
 /*
+ * A directory on the way to a configuration that is gone when its ACL is
+ * read (after its status was looked at: whoever may write its parent
+ * removed or replaced it) refuses the file as a walk that finds it gone
+ * does: before, "its ACL cannot be read (No such file or directory) ...
+ * setfacl -b DIR removes it", an ACL it may not have.
+ */
+static void
+test_acl_dir_gone(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	mkdir(tpath("gonedir"), 0755);
+	write_file("gonedir/a.conf", NOKEY_CONF, 0644);
+	xattr_gone = "/gonedir";
+	diag_init(&d);
+	c = conf_load(tpath("gonedir/a.conf"), &d);
+	xattr_gone = NULL;
+	ok(c == NULL, "a directory gone at its ACL's read: refused");
+	like(d.error,
+	     "/gonedir: No such file or directory (removed or replaced while "
+	     "it was checked): not trusted",
+	     "a directory gone at its ACL's read: ... said so");
+	ok(strstr(d.error, "setfacl") == NULL,
+	   "a directory gone at its ACL's read: no setfacl (%s)", d.error);
+	conf_free(c);
+	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
+	   "gonedir removed");
+}
+
+/*
+ * An ACL too large for the buffer at the first read and small enough at
+ * the look at its size (it shrank in between) is read again and judged:
+ * before, it was refused as "it has 3 entries, more than 512". One of
+ * more than 512 entries is still refused, counted.
+ */
+static void
+test_acl_shrank(void)
+{
+	/* u::rw-, g::r--, o::r--: version 2, then 3 entries */
+	static const unsigned char small[] = {
+	    2,    0,    0,    0, 0x01, 0,    6,    0,    0xff, 0xff,
+	    0xff, 0xff, 0x04, 0, 4,    0,    0xff, 0xff, 0xff, 0xff,
+	    0x20, 0,    4,    0, 0xff, 0xff, 0xff, 0xff};
+	static unsigned char big[4 + 8 * 600];
+	struct diag d;
+	struct conf *c;
+
+	write_file("shrank.conf", NOKEY_CONF, 0644);
+	c = load_with_acl("shrank.conf", small, sizeof(small), 1, &d);
+	ok(c != NULL, "an ACL that shrank while read: read again (%s)",
+	   d.error);
+	conf_free(c);
+	memcpy(big, small, sizeof(small));
+	c = load_with_acl("shrank.conf", big, sizeof(big), 0, &d);
+	ok(c == NULL, "an ACL of 600 entries: refused");
+	like(d.error,
+	     "its ACL cannot be read (it has 600 entries, more than 512)",
+	     "an ACL of 600 entries: ... counted");
+	conf_free(c);
+	ok(unlink(tpath("shrank.conf")) == 0, "shrank.conf removed");
+}
+
+/*
+ * An ACL with an entry of a tag that acl.c does not know (0x40), or with
+ * two mask entries, is refused as one not understood: before, the entry
+ * was skipped and the last mask taken, and the file loaded.
+ */
+static void
+test_acl_not_understood(void)
+{
+	/* u::rw-, g::r--, TAG::rwx (id 65534), o::r-- */
+	static unsigned char acl[] = {
+	    2,    0,    0, 0, 0x01, 0,    6,    0,    0xff, 0xff, 0xff, 0xff,
+	    0x04, 0,    4, 0, 0xff, 0xff, 0xff, 0xff, 0x40, 0,    7,    0,
+	    0xfe, 0xff, 0, 0, 0x20, 0,    4,    0,    0xff, 0xff, 0xff, 0xff};
+	struct diag d;
+	struct conf *c;
+
+	write_file("tags.conf", NOKEY_CONF, 0644);
+	c = load_with_acl("tags.conf", acl, sizeof(acl), 0, &d);
+	ok(c == NULL, "an ACL entry of unknown tag 0x40: refused");
+	like(d.error,
+	     "its ACL cannot be read (it has an entry of unknown tag "
+	     "0x40)",
+	     "an ACL entry of unknown tag 0x40: ... said so");
+	conf_free(c);
+	acl[20] = 0x10; /* a second mask, after g:: */
+	acl[12] = 0x10; /* the first in place of g:: */
+	c = load_with_acl("tags.conf", acl, sizeof(acl), 0, &d);
+	ok(c == NULL, "an ACL with two masks: refused");
+	like(d.error, "its ACL cannot be read (it has 2 mask entries, not one)",
+	     "an ACL with two masks: ... said so");
+	conf_free(c);
+	ok(unlink(tpath("tags.conf")) == 0, "tags.conf removed");
+}
+
+/*
  * A link on the way to a configuration, in a directory that others than
  * its owner may write (its group, or anyone when it is sticky), is
  * followed only when it is root's or the running user's: any of them
@@ -2875,6 +3051,9 @@ test_modes(void)
 	test_unsafe_dirs();
 	test_foreign_links();
 	test_conf_acl();
+	test_acl_dir_gone();
+	test_acl_shrank();
+	test_acl_not_understood();
 }
 
 /* Replace every "%s" in text (of size) with s. */

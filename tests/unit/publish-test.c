@@ -138,20 +138,28 @@ static const char *unlink_after_open;
  * NULL, none. */
 static const char *entry_gone;
 
+/* The mode argument of an open(2) or openat(2) of flags, whose
+ * variable arguments are ap: there only when it may make a file. */
+static mode_t
+open_mode_arg(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE)
+		return (mode_t)va_arg(ap, int);
+	return 0;
+}
+
 /* openat(2), as publish.c and dirwalk.c call it: the real call, then
  * the removal a test asked for. */
 int
 openat(int dfd, const char *name, int flags, ...)
 {
-	mode_t mode = 0;
 	va_list ap;
+	mode_t mode;
 	int fd;
 
-	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-		va_start(ap, flags);
-		mode = (mode_t)va_arg(ap, int);
-		va_end(ap);
-	}
+	va_start(ap, flags);
+	mode = open_mode_arg(flags, ap);
+	va_end(ap);
 	if (entry_gone != NULL && strcmp(name, entry_gone) == 0 &&
 	    (flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW)) {
 		errno = ENOENT;
@@ -164,6 +172,33 @@ openat(int dfd, const char *name, int flags, ...)
 		if (unlinkat(dfd, name, 0) == -1)
 			printf("# cannot remove %s: %s\n", name,
 			       strerror(errno));
+	}
+	return fd;
+}
+
+/* A file to rename over another (open_replace_to) just after the next
+ * open(2) of that other opened it, as whoever may write its directory
+ * may do at that moment: NULL, none. */
+static const char *open_replace_from, *open_replace_to;
+
+/* open(2), as sync.c opens a ca-file: openat() of the working
+ * directory, then the rename a test asked for. */
+int
+open(const char *path, int flags, ...)
+{
+	va_list ap;
+	int fd;
+
+	va_start(ap, flags);
+	fd = openat(AT_FDCWD, path, flags, open_mode_arg(flags, ap));
+	va_end(ap);
+	if (fd != -1 && open_replace_to != NULL &&
+	    strcmp(path, open_replace_to) == 0) {
+		if (rename(open_replace_from, open_replace_to) == -1)
+			printf("# cannot rename %s to %s: %s\n",
+			       open_replace_from, open_replace_to,
+			       strerror(errno));
+		open_replace_from = open_replace_to = NULL;
 	}
 	return fd;
 }
@@ -2175,6 +2210,36 @@ sync_dry_run(const char *conf, char *err, size_t size)
 }
 
 /*
+ * A ca-file (ca, named by conf) replaced, just after it was opened, by a
+ * copy whose ACL lets another user write it: the file judged and parsed
+ * is the one opened, which has no ACL, so the run goes on. Before, its
+ * owner and mode came from the descriptor but its ACL from the name,
+ * the copy's: refused for an ACL the certificates trusted do not have.
+ */
+static void
+test_ca_file_acl_swapped(const char *ca, const char *conf)
+{
+	char err[4096];
+
+	clear_acl(ca);
+	if (put_first_cert("ca/copy.pem") == -1 ||
+	    set_acl("ca/copy.pem", 0, other_user(), 6, 4, 6) == -1) {
+		ok(1, "# SKIP cannot make an ACL'd copy: %s", strerror(errno));
+		unlink("ca/copy.pem");
+		return;
+	}
+	open_replace_from = "ca/copy.pem";
+	open_replace_to = ca;
+	sync_dry_run(conf, err, sizeof(err));
+	ok(open_replace_to == NULL && strstr(err, "ACL") == NULL,
+	   "ca-file replaced after its open by a copy with an ACL: the "
+	   "opened file's ACL judged (%s)",
+	   err);
+	open_replace_from = open_replace_to = NULL;
+	clear_acl(ca);
+}
+
+/*
  * A ca-file that others may write, away when its status is looked at
  * (whoever may write it, or its directory, renamed it away for a moment;
  * here a stand-in stat() finds nothing), is refused: before, the check
@@ -2232,6 +2297,7 @@ test_ca_file_gone(void)
 		   rc);
 		like(err, "/ca/ca.pem: file has an ACL that lets user ",
 		     "ca-file an ACL lets another user write: ... said so");
+		test_ca_file_acl_swapped(ca, conf);
 	}
 	ok(unlink(ca) == 0 && unlink(conf) == 0 && unlink("ca/k.key") == 0 &&
 	       rmdir("ca") == 0,
