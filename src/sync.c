@@ -185,6 +185,9 @@ struct domain_run {
 	/* someone else changed the policy file after that, before the
 	 * UPDATE that was to publish its id (file_recheck()) */
 	int file_taken;
+	/* or that policy file could not be read again then: what it holds
+	 * is not known */
+	int file_unread;
 	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
 	 * its reason says so), or the one deleting ours again beside
 	 * someone's edit */
@@ -221,7 +224,8 @@ static int record_needed(const struct dns_change *c, int sts, int value_only);
  * was and was not changed. Before the write nothing was; after it the
  * file holds the new policy and the id is the old one, unless someone
  * else changed the file before the UPDATE (it holds what they left
- * there), the UPDATE may have been applied (its reason says so, and
+ * there) or it could not be read again then (what it holds is not
+ * known), the UPDATE may have been applied (its reason says so, and
  * the next run checks) or the records read back after it hold the new
  * id (a server that applied part of it): the _mta-sts value no longer
  * needs the change it needed.
@@ -233,6 +237,9 @@ fail_state(const struct domain_run *r)
 		return "the published policy is left as it is";
 	if (r->file_taken)
 		return "the policy file is as someone else left it; the "
+		       "_mta-sts id was not changed";
+	if (r->file_unread)
+		return "the policy file could not be read again; the "
 		       "_mta-sts id was not changed";
 	if (r->update_open)
 		return "the policy file holds the new policy";
@@ -1734,6 +1741,7 @@ file_recheck(struct domain_run *r)
 	rc = publish_holds(r->policy_file, r->served.data, r->served.len, d);
 	/* before run_fail(), whose clause says what the file holds */
 	r->file_taken = rc == PUBLISH_HOLDS_OTHER || rc == PUBLISH_HOLDS_GONE;
+	r->file_unread = rc == -1;
 	if (rc == PUBLISH_HOLDS)
 		run_note(r, "%s still holds the policy of id %s",
 		         r->policy_file, r->id);
