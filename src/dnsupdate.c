@@ -4127,10 +4127,12 @@ send_update(const struct dns_target *t, const struct plan *p,
 	return rcode;
 }
 
-/* Read the state of every change not confirmed (nor contended) again,
- * replacing the old states: into old[i] when old is not NULL (the
- * caller frees them; those of changes not read again stay as they were),
- * else freed. Returns 0, or -1 with the reason in d. */
+/* Read the state of every change not confirmed (nor contended, nor
+ * withheld: no UPDATE carries it, and a failure to read its names must
+ * not fail those of the others) again, replacing the old states: into
+ * old[i] when old is not NULL (the caller frees them; those of changes
+ * not read again stay as they were), else freed. Returns 0, or -1 with
+ * the reason in d. */
 static int
 reread(const struct dns_target *t, struct dns_change *c, size_t n,
        struct dns_state *old, struct diag *d)
@@ -4138,7 +4140,7 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
 
-		if (c[i].confirmed || c[i].contended)
+		if (c[i].confirmed || c[i].contended || c[i].withheld)
 			continue;
 		/* the MX records were needed for the plan only */
 		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
@@ -4440,8 +4442,9 @@ pre_read_plan(const struct dns_target *t, struct dns_change *c, size_t n,
 }
 
 /* Mark the changes whose records, as read back, hold the values they
- * wanted; returns how many do not. The TTL is not waited for: it came
- * with the values, and a server may lower it (BIND's max-zone-ttl). */
+ * wanted (not those contended or withheld: no UPDATE carried them);
+ * returns how many do not. The TTL is not waited for: it came with the
+ * values, and a server may lower it (BIND's max-zone-ttl). */
 static size_t
 confirm_marks(struct dns_change *c, size_t n)
 {
@@ -4450,9 +4453,11 @@ confirm_marks(struct dns_change *c, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct dns_change values = c[i];
 
+		if (c[i].contended || c[i].withheld)
+			continue;
 		values.ttl_set = 0;
-		c[i].confirmed = !c[i].contended && !dns_change_needed(&values);
-		left += !c[i].confirmed && !c[i].contended;
+		c[i].confirmed = !dns_change_needed(&values);
+		left += !c[i].confirmed;
 	}
 	return left;
 }
