@@ -1565,17 +1565,27 @@ denied_contended(const struct zone_send *s, const struct dns_update_info *info)
 	return 0;
 }
 
+/* The first domain of s that the UPDATE info says was denied carried:
+ * the first of its domains but those the gate held back, which are
+ * reported without a word about it. */
+static size_t
+denied_head(const struct zone_send *s, const struct dns_update_info *info)
+{
+	size_t j = info->denied_first;
+
+	while (j + 1 < info->denied_first + info->denied_n &&
+	       s->changes[j].withheld)
+		j++;
+	return j;
+}
+
 /* Is domain i of s the first of the UPDATE that info says was denied
- * to be told of that: the first of its domains but those the gate held
- * back, which are reported before it without a word? */
+ * to be told of that (denied_head())? */
 static int
 denied_lead(const struct zone_send *s, size_t i,
             const struct dns_update_info *info)
 {
-	for (size_t j = info->denied_first; j < i; j++)
-		if (!s->changes[j].withheld)
-			return 0;
-	return 1;
+	return i == denied_head(s, info);
 }
 
 /* The -v lines of domain i of s about the refusal of the UPDATE that
@@ -1695,9 +1705,9 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 		str_copy(s->alone_where, sizeof(s->alone_where), info->where);
 	if (r == DNS_UPDATE_OK)
 		s->alone_ok += n;
-	if (s->alone_ok < info->denied_n)
+	if (s->alone_ok < info->denied_carried)
 		return;
-	run_warn(s->who[info->denied_first],
+	run_warn(s->who[denied_head(s, info)],
 	         "%s refused the UPDATE of zone %s carrying this domain and "
 	         "%zu other%s (%s), then accepted each of them alone: no one "
 	         "grant of key %s covers all their names (Knot allows an "
@@ -1708,8 +1718,8 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         "after domains are added or moved (a zone of more than "
 	         "about 1000 domains has its Knot acl in parts, in "
 	         "configuration order, and each UPDATE stays within one)",
-	         s->alone_where, s->zone, info->denied_n - 1,
-	         info->denied_n == 2 ? "" : "s", info->denied_rcode,
+	         s->alone_where, s->zone, info->denied_carried - 1,
+	         info->denied_carried == 2 ? "" : "s", info->denied_rcode,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
