@@ -5139,7 +5139,7 @@ contended_result(const struct dns_change *c, size_t n, const char *where,
 }
 
 /*
- * After where refused the UPDATE of names (the changes c) with rcode, a
+ * After where refused the UPDATE of names (n changes) with rcode, a
  * prerequisite, the records read again are just those its prerequisites
  * named: no one changed them, the server misjudges them (PowerDNS
  * compares its stored text of a record with one it writes of ours: a
@@ -5254,12 +5254,30 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 	                 d) == -1)
 		return DNS_UPDATE_FAILED;
 	if (same)
-		return misjudged(n, where, names, rcode, info, d);
+		return misjudged(info->carried, where, names, rcode, info, d);
 	if (attempt > 0) {
 		conflict_error(names, where, rcode, d);
 		return DNS_UPDATE_CONFLICT;
 	}
 	return DNS_UPDATE_OK;
+}
+
+/* How many of the changes c plan p carries: those it changes a name of
+ * (not those held back, contended, or needing nothing any more). */
+static size_t
+plan_carried(const struct plan *p, const struct dns_change *c, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct part sts, tlsrpt;
+
+		part_of(&c[i], 0, NULL, &sts);
+		part_of(&c[i], 1, NULL, &tlsrpt);
+		k +=
+		    plan_touches(p, sts.owner) || plan_touches(p, tlsrpt.owner);
+	}
+	return k;
 }
 
 /* A dns_update_zone() caller's gate (dnsupdate.h), with its argument. */
@@ -5294,13 +5312,12 @@ gate_changes(const struct gate *g, struct dns_change *c, size_t n)
  * (p empty otherwise). */
 static int
 gate_plan(const struct gate *g, struct dns_change *c, size_t n, struct plan *p,
-          struct dns_update_info *info, struct diag *d)
+          struct diag *d)
 {
 	size_t k = g != NULL ? gate_changes(g, c, n) : 0;
 
 	if (k == 0)
 		return 1;
-	info->carried -= k;
 	plan_free(p); /* the same changes, but those held back */
 	plan_build(c, n, p, d);
 	return p->n > 0;
@@ -5351,7 +5368,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (attempt == 0 &&
 		    pre_read_plan(t, c, n, &p, &pre, info, d) == -1)
 			return DNS_UPDATE_FAILED;
-		if (attempt == 0 && !gate_plan(g, c, n, &p, info, d)) {
+		if (attempt == 0 && !gate_plan(g, c, n, &p, d)) {
 			plan_free(&p);
 			return DNS_UPDATE_OK;
 		}
@@ -5361,6 +5378,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          "read the records again and retried",
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
+		info->carried = plan_carried(&p, c, n);
 		rcode = send_planned(t, c, n, &p, info, d);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
@@ -5536,8 +5554,10 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		info_init(&info, t);
 		r = update_apply(t, c + first, k, gp, &info, &d);
 		sent += info.sent;
+		/* alone, a change the UPDATE carried alone would only be
+		 * refused again */
 		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
-		    k > 1)
+		    info.carried > 1)
 			sent += update_alone(t, c, first, k, gp, &info, &d,
 			                     report, arg);
 		else

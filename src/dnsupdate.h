@@ -483,7 +483,9 @@ struct dns_update_info {
 	char where[DNS_WHERE_MAX]; /* the server the last UPDATE went to
 	                              ("" if none was sent) */
 	const char *key;           /* the TSIG key's name; NULL: unsigned */
-	size_t carried; /* the changes the UPDATE was for, these among them */
+	/* the changes the last UPDATE sent carried, these among them: not
+	 * those held back, nor those left out after a refusal */
+	size_t carried;
 	/* UPDATEs sent for these changes: 0 (none needed), 1, or 2 after a
 	 * refusal by the prerequisites; and one more (counted in undone too)
 	 * for each change whose records read back showed someone's edit that
