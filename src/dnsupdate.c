@@ -5286,8 +5286,8 @@ struct gate {
 	void *arg;
 };
 
-/* Ask g about each change of c that an UPDATE about to be first sent
- * would carry, and hold back those it refuses: marked withheld, their
+/* Ask g about each change of c that an UPDATE about to be sent would
+ * carry, and hold back those it refuses: marked withheld, their
  * texts dropped, so that no plan takes them again. Returns how many it
  * held back. */
 static size_t
@@ -5306,7 +5306,7 @@ gate_changes(const struct gate *g, struct dns_change *c, size_t n)
 	return k;
 }
 
-/* Just before plan p for the changes c is first sent, as late as the
+/* Just before plan p for the changes c is sent, as late as the
  * caller's checks can be: hold back the changes g (NULL: none) refuses,
  * and plan again without them. Returns whether anything is left to send
  * (p empty otherwise). */
@@ -5328,7 +5328,8 @@ gate_plan(const struct gate *g, struct dns_change *c, size_t n, struct plan *p,
  * see), telling how it went in info (from info_init()). Just before it
  * is first sent, the names whose TTL it keeps are read again, with the
  * zone's SOA (pre_read()), and then the gate g (NULL: none) is asked
- * about each change (gate_plan()): one it holds back is left out, and
+ * about each change (gate_plan()), as it is again before the retry
+ * after a refusal by the prerequisites: one it holds back is left out, and
  * with none left nothing is sent (DNS_UPDATE_OK; the changes held back
  * are told by c->withheld). When a prerequisite fails (the records differ
  * from what was read), the states are read again (update_after()): if
@@ -5368,7 +5369,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (attempt == 0 &&
 		    pre_read_plan(t, c, n, &p, &pre, info, d) == -1)
 			return DNS_UPDATE_FAILED;
-		if (attempt == 0 && !gate_plan(g, c, n, &p, d)) {
+		/* the retry after a refusal too: its reads took time */
+		if (!gate_plan(g, c, n, &p, d)) {
 			plan_free(&p);
 			return DNS_UPDATE_OK;
 		}

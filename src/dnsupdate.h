@@ -539,7 +539,8 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
 /*
  * Asked by dns_update_zone() about each change c (a member of the array
  * it was given) that an UPDATE is about to carry, just before that
- * UPDATE is first sent (after the reads that go before it), so that the
+ * UPDATE is sent (after the reads that go before it; again before the
+ * retry after a refusal by the prerequisites), so that the
  * caller can check, as late as can be, what the change stands for: 0
  * lets it go; anything else holds it back (c->withheld), and the UPDATE
  * goes without it, or not at all when nothing else is left in it. A
@@ -560,8 +561,9 @@ typedef int dns_update_gate(void *arg, const struct dns_change *c);
  * domain, or records the server misjudges, fail that domain only, with its
  * own names in the message (at most one more UPDATE per change).
  * With gate not NULL, gate(arg, ...) is asked about each change just
- * before the UPDATE that would carry it is first sent (one sent again
- * alone after a refusal is asked about again). report(arg, ...) is called
+ * before each UPDATE that would carry it is sent (the retry after a
+ * refusal by the prerequisites, and one sent again alone after a
+ * refusal, ask again). report(arg, ...) is called
  * after each UPDATE whose result stands, in the order of c, so that each
  * change is in exactly one report. Returns the number of UPDATEs sent,
  * denied ones and retries included.
