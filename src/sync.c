@@ -188,6 +188,7 @@ struct domain_run {
 	/* or that policy file could not be read again then: what it holds
 	 * is not known */
 	int file_unread;
+	int file_rechecked; /* -v said the file still holds it */
 	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
 	 * its reason says so), or the one deleting ours again beside
 	 * someone's edit */
@@ -1752,10 +1753,13 @@ file_recheck(struct domain_run *r)
 	/* before run_fail(), whose clause says what the file holds */
 	r->file_taken = rc == PUBLISH_HOLDS_OTHER || rc == PUBLISH_HOLDS_GONE;
 	r->file_unread = rc == -1;
-	if (rc == PUBLISH_HOLDS)
-		run_note(r, "%s still holds the policy of id %s",
-		         r->policy_file, r->id);
-	else if (rc == -1)
+	if (rc == PUBLISH_HOLDS) {
+		/* said once: a retry or a send alone asks again */
+		if (!r->file_rechecked)
+			run_note(r, "%s still holds the policy of id %s",
+			         r->policy_file, r->id);
+		r->file_rechecked = 1;
+	} else if (rc == -1)
 		run_fail(r,
 		         "cannot check that %s still holds the policy this run "
 		         "%s, before the UPDATE that was to publish its id: %s",
