@@ -4244,6 +4244,24 @@ ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
 	return first - now <= (mono_ms() - st->read_ms) / 1000 + 1;
 }
 
+/* The warning of a TTL kept; see dnsupdate.h. */
+int
+dns_change_ttl_kept(const struct dns_change *c, int k, char *buf, size_t size)
+{
+	struct part pt;
+
+	if (!(c->ttl_kept & (k ? DNS_NAME_TLSRPT : DNS_NAME_STS)))
+		return 0;
+	part_of(c, k, NULL, &pt);
+	snprintf(buf, size,
+	         "someone changed the TTL of the records at %s from %lu to "
+	         "%lu between our read and our update: kept (no ttl is "
+	         "configured)",
+	         pt.owner, (unsigned long)c->ttl_was[k],
+	         (unsigned long)c->ttl_now[k]);
+	return 1;
+}
+
 /*
  * Take the answer to query q of b, the TXT records at part k of change c
  * asked again just before its UPDATE: when they are those read before
@@ -4251,13 +4269,13 @@ ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
  * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
  * put back the TTL read first (a cache's count down is not taken:
  * ttl_aged()). The state takes the new TTL, and the
- * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
- * into d says so. Returns 1 if it did, 0 if not, -1 if the answer did
- * not come or is an error (the reason in b->err, the first one kept).
+ * UPDATE keeps it, as it keeps any TTL with no ttl configured; c says so
+ * (ttl_kept). Returns 1 if it did, 0 if not, -1 if the answer did not
+ * come or is an error (the reason in b->err, the first one kept).
  */
 static int
 ttl_take(const struct dns_target *t, struct batch *b, size_t q,
-         struct dns_change *c, int k, struct diag *d)
+         struct dns_change *c, int k)
 {
 	struct dns_txtset now;
 	struct part pt;
@@ -4274,12 +4292,10 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 	if (cname == NULL && now.ttl != pt.set->ttl &&
 	    txtset_same(&now, pt.set) &&
 	    !ttl_aged(c->state, pt.set->ttl, now.ttl)) {
-		diag_warn(d,
-		          "someone changed the TTL of the records at %s from "
-		          "%lu to %lu between our read and our update: kept "
-		          "(no ttl is configured)",
-		          pt.owner, (unsigned long)pt.set->ttl,
-		          (unsigned long)now.ttl);
+		if (!(c->ttl_kept & pt.bit)) /* the TTL first read */
+			c->ttl_was[k] = pt.set->ttl;
+		c->ttl_kept |= pt.bit;
+		c->ttl_now[k] = now.ttl;
 		pt.set->ttl = now.ttl;
 		took = 1;
 	}
@@ -4300,16 +4316,15 @@ struct ask {
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
  * the changes c, and with soa for the SOA of its zone first (its serial
- * into pre), and take the answers (ttl_take(): its warnings are each for
- * its change, in info->warn_for); a change whose answer failed is marked
- * ttl_unread, the first reason into why (wsize bytes).
+ * into pre), and take the answers (ttl_take(): a TTL kept is told in its
+ * change); a change whose answer failed is marked ttl_unread, the first
+ * reason into why (wsize bytes).
  * Returns PRE_TOOK when a TTL was taken, PRE_FAILED when an answer failed
  * (the others are not asked), both, or 0. */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
-          struct before *pre, struct dns_update_info *info, char *why,
-          size_t wsize, struct diag *d)
+          struct before *pre, char *why, size_t wsize)
 {
 	struct batch b;
 	struct part pt;
@@ -4327,12 +4342,9 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
 	for (size_t a = from; a < to; a++) {
-		size_t w = d->nwarn;
 		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
-		                 ask[a].k, d);
+		                 ask[a].k);
 
-		if (d->nwarn > w)
-			info->warn_for[w] = &c[ask[a].i];
 		took |= r == 1 ? PRE_TOOK : 0;
 		c[ask[a].i].ttl_unread |= r == -1;
 	}
@@ -4415,8 +4427,8 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 		size_t to = from + QUERY_MAX - (from == 0);
 
 		to = to < m ? to : m;
-		r = pre_batch(t, c, ask, from, to, from == 0, pre, info, why,
-		              sizeof(why), d);
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
+		              sizeof(why));
 		took |= r & PRE_TOOK;
 		from = to;
 	} while (from < m && !(r & PRE_FAILED));
@@ -5406,9 +5418,16 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
                  struct diag *d)
 {
 	struct dns_update_info info;
+	enum dns_update_result r;
+	char w[DIAG_WARN_MAX];
 
 	info_init(&info, t);
-	return update_apply(t, c, n, NULL, &info, d);
+	r = update_apply(t, c, n, NULL, &info, d);
+	for (size_t i = 0; i < n; i++) /* the TTLs kept */
+		for (int k = 0; k < 2; k++)
+			if (dns_change_ttl_kept(&c[i], k, w, sizeof(w)))
+				diag_warn(d, "%s", w);
+	return r;
 }
 
 /* Report change i, which someone else contended (its records of our
@@ -5467,22 +5486,6 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 			report(arg, i, 1, r, d, info);
 }
 
-/* Copy into d the warnings of the UPDATE denied (its warnings in why)
- * that concern the change c alone (info->warn_for): a TTL kept at its
- * names is not warned of again when it is sent alone, its state holding
- * that TTL already. */
-static void
-warn_alone(const struct diag *why, const struct dns_update_info *denied,
-           const struct dns_change *c, struct dns_update_info *info,
-           struct diag *d)
-{
-	for (size_t w = 0; w < why->nwarn; w++)
-		if (denied->warn_for[w] == c) {
-			info->warn_for[d->nwarn] = c;
-			diag_warn(d, "%s", why->warn[w]);
-		}
-}
-
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
  * was denied or misjudged (its info and reason: denied, why), one per
  * UPDATE, each past the gate g again, and report each: a grant missing
@@ -5522,7 +5525,6 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 			continue;
 		}
 		diag_init(&d);
-		warn_alone(why, denied, &c[i], &info, &d);
 		r = update_apply(t, &c[i], 1, g, &info, &d);
 		sent += info.sent;
 		report_part(t, c, i, 1, r, &d, &info, report, arg);

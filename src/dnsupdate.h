@@ -351,6 +351,14 @@ struct dns_change {
 	 * was first sent, so a TTL someone changed alone since the read was
 	 * put back (the warning of dns_update_info.unread_warn says so) */
 	int ttl_unread;
+	/* set by dns_update_zone(): someone changed only the TTL of the
+	 * records at these names (DNS_NAME_*) between the read and the
+	 * UPDATE, and the UPDATE keeps their TTL: from ttl_was[k] to
+	 * ttl_now[k] (k 0: _mta-sts, 1: _smtp._tls); words for it:
+	 * dns_change_ttl_kept(). Kept with the change, not in the UPDATE's
+	 * diag, so that each domain of a large zone gets its own */
+	unsigned ttl_kept;
+	uint32_t ttl_was[2], ttl_now[2];
 	/* the part of the Knot acl that grants its names (knot_acl_parts():
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
@@ -363,6 +371,12 @@ struct dns_change {
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
 #define DNS_NAME_TLSRPT 2u /* _smtp._tls.<domain> */
+
+/* The warning that the TTL of name k (0: _mta-sts, 1: _smtp._tls) of c
+ * was kept (c->ttl_kept) into buf (size bytes). Returns 1, or 0 when
+ * that TTL was not kept (buf untouched). */
+int dns_change_ttl_kept(const struct dns_change *c, int k, char *buf,
+                        size_t size);
 
 /* dns_change.contended of an edit that the server's prerequisites let
  * through (PowerDNS compares TXT prerequisites without regard to case),
@@ -418,7 +432,8 @@ enum dns_update_result {
  * sent, the zone's SOA and the TXT records of each name whose TTL it keeps
  * (no ttl set, records there) are read again, in one pipelined batch: a
  * TTL someone changed alone since the first read (which no prerequisite
- * can check) is kept, with a warning in d (when they cannot be read, the
+ * can check) is kept, as c->ttl_kept says, with a warning in d (when
+ * they cannot be read, the
  * changes concerned are marked ttl_unread, and d warns that such a TTL is
  * put back); the serial is for the read back. RD clear, random id,
  * TSIG-signed with t->key, over TCP. The
@@ -506,10 +521,6 @@ struct dns_update_info {
 	 * names whose TTL the UPDATE keeps could not be read again before it:
 	 * only the changes marked ttl_unread are to get it; 0: none */
 	unsigned unread_warn;
-	/* the change that warning w of the report concerns alone (a TTL
-	 * someone changed at its names, kept), given to that change only,
-	 * and to it again when it is then sent alone; NULL: all of them */
-	const struct dns_change *warn_for[DIAG_MAX_WARN];
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",

@@ -1801,16 +1801,27 @@ update_left(struct domain_run *who, enum dns_update_result r,
 }
 
 /* Does warning w of an UPDATE (how it went: info) concern the change c:
- * that the TTL was not read again, only a change marked ttl_unread; one
- * about a change (a TTL kept at its names), only that change; any other,
- * every change of the UPDATE? */
+ * that the TTL was not read again, only a change marked ttl_unread; any
+ * other, every change of the UPDATE? (A TTL kept at its names is told by
+ * the change itself: ttl_kept_warn().) */
 static int
 warn_concerns(const struct dns_update_info *info, size_t w,
               const struct dns_change *c)
 {
-	if (w + 1 == info->unread_warn)
-		return c->ttl_unread;
-	return info->warn_for[w] == NULL || info->warn_for[w] == c;
+	return w + 1 != info->unread_warn || c->ttl_unread;
+}
+
+/* Warn who of each TTL that someone changed at the names of its change
+ * c, which the UPDATE kept: one warning per name, however many domains
+ * the UPDATE carried. */
+static void
+ttl_kept_warn(struct domain_run *who, const struct dns_change *c)
+{
+	char w[DIAG_WARN_MAX];
+
+	for (int k = 0; k < 2; k++)
+		if (dns_change_ttl_kept(c, k, w, sizeof(w)))
+			run_warn(who, "%s", w);
 }
 
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
@@ -1828,6 +1839,7 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 			continue; /* update_gate() recorded why */
 		update_notes(s, i, r, info);
 		/* a failed domain gets its warnings too */
+		ttl_kept_warn(who, &s->changes[i]);
 		for (size_t w = 0; w < d->nwarn; w++)
 			if (warn_concerns(info, w, &s->changes[i]))
 				run_warn(who, "%s", d->warn[w]);
