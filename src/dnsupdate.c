@@ -4127,10 +4127,12 @@ send_update(const struct dns_target *t, const struct plan *p,
 	return rcode;
 }
 
-/* Read the state of every change not confirmed (nor contended) again,
- * replacing the old states: into old[i] when old is not NULL (the
- * caller frees them; those of changes not read again stay as they were),
- * else freed. Returns 0, or -1 with the reason in d. */
+/* Read the state of every change not confirmed (nor contended, nor
+ * withheld: no UPDATE carries it, and a failure to read its names must
+ * not fail those of the others) again, replacing the old states: into
+ * old[i] when old is not NULL (the caller frees them; those of changes
+ * not read again stay as they were), else freed. Returns 0, or -1 with
+ * the reason in d. */
 static int
 reread(const struct dns_target *t, struct dns_change *c, size_t n,
        struct dns_state *old, struct diag *d)
@@ -4138,7 +4140,7 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		struct dns_state fresh;
 
-		if (c[i].confirmed || c[i].contended)
+		if (c[i].confirmed || c[i].contended || c[i].withheld)
 			continue;
 		/* the MX records were needed for the plan only */
 		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
@@ -4242,6 +4244,24 @@ ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
 	return first - now <= (mono_ms() - st->read_ms) / 1000 + 1;
 }
 
+/* The warning of a TTL kept; see dnsupdate.h. */
+int
+dns_change_ttl_kept(const struct dns_change *c, int k, char *buf, size_t size)
+{
+	struct part pt;
+
+	if (!(c->ttl_kept & (k ? DNS_NAME_TLSRPT : DNS_NAME_STS)))
+		return 0;
+	part_of(c, k, NULL, &pt);
+	snprintf(buf, size,
+	         "someone changed the TTL of the records at %s from %lu to "
+	         "%lu between our read and our update: kept (no ttl is "
+	         "configured)",
+	         pt.owner, (unsigned long)c->ttl_was[k],
+	         (unsigned long)c->ttl_now[k]);
+	return 1;
+}
+
 /*
  * Take the answer to query q of b, the TXT records at part k of change c
  * asked again just before its UPDATE: when they are those read before
@@ -4249,13 +4269,13 @@ ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
  * can check (RFC 2136 section 2.4: they carry TTL 0), so the UPDATE would
  * put back the TTL read first (a cache's count down is not taken:
  * ttl_aged()). The state takes the new TTL, and the
- * UPDATE keeps it, as it keeps any TTL with no ttl configured; a warning
- * into d says so. Returns 1 if it did, 0 if not, -1 if the answer did
- * not come or is an error (the reason in b->err, the first one kept).
+ * UPDATE keeps it, as it keeps any TTL with no ttl configured; c says so
+ * (ttl_kept). Returns 1 if it did, 0 if not, -1 if the answer did not
+ * come or is an error (the reason in b->err, the first one kept).
  */
 static int
 ttl_take(const struct dns_target *t, struct batch *b, size_t q,
-         struct dns_change *c, int k, struct diag *d)
+         struct dns_change *c, int k)
 {
 	struct dns_txtset now;
 	struct part pt;
@@ -4272,12 +4292,10 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 	if (cname == NULL && now.ttl != pt.set->ttl &&
 	    txtset_same(&now, pt.set) &&
 	    !ttl_aged(c->state, pt.set->ttl, now.ttl)) {
-		diag_warn(d,
-		          "someone changed the TTL of the records at %s from "
-		          "%lu to %lu between our read and our update: kept "
-		          "(no ttl is configured)",
-		          pt.owner, (unsigned long)pt.set->ttl,
-		          (unsigned long)now.ttl);
+		if (!(c->ttl_kept & pt.bit)) /* the TTL first read */
+			c->ttl_was[k] = pt.set->ttl;
+		c->ttl_kept |= pt.bit;
+		c->ttl_now[k] = now.ttl;
 		pt.set->ttl = now.ttl;
 		took = 1;
 	}
@@ -4298,16 +4316,15 @@ struct ask {
 
 /* Ask t at once (pipelined) for the names ask[from] .. ask[to - 1] of
  * the changes c, and with soa for the SOA of its zone first (its serial
- * into pre), and take the answers (ttl_take(): its warnings are each for
- * its change, in info->warn_for); a change whose answer failed is marked
- * ttl_unread, the first reason into why (wsize bytes).
+ * into pre), and take the answers (ttl_take(): a TTL kept is told in its
+ * change); a change whose answer failed is marked ttl_unread, the first
+ * reason into why (wsize bytes).
  * Returns PRE_TOOK when a TTL was taken, PRE_FAILED when an answer failed
  * (the others are not asked), both, or 0. */
 static int
 pre_batch(const struct dns_target *t, struct dns_change *c,
           const struct ask *ask, size_t from, size_t to, int soa,
-          struct before *pre, struct dns_update_info *info, char *why,
-          size_t wsize, struct diag *d)
+          struct before *pre, char *why, size_t wsize)
 {
 	struct batch b;
 	struct part pt;
@@ -4325,12 +4342,9 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
 	for (size_t a = from; a < to; a++) {
-		size_t w = d->nwarn;
 		int r = ttl_take(t, &b, (size_t)soa + a - from, &c[ask[a].i],
-		                 ask[a].k, d);
+		                 ask[a].k);
 
-		if (d->nwarn > w)
-			info->warn_for[w] = &c[ask[a].i];
 		took |= r == 1 ? PRE_TOOK : 0;
 		c[ask[a].i].ttl_unread |= r == -1;
 	}
@@ -4413,8 +4427,8 @@ pre_read(const struct dns_target *t, struct dns_change *c, size_t n,
 		size_t to = from + QUERY_MAX - (from == 0);
 
 		to = to < m ? to : m;
-		r = pre_batch(t, c, ask, from, to, from == 0, pre, info, why,
-		              sizeof(why), d);
+		r = pre_batch(t, c, ask, from, to, from == 0, pre, why,
+		              sizeof(why));
 		took |= r & PRE_TOOK;
 		from = to;
 	} while (from < m && !(r & PRE_FAILED));
@@ -4440,8 +4454,9 @@ pre_read_plan(const struct dns_target *t, struct dns_change *c, size_t n,
 }
 
 /* Mark the changes whose records, as read back, hold the values they
- * wanted; returns how many do not. The TTL is not waited for: it came
- * with the values, and a server may lower it (BIND's max-zone-ttl). */
+ * wanted (not those contended or withheld: no UPDATE carried them);
+ * returns how many do not. The TTL is not waited for: it came with the
+ * values, and a server may lower it (BIND's max-zone-ttl). */
 static size_t
 confirm_marks(struct dns_change *c, size_t n)
 {
@@ -4450,9 +4465,11 @@ confirm_marks(struct dns_change *c, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct dns_change values = c[i];
 
+		if (c[i].contended || c[i].withheld)
+			continue;
 		values.ttl_set = 0;
-		c[i].confirmed = !c[i].contended && !dns_change_needed(&values);
-		left += !c[i].confirmed && !c[i].contended;
+		c[i].confirmed = !dns_change_needed(&values);
+		left += !c[i].confirmed;
 	}
 	return left;
 }
@@ -5134,7 +5151,7 @@ contended_result(const struct dns_change *c, size_t n, const char *where,
 }
 
 /*
- * After where refused the UPDATE of names (the changes c) with rcode, a
+ * After where refused the UPDATE of names (n changes) with rcode, a
  * prerequisite, the records read again are just those its prerequisites
  * named: no one changed them, the server misjudges them (PowerDNS
  * compares its stored text of a record with one it writes of ours: a
@@ -5249,12 +5266,30 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 	                 d) == -1)
 		return DNS_UPDATE_FAILED;
 	if (same)
-		return misjudged(n, where, names, rcode, info, d);
+		return misjudged(info->carried, where, names, rcode, info, d);
 	if (attempt > 0) {
 		conflict_error(names, where, rcode, d);
 		return DNS_UPDATE_CONFLICT;
 	}
 	return DNS_UPDATE_OK;
+}
+
+/* How many of the changes c plan p carries: those it changes a name of
+ * (not those held back, contended, or needing nothing any more). */
+static size_t
+plan_carried(const struct plan *p, const struct dns_change *c, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct part sts, tlsrpt;
+
+		part_of(&c[i], 0, NULL, &sts);
+		part_of(&c[i], 1, NULL, &tlsrpt);
+		k +=
+		    plan_touches(p, sts.owner) || plan_touches(p, tlsrpt.owner);
+	}
+	return k;
 }
 
 /* A dns_update_zone() caller's gate (dnsupdate.h), with its argument. */
@@ -5263,8 +5298,8 @@ struct gate {
 	void *arg;
 };
 
-/* Ask g about each change of c that an UPDATE about to be first sent
- * would carry, and hold back those it refuses: marked withheld, their
+/* Ask g about each change of c that an UPDATE about to be sent would
+ * carry, and hold back those it refuses: marked withheld, their
  * texts dropped, so that no plan takes them again. Returns how many it
  * held back. */
 static size_t
@@ -5283,19 +5318,18 @@ gate_changes(const struct gate *g, struct dns_change *c, size_t n)
 	return k;
 }
 
-/* Just before plan p for the changes c is first sent, as late as the
+/* Just before plan p for the changes c is sent, as late as the
  * caller's checks can be: hold back the changes g (NULL: none) refuses,
  * and plan again without them. Returns whether anything is left to send
  * (p empty otherwise). */
 static int
 gate_plan(const struct gate *g, struct dns_change *c, size_t n, struct plan *p,
-          struct dns_update_info *info, struct diag *d)
+          struct diag *d)
 {
 	size_t k = g != NULL ? gate_changes(g, c, n) : 0;
 
 	if (k == 0)
 		return 1;
-	info->carried -= k;
 	plan_free(p); /* the same changes, but those held back */
 	plan_build(c, n, p, d);
 	return p->n > 0;
@@ -5306,7 +5340,8 @@ gate_plan(const struct gate *g, struct dns_change *c, size_t n, struct plan *p,
  * see), telling how it went in info (from info_init()). Just before it
  * is first sent, the names whose TTL it keeps are read again, with the
  * zone's SOA (pre_read()), and then the gate g (NULL: none) is asked
- * about each change (gate_plan()): one it holds back is left out, and
+ * about each change (gate_plan()), as it is again before the retry
+ * after a refusal by the prerequisites: one it holds back is left out, and
  * with none left nothing is sent (DNS_UPDATE_OK; the changes held back
  * are told by c->withheld). When a prerequisite fails (the records differ
  * from what was read), the states are read again (update_after()): if
@@ -5346,7 +5381,8 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (attempt == 0 &&
 		    pre_read_plan(t, c, n, &p, &pre, info, d) == -1)
 			return DNS_UPDATE_FAILED;
-		if (attempt == 0 && !gate_plan(g, c, n, &p, info, d)) {
+		/* the retry after a refusal too: its reads took time */
+		if (!gate_plan(g, c, n, &p, d)) {
 			plan_free(&p);
 			return DNS_UPDATE_OK;
 		}
@@ -5356,6 +5392,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          "read the records again and retried",
 			          names, prereq_rcode_name(refused), where);
 		plan_names(&p, names, sizeof(names));
+		info->carried = plan_carried(&p, c, n);
 		rcode = send_planned(t, c, n, &p, info, d);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
@@ -5381,9 +5418,16 @@ dns_update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
                  struct diag *d)
 {
 	struct dns_update_info info;
+	enum dns_update_result r;
+	char w[DIAG_WARN_MAX];
 
 	info_init(&info, t);
-	return update_apply(t, c, n, NULL, &info, d);
+	r = update_apply(t, c, n, NULL, &info, d);
+	for (size_t i = 0; i < n; i++) /* the TTLs kept */
+		for (int k = 0; k < 2; k++)
+			if (dns_change_ttl_kept(&c[i], k, w, sizeof(w)))
+				diag_warn(d, "%s", w);
+	return r;
 }
 
 /* Report change i, which someone else contended (its records of our
@@ -5442,22 +5486,6 @@ report_part(const struct dns_target *t, const struct dns_change *c,
 			report(arg, i, 1, r, d, info);
 }
 
-/* Copy into d the warnings of the UPDATE denied (its warnings in why)
- * that concern the change c alone (info->warn_for): a TTL kept at its
- * names is not warned of again when it is sent alone, its state holding
- * that TTL already. */
-static void
-warn_alone(const struct diag *why, const struct dns_update_info *denied,
-           const struct dns_change *c, struct dns_update_info *info,
-           struct diag *d)
-{
-	for (size_t w = 0; w < why->nwarn; w++)
-		if (denied->warn_for[w] == c) {
-			info->warn_for[d->nwarn] = c;
-			diag_warn(d, "%s", why->warn[w]);
-		}
-}
-
 /* Send the changes c[first] .. c[first + k - 1], whose UPDATE together
  * was denied or misjudged (its info and reason: denied, why), one per
  * UPDATE, each past the gate g again, and report each: a grant missing
@@ -5497,7 +5525,6 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 			continue;
 		}
 		diag_init(&d);
-		warn_alone(why, denied, &c[i], &info, &d);
 		r = update_apply(t, &c[i], 1, g, &info, &d);
 		sent += info.sent;
 		report_part(t, c, i, 1, r, &d, &info, report, arg);
@@ -5531,8 +5558,10 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		info_init(&info, t);
 		r = update_apply(t, c + first, k, gp, &info, &d);
 		sent += info.sent;
+		/* alone, a change the UPDATE carried alone would only be
+		 * refused again */
 		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
-		    k > 1)
+		    info.carried > 1)
 			sent += update_alone(t, c, first, k, gp, &info, &d,
 			                     report, arg);
 		else

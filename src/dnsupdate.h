@@ -351,6 +351,14 @@ struct dns_change {
 	 * was first sent, so a TTL someone changed alone since the read was
 	 * put back (the warning of dns_update_info.unread_warn says so) */
 	int ttl_unread;
+	/* set by dns_update_zone(): someone changed only the TTL of the
+	 * records at these names (DNS_NAME_*) between the read and the
+	 * UPDATE, and the UPDATE keeps their TTL: from ttl_was[k] to
+	 * ttl_now[k] (k 0: _mta-sts, 1: _smtp._tls); words for it:
+	 * dns_change_ttl_kept(). Kept with the change, not in the UPDATE's
+	 * diag, so that each domain of a large zone gets its own */
+	unsigned ttl_kept;
+	uint32_t ttl_was[2], ttl_now[2];
 	/* the part of the Knot acl that grants its names (knot_acl_parts():
 	 * 0 for none known): changes of different parts never share an
 	 * UPDATE, which Knot would refuse */
@@ -363,6 +371,12 @@ struct dns_change {
 
 #define DNS_NAME_STS 1u    /* _mta-sts.<domain> */
 #define DNS_NAME_TLSRPT 2u /* _smtp._tls.<domain> */
+
+/* The warning that the TTL of name k (0: _mta-sts, 1: _smtp._tls) of c
+ * was kept (c->ttl_kept) into buf (size bytes). Returns 1, or 0 when
+ * that TTL was not kept (buf untouched). */
+int dns_change_ttl_kept(const struct dns_change *c, int k, char *buf,
+                        size_t size);
 
 /* dns_change.contended of an edit that the server's prerequisites let
  * through (PowerDNS compares TXT prerequisites without regard to case),
@@ -418,7 +432,8 @@ enum dns_update_result {
  * sent, the zone's SOA and the TXT records of each name whose TTL it keeps
  * (no ttl set, records there) are read again, in one pipelined batch: a
  * TTL someone changed alone since the first read (which no prerequisite
- * can check) is kept, with a warning in d (when they cannot be read, the
+ * can check) is kept, as c->ttl_kept says, with a warning in d (when
+ * they cannot be read, the
  * changes concerned are marked ttl_unread, and d warns that such a TTL is
  * put back); the serial is for the read back. RD clear, random id,
  * TSIG-signed with t->key, over TCP. The
@@ -483,7 +498,9 @@ struct dns_update_info {
 	char where[DNS_WHERE_MAX]; /* the server the last UPDATE went to
 	                              ("" if none was sent) */
 	const char *key;           /* the TSIG key's name; NULL: unsigned */
-	size_t carried; /* the changes the UPDATE was for, these among them */
+	/* the changes the last UPDATE sent carried, these among them: not
+	 * those held back, nor those left out after a refusal */
+	size_t carried;
 	/* UPDATEs sent for these changes: 0 (none needed), 1, or 2 after a
 	 * refusal by the prerequisites; and one more (counted in undone too)
 	 * for each change whose records read back showed someone's edit that
@@ -504,10 +521,6 @@ struct dns_update_info {
 	 * names whose TTL the UPDATE keeps could not be read again before it:
 	 * only the changes marked ttl_unread are to get it; 0: none */
 	unsigned unread_warn;
-	/* the change that warning w of the report concerns alone (a TTL
-	 * someone changed at its names, kept), given to that change only,
-	 * and to it again when it is then sent alone; NULL: all of them */
-	const struct dns_change *warn_for[DIAG_MAX_WARN];
 	/* sent alone: the UPDATE of c[denied_first] .. c[denied_first +
 	 * denied_n - 1], these changes among them, was DNS_UPDATE_DENIED
 	 * with the reason denied_reason, for denied_rcode ("REFUSED",
@@ -537,7 +550,8 @@ typedef void dns_update_report(void *arg, size_t first, size_t n,
 /*
  * Asked by dns_update_zone() about each change c (a member of the array
  * it was given) that an UPDATE is about to carry, just before that
- * UPDATE is first sent (after the reads that go before it), so that the
+ * UPDATE is sent (after the reads that go before it; again before the
+ * retry after a refusal by the prerequisites), so that the
  * caller can check, as late as can be, what the change stands for: 0
  * lets it go; anything else holds it back (c->withheld), and the UPDATE
  * goes without it, or not at all when nothing else is left in it. A
@@ -558,8 +572,9 @@ typedef int dns_update_gate(void *arg, const struct dns_change *c);
  * domain, or records the server misjudges, fail that domain only, with its
  * own names in the message (at most one more UPDATE per change).
  * With gate not NULL, gate(arg, ...) is asked about each change just
- * before the UPDATE that would carry it is first sent (one sent again
- * alone after a refusal is asked about again). report(arg, ...) is called
+ * before each UPDATE that would carry it is sent (the retry after a
+ * refusal by the prerequisites, and one sent again alone after a
+ * refusal, ask again). report(arg, ...) is called
  * after each UPDATE whose result stands, in the order of c, so that each
  * change is in exactly one report. Returns the number of UPDATEs sent,
  * denied ones and retries included.

@@ -185,6 +185,10 @@ struct domain_run {
 	/* someone else changed the policy file after that, before the
 	 * UPDATE that was to publish its id (file_recheck()) */
 	int file_taken;
+	/* or that policy file could not be read again then: what it holds
+	 * is not known */
+	int file_unread;
+	int file_rechecked; /* -v said the file still holds it */
 	/* the UPDATE that failed may have been applied (DNS_UPDATE_UNKNOWN:
 	 * its reason says so), or the one deleting ours again beside
 	 * someone's edit */
@@ -221,7 +225,8 @@ static int record_needed(const struct dns_change *c, int sts, int value_only);
  * was and was not changed. Before the write nothing was; after it the
  * file holds the new policy and the id is the old one, unless someone
  * else changed the file before the UPDATE (it holds what they left
- * there), the UPDATE may have been applied (its reason says so, and
+ * there) or it could not be read again then (what it holds is not
+ * known), the UPDATE may have been applied (its reason says so, and
  * the next run checks) or the records read back after it hold the new
  * id (a server that applied part of it): the _mta-sts value no longer
  * needs the change it needed.
@@ -233,6 +238,9 @@ fail_state(const struct domain_run *r)
 		return "the published policy is left as it is";
 	if (r->file_taken)
 		return "the policy file is as someone else left it; the "
+		       "_mta-sts id was not changed";
+	if (r->file_unread)
+		return "the policy file could not be read again; the "
 		       "_mta-sts id was not changed";
 	if (r->update_open)
 		return "the policy file holds the new policy";
@@ -1558,17 +1566,27 @@ denied_contended(const struct zone_send *s, const struct dns_update_info *info)
 	return 0;
 }
 
+/* The first domain of s that the UPDATE info says was denied carried:
+ * the first of its domains but those the gate held back, which are
+ * reported without a word about it. */
+static size_t
+denied_head(const struct zone_send *s, const struct dns_update_info *info)
+{
+	size_t j = info->denied_first;
+
+	while (j + 1 < info->denied_first + info->denied_n &&
+	       s->changes[j].withheld)
+		j++;
+	return j;
+}
+
 /* Is domain i of s the first of the UPDATE that info says was denied
- * to be told of that: the first of its domains but those the gate held
- * back, which are reported before it without a word? */
+ * to be told of that (denied_head())? */
 static int
 denied_lead(const struct zone_send *s, size_t i,
             const struct dns_update_info *info)
 {
-	for (size_t j = info->denied_first; j < i; j++)
-		if (!s->changes[j].withheld)
-			return 0;
-	return 1;
+	return i == denied_head(s, info);
 }
 
 /* The -v lines of domain i of s about the refusal of the UPDATE that
@@ -1688,9 +1706,9 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 		str_copy(s->alone_where, sizeof(s->alone_where), info->where);
 	if (r == DNS_UPDATE_OK)
 		s->alone_ok += n;
-	if (s->alone_ok < info->denied_n)
+	if (s->alone_ok < info->denied_carried)
 		return;
-	run_warn(s->who[info->denied_first],
+	run_warn(s->who[denied_head(s, info)],
 	         "%s refused the UPDATE of zone %s carrying this domain and "
 	         "%zu other%s (%s), then accepted each of them alone: no one "
 	         "grant of key %s covers all their names (Knot allows an "
@@ -1701,8 +1719,8 @@ alone_check(struct zone_send *s, size_t n, enum dns_update_result r,
 	         "after domains are added or moved (a zone of more than "
 	         "about 1000 domains has its Knot acl in parts, in "
 	         "configuration order, and each UPDATE stays within one)",
-	         s->alone_where, s->zone, info->denied_n - 1,
-	         info->denied_n == 2 ? "" : "s", info->denied_rcode,
+	         s->alone_where, s->zone, info->denied_carried - 1,
+	         info->denied_carried == 2 ? "" : "s", info->denied_rcode,
 	         info->key != NULL ? info->key : "(none)", s->alone_sent);
 }
 
@@ -1734,10 +1752,14 @@ file_recheck(struct domain_run *r)
 	rc = publish_holds(r->policy_file, r->served.data, r->served.len, d);
 	/* before run_fail(), whose clause says what the file holds */
 	r->file_taken = rc == PUBLISH_HOLDS_OTHER || rc == PUBLISH_HOLDS_GONE;
-	if (rc == PUBLISH_HOLDS)
-		run_note(r, "%s still holds the policy of id %s",
-		         r->policy_file, r->id);
-	else if (rc == -1)
+	r->file_unread = rc == -1;
+	if (rc == PUBLISH_HOLDS) {
+		/* said once: a retry or a send alone asks again */
+		if (!r->file_rechecked)
+			run_note(r, "%s still holds the policy of id %s",
+			         r->policy_file, r->id);
+		r->file_rechecked = 1;
+	} else if (rc == -1)
 		run_fail(r,
 		         "cannot check that %s still holds the policy this run "
 		         "%s, before the UPDATE that was to publish its id: %s",
@@ -1779,16 +1801,27 @@ update_left(struct domain_run *who, enum dns_update_result r,
 }
 
 /* Does warning w of an UPDATE (how it went: info) concern the change c:
- * that the TTL was not read again, only a change marked ttl_unread; one
- * about a change (a TTL kept at its names), only that change; any other,
- * every change of the UPDATE? */
+ * that the TTL was not read again, only a change marked ttl_unread; any
+ * other, every change of the UPDATE? (A TTL kept at its names is told by
+ * the change itself: ttl_kept_warn().) */
 static int
 warn_concerns(const struct dns_update_info *info, size_t w,
               const struct dns_change *c)
 {
-	if (w + 1 == info->unread_warn)
-		return c->ttl_unread;
-	return info->warn_for[w] == NULL || info->warn_for[w] == c;
+	return w + 1 != info->unread_warn || c->ttl_unread;
+}
+
+/* Warn who of each TTL that someone changed at the names of its change
+ * c, which the UPDATE kept: one warning per name, however many domains
+ * the UPDATE carried. */
+static void
+ttl_kept_warn(struct domain_run *who, const struct dns_change *c)
+{
+	char w[DIAG_WARN_MAX];
+
+	for (int k = 0; k < 2; k++)
+		if (dns_change_ttl_kept(c, k, w, sizeof(w)))
+			run_warn(who, "%s", w);
 }
 
 /* Record the outcome of one UPDATE (a dns_update_report) in the domains
@@ -1806,6 +1839,7 @@ zone_report(void *arg, size_t first, size_t n, enum dns_update_result r,
 			continue; /* update_gate() recorded why */
 		update_notes(s, i, r, info);
 		/* a failed domain gets its warnings too */
+		ttl_kept_warn(who, &s->changes[i]);
 		for (size_t w = 0; w < d->nwarn; w++)
 			if (warn_concerns(info, w, &s->changes[i]))
 				run_warn(who, "%s", d->warn[w]);

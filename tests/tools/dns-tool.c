@@ -38,7 +38,7 @@
 #include "tsig.h"
 #include "util.h"
 
-#define MAX_DOMAINS 8
+#define MAX_DOMAINS 20
 
 struct opts {
 	const char *cmd;

@@ -127,8 +127,15 @@
  *   ttl-age   the TTL of each record in an answer counted down by the
  *             whole seconds since the server's first request (to 1 at
  *             least): a cache in front of the primary (dnsdist)
+ *   prereq-once  the first UPDATE answered NXRRSET and not applied, a
+ *             record "unrelated=someone" added as prereq-refuse adds it;
+ *             the others applied: an UPDATE refused by the prerequisites
+ *             (another's edit of a record not ours), then sent again
  * Every session mode prints "add OWNER TTL" for each record an UPDATE it
- * applies adds.
+ * applies adds. With $SILENT_SERVER_HOOK set to "N:COMMAND", a session
+ * mode runs the shell COMMAND when it reads the N-th UPDATE (from 1),
+ * before it answers it: for a test to change something (a policy file)
+ * at that moment of a client's work.
  */
 #include "config.h"
 
@@ -670,6 +677,7 @@ late_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 
 /* The rcode of an UPDATE pkt, the n-th (1, 2, ...), in mode
  * (prereq-refuse, contend-refuse, edit-twice: the first two refused;
+ * prereq-once: the first;
  * misjudge: those of misjudged_name()), after what it then does to the
  * zone: adds another's record at a refusal by the prerequisites (but in
  * misjudge mode), or applies the UPDATE. */
@@ -680,8 +688,9 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 	size_t k = ldns_rr_list_rr_count(u);
 	int contend = strcmp(mode, "contend-refuse") == 0;
 	int twice = strcmp(mode, "edit-twice") == 0;
+	int once = strcmp(mode, "prereq-once") == 0;
 	ldns_pkt_rcode rc = n == 1 || (twice && n == 2) ? LDNS_RCODE_NXRRSET
-	                    : n == 2                    ? LDNS_RCODE_REFUSED
+	                    : n == 2 && !once           ? LDNS_RCODE_REFUSED
 	                                                : LDNS_RCODE_NOERROR;
 
 	if (strncmp(mode, "late-", 5) == 0)
@@ -689,7 +698,8 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 	if (strncmp(mode, "misjudge", 8) == 0)
 		rc = misjudged_name(pkt) ? LDNS_RCODE_NXRRSET
 		                         : LDNS_RCODE_NOERROR;
-	else if (!contend && !twice && strcmp(mode, "prereq-refuse") != 0)
+	else if (!contend && !twice && !once &&
+	         strcmp(mode, "prereq-refuse") != 0)
 		rc = LDNS_RCODE_NOERROR;
 	if (rc == LDNS_RCODE_NXRRSET && strcmp(mode, "misjudge-edit") == 0)
 		edit_tlsrpt(pkt);
@@ -948,7 +958,7 @@ is_session(const char *mode)
 	    "drop-later",   "spoof-first",   "spoof-only",
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
 	    "ttl-refuse=",  "ttl-age",       "late-refuse",
-	    "late-lost",    "misjudge-edit"};
+	    "late-lost",    "misjudge-edit", "prereq-once"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -1049,6 +1059,20 @@ ttl_edit_at(const unsigned char *m, size_t len, const char *mode)
 	refuse_update = !fail;
 }
 
+/* Run the command of $SILENT_SERVER_HOOK ("N:COMMAND") if the UPDATE
+ * just read is its N-th. */
+static void
+update_hook(void)
+{
+	const char *h = getenv("SILENT_SERVER_HOOK");
+	char *colon;
+
+	if (h == NULL || strtoul(h, &colon, 10) != updates || *colon != ':')
+		return;
+	if (system(colon + 1) != 0)
+		fprintf(stderr, "silent-server: the hook failed\n");
+}
+
 /* Serve the requests of the connection c as mode says until the client
  * closes it, no request comes in time (see await_request()), or mode
  * closes it. */
@@ -1082,6 +1106,7 @@ session(int c, const char *mode)
 			printf("update %lu (connection %lu)\n", ++updates,
 			       connections);
 			fflush(stdout);
+			update_hook();
 		}
 		if ((update && strcmp(mode, "drop-update") == 0) ||
 		    (update && updates > 1 &&
