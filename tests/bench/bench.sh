@@ -143,7 +143,9 @@ serial_not() {
 nsupdate_script() {
 	printf 'zone %s\n' "$1"
 	printf 'prereq nxrrset _mta-sts.%s TXT\n' "$1"
+	printf 'prereq nxrrset _mta-sts.%s CNAME\n' "$1"
 	printf 'prereq nxrrset _smtp._tls.%s TXT\n' "$1"
+	printf 'prereq nxrrset _smtp._tls.%s CNAME\n' "$1"
 	printf 'update add _mta-sts.%s 3600 TXT "v=STSv1; id=%s"\n' "$1" "$ID"
 	printf 'update add _smtp._tls.%s 3600 TXT "v=TLSRPTv1; rua=mailto:tlsrpt@%s"\n' \
 		"$1" "$1"
