@@ -102,8 +102,9 @@
  *             answered NXRRSET and not applied, the others applied: a
  *             server whose prerequisites misjudge the records of some
  *             domains (PowerDNS, a record stored in another form)
- *   mute-soa=N  the N-th SOA query (from 1; those of underscore_name()
- *             not counted) and every request after it
+ *   mute-soa=N  the N-th SOA query of a zone (from 1; one at a name
+ *             whose first label begins with an underscore is not
+ *             counted, here and below) and every request after it
  *             on its connection left unanswered, "muted (connection M)"
  *             printed, until the client closes it; the next connections
  *             served as keep serves them: a primary that stops answering
@@ -1037,14 +1038,16 @@ linger_closed(int c, unsigned char *req)
 	}
 }
 
-/* Is the request m (len bytes) a query for an SOA record? */
+/* Is the request m (len bytes) a query for the SOA record of a zone?
+ * Those at a name of underscore_name() (a state read asks for the SOA of
+ * the two names it reads) are not counted. */
 static int
 is_soa_query(const unsigned char *m, size_t len)
 {
 	size_t q = question_len(m, len);
 
 	return ((m[2] >> 3) & 0xF) == 0 && q >= 4 && m[12 + q - 4] == 0 &&
-	       m[12 + q - 3] == LDNS_RR_TYPE_SOA;
+	       m[12 + q - 3] == LDNS_RR_TYPE_SOA && !underscore_name(m, q);
 }
 
 /* In mute-soa=N mode, when the request m (len bytes) is the N-th SOA
@@ -1057,7 +1060,6 @@ mute_at_soa(int c, const unsigned char *m, size_t len, const char *mode)
 	static unsigned char skip[MSG_MAX + 2];
 
 	if (strncmp(mode, "mute-soa=", 9) != 0 || !is_soa_query(m, len) ||
-	    underscore_name(m, question_len(m, len)) ||
 	    ++soa != strtoul(mode + 9, NULL, 10))
 		return 0;
 	printf("muted (connection %lu)\n", connections);
