@@ -1062,16 +1062,17 @@ plan_sts_zone(struct domain_run *r)
 		         d, z, sz, r->target->server, run_port(r), d, z);
 	else
 		run_fail(r,
-		         "_mta-sts.%s is in zone %s, not in zone %s%s (%s "
-		         "port %u serves both): an UPDATE of zone %s cannot "
-		         "change it; %s",
-		         d, sz, z,
+		         "_mta-sts.%s is in zone %s on %s port %u, not in zone "
+		         "%s%s: an UPDATE of zone %s cannot change it; %s",
+		         d, sz, r->target->server, run_port(r), z,
 		         r->target->zone_set ? ", which `zone` names"
-		                             : ", found for it",
-		         r->target->server, run_port(r), z,
+		                             : ", found for it by SOA queries",
+		         z,
 		         r->target->zone_set
 		             ? "leave `zone` out to have its zone found"
-		             : "set `server` to the primary of that zone");
+		             : "the resolver that found it sees another view "
+		               "than the primary: set `server` to the "
+		               "primary, which is then asked for the zone");
 	return -1;
 }
 
