@@ -1888,18 +1888,122 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 }
 
 /* Add the state queries of domain to b: TXT at _mta-sts.<domain> and
- * _smtp._tls.<domain>, and with with_mx the MX of domain. */
+ * _smtp._tls.<domain>, and with with_mx the MX of domain and the SOA of
+ * both names (which zone holds each: either may be a zone of its own). */
 static void
 state_batch(struct batch *b, const char *domain, int with_mx)
 {
-	char name[DNS_NAME_MAX + 16];
+	char sts[DNS_NAME_MAX + 16], tlsrpt[DNS_NAME_MAX + 16];
 
-	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	batch_add(b, name, LDNS_RR_TYPE_TXT);
-	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
-	batch_add(b, name, LDNS_RR_TYPE_TXT);
-	if (with_mx)
-		batch_add(b, domain, LDNS_RR_TYPE_MX);
+	snprintf(sts, sizeof(sts), "_mta-sts.%s", domain);
+	snprintf(tlsrpt, sizeof(tlsrpt), "_smtp._tls.%s", domain);
+	batch_add(b, sts, LDNS_RR_TYPE_TXT);
+	batch_add(b, tlsrpt, LDNS_RR_TYPE_TXT);
+	if (!with_mx)
+		return;
+	batch_add(b, domain, LDNS_RR_TYPE_MX);
+	batch_add(b, sts, LDNS_RR_TYPE_SOA);
+	batch_add(b, tlsrpt, LDNS_RR_TYPE_SOA);
+}
+
+/* defined with the discovery, which uses it first */
+static const ldns_rr *zone_soa(const ldns_pkt *ans, const ldns_rdf *qn);
+
+/*
+ * The zone that t's zone delegates name to, by ans, the answer of the
+ * primary t to a query at name: a referral (NOERROR, AA bit clear, no
+ * answer, NS records in the authority section at name or an ancestor of
+ * it below t's zone), which the primary gives for a name that its zone
+ * delegates to a zone it does not serve. A new string, or NULL when ans
+ * is no such referral.
+ */
+static char *
+referral_zone(const struct dns_target *t, const ldns_pkt *ans, const char *name)
+{
+	const ldns_rr_list *au = ldns_pkt_authority(ans);
+	ldns_rdf *qn = ldns_dname_new_frm_str(name),
+	         *zn = ldns_dname_new_frm_str(t->zone);
+	char *cut = NULL;
+
+	if (qn == NULL || zn == NULL || ldns_pkt_aa(ans) ||
+	    ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR ||
+	    ldns_rr_list_rr_count(ldns_pkt_answer(ans)) > 0)
+		goto out;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(au); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(au, i);
+		const ldns_rdf *o = ldns_rr_owner(rr);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NS &&
+		    (ldns_dname_compare(o, qn) == 0 ||
+		     ldns_dname_is_subdomain(qn, o)) &&
+		    ldns_dname_is_subdomain(o, zn)) {
+			cut = rdf_name(o);
+			break;
+		}
+	}
+out:
+	ldns_rdf_deep_free(qn);
+	ldns_rdf_deep_free(zn);
+	return cut;
+}
+
+/* The zone that holds name by the authoritative answer ans to its SOA
+ * query (the SOA at name, or the one above it in the authority section),
+ * as a new string; NULL when ans does not tell. */
+static char *
+soa_zone(const ldns_pkt *ans, const char *name)
+{
+	ldns_rdf *qn = ldns_dname_new_frm_str(name);
+	const ldns_rr *soa =
+	    qn != NULL && ldns_pkt_aa(ans) ? zone_soa(ans, qn) : NULL;
+	char *zone = soa != NULL ? rdf_name(ldns_rr_owner(soa)) : NULL;
+
+	ldns_rdf_deep_free(qn);
+	return zone;
+}
+
+/*
+ * Check answer i of b (sent to t), the TXT records of one of the names of
+ * a state (bit: DNS_NAME_STS or DNS_NAME_TLSRPT), into st: authoritative,
+ * or, for a name that st->away says t does not serve, a referral (NOERROR,
+ * AA bit clear, no answer; the authority section of a TXT answer is not
+ * parsed), which leaves the bit set (nothing is read there). Returns 0,
+ * or -1 with the reason in d.
+ */
+static int
+state_txt_check(const struct dns_target *t, const struct batch *b, size_t i,
+                unsigned bit, struct dns_state *st, struct diag *d)
+{
+	if ((st->away & bit) && i < b->k &&
+	    ldns_pkt_get_rcode(b->ans[i]) == LDNS_RCODE_NOERROR &&
+	    !ldns_pkt_aa(b->ans[i]) &&
+	    ldns_rr_list_rr_count(ldns_pkt_answer(b->ans[i])) == 0)
+		return 0;
+	st->away &= ~bit;
+	return batch_check(t, b, i, 1, d);
+}
+
+/* Take into st the zone of the name of the SOA query i of b (bit: its
+ * DNS_NAME_*), when its answer came and tells: a referral (st->away) or
+ * an authoritative SOA. Nothing is checked: batch_check() does that
+ * after the other answers, in the order of the queries. */
+static void
+state_zone(const struct dns_target *t, const struct batch *b, size_t i,
+           unsigned bit, struct dns_state *st)
+{
+	char **zone = bit == DNS_NAME_STS ? &st->sts_zone : &st->tlsrpt_zone;
+	int rcode;
+
+	if (i >= b->k)
+		return;
+	rcode = ldns_pkt_get_rcode(b->ans[i]);
+	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		return;
+	if (t->zone[0] != '\0' &&
+	    (*zone = referral_zone(t, b->ans[i], b->q[i].name)) != NULL)
+		st->away |= bit;
+	else
+		*zone = soa_zone(b->ans[i], b->q[i].name);
 }
 
 /* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
@@ -1911,22 +2015,40 @@ nxdomain(const ldns_pkt *ans)
 }
 
 /* Check the answers to the state queries added to b at first (sent to
- * t) and take them into st. Returns 0, or -1 with the reason in d. */
+ * t) and take them into st; away: the names (DNS_NAME_*) that an earlier
+ * read found t does not serve (st->away). Returns 0, or -1 with the
+ * reason in d. */
 static int
 state_take(const struct dns_target *t, const struct batch *b, size_t first,
-           const char *domain, struct dns_state *st, struct diag *d)
+           const char *domain, unsigned away, struct dns_state *st,
+           struct diag *d)
 {
+	int with_mx = b->n > first + 2;
+
 	memset(st, 0, sizeof(*st));
-	if (batch_check_from(t, b, first, 1, d) == -1)
+	st->away = away;
+	if (with_mx) {
+		state_zone(t, b, first + 3, DNS_NAME_STS, st);
+		state_zone(t, b, first + 4, DNS_NAME_TLSRPT, st);
+	}
+	if (state_txt_check(t, b, first, DNS_NAME_STS, st, d) == -1 ||
+	    state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, st, d) == -1 ||
+	    (with_mx && (batch_check(t, b, first + 2, 1, d) == -1 ||
+	                 batch_check_from(t, b, first + 3, 0, d) == -1))) {
+		dns_state_free(st);
 		return -1;
+	}
 	st->read_ms = b->sent_ms;
-	read_txt(b->ans[first], b->q[first].name, &st->sts, &st->sts_cname);
-	read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
-	         &st->tlsrpt_cname);
+	if (!(st->away & DNS_NAME_STS))
+		read_txt(b->ans[first], b->q[first].name, &st->sts,
+		         &st->sts_cname);
+	if (!(st->away & DNS_NAME_TLSRPT))
+		read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
+		         &st->tlsrpt_cname);
 	st->below_nxdomain =
 	    (nxdomain(b->ans[first]) && st->sts_cname == NULL) ||
 	    (nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
-	if (b->n > first + 2) {
+	if (with_mx) {
 		read_mx(b->ans[first + 2], domain, &st->mx);
 		st->domain_cname = read_cname(b->ans[first + 2], domain);
 		st->mx_read = 1;
@@ -1934,11 +2056,12 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	return 0;
 }
 
-/* Read the TXT records of domain (and its MX, with with_mx) from t: the
- * two or three queries are sent at once (pipelined). */
+/* Read the TXT records of domain (and its MX and the zones of its names,
+ * with with_mx) from t: the queries are sent at once (pipelined); away as
+ * state_take() takes it. */
 static int
 state_read(const struct dns_target *t, const char *domain, int with_mx,
-           struct dns_state *st, struct diag *d)
+           unsigned away, struct dns_state *st, struct diag *d)
 {
 	struct batch b;
 	int rc;
@@ -1946,7 +2069,7 @@ state_read(const struct dns_target *t, const char *domain, int with_mx,
 	b.n = 0;
 	state_batch(&b, domain, with_mx);
 	batch_send(t, &b);
-	rc = state_take(t, &b, 0, domain, st, d);
+	rc = state_take(t, &b, 0, domain, away, st, d);
 	batch_free(&b);
 	return rc;
 }
@@ -1956,7 +2079,7 @@ int
 dns_state_read(const struct dns_target *t, const char *domain,
                struct dns_state *st, struct diag *d)
 {
-	return state_read(t, domain, 1, st, d);
+	return state_read(t, domain, 1, 0, st, d);
 }
 
 /* Free what st holds (st itself belongs to the caller) and clear it. */
@@ -1970,6 +2093,8 @@ dns_state_free(struct dns_state *st)
 	free(st->sts_wildcard_cname);
 	free(st->tlsrpt_wildcard_cname);
 	free(st->domain_cname);
+	free(st->sts_zone);
+	free(st->tlsrpt_zone);
 	txtset_free(&st->sts);
 	txtset_free(&st->tlsrpt);
 	strlist_free(&st->mx);
@@ -3432,7 +3557,7 @@ state_read_zone(const struct dns_target *t, const char *domain,
 		rc = -1;
 	else if (first == 1 && zone_check(t, &b, 0, d) == -1)
 		rc = -1;
-	else if (state_take(t, &b, first, domain, st, d) == -1)
+	else if (state_take(t, &b, first, domain, 0, st, d) == -1)
 		rc = -2;
 	batch_free(&b);
 	return rc;
@@ -3473,7 +3598,7 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 	if (target_find(domain, zone, server, port, key, timeout, resolver, t,
 	                &b, d) == -1)
 		rc = -1;
-	else if (state_take(t, &b, 1, domain, st, d) == -1)
+	else if (state_take(t, &b, 1, domain, 0, st, d) == -1)
 		rc = -2;
 	batch_free(&b);
 	return rc;
@@ -4143,7 +4268,8 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (c[i].confirmed || c[i].contended || c[i].withheld)
 			continue;
 		/* the MX records were needed for the plan only */
-		if (state_read(t, c[i].domain, 0, &fresh, d) == -1)
+		if (state_read(t, c[i].domain, 0, c[i].state->away, &fresh,
+		               d) == -1)
 			return -1;
 		if (dns_state_wildcards(t, c[i].domain, c[i].sts_text != NULL,
 		                        c[i].tlsrpt_text != NULL, &fresh,

@@ -146,6 +146,19 @@ struct dns_state {
 	/* set by dns_state_read(): <domain>'s MX was asked (a state read
 	 * again after a conflict has none: it was needed to plan only) */
 	int mx_read;
+	/* set by dns_state_read(): the zone that holds _mta-sts.<domain>
+	 * (_smtp._tls.<domain>) as the primary's answer to its SOA query
+	 * tells, NULL when it does not: either name may be a zone of its
+	 * own, or be delegated to one, and an UPDATE of another zone cannot
+	 * change it (NOTZONE, or a record BIND adds below a zone cut where
+	 * no one sees it) */
+	char *sts_zone;
+	char *tlsrpt_zone;
+	/* which of those names (DNS_NAME_STS, DNS_NAME_TLSRPT) the primary
+	 * does not serve: the zone being updated delegates them to a zone on
+	 * other nameservers (a referral), whose name *_zone holds; nothing
+	 * was read there (set by any read) */
+	unsigned away;
 	/* set by dns_state_read(): _mta-sts.<domain> or _smtp._tls.<domain>
 	 * was answered NXDOMAIN without a CNAME, so no wildcard answers
 	 * <domain> (it would answer those names too) */
@@ -193,8 +206,13 @@ void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
                        const char *wildcard, const char *created);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
- * with t->key when set; the three queries pipelined on one connection).
- * Returns 0, or -1 with the reason in d (server, port and rcode named).
+ * with t->key when set; the five queries, the TXT of its two names, its
+ * MX and the SOA of its two names, pipelined on one connection). A name
+ * that the primary's zone delegates to a zone it does not serve (a
+ * referral) is read as empty, and flagged in st->away; st->sts_zone and
+ * st->tlsrpt_zone tell the zone of each name, which the caller compares
+ * with t->zone. Returns 0, or -1 with the reason in d (server, port and
+ * rcode named).
  * A null MX is listed as ".". dns_state_free() frees what st holds, not
  * st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,

@@ -6,7 +6,8 @@
  * change). Each key may change only the TXT RRsets _mta-sts.D and, when
  * the domain manages its TLS-RPT record, _smtp._tls.D. No DNS query is
  * made: a domain without a configured zone (and not the apex of one)
- * gets its own section, marked as found at run time.
+ * gets its own section, marked as the zone of its _mta-sts name found at
+ * run time (a zone of its own, or the domain's).
  */
 #include "config.h"
 
@@ -148,6 +149,21 @@ key_names(const struct conf *c)
 	return key;
 }
 
+/*
+ * The end of the comment that names the zone of domain i found at run
+ * time: the zone that holds its _mta-sts name, which may be a zone of its
+ * own below the domain's; the run refuses a domain whose _smtp._tls name,
+ * when it manages it, is in another zone, so that one goes there too.
+ */
+static const char *
+both_names(const struct conf *c, size_t i)
+{
+	struct domain_conf d;
+
+	conf_domain(c, i, &d);
+	return d.has_tls_rpt ? ", which must hold _smtp._tls too" : "";
+}
+
 /* The grants of one domain inside an update-policy block. */
 static void
 bind_grants(FILE *out, const struct domain_conf *d)
@@ -182,10 +198,11 @@ print_bind(FILE *out, const struct conf *c)
 		if (!g.first[i])
 			continue;
 		if (zone[i] == NULL)
-			fprintf(out,
-			        "\n// zone containing \"%s\" (no zone "
-			        "configured: found at run time by SOA query)\n",
-			        conf_domain_name(c, i));
+			fprintf(
+			    out,
+			    "\n// zone containing _mta-sts.%s (no zone "
+			    "configured: found at run time by SOA query%s)\n",
+			    conf_domain_name(c, i), both_names(c, i));
 		else
 			fprintf(out, "\n// zone \"%s\"\n", zone[i]);
 		fputs("update-policy {\n", out);
@@ -456,10 +473,10 @@ knot_zone_hint(FILE *out, const struct conf *c, const struct knot_groups *k,
 
 	if (k->zone[i] == NULL)
 		fprintf(out,
-		        "#   # the zone containing %s (found at run time by "
-		        "SOA query):\n"
+		        "#   # the zone containing _mta-sts.%s (found at run "
+		        "time by SOA query%s):\n"
 		        "#   - domain: ZONE\n",
-		        conf_domain_name(c, i));
+		        conf_domain_name(c, i), both_names(c, i));
 	else
 		fprintf(out, "#   - domain: %s\n", k->zone[i]);
 	fputs("#     acl: [", out);

@@ -1017,6 +1017,113 @@ plan_wildcard_domain(struct domain_run *r)
 	return -1;
 }
 
+/* Is zone strictly below domain (a zone of its own for _mta-sts.D)? */
+static int
+zone_below(const char *zone, const char *domain)
+{
+	size_t z = strlen(zone), n = strlen(domain);
+
+	return z > n + 1 && zone[z - n - 1] == '.' &&
+	       ascii_casecmp(zone + z - n, domain) == 0;
+}
+
+/* The port r's UPDATE goes to, for messages. */
+static unsigned
+run_port(const struct domain_run *r)
+{
+	return r->dc->port ? r->dc->port : CONF_DEFAULT_PORT;
+}
+
+/*
+ * Fail r when the zone its UPDATE goes to (r->target's) does not hold
+ * _mta-sts.<domain>, as the primary's answers tell: that name is a zone
+ * of its own, or delegated to one (away: on other nameservers). An
+ * UPDATE of the wrong zone is refused (NOTZONE), or, for a name below a
+ * zone cut in it, accepted by BIND without a trace where anyone looks.
+ */
+static int
+plan_sts_zone(struct domain_run *r)
+{
+	const char *d = r->dc->name, *z = r->target->zone,
+	           *sz = r->state.sts_zone;
+
+	if (sz == NULL || ascii_casecmp(sz, z) == 0)
+		return 0;
+	if (r->state.away & DNS_NAME_STS)
+		run_fail(r,
+		         "_mta-sts.%s is delegated from zone %s to zone %s, "
+		         "which %s port %u does not serve: a domain's records "
+		         "(its MX too) are read from one primary and updated "
+		         "with one key, so a _mta-sts record on another "
+		         "primary than its domain's is not supported; serve "
+		         "_mta-sts.%s from zone %s (remove the delegation), or "
+		         "serve both zones from one primary and set `server` "
+		         "to it",
+		         d, z, sz, r->target->server, run_port(r), d, z);
+	else
+		run_fail(r,
+		         "_mta-sts.%s is in zone %s on %s port %u, not in zone "
+		         "%s%s: an UPDATE of zone %s cannot change it; %s",
+		         d, sz, r->target->server, run_port(r), z,
+		         r->target->zone_set ? ", which `zone` names"
+		                             : ", found for it by SOA queries",
+		         z,
+		         r->target->zone_set
+		             ? "leave `zone` out to have its zone found"
+		             : "the resolver that found it sees another view "
+		               "than the primary: set `server` to the "
+		               "primary, which is then asked for the zone");
+	return -1;
+}
+
+/*
+ * Fail r when it manages its _smtp._tls record (no CNAME there) and that
+ * name is in another zone than its _mta-sts name: one domain's records
+ * go in one UPDATE of one zone, which cannot change both.
+ */
+static int
+plan_tlsrpt_zone(struct domain_run *r)
+{
+	const char *d = r->dc->name, *z = r->target->zone,
+	           *tz = r->state.tlsrpt_zone;
+	char where[DNS_NAME_MAX + 96];
+
+	if (!r->dc->has_tls_rpt || r->state.tlsrpt_cname != NULL ||
+	    tz == NULL || ascii_casecmp(tz, z) == 0)
+		return 0;
+	snprintf(where, sizeof(where), "%s %s port %u",
+	         r->state.away & DNS_NAME_TLSRPT ? "delegated to other "
+	                                           "nameservers than"
+	                                         : "on",
+	         r->target->server, run_port(r));
+	run_fail(r,
+	         "_smtp._tls.%s is in zone %s (%s), _mta-sts.%s in zone %s: "
+	         "a domain's two records go in one UPDATE of one zone, so "
+	         "records of one domain in two zones are not supported; "
+	         "leave tls-rpt out of this domain (set it in the domain "
+	         "blocks that need it rather than in options), and the "
+	         "_smtp._tls record is left alone for you to manage in zone "
+	         "%s, or serve both names from one zone",
+	         d, tz, where, d, z, tz);
+	return -1;
+}
+
+/* The end of the reason why r's records could not be read from the
+ * primary of a zone below its domain (a zone of its own for
+ * _mta-sts.D, found on other nameservers than the domain's): "" when
+ * the zone is not below it. */
+static const char *
+below_hint(const struct domain_run *r)
+{
+	if (!zone_below(r->target->zone, r->dc->name))
+		return "";
+	return " (the zone of _mta-sts is below the domain, and its primary "
+	       "is asked for the domain's MX and _smtp._tls records too: a "
+	       "_mta-sts record on another primary than its domain's is not "
+	       "supported; serve both zones from one primary, or _mta-sts "
+	       "from the domain's zone)";
+}
+
 /* Find the zone and primary, and read the records as the primary holds
  * them. */
 static int
@@ -1040,10 +1147,12 @@ plan_read_dns(struct domain_run *r)
 		run_note(r, "zone %s, primary %s port %u", r->target->zone,
 		         r->target->server, dc->port);
 	if (rc != 0) {
-		run_fail(r, "%s", d.error);
+		run_fail(r, "%s%s", d.error, rc == -2 ? below_hint(r) : "");
 		return -1;
 	}
 	r->have_state = 1;
+	if (plan_sts_zone(r) == -1 || plan_tlsrpt_zone(r) == -1)
+		return -1;
 	/* d again: a second diag in this frame would deepen every worker's
 	 * stack (resident memory) by its size */
 	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)

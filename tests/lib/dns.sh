@@ -36,11 +36,12 @@
 #
 # $DNS_ZONES, when set (e.g. "example.org example.net"), lists more zones
 # that the servers serve beside example.com: each is the example zone with
-# its origin changed, with the same grants.
+# its origin changed, with the same grants; one whose name begins with an
+# underscore (_mta-sts.example.org, _tls.example.net) is empty instead.
 #
 # $DNS_ZONE_LINES, when set, is added to the end of every zone (zone file
 # lines, names relative to each zone's origin), e.g. a wildcard.
-# $DNS_ZONE_LINES_<zone>, its dots written as underscores (e.g.
+# $DNS_ZONE_LINES_<zone>, its dots and dashes written as underscores (e.g.
 # DNS_ZONE_LINES_example_net), when set, is added to that zone instead.
 #
 # $DNS_FAKETIME, when set (e.g. "+2h"), runs the server under faketime.
@@ -135,17 +136,31 @@ dns_zone() {
 	local z v lines
 	mkdir -p "$1"
 	for z in example.com ${DNS_ZONES:-}; do
-		v=DNS_ZONE_LINES_${z//./_}
+		v=DNS_ZONE_LINES_${z//[.-]/_}
 		lines=${!v-${DNS_ZONE_LINES:-}}
 		{
-			sed 's/^\$ORIGIN example\.com\.$/$ORIGIN '"$z"'./' \
-				"$DNS_ZONE_TEMPLATE"
+			case $z in
+			_*) _dns_own_zone "$z" ;;
+			*) sed 's/^\$ORIGIN example\.com\.$/$ORIGIN '"$z"'./' \
+				"$DNS_ZONE_TEMPLATE" ;;
+			esac
 			if [ -n "$lines" ]; then
 				printf '%s\n' "$lines"
 			fi
 		} >"$1/$z.zone"
 		chmod 0644 "$1/$z.zone"
 	done
+}
+
+# _dns_own_zone ZONE: an empty zone for a name such as _mta-sts.example.org
+# that is a zone of its own (delegated from its parent's zone: put
+# "_mta-sts NS ns1.example.com." in the parent with $DNS_ZONE_LINES_<zone>),
+# its SOA and NS naming ns1.example.com (the example zone's host names
+# below it would hold an underscore, which BIND refuses in them).
+_dns_own_zone() {
+	printf '$ORIGIN %s.\n$TTL 3600\n' "$1"
+	printf '@\tSOA\tns1.example.com. hostmaster.example.com. 1 3600 600 604800 300\n'
+	printf '@\tNS\tns1.example.com.\n'
 }
 
 # _dns_bind_zones DIR GRANTS: named.conf zone statements for $DNS_ZONES.

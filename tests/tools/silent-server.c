@@ -11,7 +11,8 @@
  *             whose TSIG RR is the request's own
  *   unsigned  answer NOERROR with the bare header: an unsigned reply
  *   rcode=N   answer queries with an empty authoritative NOERROR (an
- *             SOA query with an SOA record at its name) and
+ *             SOA query with an SOA record at its name, unless its first
+ *             label begins with an underscore) and
  *             UPDATEs with rcode N (no TSIG: for unsigned requests)
  *   reverse   read the requests a client pipelines (until none comes for
  *             0.3 s), print "batch N", answer them as rcode=0 does, in
@@ -36,7 +37,8 @@
  * read, and answer as a primary of any zone would: the TXT, MX or other
  * records that earlier UPDATEs added (class IN adds, NONE deletes a
  * record, ANY an RRset; prerequisites are not checked; an SOA at any
- * name asked for one), NOERROR and authoritative; signed with KEY
+ * name asked for one, but a name whose first label begins with an
+ * underscore), NOERROR and authoritative; signed with KEY
  * ("[alg:]name:secret", as dns-tool takes it) when given and the request
  * is signed with it. MODE:
  *   keep      just that
@@ -100,7 +102,9 @@
  *             answered NXRRSET and not applied, the others applied: a
  *             server whose prerequisites misjudge the records of some
  *             domains (PowerDNS, a record stored in another form)
- *   mute-soa=N  the N-th SOA query (from 1) and every request after it
+ *   mute-soa=N  the N-th SOA query of a zone (from 1; one at a name
+ *             whose first label begins with an underscore is not
+ *             counted, here and below) and every request after it
  *             on its connection left unanswered, "muted (connection M)"
  *             printed, until the client closes it; the next connections
  *             served as keep serves them: a primary that stops answering
@@ -201,6 +205,17 @@ read_request(int c, unsigned char *msg)
 	return len;
 }
 
+/* Does the name of the question of m (q bytes long) begin with a label
+ * that begins with an underscore (_mta-sts.D, _smtp._tls.D)? Such a name
+ * is no zone here: its SOA query is answered with no record, which tells
+ * no zone (a zone at every name would put _mta-sts.D in a zone of its
+ * own, apart from the zone configured for D). */
+static int
+underscore_name(const unsigned char *m, size_t q)
+{
+	return q >= 6 && m[12] > 0 && m[13] == '_';
+}
+
 /* Append to the answer m (its header and question, 12 + q bytes) an SOA
  * record at the name asked, as the primary of a zone there: its answer
  * to an SOA query. Returns the bytes added. */
@@ -263,7 +278,8 @@ make_answer(unsigned char *msg, size_t len, const char *mode)
 			msg[2 + 12 + q - 3] ^= 1; /* QTYPE */
 		len = 12 + q;
 		if (!update && q >= 4 && msg[2 + 12 + q - 4] == 0 &&
-		    msg[2 + 12 + q - 3] == LDNS_RR_TYPE_SOA)
+		    msg[2 + 12 + q - 3] == LDNS_RR_TYPE_SOA &&
+		    !underscore_name(msg + 2, q))
 			len += soa_answer(msg + 2, q);
 	} else if (strcmp(mode, "unsigned") == 0) {
 		msg[2 + 3] &= 0xF0; /* NOERROR */
@@ -426,6 +442,17 @@ zone_update(const ldns_pkt *pkt)
 	}
 }
 
+/* Does the owner of the question qr begin with an underscore (see
+ * underscore_name())? */
+static int
+underscore_owner(const ldns_rr *qr)
+{
+	const ldns_rdf *o = ldns_rr_owner(qr);
+	const uint8_t *w = ldns_rdf_data(o);
+
+	return ldns_rdf_size(o) >= 2 && w[0] > 0 && w[1] == '_';
+}
+
 /* An SOA record at the owner of the question qr, or NULL. */
 static ldns_rr *
 soa_rr(const ldns_rr *qr)
@@ -467,9 +494,10 @@ zone_answer(const ldns_pkt *pkt)
 		if (rr_same(zone_rr[i], qr, 0))
 			ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER,
 			                 ldns_rr_clone(zone_rr[i]));
-	/* a zone at every name: its SOA */
+	/* a zone at every name but those of underscore_name(): its SOA */
 	if (!update && ldns_rr_get_type(qr) == LDNS_RR_TYPE_SOA &&
-	    ldns_pkt_ancount(a) == 0 && (soa = soa_rr(qr)) != NULL)
+	    ldns_pkt_ancount(a) == 0 && !underscore_owner(qr) &&
+	    (soa = soa_rr(qr)) != NULL)
 		ldns_pkt_push_rr(a, LDNS_SECTION_ANSWER, soa);
 	return a;
 }
@@ -1010,14 +1038,16 @@ linger_closed(int c, unsigned char *req)
 	}
 }
 
-/* Is the request m (len bytes) a query for an SOA record? */
+/* Is the request m (len bytes) a query for the SOA record of a zone?
+ * Those at a name of underscore_name() (a state read asks for the SOA of
+ * the two names it reads) are not counted. */
 static int
 is_soa_query(const unsigned char *m, size_t len)
 {
 	size_t q = question_len(m, len);
 
 	return ((m[2] >> 3) & 0xF) == 0 && q >= 4 && m[12 + q - 4] == 0 &&
-	       m[12 + q - 3] == LDNS_RR_TYPE_SOA;
+	       m[12 + q - 3] == LDNS_RR_TYPE_SOA && !underscore_name(m, q);
 }
 
 /* In mute-soa=N mode, when the request m (len bytes) is the N-th SOA
