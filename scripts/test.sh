@@ -203,17 +203,19 @@ exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=d
 EOW
 	chmod +x "$logs/mta-sts-sync"
 	export top_srcdir="$top" top_builddir="$dir"
+	# the end-to-end tests side by side, the unit tests beside them:
+	# valgrind runs a program's threads one at a time, so each test keeps
+	# about one core busy (check.test, the longest, two: it runs its text
+	# and JSON checks side by side)
+	for t in sync check; do
+		MTA_STS_SYNC="$logs/mta-sts-sync" bash "$top/tests/$t.test" >"$logs/$t.tap" 2>&1 &
+	done
 	for t in "$dir"/tests/unit/*-test; do
 		valgrind -q --error-exitcode=99 --leak-check=full \
 			--errors-for-leak-kinds=definite "$t" >"$logs/$(basename "$t").tap" 2>&1
 		rc=$?
 		tap_count "$logs/$(basename "$t").tap" && [ $rc -eq 0 ] ||
 			{ echo "valgrind: $(basename "$t") failed (status $rc)"; grep -v '^ok' "$logs/$(basename "$t").tap" | head -20; broken=1; }
-	done
-	# side by side: valgrind runs a program's threads one at a time, so
-	# each test keeps about one core busy
-	for t in sync check; do
-		MTA_STS_SYNC="$logs/mta-sts-sync" bash "$top/tests/$t.test" >"$logs/$t.tap" 2>&1 &
 	done
 	wait
 	for t in sync check; do
