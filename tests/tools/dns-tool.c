@@ -10,6 +10,10 @@
  *     --dry-run               print the UPDATE as text, send nothing
  *     --pause-after-read N    sleep N seconds between reading the state
  *                             and sending the UPDATE (concurrent edits)
+ *     --hold-after-read F     between them, make the file F, then wait
+ *                             until it is gone (at most 60 s): an edit
+ *                             the test makes meanwhile comes between
+ *                             the read and the UPDATE, with no race
  *     --pause-between-reads N sleep N seconds before reading the state
  *                             of each domain after the first (a kept
  *                             connection left idle)
@@ -28,6 +32,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +48,7 @@
 struct opts {
 	const char *cmd;
 	const char *server, *zone, *resolver, *key_file, *key_name, *key;
+	const char *hold;
 	unsigned long long port, timeout, pause, pause_reads;
 	int dry_run, assume_empty, down_first;
 	struct dns_change c[MAX_DOMAINS];
@@ -57,8 +63,8 @@ usage(void)
 	      "[--port P] [--zone Z]\n  [--resolver ADDR[#PORT]] [--key "
 	      "[alg:]name:secret | --key-file F [--key-name N]]\n  [--sts "
 	      "TEXT] [--tlsrpt TEXT] [--ttl N] [--timeout N] [--dry-run]\n"
-	      "  [--pause-after-read N] [--pause-between-reads N] "
-	      "[--down-first]\n",
+	      "  [--pause-after-read N] [--hold-after-read FILE]\n"
+	      "  [--pause-between-reads N] [--down-first]\n",
 	      stderr);
 	exit(2);
 }
@@ -113,6 +119,8 @@ option(struct opts *o, const char *a, const char *v)
 		o->timeout = num(v, 3600);
 	else if (strcmp(a, "--pause-after-read") == 0)
 		o->pause = num(v, 3600);
+	else if (strcmp(a, "--hold-after-read") == 0)
+		o->hold = v;
 	else if (strcmp(a, "--pause-between-reads") == 0)
 		o->pause_reads = num(v, 3600);
 	else if (strcmp(a, "--key") == 0)
@@ -237,6 +245,28 @@ down_first(struct dns_target *t)
 	t->naddr = n + 1;
 }
 
+/* --hold-after-read: make the file, then wait until the test removes it
+ * (its edit is then made), polling every 10 ms for at most 60 s. Returns
+ * 0, or -1 (said) if the file cannot be made or is not removed. */
+static int
+hold(const char *file)
+{
+	FILE *f = fopen(file, "w");
+
+	if (f == NULL || fclose(f) != 0) {
+		fprintf(stderr, "dns-tool: %s: cannot create: %s\n", file,
+		        strerror(errno));
+		return -1;
+	}
+	for (int i = 0; i < 6000; i++) {
+		if (access(file, F_OK) != 0)
+			return 0;
+		sleep_seconds(0.01);
+	}
+	fprintf(stderr, "dns-tool: %s is still there after 60 s\n", file);
+	return -1;
+}
+
 /* Read the states, then update (or print the update). */
 static int
 run_update(struct opts *o, struct dns_target *t, struct diag *d)
@@ -257,6 +287,8 @@ run_update(struct opts *o, struct dns_target *t, struct diag *d)
 	}
 	if (o->pause)
 		sleep((unsigned)o->pause);
+	if (o->hold != NULL && hold(o->hold) == -1)
+		return 1;
 	if (o->down_first)
 		down_first(t);
 	r = dns_update_apply(t, o->c, o->n, d);
