@@ -1230,24 +1230,45 @@ xfer_timeout_error(struct xfer *x, struct fetch_result *r)
 	timeout_words(x, r, x->tcp_done || tcp > 0, tls > 0, size);
 }
 
-/* Describe a failed TLS handshake (rc): one whose connection was reset
- * (a server stopping or restarting) as libcurl says it, any other (an
- * alert, or not TLS at all) as the port's, which a deploy does not
- * change (FETCH_FAIL_TLS). */
-static void
-xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+/*
+ * Did the TLS handshake of x end with its connection rather than with
+ * what the server sent: a reset (a server stopping or restarting), or
+ * the connection closed before the server sent anything, as a proxy in
+ * front of a web server that is not up yet does? libcurl says the
+ * latter only in words (OpenSSL's SSL_ERROR_SYSCALL, or its "unexpected
+ * eof").
+ */
+static int
+handshake_cut(struct xfer *x)
 {
-	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	long err = 0;
 
 	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
-	if (err == ECONNRESET || err == EPIPE || err == ECONNABORTED) {
-		result_error(r, "%s: %s", x->host, why);
+	return err == ECONNRESET || err == EPIPE || err == ECONNABORTED ||
+	       strstr(x->errbuf, "SSL_ERROR_SYSCALL") != NULL ||
+	       strstr(x->errbuf, "unexpected eof") != NULL;
+}
+
+/* Describe a failed TLS handshake (rc): one cut by its connection
+ * (handshake_cut()) as libcurl says it, any other (an alert, or not TLS
+ * at all) as the port's, which a deploy does not change
+ * (FETCH_FAIL_TLS). */
+static void
+xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	size_t n = strlen(x->errbuf);
+
+	/* libcurl may end its words with a blank */
+	while (n > 0 && x->errbuf[n - 1] == ' ')
+		x->errbuf[--n] = '\0';
+	if (handshake_cut(x)) {
+		result_error(r, "%s: %s", x->host,
+		             n ? x->errbuf : curl_easy_strerror(rc));
 		return;
 	}
 	r->fail = FETCH_FAIL_TLS;
 	result_error(r, "TLS handshake with %s port %s failed: %s", x->host,
-	             x->port, why);
+	             x->port, n ? x->errbuf : curl_easy_strerror(rc));
 }
 
 /* Turn a libcurl failure into words. */
