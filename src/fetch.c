@@ -731,12 +731,22 @@ on_header(char *data, size_t size, size_t nmemb, void *userdata)
 /* Make libcurl's socket (address a) close-on-exec from its creation,
  * which libcurl does not: a publish-command forked meanwhile by another
  * thread gets none, even before its supervisor closes every descriptor it
- * inherited. Returns the socket, or CURL_SOCKET_BAD (-1). */
+ * inherited. The address is kept for the result (libcurl gives none for
+ * a connection refused). Returns the socket, or CURL_SOCKET_BAD (-1). */
 static curl_socket_t
 open_socket(void *data, curlsocktype purpose, struct curl_sockaddr *a)
 {
-	(void)data;
+	struct fetch_result *r = &((struct xfer *)data)->job->result;
+	const struct sockaddr_in *in = (const void *)&a->addr;
+	const struct sockaddr_in6 *in6 = (const void *)&a->addr;
+
 	(void)purpose;
+	if (a->family == AF_INET &&
+	    inet_ntop(AF_INET, &in->sin_addr, r->addr, sizeof(r->addr)))
+		r->port = ntohs(in->sin_port);
+	else if (a->family == AF_INET6 &&
+	         inet_ntop(AF_INET6, &in6->sin6_addr, r->addr, sizeof(r->addr)))
+		r->port = ntohs(in6->sin6_port);
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
@@ -775,6 +785,7 @@ xfer_set_rules(struct xfer *x)
 	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket) !=
 	       CURLE_OK;
+	bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, x) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	                        (curl_off_t)POLICY_MAX_SIZE) != CURLE_OK;
 	/* a policy is a few hundred bytes: a 4 KiB receive buffer instead of
@@ -1038,8 +1049,10 @@ xfer_check_certinfo(struct xfer *x, struct fetch_result *r)
 		             x->host);
 	else if (!ok)
 		cert_name_error(x, cert, r);
-	if (!ok)
+	if (!ok) {
 		r->status = 0;
+		r->fail = FETCH_FAIL_CERT;
+	}
 	X509_free(cert);
 	return ok ? 0 : -1;
 }
@@ -1083,15 +1096,17 @@ xfer_connect_error(struct xfer *x, struct fetch_result *r)
 	long err = 0;
 
 	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
-	if (err == ECONNREFUSED)
+	if (err == ECONNREFUSED) {
+		r->fail = FETCH_FAIL_REFUSED;
 		result_error(r, "connection to %s port %s refused", x->host,
 		             x->port);
-	else if (err != 0)
+	} else if (err != 0) {
 		result_error(r, "cannot connect to %s port %s: %s", x->host,
 		             x->port, strerror((int)err));
-	else
+	} else {
 		result_error(r, "cannot connect to %s port %s: %s", x->host,
 		             x->port, x->errbuf);
+	}
 }
 
 /*
@@ -1215,6 +1230,47 @@ xfer_timeout_error(struct xfer *x, struct fetch_result *r)
 	timeout_words(x, r, x->tcp_done || tcp > 0, tls > 0, size);
 }
 
+/*
+ * Did the TLS handshake of x end with its connection rather than with
+ * what the server sent: a reset (a server stopping or restarting), or
+ * the connection closed before the server sent anything, as a proxy in
+ * front of a web server that is not up yet does? libcurl says the
+ * latter only in words (OpenSSL's SSL_ERROR_SYSCALL, or its "unexpected
+ * eof").
+ */
+static int
+handshake_cut(struct xfer *x)
+{
+	long err = 0;
+
+	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
+	return err == ECONNRESET || err == EPIPE || err == ECONNABORTED ||
+	       strstr(x->errbuf, "SSL_ERROR_SYSCALL") != NULL ||
+	       strstr(x->errbuf, "unexpected eof") != NULL;
+}
+
+/* Describe a failed TLS handshake (rc): one cut by its connection
+ * (handshake_cut()) as libcurl says it, any other (an alert, or not TLS
+ * at all) as the port's, which a deploy does not change
+ * (FETCH_FAIL_TLS). */
+static void
+xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	size_t n = strlen(x->errbuf);
+
+	/* libcurl may end its words with a blank */
+	while (n > 0 && x->errbuf[n - 1] == ' ')
+		x->errbuf[--n] = '\0';
+	if (handshake_cut(x)) {
+		result_error(r, "%s: %s", x->host,
+		             n ? x->errbuf : curl_easy_strerror(rc));
+		return;
+	}
+	r->fail = FETCH_FAIL_TLS;
+	result_error(r, "TLS handshake with %s port %s failed: %s", x->host,
+	             x->port, n ? x->errbuf : curl_easy_strerror(rc));
+}
+
 /* Turn a libcurl failure into words. */
 static void
 xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
@@ -1236,7 +1292,11 @@ xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 #if LIBCURL_VERSION_NUM < 0x073e00
 	case CURLE_SSL_CACERT:
 #endif
+		r->fail = FETCH_FAIL_CERT;
 		xfer_tls_error(x, r);
+		break;
+	case CURLE_SSL_CONNECT_ERROR:
+		xfer_handshake_error(x, rc, r);
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		result_error(r, "only https is allowed (RFC 8461 section 3.3)");
@@ -1282,16 +1342,18 @@ xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 	const char *why = x->reason[0] ? x->reason : status_reason(r->status);
 	char ct[160];
 
-	if (r->status >= 300 && r->status < 400)
+	if (r->status >= 300 && r->status < 400) {
+		r->fail = FETCH_FAIL_REDIRECT;
 		result_error(r,
 		             "HTTP %ld redirect to %s (RFC 8461 section 3.3: "
 		             "senders do not follow redirects)",
 		             r->status,
 		             r->location ? r->location : "(no Location)");
-	else if (r->status != 200)
+	} else if (r->status != 200) {
 		result_error(r, "HTTP %ld%s%s", r->status, *why ? " " : "",
 		             why);
-	else if (!content_type_ok(r->content_type))
+	} else if (!content_type_ok(r->content_type)) {
+		r->fail = FETCH_FAIL_TYPE;
 		result_error(r,
 		             "Content-Type %s, expected text/plain (RFC 8461 "
 		             "section 3.2)",
@@ -1300,12 +1362,13 @@ xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		                                 strlen(r->content_type), ct,
 		                                 sizeof(ct))
 		                 : "missing");
-	else if (x->abort == ABORT_TOO_LARGE || rc == CURLE_FILESIZE_EXCEEDED)
+	} else if (x->abort == ABORT_TOO_LARGE ||
+	           rc == CURLE_FILESIZE_EXCEEDED) {
 		result_error(r, "policy too large: more than %u bytes",
 		             POLICY_MAX_SIZE);
-	else if (rc != CURLE_OK)
+	} else if (rc != CURLE_OK) {
 		xfer_curl_error(x, rc, r);
-	else {
+	} else {
 		r->ok = 1;
 		r->len = x->body.len;
 		r->body = buf_steal(&x->body);

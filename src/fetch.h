@@ -26,11 +26,28 @@ struct fetch_opts {
 	const char *timeout_setting;
 };
 
+/* What kind of failure a fetch met, for a caller that retries: the
+ * kinds a deploy of the file does not change (the web server's
+ * configuration or certificate), and the refused connection, whose
+ * reason gains the address tried when it lasts. */
+enum fetch_fail {
+	FETCH_FAIL_OTHER = 0, /* none, or another: a status, a timeout... */
+	FETCH_FAIL_REDIRECT,  /* a 3xx */
+	FETCH_FAIL_TYPE,      /* a 200 whose Content-Type is not text/plain */
+	FETCH_FAIL_CERT,      /* the certificate refused */
+	FETCH_FAIL_TLS,       /* the TLS handshake failed (an alert, or not
+	                         TLS), not by a reset connection */
+	FETCH_FAIL_REFUSED    /* the connection refused */
+};
+
 struct fetch_result {
-	int ok;          /* 1: body holds a 200 text/plain response */
-	char error[512]; /* why not, in words, when !ok */
-	long status;     /* HTTP status, 0 if none */
-	char *body;      /* owned; NUL-terminated; len bytes */
+	int ok;               /* 1: body holds a 200 text/plain response */
+	enum fetch_fail fail; /* the kind of failure, when !ok */
+	char addr[48];        /* the address connected to or tried, or "" */
+	long port;            /* and its port, or 0 */
+	char error[512];      /* why not, in words, when !ok */
+	long status;          /* HTTP status, 0 if none */
+	char *body;           /* owned; NUL-terminated; len bytes */
 	size_t len;
 	char *content_type; /* owned, or NULL */
 	char *location;     /* owned: Location of a 3xx, or NULL */
@@ -77,7 +94,8 @@ int fetch_ca_file_load(const char *path, int fd, struct diag *d);
  * "redirect to https://... (RFC 8461 section 3.3: ...)", "cannot resolve
  * HOST" (with " (a resolve entry names HOST for port N; the URL uses
  * port M)" when one does), "connection to HOST port P refused", "TLS
- * certificate of HOST not accepted: certificate has expired"; a transfer
+ * certificate of HOST not accepted: certificate has expired", "TLS
+ * handshake with HOST port P failed: <TLS library's reason>"; a transfer
  * that ran out of time says where it stalled: "cannot connect to HOST
  * port P within N s", "connected to HOST port P, but the TLS handshake
  * did not finish within N s (...)", "HOST port P took the request, but

@@ -2364,6 +2364,9 @@ struct verify_seen {
 	 * content, 404, 5xx): more verify-timeout may help, where a refused
 	 * Content-Type or a redirect is the web server's configuration */
 	int deploying;
+	enum fetch_fail fail; /* the fetch's kind of failure */
+	char addr[48];        /* the address tried, or "" */
+	long port;            /* its port */
 };
 
 /* The policies a verification tells apart: the new one (want, len
@@ -2442,6 +2445,42 @@ verify_compare(const char *body, size_t len, const struct verify_policies *p,
 	return rc;
 }
 
+/* Is ct (or NULL) text/html? */
+static int
+is_html(const char *ct)
+{
+	size_t n = strlen("text/html");
+
+	return ct != NULL && ascii_ncasecmp(ct, "text/html", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/*
+ * What a failed fetch r tells a verification, into seen. A page served
+ * as text/html in place of the file is what a static host's fallback
+ * (try_files to an index, a single-page application's rewrite) or a
+ * maintenance page serves while the file is not deployed yet: it counts
+ * as not there yet, as a 404 does, and not as a refused Content-Type.
+ */
+static void
+verify_failed(const struct fetch_result *r, struct verify_seen *seen)
+{
+	str_copy(seen->what, sizeof(seen->what), r->error);
+	seen->answered = r->status != 0 && !r->timed_out;
+	seen->deploying =
+	    seen->answered &&
+	    (r->status == 404 || (r->status >= 500 && r->status <= 599));
+	seen->fail = r->fail;
+	str_copy(seen->addr, sizeof(seen->addr), r->addr);
+	seen->port = r->port;
+	if (r->fail == FETCH_FAIL_TYPE && is_html(r->content_type)) {
+		seen->fail = FETCH_FAIL_OTHER;
+		seen->deploying = 1;
+		seen->advice = "a page in place of a file not deployed yet: a "
+		               "fallback page or a maintenance page?";
+	}
+}
+
 /* One verification attempt, each fetch bounded by the time left.
  * Returns VERIFY_SERVED if url serves the new policy's bytes,
  * VERIFY_SAME_POLICY or VERIFY_OTHER (what it serves in seen) if it
@@ -2467,11 +2506,7 @@ verify_once(const char *url, const struct fetch_opts *o,
 			lo.timeout_setting = "verify-timeout";
 	}
 	if (fetch_url(url, &lo, &r) == -1) {
-		str_copy(seen->what, sizeof(seen->what), r.error);
-		seen->answered = r.status != 0 && !r.timed_out;
-		seen->deploying =
-		    seen->answered &&
-		    (r.status == 404 || (r.status >= 500 && r.status <= 599));
+		verify_failed(&r, seen);
 		rc = -1;
 	} else if (r.len == p->len && memcmp(r.body, p->want, p->len) == 0) {
 		rc = VERIFY_SERVED;
@@ -2483,6 +2518,94 @@ verify_once(const char *url, const struct fetch_opts *o,
 	return rc;
 }
 
+/*
+ * How many fetches in a row failing in the way f end a verification
+ * before its verify-timeout, or 0: retried until then. A redirect or a
+ * refused Content-Type is what the web server's configuration answers
+ * for the URL, which writing or deploying the file does not change: the
+ * first ends it. A certificate refused or a failed TLS handshake too,
+ * but a web server reloading its configuration (a certificate renewed,
+ * a site added) may answer one connection from its old configuration:
+ * the third in a row ends it, about 1.5 s after the first.
+ */
+static unsigned
+verify_lasting(enum fetch_fail f)
+{
+	switch (f) {
+	case FETCH_FAIL_REDIRECT:
+	case FETCH_FAIL_TYPE:
+		return 1;
+	case FETCH_FAIL_CERT:
+	case FETCH_FAIL_TLS:
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+/* The reason, into d, of a verification ended before its timeout by
+ * tries fetches failing in a lasting way (verify_lasting()), the last
+ * described by seen, seconds after the first began. */
+static void
+verify_fail_fast(const char *url, const struct verify_seen *seen,
+                 unsigned tries, double seconds, struct diag *d)
+{
+	const char *fix;
+	char again[64] = "";
+
+	switch (seen->fail) {
+	case FETCH_FAIL_REDIRECT:
+		fix = "serve the file at this URL itself";
+		break;
+	case FETCH_FAIL_TYPE:
+		fix = "make the web server send it as text/plain (nginx: "
+		      "types { text/plain txt; } in its location)";
+		break;
+	case FETCH_FAIL_CERT:
+		fix = "give the web server a certificate for the URL's host "
+		      "that senders accept";
+		break;
+	default:
+		fix = "make the URL's port serve HTTPS, with a certificate "
+		      "for its host";
+	}
+	if (tries > 1)
+		snprintf(again, sizeof(again), ", at %u tries in a row", tries);
+	diag_error(d,
+	           "%s: %s after %.0f s%s; not retried until "
+	           "`verify-timeout`, as a deploy of the file does not change "
+	           "it: %s",
+	           url, seen->what, seconds, again, fix);
+}
+
+/* The reason, into d, of a verification whose verify-timeout ended,
+ * seconds after it began, seen its last attempt. */
+static void
+verify_timed_out(const char *url, const struct verify_seen *seen,
+                 double seconds, struct diag *d)
+{
+	/* a transfer's failure says what to raise itself, if anything */
+	if (seen->fail == FETCH_FAIL_REFUSED)
+		diag_error(d,
+		           "%s: %s after %.0f s (is the web server running, "
+		           "and listening on %s port %ld? if it listens "
+		           "elsewhere, check `verify-url` and any `resolve` "
+		           "entry for its host)",
+		           url, seen->what, seconds,
+		           seen->addr[0] ? seen->addr : "that address",
+		           seen->port);
+	else if (!seen->answered)
+		diag_error(d, "%s: %s", url, seen->what);
+	else
+		diag_error(d, "%s: %s after %.0f s%s%s%s%s", url, seen->what,
+		           seconds, seen->advice ? " (" : "",
+		           seen->advice ? seen->advice : "",
+		           seen->advice ? ")" : "",
+		           seen->deploying ? "; raise `verify-timeout` if the "
+		                             "deploy takes longer"
+		                           : "");
+}
+
 int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                size_t len, const char *prev, size_t prev_len, unsigned timeout,
@@ -2492,6 +2615,8 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 	double start = now_mono(), deadline = start + timeout, delay = 0.5;
 	double left;
 	struct verify_seen seen;
+	enum fetch_fail last = FETCH_FAIL_OTHER;
+	unsigned tries = 0;
 	int rc;
 
 	/* the previous policy, if it is the new one, tells nothing */
@@ -2501,22 +2626,20 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		rc = verify_once(url, o, &p, deadline - now_mono(), &seen);
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
+		tries = seen.fail == last ? tries + 1 : 1;
+		last = seen.fail;
+		if (verify_lasting(seen.fail) != 0 &&
+		    tries >= verify_lasting(seen.fail)) {
+			verify_fail_fast(url, &seen, tries, now_mono() - start,
+			                 d);
+			return -1;
+		}
 		left = deadline - now_mono();
 		if (left <= 0)
 			break;
 		sleep_seconds(delay < left ? delay : left);
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
-	/* a transfer's failure says what to raise itself, if anything */
-	if (!seen.answered)
-		diag_error(d, "%s: %s", url, seen.what);
-	else
-		diag_error(d, "%s: %s after %.0f s%s%s%s%s", url, seen.what,
-		           now_mono() - start, seen.advice ? " (" : "",
-		           seen.advice ? seen.advice : "",
-		           seen.advice ? ")" : "",
-		           seen.deploying ? "; raise `verify-timeout` if the "
-		                            "deploy takes longer"
-		                          : "");
+	verify_timed_out(url, &seen, now_mono() - start, d);
 	return -1;
 }

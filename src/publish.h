@@ -193,10 +193,20 @@ enum {
  * policy (id=X), neither the new one nor the previous one (id=P), after N
  * s (...)" (", not the new one," without prev), "URL: serving N bytes
  * that are not a valid policy (reason) after N s" or "URL: HTTP 404 Not
- * Found after N s" (any refused response), each followed by "; raise
- * `verify-timeout` if the deploy takes longer"; else "URL: <fetch
- * error>", which names the setting to raise after a timeout (o's, or
- * verify-timeout when its end cut the fetch short).
+ * Found after N s" (any refused response; a text/html page with "(a page
+ * in place of a file not deployed yet: ...)"), each followed by "; raise
+ * `verify-timeout` if the deploy takes longer" where a deploy under way
+ * would explain it; a connection refused until the end: "URL: connection
+ * to HOST port P refused after N s (is the web server running, and
+ * listening on ADDR port P? ...)"; else "URL: <fetch error>", which
+ * names the setting to raise after a timeout (o's, or verify-timeout
+ * when its end cut the fetch short).
+ * What the web server's configuration answers ends it before timeout:
+ * a redirect or a Content-Type refused (but text/html) at the first
+ * answer, a certificate refused or a failed TLS handshake (not by a
+ * reset) at the third in a row: "URL: <fetch error> after N s[, at 3
+ * tries in a row]; not retried until `verify-timeout`, as a deploy of
+ * the file does not change it: <what to fix>".
  */
 int publish_verify(const char *url, const struct fetch_opts *o,
                    const char *want, size_t len, const char *prev,
