@@ -1151,8 +1151,6 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_sts_zone(r) == -1 || plan_tlsrpt_zone(r) == -1)
-		return -1;
 	/* d again: a second diag in this frame would deepen every worker's
 	 * stack (resident memory) by its size */
 	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)
@@ -1406,14 +1404,39 @@ plan_mx_gate(struct domain_run *r)
 	return rc;
 }
 
+/*
+ * When r changes (its file, or its records), ask its primary which zone
+ * holds each of its two names, and fail r if its UPDATE could not
+ * change them (plan_sts_zone(), plan_tlsrpt_zone()): before anything is
+ * written for it, the file too, so that a domain that would fail there
+ * keeps its last good state. One round trip, asked of no domain that has
+ * nothing to change: its records are right where they are, and no run
+ * with nothing to change waits for it.
+ */
+static int
+plan_zones(struct domain_run *r)
+{
+	struct diag d;
+
+	if (!r->file_differs && !r->dns_needed)
+		return 0;
+	diag_init(&d);
+	if (dns_state_zones(r->target, r->dc->name, &r->state, &d) == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	return plan_sts_zone(r) == -1 || plan_tlsrpt_zone(r) == -1 ? -1 : 0;
+}
+
 /* Plan one domain whose DNS state is read and whose upstream arrived;
  * returns 0, or -1 with the failure recorded in r. */
 static int
 plan_domain(struct domain_run *r)
 {
-	if (plan_policy(r) == -1 || plan_file(r) == -1 || plan_records(r) == -1)
+	if (plan_policy(r) == -1 || plan_file(r) == -1 ||
+	    plan_records(r) == -1 || plan_mx_gate(r) == -1)
 		return -1;
-	return plan_mx_gate(r);
+	return plan_zones(r);
 }
 
 /* ----------------------------------------------------------- publish */
