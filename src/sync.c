@@ -1017,16 +1017,6 @@ plan_wildcard_domain(struct domain_run *r)
 	return -1;
 }
 
-/* Is zone strictly below domain (a zone of its own for _mta-sts.D)? */
-static int
-zone_below(const char *zone, const char *domain)
-{
-	size_t z = strlen(zone), n = strlen(domain);
-
-	return z > n + 1 && zone[z - n - 1] == '.' &&
-	       ascii_casecmp(zone + z - n, domain) == 0;
-}
-
 /* The port r's UPDATE goes to, for messages. */
 static unsigned
 run_port(const struct domain_run *r)
@@ -1115,7 +1105,8 @@ plan_tlsrpt_zone(struct domain_run *r)
 static const char *
 below_hint(const struct domain_run *r)
 {
-	if (!zone_below(r->target->zone, r->dc->name))
+	/* strictly below: a zone of its own for _mta-sts.D */
+	if (!name_under(r->target->zone, r->dc->name, 1))
 		return "";
 	return " (the zone of _mta-sts is below the domain, and its primary "
 	       "is asked for the domain's MX and _smtp._tls records too: a "
