@@ -1017,13 +1017,6 @@ plan_wildcard_domain(struct domain_run *r)
 	return -1;
 }
 
-/* The port r's UPDATE goes to, for messages. */
-static unsigned
-run_port(const struct domain_run *r)
-{
-	return r->dc->port ? r->dc->port : CONF_DEFAULT_PORT;
-}
-
 /*
  * Fail r when the zone its UPDATE goes to (r->target's) does not hold
  * _mta-sts.<domain>, as the primary's answers tell: that name is a zone
@@ -1049,12 +1042,12 @@ plan_sts_zone(struct domain_run *r)
 		         "_mta-sts.%s from zone %s (remove the delegation), or "
 		         "serve both zones from one primary and set `server` "
 		         "to it",
-		         d, z, sz, r->target->server, run_port(r), d, z);
+		         d, z, sz, r->target->server, r->dc->port, d, z);
 	else
 		run_fail(r,
 		         "_mta-sts.%s is in zone %s on %s port %u, not in zone "
 		         "%s%s: an UPDATE of zone %s cannot change it; %s",
-		         d, sz, r->target->server, run_port(r), z,
+		         d, sz, r->target->server, r->dc->port, z,
 		         r->target->zone_set ? ", which `zone` names"
 		                             : ", found for it by SOA queries",
 		         z,
@@ -1085,7 +1078,7 @@ plan_tlsrpt_zone(struct domain_run *r)
 	         r->state.away & DNS_NAME_TLSRPT ? "delegated to other "
 	                                           "nameservers than"
 	                                         : "on",
-	         r->target->server, run_port(r));
+	         r->target->server, r->dc->port);
 	run_fail(r,
 	         "_smtp._tls.%s is in zone %s (%s), _mta-sts.%s in zone %s: "
 	         "a domain's two records go in one UPDATE of one zone, so "
@@ -1128,8 +1121,7 @@ plan_read_dns(struct domain_run *r)
 	diag_init(&d);
 	if (dc->resolver != NULL)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
-		         dc->resolver_port ? dc->resolver_port
-		                           : CONF_DEFAULT_PORT);
+		         dc->resolver_port);
 	r->target = xmalloc(sizeof(*r->target));
 	rc = dns_target_find_read(
 	    dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
