@@ -2804,19 +2804,6 @@ inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 	}
 }
 
-/* Is name zone itself or below it? (Both lower case, no trailing dot.) */
-static int
-name_under(const char *name, const char *zone)
-{
-	size_t n = strlen(name), z = strlen(zone);
-
-	if (z == 0)
-		return 1; /* the root */
-	if (n < z || strcmp(name + n - z, zone) != 0)
-		return 0;
-	return n == z || name[n - z - 1] == '.';
-}
-
 /* The length of tmpl with %d expanded to name (and %% to %). */
 static size_t
 expanded_len(const char *tmpl, const char *name)
@@ -2927,7 +2914,7 @@ domain_check(struct parser *p, const struct domain_conf *d,
 	if (d->policy_file_tmpl == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no policy-file", d->name);
-	if (d->zone != NULL && !name_under(d->name, d->zone))
+	if (d->zone != NULL && !name_under(d->name, d->zone, 0))
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" is not in zone \"%s\": its "
 		            "_mta-sts and _smtp._tls records must be; fix the "

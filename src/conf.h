@@ -85,6 +85,7 @@ struct domain_conf {
 	unsigned max_age;              /* if has_max_age, 0..31557600 */
 	unsigned short verify_timeout; /* seconds, 1..3600 */
 	unsigned short timeout;        /* seconds, 1..3600 */
+	/* of server and resolver: CONF_DEFAULT_PORT unless set, never 0 */
 	unsigned short port;
 	unsigned short resolver_port;
 

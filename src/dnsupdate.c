@@ -1252,14 +1252,25 @@ answer_end(const unsigned char *m, size_t len)
 	return off <= len ? off : 0;
 }
 
+/* Could the reply m (len bytes) be a referral: NOERROR, AA bit clear, no
+ * answer? Its authority section then tells where the name went. */
+static int
+maybe_referral(const unsigned char *m, size_t len)
+{
+	return len >= 12 && !(m[2] & 0x04) && (m[3] & 0x0F) == 0 && m[6] == 0 &&
+	       m[7] == 0;
+}
+
 /* Parse the message m into *pkt; with answer_only, only its header,
  * question and answer sections (the authority and additional records,
  * name servers, glue and the TSIG RR, are not needed then: parsing them
- * cost more than the rest). Returns 0, or -1. */
+ * cost more than the rest), unless it may be a referral, whose NS
+ * records state_txt_check() reads. Returns 0, or -1. */
 static int
 parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 {
-	size_t end = answer_only ? answer_end(m, len) : 0;
+	size_t end =
+	    answer_only && !maybe_referral(m, len) ? answer_end(m, len) : 0;
 	ldns_status st;
 
 	if (end > 0 && end < len) {
@@ -1887,23 +1898,29 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	ldns_rdf_deep_free(qn);
 }
 
+/* Add the queries of type at the two names of domain to b:
+ * _mta-sts.<domain>, then _smtp._tls.<domain>. */
+static void
+names_batch(struct batch *b, const char *domain, ldns_rr_type type)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	batch_add(b, name, type);
+	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
+	batch_add(b, name, type);
+}
+
 /* Add the state queries of domain to b: TXT at _mta-sts.<domain> and
- * _smtp._tls.<domain>, and with with_mx the MX of domain and the SOA of
- * both names (which zone holds each: either may be a zone of its own). */
+ * _smtp._tls.<domain>, and with with_mx the MX of domain. (The zone of
+ * each name is asked by dns_state_zones(), only for a domain that
+ * changes.) */
 static void
 state_batch(struct batch *b, const char *domain, int with_mx)
 {
-	char sts[DNS_NAME_MAX + 16], tlsrpt[DNS_NAME_MAX + 16];
-
-	snprintf(sts, sizeof(sts), "_mta-sts.%s", domain);
-	snprintf(tlsrpt, sizeof(tlsrpt), "_smtp._tls.%s", domain);
-	batch_add(b, sts, LDNS_RR_TYPE_TXT);
-	batch_add(b, tlsrpt, LDNS_RR_TYPE_TXT);
-	if (!with_mx)
-		return;
-	batch_add(b, domain, LDNS_RR_TYPE_MX);
-	batch_add(b, sts, LDNS_RR_TYPE_SOA);
-	batch_add(b, tlsrpt, LDNS_RR_TYPE_SOA);
+	names_batch(b, domain, LDNS_RR_TYPE_TXT);
+	if (with_mx)
+		batch_add(b, domain, LDNS_RR_TYPE_MX);
 }
 
 /* defined with the discovery, which uses it first */
@@ -1965,15 +1982,23 @@ soa_zone(const ldns_pkt *ans, const char *name)
 /*
  * Check answer i of b (sent to t), the TXT records of one of the names of
  * a state (bit: DNS_NAME_STS or DNS_NAME_TLSRPT), into st: authoritative,
- * or, for a name that st->away says t does not serve, a referral (NOERROR,
- * AA bit clear, no answer; the authority section of a TXT answer is not
- * parsed), which leaves the bit set (nothing is read there). Returns 0,
- * or -1 with the reason in d.
+ * or a referral (NOERROR, AA bit clear, no answer), which sets or leaves
+ * the bit in st->away (nothing is read there): at the first read
+ * (first_read), one to a zone below t's that referral_zone() finds in its
+ * authority section, whose name goes in st's *_zone; at a read again,
+ * any, for a name that st->away says t does not serve (the authority
+ * section is not parsed). Returns 0, or -1 with the reason in d.
  */
 static int
 state_txt_check(const struct dns_target *t, const struct batch *b, size_t i,
-                unsigned bit, struct dns_state *st, struct diag *d)
+                unsigned bit, int first_read, struct dns_state *st,
+                struct diag *d)
 {
+	char **zone = bit == DNS_NAME_STS ? &st->sts_zone : &st->tlsrpt_zone;
+
+	if (first_read && i < b->k && t->zone[0] != '\0' &&
+	    (*zone = referral_zone(t, b->ans[i], b->q[i].name)) != NULL)
+		st->away |= bit;
 	if ((st->away & bit) && i < b->k &&
 	    ldns_pkt_get_rcode(b->ans[i]) == LDNS_RCODE_NOERROR &&
 	    !ldns_pkt_aa(b->ans[i]) &&
@@ -1985,8 +2010,8 @@ state_txt_check(const struct dns_target *t, const struct batch *b, size_t i,
 
 /* Take into st the zone of the name of the SOA query i of b (bit: its
  * DNS_NAME_*), when its answer came and tells: a referral (st->away) or
- * an authoritative SOA. Nothing is checked: batch_check() does that
- * after the other answers, in the order of the queries. */
+ * an authoritative SOA; else none. Nothing is checked: batch_check()
+ * does that after both answers, in the order of the queries. */
 static void
 state_zone(const struct dns_target *t, const struct batch *b, size_t i,
            unsigned bit, struct dns_state *st)
@@ -1994,6 +2019,8 @@ state_zone(const struct dns_target *t, const struct batch *b, size_t i,
 	char **zone = bit == DNS_NAME_STS ? &st->sts_zone : &st->tlsrpt_zone;
 	int rcode;
 
+	free(*zone);
+	*zone = NULL;
 	if (i >= b->k)
 		return;
 	rcode = ldns_pkt_get_rcode(b->ans[i]);
@@ -2027,14 +2054,10 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 
 	memset(st, 0, sizeof(*st));
 	st->away = away;
-	if (with_mx) {
-		state_zone(t, b, first + 3, DNS_NAME_STS, st);
-		state_zone(t, b, first + 4, DNS_NAME_TLSRPT, st);
-	}
-	if (state_txt_check(t, b, first, DNS_NAME_STS, st, d) == -1 ||
-	    state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, st, d) == -1 ||
-	    (with_mx && (batch_check(t, b, first + 2, 1, d) == -1 ||
-	                 batch_check_from(t, b, first + 3, 0, d) == -1))) {
+	if (state_txt_check(t, b, first, DNS_NAME_STS, with_mx, st, d) == -1 ||
+	    state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx, st, d) ==
+	        -1 ||
+	    (with_mx && batch_check(t, b, first + 2, 1, d) == -1)) {
 		dns_state_free(st);
 		return -1;
 	}
@@ -2056,9 +2079,8 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	return 0;
 }
 
-/* Read the TXT records of domain (and its MX and the zones of its names,
- * with with_mx) from t: the queries are sent at once (pipelined); away as
- * state_take() takes it. */
+/* Read the TXT records of domain (and its MX, with with_mx) from t: the
+ * queries are sent at once (pipelined); away as state_take() takes it. */
 static int
 state_read(const struct dns_target *t, const char *domain, int with_mx,
            unsigned away, struct dns_state *st, struct diag *d)
@@ -2080,6 +2102,24 @@ dns_state_read(const struct dns_target *t, const char *domain,
                struct dns_state *st, struct diag *d)
 {
 	return state_read(t, domain, 1, 0, st, d);
+}
+
+/* Ask t for the zones of domain's two names; see dnsupdate.h. */
+int
+dns_state_zones(const struct dns_target *t, const char *domain,
+                struct dns_state *st, struct diag *d)
+{
+	struct batch b;
+	int rc;
+
+	b.n = 0;
+	names_batch(&b, domain, LDNS_RR_TYPE_SOA);
+	batch_send(t, &b);
+	state_zone(t, &b, 0, DNS_NAME_STS, st);
+	state_zone(t, &b, 1, DNS_NAME_TLSRPT, st);
+	rc = batch_check_from(t, &b, 0, 0, d);
+	batch_free(&b);
+	return rc;
 }
 
 /* Free what st holds (st itself belongs to the caller) and clear it. */

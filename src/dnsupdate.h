@@ -146,18 +146,19 @@ struct dns_state {
 	/* set by dns_state_read(): <domain>'s MX was asked (a state read
 	 * again after a conflict has none: it was needed to plan only) */
 	int mx_read;
-	/* set by dns_state_read(): the zone that holds _mta-sts.<domain>
+	/* set by dns_state_zones(): the zone that holds _mta-sts.<domain>
 	 * (_smtp._tls.<domain>) as the primary's answer to its SOA query
 	 * tells, NULL when it does not: either name may be a zone of its
 	 * own, or be delegated to one, and an UPDATE of another zone cannot
 	 * change it (NOTZONE, or a record BIND adds below a zone cut where
-	 * no one sees it) */
+	 * no one sees it); dns_state_read() sets that of a name its TXT
+	 * query found delegated */
 	char *sts_zone;
 	char *tlsrpt_zone;
 	/* which of those names (DNS_NAME_STS, DNS_NAME_TLSRPT) the primary
 	 * does not serve: the zone being updated delegates them to a zone on
 	 * other nameservers (a referral), whose name *_zone holds; nothing
-	 * was read there (set by any read) */
+	 * was read there (set by any read, and by dns_state_zones()) */
 	unsigned away;
 	/* set by dns_state_read(): _mta-sts.<domain> or _smtp._tls.<domain>
 	 * was answered NXDOMAIN without a CNAME, so no wildcard answers
@@ -206,18 +207,27 @@ void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
                        const char *wildcard, const char *created);
 
 /* Read the state of domain from the primary (over TCP, RD clear, signed
- * with t->key when set; the five queries, the TXT of its two names, its
- * MX and the SOA of its two names, pipelined on one connection). A name
- * that the primary's zone delegates to a zone it does not serve (a
- * referral) is read as empty, and flagged in st->away; st->sts_zone and
- * st->tlsrpt_zone tell the zone of each name, which the caller compares
- * with t->zone. Returns 0, or -1 with the reason in d (server, port and
- * rcode named).
+ * with t->key when set; the three queries, the TXT of its two names and
+ * its MX, pipelined on one connection). A name that the primary's zone
+ * delegates to a zone it does not serve (a referral to a zone below
+ * t->zone) is read as empty, flagged in st->away, and its zone put in
+ * st->sts_zone or st->tlsrpt_zone. Returns 0, or -1 with the reason in
+ * d (server, port and rcode named).
  * A null MX is listed as ".". dns_state_free() frees what st holds, not
  * st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,
                    struct dns_state *st, struct diag *d);
 void dns_state_free(struct dns_state *st);
+
+/* Ask the primary t for the SOA of domain's two names, _mta-sts.<domain>
+ * and _smtp._tls.<domain> (both pipelined on one connection), and take
+ * the zone of each into st (st->sts_zone, st->tlsrpt_zone; a referral
+ * to other nameservers flagged in st->away), which the caller compares
+ * with t->zone: either name may be a zone of its own. A sync run asks it
+ * only for a domain that changes, before anything is written for it.
+ * Returns 0, or -1 with the reason in d (server, port and rcode named). */
+int dns_state_zones(const struct dns_target *t, const char *domain,
+                    struct dns_state *st, struct diag *d);
 
 /* Put into out (size at least DNS_NAME_MAX + 16) a name just below name
  * that surely does not exist, which a wildcard answers alike only if name

@@ -1017,23 +1017,6 @@ plan_wildcard_domain(struct domain_run *r)
 	return -1;
 }
 
-/* Is zone strictly below domain (a zone of its own for _mta-sts.D)? */
-static int
-zone_below(const char *zone, const char *domain)
-{
-	size_t z = strlen(zone), n = strlen(domain);
-
-	return z > n + 1 && zone[z - n - 1] == '.' &&
-	       ascii_casecmp(zone + z - n, domain) == 0;
-}
-
-/* The port r's UPDATE goes to, for messages. */
-static unsigned
-run_port(const struct domain_run *r)
-{
-	return r->dc->port ? r->dc->port : CONF_DEFAULT_PORT;
-}
-
 /*
  * Fail r when the zone its UPDATE goes to (r->target's) does not hold
  * _mta-sts.<domain>, as the primary's answers tell: that name is a zone
@@ -1059,12 +1042,12 @@ plan_sts_zone(struct domain_run *r)
 		         "_mta-sts.%s from zone %s (remove the delegation), or "
 		         "serve both zones from one primary and set `server` "
 		         "to it",
-		         d, z, sz, r->target->server, run_port(r), d, z);
+		         d, z, sz, r->target->server, r->dc->port, d, z);
 	else
 		run_fail(r,
 		         "_mta-sts.%s is in zone %s on %s port %u, not in zone "
 		         "%s%s: an UPDATE of zone %s cannot change it; %s",
-		         d, sz, r->target->server, run_port(r), z,
+		         d, sz, r->target->server, r->dc->port, z,
 		         r->target->zone_set ? ", which `zone` names"
 		                             : ", found for it by SOA queries",
 		         z,
@@ -1095,7 +1078,7 @@ plan_tlsrpt_zone(struct domain_run *r)
 	         r->state.away & DNS_NAME_TLSRPT ? "delegated to other "
 	                                           "nameservers than"
 	                                         : "on",
-	         r->target->server, run_port(r));
+	         r->target->server, r->dc->port);
 	run_fail(r,
 	         "_smtp._tls.%s is in zone %s (%s), _mta-sts.%s in zone %s: "
 	         "a domain's two records go in one UPDATE of one zone, so "
@@ -1115,7 +1098,8 @@ plan_tlsrpt_zone(struct domain_run *r)
 static const char *
 below_hint(const struct domain_run *r)
 {
-	if (!zone_below(r->target->zone, r->dc->name))
+	/* strictly below: a zone of its own for _mta-sts.D */
+	if (!name_under(r->target->zone, r->dc->name, 1))
 		return "";
 	return " (the zone of _mta-sts is below the domain, and its primary "
 	       "is asked for the domain's MX and _smtp._tls records too: a "
@@ -1137,8 +1121,7 @@ plan_read_dns(struct domain_run *r)
 	diag_init(&d);
 	if (dc->resolver != NULL)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
-		         dc->resolver_port ? dc->resolver_port
-		                           : CONF_DEFAULT_PORT);
+		         dc->resolver_port);
 	r->target = xmalloc(sizeof(*r->target));
 	rc = dns_target_find_read(
 	    dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
@@ -1151,8 +1134,6 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	r->have_state = 1;
-	if (plan_sts_zone(r) == -1 || plan_tlsrpt_zone(r) == -1)
-		return -1;
 	/* d again: a second diag in this frame would deepen every worker's
 	 * stack (resident memory) by its size */
 	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)
@@ -1406,14 +1387,39 @@ plan_mx_gate(struct domain_run *r)
 	return rc;
 }
 
+/*
+ * When r changes (its file, or its records), ask its primary which zone
+ * holds each of its two names, and fail r if its UPDATE could not
+ * change them (plan_sts_zone(), plan_tlsrpt_zone()): before anything is
+ * written for it, the file too, so that a domain that would fail there
+ * keeps its last good state. One round trip, asked of no domain that has
+ * nothing to change: its records are right where they are, and no run
+ * with nothing to change waits for it.
+ */
+static int
+plan_zones(struct domain_run *r)
+{
+	struct diag d;
+
+	if (!r->file_differs && !r->dns_needed)
+		return 0;
+	diag_init(&d);
+	if (dns_state_zones(r->target, r->dc->name, &r->state, &d) == -1) {
+		run_fail(r, "%s", d.error);
+		return -1;
+	}
+	return plan_sts_zone(r) == -1 || plan_tlsrpt_zone(r) == -1 ? -1 : 0;
+}
+
 /* Plan one domain whose DNS state is read and whose upstream arrived;
  * returns 0, or -1 with the failure recorded in r. */
 static int
 plan_domain(struct domain_run *r)
 {
-	if (plan_policy(r) == -1 || plan_file(r) == -1 || plan_records(r) == -1)
+	if (plan_policy(r) == -1 || plan_file(r) == -1 ||
+	    plan_records(r) == -1 || plan_mx_gate(r) == -1)
 		return -1;
-	return plan_mx_gate(r);
+	return plan_zones(r);
 }
 
 /* ----------------------------------------------------------- publish */

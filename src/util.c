@@ -463,6 +463,18 @@ ascii_casecmp(const char *a, const char *b)
 	return ascii_ncasecmp(a, b, (size_t)-1);
 }
 
+int
+name_under(const char *name, const char *zone, int strictly)
+{
+	size_t n = strlen(name), z = strlen(zone);
+
+	if (z == 0) /* the root */
+		return !strictly || n > 0;
+	if (n < z || ascii_casecmp(name + n - z, zone) != 0)
+		return 0;
+	return n == z ? !strictly : name[n - z - 1] == '.';
+}
+
 void
 diag_init(struct diag *d)
 {

@@ -147,6 +147,11 @@ void sleep_seconds(double s);
 int ascii_casecmp(const char *a, const char *b);
 int ascii_ncasecmp(const char *a, const char *b, size_t n);
 
+/* Is the domain name name zone itself or below it (with strictly, below
+ * it only)? Both without a trailing dot, "" for the root; compared
+ * without regard to ASCII case, as DNS names are (RFC 4343). */
+int name_under(const char *name, const char *zone, int strictly);
+
 /*
  * Diagnostics collected by parsers and checks: at most one error (the
  * first one set wins) and a bounded list of warnings. Modules fill it;

@@ -1039,8 +1039,9 @@ linger_closed(int c, unsigned char *req)
 }
 
 /* Is the request m (len bytes) a query for the SOA record of a zone?
- * Those at a name of underscore_name() (a state read asks for the SOA of
- * the two names it reads) are not counted. */
+ * Those at a name of underscore_name() (a sync run asks for the SOA of
+ * the two names of a domain that changes, and the zone discovery for that
+ * of _mta-sts.D) are not counted. */
 static int
 is_soa_query(const unsigned char *m, size_t len)
 {

@@ -1,7 +1,7 @@
 /*
  * util-test.c - the diagnostics: the first error wins, context added
  * after an error, bounded messages that say where they were cut; and the
- * log turns control bytes into '?'.
+ * log turns control bytes into '?'; a name at or below a zone.
  */
 #include "config.h"
 
@@ -160,6 +160,29 @@ test_parse_uint(void)
 	   "parse_uint: empty or not digits");
 }
 
+/* name_under: a name at or below a zone, by whole labels, case aside;
+ * strictly, below it only. */
+static void
+test_name_under(void)
+{
+	ok(name_under("example.com", "example.com", 0) &&
+	       !name_under("example.com", "example.com", 1),
+	   "name_under: the zone itself, unless strictly");
+	ok(name_under("_mta-sts.example.com", "example.com", 0) &&
+	       name_under("_mta-sts.example.com", "example.com", 1),
+	   "name_under: a name below");
+	ok(!name_under("badexample.com", "example.com", 0) &&
+	       !name_under("com", "example.com", 0),
+	   "name_under: whole labels only, not a name above");
+	ok(name_under("Mail.EXAMPLE.com", "example.COM", 1) &&
+	       name_under("EXAMPLE.com", "example.com", 0),
+	   "name_under: ASCII case does not count (RFC 4343)");
+	ok(name_under("example.com", "", 0) &&
+	       name_under("example.com", "", 1) && name_under("", "", 0) &&
+	       !name_under("", "", 1),
+	   "name_under: \"\" is the root, above every name");
+}
+
 /* What messages may quote: secrets are told from names and paths. */
 static void
 test_secret_shapes(void)
@@ -305,6 +328,7 @@ main(void)
 	test_key_as_path();
 	test_first_wins();
 	test_parse_uint();
+	test_name_under();
 	test_append();
 	test_cut();
 	test_log_clean();
