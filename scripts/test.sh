@@ -2,8 +2,9 @@
 # test.sh - the whole test suite from a fresh clone: installs missing Debian
 # packages, bootstraps autotools, then builds and runs every test three
 # times: in a plain build of the release tarball (`make distcheck`: the
-# tarball holds every file git tracks, builds and passes its tests on its
-# own, installs and uninstalls cleanly), under AddressSanitizer + UBSan
+# tarball holds every file git tracks, which git must be able to list:
+# run it as the checkout's owner; builds and passes its tests on its own,
+# installs and uninstalls cleanly), under AddressSanitizer + UBSan
 # and under ThreadSanitizer; runs the tests that reach the OpenSSL 1.1.1
 # code in a build that uses it, replays the fuzz corpus and, when clang's
 # libFuzzer is there, fuzzes each parser briefly; runs the unit tests and
