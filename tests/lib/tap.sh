@@ -169,17 +169,31 @@ nobody_ok() {
 		as_nobody "$MTA_STS_SYNC" --version >/dev/null 2>&1
 }
 
-# status_owner PID: the owner (uid) of /proc/PID/status once PID runs
-# mta-sts-sync (past a wrapper's exec, and a moment for its start): 0 for
-# a process that made itself non-dumpable (prctl PR_SET_DUMPABLE 0), its
-# own user's otherwise; empty when it ended first.
+# status_owner PID: the owner (uid) of /proc/PID/status once PID, started
+# as another user than root ("${NOBODY[@]}" CMD), runs the program: past
+# the wrappers that run as root (env) or whose own change of user makes
+# the file root's (setpriv); then 0 as soon as the program has made itself
+# non-dumpable (prctl PR_SET_DUMPABLE 0), which a slow start (sanitizers,
+# valgrind, a loaded machine) may delay. Each wait lasts 5 to 6 s at most:
+# then the last owner read, its user's for a program that never makes itself
+# non-dumpable; empty if it never got past the wrappers or ended first
+# (a zombie's files are root's too).
 status_owner() {
-	for _ in $(seq 1 100); do
-		[ "$(cat "/proc/$1/comm" 2>/dev/null)" = mta-sts-sync ] && break
+	local owner="" past="" comm uid end=$((SECONDS + 5))
+	while [ "$SECONDS" -le "$end" ]; do
+		comm=$(cat "/proc/$1/comm" 2>/dev/null) || break
+		uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+		[ "$comm" != setpriv ] && [ -n "$uid" ] && [ "$uid" != 0 ] && past=1 && break
 		sleep 0.05
 	done
-	sleep 0.3
-	stat -c %u "/proc/$1/status" 2>/dev/null
+	end=$((SECONDS + 5))
+	while [ -n "$past" ] && [ "$SECONDS" -le "$end" ]; do
+		owner=$(stat -c %u "/proc/$1/status" 2>/dev/null) || { owner=""; break; }
+		grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && { owner=""; break; }
+		[ "$owner" = 0 ] && break
+		sleep 0.05
+	done
+	echo "$owner"
 }
 
 # run_cmd VAR_OUT VAR_RC CMD...: run CMD capturing stdout+stderr and status.
