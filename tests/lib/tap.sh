@@ -25,7 +25,9 @@ _tap_exit() {
 	printf '%s\n' "$_tap_cleanups" | while IFS= read -r c; do
 		[ -n "$c" ] && eval "$c" >/dev/null 2>&1
 	done
-	rm -rf "$T"
+	# the ports freeport reserved, once the servers on them are stopped
+	[ -f "$T.ports" ] && xargs -d '\n' rmdir <"$T.ports" >/dev/null 2>&1
+	rm -rf "$T" "$T.ports"
 	exit $rc
 }
 trap _tap_exit EXIT
@@ -98,8 +100,25 @@ done_testing() {
 	exit 0
 }
 
-# freeport [N]: N free loopback ports, one per line.
-freeport() { "$top_builddir/tests/tools/freeport" "${1:-1}"; }
+# freeport [N]: N free loopback ports, one per line, each reserved until
+# the test ends. tests/tools/freeport binds a port and releases it, so two
+# tests started together (-j4) could be handed the same one before either
+# server has bound it; a directory per port (mkdir is atomic) keeps it
+# from every other test that asks meanwhile. Works in $(...): the
+# reservations are listed in $T.ports, which the exit trap removes.
+freeport() {
+	local n=${1:-1} p got=0 d
+	for _ in $(seq 1 $((n * 50))); do
+		p=$("$top_builddir/tests/tools/freeport") || return 1
+		d=${TMPDIR:-/tmp}/mta-sts-port.$p
+		mkdir "$d" 2>/dev/null || continue
+		echo "$d" >>"$T.ports"
+		echo "$p"
+		got=$((got + 1))
+		[ "$got" -lt "$n" ] || return 0
+	done
+	return 1
+}
 
 # hold_lock FILE: start a process that holds an flock(2) lock on FILE,
 # as a writer holds its policy temporary, until it is killed (its pid in
