@@ -2,13 +2,17 @@
 # test.sh - the whole test suite from a fresh clone: installs missing Debian
 # packages, bootstraps autotools, then builds and runs every test three
 # times: in a plain build of the release tarball (`make distcheck`: the
-# tarball holds every file git tracks, builds and passes its tests on its
-# own, installs and uninstalls cleanly), under AddressSanitizer + UBSan
+# tarball holds every file git tracks, which git must be able to list:
+# run it as the checkout's owner; builds and passes its tests on its own,
+# installs and uninstalls cleanly), under AddressSanitizer + UBSan
 # and under ThreadSanitizer; runs the tests that reach the OpenSSL 1.1.1
 # code in a build that uses it, replays the fuzz corpus and, when clang's
 # libFuzzer is there, fuzzes each parser briefly; runs the unit tests and
-# two end-to-end tests under valgrind. Compiler warnings are errors in
-# every build (configure --enable-werror; distcheck's own).
+# two end-to-end tests under valgrind, each of which passes only if it
+# exits with status 0 and its TAP output is whole: a plan whose count
+# matches its results, no "Bail out!" (scripts/test-lib.sh, checked by
+# tests/ci.test). Compiler warnings are errors in every build (configure
+# --enable-werror; distcheck's own).
 # Ends with one line: "N passed, N failed, N skipped".
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -30,19 +34,9 @@ failed=0
 skipped=0
 broken=0
 
-# count OUT: add the totals of the test-suite summary that make check
-# printed in OUT to the counters.
-count() {
-	local p f e s x
-	p=$(sed -n 's/^# PASS: *//p' "$1" | head -1)
-	f=$(sed -n 's/^# FAIL: *//p' "$1" | head -1)
-	e=$(sed -n 's/^# ERROR: *//p' "$1" | head -1)
-	s=$(sed -n 's/^# SKIP: *//p' "$1" | head -1)
-	x=$(sed -n 's/^# XPASS: *//p' "$1" | head -1)
-	passed=$((passed + ${p:-0}))
-	failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0}))
-	skipped=$((skipped + ${s:-0}))
-}
+# count OUT (a make check summary) and tap_count FILE (one test's TAP
+# output, which fails when the test stopped part-way): scripts/test-lib.sh
+. "$top/scripts/test-lib.sh" || exit 2
 
 # took NAME START: say how long step NAME took since START ($SECONDS).
 took() {
@@ -165,23 +159,6 @@ if command -v clang >/dev/null 2>&1; then
 	suite fuzz --enable-fuzz CC=clang
 fi
 
-# tap_count FILE: add the TAP results in FILE to the counters; returns 1
-# if it holds a failure or no result at all.
-tap_count() {
-	local p f s
-	if grep -q '^1\.\.0 # SKIP' "$1"; then
-		skipped=$((skipped + 1))
-		return 0
-	fi
-	p=$(grep -cE '^ok [0-9]+' "$1" | head -1)
-	s=$(grep -cE '^ok [0-9]+.*# SKIP' "$1" | head -1)
-	f=$(grep -cE '^not ok [0-9]+' "$1" | head -1)
-	passed=$((passed + p - s))
-	skipped=$((skipped + s))
-	failed=$((failed + f))
-	[ "$f" -eq 0 ] && [ "$p" -gt 0 ]
-}
-
 # valgrind memcheck over the unit tests and two end-to-end tests (the
 # program itself under valgrind), in the plain build. A publish-command's
 # supervisor is a fork of the run that never execs: at its _exit the
@@ -193,6 +170,7 @@ tap_count() {
 # threads' stacks "possibly lost".
 valgrind_suite() {
 	local dir="$top/build/plain" t rc logs="$top/build/valgrind"
+	local -A pid
 	command -v valgrind >/dev/null 2>&1 || { echo "=== valgrind: not installed, skipped"; return; }
 	[ -x "$dir/mta-sts-sync" ] || return
 	echo "=== valgrind"
@@ -206,9 +184,10 @@ EOW
 	# the end-to-end tests side by side, the unit tests beside them:
 	# valgrind runs a program's threads one at a time, so each test keeps
 	# about one core busy (check.test, the longest, two: it runs its text
-	# and JSON checks side by side)
+	# and JSON checks side by side); each one's exit status is waited for
 	for t in sync check; do
 		MTA_STS_SYNC="$logs/mta-sts-sync" bash "$top/tests/$t.test" >"$logs/$t.tap" 2>&1 &
+		pid[$t]=$!
 	done
 	for t in "$dir"/tests/unit/*-test; do
 		valgrind -q --error-exitcode=99 --leak-check=full \
@@ -217,9 +196,11 @@ EOW
 		tap_count "$logs/$(basename "$t").tap" && [ $rc -eq 0 ] ||
 			{ echo "valgrind: $(basename "$t") failed (status $rc)"; grep -v '^ok' "$logs/$(basename "$t").tap" | head -20; broken=1; }
 	done
-	wait
 	for t in sync check; do
-		tap_count "$logs/$t.tap" || { echo "valgrind: tests/$t.test failed"; grep '^not ok' -A3 "$logs/$t.tap" | head -20; broken=1; }
+		wait "${pid[$t]}"
+		rc=$?
+		tap_count "$logs/$t.tap" && [ $rc -eq 0 ] ||
+			{ echo "valgrind: tests/$t.test failed (status $rc)"; grep -E '^(not ok|Bail out!)' -A3 "$logs/$t.tap" | head -20; broken=1; }
 	done
 	if cat "$logs"/vg.*.log 2>/dev/null | grep -q .; then
 		echo "valgrind reported errors:"; cat "$logs"/vg.*.log | head -40; broken=1

@@ -27,7 +27,7 @@
 #   dns_key_from_yaml YAML OUT               BIND key file of a keymgr -t key
 #   dns_stop DIR                             stop the server early
 #   dns_port VAR                 a free port in VAR, reserved against the
-#                                other tests that use dns_port meanwhile
+#                                other tests until this one ends (freeport)
 #   dns_serial PORT [ZONE]                   the zone's SOA serial
 #   dns_txt PORT NAME                        the TXT records, one a line
 #   dns_batch PORT TYPE NAME...              "NAME DATA" of each answer,
@@ -92,20 +92,12 @@ dns_require_pdns_bind() {
 		ls /usr/lib/*/pdns/libbindbackend.so >/dev/null 2>&1
 }
 
-# dns_port VAR: set VAR to a free loopback port. freeport alone can hand
-# the same port to two tests started together; a directory per port
-# (mkdir is atomic) reserves it until this test ends.
+# dns_port VAR: set VAR to a free loopback port, reserved until this test
+# ends (freeport).
 dns_port() {
-	local p i
-	for i in $(seq 1 50); do
-		p=$(freeport) || return 1
-		if mkdir "${TMPDIR:-/tmp}/mta-sts-port.$p" 2>/dev/null; then
-			at_exit "rmdir '${TMPDIR:-/tmp}/mta-sts-port.$p'"
-			eval "$1=\$p"
-			return 0
-		fi
-	done
-	return 1
+	local p
+	p=$(freeport) || return 1
+	eval "$1=\$p"
 }
 
 # dns_key DIR [ALG] [NAME]: generate a TSIG key as tsig-keygen writes it.

@@ -25,7 +25,9 @@ _tap_exit() {
 	printf '%s\n' "$_tap_cleanups" | while IFS= read -r c; do
 		[ -n "$c" ] && eval "$c" >/dev/null 2>&1
 	done
-	rm -rf "$T"
+	# the ports freeport reserved, once the servers on them are stopped
+	[ -f "$T.ports" ] && xargs -d '\n' rmdir <"$T.ports" >/dev/null 2>&1
+	rm -rf "$T" "$T.ports"
 	exit $rc
 }
 trap _tap_exit EXIT
@@ -98,8 +100,25 @@ done_testing() {
 	exit 0
 }
 
-# freeport [N]: N free loopback ports, one per line.
-freeport() { "$top_builddir/tests/tools/freeport" "${1:-1}"; }
+# freeport [N]: N free loopback ports, one per line, each reserved until
+# the test ends. tests/tools/freeport binds a port and releases it, so two
+# tests started together (-j4) could be handed the same one before either
+# server has bound it; a directory per port (mkdir is atomic) keeps it
+# from every other test that asks meanwhile. Works in $(...): the
+# reservations are listed in $T.ports, which the exit trap removes.
+freeport() {
+	local n=${1:-1} p got=0 d
+	for _ in $(seq 1 $((n * 50))); do
+		p=$("$top_builddir/tests/tools/freeport") || return 1
+		d=${TMPDIR:-/tmp}/mta-sts-port.$p
+		mkdir "$d" 2>/dev/null || continue
+		echo "$d" >>"$T.ports"
+		echo "$p"
+		got=$((got + 1))
+		[ "$got" -lt "$n" ] || return 0
+	done
+	return 1
+}
 
 # hold_lock FILE: start a process that holds an flock(2) lock on FILE,
 # as a writer holds its policy temporary, until it is killed (its pid in
@@ -169,17 +188,31 @@ nobody_ok() {
 		as_nobody "$MTA_STS_SYNC" --version >/dev/null 2>&1
 }
 
-# status_owner PID: the owner (uid) of /proc/PID/status once PID runs
-# mta-sts-sync (past a wrapper's exec, and a moment for its start): 0 for
-# a process that made itself non-dumpable (prctl PR_SET_DUMPABLE 0), its
-# own user's otherwise; empty when it ended first.
+# status_owner PID: the owner (uid) of /proc/PID/status once PID, started
+# as another user than root ("${NOBODY[@]}" CMD), runs the program: past
+# the wrappers that run as root (env) or whose own change of user makes
+# the file root's (setpriv); then 0 as soon as the program has made itself
+# non-dumpable (prctl PR_SET_DUMPABLE 0), which a slow start (sanitizers,
+# valgrind, a loaded machine) may delay. Each wait lasts 5 to 6 s at most:
+# then the last owner read, its user's for a program that never makes itself
+# non-dumpable; empty if it never got past the wrappers or ended first
+# (a zombie's files are root's too).
 status_owner() {
-	for _ in $(seq 1 100); do
-		[ "$(cat "/proc/$1/comm" 2>/dev/null)" = mta-sts-sync ] && break
+	local owner="" past="" comm uid end=$((SECONDS + 5))
+	while [ "$SECONDS" -le "$end" ]; do
+		comm=$(cat "/proc/$1/comm" 2>/dev/null) || break
+		uid=$(sed -n 's/^Uid:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+		[ "$comm" != setpriv ] && [ -n "$uid" ] && [ "$uid" != 0 ] && past=1 && break
 		sleep 0.05
 	done
-	sleep 0.3
-	stat -c %u "/proc/$1/status" 2>/dev/null
+	end=$((SECONDS + 5))
+	while [ -n "$past" ] && [ "$SECONDS" -le "$end" ]; do
+		owner=$(stat -c %u "/proc/$1/status" 2>/dev/null) || { owner=""; break; }
+		grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null && { owner=""; break; }
+		[ "$owner" = 0 ] && break
+		sleep 0.05
+	done
+	echo "$owner"
 }
 
 # run_cmd VAR_OUT VAR_RC CMD...: run CMD capturing stdout+stderr and status.
