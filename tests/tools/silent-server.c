@@ -135,6 +135,21 @@
  *             record "unrelated=someone" added as prereq-refuse adds it;
  *             the others applied: an UPDATE refused by the prerequisites
  *             (another's edit of a record not ours), then sent again
+ *   bad-update=KIND  each UPDATE applied, then answered NOERROR by a
+ *             faulty reply of KIND instead of its own, and the
+ *             connection closed; KIND (signed as ever unless said):
+ *               id       another message id
+ *               zone     another zone (a letter of its name changed)
+ *               opcode   opcode QUERY
+ *               query    the QR bit clear: no response
+ *               garbage  the header and zone of its reply, then ANCOUNT 1
+ *                        and 16 bytes that are no record, unsigned
+ *               short    its reply with the last 6 bytes (of the TSIG
+ *                        record) cut, the length prefix telling the rest
+ *               tsig     its reply, the MAC size in the TSIG record one
+ *                        more than the MAC
+ *   bad-first=KIND  the same faulty reply, then the UPDATE's own: a reply
+ *             that answers no UPDATE, or cannot be read, before it
  * Every session mode prints "add OWNER TTL" for each record an UPDATE it
  * applies adds. With $SILENT_SERVER_HOOK set to "N:COMMAND", a session
  * mode runs the shell COMMAND when it reads the N-th UPDATE (from 1),
@@ -872,6 +887,69 @@ send_msg(int c, const void *msg, size_t len, const char *mode)
 	free(f);
 }
 
+/* The faulty reply of the bad- modes (see the top of this file), of kind
+ * kind, to the UPDATE m (len bytes), which was applied: into out. Returns
+ * 0, or -1 if m is not DNS. */
+static int
+bad_reply(const unsigned char *m, size_t len, const char *kind, struct buf *out)
+{
+	ldns_pkt *pkt = NULL, *a;
+	struct tsig_mac req;
+	unsigned char name[256], alg[256], *h;
+	size_t ulen;
+
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
+		return -1;
+	a = zone_answer(pkt); /* an UPDATE's: its header and zone only */
+	ldns_pkt_free(pkt);
+	if (strcmp(kind, "id") == 0)
+		ldns_pkt_set_id(a, ldns_pkt_id(a) ^ 0x5a5a);
+	ldns_pkt_set_opcode(a, strcmp(kind, "opcode") == 0
+	                           ? LDNS_PACKET_QUERY
+	                           : LDNS_PACKET_UPDATE);
+	ldns_pkt_set_qr(a, strcmp(kind, "query") != 0);
+	if (pkt_take(a, out) == -1 || out->len < 14)
+		return -1;
+	h = (unsigned char *)out->data;
+	ulen = out->len;
+	if (strcmp(kind, "zone") == 0)
+		h[13] ^= 1; /* the first letter of the zone's name */
+	if (strcmp(kind, "garbage") == 0) {
+		h[7] = 1; /* ANCOUNT */
+		memset(alg, 0xff, 16);
+		buf_append(out, alg, 16);
+		return 0;
+	}
+	if (!have_key || request_mac(m, len, &req) == -1)
+		return 0;
+	sign_reply(out, &req, key.name);
+	h = (unsigned char *)out->data;
+	if (strcmp(kind, "short") == 0)
+		out->len -= 6;
+	if (strcmp(kind, "tsig") == 0) /* past owner, type ... RDLENGTH,
+	                                  algorithm, time signed, fudge */
+		h[ulen + wire_name(key.name, name) + 10 +
+		  wire_name(tsig_alg_wire_name(key.alg), alg) + 9]++;
+	return 0;
+}
+
+/* In the bad- modes, when the request m (len bytes) is an UPDATE, send
+ * on c its faulty reply. Returns -1 when the connection is then to be
+ * closed (bad-update), else 0. */
+static int
+send_bad(int c, const unsigned char *m, size_t len, const char *mode)
+{
+	struct buf b;
+
+	if (strncmp(mode, "bad-", 4) != 0 || ((m[2] >> 3) & 0xF) != 5)
+		return 0;
+	buf_init(&b, MSG_MAX);
+	if (bad_reply(m, len, strchr(mode, '=') + 1, &b) == 0)
+		send_msg(c, b.data, b.len, "keep");
+	buf_free(&b);
+	return strncmp(mode, "bad-update=", 11) == 0 ? -1 : 0;
+}
+
 /* Send two copies of the reply r that match no request: one with
  * another message id, one with another question (its type changed). */
 static void
@@ -986,7 +1064,8 @@ is_session(const char *mode)
 	    "drop-later",   "spoof-first",   "spoof-only",
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
 	    "ttl-refuse=",  "ttl-age",       "late-refuse",
-	    "late-lost",    "misjudge-edit", "prereq-once"};
+	    "late-lost",    "misjudge-edit", "prereq-once",
+	    "bad-update=",  "bad-first="};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -1147,7 +1226,8 @@ session(int c, const char *mode)
 		    (update && updates == 2 && strcmp(mode, "late-lost") == 0))
 			break;
 		send_forged(c, req + 2, len, mode);
-		if (deliver(c, &out, &prev, mode) == -1)
+		if (send_bad(c, req + 2, len, mode) == -1 ||
+		    deliver(c, &out, &prev, mode) == -1)
 			break;
 	}
 	buf_free(&out);
