@@ -44,8 +44,12 @@
  *   keep      just that
  *   dup=MS    each reply sent again MS milliseconds later: a duplicated
  *             reply (a middlebox, a retransmitting server)
- *   idle-dup=MS  the last reply sent again once no request came for MS
- *             milliseconds: a duplicate that waits on an idle connection
+ *   idle-dup=FILE  the last reply sent again, and "duplicate sent
+ *             (connection N)" printed, once FILE exists while no request
+ *             is pending (the client holds between two steps, as dns-tool
+ *             --hold-after-read FILE does): a duplicate that waits on an
+ *             idle connection; "request after duplicate (connection N)"
+ *             printed for each request that comes on it then
  *   stale     each reply after the first of a connection preceded by the
  *             one before it again: a stale reply where the next is due
  *   stray     each reply preceded by a copy with another message id and
@@ -60,12 +64,13 @@
  *   cut       the reply's length prefix 100 bytes more than follows,
  *             then the connection closed: a reply cut mid-message
  *   len=N     a length prefix of N (below 12) and N bytes of the reply
- *   idle-close=MS  the connection closed when no request came for MS
- *             milliseconds: a server's idle timeout between exchanges;
- *             only its sending side (shutdown), then what the client
- *             still sends is read, and "request after close (connection
- *             N)" printed for each request, left unanswered, until the
- *             client closes its side
+ *   idle-close=FILE  the connection closed, and "closed (connection
+ *             N)" printed, once FILE exists while no request is pending:
+ *             a server's idle timeout between exchanges; only its
+ *             sending side (shutdown), then what the client still sends
+ *             is read, and "request after close (connection N)" printed
+ *             for each request, left unanswered, until the client closes
+ *             its side
  *   drop-update  an UPDATE read (and not applied), then the connection
  *             closed unanswered: a primary lost while it held the UPDATE
  *   drop-applied  an UPDATE read and applied, then the connection closed
@@ -1077,40 +1082,52 @@ is_session(const char *mode)
 	return 0;
 }
 
-/* Wait up to 10 s (idle-close=MS: MS ms) for the next request on c; with
- * idle-dup=MS, the last reply (prev, unless already sent again) is sent
- * again once MS ms pass without one. Returns 1 when a request came. */
+/* Wait up to 10 s for the next request on c. When FILE exists before
+ * one comes, *acted is set, and with idle-dup=FILE the last reply (prev)
+ * sent again (once); with idle-close=FILE the wait ends. Returns 1 when a
+ * request came. */
 static int
-await_request(int c, const char *mode, const struct buf *prev, int *again)
+await_request(int c, const char *mode, const struct buf *prev, int *acted)
 {
 	struct pollfd p = {.fd = c, .events = POLLIN};
-	int redo =
-	    strncmp(mode, "idle-dup=", 9) == 0 && prev->len > 0 && !*again;
-	long ms = strncmp(mode, "idle-close=", 11) == 0
-	              ? strtol(mode + 11, NULL, 10)
-	          : redo ? strtol(mode + 9, NULL, 10)
-	                 : 10000;
-	int r = poll(&p, 1, (int)ms);
+	int dup =
+	    strncmp(mode, "idle-dup=", 9) == 0 && prev->len > 0 && !*acted;
+	int shut = strncmp(mode, "idle-close=", 11) == 0;
+	const char *file = strchr(mode, '=') ? strchr(mode, '=') + 1 : "";
 
-	if (r == 0 && redo) {
+	for (int ms = 0; ms < 10000;) {
+		/* the file looked for every 10 ms while it can act */
+		int tick = dup || shut ? 10 : 10000 - ms;
+		int r = poll(&p, 1, tick);
+
+		ms += tick;
+		if (r != 0)
+			return r == 1;
+		if ((!dup && !shut) || access(file, F_OK) != 0)
+			continue;
+		*acted = 1;
+		if (shut)
+			return 0;
 		send_msg(c, prev->data, prev->len, "keep");
-		*again = 1;
-		return await_request(c, mode, prev, again);
+		printf("duplicate sent (connection %lu)\n", connections);
+		fflush(stdout);
+		dup = 0;
 	}
-	*again = 0;
-	return r == 1;
+	return 0;
 }
 
-/* After an idle close (idle-close=MS): close the sending side of c only,
- * and read what the client still sends until it closes its side (up to
- * 10 s), printing each request, unanswered: a client that sends on a
- * connection the server closed. */
+/* After an idle close (idle-close=FILE): close the sending side of c
+ * only, and read what the client still sends until it closes its side
+ * (up to 10 s), printing each request, unanswered: a client that sends on
+ * a connection the server closed. */
 static void
 linger_closed(int c, unsigned char *req)
 {
 	struct pollfd p = {.fd = c, .events = POLLIN};
 
 	shutdown(c, SHUT_WR);
+	printf("closed (connection %lu)\n", connections);
+	fflush(stdout);
 	while (poll(&p, 1, 10000) == 1 && read_request(c, req) > 0) {
 		printf("request after close (connection %lu)\n", connections);
 		fflush(stdout);
@@ -1191,7 +1208,7 @@ session(int c, const char *mode)
 {
 	static unsigned char req[MSG_MAX + 2];
 	struct buf out, prev;
-	int one = 1, again = 0;
+	int one = 1, acted = 0;
 
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	printf("connection %lu\n", ++connections);
@@ -1202,14 +1219,19 @@ session(int c, const char *mode)
 		size_t len;
 		int update;
 
-		if (!await_request(c, mode, &prev, &again)) {
-			if (strncmp(mode, "idle-close=", 11) == 0)
+		if (!await_request(c, mode, &prev, &acted)) {
+			if (acted && strncmp(mode, "idle-close=", 11) == 0)
 				linger_closed(c, req);
 			break;
 		}
 		if ((len = read_request(c, req)) == 0 ||
 		    mute_at_soa(c, req + 2, len, mode))
 			break;
+		if (acted) { /* idle-dup: a request after the duplicate */
+			printf("request after duplicate (connection %lu)\n",
+			       connections);
+			fflush(stdout);
+		}
 		ttl_edit_at(req + 2, len, mode);
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {
