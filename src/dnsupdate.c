@@ -309,13 +309,14 @@ struct rx {
  */
 struct attempt {
 	struct timespec deadline;
-	int connected;  /* a connection was accepted (or kept) */
-	int clean;      /* the server sent nothing but the replies */
-	size_t stray;   /* replies read that answer no request waiting */
-	size_t suspect; /* replies kept aside for their TSIG (wire_req) */
-	size_t runt;    /* the length of a message too short for DNS */
-	size_t have;    /* at an early end: bytes of the reply that came */
-	size_t want;    /* and those its length prefix announced (0: ?) */
+	int connected;   /* a connection was accepted (or kept) */
+	int clean;       /* the server sent nothing but the replies */
+	size_t stray;    /* replies read that answer no request waiting */
+	unsigned faults; /* how they did not (enum mismatch bits) */
+	size_t suspect;  /* replies kept aside for their TSIG (wire_req) */
+	size_t runt;     /* the length of a message too short for DNS */
+	size_t have;     /* at an early end: bytes of the reply that came */
+	size_t want;     /* and those its length prefix announced (0: ?) */
 };
 
 /* Replies that answer no request waiting (a duplicate, a stale reply,
@@ -421,30 +422,47 @@ question_end(const unsigned char *m, size_t len)
 	return off + 5 <= len ? off + 5 : 0;
 }
 
-/* Is the reply r an answer to the request w: the same id and, unless
- * the reply carries no question (some error replies), the same
- * question (the name in any case)? */
-static int
-reply_matches(const struct wire_req *w, const struct buf *r)
+/* How a reply fails to answer a request (reply_mismatch()): bits, as an
+ * exchange collects them for its message. */
+enum mismatch {
+	MATCH = 0,
+	MISMATCH_ID = 1,       /* another message id */
+	MISMATCH_QUESTION = 2, /* another question (an UPDATE's: its zone) */
+	MISMATCH_OPCODE = 4,   /* another opcode */
+	MISMATCH_QR = 8,       /* QR clear: not a response at all */
+};
+
+/* Does the reply r answer the request w: the same id, QR set, the same
+ * opcode (RFC 1035 section 4.1.1, RFC 2136 section 3.8) and, unless the
+ * reply carries no question (some error replies), the same question (the
+ * name in any case)? Returns MATCH, or the first of these it fails. */
+static enum mismatch
+reply_mismatch(const struct wire_req *w, const struct buf *r)
 {
 	const unsigned char *q = w->q, *a = (const unsigned char *)r->data;
 	size_t qe = question_end(q, w->qlen), ae = question_end(a, r->len);
 
-	if (r->len < 12 || qe == 0 || ae == 0 || q[0] != a[0] || q[1] != a[1])
-		return 0;
-	if (ae == 12)
-		return 1;
-	if (ae != qe)
-		return 0;
+	if (r->len < 12 || q[0] != a[0] || q[1] != a[1])
+		return MISMATCH_ID;
+	if (!(a[2] & 0x80))
+		return MISMATCH_QR;
+	if (((a[2] ^ q[2]) & 0x78) != 0) /* the opcode's four bits */
+		return MISMATCH_OPCODE;
+	if (ae == 12 && qe != 0)
+		return MATCH;
+	if (qe == 0 || ae != qe)
+		return MISMATCH_QUESTION;
 	for (size_t i = 12; i < qe - 4; i++) {
 		unsigned char x = q[i], y = a[i];
 
 		x = x >= 'A' && x <= 'Z' ? x - 'A' + 'a' : x;
 		y = y >= 'A' && y <= 'Z' ? y - 'A' + 'a' : y;
 		if (x != y)
-			return 0;
+			return MISMATCH_QUESTION;
 	}
-	return memcmp(q + qe - 4, a + qe - 4, 4) == 0; /* QTYPE, QCLASS */
+	/* QTYPE, QCLASS */
+	return memcmp(q + qe - 4, a + qe - 4, 4) == 0 ? MATCH
+	                                              : MISMATCH_QUESTION;
 }
 
 /*
@@ -487,15 +505,21 @@ enum take {
 
 /* Put the reply r into the request of w it answers, or keep it there as
  * suspect (the first such reply only: its fault is reported if no
- * genuine reply comes). */
+ * genuine reply comes). A stray's fault is put in *fault: how it fails
+ * the request waiting with its id, or MISMATCH_ID if none has it. */
 static enum take
-reply_take(struct wire_req *w, size_t n, struct buf *r)
+reply_take(struct wire_req *w, size_t n, struct buf *r, unsigned *fault)
 {
+	*fault = MISMATCH_ID;
 	for (size_t i = 0; i < n; i++) {
+		enum mismatch m =
+		    w[i].got ? MISMATCH_ID : reply_mismatch(&w[i], r);
 		int suspect;
 
-		if (w[i].got || !reply_matches(&w[i], r))
+		if (m != MATCH) {
+			*fault = m != MISMATCH_ID ? (unsigned)m : *fault;
 			continue;
+		}
 		suspect = reply_suspect(&w[i], r);
 		if (suspect && w[i].suspect)
 			return TAKE_SUSPECT;
@@ -540,9 +564,10 @@ update_unanswered(const struct wire_req *w, size_t n)
  * back (RFC 7766 section 6.2.1.1 pipelining), then read the replies in
  * whatever order they come, each into its request. A reply that answers
  * no request waiting (a duplicate, a stale reply, a reply to another
- * question: RFC 7766 section 7 matches by id and question) is read past
- * and counted in a->stray; one to a signed request whose TSIG does not
- * prove it the server's is kept aside and counted in a->suspect, and the
+ * question or of another opcode, a message that is no response: RFC 7766
+ * section 7 matches by id and question) is read past, counted in
+ * a->stray and its fault in a->faults; one to a signed request whose TSIG does
+ * not prove it the server's is kept aside and counted in a->suspect, and the
  * request waits on for its genuine reply: together up to stray_max(n)
  * over the attempt (the kept connection and the new ones), within the
  * deadline. A reply taken is checked again by check_reply(), which words
@@ -581,17 +606,19 @@ exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 		quick_ack(fd);
 	while (waiting > 0) {
 		enum take k;
+		unsigned fault;
 
 		if (rx_message(fd, &rx, &r, a) == -1)
 			goto out;
-		k = reply_take(w, n, &r);
+		k = reply_take(w, n, &r, &fault);
 		if (k == TAKE_DONE) {
 			waiting--;
 			continue;
 		}
-		if (k == TAKE_STRAY)
+		if (k == TAKE_STRAY) {
 			a->stray++;
-		else
+			a->faults |= fault;
+		} else
 			a->suspect++;
 		if (a->stray + a->suspect > stray_max(n)) {
 			errno = EBADMSG;
@@ -617,28 +644,58 @@ replies_text(size_t n, char *out, size_t size)
 		snprintf(out, size, "%zu replies", n);
 }
 
+/* What was wrong with the replies that matched no request (the
+ * MISMATCH_ bits of faults; suspect: some were kept aside for their
+ * TSIG), as "wrong id or question", "not a response", ..., into out. */
+static void
+faults_text(unsigned faults, int suspect, char *out, size_t size)
+{
+	static const char *const what[] = {"id", "question", "opcode"};
+	const char *sep = "wrong ";
+	size_t o = 0;
+	unsigned left =
+	    faults & (MISMATCH_ID | MISMATCH_QUESTION | MISMATCH_OPCODE);
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < 3; i++) {
+		if (!(left & 1u << i))
+			continue;
+		left &= ~(1u << i);
+		o += (size_t)snprintf(out + o, o < size ? size - o : 0, "%s%s",
+		                      sep, what[i]);
+		sep = (left & (left - 1)) != 0 ? ", " : " or ";
+	}
+	if (faults & MISMATCH_QR)
+		o += (size_t)snprintf(out + o, o < size ? size - o : 0, "%s",
+		                      o > 0 ? ", or not a response"
+		                            : "not a response");
+	if (suspect)
+		snprintf(out + o, o < size ? size - o : 0, "%s",
+		         o > 0 ? ", or a TSIG that is not the server's"
+		               : "a TSIG that is not the server's");
+}
+
 /*
  * Explain why an exchange with where failed (errno err, a telling how
- * it went) when replies that match no request came: the id or question
- * is wrong, or the server repeats itself; or too many came, some kept
- * aside for a TSIG that is not the server's. With update_sent, the
- * server got an UPDATE whole, which it may have applied: the reason
- * says so, and 1 is returned (else 0).
+ * it went) when replies that match no request came: the id, question or
+ * opcode is wrong, or it is no response, or the server repeats itself;
+ * or too many came, some kept aside for a TSIG that is not the server's.
+ * With update_sent, the server got an UPDATE whole, which it may have
+ * applied: the reason says so, and 1 is returned (else 0).
  */
 static int
 stray_error(int err, const struct attempt *a, int update_sent,
             const char *where, unsigned timeout, char *out, size_t len)
 {
-	char what[32], then[64];
+	char what[32], then[64], why[128];
 	const char *upd = update_sent ? ": no answer to the update, which "
 	                                "may have been applied; the next run "
 	                                "checks"
 	                              : "";
-	const char *tsig = a->suspect > 0 ? ", or a TSIG that is not the "
-	                                    "server's"
-	                                  : "";
 
 	replies_text(a->stray + a->suspect, what, sizeof(what));
+	faults_text(a->stray > 0 ? a->faults : 0, a->suspect > 0, why,
+	            sizeof(why));
 	if (err == ETIMEDOUT)
 		snprintf(then, sizeof(then), ", and no other within %u s",
 		         timeout);
@@ -650,10 +707,9 @@ stray_error(int err, const struct attempt *a, int update_sent,
 		snprintf(then, sizeof(then), ", then failed: %s",
 		         strerror(err));
 	reason_first(out, len,
-	             "%s sent %s that %s not match the request (wrong id or "
-	             "question%s)%s%s",
-	             where, what, a->stray + a->suspect == 1 ? "does" : "do",
-	             tsig, then, upd);
+	             "%s sent %s that %s not match the request (%s)%s%s", where,
+	             what, a->stray + a->suspect == 1 ? "does" : "do", why,
+	             then, upd);
 	return update_sent;
 }
 
@@ -1202,7 +1258,10 @@ tsig_failure(enum tsig_status st, const struct tsig_info *info, int rcode,
 		           where, (long long)info->time_signed - (long long)now,
 		           info->fudge);
 	else
-		diag_error(d, "malformed reply from %s", where);
+		diag_error(d,
+		           "%s sent a malformed reply (its records or its "
+		           "TSIG record cannot be parsed)",
+		           where);
 	free(rc);
 	if (!is_update || !tsig_unknown_outcome(st, rcode))
 		return 0;
@@ -1304,8 +1363,9 @@ struct wire_fail {
 };
 
 /*
- * Check the raw reply r to the request with id (signed with mac when t
- * has a key; an UPDATE with is_update): id, QR bit, TSIG, TC bit; then
+ * Check the raw reply r that reply_take() took for the answer to its
+ * request (signed with mac when t has a key; an UPDATE with is_update):
+ * TSIG, TC bit; then
  * parse it into *reply (its answer section only, with answer_only).
  * Returns 0, or -1 with the reason in d (that the update may have been
  * applied, when the reply does not say it was not: then f->open is set)
@@ -1313,7 +1373,7 @@ struct wire_fail {
  * and its rcode in f.
  */
 static int
-check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
+check_reply(const struct dns_target *t, const struct buf *r,
             const struct tsig_mac *mac, int is_update, int answer_only,
             const char *where, ldns_pkt **reply, struct wire_fail *f,
             struct diag *d)
@@ -1324,14 +1384,9 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 	uint64_t now = now_seconds();
 	int rcode;
 
-	if (r->len < 12 || (m[0] << 8 | m[1]) != id || !(m[2] & 0x80)) {
-		diag_error(d,
-		           "%s sent a reply that does not match the "
-		           "request (wrong id or not a response)%s",
-		           where, maybe);
-		f->open = is_update;
-		return -1;
-	}
+	/* its id, QR bit, opcode and question are the request's: a reply
+	 * that fails them is read past (reply_mismatch()), as the server's
+	 * own may still come */
 	rcode = m[3] & 0x0F;
 	if (t->key != NULL) {
 		enum tsig_status st =
@@ -1366,7 +1421,10 @@ check_reply(const struct dns_target *t, const struct buf *r, uint16_t id,
 		return -1;
 	}
 	if (parse_reply(m, r->len, answer_only, reply) == -1) {
-		diag_error(d, "malformed reply from %s%s", where, maybe);
+		diag_error(d,
+		           "%s sent a malformed reply (its records cannot be "
+		           "parsed)%s",
+		           where, maybe);
 		f->open = is_update;
 		return -1;
 	}
@@ -1484,7 +1542,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 			break;
 		}
 		/* a suspect reply, if no genuine one came: its fault */
-		if (check_reply(t, &s[k].r, s[k].id, t->key ? &s[k].mac : NULL,
+		if (check_reply(t, &s[k].r, t->key ? &s[k].mac : NULL,
 		                is_update(&q[k]), (answer_only >> k) & 1, where,
 		                &replies[k], f, d) == -1)
 			break;
@@ -4277,15 +4335,9 @@ send_update(const struct dns_target *t, const struct plan *p,
 		else if (f.open)
 			rcode = SENT_OPEN;
 	} else {
+		/* its opcode is UPDATE: reply_mismatch() reads past others */
 		rcode = ldns_pkt_get_rcode(reply);
 		answer_words(rcode, NULL, info->answer, sizeof(info->answer));
-		if (ldns_pkt_get_opcode(reply) != LDNS_PACKET_UPDATE) {
-			diag_error(d,
-			           "%s answered the UPDATE with another "
-			           "opcode",
-			           where);
-			rcode = -1;
-		}
 	}
 	ldns_pkt_free(reply);
 	ldns_pkt_free(pkt);

@@ -3,7 +3,7 @@
  * server's or a resolver's answer, unsigned when it comes from a
  * resolver. It includes src/dnsupdate.c to reach its static readers (the
  * library's dnsupdate.o is then not linked). The input is one DNS
- * message; it is matched against a request (reply_matches), parsed whole
+ * message; it is matched against a request (reply_mismatch), parsed whole
  * and up to its answer section (parse_reply), and every reader takes
  * what it needs from it: the TXT records and CNAME of a name (read_txt),
  * the MX targets (read_mx), the zone and MNAME of an SOA (zone_soa,
@@ -26,7 +26,8 @@
  * same messages and stop alike; a message framed is a DNS header long at
  * least and lies within the input; a reply taken or kept aside matches
  * its request, and one taken for the signed request is not suspect; a
- * message too short for DNS stops the framing.
+ * stray's fault is one way of failing a request; a message too short for
+ * DNS stops the framing.
  */
 #include "../../src/dnsupdate.c"
 
@@ -182,6 +183,7 @@ frame_stream(const uint8_t *data, size_t size, size_t piece, struct wire_req *w,
 	struct rx rx = {NULL, 0, 0};
 	struct buf m;
 	size_t off = 0, runt = 99, bytes = 0;
+	unsigned fault;
 	int f = 0;
 
 	buf_init(&m, DNS_MSG_MAX);
@@ -195,7 +197,13 @@ frame_stream(const uint8_t *data, size_t size, size_t piece, struct wire_req *w,
 			if (m.len < 12 || bytes > size)
 				abort();
 			(*msgs)++;
-			*stray += reply_take(w, 2, &m) == TAKE_STRAY;
+			if (reply_take(w, 2, &m, &fault) != TAKE_STRAY)
+				continue;
+			if (fault != MISMATCH_ID && fault != MISMATCH_QR &&
+			    fault != MISMATCH_OPCODE &&
+			    fault != MISMATCH_QUESTION)
+				abort();
+			(*stray)++;
 			continue;
 		}
 		if (f == -1 || off == size)
@@ -235,7 +243,7 @@ read_stream(const uint8_t *data, size_t size)
 		f[p] = frame_stream(data, size, p * 3, w, &msgs[p], &stray[p]);
 		for (size_t i = 0; i < 2; i++)
 			if (((w[i].got || w[i].suspect) &&
-			     !reply_matches(&w[i], w[i].reply)) ||
+			     reply_mismatch(&w[i], w[i].reply) != MATCH) ||
 			    (w[i].got && w[i].suspect))
 				abort();
 		if (w[1].got && reply_suspect(&w[1], w[1].reply))
@@ -258,7 +266,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	r.data = (char *)copy;
 	r.len = r.cap = r.max = size;
-	(void)reply_matches(&w, &r);
+	(void)reply_mismatch(&w, &r);
 	read_stream(copy, size);
 	for (int answer_only = 0; answer_only < 2; answer_only++) {
 		ldns_pkt *pkt = NULL;

@@ -14,9 +14,11 @@
  *                             until it is gone (at most 60 s): an edit
  *                             the test makes meanwhile comes between
  *                             the read and the UPDATE, with no race
- *     --pause-between-reads N sleep N seconds before reading the state
- *                             of each domain after the first (a kept
- *                             connection left idle)
+ *     --hold-between-reads F  before reading the state of each domain
+ *                             after the first, make the file F and wait
+ *                             until it is gone (at most 60 s): a kept
+ *                             connection left idle while the test, or
+ *                             the server, does something meanwhile
  *     --assume-empty          do not read the state: take it as empty
  *                             (a stale state; names outside the zone)
  *     --down-first            after the reads, try 127.0.0.2 (at the
@@ -48,8 +50,8 @@
 struct opts {
 	const char *cmd;
 	const char *server, *zone, *resolver, *key_file, *key_name, *key;
-	const char *hold;
-	unsigned long long port, timeout, pause, pause_reads;
+	const char *hold, *hold_reads;
+	unsigned long long port, timeout, pause;
 	int dry_run, assume_empty, down_first;
 	struct dns_change c[MAX_DOMAINS];
 	struct dns_state st[MAX_DOMAINS];
@@ -64,7 +66,7 @@ usage(void)
 	      "[alg:]name:secret | --key-file F [--key-name N]]\n  [--sts "
 	      "TEXT] [--tlsrpt TEXT] [--ttl N] [--timeout N] [--dry-run]\n"
 	      "  [--pause-after-read N] [--hold-after-read FILE]\n"
-	      "  [--pause-between-reads N] [--down-first]\n",
+	      "  [--hold-between-reads FILE] [--down-first]\n",
 	      stderr);
 	exit(2);
 }
@@ -121,8 +123,8 @@ option(struct opts *o, const char *a, const char *v)
 		o->pause = num(v, 3600);
 	else if (strcmp(a, "--hold-after-read") == 0)
 		o->hold = v;
-	else if (strcmp(a, "--pause-between-reads") == 0)
-		o->pause_reads = num(v, 3600);
+	else if (strcmp(a, "--hold-between-reads") == 0)
+		o->hold_reads = v;
 	else if (strcmp(a, "--key") == 0)
 		o->key = v;
 	else if (strcmp(a, "--key-file") == 0)
@@ -245,9 +247,10 @@ down_first(struct dns_target *t)
 	t->naddr = n + 1;
 }
 
-/* --hold-after-read: make the file, then wait until the test removes it
- * (its edit is then made), polling every 10 ms for at most 60 s. Returns
- * 0, or -1 (said) if the file cannot be made or is not removed. */
+/* --hold-after-read, --hold-between-reads: make the file, then wait
+ * until the test removes it (what it does meanwhile is then done),
+ * polling every 10 ms for at most 60 s. Returns 0, or -1 (said) if the
+ * file cannot be made or is not removed. */
 static int
 hold(const char *file)
 {
@@ -328,8 +331,8 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 		goto out;
 	}
 	for (size_t i = first; i < o->n && !o->assume_empty; i++) {
-		if (i > 0 && o->pause_reads)
-			sleep((unsigned)o->pause_reads);
+		if (i > 0 && o->hold_reads != NULL && hold(o->hold_reads) == -1)
+			goto out;
 		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
 			goto out;
 	}

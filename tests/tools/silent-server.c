@@ -44,8 +44,12 @@
  *   keep      just that
  *   dup=MS    each reply sent again MS milliseconds later: a duplicated
  *             reply (a middlebox, a retransmitting server)
- *   idle-dup=MS  the last reply sent again once no request came for MS
- *             milliseconds: a duplicate that waits on an idle connection
+ *   idle-dup=FILE  the last reply sent again, and "duplicate sent
+ *             (connection N)" printed, once FILE exists while no request
+ *             is pending (the client holds between two steps, as dns-tool
+ *             --hold-after-read FILE does): a duplicate that waits on an
+ *             idle connection; "request after duplicate (connection N)"
+ *             printed for each request that comes on it then
  *   stale     each reply after the first of a connection preceded by the
  *             one before it again: a stale reply where the next is due
  *   stray     each reply preceded by a copy with another message id and
@@ -60,12 +64,13 @@
  *   cut       the reply's length prefix 100 bytes more than follows,
  *             then the connection closed: a reply cut mid-message
  *   len=N     a length prefix of N (below 12) and N bytes of the reply
- *   idle-close=MS  the connection closed when no request came for MS
- *             milliseconds: a server's idle timeout between exchanges;
- *             only its sending side (shutdown), then what the client
- *             still sends is read, and "request after close (connection
- *             N)" printed for each request, left unanswered, until the
- *             client closes its side
+ *   idle-close=FILE  the connection closed, and "closed (connection
+ *             N)" printed, once FILE exists while no request is pending:
+ *             a server's idle timeout between exchanges; only its
+ *             sending side (shutdown), then what the client still sends
+ *             is read, and "request after close (connection N)" printed
+ *             for each request, left unanswered, until the client closes
+ *             its side
  *   drop-update  an UPDATE read (and not applied), then the connection
  *             closed unanswered: a primary lost while it held the UPDATE
  *   drop-applied  an UPDATE read and applied, then the connection closed
@@ -135,6 +140,21 @@
  *             record "unrelated=someone" added as prereq-refuse adds it;
  *             the others applied: an UPDATE refused by the prerequisites
  *             (another's edit of a record not ours), then sent again
+ *   bad-update=KIND  each UPDATE applied, then answered NOERROR by a
+ *             faulty reply of KIND instead of its own, and the
+ *             connection closed; KIND (signed as ever unless said):
+ *               id       another message id
+ *               zone     another zone (a letter of its name changed)
+ *               opcode   opcode QUERY
+ *               query    the QR bit clear: no response
+ *               garbage  the header and zone of its reply, then ANCOUNT 1
+ *                        and 16 bytes that are no record, unsigned
+ *               short    its reply with the last 6 bytes (of the TSIG
+ *                        record) cut, the length prefix telling the rest
+ *               tsig     its reply, the MAC size in the TSIG record one
+ *                        more than the MAC
+ *   bad-first=KIND  the same faulty reply, then the UPDATE's own: a reply
+ *             that answers no UPDATE, or cannot be read, before it
  * Every session mode prints "add OWNER TTL" for each record an UPDATE it
  * applies adds. With $SILENT_SERVER_HOOK set to "N:COMMAND", a session
  * mode runs the shell COMMAND when it reads the N-th UPDATE (from 1),
@@ -872,6 +892,69 @@ send_msg(int c, const void *msg, size_t len, const char *mode)
 	free(f);
 }
 
+/* The faulty reply of the bad- modes (see the top of this file), of kind
+ * kind, to the UPDATE m (len bytes), which was applied: into out. Returns
+ * 0, or -1 if m is not DNS. */
+static int
+bad_reply(const unsigned char *m, size_t len, const char *kind, struct buf *out)
+{
+	ldns_pkt *pkt = NULL, *a;
+	struct tsig_mac req;
+	unsigned char name[256], alg[256], *h;
+	size_t ulen;
+
+	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
+		return -1;
+	a = zone_answer(pkt); /* an UPDATE's: its header and zone only */
+	ldns_pkt_free(pkt);
+	if (strcmp(kind, "id") == 0)
+		ldns_pkt_set_id(a, ldns_pkt_id(a) ^ 0x5a5a);
+	ldns_pkt_set_opcode(a, strcmp(kind, "opcode") == 0
+	                           ? LDNS_PACKET_QUERY
+	                           : LDNS_PACKET_UPDATE);
+	ldns_pkt_set_qr(a, strcmp(kind, "query") != 0);
+	if (pkt_take(a, out) == -1 || out->len < 14)
+		return -1;
+	h = (unsigned char *)out->data;
+	ulen = out->len;
+	if (strcmp(kind, "zone") == 0)
+		h[13] ^= 1; /* the first letter of the zone's name */
+	if (strcmp(kind, "garbage") == 0) {
+		h[7] = 1; /* ANCOUNT */
+		memset(alg, 0xff, 16);
+		buf_append(out, alg, 16);
+		return 0;
+	}
+	if (!have_key || request_mac(m, len, &req) == -1)
+		return 0;
+	sign_reply(out, &req, key.name);
+	h = (unsigned char *)out->data;
+	if (strcmp(kind, "short") == 0)
+		out->len -= 6;
+	if (strcmp(kind, "tsig") == 0) /* past owner, type ... RDLENGTH,
+	                                  algorithm, time signed, fudge */
+		h[ulen + wire_name(key.name, name) + 10 +
+		  wire_name(tsig_alg_wire_name(key.alg), alg) + 9]++;
+	return 0;
+}
+
+/* In the bad- modes, when the request m (len bytes) is an UPDATE, send
+ * on c its faulty reply. Returns -1 when the connection is then to be
+ * closed (bad-update), else 0. */
+static int
+send_bad(int c, const unsigned char *m, size_t len, const char *mode)
+{
+	struct buf b;
+
+	if (strncmp(mode, "bad-", 4) != 0 || ((m[2] >> 3) & 0xF) != 5)
+		return 0;
+	buf_init(&b, MSG_MAX);
+	if (bad_reply(m, len, strchr(mode, '=') + 1, &b) == 0)
+		send_msg(c, b.data, b.len, "keep");
+	buf_free(&b);
+	return strncmp(mode, "bad-update=", 11) == 0 ? -1 : 0;
+}
+
 /* Send two copies of the reply r that match no request: one with
  * another message id, one with another question (its type changed). */
 static void
@@ -986,7 +1069,8 @@ is_session(const char *mode)
 	    "drop-later",   "spoof-first",   "spoof-only",
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
 	    "ttl-refuse=",  "ttl-age",       "late-refuse",
-	    "late-lost",    "misjudge-edit", "prereq-once"};
+	    "late-lost",    "misjudge-edit", "prereq-once",
+	    "bad-update=",  "bad-first="};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -998,40 +1082,52 @@ is_session(const char *mode)
 	return 0;
 }
 
-/* Wait up to 10 s (idle-close=MS: MS ms) for the next request on c; with
- * idle-dup=MS, the last reply (prev, unless already sent again) is sent
- * again once MS ms pass without one. Returns 1 when a request came. */
+/* Wait up to 10 s for the next request on c. When FILE exists before
+ * one comes, *acted is set, and with idle-dup=FILE the last reply (prev)
+ * sent again (once); with idle-close=FILE the wait ends. Returns 1 when a
+ * request came. */
 static int
-await_request(int c, const char *mode, const struct buf *prev, int *again)
+await_request(int c, const char *mode, const struct buf *prev, int *acted)
 {
 	struct pollfd p = {.fd = c, .events = POLLIN};
-	int redo =
-	    strncmp(mode, "idle-dup=", 9) == 0 && prev->len > 0 && !*again;
-	long ms = strncmp(mode, "idle-close=", 11) == 0
-	              ? strtol(mode + 11, NULL, 10)
-	          : redo ? strtol(mode + 9, NULL, 10)
-	                 : 10000;
-	int r = poll(&p, 1, (int)ms);
+	int dup =
+	    strncmp(mode, "idle-dup=", 9) == 0 && prev->len > 0 && !*acted;
+	int shut = strncmp(mode, "idle-close=", 11) == 0;
+	const char *file = strchr(mode, '=') ? strchr(mode, '=') + 1 : "";
 
-	if (r == 0 && redo) {
+	for (int ms = 0; ms < 10000;) {
+		/* the file looked for every 10 ms while it can act */
+		int tick = dup || shut ? 10 : 10000 - ms;
+		int r = poll(&p, 1, tick);
+
+		ms += tick;
+		if (r != 0)
+			return r == 1;
+		if ((!dup && !shut) || access(file, F_OK) != 0)
+			continue;
+		*acted = 1;
+		if (shut)
+			return 0;
 		send_msg(c, prev->data, prev->len, "keep");
-		*again = 1;
-		return await_request(c, mode, prev, again);
+		printf("duplicate sent (connection %lu)\n", connections);
+		fflush(stdout);
+		dup = 0;
 	}
-	*again = 0;
-	return r == 1;
+	return 0;
 }
 
-/* After an idle close (idle-close=MS): close the sending side of c only,
- * and read what the client still sends until it closes its side (up to
- * 10 s), printing each request, unanswered: a client that sends on a
- * connection the server closed. */
+/* After an idle close (idle-close=FILE): close the sending side of c
+ * only, and read what the client still sends until it closes its side
+ * (up to 10 s), printing each request, unanswered: a client that sends on
+ * a connection the server closed. */
 static void
 linger_closed(int c, unsigned char *req)
 {
 	struct pollfd p = {.fd = c, .events = POLLIN};
 
 	shutdown(c, SHUT_WR);
+	printf("closed (connection %lu)\n", connections);
+	fflush(stdout);
 	while (poll(&p, 1, 10000) == 1 && read_request(c, req) > 0) {
 		printf("request after close (connection %lu)\n", connections);
 		fflush(stdout);
@@ -1112,7 +1208,7 @@ session(int c, const char *mode)
 {
 	static unsigned char req[MSG_MAX + 2];
 	struct buf out, prev;
-	int one = 1, again = 0;
+	int one = 1, acted = 0;
 
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	printf("connection %lu\n", ++connections);
@@ -1123,14 +1219,19 @@ session(int c, const char *mode)
 		size_t len;
 		int update;
 
-		if (!await_request(c, mode, &prev, &again)) {
-			if (strncmp(mode, "idle-close=", 11) == 0)
+		if (!await_request(c, mode, &prev, &acted)) {
+			if (acted && strncmp(mode, "idle-close=", 11) == 0)
 				linger_closed(c, req);
 			break;
 		}
 		if ((len = read_request(c, req)) == 0 ||
 		    mute_at_soa(c, req + 2, len, mode))
 			break;
+		if (acted) { /* idle-dup: a request after the duplicate */
+			printf("request after duplicate (connection %lu)\n",
+			       connections);
+			fflush(stdout);
+		}
 		ttl_edit_at(req + 2, len, mode);
 		update = ((req[2 + 2] >> 3) & 0xF) == 5;
 		if (update) {
@@ -1147,7 +1248,8 @@ session(int c, const char *mode)
 		    (update && updates == 2 && strcmp(mode, "late-lost") == 0))
 			break;
 		send_forged(c, req + 2, len, mode);
-		if (deliver(c, &out, &prev, mode) == -1)
+		if (send_bad(c, req + 2, len, mode) == -1 ||
+		    deliver(c, &out, &prev, mode) == -1)
 			break;
 	}
 	buf_free(&out);
