@@ -2369,8 +2369,12 @@ wild_domain_ask(struct batch *b, const char *domain)
 /*
  * Add to b the questions about domain, read into st (wild_domain_ask()),
  * if the run may create a name below it that would hide what a wildcard
- * gives domain: its MX was read, it is not its zone's apex (which always
- * exists, and often has its wildcard's MX and TXT), neither of its names
+ * gives domain: its MX was read, it is below the apex of the zone that
+ * the run updates (the apex always exists, and often has its wildcard's
+ * MX and TXT; and when that zone is _mta-sts.<domain>'s own, the run
+ * creates nothing in domain's zone, where the delegation of _mta-sts
+ * makes domain exist already, and the probe beside domain would be
+ * asked outside the zones the primary serves), neither of its names
  * holds a record of our kind (either would make it exist already: once
  * the run's record is there, nothing is asked; until then every run asks,
  * a domain refused or failing too), and neither was answered NXDOMAIN (a
@@ -2384,7 +2388,7 @@ wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
                 const struct dns_state *st)
 {
 	if (!st->mx_read || st->below_nxdomain ||
-	    ascii_casecmp(domain, t->zone) == 0 ||
+	    !name_under(domain, t->zone, 1) ||
 	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
 	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
 		return 0;

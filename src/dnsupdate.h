@@ -257,10 +257,12 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * an empty non-terminal), which a wildcard then no longer answers, so
  * all it gives <domain> would go: its MX, its SPF TXT record, its
  * address (and the mail sent there for want of an MX, RFC 5321 section
- * 5.1). When st holds <domain>'s MX (dns_state_read()), <domain> is not
- * the zone's apex (which always exists), neither name holds a record of
- * our kind yet (either makes it exist) and neither was answered
- * NXDOMAIN (st->below_nxdomain: no wildcard covers <domain>), the MX,
+ * 5.1). When st holds <domain>'s MX (dns_state_read()), <domain> is
+ * below t's zone's apex (which always exists; when t's zone is
+ * _mta-sts.<domain>, nothing is created in <domain>'s zone), neither
+ * name holds a record of our kind yet (either makes it exist) and
+ * neither was answered NXDOMAIN (st->below_nxdomain: no wildcard covers
+ * <domain>), the MX,
  * TXT, A and AAAA of a random name just below <domain> and of a random
  * name beside it (below its parent) are asked too, with the TXT, A and
  * AAAA of <domain> itself; when its MX and TXT RRsets are the same as
