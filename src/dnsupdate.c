@@ -3076,13 +3076,22 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 }
 
 /* The SOA in ans that is the zone of qn: in the answer at qn, or in the
- * authority section at qn or an ancestor of qn. NULL if none. */
+ * authority section at qn or an ancestor of qn. NULL if none, or if the
+ * answer holds a CNAME at qn (a DNAME's too): a server that follows it
+ * (PowerDNS does, across the zones it serves; a resolver does) puts
+ * there the SOA of the zone where the chain ends, not of qn's. */
 static const ldns_rr *
 zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
 {
 	const ldns_rr_list *l[2] = {ldns_pkt_answer(ans),
 	                            ldns_pkt_authority(ans)};
 
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l[0]); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l[0], i);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && rr_at(rr, qn))
+			return NULL;
+	}
 	for (int s = 0; s < 2; s++) {
 		for (size_t i = 0; i < ldns_rr_list_rr_count(l[s]); i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(l[s], i);

@@ -1023,6 +1023,8 @@ plan_wildcard_domain(struct domain_run *r)
  * of its own, or delegated to one (away: on other nameservers). An
  * UPDATE of the wrong zone is refused (NOTZONE), or, for a name below a
  * zone cut in it, accepted by BIND without a trace where anyone looks.
+ * Not when that name is a CNAME, which is left alone with a message of
+ * its own.
  */
 static int
 plan_sts_zone(struct domain_run *r)
@@ -1030,7 +1032,8 @@ plan_sts_zone(struct domain_run *r)
 	const char *d = r->dc->name, *z = r->target->zone,
 	           *sz = r->state.sts_zone;
 
-	if (sz == NULL || ascii_casecmp(sz, z) == 0)
+	if (r->state.sts_cname != NULL || sz == NULL ||
+	    ascii_casecmp(sz, z) == 0)
 		return 0;
 	if (r->state.away & DNS_NAME_STS)
 		run_fail(r,
