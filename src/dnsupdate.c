@@ -2099,6 +2099,35 @@ nxdomain(const ldns_pkt *ans)
 	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
 }
 
+/*
+ * Add to d, the reason why the first read of domain from t failed, why
+ * that is no wonder when t's zone is below domain (a zone of its own for
+ * _mta-sts.<domain>) and t does not serve domain's zone, as its answer
+ * to the MX query at domain (answer i of b) tells: REFUSED or NOTAUTH,
+ * or without authority. Not for any other failure (a zone that does not
+ * load, a timeout): its own cause is the one to fix.
+ */
+static void
+state_fail_hint(const struct dns_target *t, const struct batch *b, size_t i,
+                const char *domain, struct diag *d)
+{
+	int rcode;
+
+	if (i >= b->k || !name_under(t->zone, domain, 1))
+		return;
+	rcode = ldns_pkt_get_rcode(b->ans[i]);
+	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH ||
+	    ((rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) &&
+	     !ldns_pkt_aa(b->ans[i])))
+		diag_append(d,
+		            " (the zone of _mta-sts is below the domain, and "
+		            "its primary is asked for the domain's MX and "
+		            "_smtp._tls records too: a _mta-sts record on "
+		            "another primary than its domain's is not "
+		            "supported; serve both zones from one primary, or "
+		            "_mta-sts from the domain's zone)");
+}
+
 /* Check the answers to the state queries added to b at first (sent to
  * t) and take them into st; away: the names (DNS_NAME_*) that an earlier
  * read found t does not serve (st->away). Returns 0, or -1 with the
@@ -2116,6 +2145,8 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	    state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx, st, d) ==
 	        -1 ||
 	    (with_mx && batch_check(t, b, first + 2, 1, d) == -1)) {
+		if (with_mx)
+			state_fail_hint(t, b, first + 2, domain, d);
 		dns_state_free(st);
 		return -1;
 	}

@@ -212,7 +212,10 @@ void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
  * delegates to a zone it does not serve (a referral to a zone below
  * t->zone) is read as empty, flagged in st->away, and its zone put in
  * st->sts_zone or st->tlsrpt_zone. Returns 0, or -1 with the reason in
- * d (server, port and rcode named).
+ * d (server, port and rcode named; when t->zone is below domain and t
+ * refuses domain's MX query or answers it without authority, the reason
+ * ends saying that a _mta-sts record on another primary than its
+ * domain's is not supported).
  * A null MX is listed as ".". dns_state_free() frees what st holds, not
  * st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,

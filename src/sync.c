@@ -1094,23 +1094,6 @@ plan_tlsrpt_zone(struct domain_run *r)
 	return -1;
 }
 
-/* The end of the reason why r's records could not be read from the
- * primary of a zone below its domain (a zone of its own for
- * _mta-sts.D, found on other nameservers than the domain's): "" when
- * the zone is not below it. */
-static const char *
-below_hint(const struct domain_run *r)
-{
-	/* strictly below: a zone of its own for _mta-sts.D */
-	if (!name_under(r->target->zone, r->dc->name, 1))
-		return "";
-	return " (the zone of _mta-sts is below the domain, and its primary "
-	       "is asked for the domain's MX and _smtp._tls records too: a "
-	       "_mta-sts record on another primary than its domain's is not "
-	       "supported; serve both zones from one primary, or _mta-sts "
-	       "from the domain's zone)";
-}
-
 /* Find the zone and primary, and read the records as the primary holds
  * them. */
 static int
@@ -1133,7 +1116,7 @@ plan_read_dns(struct domain_run *r)
 		run_note(r, "zone %s, primary %s port %u", r->target->zone,
 		         r->target->server, dc->port);
 	if (rc != 0) {
-		run_fail(r, "%s%s", d.error, rc == -2 ? below_hint(r) : "");
+		run_fail(r, "%s", d.error);
 		return -1;
 	}
 	r->have_state = 1;
