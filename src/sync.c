@@ -1669,14 +1669,16 @@ denied_contended(const struct zone_send *s, const struct dns_update_info *info)
 
 /* The first domain of s that the UPDATE info says was denied carried:
  * the first of its domains but those the gate held back, which are
- * reported without a word about it. */
+ * reported without a word about it, and those someone changed (before
+ * the refusal: left out of that UPDATE, and told they are not sent
+ * again; or at their own UPDATE after it, and then told that). */
 static size_t
 denied_head(const struct zone_send *s, const struct dns_update_info *info)
 {
 	size_t j = info->denied_first;
 
 	while (j + 1 < info->denied_first + info->denied_n &&
-	       s->changes[j].withheld)
+	       (s->changes[j].withheld || s->changes[j].contended))
 		j++;
 	return j;
 }

@@ -99,6 +99,8 @@
  *   contend-refuse  the same, but the record added is "v=STSv1;
  *             id=someone-else", at the owner of its last record:
  *             another's edit of one of its domains meanwhile
+ *   contend-first  the same, at the owner of its first record:
+ *             another's edit of its first domain meanwhile
  *   edit-twice  the first two UPDATEs answered NXRRSET, not applied,
  *             and at each a record added as prereq-refuse adds one (each
  *             another); the others applied: records edited again after
@@ -734,7 +736,8 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 {
 	const ldns_rr_list *u = ldns_pkt_authority(pkt);
 	size_t k = ldns_rr_list_rr_count(u);
-	int contend = strcmp(mode, "contend-refuse") == 0;
+	int contend_first = strcmp(mode, "contend-first") == 0;
+	int contend = contend_first || strcmp(mode, "contend-refuse") == 0;
 	int twice = strcmp(mode, "edit-twice") == 0;
 	int once = strcmp(mode, "prereq-once") == 0;
 	ldns_pkt_rcode rc = n == 1 || (twice && n == 2) ? LDNS_RCODE_NXRRSET
@@ -753,11 +756,12 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 		edit_tlsrpt(pkt);
 	if (rc == LDNS_RCODE_NXRRSET && k > 0 && zone_n < ZONE_MAX &&
 	    strncmp(mode, "misjudge", 8) != 0) {
-		ldns_rr *rr = txt_rr(
-		    ldns_rr_owner(ldns_rr_list_rr(u, contend ? k - 1 : 0)),
-		    contend  ? "v=STSv1; id=someone-else"
-		    : n == 1 ? "unrelated=someone"
-		             : "unrelated=someone-again");
+		ldns_rr *rr =
+		    txt_rr(ldns_rr_owner(ldns_rr_list_rr(
+		               u, contend && !contend_first ? k - 1 : 0)),
+		           contend  ? "v=STSv1; id=someone-else"
+		           : n == 1 ? "unrelated=someone"
+		                    : "unrelated=someone-again");
 
 		if (rr != NULL)
 			zone_rr[zone_n++] = rr;
@@ -1070,7 +1074,7 @@ is_session(const char *mode)
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
 	    "ttl-refuse=",  "ttl-age",       "late-refuse",
 	    "late-lost",    "misjudge-edit", "prereq-once",
-	    "bad-update=",  "bad-first="};
+	    "bad-update=",  "bad-first=",    "contend-first"};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
