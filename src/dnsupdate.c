@@ -5504,6 +5504,26 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
 	return DNS_UPDATE_DENIED;
 }
 
+/* After the states of the changes c were read again (reread()), for
+ * each that keeps a TTL someone changed (ttl_kept): the TTL read now,
+ * which the UPDATE sent again keeps, is the one its warning names; none
+ * when it is back to the one first read. */
+static void
+ttl_retake(struct dns_change *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++) {
+			struct part pt;
+
+			part_of(&c[i], k, NULL, &pt);
+			if (!(c[i].ttl_kept & pt.bit) || pt.set->n == 0)
+				continue;
+			c[i].ttl_now[k] = pt.set->ttl;
+			if (pt.set->ttl == c[i].ttl_was[k])
+				c[i].ttl_kept &= ~pt.bit;
+		}
+}
+
 /*
  * After the UPDATE of plan p (the changes c, its names in words; attempt
  * 0: the first) was refused with rcode: read the states again if a
@@ -5533,6 +5553,7 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 		conflict_error(names, where, rcode, d);
 		return DNS_UPDATE_CONFLICT;
 	}
+	ttl_retake(c, n);
 	return DNS_UPDATE_OK;
 }
 

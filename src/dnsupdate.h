@@ -387,7 +387,8 @@ struct dns_change {
 	/* set by dns_update_zone(): someone changed only the TTL of the
 	 * records at these names (DNS_NAME_*) between the read and the
 	 * UPDATE, and the UPDATE keeps their TTL: from ttl_was[k] to
-	 * ttl_now[k] (k 0: _mta-sts, 1: _smtp._tls); words for it:
+	 * ttl_now[k] (k 0: _mta-sts, 1: _smtp._tls; as read last, again
+	 * after a refusal by the prerequisites); words for it:
 	 * dns_change_ttl_kept(). Kept with the change, not in the UPDATE's
 	 * diag, so that each domain of a large zone gets its own */
 	unsigned ttl_kept;
