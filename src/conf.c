@@ -1114,7 +1114,25 @@ set_ca_file(struct parser *p, struct lex *lx, struct block *b)
 	return 0;
 }
 
-/* zone "name"; a domain name, normalised. */
+/* The first label of a zone of its own for a domain's _mta-sts name. */
+#define STS_ZONE_LABEL "_mta-sts."
+
+/* Validate and normalise a zone name as domain_normalise() does, with
+ * one more form: _mta-sts.<name>, a zone of its own for that name (the
+ * only zone with an underscore that a domain's records are in;
+ * domain_check() sees that it is the domain's). Returns 0 or -1. */
+static int
+zone_normalise(char *s)
+{
+	size_t n = sizeof(STS_ZONE_LABEL) - 1;
+
+	if (ascii_ncasecmp(s, STS_ZONE_LABEL, n) != 0)
+		return domain_normalise(s);
+	memcpy(s, STS_ZONE_LABEL, n);
+	return domain_normalise(s + n);
+}
+
+/* zone "name"; a domain name, or _mta-sts.<domain>, normalised. */
 static int
 set_zone(struct parser *p, struct lex *lx, struct block *b)
 {
@@ -1123,7 +1141,7 @@ set_zone(struct parser *p, struct lex *lx, struct block *b)
 
 	if (get_value_semi(p, lx, "zone", &v) == -1)
 		return -1;
-	rc = domain_normalise(v);
+	rc = zone_normalise(v);
 	b->dc.zone = keep(p, v);
 	free(v);
 	if (rc == -1)
@@ -2804,6 +2822,16 @@ inherit(struct domain_conf *d, struct pending *pd, const struct block *o)
 	}
 }
 
+/* Is d's zone the zone of its own of its _mta-sts name? */
+static int
+zone_of_sts(const struct domain_conf *d)
+{
+	size_t n = sizeof(STS_ZONE_LABEL) - 1;
+
+	return strncmp(d->zone, STS_ZONE_LABEL, n) == 0 &&
+	       strcmp(d->zone + n, d->name) == 0;
+}
+
 /* The length of tmpl with %d expanded to name (and %% to %). */
 static size_t
 expanded_len(const char *tmpl, const char *name)
@@ -2914,12 +2942,16 @@ domain_check(struct parser *p, const struct domain_conf *d,
 	if (d->policy_file_tmpl == NULL)
 		return perr(p, d->file, d->line,
 		            "domain \"%s\" has no policy-file", d->name);
-	if (d->zone != NULL && !name_under(d->name, d->zone, 0))
-		return perr(p, d->file, d->line,
-		            "domain \"%s\" is not in zone \"%s\": its "
-		            "_mta-sts and _smtp._tls records must be; fix the "
-		            "zone, or leave it out to have it found",
-		            d->name, d->zone);
+	if (d->zone != NULL && !name_under(d->name, d->zone, 0) &&
+	    !zone_of_sts(d))
+		return perr(
+		    p, d->file, d->line,
+		    "domain \"%s\" is not in zone \"%s\": its "
+		    "_mta-sts and _smtp._tls records must be (or its "
+		    "_mta-sts record alone, in a zone of its own, "
+		    "\"_mta-sts.%s\"); fix the zone, or leave it out to "
+		    "have it found",
+		    d->name, d->zone, d->name);
 	if (policy_file_fits(p, d) == -1)
 		return -1;
 	if (d->verify_url_set != NULL &&

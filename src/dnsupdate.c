@@ -2099,6 +2099,35 @@ nxdomain(const ldns_pkt *ans)
 	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
 }
 
+/*
+ * Add to d, the reason why the first read of domain from t failed, why
+ * that is no wonder when t's zone is below domain (a zone of its own for
+ * _mta-sts.<domain>) and t does not serve domain's zone, as its answer
+ * to the MX query at domain (answer i of b) tells: REFUSED or NOTAUTH,
+ * or without authority. Not for any other failure (a zone that does not
+ * load, a timeout): its own cause is the one to fix.
+ */
+static void
+state_fail_hint(const struct dns_target *t, const struct batch *b, size_t i,
+                const char *domain, struct diag *d)
+{
+	int rcode;
+
+	if (i >= b->k || !name_under(t->zone, domain, 1))
+		return;
+	rcode = ldns_pkt_get_rcode(b->ans[i]);
+	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH ||
+	    ((rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN) &&
+	     !ldns_pkt_aa(b->ans[i])))
+		diag_append(d,
+		            " (the zone of _mta-sts is below the domain, and "
+		            "its primary is asked for the domain's MX and "
+		            "_smtp._tls records too: a _mta-sts record on "
+		            "another primary than its domain's is not "
+		            "supported; serve both zones from one primary, or "
+		            "_mta-sts from the domain's zone)");
+}
+
 /* Check the answers to the state queries added to b at first (sent to
  * t) and take them into st; away: the names (DNS_NAME_*) that an earlier
  * read found t does not serve (st->away). Returns 0, or -1 with the
@@ -2116,6 +2145,8 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	    state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx, st, d) ==
 	        -1 ||
 	    (with_mx && batch_check(t, b, first + 2, 1, d) == -1)) {
+		if (with_mx)
+			state_fail_hint(t, b, first + 2, domain, d);
 		dns_state_free(st);
 		return -1;
 	}
@@ -2369,8 +2400,12 @@ wild_domain_ask(struct batch *b, const char *domain)
 /*
  * Add to b the questions about domain, read into st (wild_domain_ask()),
  * if the run may create a name below it that would hide what a wildcard
- * gives domain: its MX was read, it is not its zone's apex (which always
- * exists, and often has its wildcard's MX and TXT), neither of its names
+ * gives domain: its MX was read, it is below the apex of the zone that
+ * the run updates (the apex always exists, and often has its wildcard's
+ * MX and TXT; and when that zone is _mta-sts.<domain>'s own, the run
+ * creates nothing in domain's zone, where the delegation of _mta-sts
+ * makes domain exist already, and the probe beside domain would be
+ * asked outside the zones the primary serves), neither of its names
  * holds a record of our kind (either would make it exist already: once
  * the run's record is there, nothing is asked; until then every run asks,
  * a domain refused or failing too), and neither was answered NXDOMAIN (a
@@ -2384,7 +2419,7 @@ wild_domain_add(struct batch *b, const struct dns_target *t, const char *domain,
                 const struct dns_state *st)
 {
 	if (!st->mx_read || st->below_nxdomain ||
-	    ascii_casecmp(domain, t->zone) == 0 ||
+	    !name_under(domain, t->zone, 1) ||
 	    dns_txtset_count(&st->sts, STS_RECORD_VERSION) > 0 ||
 	    dns_txtset_count(&st->tlsrpt, TLSRPT_RECORD_VERSION) > 0)
 		return 0;
@@ -3072,13 +3107,22 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 }
 
 /* The SOA in ans that is the zone of qn: in the answer at qn, or in the
- * authority section at qn or an ancestor of qn. NULL if none. */
+ * authority section at qn or an ancestor of qn. NULL if none, or if the
+ * answer holds a CNAME at qn (a DNAME's too): a server that follows it
+ * (PowerDNS does, across the zones it serves; a resolver does) puts
+ * there the SOA of the zone where the chain ends, not of qn's. */
 static const ldns_rr *
 zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
 {
 	const ldns_rr_list *l[2] = {ldns_pkt_answer(ans),
 	                            ldns_pkt_authority(ans)};
 
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l[0]); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(l[0], i);
+
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && rr_at(rr, qn))
+			return NULL;
+	}
 	for (int s = 0; s < 2; s++) {
 		for (size_t i = 0; i < ldns_rr_list_rr_count(l[s]); i++) {
 			const ldns_rr *rr = ldns_rr_list_rr(l[s], i);
@@ -5460,6 +5504,26 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
 	return DNS_UPDATE_DENIED;
 }
 
+/* After the states of the changes c were read again (reread()), for
+ * each that keeps a TTL someone changed (ttl_kept): the TTL read now,
+ * which the UPDATE sent again keeps, is the one its warning names; none
+ * when it is back to the one first read. */
+static void
+ttl_retake(struct dns_change *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (int k = 0; k < 2; k++) {
+			struct part pt;
+
+			part_of(&c[i], k, NULL, &pt);
+			if (!(c[i].ttl_kept & pt.bit) || pt.set->n == 0)
+				continue;
+			c[i].ttl_now[k] = pt.set->ttl;
+			if (pt.set->ttl == c[i].ttl_was[k])
+				c[i].ttl_kept &= ~pt.bit;
+		}
+}
+
 /*
  * After the UPDATE of plan p (the changes c, its names in words; attempt
  * 0: the first) was refused with rcode: read the states again if a
@@ -5489,6 +5553,7 @@ update_after(const struct dns_target *t, struct dns_change *c, size_t n,
 		conflict_error(names, where, rcode, d);
 		return DNS_UPDATE_CONFLICT;
 	}
+	ttl_retake(c, n);
 	return DNS_UPDATE_OK;
 }
 

@@ -212,7 +212,10 @@ void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
  * delegates to a zone it does not serve (a referral to a zone below
  * t->zone) is read as empty, flagged in st->away, and its zone put in
  * st->sts_zone or st->tlsrpt_zone. Returns 0, or -1 with the reason in
- * d (server, port and rcode named).
+ * d (server, port and rcode named; when t->zone is below domain and t
+ * refuses domain's MX query or answers it without authority, the reason
+ * ends saying that a _mta-sts record on another primary than its
+ * domain's is not supported).
  * A null MX is listed as ".". dns_state_free() frees what st holds, not
  * st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,
@@ -257,10 +260,12 @@ int dns_probe_name(const char *name, char *out, size_t size);
  * an empty non-terminal), which a wildcard then no longer answers, so
  * all it gives <domain> would go: its MX, its SPF TXT record, its
  * address (and the mail sent there for want of an MX, RFC 5321 section
- * 5.1). When st holds <domain>'s MX (dns_state_read()), <domain> is not
- * the zone's apex (which always exists), neither name holds a record of
- * our kind yet (either makes it exist) and neither was answered
- * NXDOMAIN (st->below_nxdomain: no wildcard covers <domain>), the MX,
+ * 5.1). When st holds <domain>'s MX (dns_state_read()), <domain> is
+ * below t's zone's apex (which always exists; when t's zone is
+ * _mta-sts.<domain>, nothing is created in <domain>'s zone), neither
+ * name holds a record of our kind yet (either makes it exist) and
+ * neither was answered NXDOMAIN (st->below_nxdomain: no wildcard covers
+ * <domain>), the MX,
  * TXT, A and AAAA of a random name just below <domain> and of a random
  * name beside it (below its parent) are asked too, with the TXT, A and
  * AAAA of <domain> itself; when its MX and TXT RRsets are the same as
@@ -382,7 +387,8 @@ struct dns_change {
 	/* set by dns_update_zone(): someone changed only the TTL of the
 	 * records at these names (DNS_NAME_*) between the read and the
 	 * UPDATE, and the UPDATE keeps their TTL: from ttl_was[k] to
-	 * ttl_now[k] (k 0: _mta-sts, 1: _smtp._tls); words for it:
+	 * ttl_now[k] (k 0: _mta-sts, 1: _smtp._tls; as read last, again
+	 * after a refusal by the prerequisites); words for it:
 	 * dns_change_ttl_kept(). Kept with the change, not in the UPDATE's
 	 * diag, so that each domain of a large zone gets its own */
 	unsigned ttl_kept;

@@ -7,7 +7,8 @@
  * the domain manages its TLS-RPT record, _smtp._tls.D. No DNS query is
  * made: a domain without a configured zone (and not the apex of one)
  * gets its own section, marked as the zone of its _mta-sts name found at
- * run time (a zone of its own, or the domain's).
+ * run time (a zone of its own, or the domain's); the apex of one is
+ * printed in that zone, with the same caveat.
  */
 #include "config.h"
 
@@ -103,9 +104,10 @@ str_ptr_cmp(const void *x, const void *y)
  * The zone of each domain, as far as the configuration tells (an array
  * of c->ndomains to free): its zone setting; else its own name when
  * another domain's zone setting names it (that zone exists and the
- * domain is its apex, so the run's SOA query finds it and sends the two
- * in one UPDATE); else NULL: found at run time, which no grant printed
- * here can know.
+ * domain is its apex, so the run's SOA queries find it and send the two
+ * in one UPDATE, unless _mta-sts.<domain> is a zone of its own, which
+ * they find first: sure_zone() says so in the heading); else NULL: found
+ * at run time, which no grant printed here can know.
  */
 static const char **
 zones_known(const struct conf *c)
@@ -164,6 +166,34 @@ both_names(const struct conf *c, size_t i)
 	return d.has_tls_rpt ? ", which must hold _smtp._tls too" : "";
 }
 
+/*
+ * The end of the heading of the zone of domain i, the first of its zone
+ * group (next links the group): "" when every domain of the group sets
+ * that zone; else the caveat for the one that zones_known() filed under
+ * its own name, whose _mta-sts name the run finds in a zone of its own
+ * first, if there is one.
+ */
+#define SURE_ZONE_MAX (2 * 256 + 128) /* two names, and the words */
+static const char *
+sure_zone(const struct conf *c, const size_t *next, size_t i, char *buf,
+          size_t size)
+{
+	for (size_t j = i; j != NONE; j = next[j]) {
+		struct domain_conf d;
+
+		conf_domain(c, j, &d);
+		if (d.zone != NULL)
+			continue;
+		snprintf(buf, size,
+		         " (%s sets no zone: found at run time by SOA query, "
+		         "this one unless _mta-sts.%s is a zone of its own, "
+		         "where its grants then go)",
+		         d.name, d.name);
+		return buf;
+	}
+	return "";
+}
+
 /* The grants of one domain inside an update-policy block. */
 static void
 bind_grants(FILE *out, const struct domain_conf *d)
@@ -184,6 +214,7 @@ print_bind(FILE *out, const struct conf *c)
 	const char **zone = zones_known(c);
 	struct groups g;
 	size_t i, j;
+	char note[SURE_ZONE_MAX];
 
 	fputs("// BIND 9: least-privilege DNS UPDATE grants for mta-sts-sync.\n"
 	      "// Put each update-policy block into the zone statement named\n"
@@ -204,7 +235,8 @@ print_bind(FILE *out, const struct conf *c)
 			    "configured: found at run time by SOA query%s)\n",
 			    conf_domain_name(c, i), both_names(c, i));
 		else
-			fprintf(out, "\n// zone \"%s\"\n", zone[i]);
+			fprintf(out, "\n// zone \"%s\"%s\n", zone[i],
+			        sure_zone(c, g.next, i, note, sizeof(note)));
 		fputs("update-policy {\n", out);
 		for (j = i; j != NONE; j = g.next[j]) {
 			conf_domain(c, j, &e);
@@ -470,6 +502,7 @@ knot_zone_hint(FILE *out, const struct conf *c, const struct knot_groups *k,
                size_t i)
 {
 	const char *sep = "";
+	char note[SURE_ZONE_MAX];
 
 	if (k->zone[i] == NULL)
 		fprintf(out,
@@ -477,8 +510,13 @@ knot_zone_hint(FILE *out, const struct conf *c, const struct knot_groups *k,
 		        "time by SOA query%s):\n"
 		        "#   - domain: ZONE\n",
 		        conf_domain_name(c, i), both_names(c, i));
-	else
-		fprintf(out, "#   - domain: %s\n", k->zone[i]);
+	else {
+		const char *z =
+		    sure_zone(c, k->by_zone.next, i, note, sizeof(note));
+
+		fprintf(out, "#   - domain: %s%s%s\n", k->zone[i],
+		        *z != '\0' ? "  #" : "", z);
+	}
 	fputs("#     acl: [", out);
 	for (size_t j = i; j != NONE; j = k->by_zone.next[j])
 		if (k->by_zone_key.first[j])

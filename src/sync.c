@@ -1023,6 +1023,8 @@ plan_wildcard_domain(struct domain_run *r)
  * of its own, or delegated to one (away: on other nameservers). An
  * UPDATE of the wrong zone is refused (NOTZONE), or, for a name below a
  * zone cut in it, accepted by BIND without a trace where anyone looks.
+ * Not when that name is a CNAME, which is left alone with a message of
+ * its own.
  */
 static int
 plan_sts_zone(struct domain_run *r)
@@ -1030,7 +1032,8 @@ plan_sts_zone(struct domain_run *r)
 	const char *d = r->dc->name, *z = r->target->zone,
 	           *sz = r->state.sts_zone;
 
-	if (sz == NULL || ascii_casecmp(sz, z) == 0)
+	if (r->state.sts_cname != NULL || sz == NULL ||
+	    ascii_casecmp(sz, z) == 0)
 		return 0;
 	if (r->state.away & DNS_NAME_STS)
 		run_fail(r,
@@ -1091,23 +1094,6 @@ plan_tlsrpt_zone(struct domain_run *r)
 	return -1;
 }
 
-/* The end of the reason why r's records could not be read from the
- * primary of a zone below its domain (a zone of its own for
- * _mta-sts.D, found on other nameservers than the domain's): "" when
- * the zone is not below it. */
-static const char *
-below_hint(const struct domain_run *r)
-{
-	/* strictly below: a zone of its own for _mta-sts.D */
-	if (!name_under(r->target->zone, r->dc->name, 1))
-		return "";
-	return " (the zone of _mta-sts is below the domain, and its primary "
-	       "is asked for the domain's MX and _smtp._tls records too: a "
-	       "_mta-sts record on another primary than its domain's is not "
-	       "supported; serve both zones from one primary, or _mta-sts "
-	       "from the domain's zone)";
-}
-
 /* Find the zone and primary, and read the records as the primary holds
  * them. */
 static int
@@ -1130,7 +1116,7 @@ plan_read_dns(struct domain_run *r)
 		run_note(r, "zone %s, primary %s port %u", r->target->zone,
 		         r->target->server, dc->port);
 	if (rc != 0) {
-		run_fail(r, "%s%s", d.error, rc == -2 ? below_hint(r) : "");
+		run_fail(r, "%s", d.error);
 		return -1;
 	}
 	r->have_state = 1;
@@ -1683,14 +1669,16 @@ denied_contended(const struct zone_send *s, const struct dns_update_info *info)
 
 /* The first domain of s that the UPDATE info says was denied carried:
  * the first of its domains but those the gate held back, which are
- * reported without a word about it. */
+ * reported without a word about it, and those someone changed (before
+ * the refusal: left out of that UPDATE, and told they are not sent
+ * again; or at their own UPDATE after it, and then told that). */
 static size_t
 denied_head(const struct zone_send *s, const struct dns_update_info *info)
 {
 	size_t j = info->denied_first;
 
 	while (j + 1 < info->denied_first + info->denied_n &&
-	       s->changes[j].withheld)
+	       (s->changes[j].withheld || s->changes[j].contended))
 		j++;
 	return j;
 }

@@ -99,6 +99,8 @@
  *   contend-refuse  the same, but the record added is "v=STSv1;
  *             id=someone-else", at the owner of its last record:
  *             another's edit of one of its domains meanwhile
+ *   contend-first  the same, at the owner of its first record:
+ *             another's edit of its first domain meanwhile
  *   edit-twice  the first two UPDATEs answered NXRRSET, not applied,
  *             and at each a record added as prereq-refuse adds one (each
  *             another); the others applied: records edited again after
@@ -122,6 +124,12 @@
  *   ttl-refuse=N  at the N-th SOA query every record's TTL set to 600,
  *             and the next UPDATE answered REFUSED, not applied: a TTL
  *             edited meanwhile, then an UPDATE refused by the grants
+ *   ttl-twice=N  at the N-th SOA query every record's TTL set to 600,
+ *             and at the next UPDATE a record "unrelated=someone" added
+ *             at the owner of its first record and every TTL set to 900,
+ *             that UPDATE answered NXRRSET, not applied, the next ones
+ *             applied: a TTL edited meanwhile, then again with another
+ *             record beside ours, which the UPDATE sent again keeps
  *   misjudge-edit  as misjudge, and at the first refusal a record
  *             "v=TLSRPTv1; rua=mailto:someone@example.net" added at the
  *             _smtp._tls name of the domain refused: an edit at a name
@@ -369,6 +377,7 @@ static int have_key;
 static unsigned long connections, updates;
 static int servfail_in;   /* ttl-fail: the reply that many on is SERVFAIL */
 static int refuse_update; /* ttl-refuse: the next UPDATE is REFUSED */
+static int retime_update; /* ttl-twice: the next UPDATE is NXRRSET */
 
 /* Sleep ms milliseconds. */
 static void
@@ -734,7 +743,8 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 {
 	const ldns_rr_list *u = ldns_pkt_authority(pkt);
 	size_t k = ldns_rr_list_rr_count(u);
-	int contend = strcmp(mode, "contend-refuse") == 0;
+	int contend_first = strcmp(mode, "contend-first") == 0;
+	int contend = contend_first || strcmp(mode, "contend-refuse") == 0;
 	int twice = strcmp(mode, "edit-twice") == 0;
 	int once = strcmp(mode, "prereq-once") == 0;
 	ldns_pkt_rcode rc = n == 1 || (twice && n == 2) ? LDNS_RCODE_NXRRSET
@@ -753,11 +763,12 @@ update_rcode(const ldns_pkt *pkt, unsigned long n, const char *mode)
 		edit_tlsrpt(pkt);
 	if (rc == LDNS_RCODE_NXRRSET && k > 0 && zone_n < ZONE_MAX &&
 	    strncmp(mode, "misjudge", 8) != 0) {
-		ldns_rr *rr = txt_rr(
-		    ldns_rr_owner(ldns_rr_list_rr(u, contend ? k - 1 : 0)),
-		    contend  ? "v=STSv1; id=someone-else"
-		    : n == 1 ? "unrelated=someone"
-		             : "unrelated=someone-again");
+		ldns_rr *rr =
+		    txt_rr(ldns_rr_owner(ldns_rr_list_rr(
+		               u, contend && !contend_first ? k - 1 : 0)),
+		           contend  ? "v=STSv1; id=someone-else"
+		           : n == 1 ? "unrelated=someone"
+		                    : "unrelated=someone-again");
 
 		if (rr != NULL)
 			zone_rr[zone_n++] = rr;
@@ -786,6 +797,25 @@ ttl_age(ldns_pkt *a)
 	}
 }
 
+/* In ttl-twice mode, at the UPDATE pkt: another's record added at the
+ * owner of its first record, and every TTL set to 900; not applied.
+ * Returns NXRRSET, as a prerequisite that failed. */
+static ldns_pkt_rcode
+retime(const ldns_pkt *pkt)
+{
+	const ldns_rr_list *u = ldns_pkt_authority(pkt);
+	ldns_rr *rr = ldns_rr_list_rr_count(u) > 0 && zone_n < ZONE_MAX
+	                  ? txt_rr(ldns_rr_owner(ldns_rr_list_rr(u, 0)),
+	                           "unrelated=someone")
+	                  : NULL;
+
+	if (rr != NULL)
+		zone_rr[zone_n++] = rr;
+	for (size_t i = 0; i < zone_n; i++)
+		ldns_rr_set_ttl(zone_rr[i], 900);
+	return LDNS_RCODE_NXRRSET;
+}
+
 /* The answer to the request m (len bytes) into out, as a primary
  * holding zone_rr answers it (an UPDATE applied first), signed as mode
  * says. Returns 0, or -1 if m is not DNS. */
@@ -800,7 +830,11 @@ session_reply(const unsigned char *m, size_t len, const char *mode,
 
 	if (ldns_wire2pkt(&pkt, m, len) != LDNS_STATUS_OK)
 		return -1;
-	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE && refuse_update) {
+	if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE && retime_update) {
+		rcode = retime(pkt);
+		retime_update = 0;
+	} else if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE &&
+	           refuse_update) {
 		rcode = LDNS_RCODE_REFUSED;
 		refuse_update = 0;
 	} else if (ldns_pkt_get_opcode(pkt) == LDNS_PACKET_UPDATE) {
@@ -1070,7 +1104,8 @@ is_session(const char *mode)
 	    "refuse-first", "mute-soa=",     "ttl-fail=",
 	    "ttl-refuse=",  "ttl-age",       "late-refuse",
 	    "late-lost",    "misjudge-edit", "prereq-once",
-	    "bad-update=",  "bad-first="};
+	    "bad-update=",  "bad-first=",    "contend-first",
+	    "ttl-twice="};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
@@ -1166,24 +1201,27 @@ mute_at_soa(int c, const unsigned char *m, size_t len, const char *mode)
 	return 1;
 }
 
-/* In ttl-fail=N and ttl-refuse=N modes, when the request m (len bytes)
- * is the N-th SOA query: set the TTL of every record to 600, and the
- * reply to the second request after it to SERVFAIL (ttl-fail), or that
- * to the next UPDATE to REFUSED (ttl-refuse). */
+/* In ttl-fail=N, ttl-refuse=N and ttl-twice=N modes, when the request m
+ * (len bytes) is the N-th SOA query: set the TTL of every record to 600,
+ * and the reply to the second request after it to SERVFAIL (ttl-fail),
+ * that to the next UPDATE to REFUSED (ttl-refuse), or that UPDATE to
+ * retime() (ttl-twice). */
 static void
 ttl_edit_at(const unsigned char *m, size_t len, const char *mode)
 {
 	static unsigned long soa;
 	int fail = strncmp(mode, "ttl-fail=", 9) == 0;
+	int twice = strncmp(mode, "ttl-twice=", 10) == 0;
 
-	if ((!fail && strncmp(mode, "ttl-refuse=", 11) != 0) ||
+	if ((!fail && !twice && strncmp(mode, "ttl-refuse=", 11) != 0) ||
 	    !is_soa_query(m, len) ||
 	    ++soa != strtoul(strchr(mode, '=') + 1, NULL, 10))
 		return;
 	for (size_t i = 0; i < zone_n; i++)
 		ldns_rr_set_ttl(zone_rr[i], 600);
 	servfail_in = fail ? 3 : 0;
-	refuse_update = !fail;
+	refuse_update = !fail && !twice;
+	retime_update = twice;
 }
 
 /* Run the command of $SILENT_SERVER_HOOK ("N:COMMAND") if the UPDATE

@@ -523,6 +523,42 @@ test_full(void)
 	conf_free(c);
 }
 
+/*
+ * zone "_mta-sts.<domain>": a zone of its own for the domain's _mta-sts
+ * name, the one zone with an underscore that a domain's records are in;
+ * another domain's, or another name with an underscore, is refused.
+ */
+static void
+test_sts_zone(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	c = load_text(
+	    KEY_STMT DOMAIN_OK "\tzone \"_MTA-STS.Example.com.\";\n};\n", &d);
+	ok(c != NULL, "zone _mta-sts.<domain>: accepted: %s", d.error);
+	if (c != NULL)
+		is_str(dom(c, 0)->zone, "_mta-sts.example.com",
+		       "zone _mta-sts.<domain>: normalised");
+	conf_free(c);
+	fails_with(
+	    KEY_STMT DOMAIN_OK "\tzone \"_mta-sts.example.org\";\n};\n",
+	    "test.conf:2: domain \"example.com\" is not in zone "
+	    "\"_mta-sts.example.org\": its _mta-sts and _smtp._tls "
+	    "records must be (or its _mta-sts record alone, in a zone "
+	    "of its own, \"_mta-sts.example.com\"); fix the zone, or "
+	    "leave it out to have it found",
+	    "zone _mta-sts.<another domain>: refused, the zone allowed said");
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tzone \"_smtp._tls.example.com\";\n};\n",
+	           "zone: '_smtp._tls.example.com' is not a valid domain name",
+	           "zone _smtp._tls.<domain>: refused");
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tzone \"_mta-sts._x.example.com\";\n};\n",
+	           "zone: '_mta-sts._x.example.com' is not a valid domain name",
+	           "zone _mta-sts.<not a host name>: refused");
+}
+
 static void
 test_inheritance(void)
 {
@@ -1922,7 +1958,9 @@ test_errors(void)
 	fails_with(KEY_STMT DOMAIN_OK "\tzone \"example.org\";\n};\n",
 	           "test.conf:2: domain \"example.com\" is not in zone "
 	           "\"example.org\": its _mta-sts and _smtp._tls records must "
-	           "be; fix the zone, or leave it out to have it found",
+	           "be (or its _mta-sts record alone, in a zone of its own, "
+	           "\"_mta-sts.example.com\"); fix the zone, or leave it out "
+	           "to have it found",
 	           "zone the domain is not in");
 	fails_with(KEY_STMT "options { zone \"ample.com\"; };\n" DOMAIN_OK
 	                    "};\n",
@@ -3682,6 +3720,7 @@ main(void)
 	test_defaults();
 	test_full();
 	test_inheritance();
+	test_sts_zone();
 	test_overrides_local();
 	test_verify_url();
 	test_shared_policy_file();
