@@ -63,31 +63,23 @@ read_all(int fd, char *buf, size_t cap)
 }
 
 char *
-conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-               int *fdp, struct diag *d)
+conf_read_fd(int fd, size_t max, size_t *len, struct stat *st, struct diag *d)
 {
-	char *data = NULL;
+	char *data;
 	size_t cap;
 	ssize_t n;
-	int fd;
 
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
+	if (fstat(fd, st) == -1) {
 		diag_error(d, "%s", strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, st) == -1) {
-		diag_error(d, "%s", strerror(errno));
-		goto out;
-	}
 	if (!S_ISREG(st->st_mode)) {
 		diag_error(d, "not a regular file");
-		goto out;
+		return NULL;
 	}
 	if (st->st_size < 0 || (unsigned long long)st->st_size > max) {
 		diag_error(d, "file too large (more than %zu bytes)", max);
-		goto out;
+		return NULL;
 	}
 	/* One byte more than the size, to notice a file that grew. */
 	cap = (size_t)st->st_size + 1;
@@ -97,17 +89,31 @@ conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
 		           n == -1 ? strerror(errno)
 		                   : "file changed while being read");
 		conf_wipe_free(data, cap + 1);
-		data = NULL;
-		goto out;
+		return NULL;
 	}
 	data[n] = '\0';
 	*len = (size_t)n;
-	if (fdp != NULL) {
-		*fdp = fd; /* the caller's to close */
-		return data;
+	return data;
+}
+
+char *
+conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
+               int *fdp, struct diag *d)
+{
+	char *data;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1) {
+		diag_error(d, "%s", strerror(errno));
+		return NULL;
 	}
-out:
-	close(fd);
+	data = conf_read_fd(fd, max, len, st, d);
+	if (data != NULL && fdp != NULL)
+		*fdp = fd; /* the caller's to close */
+	else
+		close(fd);
 	return data;
 }
 

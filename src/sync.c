@@ -391,30 +391,30 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 
 /*
  * The ca-file path says whom the fetches trust: like the configuration,
- * it must be safe from other users (conf_trust_check()), and it is
- * judged before anything is parsed from it. It is opened once: judged by
- * the status of that descriptor, and what the fetches of the run trust
- * is parsed from it (fetch_ca_file_load()), not from whatever the path
- * names a moment later. Returns 0, or -1 (in d).
+ * it must be safe from other users, and it is judged before anything is
+ * parsed from it. It is opened once, through the walk that judges its
+ * path (conf_open_trusted()): judged by the status of that descriptor,
+ * and what the fetches of the run trust is parsed from it
+ * (fetch_ca_file_load()), not from whatever the path names a moment
+ * later. Returns 0, or -1 (in d).
  */
 static int
 ca_file_load(const char *path, struct diag *d)
 {
 	char why[DIAG_MSG_MAX];
 	struct stat st;
-	int fd, rc = -1;
+	int fd, rc = -1, trust;
 
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1 || fstat(fd, &st) == -1)
+	trust =
+	    conf_open_trusted(path, CONF_TRUST_CA, &fd, &st, why, sizeof(why));
+	if (trust == -1)
 		diag_error(d, "%s: cannot read: %s",
 		           path_shown(path, '\0', NULL, 0), strerror(errno));
+	else if (trust == -2)
+		diag_error(d, "%s", why);
 	else if (!S_ISREG(st.st_mode))
 		diag_error(d, "%s: not a regular file",
 		           path_shown(path, '\0', NULL, 0));
-	else if (conf_trust_check(path, fd, &st, CONF_TRUST_CA, why,
-	                          sizeof(why)) == -1)
-		diag_error(d, "%s", why);
 	else
 		rc = fetch_ca_file_load(path, fd, d);
 	if (fd != -1)

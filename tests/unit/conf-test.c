@@ -17,6 +17,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "conf.h"
 #include "dirwalk.h"
+#include "open-stub.h"
 #include "setacl.h"
 #include "tap.h"
 #include "tsig.h"
@@ -99,6 +101,52 @@ fgetxattr(int fd, const char *name, void *value, size_t size)
 	if (fake_acl != NULL)
 		return fake_acl_read(value, size);
 	return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
+}
+
+/* Two paths to exchange (rename(2) with RENAME_EXCHANGE) just before the
+ * next open(2) or openat(2) to read a file named swap_at (its path or
+ * its last component), and back just after it: what whoever may write
+ * their directory may do at that moment. The open meets the other entry
+ * under that name, every other look before and after it the first.
+ * NULL: none. */
+static const char *swap_at, *swap_a, *swap_b;
+
+/* Exchange swap_a and swap_b, saying so when it fails. */
+static void
+swap_now(void)
+{
+	if (syscall(SYS_renameat2, AT_FDCWD, swap_a, AT_FDCWD, swap_b,
+	            RENAME_EXCHANGE) == -1)
+		printf("# cannot exchange %s and %s: %s\n", swap_a, swap_b,
+		       strerror(errno));
+}
+
+/* openat(2), as conf.c opens the files it reads (from the directory its
+ * walk reached): the real call, within the exchange a test asked for
+ * (swap_at). */
+int
+openat(int dfd, const char *name, int flags, ...)
+{
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	int swap = swap_at != NULL && (flags & O_PATH) == 0 &&
+	           strcmp(base, swap_at) == 0;
+	va_list ap;
+	mode_t mode;
+	int fd, err;
+
+	va_start(ap, flags);
+	mode = open_mode_arg(flags, ap);
+	va_end(ap);
+	if (swap)
+		swap_now();
+	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
+	err = errno;
+	if (swap) {
+		swap_now();
+		swap_at = NULL;
+	}
+	errno = err;
+	return fd;
 }
 
 /* conf_load() of tmpdir/name, with the ACL attribute acl (len bytes,
@@ -2736,12 +2784,99 @@ test_conf_acl(void)
 	   "ACL files removed");
 }
 
+/* A configuration of domain name, with its key, into tmpdir/path. */
+static void
+write_domain_conf(const char *path, const char *name)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	         KEY_STMT "domain \"%s\" {\n\tupstream "
+	                  "\"https://mta-sts.example.net/.well-known/"
+	                  "mta-sts.txt\";\n\tkey \"k\";\n\tpolicy-file "
+	                  "\"/srv/%%d.txt\";\n};\n",
+	         name);
+	write_file(path, text, 0600);
+}
+
+/* conf_load() of tmpdir/name with tmpdir/a and tmpdir/b exchanged when
+ * a file of name's last component is opened (swap_at). Returns the
+ * configuration, or NULL with the reason in d. */
+static struct conf *
+load_swapped(const char *a, const char *b, const char *name, struct diag *d)
+{
+	char pa[512], pb[512];
+	struct conf *c;
+
+	snprintf(pa, sizeof(pa), "%s", tpath(a));
+	snprintf(pb, sizeof(pb), "%s", tpath(b));
+	swap_a = pa;
+	swap_b = pb;
+	swap_at = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : name;
+	diag_init(d);
+	c = conf_load(tpath(name), d);
+	swap_at = NULL;
+	return c;
+}
+
 /*
- * A directory on the way to a configuration that is gone when its ACL is
- * read (after its status was looked at: whoever may write its parent
- * removed or replaced it) refuses the file as a walk that finds it gone
- * does: before, "its ACL cannot be read (No such file or directory) ...
- * setfacl -b DIR removes it", an ACL it may not have.
+ * The file read is the file judged: a configuration is opened from the
+ * directory its walk reached, so an entry exchanged for another
+ * (rename(2) with RENAME_EXCHANGE, by whoever may write the directory)
+ * just when it is opened does not make the run read a file its path does
+ * not lead to. Before, it was opened by name (the kernel following every
+ * link) and its path walked and judged by name a second time: a link to
+ * another file, in its place for the open only, loaded that file
+ * (another domain's configuration here), and so did a directory
+ * exchanged with another for that moment.
+ */
+static void
+test_swapped_at_open(void)
+{
+	static const char *const dirs[] = {"sw",     "sw/etc", "sw/other",
+	                                   "sw/sub", "sw/nob", NULL};
+	struct diag d;
+	struct conf *c;
+
+	for (size_t i = 0; dirs[i] != NULL; i++)
+		mkdir(tpath(dirs[i]), 0755);
+	write_domain_conf("sw/etc/main.conf", "good.example");
+	write_domain_conf("sw/other/evil.conf", "evil.example");
+	write_domain_conf("sw/sub/main.conf", "good.example");
+	write_domain_conf("sw/nob/main.conf", "evil.example");
+	if (symlink("../other/evil.conf", tpath("sw/etc/x")) == -1)
+		perror("symlink");
+
+	c = load_swapped("sw/etc/main.conf", "sw/etc/x", "sw/etc/main.conf",
+	                 &d);
+	ok(c == NULL,
+	   "a link in the file's place when it is opened: refused "
+	   "(loaded: %s)",
+	   c != NULL ? conf_domain_name(c, 0) : "none");
+	like(d.error,
+	     "/sw/etc/main.conf was replaced by another file while it was "
+	     "checked: not trusted, as whoever may do so could make "
+	     "mta-sts-sync run a command (publish-command); run mta-sts-sync "
+	     "again, and if this recurs, find what changes ",
+	     "... said so, and what to do");
+	conf_free(c);
+
+	c = load_swapped("sw/sub", "sw/nob", "sw/sub/main.conf", &d);
+	ok(c != NULL && strcmp(conf_domain_name(c, 0), "good.example") == 0,
+	   "a directory on the way exchanged when the file is opened: the "
+	   "file of the directory walked is read (loaded: %s; %s)",
+	   c != NULL ? conf_domain_name(c, 0) : "none", d.error);
+	conf_free(c);
+	swap_at = NULL;
+}
+
+/*
+ * A directory on the way to a configuration is judged from the
+ * descriptor the walk entered it by: its ACL read from there, not by its
+ * name, which here finds nothing (as if whoever may write its parent had
+ * removed or replaced it just then). Before, the directory was looked at
+ * by name after the walk, and the file was refused as "removed or
+ * replaced while it was checked", though the walk had gone through it.
  */
 static void
 test_acl_dir_gone(void)
@@ -2750,18 +2885,15 @@ test_acl_dir_gone(void)
 	struct conf *c;
 
 	mkdir(tpath("gonedir"), 0755);
-	write_file("gonedir/a.conf", NOKEY_CONF, 0644);
+	write_file("gonedir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
 	xattr_gone = "/gonedir";
 	diag_init(&d);
 	c = conf_load(tpath("gonedir/a.conf"), &d);
 	xattr_gone = NULL;
-	ok(c == NULL, "a directory gone at its ACL's read: refused");
-	like(d.error,
-	     "/gonedir: No such file or directory (removed or replaced while "
-	     "it was checked): not trusted",
-	     "a directory gone at its ACL's read: ... said so");
-	ok(strstr(d.error, "setfacl") == NULL,
-	   "a directory gone at its ACL's read: no setfacl (%s)", d.error);
+	ok(c != NULL,
+	   "a directory on the way, gone by name at its ACL's read: judged "
+	   "from the walk's descriptor, loads (%s)",
+	   d.error);
 	conf_free(c);
 	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
 	   "gonedir removed");
@@ -3052,6 +3184,7 @@ test_modes(void)
 	test_foreign_links();
 	test_conf_acl();
 	test_acl_dir_gone();
+	test_swapped_at_open();
 	test_acl_shrank();
 	test_acl_not_understood();
 }

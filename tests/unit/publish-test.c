@@ -28,6 +28,7 @@
 #include "cmd.h"
 #include "dirwalk.h"
 #include "fetch.h"
+#include "open-stub.h"
 #include "publish.h"
 #include "setacl.h"
 #include "tap.h"
@@ -138,14 +139,28 @@ static const char *unlink_after_open;
  * NULL, none. */
 static const char *entry_gone;
 
-/* The mode argument of an open(2) or openat(2) of flags, whose
- * variable arguments are ap: there only when it may make a file. */
-static mode_t
-open_mode_arg(int flags, va_list ap)
+/* A file to rename over another (open_replace_to) just after the next
+ * open(2) or openat(2) to read that other opened it (by its path, or by
+ * its last component from its directory, as the walk that judges a
+ * ca-file does), as whoever may write its directory may do at that
+ * moment: NULL, none. */
+static const char *open_replace_from, *open_replace_to;
+
+/* The rename open_replace_from asks for, after name was opened. */
+static void
+replace_after_open(const char *name)
 {
-	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE)
-		return (mode_t)va_arg(ap, int);
-	return 0;
+	const char *to = open_replace_to, *base;
+
+	if (to == NULL)
+		return;
+	base = strrchr(to, '/') != NULL ? strrchr(to, '/') + 1 : to;
+	if (strcmp(name, to) != 0 && strcmp(name, base) != 0)
+		return;
+	if (rename(open_replace_from, to) == -1)
+		printf("# cannot rename %s to %s: %s\n", open_replace_from, to,
+		       strerror(errno));
+	open_replace_from = open_replace_to = NULL;
 }
 
 /* openat(2), as publish.c and dirwalk.c call it: the real call, then
@@ -166,39 +181,14 @@ openat(int dfd, const char *name, int flags, ...)
 		return -1;
 	}
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
+	if (fd != -1 && (flags & O_PATH) == 0)
+		replace_after_open(name);
 	if (fd != -1 && unlink_after_open != NULL &&
 	    strcmp(name, unlink_after_open) == 0) {
 		unlink_after_open = NULL;
 		if (unlinkat(dfd, name, 0) == -1)
 			printf("# cannot remove %s: %s\n", name,
 			       strerror(errno));
-	}
-	return fd;
-}
-
-/* A file to rename over another (open_replace_to) just after the next
- * open(2) of that other opened it, as whoever may write its directory
- * may do at that moment: NULL, none. */
-static const char *open_replace_from, *open_replace_to;
-
-/* open(2), as sync.c opens a ca-file: openat() of the working
- * directory, then the rename a test asked for. */
-int
-open(const char *path, int flags, ...)
-{
-	va_list ap;
-	int fd;
-
-	va_start(ap, flags);
-	fd = openat(AT_FDCWD, path, flags, open_mode_arg(flags, ap));
-	va_end(ap);
-	if (fd != -1 && open_replace_to != NULL &&
-	    strcmp(path, open_replace_to) == 0) {
-		if (rename(open_replace_from, open_replace_to) == -1)
-			printf("# cannot rename %s to %s: %s\n",
-			       open_replace_from, open_replace_to,
-			       strerror(errno));
-		open_replace_from = open_replace_to = NULL;
 	}
 	return fd;
 }
@@ -1517,12 +1507,15 @@ test_program_dir_gone(const char *here)
 	             "it cannot be checked: ",
 	             "a directory on the way away at the walk");
 	entry_gone = NULL;
+	/* judged from the walk's descriptor: a look by name, which
+	 * would find nothing, is not made */
 	stat_gone = dir;
 	stat_gone_seen = 1;
 	prog_refused(prog,
-	             "/gd/sub: No such file or directory (removed or "
-	             "replaced while it was checked): not trusted",
-	             "a directory on the way away at its check");
+	             "/gd/sub is writable by others (mode 0777): anyone "
+	             "could put another file in its place",
+	             "a directory on the way away by name at its check: "
+	             "judged from the walk's descriptor");
 	stat_gone = NULL;
 	ok(unlink("gd/sub/deploy") == 0 && rmdir("gd/sub") == 0 &&
 	       rmdir("gd") == 0,
