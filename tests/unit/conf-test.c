@@ -121,9 +121,42 @@ swap_now(void)
 		       strerror(errno));
 }
 
+/* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
+ * whatever the host's setting. */
+static int protect_links;
+
+/*
+ * Whether the kernel, with fs.protected_symlinks = 1, would refuse the
+ * open (flags) of name in dfd: it follows name, a link in a sticky
+ * directory that others may write, whose owner is neither the
+ * directory's nor the caller's (may_follow_link()). Only the last
+ * component is looked at; only when protect_links is set.
+ */
+static int
+link_protected(int dfd, const char *name, int flags)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat ls, ds;
+
+	if (!protect_links || (flags & O_NOFOLLOW) != 0 ||
+	    fstatat(dfd, name, &ls, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISLNK(ls.st_mode))
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", name);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (fstatat(dfd, dir, &ds, 0) == -1)
+		return 0;
+	return (ds.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
+	       ls.st_uid != ds.st_uid && ls.st_uid != geteuid();
+}
+
 /* openat(2), as conf.c opens the files it reads (from the directory its
  * walk reached): the real call, within the exchange a test asked for
- * (swap_at). */
+ * (swap_at), or refused as fs.protected_symlinks = 1 would
+ * (protect_links). */
 int
 openat(int dfd, const char *name, int flags, ...)
 {
@@ -137,6 +170,10 @@ openat(int dfd, const char *name, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode_arg(flags, ap);
 	va_end(ap);
+	if (link_protected(dfd, name, flags)) {
+		errno = EACCES;
+		return -1;
+	}
 	if (swap)
 		swap_now();
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
@@ -2966,6 +3003,23 @@ test_acl_not_understood(void)
 	ok(unlink(tpath("tags.conf")) == 0, "tags.conf removed");
 }
 
+/* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
+static const char *
+protected_symlinks_setting(void)
+{
+	static char v[8];
+	FILE *fp = fopen("/proc/sys/fs/protected_symlinks", "re");
+
+	snprintf(v, sizeof(v), "unknown");
+	if (fp != NULL) {
+		if (fgets(v, sizeof(v), fp) == NULL)
+			snprintf(v, sizeof(v), "unknown");
+		v[strcspn(v, "\n")] = '\0';
+		fclose(fp);
+	}
+	return v;
+}
+
 /*
  * A link on the way to a configuration, in a directory that others than
  * its owner may write (its group, or anyone when it is sticky), is
@@ -2984,7 +3038,7 @@ test_foreign_links(void)
 	struct conf *c;
 
 	if (geteuid() != 0) {
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 11; i++)
 			ok(1, "# SKIP not root: cannot give a link away");
 		return;
 	}
@@ -3018,11 +3072,24 @@ test_foreign_links(void)
 	c = conf_load(tpath("fl/gw/root.conf"), &d);
 	ok(c != NULL, "root's link there loads: %s", d.error);
 	conf_free(c);
+	/* the link rule's message whatever fs.protected_symlinks is: the
+	 * kernel is never asked to follow the link (with 1, it refused
+	 * root's open of it with "Permission denied") */
 	chmod(tpath("fl/gw"), 01777);
+	printf("# fs.protected_symlinks is %s here; the open stands in for 1\n",
+	       protected_symlinks_setting());
+	protect_links = 1;
 	load_fails("fl/gw/n.conf",
 	           "in a directory that others may write (mode 1777), and the "
 	           "link belongs to nobody (uid 65534): not followed",
-	           "another user's link in a sticky directory");
+	           "another user's link in a sticky directory, "
+	           "fs.protected_symlinks 1");
+	protect_links = 0;
+	load_fails("fl/gw/n.conf",
+	           "in a directory that others may write (mode 1777), and the "
+	           "link belongs to nobody (uid 65534): not followed",
+	           "another user's link in a sticky directory, "
+	           "fs.protected_symlinks as the host has it");
 	chmod(tpath("fl/gw"), 0755);
 	diag_init(&d);
 	c = conf_load(tpath("fl/gw/n.conf"), &d);
