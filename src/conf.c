@@ -2080,6 +2080,40 @@ acl_refused(const char *lead, const char *could, const char *path,
 	return -1;
 }
 
+/*
+ * What to do about a file or directory that was removed or replaced in
+ * the directory dir while it was checked, into out (size bytes): once is
+ * a coincidence (an editor saving it, a package upgrade), again and
+ * again is something or someone changing it under the run. Returns out.
+ */
+static const char *
+rerun_advice(const char *dir, char *out, size_t size)
+{
+	const char *ds = path_shown(dir, '\0', NULL, 0);
+
+	snprintf(out, size,
+	         "run mta-sts-sync again, and if this recurs, find what "
+	         "changes %s while it runs (auditctl -w %s -p wa)",
+	         ds, ds);
+	return out;
+}
+
+/* rerun_advice() for path, removed or replaced in its directory: the
+ * directory path names, or "." for a name without one. */
+static const char *
+rerun_advice_in(const char *path, char *out, size_t size)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		str_copy(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+		         (int)(slash == path ? 1 : slash - path), path);
+	return rerun_advice(dir, out, size);
+}
+
 /* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
  * (len bytes), for path, whose ACL acl_write_read() could not read or
  * judge (err, aw); but a path gone, or no longer a directory on the way
@@ -2091,13 +2125,14 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
-	char why[128];
+	char why[128], todo[2 * PATH_MAX + 96];
 
 	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
 		snprintf(out, len,
 		         "%s: %s (removed or replaced while it was checked): "
-		         "not trusted, as whoever may do so could %s",
-		         lead, strerror(err), w->harm);
+		         "not trusted, as whoever may do so could %s; %s",
+		         lead, strerror(err), w->harm,
+		         rerun_advice_in(path, todo, sizeof(todo)));
 		return -1;
 	}
 	if (err == EBADMSG && aw->tag_unknown)
@@ -2168,6 +2203,8 @@ static int
 path_changed(const char *ps, const char *what, int err,
              const struct trust_words *w, char *out, size_t len)
 {
+	char todo[2 * PATH_MAX + 96];
+
 	if (err == ENAMETOOLONG)
 		snprintf(out, len,
 		         "%s: the directories on the way to it cannot be "
@@ -2177,9 +2214,10 @@ path_changed(const char *ps, const char *what, int err,
 		snprintf(out, len,
 		         "%s: the directories on the way to it cannot be "
 		         "checked: %s: %s (removed or replaced while it was "
-		         "checked): not trusted, as whoever may do so could %s",
+		         "checked): not trusted, as whoever may do so could "
+		         "%s; %s",
 		         ps, path_shown(what, '\0', NULL, 0), strerror(err),
-		         w->harm);
+		         w->harm, rerun_advice_in(what, todo, sizeof(todo)));
 	return -1;
 }
 
@@ -2220,22 +2258,6 @@ static int
 same_file(const struct stat *a, const struct stat *b)
 {
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
-/*
- * What to do about a file or directory (path) that was removed or
- * replaced while it was checked, into out (size bytes): once is a
- * coincidence (an editor saving it, a package upgrade), again and again
- * is something or someone changing it under the run. Returns out.
- */
-static const char *
-rerun_advice(const char *path, char *out, size_t size)
-{
-	snprintf(out, size,
-	         "run mta-sts-sync again, and if this recurs, find what "
-	         "changes %s while it runs (auditctl -w %s -p wa)",
-	         path, path);
-	return out;
 }
 
 /*
@@ -2406,8 +2428,7 @@ walk_replaced(struct path_walk *w)
 	         "not trusted, as whoever may do so could %s; %s",
 	         path_shown(w->path, '\0', NULL, 0),
 	         path_shown(w->at, '\0', NULL, 0), w->tw->harm,
-	         rerun_advice(path_shown(w->cur, '\0', NULL, 0), what,
-	                      sizeof(what)));
+	         rerun_advice(w->cur, what, sizeof(what)));
 	return -2;
 }
 

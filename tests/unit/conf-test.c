@@ -2908,6 +2908,33 @@ test_swapped_at_open(void)
 }
 
 /*
+ * A directory where a program would be looked for (conf_trust_dir_check()),
+ * read by its name, gone when its ACL is read (after its status was
+ * looked at: whoever may write its parent removed or replaced it): refused
+ * as removed or replaced, saying what to do (run again; if it recurs,
+ * find what changes the directory above it). Before, only what happened.
+ */
+static void
+conf_dir_gone(void)
+{
+	char out[DIAG_MSG_MAX], want[1200];
+
+	xattr_gone = "/gonedir";
+	ok(conf_trust_dir_check(tpath("gonedir"), CONF_TRUST_PROGRAM, out,
+	                        sizeof(out)) == -1,
+	   "a directory gone at its ACL's read: refused");
+	xattr_gone = NULL;
+	snprintf(want, sizeof(want),
+	         "No such file or directory (removed or replaced while it was "
+	         "checked): not trusted, as whoever may do so could change the "
+	         "command mta-sts-sync runs (publish-command); run "
+	         "mta-sts-sync again, and if this recurs, find what changes %s "
+	         "while it runs (auditctl -w %s -p wa)",
+	         tmpdir, tmpdir);
+	like(out, want, "a directory gone at its ACL's read: what to do");
+}
+
+/*
  * A directory on the way to a configuration is judged from the
  * descriptor the walk entered it by: its ACL read from there, not by its
  * name, which here finds nothing (as if whoever may write its parent had
@@ -2932,6 +2959,7 @@ test_acl_dir_gone(void)
 	   "from the walk's descriptor, loads (%s)",
 	   d.error);
 	conf_free(c);
+	conf_dir_gone();
 	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
 	   "gonedir removed");
 }

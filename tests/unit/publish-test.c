@@ -1495,7 +1495,7 @@ test_program_swapped(void)
 static void
 test_program_dir_gone(const char *here)
 {
-	char prog[700], dir[600];
+	char prog[700], dir[600], want[2400];
 
 	snprintf(dir, sizeof(dir), "%s/gd/sub", here);
 	snprintf(prog, sizeof(prog), "%s/deploy", dir);
@@ -1504,10 +1504,17 @@ test_program_dir_gone(const char *here)
 	   "gone: a directory anyone may write, on the way to a program");
 	write_prog(prog, 0755);
 	entry_gone = "sub";
-	prog_refused(prog,
-	             "/gd/sub/deploy: the directories on the way to "
-	             "it cannot be checked: ",
-	             "a directory on the way away at the walk");
+	snprintf(want, sizeof(want),
+	         "/gd/sub/deploy: the directories on the way to it cannot be "
+	         "checked: %s: No such file or directory (removed or replaced "
+	         "while it was checked): not trusted, as whoever may do so "
+	         "could change the command mta-sts-sync runs "
+	         "(publish-command); run mta-sts-sync again, and if this "
+	         "recurs, find what changes %s/gd while it runs (auditctl -w "
+	         "%s/gd -p wa)",
+	         dir, here, here);
+	prog_refused(prog, want,
+	             "a directory on the way away at the walk: what to do");
 	entry_gone = NULL;
 	/* judged from the walk's descriptor: a look by name, which
 	 * would find nothing, is not made */
