@@ -2089,12 +2089,13 @@ acl_refused(const char *lead, const char *could, const char *path,
 static const char *
 rerun_advice(const char *dir, char *out, size_t size)
 {
-	const char *ds = path_shown(dir, '\0', NULL, 0);
+	char shell[2 * PATH_MAX];
 
 	snprintf(out, size,
 	         "run mta-sts-sync again, and if this recurs, find what "
 	         "changes %s while it runs (auditctl -w %s -p wa)",
-	         ds, ds);
+	         path_shown(dir, '\0', NULL, 0),
+	         path_shell(dir, shell, sizeof(shell)));
 	return out;
 }
 

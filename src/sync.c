@@ -490,15 +490,21 @@ in_my_groups(gid_t gid)
 static const char *
 unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 {
-	char grp[64];
+	char grp[64], ps[DIAG_MSG_MAX];
+	int n;
 
+	/* the path as a shell takes it: the command is to be pasted */
+	path_shell(path, ps, sizeof(ps));
 	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
-		snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", path);
+		n = snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", ps);
 	else
-		snprintf(out, size,
-		         "chgrp %s %s; chmod 0640 %s (the group of the user "
-		         "running mta-sts-sync, which must still read it)",
-		         group_name(getegid(), grp, sizeof(grp)), path, path);
+		n = snprintf(out, size,
+		             "chgrp %s %s; chmod 0640 %s (the group of the "
+		             "user running mta-sts-sync, which must still "
+		             "read it)",
+		             group_name(getegid(), grp, sizeof(grp)), ps, ps);
+	if (n < 0)
+		out[0] = '\0';
 	return out;
 }
 
@@ -525,7 +531,7 @@ static const char *
 lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
                  size_t size)
 {
-	char who[192], others[DIAG_MSG_MAX];
+	char who[192], others[DIAG_MSG_MAX], ps[DIAG_MSG_MAX];
 	struct acl_who aw;
 
 	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, lock_reader_passed,
@@ -541,7 +547,8 @@ lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
 	}
 	snprintf(out, size, "%s%ssetfacl -x %c:%u %s (its ACL lets %s read it)",
 	         others, others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
-	         aw.named_id, path, acl_named_shown(&aw, who, sizeof(who)));
+	         aw.named_id, path_shell(path, ps, sizeof(ps)),
+	         acl_named_shown(&aw, who, sizeof(who)));
 	return out;
 }
 
