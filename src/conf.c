@@ -2034,6 +2034,9 @@ static const struct trust_words trust_words[] = {
                        "their choosing, and mirror or verify a policy of "
                        "theirs (ca-file)",
                        "keep the file in directories of root (as /etc/ssl)", 1},
+    [CONF_TRUST_KEY] = {"key file",
+                        "make mta-sts-sync read another file as its key",
+                        "keep the key in directories of root (as /etc)", 0},
 };
 
 /* "ps: what is writable by group G, mode M: any member could harm;
@@ -2685,7 +2688,9 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
 	}
 	if (rc == 0) {
 		*st = pw.fst;
-		if (S_ISREG(st->st_mode) &&
+		/* a key file's owner may be another user; its mode is
+		 * judged by keyfile_check_mode() */
+		if (S_ISREG(st->st_mode) && what != CONF_TRUST_KEY &&
 		    file_trust_check(path, pw.fd, st, w, out, len) == -1)
 			rc = -2;
 	}
@@ -2771,14 +2776,14 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	struct stat st;
 	size_t len = 0, i;
 	char *buf;
-	int rc, fd;
+	int rc, fd, unread;
 
 	diag_init(&rd);
-	rc = conf_open_trusted(path, CONF_TRUST_CONF, &fd, &st, rd.error,
-	                       sizeof(rd.error));
-	if (rc == -1)
-		return include_unreadable(p, lx, line, path, strerror(errno));
-	if (rc == -2)
+	if ((buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len,
+	                             &st, &fd, &unread, &rd)) == NULL &&
+	    unread)
+		return include_unreadable(p, lx, line, path, rd.error);
+	if (buf == NULL)
 		return perr(p, lx->file, line, "%s%s", rd.error,
 		            st.st_uid != 0 && st.st_uid != geteuid()
 		                ? " (if it holds only a TSIG key, name it with "
@@ -2788,15 +2793,12 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	for (i = 0; i <= p->depth; i++)
 		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&
 		    p->mode[i] != 0) {
+			conf_wipe_free(buf, len + 1);
 			close(fd);
 			return perr(p, lx->file, line,
 			            "include loop: %s is already being read",
 			            path_shown(path, '"', q, sizeof(q)));
 		}
-	if ((buf = conf_read_fd(fd, CONF_MAX_SIZE, &len, &st, &rd)) == NULL) {
-		close(fd);
-		return include_unreadable(p, lx, line, path, rd.error);
-	}
 	p->depth++;
 	p->dev[p->depth] = st.st_dev;
 	p->ino[p->depth] = st.st_ino;
@@ -3789,20 +3791,15 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 	struct stat st;
 	size_t len = 0;
 	char *buf;
-	int fd, rc;
+	int fd, unread;
 
 	diag_init(&rd);
-	rc = conf_open_trusted(path, CONF_TRUST_CONF, &fd, &st, rd.error,
-	                       sizeof(rd.error));
-	if (rc == -1)
-		conf_unreadable(path, strerror(errno), d);
-	else if (rc == -2)
-		diag_error(d, "%s", rd.error);
-	if (rc != 0)
-		return NULL;
-	if ((buf = conf_read_fd(fd, CONF_MAX_SIZE, &len, &st, &rd)) == NULL) {
-		close(fd);
-		conf_unreadable(path, rd.error, d);
+	if ((buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len,
+	                             &st, &fd, &unread, &rd)) == NULL) {
+		if (unread)
+			conf_unreadable(path, rd.error, d);
+		else
+			diag_error(d, "%s", rd.error);
 		return NULL;
 	}
 	c = conf_parse_mode(path, buf, len, flags, &st, fd, d);

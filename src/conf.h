@@ -169,9 +169,17 @@ void conf_free(struct conf *conf);
  * What a file a run trusts is for: the configuration (its publish-command
  * runs as the user running mta-sts-sync, root from many a crontab), the
  * program of a publish-command (run as that user), a ca-file (which says
- * whom the fetches trust).
+ * whom the fetches trust), a key-file (which says what key the updates
+ * are signed with; read for keys only, it may belong to another user,
+ * and keyfile_check_mode() judges its mode: conf_open_trusted() judges
+ * only the way to it).
  */
-enum conf_trust { CONF_TRUST_CONF, CONF_TRUST_PROGRAM, CONF_TRUST_CA };
+enum conf_trust {
+	CONF_TRUST_CONF,
+	CONF_TRUST_PROGRAM,
+	CONF_TRUST_CA,
+	CONF_TRUST_KEY
+};
 /*
  * Such a file (path, its stat st; fd, the descriptor st came from, whose
  * ACL is judged, or -1 when it was not opened: the ACL of path) must
@@ -289,6 +297,14 @@ char *conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
 /* The same from the descriptor fd, left open (conf_open_trusted()). */
 char *conf_read_fd(int fd, size_t max, size_t *len, struct stat *st,
                    struct diag *d);
+/* conf_open_trusted() of path (what it is), then conf_read_fd(): its
+ * contents, its status in *st and its descriptor, open, in *fdp; or NULL
+ * with the reason in d, *unread set when it cannot be read (the reason
+ * alone, without the path) and unset when it is not trusted (the whole
+ * message). */
+char *conf_read_trusted(const char *path, enum conf_trust what, size_t max,
+                        size_t *len, struct stat *st, int *fdp, int *unread,
+                        struct diag *d);
 /* Overwrite len bytes at p, then free p (secrets). */
 void conf_wipe_free(char *p, size_t len);
 /* Refuse a file holding a secret (path, open as fd, its status st:

@@ -3066,7 +3066,7 @@ test_foreign_links(void)
 	struct conf *c;
 
 	if (geteuid() != 0) {
-		for (int i = 0; i < 11; i++)
+		for (int i = 0; i < 13; i++)
 			ok(1, "# SKIP not root: cannot give a link away");
 		return;
 	}
@@ -3100,6 +3100,18 @@ test_foreign_links(void)
 	c = conf_load(tpath("fl/gw/root.conf"), &d);
 	ok(c != NULL, "root's link there loads: %s", d.error);
 	conf_free(c);
+	/* a key-file too: the link could lead to any file of root's */
+	write_file("fl/real/k.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	if (symlink("../real/k.key", tpath("fl/gw/k.key")) == -1 ||
+	    lchown(tpath("fl/gw/k.key"), 65534, 65534) == -1)
+		perror("fl/gw/k.key");
+	key_fails(tpath("fl/gw/k.key"), NULL,
+	          "fl/gw/k.key is a symbolic link (to \"../real/k.key\") in a "
+	          "directory that its group may write (mode 0775), and the "
+	          "link belongs to nobody (uid 65534): not followed, as "
+	          "whoever made it could point it at another file and make "
+	          "mta-sts-sync read another file as its key");
 	/* the link rule's message whatever fs.protected_symlinks is: the
 	 * kernel is never asked to follow the link (with 1, it refused
 	 * root's open of it with "Permission denied") */
@@ -3627,6 +3639,31 @@ key_text_fails(const char *text, const char *want, const char *secret,
 	ok(!secret_in_nocase(&d, secret), "%s: the secret is not in it", what);
 }
 
+/*
+ * A one-line key file shows none of its fields until its line reads as
+ * a key: a file that is no key file (another file of root's) may hold a
+ * line of two colons. Before, "key \"NAME\": TSIG key NAME: unknown
+ * algorithm \"ALG\"" showed two of its fields.
+ */
+static void
+test_key_fields_hidden(void)
+{
+	static const char text[] = "rootpw:hunter2name:c2VjcmV0MTIzNDU2Nzg5\n";
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k.key", text, strlen(text), NULL, &key, &d) == -1,
+	   "a line of two colons, no key: refused");
+	like(d.error,
+	     "k.key:1: not a key of the form [algorithm:]name:secret: its "
+	     "algorithm (the first of three fields) is none of ",
+	     "... said why");
+	ok(strstr(d.error, "rootpw") == NULL &&
+	       strstr(d.error, "hunter2name") == NULL,
+	   "... none of its fields shown (%s)", d.error);
+}
+
 /* fails_with(), and no part of secret is in the messages. */
 static void
 fails_hiding(const char *text, const char *want, const char *secret,
@@ -3692,11 +3729,11 @@ test_key_fields_swapped(void)
 	/* a secret in the algorithm's place (that of secret 1 is too long
 	 * for an algorithm, and said so) */
 	snprintf(text, sizeof(text), "%s:hmac-sha256:mtasts\n", s0);
-	/* the name (hmac-sha256, mtasts) does not decode: it is shown */
+	/* a one-line key shows no field until it reads as a key */
 	key_text_fails(text,
-	               "k.key:1: key \"hmac-sha256\": TSIG key hmac-sha256: "
-	               "unknown algorithm (not shown: it is no algorithm "
-	               "name, and may be the secret)",
+	               "k.key:1: not a key of the form "
+	               "[algorithm:]name:secret: its algorithm (the first of "
+	               "three fields) is none of hmac-sha256, ",
 	               s0, "one-line key, the secret as its algorithm");
 	snprintf(text, sizeof(text),
 	         "key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
@@ -3709,12 +3746,12 @@ test_key_fields_swapped(void)
 	/* a short secret (a test's) in the name's place, "mtasts" in the
 	 * secret's: not said to be swapped (it is too short for a real
 	 * secret), but as the secret does not decode, the name is not shown */
-	key_text_fails("c2VjcmV0:mtasts\n",
-	               "k.key:1: a TSIG key whose name is not shown (with a "
-	               "secret that does not decode, the name may be the "
-	               "secret written in its place): the secret is not "
-	               "base64 of at most 256 bytes",
-	               "c2VjcmV0", "a short secret in the name's place");
+	key_text_fails(
+	    "c2VjcmV0:mtasts\n",
+	    "k.key:1: not a key of the form "
+	    "[algorithm:]name:secret: its secret (the last field) is "
+	    "not base64 (no field of it is shown",
+	    "c2VjcmV0", "a short secret in the name's place");
 	key_text_fails("key \"c2VjcmV0\" { algorithm hmac-sha256; secret "
 	               "\"mta!sts\"; };\n",
 	               "k.key:1: a TSIG key whose name is not shown (with a "
@@ -3936,6 +3973,7 @@ main(void)
 	test_no_secret_in_messages();
 	test_secret_out_of_place();
 	test_key_fields_swapped();
+	test_key_fields_hidden();
 	test_broken_dir();
 	test_read_file();
 
