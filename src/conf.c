@@ -2052,6 +2052,9 @@ static const struct trust_words trust_words[] = {
                        "their choosing, and mirror or verify a policy of "
                        "theirs (ca-file)",
                        "keep the file in directories of root (as /etc/ssl)", 1},
+    [CONF_TRUST_KEY] = {"key file",
+                        "make mta-sts-sync read another file as its key",
+                        "keep the key in directories of root (as /etc)", 0},
 };
 
 /* "ps: what is writable by group G, mode M: any member could harm;
@@ -2098,6 +2101,41 @@ acl_refused(const char *lead, const char *could, const char *path,
 	return -1;
 }
 
+/*
+ * What to do about a file or directory that was removed or replaced in
+ * the directory dir while it was checked, into out (size bytes): once is
+ * a coincidence (an editor saving it, a package upgrade), again and
+ * again is something or someone changing it under the run. Returns out.
+ */
+static const char *
+rerun_advice(const char *dir, char *out, size_t size)
+{
+	char shell[2 * PATH_MAX];
+
+	snprintf(out, size,
+	         "run mta-sts-sync again, and if this recurs, find what "
+	         "changes %s while it runs (auditctl -w %s -p wa)",
+	         path_shown(dir, '\0', NULL, 0),
+	         path_shell(dir, shell, sizeof(shell)));
+	return out;
+}
+
+/* rerun_advice() for path, removed or replaced in its directory: the
+ * directory path names, or "." for a name without one. */
+static const char *
+rerun_advice_in(const char *path, char *out, size_t size)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		str_copy(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s",
+		         (int)(slash == path ? 1 : slash - path), path);
+	return rerun_advice(dir, out, size);
+}
+
 /* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
  * (len bytes), for path, whose ACL acl_write_read() could not read or
  * judge (err, aw); but a path gone, or no longer a directory on the way
@@ -2109,13 +2147,14 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
-	char why[128];
+	char why[128], todo[2 * PATH_MAX + 96];
 
 	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
 		snprintf(out, len,
 		         "%s: %s (removed or replaced while it was checked): "
-		         "not trusted, as whoever may do so could %s",
-		         lead, strerror(err), w->harm);
+		         "not trusted, as whoever may do so could %s; %s",
+		         lead, strerror(err), w->harm,
+		         rerun_advice_in(path, todo, sizeof(todo)));
 		return -1;
 	}
 	if (err == EBADMSG && aw->tag_unknown)
@@ -2186,6 +2225,8 @@ static int
 path_changed(const char *ps, const char *what, int err,
              const struct trust_words *w, char *out, size_t len)
 {
+	char todo[2 * PATH_MAX + 96];
+
 	if (err == ENAMETOOLONG)
 		snprintf(out, len,
 		         "%s: the directories on the way to it cannot be "
@@ -2195,77 +2236,33 @@ path_changed(const char *ps, const char *what, int err,
 		snprintf(out, len,
 		         "%s: the directories on the way to it cannot be "
 		         "checked: %s: %s (removed or replaced while it was "
-		         "checked): not trusted, as whoever may do so could %s",
+		         "checked): not trusted, as whoever may do so could "
+		         "%s; %s",
 		         ps, path_shown(what, '\0', NULL, 0), strerror(err),
-		         w->harm);
+		         w->harm, rerun_advice_in(what, todo, sizeof(todo)));
 	return -1;
 }
 
-/*
- * Directory dir is on the way to the file path (own: it holds the file
- * itself): whoever may write it may put another entry in its place, so
- * it must be as safe as the file (w names it). A sticky directory (as
- * /tmp) lets no one but an entry's owner rename or remove it; the group
- * of a directory is trusted as that of the file is (group_may_write()).
- * Returns 0, or -1 with the reason in out.
- */
-static int
-dir_check_one(const char *dir, int own, const char *path,
-              const struct trust_words *w, char *out, size_t len)
-{
-	const char *ps = path_shown(path, '\0', NULL, 0);
-	const char *ds = path_shown(dir, '\0', NULL, 0);
-	uid_t me = geteuid();
-	enum dir_trust trust;
-	struct stat st;
-
-	/* the file was reached through it a moment ago: gone or another
-	 * file now, it was replaced meanwhile, by whoever may */
-	if (stat(dir, &st) == -1)
-		return path_changed(ps, dir, errno, w, out, len);
-	if (!S_ISDIR(st.st_mode))
-		return path_changed(ps, dir, ENOTDIR, w, out, len);
-	trust = dir_trust(&st);
-	if (trust == DIR_OTHER_OWNER) {
-		snprintf(out, len,
-		         "%s: %s %s belongs to uid %u, not to root or to the "
-		         "user running mta-sts-sync (uid %u): its owner could "
-		         "put another file in its place and %s; %s%s",
-		         ps,
-		         own ? "its directory" : "the directory on its path",
-		         ds, (unsigned)st.st_uid, (unsigned)me, w->harm,
-		         own ? "chown root " : w->keep, own ? ds : "");
-		return -1;
-	}
-	if (trust == DIR_TRUSTED) {
-		char lead[2 * PATH_MAX + 64];
-
-		snprintf(lead, sizeof(lead), "%s: %s %s", ps,
-		         own ? "its directory" : "the directory on its path",
-		         ds);
-		return writers_check(lead, "put another file in its place and ",
-		                     dir, -1, &st, 1, w, out, len);
-	}
-	snprintf(out, len,
-	         "%s: %s %s is writable by others (mode %04o): anyone could "
-	         "put another file in its place and %s; chmod o-w %s",
-	         ps, own ? "its directory" : "the directory on its path", ds,
-	         (unsigned)(st.st_mode & 07777), w->harm, ds);
-	return -1;
-}
-
-/* The path walked so far (a real directory) and what is left of it. */
+/* The walk of a path under way (path_walk_run()): the directory reached,
+ * open, and what is left of the path, links' targets in front. */
 struct path_walk {
-	char cur[PATH_MAX];
+	int dfd;            /* the directory reached (path-only), or -1 */
+	int judged;         /* it was judged (walk_dir_judge()) */
+	char cur[PATH_MAX]; /* its path, links replaced by their targets */
 	char todo[PATH_MAX];
-	struct strlist dirs; /* the directories entered, in order */
-	int looked_up;       /* an entry of cur was looked up */
 	int links;
-	char at[PATH_MAX]; /* what could not be looked at (walk_step() -1) */
+	char at[PATH_MAX]; /* the entry looked up (walk_step() -1: what
+	                      could not be looked at) */
 	const char *path;  /* the file checked, and what it is */
 	const struct trust_words *tw;
-	char *out; /* why a link is not followed (walk_step() -2) */
+	char *out; /* why it is not trusted (walk_step() -2) */
 	size_t len;
+	/* what the path named when it was looked at by name, or NULL: the
+	 * walk must reach that very file */
+	const struct stat *named;
+	int open;        /* open the file reached, to read it, as fd */
+	int fd;          /* (-1: not open) */
+	struct stat fst; /* its status */
 };
 
 /* Whether a component is left in todo: something to look up in what the
@@ -2278,14 +2275,74 @@ components_left(const char *todo)
 	return *todo != '\0';
 }
 
+/* Whether a and b are the status of one file. */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
 /*
- * The link w->at (its status lst, open as lfd) in the directory w->cur
- * (open as dfd, its status dst) could be another user's doing, who could
- * point it at a file of theirs (link_trust()): say which link, whose,
- * and what to do in w->out. Returns -2.
+ * The directory reached (w->dfd, w->cur) is on the way to the file (own:
+ * it holds the file itself), and an entry of it was just looked up:
+ * whoever may write it may put another entry in its place, so it must be
+ * as safe as the file (w->tw names it). It is judged from its descriptor:
+ * the directory the walk goes through, whatever its name stands for by
+ * now. A sticky directory (as /tmp) lets no one but an entry's owner
+ * rename or remove it; the group of a directory is trusted as that of
+ * the file is (writers_check()). Returns 0, or -2 with the reason in
+ * w->out.
  */
 static int
-link_untrusted(struct path_walk *w, int dfd, int lfd, const struct stat *dst,
+walk_dir_judge(struct path_walk *w, int own)
+{
+	const char *ps = path_shown(w->path, '\0', NULL, 0);
+	const char *ds = path_shown(w->cur, '\0', NULL, 0);
+	const char *where = own ? "its directory" : "the directory on its path";
+	char lead[2 * PATH_MAX + 64];
+	enum dir_trust trust;
+	struct stat st;
+
+	if (fstat(w->dfd, &st) == -1) {
+		path_changed(ps, w->cur, errno, w->tw, w->out, w->len);
+		return -2;
+	}
+	w->judged = 1;
+	trust = dir_trust(&st);
+	if (trust == DIR_OTHER_OWNER) {
+		snprintf(w->out, w->len,
+		         "%s: %s %s belongs to uid %u, not to root or to the "
+		         "user running mta-sts-sync (uid %u): its owner could "
+		         "put another file in its place and %s; %s%s",
+		         ps, where, ds, (unsigned)st.st_uid,
+		         (unsigned)geteuid(), w->tw->harm,
+		         own ? "chown root " : w->tw->keep, own ? ds : "");
+		return -2;
+	}
+	if (trust == DIR_OTHERS_WRITE) {
+		snprintf(w->out, w->len,
+		         "%s: %s %s is writable by others (mode %04o): anyone "
+		         "could put another file in its place and %s; chmod "
+		         "o-w %s",
+		         ps, where, ds, (unsigned)(st.st_mode & 07777),
+		         w->tw->harm, ds);
+		return -2;
+	}
+	snprintf(lead, sizeof(lead), "%s: %s %s", ps, where, ds);
+	return writers_check(lead, "put another file in its place and ", w->cur,
+	                     w->dfd, &st, 1, w->tw, w->out, w->len) == -1
+	           ? -2
+	           : 0;
+}
+
+/*
+ * The link w->at (its status lst, open as lfd) in the directory reached
+ * (its status dst) could be another user's doing, who could point it at
+ * a file of theirs (link_trust()): say which link, whose, and what to do
+ * in w->out. Returns -2.
+ */
+static int
+link_untrusted(struct path_walk *w, int lfd, const struct stat *dst,
                const struct stat *lst)
 {
 	char to[PATH_MAX], shown[128], whose[512];
@@ -2300,29 +2357,41 @@ link_untrusted(struct path_walk *w, int dfd, int lfd, const struct stat *dst,
 	         "another file and %s; name the file by its real path, or, if "
 	         "the link is as it should be, chown -h root %s",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
-	         link_foreign_words(dfd, dst, lst, whose, sizeof(whose)),
+	         link_foreign_words(w->dfd, dst, lst, whose, sizeof(whose)),
 	         w->tw->harm, ls);
 	return -2;
 }
 
+/* Make the directory open as fd (path cur) the one reached, closing the
+ * one before: it is judged when an entry of it is looked up. */
+static void
+walk_move(struct path_walk *w, int fd, const char *cur)
+{
+	close(w->dfd);
+	w->dfd = fd;
+	w->judged = 0;
+	str_copy(w->cur, sizeof(w->cur), cur);
+}
+
 /*
- * The link open as lfd (its status lst) in the directory w->cur (open as
- * dfd): followed, its target put in front of what is left, if nobody but
- * root or the running user could have put it there (link_trust(), as
- * for a policy file's path; a directory no one else may write at all is
- * left to dir_check_one()). Its owner and its target are those of one
- * link. Returns 1, -1 with errno set, or -2 (link_untrusted()).
+ * The link open as lfd (its status lst) in the directory reached (judged
+ * already): followed, its target put in front of what is left, if
+ * nobody but root or the running user could have put it there
+ * (link_trust(), as for a policy file's path). Its owner and its target
+ * are those of one link. Returns 1, -1 with errno set, or -2
+ * (link_untrusted()).
  */
 static int
-walk_link_follow(struct path_walk *w, int dfd, int lfd, const struct stat *lst)
+walk_link_follow(struct path_walk *w, int lfd, const struct stat *lst)
 {
 	char target[PATH_MAX];
 	struct stat dst;
+	int fd;
 
-	if (fstat(dfd, &dst) == -1)
+	if (fstat(w->dfd, &dst) == -1)
 		return -1;
-	if (link_trust(&dst, lst) == DIR_LINK_FOREIGN)
-		return link_untrusted(w, dfd, lfd, &dst, lst);
+	if (link_trust(&dst, lst) != DIR_TRUSTED)
+		return link_untrusted(w, lfd, &dst, lst);
 	if (++w->links > DIRWALK_LINKS) {
 		errno = ELOOP;
 		return -1;
@@ -2333,138 +2402,254 @@ walk_link_follow(struct path_walk *w, int dfd, int lfd, const struct stat *lst)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if (target[0] == '/')
-		str_copy(w->cur, sizeof(w->cur), "/");
+	if (target[0] == '/') {
+		if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+			return -1;
+		walk_move(w, fd, "/");
+	}
 	return 1;
 }
 
 /*
- * The entry comp of the directory w->cur (open as dfd), w->at: a
- * directory is entered, a link followed when it may be
- * (walk_link_follow()), each looked at without following it. Returns as
- * walk_step().
+ * ".." of the directory reached: its parent, as the kernel has it (one
+ * that the directory was moved to meanwhile is judged as any other, when
+ * an entry of it is looked up). A directory left straight back, no entry
+ * of it looked up, need not be safe: nothing in it was followed. Returns
+ * 1, or -1 with errno set.
  */
 static int
-walk_entry_step(struct path_walk *w, int dfd, const char *comp)
+walk_up(struct path_walk *w)
 {
-	struct stat st;
-	int lfd, rc, err;
+	char up[PATH_MAX], *slash;
+	int fd = openat(w->dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC), err;
 
-	if ((lfd = entry_open_nofollow(dfd, comp, &st)) == -1)
+	if (fd == -1) {
+		err = errno;
+		str_copy(w->at, sizeof(w->at), w->cur);
+		errno = err;
 		return -1;
-	if (S_ISDIR(st.st_mode)) {
-		str_copy(w->cur, sizeof(w->cur), w->at);
-		strlist_add(&w->dirs, w->at);
-		w->looked_up = 0;
-		rc = 1;
-	} else if (!S_ISLNK(st.st_mode)) {
-		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
-		rc = components_left(w->todo) ? -1 : 0;
-	} else {
-		rc = walk_link_follow(w, dfd, lfd, &st);
 	}
-	err = errno;
-	close(lfd);
-	errno = err;
-	return rc;
+	str_copy(up, sizeof(up), w->cur);
+	slash = strrchr(up, '/');
+	slash[slash == up ? 1 : 0] = '\0';
+	walk_move(w, fd, up);
+	return 1;
+}
+
+/* The file reached is not the one looked at a moment before: whoever may
+ * write its directory replaced it meanwhile (rename(2), as with
+ * RENAME_EXCHANGE), and it is not trusted, whatever it is now. Says so in
+ * w->out. Returns -2. */
+static int
+walk_replaced(struct path_walk *w)
+{
+	char what[2 * PATH_MAX + 96];
+
+	snprintf(w->out, w->len,
+	         "%s: %s was replaced by another file while it was checked: "
+	         "not trusted, as whoever may do so could %s; %s",
+	         path_shown(w->path, '\0', NULL, 0),
+	         path_shown(w->at, '\0', NULL, 0), w->tw->harm,
+	         rerun_advice(w->cur, what, sizeof(what)));
+	return -2;
 }
 
 /*
- * Component comp of the walk: a directory is entered, a link's target
- * put in front of what is left. Returns 1 to go on, 0 at the end (the
- * file), -1 with errno set when it cannot be looked at or followed (the
- * path of what in w->at): the file was reached through it a moment ago,
- * so it was removed or replaced meanwhile, or the path is too long; -2
- * for a link another user could have made (in w->out).
+ * The entry comp of the directory reached (its status st, at its
+ * lookup) ends the path: the file. It must be the file the path named
+ * when looked at by name (w->named); to be read (w->open), it is opened
+ * from the directory reached, without following a link, and must be the
+ * file looked up: what is read is what the walk judged, not what another
+ * lookup of the name (the kernel's, following every link) would find.
+ * Returns 0, -1 with errno set, or -2 (walk_replaced()).
+ */
+static int
+walk_file(struct path_walk *w, const char *comp, const struct stat *st)
+{
+	int fd, err;
+
+	if (w->named != NULL && !same_file(w->named, st))
+		return walk_replaced(w);
+	if (!w->open)
+		return 0;
+	/* O_NONBLOCK: a FIFO must not block the open; it is refused */
+	fd = openat(w->dfd, comp,
+	            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ELOOP ? walk_replaced(w) : -1;
+	if (fstat(fd, &w->fst) == -1) {
+		err = errno;
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (!same_file(&w->fst, st)) {
+		close(fd);
+		return walk_replaced(w);
+	}
+	w->fd = fd;
+	return 0;
+}
+
+/*
+ * Component comp of the walk: the directory reached is judged once an
+ * entry of it is looked up (before the entry is used), then a directory
+ * is entered, a link's target put in front of what is left, and the
+ * file, at the end, looked at (walk_file()). Returns 1 to go on, 0 at the
+ * end (the file), -1 with errno set when it cannot be looked at or
+ * followed (the path of what in w->at), -2 when it is not trusted (why in
+ * w->out).
  */
 static int
 walk_step(struct path_walk *w, const char *comp)
 {
-	int dfd, rc, err;
+	struct stat st;
+	int lfd, rc, err, end;
 
 	if (strcmp(comp, ".") == 0)
 		return 1;
-	if (strcmp(comp, "..") == 0) {
-		char *slash = strrchr(w->cur, '/');
-
-		/* straight back out of a directory (no entry of it looked
-		 * up, so nothing in it is followed): it need not be safe */
-		if (!w->looked_up && w->dirs.n > 1 &&
-		    strcmp(w->dirs.v[w->dirs.n - 1], w->cur) == 0)
-			free(w->dirs.v[--w->dirs.n]);
-		w->looked_up = 1;
-		slash[slash == w->cur ? 1 : 0] = '\0';
-		return 1;
-	}
-	w->looked_up = 1;
+	if (strcmp(comp, "..") == 0)
+		return walk_up(w);
 	if ((size_t)snprintf(w->at, sizeof(w->at), "%s%s%s", w->cur,
 	                     strcmp(w->cur, "/") == 0 ? "" : "/",
 	                     comp) >= sizeof(w->at)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((dfd = open(w->cur, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		err = errno;
-		str_copy(w->at, sizeof(w->at), w->cur);
-		errno = err;
+	if ((lfd = entry_open_nofollow(w->dfd, comp, &st)) == -1)
 		return -1;
+	end = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
+	      !components_left(w->todo);
+	if (!w->judged && walk_dir_judge(w, end) == -2) {
+		rc = -2;
+	} else if (S_ISDIR(st.st_mode)) {
+		walk_move(w, lfd, w->at);
+		lfd = -1;
+		rc = 1;
+	} else if (S_ISLNK(st.st_mode)) {
+		rc = walk_link_follow(w, lfd, &st);
+	} else if (!end) {
+		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
+		rc = -1;
+	} else {
+		rc = walk_file(w, comp, &st);
 	}
-	rc = walk_entry_step(w, dfd, comp);
 	err = errno;
-	close(dfd);
+	if (lfd != -1)
+		close(lfd);
 	errno = err;
 	return rc;
 }
 
-/*
- * dir_check_one() for every directory the path to the file goes
- * through, links followed one at a time: those of the path as written
- * (from the working directory's real path when it is relative), of every
- * link's target, and the directory of each link. Whatever on the way
- * cannot be looked at refuses the file (path_changed()), as does a link
- * another user could have made (walk_link_follow()). Returns 0, or -1
- * with the reason in out.
- */
-static int
-path_walk_check(const char *path, const struct trust_words *tw, char *out,
-                size_t len)
+/* Set w up to walk path (tw: what it is), the reason it is not trusted
+ * to go in out (len bytes). */
+static void
+path_walk_init(struct path_walk *w, const char *path,
+               const struct trust_words *tw, char *out, size_t len)
 {
-	const char *ps = path_shown(path, '\0', NULL, 0);
-	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
-	struct path_walk w;
-	int rc = 0, step = 1;
-
-	memset(&w, 0, sizeof(w));
-	w.path = path;
-	w.tw = tw;
-	w.out = out;
-	w.len = len;
-	str_copy(w.cur, sizeof(w.cur), "/");
-	/* a relative path, from the working directory's real path */
-	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
-		return path_changed(ps, ".", errno, tw, out, len);
-	if ((size_t)snprintf(w.todo, sizeof(w.todo), "%s/%s", cwd, path) >=
-	    sizeof(w.todo))
-		return path_changed(ps, cwd, ENAMETOOLONG, tw, out, len);
-	strlist_add(&w.dirs, "/");
-	while (step == 1 && path_next(w.todo, comp) != -1)
-		step = walk_step(&w, comp);
-	if (step == -1)
-		rc = path_changed(ps, w.at, errno, tw, out, len);
-	else if (step == -2)
-		rc = -1;
-	for (size_t i = 0; rc == 0 && i < w.dirs.n; i++)
-		rc = dir_check_one(w.dirs.v[i], strcmp(w.dirs.v[i], w.cur) == 0,
-		                   path, tw, out, len);
-	strlist_free(&w.dirs);
-	return rc;
+	memset(w, 0, sizeof(*w));
+	w->dfd = w->fd = -1;
+	w->path = path;
+	w->tw = tw;
+	w->out = out;
+	w->len = len;
 }
 
-int
-conf_trust_check(const char *path, int fd, const struct stat *st,
-                 enum conf_trust what, char *out, size_t len)
+/*
+ * Walk w->path from / (a relative path from the working directory's
+ * real path), one component at a time: each directory entered from the
+ * one before without following a link, a link followed only as
+ * walk_link_follow() allows, and each directory judged from its
+ * descriptor once an entry of it is looked up, or the path ends there
+ * (walk_dir_judge()). Nothing on the way is looked up by name from / a
+ * second time, so nothing swapped meanwhile can lead it elsewhere.
+ * Returns 0 at a file (walk_file()), 1 at a directory, -1 with errno
+ * set (what could not be looked at in w->at), -2 with the reason in
+ * w->out. The caller closes w->dfd (path_walk_done()).
+ */
+static int
+path_walk_run(struct path_walk *w)
 {
-	const struct trust_words *w = &trust_words[what];
+	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
+	int step = 1, err;
+
+	/* a relative path, from the working directory's real path */
+	if (w->path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
+		err = errno;
+		str_copy(w->at, sizeof(w->at), ".");
+		errno = err;
+		return -1;
+	}
+	if ((size_t)snprintf(w->todo, sizeof(w->todo), "%s/%s", cwd, w->path) >=
+	    sizeof(w->todo)) {
+		str_copy(w->at, sizeof(w->at), cwd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	str_copy(w->cur, sizeof(w->cur), "/");
+	if ((w->dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		str_copy(w->at, sizeof(w->at), "/");
+		return -1;
+	}
+	while (step == 1 && path_next(w->todo, comp) != -1)
+		step = walk_step(w, comp);
+	if (step == 1 && !w->judged)
+		step = walk_dir_judge(w, 1) == -2 ? -2 : 1;
+	return step;
+}
+
+/* Close what the walk w holds, errno kept. */
+static void
+path_walk_done(struct path_walk *w)
+{
+	int err = errno;
+
+	if (w->dfd != -1)
+		close(w->dfd);
+	if (w->fd != -1)
+		close(w->fd);
+	w->dfd = w->fd = -1;
+	errno = err;
+}
+
+/*
+ * The walk of path (path_walk_run()) for a file looked at by name
+ * (named: its status, which the walk must reach; NULL for a directory,
+ * where the path ends): every directory on the way judged, links
+ * followed one at a time (those of the path as written, and of every
+ * link's target). Whatever on the way cannot be looked at refuses the
+ * file (path_changed()), as does a link another user could have made.
+ * Returns 0, or -1 with the reason in out.
+ */
+static int
+path_walk_check(const char *path, const struct stat *named,
+                const struct trust_words *tw, char *out, size_t len)
+{
+	struct path_walk w;
+	int rc;
+
+	path_walk_init(&w, path, tw, out, len);
+	w.named = named;
+	rc = path_walk_run(&w);
+	if (rc == 1 && named != NULL)
+		rc = walk_replaced(&w); /* a directory by now */
+	if (rc == -1)
+		path_changed(path_shown(path, '\0', NULL, 0), w.at, errno, tw,
+		             out, len);
+	path_walk_done(&w);
+	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * The file path (its status st; fd, the descriptor st came from, whose
+ * ACL is judged, or -1: the ACL of path) itself, as conf_trust_check()
+ * judges it (w names it): its owner, the others' write bit, and who else
+ * may write it (writers_check()). Returns 0, or -1 with the reason in out.
+ */
+static int
+file_trust_check(const char *path, int fd, const struct stat *st,
+                 const struct trust_words *w, char *out, size_t len)
+{
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	char lead[PATH_MAX + 64];
 	uid_t me = geteuid();
@@ -2487,9 +2672,52 @@ conf_trust_check(const char *path, int fd, const struct stat *st,
 		return -1;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s", ps, w->file);
-	if (writers_check(lead, "", path, fd, st, 0, w, out, len) == -1)
+	return writers_check(lead, "", path, fd, st, 0, w, out, len);
+}
+
+int
+conf_trust_check(const char *path, int fd, const struct stat *st,
+                 enum conf_trust what, char *out, size_t len)
+{
+	const struct trust_words *w = &trust_words[what];
+
+	if (file_trust_check(path, fd, st, w, out, len) == -1)
 		return -1;
-	return path_walk_check(path, w, out, len);
+	return path_walk_check(path, st, w, out, len);
+}
+
+int
+conf_open_trusted(const char *path, enum conf_trust what, int *fd,
+                  struct stat *st, char *out, size_t len)
+{
+	const struct trust_words *w = &trust_words[what];
+	struct path_walk pw;
+	int rc;
+
+	*fd = -1;
+	memset(st, 0, sizeof(*st));
+	path_walk_init(&pw, path, w, out, len);
+	pw.open = 1;
+	rc = path_walk_run(&pw);
+	if (rc == 1) {
+		/* a directory: the reader says it is not a regular file */
+		pw.fd = fcntl(pw.dfd, F_DUPFD_CLOEXEC, 0);
+		rc = pw.fd == -1 || fstat(pw.fd, &pw.fst) == -1 ? -1 : 0;
+	}
+	if (rc == 0) {
+		*st = pw.fst;
+		/* a key file's owner may be another user; its mode is
+		 * judged by keyfile_check_mode() */
+		if (S_ISREG(st->st_mode) && what != CONF_TRUST_KEY &&
+		    file_trust_check(path, pw.fd, st, w, out, len) == -1)
+			rc = -2;
+	}
+	if (rc == 0) {
+		*fd = pw.fd;
+		pw.fd = -1;
+	}
+	path_walk_done(&pw);
+	return rc;
 }
 
 int
@@ -2534,7 +2762,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 	snprintf(could, sizeof(could), "put a %s there and ", w->file);
 	if (writers_check(ds, could, at, -1, &st, 0, w, out, len) == -1)
 		return -1;
-	return path_walk_check(at, w, out, len);
+	return path_walk_check(at, NULL, w, out, len);
 }
 
 /*
@@ -2566,23 +2794,20 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
 	struct stat st;
 	size_t len = 0, i;
 	char *buf;
-	int rc, fd;
+	int rc, fd, unread;
 
 	diag_init(&rd);
-	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &fd, &rd)) ==
-	    NULL)
+	if ((buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len,
+	                             &st, &fd, &unread, &rd)) == NULL &&
+	    unread)
 		return include_unreadable(p, lx, line, path, rd.error);
-	if (conf_trust_check(path, fd, &st, CONF_TRUST_CONF, rd.error,
-	                     sizeof(rd.error)) == -1) {
-		conf_wipe_free(buf, len + 1);
-		close(fd);
+	if (buf == NULL)
 		return perr(p, lx->file, line, "%s%s", rd.error,
 		            st.st_uid != 0 && st.st_uid != geteuid()
 		                ? " (if it holds only a TSIG key, name it with "
 		                  "key-file, which reads keys only and may "
 		                  "belong to that user)"
 		                : "");
-	}
 	for (i = 0; i <= p->depth; i++)
 		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&
 		    p->mode[i] != 0) {
@@ -3598,20 +3823,18 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 	struct stat st;
 	size_t len = 0;
 	char *buf;
-	int fd;
+	int fd, unread;
 
 	diag_init(&rd);
-	if ((buf = conf_read_file(path, CONF_MAX_SIZE, &len, &st, &fd, &rd)) ==
-	    NULL) {
-		conf_unreadable(path, rd.error, d);
+	if ((buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len,
+	                             &st, &fd, &unread, &rd)) == NULL) {
+		if (unread)
+			conf_unreadable(path, rd.error, d);
+		else
+			diag_error(d, "%s", rd.error);
 		return NULL;
 	}
-	c = NULL;
-	if (conf_trust_check(path, fd, &st, CONF_TRUST_CONF, rd.error,
-	                     sizeof(rd.error)) == -1)
-		diag_error(d, "%s", rd.error);
-	else
-		c = conf_parse_mode(path, buf, len, flags, &st, fd, d);
+	c = conf_parse_mode(path, buf, len, flags, &st, fd, d);
 	conf_wipe_free(buf, len + 1);
 	close(fd);
 	return c;

@@ -63,31 +63,23 @@ read_all(int fd, char *buf, size_t cap)
 }
 
 char *
-conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-               int *fdp, struct diag *d)
+conf_read_fd(int fd, size_t max, size_t *len, struct stat *st, struct diag *d)
 {
-	char *data = NULL;
+	char *data;
 	size_t cap;
 	ssize_t n;
-	int fd;
 
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
+	if (fstat(fd, st) == -1) {
 		diag_error(d, "%s", strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, st) == -1) {
-		diag_error(d, "%s", strerror(errno));
-		goto out;
-	}
 	if (!S_ISREG(st->st_mode)) {
 		diag_error(d, "not a regular file");
-		goto out;
+		return NULL;
 	}
 	if (st->st_size < 0 || (unsigned long long)st->st_size > max) {
 		diag_error(d, "file too large (more than %zu bytes)", max);
-		goto out;
+		return NULL;
 	}
 	/* One byte more than the size, to notice a file that grew. */
 	cap = (size_t)st->st_size + 1;
@@ -97,17 +89,56 @@ conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
 		           n == -1 ? strerror(errno)
 		                   : "file changed while being read");
 		conf_wipe_free(data, cap + 1);
-		data = NULL;
-		goto out;
+		return NULL;
 	}
 	data[n] = '\0';
 	*len = (size_t)n;
-	if (fdp != NULL) {
-		*fdp = fd; /* the caller's to close */
-		return data;
+	return data;
+}
+
+char *
+conf_read_trusted(const char *path, enum conf_trust what, size_t max,
+                  size_t *len, struct stat *st, int *fdp, int *unread,
+                  struct diag *d)
+{
+	char *data;
+	int rc;
+
+	*unread = 1;
+	rc = conf_open_trusted(path, what, fdp, st, d->error, sizeof(d->error));
+	if (rc == -1) {
+		d->error[0] = '\0'; /* nothing said there: the reason */
+		diag_error(d, "%s", strerror(errno));
 	}
-out:
-	close(fd);
+	if (rc != 0) {
+		*unread = rc == -1;
+		return NULL;
+	}
+	if ((data = conf_read_fd(*fdp, max, len, st, d)) == NULL) {
+		close(*fdp);
+		*fdp = -1;
+	}
+	return data;
+}
+
+char *
+conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
+               int *fdp, struct diag *d)
+{
+	char *data;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
+	    -1) {
+		diag_error(d, "%s", strerror(errno));
+		return NULL;
+	}
+	data = conf_read_fd(fd, max, len, st, d);
+	if (data != NULL && fdp != NULL)
+		*fdp = fd; /* the caller's to close */
+	else
+		close(fd);
 	return data;
 }
 
@@ -737,6 +768,40 @@ parse_oneline(const char *path, const char *buf, size_t len, struct keyspec *ks,
 	return r == -1 ? -1 : n;
 }
 
+/*
+ * The line of a one-line key file, split (ks), must read as a key before
+ * any of its fields is shown: a file that is no key file at all (another
+ * file of root's, named by mistake) may well hold a line of two colons,
+ * and its fields must not go to a cron mail or a log. Says which field
+ * is wrong, none shown. Returns 0, or -1 (in d).
+ */
+static int
+oneline_usable(const char *path, const struct keyspec *ks, struct diag *d)
+{
+	enum tsig_alg alg;
+	const char *what = NULL;
+	char why[160];
+
+	if (keyspec_swapped(path, ks, d) == -1)
+		return -1;
+	if (tsig_alg_from_name(ks->alg, &alg) == -1)
+		what = "its algorithm (the first of three fields) is none of "
+		       "hmac-sha256, hmac-sha1, hmac-sha224, hmac-sha384, "
+		       "hmac-sha512, hmac-md5";
+	else if (tsig_key_name_check(ks->name, why, sizeof(why)) == -1)
+		what = "its name (the field before the secret) is not a key "
+		       "name";
+	else if (tsig_secret_len(ks->secret) == -1)
+		what = "its secret (the last field) is not base64";
+	if (what == NULL)
+		return 0;
+	return key_error(d, path, ks->line,
+	                 "not a key of the form [algorithm:]name:secret: %s "
+	                 "(no field of it is shown: the file may be no key "
+	                 "file at all)",
+	                 what);
+}
+
 enum keyfile_format { KF_BIND, KF_KNOT, KF_ONELINE };
 
 /* Tell the format from the first line that is not blank or a # comment. */
@@ -874,6 +939,8 @@ keyfile_parse(const char *path, const char *buf, size_t len, const char *name,
 		break;
 	case KF_ONELINE:
 		n = parse_oneline(path, buf, len, ks, d);
+		if (n == 1 && oneline_usable(path, &ks[0], d) == -1)
+			n = -1;
 		break;
 	default:
 		n = parse_bind(path, buf, len, ks, KEYFILE_MAX_KEYS, d);
@@ -913,12 +980,18 @@ keyfile_load(const char *path, const char *name, struct tsig_key *key,
 	struct stat st;
 	size_t len = 0;
 	char *buf;
-	int rc, fd;
+	int rc, fd, unread;
 
+	/* through the walk that judges the way to it, as a configuration
+	 * file's: a link there that another user could have made could
+	 * lead to any file of root's */
 	diag_init(&rd);
-	if ((buf = conf_read_file(path, KEYFILE_MAX_SIZE, &len, &st, &fd,
-	                          &rd)) == NULL) {
-		keyfile_unreadable(path, rd.error, d);
+	if ((buf = conf_read_trusted(path, CONF_TRUST_KEY, KEYFILE_MAX_SIZE,
+	                             &len, &st, &fd, &unread, &rd)) == NULL) {
+		if (unread)
+			keyfile_unreadable(path, rd.error, d);
+		else
+			diag_error(d, "%s", rd.error);
 		return -1;
 	}
 	rc = keyfile_check_mode(path, fd, &st, d);

@@ -391,30 +391,30 @@ sync_select(const struct conf *conf, const struct cmd_opts *o, size_t **sel,
 
 /*
  * The ca-file path says whom the fetches trust: like the configuration,
- * it must be safe from other users (conf_trust_check()), and it is
- * judged before anything is parsed from it. It is opened once: judged by
- * the status of that descriptor, and what the fetches of the run trust
- * is parsed from it (fetch_ca_file_load()), not from whatever the path
- * names a moment later. Returns 0, or -1 (in d).
+ * it must be safe from other users, and it is judged before anything is
+ * parsed from it. It is opened once, through the walk that judges its
+ * path (conf_open_trusted()): judged by the status of that descriptor,
+ * and what the fetches of the run trust is parsed from it
+ * (fetch_ca_file_load()), not from whatever the path names a moment
+ * later. Returns 0, or -1 (in d).
  */
 static int
 ca_file_load(const char *path, struct diag *d)
 {
 	char why[DIAG_MSG_MAX];
 	struct stat st;
-	int fd, rc = -1;
+	int fd, rc = -1, trust;
 
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1 || fstat(fd, &st) == -1)
+	trust =
+	    conf_open_trusted(path, CONF_TRUST_CA, &fd, &st, why, sizeof(why));
+	if (trust == -1)
 		diag_error(d, "%s: cannot read: %s",
 		           path_shown(path, '\0', NULL, 0), strerror(errno));
+	else if (trust == -2)
+		diag_error(d, "%s", why);
 	else if (!S_ISREG(st.st_mode))
 		diag_error(d, "%s: not a regular file",
 		           path_shown(path, '\0', NULL, 0));
-	else if (conf_trust_check(path, fd, &st, CONF_TRUST_CA, why,
-	                          sizeof(why)) == -1)
-		diag_error(d, "%s", why);
 	else
 		rc = fetch_ca_file_load(path, fd, d);
 	if (fd != -1)
@@ -490,15 +490,21 @@ in_my_groups(gid_t gid)
 static const char *
 unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 {
-	char grp[64];
+	char grp[64], ps[DIAG_MSG_MAX];
+	int n;
 
+	/* the path as a shell takes it: the command is to be pasted */
+	path_shell(path, ps, sizeof(ps));
 	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
-		snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", path);
+		n = snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", ps);
 	else
-		snprintf(out, size,
-		         "chgrp %s %s; chmod 0640 %s (the group of the user "
-		         "running mta-sts-sync, which must still read it)",
-		         group_name(getegid(), grp, sizeof(grp)), path, path);
+		n = snprintf(out, size,
+		             "chgrp %s %s; chmod 0640 %s (the group of the "
+		             "user running mta-sts-sync, which must still "
+		             "read it)",
+		             group_name(getegid(), grp, sizeof(grp)), ps, ps);
+	if (n < 0)
+		out[0] = '\0';
 	return out;
 }
 
@@ -525,7 +531,7 @@ static const char *
 lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
                  size_t size)
 {
-	char who[192], others[DIAG_MSG_MAX];
+	char who[192], others[DIAG_MSG_MAX], ps[DIAG_MSG_MAX];
 	struct acl_who aw;
 
 	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, lock_reader_passed,
@@ -541,7 +547,8 @@ lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
 	}
 	snprintf(out, size, "%s%ssetfacl -x %c:%u %s (its ACL lets %s read it)",
 	         others, others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
-	         aw.named_id, path, acl_named_shown(&aw, who, sizeof(who)));
+	         aw.named_id, path_shell(path, ps, sizeof(ps)),
+	         acl_named_shown(&aw, who, sizeof(who)));
 	return out;
 }
 

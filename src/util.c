@@ -406,6 +406,40 @@ path_shown(const char *path, char q, char *buf, size_t size)
 }
 
 const char *
+path_shell(const char *path, char *buf, size_t size)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
+	                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                            "0123456789/._-+,:@%=";
+	size_t o = 0;
+
+	if (path_shown(path, '\0', NULL, 0) != path)
+		return PATH_NOT_SHOWN;
+	if (*path != '\0' && strspn(path, plain) == strlen(path)) {
+		str_copy(buf, size, path);
+		return buf;
+	}
+	if (size < 3)
+		return "''";
+	buf[o++] = '\'';
+	/* a quote closes the quoting, is escaped, and reopens it: '\'' */
+	for (const char *p = path; *p != '\0'; p++) {
+		size_t n = *p == '\'' ? 4 : 1;
+
+		if (o + n + 2 > size)
+			break; /* cut short: room for the closing quote */
+		if (n == 4)
+			memcpy(buf + o, "'\\''", 4);
+		else
+			buf[o] = *p;
+		o += n;
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}
+
+const char *
 idn_hint(const char *s)
 {
 	for (; *s != '\0'; s++)

@@ -134,6 +134,14 @@ const char *key_as_path_message(const char *setting, const char *why, char *buf,
  * here.
  */
 const char *path_shown(const char *path, char q, char *buf, size_t size);
+/*
+ * A path for a command a message gives to run (chmod, setfacl, ...): as
+ * path_shown() shows it, and, unless every character is one a shell
+ * takes as it is, in single quotes (a quote in it written '\''), so
+ * that the command works when pasted; into buf (size bytes; cut short
+ * when it does not fit). Returns buf, or PATH_NOT_SHOWN.
+ */
+const char *path_shell(const char *path, char *buf, size_t size);
 
 /* The hint for a name refused as a domain name: one with non-ASCII
  * bytes is an internationalized name in its U-label form, so the hint

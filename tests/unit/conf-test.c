@@ -17,6 +17,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "conf.h"
 #include "dirwalk.h"
+#include "open-stub.h"
 #include "setacl.h"
 #include "tap.h"
 #include "tsig.h"
@@ -99,6 +101,89 @@ fgetxattr(int fd, const char *name, void *value, size_t size)
 	if (fake_acl != NULL)
 		return fake_acl_read(value, size);
 	return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
+}
+
+/* Two paths to exchange (rename(2) with RENAME_EXCHANGE) just before the
+ * next open(2) or openat(2) to read a file named swap_at (its path or
+ * its last component), and back just after it: what whoever may write
+ * their directory may do at that moment. The open meets the other entry
+ * under that name, every other look before and after it the first.
+ * NULL: none. */
+static const char *swap_at, *swap_a, *swap_b;
+
+/* Exchange swap_a and swap_b, saying so when it fails. */
+static void
+swap_now(void)
+{
+	if (syscall(SYS_renameat2, AT_FDCWD, swap_a, AT_FDCWD, swap_b,
+	            RENAME_EXCHANGE) == -1)
+		printf("# cannot exchange %s and %s: %s\n", swap_a, swap_b,
+		       strerror(errno));
+}
+
+/* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
+ * whatever the host's setting. */
+static int protect_links;
+
+/*
+ * Whether the kernel, with fs.protected_symlinks = 1, would refuse the
+ * open (flags) of name in dfd: it follows name, a link in a sticky
+ * directory that others may write, whose owner is neither the
+ * directory's nor the caller's (may_follow_link()). Only the last
+ * component is looked at; only when protect_links is set.
+ */
+static int
+link_protected(int dfd, const char *name, int flags)
+{
+	char dir[PATH_MAX], *slash;
+	struct stat ls, ds;
+
+	if (!protect_links || (flags & O_NOFOLLOW) != 0 ||
+	    fstatat(dfd, name, &ls, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISLNK(ls.st_mode))
+		return 0;
+	snprintf(dir, sizeof(dir), "%s", name);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		slash[slash == dir ? 1 : 0] = '\0';
+	if (fstatat(dfd, dir, &ds, 0) == -1)
+		return 0;
+	return (ds.st_mode & (S_ISVTX | S_IWOTH)) == (S_ISVTX | S_IWOTH) &&
+	       ls.st_uid != ds.st_uid && ls.st_uid != geteuid();
+}
+
+/* openat(2), as conf.c opens the files it reads (from the directory its
+ * walk reached): the real call, within the exchange a test asked for
+ * (swap_at), or refused as fs.protected_symlinks = 1 would
+ * (protect_links). */
+int
+openat(int dfd, const char *name, int flags, ...)
+{
+	const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+	int swap = swap_at != NULL && (flags & O_PATH) == 0 &&
+	           strcmp(base, swap_at) == 0;
+	va_list ap;
+	mode_t mode;
+	int fd, err;
+
+	va_start(ap, flags);
+	mode = open_mode_arg(flags, ap);
+	va_end(ap);
+	if (link_protected(dfd, name, flags)) {
+		errno = EACCES;
+		return -1;
+	}
+	if (swap)
+		swap_now();
+	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
+	err = errno;
+	if (swap) {
+		swap_now();
+		swap_at = NULL;
+	}
+	errno = err;
+	return fd;
 }
 
 /* conf_load() of tmpdir/name, with the ACL attribute acl (len bytes,
@@ -2774,12 +2859,126 @@ test_conf_acl(void)
 	   "ACL files removed");
 }
 
+/* A configuration of domain name, with its key, into tmpdir/path. */
+static void
+write_domain_conf(const char *path, const char *name)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+	         KEY_STMT "domain \"%s\" {\n\tupstream "
+	                  "\"https://mta-sts.example.net/.well-known/"
+	                  "mta-sts.txt\";\n\tkey \"k\";\n\tpolicy-file "
+	                  "\"/srv/%%d.txt\";\n};\n",
+	         name);
+	write_file(path, text, 0600);
+}
+
+/* conf_load() of tmpdir/name with tmpdir/a and tmpdir/b exchanged when
+ * a file of name's last component is opened (swap_at). Returns the
+ * configuration, or NULL with the reason in d. */
+static struct conf *
+load_swapped(const char *a, const char *b, const char *name, struct diag *d)
+{
+	char pa[512], pb[512];
+	struct conf *c;
+
+	snprintf(pa, sizeof(pa), "%s", tpath(a));
+	snprintf(pb, sizeof(pb), "%s", tpath(b));
+	swap_a = pa;
+	swap_b = pb;
+	swap_at = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : name;
+	diag_init(d);
+	c = conf_load(tpath(name), d);
+	swap_at = NULL;
+	return c;
+}
+
 /*
- * A directory on the way to a configuration that is gone when its ACL is
- * read (after its status was looked at: whoever may write its parent
- * removed or replaced it) refuses the file as a walk that finds it gone
- * does: before, "its ACL cannot be read (No such file or directory) ...
- * setfacl -b DIR removes it", an ACL it may not have.
+ * The file read is the file judged: a configuration is opened from the
+ * directory its walk reached, so an entry exchanged for another
+ * (rename(2) with RENAME_EXCHANGE, by whoever may write the directory)
+ * just when it is opened does not make the run read a file its path does
+ * not lead to. Before, it was opened by name (the kernel following every
+ * link) and its path walked and judged by name a second time: a link to
+ * another file, in its place for the open only, loaded that file
+ * (another domain's configuration here), and so did a directory
+ * exchanged with another for that moment.
+ */
+static void
+test_swapped_at_open(void)
+{
+	static const char *const dirs[] = {"sw",     "sw/etc", "sw/other",
+	                                   "sw/sub", "sw/nob", NULL};
+	struct diag d;
+	struct conf *c;
+
+	for (size_t i = 0; dirs[i] != NULL; i++)
+		mkdir(tpath(dirs[i]), 0755);
+	write_domain_conf("sw/etc/main.conf", "good.example");
+	write_domain_conf("sw/other/evil.conf", "evil.example");
+	write_domain_conf("sw/sub/main.conf", "good.example");
+	write_domain_conf("sw/nob/main.conf", "evil.example");
+	if (symlink("../other/evil.conf", tpath("sw/etc/x")) == -1)
+		perror("symlink");
+
+	c = load_swapped("sw/etc/main.conf", "sw/etc/x", "sw/etc/main.conf",
+	                 &d);
+	ok(c == NULL,
+	   "a link in the file's place when it is opened: refused "
+	   "(loaded: %s)",
+	   c != NULL ? conf_domain_name(c, 0) : "none");
+	like(d.error,
+	     "/sw/etc/main.conf was replaced by another file while it was "
+	     "checked: not trusted, as whoever may do so could make "
+	     "mta-sts-sync run a command (publish-command); run mta-sts-sync "
+	     "again, and if this recurs, find what changes ",
+	     "... said so, and what to do");
+	conf_free(c);
+
+	c = load_swapped("sw/sub", "sw/nob", "sw/sub/main.conf", &d);
+	ok(c != NULL && strcmp(conf_domain_name(c, 0), "good.example") == 0,
+	   "a directory on the way exchanged when the file is opened: the "
+	   "file of the directory walked is read (loaded: %s; %s)",
+	   c != NULL ? conf_domain_name(c, 0) : "none", d.error);
+	conf_free(c);
+	swap_at = NULL;
+}
+
+/*
+ * A directory where a program would be looked for (conf_trust_dir_check()),
+ * read by its name, gone when its ACL is read (after its status was
+ * looked at: whoever may write its parent removed or replaced it): refused
+ * as removed or replaced, saying what to do (run again; if it recurs,
+ * find what changes the directory above it). Before, only what happened.
+ */
+static void
+conf_dir_gone(void)
+{
+	char out[DIAG_MSG_MAX], want[1200];
+
+	xattr_gone = "/gonedir";
+	ok(conf_trust_dir_check(tpath("gonedir"), CONF_TRUST_PROGRAM, out,
+	                        sizeof(out)) == -1,
+	   "a directory gone at its ACL's read: refused");
+	xattr_gone = NULL;
+	snprintf(want, sizeof(want),
+	         "No such file or directory (removed or replaced while it was "
+	         "checked): not trusted, as whoever may do so could change the "
+	         "command mta-sts-sync runs (publish-command); run "
+	         "mta-sts-sync again, and if this recurs, find what changes %s "
+	         "while it runs (auditctl -w %s -p wa)",
+	         tmpdir, tmpdir);
+	like(out, want, "a directory gone at its ACL's read: what to do");
+}
+
+/*
+ * A directory on the way to a configuration is judged from the
+ * descriptor the walk entered it by: its ACL read from there, not by its
+ * name, which here finds nothing (as if whoever may write its parent had
+ * removed or replaced it just then). Before, the directory was looked at
+ * by name after the walk, and the file was refused as "removed or
+ * replaced while it was checked", though the walk had gone through it.
  */
 static void
 test_acl_dir_gone(void)
@@ -2788,19 +2987,17 @@ test_acl_dir_gone(void)
 	struct conf *c;
 
 	mkdir(tpath("gonedir"), 0755);
-	write_file("gonedir/a.conf", NOKEY_CONF, 0644);
+	write_file("gonedir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
 	xattr_gone = "/gonedir";
 	diag_init(&d);
 	c = conf_load(tpath("gonedir/a.conf"), &d);
 	xattr_gone = NULL;
-	ok(c == NULL, "a directory gone at its ACL's read: refused");
-	like(d.error,
-	     "/gonedir: No such file or directory (removed or replaced while "
-	     "it was checked): not trusted",
-	     "a directory gone at its ACL's read: ... said so");
-	ok(strstr(d.error, "setfacl") == NULL,
-	   "a directory gone at its ACL's read: no setfacl (%s)", d.error);
+	ok(c != NULL,
+	   "a directory on the way, gone by name at its ACL's read: judged "
+	   "from the walk's descriptor, loads (%s)",
+	   d.error);
 	conf_free(c);
+	conf_dir_gone();
 	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
 	   "gonedir removed");
 }
@@ -2872,6 +3069,23 @@ test_acl_not_understood(void)
 	ok(unlink(tpath("tags.conf")) == 0, "tags.conf removed");
 }
 
+/* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
+static const char *
+protected_symlinks_setting(void)
+{
+	static char v[8];
+	FILE *fp = fopen("/proc/sys/fs/protected_symlinks", "re");
+
+	snprintf(v, sizeof(v), "unknown");
+	if (fp != NULL) {
+		if (fgets(v, sizeof(v), fp) == NULL)
+			snprintf(v, sizeof(v), "unknown");
+		v[strcspn(v, "\n")] = '\0';
+		fclose(fp);
+	}
+	return v;
+}
+
 /*
  * A link on the way to a configuration, in a directory that others than
  * its owner may write (its group, or anyone when it is sticky), is
@@ -2890,7 +3104,7 @@ test_foreign_links(void)
 	struct conf *c;
 
 	if (geteuid() != 0) {
-		for (int i = 0; i < 9; i++)
+		for (int i = 0; i < 13; i++)
 			ok(1, "# SKIP not root: cannot give a link away");
 		return;
 	}
@@ -2924,11 +3138,36 @@ test_foreign_links(void)
 	c = conf_load(tpath("fl/gw/root.conf"), &d);
 	ok(c != NULL, "root's link there loads: %s", d.error);
 	conf_free(c);
+	/* a key-file too: the link could lead to any file of root's */
+	write_file("fl/real/k.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	if (symlink("../real/k.key", tpath("fl/gw/k.key")) == -1 ||
+	    lchown(tpath("fl/gw/k.key"), 65534, 65534) == -1)
+		perror("fl/gw/k.key");
+	key_fails(tpath("fl/gw/k.key"), NULL,
+	          "fl/gw/k.key is a symbolic link (to \"../real/k.key\") in a "
+	          "directory that its group may write (mode 0775), and the "
+	          "link belongs to nobody (uid 65534): not followed, as "
+	          "whoever made it could point it at another file and make "
+	          "mta-sts-sync read another file as its key");
+	/* the link rule's message whatever fs.protected_symlinks is: the
+	 * kernel is never asked to follow the link (with 1, it refused
+	 * root's open of it with "Permission denied") */
 	chmod(tpath("fl/gw"), 01777);
+	printf("# fs.protected_symlinks is %s here; the open stands in for 1\n",
+	       protected_symlinks_setting());
+	protect_links = 1;
 	load_fails("fl/gw/n.conf",
 	           "in a directory that others may write (mode 1777), and the "
 	           "link belongs to nobody (uid 65534): not followed",
-	           "another user's link in a sticky directory");
+	           "another user's link in a sticky directory, "
+	           "fs.protected_symlinks 1");
+	protect_links = 0;
+	load_fails("fl/gw/n.conf",
+	           "in a directory that others may write (mode 1777), and the "
+	           "link belongs to nobody (uid 65534): not followed",
+	           "another user's link in a sticky directory, "
+	           "fs.protected_symlinks as the host has it");
 	chmod(tpath("fl/gw"), 0755);
 	diag_init(&d);
 	c = conf_load(tpath("fl/gw/n.conf"), &d);
@@ -3090,6 +3329,7 @@ test_modes(void)
 	test_foreign_links();
 	test_conf_acl();
 	test_acl_dir_gone();
+	test_swapped_at_open();
 	test_acl_shrank();
 	test_acl_not_understood();
 }
@@ -3437,6 +3677,31 @@ key_text_fails(const char *text, const char *want, const char *secret,
 	ok(!secret_in_nocase(&d, secret), "%s: the secret is not in it", what);
 }
 
+/*
+ * A one-line key file shows none of its fields until its line reads as
+ * a key: a file that is no key file (another file of root's) may hold a
+ * line of two colons. Before, "key \"NAME\": TSIG key NAME: unknown
+ * algorithm \"ALG\"" showed two of its fields.
+ */
+static void
+test_key_fields_hidden(void)
+{
+	static const char text[] = "rootpw:hunter2name:c2VjcmV0MTIzNDU2Nzg5\n";
+	struct tsig_key key;
+	struct diag d;
+
+	diag_init(&d);
+	ok(keyfile_parse("k.key", text, strlen(text), NULL, &key, &d) == -1,
+	   "a line of two colons, no key: refused");
+	like(d.error,
+	     "k.key:1: not a key of the form [algorithm:]name:secret: its "
+	     "algorithm (the first of three fields) is none of ",
+	     "... said why");
+	ok(strstr(d.error, "rootpw") == NULL &&
+	       strstr(d.error, "hunter2name") == NULL,
+	   "... none of its fields shown (%s)", d.error);
+}
+
 /* fails_with(), and no part of secret is in the messages. */
 static void
 fails_hiding(const char *text, const char *want, const char *secret,
@@ -3502,11 +3767,11 @@ test_key_fields_swapped(void)
 	/* a secret in the algorithm's place (that of secret 1 is too long
 	 * for an algorithm, and said so) */
 	snprintf(text, sizeof(text), "%s:hmac-sha256:mtasts\n", s0);
-	/* the name (hmac-sha256, mtasts) does not decode: it is shown */
+	/* a one-line key shows no field until it reads as a key */
 	key_text_fails(text,
-	               "k.key:1: key \"hmac-sha256\": TSIG key hmac-sha256: "
-	               "unknown algorithm (not shown: it is no algorithm "
-	               "name, and may be the secret)",
+	               "k.key:1: not a key of the form "
+	               "[algorithm:]name:secret: its algorithm (the first of "
+	               "three fields) is none of hmac-sha256, ",
 	               s0, "one-line key, the secret as its algorithm");
 	snprintf(text, sizeof(text),
 	         "key:\n  - id: mtasts\n    algorithm: %s\n    secret: "
@@ -3519,12 +3784,12 @@ test_key_fields_swapped(void)
 	/* a short secret (a test's) in the name's place, "mtasts" in the
 	 * secret's: not said to be swapped (it is too short for a real
 	 * secret), but as the secret does not decode, the name is not shown */
-	key_text_fails("c2VjcmV0:mtasts\n",
-	               "k.key:1: a TSIG key whose name is not shown (with a "
-	               "secret that does not decode, the name may be the "
-	               "secret written in its place): the secret is not "
-	               "base64 of at most 256 bytes",
-	               "c2VjcmV0", "a short secret in the name's place");
+	key_text_fails(
+	    "c2VjcmV0:mtasts\n",
+	    "k.key:1: not a key of the form "
+	    "[algorithm:]name:secret: its secret (the last field) is "
+	    "not base64 (no field of it is shown",
+	    "c2VjcmV0", "a short secret in the name's place");
 	key_text_fails("key \"c2VjcmV0\" { algorithm hmac-sha256; secret "
 	               "\"mta!sts\"; };\n",
 	               "k.key:1: a TSIG key whose name is not shown (with a "
@@ -3747,6 +4012,7 @@ main(void)
 	test_no_secret_in_messages();
 	test_secret_out_of_place();
 	test_key_fields_swapped();
+	test_key_fields_hidden();
 	test_broken_dir();
 	test_read_file();
 

@@ -28,6 +28,7 @@
 #include "cmd.h"
 #include "dirwalk.h"
 #include "fetch.h"
+#include "open-stub.h"
 #include "publish.h"
 #include "setacl.h"
 #include "tap.h"
@@ -138,14 +139,30 @@ static const char *unlink_after_open;
  * NULL, none. */
 static const char *entry_gone;
 
-/* The mode argument of an open(2) or openat(2) of flags, whose
- * variable arguments are ap: there only when it may make a file. */
-static mode_t
-open_mode_arg(int flags, va_list ap)
+/* A file to rename over another (open_replace_to) just after the next
+ * open(2) or openat(2) to read that other opened it (by its path, or by
+ * its last component from its directory, as the walk that judges a
+ * ca-file does), or, with open_replace_at_look, just after the walk
+ * looked it up (O_PATH) to open it next: as whoever may write its
+ * directory may do at that moment. NULL: none. */
+static const char *open_replace_from, *open_replace_to;
+static int open_replace_at_look;
+
+/* The rename open_replace_from asks for, after name was opened. */
+static void
+replace_after_open(const char *name)
 {
-	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE)
-		return (mode_t)va_arg(ap, int);
-	return 0;
+	const char *to = open_replace_to, *base;
+
+	if (to == NULL)
+		return;
+	base = strrchr(to, '/') != NULL ? strrchr(to, '/') + 1 : to;
+	if (strcmp(name, to) != 0 && strcmp(name, base) != 0)
+		return;
+	if (rename(open_replace_from, to) == -1)
+		printf("# cannot rename %s to %s: %s\n", open_replace_from, to,
+		       strerror(errno));
+	open_replace_from = open_replace_to = NULL;
 }
 
 /* openat(2), as publish.c and dirwalk.c call it: the real call, then
@@ -166,39 +183,14 @@ openat(int dfd, const char *name, int flags, ...)
 		return -1;
 	}
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
+	if (fd != -1 && ((flags & O_PATH) != 0) == open_replace_at_look)
+		replace_after_open(name);
 	if (fd != -1 && unlink_after_open != NULL &&
 	    strcmp(name, unlink_after_open) == 0) {
 		unlink_after_open = NULL;
 		if (unlinkat(dfd, name, 0) == -1)
 			printf("# cannot remove %s: %s\n", name,
 			       strerror(errno));
-	}
-	return fd;
-}
-
-/* A file to rename over another (open_replace_to) just after the next
- * open(2) of that other opened it, as whoever may write its directory
- * may do at that moment: NULL, none. */
-static const char *open_replace_from, *open_replace_to;
-
-/* open(2), as sync.c opens a ca-file: openat() of the working
- * directory, then the rename a test asked for. */
-int
-open(const char *path, int flags, ...)
-{
-	va_list ap;
-	int fd;
-
-	va_start(ap, flags);
-	fd = openat(AT_FDCWD, path, flags, open_mode_arg(flags, ap));
-	va_end(ap);
-	if (fd != -1 && open_replace_to != NULL &&
-	    strcmp(path, open_replace_to) == 0) {
-		if (rename(open_replace_from, open_replace_to) == -1)
-			printf("# cannot rename %s to %s: %s\n",
-			       open_replace_from, open_replace_to,
-			       strerror(errno));
-		open_replace_from = open_replace_to = NULL;
 	}
 	return fd;
 }
@@ -1503,7 +1495,7 @@ test_program_swapped(void)
 static void
 test_program_dir_gone(const char *here)
 {
-	char prog[700], dir[600];
+	char prog[700], dir[600], want[2400];
 
 	snprintf(dir, sizeof(dir), "%s/gd/sub", here);
 	snprintf(prog, sizeof(prog), "%s/deploy", dir);
@@ -1512,17 +1504,27 @@ test_program_dir_gone(const char *here)
 	   "gone: a directory anyone may write, on the way to a program");
 	write_prog(prog, 0755);
 	entry_gone = "sub";
-	prog_refused(prog,
-	             "/gd/sub/deploy: the directories on the way to "
-	             "it cannot be checked: ",
-	             "a directory on the way away at the walk");
+	snprintf(want, sizeof(want),
+	         "/gd/sub/deploy: the directories on the way to it cannot be "
+	         "checked: %s: No such file or directory (removed or replaced "
+	         "while it was checked): not trusted, as whoever may do so "
+	         "could change the command mta-sts-sync runs "
+	         "(publish-command); run mta-sts-sync again, and if this "
+	         "recurs, find what changes %s/gd while it runs (auditctl -w "
+	         "%s/gd -p wa)",
+	         dir, here, here);
+	prog_refused(prog, want,
+	             "a directory on the way away at the walk: what to do");
 	entry_gone = NULL;
+	/* judged from the walk's descriptor: a look by name, which
+	 * would find nothing, is not made */
 	stat_gone = dir;
 	stat_gone_seen = 1;
 	prog_refused(prog,
-	             "/gd/sub: No such file or directory (removed or "
-	             "replaced while it was checked): not trusted",
-	             "a directory on the way away at its check");
+	             "/gd/sub is writable by others (mode 0777): anyone "
+	             "could put another file in its place",
+	             "a directory on the way away by name at its check: "
+	             "judged from the walk's descriptor");
 	stat_gone = NULL;
 	ok(unlink("gd/sub/deploy") == 0 && rmdir("gd/sub") == 0 &&
 	       rmdir("gd") == 0,
@@ -2209,33 +2211,72 @@ sync_dry_run(const char *conf, char *err, size_t size)
 	return rc;
 }
 
-/*
- * A ca-file (ca, named by conf) replaced, just after it was opened, by a
- * copy whose ACL lets another user write it: the file judged and parsed
- * is the one opened, which has no ACL, so the run goes on. Before, its
- * owner and mode came from the descriptor but its ACL from the name,
- * the copy's: refused for an ACL the certificates trusted do not have.
- */
-static void
-test_ca_file_acl_swapped(const char *ca, const char *conf)
+/* A copy of ca with an ACL that lets another user write it, at
+ * ca/copy.pem, renamed over ca when the run opens ca (at_look: when its
+ * walk looks it up, before the open); ca's own ACL removed first. What
+ * the dry run of conf says on standard error goes into err (size bytes).
+ * Returns its exit status, or -1 (a skip said) when no copy can be made. */
+static int
+ca_replaced_run(const char *ca, const char *conf, int at_look, char *err,
+                size_t size)
 {
-	char err[4096];
+	int rc;
 
 	clear_acl(ca);
 	if (put_first_cert("ca/copy.pem") == -1 ||
 	    set_acl("ca/copy.pem", 0, other_user(), 6, 4, 6) == -1) {
 		ok(1, "# SKIP cannot make an ACL'd copy: %s", strerror(errno));
 		unlink("ca/copy.pem");
-		return;
+		return -1;
 	}
 	open_replace_from = "ca/copy.pem";
 	open_replace_to = ca;
-	sync_dry_run(conf, err, sizeof(err));
-	ok(open_replace_to == NULL && strstr(err, "ACL") == NULL,
-	   "ca-file replaced after its open by a copy with an ACL: the "
-	   "opened file's ACL judged (%s)",
-	   err);
+	open_replace_at_look = at_look;
+	rc = sync_dry_run(conf, err, size);
+	ok(open_replace_to == NULL, "ca-file replaced %s: renamed then",
+	   at_look ? "between its look and its open" : "after its open");
 	open_replace_from = open_replace_to = NULL;
+	open_replace_at_look = 0;
+	return rc;
+}
+
+/*
+ * A ca-file (ca, named by conf) replaced, just after it was opened, by a
+ * copy whose ACL lets another user write it: the file judged and parsed
+ * is the one opened, which has no ACL, so the run goes on (to the
+ * server, which is not there). Before acl-fd, its owner and mode came
+ * from the descriptor but its ACL from the name, the copy's: refused for
+ * an ACL the certificates trusted do not have. Replaced after the walk
+ * looked it up and before it was opened, it is refused: the file opened
+ * is not the file the walk judged. Before, the ca-file was opened by
+ * name and its path walked by name after, so nothing tied the two, and
+ * the run went on with whatever the open found.
+ */
+static void
+test_ca_file_acl_swapped(const char *ca, const char *conf)
+{
+	char err[4096];
+	int rc;
+
+	if ((rc = ca_replaced_run(ca, conf, 0, err, sizeof(err))) == -1)
+		return;
+	ok(rc == EXIT_FAILED && strstr(err, "ca.pem") == NULL,
+	   "ca-file replaced after its open: the opened file judged and "
+	   "used, the run goes on (%d: %s)",
+	   rc, err);
+	like(err, "connection to server 127.0.0.1 port 1 refused",
+	     "... to the server");
+	if ((rc = ca_replaced_run(ca, conf, 1, err, sizeof(err))) == -1)
+		return;
+	ok(rc == EXIT_USAGE,
+	   "ca-file replaced between its walk's look and its open: refused, "
+	   "exit 2 (%d)",
+	   rc);
+	like(err,
+	     "/ca/ca.pem was replaced by another file while it was checked: "
+	     "not trusted, as whoever may do so could make mta-sts-sync "
+	     "trust a certificate authority of their choosing",
+	     "... said so");
 	clear_acl(ca);
 }
 

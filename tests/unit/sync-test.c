@@ -145,6 +145,38 @@ test_update_state(void)
 }
 
 /*
+ * The commands of the lock advice quote the configuration's path as a
+ * shell takes it, so that they work when pasted: the configuration (open
+ * as fd, at path, of size bytes, in dir) renamed to a name with a space
+ * and a quote, others and user other may read it. Before, the path was
+ * put in them as it is. path is its new name after.
+ */
+static void
+lock_advice_quoted(const char *dir, char *path, size_t size, int fd,
+                   unsigned other)
+{
+	char to[64], want[512];
+	struct diag d;
+
+	snprintf(to, sizeof(to), "%s/my lock's.conf", dir);
+	if (rename(path, to) == -1) {
+		perror("rename");
+		exit(99);
+	}
+	snprintf(path, size, "%s", to);
+	snprintf(want, sizeof(want),
+	         "keep every run out: chmod o-r '%s/my lock'\\''s.conf' "
+	         "(mode 0640 or 0600); setfacl -x u:%u '%s/my lock'\\''s.conf' "
+	         "(its ACL lets user ",
+	         dir, other, dir);
+	fchmod(fd, 0644);
+	set_acl(path, 0, other, 4, 4, 4);
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	like(d.error, want, "lock: the path quoted in its commands");
+}
+
+/*
  * A configuration whose lock is taken, that an ACL lets another user
  * read (mode 0640 then, the group bits being the ACL's mask), is one
  * that user may hold the lock of: the advice names them and the setfacl
@@ -190,6 +222,7 @@ test_lock_acl_readers(void)
 	lock_taken(path, fd, &d);
 	ok(strstr(d.error, "may lock it") == NULL,
 	   "lock: the running user's own entry: no advice (%s)", d.error);
+	lock_advice_quoted(dir, path, sizeof(path), fd, other);
 out:
 	if (fd != -1)
 		close(fd);

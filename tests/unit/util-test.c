@@ -320,10 +320,41 @@ test_key_as_path(void)
 		ok(!key_written_as_path(paths[i]), "%s: not a key", paths[i]);
 }
 
+/*
+ * A path in a command to paste (path_shell()): as it is when a shell
+ * takes every character of it so, else in single quotes, a quote in it
+ * written '\''; cut short, it still ends its quoting; a key is not shown.
+ */
+static void
+test_path_shell(void)
+{
+	static const struct {
+		const char *path, *want;
+	} cases[] = {
+	    {"/etc/mta-sts-sync/mta-sts-sync.conf",
+	     "/etc/mta-sts-sync/mta-sts-sync.conf"},
+	    {"/etc/my conf/a.conf", "'/etc/my conf/a.conf'"},
+	    {"/etc/it's.conf", "'/etc/it'\\''s.conf'"},
+	    {"/tmp/$(reboot)`x`;a&b|c*", "'/tmp/$(reboot)`x`;a&b|c*'"},
+	    {"", "''"},
+	};
+	char buf[128];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_str(path_shell(cases[i].path, buf, sizeof(buf)),
+		       cases[i].want, "path_shell(\"%s\")", cases[i].path);
+	is_str(path_shell("/a b/it's", buf, 8), "'/a b/'",
+	       "path_shell: cut short, its quoting ended");
+	is_str(path_shell("mtasts:adc88547eb55010db79f0f2535fde868", buf,
+	                  sizeof(buf)),
+	       PATH_NOT_SHOWN, "path_shell: a key not shown");
+}
+
 int
 main(void)
 {
 	test_secret_shapes();
+	test_path_shell();
 	test_path_shapes();
 	test_key_as_path();
 	test_first_wins();
