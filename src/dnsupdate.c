@@ -1957,14 +1957,18 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 }
 
 /* Add the queries of type at the two names of domain to b:
- * _mta-sts.<domain>, then _smtp._tls.<domain>. */
+ * _mta-sts.<domain>, then _smtp._tls.<domain> unless names (DNS_NAME_*)
+ * leaves it out. */
 static void
-names_batch(struct batch *b, const char *domain, ldns_rr_type type)
+names_batch(struct batch *b, const char *domain, ldns_rr_type type,
+            unsigned names)
 {
 	char name[DNS_NAME_MAX + 16];
 
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
 	batch_add(b, name, type);
+	if (!(names & DNS_NAME_TLSRPT))
+		return;
 	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
 	batch_add(b, name, type);
 }
@@ -1976,7 +1980,8 @@ names_batch(struct batch *b, const char *domain, ldns_rr_type type)
 static void
 state_batch(struct batch *b, const char *domain, int with_mx)
 {
-	names_batch(b, domain, LDNS_RR_TYPE_TXT);
+	names_batch(b, domain, LDNS_RR_TYPE_TXT,
+	            DNS_NAME_STS | DNS_NAME_TLSRPT);
 	if (with_mx)
 		batch_add(b, domain, LDNS_RR_TYPE_MX);
 }
@@ -2128,22 +2133,35 @@ state_fail_hint(const struct dns_target *t, const struct batch *b, size_t i,
 		            "_mta-sts from the domain's zone)");
 }
 
+/* Did query i of b get an answer with rcode NOERROR or NXDOMAIN? */
+static int
+batch_answered(const struct batch *b, size_t i)
+{
+	int rcode = i < b->k ? (int)ldns_pkt_get_rcode(b->ans[i]) : -1;
+
+	return rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN;
+}
+
 /* Check the answers to the state queries added to b at first (sent to
  * t) and take them into st; away: the names (DNS_NAME_*) that an earlier
- * read found t does not serve (st->away). Returns 0, or -1 with the
- * reason in d. */
+ * read found t does not serve (st->away); names: those the caller
+ * manages: at _smtp._tls.<domain> without it, a failed answer (SERVFAIL
+ * from a zone there that does not load, say) is read as empty rather
+ * than failing a domain that leaves that record alone. Returns 0, or -1
+ * with the reason in d. */
 static int
 state_take(const struct dns_target *t, const struct batch *b, size_t first,
-           const char *domain, unsigned away, struct dns_state *st,
-           struct diag *d)
+           const char *domain, unsigned away, unsigned names,
+           struct dns_state *st, struct diag *d)
 {
-	int with_mx = b->n > first + 2;
+	int with_mx = b->n > first + 2,
+	    rpt = (names & DNS_NAME_TLSRPT) || batch_answered(b, first + 1);
 
 	memset(st, 0, sizeof(*st));
 	st->away = away;
 	if (state_txt_check(t, b, first, DNS_NAME_STS, with_mx, st, d) == -1 ||
-	    state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx, st, d) ==
-	        -1 ||
+	    (rpt && state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx,
+	                            st, d) == -1) ||
 	    (with_mx && batch_check(t, b, first + 2, 1, d) == -1)) {
 		if (with_mx)
 			state_fail_hint(t, b, first + 2, domain, d);
@@ -2154,12 +2172,12 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	if (!(st->away & DNS_NAME_STS))
 		read_txt(b->ans[first], b->q[first].name, &st->sts,
 		         &st->sts_cname);
-	if (!(st->away & DNS_NAME_TLSRPT))
+	if (rpt && !(st->away & DNS_NAME_TLSRPT))
 		read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
 		         &st->tlsrpt_cname);
 	st->below_nxdomain =
 	    (nxdomain(b->ans[first]) && st->sts_cname == NULL) ||
-	    (nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
+	    (rpt && nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
 	if (with_mx) {
 		read_mx(b->ans[first + 2], domain, &st->mx);
 		st->domain_cname = read_cname(b->ans[first + 2], domain);
@@ -2169,10 +2187,11 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 }
 
 /* Read the TXT records of domain (and its MX, with with_mx) from t: the
- * queries are sent at once (pipelined); away as state_take() takes it. */
+ * queries are sent at once (pipelined); away and names as state_take()
+ * takes them. */
 static int
 state_read(const struct dns_target *t, const char *domain, int with_mx,
-           unsigned away, struct dns_state *st, struct diag *d)
+           unsigned away, unsigned names, struct dns_state *st, struct diag *d)
 {
 	struct batch b;
 	int rc;
@@ -2180,32 +2199,33 @@ state_read(const struct dns_target *t, const char *domain, int with_mx,
 	b.n = 0;
 	state_batch(&b, domain, with_mx);
 	batch_send(t, &b);
-	rc = state_take(t, &b, 0, domain, away, st, d);
+	rc = state_take(t, &b, 0, domain, away, names, st, d);
 	batch_free(&b);
 	return rc;
 }
 
 /* Read the state of domain from the primary; see dnsupdate.h. */
 int
-dns_state_read(const struct dns_target *t, const char *domain,
+dns_state_read(const struct dns_target *t, const char *domain, unsigned names,
                struct dns_state *st, struct diag *d)
 {
-	return state_read(t, domain, 1, 0, st, d);
+	return state_read(t, domain, 1, 0, names, st, d);
 }
 
 /* Ask t for the zones of domain's two names; see dnsupdate.h. */
 int
-dns_state_zones(const struct dns_target *t, const char *domain,
+dns_state_zones(const struct dns_target *t, const char *domain, unsigned names,
                 struct dns_state *st, struct diag *d)
 {
 	struct batch b;
 	int rc;
 
 	b.n = 0;
-	names_batch(&b, domain, LDNS_RR_TYPE_SOA);
+	names_batch(&b, domain, LDNS_RR_TYPE_SOA, names);
 	batch_send(t, &b);
 	state_zone(t, &b, 0, DNS_NAME_STS, st);
-	state_zone(t, &b, 1, DNS_NAME_TLSRPT, st);
+	if (b.n > 1)
+		state_zone(t, &b, 1, DNS_NAME_TLSRPT, st);
 	rc = batch_check_from(t, &b, 0, 0, d);
 	batch_free(&b);
 	return rc;
@@ -3681,7 +3701,7 @@ zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
  * already. Returns 0; -1 if the zone is not there; -2 if the state could
  * not be read. The reason is in d. */
 static int
-state_read_zone(const struct dns_target *t, const char *domain,
+state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
                 struct dns_state *st, struct diag *d)
 {
 	struct batch b;
@@ -3699,7 +3719,7 @@ state_read_zone(const struct dns_target *t, const char *domain,
 		rc = -1;
 	else if (first == 1 && zone_check(t, &b, 0, d) == -1)
 		rc = -1;
-	else if (state_take(t, &b, first, domain, 0, st, d) == -1)
+	else if (state_take(t, &b, first, domain, 0, names, st, d) == -1)
 		rc = -2;
 	batch_free(&b);
 	return rc;
@@ -3717,7 +3737,7 @@ state_read_zone(const struct dns_target *t, const char *domain,
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
                      unsigned port, const struct tsig_key *key,
-                     unsigned timeout, const char *resolver,
+                     unsigned timeout, const char *resolver, unsigned names,
                      struct dns_target *t, struct dns_state *st, struct diag *d)
 {
 	char name[DNS_NAME_MAX + 16];
@@ -3730,8 +3750,8 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		                        timeout, resolver, t, d) == -1)
 			return -1;
 		if (server != NULL)
-			return state_read_zone(t, domain, st, d);
-		return dns_state_read(t, domain, st, d) == -1 ? -2 : 0;
+			return state_read_zone(t, domain, names, st, d);
+		return dns_state_read(t, domain, names, st, d) == -1 ? -2 : 0;
 	}
 	b.n = b.k = 0;
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
@@ -3740,7 +3760,7 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 	if (target_find(domain, zone, server, port, key, timeout, resolver, t,
 	                &b, d) == -1)
 		rc = -1;
-	else if (state_take(t, &b, 1, domain, 0, st, d) == -1)
+	else if (state_take(t, &b, 1, domain, 0, names, st, d) == -1)
 		rc = -2;
 	batch_free(&b);
 	return rc;
@@ -4404,8 +4424,11 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (c[i].confirmed || c[i].contended || c[i].withheld)
 			continue;
 		/* the MX records were needed for the plan only */
-		if (state_read(t, c[i].domain, 0, c[i].state->away, &fresh,
-		               d) == -1)
+		if (state_read(
+		        t, c[i].domain, 0, c[i].state->away,
+		        DNS_NAME_STS |
+		            (c[i].tlsrpt_text != NULL ? DNS_NAME_TLSRPT : 0),
+		        &fresh, d) == -1)
 			return -1;
 		if (dns_state_wildcards(t, c[i].domain, c[i].sts_text != NULL,
 		                        c[i].tlsrpt_text != NULL, &fresh,

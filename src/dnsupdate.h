@@ -211,26 +211,31 @@ void dns_wild_sentence(struct buf *out, const char *domain, unsigned lost,
  * its MX, pipelined on one connection). A name that the primary's zone
  * delegates to a zone it does not serve (a referral to a zone below
  * t->zone) is read as empty, flagged in st->away, and its zone put in
- * st->sts_zone or st->tlsrpt_zone. Returns 0, or -1 with the reason in
- * d (server, port and rcode named; when t->zone is below domain and t
- * refuses domain's MX query or answers it without authority, the reason
- * ends saying that a _mta-sts record on another primary than its
- * domain's is not supported).
+ * st->sts_zone or st->tlsrpt_zone. names: the names the caller manages
+ * (DNS_NAME_*): without DNS_NAME_TLSRPT, an answer at _smtp._tls.<domain>
+ * of another rcode than NOERROR or NXDOMAIN (SERVFAIL from a zone there
+ * that does not load, say) is read as empty instead of failing. Returns
+ * 0, or -1 with the reason in d (server, port and rcode named; when
+ * t->zone is below domain and t refuses domain's MX query or answers it
+ * without authority, the reason ends saying that a _mta-sts record on
+ * another primary than its domain's is not supported).
  * A null MX is listed as ".". dns_state_free() frees what st holds, not
  * st itself. */
 int dns_state_read(const struct dns_target *t, const char *domain,
-                   struct dns_state *st, struct diag *d);
+                   unsigned names, struct dns_state *st, struct diag *d);
 void dns_state_free(struct dns_state *st);
 
 /* Ask the primary t for the SOA of domain's two names, _mta-sts.<domain>
- * and _smtp._tls.<domain> (both pipelined on one connection), and take
+ * and _smtp._tls.<domain> (both pipelined on one connection; the latter
+ * only if names, the names the caller manages, has DNS_NAME_TLSRPT: an
+ * answer there could fail a domain that leaves that record alone), and take
  * the zone of each into st (st->sts_zone, st->tlsrpt_zone; a referral
  * to other nameservers flagged in st->away), which the caller compares
  * with t->zone: either name may be a zone of its own. A sync run asks it
  * only for a domain that changes, before anything is written for it.
  * Returns 0, or -1 with the reason in d (server, port and rcode named). */
 int dns_state_zones(const struct dns_target *t, const char *domain,
-                    struct dns_state *st, struct diag *d);
+                    unsigned names, struct dns_state *st, struct diag *d);
 
 /* Put into out (size at least DNS_NAME_MAX + 16) a name just below name
  * that surely does not exist, which a wildcard answers alike only if name
@@ -344,13 +349,14 @@ int dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * it -1, before anything is changed. Returns 0; -1 if the target was not
  * found (t as dns_target_find_via() leaves it); -2 if it was, but the
  * state could not be read. The reason is in d; st is left empty unless
- * 0 is returned.
+ * 0 is returned. names as dns_state_read() takes it.
  */
 int dns_target_find_read(const char *domain, const char *zone,
                          const char *server, unsigned port,
                          const struct tsig_key *key, unsigned timeout,
-                         const char *resolver, struct dns_target *t,
-                         struct dns_state *st, struct diag *d);
+                         const char *resolver, unsigned names,
+                         struct dns_target *t, struct dns_state *st,
+                         struct diag *d);
 
 /* One domain's wanted records. NULL text: leave that name alone. */
 struct dns_change {

@@ -1101,6 +1101,18 @@ plan_tlsrpt_zone(struct domain_run *r)
 	return -1;
 }
 
+/* The names (DNS_NAME_*) whose records r manages: _mta-sts.<domain>,
+ * and _smtp._tls.<domain> with tls-rpt unless the read found a CNAME
+ * there. An answer at a name r leaves alone must not fail it. */
+static unsigned
+run_names(const struct domain_run *r)
+{
+	return DNS_NAME_STS |
+	       (r->dc->has_tls_rpt && r->state.tlsrpt_cname == NULL
+	            ? DNS_NAME_TLSRPT
+	            : 0);
+}
+
 /* Find the zone and primary, and read the records as the primary holds
  * them. */
 static int
@@ -1116,9 +1128,10 @@ plan_read_dns(struct domain_run *r)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
 		         dc->resolver_port);
 	r->target = xmalloc(sizeof(*r->target));
-	rc = dns_target_find_read(
-	    dc->name, dc->zone, dc->server, dc->port, dc->key, dc->timeout,
-	    dc->resolver != NULL ? resolver : NULL, r->target, &r->state, &d);
+	rc = dns_target_find_read(dc->name, dc->zone, dc->server, dc->port,
+	                          dc->key, dc->timeout,
+	                          dc->resolver != NULL ? resolver : NULL,
+	                          run_names(r), r->target, &r->state, &d);
 	if (rc != -1)
 		run_note(r, "zone %s, primary %s port %u", r->target->zone,
 		         r->target->server, dc->port);
@@ -1397,7 +1410,8 @@ plan_zones(struct domain_run *r)
 	if (!r->file_differs && !r->dns_needed)
 		return 0;
 	diag_init(&d);
-	if (dns_state_zones(r->target, r->dc->name, &r->state, &d) == -1) {
+	if (dns_state_zones(r->target, r->dc->name, run_names(r), &r->state,
+	                    &d) == -1) {
 		run_fail(r, "%s", d.error);
 		return -1;
 	}

@@ -321,7 +321,8 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 		if (dns_target_find_read(
 		        o->c[0].domain, o->zone, o->server, (unsigned)o->port,
 		        has_key ? &key : NULL, (unsigned)o->timeout,
-		        o->resolver, t, &o->st[0], d) != 0)
+		        o->resolver, DNS_NAME_STS | DNS_NAME_TLSRPT, t,
+		        &o->st[0], d) != 0)
 			goto out;
 		first = 1;
 	}
@@ -333,7 +334,9 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 	for (size_t i = first; i < o->n && !o->assume_empty; i++) {
 		if (i > 0 && o->hold_reads != NULL && hold(o->hold_reads) == -1)
 			goto out;
-		if (dns_state_read(t, o->c[i].domain, &o->st[i], d) == -1)
+		if (dns_state_read(t, o->c[i].domain,
+		                   DNS_NAME_STS | DNS_NAME_TLSRPT, &o->st[i],
+		                   d) == -1)
 			goto out;
 	}
 	/* as sync does, for the names an update changes */
