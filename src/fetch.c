@@ -592,25 +592,35 @@ xfer_parse_url(struct xfer *x, const char *url)
 	return rc;
 }
 
-/* Whether a Content-Type value is text/plain, with or without parameters
- * (RFC 8461 section 3.2; media types are case-insensitive). */
+/* Whether a Content-Type value (or NULL) is the media type type, with or
+ * without parameters (media types are case-insensitive). */
 static int
-content_type_ok(const char *ct)
+media_type_is(const char *ct, const char *type)
 {
-	size_t n = strlen("text/plain");
+	size_t n = strlen(type);
 
 	if (ct == NULL)
 		return 0;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
-	if (ascii_ncasecmp(ct, "text/plain", n) != 0)
+	if (ascii_ncasecmp(ct, type, n) != 0)
 		return 0;
 	ct += n;
 	return *ct == '\0' || *ct == ';' || *ct == ' ' || *ct == '\t';
 }
 
+/* Whether a Content-Type value is text/plain (RFC 8461 section 3.2). */
+static int
+content_type_ok(const char *ct)
+{
+	return media_type_is(ct, "text/plain");
+}
+
 /* At the first body byte: refuse a status other than 200 or a wrong
- * Content-Type now rather than after downloading an error page. */
+ * Content-Type now rather than after downloading an error page. A 200
+ * text/html body is read all the same (up to POLICY_MAX_SIZE): it may be
+ * the file itself served with a wrong type, which a verification tells
+ * from a fallback page by its bytes. */
 static int
 xfer_check_head(struct xfer *x)
 {
@@ -619,7 +629,8 @@ xfer_check_head(struct xfer *x)
 
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
-	if (status != 200 || !content_type_ok(ct)) {
+	if (status != 200 ||
+	    !(content_type_ok(ct) || media_type_is(ct, "text/html"))) {
 		x->abort = ABORT_HEAD;
 		return -1;
 	}
@@ -1377,6 +1388,10 @@ xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		             why);
 	} else if (!content_type_ok(r->content_type)) {
 		r->fail = FETCH_FAIL_TYPE;
+		if (x->abort == ABORT_NONE && rc == CURLE_OK) {
+			r->len = x->body.len;
+			r->body = buf_steal(&x->body);
+		}
 		result_error(r,
 		             "Content-Type %s, expected text/plain (RFC 8461 "
 		             "section 3.2)",

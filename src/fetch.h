@@ -49,7 +49,8 @@ struct fetch_result {
 	long port;            /* and its port, or 0 */
 	char error[512];      /* why not, in words, when !ok */
 	long status;          /* HTTP status, 0 if none */
-	char *body;           /* owned; NUL-terminated; len bytes */
+	char *body;           /* owned; NUL-terminated; len bytes (also a
+	                         200 text/html body, with !ok) */
 	size_t len;
 	char *content_type; /* owned, or NULL */
 	char *location;     /* owned: Location of a 3xx, or NULL */
