@@ -592,25 +592,35 @@ xfer_parse_url(struct xfer *x, const char *url)
 	return rc;
 }
 
-/* Whether a Content-Type value is text/plain, with or without parameters
- * (RFC 8461 section 3.2; media types are case-insensitive). */
+/* Whether a Content-Type value (or NULL) is the media type type, with or
+ * without parameters (media types are case-insensitive). */
 static int
-content_type_ok(const char *ct)
+media_type_is(const char *ct, const char *type)
 {
-	size_t n = strlen("text/plain");
+	size_t n = strlen(type);
 
 	if (ct == NULL)
 		return 0;
 	while (*ct == ' ' || *ct == '\t')
 		ct++;
-	if (ascii_ncasecmp(ct, "text/plain", n) != 0)
+	if (ascii_ncasecmp(ct, type, n) != 0)
 		return 0;
 	ct += n;
 	return *ct == '\0' || *ct == ';' || *ct == ' ' || *ct == '\t';
 }
 
+/* Whether a Content-Type value is text/plain (RFC 8461 section 3.2). */
+static int
+content_type_ok(const char *ct)
+{
+	return media_type_is(ct, "text/plain");
+}
+
 /* At the first body byte: refuse a status other than 200 or a wrong
- * Content-Type now rather than after downloading an error page. */
+ * Content-Type now rather than after downloading an error page. A 200
+ * text/html body is read all the same (up to POLICY_MAX_SIZE): it may be
+ * the file itself served with a wrong type, which a verification tells
+ * from a fallback page by its bytes. */
 static int
 xfer_check_head(struct xfer *x)
 {
@@ -619,7 +629,8 @@ xfer_check_head(struct xfer *x)
 
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
-	if (status != 200 || !content_type_ok(ct)) {
+	if (status != 200 ||
+	    !(content_type_ok(ct) || media_type_is(ct, "text/html"))) {
 		x->abort = ABORT_HEAD;
 		return -1;
 	}
@@ -1231,44 +1242,67 @@ xfer_timeout_error(struct xfer *x, struct fetch_result *r)
 }
 
 /*
- * Did the TLS handshake of x end with its connection rather than with
- * what the server sent: a reset (a server stopping or restarting), or
- * the connection closed before the server sent anything, as a proxy in
- * front of a web server that is not up yet does? libcurl says the
- * latter only in words (OpenSSL's SSL_ERROR_SYSCALL, or its "unexpected
- * eof").
+ * The kind of a failed TLS handshake from libcurl's words (text) and the
+ * socket's errno (os_errno, 0 if none): FETCH_FAIL_TLS, what the server
+ * or its port answered (an alert, or no TLS at all), only on that
+ * evidence: an OpenSSL reason ("error:...:SSL routines:...", an alert,
+ * "wrong version number", "packet length too long"). Anything else is
+ * FETCH_FAIL_CUT, a connection reset or closed (a web server restarting,
+ * a proxy whose web server is not up yet), retried. libcurl says a cut
+ * in words that changed: "OpenSSL SSL_connect: Connection reset by peer
+ * in connection to H:P " with errno 0 (7.68 to 7.86, which hand OpenSSL
+ * the socket), "... SSL_ERROR_SYSCALL ..." or "Recv failure: Connection
+ * reset by peer" with errno set (7.87 on), OpenSSL 3's "unexpected eof
+ * while reading" (an SSL routines reason, but a close).
  */
-static int
-handshake_cut(struct xfer *x)
+enum fetch_fail
+fetch_handshake_kind(const char *text, long os_errno)
 {
-	long err = 0;
+	static const char *const refused[] = {
+	    "SSL routines",           "alert",
+	    "wrong version number",   "unrecognized name",
+	    "packet length too long", "unknown protocol",
+	    "unsupported protocol",   "handshake failure",
+	    "record layer failure",   "version too low"};
+	size_t i;
 
-	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
-	return err == ECONNRESET || err == EPIPE || err == ECONNABORTED ||
-	       strstr(x->errbuf, "SSL_ERROR_SYSCALL") != NULL ||
-	       strstr(x->errbuf, "unexpected eof") != NULL;
+	if (os_errno == ECONNRESET || os_errno == EPIPE ||
+	    os_errno == ECONNABORTED || strstr(text, "unexpected eof") != NULL)
+		return FETCH_FAIL_CUT;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (strstr(text, refused[i]) != NULL)
+			return FETCH_FAIL_TLS;
+	return FETCH_FAIL_CUT;
 }
 
-/* Describe a failed TLS handshake (rc): one cut by its connection
- * (handshake_cut()) as libcurl says it, any other (an alert, or not TLS
- * at all) as the port's, which a deploy does not change
- * (FETCH_FAIL_TLS). */
+/* Describe a failed TLS handshake (rc) by its kind
+ * (fetch_handshake_kind()): one cut by its connection in words of our
+ * own (libcurl's name the host twice and mean nothing to an operator),
+ * any other as the port's (FETCH_FAIL_TLS) with the TLS library's
+ * reason. */
 static void
 xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
 	size_t n = strlen(x->errbuf);
+	long err = 0;
 
 	/* libcurl may end its words with a blank */
 	while (n > 0 && x->errbuf[n - 1] == ' ')
 		x->errbuf[--n] = '\0';
-	if (handshake_cut(x)) {
-		result_error(r, "%s: %s", x->host,
+	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
+	r->fail = fetch_handshake_kind(x->errbuf, err);
+	if (r->fail == FETCH_FAIL_CUT)
+		result_error(r,
+		             "the connection to %s port %s was %s during the "
+		             "TLS handshake",
+		             x->host, x->port,
+		             err == ECONNRESET || strstr(x->errbuf, "reset")
+		                 ? "reset"
+		                 : "closed, before the server sent anything,");
+	else
+		result_error(r, "TLS handshake with %s port %s failed: %s",
+		             x->host, x->port,
 		             n ? x->errbuf : curl_easy_strerror(rc));
-		return;
-	}
-	r->fail = FETCH_FAIL_TLS;
-	result_error(r, "TLS handshake with %s port %s failed: %s", x->host,
-	             x->port, n ? x->errbuf : curl_easy_strerror(rc));
 }
 
 /* Turn a libcurl failure into words. */
@@ -1354,6 +1388,10 @@ xfer_judge_response(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		             why);
 	} else if (!content_type_ok(r->content_type)) {
 		r->fail = FETCH_FAIL_TYPE;
+		if (x->abort == ABORT_NONE && rc == CURLE_OK) {
+			r->len = x->body.len;
+			r->body = buf_steal(&x->body);
+		}
 		result_error(r,
 		             "Content-Type %s, expected text/plain (RFC 8461 "
 		             "section 3.2)",

@@ -37,6 +37,8 @@ enum fetch_fail {
 	FETCH_FAIL_CERT,      /* the certificate refused */
 	FETCH_FAIL_TLS,       /* the TLS handshake failed (an alert, or not
 	                         TLS), not by a reset connection */
+	FETCH_FAIL_CUT,       /* the connection reset or closed during the
+	                         TLS handshake */
 	FETCH_FAIL_REFUSED    /* the connection refused */
 };
 
@@ -47,7 +49,8 @@ struct fetch_result {
 	long port;            /* and its port, or 0 */
 	char error[512];      /* why not, in words, when !ok */
 	long status;          /* HTTP status, 0 if none */
-	char *body;           /* owned; NUL-terminated; len bytes */
+	char *body;           /* owned; NUL-terminated; len bytes (also a
+	                         200 text/html body, with !ok) */
 	size_t len;
 	char *content_type; /* owned, or NULL */
 	char *location;     /* owned: Location of a 3xx, or NULL */
@@ -95,7 +98,9 @@ int fetch_ca_file_load(const char *path, int fd, struct diag *d);
  * HOST" (with " (a resolve entry names HOST for port N; the URL uses
  * port M)" when one does), "connection to HOST port P refused", "TLS
  * certificate of HOST not accepted: certificate has expired", "TLS
- * handshake with HOST port P failed: <TLS library's reason>"; a transfer
+ * handshake with HOST port P failed: <TLS library's reason>", "the
+ * connection to HOST port P was reset during the TLS handshake" (or
+ * "closed, before the server sent anything,"); a transfer
  * that ran out of time says where it stalled: "cannot connect to HOST
  * port P within N s", "connected to HOST port P, but the TLS handshake
  * did not finish within N s (...)", "HOST port P took the request, but
@@ -110,6 +115,13 @@ int fetch_ca_file_load(const char *path, int fd, struct diag *d);
 int fetch_url(const char *url, const struct fetch_opts *o,
               struct fetch_result *r);
 void fetch_result_free(struct fetch_result *r);
+
+/* The kind of a failed TLS handshake from libcurl's error text and the
+ * socket's errno (0 if none): FETCH_FAIL_TLS when the text carries the
+ * TLS library's reason from the peer or the protocol (an alert, "wrong
+ * version number", an "SSL routines" error other than an unexpected
+ * eof), else FETCH_FAIL_CUT (a reset or closed connection, retried). */
+enum fetch_fail fetch_handshake_kind(const char *text, long os_errno);
 
 /* Do the two URLs with their options ask for the same transfer (same URL,
  * timeouts, CA file and resolve entries)? Such requests are made once. */

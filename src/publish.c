@@ -2456,14 +2456,17 @@ is_html(const char *ct)
 }
 
 /*
- * What a failed fetch r tells a verification, into seen. A page served
- * as text/html in place of the file is what a static host's fallback
- * (try_files to an index, a single-page application's rewrite) or a
- * maintenance page serves while the file is not deployed yet: it counts
- * as not there yet, as a 404 does, and not as a refused Content-Type.
+ * What a failed fetch r tells a verification of the policies p, into
+ * seen. A page served as text/html in place of the file is what a
+ * static host's fallback (try_files to an index, a single-page
+ * application's rewrite) or a maintenance page serves while the file is
+ * not deployed yet: it counts as not there yet, as a 404 does, and not
+ * as a refused Content-Type, unless it is the new policy's very bytes:
+ * then it is the file served with a wrong type.
  */
 static void
-verify_failed(const struct fetch_result *r, struct verify_seen *seen)
+verify_failed(const struct fetch_result *r, const struct verify_policies *p,
+              struct verify_seen *seen)
 {
 	str_copy(seen->what, sizeof(seen->what), r->error);
 	seen->answered = r->status != 0 && !r->timed_out;
@@ -2473,7 +2476,9 @@ verify_failed(const struct fetch_result *r, struct verify_seen *seen)
 	seen->fail = r->fail;
 	str_copy(seen->addr, sizeof(seen->addr), r->addr);
 	seen->port = r->port;
-	if (r->fail == FETCH_FAIL_TYPE && is_html(r->content_type)) {
+	if (r->fail == FETCH_FAIL_TYPE && is_html(r->content_type) &&
+	    !(r->body != NULL && r->len == p->len &&
+	      memcmp(r->body, p->want, p->len) == 0)) {
 		seen->fail = FETCH_FAIL_OTHER;
 		seen->deploying = 1;
 		seen->advice = "a page in place of a file not deployed yet: a "
@@ -2506,7 +2511,7 @@ verify_once(const char *url, const struct fetch_opts *o,
 			lo.timeout_setting = "verify-timeout";
 	}
 	if (fetch_url(url, &lo, &r) == -1) {
-		verify_failed(&r, seen);
+		verify_failed(&r, p, seen);
 		rc = -1;
 	} else if (r.len == p->len && memcmp(r.body, p->want, p->len) == 0) {
 		rc = VERIFY_SERVED;
@@ -2519,39 +2524,34 @@ verify_once(const char *url, const struct fetch_opts *o,
 }
 
 /*
- * How many fetches in a row failing in the way f end a verification
- * before its verify-timeout, or 0: retried until then. A redirect or a
- * refused Content-Type is what the web server's configuration answers
- * for the URL, which writing or deploying the file does not change: the
- * first ends it. A certificate refused or a failed TLS handshake too,
- * but a web server reloading its configuration (a certificate renewed,
- * a site added) may answer one connection from its old configuration:
- * the third in a row ends it, about 1.5 s after the first.
+ * Whether a fetch failing in the way f may be what the web server's
+ * configuration answers for the URL, which writing or deploying the file
+ * does not change: a redirect, a refused Content-Type, certificate or
+ * TLS handshake. Each is also a state that passes: a web server
+ * reloading its configuration answers from the old one for seconds (the
+ * default site's certificate for a site just added), Traefik, Caddy or
+ * cert-manager serve a default certificate until one is issued, and a
+ * host may redirect a file it does not have yet. So such a failure ends
+ * a verification only once it has lasted VERIFY_LASTING_S.
  */
-static unsigned
+static int
 verify_lasting(enum fetch_fail f)
 {
-	switch (f) {
-	case FETCH_FAIL_REDIRECT:
-	case FETCH_FAIL_TYPE:
-		return 1;
-	case FETCH_FAIL_CERT:
-	case FETCH_FAIL_TLS:
-		return 3;
-	default:
-		return 0;
-	}
+	return f == FETCH_FAIL_REDIRECT || f == FETCH_FAIL_TYPE ||
+	       f == FETCH_FAIL_CERT || f == FETCH_FAIL_TLS;
 }
 
-/* The reason, into d, of a verification ended before its timeout by
- * tries fetches failing in a lasting way (verify_lasting()), the last
- * described by seen, seconds after the first began. */
+#define VERIFY_LASTING_S 10.0 /* seconds a lasting failure ends it after */
+
+/* The reason, into d, of a verification ended by tries fetches in a row
+ * failing in a lasting way (verify_lasting()), the last described by
+ * seen, over seconds since the first began. */
 static void
 verify_fail_fast(const char *url, const struct verify_seen *seen,
                  unsigned tries, double seconds, struct diag *d)
 {
 	const char *fix;
-	char again[64] = "";
+	char lasted[80];
 
 	switch (seen->fail) {
 	case FETCH_FAIL_REDIRECT:
@@ -2570,12 +2570,15 @@ verify_fail_fast(const char *url, const struct verify_seen *seen,
 		      "for its host";
 	}
 	if (tries > 1)
-		snprintf(again, sizeof(again), ", at %u tries in a row", tries);
+		snprintf(lasted, sizeof(lasted),
+		         "; it lasted %.0f s, %u tries in a row", seconds,
+		         tries);
+	else
+		str_copy(lasted, sizeof(lasted), " at the first answer");
 	diag_error(d,
-	           "%s: %s after %.0f s%s; not retried until "
-	           "`verify-timeout`, as a deploy of the file does not change "
-	           "it: %s",
-	           url, seen->what, seconds, again, fix);
+	           "%s: %s%s: %s; if the web server's configuration answers "
+	           "this, a higher `verify-timeout` does not help",
+	           url, seen->what, lasted, fix);
 }
 
 /* The reason, into d, of a verification whose verify-timeout ended,
@@ -2584,16 +2587,22 @@ static void
 verify_timed_out(const char *url, const struct verify_seen *seen,
                  double seconds, struct diag *d)
 {
+	int cut = seen->fail == FETCH_FAIL_CUT;
+
 	/* a transfer's failure says what to raise itself, if anything */
-	if (seen->fail == FETCH_FAIL_REFUSED)
-		diag_error(d,
-		           "%s: %s after %.0f s (is the web server running, "
-		           "and listening on %s port %ld? if it listens "
-		           "elsewhere, check `verify-url` and any `resolve` "
-		           "entry for its host)",
-		           url, seen->what, seconds,
-		           seen->addr[0] ? seen->addr : "that address",
-		           seen->port);
+	if (seen->fail == FETCH_FAIL_REFUSED || cut)
+		diag_error(
+		    d, "%s: %s%s after %.0f s (%s %s port %ld%s)", url,
+		    seen->what, cut ? "," : "", seconds,
+		    cut ? "retried: a web server restarting, or a proxy "
+		          "in front of one that is not up; check the web "
+		          "server behind"
+		        : "is the web server running, and listening on",
+		    seen->addr[0] ? seen->addr : "that address", seen->port,
+		    cut ? ""
+		        : "? if it listens elsewhere, check "
+		          "`verify-url` and any `resolve` entry for "
+		          "its host");
 	else if (!seen->answered)
 		diag_error(d, "%s: %s", url, seen->what);
 	else
@@ -2606,6 +2615,20 @@ verify_timed_out(const char *url, const struct verify_seen *seen,
 		                           : "");
 }
 
+/* How long to pause before the next try, at most delay and left (the
+ * time to verify-timeout), and no later than when a lasting failure
+ * that began at since (or -1: none) has lasted grace seconds. */
+static double
+verify_pause(double delay, double left, double since, double grace)
+{
+	double pause = delay < left ? delay : left;
+	double to_grace = since + grace - now_mono();
+
+	if (since >= 0 && to_grace < pause)
+		pause = to_grace > 0 ? to_grace : 0;
+	return pause;
+}
+
 int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                size_t len, const char *prev, size_t prev_len, unsigned timeout,
@@ -2613,7 +2636,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 {
 	struct verify_policies p = {want, len, prev, prev_len};
 	double start = now_mono(), deadline = start + timeout, delay = 0.5;
-	double left;
+	double began, left, since = -1; /* when the lasting failure began */
 	struct verify_seen seen;
 	enum fetch_fail last = FETCH_FAIL_OTHER;
 	unsigned tries = 0;
@@ -2623,21 +2646,28 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 	if (prev != NULL && prev_len == len && memcmp(prev, want, len) == 0)
 		p.prev = NULL;
 	for (;;) {
-		rc = verify_once(url, o, &p, deadline - now_mono(), &seen);
+		began = now_mono();
+		rc = verify_once(url, o, &p, deadline - began, &seen);
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
-		tries = seen.fail == last ? tries + 1 : 1;
+		/* another answer in between starts the count again */
+		if (!verify_lasting(seen.fail) || seen.fail != last) {
+			tries = 0;
+			since = verify_lasting(seen.fail) ? began : -1;
+		}
+		tries++;
 		last = seen.fail;
-		if (verify_lasting(seen.fail) != 0 &&
-		    tries >= verify_lasting(seen.fail)) {
-			verify_fail_fast(url, &seen, tries, now_mono() - start,
+		left = deadline - now_mono();
+		if (since >= 0 &&
+		    (now_mono() - since >= VERIFY_LASTING_S || left <= 0)) {
+			verify_fail_fast(url, &seen, tries, now_mono() - since,
 			                 d);
 			return -1;
 		}
-		left = deadline - now_mono();
 		if (left <= 0)
 			break;
-		sleep_seconds(delay < left ? delay : left);
+		sleep_seconds(
+		    verify_pause(delay, left, since, VERIFY_LASTING_S));
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
 	verify_timed_out(url, &seen, now_mono() - start, d);

@@ -201,12 +201,18 @@ enum {
  * listening on ADDR port P? ...)"; else "URL: <fetch error>", which
  * names the setting to raise after a timeout (o's, or verify-timeout
  * when its end cut the fetch short).
- * What the web server's configuration answers ends it before timeout:
- * a redirect or a Content-Type refused (but text/html) at the first
- * answer, a certificate refused or a failed TLS handshake (not by a
- * reset) at the third in a row: "URL: <fetch error> after N s[, at 3
- * tries in a row]; not retried until `verify-timeout`, as a deploy of
- * the file does not change it: <what to fix>".
+ * A connection reset or closed in the TLS handshake until the end:
+ * "URL: the connection to HOST port P was reset during the TLS
+ * handshake, after N s (retried: ...; check the web server behind ADDR
+ * port P)".
+ * What may be the web server's configuration (a redirect, a Content-Type
+ * refused, text/html too when its body is the new policy's, a
+ * certificate refused, a failed TLS handshake: an alert or no TLS) ends
+ * it once the same kind has lasted 10 s (a reload, or a certificate
+ * being issued, passes sooner), or at verify-timeout: "URL: <fetch
+ * error>; it lasted N s, K tries in a row: <what to fix>; if the web
+ * server's configuration answers this, a higher `verify-timeout` does
+ * not help" (" at the first answer" for a single try).
  */
 int publish_verify(const char *url, const struct fetch_opts *o,
                    const char *want, size_t len, const char *prev,

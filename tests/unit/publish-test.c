@@ -1613,6 +1613,83 @@ test_fetch_refusals(void)
 	ok(1, "many: no jobs is fine");
 }
 
+/*
+ * fetch_handshake_kind() on the words of each libcurl generation: only
+ * a reason from the TLS library (an alert, not TLS) is the port's
+ * configuration; a reset or a close is retried, whatever the words.
+ */
+static void
+test_handshake_kind(void)
+{
+	static const struct {
+		const char *text;
+		long err;
+		enum fetch_fail kind;
+	} cases[] = {
+	    /* 7.68 to 7.86: OpenSSL has the socket; errno in the words */
+	    {"OpenSSL SSL_connect: Connection reset by peer in connection to "
+	     "h:443 ",
+	     0, FETCH_FAIL_CUT},
+	    {"OpenSSL SSL_connect: Broken pipe in connection to h:443 ", 0,
+	     FETCH_FAIL_CUT},
+	    {"OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443 ",
+	     0, FETCH_FAIL_CUT},
+	    {"LibreSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443 ",
+	     0, FETCH_FAIL_CUT},
+	    /* before 7.62 */
+	    {"Unknown SSL protocol error in connection to h:443 ", 0,
+	     FETCH_FAIL_CUT},
+	    /* 7.87 on: the socket filter's words and errno */
+	    {"Recv failure: Connection reset by peer", ECONNRESET,
+	     FETCH_FAIL_CUT},
+	    {"Recv failure: Connection reset by peer", 0, FETCH_FAIL_CUT},
+	    {"Send failure: Broken pipe", EPIPE, FETCH_FAIL_CUT},
+	    {"OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443 ",
+	     ECONNRESET, FETCH_FAIL_CUT},
+	    {"", 0, FETCH_FAIL_CUT},
+	    /* OpenSSL 3: a close is an SSL routines reason too */
+	    {"OpenSSL/3.0.2: error:0A000126:SSL routines::unexpected eof "
+	     "while reading",
+	     0, FETCH_FAIL_CUT},
+	    {"error:0A000126:SSL routines::unexpected eof while reading", 0,
+	     FETCH_FAIL_CUT},
+	    /* the port's answer: OpenSSL 1.0, 1.1, 3.0, 3.2 */
+	    {"error:140770FC:SSL routines:SSL23_GET_SERVER_HELLO:unknown "
+	     "protocol",
+	     0, FETCH_FAIL_TLS},
+	    {"error:1408F10B:SSL routines:ssl3_get_record:wrong version "
+	     "number",
+	     0, FETCH_FAIL_TLS},
+	    {"error:14094458:SSL routines:ssl3_read_bytes:tlsv1 unrecognized "
+	     "name",
+	     0, FETCH_FAIL_TLS},
+	    {"error:14094410:SSL routines:ssl3_read_bytes:sslv3 alert "
+	     "handshake failure",
+	     0, FETCH_FAIL_TLS},
+	    {"OpenSSL/3.0.19: error:0A00010B:SSL routines::wrong version "
+	     "number",
+	     0, FETCH_FAIL_TLS},
+	    {"OpenSSL/3.0.2: error:0A000458:SSL routines::tlsv1 unrecognized "
+	     "name",
+	     0, FETCH_FAIL_TLS},
+	    {"OpenSSL/3.0.2: error:0A000438:SSL routines::tlsv1 alert "
+	     "internal error",
+	     0, FETCH_FAIL_TLS},
+	    {"OpenSSL/3.2.1: error:0A0000C6:SSL routines::packet length too "
+	     "long",
+	     0, FETCH_FAIL_TLS},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(fetch_handshake_kind(cases[i].text, cases[i].err) ==
+		       cases[i].kind,
+		   "handshake kind: \"%s\" (errno %ld): %s", cases[i].text,
+		   cases[i].err,
+		   cases[i].kind == FETCH_FAIL_CUT ? "cut, retried"
+		                                   : "the port's, refused");
+}
+
 static void
 test_verify(void)
 {
@@ -2367,6 +2444,7 @@ main(void)
 	test_program_swapped();
 	test_program_gone();
 	test_fetch_refusals();
+	test_handshake_kind();
 	test_verify();
 	test_threads();
 	test_leftovers();
