@@ -39,6 +39,10 @@ struct acl_who {
 	/* when it has more than ACL_ENTRIES_MAX; 0: it changed while it
 	 * was read, too large at first and no longer */
 	unsigned entries;
+	/* an ACL of another model than POSIX's (ENOTSUP): its name
+	 * ("NFSv4") and the attribute that shows it */
+	const char *model;
+	const char *xattr;
 };
 
 /*
@@ -52,11 +56,27 @@ struct acl_who {
  * set when its ACL cannot be read or judged: EBADMSG for one not
  * understood (aw->version, or an entry of an unknown tag, aw->bad_tag,
  * or aw->masks mask entries), E2BIG for one of more than ACL_ENTRIES_MAX
- * entries, or the error of the read (a file removed meanwhile). A file
- * system without extended attributes or ACLs is a file without one.
+ * entries, ENOTSUP for an ACL of another model (acl_model_other(), in
+ * aw->model and aw->xattr), or the error of the read (a file removed
+ * meanwhile). A file system without extended attributes or ACLs is a
+ * file without one.
  */
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
+
+/*
+ * Whether the file open as fd (any descriptor; -1: path, links followed)
+ * has an ACL of another model than POSIX's: an NFSv4 ACL
+ * (system.nfs4_acl, on an NFSv4 mount) or an SMB one (system.cifs_acl,
+ * on a CIFS mount). The server enforces it, and what it grants is not
+ * bounded by the mode, as a POSIX ACL is by its mask, so who may write or
+ * read the file cannot be told from the mode; nor is it parsed here.
+ * Asked only where the file has no POSIX ACL. Returns 1 with its model's
+ * name ("NFSv4", "SMB (CIFS)") in *model and the attribute in *xattr, 0
+ * for none, or -1 with errno when it cannot be looked at.
+ */
+int acl_model_other(int fd, const char *path, const char **model,
+                    const char **xattr);
 
 /* The named entry of aw (aw->named) for a message: "user NAME (uid N)"
  * or "group NAME (gid N)" (user_shown(), group_shown()), into out (size
