@@ -86,8 +86,8 @@ acl_entries_known(const unsigned char *e, size_t n, struct acl_who *aw)
 
 /*
  * Judge the n entries at e (a well-formed ACL) of a file of group gid
- * into aw: whether the owning group may do perm, and the first named
- * entry that may and is not one pass passes over, both through the mask
+ * into aw: whether the owning group may do perm, and the named entries
+ * that may and are not ones pass passes over, all through the mask
  * (without a mask entry there is no named entry to mask). An entry that
  * names group gid is the owning group's: its members are the same, so
  * it is judged as the group bits are (a configuration trusts its group,
@@ -118,8 +118,14 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
 			continue;
 		}
 		if ((tag != ACL_TAG_USER && tag != ACL_TAG_GROUP) || may == 0 ||
-		    aw->named ||
 		    (pass != NULL && pass(tag == ACL_TAG_GROUP, id)))
+			continue;
+		if (aw->named_count < ACL_NAMED_LISTED) {
+			aw->listed[aw->named_count].is_group =
+			    tag == ACL_TAG_GROUP;
+			aw->listed[aw->named_count].id = id;
+		}
+		if (aw->named_count++ > 0)
 			continue;
 		aw->named = 1;
 		aw->named_is_group = tag == ACL_TAG_GROUP;
@@ -266,15 +272,20 @@ acl_write_read(int fd, const char *path, const struct stat *st,
 }
 
 const char *
-acl_named_shown(const struct acl_who *aw, char *out, size_t size)
+acl_entry_shown(int is_group, unsigned id, char *out, size_t size)
 {
 	char who[128];
 
-	if (aw->named_is_group)
-		group_shown((gid_t)aw->named_id, who, sizeof(who));
+	if (is_group)
+		group_shown((gid_t)id, who, sizeof(who));
 	else
-		user_shown((uid_t)aw->named_id, who, sizeof(who));
-	snprintf(out, size, "%s %s", aw->named_is_group ? "group" : "user",
-	         who);
+		user_shown((uid_t)id, who, sizeof(who));
+	snprintf(out, size, "%s %s", is_group ? "group" : "user", who);
 	return out;
+}
+
+const char *
+acl_named_shown(const struct acl_who *aw, char *out, size_t size)
+{
+	return acl_entry_shown(aw->named_is_group, aw->named_id, out, size);
 }
