@@ -86,8 +86,8 @@ acl_entries_known(const unsigned char *e, size_t n, struct acl_who *aw)
 
 /*
  * Judge the n entries at e (a well-formed ACL) of a file of group gid
- * into aw: whether the owning group may do perm, and the first named
- * entry that may and is not one pass passes over, both through the mask
+ * into aw: whether the owning group may do perm, and the named entries
+ * that may and are not ones pass passes over, all through the mask
  * (without a mask entry there is no named entry to mask). An entry that
  * names group gid is the owning group's: its members are the same, so
  * it is judged as the group bits are (a configuration trusts its group,
@@ -118,8 +118,14 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
 			continue;
 		}
 		if ((tag != ACL_TAG_USER && tag != ACL_TAG_GROUP) || may == 0 ||
-		    aw->named ||
 		    (pass != NULL && pass(tag == ACL_TAG_GROUP, id)))
+			continue;
+		if (aw->named_count < ACL_NAMED_LISTED) {
+			aw->listed[aw->named_count].is_group =
+			    tag == ACL_TAG_GROUP;
+			aw->listed[aw->named_count].id = id;
+		}
+		if (aw->named_count++ > 0)
 			continue;
 		aw->named = 1;
 		aw->named_is_group = tag == ACL_TAG_GROUP;
@@ -137,18 +143,55 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
  * file is read through /proc/self/fd. Returns getxattr()'s result.
  */
 static ssize_t
-acl_get(int fd, const char *path, unsigned char *buf, size_t size)
+xattr_get(int fd, const char *path, const char *name, unsigned char *buf,
+          size_t size)
 {
 	char p[64];
 	ssize_t n;
 
 	if (fd == -1)
-		return getxattr(path, ACL_XATTR, buf, size);
-	n = fgetxattr(fd, ACL_XATTR, buf, size);
+		return getxattr(path, name, buf, size);
+	n = fgetxattr(fd, name, buf, size);
 	if (n != -1 || errno != EBADF)
 		return n;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return getxattr(p, ACL_XATTR, buf, size);
+	return getxattr(p, name, buf, size);
+}
+
+/* xattr_get() of the POSIX access ACL. */
+static ssize_t
+acl_get(int fd, const char *path, unsigned char *buf, size_t size)
+{
+	return xattr_get(fd, path, ACL_XATTR, buf, size);
+}
+
+/* The ACLs of other models than POSIX's that a file system may enforce
+ * (the server does, for NFSv4 and SMB), by the attribute that shows one,
+ * and its model's name for messages. */
+static const struct {
+	const char *xattr, *model;
+} acl_models[] = {
+    {"system.nfs4_acl", "NFSv4"},
+    {"system.cifs_acl", "SMB (CIFS)"},
+};
+
+int
+acl_model_other(int fd, const char *path, const char **model,
+                const char **xattr)
+{
+	for (size_t i = 0; i < sizeof(acl_models) / sizeof(acl_models[0]);
+	     i++) {
+		/* its size only: there is one, whatever it says */
+		if (xattr_get(fd, path, acl_models[i].xattr, NULL, 0) == -1) {
+			if (errno == ENODATA || errno == ENOTSUP)
+				continue;
+			return -1;
+		}
+		*model = acl_models[i].model;
+		*xattr = acl_models[i].xattr;
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -194,8 +237,15 @@ acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
 	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
-	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
-		return 0;
+	if (n == -1 && (errno == ENODATA || errno == ENOTSUP)) {
+		/* no POSIX ACL: a file system without ACLs, or one whose
+		 * ACLs are of another model, that the mode does not bound */
+		int other = acl_model_other(fd, path, &aw->model, &aw->xattr);
+
+		if (other == 1)
+			errno = ENOTSUP;
+		return other == 0 ? 0 : -1;
+	}
 	if (n == -1)
 		return -1;
 	if (n < ACL_HEAD || (n - ACL_HEAD) % ACL_ENTRY != 0 ||
@@ -222,15 +272,20 @@ acl_write_read(int fd, const char *path, const struct stat *st,
 }
 
 const char *
-acl_named_shown(const struct acl_who *aw, char *out, size_t size)
+acl_entry_shown(int is_group, unsigned id, char *out, size_t size)
 {
 	char who[128];
 
-	if (aw->named_is_group)
-		group_shown((gid_t)aw->named_id, who, sizeof(who));
+	if (is_group)
+		group_shown((gid_t)id, who, sizeof(who));
 	else
-		user_shown((uid_t)aw->named_id, who, sizeof(who));
-	snprintf(out, size, "%s %s", aw->named_is_group ? "group" : "user",
-	         who);
+		user_shown((uid_t)id, who, sizeof(who));
+	snprintf(out, size, "%s %s", is_group ? "group" : "user", who);
 	return out;
+}
+
+const char *
+acl_named_shown(const struct acl_who *aw, char *out, size_t size)
+{
+	return acl_entry_shown(aw->named_is_group, aw->named_id, out, size);
 }

@@ -2136,6 +2136,24 @@ rerun_advice_in(const char *path, char *out, size_t size)
 	return rerun_advice(dir, out, size);
 }
 
+/* "lead: it has an NFSv4 ACL ...: move it to a local file system" into
+ * out (len bytes), for a file or directory whose ACL is of another model
+ * than POSIX's (aw->model): enforced by the server, not bounded by the
+ * mode, and not parsed here, so who may write it cannot be told, and it
+ * is not trusted. Returns -1. */
+static int
+acl_model_refused(const char *lead, const struct acl_who *aw,
+                  const struct trust_words *w, char *out, size_t len)
+{
+	snprintf(out, len,
+	         "%s: it has an %s ACL (%s), which its server enforces and "
+	         "mta-sts-sync cannot judge, so who may write it, and %s, "
+	         "cannot be told from its mode; move it to a local file "
+	         "system: %s",
+	         lead, aw->model, aw->xattr, w->harm, w->keep);
+	return -1;
+}
+
 /* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
  * (len bytes), for path, whose ACL acl_write_read() could not read or
  * judge (err, aw); but a path gone, or no longer a directory on the way
@@ -2157,6 +2175,8 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 		         rerun_advice_in(path, todo, sizeof(todo)));
 		return -1;
 	}
+	if (err == ENOTSUP && aw->model != NULL)
+		return acl_model_refused(lead, aw, w, out, len);
 	if (err == EBADMSG && aw->tag_unknown)
 		snprintf(why, sizeof(why),
 		         "it has an entry of unknown tag 0x%x", aw->bad_tag);

@@ -311,7 +311,9 @@ void conf_wipe_free(char *p, size_t len);
  * its ACL is read from fd, or from path when fd is -1) that group or
  * others may read, write or execute: "path: key file is readable by
  * others (mode 0644); chmod 600 path", naming the entry of its ACL that
- * gives its group bits (keyfile_acl_words()). Returns 0 or -1. */
+ * gives its group bits (keyfile_acl_words()); or one with an NFSv4 or
+ * SMB ACL (acl_model_other()), which the mode does not bound. Returns 0
+ * or -1. */
 int keyfile_check_mode(const char *path, int fd, const struct stat *st,
                        struct diag *d);
 /*

@@ -198,10 +198,22 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
                    struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
+	const char *model, *xattr;
 	char words[80], acl[256];
 
-	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL)
-		return 0;
+	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
+		/* the mode bounds a POSIX ACL, not an NFSv4 or SMB one */
+		if (acl_model_other(fd, path, &model, &xattr) != 1)
+			return 0;
+		diag_error(d,
+		           "%s: key file has an %s ACL (%s), which its server "
+		           "enforces and mta-sts-sync cannot judge, so who may "
+		           "read the secret cannot be told from its mode; move "
+		           "it to a local file system: keep the key in "
+		           "directories of root (as /etc)",
+		           ps, model, xattr);
+		return -1;
+	}
 	diag_error(d, "%s: key file is %s%s; chmod 600 %s%s", ps, words,
 	           keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
 	                             sizeof(acl)),

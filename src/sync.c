@@ -510,45 +510,94 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 
 /* Whether the lock advice passes over a user or group (is_group) id
  * that an ACL of the configuration lets read it: root and the running
- * user, and a group the running user is in, as its owning group is (the
- * user may read it through that group). */
+ * user. Not a group the running user is in: its other members may hold
+ * the lock too (whether that user is its only member cannot be told
+ * cheaply). */
 static int
 lock_reader_passed(int is_group, unsigned id)
 {
-	if (is_group)
-		return in_my_groups((gid_t)id);
-	return id == 0 || id == (unsigned)geteuid();
+	return !is_group && (id == 0 || id == (unsigned)geteuid());
+}
+
+/*
+ * The named entries of aw that may read the configuration (path), for
+ * the lock advice, into b: "setfacl -x u:N,g:M PATH (its ACL lets user
+ * A and group B, which the running user is in, read it ...)", all of
+ * them, so that the operator does not learn of the next one at the
+ * next run kept out; a group the running user is in first given that
+ * user an entry of its own (setfacl -m u:ME:r), should it read the file
+ * through that group. Beyond ACL_NAMED_LISTED, getfacl lists the rest.
+ */
+static void
+lock_readers_acl(const char *path, const struct stat *st,
+                 const struct acl_who *aw, struct buf *b)
+{
+	size_t n = aw->named_count < ACL_NAMED_LISTED ? aw->named_count
+	                                              : ACL_NAMED_LISTED;
+	char who[192], ps[DIAG_MSG_MAX];
+	int mine = 0;
+
+	path_shell(path, ps, sizeof(ps));
+	for (size_t i = 0; i < n; i++)
+		mine |= aw->listed[i].is_group &&
+		        in_my_groups((gid_t)aw->listed[i].id);
+	if (mine && geteuid() != 0 && st->st_uid != geteuid())
+		buf_printf(b, "setfacl -m u:%u:r %s; ", (unsigned)geteuid(),
+		           ps);
+	buf_puts(b, "setfacl -x ");
+	for (size_t i = 0; i < n; i++)
+		buf_printf(b, "%s%c:%u", i > 0 ? "," : "",
+		           aw->listed[i].is_group ? 'g' : 'u',
+		           aw->listed[i].id);
+	buf_printf(b, " %s (its ACL lets ", ps);
+	for (size_t i = 0; i < n; i++) {
+		int me = aw->listed[i].is_group &&
+		         in_my_groups((gid_t)aw->listed[i].id);
+
+		buf_printf(b, "%s%s%s",
+		           i == 0                               ? ""
+		           : i + 1 == n && aw->named_count == n ? " and "
+		                                                : ", ",
+		           acl_entry_shown(aw->listed[i].is_group,
+		                           aw->listed[i].id, who, sizeof(who)),
+		           me ? ", which the running user is in," : "");
+	}
+	if (aw->named_count > n)
+		buf_printf(b, " and %zu more (getfacl %s lists them)",
+		           aw->named_count - n, ps);
+	buf_printf(b, " read it%s)",
+	           mine ? ": every member of a group may lock it" : "");
 }
 
 /*
  * What to run so that no other user may read path (open as fd, its
  * status st) to lock it, into out (size bytes): unshare_words() when
- * others may, and setfacl -x for a user or group its ACL lets read it
- * (chmod o-r leaves them their entry), when any. Returns out, "" when
- * neither may.
+ * others may, and setfacl -x for the users and groups its ACL lets read
+ * it (chmod o-r leaves them their entries), when any. Returns out, ""
+ * when none may.
  */
 static const char *
 lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
                  size_t size)
 {
-	char who[192], others[DIAG_MSG_MAX], ps[DIAG_MSG_MAX];
 	struct acl_who aw;
+	struct buf b;
 
 	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, lock_reader_passed,
 	                 &aw) == -1)
-		aw.named = 0;
+		aw.named_count = 0;
+	out[0] = '\0';
 	if ((st->st_mode & S_IROTH) != 0)
-		unshare_words(path, st, others, sizeof(others));
-	else
-		others[0] = '\0';
-	if (!aw.named) {
-		str_copy(out, size, others);
+		unshare_words(path, st, out, size);
+	if (aw.named_count == 0)
 		return out;
-	}
-	snprintf(out, size, "%s%ssetfacl -x %c:%u %s (its ACL lets %s read it)",
-	         others, others[0] ? "; " : "", aw.named_is_group ? 'g' : 'u',
-	         aw.named_id, path_shell(path, ps, sizeof(ps)),
-	         acl_named_shown(&aw, who, sizeof(who)));
+	buf_init(&b, size - 1);
+	buf_puts(&b, out);
+	if (out[0] != '\0')
+		buf_puts(&b, "; ");
+	lock_readers_acl(path, st, &aw, &b);
+	str_copy(out, size, b.len > 0 ? b.data : "");
+	buf_free(&b);
 	return out;
 }
 

@@ -52,10 +52,10 @@ static const char *srcdir;
  * were removed just then (after its stat()): NULL, none. */
 static const char *xattr_gone;
 
-/* An ACL attribute to give in place of the real one, for the file whose
- * name is fake_acl_path and for any descriptor: NULL, the real one; the
- * first fake_acl_erange reads of it fail with ERANGE, as when it was
- * larger a moment before. */
+/* A POSIX ACL attribute to give in place of the real one, for the file
+ * whose name is fake_acl_path and for any descriptor: NULL, the real
+ * one (other attributes are the real ones); the first fake_acl_erange
+ * reads of it fail with ERANGE, as when it was larger a moment before. */
 static const unsigned char *fake_acl;
 static size_t fake_acl_len;
 static const char *fake_acl_path;
@@ -76,6 +76,53 @@ fake_acl_read(void *value, size_t size)
 	return (ssize_t)fake_acl_len;
 }
 
+/* A name ending whose file is on a file system with ACLs of another
+ * model, as an NFSv4 or SMB mount is: no POSIX ACL (ENOTSUP), and an
+ * attribute fake_model_xattr ("system.nfs4_acl") instead. NULL: none. */
+static const char *fake_model_at, *fake_model_xattr;
+
+/* Whether path (a descriptor's /proc/self/fd path: its file's) ends
+ * with fake_model_at. */
+static int
+fake_model_file(const char *path)
+{
+	char target[PATH_MAX];
+	ssize_t t;
+	size_t n, g;
+
+	if (fake_model_at == NULL)
+		return 0;
+	if (strncmp(path, "/proc/self/fd/", 14) == 0 &&
+	    (t = readlink(path, target, sizeof(target) - 1)) > 0) {
+		target[t] = '\0';
+		path = target;
+	}
+	n = strlen(path);
+	g = strlen(fake_model_at);
+	return n >= g && strcmp(path + n - g, fake_model_at) == 0;
+}
+
+/* The attribute name of such a file (size bytes of value; 0: its size):
+ * a blob, as the kernel gives an NFSv4 ACL's XDR, for fake_model_xattr,
+ * ENOTSUP for any other. */
+static ssize_t
+fake_model_read(const char *name, void *value, size_t size)
+{
+	static const unsigned char blob[12] = {0, 0, 0, 1};
+
+	if (strcmp(name, fake_model_xattr) != 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (size != 0 && size < sizeof(blob)) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (size != 0)
+		memcpy(value, blob, sizeof(blob));
+	return (ssize_t)sizeof(blob);
+}
+
 /* getxattr(2), as acl.c reads the ACL of a file by name: the removal or
  * the attribute a test asked for, else the real call. */
 ssize_t
@@ -88,8 +135,11 @@ getxattr(const char *path, const char *name, void *value, size_t size)
 		errno = ENOENT;
 		return -1;
 	}
-	if (fake_acl != NULL && strcmp(path, fake_acl_path) == 0)
+	if (fake_acl != NULL && strcmp(path, fake_acl_path) == 0 &&
+	    strcmp(name, "system.posix_acl_access") == 0)
 		return fake_acl_read(value, size);
+	if (fake_model_file(path))
+		return fake_model_read(name, value, size);
 	return (ssize_t)syscall(SYS_getxattr, path, name, value, size);
 }
 
@@ -98,8 +148,13 @@ getxattr(const char *path, const char *name, void *value, size_t size)
 ssize_t
 fgetxattr(int fd, const char *name, void *value, size_t size)
 {
-	if (fake_acl != NULL)
+	char p[64];
+
+	if (fake_acl != NULL && strcmp(name, "system.posix_acl_access") == 0)
 		return fake_acl_read(value, size);
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (fake_model_file(p))
+		return fake_model_read(name, value, size);
 	return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
 }
 
@@ -3069,6 +3124,88 @@ test_acl_not_understood(void)
 	ok(unlink(tpath("tags.conf")) == 0, "tags.conf removed");
 }
 
+/* conf_load() of tmpdir/name, the file or directory whose name ends
+ * with at having an ACL of another model (its attribute xattr): refused,
+ * with want in the reason (what: the case). */
+static void
+model_refused(const char *name, const char *xattr, const char *at,
+              const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c;
+
+	fake_model_xattr = xattr;
+	fake_model_at = at;
+	diag_init(&d);
+	c = conf_load(tpath(name), &d);
+	fake_model_at = NULL;
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: said so", what);
+	conf_free(c);
+}
+
+/*
+ * A file or directory on a file system whose ACLs are of another model
+ * than POSIX's (an NFSv4 mount: no system.posix_acl_access, ENOTSUP, but
+ * a system.nfs4_acl; an SMB mount: system.cifs_acl), which the server
+ * enforces and the mode does not bound, is refused, named with the
+ * model and what to do: a configuration, a directory on the way to one,
+ * a key file of mode 0600. Before, it was taken as a file without an
+ * ACL, and loaded whatever its ACL let another user do.
+ */
+static void
+test_acl_other_model(void)
+{
+	struct tsig_key key;
+	struct diag d;
+	struct conf *c;
+	char want[1024];
+
+	write_file("nfs.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	snprintf(want, sizeof(want),
+	         "%s: configuration file: it has an NFSv4 ACL "
+	         "(system.nfs4_acl), which its server enforces and "
+	         "mta-sts-sync cannot judge, so who may write it, and make "
+	         "mta-sts-sync run a command (publish-command), cannot be "
+	         "told from its mode; move it to a local file system: keep the "
+	         "configuration in directories of root (as /etc)",
+	         tpath("nfs.conf"));
+	model_refused("nfs.conf", "system.nfs4_acl", "/nfs.conf", want,
+	              "a configuration with an NFSv4 ACL");
+	model_refused("nfs.conf", "system.cifs_acl", "/nfs.conf",
+	              "it has an SMB (CIFS) ACL (system.cifs_acl)",
+	              "a configuration with an SMB ACL");
+	mkdir(tpath("nfsdir"), 0755);
+	write_file("nfsdir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	model_refused("nfsdir/a.conf", "system.nfs4_acl", "/nfsdir",
+	              "/nfsdir: it has an NFSv4 ACL (system.nfs4_acl)",
+	              "a directory with an NFSv4 ACL on the way");
+
+	write_file("nfs.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	fake_model_at = "/nfs.key";
+	diag_init(&d);
+	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == -1,
+	   "a key file of mode 0600 with an NFSv4 ACL: refused");
+	like(d.error,
+	     "nfs.key: key file has an NFSv4 ACL (system.nfs4_acl), which its "
+	     "server enforces and mta-sts-sync cannot judge, so who may read "
+	     "the secret cannot be told from its mode; move it to a local "
+	     "file system",
+	     "a key file with an NFSv4 ACL: said so");
+	fake_model_at = NULL;
+	diag_init(&d);
+	c = conf_load(tpath("nfsdir/a.conf"), &d);
+	ok(c != NULL, "the same on a local file system: loads (%s)", d.error);
+	conf_free(c);
+	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == 0,
+	   "the key file on a local file system: loads (%s)", d.error);
+	unlink(tpath("nfs.conf"));
+	unlink(tpath("nfs.key"));
+	unlink(tpath("nfsdir/a.conf"));
+	ok(rmdir(tpath("nfsdir")) == 0, "nfsdir removed");
+}
+
 /* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
 static const char *
 protected_symlinks_setting(void)
@@ -3332,6 +3469,7 @@ test_modes(void)
 	test_swapped_at_open();
 	test_acl_shrank();
 	test_acl_not_understood();
+	test_acl_other_model();
 }
 
 /* Replace every "%s" in text (of size) with s. */

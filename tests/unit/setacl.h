@@ -63,6 +63,38 @@ set_acl(const char *path, int is_group, unsigned id, unsigned perm,
 	return setxattr(path, "system.posix_acl_access", b, (size_t)(p - b), 0);
 }
 
+/*
+ * Give path an access ACL naming the nu users uids and the ng groups
+ * gids (ascending), each with perm, its owning group none, the mask
+ * mask, as "setfacl -m u:U1:PERM,...,g:G1:PERM,...,g::-,m::MASK PATH"
+ * does. Returns 0, or -1 with errno.
+ */
+static int __attribute__((unused))
+set_acl_list(const char *path, size_t nu, const unsigned *uids, size_t ng,
+             const unsigned *gids, unsigned perm, unsigned mask)
+{
+	unsigned char b[4 + 8 * (4 + 32)], *p = b;
+	const unsigned none = 0xffffffffu;
+	struct stat st;
+
+	if (nu + ng > 32) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (stat(path, &st) == -1)
+		return -1;
+	p = setacl_le(p, 2, 4);
+	p = setacl_entry(p, 0x01, (st.st_mode >> 6) & 7, none);
+	for (size_t i = 0; i < nu; i++)
+		p = setacl_entry(p, 0x02, perm, uids[i]);
+	p = setacl_entry(p, 0x04, 0, none);
+	for (size_t i = 0; i < ng; i++)
+		p = setacl_entry(p, 0x08, perm, gids[i]);
+	p = setacl_entry(p, 0x10, mask, none);
+	p = setacl_entry(p, 0x20, st.st_mode & 7, none);
+	return setxattr(path, "system.posix_acl_access", b, (size_t)(p - b), 0);
+}
+
 /* set_acl(), or, when it fails (a file system without ACLs), n tests
  * skipped, saying why. Returns 0, or -1 after the skips. */
 static int __attribute__((unused))

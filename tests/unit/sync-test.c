@@ -176,6 +176,30 @@ lock_advice_quoted(const char *dir, char *path, size_t size, int fd,
 	like(d.error, want, "lock: the path quoted in its commands");
 }
 
+/* A configuration to lock, lock.conf of mode 0600, in a new directory
+ * made from the template dir, its path into path (size bytes). Returns
+ * it open read-write, or -1. */
+static int
+lock_file_make(char *dir, char *path, size_t size)
+{
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	snprintf(path, size, "%s/lock.conf", dir);
+	return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+
+/* Close fd (-1: none), remove path and its directory dir. */
+static void
+lock_file_drop(const char *dir, const char *path, int fd)
+{
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
 /*
  * A configuration whose lock is taken, that an ACL lets another user
  * read (mode 0640 then, the group bits being the ACL's mask), is one
@@ -192,12 +216,7 @@ test_lock_acl_readers(void)
 	struct diag d;
 	int fd;
 
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		exit(99);
-	}
-	snprintf(path, sizeof(path), "%s/lock.conf", dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = lock_file_make(dir, path, sizeof(path));
 	if (fd == -1 || set_acl_or_skip(path, 0, other, 4, 0, 4, 4) == -1)
 		goto out;
 	diag_init(&d);
@@ -224,10 +243,78 @@ test_lock_acl_readers(void)
 	   "lock: the running user's own entry: no advice (%s)", d.error);
 	lock_advice_quoted(dir, path, sizeof(path), fd, other);
 out:
-	if (fd != -1)
-		close(fd);
-	unlink(path);
-	rmdir(dir);
+	lock_file_drop(dir, path, fd);
+}
+
+/* The lock advice for path (open as fd, its lock taken), into d and
+ * out (size bytes). Returns out. */
+static const char *
+lock_advice(const char *path, int fd, struct diag *d, char *out, size_t size)
+{
+	diag_init(d);
+	lock_taken(path, fd, d);
+	snprintf(out, size, "%s", d->error);
+	return out;
+}
+
+/* The lock advice for path, whose ACL lets user 65534 and group gid,
+ * one the running user is in, read it, into out (size bytes). Returns
+ * out. */
+static const char *
+want_all_readers(const char *path, unsigned gid, char *out, size_t size)
+{
+	char u[128], g[128];
+
+	snprintf(out, size,
+	         "keep every run out: setfacl -x u:65534,g:%u %s (its ACL "
+	         "lets user %s and group %s, which the running user is in, "
+	         "read it: every member of a group may lock it)",
+	         gid, path, user_shown(65534, u, sizeof(u)),
+	         group_shown((gid_t)gid, g, sizeof(g)));
+	return out;
+}
+
+/*
+ * Every user and group an ACL lets read the configuration is named in
+ * the lock advice, in one setfacl -x, and a group the running user is
+ * in (here its own group, gid getegid(), the file given another) is
+ * named too, as its other members may hold the lock: before, such a
+ * group was passed over, and only the first entry named. Beyond
+ * ACL_NAMED_LISTED entries, getfacl is said to list the rest. Giving the
+ * file another group needs root (or another group of the user's):
+ * skipped otherwise.
+ */
+static void
+test_lock_acl_all_readers(void)
+{
+	unsigned users[10] = {65530, 65531, 65532, 65533, 65534},
+	         gids[1] = {(unsigned)getegid()};
+	gid_t other = getegid() == 65534 ? 65533 : 65534;
+	char dir[] = "/tmp/sync-test.XXXXXX", path[64], want[DIAG_MSG_MAX],
+	     u[1024];
+	struct diag d;
+	int fd;
+
+	fd = lock_file_make(dir, path, sizeof(path));
+	if (fd == -1 || fchown(fd, (uid_t)-1, other) == -1 ||
+	    set_acl_list(path, 1, users + 4, 1, gids, 4, 4) == -1) {
+		ok(1, "# SKIP cannot give %s another group and an ACL: %s",
+		   path, strerror(errno));
+		ok(1, "# SKIP cannot give %s another group and an ACL", path);
+		goto out;
+	}
+	/* the running user owns it: no setfacl -m u:UID:r first */
+	like(lock_advice(path, fd, &d, want, sizeof(want)),
+	     want_all_readers(path, gids[0], u, sizeof(u)),
+	     "lock: a user and the running user's group: both named");
+	for (unsigned i = 5; i < 10; i++)
+		users[i] = 65535 + i;
+	set_acl_list(path, 10, users, 0, gids, 4, 4);
+	like(lock_advice(path, fd, &d, want, sizeof(want)),
+	     " and 2 more (getfacl ",
+	     "lock: 10 entries: 8 named, the rest counted");
+out:
+	lock_file_drop(dir, path, fd);
 }
 
 int
@@ -237,5 +324,6 @@ main(void)
 	test_fail_first();
 	test_update_state();
 	test_lock_acl_readers();
+	test_lock_acl_all_readers();
 	return done_testing();
 }
