@@ -1113,17 +1113,14 @@ run_names(const struct domain_run *r)
 	            : 0);
 }
 
-/* Find the zone and primary, and read the records as the primary holds
- * them. */
+/* plan_read_dns() with its diag d (empty). */
 static int
-plan_read_dns(struct domain_run *r)
+plan_read_dns_into(struct domain_run *r, struct diag *d)
 {
 	const struct domain_conf *dc = r->dc;
 	char resolver[DNS_NAME_MAX + 16];
-	struct diag d;
 	int rc;
 
-	diag_init(&d);
 	if (dc->resolver != NULL)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
 		         dc->resolver_port);
@@ -1131,18 +1128,18 @@ plan_read_dns(struct domain_run *r)
 	rc = dns_target_find_read(dc->name, dc->zone, dc->server, dc->port,
 	                          dc->key, dc->timeout,
 	                          dc->resolver != NULL ? resolver : NULL,
-	                          run_names(r), r->target, &r->state, &d);
+	                          run_names(r), r->target, &r->state, d);
 	if (rc != -1)
 		run_note(r, "zone %s, primary %s port %u", r->target->zone,
 		         r->target->server, dc->port);
 	if (rc != 0) {
-		run_fail(r, "%s", d.error);
+		run_fail(r, "%s", d->error);
 		return -1;
 	}
 	r->have_state = 1;
 	/* d again: a second diag in this frame would deepen every worker's
 	 * stack (resident memory) by its size */
-	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)
+	if (plan_wildcards(r, d) == -1 || plan_wildcard_shadow(r) == -1)
 		return -1;
 	/* before the wildcard MX: a real CNAME makes the domain exist, and
 	 * its message is the one that applies */
@@ -1156,6 +1153,22 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	return plan_wildcard_domain(r);
+}
+
+/* Find the zone and primary, and read the records as the primary holds
+ * them. Its diag is on the heap: the reads below it are a worker's
+ * deepest frames, and the deepest pages of a worker's stack stay
+ * resident for the whole run. */
+static int
+plan_read_dns(struct domain_run *r)
+{
+	struct diag *d = xmalloc(sizeof(*d));
+	int rc;
+
+	diag_init(d);
+	rc = plan_read_dns_into(r, d);
+	free(d);
+	return rc;
 }
 
 /*
