@@ -2645,18 +2645,19 @@ static int
 path_walk_check(const char *path, const struct stat *named,
                 const struct trust_words *tw, char *out, size_t len)
 {
-	struct path_walk w;
+	struct path_walk *w = xmalloc(sizeof(*w)); /* see conf_parse_mode() */
 	int rc;
 
-	path_walk_init(&w, path, tw, out, len);
-	w.named = named;
-	rc = path_walk_run(&w);
+	path_walk_init(w, path, tw, out, len);
+	w->named = named;
+	rc = path_walk_run(w);
 	if (rc == 1 && named != NULL)
-		rc = walk_replaced(&w); /* a directory by now */
+		rc = walk_replaced(w); /* a directory by now */
 	if (rc == -1)
-		path_changed(path_shown(path, '\0', NULL, 0), w.at, errno, tw,
+		path_changed(path_shown(path, '\0', NULL, 0), w->at, errno, tw,
 		             out, len);
-	path_walk_done(&w);
+	path_walk_done(w);
+	free(w);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -2810,24 +2811,26 @@ include_read(struct parser *p, const struct lex *lx, unsigned line,
              const char *path, struct block *b)
 {
 	char q[PATH_MAX + 3];
-	struct diag rd;
+	struct diag *rd = diag_new(); /* see conf_parse_mode() */
 	struct stat st;
 	size_t len = 0, i;
 	char *buf;
 	int rc, fd, unread;
 
-	diag_init(&rd);
-	if ((buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len,
-	                             &st, &fd, &unread, &rd)) == NULL &&
-	    unread)
-		return include_unreadable(p, lx, line, path, rd.error);
+	buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len, &st,
+	                        &fd, &unread, rd);
+	if (buf == NULL && unread)
+		rc = include_unreadable(p, lx, line, path, rd->error);
+	else if (buf == NULL)
+		rc = perr(p, lx->file, line, "%s%s", rd->error,
+		          st.st_uid != 0 && st.st_uid != geteuid()
+		              ? " (if it holds only a TSIG key, name it with "
+		                "key-file, which reads keys only and may "
+		                "belong to that user)"
+		              : "");
+	free(rd);
 	if (buf == NULL)
-		return perr(p, lx->file, line, "%s%s", rd.error,
-		            st.st_uid != 0 && st.st_uid != geteuid()
-		                ? " (if it holds only a TSIG key, name it with "
-		                  "key-file, which reads keys only and may "
-		                  "belong to that user)"
-		                : "");
+		return rc;
 	for (i = 0; i <= p->depth; i++)
 		if (p->dev[i] == st.st_dev && p->ino[i] == st.st_ino &&
 		    p->mode[i] != 0) {
@@ -3761,35 +3764,39 @@ parser_free(struct parser *p)
 }
 
 /* Parse buf as the main file name; st is its status and fd its
- * descriptor (NULL and -1: read from memory). */
+ * descriptor (NULL and -1: read from memory). The parser is on the heap,
+ * as are the diags of the file reads and the path walks of the trust
+ * checks below it: a configuration is read on the main thread, and the
+ * pages of its stack that the deepest frames touched stay resident for
+ * the whole run. */
 static struct conf *
 conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
                 const struct stat *st, int fd, struct diag *d)
 {
-	struct parser p;
+	struct parser *p = xcalloc(1, sizeof(*p));
 	struct conf *c = xcalloc(1, sizeof(*c));
 	int rc;
 
-	memset(&p, 0, sizeof(p));
-	p.conf = c;
-	p.d = d;
-	p.flags = flags;
-	p.fd[0] = fd;
+	p->conf = c;
+	p->d = d;
+	p->flags = flags;
+	p->fd[0] = fd;
 	if (st != NULL) {
-		p.dev[0] = st->st_dev;
-		p.ino[0] = st->st_ino;
-		p.mode[0] = st->st_mode | S_IFREG;
-		p.gid[0] = st->st_gid;
+		p->dev[0] = st->st_dev;
+		p->ino[0] = st->st_ino;
+		p->mode[0] = st->st_mode | S_IFREG;
+		p->gid[0] = st->st_gid;
 	}
 	c->path = xstrdup(name);
 	c->mem = xcalloc(1, sizeof(*c->mem));
-	block_init(&p.options, "options");
-	rc = parse_buffer(&p, file_name_keep(c, name), buf, len, NULL);
+	block_init(&p->options, "options");
+	rc = parse_buffer(p, file_name_keep(c, name), buf, len, NULL);
 	if (rc == 0 && c->ndomains == 0)
-		rc = perr(&p, name, 1, "no domain statement");
+		rc = perr(p, name, 1, "no domain statement");
 	if (rc == 0)
-		rc = finish(&p);
-	parser_free(&p);
+		rc = finish(p);
+	parser_free(p);
+	free(p);
 	if (rc == -1) {
 		conf_free(c);
 		return NULL;
@@ -3838,22 +3845,22 @@ conf_load(const char *path, struct diag *d)
 struct conf *
 conf_load_flags(const char *path, int flags, struct diag *d)
 {
+	struct diag *rd = diag_new(); /* see conf_parse_mode() */
 	struct conf *c;
-	struct diag rd;
 	struct stat st;
 	size_t len = 0;
 	char *buf;
 	int fd, unread;
 
-	diag_init(&rd);
-	if ((buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len,
-	                             &st, &fd, &unread, &rd)) == NULL) {
-		if (unread)
-			conf_unreadable(path, rd.error, d);
-		else
-			diag_error(d, "%s", rd.error);
+	buf = conf_read_trusted(path, CONF_TRUST_CONF, CONF_MAX_SIZE, &len, &st,
+	                        &fd, &unread, rd);
+	if (buf == NULL && unread)
+		conf_unreadable(path, rd->error, d);
+	else if (buf == NULL)
+		diag_error(d, "%s", rd->error);
+	free(rd);
+	if (buf == NULL)
 		return NULL;
-	}
 	c = conf_parse_mode(path, buf, len, flags, &st, fd, d);
 	conf_wipe_free(buf, len + 1);
 	close(fd);

@@ -1656,7 +1656,11 @@ struct batch {
 	char where[DNS_NAME_MAX + 80];
 	struct wire_fail fail; /* how query k failed, if it did */
 	uint64_t sent_ms;      /* mono_ms() when the queries went out */
-	struct diag err; /* why query k has none (last: it is mostly unused) */
+	/* why query k has none, the first reason: an error only (no
+	 * warning of a batch is told), not a whole struct diag, whose
+	 * warnings would put 8 KiB more in every frame that holds a batch,
+	 * and so on the resident stack of every worker */
+	char err[DIAG_MSG_MAX];
 };
 
 /* Add the query name/type to b. */
@@ -1688,15 +1692,18 @@ query_wire(const char *name, ldns_rr_type type, int rd, struct buf *q)
 }
 
 /* Send the queries of b to t at once, over TCP (signed when t has a key,
- * RD set only for a resolver), and take the replies. */
+ * RD set only for a resolver), and take the replies. send_wires()
+ * reports into a diag, which is on the heap: a batch is sent at the
+ * bottom of the deepest frames of a worker. */
 static void
 batch_send(const struct dns_target *t, struct batch *b)
 {
+	struct diag *e = xmalloc(sizeof(*e));
 	struct buf q[QUERY_MAX];
 	unsigned answer_only = 0;
 	size_t i;
 
-	diag_init(&b->err);
+	diag_init(e);
 	b->k = 0;
 	memset(&b->fail, 0, sizeof(b->fail));
 	b->fail.rcode = -1;
@@ -1711,16 +1718,18 @@ batch_send(const struct dns_target *t, struct batch *b)
 		const struct query *qi = &b->q[i];
 
 		if (query_wire(qi->name, qi->type, t->recurse, &q[i]) == -1) {
-			diag_error(&b->err, "%s is not a valid domain name",
+			diag_error(e, "%s is not a valid domain name",
 			           qi->name);
 			break;
 		}
 	}
 	if (i == b->n)
 		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                  sizeof(b->where), &b->fail, &b->err);
+		                  sizeof(b->where), &b->fail, e);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
+	str_copy(b->err, sizeof(b->err), e->error);
+	free(e);
 }
 
 /*
@@ -1736,7 +1745,7 @@ batch_check(const struct dns_target *t, const struct batch *b, size_t i,
 	int rcode;
 
 	if (i >= b->k) {
-		diag_error(d, "%s", b->err.error);
+		diag_error(d, "%s", b->err);
 		return -1;
 	}
 	rcode = ldns_pkt_get_rcode(b->ans[i]);
@@ -1750,6 +1759,20 @@ batch_check(const struct dns_target *t, const struct batch *b, size_t i,
 	else
 		return 0;
 	return -1;
+}
+
+/* Put the reason batch_check() gives for answer i of b into b->err,
+ * unless that holds one already. Its diag is on the heap, as
+ * batch_send()'s is. */
+static void
+batch_note(const struct dns_target *t, struct batch *b, size_t i)
+{
+	struct diag *d = xmalloc(sizeof(*d));
+
+	diag_init(d);
+	batch_check(t, b, i, 1, d);
+	reason_first(b->err, sizeof(b->err), "%s", d->error);
+	free(d);
 }
 
 /* Free the answers of b. */
@@ -4569,8 +4592,10 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 
 	if (q >= b->k) /* b->err says why */
 		return -1;
-	if (batch_check(t, b, q, 1, &b->err) == -1)
+	if (batch_check(t, b, q, 1, NULL) == -1) {
+		batch_note(t, b, q);
 		return -1;
+	}
 	part_of(c, k, NULL, &pt);
 	memset(&now, 0, sizeof(now));
 	read_txt(b->ans[q], b->q[q].name, &now, &cname);
@@ -4633,8 +4658,8 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 		took |= r == 1 ? PRE_TOOK : 0;
 		c[ask[a].i].ttl_unread |= r == -1;
 	}
-	if (diag_failed(&b.err)) {
-		str_copy(why, wsize, b.err.error);
+	if (b.err[0] != '\0') {
+		str_copy(why, wsize, b.err);
 		took |= PRE_FAILED;
 	}
 	batch_free(&b);
@@ -4772,23 +4797,27 @@ static const double confirm_waits[] = {0.01, 0.03, 0.06, 0.1,
 
 /* reread() after the server accepted the update: a failure to read
  * says so, since the records may well have changed. Returns 0, or -1
- * with the reason in d. */
+ * with the reason in d. The read's own diag is on the heap, as
+ * send_planned()'s is. */
 static int
 reread_accepted(const struct dns_target *t, struct dns_change *c, size_t n,
                 struct diag *d)
 {
-	struct diag why;
+	struct diag *why = xmalloc(sizeof(*why));
+	int rc = 0;
 
-	diag_init(&why);
-	if (reread(t, c, n, NULL, &why) == 0)
-		return 0;
-	for (size_t i = 0; i < why.nwarn; i++)
-		diag_warn(d, "%s", why.warn[i]);
-	diag_error(d,
-	           "the update was accepted, but reading the records back "
-	           "failed: %s; the next run checks them",
-	           why.error);
-	return -1;
+	diag_init(why);
+	if (reread(t, c, n, NULL, why) != 0) {
+		for (size_t i = 0; i < why->nwarn; i++)
+			diag_warn(d, "%s", why->warn[i]);
+		diag_error(d,
+		           "the update was accepted, but reading the records "
+		           "back failed: %s; the next run checks them",
+		           why->error);
+		rc = -1;
+	}
+	free(why);
+	return rc;
 }
 
 /* Does the plan p hold an operation of kind k at owner with the TXT
@@ -5133,21 +5162,24 @@ update_lost(const struct dns_target *t, struct dns_change *c, size_t n,
 /* Send the UPDATE of plan p for the changes c, counted in info; one whose
  * reply was lost counts as answered NOERROR when the records read back
  * show it applied (update_lost()), and its reason is then dropped.
- * Returns the rcode, or as send_update() does, with the reason in d. */
+ * Returns the rcode, or as send_update() does, with the reason in d.
+ * The reason waits in a diag on the heap: on the stack it would deepen
+ * every UPDATE's frames by its size, resident in every worker. */
 static int
 send_planned(const struct dns_target *t, struct dns_change *c, size_t n,
              const struct plan *p, struct dns_update_info *info, struct diag *d)
 {
-	struct diag why;
+	struct diag *why = xmalloc(sizeof(*why));
 	int rcode;
 
-	diag_init(&why);
+	diag_init(why);
 	info->sent++;
-	rcode = send_update(t, p, info, &why);
+	rcode = send_update(t, p, info, why);
 	if (rcode == SENT_LOST)
 		rcode = update_lost(t, c, n, p, info);
-	if (rcode != LDNS_RCODE_NOERROR && why.error[0] != '\0')
-		diag_error(d, "%s", why.error);
+	if (rcode != LDNS_RCODE_NOERROR && why->error[0] != '\0')
+		diag_error(d, "%s", why->error);
+	free(why);
 	return rcode;
 }
 
@@ -5844,7 +5876,8 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
  * grants (DNS_UPDATE_DENIED), or by prerequisites that named the records
  * as they are (DNS_UPDATE_MISJUDGED), changed nothing, so sending its
  * changes again one by one is safe, and tells which domains lack the
- * grant, or have records the server misjudges.
+ * grant, or have records the server misjudges. The diag of a part is on
+ * the heap, as send_planned()'s is.
  */
 unsigned
 dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
@@ -5853,25 +5886,26 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 	const struct gate g = {gate, arg};
 	const struct gate *gp = gate != NULL ? &g : NULL;
 	unsigned sent = 0;
-	struct diag d;
+	struct diag *d = xmalloc(sizeof(*d));
 
 	for (size_t first = 0, k; first < n; first += k) {
 		struct dns_update_info info;
 		enum dns_update_result r;
 
 		k = update_fit(t, c + first, n - first);
-		diag_init(&d);
+		diag_init(d);
 		info_init(&info, t);
-		r = update_apply(t, c + first, k, gp, &info, &d);
+		r = update_apply(t, c + first, k, gp, &info, d);
 		sent += info.sent;
 		/* alone, a change the UPDATE carried alone would only be
 		 * refused again */
 		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
 		    info.carried > 1)
-			sent += update_alone(t, c, first, k, gp, &info, &d,
+			sent += update_alone(t, c, first, k, gp, &info, d,
 			                     report, arg);
 		else
-			report_part(t, c, first, k, r, &d, &info, report, arg);
+			report_part(t, c, first, k, r, d, &info, report, arg);
 	}
+	free(d);
 	return sent;
 }

@@ -38,6 +38,8 @@
 #include "util.h"
 
 #define FETCH_BUFFER_SIZE 4096L /* bytes, libcurl's receive buffer */
+/* bytes, libcurl's upload buffer: the least it takes (UPLOADBUFFER_MIN) */
+#define FETCH_UPLOAD_BUFFER_SIZE 16384L
 
 struct batch;
 static void svc_stop(void);
@@ -803,6 +805,11 @@ xfer_set_rules(struct xfer *x)
 	 * 16 KiB for each transfer in flight */
 	bad |= curl_easy_setopt(c, CURLOPT_BUFFERSIZE, FETCH_BUFFER_SIZE) !=
 	       CURLE_OK;
+	/* libcurl (7.88) copies every HTTPS request, a GET of a few hundred
+	 * bytes here, into an upload buffer of its own, 64 KiB unless told:
+	 * one per transfer in flight, freed with its handle */
+	bad |= curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE,
+	                        FETCH_UPLOAD_BUFFER_SIZE) != CURLE_OK;
 	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT,
 	                        "mta-sts-sync/" PACKAGE_VERSION) != CURLE_OK;
 	return bad ? -1 : 0;

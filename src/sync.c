@@ -430,8 +430,10 @@ ca_file_load(const char *path, struct diag *d)
  * rather than a failure for every domain that names it, reported at the
  * setting's file:line. Each CA file is parsed once, for the whole run,
  * once it is found safe (ca_file_load()). Returns 0, or -1 (in d).
+ * Out of line: its diag would otherwise sit in the frame below which
+ * the configuration is read, the main thread's deepest.
  */
-static int
+static int __attribute__((noinline))
 sync_check_files(const struct conf *conf, struct diag *d)
 {
 	const char *last = NULL;
@@ -1162,17 +1164,14 @@ run_names(const struct domain_run *r)
 	            : 0);
 }
 
-/* Find the zone and primary, and read the records as the primary holds
- * them. */
+/* plan_read_dns() with its diag d (empty). */
 static int
-plan_read_dns(struct domain_run *r)
+plan_read_dns_into(struct domain_run *r, struct diag *d)
 {
 	const struct domain_conf *dc = r->dc;
 	char resolver[DNS_NAME_MAX + 16];
-	struct diag d;
 	int rc;
 
-	diag_init(&d);
 	if (dc->resolver != NULL)
 		snprintf(resolver, sizeof(resolver), "%s#%u", dc->resolver,
 		         dc->resolver_port);
@@ -1180,18 +1179,18 @@ plan_read_dns(struct domain_run *r)
 	rc = dns_target_find_read(dc->name, dc->zone, dc->server, dc->port,
 	                          dc->key, dc->timeout,
 	                          dc->resolver != NULL ? resolver : NULL,
-	                          run_names(r), r->target, &r->state, &d);
+	                          run_names(r), r->target, &r->state, d);
 	if (rc != -1)
 		run_note(r, "zone %s, primary %s port %u", r->target->zone,
 		         r->target->server, dc->port);
 	if (rc != 0) {
-		run_fail(r, "%s", d.error);
+		run_fail(r, "%s", d->error);
 		return -1;
 	}
 	r->have_state = 1;
 	/* d again: a second diag in this frame would deepen every worker's
 	 * stack (resident memory) by its size */
-	if (plan_wildcards(r, &d) == -1 || plan_wildcard_shadow(r) == -1)
+	if (plan_wildcards(r, d) == -1 || plan_wildcard_shadow(r) == -1)
 		return -1;
 	/* before the wildcard MX: a real CNAME makes the domain exist, and
 	 * its message is the one that applies */
@@ -1205,6 +1204,20 @@ plan_read_dns(struct domain_run *r)
 		return -1;
 	}
 	return plan_wildcard_domain(r);
+}
+
+/* Find the zone and primary, and read the records as the primary holds
+ * them. Its diag is on the heap: the reads below it are a worker's
+ * deepest frames, and the deepest pages of a worker's stack stay
+ * resident for the whole run. */
+static int
+plan_read_dns(struct domain_run *r)
+{
+	struct diag *d = diag_new();
+	int rc = plan_read_dns_into(r, d);
+
+	free(d);
+	return rc;
 }
 
 /*
@@ -2961,36 +2974,35 @@ sync_domains(const struct conf *conf, const size_t *sel, size_t n,
 	return s.failed;
 }
 
-int
-sync_run(const struct cmd_opts *o)
+/* sync_run() with its diag d (empty). */
+static int
+sync_run_with(const struct cmd_opts *o, struct diag *d)
 {
 	struct conf *conf;
-	struct diag d;
 	size_t *sel = NULL, failed;
 	int n;
 
-	diag_init(&d);
-	if ((conf = sync_load_conf(o, &d)) == NULL)
-		return sync_refused(o, &d, EXIT_USAGE);
-	if ((n = sync_select(conf, o, &sel, &d)) == -1) {
+	if ((conf = sync_load_conf(o, d)) == NULL)
+		return sync_refused(o, d, EXIT_USAGE);
+	if ((n = sync_select(conf, o, &sel, d)) == -1) {
 		conf_free(conf);
-		return sync_refused(o, &d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE);
 	}
 	/* a dry run writes nothing: it may overlap a run */
-	if (!o->dry_run && sync_lock(conf->path, &d) == -1) {
+	if (!o->dry_run && sync_lock(conf->path, d) == -1) {
 		free(sel);
 		conf_free(conf);
-		return sync_refused(o, &d, EXIT_FAILED);
+		return sync_refused(o, d, EXIT_FAILED);
 	}
 	sync_limit_arenas();
 	publish_catch_signals();
 	if (fetch_global_init() == -1)
 		die(EXIT_FAILED, "cannot initialise libcurl");
-	if (sync_check_files(conf, &d) == -1) {
+	if (sync_check_files(conf, d) == -1) {
 		fetch_global_cleanup();
 		free(sel);
 		conf_free(conf);
-		return sync_refused(o, &d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE);
 	}
 	failed = sync_domains(conf, sel, (size_t)n, o);
 	dns_close_connections();
@@ -2998,6 +3010,19 @@ sync_run(const struct cmd_opts *o)
 	fetch_global_cleanup();
 	conf_free(conf);
 	return failed > 0 ? EXIT_FAILED : EXIT_OK;
+}
+
+/* Run the sync command. Its diag is on the heap: the configuration is
+ * read below this frame, and the pages of the main thread's stack that
+ * its deepest frames touched stay resident for the whole run. */
+int
+sync_run(const struct cmd_opts *o)
+{
+	struct diag *d = diag_new();
+	int rc = sync_run_with(o, d);
+
+	free(d);
+	return rc;
 }
 
 /* ------------------------------------------------------------- diff */

@@ -516,6 +516,15 @@ diag_init(struct diag *d)
 	d->nwarn = 0;
 }
 
+struct diag *
+diag_new(void)
+{
+	struct diag *d = xmalloc(sizeof(*d));
+
+	diag_init(d);
+	return d;
+}
+
 /* How far back from its bound a cut looks for the end of a word. */
 #define TEXT_CUT_WORD 32
 

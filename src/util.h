@@ -187,6 +187,10 @@ struct diag {
 };
 
 void diag_init(struct diag *d);
+/* A new empty diag on the heap (free() it): for a frame below which a
+ * thread's deepest frames run, where one on the stack would deepen it by
+ * its 10 KiB, and a stack's deepest pages stay resident once touched. */
+struct diag *diag_new(void);
 /* Format into out (len bytes, NUL-terminated) as vsnprintf() does; a
  * text longer than that is cut and ends with TEXT_CUT_MARK, at the end
  * of a word when one ends near and never inside a UTF-8 sequence, so
