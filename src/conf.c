@@ -3787,6 +3787,7 @@ conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
 		p->mode[0] = st->st_mode | S_IFREG;
 		p->gid[0] = st->st_gid;
 	}
+	c->fd = -1; /* conf_load() sets it */
 	c->path = xstrdup(name);
 	c->mem = xcalloc(1, sizeof(*c->mem));
 	block_init(&p->options, "options");
@@ -3863,7 +3864,10 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 		return NULL;
 	c = conf_parse_mode(path, buf, len, flags, &st, fd, d);
 	conf_wipe_free(buf, len + 1);
-	close(fd);
+	if (c != NULL)
+		c->fd = fd; /* sync_lock() locks it */
+	else
+		close(fd);
 	return c;
 }
 
@@ -3883,6 +3887,8 @@ conf_free(struct conf *conf)
 	free(conf->keys);
 	strlist_free(&conf->files);
 	free(conf->path);
+	if (conf->fd != -1)
+		close(conf->fd);
 	free(conf);
 }
 

@@ -139,6 +139,10 @@ struct conf {
 	/* every file read; domain_conf.file points here */
 	struct strlist files;
 	struct conf_mem *mem; /* owns what the domains point to */
+	/* the descriptor conf_load() read the file from, kept open
+	 * (close-on-exec) so that a run locks the file it read, not
+	 * whatever the path names later; -1 when parsed from memory */
+	int fd;
 };
 
 /*
