@@ -2177,6 +2177,14 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 	}
 	if (err == ENOTSUP && aw->model != NULL)
 		return acl_model_refused(lead, aw, w, out, len);
+	if (err == ACL_ENOPROC) {
+		snprintf(out, len,
+		         "%s: its ACL cannot be read: /proc, through which it "
+		         "is read, is not mounted: mount proc (mount -t proc "
+		         "proc /proc), or run mta-sts-sync where it is",
+		         lead);
+		return -1;
+	}
 	if (err == EBADMSG && aw->tag_unknown)
 		snprintf(why, sizeof(why),
 		         "it has an entry of unknown tag 0x%x", aw->bad_tag);

@@ -52,6 +52,12 @@ static const char *srcdir;
  * were removed just then (after its stat()): NULL, none. */
 static const char *xattr_gone;
 
+/* Whether /proc stands as not mounted (a chroot, a minimal container):
+ * getxattr(2) of a /proc/self/fd/ path and access(2) of /proc/self/fd
+ * fail with ENOENT. And whether the open of a directory's "." to read
+ * fails with EACCES, as for a user who may not read it. */
+static int no_proc, dot_refused;
+
 /* A POSIX ACL attribute to give in place of the real one, for the file
  * whose name is fake_acl_path and for any descriptor: NULL, the real
  * one (other attributes are the real ones); the first fake_acl_erange
@@ -140,7 +146,23 @@ getxattr(const char *path, const char *name, void *value, size_t size)
 		return fake_acl_read(value, size);
 	if (fake_model_file(path))
 		return fake_model_read(name, value, size);
+	if (no_proc && strncmp(path, "/proc/self/fd/", 14) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
 	return (ssize_t)syscall(SYS_getxattr, path, name, value, size);
+}
+
+/* access(2): /proc/self/fd missing when no_proc is set, else the real
+ * call. */
+int
+access(const char *path, int mode)
+{
+	if (no_proc && strcmp(path, "/proc/self/fd") == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return (int)syscall(SYS_faccessat, AT_FDCWD, path, mode);
 }
 
 /* fgetxattr(2), as acl.c reads the ACL of an open file: the attribute a
@@ -225,7 +247,8 @@ openat(int dfd, const char *name, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode_arg(flags, ap);
 	va_end(ap);
-	if (link_protected(dfd, name, flags)) {
+	if (link_protected(dfd, name, flags) ||
+	    (dot_refused && strcmp(name, ".") == 0 && (flags & O_PATH) == 0)) {
 		errno = EACCES;
 		return -1;
 	}
@@ -3027,6 +3050,62 @@ conf_dir_gone(void)
 	like(out, want, "a directory gone at its ACL's read: what to do");
 }
 
+/* A new directory tmpdir/dir (mode 0755) holding a.conf, a minimal
+ * configuration: its path, in a static buffer. */
+static const char *
+dir_conf(const char *dir)
+{
+	static char path[512];
+	char name[256];
+
+	mkdir(tpath(dir), 0755);
+	snprintf(name, sizeof(name), "%s/a.conf", dir);
+	write_file(name, KEY_STMT DOMAIN_OK "};\n", 0600);
+	snprintf(path, sizeof(path), "%s", tpath(name));
+	return path;
+}
+
+/* conf_load() of path, d cleared first. */
+static struct conf *
+conf_load_new(const char *path, struct diag *d)
+{
+	diag_init(d);
+	return conf_load(path, d);
+}
+
+/*
+ * Without /proc (a chroot, a minimal container), a configuration loads:
+ * the ACL of each directory on its way is read from a descriptor opened
+ * through "." of the walk's own. Before, it was read through
+ * /proc/self/fd, and every configuration was refused as "removed or
+ * replaced while it was checked". Where that open is refused too (a
+ * directory a user may not read), the refusal says /proc is missing.
+ */
+static void
+test_acl_no_proc(void)
+{
+	struct diag d;
+	struct conf *c;
+	const char *path = dir_conf("noproc");
+
+	no_proc = 1;
+	c = conf_load_new(path, &d);
+	ok(c != NULL, "no /proc: a configuration loads (%s)", d.error);
+	conf_free(c);
+	dot_refused = 1;
+	c = conf_load_new(path, &d);
+	dot_refused = no_proc = 0;
+	ok(c == NULL, "no /proc, a directory that cannot be opened: refused");
+	like(d.error,
+	     ": its ACL cannot be read: /proc, through which it is read, is "
+	     "not mounted: mount proc (mount -t proc proc /proc), or run "
+	     "mta-sts-sync where it is",
+	     "... saying /proc is not mounted");
+	ok(strstr(d.error, "removed or replaced") == NULL,
+	   "... not that it was replaced");
+	conf_free(c);
+}
+
 /*
  * A directory on the way to a configuration is judged from the
  * descriptor the walk entered it by: its ACL read from there, not by its
@@ -3040,12 +3119,10 @@ test_acl_dir_gone(void)
 {
 	struct diag d;
 	struct conf *c;
+	const char *path = dir_conf("gonedir");
 
-	mkdir(tpath("gonedir"), 0755);
-	write_file("gonedir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
 	xattr_gone = "/gonedir";
-	diag_init(&d);
-	c = conf_load(tpath("gonedir/a.conf"), &d);
+	c = conf_load_new(path, &d);
 	xattr_gone = NULL;
 	ok(c != NULL,
 	   "a directory on the way, gone by name at its ACL's read: judged "
@@ -3466,6 +3543,7 @@ test_modes(void)
 	test_foreign_links();
 	test_conf_acl();
 	test_acl_dir_gone();
+	test_acl_no_proc();
 	test_swapped_at_open();
 	test_acl_shrank();
 	test_acl_not_understood();
