@@ -1737,7 +1737,10 @@ key_file_mode_check(struct parser *p, const char *file,
 	mode_t mode = p->mode[p->depth];
 	char words[80], kl[TSIG_NAME_MAX + 256], acl[256];
 
-	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
+	if (mode == 0 ||
+	    keyfile_mode_words(mode, words, sizeof(words)) == NULL ||
+	    keyfile_acl_readers_own(p->fd[p->depth], file, mode,
+	                            p->gid[p->depth]))
 		return 0; /* read from memory, or safe */
 	return perr_included(p, file, ks->line,
 	                     "%s: this file holds a TSIG secret but is %s%s: "

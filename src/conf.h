@@ -315,20 +315,32 @@ void conf_wipe_free(char *p, size_t len);
  * its ACL is read from fd, or from path when fd is -1) that group or
  * others may read, write or execute: "path: key file is readable by
  * others (mode 0644); chmod 600 path", naming the entry of its ACL that
- * gives its group bits (keyfile_acl_words()); or one with an NFSv4 or
- * SMB ACL (acl_model_other()), which the mode does not bound. Returns 0
- * or -1. */
+ * gives its group bits (keyfile_acl_words()), unless that access is
+ * only that of ACL entries for the running user or root
+ * (keyfile_acl_readers_own()); or one with an NFSv4 or SMB ACL
+ * (acl_model_other()), which the mode does not bound. Returns 0 or -1. */
 int keyfile_check_mode(const char *path, int fd, const struct stat *st,
                        struct diag *d);
 /*
  * When the access of its group that keyfile_mode_words() refuses in the
  * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
- * user or group its ACL names (the group bits are then the ACL's mask), ", as
+ * user or group its ACL names, the running user and root passed over (the
+ * group bits are then the ACL's mask), ", as
  * its ACL lets user NAME (uid N) read it (...)" into buf (size bytes); else "".
  * Returns buf.
  */
 const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
+/*
+ * Whether the access group and others have in mode (of path, open as fd,
+ * -1: read by its name; of group gid) is only that of entries its ACL
+ * gives the running user or root: no others bits, and its owning group
+ * and every other named entry may do nothing through the mask. So a
+ * credential systemd passes to a service of User= (root 0400, with
+ * u:USER:r, mode 0440) is that user's alone. A file without an ACL, or
+ * whose ACL cannot be read: 0.
+ */
+int keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid);
 /* What keyfile_check_mode() refuses in mode, in words ("readable by its
  * group and others (mode 0644)") into buf; NULL if nothing. */
 const char *keyfile_mode_words(mode_t mode, char *buf, size_t size);

@@ -3392,6 +3392,43 @@ test_foreign_links(void)
 }
 
 /*
+ * A key file that its ACL lets the running user read, and no one else
+ * but its owner (a credential systemd's LoadCredential= passes to a
+ * service of User=: root 0400, u:USER:r, mode 0440 then), loads: its
+ * group bits are the mask of that entry alone. Before, it was refused as
+ * "readable by its group (mode 0440)", with chmod 600 as the advice,
+ * which would lock that user out (and a credentials directory is read
+ * only). Its owning group able to read it too is still refused, without
+ * naming the running user's entry; so is a key statement in an included
+ * file that another user's entry lets read, as before.
+ */
+static void
+test_key_acl_runner(void)
+{
+	unsigned me = (unsigned)geteuid();
+	struct conf *c;
+	struct diag d;
+
+	write_file("cred.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0400);
+	if (set_acl_or_skip(tpath("cred.key"), 0, me, 4, 0, 4, 6) == -1)
+		return;
+	key_loads("../../cred.key", NULL, "k", TSIG_HMAC_SHA256);
+	write_file("credk.inc", KEY_STMT, 0400);
+	set_acl(tpath("credk.inc"), 0, me, 4, 0, 4);
+	c = load_text("include \"credk.inc\";\n" DOMAIN_OK "};\n", &d);
+	ok(c != NULL,
+	   "an included key statement its ACL lets the running user read: "
+	   "loads (%s)",
+	   d.error);
+	conf_free(c);
+	set_acl(tpath("cred.key"), 0, me, 4, 4, 4);
+	key_fails(tpath("cred.key"), NULL,
+	          "cred.key: key file is readable by its group (mode 0440); "
+	          "chmod 600 ");
+}
+
+/*
  * A key file, or an included file with a key statement, that its ACL
  * lets a user or group read is refused by its group bits (the ACL's
  * mask), and the message names that entry: before, it said only
@@ -3424,6 +3461,7 @@ test_key_acl(void)
 	         who);
 	fails_with("include \"aclk.inc\";\n" DOMAIN_OK "};\n", want,
 	           "an included key statement an ACL lets another user read");
+	test_key_acl_runner();
 }
 
 /* The permission rule for key files and configurations with secrets. */
