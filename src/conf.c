@@ -2321,11 +2321,17 @@ same_file(const struct stat *a, const struct stat *b)
  * the directory the walk goes through, whatever its name stands for by
  * now. A sticky directory (as /tmp) lets no one but an entry's owner
  * rename or remove it; the group of a directory is trusted as that of
- * the file is (writers_check()). Returns 0, or -2 with the reason in
- * w->out.
+ * the file is (writers_check()). A key file's own directory may belong
+ * to the owner of the key looked up there (file: its status; NULL for
+ * a directory on the way), who may write any secret into the key
+ * anyway: a daemon's directory that holds its key (/var/lib/knot, of
+ * user knot). Its owner could put there only files of theirs (a link of
+ * theirs is not followed; a hard link to another's file is no longer
+ * the key's owner's), so the key read is still one they could write.
+ * Returns 0, or -2 with the reason in w->out.
  */
 static int
-walk_dir_judge(struct path_walk *w, int own)
+walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 {
 	const char *ps = path_shown(w->path, '\0', NULL, 0);
 	const char *ds = path_shown(w->cur, '\0', NULL, 0);
@@ -2340,6 +2346,10 @@ walk_dir_judge(struct path_walk *w, int own)
 	}
 	w->judged = 1;
 	trust = dir_trust(&st);
+	if (trust == DIR_OTHER_OWNER && own && file != NULL &&
+	    w->tw == &trust_words[CONF_TRUST_KEY] && file->st_uid == st.st_uid)
+		trust = (st.st_mode & S_IWOTH) != 0 ? DIR_OTHERS_WRITE
+		                                    : DIR_TRUSTED;
 	if (trust == DIR_OTHER_OWNER) {
 		snprintf(w->out, w->len,
 		         "%s: %s %s belongs to uid %u, not to root or to the "
@@ -2551,7 +2561,7 @@ walk_step(struct path_walk *w, const char *comp)
 		return -1;
 	end = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
 	      !components_left(w->todo);
-	if (!w->judged && walk_dir_judge(w, end) == -2) {
+	if (!w->judged && walk_dir_judge(w, end, end ? &st : NULL) == -2) {
 		rc = -2;
 	} else if (S_ISDIR(st.st_mode)) {
 		walk_move(w, lfd, w->at);
@@ -2625,7 +2635,7 @@ path_walk_run(struct path_walk *w)
 	while (step == 1 && path_next(w->todo, comp) != -1)
 		step = walk_step(w, comp);
 	if (step == 1 && !w->judged)
-		step = walk_dir_judge(w, 1) == -2 ? -2 : 1;
+		step = walk_dir_judge(w, 1, NULL) == -2 ? -2 : 1;
 	return step;
 }
 

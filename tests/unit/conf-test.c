@@ -3392,6 +3392,41 @@ test_foreign_links(void)
 }
 
 /*
+ * A key file in a directory of its own owner (a daemon's, as
+ * /var/lib/knot of user knot holding knot's key, mode 0770) loads: its
+ * owner may write any secret into the key anyway. Before, it was refused
+ * with advice to chown root the daemon's directory. A key of root's in
+ * that directory is still refused: its owner could put it there in
+ * place of another. Root only (files given to another user).
+ */
+static void
+test_key_in_owner_dir(void)
+{
+	struct tsig_key key;
+	struct diag d;
+
+	mkdir(tpath("knotlike"), 0770);
+	write_file("knotlike/k.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	if (geteuid() != 0 || chown(tpath("knotlike"), 65534, 65534) == -1) {
+		for (int i = 0; i < 3; i++)
+			ok(1, "# SKIP not root: cannot give a directory away");
+		return;
+	}
+	key_fails(tpath("knotlike/k.key"), NULL,
+	          "belongs to uid 65534, not to root or to the user running "
+	          "mta-sts-sync (uid 0): its owner could put another file in "
+	          "its place and make mta-sts-sync read another file as its "
+	          "key");
+	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
+		perror("chown");
+	diag_init(&d);
+	memset(&key, 0, sizeof(key));
+	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key, &d) == 0,
+	   "a key file in a directory of the key's owner loads (%s)", d.error);
+}
+
+/*
  * A key file that its ACL lets the running user read, and no one else
  * but its owner (a credential systemd's LoadCredential= passes to a
  * service of User=: root 0400, u:USER:r, mode 0440 then), loads: its
@@ -3462,6 +3497,7 @@ test_key_acl(void)
 	fails_with("include \"aclk.inc\";\n" DOMAIN_OK "};\n", want,
 	           "an included key statement an ACL lets another user read");
 	test_key_acl_runner();
+	test_key_in_owner_dir();
 }
 
 /* The permission rule for key files and configurations with secrets. */
