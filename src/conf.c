@@ -2513,11 +2513,17 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 		return walk_replaced(w);
 	if (!w->open)
 		return 0;
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused */
-	fd = openat(w->dfd, comp,
-	            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	/* anything but a regular file is refused by the reader from its
+	 * status: a device or a FIFO is not opened (an open may act, as a
+	 * tape's rewind or a watchdog's start), only looked at (O_PATH);
+	 * O_NONBLOCK: a regular file replaced by a FIFO meanwhile must not
+	 * block the open */
+	fd = openat(
+	    w->dfd, comp,
+	    (S_ISREG(st->st_mode) ? O_RDONLY | O_NONBLOCK | O_NOCTTY : O_PATH) |
+	        O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
-		return errno == ELOOP ? walk_replaced(w) : -1;
+		return errno == ELOOP || errno == ENXIO ? walk_replaced(w) : -1;
 	if (fstat(fd, &w->fst) == -1) {
 		err = errno;
 		close(fd);

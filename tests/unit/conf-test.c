@@ -198,6 +198,11 @@ swap_now(void)
 		       strerror(errno));
 }
 
+/* A name (its last component) whose openat(2) other than O_PATH is
+ * counted in opened_watched: NULL, none. */
+static const char *open_watch;
+static int opened_watched;
+
 /* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
  * whatever the host's setting. */
 static int protect_links;
@@ -254,6 +259,9 @@ openat(int dfd, const char *name, int flags, ...)
 	}
 	if (swap)
 		swap_now();
+	if (open_watch != NULL && (flags & O_PATH) == 0 &&
+	    strcmp(base, open_watch) == 0)
+		opened_watched++;
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
 	err = errno;
 	if (swap) {
@@ -1446,6 +1454,30 @@ scale_config(struct buf *b, size_t n, size_t *own)
 #define SCALE_N 2000
 #define SCALE_BYTES_MAX 80
 
+/*
+ * A device or a FIFO named as a configuration or an include is refused
+ * as "not a regular file" without being opened (only looked at, O_PATH):
+ * an open may act on a device (a tape's rewind, a watchdog's start).
+ * Before, the walk opened it O_RDONLY, then the reader refused it.
+ */
+static void
+test_device_not_opened(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	open_watch = "null";
+	opened_watched = 0;
+	diag_init(&d);
+	c = conf_load("/dev/null", &d);
+	ok(c == NULL && strstr(d.error, "not a regular file") != NULL,
+	   "/dev/null as the configuration: not a regular file (%s)", d.error);
+	ok(opened_watched == 0, "... not opened, only looked at (%d opens)",
+	   opened_watched);
+	open_watch = NULL;
+	conf_free(c);
+}
+
 /* Thousands of domains publishing one file (one document root for every
  * policy host) from one upstream load; one more with another upstream is
  * refused, naming the first. */
@@ -1584,8 +1616,13 @@ test_includes(void)
 	fails_with("include \"sub\";\n", "not a regular file",
 	           "include of a directory");
 	mkfifo(tpath("fifo.conf"), 0600);
+	open_watch = "fifo.conf";
+	opened_watched = 0;
 	fails_with("include \"fifo.conf\";\n", "not a regular file",
 	           "include of a FIFO (does not block)");
+	ok(opened_watched == 0, "... not opened, only looked at (%d opens)",
+	   opened_watched);
+	test_device_not_opened();
 	for (i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "deep%d.conf", i);
 		snprintf(text, sizeof(text), "include \"deep%d.conf\";\n",
