@@ -290,15 +290,12 @@ int keyspec_to_key(const char *file, const struct keyspec *ks,
 void keyspec_wipe(struct keyspec *ks);
 
 /*
- * Read a whole regular file of at most max bytes through one descriptor;
- * *st gets its fstat, and *fdp (unless fdp is NULL) the descriptor,
- * open, for the caller to judge the file by (its ACL) and close.
- * Returns the NUL-terminated contents (free with conf_wipe_free) and
- * *len, or NULL with the reason (no file name) in d (nothing left open).
+ * Read the whole regular file open as fd (conf_open_trusted()), of at
+ * most max bytes, leaving fd open; *st gets its fstat. Returns the
+ * NUL-terminated contents (free with conf_wipe_free) and *len, or NULL
+ * with the reason (no file name) in d. There is no reader by name: a
+ * file a run trusts is opened through the walk that judges its path.
  */
-char *conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-                     int *fdp, struct diag *d);
-/* The same from the descriptor fd, left open (conf_open_trusted()). */
 char *conf_read_fd(int fd, size_t max, size_t *len, struct stat *st,
                    struct diag *d);
 /* conf_open_trusted() of path (what it is), then conf_read_fd(): its

@@ -121,27 +121,6 @@ conf_read_trusted(const char *path, enum conf_trust what, size_t max,
 	return data;
 }
 
-char *
-conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-               int *fdp, struct diag *d)
-{
-	char *data;
-	int fd;
-
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
-		diag_error(d, "%s", strerror(errno));
-		return NULL;
-	}
-	data = conf_read_fd(fd, max, len, st, d);
-	if (data != NULL && fdp != NULL)
-		*fdp = fd; /* the caller's to close */
-	else
-		close(fd);
-	return data;
-}
-
 const char *
 keyfile_mode_words(mode_t mode, char *buf, size_t size)
 {

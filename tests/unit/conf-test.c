@@ -327,10 +327,16 @@ slurp(const char *path, size_t *len)
 {
 	struct diag d;
 	struct stat st;
-	char *b;
+	char *b = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	diag_init(&d);
-	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, NULL, &d);
+	if (fd == -1)
+		diag_error(&d, "%s", strerror(errno));
+	else
+		b = conf_read_fd(fd, CONF_MAX_SIZE, len, &st, &d);
+	if (fd != -1)
+		close(fd);
 	if (b == NULL) {
 		fprintf(stderr, "%s: %s\n", path, d.error);
 		exit(99);
