@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -136,11 +137,14 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
 }
 
 /*
- * The ACL attribute into buf (size bytes; 0: its size only) of the file
- * open as fd, or, when fd is -1, of path, links followed: the ACL judged
- * must be that of the file whose status was, not of what the name
- * stands for by now. An O_PATH descriptor cannot be read (EBADF): its
- * file is read through /proc/self/fd. Returns getxattr()'s result.
+ * The attribute name (an ACL) into buf (size bytes; 0: its size only) of
+ * the file open as fd, or, when fd is -1, of path, links followed: the ACL
+ * judged must be that of the file whose status was, not of what the name stands
+ * for by now. An O_PATH descriptor cannot be read (EBADF): a directory's is
+ * opened for reading through "." of itself, no name looked up, so that no /proc
+ * is needed (a chroot may have none); a file that is no directory, or a
+ * directory this user may not read, is read through /proc/self/fd (its absence:
+ * ACL_ENOPROC). Returns getxattr()'s result.
  */
 static ssize_t
 xattr_get(int fd, const char *path, const char *name, unsigned char *buf,
@@ -148,14 +152,26 @@ xattr_get(int fd, const char *path, const char *name, unsigned char *buf,
 {
 	char p[64];
 	ssize_t n;
+	int rfd, err;
 
 	if (fd == -1)
 		return getxattr(path, name, buf, size);
 	n = fgetxattr(fd, name, buf, size);
 	if (n != -1 || errno != EBADF)
 		return n;
+	rfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd != -1) {
+		n = fgetxattr(rfd, name, buf, size);
+		err = errno;
+		close(rfd);
+		errno = err;
+		return n;
+	}
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
-	return getxattr(p, name, buf, size);
+	n = getxattr(p, name, buf, size);
+	if (n == -1 && errno == ENOENT && access("/proc/self/fd", F_OK) == -1)
+		errno = ACL_ENOPROC;
+	return n;
 }
 
 /* xattr_get() of the POSIX access ACL. */

@@ -10,6 +10,7 @@
 #ifndef MTA_STS_SYNC_ACL_H
 #define MTA_STS_SYNC_ACL_H
 
+#include <errno.h>
 #include <sys/stat.h>
 
 /* Entries of an access ACL read, at most: more is refused as unread. */
@@ -68,10 +69,13 @@ struct acl_who {
  * EBADMSG for one not understood (aw->version, or an entry of an unknown tag,
  * aw->bad_tag, or aw->masks mask entries), E2BIG for one of more than
  * ACL_ENTRIES_MAX entries, ENOTSUP for an ACL of another model
- * (acl_model_other(), in aw->model and aw->xattr), or the error of the read (a
- * file removed meanwhile). A file system without extended attributes or ACLs is
- * a file without one.
+ * (acl_model_other(), in aw->model and aw->xattr), ACL_ENOPROC for an O_PATH
+ * descriptor of a file that is no directory, or of a directory this user may
+ * not read, when /proc is not mounted (a chroot, a minimal container), or the
+ * error of the read (a file removed meanwhile). A file system without extended
+ * attributes or ACLs is a file without one.
  */
+#define ACL_ENOPROC ENOMEDIUM
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
 

@@ -1737,7 +1737,10 @@ key_file_mode_check(struct parser *p, const char *file,
 	mode_t mode = p->mode[p->depth];
 	char words[80], kl[TSIG_NAME_MAX + 256], acl[256];
 
-	if (mode == 0 || keyfile_mode_words(mode, words, sizeof(words)) == NULL)
+	if (mode == 0 ||
+	    keyfile_mode_words(mode, words, sizeof(words)) == NULL ||
+	    keyfile_acl_readers_own(p->fd[p->depth], file, mode,
+	                            p->gid[p->depth]))
 		return 0; /* read from memory, or safe */
 	return perr_included(p, file, ks->line,
 	                     "%s: this file holds a TSIG secret but is %s%s: "
@@ -2177,6 +2180,14 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 	}
 	if (err == ENOTSUP && aw->model != NULL)
 		return acl_model_refused(lead, aw, w, out, len);
+	if (err == ACL_ENOPROC) {
+		snprintf(out, len,
+		         "%s: its ACL cannot be read: /proc, through which it "
+		         "is read, is not mounted: mount proc (mount -t proc "
+		         "proc /proc), or run mta-sts-sync where it is",
+		         lead);
+		return -1;
+	}
 	if (err == EBADMSG && aw->tag_unknown)
 		snprintf(why, sizeof(why),
 		         "it has an entry of unknown tag 0x%x", aw->bad_tag);
@@ -2310,11 +2321,17 @@ same_file(const struct stat *a, const struct stat *b)
  * the directory the walk goes through, whatever its name stands for by
  * now. A sticky directory (as /tmp) lets no one but an entry's owner
  * rename or remove it; the group of a directory is trusted as that of
- * the file is (writers_check()). Returns 0, or -2 with the reason in
- * w->out.
+ * the file is (writers_check()). A key file's own directory may belong
+ * to the owner of the key looked up there (file: its status; NULL for
+ * a directory on the way), who may write any secret into the key
+ * anyway: a daemon's directory that holds its key (/var/lib/knot, of
+ * user knot). Its owner could put there only files of theirs (a link of
+ * theirs is not followed; a hard link to another's file is no longer
+ * the key's owner's), so the key read is still one they could write.
+ * Returns 0, or -2 with the reason in w->out.
  */
 static int
-walk_dir_judge(struct path_walk *w, int own)
+walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 {
 	const char *ps = path_shown(w->path, '\0', NULL, 0);
 	const char *ds = path_shown(w->cur, '\0', NULL, 0);
@@ -2329,6 +2346,10 @@ walk_dir_judge(struct path_walk *w, int own)
 	}
 	w->judged = 1;
 	trust = dir_trust(&st);
+	if (trust == DIR_OTHER_OWNER && own && file != NULL &&
+	    w->tw == &trust_words[CONF_TRUST_KEY] && file->st_uid == st.st_uid)
+		trust = (st.st_mode & S_IWOTH) != 0 ? DIR_OTHERS_WRITE
+		                                    : DIR_TRUSTED;
 	if (trust == DIR_OTHER_OWNER) {
 		snprintf(w->out, w->len,
 		         "%s: %s %s belongs to uid %u, not to root or to the "
@@ -2492,11 +2513,17 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 		return walk_replaced(w);
 	if (!w->open)
 		return 0;
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused */
-	fd = openat(w->dfd, comp,
-	            O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	/* anything but a regular file is refused by the reader from its
+	 * status: a device or a FIFO is not opened (an open may act, as a
+	 * tape's rewind or a watchdog's start), only looked at (O_PATH);
+	 * O_NONBLOCK: a regular file replaced by a FIFO meanwhile must not
+	 * block the open */
+	fd = openat(
+	    w->dfd, comp,
+	    (S_ISREG(st->st_mode) ? O_RDONLY | O_NONBLOCK | O_NOCTTY : O_PATH) |
+	        O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
-		return errno == ELOOP ? walk_replaced(w) : -1;
+		return errno == ELOOP || errno == ENXIO ? walk_replaced(w) : -1;
 	if (fstat(fd, &w->fst) == -1) {
 		err = errno;
 		close(fd);
@@ -2540,7 +2567,7 @@ walk_step(struct path_walk *w, const char *comp)
 		return -1;
 	end = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
 	      !components_left(w->todo);
-	if (!w->judged && walk_dir_judge(w, end) == -2) {
+	if (!w->judged && walk_dir_judge(w, end, end ? &st : NULL) == -2) {
 		rc = -2;
 	} else if (S_ISDIR(st.st_mode)) {
 		walk_move(w, lfd, w->at);
@@ -2614,7 +2641,7 @@ path_walk_run(struct path_walk *w)
 	while (step == 1 && path_next(w->todo, comp) != -1)
 		step = walk_step(w, comp);
 	if (step == 1 && !w->judged)
-		step = walk_dir_judge(w, 1) == -2 ? -2 : 1;
+		step = walk_dir_judge(w, 1, NULL) == -2 ? -2 : 1;
 	return step;
 }
 
@@ -3787,6 +3814,7 @@ conf_parse_mode(const char *name, const char *buf, size_t len, int flags,
 		p->mode[0] = st->st_mode | S_IFREG;
 		p->gid[0] = st->st_gid;
 	}
+	c->fd = -1; /* conf_load() sets it */
 	c->path = xstrdup(name);
 	c->mem = xcalloc(1, sizeof(*c->mem));
 	block_init(&p->options, "options");
@@ -3863,7 +3891,10 @@ conf_load_flags(const char *path, int flags, struct diag *d)
 		return NULL;
 	c = conf_parse_mode(path, buf, len, flags, &st, fd, d);
 	conf_wipe_free(buf, len + 1);
-	close(fd);
+	if (c != NULL)
+		c->fd = fd; /* sync_lock() locks it */
+	else
+		close(fd);
 	return c;
 }
 
@@ -3883,6 +3914,8 @@ conf_free(struct conf *conf)
 	free(conf->keys);
 	strlist_free(&conf->files);
 	free(conf->path);
+	if (conf->fd != -1)
+		close(conf->fd);
 	free(conf);
 }
 

@@ -139,6 +139,10 @@ struct conf {
 	/* every file read; domain_conf.file points here */
 	struct strlist files;
 	struct conf_mem *mem; /* owns what the domains point to */
+	/* the descriptor conf_load() read the file from, kept open
+	 * (close-on-exec) so that a run locks the file it read, not
+	 * whatever the path names later; -1 when parsed from memory */
+	int fd;
 };
 
 /*
@@ -286,15 +290,12 @@ int keyspec_to_key(const char *file, const struct keyspec *ks,
 void keyspec_wipe(struct keyspec *ks);
 
 /*
- * Read a whole regular file of at most max bytes through one descriptor;
- * *st gets its fstat, and *fdp (unless fdp is NULL) the descriptor,
- * open, for the caller to judge the file by (its ACL) and close.
- * Returns the NUL-terminated contents (free with conf_wipe_free) and
- * *len, or NULL with the reason (no file name) in d (nothing left open).
+ * Read the whole regular file open as fd (conf_open_trusted()), of at
+ * most max bytes, leaving fd open; *st gets its fstat. Returns the
+ * NUL-terminated contents (free with conf_wipe_free) and *len, or NULL
+ * with the reason (no file name) in d. There is no reader by name: a
+ * file a run trusts is opened through the walk that judges its path.
  */
-char *conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-                     int *fdp, struct diag *d);
-/* The same from the descriptor fd, left open (conf_open_trusted()). */
 char *conf_read_fd(int fd, size_t max, size_t *len, struct stat *st,
                    struct diag *d);
 /* conf_open_trusted() of path (what it is), then conf_read_fd(): its
@@ -311,20 +312,32 @@ void conf_wipe_free(char *p, size_t len);
  * its ACL is read from fd, or from path when fd is -1) that group or
  * others may read, write or execute: "path: key file is readable by
  * others (mode 0644); chmod 600 path", naming the entry of its ACL that
- * gives its group bits (keyfile_acl_words()); or one with an NFSv4 or
- * SMB ACL (acl_model_other()), which the mode does not bound. Returns 0
- * or -1. */
+ * gives its group bits (keyfile_acl_words()), unless that access is
+ * only that of ACL entries for the running user or root
+ * (keyfile_acl_readers_own()); or one with an NFSv4 or SMB ACL
+ * (acl_model_other()), which the mode does not bound. Returns 0 or -1. */
 int keyfile_check_mode(const char *path, int fd, const struct stat *st,
                        struct diag *d);
 /*
  * When the access of its group that keyfile_mode_words() refuses in the
  * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
- * user or group its ACL names (the group bits are then the ACL's mask), ", as
+ * user or group its ACL names, the running user and root passed over (the
+ * group bits are then the ACL's mask), ", as
  * its ACL lets user NAME (uid N) read it (...)" into buf (size bytes); else "".
  * Returns buf.
  */
 const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
+/*
+ * Whether the access group and others have in mode (of path, open as fd,
+ * -1: read by its name; of group gid) is only that of entries its ACL
+ * gives the running user or root: no others bits, and its owning group
+ * and every other named entry may do nothing through the mask. So a
+ * credential systemd passes to a service of User= (root 0400, with
+ * u:USER:r, mode 0440) is that user's alone. A file without an ACL, or
+ * whose ACL cannot be read: 0.
+ */
+int keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid);
 /* What keyfile_check_mode() refuses in mode, in words ("readable by its
  * group and others (mode 0644)") into buf; NULL if nothing. */
 const char *keyfile_mode_words(mode_t mode, char *buf, size_t size);

@@ -121,27 +121,6 @@ conf_read_trusted(const char *path, enum conf_trust what, size_t max,
 	return data;
 }
 
-char *
-conf_read_file(const char *path, size_t max, size_t *len, struct stat *st,
-               int *fdp, struct diag *d)
-{
-	char *data;
-	int fd;
-
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) ==
-	    -1) {
-		diag_error(d, "%s", strerror(errno));
-		return NULL;
-	}
-	data = conf_read_fd(fd, max, len, st, d);
-	if (data != NULL && fdp != NULL)
-		*fdp = fd; /* the caller's to close */
-	else
-		close(fd);
-	return data;
-}
-
 const char *
 keyfile_mode_words(mode_t mode, char *buf, size_t size)
 {
@@ -164,6 +143,32 @@ keyfile_mode_words(mode_t mode, char *buf, size_t size)
 	return buf;
 }
 
+/* An ACL entry that keyfile_acl_readers_own() passes over: the user
+ * running mta-sts-sync (a credential systemd passes to a service's
+ * User= gets one such entry) or root, who read the key anyway. */
+static int
+keyfile_reader_passed(int is_group, unsigned id)
+{
+	return !is_group && (id == (unsigned)geteuid() || id == 0);
+}
+
+int
+keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid)
+{
+	struct acl_who aw;
+	struct stat st;
+
+	if ((mode & 007) != 0 || (mode & 070) == 0)
+		return 0;
+	memset(&st, 0, sizeof(st));
+	st.st_mode = mode;
+	st.st_gid = gid;
+	if (acl_who_read(fd, path, &st, (mode >> 3) & 7, keyfile_reader_passed,
+	                 &aw) == -1)
+		return 0; /* judged by its mode, as without an ACL */
+	return aw.acl && !aw.group && !aw.named;
+}
+
 const char *
 keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
@@ -181,7 +186,9 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	st.st_mode = mode;
 	st.st_gid = gid;
 	if ((mode & (perm << 3)) == 0 ||
-	    acl_who_read(fd, path, &st, perm, NULL, &aw) == -1 || !aw.named)
+	    acl_who_read(fd, path, &st, perm, keyfile_reader_passed, &aw) ==
+	        -1 ||
+	    !aw.named)
 		return buf;
 	snprintf(buf, size,
 	         ", as its ACL lets %s %s it (the group bits of its mode are "
@@ -214,6 +221,8 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
 		           ps, model, xattr);
 		return -1;
 	}
+	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))
+		return 0;
 	diag_error(d, "%s: key file is %s%s; chmod 600 %s%s", ps, words,
 	           keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
 	                             sizeof(acl)),

@@ -654,8 +654,12 @@ lock_taken(const char *path, int fd, struct diag *d)
 
 /*
  * Take an exclusive lock on the configuration file so that two runs on
- * the same configuration never overlap. The descriptor stays open (and
- * the lock held) until the process ends; it is close-on-exec, so that no
+ * the same configuration never overlap. The lock is taken on the file
+ * conf_load() read, through its descriptor: opening the path again
+ * would follow whatever someone who may rename entries in its directory
+ * put there since (a FIFO that hangs the open, a device, another file
+ * whose lock keeps no run out). The descriptor stays open (and the lock
+ * held) until the process ends; it is close-on-exec, so that no
  * publish-command gets a descriptor to read the configuration (and an
  * inline TSIG secret in it) through. The supervisor of each command
  * keeps a copy until the command's group is gone (publish.c): a run
@@ -663,12 +667,13 @@ lock_taken(const char *path, int fd, struct diag *d)
  * -1 (in d).
  */
 static int
-sync_lock(const char *path, struct diag *d)
+sync_lock(const struct conf *conf, struct diag *d)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const char *path = conf->path;
+	int fd = fcntl(conf->fd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd == -1) {
-		diag_error(d, "%s: %s", path, strerror(errno));
+		diag_error(d, "%s: cannot lock: %s", path, strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
@@ -2989,7 +2994,7 @@ sync_run_with(const struct cmd_opts *o, struct diag *d)
 		return sync_refused(o, d, EXIT_USAGE);
 	}
 	/* a dry run writes nothing: it may overlap a run */
-	if (!o->dry_run && sync_lock(conf->path, d) == -1) {
+	if (!o->dry_run && sync_lock(conf, d) == -1) {
 		free(sel);
 		conf_free(conf);
 		return sync_refused(o, d, EXIT_FAILED);

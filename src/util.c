@@ -415,19 +415,18 @@ path_shell(const char *path, char *buf, size_t size)
 
 	if (path_shown(path, '\0', NULL, 0) != path)
 		return PATH_NOT_SHOWN;
-	if (*path != '\0' && strspn(path, plain) == strlen(path)) {
-		str_copy(buf, size, path);
-		return buf;
-	}
+	if (*path != '\0' && strspn(path, plain) == strlen(path))
+		return str_copy(buf, size, path) == -1 ? PATH_TOO_LONG : buf;
 	if (size < 3)
-		return "''";
+		return PATH_TOO_LONG;
 	buf[o++] = '\'';
 	/* a quote closes the quoting, is escaped, and reopens it: '\'' */
 	for (const char *p = path; *p != '\0'; p++) {
 		size_t n = *p == '\'' ? 4 : 1;
 
+		/* cut short, it would name another path: none is given */
 		if (o + n + 2 > size)
-			break; /* cut short: room for the closing quote */
+			return PATH_TOO_LONG;
 		if (n == 4)
 			memcpy(buf + o, "'\\''", 4);
 		else

@@ -138,9 +138,12 @@ const char *path_shown(const char *path, char q, char *buf, size_t size);
  * A path for a command a message gives to run (chmod, setfacl, ...): as
  * path_shown() shows it, and, unless every character is one a shell
  * takes as it is, in single quotes (a quote in it written '\''), so
- * that the command works when pasted; into buf (size bytes; cut short
- * when it does not fit). Returns buf, or PATH_NOT_SHOWN.
+ * that the command works when pasted; into buf (size bytes). Returns
+ * buf, PATH_NOT_SHOWN, or PATH_TOO_LONG when it does not fit: a path cut
+ * short would be another, valid, path, which a pasted command would act
+ * on; the words in angle brackets make the shell refuse the command.
  */
+#define PATH_TOO_LONG "<the path, too long to show here>"
 const char *path_shell(const char *path, char *buf, size_t size);
 
 /* The hint for a name refused as a domain name: one with non-ASCII

@@ -52,6 +52,12 @@ static const char *srcdir;
  * were removed just then (after its stat()): NULL, none. */
 static const char *xattr_gone;
 
+/* Whether /proc stands as not mounted (a chroot, a minimal container):
+ * getxattr(2) of a /proc/self/fd/ path and access(2) of /proc/self/fd
+ * fail with ENOENT. And whether the open of a directory's "." to read
+ * fails with EACCES, as for a user who may not read it. */
+static int no_proc, dot_refused;
+
 /* A POSIX ACL attribute to give in place of the real one, for the file
  * whose name is fake_acl_path and for any descriptor: NULL, the real
  * one (other attributes are the real ones); the first fake_acl_erange
@@ -140,7 +146,23 @@ getxattr(const char *path, const char *name, void *value, size_t size)
 		return fake_acl_read(value, size);
 	if (fake_model_file(path))
 		return fake_model_read(name, value, size);
+	if (no_proc && strncmp(path, "/proc/self/fd/", 14) == 0) {
+		errno = ENOENT;
+		return -1;
+	}
 	return (ssize_t)syscall(SYS_getxattr, path, name, value, size);
+}
+
+/* access(2): /proc/self/fd missing when no_proc is set, else the real
+ * call. */
+int
+access(const char *path, int mode)
+{
+	if (no_proc && strcmp(path, "/proc/self/fd") == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return (int)syscall(SYS_faccessat, AT_FDCWD, path, mode);
 }
 
 /* fgetxattr(2), as acl.c reads the ACL of an open file: the attribute a
@@ -175,6 +197,11 @@ swap_now(void)
 		printf("# cannot exchange %s and %s: %s\n", swap_a, swap_b,
 		       strerror(errno));
 }
+
+/* A name (its last component) whose openat(2) other than O_PATH is
+ * counted in opened_watched: NULL, none. */
+static const char *open_watch;
+static int opened_watched;
 
 /* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
  * whatever the host's setting. */
@@ -225,12 +252,16 @@ openat(int dfd, const char *name, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode_arg(flags, ap);
 	va_end(ap);
-	if (link_protected(dfd, name, flags)) {
+	if (link_protected(dfd, name, flags) ||
+	    (dot_refused && strcmp(name, ".") == 0 && (flags & O_PATH) == 0)) {
 		errno = EACCES;
 		return -1;
 	}
 	if (swap)
 		swap_now();
+	if (open_watch != NULL && (flags & O_PATH) == 0 &&
+	    strcmp(base, open_watch) == 0)
+		opened_watched++;
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
 	err = errno;
 	if (swap) {
@@ -296,10 +327,16 @@ slurp(const char *path, size_t *len)
 {
 	struct diag d;
 	struct stat st;
-	char *b;
+	char *b = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	diag_init(&d);
-	b = conf_read_file(path, CONF_MAX_SIZE, len, &st, NULL, &d);
+	if (fd == -1)
+		diag_error(&d, "%s", strerror(errno));
+	else
+		b = conf_read_fd(fd, CONF_MAX_SIZE, len, &st, &d);
+	if (fd != -1)
+		close(fd);
 	if (b == NULL) {
 		fprintf(stderr, "%s: %s\n", path, d.error);
 		exit(99);
@@ -1423,6 +1460,30 @@ scale_config(struct buf *b, size_t n, size_t *own)
 #define SCALE_N 2000
 #define SCALE_BYTES_MAX 80
 
+/*
+ * A device or a FIFO named as a configuration or an include is refused
+ * as "not a regular file" without being opened (only looked at, O_PATH):
+ * an open may act on a device (a tape's rewind, a watchdog's start).
+ * Before, the walk opened it O_RDONLY, then the reader refused it.
+ */
+static void
+test_device_not_opened(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	open_watch = "null";
+	opened_watched = 0;
+	diag_init(&d);
+	c = conf_load("/dev/null", &d);
+	ok(c == NULL && strstr(d.error, "not a regular file") != NULL,
+	   "/dev/null as the configuration: not a regular file (%s)", d.error);
+	ok(opened_watched == 0, "... not opened, only looked at (%d opens)",
+	   opened_watched);
+	open_watch = NULL;
+	conf_free(c);
+}
+
 /* Thousands of domains publishing one file (one document root for every
  * policy host) from one upstream load; one more with another upstream is
  * refused, naming the first. */
@@ -1561,8 +1622,13 @@ test_includes(void)
 	fails_with("include \"sub\";\n", "not a regular file",
 	           "include of a directory");
 	mkfifo(tpath("fifo.conf"), 0600);
+	open_watch = "fifo.conf";
+	opened_watched = 0;
 	fails_with("include \"fifo.conf\";\n", "not a regular file",
 	           "include of a FIFO (does not block)");
+	ok(opened_watched == 0, "... not opened, only looked at (%d opens)",
+	   opened_watched);
+	test_device_not_opened();
 	for (i = 0; i < 12; i++) {
 		snprintf(name, sizeof(name), "deep%d.conf", i);
 		snprintf(text, sizeof(text), "include \"deep%d.conf\";\n",
@@ -3027,6 +3093,62 @@ conf_dir_gone(void)
 	like(out, want, "a directory gone at its ACL's read: what to do");
 }
 
+/* A new directory tmpdir/dir (mode 0755) holding a.conf, a minimal
+ * configuration: its path, in a static buffer. */
+static const char *
+dir_conf(const char *dir)
+{
+	static char path[512];
+	char name[256];
+
+	mkdir(tpath(dir), 0755);
+	snprintf(name, sizeof(name), "%s/a.conf", dir);
+	write_file(name, KEY_STMT DOMAIN_OK "};\n", 0600);
+	snprintf(path, sizeof(path), "%s", tpath(name));
+	return path;
+}
+
+/* conf_load() of path, d cleared first. */
+static struct conf *
+conf_load_new(const char *path, struct diag *d)
+{
+	diag_init(d);
+	return conf_load(path, d);
+}
+
+/*
+ * Without /proc (a chroot, a minimal container), a configuration loads:
+ * the ACL of each directory on its way is read from a descriptor opened
+ * through "." of the walk's own. Before, it was read through
+ * /proc/self/fd, and every configuration was refused as "removed or
+ * replaced while it was checked". Where that open is refused too (a
+ * directory a user may not read), the refusal says /proc is missing.
+ */
+static void
+test_acl_no_proc(void)
+{
+	struct diag d;
+	struct conf *c;
+	const char *path = dir_conf("noproc");
+
+	no_proc = 1;
+	c = conf_load_new(path, &d);
+	ok(c != NULL, "no /proc: a configuration loads (%s)", d.error);
+	conf_free(c);
+	dot_refused = 1;
+	c = conf_load_new(path, &d);
+	dot_refused = no_proc = 0;
+	ok(c == NULL, "no /proc, a directory that cannot be opened: refused");
+	like(d.error,
+	     ": its ACL cannot be read: /proc, through which it is read, is "
+	     "not mounted: mount proc (mount -t proc proc /proc), or run "
+	     "mta-sts-sync where it is",
+	     "... saying /proc is not mounted");
+	ok(strstr(d.error, "removed or replaced") == NULL,
+	   "... not that it was replaced");
+	conf_free(c);
+}
+
 /*
  * A directory on the way to a configuration is judged from the
  * descriptor the walk entered it by: its ACL read from there, not by its
@@ -3040,12 +3162,10 @@ test_acl_dir_gone(void)
 {
 	struct diag d;
 	struct conf *c;
+	const char *path = dir_conf("gonedir");
 
-	mkdir(tpath("gonedir"), 0755);
-	write_file("gonedir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
 	xattr_gone = "/gonedir";
-	diag_init(&d);
-	c = conf_load(tpath("gonedir/a.conf"), &d);
+	c = conf_load_new(path, &d);
 	xattr_gone = NULL;
 	ok(c != NULL,
 	   "a directory on the way, gone by name at its ACL's read: judged "
@@ -3315,6 +3435,78 @@ test_foreign_links(void)
 }
 
 /*
+ * A key file in a directory of its own owner (a daemon's, as
+ * /var/lib/knot of user knot holding knot's key, mode 0770) loads: its
+ * owner may write any secret into the key anyway. Before, it was refused
+ * with advice to chown root the daemon's directory. A key of root's in
+ * that directory is still refused: its owner could put it there in
+ * place of another. Root only (files given to another user).
+ */
+static void
+test_key_in_owner_dir(void)
+{
+	struct tsig_key key;
+	struct diag d;
+
+	mkdir(tpath("knotlike"), 0770);
+	write_file("knotlike/k.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	if (geteuid() != 0 || chown(tpath("knotlike"), 65534, 65534) == -1) {
+		for (int i = 0; i < 3; i++)
+			ok(1, "# SKIP not root: cannot give a directory away");
+		return;
+	}
+	key_fails(tpath("knotlike/k.key"), NULL,
+	          "belongs to uid 65534, not to root or to the user running "
+	          "mta-sts-sync (uid 0): its owner could put another file in "
+	          "its place and make mta-sts-sync read another file as its "
+	          "key");
+	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
+		perror("chown");
+	diag_init(&d);
+	memset(&key, 0, sizeof(key));
+	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key, &d) == 0,
+	   "a key file in a directory of the key's owner loads (%s)", d.error);
+}
+
+/*
+ * A key file that its ACL lets the running user read, and no one else
+ * but its owner (a credential systemd's LoadCredential= passes to a
+ * service of User=: root 0400, u:USER:r, mode 0440 then), loads: its
+ * group bits are the mask of that entry alone. Before, it was refused as
+ * "readable by its group (mode 0440)", with chmod 600 as the advice,
+ * which would lock that user out (and a credentials directory is read
+ * only). Its owning group able to read it too is still refused, without
+ * naming the running user's entry; so is a key statement in an included
+ * file that another user's entry lets read, as before.
+ */
+static void
+test_key_acl_runner(void)
+{
+	unsigned me = (unsigned)geteuid();
+	struct conf *c;
+	struct diag d;
+
+	write_file("cred.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0400);
+	if (set_acl_or_skip(tpath("cred.key"), 0, me, 4, 0, 4, 6) == -1)
+		return;
+	key_loads("../../cred.key", NULL, "k", TSIG_HMAC_SHA256);
+	write_file("credk.inc", KEY_STMT, 0400);
+	set_acl(tpath("credk.inc"), 0, me, 4, 0, 4);
+	c = load_text("include \"credk.inc\";\n" DOMAIN_OK "};\n", &d);
+	ok(c != NULL,
+	   "an included key statement its ACL lets the running user read: "
+	   "loads (%s)",
+	   d.error);
+	conf_free(c);
+	set_acl(tpath("cred.key"), 0, me, 4, 4, 4);
+	key_fails(tpath("cred.key"), NULL,
+	          "cred.key: key file is readable by its group (mode 0440); "
+	          "chmod 600 ");
+}
+
+/*
  * A key file, or an included file with a key statement, that its ACL
  * lets a user or group read is refused by its group bits (the ACL's
  * mask), and the message names that entry: before, it said only
@@ -3347,6 +3539,8 @@ test_key_acl(void)
 	         who);
 	fails_with("include \"aclk.inc\";\n" DOMAIN_OK "};\n", want,
 	           "an included key statement an ACL lets another user read");
+	test_key_acl_runner();
+	test_key_in_owner_dir();
 }
 
 /* The permission rule for key files and configurations with secrets. */
@@ -3466,6 +3660,7 @@ test_modes(void)
 	test_foreign_links();
 	test_conf_acl();
 	test_acl_dir_gone();
+	test_acl_no_proc();
 	test_swapped_at_open();
 	test_acl_shrank();
 	test_acl_not_understood();

@@ -3,7 +3,8 @@
  * includes src/sync.c (the archive's sync.o is then not linked). A
  * domain's failure message: its reason cut to leave room for the clause
  * saying what was left, and that clause after an UPDATE told by its
- * result, not by its reason's words. The lock's advice.
+ * result, not by its reason's words. The lock's advice, and the file
+ * it is taken on.
  */
 #include "../../src/sync.c"
 
@@ -317,6 +318,83 @@ out:
 	lock_file_drop(dir, path, fd);
 }
 
+/* A configuration at path that conf_load() takes (exit 99 if not). */
+static struct conf *
+conf_at(const char *path)
+{
+	static const char text[] =
+	    "key \"k\" { algorithm hmac-sha256; secret "
+	    "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"; };\n"
+	    "domain \"example.com\" { upstream "
+	    "\"https://mta-sts.example.net/.well-known/mta-sts.txt\"; "
+	    "key \"k\"; policy-file \"/srv/%d.txt\"; };\n";
+	struct conf *c;
+	struct diag d;
+	FILE *fp = fopen(path, "w");
+
+	if (fp == NULL || fputs(text, fp) == EOF || fclose(fp) != 0 ||
+	    chmod(path, 0600) == -1) {
+		perror(path);
+		exit(99);
+	}
+	diag_init(&d);
+	if ((c = conf_load(path, &d)) == NULL) {
+		printf("# %s\n", d.error);
+		exit(99);
+	}
+	return c;
+}
+
+/*
+ * The lock is taken on the file conf_load() read, whatever its path
+ * names by then: one who may rename entries in its directory (a member
+ * of its group-writable directory's group) puts another file there, then
+ * a FIFO. Before, sync_lock() opened the path again: it locked the other
+ * file, so two runs could overlap, and it hung in the open of the FIFO
+ * (alarm(2) ends the test then).
+ */
+static void
+test_lock_file_read(void)
+{
+	char dir[] = "/tmp/sync-test.XXXXXX", a[64], b[64], x[64];
+	struct conf *ca, *cb;
+	struct diag d;
+	int keep, rc, locked;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	snprintf(a, sizeof(a), "%s/a.conf", dir);
+	snprintf(b, sizeof(b), "%s/b.conf", dir);
+	snprintf(x, sizeof(x), "%s/x", dir);
+	ca = conf_at(a);
+	cb = conf_at(b);
+	if ((keep = open(a, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    rename(b, x) == -1 || rename(x, a) == -1 || mkfifo(x, 0600) == -1 ||
+	    rename(x, b) == -1) {
+		perror(dir);
+		exit(99);
+	}
+	alarm(10);
+	diag_init(&d);
+	rc = sync_lock(ca, &d);
+	ok(rc == 0, "lock: taken, its path naming another file (%s)", d.error);
+	locked = flock(keep, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+	ok(locked, "lock: on the file read, not on the one its path names");
+	diag_init(&d);
+	rc = sync_lock(cb, &d);
+	ok(rc == 0, "lock: taken, its path naming a FIFO: no hang (%s)",
+	   d.error);
+	alarm(0);
+	close(keep);
+	conf_free(ca);
+	conf_free(cb);
+	unlink(a);
+	unlink(b);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -325,5 +403,6 @@ main(void)
 	test_update_state();
 	test_lock_acl_readers();
 	test_lock_acl_all_readers();
+	test_lock_file_read();
 	return done_testing();
 }

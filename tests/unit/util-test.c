@@ -323,7 +323,9 @@ test_key_as_path(void)
 /*
  * A path in a command to paste (path_shell()): as it is when a shell
  * takes every character of it so, else in single quotes, a quote in it
- * written '\''; cut short, it still ends its quoting; a key is not shown.
+ * written '\''; a key is not shown. One too long for its buffer is not
+ * given at all: cut short, it was another path (a pasted command would
+ * act on it), the quote closed at the cut.
  */
 static void
 test_path_shell(void)
@@ -338,13 +340,26 @@ test_path_shell(void)
 	    {"/tmp/$(reboot)`x`;a&b|c*", "'/tmp/$(reboot)`x`;a&b|c*'"},
 	    {"", "''"},
 	};
-	char buf[128];
+	char buf[128], longp[3000], big[2048];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		is_str(path_shell(cases[i].path, buf, sizeof(buf)),
 		       cases[i].want, "path_shell(\"%s\")", cases[i].path);
-	is_str(path_shell("/a b/it's", buf, 8), "'/a b/'",
-	       "path_shell: cut short, its quoting ended");
+	is_str(path_shell("/a b/it's", buf, 8), PATH_TOO_LONG,
+	       "path_shell: too long for its buffer, quoted: none given");
+	is_str(path_shell("/a b", buf, 7), "'/a b'",
+	       "path_shell: quoted, just fits");
+	is_str(path_shell("/etc/abc", buf, 8), PATH_TOO_LONG,
+	       "path_shell: too long for its buffer, plain: none given");
+	for (size_t i = 0; i < sizeof(longp); i++)
+		longp[i] = "/dir-of-a-tree"[i % 14];
+	longp[1500] = ' ';
+	longp[sizeof(longp) - 1] = '\0';
+	is_str(path_shell(longp, big, sizeof(big)), PATH_TOO_LONG,
+	       "path_shell: a 3000-byte path in 2048 bytes: none given");
+	longp[1500] = 'a';
+	is_str(path_shell(longp, big, sizeof(big)), PATH_TOO_LONG,
+	       "path_shell: ... nor unquoted");
 	is_str(path_shell("mtasts:adc88547eb55010db79f0f2535fde868", buf,
 	                  sizeof(buf)),
 	       PATH_NOT_SHOWN, "path_shell: a key not shown");
