@@ -492,11 +492,13 @@ in_my_groups(gid_t gid)
 static const char *
 unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 {
-	char grp[64], ps[DIAG_MSG_MAX];
+	char grp[64], buf[DIAG_MSG_MAX];
+	const char *ps;
 	int n;
 
-	/* the path as a shell takes it: the command is to be pasted */
-	path_shell(path, ps, sizeof(ps));
+	/* the path as a shell takes it: the command is to be pasted; or
+	 * words that no shell takes for a path (hidden, too long) */
+	ps = path_shell(path, buf, sizeof(buf));
 	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
 		n = snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", ps);
 	else
@@ -536,10 +538,10 @@ lock_readers_acl(const char *path, const struct stat *st,
 {
 	size_t n = aw->named_count < ACL_NAMED_LISTED ? aw->named_count
 	                                              : ACL_NAMED_LISTED;
-	char who[192], ps[DIAG_MSG_MAX];
+	char who[192], buf[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, buf, sizeof(buf));
 	int mine = 0;
 
-	path_shell(path, ps, sizeof(ps));
 	for (size_t i = 0; i < n; i++)
 		mine |= aw->listed[i].is_group &&
 		        in_my_groups((gid_t)aw->listed[i].id);
@@ -615,6 +617,8 @@ lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
 static void
 lock_taken(const char *path, int fd, struct diag *d)
 {
+	/* as other messages show it: a secret-shaped one is not */
+	const char *shown = path_shown(path, '\0', NULL, 0);
 	char fix[DIAG_MSG_MAX];
 	struct buf who;
 	struct stat st;
@@ -630,7 +634,7 @@ lock_taken(const char *path, int fd, struct diag *d)
 		diag_error(d,
 		           "%s is locked by %s, which %s; nothing done: stop "
 		           "%s",
-		           path, who.data,
+		           shown, who.data,
 		           strangers > 1 ? "are not runs of mta-sts-sync"
 		                         : "is not a run of mta-sts-sync",
 		           strangers > 1 ? "them" : "it");
@@ -639,7 +643,7 @@ lock_taken(const char *path, int fd, struct diag *d)
 		    d,
 		    "another mta-sts-sync run is using %s%s%s%s; nothing "
 		    "done: wait for it to end, or stop it",
-		    path, who.len ? " (" : "", who.len ? who.data : "",
+		    shown, who.len ? " (" : "", who.len ? who.data : "",
 		    who.len ? ")" : "");
 	if (open_to_all)
 		diag_append(d,
@@ -648,7 +652,7 @@ lock_taken(const char *path, int fd, struct diag *d)
 		            strangers > 0 ? ""
 		                          : "if no run is, another user may "
 		                            "hold its lock: ",
-		            path, fix);
+		            shown, fix);
 	buf_free(&who);
 }
 

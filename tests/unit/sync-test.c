@@ -177,6 +177,41 @@ lock_advice_quoted(const char *dir, char *path, size_t size, int fd,
 	like(d.error, want, "lock: the path quoted in its commands");
 }
 
+/*
+ * The commands of the lock advice for a configuration whose name looks
+ * like a secret (path, open as fd, in dir; others and user other may
+ * read it) say so in words in place of the path: before, the buffer the
+ * path was to be quoted into was printed unwritten. path is its new
+ * name after.
+ */
+static void
+lock_advice_hidden(const char *dir, char *path, size_t size, int fd,
+                   unsigned other)
+{
+	char to[128], want[512];
+	struct diag d;
+
+	snprintf(to, sizeof(to),
+	         "%s/Um9Ib0hmQ0Z6MHdmVXpSb2Zqc1pZZXNOM0dYa3ZpV3A", dir);
+	if (rename(path, to) == -1) {
+		perror("rename");
+		exit(99);
+	}
+	snprintf(path, size, "%s", to);
+	snprintf(want, sizeof(want),
+	         "keep every run out: chmod o-r %s (mode 0640 or 0600); "
+	         "setfacl -x u:%u %s (its ACL lets user ",
+	         PATH_NOT_SHOWN, other, PATH_NOT_SHOWN);
+	fchmod(fd, 0644);
+	set_acl(path, 0, other, 4, 4, 4);
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	like(d.error, want,
+	     "lock: a secret-shaped path is not put in its commands");
+	ok(strstr(d.error, "Um9Ib0hmQ0Z6") == NULL,
+	   "lock: a secret-shaped path is shown nowhere in the message");
+}
+
 /* A configuration to lock, lock.conf of mode 0600, in a new directory
  * made from the template dir, its path into path (size bytes). Returns
  * it open read-write, or -1. */
@@ -213,7 +248,7 @@ static void
 test_lock_acl_readers(void)
 {
 	unsigned other = geteuid() == 65534 ? 65533 : 65534;
-	char dir[] = "/tmp/sync-test.XXXXXX", path[64], want[512], who[128];
+	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[512], who[128];
 	struct diag d;
 	int fd;
 
@@ -243,6 +278,7 @@ test_lock_acl_readers(void)
 	ok(strstr(d.error, "may lock it") == NULL,
 	   "lock: the running user's own entry: no advice (%s)", d.error);
 	lock_advice_quoted(dir, path, sizeof(path), fd, other);
+	lock_advice_hidden(dir, path, sizeof(path), fd, other);
 out:
 	lock_file_drop(dir, path, fd);
 }
