@@ -1262,6 +1262,22 @@ xfer_timeout_error(struct xfer *x, struct fetch_result *r)
  * reset by peer" with errno set (7.87 on), OpenSSL 3's "unexpected eof
  * while reading" (an SSL routines reason, but a close).
  */
+/* libcurl's words of a failed handshake (text) without the host and
+ * port they may end with (" in connection to H:P"), into out (size
+ * bytes): a host named mta-sts.redalert.example is no TLS alert. */
+static const char *
+handshake_words(const char *text, char *out, size_t size)
+{
+	const char *end = strstr(text, " in connection to ");
+	size_t n = end != NULL ? (size_t)(end - text) : strlen(text);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(out, text, n);
+	out[n] = '\0';
+	return out;
+}
+
 enum fetch_fail
 fetch_handshake_kind(const char *text, long os_errno)
 {
@@ -1271,8 +1287,10 @@ fetch_handshake_kind(const char *text, long os_errno)
 	    "packet length too long", "unknown protocol",
 	    "unsupported protocol",   "handshake failure",
 	    "record layer failure",   "version too low"};
+	char words[CURL_ERROR_SIZE];
 	size_t i;
 
+	text = handshake_words(text, words, sizeof(words));
 	if (os_errno == ECONNRESET || os_errno == EPIPE ||
 	    os_errno == ECONNABORTED || strstr(text, "unexpected eof") != NULL)
 		return FETCH_FAIL_CUT;
@@ -1291,6 +1309,7 @@ static void
 xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
 	size_t n = strlen(x->errbuf);
+	char words[CURL_ERROR_SIZE];
 	long err = 0;
 
 	/* libcurl may end its words with a blank */
@@ -1303,7 +1322,10 @@ xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		             "the connection to %s port %s was %s during the "
 		             "TLS handshake",
 		             x->host, x->port,
-		             err == ECONNRESET || strstr(x->errbuf, "reset")
+		             err == ECONNRESET ||
+		                     strstr(handshake_words(x->errbuf, words,
+		                                            sizeof(words)),
+		                            "reset")
 		                 ? "reset"
 		                 : "closed, before the server sent anything,");
 	else

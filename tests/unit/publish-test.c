@@ -1647,6 +1647,13 @@ test_handshake_kind(void)
 	    {"OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to h:443 ",
 	     ECONNRESET, FETCH_FAIL_CUT},
 	    {"", 0, FETCH_FAIL_CUT},
+	    /* a host whose name holds a reason's words is no reason */
+	    {"OpenSSL SSL_connect: Connection reset by peer in connection to "
+	     "mta-sts.redalert.example:443 ",
+	     0, FETCH_FAIL_CUT},
+	    {"OpenSSL SSL_connect: SSL_ERROR_SYSCALL in connection to "
+	     "mta-sts.alert.example:443 ",
+	     0, FETCH_FAIL_CUT},
 	    /* OpenSSL 3: a close is an SSL routines reason too */
 	    {"OpenSSL/3.0.2: error:0A000126:SSL routines::unexpected eof "
 	     "while reading",
