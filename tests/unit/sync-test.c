@@ -146,66 +146,58 @@ test_update_state(void)
 }
 
 /*
- * The commands of the lock advice quote the configuration's path as a
- * shell takes it, so that they work when pasted: the configuration (open
- * as fd, at path, of size bytes, in dir) renamed to a name with a space
- * and a quote, others and user other may read it. Before, the path was
- * put in them as it is. path is its new name after.
+ * The lock advice, into d, for the configuration (open as fd, at path,
+ * of size bytes, in dir) renamed to dir/name, others and user other
+ * allowed to read it. path is its new name after.
  */
 static void
-lock_advice_quoted(const char *dir, char *path, size_t size, int fd,
-                   unsigned other)
+lock_advice_renamed(const char *dir, const char *name, char *path, size_t size,
+                    int fd, unsigned other, struct diag *d)
 {
-	char to[64], want[512];
-	struct diag d;
+	char to[128];
 
-	snprintf(to, sizeof(to), "%s/my lock's.conf", dir);
+	snprintf(to, sizeof(to), "%s/%s", dir, name);
 	if (rename(path, to) == -1) {
 		perror("rename");
 		exit(99);
 	}
 	snprintf(path, size, "%s", to);
+	fchmod(fd, 0644);
+	set_acl(path, 0, other, 4, 4, 4);
+	diag_init(d);
+	lock_taken(path, fd, d);
+}
+
+/*
+ * The commands of the lock advice quote the configuration's path as a
+ * shell takes it, so that they work when pasted (a name with a space
+ * and a quote): before, the path was put in them as it is. Those for a
+ * configuration whose name looks like a secret say so in words in place
+ * of the path, which the message shows nowhere: before, the buffer the
+ * path was to be quoted into was printed unwritten. The configuration is
+ * open as fd, at path (size bytes, its new name after), in dir; user
+ * other may read it.
+ */
+static void
+lock_advice_paths(const char *dir, char *path, size_t size, int fd,
+                  unsigned other)
+{
+	char want[512];
+	struct diag d;
+
+	lock_advice_renamed(dir, "my lock's.conf", path, size, fd, other, &d);
 	snprintf(want, sizeof(want),
 	         "keep every run out: chmod o-r '%s/my lock'\\''s.conf' "
 	         "(mode 0640 or 0600); setfacl -x u:%u '%s/my lock'\\''s.conf' "
 	         "(its ACL lets user ",
 	         dir, other, dir);
-	fchmod(fd, 0644);
-	set_acl(path, 0, other, 4, 4, 4);
-	diag_init(&d);
-	lock_taken(path, fd, &d);
 	like(d.error, want, "lock: the path quoted in its commands");
-}
-
-/*
- * The commands of the lock advice for a configuration whose name looks
- * like a secret (path, open as fd, in dir; others and user other may
- * read it) say so in words in place of the path: before, the buffer the
- * path was to be quoted into was printed unwritten. path is its new
- * name after.
- */
-static void
-lock_advice_hidden(const char *dir, char *path, size_t size, int fd,
-                   unsigned other)
-{
-	char to[128], want[512];
-	struct diag d;
-
-	snprintf(to, sizeof(to),
-	         "%s/Um9Ib0hmQ0Z6MHdmVXpSb2Zqc1pZZXNOM0dYa3ZpV3A", dir);
-	if (rename(path, to) == -1) {
-		perror("rename");
-		exit(99);
-	}
-	snprintf(path, size, "%s", to);
+	lock_advice_renamed(dir, "Um9Ib0hmQ0Z6MHdmVXpSb2Zqc1pZZXNOM0dYa3ZpV3A",
+	                    path, size, fd, other, &d);
 	snprintf(want, sizeof(want),
 	         "keep every run out: chmod o-r %s (mode 0640 or 0600); "
 	         "setfacl -x u:%u %s (its ACL lets user ",
 	         PATH_NOT_SHOWN, other, PATH_NOT_SHOWN);
-	fchmod(fd, 0644);
-	set_acl(path, 0, other, 4, 4, 4);
-	diag_init(&d);
-	lock_taken(path, fd, &d);
 	like(d.error, want,
 	     "lock: a secret-shaped path is not put in its commands");
 	ok(strstr(d.error, "Um9Ib0hmQ0Z6") == NULL,
@@ -277,8 +269,7 @@ test_lock_acl_readers(void)
 	lock_taken(path, fd, &d);
 	ok(strstr(d.error, "may lock it") == NULL,
 	   "lock: the running user's own entry: no advice (%s)", d.error);
-	lock_advice_quoted(dir, path, sizeof(path), fd, other);
-	lock_advice_hidden(dir, path, sizeof(path), fd, other);
+	lock_advice_paths(dir, path, sizeof(path), fd, other);
 out:
 	lock_file_drop(dir, path, fd);
 }
