@@ -39,7 +39,7 @@ union dns_addr {
  * struct itself, so its memory lives as long as the target and a run
  * over many zones keeps none of them once their domains are done. The
  * server name and the address list point to read-only copies that
- * dnsupdate.c keeps for the whole process, one per distinct value (a
+ * dns-zone.c keeps for the whole process, one per distinct value (a
  * run has a few primaries, not one per domain). A target may be copied
  * by value. After dns_target_find*(), zone and server are strings
  * (empty while unknown), even when it failed.
@@ -192,7 +192,7 @@ unsigned dns_wild_type(uint16_t type);
  * whose RRsets differ from those of a random name below it or of one
  * beside it (differ, the dns_wild_type() bits of each). 0 when the MX or
  * TXT differ, or only the addresses do and the MX and TXT hold no record
- * (wild_domain_lost() in dnsupdate.c says why), or when it has no more to
+ * (wild_domain_lost() in dns-state.c says why), or when it has no more to
  * lose than a null MX. */
 unsigned dns_wild_verdict(unsigned have, unsigned differ);
 

@@ -1,8 +1,9 @@
 /*
  * dns-reply-fuzz.c - fuzz target for what sync reads from DNS replies: a
  * server's or a resolver's answer, unsigned when it comes from a
- * resolver. It includes src/dnsupdate.c to reach its static readers (the
- * library's dnsupdate.o is then not linked). The input is one DNS
+ * resolver. It includes the DNS engine's source files (dns-internal.h
+ * lists them) to reach their static readers (the library's copies of
+ * them are then not linked). The input is one DNS
  * message; it is matched against a request (reply_mismatch), parsed whole
  * and up to its answer section (parse_reply), and every reader takes
  * what it needs from it: the TXT records and CNAME of a name (read_txt),
@@ -29,6 +30,10 @@
  * stray's fault is one way of failing a request; a message too short for
  * DNS stops the framing.
  */
+#include "../../src/dns-tcp.c"
+#include "../../src/dns-state.c"
+#include "../../src/dns-zone.c"
+#include "../../src/dns-plan.c"
 #include "../../src/dnsupdate.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

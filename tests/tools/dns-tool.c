@@ -1,5 +1,5 @@
 /*
- * dns-tool - test driver for the DNS UPDATE engine (dnsupdate.c).
+ * dns-tool - test driver for the DNS UPDATE engine (dnsupdate.h).
  *
  *   dns-tool find|read|update [options]
  *     --domain D        a domain (repeatable; --sts/--tlsrpt/--ttl apply
