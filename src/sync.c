@@ -677,14 +677,16 @@ sync_lock(const struct conf *conf, struct diag *d)
 	int fd = fcntl(conf->fd, F_DUPFD_CLOEXEC, 0);
 
 	if (fd == -1) {
-		diag_error(d, "%s: cannot lock: %s", path, strerror(errno));
+		diag_error(d, "%s: cannot lock: %s",
+		           path_shown(path, '\0', NULL, 0), strerror(errno));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			lock_taken(path, fd, d);
 		else
-			diag_error(d, "%s: cannot lock: %s", path,
+			diag_error(d, "%s: cannot lock: %s",
+			           path_shown(path, '\0', NULL, 0),
 			           strerror(errno));
 		close(fd);
 		return -1;

@@ -8,6 +8,8 @@
  */
 #include "../../src/sync.c"
 
+#include <sys/resource.h>
+
 #include "setacl.h"
 #include "tap.h"
 
@@ -422,6 +424,48 @@ test_lock_file_read(void)
 	rmdir(dir);
 }
 
+/*
+ * A lock that cannot be taken (no descriptor left to copy the
+ * configuration's into) shows the configuration's path as other
+ * messages do: one that looks like a secret is not shown. Before, it
+ * was put in the message as it is.
+ */
+static void
+test_lock_error_path(void)
+{
+	char dir[] = "/tmp/sync-test.XXXXXX", p[128];
+	struct rlimit was, low;
+	struct conf *c;
+	struct diag d;
+	int rc;
+
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		exit(99);
+	}
+	snprintf(p, sizeof(p), "%s/Um9Ib0hmQ0Z6MHdmVXpSb2Zqc1pZZXNOM0dYa3ZpV3A",
+	         dir);
+	c = conf_at(p);
+	getrlimit(RLIMIT_NOFILE, &was);
+	low = was;
+	low.rlim_cur = 0;
+	diag_init(&d);
+	if (setrlimit(RLIMIT_NOFILE, &low) == -1) {
+		perror("setrlimit");
+		exit(99);
+	}
+	rc = sync_lock(c, &d);
+	setrlimit(RLIMIT_NOFILE, &was);
+	ok(rc == -1 && strstr(d.error, "cannot lock") != NULL &&
+	       strstr(d.error, PATH_NOT_SHOWN) != NULL &&
+	       strstr(d.error, "Um9Ib0hmQ0Z6") == NULL,
+	   "lock: cannot be taken: a secret-shaped path not shown (%s)",
+	   d.error);
+	conf_free(c);
+	unlink(p);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -431,5 +475,6 @@ main(void)
 	test_lock_acl_readers();
 	test_lock_acl_all_readers();
 	test_lock_file_read();
+	test_lock_error_path();
 	return done_testing();
 }
