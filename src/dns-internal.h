@@ -2,8 +2,9 @@
  * dns-internal.h - what the files of the DNS UPDATE engine share; not
  * part of its interface (that is dnsupdate.h).
  *
- * The engine was one file, dnsupdate.c; it is now five, each depending
- * on those above it:
+ * The engine was one file, dnsupdate.c; it is now five, mostly calling
+ * those above them (dns-state.c also asks dns-zone.c's zone_soa() and
+ * dns-plan.c's dns_txtset_count()):
  *   dns-tcp.c    the TCP connection to a primary: pipelined queries,
  *                replies matched and checked (TSIG), errors in words;
  *   dns-state.c  queries in batches and the reading of their answers:

@@ -387,6 +387,8 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 	return rc;
 }
 
+/* ------------------------------------------------------------ message */
+
 /* The ldns RR for operation o. */
 static ldns_rr *
 op_rr(const struct op *o)

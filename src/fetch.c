@@ -1248,20 +1248,6 @@ xfer_timeout_error(struct xfer *x, struct fetch_result *r)
 	timeout_words(x, r, x->tcp_done || tcp > 0, tls > 0, size);
 }
 
-/*
- * The kind of a failed TLS handshake from libcurl's words (text) and the
- * socket's errno (os_errno, 0 if none): FETCH_FAIL_TLS, what the server
- * or its port answered (an alert, or no TLS at all), only on that
- * evidence: an OpenSSL reason ("error:...:SSL routines:...", an alert,
- * "wrong version number", "packet length too long"). Anything else is
- * FETCH_FAIL_CUT, a connection reset or closed (a web server restarting,
- * a proxy whose web server is not up yet), retried. libcurl says a cut
- * in words that changed: "OpenSSL SSL_connect: Connection reset by peer
- * in connection to H:P " with errno 0 (7.68 to 7.86, which hand OpenSSL
- * the socket), "... SSL_ERROR_SYSCALL ..." or "Recv failure: Connection
- * reset by peer" with errno set (7.87 on), OpenSSL 3's "unexpected eof
- * while reading" (an SSL routines reason, but a close).
- */
 /* libcurl's words of a failed handshake (text) without the host and
  * port they may end with (" in connection to H:P"), into out (size
  * bytes): a host named mta-sts.redalert.example is no TLS alert. */
@@ -1278,6 +1264,20 @@ handshake_words(const char *text, char *out, size_t size)
 	return out;
 }
 
+/*
+ * The kind of a failed TLS handshake from libcurl's words (text) and the
+ * socket's errno (os_errno, 0 if none): FETCH_FAIL_TLS, what the server
+ * or its port answered (an alert, or no TLS at all), only on that
+ * evidence: an OpenSSL reason ("error:...:SSL routines:...", an alert,
+ * "wrong version number", "packet length too long"). Anything else is
+ * FETCH_FAIL_CUT, a connection reset or closed (a web server restarting,
+ * a proxy whose web server is not up yet), retried. libcurl says a cut
+ * in words that changed: "OpenSSL SSL_connect: Connection reset by peer
+ * in connection to H:P " with errno 0 (7.68 to 7.86, which hand OpenSSL
+ * the socket), "... SSL_ERROR_SYSCALL ..." or "Recv failure: Connection
+ * reset by peer" with errno set (7.87 on), OpenSSL 3's "unexpected eof
+ * while reading" (an SSL routines reason, but a close).
+ */
 enum fetch_fail
 fetch_handshake_kind(const char *text, long os_errno)
 {
