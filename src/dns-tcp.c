@@ -418,6 +418,7 @@ enum mismatch {
 	MISMATCH_QUESTION = 2, /* another question (an UPDATE's: its zone) */
 	MISMATCH_OPCODE = 4,   /* another opcode */
 	MISMATCH_QR = 8,       /* QR clear: not a response at all */
+	MISMATCH_DUP = 16,     /* the reply of a request already answered */
 };
 
 /* Does the reply r answer the request w: the same id, QR set, the same
@@ -500,10 +501,11 @@ reply_take(struct wire_req *w, size_t n, struct buf *r, unsigned *fault)
 {
 	*fault = MISMATCH_ID;
 	for (size_t i = 0; i < n; i++) {
-		enum mismatch m =
-		    w[i].got ? MISMATCH_ID : reply_mismatch(&w[i], r);
+		enum mismatch m = reply_mismatch(&w[i], r);
 		int suspect;
 
+		if (m == MATCH && w[i].got)
+			m = MISMATCH_DUP; /* the server repeats itself */
 		if (m != MATCH) {
 			*fault = m != MISMATCH_ID ? (unsigned)m : *fault;
 			continue;
@@ -657,6 +659,11 @@ faults_text(unsigned faults, int suspect, char *out, size_t size)
 		o += (size_t)snprintf(out + o, o < size ? size - o : 0, "%s",
 		                      o > 0 ? ", or not a response"
 		                            : "not a response");
+	if (faults & MISMATCH_DUP)
+		o +=
+		    (size_t)snprintf(out + o, o < size ? size - o : 0, "%s",
+		                     o > 0 ? ", or a reply already taken, again"
+		                           : "a reply already taken, again");
 	if (suspect)
 		snprintf(out + o, o < size ? size - o : 0, "%s",
 		         o > 0 ? ", or a TSIG that is not the server's"
@@ -675,7 +682,7 @@ static int
 stray_error(int err, const struct attempt *a, int update_sent,
             const char *where, unsigned timeout, char *out, size_t len)
 {
-	char what[32], then[64], why[128];
+	char what[32], then[64], why[192];
 	const char *upd = update_sent ? ": no answer to the update, which "
 	                                "may have been applied; the next run "
 	                                "checks"

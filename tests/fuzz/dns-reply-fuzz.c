@@ -206,7 +206,7 @@ frame_stream(const uint8_t *data, size_t size, size_t piece, struct wire_req *w,
 				continue;
 			if (fault != MISMATCH_ID && fault != MISMATCH_QR &&
 			    fault != MISMATCH_OPCODE &&
-			    fault != MISMATCH_QUESTION)
+			    fault != MISMATCH_QUESTION && fault != MISMATCH_DUP)
 				abort();
 			(*stray)++;
 			continue;

@@ -52,6 +52,9 @@
  *             printed for each request that comes on it then
  *   stale     each reply after the first of a connection preceded by the
  *             one before it again: a stale reply where the next is due
+ *   stale-only  each reply after the first of a connection replaced by
+ *             the first again: a server repeating an answer already
+ *             taken, the answers due never coming
  *   stray     each reply preceded by a copy with another message id and
  *             a copy with another question
  *   stray-only  five such pairs instead of each reply, and no reply
@@ -1019,6 +1022,10 @@ deliver(int c, const struct buf *r, struct buf *prev, const char *mode)
 
 	if (strcmp(mode, "stale") == 0 && prev->len > 0)
 		send_msg(c, prev->data, prev->len, "keep");
+	if (strcmp(mode, "stale-only") == 0 && prev->len > 0) {
+		send_msg(c, prev->data, prev->len, "keep");
+		return 0; /* prev stays the first reply */
+	}
 	if (strcmp(mode, "stray") == 0)
 		send_strays(c, r);
 	if (strcmp(mode, "stray-only") == 0) {
@@ -1093,19 +1100,19 @@ static int
 is_session(const char *mode)
 {
 	static const char *const modes[] = {
-	    "keep",         "dup=",          "idle-dup=",
-	    "stale",        "stray",         "stray-only",
-	    "split=",       "stall",         "late=",
-	    "cut",          "len=",          "idle-close=",
-	    "drop-update",  "othermac",      "otherkey",
-	    "nosig",        "prereq-refuse", "contend-refuse",
-	    "misjudge",     "edit-twice",    "drop-applied",
-	    "drop-later",   "spoof-first",   "spoof-only",
-	    "refuse-first", "mute-soa=",     "ttl-fail=",
-	    "ttl-refuse=",  "ttl-age",       "late-refuse",
-	    "late-lost",    "misjudge-edit", "prereq-once",
-	    "bad-update=",  "bad-first=",    "contend-first",
-	    "ttl-twice="};
+	    "keep",           "dup=",         "idle-dup=",
+	    "stale",          "stale-only",   "stray",
+	    "stray-only",     "split=",       "stall",
+	    "late=",          "cut",          "len=",
+	    "idle-close=",    "drop-update",  "othermac",
+	    "otherkey",       "nosig",        "prereq-refuse",
+	    "contend-refuse", "misjudge",     "edit-twice",
+	    "drop-applied",   "drop-later",   "spoof-first",
+	    "spoof-only",     "refuse-first", "mute-soa=",
+	    "ttl-fail=",      "ttl-refuse=",  "ttl-age",
+	    "late-refuse",    "late-lost",    "misjudge-edit",
+	    "prereq-once",    "bad-update=",  "bad-first=",
+	    "contend-first",  "ttl-twice="};
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		size_t l = strlen(modes[i]);
