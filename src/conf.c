@@ -2128,15 +2128,11 @@ rerun_advice(const char *dir, char *out, size_t size)
 static const char *
 rerun_advice_in(const char *path, char *out, size_t size)
 {
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
+	char *dir = path_dir(path);
 
-	if (slash == NULL)
-		str_copy(dir, sizeof(dir), ".");
-	else
-		snprintf(dir, sizeof(dir), "%.*s",
-		         (int)(slash == path ? 1 : slash - path), path);
-	return rerun_advice(dir, out, size);
+	rerun_advice(dir, out, size);
+	free(dir);
+	return out;
 }
 
 /* "lead: it has an NFSv4 ACL ...: move it to a local file system" into

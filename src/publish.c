@@ -90,19 +90,6 @@ _Static_assert(PUBLISH_PATH_MAX + PUBLISH_TMP_EXTRA < PATH_MAX &&
 static void tidy_after_read(const struct publish_file *f,
                             const struct stat *file);
 
-/* The directory part of path ("." if none), as a new string. */
-static char *
-dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (slash == NULL)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 void
 publish_file_init(struct publish_file *f, const char *path)
 {
@@ -110,7 +97,7 @@ publish_file_init(struct publish_file *f, const char *path)
 
 	f->path = path;
 	f->name = slash != NULL ? slash + 1 : path;
-	f->dir = dir_of(path);
+	f->dir = path_dir(path);
 	f->dirfd = -1;
 }
 

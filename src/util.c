@@ -80,6 +80,18 @@ xstrndup(const char *s, size_t n)
 	return p;
 }
 
+char *
+path_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
 void
 buf_init(struct buf *b, size_t max)
 {

@@ -16,6 +16,9 @@ void *xrealloc(void *ptr, size_t size);
 void *xreallocarray(void *ptr, size_t n, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+/* The directory part of path: "." when it has none, "/" for a name in
+ * the root; a new string. */
+char *path_dir(const char *path);
 
 /*
  * A growable byte buffer with a hard maximum size. data is always

@@ -160,6 +160,24 @@ test_parse_uint(void)
 	   "parse_uint: empty or not digits");
 }
 
+/* path_dir: the directory part of a path, "." and "/" included. */
+static void
+test_path_dir(void)
+{
+	static const char *const cases[][2] = {
+	    {"/etc/mta-sts-sync.conf", "/etc"},
+	    {"/mta-sts-sync.conf", "/"},
+	    {"mta-sts-sync.conf", "."},
+	    {"conf.d/a.conf", "conf.d"}};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *d = path_dir(cases[i][0]);
+
+		is_str(d, cases[i][1], "path_dir(\"%s\")", cases[i][0]);
+		free(d);
+	}
+}
+
 /* name_under: a name at or below a zone, by whole labels, case aside;
  * strictly, below it only. */
 static void
@@ -370,6 +388,7 @@ main(void)
 {
 	test_secret_shapes();
 	test_path_shell();
+	test_path_dir();
 	test_path_shapes();
 	test_key_as_path();
 	test_first_wins();
