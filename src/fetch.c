@@ -594,10 +594,8 @@ xfer_parse_url(struct xfer *x, const char *url)
 	return rc;
 }
 
-/* Whether a Content-Type value (or NULL) is the media type type, with or
- * without parameters (media types are case-insensitive). */
-static int
-media_type_is(const char *ct, const char *type)
+int
+fetch_media_type_is(const char *ct, const char *type)
 {
 	size_t n = strlen(type);
 
@@ -615,7 +613,7 @@ media_type_is(const char *ct, const char *type)
 static int
 content_type_ok(const char *ct)
 {
-	return media_type_is(ct, "text/plain");
+	return fetch_media_type_is(ct, "text/plain");
 }
 
 /* At the first body byte: refuse a status other than 200 or a wrong
@@ -632,7 +630,7 @@ xfer_check_head(struct xfer *x)
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
 	if (status != 200 ||
-	    !(content_type_ok(ct) || media_type_is(ct, "text/html"))) {
+	    !(content_type_ok(ct) || fetch_media_type_is(ct, "text/html"))) {
 		x->abort = ABORT_HEAD;
 		return -1;
 	}

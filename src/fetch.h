@@ -123,6 +123,10 @@ void fetch_result_free(struct fetch_result *r);
  * eof), else FETCH_FAIL_CUT (a reset or closed connection, retried). */
 enum fetch_fail fetch_handshake_kind(const char *text, long os_errno);
 
+/* Whether a Content-Type value (or NULL) is the media type type, with or
+ * without parameters (media types are case-insensitive). */
+int fetch_media_type_is(const char *ct, const char *type);
+
 /* Do the two URLs with their options ask for the same transfer (same URL,
  * timeouts, CA file and resolve entries)? Such requests are made once. */
 int fetch_same_request(const char *url_a, const struct fetch_opts *a,

@@ -2432,16 +2432,6 @@ verify_compare(const char *body, size_t len, const struct verify_policies *p,
 	return rc;
 }
 
-/* Is ct (or NULL) text/html? */
-static int
-is_html(const char *ct)
-{
-	size_t n = strlen("text/html");
-
-	return ct != NULL && ascii_ncasecmp(ct, "text/html", n) == 0 &&
-	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
 /*
  * What a failed fetch r tells a verification of the policies p, into
  * seen. A page served as text/html in place of the file is what a
@@ -2463,7 +2453,8 @@ verify_failed(const struct fetch_result *r, const struct verify_policies *p,
 	seen->fail = r->fail;
 	str_copy(seen->addr, sizeof(seen->addr), r->addr);
 	seen->port = r->port;
-	if (r->fail == FETCH_FAIL_TYPE && is_html(r->content_type) &&
+	if (r->fail == FETCH_FAIL_TYPE &&
+	    fetch_media_type_is(r->content_type, "text/html") &&
 	    !(r->body != NULL && r->len == p->len &&
 	      memcmp(r->body, p->want, p->len) == 0)) {
 		seen->fail = FETCH_FAIL_OTHER;
