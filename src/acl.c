@@ -244,6 +244,12 @@ acl_read_sized(int fd, const char *path, unsigned char *buf, size_t size,
 }
 
 int
+acl_root_or_runner(int is_group, unsigned id)
+{
+	return !is_group && (id == 0 || id == (unsigned)geteuid());
+}
+
+int
 acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {

@@ -79,6 +79,11 @@ struct acl_who {
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
 
+/* A pass for acl_who_read(): a named user entry of root or of the user
+ * running mta-sts-sync, who may read the file anyway; never a group,
+ * whose other members may not be trusted. */
+int acl_root_or_runner(int is_group, unsigned id);
+
 /*
  * Whether the file open as fd (any descriptor; -1: path, links followed)
  * has an ACL of another model than POSIX's: an NFSv4 ACL

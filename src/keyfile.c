@@ -143,15 +143,6 @@ keyfile_mode_words(mode_t mode, char *buf, size_t size)
 	return buf;
 }
 
-/* An ACL entry that keyfile_acl_readers_own() passes over: the user
- * running mta-sts-sync (a credential systemd passes to a service's
- * User= gets one such entry) or root, who read the key anyway. */
-static int
-keyfile_reader_passed(int is_group, unsigned id)
-{
-	return !is_group && (id == (unsigned)geteuid() || id == 0);
-}
-
 int
 keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid)
 {
@@ -163,7 +154,7 @@ keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid)
 	memset(&st, 0, sizeof(st));
 	st.st_mode = mode;
 	st.st_gid = gid;
-	if (acl_who_read(fd, path, &st, (mode >> 3) & 7, keyfile_reader_passed,
+	if (acl_who_read(fd, path, &st, (mode >> 3) & 7, acl_root_or_runner,
 	                 &aw) == -1)
 		return 0; /* judged by its mode, as without an ACL */
 	return aw.acl && !aw.group && !aw.named;
@@ -186,8 +177,7 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	st.st_mode = mode;
 	st.st_gid = gid;
 	if ((mode & (perm << 3)) == 0 ||
-	    acl_who_read(fd, path, &st, perm, keyfile_reader_passed, &aw) ==
-	        -1 ||
+	    acl_who_read(fd, path, &st, perm, acl_root_or_runner, &aw) == -1 ||
 	    !aw.named)
 		return buf;
 	snprintf(buf, size,

@@ -512,17 +512,6 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 	return out;
 }
 
-/* Whether the lock advice passes over a user or group (is_group) id
- * that an ACL of the configuration lets read it: root and the running
- * user. Not a group the running user is in: its other members may hold
- * the lock too (whether that user is its only member cannot be told
- * cheaply). */
-static int
-lock_reader_passed(int is_group, unsigned id)
-{
-	return !is_group && (id == 0 || id == (unsigned)geteuid());
-}
-
 /*
  * The named entries of aw that may read the configuration (path), for
  * the lock advice, into b: "setfacl -x u:N,g:M PATH (its ACL lets user
@@ -587,7 +576,7 @@ lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
 	struct acl_who aw;
 	struct buf b;
 
-	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, lock_reader_passed,
+	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, acl_root_or_runner,
 	                 &aw) == -1)
 		aw.named_count = 0;
 	out[0] = '\0';
