@@ -3,7 +3,7 @@
  * part of its interface (that is dnsupdate.h).
  *
  * The engine was one file, dnsupdate.c; it is now five, mostly calling
- * those above them (dns-state.c also asks dns-zone.c's zone_soa() and
+ * those above them (dns-state.c also asks dns-zone.c's dns_zone_soa() and
  * dns-plan.c's dns_txtset_count()):
  *   dns-tcp.c    the TCP connection to a primary: pipelined queries,
  *                replies matched and checked (TSIG), errors in words;
@@ -12,7 +12,9 @@
  *   dns-zone.c   finding the zone and its primary (discovery);
  *   dns-plan.c   the UPDATE's operations, its message, its dry-run text;
  *   dnsupdate.c  sending the UPDATE, reading it back, retries and undo.
- * Everything here was static in dnsupdate.c, and keeps its name.
+ * Everything here was static in dnsupdate.c; its names now begin with
+ * dns_, as the engine's interface does, so that grep and a debugger tell
+ * them from sync.c's functions of the same words (state_read()...).
  */
 #ifndef MTASTS_DNS_INTERNAL_H
 #define MTASTS_DNS_INTERNAL_H
@@ -33,7 +35,7 @@
  * dns_domain_wildcard(), its SOA, its MX and the same eleven */
 #define QUERY_MAX 13
 
-/* How the message of send_wires() that got no good reply failed, beside
+/* How the message of dns_send_wires() that got no good reply failed, beside
  * the reason in words. */
 struct wire_fail {
 	unsigned tsig_err; /* the TSIG error its reply carried, or 0 */
@@ -61,7 +63,7 @@ struct batch {
 	size_t k;                 /* leading queries with a reply */
 	char where[DNS_NAME_MAX + 80];
 	struct wire_fail fail; /* how query k failed, if it did */
-	uint64_t sent_ms;      /* mono_ms() when the queries went out */
+	uint64_t sent_ms;      /* dns_mono_ms() when the queries went out */
 	/* why query k has none, the first reason: an error only (no
 	 * warning of a batch is told), not a whole struct diag, whose
 	 * warnings would put 8 KiB more in every frame that holds a batch,
@@ -89,64 +91,66 @@ struct op {
 	uint32_t ttl;
 };
 
-/* The operations of one UPDATE message, in the order plan_add() was
- * given them; plan_free() frees them. */
+/* The operations of one UPDATE message, in the order dns_plan_add() was
+ * given them; dns_plan_free() frees them. */
 struct plan {
 	struct op *ops;
 	size_t n;
 };
 
 /* dns-tcp.c: helpers, the TCP exchange, signed exchanges */
-void target_where(const struct dns_target *t, size_t i, char *out, size_t size);
-int name_copy(char *out, const char *name);
-char *rdf_name(const ldns_rdf *rdf);
-void random_bytes(unsigned char *b, size_t n);
-uint64_t mono_ms(void);
-size_t send_wires(const struct dns_target *t, struct buf *q, size_t n,
-                  unsigned answer_only, ldns_pkt **replies, char *where,
-                  size_t wsize, struct wire_fail *f, struct diag *d);
-size_t tsig_room(const struct dns_target *t);
-int send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
-             char *where, size_t wsize, struct wire_fail *f, struct diag *d);
+void dns_target_where(const struct dns_target *t, size_t i, char *out,
+                      size_t size);
+int dns_name_copy(char *out, const char *name);
+char *dns_rdf_name(const ldns_rdf *rdf);
+void dns_random_bytes(unsigned char *b, size_t n);
+uint64_t dns_mono_ms(void);
+size_t dns_send_wires(const struct dns_target *t, struct buf *q, size_t n,
+                      unsigned answer_only, ldns_pkt **replies, char *where,
+                      size_t wsize, struct wire_fail *f, struct diag *d);
+size_t dns_tsig_room(const struct dns_target *t);
+int dns_send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
+                 char *where, size_t wsize, struct wire_fail *f,
+                 struct diag *d);
 
 /* dns-state.c: query batches, state reads, wildcard probes */
-void query_rcode_error(const char *where, const char *name, ldns_rr_type type,
-                       int rcode, struct diag *d);
-void batch_add(struct batch *b, const char *name, ldns_rr_type type);
-void batch_send(const struct dns_target *t, struct batch *b);
-int batch_check(const struct dns_target *t, const struct batch *b, size_t i,
-                int need_aa, struct diag *d);
-void batch_note(const struct dns_target *t, struct batch *b, size_t i);
-void batch_free(struct batch *b);
-int query_primary(const struct dns_target *t, const char *name,
-                  ldns_rr_type type, int need_aa, ldns_pkt **ans,
+void dns_query_rcode_error(const char *where, const char *name,
+                           ldns_rr_type type, int rcode, struct diag *d);
+void dns_batch_add(struct batch *b, const char *name, ldns_rr_type type);
+void dns_batch_send(const struct dns_target *t, struct batch *b);
+int dns_batch_check(const struct dns_target *t, const struct batch *b, size_t i,
+                    int need_aa, struct diag *d);
+void dns_batch_note(const struct dns_target *t, struct batch *b, size_t i);
+void dns_batch_free(struct batch *b);
+int dns_query_primary(const struct dns_target *t, const char *name,
+                      ldns_rr_type type, int need_aa, ldns_pkt **ans,
+                      struct diag *d);
+int dns_rr_at(const ldns_rr *rr, const ldns_rdf *qn);
+void dns_txtset_free(struct dns_txtset *s);
+void dns_read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
+                  char **cname);
+void dns_state_batch(struct batch *b, const char *domain, int with_mx);
+int dns_state_take(const struct dns_target *t, const struct batch *b,
+                   size_t first, const char *domain, unsigned away,
+                   unsigned names, struct dns_state *st, struct diag *d);
+int dns_state_ask(const struct dns_target *t, const char *domain, int with_mx,
+                  unsigned away, unsigned names, struct dns_state *st,
                   struct diag *d);
-int rr_at(const ldns_rr *rr, const ldns_rdf *qn);
-void txtset_free(struct dns_txtset *s);
-void read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
-              char **cname);
-void state_batch(struct batch *b, const char *domain, int with_mx);
-int state_take(const struct dns_target *t, const struct batch *b, size_t first,
-               const char *domain, unsigned away, unsigned names,
-               struct dns_state *st, struct diag *d);
-int state_read(const struct dns_target *t, const char *domain, int with_mx,
-               unsigned away, unsigned names, struct dns_state *st,
-               struct diag *d);
-int txtset_same(const struct dns_txtset *a, const struct dns_txtset *b);
-int holds_soa(const ldns_pkt *ans, const char *name);
+int dns_txtset_same(const struct dns_txtset *a, const struct dns_txtset *b);
+int dns_holds_soa(const ldns_pkt *ans, const char *name);
 
 /* dns-zone.c: zone and primary discovery */
-const ldns_rr *zone_soa(const ldns_pkt *ans, const ldns_rdf *qn);
+const ldns_rr *dns_zone_soa(const ldns_pkt *ans, const ldns_rdf *qn);
 
 /* dns-plan.c: the UPDATE's plan and message */
-void plan_add(struct plan *p, enum op_kind kind, const char *owner,
-              const unsigned char *rdata, size_t rdlen, uint32_t ttl);
-void plan_free(struct plan *p);
-int plan_build(const struct dns_change *c, size_t n, struct plan *p,
-               struct diag *d);
-size_t update_fit(const struct dns_target *t, const struct dns_change *c,
-                  size_t n);
-ldns_pkt *plan_packet(const char *zone, const struct plan *p);
-void plan_names(const struct plan *p, char *out, size_t size);
+void dns_plan_add(struct plan *p, enum op_kind kind, const char *owner,
+                  const unsigned char *rdata, size_t rdlen, uint32_t ttl);
+void dns_plan_free(struct plan *p);
+int dns_plan_build(const struct dns_change *c, size_t n, struct plan *p,
+                   struct diag *d);
+size_t dns_update_fit(const struct dns_target *t, const struct dns_change *c,
+                      size_t n);
+ldns_pkt *dns_plan_packet(const char *zone, const struct plan *p);
+void dns_plan_names(const struct plan *p, char *out, size_t size);
 
 #endif

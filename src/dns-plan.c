@@ -2,10 +2,10 @@
  * dns-plan.c - building a zone's UPDATE from the changes its domains
  * need (dns-internal.h says how the files fit).
  *
- * plan_build() turns each change (the records wanted, the state read)
+ * dns_plan_build() turns each change (the records wanted, the state read)
  * into operations: the prerequisites, the RRsets exactly as read, and
- * the deletes and adds; update_fit() says how many changes one message
- * can carry; plan_packet() makes the ldns message of a plan, and
+ * the deletes and adds; dns_update_fit() says how many changes one message
+ * can carry; dns_plan_packet() makes the ldns message of a plan, and
  * dns_update_text() the nsupdate-like text a dry run prints.
  */
 #include "config.h"
@@ -30,8 +30,8 @@ op_prereq(enum op_kind k)
 
 /* Append an operation to p, copying rdata. */
 void
-plan_add(struct plan *p, enum op_kind kind, const char *owner,
-         const unsigned char *rdata, size_t rdlen, uint32_t ttl)
+dns_plan_add(struct plan *p, enum op_kind kind, const char *owner,
+             const unsigned char *rdata, size_t rdlen, uint32_t ttl)
 {
 	struct op *o;
 
@@ -47,7 +47,7 @@ plan_add(struct plan *p, enum op_kind kind, const char *owner,
 }
 
 void
-plan_free(struct plan *p)
+dns_plan_free(struct plan *p)
 {
 	for (size_t i = 0; i < p->n; i++)
 		free(p->ops[i].rdata);
@@ -125,22 +125,22 @@ plan_part(struct plan *p, const char *owner, const struct dns_txtset *s,
 	if (!part_needed(s, text, prefix, ttl))
 		return;
 	if (s->n == 0)
-		plan_add(p, OP_ABSENT, owner, NULL, 0, 0);
+		dns_plan_add(p, OP_ABSENT, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++)
-		plan_add(p, OP_EXISTS, owner, s->rdata[i], s->rdlen[i], 0);
-	plan_add(p, OP_NO_CNAME, owner, NULL, 0, 0);
+		dns_plan_add(p, OP_EXISTS, owner, s->rdata[i], s->rdlen[i], 0);
+	dns_plan_add(p, OP_NO_CNAME, owner, NULL, 0, 0);
 	for (size_t i = 0; i < s->n; i++) {
 		if (strcmp(s->text.v[i], text) == 0 && s->ttl == ttl)
 			present = 1;
 		else if (record_is_version(s->text.v[i], prefix))
-			plan_add(p, OP_DELETE, owner, s->rdata[i], s->rdlen[i],
-			         0);
+			dns_plan_add(p, OP_DELETE, owner, s->rdata[i],
+			             s->rdlen[i], 0);
 	}
 	if (present)
 		return;
 	buf_init(&rd, DNS_MSG_MAX);
 	txt_encode(text, &rd);
-	plan_add(p, OP_ADD, owner, (unsigned char *)rd.data, rd.len, ttl);
+	dns_plan_add(p, OP_ADD, owner, (unsigned char *)rd.data, rd.len, ttl);
 	buf_free(&rd);
 }
 
@@ -188,7 +188,8 @@ change_refused(const struct dns_change *c, struct diag *d)
 
 /* Build the plan for the n changes. Returns 0, or -1 (refused, in d). */
 int
-plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
+dns_plan_build(const struct dns_change *c, size_t n, struct plan *p,
+               struct diag *d)
 {
 	char owner[DNS_NAME_MAX + 16];
 
@@ -219,7 +220,7 @@ plan_build(const struct dns_change *c, size_t n, struct plan *p, struct diag *d)
 static size_t
 update_overhead(const struct dns_target *t)
 {
-	return 12 + strlen(t->zone) + 2 + 4 + tsig_room(t);
+	return 12 + strlen(t->zone) + 2 + 4 + dns_tsig_room(t);
 }
 
 /* How many bytes the operations of p take in an UPDATE, at most: their
@@ -239,11 +240,11 @@ plan_wire_max(const struct plan *p)
  * as many as fit in a DNS message (counted as plan_wire_max() does) and
  * share the first one's acl part (Knot refuses an UPDATE that no one of
  * its acls allows whole), at least one, so that a change's records
- * always go together. A change that plan_build() refuses (a TXT beside a
+ * always go together. A change that dns_plan_build() refuses (a TXT beside a
  * CNAME) goes alone: its refusal is then its own.
  */
 size_t
-update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
+dns_update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
 {
 	size_t size = update_overhead(t), k;
 
@@ -253,10 +254,10 @@ update_fit(const struct dns_target *t, const struct dns_change *c, size_t n)
 
 		if (k > 0 && c[k].acl_part != c[0].acl_part)
 			break;
-		if (plan_build(&c[k], 1, &p, NULL) == -1)
+		if (dns_plan_build(&c[k], 1, &p, NULL) == -1)
 			return k > 0 ? k : 1;
 		more = plan_wire_max(&p);
-		plan_free(&p);
+		dns_plan_free(&p);
 		if (k > 0 && size + more > DNS_MSG_MAX)
 			break;
 		size += more;
@@ -343,7 +344,7 @@ update_text_one(const struct dns_target *t, const struct dns_change *c,
 	unsigned port = 53;
 
 	diag_init(&d);
-	if (plan_build(c, n, &p, &d) == -1) {
+	if (dns_plan_build(c, n, &p, &d) == -1) {
 		buf_printf(out, "; not sent: %s\n", d.error);
 		return -1;
 	}
@@ -368,7 +369,7 @@ update_text_one(const struct dns_target *t, const struct dns_change *c,
 		buf_puts(out, "\n");
 	}
 	buf_puts(out, "send\n");
-	plan_free(&p);
+	dns_plan_free(&p);
 	return 0;
 }
 
@@ -380,7 +381,7 @@ dns_update_text(const struct dns_target *t, const struct dns_change *c,
 	int rc = 0;
 
 	for (size_t first = 0, k; first < n; first += k) {
-		k = update_fit(t, c + first, n - first);
+		k = dns_update_fit(t, c + first, n - first);
 		if (update_text_one(t, c + first, k, out) == -1)
 			rc = -1;
 	}
@@ -419,7 +420,7 @@ op_rr(const struct op *o)
 
 /* The UPDATE message for plan p in zone. */
 ldns_pkt *
-plan_packet(const char *zone, const struct plan *p)
+dns_plan_packet(const char *zone, const struct plan *p)
 {
 	ldns_rr_list *pr = ldns_rr_list_new(), *up = ldns_rr_list_new();
 	ldns_pkt *pkt;
@@ -438,7 +439,7 @@ plan_packet(const char *zone, const struct plan *p)
 /* The owner names p changes, for messages: "a, b", or "a, b, ..." when
  * the next one does not fit in size. */
 void
-plan_names(const struct plan *p, char *out, size_t size)
+dns_plan_names(const struct plan *p, char *out, size_t size)
 {
 	static const char more[] = ", ...";
 	size_t len = 0;

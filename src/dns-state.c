@@ -2,7 +2,7 @@
  * dns-state.c - reading the records a domain's UPDATE depends on, as the
  * primary holds them (dns-internal.h says how the files fit).
  *
- * Queries are written in wire form and sent in batches (batch_send(),
+ * Queries are written in wire form and sent in batches (dns_batch_send(),
  * pipelined by dns-tcp.c); the answers are parsed with ldns and read by
  * name: the TXT records and CNAME of _mta-sts and _smtp._tls, the MX
  * targets, and the zone an answer is from (SOA, or a referral that says
@@ -24,8 +24,8 @@
 
 /* Explain a query rcode other than NOERROR / NXDOMAIN. */
 void
-query_rcode_error(const char *where, const char *name, ldns_rr_type type,
-                  int rcode, struct diag *d)
+dns_query_rcode_error(const char *where, const char *name, ldns_rr_type type,
+                      int rcode, struct diag *d)
 {
 	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
 	char *ty = ldns_rr_type2str(type);
@@ -42,7 +42,7 @@ query_rcode_error(const char *where, const char *name, ldns_rr_type type,
 
 /* Add the query name/type to b. */
 void
-batch_add(struct batch *b, const char *name, ldns_rr_type type)
+dns_batch_add(struct batch *b, const char *name, ldns_rr_type type)
 {
 	str_copy(b->q[b->n].name, sizeof(b->q[b->n].name), name);
 	b->q[b->n++].type = type;
@@ -69,11 +69,11 @@ query_wire(const char *name, ldns_rr_type type, int rd, struct buf *q)
 }
 
 /* Send the queries of b to t at once, over TCP (signed when t has a key,
- * RD set only for a resolver), and take the replies. send_wires()
+ * RD set only for a resolver), and take the replies. dns_send_wires()
  * reports into a diag, which is on the heap: a batch is sent at the
  * bottom of the deepest frames of a worker. */
 void
-batch_send(const struct dns_target *t, struct batch *b)
+dns_batch_send(const struct dns_target *t, struct batch *b)
 {
 	struct diag *e = xmalloc(sizeof(*e));
 	struct buf q[QUERY_MAX];
@@ -84,7 +84,7 @@ batch_send(const struct dns_target *t, struct batch *b)
 	b->k = 0;
 	memset(&b->fail, 0, sizeof(b->fail));
 	b->fail.rcode = -1;
-	b->sent_ms = mono_ms();
+	b->sent_ms = dns_mono_ms();
 	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
@@ -101,8 +101,8 @@ batch_send(const struct dns_target *t, struct batch *b)
 		}
 	}
 	if (i == b->n)
-		b->k = send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                  sizeof(b->where), &b->fail, e);
+		b->k = dns_send_wires(t, q, b->n, answer_only, b->ans, b->where,
+		                      sizeof(b->where), &b->fail, e);
 	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
 	str_copy(b->err, sizeof(b->err), e->error);
@@ -115,8 +115,8 @@ batch_send(const struct dns_target *t, struct batch *b)
  * with the reason in d.
  */
 int
-batch_check(const struct dns_target *t, const struct batch *b, size_t i,
-            int need_aa, struct diag *d)
+dns_batch_check(const struct dns_target *t, const struct batch *b, size_t i,
+                int need_aa, struct diag *d)
 {
 	const struct query *q = &b->q[i];
 	int rcode;
@@ -127,7 +127,7 @@ batch_check(const struct dns_target *t, const struct batch *b, size_t i,
 	}
 	rcode = ldns_pkt_get_rcode(b->ans[i]);
 	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
-		query_rcode_error(b->where, q->name, q->type, rcode, d);
+		dns_query_rcode_error(b->where, q->name, q->type, rcode, d);
 	else if (need_aa && !ldns_pkt_aa(b->ans[i]))
 		diag_error(d,
 		           "%s is not authoritative for %s: is it the "
@@ -138,23 +138,23 @@ batch_check(const struct dns_target *t, const struct batch *b, size_t i,
 	return -1;
 }
 
-/* Put the reason batch_check() gives for answer i of b into b->err,
+/* Put the reason dns_batch_check() gives for answer i of b into b->err,
  * unless that holds one already. Its diag is on the heap, as
- * batch_send()'s is. */
+ * dns_batch_send()'s is. */
 void
-batch_note(const struct dns_target *t, struct batch *b, size_t i)
+dns_batch_note(const struct dns_target *t, struct batch *b, size_t i)
 {
 	struct diag *d = xmalloc(sizeof(*d));
 
 	diag_init(d);
-	batch_check(t, b, i, 1, d);
+	dns_batch_check(t, b, i, 1, d);
 	reason_first(b->err, sizeof(b->err), "%s", d->error);
 	free(d);
 }
 
 /* Free the answers of b. */
 void
-batch_free(struct batch *b)
+dns_batch_free(struct batch *b)
 {
 	for (size_t i = 0; i < b->k; i++)
 		ldns_pkt_free(b->ans[i]);
@@ -171,7 +171,7 @@ batch_check_from(const struct dns_target *t, const struct batch *b,
                  size_t first, int need_aa, struct diag *d)
 {
 	for (size_t i = first; i < b->n; i++)
-		if (batch_check(t, b, i, need_aa, d) == -1)
+		if (dns_batch_check(t, b, i, need_aa, d) == -1)
 			return -1;
 	return 0;
 }
@@ -180,17 +180,18 @@ batch_check_from(const struct dns_target *t, const struct batch *b,
  * NXDOMAIN; with need_aa authoritative) to free, or -1 with the reason
  * in d. */
 int
-query_primary(const struct dns_target *t, const char *name, ldns_rr_type type,
-              int need_aa, ldns_pkt **ans, struct diag *d)
+dns_query_primary(const struct dns_target *t, const char *name,
+                  ldns_rr_type type, int need_aa, ldns_pkt **ans,
+                  struct diag *d)
 {
 	struct batch b;
 
 	*ans = NULL;
 	b.n = 0;
-	batch_add(&b, name, type);
-	batch_send(t, &b);
-	if (batch_check(t, &b, 0, need_aa, d) == -1) {
-		batch_free(&b);
+	dns_batch_add(&b, name, type);
+	dns_batch_send(t, &b);
+	if (dns_batch_check(t, &b, 0, need_aa, d) == -1) {
+		dns_batch_free(&b);
 		return -1;
 	}
 	*ans = b.ans[0];
@@ -199,7 +200,7 @@ query_primary(const struct dns_target *t, const char *name, ldns_rr_type type,
 
 /* Does rr belong to the name qn? */
 int
-rr_at(const ldns_rr *rr, const ldns_rdf *qn)
+dns_rr_at(const ldns_rr *rr, const ldns_rdf *qn)
 {
 	return ldns_dname_compare(ldns_rr_owner(rr), qn) == 0;
 }
@@ -254,7 +255,7 @@ txtset_add(struct dns_txtset *s, const ldns_rr *rr)
 }
 
 void
-txtset_free(struct dns_txtset *s)
+dns_txtset_free(struct dns_txtset *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->rdata[i]);
@@ -267,8 +268,8 @@ txtset_free(struct dns_txtset *s)
 /* Take the TXT RRset at name from the answer ans into s; *cname
  * receives the target when name is a CNAME (a new string), else NULL. */
 void
-read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
-         char **cname)
+dns_read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
+             char **cname)
 {
 	ldns_rr_list *an = ldns_pkt_answer(ans);
 	ldns_rdf *qn = ldns_dname_new_frm_str(name);
@@ -277,19 +278,19 @@ read_txt(const ldns_pkt *ans, const char *name, struct dns_txtset *s,
 	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
-		if (!rr_at(rr, qn))
+		if (!dns_rr_at(rr, qn))
 			continue;
 		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_TXT)
 			txtset_add(s, rr);
 		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
 		         *cname == NULL && ldns_rr_rd_count(rr) == 1)
-			*cname = rdf_name(ldns_rr_rdf(rr, 0));
+			*cname = dns_rdf_name(ldns_rr_rdf(rr, 0));
 	}
 	ldns_rdf_deep_free(qn);
 }
 
 /* Take the records of type at name from the answer ans into s: for
- * TXT, as read_txt() does (a CNAME aside); for another type, their
+ * TXT, as dns_read_txt() does (a CNAME aside); for another type, their
  * RDATA only. */
 static void
 read_rrs(const ldns_pkt *ans, const char *name, ldns_rr_type type,
@@ -301,7 +302,7 @@ read_rrs(const ldns_pkt *ans, const char *name, ldns_rr_type type,
 	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
-		if (!rr_at(rr, qn) || ldns_rr_get_type(rr) != type)
+		if (!dns_rr_at(rr, qn) || ldns_rr_get_type(rr) != type)
 			continue;
 		if (type == LDNS_RR_TYPE_TXT)
 			txtset_add(s, rr);
@@ -323,10 +324,10 @@ read_cname(const ldns_pkt *ans, const char *name)
 	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
-		if (rr_at(rr, qn) &&
+		if (dns_rr_at(rr, qn) &&
 		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
 		    ldns_rr_rd_count(rr) == 1) {
-			cname = rdf_name(ldns_rr_rdf(rr, 0));
+			cname = dns_rdf_name(ldns_rr_rdf(rr, 0));
 			break;
 		}
 	}
@@ -345,9 +346,10 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
-		if (rr_at(rr, qn) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_MX &&
+		if (dns_rr_at(rr, qn) &&
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_MX &&
 		    ldns_rr_rd_count(rr) == 2) {
-			char *host = rdf_name(ldns_rr_rdf(rr, 1));
+			char *host = dns_rdf_name(ldns_rr_rdf(rr, 1));
 
 			strlist_add(mx, host);
 			free(host);
@@ -366,11 +368,11 @@ names_batch(struct batch *b, const char *domain, ldns_rr_type type,
 	char name[DNS_NAME_MAX + 16];
 
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	batch_add(b, name, type);
+	dns_batch_add(b, name, type);
 	if (!(names & DNS_NAME_TLSRPT))
 		return;
 	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
-	batch_add(b, name, type);
+	dns_batch_add(b, name, type);
 }
 
 /* Add the state queries of domain to b: TXT at _mta-sts.<domain> and
@@ -378,12 +380,12 @@ names_batch(struct batch *b, const char *domain, ldns_rr_type type,
  * each name is asked by dns_state_zones(), only for a domain that
  * changes.) */
 void
-state_batch(struct batch *b, const char *domain, int with_mx)
+dns_state_batch(struct batch *b, const char *domain, int with_mx)
 {
 	names_batch(b, domain, LDNS_RR_TYPE_TXT,
 	            DNS_NAME_STS | DNS_NAME_TLSRPT);
 	if (with_mx)
-		batch_add(b, domain, LDNS_RR_TYPE_MX);
+		dns_batch_add(b, domain, LDNS_RR_TYPE_MX);
 }
 
 /*
@@ -414,7 +416,7 @@ referral_zone(const struct dns_target *t, const ldns_pkt *ans, const char *name)
 		    (ldns_dname_compare(o, qn) == 0 ||
 		     ldns_dname_is_subdomain(qn, o)) &&
 		    ldns_dname_is_subdomain(o, zn)) {
-			cut = rdf_name(o);
+			cut = dns_rdf_name(o);
 			break;
 		}
 	}
@@ -432,8 +434,8 @@ soa_zone(const ldns_pkt *ans, const char *name)
 {
 	ldns_rdf *qn = ldns_dname_new_frm_str(name);
 	const ldns_rr *soa =
-	    qn != NULL && ldns_pkt_aa(ans) ? zone_soa(ans, qn) : NULL;
-	char *zone = soa != NULL ? rdf_name(ldns_rr_owner(soa)) : NULL;
+	    qn != NULL && ldns_pkt_aa(ans) ? dns_zone_soa(ans, qn) : NULL;
+	char *zone = soa != NULL ? dns_rdf_name(ldns_rr_owner(soa)) : NULL;
 
 	ldns_rdf_deep_free(qn);
 	return zone;
@@ -465,12 +467,12 @@ state_txt_check(const struct dns_target *t, const struct batch *b, size_t i,
 	    ldns_rr_list_rr_count(ldns_pkt_answer(b->ans[i])) == 0)
 		return 0;
 	st->away &= ~bit;
-	return batch_check(t, b, i, 1, d);
+	return dns_batch_check(t, b, i, 1, d);
 }
 
 /* Take into st the zone of the name of the SOA query i of b (bit: its
  * DNS_NAME_*), when its answer came and tells: a referral (st->away) or
- * an authoritative SOA; else none. Nothing is checked: batch_check()
+ * an authoritative SOA; else none. Nothing is checked: dns_batch_check()
  * does that after both answers, in the order of the queries. */
 static void
 state_zone(const struct dns_target *t, const struct batch *b, size_t i,
@@ -547,9 +549,9 @@ batch_answered(const struct batch *b, size_t i)
  * than failing a domain that leaves that record alone. Returns 0, or -1
  * with the reason in d. */
 int
-state_take(const struct dns_target *t, const struct batch *b, size_t first,
-           const char *domain, unsigned away, unsigned names,
-           struct dns_state *st, struct diag *d)
+dns_state_take(const struct dns_target *t, const struct batch *b, size_t first,
+               const char *domain, unsigned away, unsigned names,
+               struct dns_state *st, struct diag *d)
 {
 	int with_mx = b->n > first + 2,
 	    rpt = (names & DNS_NAME_TLSRPT) || batch_answered(b, first + 1);
@@ -559,7 +561,7 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	if (state_txt_check(t, b, first, DNS_NAME_STS, with_mx, st, d) == -1 ||
 	    (rpt && state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx,
 	                            st, d) == -1) ||
-	    (with_mx && batch_check(t, b, first + 2, 1, d) == -1)) {
+	    (with_mx && dns_batch_check(t, b, first + 2, 1, d) == -1)) {
 		if (with_mx)
 			state_fail_hint(t, b, first + 2, domain, d);
 		dns_state_free(st);
@@ -567,11 +569,11 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	}
 	st->read_ms = b->sent_ms;
 	if (!(st->away & DNS_NAME_STS))
-		read_txt(b->ans[first], b->q[first].name, &st->sts,
-		         &st->sts_cname);
+		dns_read_txt(b->ans[first], b->q[first].name, &st->sts,
+		             &st->sts_cname);
 	if (rpt && !(st->away & DNS_NAME_TLSRPT))
-		read_txt(b->ans[first + 1], b->q[first + 1].name, &st->tlsrpt,
-		         &st->tlsrpt_cname);
+		dns_read_txt(b->ans[first + 1], b->q[first + 1].name,
+		             &st->tlsrpt, &st->tlsrpt_cname);
 	st->below_nxdomain =
 	    (nxdomain(b->ans[first]) && st->sts_cname == NULL) ||
 	    (rpt && nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
@@ -584,20 +586,21 @@ state_take(const struct dns_target *t, const struct batch *b, size_t first,
 }
 
 /* Read the TXT records of domain (and its MX, with with_mx) from t: the
- * queries are sent at once (pipelined); away and names as state_take()
+ * queries are sent at once (pipelined); away and names as dns_state_take()
  * takes them. */
 int
-state_read(const struct dns_target *t, const char *domain, int with_mx,
-           unsigned away, unsigned names, struct dns_state *st, struct diag *d)
+dns_state_ask(const struct dns_target *t, const char *domain, int with_mx,
+              unsigned away, unsigned names, struct dns_state *st,
+              struct diag *d)
 {
 	struct batch b;
 	int rc;
 
 	b.n = 0;
-	state_batch(&b, domain, with_mx);
-	batch_send(t, &b);
-	rc = state_take(t, &b, 0, domain, away, names, st, d);
-	batch_free(&b);
+	dns_state_batch(&b, domain, with_mx);
+	dns_batch_send(t, &b);
+	rc = dns_state_take(t, &b, 0, domain, away, names, st, d);
+	dns_batch_free(&b);
 	return rc;
 }
 
@@ -606,7 +609,7 @@ int
 dns_state_read(const struct dns_target *t, const char *domain, unsigned names,
                struct dns_state *st, struct diag *d)
 {
-	return state_read(t, domain, 1, 0, names, st, d);
+	return dns_state_ask(t, domain, 1, 0, names, st, d);
 }
 
 /* Ask t for the zones of domain's two names; see dnsupdate.h. */
@@ -619,12 +622,12 @@ dns_state_zones(const struct dns_target *t, const char *domain, unsigned names,
 
 	b.n = 0;
 	names_batch(&b, domain, LDNS_RR_TYPE_SOA, names);
-	batch_send(t, &b);
+	dns_batch_send(t, &b);
 	state_zone(t, &b, 0, DNS_NAME_STS, st);
 	if (b.n > 1)
 		state_zone(t, &b, 1, DNS_NAME_TLSRPT, st);
 	rc = batch_check_from(t, &b, 0, 0, d);
-	batch_free(&b);
+	dns_batch_free(&b);
 	return rc;
 }
 
@@ -641,8 +644,8 @@ dns_state_free(struct dns_state *st)
 	free(st->domain_cname);
 	free(st->sts_zone);
 	free(st->tlsrpt_zone);
-	txtset_free(&st->sts);
-	txtset_free(&st->tlsrpt);
+	dns_txtset_free(&st->sts);
+	dns_txtset_free(&st->tlsrpt);
 	strlist_free(&st->mx);
 	memset(st, 0, sizeof(*st));
 }
@@ -660,7 +663,7 @@ dns_probe_name(const char *name, char *out, size_t size)
 	/* 253: the longest name in text without the final dot */
 	if (strlen(name) + strlen("mta-sts-sync-.") + 2 * sizeof(r) > 253)
 		return -1;
-	random_bytes(r, sizeof(r));
+	dns_random_bytes(r, sizeof(r));
 	for (size_t i = 0; i < sizeof(r); i++) {
 		label[2 * i] = hex[r[i] >> 4];
 		label[2 * i + 1] = hex[r[i] & 15];
@@ -672,7 +675,7 @@ dns_probe_name(const char *name, char *out, size_t size)
 
 /* Do the TXT RRsets a and b hold the same records (RDATA)? */
 int
-txtset_same(const struct dns_txtset *a, const struct dns_txtset *b)
+dns_txtset_same(const struct dns_txtset *a, const struct dns_txtset *b)
 {
 	if (a->n != b->n)
 		return 0;
@@ -715,7 +718,7 @@ wild_add(struct batch *b, struct wild_part *p, const struct wild_part *part,
 	if (dns_probe_name(name, probe, sizeof(probe)) == -1)
 		return;
 	p[b->n] = *part;
-	batch_add(b, probe, LDNS_RR_TYPE_TXT);
+	dns_batch_add(b, probe, LDNS_RR_TYPE_TXT);
 }
 
 /* Is the answer read into p a wildcard's, by the answer ans to its
@@ -729,12 +732,12 @@ wild_alike(const struct wild_part *p, const ldns_pkt *ans, const char *pname)
 	int same;
 
 	memset(&probe, 0, sizeof(probe));
-	read_txt(ans, pname, &probe, &cname);
+	dns_read_txt(ans, pname, &probe, &cname);
 	if (*p->cname != NULL)
 		same = cname != NULL && strcmp(cname, *p->cname) == 0;
 	else
-		same = cname == NULL && txtset_same(p->set, &probe);
-	txtset_free(&probe);
+		same = cname == NULL && dns_txtset_same(p->set, &probe);
+	dns_txtset_free(&probe);
 	free(cname);
 	return same;
 }
@@ -748,7 +751,7 @@ wild_take(const struct batch *b, const struct wild_part *p, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (!wild_alike(&p[i], b->ans[i], b->q[i].name))
 			continue;
-		txtset_free(p[i].set);
+		dns_txtset_free(p[i].set);
 		*p[i].wild_cname = *p[i].cname;
 		*p[i].cname = NULL;
 		*p[i].flag = 1;
@@ -806,11 +809,11 @@ wild_domain_ask(struct batch *b, const char *domain)
 	    dns_probe_name(parent + 1, beside, sizeof(beside)) == -1)
 		return -1;
 	for (size_t i = 0; i < WILD_TYPES; i++)
-		batch_add(b, below, wild_domain_types[i]);
+		dns_batch_add(b, below, wild_domain_types[i]);
 	for (size_t i = 0; i < WILD_TYPES; i++)
-		batch_add(b, beside, wild_domain_types[i]);
+		dns_batch_add(b, beside, wild_domain_types[i]);
 	for (size_t i = 1; i < WILD_TYPES; i++)
-		batch_add(b, domain, wild_domain_types[i]);
+		dns_batch_add(b, domain, wild_domain_types[i]);
 	return 0;
 }
 
@@ -869,8 +872,8 @@ wild_rrs_alike(const struct dns_txtset *here, ldns_rr_type type,
 
 	memset(&probe, 0, sizeof(probe));
 	read_rrs(ans, pname, type, &probe);
-	same = txtset_same(here, &probe);
-	txtset_free(&probe);
+	same = dns_txtset_same(here, &probe);
+	dns_txtset_free(&probe);
 	return same;
 }
 
@@ -1010,7 +1013,7 @@ wild_domain_lost(const struct batch *b, size_t first,
 		if (!wild_rrs_alike(&here, type, ans[WILD_BELOW(i)], below) ||
 		    !wild_rrs_alike(&here, type, ans[WILD_BESIDE(i)], beside))
 			differ |= dns_wild_type(type);
-		txtset_free(&here);
+		dns_txtset_free(&here);
 	}
 	return dns_wild_verdict(have, differ);
 }
@@ -1144,7 +1147,7 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 	dom = (sts || tlsrpt) && wild_domain_add(&b, t, domain, st);
 	if (b.n == 0)
 		return 0;
-	batch_send(t, &b);
+	dns_batch_send(t, &b);
 	if (batch_check_from(t, &b, 0, 1, d) == -1) {
 		diag_append(d,
 		            " (asking whether the records of %s come from a "
@@ -1156,14 +1159,14 @@ dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
 		if (dom && !wild_real_below(st, sts, tlsrpt))
 			st->domain_wildcard = wild_domain_lost(&b, ntxt, st);
 	}
-	batch_free(&b);
+	dns_batch_free(&b);
 	return rc;
 }
 
 /* Does the answer ans hold an SOA record at name (name is a zone's
  * apex)? */
 int
-holds_soa(const ldns_pkt *ans, const char *name)
+dns_holds_soa(const ldns_pkt *ans, const char *name)
 {
 	struct dns_txtset soa;
 	int apex;
@@ -1171,7 +1174,7 @@ holds_soa(const ldns_pkt *ans, const char *name)
 	memset(&soa, 0, sizeof(soa));
 	read_rrs(ans, name, LDNS_RR_TYPE_SOA, &soa);
 	apex = soa.n > 0;
-	txtset_free(&soa);
+	dns_txtset_free(&soa);
 	return apex;
 }
 
@@ -1199,9 +1202,9 @@ dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa,
 	memset(&st, 0, sizeof(st));
 	b.n = b.k = 0;
 	if (ask_soa)
-		batch_add(&b, domain, LDNS_RR_TYPE_SOA);
+		dns_batch_add(&b, domain, LDNS_RR_TYPE_SOA);
 	mx = b.n;
-	batch_add(&b, domain, LDNS_RR_TYPE_MX);
+	dns_batch_add(&b, domain, LDNS_RR_TYPE_MX);
 	if (wild_domain_ask(&b, domain) == -1) {
 		diag_error(
 		    d,
@@ -1210,18 +1213,18 @@ dns_domain_wildcard(const struct dns_target *t, const char *domain, int ask_soa,
 		    domain);
 		return -1;
 	}
-	batch_send(t, &b);
+	dns_batch_send(t, &b);
 	if (batch_check_from(t, &b, 0, 0, d) == -1) {
 		diag_append(d,
 		            " (the %zu questions of the test go together "
 		            "on one TCP connection)",
 		            b.n);
 		rc = -1;
-	} else if (!(ask_soa && holds_soa(b.ans[0], domain))) {
+	} else if (!(ask_soa && dns_holds_soa(b.ans[0], domain))) {
 		read_mx(b.ans[mx], domain, &st.mx);
 		*lost = wild_domain_lost(&b, mx + 1, &st);
 	}
 	dns_state_free(&st);
-	batch_free(&b);
+	dns_batch_free(&b);
 	return rc;
 }

@@ -8,7 +8,7 @@
  * matched by id and question (reply_mismatch, reply_take); replies that
  * match no request are strays, counted and turned into messages
  * (stray_error). An UPDATE opens a new connection. On top of that,
- * send_wires() and send_pkt() sign the messages, and check_reply()
+ * dns_send_wires() and dns_send_pkt() sign the messages, and check_reply()
  * verifies a reply's TSIG and says in words what failed (tsig_failure).
  * The small helpers all files use (names, time, random ids) open it.
  */
@@ -37,7 +37,7 @@
 /* Describe address i of t for messages: "ns1.example (192.0.2.1) port
  * 53" or "192.0.2.1 port 53". */
 void
-target_where(const struct dns_target *t, size_t i, char *out, size_t size)
+dns_target_where(const struct dns_target *t, size_t i, char *out, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	unsigned port = 0;
@@ -60,7 +60,7 @@ target_where(const struct dns_target *t, size_t i, char *out, size_t size)
 /* Copy a name into out (size DNS_NAME_MAX + 1) in lower case without a
  * trailing dot. Returns 0, or -1 if it is empty or too long. */
 int
-name_copy(char *out, const char *name)
+dns_name_copy(char *out, const char *name)
 {
 	size_t len = strlen(name);
 
@@ -104,7 +104,7 @@ label_char(unsigned char c, char *out, size_t *o, size_t max)
  * trailing dot ("." for the root, or for a name whose text is longer
  * than a domain name may be): a new string. */
 char *
-rdf_name(const ldns_rdf *rdf)
+dns_rdf_name(const ldns_rdf *rdf)
 {
 	const uint8_t *p = ldns_rdf_data(rdf);
 	size_t len = ldns_rdf_size(rdf), i = 0, o = 0;
@@ -131,7 +131,7 @@ rdf_name(const ldns_rdf *rdf)
  * into a per-thread pool: each draw takes the generator's lock. Ends the
  * program if no randomness is available. */
 void
-random_bytes(unsigned char *b, size_t n)
+dns_random_bytes(unsigned char *b, size_t n)
 {
 	static __thread unsigned char pool[256];
 	static __thread size_t left;
@@ -155,7 +155,7 @@ now_seconds(void)
 /* Milliseconds since an arbitrary start (CLOCK_MONOTONIC), never 0: a
  * time to measure what elapsed since. */
 uint64_t
-mono_ms(void)
+dns_mono_ms(void)
 {
 	struct timespec now;
 
@@ -1050,7 +1050,7 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 
 		memset(&a, 0, sizeof(a));
 		*used = i;
-		target_where(t, i, where, sizeof(where));
+		dns_target_where(t, i, where, sizeof(where));
 		clock_gettime(CLOCK_MONOTONIC, &a.deadline);
 		a.deadline.tv_sec += t->timeout ? t->timeout : 30;
 		rc = conn_reuse(t, i, w, n, &a);
@@ -1419,7 +1419,7 @@ is_update(const struct buf *q)
 	return wire_is_update((const unsigned char *)q->data, q->len);
 }
 
-/* One request of send_wires: its MAC, id and raw reply. */
+/* One request of dns_send_wires: its MAC, id and raw reply. */
 struct sent {
 	struct buf r;
 	struct tsig_mac mac;
@@ -1433,7 +1433,7 @@ sent_ids(struct sent *s, size_t n)
 {
 	unsigned char b[2 * QUERY_MAX];
 
-	random_bytes(b, 2 * n);
+	dns_random_bytes(b, 2 * n);
 	for (size_t i = 0; i < n; i++) {
 		size_t j = 0;
 
@@ -1443,7 +1443,7 @@ sent_ids(struct sent *s, size_t n)
 				j++;
 				continue;
 			}
-			random_bytes(b, 2);
+			dns_random_bytes(b, 2);
 			s[i].id = (uint16_t)(b[0] << 8 | b[1]);
 			j = 0;
 		}
@@ -1488,9 +1488,9 @@ wires_ready(const struct dns_target *t, struct buf *q, struct sent *s,
  * are left to the caller.
  */
 size_t
-send_wires(const struct dns_target *t, struct buf *q, size_t n,
-           unsigned answer_only, ldns_pkt **replies, char *where, size_t wsize,
-           struct wire_fail *f, struct diag *d)
+dns_send_wires(const struct dns_target *t, struct buf *q, size_t n,
+               unsigned answer_only, ldns_pkt **replies, char *where,
+               size_t wsize, struct wire_fail *f, struct diag *d)
 {
 	struct sent s[QUERY_MAX];
 	struct wire_req w[QUERY_MAX];
@@ -1514,7 +1514,7 @@ send_wires(const struct dns_target *t, struct buf *q, size_t n,
 	if (wires_ready(t, q, s, w, n, d) == -1)
 		goto out; /* nothing sent */
 	open = tcp_exchange(t, w, n, &used, terr, sizeof(terr)) == -2;
-	target_where(t, used, where, wsize);
+	dns_target_where(t, used, where, wsize);
 	for (k = 0; k < n; k++) {
 		if (!w[k].got && !w[k].suspect) {
 			diag_error(d, "%s", terr);
@@ -1542,7 +1542,7 @@ out:
  * length.
  */
 size_t
-tsig_room(const struct dns_target *t)
+dns_tsig_room(const struct dns_target *t)
 {
 	if (t->key == NULL)
 		return 0;
@@ -1559,11 +1559,11 @@ update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
 	size_t len = ldns_buffer_position(wire);
 	char where[DNS_NAME_MAX + 80];
 
-	if (len + tsig_room(t) <= DNS_MSG_MAX &&
+	if (len + dns_tsig_room(t) <= DNS_MSG_MAX &&
 	    buf_append(q, ldns_buffer_begin(wire), len) == 0)
 		return 0;
 	if (t->naddr > 0)
-		target_where(t, 0, where, sizeof(where));
+		dns_target_where(t, 0, where, sizeof(where));
 	else
 		snprintf(where, sizeof(where), "server %s", t->server);
 	diag_error(d,
@@ -1573,11 +1573,11 @@ update_wire_take(const struct dns_target *t, const ldns_buffer *wire,
 	return -1;
 }
 
-/* Send the UPDATE pkt to t (RD clear) by send_wires(). Returns 0 with
+/* Send the UPDATE pkt to t (RD clear) by dns_send_wires(). Returns 0 with
  * *reply to free, or -1 with the reason in d and how it failed in *f. */
 int
-send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
-         char *where, size_t wsize, struct wire_fail *f, struct diag *d)
+dns_send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
+             char *where, size_t wsize, struct wire_fail *f, struct diag *d)
 {
 	/* ldns_pkt2wire() would take a 64 KiB buffer for every message;
 	 * this one grows from a size that fits most UPDATEs */
@@ -1595,7 +1595,7 @@ send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 	    ldns_buffer_position(wire) < 12)
 		diag_error(d, "cannot build the DNS message");
 	else if (update_wire_take(t, wire, &q, d) == 0 &&
-	         send_wires(t, &q, 1, 0, reply, where, wsize, f, d) == 1)
+	         dns_send_wires(t, &q, 1, 0, reply, where, wsize, f, d) == 1)
 		rc = 0;
 	ldns_buffer_free(wire);
 	buf_free(&q);

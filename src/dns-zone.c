@@ -281,14 +281,14 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		struct batch *b = f->pre;
 
 		f->pre = NULL; /* the answer is taken once */
-		if (batch_check(f->t, b, 0, 0, d) == -1)
+		if (dns_batch_check(f->t, b, 0, 0, d) == -1)
 			return -1;
 		*ans = b->ans[0];
 		b->ans[0] = NULL;
 		return 0;
 	}
 	if (f->res == NULL)
-		return query_primary(f->t, name, type, 0, ans, d);
+		return dns_query_primary(f->t, name, type, 0, ans, d);
 	qn = ldns_dname_new_frm_str(name);
 	if (qn == NULL) {
 		diag_error(d, "%s is not a valid domain name", name);
@@ -317,7 +317,7 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 	else if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
 		return 0;
 	else
-		query_rcode_error(f->name, name, type, rcode, d);
+		dns_query_rcode_error(f->name, name, type, rcode, d);
 	ldns_pkt_free(*ans);
 	*ans = NULL;
 	return -1;
@@ -329,7 +329,7 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
  * (PowerDNS does, across the zones it serves; a resolver does) puts
  * there the SOA of the zone where the chain ends, not of qn's. */
 const ldns_rr *
-zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
+dns_zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
 {
 	const ldns_rr_list *l[2] = {ldns_pkt_answer(ans),
 	                            ldns_pkt_authority(ans)};
@@ -337,7 +337,8 @@ zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
 	for (size_t i = 0; i < ldns_rr_list_rr_count(l[0]); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(l[0], i);
 
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME && rr_at(rr, qn))
+		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME &&
+		    dns_rr_at(rr, qn))
 			return NULL;
 	}
 	for (int s = 0; s < 2; s++) {
@@ -357,14 +358,14 @@ zone_soa(const ldns_pkt *ans, const ldns_rdf *qn)
 }
 
 /* Where domain stands in its zone by a negative answer below it; see
- * dnsupdate.h. The SOA that zone_soa() finds for name, if it is not
+ * dnsupdate.h. The SOA that dns_zone_soa() finds for name, if it is not
  * name's own, is the apex of the zone that holds name and domain both. */
 int
 dns_answer_apex(const ldns_pkt *ans, const char *name, const char *domain)
 {
 	ldns_rdf *qn = ldns_dname_new_frm_str(name),
 	         *dn = ldns_dname_new_frm_str(domain);
-	const ldns_rr *soa = qn != NULL ? zone_soa(ans, qn) : NULL;
+	const ldns_rr *soa = qn != NULL ? dns_zone_soa(ans, qn) : NULL;
 	int apex = -1;
 
 	if (soa != NULL && dn != NULL) {
@@ -395,10 +396,10 @@ ask_soa(struct finder *f, const char *name, char *zone, char *mname,
 	if (finder_ask(f, name, LDNS_RR_TYPE_SOA, &ans, d) == -1)
 		return -1;
 	qn = ldns_dname_new_frm_str(name);
-	soa = zone_soa(ans, qn);
+	soa = dns_zone_soa(ans, qn);
 	if (soa != NULL) {
-		z = rdf_name(ldns_rr_owner(soa));
-		m = rdf_name(ldns_rr_rdf(soa, 0));
+		z = dns_rdf_name(ldns_rr_owner(soa));
+		m = dns_rdf_name(ldns_rr_rdf(soa, 0));
 		found = str_copy(zone, DNS_NAME_MAX + 1, z) == 0 &&
 		        str_copy(mname, DNS_NAME_MAX + 1, m) == 0;
 		free(z);
@@ -631,7 +632,7 @@ target_configured(struct dns_target *t, const char *server, unsigned port,
 	int rc;
 
 	memset(&as, 0, sizeof(as));
-	if (name_copy(name, server) == -1) {
+	if (dns_name_copy(name, server) == -1) {
 		diag_error(d, "server \"%s\" is not a valid name", server);
 		return -1;
 	}
@@ -644,7 +645,7 @@ target_configured(struct dns_target *t, const char *server, unsigned port,
 	target_set_primary(t, name, &as);
 	snprintf(f->name, sizeof(f->name), "server %s port %u", name, port);
 	if (pre != NULL) {
-		batch_send(t, pre);
+		dns_batch_send(t, pre);
 		f->pre = pre;
 	}
 	return 0;
@@ -726,7 +727,7 @@ target_find(const char *domain, const char *zone, const char *server,
 	if (server != NULL &&
 	    target_configured(t, server, port, resolver, &f, pre, d) == -1)
 		return -1;
-	if (zone != NULL && name_copy(name, zone) == -1) {
+	if (zone != NULL && dns_name_copy(name, zone) == -1) {
 		diag_error(d, "zone \"%s\" is not a valid domain name", zone);
 		return -1;
 	}
@@ -813,7 +814,7 @@ zone_check(const struct dns_target *t, const struct batch *b, size_t i,
 	ldns_rdf *qn;
 	char *above = NULL;
 
-	if (batch_check(t, b, i, 0, d) == -1)
+	if (dns_batch_check(t, b, i, 0, d) == -1)
 		return -1;
 	ans = b->ans[i];
 	if (!ldns_pkt_aa(ans)) {
@@ -824,14 +825,14 @@ zone_check(const struct dns_target *t, const struct batch *b, size_t i,
 		           t->zone, b->where);
 		return -1;
 	}
-	if (holds_soa(ans, t->zone)) {
+	if (dns_holds_soa(ans, t->zone)) {
 		zone_seen_at(t, 1);
 		return 0;
 	}
 	qn = ldns_dname_new_frm_str(t->zone);
-	soa = qn != NULL ? zone_soa(ans, qn) : NULL;
+	soa = qn != NULL ? dns_zone_soa(ans, qn) : NULL;
 	if (soa != NULL)
-		above = rdf_name(ldns_rr_owner(soa));
+		above = dns_rdf_name(ldns_rr_owner(soa));
 	diag_error(d,
 	           "zone %s: %s has no SOA record at that name, so it is no "
 	           "zone there%s%s%s; fix `zone`, or leave it out to have it "
@@ -880,7 +881,7 @@ zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
 	if (rcode < 0)
 		return 0;
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	if (query_primary(t, name, LDNS_RR_TYPE_TXT, 1, &ans, NULL) == -1)
+	if (dns_query_primary(t, name, LDNS_RR_TYPE_TXT, 1, &ans, NULL) == -1)
 		return 0;
 	ldns_pkt_free(ans);
 	rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
@@ -907,18 +908,18 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
 
 	b.n = 0;
 	if (!zone_seen_at(t, 0)) {
-		batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
+		dns_batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
 		first = 1;
 	}
-	state_batch(&b, domain, 1);
-	batch_send(t, &b);
+	dns_state_batch(&b, domain, 1);
+	dns_batch_send(t, &b);
 	if (first == 1 && zone_refused(t, &b, 0, domain, d))
 		rc = -1;
 	else if (first == 1 && zone_check(t, &b, 0, d) == -1)
 		rc = -1;
-	else if (state_take(t, &b, first, domain, 0, names, st, d) == -1)
+	else if (dns_state_take(t, &b, first, domain, 0, names, st, d) == -1)
 		rc = -2;
-	batch_free(&b);
+	dns_batch_free(&b);
 	return rc;
 }
 
@@ -952,14 +953,14 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 	}
 	b.n = b.k = 0;
 	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	batch_add(&b, name, LDNS_RR_TYPE_SOA);
-	state_batch(&b, domain, 1);
+	dns_batch_add(&b, name, LDNS_RR_TYPE_SOA);
+	dns_state_batch(&b, domain, 1);
 	if (target_find(domain, zone, server, port, key, timeout, resolver, t,
 	                &b, d) == -1)
 		rc = -1;
-	else if (state_take(t, &b, 1, domain, 0, names, st, d) == -1)
+	else if (dns_state_take(t, &b, 1, domain, 0, names, st, d) == -1)
 		rc = -2;
-	batch_free(&b);
+	dns_batch_free(&b);
 	return rc;
 }
 

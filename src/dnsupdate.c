@@ -135,7 +135,7 @@ static int
 send_update(const struct dns_target *t, const struct plan *p,
             struct dns_update_info *info, struct diag *d)
 {
-	ldns_pkt *pkt = plan_packet(t->zone, p), *reply = NULL;
+	ldns_pkt *pkt = dns_plan_packet(t->zone, p), *reply = NULL;
 	char *where = info->where;
 	int rcode = -1;
 	struct wire_fail f;
@@ -145,7 +145,8 @@ send_update(const struct dns_target *t, const struct plan *p,
 		diag_error(d, "cannot build the UPDATE for zone %s", t->zone);
 		return -1;
 	}
-	if (send_pkt(t, pkt, &reply, where, sizeof(info->where), &f, d) == -1) {
+	if (dns_send_pkt(t, pkt, &reply, where, sizeof(info->where), &f, d) ==
+	    -1) {
 		answer_words(-1, &f, info->answer, sizeof(info->answer));
 		if (f.tsig_err == TSIG_ERR_BADKEY)
 			rcode = SENT_BADKEY;
@@ -179,7 +180,7 @@ reread(const struct dns_target *t, struct dns_change *c, size_t n,
 		if (c[i].confirmed || c[i].contended || c[i].withheld)
 			continue;
 		/* the MX records were needed for the plan only */
-		if (state_read(
+		if (dns_state_ask(
 		        t, c[i].domain, 0, c[i].state->away,
 		        DNS_NAME_STS |
 		            (c[i].tlsrpt_text != NULL ? DNS_NAME_TLSRPT : 0),
@@ -257,7 +258,8 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
 	for (size_t i = 0; qn != NULL && i < ldns_rr_list_rr_count(an); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(an, i);
 
-		if (rr_at(rr, qn) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
+		if (dns_rr_at(rr, qn) &&
+		    ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA &&
 		    ldns_rr_rd_count(rr) >= 3 &&
 		    ldns_rdf_size(ldns_rr_rdf(rr, 2)) == 4) {
 			*serial = ldns_rdf2native_int32(ldns_rr_rdf(rr, 2));
@@ -281,7 +283,7 @@ ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
 {
 	if (st->read_ms == 0 || now >= first)
 		return 0;
-	return first - now <= (mono_ms() - st->read_ms) / 1000 + 1;
+	return first - now <= (dns_mono_ms() - st->read_ms) / 1000 + 1;
 }
 
 /* The warning of a TTL kept; see dnsupdate.h. */
@@ -324,15 +326,15 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 
 	if (q >= b->k) /* b->err says why */
 		return -1;
-	if (batch_check(t, b, q, 1, NULL) == -1) {
-		batch_note(t, b, q);
+	if (dns_batch_check(t, b, q, 1, NULL) == -1) {
+		dns_batch_note(t, b, q);
 		return -1;
 	}
 	part_of(c, k, NULL, &pt);
 	memset(&now, 0, sizeof(now));
-	read_txt(b->ans[q], b->q[q].name, &now, &cname);
+	dns_read_txt(b->ans[q], b->q[q].name, &now, &cname);
 	if (cname == NULL && now.ttl != pt.set->ttl &&
-	    txtset_same(&now, pt.set) &&
+	    dns_txtset_same(&now, pt.set) &&
 	    !ttl_aged(c->state, pt.set->ttl, now.ttl)) {
 		if (!(c->ttl_kept & pt.bit)) /* the TTL first read */
 			c->ttl_was[k] = pt.set->ttl;
@@ -341,7 +343,7 @@ ttl_take(const struct dns_target *t, struct batch *b, size_t q,
 		pt.set->ttl = now.ttl;
 		took = 1;
 	}
-	txtset_free(&now);
+	dns_txtset_free(&now);
 	free(cname);
 	return took;
 }
@@ -374,13 +376,13 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 
 	b.n = 0;
 	if (soa)
-		batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
+		dns_batch_add(&b, t->zone, LDNS_RR_TYPE_SOA);
 	for (size_t a = from; a < to; a++) {
 		part_of(&c[ask[a].i], ask[a].k, NULL, &pt);
-		batch_add(&b, pt.owner, LDNS_RR_TYPE_TXT);
+		dns_batch_add(&b, pt.owner, LDNS_RR_TYPE_TXT);
 	}
-	batch_send(t, &b);
-	if (soa && batch_check(t, &b, 0, 1, NULL) == 0 &&
+	dns_batch_send(t, &b);
+	if (soa && dns_batch_check(t, &b, 0, 1, NULL) == 0 &&
 	    soa_serial(b.ans[0], t->zone, &pre->serial) == 0)
 		pre->have_serial = 1;
 	for (size_t a = from; a < to; a++) {
@@ -394,7 +396,7 @@ pre_batch(const struct dns_target *t, struct dns_change *c,
 		str_copy(why, wsize, b.err);
 		took |= PRE_FAILED;
 	}
-	batch_free(&b);
+	dns_batch_free(&b);
 	return took;
 }
 
@@ -491,8 +493,8 @@ pre_read_plan(const struct dns_target *t, struct dns_change *c, size_t n,
 {
 	if (!pre_read(t, c, n, p, pre, info, d))
 		return 0;
-	plan_free(p); /* a TTL taken: the same changes, that TTL */
-	return plan_build(c, n, p, d);
+	dns_plan_free(p); /* a TTL taken: the same changes, that TTL */
+	return dns_plan_build(c, n, p, d);
 }
 
 /* Mark the changes whose records, as read back, hold the values they
@@ -679,18 +681,19 @@ undo_late(const struct dns_target *t, const struct plan *p,
 			                  pt.set->text.v[i]) &&
 			    !plan_has_text(p, OP_EXISTS, pt.owner,
 			                   pt.set->text.v[i]))
-				plan_add(&u, OP_DELETE, pt.owner,
-				         pt.set->rdata[i], pt.set->rdlen[i], 0);
+				dns_plan_add(&u, OP_DELETE, pt.owner,
+				             pt.set->rdata[i], pt.set->rdlen[i],
+				             0);
 		for (size_t i = 0; u.n > mine && i < pt.set->n; i++)
-			plan_add(&u, OP_EXISTS, pt.owner, pt.set->rdata[i],
-			         pt.set->rdlen[i], 0);
+			dns_plan_add(&u, OP_EXISTS, pt.owner, pt.set->rdata[i],
+			             pt.set->rdlen[i], 0);
 	}
 	if (u.n > 0) {
 		info->sent++;
 		info->undone++;
 		rcode = send_update(t, &u, &undo, NULL);
 	}
-	plan_free(&u);
+	dns_plan_free(&u);
 	if (rcode == SENT_BADKEY)
 		return DNS_UNDO_BADKEY;
 	if (rcode == SENT_LOST || rcode == SENT_OPEN)
@@ -728,8 +731,8 @@ serial_kept(const struct dns_target *t, const struct before *pre)
 	uint32_t now;
 	int kept;
 
-	if (!pre->have_serial ||
-	    query_primary(t, t->zone, LDNS_RR_TYPE_SOA, 1, &ans, NULL) == -1)
+	if (!pre->have_serial || dns_query_primary(t, t->zone, LDNS_RR_TYPE_SOA,
+	                                           1, &ans, NULL) == -1)
 		return 0;
 	kept = soa_serial(ans, t->zone, &now) == 0 && now == pre->serial;
 	ldns_pkt_free(ans);
@@ -747,7 +750,7 @@ confirm_error(const struct dns_target *t, const struct before *pre,
 {
 	char where[DNS_WHERE_MAX];
 
-	target_where(t, 0, where, sizeof(where));
+	dns_target_where(t, 0, where, sizeof(where));
 	if (serial_kept(t, pre))
 		diag_error(
 		    d,
@@ -1007,7 +1010,7 @@ states_same(const struct plan *p, const struct dns_change *c, size_t n,
 			part_of(&c[i], k, NULL, &now);
 			if (!plan_touches(p, now.owner))
 				continue;
-			if (!txtset_same(was.set, now.set) ||
+			if (!dns_txtset_same(was.set, now.set) ||
 			    (was.cname == NULL) != (now.cname == NULL) ||
 			    (now.cname != NULL && strcmp(was.cname, now.cname)))
 				return 0;
@@ -1400,8 +1403,8 @@ gate_plan(const struct gate *g, struct dns_change *c, size_t n, struct plan *p,
 
 	if (k == 0)
 		return 1;
-	plan_free(p); /* the same changes, but those held back */
-	plan_build(c, n, p, d);
+	dns_plan_free(p); /* the same changes, but those held back */
+	dns_plan_build(c, n, p, d);
 	return p->n > 0;
 }
 
@@ -1444,7 +1447,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	for (int attempt = 0;; attempt++) {
 		int rcode;
 
-		if (plan_build(c, n, &p, d) == -1)
+		if (dns_plan_build(c, n, &p, d) == -1)
 			return DNS_UPDATE_FAILED;
 		if (p.n == 0) /* after a refusal, the states just read back */
 			return contended_result(c, n, where, d);
@@ -1453,7 +1456,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			return DNS_UPDATE_FAILED;
 		/* the retry after a refusal too: its reads took time */
 		if (!gate_plan(g, c, n, &p, d)) {
-			plan_free(&p);
+			dns_plan_free(&p);
 			return DNS_UPDATE_OK;
 		}
 		if (refused)
@@ -1461,13 +1464,13 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 			          "someone changed %s meanwhile (%s from %s): "
 			          "read the records again and retried",
 			          names, prereq_rcode_name(refused), where);
-		plan_names(&p, names, sizeof(names));
+		dns_plan_names(&p, names, sizeof(names));
 		info->carried = plan_carried(&p, c, n);
 		rcode = send_planned(t, c, n, &p, info, d);
 		if (rcode == LDNS_RCODE_NOERROR)
 			break;
 		r = update_after(t, c, n, &p, names, attempt, rcode, info, d);
-		plan_free(&p);
+		dns_plan_free(&p);
 		if (r != DNS_UPDATE_OK)
 			return r;
 		refused = rcode;
@@ -1475,7 +1478,7 @@ update_apply(const struct dns_target *t, struct dns_change *c, size_t n,
 	/* a lost reply was confirmed by the read-back already */
 	r = info->reply_lost ? DNS_UPDATE_OK
 	                     : confirm(t, c, n, &p, &pre, info, d);
-	plan_free(&p);
+	dns_plan_free(&p);
 	if (r != DNS_UPDATE_OK)
 		return r;
 	info->read_back = 1;
@@ -1511,7 +1514,7 @@ report_contended(const struct dns_target *t, const struct dns_change *c,
 	struct diag own;
 
 	diag_init(&own);
-	target_where(t, 0, where, sizeof(where));
+	dns_target_where(t, 0, where, sizeof(where));
 	contended_error(&c[i], 1, where, &own);
 	report(arg, i, 1, DNS_UPDATE_CONFLICT, &own, info);
 }
@@ -1624,7 +1627,7 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		struct dns_update_info info;
 		enum dns_update_result r;
 
-		k = update_fit(t, c + first, n - first);
+		k = dns_update_fit(t, c + first, n - first);
 		diag_init(d);
 		info_init(&info, t);
 		r = update_apply(t, c + first, k, gp, &info, d);

@@ -2092,7 +2092,7 @@ send_key_cmp(const void *a, const void *b)
  * that of the domains named on the command line), not in the order the
  * domains were read (which threads make vary), so that the UPDATEs and
  * the messages are the same from run to run, and the domains of one part
- * are together whatever order they were named in (update_fit() ends an
+ * are together whatever order they were named in (dns_update_fit() ends an
  * UPDATE where the part changes).
  */
 static void

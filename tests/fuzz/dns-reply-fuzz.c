@@ -6,9 +6,9 @@
  * them are then not linked). The input is one DNS
  * message; it is matched against a request (reply_mismatch), parsed whole
  * and up to its answer section (parse_reply), and every reader takes
- * what it needs from it: the TXT records and CNAME of a name (read_txt),
- * the MX targets (read_mx), the zone and MNAME of an SOA (zone_soa,
- * rdf_name), where example.com stands in that zone (dns_answer_apex, for
+ * what it needs from it: the TXT records and CNAME of a name (dns_read_txt),
+ * the MX targets (read_mx), the zone and MNAME of an SOA (dns_zone_soa,
+ * dns_rdf_name), where example.com stands in that zone (dns_answer_apex, for
  * check) and the addresses of an A or AAAA answer (addrs_from_answer).
  * Invariants, else abort: a name read is never empty and never longer
  * than a name may be; a TXT set keeps one text, RDATA and length per
@@ -71,7 +71,7 @@ signing_key(void)
 	return &fuzz_key;
 }
 
-/* A name made by rdf_name: not empty, not too long. */
+/* A name made by dns_rdf_name: not empty, not too long. */
 static void
 check_name(char *name)
 {
@@ -109,22 +109,22 @@ read_alike(const ldns_pkt *pkt, const char *name)
 	struct wild_part part = {&s, &cname, &again, &flag};
 
 	memset(&s, 0, sizeof(s));
-	read_txt(pkt, name, &s, &cname);
+	dns_read_txt(pkt, name, &s, &cname);
 	again = read_cname(pkt, name);
 	if ((cname == NULL) != (again == NULL) ||
 	    (cname != NULL && strcmp(cname, again) != 0) ||
 	    !wild_alike(&part, pkt, name))
 		abort();
 	check_present(&s);
-	txtset_free(&s);
+	dns_txtset_free(&s);
 	free(cname);
 	free(again);
 	for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
 		read_rrs(pkt, name, types[t], &s);
-		if (!txtset_same(&s, &s) ||
+		if (!dns_txtset_same(&s, &s) ||
 		    !wild_rrs_alike(&s, types[t], pkt, name))
 			abort();
-		txtset_free(&s);
+		dns_txtset_free(&s);
 	}
 	read_mx(pkt, name, &mx);
 	if (!wild_mx_alike(&mx, pkt, name))
@@ -141,11 +141,11 @@ read_all(const ldns_pkt *pkt)
 	struct addrset as;
 	char *cname = NULL;
 	ldns_rdf *qn = ldns_dname_new_frm_str("_mta-sts.example.com");
-	const ldns_rr *soa = qn != NULL ? zone_soa(pkt, qn) : NULL;
+	const ldns_rr *soa = qn != NULL ? dns_zone_soa(pkt, qn) : NULL;
 	int apex;
 
 	memset(&s, 0, sizeof(s));
-	read_txt(pkt, "_mta-sts.example.com", &s, &cname);
+	dns_read_txt(pkt, "_mta-sts.example.com", &s, &cname);
 	if (s.n != s.text.n)
 		abort();
 	for (size_t i = 0; i < s.n; i++)
@@ -153,15 +153,15 @@ read_all(const ldns_pkt *pkt)
 			abort();
 	if (cname != NULL)
 		check_name(cname);
-	txtset_free(&s);
+	dns_txtset_free(&s);
 	read_mx(pkt, "example.com", &mx);
 	for (size_t i = 0; i < mx.n; i++)
 		if (mx.v[i][0] == '\0' || strlen(mx.v[i]) > DNS_NAME_MAX)
 			abort();
 	strlist_free(&mx);
 	if (soa != NULL) {
-		check_name(rdf_name(ldns_rr_owner(soa)));
-		check_name(rdf_name(ldns_rr_rdf(soa, 0)));
+		check_name(dns_rdf_name(ldns_rr_owner(soa)));
+		check_name(dns_rdf_name(ldns_rr_rdf(soa, 0)));
 	}
 	ldns_rdf_deep_free(qn);
 	apex = dns_answer_apex(pkt, "_mta-sts.example.com", "example.com");
