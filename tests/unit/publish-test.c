@@ -1697,6 +1697,28 @@ test_handshake_kind(void)
 		                                   : "the port's, refused");
 }
 
+/*
+ * fetch_media_type_is(), which both the fetch and the verify ask (a
+ * text/html answer is read as a fallback page): case, blanks and tabs
+ * around the type, and parameters, do not matter; a longer type is
+ * another.
+ */
+static void
+test_media_type(void)
+{
+	ok(fetch_media_type_is("text/html\t; charset=utf-8", "text/html"),
+	   "media type: a tab before the parameters");
+	ok(fetch_media_type_is(" TEXT/PLAIN", "text/plain"),
+	   "media type: a blank before, another case");
+	ok(fetch_media_type_is("text/plain;charset=us-ascii", "text/plain"),
+	   "media type: a parameter right after");
+	ok(!fetch_media_type_is("text/htmlx", "text/html"),
+	   "media type: a longer type is another");
+	ok(!fetch_media_type_is("text/plain", "text/html"),
+	   "media type: another type");
+	ok(!fetch_media_type_is("", "text/html"), "media type: none");
+}
+
 static void
 test_verify(void)
 {
@@ -2452,6 +2474,7 @@ main(void)
 	test_program_gone();
 	test_fetch_refusals();
 	test_handshake_kind();
+	test_media_type();
 	test_verify();
 	test_threads();
 	test_leftovers();
