@@ -298,6 +298,12 @@ report_parse_warnings(struct report *rep, const char *txt, const struct diag *d,
  * A resolver for one worker: the --server address with recursion
  * desired, or the system's /etc/resolv.conf. Returns NULL with the
  * reason in d.
+ * Its questions go over UDP, and again over TCP for a truncated reply,
+ * as a sender's resolver library asks them. Not through the engine's
+ * client (dns_target_resolver(), ctx->batch), which asks over TCP only:
+ * a resolver that refuses TCP still answers senders, and check would
+ * say it does not answer; only the wildcard test's questions, which go
+ * together, are asked that way.
  */
 static ldns_resolver *
 resolver_open(const struct check_ctx *ctx, struct diag *d)
