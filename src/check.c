@@ -7,7 +7,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ldns/ldns.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,10 +68,8 @@ struct report {
 
 /* What every worker reads; set up before the threads start. */
 struct check_ctx {
-	const struct cmd_opts *o;
-	ldns_rdf *server; /* --server address, or NULL: system resolver */
-	unsigned port;
-	struct conf *conf; /* -c FILE, or NULL */
+	const struct cmd_opts *o; /* o->server: --server, or NULL */
+	struct conf *conf;        /* -c FILE, or NULL */
 	/* the same resolver, for questions asked together (pipelined over
 	 * TCP); have_batch 0: not usable, they are not asked, and batch_why
 	 * says why */
@@ -301,6 +298,12 @@ report_parse_warnings(struct report *rep, const char *txt, const struct diag *d,
  * A resolver for one worker: the --server address with recursion
  * desired, or the system's /etc/resolv.conf. Returns NULL with the
  * reason in d.
+ * Its questions go over UDP, and again over TCP for a truncated reply,
+ * as a sender's resolver library asks them. Not through the engine's
+ * client (dns_target_resolver(), ctx->batch), which asks over TCP only:
+ * a resolver that refuses TCP still answers senders, and check would
+ * say it does not answer; only the wildcard test's questions, which go
+ * together, are asked that way.
  */
 static ldns_resolver *
 resolver_open(const struct check_ctx *ctx, struct diag *d)
@@ -309,22 +312,16 @@ resolver_open(const struct check_ctx *ctx, struct diag *d)
 	ldns_status s;
 	struct timeval tv = {CHECK_DNS_TIMEOUT, 0};
 
-	if (ctx->server == NULL) {
+	if (ctx->o->server == NULL) {
 		s = ldns_resolver_new_frm_file(&res, NULL);
 		if (s != LDNS_STATUS_OK) {
 			diag_error(d, "system resolver: %s",
 			           ldns_get_errorstr_by_id(s));
 			return NULL;
 		}
-	} else {
-		res = ldns_resolver_new();
-		if (res == NULL || ldns_resolver_push_nameserver(
-		                       res, ctx->server) != LDNS_STATUS_OK) {
-			diag_error(d, "cannot set up the DNS resolver");
-			ldns_resolver_deep_free(res);
-			return NULL;
-		}
-		ldns_resolver_set_port(res, (uint16_t)ctx->port);
+	} else if ((res = dns_resolver_at(ctx->o->server, "--server", d)) ==
+	           NULL) {
+		return NULL;
 	}
 	ldns_resolver_set_recursive(res, true);
 	ldns_resolver_set_timeout(res, tv);
@@ -1009,7 +1006,7 @@ fetch_settings(struct domain_check *dc, struct fetch_opts *fo,
 		return;
 	conf_domain(ctx->conf, k, c);
 	ca = fo->ca_file == NULL && c->ca_file != NULL;
-	res = ctx->server == NULL && c->resolve.n > 0;
+	res = ctx->o->server == NULL && c->resolve.n > 0;
 	if (ca)
 		fo->ca_file = c->ca_file;
 	if (res)
@@ -1039,7 +1036,7 @@ check_policy_fetch(struct domain_check *dc)
 	memset(&fo, 0, sizeof(fo));
 	fetch_settings(dc, &fo, &conf);
 	fo.timeout = CHECK_TIMEOUT;
-	if (dc->ctx->server != NULL) {
+	if (dc->ctx->o->server != NULL) {
 		if (policy_host_resolve(dc, host, &resolve, &d) < 0) {
 			check_add(rep, CHECK_FAIL, "policy-host",
 			          RFC_8461 "3.3", "%s", d.error);
@@ -1587,76 +1584,6 @@ print_json(const struct report *reps, size_t n, int failed)
 /* ------------------------------------------------------- set-up */
 
 /*
- * --server ADDR:PORT (an IPv4 address, or [IPv6]:PORT, as in a URL) for
- * ADDR#PORT: the error says how to write it. Sets nothing otherwise.
- */
-static void
-server_port_hint(const char *arg, struct diag *d)
-{
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[16];
-	const char *colon = strrchr(arg, ':'), *a = arg;
-	size_t len;
-	int v6 = arg[0] == '[';
-
-	if (colon == NULL || colon[1] == '\0' ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return;
-	if (v6 && (colon == arg || colon[-1] != ']'))
-		return;
-	len = (size_t)(colon - arg) - (v6 ? 2 : 0);
-	a += v6 ? 1 : 0;
-	if (len == 0 || len >= sizeof(addr))
-		return;
-	memcpy(addr, a, len);
-	addr[len] = '\0';
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1)
-		return;
-	diag_error(d,
-	           "--server %s: the port follows a '#', as for dig: "
-	           "--server %s#%s",
-	           arg, addr, colon + 1);
-}
-
-/*
- * Parse --server ADDR[#PORT] (IPv4 or IPv6 address, port 1-65535,
- * default 53) into ctx. Returns 0, or -1 with the reason in d.
- */
-static int
-parse_server(const char *arg, struct check_ctx *ctx, struct diag *d)
-{
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[16];
-	unsigned long long port = 53;
-	const char *hash = strchr(arg, '#');
-	size_t len = hash ? (size_t)(hash - arg) : strlen(arg);
-	int v6;
-
-	if (len == 0 || len >= sizeof(addr) ||
-	    (hash != NULL &&
-	     (parse_uint(hash + 1, 65535, &port) < 0 || port == 0))) {
-		diag_error(d, "--server %s: expected ADDR[#PORT]", arg);
-		return -1;
-	}
-	memcpy(addr, arg, len);
-	addr[len] = '\0';
-	v6 = strchr(addr, ':') != NULL;
-	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) != 1) {
-		server_port_hint(arg, d);
-		diag_error(d, "--server %s: not an IPv4 or IPv6 address", arg);
-		return -1;
-	}
-	ctx->server = ldns_rdf_new_frm_str(
-	    v6 ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, addr);
-	if (ctx->server == NULL) {
-		diag_error(d, "--server %s: unusable address", arg);
-		return -1;
-	}
-	ctx->port = (unsigned)port;
-	return 0;
-}
-
-/*
  * Copy a domain operand into out (size DOMAIN_MAX + 1): lower case, one
  * trailing dot removed; letters, digits, '-', '_' and non-empty labels
  * of at most 63 bytes only. Returns 0, or -1.
@@ -1749,6 +1676,7 @@ int
 check_run(const struct cmd_opts *o)
 {
 	struct check_ctx ctx;
+	struct dns_server_spec spec;
 	struct report *reps;
 	struct diag d, why;
 	size_t i, n = (size_t)o->nargs;
@@ -1761,7 +1689,8 @@ check_run(const struct cmd_opts *o)
 	reps = reports_new(o, &d);
 	if (reps == NULL)
 		return check_refused(o, &d, EXIT_USAGE);
-	if (o->server != NULL && parse_server(o->server, &ctx, &why) < 0) {
+	if (o->server != NULL &&
+	    dns_server_spec_parse(o->server, "--server", &spec, &why) < 0) {
 		diag_error(&d, "check: %s", why.error);
 		rc = check_refused(o, &d, EXIT_USAGE);
 		goto out;
@@ -1794,7 +1723,6 @@ check_run(const struct cmd_opts *o)
 		print_text(&reps[i]);
 out:
 	free(reps);
-	ldns_rdf_deep_free(ctx.server);
 	conf_free(ctx.conf);
 	return rc;
 }

@@ -11,6 +11,8 @@
  * discovery's first query, and a zone set in the configuration is checked
  * to be held by the primary with authority (zone_check, once per zone:
  * zone_seen).
+ * A server to ask written "ADDR[#PORT]" (the resolver, check's --server)
+ * is read here, by dns_server_spec_parse() alone.
  */
 #include "config.h"
 
@@ -182,30 +184,137 @@ resolver_budget(ldns_resolver *res, unsigned timeout)
 	                          .tv_usec = (suseconds_t)(ms % 1000 * 1000)});
 }
 
-/* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT").
- * Returns 0, or -1 with the reason in d. */
+/* --------------------------------------------- a server's address */
+
+/* Copy the len bytes at s into addr (size INET6_ADDRSTRLEN) if they
+ * are an address of family af. Returns 1 if so, else 0. */
+static int
+addr_take(const char *s, size_t len, int af, char *addr)
+{
+	unsigned char bin[sizeof(struct in6_addr)];
+
+	if (len == 0 || len >= INET6_ADDRSTRLEN)
+		return 0;
+	memcpy(addr, s, len);
+	addr[len] = '\0';
+	return inet_pton(af, addr, bin) == 1;
+}
+
+/*
+ * spec, which is no address, written as a URL writes an address and
+ * port ("IPv4:PORT", "[IPv6]:PORT"), or with an IPv6 address in
+ * brackets ("[IPv6]", "[IPv6]#PORT"): the reason in d says how to write
+ * it (opt names the setting), and 1 is returned; else 0.
+ */
+static int
+server_spec_hint(const char *spec, const char *opt, struct diag *d)
+{
+	char addr[INET6_ADDRSTRLEN];
+	size_t v6 = spec[0] == '[';
+	const char *end = strchr(spec, v6 ? ']' : ':'), *port;
+
+	if (end == NULL || !addr_take(spec + v6, (size_t)(end - spec) - v6,
+	                              v6 ? AF_INET6 : AF_INET, addr))
+		return 0;
+	port = end + v6; /* after the ']', or at the ':' */
+	if (*port == ':' && port[1] != '\0' &&
+	    strspn(port + 1, "0123456789") == strlen(port + 1))
+		diag_error(
+		    d, "%s %s: the port follows a '#', as for dig: %s %s#%s",
+		    opt, spec, opt, addr, port + 1);
+	else if (v6 && (*port == '\0' || *port == '#'))
+		diag_error(d,
+		           "%s %s: an IPv6 address is written without "
+		           "brackets: %s %s%s",
+		           opt, spec, opt, addr, port);
+	else
+		return 0;
+	return 1;
+}
+
+/* Parse a server's "ADDR[#PORT]"; see dnsupdate.h. The port is read
+ * first: a bad one is said as such whatever the address. */
+int
+dns_server_spec_parse(const char *spec, const char *opt,
+                      struct dns_server_spec *s, struct diag *d)
+{
+	const char *hash = strchr(spec, '#');
+	size_t len = hash ? (size_t)(hash - spec) : strlen(spec);
+	unsigned long long port = 53;
+
+	if (len == 0) {
+		diag_error(d, "%s %s: expected ADDR[#PORT]", opt, spec);
+		return -1;
+	}
+	if (hash != NULL &&
+	    (parse_uint(hash + 1, 65535, &port) == -1 || port == 0)) {
+		diag_error(d,
+		           "%s %s: expected ADDR[#PORT], with a PORT from 1 "
+		           "to 65535",
+		           opt, spec);
+		return -1;
+	}
+	if (!addr_take(spec, len, AF_INET, s->addr) &&
+	    !addr_take(spec, len, AF_INET6, s->addr)) {
+		if (!server_spec_hint(spec, opt, d))
+			diag_error(d, "%s %s: not an IPv4 or IPv6 address", opt,
+			           spec);
+		return -1;
+	}
+	s->port = (unsigned)port;
+	return 0;
+}
+
+/* A resolver (ldns's defaults) asking the server s alone. Returns it,
+ * or NULL with the reason in d. */
+static ldns_resolver *
+resolver_new_at(const struct dns_server_spec *s, struct diag *d)
+{
+	ldns_rdf *ns = ldns_rdf_new_frm_str(
+	    strchr(s->addr, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A,
+	    s->addr);
+	ldns_resolver *res = ns != NULL ? ldns_resolver_new() : NULL;
+
+	/* ldns fails these only when memory runs out; the nameserver
+	 * pushed is a copy */
+	if (res == NULL ||
+	    ldns_resolver_push_nameserver(res, ns) != LDNS_STATUS_OK) {
+		diag_error(d,
+		           "cannot set up a DNS resolver asking %s port %u: "
+		           "out of memory",
+		           s->addr, s->port);
+		ldns_resolver_deep_free(res);
+		res = NULL;
+	} else {
+		ldns_resolver_set_port(res, (uint16_t)s->port);
+	}
+	ldns_rdf_deep_free(ns);
+	return res;
+}
+
+/* A resolver asking the server at spec; see dnsupdate.h. */
+ldns_resolver *
+dns_resolver_at(const char *spec, const char *opt, struct diag *d)
+{
+	struct dns_server_spec s;
+
+	if (dns_server_spec_parse(spec, opt, &s, d) == -1)
+		return NULL;
+	return resolver_new_at(&s, d);
+}
+
+/* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT", the
+ * `resolver` setting). Returns 0, or -1 with the reason in d. */
 static int
 resolver_at(struct finder *f, const char *spec, struct diag *d)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned long long port = 53;
-	const char *hash = strchr(spec, '#');
-	ldns_rdf *ns;
+	struct dns_server_spec s;
 
-	snprintf(addr, sizeof(addr), "%.*s",
-	         (int)(hash ? (size_t)(hash - spec) : strlen(spec)), spec);
-	ns = ldns_rdf_new_frm_str(
-	    strchr(addr, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, addr);
-	if (ns == NULL || (hash && parse_uint(hash + 1, 65535, &port))) {
-		ldns_rdf_deep_free(ns);
-		diag_error(d, "resolver \"%s\" is not ADDR or ADDR#PORT", spec);
+	if (dns_server_spec_parse(spec, "resolver", &s, d) == -1 ||
+	    (f->res = resolver_new_at(&s, d)) == NULL)
 		return -1;
-	}
-	f->res = ldns_resolver_new();
-	ldns_resolver_push_nameserver(f->res, ns);
-	ldns_rdf_deep_free(ns);
-	ldns_resolver_set_port(f->res, (uint16_t)port);
-	snprintf(f->name, sizeof(f->name), "resolver %s port %llu", addr, port);
+	snprintf(f->name, sizeof(f->name), "resolver %s port %u", s.addr,
+	         s.port);
 	return 0;
 }
 

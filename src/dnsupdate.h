@@ -294,13 +294,45 @@ int dns_probe_name(const char *name, char *out, size_t size);
 int dns_state_wildcards(const struct dns_target *t, const char *domain, int sts,
                         int tlsrpt, struct dns_state *st, struct diag *d);
 
+/* A DNS server to ask, as dns_server_spec_parse() reads it. */
+struct dns_server_spec {
+	char addr[INET6_ADDRSTRLEN]; /* IPv4 or IPv6, as written */
+	unsigned port;               /* 1-65535 */
+};
+
+/*
+ * Parse spec, a DNS server written "ADDR" or "ADDR#PORT" as dig and
+ * nsupdate write it (an IPv4 or IPv6 address, a port from 1 to 65535,
+ * 53 unless given), into s: check's --server and the engine's resolver
+ * (below) are read by it alone. Returns 0, or -1 with the reason in d,
+ * which begins "OPT SPEC: " (opt: what the caller calls it, "--server")
+ * and, for an address and port written as in a URL ("IPv4:PORT",
+ * "[IPv6]:PORT") or an IPv6 address in brackets, says what to write.
+ */
+int dns_server_spec_parse(const char *spec, const char *opt,
+                          struct dns_server_spec *s, struct diag *d);
+
+/* ldns's resolver, for check's single questions */
+struct ldns_struct_resolver;
+
+/*
+ * A new ldns resolver (ldns's defaults: UDP, then TCP for a truncated
+ * reply) asking the server at spec ("ADDR" or "ADDR#PORT", read by
+ * dns_server_spec_parse() with opt) alone; the caller sets its timeouts
+ * and frees it (ldns_resolver_deep_free()). Returns NULL with the reason
+ * in d: spec is not one, or ldns could not allocate it.
+ */
+struct ldns_struct_resolver *dns_resolver_at(const char *spec, const char *opt,
+                                             struct diag *d);
+
 /*
  * A target that is a resolver, not a primary, for check, which asks what
- * senders see: the server at spec ("ADDR" or "ADDR#PORT", IPv4 or IPv6),
- * or with spec NULL the nameservers of the system's resolv.conf (at most
- * DNS_ADDR_MAX, tried in turn), asked over TCP as a primary is but with
- * recursion desired (t->recurse), unsigned, within timeout seconds an
- * address. t->zone is empty. Returns 0, or -1 with the reason in d.
+ * senders see: the server at spec ("ADDR" or "ADDR#PORT", IPv4 or IPv6,
+ * read by dns_server_spec_parse() as "resolver"), or with spec NULL the
+ * nameservers of the system's resolv.conf (at most DNS_ADDR_MAX, tried
+ * in turn), asked over TCP as a primary is but with recursion desired
+ * (t->recurse), unsigned, within timeout seconds an address. t->zone is
+ * empty. Returns 0, or -1 with the reason in d.
  */
 int dns_target_resolver(const char *spec, unsigned timeout,
                         struct dns_target *t, struct diag *d);

@@ -1,36 +1,49 @@
 /*
  * check-args-fuzz.c - fuzz target for the operands check reads from its
- * command line: the --server address (parse_server, with the hint of
- * server_port_hint) and a domain (domain_normalize). It includes
+ * command line: the --server address (dns_server_spec_parse(), the
+ * engine's, with its hints) and a domain (domain_normalize). It includes
  * src/check.c to reach them (the library's check.o is then not linked).
  * The input, cut at its first NUL byte as an argument is, is taken as
  * both. Invariants, else abort: a refusal says why and a success says
- * nothing; an address taken has a port from 1 to 65535; a domain taken
+ * nothing; an address taken is one, has a port from 1 to 65535, and
+ * makes a resolver asking it alone at that port; a domain taken
  * is lower case letters, digits, '-' and '_' in labels of 1 to 63 bytes,
  * at most DOMAIN_MAX long, normalised again to itself, and its names
  * fit the buffers check writes them into.
  */
 #include "../../src/check.c"
 
+#include <arpa/inet.h>
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* --server arg. */
+/* --server arg, read by the engine's parser (dns_server_spec_parse()),
+ * and the resolver made of it. */
 static void
 fuzz_server(const char *arg)
 {
-	struct check_ctx ctx;
+	struct dns_server_spec s;
+	unsigned char bin[sizeof(struct in6_addr)];
+	ldns_resolver *res;
 	struct diag d;
 
-	memset(&ctx, 0, sizeof(ctx));
+	memset(&s, 0x5a, sizeof(s));
 	diag_init(&d);
-	if (parse_server(arg, &ctx, &d) == 0) {
-		if (diag_failed(&d) || ctx.server == NULL || ctx.port == 0 ||
-		    ctx.port > 65535)
+	if (dns_server_spec_parse(arg, "--server", &s, &d) == -1) {
+		if (!diag_failed(&d) || strncmp(d.error, "--server ", 9) != 0)
 			abort();
-	} else if (!diag_failed(&d) || ctx.server != NULL) {
-		abort();
+		return;
 	}
-	ldns_rdf_deep_free(ctx.server);
+	if (diag_failed(&d) || s.port == 0 || s.port > 65535 ||
+	    memchr(s.addr, '\0', sizeof(s.addr)) == NULL ||
+	    (inet_pton(AF_INET, s.addr, bin) != 1 &&
+	     inet_pton(AF_INET6, s.addr, bin) != 1))
+		abort();
+	res = dns_resolver_at(arg, "--server", &d);
+	if (res == NULL || ldns_resolver_nameserver_count(res) != 1 ||
+	    ldns_resolver_port(res) != s.port)
+		abort();
+	ldns_resolver_deep_free(res);
 }
 
 /* A domain operand. */

@@ -3,8 +3,9 @@
  * change, what is deleted and added, and the nsupdate-like dry-run text
  * (prerequisites, quoting, long texts split into character-strings,
  * CNAME refusal), that a target holds its own zone name, how a
- * refusal names what a domain gets from a wildcard, and what a negative
- * answer's SOA tells check of a domain's place in its zone.
+ * refusal names what a domain gets from a wildcard, what a negative
+ * answer's SOA tells check of a domain's place in its zone, and how a
+ * server written ADDR[#PORT] is read (check's --server, the resolver).
  */
 #include "config.h"
 
@@ -672,6 +673,116 @@ test_answer_apex(void)
 	}
 }
 
+/* A DNS server written "ADDR[#PORT]" (check's --server, the engine's
+ * resolver): read by one parser, whose messages say what to write. */
+static void
+test_server_spec(void)
+{
+	static const struct {
+		const char *spec, *addr; /* addr NULL: refused, msg says */
+		unsigned port;
+		const char *msg;
+	} t[] = {
+	    {"192.0.2.53", "192.0.2.53", 53, NULL},
+	    {"192.0.2.53#5353", "192.0.2.53", 5353, NULL},
+	    {"2001:db8::53#65535", "2001:db8::53", 65535, NULL},
+	    {"::1#1", "::1", 1, NULL},
+	    {"::1:5353", "::1:5353", 53, NULL}, /* an IPv6 address */
+	    {"192.0.2.53#0", NULL, 0,
+	     "-s 192.0.2.53#0: expected ADDR[#PORT], with a PORT from 1 to "
+	     "65535"},
+	    {"192.0.2.53#65536", NULL, 0,
+	     "-s 192.0.2.53#65536: expected ADDR[#PORT], with a PORT from 1 "
+	     "to 65535"},
+	    {"192.0.2.53#", NULL, 0,
+	     "-s 192.0.2.53#: expected ADDR[#PORT], with a PORT from 1 to "
+	     "65535"},
+	    {"192.0.2.53#53#54", NULL, 0,
+	     "-s 192.0.2.53#53#54: expected ADDR[#PORT], with a PORT from 1 "
+	     "to 65535"},
+	    {"#53", NULL, 0, "-s #53: expected ADDR[#PORT]"},
+	    {"", NULL, 0, "-s : expected ADDR[#PORT]"},
+	    {"ns.example.com#53", NULL, 0,
+	     "-s ns.example.com#53: not an IPv4 or IPv6 address"},
+	    {"192.0.2.530", NULL, 0,
+	     "-s 192.0.2.530: not an IPv4 or IPv6 address"},
+	    {"0000:0000:0000:0000:0000:ffff:255.255.255.2559", NULL, 0,
+	     "-s 0000:0000:0000:0000:0000:ffff:255.255.255.2559: not an IPv4 "
+	     "or IPv6 address"},
+	    {"192.0.2.53:5353", NULL, 0,
+	     "-s 192.0.2.53:5353: the port follows a '#', as for dig: -s "
+	     "192.0.2.53#5353"},
+	    {"[::1]:5353", NULL, 0,
+	     "-s [::1]:5353: the port follows a '#', as for dig: -s "
+	     "::1#5353"},
+	    {"[::1]#5353", NULL, 0,
+	     "-s [::1]#5353: an IPv6 address is written without brackets: "
+	     "-s ::1#5353"},
+	    {"[::1]", NULL, 0,
+	     "-s [::1]: an IPv6 address is written without brackets: -s "
+	     "::1"},
+	    {"192.0.2.53:x", NULL, 0,
+	     "-s 192.0.2.53:x: not an IPv4 or IPv6 address"},
+	    {"[192.0.2.53]", NULL, 0,
+	     "-s [192.0.2.53]: not an IPv4 or IPv6 address"},
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		struct dns_server_spec s;
+		struct diag d;
+		int rc;
+
+		diag_init(&d);
+		memset(&s, 0, sizeof(s));
+		rc = dns_server_spec_parse(t[i].spec, "-s", &s, &d);
+		if (t[i].addr != NULL)
+			ok(rc == 0 && strcmp(s.addr, t[i].addr) == 0 &&
+			       s.port == t[i].port,
+			   "server \"%s\": %s port %u (%d %s port %u)",
+			   t[i].spec, t[i].addr, t[i].port, rc, s.addr, s.port);
+		else
+			is_str(rc == -1 ? d.error : "(taken)", t[i].msg,
+			       "server \"%s\": refused, saying so", t[i].spec);
+	}
+}
+
+/* The engine's resolver is read by that parser: port 0 was taken, and
+ * an ldns resolver is set up at the address and port given. */
+static void
+test_resolver_spec(void)
+{
+	struct dns_target t;
+	ldns_resolver *res;
+	struct diag d;
+	char *a;
+
+	diag_init(&d);
+	ok(dns_target_resolver("127.0.0.1#0", 5, &t, &d) == -1,
+	   "resolver with port 0: refused");
+	is_str(d.error,
+	       "resolver 127.0.0.1#0: expected ADDR[#PORT], with a PORT from "
+	       "1 to 65535",
+	       "resolver with port 0: the message says why");
+	diag_init(&d);
+	ok(dns_target_resolver("::1#5353", 5, &t, &d) == 0 && t.naddr == 1 &&
+	       t.addr[0].ss_family == AF_INET6 &&
+	       ntohs(t.addr[0].sin6.sin6_port) == 5353 && t.recurse,
+	   "resolver ::1#5353: one IPv6 address, port 5353, recursion");
+	diag_init(&d);
+	res = dns_resolver_at("192.0.2.53#5353", "-s", &d);
+	ok(res != NULL && ldns_resolver_nameserver_count(res) == 1 &&
+	       ldns_resolver_port(res) == 5353,
+	   "dns_resolver_at: one nameserver, port 5353");
+	a = res ? ldns_rdf2str(ldns_resolver_nameservers(res)[0]) : NULL;
+	is_str(a, "192.0.2.53", "dns_resolver_at: the address given");
+	free(a);
+	ldns_resolver_deep_free(res);
+	diag_init(&d);
+	ok(dns_resolver_at("192.0.2.53:53", "-s", &d) == NULL &&
+	       strstr(d.error, "as for dig: -s 192.0.2.53#53") != NULL,
+	   "dns_resolver_at: a spec refused, with the parser's reason");
+}
+
 int
 main(void)
 {
@@ -688,5 +799,7 @@ main(void)
 	test_wild_record();
 	test_wild_verdict();
 	test_answer_apex();
+	test_server_spec();
+	test_resolver_spec();
 	return done_testing();
 }
