@@ -266,7 +266,9 @@ resolver_silent(const struct finder *f, const char *name, ldns_rr_type type,
 }
 
 /* Ask the finder for name/type. Returns 0 with *ans (NOERROR or
- * NXDOMAIN) to free, or -1 with the reason in d. */
+ * NXDOMAIN) to free; 1 with *ans the answer to f->pre's first query,
+ * which that batch still holds (dns_target_find_read() keeps it); or -1
+ * with the reason in d. */
 static int
 finder_ask(struct finder *f, const char *name, ldns_rr_type type,
            ldns_pkt **ans, struct diag *d)
@@ -284,8 +286,7 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		if (dns_batch_check(f->t, b, 0, 0, d) == -1)
 			return -1;
 		*ans = b->ans[0];
-		b->ans[0] = NULL;
-		return 0;
+		return 1;
 	}
 	if (f->res == NULL)
 		return dns_query_primary(f->t, name, type, 0, ans, d);
@@ -391,9 +392,9 @@ ask_soa(struct finder *f, const char *name, char *zone, char *mname,
 	ldns_rdf *qn;
 	const ldns_rr *soa;
 	char *z, *m;
-	int found = 0;
+	int found = 0, held = finder_ask(f, name, LDNS_RR_TYPE_SOA, &ans, d);
 
-	if (finder_ask(f, name, LDNS_RR_TYPE_SOA, &ans, d) == -1)
+	if (held == -1)
 		return -1;
 	qn = ldns_dname_new_frm_str(name);
 	soa = dns_zone_soa(ans, qn);
@@ -406,7 +407,8 @@ ask_soa(struct finder *f, const char *name, char *zone, char *mname,
 		free(m);
 	}
 	ldns_rdf_deep_free(qn);
-	ldns_pkt_free(ans);
+	if (!held)
+		ldns_pkt_free(ans);
 	return found;
 }
 
@@ -527,11 +529,13 @@ resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
                    unsigned port, struct addrset *as, struct diag *d)
 {
 	ldns_pkt *ans;
+	int held = finder_ask(f, host, type, &ans, d);
 
-	if (finder_ask(f, host, type, &ans, d) == -1)
+	if (held == -1)
 		return -1;
 	addrs_from_answer(ans, type, port, as);
-	ldns_pkt_free(ans);
+	if (!held)
+		ldns_pkt_free(ans);
 	return 0;
 }
 
@@ -931,6 +935,15 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
  * only once the target is found, in the same order as the queries asked
  * one by one, so the results and messages are the same. With a server
  * and a zone configured, the zone's SOA goes out with them instead.
+ *
+ * The answer to that first SOA query, at _mta-sts.<domain>, is the one
+ * dns_state_zones() would ask of the same primary under the same key
+ * for a domain that changes, so st keeps it (st->sts_soa) and that
+ * question is asked once. Only there: with no server, the discovery's
+ * SOA queries go to a resolver, whose answer (unsigned, recursion
+ * desired, maybe from a cache or another view) is no substitute for the
+ * primary's own authoritative one, which dns_state_zones() then asks;
+ * with a zone set, the discovery asks no SOA at _mta-sts.<domain>.
  */
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
@@ -960,6 +973,10 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		rc = -1;
 	else if (dns_state_take(t, &b, 1, domain, 0, names, st, d) == -1)
 		rc = -2;
+	if (rc == 0 && b.k > 0) { /* the discovery's first, checked there */
+		st->sts_soa = b.ans[0];
+		b.ans[0] = NULL;
+	}
 	dns_batch_free(&b);
 	return rc;
 }
