@@ -631,8 +631,8 @@ dns_state_read(const struct dns_target *t, const char *domain, unsigned names,
 /*
  * Ask t for the zones of domain's two names; see dnsupdate.h. The answer
  * at _mta-sts.<domain> that st keeps (st->sts_soa: t's own, to the same
- * question, from the discovery's first exchange with it) is taken instead
- * of asking it again; the other is asked as ever.
+ * question, asked with the first reads) is taken instead of asking it
+ * again; the other is asked as ever.
  */
 int
 dns_state_zones(const struct dns_target *t, const char *domain, unsigned names,

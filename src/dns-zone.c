@@ -898,6 +898,25 @@ zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
 	return 1;
 }
 
+/*
+ * Keep in st the answer to query 0 of b, sent to the primary, when it is
+ * the SOA of _mta-sts.<domain>: the question that dns_state_zones() asks
+ * of the same primary under the same key for a domain that changes, which
+ * then takes this answer instead (dns_target_find_read() says where).
+ */
+static void
+keep_sts_soa(struct batch *b, const char *domain, struct dns_state *st)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if (b->k == 0 || b->q[0].type != LDNS_RR_TYPE_SOA ||
+	    ascii_casecmp(b->q[0].name, name) != 0)
+		return;
+	st->sts_soa = b->ans[0];
+	b->ans[0] = NULL;
+}
+
 /* Read the state of domain from t, whose zone was configured, and check
  * that zone (zone_check()) with the same batch unless it was found there
  * already. Returns 0; -1 if the zone is not there; -2 if the state could
@@ -923,6 +942,8 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
 		rc = -1;
 	else if (dns_state_take(t, &b, first, domain, 0, names, st, d) == -1)
 		rc = -2;
+	if (rc == 0 && first == 1) /* a zone _mta-sts.<domain> of its own */
+		keep_sts_soa(&b, domain, st);
 	dns_batch_free(&b);
 	return rc;
 }
@@ -939,11 +960,13 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
  * The answer to that first SOA query, at _mta-sts.<domain>, is the one
  * dns_state_zones() would ask of the same primary under the same key
  * for a domain that changes, so st keeps it (st->sts_soa) and that
- * question is asked once. Only there: with no server, the discovery's
- * SOA queries go to a resolver, whose answer (unsigned, recursion
- * desired, maybe from a cache or another view) is no substitute for the
- * primary's own authoritative one, which dns_state_zones() then asks;
- * with a zone set, the discovery asks no SOA at _mta-sts.<domain>.
+ * question is asked once; so is the answer to the SOA of a configured
+ * zone that is _mta-sts.<domain> itself. Only those: with no server, the
+ * discovery's SOA queries go to a resolver, whose answer (unsigned,
+ * recursion desired, maybe from a cache or another view) is no
+ * substitute for the primary's own authoritative one, which
+ * dns_state_zones() then asks; a configured zone above the name is
+ * another question.
  */
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
@@ -973,10 +996,8 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		rc = -1;
 	else if (dns_state_take(t, &b, 1, domain, 0, names, st, d) == -1)
 		rc = -2;
-	if (rc == 0 && b.k > 0) { /* the discovery's first, checked there */
-		st->sts_soa = b.ans[0];
-		b.ans[0] = NULL;
-	}
+	if (rc == 0) /* the discovery's first answer, checked there */
+		keep_sts_soa(&b, domain, st);
 	dns_batch_free(&b);
 	return rc;
 }

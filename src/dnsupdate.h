@@ -168,12 +168,13 @@ struct dns_state {
 	 * was answered NXDOMAIN without a CNAME, so no wildcard answers
 	 * <domain> (it would answer those names too) */
 	int below_nxdomain;
-	/* set by dns_target_find_read() with `server` and no `zone`: the
-	 * primary's answer (TSIG-verified with the key, as every reply of
-	 * the target is) to the SOA query at _mta-sts.<domain> that began
-	 * the zone discovery, kept for dns_state_zones(), which takes it
-	 * instead of asking again; freed by dns_state_drop_soa() or
-	 * dns_state_free(). Never a resolver's answer */
+	/* set by dns_target_find_read() with `server` and no `zone` (or
+	 * `zone` _mta-sts.<domain>): the primary's answer (TSIG-verified
+	 * with the key, as every reply of the target is) to the SOA query at
+	 * _mta-sts.<domain> that began the zone discovery (or checked the
+	 * zone), kept for dns_state_zones(), which takes it instead of
+	 * asking again; freed by dns_state_drop_soa() or dns_state_free().
+	 * Never a resolver's answer */
 	struct ldns_struct_pkt *sts_soa;
 	/* set by dns_state_wildcards(): what <domain> has only through a
 	 * wildcard (DNS_WILD_*; the name does not exist), which creating a
@@ -245,7 +246,7 @@ void dns_state_free(struct dns_state *st);
  * with t->zone: either name may be a zone of its own. A sync run asks it
  * only for a domain that changes, before anything is written for it. The
  * answer at _mta-sts.<domain> that st keeps (st->sts_soa, t's answer to
- * the discovery's first question) is taken, not asked again: with no
+ * that question with the first reads) is taken, not asked again: with no
  * _smtp._tls name to ask, nothing is sent. st must be the state read with
  * t for domain. Returns 0, or -1 with the reason in d (server, port and
  * rcode named). */
@@ -366,7 +367,8 @@ int dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * state could not be read. The reason is in d; st is left empty unless
  * 0 is returned. names as dns_state_read() takes it. With server and no
  * zone, st keeps the primary's answer to the first SOA query of the
- * discovery, at _mta-sts.<domain> (st->sts_soa), for dns_state_zones().
+ * discovery, at _mta-sts.<domain> (st->sts_soa), for dns_state_zones();
+ * with server and zone _mta-sts.<domain>, its answer to that zone's SOA.
  */
 int dns_target_find_read(const char *domain, const char *zone,
                          const char *server, unsigned port,

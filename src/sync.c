@@ -1463,8 +1463,9 @@ plan_mx_gate(struct domain_run *r)
  * keeps its last good state. One round trip at most, asked of no domain
  * that has nothing to change: its records are right where they are, and
  * no run with nothing to change waits for it. The SOA of _mta-sts that
- * the zone discovery asked of the primary (with `server` and no `zone`)
- * is not asked again (dns_state_zones()).
+ * the primary was asked already (with `server`, by the zone discovery, or
+ * as the SOA of a `zone` that is that name) is not asked again
+ * (dns_state_zones()).
  */
 static int
 plan_zones(struct domain_run *r)
