@@ -68,31 +68,39 @@ query_wire(const char *name, ldns_rr_type type, int rd, struct buf *q)
 	return 0;
 }
 
-/* Send the queries of b to t at once, over TCP (signed when t has a key,
- * RD set only for a resolver), and take the replies. dns_send_wires()
- * reports into a diag, which is on the heap: a batch is sent at the
- * bottom of the deepest frames of a worker. */
-void
-dns_batch_send(const struct dns_target *t, struct batch *b)
+/* Send the queries of b from first on to t at once, over TCP (signed
+ * when t has a key, RD set only for a resolver), and take the replies;
+ * those before first hold replies of t already, which the caller put in
+ * b->ans (none left to send: nothing is, and no connection is used).
+ * dns_send_wires() reports into a diag, which is on the heap: a batch is
+ * sent at the bottom of the deepest frames of a worker. */
+static void
+batch_send_from(const struct dns_target *t, struct batch *b, size_t first)
 {
-	struct diag *e = xmalloc(sizeof(*e));
+	struct diag *e;
 	struct buf q[QUERY_MAX];
+	size_t n = b->n - first, i;
 	unsigned answer_only = 0;
-	size_t i;
 
-	diag_init(e);
-	b->k = 0;
+	b->k = first;
 	memset(&b->fail, 0, sizeof(b->fail));
 	b->fail.rcode = -1;
 	b->sent_ms = dns_mono_ms();
-	for (i = 0; i < b->n; i++) {
+	if (n == 0) { /* as dns_send_wires() would leave them */
+		snprintf(b->where, sizeof(b->where), "server %s", t->server);
+		b->err[0] = '\0';
+		return;
+	}
+	e = xmalloc(sizeof(*e));
+	diag_init(e);
+	for (i = 0; i < n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
-		if (b->q[i].type != LDNS_RR_TYPE_SOA)
+		if (b->q[first + i].type != LDNS_RR_TYPE_SOA)
 			answer_only |= 1u << i;
 	}
-	for (i = 0; i < b->n; i++) {
-		const struct query *qi = &b->q[i];
+	for (i = 0; i < n; i++) {
+		const struct query *qi = &b->q[first + i];
 
 		if (query_wire(qi->name, qi->type, t->recurse, &q[i]) == -1) {
 			diag_error(e, "%s is not a valid domain name",
@@ -100,13 +108,21 @@ dns_batch_send(const struct dns_target *t, struct batch *b)
 			break;
 		}
 	}
-	if (i == b->n)
-		b->k = dns_send_wires(t, q, b->n, answer_only, b->ans, b->where,
-		                      sizeof(b->where), &b->fail, e);
-	for (i = 0; i < b->n; i++)
+	if (i == n)
+		b->k += dns_send_wires(t, q, n, answer_only, b->ans + first,
+		                       b->where, sizeof(b->where), &b->fail, e);
+	for (i = 0; i < n; i++)
 		buf_free(&q[i]);
 	str_copy(b->err, sizeof(b->err), e->error);
 	free(e);
+}
+
+/* Send the queries of b to t at once and take the replies
+ * (batch_send_from()). */
+void
+dns_batch_send(const struct dns_target *t, struct batch *b)
+{
+	batch_send_from(t, b, 0);
 }
 
 /*
@@ -612,23 +628,41 @@ dns_state_read(const struct dns_target *t, const char *domain, unsigned names,
 	return dns_state_ask(t, domain, 1, 0, names, st, d);
 }
 
-/* Ask t for the zones of domain's two names; see dnsupdate.h. */
+/*
+ * Ask t for the zones of domain's two names; see dnsupdate.h. The answer
+ * at _mta-sts.<domain> that st keeps (st->sts_soa: t's own, to the same
+ * question, asked with the first reads) is taken instead of asking it
+ * again; the other is asked as ever.
+ */
 int
 dns_state_zones(const struct dns_target *t, const char *domain, unsigned names,
                 struct dns_state *st, struct diag *d)
 {
 	struct batch b;
+	size_t first = 0;
 	int rc;
 
 	b.n = 0;
 	names_batch(&b, domain, LDNS_RR_TYPE_SOA, names);
-	dns_batch_send(t, &b);
+	if (st->sts_soa != NULL) {
+		b.ans[first++] = st->sts_soa; /* b frees it now */
+		st->sts_soa = NULL;
+	}
+	batch_send_from(t, &b, first);
 	state_zone(t, &b, 0, DNS_NAME_STS, st);
 	if (b.n > 1)
 		state_zone(t, &b, 1, DNS_NAME_TLSRPT, st);
 	rc = batch_check_from(t, &b, 0, 0, d);
 	dns_batch_free(&b);
 	return rc;
+}
+
+/* Free the answer st keeps for dns_state_zones(); see dnsupdate.h. */
+void
+dns_state_drop_soa(struct dns_state *st)
+{
+	ldns_pkt_free(st->sts_soa);
+	st->sts_soa = NULL;
 }
 
 /* Free what st holds (st itself belongs to the caller) and clear it. */
@@ -644,6 +678,7 @@ dns_state_free(struct dns_state *st)
 	free(st->domain_cname);
 	free(st->sts_zone);
 	free(st->tlsrpt_zone);
+	ldns_pkt_free(st->sts_soa);
 	dns_txtset_free(&st->sts);
 	dns_txtset_free(&st->tlsrpt);
 	strlist_free(&st->mx);

@@ -375,7 +375,9 @@ resolver_silent(const struct finder *f, const char *name, ldns_rr_type type,
 }
 
 /* Ask the finder for name/type. Returns 0 with *ans (NOERROR or
- * NXDOMAIN) to free, or -1 with the reason in d. */
+ * NXDOMAIN) to free; 1 with *ans the answer to f->pre's first query,
+ * which that batch still holds (dns_target_find_read() keeps it); or -1
+ * with the reason in d. */
 static int
 finder_ask(struct finder *f, const char *name, ldns_rr_type type,
            ldns_pkt **ans, struct diag *d)
@@ -393,8 +395,7 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		if (dns_batch_check(f->t, b, 0, 0, d) == -1)
 			return -1;
 		*ans = b->ans[0];
-		b->ans[0] = NULL;
-		return 0;
+		return 1;
 	}
 	if (f->res == NULL)
 		return dns_query_primary(f->t, name, type, 0, ans, d);
@@ -500,9 +501,9 @@ ask_soa(struct finder *f, const char *name, char *zone, char *mname,
 	ldns_rdf *qn;
 	const ldns_rr *soa;
 	char *z, *m;
-	int found = 0;
+	int found = 0, held = finder_ask(f, name, LDNS_RR_TYPE_SOA, &ans, d);
 
-	if (finder_ask(f, name, LDNS_RR_TYPE_SOA, &ans, d) == -1)
+	if (held == -1)
 		return -1;
 	qn = ldns_dname_new_frm_str(name);
 	soa = dns_zone_soa(ans, qn);
@@ -515,7 +516,8 @@ ask_soa(struct finder *f, const char *name, char *zone, char *mname,
 		free(m);
 	}
 	ldns_rdf_deep_free(qn);
-	ldns_pkt_free(ans);
+	if (!held)
+		ldns_pkt_free(ans);
 	return found;
 }
 
@@ -636,11 +638,13 @@ resolve_mname_type(struct finder *f, const char *host, ldns_rr_type type,
                    unsigned port, struct addrset *as, struct diag *d)
 {
 	ldns_pkt *ans;
+	int held = finder_ask(f, host, type, &ans, d);
 
-	if (finder_ask(f, host, type, &ans, d) == -1)
+	if (held == -1)
 		return -1;
 	addrs_from_answer(ans, type, port, as);
-	ldns_pkt_free(ans);
+	if (!held)
+		ldns_pkt_free(ans);
 	return 0;
 }
 
@@ -1003,6 +1007,25 @@ zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
 	return 1;
 }
 
+/*
+ * Keep in st the answer to query 0 of b, sent to the primary, when it is
+ * the SOA of _mta-sts.<domain>: the question that dns_state_zones() asks
+ * of the same primary under the same key for a domain that changes, which
+ * then takes this answer instead (dns_target_find_read() says where).
+ */
+static void
+keep_sts_soa(struct batch *b, const char *domain, struct dns_state *st)
+{
+	char name[DNS_NAME_MAX + 16];
+
+	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+	if (b->k == 0 || b->q[0].type != LDNS_RR_TYPE_SOA ||
+	    ascii_casecmp(b->q[0].name, name) != 0)
+		return;
+	st->sts_soa = b->ans[0];
+	b->ans[0] = NULL;
+}
+
 /* Read the state of domain from t, whose zone was configured, and check
  * that zone (zone_check()) with the same batch unless it was found there
  * already. Returns 0; -1 if the zone is not there; -2 if the state could
@@ -1028,6 +1051,8 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
 		rc = -1;
 	else if (dns_state_take(t, &b, first, domain, 0, names, st, d) == -1)
 		rc = -2;
+	if (rc == 0 && first == 1) /* a zone _mta-sts.<domain> of its own */
+		keep_sts_soa(&b, domain, st);
 	dns_batch_free(&b);
 	return rc;
 }
@@ -1040,6 +1065,17 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
  * only once the target is found, in the same order as the queries asked
  * one by one, so the results and messages are the same. With a server
  * and a zone configured, the zone's SOA goes out with them instead.
+ *
+ * The answer to that first SOA query, at _mta-sts.<domain>, is the one
+ * dns_state_zones() would ask of the same primary under the same key
+ * for a domain that changes, so st keeps it (st->sts_soa) and that
+ * question is asked once; so is the answer to the SOA of a configured
+ * zone that is _mta-sts.<domain> itself. Only those: with no server, the
+ * discovery's SOA queries go to a resolver, whose answer (unsigned,
+ * recursion desired, maybe from a cache or another view) is no
+ * substitute for the primary's own authoritative one, which
+ * dns_state_zones() then asks; a configured zone above the name is
+ * another question.
  */
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
@@ -1069,6 +1105,8 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 		rc = -1;
 	else if (dns_state_take(t, &b, 1, domain, 0, names, st, d) == -1)
 		rc = -2;
+	if (rc == 0) /* the discovery's first answer, checked there */
+		keep_sts_soa(&b, domain, st);
 	dns_batch_free(&b);
 	return rc;
 }

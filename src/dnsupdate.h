@@ -22,6 +22,10 @@
 
 #define DNS_NAME_MAX 255
 
+/* ldns's answer (ldns_pkt): kept in a state (dns_state.sts_soa), and
+ * read by check, which asks its own */
+struct ldns_struct_pkt;
+
 /* An address of a primary with its port set: ss_family says which
  * member holds it (AF_INET: sin, AF_INET6: sin6). */
 union dns_addr {
@@ -164,6 +168,14 @@ struct dns_state {
 	 * was answered NXDOMAIN without a CNAME, so no wildcard answers
 	 * <domain> (it would answer those names too) */
 	int below_nxdomain;
+	/* set by dns_target_find_read() with `server` and no `zone` (or
+	 * `zone` _mta-sts.<domain>): the primary's answer (TSIG-verified
+	 * with the key, as every reply of the target is) to the SOA query at
+	 * _mta-sts.<domain> that began the zone discovery (or checked the
+	 * zone), kept for dns_state_zones(), which takes it instead of
+	 * asking again; freed by dns_state_drop_soa() or dns_state_free().
+	 * Never a resolver's answer */
+	struct ldns_struct_pkt *sts_soa;
 	/* set by dns_state_wildcards(): what <domain> has only through a
 	 * wildcard (DNS_WILD_*; the name does not exist), which creating a
 	 * name below it would hide; 0 when it has nothing to lose that way */
@@ -232,10 +244,17 @@ void dns_state_free(struct dns_state *st);
  * the zone of each into st (st->sts_zone, st->tlsrpt_zone; a referral
  * to other nameservers flagged in st->away), which the caller compares
  * with t->zone: either name may be a zone of its own. A sync run asks it
- * only for a domain that changes, before anything is written for it.
- * Returns 0, or -1 with the reason in d (server, port and rcode named). */
+ * only for a domain that changes, before anything is written for it. The
+ * answer at _mta-sts.<domain> that st keeps (st->sts_soa, t's answer to
+ * that question with the first reads) is taken, not asked again: with no
+ * _smtp._tls name to ask, nothing is sent. st must be the state read with
+ * t for domain. Returns 0, or -1 with the reason in d (server, port and
+ * rcode named). */
 int dns_state_zones(const struct dns_target *t, const char *domain,
                     unsigned names, struct dns_state *st, struct diag *d);
+/* Free the answer st keeps for dns_state_zones() (st->sts_soa), when
+ * the caller will not ask it: it is not held while st waits. */
+void dns_state_drop_soa(struct dns_state *st);
 
 /* Put into out (size at least DNS_NAME_MAX + 16) a name just below name
  * that surely does not exist, which a wildcard answers alike only if name
@@ -337,9 +356,6 @@ struct ldns_struct_resolver *dns_resolver_at(const char *spec, const char *opt,
 int dns_target_resolver(const char *spec, unsigned timeout,
                         struct dns_target *t, struct diag *d);
 
-/* ldns's answer (ldns_pkt), for check, which reads its own */
-struct ldns_struct_pkt;
-
 /*
  * Is domain its zone's apex, by the answer ans to a query at name, a name
  * below domain, that holds no record there and no CNAME (NXDOMAIN or no
@@ -381,7 +397,10 @@ int dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * it -1, before anything is changed. Returns 0; -1 if the target was not
  * found (t as dns_target_find_via() leaves it); -2 if it was, but the
  * state could not be read. The reason is in d; st is left empty unless
- * 0 is returned. names as dns_state_read() takes it.
+ * 0 is returned. names as dns_state_read() takes it. With server and no
+ * zone, st keeps the primary's answer to the first SOA query of the
+ * discovery, at _mta-sts.<domain> (st->sts_soa), for dns_state_zones();
+ * with server and zone _mta-sts.<domain>, its answer to that zone's SOA.
  */
 int dns_target_find_read(const char *domain, const char *zone,
                          const char *server, unsigned port,

@@ -1460,9 +1460,12 @@ plan_mx_gate(struct domain_run *r)
  * holds each of its two names, and fail r if its UPDATE could not
  * change them (plan_sts_zone(), plan_tlsrpt_zone()): before anything is
  * written for it, the file too, so that a domain that would fail there
- * keeps its last good state. One round trip, asked of no domain that has
- * nothing to change: its records are right where they are, and no run
- * with nothing to change waits for it.
+ * keeps its last good state. One round trip at most, asked of no domain
+ * that has nothing to change: its records are right where they are, and
+ * no run with nothing to change waits for it. The SOA of _mta-sts that
+ * the primary was asked already (with `server`, by the zone discovery, or
+ * as the SOA of a `zone` that is that name) is not asked again
+ * (dns_state_zones()).
  */
 static int
 plan_zones(struct domain_run *r)
@@ -2683,7 +2686,8 @@ state_work(struct sync_state *s, size_t i)
 
 	if (!run_failed(r) && plan_domain(r) == 0 && !s->o->dry_run)
 		publish_domain(r);
-	buf_free(&r->other); /* not kept while r waits for its zone */
+	buf_free(&r->other);           /* not kept while r waits for its zone */
+	dns_state_drop_soa(&r->state); /* nor the zone discovery's answer */
 	/* a preview shows the policy also when the plan refuses it (the MX
 	 * gate), beside the reason */
 	if (s->o->dry_run && r->planned)
