@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,25 +191,67 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	return buf;
 }
 
+const char *
+keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
+                        char *buf, size_t size)
+{
+	const char *ps = path_shown(path, '\0', NULL, 0);
+	char who[192], why[128], fix[2 * PATH_MAX + 256];
+	struct acl_who aw;
+	struct stat st;
+	int rc;
+
+	buf[0] = '\0';
+	memset(&st, 0, sizeof(st));
+	st.st_mode = mode;
+	st.st_gid = gid;
+	rc = acl_who_read(fd, path, &st, ACL_PERM_READ | ACL_PERM_WRITE,
+	                  acl_root_or_runner, &aw);
+	if (rc == -1 && aw.model != NULL)
+		snprintf(
+		    buf, size,
+		    "has an %s ACL (%s), which its server enforces and "
+		    "mta-sts-sync cannot judge, so who may read the secret "
+		    "cannot be told from its mode; move it to a local file "
+		    "system",
+		    aw.model, aw.xattr);
+	else if (rc == -1 && aw.nfs4)
+		snprintf(
+		    buf, size,
+		    "has an NFSv4 ACL that cannot be read (%s), so who may "
+		    "read the secret cannot be told; nfs4_getfacl %s shows "
+		    "it, nfs4_setfacl -e %s mends it",
+		    acl_unread_why(&aw, errno, why, sizeof(why)), ps, ps);
+	else if (rc == 0 && aw.nfs4 && aw.named)
+		snprintf(buf, size,
+		         "has an NFSv4 ACL whose entry %u (%s) lets %s read or "
+		         "write it; %s",
+		         aw.nfs4_entry, aw.nfs4_spec,
+		         acl_named_shown(&aw, who, sizeof(who)),
+		         acl_nfs4_fix(&aw, ps, fix, sizeof(fix)));
+	else if (rc == 0 && aw.nfs4 && aw.group)
+		snprintf(
+		    buf, size,
+		    "has an NFSv4 ACL that lets its group (GROUP@) read or "
+		    "write it; nfs4_setfacl -e %s: take out the GROUP@ "
+		    "entries that allow r or w",
+		    ps);
+	return buf;
+}
+
 int
 keyfile_check_mode(const char *path, int fd, const struct stat *st,
                    struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	const char *model, *xattr;
-	char words[80], acl[256];
+	char words[80], acl[2 * PATH_MAX + 512];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
 		/* the mode bounds a POSIX ACL, not an NFSv4 or SMB one */
-		if (acl_model_other(fd, path, &model, &xattr) != 1)
+		if (keyfile_acl_other_words(fd, path, st->st_mode, st->st_gid,
+		                            acl, sizeof(acl))[0] == '\0')
 			return 0;
-		diag_error(d,
-		           "%s: key file has an %s ACL (%s), which its server "
-		           "enforces and mta-sts-sync cannot judge, so who may "
-		           "read the secret cannot be told from its mode; move "
-		           "it to a local file system: keep the key in "
-		           "directories of root (as /etc)",
-		           ps, model, xattr);
+		diag_error(d, "%s: key file %s", ps, acl);
 		return -1;
 	}
 	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))
