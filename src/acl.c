@@ -5,15 +5,18 @@
  * version, 2, then entries of a 2-byte tag, 2-byte permissions and a
  * 4-byte user or group id. No libacl: its acl_get_file() reads the same
  * bytes, and the checks need only who may write or read. Without one, an
- * NFSv4 ACL is read, and judged in acl-nfs4.c; an SMB one is refused.
+ * NFSv4 ACL is read, and judged in acl-nfs4.c; a file on an SMB mount is
+ * refused.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <string.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -232,6 +235,21 @@ acl_read_sized(int fd, const char *path, unsigned char *buf, size_t size,
 	return n;
 }
 
+/* Whether the file open as fd (-1: path) is on an SMB (CIFS) mount, by
+ * the file system's magic number (the kernel's CIFS_MAGIC_NUMBER for
+ * SMB1, SMB2_MAGIC_NUMBER for SMB2 and later). Returns 1, 0, or -1 with
+ * errno. */
+static int
+on_smb_mount(int fd, const char *path)
+{
+	struct statfs sf;
+
+	if ((fd == -1 ? statfs(path, &sf) : fstatfs(fd, &sf)) == -1)
+		return -1;
+	return (uint32_t)sf.f_type == 0xFF534D42u ||
+	       (uint32_t)sf.f_type == 0xFE534D42u;
+}
+
 /*
  * Judge the NFSv4 ACL of the file open as fd (-1: path), whose status is
  * st, into aw as acl_nfs4_judge() does. Returns 1 when it was judged, 0
@@ -267,14 +285,21 @@ acl_nfs4_read(int fd, const char *path, const struct stat *st, unsigned perm,
 	return n == -1 ? -1 : 1;
 }
 
-/* acl_who_read() of a file with an SMB ACL (system.cifs_acl): refused
- * (ENOTSUP, in aw->model and aw->xattr), as its server enforces it and
- * it is not read here. Returns -1. */
+/*
+ * acl_who_read() of a file on an SMB (CIFS) mount: refused (ENOTSUP, in
+ * aw->model), with an SMB ACL (system.cifs_acl, aw->xattr) or without:
+ * its server enforces permissions of its own that the mode the client
+ * shows need not tell (the mount's options, file_mode and uid, may make
+ * it up), and that are not read here; a POSIX ACL (the SMB1 Unix
+ * extensions) is no more than what the server says either. Returns -1.
+ */
 static int
-acl_smb_refused(struct acl_who *aw)
+acl_smb_refused(int fd, const char *path, struct acl_who *aw)
 {
 	aw->model = "SMB (CIFS)";
-	aw->xattr = ACL_SMB_XATTR;
+	aw->xattr = NULL;
+	if (xattr_get(fd, path, ACL_SMB_XATTR, NULL, 0) != -1)
+		aw->xattr = ACL_SMB_XATTR;
 	errno = ENOTSUP;
 	return -1;
 }
@@ -287,7 +312,8 @@ acl_root_or_runner(int is_group, unsigned id)
 
 /*
  * acl_who_read() of a file without a POSIX ACL: its NFSv4 ACL, judged;
- * an SMB ACL (acl_smb_refused()); else none: the mode tells.
+ * an SMB ACL (acl_smb_refused()), on whatever mount; else none: the mode
+ * tells.
  */
 static int
 acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
@@ -298,7 +324,7 @@ acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
 	if (rc != 0)
 		return rc == 1 ? 0 : -1;
 	if (xattr_get(fd, path, ACL_SMB_XATTR, NULL, 0) != -1)
-		return acl_smb_refused(aw);
+		return acl_smb_refused(fd, path, aw);
 	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
 }
 
@@ -308,9 +334,12 @@ acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
 	ssize_t n;
+	int smb;
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
+	if ((smb = on_smb_mount(fd, path)) != 0)
+		return smb == 1 ? acl_smb_refused(fd, path, aw) : -1;
 	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		/* no POSIX ACL: a file system without ACLs, or one whose

@@ -60,9 +60,9 @@ struct acl_who {
 	/* when it has more than ACL_ENTRIES_MAX; 0: it changed while it
 	 * was read, too large at first and no longer */
 	unsigned entries;
-	/* an ACL of another model than POSIX's that is not judged
-	 * (ENOTSUP): its name ("SMB (CIFS)") and the attribute that shows
-	 * it */
+	/* an ACL of another model than POSIX's, or a mount, that is not
+	 * judged (ENOTSUP): its name ("SMB (CIFS)") and the attribute
+	 * that shows it, NULL for an SMB mount that shows none */
 	const char *model;
 	const char *xattr;
 	/* an NFSv4 ACL was read (acl_nfs4_judge()): named, when set, is
@@ -99,11 +99,12 @@ struct acl_who {
  * entry of an unknown tag, aw->bad_tag, or aw->masks mask entries; for an
  * NFSv4 one, aw->nfs4_bad), E2BIG for one of more than ACL_ENTRIES_MAX entries
  * (aw->entries), or an NFSv4 one of more than ACL_NFS4_BYTES (aw->nfs4_bytes),
- * ENOTSUP for an SMB ACL (in aw->model and aw->xattr), ACL_ENOPROC for an
- * O_PATH descriptor of a file that is no directory, or of a directory this user
- * may not read, when /proc is not mounted (a chroot, a minimal container), or
- * the error of the read (a file removed meanwhile). A file system without
- * extended attributes or ACLs is a file without one.
+ * ENOTSUP for a file on an SMB mount or with an SMB ACL (in aw->model and
+ * aw->xattr), ACL_ENOPROC for an O_PATH descriptor of a file that is no
+ * directory, or of a directory this user may not read, when /proc is not
+ * mounted (a chroot, a minimal container), or the error of the read (a file
+ * removed meanwhile). A file system without extended attributes or ACLs is a
+ * file without one.
  */
 #define ACL_ENOPROC ENOMEDIUM
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,

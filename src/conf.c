@@ -1740,7 +1740,7 @@ key_file_mode_check(struct parser *p, const char *file,
 	if (mode == 0)
 		return 0; /* read from memory */
 	if (keyfile_mode_words(mode, words, sizeof(words)) == NULL) {
-		/* not bound by the mode: an NFSv4 ACL, an SMB one */
+		/* not bound by the mode: an NFSv4 ACL, an SMB mount */
 		if (keyfile_acl_other_words(p->fd[p->depth], file, mode,
 		                            p->gid[p->depth], acl,
 		                            sizeof(acl))[0] == '\0')
@@ -2162,20 +2162,29 @@ rerun_advice_in(const char *path, char *out, size_t size)
 }
 
 /* "lead: it has an SMB (CIFS) ACL ...: move it to a local file system"
- * into out (len bytes), for a file or directory whose ACL is of a model
- * not judged here (aw->model, aw->xattr): its server enforces it, and the
- * mode does not bound it, so who may write it cannot be told, and it is
- * not trusted. Returns -1. */
+ * into out (len bytes), for a file or directory on an SMB mount, or with
+ * an ACL of its model (aw->model, aw->xattr; NULL: none shown): its
+ * server enforces permissions that the mode need not tell and that are
+ * not read here, so who may write it cannot be told, and it is not
+ * trusted. Returns -1. */
 static int
 acl_model_refused(const char *lead, const struct acl_who *aw,
                   const struct trust_words *w, char *out, size_t len)
 {
-	snprintf(out, len,
-	         "%s: it has an %s ACL (%s), which its server enforces and "
-	         "mta-sts-sync cannot judge, so who may write it, and %s, "
-	         "cannot be told from its mode; move it to a local file "
-	         "system: %s",
-	         lead, aw->model, aw->xattr, w->harm, w->keep);
+	if (aw->xattr == NULL)
+		snprintf(out, len,
+		         "%s: it is on an %s mount, whose server enforces "
+		         "permissions of its own that mta-sts-sync cannot "
+		         "check, so who may write it, and %s, cannot be told "
+		         "from its mode; move it to a local file system: %s",
+		         lead, aw->model, w->harm, w->keep);
+	else
+		snprintf(out, len,
+		         "%s: it has an %s ACL (%s), which its server enforces "
+		         "and mta-sts-sync cannot judge, so who may write it, "
+		         "and %s, cannot be told from its mode; move it to a "
+		         "local file system: %s",
+		         lead, aw->model, aw->xattr, w->harm, w->keep);
 	return -1;
 }
 

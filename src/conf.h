@@ -324,10 +324,10 @@ int keyfile_check_mode(const char *path, int fd, const struct stat *st,
  * of mode mode and group gid: who may read or write it whom the mode does
  * not bound, in words to follow "path: key file ": "has an NFSv4 ACL
  * whose entry N (SPEC) lets user U read or write it; nfs4_setfacl -x
- * ...", "has an NFSv4 ACL that cannot be read (why)...", "has an SMB
- * (CIFS) ACL (system.cifs_acl), which its server enforces..." into buf
- * (size bytes); "" for none (no such ACL, or a POSIX ACL, which the
- * mode's group bits bound). Returns buf.
+ * ...", "has an NFSv4 ACL that cannot be read (why)...", "is on an SMB
+ * (CIFS) mount, whose server enforces permissions of its own..." into
+ * buf (size bytes); "" for none (no such ACL or mount, or a POSIX ACL,
+ * which the mode's group bits bound). Returns buf.
  */
 const char *keyfile_acl_other_words(int fd, const char *path, mode_t mode,
                                     gid_t gid, char *buf, size_t size);

@@ -207,7 +207,15 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	st.st_gid = gid;
 	rc = acl_who_read(fd, path, &st, ACL_PERM_READ | ACL_PERM_WRITE,
 	                  acl_root_or_runner, &aw);
-	if (rc == -1 && aw.model != NULL)
+	if (rc == -1 && aw.model != NULL && aw.xattr == NULL)
+		snprintf(
+		    buf, size,
+		    "is on an %s mount, whose server enforces permissions "
+		    "of its own that mta-sts-sync cannot check, so who may "
+		    "read the secret cannot be told from its mode; move it "
+		    "to a local file system",
+		    aw.model);
+	else if (rc == -1 && aw.model != NULL)
 		snprintf(
 		    buf, size,
 		    "has an %s ACL (%s), which its server enforces and "
@@ -247,7 +255,8 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
 	char words[80], acl[2 * PATH_MAX + 512];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
-		/* the mode bounds a POSIX ACL, not an NFSv4 or SMB one */
+		/* the mode bounds a POSIX ACL, not an NFSv4 one, nor what an
+		 * SMB server enforces */
 		if (keyfile_acl_other_words(fd, path, st->st_mode, st->st_gid,
 		                            acl, sizeof(acl))[0] == '\0')
 			return 0;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -87,10 +88,12 @@ fake_acl_read(void *value, size_t size)
  * model, as an NFSv4 or SMB mount is: no POSIX ACL (ENOTSUP), and an
  * attribute fake_model_xattr ("system.nfs4_acl"; NULL: none) instead,
  * of fake_model_len bytes, fake_model_blob (NULL: 12 bytes, a count of
- * one entry and no more). NULL: none. */
+ * one entry and no more); with fake_smb, on an SMB mount (fstatfs()).
+ * NULL: none. */
 static const char *fake_model_at, *fake_model_xattr;
 static const unsigned char *fake_model_blob;
 static size_t fake_model_len;
+static int fake_smb;
 
 /* Whether path (a descriptor's /proc/self/fd path: its file's) ends
  * with fake_model_at. */
@@ -134,6 +137,33 @@ fake_model_read(const char *name, void *value, size_t size)
 	if (size != 0)
 		memcpy(value, b, len);
 	return (ssize_t)len;
+}
+
+/* fstatfs(2), as acl.c tells an SMB mount: the real call, but for the
+ * file fake_model_at names when fake_smb is set, an SMB2 mount's magic
+ * number. */
+int
+fstatfs(int fd, struct statfs *sf)
+{
+	char p[64];
+
+	if (syscall(SYS_fstatfs, fd, sf) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (fake_smb && fake_model_file(p))
+		sf->f_type = (__fsword_t)0xFE534D42u;
+	return 0;
+}
+
+/* statfs(2): the same for a file read by its name. */
+int
+statfs(const char *path, struct statfs *sf)
+{
+	if (syscall(SYS_statfs, path, sf) == -1)
+		return -1;
+	if (fake_smb && fake_model_file(path))
+		sf->f_type = (__fsword_t)0xFE534D42u;
+	return 0;
 }
 
 /* getxattr(2), as acl.c reads the ACL of a file by name: the removal or
@@ -3272,7 +3302,7 @@ model_refused(const char *name, const char *xattr, const char *at,
 }
 
 /* keyfile_load() of tmpdir/name, its file having an ACL of another
- * model (its attribute xattr): refused,
+ * model (its attribute xattr; NULL: none, as on an SMB mount): refused,
  * with want in the reason (what: the case). */
 static void
 key_model_refused(const char *name, const char *xattr, const char *want,
@@ -3745,6 +3775,51 @@ test_acl_nfs4_secret(void)
 	rmdir(tpath("sub"));
 }
 
+/*
+ * A file on an SMB (CIFS) mount that shows no ACL attribute (its mode
+ * may be made up by the mount's options) is refused, saying the
+ * server's permissions cannot be checked: a configuration, a directory
+ * on the way, a key file of mode 0600. Before, it passed on its mode
+ * alone.
+ */
+static void
+test_acl_smb_mount(void)
+{
+	char want[1024];
+
+	write_file("smb.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	fake_smb = 1;
+	snprintf(want, sizeof(want),
+	         "%s: configuration file: it is on an SMB (CIFS) mount, whose "
+	         "server enforces permissions of its own that mta-sts-sync "
+	         "cannot check, so who may write it, and make mta-sts-sync run "
+	         "a command (publish-command), cannot be told from its mode; "
+	         "move it to a local file system: keep the configuration in "
+	         "directories of root (as /etc)",
+	         tpath("smb.conf"));
+	model_refused("smb.conf", NULL, "/smb.conf", want,
+	              "a configuration on an SMB mount");
+	mkdir(tpath("smbdir"), 0755);
+	write_file("smbdir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	model_refused("smbdir/a.conf", NULL, "/smbdir",
+	              "/smbdir: it is on an SMB (CIFS) mount",
+	              "a directory on an SMB mount on the way");
+	write_file("smb.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	key_model_refused(
+	    "smb.key", NULL,
+	    "smb.key: key file is on an SMB (CIFS) mount, whose server "
+	    "enforces permissions of its own that mta-sts-sync cannot check, "
+	    "so who may read the secret cannot be told from its mode; move it "
+	    "to a local file system",
+	    "a key file of mode 0600 on an SMB mount");
+	fake_smb = 0;
+	unlink(tpath("smb.conf"));
+	unlink(tpath("smb.key"));
+	unlink(tpath("smbdir/a.conf"));
+	rmdir(tpath("smbdir"));
+}
+
 /* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
 static const char *
 protected_symlinks_setting(void)
@@ -4088,6 +4163,7 @@ test_modes(void)
 	test_acl_nfs4_principals();
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
+	test_acl_smb_mount();
 }
 
 /* Replace every "%s" in text (of size) with s. */
