@@ -336,8 +336,9 @@ const char *keyfile_acl_other_words(int fd, const char *path, mode_t mode,
  * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
  * user or group its ACL names, the running user and root passed over (the
  * group bits are then the ACL's mask), ", as
- * its ACL lets user NAME (uid N) read it (...)" into buf (size bytes); else "".
- * Returns buf.
+ * its ACL lets user NAME (uid N) read it (...)" (an NFSv4 one's: ", and its
+ * NFSv4 ACL's entry N (SPEC) lets ... read it") into buf (size bytes); else
+ * "". Returns buf.
  */
 const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);

@@ -161,6 +161,15 @@ keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid)
 	return aw.acl && !aw.group && !aw.named;
 }
 
+/* "read", "write" or "execute", for the ACL_PERM_* bit perm. */
+static const char *
+perm_word(unsigned perm)
+{
+	return perm == ACL_PERM_READ    ? "read"
+	       : perm == ACL_PERM_WRITE ? "write"
+	                                : "execute";
+}
+
 const char *
 keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
@@ -181,13 +190,18 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	    acl_who_read(fd, path, &st, perm, acl_root_or_runner, &aw) == -1 ||
 	    !aw.named)
 		return buf;
-	snprintf(buf, size,
-	         ", as its ACL lets %s %s it (the group bits of its mode are "
-	         "the ACL's mask)",
-	         acl_named_shown(&aw, who, sizeof(who)),
-	         perm == ACL_PERM_READ    ? "read"
-	         : perm == ACL_PERM_WRITE ? "write"
-	                                  : "execute");
+	if (aw.nfs4)
+		snprintf(buf, size,
+		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it",
+		         aw.nfs4_entry, aw.nfs4_spec,
+		         acl_named_shown(&aw, who, sizeof(who)),
+		         perm_word(perm));
+	else
+		snprintf(
+		    buf, size,
+		    ", as its ACL lets %s %s it (the group bits of its mode "
+		    "are the ACL's mask)",
+		    acl_named_shown(&aw, who, sizeof(who)), perm_word(perm));
 	return buf;
 }
 

@@ -3718,6 +3718,11 @@ test_acl_nfs4_secret(void)
 	static const struct nfs4_ace_spec mirror[] = {
 	    NFS4_MIRROR_0600,
 	};
+	static const struct nfs4_ace_spec named[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "deploy@example.com"},
+	    {0, 0x40, NFS4_R | NFS4_TCY, "GROUP@"},
+	};
 	static const struct nfs4_ace_spec readable[] = {
 	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
 	    {0, 0, NFS4_R | NFS4_TCY, "EVERYONE@"},
@@ -3743,6 +3748,16 @@ test_acl_nfs4_secret(void)
 	     "(A::EVERYONE@:rtcy) lets everyone (EVERYONE@) read or write it; "
 	     "nfs4_setfacl -x 'A::EVERYONE@:rtcy' ",
 	     "a key file whose NFSv4 ACL lets everyone read it: said so");
+	chmod(tpath("nfs.key"), 0640);
+	nfs4_fake("/nfs.key", named, 3, buf, sizeof(buf), 0);
+	diag_init(&d);
+	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == -1,
+	   "a key file of mode 0640 whose NFSv4 ACL names a reader: refused");
+	like(d.error,
+	     "nfs.key: key file is readable by its group (mode 0640), and its "
+	     "NFSv4 ACL's entry 2 (A::deploy@example.com:rtcy) lets user "
+	     "deploy@example.com read it; chmod 600 ",
+	     "a key file of mode 0640 whose NFSv4 ACL names a reader: said so");
 	nfs4_fake_end();
 
 	mkdir(tpath("sub"), 0755);
