@@ -4,21 +4,28 @@
  * xattr form of include/uapi/linux/posix_acl_xattr.h, little-endian): a 4-byte
  * version, 2, then entries of a 2-byte tag, 2-byte permissions and a
  * 4-byte user or group id. No libacl: its acl_get_file() reads the same
- * bytes, and the checks need only who may write or read.
+ * bytes, and the checks need only who may write or read. Without one, an
+ * NFSv4 ACL is read, and judged in acl-nfs4.c; a file on an SMB mount is
+ * refused.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "acl.h"
 #include "dirwalk.h"
+#include "util.h"
 
 #define ACL_XATTR "system.posix_acl_access"
+#define ACL_NFS4_XATTR "system.nfs4_acl"
 #define ACL_XATTR_VERSION 2
 #define ACL_HEAD 4
 #define ACL_ENTRY 8
@@ -174,72 +181,126 @@ xattr_get(int fd, const char *path, const char *name, unsigned char *buf,
 	return n;
 }
 
-/* xattr_get() of the POSIX access ACL. */
+/* The attribute that shows an SMB ACL (a CIFS mount with the cifsacl
+ * option): of the server's model, not judged here. */
+#define ACL_SMB_XATTR "system.cifs_acl"
+
+/*
+ * The attribute name into buf (size bytes) of the file open as fd (-1:
+ * path), as xattr_get() reads it. An attribute too large for it fails
+ * with E2BIG and its size in *need, taken from a look at its size (that
+ * look failing: its error, ENODATA when it was removed); should that size
+ * fit (it shrank meanwhile), it is read once more, and should it then
+ * still not fit, E2BIG with *need 0: it changed while it was read, and
+ * no size is claimed that contradicts the limit. Returns the bytes read.
+ */
 static ssize_t
-acl_get(int fd, const char *path, unsigned char *buf, size_t size)
+xattr_read_sized(int fd, const char *path, const char *name, unsigned char *buf,
+                 size_t size, size_t *need)
 {
-	return xattr_get(fd, path, ACL_XATTR, buf, size);
-}
+	ssize_t n = -1, got;
 
-/* The ACLs of other models than POSIX's that a file system may enforce
- * (the server does, for NFSv4 and SMB), by the attribute that shows one,
- * and its model's name for messages. */
-static const struct {
-	const char *xattr, *model;
-} acl_models[] = {
-    {"system.nfs4_acl", "NFSv4"},
-    {"system.cifs_acl", "SMB (CIFS)"},
-};
-
-int
-acl_model_other(int fd, const char *path, const char **model,
-                const char **xattr)
-{
-	for (size_t i = 0; i < sizeof(acl_models) / sizeof(acl_models[0]);
-	     i++) {
-		/* its size only: there is one, whatever it says */
-		if (xattr_get(fd, path, acl_models[i].xattr, NULL, 0) == -1) {
-			if (errno == ENODATA || errno == ENOTSUP)
-				continue;
-			return -1;
+	*need = 0;
+	for (int tries = 0; tries < 2; tries++) {
+		n = xattr_get(fd, path, name, buf, size);
+		if (n != -1 || errno != ERANGE)
+			return n;
+		if ((got = xattr_get(fd, path, name, NULL, 0)) == -1)
+			return -1; /* gone, or removed, meanwhile */
+		if (got > (ssize_t)size) {
+			*need = (size_t)got; /* more than the limit */
+			break;
 		}
-		*model = acl_models[i].model;
-		*xattr = acl_models[i].xattr;
-		return 1;
 	}
-	return 0;
+	errno = E2BIG;
+	return -1;
 }
 
 /*
- * acl_get() into buf (size bytes, room for ACL_ENTRIES_MAX entries). An
- * attribute too large for it fails with E2BIG and its entry count in
- * aw->entries, taken from a look at its size (that look failing: its
- * error, ENODATA when the ACL was removed); should that size fit (the
- * ACL shrank meanwhile), it is read once more, and should it then still
- * not fit, E2BIG with aw->entries 0: it changed while it was read, and no
- * count is claimed that contradicts the limit. Returns the bytes read.
+ * The POSIX access ACL into buf (size bytes, room for ACL_ENTRIES_MAX
+ * entries), as xattr_read_sized() reads it: too large, its entry count
+ * in aw->entries (rounded up: more than the limit, as it is; 0 when it
+ * changed while it was read). Returns the bytes read.
  */
 static ssize_t
 acl_read_sized(int fd, const char *path, unsigned char *buf, size_t size,
                struct acl_who *aw)
 {
-	ssize_t n = -1, need;
+	size_t need;
+	ssize_t n = xattr_read_sized(fd, path, ACL_XATTR, buf, size, &need);
 
-	for (int tries = 0; tries < 2; tries++) {
-		n = acl_get(fd, path, buf, size);
-		if (n != -1 || errno != ERANGE)
-			return n;
-		if ((need = acl_get(fd, path, NULL, 0)) == -1)
-			return -1; /* gone, or its ACL removed, meanwhile */
-		if (need > (ssize_t)size) {
-			/* rounded up: more than the limit, as it is */
-			aw->entries =
-			    (unsigned)((need - ACL_HEAD + ACL_ENTRY - 1) /
-			               ACL_ENTRY);
-			break;
-		}
+	if (n == -1 && errno == E2BIG && need > 0)
+		aw->entries =
+		    (unsigned)((need - ACL_HEAD + ACL_ENTRY - 1) / ACL_ENTRY);
+	return n;
+}
+
+/* Whether the file open as fd (-1: path) is on an SMB (CIFS) mount, by
+ * the file system's magic number (the kernel's CIFS_MAGIC_NUMBER for
+ * SMB1, SMB2_MAGIC_NUMBER for SMB2 and later). Returns 1, 0, or -1 with
+ * errno. */
+static int
+on_smb_mount(int fd, const char *path)
+{
+	struct statfs sf;
+
+	if ((fd == -1 ? statfs(path, &sf) : fstatfs(fd, &sf)) == -1)
+		return -1;
+	return (uint32_t)sf.f_type == 0xFF534D42u ||
+	       (uint32_t)sf.f_type == 0xFE534D42u;
+}
+
+/*
+ * Judge the NFSv4 ACL of the file open as fd (-1: path), whose status is
+ * st, into aw as acl_nfs4_judge() does. Returns 1 when it was judged, 0
+ * when it has none, or -1 with errno (acl_who_read()'s; aw->nfs4 set).
+ */
+static int
+acl_nfs4_read(int fd, const char *path, const struct stat *st, unsigned perm,
+              int (*pass)(int, unsigned), struct acl_who *aw)
+{
+	unsigned char *buf;
+	size_t need;
+	ssize_t n;
+	int err;
+
+	/* its size first: most files have none, and need no buffer */
+	if (xattr_get(fd, path, ACL_NFS4_XATTR, NULL, 0) == -1) {
+		if (errno == ENODATA || errno == ENOTSUP)
+			return 0;
+		aw->nfs4 = 1;
+		return -1;
 	}
-	errno = E2BIG;
+	buf = xmalloc(ACL_NFS4_BYTES);
+	n = xattr_read_sized(fd, path, ACL_NFS4_XATTR, buf, ACL_NFS4_BYTES,
+	                     &need);
+	aw->nfs4 = 1;
+	if (n == -1)
+		aw->nfs4_bytes = need;
+	else
+		n = acl_nfs4_judge(buf, (size_t)n, st, perm, pass, aw);
+	err = errno;
+	free(buf);
+	errno = err;
+	return n == -1 ? -1 : 1;
+}
+
+/*
+ * acl_who_read() of a file on an SMB (CIFS) mount: refused (ENOTSUP, in
+ * aw->model), with an SMB ACL (system.cifs_acl, aw->xattr) or without:
+ * its server enforces permissions of its own that the mode the client
+ * shows need not tell (the mount's options, file_mode and uid, may make
+ * it up), and that are not read here; a POSIX ACL (the SMB1 Unix
+ * extensions) is no more than what the server says either. Returns -1.
+ */
+static int
+acl_smb_refused(int fd, const char *path, struct acl_who *aw)
+{
+	aw->model = "SMB (CIFS)";
+	aw->xattr = NULL;
+	if (xattr_get(fd, path, ACL_SMB_XATTR, NULL, 0) != -1)
+		aw->xattr = ACL_SMB_XATTR;
+	errno = ENOTSUP;
 	return -1;
 }
 
@@ -249,25 +310,41 @@ acl_root_or_runner(int is_group, unsigned id)
 	return !is_group && (id == 0 || id == (unsigned)geteuid());
 }
 
+/*
+ * acl_who_read() of a file without a POSIX ACL: its NFSv4 ACL, judged;
+ * an SMB ACL (acl_smb_refused()), on whatever mount; else none: the mode
+ * tells.
+ */
+static int
+acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
+               int (*pass)(int, unsigned), struct acl_who *aw)
+{
+	int rc = acl_nfs4_read(fd, path, st, perm, pass, aw);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	if (xattr_get(fd, path, ACL_SMB_XATTR, NULL, 0) != -1)
+		return acl_smb_refused(fd, path, aw);
+	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
+}
+
 int
 acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
 	ssize_t n;
+	int smb;
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
+	if ((smb = on_smb_mount(fd, path)) != 0)
+		return smb == 1 ? acl_smb_refused(fd, path, aw) : -1;
 	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
-	if (n == -1 && (errno == ENODATA || errno == ENOTSUP)) {
+	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		/* no POSIX ACL: a file system without ACLs, or one whose
 		 * ACLs are of another model, that the mode does not bound */
-		int other = acl_model_other(fd, path, &aw->model, &aw->xattr);
-
-		if (other == 1)
-			errno = ENOTSUP;
-		return other == 0 ? 0 : -1;
-	}
+		return acl_other_read(fd, path, st, perm, pass, aw);
 	if (n == -1)
 		return -1;
 	if (n < ACL_HEAD || (n - ACL_HEAD) % ACL_ENTRY != 0 ||
@@ -309,5 +386,61 @@ acl_entry_shown(int is_group, unsigned id, char *out, size_t size)
 const char *
 acl_named_shown(const struct acl_who *aw, char *out, size_t size)
 {
-	return acl_entry_shown(aw->named_is_group, aw->named_id, out, size);
+	int everyone = strcmp(aw->nfs4_who, "EVERYONE@") == 0;
+
+	if (aw->nfs4 && aw->nfs4_everyone)
+		snprintf(out, size, "%s%s%s",
+		         everyone ? "everyone (" : "the users of ",
+		         aw->nfs4_who, everyone ? ")" : "");
+	else if (aw->nfs4 && aw->named_id == ACL_ID_NONE)
+		snprintf(out, size, "%s %s",
+		         aw->named_is_group ? "group" : "user", aw->nfs4_who);
+	else
+		acl_entry_shown(aw->named_is_group, aw->named_id, out, size);
+	return out;
+}
+
+const char *
+acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out, size_t size)
+{
+	if (aw->nfs4_spec_exact)
+		snprintf(out, size, "nfs4_setfacl -x '%s' %s", aw->nfs4_spec,
+		         ps);
+	else
+		snprintf(out, size,
+		         "nfs4_setfacl -e %s (take out entry %u, %s)", ps,
+		         aw->nfs4_entry, aw->nfs4_spec);
+	return out;
+}
+
+const char *
+acl_unread_why(const struct acl_who *aw, int err, char *out, size_t size)
+{
+	if (err == EBADMSG && aw->nfs4)
+		str_copy(out, size, aw->nfs4_bad);
+	else if (err == EBADMSG && aw->tag_unknown)
+		snprintf(out, size, "it has an entry of unknown tag 0x%x",
+		         aw->bad_tag);
+	else if (err == EBADMSG && aw->masks > 1)
+		snprintf(out, size, "it has %d mask entries, not one",
+		         aw->masks);
+	else if (err == EBADMSG)
+		snprintf(out, size, "it is not a version 2 ACL (%d)",
+		         aw->version);
+	else if (err == E2BIG && aw->entries > ACL_ENTRIES_MAX)
+		snprintf(out, size, "it has %u entries, more than %d",
+		         aw->entries, ACL_ENTRIES_MAX);
+	else if (err == E2BIG && aw->nfs4_bytes > ACL_NFS4_BYTES)
+		snprintf(out, size,
+		         "it is an NFSv4 ACL of %zu bytes, more "
+		         "than %d",
+		         aw->nfs4_bytes, ACL_NFS4_BYTES);
+	else if (err == E2BIG)
+		snprintf(out, size,
+		         "it was larger than %s, then smaller: it changed "
+		         "while it was read",
+		         aw->nfs4 ? "the NFSv4 limit" : "the limit");
+	else
+		str_copy(out, size, strerror(err));
+	return out;
 }

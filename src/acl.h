@@ -2,10 +2,12 @@
  * acl.h - who besides a file's owner and others may write or read it: on
  * a file with a POSIX access ACL (getfacl(1), setfacl(1)), the group bits
  * of its mode are the ACL's mask, and the users and groups it names may
- * do what their entries say as far as that mask lets them. The trust
- * checks (conf.c, dirwalk.c), the key files' mode rule and the lock's
- * advice read them here, from the system.posix_acl_access extended
- * attribute.
+ * do what their entries say as far as that mask lets them; on an NFSv4
+ * mount, its NFSv4 ACL (nfs4_getfacl(1)), which its server enforces
+ * whatever the mode says, grants what its entries do. The trust checks
+ * (conf.c, dirwalk.c), the key files' mode rule and the lock's advice
+ * read them here, from the system.posix_acl_access and system.nfs4_acl
+ * extended attributes.
  */
 #ifndef MTA_STS_SYNC_ACL_H
 #define MTA_STS_SYNC_ACL_H
@@ -24,6 +26,13 @@
 /* Named entries that may listed in struct acl_who, at most (all are
  * counted). */
 #define ACL_NAMED_LISTED 8
+
+/* Bytes of an NFSv4 ACL read, at most: the Linux NFS client's own
+ * limit (16 pages); more is refused as unread. */
+#define ACL_NFS4_BYTES 65536
+/* named_id of an NFSv4 entry whose principal is no id known for
+ * certain ("deploy@example.com" of no local name, EVERYONE@). */
+#define ACL_ID_NONE 0xffffffffu
 
 /* Who may do something to a file beside its owner and others. */
 struct acl_who {
@@ -51,10 +60,29 @@ struct acl_who {
 	/* when it has more than ACL_ENTRIES_MAX; 0: it changed while it
 	 * was read, too large at first and no longer */
 	unsigned entries;
-	/* an ACL of another model than POSIX's (ENOTSUP): its name
-	 * ("NFSv4") and the attribute that shows it */
+	/* an ACL of another model than POSIX's, or a mount, that is not
+	 * judged (ENOTSUP): its name ("SMB (CIFS)") and the attribute
+	 * that shows it, NULL for an SMB mount that shows none */
 	const char *model;
 	const char *xattr;
+	/* an NFSv4 ACL was read (acl_nfs4_judge()): named, when set, is
+	 * its entry number nfs4_entry (1 on), shown as nfs4_getfacl(1)
+	 * shows it in nfs4_spec (nfs4_spec_exact: as nfs4_setfacl -x
+	 * takes it, every bit of it having a letter), whose principal,
+	 * printable, is nfs4_who: an id when named_id is not
+	 * ACL_ID_NONE, a set of users (EVERYONE@, AUTHENTICATED@...) when
+	 * nfs4_everyone */
+	int nfs4;
+	unsigned nfs4_entry;
+	char nfs4_spec[192];
+	int nfs4_spec_exact;
+	char nfs4_who[96];
+	int nfs4_everyone;
+	/* why an NFSv4 ACL is not understood (EBADMSG), or, E2BIG, its
+	 * size in bytes when more than ACL_NFS4_BYTES (0: it changed while
+	 * it was read) */
+	char nfs4_bad[96];
+	size_t nfs4_bytes;
 };
 
 /*
@@ -65,15 +93,18 @@ struct acl_who {
  * those pass(is_group, id) says to pass over (NULL: none), the first
  * in aw->named_id, all counted, the first few listed. An entry naming the
  * file's own group is that group's: the same members, judged as the group bits
- * are. Returns 0, or -1 with errno set when its ACL cannot be read or judged:
- * EBADMSG for one not understood (aw->version, or an entry of an unknown tag,
- * aw->bad_tag, or aw->masks mask entries), E2BIG for one of more than
- * ACL_ENTRIES_MAX entries, ENOTSUP for an ACL of another model
- * (acl_model_other(), in aw->model and aw->xattr), ACL_ENOPROC for an O_PATH
- * descriptor of a file that is no directory, or of a directory this user may
- * not read, when /proc is not mounted (a chroot, a minimal container), or the
- * error of the read (a file removed meanwhile). A file system without extended
- * attributes or ACLs is a file without one.
+ * are. Without a POSIX ACL, an NFSv4 one is judged (acl_nfs4_judge(): aw->nfs4
+ * set, its entries not listed). Returns 0, or -1 with errno set when its ACL
+ * cannot be read or judged: EBADMSG for one not understood (aw->version, or an
+ * entry of an unknown tag, aw->bad_tag, or aw->masks mask entries; for an
+ * NFSv4 one, aw->nfs4_bad), E2BIG for one of more than ACL_ENTRIES_MAX entries
+ * (aw->entries), or an NFSv4 one of more than ACL_NFS4_BYTES (aw->nfs4_bytes),
+ * ENOTSUP for a file on an SMB mount or with an SMB ACL (in aw->model and
+ * aw->xattr), ACL_ENOPROC for an O_PATH descriptor of a file that is no
+ * directory, or of a directory this user may not read, when /proc is not
+ * mounted (a chroot, a minimal container), or the error of the read (a file
+ * removed meanwhile). A file system without extended attributes or ACLs is a
+ * file without one.
  */
 #define ACL_ENOPROC ENOMEDIUM
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
@@ -85,25 +116,48 @@ int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
 int acl_root_or_runner(int is_group, unsigned id);
 
 /*
- * Whether the file open as fd (any descriptor; -1: path, links followed)
- * has an ACL of another model than POSIX's: an NFSv4 ACL
- * (system.nfs4_acl, on an NFSv4 mount) or an SMB one (system.cifs_acl,
- * on a CIFS mount). The server enforces it, and what it grants is not
- * bounded by the mode, as a POSIX ACL is by its mask, so who may write or
- * read the file cannot be told from the mode; nor is it parsed here.
- * Asked only where the file has no POSIX ACL. Returns 1 with its model's
- * name ("NFSv4", "SMB (CIFS)") in *model and the attribute in *xattr, 0
- * for none, or -1 with errno when it cannot be looked at.
+ * Judge the NFSv4 ACL buf (n bytes, the XDR of system.nfs4_acl) of a
+ * file whose status is st into aw (cleared first but for aw->group, the
+ * group bits of its mode, which it may only add to), as acl_who_read()
+ * does: which entries let a principal do perm (ACL_PERM_WRITE: write its
+ * data, append, write its ACL or take it over; for a directory, add or
+ * remove an entry too) but OWNER@ (the owner, judged by its id), GROUP@
+ * (aw->group) and ids pass() passes over, all counted, the first in
+ * aw->named and the aw->nfs4 fields. Entries that only take away (DENY)
+ * or grant nothing (AUDIT, ALARM, INHERIT_ONLY ones) are passed over: an
+ * entry that a DENY before it overrides is judged all the same, as the
+ * safe side. A mask bit not known grants, as far as it is told, perm.
+ * Returns 0, or -1 with errno EBADMSG (why in aw->nfs4_bad: cut short,
+ * bytes left over, an unknown type or flag) or E2BIG (more than
+ * ACL_ENTRIES_MAX entries, in aw->entries).
  */
-int acl_model_other(int fd, const char *path, const char **model,
-                    const char **xattr);
+int acl_nfs4_judge(const unsigned char *buf, size_t n, const struct stat *st,
+                   unsigned perm, int (*pass)(int is_group, unsigned id),
+                   struct acl_who *aw);
 
 /* The named entry of aw (aw->named) for a message: "user NAME (uid N)"
- * or "group NAME (gid N)" (user_shown(), group_shown()), into out (size
- * bytes). Returns out. */
+ * or "group NAME (gid N)" (user_shown(), group_shown()); for an NFSv4
+ * entry whose principal is no id, "user deploy@example.com" (or group),
+ * or for a set of users "everyone (EVERYONE@)" or "the users of
+ * AUTHENTICATED@"; into out (size bytes). Returns out. */
 const char *acl_named_shown(const struct acl_who *aw, char *out, size_t size);
 /* The same for the user or group (is_group) id. Returns out. */
 const char *acl_entry_shown(int is_group, unsigned id, char *out, size_t size);
+
+/* What to run to take the NFSv4 entry of aw (aw->named, aw->nfs4) out
+ * of the ACL of the file shown as ps: "nfs4_setfacl -x 'SPEC' ps", or,
+ * for an entry that nfs4_setfacl cannot name exactly,
+ * "nfs4_setfacl -e ps (take out entry N, SPEC)", into out (size bytes).
+ * Returns out. */
+const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
+                         size_t size);
+
+/* Why acl_who_read() could not read or judge an ACL (its errno err,
+ * aw), for a message: "it has an entry of unknown tag 0x40", "NFSv4 ACL
+ * entry 3 is cut short", the error's text... into out (size bytes).
+ * Returns out. */
+const char *acl_unread_why(const struct acl_who *aw, int err, char *out,
+                           size_t size);
 
 /* acl_who_read() of who may write the file (fd, or path when fd is -1),
  * passing over those the trust checks trust anyway: root, the running

@@ -1735,13 +1735,24 @@ key_file_mode_check(struct parser *p, const char *file,
                     const struct keyspec *ks)
 {
 	mode_t mode = p->mode[p->depth];
-	char words[80], kl[TSIG_NAME_MAX + 256], acl[256];
+	char words[80], kl[TSIG_NAME_MAX + 256], acl[2 * PATH_MAX + 512];
 
-	if (mode == 0 ||
-	    keyfile_mode_words(mode, words, sizeof(words)) == NULL ||
-	    keyfile_acl_readers_own(p->fd[p->depth], file, mode,
+	if (mode == 0)
+		return 0; /* read from memory */
+	if (keyfile_mode_words(mode, words, sizeof(words)) == NULL) {
+		/* not bound by the mode: an NFSv4 ACL, an SMB mount */
+		if (keyfile_acl_other_words(p->fd[p->depth], file, mode,
+		                            p->gid[p->depth], acl,
+		                            sizeof(acl))[0] == '\0')
+			return 0;
+		return perr_included(p, file, ks->line,
+		                     "%s: this file holds a TSIG secret but %s",
+		                     tsig_key_label(ks->name, kl, sizeof(kl)),
+		                     acl);
+	}
+	if (keyfile_acl_readers_own(p->fd[p->depth], file, mode,
 	                            p->gid[p->depth]))
-		return 0; /* read from memory, or safe */
+		return 0; /* safe */
 	return perr_included(p, file, ks->line,
 	                     "%s: this file holds a TSIG secret but is %s%s: "
 	                     "chmod 600 %s%s",
@@ -2083,16 +2094,31 @@ group_refused(const char *lead, const char *could, const char *path,
 
 /* "lead has an ACL that lets user U write it ...; setfacl -x u:N path,
  * or setfacl -b path" into out (len bytes), for path (st), whose ACL
- * lets a user or group that is not trusted write it (aw); lead and could
- * as for group_refused(). Returns -1. */
+ * lets a user or group that is not trusted write it (aw); for an NFSv4
+ * ACL, "lead has an NFSv4 ACL whose entry N (SPEC) lets ...;
+ * nfs4_setfacl -x 'SPEC' path"; lead and could as for group_refused().
+ * Returns -1. */
 static int
 acl_refused(const char *lead, const char *could, const char *path,
             const struct stat *st, const struct acl_who *aw,
             const struct trust_words *w, char *out, size_t len)
 {
 	const char *pp = path_shown(path, '\0', NULL, 0);
-	char who[192];
+	char who[192], fix[2 * PATH_MAX + 256];
 
+	if (aw->nfs4) {
+		snprintf(
+		    out, len,
+		    "%s has an NFSv4 ACL whose entry %u (%s) lets %s write "
+		    "it: %s could %s%s; %s",
+		    lead, aw->nfs4_entry, aw->nfs4_spec,
+		    acl_named_shown(aw, who, sizeof(who)),
+		    aw->nfs4_everyone    ? "anyone"
+		    : aw->named_is_group ? "any member"
+		                         : "that user",
+		    could, w->harm, acl_nfs4_fix(aw, pp, fix, sizeof(fix)));
+		return -1;
+	}
 	snprintf(out, len,
 	         "%s has an ACL that lets %s write it (mode %04o, whose "
 	         "group bits are the ACL's mask): %s could %s%s; setfacl -x "
@@ -2135,21 +2161,30 @@ rerun_advice_in(const char *path, char *out, size_t size)
 	return out;
 }
 
-/* "lead: it has an NFSv4 ACL ...: move it to a local file system" into
- * out (len bytes), for a file or directory whose ACL is of another model
- * than POSIX's (aw->model): enforced by the server, not bounded by the
- * mode, and not parsed here, so who may write it cannot be told, and it
- * is not trusted. Returns -1. */
+/* "lead: it has an SMB (CIFS) ACL ...: move it to a local file system"
+ * into out (len bytes), for a file or directory on an SMB mount, or with
+ * an ACL of its model (aw->model, aw->xattr; NULL: none shown): its
+ * server enforces permissions that the mode need not tell and that are
+ * not read here, so who may write it cannot be told, and it is not
+ * trusted. Returns -1. */
 static int
 acl_model_refused(const char *lead, const struct acl_who *aw,
                   const struct trust_words *w, char *out, size_t len)
 {
-	snprintf(out, len,
-	         "%s: it has an %s ACL (%s), which its server enforces and "
-	         "mta-sts-sync cannot judge, so who may write it, and %s, "
-	         "cannot be told from its mode; move it to a local file "
-	         "system: %s",
-	         lead, aw->model, aw->xattr, w->harm, w->keep);
+	if (aw->xattr == NULL)
+		snprintf(out, len,
+		         "%s: it is on an %s mount, whose server enforces "
+		         "permissions of its own that mta-sts-sync cannot "
+		         "check, so who may write it, and %s, cannot be told "
+		         "from its mode; move it to a local file system: %s",
+		         lead, aw->model, w->harm, w->keep);
+	else
+		snprintf(out, len,
+		         "%s: it has an %s ACL (%s), which its server enforces "
+		         "and mta-sts-sync cannot judge, so who may write it, "
+		         "and %s, cannot be told from its mode; move it to a "
+		         "local file system: %s",
+		         lead, aw->model, aw->xattr, w->harm, w->keep);
 	return -1;
 }
 
@@ -2184,29 +2219,19 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 		         lead);
 		return -1;
 	}
-	if (err == EBADMSG && aw->tag_unknown)
-		snprintf(why, sizeof(why),
-		         "it has an entry of unknown tag 0x%x", aw->bad_tag);
-	else if (err == EBADMSG && aw->masks > 1)
-		snprintf(why, sizeof(why), "it has %d mask entries, not one",
-		         aw->masks);
-	else if (err == EBADMSG)
-		snprintf(why, sizeof(why), "it is not a version 2 ACL (%d)",
-		         aw->version);
-	else if (err == E2BIG && aw->entries > ACL_ENTRIES_MAX)
-		snprintf(why, sizeof(why), "it has %u entries, more than %d",
-		         aw->entries, ACL_ENTRIES_MAX);
-	else if (err == E2BIG)
-		snprintf(why, sizeof(why),
-		         "it had more than %d entries, then fewer: it changed "
-		         "while it was read",
-		         ACL_ENTRIES_MAX);
+	acl_unread_why(aw, err, why, sizeof(why));
+	if (aw->nfs4)
+		snprintf(
+		    out, len,
+		    "%s: its ACL cannot be read (%s), so who may write it, "
+		    "and %s, cannot be told; nfs4_getfacl %s shows it, "
+		    "nfs4_setfacl -e %s mends it",
+		    lead, why, w->harm, pp, pp);
 	else
-		str_copy(why, sizeof(why), strerror(err));
-	snprintf(out, len,
-	         "%s: its ACL cannot be read (%s), so who may write it, and "
-	         "%s, cannot be told; setfacl -b %s removes it",
-	         lead, why, w->harm, pp);
+		snprintf(out, len,
+		         "%s: its ACL cannot be read (%s), so who may write "
+		         "it, and %s, cannot be told; setfacl -b %s removes it",
+		         lead, why, w->harm, pp);
 	return -1;
 }
 

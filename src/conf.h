@@ -314,17 +314,31 @@ void conf_wipe_free(char *p, size_t len);
  * others (mode 0644); chmod 600 path", naming the entry of its ACL that
  * gives its group bits (keyfile_acl_words()), unless that access is
  * only that of ACL entries for the running user or root
- * (keyfile_acl_readers_own()); or one with an NFSv4 or SMB ACL
- * (acl_model_other()), which the mode does not bound. Returns 0 or -1. */
+ * (keyfile_acl_readers_own()); or one whose mode lets no one else at it
+ * but whom keyfile_acl_other_words() finds, which the mode does not
+ * bound. Returns 0 or -1. */
 int keyfile_check_mode(const char *path, int fd, const struct stat *st,
                        struct diag *d);
+/*
+ * For a file holding a secret (path, open as fd; -1: read by its name)
+ * of mode mode and group gid: who may read or write it whom the mode does
+ * not bound, in words to follow "path: key file ": "has an NFSv4 ACL
+ * whose entry N (SPEC) lets user U read or write it; nfs4_setfacl -x
+ * ...", "has an NFSv4 ACL that cannot be read (why)...", "is on an SMB
+ * (CIFS) mount, whose server enforces permissions of its own..." into
+ * buf (size bytes); "" for none (no such ACL or mount, or a POSIX ACL,
+ * which the mode's group bits bound). Returns buf.
+ */
+const char *keyfile_acl_other_words(int fd, const char *path, mode_t mode,
+                                    gid_t gid, char *buf, size_t size);
 /*
  * When the access of its group that keyfile_mode_words() refuses in the
  * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
  * user or group its ACL names, the running user and root passed over (the
  * group bits are then the ACL's mask), ", as
- * its ACL lets user NAME (uid N) read it (...)" into buf (size bytes); else "".
- * Returns buf.
+ * its ACL lets user NAME (uid N) read it (...)" (an NFSv4 one's: ", and its
+ * NFSv4 ACL's entry N (SPEC) lets ... read it") into buf (size bytes); else
+ * "". Returns buf.
  */
 const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);

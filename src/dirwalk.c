@@ -117,6 +117,15 @@ id_name(int is_group, unsigned id, char *out, size_t size)
 }
 
 int
+id_named(int is_group, unsigned id, const char *name)
+{
+	char own[256];
+
+	return name[0] != '\0' &&
+	       strcmp(id_name(is_group, id, own, sizeof(own)), name) == 0;
+}
+
+int
 group_trusted(gid_t gid)
 {
 	char name[64];
@@ -245,14 +254,17 @@ const char *
 dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 {
 	struct acl_who aw;
-	char who[128];
+	char who[192];
 
 	if ((st->st_mode & S_IWOTH) != 0)
 		return "others";
 	/* the directory open as dfd, not what a path names by now */
 	if (acl_write_read(dfd, NULL, st, &aw) == -1 || !aw.acl)
 		return "its group";
-	if (aw.named && aw.named_is_group)
+	if (aw.named && aw.nfs4)
+		snprintf(out, size, "%s, whom its NFSv4 ACL's entry %u lets,",
+		         acl_named_shown(&aw, who, sizeof(who)), aw.nfs4_entry);
+	else if (aw.named && aw.named_is_group)
 		snprintf(out, size, "group %s, which its ACL names,",
 		         group_shown((gid_t)aw.named_id, who, sizeof(who)));
 	else if (aw.named)

@@ -79,6 +79,10 @@ const char *link_foreign_words(int dfd, const struct stat *dst,
  * write /usr/local, ahead of /usr/bin in root's PATH, anyway. */
 int group_trusted(gid_t gid);
 
+/* Whether name is the name of user id, or of group id when is_group,
+ * in the user or group database (an NFSv4 ACL names its principals). */
+int id_named(int is_group, unsigned id, const char *name);
+
 /* "name (uid N)", or "uid N" for a user without a name, into out (size
  * bytes), for messages. Returns out. Thread-safe. */
 const char *user_shown(uid_t uid, char *out, size_t size);

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +161,15 @@ keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid)
 	return aw.acl && !aw.group && !aw.named;
 }
 
+/* "read", "write" or "execute", for the ACL_PERM_* bit perm. */
+static const char *
+perm_word(unsigned perm)
+{
+	return perm == ACL_PERM_READ    ? "read"
+	       : perm == ACL_PERM_WRITE ? "write"
+	                                : "execute";
+}
+
 const char *
 keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
@@ -180,13 +190,74 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	    acl_who_read(fd, path, &st, perm, acl_root_or_runner, &aw) == -1 ||
 	    !aw.named)
 		return buf;
-	snprintf(buf, size,
-	         ", as its ACL lets %s %s it (the group bits of its mode are "
-	         "the ACL's mask)",
-	         acl_named_shown(&aw, who, sizeof(who)),
-	         perm == ACL_PERM_READ    ? "read"
-	         : perm == ACL_PERM_WRITE ? "write"
-	                                  : "execute");
+	if (aw.nfs4)
+		snprintf(buf, size,
+		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it",
+		         aw.nfs4_entry, aw.nfs4_spec,
+		         acl_named_shown(&aw, who, sizeof(who)),
+		         perm_word(perm));
+	else
+		snprintf(
+		    buf, size,
+		    ", as its ACL lets %s %s it (the group bits of its mode "
+		    "are the ACL's mask)",
+		    acl_named_shown(&aw, who, sizeof(who)), perm_word(perm));
+	return buf;
+}
+
+const char *
+keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
+                        char *buf, size_t size)
+{
+	const char *ps = path_shown(path, '\0', NULL, 0);
+	char who[192], why[128], fix[2 * PATH_MAX + 256];
+	struct acl_who aw;
+	struct stat st;
+	int rc;
+
+	buf[0] = '\0';
+	memset(&st, 0, sizeof(st));
+	st.st_mode = mode;
+	st.st_gid = gid;
+	rc = acl_who_read(fd, path, &st, ACL_PERM_READ | ACL_PERM_WRITE,
+	                  acl_root_or_runner, &aw);
+	if (rc == -1 && aw.model != NULL && aw.xattr == NULL)
+		snprintf(
+		    buf, size,
+		    "is on an %s mount, whose server enforces permissions "
+		    "of its own that mta-sts-sync cannot check, so who may "
+		    "read the secret cannot be told from its mode; move it "
+		    "to a local file system",
+		    aw.model);
+	else if (rc == -1 && aw.model != NULL)
+		snprintf(
+		    buf, size,
+		    "has an %s ACL (%s), which its server enforces and "
+		    "mta-sts-sync cannot judge, so who may read the secret "
+		    "cannot be told from its mode; move it to a local file "
+		    "system",
+		    aw.model, aw.xattr);
+	else if (rc == -1 && aw.nfs4)
+		snprintf(
+		    buf, size,
+		    "has an NFSv4 ACL that cannot be read (%s), so who may "
+		    "read the secret cannot be told; nfs4_getfacl %s shows "
+		    "it, nfs4_setfacl -e %s mends it",
+		    acl_unread_why(&aw, errno, why, sizeof(why)), ps, ps);
+	else if (rc == 0 && aw.nfs4 && aw.named)
+		snprintf(buf, size,
+		         "has an NFSv4 ACL whose entry %u (%s) lets %s read or "
+		         "write it; %s",
+		         aw.nfs4_entry, aw.nfs4_spec,
+		         acl_named_shown(&aw, who, sizeof(who)),
+		         acl_nfs4_fix(&aw, ps, fix, sizeof(fix)));
+	else if (rc == 0 && aw.nfs4 && aw.group)
+		snprintf(
+		    buf, size,
+		    "has an NFSv4 ACL that lets its group (GROUP@) read or "
+		    "write it; nfs4_setfacl -e %s: take out the GROUP@ "
+		    "entries that allow r or w",
+		    ps);
 	return buf;
 }
 
@@ -195,20 +266,15 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
                    struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	const char *model, *xattr;
-	char words[80], acl[256];
+	char words[80], acl[2 * PATH_MAX + 512];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
-		/* the mode bounds a POSIX ACL, not an NFSv4 or SMB one */
-		if (acl_model_other(fd, path, &model, &xattr) != 1)
+		/* the mode bounds a POSIX ACL, not an NFSv4 one, nor what an
+		 * SMB server enforces */
+		if (keyfile_acl_other_words(fd, path, st->st_mode, st->st_gid,
+		                            acl, sizeof(acl))[0] == '\0')
 			return 0;
-		diag_error(d,
-		           "%s: key file has an %s ACL (%s), which its server "
-		           "enforces and mta-sts-sync cannot judge, so who may "
-		           "read the secret cannot be told from its mode; move "
-		           "it to a local file system: keep the key in "
-		           "directories of root (as /etc)",
-		           ps, model, xattr);
+		diag_error(d, "%s: key file %s", ps, acl);
 		return -1;
 	}
 	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))

@@ -562,6 +562,27 @@ lock_readers_acl(const char *path, const struct stat *st,
 	           mine ? ": every member of a group may lock it" : "");
 }
 
+/* The entry of an NFSv4 ACL (aw) that lets another user read the
+ * configuration (path), for the lock advice, into b: "nfs4_setfacl -x
+ * 'SPEC' PATH (its NFSv4 ACL lets user A read it, and N more entries:
+ * nfs4_getfacl PATH lists them)". */
+static void
+lock_readers_nfs4(const char *path, const struct acl_who *aw, struct buf *b)
+{
+	char who[192], fix[DIAG_MSG_MAX], buf[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, buf, sizeof(buf));
+
+	buf_printf(b, "%s (its NFSv4 ACL lets %s read it",
+	           acl_nfs4_fix(aw, ps, fix, sizeof(fix)),
+	           acl_named_shown(aw, who, sizeof(who)));
+	if (aw->named_count > 1)
+		buf_printf(b,
+		           ", and %zu more entries: nfs4_getfacl %s lists "
+		           "them",
+		           aw->named_count - 1, ps);
+	buf_puts(b, ")");
+}
+
 /*
  * What to run so that no other user may read path (open as fd, its
  * status st) to lock it, into out (size bytes): unshare_words() when
@@ -588,7 +609,10 @@ lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
 	buf_puts(&b, out);
 	if (out[0] != '\0')
 		buf_puts(&b, "; ");
-	lock_readers_acl(path, st, &aw, &b);
+	if (aw.nfs4)
+		lock_readers_nfs4(path, &aw, &b);
+	else
+		lock_readers_acl(path, st, &aw, &b);
 	str_copy(out, size, b.len > 0 ? b.data : "");
 	buf_free(&b);
 	return out;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pwd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -84,8 +86,14 @@ fake_acl_read(void *value, size_t size)
 
 /* A name ending whose file is on a file system with ACLs of another
  * model, as an NFSv4 or SMB mount is: no POSIX ACL (ENOTSUP), and an
- * attribute fake_model_xattr ("system.nfs4_acl") instead. NULL: none. */
+ * attribute fake_model_xattr ("system.nfs4_acl"; NULL: none) instead,
+ * of fake_model_len bytes, fake_model_blob (NULL: 12 bytes, a count of
+ * one entry and no more); with fake_smb, on an SMB mount (fstatfs()).
+ * NULL: none. */
 static const char *fake_model_at, *fake_model_xattr;
+static const unsigned char *fake_model_blob;
+static size_t fake_model_len;
+static int fake_smb;
 
 /* Whether path (a descriptor's /proc/self/fd path: its file's) ends
  * with fake_model_at. */
@@ -115,18 +123,47 @@ static ssize_t
 fake_model_read(const char *name, void *value, size_t size)
 {
 	static const unsigned char blob[12] = {0, 0, 0, 1};
+	const unsigned char *b = fake_model_blob ? fake_model_blob : blob;
+	size_t len = fake_model_blob ? fake_model_len : sizeof(blob);
 
-	if (strcmp(name, fake_model_xattr) != 0) {
+	if (fake_model_xattr == NULL || strcmp(name, fake_model_xattr) != 0) {
 		errno = ENOTSUP;
 		return -1;
 	}
-	if (size != 0 && size < sizeof(blob)) {
+	if (size != 0 && size < len) {
 		errno = ERANGE;
 		return -1;
 	}
 	if (size != 0)
-		memcpy(value, blob, sizeof(blob));
-	return (ssize_t)sizeof(blob);
+		memcpy(value, b, len);
+	return (ssize_t)len;
+}
+
+/* fstatfs(2), as acl.c tells an SMB mount: the real call, but for the
+ * file fake_model_at names when fake_smb is set, an SMB2 mount's magic
+ * number. */
+int
+fstatfs(int fd, struct statfs *sf)
+{
+	char p[64];
+
+	if (syscall(SYS_fstatfs, fd, sf) == -1)
+		return -1;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (fake_smb && fake_model_file(p))
+		sf->f_type = (__fsword_t)0xFE534D42u;
+	return 0;
+}
+
+/* statfs(2): the same for a file read by its name. */
+int
+statfs(const char *path, struct statfs *sf)
+{
+	if (syscall(SYS_statfs, path, sf) == -1)
+		return -1;
+	if (fake_smb && fake_model_file(path))
+		sf->f_type = (__fsword_t)0xFE534D42u;
+	return 0;
 }
 
 /* getxattr(2), as acl.c reads the ACL of a file by name: the removal or
@@ -3264,12 +3301,32 @@ model_refused(const char *name, const char *xattr, const char *at,
 	conf_free(c);
 }
 
+/* keyfile_load() of tmpdir/name, its file having an ACL of another
+ * model (its attribute xattr; NULL: none, as on an SMB mount): refused,
+ * with want in the reason (what: the case). */
+static void
+key_model_refused(const char *name, const char *xattr, const char *want,
+                  const char *what)
+{
+	char at[64];
+	struct tsig_key key;
+	struct diag d;
+
+	snprintf(at, sizeof(at), "/%s", name);
+	fake_model_xattr = xattr;
+	fake_model_at = at;
+	diag_init(&d);
+	ok(keyfile_load(tpath(name), NULL, &key, &d) == -1, "%s: refused",
+	   what);
+	fake_model_at = NULL;
+	like(d.error, want, "%s: said so", what);
+}
+
 /*
- * A file or directory on a file system whose ACLs are of another model
- * than POSIX's (an NFSv4 mount: no system.posix_acl_access, ENOTSUP, but
- * a system.nfs4_acl; an SMB mount: system.cifs_acl), which the server
- * enforces and the mode does not bound, is refused, named with the
- * model and what to do: a configuration, a directory on the way to one,
+ * A file or directory whose ACL is of a model not judged (an SMB mount's
+ * system.cifs_acl), or whose NFSv4 ACL (system.nfs4_acl) cannot be read,
+ * which the server enforces and the mode does not bound, is refused,
+ * named with what to do: a configuration, a directory on the way to one,
  * a key file of mode 0600. Before, it was taken as a file without an
  * ACL, and loaded whatever its ACL let another user do.
  */
@@ -3283,37 +3340,46 @@ test_acl_other_model(void)
 
 	write_file("nfs.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
 	snprintf(want, sizeof(want),
-	         "%s: configuration file: it has an NFSv4 ACL "
-	         "(system.nfs4_acl), which its server enforces and "
+	         "%s: configuration file: its ACL cannot be read (an NFSv4 ACL "
+	         "that counts 1 entries in 12 bytes), so who may write it, and "
+	         "make mta-sts-sync run a command (publish-command), cannot be "
+	         "told; nfs4_getfacl %s shows it, nfs4_setfacl -e %s mends it",
+	         tpath("nfs.conf"), tpath("nfs.conf"), tpath("nfs.conf"));
+	model_refused("nfs.conf", "system.nfs4_acl", "/nfs.conf", want,
+	              "a configuration with an NFSv4 ACL cut short");
+	snprintf(want, sizeof(want),
+	         "%s: configuration file: it has an SMB (CIFS) ACL "
+	         "(system.cifs_acl), which its server enforces and "
 	         "mta-sts-sync cannot judge, so who may write it, and make "
 	         "mta-sts-sync run a command (publish-command), cannot be "
 	         "told from its mode; move it to a local file system: keep the "
 	         "configuration in directories of root (as /etc)",
 	         tpath("nfs.conf"));
-	model_refused("nfs.conf", "system.nfs4_acl", "/nfs.conf", want,
-	              "a configuration with an NFSv4 ACL");
-	model_refused("nfs.conf", "system.cifs_acl", "/nfs.conf",
-	              "it has an SMB (CIFS) ACL (system.cifs_acl)",
+	model_refused("nfs.conf", "system.cifs_acl", "/nfs.conf", want,
 	              "a configuration with an SMB ACL");
 	mkdir(tpath("nfsdir"), 0755);
 	write_file("nfsdir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
-	model_refused("nfsdir/a.conf", "system.nfs4_acl", "/nfsdir",
-	              "/nfsdir: it has an NFSv4 ACL (system.nfs4_acl)",
-	              "a directory with an NFSv4 ACL on the way");
+	model_refused(
+	    "nfsdir/a.conf", "system.nfs4_acl", "/nfsdir",
+	    "/nfsdir: its ACL cannot be read (an NFSv4 ACL that counts "
+	    "1 entries in 12 bytes)",
+	    "a directory with an NFSv4 ACL cut short on the way");
 
 	write_file("nfs.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
-	fake_model_at = "/nfs.key";
-	diag_init(&d);
-	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == -1,
-	   "a key file of mode 0600 with an NFSv4 ACL: refused");
-	like(d.error,
-	     "nfs.key: key file has an NFSv4 ACL (system.nfs4_acl), which its "
-	     "server enforces and mta-sts-sync cannot judge, so who may read "
-	     "the secret cannot be told from its mode; move it to a local "
-	     "file system",
-	     "a key file with an NFSv4 ACL: said so");
-	fake_model_at = NULL;
+	key_model_refused(
+	    "nfs.key", "system.cifs_acl",
+	    "nfs.key: key file has an SMB (CIFS) ACL (system.cifs_acl), which "
+	    "its server enforces and mta-sts-sync cannot judge, so who may "
+	    "read the secret cannot be told from its mode; move it to a local "
+	    "file system",
+	    "a key file of mode 0600 with an SMB ACL");
+	key_model_refused(
+	    "nfs.key", "system.nfs4_acl",
+	    "nfs.key: key file has an NFSv4 ACL that cannot be read (an NFSv4 "
+	    "ACL that counts 1 entries in 12 bytes), so who may read the "
+	    "secret cannot be told; nfs4_getfacl ",
+	    "a key file of mode 0600 with an NFSv4 ACL cut short");
 	diag_init(&d);
 	c = conf_load(tpath("nfsdir/a.conf"), &d);
 	ok(c != NULL, "the same on a local file system: loads (%s)", d.error);
@@ -3324,6 +3390,449 @@ test_acl_other_model(void)
 	unlink(tpath("nfs.key"));
 	unlink(tpath("nfsdir/a.conf"));
 	ok(rmdir(tpath("nfsdir")) == 0, "nfsdir removed");
+}
+
+/* NFSv4 ACL mask bits and flags (RFC 7530 section 6.2.1.3.1, 6.2.1.4),
+ * and the masks nfs4_getfacl shows as "rwatTcCy" (an owner of mode
+ * rw-), "tcy" (---), "rtcy" (r--), "rwaDxtTcCy" (a directory's rwx),
+ * "rxtcy" (a directory's r-x). */
+#define NFS4_R 0x1u
+#define NFS4_W 0x2u
+#define NFS4_A 0x4u
+#define NFS4_DCHILD 0x40u
+#define NFS4_TCY 0x120080u
+#define NFS4_OWNER_RW 0x160187u
+#define NFS4_DIR_RWX 0x1601e7u
+#define NFS4_DIR_RX 0x1200a1u
+#define NFS4_INHERIT_ONLY 0x8u
+/* the entries the Linux server gives a file of mode 0600 */
+#define NFS4_MIRROR_0600                                                       \
+	{0, 0, NFS4_OWNER_RW, "OWNER@"}, {0, 0x40, NFS4_TCY, "GROUP@"},        \
+	{                                                                      \
+		0, 0, NFS4_TCY, "EVERYONE@"                                    \
+	}
+
+/* The n entries e made the NFSv4 ACL of the file or directory whose name
+ * ends with at (fake_model_at), in buf (size bytes); b bytes of it given
+ * (0: all), as when it is cut short. */
+static void
+nfs4_fake(const char *at, const struct nfs4_ace_spec *e, size_t n,
+          unsigned char *buf, size_t size, size_t b)
+{
+	size_t len = nfs4_acl_blob(e, n, buf, size);
+
+	fake_model_at = at;
+	fake_model_xattr = "system.nfs4_acl";
+	fake_model_blob = buf;
+	fake_model_len = b > 0 ? b : len;
+}
+
+/* No NFSv4 ACL faked any more. */
+static void
+nfs4_fake_end(void)
+{
+	fake_model_at = NULL;
+	fake_model_xattr = NULL;
+	fake_model_blob = NULL;
+	fake_model_len = 0;
+}
+
+/* A case of an NFSv4 ACL given to a configuration or a directory: its
+ * entries, what a load says (NULL: it loads). */
+struct nfs4_case {
+	const char *what;
+	struct nfs4_ace_spec e[4];
+	size_t n;
+	const char *want;
+};
+
+/* conf_load() of tmpdir/name, whose file or directory at has the ACL of
+ * k: loads, or refused saying k->want. */
+static void
+nfs4_case_run(const char *name, const char *at, const struct nfs4_case *k)
+{
+	unsigned char buf[1024];
+	struct diag d;
+	struct conf *c;
+
+	nfs4_fake(at, k->e, k->n, buf, sizeof(buf), 0);
+	diag_init(&d);
+	c = conf_load(tpath(name), &d);
+	nfs4_fake_end();
+	if (k->want == NULL) {
+		ok(c != NULL, "%s: loads (%s)", k->what, d.error);
+	} else {
+		ok(c == NULL, "%s: refused", k->what);
+		like(d.error, k->want, "%s: said so", k->what);
+	}
+	conf_free(c);
+}
+
+/*
+ * An NFSv4 ACL is judged as a POSIX one is, where before any file with
+ * one was refused: one that mirrors the mode, as the Linux server makes,
+ * loads; an entry that lets everyone, or a user that is not root or the
+ * one running mta-sts-sync (a name of no certain id, an id), write the
+ * configuration is refused, named, with the nfs4_setfacl to run. Entries
+ * that grant nothing to the file itself (DENY, AUDIT, INHERIT_ONLY) are
+ * passed over; an entry of unknown type or flags is refused.
+ */
+static void
+test_acl_nfs4_conf(void)
+{
+	static const struct nfs4_case cases[] = {
+	    {"an NFSv4 ACL that mirrors mode 0600",
+	     {NFS4_MIRROR_0600},
+	     3,
+	     NULL},
+	    {"an NFSv4 ACL whose EVERYONE@ may write",
+	     {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	      {0, 0, NFS4_R | NFS4_W | NFS4_A | NFS4_TCY, "EVERYONE@"}},
+	     2,
+	     "nfs.conf: configuration file has an NFSv4 ACL whose entry 2 "
+	     "(A::EVERYONE@:rwatcy) lets everyone (EVERYONE@) write it: "
+	     "anyone could make mta-sts-sync run a command (publish-command); "
+	     "nfs4_setfacl -x 'A::EVERYONE@:rwatcy' "},
+	    {"an NFSv4 ACL that lets a named user write",
+	     {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	      {0, 0, NFS4_W | NFS4_A, "deploy@example.com"}},
+	     2,
+	     "has an NFSv4 ACL whose entry 2 (A::deploy@example.com:wa) lets "
+	     "user deploy@example.com write it: that user could make "
+	     "mta-sts-sync run a command (publish-command); nfs4_setfacl -x "
+	     "'A::deploy@example.com:wa' "},
+	    {"an NFSv4 ACL that lets group 4242 write",
+	     {{0, 0x40, NFS4_W, "4242"}},
+	     1,
+	     "has an NFSv4 ACL whose entry 1 (A:g:4242:w) lets group "},
+	    {"an NFSv4 ACL whose AUTHENTICATED@ may take the file over",
+	     {{0, 0, 0x80000, "AUTHENTICATED@"}},
+	     1,
+	     "lets the users of AUTHENTICATED@ write it: anyone could"},
+	    {"an NFSv4 ACL of a principal no shell takes as it is",
+	     {{0, 0, NFS4_W, "it's@example.com"}},
+	     1,
+	     "write it: that user could make mta-sts-sync run a command "
+	     "(publish-command); nfs4_setfacl -e "},
+	    {"an NFSv4 ACL with a mask bit not known",
+	     {{0, 0, 0x800000, "EVERYONE@"}},
+	     1,
+	     "whose entry 1 (A::EVERYONE@:+0x800000) lets everyone"},
+	    {"an NFSv4 ACL whose INHERIT_ONLY entry lets everyone write",
+	     {{0, NFS4_INHERIT_ONLY | 0x3, NFS4_W | NFS4_A, "EVERYONE@"}},
+	     1,
+	     NULL},
+	    {"an NFSv4 ACL whose DENY, AUDIT and ALARM entries name everyone",
+	     {{1, 0, NFS4_W, "EVERYONE@"},
+	      {2, 0x10, NFS4_W, "EVERYONE@"},
+	      {3, 0x20, NFS4_W, "EVERYONE@"}},
+	     3,
+	     NULL},
+	    {"an NFSv4 ACL whose GROUP@ may write a file that holds a key",
+	     {{0, 0x40, NFS4_W | NFS4_A, "GROUP@"}},
+	     1,
+	     "this file holds a TSIG secret but has an NFSv4 ACL that lets its "
+	     "group (GROUP@) read or write it; nfs4_setfacl -e "},
+	    {"an NFSv4 ACL whose DELETE_CHILD for everyone is a file's",
+	     {{0, 0, NFS4_DCHILD, "EVERYONE@"}},
+	     1,
+	     NULL},
+	    {"an NFSv4 ACL entry of unknown type",
+	     {{0, 0, NFS4_OWNER_RW, "OWNER@"}, {4, 0, NFS4_R, "EVERYONE@"}},
+	     2,
+	     "its ACL cannot be read (NFSv4 ACL entry 2 is of unknown type 4)"},
+	    {"an NFSv4 ACL entry of unknown flags",
+	     {{2, 0x100, NFS4_R, "EVERYONE@"}},
+	     1,
+	     "its ACL cannot be read (NFSv4 ACL entry 1 has unknown flags "
+	     "0x100)"},
+	};
+
+	write_file("nfs.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		nfs4_case_run("nfs.conf", "/nfs.conf", &cases[i]);
+	unlink(tpath("nfs.conf"));
+}
+
+/* The name of the running user, "" when it has none. */
+static const char *
+my_name(void)
+{
+	struct passwd *pw = getpwuid(geteuid());
+
+	return pw != NULL ? pw->pw_name : "";
+}
+
+/*
+ * Principals of NFSv4 entries passed over: the running user's id, and
+ * that user's name at a domain; GROUP@, whose write a configuration's
+ * group may have. A directory on the way whose ACL lets
+ * everyone add or remove an entry (ADD_FILE, DELETE_CHILD) is refused,
+ * as a directory its mode lets them write is.
+ */
+static void
+test_acl_nfs4_principals(void)
+{
+	char me[32], named[300];
+	struct nfs4_case runner = {
+	    "an NFSv4 ACL that lets the running user's id write",
+	    {{0, 0, NFS4_W | NFS4_A, me}},
+	    1,
+	    NULL};
+	const struct nfs4_case group_w = {
+	    "an NFSv4 ACL whose GROUP@ may write (a configuration's group is "
+	    "trusted)",
+	    {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	     {0, 0x40, NFS4_R | NFS4_W | NFS4_A | NFS4_TCY, "GROUP@"}},
+	    2,
+	    NULL};
+	const struct nfs4_case dir_ok = {
+	    "a directory whose NFSv4 ACL mirrors mode 0755",
+	    {{0, 0, NFS4_DIR_RWX, "OWNER@"},
+	     {0, 0x40, NFS4_DIR_RX, "GROUP@"},
+	     {0, 0, NFS4_DIR_RX, "EVERYONE@"}},
+	    3,
+	    NULL};
+	const struct nfs4_case dir_child = {
+	    "a directory whose NFSv4 ACL lets everyone remove an entry",
+	    {{0, 0, NFS4_DIR_RWX, "OWNER@"},
+	     {0, 0, NFS4_DIR_RX | NFS4_DCHILD, "EVERYONE@"}},
+	    2,
+	    "/nfsdir has an NFSv4 ACL whose entry 2 (A::EVERYONE@:rDxtcy) lets "
+	    "everyone (EVERYONE@) write it: anyone could put another file in "
+	    "its place and make mta-sts-sync run a command (publish-command); "
+	    "nfs4_setfacl -x 'A::EVERYONE@:rDxtcy' "};
+
+	write_file("nfs.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	nfs4_case_run("nfs.conf", "/nfs.conf", &runner);
+	if (my_name()[0] == '\0') {
+		ok(1, "# SKIP the running user has no name");
+	} else {
+		snprintf(named, sizeof(named), "%s@example.org", my_name());
+		runner.what = "an NFSv4 ACL that lets the running user's name "
+		              "write";
+		runner.e[0].who = named;
+		nfs4_case_run("nfs.conf", "/nfs.conf", &runner);
+	}
+	unlink(tpath("nfs.conf"));
+	write_file("nfskeys.conf", KEY_STMT, 0600);
+	write_file("nfsg.conf", "include \"nfskeys.conf\";\n" DOMAIN_OK "};\n",
+	           0660);
+	nfs4_case_run("nfsg.conf", "/nfsg.conf", &group_w);
+	unlink(tpath("nfsg.conf"));
+	unlink(tpath("nfskeys.conf"));
+	mkdir(tpath("nfsdir"), 0755);
+	write_file("nfsdir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	nfs4_case_run("nfsdir/a.conf", "/nfsdir", &dir_ok);
+	nfs4_case_run("nfsdir/a.conf", "/nfsdir", &dir_child);
+	unlink(tpath("nfsdir/a.conf"));
+	rmdir(tpath("nfsdir"));
+}
+
+/* conf_load() of tmpdir/nfs.conf, whose NFSv4 ACL is the b bytes of
+ * blob (of len bytes): refused, saying want. */
+static void
+nfs4_blob_refused(const unsigned char *blob, size_t len, size_t b,
+                  const char *want, const char *what)
+{
+	struct diag d;
+	struct conf *c;
+
+	fake_model_at = "/nfs.conf";
+	fake_model_xattr = "system.nfs4_acl";
+	fake_model_blob = blob;
+	fake_model_len = b > 0 ? b : len;
+	diag_init(&d);
+	c = conf_load(tpath("nfs.conf"), &d);
+	nfs4_fake_end();
+	ok(c == NULL, "%s: refused", what);
+	like(d.error, want, "%s: said so", what);
+	conf_free(c);
+}
+
+/*
+ * An NFSv4 ACL that is cut short, counts more entries than its bytes
+ * hold, has bytes after its entries, has more than 512 entries, or is
+ * larger than the NFS client's 64 KiB, is refused as one that cannot be
+ * read, saying which.
+ */
+static void
+test_acl_nfs4_bounds(void)
+{
+	static const struct nfs4_ace_spec e[] = {
+	    NFS4_MIRROR_0600,
+	};
+	static unsigned char many[4 + 513 * 16];
+	unsigned char buf[256];
+	size_t len = nfs4_acl_blob(e, 3, buf, sizeof(buf));
+
+	write_file("nfs.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	nfs4_blob_refused(buf, len, len - 2,
+	                  "its ACL cannot be read (NFSv4 ACL entry 3 is cut "
+	                  "short)",
+	                  "an NFSv4 ACL cut short");
+	buf[3] = 9;
+	nfs4_blob_refused(
+	    buf, len, 0,
+	    "its ACL cannot be read (an NFSv4 ACL that counts 9 "
+	    "entries in ",
+	    "an NFSv4 ACL that counts more entries than it holds");
+	buf[3] = 2;
+	nfs4_blob_refused(
+	    buf, len, 0,
+	    "its ACL cannot be read (28 bytes after the 2 entries "
+	    "of an NFSv4 ACL)",
+	    "an NFSv4 ACL with bytes after its entries");
+	buf[3] = 3;
+	buf[4 + 12 + 3] = 0xff; /* OWNER@'s length: 255, past the end */
+	nfs4_blob_refused(buf, len, 0,
+	                  "its ACL cannot be read (NFSv4 ACL entry 1 is cut "
+	                  "short)",
+	                  "an NFSv4 ACL whose principal runs past its end");
+	many[2] = 513 >> 8;
+	many[3] = 513 & 0xff;
+	for (size_t i = 0; i < 513; i++)
+		many[4 + i * 16 + 3] = 2; /* AUDIT, of an empty principal */
+	nfs4_blob_refused(many, sizeof(many), 0,
+	                  "its ACL cannot be read (it has 513 entries, more "
+	                  "than 512)",
+	                  "an NFSv4 ACL of 513 entries");
+	nfs4_blob_refused(buf, 70000, 0,
+	                  "its ACL cannot be read (it is an NFSv4 ACL of 70000 "
+	                  "bytes, more than 65536)",
+	                  "an NFSv4 ACL larger than 64 KiB");
+	unlink(tpath("nfs.conf"));
+}
+
+/*
+ * A secret is judged by who may read it: a key file of mode 0600 whose
+ * NFSv4 ACL lets everyone read it is refused, named, as is a
+ * configuration that holds a key statement; one whose ACL mirrors the
+ * mode loads. Before, a key file of mode 0600 with any NFSv4 ACL was
+ * refused, whatever its ACL said.
+ */
+static void
+test_acl_nfs4_secret(void)
+{
+	static const struct nfs4_ace_spec mirror[] = {
+	    NFS4_MIRROR_0600,
+	};
+	static const struct nfs4_ace_spec named[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "deploy@example.com"},
+	    {0, 0x40, NFS4_R | NFS4_TCY, "GROUP@"},
+	};
+	static const struct nfs4_ace_spec readable[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "EVERYONE@"},
+	};
+	unsigned char buf[256];
+	struct tsig_key key;
+	struct diag d;
+	struct conf *c;
+
+	write_file("nfs.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	nfs4_fake("/nfs.key", mirror, 3, buf, sizeof(buf), 0);
+	diag_init(&d);
+	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == 0,
+	   "a key file whose NFSv4 ACL mirrors mode 0600: loads (%s)", d.error);
+	nfs4_fake("/nfs.key", readable, 2, buf, sizeof(buf), 0);
+	diag_init(&d);
+	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == -1,
+	   "a key file of mode 0600 whose NFSv4 ACL lets everyone read it: "
+	   "refused");
+	like(d.error,
+	     "nfs.key: key file has an NFSv4 ACL whose entry 2 "
+	     "(A::EVERYONE@:rtcy) lets everyone (EVERYONE@) read or write it; "
+	     "nfs4_setfacl -x 'A::EVERYONE@:rtcy' ",
+	     "a key file whose NFSv4 ACL lets everyone read it: said so");
+	chmod(tpath("nfs.key"), 0640);
+	nfs4_fake("/nfs.key", named, 3, buf, sizeof(buf), 0);
+	diag_init(&d);
+	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == -1,
+	   "a key file of mode 0640 whose NFSv4 ACL names a reader: refused");
+	like(d.error,
+	     "nfs.key: key file is readable by its group (mode 0640), and its "
+	     "NFSv4 ACL's entry 2 (A::deploy@example.com:rtcy) lets user "
+	     "deploy@example.com read it; chmod 600 ",
+	     "a key file of mode 0640 whose NFSv4 ACL names a reader: said so");
+	nfs4_fake_end();
+
+	mkdir(tpath("sub"), 0755);
+	write_file("sub/keys.conf", KEY_STMT, 0600);
+	write_file("inc.conf", "include \"sub/keys.conf\";\n" DOMAIN_OK "};\n",
+	           0600);
+	nfs4_fake("/sub/keys.conf", readable, 2, buf, sizeof(buf), 0);
+	diag_init(&d);
+	c = conf_load(tpath("inc.conf"), &d);
+	ok(c == NULL, "an included file of a key statement whose NFSv4 ACL "
+	              "lets everyone read it: refused");
+	like(
+	    d.error,
+	    "this file holds a TSIG secret but has an NFSv4 ACL whose entry 2 "
+	    "(A::EVERYONE@:rtcy) lets everyone (EVERYONE@) read or write it; "
+	    "nfs4_setfacl -x ",
+	    "an included file of a key statement whose NFSv4 ACL lets everyone "
+	    "read it: said so");
+	conf_free(c);
+	nfs4_fake("/sub/keys.conf", mirror, 3, buf, sizeof(buf), 0);
+	diag_init(&d);
+	c = conf_load(tpath("inc.conf"), &d);
+	ok(c != NULL, "the same whose NFSv4 ACL mirrors mode 0600: loads (%s)",
+	   d.error);
+	conf_free(c);
+	nfs4_fake_end();
+	unlink(tpath("sub/keys.conf"));
+	unlink(tpath("inc.conf"));
+	unlink(tpath("nfs.key"));
+	rmdir(tpath("sub"));
+}
+
+/*
+ * A file on an SMB (CIFS) mount that shows no ACL attribute (its mode
+ * may be made up by the mount's options) is refused, saying the
+ * server's permissions cannot be checked: a configuration, a directory
+ * on the way, a key file of mode 0600. Before, it passed on its mode
+ * alone.
+ */
+static void
+test_acl_smb_mount(void)
+{
+	char want[1024];
+
+	write_file("smb.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	fake_smb = 1;
+	snprintf(want, sizeof(want),
+	         "%s: configuration file: it is on an SMB (CIFS) mount, whose "
+	         "server enforces permissions of its own that mta-sts-sync "
+	         "cannot check, so who may write it, and make mta-sts-sync run "
+	         "a command (publish-command), cannot be told from its mode; "
+	         "move it to a local file system: keep the configuration in "
+	         "directories of root (as /etc)",
+	         tpath("smb.conf"));
+	model_refused("smb.conf", NULL, "/smb.conf", want,
+	              "a configuration on an SMB mount");
+	mkdir(tpath("smbdir"), 0755);
+	write_file("smbdir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	model_refused("smbdir/a.conf", NULL, "/smbdir",
+	              "/smbdir: it is on an SMB (CIFS) mount",
+	              "a directory on an SMB mount on the way");
+	write_file("smb.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	key_model_refused(
+	    "smb.key", NULL,
+	    "smb.key: key file is on an SMB (CIFS) mount, whose server "
+	    "enforces permissions of its own that mta-sts-sync cannot check, "
+	    "so who may read the secret cannot be told from its mode; move it "
+	    "to a local file system",
+	    "a key file of mode 0600 on an SMB mount");
+	fake_smb = 0;
+	unlink(tpath("smb.conf"));
+	unlink(tpath("smb.key"));
+	unlink(tpath("smbdir/a.conf"));
+	rmdir(tpath("smbdir"));
 }
 
 /* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
@@ -3665,6 +4174,11 @@ test_modes(void)
 	test_acl_shrank();
 	test_acl_not_understood();
 	test_acl_other_model();
+	test_acl_nfs4_conf();
+	test_acl_nfs4_principals();
+	test_acl_nfs4_bounds();
+	test_acl_nfs4_secret();
+	test_acl_smb_mount();
 }
 
 /* Replace every "%s" in text (of size) with s. */

@@ -111,6 +111,56 @@ set_acl_or_skip(const char *path, int is_group, unsigned id, unsigned perm,
 	return -1;
 }
 
+/* An entry of an NFSv4 ACL (nfs4_acl_blob()): its type (0 ALLOW, 1
+ * DENY, 2 AUDIT, 3 ALARM), flags, access mask and principal. */
+struct nfs4_ace_spec {
+	unsigned type, flag, mask;
+	const char *who;
+};
+
+/* Put the big-endian v at p; returns p + 4. */
+static unsigned char *
+nfs4_be_put(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16 & 0xff);
+	p[2] = (unsigned char)(v >> 8 & 0xff);
+	p[3] = (unsigned char)(v & 0xff);
+	return p + 4;
+}
+
+/*
+ * The n entries e as the Linux NFS client gives an NFSv4 ACL
+ * (system.nfs4_acl: the XDR of RFC 7530 section 6.2.1, a count, then
+ * per entry type, flags, mask, the principal's length and its bytes
+ * padded with zeros to 4), into b (size bytes). Returns its length, or 0
+ * when it does not fit.
+ */
+static size_t __attribute__((unused))
+nfs4_acl_blob(const struct nfs4_ace_spec *e, size_t n, unsigned char *b,
+              size_t size)
+{
+	unsigned char *p = b;
+
+	if (size < 4)
+		return 0;
+	p = nfs4_be_put(p, (unsigned)n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(e[i].who), padded = (len + 3) & ~(size_t)3;
+
+		if ((size_t)(b + size - p) < 16 + padded)
+			return 0;
+		p = nfs4_be_put(p, e[i].type);
+		p = nfs4_be_put(p, e[i].flag);
+		p = nfs4_be_put(p, e[i].mask);
+		p = nfs4_be_put(p, (unsigned)len);
+		memset(p, 0, padded);
+		memcpy(p, e[i].who, len);
+		p += padded;
+	}
+	return (size_t)(p - b);
+}
+
 /* Take path's access ACL away (setfacl -b). */
 static void __attribute__((unused)) clear_acl(const char *path)
 {

@@ -13,6 +13,34 @@
 #include "setacl.h"
 #include "tap.h"
 
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+
+/* An NFSv4 ACL (fake_nfs4_len bytes) that every descriptor has in place
+ * of a POSIX one, as on an NFSv4 mount; NULL: the real attributes. */
+static const unsigned char *fake_nfs4;
+static size_t fake_nfs4_len;
+
+/* fgetxattr(2), as acl.c reads the ACL of an open file: fake_nfs4 when
+ * set, else the real call. */
+ssize_t
+fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	if (fake_nfs4 == NULL)
+		return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
+	if (strcmp(name, "system.nfs4_acl") != 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (size != 0 && size < fake_nfs4_len) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (size != 0)
+		memcpy(value, fake_nfs4, fake_nfs4_len);
+	return (ssize_t)fake_nfs4_len;
+}
+
 /* s is well-formed UTF-8 (RFC 3629 section 4, lengths and continuation
  * bytes; enough here, where the only non-ASCII text is "é"). */
 static int
@@ -226,6 +254,49 @@ lock_file_drop(const char *dir, const char *path, int fd)
 {
 	if (fd != -1)
 		close(fd);
+	unlink(path);
+	rmdir(dir);
+}
+
+/*
+ * A configuration whose lock is taken, on an NFSv4 mount, whose NFSv4
+ * ACL lets another user read it: the advice names that entry and the
+ * nfs4_setfacl -x to run, not a setfacl of POSIX ACLs; an entry of the
+ * running user's id is passed over.
+ */
+static void
+test_lock_nfs4_readers(void)
+{
+	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[512], me[32];
+	struct nfs4_ace_spec e[] = {
+	    {0, 0, 0x160187, "OWNER@"},
+	    {0, 0, 0x1, "deploy@example.com"},
+	};
+	unsigned char blob[128];
+	struct diag d;
+	int fd = lock_file_make(dir, path, sizeof(path));
+
+	if (fd == -1)
+		return;
+	fake_nfs4 = blob;
+	fake_nfs4_len = nfs4_acl_blob(e, 2, blob, sizeof(blob));
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	snprintf(want, sizeof(want),
+	         "any user who may read %s may lock it and keep every run out: "
+	         "nfs4_setfacl -x 'A::deploy@example.com:r' %s (its NFSv4 ACL "
+	         "lets user deploy@example.com read it)",
+	         path, path);
+	like(d.error, want, "lock: a user an NFSv4 ACL lets read it: named");
+	snprintf(me, sizeof(me), "%u", (unsigned)geteuid());
+	e[1].who = me;
+	fake_nfs4_len = nfs4_acl_blob(e, 2, blob, sizeof(blob));
+	diag_init(&d);
+	lock_taken(path, fd, &d);
+	ok(strstr(d.error, "may lock it") == NULL,
+	   "lock: the running user's own NFSv4 entry: no advice (%s)", d.error);
+	fake_nfs4 = NULL;
+	close(fd);
 	unlink(path);
 	rmdir(dir);
 }
@@ -474,6 +545,7 @@ main(void)
 	test_update_state();
 	test_lock_acl_readers();
 	test_lock_acl_all_readers();
+	test_lock_nfs4_readers();
 	test_lock_file_read();
 	test_lock_error_path();
 	return done_testing();
