@@ -298,12 +298,15 @@ report_parse_warnings(struct report *rep, const char *txt, const struct diag *d,
  * A resolver for one worker: the --server address with recursion
  * desired, or the system's /etc/resolv.conf. Returns NULL with the
  * reason in d.
- * Its questions go over UDP, and again over TCP for a truncated reply,
- * as a sender's resolver library asks them. Not through the engine's
- * client (dns_target_resolver(), ctx->batch), which asks over TCP only:
- * a resolver that refuses TCP still answers senders, and check would
- * say it does not answer; only the wildcard test's questions, which go
- * together, are asked that way.
+ * Its questions go over UDP, and again over TCP for a truncated reply
+ * (dns_query()), as a sender's resolver library asks them. Not through
+ * the engine's client (dns_target_resolver(), ctx->batch), which asks
+ * over TCP only: a resolver that refuses TCP still answers senders, and
+ * check would say it does not answer; only the wildcard test's
+ * questions, which go together, are asked that way. ldns's own retry of
+ * a truncated reply is off: it tells a refused TCP connection as a
+ * "General LDNS error", and asks over UDP with EDNS first, which a
+ * sender's resolver library (the C library's) does not.
  */
 static ldns_resolver *
 resolver_open(const struct check_ctx *ctx, struct diag *d)
@@ -328,13 +331,98 @@ resolver_open(const struct check_ctx *ctx, struct diag *d)
 	ldns_resolver_set_retry(res, 2);
 	ldns_resolver_set_dnsrch(res, false);
 	ldns_resolver_set_defnames(res, false);
+	ldns_resolver_set_fallback(res, false);
 	return res;
 }
 
 /*
- * Ask res for name/type. Returns 0 and the answer in *pkt (NOERROR or
- * NXDOMAIN; the caller frees it), -1 with the reason in d for another
- * rcode, or -2 when no answer came at all.
+ * Ask name/type again over TCP, of the server (its address from, port
+ * port) whose answer over UDP came truncated, through the engine's TCP
+ * client, which says in words why a connection failed. Returns 0 with
+ * the answer in *pkt (the caller frees it), or -1 with the reason in d.
+ */
+static int
+tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
+        ldns_rr_type type, ldns_pkt **pkt, struct diag *d)
+{
+	char spec[INET6_ADDRSTRLEN + 8], *addr = ldns_rdf2str(from);
+	ldns_pkt *q = ldns_pkt_query_new(ldns_rdf_clone(name), type,
+	                                 LDNS_RR_CLASS_IN, LDNS_RD);
+	struct dns_target t;
+	struct buf reply;
+	uint8_t *wire = NULL;
+	size_t len = 0, used;
+	int rc = -1;
+
+	buf_init(&reply, 65535); /* what a TCP length prefix can say */
+	snprintf(spec, sizeof(spec), "%s#%u", addr ? addr : "?",
+	         port ? port : 53u);
+	if (q != NULL)
+		ldns_pkt_set_random_id(q);
+	if (q == NULL || ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK)
+		diag_error(d, "cannot build the DNS query: out of memory");
+	else if (dns_target_resolver(spec, CHECK_DNS_TIMEOUT, &t, d) == 0 &&
+	         dns_tcp_exchange(&t, wire, len, &reply, &used, d) == 0) {
+		if (ldns_wire2pkt(pkt, (const uint8_t *)reply.data,
+		                  reply.len) == LDNS_STATUS_OK)
+			rc = 0;
+		else
+			diag_error(d, "its answer over TCP is not a DNS "
+			              "message ldns can read");
+	}
+	/* the engine keeps the connection for the thread's next question;
+	 * check asks that over UDP again */
+	dns_close_connections();
+	buf_free(&reply);
+	free(wire);
+	ldns_pkt_free(q);
+	free(addr);
+	return rc;
+}
+
+/*
+ * The answer *pkt to qname/type came over UDP truncated (TC): ask again
+ * over TCP, as a sender's resolver library does (RFC 7766 section 5), of
+ * the server that answered. Returns 0 with *pkt replaced by the answer
+ * over TCP, or -1 with *pkt freed (NULL) and the reason in d: the server
+ * answers, and only over TCP does it fail, which senders fail on too.
+ */
+static int
+truncated_again(const ldns_resolver *res, const ldns_rdf *name,
+                const char *qname, ldns_rr_type type, ldns_pkt **pkt,
+                struct diag *d)
+{
+	ldns_rdf *from = ldns_rdf_clone(ldns_pkt_answerfrom(*pkt));
+	char *tname = ldns_rr_type2str(type);
+	struct diag why;
+	int rc = -1;
+
+	diag_init(&why);
+	ldns_pkt_free(*pkt);
+	*pkt = NULL;
+	if (from == NULL)
+		diag_error(&why, "ldns did not say which server answered");
+	else
+		rc = tcp_ask(from, ldns_resolver_port(res), name, type, pkt,
+		             &why);
+	if (rc < 0)
+		diag_error(d,
+		           "DNS query %s %s: the answer over UDP was "
+		           "truncated, and asking again over TCP failed (%s): "
+		           "senders cannot read it either; the resolver must "
+		           "answer over TCP too, as RFC 7766 requires",
+		           qname, tname ? tname : "?", why.error);
+	ldns_rdf_deep_free(from);
+	free(tname);
+	return rc;
+}
+
+/*
+ * Ask res for name/type, over UDP, and over TCP again for a truncated
+ * answer. Returns 0 and the answer in *pkt (NOERROR or NXDOMAIN; the
+ * caller frees it), -1 with the reason in d for another rcode or for a
+ * truncated answer that TCP could not complete, or -2 when no answer
+ * came at all.
  */
 static int
 dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
@@ -353,8 +441,11 @@ dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
 		           ldns_get_errorstr_by_id(s));
 		goto fail;
 	}
-	rc = ldns_pkt_get_rcode(*pkt);
 	ret = -1;
+	if (ldns_pkt_tc(*pkt) &&
+	    truncated_again(res, name, qname ? qname : "?", type, pkt, d) < 0)
+		goto fail;
+	rc = ldns_pkt_get_rcode(*pkt);
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
 		ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
 		diag_error(d, "DNS query %s: server answered %s",

@@ -24,6 +24,9 @@
  *             short over TCP
  *   udp-only  no TCP socket at all, so that a connection is refused;
  *             UDP answered as ever: a resolver that refuses TCP
+ *   udp-truncated  the same, but UDP answered as truncated does (TC set,
+ *             no record): a resolver whose answers are too long for UDP
+ *             and that refuses TCP
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
  *             refused, then close every connection unanswered: the
  *             records cannot be read again after the refusal
@@ -1328,9 +1331,10 @@ key_parse(const char *arg)
 	return rc;
 }
 
-/* Answer the query waiting on the UDP socket u as rcode=0 does. */
+/* Answer the query waiting on the UDP socket u as mode does (rcode=0 or
+ * truncated). */
 static void
-answer_udp(int u)
+answer_udp(int u, const char *mode)
 {
 	static unsigned char msg[65535 + 2];
 	struct sockaddr_in from;
@@ -1341,7 +1345,7 @@ answer_udp(int u)
 
 	if (n < 12)
 		return;
-	len = make_answer(msg, (size_t)n, "rcode=0");
+	len = make_answer(msg, (size_t)n, mode);
 	sendto(u, msg + 2, len, 0, (struct sockaddr *)&from, flen);
 }
 
@@ -1370,14 +1374,14 @@ accept_serving_udp(int fd, int u)
 
 	while (poll(p, u == -1 ? 1 : 2, -1) > 0 && !(p[0].revents & POLLIN))
 		if (p[1].revents & POLLIN)
-			answer_udp(u);
+			answer_udp(u, "rcode=0");
 	return accept(fd, NULL, NULL);
 }
 
-/* The udp-only mode: answer UDP at sin, with no TCP socket. Returns 1 if
- * the port cannot be had for UDP. */
+/* The udp-only and udp-truncated modes: answer UDP at sin as mode does,
+ * with no TCP socket. Returns 1 if the port cannot be had for UDP. */
 static int
-serve_udp_only(const struct sockaddr_in *sin)
+serve_udp_only(const struct sockaddr_in *sin, const char *mode)
 {
 	int u = udp_open(sin);
 
@@ -1388,7 +1392,7 @@ serve_udp_only(const struct sockaddr_in *sin)
 	printf("ready\n");
 	fflush(stdout);
 	for (;;)
-		answer_udp(u);
+		answer_udp(u, mode);
 }
 
 int
@@ -1411,7 +1415,9 @@ main(int argc, char **argv)
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	sin.sin_port = htons((unsigned short)port);
 	if (strcmp(mode, "udp-only") == 0)
-		return serve_udp_only(&sin);
+		return serve_udp_only(&sin, "rcode=0");
+	if (strcmp(mode, "udp-truncated") == 0)
+		return serve_udp_only(&sin, "truncated");
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
