@@ -409,8 +409,9 @@ truncated_again(const ldns_resolver *res, const ldns_rdf *name,
 		diag_error(d,
 		           "DNS query %s %s: the answer over UDP was "
 		           "truncated, and asking again over TCP failed (%s): "
-		           "senders cannot read it either; the resolver must "
-		           "answer over TCP too, as RFC 7766 requires",
+		           "senders asking without EDNS cannot read it either; "
+		           "the resolver must answer over TCP too, as RFC 7766 "
+		           "requires",
 		           qname, tname ? tname : "?", why.error);
 	ldns_rdf_deep_free(from);
 	free(tname);
