@@ -2559,7 +2559,8 @@ walk_step(struct path_walk *w, const char *comp)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((lfd = entry_open_nofollow(w->dfd, comp, &st)) == -1)
+	/* as a directory first: an automount point (autofs) is mounted */
+	if ((lfd = entry_open_dir_first(w->dfd, comp, &st)) == -1)
 		return -1;
 	end = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
 	      !components_left(w->todo);

@@ -50,10 +50,12 @@ link_trust(const struct stat *dst, const struct stat *lst)
 	return why;
 }
 
-int
-entry_open_nofollow(int dfd, const char *name, struct stat *st)
+/* fd (or -1, errno set), its status into *st; closed when that cannot
+ * be read. Returns fd, or -1 with errno set. */
+static int
+fd_with_status(int fd, struct stat *st)
 {
-	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), err;
+	int err;
 
 	if (fd == -1 || fstat(fd, st) == 0)
 		return fd;
@@ -61,6 +63,26 @@ entry_open_nofollow(int dfd, const char *name, struct stat *st)
 	close(fd);
 	errno = err;
 	return -1;
+}
+
+int
+entry_open_nofollow(int dfd, const char *name, struct stat *st)
+{
+	return fd_with_status(
+	    openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), st);
+}
+
+int
+entry_open_dir_first(int dfd, const char *name, struct stat *st)
+{
+	int fd =
+	    openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	/* a link or a file (ENOTDIR; ELOOP, what an open that is not
+	 * path-only says of a link): looked at again as what it is */
+	if (fd == -1 && (errno == ENOTDIR || errno == ELOOP))
+		return entry_open_nofollow(dfd, name, st);
+	return fd_with_status(fd, st);
 }
 
 int

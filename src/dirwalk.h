@@ -61,6 +61,17 @@ enum dir_trust link_trust(const struct stat *dst, const struct stat *lst);
  */
 int entry_open_nofollow(int dfd, const char *name, struct stat *st);
 
+/*
+ * entry_open_nofollow() of an entry that is expected to be a directory
+ * on the way: opened as a directory first (O_DIRECTORY), for only that
+ * makes the kernel mount what an automounter (autofs) keeps there, where
+ * a path-only open would meet the empty mount point; an entry that is no
+ * directory (a link is none: O_PATH | O_NOFOLLOW | O_DIRECTORY refuses
+ * it with ENOTDIR) is then opened as entry_open_nofollow() does, to be
+ * judged. Returns the descriptor, or -1 with errno set.
+ */
+int entry_open_dir_first(int dfd, const char *name, struct stat *st);
+
 /* The target of the link open as lfd (entry_open_nofollow()) into out
  * (size bytes, NUL-terminated). Returns 0, or -1 with errno set
  * (ENAMETOOLONG: it does not fit; ENOENT: it is empty). */

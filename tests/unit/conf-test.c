@@ -203,6 +203,13 @@ swap_now(void)
 static const char *open_watch;
 static int opened_watched;
 
+/* A name (its last component) whose openat(2) calls are counted in
+ * flags_opens, the flags of the first FLAGS_KEPT in flags_seen: NULL,
+ * none. */
+#define FLAGS_KEPT 4
+static const char *flags_watch;
+static int flags_seen[FLAGS_KEPT], flags_opens;
+
 /* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
  * whatever the host's setting. */
 static int protect_links;
@@ -262,6 +269,9 @@ openat(int dfd, const char *name, int flags, ...)
 	if (open_watch != NULL && (flags & O_PATH) == 0 &&
 	    strcmp(base, open_watch) == 0)
 		opened_watched++;
+	if (flags_watch != NULL && strcmp(base, flags_watch) == 0 &&
+	    flags_opens++ < FLAGS_KEPT)
+		flags_seen[flags_opens - 1] = flags;
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
 	err = errno;
 	if (swap) {
@@ -3066,6 +3076,83 @@ test_swapped_at_open(void)
 	swap_at = NULL;
 }
 
+/* conf_load() of tmpdir/name, the opens of its entries named watch
+ * counted and their flags kept (flags_opens, flags_seen). Returns the
+ * configuration, or NULL with the reason in d. */
+static struct conf *
+load_watching_flags(const char *name, const char *watch, struct diag *d)
+{
+	struct conf *c;
+
+	flags_watch = watch;
+	flags_opens = 0;
+	diag_init(d);
+	c = conf_load(tpath(name), d);
+	flags_watch = NULL;
+	return c;
+}
+
+/* Whether open i of the entry watched had the flags want, and none of
+ * the flags unwanted. */
+static int
+flags_were(int i, int want, int unwanted)
+{
+	return i < flags_opens && i < FLAGS_KEPT &&
+	       (flags_seen[i] & want) == want &&
+	       (flags_seen[i] & unwanted) == 0;
+}
+
+/*
+ * Each directory on the way to a configuration is opened as a directory
+ * (O_DIRECTORY), for only that makes the kernel mount what an automounter
+ * (autofs) keeps there: before, the walk's path-only opens met the empty
+ * mount point, and the file under it was "No such file or directory". A
+ * link or a file on the way, which such an open refuses, is opened again
+ * as what it is and judged as before: the link followed, the file not a
+ * directory.
+ */
+static void
+test_dirs_opened_as_dirs(void)
+{
+	const int dir = O_PATH | O_DIRECTORY | O_NOFOLLOW;
+	const int entry = O_PATH | O_NOFOLLOW;
+	struct diag d;
+	struct conf *c;
+
+	mkdir(tpath("od"), 0755);
+	mkdir(tpath("od/dir"), 0755);
+	write_domain_conf("od/dir/main.conf", "good.example");
+	write_file("od/file", "not a directory\n", 0644);
+	if (symlink("dir", tpath("od/ln")) == -1)
+		perror("symlink");
+
+	c = load_watching_flags("od/dir/main.conf", "dir", &d);
+	ok(c != NULL && flags_opens == 1 && flags_were(0, dir, 0),
+	   "a directory on the way: opened once, as a directory, without "
+	   "following it (%d opens, flags %#o; %s)",
+	   flags_opens, (unsigned)flags_seen[0], d.error);
+	conf_free(c);
+
+	c = load_watching_flags("od/ln/main.conf", "ln", &d);
+	ok(c != NULL && flags_opens == 2 && flags_were(0, dir, 0) &&
+	       flags_were(1, entry, O_DIRECTORY),
+	   "a link on the way: opened as a directory, then as itself, and "
+	   "followed (%d opens; %s)",
+	   flags_opens, d.error);
+	conf_free(c);
+
+	c = load_watching_flags("od/file/main.conf", "file", &d);
+	ok(c == NULL && flags_opens == 2 && flags_were(0, dir, 0) &&
+	       flags_were(1, entry, O_DIRECTORY),
+	   "a file on the way: opened as a directory, then as itself (%d "
+	   "opens)",
+	   flags_opens);
+	like(d.error,
+	     "/od/file/main.conf: cannot read configuration: Not a directory",
+	     "... and not a directory, as before");
+	conf_free(c);
+}
+
 /*
  * A directory where a program would be looked for (conf_trust_dir_check()),
  * read by its name, gone when its ACL is read (after its status was
@@ -3662,6 +3749,7 @@ test_modes(void)
 	test_acl_dir_gone();
 	test_acl_no_proc();
 	test_swapped_at_open();
+	test_dirs_opened_as_dirs();
 	test_acl_shrank();
 	test_acl_not_understood();
 	test_acl_other_model();
