@@ -3154,6 +3154,115 @@ test_dirs_opened_as_dirs(void)
 }
 
 /*
+ * A component longer than a name may be (NAME_MAX) refuses the path, as
+ * the kernel's lookup would: before, the walk to a configuration (not
+ * that to a policy-file's directory) looked up its first 255 bytes, and
+ * read the file of that name.
+ */
+static void
+test_long_component(void)
+{
+	char name[NAME_MAX + 2];
+	struct diag d;
+	struct conf *c;
+
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	write_domain_conf(name, "cut.example");
+	name[NAME_MAX] = 'n';
+	name[NAME_MAX + 1] = '\0';
+	diag_init(&d);
+	c = conf_load(tpath(name), &d);
+	ok(c == NULL,
+	   "a configuration named by a component of 256 bytes: refused "
+	   "(loaded: %s)",
+	   c != NULL ? conf_domain_name(c, 0) : "none");
+	like(d.error, ": cannot read configuration: File name too long",
+	     "... its name too long, as the kernel says");
+	conf_free(c);
+}
+
+/* The directories of a path deeper than PATH_MAX: "deep/" then
+ * components of 250 bytes, DEEP_LINKED of them behind a link, one after
+ * it. */
+#define DEEP_LINKED 16
+#define DEEP_NAME 250
+
+/*
+ * Make tmpdir/deep/C/.../C/C (DEEP_LINKED + 1 components C of DEEP_NAME
+ * bytes), main.conf in the last, and the link tmpdir/dl to all but the
+ * last: tmpdir/dl/C/main.conf is then longer than PATH_MAX once the link
+ * is followed. Made from descriptors, as no path may name the file.
+ * Returns the descriptor of the last but one, or -1.
+ */
+static int
+deep_tree(const char *comp)
+{
+	char target[(DEEP_NAME + 1) * DEEP_LINKED + 8] = "deep", in[512];
+	size_t len = strlen(target);
+	int fd, next;
+
+	mkdir(tpath("deep"), 0755);
+	fd = open(tpath("deep"), O_PATH | O_DIRECTORY);
+	for (int i = 0; i < DEEP_LINKED && fd != -1; i++) {
+		next = mkdirat(fd, comp, 0755) == -1
+		           ? -1
+		           : openat(fd, comp, O_PATH | O_DIRECTORY);
+		close(fd);
+		fd = next;
+		len += (size_t)snprintf(target + len, sizeof(target) - len,
+		                        "/%s", comp);
+	}
+	snprintf(in, sizeof(in), "%s/main.conf", comp);
+	write_domain_conf("deep.conf", "deep.example");
+	if (fd == -1 || mkdirat(fd, comp, 0755) == -1 ||
+	    renameat(AT_FDCWD, tpath("deep.conf"), fd, in) == -1 ||
+	    symlink(target, tpath("dl")) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A configuration whose path is longer than PATH_MAX once a link on the
+ * way is followed is walked to, as the kernel opens it (it limits a path
+ * as written, and a link's target, not what following them adds up to),
+ * and as the walk to a policy-file's directory already did: the walks
+ * are one. Before, the walk to a configuration, a key-file or a ca-file
+ * refused it ("File name too long").
+ */
+static void
+test_deep_path(void)
+{
+	char comp[DEEP_NAME + 1], path[DEEP_NAME + 32];
+	struct diag d;
+	struct conf *c;
+	int fd;
+
+	memset(comp, 'c', DEEP_NAME);
+	comp[DEEP_NAME] = '\0';
+	if ((fd = deep_tree(comp)) == -1) {
+		ok(1, "# SKIP cannot make a tree deeper than PATH_MAX: %s",
+		   strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "dl/%s/main.conf", comp);
+	diag_init(&d);
+	c = conf_load(tpath(path), &d);
+	ok(c != NULL && strcmp(conf_domain_name(c, 0), "deep.example") == 0,
+	   "a configuration longer than PATH_MAX through a link: loaded (%s)",
+	   d.error);
+	conf_free(c);
+	/* within reach of the removal at the end, which goes by path */
+	if (renameat(fd, comp, AT_FDCWD, tpath("deep-end")) == -1)
+		printf("# cannot move the deepest directory: %s\n",
+		       strerror(errno));
+	close(fd);
+}
+
+/*
  * A directory where a program would be looked for (conf_trust_dir_check()),
  * read by its name, gone when its ACL is read (after its status was
  * looked at: whoever may write its parent removed or replaced it): refused
@@ -3750,6 +3859,8 @@ test_modes(void)
 	test_acl_no_proc();
 	test_swapped_at_open();
 	test_dirs_opened_as_dirs();
+	test_long_component();
+	test_deep_path();
 	test_acl_shrank();
 	test_acl_not_understood();
 	test_acl_other_model();
