@@ -2295,19 +2295,16 @@ path_changed(const char *ps, const char *what, int err,
 	return -1;
 }
 
-/* The walk of a path under way (path_walk_run()): the directory reached,
- * open, and what is left of the path, links' targets in front. */
+/* The walk of a path to a file a run trusts (path_walk_run()): the walk
+ * (walk_run(): the directory reached, open, and what is left of the
+ * path), and what its hooks need and find. */
 struct path_walk {
-	int dfd;            /* the directory reached (path-only), or -1 */
-	int judged;         /* it was judged (walk_dir_judge()) */
-	char cur[PATH_MAX]; /* its path, links replaced by their targets */
-	char todo[PATH_MAX];
-	int links;
-	char at[PATH_MAX]; /* the entry looked up (walk_step() -1: what
-	                      could not be looked at) */
-	const char *path;  /* the file checked, and what it is */
+	struct walk walk;
+	char at[2 * PATH_MAX]; /* the entry looked up last: what could not
+	                          be looked at (-1), or the file */
+	const char *path;      /* the file checked, and what it is */
 	const struct trust_words *tw;
-	char *out; /* why it is not trusted (walk_step() -2) */
+	char *out; /* why it is not trusted (-2) */
 	size_t len;
 	/* what the path named when it was looked at by name, or NULL: the
 	 * walk must reach that very file */
@@ -2315,6 +2312,7 @@ struct path_walk {
 	int open;        /* open the file reached, to read it, as fd */
 	int fd;          /* (-1: not open) */
 	struct stat fst; /* its status */
+	int at_file;     /* the walk ended at a file (walk_file()) */
 };
 
 /* Whether a component is left in todo: something to look up in what the
@@ -2335,37 +2333,37 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 /*
- * The directory reached (w->dfd, w->cur) is on the way to the file (own:
- * it holds the file itself), and an entry of it was just looked up:
- * whoever may write it may put another entry in its place, so it must be
- * as safe as the file (w->tw names it). It is judged from its descriptor:
- * the directory the walk goes through, whatever its name stands for by
- * now. A sticky directory (as /tmp) lets no one but an entry's owner
- * rename or remove it; the group of a directory is trusted as that of
- * the file is (writers_check()). A key file's own directory may belong
- * to the owner of the key looked up there (file: its status; NULL for
- * a directory on the way), who may write any secret into the key
- * anyway: a daemon's directory that holds its key (/var/lib/knot, of
- * user knot). Its owner could put there only files of theirs (a link of
- * theirs is not followed; a hard link to another's file is no longer
- * the key's owner's), so the key read is still one they could write.
- * Returns 0, or -2 with the reason in w->out.
+ * The directory reached (w->walk) is on the way to the file (own: it
+ * holds the file itself), and an entry of it was just looked up: whoever
+ * may write it may put another entry in its place, so it must be as safe
+ * as the file (w->tw names it). It is judged from its descriptor: the
+ * directory the walk goes through, whatever its name stands for by now.
+ * A sticky directory (as /tmp) lets no one but an entry's owner rename or
+ * remove it; the group of a directory is trusted as that of the file is
+ * (writers_check()). A key file's own directory may belong to the owner
+ * of the key looked up there (file: its status; NULL for a directory on
+ * the way), who may write any secret into the key anyway: a daemon's
+ * directory that holds its key (/var/lib/knot, of user knot). Its owner
+ * could put there only files of theirs (a link of theirs is not
+ * followed; a hard link to another's file is no longer the key's
+ * owner's), so the key read is still one they could write. Returns 0, or
+ * -2 with the reason in w->out.
  */
 static int
 walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 {
+	const char *cur = w->walk.at.data;
 	const char *ps = path_shown(w->path, '\0', NULL, 0);
-	const char *ds = path_shown(w->cur, '\0', NULL, 0);
+	const char *ds = path_shown(cur, '\0', NULL, 0);
 	const char *where = own ? "its directory" : "the directory on its path";
 	char lead[2 * PATH_MAX + 64];
 	enum dir_trust trust;
 	struct stat st;
 
-	if (fstat(w->dfd, &st) == -1) {
-		path_changed(ps, w->cur, errno, w->tw, w->out, w->len);
+	if (fstat(w->walk.fd, &st) == -1) {
+		path_changed(ps, cur, errno, w->tw, w->out, w->len);
 		return -2;
 	}
-	w->judged = 1;
 	trust = dir_trust(&st);
 	if (trust == DIR_OTHER_OWNER && own && file != NULL &&
 	    w->tw == &trust_words[CONF_TRUST_KEY] && file->st_uid == st.st_uid)
@@ -2391,25 +2389,59 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 		return -2;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s %s", ps, where, ds);
-	return writers_check(lead, "put another file in its place and ", w->cur,
-	                     w->dfd, &st, 1, w->tw, w->out, w->len) == -1
+	return writers_check(lead, "put another file in its place and ", cur,
+	                     w->walk.fd, &st, 1, w->tw, w->out, w->len) == -1
 	           ? -2
 	           : 0;
 }
 
+/* The walk hook that judges the directory reached once an entry of it
+ * (st) is looked up (walk_dir_judge()): the entry ends the path when it
+ * is the file, no directory or link with nothing after it. */
+static int
+walk_judge_hook(struct walk *ww, const struct stat *st)
+{
+	int end = !S_ISDIR(st->st_mode) && !S_ISLNK(st->st_mode) &&
+	          !components_left(ww->todo);
+
+	return walk_dir_judge(ww->ctx, end, end ? st : NULL);
+}
+
+/* The walk hook for the entry name that could not be looked at or gone
+ * through (err): its path into w->at (for "..", the directory it leads
+ * up from), errno err. Returns -1. */
+static int
+walk_fail_hook(struct walk *ww, const char *name, int err)
+{
+	struct path_walk *w = ww->ctx;
+
+	if (strcmp(name, "..") == 0)
+		str_copy(w->at, sizeof(w->at), ww->at.data);
+	else
+		walk_entry(ww, name, w->at, sizeof(w->at));
+	errno = err;
+	return -1;
+}
+
 /*
- * The link w->at (its status lst, open as lfd) in the directory reached
- * (its status dst) could be another user's doing, who could point it at
- * a file of theirs (link_trust()): say which link, whose, and what to do
- * in w->out. Returns -2.
+ * The walk hook for the link name (its status lst, open as lfd) in the
+ * directory reached (its status dst), which could be another user's
+ * doing, who could point it at a file of theirs (link_trust()): say
+ * which link, whose, and what to do in w->out. Returns -2.
  */
 static int
-link_untrusted(struct path_walk *w, int lfd, const struct stat *dst,
-               const struct stat *lst)
+walk_link_refused(struct walk *ww, const char *name, int lfd,
+                  const struct stat *dst, const struct stat *lst,
+                  enum dir_trust why)
 {
+	struct path_walk *w = ww->ctx;
 	char to[PATH_MAX], shown[128], whose[512];
-	const char *ls = path_shown(w->at, '\0', NULL, 0);
+	const char *ls;
 
+	(void)why; /* the directory passed walk_dir_judge(): only the
+	              link's owner can be wrong */
+	walk_entry(ww, name, w->at, sizeof(w->at));
+	ls = path_shown(w->at, '\0', NULL, 0);
 	if (link_target(lfd, to, sizeof(to)) == -1)
 		to[0] = '\0';
 	str_printable(to, strlen(to), shown, sizeof(shown));
@@ -2419,83 +2451,9 @@ link_untrusted(struct path_walk *w, int lfd, const struct stat *dst,
 	         "another file and %s; name the file by its real path, or, if "
 	         "the link is as it should be, chown -h root %s",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
-	         link_foreign_words(w->dfd, dst, lst, whose, sizeof(whose)),
+	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
 	         w->tw->harm, ls);
 	return -2;
-}
-
-/* Make the directory open as fd (path cur) the one reached, closing the
- * one before: it is judged when an entry of it is looked up. */
-static void
-walk_move(struct path_walk *w, int fd, const char *cur)
-{
-	close(w->dfd);
-	w->dfd = fd;
-	w->judged = 0;
-	str_copy(w->cur, sizeof(w->cur), cur);
-}
-
-/*
- * The link open as lfd (its status lst) in the directory reached (judged
- * already): followed, its target put in front of what is left, if
- * nobody but root or the running user could have put it there
- * (link_trust(), as for a policy file's path). Its owner and its target
- * are those of one link. Returns 1, -1 with errno set, or -2
- * (link_untrusted()).
- */
-static int
-walk_link_follow(struct path_walk *w, int lfd, const struct stat *lst)
-{
-	char target[PATH_MAX];
-	struct stat dst;
-	int fd;
-
-	if (fstat(w->dfd, &dst) == -1)
-		return -1;
-	if (link_trust(&dst, lst) != DIR_TRUSTED)
-		return link_untrusted(w, lfd, &dst, lst);
-	if (++w->links > DIRWALK_LINKS) {
-		errno = ELOOP;
-		return -1;
-	}
-	if (link_target(lfd, target, sizeof(target)) == -1)
-		return -1;
-	if (path_splice(w->todo, sizeof(w->todo), target) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (target[0] == '/') {
-		if ((fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-			return -1;
-		walk_move(w, fd, "/");
-	}
-	return 1;
-}
-
-/*
- * ".." of the directory reached: its parent, as the kernel has it (one
- * that the directory was moved to meanwhile is judged as any other, when
- * an entry of it is looked up). A directory left straight back, no entry
- * of it looked up, need not be safe: nothing in it was followed. Returns
- * 1, or -1 with errno set.
- */
-static int
-walk_up(struct path_walk *w)
-{
-	char up[PATH_MAX], *slash;
-	int fd = openat(w->dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC), err;
-
-	if (fd == -1) {
-		err = errno;
-		str_copy(w->at, sizeof(w->at), w->cur);
-		errno = err;
-		return -1;
-	}
-	str_copy(up, sizeof(up), w->cur);
-	slash = strrchr(up, '/');
-	slash[slash == up ? 1 : 0] = '\0';
-	walk_move(w, fd, up);
-	return 1;
 }
 
 /* The file reached is not the one looked at a moment before: whoever may
@@ -2512,7 +2470,7 @@ walk_replaced(struct path_walk *w)
 	         "not trusted, as whoever may do so could %s; %s",
 	         path_shown(w->path, '\0', NULL, 0),
 	         path_shown(w->at, '\0', NULL, 0), w->tw->harm,
-	         rerun_advice(w->cur, what, sizeof(what)));
+	         rerun_advice(w->walk.at.data, what, sizeof(what)));
 	return -2;
 }
 
@@ -2540,7 +2498,7 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 	 * O_NONBLOCK: a regular file replaced by a FIFO meanwhile must not
 	 * block the open */
 	fd = openat(
-	    w->dfd, comp,
+	    w->walk.fd, comp,
 	    (S_ISREG(st->st_mode) ? O_RDONLY | O_NONBLOCK | O_NOCTTY : O_PATH) |
 	        O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
@@ -2559,55 +2517,26 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 	return 0;
 }
 
-/*
- * Component comp of the walk: the directory reached is judged once an
- * entry of it is looked up (before the entry is used), then a directory
- * is entered, a link's target put in front of what is left, and the
- * file, at the end, looked at (walk_file()). Returns 1 to go on, 0 at the
- * end (the file), -1 with errno set when it cannot be looked at or
- * followed (the path of what in w->at), -2 when it is not trusted (why in
- * w->out).
- */
+/* The walk hook for the entry name (st), no directory or link: the file
+ * at the end of the path (walk_file()), or, with components left, a file
+ * on the way (replaced meanwhile): not a directory. */
 static int
-walk_step(struct path_walk *w, const char *comp)
+walk_file_hook(struct walk *ww, const char *name, const struct stat *st)
 {
-	struct stat st;
-	int lfd, rc, err, end;
+	struct path_walk *w = ww->ctx;
 
-	if (strcmp(comp, ".") == 0)
-		return 1;
-	if (strcmp(comp, "..") == 0)
-		return walk_up(w);
-	if ((size_t)snprintf(w->at, sizeof(w->at), "%s%s%s", w->cur,
-	                     strcmp(w->cur, "/") == 0 ? "" : "/",
-	                     comp) >= sizeof(w->at)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((lfd = entry_open_nofollow(w->dfd, comp, &st)) == -1)
-		return -1;
-	end = !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode) &&
-	      !components_left(w->todo);
-	if (!w->judged && walk_dir_judge(w, end, end ? &st : NULL) == -2) {
-		rc = -2;
-	} else if (S_ISDIR(st.st_mode)) {
-		walk_move(w, lfd, w->at);
-		lfd = -1;
-		rc = 1;
-	} else if (S_ISLNK(st.st_mode)) {
-		rc = walk_link_follow(w, lfd, &st);
-	} else if (!end) {
-		errno = ENOTDIR; /* a file on the way: replaced meanwhile */
-		rc = -1;
-	} else {
-		rc = walk_file(w, comp, &st);
-	}
-	err = errno;
-	if (lfd != -1)
-		close(lfd);
-	errno = err;
-	return rc;
+	if (components_left(ww->todo))
+		return walk_fail_hook(ww, name, ENOTDIR);
+	walk_entry(ww, name, w->at, sizeof(w->at));
+	w->at_file = 1;
+	return walk_file(w, name, st);
 }
+
+/* The hooks of the walk to a file a run trusts: no directory is made. */
+static const struct walk_ops path_walk_ops = {.judge = walk_judge_hook,
+                                              .file = walk_file_hook,
+                                              .refused = walk_link_refused,
+                                              .fail = walk_fail_hook};
 
 /* Set w up to walk path (tw: what it is), the reason it is not trusted
  * to go in out (len bytes). */
@@ -2616,7 +2545,7 @@ path_walk_init(struct path_walk *w, const char *path,
                const struct trust_words *tw, char *out, size_t len)
 {
 	memset(w, 0, sizeof(*w));
-	w->dfd = w->fd = -1;
+	w->walk.fd = w->fd = -1;
 	w->path = path;
 	w->tw = tw;
 	w->out = out;
@@ -2625,21 +2554,21 @@ path_walk_init(struct path_walk *w, const char *path,
 
 /*
  * Walk w->path from / (a relative path from the working directory's
- * real path), one component at a time: each directory entered from the
- * one before without following a link, a link followed only as
- * walk_link_follow() allows, and each directory judged from its
+ * real path), one component at a time (walk_run()): each directory
+ * entered from the one before without following a link, a link followed
+ * only as link_trust() allows, and each directory judged from its
  * descriptor once an entry of it is looked up, or the path ends there
  * (walk_dir_judge()). Nothing on the way is looked up by name from / a
  * second time, so nothing swapped meanwhile can lead it elsewhere.
  * Returns 0 at a file (walk_file()), 1 at a directory, -1 with errno
  * set (what could not be looked at in w->at), -2 with the reason in
- * w->out. The caller closes w->dfd (path_walk_done()).
+ * w->out. The caller closes what w holds (path_walk_done()).
  */
 static int
 path_walk_run(struct path_walk *w)
 {
-	char comp[NAME_MAX + 1], cwd[PATH_MAX] = "";
-	int step = 1, err;
+	char todo[PATH_MAX], cwd[PATH_MAX] = "";
+	int rc, err;
 
 	/* a relative path, from the working directory's real path */
 	if (w->path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL) {
@@ -2648,22 +2577,22 @@ path_walk_run(struct path_walk *w)
 		errno = err;
 		return -1;
 	}
-	if ((size_t)snprintf(w->todo, sizeof(w->todo), "%s/%s", cwd, w->path) >=
-	    sizeof(w->todo)) {
+	if ((size_t)snprintf(todo, sizeof(todo), "%s/%s", cwd, w->path) >=
+	    sizeof(todo)) {
 		str_copy(w->at, sizeof(w->at), cwd);
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	str_copy(w->cur, sizeof(w->cur), "/");
-	if ((w->dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if (walk_init(&w->walk, &path_walk_ops, w, todo) == -1) {
 		str_copy(w->at, sizeof(w->at), "/");
 		return -1;
 	}
-	while (step == 1 && path_next(w->todo, comp) != -1)
-		step = walk_step(w, comp);
-	if (step == 1 && !w->judged)
-		step = walk_dir_judge(w, 1, NULL) == -2 ? -2 : 1;
-	return step;
+	rc = walk_run(&w->walk);
+	if (rc != 0 || w->at_file)
+		return rc;
+	if (!w->walk.judged && walk_dir_judge(w, 1, NULL) == -2)
+		return -2;
+	return 1;
 }
 
 /* Close what the walk w holds, errno kept. */
@@ -2672,11 +2601,10 @@ path_walk_done(struct path_walk *w)
 {
 	int err = errno;
 
-	if (w->dfd != -1)
-		close(w->dfd);
+	walk_free(&w->walk);
 	if (w->fd != -1)
 		close(w->fd);
-	w->dfd = w->fd = -1;
+	w->fd = -1;
 	errno = err;
 }
 
@@ -2699,8 +2627,11 @@ path_walk_check(const char *path, const struct stat *named,
 	path_walk_init(w, path, tw, out, len);
 	w->named = named;
 	rc = path_walk_run(w);
-	if (rc == 1 && named != NULL)
-		rc = walk_replaced(w); /* a directory by now */
+	if (rc == 1 && named != NULL) {
+		/* a directory by now */
+		str_copy(w->at, sizeof(w->at), w->walk.at.data);
+		rc = walk_replaced(w);
+	}
 	if (rc == -1)
 		path_changed(path_shown(path, '\0', NULL, 0), w->at, errno, tw,
 		             out, len);
@@ -2760,32 +2691,35 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
                   struct stat *st, char *out, size_t len)
 {
 	const struct trust_words *w = &trust_words[what];
-	struct path_walk pw;
-	int rc;
+	struct path_walk *pw = xmalloc(sizeof(*pw)); /* see path_walk_check() */
+	int rc, err;
 
 	*fd = -1;
 	memset(st, 0, sizeof(*st));
-	path_walk_init(&pw, path, w, out, len);
-	pw.open = 1;
-	rc = path_walk_run(&pw);
+	path_walk_init(pw, path, w, out, len);
+	pw->open = 1;
+	rc = path_walk_run(pw);
 	if (rc == 1) {
 		/* a directory: the reader says it is not a regular file */
-		pw.fd = fcntl(pw.dfd, F_DUPFD_CLOEXEC, 0);
-		rc = pw.fd == -1 || fstat(pw.fd, &pw.fst) == -1 ? -1 : 0;
+		pw->fd = fcntl(pw->walk.fd, F_DUPFD_CLOEXEC, 0);
+		rc = pw->fd == -1 || fstat(pw->fd, &pw->fst) == -1 ? -1 : 0;
 	}
 	if (rc == 0) {
-		*st = pw.fst;
+		*st = pw->fst;
 		/* a key file's owner may be another user; its mode is
 		 * judged by keyfile_check_mode() */
 		if (S_ISREG(st->st_mode) && what != CONF_TRUST_KEY &&
-		    file_trust_check(path, pw.fd, st, w, out, len) == -1)
+		    file_trust_check(path, pw->fd, st, w, out, len) == -1)
 			rc = -2;
 	}
 	if (rc == 0) {
-		*fd = pw.fd;
-		pw.fd = -1;
+		*fd = pw->fd;
+		pw->fd = -1;
 	}
-	path_walk_done(&pw);
+	path_walk_done(pw);
+	err = errno; /* the reason of -1, for the caller */
+	free(pw);
+	errno = err;
 	return rc;
 }
 

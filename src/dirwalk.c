@@ -1,11 +1,13 @@
 /*
- * dirwalk.c - opening the directory of a policy file one component at a
- * time (see dirwalk.h). A root run writes in web roots that other users
- * own: a link they put on the way (the domain's directory, .well-known)
- * must not take the run's writes, directories and chmods anywhere else,
- * and a link of one tenant must not make two domains' files one. The
- * kernel's path lookup follows every link; this walk follows only those
- * that root or the running user could have made.
+ * dirwalk.c - walking a path one component at a time (see dirwalk.h):
+ * the walk itself, and its use for the directory of a policy file. A
+ * root run writes in web roots that other users own: a link they put on
+ * the way (the domain's directory, .well-known) must not take the run's
+ * writes, directories and chmods anywhere else, and a link of one tenant
+ * must not make two domains' files one. The kernel's path lookup follows
+ * every link; this walk follows only those that root or the running user
+ * could have made. conf.c walks the path of a configuration, a key-file
+ * or a ca-file with it too, judging every directory on the way.
  */
 #include "config.h"
 
@@ -50,10 +52,12 @@ link_trust(const struct stat *dst, const struct stat *lst)
 	return why;
 }
 
-int
-entry_open_nofollow(int dfd, const char *name, struct stat *st)
+/* fd (or -1, errno set), its status into *st; closed when that cannot
+ * be read. Returns fd, or -1 with errno set. */
+static int
+fd_with_status(int fd, struct stat *st)
 {
-	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), err;
+	int err;
 
 	if (fd == -1 || fstat(fd, st) == 0)
 		return fd;
@@ -61,6 +65,26 @@ entry_open_nofollow(int dfd, const char *name, struct stat *st)
 	close(fd);
 	errno = err;
 	return -1;
+}
+
+int
+entry_open_nofollow(int dfd, const char *name, struct stat *st)
+{
+	return fd_with_status(
+	    openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC), st);
+}
+
+int
+entry_open_dir_first(int dfd, const char *name, struct stat *st)
+{
+	int fd =
+	    openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	/* a link or a file (ENOTDIR; ELOOP, what an open that is not
+	 * path-only says of a link): looked at again as what it is */
+	if (fd == -1 && (errno == ENOTDIR || errno == ELOOP))
+		return entry_open_nofollow(dfd, name, st);
+	return fd_with_status(fd, st);
 }
 
 int
@@ -290,68 +314,42 @@ link_foreign_words(int dfd, const struct stat *dst, const struct stat *lst,
 	return out;
 }
 
-/* What a walk does at a directory that does not exist. */
-enum walk_mode {
-	WALK_READ,    /* stops: nothing below it exists */
-	WALK_CREATE,  /* makes it */
-	WALK_IDENTITY /* goes on in the rest (dir_walk_identity()) */
-};
-
-/* A walk under way. */
-struct walk {
-	enum walk_mode mode;
-	int fd;                  /* the directory reached (-1: none) */
-	struct buf at;           /* its path, links replaced by their
-	                            targets ("" for the working directory) */
-	char todo[2 * PATH_MAX]; /* what is left, links' targets in front */
-	int links;               /* followed so far */
-	/* WALK_IDENTITY: what was not walked below fd ("/x/y": missing
-	 * directories, or a link that is not followed and what follows
-	 * it); ".." takes back a component of it down to floor only (not
-	 * the link: where it leads is not known) */
-	struct buf rest;
-	size_t floor;
-	int stopped; /* at a link not followed, or an error: all is rest */
-	struct diag *d;
-};
-
-/* Set w up to walk dir in mode; returns 0, or -1 (in w->d) when the
- * start cannot be opened or dir is too long. */
-static int
-walk_init(struct walk *w, enum walk_mode mode, const char *dir, struct diag *d)
+int
+walk_init(struct walk *w, const struct walk_ops *ops, void *ctx,
+          const char *path)
 {
+	const char *start = path[0] == '/' ? "/" : ".";
+
 	memset(w, 0, sizeof(*w));
-	w->mode = mode;
-	w->d = d;
+	w->ops = ops;
+	w->ctx = ctx;
 	buf_init(&w->at, 2 * PATH_MAX);
 	buf_init(&w->rest, 2 * PATH_MAX);
-	buf_puts(&w->at, dir[0] == '/' ? "/" : "");
-	w->fd =
-	    open(dir[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (w->fd == -1) {
-		diag_error(d, "cannot open directory %s: %s",
-		           dir[0] == '/' ? "/" : ".", strerror(errno));
+	buf_puts(&w->at, path[0] == '/' ? "/" : "");
+	w->fd = open(start, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (w->fd == -1)
 		return -1;
-	}
-	if (str_copy(w->todo, sizeof(w->todo), dir) == -1) {
-		diag_error(d, "%s: %s", dir, strerror(ENAMETOOLONG));
+	if (str_copy(w->todo, sizeof(w->todo), path) == -1) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
 }
 
-static void
+void
 walk_free(struct walk *w)
 {
+	int err = errno;
+
 	if (w->fd != -1)
 		close(w->fd);
+	w->fd = -1;
 	buf_free(&w->at);
 	buf_free(&w->rest);
+	errno = err;
 }
 
-/* The path of entry name of the directory reached, for a message, in
- * out (size bytes). Returns out. */
-static const char *
+const char *
 walk_entry(const struct walk *w, const char *name, char *out, size_t size)
 {
 	const char *at = w->at.len > 0 ? w->at.data : "";
@@ -379,39 +377,13 @@ rest_add(struct walk *w, const char *comp)
 	return 0;
 }
 
-/* Stop walking for real at entry name (an identity walk; other walks
- * fail with the reason in errno). Returns 0 or -1. */
-static int
-walk_fail(struct walk *w, const char *name, int err)
-{
-	char p[2 * PATH_MAX];
-
-	if (w->mode == WALK_IDENTITY) {
-		rest_add(w, name);
-		w->floor = w->rest.len;
-		w->stopped = 1;
-		return 0;
-	}
-	walk_entry(w, name, p, sizeof(p));
-	if (err == ENOTDIR)
-		diag_error(w->d, "%s: not a directory", p);
-	else if (err == EAGAIN)
-		diag_error(w->d,
-		           "%s: made, removed or replaced by another program "
-		           "each time it was looked at; keep others away from "
-		           "it while mta-sts-sync runs",
-		           p);
-	else
-		diag_error(w->d, "%s: %s", p, strerror(err));
-	return -1;
-}
-
 /* Make fd, the directory just reached through name, the one walked. */
 static int
 walk_enter(struct walk *w, int fd, const char *name)
 {
 	close(w->fd);
 	w->fd = fd;
+	w->judged = 0;
 	if (w->at.len > 0 && w->at.data[w->at.len - 1] != '/')
 		buf_puts(&w->at, "/");
 	buf_puts(&w->at, name);
@@ -419,7 +391,9 @@ walk_enter(struct walk *w, int fd, const char *name)
 }
 
 /* Go to the parent of the directory reached (as the kernel does for
- * "..": the real one). Returns 0 or -1. */
+ * "..": the real one, judged as any other once an entry of it is looked
+ * up; one left straight back need not be safe: nothing in it was
+ * followed). Returns 0, or what ops->fail returned. */
 static int
 walk_up(struct walk *w)
 {
@@ -427,9 +401,10 @@ walk_up(struct walk *w)
 	char *slash;
 
 	if (fd == -1)
-		return walk_fail(w, "..", errno);
+		return w->ops->fail(w, "..", errno);
 	close(w->fd);
 	w->fd = fd;
+	w->judged = 0;
 	slash = w->at.len > 0 ? strrchr(w->at.data, '/') : NULL;
 	if (w->at.len == 0 || strcmp(slash ? slash + 1 : w->at.data, "..") == 0)
 		buf_puts(&w->at, w->at.len == 0 ? ".." : "/..");
@@ -442,19 +417,165 @@ walk_up(struct walk *w)
 }
 
 /*
- * Make the directory name in the one reached, and enter it: mode 0755
- * whatever the umask (the web server must read it), set-group-ID kept
- * when it has it from the directory it is made in (a group's web root of
- * mode 2775: what is made below stays the group's), the owner of the
- * directory it is made in when root makes it there for another user.
- * Both go through a descriptor opened without following a link, and
- * only to a directory of this user: whoever may write where it is made
- * may replace it meanwhile, by a link (then not opened) or a directory
- * of theirs (then left as it is). Returns 0 when entered, 1 to look at
- * name again (someone else made or replaced it), -1 (in w->d).
+ * Follow the link name (open as lfd, its status lst) of the directory
+ * reached, if nobody but root or the running user could have put it
+ * there (link_trust(): the directory is trusted, and where others than
+ * its owner may write it, as a web root of root:www-data, mode 2775, or
+ * /tmp, the link is root's or this user's), else ops->refused says what
+ * then. Its target, read from lfd (the link whose owner was judged, not
+ * whatever has its name by then), goes in front of what is left.
+ * Returns 0, or what a hook returned.
  */
 static int
-walk_mkdir(struct walk *w, const char *name)
+walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
+{
+	char target[PATH_MAX];
+	struct stat dst;
+	enum dir_trust why;
+	int fd;
+
+	if (fstat(w->fd, &dst) == -1)
+		return w->ops->fail(w, name, errno);
+	why = link_trust(&dst, lst);
+	if (why != DIR_TRUSTED)
+		return w->ops->refused(w, name, lfd, &dst, lst, why);
+	if (++w->links > DIRWALK_LINKS)
+		return w->ops->fail(w, name, ELOOP);
+	if (link_target(lfd, target, sizeof(target)) == -1)
+		return w->ops->fail(w, name, errno);
+	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
+		return w->ops->fail(w, name, ENAMETOOLONG);
+	if (target[0] != '/')
+		return 0;
+	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return w->ops->fail(w, name, errno);
+	close(w->fd);
+	w->fd = fd;
+	w->judged = 0;
+	buf_reset(&w->at);
+	buf_puts(&w->at, "/");
+	return 0;
+}
+
+/*
+ * The entry name of the directory reached, open as fd (its status st):
+ * once the directory is judged (ops->judge), a directory is entered, a
+ * link followed when it may be (walk_link()), anything else given to
+ * ops->file. Its owner and its target are then those of one link: two
+ * lookups by name could meet two, swapped between them by whoever may
+ * write there (rename(2) with RENAME_EXCHANGE). Returns 0 to go on, or
+ * what a hook returned.
+ */
+static int
+walk_found(struct walk *w, const char *name, int fd, const struct stat *st)
+{
+	int rc = 0, err;
+
+	if (w->ops->judge != NULL && !w->judged &&
+	    (rc = w->ops->judge(w, st)) == 0)
+		w->judged = 1;
+	if (rc == 0 && S_ISDIR(st->st_mode))
+		return walk_enter(w, fd, name);
+	if (rc == 0 && S_ISLNK(st->st_mode))
+		rc = walk_link(w, name, fd, st);
+	else if (rc == 0 && w->ops->file != NULL)
+		rc = w->ops->file(w, name, st);
+	else if (rc == 0)
+		rc = w->ops->fail(w, name, ENOTDIR);
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
+/*
+ * Walk into the entry name of the directory reached, opened as a
+ * directory first (entry_open_dir_first(): an automount point is
+ * mounted), then as what it is (walk_found()); a missing one is for
+ * ops->missing, tried again while it says so, a few times. Returns 0 to
+ * go on, or what a hook returned.
+ */
+static int
+walk_into(struct walk *w, const char *name)
+{
+	struct stat st;
+	int fd, rc;
+
+	for (int i = 0; i < DIRWALK_TRIES; i++) {
+		fd = entry_open_dir_first(w->fd, name, &st);
+		if (fd != -1)
+			return walk_found(w, name, fd, &st);
+		if (errno != ENOENT)
+			return w->ops->fail(w, name, errno);
+		if (w->ops->missing == NULL)
+			return w->ops->fail(w, name, ENOENT);
+		if ((rc = w->ops->missing(w, name)) != WALK_AGAIN)
+			return rc;
+	}
+	/* made or replaced under this walk each time */
+	return w->ops->fail(w, name, EAGAIN);
+}
+
+int
+walk_run(struct walk *w)
+{
+	char comp[NAME_MAX + 1];
+	int rc = 0, next;
+
+	while (rc == 0 && (next = path_next(w->todo, comp)) != -1) {
+		if (next == 1)
+			rc = w->ops->fail(w, comp, ENAMETOOLONG);
+		else if (strcmp(comp, ".") == 0)
+			continue;
+		else if (w->stopped || w->rest.len > w->floor)
+			rc = rest_add(w, comp);
+		else if (strcmp(comp, "..") == 0)
+			rc = walk_up(w);
+		else
+			rc = walk_into(w, comp);
+	}
+	return rc;
+}
+
+/* ------------------------------------------- a policy-file's directory */
+
+/* The walk hook that ends a policy-file directory's walk at entry name
+ * (err): the reason in the walk's diag. Returns -1. */
+static int
+dir_fail(struct walk *w, const char *name, int err)
+{
+	char p[2 * PATH_MAX];
+
+	walk_entry(w, name, p, sizeof(p));
+	if (err == ENOTDIR)
+		diag_error(w->ctx, "%s: not a directory", p);
+	else if (err == EAGAIN)
+		diag_error(w->ctx,
+		           "%s: made, removed or replaced by another program "
+		           "each time it was looked at; keep others away from "
+		           "it while mta-sts-sync runs",
+		           p);
+	else
+		diag_error(w->ctx, "%s: %s", p, strerror(err));
+	return -1;
+}
+
+/*
+ * The walk hook that makes the missing directory name in the one
+ * reached, and enters it: mode 0755 whatever the umask (the web server
+ * must read it), set-group-ID kept when it has it from the directory it
+ * is made in (a group's web root of mode 2775: what is made below stays
+ * the group's), the owner of the directory it is made in when root makes
+ * it there for another user. Both go through a descriptor opened without
+ * following a link, and only to a directory of this user: whoever may
+ * write where it is made may replace it meanwhile, by a link (then not
+ * opened) or a directory of theirs (then left as it is). Returns 0 when
+ * entered, WALK_AGAIN to look at name again (someone else made or
+ * replaced it), -1 (in the walk's diag).
+ */
+static int
+dir_make(struct walk *w, const char *name)
 {
 	char p[2 * PATH_MAX], hint[PATH_MAX + 320];
 	struct stat st;
@@ -462,11 +583,11 @@ walk_mkdir(struct walk *w, const char *name)
 
 	if (mkdirat(w->fd, name, 0755) == -1) {
 		if (errno == EEXIST)
-			return 1;
+			return WALK_AGAIN;
 		err = errno;
 		dir_write_hint(err, w->at.len > 0 ? w->at.data : ".", hint,
 		               sizeof(hint));
-		diag_error(w->d, "cannot create directory %s: %s%s",
+		diag_error(w->ctx, "cannot create directory %s: %s%s",
 		           walk_entry(w, name, p, sizeof(p)), strerror(err),
 		           hint);
 		return -1;
@@ -474,7 +595,7 @@ walk_mkdir(struct walk *w, const char *name)
 	fd = openat(w->fd, name,
 	            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1)
-		return 1;
+		return WALK_AGAIN;
 	if (fstat(fd, &st) == 0 && st.st_uid == geteuid()) {
 		if (fchmod(fd, 0755 | (st.st_mode & S_ISGID)) == -1) {
 			/* best effort: the umask's mode still lets this
@@ -485,15 +606,25 @@ walk_mkdir(struct walk *w, const char *name)
 	return walk_enter(w, fd, name);
 }
 
+/* The walk hook for a directory that does not exist, when none is made:
+ * nothing below it exists. Returns 1. */
+static int
+dir_missing(struct walk *w, const char *name)
+{
+	(void)w;
+	(void)name;
+	return 1;
+}
+
 /*
- * Refuse to follow the link name (open as lfd, its status lst) in the
- * directory reached (dst), which someone else than root or the running
- * user could have put there (why, or, when DIR_TRUSTED, a link of
- * another user in a directory its group or others may write): they could
- * point it at any directory (another domain's, a system one) for this run
- * to write in. Says so in w->d, naming the link, where it points, whose
- * directory or link it is and what to do (for another user's, also: run
- * as that user). Returns -1.
+ * The walk hook that refuses to follow the link name (open as lfd, its
+ * status lst) in the directory reached (dst), which someone else than
+ * root or the running user could have put there (why, or, when
+ * DIR_TRUSTED, a link of another user in a directory its group or others
+ * may write): they could point it at any directory (another domain's, a
+ * system one) for this run to write in. Says so in the walk's diag,
+ * naming the link, where it points, whose directory or link it is and
+ * what to do (for another user's, also: run as that user). Returns -1.
  */
 static int
 link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
@@ -518,7 +649,7 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
 		         mode);
 	else
 		link_foreign_words(w->fd, dst, lst, whose, sizeof(whose));
-	diag_error(w->d,
+	diag_error(w->ctx,
 	           "%s is a symbolic link (to \"%s\") in a directory that "
 	           "%s: not followed, as it could lead anywhere (another "
 	           "domain's directory, a system one); put the directory "
@@ -530,134 +661,11 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
 	return -1;
 }
 
-/*
- * Follow the link name (open as lfd, its status lst) of the directory
- * reached, if nobody but root or the running user could have put it
- * there: the directory is trusted (dir_trust()), and where others than
- * its owner may write it (its group, or anyone in a sticky one), the link
- * is root's or this user's. Its target, read from lfd (the link whose
- * owner was judged, not whatever has its name by then), goes in front
- * of what is left. Returns 0 (an identity walk that may not follow it
- * stops there), or -1 (in w->d).
- */
-static int
-walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
-{
-	char target[PATH_MAX];
-	struct stat dst;
-	enum dir_trust why;
-	int fd;
-
-	if (fstat(w->fd, &dst) == -1)
-		return walk_fail(w, name, errno);
-	/* where its group (a web root of root:www-data, mode 2775) or
-	 * anyone (sticky, as /tmp) may write, only root's or this user's */
-	why = link_trust(&dst, lst);
-	if (why != DIR_TRUSTED)
-		return w->mode == WALK_IDENTITY
-		           ? walk_fail(w, name, 0)
-		           : link_refused(w, name, lfd, &dst, lst, why);
-	if (++w->links > DIRWALK_LINKS)
-		return walk_fail(w, name, ELOOP);
-	if (link_target(lfd, target, sizeof(target)) == -1)
-		return walk_fail(w, name, errno);
-	if (path_splice(w->todo, sizeof(w->todo), target) == -1)
-		return walk_fail(w, name, ENAMETOOLONG);
-	if (target[0] != '/')
-		return 0;
-	fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1)
-		return walk_fail(w, name, errno);
-	close(w->fd);
-	w->fd = fd;
-	buf_reset(&w->at);
-	buf_puts(&w->at, "/");
-	return 0;
-}
-
-/*
- * The entry name of the directory reached, which is no directory when
- * opened as one: open it, without following it, and follow it when it is
- * a link and may be followed (walk_link()). Its owner and its target are
- * then those of one link: two lookups by name could meet two links,
- * swapped between them by whoever may write there (rename(2) with
- * RENAME_EXCHANGE). Returns 0 to go on, 1 to look at name again (gone,
- * or a directory by now), -1 (in w->d).
- */
-static int
-walk_entry_link(struct walk *w, const char *name)
-{
-	struct stat st;
-	int lfd, rc;
-
-	lfd = entry_open_nofollow(w->fd, name, &st);
-	if (lfd == -1)
-		return errno == ENOENT ? 1 : walk_fail(w, name, errno);
-	if (S_ISLNK(st.st_mode))
-		rc = walk_link(w, name, lfd, &st);
-	else
-		rc = S_ISDIR(st.st_mode) ? 1 : walk_fail(w, name, ENOTDIR);
-	close(lfd);
-	return rc;
-}
-
-/*
- * Walk into the entry name of the directory reached: a directory is
- * entered, a link followed when it may be (walk_entry_link()), a missing
- * one made, skipped or reported (by the mode). Returns 0 to go on, 1 when
- * it is missing (WALK_READ), -1 (in w->d).
- */
-static int
-walk_into(struct walk *w, const char *name)
-{
-	int fd, rc;
-
-	for (int i = 0; i < DIRWALK_TRIES; i++) {
-		fd = openat(w->fd, name,
-		            O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd != -1)
-			return walk_enter(w, fd, name);
-		if (errno == ENOENT && w->mode == WALK_READ)
-			return 1;
-		if (errno == ENOENT && w->mode == WALK_IDENTITY)
-			return rest_add(w, name);
-		if (errno == ENOENT) {
-			if ((rc = walk_mkdir(w, name)) != 1)
-				return rc;
-			continue;
-		}
-		if (errno != ENOTDIR && errno != ELOOP)
-			return walk_fail(w, name, errno);
-		/* removed or made a directory meanwhile: look again */
-		if ((rc = walk_entry_link(w, name)) != 1)
-			return rc;
-	}
-	/* made or replaced under this walk each time */
-	return walk_fail(w, name, EAGAIN);
-}
-
-/* Walk what is left of w->todo. Returns 0 at its end, 1 at a missing
- * directory (WALK_READ), -1 (in w->d). */
-static int
-walk_run(struct walk *w)
-{
-	char comp[NAME_MAX + 1];
-	int rc = 0, next;
-
-	while (rc == 0 && (next = path_next(w->todo, comp)) != -1) {
-		if (next == 1)
-			rc = walk_fail(w, comp, ENAMETOOLONG);
-		else if (strcmp(comp, ".") == 0)
-			continue;
-		else if (w->stopped || w->rest.len > w->floor)
-			rc = rest_add(w, comp);
-		else if (strcmp(comp, "..") == 0)
-			rc = walk_up(w);
-		else
-			rc = walk_into(w, comp);
-	}
-	return rc;
-}
+/* The hooks of dir_open_walked(), as told there. */
+static const struct walk_ops dir_read_ops = {
+    .missing = dir_missing, .refused = link_refused, .fail = dir_fail};
+static const struct walk_ops dir_create_ops = {
+    .missing = dir_make, .refused = link_refused, .fail = dir_fail};
 
 int
 dir_open_walked(const char *dir, int create, int *fd, struct diag *d)
@@ -666,7 +674,12 @@ dir_open_walked(const char *dir, int create, int *fd, struct diag *d)
 	int rc;
 
 	*fd = -1;
-	rc = walk_init(&w, create ? WALK_CREATE : WALK_READ, dir, d);
+	rc = walk_init(&w, create ? &dir_create_ops : &dir_read_ops, d, dir);
+	if (rc == -1 && w.fd == -1)
+		diag_error(d, "cannot open directory %s: %s",
+		           dir[0] == '/' ? "/" : ".", strerror(errno));
+	else if (rc == -1)
+		diag_error(d, "%s: %s", dir, strerror(errno));
 	if (rc == 0)
 		rc = walk_run(&w);
 	if (rc == 0) {
@@ -682,6 +695,46 @@ dir_open_walked(const char *dir, int create, int *fd, struct diag *d)
 	return rc;
 }
 
+/* ------------------------------------------------- a directory's identity */
+
+/* The walk hook that stops an identity walk for real at entry name (a
+ * link that is not followed, or whatever cannot be gone through): it and
+ * all after it are the rest. Returns 0. */
+static int
+identity_stop(struct walk *w, const char *name, int err)
+{
+	(void)err;
+	rest_add(w, name);
+	w->floor = w->rest.len;
+	w->stopped = 1;
+	return 0;
+}
+
+/* The walk hook of an identity walk at a link not followed. */
+static int
+identity_refused(struct walk *w, const char *name, int lfd,
+                 const struct stat *dst, const struct stat *lst,
+                 enum dir_trust why)
+{
+	(void)lfd;
+	(void)dst;
+	(void)lst;
+	(void)why;
+	return identity_stop(w, name, 0);
+}
+
+/* The walk hook of an identity walk at a missing directory: a publish
+ * would make it, so the walk goes on in the rest. Returns 0. */
+static int
+identity_missing(struct walk *w, const char *name)
+{
+	return rest_add(w, name);
+}
+
+static const struct walk_ops identity_ops = {.missing = identity_missing,
+                                             .refused = identity_refused,
+                                             .fail = identity_stop};
+
 void
 dir_walk_identity(const char *dir, struct buf *id)
 {
@@ -689,7 +742,7 @@ dir_walk_identity(const char *dir, struct buf *id)
 	struct stat st;
 
 	memset(&st, 0, sizeof(st));
-	if (walk_init(&w, WALK_IDENTITY, dir, NULL) == 0) {
+	if (walk_init(&w, &identity_ops, NULL, dir) == 0) {
 		walk_run(&w);
 		if (fstat(w.fd, &st) == -1)
 			memset(&st, 0, sizeof(st));

@@ -7,10 +7,13 @@
  * made it (dir_trust(), the rule the configuration files' paths are
  * checked by). What is then done in the directory is done relative to
  * its descriptor: nothing on the way can be swapped for a link meanwhile.
+ * The walk (walk_run()) is also the one conf.c takes to the files a run
+ * reads, with hooks of its own.
  */
 #ifndef MTA_STS_SYNC_DIRWALK_H
 #define MTA_STS_SYNC_DIRWALK_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -61,6 +64,17 @@ enum dir_trust link_trust(const struct stat *dst, const struct stat *lst);
  */
 int entry_open_nofollow(int dfd, const char *name, struct stat *st);
 
+/*
+ * entry_open_nofollow() of an entry that is expected to be a directory
+ * on the way: opened as a directory first (O_DIRECTORY), for only that
+ * makes the kernel mount what an automounter (autofs) keeps there, where
+ * a path-only open would meet the empty mount point; an entry that is no
+ * directory (a link is none: O_PATH | O_NOFOLLOW | O_DIRECTORY refuses
+ * it with ENOTDIR) is then opened as entry_open_nofollow() does, to be
+ * judged. Returns the descriptor, or -1 with errno set.
+ */
+int entry_open_dir_first(int dfd, const char *name, struct stat *st);
+
 /* The target of the link open as lfd (entry_open_nofollow()) into out
  * (size bytes, NUL-terminated). Returns 0, or -1 with errno set
  * (ENAMETOOLONG: it does not fit; ENOENT: it is empty). */
@@ -108,6 +122,84 @@ int path_next(char *todo, char *comp);
 /* Put target (a symbolic link's) in front of what is left of a path,
  * todo (size bytes). Returns 0, or -1 when that would not fit. */
 int path_splice(char *todo, size_t size, const char *target);
+
+/*
+ * The walk of a path from / (or the working directory), one component at
+ * a time, that every walk here is: each entry opened from the directory
+ * reached without following it (entry_open_dir_first()), a directory
+ * entered, a link followed only where link_trust() allows, its target
+ * read from the descriptor whose owner was judged. Where walks differ,
+ * the caller's hooks (walk_ops) decide: a policy-file's directory
+ * (dir_open_walked()) makes what is missing or stops there, while the
+ * walk to a configuration, a key-file or a ca-file (conf.c) judges each
+ * directory on the way and takes the file at its end.
+ */
+struct walk;
+
+/* A walk's hooks: each returns 0 to go on, or what walk_run() is to
+ * return (not 0), but for missing's WALK_AGAIN. */
+struct walk_ops {
+	/* Judge the directory reached before its entry (status st, just
+	 * looked up) is used: entered, followed or taken; once per
+	 * directory (walk's judged). NULL: nothing to judge. */
+	int (*judge)(struct walk *w, const struct stat *st);
+	/* The entry name of the directory reached does not exist: made
+	 * and entered, put aside, or WALK_AGAIN to look at it again (made
+	 * or replaced by another meanwhile). NULL: fail with ENOENT. */
+	int (*missing)(struct walk *w, const char *name);
+	/* The entry name (its status st) is neither a directory nor a
+	 * link. NULL: fail with ENOTDIR. */
+	int (*file)(struct walk *w, const char *name, const struct stat *st);
+	/* The link name (open as lfd, its status lst) in the directory
+	 * reached (dst) may not be followed: link_trust() says why. */
+	int (*refused)(struct walk *w, const char *name, int lfd,
+	               const struct stat *dst, const struct stat *lst,
+	               enum dir_trust why);
+	/* name could not be looked at or gone through (err; EAGAIN: it
+	 * changed each time it was looked at). */
+	int (*fail)(struct walk *w, const char *name, int err);
+};
+
+/* What missing returns to have the entry looked at again. */
+#define WALK_AGAIN 2
+
+/* A walk under way. */
+struct walk {
+	const struct walk_ops *ops;
+	void *ctx;     /* the caller's, for its hooks */
+	int fd;        /* the directory reached, path-only (-1: none) */
+	int judged;    /* ops->judge passed it */
+	struct buf at; /* its path, links replaced by their
+	                  targets ("" for the working directory) */
+	char todo[2 * PATH_MAX]; /* what is left, links' targets in front */
+	int links;               /* followed so far */
+	/* what was not walked below fd ("/x/y": missing directories, or a
+	 * link that is not followed and what follows it), for
+	 * dir_walk_identity(); ".." takes back a component of it down to
+	 * floor only (not the link: where it leads is not known) */
+	struct buf rest;
+	size_t floor;
+	int stopped; /* at a link not followed, or an error: all is rest */
+};
+
+/* Set w up to walk path with the hooks ops (ctx: theirs), from / for an
+ * absolute path, else from the working directory. Returns 0, or -1 with
+ * errno set (w->fd -1: the start could not be opened; else the path is
+ * too long). walk_free() w either way. */
+int walk_init(struct walk *w, const struct walk_ops *ops, void *ctx,
+              const char *path);
+
+/* Walk what is left of w's path. Returns 0 at its end, or what a hook
+ * returned to stop. */
+int walk_run(struct walk *w);
+
+/* Close and free what w holds, errno kept. */
+void walk_free(struct walk *w);
+
+/* The path of entry name of the directory reached, for a message, in
+ * out (size bytes). Returns out. */
+const char *walk_entry(const struct walk *w, const char *name, char *out,
+                       size_t size);
 
 /*
  * Open the directory dir, walked as above: symbolic links of root or

@@ -240,6 +240,13 @@ swap_now(void)
 static const char *open_watch;
 static int opened_watched;
 
+/* A name (its last component) whose openat(2) calls are counted in
+ * flags_opens, the flags of the first FLAGS_KEPT in flags_seen: NULL,
+ * none. */
+#define FLAGS_KEPT 4
+static const char *flags_watch;
+static int flags_seen[FLAGS_KEPT], flags_opens;
+
 /* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
  * whatever the host's setting. */
 static int protect_links;
@@ -299,6 +306,9 @@ openat(int dfd, const char *name, int flags, ...)
 	if (open_watch != NULL && (flags & O_PATH) == 0 &&
 	    strcmp(base, open_watch) == 0)
 		opened_watched++;
+	if (flags_watch != NULL && strcmp(base, flags_watch) == 0 &&
+	    flags_opens++ < FLAGS_KEPT)
+		flags_seen[flags_opens - 1] = flags;
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
 	err = errno;
 	if (swap) {
@@ -3103,6 +3113,192 @@ test_swapped_at_open(void)
 	swap_at = NULL;
 }
 
+/* conf_load() of tmpdir/name, the opens of its entries named watch
+ * counted and their flags kept (flags_opens, flags_seen). Returns the
+ * configuration, or NULL with the reason in d. */
+static struct conf *
+load_watching_flags(const char *name, const char *watch, struct diag *d)
+{
+	struct conf *c;
+
+	flags_watch = watch;
+	flags_opens = 0;
+	diag_init(d);
+	c = conf_load(tpath(name), d);
+	flags_watch = NULL;
+	return c;
+}
+
+/* Whether open i of the entry watched had the flags want, and none of
+ * the flags unwanted. */
+static int
+flags_were(int i, int want, int unwanted)
+{
+	return i < flags_opens && i < FLAGS_KEPT &&
+	       (flags_seen[i] & want) == want &&
+	       (flags_seen[i] & unwanted) == 0;
+}
+
+/*
+ * Each directory on the way to a configuration is opened as a directory
+ * (O_DIRECTORY), for only that makes the kernel mount what an automounter
+ * (autofs) keeps there: before, the walk's path-only opens met the empty
+ * mount point, and the file under it was "No such file or directory". A
+ * link or a file on the way, which such an open refuses, is opened again
+ * as what it is and judged as before: the link followed, the file not a
+ * directory.
+ */
+static void
+test_dirs_opened_as_dirs(void)
+{
+	const int dir = O_PATH | O_DIRECTORY | O_NOFOLLOW;
+	const int entry = O_PATH | O_NOFOLLOW;
+	struct diag d;
+	struct conf *c;
+
+	mkdir(tpath("od"), 0755);
+	mkdir(tpath("od/dir"), 0755);
+	write_domain_conf("od/dir/main.conf", "good.example");
+	write_file("od/file", "not a directory\n", 0644);
+	if (symlink("dir", tpath("od/ln")) == -1)
+		perror("symlink");
+
+	c = load_watching_flags("od/dir/main.conf", "dir", &d);
+	ok(c != NULL && flags_opens == 1 && flags_were(0, dir, 0),
+	   "a directory on the way: opened once, as a directory, without "
+	   "following it (%d opens, flags %#o; %s)",
+	   flags_opens, (unsigned)flags_seen[0], d.error);
+	conf_free(c);
+
+	c = load_watching_flags("od/ln/main.conf", "ln", &d);
+	ok(c != NULL && flags_opens == 2 && flags_were(0, dir, 0) &&
+	       flags_were(1, entry, O_DIRECTORY),
+	   "a link on the way: opened as a directory, then as itself, and "
+	   "followed (%d opens; %s)",
+	   flags_opens, d.error);
+	conf_free(c);
+
+	c = load_watching_flags("od/file/main.conf", "file", &d);
+	ok(c == NULL && flags_opens == 2 && flags_were(0, dir, 0) &&
+	       flags_were(1, entry, O_DIRECTORY),
+	   "a file on the way: opened as a directory, then as itself (%d "
+	   "opens)",
+	   flags_opens);
+	like(d.error,
+	     "/od/file/main.conf: cannot read configuration: Not a directory",
+	     "... and not a directory, as before");
+	conf_free(c);
+}
+
+/*
+ * A component longer than a name may be (NAME_MAX) refuses the path, as
+ * the kernel's lookup would: before, the walk to a configuration (not
+ * that to a policy-file's directory) looked up its first 255 bytes, and
+ * read the file of that name.
+ */
+static void
+test_long_component(void)
+{
+	char name[NAME_MAX + 2];
+	struct diag d;
+	struct conf *c;
+
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	write_domain_conf(name, "cut.example");
+	name[NAME_MAX] = 'n';
+	name[NAME_MAX + 1] = '\0';
+	diag_init(&d);
+	c = conf_load(tpath(name), &d);
+	ok(c == NULL,
+	   "a configuration named by a component of 256 bytes: refused "
+	   "(loaded: %s)",
+	   c != NULL ? conf_domain_name(c, 0) : "none");
+	like(d.error, ": cannot read configuration: File name too long",
+	     "... its name too long, as the kernel says");
+	conf_free(c);
+}
+
+/* The directories of a path deeper than PATH_MAX: "deep/" then
+ * components of 250 bytes, DEEP_LINKED of them behind a link, one after
+ * it. */
+#define DEEP_LINKED 16
+#define DEEP_NAME 250
+
+/*
+ * Make tmpdir/deep/C/.../C/C (DEEP_LINKED + 1 components C of DEEP_NAME
+ * bytes), main.conf in the last, and the link tmpdir/dl to all but the
+ * last: tmpdir/dl/C/main.conf is then longer than PATH_MAX once the link
+ * is followed. Made from descriptors, as no path may name the file.
+ * Returns the descriptor of the last but one, or -1.
+ */
+static int
+deep_tree(const char *comp)
+{
+	char target[(DEEP_NAME + 1) * DEEP_LINKED + 8] = "deep", in[512];
+	size_t len = strlen(target);
+	int fd, next;
+
+	mkdir(tpath("deep"), 0755);
+	fd = open(tpath("deep"), O_PATH | O_DIRECTORY);
+	for (int i = 0; i < DEEP_LINKED && fd != -1; i++) {
+		next = mkdirat(fd, comp, 0755) == -1
+		           ? -1
+		           : openat(fd, comp, O_PATH | O_DIRECTORY);
+		close(fd);
+		fd = next;
+		len += (size_t)snprintf(target + len, sizeof(target) - len,
+		                        "/%s", comp);
+	}
+	snprintf(in, sizeof(in), "%s/main.conf", comp);
+	write_domain_conf("deep.conf", "deep.example");
+	if (fd == -1 || mkdirat(fd, comp, 0755) == -1 ||
+	    renameat(AT_FDCWD, tpath("deep.conf"), fd, in) == -1 ||
+	    symlink(target, tpath("dl")) == -1) {
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * A configuration whose path is longer than PATH_MAX once a link on the
+ * way is followed is walked to, as the kernel opens it (it limits a path
+ * as written, and a link's target, not what following them adds up to),
+ * and as the walk to a policy-file's directory already did: the walks
+ * are one. Before, the walk to a configuration, a key-file or a ca-file
+ * refused it ("File name too long").
+ */
+static void
+test_deep_path(void)
+{
+	char comp[DEEP_NAME + 1], path[DEEP_NAME + 32];
+	struct diag d;
+	struct conf *c;
+	int fd;
+
+	memset(comp, 'c', DEEP_NAME);
+	comp[DEEP_NAME] = '\0';
+	if ((fd = deep_tree(comp)) == -1) {
+		ok(1, "# SKIP cannot make a tree deeper than PATH_MAX: %s",
+		   strerror(errno));
+		return;
+	}
+	snprintf(path, sizeof(path), "dl/%s/main.conf", comp);
+	diag_init(&d);
+	c = conf_load(tpath(path), &d);
+	ok(c != NULL && strcmp(conf_domain_name(c, 0), "deep.example") == 0,
+	   "a configuration longer than PATH_MAX through a link: loaded (%s)",
+	   d.error);
+	conf_free(c);
+	/* within reach of the removal at the end, which goes by path */
+	if (renameat(fd, comp, AT_FDCWD, tpath("deep-end")) == -1)
+		printf("# cannot move the deepest directory: %s\n",
+		       strerror(errno));
+	close(fd);
+}
+
 /*
  * A directory where a program would be looked for (conf_trust_dir_check()),
  * read by its name, gone when its ACL is read (after its status was
@@ -4171,6 +4367,9 @@ test_modes(void)
 	test_acl_dir_gone();
 	test_acl_no_proc();
 	test_swapped_at_open();
+	test_dirs_opened_as_dirs();
+	test_long_component();
+	test_deep_path();
 	test_acl_shrank();
 	test_acl_not_understood();
 	test_acl_other_model();
