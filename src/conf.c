@@ -1736,6 +1736,7 @@ key_file_mode_check(struct parser *p, const char *file,
 {
 	mode_t mode = p->mode[p->depth];
 	char words[80], kl[TSIG_NAME_MAX + 256], acl[2 * PATH_MAX + 512];
+	char fix[DIAG_MSG_MAX];
 
 	if (mode == 0)
 		return 0; /* read from memory */
@@ -1753,17 +1754,18 @@ key_file_mode_check(struct parser *p, const char *file,
 	if (keyfile_acl_readers_own(p->fd[p->depth], file, mode,
 	                            p->gid[p->depth]))
 		return 0; /* safe */
-	return perr_included(p, file, ks->line,
-	                     "%s: this file holds a TSIG secret but is %s%s: "
-	                     "chmod 600 %s%s",
-	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	                     keyfile_acl_words(p->fd[p->depth], file, mode,
-	                                       p->gid[p->depth], acl,
-	                                       sizeof(acl)),
-	                     path_shown(file, '\0', NULL, 0),
-	                     p->depth == 0 ? ", or move the key to a file of "
-	                                     "its own named by key-file"
-	                                   : keyfile_group_hint(mode));
+	return perr_included(
+	    p, file, ks->line,
+	    "%s: this file holds a TSIG secret but is %s%s: "
+	    "%s%s",
+	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	    keyfile_acl_words(p->fd[p->depth], file, mode, p->gid[p->depth],
+	                      acl, sizeof(acl)),
+	    keyfile_fix_words(p->fd[p->depth], file, mode, p->gid[p->depth],
+	                      fix, sizeof(fix)),
+	    p->depth == 0 ? ", or move the key to a file of "
+	                    "its own named by key-file"
+	                  : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */

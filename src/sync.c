@@ -512,6 +512,16 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
 	return out;
 }
 
+/* The note after a group the running user is in, in the lock advice's
+ * list of the ACL's readers. */
+static const char *
+lock_reader_note(int is_group, unsigned id)
+{
+	return is_group && in_my_groups((gid_t)id)
+	           ? ", which the running user is in,"
+	           : "";
+}
+
 /*
  * The named entries of aw that may read the configuration (path), for
  * the lock advice, into b: "setfacl -x u:N,g:M PATH (its ACL lets user
@@ -520,46 +530,28 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
  * next run kept out; a group the running user is in first given that
  * user an entry of its own (setfacl -m u:ME:r), should it read the file
  * through that group. Beyond ACL_NAMED_LISTED, getfacl lists the rest.
+ * Returns 0, or -1 when b cannot hold it all.
  */
-static void
+static int
 lock_readers_acl(const char *path, const struct stat *st,
                  const struct acl_who *aw, struct buf *b)
 {
-	size_t n = aw->named_count < ACL_NAMED_LISTED ? aw->named_count
-	                                              : ACL_NAMED_LISTED;
-	char who[192], buf[DIAG_MSG_MAX];
+	char buf[DIAG_MSG_MAX];
 	const char *ps = path_shell(path, buf, sizeof(buf));
-	int mine = 0;
+	int mine = 0, rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		mine |= aw->listed[i].is_group &&
-		        in_my_groups((gid_t)aw->listed[i].id);
+	for (size_t i = 0; i < aw->named_count && i < ACL_NAMED_LISTED; i++)
+		mine |= *lock_reader_note(aw->listed[i].is_group,
+		                          aw->listed[i].id) != '\0';
 	if (mine && geteuid() != 0 && st->st_uid != geteuid())
-		buf_printf(b, "setfacl -m u:%u:r %s; ", (unsigned)geteuid(),
-		           ps);
-	buf_puts(b, "setfacl -x ");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(b, "%s%c:%u", i > 0 ? "," : "",
-		           aw->listed[i].is_group ? 'g' : 'u',
-		           aw->listed[i].id);
-	buf_printf(b, " %s (its ACL lets ", ps);
-	for (size_t i = 0; i < n; i++) {
-		int me = aw->listed[i].is_group &&
-		         in_my_groups((gid_t)aw->listed[i].id);
-
-		buf_printf(b, "%s%s%s",
-		           i == 0                               ? ""
-		           : i + 1 == n && aw->named_count == n ? " and "
-		                                                : ", ",
-		           acl_entry_shown(aw->listed[i].is_group,
-		                           aw->listed[i].id, who, sizeof(who)),
-		           me ? ", which the running user is in," : "");
-	}
-	if (aw->named_count > n)
-		buf_printf(b, " and %zu more (getfacl %s lists them)",
-		           aw->named_count - n, ps);
-	buf_printf(b, " read it%s)",
-	           mine ? ": every member of a group may lock it" : "");
+		rc |= buf_printf(b, "setfacl -m u:%u:r %s; ",
+		                 (unsigned)geteuid(), ps);
+	rc |= acl_remove_command(aw, ps, b);
+	rc |= buf_puts(b, " (its ACL lets ");
+	rc |= acl_listed_shown(aw, lock_reader_note, ps, b);
+	return rc |
+	       buf_printf(b, " read it%s)",
+	                  mine ? ": every member of a group may lock it" : "");
 }
 
 /* The entry of an NFSv4 ACL (aw) that lets another user read the
