@@ -4152,32 +4152,51 @@ test_foreign_links(void)
  * owner may write any secret into the key anyway. Before, it was refused
  * with advice to chown root the daemon's directory. A key of root's in
  * that directory is still refused: its owner could put it there in
- * place of another. Root only (files given to another user).
+ * place of another; the message names the directory's owner and the
+ * key's, and says to give the directory to the key's owner (by uid)
+ * or to root: before, it said "not to root or to the user running
+ * mta-sts-sync" and only chown root, as if the key's owner could not
+ * own it. Root only (files given to another user).
  */
 static void
 test_key_in_owner_dir(void)
 {
-	struct tsig_key key;
+	char want[1024], dir[128], key[128];
+	struct tsig_key key_read;
 	struct diag d;
 
 	mkdir(tpath("knotlike"), 0770);
 	write_file("knotlike/k.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	if (geteuid() != 0 || chown(tpath("knotlike"), 65534, 65534) == -1) {
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 5; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 		return;
 	}
-	key_fails(tpath("knotlike/k.key"), NULL,
-	          "belongs to uid 65534, not to root or to the user running "
-	          "mta-sts-sync (uid 0): its owner could put another file in "
-	          "its place and make mta-sts-sync read another file as its "
-	          "key");
+	snprintf(want, sizeof(want),
+	         "its directory %s belongs to %s, not to root, to the user "
+	         "running mta-sts-sync (uid 0) or to the key's owner, %s: its "
+	         "owner could put another file in its place and make "
+	         "mta-sts-sync read another file as its key; chown root %s, or "
+	         "move the key to a directory of root or of its owner",
+	         tpath("knotlike"), user_shown(65534, dir, sizeof(dir)),
+	         user_shown(0, key, sizeof(key)), tpath("knotlike"));
+	key_fails(tpath("knotlike/k.key"), NULL, want);
+	if (chown(tpath("knotlike/k.key"), 65533, 65533) == -1)
+		perror("chown");
+	snprintf(want, sizeof(want),
+	         "or to the key's owner, %s: its owner could put another file "
+	         "in its place and make mta-sts-sync read another file as its "
+	         "key; chown 65533 %s (to the key's owner) or chown root %s, "
+	         "or move",
+	         user_shown(65533, key, sizeof(key)), tpath("knotlike"),
+	         tpath("knotlike"));
+	key_fails(tpath("knotlike/k.key"), NULL, want);
 	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
 		perror("chown");
 	diag_init(&d);
-	memset(&key, 0, sizeof(key));
-	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key, &d) == 0,
+	memset(&key_read, 0, sizeof(key_read));
+	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key_read, &d) == 0,
 	   "a key file in a directory of the key's owner loads (%s)", d.error);
 }
 
