@@ -2327,7 +2327,7 @@ json_domain(const struct domain_run *r, int dry_run, int first)
 	if (!first)
 		buf_puts(&out, ",");
 	report_json_domain(&out, r, dry_run);
-	fputs(out.data, stdout);
+	log_stdout_puts(out.data);
 	buf_free(&out);
 }
 
@@ -2803,8 +2803,8 @@ worker_thread(void *arg)
 static void
 json_begin(const struct sync_state *s)
 {
-	printf("{\"dry_run\":%s,\"domains\":[",
-	       s->o->dry_run ? "true" : "false");
+	log_stdout_printf("{\"dry_run\":%s,\"domains\":[",
+	                  s->o->dry_run ? "true" : "false");
 }
 
 /* Print r's result: its -v lines, then its line or its JSON object. */
@@ -2852,7 +2852,7 @@ state_report_all(struct sync_state *s)
 
 		if (s->o->dry_run && !s->o->json) {
 			if (r->dry_text.data != NULL)
-				fputs(r->dry_text.data, stdout);
+				log_stdout_puts(r->dry_text.data);
 			buf_free(&r->dry_text);
 			continue;
 		}
@@ -2875,7 +2875,7 @@ state_report_dry(struct sync_state *s)
 	if (s->ndry > 1) /* qsort takes no NULL array, even empty */
 		qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
 	for (i = 0; i < s->ndry; i++)
-		fputs(s->dry[i].text, stdout);
+		log_stdout_puts(s->dry[i].text);
 	for (i = 0; i < s->n; i++) {
 		state_report(s, s->runs[i], i);
 		run_free(s->runs[i]);
@@ -2892,7 +2892,7 @@ json_updates(struct sync_state *s)
 
 	if (s->ndry > 1) /* qsort takes no NULL array, even empty */
 		qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
-	fputs(",\"updates\":[", stdout);
+	log_stdout_puts(",\"updates\":[");
 	for (i = 0; i < s->ndry; i++) {
 		buf_init(&out, 1u << 20);
 		buf_puts(&out, i > 0 ? ",{" : "{");
@@ -2900,10 +2900,10 @@ json_updates(struct sync_state *s)
 		buf_puts(&out, ",");
 		json_member(&out, "text", s->dry[i].text);
 		buf_puts(&out, "}");
-		fputs(out.data, stdout);
+		log_stdout_puts(out.data);
 		buf_free(&out);
 	}
-	fputs("]", stdout);
+	log_stdout_puts("]");
 }
 
 /* Start the fetch thread and the workers, report, and wait for them all.
@@ -2936,11 +2936,12 @@ state_run(struct sync_state *s)
 	if (s->o->json && s->n == 0)
 		json_begin(s);
 	if (s->o->json) {
-		fputs("]", stdout);
+		log_stdout_puts("]");
 		if (s->o->dry_run)
 			json_updates(s);
-		printf(",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
-		       s->changed, s->failed);
+		log_stdout_printf(
+		    ",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
+		    s->changed, s->failed);
 	}
 	free(workers);
 }
