@@ -403,13 +403,11 @@ acl_named_shown(const struct acl_who *aw, char *out, size_t size)
 const char *
 acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out, size_t size)
 {
-	if (aw->nfs4_spec_exact)
-		snprintf(out, size, "nfs4_setfacl -x '%s' %s", aw->nfs4_spec,
-		         ps);
-	else
-		snprintf(out, size,
-		         "nfs4_setfacl -e %s (take out entry %u, %s)", ps,
-		         aw->nfs4_entry, aw->nfs4_spec);
+	struct buf b;
+
+	buf_init(&b, size - 1);
+	str_copy(out, size, acl_remove_command(aw, ps, &b) == 0 ? b.data : "");
+	buf_free(&b);
 	return out;
 }
 
@@ -443,4 +441,60 @@ acl_unread_why(const struct acl_who *aw, int err, char *out, size_t size)
 	else
 		str_copy(out, size, strerror(err));
 	return out;
+}
+
+/* How many of aw's named entries are listed in it. */
+static size_t
+listed_count(const struct acl_who *aw)
+{
+	return aw->named_count < ACL_NAMED_LISTED ? aw->named_count
+	                                          : ACL_NAMED_LISTED;
+}
+
+int
+acl_remove_command(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	int rc;
+
+	/* an NFSv4 entry by its text, which nfs4_setfacl -x matches */
+	if (aw->nfs4 && aw->nfs4_spec_exact)
+		return buf_printf(b, "nfs4_setfacl -x '%s' %s", aw->nfs4_spec,
+		                  ps);
+	if (aw->nfs4)
+		return buf_printf(b,
+		                  "nfs4_setfacl -e %s (take out entry %u, %s)",
+		                  ps, aw->nfs4_entry, aw->nfs4_spec);
+	rc = buf_puts(b, "setfacl -x ");
+
+	for (size_t i = 0; i < listed_count(aw); i++)
+		rc |= buf_printf(b, "%s%c:%u", i > 0 ? "," : "",
+		                 aw->listed[i].is_group ? 'g' : 'u',
+		                 aw->listed[i].id);
+	return rc | buf_printf(b, " %s", ps);
+}
+
+int
+acl_listed_shown(const struct acl_who *aw,
+                 const char *(*note)(int is_group, unsigned id), const char *ps,
+                 struct buf *b)
+{
+	size_t n = listed_count(aw);
+	char who[192];
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		rc |= buf_printf(
+		    b, "%s%s%s",
+		    i == 0                               ? ""
+		    : i + 1 == n && aw->named_count == n ? " and "
+		                                         : ", ",
+		    acl_entry_shown(aw->listed[i].is_group, aw->listed[i].id,
+		                    who, sizeof(who)),
+		    note != NULL
+		        ? note(aw->listed[i].is_group, aw->listed[i].id)
+		        : "");
+	if (aw->named_count > n)
+		rc |= buf_printf(b, " and %zu more (getfacl %s lists them)",
+		                 aw->named_count - n, ps);
+	return rc;
 }

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+struct buf;
+
 /* Entries of an access ACL read, at most: more is refused as unread. */
 #define ACL_ENTRIES_MAX 512
 
@@ -147,7 +149,8 @@ const char *acl_entry_shown(int is_group, unsigned id, char *out, size_t size);
 /* What to run to take the NFSv4 entry of aw (aw->named, aw->nfs4) out
  * of the ACL of the file shown as ps: "nfs4_setfacl -x 'SPEC' ps", or,
  * for an entry that nfs4_setfacl cannot name exactly,
- * "nfs4_setfacl -e ps (take out entry N, SPEC)", into out (size bytes).
+ * "nfs4_setfacl -e ps (take out entry N, SPEC)", as acl_remove_command()
+ * builds it, into out (size bytes; "" when it cannot hold it whole).
  * Returns out. */
 const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
                          size_t size);
@@ -158,6 +161,28 @@ const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
  * Returns out. */
 const char *acl_unread_why(const struct acl_who *aw, int err, char *out,
                            size_t size);
+
+/*
+ * The command that removes the named entries listed in aw (the first
+ * ACL_NAMED_LISTED of them), "setfacl -x u:N,g:M PS", PS the path as a
+ * shell takes it (path_shell()), appended to b. Entries are named by
+ * number: a name may be missing, or stand for another id on a host that
+ * resolves it otherwise. For an NFSv4 ACL (aw->nfs4), whose entries are
+ * not listed, the nfs4_setfacl command that takes out its first one
+ * (acl_nfs4_fix()). Returns 0, or -1 when b cannot hold it all (b then
+ * holds a part of it: the caller drops it).
+ */
+int acl_remove_command(const struct acl_who *aw, const char *ps, struct buf *b);
+/*
+ * The named entries of aw, a POSIX ACL's (not aw->nfs4: its entries are
+ * not listed), for a message, "user A (uid N), group B (gid
+ * M) and user C (uid O)", each followed by note(is_group, id) (NULL: no
+ * note), and " and N more (getfacl PS lists them)" for those beyond the
+ * listed ones, appended to b. Returns 0, or -1 when b cannot hold it all.
+ */
+int acl_listed_shown(const struct acl_who *aw,
+                     const char *(*note)(int is_group, unsigned id),
+                     const char *ps, struct buf *b);
 
 /* acl_who_read() of who may write the file (fd, or path when fd is -1),
  * passing over those the trust checks trust anyway: root, the running

@@ -1603,17 +1603,18 @@ print_text(const struct report *rep)
 		it = &rep->items[i];
 		if (quiet && it->status != CHECK_FAIL)
 			continue;
-		printf("%s: %-4s  %-16s %s%s%s%s\n", rep->domain,
-		       status_names[it->status], it->name, it->msg,
-		       it->rfc ? " (" : "", it->rfc ? it->rfc : "",
-		       it->rfc ? ")" : "");
+		log_stdout_printf("%s: %-4s  %-16s %s%s%s%s\n", rep->domain,
+		                  status_names[it->status], it->name, it->msg,
+		                  it->rfc ? " (" : "", it->rfc ? it->rfc : "",
+		                  it->rfc ? ")" : "");
 	}
 	if (rep->n == CHECK_MAX_ITEMS)
-		printf("%s: (further results left out)\n", rep->domain);
-	printf("%s: %s (%u failure%s, %u warning%s)\n", rep->domain,
-	       rep->nfail ? "FAIL" : "PASS", rep->nfail,
-	       rep->nfail == 1 ? "" : "s", rep->nwarn,
-	       rep->nwarn == 1 ? "" : "s");
+		log_stdout_printf("%s: (further results left out)\n",
+		                  rep->domain);
+	log_stdout_printf("%s: %s (%u failure%s, %u warning%s)\n", rep->domain,
+	                  rep->nfail ? "FAIL" : "PASS", rep->nfail,
+	                  rep->nfail == 1 ? "" : "s", rep->nwarn,
+	                  rep->nwarn == 1 ? "" : "s");
 	log_stdout_flush();
 }
 
@@ -1666,7 +1667,7 @@ print_json(const struct report *reps, size_t n, int failed)
 		log_error(NULL, "check: JSON output too large");
 		rc = -1;
 	} else {
-		fputs(out.data, stdout);
+		log_stdout_puts(out.data);
 		log_stdout_flush();
 	}
 	buf_free(&out);

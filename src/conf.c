@@ -1736,6 +1736,7 @@ key_file_mode_check(struct parser *p, const char *file,
 {
 	mode_t mode = p->mode[p->depth];
 	char words[80], kl[TSIG_NAME_MAX + 256], acl[2 * PATH_MAX + 512];
+	char fix[DIAG_MSG_MAX];
 
 	if (mode == 0)
 		return 0; /* read from memory */
@@ -1753,17 +1754,18 @@ key_file_mode_check(struct parser *p, const char *file,
 	if (keyfile_acl_readers_own(p->fd[p->depth], file, mode,
 	                            p->gid[p->depth]))
 		return 0; /* safe */
-	return perr_included(p, file, ks->line,
-	                     "%s: this file holds a TSIG secret but is %s%s: "
-	                     "chmod 600 %s%s",
-	                     tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	                     keyfile_acl_words(p->fd[p->depth], file, mode,
-	                                       p->gid[p->depth], acl,
-	                                       sizeof(acl)),
-	                     path_shown(file, '\0', NULL, 0),
-	                     p->depth == 0 ? ", or move the key to a file of "
-	                                     "its own named by key-file"
-	                                   : keyfile_group_hint(mode));
+	return perr_included(
+	    p, file, ks->line,
+	    "%s: this file holds a TSIG secret but is %s%s: "
+	    "%s%s",
+	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	    keyfile_acl_words(p->fd[p->depth], file, mode, p->gid[p->depth],
+	                      acl, sizeof(acl)),
+	    keyfile_fix_words(p->fd[p->depth], file, mode, p->gid[p->depth],
+	                      fix, sizeof(fix)),
+	    p->depth == 0 ? ", or move the key to a file of "
+	                    "its own named by key-file"
+	                  : keyfile_group_hint(mode));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -2333,6 +2335,53 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 /*
+ * The directory reached (w->walk, its status st), which holds the key file
+ * w->path (its status file), belongs to another user than root, the
+ * running user and the key's owner, the three it may belong to: say so,
+ * naming its owner and the key's, and what to do, in w->out: give it to
+ * the key's owner or to root (chown by number: a name may be missing or
+ * stand for another user), or move the key. Words instead of the
+ * commands where they would not fit whole.
+ */
+static void
+key_dir_refused(struct path_walk *w, const struct stat *st,
+                const struct stat *file)
+{
+	char owner[128], key_owner[128], sh[DIAG_MSG_MAX];
+	const char *ds = path_shell(w->walk.at.data, sh, sizeof(sh));
+	struct buf fix;
+	int n, rc = 0;
+
+	n = snprintf(w->out, w->len,
+	             "%s: its directory %s belongs to %s, not to root, to the "
+	             "user running mta-sts-sync (uid %u) or to the key's "
+	             "owner, %s: its owner could put another file in its "
+	             "place and %s; ",
+	             path_shown(w->path, '\0', NULL, 0),
+	             path_shown(w->walk.at.data, '\0', NULL, 0),
+	             user_shown(st->st_uid, owner, sizeof(owner)),
+	             (unsigned)geteuid(),
+	             user_shown(file->st_uid, key_owner, sizeof(key_owner)),
+	             w->tw->harm);
+	if (n < 0 || (size_t)n >= w->len)
+		return;
+	buf_init(&fix, w->len - (size_t)n - 1);
+	if (file->st_uid != 0)
+		rc |= buf_printf(&fix, "chown %u %s (to the key's owner) or ",
+		                 (unsigned)file->st_uid, ds);
+	rc |= buf_printf(&fix,
+	                 "chown root %s, or move the key to a directory of "
+	                 "root or of its owner",
+	                 ds);
+	str_copy(w->out + n, w->len - (size_t)n,
+	         rc == 0 ? fix.data
+	                 : "give the directory to the key's owner or to root, "
+	                   "or move the key to a directory of root or of its "
+	                   "owner");
+	buf_free(&fix);
+}
+
+/*
  * The directory reached (w->walk) is on the way to the file (own: it
  * holds the file itself), and an entry of it was just looked up: whoever
  * may write it may put another entry in its place, so it must be as safe
@@ -2369,6 +2418,11 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 	    w->tw == &trust_words[CONF_TRUST_KEY] && file->st_uid == st.st_uid)
 		trust = (st.st_mode & S_IWOTH) != 0 ? DIR_OTHERS_WRITE
 		                                    : DIR_TRUSTED;
+	if (trust == DIR_OTHER_OWNER && own && file != NULL &&
+	    w->tw == &trust_words[CONF_TRUST_KEY]) {
+		key_dir_refused(w, &st, file);
+		return -2;
+	}
 	if (trust == DIR_OTHER_OWNER) {
 		snprintf(w->out, w->len,
 		         "%s: %s %s belongs to uid %u, not to root or to the "

@@ -311,8 +311,9 @@ void conf_wipe_free(char *p, size_t len);
 /* Refuse a file holding a secret (path, open as fd, its status st:
  * its ACL is read from fd, or from path when fd is -1) that group or
  * others may read, write or execute: "path: key file is readable by
- * others (mode 0644); chmod 600 path", naming the entry of its ACL that
- * gives its group bits (keyfile_acl_words()), unless that access is
+ * others (mode 0644); chmod 600 path", naming the entries of its ACL that
+ * give its group bits (keyfile_acl_words()) and removing them
+ * (keyfile_fix_words()), unless that access is
  * only that of ACL entries for the running user or root
  * (keyfile_acl_readers_own()); or one whose mode lets no one else at it
  * but whom keyfile_acl_other_words() finds, which the mode does not
@@ -336,11 +337,24 @@ const char *keyfile_acl_other_words(int fd, const char *path, mode_t mode,
  * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
  * user or group its ACL names, the running user and root passed over (the
  * group bits are then the ACL's mask), ", as
- * its ACL lets user NAME (uid N) read it (...)" (an NFSv4 one's: ", and its
- * NFSv4 ACL's entry N (SPEC) lets ... read it") into buf (size bytes); else
- * "". Returns buf.
+ * its ACL lets user NAME (uid N) and group ... read it (...)" (an NFSv4
+ * one's: ", and its NFSv4 ACL's entry N (SPEC) lets ... read it") into buf
+ * (size bytes); else "". Returns buf.
  */
 const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
+                              char *buf, size_t size);
+/*
+ * What to run so that only its owner (and root, the running user's
+ * entry) may read, write or execute path (open as fd; -1: read by its
+ * name) of mode and group gid, into buf (size bytes): "chmod 600 PATH"
+ * when its ACL names no other user or group that may, else "setfacl -x
+ * u:N,g:M PATH" that removes their entries (chmod only masks them: a
+ * mask widened later gives them their access back), or for an NFSv4 ACL
+ * the "nfs4_setfacl -x 'SPEC' PATH" of its first such entry (chmod
+ * need not take it away), with "; chmod 600 PATH" when its owning group
+ * or others may too. Returns buf.
+ */
+const char *keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
 /*
  * Whether the access group and others have in mode (of path, open as fd,

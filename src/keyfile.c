@@ -144,19 +144,29 @@ keyfile_mode_words(mode_t mode, char *buf, size_t size)
 	return buf;
 }
 
+/* acl_who_read() of the key file (fd, or path when fd is -1) of mode and
+ * gid: the named entries that may do perm to it, root and the running
+ * user passed over. Returns its result. */
+static int
+key_acl_read(int fd, const char *path, mode_t mode, gid_t gid, unsigned perm,
+             struct acl_who *aw)
+{
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	st.st_mode = mode;
+	st.st_gid = gid;
+	return acl_who_read(fd, path, &st, perm, acl_root_or_runner, aw);
+}
+
 int
 keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid)
 {
 	struct acl_who aw;
-	struct stat st;
 
 	if ((mode & 007) != 0 || (mode & 070) == 0)
 		return 0;
-	memset(&st, 0, sizeof(st));
-	st.st_mode = mode;
-	st.st_gid = gid;
-	if (acl_who_read(fd, path, &st, (mode >> 3) & 7, acl_root_or_runner,
-	                 &aw) == -1)
+	if (key_acl_read(fd, path, mode, gid, (mode >> 3) & 7, &aw) == -1)
 		return 0; /* judged by its mode, as without an ACL */
 	return aw.acl && !aw.group && !aw.named;
 }
@@ -178,30 +188,32 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	unsigned perm = (mode & 044)   ? ACL_PERM_READ
 	                : (mode & 022) ? ACL_PERM_WRITE
 	                               : ACL_PERM_EXEC;
+	char sh[DIAG_MSG_MAX], who[192];
 	struct acl_who aw;
-	struct stat st;
-	char who[192];
+	struct buf b;
 
 	buf[0] = '\0';
-	memset(&st, 0, sizeof(st));
-	st.st_mode = mode;
-	st.st_gid = gid;
 	if ((mode & (perm << 3)) == 0 ||
-	    acl_who_read(fd, path, &st, perm, acl_root_or_runner, &aw) == -1 ||
-	    !aw.named)
+	    key_acl_read(fd, path, mode, gid, perm, &aw) == -1 || !aw.named)
 		return buf;
-	if (aw.nfs4)
+	if (aw.nfs4) {
 		snprintf(buf, size,
 		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it",
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
 		         perm_word(perm));
-	else
-		snprintf(
-		    buf, size,
-		    ", as its ACL lets %s %s it (the group bits of its mode "
-		    "are the ACL's mask)",
-		    acl_named_shown(&aw, who, sizeof(who)), perm_word(perm));
+		return buf;
+	}
+	buf_init(&b, size - 1);
+	if (buf_puts(&b, ", as its ACL lets ") == 0 &&
+	    acl_listed_shown(&aw, NULL, path_shell(path, sh, sizeof(sh)), &b) ==
+	        0 &&
+	    buf_printf(&b,
+	               " %s it (the group bits of its mode are the ACL's "
+	               "mask)",
+	               perm_word(perm)) == 0)
+		str_copy(buf, size, b.data);
+	buf_free(&b);
 	return buf;
 }
 
@@ -212,15 +224,11 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	char who[192], why[128], fix[2 * PATH_MAX + 256];
 	struct acl_who aw;
-	struct stat st;
 	int rc;
 
 	buf[0] = '\0';
-	memset(&st, 0, sizeof(st));
-	st.st_mode = mode;
-	st.st_gid = gid;
-	rc = acl_who_read(fd, path, &st, ACL_PERM_READ | ACL_PERM_WRITE,
-	                  acl_root_or_runner, &aw);
+	rc = key_acl_read(fd, path, mode, gid, ACL_PERM_READ | ACL_PERM_WRITE,
+	                  &aw);
 	if (rc == -1 && aw.model != NULL && aw.xattr == NULL)
 		snprintf(
 		    buf, size,
@@ -261,12 +269,51 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	return buf;
 }
 
+const char *
+keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
+                  size_t size)
+{
+	char sh[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, sh, sizeof(sh));
+	struct acl_who aw;
+	struct buf b;
+	int rc = 0, acl, chmod;
+
+	/* any access at all, as the mode rule refuses any */
+	acl = key_acl_read(fd, path, mode, gid, 07, &aw) == 0 && aw.named;
+	/* setfacl -x sets the mask anew, from the entries left: chmod
+	 * after it, where its owning group or others may still (on NFSv4,
+	 * its group bits are GROUP@'s, in aw.group) */
+	chmod = !acl || aw.group || (mode & 007) != 0;
+	buf_init(&b, size - 1);
+	if (acl)
+		rc |= acl_remove_command(&aw, ps, &b);
+	if (chmod)
+		rc |= buf_printf(&b, "%schmod 600 %s", acl ? "; " : "", ps);
+	if (rc != 0) /* no command cut short: words instead */
+		snprintf(buf, size, "%s%s",
+		         !acl      ? ""
+		         : aw.nfs4 ? "remove the entries its NFSv4 ACL gives "
+		                     "other users and groups (nfs4_getfacl "
+		                     "lists them; nfs4_setfacl -x)"
+		                   : "remove the entries its ACL gives other "
+		                     "users and groups (getfacl lists them; "
+		                     "setfacl -x)",
+		         !chmod ? ""
+		         : acl  ? ", then chmod 600 it"
+		                : "chmod 600 it");
+	else
+		str_copy(buf, size, b.data);
+	buf_free(&b);
+	return buf;
+}
+
 int
 keyfile_check_mode(const char *path, int fd, const struct stat *st,
                    struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	char words[80], acl[2 * PATH_MAX + 512];
+	char words[80], acl[2 * PATH_MAX + 512], fix[DIAG_MSG_MAX];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
 		/* the mode bounds a POSIX ACL, not an NFSv4 one, nor what an
@@ -279,10 +326,12 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
 	}
 	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))
 		return 0;
-	diag_error(d, "%s: key file is %s%s; chmod 600 %s%s", ps, words,
+	diag_error(d, "%s: key file is %s%s; %s%s", ps, words,
 	           keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
 	                             sizeof(acl)),
-	           ps, keyfile_group_hint(st->st_mode));
+	           keyfile_fix_words(fd, path, st->st_mode, st->st_gid, fix,
+	                             sizeof(fix)),
+	           keyfile_group_hint(st->st_mode));
 	return -1;
 }
 

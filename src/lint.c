@@ -125,8 +125,9 @@ lint_file(const char *path)
 		lint_print(stdout, path, "error", d.error);
 	} else if (log_get_level() != LOG_LEVEL_QUIET) {
 		policy_id(canon.data, canon.len, id);
-		printf("%s: ok id=%s mode=%s mx=%zu max_age=%lu\n", path, id,
-		       policy_mode_name(p->mode), p->nmx, p->max_age);
+		log_stdout_printf("%s: ok id=%s mode=%s mx=%zu max_age=%lu\n",
+		                  path, id, policy_mode_name(p->mode), p->nmx,
+		                  p->max_age);
 	}
 	if (log_get_level() != LOG_LEVEL_QUIET)
 		lint_warnings(stdout, path, &d);
@@ -150,7 +151,7 @@ lint_canonical(const char *path)
 	p = lint_load(path, &canon, &d);
 	if (p == NULL)
 		lint_print(stderr, path, "error", d.error);
-	else if (fwrite(canon.data, 1, canon.len, stdout) == canon.len &&
+	else if (log_stdout_write(canon.data, canon.len) == 0 &&
 	         log_stdout_flush() == 0)
 		rc = 0;
 	if (log_get_level() != LOG_LEVEL_QUIET)

@@ -257,21 +257,62 @@ stdout_error_cause(void)
 	return STDOUT_CAUSE_UNKNOWN;
 }
 
-int
-log_stdout_flush(void)
+/* A write or flush of standard output failed (err: its errno, or
+ * STDOUT_CAUSE_UNKNOWN): keep the first cause, and end the program now
+ * under log_stdout_fatal(). Returns -1. */
+static int
+stdout_failed(int err)
 {
-	int err, flushed;
-
-	errno = 0;
-	flushed = fflush(stdout);
-	if (flushed == 0 && !ferror(stdout))
-		return 0;
-	err = flushed != 0 && errno != 0 ? errno : stdout_error_cause();
 	if (stdout_errno == 0)
 		stdout_errno = err;
 	if (stdout_fatal)
 		stdout_lost_end();
 	return -1;
+}
+
+int
+log_stdout_flush(void)
+{
+	int flushed;
+
+	errno = 0;
+	flushed = fflush(stdout);
+	if (flushed == 0 && !ferror(stdout))
+		return 0;
+	return stdout_failed(flushed != 0 && errno != 0 ? errno
+	                                                : stdout_error_cause());
+}
+
+int
+log_stdout_write(const void *data, size_t len)
+{
+	/* the errno of the write(2) that failed is still there when fwrite
+	 * returns short; by the next fflush(), glibc has dropped it */
+	errno = 0;
+	if (fwrite(data, 1, len, stdout) == len && !ferror(stdout))
+		return 0;
+	return stdout_failed(errno != 0 ? errno : stdout_error_cause());
+}
+
+int
+log_stdout_puts(const char *s)
+{
+	return log_stdout_write(s, strlen(s));
+}
+
+int
+log_stdout_printf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	errno = 0;
+	va_start(ap, fmt);
+	n = vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && !ferror(stdout))
+		return 0;
+	return stdout_failed(errno != 0 ? errno : stdout_error_cause());
 }
 
 int

@@ -50,6 +50,19 @@ void log_stdout_fatal(void);
 /* Flush standard output (each domain's or file's lines, so that a reader
  * gets them as they come and one that went away is noticed); 0, or -1. */
 int log_stdout_flush(void);
+/*
+ * Write len bytes of data (or the string s, or what fmt formats) to
+ * standard output. A failed
+ * write is remembered with its errno, which stdio does not keep for a
+ * later flush (glibc drops it): output larger than the stream's buffer,
+ * printed through it, is to be written here, or its cause is lost ("a
+ * write failed"). Under log_stdout_fatal() a failure ends the program.
+ * Returns 0, or -1.
+ */
+int log_stdout_write(const void *data, size_t len);
+int log_stdout_puts(const char *s);
+int log_stdout_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 /* At the end of a command: flush standard output. Returns 0, or -1 when
  * some of what was printed to standard output or error was lost (for
  * standard output, said by log_error(), where it still can be). */

@@ -418,8 +418,8 @@ main(int argc, char **argv)
 		if (opt == 'h' || opt == 'V') {
 			log_stdout_fatal();
 			if (opt == 'h') {
-				fputs(usage_text, stdout);
-				fputs(help_text, stdout);
+				log_stdout_puts(usage_text);
+				log_stdout_puts(help_text);
 			} else {
 				puts(PACKAGE_NAME " " PACKAGE_VERSION);
 			}

@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -633,6 +634,58 @@ print_pdns(FILE *out, const struct conf *c)
 	      out);
 }
 
+/* The grants of c in the formats o asks for (all by default), to out. */
+static void
+print_flavours(FILE *out, const struct cmd_opts *o, const struct conf *c)
+{
+	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_BIND)
+		print_bind(out, c);
+	if (o->flavour == FLAVOUR_ALL)
+		fputs("\n", out);
+	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_KNOT)
+		print_knot(out, c);
+	if (o->flavour == FLAVOUR_ALL)
+		fputs("\n", out);
+	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_PDNS)
+		print_pdns(out, c);
+}
+
+/*
+ * print_flavours() into memory, then to standard output in one write
+ * (log_stdout_write()): printed there through stdio, a write that fails
+ * inside a printf (a full disk, past the stream's first 4 KiB) loses its
+ * cause, and the error could say only that a write failed. Returns 0, or
+ * -1 (said; a failed write ends the program, log_stdout_fatal()).
+ */
+static int
+serverconf_print(const struct cmd_opts *o, const struct conf *c)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	int rc;
+
+	if (m == NULL) {
+		log_error(NULL, "cannot print the configuration: %s",
+		          strerror(errno));
+		return -1;
+	}
+	errno = 0;
+	print_flavours(m, o, c);
+	rc = ferror(m);
+	if (fclose(m) != 0 || rc != 0) {
+		/* only memory can run out there */
+		log_error(NULL, "cannot print the configuration: %s",
+		          strerror(errno != 0 ? errno : ENOMEM));
+		free(text);
+		return -1;
+	}
+	rc = log_stdout_write(text, len) == 0 && log_stdout_flush() == 0 ? 0
+	                                                                 : -1;
+	free(text);
+	return rc;
+}
+
 int
 serverconf_run(const struct cmd_opts *o)
 {
@@ -641,6 +694,7 @@ serverconf_run(const struct cmd_opts *o)
 	struct conf *c;
 	struct diag d;
 	size_t i;
+	int rc;
 
 	diag_init(&d);
 	c = conf_load(path, &d);
@@ -650,16 +704,7 @@ serverconf_run(const struct cmd_opts *o)
 		log_error(NULL, "%s", d.error);
 		return EXIT_USAGE;
 	}
-	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_BIND)
-		print_bind(stdout, c);
-	if (o->flavour == FLAVOUR_ALL)
-		fputs("\n", stdout);
-	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_KNOT)
-		print_knot(stdout, c);
-	if (o->flavour == FLAVOUR_ALL)
-		fputs("\n", stdout);
-	if (o->flavour == FLAVOUR_ALL || o->flavour == FLAVOUR_PDNS)
-		print_pdns(stdout, c);
+	rc = serverconf_print(o, c);
 	conf_free(c);
-	return log_stdout_flush() == 0 ? EXIT_OK : EXIT_FAILED;
+	return rc == 0 ? EXIT_OK : EXIT_FAILED;
 }

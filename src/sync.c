@@ -485,31 +485,35 @@ in_my_groups(gid_t gid)
 }
 
 /* What to run so that others may not read path (st), the configuration
- * others may read, and the running user still may, into out (size
- * bytes): chmod o-r when that user owns it or reads it through its
- * group; else (root's 0644 file, run by a service user) give it that
- * user's group first. Returns out. */
-static const char *
-unshare_words(const char *path, const struct stat *st, char *out, size_t size)
+ * others may read, and the running user still may, appended to b: chmod
+ * o-r when that user owns it or reads it through its group; else (root's
+ * 0644 file, run by a service user) give it that user's group first.
+ * Returns 0, or -1 when b cannot hold it all. */
+static int
+unshare_words(const char *path, const struct stat *st, struct buf *b)
 {
 	char grp[64], buf[DIAG_MSG_MAX];
 	const char *ps;
-	int n;
 
 	/* the path as a shell takes it: the command is to be pasted; or
 	 * words that no shell takes for a path (hidden, too long) */
 	ps = path_shell(path, buf, sizeof(buf));
 	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
-		n = snprintf(out, size, "chmod o-r %s (mode 0640 or 0600)", ps);
-	else
-		n = snprintf(out, size,
-		             "chgrp %s %s; chmod 0640 %s (the group of the "
-		             "user running mta-sts-sync, which must still "
-		             "read it)",
-		             group_name(getegid(), grp, sizeof(grp)), ps, ps);
-	if (n < 0)
-		out[0] = '\0';
-	return out;
+		return buf_printf(b, "chmod o-r %s (mode 0640 or 0600)", ps);
+	return buf_printf(b,
+	                  "chgrp %s %s; chmod 0640 %s (the group of the user "
+	                  "running mta-sts-sync, which must still read it)",
+	                  group_name(getegid(), grp, sizeof(grp)), ps, ps);
+}
+
+/* The note after a group the running user is in, in the lock advice's
+ * list of the ACL's readers. */
+static const char *
+lock_reader_note(int is_group, unsigned id)
+{
+	return is_group && in_my_groups((gid_t)id)
+	           ? ", which the running user is in,"
+	           : "";
 }
 
 /*
@@ -520,102 +524,126 @@ unshare_words(const char *path, const struct stat *st, char *out, size_t size)
  * next run kept out; a group the running user is in first given that
  * user an entry of its own (setfacl -m u:ME:r), should it read the file
  * through that group. Beyond ACL_NAMED_LISTED, getfacl lists the rest.
+ * Returns 0, or -1 when b cannot hold it all.
  */
-static void
+static int
 lock_readers_acl(const char *path, const struct stat *st,
                  const struct acl_who *aw, struct buf *b)
 {
-	size_t n = aw->named_count < ACL_NAMED_LISTED ? aw->named_count
-	                                              : ACL_NAMED_LISTED;
-	char who[192], buf[DIAG_MSG_MAX];
+	char buf[DIAG_MSG_MAX];
 	const char *ps = path_shell(path, buf, sizeof(buf));
-	int mine = 0;
+	int mine = 0, rc = 0;
 
-	for (size_t i = 0; i < n; i++)
-		mine |= aw->listed[i].is_group &&
-		        in_my_groups((gid_t)aw->listed[i].id);
+	for (size_t i = 0; i < aw->named_count && i < ACL_NAMED_LISTED; i++)
+		mine |= *lock_reader_note(aw->listed[i].is_group,
+		                          aw->listed[i].id) != '\0';
 	if (mine && geteuid() != 0 && st->st_uid != geteuid())
-		buf_printf(b, "setfacl -m u:%u:r %s; ", (unsigned)geteuid(),
-		           ps);
-	buf_puts(b, "setfacl -x ");
-	for (size_t i = 0; i < n; i++)
-		buf_printf(b, "%s%c:%u", i > 0 ? "," : "",
-		           aw->listed[i].is_group ? 'g' : 'u',
-		           aw->listed[i].id);
-	buf_printf(b, " %s (its ACL lets ", ps);
-	for (size_t i = 0; i < n; i++) {
-		int me = aw->listed[i].is_group &&
-		         in_my_groups((gid_t)aw->listed[i].id);
-
-		buf_printf(b, "%s%s%s",
-		           i == 0                               ? ""
-		           : i + 1 == n && aw->named_count == n ? " and "
-		                                                : ", ",
-		           acl_entry_shown(aw->listed[i].is_group,
-		                           aw->listed[i].id, who, sizeof(who)),
-		           me ? ", which the running user is in," : "");
-	}
-	if (aw->named_count > n)
-		buf_printf(b, " and %zu more (getfacl %s lists them)",
-		           aw->named_count - n, ps);
-	buf_printf(b, " read it%s)",
-	           mine ? ": every member of a group may lock it" : "");
+		rc |= buf_printf(b, "setfacl -m u:%u:r %s; ",
+		                 (unsigned)geteuid(), ps);
+	rc |= acl_remove_command(aw, ps, b);
+	rc |= buf_puts(b, " (its ACL lets ");
+	rc |= acl_listed_shown(aw, lock_reader_note, ps, b);
+	return rc |
+	       buf_printf(b, " read it%s)",
+	                  mine ? ": every member of a group may lock it" : "");
 }
 
 /* The entry of an NFSv4 ACL (aw) that lets another user read the
- * configuration (path), for the lock advice, into b: "nfs4_setfacl -x
- * 'SPEC' PATH (its NFSv4 ACL lets user A read it, and N more entries:
- * nfs4_getfacl PATH lists them)". */
-static void
+ * configuration (path), for the lock advice, appended to b:
+ * "nfs4_setfacl -x 'SPEC' PATH (its NFSv4 ACL lets user A read it, and N
+ * more entries: nfs4_getfacl PATH lists them)". Returns 0, or -1 when b
+ * cannot hold it all. */
+static int
 lock_readers_nfs4(const char *path, const struct acl_who *aw, struct buf *b)
 {
-	char who[192], fix[DIAG_MSG_MAX], buf[DIAG_MSG_MAX];
+	char who[192], buf[DIAG_MSG_MAX];
 	const char *ps = path_shell(path, buf, sizeof(buf));
+	int rc = acl_remove_command(aw, ps, b);
 
-	buf_printf(b, "%s (its NFSv4 ACL lets %s read it",
-	           acl_nfs4_fix(aw, ps, fix, sizeof(fix)),
-	           acl_named_shown(aw, who, sizeof(who)));
+	rc |= buf_printf(b, " (its NFSv4 ACL lets %s read it",
+	                 acl_named_shown(aw, who, sizeof(who)));
 	if (aw->named_count > 1)
-		buf_printf(b,
-		           ", and %zu more entries: nfs4_getfacl %s lists "
-		           "them",
-		           aw->named_count - 1, ps);
-	buf_puts(b, ")");
+		rc |=
+		    buf_printf(b,
+		               ", and %zu more entries: nfs4_getfacl %s lists "
+		               "them",
+		               aw->named_count - 1, ps);
+	return rc | buf_puts(b, ")");
 }
 
 /*
- * What to run so that no other user may read path (open as fd, its
- * status st) to lock it, into out (size bytes): unshare_words() when
- * others may, and setfacl -x for the users and groups its ACL lets read
- * it (chmod o-r leaves them their entries), when any. Returns out, ""
- * when none may.
+ * What to run so that no other user may read path (its status st) to
+ * lock it, whose ACL aw lets the users and groups it names read it,
+ * appended to b: unshare_words() when others may, and setfacl -x for
+ * those users and groups (chmod o-r leaves them their entries), or the
+ * nfs4_setfacl -x of an NFSv4 ACL's entry, when any. Returns 1, 0 when
+ * none may (nothing appended), or -1 when b cannot hold it all (b then
+ * holds a part of it, which is not to be shown).
  */
-static const char *
-lock_readers_fix(const char *path, int fd, const struct stat *st, char *out,
-                 size_t size)
+static int
+lock_readers_fix(const char *path, const struct stat *st,
+                 const struct acl_who *aw, struct buf *b)
 {
-	struct acl_who aw;
-	struct buf b;
+	int others = (st->st_mode & S_IROTH) != 0, rc = 0;
 
-	if (acl_who_read(fd, NULL, st, ACL_PERM_READ, acl_root_or_runner,
+	if (!others && aw->named_count == 0)
+		return 0;
+	if (others)
+		rc |= unshare_words(path, st, b);
+	if (others && aw->named_count > 0)
+		rc |= buf_puts(b, "; ");
+	if (aw->named_count > 0 && aw->nfs4)
+		rc |= lock_readers_nfs4(path, aw, b);
+	else if (aw->named_count > 0)
+		rc |= lock_readers_acl(path, st, aw, b);
+	return rc == 0 ? 1 : -1;
+}
+
+/*
+ * Append to d, whose lock on path (open as fd) is taken (by another
+ * program when strangers, by no one named when not), that any user who
+ * may read the file may take it, and lock_readers_fix()'s commands, when
+ * any such user is. Where the commands would not fit whole in d (a long
+ * path), words without them: a command cut short would name another path.
+ */
+static void
+lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
+{
+	const char *shown = path_shown(path, '\0', NULL, 0);
+	const char *lead = strangers > 0
+	                       ? ""
+	                       : "if no run is, another user may hold "
+	                         "its lock: ";
+	size_t used = strlen(d->error);
+	struct acl_who aw;
+	struct stat st;
+	struct buf b;
+	int rc;
+
+	if (fstat(fd, &st) == -1)
+		return;
+	if (acl_who_read(fd, NULL, &st, ACL_PERM_READ, acl_root_or_runner,
 	                 &aw) == -1)
 		aw.named_count = 0;
-	out[0] = '\0';
-	if ((st->st_mode & S_IROTH) != 0)
-		unshare_words(path, st, out, size);
-	if (aw.named_count == 0)
-		return out;
-	buf_init(&b, size - 1);
-	buf_puts(&b, out);
-	if (out[0] != '\0')
-		buf_puts(&b, "; ");
-	if (aw.nfs4)
-		lock_readers_nfs4(path, &aw, &b);
-	else
-		lock_readers_acl(path, st, &aw, &b);
-	str_copy(out, size, b.len > 0 ? b.data : "");
+	buf_init(&b, used < sizeof(d->error) ? sizeof(d->error) - used - 1 : 0);
+	rc = buf_printf(&b,
+	                "; %sany user who may read %s may lock it and keep "
+	                "every run out: ",
+	                lead, shown);
+	if (rc == 0)
+		rc = lock_readers_fix(path, &st, &aw, &b);
+	if (rc == 1)
+		diag_append(d, "%s", b.data);
+	else if (rc == -1)
+		diag_append(
+		    d,
+		    "; %sany user who may read %s may lock it and keep "
+		    "every run out: take their read access away (mode "
+		    "0640 or 0600, and no ACL entry for another user or "
+		    "group: %s lists them, %s removes them)",
+		    lead, shown, aw.nfs4 ? "nfs4_getfacl" : "getfacl",
+		    aw.nfs4 ? "nfs4_setfacl -x" : "setfacl -x");
 	buf_free(&b);
-	return out;
 }
 
 /*
@@ -632,17 +660,11 @@ lock_taken(const char *path, int fd, struct diag *d)
 {
 	/* as other messages show it: a secret-shaped one is not */
 	const char *shown = path_shown(path, '\0', NULL, 0);
-	char fix[DIAG_MSG_MAX];
 	struct buf who;
-	struct stat st;
-	int strangers, open_to_all;
+	int strangers;
 
 	buf_init(&who, DIAG_MSG_MAX);
 	strangers = flock_holders(fd, path, &who);
-	fix[0] = '\0';
-	if (fstat(fd, &st) == 0 && (strangers > 0 || who.len == 0))
-		lock_readers_fix(path, fd, &st, fix, sizeof(fix));
-	open_to_all = fix[0] != '\0';
 	if (strangers > 0)
 		diag_error(d,
 		           "%s is locked by %s, which %s; nothing done: stop "
@@ -658,14 +680,8 @@ lock_taken(const char *path, int fd, struct diag *d)
 		    "done: wait for it to end, or stop it",
 		    shown, who.len ? " (" : "", who.len ? who.data : "",
 		    who.len ? ")" : "");
-	if (open_to_all)
-		diag_append(d,
-		            "; %sany user who may read %s may lock it and keep "
-		            "every run out: %s",
-		            strangers > 0 ? ""
-		                          : "if no run is, another user may "
-		                            "hold its lock: ",
-		            shown, fix);
+	if (strangers > 0 || who.len == 0)
+		lock_readers_append(path, fd, strangers, d);
 	buf_free(&who);
 }
 
@@ -2311,7 +2327,7 @@ json_domain(const struct domain_run *r, int dry_run, int first)
 	if (!first)
 		buf_puts(&out, ",");
 	report_json_domain(&out, r, dry_run);
-	fputs(out.data, stdout);
+	log_stdout_puts(out.data);
 	buf_free(&out);
 }
 
@@ -2787,8 +2803,8 @@ worker_thread(void *arg)
 static void
 json_begin(const struct sync_state *s)
 {
-	printf("{\"dry_run\":%s,\"domains\":[",
-	       s->o->dry_run ? "true" : "false");
+	log_stdout_printf("{\"dry_run\":%s,\"domains\":[",
+	                  s->o->dry_run ? "true" : "false");
 }
 
 /* Print r's result: its -v lines, then its line or its JSON object. */
@@ -2836,7 +2852,7 @@ state_report_all(struct sync_state *s)
 
 		if (s->o->dry_run && !s->o->json) {
 			if (r->dry_text.data != NULL)
-				fputs(r->dry_text.data, stdout);
+				log_stdout_puts(r->dry_text.data);
 			buf_free(&r->dry_text);
 			continue;
 		}
@@ -2859,7 +2875,7 @@ state_report_dry(struct sync_state *s)
 	if (s->ndry > 1) /* qsort takes no NULL array, even empty */
 		qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
 	for (i = 0; i < s->ndry; i++)
-		fputs(s->dry[i].text, stdout);
+		log_stdout_puts(s->dry[i].text);
 	for (i = 0; i < s->n; i++) {
 		state_report(s, s->runs[i], i);
 		run_free(s->runs[i]);
@@ -2876,7 +2892,7 @@ json_updates(struct sync_state *s)
 
 	if (s->ndry > 1) /* qsort takes no NULL array, even empty */
 		qsort(s->dry, s->ndry, sizeof(*s->dry), dry_update_cmp);
-	fputs(",\"updates\":[", stdout);
+	log_stdout_puts(",\"updates\":[");
 	for (i = 0; i < s->ndry; i++) {
 		buf_init(&out, 1u << 20);
 		buf_puts(&out, i > 0 ? ",{" : "{");
@@ -2884,10 +2900,10 @@ json_updates(struct sync_state *s)
 		buf_puts(&out, ",");
 		json_member(&out, "text", s->dry[i].text);
 		buf_puts(&out, "}");
-		fputs(out.data, stdout);
+		log_stdout_puts(out.data);
 		buf_free(&out);
 	}
-	fputs("]", stdout);
+	log_stdout_puts("]");
 }
 
 /* Start the fetch thread and the workers, report, and wait for them all.
@@ -2920,11 +2936,12 @@ state_run(struct sync_state *s)
 	if (s->o->json && s->n == 0)
 		json_begin(s);
 	if (s->o->json) {
-		fputs("]", stdout);
+		log_stdout_puts("]");
 		if (s->o->dry_run)
 			json_updates(s);
-		printf(",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
-		       s->changed, s->failed);
+		log_stdout_printf(
+		    ",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
+		    s->changed, s->failed);
 	}
 	free(workers);
 }

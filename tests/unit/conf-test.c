@@ -3906,7 +3906,9 @@ test_acl_nfs4_bounds(void)
  * NFSv4 ACL lets everyone read it is refused, named, as is a
  * configuration that holds a key statement; one whose ACL mirrors the
  * mode loads. Before, a key file of mode 0600 with any NFSv4 ACL was
- * refused, whatever its ACL said.
+ * refused, whatever its ACL said. One of mode 0640 whose NFSv4 ACL names
+ * a reader is advised that entry's nfs4_setfacl -x before chmod 600,
+ * which need not take it away.
  */
 static void
 test_acl_nfs4_secret(void)
@@ -3924,6 +3926,7 @@ test_acl_nfs4_secret(void)
 	    {0, 0, NFS4_R | NFS4_TCY, "EVERYONE@"},
 	};
 	unsigned char buf[256];
+	char want[1024];
 	struct tsig_key key;
 	struct diag d;
 	struct conf *c;
@@ -3949,11 +3952,15 @@ test_acl_nfs4_secret(void)
 	diag_init(&d);
 	ok(keyfile_load(tpath("nfs.key"), NULL, &key, &d) == -1,
 	   "a key file of mode 0640 whose NFSv4 ACL names a reader: refused");
-	like(d.error,
-	     "nfs.key: key file is readable by its group (mode 0640), and its "
-	     "NFSv4 ACL's entry 2 (A::deploy@example.com:rtcy) lets user "
-	     "deploy@example.com read it; chmod 600 ",
-	     "a key file of mode 0640 whose NFSv4 ACL names a reader: said so");
+	snprintf(want, sizeof(want),
+	         "nfs.key: key file is readable by its group (mode 0640), and "
+	         "its NFSv4 ACL's entry 2 (A::deploy@example.com:rtcy) lets "
+	         "user deploy@example.com read it; nfs4_setfacl -x "
+	         "'A::deploy@example.com:rtcy' %s; chmod 600 %s,",
+	         tpath("nfs.key"), tpath("nfs.key"));
+	like(d.error, want,
+	     "a key file of mode 0640 whose NFSv4 ACL names a reader: said so, "
+	     "its entry's nfs4_setfacl -x before chmod 600");
 	nfs4_fake_end();
 
 	mkdir(tpath("sub"), 0755);
@@ -4145,32 +4152,51 @@ test_foreign_links(void)
  * owner may write any secret into the key anyway. Before, it was refused
  * with advice to chown root the daemon's directory. A key of root's in
  * that directory is still refused: its owner could put it there in
- * place of another. Root only (files given to another user).
+ * place of another; the message names the directory's owner and the
+ * key's, and says to give the directory to the key's owner (by uid)
+ * or to root: before, it said "not to root or to the user running
+ * mta-sts-sync" and only chown root, as if the key's owner could not
+ * own it. Root only (files given to another user).
  */
 static void
 test_key_in_owner_dir(void)
 {
-	struct tsig_key key;
+	char want[1024], dir[128], key[128];
+	struct tsig_key key_read;
 	struct diag d;
 
 	mkdir(tpath("knotlike"), 0770);
 	write_file("knotlike/k.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	if (geteuid() != 0 || chown(tpath("knotlike"), 65534, 65534) == -1) {
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < 5; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 		return;
 	}
-	key_fails(tpath("knotlike/k.key"), NULL,
-	          "belongs to uid 65534, not to root or to the user running "
-	          "mta-sts-sync (uid 0): its owner could put another file in "
-	          "its place and make mta-sts-sync read another file as its "
-	          "key");
+	snprintf(want, sizeof(want),
+	         "its directory %s belongs to %s, not to root, to the user "
+	         "running mta-sts-sync (uid 0) or to the key's owner, %s: its "
+	         "owner could put another file in its place and make "
+	         "mta-sts-sync read another file as its key; chown root %s, or "
+	         "move the key to a directory of root or of its owner",
+	         tpath("knotlike"), user_shown(65534, dir, sizeof(dir)),
+	         user_shown(0, key, sizeof(key)), tpath("knotlike"));
+	key_fails(tpath("knotlike/k.key"), NULL, want);
+	if (chown(tpath("knotlike/k.key"), 65533, 65533) == -1)
+		perror("chown");
+	snprintf(want, sizeof(want),
+	         "or to the key's owner, %s: its owner could put another file "
+	         "in its place and make mta-sts-sync read another file as its "
+	         "key; chown 65533 %s (to the key's owner) or chown root %s, "
+	         "or move",
+	         user_shown(65533, key, sizeof(key)), tpath("knotlike"),
+	         tpath("knotlike"));
+	key_fails(tpath("knotlike/k.key"), NULL, want);
 	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
 		perror("chown");
 	diag_init(&d);
-	memset(&key, 0, sizeof(key));
-	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key, &d) == 0,
+	memset(&key_read, 0, sizeof(key_read));
+	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key_read, &d) == 0,
 	   "a key file in a directory of the key's owner loads (%s)", d.error);
 }
 
@@ -4215,33 +4241,57 @@ test_key_acl_runner(void)
  * A key file, or an included file with a key statement, that its ACL
  * lets a user or group read is refused by its group bits (the ACL's
  * mask), and the message names that entry: before, it said only
- * "readable by its group", which its group (g::---) was not.
+ * "readable by its group", which its group (g::---) was not. The advice
+ * is the setfacl -x that removes every such entry, with chmod 600 only
+ * where its owning group or others may read it too: before, it was
+ * chmod 600 alone, which leaves the entries in place, masked, to read
+ * the key again once a setfacl -m widens the mask.
  */
 static void
 test_key_acl(void)
 {
 	unsigned other = geteuid() == 65534 ? 65533 : 65534;
-	char want[1024], who[128];
+	unsigned uids[2] = {other - 2, other - 1}, gids[1] = {other};
+	char want[1024], who[128], w2[128], w3[128];
+	const char *kp = tpath("acl.key");
 
 	write_file("acl.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
-	if (set_acl_or_skip(tpath("acl.key"), 0, other, 4, 0, 4, 6) == -1)
+	if (set_acl_or_skip(kp, 0, other, 4, 0, 4, 8) == -1)
 		return;
 	snprintf(want, sizeof(want),
 	         "acl.key: key file is readable by its group (mode 0640), as "
 	         "its ACL lets user %s read it (the group bits of its mode are "
-	         "the ACL's mask); chmod 600 %s",
-	         user_shown(other, who, sizeof(who)), tpath("acl.key"));
-	key_fails(tpath("acl.key"), NULL, want);
-	set_acl(tpath("acl.key"), 1, other, 4, 0, 4);
-	key_fails(tpath("acl.key"), NULL, "as its ACL lets group ");
+	         "the ACL's mask); setfacl -x u:%u %s, or, if",
+	         user_shown(other, who, sizeof(who)), other, kp);
+	key_fails(kp, NULL, want);
+	set_acl(kp, 1, other, 4, 4, 4);
+	snprintf(want, sizeof(want),
+	         "as its ACL lets group %s read it (the group bits of its mode "
+	         "are the ACL's mask); setfacl -x g:%u %s; chmod 600 %s",
+	         group_shown(other, w2, sizeof(w2)), other, kp, kp);
+	key_fails(kp, NULL, want);
+	/* every entry, and others' bits too */
+	chmod(kp, 0604);
+	set_acl_list(kp, 2, uids, 1, gids, 4, 4);
+	snprintf(want, sizeof(want),
+	         "key file is readable by its group and others (mode 0644), "
+	         "as its ACL lets user %s, user %s and group %s read it (the "
+	         "group bits of its mode are the ACL's mask); setfacl -x "
+	         "u:%u,u:%u,g:%u %s; chmod 600 %s",
+	         user_shown(uids[0], who, sizeof(who)),
+	         user_shown(uids[1], w2, sizeof(w2)),
+	         group_shown(gids[0], w3, sizeof(w3)), uids[0], uids[1],
+	         gids[0], kp, kp);
+	key_fails(kp, NULL, want);
 	write_file("aclk.inc", KEY_STMT, 0600);
 	set_acl(tpath("aclk.inc"), 0, other, 4, 0, 4);
 	snprintf(want, sizeof(want),
 	         "key \"k\": this file holds a TSIG secret but is readable by "
 	         "its group (mode 0640), as its ACL lets user %s read it (the "
-	         "group bits of its mode are the ACL's mask): chmod 600 ",
-	         who);
+	         "group bits of its mode are the ACL's mask): setfacl -x u:%u "
+	         "%s, or",
+	         user_shown(other, who, sizeof(who)), other, tpath("aclk.inc"));
 	fails_with("include \"aclk.inc\";\n" DOMAIN_OK "};\n", want,
 	           "an included key statement an ACL lets another user read");
 	test_key_acl_runner();

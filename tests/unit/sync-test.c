@@ -8,6 +8,7 @@
  */
 #include "../../src/sync.c"
 
+#include <limits.h>
 #include <sys/resource.h>
 
 #include "setacl.h"
@@ -418,6 +419,163 @@ out:
 	lock_file_drop(dir, path, fd);
 }
 
+/* Whether every command in the lock advice msg names path whole: each
+ * "chmod o-r ", "setfacl -x u:N " and "nfs4_setfacl -x 'SPEC' "
+ * followed by path and a blank. */
+static int
+lock_commands_whole(const char *msg, const char *path)
+{
+	size_t n = strlen(path);
+	const char *p, *at;
+
+	for (p = msg; (p = strstr(p, "chmod o-r ")) != NULL; p++)
+		if (strncmp(p + 10, path, n) != 0 || p[10 + n] != ' ')
+			return 0;
+	for (p = msg; (p = strstr(p, "setfacl -x u:")) != NULL; p++)
+		if ((at = strchr(p + 13, ' ')) == NULL ||
+		    strncmp(at + 1, path, n) != 0 || at[1 + n] != ' ')
+			return 0;
+	for (p = msg; (p = strstr(p, "nfs4_setfacl -x '")) != NULL; p++)
+		if ((at = strstr(p + 17, "' ")) == NULL ||
+		    strncmp(at + 2, path, n) != 0 || at[2 + n] != ' ')
+			return 0;
+	return 1;
+}
+
+/* Move the configuration at path (size bytes; its new path after) to a
+ * name of total length len under dir, in directories of 200 characters
+ * made there as needed. Returns 0, or -1. */
+static int
+lock_path_of_length(const char *dir, char *path, size_t size, size_t len)
+{
+	char to[PATH_MAX], comp[256];
+	size_t o = (size_t)snprintf(to, sizeof(to), "%s", dir);
+
+	/* not base64: a secret-shaped name would not be shown */
+	for (size_t i = 0; i < 200; i++)
+		comp[i] = "dir-"[i % 4];
+	comp[200] = '\0';
+	/* a directory more while the name left would be too long */
+	while (len > o + 1 + 255) {
+		o += (size_t)snprintf(to + o, sizeof(to) - o, "/%s", comp);
+		if (mkdir(to, 0700) == -1 && errno != EEXIST)
+			return -1;
+	}
+	for (size_t i = 0; i < len - o - 1; i++)
+		comp[i] = "name-"[i % 5];
+	comp[len - o - 1] = '\0';
+	snprintf(to + o, sizeof(to) - o, "/%s", comp);
+	if (rename(path, to) == -1)
+		return -1;
+	snprintf(path, size, "%s", to);
+	return 0;
+}
+
+/* lock_file_drop() of path, moved under dir by lock_path_of_length(),
+ * with the directories made there on the way. */
+static void
+lock_path_drop(const char *dir, char *path, int fd)
+{
+	char *slash;
+
+	if (fd != -1)
+		close(fd);
+	unlink(path);
+	while ((slash = strrchr(path, '/')) != NULL &&
+	       (size_t)(slash - path) > strlen(dir)) {
+		*slash = '\0';
+		rmdir(path);
+	}
+	rmdir(dir);
+}
+
+/*
+ * lock_taken() of the configuration at path (size bytes, open as fd),
+ * moved under dir to names of 300 to 2200 characters: each command of
+ * its advice whole (lock_commands_whole()), cmd given at some lengths
+ * and words (fallback) in its place at others, never the note that
+ * follows cmd ("(its ACL lets ") without it (what: the case).
+ */
+static void
+lock_advice_lengths(const char *dir, char *path, size_t size, int fd,
+                    const char *cmd, const char *note, const char *fallback,
+                    const char *what)
+{
+	size_t words = 0, given = 0;
+	char bad[64] = "";
+	struct diag d;
+
+	for (size_t len = 300; len <= 2200 && bad[0] == '\0'; len += 25) {
+		if (lock_path_of_length(dir, path, size, len) == -1) {
+			snprintf(bad, sizeof(bad), "%zu: %s", len,
+			         strerror(errno));
+			break;
+		}
+		diag_init(&d);
+		lock_taken(path, fd, &d);
+		if (!lock_commands_whole(d.error, path) ||
+		    (strstr(d.error, note) != NULL &&
+		     strstr(d.error, cmd) == NULL))
+			snprintf(bad, sizeof(bad), "%zu", len);
+		if (strstr(d.error, cmd) != NULL)
+			given++;
+		else if (strstr(d.error, fallback) != NULL)
+			words++;
+	}
+	ok(bad[0] == '\0' && given > 0,
+	   "lock: %s: every command whole (%s; given at %zu lengths)", what,
+	   bad[0] != '\0' ? bad : "each length", given);
+	ok(words > 0,
+	   "lock: %s: words where the commands do not fit (%zu lengths)", what,
+	   words);
+}
+
+/*
+ * The lock advice for a configuration of a long path, which others and
+ * an ACL's user may read, gives its commands whole or not at all, at
+ * every length up to where the message itself is cut: where they do
+ * not fit, words say what to do. Before, a command the advice could not
+ * hold whole was printed cut short ("setfacl -x u:N /tmp/...dir- [cut]"),
+ * which names another path. The same for an NFSv4 ACL's entry and its
+ * nfs4_setfacl -x.
+ */
+static void
+test_lock_advice_long_path(void)
+{
+	char dir[] = "/tmp/sync-test.XXXXXX", path[PATH_MAX], cmd[32];
+	char dir4[] = "/tmp/sync-test.XXXXXX", path4[PATH_MAX];
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	struct nfs4_ace_spec e[] = {
+	    {0, 0, 0x160187, "OWNER@"},
+	    {0, 0, 0x1, "deploy@example.com"},
+	};
+	unsigned char blob[128];
+	int fd;
+
+	fd = lock_file_make(dir4, path4, sizeof(path4));
+	if (fd != -1 && fchmod(fd, 0644) == 0) {
+		fake_nfs4 = blob;
+		fake_nfs4_len = nfs4_acl_blob(e, 2, blob, sizeof(blob));
+		lock_advice_lengths(
+		    dir4, path4, sizeof(path4), fd,
+		    "nfs4_setfacl -x 'A::deploy@example.com:r' ",
+		    "(its NFSv4 ACL lets ",
+		    "nfs4_getfacl lists them, nfs4_setfacl -x removes them",
+		    "a long path, an NFSv4 ACL");
+		fake_nfs4 = NULL;
+	}
+	lock_path_drop(dir4, path4, fd);
+	fd = lock_file_make(dir, path, sizeof(path));
+	if (fd == -1 || fchmod(fd, 0644) == -1 ||
+	    set_acl_or_skip(path, 0, other, 4, 4, 4, 2) == -1)
+		goto out;
+	snprintf(cmd, sizeof(cmd), "setfacl -x u:%u ", other);
+	lock_advice_lengths(dir, path, sizeof(path), fd, cmd, "(its ACL lets ",
+	                    "take their read access away", "a long path");
+out:
+	lock_path_drop(dir, path, fd);
+}
+
 /* A configuration at path that conf_load() takes (exit 99 if not). */
 static struct conf *
 conf_at(const char *path)
@@ -546,6 +704,7 @@ main(void)
 	test_lock_acl_readers();
 	test_lock_acl_all_readers();
 	test_lock_nfs4_readers();
+	test_lock_advice_long_path();
 	test_lock_file_read();
 	test_lock_error_path();
 	return done_testing();
