@@ -2268,12 +2268,25 @@ writers_check(const char *lead, const char *could, const char *path, int fd,
 	return 0;
 }
 
+/* Whether an error of a lookup on the way (err) says what was there
+ * went or became another kind of file, as a change would: the entry is
+ * gone, or is no longer a directory (or no longer a link's target of
+ * one), or was replaced on a network file system; not an error of a
+ * server or a mount that cannot be reached (EHOSTDOWN, ETIMEDOUT, EIO,
+ * an automount that failed) nor a search permission. */
+static int
+path_change_errno(int err)
+{
+	return err == ENOENT || err == ENOTDIR || err == ELOOP || err == ESTALE;
+}
+
 /*
  * The check of path (ps, as shown) could not look at what, on the way to
  * it (err): refused, as a check that skips what cannot be looked at
  * could be made to pass by whoever may take a directory away for a
- * moment (w names the file and what they could then do). Returns -1 with
- * "ps: reason" in out (len bytes).
+ * moment (w names the file and what they could then do); but an error
+ * that is no change (path_change_errno()) is said as itself, with no
+ * blame. Returns -1 with "ps: reason" in out (len bytes).
  */
 static int
 path_changed(const char *ps, const char *what, int err,
@@ -2285,6 +2298,14 @@ path_changed(const char *ps, const char *what, int err,
 		snprintf(out, len,
 		         "%s: the directories on the way to it cannot be "
 		         "checked: %s...: %s; give a shorter path",
+		         ps, path_shown(what, '\0', NULL, 0), strerror(err));
+	else if (!path_change_errno(err))
+		snprintf(out, len,
+		         "%s: the directories on the way to it cannot be "
+		         "checked: %s: %s: not trusted until they can be; if "
+		         "it is on a network file system or an automount, "
+		         "check that its server answers, then run mta-sts-sync "
+		         "again",
 		         ps, path_shown(what, '\0', NULL, 0), strerror(err));
 	else
 		snprintf(out, len,

@@ -245,6 +245,9 @@ static int opened_watched;
  * none. */
 #define FLAGS_KEPT 4
 static const char *flags_watch;
+/* the entry whose look-up (an O_PATH open) fails with fail_errno */
+static const char *fail_at;
+static int fail_errno;
 static int flags_seen[FLAGS_KEPT], flags_opens;
 
 /* Whether opens stand in for fs.protected_symlinks = 1 (link_protected()),
@@ -299,6 +302,11 @@ openat(int dfd, const char *name, int flags, ...)
 	if (link_protected(dfd, name, flags) ||
 	    (dot_refused && strcmp(name, ".") == 0 && (flags & O_PATH) == 0)) {
 		errno = EACCES;
+		return -1;
+	}
+	if (fail_at != NULL && (flags & O_PATH) != 0 &&
+	    strcmp(base, fail_at) == 0) {
+		errno = fail_errno;
 		return -1;
 	}
 	if (swap)
@@ -3350,6 +3358,45 @@ conf_load_new(const char *path, struct diag *d)
 }
 
 /*
+ * A directory on the way that cannot be looked at for a reason that is
+ * no change (a network file system's server down, an automount that
+ * failed) is said as itself: not blamed on someone who removed or
+ * replaced it, with the advice to check its server. Before, every such
+ * error was "removed or replaced while it was checked".
+ */
+static void
+conf_dir_unreachable(void)
+{
+	const char *path = dir_conf("hostdown");
+	char out[DIAG_MSG_MAX];
+	struct stat st;
+
+	stat(path, &st);
+
+	fail_at = "hostdown";
+	fail_errno = EHOSTDOWN;
+	ok(conf_trust_check(path, -1, &st, CONF_TRUST_CONF, out, sizeof(out)) ==
+	       -1,
+	   "a directory on the way whose server is down: refused");
+	fail_at = NULL;
+	like(out,
+	     "hostdown: Host is down: not trusted until they can be; if it "
+	     "is on a network file system or an automount, check that its "
+	     "server answers, then run mta-sts-sync again",
+	     "a directory on the way whose server is down: said as such");
+	ok(strstr(out, "removed or replaced") == NULL,
+	   "a directory on the way whose server is down: no change blamed");
+	fail_at = "hostdown";
+	fail_errno = ENOENT;
+	ok(conf_trust_check(path, -1, &st, CONF_TRUST_CONF, out, sizeof(out)) ==
+	       -1,
+	   "a directory on the way gone: refused");
+	fail_at = NULL;
+	like(out, "No such file or directory (removed or replaced",
+	     "a directory on the way gone: a change, as before");
+}
+
+/*
  * Without /proc (a chroot, a minimal container), a configuration loads:
  * the ACL of each directory on its way is read from a descriptor opened
  * through "." of the walk's own. Before, it was read through
@@ -3406,6 +3453,7 @@ test_acl_dir_gone(void)
 	   d.error);
 	conf_free(c);
 	conf_dir_gone();
+	conf_dir_unreachable();
 	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
 	   "gonedir removed");
 }
