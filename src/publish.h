@@ -130,15 +130,16 @@ int publish_holds(const char *path, const char *want, size_t len,
  * publish_command_check() does just before it runs, and the file so
  * checked is executed, by its absolute path (argv[0] stays a bare name
  * as written; a file without "#!" is run by /bin/sh, as execvp() does). It runs
- * under a supervisor, in a process group of theirs, which is stopped when this
- * process dies, and whose processes left when the command exits are stopped
- * then (SIGTERM, SIGKILL 5 s later). After timeout seconds (0: 300), the group
- * is stopped the same way. Returns 0 on exit status 0, else -1 with
+ * under a supervisor, in a process group of theirs, which stops the group
+ * and every descendant of the command, in the group or not (setsid), when
+ * this process dies, and what the command leaves running when it exits
+ * (SIGTERM, SIGKILL 5 s later). After timeout seconds (0: 300), they are
+ * stopped the same way. Returns 0 on exit status 0, else -1 with
  * "publish-command ARGV0: exit status N: line / line" (or "killed by
  * signal N (name)", "took longer than N s: stopped with SIGTERM (exit
  * status N)", "took longer than N s, and did not end within 5 s of
- * SIGTERM: killed", "exit status N; what it left running in its group
- * took longer than N s: stopped", "cannot execute: reason", "cannot start
+ * SIGTERM: killed", "exit status N; what it left running took
+ * longer than N s: stopped", "cannot execute: reason", "cannot start
  * it: reason", "not started: prctl(OP): reason; ...": the supervisor
  * could not be set up), or publish_command_check()'s reason, in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
