@@ -561,7 +561,7 @@ remove_leftovers(int dfd, const char *base, size_t *young)
  * publish_read() may then remove leftovers. */
 static int tidy_enabled;
 /* The descriptor the run's lock is on, or -1: each supervisor keeps a
- * copy (LOCK_FD) until its group is gone. */
+ * copy (LOCK_FD) until what its command started is gone. */
 static int run_lock_fd = -1;
 
 /* Directories found without any temporary, each at its mtime then: a

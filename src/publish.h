@@ -148,9 +148,9 @@ int publish_run_command(const struct strlist *argv, const char *domain,
 /* This process holds the run's lock, on descriptor fd: publish_read()
  * may remove leftovers (a dry run, which takes no lock, removes
  * nothing), and the supervisor of each publish-command keeps a
- * close-on-exec copy of fd until the command's process group is gone,
- * so that no next run starts beside it (the command itself does not get
- * it). */
+ * close-on-exec copy of fd until the command and what it started are
+ * gone, so that no next run starts beside it (the command itself does
+ * not get it). */
 void publish_run_locked(int fd);
 
 /* Check before a run that the program prog (argv[0] of a
@@ -163,9 +163,9 @@ void publish_run_locked(int fd);
 int publish_command_check(const char *prog, struct diag *d);
 
 /* Send SIGTERM to the supervisors of the publish-commands running now,
- * each of which then stops its process group (one SIGTERM, SIGKILL 5 s
- * later), and start none after. Async-signal-safe: for a handler of the
- * signals that end a run. */
+ * each of which then stops its command and what it started (one
+ * SIGTERM, SIGKILL 5 s later), and start none after. Async-signal-safe:
+ * for a handler of the signals that end a run. */
 void publish_stop_commands(void);
 
 /* Make SIGTERM, SIGINT and SIGHUP (unless ignored from the start) stop
