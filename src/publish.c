@@ -52,6 +52,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -560,7 +561,7 @@ remove_leftovers(int dfd, const char *base, size_t *young)
  * publish_read() may then remove leftovers. */
 static int tidy_enabled;
 /* The descriptor the run's lock is on, or -1: each supervisor keeps a
- * copy (LOCK_FD) until its group is gone. */
+ * copy (LOCK_FD) until what its command started is gone. */
 static int run_lock_fd = -1;
 
 /* Directories found without any temporary, each at its mtime then: a
@@ -1317,7 +1318,12 @@ publish_run_locked(int fd)
  * way; the supervisor is the subreaper of the command's processes, so
  * it sees them end, and it holds a copy of the run's lock until then,
  * so that the next run waits for the group to be gone even when this run
- * was killed. Processes that leave the group (setsid) are not followed.
+ * was killed. Processes that leave the group (setsid, a daemon's double
+ * fork) are stopped too: those whose parent ended are the supervisor's
+ * children, the others are found through /proc by their parent, and the
+ * supervisor ends once it has no child left. Out of its reach is only
+ * what is not a descendant: a process that another service starts when
+ * asked to (systemd-run, at, an ssh to this host).
  * The supervisor is a copy of the multithreaded run that never execs:
  * only async-signal-safe calls in it (no malloc, no stdio), and no
  * signal handler (sigwaitinfo()).
@@ -1353,6 +1359,19 @@ enum {
 
 /* Set in the supervisor once it stops its group. */
 static int sv_stopping;
+/* In the supervisor: rounds of SIGKILL sent (sv_kill()), one a second
+ * from PUBLISH_STOP_GRACE s after the SIGTERM, until no child is left
+ * or SV_KILL_ROUNDS were sent (what SIGKILL does not end at once is in
+ * the kernel: an uninterruptible wait, which the lock, held until the
+ * supervisor ends, should not wait for). */
+static int sv_kill_rounds;
+#define SV_KILL_ROUNDS 5
+/* Descendants one scan of /proc notes (on the supervisor's stack: no
+ * malloc after the fork); more are found by the next round, once those
+ * noted have ended. */
+#define SV_DESC_MAX 256
+/* Passes over /proc in one scan (sv_descendants()). */
+#define SV_SCAN_PASSES 8
 
 /* _Fork() (glibc 2.34), or fork() without it: a copy of a multithreaded
  * process should not run fork handlers, which may wait for a lock that
@@ -1368,11 +1387,255 @@ fork_bare(void)
 #endif
 }
 
-/* In the supervisor: stop the group, once, whatever asked for it (the
- * run's SIGTERM, the kernel's when the run dies, the command's end): the
- * only SIGTERM the group is sent (the supervisor's own, blocked, comes back
- * from sigwaitinfo() and does nothing more), and SIGALRM
- * PUBLISH_STOP_GRACE s later, which kills what is left. */
+/* A process a look at /proc found below the supervisor. */
+struct sv_proc {
+	pid_t pid, ppid, pgrp;
+	/* its start, in clock ticks after boot: with the pid, it names one
+	 * process, not another given the same pid later */
+	unsigned long long start;
+};
+
+/* In the supervisor: move *p past n fields of a /proc/PID/stat line
+ * (each ends with a blank), not past end. */
+static void
+sv_skip_fields(const char **p, const char *end, int n)
+{
+	while (n-- > 0) {
+		while (*p < end && **p != ' ')
+			(*p)++;
+		if (*p < end)
+			(*p)++;
+	}
+}
+
+/* In the supervisor: the decimal number at *p into *v, *p moved past it
+ * and the blank after. Returns 0, or -1 if there is none. */
+static int
+sv_number(const char **p, const char *end, unsigned long long *v)
+{
+	const char *s = *p;
+
+	*v = 0;
+	while (s < end && *s >= '0' && *s <= '9' && *v < ULLONG_MAX / 10)
+		*v = *v * 10 + (unsigned long long)(*s++ - '0');
+	if (s == *p)
+		return -1;
+	*p = s;
+	sv_skip_fields(p, end, 1);
+	return 0;
+}
+
+/* In the supervisor: "/proc/PID/stat" for pid into path (32 bytes),
+ * without snprintf(), which is not async-signal-safe. */
+static void
+sv_stat_path(pid_t pid, char *path)
+{
+	char digits[16];
+	size_t n = 0, len = 0;
+
+	do
+		digits[n++] = (char)('0' + pid % 10);
+	while ((pid /= 10) > 0 && n < sizeof(digits));
+	memcpy(path, "/proc/", 6);
+	len = 6;
+	while (n > 0)
+		path[len++] = digits[--n];
+	memcpy(path + len, "/stat", 6);
+}
+
+/* In the supervisor: the parent, group and start of pid, from
+ * /proc/PID/stat (fields 4, 5 and 22, counted after the name in
+ * parentheses, which may hold any byte). Returns 0, or -1 if it is gone
+ * or cannot be read. */
+static int
+sv_stat(pid_t pid, struct sv_proc *out)
+{
+	char path[32], line[1024];
+	const char *p, *end;
+	unsigned long long ppid, pgrp;
+	ssize_t n;
+	int fd;
+
+	sv_stat_path(pid, path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, line, sizeof(line));
+	close(fd);
+	if (n <= 0)
+		return -1;
+	for (end = line + n, p = end; p > line && p[-1] != ')'; p--)
+		;
+	if (p == line)
+		return -1;
+	p++;                        /* the blank after the name */
+	sv_skip_fields(&p, end, 1); /* state */
+	if (sv_number(&p, end, &ppid) == -1 || sv_number(&p, end, &pgrp) == -1)
+		return -1;
+	sv_skip_fields(&p, end, 16); /* session ... itrealvalue */
+	if (sv_number(&p, end, &out->start) == -1)
+		return -1;
+	out->pid = pid;
+	out->ppid = (pid_t)ppid;
+	out->pgrp = (pid_t)pgrp;
+	return 0;
+}
+
+/* In the supervisor: whether pid is among the n processes in d[]. */
+static int
+sv_noted(const struct sv_proc *d, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (d[i].pid == pid)
+			return 1;
+	return 0;
+}
+
+/* In the supervisor: the pid a /proc entry's name is, or 0 if it is not
+ * a process's (self, sys...). */
+static pid_t
+sv_pid_of(const char *name)
+{
+	unsigned long long v;
+	const char *p = name, *end = name;
+
+	while (*end != '\0')
+		end++;
+	if (sv_number(&p, end, &v) == -1 || p != end || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
+/* In the supervisor: one pass over /proc (procfd, read from its start):
+ * each process whose parent is the supervisor (self) or one of the n in
+ * d[] is added there, up to max. Returns the number in d[] then. */
+static size_t
+sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	long got;
+	pid_t pid;
+
+	while (n < max &&
+	       (got = syscall(SYS_getdents64, procfd, buf, sizeof(buf))) > 0)
+		for (long off = 0; off < got && n < max;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+
+			off += e->d_reclen;
+			pid = sv_pid_of(e->d_name);
+			if (pid > 0 && pid != self && !sv_noted(d, n, pid) &&
+			    sv_stat(pid, &d[n]) == 0 &&
+			    (d[n].ppid == self || sv_noted(d, n, d[n].ppid)))
+				n++;
+		}
+	return n;
+}
+
+/* In the supervisor (self): whether /proc is there, and of its pid
+ * namespace (/proc/self names self): else the pids in it are others'. */
+static int
+sv_proc_ours(pid_t self)
+{
+	char link[16];
+	ssize_t n = readlink("/proc/self", link, sizeof(link));
+	const char *p = link;
+	unsigned long long v;
+
+	return n > 0 && n < (ssize_t)sizeof(link) &&
+	       sv_number(&p, link + n, &v) == 0 && p == link + n &&
+	       v == (unsigned long long)self;
+}
+
+/*
+ * In the supervisor: note in d[] (max entries) its descendants, whatever
+ * their group or session: the processes whose parent (PPid) is the
+ * supervisor or one noted, by passes over /proc until one adds nothing
+ * (a child listed before its parent, its pid lower once pids wrapped,
+ * waits for the next pass), SV_SCAN_PASSES at most. Returns how many,
+ * or -1 without a /proc of its own.
+ */
+static ssize_t
+sv_descendants(struct sv_proc *d, size_t max)
+{
+	int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	pid_t self = getpid();
+	size_t n = 0, before;
+
+	if (procfd == -1 || !sv_proc_ours(self)) {
+		if (procfd != -1)
+			close(procfd);
+		return -1;
+	}
+	for (int pass = 0; pass < SV_SCAN_PASSES && n < max; pass++) {
+		before = n;
+		if (lseek(procfd, 0, SEEK_SET) == -1)
+			break;
+		n = sv_scan(procfd, self, d, n, max);
+		if (n == before)
+			break;
+	}
+	close(procfd);
+	return (ssize_t)n;
+}
+
+/*
+ * In the supervisor (self): send sig to p, a descendant a scan noted, if
+ * it is still that process. A child cannot become another process before
+ * the supervisor reaps it, which it has not done since the scan; a
+ * grandchild's pid may be reused as soon as its parent reaps it, so it
+ * gets sig through a pidfd, which stays its own, opened, then checked to
+ * be the process noted (its start). Without pidfds (Linux before 5.3)
+ * the check comes just before kill(), which leaves a moment between.
+ */
+static void
+sv_signal(const struct sv_proc *p, pid_t self, int sig)
+{
+	struct sv_proc now;
+	int fd = -1;
+
+	if (p->ppid == self) {
+		kill(p->pid, sig);
+		return;
+	}
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	if (fd == -1 && errno != ENOSYS)
+		return; /* gone */
+#endif
+	if (sv_stat(p->pid, &now) == 0 && now.start == p->start) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+		if (fd != -1)
+			syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
+		else
+#endif
+			kill(p->pid, sig);
+	}
+	if (fd != -1)
+		close(fd);
+}
+
+/* In the supervisor: send sig to every descendant a scan of /proc finds
+ * (sv_descendants()), those in its group too unless but_group (kill(0)
+ * reached them). Returns 0, or -1 without a /proc to scan. */
+static int
+sv_signal_descendants(int sig, int but_group)
+{
+	struct sv_proc d[SV_DESC_MAX];
+	pid_t self = getpid();
+	ssize_t n = sv_descendants(d, SV_DESC_MAX);
+
+	for (ssize_t i = 0; i < n; i++)
+		if (!but_group || d[i].pgrp != self)
+			sv_signal(&d[i], self, sig);
+	return n == -1 ? -1 : 0;
+}
+
+/* In the supervisor: stop what the command is and started, once,
+ * whatever asked for it (the run's SIGTERM, the kernel's when the run
+ * dies, the command's end): SIGTERM to the group, its only one (the
+ * supervisor's own, blocked, comes back from sigwaitinfo() and does
+ * nothing more), and to each descendant out of it (setsid), then
+ * SIGALRM PUBLISH_STOP_GRACE s later, which kills what is left
+ * (sv_kill()). */
 static void
 sv_stop(void)
 {
@@ -1380,6 +1643,7 @@ sv_stop(void)
 		return;
 	sv_stopping = 1;
 	kill(0, SIGTERM);
+	(void)sv_signal_descendants(SIGTERM, 1); /* none without /proc */
 	alarm(PUBLISH_STOP_GRACE);
 }
 
@@ -1516,11 +1780,11 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 
 /*
  * In the supervisor, a child ended (SIGCHLD). Once the command (pid) has
- * ended (*status: its wait status, sent to the run at once, as the
- * supervisor may be killed with the group after), what it left running
- * in the group is stopped; the supervisor, their subreaper, is the
- * parent of each whose parent ended, and ends as the command did once
- * none is left.
+ * ended (*status: its wait status, sent to the run at once, as the run
+ * may kill the supervisor after), what it left running, in the group or
+ * out of it, is stopped; the supervisor, their subreaper, is the parent
+ * of each whose parent ended, and ends as the command did once it has no
+ * child left.
  */
 static void
 sv_reap(pid_t pid, int *done, int *status)
@@ -1531,18 +1795,45 @@ sv_reap(pid_t pid, int *done, int *status)
 	if (!*done && waitpid(pid, status, WNOHANG) == pid) {
 		*done = 1;
 		r.value = *status;
-		if (write(REPORT_FD, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		/* no status once SIGKILL was sent: the run says "killed", as
+		 * when the supervisor died with the group */
+		if (sv_kill_rounds == 0 &&
+		    write(REPORT_FD, &r, sizeof(r)) != (ssize_t)sizeof(r))
 			sv_stop(); /* the run is gone */
 	}
 	if (!*done)
 		return;
-	while ((w = waitpid(0, NULL, WNOHANG)) > 0)
+	/* every child: those that left the group (setsid) too */
+	while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
 		;
 	if (w == -1 && errno == ECHILD) {
 		alarm(0);
 		sv_end(*status);
 	}
 	sv_stop();
+}
+
+/*
+ * In the supervisor, SIGALRM: PUBLISH_STOP_GRACE s after the SIGTERM,
+ * then each second, SIGKILL to every descendant left, in the group or
+ * out of it, until none is left (sv_reap() ends the supervisor then):
+ * one forked as its parent was killed is the supervisor's child after
+ * that (it is their subreaper), and the next round finds it. After
+ * SV_KILL_ROUNDS, it ends as the command did, or as killed if it did
+ * not end (pid, *done, *status as for sv_reap()).
+ */
+static void
+sv_kill(pid_t pid, int *done, int *status)
+{
+	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
+	if (sv_kill_rounds == SV_KILL_ROUNDS)
+		sv_end(*done ? *status : W_EXITCODE(0, SIGKILL));
+	sv_kill_rounds++;
+	/* without /proc, the group alone, and the supervisor with it, as
+	 * the supervisor cannot be left out of it */
+	if (sv_signal_descendants(SIGKILL, 0) == -1)
+		kill(0, SIGKILL);
+	alarm(1);
 }
 
 /*
@@ -1602,7 +1893,7 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 		if (sig == SIGCHLD)
 			sv_reap(pid, &done, &status);
 		else if (sig == SIGALRM)
-			kill(0, SIGKILL);
+			sv_kill(pid, &done, &status);
 		else if (sig > 0)
 			sv_stop();
 	}
@@ -1872,7 +2163,7 @@ status_words(struct buf *msg, int st)
 }
 
 /* Append to msg how a command that outlived its time limit (timeout
- * seconds), or left something in its group that did, ended (o), and
+ * seconds), or left something running that did, ended (o), and
  * what to change: the command, or the configuration's timeout, which is
  * the limit when longer than the default (sync.c). */
 static void
@@ -1881,9 +2172,9 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 	if (o->in_time) {
 		status_words(msg, o->status);
 		buf_printf(msg,
-		           "; what it left running in its group took longer "
-		           "than %u s: stopped; have the command wait for what "
-		           "it starts (or detach it: setsid)",
+		           "; what it left running took longer than %u s: "
+		           "stopped; have the command wait for what it starts "
+		           "(setsid does not detach it)",
 		           timeout);
 		return;
 	}

@@ -130,15 +130,16 @@ int publish_holds(const char *path, const char *want, size_t len,
  * publish_command_check() does just before it runs, and the file so
  * checked is executed, by its absolute path (argv[0] stays a bare name
  * as written; a file without "#!" is run by /bin/sh, as execvp() does). It runs
- * under a supervisor, in a process group of theirs, which is stopped when this
- * process dies, and whose processes left when the command exits are stopped
- * then (SIGTERM, SIGKILL 5 s later). After timeout seconds (0: 300), the group
- * is stopped the same way. Returns 0 on exit status 0, else -1 with
+ * under a supervisor, in a process group of theirs, which stops the group
+ * and every descendant of the command, in the group or not (setsid), when
+ * this process dies, and what the command leaves running when it exits
+ * (SIGTERM, SIGKILL 5 s later). After timeout seconds (0: 300), they are
+ * stopped the same way. Returns 0 on exit status 0, else -1 with
  * "publish-command ARGV0: exit status N: line / line" (or "killed by
  * signal N (name)", "took longer than N s: stopped with SIGTERM (exit
  * status N)", "took longer than N s, and did not end within 5 s of
- * SIGTERM: killed", "exit status N; what it left running in its group
- * took longer than N s: stopped", "cannot execute: reason", "cannot start
+ * SIGTERM: killed", "exit status N; what it left running took
+ * longer than N s: stopped", "cannot execute: reason", "cannot start
  * it: reason", "not started: prctl(OP): reason; ...": the supervisor
  * could not be set up), or publish_command_check()'s reason, in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
@@ -147,9 +148,9 @@ int publish_run_command(const struct strlist *argv, const char *domain,
 /* This process holds the run's lock, on descriptor fd: publish_read()
  * may remove leftovers (a dry run, which takes no lock, removes
  * nothing), and the supervisor of each publish-command keeps a
- * close-on-exec copy of fd until the command's process group is gone,
- * so that no next run starts beside it (the command itself does not get
- * it). */
+ * close-on-exec copy of fd until the command and what it started are
+ * gone, so that no next run starts beside it (the command itself does
+ * not get it). */
 void publish_run_locked(int fd);
 
 /* Check before a run that the program prog (argv[0] of a
@@ -162,9 +163,9 @@ void publish_run_locked(int fd);
 int publish_command_check(const char *prog, struct diag *d);
 
 /* Send SIGTERM to the supervisors of the publish-commands running now,
- * each of which then stops its process group (one SIGTERM, SIGKILL 5 s
- * later), and start none after. Async-signal-safe: for a handler of the
- * signals that end a run. */
+ * each of which then stops its command and what it started (one
+ * SIGTERM, SIGKILL 5 s later), and start none after. Async-signal-safe:
+ * for a handler of the signals that end a run. */
 void publish_stop_commands(void);
 
 /* Make SIGTERM, SIGINT and SIGHUP (unless ignored from the start) stop
