@@ -2727,7 +2727,7 @@ state_work(struct sync_state *s, size_t i)
 	if (!run_failed(r) && plan_domain(r) == 0 && !s->o->dry_run)
 		publish_domain(r);
 	buf_free(&r->other);           /* not kept while r waits for its zone */
-	dns_state_drop_soa(&r->state); /* nor the zone discovery's answer */
+	dns_state_drop_soa(&r->state); /* nor what the zone check kept */
 	/* a preview shows the policy also when the plan refuses it (the MX
 	 * gate), beside the reason */
 	if (s->o->dry_run && r->planned)
