@@ -248,8 +248,9 @@ void dns_state_free(struct dns_state *st);
  * with t->zone: either name may be a zone of its own. A sync run asks it
  * only for a domain that changes, before anything is written for it.
  * What st keeps of t's answer to the SOA at _mta-sts.<domain> asked with
- * the first reads (st->sts_soa_read) is taken, not asked again: with no
- * _smtp._tls name to ask, nothing is sent. st must be the state read with
+ * the first reads (st->sts_soa_read) is taken, not asked again (so that
+ * half is as old as those reads): with no _smtp._tls name to ask,
+ * nothing is sent. st must be the state read with
  * t for domain. Returns 0, or -1 with the reason in d (server, port and
  * rcode named). */
 int dns_state_zones(const struct dns_target *t, const char *domain,
