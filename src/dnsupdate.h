@@ -407,7 +407,9 @@ int dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * zone, st keeps what dns_state_zones() reads of the primary's answer to
  * the first SOA query of the discovery, at _mta-sts.<domain>
  * (st->sts_soa_read); with server and zone _mta-sts.<domain>, of its
- * answer to that zone's SOA.
+ * answer to that zone's SOA when that is asked with these reads (the
+ * first time the process meets that zone at that server under that key;
+ * else nothing is kept, and dns_state_zones() asks it).
  */
 int dns_target_find_read(const char *domain, const char *zone,
                          const char *server, unsigned port,
