@@ -136,6 +136,10 @@ int dns_state_take(const struct dns_target *t, const struct batch *b,
 int dns_state_ask(const struct dns_target *t, const char *domain, int with_mx,
                   unsigned away, unsigned names, struct dns_state *st,
                   struct diag *d);
+/* Keep in st (st->sts_soa_*) what dns_state_zones() would read of
+ * answer i of b, t's answer to the SOA query at _mta-sts.<domain>. */
+void dns_state_keep_soa(const struct dns_target *t, const struct batch *b,
+                        size_t i, struct dns_state *st);
 int dns_txtset_same(const struct dns_txtset *a, const struct dns_txtset *b);
 int dns_holds_soa(const ldns_pkt *ans, const char *name);
 

@@ -68,39 +68,31 @@ query_wire(const char *name, ldns_rr_type type, int rd, struct buf *q)
 	return 0;
 }
 
-/* Send the queries of b from first on to t at once, over TCP (signed
- * when t has a key, RD set only for a resolver), and take the replies;
- * those before first hold replies of t already, which the caller put in
- * b->ans (none left to send: nothing is, and no connection is used).
- * dns_send_wires() reports into a diag, which is on the heap: a batch is
- * sent at the bottom of the deepest frames of a worker. */
-static void
-batch_send_from(const struct dns_target *t, struct batch *b, size_t first)
+/* Send the queries of b to t at once, over TCP (signed when t has a key,
+ * RD set only for a resolver), and take the replies. dns_send_wires()
+ * reports into a diag, which is on the heap: a batch is sent at the
+ * bottom of the deepest frames of a worker. */
+void
+dns_batch_send(const struct dns_target *t, struct batch *b)
 {
-	struct diag *e;
+	struct diag *e = xmalloc(sizeof(*e));
 	struct buf q[QUERY_MAX];
-	size_t n = b->n - first, i;
 	unsigned answer_only = 0;
+	size_t i;
 
-	b->k = first;
+	diag_init(e);
+	b->k = 0;
 	memset(&b->fail, 0, sizeof(b->fail));
 	b->fail.rcode = -1;
 	b->sent_ms = dns_mono_ms();
-	if (n == 0) { /* as dns_send_wires() would leave them */
-		snprintf(b->where, sizeof(b->where), "server %s", t->server);
-		b->err[0] = '\0';
-		return;
-	}
-	e = xmalloc(sizeof(*e));
-	diag_init(e);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
-		if (b->q[first + i].type != LDNS_RR_TYPE_SOA)
+		if (b->q[i].type != LDNS_RR_TYPE_SOA)
 			answer_only |= 1u << i;
 	}
-	for (i = 0; i < n; i++) {
-		const struct query *qi = &b->q[first + i];
+	for (i = 0; i < b->n; i++) {
+		const struct query *qi = &b->q[i];
 
 		if (query_wire(qi->name, qi->type, t->recurse, &q[i]) == -1) {
 			diag_error(e, "%s is not a valid domain name",
@@ -108,21 +100,13 @@ batch_send_from(const struct dns_target *t, struct batch *b, size_t first)
 			break;
 		}
 	}
-	if (i == n)
-		b->k += dns_send_wires(t, q, n, answer_only, b->ans + first,
-		                       b->where, sizeof(b->where), &b->fail, e);
-	for (i = 0; i < n; i++)
+	if (i == b->n)
+		b->k = dns_send_wires(t, q, b->n, answer_only, b->ans, b->where,
+		                      sizeof(b->where), &b->fail, e);
+	for (i = 0; i < b->n; i++)
 		buf_free(&q[i]);
 	str_copy(b->err, sizeof(b->err), e->error);
 	free(e);
-}
-
-/* Send the queries of b to t at once and take the replies
- * (batch_send_from()). */
-void
-dns_batch_send(const struct dns_target *t, struct batch *b)
-{
-	batch_send_from(t, b, 0);
 }
 
 /*
@@ -374,17 +358,18 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	ldns_rdf_deep_free(qn);
 }
 
-/* Add the queries of type at the two names of domain to b:
- * _mta-sts.<domain>, then _smtp._tls.<domain> unless names (DNS_NAME_*)
- * leaves it out. */
+/* Add the queries of type at the two names of domain that names
+ * (DNS_NAME_*) holds to b: _mta-sts.<domain>, then _smtp._tls.<domain>. */
 static void
 names_batch(struct batch *b, const char *domain, ldns_rr_type type,
             unsigned names)
 {
 	char name[DNS_NAME_MAX + 16];
 
-	snprintf(name, sizeof(name), "_mta-sts.%s", domain);
-	dns_batch_add(b, name, type);
+	if (names & DNS_NAME_STS) {
+		snprintf(name, sizeof(name), "_mta-sts.%s", domain);
+		dns_batch_add(b, name, type);
+	}
 	if (!(names & DNS_NAME_TLSRPT))
 		return;
 	snprintf(name, sizeof(name), "_smtp._tls.%s", domain);
@@ -486,29 +471,46 @@ state_txt_check(const struct dns_target *t, const struct batch *b, size_t i,
 	return dns_batch_check(t, b, i, 1, d);
 }
 
+/* The zone of the name of the SOA query i of b (sent to t), when its
+ * answer came and tells: a referral's (*away set to 1) or an
+ * authoritative SOA's; a new string, or NULL (*away 0). Nothing is
+ * checked: dns_batch_check() does that. */
+static char *
+answer_zone(const struct dns_target *t, const struct batch *b, size_t i,
+            int *away)
+{
+	char *zone;
+	int rcode;
+
+	*away = 0;
+	if (i >= b->k)
+		return NULL;
+	rcode = ldns_pkt_get_rcode(b->ans[i]);
+	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		return NULL;
+	if (t->zone[0] != '\0' &&
+	    (zone = referral_zone(t, b->ans[i], b->q[i].name)) != NULL) {
+		*away = 1;
+		return zone;
+	}
+	return soa_zone(b->ans[i], b->q[i].name);
+}
+
 /* Take into st the zone of the name of the SOA query i of b (bit: its
- * DNS_NAME_*), when its answer came and tells: a referral (st->away) or
- * an authoritative SOA; else none. Nothing is checked: dns_batch_check()
- * does that after both answers, in the order of the queries. */
+ * DNS_NAME_*) as answer_zone() reads it, a referral flagged in st->away.
+ * Nothing is checked: dns_batch_check() does that after both answers,
+ * in the order of the queries. */
 static void
 state_zone(const struct dns_target *t, const struct batch *b, size_t i,
            unsigned bit, struct dns_state *st)
 {
 	char **zone = bit == DNS_NAME_STS ? &st->sts_zone : &st->tlsrpt_zone;
-	int rcode;
+	int away;
 
 	free(*zone);
-	*zone = NULL;
-	if (i >= b->k)
-		return;
-	rcode = ldns_pkt_get_rcode(b->ans[i]);
-	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
-		return;
-	if (t->zone[0] != '\0' &&
-	    (*zone = referral_zone(t, b->ans[i], b->q[i].name)) != NULL)
+	*zone = answer_zone(t, b, i, &away);
+	if (away)
 		st->away |= bit;
-	else
-		*zone = soa_zone(b->ans[i], b->q[i].name);
 }
 
 /* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
@@ -628,41 +630,63 @@ dns_state_read(const struct dns_target *t, const char *domain, unsigned names,
 	return dns_state_ask(t, domain, 1, 0, names, st, d);
 }
 
+/* Keep in st what dns_state_zones() reads of answer i of b, t's answer
+ * to the SOA query at _mta-sts.<domain>; see dns-internal.h. */
+void
+dns_state_keep_soa(const struct dns_target *t, const struct batch *b, size_t i,
+                   struct dns_state *st)
+{
+	free(st->sts_soa_zone);
+	st->sts_soa_zone = answer_zone(t, b, i, &st->sts_soa_away);
+	st->sts_soa_read = 1;
+}
+
 /*
- * Ask t for the zones of domain's two names; see dnsupdate.h. The answer
- * at _mta-sts.<domain> that st keeps (st->sts_soa: t's own, to the same
- * question, asked with the first reads) is taken instead of asking it
- * again; the other is asked as ever.
+ * Ask t for the zones of domain's two names; see dnsupdate.h. What st
+ * keeps of t's own answer at _mta-sts.<domain> (asked with the first
+ * reads; dns_state_keep_soa()) is taken instead of asking it again; the
+ * other is asked as ever. The kept answer's rcode was checked when it
+ * came, so only those asked here are.
  */
 int
 dns_state_zones(const struct dns_target *t, const char *domain, unsigned names,
                 struct dns_state *st, struct diag *d)
 {
+	unsigned ask = DNS_NAME_STS | (names & DNS_NAME_TLSRPT);
 	struct batch b;
-	size_t first = 0;
+	size_t i = 0;
 	int rc;
 
-	b.n = 0;
-	names_batch(&b, domain, LDNS_RR_TYPE_SOA, names);
-	if (st->sts_soa != NULL) {
-		b.ans[first++] = st->sts_soa; /* b frees it now */
-		st->sts_soa = NULL;
+	if (st->sts_soa_read) {
+		free(st->sts_zone);
+		st->sts_zone = st->sts_soa_zone;
+		if (st->sts_soa_away)
+			st->away |= DNS_NAME_STS;
+		st->sts_soa_zone = NULL;
+		st->sts_soa_read = 0;
+		ask &= ~DNS_NAME_STS;
 	}
-	batch_send_from(t, &b, first);
-	state_zone(t, &b, 0, DNS_NAME_STS, st);
-	if (b.n > 1)
-		state_zone(t, &b, 1, DNS_NAME_TLSRPT, st);
+	b.n = 0;
+	names_batch(&b, domain, LDNS_RR_TYPE_SOA, ask);
+	if (b.n == 0)
+		return 0;
+	dns_batch_send(t, &b);
+	if (ask & DNS_NAME_STS)
+		state_zone(t, &b, i++, DNS_NAME_STS, st);
+	if (ask & DNS_NAME_TLSRPT)
+		state_zone(t, &b, i, DNS_NAME_TLSRPT, st);
 	rc = batch_check_from(t, &b, 0, 0, d);
 	dns_batch_free(&b);
 	return rc;
 }
 
-/* Free the answer st keeps for dns_state_zones(); see dnsupdate.h. */
+/* Free what st keeps for dns_state_zones(); see dnsupdate.h. */
 void
 dns_state_drop_soa(struct dns_state *st)
 {
-	ldns_pkt_free(st->sts_soa);
-	st->sts_soa = NULL;
+	free(st->sts_soa_zone);
+	st->sts_soa_zone = NULL;
+	st->sts_soa_read = 0;
 }
 
 /* Free what st holds (st itself belongs to the caller) and clear it. */
@@ -678,7 +702,7 @@ dns_state_free(struct dns_state *st)
 	free(st->domain_cname);
 	free(st->sts_zone);
 	free(st->tlsrpt_zone);
-	ldns_pkt_free(st->sts_soa);
+	free(st->sts_soa_zone);
 	dns_txtset_free(&st->sts);
 	dns_txtset_free(&st->tlsrpt);
 	strlist_free(&st->mx);

@@ -376,8 +376,8 @@ resolver_silent(const struct finder *f, const char *name, ldns_rr_type type,
 
 /* Ask the finder for name/type. Returns 0 with *ans (NOERROR or
  * NXDOMAIN) to free; 1 with *ans the answer to f->pre's first query,
- * which that batch still holds (dns_target_find_read() keeps it); or -1
- * with the reason in d. */
+ * which that batch still holds (dns_target_find_read() keeps what
+ * dns_state_zones() reads of it); or -1 with the reason in d. */
 static int
 finder_ask(struct finder *f, const char *name, ldns_rr_type type,
            ldns_pkt **ans, struct diag *d)
@@ -1008,13 +1008,15 @@ zone_refused(const struct dns_target *t, const struct batch *b, size_t i,
 }
 
 /*
- * Keep in st the answer to query 0 of b, sent to the primary, when it is
- * the SOA of _mta-sts.<domain>: the question that dns_state_zones() asks
- * of the same primary under the same key for a domain that changes, which
- * then takes this answer instead (dns_target_find_read() says where).
+ * Keep in st what dns_state_zones() reads of the answer to query 0 of b,
+ * sent to the primary t, when it is the SOA of _mta-sts.<domain>: the
+ * question that dns_state_zones() asks of the same primary under the same
+ * key for a domain that changes, which then takes this instead
+ * (dns_target_find_read() says where). Not the answer: the batch frees it.
  */
 static void
-keep_sts_soa(struct batch *b, const char *domain, struct dns_state *st)
+keep_sts_soa(const struct dns_target *t, const struct batch *b,
+             const char *domain, struct dns_state *st)
 {
 	char name[DNS_NAME_MAX + 16];
 
@@ -1022,8 +1024,7 @@ keep_sts_soa(struct batch *b, const char *domain, struct dns_state *st)
 	if (b->k == 0 || b->q[0].type != LDNS_RR_TYPE_SOA ||
 	    ascii_casecmp(b->q[0].name, name) != 0)
 		return;
-	st->sts_soa = b->ans[0];
-	b->ans[0] = NULL;
+	dns_state_keep_soa(t, b, 0, st);
 }
 
 /* Read the state of domain from t, whose zone was configured, and check
@@ -1052,7 +1053,7 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
 	else if (dns_state_take(t, &b, first, domain, 0, names, st, d) == -1)
 		rc = -2;
 	if (rc == 0 && first == 1) /* a zone _mta-sts.<domain> of its own */
-		keep_sts_soa(&b, domain, st);
+		keep_sts_soa(t, &b, domain, st);
 	dns_batch_free(&b);
 	return rc;
 }
@@ -1068,14 +1069,14 @@ state_read_zone(const struct dns_target *t, const char *domain, unsigned names,
  *
  * The answer to that first SOA query, at _mta-sts.<domain>, is the one
  * dns_state_zones() would ask of the same primary under the same key
- * for a domain that changes, so st keeps it (st->sts_soa) and that
- * question is asked once; so is the answer to the SOA of a configured
- * zone that is _mta-sts.<domain> itself. Only those: with no server, the
- * discovery's SOA queries go to a resolver, whose answer (unsigned,
- * recursion desired, maybe from a cache or another view) is no
- * substitute for the primary's own authoritative one, which
- * dns_state_zones() then asks; a configured zone above the name is
- * another question.
+ * for a domain that changes, so st keeps what it reads there
+ * (keep_sts_soa()) and that question is asked once; so is the answer
+ * to the SOA of a configured zone that is _mta-sts.<domain> itself.
+ * Only those: with no server, the discovery's SOA queries go to a
+ * resolver, whose answer (unsigned, recursion desired, maybe from a
+ * cache or another view) is no substitute for the primary's own
+ * authoritative one, which dns_state_zones() then asks; a configured
+ * zone above the name is another question.
  */
 int
 dns_target_find_read(const char *domain, const char *zone, const char *server,
@@ -1106,7 +1107,7 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 	else if (dns_state_take(t, &b, 1, domain, 0, names, st, d) == -1)
 		rc = -2;
 	if (rc == 0) /* the discovery's first answer, checked there */
-		keep_sts_soa(&b, domain, st);
+		keep_sts_soa(t, &b, domain, st);
 	dns_batch_free(&b);
 	return rc;
 }

@@ -22,10 +22,6 @@
 
 #define DNS_NAME_MAX 255
 
-/* ldns's answer (ldns_pkt): kept in a state (dns_state.sts_soa), and
- * read by check, which asks its own */
-struct ldns_struct_pkt;
-
 /* An address of a primary with its port set: ss_family says which
  * member holds it (AF_INET: sin, AF_INET6: sin6). */
 union dns_addr {
@@ -169,13 +165,19 @@ struct dns_state {
 	 * <domain> (it would answer those names too) */
 	int below_nxdomain;
 	/* set by dns_target_find_read() with `server` and no `zone` (or
-	 * `zone` _mta-sts.<domain>): the primary's answer (TSIG-verified
-	 * with the key, as every reply of the target is) to the SOA query at
+	 * `zone` _mta-sts.<domain>): what dns_state_zones() takes, instead
+	 * of asking again, from the primary's answer (TSIG-verified with the
+	 * key, as every reply of the target is) to the SOA query at
 	 * _mta-sts.<domain> that began the zone discovery (or checked the
-	 * zone), kept for dns_state_zones(), which takes it instead of
-	 * asking again; freed by dns_state_drop_soa() or dns_state_free().
-	 * Never a resolver's answer */
-	struct ldns_struct_pkt *sts_soa;
+	 * zone): sts_soa_read says there was one; sts_soa_zone is the zone
+	 * it names (NULL when it does not tell) and sts_soa_away says that
+	 * it was a referral, as dns_state_zones() would have read them. Not
+	 * the answer itself: parsed, it takes about 2 KiB, held while the
+	 * domain waits for its upstream. Freed by dns_state_drop_soa() or
+	 * dns_state_free(). Never from a resolver's answer */
+	char *sts_soa_zone;
+	int sts_soa_read;
+	int sts_soa_away;
 	/* set by dns_state_wildcards(): what <domain> has only through a
 	 * wildcard (DNS_WILD_*; the name does not exist), which creating a
 	 * name below it would hide; 0 when it has nothing to lose that way */
@@ -244,15 +246,16 @@ void dns_state_free(struct dns_state *st);
  * the zone of each into st (st->sts_zone, st->tlsrpt_zone; a referral
  * to other nameservers flagged in st->away), which the caller compares
  * with t->zone: either name may be a zone of its own. A sync run asks it
- * only for a domain that changes, before anything is written for it. The
- * answer at _mta-sts.<domain> that st keeps (st->sts_soa, t's answer to
- * that question with the first reads) is taken, not asked again: with no
- * _smtp._tls name to ask, nothing is sent. st must be the state read with
+ * only for a domain that changes, before anything is written for it.
+ * What st keeps of t's answer to the SOA at _mta-sts.<domain> asked with
+ * the first reads (st->sts_soa_read) is taken, not asked again (so that
+ * half is as old as those reads): with no _smtp._tls name to ask,
+ * nothing is sent. st must be the state read with
  * t for domain. Returns 0, or -1 with the reason in d (server, port and
  * rcode named). */
 int dns_state_zones(const struct dns_target *t, const char *domain,
                     unsigned names, struct dns_state *st, struct diag *d);
-/* Free the answer st keeps for dns_state_zones() (st->sts_soa), when
+/* Free what st keeps for dns_state_zones() (st->sts_soa_zone), when
  * the caller will not ask it: it is not held while st waits. */
 void dns_state_drop_soa(struct dns_state *st);
 
@@ -356,6 +359,9 @@ struct ldns_struct_resolver *dns_resolver_at(const char *spec, const char *opt,
 int dns_target_resolver(const char *spec, unsigned timeout,
                         struct dns_target *t, struct diag *d);
 
+/* ldns's answer (ldns_pkt), for check, which reads its own */
+struct ldns_struct_pkt;
+
 /*
  * Is domain its zone's apex, by the answer ans to a query at name, a name
  * below domain, that holds no record there and no CNAME (NXDOMAIN or no
@@ -398,9 +404,12 @@ int dns_domain_wildcard(const struct dns_target *t, const char *domain,
  * found (t as dns_target_find_via() leaves it); -2 if it was, but the
  * state could not be read. The reason is in d; st is left empty unless
  * 0 is returned. names as dns_state_read() takes it. With server and no
- * zone, st keeps the primary's answer to the first SOA query of the
- * discovery, at _mta-sts.<domain> (st->sts_soa), for dns_state_zones();
- * with server and zone _mta-sts.<domain>, its answer to that zone's SOA.
+ * zone, st keeps what dns_state_zones() reads of the primary's answer to
+ * the first SOA query of the discovery, at _mta-sts.<domain>
+ * (st->sts_soa_read); with server and zone _mta-sts.<domain>, of its
+ * answer to that zone's SOA when that is asked with these reads (the
+ * first time the process meets that zone at that server under that key;
+ * else nothing is kept, and dns_state_zones() asks it).
  */
 int dns_target_find_read(const char *domain, const char *zone,
                          const char *server, unsigned port,

@@ -1505,7 +1505,11 @@ plan_mx_gate(struct domain_run *r)
  * no run with nothing to change waits for it. The SOA of _mta-sts that
  * the primary was asked already (with `server`, by the zone discovery, or
  * as the SOA of a `zone` that is that name) is not asked again
- * (dns_state_zones()).
+ * (dns_state_zones()): that half of the check rests on the answer of the
+ * first read, made before the upstream was fetched, as old as the
+ * records the plan rests on; a zone cut made at _mta-sts.<domain> while
+ * the upstream was fetched is then seen only after the file was
+ * published (by the next run's first read at the latest).
  */
 static int
 plan_zones(struct domain_run *r)
@@ -2727,7 +2731,7 @@ state_work(struct sync_state *s, size_t i)
 	if (!run_failed(r) && plan_domain(r) == 0 && !s->o->dry_run)
 		publish_domain(r);
 	buf_free(&r->other);           /* not kept while r waits for its zone */
-	dns_state_drop_soa(&r->state); /* nor the zone discovery's answer */
+	dns_state_drop_soa(&r->state); /* nor what the zone check kept */
 	/* a preview shows the policy also when the plan refuses it (the MX
 	 * gate), beside the reason */
 	if (s->o->dry_run && r->planned)

@@ -233,6 +233,11 @@ engine_discovery() {
 	like "$out" '^_mta-sts.example.com TXT "v=STSv1; id=discovered"$' \
 		"$kind: records read along with the discovery"
 	like "$out" '^example.com MX ' "$kind: MX read along with the discovery"
+	like "$out" '^kept _mta-sts\.example\.com SOA zone example\.com$' \
+		"$kind: the zone of _mta-sts, read from the discovery's SOA answer, is kept for the zone check"
+	kept=$(printf '%s\n' "$out" | sed -n 's/^kept bytes //p')
+	[ "$kept" = "?" ] || [ "${kept:-99999}" -lt 256 ]
+	ok "$kind: what is kept of that answer is its zone's name, not the answer (~2 KiB): $kept bytes"
 
 	tool read --domain nosuch.example --server 127.0.0.1 --port "$port" \
 		--key "$key"

@@ -26,6 +26,10 @@
  *                             the primary's addresses: a primary whose
  *                             first address refuses connections
  *
+ * read prints the records of each domain, what the first domain's state
+ * keeps for the zone check ("kept _mta-sts.D SOA zone Z"), and the heap
+ * that held ("kept bytes N", "?" where not known).
+ *
  * Exit status: 0 done, 1 failed, 3 conflict (DNS_UPDATE_CONFLICT),
  * 4 failed, and the server may have applied the UPDATE
  * (DNS_UPDATE_UNKNOWN), 2 usage. Errors go to standard error; the secret
@@ -44,6 +48,8 @@
 #include "dnsupdate.h"
 #include "tsig.h"
 #include "util.h"
+
+#include "../unit/heap.h"
 
 #define MAX_DOMAINS 20
 
@@ -222,6 +228,28 @@ print_state(const char *domain, const struct dns_state *st)
 	print_txt("_smtp._tls.", domain, &st->tlsrpt);
 	for (size_t i = 0; i < st->mx.n; i++)
 		printf("%s MX %s\n", domain, st->mx.v[i]);
+	if (st->sts_soa_read)
+		printf("kept _mta-sts.%s SOA zone %s%s\n", domain,
+		       st->sts_soa_zone ? st->sts_soa_zone : "(none)",
+		       st->sts_soa_away ? " (referral)" : "");
+}
+
+/* Drop what st keeps for dns_state_zones() and print "kept bytes N",
+ * the heap that freed, or "kept bytes ?" where that is not known: the
+ * zone of _mta-sts.<domain> is kept while a domain waits for its
+ * upstream, up to 256 of them at once, and must stay a name's worth, not
+ * a parsed answer's (about 2 KiB). */
+static void
+print_kept_bytes(struct dns_state *st)
+{
+	size_t before = heap_in_use(), after;
+
+	dns_state_drop_soa(st);
+	after = heap_in_use();
+	if (before == 0)
+		printf("kept bytes ?\n");
+	else
+		printf("kept bytes %zu\n", before > after ? before - after : 0);
 }
 
 /* Put 127.0.0.2, at the port of t's first address, before t's
@@ -348,6 +376,7 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 	if (strcmp(o->cmd, "read") == 0) {
 		for (size_t i = 0; i < o->n; i++)
 			print_state(o->c[i].domain, &o->st[i]);
+		print_kept_bytes(&o->st[0]);
 		rc = 0;
 	} else {
 		rc = run_update(o, t, d);

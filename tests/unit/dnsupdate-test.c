@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 #ifdef __GLIBC__
-#include <malloc.h>
 #endif
 #include <netinet/in.h>
 #include <stdio.h>
@@ -21,6 +20,7 @@
 #include <ldns/ldns.h>
 
 #include "dnsupdate.h"
+#include "heap.h"
 #include "tap.h"
 
 /* Add a TXT record holding text (one character-string) to s. */
@@ -452,18 +452,6 @@ test_target_copy(void)
 	is_str(t.zone, "example.net", "the reused one holds the new zone");
 	ok(copy.server == t.server && copy.addr == t.addr,
 	   "one primary: its name and addresses are kept once");
-}
-
-/* The bytes in use on the heap, or 0 where that is not known (not
- * glibc; under a sanitizer, whose allocator glibc does not see). */
-static size_t
-heap_in_use(void)
-{
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 33)
-	return mallinfo2().uordblks;
-#else
-	return 0;
-#endif
 }
 
 /* Targets found for many distinct zones leave no memory behind once
