@@ -37,6 +37,9 @@
 #define CHECK_MIN_MAX_AGE 86400 /* advice for enforce mode */
 #define CHECK_JSON_MAX (16u << 20)
 #define DOMAIN_MAX 253
+/* a lookup that the system's resolver could not complete over TCP: its
+ * check is not made (truncated_failed()) */
+#define LOOKUP_NOT_MADE (-3)
 
 #define RFC_8461 "RFC 8461 \xc2\xa7"
 #define RFC_8460 "RFC 8460 \xc2\xa7"
@@ -381,19 +384,64 @@ tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
 }
 
 /*
+ * Say in d why the answer to qname/type (its type's name tname), which
+ * the server at from truncated over UDP, could not be had over TCP
+ * either (why), and return what the lookup gives its check. With
+ * --server, a server that senders' resolvers ask (the domain's own,
+ * say): they cannot read the answer either, a failure (-1). Else the
+ * system's resolver, which senders do not ask: a fault of this host's
+ * resolver, so the check is not made (LOOKUP_NOT_MADE), as the wildcard
+ * test is not when that resolver refuses TCP.
+ */
+static int
+truncated_failed(const struct domain_check *dc, const char *qname,
+                 const char *tname, const ldns_rdf *from, const char *why,
+                 struct diag *d)
+{
+	char tail[CHECK_MSG_MAX], *addr;
+	int rc = -1;
+
+	if (dc->ctx->o->server != NULL) {
+		str_copy(tail, sizeof(tail),
+		         "senders cannot read it either when it does not fit "
+		         "in UDP (512 bytes without EDNS, usually 1232 with "
+		         "it); the server must answer over TCP too, as RFC "
+		         "7766 requires");
+	} else {
+		addr = ldns_rdf2str(from);
+		snprintf(tail, sizeof(tail),
+		         "not checked, as the resolver asked is this host's "
+		         "(%s, from /etc/resolv.conf), not the senders': let "
+		         "it answer over TCP too (RFC 7766), or run check "
+		         "--server <an authoritative server of the zone>",
+		         addr ? addr : "?");
+		free(addr);
+		rc = LOOKUP_NOT_MADE;
+	}
+	diag_error(d,
+	           "DNS query %s %s: the answer over UDP was truncated, and "
+	           "asking again over TCP failed (%s): %s",
+	           qname, tname, why, tail);
+	return rc;
+}
+
+/*
  * The answer *pkt to qname/type came over UDP truncated (TC): ask again
  * over TCP, as a sender's resolver library does (RFC 7766 section 5), of
  * the server that answered. Returns 0 with *pkt replaced by the answer
- * over TCP, or -1 with *pkt freed (NULL) and the reason in d: the server
- * answers, and only over TCP does it fail, which senders fail on too.
+ * over TCP, or -1 or LOOKUP_NOT_MADE (truncated_failed()) with *pkt
+ * freed (NULL) and the reason in d.
  */
 static int
-truncated_again(const ldns_resolver *res, const ldns_rdf *name,
+truncated_again(const struct domain_check *dc, const ldns_rdf *name,
                 const char *qname, ldns_rr_type type, ldns_pkt **pkt,
                 struct diag *d)
 {
-	ldns_rdf *from = ldns_rdf_clone(ldns_pkt_answerfrom(*pkt));
+	/* ldns_rdf_clone() takes no NULL */
+	const ldns_rdf *af = ldns_pkt_answerfrom(*pkt);
+	ldns_rdf *from = af != NULL ? ldns_rdf_clone(af) : NULL;
 	char *tname = ldns_rr_type2str(type);
+	const char *tn = tname ? tname : "?";
 	struct diag why;
 	int rc = -1;
 
@@ -401,33 +449,34 @@ truncated_again(const ldns_resolver *res, const ldns_rdf *name,
 	ldns_pkt_free(*pkt);
 	*pkt = NULL;
 	if (from == NULL)
-		diag_error(&why, "ldns did not say which server answered");
-	else
-		rc = tcp_ask(from, ldns_resolver_port(res), name, type, pkt,
-		             &why);
-	if (rc < 0)
 		diag_error(d,
 		           "DNS query %s %s: the answer over UDP was "
-		           "truncated, and asking again over TCP failed (%s): "
-		           "senders asking without EDNS cannot read it either; "
-		           "the resolver must answer over TCP too, as RFC 7766 "
-		           "requires",
-		           qname, tname ? tname : "?", why.error);
+		           "truncated, and it cannot be asked again over TCP: "
+		           "%s",
+		           qname, tn,
+		           af == NULL ? "ldns did not say which server answered"
+		                      : "out of memory");
+	else if (tcp_ask(from, ldns_resolver_port(dc->res), name, type, pkt,
+	                 &why) == 0)
+		rc = 0;
+	else
+		rc = truncated_failed(dc, qname, tn, from, why.error, d);
 	ldns_rdf_deep_free(from);
 	free(tname);
 	return rc;
 }
 
 /*
- * Ask res for name/type, over UDP, and over TCP again for a truncated
- * answer. Returns 0 and the answer in *pkt (NOERROR or NXDOMAIN; the
- * caller frees it), -1 with the reason in d for another rcode or for a
- * truncated answer that TCP could not complete, or -2 when no answer
- * came at all.
+ * Ask dc's resolver for name/type, over UDP, and over TCP again for a
+ * truncated answer. Returns 0 and the answer in *pkt (NOERROR or
+ * NXDOMAIN; the caller frees it), -1 with the reason in d for another
+ * rcode or for a truncated answer that TCP could not complete,
+ * LOOKUP_NOT_MADE (with the reason) when it was the system's resolver
+ * that could not (truncated_failed()), or -2 when no answer came at all.
  */
 static int
-dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
-          ldns_pkt **pkt, struct diag *d)
+dns_query(const struct domain_check *dc, const ldns_rdf *name,
+          ldns_rr_type type, ldns_pkt **pkt, struct diag *d)
 {
 	ldns_status s;
 	ldns_pkt_rcode rc;
@@ -435,17 +484,18 @@ dns_query(ldns_resolver *res, const ldns_rdf *name, ldns_rr_type type,
 	int ret = -2;
 
 	*pkt = NULL;
-	s = ldns_resolver_query_status(pkt, res, name, type, LDNS_RR_CLASS_IN,
-	                               LDNS_RD);
+	s = ldns_resolver_query_status(pkt, dc->res, name, type,
+	                               LDNS_RR_CLASS_IN, LDNS_RD);
 	if (s != LDNS_STATUS_OK || *pkt == NULL) {
 		diag_error(d, "DNS query %s failed: %s", qname ? qname : "?",
 		           ldns_get_errorstr_by_id(s));
 		goto fail;
 	}
-	ret = -1;
 	if (ldns_pkt_tc(*pkt) &&
-	    truncated_again(res, name, qname ? qname : "?", type, pkt, d) < 0)
+	    (ret = truncated_again(dc, name, qname ? qname : "?", type, pkt,
+	                           d)) < 0)
 		goto fail;
+	ret = -1;
 	rc = ldns_pkt_get_rcode(*pkt);
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
 		ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
@@ -544,13 +594,15 @@ txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
  * The TXT records at name, CNAME chains followed (through further
  * queries when the server did not include the target's records).
  * Returns 0 (txts may be empty: no record or no such name), or -1 (-2:
- * the server did not answer) with the reason in d. *bad counts records
- * whose RDATA was unusable. With last not NULL, *last receives the last
- * answer (the caller frees it), or NULL when there is none.
+ * the server did not answer; LOOKUP_NOT_MADE: see dns_query()) with the
+ * reason in d. *bad counts records whose RDATA was unusable. With last
+ * not NULL, *last receives the last answer (the caller frees it), or
+ * NULL when there is none.
  */
 static int
-txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
-           struct strlist *chain, size_t *bad, struct diag *d, ldns_pkt **last)
+txt_lookup(const struct domain_check *dc, const char *name,
+           struct strlist *txts, struct strlist *chain, size_t *bad,
+           struct diag *d, ldns_pkt **last)
 {
 	char fqdn[DOMAIN_MAX + 32];
 	ldns_rdf *cur;
@@ -568,7 +620,7 @@ txt_lookup(ldns_resolver *res, const char *name, struct strlist *txts,
 		return -1;
 	}
 	for (q = 0; again && q < CHECK_CNAME_HOPS; q++) {
-		rc = dns_query(res, cur, LDNS_RR_TYPE_TXT, &pkt, d);
+		rc = dns_query(dc, cur, LDNS_RR_TYPE_TXT, &pkt, d);
 		if (rc < 0)
 			break;
 		again = txt_answer(pkt, &cur, txts, chain, bad);
@@ -648,8 +700,8 @@ txts_same(const struct strlist *a, const struct strlist *b)
  * tell).
  */
 static int
-from_wildcard(ldns_resolver *res, const char *name, const struct strlist *txts,
-              const struct strlist *chain)
+from_wildcard(const struct domain_check *dc, const char *name,
+              const struct strlist *txts, const struct strlist *chain)
 {
 	struct strlist probe = {0}, pchain = {0};
 	char pname[DNS_NAME_MAX + 16];
@@ -661,7 +713,7 @@ from_wildcard(ldns_resolver *res, const char *name, const struct strlist *txts,
 	if ((chain->n == 0 && txts->n == 0) ||
 	    dns_probe_name(name, pname, sizeof(pname)) == -1)
 		return 0;
-	same = txt_lookup(res, pname, &probe, &pchain, &bad, &d, NULL) == 0;
+	same = txt_lookup(dc, pname, &probe, &pchain, &bad, &d, NULL) == 0;
 	if (chain->n > 0)
 		same = same && pchain.n > 0 &&
 		       strcasecmp(pchain.v[0], chain->v[0]) == 0;
@@ -675,21 +727,21 @@ from_wildcard(ldns_resolver *res, const char *name, const struct strlist *txts,
 /* Are the TXT records txts at name, reached by chain (CNAMEs
  * followed), a wildcard's? */
 static int
-wildcard_txt(ldns_resolver *res, const char *name, const struct strlist *txts,
-             const struct strlist *chain)
+wildcard_txt(const struct domain_check *dc, const char *name,
+             const struct strlist *txts, const struct strlist *chain)
 {
-	return chain->n == 0 && from_wildcard(res, name, txts, chain);
+	return chain->n == 0 && from_wildcard(dc, name, txts, chain);
 }
 
 /* Is the CNAME at name, the first link of chain, a wildcard's? Asked
  * only when name is a CNAME. */
 static int
-cname_from_wildcard(ldns_resolver *res, const char *name,
+cname_from_wildcard(const struct domain_check *dc, const char *name,
                     const struct strlist *chain)
 {
 	const struct strlist none = {0};
 
-	return chain->n > 0 && from_wildcard(res, name, &none, chain);
+	return chain->n > 0 && from_wildcard(dc, name, &none, chain);
 }
 
 /* --------------------------------- 1b. a domain a wildcard answers */
@@ -771,6 +823,14 @@ check_wildcard_domain(struct domain_check *dc)
 
 /* ------------------------------------------------- 1. the STS record */
 
+/* The status of a check whose lookup failed with rc: a warning when the
+ * check could not be made (LOOKUP_NOT_MADE), else a failure. */
+static enum check_status
+lookup_failed_status(int rc)
+{
+	return rc == LOOKUP_NOT_MADE ? CHECK_WARN : CHECK_FAIL;
+}
+
 /* Report the CNAME chain of name, if any: a delegation (RFC 8461
  * section 8.2), or with wild a wildcard's CNAME, which senders follow
  * all the same. */
@@ -830,7 +890,7 @@ none_or_several(struct domain_check *dc, const struct strlist *txts,
 	}
 	why = wild ? "reached through a wildcard's CNAME: the name does "
 	             "not exist"
-	      : wildcard_txt(dc->res, name, txts, chain)
+	      : wildcard_txt(dc, name, txts, chain)
 	          ? "a wildcard's: the name does not exist"
 	          : NULL;
 	if (txts->n > 0)
@@ -895,16 +955,16 @@ check_sts_record(struct domain_check *dc)
 
 	diag_init(&d);
 	snprintf(name, sizeof(name), "_mta-sts.%s", rep->domain);
-	rc = txt_lookup(dc->res, name, &txts, &chain, &bad, &d, &last);
+	rc = txt_lookup(dc, name, &txts, &chain, &bad, &d, &last);
 	sts_answer_facts(dc, last, name, &chain);
 	ldns_pkt_free(last);
 	if (rc < 0) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
-		          d.error);
+		check_add(rep, lookup_failed_status(rc), "sts-record",
+		          RFC_8461 "3.1", "%s", d.error);
 		dc->dns_down = rc == -2;
 		goto out;
 	}
-	wild = cname_from_wildcard(dc->res, name, &chain);
+	wild = cname_from_wildcard(dc, name, &chain);
 	report_chain(rep, name, "sts-delegation", &chain, wild);
 	check_lookalikes(rep, &txts, name, &sts_kind);
 	if (bad > 0)
@@ -955,7 +1015,7 @@ host_addresses(struct domain_check *dc, const char *host, struct strlist *addrs,
 		return -1;
 	}
 	for (size_t t = 0; t < 2 && rc == 0; t++) {
-		rc = dns_query(dc->res, name, types[t], &pkt, d) < 0 ? -1 : 0;
+		rc = dns_query(dc, name, types[t], &pkt, d) < 0 ? -1 : 0;
 		if (rc == 0)
 			answer_names(pkt, types[t], addrs);
 		ldns_pkt_free(pkt);
@@ -1310,15 +1370,17 @@ check_mx(struct domain_check *dc)
 	ldns_rdf *dn;
 	ldns_pkt *pkt;
 	struct diag d;
+	int rc = -1;
 
 	if (dc->policy == NULL || dc->policy->mode == POLICY_MODE_NONE)
 		return;
 	diag_init(&d);
 	snprintf(name, sizeof(name), "%s.", dc->rep->domain);
 	dn = ldns_dname_new_frm_str(name);
-	if (dn == NULL || dns_query(dc->res, dn, LDNS_RR_TYPE_MX, &pkt, &d)) {
-		check_add(dc->rep, CHECK_FAIL, "mx-coverage", RFC_8461 "4.1",
-		          "MX lookup failed: %s",
+	if (dn == NULL ||
+	    (rc = dns_query(dc, dn, LDNS_RR_TYPE_MX, &pkt, &d)) < 0) {
+		check_add(dc->rep, lookup_failed_status(rc), "mx-coverage",
+		          RFC_8461 "4.1", "MX lookup failed: %s",
 		          d.error[0] ? d.error : "bad name");
 		ldns_rdf_deep_free(dn);
 		return;
@@ -1388,16 +1450,17 @@ check_tlsrpt(struct domain_check *dc)
 	char name[DOMAIN_MAX + 16];
 	size_t bad;
 	struct diag d;
-	int wild;
+	int wild, rc;
 
 	diag_init(&d);
 	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
-	if (txt_lookup(dc->res, name, &txts, &chain, &bad, &d, NULL) < 0) {
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
-		          d.error);
+	rc = txt_lookup(dc, name, &txts, &chain, &bad, &d, NULL);
+	if (rc < 0) {
+		check_add(rep, lookup_failed_status(rc), "tlsrpt", RFC_8460 "3",
+		          "%s", d.error);
 		goto out;
 	}
-	wild = cname_from_wildcard(dc->res, name, &chain);
+	wild = cname_from_wildcard(dc, name, &chain);
 	report_chain(rep, name, "tlsrpt-delegation", &chain, wild);
 	check_lookalikes(rep, &txts, name, &tlsrpt_kind);
 	if (select_records(&txts, &tlsrpt_kind, &sel))

@@ -1,11 +1,14 @@
 /*
  * silent-server - a misbehaving DNS server on 127.0.0.1 TCP PORT for the
- * fault tests. Usage: silent-server PORT [MODE [KEY]]; runs until killed
- * and prints "ready" once listening. Queries that come over UDP on the
- * same port (if it is free for UDP too) are answered at once, in every
- * mode, as rcode=0 answers them: for a client (check) that asks its
- * first questions over UDP and the next ones over TCP. The first modes
- * answer one request per connection and close it; MODE:
+ * fault tests. Usage: silent-server [ADDR#]PORT [MODE [KEY]]; runs until
+ * killed and prints "ready" once listening. ADDR, an IPv4 address, is
+ * listened on instead of 127.0.0.1 (a nameserver of a resolv.conf, which
+ * takes no port but 53, at an address of the test's own). Queries that
+ * come over UDP on the same port (if it is free for UDP too) are
+ * answered at once, in every mode, as rcode=0 answers them: for a client
+ * (check) that asks its first questions over UDP and the next ones over
+ * TCP. The first modes answer one request per connection and close it;
+ * MODE:
  *   silent    accept connections and never answer (the default)
  *   echo      answer each request with itself, QR set: a forged reply
  *             whose TSIG RR is the request's own
@@ -1395,25 +1398,47 @@ serve_udp_only(const struct sockaddr_in *sin, const char *mode)
 		answer_udp(u, mode);
 }
 
+/* Parse "[ADDR#]PORT" into sin (127.0.0.1 without ADDR). Returns 0, or
+ * -1 if it is not one. */
+static int
+listen_address(const char *arg, struct sockaddr_in *sin)
+{
+	const char *hash = strchr(arg, '#');
+	char addr[INET_ADDRSTRLEN];
+	long port;
+	char *end;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (hash != NULL) {
+		if ((size_t)(hash - arg) >= sizeof(addr))
+			return -1;
+		memcpy(addr, arg, (size_t)(hash - arg));
+		addr[hash - arg] = '\0';
+		if (inet_pton(AF_INET, addr, &sin->sin_addr) != 1)
+			return -1;
+		arg = hash + 1;
+	}
+	port = strtol(arg, &end, 10);
+	if (*end != '\0' || port <= 0 || port > 65535)
+		return -1;
+	sin->sin_port = htons((unsigned short)port);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
 	const char *mode = argc > 2 ? argv[2] : "silent";
 	int fd, u, one = 1, updated = 0;
-	long port;
-	char *end;
 
 	if (argc < 2 || argc > 4 || (argc == 4 && key_parse(argv[3]) == -1))
 		return 2;
 	signal(SIGPIPE, SIG_IGN); /* a client gone is not our end */
-	port = strtol(argv[1], &end, 10);
-	if (*end != '\0' || port <= 0 || port > 65535)
+	if (listen_address(argv[1], &sin) == -1)
 		return 2;
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	sin.sin_port = htons((unsigned short)port);
 	if (strcmp(mode, "udp-only") == 0)
 		return serve_udp_only(&sin, "rcode=0");
 	if (strcmp(mode, "udp-truncated") == 0)
