@@ -41,15 +41,35 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
+int
+dir_shared(int dfd, const struct stat *st, struct acl_who *aw)
+{
+	memset(aw, 0, sizeof(*aw));
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return 1;
+	/* the group's and others' write is the mode's own; a user or a
+	 * group of any name may hold the link's owner */
+	if (acl_who_read(dfd, NULL, st, ACL_PERM_WRITE, acl_root_or_runner,
+	                 aw) == -1)
+		return -1;
+	return aw->named || aw->group;
+}
+
 enum dir_trust
-link_trust(const struct stat *dst, const struct stat *lst)
+link_trust(int dfd, const struct stat *dst, const struct stat *lst)
 {
 	enum dir_trust why = dir_trust(dst);
+	struct acl_who aw;
+	int shared;
 
-	if (why == DIR_TRUSTED && (dst->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
-	    lst->st_uid != 0 && lst->st_uid != geteuid())
-		return DIR_LINK_FOREIGN;
-	return why;
+	/* root's or this user's link: whoever else may write there, it
+	 * is not theirs (the directory's ACL need not be read) */
+	if (why != DIR_TRUSTED || lst->st_uid == 0 || lst->st_uid == geteuid())
+		return why;
+	shared = dir_shared(dfd, dst, &aw);
+	if (shared == -1)
+		return DIR_LINK_UNREAD;
+	return shared ? DIR_LINK_FOREIGN : DIR_TRUSTED;
 }
 
 /* fd (or -1, errno set), its status into *st; closed when that cannot
@@ -283,7 +303,9 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 	if ((st->st_mode & S_IWOTH) != 0)
 		return "others";
 	/* the directory open as dfd, not what a path names by now */
-	if (acl_write_read(dfd, NULL, st, &aw) == -1 || !aw.acl)
+	if (acl_who_read(dfd, NULL, st, ACL_PERM_WRITE, acl_root_or_runner,
+	                 &aw) == -1 ||
+	    !aw.acl)
 		return "its group";
 	if (aw.named && aw.nfs4)
 		snprintf(out, size, "%s, whom its NFSv4 ACL's entry %u lets,",
@@ -294,6 +316,8 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 	else if (aw.named)
 		snprintf(out, size, "user %s, whom its ACL names,",
 		         user_shown((uid_t)aw.named_id, who, sizeof(who)));
+	else if (aw.nfs4)
+		snprintf(out, size, "its group, whom its NFSv4 ACL lets,");
 	else
 		snprintf(out, size, "%sthe users or groups its ACL names",
 		         aw.group ? "its group, or " : "");
@@ -301,15 +325,32 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 }
 
 const char *
+dir_writers_words(int dfd, const struct stat *st, char *out, size_t size)
+{
+	char writers[192], why[128];
+	struct acl_who aw;
+
+	if (dir_shared(dfd, st, &aw) == -1)
+		snprintf(out, size,
+		         "has an ACL that cannot be read (%s), so who may "
+		         "write it cannot be told (mode %04o)",
+		         acl_unread_why(&aw, errno, why, sizeof(why)),
+		         (unsigned)(st->st_mode & 07777));
+	else
+		snprintf(out, size, "%s may write (mode %04o)",
+		         dir_writers_shown(dfd, st, writers, sizeof(writers)),
+		         (unsigned)(st->st_mode & 07777));
+	return out;
+}
+
+const char *
 link_foreign_words(int dfd, const struct stat *dst, const struct stat *lst,
                    char *out, size_t size)
 {
-	char writers[192], who[128];
+	char writers[320], who[128];
 
-	snprintf(out, size,
-	         "%s may write (mode %04o), and the link belongs to %s",
-	         dir_writers_shown(dfd, dst, writers, sizeof(writers)),
-	         (unsigned)(dst->st_mode & 07777),
+	snprintf(out, size, "%s, and the link belongs to %s",
+	         dir_writers_words(dfd, dst, writers, sizeof(writers)),
 	         user_shown(lst->st_uid, who, sizeof(who)));
 	return out;
 }
@@ -436,7 +477,7 @@ walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 
 	if (fstat(w->fd, &dst) == -1)
 		return w->ops->fail(w, name, errno);
-	why = link_trust(&dst, lst);
+	why = link_trust(w->fd, &dst, lst);
 	if (why != DIR_TRUSTED)
 		return w->ops->refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
