@@ -329,17 +329,26 @@ acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
 }
 
 int
+acl_smb_check(int fd, const char *path, struct acl_who *aw)
+{
+	int smb = on_smb_mount(fd, path);
+
+	if (smb == 1)
+		return acl_smb_refused(fd, path, aw);
+	return smb;
+}
+
+int
 acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
 	ssize_t n;
-	int smb;
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
-	if ((smb = on_smb_mount(fd, path)) != 0)
-		return smb == 1 ? acl_smb_refused(fd, path, aw) : -1;
+	if (acl_smb_check(fd, path, aw) == -1)
+		return -1;
 	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		/* no POSIX ACL: a file system without ACLs, or one whose

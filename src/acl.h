@@ -112,6 +112,14 @@ struct acl_who {
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
 
+/* Whether the file open as fd (-1: path, links followed) is on an SMB
+ * (CIFS) mount, whose server enforces what the client's mode and sticky
+ * bit need not show (the mount's dir_mode may make them up), as
+ * acl_who_read() refuses it. Returns 0 when it is not; -1 with errno
+ * ENOTSUP (aw->model, aw->xattr set) when it is, or the error of
+ * fstatfs(2) (statfs(2)) when that cannot be told. */
+int acl_smb_check(int fd, const char *path, struct acl_who *aw);
+
 /* A pass for acl_who_read(): a named user entry of root or of the user
  * running mta-sts-sync, who may read the file anyway; never a group,
  * whose other members may not be trusted. */

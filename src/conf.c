@@ -2247,7 +2247,9 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
  * u:deploy:rwx, the usual grant to a deploy user, leaves a root:root
  * file of mode 0775), but root, the running user or a trusted group.
  * With sticky_ok, a sticky directory passes: no one but an entry's owner
- * may replace an entry of it. lead and could as for group_refused().
+ * may replace an entry of it; but not on an SMB mount (acl_smb_check()),
+ * which is refused whatever its mode. lead and could as for
+ * group_refused().
  * Returns 0, or -1 with the reason in out.
  */
 static int
@@ -2257,8 +2259,13 @@ writers_check(const char *lead, const char *could, const char *path, int fd,
 {
 	struct acl_who aw;
 
+	memset(&aw, 0, sizeof(aw));
+	/* an SMB mount's sticky bit may be its dir_mode, that nobody
+	 * enforces: refused before the sticky bit is trusted */
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
-		return 0;
+		return acl_smb_check(fd, path, &aw) == -1
+		           ? acl_unread(lead, path, &aw, errno, w, out, len)
+		           : 0;
 	if (acl_write_read(fd, path, st, &aw) == -1)
 		return acl_unread(lead, path, &aw, errno, w, out, len);
 	if (w->own_groups && aw.group && !group_trusted(st->st_gid))

@@ -4070,6 +4070,13 @@ test_acl_smb_mount(void)
 	model_refused("smbdir/a.conf", NULL, "/smbdir",
 	              "/smbdir: it is on an SMB (CIFS) mount",
 	              "a directory on an SMB mount on the way");
+	/* its sticky bit may be the mount's dir_mode, that nobody
+	 * enforces: before, it passed */
+	chmod(tpath("smbdir"), 01777);
+	model_refused("smbdir/a.conf", NULL, "/smbdir",
+	              "/smbdir: it is on an SMB (CIFS) mount",
+	              "a sticky directory on an SMB mount on the way");
+	chmod(tpath("smbdir"), 0755);
 	write_file("smb.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	key_model_refused(
