@@ -94,6 +94,9 @@ static const char *fake_model_at, *fake_model_xattr;
 static const unsigned char *fake_model_blob;
 static size_t fake_model_len;
 static int fake_smb;
+/* fstatfs(2) and statfs(2) of the file fake_model_at names fail with
+ * it (0: they do not). */
+static int fake_statfs_errno;
 
 /* Whether path (a descriptor's /proc/self/fd path: its file's) ends
  * with fake_model_at. */
@@ -150,6 +153,10 @@ fstatfs(int fd, struct statfs *sf)
 	if (syscall(SYS_fstatfs, fd, sf) == -1)
 		return -1;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (fake_statfs_errno != 0 && fake_model_file(p)) {
+		errno = fake_statfs_errno;
+		return -1;
+	}
 	if (fake_smb && fake_model_file(p))
 		sf->f_type = (__fsword_t)0xFE534D42u;
 	return 0;
@@ -161,6 +168,10 @@ statfs(const char *path, struct statfs *sf)
 {
 	if (syscall(SYS_statfs, path, sf) == -1)
 		return -1;
+	if (fake_statfs_errno != 0 && fake_model_file(path)) {
+		errno = fake_statfs_errno;
+		return -1;
+	}
 	if (fake_smb && fake_model_file(path))
 		sf->f_type = (__fsword_t)0xFE534D42u;
 	return 0;
@@ -4093,6 +4104,45 @@ test_acl_smb_mount(void)
 	rmdir(tpath("smbdir"));
 }
 
+/*
+ * A key file of mode 0600 whose readers cannot be told, its file
+ * system's type unread (fstatfs(2) or statfs(2) failing with EIO), is
+ * refused, saying why: before, keyfile_acl_other_words() found no words
+ * for a failure other than an SMB or NFSv4 one, and the key passed.
+ */
+static void
+test_key_readers_unknown(void)
+{
+	char buf[2 * PATH_MAX + 512];
+	int fd;
+
+	write_file("eio.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	fd = open(tpath("eio.key"), O_RDONLY | O_CLOEXEC);
+	fake_model_at = "/eio.key";
+	fake_statfs_errno = EIO;
+	keyfile_acl_other_words(fd, tpath("eio.key"), 0100600, getegid(), buf,
+	                        sizeof(buf));
+	like(buf,
+	     "is not trusted, as who may read it cannot be told: its ACL, or "
+	     "the kind of its file system, could not be looked at "
+	     "(Input/output error)",
+	     "key readers unknown: refused, saying why");
+	keyfile_acl_other_words(-1, tpath("eio.key"), 0100600, getegid(), buf,
+	                        sizeof(buf));
+	like(buf, "(Input/output error)",
+	     "key readers unknown: refused by name too");
+	fake_statfs_errno = 0;
+	keyfile_acl_other_words(fd, tpath("eio.key"), 0100600, getegid(), buf,
+	                        sizeof(buf));
+	ok(buf[0] == '\0',
+	   "key readers unknown: passes once they are known (%s)", buf);
+	fake_model_at = NULL;
+	if (fd != -1)
+		close(fd);
+	unlink(tpath("eio.key"));
+}
+
 /* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
 static const char *
 protected_symlinks_setting(void)
@@ -4483,6 +4533,7 @@ test_modes(void)
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
 	test_acl_smb_mount();
+	test_key_readers_unknown();
 }
 
 /* Replace every "%s" in text (of size) with s. */
