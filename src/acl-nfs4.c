@@ -204,15 +204,15 @@ letters_put(unsigned v, const struct nfs4_letter *t, size_t nt, char **p)
 }
 
 /*
- * Entry number i of ace, its principal who (printable), as
- * nfs4_getfacl(1) shows it ("A:g:deploy@example.com:rwaxtcy") into
- * aw->nfs4_spec, and whether nfs4_setfacl -x would take it so: every
- * bit with a letter, and the whole principal, of no character that a
- * shell or the spec would read otherwise.
+ * The entry ace, its principal who (printable), as nfs4_getfacl(1) shows
+ * it ("A:g:deploy@example.com:rwaxtcy") into spec (size bytes). Returns
+ * whether nfs4_setfacl -x would take it so: every bit with a letter, and
+ * the whole principal, of no character that a shell or the spec would
+ * read otherwise.
  */
-static void
-nfs4_spec_put(unsigned i, const struct nfs4_ace *ace, const char *who,
-              struct acl_who *aw)
+static int
+nfs4_spec_put(const struct nfs4_ace *ace, const char *who, char *spec,
+              size_t size)
 {
 	char flags[32], mask[32], *f = flags, *m = mask;
 	unsigned fleft, mleft;
@@ -236,10 +236,8 @@ nfs4_spec_put(unsigned i, const struct nfs4_ace *ace, const char *who,
 	for (const char *c = who; *c != '\0'; c++)
 		exact &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		         (*c >= '0' && *c <= '9') || strchr("@._-", *c) != NULL;
-	snprintf(aw->nfs4_spec, sizeof(aw->nfs4_spec), "A:%s:%s:%s", flags, who,
-	         mask);
-	aw->nfs4_spec_exact = exact;
-	aw->nfs4_entry = i;
+	snprintf(spec, size, "A:%s:%s:%s", flags, who, mask);
+	return exact;
 }
 
 /*
@@ -258,7 +256,27 @@ nfs4_named_add(unsigned i, const struct nfs4_ace *ace, const char *who,
 	aw->named_id = id;
 	aw->nfs4_everyone = everyone;
 	str_copy(aw->nfs4_who, sizeof(aw->nfs4_who), who);
-	nfs4_spec_put(i, ace, who, aw);
+	aw->nfs4_spec_exact =
+	    nfs4_spec_put(ace, who, aw->nfs4_spec, sizeof(aw->nfs4_spec));
+	aw->nfs4_entry = i;
+}
+
+/*
+ * Count the allowing entry i of ace, GROUP@ or one naming the file's own
+ * group (who, printable), as the group's in aw (aw->group), the first
+ * kept (aw->nfs4_group_entry, its spec): that is the entry to take out,
+ * where the mode's group bits need not show it.
+ */
+static void
+nfs4_group_add(unsigned i, const struct nfs4_ace *ace, const char *who,
+               struct acl_who *aw)
+{
+	aw->group = 1;
+	if (aw->nfs4_group_entry != 0)
+		return;
+	aw->nfs4_group_entry = i;
+	aw->nfs4_group_exact = nfs4_spec_put(ace, who, aw->nfs4_group_spec,
+	                                     sizeof(aw->nfs4_group_spec));
 }
 
 /*
@@ -279,11 +297,11 @@ nfs4_ace_judge(unsigned i, const struct nfs4_ace *ace, const struct stat *st,
 
 	if (who_is(ace->who, ace->wholen, "OWNER@"))
 		return;
+	str_printable((const char *)ace->who, ace->wholen, who, sizeof(who));
 	if (who_is(ace->who, ace->wholen, "GROUP@")) {
-		aw->group = 1;
+		nfs4_group_add(i, ace, who, aw);
 		return;
 	}
-	str_printable((const char *)ace->who, ace->wholen, who, sizeof(who));
 	if (ace->wholen > 0 && ace->who[ace->wholen - 1] == '@') {
 		nfs4_named_add(i, ace, who, ACL_ID_NONE, 1, aw);
 		return;
@@ -297,7 +315,7 @@ nfs4_ace_judge(unsigned i, const struct nfs4_ace *ace, const struct stat *st,
 		id = who_id(raw, is_group, st);
 	}
 	if (id != ACL_ID_NONE && is_group && id == (unsigned)st->st_gid) {
-		aw->group = 1;
+		nfs4_group_add(i, ace, who, aw);
 		return;
 	}
 	if (id != ACL_ID_NONE && pass != NULL && pass(is_group, id))

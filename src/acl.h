@@ -80,6 +80,13 @@ struct acl_who {
 	int nfs4_spec_exact;
 	char nfs4_who[96];
 	int nfs4_everyone;
+	/* the first entry that lets the file's group (GROUP@, or one
+	 * naming that group), its number (0: none) and spec, as nfs4_entry
+	 * and nfs4_spec are named's: the mode's group bits need not show
+	 * it, nor chmod g-w take it away */
+	unsigned nfs4_group_entry;
+	char nfs4_group_spec[192];
+	int nfs4_group_exact;
 	/* why an NFSv4 ACL is not understood (EBADMSG), or, E2BIG, its
 	 * size in bytes when more than ACL_NFS4_BYTES (0: it changed while
 	 * it was read) */
@@ -162,6 +169,11 @@ const char *acl_entry_shown(int is_group, unsigned id, char *out, size_t size);
  * Returns out. */
 const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
                          size_t size);
+
+/* The same for the entry of aw that lets the file's group
+ * (aw->nfs4_group_entry, not 0). Returns out. */
+const char *acl_nfs4_group_fix(const struct acl_who *aw, const char *ps,
+                               char *out, size_t size);
 
 /* Why acl_who_read() could not read or judge an ACL (its errno err,
  * aw), for a message: "it has an entry of unknown tag 0x40", "NFSv4 ACL

@@ -316,8 +316,13 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 	else if (aw.named)
 		snprintf(out, size, "user %s, whom its ACL names,",
 		         user_shown((uid_t)aw.named_id, who, sizeof(who)));
+	else if (aw.nfs4 && aw.nfs4_group_entry != 0 &&
+	         (st->st_mode & S_IWGRP) == 0)
+		snprintf(out, size,
+		         "its group, whom its NFSv4 ACL's entry %u lets,",
+		         aw.nfs4_group_entry);
 	else if (aw.nfs4)
-		snprintf(out, size, "its group, whom its NFSv4 ACL lets,");
+		return "its group";
 	else
 		snprintf(out, size, "%sthe users or groups its ACL names",
 		         aw.group ? "its group, or " : "");

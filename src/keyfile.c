@@ -24,6 +24,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "dirwalk.h"
 #include "lex.h"
 #include "tsig.h"
 #include "util.h"
@@ -274,6 +275,14 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
 		         acl_nfs4_fix(&aw, ps, fix, sizeof(fix)));
+	else if (rc == 0 && aw.nfs4 && aw.nfs4_group_entry != 0)
+		snprintf(
+		    buf, size,
+		    "has an NFSv4 ACL whose entry %u (%s) lets its group %s "
+		    "read or write it; %s",
+		    aw.nfs4_group_entry, aw.nfs4_group_spec,
+		    group_shown(gid, who, sizeof(who)),
+		    acl_nfs4_group_fix(&aw, ps, fix, sizeof(fix)));
 	else if (rc == 0 && aw.nfs4 && aw.group)
 		snprintf(
 		    buf, size,

@@ -18,6 +18,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -3786,8 +3787,8 @@ test_acl_nfs4_conf(void)
 	    {"an NFSv4 ACL whose GROUP@ may write a file that holds a key",
 	     {{0, 0x40, NFS4_W | NFS4_A, "GROUP@"}},
 	     1,
-	     "this file holds a TSIG secret but has an NFSv4 ACL that lets its "
-	     "group (GROUP@) read or write it; nfs4_setfacl -e "},
+	     "this file holds a TSIG secret but has an NFSv4 ACL whose entry 1 "
+	     "(A:g:GROUP@:wa) lets its group "},
 	    {"an NFSv4 ACL whose DELETE_CHILD for everyone is a file's",
 	     {{0, 0, NFS4_DCHILD, "EVERYONE@"}},
 	     1,
@@ -3958,6 +3959,103 @@ test_acl_nfs4_bounds(void)
 	                  "bytes, more than 65536)",
 	                  "an NFSv4 ACL larger than 64 KiB");
 	unlink(tpath("nfs.conf"));
+}
+
+/*
+ * A program of root's, mode 0755, of a group that is not trusted, whose
+ * NFSv4 ACL lets that group write it, through GROUP@ or an entry that
+ * names the group (by number, by name), is refused naming that entry and
+ * its nfs4_setfacl -x: before, the message quoted the mode ("mode 0755")
+ * and advised chmod g-w, which need not take the entry away.
+ */
+static void
+test_acl_nfs4_group(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0x40, NFS4_W | NFS4_A, "GROUP@"}};
+	const char *whos[] = {"GROUP@", "65534", "nogroup@localdomain"};
+	unsigned char buf[256];
+	char out[2048], want[512];
+	struct stat st;
+
+	if (geteuid() != 0 || getgrgid(65534) == NULL ||
+	    strcmp(getgrgid(65534)->gr_name, "nogroup") != 0) {
+		for (int i = 0; i < 6; i++)
+			ok(1, "# SKIP not root, or no group nogroup (65534)");
+		return;
+	}
+	write_file("nfsprog", "#!/bin/sh\n", 0755);
+	if (chown(tpath("nfsprog"), 0, 65534) == -1 ||
+	    chmod(tpath("nfsprog"), 0755) == -1)
+		printf("# nfsprog: %s\n", strerror(errno));
+	for (size_t i = 0; i < sizeof(whos) / sizeof(whos[0]); i++) {
+		e[0].who = whos[i];
+		nfs4_fake("/nfsprog", e, 1, buf, sizeof(buf), 0);
+		stat(tpath("nfsprog"), &st);
+		conf_trust_check(tpath("nfsprog"), -1, &st, CONF_TRUST_PROGRAM,
+		                 out, sizeof(out));
+		nfs4_fake_end();
+		snprintf(want, sizeof(want),
+		         "program has an NFSv4 ACL whose entry 1 (A:g:%s:wa) "
+		         "lets group nogroup (gid 65534) write it: any member "
+		         "could change the command mta-sts-sync runs "
+		         "(publish-command); nfs4_setfacl -x 'A:g:%s:wa' %s",
+		         whos[i], whos[i], tpath("nfsprog"));
+		like(out, want,
+		     "a program whose NFSv4 ACL lets its group write it (%s): "
+		     "that entry named",
+		     whos[i]);
+		ok(strstr(out, "chmod g-w") == NULL,
+		   "a program whose NFSv4 ACL lets its group write it (%s): no "
+		   "chmod g-w",
+		   whos[i]);
+	}
+	unlink(tpath("nfsprog"));
+}
+
+/*
+ * A key file of mode 0600 whose NFSv4 ACL lets its own group read it
+ * through an entry that names the group (by number, by name) is refused
+ * naming that entry and its nfs4_setfacl -x: before, the message said
+ * "GROUP@", which the ACL has none of.
+ */
+static void
+test_acl_nfs4_key_group(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	                            {0, 0x40, NFS4_R, ""}};
+	struct group *gr = getgrgid(getegid());
+	char num[16], named[300], want[1024], grp[128];
+	unsigned char buf[256];
+	struct tsig_key key;
+	struct diag d;
+
+	snprintf(num, sizeof(num), "%u", (unsigned)getegid());
+	snprintf(named, sizeof(named), "%s@localdomain",
+	         gr != NULL ? gr->gr_name : num);
+	write_file("nfsg.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	for (int i = 0; i < 2; i++) {
+		e[1].who = i == 0 ? num : named;
+		nfs4_fake("/nfsg.key", e, 2, buf, sizeof(buf), 0);
+		diag_init(&d);
+		ok(keyfile_load(tpath("nfsg.key"), NULL, &key, &d) == -1,
+		   "a key file whose NFSv4 ACL names its own group (%s): "
+		   "refused",
+		   e[1].who);
+		nfs4_fake_end();
+		snprintf(want, sizeof(want),
+		         "key file has an NFSv4 ACL whose entry 2 (A:g:%s:r) "
+		         "lets its group %s read or write it; nfs4_setfacl -x "
+		         "'A:g:%s:r' %s",
+		         e[1].who, group_shown(getegid(), grp, sizeof(grp)),
+		         e[1].who, tpath("nfsg.key"));
+		like(
+		    d.error, want,
+		    "a key file whose NFSv4 ACL names its own group (%s): that "
+		    "entry named, not GROUP@",
+		    e[1].who);
+	}
+	unlink(tpath("nfsg.key"));
 }
 
 /*
@@ -4532,6 +4630,8 @@ test_modes(void)
 	test_acl_nfs4_principals();
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
+	test_acl_nfs4_group();
+	test_acl_nfs4_key_group();
 	test_acl_smb_mount();
 	test_key_readers_unknown();
 }
