@@ -159,10 +159,11 @@ who_number(const char *who, unsigned *id)
  * The id the principal who (NUL-terminated; a group when is_group)
  * stands for, as far as it is certain: a number, or "name@domain" whose
  * name is, in the user or group database, that of root, of the running
- * user, or (a group) of root's, that user's or the file's own group (st):
- * the only ids that are not refused anyway. The domain is not checked:
- * the NFSv4 domain of the mount is not known here. Returns the id, or
- * ACL_ID_NONE.
+ * user, or (a group) of root's, that user's or the file's own group (st),
+ * or of a group that group_trusted() trusts (staff): the only ids that
+ * are not refused anyway, or judged as the file's group. The domain is
+ * not checked: the NFSv4 domain of the mount is not known here. Returns
+ * the id, or ACL_ID_NONE.
  */
 static unsigned
 who_id(const char *who, int is_group, const struct stat *st)
@@ -185,6 +186,9 @@ who_id(const char *who, int is_group, const struct stat *st)
 	for (size_t i = 0; i < n; i++)
 		if (id_named(is_group, cand[i], name))
 			return cand[i];
+	/* a trusted group by its name, as by its number */
+	if (is_group && group_named_trusted(name, &id))
+		return id;
 	return ACL_ID_NONE;
 }
 

@@ -127,37 +127,77 @@ link_target(int lfd, char *out, size_t size)
  * first, and the name read from it decides whether it is staff. */
 #define DIRWALK_ENTRY_MAX (1024 * 1024)
 
+/*
+ * Look user id (or, when name is not NULL, the user of that name) up in
+ * the user database into pw, or a group into gr when is_group, in buf
+ * (len bytes) first, then in a buffer grown as a large entry needs, up to
+ * DIRWALK_ENTRY_MAX bytes, left in *big (free it). Returns the entry
+ * found (pw or gr), or NULL.
+ */
+static void *
+db_lookup(int is_group, unsigned id, const char *name, struct passwd *pw,
+          struct group *gr, char *buf, size_t len, char **big)
+{
+	struct passwd *pwf = NULL;
+	struct group *grf = NULL;
+	int rc;
+
+	*big = NULL;
+	for (;;) {
+		if (is_group)
+			rc = name != NULL
+			         ? getgrnam_r(name, gr, buf, len, &grf)
+			         : getgrgid_r((gid_t)id, gr, buf, len, &grf);
+		else
+			rc = name != NULL
+			         ? getpwnam_r(name, pw, buf, len, &pwf)
+			         : getpwuid_r((uid_t)id, pw, buf, len, &pwf);
+		if (rc != ERANGE || len >= DIRWALK_ENTRY_MAX)
+			break;
+		len *= 2;
+		free(*big);
+		buf = *big = xmalloc(len);
+	}
+	if (rc != 0)
+		return NULL;
+	return is_group ? (void *)grf : (void *)pwf;
+}
+
 /* The name of user id, or of group id when is_group, printable, into
  * out (size bytes); "" when it has none, or its entry does not fit in
  * DIRWALK_ENTRY_MAX bytes. Returns out. */
 static const char *
 id_name(int is_group, unsigned id, char *out, size_t size)
 {
-	struct passwd pw, *pwf = NULL;
-	struct group gr, *grf = NULL;
+	struct passwd pw;
+	struct group gr;
 	const char *name = NULL;
-	char small[4096], *buf = small, *big = NULL;
-	size_t len = sizeof(small);
-	int rc;
+	char small[4096], *big;
 
-	for (;;) {
-		rc = is_group ? getgrgid_r((gid_t)id, &gr, buf, len, &grf)
-		              : getpwuid_r((uid_t)id, &pw, buf, len, &pwf);
-		if (rc != ERANGE || len >= DIRWALK_ENTRY_MAX)
-			break;
-		len *= 2;
-		free(big);
-		buf = big = xmalloc(len);
-	}
-	if (rc == 0 && is_group && grf != NULL)
-		name = grf->gr_name;
-	else if (rc == 0 && !is_group && pwf != NULL)
-		name = pwf->pw_name;
+	if (db_lookup(is_group, id, NULL, &pw, &gr, small, sizeof(small),
+	              &big) != NULL)
+		name = is_group ? gr.gr_name : pw.pw_name;
 	if (name == NULL)
 		name = "";
 	str_printable(name, strlen(name), out, size);
 	free(big);
 	return out;
+}
+
+int
+group_named_trusted(const char *name, unsigned *gid)
+{
+	struct group gr;
+	char small[4096], *big;
+	int found = 0;
+
+	if (db_lookup(1, 0, name, NULL, &gr, small, sizeof(small), &big) !=
+	    NULL) {
+		*gid = (unsigned)gr.gr_gid;
+		found = 1;
+	}
+	free(big);
+	return found && *gid != ACL_ID_NONE && group_trusted((gid_t)*gid);
 }
 
 int

@@ -122,6 +122,11 @@ const char *link_foreign_words(int dfd, const struct stat *dst,
  * write /usr/local, ahead of /usr/bin in root's PATH, anyway. */
 int group_trusted(gid_t gid);
 
+/* Whether the group of name name, in the group database, is one that
+ * group_trusted() trusts: its id into *gid. Returns 1, or 0 (no such
+ * group, or one not trusted). */
+int group_named_trusted(const char *name, unsigned *gid);
+
 /* Whether name is the name of user id, or of group id when is_group,
  * in the user or group database (an NFSv4 ACL names its principals). */
 int id_named(int is_group, unsigned id, const char *name);

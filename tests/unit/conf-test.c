@@ -4013,6 +4013,46 @@ test_acl_nfs4_group(void)
 }
 
 /*
+ * A program whose NFSv4 ACL lets group staff (trusted, as root's and the
+ * running user's are) write it passes whether the entry names staff by
+ * number or by name at a domain, as mta-sts-sync.conf(5) says: before,
+ * "staff@localdomain" was refused as a name of no certain id.
+ */
+static void
+test_acl_nfs4_staff(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	                            {0, 0x40, NFS4_W | NFS4_A, ""}};
+	struct group *gr = getgrnam("staff");
+	char num[16], out[2048];
+	unsigned char buf[256];
+	struct stat st;
+	int rc;
+
+	if (gr == NULL) {
+		for (int i = 0; i < 2; i++)
+			ok(1, "# SKIP no group staff");
+		return;
+	}
+	snprintf(num, sizeof(num), "%u", (unsigned)gr->gr_gid);
+	write_file("staffprog", "#!/bin/sh\n", 0755);
+	for (int i = 0; i < 2; i++) {
+		e[1].who = i == 0 ? num : "staff@localdomain";
+		nfs4_fake("/staffprog", e, 2, buf, sizeof(buf), 0);
+		stat(tpath("staffprog"), &st);
+		out[0] = '\0';
+		rc = conf_trust_check(tpath("staffprog"), -1, &st,
+		                      CONF_TRUST_PROGRAM, out, sizeof(out));
+		nfs4_fake_end();
+		ok(rc == 0,
+		   "a program whose NFSv4 ACL lets group staff write it, named "
+		   "%s: passes (%s)",
+		   e[1].who, out);
+	}
+	unlink(tpath("staffprog"));
+}
+
+/*
  * A key file of mode 0600 whose NFSv4 ACL lets its own group read it
  * through an entry that names the group (by number, by name) is refused
  * naming that entry and its nfs4_setfacl -x: before, the message said
@@ -4631,6 +4671,7 @@ test_modes(void)
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
 	test_acl_nfs4_group();
+	test_acl_nfs4_staff();
 	test_acl_nfs4_key_group();
 	test_acl_smb_mount();
 	test_key_readers_unknown();
