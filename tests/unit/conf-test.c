@@ -130,17 +130,7 @@ fake_model_read(const char *name, void *value, size_t size)
 	const unsigned char *b = fake_model_blob ? fake_model_blob : blob;
 	size_t len = fake_model_blob ? fake_model_len : sizeof(blob);
 
-	if (fake_model_xattr == NULL || strcmp(name, fake_model_xattr) != 0) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (size != 0 && size < len) {
-		errno = ERANGE;
-		return -1;
-	}
-	if (size != 0)
-		memcpy(value, b, len);
-	return (ssize_t)len;
+	return xattr_fake_give(fake_model_xattr, b, len, name, value, size);
 }
 
 /* fstatfs(2), as acl.c tells an SMB mount: the real call, but for the

@@ -56,17 +56,12 @@ fgetxattr(int fd, const char *name, void *value, size_t size)
 	    fstat(fd, &st) == -1 || st.st_dev != fake_nfs4_dev ||
 	    st.st_ino != fake_nfs4_ino)
 		return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
-	if (fake_nfs4_errno != 0 || strcmp(name, "system.nfs4_acl") != 0) {
-		errno = fake_nfs4_errno != 0 ? fake_nfs4_errno : ENOTSUP;
+	if (fake_nfs4_errno != 0) {
+		errno = fake_nfs4_errno;
 		return -1;
 	}
-	if (size != 0 && size < fake_nfs4_len) {
-		errno = ERANGE;
-		return -1;
-	}
-	if (size != 0)
-		memcpy(value, fake_nfs4, fake_nfs4_len);
-	return (ssize_t)fake_nfs4_len;
+	return xattr_fake_give("system.nfs4_acl", fake_nfs4, fake_nfs4_len,
+	                       name, value, size);
 }
 
 /* Give the directory dir the NFSv4 ACL of the n entries e (n 0: none,
