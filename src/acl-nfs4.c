@@ -159,10 +159,11 @@ who_number(const char *who, unsigned *id)
  * The id the principal who (NUL-terminated; a group when is_group)
  * stands for, as far as it is certain: a number, or "name@domain" whose
  * name is, in the user or group database, that of root, of the running
- * user, or (a group) of root's, that user's or the file's own group (st):
- * the only ids that are not refused anyway. The domain is not checked:
- * the NFSv4 domain of the mount is not known here. Returns the id, or
- * ACL_ID_NONE.
+ * user, or (a group) of root's, that user's or the file's own group (st),
+ * or of a group that group_trusted() trusts (staff): the only ids that
+ * are not refused anyway, or judged as the file's group. The domain is
+ * not checked: the NFSv4 domain of the mount is not known here. Returns
+ * the id, or ACL_ID_NONE.
  */
 static unsigned
 who_id(const char *who, int is_group, const struct stat *st)
@@ -185,6 +186,9 @@ who_id(const char *who, int is_group, const struct stat *st)
 	for (size_t i = 0; i < n; i++)
 		if (id_named(is_group, cand[i], name))
 			return cand[i];
+	/* a trusted group by its name, as by its number */
+	if (is_group && group_named_trusted(name, &id))
+		return id;
 	return ACL_ID_NONE;
 }
 
@@ -204,15 +208,15 @@ letters_put(unsigned v, const struct nfs4_letter *t, size_t nt, char **p)
 }
 
 /*
- * Entry number i of ace, its principal who (printable), as
- * nfs4_getfacl(1) shows it ("A:g:deploy@example.com:rwaxtcy") into
- * aw->nfs4_spec, and whether nfs4_setfacl -x would take it so: every
- * bit with a letter, and the whole principal, of no character that a
- * shell or the spec would read otherwise.
+ * The entry ace, its principal who (printable), as nfs4_getfacl(1) shows
+ * it ("A:g:deploy@example.com:rwaxtcy") into spec (size bytes). Returns
+ * whether nfs4_setfacl -x would take it so: every bit with a letter, and
+ * the whole principal, of no character that a shell or the spec would
+ * read otherwise.
  */
-static void
-nfs4_spec_put(unsigned i, const struct nfs4_ace *ace, const char *who,
-              struct acl_who *aw)
+static int
+nfs4_spec_put(const struct nfs4_ace *ace, const char *who, char *spec,
+              size_t size)
 {
 	char flags[32], mask[32], *f = flags, *m = mask;
 	unsigned fleft, mleft;
@@ -236,10 +240,8 @@ nfs4_spec_put(unsigned i, const struct nfs4_ace *ace, const char *who,
 	for (const char *c = who; *c != '\0'; c++)
 		exact &= (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
 		         (*c >= '0' && *c <= '9') || strchr("@._-", *c) != NULL;
-	snprintf(aw->nfs4_spec, sizeof(aw->nfs4_spec), "A:%s:%s:%s", flags, who,
-	         mask);
-	aw->nfs4_spec_exact = exact;
-	aw->nfs4_entry = i;
+	snprintf(spec, size, "A:%s:%s:%s", flags, who, mask);
+	return exact;
 }
 
 /*
@@ -258,7 +260,27 @@ nfs4_named_add(unsigned i, const struct nfs4_ace *ace, const char *who,
 	aw->named_id = id;
 	aw->nfs4_everyone = everyone;
 	str_copy(aw->nfs4_who, sizeof(aw->nfs4_who), who);
-	nfs4_spec_put(i, ace, who, aw);
+	aw->nfs4_spec_exact =
+	    nfs4_spec_put(ace, who, aw->nfs4_spec, sizeof(aw->nfs4_spec));
+	aw->nfs4_entry = i;
+}
+
+/*
+ * Count the allowing entry i of ace, GROUP@ or one naming the file's own
+ * group (who, printable), as the group's in aw (aw->group), the first
+ * kept (aw->nfs4_group_entry, its spec): that is the entry to take out,
+ * where the mode's group bits need not show it.
+ */
+static void
+nfs4_group_add(unsigned i, const struct nfs4_ace *ace, const char *who,
+               struct acl_who *aw)
+{
+	aw->group = 1;
+	if (aw->nfs4_group_entry != 0)
+		return;
+	aw->nfs4_group_entry = i;
+	aw->nfs4_group_exact = nfs4_spec_put(ace, who, aw->nfs4_group_spec,
+	                                     sizeof(aw->nfs4_group_spec));
 }
 
 /*
@@ -279,11 +301,11 @@ nfs4_ace_judge(unsigned i, const struct nfs4_ace *ace, const struct stat *st,
 
 	if (who_is(ace->who, ace->wholen, "OWNER@"))
 		return;
+	str_printable((const char *)ace->who, ace->wholen, who, sizeof(who));
 	if (who_is(ace->who, ace->wholen, "GROUP@")) {
-		aw->group = 1;
+		nfs4_group_add(i, ace, who, aw);
 		return;
 	}
-	str_printable((const char *)ace->who, ace->wholen, who, sizeof(who));
 	if (ace->wholen > 0 && ace->who[ace->wholen - 1] == '@') {
 		nfs4_named_add(i, ace, who, ACL_ID_NONE, 1, aw);
 		return;
@@ -297,7 +319,7 @@ nfs4_ace_judge(unsigned i, const struct nfs4_ace *ace, const struct stat *st,
 		id = who_id(raw, is_group, st);
 	}
 	if (id != ACL_ID_NONE && is_group && id == (unsigned)st->st_gid) {
-		aw->group = 1;
+		nfs4_group_add(i, ace, who, aw);
 		return;
 	}
 	if (id != ACL_ID_NONE && pass != NULL && pass(is_group, id))

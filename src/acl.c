@@ -329,17 +329,26 @@ acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
 }
 
 int
+acl_smb_check(int fd, const char *path, struct acl_who *aw)
+{
+	int smb = on_smb_mount(fd, path);
+
+	if (smb == 1)
+		return acl_smb_refused(fd, path, aw);
+	return smb;
+}
+
+int
 acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
              int (*pass)(int is_group, unsigned id), struct acl_who *aw)
 {
 	unsigned char buf[ACL_HEAD + ACL_ENTRY * ACL_ENTRIES_MAX];
 	ssize_t n;
-	int smb;
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
-	if ((smb = on_smb_mount(fd, path)) != 0)
-		return smb == 1 ? acl_smb_refused(fd, path, aw) : -1;
+	if (acl_smb_check(fd, path, aw) == -1)
+		return -1;
 	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))
 		/* no POSIX ACL: a file system without ACLs, or one whose
@@ -400,15 +409,50 @@ acl_named_shown(const struct acl_who *aw, char *out, size_t size)
 	return out;
 }
 
-const char *
-acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out, size_t size)
+/* "nfs4_setfacl -x 'SPEC' ps" for the NFSv4 entry number entry, spec
+ * (exact: as nfs4_setfacl -x takes it), else "nfs4_setfacl -e ps (take
+ * out entry N, SPEC)", appended to b. Returns 0, or -1 when b cannot
+ * hold it. */
+static int
+nfs4_remove_command(unsigned entry, const char *spec, int exact, const char *ps,
+                    struct buf *b)
+{
+	/* an NFSv4 entry by its text, which nfs4_setfacl -x matches */
+	if (exact)
+		return buf_printf(b, "nfs4_setfacl -x '%s' %s", spec, ps);
+	return buf_printf(b, "nfs4_setfacl -e %s (take out entry %u, %s)", ps,
+	                  entry, spec);
+}
+
+/* nfs4_remove_command() into out (size bytes; "" when it cannot hold
+ * it whole). Returns out. */
+static const char *
+nfs4_fix(unsigned entry, const char *spec, int exact, const char *ps, char *out,
+         size_t size)
 {
 	struct buf b;
 
 	buf_init(&b, size - 1);
-	str_copy(out, size, acl_remove_command(aw, ps, &b) == 0 ? b.data : "");
+	str_copy(out, size,
+	         nfs4_remove_command(entry, spec, exact, ps, &b) == 0 ? b.data
+	                                                              : "");
 	buf_free(&b);
 	return out;
+}
+
+const char *
+acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out, size_t size)
+{
+	return nfs4_fix(aw->nfs4_entry, aw->nfs4_spec, aw->nfs4_spec_exact, ps,
+	                out, size);
+}
+
+const char *
+acl_nfs4_group_fix(const struct acl_who *aw, const char *ps, char *out,
+                   size_t size)
+{
+	return nfs4_fix(aw->nfs4_group_entry, aw->nfs4_group_spec,
+	                aw->nfs4_group_exact, ps, out, size);
 }
 
 const char *
@@ -456,14 +500,9 @@ acl_remove_command(const struct acl_who *aw, const char *ps, struct buf *b)
 {
 	int rc;
 
-	/* an NFSv4 entry by its text, which nfs4_setfacl -x matches */
-	if (aw->nfs4 && aw->nfs4_spec_exact)
-		return buf_printf(b, "nfs4_setfacl -x '%s' %s", aw->nfs4_spec,
-		                  ps);
 	if (aw->nfs4)
-		return buf_printf(b,
-		                  "nfs4_setfacl -e %s (take out entry %u, %s)",
-		                  ps, aw->nfs4_entry, aw->nfs4_spec);
+		return nfs4_remove_command(aw->nfs4_entry, aw->nfs4_spec,
+		                           aw->nfs4_spec_exact, ps, b);
 	rc = buf_puts(b, "setfacl -x ");
 
 	for (size_t i = 0; i < listed_count(aw); i++)

@@ -80,6 +80,13 @@ struct acl_who {
 	int nfs4_spec_exact;
 	char nfs4_who[96];
 	int nfs4_everyone;
+	/* the first entry that lets the file's group (GROUP@, or one
+	 * naming that group), its number (0: none) and spec, as nfs4_entry
+	 * and nfs4_spec are named's: the mode's group bits need not show
+	 * it, nor chmod g-w take it away */
+	unsigned nfs4_group_entry;
+	char nfs4_group_spec[192];
+	int nfs4_group_exact;
 	/* why an NFSv4 ACL is not understood (EBADMSG), or, E2BIG, its
 	 * size in bytes when more than ACL_NFS4_BYTES (0: it changed while
 	 * it was read) */
@@ -111,6 +118,14 @@ struct acl_who {
 #define ACL_ENOPROC ENOMEDIUM
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
+
+/* Whether the file open as fd (-1: path, links followed) is on an SMB
+ * (CIFS) mount, whose server enforces what the client's mode and sticky
+ * bit need not show (the mount's dir_mode may make them up), as
+ * acl_who_read() refuses it. Returns 0 when it is not; -1 with errno
+ * ENOTSUP (aw->model, aw->xattr set) when it is, or the error of
+ * fstatfs(2) (statfs(2)) when that cannot be told. */
+int acl_smb_check(int fd, const char *path, struct acl_who *aw);
 
 /* A pass for acl_who_read(): a named user entry of root or of the user
  * running mta-sts-sync, who may read the file anyway; never a group,
@@ -154,6 +169,11 @@ const char *acl_entry_shown(int is_group, unsigned id, char *out, size_t size);
  * Returns out. */
 const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
                          size_t size);
+
+/* The same for the entry of aw that lets the file's group
+ * (aw->nfs4_group_entry, not 0). Returns out. */
+const char *acl_nfs4_group_fix(const struct acl_who *aw, const char *ps,
+                               char *out, size_t size);
 
 /* Why acl_who_read() could not read or judge an ACL (its errno err,
  * aw), for a message: "it has an entry of unknown tag 0x40", "NFSv4 ACL

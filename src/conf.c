@@ -2077,20 +2077,34 @@ static const struct trust_words trust_words[] = {
  * chmod g-w path" into out (len bytes), for path (st) writable by a
  * group writers_check() refuses; lead is "ps: what", the file trusted and
  * what path is to it, could what whoever may write it could do first (a
- * directory: put another file in its place). Returns -1. */
+ * directory: put another file in its place). Where the mode does not
+ * show it, an NFSv4 ACL's entry does (aw): "ps: what has an NFSv4 ACL
+ * whose entry N (SPEC) lets group G write it: ...; nfs4_setfacl -x
+ * 'SPEC' path" (chmod g-w need not take it away). Returns -1. */
 static int
 group_refused(const char *lead, const char *could, const char *path,
-              const struct stat *st, const struct trust_words *w, char *out,
-              size_t len)
+              const struct stat *st, const struct acl_who *aw,
+              const struct trust_words *w, char *out, size_t len)
 {
-	char grp[128];
+	const char *pp = path_shown(path, '\0', NULL, 0);
+	char grp[128], fix[2 * PATH_MAX + 256];
 
+	if ((st->st_mode & S_IWGRP) == 0 && aw->nfs4 &&
+	    aw->nfs4_group_entry != 0) {
+		snprintf(
+		    out, len,
+		    "%s has an NFSv4 ACL whose entry %u (%s) lets group %s "
+		    "write it: any member could %s%s; %s",
+		    lead, aw->nfs4_group_entry, aw->nfs4_group_spec,
+		    group_shown(st->st_gid, grp, sizeof(grp)), could, w->harm,
+		    acl_nfs4_group_fix(aw, pp, fix, sizeof(fix)));
+		return -1;
+	}
 	snprintf(out, len,
 	         "%s is writable by group %s, mode %04o: any member could "
 	         "%s%s; chmod g-w %s",
 	         lead, group_shown(st->st_gid, grp, sizeof(grp)),
-	         (unsigned)(st->st_mode & 07777), could, w->harm,
-	         path_shown(path, '\0', NULL, 0));
+	         (unsigned)(st->st_mode & 07777), could, w->harm, pp);
 	return -1;
 }
 
@@ -2247,7 +2261,9 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
  * u:deploy:rwx, the usual grant to a deploy user, leaves a root:root
  * file of mode 0775), but root, the running user or a trusted group.
  * With sticky_ok, a sticky directory passes: no one but an entry's owner
- * may replace an entry of it. lead and could as for group_refused().
+ * may replace an entry of it; but not on an SMB mount (acl_smb_check()),
+ * which is refused whatever its mode. lead and could as for
+ * group_refused().
  * Returns 0, or -1 with the reason in out.
  */
 static int
@@ -2257,12 +2273,17 @@ writers_check(const char *lead, const char *could, const char *path, int fd,
 {
 	struct acl_who aw;
 
+	memset(&aw, 0, sizeof(aw));
+	/* an SMB mount's sticky bit may be its dir_mode, that nobody
+	 * enforces: refused before the sticky bit is trusted */
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
-		return 0;
+		return acl_smb_check(fd, path, &aw) == -1
+		           ? acl_unread(lead, path, &aw, errno, w, out, len)
+		           : 0;
 	if (acl_write_read(fd, path, st, &aw) == -1)
 		return acl_unread(lead, path, &aw, errno, w, out, len);
 	if (w->own_groups && aw.group && !group_trusted(st->st_gid))
-		return group_refused(lead, could, path, st, w, out, len);
+		return group_refused(lead, could, path, st, &aw, w, out, len);
 	if (aw.named)
 		return acl_refused(lead, could, path, st, &aw, w, out, len);
 	return 0;

@@ -326,7 +326,9 @@ int keyfile_check_mode(const char *path, int fd, const struct stat *st,
  * not bound, in words to follow "path: key file ": "has an NFSv4 ACL
  * whose entry N (SPEC) lets user U read or write it; nfs4_setfacl -x
  * ...", "has an NFSv4 ACL that cannot be read (why)...", "is on an SMB
- * (CIFS) mount, whose server enforces permissions of its own..." into
+ * (CIFS) mount, whose server enforces permissions of its own...", or,
+ * when its ACL or its mount cannot be looked at for another reason, "is
+ * not trusted, as who may read it cannot be told: ... (why)..." into
  * buf (size bytes); "" for none (no such ACL or mount, or a POSIX ACL,
  * which the mode's group bits bound). Returns buf.
  */

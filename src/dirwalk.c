@@ -41,15 +41,35 @@ dir_trust(const struct stat *st)
 	return DIR_TRUSTED;
 }
 
+int
+dir_shared(int dfd, const struct stat *st, struct acl_who *aw)
+{
+	memset(aw, 0, sizeof(*aw));
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return 1;
+	/* the group's and others' write is the mode's own; a user or a
+	 * group of any name may hold the link's owner */
+	if (acl_who_read(dfd, NULL, st, ACL_PERM_WRITE, acl_root_or_runner,
+	                 aw) == -1)
+		return -1;
+	return aw->named || aw->group;
+}
+
 enum dir_trust
-link_trust(const struct stat *dst, const struct stat *lst)
+link_trust(int dfd, const struct stat *dst, const struct stat *lst)
 {
 	enum dir_trust why = dir_trust(dst);
+	struct acl_who aw;
+	int shared;
 
-	if (why == DIR_TRUSTED && (dst->st_mode & (S_IWGRP | S_IWOTH)) != 0 &&
-	    lst->st_uid != 0 && lst->st_uid != geteuid())
-		return DIR_LINK_FOREIGN;
-	return why;
+	/* root's or this user's link: whoever else may write there, it
+	 * is not theirs (the directory's ACL need not be read) */
+	if (why != DIR_TRUSTED || lst->st_uid == 0 || lst->st_uid == geteuid())
+		return why;
+	shared = dir_shared(dfd, dst, &aw);
+	if (shared == -1)
+		return DIR_LINK_UNREAD;
+	return shared ? DIR_LINK_FOREIGN : DIR_TRUSTED;
 }
 
 /* fd (or -1, errno set), its status into *st; closed when that cannot
@@ -107,37 +127,77 @@ link_target(int lfd, char *out, size_t size)
  * first, and the name read from it decides whether it is staff. */
 #define DIRWALK_ENTRY_MAX (1024 * 1024)
 
+/*
+ * Look user id (or, when name is not NULL, the user of that name) up in
+ * the user database into pw, or a group into gr when is_group, in buf
+ * (len bytes) first, then in a buffer grown as a large entry needs, up to
+ * DIRWALK_ENTRY_MAX bytes, left in *big (free it). Returns the entry
+ * found (pw or gr), or NULL.
+ */
+static void *
+db_lookup(int is_group, unsigned id, const char *name, struct passwd *pw,
+          struct group *gr, char *buf, size_t len, char **big)
+{
+	struct passwd *pwf = NULL;
+	struct group *grf = NULL;
+	int rc;
+
+	*big = NULL;
+	for (;;) {
+		if (is_group)
+			rc = name != NULL
+			         ? getgrnam_r(name, gr, buf, len, &grf)
+			         : getgrgid_r((gid_t)id, gr, buf, len, &grf);
+		else
+			rc = name != NULL
+			         ? getpwnam_r(name, pw, buf, len, &pwf)
+			         : getpwuid_r((uid_t)id, pw, buf, len, &pwf);
+		if (rc != ERANGE || len >= DIRWALK_ENTRY_MAX)
+			break;
+		len *= 2;
+		free(*big);
+		buf = *big = xmalloc(len);
+	}
+	if (rc != 0)
+		return NULL;
+	return is_group ? (void *)grf : (void *)pwf;
+}
+
 /* The name of user id, or of group id when is_group, printable, into
  * out (size bytes); "" when it has none, or its entry does not fit in
  * DIRWALK_ENTRY_MAX bytes. Returns out. */
 static const char *
 id_name(int is_group, unsigned id, char *out, size_t size)
 {
-	struct passwd pw, *pwf = NULL;
-	struct group gr, *grf = NULL;
+	struct passwd pw;
+	struct group gr;
 	const char *name = NULL;
-	char small[4096], *buf = small, *big = NULL;
-	size_t len = sizeof(small);
-	int rc;
+	char small[4096], *big;
 
-	for (;;) {
-		rc = is_group ? getgrgid_r((gid_t)id, &gr, buf, len, &grf)
-		              : getpwuid_r((uid_t)id, &pw, buf, len, &pwf);
-		if (rc != ERANGE || len >= DIRWALK_ENTRY_MAX)
-			break;
-		len *= 2;
-		free(big);
-		buf = big = xmalloc(len);
-	}
-	if (rc == 0 && is_group && grf != NULL)
-		name = grf->gr_name;
-	else if (rc == 0 && !is_group && pwf != NULL)
-		name = pwf->pw_name;
+	if (db_lookup(is_group, id, NULL, &pw, &gr, small, sizeof(small),
+	              &big) != NULL)
+		name = is_group ? gr.gr_name : pw.pw_name;
 	if (name == NULL)
 		name = "";
 	str_printable(name, strlen(name), out, size);
 	free(big);
 	return out;
+}
+
+int
+group_named_trusted(const char *name, unsigned *gid)
+{
+	struct group gr;
+	char small[4096], *big;
+	int found = 0;
+
+	if (db_lookup(1, 0, name, NULL, &gr, small, sizeof(small), &big) !=
+	    NULL) {
+		*gid = (unsigned)gr.gr_gid;
+		found = 1;
+	}
+	free(big);
+	return found && *gid != ACL_ID_NONE && group_trusted((gid_t)*gid);
 }
 
 int
@@ -283,7 +343,9 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 	if ((st->st_mode & S_IWOTH) != 0)
 		return "others";
 	/* the directory open as dfd, not what a path names by now */
-	if (acl_write_read(dfd, NULL, st, &aw) == -1 || !aw.acl)
+	if (acl_who_read(dfd, NULL, st, ACL_PERM_WRITE, acl_root_or_runner,
+	                 &aw) == -1 ||
+	    !aw.acl)
 		return "its group";
 	if (aw.named && aw.nfs4)
 		snprintf(out, size, "%s, whom its NFSv4 ACL's entry %u lets,",
@@ -294,6 +356,13 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 	else if (aw.named)
 		snprintf(out, size, "user %s, whom its ACL names,",
 		         user_shown((uid_t)aw.named_id, who, sizeof(who)));
+	else if (aw.nfs4 && aw.nfs4_group_entry != 0 &&
+	         (st->st_mode & S_IWGRP) == 0)
+		snprintf(out, size,
+		         "its group, whom its NFSv4 ACL's entry %u lets,",
+		         aw.nfs4_group_entry);
+	else if (aw.nfs4)
+		return "its group";
 	else
 		snprintf(out, size, "%sthe users or groups its ACL names",
 		         aw.group ? "its group, or " : "");
@@ -301,15 +370,32 @@ dir_writers_shown(int dfd, const struct stat *st, char *out, size_t size)
 }
 
 const char *
+dir_writers_words(int dfd, const struct stat *st, char *out, size_t size)
+{
+	char writers[192], why[128];
+	struct acl_who aw;
+
+	if (dir_shared(dfd, st, &aw) == -1)
+		snprintf(out, size,
+		         "has an ACL that cannot be read (%s), so who may "
+		         "write it cannot be told (mode %04o)",
+		         acl_unread_why(&aw, errno, why, sizeof(why)),
+		         (unsigned)(st->st_mode & 07777));
+	else
+		snprintf(out, size, "%s may write (mode %04o)",
+		         dir_writers_shown(dfd, st, writers, sizeof(writers)),
+		         (unsigned)(st->st_mode & 07777));
+	return out;
+}
+
+const char *
 link_foreign_words(int dfd, const struct stat *dst, const struct stat *lst,
                    char *out, size_t size)
 {
-	char writers[192], who[128];
+	char writers[320], who[128];
 
-	snprintf(out, size,
-	         "%s may write (mode %04o), and the link belongs to %s",
-	         dir_writers_shown(dfd, dst, writers, sizeof(writers)),
-	         (unsigned)(dst->st_mode & 07777),
+	snprintf(out, size, "%s, and the link belongs to %s",
+	         dir_writers_words(dfd, dst, writers, sizeof(writers)),
 	         user_shown(lst->st_uid, who, sizeof(who)));
 	return out;
 }
@@ -436,7 +522,7 @@ walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 
 	if (fstat(w->fd, &dst) == -1)
 		return w->ops->fail(w, name, errno);
-	why = link_trust(&dst, lst);
+	why = link_trust(w->fd, &dst, lst);
 	if (why != DIR_TRUSTED)
 		return w->ops->refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)

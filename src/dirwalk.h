@@ -30,6 +30,9 @@ enum dir_trust {
 	DIR_OTHERS_WRITE, /* others may write it, and it is not sticky */
 	DIR_LINK_FOREIGN, /* (link_trust()) a link of another user where
 	                     others than the directory's owner may write */
+	DIR_LINK_UNREAD,  /* (link_trust()) a link of another user where
+	                     who may write cannot be told: the directory's
+	                     ACL cannot be read */
 };
 
 /* Whether the entries of the directory st can only be the doing of root
@@ -42,17 +45,35 @@ enum dir_trust {
  * program or a ca-file asks more of the group (conf_trust_check()). */
 enum dir_trust dir_trust(const struct stat *st);
 
+struct acl_who;
+
 /*
- * Whether a symbolic link (its status lst) in the directory dst may be
- * followed: nobody but root or the running user could have put it
- * there. The directory is judged by dir_trust(), and where others than
- * its owner may write it (its group, a user or group its ACL names, whose
- * mask is the group bits, or anyone in a sticky one, as /tmp), any of
- * them may add a link: only the link's owner tells, and it must be root
- * or the running user (root's own, as /var/www -> /srv/www, pass).
- * Returns DIR_TRUSTED, or why not (DIR_LINK_FOREIGN: the link's owner).
+ * Whether others than its owner may add an entry to the directory open
+ * as dfd (its status st): its group or others, by its mode, or a user or
+ * group that its ACL lets write (aw, read with acl_root_or_runner() as
+ * the pass: a group of any name may hold a user of any name), besides
+ * root and the running user. A POSIX ACL's named entries are bounded by
+ * the mask, the group bits, but an NFSv4 ACL is not bounded by the mode:
+ * a server may let a user add entries to a directory of mode 0755.
+ * Returns 1, 0, or -1 with errno (and aw, for acl_unread_why()) when its
+ * ACL cannot be read.
  */
-enum dir_trust link_trust(const struct stat *dst, const struct stat *lst);
+int dir_shared(int dfd, const struct stat *st, struct acl_who *aw);
+
+/*
+ * Whether a symbolic link (its status lst) in the directory open as dfd
+ * (its status dst) may be followed: nobody but root or the running user
+ * could have put it there. The directory is judged by dir_trust(), and
+ * where others than its owner may write it (dir_shared(): its group, a
+ * user or group its ACL names, or anyone in a sticky one, as /tmp), any
+ * of them may add a link: only the link's owner tells, and it must be
+ * root or the running user (root's own, as /var/www -> /srv/www, pass;
+ * the ACL is read only for a link of another user). Returns DIR_TRUSTED,
+ * or why not (DIR_LINK_FOREIGN: the link's owner; DIR_LINK_UNREAD: that
+ * too, and the directory's ACL cannot be read).
+ */
+enum dir_trust link_trust(int dfd, const struct stat *dst,
+                          const struct stat *lst);
 
 /*
  * Open the entry name of the directory dfd without following it
@@ -80,10 +101,18 @@ int entry_open_dir_first(int dfd, const char *name, struct stat *st);
  * (ENAMETOOLONG: it does not fit; ENOENT: it is empty). */
 int link_target(int lfd, char *out, size_t size);
 
-/* "WRITERS may write (mode M), and the link belongs to USER", for a
- * message about a link (its status lst) that link_trust() refuses as
- * DIR_LINK_FOREIGN in the directory open as dfd (its status dst), into
- * out (size bytes); WRITERS as dir_writers_shown() says. Returns out. */
+/* "WRITERS may write (mode M)", for a message about the directory open
+ * as dfd (its status st) that dir_shared() says others may write, WRITERS
+ * as dir_writers_shown() says; or "has an ACL that cannot be read (WHY),
+ * so who may write it cannot be told (mode M)"; into out (size bytes).
+ * Returns out. */
+const char *dir_writers_words(int dfd, const struct stat *st, char *out,
+                              size_t size);
+
+/* "WORDS, and the link belongs to USER", for a message about a link (its
+ * status lst) that link_trust() refuses as DIR_LINK_FOREIGN or
+ * DIR_LINK_UNREAD in the directory open as dfd (its status dst), into
+ * out (size bytes); WORDS as dir_writers_words() says. Returns out. */
 const char *link_foreign_words(int dfd, const struct stat *dst,
                                const struct stat *lst, char *out, size_t size);
 
@@ -92,6 +121,11 @@ const char *link_foreign_words(int dfd, const struct stat *dst,
  * group, the running user's own, or Debian's staff, whose members may
  * write /usr/local, ahead of /usr/bin in root's PATH, anyway. */
 int group_trusted(gid_t gid);
+
+/* Whether the group of name name, in the group database, is one that
+ * group_trusted() trusts: its id into *gid. Returns 1, or 0 (no such
+ * group, or one not trusted). */
+int group_named_trusted(const char *name, unsigned *gid);
 
 /* Whether name is the name of user id, or of group id when is_group,
  * in the user or group database (an NFSv4 ACL names its principals). */
@@ -108,9 +142,11 @@ const char *group_name(gid_t gid, char *out, size_t size);
 
 /* Who besides its owner may write the directory open as dfd (its status
  * st), for a message: "others", "its group", or, when its ACL says so,
- * "user NAME (uid N), whom its ACL names," (the first one that is not
- * trusted; or a group), else "the users or groups its ACL names". out
- * (size bytes) may hold it. Returns it. */
+ * "user NAME (uid N), whom its ACL names," (the first one but root and
+ * the running user; or a group; for an NFSv4 ACL, "..., whom its NFSv4
+ * ACL's entry N lets,", or "its group, whom its NFSv4 ACL lets,"), else
+ * "the users or groups its ACL names". out (size bytes) may hold it.
+ * Returns it. */
 const char *dir_writers_shown(int dfd, const struct stat *st, char *out,
                               size_t size);
 

@@ -24,6 +24,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "dirwalk.h"
 #include "lex.h"
 #include "tsig.h"
 #include "util.h"
@@ -252,6 +253,21 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 		    "read the secret cannot be told; nfs4_getfacl %s shows "
 		    "it, nfs4_setfacl -e %s mends it",
 		    acl_unread_why(&aw, errno, why, sizeof(why)), ps, ps);
+	else if (rc == -1 && errno == ACL_ENOPROC)
+		snprintf(buf, size,
+		         "is not trusted, as who may read it cannot be told: "
+		         "/proc, through which its ACL is read, is not "
+		         "mounted: mount proc (mount -t proc proc /proc), or "
+		         "run mta-sts-sync where it is");
+	else if (rc == -1)
+		/* a secret is refused when its readers cannot be told,
+		 * whatever the cause (its file system's type unread) */
+		snprintf(buf, size,
+		         "is not trusted, as who may read it cannot be told: "
+		         "its ACL, or the kind of its file system, could not "
+		         "be looked at (%s); getfacl %s shows its ACL, and a "
+		         "run once they can be looked at takes it",
+		         acl_unread_why(&aw, errno, why, sizeof(why)), ps);
 	else if (rc == 0 && aw.nfs4 && aw.named)
 		snprintf(buf, size,
 		         "has an NFSv4 ACL whose entry %u (%s) lets %s read or "
@@ -259,6 +275,14 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
 		         acl_nfs4_fix(&aw, ps, fix, sizeof(fix)));
+	else if (rc == 0 && aw.nfs4 && aw.nfs4_group_entry != 0)
+		snprintf(
+		    buf, size,
+		    "has an NFSv4 ACL whose entry %u (%s) lets its group %s "
+		    "read or write it; %s",
+		    aw.nfs4_group_entry, aw.nfs4_group_spec,
+		    group_shown(gid, who, sizeof(who)),
+		    acl_nfs4_group_fix(&aw, ps, fix, sizeof(fix)));
 	else if (rc == 0 && aw.nfs4 && aw.group)
 		snprintf(
 		    buf, size,

@@ -57,6 +57,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "conf.h"
 #include "dirwalk.h"
 #include "policy.h"
@@ -160,19 +161,22 @@ not_regular(const struct publish_file *f, struct diag *d)
  * there (a key of root's, where fs.protected_hardlinks is 0): it has
  * other names, and its directory belongs to another user than root or
  * the running user, whose own file it is not, or others than its owner
- * may write the directory (its group, or anyone). Reading it would show
- * it: a dry run prints the file it replaces.
+ * may write the directory (dir_shared(): its group, anyone, a user or
+ * group its ACL lets, or, its ACL unread, who knows). Reading it would
+ * show it: a dry run prints the file it replaces.
  */
 static int
 linked_in(const struct publish_file *f, const struct stat *st, struct stat *dst)
 {
 	uid_t me = geteuid();
+	struct acl_who aw;
 
 	if (st->st_nlink <= 1 || fstat(f->dirfd, dst) == -1)
 		return 0;
 	if (dst->st_uid != 0 && dst->st_uid != me)
 		return st->st_uid != dst->st_uid;
-	return (dst->st_mode & (S_IWGRP | S_IWOTH)) != 0;
+	/* an ACL that cannot be read may let anyone: refused too */
+	return dir_shared(f->dirfd, dst, &aw) != 0;
 }
 
 /* Refuse f's file (st), which linked_in() says may be another file
@@ -181,16 +185,13 @@ static int
 linked_refused(const struct publish_file *f, const struct stat *st,
                const struct stat *dst, struct diag *d)
 {
-	char owner[128], where[320], writers[192];
+	char owner[128], where[320];
 
 	if (dst->st_uid != 0 && dst->st_uid != geteuid())
 		snprintf(where, sizeof(where), "belongs to %s",
 		         user_shown(dst->st_uid, owner, sizeof(owner)));
 	else
-		snprintf(
-		    where, sizeof(where), "%s may write (mode %04o)",
-		    dir_writers_shown(f->dirfd, dst, writers, sizeof(writers)),
-		    (unsigned)(dst->st_mode & 07777));
+		dir_writers_words(f->dirfd, dst, where, sizeof(where));
 	diag_error(d,
 	           "%s has %lu names (hard links) and belongs to %s, in a "
 	           "directory that %s: it may be another file linked there "

@@ -68,6 +68,12 @@ judge(const uint8_t *data, size_t size, mode_t mode, unsigned perm,
 		abort();
 	if (!aw->named && aw->named_count != 0)
 		abort();
+	/* the group's grant, from none, is an entry's, kept */
+	if ((aw->nfs4_group_entry != 0) != (aw->group != 0) ||
+	    aw->nfs4_group_entry > count_of(data) ||
+	    (aw->group &&
+	     !ended(aw->nfs4_group_spec, sizeof(aw->nfs4_group_spec))))
+		abort();
 	return rc;
 }
 

@@ -18,6 +18,7 @@
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,9 @@ static const char *fake_model_at, *fake_model_xattr;
 static const unsigned char *fake_model_blob;
 static size_t fake_model_len;
 static int fake_smb;
+/* fstatfs(2) and statfs(2) of the file fake_model_at names fail with
+ * it (0: they do not). */
+static int fake_statfs_errno;
 
 /* Whether path (a descriptor's /proc/self/fd path: its file's) ends
  * with fake_model_at. */
@@ -126,17 +130,7 @@ fake_model_read(const char *name, void *value, size_t size)
 	const unsigned char *b = fake_model_blob ? fake_model_blob : blob;
 	size_t len = fake_model_blob ? fake_model_len : sizeof(blob);
 
-	if (fake_model_xattr == NULL || strcmp(name, fake_model_xattr) != 0) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (size != 0 && size < len) {
-		errno = ERANGE;
-		return -1;
-	}
-	if (size != 0)
-		memcpy(value, b, len);
-	return (ssize_t)len;
+	return xattr_fake_give(fake_model_xattr, b, len, name, value, size);
 }
 
 /* fstatfs(2), as acl.c tells an SMB mount: the real call, but for the
@@ -150,6 +144,10 @@ fstatfs(int fd, struct statfs *sf)
 	if (syscall(SYS_fstatfs, fd, sf) == -1)
 		return -1;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (fake_statfs_errno != 0 && fake_model_file(p)) {
+		errno = fake_statfs_errno;
+		return -1;
+	}
 	if (fake_smb && fake_model_file(p))
 		sf->f_type = (__fsword_t)0xFE534D42u;
 	return 0;
@@ -161,6 +159,10 @@ statfs(const char *path, struct statfs *sf)
 {
 	if (syscall(SYS_statfs, path, sf) == -1)
 		return -1;
+	if (fake_statfs_errno != 0 && fake_model_file(path)) {
+		errno = fake_statfs_errno;
+		return -1;
+	}
 	if (fake_smb && fake_model_file(path))
 		sf->f_type = (__fsword_t)0xFE534D42u;
 	return 0;
@@ -3775,8 +3777,8 @@ test_acl_nfs4_conf(void)
 	    {"an NFSv4 ACL whose GROUP@ may write a file that holds a key",
 	     {{0, 0x40, NFS4_W | NFS4_A, "GROUP@"}},
 	     1,
-	     "this file holds a TSIG secret but has an NFSv4 ACL that lets its "
-	     "group (GROUP@) read or write it; nfs4_setfacl -e "},
+	     "this file holds a TSIG secret but has an NFSv4 ACL whose entry 1 "
+	     "(A:g:GROUP@:wa) lets its group "},
 	    {"an NFSv4 ACL whose DELETE_CHILD for everyone is a file's",
 	     {{0, 0, NFS4_DCHILD, "EVERYONE@"}},
 	     1,
@@ -3950,6 +3952,143 @@ test_acl_nfs4_bounds(void)
 }
 
 /*
+ * A program of root's, mode 0755, of a group that is not trusted, whose
+ * NFSv4 ACL lets that group write it, through GROUP@ or an entry that
+ * names the group (by number, by name), is refused naming that entry and
+ * its nfs4_setfacl -x: before, the message quoted the mode ("mode 0755")
+ * and advised chmod g-w, which need not take the entry away.
+ */
+static void
+test_acl_nfs4_group(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0x40, NFS4_W | NFS4_A, "GROUP@"}};
+	const char *whos[] = {"GROUP@", "65534", "nogroup@localdomain"};
+	unsigned char buf[256];
+	char out[2048], want[512];
+	struct stat st;
+
+	if (geteuid() != 0 || getgrgid(65534) == NULL ||
+	    strcmp(getgrgid(65534)->gr_name, "nogroup") != 0) {
+		for (int i = 0; i < 6; i++)
+			ok(1, "# SKIP not root, or no group nogroup (65534)");
+		return;
+	}
+	write_file("nfsprog", "#!/bin/sh\n", 0755);
+	if (chown(tpath("nfsprog"), 0, 65534) == -1 ||
+	    chmod(tpath("nfsprog"), 0755) == -1)
+		printf("# nfsprog: %s\n", strerror(errno));
+	for (size_t i = 0; i < sizeof(whos) / sizeof(whos[0]); i++) {
+		e[0].who = whos[i];
+		nfs4_fake("/nfsprog", e, 1, buf, sizeof(buf), 0);
+		stat(tpath("nfsprog"), &st);
+		conf_trust_check(tpath("nfsprog"), -1, &st, CONF_TRUST_PROGRAM,
+		                 out, sizeof(out));
+		nfs4_fake_end();
+		snprintf(want, sizeof(want),
+		         "program has an NFSv4 ACL whose entry 1 (A:g:%s:wa) "
+		         "lets group nogroup (gid 65534) write it: any member "
+		         "could change the command mta-sts-sync runs "
+		         "(publish-command); nfs4_setfacl -x 'A:g:%s:wa' %s",
+		         whos[i], whos[i], tpath("nfsprog"));
+		like(out, want,
+		     "a program whose NFSv4 ACL lets its group write it (%s): "
+		     "that entry named",
+		     whos[i]);
+		ok(strstr(out, "chmod g-w") == NULL,
+		   "a program whose NFSv4 ACL lets its group write it (%s): no "
+		   "chmod g-w",
+		   whos[i]);
+	}
+	unlink(tpath("nfsprog"));
+}
+
+/*
+ * A program whose NFSv4 ACL lets group staff (trusted, as root's and the
+ * running user's are) write it passes whether the entry names staff by
+ * number or by name at a domain, as mta-sts-sync.conf(5) says: before,
+ * "staff@localdomain" was refused as a name of no certain id.
+ */
+static void
+test_acl_nfs4_staff(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	                            {0, 0x40, NFS4_W | NFS4_A, ""}};
+	struct group *gr = getgrnam("staff");
+	char num[16], out[2048];
+	unsigned char buf[256];
+	struct stat st;
+	int rc;
+
+	if (gr == NULL) {
+		for (int i = 0; i < 2; i++)
+			ok(1, "# SKIP no group staff");
+		return;
+	}
+	snprintf(num, sizeof(num), "%u", (unsigned)gr->gr_gid);
+	write_file("staffprog", "#!/bin/sh\n", 0755);
+	for (int i = 0; i < 2; i++) {
+		e[1].who = i == 0 ? num : "staff@localdomain";
+		nfs4_fake("/staffprog", e, 2, buf, sizeof(buf), 0);
+		stat(tpath("staffprog"), &st);
+		out[0] = '\0';
+		rc = conf_trust_check(tpath("staffprog"), -1, &st,
+		                      CONF_TRUST_PROGRAM, out, sizeof(out));
+		nfs4_fake_end();
+		ok(rc == 0,
+		   "a program whose NFSv4 ACL lets group staff write it, named "
+		   "%s: passes (%s)",
+		   e[1].who, out);
+	}
+	unlink(tpath("staffprog"));
+}
+
+/*
+ * A key file of mode 0600 whose NFSv4 ACL lets its own group read it
+ * through an entry that names the group (by number, by name) is refused
+ * naming that entry and its nfs4_setfacl -x: before, the message said
+ * "GROUP@", which the ACL has none of.
+ */
+static void
+test_acl_nfs4_key_group(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0, NFS4_OWNER_RW, "OWNER@"},
+	                            {0, 0x40, NFS4_R, ""}};
+	struct group *gr = getgrgid(getegid());
+	char num[16], named[300], want[1024], grp[128];
+	unsigned char buf[256];
+	struct tsig_key key;
+	struct diag d;
+
+	snprintf(num, sizeof(num), "%u", (unsigned)getegid());
+	snprintf(named, sizeof(named), "%s@localdomain",
+	         gr != NULL ? gr->gr_name : num);
+	write_file("nfsg.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	for (int i = 0; i < 2; i++) {
+		e[1].who = i == 0 ? num : named;
+		nfs4_fake("/nfsg.key", e, 2, buf, sizeof(buf), 0);
+		diag_init(&d);
+		ok(keyfile_load(tpath("nfsg.key"), NULL, &key, &d) == -1,
+		   "a key file whose NFSv4 ACL names its own group (%s): "
+		   "refused",
+		   e[1].who);
+		nfs4_fake_end();
+		snprintf(want, sizeof(want),
+		         "key file has an NFSv4 ACL whose entry 2 (A:g:%s:r) "
+		         "lets its group %s read or write it; nfs4_setfacl -x "
+		         "'A:g:%s:r' %s",
+		         e[1].who, group_shown(getegid(), grp, sizeof(grp)),
+		         e[1].who, tpath("nfsg.key"));
+		like(
+		    d.error, want,
+		    "a key file whose NFSv4 ACL names its own group (%s): that "
+		    "entry named, not GROUP@",
+		    e[1].who);
+	}
+	unlink(tpath("nfsg.key"));
+}
+
+/*
  * A secret is judged by who may read it: a key file of mode 0600 whose
  * NFSv4 ACL lets everyone read it is refused, named, as is a
  * configuration that holds a key statement; one whose ACL mirrors the
@@ -4070,6 +4209,13 @@ test_acl_smb_mount(void)
 	model_refused("smbdir/a.conf", NULL, "/smbdir",
 	              "/smbdir: it is on an SMB (CIFS) mount",
 	              "a directory on an SMB mount on the way");
+	/* its sticky bit may be the mount's dir_mode, that nobody
+	 * enforces: before, it passed */
+	chmod(tpath("smbdir"), 01777);
+	model_refused("smbdir/a.conf", NULL, "/smbdir",
+	              "/smbdir: it is on an SMB (CIFS) mount",
+	              "a sticky directory on an SMB mount on the way");
+	chmod(tpath("smbdir"), 0755);
 	write_file("smb.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	key_model_refused(
@@ -4084,6 +4230,45 @@ test_acl_smb_mount(void)
 	unlink(tpath("smb.key"));
 	unlink(tpath("smbdir/a.conf"));
 	rmdir(tpath("smbdir"));
+}
+
+/*
+ * A key file of mode 0600 whose readers cannot be told, its file
+ * system's type unread (fstatfs(2) or statfs(2) failing with EIO), is
+ * refused, saying why: before, keyfile_acl_other_words() found no words
+ * for a failure other than an SMB or NFSv4 one, and the key passed.
+ */
+static void
+test_key_readers_unknown(void)
+{
+	char buf[2 * PATH_MAX + 512];
+	int fd;
+
+	write_file("eio.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	fd = open(tpath("eio.key"), O_RDONLY | O_CLOEXEC);
+	fake_model_at = "/eio.key";
+	fake_statfs_errno = EIO;
+	keyfile_acl_other_words(fd, tpath("eio.key"), 0100600, getegid(), buf,
+	                        sizeof(buf));
+	like(buf,
+	     "is not trusted, as who may read it cannot be told: its ACL, or "
+	     "the kind of its file system, could not be looked at "
+	     "(Input/output error)",
+	     "key readers unknown: refused, saying why");
+	keyfile_acl_other_words(-1, tpath("eio.key"), 0100600, getegid(), buf,
+	                        sizeof(buf));
+	like(buf, "(Input/output error)",
+	     "key readers unknown: refused by name too");
+	fake_statfs_errno = 0;
+	keyfile_acl_other_words(fd, tpath("eio.key"), 0100600, getegid(), buf,
+	                        sizeof(buf));
+	ok(buf[0] == '\0',
+	   "key readers unknown: passes once they are known (%s)", buf);
+	fake_model_at = NULL;
+	if (fd != -1)
+		close(fd);
+	unlink(tpath("eio.key"));
 }
 
 /* The host's fs.protected_symlinks, for a note: "0", "1", or "unknown". */
@@ -4475,7 +4660,11 @@ test_modes(void)
 	test_acl_nfs4_principals();
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
+	test_acl_nfs4_group();
+	test_acl_nfs4_staff();
+	test_acl_nfs4_key_group();
 	test_acl_smb_mount();
+	test_key_readers_unknown();
 }
 
 /* Replace every "%s" in text (of size) with s. */

@@ -22,6 +22,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,55 @@
 #include "setacl.h"
 #include "tap.h"
 #include "util.h"
+
+/* An NFSv4 ACL (fake_nfs4_len bytes) that the directory of device and
+ * inode fake_nfs4_dev, fake_nfs4_ino has in place of a POSIX one, as on
+ * an NFSv4 mount, or, fake_nfs4_errno set, that fails to be read with
+ * it; NULL and 0: the real attributes. */
+static const unsigned char *fake_nfs4;
+static size_t fake_nfs4_len;
+static dev_t fake_nfs4_dev;
+static ino_t fake_nfs4_ino;
+static int fake_nfs4_errno;
+
+/* fgetxattr(2), as acl.c reads the ACL of an open file: fake_nfs4's
+ * directory's, else the real call. */
+ssize_t
+fgetxattr(int fd, const char *name, void *value, size_t size)
+{
+	struct stat st;
+
+	if ((fake_nfs4 == NULL && fake_nfs4_errno == 0) ||
+	    fstat(fd, &st) == -1 || st.st_dev != fake_nfs4_dev ||
+	    st.st_ino != fake_nfs4_ino)
+		return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
+	if (fake_nfs4_errno != 0) {
+		errno = fake_nfs4_errno;
+		return -1;
+	}
+	return xattr_fake_give("system.nfs4_acl", fake_nfs4, fake_nfs4_len,
+	                       name, value, size);
+}
+
+/* Give the directory dir the NFSv4 ACL of the n entries e (n 0: none,
+ * the real attributes), or, err set, an ACL whose read fails with err. */
+static void
+fake_nfs4_on(const char *dir, const struct nfs4_ace_spec *e, size_t n, int err)
+{
+	static unsigned char blob[256];
+	struct stat st;
+
+	fake_nfs4 = NULL;
+	fake_nfs4_errno = err;
+	if (stat(dir, &st) == -1)
+		return;
+	fake_nfs4_dev = st.st_dev;
+	fake_nfs4_ino = st.st_ino;
+	if (n > 0) {
+		fake_nfs4_len = nfs4_acl_blob(e, n, blob, sizeof(blob));
+		fake_nfs4 = blob;
+	}
+}
 
 /* A fresh scratch directory, made the working directory. */
 static char scratch[] = "/tmp/publish-test.XXXXXX";
@@ -676,6 +726,42 @@ test_hard_links_acl(void)
 }
 
 /*
+ * A directory of this user's, mode 0755, whose NFSv4 ACL lets another
+ * user add entries (a server that keeps the ACL apart from the mode) is
+ * one others may write for the hard-link rule; one whose ACL cannot be
+ * read is refused too. Before, the mode alone was judged, and a file
+ * that user linked there (a key) was read.
+ */
+static void
+test_hard_links_nfs4(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0, 0x1 | 0x2 | 0x4 | 0x20 | 0x40, ""}};
+	char who[128], id[16], want[512];
+
+	snprintf(id, sizeof(id), "%u", other_user());
+	e[0].who = id;
+	fake_nfs4_on("hl", e, 1, 0);
+	snprintf(want, sizeof(want),
+	         "in a directory that user %s, whom its NFSv4 ACL's entry 1 "
+	         "lets, may write (mode 0755): it may be another file linked "
+	         "there",
+	         user_shown(other_user(), who, sizeof(who)));
+	read_refused("hl/mta-sts.txt", want,
+	             "a directory of mode 0755 an NFSv4 ACL lets another user "
+	             "write");
+	fake_nfs4_on("hl", NULL, 0, EIO);
+	read_refused("hl/mta-sts.txt",
+	             "in a directory that has an ACL that cannot be read "
+	             "(Input/output error), so who may write it cannot be "
+	             "told (mode 0755): it may be another file linked there",
+	             "a directory whose ACL cannot be read");
+	e[0].who = "OWNER@";
+	fake_nfs4_on("hl", e, 1, 0);
+	read_passes("hl/mta-sts.txt", "an NFSv4 ACL that lets its owner only");
+	fake_nfs4_on("hl", NULL, 0, 0);
+}
+
+/*
  * A policy file with another name (a hard link) is not read where
  * someone else than its owner could have linked it there: in a directory
  * others may write, or (as root) one of another user when the file is
@@ -698,6 +784,7 @@ test_hard_links(void)
 	chmod("hl", 0755);
 	read_passes("hl/mta-sts.txt", "in a directory of this user's");
 	test_hard_links_acl();
+	test_hard_links_nfs4();
 	if (geteuid() == 0) {
 		ok(chown("hl", 65534, 65534) == 0,
 		   "hard links: the directory given to another user");
@@ -809,6 +896,66 @@ test_acl_links(void)
 	like(d.error, want, "links: ... naming the user of the ACL");
 	ok(unlink("al/ln") == 0 && rmdir("al") == 0,
 	   "links: ACL directory removed");
+}
+
+/*
+ * As root: in a directory of root's, mode 0755, whose NFSv4 ACL lets
+ * another user add entries (a server that does not fold the ACL into the
+ * mode), a link of that user is refused as in one its group may write,
+ * naming the entry; one in a directory whose ACL cannot be read too.
+ * Before, the mode alone was judged and the link was followed: a run as
+ * root wrote where that user pointed it. A link of root's is followed.
+ */
+static void
+test_nfs4_links(void)
+{
+	struct nfs4_ace_spec e[] = {{0, 0, 0x1 | 0x2 | 0x4 | 0x20 | 0x40, ""}};
+	char who[128], id[16], want[512];
+	struct diag d;
+	int fd = -1, rc;
+
+	snprintf(id, sizeof(id), "%u", other_user());
+	e[0].who = id;
+	ok(mkdir("n4", 0755) == 0 && chmod("n4", 0755) == 0 &&
+	       mkdir("n4-else", 0755) == 0 &&
+	       symlink(spath("n4-else"), "n4/ln") == 0 &&
+	       lchown("n4/ln", other_user(), other_user()) == 0,
+	   "NFSv4 links: another user's link in a directory of mode 0755");
+	fake_nfs4_on("n4", e, 1, 0);
+	diag_init(&d);
+	rc = dir_open_walked("n4/ln", 0, &fd, &d);
+	ok(rc == -1 && fd == -1,
+	   "NFSv4 links: not followed where its NFSv4 ACL lets that user "
+	   "write (%d)",
+	   rc);
+	snprintf(want, sizeof(want),
+	         "n4/ln is a symbolic link (to \"%s\") in a directory that "
+	         "user %s, whom its NFSv4 ACL's entry 1 lets, may write (mode "
+	         "0755), and the link belongs to ",
+	         spath("n4-else"), user_shown(other_user(), who, sizeof(who)));
+	like(d.error, want, "NFSv4 links: ... naming the link and the entry");
+	diag_init(&d);
+	ok(publish_write("n4/ln/mta-sts.txt", "f", 1, &d) == -1 &&
+	       access("n4-else/mta-sts.txt", F_OK) == -1,
+	   "NFSv4 links: ... nothing written where it points");
+	fake_nfs4_on("n4", NULL, 0, EIO);
+	diag_init(&d);
+	ok(dir_open_walked("n4/ln", 0, &fd, &d) == -1,
+	   "NFSv4 links: not followed where the ACL cannot be read");
+	like(d.error,
+	     "in a directory that has an ACL that cannot be read "
+	     "(Input/output error), so who may write it cannot be told (mode "
+	     "0755), and the link belongs to ",
+	     "NFSv4 links: ... saying so");
+	diag_init(&d);
+	ok(lchown("n4/ln", 0, 0) == 0 &&
+	       dir_open_walked("n4/ln", 0, &fd, &d) == 0,
+	   "NFSv4 links: root's link followed, the ACL unread (%s)", d.error);
+	fake_nfs4_on("n4", NULL, 0, 0);
+	if (fd != -1)
+		close(fd);
+	ok(unlink("n4/ln") == 0 && rmdir("n4") == 0 && rmdir("n4-else") == 0,
+	   "NFSv4 links: removed");
 }
 
 /*
@@ -931,11 +1078,12 @@ test_links(void)
 		test_group_links();
 		test_link_exchange();
 		test_acl_links();
+		test_nfs4_links();
 		ok(unlink("tenant/.well-known") == 0 && rmdir("tenant") == 0 &&
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 22; i++)
+		for (int i = 0; i < 30; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);

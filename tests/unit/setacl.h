@@ -162,6 +162,31 @@ nfs4_acl_blob(const struct nfs4_ace_spec *e, size_t n, unsigned char *b,
 }
 
 /* Take path's access ACL away (setfacl -b). */
+/*
+ * What a stand-in for fgetxattr(2) or getxattr(2) gives for the
+ * attribute name of a file faked to hold blob (len bytes) as its
+ * attribute want ("system.nfs4_acl"; NULL: none): blob into value (size
+ * bytes; 0: its size alone; too small: ERANGE), ENOTSUP for any other
+ * name, as an NFSv4 mount has no POSIX ACL. Returns the length, or -1
+ * with errno.
+ */
+static ssize_t __attribute__((unused))
+xattr_fake_give(const char *want, const unsigned char *blob, size_t len,
+                const char *name, void *value, size_t size)
+{
+	if (want == NULL || strcmp(name, want) != 0) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (size != 0 && size < len) {
+		errno = ERANGE;
+		return -1;
+	}
+	if (size != 0)
+		memcpy(value, blob, len);
+	return (ssize_t)len;
+}
+
 static void __attribute__((unused)) clear_acl(const char *path)
 {
 	removexattr(path, "system.posix_acl_access");

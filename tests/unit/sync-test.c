@@ -29,17 +29,8 @@ fgetxattr(int fd, const char *name, void *value, size_t size)
 {
 	if (fake_nfs4 == NULL)
 		return (ssize_t)syscall(SYS_fgetxattr, fd, name, value, size);
-	if (strcmp(name, "system.nfs4_acl") != 0) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (size != 0 && size < fake_nfs4_len) {
-		errno = ERANGE;
-		return -1;
-	}
-	if (size != 0)
-		memcpy(value, fake_nfs4, fake_nfs4_len);
-	return (ssize_t)fake_nfs4_len;
+	return xattr_fake_give("system.nfs4_acl", fake_nfs4, fake_nfs4_len,
+	                       name, value, size);
 }
 
 /* s is well-formed UTF-8 (RFC 3629 section 4, lengths and continuation
