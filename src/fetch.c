@@ -1341,12 +1341,63 @@ xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		             n ? x->errbuf : curl_easy_strerror(rc));
 }
 
+/*
+ * Describe a transfer whose connection was reset or closed by the other
+ * end after the TLS handshake (rc: a send or receive failure, no reply
+ * at all, a body cut short): a web server restarting or stopping in the
+ * middle of a response, a proxy whose backend went away. Such a cut is
+ * FETCH_FAIL_CUT, retried as one in the handshake is, and said in words
+ * of our own: where it happened, what of the response came. Returns 0,
+ * or -1 (r untouched) for another failure, or one of those codes
+ * without the evidence of a cut (a TLS alert after the handshake, a
+ * network error), which keeps libcurl's words.
+ */
+static int
+xfer_cut_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	const char *how = NULL;
+	char of[48] = "";
+	curl_off_t size = -1;
+	long err = 0;
+
+	if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR &&
+	    rc != CURLE_GOT_NOTHING && rc != CURLE_PARTIAL_FILE)
+		return -1;
+	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
+	if (err == ECONNRESET || strstr(x->errbuf, "reset") != NULL)
+		how = "reset";
+	else if (rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+	         err == EPIPE || err == ECONNABORTED ||
+	         strstr(x->errbuf, "unexpected eof") != NULL ||
+	         strstr(x->errbuf, "Broken pipe") != NULL)
+		how = "closed";
+	if (how == NULL)
+		return -1;
+	r->fail = FETCH_FAIL_CUT;
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+	if (size >= 0)
+		snprintf(of, sizeof(of), " of %lld", (long long)size);
+	if (r->status == 0)
+		result_error(r,
+		             "the connection to %s port %s was %s after the "
+		             "TLS handshake, before any response",
+		             x->host, x->port, how);
+	else
+		result_error(r,
+		             "HTTP %ld from %s, but the connection was %s "
+		             "before the response ended (%zu%s bytes received)",
+		             r->status, x->host, how, x->body.len, of);
+	return 0;
+}
+
 /* Turn a libcurl failure into words. */
 static void
 xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
 	char hint[DIAG_MSG_MAX];
 
+	if (xfer_cut_error(x, rc, r) == 0)
+		return;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		resolve_port_hint(x, hint, sizeof(hint));
