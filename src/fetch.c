@@ -1263,21 +1263,23 @@ handshake_words(const char *text, char *out, size_t size)
 }
 
 /*
- * The kind of a failed TLS handshake from libcurl's words (text) and the
- * socket's errno (os_errno, 0 if none): FETCH_FAIL_TLS, what the server
- * or its port answered (an alert, or no TLS at all), only on that
- * evidence: an OpenSSL reason ("error:...:SSL routines:...", an alert,
- * "wrong version number", "packet length too long"). Anything else is
- * FETCH_FAIL_CUT, a connection reset or closed (a web server restarting,
- * a proxy whose web server is not up yet), retried. libcurl says a cut
- * in words that changed: "OpenSSL SSL_connect: Connection reset by peer
- * in connection to H:P " with errno 0 (7.68 to 7.86, which hand OpenSSL
- * the socket), "... SSL_ERROR_SYSCALL ..." or "Recv failure: Connection
- * reset by peer" with errno set (7.87 on), OpenSSL 3's "unexpected eof
- * while reading" (an SSL routines reason, but a close).
+ * The kind of a failed TLS handshake from libcurl's words without the
+ * host and port (words: handshake_words()) and the socket's errno
+ * (os_errno, 0 if none): FETCH_FAIL_TLS, what the server or its port
+ * answered (an alert, or no TLS at all), only on that evidence: an
+ * OpenSSL reason ("error:...:SSL routines:...", an alert, "wrong
+ * version number", "packet length too long"). Anything else is
+ * FETCH_FAIL_CUT, a connection reset or closed (a web server
+ * restarting, a proxy whose web server is not up yet), retried. libcurl
+ * says a cut in words that changed: "OpenSSL SSL_connect: Connection
+ * reset by peer in connection to H:P " with errno 0 (7.68 to 7.86, which
+ * hand OpenSSL the socket), "... SSL_ERROR_SYSCALL ..." or "Recv
+ * failure: Connection reset by peer" with errno set (7.87 on), OpenSSL
+ * 3's "unexpected eof while reading" (an SSL routines reason, but a
+ * close).
  */
-enum fetch_fail
-fetch_handshake_kind(const char *text, long os_errno)
+static enum fetch_fail
+handshake_kind(const char *words, long os_errno)
 {
 	static const char *const refused[] = {
 	    "SSL routines",           "alert",
@@ -1285,24 +1287,33 @@ fetch_handshake_kind(const char *text, long os_errno)
 	    "packet length too long", "unknown protocol",
 	    "unsupported protocol",   "handshake failure",
 	    "record layer failure",   "version too low"};
-	char words[CURL_ERROR_SIZE];
 	size_t i;
 
-	text = handshake_words(text, words, sizeof(words));
 	if (os_errno == ECONNRESET || os_errno == EPIPE ||
-	    os_errno == ECONNABORTED || strstr(text, "unexpected eof") != NULL)
+	    os_errno == ECONNABORTED || strstr(words, "unexpected eof") != NULL)
 		return FETCH_FAIL_CUT;
 	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (strstr(text, refused[i]) != NULL)
+		if (strstr(words, refused[i]) != NULL)
 			return FETCH_FAIL_TLS;
 	return FETCH_FAIL_CUT;
 }
 
-/* Describe a failed TLS handshake (rc) by its kind
- * (fetch_handshake_kind()): one cut by its connection in words of our
- * own (libcurl's name the host twice and mean nothing to an operator),
- * any other as the port's (FETCH_FAIL_TLS) with the TLS library's
- * reason. */
+/* The kind of a failed TLS handshake from libcurl's whole words (text),
+ * the host and port they may end with not counted (handshake_kind()). */
+enum fetch_fail
+fetch_handshake_kind(const char *text, long os_errno)
+{
+	char words[CURL_ERROR_SIZE];
+
+	return handshake_kind(handshake_words(text, words, sizeof(words)),
+	                      os_errno);
+}
+
+/* Describe a failed TLS handshake (rc) by its kind (handshake_kind(),
+ * judged on libcurl's words cut once of the host and port): one cut by
+ * its connection in words of our own (libcurl's name the host twice and
+ * mean nothing to an operator), any other as the port's
+ * (FETCH_FAIL_TLS) with the TLS library's reason. */
 static void
 xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
@@ -1314,16 +1325,14 @@ xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 	while (n > 0 && x->errbuf[n - 1] == ' ')
 		x->errbuf[--n] = '\0';
 	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
-	r->fail = fetch_handshake_kind(x->errbuf, err);
+	handshake_words(x->errbuf, words, sizeof(words));
+	r->fail = handshake_kind(words, err);
 	if (r->fail == FETCH_FAIL_CUT)
 		result_error(r,
 		             "the connection to %s port %s was %s during the "
 		             "TLS handshake",
 		             x->host, x->port,
-		             err == ECONNRESET ||
-		                     strstr(handshake_words(x->errbuf, words,
-		                                            sizeof(words)),
-		                            "reset")
+		             err == ECONNRESET || strstr(words, "reset")
 		                 ? "reset"
 		                 : "closed, before the server sent anything,");
 	else
@@ -1332,12 +1341,63 @@ xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		             n ? x->errbuf : curl_easy_strerror(rc));
 }
 
+/*
+ * Describe a transfer whose connection was reset or closed by the other
+ * end after the TLS handshake (rc: a send or receive failure, no reply
+ * at all, a body cut short): a web server restarting or stopping in the
+ * middle of a response, a proxy whose backend went away. Such a cut is
+ * FETCH_FAIL_CUT, retried as one in the handshake is, and said in words
+ * of our own: where it happened, what of the response came. Returns 0,
+ * or -1 (r untouched) for another failure, or one of those codes
+ * without the evidence of a cut (a TLS alert after the handshake, a
+ * network error), which keeps libcurl's words.
+ */
+static int
+xfer_cut_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	const char *how = NULL;
+	char of[48] = "";
+	curl_off_t size = -1;
+	long err = 0;
+
+	if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR &&
+	    rc != CURLE_GOT_NOTHING && rc != CURLE_PARTIAL_FILE)
+		return -1;
+	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
+	if (err == ECONNRESET || strstr(x->errbuf, "reset") != NULL)
+		how = "reset";
+	else if (rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
+	         err == EPIPE || err == ECONNABORTED ||
+	         strstr(x->errbuf, "unexpected eof") != NULL ||
+	         strstr(x->errbuf, "Broken pipe") != NULL)
+		how = "closed";
+	if (how == NULL)
+		return -1;
+	r->fail = FETCH_FAIL_CUT;
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
+	if (size >= 0)
+		snprintf(of, sizeof(of), " of %lld", (long long)size);
+	if (r->status == 0)
+		result_error(r,
+		             "the connection to %s port %s was %s after the "
+		             "TLS handshake, before any response",
+		             x->host, x->port, how);
+	else
+		result_error(r,
+		             "HTTP %ld from %s, but the connection was %s "
+		             "before the response ended (%zu%s bytes received)",
+		             r->status, x->host, how, x->body.len, of);
+	return 0;
+}
+
 /* Turn a libcurl failure into words. */
 static void
 xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 {
 	char hint[DIAG_MSG_MAX];
 
+	if (xfer_cut_error(x, rc, r) == 0)
+		return;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
 		resolve_port_hint(x, hint, sizeof(hint));

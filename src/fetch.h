@@ -38,7 +38,7 @@ enum fetch_fail {
 	FETCH_FAIL_TLS,       /* the TLS handshake failed (an alert, or not
 	                         TLS), not by a reset connection */
 	FETCH_FAIL_CUT,       /* the connection reset or closed during the
-	                         TLS handshake */
+	                         TLS handshake or after it */
 	FETCH_FAIL_REFUSED    /* the connection refused */
 };
 
@@ -100,8 +100,11 @@ int fetch_ca_file_load(const char *path, int fd, struct diag *d);
  * certificate of HOST not accepted: certificate has expired", "TLS
  * handshake with HOST port P failed: <TLS library's reason>", "the
  * connection to HOST port P was reset during the TLS handshake" (or
- * "closed, before the server sent anything,"); a transfer
- * that ran out of time says where it stalled: "cannot connect to HOST
+ * "closed, before the server sent anything,"), "the connection to HOST
+ * port P was reset after the TLS handshake, before any response" (or
+ * "closed"), "HTTP 200 from HOST, but the connection was reset before
+ * the response ended (B of L bytes received)"; a transfer that ran out
+ * of time says where it stalled: "cannot connect to HOST
  * port P within N s", "connected to HOST port P, but the TLS handshake
  * did not finish within N s (...)", "HOST port P took the request, but
  * sent no HTTP response within N s (...)", "HTTP 200 from HOST, but its

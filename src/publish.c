@@ -2641,7 +2641,8 @@ struct verify_seen {
 	int answered; /* the server answered (a status, other content) */
 	/* a deploy still under way would explain it (another policy or
 	 * content, 404, 5xx): more verify-timeout may help, where a refused
-	 * Content-Type or a redirect is the web server's configuration */
+	 * Content-Type or a redirect may be the web server's configuration
+	 * (verify_lasting()) */
 	int deploying;
 	enum fetch_fail fail; /* the fetch's kind of failure */
 	char addr[48];        /* the address tried, or "" */
@@ -2813,12 +2814,14 @@ verify_lasting(enum fetch_fail f)
 
 #define VERIFY_LASTING_S 10.0 /* seconds a lasting failure ends it after */
 
-/* The reason, into d, of a verification ended by tries fetches in a row
- * failing in a lasting way (verify_lasting()), the last described by
- * seen, over seconds since the first began. */
+/* The reason, into d, of a verification ended by a failure that may be
+ * the web server's configuration (verify_lasting()) once it lasted:
+ * tries fetches in a row failing that way over seconds since the first
+ * began (VERIFY_LASTING_S, or less when verify-timeout came first), the
+ * last described by seen. */
 static void
-verify_fail_fast(const char *url, const struct verify_seen *seen,
-                 unsigned tries, double seconds, struct diag *d)
+verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
+              double seconds, struct diag *d)
 {
 	const char *fix;
 	char lasted[80];
@@ -2928,10 +2931,13 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		tries++;
 		last = seen.fail;
 		left = deadline - now_mono();
+		/* a failure that may be the configuration ends it once it
+		 * has lasted VERIFY_LASTING_S, or at a verify-timeout that
+		 * comes first, with the same reason; any other is retried
+		 * until verify-timeout */
 		if (since >= 0 &&
 		    (now_mono() - since >= VERIFY_LASTING_S || left <= 0)) {
-			verify_fail_fast(url, &seen, tries, now_mono() - since,
-			                 d);
+			verify_lasted(url, &seen, tries, now_mono() - since, d);
 			return -1;
 		}
 		if (left <= 0)

@@ -202,10 +202,12 @@ enum {
  * listening on ADDR port P? ...)"; else "URL: <fetch error>", which
  * names the setting to raise after a timeout (o's, or verify-timeout
  * when its end cut the fetch short).
- * A connection reset or closed in the TLS handshake until the end:
- * "URL: the connection to HOST port P was reset during the TLS
+ * A connection reset or closed in the TLS handshake or after it until
+ * the end: "URL: the connection to HOST port P was reset during the TLS
  * handshake, after N s (retried: ...; check the web server behind ADDR
- * port P)".
+ * port P)" (or "... was reset after the TLS handshake, before any
+ * response, ...", "HTTP 200 from HOST, but the connection was reset
+ * before the response ended (...), ...").
  * What may be the web server's configuration (a redirect, a Content-Type
  * refused, text/html too when its body is the new policy's, a
  * certificate refused, a failed TLS handshake: an alert or no TLS) ends

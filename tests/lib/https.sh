@@ -54,6 +54,13 @@
 #   https_silent               start (once) that listener on 127.0.0.1 and
 #                              set HTTPS_SILENT_PORT: point --resolve at it
 #                              for a host whose TLS handshake never ends
+#   https_cut MODE HOST        start a TLS server (fetch-tool cut) with
+#                              HOST's good certificate on a free port, set
+#                              HTTPS_CUT_PORT: it cuts each connection
+#                              after the handshake and the request as MODE
+#                              says (reset, close, reset-body, close-body:
+#                              a web server stopped mid-response);
+#                              https_cut_stop stops it (at_exit too)
 #   https_start                start nginx (registers https_stop with at_exit)
 #   https_restart              restart it (locations added after https_start
 #                              restart it by themselves)
@@ -212,17 +219,45 @@ https_slow() {
 https_silent() {
 	https_init
 	[ -n "${HTTPS_SILENT_PORT:-}" ] && return 0
-	local tool=$top_builddir/tests/tools/fetch-tool i
+	local tool=$top_builddir/tests/tools/fetch-tool
 	[ -x "$tool" ] || bail_out "tests/tools/fetch-tool not built"
 	HTTPS_SILENT_PORT=$(freeport 1) || bail_out "no free port"
 	"$tool" listen "$HTTPS_SILENT_PORT" >"$HTTPS_DIR/silent.out" 2>&1 &
 	_https_silent_pid=$!
 	at_exit "kill $_https_silent_pid"
+	_https_ready "$HTTPS_DIR/silent.out" "fetch-tool listen"
+}
+# _https_ready FILE WHAT: wait (5 s at most) for the server WHAT to say
+# "ready" in FILE, its output; else bail out with that output
+_https_ready() {
+	local i
 	for i in $(seq 100); do
-		grep -q ready "$HTTPS_DIR/silent.out" && return 0
+		grep -q ready "$1" && return 0
 		sleep 0.05
 	done
-	bail_out "silent-server did not start"
+	bail_out "$2 did not start: $(cat "$1")"
+}
+https_cut() {
+	https_init
+	local tool=$top_builddir/tests/tools/fetch-tool cert=site-$2
+	[ -x "$tool" ] || bail_out "tests/tools/fetch-tool not built"
+	[ -f "$HTTPS_DIR/pki/$cert.crt" ] || https_cert "$cert" "$2"
+	[ -n "${_https_cut_pid:-}" ] && https_cut_stop
+	HTTPS_CUT_PORT=$(freeport 1) || bail_out "no free port"
+	# emptied here, not by the redirection, which may come after the
+	# first look below: the last server's "ready" would then pass
+	: >"$HTTPS_DIR/cut.out"
+	"$tool" cut "$HTTPS_CUT_PORT" "$HTTPS_DIR/pki/$cert.crt" \
+		"$HTTPS_DIR/pki/$cert.key" "$1" >"$HTTPS_DIR/cut.out" 2>&1 &
+	_https_cut_pid=$!
+	at_exit "kill $_https_cut_pid 2>/dev/null"
+	_https_ready "$HTTPS_DIR/cut.out" "fetch-tool cut"
+}
+https_cut_stop() {
+	kill "$_https_cut_pid" 2>/dev/null
+	wait "$_https_cut_pid" 2>/dev/null
+	_https_cut_pid=
+	return 0
 }
 https_hang() {
 	https_silent

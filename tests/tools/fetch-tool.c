@@ -32,6 +32,19 @@
  *   fetch-tool run-command [--domain D] [--file F] [--timeout N] ARGV...
  *   fetch-tool listen PORT               listen on 127.0.0.1:PORT, never
  *                                        accept nor answer; print "ready"
+ *   fetch-tool cut PORT CERT KEY MODE    a TLS server on 127.0.0.1:PORT
+ *                                        (certificate chain CERT, key
+ *                                        KEY) that cuts each connection
+ *                                        after the handshake, once the
+ *                                        request came; MODE: reset (a
+ *                                        TCP reset, no response), close
+ *                                        (closed, no response, no TLS
+ *                                        close_notify), reset-body or
+ *                                        close-body (the same after a
+ *                                        200 head promising 1000 bytes
+ *                                        and 16 of them): a web server
+ *                                        stopped or restarting; print
+ *                                        "ready", then "cut" each time
  *
  * OPTS: --ca-file F, --resolve HOST:PORT:ADDR (repeatable), --timeout N,
  * --connect-timeout N, --timeout-setting NAME (fetch_opts'
@@ -43,11 +56,14 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "fetch.h"
 #include "policy.h"
@@ -418,10 +434,10 @@ cmd_run(int argc, char **argv, struct tool_opts *t)
 	return rc == 0 ? 0 : 1;
 }
 
-/* A TCP listener that never accepts: connections complete in the
- * kernel's backlog and then hear nothing (TLS handshakes never end). */
+/* A TCP socket listening on 127.0.0.1:port. Returns it, or -1
+ * (said on standard error). */
 static int
-cmd_listen(const char *port)
+listen_socket(const char *port)
 {
 	struct sockaddr_in sin;
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -435,12 +451,86 @@ cmd_listen(const char *port)
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(fd, 64) == -1) {
 		perror("fetch-tool: listen");
-		return 1;
+		if (fd != -1)
+			close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+/* A TCP listener that never accepts: connections complete in the
+ * kernel's backlog and then hear nothing (TLS handshakes never end). */
+static int
+cmd_listen(const char *port)
+{
+	if (listen_socket(port) == -1)
+		return 1;
 	printf("ready\n");
 	fflush(stdout);
 	for (;;)
 		pause();
+}
+
+/* Take the connection fd through the TLS handshake and its request, then
+ * cut it as mode says (cmd_cut()): SO_LINGER of 0 makes the close a
+ * reset; no SSL_shutdown(), so no close_notify either way. */
+static void
+cut_connection(SSL_CTX *ctx, int fd, const char *mode)
+{
+	static const char head[] = "HTTP/1.1 200 OK\r\n"
+	                           "Content-Type: text/plain\r\n"
+	                           "Content-Length: 1000\r\n\r\n"
+	                           "version: STSv1\r\n";
+	struct linger hard = {1, 0};
+	char req[4096];
+	SSL *ssl = SSL_new(ctx);
+
+	if (ssl != NULL && SSL_set_fd(ssl, fd) == 1 && SSL_accept(ssl) == 1 &&
+	    SSL_read(ssl, req, sizeof(req)) > 0) {
+		if (strstr(mode, "-body") != NULL) {
+			SSL_write(ssl, head, (int)sizeof(head) - 1);
+			/* for the client to read it: a reset that comes
+			 * first throws away what it has not read */
+			usleep(300000);
+		}
+		if (strncmp(mode, "reset", 5) == 0)
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard,
+			           sizeof(hard));
+	}
+	SSL_free(ssl);
+	close(fd);
+	printf("cut\n");
+	fflush(stdout);
+}
+
+/* The cutting TLS server of the usage above. Returns 1 if it cannot
+ * start; else runs until killed. */
+static int
+cmd_cut(const char *port, const char *cert, const char *key, const char *mode)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	int fd, c;
+
+	if (strcmp(mode, "reset") != 0 && strcmp(mode, "close") != 0 &&
+	    strcmp(mode, "reset-body") != 0 && strcmp(mode, "close-body") != 0)
+		usage("cut: bad mode");
+	if (ctx == NULL || SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
+	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		fprintf(stderr, "fetch-tool: cut: cannot load %s or %s\n", cert,
+		        key);
+		return 1;
+	}
+	fd = listen_socket(port);
+	if (fd == -1)
+		return 1;
+	signal(SIGPIPE, SIG_IGN); /* a client gone while we write */
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		c = accept(fd, NULL, NULL);
+		if (c != -1)
+			cut_connection(ctx, c, mode);
+	}
 }
 
 int
@@ -474,6 +564,8 @@ main(int argc, char **argv)
 		rc = cmd_read(argv[i]);
 	else if (strcmp(cmd, "listen") == 0 && argc - i == 1)
 		rc = cmd_listen(argv[i]);
+	else if (strcmp(cmd, "cut") == 0 && argc - i == 4)
+		rc = cmd_cut(argv[i], argv[i + 1], argv[i + 2], argv[i + 3]);
 	else if (strcmp(cmd, "run-command") == 0 && argc - i >= 1)
 		rc = cmd_run(argc - i, argv + i, &t);
 	else
