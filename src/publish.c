@@ -69,6 +69,10 @@
 #define PUBLISH_OUTPUT_LINES 5  /* lines of it shown on failure */
 /* seconds a command's process group has between SIGTERM and SIGKILL */
 #define PUBLISH_STOP_GRACE 5
+/* Rounds of SIGKILL a supervisor sends, one a second, from
+ * PUBLISH_STOP_GRACE s after its SIGTERM (sv_kill()); the run waits for
+ * them before it kills a supervisor itself (stop_late()). */
+#define SV_KILL_ROUNDS 5
 #define PUBLISH_TMP_SUFFIX ".tmp-" /* and six letters: PUBLISH_TMP_EXTRA */
 _Static_assert(sizeof(PUBLISH_TMP_SUFFIX) - 1 + 6 == PUBLISH_TMP_EXTRA,
                "the temporary's name adds PUBLISH_TMP_EXTRA bytes");
@@ -1314,17 +1318,20 @@ publish_run_locked(int fd)
  * command would go on beside the next run (and could deploy an older
  * policy after that run changed the id). So the kernel tells the
  * supervisor when its run dies (PR_SET_PDEATHSIG), and it then stops the
- * group: SIGTERM, and SIGKILL PUBLISH_STOP_GRACE seconds later. What the
- * command leaves running in the group when it exits is stopped the same
- * way; the supervisor is the subreaper of the command's processes, so
- * it sees them end, and it holds a copy of the run's lock until then,
- * so that the next run waits for the group to be gone even when this run
- * was killed. Processes that leave the group (setsid, a daemon's double
- * fork) are stopped too: those whose parent ended are the supervisor's
- * children, the others are found through /proc by their parent, and the
- * supervisor ends once it has no child left. Out of its reach is only
- * what is not a descendant: a process that another service starts when
- * asked to (systemd-run, at, an ssh to this host).
+ * group: SIGTERM, and SIGKILL rounds from PUBLISH_STOP_GRACE seconds
+ * later. What the command leaves running in the group when it exits is
+ * stopped the same way; the supervisor is the subreaper of the command's
+ * processes, so it sees them end, and it holds a copy of the run's lock
+ * until then, so that the next run waits for them to be gone even when
+ * this run was killed (SV_KILL_ROUNDS s of SIGKILL at most: what is
+ * left then is reported). Processes that leave the group (setsid, a
+ * daemon's double fork) are stopped too: those whose parent ended are
+ * the supervisor's children, the others are found through /proc by
+ * their parent, and the supervisor ends once it has no child left. Out
+ * of its reach is what is not a descendant: a process that another
+ * service starts when asked to (systemd-run, at, an ssh to this host);
+ * and, where /proc hides processes (hidepid=) from a user that is not
+ * root, one that is not dumpable, until it is the supervisor's child.
  * The supervisor is a copy of the multithreaded run that never execs:
  * only async-signal-safe calls in it (no malloc, no stdio), and no
  * signal handler (sigwaitinfo()).
@@ -1347,7 +1354,12 @@ enum {
 	REPORT_SUBREAPER,
 	/* from the command: not executed, as its path no longer names the
 	 * file checked (errno of the stat(), or 0: another file) */
-	REPORT_REPLACED
+	REPORT_REPLACED,
+	/* from the supervisor, as it ends with children left after its
+	 * SIGKILL rounds: how many (-1: not known), then the pid of each,
+	 * SV_LEFT_MAX at most */
+	REPORT_LEFT_COUNT,
+	REPORT_LEFT
 };
 #define REPORT_FD 3 /* the report pipe in the supervisor and command */
 /* The supervisor's copy of the run's lock, close-on-exec: a run killed
@@ -1366,7 +1378,12 @@ static int sv_stopping;
  * the kernel: an uninterruptible wait, which the lock, held until the
  * supervisor ends, should not wait for). */
 static int sv_kill_rounds;
-#define SV_KILL_ROUNDS 5
+/* Set in the supervisor without a /proc of its own (sv_proc_ours()):
+ * it cannot find what left its group, and waits for the group alone. */
+static int sv_noproc;
+/* Processes the supervisor names to the run when SIGKILL rounds end
+ * with children left (REPORT_LEFT). */
+#define SV_LEFT_MAX 8
 /* Descendants one scan of /proc notes (on the supervisor's stack: no
  * malloc after the fork); more are found by the next round, once those
  * noted have ended. */
@@ -1392,8 +1409,12 @@ fork_bare(void)
 struct sv_proc {
 	pid_t pid, ppid, pgrp;
 	/* its start, in clock ticks after boot: with the pid, it names one
-	 * process, not another given the same pid later */
+	 * process, not another given the same pid later (0: not known, for
+	 * a child /proc hides, which keeps its pid until it is reaped) */
 	unsigned long long start;
+	/* a zombie whose threads have all ended: nothing to signal, and
+	 * no child (they went to the subreaper when it ended) */
+	int dead;
 };
 
 /* In the supervisor: move *p past n fields of a /proc/PID/stat line
@@ -1426,10 +1447,11 @@ sv_number(const char **p, const char *end, unsigned long long *v)
 	return 0;
 }
 
-/* In the supervisor: "/proc/PID/stat" for pid into path (32 bytes),
- * without snprintf(), which is not async-signal-safe. */
+/* In the supervisor: head, the decimal pid, then tail into path (48
+ * bytes; head and tail fit with room for the digits), without
+ * snprintf(), which is not async-signal-safe. */
 static void
-sv_stat_path(pid_t pid, char *path)
+sv_path(const char *head, pid_t pid, const char *tail, char *path)
 {
 	char digits[16];
 	size_t n = 0, len = 0;
@@ -1437,27 +1459,29 @@ sv_stat_path(pid_t pid, char *path)
 	do
 		digits[n++] = (char)('0' + pid % 10);
 	while ((pid /= 10) > 0 && n < sizeof(digits));
-	memcpy(path, "/proc/", 6);
-	len = 6;
+	while (*head != '\0')
+		path[len++] = *head++;
 	while (n > 0)
 		path[len++] = digits[--n];
-	memcpy(path + len, "/stat", 6);
+	while (*tail != '\0')
+		path[len++] = *tail++;
+	path[len] = '\0';
 }
 
-/* In the supervisor: the parent, group and start of pid, from
- * /proc/PID/stat (fields 4, 5 and 22, counted after the name in
+/* In the supervisor: the parent, group, start and state of pid, from
+ * /proc/PID/stat (fields 3 to 5, 20 and 22, counted after the name in
  * parentheses, which may hold any byte). Returns 0, or -1 if it is gone
- * or cannot be read. */
+ * or cannot be read (/proc may hide it: hidepid=). */
 static int
 sv_stat(pid_t pid, struct sv_proc *out)
 {
-	char path[32], line[1024];
+	char path[48], line[1024];
 	const char *p, *end;
-	unsigned long long ppid, pgrp;
+	unsigned long long ppid, pgrp, threads;
 	ssize_t n;
-	int fd;
+	int fd, zombie;
 
-	sv_stat_path(pid, path);
+	sv_path("/proc/", pid, "/stat", path);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = read(fd, line, sizeof(line));
@@ -1466,29 +1490,38 @@ sv_stat(pid_t pid, struct sv_proc *out)
 		return -1;
 	for (end = line + n, p = end; p > line && p[-1] != ')'; p--)
 		;
-	if (p == line)
+	if (p == line || p + 1 >= end)
 		return -1;
-	p++;                        /* the blank after the name */
+	p++; /* the blank after the name */
+	zombie = *p == 'Z';
 	sv_skip_fields(&p, end, 1); /* state */
 	if (sv_number(&p, end, &ppid) == -1 || sv_number(&p, end, &pgrp) == -1)
 		return -1;
-	sv_skip_fields(&p, end, 16); /* session ... itrealvalue */
+	sv_skip_fields(&p, end, 14); /* session ... nice */
+	if (sv_number(&p, end, &threads) == -1)
+		return -1;
+	sv_skip_fields(&p, end, 1); /* itrealvalue */
 	if (sv_number(&p, end, &out->start) == -1)
 		return -1;
 	out->pid = pid;
 	out->ppid = (pid_t)ppid;
 	out->pgrp = (pid_t)pgrp;
+	/* a group leader ended before its threads stays a zombie with
+	 * them: they are signalled through its pid, and their children
+	 * have it as their parent */
+	out->dead = zombie && threads <= 1;
 	return 0;
 }
 
-/* In the supervisor: whether pid is among the n processes in d[]. */
-static int
-sv_noted(const struct sv_proc *d, size_t n, pid_t pid)
+/* In the supervisor: the index of pid among the n processes in d[], or
+ * -1 if it is not there. */
+static ssize_t
+sv_find(const struct sv_proc *d, size_t n, pid_t pid)
 {
 	for (size_t i = 0; i < n; i++)
 		if (d[i].pid == pid)
-			return 1;
-	return 0;
+			return (ssize_t)i;
+	return -1;
 }
 
 /* In the supervisor: the pid a /proc entry's name is, or 0 if it is not
@@ -1506,9 +1539,29 @@ sv_pid_of(const char *name)
 	return (pid_t)v;
 }
 
+/* In the supervisor (self): whether p, just read, descends from it: its
+ * parent is self, or one of the n in d[] that still is the process
+ * noted (its start read again after p's: a pid cannot come back to a
+ * process, so that parent held its pid all along, and p's parent is
+ * that process, not a later one given its pid). */
+static int
+sv_below(const struct sv_proc *p, pid_t self, const struct sv_proc *d, size_t n)
+{
+	ssize_t k;
+	struct sv_proc now;
+
+	if (p->ppid == self)
+		return 1;
+	if ((k = sv_find(d, n, p->ppid)) == -1)
+		return 0;
+	return d[k].ppid == self || /* a child keeps its pid until reaped */
+	       (sv_stat(d[k].pid, &now) == 0 && now.start == d[k].start);
+}
+
 /* In the supervisor: one pass over /proc (procfd, read from its start):
  * each process whose parent is the supervisor (self) or one of the n in
- * d[] is added there, up to max. Returns the number in d[] then. */
+ * d[] is added there, up to max, unless it is a zombie that has ended.
+ * Returns the number in d[] then. */
 static size_t
 sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
 {
@@ -1523,12 +1576,59 @@ sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
 
 			off += e->d_reclen;
 			pid = sv_pid_of(e->d_name);
-			if (pid > 0 && pid != self && !sv_noted(d, n, pid) &&
-			    sv_stat(pid, &d[n]) == 0 &&
-			    (d[n].ppid == self || sv_noted(d, n, d[n].ppid)))
+			if (pid > 0 && pid != self &&
+			    sv_find(d, n, pid) == -1 &&
+			    sv_stat(pid, &d[n]) == 0 && !d[n].dead &&
+			    sv_below(&d[n], self, d, n))
 				n++;
 		}
 	return n;
+}
+
+/*
+ * In the supervisor (self): note in d[] (max entries) its own children,
+ * from /proc/self/task/SELF/children (it has one thread), which /proc
+ * shows it even where it hides the children themselves (hidepid=,
+ * ProtectProc=invisible: a process that is not dumpable, ssh-agent for
+ * one, from a user that is not root): one that the scan cannot read is
+ * noted by its pid alone, which stays its own until it is reaped.
+ * Returns how many, or -1 if the list cannot be read (a kernel without
+ * CONFIG_PROC_CHILDREN).
+ */
+static ssize_t
+sv_children(pid_t self, struct sv_proc *d, size_t max)
+{
+	char path[48], list[4096];
+	const char *p, *end;
+	unsigned long long v;
+	ssize_t got, len = 0;
+	size_t n = 0;
+	int fd;
+
+	sv_path("/proc/self/task/", self, "/children", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (len < (ssize_t)sizeof(list) &&
+	       (got = read(fd, list + len, sizeof(list) - (size_t)len)) > 0)
+		len += got;
+	close(fd);
+	if (len == (ssize_t)sizeof(list)) /* a number may be cut: not it */
+		while (len > 0 && list[len - 1] != ' ')
+			len--;
+	for (p = list, end = list + len; n < max && p < end;) {
+		if (sv_number(&p, end, &v) == -1 || v == 0 || v > INT_MAX)
+			break;
+		if (sv_stat((pid_t)v, &d[n]) == -1) {
+			d[n].pid = (pid_t)v;
+			d[n].ppid = self;
+			d[n].pgrp = getpgid((pid_t)v); /* a bare syscall */
+			d[n].start = 0;
+			d[n].dead = 0;
+		}
+		if (d[n].ppid == self && !d[n].dead)
+			n++;
+	}
+	return (ssize_t)n;
 }
 
 /* In the supervisor (self): whether /proc is there, and of its pid
@@ -1548,24 +1648,26 @@ sv_proc_ours(pid_t self)
 
 /*
  * In the supervisor: note in d[] (max entries) its descendants, whatever
- * their group or session: the processes whose parent (PPid) is the
- * supervisor or one noted, by passes over /proc until one adds nothing
- * (a child listed before its parent, its pid lower once pids wrapped,
- * waits for the next pass), SV_SCAN_PASSES at most. Returns how many,
- * or -1 without a /proc of its own.
+ * their group or session: its children (sv_children()), then the
+ * processes whose parent (PPid) is the supervisor or one noted, by
+ * passes over /proc until one adds nothing (a child listed before its
+ * parent, its pid lower once pids wrapped, waits for the next pass),
+ * SV_SCAN_PASSES at most. Returns how many, or -1 without a /proc of
+ * its own (sv_noproc).
  */
 static ssize_t
 sv_descendants(struct sv_proc *d, size_t max)
 {
-	int procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int procfd;
 	pid_t self = getpid();
+	ssize_t kids;
 	size_t n = 0, before;
 
-	if (procfd == -1 || !sv_proc_ours(self)) {
-		if (procfd != -1)
-			close(procfd);
+	if (sv_noproc ||
+	    (procfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	}
+	if ((kids = sv_children(self, d, max)) > 0)
+		n = (size_t)kids;
 	for (int pass = 0; pass < SV_SCAN_PASSES && n < max; pass++) {
 		before = n;
 		if (lseek(procfd, 0, SEEK_SET) == -1)
@@ -1578,14 +1680,28 @@ sv_descendants(struct sv_proc *d, size_t max)
 	return (ssize_t)n;
 }
 
+/* In the supervisor: send sig to p by kill() if it is still the process
+ * noted (its start), which leaves a moment between the check and the
+ * kill() for its pid to go to another process. */
+static void
+sv_kill_checked(const struct sv_proc *p, int sig)
+{
+	struct sv_proc now;
+
+	if (sv_stat(p->pid, &now) == 0 && now.start == p->start)
+		kill(p->pid, sig);
+}
+
 /*
  * In the supervisor (self): send sig to p, a descendant a scan noted, if
  * it is still that process. A child cannot become another process before
  * the supervisor reaps it, which it has not done since the scan; a
  * grandchild's pid may be reused as soon as its parent reaps it, so it
  * gets sig through a pidfd, which stays its own, opened, then checked to
- * be the process noted (its start). Without pidfds (Linux before 5.3)
- * the check comes just before kill(), which leaves a moment between.
+ * be the process noted (its start). Without pidfds (Linux before 5.3),
+ * or where they are refused (a seccomp filter that predates them returns
+ * EPERM, ENOSYS or another errno; EMFILE), the check comes just before
+ * kill() (sv_kill_checked()).
  */
 static void
 sv_signal(const struct sv_proc *p, pid_t self, int sig)
@@ -1599,19 +1715,22 @@ sv_signal(const struct sv_proc *p, pid_t self, int sig)
 	}
 #if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
 	fd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-	if (fd == -1 && errno != ENOSYS)
+	if (fd == -1 && errno == ESRCH)
 		return; /* gone */
 #endif
-	if (sv_stat(p->pid, &now) == 0 && now.start == p->start) {
-#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
-		if (fd != -1)
-			syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0);
-		else
-#endif
-			kill(p->pid, sig);
+	if (fd == -1) {
+		sv_kill_checked(p, sig);
+		return;
 	}
-	if (fd != -1)
-		close(fd);
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+	if (sv_stat(p->pid, &now) == 0 && now.start == p->start &&
+	    syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) == -1 &&
+	    errno != ESRCH)
+		sv_kill_checked(p, sig); /* the signal through it refused */
+#else
+	(void)now;
+#endif
+	close(fd);
 }
 
 /* In the supervisor: send sig to every descendant a scan of /proc finds
@@ -1785,7 +1904,8 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
  * may kill the supervisor after), what it left running, in the group or
  * out of it, is stopped; the supervisor, their subreaper, is the parent
  * of each whose parent ended, and ends as the command did once it has no
- * child left.
+ * child left, or, without a /proc of its own (sv_noproc), none in its
+ * group: it could not stop one out of it, and would only wait for it.
  */
 static void
 sv_reap(pid_t pid, int *done, int *status)
@@ -1807,11 +1927,34 @@ sv_reap(pid_t pid, int *done, int *status)
 	/* every child: those that left the group (setsid) too */
 	while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
 		;
-	if (w == -1 && errno == ECHILD) {
+	if ((w == -1 && errno == ECHILD) ||
+	    (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD)) {
 		alarm(0);
 		sv_end(*status);
 	}
 	sv_stop();
+}
+
+/* In the supervisor, ending with children left after its SIGKILL
+ * rounds: tell the run how many, and which (sv_children()), so that it
+ * says so rather than "ok". */
+static void
+sv_report_left(void)
+{
+	struct sv_proc d[SV_DESC_MAX];
+	struct cmd_report r[SV_LEFT_MAX + 1];
+	ssize_t n = sv_noproc ? -1 : sv_children(getpid(), d, SV_DESC_MAX);
+	size_t k = 0;
+
+	r[k].kind = REPORT_LEFT_COUNT;
+	r[k++].value = (int)n;
+	for (ssize_t i = 0; i < n && i < SV_LEFT_MAX; i++) {
+		r[k].kind = REPORT_LEFT;
+		r[k++].value = d[i].pid;
+	}
+	/* one write, shorter than PIPE_BUF: the run reads it whole */
+	if (write(REPORT_FD, r, k * sizeof(r[0])) < 0)
+		return; /* the run is gone: nobody to tell */
 }
 
 /*
@@ -1820,15 +1963,18 @@ sv_reap(pid_t pid, int *done, int *status)
  * out of it, until none is left (sv_reap() ends the supervisor then):
  * one forked as its parent was killed is the supervisor's child after
  * that (it is their subreaper), and the next round finds it. After
- * SV_KILL_ROUNDS, it ends as the command did, or as killed if it did
- * not end (pid, *done, *status as for sv_reap()).
+ * SV_KILL_ROUNDS, it tells the run what is left (sv_report_left()) and
+ * ends as the command did, or as killed if it did not end (pid, *done,
+ * *status as for sv_reap()).
  */
 static void
 sv_kill(pid_t pid, int *done, int *status)
 {
 	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
-	if (sv_kill_rounds == SV_KILL_ROUNDS)
+	if (sv_kill_rounds == SV_KILL_ROUNDS) {
+		sv_report_left();
 		sv_end(*done ? *status : W_EXITCODE(0, SIGKILL));
+	}
 	sv_kill_rounds++;
 	/* without /proc, the group alone, and the supervisor with it, as
 	 * the supervisor cannot be left out of it */
@@ -1841,8 +1987,9 @@ sv_kill(pid_t pid, int *done, int *status)
  * The supervisor, forked from the run (pid run) by a thread that blocks
  * the signals that end a run: a process group of its own, the kernel's
  * SIGTERM when the run dies, then the command started, and the signals
- * taken in turn until it and what it left in the group have ended; then
- * the supervisor ends as the command did. c: the command; outfd, repfd:
+ * taken in turn until it and what it left have ended (sv_reap()), or the
+ * SIGKILL rounds have run out (sv_kill()); then the supervisor ends as
+ * the command did. c: the command; outfd, repfd:
  * the write ends of the output and report pipes; mask: the run's signal
  * mask.
  */
@@ -1856,6 +2003,7 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 	pid_t pid;
 
 	setpgid(0, 0);
+	sv_noproc = !sv_proc_ours(getpid());
 	/* its own name, so that a run refused by the lock it keeps tells
 	 * it from a run (flock_holders()); the command's exec replaces it */
 	prctl(PR_SET_NAME, SUPERVISOR_COMM);
@@ -2040,6 +2188,12 @@ struct cmd_outcome {
 	int status;
 	int late;    /* it or what it left outlived the time limit */
 	int in_time; /* ... but it had ended by then (has_status) */
+	/* its supervisor ended with children left (REPORT_LEFT_COUNT):
+	 * how many (-1: not known), and the pids of the first */
+	int left;
+	int left_n;
+	pid_t left_pid[SV_LEFT_MAX];
+	size_t left_pids;
 };
 
 /* Add what the report pipe fd (non-blocking) holds to o. */
@@ -2066,7 +2220,12 @@ read_reports(int fd, struct cmd_outcome *o)
 			} else if (r[i].kind == REPORT_STATUS) {
 				o->has_status = 1;
 				o->status = r[i].value;
-			}
+			} else if (r[i].kind == REPORT_LEFT_COUNT) {
+				o->left = 1;
+				o->left_n = r[i].value;
+			} else if (r[i].kind == REPORT_LEFT &&
+			           o->left_pids < SV_LEFT_MAX)
+				o->left_pid[o->left_pids++] = r[i].value;
 }
 
 /* A command as its run waits for it. */
@@ -2080,11 +2239,13 @@ struct cmd_wait {
 
 /*
  * At the deadline of w: the command is stopped as when the run ends by a
- * signal, by its supervisor (sv_stop(): SIGTERM to the group, SIGKILL
- * PUBLISH_STOP_GRACE s later), so that a git command can remove its
- * index.lock; the group is killed from here only if it is still there
- * 2 s after that. Returns 1 once it is killed, else 0 (the deadline
- * moved on); o notes the stop, and whether the command had ended.
+ * signal, by its supervisor (sv_stop(): SIGTERM to the group and what
+ * left it, SIGKILL rounds from PUBLISH_STOP_GRACE s later), so that a
+ * git command can remove its index.lock; the supervisor and its group
+ * are killed from here only if the supervisor is still there 2 s after
+ * its last round (it is stuck: its rounds are never cut short). Returns
+ * 1 once it is killed, else 0 (the deadline moved on); o notes the
+ * stop, and whether the command had ended.
  */
 static int
 stop_late(struct cmd_wait *w, struct cmd_outcome *o)
@@ -2098,7 +2259,7 @@ stop_late(struct cmd_wait *w, struct cmd_outcome *o)
 	o->late = 1;
 	o->in_time = o->has_status;
 	kill(w->pid, SIGTERM);
-	w->deadline += PUBLISH_STOP_GRACE + 2;
+	w->deadline += PUBLISH_STOP_GRACE + SV_KILL_ROUNDS + 2;
 	return 0;
 }
 
@@ -2175,7 +2336,8 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		buf_printf(msg,
 		           "; what it left running took longer than %u s: "
 		           "stopped; have the command wait for what it starts "
-		           "(setsid does not detach it)",
+		           "(setsid does not detach it: systemd-run without "
+		           "--scope or at starts what should outlive it)",
 		           timeout);
 		return;
 	}
@@ -2199,6 +2361,32 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		           "; %u s is the longest timeout gives: make the "
 		           "command quicker",
 		           CONF_TIMEOUT_MAX);
+}
+
+/* Append to msg what the supervisor of a command left running as it
+ * ended (o), why that can be, and what to do. */
+static void
+left_words(struct buf *msg, const struct cmd_outcome *o)
+{
+	if (o->left_n > 0)
+		buf_printf(msg, "; %d process%s it started", o->left_n,
+		           o->left_n == 1 ? "" : "es");
+	else
+		buf_puts(msg, "; processes it started");
+	for (size_t i = 0; i < o->left_pids; i++)
+		buf_printf(msg, "%s%ld", i == 0 ? " (pid " : " ",
+		           (long)o->left_pid[i]);
+	if (o->left_pids > 0)
+		buf_puts(msg, (int)o->left_pids < o->left_n ? " ...)" : ")");
+	buf_printf(msg,
+	           ", and what they started, could not be stopped within %d "
+	           "s of SIGKILL: left running (where /proc is mounted with "
+	           "hidepid=, ProtectProc=invisible in a systemd unit, a "
+	           "process that is not dumpable, ssh-agent for one, is "
+	           "hidden from a run that is not root; a process in an "
+	           "uninterruptible wait outlasts SIGKILL); kill what is "
+	           "left, and have the command wait for what it starts",
+	           SV_KILL_ROUNDS);
 }
 
 /* Put the outcome of a failed run into d: status is the wait status (the
@@ -2236,6 +2424,8 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 			late_words(&msg, o, timeout);
 		else
 			status_words(&msg, status);
+		if (o->left)
+			left_words(&msg, o);
 	}
 	summarize_output(out, &msg);
 	diag_error(d, "%s", msg.data ? msg.data : "publish-command failed");
@@ -2601,11 +2791,11 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	w.deadline = now_mono() + timeout;
 	status = wait_child(&w, &output, &o);
 	read_reports(w.repfd, &o);
-	/* the command's own: its supervisor may end otherwise (killed with
-	 * what the command left in its group) */
+	/* the command's own: its supervisor may end otherwise (killed by
+	 * its last SIGKILL round, or from here: stop_late()) */
 	if (o.has_status)
 		status = o.status;
-	failed = o.late || status != 0 || o.exec_errno != 0 ||
+	failed = o.late || o.left || status != 0 || o.exec_errno != 0 ||
 	         o.start_errno != 0 || o.replaced;
 	if (failed)
 		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,

@@ -133,13 +133,15 @@ int publish_holds(const char *path, const char *want, size_t len,
  * under a supervisor, in a process group of theirs, which stops the group
  * and every descendant of the command, in the group or not (setsid), when
  * this process dies, and what the command leaves running when it exits
- * (SIGTERM, SIGKILL 5 s later). After timeout seconds (0: 300), they are
- * stopped the same way. Returns 0 on exit status 0, else -1 with
+ * (SIGTERM, SIGKILL rounds from 5 s later). After timeout seconds (0:
+ * 300), they are stopped the same way. Returns 0 on exit status 0, else -1 with
  * "publish-command ARGV0: exit status N: line / line" (or "killed by
  * signal N (name)", "took longer than N s: stopped with SIGTERM (exit
  * status N)", "took longer than N s, and did not end within 5 s of
  * SIGTERM: killed", "exit status N; what it left running took
- * longer than N s: stopped", "cannot execute: reason", "cannot start
+ * longer than N s: stopped", "...; N processes it started (pid P ...),
+ * and what they started, could not be stopped within 5 s of SIGKILL:
+ * left running (...)", "cannot execute: reason", "cannot start
  * it: reason", "not started: prctl(OP): reason; ...": the supervisor
  * could not be set up), or publish_command_check()'s reason, in d. */
 int publish_run_command(const struct strlist *argv, const char *domain,
@@ -149,7 +151,7 @@ int publish_run_command(const struct strlist *argv, const char *domain,
  * may remove leftovers (a dry run, which takes no lock, removes
  * nothing), and the supervisor of each publish-command keeps a
  * close-on-exec copy of fd until the command and what it started are
- * gone, so that no next run starts beside it (the command itself does
+ * gone (or its SIGKILL rounds have run out), so that no next run starts beside it (the command itself does
  * not get it). */
 void publish_run_locked(int fd);
 
@@ -164,7 +166,7 @@ int publish_command_check(const char *prog, struct diag *d);
 
 /* Send SIGTERM to the supervisors of the publish-commands running now,
  * each of which then stops its command and what it started (one
- * SIGTERM, SIGKILL 5 s later), and start none after. Async-signal-safe:
+ * SIGTERM, SIGKILL rounds from 5 s later), and start none after. Async-signal-safe:
  * for a handler of the signals that end a run. */
 void publish_stop_commands(void);
 
