@@ -349,12 +349,15 @@ const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
  * What to run so that only its owner (and root, the running user's
  * entry) may read, write or execute path (open as fd; -1: read by its
  * name) of mode and group gid, into buf (size bytes): "chmod 600 PATH"
- * when its ACL names no other user or group that may, else "setfacl -x
- * u:N,g:M PATH" that removes their entries (chmod only masks them: a
- * mask widened later gives them their access back), or for an NFSv4 ACL
- * the "nfs4_setfacl -x 'SPEC' PATH" of its first such entry (chmod
- * need not take it away), with "; chmod 600 PATH" when its owning group
- * or others may too. Returns buf.
+ * for a file without an ACL; on a POSIX ACL, "setfacl -x u:N,g:M PATH"
+ * that removes the entries of other users and groups that may, with "-m
+ * g::-,o::-" before PATH when its owning group or others may too (chmod
+ * would only narrow the mask: the entries it hides, the running user's
+ * own among them, keep their place, to be given back by a mask widened
+ * later); for an NFSv4 ACL the "nfs4_setfacl -x 'SPEC' PATH" of its first
+ * such entry, with "; chmod 600 PATH" when its group or others may too
+ * (there chmod rewrites GROUP@ and EVERYONE@). A command that would not
+ * fit whole in buf is said in words. Returns buf.
  */
 const char *keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);

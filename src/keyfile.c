@@ -301,31 +301,41 @@ keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	const char *ps = path_shell(path, sh, sizeof(sh));
 	struct acl_who aw;
 	struct buf b;
-	int rc = 0, acl, chmod;
+	int rc = 0, named, posix, chmod;
 
 	/* any access at all, as the mode rule refuses any */
-	acl = key_acl_read(fd, path, mode, gid, 07, &aw) == 0 && aw.named;
-	/* setfacl -x sets the mask anew, from the entries left: chmod
-	 * after it, where its owning group or others may still (on NFSv4,
-	 * its group bits are GROUP@'s, in aw.group) */
-	chmod = !acl || aw.group || (mode & 007) != 0;
+	rc = key_acl_read(fd, path, mode, gid, 07, &aw);
+	named = rc == 0 && aw.named;
+	/* a POSIX ACL: chmod's group bits would set its mask, hiding the
+	 * entries left (the running user's own, which may read it) and
+	 * keeping the owning group's, to be given back by the next setfacl
+	 * -m: setfacl takes that access away itself (on NFSv4, its group
+	 * bits are GROUP@'s, in aw.group, which chmod does rewrite) */
+	posix = rc == 0 && aw.acl && !aw.nfs4;
+	chmod = aw.group || (mode & 007) != 0 || rc != 0 || !aw.named;
+	rc = 0;
 	buf_init(&b, size - 1);
-	if (acl)
-		rc |= acl_remove_command(&aw, ps, &b);
-	if (chmod)
-		rc |= buf_printf(&b, "%schmod 600 %s", acl ? "; " : "", ps);
+	if (posix)
+		rc |=
+		    acl_remove_command(&aw, chmod ? "g::-,o::-" : NULL, ps, &b);
+	else if (named)
+		rc |= acl_remove_command(&aw, NULL, ps, &b);
+	if (chmod && !posix)
+		rc |= buf_printf(&b, "%schmod 600 %s", named ? "; " : "", ps);
 	if (rc != 0) /* no command cut short: words instead */
-		snprintf(buf, size, "%s%s",
-		         !acl      ? ""
-		         : aw.nfs4 ? "remove the entries its NFSv4 ACL gives "
-		                     "other users and groups (nfs4_getfacl "
-		                     "lists them; nfs4_setfacl -x)"
-		                   : "remove the entries its ACL gives other "
-		                     "users and groups (getfacl lists them; "
-		                     "setfacl -x)",
-		         !chmod ? ""
-		         : acl  ? ", then chmod 600 it"
-		                : "chmod 600 it");
+		snprintf(buf, size, "%s",
+		         posix    ? "take away, with setfacl, every entry of "
+		                    "its ACL but its owner's and the running "
+		                    "user's (getfacl lists them; setfacl -x, "
+		                    "and setfacl -m g::-,o::-)"
+		         : !named ? "chmod 600 it"
+		         : aw.nfs4 && chmod
+		             ? "remove the entries its NFSv4 ACL gives other "
+		               "users and groups (nfs4_getfacl lists them; "
+		               "nfs4_setfacl -x), then chmod 600 it"
+		             : "remove the entries its NFSv4 ACL gives other "
+		               "users and groups (nfs4_getfacl lists them; "
+		               "nfs4_setfacl -x)");
 	else
 		str_copy(buf, size, b.data);
 	buf_free(&b);

@@ -4448,6 +4448,8 @@ static void
 test_key_acl_runner(void)
 {
 	unsigned me = (unsigned)geteuid();
+	struct tsig_key key;
+	char want[1024];
 	struct conf *c;
 	struct diag d;
 
@@ -4464,10 +4466,19 @@ test_key_acl_runner(void)
 	   "loads (%s)",
 	   d.error);
 	conf_free(c);
+	/* chmod 600 would mask the running user's entry too, and leave
+	 * g::r in place: setfacl takes the group's access away alone */
 	set_acl(tpath("cred.key"), 0, me, 4, 4, 4);
-	key_fails(tpath("cred.key"), NULL,
-	          "cred.key: key file is readable by its group (mode 0440); "
-	          "chmod 600 ");
+	snprintf(want, sizeof(want),
+	         "cred.key: key file is readable by its group (mode 0440); "
+	         "setfacl -m g::-,o::- %s,",
+	         tpath("cred.key"));
+	key_fails(tpath("cred.key"), NULL, want);
+	diag_init(&d);
+	ok(keyfile_load(tpath("cred.key"), NULL, &key, &d) == -1 &&
+	       strstr(d.error, "chmod") == NULL,
+	   "... no chmod, which would mask the running user's entry: %s",
+	   d.error);
 }
 
 /*
@@ -4487,6 +4498,7 @@ test_key_acl(void)
 	unsigned uids[2] = {other - 2, other - 1}, gids[1] = {other};
 	char want[1024], who[128], w2[128], w3[128];
 	const char *kp = tpath("acl.key");
+	struct stat st;
 
 	write_file("acl.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
@@ -4501,8 +4513,24 @@ test_key_acl(void)
 	set_acl(kp, 1, other, 4, 4, 4);
 	snprintf(want, sizeof(want),
 	         "as its ACL lets group %s read it (the group bits of its mode "
-	         "are the ACL's mask); setfacl -x g:%u %s; chmod 600 %s",
-	         group_shown(other, w2, sizeof(w2)), other, kp, kp);
+	         "are the ACL's mask); setfacl -x g:%u -m g::-,o::- %s,",
+	         group_shown(other, w2, sizeof(w2)), other, kp);
+	key_fails(kp, NULL, want);
+	/* an entry the mask hides, which the mask setfacl -m sets anew
+	 * would let write it: taken out too */
+	set_acl(kp, 0, other, 2, 4, 4);
+	snprintf(want, sizeof(want),
+	         "key file is readable by its group (mode 0640); setfacl -x "
+	         "u:%u -m g::-,o::- %s,",
+	         other, kp);
+	key_fails(kp, NULL, want);
+	/* an entry naming the file's own group: g::- would leave it */
+	stat(kp, &st);
+	set_acl(kp, 1, (unsigned)st.st_gid, 4, 0, 4);
+	snprintf(want, sizeof(want),
+	         "key file is readable by its group (mode 0640); setfacl -x "
+	         "g:%u -m g::-,o::- %s,",
+	         (unsigned)st.st_gid, kp);
 	key_fails(kp, NULL, want);
 	/* every entry, and others' bits too */
 	chmod(kp, 0604);
@@ -4511,11 +4539,11 @@ test_key_acl(void)
 	         "key file is readable by its group and others (mode 0644), "
 	         "as its ACL lets user %s, user %s and group %s read it (the "
 	         "group bits of its mode are the ACL's mask); setfacl -x "
-	         "u:%u,u:%u,g:%u %s; chmod 600 %s",
+	         "u:%u,u:%u,g:%u -m g::-,o::- %s",
 	         user_shown(uids[0], who, sizeof(who)),
 	         user_shown(uids[1], w2, sizeof(w2)),
 	         group_shown(gids[0], w3, sizeof(w3)), uids[0], uids[1],
-	         gids[0], kp, kp);
+	         gids[0], kp);
 	key_fails(kp, NULL, want);
 	write_file("aclk.inc", KEY_STMT, 0600);
 	set_acl(tpath("aclk.inc"), 0, other, 4, 0, 4);
