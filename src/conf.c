@@ -2086,8 +2086,9 @@ group_refused(const char *lead, const char *could, const char *path,
               const struct stat *st, const struct acl_who *aw,
               const struct trust_words *w, char *out, size_t len)
 {
-	const char *pp = path_shown(path, '\0', NULL, 0);
-	char grp[128], fix[2 * PATH_MAX + 256];
+	char grp[128], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	/* the path as a shell takes it: the commands are to be pasted */
+	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if ((st->st_mode & S_IWGRP) == 0 && aw->nfs4 &&
 	    aw->nfs4_group_entry != 0) {
@@ -2097,14 +2098,14 @@ group_refused(const char *lead, const char *could, const char *path,
 		    "write it: any member could %s%s; %s",
 		    lead, aw->nfs4_group_entry, aw->nfs4_group_spec,
 		    group_shown(st->st_gid, grp, sizeof(grp)), could, w->harm,
-		    acl_nfs4_group_fix(aw, pp, fix, sizeof(fix)));
+		    acl_nfs4_group_fix(aw, ps, fix, sizeof(fix)));
 		return -1;
 	}
 	snprintf(out, len,
 	         "%s is writable by group %s, mode %04o: any member could "
 	         "%s%s; chmod g-w %s",
 	         lead, group_shown(st->st_gid, grp, sizeof(grp)),
-	         (unsigned)(st->st_mode & 07777), could, w->harm, pp);
+	         (unsigned)(st->st_mode & 07777), could, w->harm, ps);
 	return -1;
 }
 
@@ -2119,8 +2120,8 @@ acl_refused(const char *lead, const char *could, const char *path,
             const struct stat *st, const struct acl_who *aw,
             const struct trust_words *w, char *out, size_t len)
 {
-	const char *pp = path_shown(path, '\0', NULL, 0);
-	char who[192], fix[2 * PATH_MAX + 256];
+	char who[192], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if (aw->nfs4) {
 		snprintf(
@@ -2132,7 +2133,7 @@ acl_refused(const char *lead, const char *could, const char *path,
 		    aw->nfs4_everyone    ? "anyone"
 		    : aw->named_is_group ? "any member"
 		                         : "that user",
-		    could, w->harm, acl_nfs4_fix(aw, pp, fix, sizeof(fix)));
+		    could, w->harm, acl_nfs4_fix(aw, ps, fix, sizeof(fix)));
 		return -1;
 	}
 	snprintf(out, len,
@@ -2142,7 +2143,7 @@ acl_refused(const char *lead, const char *could, const char *path,
 	         lead, acl_named_shown(aw, who, sizeof(who)),
 	         (unsigned)(st->st_mode & 07777),
 	         aw->named_is_group ? "any member" : "that user", could,
-	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, pp, pp);
+	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, ps, ps);
 	return -1;
 }
 
@@ -2214,8 +2215,8 @@ static int
 acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
 {
-	const char *pp = path_shown(path, '\0', NULL, 0);
-	char why[128], todo[2 * PATH_MAX + 96];
+	char why[128], todo[2 * PATH_MAX + 96], sh[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
 		snprintf(out, len,
@@ -2242,12 +2243,12 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 		    "%s: its ACL cannot be read (%s), so who may write it, "
 		    "and %s, cannot be told; nfs4_getfacl %s shows it, "
 		    "nfs4_setfacl -e %s mends it",
-		    lead, why, w->harm, pp, pp);
+		    lead, why, w->harm, ps, ps);
 	else
 		snprintf(out, len,
 		         "%s: its ACL cannot be read (%s), so who may write "
 		         "it, and %s, cannot be told; setfacl -b %s removes it",
-		         lead, why, w->harm, pp);
+		         lead, why, w->harm, ps);
 	return -1;
 }
 
@@ -2447,7 +2448,9 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 	const char *ps = path_shown(w->path, '\0', NULL, 0);
 	const char *ds = path_shown(cur, '\0', NULL, 0);
 	const char *where = own ? "its directory" : "the directory on its path";
-	char lead[2 * PATH_MAX + 64];
+	char lead[2 * PATH_MAX + 64], sh[DIAG_MSG_MAX];
+	/* the directory as a shell takes it, in the commands */
+	const char *dsh = path_shell(cur, sh, sizeof(sh));
 	enum dir_trust trust;
 	struct stat st;
 
@@ -2472,7 +2475,7 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 		         "put another file in its place and %s; %s%s",
 		         ps, where, ds, (unsigned)st.st_uid,
 		         (unsigned)geteuid(), w->tw->harm,
-		         own ? "chown root " : w->tw->keep, own ? ds : "");
+		         own ? "chown root " : w->tw->keep, own ? dsh : "");
 		return -2;
 	}
 	if (trust == DIR_OTHERS_WRITE) {
@@ -2481,7 +2484,7 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 		         "could put another file in its place and %s; chmod "
 		         "o-w %s",
 		         ps, where, ds, (unsigned)(st.st_mode & 07777),
-		         w->tw->harm, ds);
+		         w->tw->harm, dsh);
 		return -2;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s %s", ps, where, ds);
@@ -2531,7 +2534,7 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
                   enum dir_trust why)
 {
 	struct path_walk *w = ww->ctx;
-	char to[PATH_MAX], shown[128], whose[512];
+	char to[PATH_MAX], shown[128], whose[512], sh[DIAG_MSG_MAX];
 	const char *ls;
 
 	(void)why; /* the directory passed walk_dir_judge(): only the
@@ -2548,7 +2551,7 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	         "the link is as it should be, chown -h root %s",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
 	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
-	         w->tw->harm, ls);
+	         w->tw->harm, path_shell(w->at, sh, sizeof(sh)));
 	return -2;
 }
 
@@ -2747,7 +2750,8 @@ file_trust_check(const char *path, int fd, const struct stat *st,
                  const struct trust_words *w, char *out, size_t len)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	char lead[PATH_MAX + 64];
+	char lead[PATH_MAX + 64], sh[DIAG_MSG_MAX];
+	const char *psh = path_shell(path, sh, sizeof(sh));
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
@@ -2756,7 +2760,7 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 		         "running mta-sts-sync (uid %u): its owner could %s; "
 		         "chown root %s",
 		         ps, w->file, (unsigned)st->st_uid, (unsigned)me,
-		         w->harm, ps);
+		         w->harm, psh);
 		return -1;
 	}
 	if ((st->st_mode & S_IWOTH) != 0) {
@@ -2764,7 +2768,7 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 		    out, len,
 		    "%s: %s is writable by others (mode %04o): anyone could "
 		    "%s; chmod o-w %s",
-		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, ps);
+		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, psh);
 		return -1;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s", ps, w->file);
@@ -2824,8 +2828,8 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
                      size_t len)
 {
 	const struct trust_words *w = &trust_words[what];
-	char who[128], at[PATH_MAX], could[64], *slash;
-	const char *ds;
+	char who[128], at[PATH_MAX], could[64], *slash, sh[DIAG_MSG_MAX];
+	const char *ds, *dsh;
 	struct stat st;
 
 	/* a missing one: where it would be made, the deepest that exists */
@@ -2839,6 +2843,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 	if (!S_ISDIR(st.st_mode))
 		return 0; /* nothing can be made there */
 	ds = path_shown(at, '\0', NULL, 0);
+	dsh = path_shell(at, sh, sizeof(sh));
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
 		snprintf(
 		    out, len,
@@ -2846,7 +2851,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 		    "mta-sts-sync (uid %u): its owner could put a %s there "
 		    "and %s; chown root %s",
 		    ds, user_shown(st.st_uid, who, sizeof(who)),
-		    (unsigned)geteuid(), w->file, w->harm, ds);
+		    (unsigned)geteuid(), w->file, w->harm, dsh);
 		return -1;
 	}
 	/* sticky or not: a new name is anyone's to make there */
@@ -2855,7 +2860,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 		         "%s is writable by others (mode %04o): anyone could "
 		         "put a %s there and %s; chmod o-w %s",
 		         ds, (unsigned)(st.st_mode & 07777), w->file, w->harm,
-		         ds);
+		         dsh);
 		return -1;
 	}
 	snprintf(could, sizeof(could), "put a %s there and ", w->file);

@@ -222,8 +222,9 @@ const char *
 keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
                         char *buf, size_t size)
 {
-	const char *ps = path_shown(path, '\0', NULL, 0);
-	char who[192], why[128], fix[2 * PATH_MAX + 256];
+	char who[192], why[128], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	/* the path as a shell takes it: the commands are to be pasted */
+	const char *ps = path_shell(path, sh, sizeof(sh));
 	struct acl_who aw;
 	int rc;
 

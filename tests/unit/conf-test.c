@@ -4482,6 +4482,52 @@ test_key_acl_runner(void)
 }
 
 /*
+ * The commands of the refusals name the path as a shell takes it, quoted
+ * when it holds a blank or a ';': before, the configuration's setfacl
+ * -x, its chmod o-w and an NFSv4 key's nfs4_setfacl -x printed it bare,
+ * and pasted, "setfacl -x u:N /dir/a b;x/c.conf" ran setfacl on two
+ * other paths, then a command "x/c.conf".
+ */
+static void
+test_advice_quoted(void)
+{
+	static const struct nfs4_ace_spec named[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "deploy@example.com"},
+	};
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char want[1536], q[520], buf[256];
+	struct tsig_key key;
+	struct diag d;
+
+	mkdir(tpath("a b;x"), 0755);
+	snprintf(q, sizeof(q), "'%s'", tpath("a b;x/c.conf"));
+	write_file("a b;x/c.conf", NOKEY_CONF, 0646);
+	snprintf(want, sizeof(want), "(publish-command); chmod o-w %s", q);
+	load_fails("a b;x/c.conf", want, "chmod o-w of a path with a blank");
+	chmod(tpath("a b;x/c.conf"), 0644);
+	if (set_acl_or_skip(tpath("a b;x/c.conf"), 0, other, 6, 4, 6, 3) == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "(publish-command); setfacl -x u:%u %s (or setfacl -b %s: no "
+	         "ACL)",
+	         other, q, q);
+	load_fails("a b;x/c.conf", want, "setfacl -x of a path with a blank");
+	write_file("a b;x/nfs.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	nfs4_fake("/a b;x/nfs.key", named, 2, (unsigned char *)buf, sizeof(buf),
+	          0);
+	diag_init(&d);
+	keyfile_load(tpath("a b;x/nfs.key"), NULL, &key, &d);
+	nfs4_fake_end();
+	snprintf(want, sizeof(want),
+	         "read or write it; nfs4_setfacl -x "
+	         "'A::deploy@example.com:rtcy' '%s'",
+	         tpath("a b;x/nfs.key"));
+	like(d.error, want, "an NFSv4 key's nfs4_setfacl -x, path quoted");
+}
+
+/*
  * A key file, or an included file with a key statement, that its ACL
  * lets a user or group read is refused by its group bits (the ACL's
  * mask), and the message names that entry: before, it said only
@@ -4688,6 +4734,7 @@ test_modes(void)
 	test_acl_nfs4_principals();
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
+	test_advice_quoted();
 	test_acl_nfs4_group();
 	test_acl_nfs4_staff();
 	test_acl_nfs4_key_group();
