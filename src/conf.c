@@ -183,19 +183,43 @@ struct setting_def {
 static int parse_statements(struct parser *p, struct lex *lx, struct block *b,
                             int in_braces);
 
-/* Set "file:line: message" as the error (the file by path_shown());
- * returns -1. */
+/* file as path_shown() shows it before a message of len bytes, of
+ * which it may take room bytes of the diag's: its last name, after
+ * ".../", when its whole path would cut the message short (the commands
+ * of a key file's advice keep their room, KEYFILE_PREFIX_ROOM). */
+static const char *
+prefix_shown(const char *file, size_t len, size_t room)
+{
+	const char *s = path_shown(file, '\0', NULL, 0), *base;
+
+	if (strlen(s) + len + 16 < room)
+		return s;
+	base = strrchr(s, '/');
+	return base != NULL ? base + 1 : s;
+}
+
+/* "..." before what prefix_shown() gave (fs) for file, when it is its
+ * last name only; else "". */
+static const char *
+prefix_dots(const char *file, const char *fs)
+{
+	return fs != path_shown(file, '\0', NULL, 0) ? ".../" : "";
+}
+
+/* Set "file:line: message" as the error (the file by path_shown(), or
+ * prefix_shown() for a long path); returns -1. */
 static int __attribute__((format(printf, 4, 5)))
 perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 {
 	char msg[DIAG_MSG_MAX];
+	const char *fs;
 	va_list ap;
 
 	va_start(ap, fmt);
 	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_error(p->d, "%s:%u: %s", path_shown(file, '\0', NULL, 0), line,
-	           msg);
+	fs = prefix_shown(file, strlen(msg), DIAG_MSG_MAX);
+	diag_error(p->d, "%s%s:%u: %s", prefix_dots(file, fs), fs, line, msg);
 	return -1;
 }
 
@@ -210,17 +234,23 @@ perr_included(struct parser *p, const char *file, unsigned line,
               const char *fmt, ...)
 {
 	char msg[DIAG_MSG_MAX], at[300] = "";
+	const char *fs, *is;
 	va_list ap;
 
 	va_start(ap, fmt);
 	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->depth > 0)
-		snprintf(at, sizeof(at), "%s:%u: ",
-		         path_shown(p->inc_file[p->depth], '\0', NULL, 0),
-		         p->inc_line[p->depth]);
-	diag_error(p->d, "%s%s:%u: %s", at, path_shown(file, '\0', NULL, 0),
-	           line, msg);
+	fs = prefix_shown(file, strlen(msg) + (p->depth > 0 ? sizeof(at) : 0),
+	                  DIAG_MSG_MAX);
+	if (p->depth > 0) {
+		is = prefix_shown(p->inc_file[p->depth],
+		                  strlen(msg) + strlen(fs), DIAG_MSG_MAX);
+		snprintf(at, sizeof(at),
+		         "%s%s:%u: ", prefix_dots(p->inc_file[p->depth], is),
+		         is, p->inc_line[p->depth]);
+	}
+	diag_error(p->d, "%s%s%s:%u: %s", at, prefix_dots(file, fs), fs, line,
+	           msg);
 	return -1;
 }
 
@@ -1736,7 +1766,7 @@ key_file_mode_check(struct parser *p, const char *file,
 {
 	mode_t mode = p->mode[p->depth];
 	char words[80], kl[TSIG_NAME_MAX + 256], acl[2 * PATH_MAX + 512];
-	char fix[DIAG_MSG_MAX];
+	char head[DIAG_MSG_MAX], msg[DIAG_MSG_MAX - KEYFILE_PREFIX_ROOM];
 
 	if (mode == 0)
 		return 0; /* read from memory */
@@ -1754,18 +1784,19 @@ key_file_mode_check(struct parser *p, const char *file,
 	if (keyfile_acl_readers_own(p->fd[p->depth], file, mode,
 	                            p->gid[p->depth]))
 		return 0; /* safe */
+	snprintf(head, sizeof(head),
+	         "%s: this file holds a TSIG secret but is %s%s: ",
+	         tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	         keyfile_acl_words(p->fd[p->depth], file, mode,
+	                           p->gid[p->depth], acl, sizeof(acl)));
 	return perr_included(
-	    p, file, ks->line,
-	    "%s: this file holds a TSIG secret but is %s%s: "
-	    "%s%s",
-	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	    keyfile_acl_words(p->fd[p->depth], file, mode, p->gid[p->depth],
-	                      acl, sizeof(acl)),
-	    keyfile_fix_words(p->fd[p->depth], file, mode, p->gid[p->depth],
-	                      fix, sizeof(fix)),
-	    p->depth == 0 ? ", or move the key to a file of "
-	                    "its own named by key-file"
-	                  : keyfile_group_hint(mode));
+	    p, file, ks->line, "%s",
+	    keyfile_mode_advice(head, p->fd[p->depth], file, mode,
+	                        p->gid[p->depth],
+	                        p->depth == 0 ? ", or move the key to a file "
+	                                        "of its own named by key-file"
+	                                      : keyfile_group_hint(mode),
+	                        msg, sizeof(msg)));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */

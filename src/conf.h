@@ -362,6 +362,22 @@ const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
 const char *keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
 /*
+ * Bytes of a message a key file's refusal leaves for the "file:line: "
+ * before it (its configuration's, and an include's), which conf.c
+ * shortens to the files' last names when their paths do not fit: so that
+ * the commands of the advice are not cut short into other paths.
+ */
+#define KEYFILE_PREFIX_ROOM 600
+/*
+ * head, then keyfile_fix_words() for path (fd, mode, gid), then tail,
+ * into out (size bytes): the commands only when all of it fits, else
+ * the words that say them (a command cut short would name another path).
+ * Returns out.
+ */
+const char *keyfile_mode_advice(const char *head, int fd, const char *path,
+                                mode_t mode, gid_t gid, const char *tail,
+                                char *out, size_t size);
+/*
  * Whether the access group and others have in mode (of path, open as fd,
  * -1: read by its name; of group gid) is only that of entries its ACL
  * gives the running user or root: no others bits, and its owning group

@@ -324,23 +324,44 @@ keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	if (chmod && !posix)
 		rc |= buf_printf(&b, "%schmod 600 %s", named ? "; " : "", ps);
 	if (rc != 0) /* no command cut short: words instead */
-		snprintf(buf, size, "%s",
-		         posix    ? "take away, with setfacl, every entry of "
-		                    "its ACL but its owner's and the running "
-		                    "user's (getfacl lists them; setfacl -x, "
-		                    "and setfacl -m g::-,o::-)"
-		         : !named ? "chmod 600 it"
-		         : aw.nfs4 && chmod
-		             ? "remove the entries its NFSv4 ACL gives other "
-		               "users and groups (nfs4_getfacl lists them; "
-		               "nfs4_setfacl -x), then chmod 600 it"
-		             : "remove the entries its NFSv4 ACL gives other "
-		               "users and groups (nfs4_getfacl lists them; "
-		               "nfs4_setfacl -x)");
+		snprintf(buf, size, "%s%s%s",
+		         !named && !posix ? ""
+		         : aw.nfs4 ? "remove the entries its NFSv4 ACL gives "
+		                     "other users and groups (nfs4_getfacl "
+		                     "lists them; nfs4_setfacl -x)"
+		         : named   ? "remove the entries its ACL gives other "
+		                     "users and groups (getfacl lists them; "
+		                     "setfacl -x)"
+		                   : "",
+		         named && chmod ? ", then " : "",
+		         !chmod ? ""
+		         : posix
+		             ? "take its group's and others' access away "
+		               "with setfacl -m g::-,o::- (chmod would only "
+		               "narrow its ACL's mask)"
+		             : "chmod 600 it");
 	else
 		str_copy(buf, size, b.data);
 	buf_free(&b);
 	return buf;
+}
+
+const char *
+keyfile_mode_advice(const char *head, int fd, const char *path, mode_t mode,
+                    gid_t gid, const char *tail, char *out, size_t size)
+{
+	size_t used = strlen(head) + strlen(tail);
+	size_t room = used < size ? size - used : 1;
+	char fix[DIAG_MSG_MAX];
+	int n;
+
+	/* keyfile_fix_words() says in words what does not fit whole */
+	keyfile_fix_words(fd, path, mode, gid, fix,
+	                  room < sizeof(fix) ? room : sizeof(fix));
+	n = snprintf(out, size, "%s%s%s", head, fix, tail);
+	if (n >= 0 && (size_t)n >= size) /* a head that fills it: said */
+		text_mark_cut(out, size, 0);
+	return out;
 }
 
 int
@@ -348,7 +369,8 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
                    struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	char words[80], acl[2 * PATH_MAX + 512], fix[DIAG_MSG_MAX];
+	char words[80], acl[2 * PATH_MAX + 512], head[DIAG_MSG_MAX];
+	char msg[DIAG_MSG_MAX - KEYFILE_PREFIX_ROOM];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
 		/* the mode bounds a POSIX ACL, not an NFSv4 one, nor what an
@@ -361,12 +383,14 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
 	}
 	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))
 		return 0;
-	diag_error(d, "%s: key file is %s%s; %s%s", ps, words,
-	           keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
-	                             sizeof(acl)),
-	           keyfile_fix_words(fd, path, st->st_mode, st->st_gid, fix,
-	                             sizeof(fix)),
-	           keyfile_group_hint(st->st_mode));
+	snprintf(head, sizeof(head), "%s: key file is %s%s; ", ps, words,
+	         keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
+	                           sizeof(acl)));
+	/* room left for the "file:line: " of a configuration naming it */
+	diag_error(d, "%s",
+	           keyfile_mode_advice(head, fd, path, st->st_mode, st->st_gid,
+	                               keyfile_group_hint(st->st_mode), msg,
+	                               sizeof(msg)));
 	return -1;
 }
 

@@ -4482,6 +4482,62 @@ test_key_acl_runner(void)
 }
 
 /*
+ * The advice for a key file refused by its ACL, at paths of 400 to 2000
+ * bytes, named by a configuration: its setfacl -x names the whole path,
+ * or words say what to do; before, from about 650 bytes on, the command
+ * was cut mid-path, as the message's room and the "file:line: " before it
+ * were not counted ("setfacl -x u:N /tmp/.../eee [cut]": another path).
+ */
+static void
+test_key_advice_long_path(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char dir[2400], key[2400], text[3000], cmd[2500], seg[201];
+	int whole = 1, words = 0, commands = 0;
+	struct diag d;
+	struct conf *c;
+	FILE *f;
+
+	memset(seg, 'd', 200);
+	seg[200] = '\0';
+	snprintf(dir, sizeof(dir), "%s/kl", tmpdir);
+	mkdir(dir, 0755);
+	while (strlen(dir) + 210 < 2100) {
+		str_copy(dir + strlen(dir), sizeof(dir) - strlen(dir), "/");
+		str_copy(dir + strlen(dir), sizeof(dir) - strlen(dir), seg);
+		mkdir(dir, 0755);
+		snprintf(key, sizeof(key), "%s/k.key", dir);
+		if ((f = fopen(key, "w")) == NULL)
+			break;
+		fputs("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", f);
+		fclose(f);
+		chmod(key, 0600);
+		if (set_acl(key, 0, other, 4, 0, 4) == -1) {
+			ok(1, "# SKIP cannot give %s an ACL", key);
+			return;
+		}
+		snprintf(text, sizeof(text),
+		         "domain \"example.com\" {\n\tupstream "
+		         "\"https://x.example/\";\n\tkey-file \"%s\";\n"
+		         "\tpolicy-file \"/p/%%d\";\n};\n",
+		         key);
+		c = load_text(text, &d);
+		conf_free(c);
+		snprintf(cmd, sizeof(cmd), "setfacl -x u:%u %s,", other, key);
+		if (strstr(d.error, cmd) != NULL)
+			commands++;
+		else if (strstr(d.error, "setfacl -x u:") != NULL)
+			whole = 0;
+		else
+			words += strstr(d.error, "getfacl lists them") != NULL;
+	}
+	ok(whole && commands > 0 && words > 0,
+	   "key advice at long paths: whole commands (%d) or words (%d), "
+	   "none cut",
+	   commands, words);
+}
+
+/*
  * The commands of the refusals name the path as a shell takes it, quoted
  * when it holds a blank or a ';': before, the configuration's setfacl
  * -x, its chmod o-w and an NFSv4 key's nfs4_setfacl -x printed it bare,
@@ -4735,6 +4791,7 @@ test_modes(void)
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
 	test_advice_quoted();
+	test_key_advice_long_path();
 	test_acl_nfs4_group();
 	test_acl_nfs4_staff();
 	test_acl_nfs4_key_group();
