@@ -2412,16 +2412,17 @@ same_file(const struct stat *a, const struct stat *b)
  * The directory reached (w->walk, its status st), which holds the key file
  * w->path (its status file), belongs to another user than root, the
  * running user and the key's owner, the three it may belong to: say so,
- * naming its owner and the key's, and what to do, in w->out: give it to
- * the key's owner or to root (chown by number: a name may be missing or
- * stand for another user), or move the key. Words instead of the
- * commands where they would not fit whole.
+ * naming its owner and the key's, and what to do, in w->out: for a run
+ * of root, give the key to the directory's owner (a daemon keeps its
+ * directory); give the directory to the key's owner or to root (chown by
+ * number: a name may be missing or stand for another user), or move the
+ * key. Words instead of the commands where they would not fit whole.
  */
 static void
 key_dir_refused(struct path_walk *w, const struct stat *st,
                 const struct stat *file)
 {
-	char owner[128], key_owner[128], sh[DIAG_MSG_MAX];
+	char owner[128], key_owner[128], sh[DIAG_MSG_MAX], ksh[DIAG_MSG_MAX];
 	const char *ds = path_shell(w->walk.at.data, sh, sizeof(sh));
 	struct buf fix;
 	int n, rc = 0;
@@ -2437,9 +2438,19 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	             (unsigned)geteuid(),
 	             user_shown(file->st_uid, key_owner, sizeof(key_owner)),
 	             w->tw->harm);
-	if (n < 0 || (size_t)n >= w->len)
+	if (n < 0 || (size_t)n >= w->len) {
+		text_mark_cut(w->out, w->len, 0); /* no advice, and said */
 		return;
+	}
 	buf_init(&fix, w->len - (size_t)n - 1);
+	/* the key to the directory's owner first, which leaves the daemon
+	 * its directory; a run of root reads it all the same */
+	if (geteuid() == 0)
+		rc |= buf_printf(&fix,
+		                 "chown %u %s (the key to the directory's "
+		                 "owner), or ",
+		                 (unsigned)st->st_uid,
+		                 path_shell(w->path, ksh, sizeof(ksh)));
 	if (file->st_uid != 0)
 		rc |= buf_printf(&fix, "chown %u %s (to the key's owner) or ",
 		                 (unsigned)file->st_uid, ds);
@@ -2449,9 +2460,9 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	                 ds);
 	str_copy(w->out + n, w->len - (size_t)n,
 	         rc == 0 ? fix.data
-	                 : "give the directory to the key's owner or to root, "
-	                   "or move the key to a directory of root or of its "
-	                   "owner");
+	                 : "give the key to the directory's owner, or the "
+	                   "directory to the key's owner or to root, or move "
+	                   "the key to a directory of root or of its owner");
 	buf_free(&fix);
 }
 

@@ -4386,18 +4386,21 @@ test_foreign_links(void)
  * with advice to chown root the daemon's directory. A key of root's in
  * that directory is still refused: its owner could put it there in
  * place of another; the message names the directory's owner and the
- * key's, and says to give the directory to the key's owner (by uid)
- * or to root: before, it said "not to root or to the user running
+ * key's, and says to give the key to the directory's owner (before,
+ * the only command was to chown root the daemon's directory), or the
+ * directory to the key's owner (by uid) or to root: before, it said "not
+ * to root or to the user running
  * mta-sts-sync" and only chown root, as if the key's owner could not
  * own it. Root only (files given to another user).
  */
 static void
 test_key_in_owner_dir(void)
 {
-	char want[1024], dir[128], key[128];
+	char want[1024], dir[128], key[128], kp[512];
 	struct tsig_key key_read;
 	struct diag d;
 
+	snprintf(kp, sizeof(kp), "%s", tpath("knotlike/k.key"));
 	mkdir(tpath("knotlike"), 0770);
 	write_file("knotlike/k.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
@@ -4410,19 +4413,22 @@ test_key_in_owner_dir(void)
 	         "its directory %s belongs to %s, not to root, to the user "
 	         "running mta-sts-sync (uid 0) or to the key's owner, %s: its "
 	         "owner could put another file in its place and make "
-	         "mta-sts-sync read another file as its key; chown root %s, or "
+	         "mta-sts-sync read another file as its key; chown 65534 %s "
+	         "(the key to the directory's owner), or chown root %s, or "
 	         "move the key to a directory of root or of its owner",
 	         tpath("knotlike"), user_shown(65534, dir, sizeof(dir)),
-	         user_shown(0, key, sizeof(key)), tpath("knotlike"));
+	         user_shown(0, key, sizeof(key)), tpath("knotlike/k.key"),
+	         tpath("knotlike"));
 	key_fails(tpath("knotlike/k.key"), NULL, want);
 	if (chown(tpath("knotlike/k.key"), 65533, 65533) == -1)
 		perror("chown");
 	snprintf(want, sizeof(want),
 	         "or to the key's owner, %s: its owner could put another file "
 	         "in its place and make mta-sts-sync read another file as its "
-	         "key; chown 65533 %s (to the key's owner) or chown root %s, "
-	         "or move",
-	         user_shown(65533, key, sizeof(key)), tpath("knotlike"),
+	         "key; chown 65534 %s (the key to the directory's owner), or "
+	         "chown 65533 %s (to the key's owner) or chown root %s, or "
+	         "move",
+	         user_shown(65533, key, sizeof(key)), kp, tpath("knotlike"),
 	         tpath("knotlike"));
 	key_fails(tpath("knotlike/k.key"), NULL, want);
 	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
