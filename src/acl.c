@@ -465,6 +465,16 @@ acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out, size_t size)
 	                out, size);
 }
 
+int
+acl_nfs4_more(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	if (aw->named_count <= 1)
+		return 0;
+	return buf_printf(
+	    b, ", and %zu more entr%s: nfs4_getfacl %s lists them",
+	    aw->named_count - 1, aw->named_count > 2 ? "ies" : "y", ps);
+}
+
 const char *
 acl_nfs4_group_fix(const struct acl_who *aw, const char *ps, char *out,
                    size_t size)

@@ -184,6 +184,12 @@ const char *acl_entry_shown(int is_group, unsigned id, char *out, size_t size);
 const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
                          size_t size);
 
+/* For an NFSv4 ACL (aw) of more than one such entry, whose advice takes
+ * out only its first: ", and N more entr(y|ies): nfs4_getfacl ps lists
+ * them", ps as for acl_nfs4_fix(), appended to b; nothing for one.
+ * Returns 0, or -1 when b cannot hold it. */
+int acl_nfs4_more(const struct acl_who *aw, const char *ps, struct buf *b);
+
 /* The same for the entry of aw that lets the file's group
  * (aw->nfs4_group_entry, not 0). Returns out. */
 const char *acl_nfs4_group_fix(const struct acl_who *aw, const char *ps,

@@ -181,6 +181,22 @@ perm_word(unsigned perm)
 	                                : "execute";
 }
 
+/* acl_nfs4_more() of aw and ps into out (size bytes; "" when it does
+ * not fit). Returns out. */
+static const char *
+nfs4_more_words(const struct acl_who *aw, const char *ps, char *out,
+                size_t size)
+{
+	struct buf b;
+
+	buf_init(&b, size - 1);
+	str_copy(out, size,
+	         acl_nfs4_more(aw, ps, &b) == 0 && b.data != NULL ? b.data
+	                                                          : "");
+	buf_free(&b);
+	return out;
+}
+
 const char *
 keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
@@ -189,7 +205,7 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	unsigned perm = (mode & 044)   ? ACL_PERM_READ
 	                : (mode & 022) ? ACL_PERM_WRITE
 	                               : ACL_PERM_EXEC;
-	char sh[DIAG_MSG_MAX], who[192];
+	char sh[DIAG_MSG_MAX], who[192], more[DIAG_MSG_MAX];
 	struct acl_who aw;
 	struct buf b;
 
@@ -199,10 +215,12 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 		return buf;
 	if (aw.nfs4) {
 		snprintf(buf, size,
-		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it",
+		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it%s",
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
-		         perm_word(perm));
+		         perm_word(perm),
+		         nfs4_more_words(&aw, path_shell(path, sh, sizeof(sh)),
+		                         more, sizeof(more)));
 		return buf;
 	}
 	buf_init(&b, size - 1);
@@ -223,6 +241,7 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
                         char *buf, size_t size)
 {
 	char who[192], why[128], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	char more[DIAG_MSG_MAX];
 	/* the path as a shell takes it: the commands are to be pasted */
 	const char *ps = path_shell(path, sh, sizeof(sh));
 	struct acl_who aw;
@@ -272,9 +291,10 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	else if (rc == 0 && aw.nfs4 && aw.named)
 		snprintf(buf, size,
 		         "has an NFSv4 ACL whose entry %u (%s) lets %s read or "
-		         "write it; %s",
+		         "write it%s; %s",
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
+		         nfs4_more_words(&aw, ps, more, sizeof(more)),
 		         acl_nfs4_fix(&aw, ps, fix, sizeof(fix)));
 	else if (rc == 0 && aw.nfs4 && aw.nfs4_group_entry != 0)
 		snprintf(

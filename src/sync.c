@@ -578,12 +578,7 @@ lock_readers_nfs4(const char *path, const struct acl_who *aw, struct buf *b)
 
 	rc |= buf_printf(b, " (its NFSv4 ACL lets %s read it",
 	                 acl_named_shown(aw, who, sizeof(who)));
-	if (aw->named_count > 1)
-		rc |=
-		    buf_printf(b,
-		               ", and %zu more entries: nfs4_getfacl %s lists "
-		               "them",
-		               aw->named_count - 1, ps);
+	rc |= acl_nfs4_more(aw, ps, b);
 	return rc | buf_puts(b, ")");
 }
 

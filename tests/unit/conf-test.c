@@ -4112,6 +4112,11 @@ test_acl_nfs4_secret(void)
 	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
 	    {0, 0, NFS4_R | NFS4_TCY, "EVERYONE@"},
 	};
+	static const struct nfs4_ace_spec two[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "deploy@example.com"},
+	    {0, 0, NFS4_R | NFS4_TCY, "backup@example.com"},
+	};
 	unsigned char buf[256];
 	char want[1024];
 	struct tsig_key key;
@@ -4148,6 +4153,26 @@ test_acl_nfs4_secret(void)
 	like(d.error, want,
 	     "a key file of mode 0640 whose NFSv4 ACL names a reader: said so, "
 	     "its entry's nfs4_setfacl -x before chmod 600");
+	/* two readers: the advice takes out the first, and says there is
+	 * another (before, one refusal per entry, nothing said) */
+	nfs4_fake("/nfs.key", two, 3, buf, sizeof(buf), 0);
+	diag_init(&d);
+	keyfile_load(tpath("nfs.key"), NULL, &key, &d);
+	snprintf(want, sizeof(want),
+	         "lets user deploy@example.com read it, and 1 more entry: "
+	         "nfs4_getfacl %s lists them; nfs4_setfacl -x "
+	         "'A::deploy@example.com:rtcy' ",
+	         tpath("nfs.key"));
+	like(d.error, want, "a key file whose NFSv4 ACL names two readers");
+	chmod(tpath("nfs.key"), 0600);
+	diag_init(&d);
+	keyfile_load(tpath("nfs.key"), NULL, &key, &d);
+	snprintf(want, sizeof(want),
+	         "read or write it, and 1 more entry: nfs4_getfacl %s lists "
+	         "them; nfs4_setfacl -x ",
+	         tpath("nfs.key"));
+	like(d.error, want, "... of mode 0600 too");
+	chmod(tpath("nfs.key"), 0640);
 	nfs4_fake_end();
 
 	mkdir(tpath("sub"), 0755);
