@@ -1794,6 +1794,8 @@ static int
 check_refused(const struct cmd_opts *o, const struct diag *d, int status)
 {
 	log_error(NULL, "%s", d->error);
+	/* its status, not 1, when the refusal's JSON is lost too */
+	log_stdout_fatal_status(status);
 	if (o->json)
 		json_print_refusal("\"verdict\":\"error\",\"domains\":[],",
 		                   d->error);
