@@ -4156,22 +4156,19 @@ test_acl_nfs4_secret(void)
 	/* two readers: the advice takes out the first, and says there is
 	 * another (before, one refusal per entry, nothing said) */
 	nfs4_fake("/nfs.key", two, 3, buf, sizeof(buf), 0);
-	diag_init(&d);
-	keyfile_load(tpath("nfs.key"), NULL, &key, &d);
 	snprintf(want, sizeof(want),
 	         "lets user deploy@example.com read it, and 1 more entry: "
 	         "nfs4_getfacl %s lists them; nfs4_setfacl -x "
 	         "'A::deploy@example.com:rtcy' ",
 	         tpath("nfs.key"));
-	like(d.error, want, "a key file whose NFSv4 ACL names two readers");
+	key_fails(tpath("nfs.key"), NULL, want);
+	/* of mode 0600: the same, the mode not refused */
 	chmod(tpath("nfs.key"), 0600);
-	diag_init(&d);
-	keyfile_load(tpath("nfs.key"), NULL, &key, &d);
 	snprintf(want, sizeof(want),
 	         "read or write it, and 1 more entry: nfs4_getfacl %s lists "
 	         "them; nfs4_setfacl -x ",
 	         tpath("nfs.key"));
-	like(d.error, want, "... of mode 0600 too");
+	key_fails(tpath("nfs.key"), NULL, want);
 	chmod(tpath("nfs.key"), 0640);
 	nfs4_fake_end();
 
@@ -4614,6 +4611,18 @@ test_advice_quoted(void)
 	like(d.error, want, "an NFSv4 key's nfs4_setfacl -x, path quoted");
 }
 
+/* The key file kp is refused, its message holding lead, then the
+ * advice "setfacl -x u:ID -m g::-,o::- KP," (g:ID for is_group). */
+static void
+key_setfacl_fails(const char *kp, const char *lead, int is_group, unsigned id)
+{
+	char want[1024];
+
+	snprintf(want, sizeof(want), "%ssetfacl -x %c:%u -m g::-,o::- %s,",
+	         lead, is_group ? 'g' : 'u', id, kp);
+	key_fails(kp, NULL, want);
+}
+
 /*
  * A key file, or an included file with a key statement, that its ACL
  * lets a user or group read is refused by its group bits (the ACL's
@@ -4646,25 +4655,18 @@ test_key_acl(void)
 	set_acl(kp, 1, other, 4, 4, 4);
 	snprintf(want, sizeof(want),
 	         "as its ACL lets group %s read it (the group bits of its mode "
-	         "are the ACL's mask); setfacl -x g:%u -m g::-,o::- %s,",
-	         group_shown(other, w2, sizeof(w2)), other, kp);
-	key_fails(kp, NULL, want);
+	         "are the ACL's mask); ",
+	         group_shown(other, w2, sizeof(w2)));
+	key_setfacl_fails(kp, want, 1, other);
 	/* an entry the mask hides, which the mask setfacl -m sets anew
 	 * would let write it: taken out too */
 	set_acl(kp, 0, other, 2, 4, 4);
-	snprintf(want, sizeof(want),
-	         "key file is readable by its group (mode 0640); setfacl -x "
-	         "u:%u -m g::-,o::- %s,",
-	         other, kp);
-	key_fails(kp, NULL, want);
+	key_setfacl_fails(kp, "readable by its group (mode 0640); ", 0, other);
 	/* an entry naming the file's own group: g::- would leave it */
 	stat(kp, &st);
 	set_acl(kp, 1, (unsigned)st.st_gid, 4, 0, 4);
-	snprintf(want, sizeof(want),
-	         "key file is readable by its group (mode 0640); setfacl -x "
-	         "g:%u -m g::-,o::- %s,",
-	         (unsigned)st.st_gid, kp);
-	key_fails(kp, NULL, want);
+	key_setfacl_fails(kp, "readable by its group (mode 0640); ", 1,
+	                  (unsigned)st.st_gid);
 	/* every entry, and others' bits too */
 	chmod(kp, 0604);
 	set_acl_list(kp, 2, uids, 1, gids, 4, 4);

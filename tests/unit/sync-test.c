@@ -339,6 +339,17 @@ out:
 	lock_file_drop(dir, path, fd);
 }
 
+/* The lock advice for path (open as fd, its lock taken), into d and
+ * out (size bytes). Returns out. */
+static const char *
+lock_advice(const char *path, int fd, struct diag *d, char *out, size_t size)
+{
+	diag_init(d);
+	lock_taken(path, fd, d);
+	snprintf(out, size, "%s", d->error);
+	return out;
+}
+
 /*
  * A configuration of another user's, others may read, run by a user not
  * in its group: the lock advice's chgrp and chmod 0640, on a file whose
@@ -351,6 +362,7 @@ test_lock_masked_reader(void)
 {
 	unsigned other = geteuid() == 65534 ? 65533 : 65534, hidden = 4242;
 	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[512], grp[64];
+	char got[DIAG_MSG_MAX];
 	struct diag d;
 	int fd;
 
@@ -363,29 +375,16 @@ test_lock_masked_reader(void)
 	fchmod(fd, 0604);
 	if (set_acl_or_skip(path, 0, hidden, 4, 0, 0, 1) == -1)
 		goto out;
-	diag_init(&d);
-	lock_taken(path, fd, &d);
 	snprintf(want, sizeof(want),
 	         "keep every run out: setfacl -x u:%u %s (an entry its mask "
 	         "hides now, which chmod 0640 would let read it); chgrp %s "
 	         "%s; chmod 0640 %s (",
 	         hidden, path, group_name(getegid(), grp, sizeof(grp)), path,
 	         path);
-	like(d.error, want,
+	like(lock_advice(path, fd, &d, got, sizeof(got)), want,
 	     "lock: the entry a chmod 0640 would unmask is taken out first");
 out:
 	lock_file_drop(dir, path, fd);
-}
-
-/* The lock advice for path (open as fd, its lock taken), into d and
- * out (size bytes). Returns out. */
-static const char *
-lock_advice(const char *path, int fd, struct diag *d, char *out, size_t size)
-{
-	diag_init(d);
-	lock_taken(path, fd, d);
-	snprintf(out, size, "%s", d->error);
-	return out;
 }
 
 /* The lock advice for path, whose ACL lets user 65534 and group gid,
