@@ -92,6 +92,18 @@ acl_entries_known(const unsigned char *e, size_t n, struct acl_who *aw)
 	return -1;
 }
 
+/* Count the entry of tag (a named one's) and id in *n, listed in e
+ * while there is room (ACL_NAMED_LISTED). Returns the count before. */
+static size_t
+entry_note(struct acl_entry_id *e, size_t *n, unsigned tag, unsigned id)
+{
+	if (*n < ACL_NAMED_LISTED) {
+		e[*n].is_group = tag == ACL_TAG_GROUP;
+		e[*n].id = id;
+	}
+	return (*n)++;
+}
+
 /*
  * Judge the n entries at e (a well-formed ACL) of a file of group gid
  * into aw: whether the owning group may do perm, and the named entries
@@ -123,17 +135,23 @@ acl_judge(const unsigned char *e, size_t n, gid_t gid, unsigned perm,
 		    (tag == ACL_TAG_GROUP && id == (unsigned)gid)) {
 			has_group = 1;
 			group |= may;
+			if (tag == ACL_TAG_GROUP &&
+			    ((unsigned)le_at(x + 2, 2) & perm) != 0) {
+				aw->group_named = 1;
+				aw->group_gid = id;
+			}
 			continue;
 		}
-		if ((tag != ACL_TAG_USER && tag != ACL_TAG_GROUP) || may == 0 ||
+		if ((tag != ACL_TAG_USER && tag != ACL_TAG_GROUP) ||
 		    (pass != NULL && pass(tag == ACL_TAG_GROUP, id)))
 			continue;
-		if (aw->named_count < ACL_NAMED_LISTED) {
-			aw->listed[aw->named_count].is_group =
-			    tag == ACL_TAG_GROUP;
-			aw->listed[aw->named_count].id = id;
+		if (may == 0) { /* hidden by the mask, or allowing nothing */
+			if (((unsigned)le_at(x + 2, 2) & perm) != 0)
+				entry_note(aw->masked, &aw->masked_count, tag,
+				           id);
+			continue;
 		}
-		if (aw->named_count++ > 0)
+		if (entry_note(aw->listed, &aw->named_count, tag, id) > 0)
 			continue;
 		aw->named = 1;
 		aw->named_is_group = tag == ACL_TAG_GROUP;
@@ -447,6 +465,16 @@ acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out, size_t size)
 	                out, size);
 }
 
+int
+acl_nfs4_more(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	if (aw->named_count <= 1)
+		return 0;
+	return buf_printf(
+	    b, ", and %zu more entr%s: nfs4_getfacl %s lists them",
+	    aw->named_count - 1, aw->named_count > 2 ? "ies" : "y", ps);
+}
+
 const char *
 acl_nfs4_group_fix(const struct acl_who *aw, const char *ps, char *out,
                    size_t size)
@@ -495,21 +523,50 @@ listed_count(const struct acl_who *aw)
 	                                          : ACL_NAMED_LISTED;
 }
 
-int
-acl_remove_command(const struct acl_who *aw, const char *ps, struct buf *b)
+/* The entries e (n of them, the first ACL_NAMED_LISTED listed),
+ * "u:N,g:M", after sep and a comma between them, appended to b. Returns
+ * 0, or -1 when b cannot hold them. */
+static int
+entries_put(const char *sep, size_t n, const struct acl_entry_id *e,
+            struct buf *b)
 {
+	int rc = 0;
+
+	for (size_t i = 0; i < n && i < ACL_NAMED_LISTED; i++)
+		rc |= buf_printf(b, "%s%c:%u", i > 0 ? "," : sep,
+		                 e[i].is_group ? 'g' : 'u', e[i].id);
+	return rc;
+}
+
+int
+acl_remove_command(const struct acl_who *aw, const char *mod, const char *ps,
+                   struct buf *b)
+{
+	/* with mod, the mask is set anew: the entries it hides now, and
+	 * the owning group's own entry, whose access is to go too */
+	size_t n = listed_count(aw), m = mod != NULL ? aw->masked_count : 0;
 	int rc;
 
 	if (aw->nfs4)
 		return nfs4_remove_command(aw->nfs4_entry, aw->nfs4_spec,
 		                           aw->nfs4_spec_exact, ps, b);
-	rc = buf_puts(b, "setfacl -x ");
-
-	for (size_t i = 0; i < listed_count(aw); i++)
-		rc |= buf_printf(b, "%s%c:%u", i > 0 ? "," : "",
-		                 aw->listed[i].is_group ? 'g' : 'u',
-		                 aw->listed[i].id);
+	rc = buf_puts(b, "setfacl");
+	rc |= entries_put(" -x ", n, aw->listed, b);
+	rc |= entries_put(n > 0 ? "," : " -x ", m, aw->masked, b);
+	if (mod != NULL && aw->group_named)
+		rc |= buf_printf(b, "%sg:%u", n + m > 0 ? "," : " -x ",
+		                 aw->group_gid);
+	if (mod != NULL)
+		rc |= buf_printf(b, " -m %s", mod);
 	return rc | buf_printf(b, " %s", ps);
+}
+
+int
+acl_masked_command(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	return buf_puts(b, "setfacl") |
+	       entries_put(" -x ", aw->masked_count, aw->masked, b) |
+	       buf_printf(b, " %s", ps);
 }
 
 int

@@ -36,6 +36,12 @@ struct buf;
  * certain ("deploy@example.com" of no local name, EVERYONE@). */
 #define ACL_ID_NONE 0xffffffffu
 
+/* A named entry of an ACL: a user's, or a group's. */
+struct acl_entry_id {
+	int is_group;
+	unsigned id;
+};
+
 /* Who may do something to a file beside its owner and others. */
 struct acl_who {
 	/* its owning group: its ACL entry, masked, or an entry that names
@@ -50,11 +56,18 @@ struct acl_who {
 	/* every such named entry, in the ACL's order: their number, and
 	 * the first ACL_NAMED_LISTED of them (the first is named's) */
 	size_t named_count;
-	struct {
-		int is_group;
-		unsigned id;
-	} listed[ACL_NAMED_LISTED];
-	int acl;          /* it has an access ACL with named entries */
+	struct acl_entry_id listed[ACL_NAMED_LISTED];
+	int acl; /* it has an access ACL with named entries */
+	/* named entries, not passed over, that would let do perm but for
+	 * the mask, which a mask widened (chmod g+r, setfacl -m) lets: their
+	 * number, and the first ACL_NAMED_LISTED of them, as listed */
+	size_t masked_count;
+	struct acl_entry_id masked[ACL_NAMED_LISTED];
+	/* an entry names the file's own group (counted in group, not in
+	 * named) and lets it do perm, through the mask or not (its gid,
+	 * group_gid): a setfacl -m g::- leaves it */
+	int group_named;
+	unsigned group_gid;
 	int version;      /* its ACL's version, when not understood */
 	int tag_unknown;  /* an entry's tag is not understood: */
 	unsigned bad_tag; /* that tag */
@@ -162,13 +175,20 @@ const char *acl_named_shown(const struct acl_who *aw, char *out, size_t size);
 const char *acl_entry_shown(int is_group, unsigned id, char *out, size_t size);
 
 /* What to run to take the NFSv4 entry of aw (aw->named, aw->nfs4) out
- * of the ACL of the file shown as ps: "nfs4_setfacl -x 'SPEC' ps", or,
+ * of the ACL of the file whose path, as a shell takes it (path_shell()),
+ * is ps: "nfs4_setfacl -x 'SPEC' ps", or,
  * for an entry that nfs4_setfacl cannot name exactly,
  * "nfs4_setfacl -e ps (take out entry N, SPEC)", as acl_remove_command()
  * builds it, into out (size bytes; "" when it cannot hold it whole).
  * Returns out. */
 const char *acl_nfs4_fix(const struct acl_who *aw, const char *ps, char *out,
                          size_t size);
+
+/* For an NFSv4 ACL (aw) of more than one such entry, whose advice takes
+ * out only its first: ", and N more entr(y|ies): nfs4_getfacl ps lists
+ * them", ps as for acl_nfs4_fix(), appended to b; nothing for one.
+ * Returns 0, or -1 when b cannot hold it. */
+int acl_nfs4_more(const struct acl_who *aw, const char *ps, struct buf *b);
 
 /* The same for the entry of aw that lets the file's group
  * (aw->nfs4_group_entry, not 0). Returns out. */
@@ -187,12 +207,25 @@ const char *acl_unread_why(const struct acl_who *aw, int err, char *out,
  * ACL_NAMED_LISTED of them), "setfacl -x u:N,g:M PS", PS the path as a
  * shell takes it (path_shell()), appended to b. Entries are named by
  * number: a name may be missing, or stand for another id on a host that
- * resolves it otherwise. For an NFSv4 ACL (aw->nfs4), whose entries are
- * not listed, the nfs4_setfacl command that takes out its first one
- * (acl_nfs4_fix()). Returns 0, or -1 when b cannot hold it all (b then
- * holds a part of it: the caller drops it).
+ * resolves it otherwise. With mod (NULL: none), a POSIX ACL's
+ * "setfacl -x u:N -m MOD PS" (setfacl applies them in order), "setfacl
+ * -m MOD PS" when no entry is listed, and an entry naming the file's own
+ * group (aw->group_named) and those the mask hides (aw->masked, which the
+ * mask setfacl -m sets anew would let) taken out too: mod "g::-,o::-" takes its
+ * group and others' access away without the mask that chmod would narrow, which
+ * hides the entries left (the running user's own) and keeps the rest, to be
+ * given back by the next setfacl -m. For an NFSv4 ACL (aw->nfs4), whose
+ * entries are not listed, the nfs4_setfacl command that takes out its first
+ * one (acl_nfs4_fix()), mod not used. Returns 0, or -1 when b cannot hold it
+ * all (b then holds a part of it: the caller drops it).
  */
-int acl_remove_command(const struct acl_who *aw, const char *ps, struct buf *b);
+int acl_remove_command(const struct acl_who *aw, const char *mod,
+                       const char *ps, struct buf *b);
+/* The command that removes the entries of aw that its mask hides
+ * (aw->masked, not none), "setfacl -x u:N,g:M PS", appended to b: before
+ * a chmod that widens that mask. Returns 0, or -1 when b cannot hold it
+ * all. */
+int acl_masked_command(const struct acl_who *aw, const char *ps, struct buf *b);
 /*
  * The named entries of aw, a POSIX ACL's (not aw->nfs4: its entries are
  * not listed), for a message, "user A (uid N), group B (gid

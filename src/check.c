@@ -391,7 +391,9 @@ tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
  * say): they cannot read the answer either, a failure (-1). Else the
  * system's resolver, which senders do not ask: a fault of this host's
  * resolver, so the check is not made (LOOKUP_NOT_MADE), as the wildcard
- * test is not when that resolver refuses TCP.
+ * test is not when that resolver refuses TCP; the checks of the record
+ * and the MX fail all the same, so that no verdict passes a domain whose
+ * records were not looked at.
  */
 static int
 truncated_failed(const struct domain_check *dc, const char *qname,
@@ -823,14 +825,6 @@ check_wildcard_domain(struct domain_check *dc)
 
 /* ------------------------------------------------- 1. the STS record */
 
-/* The status of a check whose lookup failed with rc: a warning when the
- * check could not be made (LOOKUP_NOT_MADE), else a failure. */
-static enum check_status
-lookup_failed_status(int rc)
-{
-	return rc == LOOKUP_NOT_MADE ? CHECK_WARN : CHECK_FAIL;
-}
-
 /* Report the CNAME chain of name, if any: a delegation (RFC 8461
  * section 8.2), or with wild a wildcard's CNAME, which senders follow
  * all the same. */
@@ -959,8 +953,8 @@ check_sts_record(struct domain_check *dc)
 	sts_answer_facts(dc, last, name, &chain);
 	ldns_pkt_free(last);
 	if (rc < 0) {
-		check_add(rep, lookup_failed_status(rc), "sts-record",
-		          RFC_8461 "3.1", "%s", d.error);
+		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
+		          d.error);
 		dc->dns_down = rc == -2;
 		goto out;
 	}
@@ -1379,8 +1373,8 @@ check_mx(struct domain_check *dc)
 	dn = ldns_dname_new_frm_str(name);
 	if (dn == NULL ||
 	    (rc = dns_query(dc, dn, LDNS_RR_TYPE_MX, &pkt, &d)) < 0) {
-		check_add(dc->rep, lookup_failed_status(rc), "mx-coverage",
-		          RFC_8461 "4.1", "MX lookup failed: %s",
+		check_add(dc->rep, CHECK_FAIL, "mx-coverage", RFC_8461 "4.1",
+		          "MX lookup failed: %s",
 		          d.error[0] ? d.error : "bad name");
 		ldns_rdf_deep_free(dn);
 		return;
@@ -1456,8 +1450,8 @@ check_tlsrpt(struct domain_check *dc)
 	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
 	rc = txt_lookup(dc, name, &txts, &chain, &bad, &d, NULL);
 	if (rc < 0) {
-		check_add(rep, lookup_failed_status(rc), "tlsrpt", RFC_8460 "3",
-		          "%s", d.error);
+		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
+		          d.error);
 		goto out;
 	}
 	wild = cname_from_wildcard(dc, name, &chain);
@@ -1800,6 +1794,8 @@ static int
 check_refused(const struct cmd_opts *o, const struct diag *d, int status)
 {
 	log_error(NULL, "%s", d->error);
+	/* its status, not 1, when the refusal's JSON is lost too */
+	log_stdout_fatal_status(status);
 	if (o->json)
 		json_print_refusal("\"verdict\":\"error\",\"domains\":[],",
 		                   d->error);

@@ -183,19 +183,43 @@ struct setting_def {
 static int parse_statements(struct parser *p, struct lex *lx, struct block *b,
                             int in_braces);
 
-/* Set "file:line: message" as the error (the file by path_shown());
- * returns -1. */
+/* file as path_shown() shows it before a message of len bytes, of
+ * which it may take room bytes of the diag's: its last name, after
+ * ".../", when its whole path would cut the message short (the commands
+ * of a key file's advice keep their room, KEYFILE_PREFIX_ROOM). */
+static const char *
+prefix_shown(const char *file, size_t len, size_t room)
+{
+	const char *s = path_shown(file, '\0', NULL, 0), *base;
+
+	if (strlen(s) + len + 16 < room)
+		return s;
+	base = strrchr(s, '/');
+	return base != NULL ? base + 1 : s;
+}
+
+/* "..." before what prefix_shown() gave (fs) for file, when it is its
+ * last name only; else "". */
+static const char *
+prefix_dots(const char *file, const char *fs)
+{
+	return fs != path_shown(file, '\0', NULL, 0) ? ".../" : "";
+}
+
+/* Set "file:line: message" as the error (the file by path_shown(), or
+ * prefix_shown() for a long path); returns -1. */
 static int __attribute__((format(printf, 4, 5)))
 perr(struct parser *p, const char *file, unsigned line, const char *fmt, ...)
 {
 	char msg[DIAG_MSG_MAX];
+	const char *fs;
 	va_list ap;
 
 	va_start(ap, fmt);
 	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	diag_error(p->d, "%s:%u: %s", path_shown(file, '\0', NULL, 0), line,
-	           msg);
+	fs = prefix_shown(file, strlen(msg), DIAG_MSG_MAX);
+	diag_error(p->d, "%s%s:%u: %s", prefix_dots(file, fs), fs, line, msg);
 	return -1;
 }
 
@@ -210,17 +234,23 @@ perr_included(struct parser *p, const char *file, unsigned line,
               const char *fmt, ...)
 {
 	char msg[DIAG_MSG_MAX], at[300] = "";
+	const char *fs, *is;
 	va_list ap;
 
 	va_start(ap, fmt);
 	text_vformat(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (p->depth > 0)
-		snprintf(at, sizeof(at), "%s:%u: ",
-		         path_shown(p->inc_file[p->depth], '\0', NULL, 0),
-		         p->inc_line[p->depth]);
-	diag_error(p->d, "%s%s:%u: %s", at, path_shown(file, '\0', NULL, 0),
-	           line, msg);
+	fs = prefix_shown(file, strlen(msg) + (p->depth > 0 ? sizeof(at) : 0),
+	                  DIAG_MSG_MAX);
+	if (p->depth > 0) {
+		is = prefix_shown(p->inc_file[p->depth],
+		                  strlen(msg) + strlen(fs), DIAG_MSG_MAX);
+		snprintf(at, sizeof(at),
+		         "%s%s:%u: ", prefix_dots(p->inc_file[p->depth], is),
+		         is, p->inc_line[p->depth]);
+	}
+	diag_error(p->d, "%s%s%s:%u: %s", at, prefix_dots(file, fs), fs, line,
+	           msg);
 	return -1;
 }
 
@@ -1736,7 +1766,7 @@ key_file_mode_check(struct parser *p, const char *file,
 {
 	mode_t mode = p->mode[p->depth];
 	char words[80], kl[TSIG_NAME_MAX + 256], acl[2 * PATH_MAX + 512];
-	char fix[DIAG_MSG_MAX];
+	char head[DIAG_MSG_MAX], msg[DIAG_MSG_MAX - KEYFILE_PREFIX_ROOM];
 
 	if (mode == 0)
 		return 0; /* read from memory */
@@ -1754,18 +1784,19 @@ key_file_mode_check(struct parser *p, const char *file,
 	if (keyfile_acl_readers_own(p->fd[p->depth], file, mode,
 	                            p->gid[p->depth]))
 		return 0; /* safe */
+	snprintf(head, sizeof(head),
+	         "%s: this file holds a TSIG secret but is %s%s: ",
+	         tsig_key_label(ks->name, kl, sizeof(kl)), words,
+	         keyfile_acl_words(p->fd[p->depth], file, mode,
+	                           p->gid[p->depth], acl, sizeof(acl)));
 	return perr_included(
-	    p, file, ks->line,
-	    "%s: this file holds a TSIG secret but is %s%s: "
-	    "%s%s",
-	    tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	    keyfile_acl_words(p->fd[p->depth], file, mode, p->gid[p->depth],
-	                      acl, sizeof(acl)),
-	    keyfile_fix_words(p->fd[p->depth], file, mode, p->gid[p->depth],
-	                      fix, sizeof(fix)),
-	    p->depth == 0 ? ", or move the key to a file of "
-	                    "its own named by key-file"
-	                  : keyfile_group_hint(mode));
+	    p, file, ks->line, "%s",
+	    keyfile_mode_advice(head, p->fd[p->depth], file, mode,
+	                        p->gid[p->depth],
+	                        p->depth == 0 ? ", or move the key to a file "
+	                                        "of its own named by key-file"
+	                                      : keyfile_group_hint(mode),
+	                        msg, sizeof(msg)));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -2086,8 +2117,9 @@ group_refused(const char *lead, const char *could, const char *path,
               const struct stat *st, const struct acl_who *aw,
               const struct trust_words *w, char *out, size_t len)
 {
-	const char *pp = path_shown(path, '\0', NULL, 0);
-	char grp[128], fix[2 * PATH_MAX + 256];
+	char grp[128], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	/* the path as a shell takes it: the commands are to be pasted */
+	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if ((st->st_mode & S_IWGRP) == 0 && aw->nfs4 &&
 	    aw->nfs4_group_entry != 0) {
@@ -2097,14 +2129,14 @@ group_refused(const char *lead, const char *could, const char *path,
 		    "write it: any member could %s%s; %s",
 		    lead, aw->nfs4_group_entry, aw->nfs4_group_spec,
 		    group_shown(st->st_gid, grp, sizeof(grp)), could, w->harm,
-		    acl_nfs4_group_fix(aw, pp, fix, sizeof(fix)));
+		    acl_nfs4_group_fix(aw, ps, fix, sizeof(fix)));
 		return -1;
 	}
 	snprintf(out, len,
 	         "%s is writable by group %s, mode %04o: any member could "
 	         "%s%s; chmod g-w %s",
 	         lead, group_shown(st->st_gid, grp, sizeof(grp)),
-	         (unsigned)(st->st_mode & 07777), could, w->harm, pp);
+	         (unsigned)(st->st_mode & 07777), could, w->harm, ps);
 	return -1;
 }
 
@@ -2119,8 +2151,8 @@ acl_refused(const char *lead, const char *could, const char *path,
             const struct stat *st, const struct acl_who *aw,
             const struct trust_words *w, char *out, size_t len)
 {
-	const char *pp = path_shown(path, '\0', NULL, 0);
-	char who[192], fix[2 * PATH_MAX + 256];
+	char who[192], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if (aw->nfs4) {
 		snprintf(
@@ -2132,7 +2164,7 @@ acl_refused(const char *lead, const char *could, const char *path,
 		    aw->nfs4_everyone    ? "anyone"
 		    : aw->named_is_group ? "any member"
 		                         : "that user",
-		    could, w->harm, acl_nfs4_fix(aw, pp, fix, sizeof(fix)));
+		    could, w->harm, acl_nfs4_fix(aw, ps, fix, sizeof(fix)));
 		return -1;
 	}
 	snprintf(out, len,
@@ -2142,7 +2174,7 @@ acl_refused(const char *lead, const char *could, const char *path,
 	         lead, acl_named_shown(aw, who, sizeof(who)),
 	         (unsigned)(st->st_mode & 07777),
 	         aw->named_is_group ? "any member" : "that user", could,
-	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, pp, pp);
+	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, ps, ps);
 	return -1;
 }
 
@@ -2214,8 +2246,8 @@ static int
 acl_unread(const char *lead, const char *path, const struct acl_who *aw,
            int err, const struct trust_words *w, char *out, size_t len)
 {
-	const char *pp = path_shown(path, '\0', NULL, 0);
-	char why[128], todo[2 * PATH_MAX + 96];
+	char why[128], todo[2 * PATH_MAX + 96], sh[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
 		snprintf(out, len,
@@ -2242,12 +2274,12 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
 		    "%s: its ACL cannot be read (%s), so who may write it, "
 		    "and %s, cannot be told; nfs4_getfacl %s shows it, "
 		    "nfs4_setfacl -e %s mends it",
-		    lead, why, w->harm, pp, pp);
+		    lead, why, w->harm, ps, ps);
 	else
 		snprintf(out, len,
 		         "%s: its ACL cannot be read (%s), so who may write "
 		         "it, and %s, cannot be told; setfacl -b %s removes it",
-		         lead, why, w->harm, pp);
+		         lead, why, w->harm, ps);
 	return -1;
 }
 
@@ -2380,16 +2412,17 @@ same_file(const struct stat *a, const struct stat *b)
  * The directory reached (w->walk, its status st), which holds the key file
  * w->path (its status file), belongs to another user than root, the
  * running user and the key's owner, the three it may belong to: say so,
- * naming its owner and the key's, and what to do, in w->out: give it to
- * the key's owner or to root (chown by number: a name may be missing or
- * stand for another user), or move the key. Words instead of the
- * commands where they would not fit whole.
+ * naming its owner and the key's, and what to do, in w->out: for a run
+ * of root, give the key to the directory's owner (a daemon keeps its
+ * directory); give the directory to the key's owner or to root (chown by
+ * number: a name may be missing or stand for another user), or move the
+ * key. Words instead of the commands where they would not fit whole.
  */
 static void
 key_dir_refused(struct path_walk *w, const struct stat *st,
                 const struct stat *file)
 {
-	char owner[128], key_owner[128], sh[DIAG_MSG_MAX];
+	char owner[128], key_owner[128], sh[DIAG_MSG_MAX], ksh[DIAG_MSG_MAX];
 	const char *ds = path_shell(w->walk.at.data, sh, sizeof(sh));
 	struct buf fix;
 	int n, rc = 0;
@@ -2405,9 +2438,19 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	             (unsigned)geteuid(),
 	             user_shown(file->st_uid, key_owner, sizeof(key_owner)),
 	             w->tw->harm);
-	if (n < 0 || (size_t)n >= w->len)
+	if (n < 0 || (size_t)n >= w->len) {
+		text_mark_cut(w->out, w->len, 0); /* no advice, and said */
 		return;
+	}
 	buf_init(&fix, w->len - (size_t)n - 1);
+	/* the key to the directory's owner first, which leaves the daemon
+	 * its directory; a run of root reads it all the same */
+	if (geteuid() == 0)
+		rc |= buf_printf(&fix,
+		                 "chown %u %s (the key to the directory's "
+		                 "owner), or ",
+		                 (unsigned)st->st_uid,
+		                 path_shell(w->path, ksh, sizeof(ksh)));
 	if (file->st_uid != 0)
 		rc |= buf_printf(&fix, "chown %u %s (to the key's owner) or ",
 		                 (unsigned)file->st_uid, ds);
@@ -2417,9 +2460,9 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	                 ds);
 	str_copy(w->out + n, w->len - (size_t)n,
 	         rc == 0 ? fix.data
-	                 : "give the directory to the key's owner or to root, "
-	                   "or move the key to a directory of root or of its "
-	                   "owner");
+	                 : "give the key to the directory's owner, or the "
+	                   "directory to the key's owner or to root, or move "
+	                   "the key to a directory of root or of its owner");
 	buf_free(&fix);
 }
 
@@ -2447,7 +2490,9 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 	const char *ps = path_shown(w->path, '\0', NULL, 0);
 	const char *ds = path_shown(cur, '\0', NULL, 0);
 	const char *where = own ? "its directory" : "the directory on its path";
-	char lead[2 * PATH_MAX + 64];
+	char lead[2 * PATH_MAX + 64], sh[DIAG_MSG_MAX];
+	/* the directory as a shell takes it, in the commands */
+	const char *dsh = path_shell(cur, sh, sizeof(sh));
 	enum dir_trust trust;
 	struct stat st;
 
@@ -2472,7 +2517,7 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 		         "put another file in its place and %s; %s%s",
 		         ps, where, ds, (unsigned)st.st_uid,
 		         (unsigned)geteuid(), w->tw->harm,
-		         own ? "chown root " : w->tw->keep, own ? ds : "");
+		         own ? "chown root " : w->tw->keep, own ? dsh : "");
 		return -2;
 	}
 	if (trust == DIR_OTHERS_WRITE) {
@@ -2481,7 +2526,7 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 		         "could put another file in its place and %s; chmod "
 		         "o-w %s",
 		         ps, where, ds, (unsigned)(st.st_mode & 07777),
-		         w->tw->harm, ds);
+		         w->tw->harm, dsh);
 		return -2;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s %s", ps, where, ds);
@@ -2531,7 +2576,7 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
                   enum dir_trust why)
 {
 	struct path_walk *w = ww->ctx;
-	char to[PATH_MAX], shown[128], whose[512];
+	char to[PATH_MAX], shown[128], whose[512], sh[DIAG_MSG_MAX];
 	const char *ls;
 
 	(void)why; /* the directory passed walk_dir_judge(): only the
@@ -2548,7 +2593,7 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	         "the link is as it should be, chown -h root %s",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
 	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
-	         w->tw->harm, ls);
+	         w->tw->harm, path_shell(w->at, sh, sizeof(sh)));
 	return -2;
 }
 
@@ -2747,7 +2792,8 @@ file_trust_check(const char *path, int fd, const struct stat *st,
                  const struct trust_words *w, char *out, size_t len)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	char lead[PATH_MAX + 64];
+	char lead[PATH_MAX + 64], sh[DIAG_MSG_MAX];
+	const char *psh = path_shell(path, sh, sizeof(sh));
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
@@ -2756,7 +2802,7 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 		         "running mta-sts-sync (uid %u): its owner could %s; "
 		         "chown root %s",
 		         ps, w->file, (unsigned)st->st_uid, (unsigned)me,
-		         w->harm, ps);
+		         w->harm, psh);
 		return -1;
 	}
 	if ((st->st_mode & S_IWOTH) != 0) {
@@ -2764,7 +2810,7 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 		    out, len,
 		    "%s: %s is writable by others (mode %04o): anyone could "
 		    "%s; chmod o-w %s",
-		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, ps);
+		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, psh);
 		return -1;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s", ps, w->file);
@@ -2824,8 +2870,8 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
                      size_t len)
 {
 	const struct trust_words *w = &trust_words[what];
-	char who[128], at[PATH_MAX], could[64], *slash;
-	const char *ds;
+	char who[128], at[PATH_MAX], could[64], *slash, sh[DIAG_MSG_MAX];
+	const char *ds, *dsh;
 	struct stat st;
 
 	/* a missing one: where it would be made, the deepest that exists */
@@ -2839,6 +2885,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 	if (!S_ISDIR(st.st_mode))
 		return 0; /* nothing can be made there */
 	ds = path_shown(at, '\0', NULL, 0);
+	dsh = path_shell(at, sh, sizeof(sh));
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
 		snprintf(
 		    out, len,
@@ -2846,7 +2893,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 		    "mta-sts-sync (uid %u): its owner could put a %s there "
 		    "and %s; chown root %s",
 		    ds, user_shown(st.st_uid, who, sizeof(who)),
-		    (unsigned)geteuid(), w->file, w->harm, ds);
+		    (unsigned)geteuid(), w->file, w->harm, dsh);
 		return -1;
 	}
 	/* sticky or not: a new name is anyone's to make there */
@@ -2855,7 +2902,7 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 		         "%s is writable by others (mode %04o): anyone could "
 		         "put a %s there and %s; chmod o-w %s",
 		         ds, (unsigned)(st.st_mode & 07777), w->file, w->harm,
-		         ds);
+		         dsh);
 		return -1;
 	}
 	snprintf(could, sizeof(could), "put a %s there and ", w->file);

@@ -349,15 +349,34 @@ const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
  * What to run so that only its owner (and root, the running user's
  * entry) may read, write or execute path (open as fd; -1: read by its
  * name) of mode and group gid, into buf (size bytes): "chmod 600 PATH"
- * when its ACL names no other user or group that may, else "setfacl -x
- * u:N,g:M PATH" that removes their entries (chmod only masks them: a
- * mask widened later gives them their access back), or for an NFSv4 ACL
- * the "nfs4_setfacl -x 'SPEC' PATH" of its first such entry (chmod
- * need not take it away), with "; chmod 600 PATH" when its owning group
- * or others may too. Returns buf.
+ * for a file without an ACL; on a POSIX ACL, "setfacl -x u:N,g:M PATH"
+ * that removes the entries of other users and groups that may, with "-m
+ * g::-,o::-" before PATH when its owning group or others may too (chmod
+ * would only narrow the mask: the entries it hides, the running user's
+ * own among them, keep their place, to be given back by a mask widened
+ * later); for an NFSv4 ACL the "nfs4_setfacl -x 'SPEC' PATH" of its first
+ * such entry, with "; chmod 600 PATH" when its group or others may too
+ * (there chmod rewrites GROUP@ and EVERYONE@). A command that would not
+ * fit whole in buf is said in words. Returns buf.
  */
 const char *keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
+/*
+ * Bytes of a message a key file's refusal leaves for the "file:line: "
+ * before it (its configuration's, and an include's), which conf.c
+ * shortens to the files' last names when their paths do not fit: so that
+ * the commands of the advice are not cut short into other paths.
+ */
+#define KEYFILE_PREFIX_ROOM 600
+/*
+ * head, then keyfile_fix_words() for path (fd, mode, gid), then tail,
+ * into out (size bytes): the commands only when all of it fits, else
+ * the words that say them (a command cut short would name another path).
+ * Returns out.
+ */
+const char *keyfile_mode_advice(const char *head, int fd, const char *path,
+                                mode_t mode, gid_t gid, const char *tail,
+                                char *out, size_t size);
 /*
  * Whether the access group and others have in mode (of path, open as fd,
  * -1: read by its name; of group gid) is only that of entries its ACL

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "log.h"
 
 /*
  * Length of the valid UTF-8 sequence (RFC 3629) at s (at most n bytes),
@@ -122,6 +123,7 @@ json_print_refusal(const char *members, const char *error)
 	buf_puts(&out, "\"error\":");
 	json_string(&out, error);
 	buf_puts(&out, "}\n");
-	fputs(out.data, stdout);
+	/* a write that fails is said with its cause (a full disk) */
+	log_stdout_puts(out.data);
 	buf_free(&out);
 }

@@ -181,6 +181,22 @@ perm_word(unsigned perm)
 	                                : "execute";
 }
 
+/* acl_nfs4_more() of aw and ps into out (size bytes; "" when it does
+ * not fit). Returns out. */
+static const char *
+nfs4_more_words(const struct acl_who *aw, const char *ps, char *out,
+                size_t size)
+{
+	struct buf b;
+
+	buf_init(&b, size - 1);
+	str_copy(out, size,
+	         acl_nfs4_more(aw, ps, &b) == 0 && b.data != NULL ? b.data
+	                                                          : "");
+	buf_free(&b);
+	return out;
+}
+
 const char *
 keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
@@ -189,7 +205,7 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	unsigned perm = (mode & 044)   ? ACL_PERM_READ
 	                : (mode & 022) ? ACL_PERM_WRITE
 	                               : ACL_PERM_EXEC;
-	char sh[DIAG_MSG_MAX], who[192];
+	char sh[DIAG_MSG_MAX], who[192], more[DIAG_MSG_MAX];
 	struct acl_who aw;
 	struct buf b;
 
@@ -199,10 +215,12 @@ keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 		return buf;
 	if (aw.nfs4) {
 		snprintf(buf, size,
-		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it",
+		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it%s",
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
-		         perm_word(perm));
+		         perm_word(perm),
+		         nfs4_more_words(&aw, path_shell(path, sh, sizeof(sh)),
+		                         more, sizeof(more)));
 		return buf;
 	}
 	buf_init(&b, size - 1);
@@ -222,8 +240,10 @@ const char *
 keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
                         char *buf, size_t size)
 {
-	const char *ps = path_shown(path, '\0', NULL, 0);
-	char who[192], why[128], fix[2 * PATH_MAX + 256];
+	char who[192], why[128], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
+	char more[DIAG_MSG_MAX];
+	/* the path as a shell takes it: the commands are to be pasted */
+	const char *ps = path_shell(path, sh, sizeof(sh));
 	struct acl_who aw;
 	int rc;
 
@@ -271,9 +291,10 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	else if (rc == 0 && aw.nfs4 && aw.named)
 		snprintf(buf, size,
 		         "has an NFSv4 ACL whose entry %u (%s) lets %s read or "
-		         "write it; %s",
+		         "write it%s; %s",
 		         aw.nfs4_entry, aw.nfs4_spec,
 		         acl_named_shown(&aw, who, sizeof(who)),
+		         nfs4_more_words(&aw, ps, more, sizeof(more)),
 		         acl_nfs4_fix(&aw, ps, fix, sizeof(fix)));
 	else if (rc == 0 && aw.nfs4 && aw.nfs4_group_entry != 0)
 		snprintf(
@@ -301,35 +322,66 @@ keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	const char *ps = path_shell(path, sh, sizeof(sh));
 	struct acl_who aw;
 	struct buf b;
-	int rc = 0, acl, chmod;
+	int rc = 0, named, posix, chmod;
 
 	/* any access at all, as the mode rule refuses any */
-	acl = key_acl_read(fd, path, mode, gid, 07, &aw) == 0 && aw.named;
-	/* setfacl -x sets the mask anew, from the entries left: chmod
-	 * after it, where its owning group or others may still (on NFSv4,
-	 * its group bits are GROUP@'s, in aw.group) */
-	chmod = !acl || aw.group || (mode & 007) != 0;
+	rc = key_acl_read(fd, path, mode, gid, 07, &aw);
+	named = rc == 0 && aw.named;
+	/* a POSIX ACL: chmod's group bits would set its mask, hiding the
+	 * entries left (the running user's own, which may read it) and
+	 * keeping the owning group's, to be given back by the next setfacl
+	 * -m: setfacl takes that access away itself (on NFSv4, its group
+	 * bits are GROUP@'s, in aw.group, which chmod does rewrite) */
+	posix = rc == 0 && aw.acl && !aw.nfs4;
+	chmod = aw.group || (mode & 007) != 0 || rc != 0 || !aw.named;
+	rc = 0;
 	buf_init(&b, size - 1);
-	if (acl)
-		rc |= acl_remove_command(&aw, ps, &b);
-	if (chmod)
-		rc |= buf_printf(&b, "%schmod 600 %s", acl ? "; " : "", ps);
+	if (posix)
+		rc |=
+		    acl_remove_command(&aw, chmod ? "g::-,o::-" : NULL, ps, &b);
+	else if (named)
+		rc |= acl_remove_command(&aw, NULL, ps, &b);
+	if (chmod && !posix)
+		rc |= buf_printf(&b, "%schmod 600 %s", named ? "; " : "", ps);
 	if (rc != 0) /* no command cut short: words instead */
-		snprintf(buf, size, "%s%s",
-		         !acl      ? ""
+		snprintf(buf, size, "%s%s%s",
+		         !named && !posix ? ""
 		         : aw.nfs4 ? "remove the entries its NFSv4 ACL gives "
 		                     "other users and groups (nfs4_getfacl "
 		                     "lists them; nfs4_setfacl -x)"
-		                   : "remove the entries its ACL gives other "
+		         : named   ? "remove the entries its ACL gives other "
 		                     "users and groups (getfacl lists them; "
-		                     "setfacl -x)",
+		                     "setfacl -x)"
+		                   : "",
+		         named && chmod ? ", then " : "",
 		         !chmod ? ""
-		         : acl  ? ", then chmod 600 it"
-		                : "chmod 600 it");
+		         : posix
+		             ? "take its group's and others' access away "
+		               "with setfacl -m g::-,o::- (chmod would only "
+		               "narrow its ACL's mask)"
+		             : "chmod 600 it");
 	else
 		str_copy(buf, size, b.data);
 	buf_free(&b);
 	return buf;
+}
+
+const char *
+keyfile_mode_advice(const char *head, int fd, const char *path, mode_t mode,
+                    gid_t gid, const char *tail, char *out, size_t size)
+{
+	size_t used = strlen(head) + strlen(tail);
+	size_t room = used < size ? size - used : 1;
+	char fix[DIAG_MSG_MAX];
+	int n;
+
+	/* keyfile_fix_words() says in words what does not fit whole */
+	keyfile_fix_words(fd, path, mode, gid, fix,
+	                  room < sizeof(fix) ? room : sizeof(fix));
+	n = snprintf(out, size, "%s%s%s", head, fix, tail);
+	if (n >= 0 && (size_t)n >= size) /* a head that fills it: said */
+		text_mark_cut(out, size, 0);
+	return out;
 }
 
 int
@@ -337,7 +389,8 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
                    struct diag *d)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
-	char words[80], acl[2 * PATH_MAX + 512], fix[DIAG_MSG_MAX];
+	char words[80], acl[2 * PATH_MAX + 512], head[DIAG_MSG_MAX];
+	char msg[DIAG_MSG_MAX - KEYFILE_PREFIX_ROOM];
 
 	if (keyfile_mode_words(st->st_mode, words, sizeof(words)) == NULL) {
 		/* the mode bounds a POSIX ACL, not an NFSv4 one, nor what an
@@ -350,12 +403,14 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
 	}
 	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))
 		return 0;
-	diag_error(d, "%s: key file is %s%s; %s%s", ps, words,
-	           keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
-	                             sizeof(acl)),
-	           keyfile_fix_words(fd, path, st->st_mode, st->st_gid, fix,
-	                             sizeof(fix)),
-	           keyfile_group_hint(st->st_mode));
+	snprintf(head, sizeof(head), "%s: key file is %s%s; ", ps, words,
+	         keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
+	                           sizeof(acl)));
+	/* room left for the "file:line: " of a configuration naming it */
+	diag_error(d, "%s",
+	           keyfile_mode_advice(head, fd, path, st->st_mode, st->st_gid,
+	                               keyfile_group_hint(st->st_mode), msg,
+	                               sizeof(msg)));
 	return -1;
 }
 

@@ -61,22 +61,30 @@ lint_read(const char *path, struct buf *b, struct diag *d)
 	return 0;
 }
 
-/* Print msg for file, with "(RFC NNNN section x.y)" written "§x.y". */
+/* Print msg for file on fp, with "(RFC NNNN section x.y)" written
+ * "§x.y": standard output through log_stdout_puts(), so that a write
+ * that fails (a full disk) is said with its cause. */
 static void
 lint_print(FILE *fp, const char *file, const char *kind, const char *msg)
 {
 	const char *rfc = strstr(msg, "(RFC ");
 	const char *sec = rfc != NULL ? strstr(rfc, " section ") : NULL;
+	struct buf b;
 
-	if (sec == NULL || sec - rfc != 9) {
-		fprintf(fp, "%s: %s: %s\n", file, kind, msg);
-		return;
-	}
-	fprintf(fp, "%s: %s: %.*s §%s\n", file, kind, (int)(sec - msg), msg,
-	        sec + strlen(" section "));
+	buf_init(&b, strlen(file) + strlen(kind) + strlen(msg) + 16);
+	if (sec == NULL || sec - rfc != 9)
+		buf_printf(&b, "%s: %s: %s\n", file, kind, msg);
+	else
+		buf_printf(&b, "%s: %s: %.*s §%s\n", file, kind,
+		           (int)(sec - msg), msg, sec + strlen(" section "));
+	if (fp == stdout)
+		log_stdout_puts(b.data);
+	else
+		fputs(b.data, fp);
+	buf_free(&b);
 }
 
-/* Print the warnings of d for file. */
+/* Print the warnings of d for file on fp. */
 static void
 lint_warnings(FILE *fp, const char *file, const struct diag *d)
 {

@@ -24,6 +24,7 @@ static int to_syslog;
 /* Whether a write error on standard output ends the program
  * (log_stdout_fatal()), and the first such error (0: none yet). */
 static int stdout_fatal;
+static int stdout_fatal_status = EXIT_FAILED;
 static int stdout_errno;
 #define STDOUT_CAUSE_UNKNOWN (-1) /* stdout_errno: the system's was lost */
 
@@ -206,6 +207,12 @@ log_stdout_fatal(void)
 	stdout_fatal = 1;
 }
 
+void
+log_stdout_fatal_status(int status)
+{
+	stdout_fatal_status = status;
+}
+
 /* What went wrong with standard output, for a message. */
 static const char *
 stdout_reason(void)
@@ -220,8 +227,8 @@ stdout_reason(void)
  * went away (EPIPE) kills it by SIGPIPE, silently, as SIGPIPE kills cat
  * or grep (it is ignored until then only so that a DNS or HTTPS peer that
  * closed its connection cannot kill the program); any other error is
- * said once, with status 1. _exit: what the command had in hand is not
- * freed, and nothing is flushed again.
+ * said once, with status 1 (or log_stdout_fatal_status()'s). _exit: what the
+ * command had in hand is not freed, and nothing is flushed again.
  */
 static void __attribute__((noreturn)) stdout_lost_end(void)
 {
@@ -236,7 +243,7 @@ static void __attribute__((noreturn)) stdout_lost_end(void)
 	}
 	fprintf(stderr, "mta-sts-sync: error: standard output: %s\n",
 	        stdout_reason());
-	_exit(EXIT_FAILED);
+	_exit(stdout_fatal_status);
 }
 
 /*

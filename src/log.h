@@ -47,6 +47,9 @@ void log_verbose(const char *domain, const char *fmt, ...)
  * else with one message and status 1.
  */
 void log_stdout_fatal(void);
+/* The status such an end exits with, once the command knows what it is
+ * to return (a refusal of its configuration, 2): EXIT_FAILED until then. */
+void log_stdout_fatal_status(int status);
 /* Flush standard output (each domain's or file's lines, so that a reader
  * gets them as they come and one that went away is noticed); 0, or -1. */
 int log_stdout_flush(void);

@@ -421,7 +421,8 @@ main(int argc, char **argv)
 				log_stdout_puts(usage_text);
 				log_stdout_puts(help_text);
 			} else {
-				puts(PACKAGE_NAME " " PACKAGE_VERSION);
+				log_stdout_puts(PACKAGE_NAME " " PACKAGE_VERSION
+				                             "\n");
 			}
 			return log_output_end() == 0 ? EXIT_OK : EXIT_FAILED;
 		}

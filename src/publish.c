@@ -189,7 +189,7 @@ static int
 linked_refused(const struct publish_file *f, const struct stat *st,
                const struct stat *dst, struct diag *d)
 {
-	char owner[128], where[320];
+	char owner[128], where[320], sh[DIAG_MSG_MAX];
 
 	if (dst->st_uid != 0 && dst->st_uid != geteuid())
 		snprintf(where, sizeof(where), "belongs to %s",
@@ -201,9 +201,10 @@ linked_refused(const struct publish_file *f, const struct stat *st,
 	           "directory that %s: it may be another file linked there "
 	           "(a key, say), so it is not read; remove it (rm %s), and "
 	           "the next run writes it anew",
-	           f->path, (unsigned long)st->st_nlink,
+	           path_shown(f->path, '\0', NULL, 0),
+	           (unsigned long)st->st_nlink,
 	           user_shown(st->st_uid, owner, sizeof(owner)), where,
-	           f->path);
+	           path_shell(f->path, sh, sizeof(sh)));
 	return -1;
 }
 

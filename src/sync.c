@@ -484,23 +484,39 @@ in_my_groups(gid_t gid)
 	return found;
 }
 
-/* What to run so that others may not read path (st), the configuration
- * others may read, and the running user still may, appended to b: chmod
- * o-r when that user owns it or reads it through its group; else (root's
- * 0644 file, run by a service user) give it that user's group first.
- * Returns 0, or -1 when b cannot hold it all. */
+/* What to run so that others may not read path (st, its ACL aw), the
+ * configuration others may read, and the running user still may,
+ * appended to b: chmod o-r when that user owns it or reads it through its
+ * group; else (root's 0644 file, run by a service user) give it that
+ * user's group first, with chmod 0640, whose group bits on a file with an
+ * ACL are its mask: the entries that mask hides now, which it would let
+ * read the file, are taken out first (setfacl -x). Returns 0, or -1 when b
+ * cannot hold it all. */
 static int
-unshare_words(const char *path, const struct stat *st, struct buf *b)
+unshare_words(const char *path, const struct stat *st, const struct acl_who *aw,
+              struct buf *b)
 {
 	char grp[64], buf[DIAG_MSG_MAX];
 	const char *ps;
+	int rc = 0;
 
 	/* the path as a shell takes it: the command is to be pasted; or
 	 * words that no shell takes for a path (hidden, too long) */
 	ps = path_shell(path, buf, sizeof(buf));
 	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
 		return buf_printf(b, "chmod o-r %s (mode 0640 or 0600)", ps);
-	return buf_printf(b,
+	if (aw->masked_count > 0 && !aw->nfs4) {
+		rc |= acl_masked_command(aw, ps, b);
+		rc |= buf_printf(b,
+		                 " (%s its mask hides now, which chmod 0640 "
+		                 "would let read it%s); ",
+		                 aw->masked_count > 1 ? "entries" : "an entry",
+		                 aw->masked_count > ACL_NAMED_LISTED
+		                     ? ", and more: getfacl lists them"
+		                     : "");
+	}
+	return rc |
+	       buf_printf(b,
 	                  "chgrp %s %s; chmod 0640 %s (the group of the user "
 	                  "running mta-sts-sync, which must still read it)",
 	                  group_name(getegid(), grp, sizeof(grp)), ps, ps);
@@ -540,7 +556,7 @@ lock_readers_acl(const char *path, const struct stat *st,
 	if (mine && geteuid() != 0 && st->st_uid != geteuid())
 		rc |= buf_printf(b, "setfacl -m u:%u:r %s; ",
 		                 (unsigned)geteuid(), ps);
-	rc |= acl_remove_command(aw, ps, b);
+	rc |= acl_remove_command(aw, NULL, ps, b);
 	rc |= buf_puts(b, " (its ACL lets ");
 	rc |= acl_listed_shown(aw, lock_reader_note, ps, b);
 	return rc |
@@ -558,16 +574,11 @@ lock_readers_nfs4(const char *path, const struct acl_who *aw, struct buf *b)
 {
 	char who[192], buf[DIAG_MSG_MAX];
 	const char *ps = path_shell(path, buf, sizeof(buf));
-	int rc = acl_remove_command(aw, ps, b);
+	int rc = acl_remove_command(aw, NULL, ps, b);
 
 	rc |= buf_printf(b, " (its NFSv4 ACL lets %s read it",
 	                 acl_named_shown(aw, who, sizeof(who)));
-	if (aw->named_count > 1)
-		rc |=
-		    buf_printf(b,
-		               ", and %zu more entries: nfs4_getfacl %s lists "
-		               "them",
-		               aw->named_count - 1, ps);
+	rc |= acl_nfs4_more(aw, ps, b);
 	return rc | buf_puts(b, ")");
 }
 
@@ -589,7 +600,7 @@ lock_readers_fix(const char *path, const struct stat *st,
 	if (!others && aw->named_count == 0)
 		return 0;
 	if (others)
-		rc |= unshare_words(path, st, b);
+		rc |= unshare_words(path, st, aw, b);
 	if (others && aw->named_count > 0)
 		rc |= buf_puts(b, "; ");
 	if (aw->named_count > 0 && aw->nfs4)
@@ -624,7 +635,7 @@ lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
 		return;
 	if (acl_who_read(fd, NULL, &st, ACL_PERM_READ, acl_root_or_runner,
 	                 &aw) == -1)
-		aw.named_count = 0;
+		aw.named_count = aw.masked_count = 0;
 	buf_init(&b, used < sizeof(d->error) ? sizeof(d->error) - used - 1 : 0);
 	rc = buf_printf(&b,
 	                "; %sany user who may read %s may lock it and keep "

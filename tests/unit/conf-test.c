@@ -4112,6 +4112,11 @@ test_acl_nfs4_secret(void)
 	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
 	    {0, 0, NFS4_R | NFS4_TCY, "EVERYONE@"},
 	};
+	static const struct nfs4_ace_spec two[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "deploy@example.com"},
+	    {0, 0, NFS4_R | NFS4_TCY, "backup@example.com"},
+	};
 	unsigned char buf[256];
 	char want[1024];
 	struct tsig_key key;
@@ -4148,6 +4153,23 @@ test_acl_nfs4_secret(void)
 	like(d.error, want,
 	     "a key file of mode 0640 whose NFSv4 ACL names a reader: said so, "
 	     "its entry's nfs4_setfacl -x before chmod 600");
+	/* two readers: the advice takes out the first, and says there is
+	 * another (before, one refusal per entry, nothing said) */
+	nfs4_fake("/nfs.key", two, 3, buf, sizeof(buf), 0);
+	snprintf(want, sizeof(want),
+	         "lets user deploy@example.com read it, and 1 more entry: "
+	         "nfs4_getfacl %s lists them; nfs4_setfacl -x "
+	         "'A::deploy@example.com:rtcy' ",
+	         tpath("nfs.key"));
+	key_fails(tpath("nfs.key"), NULL, want);
+	/* of mode 0600: the same, the mode not refused */
+	chmod(tpath("nfs.key"), 0600);
+	snprintf(want, sizeof(want),
+	         "read or write it, and 1 more entry: nfs4_getfacl %s lists "
+	         "them; nfs4_setfacl -x ",
+	         tpath("nfs.key"));
+	key_fails(tpath("nfs.key"), NULL, want);
+	chmod(tpath("nfs.key"), 0640);
 	nfs4_fake_end();
 
 	mkdir(tpath("sub"), 0755);
@@ -4386,18 +4408,21 @@ test_foreign_links(void)
  * with advice to chown root the daemon's directory. A key of root's in
  * that directory is still refused: its owner could put it there in
  * place of another; the message names the directory's owner and the
- * key's, and says to give the directory to the key's owner (by uid)
- * or to root: before, it said "not to root or to the user running
+ * key's, and says to give the key to the directory's owner (before,
+ * the only command was to chown root the daemon's directory), or the
+ * directory to the key's owner (by uid) or to root: before, it said "not
+ * to root or to the user running
  * mta-sts-sync" and only chown root, as if the key's owner could not
  * own it. Root only (files given to another user).
  */
 static void
 test_key_in_owner_dir(void)
 {
-	char want[1024], dir[128], key[128];
+	char want[1024], dir[128], key[128], kp[512];
 	struct tsig_key key_read;
 	struct diag d;
 
+	snprintf(kp, sizeof(kp), "%s", tpath("knotlike/k.key"));
 	mkdir(tpath("knotlike"), 0770);
 	write_file("knotlike/k.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
@@ -4410,19 +4435,22 @@ test_key_in_owner_dir(void)
 	         "its directory %s belongs to %s, not to root, to the user "
 	         "running mta-sts-sync (uid 0) or to the key's owner, %s: its "
 	         "owner could put another file in its place and make "
-	         "mta-sts-sync read another file as its key; chown root %s, or "
+	         "mta-sts-sync read another file as its key; chown 65534 %s "
+	         "(the key to the directory's owner), or chown root %s, or "
 	         "move the key to a directory of root or of its owner",
 	         tpath("knotlike"), user_shown(65534, dir, sizeof(dir)),
-	         user_shown(0, key, sizeof(key)), tpath("knotlike"));
+	         user_shown(0, key, sizeof(key)), tpath("knotlike/k.key"),
+	         tpath("knotlike"));
 	key_fails(tpath("knotlike/k.key"), NULL, want);
 	if (chown(tpath("knotlike/k.key"), 65533, 65533) == -1)
 		perror("chown");
 	snprintf(want, sizeof(want),
 	         "or to the key's owner, %s: its owner could put another file "
 	         "in its place and make mta-sts-sync read another file as its "
-	         "key; chown 65533 %s (to the key's owner) or chown root %s, "
-	         "or move",
-	         user_shown(65533, key, sizeof(key)), tpath("knotlike"),
+	         "key; chown 65534 %s (the key to the directory's owner), or "
+	         "chown 65533 %s (to the key's owner) or chown root %s, or "
+	         "move",
+	         user_shown(65533, key, sizeof(key)), kp, tpath("knotlike"),
 	         tpath("knotlike"));
 	key_fails(tpath("knotlike/k.key"), NULL, want);
 	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
@@ -4448,6 +4476,8 @@ static void
 test_key_acl_runner(void)
 {
 	unsigned me = (unsigned)geteuid();
+	struct tsig_key key;
+	char want[1024];
 	struct conf *c;
 	struct diag d;
 
@@ -4464,10 +4494,133 @@ test_key_acl_runner(void)
 	   "loads (%s)",
 	   d.error);
 	conf_free(c);
+	/* chmod 600 would mask the running user's entry too, and leave
+	 * g::r in place: setfacl takes the group's access away alone */
 	set_acl(tpath("cred.key"), 0, me, 4, 4, 4);
-	key_fails(tpath("cred.key"), NULL,
-	          "cred.key: key file is readable by its group (mode 0440); "
-	          "chmod 600 ");
+	snprintf(want, sizeof(want),
+	         "cred.key: key file is readable by its group (mode 0440); "
+	         "setfacl -m g::-,o::- %s,",
+	         tpath("cred.key"));
+	key_fails(tpath("cred.key"), NULL, want);
+	diag_init(&d);
+	ok(keyfile_load(tpath("cred.key"), NULL, &key, &d) == -1 &&
+	       strstr(d.error, "chmod") == NULL,
+	   "... no chmod, which would mask the running user's entry: %s",
+	   d.error);
+}
+
+/*
+ * The advice for a key file refused by its ACL, at paths of 400 to 2000
+ * bytes, named by a configuration: its setfacl -x names the whole path,
+ * or words say what to do; before, from about 650 bytes on, the command
+ * was cut mid-path, as the message's room and the "file:line: " before it
+ * were not counted ("setfacl -x u:N /tmp/.../eee [cut]": another path).
+ */
+static void
+test_key_advice_long_path(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char dir[2400], key[2400], text[3000], cmd[2500], seg[201];
+	int whole = 1, words = 0, commands = 0;
+	struct diag d;
+	struct conf *c;
+	FILE *f;
+
+	memset(seg, 'd', 200);
+	seg[200] = '\0';
+	snprintf(dir, sizeof(dir), "%s/kl", tmpdir);
+	mkdir(dir, 0755);
+	while (strlen(dir) + 210 < 2100) {
+		str_copy(dir + strlen(dir), sizeof(dir) - strlen(dir), "/");
+		str_copy(dir + strlen(dir), sizeof(dir) - strlen(dir), seg);
+		mkdir(dir, 0755);
+		snprintf(key, sizeof(key), "%s/k.key", dir);
+		if ((f = fopen(key, "w")) == NULL)
+			break;
+		fputs("k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", f);
+		fclose(f);
+		chmod(key, 0600);
+		if (set_acl(key, 0, other, 4, 0, 4) == -1) {
+			ok(1, "# SKIP cannot give %s an ACL", key);
+			return;
+		}
+		snprintf(text, sizeof(text),
+		         "domain \"example.com\" {\n\tupstream "
+		         "\"https://x.example/\";\n\tkey-file \"%s\";\n"
+		         "\tpolicy-file \"/p/%%d\";\n};\n",
+		         key);
+		c = load_text(text, &d);
+		conf_free(c);
+		snprintf(cmd, sizeof(cmd), "setfacl -x u:%u %s,", other, key);
+		if (strstr(d.error, cmd) != NULL)
+			commands++;
+		else if (strstr(d.error, "setfacl -x u:") != NULL)
+			whole = 0;
+		else
+			words += strstr(d.error, "getfacl lists them") != NULL;
+	}
+	ok(whole && commands > 0 && words > 0,
+	   "key advice at long paths: whole commands (%d) or words (%d), "
+	   "none cut",
+	   commands, words);
+}
+
+/*
+ * The commands of the refusals name the path as a shell takes it, quoted
+ * when it holds a blank or a ';': before, the configuration's setfacl
+ * -x, its chmod o-w and an NFSv4 key's nfs4_setfacl -x printed it bare,
+ * and pasted, "setfacl -x u:N /dir/a b;x/c.conf" ran setfacl on two
+ * other paths, then a command "x/c.conf".
+ */
+static void
+test_advice_quoted(void)
+{
+	static const struct nfs4_ace_spec named[] = {
+	    {0, 0, NFS4_OWNER_RW, "OWNER@"},
+	    {0, 0, NFS4_R | NFS4_TCY, "deploy@example.com"},
+	};
+	unsigned other = geteuid() == 65534 ? 65533 : 65534;
+	char want[1536], q[520], buf[256];
+	struct tsig_key key;
+	struct diag d;
+
+	mkdir(tpath("a b;x"), 0755);
+	snprintf(q, sizeof(q), "'%s'", tpath("a b;x/c.conf"));
+	write_file("a b;x/c.conf", NOKEY_CONF, 0646);
+	snprintf(want, sizeof(want), "(publish-command); chmod o-w %s", q);
+	load_fails("a b;x/c.conf", want, "chmod o-w of a path with a blank");
+	chmod(tpath("a b;x/c.conf"), 0644);
+	if (set_acl_or_skip(tpath("a b;x/c.conf"), 0, other, 6, 4, 6, 3) == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "(publish-command); setfacl -x u:%u %s (or setfacl -b %s: no "
+	         "ACL)",
+	         other, q, q);
+	load_fails("a b;x/c.conf", want, "setfacl -x of a path with a blank");
+	write_file("a b;x/nfs.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	nfs4_fake("/a b;x/nfs.key", named, 2, (unsigned char *)buf, sizeof(buf),
+	          0);
+	diag_init(&d);
+	keyfile_load(tpath("a b;x/nfs.key"), NULL, &key, &d);
+	nfs4_fake_end();
+	snprintf(want, sizeof(want),
+	         "read or write it; nfs4_setfacl -x "
+	         "'A::deploy@example.com:rtcy' '%s'",
+	         tpath("a b;x/nfs.key"));
+	like(d.error, want, "an NFSv4 key's nfs4_setfacl -x, path quoted");
+}
+
+/* The key file kp is refused, its message holding lead, then the
+ * advice "setfacl -x u:ID -m g::-,o::- KP," (g:ID for is_group). */
+static void
+key_setfacl_fails(const char *kp, const char *lead, int is_group, unsigned id)
+{
+	char want[1024];
+
+	snprintf(want, sizeof(want), "%ssetfacl -x %c:%u -m g::-,o::- %s,",
+	         lead, is_group ? 'g' : 'u', id, kp);
+	key_fails(kp, NULL, want);
 }
 
 /*
@@ -4487,6 +4640,7 @@ test_key_acl(void)
 	unsigned uids[2] = {other - 2, other - 1}, gids[1] = {other};
 	char want[1024], who[128], w2[128], w3[128];
 	const char *kp = tpath("acl.key");
+	struct stat st;
 
 	write_file("acl.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
@@ -4501,9 +4655,18 @@ test_key_acl(void)
 	set_acl(kp, 1, other, 4, 4, 4);
 	snprintf(want, sizeof(want),
 	         "as its ACL lets group %s read it (the group bits of its mode "
-	         "are the ACL's mask); setfacl -x g:%u %s; chmod 600 %s",
-	         group_shown(other, w2, sizeof(w2)), other, kp, kp);
-	key_fails(kp, NULL, want);
+	         "are the ACL's mask); ",
+	         group_shown(other, w2, sizeof(w2)));
+	key_setfacl_fails(kp, want, 1, other);
+	/* an entry the mask hides, which the mask setfacl -m sets anew
+	 * would let write it: taken out too */
+	set_acl(kp, 0, other, 2, 4, 4);
+	key_setfacl_fails(kp, "readable by its group (mode 0640); ", 0, other);
+	/* an entry naming the file's own group: g::- would leave it */
+	stat(kp, &st);
+	set_acl(kp, 1, (unsigned)st.st_gid, 4, 0, 4);
+	key_setfacl_fails(kp, "readable by its group (mode 0640); ", 1,
+	                  (unsigned)st.st_gid);
 	/* every entry, and others' bits too */
 	chmod(kp, 0604);
 	set_acl_list(kp, 2, uids, 1, gids, 4, 4);
@@ -4511,11 +4674,11 @@ test_key_acl(void)
 	         "key file is readable by its group and others (mode 0644), "
 	         "as its ACL lets user %s, user %s and group %s read it (the "
 	         "group bits of its mode are the ACL's mask); setfacl -x "
-	         "u:%u,u:%u,g:%u %s; chmod 600 %s",
+	         "u:%u,u:%u,g:%u -m g::-,o::- %s",
 	         user_shown(uids[0], who, sizeof(who)),
 	         user_shown(uids[1], w2, sizeof(w2)),
 	         group_shown(gids[0], w3, sizeof(w3)), uids[0], uids[1],
-	         gids[0], kp, kp);
+	         gids[0], kp);
 	key_fails(kp, NULL, want);
 	write_file("aclk.inc", KEY_STMT, 0600);
 	set_acl(tpath("aclk.inc"), 0, other, 4, 0, 4);
@@ -4660,6 +4823,8 @@ test_modes(void)
 	test_acl_nfs4_principals();
 	test_acl_nfs4_bounds();
 	test_acl_nfs4_secret();
+	test_advice_quoted();
+	test_key_advice_long_path();
 	test_acl_nfs4_group();
 	test_acl_nfs4_staff();
 	test_acl_nfs4_key_group();

@@ -10,8 +10,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#ifdef __GLIBC__
-#endif
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -350,6 +350,43 @@ lock_advice(const char *path, int fd, struct diag *d, char *out, size_t size)
 	return out;
 }
 
+/*
+ * A configuration of another user's, others may read, run by a user not
+ * in its group: the lock advice's chgrp and chmod 0640, on a file whose
+ * ACL's mask hides an entry that lets a user read it, first removes that
+ * entry (before, chmod 0640 widened the mask to it: a reader the advice
+ * never named was let in).
+ */
+static void
+test_lock_masked_reader(void)
+{
+	unsigned other = geteuid() == 65534 ? 65533 : 65534, hidden = 4242;
+	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[512], grp[64];
+	char got[DIAG_MSG_MAX];
+	struct diag d;
+	int fd;
+
+	fd = lock_file_make(dir, path, sizeof(path));
+	if (fd == -1 || fchown(fd, other, other) == -1 ||
+	    in_my_groups((gid_t)other)) {
+		ok(1, "# SKIP cannot give %s to uid %u", path, other);
+		goto out;
+	}
+	fchmod(fd, 0604);
+	if (set_acl_or_skip(path, 0, hidden, 4, 0, 0, 1) == -1)
+		goto out;
+	snprintf(want, sizeof(want),
+	         "keep every run out: setfacl -x u:%u %s (an entry its mask "
+	         "hides now, which chmod 0640 would let read it); chgrp %s "
+	         "%s; chmod 0640 %s (",
+	         hidden, path, group_name(getegid(), grp, sizeof(grp)), path,
+	         path);
+	like(lock_advice(path, fd, &d, got, sizeof(got)), want,
+	     "lock: the entry a chmod 0640 would unmask is taken out first");
+out:
+	lock_file_drop(dir, path, fd);
+}
+
 /* The lock advice for path, whose ACL lets user 65534 and group gid,
  * one the running user is in, read it, into out (size bytes). Returns
  * out. */
@@ -693,6 +730,7 @@ main(void)
 	test_fail_first();
 	test_update_state();
 	test_lock_acl_readers();
+	test_lock_masked_reader();
 	test_lock_acl_all_readers();
 	test_lock_nfs4_readers();
 	test_lock_advice_long_path();
