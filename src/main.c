@@ -390,7 +390,7 @@ main(int argc, char **argv)
 	 * was lost (log_output_end()). Nor may a DNS or HTTPS peer that
 	 * closed its connection kill any command. The other commands die by
 	 * SIGPIPE when standard output's reader has gone (log.c). The
-	 * publish-commands get the default back (publish.c). */
+	 * publish-commands get the default back (command.c). */
 	signal(SIGPIPE, SIG_IGN);
 	/* Started with SIGCHLD ignored (some daemons and cron do that), its
 	 * children would be reaped by the kernel: no publish-command's end

@@ -1,8 +1,9 @@
 /*
  * publish.h - publishing the policy file: read the current one, write the
  * new one atomically (temporary file in the same directory, flushed, renamed,
- * the directory flushed, mode 0644), run the publish-command without a
- * shell, and verify that the new bytes are served before DNS changes.
+ * the directory flushed, mode 0644: publish.c), run the publish-command
+ * without a shell (command.c), and verify that the new bytes are served
+ * before DNS changes (verify.c).
  */
 #ifndef MTA_STS_SYNC_PUBLISH_H
 #define MTA_STS_SYNC_PUBLISH_H

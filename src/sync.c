@@ -706,7 +706,7 @@ lock_taken(const char *path, int fd, struct diag *d)
  * held) until the process ends; it is close-on-exec, so that no
  * publish-command gets a descriptor to read the configuration (and an
  * inline TSIG secret in it) through. The supervisor of each command
- * keeps a copy until what the command started is gone (publish.c): a run
+ * keeps a copy until what the command started is gone (command.c): a run
  * killed with SIGKILL keeps the next one out until then. Returns 0, or
  * -1 (in d).
  */

@@ -246,7 +246,7 @@ int diag_failed(const struct diag *d);
 void no_core(int only_if_ptrace);
 
 /* The name (comm) a publish-command's supervisor gives itself
- * (publish.c), so that flock_holders() tells it from a run: at most 15
+ * (command.c), so that flock_holders() tells it from a run: at most 15
  * bytes, as the kernel keeps. */
 #define SUPERVISOR_COMM "mta-sts-sync-sv"
 

@@ -1,5 +1,6 @@
 /*
- * fetch-tool - drive fetch.c and publish.c from the shell tests.
+ * fetch-tool - drive fetch.c, publish.c, command.c and verify.c from the
+ * shell tests.
  *
  *   fetch-tool fetch [OPTS] URL          print the body, or "error: ..."
  *   fetch-tool fetch --info [OPTS] URL   print "status=N len=N expiry=T

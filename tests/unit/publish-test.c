@@ -1,7 +1,8 @@
 /*
- * publish-test - edge cases of publish.c and fetch.c that need no server:
- * file names, binary content, bounded reads, command output limits, URLs
- * refused before any connection, duplicate jobs; publish_write from
+ * publish-test - edge cases of publish.c, command.c and fetch.c that need
+ * no server: file names, binary content, bounded reads, command output
+ * limits (command.c), URLs refused before any connection, duplicate jobs;
+ * publish_write from
  * many threads at once (the group commit of its flushes); the
  * leftovers of killed writers, with locks and without; links and
  * FIFOs on the way, and a directory swapped for a link as it is made.
