@@ -152,8 +152,8 @@ int publish_run_command(const struct strlist *argv, const char *domain,
  * may remove leftovers (a dry run, which takes no lock, removes
  * nothing), and the supervisor of each publish-command keeps a
  * close-on-exec copy of fd until the command and what it started are
- * gone (or its SIGKILL rounds have run out), so that no next run starts beside it (the command itself does
- * not get it). */
+ * gone (or its SIGKILL rounds have run out), so that no next run starts beside
+ * it (the command itself does not get it). */
 void publish_run_locked(int fd);
 
 /* Check before a run that the program prog (argv[0] of a
@@ -167,8 +167,8 @@ int publish_command_check(const char *prog, struct diag *d);
 
 /* Send SIGTERM to the supervisors of the publish-commands running now,
  * each of which then stops its command and what it started (one
- * SIGTERM, SIGKILL rounds from 5 s later), and start none after. Async-signal-safe:
- * for a handler of the signals that end a run. */
+ * SIGTERM, SIGKILL rounds from 5 s later), and start none after.
+ * Async-signal-safe: for a handler of the signals that end a run. */
 void publish_stop_commands(void);
 
 /* Make SIGTERM, SIGINT and SIGHUP (unless ignored from the start) stop
