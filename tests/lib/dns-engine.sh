@@ -228,7 +228,7 @@ engine_discovery() {
 	like "$out" '^server 127.0.0.1$' "$kind: configured server kept"
 
 	tool read --domain example.com --server 127.0.0.1 --port "$port" \
-		--key "$key"
+		--key "$key" --show-kept
 	is "$rc" 0 "$kind: read with the state queries sent with the SOA query"
 	like "$out" '^_mta-sts.example.com TXT "v=STSv1; id=discovered"$' \
 		"$kind: records read along with the discovery"

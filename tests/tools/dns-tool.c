@@ -21,14 +21,16 @@
  *                             the server, does something meanwhile
  *     --assume-empty          do not read the state: take it as empty
  *                             (a stale state; names outside the zone)
+ *     --show-kept             read: print what the state keeps for the
+ *                             zone check, and its heap
  *     --down-first            after the reads, try 127.0.0.2 (at the
  *                             same port, where nothing listens) before
  *                             the primary's addresses: a primary whose
  *                             first address refuses connections
  *
- * read prints the records of each domain, what the first domain's state
- * keeps for the zone check ("kept _mta-sts.D SOA zone Z"), and the heap
- * that held ("kept bytes N", "?" where not known).
+ * read prints the records of each domain; with --show-kept, also what
+ * the first domain's state keeps for the zone check ("kept _mta-sts.D SOA
+ * zone Z"), and the heap that held ("kept bytes N", "?" where not known).
  *
  * Exit status: 0 done, 1 failed, 3 conflict (DNS_UPDATE_CONFLICT),
  * 4 failed, and the server may have applied the UPDATE
@@ -58,7 +60,7 @@ struct opts {
 	const char *server, *zone, *resolver, *key_file, *key_name, *key;
 	const char *hold, *hold_reads;
 	unsigned long long port, timeout, pause;
-	int dry_run, assume_empty, down_first;
+	int dry_run, assume_empty, down_first, show_kept;
 	struct dns_change c[MAX_DOMAINS];
 	struct dns_state st[MAX_DOMAINS];
 	size_t n;
@@ -100,6 +102,10 @@ option(struct opts *o, const char *a, const char *v)
 	}
 	if (strcmp(a, "--assume-empty") == 0) {
 		o->assume_empty = 1;
+		return 0;
+	}
+	if (strcmp(a, "--show-kept") == 0) {
+		o->show_kept = 1;
 		return 0;
 	}
 	if (strcmp(a, "--down-first") == 0) {
@@ -218,7 +224,7 @@ print_target(const struct dns_target *t)
 }
 
 static void
-print_state(const char *domain, const struct dns_state *st)
+print_state(const char *domain, const struct dns_state *st, int show_kept)
 {
 	if (st->sts_cname)
 		printf("_mta-sts.%s CNAME %s\n", domain, st->sts_cname);
@@ -228,7 +234,7 @@ print_state(const char *domain, const struct dns_state *st)
 	print_txt("_smtp._tls.", domain, &st->tlsrpt);
 	for (size_t i = 0; i < st->mx.n; i++)
 		printf("%s MX %s\n", domain, st->mx.v[i]);
-	if (st->sts_soa_read)
+	if (show_kept && st->sts_soa_read)
 		printf("kept _mta-sts.%s SOA zone %s%s\n", domain,
 		       st->sts_soa_zone ? st->sts_soa_zone : "(none)",
 		       st->sts_soa_away ? " (referral)" : "");
@@ -375,8 +381,9 @@ run(struct opts *o, struct dns_target *t, struct diag *d)
 			goto out;
 	if (strcmp(o->cmd, "read") == 0) {
 		for (size_t i = 0; i < o->n; i++)
-			print_state(o->c[i].domain, &o->st[i]);
-		print_kept_bytes(&o->st[0]);
+			print_state(o->c[i].domain, &o->st[i], o->show_kept);
+		if (o->show_kept)
+			print_kept_bytes(&o->st[0]);
 		rc = 0;
 	} else {
 		rc = run_update(o, t, d);
