@@ -9,16 +9,17 @@
  *   command.c  the publish-command: its arguments, its program's lookup
  *              and trust, and the supervisor that runs and stops it;
  *   verify.c   the policy fetched back until it is served.
- * Everything here was static in publish.c, and keeps its name.
+ * Everything here was static in publish.c; its names now begin with
+ * publish_, as the interface's do, since they are external now.
  */
 #ifndef MTA_STS_SYNC_PUBLISH_INTERNAL_H
 #define MTA_STS_SYNC_PUBLISH_INTERNAL_H
 
 /* Seconds on the monotonic clock (publish.c). */
-double now_mono(void);
+double publish_now_mono(void);
 
 /* The descriptor the run's lock is on, or -1 (publish_run_locked(), in
  * publish.c): each supervisor keeps a copy (command.c, LOCK_FD). */
-extern int run_lock_fd;
+extern int publish_run_lock_fd;
 
 #endif

@@ -555,13 +555,13 @@ remove_leftovers(int dfd, const char *base, size_t *young)
 static int tidy_enabled;
 /* The descriptor the run's lock is on, or -1: each supervisor keeps a
  * copy (command.c's LOCK_FD) until what its command started is gone. */
-int run_lock_fd = -1;
+int publish_run_lock_fd = -1;
 
 void
 publish_run_locked(int fd)
 {
 	tidy_enabled = 1;
-	run_lock_fd = fd;
+	publish_run_lock_fd = fd;
 }
 
 /* Directories found without any temporary, each at its mtime then: a
@@ -895,7 +895,7 @@ static struct sync_group sync_groups[PUBLISH_SYNC_GROUPS];
 
 /* Seconds on the monotonic clock. */
 double
-now_mono(void)
+publish_now_mono(void)
 {
 	struct timespec ts;
 
@@ -960,7 +960,7 @@ group_lead(struct sync_group *g, struct sync_waiter *self)
 	g->waiting = NULL;
 	g->running = 1;
 	pthread_mutex_unlock(&sync_lock);
-	start = now_mono();
+	start = publish_now_mono();
 	if (fallback)
 		err = ENOSYS; /* each of them fsyncs its own file */
 	else if ((many ? syncfs(self->fd) : fsync(self->fd)) == -1)
@@ -975,7 +975,7 @@ group_lead(struct sync_group *g, struct sync_waiter *self)
 		w->done = 1;
 	}
 	if (err == 0)
-		group_learn(g, n, now_mono() - start);
+		group_learn(g, n, publish_now_mono() - start);
 	g->running = 0;
 	pthread_cond_broadcast(&sync_cv);
 }
