@@ -7,9 +7,11 @@
  * name: the TXT records and CNAME of _mta-sts and _smtp._tls, the MX
  * targets, and the zone an answer is from (SOA, or a referral that says
  * a name is delegated). dns_state_read() and dns_state_zones() are the
- * public reads. Then the wildcard probes: whether a wildcard would answer
- * for the names beside or below the domain (dns_state_wildcards()), and
- * check's question of a resolver (dns_domain_wildcard()).
+ * public reads; dns_query_tcp() asks check's single question over TCP
+ * again, when its answer came truncated over UDP. Then the wildcard probes:
+ * whether a wildcard would answer for the names beside or below the domain
+ * (dns_state_wildcards()), and check's question of a resolver
+ * (dns_domain_wildcard()).
  */
 #include "config.h"
 
@@ -196,6 +198,27 @@ dns_query_primary(const struct dns_target *t, const char *name,
 	}
 	*ans = b.ans[0];
 	return 0;
+}
+
+/* Ask t the single question name/type over TCP and take its whole
+ * reply; see dnsupdate.h. */
+int
+dns_query_tcp(const struct dns_target *t, const char *name, uint16_t type,
+              struct ldns_struct_pkt **ans, struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80];
+	struct buf q;
+	size_t k = 0;
+
+	*ans = NULL;
+	buf_init(&q, DNS_MSG_MAX);
+	if (query_wire(name, (ldns_rr_type)type, t->recurse, &q) == -1)
+		diag_error(d, "%s is not a valid domain name", name);
+	else /* answer_only 0: the authority section tells the zone */
+		k = dns_send_wires(t, &q, 1, 0, ans, where, sizeof(where), NULL,
+		                   d);
+	buf_free(&q);
+	return k == 1 ? 0 : -1;
 }
 
 /* Does rr belong to the name qn? */
