@@ -353,9 +353,9 @@ struct ldns_struct_pkt;
  * tried in turn within t->timeout seconds each. A reply is taken only
  * with that id, QR set, the same opcode and the same question (name, type
  * and class; replies that fail that are read past, up to 18), or with no
- * question (some error replies carry none); not with
- * the TC bit set (over TCP it means the answer was cut short), and only
- * if ldns can parse it whole; it is at most 65535 bytes, what a TCP
+ * question but an error rcode (some error replies carry none); not with
+ * the TC bit set (over TCP it means the answer was cut short); and only
+ * if ldns can parse it whole. It is at most 65535 bytes, what a TCP
  * length prefix can say. For check's retry of an answer that came
  * truncated over UDP. Returns 0 with *ans, the whole reply whatever its
  * rcode (the caller judges that, and frees it with ldns_pkt_free()), or

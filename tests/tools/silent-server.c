@@ -33,7 +33,8 @@
  *   udp-tc:MODE  UDP answered as truncated does, TCP as MODE (one of
  *             the modes above it): a resolver whose answers are too long
  *             for UDP, asked again over TCP (truncated: cut short there
- *             too; wrongq, wrongid: a reply to another question)
+ *             too; wrongq, wrongid: a reply to another question;
+ *             unsigned: a bare header, without the question)
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
  *             refused, then close every connection unanswered: the
  *             records cannot be read again after the refusal
