@@ -341,44 +341,31 @@ resolver_open(const struct check_ctx *ctx, struct diag *d)
 /*
  * Ask name/type again over TCP, of the server (its address from, port
  * port) whose answer over UDP came truncated, through the engine's TCP
- * client, which says in words why a connection failed. Returns 0 with
- * the answer in *pkt (the caller frees it), or -1 with the reason in d.
+ * client (dns_query_tcp()), which takes only a reply to this question,
+ * not one cut short over TCP too, and says in words why a connection
+ * failed. Returns 0 with the answer in *pkt (the caller frees it), or -1
+ * with the reason in d.
  */
 static int
 tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
         ldns_rr_type type, ldns_pkt **pkt, struct diag *d)
 {
 	char spec[INET6_ADDRSTRLEN + 8], *addr = ldns_rdf2str(from);
-	ldns_pkt *q = ldns_pkt_query_new(ldns_rdf_clone(name), type,
-	                                 LDNS_RR_CLASS_IN, LDNS_RD);
+	char *qname = ldns_rdf2str(name);
 	struct dns_target t;
-	struct buf reply;
-	uint8_t *wire = NULL;
-	size_t len = 0, used;
 	int rc = -1;
 
-	buf_init(&reply, 65535); /* what a TCP length prefix can say */
+	*pkt = NULL;
 	snprintf(spec, sizeof(spec), "%s#%u", addr ? addr : "?",
 	         port ? port : 53u);
-	if (q != NULL)
-		ldns_pkt_set_random_id(q);
-	if (q == NULL || ldns_pkt2wire(&wire, q, &len) != LDNS_STATUS_OK)
+	if (addr == NULL || qname == NULL)
 		diag_error(d, "cannot build the DNS query: out of memory");
-	else if (dns_target_resolver(spec, CHECK_DNS_TIMEOUT, &t, d) == 0 &&
-	         dns_tcp_exchange(&t, wire, len, &reply, &used, d) == 0) {
-		if (ldns_wire2pkt(pkt, (const uint8_t *)reply.data,
-		                  reply.len) == LDNS_STATUS_OK)
-			rc = 0;
-		else
-			diag_error(d, "its answer over TCP is not a DNS "
-			              "message ldns can read");
-	}
+	else if (dns_target_resolver(spec, CHECK_DNS_TIMEOUT, &t, d) == 0)
+		rc = dns_query_tcp(&t, qname, type, pkt, d);
 	/* the engine keeps the connection for the thread's next question;
 	 * check asks that over UDP again */
 	dns_close_connections();
-	buf_free(&reply);
-	free(wire);
-	ldns_pkt_free(q);
+	free(qname);
 	free(addr);
 	return rc;
 }

@@ -7,9 +7,11 @@
  * name: the TXT records and CNAME of _mta-sts and _smtp._tls, the MX
  * targets, and the zone an answer is from (SOA, or a referral that says
  * a name is delegated). dns_state_read() and dns_state_zones() are the
- * public reads. Then the wildcard probes: whether a wildcard would answer
- * for the names beside or below the domain (dns_state_wildcards()), and
- * check's question of a resolver (dns_domain_wildcard()).
+ * public reads; dns_query_tcp() asks check's single question over TCP
+ * again, when its answer came truncated over UDP. Then the wildcard probes:
+ * whether a wildcard would answer for the names beside or below the domain
+ * (dns_state_wildcards()), and check's question of a resolver
+ * (dns_domain_wildcard()).
  */
 #include "config.h"
 
@@ -196,6 +198,50 @@ dns_query_primary(const struct dns_target *t, const char *name,
 	}
 	*ans = b.ans[0];
 	return 0;
+}
+
+/* Is ans a reply that says what the name holds (NOERROR or NXDOMAIN)
+ * without the question it answers? dns-tcp.c takes a reply with no
+ * question as its request's (some error replies carry none); one that
+ * claims an answer must echo the question (RFC 1035 section 4.1.1), or
+ * a bare header would pass for "no such record". */
+static int
+answer_unasked(const ldns_pkt *ans)
+{
+	ldns_pkt_rcode rc = ldns_pkt_get_rcode(ans);
+
+	return ldns_pkt_qdcount(ans) == 0 &&
+	       (rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN);
+}
+
+/* Ask t the single question name/type over TCP and take its whole
+ * reply; see dnsupdate.h. */
+int
+dns_query_tcp(const struct dns_target *t, const char *name, uint16_t type,
+              struct ldns_struct_pkt **ans, struct diag *d)
+{
+	char where[DNS_NAME_MAX + 80];
+	struct buf q;
+	size_t k = 0;
+
+	*ans = NULL;
+	buf_init(&q, DNS_MSG_MAX);
+	if (query_wire(name, (ldns_rr_type)type, t->recurse, &q) == -1)
+		diag_error(d, "%s is not a valid domain name", name);
+	else /* answer_only 0: the authority section tells the zone */
+		k = dns_send_wires(t, &q, 1, 0, ans, where, sizeof(where), NULL,
+		                   d);
+	buf_free(&q);
+	if (k == 1 && answer_unasked(*ans)) {
+		diag_error(d,
+		           "%s answered without the question (a bare "
+		           "header): not taken for the answer to it",
+		           where);
+		ldns_pkt_free(*ans);
+		*ans = NULL;
+		k = 0;
+	}
+	return k == 1 ? 0 : -1;
 }
 
 /* Does rr belong to the name qn? */

@@ -1074,20 +1074,6 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 	return open ? -2 : -1;
 }
 
-/* Send one message to the primary t and read its reply; see dnsupdate.h. */
-int
-dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
-                 size_t qlen, struct buf *reply, size_t *used, struct diag *d)
-{
-	struct wire_req w = {.q = q, .qlen = qlen, .reply = reply, .got = 0};
-	char err[DIAG_MSG_MAX];
-
-	if (tcp_exchange(t, &w, 1, used, err, sizeof(err)) == 0)
-		return 0;
-	diag_error(d, "%s", err);
-	return -1;
-}
-
 /* ------------------------------------------------- signed exchanges */
 
 /* Explain the clock offset of a BADTIME answer. */

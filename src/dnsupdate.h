@@ -4,7 +4,8 @@
  * and changing them with TSIG-signed RFC 2136 UPDATEs whose
  * prerequisites are the RRsets as read (compare-and-swap): one per zone,
  * or several when its changes do not fit in one message. For check, the
- * same wildcard test asked of a resolver.
+ * same wildcard test asked of a resolver, and a question asked again over
+ * TCP.
  *
  * Structures returned by these functions are freed by the matching
  * *_free(); *_free(NULL) is safe.
@@ -84,25 +85,8 @@ int dns_target_find_via(const char *domain, const char *zone,
                         const char *resolver, struct dns_target *t,
                         struct diag *d);
 
-/*
- * Send the DNS message q (wire format, signed already if need be) to the
- * primary t over TCP and read its length-prefixed reply into reply,
- * trying t's addresses in turn until one accepts the connection, within
- * t->timeout seconds. Only a reply with q's id (and q's question, unless
- * it has none) is taken; others (a duplicate, a stale reply) are read
- * past, up to 16. An UPDATE goes on a new connection (kept for what
- * follows) and is never sent twice; a query goes on the connection kept
- * if nothing came on it since its last exchange, and on a new one if the
- * server closes that as the query is sent. *used: the index of the
- * address that answered. Returns 0, or -1 with the reason (server and
- * port named) in d.
- */
-int dns_tcp_exchange(const struct dns_target *t, const unsigned char *q,
-                     size_t qlen, struct buf *reply, size_t *used,
-                     struct diag *d);
-
 /* Close the calling thread's kept TCP connection to a primary, if any
- * (dns_tcp_exchange keeps one per thread open between exchanges; those of
+ * (the engine keeps one per thread open between exchanges; those of
  * threads that end are closed then), and free its TSIG contexts
  * (tsig_thread_cleanup()). */
 void dns_close_connections(void);
@@ -361,6 +345,25 @@ int dns_target_resolver(const char *spec, unsigned timeout,
 
 /* ldns's answer (ldns_pkt), for check, which reads its own */
 struct ldns_struct_pkt;
+
+/*
+ * Ask t (a resolver, dns_target_resolver()) the question name/type, class
+ * IN, over TCP, as the engine asks a primary (no TSIG unless t has a
+ * key): a random id from the CSPRNG, RD set for a resolver, t's addresses
+ * tried in turn within t->timeout seconds each. A reply is taken only
+ * with that id, QR set, the same opcode and the same question (name, type
+ * and class; replies that fail that are read past, up to 18), or with no
+ * question but an error rcode (some error replies carry none); not with
+ * the TC bit set (over TCP it means the answer was cut short); and only
+ * if ldns can parse it whole. It is at most 65535 bytes, what a TCP
+ * length prefix can say. For check's retry of an answer that came
+ * truncated over UDP. Returns 0 with *ans, the whole reply whatever its
+ * rcode (the caller judges that, and frees it with ldns_pkt_free()), or
+ * -1 with the reason (the server and port named) in d. The thread keeps
+ * the connection (dns_close_connections()).
+ */
+int dns_query_tcp(const struct dns_target *t, const char *name, uint16_t type,
+                  struct ldns_struct_pkt **ans, struct diag *d);
 
 /*
  * Is domain its zone's apex, by the answer ans to a query at name, a name

@@ -30,6 +30,11 @@
  *   udp-truncated  the same, but UDP answered as truncated does (TC set,
  *             no record): a resolver whose answers are too long for UDP
  *             and that refuses TCP
+ *   udp-tc:MODE  UDP answered as truncated does, TCP as MODE (one of
+ *             the modes above it): a resolver whose answers are too long
+ *             for UDP, asked again over TCP (truncated: cut short there
+ *             too; wrongq, wrongid: a reply to another question;
+ *             unsigned: a bare header, without the question)
  *   refuse-once  answer as rcode=8 does (NXRRSET) until an UPDATE is
  *             refused, then close every connection unanswered: the
  *             records cannot be read again after the refusal
@@ -1367,17 +1372,17 @@ udp_open(const struct sockaddr_in *sin)
 }
 
 /* Wait for a connection on the listening socket fd, answering what comes
- * on the UDP socket u (if not -1) meanwhile. Returns the connection, or
- * -1. */
+ * on the UDP socket u (if not -1) meanwhile as udp_mode does. Returns the
+ * connection, or -1. */
 static int
-accept_serving_udp(int fd, int u)
+accept_serving_udp(int fd, int u, const char *udp_mode)
 {
 	struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
 	                      {.fd = u, .events = POLLIN}};
 
 	while (poll(p, u == -1 ? 1 : 2, -1) > 0 && !(p[0].revents & POLLIN))
 		if (p[1].revents & POLLIN)
-			answer_udp(u, "rcode=0");
+			answer_udp(u, udp_mode);
 	return accept(fd, NULL, NULL);
 }
 
@@ -1431,7 +1436,7 @@ int
 main(int argc, char **argv)
 {
 	struct sockaddr_in sin;
-	const char *mode = argc > 2 ? argv[2] : "silent";
+	const char *mode = argc > 2 ? argv[2] : "silent", *udp_mode = "rcode=0";
 	int fd, u, one = 1, updated = 0;
 
 	if (argc < 2 || argc > 4 || (argc == 4 && key_parse(argv[3]) == -1))
@@ -1443,6 +1448,10 @@ main(int argc, char **argv)
 		return serve_udp_only(&sin, "rcode=0");
 	if (strcmp(mode, "udp-truncated") == 0)
 		return serve_udp_only(&sin, "truncated");
+	if (strncmp(mode, "udp-tc:", 7) == 0) {
+		udp_mode = "truncated";
+		mode += 7;
+	}
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd == -1 || bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
@@ -1454,7 +1463,7 @@ main(int argc, char **argv)
 	printf("ready\n");
 	fflush(stdout);
 	for (;;) {
-		int c = accept_serving_udp(fd, u);
+		int c = accept_serving_udp(fd, u, udp_mode);
 
 		if (c == -1) {
 			sleep(1);
