@@ -288,20 +288,36 @@ sv_skip_fields(const char **p, const char *end, int n)
 }
 
 /* In the supervisor: the decimal number at *p into *v, *p moved past it
- * and the blank after. Returns 0, or -1 if there is none. */
+ * and the blank after it, if one is there. Returns 0, or -1 if there is
+ * none, it is followed by something other than a blank, or it does not
+ * fit in 64 bits (then *p is not moved): one taken in part would be
+ * another number, another pid. */
 static int
 sv_number(const char **p, const char *end, unsigned long long *v)
 {
 	const char *s = *p;
+	unsigned d;
 
-	*v = 0;
-	while (s < end && *s >= '0' && *s <= '9' && *v < ULLONG_MAX / 10)
-		*v = *v * 10 + (unsigned long long)(*s++ - '0');
-	if (s == *p)
+	for (*v = 0; s < end && *s >= '0' && *s <= '9'; s++) {
+		d = (unsigned)(*s - '0');
+		if (*v > (ULLONG_MAX - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
+	}
+	if (s == *p || (s < end && *s != ' '))
 		return -1;
-	*p = s;
-	sv_skip_fields(p, end, 1);
+	*p = s < end ? s + 1 : s;
 	return 0;
+}
+
+/* In the supervisor: the number field of a /proc/PID/stat line at *p
+ * into *v, *p moved past it and its blank, as for sv_number(), but for
+ * a number at the end: the line goes on after each field read, so there
+ * it may be cut. */
+static int
+sv_stat_field(const char **p, const char *end, unsigned long long *v)
+{
+	return sv_number(p, end, v) == -1 || (*p)[-1] != ' ' ? -1 : 0;
 }
 
 /* In the supervisor: head, the decimal pid, then tail into path (48
@@ -331,7 +347,7 @@ sv_path(const char *head, pid_t pid, const char *tail, char *path)
  * to 5, 20 and 22, counted after the name in parentheses, which may hold
  * any byte, ')' too (the last one ends it: what follows is numbers).
  * Async-signal-safe (the supervisor's). Returns 0, or -1 if a field is
- * missing or not a number.
+ * missing, cut, not a number, or a pid past INT_MAX.
  */
 int
 command_stat_parse(const char *line, size_t len, struct command_stat *st)
@@ -347,13 +363,14 @@ command_stat_parse(const char *line, size_t len, struct command_stat *st)
 	p++; /* the blank after the name */
 	zombie = *p == 'Z';
 	sv_skip_fields(&p, end, 1); /* state */
-	if (sv_number(&p, end, &ppid) == -1 || sv_number(&p, end, &pgrp) == -1)
+	if (sv_stat_field(&p, end, &ppid) == -1 || ppid > INT_MAX ||
+	    sv_stat_field(&p, end, &pgrp) == -1 || pgrp > INT_MAX)
 		return -1;
 	sv_skip_fields(&p, end, 14); /* session ... nice */
-	if (sv_number(&p, end, &threads) == -1)
+	if (sv_stat_field(&p, end, &threads) == -1)
 		return -1;
 	sv_skip_fields(&p, end, 1); /* itrealvalue */
-	if (sv_number(&p, end, &st->start) == -1)
+	if (sv_stat_field(&p, end, &st->start) == -1)
 		return -1;
 	st->ppid = (pid_t)ppid;
 	st->pgrp = (pid_t)pgrp;

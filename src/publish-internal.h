@@ -42,7 +42,7 @@ struct command_stat {
  * copy of the multithreaded run, calls them (command.c). */
 
 /* The fields of a /proc/PID/stat line (len bytes) into *st. Returns 0,
- * or -1 if a field is missing or not a number. */
+ * or -1 if a field is missing, cut, not a number, or a pid past INT_MAX. */
 int command_stat_parse(const char *line, size_t len, struct command_stat *st);
 
 /* The length of the part of a /proc/PID/task/TID/children list (len

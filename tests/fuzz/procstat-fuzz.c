@@ -5,10 +5,11 @@
  * should not be. The input is read as a /proc/PID/stat line and as a
  * /proc/PID/task/TID/children list, both from a copy of its exact size.
  * Invariants, else abort: a line is read only if it holds ')' after which
- * there is more; what comes before its last ')' (the name) does not change
- * what is read; bytes added after a line read do not change it; the
- * children list gives pids from 1 to INT_MAX, each from bytes of its own,
- * and a full buffer's list no more than the same list read whole.
+ * there is more; what comes before its last ')' (the name) does not
+ * change what is read, nor do bytes added after a line read (each field
+ * read ends with a blank); its pids are not negative; the children list
+ * gives pids from 1 to INT_MAX, each from bytes of its own, and a full
+ * buffer's list no more than the same list read whole.
  */
 #include "config.h"
 
@@ -35,7 +36,7 @@ same(int rc1, const struct command_stat *a, int rc2,
 static void
 check_stat(char *line, size_t len)
 {
-	static const char more[] = " 0 0\n";
+	static const char more[] = "7 0\n";
 	struct command_stat st, again;
 	const char *close = NULL;
 	char *longer;
@@ -44,7 +45,8 @@ check_stat(char *line, size_t len)
 	for (size_t i = len; i > 0 && close == NULL; i--)
 		if (line[i - 1] == ')')
 			close = line + i - 1;
-	if (rc == 0 && (close == NULL || close + 2 >= line + len))
+	if (rc == 0 && (close == NULL || close + 2 >= line + len ||
+	                st.ppid < 0 || st.pgrp < 0))
 		abort();
 	/* another name: every byte before the last ')' changed */
 	if (close != NULL) {

@@ -190,6 +190,57 @@ test_malformed(void)
 	   "a name never closed");
 }
 
+/* Numbers a parser that takes a part of them reads as others: too large,
+ * followed by letters, cut by the end of the buffer. */
+static void
+test_numbers(void)
+{
+	struct command_stat st;
+	char line[512];
+	size_t start_at = strlen("1234 (sh) " TAIL_PPID "1 0 ");
+
+	ok(parse("1234 (sh) " TAIL_PPID "1 0 18446744073709551615 0\n", &st) ==
+	           0 &&
+	       st.start == 18446744073709551615ULL,
+	   "the largest start of 64 bits");
+	ok(parse("1234 (sh) " TAIL_PPID "1 0 18446744073709551616 0\n", &st) ==
+	       -1,
+	   "a start past 64 bits");
+	ok(parse(
+	       "1234 (sh) S 99999999999999999999999 1234 1234 34816 -1 4194304 "
+	       "100 0 0 0 1 2 0 0 20 0 1 0 56789 0\n",
+	       &st) == -1,
+	   "a parent past 64 bits");
+	/* 2^32 + 1000: as a pid_t, 1000, a process it is not the child of */
+	ok(parse("1234 (sh) S 4294968296 1234 1234 34816 -1 4194304 100 0 0 0 "
+	         "1 2 0 0 20 0 1 0 56789 0\n",
+	         &st) == -1,
+	   "a parent past INT_MAX");
+	ok(parse(
+	       "1234 (sh) S 2147483647 2147483647 1234 34816 -1 4194304 100 0 "
+	       "0 0 1 2 0 0 20 0 1 0 56789 0\n",
+	       &st) == 0 &&
+	       st.ppid == INT_MAX && st.pgrp == INT_MAX,
+	   "a parent and group of INT_MAX");
+	ok(parse("1234 (sh) S 1000 2147483648 1234 34816 -1 4194304 100 0 0 0 "
+	         "1 2 0 0 20 0 1 0 56789 0\n",
+	         &st) == -1,
+	   "a group past INT_MAX");
+	ok(parse("1234 (sh) S 1000x 1234 1234 34816 -1 4194304 100 0 0 0 1 2 0 "
+	         "0 20 0 1 0 56789 0\n",
+	         &st) == -1,
+	   "a parent followed by a letter");
+	ok(parse("1234 (sh) " TAIL_PPID "1 0 56789z 0\n", &st) == -1,
+	   "a start followed by a letter");
+	ok(parse("1234 (sh) " TAIL_PPID "1 0 56789\n", &st) == -1,
+	   "a start followed by the end of the line");
+	(void)line_named(line, sizeof(line), "sh", 2, TAIL);
+	ok(parse_n(line, start_at + strlen("5678"), &st) == -1,
+	   "a start cut by the end of the buffer");
+	ok(parse_n(line, start_at + strlen("56789"), &st) == -1,
+	   "a start whole at the end of the buffer, its blank cut");
+}
+
 /* The pids of the children list at s (len bytes, in a buffer of size
  * bytes as read) into out ("12 345"), through an exact copy. */
 static void
@@ -245,6 +296,11 @@ test_children(void)
 	is_str(got, "", "children: a list that opens with a blank");
 	children("12 345 ", 4, 4096, got, sizeof(got));
 	is_str(got, "12 3", "children: read up to the length only");
+	children("12 34x 5 ", 9, 4096, got, sizeof(got));
+	is_str(got, "12",
+	       "children: a number followed by a letter ends the list");
+	children("12 18446744073709551617 ", 24, 4096, got, sizeof(got));
+	is_str(got, "12", "children: 2^64 + 1 ends the list");
 }
 
 int
@@ -254,6 +310,7 @@ main(void)
 	test_names();
 	test_cut();
 	test_malformed();
+	test_numbers();
 	test_children();
 	return done_testing();
 }
