@@ -823,15 +823,20 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
  * of each whose parent ended, and ends as the command did once it has no
  * child left, or, without a /proc of its own (sv_noproc), none in its
  * group: it could not stop one out of it, and would only wait for it.
+ * Once SIGKILL rounds have begun, a child reaped sends SIGKILL again at
+ * once: the children of the one that ended are the supervisor's now,
+ * and found even where /proc hides them (hidepid=), which would else
+ * wait for the next round, a level of a hidden chain each round.
  */
 static void
 sv_reap(pid_t pid, int *done, int *status)
 {
 	struct cmd_report r = {REPORT_STATUS, 0};
 	pid_t w;
+	int reaped = 0;
 
 	if (!*done && waitpid(pid, status, WNOHANG) == pid) {
-		*done = 1;
+		*done = reaped = 1;
 		r.value = *status;
 		/* no status once SIGKILL was sent: the run says "killed", as
 		 * when the supervisor died with the group */
@@ -843,12 +848,14 @@ sv_reap(pid_t pid, int *done, int *status)
 		return;
 	/* every child: those that left the group (setsid) too */
 	while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
-		;
+		reaped = 1;
 	if ((w == -1 && errno == ECHILD) ||
 	    (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD)) {
 		alarm(0);
 		sv_end(*status);
 	}
+	if (reaped && sv_kill_rounds > 0 && !sv_noproc)
+		(void)sv_signal_descendants(SIGKILL, 0);
 	sv_stop();
 }
 
