@@ -19,11 +19,14 @@
 /* The fields of a stat line after the name, as Linux writes them for a
  * sleeping shell: state, ppid 1000, pgrp 1234, session ... nice, 1
  * thread, itrealvalue 0, start 56789, then the fields we do not read. */
-#define TAIL_PPID "S 1000 1234 1234 34816 -1 4194304 100 0 0 0 1 2 0 0 20 0 "
+#define AFTER_PGRP "1234 34816 -1 4194304 100 0 0 0 1 2 0 0 20 0 "
+#define TAIL_PPID "S 1000 1234 " AFTER_PGRP
 #define TAIL_START "1 0 56789 "
 #define TAIL_REST                                                              \
 	"2400000 300 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 17 1 0 0\n"
 #define TAIL TAIL_PPID TAIL_START TAIL_REST
+/* A line of a shell whose parent and group are ids ("1000 1234") */
+#define WITH_IDS(ids) ("1234 (sh) S " ids " " AFTER_PGRP TAIL_START "0\n")
 
 /* command_stat_parse() of the len bytes at s, copied into an allocation
  * of exactly len bytes. */
@@ -165,75 +168,53 @@ test_cut(void)
 	   "cut within the fields, the rest of the line after the length");
 }
 
-/* Fields that are not numbers, and lines without a name. */
-static void
-test_malformed(void)
-{
-	struct command_stat st;
+/* Lines refused: fields that are not numbers, numbers a parser that took
+ * a part of them would read as others (too large, followed by a letter,
+ * cut by the end of the line), no name. */
+static const struct {
+	const char *line, *what;
+} refused[] = {
+    {WITH_IDS("x 1234"), "a parent that is not a number"},
+    {WITH_IDS("-1 1234"), "a negative parent"},
+    {WITH_IDS("1000 +"), "a group that is not a number"},
+    {("1234 (sh) S 1000 1234 1234 34816 -1 4194304 100 0 0 0 1 2 0 0 20 0 "
+      "many 0 56789 \n"),
+     "a thread count that is not a number"},
+    {("1234 (sh) " TAIL_PPID "1 0 later\n"), "a start that is not a number"},
+    {("1234 sh S " TAIL), "no ')'"},
+    {")", "')' alone"},
+    {"1234 (sh) ", "nothing after the name"},
+    {("1234 (sh S 1000 1234 " TAIL_START), "a name never closed"},
+    {("1234 (sh) " TAIL_PPID "1 0 18446744073709551616 0\n"),
+     "a start past 64 bits"},
+    {WITH_IDS("99999999999999999999999 1234"), "a parent past 64 bits"},
+    /* 2^32 + 1000: as a pid_t, 1000, a process it is not the child of */
+    {WITH_IDS("4294968296 1234"), "a parent past INT_MAX"},
+    {WITH_IDS("1000 2147483648"), "a group past INT_MAX"},
+    {WITH_IDS("1000x 1234"), "a parent followed by a letter"},
+    {("1234 (sh) " TAIL_PPID "1 0 56789z 0\n"), "a start followed by a letter"},
+    {("1234 (sh) " TAIL_PPID "1 0 56789\n"),
+     "a start followed by the end of the line"},
+};
 
-	ok(parse("1234 (sh) S x 1234 " TAIL_START, &st) == -1,
-	   "a parent that is not a number");
-	ok(parse("1234 (sh) S -1 1234 " TAIL_START, &st) == -1,
-	   "a negative parent");
-	ok(parse("1234 (sh) S 1000 + 1234 " TAIL_START, &st) == -1,
-	   "a group that is not a number");
-	ok(parse("1234 (sh) S 1000 1234 1234 34816 -1 4194304 100 0 0 0 1 2 0 "
-	         "0 20 0 many 0 56789 \n",
-	         &st) == -1,
-	   "a thread count that is not a number");
-	ok(parse("1234 (sh) " TAIL_PPID "1 0 later\n", &st) == -1,
-	   "a start that is not a number");
-	ok(parse("1234 sh S " TAIL, &st) == -1, "no ')'");
-	ok(parse(")", &st) == -1, "')' alone");
-	ok(parse("1234 (sh) ", &st) == -1, "nothing after the name");
-	ok(parse("1234 (sh S 1000 1234 " TAIL_START, &st) == -1,
-	   "a name never closed");
-}
-
-/* Numbers a parser that takes a part of them reads as others: too large,
- * followed by letters, cut by the end of the buffer. */
+/* The lines above, refused; numbers at their limits, read. */
 static void
-test_numbers(void)
+test_refused(void)
 {
 	struct command_stat st;
 	char line[512];
 	size_t start_at = strlen("1234 (sh) " TAIL_PPID "1 0 ");
 
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		ok(parse(refused[i].line, &st) == -1, "refused: %s",
+		   refused[i].what);
 	ok(parse("1234 (sh) " TAIL_PPID "1 0 18446744073709551615 0\n", &st) ==
 	           0 &&
 	       st.start == 18446744073709551615ULL,
 	   "the largest start of 64 bits");
-	ok(parse("1234 (sh) " TAIL_PPID "1 0 18446744073709551616 0\n", &st) ==
-	       -1,
-	   "a start past 64 bits");
-	ok(parse(
-	       "1234 (sh) S 99999999999999999999999 1234 1234 34816 -1 4194304 "
-	       "100 0 0 0 1 2 0 0 20 0 1 0 56789 0\n",
-	       &st) == -1,
-	   "a parent past 64 bits");
-	/* 2^32 + 1000: as a pid_t, 1000, a process it is not the child of */
-	ok(parse("1234 (sh) S 4294968296 1234 1234 34816 -1 4194304 100 0 0 0 "
-	         "1 2 0 0 20 0 1 0 56789 0\n",
-	         &st) == -1,
-	   "a parent past INT_MAX");
-	ok(parse(
-	       "1234 (sh) S 2147483647 2147483647 1234 34816 -1 4194304 100 0 "
-	       "0 0 1 2 0 0 20 0 1 0 56789 0\n",
-	       &st) == 0 &&
+	ok(parse(WITH_IDS("2147483647 2147483647"), &st) == 0 &&
 	       st.ppid == INT_MAX && st.pgrp == INT_MAX,
 	   "a parent and group of INT_MAX");
-	ok(parse("1234 (sh) S 1000 2147483648 1234 34816 -1 4194304 100 0 0 0 "
-	         "1 2 0 0 20 0 1 0 56789 0\n",
-	         &st) == -1,
-	   "a group past INT_MAX");
-	ok(parse("1234 (sh) S 1000x 1234 1234 34816 -1 4194304 100 0 0 0 1 2 0 "
-	         "0 20 0 1 0 56789 0\n",
-	         &st) == -1,
-	   "a parent followed by a letter");
-	ok(parse("1234 (sh) " TAIL_PPID "1 0 56789z 0\n", &st) == -1,
-	   "a start followed by a letter");
-	ok(parse("1234 (sh) " TAIL_PPID "1 0 56789\n", &st) == -1,
-	   "a start followed by the end of the line");
 	(void)line_named(line, sizeof(line), "sh", 2, TAIL);
 	ok(parse_n(line, start_at + strlen("5678"), &st) == -1,
 	   "a start cut by the end of the buffer");
@@ -262,45 +243,46 @@ children(const char *s, size_t len, size_t size, char *out, size_t outsize)
 	free(copy);
 }
 
-/* The children list: as Linux writes it, cut by a full buffer, and what it
- * does not write. */
+/* Children lists: the bytes read (len of them, into a buffer of size
+ * bytes: 0 for a read that did not fill it), and the pids taken. */
+static const struct {
+	const char *list;
+	size_t len, size;
+	const char *want, *what;
+} child_lists[] = {
+    {"12 345 6789 ", 12, 0, "12 345 6789", "three pids"},
+    {"", 0, 0, "", "none"},
+    {"12 345 67", 9, 9, "12 345", "a full buffer's cut last pid left out"},
+    {"12 345 ", 7, 7, "12 345", "a full buffer ending with a blank"},
+    {"123456", 6, 6, "", "a full buffer of one cut pid"},
+    {"12 34", 5, 0, "12 34", "the last pid without its blank"},
+    {"2147483647 ", 11, 0, "2147483647", "the largest pid"},
+    {"12 2147483648 5 ", 16, 0, "12", "a number past a pid ends the list"},
+    {"12 99999999999999999999999 5 ", 29, 0, "12",
+     "a number past 64 bits ends the list"},
+    {"12 18446744073709551617 ", 24, 0, "12", "2^64 + 1 ends the list"},
+    {"12 0 5 ", 7, 0, "12", "pid 0 ends the list"},
+    {"12 x 5 ", 7, 0, "12", "what is not a number ends the list"},
+    {"12 34x 5 ", 9, 0, "12", "a number followed by a letter ends the list"},
+    {" 12 ", 4, 0, "", "a list that opens with a blank"},
+    {"12 345 ", 4, 0, "12 3", "read up to the length only"},
+};
+
+/* The children lists above: as Linux writes them, cut by a full buffer,
+ * and what it does not write. */
 static void
 test_children(void)
 {
 	char got[256];
 
-	children("12 345 6789 ", 12, 4096, got, sizeof(got));
-	is_str(got, "12 345 6789", "children: three pids");
-	children("", 0, 4096, got, sizeof(got));
-	is_str(got, "", "children: none");
-	children("12 345 67", 9, 9, got, sizeof(got));
-	is_str(got, "12 345",
-	       "children: a full buffer's cut last pid left out");
-	children("12 345 ", 7, 7, got, sizeof(got));
-	is_str(got, "12 345", "children: a full buffer ending with a blank");
-	children("123456", 6, 6, got, sizeof(got));
-	is_str(got, "", "children: a full buffer of one cut pid");
-	children("12 34", 5, 4096, got, sizeof(got));
-	is_str(got, "12 34", "children: the last pid without its blank");
-	children("2147483647 ", 11, 4096, got, sizeof(got));
-	is_str(got, "2147483647", "children: the largest pid");
-	children("12 2147483648 5 ", 16, 4096, got, sizeof(got));
-	is_str(got, "12", "children: a number past a pid ends the list");
-	children("12 99999999999999999999999 5 ", 29, 4096, got, sizeof(got));
-	is_str(got, "12", "children: a number past 64 bits ends the list");
-	children("12 0 5 ", 7, 4096, got, sizeof(got));
-	is_str(got, "12", "children: pid 0 ends the list");
-	children("12 x 5 ", 7, 4096, got, sizeof(got));
-	is_str(got, "12", "children: what is not a number ends the list");
-	children(" 12 ", 4, 4096, got, sizeof(got));
-	is_str(got, "", "children: a list that opens with a blank");
-	children("12 345 ", 4, 4096, got, sizeof(got));
-	is_str(got, "12 3", "children: read up to the length only");
-	children("12 34x 5 ", 9, 4096, got, sizeof(got));
-	is_str(got, "12",
-	       "children: a number followed by a letter ends the list");
-	children("12 18446744073709551617 ", 24, 4096, got, sizeof(got));
-	is_str(got, "12", "children: 2^64 + 1 ends the list");
+	for (size_t i = 0; i < sizeof(child_lists) / sizeof(child_lists[0]);
+	     i++) {
+		children(child_lists[i].list, child_lists[i].len,
+		         child_lists[i].size > 0 ? child_lists[i].size : 4096,
+		         got, sizeof(got));
+		is_str(got, child_lists[i].want, "children: %s",
+		       child_lists[i].what);
+	}
 }
 
 int
@@ -309,8 +291,7 @@ main(void)
 	test_ordinary();
 	test_names();
 	test_cut();
-	test_malformed();
-	test_numbers();
+	test_refused();
 	test_children();
 	return done_testing();
 }
