@@ -288,20 +288,36 @@ sv_skip_fields(const char **p, const char *end, int n)
 }
 
 /* In the supervisor: the decimal number at *p into *v, *p moved past it
- * and the blank after. Returns 0, or -1 if there is none. */
+ * and the blank after it, if one is there. Returns 0, or -1 if there is
+ * none, it is followed by something other than a blank, or it does not
+ * fit in 64 bits (then *p is not moved): one taken in part would be
+ * another number, another pid. */
 static int
 sv_number(const char **p, const char *end, unsigned long long *v)
 {
 	const char *s = *p;
+	unsigned d;
 
-	*v = 0;
-	while (s < end && *s >= '0' && *s <= '9' && *v < ULLONG_MAX / 10)
-		*v = *v * 10 + (unsigned long long)(*s++ - '0');
-	if (s == *p)
+	for (*v = 0; s < end && *s >= '0' && *s <= '9'; s++) {
+		d = (unsigned)(*s - '0');
+		if (*v > (ULLONG_MAX - d) / 10)
+			return -1;
+		*v = *v * 10 + d;
+	}
+	if (s == *p || (s < end && *s != ' '))
 		return -1;
-	*p = s;
-	sv_skip_fields(p, end, 1);
+	*p = s < end ? s + 1 : s;
 	return 0;
+}
+
+/* In the supervisor: the number field of a /proc/PID/stat line at *p
+ * into *v, *p moved past it and its blank, as for sv_number(), but for
+ * a number at the end: the line goes on after each field read, so there
+ * it may be cut. */
+static int
+sv_stat_field(const char **p, const char *end, unsigned long long *v)
+{
+	return sv_number(p, end, v) == -1 || (*p)[-1] != ' ' ? -1 : 0;
 }
 
 /* In the supervisor: head, the decimal pid, then tail into path (48
@@ -325,48 +341,69 @@ sv_path(const char *head, pid_t pid, const char *tail, char *path)
 	path[len] = '\0';
 }
 
-/* In the supervisor: the parent, group, start and state of pid, from
- * /proc/PID/stat (fields 3 to 5, 20 and 22, counted after the name in
- * parentheses, which may hold any byte). Returns 0, or -1 if it is gone
- * or cannot be read (/proc may hide it: hidepid=). */
-static int
-sv_stat(pid_t pid, struct sv_proc *out)
+/*
+ * The parent, group, start and state of a process from its /proc/PID/stat
+ * line, len bytes at line, read up to len only (no NUL needed): fields 3
+ * to 5, 20 and 22, counted after the name in parentheses, which may hold
+ * any byte, ')' too (the last one ends it: what follows is numbers).
+ * Async-signal-safe (the supervisor's). Returns 0, or -1 if a field is
+ * missing, cut, not a number, or a pid past INT_MAX.
+ */
+int
+command_stat_parse(const char *line, size_t len, struct command_stat *st)
 {
-	char path[48], line[1024];
-	const char *p, *end;
+	const char *p, *end = line + len;
 	unsigned long long ppid, pgrp, threads;
-	ssize_t n;
-	int fd, zombie;
+	int zombie;
 
-	sv_path("/proc/", pid, "/stat", path);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, line, sizeof(line));
-	close(fd);
-	if (n <= 0)
-		return -1;
-	for (end = line + n, p = end; p > line && p[-1] != ')'; p--)
+	for (p = end; p > line && p[-1] != ')'; p--)
 		;
 	if (p == line || p + 1 >= end)
 		return -1;
 	p++; /* the blank after the name */
 	zombie = *p == 'Z';
 	sv_skip_fields(&p, end, 1); /* state */
-	if (sv_number(&p, end, &ppid) == -1 || sv_number(&p, end, &pgrp) == -1)
+	if (sv_stat_field(&p, end, &ppid) == -1 || ppid > INT_MAX ||
+	    sv_stat_field(&p, end, &pgrp) == -1 || pgrp > INT_MAX)
 		return -1;
 	sv_skip_fields(&p, end, 14); /* session ... nice */
-	if (sv_number(&p, end, &threads) == -1)
+	if (sv_stat_field(&p, end, &threads) == -1)
 		return -1;
 	sv_skip_fields(&p, end, 1); /* itrealvalue */
-	if (sv_number(&p, end, &out->start) == -1)
+	if (sv_stat_field(&p, end, &st->start) == -1)
 		return -1;
-	out->pid = pid;
-	out->ppid = (pid_t)ppid;
-	out->pgrp = (pid_t)pgrp;
+	st->ppid = (pid_t)ppid;
+	st->pgrp = (pid_t)pgrp;
 	/* a group leader ended before its threads stays a zombie with
 	 * them: they are signalled through its pid, and their children
 	 * have it as their parent */
-	out->dead = zombie && threads <= 1;
+	st->dead = zombie && threads <= 1;
+	return 0;
+}
+
+/* In the supervisor: the parent, group, start and state of pid, from
+ * /proc/PID/stat (command_stat_parse()). Returns 0, or -1 if it is gone
+ * or cannot be read (/proc may hide it: hidepid=). */
+static int
+sv_stat(pid_t pid, struct sv_proc *out)
+{
+	char path[48], line[1024];
+	struct command_stat st;
+	ssize_t n;
+	int fd;
+
+	sv_path("/proc/", pid, "/stat", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, line, sizeof(line));
+	close(fd);
+	if (n <= 0 || command_stat_parse(line, (size_t)n, &st) == -1)
+		return -1;
+	out->pid = pid;
+	out->ppid = st.ppid;
+	out->pgrp = st.pgrp;
+	out->start = st.start;
+	out->dead = st.dead;
 	return 0;
 }
 
@@ -442,6 +479,32 @@ sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
 	return n;
 }
 
+/* The length of the part of a /proc/PID/task/TID/children list, len
+ * bytes read into a buffer of size, whose numbers are whole: all of it,
+ * or, if it filled the buffer, up to its last blank (the number after it
+ * may be cut). Async-signal-safe (the supervisor's). */
+size_t
+command_children_len(const char *list, size_t len, size_t size)
+{
+	if (len == size)
+		while (len > 0 && list[len - 1] != ' ')
+			len--;
+	return len;
+}
+
+/* The pid at *p in a children list that ends at end ("PID PID ... "),
+ * *p moved past it and its blank; 0 at the end of the list or at what is
+ * not a pid. Async-signal-safe (the supervisor's). */
+pid_t
+command_child_next(const char **p, const char *end)
+{
+	unsigned long long v;
+
+	if (*p >= end || sv_number(p, end, &v) == -1 || v == 0 || v > INT_MAX)
+		return 0;
+	return (pid_t)v;
+}
+
 /*
  * In the supervisor (self): note in d[] (max entries) its own children,
  * from /proc/self/task/SELF/children (it has one thread), which /proc
@@ -457,7 +520,7 @@ sv_children(pid_t self, struct sv_proc *d, size_t max)
 {
 	char path[48], list[4096];
 	const char *p, *end;
-	unsigned long long v;
+	pid_t v;
 	ssize_t got, len = 0;
 	size_t n = 0;
 	int fd;
@@ -469,16 +532,12 @@ sv_children(pid_t self, struct sv_proc *d, size_t max)
 	       (got = read(fd, list + len, sizeof(list) - (size_t)len)) > 0)
 		len += got;
 	close(fd);
-	if (len == (ssize_t)sizeof(list)) /* a number may be cut: not it */
-		while (len > 0 && list[len - 1] != ' ')
-			len--;
-	for (p = list, end = list + len; n < max && p < end;) {
-		if (sv_number(&p, end, &v) == -1 || v == 0 || v > INT_MAX)
-			break;
-		if (sv_stat((pid_t)v, &d[n]) == -1) {
-			d[n].pid = (pid_t)v;
+	end = list + command_children_len(list, (size_t)len, sizeof(list));
+	for (p = list; n < max && (v = command_child_next(&p, end)) != 0;) {
+		if (sv_stat(v, &d[n]) == -1) {
+			d[n].pid = v;
 			d[n].ppid = self;
-			d[n].pgrp = getpgid((pid_t)v); /* a bare syscall */
+			d[n].pgrp = getpgid(v); /* a bare syscall */
 			d[n].start = 0;
 			d[n].dead = 0;
 		}
@@ -764,15 +823,20 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
  * of each whose parent ended, and ends as the command did once it has no
  * child left, or, without a /proc of its own (sv_noproc), none in its
  * group: it could not stop one out of it, and would only wait for it.
+ * Once SIGKILL rounds have begun, a child reaped sends SIGKILL again at
+ * once: the children of the one that ended are the supervisor's now,
+ * and found even where /proc hides them (hidepid=), which would else
+ * wait for the next round, a level of a hidden chain each round.
  */
 static void
 sv_reap(pid_t pid, int *done, int *status)
 {
 	struct cmd_report r = {REPORT_STATUS, 0};
 	pid_t w;
+	int reaped = 0;
 
 	if (!*done && waitpid(pid, status, WNOHANG) == pid) {
-		*done = 1;
+		*done = reaped = 1;
 		r.value = *status;
 		/* no status once SIGKILL was sent: the run says "killed", as
 		 * when the supervisor died with the group */
@@ -784,12 +848,14 @@ sv_reap(pid_t pid, int *done, int *status)
 		return;
 	/* every child: those that left the group (setsid) too */
 	while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
-		;
+		reaped = 1;
 	if ((w == -1 && errno == ECHILD) ||
 	    (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD)) {
 		alarm(0);
 		sv_end(*status);
 	}
+	if (reaped && sv_kill_rounds > 0 && !sv_noproc)
+		(void)sv_signal_descendants(SIGKILL, 0);
 	sv_stop();
 }
 
