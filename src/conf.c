@@ -2568,7 +2568,10 @@ walk_fail_hook(struct walk *ww, const char *name, int err)
  * The walk hook for the link name (its status lst, open as lfd) in the
  * directory reached (its status dst), which could be another user's
  * doing, who could point it at a file of theirs (link_trust()): say
- * which link, whose, and what to do in w->out. Returns -2.
+ * which link, whose, and what to do in w->out: check it, and give it to
+ * root only if it is as it should be (a tarball unpacked with its owners
+ * kept), for whoever made it may have pointed it elsewhere while others
+ * could write the directory. Returns -2.
  */
 static int
 walk_link_refused(struct walk *ww, const char *name, int lfd,
@@ -2589,8 +2592,9 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	snprintf(w->out, w->len,
 	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
 	         "%s: not followed, as whoever made it could point it at "
-	         "another file and %s; name the file by its real path, or, if "
-	         "the link is as it should be, chown -h root %s",
+	         "another file and %s; check where it leads: if it is as it "
+	         "should be, chown -h root %s, else replace it or name the "
+	         "file by its real path",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
 	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
 	         w->tw->harm, path_shell(w->at, sh, sizeof(sh)));

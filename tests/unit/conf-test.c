@@ -4317,18 +4317,21 @@ protected_symlinks_setting(void)
  * could have made another, pointing at a file of theirs. Before, such a
  * link was followed whoever made it (its directory alone was judged),
  * and fs.protected_symlinks, where it is set, stopped only a link in a
- * sticky directory that others may write. Giving a link away needs root:
- * skipped otherwise.
+ * sticky directory that others may write. Nor is another user's link
+ * followed in a directory that only root may write now: it may have been
+ * made before the chmod o-w that a refusal advises (before, it was
+ * followed then). Giving a link away needs root: skipped otherwise.
  */
 static void
 test_foreign_links(void)
 {
-	char want[1024];
+	char want[1024], why[DIAG_MSG_MAX];
+	struct stat st;
 	struct diag d;
 	struct conf *c;
 
 	if (geteuid() != 0) {
-		for (int i = 0; i < 13; i++)
+		for (int i = 0; i < 21; i++)
 			ok(1, "# SKIP not root: cannot give a link away");
 		return;
 	}
@@ -4350,8 +4353,9 @@ test_foreign_links(void)
 	         "directory that its group may write (mode 0775), and the link "
 	         "belongs to nobody (uid 65534): not followed, as whoever made "
 	         "it could point it at another file and make mta-sts-sync run "
-	         "a command (publish-command); name the file by its real path, "
-	         "or, if the link is as it should be, chown -h root %s",
+	         "a command (publish-command); check where it leads: if it is "
+	         "as it should be, chown -h root %s, else replace it or name "
+	         "the file by its real path",
 	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
 	load_fails("fl/gw/n.conf", want,
 	           "another user's link in a directory its group may write");
@@ -4392,12 +4396,49 @@ test_foreign_links(void)
 	           "link belongs to nobody (uid 65534): not followed",
 	           "another user's link in a sticky directory, "
 	           "fs.protected_symlinks as the host has it");
+	/* others may write it: refused for that, with chmod o-w as the
+	 * fix; once that is done, the link another user put there while
+	 * they could is refused still (before, it was followed: the
+	 * advised chmod made the run read a key of that user's) */
+	chmod(tpath("fl/gw"), 0757);
+	load_fails("fl/gw/n.conf", "is writable by others (mode 0757)",
+	           "a link in a directory others may write");
 	chmod(tpath("fl/gw"), 0755);
+	snprintf(want, sizeof(want),
+	         "%s is a symbolic link (to \"../real/z.conf\") in a directory "
+	         "that only root or the user running mta-sts-sync may write "
+	         "now (mode 0755), but the link belongs to nobody (uid "
+	         "65534), who may have made it while others could write "
+	         "there: not followed, as whoever made it could point it at "
+	         "another file and make mta-sts-sync run a command "
+	         "(publish-command); check where it leads: if it is as it "
+	         "should be, chown -h root %s, else replace",
+	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
+	load_fails("fl/gw/n.conf", want,
+	           "another user's link in a directory only root may write "
+	           "now (after chmod o-w)");
+	key_fails(tpath("fl/gw/k.key"), NULL,
+	          "fl/gw/k.key is a symbolic link (to \"../real/k.key\") in a "
+	          "directory that only root or the user running mta-sts-sync "
+	          "may write now (mode 0755), but the link belongs to nobody");
+	/* a program's path too (and a ca-file's: the same walk) */
+	if (stat(tpath("fl/gw/n.conf"), &st) == -1)
+		perror("fl/gw/n.conf");
+	ok(conf_trust_check(tpath("fl/gw/n.conf"), -1, &st, CONF_TRUST_PROGRAM,
+	                    why, sizeof(why)) == -1 &&
+	       strstr(why, "belongs to nobody (uid 65534), who may have made "
+	                   "it while others could write there") != NULL,
+	   "a program through that link is refused: %s", why);
+	diag_init(&d);
+	c = conf_load(tpath("fl/gw/root.conf"), &d);
+	ok(c != NULL, "root's link there loads: %s", d.error);
+	conf_free(c);
+	/* as the advice says, once checked */
+	if (lchown(tpath("fl/gw/n.conf"), 0, 0) == -1)
+		perror("lchown");
 	diag_init(&d);
 	c = conf_load(tpath("fl/gw/n.conf"), &d);
-	ok(c != NULL,
-	   "another user's link in a directory only root may write loads: %s",
-	   d.error);
+	ok(c != NULL, "the link given to root loads: %s", d.error);
 	conf_free(c);
 }
 
