@@ -2408,6 +2408,32 @@ same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
+/* "it has N names (hard links): it may be another file linked there ...;
+ * remove this name (rm PATH), and put the real WHAT in its place" into
+ * out (size bytes), for the file w->path (its status file, of w->tw's
+ * kind; the entry the walk judges, or else w->at), which may be another file (a
+ * key, a secret of root's) that whoever may add entries to its directory
+ * hard-linked there: a chown of it, or of the directory, would hand that file
+ * over or have it read. */
+static void
+walk_linked_fix(const struct path_walk *w, const struct stat *file, char *out,
+                size_t size)
+{
+	char sh[DIAG_MSG_MAX], at[2 * PATH_MAX];
+
+	/* the name reached, not a link to it that rm would remove */
+	if (w->walk.entry != NULL)
+		walk_entry(&w->walk, w->walk.entry, at, sizeof(at));
+	else
+		str_copy(at, sizeof(at), w->at);
+	snprintf(out, size,
+	         "it has %lu names (hard links), so it may be another file "
+	         "linked there (a key or a secret of root's, say): remove "
+	         "this name (rm %s) and put the real %s in its place",
+	         (unsigned long)file->st_nlink, path_shell(at, sh, sizeof(sh)),
+	         w->tw->file);
+}
+
 /*
  * The directory reached (w->walk, its status st), which holds the key file
  * w->path (its status file), belongs to another user than root, the
@@ -2416,7 +2442,11 @@ same_file(const struct stat *a, const struct stat *b)
  * of root, give the key to the directory's owner (a daemon keeps its
  * directory); give the directory to the key's owner or to root (chown by
  * number: a name may be missing or stand for another user), or move the
- * key. Words instead of the commands where they would not fit whole.
+ * key. Words instead of the commands where they would not fit whole. A
+ * key of several names may be another file (a key or a secret of root's)
+ * that the directory's owner linked there: neither chown then, which
+ * would give that file to them or make the run read it as its key, but
+ * remove that name and put the real key there (walk_linked_fix()).
  */
 static void
 key_dir_refused(struct path_walk *w, const struct stat *st,
@@ -2440,6 +2470,10 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	             w->tw->harm);
 	if (n < 0 || (size_t)n >= w->len) {
 		text_mark_cut(w->out, w->len, 0); /* no advice, and said */
+		return;
+	}
+	if (file->st_nlink > 1) {
+		walk_linked_fix(w, file, w->out + n, w->len - (size_t)n);
 		return;
 	}
 	buf_init(&fix, w->len - (size_t)n - 1);

@@ -564,9 +564,11 @@ walk_found(struct walk *w, const char *name, int fd, const struct stat *st)
 {
 	int rc = 0, err;
 
+	w->entry = name;
 	if (w->ops->judge != NULL && !w->judged &&
 	    (rc = w->ops->judge(w, st)) == 0)
 		w->judged = 1;
+	w->entry = NULL;
 	if (rc == 0 && S_ISDIR(st->st_mode))
 		return walk_enter(w, fd, name);
 	if (rc == 0 && S_ISLNK(st->st_mode))

@@ -204,11 +204,13 @@ struct walk_ops {
 /* A walk under way. */
 struct walk {
 	const struct walk_ops *ops;
-	void *ctx;     /* the caller's, for its hooks */
-	int fd;        /* the directory reached, path-only (-1: none) */
-	int judged;    /* ops->judge passed it */
-	struct buf at; /* its path, links replaced by their
-	                  targets ("" for the working directory) */
+	void *ctx;         /* the caller's, for its hooks */
+	int fd;            /* the directory reached, path-only (-1: none) */
+	int judged;        /* ops->judge passed it */
+	const char *entry; /* the entry of it that ops->judge is asked
+	                      about (its name), while it is */
+	struct buf at;     /* its path, links replaced by their
+	                      targets ("" for the working directory) */
 	char todo[2 * PATH_MAX]; /* what is left, links' targets in front */
 	int links;               /* followed so far */
 	/* what was not walked below fd ("/x/y": missing directories, or a

@@ -4454,7 +4454,10 @@ test_foreign_links(void)
  * directory to the key's owner (by uid) or to root: before, it said "not
  * to root or to the user running
  * mta-sts-sync" and only chown root, as if the key's owner could not
- * own it. Root only (files given to another user).
+ * own it. A key of root's there that has another name gets no chown at
+ * all (before, "chown 65534 KEY" gave the directory's owner the file of
+ * root's they may have linked there), but rm and the real key in its
+ * place. Root only (files given to another user).
  */
 static void
 test_key_in_owner_dir(void)
@@ -4468,7 +4471,7 @@ test_key_in_owner_dir(void)
 	write_file("knotlike/k.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	if (geteuid() != 0 || chown(tpath("knotlike"), 65534, 65534) == -1) {
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 8; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 		return;
 	}
@@ -4494,7 +4497,25 @@ test_key_in_owner_dir(void)
 	         user_shown(65533, key, sizeof(key)), kp, tpath("knotlike"),
 	         tpath("knotlike"));
 	key_fails(tpath("knotlike/k.key"), NULL, want);
-	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
+	/* a key of root's with another name: the directory's owner may
+	 * have linked a file of root's there (before, the advice was to
+	 * chown it to them, which gave them that file) */
+	if (chown(tpath("knotlike/k.key"), 0, 0) == -1 ||
+	    link(tpath("knotlike/k.key"), tpath("hl-precious")) == -1)
+		perror("hl-precious");
+	snprintf(want, sizeof(want),
+	         "read another file as its key; it has 2 names (hard links), "
+	         "so it may be another file linked there (a key or a secret "
+	         "of root's, say): remove this name (rm %s) and put the real "
+	         "key file in its place",
+	         kp);
+	key_fails(tpath("knotlike/k.key"), NULL, want);
+	diag_init(&d);
+	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key_read, &d) == -1 &&
+	       strstr(d.error, "chown") == NULL,
+	   "... and gives no chown: %s", d.error);
+	if (unlink(tpath("hl-precious")) == -1 ||
+	    chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
 		perror("chown");
 	diag_init(&d);
 	memset(&key_read, 0, sizeof(key_read));
