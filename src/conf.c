@@ -2696,6 +2696,62 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 	return 0;
 }
 
+/*
+ * The file at the end of the walk (w->at, its status st), a configuration
+ * (or an include) or a key (w->tw), whose directory (the walk's) passed
+ * walk_dir_judge(): where others than the directory's owner may add
+ * entries to it (dir_shared(): its group, anyone in a sticky one as /tmp,
+ * a user or group its ACL lets, or its ACL unread), any of them could
+ * have made the name first (the sticky bit guards only the names that
+ * exist), as a file of theirs or as a hard link to a file of root's of
+ * their choosing (fs.protected_hardlinks 0). A key must then belong to
+ * root, the running user or the directory's owner, as a configuration
+ * must (file_trust_check()), and neither may have other names. Returns
+ * 0, or -2 with the reason in w->out.
+ */
+static int
+walk_shared_file(struct path_walk *w, const struct stat *st)
+{
+	char where[512], who[128], sh[DIAG_MSG_MAX];
+	int key = w->tw == &trust_words[CONF_TRUST_KEY], foreign, n;
+	struct acl_who aw;
+	struct stat dst;
+
+	if ((!key && w->tw != &trust_words[CONF_TRUST_CONF]) ||
+	    !S_ISREG(st->st_mode))
+		return 0;
+	if (fstat(w->walk.fd, &dst) == -1) {
+		path_changed(path_shown(w->path, '\0', NULL, 0),
+		             w->walk.at.data, errno, w->tw, w->out, w->len);
+		return -2;
+	}
+	foreign = key && st->st_uid != 0 && st->st_uid != geteuid() &&
+	          st->st_uid != dst.st_uid;
+	if ((st->st_nlink <= 1 && !foreign) ||
+	    dir_shared(w->walk.fd, &dst, &aw) == 0)
+		return 0;
+	n = snprintf(w->out, w->len,
+	             "%s: %s %s is in a directory that %s, and ",
+	             path_shown(w->path, '\0', NULL, 0), w->tw->file,
+	             path_shown(w->at, '\0', NULL, 0),
+	             dir_writers_words(w->walk.fd, &dst, where, sizeof(where)));
+	if (n < 0 || (size_t)n >= w->len)
+		text_mark_cut(w->out, w->len, 0);
+	else if (st->st_nlink > 1)
+		walk_linked_fix(w, st, w->out + n, w->len - (size_t)n);
+	else
+		snprintf(w->out + n, w->len - (size_t)n,
+		         "belongs to %s, not to root or to the user "
+		         "running mta-sts-sync (uid %u): any of them could "
+		         "have put a file of theirs there and %s; if it is the "
+		         "key it should be, chown root %s, or move it to a "
+		         "directory that only root or its owner may write",
+		         user_shown(st->st_uid, who, sizeof(who)),
+		         (unsigned)geteuid(), w->tw->harm,
+		         path_shell(w->at, sh, sizeof(sh)));
+	return -2;
+}
+
 /* The walk hook for the entry name (st), no directory or link: the file
  * at the end of the path (walk_file()), or, with components left, a file
  * on the way (replaced meanwhile): not a directory. */
@@ -2708,6 +2764,8 @@ walk_file_hook(struct walk *ww, const char *name, const struct stat *st)
 		return walk_fail_hook(ww, name, ENOTDIR);
 	walk_entry(ww, name, w->at, sizeof(w->at));
 	w->at_file = 1;
+	if (walk_shared_file(w, st) == -2)
+		return -2;
 	return walk_file(w, name, st);
 }
 
@@ -2886,8 +2944,9 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
 	}
 	if (rc == 0) {
 		*st = pw->fst;
-		/* a key file's owner may be another user; its mode is
-		 * judged by keyfile_check_mode() */
+		/* a key file's owner may be another user, but in a
+		 * directory others may add to (walk_shared_file()); its
+		 * mode is judged by keyfile_check_mode() */
 		if (S_ISREG(st->st_mode) && what != CONF_TRUST_KEY &&
 		    file_trust_check(path, pw->fd, st, w, out, len) == -1)
 			rc = -2;

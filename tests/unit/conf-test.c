@@ -4442,6 +4442,91 @@ test_foreign_links(void)
 	conf_free(c);
 }
 
+#define ONE_LINE_KEY "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+
+/*
+ * In a directory that others than its owner may add entries to (sticky
+ * and open to all, as /tmp; or its group's), a key file must belong to
+ * root or the running user, as a configuration must: whoever made the
+ * name first owns it (the sticky bit guards only names that exist), and
+ * before, a key of any user there was read. Neither a key nor a
+ * configuration there may have other names: one may be a hard link to
+ * a file of root's that a user chose (fs.protected_hardlinks 0); before,
+ * it was read. In a directory only root may write, another user's key
+ * is still read (root gave it to them). Root only (files given away).
+ */
+static void
+test_shared_dir_files(void)
+{
+	char want[2048], kp[512];
+	struct tsig_key key;
+	struct diag d;
+
+	if (geteuid() != 0) {
+		for (int i = 0; i < 13; i++)
+			ok(1, "# SKIP not root: cannot give a file away");
+		return;
+	}
+	snprintf(kp, sizeof(kp), "%s", tpath("sk/k.key"));
+	mkdir(tpath("sk"), 0755);
+	chmod(tpath("sk"), 01777);
+	write_file("sk/k.key", ONE_LINE_KEY, 0600);
+	if (chown(kp, 65534, 65534) == -1)
+		perror("sk/k.key");
+	snprintf(want, sizeof(want),
+	         "key file %s is in a directory that others may write (mode "
+	         "1777), and belongs to nobody (uid 65534), not to root or to "
+	         "the user running mta-sts-sync (uid 0): any of them could "
+	         "have put a file of theirs there and make mta-sts-sync read "
+	         "another file as its key; if it is the key it should be, "
+	         "chown root %s, or move it to a directory that only root or "
+	         "its owner may write",
+	         kp, kp);
+	key_fails(kp, NULL, want);
+	if (chown(kp, 0, 0) == -1 || link(kp, tpath("sk/k2.key")) == -1)
+		perror("sk/k2.key");
+	snprintf(want, sizeof(want),
+	         "key file %s is in a directory that others may write (mode "
+	         "1777), and it has 2 names (hard links), so it may be another "
+	         "file linked there (a key or a secret of root's, say): remove "
+	         "this name (rm %s) and put the real key file in its place",
+	         kp, kp);
+	key_fails(kp, NULL, want);
+	if (unlink(tpath("sk/k2.key")) == -1)
+		perror("sk/k2.key");
+	diag_init(&d);
+	ok(keyfile_load(kp, NULL, &key, &d) == 0,
+	   "root's key with one name there loads (%s)", d.error);
+	/* a configuration (or an include) with two names there */
+	write_file("sk/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	if (link(tpath("sk/a.conf"), tpath("sk/b.conf")) == -1)
+		perror("sk/b.conf");
+	load_fails("sk/a.conf",
+	           "a.conf is in a directory that others may write (mode "
+	           "1777), and it has 2 names (hard links), so it may be "
+	           "another file linked there",
+	           "a configuration with two names in a sticky directory");
+	/* a group's directory of root's: its members may add entries */
+	mkdir(tpath("gk"), 0755);
+	write_file("gk/k.key", ONE_LINE_KEY, 0600);
+	if (chown(tpath("gk"), 0, 65534) == -1 || chmod(tpath("gk"), 02775) ||
+	    chown(tpath("gk/k.key"), 65534, 65534) == -1)
+		perror("gk");
+	key_fails(tpath("gk/k.key"), NULL,
+	          "is in a directory that its group may write (mode 2775), "
+	          "and belongs to nobody (uid 65534), not to root");
+	/* only root may add entries: root gave the key away */
+	chmod(tpath("gk"), 0755);
+	diag_init(&d);
+	ok(keyfile_load(tpath("gk/k.key"), NULL, &key, &d) == 0,
+	   "another user's key where only root may write loads (%s)", d.error);
+	ok(unlink(tpath("gk/k.key")) == 0 && rmdir(tpath("gk")) == 0 &&
+	       unlink(tpath("sk/a.conf")) == 0 &&
+	       unlink(tpath("sk/b.conf")) == 0 && unlink(kp) == 0 &&
+	       rmdir(tpath("sk")) == 0,
+	   "shared directories removed");
+}
+
 /*
  * A key file in a directory of its own owner (a daemon's, as
  * /var/lib/knot of user knot holding knot's key, mode 0770) loads: its
@@ -4754,6 +4839,7 @@ test_key_acl(void)
 	           "an included key statement an ACL lets another user read");
 	test_key_acl_runner();
 	test_key_in_owner_dir();
+	test_shared_dir_files();
 }
 
 /* The permission rule for key files and configurations with secrets. */
