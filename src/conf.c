@@ -2408,6 +2408,32 @@ same_file(const struct stat *a, const struct stat *b)
 	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
+/* "it has N names (hard links): it may be another file linked there ...;
+ * remove this name (rm PATH), and put the real WHAT in its place" into
+ * out (size bytes), for the file w->path (its status file, of w->tw's
+ * kind; the entry the walk judges, or else w->at), which may be another file (a
+ * key, a secret of root's) that whoever may add entries to its directory
+ * hard-linked there: a chown of it, or of the directory, would hand that file
+ * over or have it read. */
+static void
+walk_linked_fix(const struct path_walk *w, const struct stat *file, char *out,
+                size_t size)
+{
+	char sh[DIAG_MSG_MAX], at[2 * PATH_MAX];
+
+	/* the name reached, not a link to it that rm would remove */
+	if (w->walk.entry != NULL)
+		walk_entry(&w->walk, w->walk.entry, at, sizeof(at));
+	else
+		str_copy(at, sizeof(at), w->at);
+	snprintf(out, size,
+	         "it has %lu names (hard links), so it may be another file "
+	         "linked there (a key or a secret of root's, say): remove "
+	         "this name (rm %s) and put the real %s in its place",
+	         (unsigned long)file->st_nlink, path_shell(at, sh, sizeof(sh)),
+	         w->tw->file);
+}
+
 /*
  * The directory reached (w->walk, its status st), which holds the key file
  * w->path (its status file), belongs to another user than root, the
@@ -2416,7 +2442,11 @@ same_file(const struct stat *a, const struct stat *b)
  * of root, give the key to the directory's owner (a daemon keeps its
  * directory); give the directory to the key's owner or to root (chown by
  * number: a name may be missing or stand for another user), or move the
- * key. Words instead of the commands where they would not fit whole.
+ * key. Words instead of the commands where they would not fit whole. A
+ * key of several names may be another file (a key or a secret of root's)
+ * that the directory's owner linked there: neither chown then, which
+ * would give that file to them or make the run read it as its key, but
+ * remove that name and put the real key there (walk_linked_fix()).
  */
 static void
 key_dir_refused(struct path_walk *w, const struct stat *st,
@@ -2440,6 +2470,10 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	             w->tw->harm);
 	if (n < 0 || (size_t)n >= w->len) {
 		text_mark_cut(w->out, w->len, 0); /* no advice, and said */
+		return;
+	}
+	if (file->st_nlink > 1) {
+		walk_linked_fix(w, file, w->out + n, w->len - (size_t)n);
 		return;
 	}
 	buf_init(&fix, w->len - (size_t)n - 1);
@@ -2568,7 +2602,10 @@ walk_fail_hook(struct walk *ww, const char *name, int err)
  * The walk hook for the link name (its status lst, open as lfd) in the
  * directory reached (its status dst), which could be another user's
  * doing, who could point it at a file of theirs (link_trust()): say
- * which link, whose, and what to do in w->out. Returns -2.
+ * which link, whose, and what to do in w->out: check it, and give it to
+ * root only if it is as it should be (a tarball unpacked with its owners
+ * kept), for whoever made it may have pointed it elsewhere while others
+ * could write the directory. Returns -2.
  */
 static int
 walk_link_refused(struct walk *ww, const char *name, int lfd,
@@ -2589,8 +2626,9 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	snprintf(w->out, w->len,
 	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
 	         "%s: not followed, as whoever made it could point it at "
-	         "another file and %s; name the file by its real path, or, if "
-	         "the link is as it should be, chown -h root %s",
+	         "another file and %s; check where it leads: if it is as it "
+	         "should be, chown -h root %s, else replace it or name the "
+	         "file by its real path",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
 	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
 	         w->tw->harm, path_shell(w->at, sh, sizeof(sh)));
@@ -2658,6 +2696,62 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 	return 0;
 }
 
+/*
+ * The file at the end of the walk (w->at, its status st), a configuration
+ * (or an include) or a key (w->tw), whose directory (the walk's) passed
+ * walk_dir_judge(): where others than the directory's owner may add
+ * entries to it (dir_shared(): its group, anyone in a sticky one as /tmp,
+ * a user or group its ACL lets, or its ACL unread), any of them could
+ * have made the name first (the sticky bit guards only the names that
+ * exist), as a file of theirs or as a hard link to a file of root's of
+ * their choosing (fs.protected_hardlinks 0). A key must then belong to
+ * root, the running user or the directory's owner, as a configuration
+ * must (file_trust_check()), and neither may have other names. Returns
+ * 0, or -2 with the reason in w->out.
+ */
+static int
+walk_shared_file(struct path_walk *w, const struct stat *st)
+{
+	char where[512], who[128], sh[DIAG_MSG_MAX];
+	int key = w->tw == &trust_words[CONF_TRUST_KEY], foreign, n;
+	struct acl_who aw;
+	struct stat dst;
+
+	if ((!key && w->tw != &trust_words[CONF_TRUST_CONF]) ||
+	    !S_ISREG(st->st_mode))
+		return 0;
+	if (fstat(w->walk.fd, &dst) == -1) {
+		path_changed(path_shown(w->path, '\0', NULL, 0),
+		             w->walk.at.data, errno, w->tw, w->out, w->len);
+		return -2;
+	}
+	foreign = key && st->st_uid != 0 && st->st_uid != geteuid() &&
+	          st->st_uid != dst.st_uid;
+	if ((st->st_nlink <= 1 && !foreign) ||
+	    dir_shared(w->walk.fd, &dst, &aw) == 0)
+		return 0;
+	n = snprintf(w->out, w->len,
+	             "%s: %s %s is in a directory that %s, and ",
+	             path_shown(w->path, '\0', NULL, 0), w->tw->file,
+	             path_shown(w->at, '\0', NULL, 0),
+	             dir_writers_words(w->walk.fd, &dst, where, sizeof(where)));
+	if (n < 0 || (size_t)n >= w->len)
+		text_mark_cut(w->out, w->len, 0);
+	else if (st->st_nlink > 1)
+		walk_linked_fix(w, st, w->out + n, w->len - (size_t)n);
+	else
+		snprintf(w->out + n, w->len - (size_t)n,
+		         "belongs to %s, not to root or to the user "
+		         "running mta-sts-sync (uid %u): any of them could "
+		         "have put a file of theirs there and %s; if it is the "
+		         "key it should be, chown root %s, or move it to a "
+		         "directory that only root or its owner may write",
+		         user_shown(st->st_uid, who, sizeof(who)),
+		         (unsigned)geteuid(), w->tw->harm,
+		         path_shell(w->at, sh, sizeof(sh)));
+	return -2;
+}
+
 /* The walk hook for the entry name (st), no directory or link: the file
  * at the end of the path (walk_file()), or, with components left, a file
  * on the way (replaced meanwhile): not a directory. */
@@ -2670,6 +2764,8 @@ walk_file_hook(struct walk *ww, const char *name, const struct stat *st)
 		return walk_fail_hook(ww, name, ENOTDIR);
 	walk_entry(ww, name, w->at, sizeof(w->at));
 	w->at_file = 1;
+	if (walk_shared_file(w, st) == -2)
+		return -2;
 	return walk_file(w, name, st);
 }
 
@@ -2848,8 +2944,9 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
 	}
 	if (rc == 0) {
 		*st = pw->fst;
-		/* a key file's owner may be another user; its mode is
-		 * judged by keyfile_check_mode() */
+		/* a key file's owner may be another user, but in a
+		 * directory others may add to (walk_shared_file()); its
+		 * mode is judged by keyfile_check_mode() */
 		if (S_ISREG(st->st_mode) && what != CONF_TRUST_KEY &&
 		    file_trust_check(path, pw->fd, st, w, out, len) == -1)
 			rc = -2;

@@ -56,20 +56,17 @@ dir_shared(int dfd, const struct stat *st, struct acl_who *aw)
 }
 
 enum dir_trust
-link_trust(int dfd, const struct stat *dst, const struct stat *lst)
+link_trust(const struct stat *dst, const struct stat *lst)
 {
 	enum dir_trust why = dir_trust(dst);
-	struct acl_who aw;
-	int shared;
 
-	/* root's or this user's link: whoever else may write there, it
-	 * is not theirs (the directory's ACL need not be read) */
-	if (why != DIR_TRUSTED || lst->st_uid == 0 || lst->st_uid == geteuid())
-		return why;
-	shared = dir_shared(dfd, dst, &aw);
-	if (shared == -1)
-		return DIR_LINK_UNREAD;
-	return shared ? DIR_LINK_FOREIGN : DIR_TRUSTED;
+	/* another user's link, whoever may write the directory now: it
+	 * was made when others could, or given away by root; a directory
+	 * that only root may write now says nothing of what was put there
+	 * before a chmod o-w */
+	if (why == DIR_TRUSTED && lst->st_uid != 0 && lst->st_uid != geteuid())
+		return DIR_LINK_FOREIGN;
+	return why;
 }
 
 /* fd (or -1, errno set), its status into *st; closed when that cannot
@@ -393,10 +390,19 @@ link_foreign_words(int dfd, const struct stat *dst, const struct stat *lst,
                    char *out, size_t size)
 {
 	char writers[320], who[128];
+	struct acl_who aw;
 
-	snprintf(out, size, "%s, and the link belongs to %s",
-	         dir_writers_words(dfd, dst, writers, sizeof(writers)),
-	         user_shown(lst->st_uid, who, sizeof(who)));
+	user_shown(lst->st_uid, who, sizeof(who));
+	if (dir_shared(dfd, dst, &aw) == 0)
+		snprintf(out, size,
+		         "only root or the user running mta-sts-sync may "
+		         "write now (mode %04o), but the link belongs to %s, "
+		         "who may have made it while others could write there",
+		         (unsigned)(dst->st_mode & 07777), who);
+	else
+		snprintf(out, size, "%s, and the link belongs to %s",
+		         dir_writers_words(dfd, dst, writers, sizeof(writers)),
+		         who);
 	return out;
 }
 
@@ -505,12 +511,12 @@ walk_up(struct walk *w)
 /*
  * Follow the link name (open as lfd, its status lst) of the directory
  * reached, if nobody but root or the running user could have put it
- * there (link_trust(): the directory is trusted, and where others than
- * its owner may write it, as a web root of root:www-data, mode 2775, or
- * /tmp, the link is root's or this user's), else ops->refused says what
- * then. Its target, read from lfd (the link whose owner was judged, not
- * whatever has its name by then), goes in front of what is left.
- * Returns 0, or what a hook returned.
+ * there (link_trust(): the directory is trusted, and the link is root's
+ * or this user's, whoever else may write the directory, as a web root of
+ * root:www-data, mode 2775, or /tmp), else ops->refused says what then. Its
+ * target, read from lfd (the link whose owner was judged, not whatever has its
+ * name by then), goes in front of what is left. Returns 0, or what a hook
+ * returned.
  */
 static int
 walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
@@ -522,7 +528,7 @@ walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 
 	if (fstat(w->fd, &dst) == -1)
 		return w->ops->fail(w, name, errno);
-	why = link_trust(w->fd, &dst, lst);
+	why = link_trust(&dst, lst);
 	if (why != DIR_TRUSTED)
 		return w->ops->refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
@@ -558,9 +564,11 @@ walk_found(struct walk *w, const char *name, int fd, const struct stat *st)
 {
 	int rc = 0, err;
 
+	w->entry = name;
 	if (w->ops->judge != NULL && !w->judged &&
 	    (rc = w->ops->judge(w, st)) == 0)
 		w->judged = 1;
+	w->entry = NULL;
 	if (rc == 0 && S_ISDIR(st->st_mode))
 		return walk_enter(w, fd, name);
 	if (rc == 0 && S_ISLNK(st->st_mode))
@@ -705,45 +713,63 @@ dir_missing(struct walk *w, const char *name)
 /*
  * The walk hook that refuses to follow the link name (open as lfd, its
  * status lst) in the directory reached (dst), which someone else than
- * root or the running user could have put there (why, or, when
- * DIR_TRUSTED, a link of another user in a directory its group or others
- * may write): they could point it at any directory (another domain's, a
- * system one) for this run to write in. Says so in the walk's diag,
- * naming the link, where it points, whose directory or link it is and
- * what to do (for another user's, also: run as that user). Returns -1.
+ * root or the running user could have put there (why): they could point
+ * it at any directory (another domain's, a system one) for this run to
+ * write in. Says so in the walk's diag, naming the link, where it points,
+ * whose directory or link it is and what to do: for a link in another
+ * user's directory, also to run as that user, the tenant whose web root
+ * it is; never as the owner of a link in a directory of root's, who may
+ * be anyone that could write there once: that link is to be checked,
+ * and given to root only if it is as it should be. Returns -1.
  */
 static int
 link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
 	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[512], who[128];
+	char fix[2 * DIAG_MSG_MAX + 128], lsh[DIAG_MSG_MAX], dsh[DIAG_MSG_MAX];
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
-	uid_t owner = why == DIR_OTHER_OWNER ? dst->st_uid : lst->st_uid;
+	int foreign = lst->st_uid != 0 && lst->st_uid != geteuid();
 
 	if (link_target(lfd, to, sizeof(to)) == -1)
 		to[0] = '\0';
 	str_printable(to, strlen(to), shown, sizeof(shown));
-	user_shown(owner, who, sizeof(who));
-	if (why == DIR_OTHER_OWNER)
+	walk_entry(w, name, p, sizeof(p));
+	user_shown(dst->st_uid, who, sizeof(who));
+	if (why == DIR_OTHER_OWNER) {
 		snprintf(whose, sizeof(whose),
 		         "belongs to %s, not to root or to the user running "
 		         "mta-sts-sync (uid %u)",
 		         who, (unsigned)geteuid());
-	else if (why == DIR_OTHERS_WRITE)
+		snprintf(fix, sizeof(fix),
+		         "put the directory itself there, set policy-file to "
+		         "the real path, or run mta-sts-sync as %s",
+		         who);
+	} else if (!foreign) {
 		snprintf(whose, sizeof(whose),
 		         "others may write (mode %04o; chmod o-w would do)",
 		         mode);
-	else
+		str_copy(fix, sizeof(fix),
+		         "put the directory itself there, or set policy-file "
+		         "to the real path");
+	} else {
 		link_foreign_words(w->fd, dst, lst, whose, sizeof(whose));
+		snprintf(fix, sizeof(fix),
+		         "check where it leads: if it is as it should be, "
+		         "chown -h root %s%s%s, else replace it, or set "
+		         "policy-file to the real path",
+		         path_shell(p, lsh, sizeof(lsh)),
+		         why == DIR_OTHERS_WRITE ? " and chmod o-w " : "",
+		         why == DIR_OTHERS_WRITE
+		             ? path_shell(w->at.len > 0 ? w->at.data : ".", dsh,
+		                          sizeof(dsh))
+		             : "");
+	}
 	diag_error(w->ctx,
 	           "%s is a symbolic link (to \"%s\") in a directory that "
 	           "%s: not followed, as it could lead anywhere (another "
-	           "domain's directory, a system one); put the directory "
-	           "itself there, %sset policy-file to the real path%s%s",
-	           walk_entry(w, name, p, sizeof(p)), shown, whose,
-	           why != DIR_OTHERS_WRITE ? "" : "or ",
-	           why != DIR_OTHERS_WRITE ? ", or run mta-sts-sync as " : "",
-	           why != DIR_OTHERS_WRITE ? who : "");
+	           "domain's directory, a system one); %s",
+	           p, shown, whose, fix);
 	return -1;
 }
 

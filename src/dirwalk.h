@@ -3,8 +3,8 @@
  * others could have put on the way to it. The path is walked one
  * component at a time, each directory opened relative to the one before
  * (openat(2), never following a link by itself), and a symbolic link is
- * followed only where nobody but root or the running user could have
- * made it (dir_trust(), the rule the configuration files' paths are
+ * followed only when it is root's or the running user's, in a directory
+ * that dir_trust() trusts (the rule the configuration files' paths are
  * checked by). What is then done in the directory is done relative to
  * its descriptor: nothing on the way can be swapped for a link meanwhile.
  * The walk (walk_run()) is also the one conf.c takes to the files a run
@@ -28,11 +28,7 @@ enum dir_trust {
 	DIR_TRUSTED,      /* root or the running user (or the group) only */
 	DIR_OTHER_OWNER,  /* it belongs to another user */
 	DIR_OTHERS_WRITE, /* others may write it, and it is not sticky */
-	DIR_LINK_FOREIGN, /* (link_trust()) a link of another user where
-	                     others than the directory's owner may write */
-	DIR_LINK_UNREAD,  /* (link_trust()) a link of another user where
-	                     who may write cannot be told: the directory's
-	                     ACL cannot be read */
+	DIR_LINK_FOREIGN, /* (link_trust()) a link of another user */
 };
 
 /* Whether the entries of the directory st can only be the doing of root
@@ -40,9 +36,9 @@ enum dir_trust {
  * write it, unless it is sticky (as /tmp: only an entry's owner may
  * rename or remove it). Its group is trusted here, as a configuration
  * file's is (older Debian systems have /usr/local/etc group staff and
- * group-writable); a link in a directory its group may write is followed
- * only when root's or the running user's (dir_open_walked()), and a
- * program or a ca-file asks more of the group (conf_trust_check()). */
+ * group-writable); a link in it is followed only when root's or the
+ * running user's (link_trust()), and a program or a ca-file asks more of
+ * the group (conf_trust_check()). */
 enum dir_trust dir_trust(const struct stat *st);
 
 struct acl_who;
@@ -61,19 +57,22 @@ struct acl_who;
 int dir_shared(int dfd, const struct stat *st, struct acl_who *aw);
 
 /*
- * Whether a symbolic link (its status lst) in the directory open as dfd
- * (its status dst) may be followed: nobody but root or the running user
- * could have put it there. The directory is judged by dir_trust(), and
- * where others than its owner may write it (dir_shared(): its group, a
- * user or group its ACL names, or anyone in a sticky one, as /tmp), any
- * of them may add a link: only the link's owner tells, and it must be
- * root or the running user (root's own, as /var/www -> /srv/www, pass;
- * the ACL is read only for a link of another user). Returns DIR_TRUSTED,
- * or why not (DIR_LINK_FOREIGN: the link's owner; DIR_LINK_UNREAD: that
- * too, and the directory's ACL cannot be read).
+ * Whether a symbolic link (its status lst) in a directory (its status
+ * dst) may be followed: nobody but root or the running user could have
+ * put it there. The directory is judged by dir_trust(), and the link's
+ * owner must be root or the running user (root's own, as /var/www ->
+ * /srv/www or Debian's /etc/ssl/certs, pass), whoever may write the
+ * directory: where others may (dir_shared(): its group, a user or group
+ * its ACL names, anyone in a sticky one, as /tmp), any of them may add a
+ * link; where none may now, another user's link was made when they could
+ * (before a chmod o-w, as a refusal advises) or given to them by root. A
+ * link is not followed on the strength of the directory's owner either,
+ * even where the walk trusts that owner with the file (a key in its
+ * owner's directory): the link could lead to a file of root's that its
+ * owner may not read. Returns DIR_TRUSTED, or why not
+ * (DIR_LINK_FOREIGN: the link's owner).
  */
-enum dir_trust link_trust(int dfd, const struct stat *dst,
-                          const struct stat *lst);
+enum dir_trust link_trust(const struct stat *dst, const struct stat *lst);
 
 /*
  * Open the entry name of the directory dfd without following it
@@ -110,9 +109,12 @@ const char *dir_writers_words(int dfd, const struct stat *st, char *out,
                               size_t size);
 
 /* "WORDS, and the link belongs to USER", for a message about a link (its
- * status lst) that link_trust() refuses as DIR_LINK_FOREIGN or
- * DIR_LINK_UNREAD in the directory open as dfd (its status dst), into
- * out (size bytes); WORDS as dir_writers_words() says. Returns out. */
+ * status lst) of another user than root or the running user in the
+ * directory open as dfd (its status dst), into out (size bytes); WORDS as
+ * dir_writers_words() says; where no one else may write the directory
+ * now (dir_shared()), "only root or the user running mta-sts-sync may
+ * write now (mode M), but the link belongs to USER, who may have made it
+ * while others could write there". Returns out. */
 const char *link_foreign_words(int dfd, const struct stat *dst,
                                const struct stat *lst, char *out, size_t size);
 
@@ -202,11 +204,13 @@ struct walk_ops {
 /* A walk under way. */
 struct walk {
 	const struct walk_ops *ops;
-	void *ctx;     /* the caller's, for its hooks */
-	int fd;        /* the directory reached, path-only (-1: none) */
-	int judged;    /* ops->judge passed it */
-	struct buf at; /* its path, links replaced by their
-	                  targets ("" for the working directory) */
+	void *ctx;         /* the caller's, for its hooks */
+	int fd;            /* the directory reached, path-only (-1: none) */
+	int judged;        /* ops->judge passed it */
+	const char *entry; /* the entry of it that ops->judge is asked
+	                      about (its name), while it is */
+	struct buf at;     /* its path, links replaced by their
+	                      targets ("" for the working directory) */
 	char todo[2 * PATH_MAX]; /* what is left, links' targets in front */
 	int links;               /* followed so far */
 	/* what was not walked below fd ("/x/y": missing directories, or a
@@ -240,10 +244,8 @@ const char *walk_entry(const struct walk *w, const char *name, char *out,
 /*
  * Open the directory dir, walked as above: symbolic links of root or
  * the running user followed, one that someone else could have put there
- * refused, naming it, whom its directory belongs to and what to do. In a
- * directory that others than its owner may write (its group, or anyone
- * when it is sticky), only a link of root or the running user is
- * followed: any of them could have made another. With create, missing
+ * refused, naming it, whom its directory or the link belongs to and what
+ * to do. With create, missing
  * directories are made (mode 0755 whatever the umask, set-group-ID kept
  * where the directory above passes it on; by root, in a directory of
  * another user, given that user and group: a try as root must not leave

@@ -4317,18 +4317,21 @@ protected_symlinks_setting(void)
  * could have made another, pointing at a file of theirs. Before, such a
  * link was followed whoever made it (its directory alone was judged),
  * and fs.protected_symlinks, where it is set, stopped only a link in a
- * sticky directory that others may write. Giving a link away needs root:
- * skipped otherwise.
+ * sticky directory that others may write. Nor is another user's link
+ * followed in a directory that only root may write now: it may have been
+ * made before the chmod o-w that a refusal advises (before, it was
+ * followed then). Giving a link away needs root: skipped otherwise.
  */
 static void
 test_foreign_links(void)
 {
-	char want[1024];
+	char want[1024], why[DIAG_MSG_MAX];
+	struct stat st;
 	struct diag d;
 	struct conf *c;
 
 	if (geteuid() != 0) {
-		for (int i = 0; i < 13; i++)
+		for (int i = 0; i < 21; i++)
 			ok(1, "# SKIP not root: cannot give a link away");
 		return;
 	}
@@ -4350,8 +4353,9 @@ test_foreign_links(void)
 	         "directory that its group may write (mode 0775), and the link "
 	         "belongs to nobody (uid 65534): not followed, as whoever made "
 	         "it could point it at another file and make mta-sts-sync run "
-	         "a command (publish-command); name the file by its real path, "
-	         "or, if the link is as it should be, chown -h root %s",
+	         "a command (publish-command); check where it leads: if it is "
+	         "as it should be, chown -h root %s, else replace it or name "
+	         "the file by its real path",
 	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
 	load_fails("fl/gw/n.conf", want,
 	           "another user's link in a directory its group may write");
@@ -4392,13 +4396,135 @@ test_foreign_links(void)
 	           "link belongs to nobody (uid 65534): not followed",
 	           "another user's link in a sticky directory, "
 	           "fs.protected_symlinks as the host has it");
+	/* others may write it: refused for that, with chmod o-w as the
+	 * fix; once that is done, the link another user put there while
+	 * they could is refused still (before, it was followed: the
+	 * advised chmod made the run read a key of that user's) */
+	chmod(tpath("fl/gw"), 0757);
+	load_fails("fl/gw/n.conf", "is writable by others (mode 0757)",
+	           "a link in a directory others may write");
 	chmod(tpath("fl/gw"), 0755);
+	snprintf(want, sizeof(want),
+	         "%s is a symbolic link (to \"../real/z.conf\") in a directory "
+	         "that only root or the user running mta-sts-sync may write "
+	         "now (mode 0755), but the link belongs to nobody (uid "
+	         "65534), who may have made it while others could write "
+	         "there: not followed, as whoever made it could point it at "
+	         "another file and make mta-sts-sync run a command "
+	         "(publish-command); check where it leads: if it is as it "
+	         "should be, chown -h root %s, else replace",
+	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
+	load_fails("fl/gw/n.conf", want,
+	           "another user's link in a directory only root may write "
+	           "now (after chmod o-w)");
+	key_fails(tpath("fl/gw/k.key"), NULL,
+	          "fl/gw/k.key is a symbolic link (to \"../real/k.key\") in a "
+	          "directory that only root or the user running mta-sts-sync "
+	          "may write now (mode 0755), but the link belongs to nobody");
+	/* a program's path too (and a ca-file's: the same walk) */
+	if (stat(tpath("fl/gw/n.conf"), &st) == -1)
+		perror("fl/gw/n.conf");
+	ok(conf_trust_check(tpath("fl/gw/n.conf"), -1, &st, CONF_TRUST_PROGRAM,
+	                    why, sizeof(why)) == -1 &&
+	       strstr(why, "belongs to nobody (uid 65534), who may have made "
+	                   "it while others could write there") != NULL,
+	   "a program through that link is refused: %s", why);
+	diag_init(&d);
+	c = conf_load(tpath("fl/gw/root.conf"), &d);
+	ok(c != NULL, "root's link there loads: %s", d.error);
+	conf_free(c);
+	/* as the advice says, once checked */
+	if (lchown(tpath("fl/gw/n.conf"), 0, 0) == -1)
+		perror("lchown");
 	diag_init(&d);
 	c = conf_load(tpath("fl/gw/n.conf"), &d);
-	ok(c != NULL,
-	   "another user's link in a directory only root may write loads: %s",
-	   d.error);
+	ok(c != NULL, "the link given to root loads: %s", d.error);
 	conf_free(c);
+}
+
+#define ONE_LINE_KEY "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n"
+
+/*
+ * In a directory that others than its owner may add entries to (sticky
+ * and open to all, as /tmp; or its group's), a key file must belong to
+ * root or the running user, as a configuration must: whoever made the
+ * name first owns it (the sticky bit guards only names that exist), and
+ * before, a key of any user there was read. Neither a key nor a
+ * configuration there may have other names: one may be a hard link to
+ * a file of root's that a user chose (fs.protected_hardlinks 0); before,
+ * it was read. In a directory only root may write, another user's key
+ * is still read (root gave it to them). Root only (files given away).
+ */
+static void
+test_shared_dir_files(void)
+{
+	char want[2048], kp[512];
+	struct tsig_key key;
+	struct diag d;
+
+	if (geteuid() != 0) {
+		for (int i = 0; i < 13; i++)
+			ok(1, "# SKIP not root: cannot give a file away");
+		return;
+	}
+	snprintf(kp, sizeof(kp), "%s", tpath("sk/k.key"));
+	mkdir(tpath("sk"), 0755);
+	chmod(tpath("sk"), 01777);
+	write_file("sk/k.key", ONE_LINE_KEY, 0600);
+	if (chown(kp, 65534, 65534) == -1)
+		perror("sk/k.key");
+	snprintf(want, sizeof(want),
+	         "key file %s is in a directory that others may write (mode "
+	         "1777), and belongs to nobody (uid 65534), not to root or to "
+	         "the user running mta-sts-sync (uid 0): any of them could "
+	         "have put a file of theirs there and make mta-sts-sync read "
+	         "another file as its key; if it is the key it should be, "
+	         "chown root %s, or move it to a directory that only root or "
+	         "its owner may write",
+	         kp, kp);
+	key_fails(kp, NULL, want);
+	if (chown(kp, 0, 0) == -1 || link(kp, tpath("sk/k2.key")) == -1)
+		perror("sk/k2.key");
+	snprintf(want, sizeof(want),
+	         "key file %s is in a directory that others may write (mode "
+	         "1777), and it has 2 names (hard links), so it may be another "
+	         "file linked there (a key or a secret of root's, say): remove "
+	         "this name (rm %s) and put the real key file in its place",
+	         kp, kp);
+	key_fails(kp, NULL, want);
+	if (unlink(tpath("sk/k2.key")) == -1)
+		perror("sk/k2.key");
+	diag_init(&d);
+	ok(keyfile_load(kp, NULL, &key, &d) == 0,
+	   "root's key with one name there loads (%s)", d.error);
+	/* a configuration (or an include) with two names there */
+	write_file("sk/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	if (link(tpath("sk/a.conf"), tpath("sk/b.conf")) == -1)
+		perror("sk/b.conf");
+	load_fails("sk/a.conf",
+	           "a.conf is in a directory that others may write (mode "
+	           "1777), and it has 2 names (hard links), so it may be "
+	           "another file linked there",
+	           "a configuration with two names in a sticky directory");
+	/* a group's directory of root's: its members may add entries */
+	mkdir(tpath("gk"), 0755);
+	write_file("gk/k.key", ONE_LINE_KEY, 0600);
+	if (chown(tpath("gk"), 0, 65534) == -1 || chmod(tpath("gk"), 02775) ||
+	    chown(tpath("gk/k.key"), 65534, 65534) == -1)
+		perror("gk");
+	key_fails(tpath("gk/k.key"), NULL,
+	          "is in a directory that its group may write (mode 2775), "
+	          "and belongs to nobody (uid 65534), not to root");
+	/* only root may add entries: root gave the key away */
+	chmod(tpath("gk"), 0755);
+	diag_init(&d);
+	ok(keyfile_load(tpath("gk/k.key"), NULL, &key, &d) == 0,
+	   "another user's key where only root may write loads (%s)", d.error);
+	ok(unlink(tpath("gk/k.key")) == 0 && rmdir(tpath("gk")) == 0 &&
+	       unlink(tpath("sk/a.conf")) == 0 &&
+	       unlink(tpath("sk/b.conf")) == 0 && unlink(kp) == 0 &&
+	       rmdir(tpath("sk")) == 0,
+	   "shared directories removed");
 }
 
 /*
@@ -4413,7 +4539,10 @@ test_foreign_links(void)
  * directory to the key's owner (by uid) or to root: before, it said "not
  * to root or to the user running
  * mta-sts-sync" and only chown root, as if the key's owner could not
- * own it. Root only (files given to another user).
+ * own it. A key of root's there that has another name gets no chown at
+ * all (before, "chown 65534 KEY" gave the directory's owner the file of
+ * root's they may have linked there), but rm and the real key in its
+ * place. Root only (files given to another user).
  */
 static void
 test_key_in_owner_dir(void)
@@ -4427,7 +4556,7 @@ test_key_in_owner_dir(void)
 	write_file("knotlike/k.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	if (geteuid() != 0 || chown(tpath("knotlike"), 65534, 65534) == -1) {
-		for (int i = 0; i < 5; i++)
+		for (int i = 0; i < 8; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 		return;
 	}
@@ -4453,7 +4582,25 @@ test_key_in_owner_dir(void)
 	         user_shown(65533, key, sizeof(key)), kp, tpath("knotlike"),
 	         tpath("knotlike"));
 	key_fails(tpath("knotlike/k.key"), NULL, want);
-	if (chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
+	/* a key of root's with another name: the directory's owner may
+	 * have linked a file of root's there (before, the advice was to
+	 * chown it to them, which gave them that file) */
+	if (chown(tpath("knotlike/k.key"), 0, 0) == -1 ||
+	    link(tpath("knotlike/k.key"), tpath("hl-precious")) == -1)
+		perror("hl-precious");
+	snprintf(want, sizeof(want),
+	         "read another file as its key; it has 2 names (hard links), "
+	         "so it may be another file linked there (a key or a secret "
+	         "of root's, say): remove this name (rm %s) and put the real "
+	         "key file in its place",
+	         kp);
+	key_fails(tpath("knotlike/k.key"), NULL, want);
+	diag_init(&d);
+	ok(keyfile_load(tpath("knotlike/k.key"), NULL, &key_read, &d) == -1 &&
+	       strstr(d.error, "chown") == NULL,
+	   "... and gives no chown: %s", d.error);
+	if (unlink(tpath("hl-precious")) == -1 ||
+	    chown(tpath("knotlike/k.key"), 65534, 65534) == -1)
 		perror("chown");
 	diag_init(&d);
 	memset(&key_read, 0, sizeof(key_read));
@@ -4692,6 +4839,7 @@ test_key_acl(void)
 	           "an included key statement an ACL lets another user read");
 	test_key_acl_runner();
 	test_key_in_owner_dir();
+	test_shared_dir_files();
 }
 
 /* The permission rule for key files and configurations with secrets. */

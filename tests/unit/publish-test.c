@@ -816,12 +816,29 @@ test_hard_links(void)
 /*
  * As root: in a directory of root's that its group may write (a web root
  * of root:www-data, mode 2775), a link of a member of the group is
- * refused, as in a sticky one, and root's is followed (before, the
+ * refused, as in a sticky one, with what to check and do, but not to run
+ * as that member (before, it said so: any member could have made it),
+ * and refused still once only root may write there (before, followed);
+ * root's is followed (before, the
  * directory was trusted whole: any member could point its .well-known at
  * a directory of root's, and a run as root wrote there). A directory made
  * below it keeps the set-group-ID bit it gets there (before, the chmod to
  * 0755 took it off, and what was made below left the group).
  */
+/* With grp's mode set to mode, the link grp/ln of another user is
+ * refused, the message holding want (what: the test's name). */
+static void
+grp_link_refused(mode_t mode, const char *want, const char *what)
+{
+	struct diag d;
+
+	diag_init(&d);
+	ok(chmod("grp", mode) == 0 &&
+	       publish_write("grp/ln/mta-sts.txt", "f", 1, &d) == -1,
+	   "%s: refused", what);
+	like(d.error, want, "%s: saying why", what);
+}
+
 static void
 test_group_links(void)
 {
@@ -843,15 +860,38 @@ test_group_links(void)
 	     "link belongs to ",
 	     "links: ... saying why and whose it is");
 	like(d.error,
-	     "set policy-file to the real path, or run "
-	     "mta-sts-sync as ",
-	     "links: ... and that running as its owner would do");
+	     "; check where it leads: if it is as it should be, chown -h "
+	     "root grp/ln, else replace it, or set policy-file to the real "
+	     "path",
+	     "links: ... and what to do");
+	ok(strstr(d.error, "run mta-sts-sync as") == NULL,
+	   "links: ... but not to run as the link's owner, who may be any "
+	   "member");
 	diag_init(&d);
 	ok(publish_read("grp/ln/mta-sts.txt", &b, &d) == -1 && b.len == 0 &&
 	       strstr(d.error, "grp/ln is a symbolic link") != NULL,
 	   "links: ... by a read too, which reads nothing");
+	/* the group may not write it now: the link may still be of the
+	 * time when it could (before, it was followed then) */
+	grp_link_refused(02755,
+	                 "in a directory that only root or the user running "
+	                 "mta-sts-sync may write now (mode 2755), but the "
+	                 "link belongs to nobody (uid 65534), who may have "
+	                 "made it while others could write there: not "
+	                 "followed",
+	                 "links: a member's, where only root may write now");
+	/* others may write it, and the link is another user's: both to
+	 * mend (before: "chmod o-w would do", which left the link) */
+	grp_link_refused(0757,
+	                 "in a directory that others may write (mode 0757), "
+	                 "and the link belongs to nobody (uid 65534): not "
+	                 "followed, as it could lead anywhere (another "
+	                 "domain's directory, a system one); check where it "
+	                 "leads: if it is as it should be, chown -h root "
+	                 "grp/ln and chmod o-w grp, else replace it",
+	                 "links: another user's where others may write");
 	diag_init(&d);
-	ok(lchown("grp/ln", 0, 0) == 0 &&
+	ok(chmod("grp", 02775) == 0 && lchown("grp/ln", 0, 0) == 0 &&
 	       publish_write("grp/ln/mta-sts.txt", "g", 1, &d) == 0,
 	   "links: root's there is followed (%s)", d.error);
 	diag_init(&d);
@@ -1084,7 +1124,7 @@ test_links(void)
 		       unlink("sticky/ln") == 0 && rmdir("sticky") == 0,
 		   "links: removed (as root)");
 	} else {
-		for (int i = 0; i < 30; i++)
+		for (int i = 0; i < 35; i++)
 			ok(1, "# SKIP not root: cannot give a directory away");
 	}
 	buf_free(&b);
