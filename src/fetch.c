@@ -375,38 +375,61 @@ cert_cn_names_host(X509 *cert, const char *host)
 	                       NULL) == 1;
 }
 
+/* The subjectAltName entry g of type (GEN_DNS or GEN_IPADD), printable,
+ * into name (size bytes); "?" for an IP address of no known length. */
+static void
+cert_name_of(const GENERAL_NAME *g, int type, char *name, size_t size)
+{
+	const ASN1_STRING *v = type == GEN_DNS ? g->d.dNSName : g->d.ip;
+	int len = ASN1_STRING_length(v);
+
+	str_copy(name, size, "?");
+	if (type == GEN_DNS)
+		str_printable((const char *)ASN1_STRING_get0_data(v),
+		              (size_t)len, name, size);
+	else if (len == 4 || len == 16)
+		inet_ntop(len == 4 ? AF_INET : AF_INET6,
+		          ASN1_STRING_get0_data(v), name, (socklen_t)size);
+}
+
 /* The subjectAltName entries of cert of type (GEN_DNS or GEN_IPADD),
- * printable and separated by ", ", into out (size bytes: what does not
- * fit is cut); "" if there is none. Never the subject CN: senders do not
- * use it. */
+ * printable and separated by ", ", into out (size bytes); "" if there is
+ * none. Names are whole: those that do not fit are left out, and said
+ * to be by a last ", ..." (or "..." alone). Never the subject CN:
+ * senders do not use it. */
 static void
 cert_describe(X509 *cert, int type, char *out, size_t size)
 {
 	GENERAL_NAMES *gens =
 	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	size_t o = 0;
+	size_t o = 0, kept = 0; /* kept: the names with room for ", ..." */
+	int cut = 0;
 
 	out[0] = '\0';
 	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const ASN1_STRING *v = type == GEN_DNS ? g->d.dNSName : g->d.ip;
-		char name[128] = "?";
+		char name[128];
+		size_t n;
 
-		if (g->type != type || o >= size)
+		if (g->type != type)
 			continue;
-		if (type == GEN_DNS)
-			str_printable((const char *)ASN1_STRING_get0_data(v),
-			              (size_t)ASN1_STRING_length(v), name,
-			              sizeof(name));
-		else if (ASN1_STRING_length(v) == 4 ||
-		         ASN1_STRING_length(v) == 16)
-			inet_ntop(ASN1_STRING_length(v) == 4 ? AF_INET
-			                                     : AF_INET6,
-			          ASN1_STRING_get0_data(v), name, sizeof(name));
-		o += (size_t)snprintf(out + o, size - o, "%s%s",
-		                      o > 0 ? ", " : "", name);
+		cert_name_of(g, type, name, sizeof(name));
+		n = strlen(name) + (o > 0 ? 2 : 0);
+		if (o + n >= size) {
+			cut = 1;
+			break;
+		}
+		snprintf(out + o, size - o, "%s%s", o > 0 ? ", " : "", name);
+		o += n;
+		if (o + strlen(", ...") < size)
+			kept = o;
 	}
 	GENERAL_NAMES_free(gens);
+	if (cut)
+		snprintf(out + kept, size - kept, "%s",
+		         kept > 0   ? ", ..."
+		         : size > 3 ? "..."
+		                    : "");
 }
 
 /* The notAfter of cert, or 0 if it cannot be read. */
@@ -537,11 +560,23 @@ host_too_long(const char *host, char *why, size_t size)
 		n--;
 	if (n <= FETCH_HOST_MAX)
 		return 0;
+	/* an IDN host (libcurl keeps its UTF-8): whole characters */
 	snprintf(why, size,
-	         "the URL's host %.48s... is %zu characters long, more than "
+	         "the URL's host %.*s... is %zu characters long, more than "
 	         "the %u of a DNS name",
-	         host, n, FETCH_HOST_MAX);
+	         (int)text_utf8_head(host, 48), host, n, FETCH_HOST_MAX);
 	return 1;
+}
+
+/* Whether host, a URL's as libcurl reads it, holds a control character
+ * (libcurl decodes "%7F" in a host): no name to look up. */
+static int
+host_has_control(const char *host)
+{
+	for (; *host != '\0'; host++)
+		if ((unsigned char)*host < 0x20 || *host == 0x7f)
+			return 1;
+	return 0;
 }
 
 int
@@ -551,10 +586,11 @@ fetch_url_host_check(const char *url, struct diag *d)
 	char *host = NULL, why[160];
 	int rc = 0;
 
-	/* a URL that libcurl cannot read is refused when it is fetched */
+	/* a URL that libcurl cannot read, or whose host holds a control
+	 * character, is refused when it is fetched */
 	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    host_too_long(host, why, sizeof(why))) {
+	    !host_has_control(host) && host_too_long(host, why, sizeof(why))) {
 		diag_error(d, "%s", why);
 		rc = -1;
 	}
@@ -572,7 +608,7 @@ static int
 xfer_parse_url(struct xfer *x, const char *url)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, why[160];
+	char *scheme = NULL, *host = NULL, *port = NULL, why[160], shown[320];
 	int rc = -1;
 
 	if (u == NULL) {
@@ -581,8 +617,12 @@ xfer_parse_url(struct xfer *x, const char *url)
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		result_error(&x->job->result, "not a valid URL: %s", url);
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host_has_control(host)) {
+		/* libcurl refuses a URL with a control character in it */
+		result_error(
+		    &x->job->result, "not a valid URL: %s",
+		    str_printable(url, strlen(url), shown, sizeof(shown)));
 	} else if (ascii_casecmp(scheme, "https") != 0) {
 		result_error(&x->job->result,
 		             "%s:// URL refused: policies are fetched over "

@@ -559,6 +559,18 @@ text_mark_cut(char *out, size_t len, size_t keep)
 	memcpy(out + end, TEXT_CUT_MARK, mark + 1);
 }
 
+size_t
+text_utf8_head(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n < max)
+		return n;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 int
 text_vformat(char *out, size_t len, const char *fmt, va_list ap)
 {
