@@ -49,18 +49,11 @@
 
 #include <openssl/x509.h>
 
+#include "text-checks.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define BASE_URL "https://mta-sts.example.com/.well-known/mta-sts.txt"
-
-/* No byte of s is a control character (C0 or DEL). */
-static void
-check_no_controls(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			abort();
-}
 
 /* Is each byte of s a printable ASCII character? */
 static int
@@ -70,48 +63,6 @@ printable_ascii(const char *s)
 		if (*s < 0x20 || *s > 0x7e)
 			return 0;
 	return 1;
-}
-
-/* Is s valid UTF-8 (no sequence cut, none overlong or past U+10FFFF,
- * no surrogate)? */
-static int
-utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0') {
-		int n = *p < 0x80                  ? 0
-		        : *p >= 0xC2 && *p <= 0xDF ? 1
-		        : (*p & 0xF0) == 0xE0      ? 2
-		        : *p >= 0xF0 && *p <= 0xF4 ? 3
-		                                   : -1;
-		unsigned cp = n == 1 ? *p & 0x1F : n == 2 ? *p & 0x0F : *p & 7;
-
-		if (n < 0)
-			return 0;
-		for (int i = 1; i <= n; i++) {
-			if ((p[i] & 0xC0) != 0x80)
-				return 0;
-			cp = cp << 6 | (p[i] & 0x3F);
-		}
-		if ((n == 2 &&
-		     (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-		    (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
-			return 0;
-		p += n + 1;
-	}
-	return 1;
-}
-
-/* An error message e holds no control character, and is valid UTF-8
- * when what it was made of was (from_utf8): a cut (text_vformat())
- * never splits a sequence. */
-static void
-check_error(const char *e, int from_utf8)
-{
-	check_no_controls(e);
-	if (from_utf8 && !utf8_valid(e))
-		abort();
 }
 
 /* The HTTP status of a status line ("HTTP/1.1 404 ..."), or 0. */
