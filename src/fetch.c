@@ -1457,6 +1457,9 @@ curl_error_words(struct xfer *x, CURLcode rc, const struct xfer_facts *f,
 {
 	char hint[DIAG_MSG_MAX];
 
+	/* libcurl cuts its words at CURL_ERROR_SIZE bytes, maybe inside a
+	 * character of an IDN host it names */
+	text_utf8_trim(x->errbuf);
 	if (xfer_cut_error(x, rc, f, r) == 0)
 		return;
 	switch (rc) {

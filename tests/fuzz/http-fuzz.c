@@ -313,8 +313,8 @@ fuzz_fail(CURL *curl, const char *buf, size_t len)
 	for (char *c = x.errbuf; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
-	/* cut to its size, the words may end inside a UTF-8 sequence */
-	utf8 = utf8_valid(x.errbuf);
+	/* cut to its size as libcurl cuts them: maybe inside a character */
+	utf8 = utf8_valid(words);
 	if (xfer_parse_url(&x, url) == 0 && p <= end) {
 		p += feed_head(&x, p, (size_t)(end - p), 1);
 		/* libcurl decodes a "%8F" in a host: other bytes than typed */
