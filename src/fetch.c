@@ -717,7 +717,8 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 /* Keep the reason phrase of a status line ("HTTP/1.1 404 Not Found")
- * for messages; a new status line also forgets an earlier Location. */
+ * for messages, printable, and marked "..." where one too long for
+ * x->reason is cut; a new status line also forgets an earlier Location. */
 static void
 header_status(struct xfer *x, const char *data, size_t len)
 {
@@ -733,6 +734,8 @@ header_status(struct xfer *x, const char *data, size_t len)
 
 		x->reason[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
+	if (i < len && data[i] != '\r' && data[i] != '\n')
+		memcpy(x->reason + n - 3, "...", 3);
 	x->reason[n] = '\0';
 	free(x->location);
 	x->location = NULL;

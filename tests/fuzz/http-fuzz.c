@@ -99,6 +99,30 @@ content_type_of(const char *line, size_t len)
 	return xstrndup(line + n, len - n);
 }
 
+/* The reason phrase kept of a status line (len bytes) is all of it, or
+ * a head of it marked "..." when it does not fit. */
+static void
+check_reason(const struct xfer *x, const char *line, size_t len)
+{
+	size_t i = 0, n, kept = strlen(x->reason);
+	int spaces = 0;
+
+	while (i < len && spaces < 2)
+		if (line[i++] == ' ')
+			spaces++;
+	n = len - i;
+	while (n > 0 && (line[i + n - 1] == '\r' || line[i + n - 1] == '\n'))
+		n--;
+	if (memchr(line + i, '\r', n) != NULL)
+		n = (size_t)((const char *)memchr(line + i, '\r', n) -
+		             (line + i));
+	if (n < sizeof(x->reason)
+	        ? kept != n
+	        : kept != sizeof(x->reason) - 1 ||
+	              strcmp(x->reason + kept - 3, "...") != 0)
+		abort();
+}
+
 /* What on_header() kept in x is within its bounds (a Location ends
  * with no line end, unless a NUL byte cut it before). */
 static void
@@ -172,6 +196,7 @@ feed_head(struct xfer *x, const char *buf, size_t len, int to_blank)
 		check_kept(x, memchr(buf, '\0', off + n) != NULL);
 		if (n >= 5 && memcmp(buf + off, "HTTP/", 5) == 0) {
 			r->status = status_of(buf + off, n);
+			check_reason(x, buf + off, n);
 			free(r->content_type);
 			r->content_type = NULL;
 		}
