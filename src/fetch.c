@@ -79,6 +79,17 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* What libcurl tells of a transfer that failed, read once
+ * (xfer_facts_read()) for the message builders (curl_error_words()):
+ * plain values, so that the fuzz target can try each combination. */
+struct xfer_facts {
+	long os_errno;      /* the socket's errno, or 0 */
+	long verify_result; /* OpenSSL's verdict on the certificate */
+	curl_off_t size;    /* the Content-Length, -1 if none came */
+	int connected;      /* the TCP connection was made */
+	int tls_done;       /* the TLS handshake ended */
+};
+
 /*
  * Set once by fetch_global_init().
  *
@@ -364,38 +375,61 @@ cert_cn_names_host(X509 *cert, const char *host)
 	                       NULL) == 1;
 }
 
+/* The subjectAltName entry g of type (GEN_DNS or GEN_IPADD), printable,
+ * into name (size bytes); "?" for an IP address of no known length. */
+static void
+cert_name_of(const GENERAL_NAME *g, int type, char *name, size_t size)
+{
+	const ASN1_STRING *v = type == GEN_DNS ? g->d.dNSName : g->d.ip;
+	int len = ASN1_STRING_length(v);
+
+	str_copy(name, size, "?");
+	if (type == GEN_DNS)
+		str_printable((const char *)ASN1_STRING_get0_data(v),
+		              (size_t)len, name, size);
+	else if (len == 4 || len == 16)
+		inet_ntop(len == 4 ? AF_INET : AF_INET6,
+		          ASN1_STRING_get0_data(v), name, (socklen_t)size);
+}
+
 /* The subjectAltName entries of cert of type (GEN_DNS or GEN_IPADD),
- * printable and separated by ", ", into out (size bytes: what does not
- * fit is cut); "" if there is none. Never the subject CN: senders do not
- * use it. */
+ * printable and separated by ", ", into out (size bytes); "" if there is
+ * none. Names are whole: those that do not fit are left out, and said
+ * to be by a last ", ..." (or "..." alone). Never the subject CN:
+ * senders do not use it. */
 static void
 cert_describe(X509 *cert, int type, char *out, size_t size)
 {
 	GENERAL_NAMES *gens =
 	    X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	size_t o = 0;
+	size_t o = 0, kept = 0; /* kept: the names with room for ", ..." */
+	int cut = 0;
 
 	out[0] = '\0';
 	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
 		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const ASN1_STRING *v = type == GEN_DNS ? g->d.dNSName : g->d.ip;
-		char name[128] = "?";
+		char name[128];
+		size_t n;
 
-		if (g->type != type || o >= size)
+		if (g->type != type)
 			continue;
-		if (type == GEN_DNS)
-			str_printable((const char *)ASN1_STRING_get0_data(v),
-			              (size_t)ASN1_STRING_length(v), name,
-			              sizeof(name));
-		else if (ASN1_STRING_length(v) == 4 ||
-		         ASN1_STRING_length(v) == 16)
-			inet_ntop(ASN1_STRING_length(v) == 4 ? AF_INET
-			                                     : AF_INET6,
-			          ASN1_STRING_get0_data(v), name, sizeof(name));
-		o += (size_t)snprintf(out + o, size - o, "%s%s",
-		                      o > 0 ? ", " : "", name);
+		cert_name_of(g, type, name, sizeof(name));
+		n = strlen(name) + (o > 0 ? 2 : 0);
+		if (o + n >= size) {
+			cut = 1;
+			break;
+		}
+		snprintf(out + o, size - o, "%s%s", o > 0 ? ", " : "", name);
+		o += n;
+		if (o + strlen(", ...") < size)
+			kept = o;
 	}
 	GENERAL_NAMES_free(gens);
+	if (cut)
+		snprintf(out + kept, size - kept, "%s",
+		         kept > 0   ? ", ..."
+		         : size > 3 ? "..."
+		                    : "");
 }
 
 /* The notAfter of cert, or 0 if it cannot be read. */
@@ -526,11 +560,23 @@ host_too_long(const char *host, char *why, size_t size)
 		n--;
 	if (n <= FETCH_HOST_MAX)
 		return 0;
+	/* an IDN host (libcurl keeps its UTF-8): whole characters */
 	snprintf(why, size,
-	         "the URL's host %.48s... is %zu characters long, more than "
+	         "the URL's host %.*s... is %zu characters long, more than "
 	         "the %u of a DNS name",
-	         host, n, FETCH_HOST_MAX);
+	         (int)text_utf8_head(host, 48), host, n, FETCH_HOST_MAX);
 	return 1;
+}
+
+/* Whether host, a URL's as libcurl reads it, holds a control character
+ * (libcurl decodes "%7F" in a host): no name to look up. */
+static int
+host_has_control(const char *host)
+{
+	for (; *host != '\0'; host++)
+		if ((unsigned char)*host < 0x20 || *host == 0x7f)
+			return 1;
+	return 0;
 }
 
 int
@@ -540,10 +586,11 @@ fetch_url_host_check(const char *url, struct diag *d)
 	char *host = NULL, why[160];
 	int rc = 0;
 
-	/* a URL that libcurl cannot read is refused when it is fetched */
+	/* a URL that libcurl cannot read, or whose host holds a control
+	 * character, is refused when it is fetched */
 	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    host_too_long(host, why, sizeof(why))) {
+	    !host_has_control(host) && host_too_long(host, why, sizeof(why))) {
 		diag_error(d, "%s", why);
 		rc = -1;
 	}
@@ -561,7 +608,7 @@ static int
 xfer_parse_url(struct xfer *x, const char *url)
 {
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL, *port = NULL, why[160];
+	char *scheme = NULL, *host = NULL, *port = NULL, why[160], shown[320];
 	int rc = -1;
 
 	if (u == NULL) {
@@ -570,8 +617,12 @@ xfer_parse_url(struct xfer *x, const char *url)
 	}
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		result_error(&x->job->result, "not a valid URL: %s", url);
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    host_has_control(host)) {
+		/* libcurl refuses a URL with a control character in it */
+		result_error(
+		    &x->job->result, "not a valid URL: %s",
+		    str_printable(url, strlen(url), shown, sizeof(shown)));
 	} else if (ascii_casecmp(scheme, "https") != 0) {
 		result_error(&x->job->result,
 		             "%s:// URL refused: policies are fetched over "
@@ -616,6 +667,15 @@ content_type_ok(const char *ct)
 	return fetch_media_type_is(ct, "text/plain");
 }
 
+/* Whether a body is read after a head of status and Content-Type ct
+ * (xfer_check_head()). */
+static int
+head_wanted(long status, const char *ct)
+{
+	return status == 200 &&
+	       (content_type_ok(ct) || fetch_media_type_is(ct, "text/html"));
+}
+
 /* At the first body byte: refuse a status other than 200 or a wrong
  * Content-Type now rather than after downloading an error page. A 200
  * text/html body is read all the same (up to POLICY_MAX_SIZE): it may be
@@ -629,8 +689,7 @@ xfer_check_head(struct xfer *x)
 
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_TYPE, &ct);
-	if (status != 200 ||
-	    !(content_type_ok(ct) || fetch_media_type_is(ct, "text/html"))) {
+	if (!head_wanted(status, ct)) {
 		x->abort = ABORT_HEAD;
 		return -1;
 	}
@@ -658,7 +717,8 @@ on_body(char *data, size_t size, size_t nmemb, void *userdata)
 }
 
 /* Keep the reason phrase of a status line ("HTTP/1.1 404 Not Found")
- * for messages; a new status line also forgets an earlier Location. */
+ * for messages, printable, and marked "..." where one too long for
+ * x->reason is cut; a new status line also forgets an earlier Location. */
 static void
 header_status(struct xfer *x, const char *data, size_t len)
 {
@@ -674,6 +734,8 @@ header_status(struct xfer *x, const char *data, size_t len)
 
 		x->reason[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
 	}
+	if (i < len && data[i] != '\r' && data[i] != '\n')
+		memcpy(x->reason + n - 3, "...", 3);
 	x->reason[n] = '\0';
 	free(x->location);
 	x->location = NULL;
@@ -1074,10 +1136,11 @@ xfer_check_certinfo(struct xfer *x, struct fetch_result *r)
 }
 
 /* Describe a TLS verification failure: the X.509 reason when OpenSSL
- * gave one, else a host name mismatch (cert_name_error()); with the end of
- * validity of an expired certificate, when the handshake saw it. */
+ * gave one (v, its verdict), else a host name mismatch
+ * (cert_name_error()); with the end of validity of an expired
+ * certificate, when the handshake saw it. */
 static void
-xfer_tls_error(struct xfer *x, struct fetch_result *r)
+xfer_tls_error(struct xfer *x, long v, struct fetch_result *r)
 {
 	/* on_verify() keeps it; else libcurl's chain information may have it */
 	X509 *own = x->peer == NULL && want_certinfo ? certinfo_peer(x) : NULL;
@@ -1085,9 +1148,7 @@ xfer_tls_error(struct xfer *x, struct fetch_result *r)
 	time_t not_after = cert != NULL ? cert_not_after(cert) : 0;
 	char what[64] = "";
 	struct tm tm;
-	long v = 0;
 
-	curl_easy_getinfo(x->curl, CURLINFO_SSL_VERIFYRESULT, &v);
 	if (strstr(x->errbuf, "host name") != NULL ||
 	    v == X509_V_ERR_HOSTNAME_MISMATCH) {
 		cert_name_error(x, cert, r);
@@ -1105,13 +1166,11 @@ xfer_tls_error(struct xfer *x, struct fetch_result *r)
 	X509_free(own);
 }
 
-/* Describe a failed connection, by the system error behind it. */
+/* Describe a failed connection, by the system error behind it (err,
+ * or 0). */
 static void
-xfer_connect_error(struct xfer *x, struct fetch_result *r)
+xfer_connect_error(const struct xfer *x, long err, struct fetch_result *r)
 {
-	long err = 0;
-
-	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
 	if (err == ECONNREFUSED) {
 		r->fail = FETCH_FAIL_REFUSED;
 		result_error(r, "connection to %s port %s refused", x->host,
@@ -1232,20 +1291,6 @@ timeout_words(const struct xfer *x, struct fetch_result *r, int connected,
 		             hint);
 }
 
-/* Describe a transfer that ran out of time, from what libcurl and the
- * callbacks saw of it (timeout_words()). */
-static void
-xfer_timeout_error(struct xfer *x, struct fetch_result *r)
-{
-	double tcp = 0, tls = 0;
-	curl_off_t size = -1;
-
-	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &tcp);
-	curl_easy_getinfo(x->curl, CURLINFO_APPCONNECT_TIME, &tls);
-	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
-	timeout_words(x, r, x->tcp_done || tcp > 0, tls > 0, size);
-}
-
 /* libcurl's words of a failed handshake (text) without the host and
  * port they may end with (" in connection to H:P"), into out (size
  * bytes): a host named mta-sts.redalert.example is no TLS alert. */
@@ -1309,22 +1354,21 @@ fetch_handshake_kind(const char *text, long os_errno)
 	                      os_errno);
 }
 
-/* Describe a failed TLS handshake (rc) by its kind (handshake_kind(),
- * judged on libcurl's words cut once of the host and port): one cut by
- * its connection in words of our own (libcurl's name the host twice and
- * mean nothing to an operator), any other as the port's
- * (FETCH_FAIL_TLS) with the TLS library's reason. */
+/* Describe a failed TLS handshake (rc; err, the socket's errno or 0) by
+ * its kind (handshake_kind(), judged on libcurl's words cut once of the
+ * host and port): one cut by its connection in words of our own
+ * (libcurl's name the host twice and mean nothing to an operator), any
+ * other as the port's (FETCH_FAIL_TLS) with the TLS library's reason. */
 static void
-xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+xfer_handshake_error(struct xfer *x, CURLcode rc, long err,
+                     struct fetch_result *r)
 {
 	size_t n = strlen(x->errbuf);
 	char words[CURL_ERROR_SIZE];
-	long err = 0;
 
 	/* libcurl may end its words with a blank */
 	while (n > 0 && x->errbuf[n - 1] == ' ')
 		x->errbuf[--n] = '\0';
-	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
 	handshake_words(x->errbuf, words, sizeof(words));
 	r->fail = handshake_kind(words, err);
 	if (r->fail == FETCH_FAIL_CUT)
@@ -1347,23 +1391,23 @@ xfer_handshake_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
  * at all, a body cut short): a web server restarting or stopping in the
  * middle of a response, a proxy whose backend went away. Such a cut is
  * FETCH_FAIL_CUT, retried as one in the handshake is, and said in words
- * of our own: where it happened, what of the response came. Returns 0,
- * or -1 (r untouched) for another failure, or one of those codes
- * without the evidence of a cut (a TLS alert after the handshake, a
- * network error), which keeps libcurl's words.
+ * of our own: where it happened, what of the response came (f->size:
+ * its Content-Length). Returns 0, or -1 (r untouched) for another
+ * failure, or one of those codes without the evidence of a cut (a TLS
+ * alert after the handshake, a network error), which keeps libcurl's
+ * words.
  */
 static int
-xfer_cut_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+xfer_cut_error(const struct xfer *x, CURLcode rc, const struct xfer_facts *f,
+               struct fetch_result *r)
 {
 	const char *how = NULL;
 	char of[48] = "";
-	curl_off_t size = -1;
-	long err = 0;
+	long err = f->os_errno;
 
 	if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR &&
 	    rc != CURLE_GOT_NOTHING && rc != CURLE_PARTIAL_FILE)
 		return -1;
-	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &err);
 	if (err == ECONNRESET || strstr(x->errbuf, "reset") != NULL)
 		how = "reset";
 	else if (rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE ||
@@ -1374,9 +1418,8 @@ xfer_cut_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 	if (how == NULL)
 		return -1;
 	r->fail = FETCH_FAIL_CUT;
-	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &size);
-	if (size >= 0)
-		snprintf(of, sizeof(of), " of %lld", (long long)size);
+	if (f->size >= 0)
+		snprintf(of, sizeof(of), " of %lld", (long long)f->size);
 	if (r->status == 0)
 		result_error(r,
 		             "the connection to %s port %s was %s after the "
@@ -1390,13 +1433,37 @@ xfer_cut_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 	return 0;
 }
 
-/* Turn a libcurl failure into words. */
+/* What libcurl tells of x's failed transfer, into f. */
 static void
-xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+xfer_facts_read(struct xfer *x, struct xfer_facts *f)
+{
+	double tcp = 0, tls = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->size = -1;
+	curl_easy_getinfo(x->curl, CURLINFO_OS_ERRNO, &f->os_errno);
+	curl_easy_getinfo(x->curl, CURLINFO_SSL_VERIFYRESULT,
+	                  &f->verify_result);
+	curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+	                  &f->size);
+	curl_easy_getinfo(x->curl, CURLINFO_CONNECT_TIME, &tcp);
+	curl_easy_getinfo(x->curl, CURLINFO_APPCONNECT_TIME, &tls);
+	f->connected = x->tcp_done || tcp > 0;
+	f->tls_done = tls > 0;
+}
+
+/* Turn a libcurl failure (rc) into words, from what libcurl told of it
+ * (f) and what the callbacks kept in x. */
+static void
+curl_error_words(struct xfer *x, CURLcode rc, const struct xfer_facts *f,
+                 struct fetch_result *r)
 {
 	char hint[DIAG_MSG_MAX];
 
-	if (xfer_cut_error(x, rc, r) == 0)
+	/* libcurl cuts its words at CURL_ERROR_SIZE bytes, maybe inside a
+	 * character of an IDN host it names */
+	text_utf8_trim(x->errbuf);
+	if (xfer_cut_error(x, rc, f, r) == 0)
 		return;
 	switch (rc) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -1404,20 +1471,20 @@ xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		result_error(r, "cannot resolve %s%s", x->host, hint);
 		break;
 	case CURLE_COULDNT_CONNECT:
-		xfer_connect_error(x, r);
+		xfer_connect_error(x, f->os_errno, r);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		xfer_timeout_error(x, r);
+		timeout_words(x, r, f->connected, f->tls_done, f->size);
 		break;
 	case CURLE_PEER_FAILED_VERIFICATION:
 #if LIBCURL_VERSION_NUM < 0x073e00
 	case CURLE_SSL_CACERT:
 #endif
 		r->fail = FETCH_FAIL_CERT;
-		xfer_tls_error(x, r);
+		xfer_tls_error(x, f->verify_result, r);
 		break;
 	case CURLE_SSL_CONNECT_ERROR:
-		xfer_handshake_error(x, rc, r);
+		xfer_handshake_error(x, rc, f->os_errno, r);
 		break;
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		result_error(r, "only https is allowed (RFC 8461 section 3.3)");
@@ -1426,6 +1493,16 @@ xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
 		result_error(r, "%s: %s", x->host,
 		             x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
 	}
+}
+
+/* Turn x's failed transfer (rc) into words (curl_error_words()). */
+static void
+xfer_curl_error(struct xfer *x, CURLcode rc, struct fetch_result *r)
+{
+	struct xfer_facts f;
+
+	xfer_facts_read(x, &f);
+	curl_error_words(x, rc, &f, r);
 }
 
 /* The standard reason phrase of an HTTP status, for responses that carry

@@ -559,6 +559,33 @@ text_mark_cut(char *out, size_t len, size_t keep)
 	memcpy(out + end, TEXT_CUT_MARK, mark + 1);
 }
 
+void
+text_utf8_trim(char *s)
+{
+	size_t n = strlen(s), i = n;
+	unsigned char c;
+
+	/* i - 1: the last byte that continues no sequence */
+	while (i > 0 && n - i < 3 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0 || (c = (unsigned char)s[i - 1]) < 0xC0)
+		return;
+	if (n - (i - 1) < (c >= 0xF0 ? 4u : c >= 0xE0 ? 3u : 2u))
+		s[i - 1] = '\0';
+}
+
+size_t
+text_utf8_head(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n < max)
+		return n;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
 int
 text_vformat(char *out, size_t len, const char *fmt, va_list ap)
 {

@@ -209,6 +209,13 @@ int text_vformat(char *out, size_t len, const char *fmt, va_list ap)
  * keep bytes whole (nothing is marked when the mark does not fit after
  * them). */
 void text_mark_cut(char *out, size_t len, size_t keep);
+/* End s before a UTF-8 sequence its end cut short (a text another cut
+ * at a byte count, as libcurl its words at CURL_ERROR_SIZE). */
+void text_utf8_trim(char *s);
+/* How many of the first max bytes of the string s to show so that no
+ * UTF-8 sequence is cut: its length if that is shorter, else max less
+ * the start of a sequence that the byte after them continues. */
+size_t text_utf8_head(const char *s, size_t max);
 /* Put the formatted reason into out (len bytes, NUL-terminated) unless it
  * holds one already: the first reason wins. diag_error() does this for
  * a struct diag; these serve a step that reports an error only. */

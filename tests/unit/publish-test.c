@@ -1803,6 +1803,38 @@ test_fetch_refusals(void)
 }
 
 /*
+ * The URL checks say a host whole: the head of a host too long is whole
+ * UTF-8 characters (an IDN host, which libcurl keeps in UTF-8: its 48th
+ * byte starts an 'ä' here), and a host that libcurl decodes to a control
+ * character ("%7F") is not a valid URL, its text shown as typed.
+ */
+static void
+test_fetch_url_hosts(void)
+{
+	char url[512], head[128];
+	struct fetch_result r;
+	struct diag d;
+	size_t o = 0, h = 0;
+
+	o += (size_t)snprintf(url, sizeof(url), "https://a");
+	h += (size_t)snprintf(head, sizeof(head), "host a");
+	for (int i = 0; i < 150; i++)
+		o += (size_t)snprintf(url + o, sizeof(url) - o, "\xC3\xA4");
+	for (int i = 0; i < 23; i++)
+		h += (size_t)snprintf(head + h, sizeof(head) - h, "\xC3\xA4");
+	snprintf(url + o, sizeof(url) - o, "/x");
+	snprintf(head + h, sizeof(head) - h, "... is 301 characters");
+	diag_init(&d);
+	ok(fetch_url_host_check(url, &d) == -1, "url host: IDN too long");
+	like(d.error, head, "url host: its head in whole characters");
+	ok(fetch_url("https://mta-sts.exa%7Fmple.com/x", NULL, &r) == -1,
+	   "url host: %%7F refused");
+	is_str(r.error, "not a valid URL: https://mta-sts.exa%7Fmple.com/x",
+	       "url host: %%7F is no valid URL, shown as typed");
+	fetch_result_free(&r);
+}
+
+/*
  * fetch_handshake_kind() on the words of each libcurl generation: only
  * a reason from the TLS library (an alert, not TLS) is the port's
  * configuration; a reset or a close is retried, whatever the words.
@@ -2666,6 +2698,7 @@ main(void)
 	test_program_swapped();
 	test_program_gone();
 	test_fetch_refusals();
+	test_fetch_url_hosts();
 	test_handshake_kind();
 	test_media_type();
 	test_verify();

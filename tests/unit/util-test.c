@@ -106,6 +106,38 @@ test_cut(void)
 	is_str(d.error, "short enough", "a message that fits is not marked");
 }
 
+/* A text another cut at a byte count ends before the character it cut
+ * (text_utf8_trim(): libcurl's words), and a head of a text shown is
+ * whole characters (text_utf8_head()). */
+static void
+test_utf8_cuts(void)
+{
+	static const struct {
+		const char *in, *want;
+	} trims[] = {
+	    {"ab\xC3", "ab"},
+	    {"ab\xC3\xA4", "ab\xC3\xA4"},
+	    {"ab\xE2\x82", "ab"},
+	    {"ab\xE2\x82\xAC", "ab\xE2\x82\xAC"},
+	    {"ab\xF0\x9F\x98", "ab"},
+	    {"ab\xF0\x9F\x98\x80", "ab\xF0\x9F\x98\x80"},
+	    {"\xA4\xA4", "\xA4\xA4"},
+	    {"", ""},
+	};
+	char s[16];
+
+	for (size_t i = 0; i < sizeof(trims) / sizeof(trims[0]); i++) {
+		str_copy(s, sizeof(s), trims[i].in);
+		text_utf8_trim(s);
+		ok(strcmp(s, trims[i].want) == 0,
+		   "utf8 trim %zu: %zu bytes left", i, strlen(s));
+	}
+	ok(text_utf8_head("a\xC3\xA4\xC3\xA4", 2) == 1,
+	   "utf8 head: not inside the first character");
+	ok(text_utf8_head("a\xC3\xA4\xC3\xA4", 3) == 3, "utf8 head: after it");
+	ok(text_utf8_head("ab", 48) == 2, "utf8 head: a shorter text whole");
+}
+
 /* What the log writes for a message that quotes control bytes (as a
  * server's header may hold), read back from a file standing for stderr. */
 static void
@@ -396,6 +428,7 @@ main(void)
 	test_name_under();
 	test_append();
 	test_cut();
+	test_utf8_cuts();
 	test_log_clean();
 	return done_testing();
 }
