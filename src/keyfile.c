@@ -314,6 +314,51 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	return buf;
 }
 
+/* For the setfacl -x ... -m of a key's POSIX ACL (aw), which takes out
+ * the entries its mask hides too: " (its mask hides user A (uid N) ...
+ * now, which ...)", appended to b, so that they are not taken for a
+ * mistake. Returns 0, or -1 when b cannot hold it all. */
+static int
+masked_words(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	return buf_puts(b, " (its mask hides ") | acl_masked_shown(aw, ps, b) |
+	       buf_puts(b, " now, which the mask -m sets anew would let at "
+	                   "it)");
+}
+
+/* keyfile_fix_words()'s advice in words, for commands that do not fit
+ * (or entries too many to be kept), into buf (size bytes): of aw, named
+ * (other users' entries that may), posix (a POSIX ACL), chmod (its
+ * group's or others' access is to go too). */
+static void
+fix_in_words(const struct acl_who *aw, int named, int posix, int chmod,
+             char *buf, size_t size)
+{
+	/* a mask set anew (setfacl -m) would unmask them */
+	int masked = posix && chmod && aw->masked_count > 0;
+
+	snprintf(buf, size, "%s%s%s%s%s",
+	         aw->nfs4 && named ? "remove the entries its NFSv4 ACL gives "
+	                             "other users and groups (nfs4_getfacl "
+	                             "lists them; nfs4_setfacl -x)"
+	         : named           ? "remove the entries its ACL gives other "
+	                             "users and groups"
+	                           : "",
+	         !masked ? ""
+	         : named ? ", and those its mask hides now"
+	                 : "remove the entries its mask hides now",
+	         masked ? " (the mask setfacl -m sets anew would let them "
+	                  "at it; getfacl lists them; setfacl -x)"
+	         : named && !aw->nfs4 ? " (getfacl lists them; setfacl -x)"
+	                              : "",
+	         (named || masked) && chmod ? ", then " : "",
+	         !chmod  ? ""
+	         : posix ? "take its group's and others' access away "
+	                   "with setfacl -m g::-,o::- (chmod would only "
+	                   "narrow its ACL's mask)"
+	                 : "chmod 600 it");
+}
+
 const char *
 keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
                   size_t size)
@@ -336,30 +381,19 @@ keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	chmod = aw.group || (mode & 007) != 0 || rc != 0 || !aw.named;
 	rc = 0;
 	buf_init(&b, size - 1);
-	if (posix)
+	/* all the entries, or none (rc -1: words): those left out of -x
+	 * would be let at it by the mask -m sets anew */
+	if (posix) {
 		rc |=
 		    acl_remove_command(&aw, chmod ? "g::-,o::-" : NULL, ps, &b);
-	else if (named)
+		if (chmod && aw.masked_count > 0)
+			rc |= masked_words(&aw, ps, &b);
+	} else if (named)
 		rc |= acl_remove_command(&aw, NULL, ps, &b);
 	if (chmod && !posix)
 		rc |= buf_printf(&b, "%schmod 600 %s", named ? "; " : "", ps);
 	if (rc != 0) /* no command cut short: words instead */
-		snprintf(buf, size, "%s%s%s",
-		         !named && !posix ? ""
-		         : aw.nfs4 ? "remove the entries its NFSv4 ACL gives "
-		                     "other users and groups (nfs4_getfacl "
-		                     "lists them; nfs4_setfacl -x)"
-		         : named   ? "remove the entries its ACL gives other "
-		                     "users and groups (getfacl lists them; "
-		                     "setfacl -x)"
-		                   : "",
-		         named && chmod ? ", then " : "",
-		         !chmod ? ""
-		         : posix
-		             ? "take its group's and others' access away "
-		               "with setfacl -m g::-,o::- (chmod would only "
-		               "narrow its ACL's mask)"
-		             : "chmod 600 it");
+		fix_in_words(&aw, named, posix, chmod, buf, size);
 	else
 		str_copy(buf, size, b.data);
 	buf_free(&b);

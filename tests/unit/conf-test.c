@@ -2652,6 +2652,21 @@ key_fails(const char *path, const char *name, const char *want)
 	like(d.error, want, "message");
 }
 
+/* keyfile_load of path must fail with a message ending in end. */
+static void
+key_fails_ending(const char *path, const char *end, const char *what)
+{
+	struct tsig_key key;
+	struct diag d;
+	size_t n = strlen(end), len;
+
+	diag_init(&d);
+	ok(keyfile_load(path, NULL, &key, &d) == -1, "%s refused", path);
+	len = strlen(d.error);
+	ok(len >= n && strcmp(d.error + len - n, end) == 0, "%s: '%s'", what,
+	   d.error);
+}
+
 /* keys.example's placeholder (zero bytes) is refused, saying so; with a
  * real secret in its place the file is a key file as it is. */
 static void
@@ -4623,6 +4638,79 @@ key_setfacl_fails(const char *kp, const char *lead, int is_group, unsigned id)
 	key_fails(kp, NULL, want);
 }
 
+/* "u:U1,u:U2,...": the n uids from first on, into out (size bytes).
+ * Returns out. */
+static const char *
+uid_list(unsigned first, size_t n, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%su:%u",
+		                      i > 0 ? "," : "", first + (unsigned)i);
+	return out;
+}
+
+/*
+ * A key whose ACL names more than ACL_NAMED_LISTED users: the setfacl -x
+ * takes out every one, as the mask -m sets anew would let those left at
+ * the key (before, the first 8 only: the rest, masked, could read it
+ * after the advice was pasted); those its mask hides are named; beyond
+ * ACL_NAMED_KEPT, no command, words that say to take them all out.
+ */
+static void
+test_key_acl_many(void)
+{
+	unsigned uids[70];
+	char want[1536], list[1024];
+	const char *kp = tpath("many.key");
+
+	for (unsigned i = 0; i < 70; i++)
+		uids[i] = 2001 + i;
+	write_file("many.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0604);
+	if (set_acl_list(kp, 10, uids, 0, NULL, 4, 0) == -1) {
+		for (int i = 0; i < 10; i++)
+			ok(1, "# SKIP cannot give %s an ACL", kp);
+		return;
+	}
+	/* masked: mode 0604, the mask --- */
+	snprintf(want, sizeof(want),
+	         "key file is readable by others (mode 0604); setfacl -x %s -m "
+	         "g::-,o::- %s (its mask hides user uid 2001, user uid 2002, ",
+	         uid_list(2001, 10, list, sizeof(list)), kp);
+	key_fails(kp, NULL, want);
+	snprintf(want, sizeof(want),
+	         "user uid 2008 and 2 more (getfacl %s lists them) now, which "
+	         "the mask -m sets anew would let at it)",
+	         kp);
+	key_fails_ending(kp, want, "10 masked: 8 named, the rest counted");
+	/* effective: mode 0640, g::---, the mask r */
+	chmod(kp, 0640);
+	set_acl_list(kp, 10, uids, 0, NULL, 4, 4);
+	snprintf(want, sizeof(want),
+	         "read it (the group bits of its mode are the ACL's mask); "
+	         "setfacl -x %s %s,",
+	         uid_list(2001, 10, list, sizeof(list)), kp);
+	key_fails(kp, NULL, want);
+	/* beyond ACL_NAMED_KEPT: words, no command that leaves some */
+	set_acl_list(kp, 70, uids, 0, NULL, 4, 4);
+	key_fails(kp, NULL,
+	          "(the group bits of its mode are the ACL's mask); remove the "
+	          "entries its ACL gives other "
+	          "users and groups (getfacl lists them; setfacl -x)");
+	chmod(kp, 0604);
+	set_acl_list(kp, 70, uids, 0, NULL, 4, 0);
+	key_fails_ending(kp,
+	                 "(mode 0604); remove the entries its mask hides now "
+	                 "(the mask setfacl -m sets anew would let them at it; "
+	                 "getfacl lists them; setfacl -x), then take its "
+	                 "group's and others' access away with setfacl -m "
+	                 "g::-,o::- (chmod would only narrow its ACL's mask)",
+	                 "70 masked: words");
+}
+
 /*
  * A key file, or an included file with a key statement, that its ACL
  * lets a user or group read is refused by its group bits (the ACL's
@@ -4659,9 +4747,14 @@ test_key_acl(void)
 	         group_shown(other, w2, sizeof(w2)));
 	key_setfacl_fails(kp, want, 1, other);
 	/* an entry the mask hides, which the mask setfacl -m sets anew
-	 * would let write it: taken out too */
+	 * would let write it: taken out too, and named */
 	set_acl(kp, 0, other, 2, 4, 4);
-	key_setfacl_fails(kp, "readable by its group (mode 0640); ", 0, other);
+	snprintf(want, sizeof(want),
+	         "readable by its group (mode 0640); setfacl -x u:%u -m "
+	         "g::-,o::- %s (its mask hides user %s now, which the mask -m "
+	         "sets anew would let at it), or, if a name server",
+	         other, kp, user_shown(other, who, sizeof(who)));
+	key_fails(kp, NULL, want);
 	/* an entry naming the file's own group: g::- would leave it */
 	stat(kp, &st);
 	set_acl(kp, 1, (unsigned)st.st_gid, 4, 0, 4);
@@ -4692,6 +4785,7 @@ test_key_acl(void)
 	           "an included key statement an ACL lets another user read");
 	test_key_acl_runner();
 	test_key_in_owner_dir();
+	test_key_acl_many();
 }
 
 /* The permission rule for key files and configurations with secrets. */
