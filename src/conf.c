@@ -1785,18 +1785,19 @@ key_file_mode_check(struct parser *p, const char *file,
 	                            p->gid[p->depth]))
 		return 0; /* safe */
 	snprintf(head, sizeof(head),
-	         "%s: this file holds a TSIG secret but is %s%s: ",
-	         tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	         keyfile_acl_words(p->fd[p->depth], file, mode,
-	                           p->gid[p->depth], acl, sizeof(acl)));
+	         "%s: this file holds a TSIG secret but is %s: ",
+	         tsig_key_label(ks->name, kl, sizeof(kl)),
+	         keyfile_access_words(p->fd[p->depth], file, mode,
+	                              p->gid[p->depth], acl, sizeof(acl)));
 	return perr_included(
 	    p, file, ks->line, "%s",
-	    keyfile_mode_advice(head, p->fd[p->depth], file, mode,
-	                        p->gid[p->depth],
-	                        p->depth == 0 ? ", or move the key to a file "
-	                                        "of its own named by key-file"
-	                                      : keyfile_group_hint(mode),
-	                        msg, sizeof(msg)));
+	    keyfile_mode_advice(
+	        head, p->fd[p->depth], file, mode, p->gid[p->depth],
+	        p->depth == 0 ? ", or move the key to a file of its own "
+	                        "named by key-file"
+	                      : keyfile_group_hint(p->fd[p->depth], file, mode,
+	                                           p->gid[p->depth]),
+	        msg, sizeof(msg)));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
