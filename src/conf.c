@@ -2798,10 +2798,14 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
+		/* chown root makes what that owner wrote root's: a
+		 * publish-command, a program, trusted as it is */
 		snprintf(out, len,
 		         "%s: %s belongs to uid %u, not to root or to the user "
 		         "running mta-sts-sync (uid %u): its owner could %s; "
-		         "chown root %s",
+		         "check its content first (its owner may have changed "
+		         "it already, and once root owns it, it is trusted as "
+		         "it is), then chown root %s",
 		         ps, w->file, (unsigned)st->st_uid, (unsigned)me,
 		         w->harm, psh);
 		return -1;
