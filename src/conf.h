@@ -330,7 +330,8 @@ int keyfile_check_mode(const char *path, int fd, const struct stat *st,
  * when its ACL or its mount cannot be looked at for another reason, "is
  * not trusted, as who may read it cannot be told: ... (why)..." into
  * buf (size bytes); "" for none (no such ACL or mount, or a POSIX ACL,
- * which the mode's group bits bound). Returns buf.
+ * which the mode's group bits bound). For a mode without group or
+ * others bits (keyfile_mode_words() NULL) only. Returns buf.
  */
 const char *keyfile_acl_other_words(int fd, const char *path, mode_t mode,
                                     gid_t gid, char *buf, size_t size);

@@ -359,13 +359,8 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 		    aw.nfs4_group_entry, aw.nfs4_group_spec,
 		    group_shown(gid, who, sizeof(who)),
 		    acl_nfs4_group_fix(&aw, ps, fix, sizeof(fix)));
-	else if (rc == 0 && aw.nfs4 && aw.group)
-		snprintf(
-		    buf, size,
-		    "has an NFSv4 ACL that lets its group (GROUP@) read or "
-		    "write it; nfs4_setfacl -e %s: take out the GROUP@ "
-		    "entries that allow r or w",
-		    ps);
+	/* called for a mode without group bits only: aw.group is then
+	 * set by an NFSv4 entry alone, which sets aw.nfs4_group_entry */
 	return buf;
 }
 
