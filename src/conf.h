@@ -361,8 +361,11 @@ const char *keyfile_access_words(int fd, const char *path, mode_t mode,
  * own among them, keep their place, to be given back by a mask widened
  * later); for an NFSv4 ACL the "nfs4_setfacl -x 'SPEC' PATH" of its first
  * such entry, with "; chmod 600 PATH" when its group or others may too
- * (there chmod rewrites GROUP@ and EVERYONE@). A command that would not
- * fit whole in buf is said in words. Returns buf.
+ * (there chmod rewrites GROUP@ and EVERYONE@). With -m, the entries the
+ * mask hides now go too, named after it ("(its mask hides user A (uid N)
+ * now, ...)"). A command that would not fit whole in buf, or that
+ * could not name every entry (more than ACL_NAMED_KEPT), is said in
+ * words. Returns buf.
  */
 const char *keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
