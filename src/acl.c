@@ -92,12 +92,12 @@ acl_entries_known(const unsigned char *e, size_t n, struct acl_who *aw)
 	return -1;
 }
 
-/* Count the entry of tag (a named one's) and id in *n, listed in e
- * while there is room (ACL_NAMED_LISTED). Returns the count before. */
+/* Count the entry of tag (a named one's) and id in *n, kept in e
+ * while there is room (ACL_NAMED_KEPT). Returns the count before. */
 static size_t
 entry_note(struct acl_entry_id *e, size_t *n, unsigned tag, unsigned id)
 {
-	if (*n < ACL_NAMED_LISTED) {
+	if (*n < ACL_NAMED_KEPT) {
 		e[*n].is_group = tag == ACL_TAG_GROUP;
 		e[*n].id = id;
 	}
@@ -515,24 +515,17 @@ acl_unread_why(const struct acl_who *aw, int err, char *out, size_t size)
 	return out;
 }
 
-/* How many of aw's named entries are listed in it. */
-static size_t
-listed_count(const struct acl_who *aw)
-{
-	return aw->named_count < ACL_NAMED_LISTED ? aw->named_count
-	                                          : ACL_NAMED_LISTED;
-}
-
-/* The entries e (n of them, the first ACL_NAMED_LISTED listed),
+/* The entries e (n of them, the first ACL_NAMED_KEPT kept),
  * "u:N,g:M", after sep and a comma between them, appended to b. Returns
- * 0, or -1 when b cannot hold them. */
+ * 0, or -1 when b cannot hold them, or some were not kept: a command
+ * that removes only a part of them is not given. */
 static int
 entries_put(const char *sep, size_t n, const struct acl_entry_id *e,
             struct buf *b)
 {
-	int rc = 0;
+	int rc = n > ACL_NAMED_KEPT ? -1 : 0;
 
-	for (size_t i = 0; i < n && i < ACL_NAMED_LISTED; i++)
+	for (size_t i = 0; i < n && i < ACL_NAMED_KEPT; i++)
 		rc |= buf_printf(b, "%s%c:%u", i > 0 ? "," : sep,
 		                 e[i].is_group ? 'g' : 'u', e[i].id);
 	return rc;
@@ -544,7 +537,7 @@ acl_remove_command(const struct acl_who *aw, const char *mod, const char *ps,
 {
 	/* with mod, the mask is set anew: the entries it hides now, and
 	 * the owning group's own entry, whose access is to go too */
-	size_t n = listed_count(aw), m = mod != NULL ? aw->masked_count : 0;
+	size_t n = aw->named_count, m = mod != NULL ? aw->masked_count : 0;
 	int rc;
 
 	if (aw->nfs4)
@@ -569,28 +562,42 @@ acl_masked_command(const struct acl_who *aw, const char *ps, struct buf *b)
 	       buf_printf(b, " %s", ps);
 }
 
-int
-acl_listed_shown(const struct acl_who *aw,
-                 const char *(*note)(int is_group, unsigned id), const char *ps,
-                 struct buf *b)
+/* The entries e (total of them, the first kept) for a message, as
+ * acl_listed_shown() puts them, appended to b. Returns 0, or -1 when b
+ * cannot hold them all. */
+static int
+entries_shown(const struct acl_entry_id *e, size_t total,
+              const char *(*note)(int is_group, unsigned id), const char *ps,
+              struct buf *b)
 {
-	size_t n = listed_count(aw);
+	size_t n = total < ACL_NAMED_LISTED ? total : ACL_NAMED_LISTED;
 	char who[192];
 	int rc = 0;
 
 	for (size_t i = 0; i < n; i++)
 		rc |= buf_printf(
 		    b, "%s%s%s",
-		    i == 0                               ? ""
-		    : i + 1 == n && aw->named_count == n ? " and "
-		                                         : ", ",
-		    acl_entry_shown(aw->listed[i].is_group, aw->listed[i].id,
-		                    who, sizeof(who)),
-		    note != NULL
-		        ? note(aw->listed[i].is_group, aw->listed[i].id)
-		        : "");
-	if (aw->named_count > n)
+		    i == 0                     ? ""
+		    : i + 1 == n && total == n ? " and "
+		                               : ", ",
+		    acl_entry_shown(e[i].is_group, e[i].id, who, sizeof(who)),
+		    note != NULL ? note(e[i].is_group, e[i].id) : "");
+	if (total > n)
 		rc |= buf_printf(b, " and %zu more (getfacl %s lists them)",
-		                 aw->named_count - n, ps);
+		                 total - n, ps);
 	return rc;
+}
+
+int
+acl_listed_shown(const struct acl_who *aw,
+                 const char *(*note)(int is_group, unsigned id), const char *ps,
+                 struct buf *b)
+{
+	return entries_shown(aw->listed, aw->named_count, note, ps, b);
+}
+
+int
+acl_masked_shown(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	return entries_shown(aw->masked, aw->masked_count, NULL, ps, b);
 }

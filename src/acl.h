@@ -25,9 +25,12 @@ struct buf;
 #define ACL_PERM_WRITE 02
 #define ACL_PERM_EXEC 01
 
-/* Named entries that may listed in struct acl_who, at most (all are
- * counted). */
+/* Named entries a message names in words, at most (all are counted). */
 #define ACL_NAMED_LISTED 8
+/* Named entries kept in struct acl_who, at most, for the commands that
+ * remove them: all of them or none, as a command that leaves some may
+ * unmask them (setfacl -m sets the mask anew); more is said in words. */
+#define ACL_NAMED_KEPT 64
 
 /* Bytes of an NFSv4 ACL read, at most: the Linux NFS client's own
  * limit (16 pages); more is refused as unread. */
@@ -54,15 +57,15 @@ struct acl_who {
 	int named_is_group;
 	unsigned named_id;
 	/* every such named entry, in the ACL's order: their number, and
-	 * the first ACL_NAMED_LISTED of them (the first is named's) */
+	 * the first ACL_NAMED_KEPT of them (the first is named's) */
 	size_t named_count;
-	struct acl_entry_id listed[ACL_NAMED_LISTED];
+	struct acl_entry_id listed[ACL_NAMED_KEPT];
 	int acl; /* it has an access ACL with named entries */
 	/* named entries, not passed over, that would let do perm but for
 	 * the mask, which a mask widened (chmod g+r, setfacl -m) lets: their
-	 * number, and the first ACL_NAMED_LISTED of them, as listed */
+	 * number, and the first ACL_NAMED_KEPT of them, as listed */
 	size_t masked_count;
-	struct acl_entry_id masked[ACL_NAMED_LISTED];
+	struct acl_entry_id masked[ACL_NAMED_KEPT];
 	/* an entry names the file's own group (counted in group, not in
 	 * named) and lets it do perm, through the mask or not (its gid,
 	 * group_gid): a setfacl -m g::- leaves it */
@@ -203,10 +206,10 @@ const char *acl_unread_why(const struct acl_who *aw, int err, char *out,
                            size_t size);
 
 /*
- * The command that removes the named entries listed in aw (the first
- * ACL_NAMED_LISTED of them), "setfacl -x u:N,g:M PS", PS the path as a
- * shell takes it (path_shell()), appended to b. Entries are named by
- * number: a name may be missing, or stand for another id on a host that
+ * The command that removes the named entries listed in aw (all of them:
+ * none when there are more than ACL_NAMED_KEPT), "setfacl -x u:N,g:M PS", PS
+ * the path as a shell takes it (path_shell()), appended to b. Entries are named
+ * by number: a name may be missing, or stand for another id on a host that
  * resolves it otherwise. With mod (NULL: none), a POSIX ACL's
  * "setfacl -x u:N -m MOD PS" (setfacl applies them in order), "setfacl
  * -m MOD PS" when no entry is listed, and an entry naming the file's own
@@ -217,14 +220,15 @@ const char *acl_unread_why(const struct acl_who *aw, int err, char *out,
  * given back by the next setfacl -m. For an NFSv4 ACL (aw->nfs4), whose
  * entries are not listed, the nfs4_setfacl command that takes out its first
  * one (acl_nfs4_fix()), mod not used. Returns 0, or -1 when b cannot hold it
- * all (b then holds a part of it: the caller drops it).
+ * all, or there are more than ACL_NAMED_KEPT entries to remove (b then
+ * holds a part of it: the caller drops it, and says it in words).
  */
 int acl_remove_command(const struct acl_who *aw, const char *mod,
                        const char *ps, struct buf *b);
 /* The command that removes the entries of aw that its mask hides
  * (aw->masked, not none), "setfacl -x u:N,g:M PS", appended to b: before
  * a chmod that widens that mask. Returns 0, or -1 when b cannot hold it
- * all. */
+ * all, or there are more than ACL_NAMED_KEPT of them. */
 int acl_masked_command(const struct acl_who *aw, const char *ps, struct buf *b);
 /*
  * The named entries of aw, a POSIX ACL's (not aw->nfs4: its entries are
@@ -236,6 +240,9 @@ int acl_masked_command(const struct acl_who *aw, const char *ps, struct buf *b);
 int acl_listed_shown(const struct acl_who *aw,
                      const char *(*note)(int is_group, unsigned id),
                      const char *ps, struct buf *b);
+/* The same for the entries of aw that its mask hides (aw->masked), no
+ * note. Returns 0, or -1 when b cannot hold it all. */
+int acl_masked_shown(const struct acl_who *aw, const char *ps, struct buf *b);
 
 /* acl_who_read() of who may write the file (fd, or path when fd is -1),
  * passing over those the trust checks trust anyway: root, the running

@@ -1785,18 +1785,19 @@ key_file_mode_check(struct parser *p, const char *file,
 	                            p->gid[p->depth]))
 		return 0; /* safe */
 	snprintf(head, sizeof(head),
-	         "%s: this file holds a TSIG secret but is %s%s: ",
-	         tsig_key_label(ks->name, kl, sizeof(kl)), words,
-	         keyfile_acl_words(p->fd[p->depth], file, mode,
-	                           p->gid[p->depth], acl, sizeof(acl)));
+	         "%s: this file holds a TSIG secret but is %s: ",
+	         tsig_key_label(ks->name, kl, sizeof(kl)),
+	         keyfile_access_words(p->fd[p->depth], file, mode,
+	                              p->gid[p->depth], acl, sizeof(acl)));
 	return perr_included(
 	    p, file, ks->line, "%s",
-	    keyfile_mode_advice(head, p->fd[p->depth], file, mode,
-	                        p->gid[p->depth],
-	                        p->depth == 0 ? ", or move the key to a file "
-	                                        "of its own named by key-file"
-	                                      : keyfile_group_hint(mode),
-	                        msg, sizeof(msg)));
+	    keyfile_mode_advice(
+	        head, p->fd[p->depth], file, mode, p->gid[p->depth],
+	        p->depth == 0 ? ", or move the key to a file of its own "
+	                        "named by key-file"
+	                      : keyfile_group_hint(p->fd[p->depth], file, mode,
+	                                           p->gid[p->depth]),
+	        msg, sizeof(msg)));
 }
 
 /* key "name" { algorithm A; secret "S"; }; as BIND writes it. */
@@ -2893,10 +2894,14 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 	uid_t me = geteuid();
 
 	if (st->st_uid != 0 && st->st_uid != me) {
+		/* chown root makes what that owner wrote root's: a
+		 * publish-command, a program, trusted as it is */
 		snprintf(out, len,
 		         "%s: %s belongs to uid %u, not to root or to the user "
 		         "running mta-sts-sync (uid %u): its owner could %s; "
-		         "chown root %s",
+		         "check its content first (its owner may have changed "
+		         "it already, and once root owns it, it is trusted as "
+		         "it is), then chown root %s",
 		         ps, w->file, (unsigned)st->st_uid, (unsigned)me,
 		         w->harm, psh);
 		return -1;

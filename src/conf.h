@@ -312,7 +312,7 @@ void conf_wipe_free(char *p, size_t len);
  * its ACL is read from fd, or from path when fd is -1) that group or
  * others may read, write or execute: "path: key file is readable by
  * others (mode 0644); chmod 600 path", naming the entries of its ACL that
- * give its group bits (keyfile_acl_words()) and removing them
+ * give its group bits (keyfile_access_words()) and removing them
  * (keyfile_fix_words()), unless that access is
  * only that of ACL entries for the running user or root
  * (keyfile_acl_readers_own()); or one whose mode lets no one else at it
@@ -330,21 +330,26 @@ int keyfile_check_mode(const char *path, int fd, const struct stat *st,
  * when its ACL or its mount cannot be looked at for another reason, "is
  * not trusted, as who may read it cannot be told: ... (why)..." into
  * buf (size bytes); "" for none (no such ACL or mount, or a POSIX ACL,
- * which the mode's group bits bound). Returns buf.
+ * which the mode's group bits bound). For a mode without group or
+ * others bits (keyfile_mode_words() NULL) only. Returns buf.
  */
 const char *keyfile_acl_other_words(int fd, const char *path, mode_t mode,
                                     gid_t gid, char *buf, size_t size);
 /*
- * When the access of its group that keyfile_mode_words() refuses in the
- * mode of path (open as fd; -1: read by its name) (of group gid) is that of a
- * user or group its ACL names, the running user and root passed over (the
- * group bits are then the ACL's mask), ", as
- * its ACL lets user NAME (uid N) and group ... read it (...)" (an NFSv4
- * one's: ", and its NFSv4 ACL's entry N (SPEC) lets ... read it") into buf
- * (size bytes); else "". Returns buf.
+ * What keyfile_mode_words() says of mode, for the key file path (open as
+ * fd; -1: read by its name) of group gid, with the users and groups its
+ * ACL names, when the refused access of its group is theirs (the running
+ * user and root passed over; the group bits are then the ACL's mask):
+ * "readable by its group (mode 0640), as its ACL lets user NAME (uid N)
+ * and group ... read it (...)", or, when its owning group may not
+ * (g::---), "readable by the entries its ACL names (mode 0640), as its
+ * ACL's mask (...) lets user NAME (uid N) read it (its group may not)"
+ * (an NFSv4 one's: ", and its NFSv4 ACL's entry N (SPEC) lets ... read
+ * it") into buf (size bytes); NULL when mode refuses nothing. Returns
+ * buf.
  */
-const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
-                              char *buf, size_t size);
+const char *keyfile_access_words(int fd, const char *path, mode_t mode,
+                                 gid_t gid, char *buf, size_t size);
 /*
  * What to run so that only its owner (and root, the running user's
  * entry) may read, write or execute path (open as fd; -1: read by its
@@ -356,8 +361,11 @@ const char *keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid,
  * own among them, keep their place, to be given back by a mask widened
  * later); for an NFSv4 ACL the "nfs4_setfacl -x 'SPEC' PATH" of its first
  * such entry, with "; chmod 600 PATH" when its group or others may too
- * (there chmod rewrites GROUP@ and EVERYONE@). A command that would not
- * fit whole in buf is said in words. Returns buf.
+ * (there chmod rewrites GROUP@ and EVERYONE@). With -m, the entries the
+ * mask hides now go too, named after it ("(its mask hides user A (uid N)
+ * now, ...)"). A command that would not fit whole in buf, or that
+ * could not name every entry (more than ACL_NAMED_KEPT), is said in
+ * words. Returns buf.
  */
 const char *keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid,
                               char *buf, size_t size);
@@ -387,11 +395,16 @@ const char *keyfile_mode_advice(const char *head, int fd, const char *path,
  * whose ACL cannot be read: 0.
  */
 int keyfile_acl_readers_own(int fd, const char *path, mode_t mode, gid_t gid);
-/* What keyfile_check_mode() refuses in mode, in words ("readable by its
- * group and others (mode 0644)") into buf; NULL if nothing. */
+/* What keyfile_check_mode() refuses in mode, in words, its group's and
+ * others' ("readable by its group and others (mode 0644)", "readable and
+ * writable by its group and readable by others (mode 0664)") into buf;
+ * NULL if nothing. */
 const char *keyfile_mode_words(mode_t mode, char *buf, size_t size);
-/* The advice to add for a file its group may read (a name server's,
- * root:bind 0640 on Debian), or "". */
-const char *keyfile_group_hint(mode_t mode);
+/* The advice to add for a key file (path, open as fd, -1: read by its
+ * name; of mode and group gid) its group may read (a name server's,
+ * root:bind 0640 on Debian), or "": also when the group bits are only
+ * its ACL's mask, its owning group reading nothing. */
+const char *keyfile_group_hint(int fd, const char *path, mode_t mode,
+                               gid_t gid);
 
 #endif

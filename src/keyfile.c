@@ -123,26 +123,48 @@ conf_read_trusted(const char *path, enum conf_trust what, size_t max,
 	return data;
 }
 
-const char *
-keyfile_mode_words(mode_t mode, char *buf, size_t size)
+/* What the permission bits bits (0 to 7) let do, in words ("readable",
+ * "readable and writable", ...), into out (size bytes). Returns out. */
+static const char *
+bits_words(unsigned bits, char *out, size_t size)
 {
-	/* the worst of what group and others may do, and who may */
-	mode_t bits = (mode & 044)   ? mode & 044
-	              : (mode & 022) ? mode & 022
-	                             : mode & 011;
-	int group = (bits & 070) != 0, other = (bits & 007) != 0;
+	snprintf(out, size, "%s%s%s%s%s", (bits & 4) ? "readable" : "",
+	         (bits & 4) == 0 || (bits & 3) == 0 ? ""
+	         : (bits & 3) == 3                  ? ", "
+	                                            : " and ",
+	         (bits & 2) ? "writable" : "", (bits & 3) == 3 ? " and " : "",
+	         (bits & 1) ? "executable" : "");
+	return out;
+}
+
+/* keyfile_mode_words(), the group bits of mode being those of group (its
+ * group, or the entries its ACL names, through its mask). */
+static const char *
+mode_words(mode_t mode, const char *group, char *buf, size_t size)
+{
+	unsigned g = (mode >> 3) & 7, o = mode & 7;
+	char gw[48], ow[48];
 
 	if ((mode & 077) == 0)
 		return NULL;
-	snprintf(buf, size, "%s by %s (mode %04o)",
-	         (mode & 044)   ? "readable"
-	         : (mode & 022) ? "writable"
-	                        : "executable",
-	         group && other ? "its group and others"
-	         : group        ? "its group"
-	                        : "others",
+	bits_words(g, gw, sizeof(gw));
+	bits_words(o, ow, sizeof(ow));
+	if (g == o)
+		snprintf(buf, size, "%s by %s and others", gw, group);
+	else if (g != 0 && o != 0)
+		snprintf(buf, size, "%s by %s and %s by others", gw, group, ow);
+	else
+		snprintf(buf, size, "%s by %s", g != 0 ? gw : ow,
+		         g != 0 ? group : "others");
+	snprintf(buf + strlen(buf), size - strlen(buf), " (mode %04o)",
 	         (unsigned)(mode & 07777));
 	return buf;
+}
+
+const char *
+keyfile_mode_words(mode_t mode, char *buf, size_t size)
+{
+	return mode_words(mode, "its group", buf, size);
 }
 
 /* acl_who_read() of the key file (fd, or path when fd is -1) of mode and
@@ -197,40 +219,73 @@ nfs4_more_words(const struct acl_who *aw, const char *ps, char *out,
 	return out;
 }
 
+/* The access keyfile_mode_words() names first in mode (the worst), as
+ * its group bits have it: ACL_PERM_READ, _WRITE or _EXEC. */
+static unsigned
+worst_perm(mode_t mode)
+{
+	return (mode & 044)   ? ACL_PERM_READ
+	       : (mode & 022) ? ACL_PERM_WRITE
+	                      : ACL_PERM_EXEC;
+}
+
+/* key_acl_read() of perm, when the group bits of mode let it: whether
+ * an entry of another user or group may (aw->named), into aw. */
+static int
+key_named_read(int fd, const char *path, mode_t mode, gid_t gid, unsigned perm,
+               struct acl_who *aw)
+{
+	return (mode & (perm << 3)) != 0 &&
+	       key_acl_read(fd, path, mode, gid, perm, aw) == 0 && aw->named;
+}
+
+/* Of a key_named_read() aw: whether the group bits that let perm are
+ * only its POSIX ACL's mask, its owning group letting nothing (g::---):
+ * not "its group" (on NFSv4, the group bits are GROUP@'s). */
+static int
+mask_only(const struct acl_who *aw)
+{
+	return aw->acl && !aw->nfs4 && !aw->group;
+}
+
 const char *
-keyfile_acl_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
-                  size_t size)
+keyfile_access_words(int fd, const char *path, mode_t mode, gid_t gid,
+                     char *buf, size_t size)
 {
 	/* the access keyfile_mode_words() names, as its group has it */
-	unsigned perm = (mode & 044)   ? ACL_PERM_READ
-	                : (mode & 022) ? ACL_PERM_WRITE
-	                               : ACL_PERM_EXEC;
-	char sh[DIAG_MSG_MAX], who[192], more[DIAG_MSG_MAX];
+	unsigned perm = worst_perm(mode);
+	char sh[DIAG_MSG_MAX], who[192], more[DIAG_MSG_MAX], words[160];
 	struct acl_who aw;
+	int named = key_named_read(fd, path, mode, gid, perm, &aw);
+	int masked = named && mask_only(&aw);
 	struct buf b;
 
-	buf[0] = '\0';
-	if ((mode & (perm << 3)) == 0 ||
-	    key_acl_read(fd, path, mode, gid, perm, &aw) == -1 || !aw.named)
+	if (mode_words(mode, masked ? "the entries its ACL names" : "its group",
+	               words, sizeof(words)) == NULL)
+		return NULL;
+	str_copy(buf, size, words);
+	if (!named)
 		return buf;
 	if (aw.nfs4) {
-		snprintf(buf, size,
-		         ", and its NFSv4 ACL's entry %u (%s) lets %s %s it%s",
-		         aw.nfs4_entry, aw.nfs4_spec,
-		         acl_named_shown(&aw, who, sizeof(who)),
-		         perm_word(perm),
-		         nfs4_more_words(&aw, path_shell(path, sh, sizeof(sh)),
-		                         more, sizeof(more)));
+		snprintf(
+		    buf, size,
+		    "%s, and its NFSv4 ACL's entry %u (%s) lets %s %s it%s",
+		    words, aw.nfs4_entry, aw.nfs4_spec,
+		    acl_named_shown(&aw, who, sizeof(who)), perm_word(perm),
+		    nfs4_more_words(&aw, path_shell(path, sh, sizeof(sh)), more,
+		                    sizeof(more)));
 		return buf;
 	}
 	buf_init(&b, size - 1);
-	if (buf_puts(&b, ", as its ACL lets ") == 0 &&
+	if (buf_printf(&b, "%s, as its ACL%s lets ", words,
+	               masked ? "'s mask (the group bits of its mode)" : "") ==
+	        0 &&
 	    acl_listed_shown(&aw, NULL, path_shell(path, sh, sizeof(sh)), &b) ==
 	        0 &&
-	    buf_printf(&b,
-	               " %s it (the group bits of its mode are the ACL's "
-	               "mask)",
-	               perm_word(perm)) == 0)
+	    buf_printf(&b, " %s it%s", perm_word(perm),
+	               masked ? " (its group may not)"
+	                      : " (the group bits of its mode are the ACL's "
+	                        "mask)") == 0)
 		str_copy(buf, size, b.data);
 	buf_free(&b);
 	return buf;
@@ -304,14 +359,54 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 		    aw.nfs4_group_entry, aw.nfs4_group_spec,
 		    group_shown(gid, who, sizeof(who)),
 		    acl_nfs4_group_fix(&aw, ps, fix, sizeof(fix)));
-	else if (rc == 0 && aw.nfs4 && aw.group)
-		snprintf(
-		    buf, size,
-		    "has an NFSv4 ACL that lets its group (GROUP@) read or "
-		    "write it; nfs4_setfacl -e %s: take out the GROUP@ "
-		    "entries that allow r or w",
-		    ps);
+	/* called for a mode without group bits only: aw.group is then
+	 * set by an NFSv4 entry alone, which sets aw.nfs4_group_entry */
 	return buf;
+}
+
+/* For the setfacl -x ... -m of a key's POSIX ACL (aw), which takes out
+ * the entries its mask hides too: " (its mask hides user A (uid N) ...
+ * now, which ...)", appended to b, so that they are not taken for a
+ * mistake. Returns 0, or -1 when b cannot hold it all. */
+static int
+masked_words(const struct acl_who *aw, const char *ps, struct buf *b)
+{
+	return buf_puts(b, " (its mask hides ") | acl_masked_shown(aw, ps, b) |
+	       buf_puts(b, " now, which the mask -m sets anew would let at "
+	                   "it)");
+}
+
+/* keyfile_fix_words()'s advice in words, for commands that do not fit
+ * (or entries too many to be kept), into buf (size bytes): of aw, named
+ * (other users' entries that may), posix (a POSIX ACL), chmod (its
+ * group's or others' access is to go too). */
+static void
+fix_in_words(const struct acl_who *aw, int named, int posix, int chmod,
+             char *buf, size_t size)
+{
+	/* a mask set anew (setfacl -m) would unmask them */
+	int masked = posix && chmod && aw->masked_count > 0;
+
+	snprintf(buf, size, "%s%s%s%s%s",
+	         aw->nfs4 && named ? "remove the entries its NFSv4 ACL gives "
+	                             "other users and groups (nfs4_getfacl "
+	                             "lists them; nfs4_setfacl -x)"
+	         : named           ? "remove the entries its ACL gives other "
+	                             "users and groups"
+	                           : "",
+	         !masked ? ""
+	         : named ? ", and those its mask hides now"
+	                 : "remove the entries its mask hides now",
+	         masked ? " (the mask setfacl -m sets anew would let them "
+	                  "at it; getfacl lists them; setfacl -x)"
+	         : named && !aw->nfs4 ? " (getfacl lists them; setfacl -x)"
+	                              : "",
+	         (named || masked) && chmod ? ", then " : "",
+	         !chmod  ? ""
+	         : posix ? "take its group's and others' access away "
+	                   "with setfacl -m g::-,o::- (chmod would only "
+	                   "narrow its ACL's mask)"
+	                 : "chmod 600 it");
 }
 
 const char *
@@ -336,30 +431,19 @@ keyfile_fix_words(int fd, const char *path, mode_t mode, gid_t gid, char *buf,
 	chmod = aw.group || (mode & 007) != 0 || rc != 0 || !aw.named;
 	rc = 0;
 	buf_init(&b, size - 1);
-	if (posix)
+	/* all the entries, or none (rc -1: words): those left out of -x
+	 * would be let at it by the mask -m sets anew */
+	if (posix) {
 		rc |=
 		    acl_remove_command(&aw, chmod ? "g::-,o::-" : NULL, ps, &b);
-	else if (named)
+		if (chmod && aw.masked_count > 0)
+			rc |= masked_words(&aw, ps, &b);
+	} else if (named)
 		rc |= acl_remove_command(&aw, NULL, ps, &b);
 	if (chmod && !posix)
 		rc |= buf_printf(&b, "%schmod 600 %s", named ? "; " : "", ps);
 	if (rc != 0) /* no command cut short: words instead */
-		snprintf(buf, size, "%s%s%s",
-		         !named && !posix ? ""
-		         : aw.nfs4 ? "remove the entries its NFSv4 ACL gives "
-		                     "other users and groups (nfs4_getfacl "
-		                     "lists them; nfs4_setfacl -x)"
-		         : named   ? "remove the entries its ACL gives other "
-		                     "users and groups (getfacl lists them; "
-		                     "setfacl -x)"
-		                   : "",
-		         named && chmod ? ", then " : "",
-		         !chmod ? ""
-		         : posix
-		             ? "take its group's and others' access away "
-		               "with setfacl -m g::-,o::- (chmod would only "
-		               "narrow its ACL's mask)"
-		             : "chmod 600 it");
+		fix_in_words(&aw, named, posix, chmod, buf, size);
 	else
 		str_copy(buf, size, b.data);
 	buf_free(&b);
@@ -403,25 +487,31 @@ keyfile_check_mode(const char *path, int fd, const struct stat *st,
 	}
 	if (keyfile_acl_readers_own(fd, path, st->st_mode, st->st_gid))
 		return 0;
-	snprintf(head, sizeof(head), "%s: key file is %s%s; ", ps, words,
-	         keyfile_acl_words(fd, path, st->st_mode, st->st_gid, acl,
-	                           sizeof(acl)));
+	snprintf(head, sizeof(head), "%s: key file is %s; ", ps,
+	         keyfile_access_words(fd, path, st->st_mode, st->st_gid, acl,
+	                              sizeof(acl)));
 	/* room left for the "file:line: " of a configuration naming it */
 	diag_error(d, "%s",
-	           keyfile_mode_advice(head, fd, path, st->st_mode, st->st_gid,
-	                               keyfile_group_hint(st->st_mode), msg,
-	                               sizeof(msg)));
+	           keyfile_mode_advice(
+	               head, fd, path, st->st_mode, st->st_gid,
+	               keyfile_group_hint(fd, path, st->st_mode, st->st_gid),
+	               msg, sizeof(msg)));
 	return -1;
 }
 
 const char *
-keyfile_group_hint(mode_t mode)
+keyfile_group_hint(int fd, const char *path, mode_t mode, gid_t gid)
 {
-	/* Debian's named reads its keys as root:bind 0640 */
-	return (mode & 047) == 040 ? ", or, if a name server reads it "
-	                             "through its group, give mta-sts-sync "
-	                             "a copy of its own"
-	                           : "";
+	struct acl_who aw;
+
+	/* Debian's named reads its keys as root:bind 0640; not when the
+	 * group bits are only an ACL's mask, its group reading nothing */
+	if ((mode & 047) != 040 ||
+	    (key_named_read(fd, path, mode, gid, ACL_PERM_READ, &aw) &&
+	     mask_only(&aw)))
+		return "";
+	return ", or, if a name server reads it through its group, give "
+	       "mta-sts-sync a copy of its own";
 }
 
 /* Format an "at line" error (the file by path_shown()); returns -1. */

@@ -490,8 +490,10 @@ in_my_groups(gid_t gid)
  * group; else (root's 0644 file, run by a service user) give it that
  * user's group first, with chmod 0640, whose group bits on a file with an
  * ACL are its mask: the entries that mask hides now, which it would let
- * read the file, are taken out first (setfacl -x). Returns 0, or -1 when b
- * cannot hold it all. */
+ * read the file, are taken out first (setfacl -x), all of them, and named.
+ * Returns 0, or -1 when b cannot hold it all (or there are more than
+ * ACL_NAMED_KEPT such entries: a part of them taken out, chmod would
+ * unmask the rest). */
 static int
 unshare_words(const char *path, const struct stat *st, const struct acl_who *aw,
               struct buf *b)
@@ -506,14 +508,12 @@ unshare_words(const char *path, const struct stat *st, const struct acl_who *aw,
 	if (st->st_uid == geteuid() || in_my_groups(st->st_gid))
 		return buf_printf(b, "chmod o-r %s (mode 0640 or 0600)", ps);
 	if (aw->masked_count > 0 && !aw->nfs4) {
+		/* all of them (more: words), or chmod unmasks the rest */
 		rc |= acl_masked_command(aw, ps, b);
-		rc |= buf_printf(b,
-		                 " (%s its mask hides now, which chmod 0640 "
-		                 "would let read it%s); ",
-		                 aw->masked_count > 1 ? "entries" : "an entry",
-		                 aw->masked_count > ACL_NAMED_LISTED
-		                     ? ", and more: getfacl lists them"
-		                     : "");
+		rc |= buf_puts(b, " (its mask hides ");
+		rc |= acl_masked_shown(aw, ps, b);
+		rc |= buf_puts(b, " now, which chmod 0640 would let read "
+		                  "it); ");
 	}
 	return rc |
 	       buf_printf(b,
@@ -539,7 +539,8 @@ lock_reader_note(int is_group, unsigned id)
  * them, so that the operator does not learn of the next one at the
  * next run kept out; a group the running user is in first given that
  * user an entry of its own (setfacl -m u:ME:r), should it read the file
- * through that group. Beyond ACL_NAMED_LISTED, getfacl lists the rest.
+ * through that group. Beyond ACL_NAMED_LISTED, getfacl lists the rest;
+ * beyond ACL_NAMED_KEPT, no command (-1): words.
  * Returns 0, or -1 when b cannot hold it all.
  */
 static int
@@ -550,7 +551,7 @@ lock_readers_acl(const char *path, const struct stat *st,
 	const char *ps = path_shell(path, buf, sizeof(buf));
 	int mine = 0, rc = 0;
 
-	for (size_t i = 0; i < aw->named_count && i < ACL_NAMED_LISTED; i++)
+	for (size_t i = 0; i < aw->named_count && i < ACL_NAMED_KEPT; i++)
 		mine |= *lock_reader_note(aw->listed[i].is_group,
 		                          aw->listed[i].id) != '\0';
 	if (mine && geteuid() != 0 && st->st_uid != geteuid())
@@ -651,8 +652,13 @@ lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
 		    "; %sany user who may read %s may lock it and keep "
 		    "every run out: take their read access away (mode "
 		    "0640 or 0600, and no ACL entry for another user or "
-		    "group: %s lists them, %s removes them)",
-		    lead, shown, aw.nfs4 ? "nfs4_getfacl" : "getfacl",
+		    "group%s: %s lists them, %s removes them)",
+		    lead, shown,
+		    aw.masked_count > 0 ? ", those its mask hides now "
+		                          "included, which a mode of 0640 "
+		                          "would let read it"
+		                        : "",
+		    aw.nfs4 ? "nfs4_getfacl" : "getfacl",
 		    aw.nfs4 ? "nfs4_setfacl -x" : "setfacl -x");
 	buf_free(&b);
 }

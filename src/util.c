@@ -417,20 +417,41 @@ path_shown(const char *path, char q, char *buf, size_t size)
 	return buf;
 }
 
+/* Whether path holds a control byte (below 0x20, or 0x7f). */
+static int
+path_has_control(const char *path)
+{
+	for (; *path != '\0'; path++)
+		if ((unsigned char)*path < 0x20 || *path == 0x7f)
+			return 1;
+	return 0;
+}
+
 const char *
 path_shell(const char *path, char *buf, size_t size)
 {
 	static const char plain[] = "abcdefghijklmnopqrstuvwxyz"
 	                            "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	                            "0123456789/._-+,:@%=";
-	size_t o = 0;
+	/* a leading '-' makes it an option of chmod, setfacl or rm, a
+	 * leading '=' a command's path in zsh: "./" keeps it a file's */
+	const char *lead = *path == '-' || *path == '=' ? "./" : "";
+	size_t o = strlen(lead);
 
 	if (path_shown(path, '\0', NULL, 0) != path)
 		return PATH_NOT_SHOWN;
-	if (*path != '\0' && strspn(path, plain) == strlen(path))
-		return str_copy(buf, size, path) == -1 ? PATH_TOO_LONG : buf;
-	if (size < 3)
+	/* Quoted, a control byte would reach the log, which turns it into
+	 * '?' or a space (log_clean()): another path. $'\n' would survive
+	 * that, but dash before 0.5.12 (the sh of Debian 11) has no $'':
+	 * it reads $ and then a quoted string, another path again. */
+	if (path_has_control(path))
+		return PATH_CONTROL;
+	if (o + 3 > size)
 		return PATH_TOO_LONG;
+	memcpy(buf, lead, o);
+	if (*path != '\0' && strspn(path, plain) == strlen(path))
+		return str_copy(buf + o, size - o, path) == -1 ? PATH_TOO_LONG
+		                                               : buf;
 	buf[o++] = '\'';
 	/* a quote closes the quoting, is escaped, and reopens it: '\'' */
 	for (const char *p = path; *p != '\0'; p++) {

@@ -141,12 +141,17 @@ const char *path_shown(const char *path, char q, char *buf, size_t size);
  * A path for a command a message gives to run (chmod, setfacl, ...): as
  * path_shown() shows it, and, unless every character is one a shell
  * takes as it is, in single quotes (a quote in it written '\''), so
- * that the command works when pasted; into buf (size bytes). Returns
- * buf, PATH_NOT_SHOWN, or PATH_TOO_LONG when it does not fit: a path cut
- * short would be another, valid, path, which a pasted command would act
- * on; the words in angle brackets make the shell refuse the command.
+ * that the command works when pasted, and "./" before a path that
+ * starts with '-' or '=', which a command would take for an option (zsh
+ * for a command's path); into buf (size bytes). Returns buf,
+ * PATH_NOT_SHOWN, PATH_CONTROL for a path holding a control byte (below
+ * 0x20, or 0x7f), which the log would change (log_clean()), or
+ * PATH_TOO_LONG when it does not fit: a path cut short would be another,
+ * valid, path, which a pasted command would act on; the words in angle
+ * brackets make the shell refuse the command.
  */
 #define PATH_TOO_LONG "<the path, too long to show here>"
+#define PATH_CONTROL "<the path, which holds control characters>"
 const char *path_shell(const char *path, char *buf, size_t size);
 
 /* The hint for a name refused as a domain name: one with non-ASCII

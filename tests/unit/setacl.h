@@ -65,19 +65,19 @@ set_acl(const char *path, int is_group, unsigned id, unsigned perm,
 
 /*
  * Give path an access ACL naming the nu users uids and the ng groups
- * gids (ascending), each with perm, its owning group none, the mask
- * mask, as "setfacl -m u:U1:PERM,...,g:G1:PERM,...,g::-,m::MASK PATH"
- * does. Returns 0, or -1 with errno.
+ * gids (ascending; 80 in all, at most), each with perm, its owning group
+ * none, the mask mask, as "setfacl -m u:U1:PERM,...,g:G1:PERM,...,g::-,m::MASK
+ * PATH" does. Returns 0, or -1 with errno.
  */
 static int __attribute__((unused))
 set_acl_list(const char *path, size_t nu, const unsigned *uids, size_t ng,
              const unsigned *gids, unsigned perm, unsigned mask)
 {
-	unsigned char b[4 + 8 * (4 + 32)], *p = b;
+	unsigned char b[4 + 8 * (4 + 80)], *p = b;
 	const unsigned none = 0xffffffffu;
 	struct stat st;
 
-	if (nu + ng > 32) {
+	if (nu + ng > 80) {
 		errno = E2BIG;
 		return -1;
 	}

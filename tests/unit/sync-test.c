@@ -362,27 +362,56 @@ test_lock_masked_reader(void)
 {
 	unsigned other = geteuid() == 65534 ? 65533 : 65534, hidden = 4242;
 	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[512], grp[64];
-	char got[DIAG_MSG_MAX];
+	char got[DIAG_MSG_MAX], who[128];
+	unsigned uids[70];
 	struct diag d;
 	int fd;
 
 	fd = lock_file_make(dir, path, sizeof(path));
 	if (fd == -1 || fchown(fd, other, other) == -1 ||
 	    in_my_groups((gid_t)other)) {
-		ok(1, "# SKIP cannot give %s to uid %u", path, other);
+		for (int i = 0; i < 4; i++)
+			ok(1, "# SKIP cannot give %s to uid %u", path, other);
 		goto out;
 	}
 	fchmod(fd, 0604);
-	if (set_acl_or_skip(path, 0, hidden, 4, 0, 0, 1) == -1)
+	if (set_acl_or_skip(path, 0, hidden, 4, 0, 0, 4) == -1)
 		goto out;
-	snprintf(want, sizeof(want),
-	         "keep every run out: setfacl -x u:%u %s (an entry its mask "
-	         "hides now, which chmod 0640 would let read it); chgrp %s "
-	         "%s; chmod 0640 %s (",
-	         hidden, path, group_name(getegid(), grp, sizeof(grp)), path,
-	         path);
+	snprintf(
+	    want, sizeof(want),
+	    "keep every run out: setfacl -x u:%u %s (its mask hides user %s "
+	    "now, which chmod 0640 would let read it); chgrp %s %s; chmod "
+	    "0640 %s (",
+	    hidden, path, user_shown(hidden, who, sizeof(who)),
+	    group_name(getegid(), grp, sizeof(grp)), path, path);
 	like(lock_advice(path, fd, &d, got, sizeof(got)), want,
 	     "lock: the entry a chmod 0640 would unmask is taken out first");
+	/* more than ACL_NAMED_LISTED: all taken out (before, the first 8,
+	 * and chmod 0640 unmasked the rest) */
+	for (unsigned i = 0; i < 70; i++)
+		uids[i] = 2001 + i;
+	set_acl_list(path, 10, uids, 0, NULL, 4, 0);
+	snprintf(want, sizeof(want),
+	         "keep every run out: setfacl -x "
+	         "u:2001,u:2002,u:2003,u:2004,u:2005,u:2006,u:2007,u:2008,"
+	         "u:2009,u:2010 %s (its mask hides user uid 2001, ",
+	         path);
+	like(lock_advice(path, fd, &d, got, sizeof(got)), want,
+	     "lock: 10 masked entries, all taken out");
+	snprintf(want, sizeof(want),
+	         "user uid 2008 and 2 more (getfacl %s lists them) now, which "
+	         "chmod 0640 would let read it); chgrp ",
+	         path);
+	like(got, want, "lock: ... 8 named, the rest counted");
+	/* beyond ACL_NAMED_KEPT: words, no chmod 0640 */
+	set_acl_list(path, 70, uids, 0, NULL, 4, 0);
+	lock_advice(path, fd, &d, got, sizeof(got));
+	ok(strstr(got, "chmod 0640 /") == NULL &&
+	       strstr(got, "and no ACL entry for another user or group, "
+	                   "those its mask hides now included, which a mode "
+	                   "of 0640 would let read it: getfacl lists them, "
+	                   "setfacl -x removes them)") != NULL,
+	   "lock: 70 masked entries: words, no chmod: '%s'", got);
 out:
 	lock_file_drop(dir, path, fd);
 }

@@ -389,18 +389,46 @@ test_path_shell(void)
 	    {"/etc/it's.conf", "'/etc/it'\\''s.conf'"},
 	    {"/tmp/$(reboot)`x`;a&b|c*", "'/tmp/$(reboot)`x`;a&b|c*'"},
 	    {"", "''"},
+	    /* a leading '-' or '=' is no option, nor zsh's =cmd */
+	    {"-x.key", "./-x.key"},
+	    {"=k", "./=k"},
+	    {"-my key", "./'-my key'"},
+	    {"a/-x.key", "a/-x.key"},
+	    /* quoted, the log would turn them into a space or '?' */
+	    {"/tmp/nl\ndir/k.key", PATH_CONTROL},
+	    {"/tmp/t\tb", PATH_CONTROL},
+	    {"/tmp/esc\x1b[2J", PATH_CONTROL},
+	    {"/tmp/del\x7f", PATH_CONTROL},
+	    {"-\r", PATH_CONTROL},
+	};
+	/* in a buffer of size bytes */
+	static const struct {
+		const char *path;
+		size_t size;
+		const char *want, *what;
+	} sized[] = {
+	    {"/a b/it's", 8, PATH_TOO_LONG,
+	     "too long for its buffer, quoted: none given"},
+	    {"/a b", 7, "'/a b'", "quoted, just fits"},
+	    {"/etc/abc", 8, PATH_TOO_LONG,
+	     "too long for its buffer, plain: none given"},
+	    {"-abcd", 8, "./-abcd", "./ and a path, just fit"},
+	    {"-abcde", 8, PATH_TOO_LONG,
+	     "./ and a path, one byte over: none given"},
+	    {"-a b", 9, "./'-a b'", "./ and a quoted path, just fit"},
+	    {"-a b", 8, PATH_TOO_LONG, "./ and a quoted path, one byte over"},
+	    {"/\xc3\xa9", 128, "'/\xc3\xa9'",
+	     "bytes over 0x7f are no control bytes"},
 	};
 	char buf[128], longp[3000], big[2048];
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		is_str(path_shell(cases[i].path, buf, sizeof(buf)),
-		       cases[i].want, "path_shell(\"%s\")", cases[i].path);
-	is_str(path_shell("/a b/it's", buf, 8), PATH_TOO_LONG,
-	       "path_shell: too long for its buffer, quoted: none given");
-	is_str(path_shell("/a b", buf, 7), "'/a b'",
-	       "path_shell: quoted, just fits");
-	is_str(path_shell("/etc/abc", buf, 8), PATH_TOO_LONG,
-	       "path_shell: too long for its buffer, plain: none given");
+		       cases[i].want, "path_shell() case %zu: %s", i,
+		       cases[i].want);
+	for (size_t i = 0; i < sizeof(sized) / sizeof(sized[0]); i++)
+		is_str(path_shell(sized[i].path, buf, sized[i].size),
+		       sized[i].want, "path_shell: %s", sized[i].what);
 	for (size_t i = 0; i < sizeof(longp); i++)
 		longp[i] = "/dir-of-a-tree"[i % 14];
 	longp[1500] = ' ';
