@@ -4783,9 +4783,12 @@ static void
 key_setfacl_fails(const char *kp, const char *lead, int is_group, unsigned id)
 {
 	char want[1024];
+	int n =
+	    snprintf(want, sizeof(want), "%ssetfacl -x %c:%u -m g::-,o::- %s,",
+	             lead, is_group ? 'g' : 'u', id, kp);
 
-	snprintf(want, sizeof(want), "%ssetfacl -x %c:%u -m g::-,o::- %s,",
-	         lead, is_group ? 'g' : 'u', id, kp);
+	ok(n > 0 && (size_t)n < sizeof(want), "the advice wanted for %s fits",
+	   kp);
 	key_fails(kp, NULL, want);
 }
 
