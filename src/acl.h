@@ -5,7 +5,7 @@
  * do what their entries say as far as that mask lets them; on an NFSv4
  * mount, its NFSv4 ACL (nfs4_getfacl(1)), which its server enforces
  * whatever the mode says, grants what its entries do. The trust checks
- * (conf.c, dirwalk.c), the key files' mode rule and the lock's advice
+ * (conftrust.c, dirwalk.c), the key files' mode rule and the lock's advice
  * read them here, from the system.posix_acl_access and system.nfs4_acl
  * extended attributes.
  */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conftrust.h"
 #include "publish-internal.h"
 #include "publish.h"
 #include "util.h"

@@ -6,8 +6,8 @@
  * writes, directories and chmods anywhere else, and a link of one tenant
  * must not make two domains' files one. The kernel's path lookup follows
  * every link; this walk follows only those that root or the running user
- * could have made. conf.c walks the path of a configuration, a key-file
- * or a ca-file with it too, judging every directory on the way.
+ * could have made. conftrust.c walks the path of a configuration, a
+ * key-file or a ca-file with it too, judging every directory on the way.
  */
 #include "config.h"
 

@@ -7,8 +7,8 @@
  * that dir_trust() trusts (the rule the configuration files' paths are
  * checked by). What is then done in the directory is done relative to
  * its descriptor: nothing on the way can be swapped for a link meanwhile.
- * The walk (walk_run()) is also the one conf.c takes to the files a run
- * reads, with hooks of its own.
+ * The walk (walk_run()) is also the one conftrust.c takes to the files a
+ * run reads, with hooks of its own.
  */
 #ifndef MTA_STS_SYNC_DIRWALK_H
 #define MTA_STS_SYNC_DIRWALK_H
@@ -169,8 +169,8 @@ int path_splice(char *todo, size_t size, const char *target);
  * read from the descriptor whose owner was judged. Where walks differ,
  * the caller's hooks (walk_ops) decide: a policy-file's directory
  * (dir_open_walked()) makes what is missing or stops there, while the
- * walk to a configuration, a key-file or a ca-file (conf.c) judges each
- * directory on the way and takes the file at its end.
+ * walk to a configuration, a key-file or a ca-file (conftrust.c) judges
+ * each directory on the way and takes the file at its end.
  */
 struct walk;
 

@@ -24,6 +24,7 @@
 
 #include "acl.h"
 #include "conf.h"
+#include "conftrust.h"
 #include "dirwalk.h"
 #include "lex.h"
 #include "tsig.h"

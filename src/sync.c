@@ -31,6 +31,7 @@
 #include "acl.h"
 #include "cmd.h"
 #include "conf.h"
+#include "conftrust.h"
 #include "dirwalk.h"
 #include "dnsupdate.h"
 #include "fetch.h"

@@ -3,7 +3,8 @@
  * defaults, options inheritance, includes, comments, every error rule,
  * key statements and key files in all formats (real tsig-keygen,
  * ddns-confgen and keymgr output from tests/data/conf/keys), the
- * permission rule, and that no message ever quotes a secret.
+ * permission rule, the trust of the files a configuration names
+ * (conftrust.c), and that no message ever quotes a secret.
  *
  * Files are written to a private temporary directory; the test data is
  * copied there with mode 0600 (git does not keep modes).
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conftrust.h"
 #include "dirwalk.h"
 #include "open-stub.h"
 #include "setacl.h"
@@ -284,7 +286,7 @@ link_protected(int dfd, const char *name, int flags)
 	       ls.st_uid != ds.st_uid && ls.st_uid != geteuid();
 }
 
-/* openat(2), as conf.c opens the files it reads (from the directory its
+/* openat(2), as conftrust.c opens the files it reads (from the directory its
  * walk reached): the real call, within the exchange a test asked for
  * (swap_at), or refused as fs.protected_symlinks = 1 would
  * (protect_links). */
