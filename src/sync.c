@@ -140,6 +140,11 @@ struct domain_run {
 	char *verify_url; /* dc's, or the default */
 	char *error;      /* why the domain failed; NULL: it did not */
 	struct strlist warnings;
+	/* warnings about what senders do: an MX host that the policy in
+	 * mode enforce leaves uncovered (mx-check warn publishing it, or
+	 * the live policy at every run until it is fixed): printed even
+	 * with -q, and by a run that changes nothing */
+	struct strlist alerts;
 	struct buf notes;           /* -v lines, printed in domain order */
 	struct buf dry_text;        /* --dry-run: the file diff */
 	struct fetch_job *upstream; /* shared with other domains; NULL: local */
@@ -1440,10 +1445,15 @@ mx_patterns(const struct policy *p, struct buf *out)
 }
 
 /* Refuse (mx-check enforce) or warn about the n hosts in missing: which,
- * what the policy allows instead, and what publishing anyway would do. */
+ * what the policy allows instead, and what publishing anyway would do.
+ * With publishing clear, the policy is the live one (its file and id
+ * are in place): nothing is refused, as nothing is published, and the
+ * warning says what senders do now. */
 static int
-mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
+mx_gate_verdict(struct domain_run *r, const char *missing, size_t n,
+                int publishing)
 {
+	const char *which = publishing ? "new" : "published";
 	struct buf what;
 	int rc = 0;
 
@@ -1452,17 +1462,22 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 		buf_printf(&what,
 		           "%s has no MX records, so senders deliver to the "
 		           "domain itself (RFC 5321 section 5.1), which no mx "
-		           "pattern of the new policy matches",
-		           r->dc->name);
+		           "pattern of the %s policy matches",
+		           r->dc->name, which);
 	else
 		buf_printf(&what,
-		           "MX %s not matched by any mx pattern of the new "
+		           "MX %s not matched by any mx pattern of the %s "
 		           "policy",
-		           missing);
+		           missing, which);
 	buf_puts(&what, " (it allows ");
 	mx_patterns(r->policy, &what);
 	buf_puts(&what, ")");
-	if (r->dc->mx_check == MX_CHECK_ENFORCE) {
+	if (!publishing) {
+		buf_puts(&what, ": senders enforcing it do not deliver there "
+		                "(RFC 8461 section 4.1); fix the MX records or "
+		                "the policy");
+		strlist_add(&r->alerts, what.data);
+	} else if (r->dc->mx_check == MX_CHECK_ENFORCE) {
 		run_fail(r,
 		         "%s: refusing to publish mode enforce (RFC 8461 "
 		         "section 4.1); fix the MX records or the policy; "
@@ -1474,10 +1489,9 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 		                            : "these hosts");
 		rc = -1;
 	} else {
-		run_warn(r,
-		         "%s: senders enforcing the policy will not deliver "
-		         "there (RFC 8461 section 4.1)",
-		         what.data);
+		buf_puts(&what, ": senders enforcing the policy will not "
+		                "deliver there (RFC 8461 section 4.1)");
+		strlist_add(&r->alerts, what.data);
 	}
 	buf_free(&what);
 	return rc;
@@ -1486,29 +1500,33 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 /*
  * RFC 8461 section 4.1 before publishing mode enforce: every host that
  * senders deliver the domain's mail to must match an mx pattern, or they
- * would refuse the mail. A null MX (RFC 7505: no mail) has none.
+ * would refuse the mail. A null MX (RFC 7505: no mail) has none. Checked
+ * at every run, with nothing to publish too: an MX added under a live
+ * enforce policy is refused by senders from then on, and the MX records
+ * were read with the TXT records (no query more).
  */
 static int
 plan_mx_gate(struct domain_run *r)
 {
 	const struct strlist *mx = &r->state.mx;
+	int publishing = r->file_differs || r->id_needed;
 	struct buf missing;
 	size_t n;
 	int rc = 0;
 
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
-	    r->dc->mx_check == MX_CHECK_OFF ||
-	    (!r->file_differs && !r->id_needed))
+	    r->dc->mx_check == MX_CHECK_OFF)
 		return 0;
 	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0) {
-		run_note(r, "null MX: the domain takes no mail, no host to "
-		            "check against the policy");
+		if (publishing)
+			run_note(r, "null MX: the domain takes no mail, no "
+			            "host to check against the policy");
 		return 0;
 	}
 	buf_init(&missing, 4096);
 	n = mx_uncovered(r, &missing);
 	if (n > 0)
-		rc = mx_gate_verdict(r, missing.data, n);
+		rc = mx_gate_verdict(r, missing.data, n, publishing);
 	buf_free(&missing);
 	return rc;
 }
@@ -2271,6 +2289,8 @@ report_text(const struct domain_run *r, int dry_run)
 	if (st != RUN_UNCHANGED || log_get_level() >= LOG_LEVEL_VERBOSE)
 		for (i = 0; i < r->warnings.n; i++)
 			log_warning(r->dc->name, "%s", r->warnings.v[i]);
+	for (i = 0; i < r->alerts.n; i++)
+		log_alert(r->dc->name, r->alerts.v[i]);
 	if (st == RUN_FAILED) {
 		log_error(r->dc->name, "%s", r->error);
 		return;
@@ -2327,6 +2347,11 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 		if (i > 0)
 			buf_puts(out, ",");
 		json_string(out, r->warnings.v[i]);
+	}
+	for (i = 0; i < r->alerts.n; i++) {
+		if (i > 0 || r->warnings.n > 0)
+			buf_puts(out, ",");
+		json_string(out, r->alerts.v[i]);
 	}
 	buf_puts(out, "]");
 	if (dry_run) {
@@ -2402,6 +2427,7 @@ run_free(struct domain_run *r)
 	free(r->policy_file);
 	free(r->verify_url);
 	strlist_free(&r->warnings);
+	strlist_free(&r->alerts);
 	buf_free(&r->notes);
 	buf_free(&r->dry_text);
 	run_release(r);
