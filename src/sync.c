@@ -170,6 +170,10 @@ struct domain_run {
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
+	/* the policy file's directory, when it (or one above) does not
+	 * exist: the publish makes it (said with -v; a dry run says it
+	 * would); kept here, as the file's is freed before the report */
+	char *dir_missing;
 	int have_state;
 	struct dns_target *target; /* from the DNS read to the UPDATE */
 	struct dns_state state;
@@ -975,6 +979,7 @@ form_note(struct domain_run *r)
 static int
 plan_file(struct domain_run *r)
 {
+	char dir[PATH_MAX + 64] = "";
 	struct diag d;
 	int exists;
 
@@ -989,13 +994,21 @@ plan_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_exists = exists;
+	/* the read opens the directory unless it (or one above) is
+	 * missing */
+	if (!exists && r->file.dirfd == -1)
+		r->dir_missing = xstrdup(r->file.dir);
 	plan_form(r);
 	r->file_differs = !file_holds(r, r->served.data, r->served.len);
 	form_note(r);
-	run_note(r, "%s: %s", r->policy_file,
+	if (r->dir_missing)
+		snprintf(dir, sizeof(dir), "; directory %s does not exist",
+		         r->dir_missing);
+	run_note(r, "%s: %s%s", r->policy_file,
 	         !exists           ? "not published yet"
 	         : r->file_differs ? "differs from the new policy"
-	                           : "up to date");
+	                           : "up to date",
+	         dir);
 	return 0;
 }
 
@@ -1592,6 +1605,11 @@ publish_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_written = 1;
+	if (r->dir_missing)
+		run_note(r,
+		         "created directory %s (mode 0755, with those "
+		         "missing above it)",
+		         r->dir_missing);
 	run_note(r, "wrote %s", r->policy_file);
 	return 0;
 }
@@ -2256,6 +2274,11 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 	buf_reset(out);
 	if (file)
 		buf_printf(out, "%s", r->policy_file);
+	if (file && dry_run && r->dir_missing)
+		buf_printf(out,
+		           " (directory %s does not exist: it would be "
+		           "created)",
+		           r->dir_missing);
 	if (dns && r->sts_needed)
 		run_change_record(r, "_mta-sts", r->id_needed, out);
 	if (dns && r->tlsrpt_needed)
@@ -2425,6 +2448,7 @@ run_free(struct domain_run *r)
 	free(r->error);
 	publish_file_close(&r->file);
 	free(r->policy_file);
+	free(r->dir_missing);
 	free(r->verify_url);
 	strlist_free(&r->warnings);
 	strlist_free(&r->alerts);
