@@ -723,8 +723,9 @@ lock_taken(const char *path, int fd, struct diag *d)
  * publish-command gets a descriptor to read the configuration (and an
  * inline TSIG secret in it) through. The supervisor of each command
  * keeps a copy until what the command started is gone (command.c): a run
- * killed with SIGKILL keeps the next one out until then. Returns 0, or
- * -1 (in d).
+ * killed with SIGKILL keeps the next one out until then. Returns 0, -2
+ * when another process holds the lock, or -1 when it cannot be taken
+ * (the reason in d, for both).
  */
 static int
 sync_lock(const struct conf *conf, struct diag *d)
@@ -738,33 +739,41 @@ sync_lock(const struct conf *conf, struct diag *d)
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
+		int taken = errno == EWOULDBLOCK;
+
+		if (taken)
 			lock_taken(path, fd, d);
 		else
 			diag_error(d, "%s: cannot lock: %s",
 			           path_shown(path, '\0', NULL, 0),
 			           strerror(errno));
 		close(fd);
-		return -1;
+		return taken ? -2 : -1;
 	}
 	publish_run_locked(fd);
 	return 0;
 }
 
 /* A run that does nothing: the reason in d is printed, and with --json
- * a document without domains carries it. Returns status. */
+ * a document without domains carries it, its "locked" true when another
+ * process held the lock (locked): a monitor that counts "failed" alone
+ * would miss a run kept out. Returns status. */
 static int
-sync_refused(const struct cmd_opts *o, const struct diag *d, int status)
+sync_refused(const struct cmd_opts *o, const struct diag *d, int status,
+             int locked)
 {
+	char members[160];
+
 	log_error(NULL, "%s", d->error);
-	if (o->json)
-		json_print_refusal(o->dry_run
-		                       ? "\"dry_run\":true,\"domains\":[],"
-		                         "\"updates\":[],\"changed\":0,"
-		                         "\"failed\":0,"
-		                       : "\"dry_run\":false,\"domains\":[],"
-		                         "\"changed\":0,\"failed\":0,",
-		                   d->error);
+	if (!o->json)
+		return status;
+	snprintf(members, sizeof(members),
+	         "\"dry_run\":%s,\"domains\":[],%s\"changed\":0,"
+	         "\"failed\":0,\"locked\":%s,",
+	         o->dry_run ? "true" : "false",
+	         o->dry_run ? "\"updates\":[]," : "",
+	         locked ? "true" : "false");
+	json_print_refusal(members, d->error);
 	return status;
 }
 
@@ -3012,7 +3021,8 @@ state_run(struct sync_state *s)
 		if (s->o->dry_run)
 			json_updates(s);
 		log_stdout_printf(
-		    ",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
+		    ",\"changed\":%zu,\"failed\":%zu,\"locked\":false,"
+		    "\"error\":null}\n",
 		    s->changed, s->failed);
 	}
 	free(workers);
@@ -3097,19 +3107,19 @@ sync_run_with(const struct cmd_opts *o, struct diag *d)
 {
 	struct conf *conf;
 	size_t *sel = NULL, failed;
-	int n;
+	int n, rc;
 
 	if ((conf = sync_load_conf(o, d)) == NULL)
-		return sync_refused(o, d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE, 0);
 	if ((n = sync_select(conf, o, &sel, d)) == -1) {
 		conf_free(conf);
-		return sync_refused(o, d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE, 0);
 	}
 	/* a dry run writes nothing: it may overlap a run */
-	if (!o->dry_run && sync_lock(conf, d) == -1) {
+	if (!o->dry_run && (rc = sync_lock(conf, d)) < 0) {
 		free(sel);
 		conf_free(conf);
-		return sync_refused(o, d, EXIT_FAILED);
+		return sync_refused(o, d, EXIT_FAILED, rc == -2);
 	}
 	sync_limit_arenas();
 	publish_catch_signals();
@@ -3119,7 +3129,7 @@ sync_run_with(const struct cmd_opts *o, struct diag *d)
 		fetch_global_cleanup();
 		free(sel);
 		conf_free(conf);
-		return sync_refused(o, d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE, 0);
 	}
 	failed = sync_domains(conf, sel, (size_t)n, o);
 	dns_close_connections();
