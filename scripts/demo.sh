@@ -1,8 +1,8 @@
 #!/bin/bash
 # demo.sh - mta-sts-sync's main job on a self-contained local setup.
 # Installs what is missing of the build dependencies, BIND and nginx
-# (scripts/deps.sh demo: their system services are not started), builds,
-# then starts on loopback a BIND primary
+# (scripts/deps.sh demo: their system services are not started), builds
+# (or brings its build up to date), then starts on loopback a BIND primary
 # for example.com with a generated TSIG key, and nginx over HTTPS with a
 # generated test CA serving both a mail provider's ("upstream") policy and
 # example.com's own policy host. It runs `mta-sts-sync sync` three times:
@@ -15,14 +15,15 @@ top=$(pwd)
 build=$top/build/plain
 
 scripts/deps.sh demo || exit 2
-if [ ! -x "$build/mta-sts-sync" ] || [ ! -x "$build/tests/tools/freeport" ]; then
-	echo "== building mta-sts-sync in build/plain"
-	[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || exit 2
-	mkdir -p "$build"
-	(cd "$build" && { [ -f Makefile ] || "$top/configure" -q; } &&
-		make -s -j"$(nproc)" >/dev/null && make -s tests/tools/freeport >/dev/null) ||
-		{ echo "demo: build failed" >&2; exit 2; }
-fi
+# make runs every time (it is incremental: quick when nothing changed),
+# so that the demo runs the sources as they are after a git pull, not
+# the binary of an earlier run
+echo "== building mta-sts-sync in build/plain"
+[ -x configure ] || autoreconf -fi >/dev/null 2>&1 || exit 2
+mkdir -p "$build"
+(cd "$build" && { [ -f Makefile ] || "$top/configure" -q; } &&
+	make -s -j"$(nproc)" >/dev/null && make -s tests/tools/freeport >/dev/null) ||
+	{ echo "demo: build failed" >&2; exit 2; }
 
 export top_srcdir=$top top_builddir=$build MTA_STS_SYNC=$build/mta-sts-sync
 . "$top/tests/lib/tap.sh"

@@ -354,6 +354,27 @@ expect(struct parser *p, struct lex *lx, enum lex_type t, const char *after)
 	return 0;
 }
 
+/*
+ * Read the ';' that ends a statement or a setting, after what (as the
+ * file has it, quoted, or described). A missing one is reported on the
+ * line where what ends, where the ';' is to be added, not on the line
+ * of the token found instead (often the next statement's).
+ */
+static int
+expect_semi(struct parser *p, struct lex *lx, const char *what)
+{
+	unsigned end = lx->line;
+	char f[96];
+	enum lex_type got = next(p, lx);
+
+	if (got == TOK_ERROR)
+		return -1;
+	if (got != TOK_SEMI)
+		return perr(p, lx->file, end, "missing ';' after %s (found %s)",
+		            what, found(lx, f, sizeof(f)));
+	return 0;
+}
+
 /* Read a word or string value for setting name into *out (allocated). */
 static int
 get_value(struct parser *p, struct lex *lx, const char *name, char **out)
@@ -372,16 +393,34 @@ get_value(struct parser *p, struct lex *lx, const char *name, char **out)
 	return 0;
 }
 
+/* What setting name with value v is, for a missing ';' after it, into
+ * buf: "'name value'", or where the value is not to be quoted (or is
+ * long) "the value of 'name'". */
+static const char *
+setting_shown(const struct parser *p, const char *name, const char *v,
+              char *buf, size_t size)
+{
+	char pr[80];
+
+	if (value_hidden(p, v) || strlen(v) > 60)
+		snprintf(buf, size, "the value of '%s'", name);
+	else
+		snprintf(buf, size, "'%s %s'", name,
+		         str_printable(v, strlen(v), pr, sizeof(pr)));
+	return buf;
+}
+
 /* Read "VALUE ;" into *out (allocated, replacing nothing). */
 static int
 get_value_semi(struct parser *p, struct lex *lx, const char *name, char **out)
 {
-	char after[80];
+	char what[160];
 
 	if (get_value(p, lx, name, out) == -1)
 		return -1;
-	snprintf(after, sizeof(after), "'%s' value", name);
-	if (expect(p, lx, TOK_SEMI, after) == -1) {
+	if (expect_semi(p, lx,
+	                setting_shown(p, name, *out, what, sizeof(what))) ==
+	    -1) {
 		free(*out);
 		*out = NULL;
 		return -1;
@@ -407,10 +446,12 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 		perr(p, lx->file, line,
 		     "%s: expected a number from %llu to %llu, found %s", name,
 		     min, max, shown(p, v, '\'', 64, sh, sizeof(sh)));
+	if (!bad)
+		setting_shown(p, name, v, sh, sizeof(sh));
 	free(v);
 	if (bad)
 		return -1;
-	return expect(p, lx, TOK_SEMI, name);
+	return expect_semi(p, lx, sh);
 }
 
 /*
@@ -929,6 +970,8 @@ cmd_percent_error(struct parser *p, const struct lex *lx, size_t i,
 static int
 set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 {
+	unsigned end = lx->line; /* where the last word ends: see
+	                            expect_semi() */
 	char f[96];
 	const char *bad;
 	enum lex_type t;
@@ -939,13 +982,14 @@ set_publish_cmd(struct parser *p, struct lex *lx, struct block *b)
 			                         bad);
 		mem_list_add(p->conf->mem, &b->dc.publish_cmd,
 		             keep(p, lx->text));
+		end = lx->line;
 	}
 	if (t == TOK_ERROR)
 		return -1;
 	if (t != TOK_SEMI)
-		return perr(p, lx->file, lx->tok_line,
-		            "expected ';' after publish-command arguments, "
-		            "found %s",
+		return perr(p, lx->file, end,
+		            "missing ';' after the arguments of "
+		            "'publish-command' (found %s)",
 		            found(lx, f, sizeof(f)));
 	if (b->dc.publish_cmd.n == 0)
 		return perr(p, lx->file, lx->tok_line,
@@ -1593,7 +1637,7 @@ set_policy(struct parser *p, struct lex *lx, struct block *b)
 	if (t != TOK_RBRACE)
 		return perr(p, lx->file, lx->tok_line,
 		            "expected a setting or '}' in policy { }");
-	if (expect(p, lx, TOK_SEMI, "'}' of policy") == -1)
+	if (expect_semi(p, lx, "the '}' of policy { }") == -1)
 		return -1;
 	if (!(seen & 1))
 		return perr(p, lx->file, line, "policy { } needs a mode");
@@ -1706,6 +1750,56 @@ key_file_words(struct parser *p, const struct lex *lx)
 	                     what, file);
 }
 
+/* The edit distance (insertions, deletions, substitutions) of a and b,
+ * counted up to 3: a setting name is short, and only 2 or less counts
+ * (nearest_setting()). */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[40], i, j;
+
+	if (lb >= sizeof(row) / sizeof(row[0]) ||
+	    (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j],
+			       best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb] < 3 ? row[lb] : 3;
+}
+
+/* The setting name nearest to word, for a "did you mean": one at an
+ * edit distance of 2 or less, and less than half the word's length (so
+ * "tl" does not become "ttl"), or NULL. */
+static const char *
+nearest_setting(const char *word)
+{
+	const char *best = NULL;
+	size_t d, bd = 3;
+
+	for (size_t i = 0; i < S_COUNT; i++)
+		if ((d = edit_distance(word, settings[i].name)) < bd &&
+		    2 * d < strlen(word)) {
+			bd = d;
+			best = settings[i].name;
+		}
+	return best;
+}
+
 /* Parse one setting of an options or domain block; its name is read. */
 static int
 parse_setting(struct parser *p, struct lex *lx, struct block *b)
@@ -1723,6 +1817,10 @@ parse_setting(struct parser *p, struct lex *lx, struct block *b)
 		            "expected a setting in %s, found a word that is "
 		            "no setting name (not shown: it may be a secret)",
 		            b->where);
+	if (s == NULL && nearest_setting(lx->text) != NULL)
+		return perr(p, lx->file, lx->tok_line,
+		            "unknown setting '%s' in %s; did you mean '%s'?",
+		            lx->text, b->where, nearest_setting(lx->text));
 	if (s == NULL)
 		return perr(p, lx->file, lx->tok_line,
 		            "unknown setting '%s' in %s", lx->text, b->where);
@@ -2220,7 +2318,7 @@ parse_statements(struct parser *p, struct lex *lx, struct block *b,
 		if (t == TOK_EOF && !in_braces)
 			return 0;
 		if (t == TOK_RBRACE && in_braces)
-			return expect(p, lx, TOK_SEMI, "'}'");
+			return expect_semi(p, lx, "'}'");
 		if (t != TOK_WORD)
 			return perr(p, lx->file, lx->tok_line,
 			            "expected %s, found %s",

@@ -122,6 +122,15 @@ log_clean(char *msg)
 			*msg = '?';
 }
 
+/* Print msg (cleaned in place) after the deferred warnings. */
+static void
+log_put(FILE *fp, int prio, const char *tag, const char *domain, char *msg)
+{
+	log_clean(msg);
+	flush_deferred();
+	log_write(fp, prio, tag, domain, msg);
+}
+
 static void __attribute__((format(printf, 5, 0)))
 log_emit(FILE *fp, int prio, const char *tag, const char *domain,
          const char *fmt, va_list ap)
@@ -129,9 +138,7 @@ log_emit(FILE *fp, int prio, const char *tag, const char *domain,
 	char msg[2048];
 
 	text_vformat(msg, sizeof(msg), fmt, ap);
-	log_clean(msg);
-	flush_deferred();
-	log_write(fp, prio, tag, domain, msg);
+	log_put(fp, prio, tag, domain, msg);
 }
 
 void
@@ -154,6 +161,15 @@ log_warning(const char *domain, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_emit(stderr, LOG_WARNING, "warning: ", domain, fmt, ap);
 	va_end(ap);
+}
+
+void
+log_alert(const char *domain, const char *msg)
+{
+	char m[2048];
+
+	str_copy(m, sizeof(m), msg);
+	log_put(stderr, LOG_WARNING, "warning: ", domain, m);
 }
 
 void

@@ -22,6 +22,9 @@ void log_error(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void log_warning(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The warning msg, printed even with -q: one about what senders do now,
+ * which an operator who asked for errors only must still see (sync.c). */
+void log_alert(const char *domain, const char *msg);
 /*
  * A warning that alone is not worth a message from a run that has nothing
  * else to say (one about the configuration, which every run would repeat):

@@ -140,6 +140,11 @@ struct domain_run {
 	char *verify_url; /* dc's, or the default */
 	char *error;      /* why the domain failed; NULL: it did not */
 	struct strlist warnings;
+	/* warnings about what senders do: an MX host that the policy in
+	 * mode enforce leaves uncovered (mx-check warn publishing it, or
+	 * the live policy at every run until it is fixed): printed even
+	 * with -q, and by a run that changes nothing */
+	struct strlist alerts;
 	struct buf notes;           /* -v lines, printed in domain order */
 	struct buf dry_text;        /* --dry-run: the file diff */
 	struct fetch_job *upstream; /* shared with other domains; NULL: local */
@@ -165,6 +170,10 @@ struct domain_run {
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
+	/* the policy file's directory, when it (or one above) does not
+	 * exist: the publish makes it (said with -v; a dry run says it
+	 * would); kept here, as the file's is freed before the report */
+	char *dir_missing;
 	int have_state;
 	struct dns_target *target; /* from the DNS read to the UPDATE */
 	struct dns_state state;
@@ -714,8 +723,9 @@ lock_taken(const char *path, int fd, struct diag *d)
  * publish-command gets a descriptor to read the configuration (and an
  * inline TSIG secret in it) through. The supervisor of each command
  * keeps a copy until what the command started is gone (command.c): a run
- * killed with SIGKILL keeps the next one out until then. Returns 0, or
- * -1 (in d).
+ * killed with SIGKILL keeps the next one out until then. Returns 0, -2
+ * when another process holds the lock, or -1 when it cannot be taken
+ * (the reason in d, for both).
  */
 static int
 sync_lock(const struct conf *conf, struct diag *d)
@@ -729,33 +739,41 @@ sync_lock(const struct conf *conf, struct diag *d)
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-		if (errno == EWOULDBLOCK)
+		int taken = errno == EWOULDBLOCK;
+
+		if (taken)
 			lock_taken(path, fd, d);
 		else
 			diag_error(d, "%s: cannot lock: %s",
 			           path_shown(path, '\0', NULL, 0),
 			           strerror(errno));
 		close(fd);
-		return -1;
+		return taken ? -2 : -1;
 	}
 	publish_run_locked(fd);
 	return 0;
 }
 
 /* A run that does nothing: the reason in d is printed, and with --json
- * a document without domains carries it. Returns status. */
+ * a document without domains carries it, its "locked" true when another
+ * process held the lock (locked): a monitor that counts "failed" alone
+ * would miss a run kept out. Returns status. */
 static int
-sync_refused(const struct cmd_opts *o, const struct diag *d, int status)
+sync_refused(const struct cmd_opts *o, const struct diag *d, int status,
+             int locked)
 {
+	char members[160];
+
 	log_error(NULL, "%s", d->error);
-	if (o->json)
-		json_print_refusal(o->dry_run
-		                       ? "\"dry_run\":true,\"domains\":[],"
-		                         "\"updates\":[],\"changed\":0,"
-		                         "\"failed\":0,"
-		                       : "\"dry_run\":false,\"domains\":[],"
-		                         "\"changed\":0,\"failed\":0,",
-		                   d->error);
+	if (!o->json)
+		return status;
+	snprintf(members, sizeof(members),
+	         "\"dry_run\":%s,\"domains\":[],%s\"changed\":0,"
+	         "\"failed\":0,\"locked\":%s,",
+	         o->dry_run ? "true" : "false",
+	         o->dry_run ? "\"updates\":[]," : "",
+	         locked ? "true" : "false");
+	json_print_refusal(members, d->error);
 	return status;
 }
 
@@ -970,6 +988,7 @@ form_note(struct domain_run *r)
 static int
 plan_file(struct domain_run *r)
 {
+	char dir[PATH_MAX + 64] = "";
 	struct diag d;
 	int exists;
 
@@ -984,13 +1003,21 @@ plan_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_exists = exists;
+	/* the read opens the directory unless it (or one above) is
+	 * missing */
+	if (!exists && r->file.dirfd == -1)
+		r->dir_missing = xstrdup(r->file.dir);
 	plan_form(r);
 	r->file_differs = !file_holds(r, r->served.data, r->served.len);
 	form_note(r);
-	run_note(r, "%s: %s", r->policy_file,
+	if (r->dir_missing)
+		snprintf(dir, sizeof(dir), "; directory %s does not exist",
+		         r->dir_missing);
+	run_note(r, "%s: %s%s", r->policy_file,
 	         !exists           ? "not published yet"
 	         : r->file_differs ? "differs from the new policy"
-	                           : "up to date");
+	                           : "up to date",
+	         dir);
 	return 0;
 }
 
@@ -1440,10 +1467,15 @@ mx_patterns(const struct policy *p, struct buf *out)
 }
 
 /* Refuse (mx-check enforce) or warn about the n hosts in missing: which,
- * what the policy allows instead, and what publishing anyway would do. */
+ * what the policy allows instead, and what publishing anyway would do.
+ * With publishing clear, the policy is the live one (its file and id
+ * are in place): nothing is refused, as nothing is published, and the
+ * warning says what senders do now. */
 static int
-mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
+mx_gate_verdict(struct domain_run *r, const char *missing, size_t n,
+                int publishing)
 {
+	const char *which = publishing ? "new" : "published";
 	struct buf what;
 	int rc = 0;
 
@@ -1452,17 +1484,22 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 		buf_printf(&what,
 		           "%s has no MX records, so senders deliver to the "
 		           "domain itself (RFC 5321 section 5.1), which no mx "
-		           "pattern of the new policy matches",
-		           r->dc->name);
+		           "pattern of the %s policy matches",
+		           r->dc->name, which);
 	else
 		buf_printf(&what,
-		           "MX %s not matched by any mx pattern of the new "
+		           "MX %s not matched by any mx pattern of the %s "
 		           "policy",
-		           missing);
+		           missing, which);
 	buf_puts(&what, " (it allows ");
 	mx_patterns(r->policy, &what);
 	buf_puts(&what, ")");
-	if (r->dc->mx_check == MX_CHECK_ENFORCE) {
+	if (!publishing) {
+		buf_puts(&what, ": senders enforcing it do not deliver there "
+		                "(RFC 8461 section 4.1); fix the MX records or "
+		                "the policy");
+		strlist_add(&r->alerts, what.data);
+	} else if (r->dc->mx_check == MX_CHECK_ENFORCE) {
 		run_fail(r,
 		         "%s: refusing to publish mode enforce (RFC 8461 "
 		         "section 4.1); fix the MX records or the policy; "
@@ -1474,10 +1511,9 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 		                            : "these hosts");
 		rc = -1;
 	} else {
-		run_warn(r,
-		         "%s: senders enforcing the policy will not deliver "
-		         "there (RFC 8461 section 4.1)",
-		         what.data);
+		buf_puts(&what, ": senders enforcing the policy will not "
+		                "deliver there (RFC 8461 section 4.1)");
+		strlist_add(&r->alerts, what.data);
 	}
 	buf_free(&what);
 	return rc;
@@ -1486,29 +1522,33 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n)
 /*
  * RFC 8461 section 4.1 before publishing mode enforce: every host that
  * senders deliver the domain's mail to must match an mx pattern, or they
- * would refuse the mail. A null MX (RFC 7505: no mail) has none.
+ * would refuse the mail. A null MX (RFC 7505: no mail) has none. Checked
+ * at every run, with nothing to publish too: an MX added under a live
+ * enforce policy is refused by senders from then on, and the MX records
+ * were read with the TXT records (no query more).
  */
 static int
 plan_mx_gate(struct domain_run *r)
 {
 	const struct strlist *mx = &r->state.mx;
+	int publishing = r->file_differs || r->id_needed;
 	struct buf missing;
 	size_t n;
 	int rc = 0;
 
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
-	    r->dc->mx_check == MX_CHECK_OFF ||
-	    (!r->file_differs && !r->id_needed))
+	    r->dc->mx_check == MX_CHECK_OFF)
 		return 0;
 	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0) {
-		run_note(r, "null MX: the domain takes no mail, no host to "
-		            "check against the policy");
+		if (publishing)
+			run_note(r, "null MX: the domain takes no mail, no "
+			            "host to check against the policy");
 		return 0;
 	}
 	buf_init(&missing, 4096);
 	n = mx_uncovered(r, &missing);
 	if (n > 0)
-		rc = mx_gate_verdict(r, missing.data, n);
+		rc = mx_gate_verdict(r, missing.data, n, publishing);
 	buf_free(&missing);
 	return rc;
 }
@@ -1574,6 +1614,11 @@ publish_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_written = 1;
+	if (r->dir_missing)
+		run_note(r,
+		         "created directory %s (mode 0755, with those "
+		         "missing above it)",
+		         r->dir_missing);
 	run_note(r, "wrote %s", r->policy_file);
 	return 0;
 }
@@ -2238,6 +2283,11 @@ run_changes(const struct domain_run *r, int dry_run, struct buf *out)
 	buf_reset(out);
 	if (file)
 		buf_printf(out, "%s", r->policy_file);
+	if (file && dry_run && r->dir_missing)
+		buf_printf(out,
+		           " (directory %s does not exist: it would be "
+		           "created)",
+		           r->dir_missing);
 	if (dns && r->sts_needed)
 		run_change_record(r, "_mta-sts", r->id_needed, out);
 	if (dns && r->tlsrpt_needed)
@@ -2271,6 +2321,8 @@ report_text(const struct domain_run *r, int dry_run)
 	if (st != RUN_UNCHANGED || log_get_level() >= LOG_LEVEL_VERBOSE)
 		for (i = 0; i < r->warnings.n; i++)
 			log_warning(r->dc->name, "%s", r->warnings.v[i]);
+	for (i = 0; i < r->alerts.n; i++)
+		log_alert(r->dc->name, r->alerts.v[i]);
 	if (st == RUN_FAILED) {
 		log_error(r->dc->name, "%s", r->error);
 		return;
@@ -2327,6 +2379,11 @@ report_json_domain(struct buf *out, const struct domain_run *r, int dry_run)
 		if (i > 0)
 			buf_puts(out, ",");
 		json_string(out, r->warnings.v[i]);
+	}
+	for (i = 0; i < r->alerts.n; i++) {
+		if (i > 0 || r->warnings.n > 0)
+			buf_puts(out, ",");
+		json_string(out, r->alerts.v[i]);
 	}
 	buf_puts(out, "]");
 	if (dry_run) {
@@ -2400,8 +2457,10 @@ run_free(struct domain_run *r)
 	free(r->error);
 	publish_file_close(&r->file);
 	free(r->policy_file);
+	free(r->dir_missing);
 	free(r->verify_url);
 	strlist_free(&r->warnings);
+	strlist_free(&r->alerts);
 	buf_free(&r->notes);
 	buf_free(&r->dry_text);
 	run_release(r);
@@ -2962,7 +3021,8 @@ state_run(struct sync_state *s)
 		if (s->o->dry_run)
 			json_updates(s);
 		log_stdout_printf(
-		    ",\"changed\":%zu,\"failed\":%zu,\"error\":null}\n",
+		    ",\"changed\":%zu,\"failed\":%zu,\"locked\":false,"
+		    "\"error\":null}\n",
 		    s->changed, s->failed);
 	}
 	free(workers);
@@ -3047,19 +3107,19 @@ sync_run_with(const struct cmd_opts *o, struct diag *d)
 {
 	struct conf *conf;
 	size_t *sel = NULL, failed;
-	int n;
+	int n, rc;
 
 	if ((conf = sync_load_conf(o, d)) == NULL)
-		return sync_refused(o, d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE, 0);
 	if ((n = sync_select(conf, o, &sel, d)) == -1) {
 		conf_free(conf);
-		return sync_refused(o, d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE, 0);
 	}
 	/* a dry run writes nothing: it may overlap a run */
-	if (!o->dry_run && sync_lock(conf, d) == -1) {
+	if (!o->dry_run && (rc = sync_lock(conf, d)) < 0) {
 		free(sel);
 		conf_free(conf);
-		return sync_refused(o, d, EXIT_FAILED);
+		return sync_refused(o, d, EXIT_FAILED, rc == -2);
 	}
 	sync_limit_arenas();
 	publish_catch_signals();
@@ -3069,7 +3129,7 @@ sync_run_with(const struct cmd_opts *o, struct diag *d)
 		fetch_global_cleanup();
 		free(sel);
 		conf_free(conf);
-		return sync_refused(o, d, EXIT_USAGE);
+		return sync_refused(o, d, EXIT_USAGE, 0);
 	}
 	failed = sync_domains(conf, sel, (size_t)n, o);
 	dns_close_connections();

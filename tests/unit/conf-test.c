@@ -1795,8 +1795,8 @@ test_comments(void)
 	/* out of place, a URL or a path is quoted; a secret never */
 	fails_with("options { upstream \"https://a.example/p\" "
 	           "\"https://b.example/p\"; };\n",
-	           "test.conf:1: expected ';' after 'upstream' value, found "
-	           "\"https://b.example/p\"",
+	           "test.conf:1: missing ';' after 'upstream "
+	           "https://a.example/p' (found \"https://b.example/p\")",
 	           "a URL out of place is quoted");
 	fails_with("options { policy-file \"/srv/%d.txt\" \"/var/%d\"; };\n",
 	           "found \"/var/%d\"", "a path out of place is quoted");
@@ -2091,6 +2091,61 @@ test_policy_file_dir(void)
 	}
 }
 
+/* An unknown setting near a known one gets a "did you mean"; one far
+ * from every name does not. */
+static void
+test_did_you_mean(void)
+{
+	struct diag d;
+	struct conf *c;
+
+	fails_with("options {\n\ttlsrpt \"mailto:a@example.com\";\n};\n",
+	           "test.conf:2: unknown setting 'tlsrpt' in options; did you "
+	           "mean 'tls-rpt'?",
+	           "did you mean: a missing '-'");
+	fails_with("options {\n\tverify-timout 5;\n};\n",
+	           "unknown setting 'verify-timout' in options; did you mean "
+	           "'verify-timeout'?",
+	           "did you mean: a missing letter");
+	fails_with(KEY_STMT DOMAIN_OK "\tcafile \"/etc/ca.pem\";\n};\n",
+	           "unknown setting 'cafile' in domain \"example.com\"; did "
+	           "you mean 'ca-file'?",
+	           "did you mean: in a domain");
+	c = load_text("options {\n\tbogus yes;\n\ttl 5;\n};\n", &d);
+	ok(c == NULL && strstr(d.error, "did you mean") == NULL,
+	   "did you mean: none for a word far from every setting");
+	conf_free(c);
+	c = load_text("options {\n\ttl 5;\n};\n", &d);
+	ok(c == NULL && strstr(d.error, "did you mean") == NULL,
+	   "did you mean: none for a word of two letters ('tl')");
+	conf_free(c);
+}
+
+/* A missing ';' is reported on the line of what it should end, the
+ * value quoted with its setting's name. */
+static void
+test_missing_semi(void)
+{
+	fails_with("options {\n\ttimeout 5\n\tverify-timeout 9;\n};\n",
+	           "test.conf:2: missing ';' after 'timeout 5' (found "
+	           "'verify-timeout')",
+	           "missing ';': the line of the setting it ends");
+	fails_with("options {\n\tupstream \"https://a.example/p\"\n\n"
+	           "\ttls-rpt \"mailto:a@example.com\";\n};\n",
+	           "test.conf:2: missing ';' after 'upstream "
+	           "https://a.example/p' (found 'tls-rpt')",
+	           "missing ';': a string value, a blank line between");
+	fails_with(KEY_STMT DOMAIN_OK
+	           "\tpublish-command \"/bin/true\"\n\t\t\"%d\"\n};\n",
+	           "test.conf:7: missing ';' after the arguments of "
+	           "'publish-command' (found '}')",
+	           "missing ';': after publish-command's last argument");
+	fails_with(KEY_STMT DOMAIN_OK "\tpolicy { mode testing; }\n};\n",
+	           "test.conf:6: missing ';' after the '}' of policy { } "
+	           "(found '}')",
+	           "missing ';': after policy { }");
+}
+
 static void
 test_errors(void)
 {
@@ -2117,9 +2172,9 @@ test_errors(void)
 	           "test.conf:7: duplicate domain \"example.com\" (first at ",
 	           "duplicate domain");
 	fails_with(KEY_STMT DOMAIN_OK "\tttl 5\n};\n",
-	           "test.conf:7: expected ';' after ttl, found '}'",
+	           "test.conf:6: missing ';' after 'ttl 5' (found '}')",
 	           "missing semicolon");
-	fails_with(KEY_STMT DOMAIN_OK "}\n", "expected ';' after '}'",
+	fails_with(KEY_STMT DOMAIN_OK "}\n", "missing ';' after '}' (found",
 	           "missing semicolon after block");
 	fails_with("domain \"example.com\" {\n\tupstream "
 	           "\"https://x.example/\";\n\tpolicy-file \"/p\";\n};\n",
@@ -5281,8 +5336,8 @@ test_secret_out_of_place(void)
 	     "is no setting name (not shown: it may be a secret)",
 	     0, NULL},
 	    {NULL, "options { key \"mtasts\" %s; };\n",
-	     "test.conf:1: expected ';' after 'key' value, found a word not "
-	     "shown (it may be a TSIG secret)",
+	     "test.conf:1: missing ';' after 'key mtasts' (found a word not "
+	     "shown (it may be a TSIG secret))",
 	     0, NULL},
 	    {NULL, "options { key mtasts \"%s\"; };\n",
 	     "found a quoted string not shown", 0, NULL},
@@ -5293,7 +5348,7 @@ test_secret_out_of_place(void)
 	    {NULL, "options { mode %s; };\n",
 	     "mode: expected enforce, testing or none, found a value not "
 	     "shown",
-	     0, "expected ';' after 'mode' value, found end of file"},
+	     0, "missing ';' after the value of 'mode' (found end of file)"},
 	    {NULL, "options { verify \"%s\"; };\n",
 	     "verify: expected yes or no, found a value not shown", 0, NULL},
 	    {NULL, "options { upstream \"%s\"; };\n",
@@ -5342,7 +5397,7 @@ test_secret_out_of_place(void)
 	    {NULL, "options { policy { mode %s; }; };\n",
 	     "mode: expected enforce, testing or none, found a value not "
 	     "shown",
-	     0, "expected ';' after 'mode' value, found end of file"},
+	     0, "missing ';' after the value of 'mode' (found end of file)"},
 	    {NULL, "options { policy { %s; }; };\n",
 	     "expected mode, mx or max-age in policy { }, found a word that "
 	     "is no setting name (not shown: it may be a secret)",
@@ -5761,6 +5816,8 @@ main(void)
 	test_where();
 	test_bytes();
 	test_errors();
+	test_did_you_mean();
+	test_missing_semi();
 	test_numbers();
 	test_resolve_entries();
 	test_urls();
