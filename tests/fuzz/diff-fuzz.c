@@ -1,6 +1,6 @@
 /*
  * diff-fuzz.c - fuzz target for the diff a dry run prints of the policy
- * file (sync_diff): its old side is whatever the file held, which another
+ * file (diff_text): its old side is whatever the file held, which another
  * program or person may have written. The first two bytes of the input
  * give the length of the old side (modulo what follows), the rest is the
  * new side. Invariants, else abort: the diff fits its buffer; after its
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync.h"
+#include "diff.h"
 #include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -92,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	copy = xmalloc(size - 2 > 0 ? size - 2 : 1);
 	memcpy(copy, data + 2, size - 2);
 	buf_init(&diff, 1u << 20);
-	if (sync_diff(copy, oldlen, copy + oldlen, size - 2 - oldlen, "old",
+	if (diff_text(copy, oldlen, copy + oldlen, size - 2 - oldlen, "old",
 	              "new", &diff) != 0 ||
 	    diff.len < strlen(head) || memcmp(diff.data, head, strlen(head)))
 		abort();

@@ -1,10 +1,9 @@
 /*
- * sync.h - `mta-sts-sync sync`: the per-domain plan of DESIGN.md section 2,
- * run for every configured (or named) domain. sync_run() is declared in
- * cmd.h; this header holds the pieces the tests use directly.
+ * diff.h - a line diff of two texts, as a dry run shows the change of a
+ * policy file: generic, it knows nothing of sync.
  */
-#ifndef MTA_STS_SYNC_SYNC_H
-#define MTA_STS_SYNC_SYNC_H
+#ifndef MTA_STS_SYNC_DIFF_H
+#define MTA_STS_SYNC_DIFF_H
 
 #include <stddef.h>
 
@@ -16,7 +15,7 @@
  * '+' in front. Line ends (LF or CRLF) are not shown; any other control
  * character but tab is shown as '?'. Returns 0, or -1 if out overflows.
  */
-int sync_diff(const char *old, size_t oldlen, const char *new_, size_t newlen,
+int diff_text(const char *old, size_t oldlen, const char *new_, size_t newlen,
               const char *old_name, const char *new_name, struct buf *out);
 
 #endif
