@@ -725,8 +725,8 @@ sv_descriptors(int outfd, int repfd)
 
 	/* the lock out of the way of the numbers below first: it may be 3 */
 	if (null == -1 ||
-	    (publish_run_lock_fd != -1 &&
-	     (lock = fcntl(publish_run_lock_fd, F_DUPFD_CLOEXEC, LOCK_FD + 1)) ==
+	    (publish_run_lock() != -1 &&
+	     (lock = fcntl(publish_run_lock(), F_DUPFD_CLOEXEC, LOCK_FD + 1)) ==
 	         -1) ||
 	    dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1 ||
@@ -1194,7 +1194,7 @@ wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
 			break;
 		if (!eof)
 			eof = drain_pipe(w->outfd, out);
-		if (publish_now_mono() >= w->deadline && stop_late(w, o))
+		if (util_mono() >= w->deadline && stop_late(w, o))
 			break;
 		poll(&pfd, eof ? 0 : 1, 100);
 	}
@@ -1738,7 +1738,7 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	}
 	memset(&o, 0, sizeof(o));
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
-	w.deadline = publish_now_mono() + timeout;
+	w.deadline = util_mono() + timeout;
 	status = wait_child(&w, &output, &o);
 	read_reports(w.repfd, &o);
 	/* the command's own: its supervisor may end otherwise (killed by

@@ -2,10 +2,10 @@
  * publish-test - edge cases of publish.c, command.c and fetch.c that need
  * no server: file names, binary content, bounded reads, command output
  * limits (command.c), URLs refused before any connection, duplicate jobs;
- * publish_write from
- * many threads at once (the group commit of its flushes); the
- * leftovers of killed writers, with locks and without; links and
- * FIFOs on the way, and a directory swapped for a link as it is made.
+ * publish_write from many threads at once (the group commit of its
+ * flushes); the leftovers of killed writers, with locks and without;
+ * links and FIFOs on the way, and a directory swapped for a link as it
+ * is made.
  */
 #include "config.h"
 
@@ -2297,16 +2297,6 @@ test_threads(void)
 
 /* ------------------------------------------------ killed runs' leftovers */
 
-/* Seconds on the monotonic clock. */
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Make the empty file path, two hours old if old; returns 0 or -1. */
 static int
 make_file(const char *path, int old)
@@ -2368,10 +2358,10 @@ test_leftovers(void)
 	ok(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0,
 	   "leftovers: the held one locked, as a writer locks its own");
 	publish_run_locked(-1);
-	t = seconds();
+	t = util_mono();
 	ok(publish_write("lo/mta-sts.txt", "two", 3, &d) == 0,
 	   "leftovers: the file written beside them");
-	t = seconds() - t;
+	t = util_mono() - t;
 	ok(access("lo/mta-sts.txt.tmp-Dead01", F_OK) == -1,
 	   "leftovers: the write removes a leftover nobody holds, however "
 	   "young");
@@ -2386,12 +2376,12 @@ test_leftovers(void)
 	       dir_changed_since_file("lo"),
 	   "leftovers: a fresh leftover made after the write");
 	buf_init(&b, 1024);
-	t = seconds();
+	t = util_mono();
 	ok(publish_read("lo/mta-sts.txt", &b, &d) == 1 &&
 	       access("lo/mta-sts.txt.tmp-Dead02", F_OK) == -1,
 	   "leftovers: a read (the file up to date) removes it at once");
 	ok(access("lo/mta-sts.txt.tmp-Held01", F_OK) == 0 &&
-	       seconds() - t < 1.0,
+	       util_mono() - t < 1.0,
 	   "leftovers: ... keeps the held one, and does not wait");
 	close(held); /* its writer died */
 	ok(publish_read("lo/mta-sts.txt", &b, &d) == 1 &&
@@ -2426,10 +2416,10 @@ nolock_round(int err, const char *name)
 	   "no locks (%s): a file, an old leftover and a young temporary",
 	   name);
 	flock_errno = err;
-	t = seconds();
+	t = util_mono();
 	ok(publish_write("nl/mta-sts.txt", "two", 3, &d) == 0,
 	   "no locks (%s): the file written beside them", name);
-	t = seconds() - t;
+	t = util_mono() - t;
 	ok(access("nl/mta-sts.txt.tmp-Old001", F_OK) == -1,
 	   "no locks (%s): the write removes the one over a minute old", name);
 	ok(access("nl/mta-sts.txt.tmp-New001", F_OK) == 0,
