@@ -725,9 +725,9 @@ sv_descriptors(int outfd, int repfd)
 
 	/* the lock out of the way of the numbers below first: it may be 3 */
 	if (null == -1 ||
-	    (publish_run_lock_fd != -1 &&
-	     (lock = fcntl(publish_run_lock_fd, F_DUPFD_CLOEXEC,
-	                   LOCK_FD + 1)) == -1) ||
+	    (publish_run_lock() != -1 &&
+	     (lock = fcntl(publish_run_lock(), F_DUPFD_CLOEXEC, LOCK_FD + 1)) ==
+	         -1) ||
 	    dup2(null, 0) == -1 || dup2(outfd, 1) == -1 ||
 	    dup2(outfd, 2) == -1 ||
 	    (repfd != REPORT_FD && dup2(repfd, REPORT_FD) == -1) ||
@@ -1194,7 +1194,7 @@ wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
 			break;
 		if (!eof)
 			eof = drain_pipe(w->outfd, out);
-		if (publish_now_mono() >= w->deadline && stop_late(w, o))
+		if (util_mono() >= w->deadline && stop_late(w, o))
 			break;
 		poll(&pfd, eof ? 0 : 1, 100);
 	}
@@ -1435,13 +1435,16 @@ is_executable(const char *path)
 }
 
 /*
- * The PATH entry dir (len bytes at p), looked in before the program
- * prog is found, must be as safe as the program: whoever may add a file
- * there could put one of that name first (conf_trust_dir_check()).
- * Returns 0, or -1 with the reason in d.
+ * The PATH entry dir (len bytes at p) must be as safe as the program:
+ * whoever may add a file there could put one of a name looked up there
+ * first (conf_trust_dir_check()): the program's own (before, set when
+ * the entry is met before the program is found), or one the command
+ * runs by name (a deploy script's aws or rclone). Returns 0, or -1 with
+ * the reason in d.
  */
 static int
-path_entry_trusted(const char *prog, const char *p, size_t len, struct diag *d)
+path_entry_trusted(const char *prog, const char *p, size_t len, int before,
+                   struct diag *d)
 {
 	char dir[PATH_MAX], why[DIAG_MSG_MAX];
 
@@ -1453,56 +1456,85 @@ path_entry_trusted(const char *prog, const char *p, size_t len, struct diag *d)
 	    0)
 		return 0;
 	diag_error(d,
-	           "publish-command %s: PATH entry %s, looked in before the "
-	           "program is found: %s, or take it out of PATH",
-	           path_shown(prog, '\0', NULL, 0), dir, why);
+	           "publish-command %s: PATH entry %s, %s: %s, or take it "
+	           "out of PATH",
+	           path_shown(prog, '\0', NULL, 0), dir,
+	           before ? "looked in before the program is found"
+	                  : "which the command gets for the programs it "
+	                    "runs by name",
+	           why);
+	return -1;
+}
+
+/*
+ * The PATH entry at p (up to end) is absolute and trusted
+ * (path_entry_trusted()): an empty or relative one names a directory
+ * from wherever the command happens to be (it starts in /, a script may
+ * cd), which nobody checks. before as for path_entry_trusted(); path is
+ * the whole PATH, for the message. Returns 0, or -1 with the reason in d.
+ */
+static int
+path_entry_checked(const char *prog, const char *path, const char *p,
+                   const char *end, int before, struct diag *d)
+{
+	if (p[0] == '/')
+		return path_entry_trusted(prog, p, (size_t)(end - p), before,
+		                          d);
+	diag_error(d,
+	           "publish-command %s: PATH (%s) holds %s%.*s%s, %s: the "
+	           "command runs in /, and such a directory is not checked; "
+	           "take it out of PATH%s",
+	           path_shown(prog, '\0', NULL, 0), path,
+	           end > p ? "the relative entry '"
+	                   : "an empty entry (the working directory)",
+	           (int)(end - p), p, end > p ? "'" : "",
+	           before ? "where the program would be looked up"
+	                  : "which the command gets for the programs it runs "
+	                    "by name",
+	           before ? ", or give the program's absolute path" : "");
 	return -1;
 }
 
 /*
  * Look the bare name prog up in PATH as execvp() does, the first
- * executable file found into found. An empty or relative entry met
- * before it is refused: it names a directory from wherever the command
- * happens to run (it runs in /), which nobody checks; and so is an
- * absolute one that someone else than root or the running user could
- * add a file of that name to (path_entry_trusted()). Returns 0, or -1
- * with the reason in d.
+ * executable file found into found (unless found is NULL: prog is named
+ * by a path), and check every entry of PATH, the command's as well as
+ * the run's (path_entry_checked()): one met before the program could
+ * change it, and any other what the command runs by name. The entry
+ * that holds the program is checked with it (program_trusted()).
+ * Refusing, rather than giving the command a PATH of the entries that
+ * pass, keeps its environment the one the operator set, and says what
+ * to fix: a tool found in a dropped entry would fail, or another of its
+ * name run, far from the cause. Returns 0, or -1 with the reason in d.
  */
 static int
 program_in_path(const char *prog, struct buf *found, struct diag *d)
 {
 	const char *path = getenv("PATH"), *p, *end;
+	int in = found == NULL; /* the program is found */
 
 	if (path == NULL)
 		path = "/usr/bin:/bin"; /* execvp's default */
 	for (p = path;; p = end + 1) {
+		int here = 0; /* the program is found in this entry */
+
 		end = strchr(p, ':');
 		if (end == NULL)
 			end = p + strlen(p);
-		if (p[0] != '/') {
-			diag_error(
-			    d,
-			    "publish-command %s: PATH (%s) holds %s%.*s%s, "
-			    "where the program would be looked up: the "
-			    "command runs in /, and such a directory is "
-			    "not checked; take it out of PATH, or give the "
-			    "program's absolute path",
-			    path_shown(prog, '\0', NULL, 0), path,
-			    end > p ? "the relative entry '"
-			            : "an empty entry (the working directory)",
-			    (int)(end - p), p, end > p ? "'" : "");
-			return -1;
+		if (!in && p[0] == '/') {
+			buf_reset(found);
+			here = in = buf_printf(found, "%.*s/%s", (int)(end - p),
+			                       p, prog) == 0 &&
+			            is_executable(found->data);
 		}
-		buf_reset(found);
-		if (buf_printf(found, "%.*s/%s", (int)(end - p), p, prog) ==
-		        0 &&
-		    is_executable(found->data))
-			return 0;
-		if (path_entry_trusted(prog, p, (size_t)(end - p), d) == -1)
+		if (!here &&
+		    path_entry_checked(prog, path, p, end, !in, d) == -1)
 			return -1;
 		if (*end == '\0')
 			break;
 	}
+	if (in)
+		return 0;
 	diag_error(d, "publish-command %s: not found in PATH (%s)",
 	           path_shown(prog, '\0', NULL, 0), path);
 	return -1;
@@ -1576,8 +1608,9 @@ from_run_dir(const char *path, struct diag *d)
 
 /*
  * Find the program prog (a publish-command's, any '%' expanded) as it is
- * to run, and check it: a bare name in PATH (program_in_path()), a path
- * from the run's working directory; then program_trusted(). Returns its
+ * to run, and check it: a bare name in PATH, a path from the run's
+ * working directory; every PATH entry, which the command gets too
+ * (program_in_path()); then program_trusted(). Returns its
  * absolute path (a new string), with the status of the file checked in
  * st, or NULL with the reason in d.
  */
@@ -1604,7 +1637,9 @@ program_find(const char *prog, struct stat *st, struct diag *d)
 		free(at);
 		return NULL;
 	}
-	if (program_trusted(prog, at, st, d) == -1) {
+	if (program_trusted(prog, at, st, d) == -1 ||
+	    (strchr(prog, '/') != NULL &&
+	     program_in_path(prog, NULL, d) == -1)) {
 		free(at);
 		return NULL;
 	}
@@ -1617,8 +1652,8 @@ publish_command_check(const char *prog, struct diag *d)
 	struct stat st;
 	char *at;
 
-	if (strchr(prog, '%') != NULL)
-		return 0;
+	if (strchr(prog, '%') != NULL) /* found when it is about to run */
+		return program_in_path(prog, NULL, d);
 	at = program_find(prog, &st, d);
 	free(at);
 	return at != NULL ? 0 : -1;
@@ -1703,7 +1738,7 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	}
 	memset(&o, 0, sizeof(o));
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
-	w.deadline = publish_now_mono() + timeout;
+	w.deadline = util_mono() + timeout;
 	status = wait_child(&w, &output, &o);
 	read_reports(w.repfd, &o);
 	/* the command's own: its supervisor may end otherwise (killed by

@@ -63,7 +63,7 @@ struct batch {
 	size_t k;                 /* leading queries with a reply */
 	char where[DNS_NAME_MAX + 80];
 	struct wire_fail fail; /* how query k failed, if it did */
-	uint64_t sent_ms;      /* dns_mono_ms() when the queries went out */
+	double sent_at;        /* util_mono() when the queries went out */
 	/* why query k has none, the first reason: an error only (no
 	 * warning of a batch is told), not a whole struct diag, whose
 	 * warnings would put 8 KiB more in every frame that holds a batch,
@@ -104,7 +104,6 @@ void dns_target_where(const struct dns_target *t, size_t i, char *out,
 int dns_name_copy(char *out, const char *name);
 char *dns_rdf_name(const ldns_rdf *rdf);
 void dns_random_bytes(unsigned char *b, size_t n);
-uint64_t dns_mono_ms(void);
 size_t dns_send_wires(const struct dns_target *t, struct buf *q, size_t n,
                       unsigned answer_only, ldns_pkt **replies, char *where,
                       size_t wsize, struct wire_fail *f, struct diag *d);

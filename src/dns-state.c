@@ -86,7 +86,7 @@ dns_batch_send(const struct dns_target *t, struct batch *b)
 	b->k = 0;
 	memset(&b->fail, 0, sizeof(b->fail));
 	b->fail.rcode = -1;
-	b->sent_ms = dns_mono_ms();
+	b->sent_at = util_mono();
 	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
 		/* an SOA may come in the authority section */
@@ -631,7 +631,7 @@ dns_state_take(const struct dns_target *t, const struct batch *b, size_t first,
 		dns_state_free(st);
 		return -1;
 	}
-	st->read_ms = b->sent_ms;
+	st->read_at = b->sent_at;
 	if (!(st->away & DNS_NAME_STS))
 		dns_read_txt(b->ans[first], b->q[first].name, &st->sts,
 		             &st->sts_cname);

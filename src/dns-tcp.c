@@ -152,28 +152,12 @@ now_seconds(void)
 	return (uint64_t)time(NULL);
 }
 
-/* Milliseconds since an arbitrary start (CLOCK_MONOTONIC), never 0: a
- * time to measure what elapsed since. */
-uint64_t
-dns_mono_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
-	       1;
-}
-
-/* Milliseconds left until deadline (CLOCK_MONOTONIC), at least 0. */
+/* Milliseconds left until deadline (util_mono()), at least 0. */
 static int
-ms_left(const struct timespec *deadline)
+ms_left(double deadline)
 {
-	struct timespec now;
-	long long ms;
+	double ms = (deadline - util_mono()) * 1000;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
 	return ms < 0 ? 0 : ms > 86400000 ? 86400000 : (int)ms;
 }
 
@@ -182,7 +166,7 @@ ms_left(const struct timespec *deadline)
 /* Wait until fd is ready for events or the deadline passes. Returns 0,
  * or -1 with errno ETIMEDOUT or the poll error. */
 static int
-wait_fd(int fd, short events, const struct timespec *deadline)
+wait_fd(int fd, short events, double deadline)
 {
 	struct pollfd p = {.fd = fd, .events = events};
 
@@ -202,8 +186,7 @@ wait_fd(int fd, short events, const struct timespec *deadline)
 
 /* Connect fd to sa before the deadline. Returns 0, or -1 with errno. */
 static int
-connect_by(int fd, const union dns_addr *sa, socklen_t len,
-           const struct timespec *deadline)
+connect_by(int fd, const union dns_addr *sa, socklen_t len, double deadline)
 {
 	int err = 0;
 	socklen_t elen = sizeof(err);
@@ -245,8 +228,7 @@ struct wire_req {
 
 /* Write len bytes before the deadline. Returns 0, or -1 with errno. */
 static int
-write_all(int fd, const unsigned char *p, size_t len,
-          const struct timespec *deadline)
+write_all(int fd, const unsigned char *p, size_t len, double deadline)
 {
 	while (len > 0) {
 		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
@@ -296,7 +278,7 @@ struct rx {
  * message when it fails.
  */
 struct attempt {
-	struct timespec deadline;
+	double deadline; /* util_mono() */
 	int connected;   /* a connection was accepted (or kept) */
 	int clean;       /* the server sent nothing but the replies */
 	size_t stray;    /* replies read that answer no request waiting */
@@ -384,7 +366,7 @@ rx_message(int fd, struct rx *rx, struct buf *out, struct attempt *a)
 			return -1;
 		}
 		if ((errno == EAGAIN &&
-		     wait_fd(fd, POLLIN, &a->deadline) == -1) ||
+		     wait_fd(fd, POLLIN, a->deadline) == -1) ||
 		    (errno != EAGAIN && errno != EINTR))
 			return -1;
 	}
@@ -587,7 +569,7 @@ exchange_on(int fd, struct wire_req *w, size_t n, struct attempt *a)
 		buf_append(&out, w[i].q, w[i].qlen);
 		waiting++;
 	}
-	if (write_all(fd, (unsigned char *)out.data, out.len, &a->deadline) ==
+	if (write_all(fd, (unsigned char *)out.data, out.len, a->deadline) ==
 	    -1)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -985,7 +967,7 @@ exchange_fresh(const struct dns_target *t, size_t i, struct wire_req *w,
 		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd == -1)
 			return -1;
-		if (connect_by(fd, &t->addr[i], t->addrlen[i], &a->deadline) ==
+		if (connect_by(fd, &t->addr[i], t->addrlen[i], a->deadline) ==
 		    0) {
 			a->connected = 1;
 			a->clean = 0;
@@ -1051,8 +1033,7 @@ tcp_exchange(const struct dns_target *t, struct wire_req *w, size_t n,
 		memset(&a, 0, sizeof(a));
 		*used = i;
 		dns_target_where(t, i, where, sizeof(where));
-		clock_gettime(CLOCK_MONOTONIC, &a.deadline);
-		a.deadline.tv_sec += t->timeout ? t->timeout : 30;
+		a.deadline = util_mono() + (t->timeout ? t->timeout : 30);
 		rc = conn_reuse(t, i, w, n, &a);
 		if (rc == 1)
 			rc = exchange_fresh(t, i, w, n, &a);

@@ -382,7 +382,7 @@ static int
 finder_ask(struct finder *f, const char *name, ldns_rr_type type,
            ldns_pkt **ans, struct diag *d)
 {
-	struct timespec t0, t1;
+	double t0, took;
 	ldns_rdf *qn;
 	ldns_status s;
 	int rcode;
@@ -404,17 +404,14 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 		diag_error(d, "%s is not a valid domain name", name);
 		return -1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = util_mono();
 	s = ldns_resolver_send(ans, f->res, qn, type, LDNS_RR_CLASS_IN,
 	                       LDNS_RD);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	took = util_mono() - t0;
 	ldns_rdf_deep_free(qn);
 	if (s != LDNS_STATUS_OK || *ans == NULL) {
 		*ans = NULL;
-		resolver_silent(f, name, type, s,
-		                (double)(t1.tv_sec - t0.tv_sec) +
-		                    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-		                d);
+		resolver_silent(f, name, type, s, took, d);
 		return -1;
 	}
 	rcode = ldns_pkt_get_rcode(*ans);

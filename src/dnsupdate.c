@@ -272,7 +272,7 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
 }
 
 /*
- * Is the TTL now, read again, the TTL first read at st->read_ms as a cache
+ * Is the TTL now, read again, the TTL first read at st->read_at as a cache
  * in front of the primary (dnsdist's packet cache) counts it down: lower
  * by at most the seconds since, plus one for the whole seconds counted?
  * That is no edit: taking it would lower the zone's TTL a little at each
@@ -281,9 +281,9 @@ soa_serial(const ldns_pkt *ans, const char *zone, uint32_t *serial)
 static int
 ttl_aged(const struct dns_state *st, uint32_t first, uint32_t now)
 {
-	if (st->read_ms == 0 || now >= first)
+	if (st->read_at == 0 || now >= first)
 		return 0;
-	return first - now <= (dns_mono_ms() - st->read_ms) / 1000 + 1;
+	return first - now <= (uint32_t)(util_mono() - st->read_at) + 1;
 }
 
 /* The warning of a TTL kept; see dnsupdate.h. */

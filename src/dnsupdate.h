@@ -123,10 +123,10 @@ struct dns_state {
 	 * sts_cname or tlsrpt_cname is then NULL */
 	char *sts_wildcard_cname;
 	char *tlsrpt_wildcard_cname;
-	/* set by dns_state_read(): when its reads went out (milliseconds
-	 * of CLOCK_MONOTONIC; 0: not read), to tell a cache's count down
-	 * of a TTL from an edit just before an UPDATE */
-	uint64_t read_ms;
+	/* set by dns_state_read(): when its reads went out (util_mono();
+	 * 0: not read), to tell a cache's count down of a TTL from an edit
+	 * just before an UPDATE */
+	double read_at;
 	/* set by dns_state_read(): <domain>'s MX was asked (a state read
 	 * again after a conflict has none: it was needed to plan only) */
 	int mx_read;

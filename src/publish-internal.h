@@ -20,12 +20,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Seconds on the monotonic clock (publish.c). */
-double publish_now_mono(void);
-
 /* The descriptor the run's lock is on, or -1 (publish_run_locked(), in
- * publish.c): each supervisor keeps a copy (command.c, LOCK_FD). */
-extern int publish_run_lock_fd;
+ * publish.c): each supervisor keeps a copy (command.c, LOCK_FD), which
+ * is all command.c may do with it. Async-signal-safe. */
+int publish_run_lock(void);
 
 /* What the publish-command's supervisor reads of a process in its
  * /proc/PID/stat line (command_stat_parse()). */

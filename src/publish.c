@@ -555,13 +555,19 @@ remove_leftovers(int dfd, const char *base, size_t *young)
 static int tidy_enabled;
 /* The descriptor the run's lock is on, or -1: each supervisor keeps a
  * copy (command.c's LOCK_FD) until what its command started is gone. */
-int publish_run_lock_fd = -1;
+static int run_lock_fd = -1;
 
 void
 publish_run_locked(int fd)
 {
 	tidy_enabled = 1;
-	publish_run_lock_fd = fd;
+	run_lock_fd = fd;
+}
+
+int
+publish_run_lock(void)
+{
+	return run_lock_fd;
 }
 
 /* Directories found without any temporary, each at its mtime then: a
@@ -893,16 +899,6 @@ static pthread_mutex_t sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sync_cv = PTHREAD_COND_INITIALIZER;
 static struct sync_group sync_groups[PUBLISH_SYNC_GROUPS];
 
-/* Seconds on the monotonic clock. */
-double
-publish_now_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The group of file system dev, made on first use; NULL if the table is
  * full. Called with sync_lock held. */
 static struct sync_group *
@@ -960,7 +956,7 @@ group_lead(struct sync_group *g, struct sync_waiter *self)
 	g->waiting = NULL;
 	g->running = 1;
 	pthread_mutex_unlock(&sync_lock);
-	start = publish_now_mono();
+	start = util_mono();
 	if (fallback)
 		err = ENOSYS; /* each of them fsyncs its own file */
 	else if ((many ? syncfs(self->fd) : fsync(self->fd)) == -1)
@@ -975,7 +971,7 @@ group_lead(struct sync_group *g, struct sync_waiter *self)
 		w->done = 1;
 	}
 	if (err == 0)
-		group_learn(g, n, publish_now_mono() - start);
+		group_learn(g, n, util_mono() - start);
 	g->running = 0;
 	pthread_cond_broadcast(&sync_cv);
 }

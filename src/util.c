@@ -971,3 +971,12 @@ no_core(int only_if_ptrace)
 	if (!only_if_ptrace || may_ptrace())
 		prctl(PR_SET_DUMPABLE, 0);
 }
+
+double
+util_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}

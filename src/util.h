@@ -257,6 +257,14 @@ int diag_failed(const struct diag *d);
  */
 void no_core(int only_if_ptrace);
 
+/*
+ * Seconds on the monotonic clock (CLOCK_MONOTONIC), since a start that
+ * is not 0 in practice (the system's boot): for what elapsed, and for
+ * deadlines a change of the wall clock must not move. Async-signal-safe
+ * (clock_gettime(2) only).
+ */
+double util_mono(void);
+
 /* The name (comm) a publish-command's supervisor gives itself
  * (command.c), so that flock_holders() tells it from a run: at most 15
  * bytes, as the kernel keeps. */

@@ -294,7 +294,7 @@ static double
 verify_pause(double delay, double left, double since, double grace)
 {
 	double pause = delay < left ? delay : left;
-	double to_grace = since + grace - publish_now_mono();
+	double to_grace = since + grace - util_mono();
 
 	if (since >= 0 && to_grace < pause)
 		pause = to_grace > 0 ? to_grace : 0;
@@ -307,8 +307,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                struct diag *d)
 {
 	struct verify_policies p = {want, len, prev, prev_len};
-	double start = publish_now_mono(), deadline = start + timeout,
-	       delay = 0.5;
+	double start = util_mono(), deadline = start + timeout, delay = 0.5;
 	double began, left, since = -1; /* when the lasting failure began */
 	struct verify_seen seen;
 	enum fetch_fail last = FETCH_FAIL_OTHER;
@@ -319,7 +318,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 	if (prev != NULL && prev_len == len && memcmp(prev, want, len) == 0)
 		p.prev = NULL;
 	for (;;) {
-		began = publish_now_mono();
+		began = util_mono();
 		rc = verify_once(url, o, &p, deadline - began, &seen);
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
@@ -330,16 +329,15 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		}
 		tries++;
 		last = seen.fail;
-		left = deadline - publish_now_mono();
+		left = deadline - util_mono();
 		/* a failure that may be the configuration ends it once it
 		 * has lasted VERIFY_LASTING_S, or at a verify-timeout that
 		 * comes first, with the same reason; any other is retried
 		 * until verify-timeout */
 		if (since >= 0 &&
-		    (publish_now_mono() - since >= VERIFY_LASTING_S ||
-		     left <= 0)) {
-			verify_lasted(url, &seen, tries,
-			              publish_now_mono() - since, d);
+		    (util_mono() - since >= VERIFY_LASTING_S || left <= 0)) {
+			verify_lasted(url, &seen, tries, util_mono() - since,
+			              d);
 			return -1;
 		}
 		if (left <= 0)
@@ -348,6 +346,6 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		    verify_pause(delay, left, since, VERIFY_LASTING_S));
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
-	verify_timed_out(url, &seen, publish_now_mono() - start, d);
+	verify_timed_out(url, &seen, util_mono() - start, d);
 	return -1;
 }

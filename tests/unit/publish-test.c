@@ -2,10 +2,10 @@
  * publish-test - edge cases of publish.c, command.c and fetch.c that need
  * no server: file names, binary content, bounded reads, command output
  * limits (command.c), URLs refused before any connection, duplicate jobs;
- * publish_write from
- * many threads at once (the group commit of its flushes); the
- * leftovers of killed writers, with locks and without; links and
- * FIFOs on the way, and a directory swapped for a link as it is made.
+ * publish_write from many threads at once (the group commit of its
+ * flushes); the leftovers of killed writers, with locks and without;
+ * links and FIFOs on the way, and a directory swapped for a link as it
+ * is made.
  */
 #include "config.h"
 
@@ -1297,6 +1297,54 @@ path_entry_before(const char *here, const char *dir, mode_t mode)
 }
 
 /*
+ * Every PATH entry must be as safe as the program, also one after the
+ * entry that holds it, and whatever the program is named by: the command
+ * gets that PATH, and what it runs by name (a deploy script's aws) is
+ * looked up there (before, an entry after the program was not checked,
+ * and a script of root's ran what anyone had put in a directory of mode
+ * 1777 there). here's pre exists, mode 0755.
+ */
+static void
+test_path_after(const char *here)
+{
+	char path[PATH_MAX + 64], want[2 * PATH_MAX + 512], prog[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/bin:%s/pre", here, here);
+	setenv("PATH", path, 1);
+	prog_passes("deploy", "a safe PATH entry after it");
+	chmod("pre", 01777);
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s/pre, which the command "
+	         "gets for the programs it runs by name: %s/pre is writable "
+	         "by others (mode 1777): anyone could put a program there and "
+	         "change the command mta-sts-sync runs (publish-command); "
+	         "chmod o-w %s/pre, or take it out of PATH",
+	         here, here, here);
+	prog_refused("deploy", want, "a PATH entry others may write, after it");
+	snprintf(prog, sizeof(prog), "%s/bin/deploy", here);
+	snprintf(want, sizeof(want),
+	         "publish-command %s: PATH entry %s/pre, which the command "
+	         "gets for the programs it runs by name: %s/pre is writable",
+	         prog, here, here);
+	prog_refused(prog, want,
+	             "a program by its path, and a PATH entry others may "
+	             "write");
+	prog_refused("deploy-%d", "PATH entry ",
+	             "a program named with %d, and a PATH entry others may "
+	             "write");
+	chmod("pre", 0755);
+	snprintf(path, sizeof(path), "%s/bin::bin", here);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH (%s) holds an empty entry (the "
+	         "working directory), which the command gets for the programs "
+	         "it runs by name: the command runs in /, and such a "
+	         "directory is not checked; take it out of PATH",
+	         path);
+	prog_refused("deploy", want, "an empty PATH entry after it");
+}
+
+/*
  * An absolute PATH entry met before the one that holds the program must
  * be as safe as the program: whoever may add a file there could put one
  * of that name first (before, only empty and relative entries were
@@ -1332,10 +1380,7 @@ test_path_entries(const char *here)
 	             "a missing PATH entry in a directory anyone may write");
 	chmod("pre", 0755);
 	prog_passes("deploy", "a missing PATH entry in a safe directory");
-	snprintf(path, sizeof(path), "%s/bin:%s/pre", here, here);
-	setenv("PATH", path, 1);
-	chmod("pre", 0777);
-	prog_passes("deploy", "a PATH entry others may write, after it");
+	test_path_after(here);
 	if (rmdir("pre") == -1)
 		perror("pre");
 }
@@ -1369,9 +1414,6 @@ test_program_path(const char *here)
 	             "it out of PATH, or give the program's absolute "
 	             "path",
 	             "a relative PATH entry");
-	snprintf(path, sizeof(path), "%s/bin::bin", here);
-	setenv("PATH", path, 1);
-	prog_passes("deploy", "a name found before an empty entry");
 	snprintf(path, sizeof(path), "%s/bin", here);
 	setenv("PATH", path, 1);
 	chmod("bin/deploy", 0757);
@@ -1398,7 +1440,7 @@ static void
 test_program_acl(const char *here, const char *prog)
 {
 	unsigned other = other_user();
-	char want[4096], who[128];
+	char want[4096], who[128], *saved;
 
 	if (set_acl_or_skip("bin/deploy", 0, other, 7, 5, 7, 14) == -1)
 		return;
@@ -1450,6 +1492,7 @@ test_program_acl(const char *here, const char *prog)
 	             "write");
 	clear_acl("bin");
 	chmod("bin", 0755);
+	saved = xstrdup(getenv("PATH"));
 	path_entry_before(here, "pre2", 0755);
 	set_acl("pre2", 0, other, 7, 5, 7);
 	snprintf(want, sizeof(want),
@@ -1461,6 +1504,8 @@ test_program_acl(const char *here, const char *prog)
 	prog_refused("deploy", want,
 	             "a PATH entry an ACL lets another user "
 	             "write");
+	setenv("PATH", saved, 1);
+	free(saved);
 	ok(rmdir("pre2") == 0, "program ACLs: removed");
 }
 
@@ -2252,16 +2297,6 @@ test_threads(void)
 
 /* ------------------------------------------------ killed runs' leftovers */
 
-/* Seconds on the monotonic clock. */
-static double
-seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Make the empty file path, two hours old if old; returns 0 or -1. */
 static int
 make_file(const char *path, int old)
@@ -2323,10 +2358,10 @@ test_leftovers(void)
 	ok(held >= 0 && flock(held, LOCK_EX | LOCK_NB) == 0,
 	   "leftovers: the held one locked, as a writer locks its own");
 	publish_run_locked(-1);
-	t = seconds();
+	t = util_mono();
 	ok(publish_write("lo/mta-sts.txt", "two", 3, &d) == 0,
 	   "leftovers: the file written beside them");
-	t = seconds() - t;
+	t = util_mono() - t;
 	ok(access("lo/mta-sts.txt.tmp-Dead01", F_OK) == -1,
 	   "leftovers: the write removes a leftover nobody holds, however "
 	   "young");
@@ -2341,12 +2376,12 @@ test_leftovers(void)
 	       dir_changed_since_file("lo"),
 	   "leftovers: a fresh leftover made after the write");
 	buf_init(&b, 1024);
-	t = seconds();
+	t = util_mono();
 	ok(publish_read("lo/mta-sts.txt", &b, &d) == 1 &&
 	       access("lo/mta-sts.txt.tmp-Dead02", F_OK) == -1,
 	   "leftovers: a read (the file up to date) removes it at once");
 	ok(access("lo/mta-sts.txt.tmp-Held01", F_OK) == 0 &&
-	       seconds() - t < 1.0,
+	       util_mono() - t < 1.0,
 	   "leftovers: ... keeps the held one, and does not wait");
 	close(held); /* its writer died */
 	ok(publish_read("lo/mta-sts.txt", &b, &d) == 1 &&
@@ -2381,10 +2416,10 @@ nolock_round(int err, const char *name)
 	   "no locks (%s): a file, an old leftover and a young temporary",
 	   name);
 	flock_errno = err;
-	t = seconds();
+	t = util_mono();
 	ok(publish_write("nl/mta-sts.txt", "two", 3, &d) == 0,
 	   "no locks (%s): the file written beside them", name);
-	t = seconds() - t;
+	t = util_mono() - t;
 	ok(access("nl/mta-sts.txt.tmp-Old001", F_OK) == -1,
 	   "no locks (%s): the write removes the one over a minute old", name);
 	ok(access("nl/mta-sts.txt.tmp-New001", F_OK) == 0,
