@@ -5,8 +5,8 @@
  * version, 2, then entries of a 2-byte tag, 2-byte permissions and a
  * 4-byte user or group id. No libacl: its acl_get_file() reads the same
  * bytes, and the checks need only who may write or read. Without one, an
- * NFSv4 ACL is read, and judged in acl-nfs4.c; a file on an SMB mount is
- * refused.
+ * NFSv4 ACL is read, and judged in acl-nfs4.c; a file on an SMB mount, or
+ * on a FUSE mount of another user (mountinfo.c), is refused.
  */
 #include "config.h"
 
@@ -22,6 +22,7 @@
 
 #include "acl.h"
 #include "dirwalk.h"
+#include "mountinfo.h"
 #include "util.h"
 
 #define ACL_XATTR "system.posix_acl_access"
@@ -253,19 +254,25 @@ acl_read_sized(int fd, const char *path, unsigned char *buf, size_t size,
 	return n;
 }
 
-/* Whether the file open as fd (-1: path) is on an SMB (CIFS) mount, by
- * the file system's magic number (the kernel's CIFS_MAGIC_NUMBER for
- * SMB1, SMB2_MAGIC_NUMBER for SMB2 and later). Returns 1, 0, or -1 with
- * errno. */
+/* The kinds of mount acl_mount_check() tells apart. */
+enum mount_kind { MOUNT_OTHER, MOUNT_SMB, MOUNT_FUSE };
+
+/* The kind of mount the file open as fd (-1: path) is on, by the file
+ * system's magic number: the kernel's CIFS_MAGIC_NUMBER for SMB1,
+ * SMB2_MAGIC_NUMBER for SMB2 and later, FUSE_SUPER_MAGIC for fuse and
+ * fuseblk (and virtiofs). Returns it, or -1 with errno. */
 static int
-on_smb_mount(int fd, const char *path)
+mount_kind_of(int fd, const char *path)
 {
 	struct statfs sf;
+	uint32_t type;
 
 	if ((fd == -1 ? statfs(path, &sf) : fstatfs(fd, &sf)) == -1)
 		return -1;
-	return (uint32_t)sf.f_type == 0xFF534D42u ||
-	       (uint32_t)sf.f_type == 0xFE534D42u;
+	type = (uint32_t)sf.f_type;
+	if (type == 0xFF534D42u || type == 0xFE534D42u)
+		return MOUNT_SMB;
+	return type == 0x65735546u ? MOUNT_FUSE : MOUNT_OTHER;
 }
 
 /*
@@ -346,14 +353,120 @@ acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
 	return errno == ENODATA || errno == ENOTSUP ? 0 : -1;
 }
 
-int
-acl_smb_check(int fd, const char *path, struct acl_who *aw)
+/* Whether the FUSE mount (its facts mf, as mountinfo_lookup() found
+ * them: rc) is one whose owners and modes may be trusted: root or the
+ * running user made it, or it is a virtiofs mount, which shows no maker
+ * and which only root may make. */
+static int
+fuse_mount_trusted(int rc, const struct mount_facts *mf)
 {
-	int smb = on_smb_mount(fd, path);
+	if (rc != 1)
+		return 0;
+	if (mf->has_user)
+		return mf->user_id == 0 || mf->user_id == (unsigned)geteuid();
+	return strcmp(mf->fstype, "virtiofs") == 0;
+}
 
-	if (smb == 1)
+/*
+ * acl_mount_check() of a file (fd, -1: path) on a FUSE mount: its maker
+ * read from /proc/self/mountinfo, by the file's device; the mount of
+ * another user, or of a maker that cannot be told, is refused (ENOTSUP,
+ * aw->model "FUSE", aw->mount, aw->mount_err): its program, that user's,
+ * shows whatever owners and modes it likes. Returns 0, or -1.
+ */
+static int
+acl_fuse_check(int fd, const char *path, struct acl_who *aw)
+{
+	struct stat st;
+	int rc;
+
+	if ((fd == -1 ? stat(path, &st) : fstat(fd, &st)) == -1)
+		return -1;
+	rc = mountinfo_lookup(st.st_dev, &aw->mount);
+	if (fuse_mount_trusted(rc, &aw->mount))
+		return 0;
+	aw->mount_err = rc == -1 ? errno : rc == 0 ? ENOENT : 0;
+	aw->model = "FUSE";
+	aw->xattr = NULL;
+	errno = ENOTSUP;
+	return -1;
+}
+
+int
+acl_mount_check(int fd, const char *path, struct acl_who *aw)
+{
+	int kind = mount_kind_of(fd, path);
+
+	if (kind == MOUNT_SMB)
 		return acl_smb_refused(fd, path, aw);
-	return smb;
+	if (kind == MOUNT_FUSE)
+		return acl_fuse_check(fd, path, aw);
+	return kind == -1 ? -1 : 0;
+}
+
+/* The maker of the FUSE mount aw->mount, or why it cannot be told, into
+ * out (size bytes): "made by NAME (uid N)", "whose maker cannot
+ * be told (/proc/self/mountinfo: why)". Returns out. */
+static const char *
+fuse_maker_shown(const struct acl_who *aw, char *out, size_t size)
+{
+	char who[128];
+
+	if (aw->mount_err == 0 && aw->mount.has_user)
+		snprintf(
+		    out, size, "made by %s",
+		    user_shown((uid_t)aw->mount.user_id, who, sizeof(who)));
+	else if (aw->mount_err == 0)
+		snprintf(out, size,
+		         "whose maker cannot be told (its line in "
+		         "/proc/self/mountinfo shows no user_id)");
+	else if (aw->mount_err == ENOENT)
+		snprintf(out, size,
+		         "whose maker cannot be told (/proc/self/mountinfo "
+		         "cannot be read, or has no line for it: is /proc "
+		         "mounted?)");
+	else
+		snprintf(out, size,
+		         "whose maker cannot be told (/proc/self/mountinfo: "
+		         "%s)",
+		         aw->mount_err == E2BIG ? "a line too long to read"
+		         : aw->mount_err == EBADMSG
+		             ? "its line for it is not understood"
+		             : strerror(aw->mount_err));
+	return out;
+}
+
+const char *
+acl_mount_shown(const struct acl_who *aw, char *out, size_t size)
+{
+	char maker[256], at[PATH_MAX + 16];
+
+	if (strcmp(aw->model, "FUSE") != 0) {
+		snprintf(out, size,
+		         "an %s mount, whose server enforces permissions of "
+		         "its own that mta-sts-sync cannot check",
+		         aw->model);
+		return out;
+	}
+	at[0] = '\0';
+	if (aw->mount_err == 0)
+		snprintf(at, sizeof(at), " at %s",
+		         path_shown(aw->mount.point, '\0', NULL, 0));
+	snprintf(out, size,
+	         "a FUSE mount%s%s%s%s %s, whose program shows whatever "
+	         "owners and modes it likes",
+	         aw->mount.fstype[0] != '\0' ? " (" : "", aw->mount.fstype,
+	         aw->mount.fstype[0] != '\0' ? ")" : "", at,
+	         fuse_maker_shown(aw, maker, sizeof(maker)));
+	return out;
+}
+
+const char *
+acl_mount_fix(const struct acl_who *aw)
+{
+	if (strcmp(aw->model, "FUSE") == 0)
+		return "mount it as root, or keep the file elsewhere";
+	return "move it to a local file system";
 }
 
 int
@@ -365,7 +478,7 @@ acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
 
 	memset(aw, 0, sizeof(aw[0]));
 	aw->group = (st->st_mode & (perm << 3)) != 0;
-	if (acl_smb_check(fd, path, aw) == -1)
+	if (acl_mount_check(fd, path, aw) == -1)
 		return -1;
 	n = acl_read_sized(fd, path, buf, sizeof(buf), aw);
 	if (n == -1 && (errno == ENODATA || errno == ENOTSUP))

@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include "mountinfo.h"
+
 struct buf;
 
 /* Entries of an access ACL read, at most: more is refused as unread. */
@@ -79,10 +81,16 @@ struct acl_who {
 	 * was read, too large at first and no longer */
 	unsigned entries;
 	/* an ACL of another model than POSIX's, or a mount, that is not
-	 * judged (ENOTSUP): its name ("SMB (CIFS)") and the attribute
-	 * that shows it, NULL for an SMB mount that shows none */
+	 * judged (ENOTSUP): its name ("SMB (CIFS)", "FUSE") and the
+	 * attribute that shows it, NULL for a mount that shows none */
 	const char *model;
 	const char *xattr;
+	/* a FUSE mount (model "FUSE") that neither root nor the running
+	 * user made: what /proc/self/mountinfo says of it (mount.has_user
+	 * 0: no maker shown), or why that could not be read (mount_err, an
+	 * errno; ENOENT: no entry for it; 0: it was read) */
+	struct mount_facts mount;
+	int mount_err;
 	/* an NFSv4 ACL was read (acl_nfs4_judge()): named, when set, is
 	 * its entry number nfs4_entry (1 on), shown as nfs4_getfacl(1)
 	 * shows it in nfs4_spec (nfs4_spec_exact: as nfs4_setfacl -x
@@ -125,8 +133,9 @@ struct acl_who {
  * NFSv4 one, aw->nfs4_bad), E2BIG for one of more than ACL_ENTRIES_MAX entries
  * (aw->entries), or an NFSv4 one of more than ACL_NFS4_BYTES (aw->nfs4_bytes),
  * ENOTSUP for a file on an SMB mount or with an SMB ACL (in aw->model and
- * aw->xattr), ACL_ENOPROC for an O_PATH descriptor of a file that is no
- * directory, or of a directory this user may not read, when /proc is not
+ * aw->xattr), or on a FUSE mount of another user (acl_mount_check()),
+ * ACL_ENOPROC for an O_PATH descriptor of a file that is no directory,
+ * or of a directory this user may not read, when /proc is not
  * mounted (a chroot, a minimal container), or the error of the read (a file
  * removed meanwhile). A file system without extended attributes or ACLs is a
  * file without one.
@@ -135,13 +144,30 @@ struct acl_who {
 int acl_who_read(int fd, const char *path, const struct stat *st, unsigned perm,
                  int (*pass)(int is_group, unsigned id), struct acl_who *aw);
 
-/* Whether the file open as fd (-1: path, links followed) is on an SMB
- * (CIFS) mount, whose server enforces what the client's mode and sticky
- * bit need not show (the mount's dir_mode may make them up), as
- * acl_who_read() refuses it. Returns 0 when it is not; -1 with errno
- * ENOTSUP (aw->model, aw->xattr set) when it is, or the error of
- * fstatfs(2) (statfs(2)) when that cannot be told. */
-int acl_smb_check(int fd, const char *path, struct acl_who *aw);
+/* Whether the file open as fd (-1: path, links followed) is on a mount
+ * whose owners and modes are made up by others than root and the
+ * running user, as acl_who_read() refuses it: an SMB (CIFS) mount, whose
+ * server enforces what the client's mode and sticky bit need not show
+ * (the mount's dir_mode may make them up), or a FUSE mount that another
+ * user made (its user_id= in /proc/self/mountinfo), whose file system
+ * program shows whatever owners and modes it likes, or whose maker
+ * cannot be told. Returns 0 when it is not; -1 with errno ENOTSUP
+ * (aw->model, aw->xattr; for FUSE aw->mount, aw->mount_err set) when it
+ * is, or the error of fstatfs(2) (statfs(2)) or fstat(2) (stat(2)) when
+ * that cannot be told. */
+int acl_mount_check(int fd, const char *path, struct acl_who *aw);
+
+/* What acl_mount_check() refused (aw), into out (size bytes): "an SMB
+ * (CIFS) mount, whose server enforces permissions of its own that
+ * mta-sts-sync cannot check", or "a FUSE mount (TYPE) at POINT made by
+ * NAME (uid N), whose program shows whatever owners and modes it likes"
+ * (or whose maker cannot be told, and why). Returns out. */
+const char *acl_mount_shown(const struct acl_who *aw, char *out, size_t size);
+
+/* What to do about a file on the mount acl_mount_check() refused (aw):
+ * "move it to a local file system" for SMB, "mount it as root, or keep
+ * the file elsewhere" for FUSE. */
+const char *acl_mount_fix(const struct acl_who *aw);
 
 /* A pass for acl_who_read(): a named user entry of root or of the user
  * running mta-sts-sync, who may read the file anyway; never a group,

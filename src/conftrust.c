@@ -5,7 +5,8 @@
  *
  * A file is trusted when no one but root and the running user may change
  * it, nor any directory on the way to it: its owner, its mode, its ACL
- * (POSIX, NFSv4; an SMB mount is refused), the group that may write it.
+ * (POSIX, NFSv4; an SMB mount, a FUSE mount of another user are
+ * refused), the group that may write it.
  * The way is walked from / one component at a time (dirwalk.h), each
  * directory judged from its descriptor and a link followed only when its
  * owner could not have made it to mislead, and a file to be read is
@@ -168,22 +169,25 @@ rerun_advice_in(const char *path, char *out, size_t size)
 }
 
 /* "lead: it has an SMB (CIFS) ACL ...: move it to a local file system"
- * into out (len bytes), for a file or directory on an SMB mount, or with
- * an ACL of its model (aw->model, aw->xattr; NULL: none shown): its
- * server enforces permissions that the mode need not tell and that are
- * not read here, so who may write it cannot be told, and it is not
+ * into out (len bytes), for a file or directory with an ACL of a model
+ * not judged (aw->model, aw->xattr), or on a mount whose owners and
+ * modes others make up (aw->xattr NULL: acl_mount_check(), an SMB mount,
+ * a FUSE mount of another user): its server enforces permissions that
+ * the mode need not tell and that are not read here, or its program
+ * shows what it likes, so who may write it cannot be told, and it is not
  * trusted. Returns -1. */
 static int
 acl_model_refused(const char *lead, const struct acl_who *aw,
                   const struct trust_words *w, char *out, size_t len)
 {
+	char mount[PATH_MAX + 512];
+
 	if (aw->xattr == NULL)
 		snprintf(out, len,
-		         "%s: it is on an %s mount, whose server enforces "
-		         "permissions of its own that mta-sts-sync cannot "
-		         "check, so who may write it, and %s, cannot be told "
-		         "from its mode; move it to a local file system: %s",
-		         lead, aw->model, w->harm, w->keep);
+		         "%s: it is on %s, so who may write it, and %s, "
+		         "cannot be told from its mode; %s: %s",
+		         lead, acl_mount_shown(aw, mount, sizeof(mount)),
+		         w->harm, acl_mount_fix(aw), w->keep);
 	else
 		snprintf(out, len,
 		         "%s: it has an %s ACL (%s), which its server enforces "
@@ -251,9 +255,9 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
  * u:deploy:rwx, the usual grant to a deploy user, leaves a root:root
  * file of mode 0775), but root, the running user or a trusted group.
  * With sticky_ok, a sticky directory passes: no one but an entry's owner
- * may replace an entry of it; but not on an SMB mount (acl_smb_check()),
- * which is refused whatever its mode. lead and could as for
- * group_refused().
+ * may replace an entry of it; but not on an SMB mount, nor on a FUSE
+ * mount of another user (acl_mount_check()), which are refused whatever
+ * their mode. lead and could as for group_refused().
  * Returns 0, or -1 with the reason in out.
  */
 static int
@@ -265,9 +269,10 @@ writers_check(const char *lead, const char *could, const char *path, int fd,
 
 	memset(&aw, 0, sizeof(aw));
 	/* an SMB mount's sticky bit may be its dir_mode, that nobody
-	 * enforces: refused before the sticky bit is trusted */
+	 * enforces, a FUSE mount's what its program likes: refused before
+	 * the sticky bit is trusted */
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
-		return acl_smb_check(fd, path, &aw) == -1
+		return acl_mount_check(fd, path, &aw) == -1
 		           ? acl_unread(lead, path, &aw, errno, w, out, len)
 		           : 0;
 	if (acl_write_read(fd, path, st, &aw) == -1)
@@ -563,7 +568,8 @@ walk_fail_hook(struct walk *ww, const char *name, int err)
  * which link, whose, and what to do in w->out: check it, and give it to
  * root only if it is as it should be (a tarball unpacked with its owners
  * kept), for whoever made it may have pointed it elsewhere while others
- * could write the directory. Returns -2.
+ * could write the directory; or, on a mount whose owners others make up
+ * (why DIR_MOUNT_MADE_UP), which mount and what to do. Returns -2.
  */
 static int
 walk_link_refused(struct walk *ww, const char *name, int lfd,
@@ -571,16 +577,27 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
                   enum dir_trust why)
 {
 	struct path_walk *w = ww->ctx;
-	char to[PATH_MAX], shown[128], whose[512], sh[DIAG_MSG_MAX];
-	const char *ls;
+	char to[PATH_MAX], shown[128], whose[PATH_MAX + 768], sh[DIAG_MSG_MAX];
+	const char *ls, *fix;
 
-	(void)why; /* the directory passed walk_dir_judge(): only the
-	              link's owner can be wrong */
 	walk_entry(ww, name, w->at, sizeof(w->at));
 	ls = path_shown(w->at, '\0', NULL, 0);
 	if (link_target(lfd, to, sizeof(to)) == -1)
 		to[0] = '\0';
 	str_printable(to, strlen(to), shown, sizeof(shown));
+	/* the directory passed walk_dir_judge(): only the link's owner can
+	 * be wrong, or the mount that shows it, changed since */
+	if (why == DIR_MOUNT_MADE_UP) {
+		snprintf(
+		    w->out, w->len,
+		    "%s: %s is a symbolic link (to \"%s\") in a directory "
+		    "that %s: not followed, as whoever made it could point "
+		    "it at another file and %s; %s: %s",
+		    path_shown(w->path, '\0', NULL, 0), ls, shown,
+		    link_mount_words(ww->fd, whose, sizeof(whose), &fix),
+		    w->tw->harm, fix, w->tw->keep);
+		return -2;
+	}
 	snprintf(w->out, w->len,
 	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
 	         "%s: not followed, as whoever made it could point it at "

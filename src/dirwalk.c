@@ -406,6 +406,27 @@ link_foreign_words(int dfd, const struct stat *dst, const struct stat *lst,
 	return out;
 }
 
+const char *
+link_mount_words(int dfd, char *out, size_t size, const char **fix)
+{
+	char mount[PATH_MAX + 512];
+	struct acl_who aw;
+
+	memset(&aw, 0, sizeof(aw));
+	if (acl_mount_check(dfd, NULL, &aw) == -1 && aw.model != NULL) {
+		snprintf(out, size, "is on %s",
+		         acl_mount_shown(&aw, mount, sizeof(mount)));
+		*fix = acl_mount_fix(&aw);
+	} else {
+		/* fstatfs(2) failed, or the mount changed since */
+		snprintf(out, size,
+		         "is on a file system whose kind cannot be told (%s)",
+		         strerror(errno));
+		*fix = "run mta-sts-sync again";
+	}
+	return out;
+}
+
 int
 walk_init(struct walk *w, const struct walk_ops *ops, void *ctx,
           const char *path)
@@ -513,22 +534,28 @@ walk_up(struct walk *w)
  * reached, if nobody but root or the running user could have put it
  * there (link_trust(): the directory is trusted, and the link is root's
  * or this user's, whoever else may write the directory, as a web root of
- * root:www-data, mode 2775, or /tmp), else ops->refused says what then. Its
- * target, read from lfd (the link whose owner was judged, not whatever has its
- * name by then), goes in front of what is left. Returns 0, or what a hook
- * returned.
+ * root:www-data, mode 2775, or /tmp; and what shows them is no mount
+ * whose owners others make up, acl_mount_check()), else ops->refused
+ * says what then. Its target, read from lfd (the link whose owner was
+ * judged, not whatever has its name by then), goes in front of what is
+ * left. Returns 0, or what a hook returned.
  */
 static int
 walk_link(struct walk *w, const char *name, int lfd, const struct stat *lst)
 {
 	char target[PATH_MAX];
 	struct stat dst;
+	struct acl_who aw;
 	enum dir_trust why;
 	int fd;
 
 	if (fstat(w->fd, &dst) == -1)
 		return w->ops->fail(w, name, errno);
 	why = link_trust(&dst, lst);
+	/* the owners a FUSE mount of another user shows are its program's
+	 * to choose, an SMB mount's the mount's options */
+	if (why == DIR_TRUSTED && acl_mount_check(w->fd, NULL, &aw) == -1)
+		why = DIR_MOUNT_MADE_UP;
 	if (why != DIR_TRUSTED)
 		return w->ops->refused(w, name, lfd, &dst, lst, why);
 	if (++w->links > DIRWALK_LINKS)
@@ -726,7 +753,8 @@ static int
 link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
-	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[512], who[128];
+	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[PATH_MAX + 768];
+	char who[128];
 	char fix[2 * DIAG_MSG_MAX + 128], lsh[DIAG_MSG_MAX], dsh[DIAG_MSG_MAX];
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
 	int foreign = lst->st_uid != 0 && lst->st_uid != geteuid();
@@ -736,7 +764,13 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
 	str_printable(to, strlen(to), shown, sizeof(shown));
 	walk_entry(w, name, p, sizeof(p));
 	user_shown(dst->st_uid, who, sizeof(who));
-	if (why == DIR_OTHER_OWNER) {
+	if (why == DIR_MOUNT_MADE_UP) {
+		const char *mfix;
+
+		link_mount_words(w->fd, whose, sizeof(whose), &mfix);
+		snprintf(fix, sizeof(fix),
+		         "%s, or set policy-file to the real path", mfix);
+	} else if (why == DIR_OTHER_OWNER) {
 		snprintf(whose, sizeof(whose),
 		         "belongs to %s, not to root or to the user running "
 		         "mta-sts-sync (uid %u)",

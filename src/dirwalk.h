@@ -29,6 +29,10 @@ enum dir_trust {
 	DIR_OTHER_OWNER,  /* it belongs to another user */
 	DIR_OTHERS_WRITE, /* others may write it, and it is not sticky */
 	DIR_LINK_FOREIGN, /* (link_trust()) a link of another user */
+	/* (the walk) it is on a mount whose owners and modes others make
+	 * up (acl_mount_check(): an SMB mount, a FUSE mount of another
+	 * user), or whose kind cannot be told */
+	DIR_MOUNT_MADE_UP,
 };
 
 /* Whether the entries of the directory st can only be the doing of root
@@ -117,6 +121,13 @@ const char *dir_writers_words(int dfd, const struct stat *st, char *out,
  * while others could write there". Returns out. */
 const char *link_foreign_words(int dfd, const struct stat *dst,
                                const struct stat *lst, char *out, size_t size);
+
+/* "is on MOUNT" (acl_mount_shown()) for a message about a link in the
+ * directory open as dfd, which is on a mount whose owners and modes
+ * others make up, or "is on a file system whose kind cannot be told
+ * (WHY)"; into out (size bytes), and what to do about it into *fix
+ * (acl_mount_fix(), or to run mta-sts-sync again). Returns out. */
+const char *link_mount_words(int dfd, char *out, size_t size, const char **fix);
 
 /* Whether the members of group gid may change what a run trusts to run
  * or to verify with (a publish-command's program, a ca-file): root's

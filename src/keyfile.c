@@ -307,13 +307,11 @@ keyfile_acl_other_words(int fd, const char *path, mode_t mode, gid_t gid,
 	rc = key_acl_read(fd, path, mode, gid, ACL_PERM_READ | ACL_PERM_WRITE,
 	                  &aw);
 	if (rc == -1 && aw.model != NULL && aw.xattr == NULL)
-		snprintf(
-		    buf, size,
-		    "is on an %s mount, whose server enforces permissions "
-		    "of its own that mta-sts-sync cannot check, so who may "
-		    "read the secret cannot be told from its mode; move it "
-		    "to a local file system",
-		    aw.model);
+		snprintf(buf, size,
+		         "is on %s, so who may read the secret cannot be told "
+		         "from its mode; %s",
+		         acl_mount_shown(&aw, more, sizeof(more)),
+		         acl_mount_fix(&aw));
 	else if (rc == -1 && aw.model != NULL)
 		snprintf(
 		    buf, size,

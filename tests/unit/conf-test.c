@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -100,6 +101,12 @@ static int fake_smb;
 /* fstatfs(2) and statfs(2) of the file fake_model_at names fail with
  * it (0: they do not). */
 static int fake_statfs_errno;
+/* With fake_fuse, that file is on a FUSE mount (FUSE_SUPER_MAGIC), and
+ * /proc/self/mountinfo is read from fake_mountinfo, or its open fails
+ * with fake_mountinfo_errno. */
+static int fake_fuse;
+static const char *fake_mountinfo;
+static int fake_mountinfo_errno;
 
 /* Whether path (a descriptor's /proc/self/fd path: its file's) ends
  * with fake_model_at. */
@@ -152,6 +159,8 @@ fstatfs(int fd, struct statfs *sf)
 	}
 	if (fake_smb && fake_model_file(p))
 		sf->f_type = (__fsword_t)0xFE534D42u;
+	if (fake_fuse && fake_model_file(p))
+		sf->f_type = (__fsword_t)0x65735546u;
 	return 0;
 }
 
@@ -167,6 +176,8 @@ statfs(const char *path, struct statfs *sf)
 	}
 	if (fake_smb && fake_model_file(path))
 		sf->f_type = (__fsword_t)0xFE534D42u;
+	if (fake_fuse && fake_model_file(path))
+		sf->f_type = (__fsword_t)0x65735546u;
 	return 0;
 }
 
@@ -303,6 +314,13 @@ openat(int dfd, const char *name, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode_arg(flags, ap);
 	va_end(ap);
+	if (fake_fuse && strcmp(name, "/proc/self/mountinfo") == 0) {
+		if (fake_mountinfo_errno != 0) {
+			errno = fake_mountinfo_errno;
+			return -1;
+		}
+		name = fake_mountinfo;
+	}
 	if (link_protected(dfd, name, flags) ||
 	    (dot_refused && strcmp(name, ".") == 0 && (flags & O_PATH) == 0)) {
 		errno = EACCES;
@@ -4274,6 +4292,27 @@ test_acl_nfs4_secret(void)
 	rmdir(tpath("sub"));
 }
 
+/* conf_load() of tmpdir/dir/a.conf, dir (mode 0755) being on a fake
+ * mount (what): refused, with want in the reason, as it is and sticky
+ * (the sticky bit of an SMB mount may be its dir_mode, that nobody
+ * enforces, a FUSE mount's what its program likes: before, it passed). */
+static void
+mount_dir_refused(const char *dir, const char *want, const char *what)
+{
+	char conf[64], at[64], case_what[128];
+
+	snprintf(conf, sizeof(conf), "%s/a.conf", dir);
+	snprintf(at, sizeof(at), "/%s", dir);
+	snprintf(case_what, sizeof(case_what), "a directory on the way on %s",
+	         what);
+	model_refused(conf, NULL, at, want, case_what);
+	chmod(tpath(dir), 01777);
+	snprintf(case_what, sizeof(case_what),
+	         "a sticky directory on the way on %s", what);
+	model_refused(conf, NULL, at, want, case_what);
+	chmod(tpath(dir), 0755);
+}
+
 /*
  * A file on an SMB (CIFS) mount that shows no ACL attribute (its mode
  * may be made up by the mount's options) is refused, saying the
@@ -4300,16 +4339,8 @@ test_acl_smb_mount(void)
 	              "a configuration on an SMB mount");
 	mkdir(tpath("smbdir"), 0755);
 	write_file("smbdir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
-	model_refused("smbdir/a.conf", NULL, "/smbdir",
-	              "/smbdir: it is on an SMB (CIFS) mount",
-	              "a directory on an SMB mount on the way");
-	/* its sticky bit may be the mount's dir_mode, that nobody
-	 * enforces: before, it passed */
-	chmod(tpath("smbdir"), 01777);
-	model_refused("smbdir/a.conf", NULL, "/smbdir",
-	              "/smbdir: it is on an SMB (CIFS) mount",
-	              "a sticky directory on an SMB mount on the way");
-	chmod(tpath("smbdir"), 0755);
+	mount_dir_refused("smbdir", "/smbdir: it is on an SMB (CIFS) mount",
+	                  "an SMB mount");
 	write_file("smb.key",
 	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
 	key_model_refused(
@@ -4324,6 +4355,182 @@ test_acl_smb_mount(void)
 	unlink(tpath("smb.key"));
 	unlink(tpath("smbdir/a.conf"));
 	rmdir(tpath("smbdir"));
+}
+
+/* Write tmpdir/mountinfo, for fake_mountinfo: the test directory's
+ * device a FUSE mount of type at "/srv/www/t x" (escaped, as the kernel
+ * writes it) made by uid (its super options: user_id=uid; when uid is
+ * -1, none, as a virtiofs mount's), after a line of another device. */
+static void
+write_fuse_mountinfo(const char *type, long uid)
+{
+	char text[512], opts[64] = "rw";
+	struct stat st;
+
+	if (stat(tmpdir, &st) == -1)
+		abort();
+	if (uid >= 0)
+		snprintf(opts, sizeof(opts), "rw,user_id=%ld,group_id=%ld", uid,
+		         uid);
+	snprintf(text, sizeof(text),
+	         "29 1 %u:%u / / rw shared:1 - ext4 /dev/sda1 rw\n"
+	         "52 29 %u:%u / /srv/www/t\\040x rw,nosuid,nodev shared:27 - "
+	         "%s tenant@files:/www %s\n",
+	         major(st.st_dev) + 1, minor(st.st_dev), major(st.st_dev),
+	         minor(st.st_dev), type, opts);
+	write_file("mountinfo", text, 0644);
+}
+
+/* dir_open_walked() of tmpdir/ln, a link of root's in tmpdir, to
+ * fusedir, its directory (tmpdir) on a fake FUSE mount: ok when
+ * want_ok, else refused with want in the reason (what: the case). */
+static void
+fuse_link_walked(int want_ok, const char *want, const char *what)
+{
+	struct diag d;
+	char at[256];
+	int fd = -1, rc;
+
+	/* the directory the link is in is what the walk asks */
+	snprintf(at, sizeof(at), "%s", strrchr(tmpdir, '/'));
+	fake_model_at = at;
+	diag_init(&d);
+	rc = dir_open_walked(tpath("ln"), 0, &fd, &d);
+	fake_model_at = NULL;
+	if (fd != -1)
+		close(fd);
+	if (want_ok) {
+		ok(rc == 0, "%s: followed (%s)", what, d.error);
+		return;
+	}
+	ok(rc == -1, "%s: refused", what);
+	like(d.error, want, "%s: said so", what);
+}
+
+/*
+ * A FUSE mount shows whatever owners and modes its program likes: one
+ * that another user made (user_id= in /proc/self/mountinfo) is refused,
+ * named with its mount point and maker and what to do, for a
+ * configuration, a directory on the way, a sticky one, a key file of mode
+ * 0600, and a link of "root's" on the way to a policy-file's directory;
+ * so is one whose maker cannot be told (mountinfo unreadable, no
+ * user_id=); one of root's, or a virtiofs mount, is trusted. Before,
+ * they passed on the owners and modes shown, and a policy-file's link on
+ * an SMB mount was followed too.
+ */
+static void
+test_acl_fuse_mount(void)
+{
+	static char mountinfo[512];
+	char want[1024], who[128];
+	struct diag d;
+	struct conf *c;
+
+	write_file("fuse.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	mkdir(tpath("fusedir"), 0755);
+	write_file("fusedir/a.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	write_file("fuse.key",
+	           "k:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n", 0600);
+	symlink(tpath("fusedir"), tpath("ln"));
+	fake_fuse = 1;
+	snprintf(mountinfo, sizeof(mountinfo), "%s", tpath("mountinfo"));
+	fake_mountinfo = mountinfo;
+	write_fuse_mountinfo("fuse.sshfs", 4242);
+	user_shown(4242, who, sizeof(who));
+	snprintf(want, sizeof(want),
+	         "%s: configuration file: it is on a FUSE mount (fuse.sshfs) "
+	         "at /srv/www/t x made by %s, whose program shows "
+	         "whatever owners and modes it likes, so who may write it, "
+	         "and make mta-sts-sync run a command (publish-command), "
+	         "cannot be told from its mode; mount it as root, or keep the "
+	         "file elsewhere: keep the configuration in directories of "
+	         "root (as /etc)",
+	         tpath("fuse.conf"), who);
+	model_refused("fuse.conf", NULL, "/fuse.conf", want,
+	              "a configuration on another user's FUSE mount");
+	mount_dir_refused("fusedir",
+	                  "/fusedir: it is on a FUSE mount (fuse.sshfs) at "
+	                  "/srv/www/t x made by ",
+	                  "another user's FUSE mount");
+	snprintf(want, sizeof(want),
+	         "fuse.key: key file is on a FUSE mount (fuse.sshfs) at "
+	         "/srv/www/t x made by %s, whose program shows whatever "
+	         "owners and modes it likes, so who may read the secret cannot "
+	         "be told from its mode; mount it as root, or keep the file "
+	         "elsewhere",
+	         who);
+	key_model_refused("fuse.key", NULL, want,
+	                  "a key file of mode 0600 on another user's FUSE "
+	                  "mount");
+	snprintf(want, sizeof(want),
+	         "%s is a symbolic link (to \"%s\") in a directory that is on "
+	         "a FUSE mount (fuse.sshfs) at /srv/www/t x made by %s, "
+	         "whose program shows whatever owners and modes it likes: not "
+	         "followed, as it could lead anywhere (another domain's "
+	         "directory, a system one); mount it as root, or keep the file "
+	         "elsewhere, or set policy-file to the real path",
+	         tpath("ln"), tpath("fusedir"), who);
+	fuse_link_walked(0, want,
+	                 "a policy-file's link on another user's FUSE mount");
+
+	/* what made it cannot be told: refused, saying why */
+	fake_mountinfo_errno = EACCES;
+	model_refused("fuse.conf", NULL, "/fuse.conf",
+	              "it is on a FUSE mount whose maker cannot be told "
+	              "(/proc/self/mountinfo: Permission denied)",
+	              "a FUSE mount, mountinfo unreadable");
+	fake_mountinfo_errno = ENOENT;
+	model_refused("fuse.conf", NULL, "/fuse.conf",
+	              "whose maker cannot be told (/proc/self/mountinfo cannot "
+	              "be read, or has no line for it: is /proc mounted?)",
+	              "a FUSE mount, no mountinfo");
+	fake_mountinfo_errno = 0;
+	write_file("mountinfo", "29 1 0:1 / / rw - ext4 /dev/sda1 rw\n", 0644);
+	model_refused("fuse.conf", NULL, "/fuse.conf", "or has no line for it",
+	              "a FUSE mount without its line in mountinfo");
+	write_fuse_mountinfo("fuse.sshfs", -1);
+	model_refused("fuse.conf", NULL, "/fuse.conf",
+	              "whose maker cannot be told (its line in "
+	              "/proc/self/mountinfo shows no user_id)",
+	              "a FUSE mount whose line shows no user_id");
+	write_fuse_mountinfo("virtiofs", -1);
+
+	/* a virtiofs mount (only root may make one), a mount of root's:
+	 * trusted */
+	fake_model_at = "/fuse.conf";
+	diag_init(&d);
+	c = conf_load(tpath("fuse.conf"), &d);
+	fake_model_at = NULL;
+	ok(c != NULL, "a configuration on a virtiofs mount: loads (%s)",
+	   d.error);
+	conf_free(c);
+	write_fuse_mountinfo("fuse.sshfs", 0);
+	fake_model_at = "/fusedir";
+	diag_init(&d);
+	c = conf_load(tpath("fusedir/a.conf"), &d);
+	fake_model_at = NULL;
+	ok(c != NULL, "a directory on root's FUSE mount: loads (%s)", d.error);
+	conf_free(c);
+	fuse_link_walked(1, NULL, "a policy-file's link on root's FUSE mount");
+	fake_fuse = 0;
+	/* an SMB mount's owners are its options: its links neither */
+	fake_smb = 1;
+	fuse_link_walked(0,
+	                 "in a directory that is on an SMB (CIFS) mount, whose "
+	                 "server enforces permissions of its own that "
+	                 "mta-sts-sync cannot check: not followed, as it could "
+	                 "lead anywhere (another domain's directory, a system "
+	                 "one); move it to a local file system, or set "
+	                 "policy-file to the real path",
+	                 "a policy-file's link on an SMB mount");
+	fake_smb = 0;
+	fake_mountinfo = NULL;
+	unlink(tpath("ln"));
+	unlink(tpath("mountinfo"));
+	unlink(tpath("fuse.conf"));
+	unlink(tpath("fuse.key"));
+	unlink(tpath("fusedir/a.conf"));
+	rmdir(tpath("fusedir"));
 }
 
 /*
@@ -5148,6 +5355,7 @@ test_modes(void)
 	test_acl_nfs4_staff();
 	test_acl_nfs4_key_group();
 	test_acl_smb_mount();
+	test_acl_fuse_mount();
 	test_key_readers_unknown();
 }
 
