@@ -35,7 +35,7 @@ libldns-dev libcurl4-openssl-dev libssl-dev"
 DEMO="bind9 bind9-dnsutils nginx-light openssl"
 TESTS="bind9-utils knot knot-dnsutils pdns-server pdns-backend-sqlite3
 pdns-backend-bind sqlite3 faketime clang valgrind curl ca-certificates
-mandoc time python3 acl"
+mandoc time python3 acl clang-format"
 # the units of the servers above, which the Debian packages enable and
 # start at install
 UNITS="named knot pdns nginx"
