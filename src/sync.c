@@ -861,6 +861,19 @@ file_holds(const struct domain_run *r, const char *bytes, size_t len)
 	       memcmp(r->published.data, bytes, len) == 0;
 }
 
+/* Is the live _mta-sts TXT record i of r an STSv1 record? Returns 1 with
+ * it parsed into rec, or 0. */
+static int
+live_sts_record(const struct domain_run *r, size_t i, struct sts_record *rec)
+{
+	const char *t = r->state.sts.text.v[i];
+	struct diag d;
+
+	diag_init(&d);
+	return t != NULL && record_is_version(t, STS_RECORD_VERSION) &&
+	       sts_record_parse(t, strlen(t), rec, &d) == 0;
+}
+
 /*
  * Is id that of a v=STSv1 record live at r's _mta-sts name? Of any
  * record record_is_version() counts and that parses: a near miss
@@ -871,19 +884,11 @@ file_holds(const struct domain_run *r, const char *bytes, size_t len)
 static int
 live_sts_id_is(const struct domain_run *r, const char *id)
 {
-	const struct dns_txtset *s = &r->state.sts;
 	struct sts_record rec;
-	struct diag d;
 
-	for (size_t i = 0; i < s->text.n; i++) {
-		const char *t = s->text.v[i];
-
-		diag_init(&d);
-		if (t != NULL && record_is_version(t, STS_RECORD_VERSION) &&
-		    sts_record_parse(t, strlen(t), &rec, &d) == 0 &&
-		    strcmp(rec.id, id) == 0)
+	for (size_t i = 0; i < r->state.sts.text.n; i++)
+		if (live_sts_record(r, i, &rec) && strcmp(rec.id, id) == 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -1656,8 +1661,10 @@ static int
 publish_confirm(struct domain_run *r)
 {
 	const struct domain_conf *dc = r->dc;
+	struct verify_hints h = {r->policy_file, NULL, dc->publish_cmd.n > 0};
+	struct sts_record live, one;
 	struct diag d;
-	int rc;
+	int rc, n = 0;
 
 	if (!dc->verify) {
 		run_note(r, "verify no: not checking %s", r->verify_url);
@@ -1665,11 +1672,17 @@ publish_confirm(struct domain_run *r)
 	}
 	diag_init(&d);
 	run_note(r, "verifying %s", r->verify_url);
+	/* the live id, if one record holds one: the policy it names may be
+	 * what a web server serving another directory serves */
+	for (size_t i = 0; i < r->state.sts.text.n; i++)
+		if (live_sts_record(r, i, &one) && n++ == 0)
+			live = one;
+	h.live_id = n == 1 ? live.id : NULL;
 	/* the file as this run found it, if it replaced it */
 	rc = publish_verify(
 	    r->verify_url, &r->opts, r->served.data, r->served.len,
 	    r->file_exists && r->file_differs ? r->published.data : NULL,
-	    r->published.len, dc->verify_timeout, &d);
+	    r->published.len, dc->verify_timeout, &h, &d);
 	if (rc == -1) {
 		run_fail(r, "new policy not served: %s", d.error);
 		return -1;
