@@ -17,6 +17,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dns-internal.h"
 #include "dnsupdate.h"
 #include "heap.h"
 #include "tap.h"
@@ -769,6 +770,51 @@ test_resolver_spec(void)
 	   "dns_resolver_at: a spec refused, with the parser's reason");
 }
 
+/* Each rcode of a query's answer is said with its cause and what to do:
+ * a primary's SERVFAIL is a zone it cannot serve, a resolver's one it
+ * could not resolve. */
+static void
+test_query_rcodes(void)
+{
+	struct diag d;
+
+	diag_init(&d);
+	dns_query_rcode_error("server 192.0.2.1 port 53",
+	                      "_mta-sts.example.net", LDNS_RR_TYPE_SOA,
+	                      LDNS_RCODE_SERVFAIL, 0, &d);
+	is_str(d.error,
+	       "server 192.0.2.1 port 53 answered SERVFAIL to the query for "
+	       "_mta-sts.example.net SOA: it has the zone but cannot serve it "
+	       "(a zone that failed to load, or a signing or journal error); "
+	       "see its log, and check the zone (named-checkzone, knotc "
+	       "zone-check)",
+	       "query rcode: a primary's SERVFAIL, with its causes");
+	diag_init(&d);
+	dns_query_rcode_error("resolver 192.0.2.2 port 53", "example.net",
+	                      LDNS_RR_TYPE_SOA, LDNS_RCODE_SERVFAIL, 1, &d);
+	like(d.error, "SOA: it found no answer (the name's servers not",
+	     "query rcode: a resolver's SERVFAIL, another cause");
+	diag_init(&d);
+	dns_query_rcode_error("server 192.0.2.1 port 53", "example.net",
+	                      LDNS_RR_TYPE_TXT, LDNS_RCODE_NOTIMPL, 0, &d);
+	like(d.error,
+	     "NOTIMPL to the query for example.net TXT: it does not "
+	     "take this query: is it a name server, and its DNS port?",
+	     "query rcode: NOTIMP, a cause");
+	diag_init(&d);
+	dns_query_rcode_error("server 192.0.2.1 port 53", "example.net",
+	                      LDNS_RR_TYPE_MX, LDNS_RCODE_FORMERR, 0, &d);
+	like(d.error,
+	     "FORMERR to the query for example.net MX: it could not "
+	     "read the query",
+	     "query rcode: FORMERR, a cause");
+	diag_init(&d);
+	dns_query_rcode_error("server 192.0.2.1 port 53", "example.net",
+	                      LDNS_RR_TYPE_MX, LDNS_RCODE_YXDOMAIN, 0, &d);
+	like(d.error, "YXDOMAIN to the query for example.net MX: see its log",
+	     "query rcode: another, the log to see");
+}
+
 int
 main(void)
 {
@@ -787,5 +833,6 @@ main(void)
 	test_answer_apex();
 	test_server_spec();
 	test_resolver_spec();
+	test_query_rcodes();
 	return done_testing();
 }
