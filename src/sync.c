@@ -778,6 +778,25 @@ sync_refused(const struct cmd_opts *o, const struct diag *d, int status,
 
 /* -------------------------------------------------------------- plan */
 
+/* What to do about an upstream's HTTP error status (400-599), after
+ * ": ", or NULL for another. */
+static const char *
+upstream_status_advice(long status)
+{
+	if (status == 404 || status == 410)
+		return "check `upstream` (the provider may have moved its "
+		       "policy)";
+	if (status == 401 || status == 403)
+		return "check `upstream`, and whether the provider serves its "
+		       "policy to this host";
+	if (status >= 400 && status <= 499)
+		return "check `upstream`";
+	if (status >= 500 && status <= 599)
+		return "the provider's server failed; the next run tries "
+		       "again (tell the provider if it lasts)";
+	return NULL;
+}
+
 /* The upstream policy of r, parsed; NULL (failure recorded) if the fetch
  * failed or the policy is invalid. */
 static struct policy *
@@ -789,7 +808,13 @@ run_upstream_policy(struct domain_run *r)
 	char prefix[DIAG_MSG_MAX];
 
 	if (!fr->ok) {
-		run_fail(r, "upstream %s: %s", r->dc->upstream, fr->error);
+		const char *advice = fr->fail == FETCH_FAIL_OTHER
+		                         ? upstream_status_advice(fr->status)
+		                         : NULL;
+
+		run_fail(r, "upstream %s: %s%s%s", r->dc->upstream, fr->error,
+		         advice != NULL ? ": " : "",
+		         advice != NULL ? advice : "");
 		return NULL;
 	}
 	diag_init(&d);
@@ -1288,7 +1313,8 @@ plan_read_dns_into(struct domain_run *r, struct diag *d)
 		         "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
 		         "8.2 delegation): the record is managed there, "
 		         "so it is left alone; remove the CNAME to manage "
-		         "it here",
+		         "it here, or remove the domain from the "
+		         "configuration if the delegation is intended",
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
