@@ -776,43 +776,41 @@ test_resolver_spec(void)
 static void
 test_query_rcodes(void)
 {
+	static const struct {
+		int rcode, resolver;
+		const char *want, *what;
+	} t[] = {
+	    {LDNS_RCODE_SERVFAIL, 0,
+	     ("server 192.0.2.1 port 53 answered SERVFAIL to the query for "
+	      "_mta-sts.example.net SOA: it has the zone but cannot serve "
+	      "it (a zone that failed to load, or a signing or journal "
+	      "error); see its log, and check the zone (named-checkzone, "
+	      "knotc zone-check)"),
+	     "query rcode: a primary's SERVFAIL, with its causes"},
+	    {LDNS_RCODE_SERVFAIL, 1,
+	     "SOA: it found no answer (the name's servers not",
+	     "query rcode: a resolver's SERVFAIL, another cause"},
+	    {LDNS_RCODE_NOTIMPL, 0,
+	     ("NOTIMPL to the query for _mta-sts.example.net SOA: it does "
+	      "not take this query: is it a name server, and its DNS port?"),
+	     "query rcode: NOTIMP, a cause"},
+	    {LDNS_RCODE_FORMERR, 0,
+	     "FORMERR to the query for _mta-sts.example.net SOA: it could "
+	     "not read the query",
+	     "query rcode: FORMERR, a cause"},
+	    {LDNS_RCODE_YXDOMAIN, 0,
+	     "YXDOMAIN to the query for _mta-sts.example.net SOA: see its log",
+	     "query rcode: another, the log to see"},
+	};
 	struct diag d;
 
-	diag_init(&d);
-	dns_query_rcode_error("server 192.0.2.1 port 53",
-	                      "_mta-sts.example.net", LDNS_RR_TYPE_SOA,
-	                      LDNS_RCODE_SERVFAIL, 0, &d);
-	is_str(d.error,
-	       "server 192.0.2.1 port 53 answered SERVFAIL to the query for "
-	       "_mta-sts.example.net SOA: it has the zone but cannot serve it "
-	       "(a zone that failed to load, or a signing or journal error); "
-	       "see its log, and check the zone (named-checkzone, knotc "
-	       "zone-check)",
-	       "query rcode: a primary's SERVFAIL, with its causes");
-	diag_init(&d);
-	dns_query_rcode_error("resolver 192.0.2.2 port 53", "example.net",
-	                      LDNS_RR_TYPE_SOA, LDNS_RCODE_SERVFAIL, 1, &d);
-	like(d.error, "SOA: it found no answer (the name's servers not",
-	     "query rcode: a resolver's SERVFAIL, another cause");
-	diag_init(&d);
-	dns_query_rcode_error("server 192.0.2.1 port 53", "example.net",
-	                      LDNS_RR_TYPE_TXT, LDNS_RCODE_NOTIMPL, 0, &d);
-	like(d.error,
-	     "NOTIMPL to the query for example.net TXT: it does not "
-	     "take this query: is it a name server, and its DNS port?",
-	     "query rcode: NOTIMP, a cause");
-	diag_init(&d);
-	dns_query_rcode_error("server 192.0.2.1 port 53", "example.net",
-	                      LDNS_RR_TYPE_MX, LDNS_RCODE_FORMERR, 0, &d);
-	like(d.error,
-	     "FORMERR to the query for example.net MX: it could not "
-	     "read the query",
-	     "query rcode: FORMERR, a cause");
-	diag_init(&d);
-	dns_query_rcode_error("server 192.0.2.1 port 53", "example.net",
-	                      LDNS_RR_TYPE_MX, LDNS_RCODE_YXDOMAIN, 0, &d);
-	like(d.error, "YXDOMAIN to the query for example.net MX: see its log",
-	     "query rcode: another, the log to see");
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		diag_init(&d);
+		dns_query_rcode_error("server 192.0.2.1 port 53",
+		                      "_mta-sts.example.net", LDNS_RR_TYPE_SOA,
+		                      t[i].rcode, t[i].resolver, &d);
+		like(d.error, t[i].want, "%s", t[i].what);
+	}
 }
 
 int
