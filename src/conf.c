@@ -1904,7 +1904,7 @@ static int
 parse_key_stmt(struct parser *p, struct lex *lx)
 {
 	struct conf *c = p->conf;
-	char kl[TSIG_NAME_MAX + 256];
+	char kl[TSIG_NAME_MAX + 256], at[PATH_MAX + 16];
 	struct keyspec ks;
 	size_t i;
 	int rc = -1;
@@ -1923,6 +1923,8 @@ parse_key_stmt(struct parser *p, struct lex *lx)
 	c->keys = xreallocarray(c->keys, c->nkeys + 1, sizeof(*c->keys));
 	if (keyspec_to_key(lx->file, &ks, &c->keys[c->nkeys], p->d) == -1)
 		goto out;
+	snprintf(at, sizeof(at), "%s:%u", lx->file, ks.line);
+	c->keys[c->nkeys].origin = keep(p, at); /* for the BADKEY advice */
 	p->key_file =
 	    xreallocarray(p->key_file, p->nkeystmt + 1, sizeof(*p->key_file));
 	p->key_line =
@@ -2631,6 +2633,7 @@ key_from_file(struct parser *p, struct pending *pd, struct diag *kd)
 	if (keyfile_load(pd->key_file, pd->key_name, &c->keys[c->nkeys], kd) ==
 	    -1)
 		return -1;
+	c->keys[c->nkeys].origin = pd->key_file; /* kept: keep() */
 	p->loaded =
 	    xreallocarray(p->loaded, p->nloaded + 1, sizeof(*p->loaded));
 	l = &p->loaded[p->nloaded++];

@@ -114,7 +114,8 @@ int dns_send_pkt(const struct dns_target *t, ldns_pkt *pkt, ldns_pkt **reply,
 
 /* dns-state.c: query batches, state reads, wildcard probes */
 void dns_query_rcode_error(const char *where, const char *name,
-                           ldns_rr_type type, int rcode, struct diag *d);
+                           ldns_rr_type type, int rcode, int resolver,
+                           struct diag *d);
 void dns_batch_add(struct batch *b, const char *name, ldns_rr_type type);
 void dns_batch_send(const struct dns_target *t, struct batch *b);
 int dns_batch_check(const struct dns_target *t, const struct batch *b, size_t i,

@@ -24,20 +24,49 @@
 
 /* ------------------------------------------------------------ queries */
 
-/* Explain a query rcode other than NOERROR / NXDOMAIN. */
+/* What a query rcode other than NOERROR / NXDOMAIN means, and what to
+ * do, from a resolver (resolver 1) or from a server asked as the
+ * primary: the text after the rcode's ": ", or "". */
+static const char *
+rcode_cause(int rcode, int resolver)
+{
+	switch (rcode) {
+	case LDNS_RCODE_REFUSED:
+		return "is it authoritative for this name, and does it answer "
+		       "us?";
+	case LDNS_RCODE_SERVFAIL:
+		return resolver
+		           ? "it found no answer (the name's servers not "
+		             "answering it, or a DNSSEC validation "
+		             "failure); see its log"
+		           : "it has the zone but cannot serve it (a zone "
+		             "that failed to load, or a signing or journal "
+		             "error); see its log, and check the zone "
+		             "(named-checkzone, knotc zone-check)";
+	case LDNS_RCODE_NOTIMPL:
+		return "it does not take this query: is it a name server, "
+		       "and its DNS port?";
+	case LDNS_RCODE_FORMERR:
+		return "it could not read the query: is it a name server, or "
+		       "does something between us (a proxy, a firewall "
+		       "inspecting DNS) change it?";
+	default:
+		return "see its log";
+	}
+}
+
+/* Explain a query rcode other than NOERROR / NXDOMAIN, from a resolver
+ * (resolver 1) or the server asked as the primary. */
 void
 dns_query_rcode_error(const char *where, const char *name, ldns_rr_type type,
-                      int rcode, struct diag *d)
+                      int rcode, int resolver, struct diag *d)
 {
 	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
 	char *ty = ldns_rr_type2str(type);
 
-	diag_error(d, "%s answered %s to the query for %s %s%s", where,
+	diag_error(d, "%s answered %s to the query for %s %s: %s", where,
 	           rc ? rc : "?", name, ty ? ty : "?",
-	           rcode == LDNS_RCODE_REFUSED
-	               ? ": is it authoritative for this name, and does "
-	                 "it answer us?"
-	               : "");
+	           rcode_cause(rcode, resolver));
 	free(rc);
 	free(ty);
 }
@@ -129,7 +158,8 @@ dns_batch_check(const struct dns_target *t, const struct batch *b, size_t i,
 	}
 	rcode = ldns_pkt_get_rcode(b->ans[i]);
 	if (rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
-		dns_query_rcode_error(b->where, q->name, q->type, rcode, d);
+		dns_query_rcode_error(b->where, q->name, q->type, rcode,
+		                      t->recurse, d);
 	else if (need_aa && !ldns_pkt_aa(b->ans[i]))
 		diag_error(d,
 		           "%s is not authoritative for %s: is it the "

@@ -1096,11 +1096,13 @@ badkey_error(const char *where, const struct tsig_key *k, int is_update,
 		diag_error(d,
 		           "%s does not know TSIG key %s with algorithm "
 		           "%s (NOTAUTH, BADKEY): check the key name and "
-		           "algorithm in the server configuration (Knot "
+		           "algorithm in the server configuration%s%s (Knot "
 		           "answers so too when no acl of the zone names "
 		           "the key: add the acl `mta-sts-sync server-config "
 		           "--knot` prints to the zone)",
-		           where, k->name, tsig_alg_name(k->alg));
+		           where, k->name, tsig_alg_name(k->alg),
+		           k->origin != NULL ? ", and in ours at " : "",
+		           k->origin != NULL ? k->origin : "");
 }
 
 /* Explain an unsigned NOTAUTH to an UPDATE. The reads that always come

@@ -424,7 +424,7 @@ finder_ask(struct finder *f, const char *name, ldns_rr_type type,
 	else if (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN)
 		return 0;
 	else
-		dns_query_rcode_error(f->name, name, type, rcode, d);
+		dns_query_rcode_error(f->name, name, type, rcode, 1, d);
 	ldns_pkt_free(*ans);
 	*ans = NULL;
 	return -1;

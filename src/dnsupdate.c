@@ -21,7 +21,8 @@
 
 /* ------------------------------------------------------------ update */
 
-/* Explain a signed REFUSED of an UPDATE. It comes from BIND (a grant
+/* Explain a signed REFUSED of an UPDATE (took: the server took another
+ * UPDATE of the zone with this key in this run). It comes from BIND (a grant
  * missing, or a secondary without allow-update-forwarding) or PowerDNS
  * (updates off or not from us; a grant its Lua policy lacks is dropped
  * from a NOERROR instead); Knot denies with NOTAUTH and BADKEY. Nothing
@@ -32,10 +33,23 @@
  * it whole). */
 static void
 update_refused_error(const struct dns_target *t, const char *where,
-                     const char *names, struct diag *d)
+                     const char *names, int took, struct diag *d)
 {
 	const char *key = t->key ? t->key->name : "(none)";
 
+	/* it took another domain's UPDATE: not a secondary, nor a PowerDNS
+	 * with updates off (whose Lua policy drops a name it does not
+	 * grant from a NOERROR instead) */
+	if (took) {
+		diag_error(d,
+		           "%s refused the update of %s (REFUSED), though it "
+		           "took an update of zone %s with key %s in this "
+		           "run: the zone's update-policy lacks the grants "
+		           "for these names; add those `mta-sts-sync "
+		           "server-config --bind` (or --knot) prints",
+		           where, names, t->zone, key);
+		return;
+	}
 	diag_error(d,
 	           "%s refused the update of %s (REFUSED): it does not let "
 	           "key %s change these names in zone %s. On BIND, the "
@@ -50,15 +64,15 @@ update_refused_error(const struct dns_target *t, const char *where,
 	           where, names, key, t->zone, key);
 }
 
-/* Explain the rcode of a failed UPDATE. */
+/* Explain the rcode of a failed UPDATE (took: as update_refused_error()'s). */
 static void
 update_rcode_error(const struct dns_target *t, const char *where,
-                   const char *names, int rcode, struct diag *d)
+                   const char *names, int rcode, int took, struct diag *d)
 {
 	char *rc = ldns_pkt_rcode2str((ldns_pkt_rcode)rcode);
 
 	if (rcode == LDNS_RCODE_REFUSED)
-		update_refused_error(t, where, names, d);
+		update_refused_error(t, where, names, took, d);
 	else if (rcode == LDNS_RCODE_NOTZONE)
 		diag_error(d,
 		           "%s: %s is not in zone %s (NOTZONE): set `zone` "
@@ -1285,7 +1299,7 @@ update_refused(const struct dns_target *t, const char *where, const char *names,
                int rcode, struct dns_update_info *info, struct diag *d)
 {
 	if (rcode >= 0)
-		update_rcode_error(t, where, names, rcode, d);
+		update_rcode_error(t, where, names, rcode, info->zone_took, d);
 	if (rcode == SENT_LOST || rcode == SENT_OPEN)
 		return DNS_UPDATE_UNKNOWN;
 	if (!update_denied(rcode))
@@ -1572,7 +1586,7 @@ static unsigned __attribute__((noinline))
 update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
              size_t k, const struct gate *g,
              const struct dns_update_info *denied, const struct diag *why,
-             dns_update_report *report, void *arg)
+             int *took, dns_update_report *report, void *arg)
 {
 	unsigned sent = 0;
 
@@ -1598,7 +1612,9 @@ update_alone(const struct dns_target *t, struct dns_change *c, size_t first,
 			continue;
 		}
 		diag_init(&d);
+		info.zone_took = *took;
 		r = update_apply(t, &c[i], 1, g, &info, &d);
+		*took |= r == DNS_UPDATE_OK && info.sent > 0;
 		sent += info.sent;
 		report_part(t, c, i, 1, r, &d, &info, report, arg);
 	}
@@ -1622,6 +1638,7 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 	const struct gate *gp = gate != NULL ? &g : NULL;
 	unsigned sent = 0;
 	struct diag *d = xmalloc(sizeof(*d));
+	int took = 0; /* an UPDATE of the zone taken (update_refused_error()) */
 
 	for (size_t first = 0, k; first < n; first += k) {
 		struct dns_update_info info;
@@ -1630,14 +1647,16 @@ dns_update_zone(const struct dns_target *t, struct dns_change *c, size_t n,
 		k = dns_update_fit(t, c + first, n - first);
 		diag_init(d);
 		info_init(&info, t);
+		info.zone_took = took;
 		r = update_apply(t, c + first, k, gp, &info, d);
+		took |= r == DNS_UPDATE_OK && info.sent > 0;
 		sent += info.sent;
 		/* alone, a change the UPDATE carried alone would only be
 		 * refused again */
 		if ((r == DNS_UPDATE_DENIED || r == DNS_UPDATE_MISJUDGED) &&
 		    info.carried > 1)
 			sent += update_alone(t, c, first, k, gp, &info, d,
-			                     report, arg);
+			                     &took, report, arg);
 		else
 			report_part(t, c, first, k, r, d, &info, report, arg);
 	}

@@ -638,6 +638,10 @@ struct dns_update_info {
 	 * "NXRRSET" or "YXRRSET"), though the records read again were those
 	 * they named (DNS_UPDATE_MISJUDGED), not by the grants */
 	int denied_misjudged;
+	/* before it, the server took an UPDATE of this zone with this key
+	 * in this run (another domain's): it takes our updates, so a
+	 * REFUSED is a grant missing for these names */
+	int zone_took;
 };
 
 /*

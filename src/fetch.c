@@ -1154,9 +1154,11 @@ xfer_tls_error(struct xfer *x, long v, struct fetch_result *r)
 		cert_name_error(x, cert, r);
 	} else if (v != 0) {
 		if (v == X509_V_ERR_CERT_HAS_EXPIRED && not_after != 0 &&
-		    gmtime_r(&not_after, &tm) != NULL)
+		    gmtime_r(&not_after, &tm) != NULL) {
 			strftime(what, sizeof(what), " (valid until %Y-%m-%d)",
 			         &tm);
+			r->cert_expiry = not_after; /* for the fix: renew */
+		}
 		result_error(r, "TLS certificate of %s not accepted: %s%s",
 		             x->host, X509_verify_cert_error_string(v), what);
 	} else {

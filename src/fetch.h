@@ -54,7 +54,8 @@ struct fetch_result {
 	size_t len;
 	char *content_type; /* owned, or NULL */
 	char *location;     /* owned: Location of a 3xx, or NULL */
-	time_t cert_expiry; /* the server certificate's notAfter, or 0 */
+	time_t cert_expiry; /* the server certificate's notAfter, or 0 (also
+	                       of one refused as expired) */
 	double seconds;     /* total transfer time */
 	int timed_out;      /* it ran out of time (error says where) */
 };

@@ -185,6 +185,15 @@ enum {
 	                      the new policy */
 };
 
+/* What the run knows of where publish_verify() looks, for the advice of
+ * a failed verification. */
+struct verify_hints {
+	const char *policy_file; /* the file written, or NULL */
+	const char *live_id;     /* the live _mta-sts record's id, or NULL */
+	int deploys; /* a publish-command deploys the file: a deploy under
+	                way may explain what is served */
+};
+
 /*
  * Fetch url with the sender rules until it serves the policy want (len
  * bytes, canonical or its alternate form) or timeout seconds pass,
@@ -195,12 +204,18 @@ enum {
  * reason in d otherwise: when the server answered, "URL: still serving
  * the previous policy (id=P) after N s (...)", "URL: serving another
  * policy (id=X), neither the new one nor the previous one (id=P), after N
- * s (...)" (", not the new one," without prev), "URL: serving N bytes
- * that are not a valid policy (reason) after N s" or "URL: HTTP 404 Not
- * Found after N s" (any refused response; a text/html page with "(a page
- * in place of a file not deployed yet: ...)"), each followed by "; raise
- * `verify-timeout` if the deploy takes longer" where a deploy under way
- * would explain it; a connection refused until the end: "URL: connection
+ * s (...)" (", not the new one," without prev; "the policy of the live
+ * _mta-sts id" for "another policy" when X is h's live_id), "URL: serving
+ * N bytes that are not a valid policy (reason) after N s" or "URL: HTTP
+ * 404 Not Found after N s" (any refused response; a text/html page with
+ * "(a page in place of a file not deployed yet: ...)"). Without a
+ * publish-command (h's deploys 0), the advice in parentheses of the
+ * previous policy, another and a 404 asks first whether the web server
+ * serves the URL from h's policy_file ("is DIR, where policy-file is
+ * written, the web server's document root for HOST? or ..."); with one
+ * (or h NULL), each is followed by "; raise `verify-timeout` if the
+ * deploy takes longer" where a deploy under way would explain it.
+ * A connection refused until the end: "URL: connection
  * to HOST port P refused after N s (is the web server running, and
  * listening on ADDR port P? ...)"; else "URL: <fetch error>", which
  * names the setting to raise after a timeout (o's, or verify-timeout
@@ -216,12 +231,14 @@ enum {
  * certificate refused, a failed TLS handshake: an alert or no TLS) ends
  * it once the same kind has lasted 10 s (a reload, or a certificate
  * being issued, passes sooner), or at verify-timeout: "URL: <fetch
- * error>; it lasted N s, K tries in a row: <what to fix>; if the web
- * server's configuration answers this, a higher `verify-timeout` does
- * not help" (" at the first answer" for a single try).
+ * error>; it lasted N s, K tries in a row: <what to fix>; a higher
+ * `verify-timeout` will not help: this is how the web server is set up"
+ * (" at the first answer" for a single try; "renew the certificate
+ * (expired DATE)" to fix an expired certificate).
  */
 int publish_verify(const char *url, const struct fetch_opts *o,
                    const char *want, size_t len, const char *prev,
-                   size_t prev_len, unsigned timeout, struct diag *d);
+                   size_t prev_len, unsigned timeout,
+                   const struct verify_hints *h, struct diag *d);
 
 #endif

@@ -778,6 +778,25 @@ sync_refused(const struct cmd_opts *o, const struct diag *d, int status,
 
 /* -------------------------------------------------------------- plan */
 
+/* What to do about an upstream's HTTP error status (400-599), after
+ * ": ", or NULL for another. */
+static const char *
+upstream_status_advice(long status)
+{
+	if (status == 404 || status == 410)
+		return "check `upstream` (the provider may have moved its "
+		       "policy)";
+	if (status == 401 || status == 403)
+		return "check `upstream`, and whether the provider serves its "
+		       "policy to this host";
+	if (status >= 400 && status <= 499)
+		return "check `upstream`";
+	if (status >= 500 && status <= 599)
+		return "the provider's server failed; the next run tries "
+		       "again (tell the provider if it lasts)";
+	return NULL;
+}
+
 /* The upstream policy of r, parsed; NULL (failure recorded) if the fetch
  * failed or the policy is invalid. */
 static struct policy *
@@ -789,7 +808,13 @@ run_upstream_policy(struct domain_run *r)
 	char prefix[DIAG_MSG_MAX];
 
 	if (!fr->ok) {
-		run_fail(r, "upstream %s: %s", r->dc->upstream, fr->error);
+		const char *advice = fr->fail == FETCH_FAIL_OTHER
+		                         ? upstream_status_advice(fr->status)
+		                         : NULL;
+
+		run_fail(r, "upstream %s: %s%s%s", r->dc->upstream, fr->error,
+		         advice != NULL ? ": " : "",
+		         advice != NULL ? advice : "");
 		return NULL;
 	}
 	diag_init(&d);
@@ -861,6 +886,19 @@ file_holds(const struct domain_run *r, const char *bytes, size_t len)
 	       memcmp(r->published.data, bytes, len) == 0;
 }
 
+/* Is the live _mta-sts TXT record i of r an STSv1 record? Returns 1 with
+ * it parsed into rec, or 0. */
+static int
+live_sts_record(const struct domain_run *r, size_t i, struct sts_record *rec)
+{
+	const char *t = r->state.sts.text.v[i];
+	struct diag d;
+
+	diag_init(&d);
+	return t != NULL && record_is_version(t, STS_RECORD_VERSION) &&
+	       sts_record_parse(t, strlen(t), rec, &d) == 0;
+}
+
 /*
  * Is id that of a v=STSv1 record live at r's _mta-sts name? Of any
  * record record_is_version() counts and that parses: a near miss
@@ -871,19 +909,11 @@ file_holds(const struct domain_run *r, const char *bytes, size_t len)
 static int
 live_sts_id_is(const struct domain_run *r, const char *id)
 {
-	const struct dns_txtset *s = &r->state.sts;
 	struct sts_record rec;
-	struct diag d;
 
-	for (size_t i = 0; i < s->text.n; i++) {
-		const char *t = s->text.v[i];
-
-		diag_init(&d);
-		if (t != NULL && record_is_version(t, STS_RECORD_VERSION) &&
-		    sts_record_parse(t, strlen(t), &rec, &d) == 0 &&
-		    strcmp(rec.id, id) == 0)
+	for (size_t i = 0; i < r->state.sts.text.n; i++)
+		if (live_sts_record(r, i, &rec) && strcmp(rec.id, id) == 0)
 			return 1;
-	}
 	return 0;
 }
 
@@ -1283,7 +1313,8 @@ plan_read_dns_into(struct domain_run *r, struct diag *d)
 		         "_mta-sts.%s is a CNAME to %s (RFC 8461 section "
 		         "8.2 delegation): the record is managed there, "
 		         "so it is left alone; remove the CNAME to manage "
-		         "it here",
+		         "it here, or remove the domain from the "
+		         "configuration if the delegation is intended",
 		         dc->name, r->state.sts_cname);
 		return -1;
 	}
@@ -1656,8 +1687,10 @@ static int
 publish_confirm(struct domain_run *r)
 {
 	const struct domain_conf *dc = r->dc;
+	struct verify_hints h = {r->policy_file, NULL, dc->publish_cmd.n > 0};
+	struct sts_record live, one;
 	struct diag d;
-	int rc;
+	int rc, n = 0;
 
 	if (!dc->verify) {
 		run_note(r, "verify no: not checking %s", r->verify_url);
@@ -1665,11 +1698,17 @@ publish_confirm(struct domain_run *r)
 	}
 	diag_init(&d);
 	run_note(r, "verifying %s", r->verify_url);
+	/* the live id, if one record holds one: the policy it names may be
+	 * what a web server serving another directory serves */
+	for (size_t i = 0; i < r->state.sts.text.n; i++)
+		if (live_sts_record(r, i, &one) && n++ == 0)
+			live = one;
+	h.live_id = n == 1 ? live.id : NULL;
 	/* the file as this run found it, if it replaced it */
 	rc = publish_verify(
 	    r->verify_url, &r->opts, r->served.data, r->served.len,
 	    r->file_exists && r->file_differs ? r->published.data : NULL,
-	    r->published.len, dc->verify_timeout, &d);
+	    r->published.len, dc->verify_timeout, &h, &d);
 	if (rc == -1) {
 		run_fail(r, "new policy not served: %s", d.error);
 		return -1;

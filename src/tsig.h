@@ -31,6 +31,10 @@ struct tsig_key {
 	enum tsig_alg alg;
 	unsigned char secret[TSIG_SECRET_MAX];
 	size_t secret_len;
+	/* where it is defined, for messages: "FILE:LINE" of a key
+	 * statement, a key file's path; NULL (tsig_key_init()): not said.
+	 * Not owned. */
+	const char *origin;
 };
 
 /*

@@ -8,8 +8,10 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "policy.h"
 #include "publish-internal.h"
@@ -36,7 +38,7 @@ canonical_of(const char *buf, size_t len, struct buf *out, struct diag *d)
 /* What one verification attempt saw, for the message of the last. */
 struct verify_seen {
 	char what[DIAG_MSG_MAX + 160]; /* what was served, or the failure */
-	const char *advice;            /* a guess at the cause, or NULL */
+	char advice[768];              /* a guess at the cause, or "" */
 	int answered; /* the server answered (a status, other content) */
 	/* a deploy still under way would explain it (another policy or
 	 * content, 404, 5xx): more verify-timeout may help, where a refused
@@ -46,16 +48,21 @@ struct verify_seen {
 	enum fetch_fail fail; /* the fetch's kind of failure */
 	char addr[48];        /* the address tried, or "" */
 	long port;            /* its port */
+	time_t expired;       /* an expired certificate's end, or 0 */
 };
 
 /* The policies a verification tells apart: the new one (want, len
  * bytes) and the one the file held before (prev, prev_len bytes; NULL:
- * none, or the same). */
+ * none, or the same); what the run knows of where it is served from
+ * (h, never NULL), and where the web server may serve another directory
+ * from, a question for the advice (root, "" if no file is known). */
 struct verify_policies {
 	const char *want;
 	size_t len;
 	const char *prev;
 	size_t prev_len;
+	const struct verify_hints *h;
+	char root[512];
 };
 
 /* Do the canonical bytes in c equal those of the policy bytes (len)? */
@@ -72,6 +79,76 @@ same_canonical(const struct buf *c, const char *bytes, size_t len)
 	       other.len == c->len && memcmp(other.data, c->data, c->len) == 0;
 	buf_free(&other);
 	return same;
+}
+
+/* Format into out (len bytes) as text_vformat() does: cut, if at all,
+ * with TEXT_CUT_MARK, never inside a UTF-8 sequence. */
+static void __attribute__((format(printf, 3, 4)))
+verify_format(char *out, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vformat(out, len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The question, into root (size bytes), whether the web server serves
+ * url from the directory policy-file is written to: "is DIR, where
+ * policy-file is written, the web server's document root for HOST?"
+ * when the file's path ends in the URL's path (the document root is
+ * then DIR), else "does the web server serve this URL from policy-file
+ * FILE?". "" without a file.
+ */
+static void
+verify_root(const char *url, const char *file, char *root, size_t size)
+{
+	const char *auth = strstr(url, "://"), *path, *colon;
+	size_t plen, flen, hlen;
+
+	root[0] = '\0';
+	if (file == NULL || auth == NULL)
+		return;
+	auth += 3;
+	path = auth + strcspn(auth, "/?#");
+	hlen = (size_t)(path - auth);
+	/* a port after the host (not a colon of an IPv6 address) */
+	colon = memchr(auth, ':', hlen);
+	if (colon != NULL && memchr(auth, ']', hlen) == NULL)
+		hlen = (size_t)(colon - auth);
+	plen = strcspn(path, "?#");
+	flen = strlen(file);
+	/* the parts end before an ASCII '/' or ':': no UTF-8 sequence is
+	 * cut but where a too long text is marked cut */
+	if (plen > 1 && flen > plen &&
+	    memcmp(file + flen - plen, path, plen) == 0)
+		verify_format(root, size,
+		              "is %.*s, where policy-file is written, the web "
+		              "server's document root for %.*s?",
+		              (int)(flen - plen), file, (int)hlen, auth);
+	else
+		verify_format(root, size,
+		              "does the web server serve this URL from "
+		              "policy-file %s?",
+		              file);
+}
+
+/* The guess at the cause of what was served into seen: when the run
+ * writes the file where the web server should serve it (no
+ * publish-command), first whether it does (p->root), then other; with
+ * a publish-command, other only. */
+static void
+verify_advice(const struct verify_policies *p, struct verify_seen *seen,
+              const char *other)
+{
+	if (p->h->deploys || p->root[0] == '\0')
+		str_copy(seen->advice, sizeof(seen->advice),
+		         other != NULL ? other : "");
+	else
+		verify_format(seen->advice, sizeof(seen->advice), "%s%s%s",
+		              p->root, other != NULL ? " or " : "",
+		              other != NULL ? other : "");
 }
 
 /*
@@ -107,18 +184,25 @@ verify_compare(const char *body, size_t len, const struct verify_policies *p,
 	           same_canonical(&got, p->prev, p->prev_len)) {
 		snprintf(seen->what, sizeof(seen->what),
 		         "still serving the previous policy (id=%s)", prev_id);
-		seen->advice = "a cache's copy, or a file a container "
-		               "bind-mounted before it was replaced? mount the "
-		               "directory, not the file";
+		verify_advice(p, seen,
+		              "a cache's copy, or a file a container "
+		              "bind-mounted before it was replaced? mount the "
+		              "directory, not the file");
 	} else {
+		/* the live id's policy: the URL never saw a file written */
 		snprintf(seen->what, sizeof(seen->what),
-		         "serving another policy (id=%s), %s%s%s,", id,
+		         "serving %s (id=%s), %s%s%s,",
+		         p->h->live_id != NULL && strcmp(p->h->live_id, id) == 0
+		             ? "the policy of the live _mta-sts id"
+		             : "another policy",
+		         id,
 		         p->prev != NULL ? "neither the new one nor the "
 		                           "previous one (id="
 		                         : "not the new one",
 		         p->prev != NULL ? prev_id : "",
 		         p->prev != NULL ? ")" : "");
-		seen->advice = "another server or a cache behind the URL?";
+		verify_advice(p, seen,
+		              "another server or a cache behind the URL?");
 	}
 	buf_free(&got);
 	return rc;
@@ -145,14 +229,20 @@ verify_failed(const struct fetch_result *r, const struct verify_policies *p,
 	seen->fail = r->fail;
 	str_copy(seen->addr, sizeof(seen->addr), r->addr);
 	seen->port = r->port;
+	if (r->fail == FETCH_FAIL_CERT && r->cert_expiry != 0 &&
+	    r->cert_expiry < time(NULL))
+		seen->expired = r->cert_expiry;
+	if (r->status == 404)
+		verify_advice(p, seen, NULL);
 	if (r->fail == FETCH_FAIL_TYPE &&
 	    fetch_media_type_is(r->content_type, "text/html") &&
 	    !(r->body != NULL && r->len == p->len &&
 	      memcmp(r->body, p->want, p->len) == 0)) {
 		seen->fail = FETCH_FAIL_OTHER;
 		seen->deploying = 1;
-		seen->advice = "a page in place of a file not deployed yet: a "
-		               "fallback page or a maintenance page?";
+		str_copy(seen->advice, sizeof(seen->advice),
+		         "a page in place of a file not deployed yet: a "
+		         "fallback page or a maintenance page?");
 	}
 }
 
@@ -223,7 +313,8 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
               double seconds, struct diag *d)
 {
 	const char *fix;
-	char lasted[80];
+	char lasted[80], expired[64];
+	struct tm tm;
 
 	switch (seen->fail) {
 	case FETCH_FAIL_REDIRECT:
@@ -236,6 +327,12 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 	case FETCH_FAIL_CERT:
 		fix = "give the web server a certificate for the URL's host "
 		      "that senders accept";
+		if (seen->expired != 0 &&
+		    gmtime_r(&seen->expired, &tm) != NULL &&
+		    strftime(expired, sizeof(expired),
+		             "renew the certificate (expired %Y-%m-%d)",
+		             &tm) > 0)
+			fix = expired;
 		break;
 	default:
 		fix = "make the URL's port serve HTTPS, with a certificate "
@@ -248,16 +345,17 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 	else
 		str_copy(lasted, sizeof(lasted), " at the first answer");
 	diag_error(d,
-	           "%s: %s%s: %s; if the web server's configuration answers "
-	           "this, a higher `verify-timeout` does not help",
+	           "%s: %s%s: %s; a higher `verify-timeout` will not help: "
+	           "this is how the web server is set up",
 	           url, seen->what, lasted, fix);
 }
 
 /* The reason, into d, of a verification whose verify-timeout ended,
- * seconds after it began, seen its last attempt. */
+ * seconds after it began, seen its last attempt; more time is advised
+ * only where a deploy (deploys: a publish-command) may be under way. */
 static void
 verify_timed_out(const char *url, const struct verify_seen *seen,
-                 double seconds, struct diag *d)
+                 double seconds, int deploys, struct diag *d)
 {
 	int cut = seen->fail == FETCH_FAIL_CUT;
 
@@ -279,12 +377,12 @@ verify_timed_out(const char *url, const struct verify_seen *seen,
 		diag_error(d, "%s: %s", url, seen->what);
 	else
 		diag_error(d, "%s: %s after %.0f s%s%s%s%s", url, seen->what,
-		           seconds, seen->advice ? " (" : "",
-		           seen->advice ? seen->advice : "",
-		           seen->advice ? ")" : "",
-		           seen->deploying ? "; raise `verify-timeout` if the "
-		                             "deploy takes longer"
-		                           : "");
+		           seconds, seen->advice[0] ? " (" : "", seen->advice,
+		           seen->advice[0] ? ")" : "",
+		           seen->deploying && deploys
+		               ? "; raise `verify-timeout` if the deploy takes "
+		                 "longer"
+		               : "");
 }
 
 /* How long to pause before the next try, at most delay and left (the
@@ -304,9 +402,12 @@ verify_pause(double delay, double left, double since, double grace)
 int
 publish_verify(const char *url, const struct fetch_opts *o, const char *want,
                size_t len, const char *prev, size_t prev_len, unsigned timeout,
-               struct diag *d)
+               const struct verify_hints *h, struct diag *d)
 {
-	struct verify_policies p = {want, len, prev, prev_len};
+	/* without hints, a deploy may be under way */
+	static const struct verify_hints none = {NULL, NULL, 1};
+	struct verify_policies p = {
+	    want, len, prev, prev_len, h != NULL ? h : &none, ""};
 	double start = util_mono(), deadline = start + timeout, delay = 0.5;
 	double began, left, since = -1; /* when the lasting failure began */
 	struct verify_seen seen;
@@ -317,6 +418,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 	/* the previous policy, if it is the new one, tells nothing */
 	if (prev != NULL && prev_len == len && memcmp(prev, want, len) == 0)
 		p.prev = NULL;
+	verify_root(url, p.h->policy_file, p.root, sizeof(p.root));
 	for (;;) {
 		began = util_mono();
 		rc = verify_once(url, o, &p, deadline - began, &seen);
@@ -346,6 +448,6 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		    verify_pause(delay, left, since, VERIFY_LASTING_S));
 		delay = delay * 2 > 5 ? 5 : delay * 2;
 	}
-	verify_timed_out(url, &seen, util_mono() - start, d);
+	verify_timed_out(url, &seen, util_mono() - start, p.h->deploys, d);
 	return -1;
 }

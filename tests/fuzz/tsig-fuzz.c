@@ -26,7 +26,8 @@ static const struct tsig_key key = {"k.example",
                                     {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                      12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
                                      23, 24, 25, 26, 27, 28, 29, 30, 31, 32},
-                                    32};
+                                    32,
+                                    NULL};
 
 /* Verify msg; abort if what is reported breaks its bounds. */
 static enum tsig_status

@@ -77,11 +77,12 @@ check_compare(const char *body, size_t len, const struct verify_policies *p)
 }
 
 /* The reasons a verification ends with after seen (from a URL and a
- * fetch error of valid UTF-8 or not: utf8): no control character, no
- * sequence cut, marked when cut. */
+ * fetch error of valid UTF-8 or not: utf8; deploys: a publish-command
+ * deploys the file): no control character, no sequence cut, marked when
+ * cut. */
 static void
 check_reasons(const char *url, const struct verify_seen *seen, unsigned tries,
-              double seconds, int utf8)
+              double seconds, int deploys, int utf8)
 {
 	struct diag d;
 	int long_text = strlen(url) + strlen(seen->what) >= DIAG_MSG_MAX;
@@ -92,7 +93,7 @@ check_reasons(const char *url, const struct verify_seen *seen, unsigned tries,
 		if (lasted)
 			verify_lasted(url, seen, tries, seconds, &d);
 		else
-			verify_timed_out(url, seen, seconds, &d);
+			verify_timed_out(url, seen, seconds, deploys, &d);
 		check_error(d.error, utf8);
 		n = strlen(d.error);
 		if (long_text && (n < mark || strcmp(d.error + n - mark,
@@ -106,7 +107,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data, *end = p + size;
 	char nums[64], ct[256], url[DIAG_MSG_MAX + 64];
-	struct verify_policies pol = {WANT, strlen(WANT), PREV, strlen(PREV)};
+	struct verify_hints h = {"/srv/www/mta-sts.example.com/.well-known/"
+	                         "mta-sts.txt",
+	                         "2d120f5760e028c5eff9ef7eab9d28ee", 0};
+	struct verify_policies pol = {WANT,         strlen(WANT), PREV,
+	                              strlen(PREV), &h,           ""};
 	struct verify_seen seen;
 	struct fetch_result r;
 	long long v[6] = {0};
@@ -119,6 +124,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	next_line(&p, end, url, sizeof(url));
 	for (int i = 0; i < 6; i++)
 		v[i] = strtoll(e, &e, 10);
+	/* a deploy or a file written in place, asked about where the URL
+	 * is served from */
+	h.deploys = (int)(v[3] & 1);
+	verify_root(url, h.policy_file, pol.root, sizeof(pol.root));
 	/* an exact private copy of the body, so that reading past is caught */
 	r.len = (size_t)(end - p);
 	r.body = xmalloc(r.len + 1);
@@ -142,13 +151,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	     !(r.len == pol.len && memcmp(r.body, WANT, pol.len) == 0) &&
 	     (seen.fail != FETCH_FAIL_OTHER || !seen.deploying)))
 		abort();
-	check_reasons(url, &seen, (unsigned)v[3], (double)v[4],
+	check_reasons(url, &seen, (unsigned)v[3], (double)v[4], h.deploys,
 	              utf8_valid(url) && utf8_valid(r.error));
 	/* and after a body that was something else */
 	memset(&seen, 0, sizeof(seen));
 	if (verify_compare(r.body, r.len, &pol, &seen) == VERIFY_OTHER)
 		check_reasons(url, &seen, (unsigned)v[3], (double)v[4],
-		              utf8_valid(url));
+		              h.deploys, utf8_valid(url));
 	free(r.body);
 	return 0;
 }

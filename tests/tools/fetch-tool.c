@@ -367,7 +367,7 @@ cmd_verify(const char *url, const char *file, const char *secs,
 	rc = publish_verify(url, &t->fo, want.data ? want.data : "", want.len,
 	                    t->previous != NULL ? (prev.data ? prev.data : "")
 	                                        : NULL,
-	                    prev.len, num_arg(secs), &d);
+	                    prev.len, num_arg(secs), NULL, &d);
 	if (rc == VERIFY_SERVED)
 		printf("ok\n");
 	else if (rc == VERIFY_SAME_POLICY)

@@ -17,6 +17,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dns-internal.h"
 #include "dnsupdate.h"
 #include "heap.h"
 #include "tap.h"
@@ -769,6 +770,49 @@ test_resolver_spec(void)
 	   "dns_resolver_at: a spec refused, with the parser's reason");
 }
 
+/* Each rcode of a query's answer is said with its cause and what to do:
+ * a primary's SERVFAIL is a zone it cannot serve, a resolver's one it
+ * could not resolve. */
+static void
+test_query_rcodes(void)
+{
+	static const struct {
+		int rcode, resolver;
+		const char *want, *what;
+	} t[] = {
+	    {LDNS_RCODE_SERVFAIL, 0,
+	     ("server 192.0.2.1 port 53 answered SERVFAIL to the query for "
+	      "_mta-sts.example.net SOA: it has the zone but cannot serve "
+	      "it (a zone that failed to load, or a signing or journal "
+	      "error); see its log, and check the zone (named-checkzone, "
+	      "knotc zone-check)"),
+	     "query rcode: a primary's SERVFAIL, with its causes"},
+	    {LDNS_RCODE_SERVFAIL, 1,
+	     "SOA: it found no answer (the name's servers not",
+	     "query rcode: a resolver's SERVFAIL, another cause"},
+	    {LDNS_RCODE_NOTIMPL, 0,
+	     ("NOTIMPL to the query for _mta-sts.example.net SOA: it does "
+	      "not take this query: is it a name server, and its DNS port?"),
+	     "query rcode: NOTIMP, a cause"},
+	    {LDNS_RCODE_FORMERR, 0,
+	     "FORMERR to the query for _mta-sts.example.net SOA: it could "
+	     "not read the query",
+	     "query rcode: FORMERR, a cause"},
+	    {LDNS_RCODE_YXDOMAIN, 0,
+	     "YXDOMAIN to the query for _mta-sts.example.net SOA: see its log",
+	     "query rcode: another, the log to see"},
+	};
+	struct diag d;
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		diag_init(&d);
+		dns_query_rcode_error("server 192.0.2.1 port 53",
+		                      "_mta-sts.example.net", LDNS_RR_TYPE_SOA,
+		                      t[i].rcode, t[i].resolver, &d);
+		like(d.error, t[i].want, "%s", t[i].what);
+	}
+}
+
 int
 main(void)
 {
@@ -787,5 +831,6 @@ main(void)
 	test_answer_apex();
 	test_server_spec();
 	test_resolver_spec();
+	test_query_rcodes();
 	return done_testing();
 }

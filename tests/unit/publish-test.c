@@ -1995,7 +1995,7 @@ test_verify(void)
 
 	diag_init(&d);
 	ok(publish_verify("https://127.0.0.1:1/.well-known/mta-sts.txt", &o,
-	                  "x", 1, NULL, 0, 0, &d) == -1,
+	                  "x", 1, NULL, 0, 0, NULL, &d) == -1,
 	   "verify: unreachable, timeout 0: one attempt, fails");
 	like(d.error,
 	     "https://127.0.0.1:1/.well-known/mta-sts.txt: connection to "
