@@ -571,7 +571,7 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
                   enum dir_trust why)
 {
 	struct path_walk *w = ww->ctx;
-	char to[PATH_MAX], shown[128], whose[512], sh[DIAG_MSG_MAX];
+	char to[PATH_MAX], shown[128], whose[512], fix[2 * DIAG_MSG_MAX + 128];
 	const char *ls;
 
 	(void)why; /* the directory passed walk_dir_judge(): only the
@@ -584,12 +584,13 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	snprintf(w->out, w->len,
 	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
 	         "%s: not followed, as whoever made it could point it at "
-	         "another file and %s; check where it leads: if it is as it "
-	         "should be, chown -h root %s, else replace it or name the "
-	         "file by its real path",
+	         "another file and %s; %s",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
 	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
-	         w->tw->harm, path_shell(w->at, sh, sizeof(sh)));
+	         w->tw->harm,
+	         link_check_advice(w->at, NULL,
+	                           "name the file by its real path", fix,
+	                           sizeof(fix)));
 	return -2;
 }
 

@@ -4451,7 +4451,7 @@ test_foreign_links(void)
 	         "belongs to nobody (uid 65534): not followed, as whoever made "
 	         "it could point it at another file and make mta-sts-sync run "
 	         "a command (publish-command); check where it leads: if it is "
-	         "as it should be, chown -h root %s, else replace it or name "
+	         "as it should be, chown -h root %s, else replace it, or name "
 	         "the file by its real path",
 	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
 	load_fails("fl/gw/n.conf", want,
