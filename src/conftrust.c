@@ -372,15 +372,15 @@ same_file(const struct stat *a, const struct stat *b)
 }
 
 /* "it has N names (hard links): it may be another file linked there ...;
- * remove this name (rm PATH), and put the real WHAT in its place" into
- * out (size bytes), for the file w->path (its status file, of w->tw's
- * kind; the entry the walk judges, or else w->at), which may be another file (a
- * key, a secret of root's) that whoever may add entries to its directory
- * hard-linked there: a chown of it, or of the directory, would hand that file
- * over or have it read. */
+ * remove this name (rm PATH), and put the real WHAT in its place", then
+ * tail, into out (size bytes), for the file w->path (its status file, of
+ * w->tw's kind; the entry the walk judges, or else w->at), which may be another
+ * file (a key, a secret of root's) that whoever may add entries to its
+ * directory hard-linked there: a chown of it, or of the directory, would hand
+ * that file over or have it read. */
 static void
-walk_linked_fix(const struct path_walk *w, const struct stat *file, char *out,
-                size_t size)
+walk_linked_fix(const struct path_walk *w, const struct stat *file,
+                const char *tail, char *out, size_t size)
 {
 	char sh[DIAG_MSG_MAX], at[2 * PATH_MAX];
 
@@ -392,9 +392,9 @@ walk_linked_fix(const struct path_walk *w, const struct stat *file, char *out,
 	snprintf(out, size,
 	         "it has %lu names (hard links), so it may be another file "
 	         "linked there (a key or a secret of root's, say): remove "
-	         "this name (rm %s) and put the real %s in its place",
+	         "this name (rm %s) and put the real %s in its place%s",
 	         (unsigned long)file->st_nlink, path_shell(at, sh, sizeof(sh)),
-	         w->tw->file);
+	         w->tw->file, tail);
 }
 
 /*
@@ -436,7 +436,7 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 		return;
 	}
 	if (file->st_nlink > 1) {
-		walk_linked_fix(w, file, w->out + n, w->len - (size_t)n);
+		walk_linked_fix(w, file, "", w->out + n, w->len - (size_t)n);
 		return;
 	}
 	buf_init(&fix, w->len - (size_t)n - 1);
@@ -577,7 +577,8 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
                   enum dir_trust why)
 {
 	struct path_walk *w = ww->ctx;
-	char to[PATH_MAX], shown[128], whose[PATH_MAX + 768], sh[DIAG_MSG_MAX];
+	char to[PATH_MAX], shown[128], whose[PATH_MAX + 768];
+	char advice[2 * DIAG_MSG_MAX + 128];
 	const char *ls, *fix;
 
 	walk_entry(ww, name, w->at, sizeof(w->at));
@@ -601,12 +602,13 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	snprintf(w->out, w->len,
 	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
 	         "%s: not followed, as whoever made it could point it at "
-	         "another file and %s; check where it leads: if it is as it "
-	         "should be, chown -h root %s, else replace it or name the "
-	         "file by its real path",
+	         "another file and %s; %s",
 	         path_shown(w->path, '\0', NULL, 0), ls, shown,
 	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
-	         w->tw->harm, path_shell(w->at, sh, sizeof(sh)));
+	         w->tw->harm,
+	         link_check_advice(w->at, NULL,
+	                           "name the file by its real path", advice,
+	                           sizeof(advice)));
 	return -2;
 }
 
@@ -671,6 +673,56 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 	return 0;
 }
 
+/* Where the kernel says whether fs.protected_hardlinks is set. */
+#define PROTECTED_HARDLINKS "/proc/sys/fs/protected_hardlinks"
+
+/*
+ * Is fs.protected_hardlinks 1: may a user hard-link only a file they own
+ * or may read and write (the kernel's may_linkat())? Returns 1, 0 when it
+ * is 0, or -1 with errno when it cannot be read (no /proc) or says
+ * neither. Read through open(2), which a unit test stands in for.
+ */
+static int
+hardlinks_protected(void)
+{
+	char b[4];
+	int fd = open(PROTECTED_HARDLINKS, O_RDONLY | O_CLOEXEC), err;
+	ssize_t n;
+
+	if (fd == -1)
+		return -1;
+	n = read(fd, b, sizeof(b));
+	err = errno;
+	close(fd);
+	errno = n == -1 ? err : EINVAL;
+	if (n < 1 || (b[0] != '0' && b[0] != '1') || (n > 1 && b[1] != '\n'))
+		return -1;
+	return b[0] == '1';
+}
+
+/* Why a file of several names in a shared directory is refused, into out
+ * (size bytes): fs.protected_hardlinks, as read (prot, and errno err when
+ * -1: hardlinks_protected()), lets anyone link a file of root's there;
+ * setting it to 1 also lifts the refusal. */
+static void
+hardlinks_why(int prot, int err, char *out, size_t size)
+{
+	char why[160];
+
+	if (prot == 0)
+		str_copy(why, sizeof(why), "fs.protected_hardlinks is 0");
+	else
+		snprintf(why, sizeof(why),
+		         "fs.protected_hardlinks cannot be read (%s: %s)",
+		         PROTECTED_HARDLINKS, strerror(err));
+	snprintf(out, size,
+	         "; this is refused as %s, which lets anyone link any file "
+	         "there: setting it to 1 (sysctl fs.protected_hardlinks=1, "
+	         "Debian's default), with which one may link only a file one "
+	         "owns or may read and write, lifts the refusal too",
+	         why);
+}
+
 /*
  * The file at the end of the walk (w->at, its status st), a configuration
  * (or an include) or a key (w->tw), whose directory (the walk's) passed
@@ -679,16 +731,22 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
  * a user or group its ACL lets, or its ACL unread), any of them could
  * have made the name first (the sticky bit guards only the names that
  * exist), as a file of theirs or as a hard link to a file of root's of
- * their choosing (fs.protected_hardlinks 0). A key must then belong to
- * root, the running user or the directory's owner, as a configuration
- * must (file_trust_check()), and neither may have other names. Returns
- * 0, or -2 with the reason in w->out.
+ * their choosing, where fs.protected_hardlinks is not 1 (with it 1, one
+ * may link only a file one owns or may read and write, and the owner
+ * rules refuse both). A key must then belong to root, the running user
+ * or the directory's owner, as a configuration must (file_trust_check()),
+ * and neither may have other names unless fs.protected_hardlinks is 1
+ * (NixOS's /nix/store, root:nixbld 1775, hard-links its files). Another
+ * user's key is not chowned but made anew: its owner may have read it
+ * and may keep it open to change it. Returns 0, or -2 with the reason in
+ * w->out.
  */
 static int
 walk_shared_file(struct path_walk *w, const struct stat *st)
 {
-	char where[512], who[128], sh[DIAG_MSG_MAX];
+	char where[512], who[128], sh[DIAG_MSG_MAX], why[512];
 	int key = w->tw == &trust_words[CONF_TRUST_KEY], foreign, n;
+	int prot = 1, err = 0;
 	struct acl_who aw;
 	struct stat dst;
 
@@ -702,25 +760,33 @@ walk_shared_file(struct path_walk *w, const struct stat *st)
 	}
 	foreign = key && st->st_uid != 0 && st->st_uid != geteuid() &&
 	          st->st_uid != dst.st_uid;
-	if ((st->st_nlink <= 1 && !foreign) ||
-	    dir_shared(w->walk.fd, &dst, &aw) == 0)
+	if (st->st_nlink > 1 && !foreign) {
+		prot = hardlinks_protected();
+		err = errno;
+	}
+	if ((prot == 1 && !foreign) || dir_shared(w->walk.fd, &dst, &aw) == 0)
 		return 0;
 	n = snprintf(w->out, w->len,
 	             "%s: %s %s is in a directory that %s, and ",
 	             path_shown(w->path, '\0', NULL, 0), w->tw->file,
 	             path_shown(w->at, '\0', NULL, 0),
 	             dir_writers_words(w->walk.fd, &dst, where, sizeof(where)));
-	if (n < 0 || (size_t)n >= w->len)
+	if (n < 0 || (size_t)n >= w->len) {
 		text_mark_cut(w->out, w->len, 0);
-	else if (st->st_nlink > 1)
-		walk_linked_fix(w, st, w->out + n, w->len - (size_t)n);
-	else
+	} else if (!foreign) {
+		hardlinks_why(prot, err, why, sizeof(why));
+		walk_linked_fix(w, st, why, w->out + n, w->len - (size_t)n);
+	} else
 		snprintf(w->out + n, w->len - (size_t)n,
 		         "belongs to %s, not to root or to the user "
 		         "running mta-sts-sync (uid %u): any of them could "
-		         "have put a file of theirs there and %s; if it is the "
-		         "key it should be, chown root %s, or move it to a "
-		         "directory that only root or its owner may write",
+		         "have put a file of theirs there, which could %s, "
+		         "and may have read what was written in it since, or "
+		         "keep it open to change it (a chown revokes neither); "
+		         "make a new key (tsig-keygen, or its secret copied) "
+		         "in a new file that root creates in a directory only "
+		         "root may write, name that in key-file, and remove "
+		         "this one (rm %s)",
 		         user_shown(st->st_uid, who, sizeof(who)),
 		         (unsigned)geteuid(), w->tw->harm,
 		         path_shell(w->at, sh, sizeof(sh)));

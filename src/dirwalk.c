@@ -427,6 +427,21 @@ link_mount_words(int dfd, char *out, size_t size, const char **fix)
 	return out;
 }
 
+const char *
+link_check_advice(const char *link, const char *dir, const char *other,
+                  char *out, size_t size)
+{
+	char lsh[DIAG_MSG_MAX], dsh[DIAG_MSG_MAX];
+
+	snprintf(out, size,
+	         "check where it leads: if it is as it should be, chown -h "
+	         "root %s%s%s, else replace it, or %s",
+	         path_shell(link, lsh, sizeof(lsh)),
+	         dir != NULL ? " and chmod o-w " : "",
+	         dir != NULL ? path_shell(dir, dsh, sizeof(dsh)) : "", other);
+	return out;
+}
+
 int
 walk_init(struct walk *w, const struct walk_ops *ops, void *ctx,
           const char *path)
@@ -754,8 +769,7 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
              const struct stat *lst, enum dir_trust why)
 {
 	char to[PATH_MAX], shown[128], p[2 * PATH_MAX], whose[PATH_MAX + 768];
-	char who[128];
-	char fix[2 * DIAG_MSG_MAX + 128], lsh[DIAG_MSG_MAX], dsh[DIAG_MSG_MAX];
+	char who[128], fix[2 * DIAG_MSG_MAX + 128];
 	unsigned mode = (unsigned)(dst->st_mode & 07777);
 	int foreign = lst->st_uid != 0 && lst->st_uid != geteuid();
 
@@ -788,16 +802,12 @@ link_refused(struct walk *w, const char *name, int lfd, const struct stat *dst,
 		         "to the real path");
 	} else {
 		link_foreign_words(w->fd, dst, lst, whose, sizeof(whose));
-		snprintf(fix, sizeof(fix),
-		         "check where it leads: if it is as it should be, "
-		         "chown -h root %s%s%s, else replace it, or set "
-		         "policy-file to the real path",
-		         path_shell(p, lsh, sizeof(lsh)),
-		         why == DIR_OTHERS_WRITE ? " and chmod o-w " : "",
-		         why == DIR_OTHERS_WRITE
-		             ? path_shell(w->at.len > 0 ? w->at.data : ".", dsh,
-		                          sizeof(dsh))
-		             : "");
+		link_check_advice(p,
+		                  why != DIR_OTHERS_WRITE ? NULL
+		                  : w->at.len > 0         ? w->at.data
+		                                          : ".",
+		                  "set policy-file to the real path", fix,
+		                  sizeof(fix));
 	}
 	diag_error(w->ctx,
 	           "%s is a symbolic link (to \"%s\") in a directory that "

@@ -129,6 +129,15 @@ const char *link_foreign_words(int dfd, const struct stat *dst,
  * (acl_mount_fix(), or to run mta-sts-sync again). Returns out. */
 const char *link_mount_words(int dfd, char *out, size_t size, const char **fix);
 
+/* "check where it leads: if it is as it should be, chown -h root LINK
+ * [and chmod o-w DIR], else replace it, or OTHER", the advice for a link
+ * of another user (link_foreign_words()) at path link, into out (size
+ * bytes): dir, if not NULL, is its directory, which others may write
+ * (the link would be theirs again); other, what to do instead (name the
+ * real path). Both callers' advice, kept in one. Returns out. */
+const char *link_check_advice(const char *link, const char *dir,
+                              const char *other, char *out, size_t size);
+
 /* Whether the members of group gid may change what a run trusts to run
  * or to verify with (a publish-command's program, a ca-file): root's
  * group, the running user's own, or Debian's staff, whose members may

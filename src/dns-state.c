@@ -230,20 +230,6 @@ dns_query_primary(const struct dns_target *t, const char *name,
 	return 0;
 }
 
-/* Is ans a reply that says what the name holds (NOERROR or NXDOMAIN)
- * without the question it answers? dns-tcp.c takes a reply with no
- * question as its request's (some error replies carry none); one that
- * claims an answer must echo the question (RFC 1035 section 4.1.1), or
- * a bare header would pass for "no such record". */
-static int
-answer_unasked(const ldns_pkt *ans)
-{
-	ldns_pkt_rcode rc = ldns_pkt_get_rcode(ans);
-
-	return ldns_pkt_qdcount(ans) == 0 &&
-	       (rc == LDNS_RCODE_NOERROR || rc == LDNS_RCODE_NXDOMAIN);
-}
-
 /* Ask t the single question name/type over TCP and take its whole
  * reply; see dnsupdate.h. */
 int
@@ -262,15 +248,6 @@ dns_query_tcp(const struct dns_target *t, const char *name, uint16_t type,
 		k = dns_send_wires(t, &q, 1, 0, ans, where, sizeof(where), NULL,
 		                   d);
 	buf_free(&q);
-	if (k == 1 && answer_unasked(*ans)) {
-		diag_error(d,
-		           "%s answered without the question (a bare "
-		           "header): not taken for the answer to it",
-		           where);
-		ldns_pkt_free(*ans);
-		*ans = NULL;
-		k = 0;
-	}
 	return k == 1 ? 0 : -1;
 }
 

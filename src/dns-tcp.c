@@ -405,8 +405,9 @@ enum mismatch {
 
 /* Does the reply r answer the request w: the same id, QR set, the same
  * opcode (RFC 1035 section 4.1.1, RFC 2136 section 3.8) and, unless the
- * reply carries no question (some error replies), the same question (the
- * name in any case)? Returns MATCH, or the first of these it fails. */
+ * reply carries no question (some error replies; check_reply() refuses a
+ * query's NOERROR or NXDOMAIN so), the same question (the name in any
+ * case)? Returns MATCH, or the first of these it fails. */
 static enum mismatch
 reply_mismatch(const struct wire_req *w, const struct buf *r)
 {
@@ -1313,9 +1314,27 @@ parse_reply(const unsigned char *m, size_t len, int answer_only, ldns_pkt **pkt)
 }
 
 /*
+ * Does the wire reply m to a query claim an answer (NOERROR or NXDOMAIN)
+ * without the question it answers (QDCOUNT 0: a bare header)? Such a
+ * reply matches its request by id alone (reply_mismatch() lets error
+ * replies come without the question, as some servers send FORMERR,
+ * NOTIMP or REFUSED); an answer must echo it (RFC 1035 section 4.1.1),
+ * or a bare header would pass for "no such record". An UPDATE's reply
+ * may leave its sections out whatever its rcode (RFC 2136 section 3.8).
+ */
+static int
+reply_bare(const unsigned char *m)
+{
+	int rcode = m[3] & 0x0F;
+
+	return (m[4] << 8 | m[5]) == 0 &&
+	       (rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN);
+}
+
+/*
  * Check the raw reply r that reply_take() took for the answer to its
  * request (signed with mac when t has a key; an UPDATE with is_update):
- * TSIG, TC bit; then
+ * TSIG, TC bit, the question of a query's answer (reply_bare()); then
  * parse it into *reply (its answer section only, with answer_only).
  * Returns 0, or -1 with the reason in d (that the update may have been
  * applied, when the reply does not say it was not: then f->open is set)
@@ -1367,6 +1386,13 @@ check_reply(const struct dns_target *t, const struct buf *r,
 		           "%s sent a truncated reply over TCP (TC bit set): "
 		           "its answer does not fit in a DNS message, and a "
 		           "part of it is not taken for the whole",
+		           where);
+		return -1;
+	}
+	if (!is_update && reply_bare(m)) {
+		diag_error(d,
+		           "%s answered without the question (a bare header): "
+		           "not taken for the answer to it",
 		           where);
 		return -1;
 	}

@@ -353,7 +353,8 @@ struct ldns_struct_pkt;
  * tried in turn within t->timeout seconds each. A reply is taken only
  * with that id, QR set, the same opcode and the same question (name, type
  * and class; replies that fail that are read past, up to 18), or with no
- * question but an error rcode (some error replies carry none); not with
+ * question but an error rcode (some error replies carry none: a NOERROR
+ * or NXDOMAIN without it, a bare header, is refused); not with
  * the TC bit set (over TCP it means the answer was cut short); and only
  * if ldns can parse it whole. It is at most 65535 bytes, what a TCP
  * length prefix can say. For check's retry of an answer that came

@@ -622,7 +622,7 @@ xfer_parse_url(struct xfer *x, const char *url)
 		/* libcurl refuses a URL with a control character in it */
 		result_error(
 		    &x->job->result, "not a valid URL: %s",
-		    str_printable(url, strlen(url), shown, sizeof(shown)));
+		    str_printable_utf8(url, strlen(url), shown, sizeof(shown)));
 	} else if (ascii_casecmp(scheme, "https") != 0) {
 		result_error(&x->job->result,
 		             "%s:// URL refused: policies are fetched over "

@@ -344,36 +344,6 @@ policy_ext_name_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* The length of the well-formed UTF-8 sequence of two to four bytes at
- * s (n bytes left), or 0 (RFC 3629 section 4: no overlong form, no
- * surrogate, nothing past U+10FFFF). */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
-	             : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
-	             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
-	                                            : 0;
-	unsigned char lo = 0x80, hi = 0xBF;
-
-	if (len == 0 || len > n)
-		return 0;
-	if (s[0] == 0xE0)
-		lo = 0xA0;
-	else if (s[0] == 0xED)
-		hi = 0x9F;
-	else if (s[0] == 0xF0)
-		lo = 0x90;
-	else if (s[0] == 0xF4)
-		hi = 0x8F;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xBF)
-			return 0;
-	return len;
-}
-
 /* Is s a valid extension value: visible ASCII or well-formed UTF-8, with
  * inner spaces only (sts-policy-ext-value)? */
 static int

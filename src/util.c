@@ -481,18 +481,67 @@ idn_hint(const char *s)
 	return "";
 }
 
-const char *
-str_printable(const char *s, size_t n, char *out, size_t cap)
+size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+	             : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+	             : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+	                                            : 0;
+	unsigned char lo = 0x80, hi = 0xBF;
+
+	if (len == 0 || len > n)
+		return 0;
+	if (s[0] == 0xE0)
+		lo = 0xA0;
+	else if (s[0] == 0xED)
+		hi = 0x9F;
+	else if (s[0] == 0xF0)
+		lo = 0x90;
+	else if (s[0] == 0xF4)
+		hi = 0x8F;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+/* The length of the character at s (n bytes left) that a message may
+ * show as it is: a printable ASCII byte but '"' and '\\' (1), with utf8
+ * a well-formed UTF-8 sequence but a C1 control (U+0080 to U+009F, which
+ * a terminal may take for a command); else 0, for \xHH. */
+static size_t
+printable_len(const unsigned char *s, size_t n, int utf8)
+{
+	size_t l;
+
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return s[0] != '"' && s[0] != '\\';
+	if (!utf8 || (l = utf8_len(s, n)) == 0)
+		return 0;
+	return s[0] == 0xC2 && s[1] < 0xA0 ? 0 : l;
+}
+
+/* str_printable(), or str_printable_utf8() with utf8. */
+static const char *
+printable_copy(const char *s, size_t n, char *out, size_t cap, int utf8)
 {
 	size_t i, o = 0;
 
 	for (i = 0; i < n && o + 8 < cap; i++) {
-		unsigned char c = (unsigned char)s[i];
+		const unsigned char *c = (const unsigned char *)s + i;
+		size_t l = printable_len(c, n - i, utf8);
 
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", c);
+		if (l > 0 && o + l + 7 >= cap)
+			break; /* a character whole, or none */
+		if (l > 0) {
+			memcpy(out + o, c, l);
+			o += l;
+			i += l - 1;
+		} else
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02X", *c);
 	}
 	if (i < n && o + 4 <= cap) {
 		memcpy(out + o, "...", 3);
@@ -500,6 +549,18 @@ str_printable(const char *s, size_t n, char *out, size_t cap)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+const char *
+str_printable(const char *s, size_t n, char *out, size_t cap)
+{
+	return printable_copy(s, n, out, cap, 0);
+}
+
+const char *
+str_printable_utf8(const char *s, size_t n, char *out, size_t cap)
+{
+	return printable_copy(s, n, out, cap, 1);
 }
 
 static int

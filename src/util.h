@@ -77,6 +77,16 @@ uint64_t hash64_bytes(const void *data, size_t len);
  */
 const char *str_printable(const char *s, size_t n, char *out, size_t cap);
 
+/* str_printable(), but well-formed UTF-8 kept as it is (a C1 control
+ * still \xHH): for a text that may hold a name in its own script, as a
+ * URL with an IDN host. Returns out. */
+const char *str_printable_utf8(const char *s, size_t n, char *out, size_t cap);
+
+/* The length of the well-formed UTF-8 sequence of two to four bytes at
+ * s (n bytes left), or 0 (RFC 3629 section 4: no overlong form, no
+ * surrogate, nothing past U+10FFFF). */
+size_t utf8_len(const unsigned char *s, size_t n);
+
 /*
  * Secrets must never be printed, and a word, a value or a path of a
  * configuration or key file may be one written in the wrong place (a key

@@ -297,10 +297,32 @@ link_protected(int dfd, const char *name, int flags)
 	       ls.st_uid != ds.st_uid && ls.st_uid != geteuid();
 }
 
+/* What /proc/sys/fs/protected_hardlinks holds for conftrust.c: "0" (as
+ * the tests were written: files of several names refused), "1", or ""
+ * for a file that cannot be read (ENOENT); NULL: the host's own. */
+static const char *fake_hardlinks = "0";
+
+/* A descriptor that reads fake_hardlinks (a pipe), or -1 with ENOENT
+ * when it is "". */
+static int
+fake_hardlinks_open(void)
+{
+	int p[2];
+
+	if (fake_hardlinks[0] == '\0' || pipe(p) == -1) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (write(p[1], fake_hardlinks, strlen(fake_hardlinks)) == -1)
+		perror("pipe");
+	close(p[1]);
+	return p[0];
+}
+
 /* openat(2), as conftrust.c opens the files it reads (from the directory its
  * walk reached): the real call, within the exchange a test asked for
  * (swap_at), or refused as fs.protected_symlinks = 1 would
- * (protect_links). */
+ * (protect_links); fs.protected_hardlinks as fake_hardlinks says. */
 int
 openat(int dfd, const char *name, int flags, ...)
 {
@@ -321,6 +343,9 @@ openat(int dfd, const char *name, int flags, ...)
 		}
 		name = fake_mountinfo;
 	}
+	if (fake_hardlinks != NULL &&
+	    strcmp(name, "/proc/sys/fs/protected_hardlinks") == 0)
+		return fake_hardlinks_open();
 	if (link_protected(dfd, name, flags) ||
 	    (dot_refused && strcmp(name, ".") == 0 && (flags & O_PATH) == 0)) {
 		errno = EACCES;
@@ -4633,7 +4658,7 @@ test_foreign_links(void)
 	         "belongs to nobody (uid 65534): not followed, as whoever made "
 	         "it could point it at another file and make mta-sts-sync run "
 	         "a command (publish-command); check where it leads: if it is "
-	         "as it should be, chown -h root %s, else replace it or name "
+	         "as it should be, chown -h root %s, else replace it, or name "
 	         "the file by its real path",
 	         tpath("fl/gw/n.conf"), tpath("fl/gw/n.conf"));
 	load_fails("fl/gw/n.conf", want,
@@ -4742,7 +4767,7 @@ test_shared_dir_files(void)
 	struct diag d;
 
 	if (geteuid() != 0) {
-		for (int i = 0; i < 13; i++)
+		for (int i = 0; i < 14; i++)
 			ok(1, "# SKIP not root: cannot give a file away");
 		return;
 	}
@@ -4752,14 +4777,18 @@ test_shared_dir_files(void)
 	write_file("sk/k.key", ONE_LINE_KEY, 0600);
 	if (chown(kp, 65534, 65534) == -1)
 		perror("sk/k.key");
+	/* not chowned: its owner may have read it and keep it open */
 	snprintf(want, sizeof(want),
 	         "key file %s is in a directory that others may write (mode "
 	         "1777), and belongs to nobody (uid 65534), not to root or to "
 	         "the user running mta-sts-sync (uid 0): any of them could "
-	         "have put a file of theirs there and make mta-sts-sync read "
-	         "another file as its key; if it is the key it should be, "
-	         "chown root %s, or move it to a directory that only root or "
-	         "its owner may write",
+	         "have put a file of theirs there, which could make "
+	         "mta-sts-sync read another file as its key, and may have "
+	         "read what was written in it since, or keep it open to "
+	         "change it (a chown revokes neither); make a new key "
+	         "(tsig-keygen, or its secret copied) in a new file that root "
+	         "creates in a directory only root may write, name that in "
+	         "key-file, and remove this one (rm %s)",
 	         kp, kp);
 	key_fails(kp, NULL, want);
 	if (chown(kp, 0, 0) == -1 || link(kp, tpath("sk/k2.key")) == -1)
@@ -4768,9 +4797,22 @@ test_shared_dir_files(void)
 	         "key file %s is in a directory that others may write (mode "
 	         "1777), and it has 2 names (hard links), so it may be another "
 	         "file linked there (a key or a secret of root's, say): remove "
-	         "this name (rm %s) and put the real key file in its place",
+	         "this name (rm %s) and put the real key file in its place; "
+	         "this is refused as fs.protected_hardlinks is 0, which lets "
+	         "anyone link any file there: setting it to 1 (sysctl "
+	         "fs.protected_hardlinks=1, Debian's default), with which one "
+	         "may link only a file one owns or may read and write, lifts "
+	         "the refusal too",
 	         kp, kp);
 	key_fails(kp, NULL, want);
+	/* with fs.protected_hardlinks 1 no one could link root's key there */
+	fake_hardlinks = "1\n";
+	diag_init(&d);
+	ok(keyfile_load(kp, NULL, &key, &d) == 0,
+	   "root's key with two names there, fs.protected_hardlinks 1: "
+	   "loads (%s)",
+	   d.error);
+	fake_hardlinks = "0\n";
 	if (unlink(tpath("sk/k2.key")) == -1)
 		perror("sk/k2.key");
 	diag_init(&d);
@@ -4804,6 +4846,67 @@ test_shared_dir_files(void)
 	       unlink(tpath("sk/b.conf")) == 0 && unlink(kp) == 0 &&
 	       rmdir(tpath("sk")) == 0,
 	   "shared directories removed");
+}
+
+/*
+ * NixOS's shape: a configuration of root's directly in /nix/store
+ * (root:nixbld, mode 1775), hard-linked into /nix/store/.links by
+ * auto-optimise-store. With fs.protected_hardlinks 1 it loads: no member
+ * of the group could have linked a file of root's there that they may
+ * not write. With it 0, or unreadable, it is refused, saying why and
+ * that setting it to 1 lifts the refusal. Before, it was refused
+ * whatever the setting, with advice to rm the store's file. Root only.
+ */
+static void
+test_store_links(void)
+{
+	static const char why[] =
+	    "it has 2 names (hard links), so it may be another file linked "
+	    "there (a key or a secret of root's, say): remove this name (rm "
+	    "%s) and put the real configuration file in its place; this is "
+	    "refused as fs.protected_hardlinks %s, which lets anyone link any "
+	    "file there: setting it to 1 (sysctl fs.protected_hardlinks=1, "
+	    "Debian's default), with which one may link only a file one owns "
+	    "or may read and write, lifts the refusal too";
+	char want[2048], cp[512];
+	struct diag d;
+	struct conf *c;
+
+	if (geteuid() != 0) {
+		for (int i = 0; i < 6; i++)
+			ok(1, "# SKIP not root: cannot give a directory away");
+		return;
+	}
+	snprintf(cp, sizeof(cp), "%s", tpath("store/abc-m.conf"));
+	mkdir(tpath("store"), 0755);
+	mkdir(tpath("store/.links"), 0755);
+	write_file("store/abc-m.conf", KEY_STMT DOMAIN_OK "};\n", 0600);
+	if (chown(tpath("store"), 0, 65534) == -1 ||
+	    chmod(tpath("store"), 01775) == -1 ||
+	    link(cp, tpath("store/.links/0abc")) == -1)
+		perror("store");
+	fake_hardlinks = "1\n";
+	diag_init(&d);
+	c = conf_load(cp, &d);
+	ok(c != NULL,
+	   "root's configuration of 2 names in a 1775 directory, "
+	   "fs.protected_hardlinks 1: loads (%s)",
+	   d.error);
+	conf_free(c);
+	fake_hardlinks = "0\n";
+	snprintf(want, sizeof(want), why, cp, "is 0");
+	load_fails("store/abc-m.conf", want,
+	           "the same, fs.protected_hardlinks 0: refused, saying why");
+	fake_hardlinks = "";
+	snprintf(want, sizeof(want), why, cp,
+	         "cannot be read (/proc/sys/fs/protected_hardlinks: No such "
+	         "file or directory)");
+	load_fails("store/abc-m.conf", want,
+	           "the same, fs.protected_hardlinks unreadable: refused");
+	fake_hardlinks = "0\n";
+	ok(unlink(cp) == 0 && unlink(tpath("store/.links/0abc")) == 0 &&
+	       rmdir(tpath("store/.links")) == 0 && rmdir(tpath("store")) == 0,
+	   "store removed");
 }
 
 /*
@@ -5206,6 +5309,7 @@ test_key_acl(void)
 	test_key_acl_runner();
 	test_key_in_owner_dir();
 	test_shared_dir_files();
+	test_store_links();
 	test_key_acl_many();
 }
 

@@ -1879,6 +1879,17 @@ test_fetch_url_hosts(void)
 	is_str(r.error, "not a valid URL: https://mta-sts.exa%7Fmple.com/x",
 	       "url host: %%7F is no valid URL, shown as typed");
 	fetch_result_free(&r);
+	/* an IDN host's UTF-8 shown as it is (before: \xC3\xA9), a C1
+	 * control, a byte that starts no character and a control byte
+	 * escaped */
+	ok(fetch_url("https://mta-sts.\xC3\xA9xa%7Fmple.com/\xC2\x9B\xFF\x01",
+	             NULL, &r) == -1,
+	   "url host: IDN with %%7F refused");
+	is_str(r.error,
+	       "not a valid URL: https://mta-sts.\xC3\xA9xa%7Fmple.com/"
+	       "\\xC2\\x9B\\xFF\\x01",
+	       "url host: its UTF-8 shown, control and invalid bytes escaped");
+	fetch_result_free(&r);
 }
 
 /*

@@ -138,6 +138,27 @@ test_utf8_cuts(void)
 	ok(text_utf8_head("ab", 48) == 2, "utf8 head: a shorter text whole");
 }
 
+/* str_printable_utf8() keeps well-formed UTF-8 and escapes the rest as
+ * str_printable() does: control bytes, a C1 control, an overlong form, a
+ * lone continuation byte; its cut keeps characters whole. */
+static void
+test_printable_utf8(void)
+{
+	char out[64];
+
+	is_str(str_printable_utf8("\xC3\xA9\xE2\x82\xAC\x01\"", 7, out,
+	                          sizeof(out)),
+	       "\xC3\xA9\xE2\x82\xAC\\x01\\x22",
+	       "printable utf8: kept, escaped");
+	is_str(str_printable_utf8("\xC2\x9B\xC0\xAF\xA9", 5, out, sizeof(out)),
+	       "\\xC2\\x9B\\xC0\\xAF\\xA9",
+	       "printable utf8: C1, overlong, lone continuation escaped");
+	is_str(str_printable("\xC3\xA9", 2, out, sizeof(out)), "\\xC3\\xA9",
+	       "printable: UTF-8 escaped as before");
+	is_str(str_printable_utf8("ab\xE2\x82\xAC", 5, out, 11), "ab...",
+	       "printable utf8: a character that does not fit is cut whole");
+}
+
 /* What the log writes for a message that quotes control bytes (as a
  * server's header may hold), read back from a file standing for stderr. */
 static void
@@ -456,6 +477,7 @@ main(void)
 	test_name_under();
 	test_append();
 	test_cut();
+	test_printable_utf8();
 	test_utf8_cuts();
 	test_log_clean();
 	return done_testing();
