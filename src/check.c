@@ -1240,7 +1240,8 @@ fetch_refused_type(const struct fetch_result *fr)
 }
 
 /* Report why a fetch did not give a usable policy (a head cut short is
- * said so by the fetch's own reason). */
+ * said so by the fetch's own reason; a connection closed with no
+ * response, what may have closed it). */
 static void
 report_fetch_failure(struct domain_check *dc, const char *url)
 {
@@ -1262,9 +1263,15 @@ report_fetch_failure(struct domain_check *dc, const char *url)
 		    "as text/plain",
 		    fr->content_type ? fr->content_type : "missing");
 	else
-		check_add(rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3",
-		          "%s: %s", url,
-		          fr->error[0] ? fr->error : "fetch failed");
+		check_add(
+		    rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3", "%s: %s%s",
+		    url, fr->error[0] ? fr->error : "fetch failed",
+		    fr->fail == FETCH_FAIL_NO_RESPONSE
+		        ? ": the web server's configuration may close it "
+		          "on purpose for this host (nginx `return 444`, a "
+		          "deny, firewall or WAF rule, a default server for "
+		          "unknown hosts), or the web server was restarting"
+		        : "");
 }
 
 /*
