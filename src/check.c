@@ -37,8 +37,11 @@
 #define CHECK_MIN_MAX_AGE 86400 /* advice for enforce mode */
 #define CHECK_JSON_MAX (16u << 20)
 #define DOMAIN_MAX 253
-/* a lookup that the system's resolver could not complete over TCP: its
- * check is not made (truncated_failed()) */
+/* a lookup to which no answer came: its check is not made */
+#define LOOKUP_NO_ANSWER (-2)
+/* a lookup that the resolver asked could not complete for a fault that
+ * may be its own, not the domain's (this host's resolver, or a --server
+ * that answers as a recursive resolver): its check is not made */
 #define LOOKUP_NOT_MADE (-3)
 
 #define RFC_8461 "RFC 8461 \xc2\xa7"
@@ -59,6 +62,7 @@ struct check_item {
 	enum check_status status;
 	char msg[CHECK_MSG_MAX];
 	const char *rfc; /* static string */
+	int not_checked; /* a failure: the check was not made */
 };
 
 /* One domain's results, filled by one worker thread only. */
@@ -67,12 +71,15 @@ struct report {
 	struct check_item items[CHECK_MAX_ITEMS];
 	size_t n;
 	unsigned nfail, nwarn;
+	unsigned nnot; /* of nfail, the checks not made */
+	int left_out;  /* results past CHECK_MAX_ITEMS were left out */
 };
 
 /* What every worker reads; set up before the threads start. */
 struct check_ctx {
-	const struct cmd_opts *o; /* o->server: --server, or NULL */
-	struct conf *conf;        /* -c FILE, or NULL */
+	const struct cmd_opts *o;      /* o->server: --server, or NULL */
+	struct dns_server_spec server; /* o->server, parsed (once) */
+	struct conf *conf;             /* -c FILE, or NULL */
 	/* the same resolver, for questions asked together (pipelined over
 	 * TCP); have_batch 0: not usable, they are not asked, and batch_why
 	 * says why */
@@ -88,8 +95,11 @@ struct domain_check {
 	ldns_resolver *res;
 	char sts_id[POLICY_ID_MAX + 1]; /* "" when no usable record */
 	struct fetch_result fr;
-	int fetched;           /* fr.ok: the policy body is in fr */
-	int dns_down;          /* the DNS server did not answer at all */
+	int fetched;  /* fr.ok: the policy body is in fr */
+	int dns_down; /* the DNS server did not answer at all */
+	/* who is asked: "--server ADDR port N", or "this host's resolver
+	 * (ADDR, from /etc/resolv.conf)" */
+	char rname[CHECK_MSG_MAX / 2];
 	struct policy *policy; /* parsed policy, or NULL */
 	/* what the answer at _mta-sts.<domain> tells of the domain when it
 	 * holds no CNAME: NXDOMAIN (no wildcard covers the domain), and
@@ -120,8 +130,10 @@ strip_rfc_note(char *msg)
  * Add a result to rep. The message is formatted, then every byte that
  * is not printable ASCII is replaced by '?': record texts, headers and
  * policy lines come from the network and must not reach a terminal raw.
+ * Returns the item, or NULL when the report is full (counted all the
+ * same).
  */
-static void __attribute__((format(printf, 5, 6)))
+static struct check_item *__attribute__((format(printf, 5, 6)))
 check_add(struct report *rep, enum check_status st, const char *name,
           const char *rfc, const char *fmt, ...)
 {
@@ -133,8 +145,10 @@ check_add(struct report *rep, enum check_status st, const char *name,
 		rep->nfail++;
 	else if (st == CHECK_WARN)
 		rep->nwarn++;
-	if (rep->n == CHECK_MAX_ITEMS)
-		return;
+	if (rep->n == CHECK_MAX_ITEMS) {
+		rep->left_out = 1;
+		return NULL;
+	}
 	it = &rep->items[rep->n++];
 	it->status = st;
 	it->rfc = rfc;
@@ -146,6 +160,36 @@ check_add(struct report *rep, enum check_status st, const char *name,
 		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 	strip_rfc_note(it->msg);
+	return it;
+}
+
+/* Was the lookup that gave rc (dns_query()) not made, rather than made
+ * and failed? */
+static int
+lookup_not_made(int rc)
+{
+	return rc == LOOKUP_NO_ANSWER || rc == LOOKUP_NOT_MADE;
+}
+
+/*
+ * A failure of the check name, the lookup behind it having failed (rc
+ * from dns_query(), msg its reason): with a lookup not made, the item is
+ * marked so (and counted), so that a monitor tells this host's fault from
+ * the domain's without reading the words; the verdict fails all the
+ * same, since nothing of the domain was checked there.
+ */
+static void
+check_lookup_failed(struct report *rep, int rc, const char *name,
+                    const char *rfc, const char *head, const char *msg)
+{
+	struct check_item *it;
+
+	it = check_add(rep, CHECK_FAIL, name, rfc, "%s%s", head, msg);
+	if (!lookup_not_made(rc))
+		return;
+	rep->nnot++;
+	if (it != NULL)
+		it->not_checked = 1;
 }
 
 /* ------------------------------------------------------------ DNS */
@@ -298,9 +342,9 @@ report_parse_warnings(struct report *rep, const char *txt, const struct diag *d,
 }
 
 /*
- * A resolver for one worker: the --server address with recursion
- * desired, or the system's /etc/resolv.conf. Returns NULL with the
- * reason in d.
+ * A resolver for one worker: the --server address (parsed once, in
+ * ctx) with recursion desired, or the system's /etc/resolv.conf.
+ * Returns NULL with the reason in d.
  * Its questions go over UDP, and again over TCP for a truncated reply
  * (dns_query()), as a sender's resolver library asks them. Not through
  * the engine's client (dns_target_resolver(), ctx->batch), which asks
@@ -325,8 +369,7 @@ resolver_open(const struct check_ctx *ctx, struct diag *d)
 			           ldns_get_errorstr_by_id(s));
 			return NULL;
 		}
-	} else if ((res = dns_resolver_at(ctx->o->server, "--server", d)) ==
-	           NULL) {
+	} else if ((res = dns_resolver_new_at(&ctx->server, d)) == NULL) {
 		return NULL;
 	}
 	ldns_resolver_set_recursive(res, true);
@@ -371,42 +414,97 @@ tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
 }
 
 /*
- * Say in d why the answer to qname/type (its type's name tname), which
- * the server at from truncated over UDP, could not be had over TCP
- * either (why), and return what the lookup gives its check. With
- * --server, a server that senders' resolvers ask (the domain's own,
- * say): they cannot read the answer either, a failure (-1). Else the
- * system's resolver, which senders do not ask: a fault of this host's
- * resolver, so the check is not made (LOOKUP_NOT_MADE), as the wildcard
- * test is not when that resolver refuses TCP; the checks of the record
- * and the MX fail all the same, so that no verdict passes a domain whose
- * records were not looked at.
+ * Name dc's resolver into dc->rname: "--server ADDR port N", or "this
+ * host's resolver (ADDR, ..., from /etc/resolv.conf)" (three addresses
+ * at most named), for the messages of a lookup that failed.
+ */
+static void
+resolver_name(struct domain_check *dc)
+{
+	struct buf b;
+
+	if (dc->ctx->o->server != NULL) {
+		snprintf(dc->rname, sizeof(dc->rname), "--server %s port %u",
+		         dc->ctx->server.addr, dc->ctx->server.port);
+		return;
+	}
+	buf_init(&b, sizeof(dc->rname));
+	buf_puts(&b, "this host's resolver (");
+	dns_resolver_addrs(dc->res, &b);
+	buf_puts(&b, ")");
+	str_copy(dc->rname, sizeof(dc->rname), b.data ? b.data : "?");
+	buf_free(&b);
+}
+
+/* Did the reply pkt come from a recursive resolver (RA set, AA clear),
+ * not from an authoritative server of the zone? */
+static int
+from_recursive(const ldns_pkt *pkt)
+{
+	return pkt != NULL && ldns_pkt_ra(pkt) && !ldns_pkt_aa(pkt);
+}
+
+/*
+ * Whose fault a lookup that failed (its reply rpkt, or NULL) is, and
+ * what it gives its check: the system's resolver, which senders do not
+ * ask, or a --server that answered as a recursive resolver (rpkt), not
+ * as the authoritative server of the zone it should be: a fault that may
+ * be the resolver's own, so the check is not made (LOOKUP_NOT_MADE), and
+ * tail (size CHECK_MSG_MAX) says so, with fix, what to make that
+ * resolver do. Else -1, tail untouched: a --server that senders'
+ * resolvers ask fails them too.
+ */
+static int
+lookup_blame(const struct domain_check *dc, const ldns_pkt *rpkt,
+             const char *fix, char *tail)
+{
+	const char *alt = "or run check --server <an authoritative server "
+	                  "of the zone>";
+	/* "(ADDR, from /etc/resolv.conf)" of the system's (resolver_name()) */
+	const char *addrs = strchr(dc->rname, '(');
+
+	if (dc->ctx->o->server == NULL)
+		snprintf(tail, CHECK_MSG_MAX,
+		         "not checked, as the resolver asked is this host's "
+		         "%s, not the senders': %s, %s",
+		         addrs ? addrs : dc->rname, fix, alt);
+	else if (from_recursive(rpkt))
+		snprintf(tail, CHECK_MSG_MAX,
+		         "not checked, as %s answered as a recursive resolver "
+		         "(RA set, AA clear), not as an authoritative server "
+		         "of the zone: %s, %s",
+		         dc->rname, fix, alt);
+	else
+		return -1;
+	return LOOKUP_NOT_MADE;
+}
+
+/*
+ * Say in d why the answer to qname/type (tname) that came truncated over
+ * UDP (udp, the reply) could not be had over TCP either (why), and
+ * return what the lookup gives its check (lookup_blame()): with a
+ * --server that senders' resolvers ask (an authoritative server of the
+ * zone), they cannot read the answer either, a failure (-1); else a
+ * fault of the resolver asked, so the check is not made
+ * (LOOKUP_NOT_MADE), as the wildcard test is not when that resolver
+ * refuses TCP; the checks of the record and the MX fail all the same, so
+ * that no verdict passes a domain whose records were not looked at.
  */
 static int
 truncated_failed(const struct domain_check *dc, const char *qname,
-                 const char *tname, const ldns_rdf *from, const char *why,
+                 const char *tname, const ldns_pkt *udp, const char *why,
                  struct diag *d)
 {
-	char tail[CHECK_MSG_MAX], *addr;
-	int rc = -1;
+	char tail[CHECK_MSG_MAX];
+	int rc = lookup_blame(dc, udp, "let it answer over TCP too (RFC 7766)",
+	                      tail);
 
-	if (dc->ctx->o->server != NULL) {
+	if (rc == -1)
 		str_copy(tail, sizeof(tail),
 		         "senders cannot read it either when it does not fit "
 		         "in UDP (512 bytes without EDNS, usually 1232 with "
 		         "it); the server must answer over TCP too, as RFC "
 		         "7766 requires");
-	} else {
-		addr = ldns_rdf2str(from);
-		snprintf(tail, sizeof(tail),
-		         "not checked, as the resolver asked is this host's "
-		         "(%s, from /etc/resolv.conf), not the senders': let "
-		         "it answer over TCP too (RFC 7766), or run check "
-		         "--server <an authoritative server of the zone>",
-		         addr ? addr : "?");
-		free(addr);
-		rc = LOOKUP_NOT_MADE;
-	}
 	diag_error(d,
 	           "DNS query %s %s: the answer over UDP was truncated, and "
 	           "asking again over TCP failed (%s): %s",
@@ -415,53 +513,103 @@ truncated_failed(const struct domain_check *dc, const char *qname,
 }
 
 /*
- * The answer *pkt to qname/type came over UDP truncated (TC): ask again
- * over TCP, as a sender's resolver library does (RFC 7766 section 5), of
- * the server that answered. Returns 0 with *pkt replaced by the answer
- * over TCP, or -1 or LOOKUP_NOT_MADE (truncated_failed()) with *pkt
- * freed (NULL) and the reason in d.
+ * The answer *pkt to qname/type (tname) came over UDP truncated (TC):
+ * ask again over TCP, as a sender's resolver library does (RFC 7766
+ * section 5), of the server that answered. Returns 0 with *pkt replaced
+ * by the answer over TCP, or -1 or LOOKUP_NOT_MADE (truncated_failed())
+ * with *pkt freed (NULL) and the reason in d.
  */
 static int
 truncated_again(const struct domain_check *dc, const ldns_rdf *name,
-                const char *qname, ldns_rr_type type, ldns_pkt **pkt,
-                struct diag *d)
+                const char *qname, const char *tname, ldns_rr_type type,
+                ldns_pkt **pkt, struct diag *d)
 {
-	/* ldns_rdf_clone() takes no NULL */
-	const ldns_rdf *af = ldns_pkt_answerfrom(*pkt);
-	ldns_rdf *from = af != NULL ? ldns_rdf_clone(af) : NULL;
-	char *tname = ldns_rr_type2str(type);
-	const char *tn = tname ? tname : "?";
+	ldns_pkt *udp = *pkt;
+	const ldns_rdf *from = ldns_pkt_answerfrom(udp);
 	struct diag why;
 	int rc = -1;
 
 	diag_init(&why);
-	ldns_pkt_free(*pkt);
 	*pkt = NULL;
 	if (from == NULL)
 		diag_error(d,
 		           "DNS query %s %s: the answer over UDP was "
 		           "truncated, and it cannot be asked again over TCP: "
-		           "%s",
-		           qname, tn,
-		           af == NULL ? "ldns did not say which server answered"
-		                      : "out of memory");
+		           "ldns did not say which server answered",
+		           qname, tname);
 	else if (tcp_ask(from, ldns_resolver_port(dc->res), name, type, pkt,
 	                 &why) == 0)
 		rc = 0;
 	else
-		rc = truncated_failed(dc, qname, tn, from, why.error, d);
-	ldns_rdf_deep_free(from);
-	free(tname);
+		rc = truncated_failed(dc, qname, tname, udp, why.error, d);
+	ldns_pkt_free(udp);
+	return rc;
+}
+
+/* Say in d that no answer to qname/type (tname) came from dc's resolver
+ * (s: ldns's reason). Returns LOOKUP_NO_ANSWER: the check is not made. */
+static int
+no_answer(const struct domain_check *dc, const char *qname, const char *tname,
+          ldns_status s, struct diag *d)
+{
+	char tail[CHECK_MSG_MAX];
+
+	if (lookup_blame(dc, NULL, "make it answer", tail) == -1)
+		str_copy(tail, sizeof(tail),
+		         "not checked: is it running, and does it answer "
+		         "queries from this host?");
+	diag_error(d,
+	           "DNS query %s %s: %s did not answer (%s; %d s a try, 2 "
+	           "tries): %s",
+	           qname, tname, dc->rname, ldns_get_errorstr_by_id(s),
+	           CHECK_DNS_TIMEOUT, tail);
+	return LOOKUP_NO_ANSWER;
+}
+
+/*
+ * Say in d that dc's resolver answered qname/type (tname) with an error
+ * rcode (pkt, the reply), and return what the lookup gives its check
+ * (lookup_blame()): from the system's resolver or a recursive one, not
+ * checked, SERVFAIL read both ways (the domain's servers, or the
+ * resolver's own failing); from an authoritative --server, a failure.
+ */
+static int
+rcode_failed(const struct domain_check *dc, const char *qname,
+             const char *tname, const ldns_pkt *pkt, struct diag *d)
+{
+	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
+	ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
+	char tail[CHECK_MSG_MAX];
+	int rc;
+
+	rc = lookup_blame(
+	    dc, pkt,
+	    rcode == LDNS_RCODE_SERVFAIL
+	        ? "a resolver answers SERVFAIL when the domain's servers "
+	          "fail it (a lame delegation, DNSSEC that does not "
+	          "validate) and when it fails itself (no way out, its "
+	          "own configuration); ask the domain's servers to tell"
+	        : "let it answer this host's questions",
+	    tail);
+	if (rc == -1)
+		str_copy(tail, sizeof(tail),
+		         "senders' resolvers that ask it get no answer "
+		         "either; if it is not an authoritative server of "
+		         "the zone, run check --server with one that is");
+	diag_error(d, "DNS query %s %s: %s answered %s: %s", qname, tname,
+	           dc->rname, t ? t->name : "an error", tail);
 	return rc;
 }
 
 /*
  * Ask dc's resolver for name/type, over UDP, and over TCP again for a
  * truncated answer. Returns 0 and the answer in *pkt (NOERROR or
- * NXDOMAIN; the caller frees it), -1 with the reason in d for another
- * rcode or for a truncated answer that TCP could not complete,
- * LOOKUP_NOT_MADE (with the reason) when it was the system's resolver
- * that could not (truncated_failed()), or -2 when no answer came at all.
+ * NXDOMAIN; the caller frees it), or with the reason in d: -1 for a
+ * failure that senders meet too (another rcode, or a truncated answer
+ * that TCP could not complete, from an authoritative --server),
+ * LOOKUP_NOT_MADE for one that may be the resolver's own (this host's,
+ * or a recursive --server: lookup_blame()), LOOKUP_NO_ANSWER when no
+ * answer came at all.
  */
 static int
 dns_query(const struct domain_check *dc, const ldns_rdf *name,
@@ -469,35 +617,33 @@ dns_query(const struct domain_check *dc, const ldns_rdf *name,
 {
 	ldns_status s;
 	ldns_pkt_rcode rc;
-	char *qname = ldns_rdf2str(name);
-	int ret = -2;
+	char *qname = ldns_rdf2str(name), *tname = ldns_rr_type2str(type);
+	const char *qn = qname ? qname : "?", *tn = tname ? tname : "?";
+	int ret;
 
 	*pkt = NULL;
 	s = ldns_resolver_query_status(pkt, dc->res, name, type,
 	                               LDNS_RR_CLASS_IN, LDNS_RD);
 	if (s != LDNS_STATUS_OK || *pkt == NULL) {
-		diag_error(d, "DNS query %s failed: %s", qname ? qname : "?",
-		           ldns_get_errorstr_by_id(s));
+		ret = no_answer(dc, qn, tn, s, d);
 		goto fail;
 	}
 	if (ldns_pkt_tc(*pkt) &&
-	    (ret = truncated_again(dc, name, qname ? qname : "?", type, pkt,
-	                           d)) < 0)
+	    (ret = truncated_again(dc, name, qn, tn, type, pkt, d)) < 0)
 		goto fail;
-	ret = -1;
 	rc = ldns_pkt_get_rcode(*pkt);
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
-		ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rc);
-		diag_error(d, "DNS query %s: server answered %s",
-		           qname ? qname : "?", t ? t->name : "error");
+		ret = rcode_failed(dc, qn, tn, *pkt, d);
 		goto fail;
 	}
-	free(qname);
-	return 0;
+	ret = 0;
+	goto out;
 fail:
-	free(qname);
 	ldns_pkt_free(*pkt);
 	*pkt = NULL;
+out:
+	free(qname);
+	free(tname);
 	return ret;
 }
 
@@ -582,9 +728,9 @@ txt_answer(const ldns_pkt *pkt, ldns_rdf **cur, struct strlist *txts,
 /*
  * The TXT records at name, CNAME chains followed (through further
  * queries when the server did not include the target's records).
- * Returns 0 (txts may be empty: no record or no such name), or -1 (-2:
- * the server did not answer; LOOKUP_NOT_MADE: see dns_query()) with the
- * reason in d. *bad counts records whose RDATA was unusable. With last
+ * Returns 0 (txts may be empty: no record or no such name), or -1 (or
+ * LOOKUP_NO_ANSWER, LOOKUP_NOT_MADE: see dns_query()) with the reason
+ * in d. *bad counts records whose RDATA was unusable. With last
  * not NULL, *last receives the last answer (the caller frees it), or
  * NULL when there is none.
  */
@@ -940,9 +1086,9 @@ check_sts_record(struct domain_check *dc)
 	sts_answer_facts(dc, last, name, &chain);
 	ldns_pkt_free(last);
 	if (rc < 0) {
-		check_add(rep, CHECK_FAIL, "sts-record", RFC_8461 "3.1", "%s",
-		          d.error);
-		dc->dns_down = rc == -2;
+		check_lookup_failed(rep, rc, "sts-record", RFC_8461 "3.1", "",
+		                    d.error);
+		dc->dns_down = rc == LOOKUP_NO_ANSWER;
 		goto out;
 	}
 	wild = cname_from_wildcard(dc, name, &chain);
@@ -977,7 +1123,8 @@ resolve_add(struct buf *entry, const char *addr, int v6)
 /*
  * The addresses of host (its A records, then its AAAA records) through
  * the worker's resolver, added to addrs; *n4 gets the number of A
- * records. Returns 0 (addrs may stay empty), or -1 with the reason in d.
+ * records. Returns 0 (addrs may stay empty), or what dns_query() returns
+ * for a lookup that failed, with the reason in d.
  */
 static int
 host_addresses(struct domain_check *dc, const char *host, struct strlist *addrs,
@@ -996,7 +1143,7 @@ host_addresses(struct domain_check *dc, const char *host, struct strlist *addrs,
 		return -1;
 	}
 	for (size_t t = 0; t < 2 && rc == 0; t++) {
-		rc = dns_query(dc, name, types[t], &pkt, d) < 0 ? -1 : 0;
+		rc = dns_query(dc, name, types[t], &pkt, d);
 		if (rc == 0)
 			answer_names(pkt, types[t], addrs);
 		ldns_pkt_free(pkt);
@@ -1010,7 +1157,8 @@ host_addresses(struct domain_check *dc, const char *host, struct strlist *addrs,
 /*
  * With --server, resolve host (A and AAAA) through that server, as a
  * sender would through its resolver, into one "HOST:443:ADDR[,ADDR]"
- * entry for the fetcher. Returns 0, or -1 with the reason in d.
+ * entry for the fetcher. Returns 0, or -1 (or what dns_query() returns
+ * for a lookup not made) with the reason in d.
  */
 static int
 policy_host_resolve(struct domain_check *dc, const char *host,
@@ -1019,10 +1167,11 @@ policy_host_resolve(struct domain_check *dc, const char *host,
 	struct strlist addrs = {0};
 	struct buf entry;
 	size_t i, n4 = 0;
-	int rc = -1;
+	int rc;
 
-	if (host_addresses(dc, host, &addrs, &n4, d) < 0)
+	if ((rc = host_addresses(dc, host, &addrs, &n4, d)) < 0)
 		goto out;
+	rc = -1;
 	if (addrs.n == 0) {
 		diag_error(d, "%s has no A or AAAA record", host);
 		goto out;
@@ -1091,7 +1240,8 @@ fetch_refused_type(const struct fetch_result *fr)
 }
 
 /* Report why a fetch did not give a usable policy (a head cut short is
- * said so by the fetch's own reason). */
+ * said so by the fetch's own reason; a connection closed with no
+ * response, what may have closed it). */
 static void
 report_fetch_failure(struct domain_check *dc, const char *url)
 {
@@ -1113,9 +1263,15 @@ report_fetch_failure(struct domain_check *dc, const char *url)
 		    "as text/plain",
 		    fr->content_type ? fr->content_type : "missing");
 	else
-		check_add(rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3",
-		          "%s: %s", url,
-		          fr->error[0] ? fr->error : "fetch failed");
+		check_add(
+		    rep, CHECK_FAIL, "policy-fetch", RFC_8461 "3.3", "%s: %s%s",
+		    url, fr->error[0] ? fr->error : "fetch failed",
+		    fr->fail == FETCH_FAIL_NO_RESPONSE
+		        ? ": the web server's configuration may close it "
+		          "on purpose for this host (nginx `return 444`, a "
+		          "deny, firewall or WAF rule, a default server for "
+		          "unknown hosts), or the web server was restarting"
+		        : "");
 }
 
 /*
@@ -1170,9 +1326,11 @@ check_policy_fetch(struct domain_check *dc)
 	fetch_settings(dc, &fo, &conf);
 	fo.timeout = CHECK_TIMEOUT;
 	if (dc->ctx->o->server != NULL) {
-		if (policy_host_resolve(dc, host, &resolve, &d) < 0) {
-			check_add(rep, CHECK_FAIL, "policy-host",
-			          RFC_8461 "3.3", "%s", d.error);
+		int rc = policy_host_resolve(dc, host, &resolve, &d);
+
+		if (rc < 0) {
+			check_lookup_failed(rep, rc, "policy-host",
+			                    RFC_8461 "3.3", "", d.error);
 			return;
 		}
 		fo.resolve = &resolve;
@@ -1297,6 +1455,8 @@ report_coverage(struct domain_check *dc, const struct strlist *mx)
  * MX, RFC 5321 section 5.1), which the policy must then cover, as a
  * missing MX host must be (a failure in mode enforce). Covered, it
  * passes if the domain has an address; without one, no mail reaches it.
+ * Its address not looked up (lookup_not_made()), a failure: a warning
+ * would let a domain whose delivery was never checked pass.
  */
 static void
 report_no_mx(struct domain_check *dc)
@@ -1306,9 +1466,19 @@ report_no_mx(struct domain_check *dc)
 	struct strlist addrs = {0};
 	size_t n4 = 0;
 	struct diag d;
+	int rc = 0;
 
 	diag_init(&d);
-	if (!policy_covers(p, dom))
+	if (policy_covers(p, dom))
+		rc = host_addresses(dc, dom, &addrs, &n4, &d);
+	if (lookup_not_made(rc))
+		check_lookup_failed(dc->rep, rc, "mx-coverage", RFC_8461 "4.1",
+		                    "no MX records: senders deliver to the "
+		                    "domain itself (implicit MX), which the "
+		                    "policy covers, but its address was not "
+		                    "looked up: ",
+		                    d.error);
+	else if (!policy_covers(p, dom))
 		check_add(dc->rep,
 		          p->mode == POLICY_MODE_ENFORCE ? CHECK_FAIL
 		                                         : CHECK_WARN,
@@ -1317,7 +1487,7 @@ report_no_mx(struct domain_check *dc)
 		          "(implicit MX), which no mx pattern matches: add "
 		          "\"mx: %s\" to the policy, or publish MX records",
 		          dom, dom);
-	else if (host_addresses(dc, dom, &addrs, &n4, &d) < 0)
+	else if (rc < 0)
 		check_add(dc->rep, CHECK_WARN, "mx-coverage", RFC_8461 "4.1",
 		          "no MX records: senders deliver to %s itself "
 		          "(implicit MX), which the policy covers, but its "
@@ -1360,9 +1530,9 @@ check_mx(struct domain_check *dc)
 	dn = ldns_dname_new_frm_str(name);
 	if (dn == NULL ||
 	    (rc = dns_query(dc, dn, LDNS_RR_TYPE_MX, &pkt, &d)) < 0) {
-		check_add(dc->rep, CHECK_FAIL, "mx-coverage", RFC_8461 "4.1",
-		          "MX lookup failed: %s",
-		          d.error[0] ? d.error : "bad name");
+		check_lookup_failed(
+		    dc->rep, rc, "mx-coverage", RFC_8461 "4.1",
+		    "MX lookup failed: ", d.error[0] ? d.error : "bad name");
 		ldns_rdf_deep_free(dn);
 		return;
 	}
@@ -1437,8 +1607,8 @@ check_tlsrpt(struct domain_check *dc)
 	snprintf(name, sizeof(name), "_smtp._tls.%s", rep->domain);
 	rc = txt_lookup(dc, name, &txts, &chain, &bad, &d, NULL);
 	if (rc < 0) {
-		check_add(rep, CHECK_FAIL, "tlsrpt", RFC_8460 "3", "%s",
-		          d.error);
+		check_lookup_failed(rep, rc, "tlsrpt", RFC_8460 "3", "",
+		                    d.error);
 		goto out;
 	}
 	wild = cname_from_wildcard(dc, name, &chain);
@@ -1587,11 +1757,11 @@ check_domain(const struct check_ctx *ctx, struct report *rep)
 		          d.error);
 		return;
 	}
+	resolver_name(&dc);
 	check_sts_record(&dc);
 	if (dc.dns_down) {
 		check_add(rep, CHECK_INFO, "dns", RFC_8461 "3.1",
-		          "the DNS server does not answer: other checks "
-		          "skipped");
+		          "%s does not answer: other checks skipped", dc.rname);
 		goto out;
 	}
 	check_policy_fetch(&dc);
@@ -1633,12 +1803,14 @@ check_all(const struct check_ctx *ctx, struct report *reps, size_t n)
 /* ------------------------------------------------------- output */
 
 /* Print one domain's results and verdict as text; with -q, only its
- * failures and the verdict of a domain that failed. */
+ * failures and the verdict of a domain that failed. The verdict counts
+ * the failures whose check was not made (check_lookup_failed()) too. */
 static void
 print_text(const struct report *rep)
 {
 	const struct check_item *it;
 	int quiet = log_get_level() == LOG_LEVEL_QUIET;
+	char notmade[48] = "";
 	size_t i;
 
 	if (quiet && rep->nfail == 0)
@@ -1652,17 +1824,23 @@ print_text(const struct report *rep)
 		                  it->rfc ? " (" : "", it->rfc ? it->rfc : "",
 		                  it->rfc ? ")" : "");
 	}
-	if (rep->n == CHECK_MAX_ITEMS)
+	if (rep->left_out)
 		log_stdout_printf("%s: (further results left out)\n",
 		                  rep->domain);
-	log_stdout_printf("%s: %s (%u failure%s, %u warning%s)\n", rep->domain,
-	                  rep->nfail ? "FAIL" : "PASS", rep->nfail,
-	                  rep->nfail == 1 ? "" : "s", rep->nwarn,
+	if (rep->nnot > 0)
+		snprintf(notmade, sizeof(notmade), ", %u of them not checked",
+		         rep->nnot);
+	log_stdout_printf("%s: %s (%u failure%s%s, %u warning%s)\n",
+	                  rep->domain, rep->nfail ? "FAIL" : "PASS", rep->nfail,
+	                  rep->nfail == 1 ? "" : "s", notmade, rep->nwarn,
 	                  rep->nwarn == 1 ? "" : "s");
 	log_stdout_flush();
 }
 
-/* Append one domain's object to the JSON document. */
+/* Append one domain's object to the JSON document: its counts (of the
+ * failures, not_checked whose check was not made, each item so marked),
+ * and results_left_out when results past CHECK_MAX_ITEMS were (the
+ * counts still hold them). */
 static void
 json_report(struct buf *out, const struct report *rep)
 {
@@ -1673,8 +1851,11 @@ json_report(struct buf *out, const struct report *rep)
 	json_member(out, "domain", rep->domain);
 	buf_puts(out, ",");
 	json_member(out, "verdict", rep->nfail ? "fail" : "pass");
-	buf_printf(out, ",\"failures\":%u,\"warnings\":%u,\"checks\":[",
-	           rep->nfail, rep->nwarn);
+	buf_printf(out,
+	           ",\"failures\":%u,\"not_checked\":%u,\"warnings\":%u,"
+	           "\"results_left_out\":%s,\"checks\":[",
+	           rep->nfail, rep->nnot, rep->nwarn,
+	           rep->left_out ? "true" : "false");
 	for (i = 0; i < rep->n; i++) {
 		it = &rep->items[i];
 		buf_puts(out, i ? ",{" : "{");
@@ -1685,7 +1866,7 @@ json_report(struct buf *out, const struct report *rep)
 		json_member(out, "message", it->msg);
 		buf_puts(out, ",");
 		json_member(out, "rfc", it->rfc);
-		buf_puts(out, "}");
+		buf_puts(out, it->not_checked ? ",\"not_checked\":true}" : "}");
 	}
 	buf_puts(out, "]}");
 }
@@ -1799,9 +1980,13 @@ batch_open(struct check_ctx *ctx)
 	struct diag why;
 
 	diag_init(&why);
-	ctx->have_batch =
-	    dns_target_resolver(ctx->o->server, CHECK_BATCH_TIMEOUT,
-	                        &ctx->batch, &why) == 0;
+	if (ctx->o->server != NULL)
+		ctx->have_batch =
+		    dns_target_resolver_at(&ctx->server, CHECK_BATCH_TIMEOUT,
+		                           &ctx->batch, &why) == 0;
+	else
+		ctx->have_batch = dns_target_resolver(NULL, CHECK_BATCH_TIMEOUT,
+		                                      &ctx->batch, &why) == 0;
 	if (!ctx->have_batch)
 		str_copy(ctx->batch_why, sizeof(ctx->batch_why), why.error);
 }
@@ -1815,7 +2000,6 @@ int
 check_run(const struct cmd_opts *o)
 {
 	struct check_ctx ctx;
-	struct dns_server_spec spec;
 	struct report *reps;
 	struct diag d, why;
 	size_t i, n = (size_t)o->nargs;
@@ -1828,8 +2012,8 @@ check_run(const struct cmd_opts *o)
 	reps = reports_new(o, &d);
 	if (reps == NULL)
 		return check_refused(o, &d, EXIT_USAGE);
-	if (o->server != NULL &&
-	    dns_server_spec_parse(o->server, "--server", &spec, &why) < 0) {
+	if (o->server != NULL && dns_server_spec_parse(o->server, "--server",
+	                                               &ctx.server, &why) < 0) {
 		diag_error(&d, "check: %s", why.error);
 		rc = check_refused(o, &d, EXIT_USAGE);
 		goto out;

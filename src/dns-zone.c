@@ -134,25 +134,34 @@ finder_task(struct finder *f, const char *instead, const char *fmt, ...)
 	f->instead = instead;
 }
 
+/* The addresses of the system's resolver res; see dnsupdate.h. */
+void
+dns_resolver_addrs(ldns_resolver *res, struct buf *b)
+{
+	ldns_rdf **ns = ldns_resolver_nameservers(res);
+	size_t n = ldns_resolver_nameserver_count(res);
+
+	for (size_t i = 0; i < n && i < 3; i++) {
+		char *a = ldns_rdf2str(ns[i]);
+
+		buf_printf(b, "%s%s", i ? ", " : "", a ? a : "?");
+		free(a);
+	}
+	buf_printf(b, "%s%sfrom /etc/resolv.conf", n > 3 ? ", ..." : "",
+	           n > 0 ? ", " : "no nameserver ");
+}
+
 /* "the system resolver (ADDR, ADDR, from /etc/resolv.conf)" into f->name:
  * which addresses the resolver asks (three at most named). */
 static void
 system_resolver_name(struct finder *f)
 {
-	ldns_rdf **ns = ldns_resolver_nameservers(f->res);
-	size_t n = ldns_resolver_nameserver_count(f->res);
 	struct buf b;
 
 	buf_init(&b, sizeof(f->name));
 	buf_puts(&b, "the system resolver (");
-	for (size_t i = 0; i < n && i < 3; i++) {
-		char *a = ldns_rdf2str(ns[i]);
-
-		buf_printf(&b, "%s%s", i ? ", " : "", a ? a : "?");
-		free(a);
-	}
-	buf_printf(&b, "%s%sfrom /etc/resolv.conf)", n > 3 ? ", ..." : "",
-	           n > 0 ? ", " : "no nameserver ");
+	dns_resolver_addrs(f->res, &b);
+	buf_puts(&b, ")");
 	str_copy(f->name, sizeof(f->name), b.data);
 	buf_free(&b);
 }
@@ -265,10 +274,9 @@ dns_server_spec_parse(const char *spec, const char *opt,
 	return 0;
 }
 
-/* A resolver (ldns's defaults) asking the server s alone. Returns it,
- * or NULL with the reason in d. */
-static ldns_resolver *
-resolver_new_at(const struct dns_server_spec *s, struct diag *d)
+/* A resolver asking the server s alone; see dnsupdate.h. */
+ldns_resolver *
+dns_resolver_new_at(const struct dns_server_spec *s, struct diag *d)
 {
 	ldns_rdf *ns = ldns_rdf_new_frm_str(
 	    strchr(s->addr, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A,
@@ -300,7 +308,7 @@ dns_resolver_at(const char *spec, const char *opt, struct diag *d)
 
 	if (dns_server_spec_parse(spec, opt, &s, d) == -1)
 		return NULL;
-	return resolver_new_at(&s, d);
+	return dns_resolver_new_at(&s, d);
 }
 
 /* Set up f->res to ask the server at spec ("ADDR" or "ADDR#PORT", the
@@ -311,7 +319,7 @@ resolver_at(struct finder *f, const char *spec, struct diag *d)
 	struct dns_server_spec s;
 
 	if (dns_server_spec_parse(spec, "resolver", &s, d) == -1 ||
-	    (f->res = resolver_new_at(&s, d)) == NULL)
+	    (f->res = dns_resolver_new_at(&s, d)) == NULL)
 		return -1;
 	snprintf(f->name, sizeof(f->name), "resolver %s port %u", s.addr,
 	         s.port);
@@ -1109,6 +1117,31 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 	return rc;
 }
 
+/* Set up t, a resolver as a target (dns_target_resolver()), asking the
+ * nameservers of res (named name in a message), which is freed. Returns
+ * 0, or -1 with the reason in d. */
+static int
+target_of_resolver(ldns_resolver *res, const char *name, unsigned timeout,
+                   struct dns_target *t, struct diag *d)
+{
+	ldns_rdf **ns = ldns_resolver_nameservers(res);
+	struct addrset as;
+
+	memset(t, 0, sizeof(*t));
+	memset(&as, 0, sizeof(as));
+	t->server = "";
+	t->timeout = timeout ? timeout : 30;
+	t->recurse = 1;
+	for (size_t i = 0; i < ldns_resolver_nameserver_count(res); i++)
+		addr_add_rdf(&as, ns[i], ldns_resolver_port(res));
+	if (as.n == 0)
+		diag_error(d, "%s has no usable nameserver address", name);
+	else
+		target_set_primary(t, "", &as);
+	ldns_resolver_deep_free(res);
+	return as.n > 0 ? 0 : -1;
+}
+
 /* A resolver as a target; see dnsupdate.h. The nameservers (and port)
  * are those the finder's resolver would ask. */
 int
@@ -1116,25 +1149,24 @@ dns_target_resolver(const char *spec, unsigned timeout, struct dns_target *t,
                     struct diag *d)
 {
 	struct finder f = {.res = NULL, .t = NULL, .pre = NULL};
-	struct addrset as;
-	ldns_rdf **ns;
 
 	memset(t, 0, sizeof(*t));
-	memset(&as, 0, sizeof(as));
-	t->server = "";
-	t->timeout = timeout ? timeout : 30;
-	t->recurse = 1;
-	if (resolver_open(&f, spec, t->timeout, d) == -1)
+	if (resolver_open(&f, spec, timeout ? timeout : 30, d) == -1)
 		return -1;
-	ns = ldns_resolver_nameservers(f.res);
-	for (size_t i = 0; i < ldns_resolver_nameserver_count(f.res); i++)
-		addr_add_rdf(&as, ns[i], ldns_resolver_port(f.res));
-	if (as.n == 0)
-		diag_error(d, "%s has no usable nameserver address", f.name);
-	else
-		target_set_primary(t, "", &as);
-	ldns_resolver_deep_free(f.res);
-	return as.n > 0 ? 0 : -1;
+	return target_of_resolver(f.res, f.name, timeout, t, d);
+}
+
+/* The server s as a resolver target; see dnsupdate.h. */
+int
+dns_target_resolver_at(const struct dns_server_spec *s, unsigned timeout,
+                       struct dns_target *t, struct diag *d)
+{
+	ldns_resolver *res = dns_resolver_new_at(s, d);
+
+	memset(t, 0, sizeof(*t));
+	if (res == NULL)
+		return -1;
+	return target_of_resolver(res, s->addr, timeout, t, d);
 }
 
 /* dns_target_find_via() with the system resolver; see dnsupdate.h. */

@@ -331,6 +331,16 @@ struct ldns_struct_resolver;
 struct ldns_struct_resolver *dns_resolver_at(const char *spec, const char *opt,
                                              struct diag *d);
 
+/* Append to b the addresses that res, the system's resolver, asks (three
+ * at most named): "ADDR, ADDR, from /etc/resolv.conf", for a message. */
+struct buf;
+void dns_resolver_addrs(struct ldns_struct_resolver *res, struct buf *b);
+
+/* dns_resolver_at() of a server already parsed (s): for check, which
+ * parses --server once. */
+struct ldns_struct_resolver *
+dns_resolver_new_at(const struct dns_server_spec *s, struct diag *d);
+
 /*
  * A target that is a resolver, not a primary, for check, which asks what
  * senders see: the server at spec ("ADDR" or "ADDR#PORT", IPv4 or IPv6,
@@ -342,6 +352,10 @@ struct ldns_struct_resolver *dns_resolver_at(const char *spec, const char *opt,
  */
 int dns_target_resolver(const char *spec, unsigned timeout,
                         struct dns_target *t, struct diag *d);
+
+/* dns_target_resolver() of a server already parsed (s). */
+int dns_target_resolver_at(const struct dns_server_spec *s, unsigned timeout,
+                           struct dns_target *t, struct diag *d);
 
 /* ldns's answer (ldns_pkt), for check, which reads its own */
 struct ldns_struct_pkt;

@@ -1394,10 +1394,12 @@ xfer_handshake_error(struct xfer *x, CURLcode rc, long err,
  * middle of a response, a proxy whose backend went away. Such a cut is
  * FETCH_FAIL_CUT, retried as one in the handshake is, and said in words
  * of our own: where it happened, what of the response came (f->size:
- * its Content-Length). Returns 0, or -1 (r untouched) for another
- * failure, or one of those codes without the evidence of a cut (a TLS
- * alert after the handshake, a network error), which keeps libcurl's
- * words.
+ * its Content-Length). A close after the request, before any response,
+ * is FETCH_FAIL_NO_RESPONSE: a restart too, but also what a
+ * configuration answers that closes the connection on purpose (nginx
+ * `return 444`). Returns 0, or -1 (r untouched) for another failure, or
+ * one of those codes without the evidence of a cut (a TLS alert after
+ * the handshake, a network error), which keeps libcurl's words.
  */
 static int
 xfer_cut_error(const struct xfer *x, CURLcode rc, const struct xfer_facts *f,
@@ -1422,6 +1424,9 @@ xfer_cut_error(const struct xfer *x, CURLcode rc, const struct xfer_facts *f,
 	r->fail = FETCH_FAIL_CUT;
 	if (f->size >= 0)
 		snprintf(of, sizeof(of), " of %lld", (long long)f->size);
+	if (r->status == 0 && how[0] == 'c' &&
+	    (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR))
+		r->fail = FETCH_FAIL_NO_RESPONSE;
 	if (r->status == 0)
 		result_error(r,
 		             "the connection to %s port %s was %s after the "

@@ -39,7 +39,11 @@ enum fetch_fail {
 	                         TLS), not by a reset connection */
 	FETCH_FAIL_CUT,       /* the connection reset or closed during the
 	                         TLS handshake or after it */
-	FETCH_FAIL_REFUSED    /* the connection refused */
+	FETCH_FAIL_REFUSED,   /* the connection refused */
+	/* the connection closed (not reset) after the TLS handshake and the
+	 * request, before any response: a web server restarting, or one
+	 * whose configuration closes it (nginx `return 444`, a deny rule) */
+	FETCH_FAIL_NO_RESPONSE
 };
 
 struct fetch_result {

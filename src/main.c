@@ -71,6 +71,8 @@ static const char help_text[] =
     "      --syslog        sync: log to syslog instead of standard error\n"
     "      --server A[#P]  check: ask this DNS server instead of the system "
     "resolver\n"
+    "                      (an authoritative server of the zone: its faults "
+    "count)\n"
     "      --ca-file FILE  check: trust this CA bundle instead of the system "
     "store\n"
     "      --canonical     lint: print the canonical policy of one FILE\n"

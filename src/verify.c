@@ -291,14 +291,18 @@ verify_once(const char *url, const struct fetch_opts *o,
  * reloading its configuration answers from the old one for seconds (the
  * default site's certificate for a site just added), Traefik, Caddy or
  * cert-manager serve a default certificate until one is issued, and a
- * host may redirect a file it does not have yet. So such a failure ends
- * a verification only once it has lasted VERIFY_LASTING_S.
+ * host may redirect a file it does not have yet. A connection closed
+ * after the request with no response is a web server restarting, or one
+ * whose configuration closes it (nginx `return 444`, a deny, firewall or
+ * WAF rule): a restart passes in seconds. So such a failure ends a
+ * verification only once it has lasted VERIFY_LASTING_S.
  */
 static int
 verify_lasting(enum fetch_fail f)
 {
 	return f == FETCH_FAIL_REDIRECT || f == FETCH_FAIL_TYPE ||
-	       f == FETCH_FAIL_CERT || f == FETCH_FAIL_TLS;
+	       f == FETCH_FAIL_CERT || f == FETCH_FAIL_TLS ||
+	       f == FETCH_FAIL_NO_RESPONSE;
 }
 
 #define VERIFY_LASTING_S 10.0 /* seconds a lasting failure ends it after */
@@ -306,14 +310,15 @@ verify_lasting(enum fetch_fail f)
 /* The reason, into d, of a verification ended by a failure that may be
  * the web server's configuration (verify_lasting()) once it lasted:
  * tries fetches in a row failing that way over seconds since the first
- * began (VERIFY_LASTING_S, or less when verify-timeout came first), the
+ * began (VERIFY_LASTING_S, or less when verify-timeout, timeout seconds,
+ * came first: then more time may have let a passing state pass), the
  * last described by seen. */
 static void
 verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
-              double seconds, struct diag *d)
+              double seconds, unsigned timeout, struct diag *d)
 {
 	const char *fix;
-	char lasted[80], expired[64];
+	char lasted[80], expired[64], tail[200];
 	struct tm tm;
 
 	switch (seen->fail) {
@@ -334,6 +339,14 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 		             &tm) > 0)
 			fix = expired;
 		break;
+	case FETCH_FAIL_NO_RESPONSE:
+		fix = "check the web server's configuration for the URL's "
+		      "host: one that closes the connection without a "
+		      "response (nginx `return 444`, a deny, firewall or WAF "
+		      "rule, a default server for unknown hosts) answers "
+		      "this, or a proxy in front of a web server that is "
+		      "not up";
+		break;
 	default:
 		fix = "make the URL's port serve HTTPS, with a certificate "
 		      "for its host";
@@ -344,10 +357,17 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 		         tries);
 	else
 		str_copy(lasted, sizeof(lasted), " at the first answer");
-	diag_error(d,
-	           "%s: %s%s: %s; a higher `verify-timeout` will not help: "
-	           "this is how the web server is set up",
-	           url, seen->what, lasted, fix);
+	if (seconds < VERIFY_LASTING_S)
+		snprintf(tail, sizeof(tail),
+		         "`verify-timeout` (%u s) ended it before the %.0f s "
+		         "that a state that passes (a reload, a certificate "
+		         "being issued) is given",
+		         timeout, VERIFY_LASTING_S);
+	else
+		str_copy(tail, sizeof(tail),
+		         "a higher `verify-timeout` will not help: this is how "
+		         "the web server is set up");
+	diag_error(d, "%s: %s%s: %s; %s", url, seen->what, lasted, fix, tail);
 }
 
 /* The reason, into d, of a verification whose verify-timeout ended,
@@ -439,7 +459,7 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		if (since >= 0 &&
 		    (util_mono() - since >= VERIFY_LASTING_S || left <= 0)) {
 			verify_lasted(url, &seen, tries, util_mono() - since,
-			              d);
+			              timeout, d);
 			return -1;
 		}
 		if (left <= 0)

@@ -286,13 +286,16 @@ facts_of(const char *line, struct xfer_facts *f)
 
 /* The words of a cut connection (xfer_cut_error()) in r, for rc and f
  * after the head and body x kept: FETCH_FAIL_CUT when the words or the
- * errno say reset or closed, with where and what came; nothing else. */
+ * errno say reset or closed, with where and what came, but
+ * FETCH_FAIL_NO_RESPONSE for a close with no response after the request
+ * (no reply at all, or a receive failure); nothing else. */
 static void
 check_cut(const struct xfer *x, CURLcode rc, const struct xfer_facts *f,
           const struct fetch_result *r)
 {
 	char got[64];
 	int reset = f->os_errno == ECONNRESET || strstr(x->errbuf, "reset");
+	enum fetch_fail want = FETCH_FAIL_CUT;
 
 	if (rc != CURLE_SEND_ERROR && rc != CURLE_RECV_ERROR &&
 	    rc != CURLE_GOT_NOTHING && rc != CURLE_PARTIAL_FILE)
@@ -306,7 +309,10 @@ check_cut(const struct xfer *x, CURLcode rc, const struct xfer_facts *f,
 		return;
 	}
 	snprintf(got, sizeof(got), "(%zu", x->body.len);
-	if (r->fail != FETCH_FAIL_CUT ||
+	if (!reset && r->status == 0 &&
+	    (rc == CURLE_GOT_NOTHING || rc == CURLE_RECV_ERROR))
+		want = FETCH_FAIL_NO_RESPONSE;
+	if (r->fail != want ||
 	    !strstr(r->error, reset ? " reset " : " closed ") ||
 	    !strstr(r->error, r->status ? got : "before any response"))
 		abort();

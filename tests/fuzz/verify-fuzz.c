@@ -91,7 +91,7 @@ check_reasons(const char *url, const struct verify_seen *seen, unsigned tries,
 	for (int lasted = 0; lasted <= 1; lasted++) {
 		diag_init(&d);
 		if (lasted)
-			verify_lasted(url, seen, tries, seconds, &d);
+			verify_lasted(url, seen, tries, seconds, tries, &d);
 		else
 			verify_timed_out(url, seen, seconds, deploys, &d);
 		check_error(d.error, utf8);

@@ -30,6 +30,12 @@
  *   udp-truncated  the same, but UDP answered as truncated does (TC set,
  *             no record): a resolver whose answers are too long for UDP
  *             and that refuses TCP
+ *   udp-truncated-ra  the same, but the answers a recursive resolver's
+ *             (AA clear, RA set): check tells it from an authoritative
+ *             server
+ *   udp-servfail  UDP answered SERVFAIL as a recursive resolver answers
+ *             it (AA clear, RA set), no TCP socket: a resolver that
+ *             cannot resolve
  *   udp-tc:MODE  UDP answered as truncated does, TCP as MODE (one of
  *             the modes above it): a resolver whose answers are too long
  *             for UDP, asked again over TCP (truncated: cut short there
@@ -292,7 +298,20 @@ static size_t
 make_answer(unsigned char *msg, size_t len, const char *mode)
 {
 	int wrongq = strcmp(mode, "wrongq") == 0;
+	int recursive =
+	    strcmp(mode, "truncated-ra") == 0 || strcmp(mode, "servfail") == 0;
 	size_t q;
+
+	if (recursive) {
+		len = make_answer(msg, len,
+		                  mode[0] == 't' ? "truncated" : "rcode=0");
+		msg[2 + 2] &= (unsigned char)~0x04; /* AA clear */
+		msg[2 + 3] |= 0x80;                 /* RA */
+		if (mode[0] == 's')
+			msg[2 + 3] = (unsigned char)((msg[2 + 3] & 0xF0) |
+			                             LDNS_RCODE_SERVFAIL);
+		return len;
+	}
 
 	if (strcmp(mode, "wrongid") == 0) {
 		msg[2] ^= 0x5a; /* another id */
@@ -1386,8 +1405,9 @@ accept_serving_udp(int fd, int u, const char *udp_mode)
 	return accept(fd, NULL, NULL);
 }
 
-/* The udp-only and udp-truncated modes: answer UDP at sin as mode does,
- * with no TCP socket. Returns 1 if the port cannot be had for UDP. */
+/* The udp-only, udp-truncated, udp-truncated-ra and udp-servfail modes:
+ * answer UDP at sin as mode does, with no TCP socket. Returns 1 if the port
+ * cannot be had for UDP. */
 static int
 serve_udp_only(const struct sockaddr_in *sin, const char *mode)
 {
@@ -1448,6 +1468,10 @@ main(int argc, char **argv)
 		return serve_udp_only(&sin, "rcode=0");
 	if (strcmp(mode, "udp-truncated") == 0)
 		return serve_udp_only(&sin, "truncated");
+	if (strcmp(mode, "udp-truncated-ra") == 0)
+		return serve_udp_only(&sin, "truncated-ra");
+	if (strcmp(mode, "udp-servfail") == 0)
+		return serve_udp_only(&sin, "servfail");
 	if (strncmp(mode, "udp-tc:", 7) == 0) {
 		udp_mode = "truncated";
 		mode += 7;
