@@ -225,6 +225,10 @@ enum {
 	 * without it, or REPORT_LEFT_COUNT, was killed or crashed before it
 	 * could stop what the command left */
 	REPORT_STOPPED,
+	/* from the supervisor: the command stopped (value: the signal,
+	 * SIGTTIN or SIGTTOU, as it used the terminal from the supervisor's
+	 * group, which is not the terminal's foreground) */
+	REPORT_TTY_STOP,
 	REPORT_LEFT_FLAGS, /* LEFT_*, of the REPORT_LEFT before it */
 	REPORT_LEFT_NAME   /* 4 bytes of its name (comm), NUL-padded */
 };
@@ -684,19 +688,23 @@ sv_signal(const struct sv_proc *p, pid_t self, int sig)
 	close(fd);
 }
 
-/* In the supervisor: send sig to every descendant a scan of /proc finds
- * (sv_descendants()), those in its group too unless but_group (kill(0)
- * reached them). Returns 0, or -1 without a /proc to scan. */
+/* In the supervisor: send sig, then sig2 unless it is 0, to every
+ * descendant a scan of /proc finds (sv_descendants()), those in its
+ * group too unless but_group (kill(0) reached them). Returns 0, or -1
+ * without a /proc to scan. */
 static int
-sv_signal_descendants(int sig, int but_group)
+sv_signal_descendants(int sig, int sig2, int but_group)
 {
 	struct sv_proc d[SV_DESC_MAX];
 	pid_t self = getpid();
 	ssize_t n = sv_descendants(d, SV_DESC_MAX);
 
 	for (ssize_t i = 0; i < n; i++)
-		if (!but_group || d[i].pgrp != self)
+		if (!but_group || d[i].pgrp != self) {
 			sv_signal(&d[i], self, sig);
+			if (sig2 != 0)
+				sv_signal(&d[i], self, sig2);
+		}
 	return n == -1 ? -1 : 0;
 }
 
@@ -704,9 +712,11 @@ sv_signal_descendants(int sig, int but_group)
  * whatever asked for it (the run's SIGTERM, the kernel's when the run
  * dies, the command's end): SIGTERM to the group, its only one (the
  * supervisor's own, blocked, comes back from sigwaitinfo() and does
- * nothing more), and to each descendant out of it (setsid), then
- * SIGALRM PUBLISH_STOP_GRACE s later, which kills what is left
- * (sv_kill()). */
+ * nothing more), and to each descendant out of it (setsid), each
+ * followed by SIGCONT: a stopped process (SIGSTOP, or SIGTTIN as it
+ * read the terminal) keeps its SIGTERM pending, and would never run its
+ * handler (a git command's removal of its index.lock); then SIGALRM
+ * PUBLISH_STOP_GRACE s later, which kills what is left (sv_kill()). */
 static void
 sv_stop(void)
 {
@@ -714,7 +724,9 @@ sv_stop(void)
 		return;
 	sv_stopping = 1;
 	kill(0, SIGTERM);
-	(void)sv_signal_descendants(SIGTERM, 1); /* none without /proc */
+	kill(0, SIGCONT);
+	/* none without /proc */
+	(void)sv_signal_descendants(SIGTERM, SIGCONT, 1);
 	alarm(PUBLISH_STOP_GRACE);
 }
 
@@ -724,8 +736,10 @@ sv_stop(void)
  * command), put the others back to their defaults (not the run's
  * handler), and block in *set, for sigwaitinfo(), those that stop the
  * group (SIGTERM always: the kernel sends it when the run dies), SIGALRM
- * and SIGCHLD. Signals are taken in turn, without a handler: nothing
- * runs at a moment the supervisor does not choose.
+ * and SIGCHLD, and SIGTTIN and SIGTTOU, which the kernel sends the whole
+ * group when one of it uses the terminal (sv_tty()): else the
+ * supervisor would stop with it. Signals are taken in turn, without a
+ * handler: nothing runs at a moment the supervisor does not choose.
  */
 static void
 sv_signals(int *ignored, sigset_t *set)
@@ -744,6 +758,8 @@ sv_signals(int *ignored, sigset_t *set)
 	signal(SIGCHLD, SIG_DFL); /* ignored, children would not wait */
 	sigaddset(set, SIGALRM);
 	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTTIN);
+	sigaddset(set, SIGTTOU);
 	sigprocmask(SIG_SETMASK, set, NULL);
 }
 
@@ -860,14 +876,34 @@ sv_tell(int kind, int value)
 	return write(REPORT_FD, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
 }
 
+/* In the supervisor: the command, or one in its group, stopped on sig
+ * (SIGTTIN, SIGTTOU) as it used the terminal (a password prompt): the
+ * supervisor's group is never the terminal's foreground, so it would
+ * wait there until its time limit. The run is told (once), and the group
+ * stopped at once. */
+static void
+sv_tty(int sig)
+{
+	if (!sv_stopping)
+		(void)sv_tell(REPORT_TTY_STOP, sig);
+	sv_stop();
+}
+
 /*
- * In the supervisor: the command ended (st, its wait status from
- * waitpid()): *done set and *status st, sent to the run at once, as the
- * run may kill the supervisor after.
+ * In the supervisor: the command changed state (st, from waitpid()).
+ * Stopped as it used the terminal: sv_tty() (a stop on another signal
+ * is someone's kill -STOP, left to them). Ended: *done set and *status
+ * its wait status, sent to the run at once, as the run may kill the
+ * supervisor after.
  */
 static void
 sv_command_changed(int st, int *done, int *status)
 {
+	if (WIFSTOPPED(st)) {
+		if (WSTOPSIG(st) == SIGTTIN || WSTOPSIG(st) == SIGTTOU)
+			sv_tty(WSTOPSIG(st));
+		return;
+	}
 	*done = 1;
 	*status = st;
 	/* no status once SIGKILL was sent: the run says "killed", as when
@@ -877,7 +913,7 @@ sv_command_changed(int st, int *done, int *status)
 }
 
 /*
- * In the supervisor, a child ended (SIGCHLD): each child that
+ * In the supervisor, a child ended or stopped (SIGCHLD): each child that
  * ended is reaped, the command (pid) among them (sv_command_changed()),
  * and, while the command runs, the orphans it left (reparented to the
  * supervisor, their subreaper): else they stay zombies until it ends,
@@ -903,8 +939,8 @@ sv_reap(pid_t pid, int *done, int *status)
 	pid_t w;
 	int st, reaped = 0;
 
-	while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-		reaped = 1;
+	while ((w = waitpid(-1, &st, WNOHANG | WUNTRACED)) > 0) {
+		reaped |= !WIFSTOPPED(st);
 		if (w == pid && !*done)
 			sv_command_changed(st, done, status);
 	}
@@ -925,7 +961,7 @@ sv_reap(pid_t pid, int *done, int *status)
 		sv_end(*status);
 	}
 	if (reaped && sv_kill_rounds > 0 && !sv_noproc)
-		(void)sv_signal_descendants(SIGKILL, 0);
+		(void)sv_signal_descendants(SIGKILL, 0, 0);
 	sv_stop();
 }
 
@@ -1018,7 +1054,7 @@ sv_kill(pid_t pid, int *done, int *status)
 	/* without /proc, the group alone, and the supervisor with it, as
 	 * the supervisor cannot be left out of it: its last record first,
 	 * as the run would else take its end for a crash */
-	if (sv_signal_descendants(SIGKILL, 0) == -1) {
+	if (sv_signal_descendants(SIGKILL, 0, 0) == -1) {
 		(void)sv_tell(REPORT_STOPPED, SIGKILL);
 		kill(0, SIGKILL);
 	}
@@ -1087,6 +1123,8 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 			sv_reap(pid, &done, &status);
 		else if (sig == SIGALRM)
 			sv_kill(pid, &done, &status);
+		else if (sig == SIGTTIN || sig == SIGTTOU)
+			sv_tty(sig);
 		else if (sig > 0)
 			sv_stop();
 	}
@@ -1229,8 +1267,9 @@ struct cmd_outcome {
 	const char *prctl_op; /* ... as this prctl() failed */
 	int has_status;       /* status is the command's wait status */
 	int status;
-	int late;    /* it or what it left outlived the time limit */
-	int in_time; /* ... but it had ended by then (has_status) */
+	int late;     /* it or what it left outlived the time limit */
+	int in_time;  /* ... but it had ended by then (has_status) */
+	int tty_stop; /* it stopped on this signal (SIGTTIN, SIGTTOU) */
 	/* its supervisor's last record came (REPORT_STOPPED or
 	 * REPORT_LEFT_COUNT): else it was killed or crashed first */
 	int final;
@@ -1293,7 +1332,9 @@ note_report(struct cmd_outcome *o, const struct cmd_report *r)
 	} else if (r->kind == REPORT_STATUS) {
 		o->has_status = 1;
 		o->status = r->value;
-	} else if (r->kind == REPORT_STOPPED)
+	} else if (r->kind == REPORT_TTY_STOP)
+		o->tty_stop = r->value;
+	else if (r->kind == REPORT_STOPPED)
 		o->final = 1;
 	else if (r->kind == REPORT_LEFT_COUNT) {
 		o->final = o->left = 1;
@@ -1550,6 +1591,30 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		           CONF_TIMEOUT_MAX);
 }
 
+/* Append to msg that the command stopped as it used the terminal (o),
+ * how it ended then, and what to change: it cannot ask anything. */
+static void
+tty_words(struct buf *msg, const struct cmd_outcome *o)
+{
+	buf_printf(msg,
+	           "stopped (%s) as it, or a process it started, %s the "
+	           "terminal, which a publish-command may not use (a "
+	           "password or passphrase prompt?), then ",
+	           o->tty_stop == SIGTTIN ? "SIGTTIN" : "SIGTTOU",
+	           o->tty_stop == SIGTTIN ? "read" : "wrote to or set");
+	if (o->has_status) {
+		buf_puts(msg, "stopped with SIGTERM (");
+		status_words(msg, o->status);
+		buf_puts(msg, ")");
+	} else if (o->cmd_left.pid > 0)
+		unended_words(msg, o);
+	else
+		buf_printf(msg, "killed, not ended within %d s of SIGTERM",
+		           PUBLISH_STOP_GRACE);
+	buf_puts(msg, "; the command must not ask: give ssh a key without a "
+	              "passphrase, or an agent, and git a credential helper");
+}
+
 /* Append to msg what the supervisor of a command left running as it
  * ended (o), why that can be, and what to do. */
 static void
@@ -1651,7 +1716,9 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 		           strerror(o->start_errno));
 	else {
 		buf_printf(&msg, "publish-command %s: ", cmd);
-		if (o->late)
+		if (o->tty_stop)
+			tty_words(&msg, o);
+		else if (o->late)
 			late_words(&msg, o, timeout);
 		else if (o->has_status || !lost)
 			status_words(&msg, status);
@@ -2065,7 +2132,7 @@ publish_run_command(const struct strlist *argv, const char *domain,
 		status = o.status;
 	/* a supervisor that ended without its last record may have left
 	 * what the command started running (wait_child()) */
-	failed = o.late || o.left || !o.final || status != 0 ||
+	failed = o.late || o.left || o.tty_stop || !o.final || status != 0 ||
 	         o.exec_errno != 0 || o.start_errno != 0 || o.replaced;
 	if (failed)
 		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,
