@@ -215,10 +215,36 @@ enum {
 	REPORT_REPLACED,
 	/* from the supervisor, as it ends with children left after its
 	 * SIGKILL rounds: how many (-1: not known), then the pid of each,
-	 * SV_LEFT_MAX at most */
+	 * SV_LEFT_MAX at most, each followed by its REPORT_LEFT_FLAGS and
+	 * its name (REPORT_LEFT_NAME, SV_NAME_RECORDS of them) */
 	REPORT_LEFT_COUNT,
-	REPORT_LEFT
+	REPORT_LEFT,
+	/* from the supervisor: its last record, once nothing the command
+	 * started is left (value 0), or as it kills its group and itself
+	 * without a /proc of its own (SIGKILL); a supervisor that ends
+	 * without it, or REPORT_LEFT_COUNT, was killed or crashed before it
+	 * could stop what the command left */
+	REPORT_STOPPED,
+	/* from the supervisor: the command stopped (value: the signal,
+	 * SIGTTIN or SIGTTOU, as it used the terminal from the supervisor's
+	 * group, which is not the terminal's foreground) */
+	REPORT_TTY_STOP,
+	REPORT_LEFT_FLAGS, /* LEFT_*, of the REPORT_LEFT before it */
+	REPORT_LEFT_NAME   /* 4 bytes of its name (comm), NUL-padded */
 };
+/* What the supervisor knows of a process left (REPORT_LEFT_FLAGS). */
+enum {
+	LEFT_COMMAND = 1, /* the command itself */
+	LEFT_EPERM = 2,   /* kill() refused: another user's process */
+	LEFT_HIDDEN = 4,  /* its /proc/PID/stat cannot be read (hidepid=) */
+	/* with REPORT_LEFT_COUNT -1: no /proc of its own, and children out
+	 * of its group (it cannot find or stop them) */
+	LEFT_NOPROC = 8
+};
+/* The longest name of a process (comm: TASK_COMM_LEN less its NUL), in
+ * REPORT_LEFT_NAME records of 4 bytes. */
+#define SV_NAME_MAX 16
+#define SV_NAME_RECORDS (SV_NAME_MAX / 4)
 #define REPORT_FD 3 /* the report pipe in the supervisor and command */
 /* The supervisor's copy of the run's lock, close-on-exec: a run killed
  * with SIGKILL releases its own at once, while the supervisor may stop
@@ -236,6 +262,9 @@ static int sv_stopping;
  * the kernel: an uninterruptible wait, which the lock, held until the
  * supervisor ends, should not wait for). */
 static int sv_kill_rounds;
+/* Set in the supervisor once a signal it sent was refused with EPERM
+ * (a process of another user: a set-user-ID program, sudo). */
+static int sv_eperm;
 /* Set in the supervisor without a /proc of its own (sv_proc_ours()):
  * it cannot find what left its group, and waits for the group alone. */
 static int sv_noproc;
@@ -597,6 +626,15 @@ sv_descendants(struct sv_proc *d, size_t max)
 	return (ssize_t)n;
 }
 
+/* In the supervisor: kill(pid, sig), a refusal for want of permission
+ * noted (sv_eperm): the process is another user's. */
+static void
+sv_kill_pid(pid_t pid, int sig)
+{
+	if (kill(pid, sig) == -1 && errno == EPERM)
+		sv_eperm = 1;
+}
+
 /* In the supervisor: send sig to p by kill() if it is still the process
  * noted (its start), which leaves a moment between the check and the
  * kill() for its pid to go to another process. */
@@ -606,7 +644,7 @@ sv_kill_checked(const struct sv_proc *p, int sig)
 	struct sv_proc now;
 
 	if (sv_stat(p->pid, &now) == 0 && now.start == p->start)
-		kill(p->pid, sig);
+		sv_kill_pid(p->pid, sig);
 }
 
 /*
@@ -627,7 +665,7 @@ sv_signal(const struct sv_proc *p, pid_t self, int sig)
 	int fd = -1;
 
 	if (p->ppid == self) {
-		kill(p->pid, sig);
+		sv_kill_pid(p->pid, sig);
 		return;
 	}
 #if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
@@ -650,19 +688,23 @@ sv_signal(const struct sv_proc *p, pid_t self, int sig)
 	close(fd);
 }
 
-/* In the supervisor: send sig to every descendant a scan of /proc finds
- * (sv_descendants()), those in its group too unless but_group (kill(0)
- * reached them). Returns 0, or -1 without a /proc to scan. */
+/* In the supervisor: send sig, then sig2 unless it is 0, to every
+ * descendant a scan of /proc finds (sv_descendants()), those in its
+ * group too unless but_group (kill(0) reached them). Returns 0, or -1
+ * without a /proc to scan. */
 static int
-sv_signal_descendants(int sig, int but_group)
+sv_signal_descendants(int sig, int sig2, int but_group)
 {
 	struct sv_proc d[SV_DESC_MAX];
 	pid_t self = getpid();
 	ssize_t n = sv_descendants(d, SV_DESC_MAX);
 
 	for (ssize_t i = 0; i < n; i++)
-		if (!but_group || d[i].pgrp != self)
+		if (!but_group || d[i].pgrp != self) {
 			sv_signal(&d[i], self, sig);
+			if (sig2 != 0)
+				sv_signal(&d[i], self, sig2);
+		}
 	return n == -1 ? -1 : 0;
 }
 
@@ -670,9 +712,11 @@ sv_signal_descendants(int sig, int but_group)
  * whatever asked for it (the run's SIGTERM, the kernel's when the run
  * dies, the command's end): SIGTERM to the group, its only one (the
  * supervisor's own, blocked, comes back from sigwaitinfo() and does
- * nothing more), and to each descendant out of it (setsid), then
- * SIGALRM PUBLISH_STOP_GRACE s later, which kills what is left
- * (sv_kill()). */
+ * nothing more), and to each descendant out of it (setsid), each
+ * followed by SIGCONT: a stopped process (SIGSTOP, or SIGTTIN as it
+ * read the terminal) keeps its SIGTERM pending, and would never run its
+ * handler (a git command's removal of its index.lock); then SIGALRM
+ * PUBLISH_STOP_GRACE s later, which kills what is left (sv_kill()). */
 static void
 sv_stop(void)
 {
@@ -680,7 +724,9 @@ sv_stop(void)
 		return;
 	sv_stopping = 1;
 	kill(0, SIGTERM);
-	(void)sv_signal_descendants(SIGTERM, 1); /* none without /proc */
+	kill(0, SIGCONT);
+	/* none without /proc */
+	(void)sv_signal_descendants(SIGTERM, SIGCONT, 1);
 	alarm(PUBLISH_STOP_GRACE);
 }
 
@@ -690,8 +736,10 @@ sv_stop(void)
  * command), put the others back to their defaults (not the run's
  * handler), and block in *set, for sigwaitinfo(), those that stop the
  * group (SIGTERM always: the kernel sends it when the run dies), SIGALRM
- * and SIGCHLD. Signals are taken in turn, without a handler: nothing
- * runs at a moment the supervisor does not choose.
+ * and SIGCHLD, and SIGTTIN and SIGTTOU, which the kernel sends the whole
+ * group when one of it uses the terminal (sv_tty()): else the
+ * supervisor would stop with it. Signals are taken in turn, without a
+ * handler: nothing runs at a moment the supervisor does not choose.
  */
 static void
 sv_signals(int *ignored, sigset_t *set)
@@ -710,6 +758,8 @@ sv_signals(int *ignored, sigset_t *set)
 	signal(SIGCHLD, SIG_DFL); /* ignored, children would not wait */
 	sigaddset(set, SIGALRM);
 	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGTTIN);
+	sigaddset(set, SIGTTOU);
 	sigprocmask(SIG_SETMASK, set, NULL);
 }
 
@@ -816,14 +866,68 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 	return pid;
 }
 
+/* In the supervisor: one record to the run (kind, value). Returns 0, or
+ * -1 if it could not be written (the run is gone). */
+static int
+sv_tell(int kind, int value)
+{
+	struct cmd_report r = {kind, value};
+
+	return write(REPORT_FD, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
+/* In the supervisor: the command, or one in its group, stopped on sig
+ * (SIGTTIN, SIGTTOU) as it used the terminal (a password prompt): the
+ * supervisor's group is never the terminal's foreground, so it would
+ * wait there until its time limit. The run is told (once), and the group
+ * stopped at once. */
+static void
+sv_tty(int sig)
+{
+	if (!sv_stopping)
+		(void)sv_tell(REPORT_TTY_STOP, sig);
+	sv_stop();
+}
+
 /*
- * In the supervisor, a child ended (SIGCHLD). Once the command (pid) has
- * ended (*status: its wait status, sent to the run at once, as the run
- * may kill the supervisor after), what it left running, in the group or
- * out of it, is stopped; the supervisor, their subreaper, is the parent
- * of each whose parent ended, and ends as the command did once it has no
- * child left, or, without a /proc of its own (sv_noproc), none in its
- * group: it could not stop one out of it, and would only wait for it.
+ * In the supervisor: the command changed state (st, from waitpid()).
+ * Stopped as it used the terminal: sv_tty() (a stop on another signal
+ * is someone's kill -STOP, left to them). Ended: *done set and *status
+ * its wait status, sent to the run at once, as the run may kill the
+ * supervisor after.
+ */
+static void
+sv_command_changed(int st, int *done, int *status)
+{
+	if (WIFSTOPPED(st)) {
+		if (WSTOPSIG(st) == SIGTTIN || WSTOPSIG(st) == SIGTTOU)
+			sv_tty(WSTOPSIG(st));
+		return;
+	}
+	*done = 1;
+	*status = st;
+	/* no status once SIGKILL was sent: the run says "killed", as when
+	 * the supervisor died with the group */
+	if (sv_kill_rounds == 0 && sv_tell(REPORT_STATUS, st) == -1)
+		sv_stop(); /* the run is gone */
+}
+
+/*
+ * In the supervisor, a child ended or stopped (SIGCHLD): each child that
+ * ended is reaped, the command (pid) among them (sv_command_changed()),
+ * and, while the command runs, the orphans it left (reparented to the
+ * supervisor, their subreaper): else they stay zombies until it ends,
+ * counted in the RLIMIT_NPROC of the run's user. A reap here cannot give
+ * a pid that a scan noted to another process before it is signalled:
+ * each scan and its signals are one call (sv_stop(), sv_kill()), and no
+ * reap comes between them, as the supervisor takes one signal at a time
+ * (sigwaitinfo(), no handler). Once the command has ended (*done,
+ * *status), what it left running, in the group or out of it, is stopped,
+ * and the supervisor ends as the command did once it has no child left,
+ * saying so to the run (REPORT_STOPPED). Without a /proc of its own
+ * (sv_noproc) it ends once none is left in its group: it could not find
+ * one out of it, and would only wait for it; if some are left (its
+ * children still), the run is told (REPORT_LEFT_COUNT -1, LEFT_NOPROC).
  * Once SIGKILL rounds have begun, a child reaped sends SIGKILL again at
  * once: the children of the one that ended are the supervisor's now,
  * and found even where /proc hides them (hidepid=), which would else
@@ -832,51 +936,97 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 static void
 sv_reap(pid_t pid, int *done, int *status)
 {
-	struct cmd_report r = {REPORT_STATUS, 0};
 	pid_t w;
-	int reaped = 0;
+	int st, reaped = 0;
 
-	if (!*done && waitpid(pid, status, WNOHANG) == pid) {
-		*done = reaped = 1;
-		r.value = *status;
-		/* no status once SIGKILL was sent: the run says "killed", as
-		 * when the supervisor died with the group */
-		if (sv_kill_rounds == 0 &&
-		    write(REPORT_FD, &r, sizeof(r)) != (ssize_t)sizeof(r))
-			sv_stop(); /* the run is gone */
+	while ((w = waitpid(-1, &st, WNOHANG | WUNTRACED)) > 0) {
+		reaped |= !WIFSTOPPED(st);
+		if (w == pid && !*done)
+			sv_command_changed(st, done, status);
 	}
 	if (!*done)
 		return;
-	/* every child: those that left the group (setsid) too */
-	while ((w = waitpid(-1, NULL, WNOHANG)) > 0)
-		reaped = 1;
-	if ((w == -1 && errno == ECHILD) ||
-	    (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD)) {
+	if (w == -1 && errno == ECHILD) {
 		alarm(0);
+		(void)sv_tell(REPORT_STOPPED, 0);
+		sv_end(*status);
+	}
+	if (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD) {
+		struct cmd_report r[2] = {{REPORT_LEFT_COUNT, -1},
+		                          {REPORT_LEFT_FLAGS, LEFT_NOPROC}};
+
+		alarm(0);
+		if (write(REPORT_FD, r, sizeof(r)) < 0)
+			sv_end(*status); /* the run is gone: nobody to tell */
 		sv_end(*status);
 	}
 	if (reaped && sv_kill_rounds > 0 && !sv_noproc)
-		(void)sv_signal_descendants(SIGKILL, 0);
+		(void)sv_signal_descendants(SIGKILL, 0, 0);
 	sv_stop();
 }
 
+/* In the supervisor: the records of pid, a process left (flags LEFT_*),
+ * into r[] from k: its pid, its flags (LEFT_EPERM if a last SIGKILL to
+ * it is refused, LEFT_HIDDEN if its /proc/PID/stat cannot be read) and
+ * its name, from /proc/PID/comm (none if it cannot be read). Returns the
+ * index after them. */
+static size_t
+sv_left_entry(struct cmd_report *r, size_t k, pid_t pid, int flags)
+{
+	char path[48], name[SV_NAME_MAX];
+	struct sv_proc now;
+	ssize_t n = 0;
+	int fd;
+
+	if (kill(pid, SIGKILL) == -1 && errno == EPERM) /* a child: its pid */
+		flags |= LEFT_EPERM;
+	if (sv_stat(pid, &now) == -1)
+		flags |= LEFT_HIDDEN;
+	memset(name, 0, sizeof(name)); /* async-signal-safe, as memcpy */
+	sv_path("/proc/", pid, "/comm", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, name, sizeof(name));
+		close(fd);
+	}
+	for (ssize_t i = 0; i < n; i++)
+		if (name[i] == '\n')
+			name[i] = '\0';
+	r[k].kind = REPORT_LEFT;
+	r[k++].value = pid;
+	r[k].kind = REPORT_LEFT_FLAGS;
+	r[k++].value = flags;
+	for (size_t i = 0; i < SV_NAME_RECORDS; i++) {
+		r[k].kind = REPORT_LEFT_NAME;
+		memcpy(&r[k++].value, name + 4 * i, 4);
+	}
+	return k;
+}
+
 /* In the supervisor, ending with children left after its SIGKILL
- * rounds: tell the run how many, and which (sv_children()), so that it
- * says so rather than "ok". */
+ * rounds: tell the run how many, and which (sv_children()), the command
+ * (cmd, unless 0: it ended) first, so that it says so rather than "ok";
+ * if which is not known, whether a signal was refused (sv_eperm). */
 static void
-sv_report_left(void)
+sv_report_left(pid_t cmd)
 {
 	struct sv_proc d[SV_DESC_MAX];
-	struct cmd_report r[SV_LEFT_MAX + 1];
+	struct cmd_report r[1 + (SV_LEFT_MAX + 1) * (2 + SV_NAME_RECORDS)];
 	ssize_t n = sv_noproc ? -1 : sv_children(getpid(), d, SV_DESC_MAX);
-	size_t k = 0;
+	size_t k = 0, named = 0;
 
 	r[k].kind = REPORT_LEFT_COUNT;
 	r[k++].value = (int)n;
-	for (ssize_t i = 0; i < n && i < SV_LEFT_MAX; i++) {
-		r[k].kind = REPORT_LEFT;
-		r[k++].value = d[i].pid;
+	if (n == -1 && sv_eperm) { /* which they are is not known */
+		r[k].kind = REPORT_LEFT_FLAGS;
+		r[k++].value = LEFT_EPERM;
 	}
+	if (cmd > 0)
+		k = sv_left_entry(r, k, cmd, LEFT_COMMAND);
+	for (ssize_t i = 0; i < n && named < SV_LEFT_MAX; i++)
+		if (d[i].pid != cmd) {
+			k = sv_left_entry(r, k, d[i].pid, 0);
+			named++;
+		}
 	/* one write, shorter than PIPE_BUF: the run reads it whole */
 	if (write(REPORT_FD, r, k * sizeof(r[0])) < 0)
 		return; /* the run is gone: nobody to tell */
@@ -897,14 +1047,17 @@ sv_kill(pid_t pid, int *done, int *status)
 {
 	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
 	if (sv_kill_rounds == SV_KILL_ROUNDS) {
-		sv_report_left();
+		sv_report_left(*done ? 0 : pid);
 		sv_end(*done ? *status : W_EXITCODE(0, SIGKILL));
 	}
 	sv_kill_rounds++;
 	/* without /proc, the group alone, and the supervisor with it, as
-	 * the supervisor cannot be left out of it */
-	if (sv_signal_descendants(SIGKILL, 0) == -1)
+	 * the supervisor cannot be left out of it: its last record first,
+	 * as the run would else take its end for a crash */
+	if (sv_signal_descendants(SIGKILL, 0, 0) == -1) {
+		(void)sv_tell(REPORT_STOPPED, SIGKILL);
 		kill(0, SIGKILL);
+	}
 	alarm(1);
 }
 
@@ -959,15 +1112,19 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 	close(0);
 	close(1);
 	close(2);
-	if (pid == -1)
+	if (pid == -1) {
+		(void)sv_tell(REPORT_STOPPED, 0); /* nothing started */
 		sv_end(sv_stopping ? W_EXITCODE(0, SIGTERM)
 		                   : W_EXITCODE(127, 0));
+	}
 	for (;;) {
 		sig = sigwaitinfo(&set, NULL);
 		if (sig == SIGCHLD)
 			sv_reap(pid, &done, &status);
 		else if (sig == SIGALRM)
 			sv_kill(pid, &done, &status);
+		else if (sig == SIGTTIN || sig == SIGTTOU)
+			sv_tty(sig);
 		else if (sig > 0)
 			sv_stop();
 	}
@@ -1093,6 +1250,15 @@ child_exited(pid_t pid)
 	       info.si_pid == pid;
 }
 
+/* A process a command's supervisor left running, as it said
+ * (REPORT_LEFT, REPORT_LEFT_FLAGS, REPORT_LEFT_NAME). */
+struct cmd_left {
+	pid_t pid;
+	int flags;                  /* LEFT_* */
+	char name[SV_NAME_MAX + 1]; /* its comm, as read (may be empty) */
+	size_t name_len;            /* bytes of it received */
+};
+
 /* What the report pipe of a command said, and how its wait ended. */
 struct cmd_outcome {
 	int exec_errno;       /* its exec failed */
@@ -1101,15 +1267,88 @@ struct cmd_outcome {
 	const char *prctl_op; /* ... as this prctl() failed */
 	int has_status;       /* status is the command's wait status */
 	int status;
-	int late;    /* it or what it left outlived the time limit */
-	int in_time; /* ... but it had ended by then (has_status) */
+	int late;     /* it or what it left outlived the time limit */
+	int in_time;  /* ... but it had ended by then (has_status) */
+	int tty_stop; /* it stopped on this signal (SIGTTIN, SIGTTOU) */
+	/* its supervisor's last record came (REPORT_STOPPED or
+	 * REPORT_LEFT_COUNT): else it was killed or crashed first */
+	int final;
+	int sv_killed; /* the run killed the supervisor (stop_late()) */
+	int sv_status; /* the supervisor's own wait status */
 	/* its supervisor ended with children left (REPORT_LEFT_COUNT):
-	 * how many (-1: not known), and the pids of the first */
+	 * how many but the command (-1: not known), the first of them, and
+	 * the command itself if it is left (pid 0: it is not) */
 	int left;
 	int left_n;
-	pid_t left_pid[SV_LEFT_MAX];
+	int left_flags; /* LEFT_NOPROC or LEFT_EPERM, with left_n -1 */
+	struct cmd_left left_proc[SV_LEFT_MAX];
 	size_t left_pids;
+	struct cmd_left cmd_left;
+	struct cmd_left *filling; /* the entry names go to */
+	pid_t next_pid;           /* a REPORT_LEFT before its flags */
 };
+
+/* Note a REPORT_LEFT_FLAGS record (flags) of o->next_pid in o: the
+ * command, or one more process left (SV_LEFT_MAX kept). */
+static void
+note_left(struct cmd_outcome *o, int flags)
+{
+	struct cmd_left *l = NULL;
+
+	if (o->next_pid == 0) /* flags of none: LEFT_NOPROC, LEFT_EPERM */
+		o->left_flags |= flags;
+	else if (flags & LEFT_COMMAND) {
+		l = &o->cmd_left;
+		if (o->left_n > 0)
+			o->left_n--; /* counted among its children */
+	} else if (o->left_pids < SV_LEFT_MAX)
+		l = &o->left_proc[o->left_pids++];
+	if (l != NULL) {
+		memset(l, 0, sizeof(*l));
+		l->pid = o->next_pid;
+		l->flags = flags;
+	}
+	o->filling = l;
+	o->next_pid = 0;
+}
+
+/* Note one report r in o. */
+static void
+note_report(struct cmd_outcome *o, const struct cmd_report *r)
+{
+	struct cmd_left *l = o->filling;
+
+	if (r->kind == REPORT_EXEC)
+		o->exec_errno = r->value;
+	else if (r->kind == REPORT_REPLACED)
+		o->replaced = 1;
+	else if (r->kind == REPORT_START)
+		o->start_errno = r->value;
+	else if (r->kind == REPORT_PDEATHSIG || r->kind == REPORT_SUBREAPER) {
+		o->start_errno = r->value;
+		o->prctl_op = r->kind == REPORT_PDEATHSIG
+		                  ? "PR_SET_PDEATHSIG"
+		                  : "PR_SET_CHILD_SUBREAPER";
+	} else if (r->kind == REPORT_STATUS) {
+		o->has_status = 1;
+		o->status = r->value;
+	} else if (r->kind == REPORT_TTY_STOP)
+		o->tty_stop = r->value;
+	else if (r->kind == REPORT_STOPPED)
+		o->final = 1;
+	else if (r->kind == REPORT_LEFT_COUNT) {
+		o->final = o->left = 1;
+		o->left_n = r->value;
+	} else if (r->kind == REPORT_LEFT)
+		o->next_pid = r->value;
+	else if (r->kind == REPORT_LEFT_FLAGS)
+		note_left(o, r->value);
+	else if (r->kind == REPORT_LEFT_NAME && l != NULL &&
+	         l->name_len + 4 <= SV_NAME_MAX) {
+		memcpy(l->name + l->name_len, &r->value, 4);
+		l->name_len += 4;
+	}
+}
 
 /* Add what the report pipe fd (non-blocking) holds to o. */
 static void
@@ -1120,27 +1359,7 @@ read_reports(int fd, struct cmd_outcome *o)
 
 	while ((n = read(fd, r, sizeof(r))) > 0 || (n == -1 && errno == EINTR))
 		for (size_t i = 0; n > 0 && i < (size_t)n / sizeof(r[0]); i++)
-			if (r[i].kind == REPORT_EXEC)
-				o->exec_errno = r[i].value;
-			else if (r[i].kind == REPORT_REPLACED)
-				o->replaced = 1;
-			else if (r[i].kind == REPORT_START)
-				o->start_errno = r[i].value;
-			else if (r[i].kind == REPORT_PDEATHSIG ||
-			         r[i].kind == REPORT_SUBREAPER) {
-				o->start_errno = r[i].value;
-				o->prctl_op = r[i].kind == REPORT_PDEATHSIG
-				                  ? "PR_SET_PDEATHSIG"
-				                  : "PR_SET_CHILD_SUBREAPER";
-			} else if (r[i].kind == REPORT_STATUS) {
-				o->has_status = 1;
-				o->status = r[i].value;
-			} else if (r[i].kind == REPORT_LEFT_COUNT) {
-				o->left = 1;
-				o->left_n = r[i].value;
-			} else if (r[i].kind == REPORT_LEFT &&
-			           o->left_pids < SV_LEFT_MAX)
-				o->left_pid[o->left_pids++] = r[i].value;
+			note_report(o, &r[i]);
 }
 
 /* A command as its run waits for it. */
@@ -1168,6 +1387,7 @@ stop_late(struct cmd_wait *w, struct cmd_outcome *o)
 	if (o->late) {
 		kill(-w->pid, SIGKILL);
 		kill(w->pid, SIGKILL);
+		o->sv_killed = 1;
 		return 1;
 	}
 	read_reports(w->repfd, o);
@@ -1181,7 +1401,11 @@ stop_late(struct cmd_wait *w, struct cmd_outcome *o)
 /*
  * Collect the output of w until its supervisor exits and the pipe is
  * closed; past the deadline, stop it (stop_late()). The supervisor leaves
- * running[] before it is reaped. Returns its wait status.
+ * running[] before it is reaped. One that ended without its last record
+ * (o->final: killed by the OOM killer or a kill -9, or crashed) may have
+ * left the command's group running: the group gets SIGKILL before the
+ * supervisor is reaped, as its zombie keeps the group's id from going to
+ * another. Returns its wait status.
  */
 static int
 wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
@@ -1199,6 +1423,9 @@ wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
 		poll(&pfd, eof ? 0 : 1, 100);
 	}
 	running_remove(w->slot);
+	read_reports(w->repfd, o);
+	if (!o->final)
+		kill(-w->pid, SIGKILL);
 	waitpid(w->pid, &status, 0);
 	if (!eof) /* at eof, or a background process holds the pipe */
 		drain_pipe(w->outfd, out);
@@ -1239,6 +1466,89 @@ status_words(struct buf *msg, int st)
 		buf_printf(msg, "exit status %d", WEXITSTATUS(st));
 }
 
+/* Append to msg l's pid and name ("pid N \"name\""), its bytes that are
+ * not printable ASCII, a quote or a backslash shown as '?': the name is
+ * the process's own choice. */
+static void
+left_name_words(struct buf *msg, const struct cmd_left *l)
+{
+	buf_printf(msg, "pid %ld", (long)l->pid);
+	if (l->name[0] == '\0')
+		return;
+	buf_puts(msg, " \"");
+	for (size_t i = 0; i < SV_NAME_MAX && l->name[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)l->name[i];
+
+		buf_append(msg,
+		           c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
+		               ? l->name + i
+		               : "?",
+		           1);
+	}
+	buf_puts(msg, "\"");
+}
+
+/* The cause a process left (flags, its LEFT_*) could not be stopped, as
+ * a LEFT_* bit: LEFT_EPERM (a signal refused), else LEFT_HIDDEN (/proc
+ * hides it), else 0 (an uninterruptible wait). */
+static int
+left_cause(int flags)
+{
+	return flags & LEFT_EPERM    ? LEFT_EPERM
+	       : flags & LEFT_HIDDEN ? LEFT_HIDDEN
+	                             : 0;
+}
+
+/* Append to msg, in parentheses, why processes left could not be
+ * stopped: flags, the left_cause() of each, or'd; plain: one of them
+ * had none, or which they are is not known. */
+static void
+left_causes(struct buf *msg, int flags, int plain)
+{
+	const char *sep = " (";
+
+	if (flags & LEFT_EPERM) {
+		buf_printf(msg,
+		           "%sa signal to it was refused (EPERM): another "
+		           "user's process, a set-user-ID program or sudo that "
+		           "the command ran, which a run as uid %ld may not "
+		           "signal, or a seccomp filter",
+		           sep, (long)getuid());
+		sep = "; ";
+	}
+	if (flags & LEFT_HIDDEN) {
+		buf_printf(
+		    msg,
+		    "%s/proc hides it (hidepid=, ProtectProc=invisible in "
+		    "a systemd unit: a process that is not dumpable, "
+		    "ssh-agent for one, is hidden from a run that is not "
+		    "root)",
+		    sep);
+		sep = "; ";
+	}
+	if (plain)
+		buf_printf(msg,
+		           "%sa process in an uninterruptible wait outlasts "
+		           "SIGKILL",
+		           sep);
+	buf_puts(msg, ")");
+}
+
+/* Append to msg that the command itself (o->cmd_left) outlived its
+ * SIGTERM and the SIGKILL rounds, and why that can be. */
+static void
+unended_words(struct buf *msg, const struct cmd_outcome *o)
+{
+	buf_printf(msg,
+	           "did not end within %d s of SIGTERM, nor within %d s of "
+	           "SIGKILL: left running (",
+	           PUBLISH_STOP_GRACE, SV_KILL_ROUNDS);
+	left_name_words(msg, &o->cmd_left);
+	buf_puts(msg, ")");
+	left_causes(msg, left_cause(o->cmd_left.flags),
+	            left_cause(o->cmd_left.flags) == 0);
+}
+
 /* Append to msg how a command that outlived its time limit (timeout
  * seconds), or left something running that did, ended (o), and
  * what to change: the command, or the configuration's timeout, which is
@@ -1261,6 +1571,9 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		           timeout);
 		status_words(msg, o->status);
 		buf_puts(msg, ")");
+	} else if (o->cmd_left.pid > 0) {
+		buf_printf(msg, "took longer than %u s, and ", timeout);
+		unended_words(msg, o);
 	} else
 		buf_printf(msg,
 		           "took longer than %u s, and did not end within %d s "
@@ -1278,39 +1591,107 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 		           CONF_TIMEOUT_MAX);
 }
 
+/* Append to msg that the command stopped as it used the terminal (o),
+ * how it ended then, and what to change: it cannot ask anything. */
+static void
+tty_words(struct buf *msg, const struct cmd_outcome *o)
+{
+	buf_printf(msg,
+	           "stopped (%s) as it, or a process it started, %s the "
+	           "terminal, which a publish-command may not use (a "
+	           "password or passphrase prompt?), then ",
+	           o->tty_stop == SIGTTIN ? "SIGTTIN" : "SIGTTOU",
+	           o->tty_stop == SIGTTIN ? "read" : "wrote to or set");
+	if (o->has_status) {
+		buf_puts(msg, "stopped with SIGTERM (");
+		status_words(msg, o->status);
+		buf_puts(msg, ")");
+	} else if (o->cmd_left.pid > 0)
+		unended_words(msg, o);
+	else
+		buf_printf(msg, "killed, not ended within %d s of SIGTERM",
+		           PUBLISH_STOP_GRACE);
+	buf_puts(msg, "; the command must not ask: give ssh a key without a "
+	              "passphrase, or an agent, and git a credential helper");
+}
+
 /* Append to msg what the supervisor of a command left running as it
  * ended (o), why that can be, and what to do. */
 static void
 left_words(struct buf *msg, const struct cmd_outcome *o)
 {
+	int flags = o->left_flags & LEFT_EPERM, plain = o->left_pids == 0;
+	int named = 0;
+
+	if (o->left_flags & LEFT_NOPROC) {
+		buf_puts(msg,
+		         "; processes it started left its process group, "
+		         "and could not be found (/proc is missing, or is "
+		         "another PID namespace's: mount the namespace's "
+		         "own /proc): they may still run; find them (ps -eo "
+		         "pid,sid,args) and kill them, and have the command "
+		         "wait for what it starts");
+		return;
+	}
 	if (o->left_n > 0)
 		buf_printf(msg, "; %d process%s it started", o->left_n,
 		           o->left_n == 1 ? "" : "es");
 	else
 		buf_puts(msg, "; processes it started");
-	for (size_t i = 0; i < o->left_pids; i++)
-		buf_printf(msg, "%s%ld", i == 0 ? " (pid " : " ",
-		           (long)o->left_pid[i]);
+	for (size_t i = 0; i < o->left_pids; i++) {
+		buf_puts(msg, i == 0 ? " (" : ", ");
+		left_name_words(msg, &o->left_proc[i]);
+		flags |= left_cause(o->left_proc[i].flags);
+		plain |= left_cause(o->left_proc[i].flags) == 0;
+		named |= o->left_proc[i].name[0] != '\0';
+	}
 	if (o->left_pids > 0)
-		buf_puts(msg, (int)o->left_pids < o->left_n ? " ...)" : ")");
+		buf_puts(msg, (int)o->left_pids < o->left_n ? ", ...)" : ")");
 	buf_printf(msg,
 	           ", and what they started, could not be stopped within %d "
-	           "s of SIGKILL: left running (where /proc is mounted with "
-	           "hidepid=, ProtectProc=invisible in a systemd unit, a "
-	           "process that is not dumpable, ssh-agent for one, is "
-	           "hidden from a run that is not root; a process in an "
-	           "uninterruptible wait outlasts SIGKILL); kill what is "
-	           "left, and have the command wait for what it starts",
+	           "s of SIGKILL: left running",
 	           SV_KILL_ROUNDS);
+	left_causes(msg, flags, plain);
+	buf_printf(msg,
+	           "; kill what is left%s, and have the command wait "
+	           "for what it starts",
+	           named ? " (if still running under that name)" : "");
+}
+
+/* Append to msg that the supervisor of a command (o, its process group
+ * pgid) ended before it could stop what the command left: how it ended,
+ * what the run did, and what to do. */
+static void
+lost_words(struct buf *msg, const struct cmd_outcome *o, pid_t pgid)
+{
+	if (o->sv_killed)
+		buf_puts(msg, "; its supervisor did not end in time: ");
+	else {
+		buf_puts(msg, o->has_status ? "; its supervisor ended ("
+		                            : "its supervisor ended (");
+		status_words(msg, o->sv_status);
+		buf_puts(msg, o->has_status
+		                  ? ") before it had stopped what the "
+		                    "command left running: "
+		                  : ") while the command ran: ");
+	}
+	buf_printf(msg,
+	           "the run killed %sthe command's process group (%ld); "
+	           "processes that left it may still run: find them (ps -eo "
+	           "pid,pgid,sid,args) and kill them",
+	           o->sv_killed ? "it and " : "", (long)pgid);
 }
 
 /* Put the outcome of a failed run into d: status is the wait status (the
- * command's own when it sent it), o what else is known of it. */
+ * command's own when it sent it), o what else is known of it, pgid its
+ * process group. */
 static void
 report_failure(const char *cmd, int status, const struct cmd_outcome *o,
-               unsigned timeout, const struct buf *out, struct diag *d)
+               unsigned timeout, pid_t pgid, const struct buf *out,
+               struct diag *d)
 {
 	struct buf msg;
+	int lost = !o->final;
 
 	buf_init(&msg, 4096); /* diag_error() cuts it to DIAG_MSG_MAX */
 	if (o->replaced)
@@ -1335,11 +1716,15 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 		           strerror(o->start_errno));
 	else {
 		buf_printf(&msg, "publish-command %s: ", cmd);
-		if (o->late)
+		if (o->tty_stop)
+			tty_words(&msg, o);
+		else if (o->late)
 			late_words(&msg, o, timeout);
-		else
+		else if (o->has_status || !lost)
 			status_words(&msg, status);
-		if (o->left)
+		if (lost)
+			lost_words(&msg, o, pgid);
+		else if (o->left && (o->left_n != 0 || o->left_pids > 0))
 			left_words(&msg, o);
 	}
 	summarize_output(out, &msg);
@@ -1739,17 +2124,19 @@ publish_run_command(const struct strlist *argv, const char *domain,
 	memset(&o, 0, sizeof(o));
 	buf_init(&output, PUBLISH_OUTPUT_MAX);
 	w.deadline = util_mono() + timeout;
-	status = wait_child(&w, &output, &o);
+	status = o.sv_status = wait_child(&w, &output, &o);
 	read_reports(w.repfd, &o);
 	/* the command's own: its supervisor may end otherwise (killed by
 	 * its last SIGKILL round, or from here: stop_late()) */
 	if (o.has_status)
 		status = o.status;
-	failed = o.late || o.left || status != 0 || o.exec_errno != 0 ||
-	         o.start_errno != 0 || o.replaced;
+	/* a supervisor that ended without its last record may have left
+	 * what the command started running (wait_child()) */
+	failed = o.late || o.left || o.tty_stop || !o.final || status != 0 ||
+	         o.exec_errno != 0 || o.start_errno != 0 || o.replaced;
 	if (failed)
 		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,
-		               timeout, &output, d);
+		               timeout, w.pid, &output, d);
 	close(w.outfd);
 	close(w.repfd);
 	cmd_line_free(&c);

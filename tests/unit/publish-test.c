@@ -2308,6 +2308,37 @@ test_threads(void)
 
 /* ------------------------------------------------ killed runs' leftovers */
 
+/* A supervisor killed (the OOM killer, a kill -9; here by the command
+ * itself) fails the command, saying the supervisor ended, not that the
+ * command was killed by signal 9 (before: "killed by signal 9"); the run
+ * kills the command's group at once (the sleep does not last its 10 s). */
+static void
+test_command_supervisor_killed(void)
+{
+	struct strlist argv = {0};
+	struct diag d;
+	double start = util_mono();
+
+	strlist_add(&argv, "sh");
+	strlist_add(&argv, "-c");
+	strlist_add(&argv, "kill -9 $PPID; sleep 10");
+	diag_init(&d);
+	ok(publish_run_command(&argv, "example.com", "f", 30, &d) == -1,
+	   "supervisor killed: the command fails");
+	like(d.error,
+	     "publish-command sh: its supervisor ended (killed by signal 9 "
+	     "(Killed)) while the command ran: the run killed the command's "
+	     "process group (",
+	     "supervisor killed: said so, not that the command was killed");
+	like(d.error,
+	     "); processes that left it may still run: find them (ps -eo "
+	     "pid,pgid,sid,args) and kill them",
+	     "supervisor killed: ... with what may be left and how to find it");
+	ok(util_mono() - start < 5,
+	   "supervisor killed: the command's group is killed at once");
+	strlist_free(&argv);
+}
+
 /* Make the empty file path, two hours old if old; returns 0 or -1. */
 static int
 make_file(const char *path, int old)
@@ -2741,6 +2772,7 @@ main(void)
 	test_links();
 	test_mkdir_swap();
 	test_command();
+	test_command_supervisor_killed();
 	test_big_group();
 	test_program_trust();
 	test_program_swapped();
