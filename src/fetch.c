@@ -568,17 +568,6 @@ host_too_long(const char *host, char *why, size_t size)
 	return 1;
 }
 
-/* Whether host, a URL's as libcurl reads it, holds a control character
- * (libcurl decodes "%7F" in a host): no name to look up. */
-static int
-host_has_control(const char *host)
-{
-	for (; *host != '\0'; host++)
-		if ((unsigned char)*host < 0x20 || *host == 0x7f)
-			return 1;
-	return 0;
-}
-
 int
 fetch_url_host_check(const char *url, struct diag *d)
 {
@@ -590,7 +579,7 @@ fetch_url_host_check(const char *url, struct diag *d)
 	 * character, is refused when it is fetched */
 	if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-	    !host_has_control(host) && host_too_long(host, why, sizeof(why))) {
+	    !str_has_control(host) && host_too_long(host, why, sizeof(why))) {
 		diag_error(d, "%s", why);
 		rc = -1;
 	}
@@ -618,8 +607,9 @@ xfer_parse_url(struct xfer *x, const char *url)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    host_has_control(host)) {
-		/* libcurl refuses a URL with a control character in it */
+	    str_has_control(host)) {
+		/* libcurl refuses a URL with a control character in it,
+		 * but decodes "%7F" in a host: no name to look up */
 		result_error(
 		    &x->job->result, "not a valid URL: %s",
 		    str_printable_utf8(url, strlen(url), shown, sizeof(shown)));

@@ -417,12 +417,11 @@ path_shown(const char *path, char q, char *buf, size_t size)
 	return buf;
 }
 
-/* Whether path holds a control byte (below 0x20, or 0x7f). */
-static int
-path_has_control(const char *path)
+int
+str_has_control(const char *s)
 {
-	for (; *path != '\0'; path++)
-		if ((unsigned char)*path < 0x20 || *path == 0x7f)
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			return 1;
 	return 0;
 }
@@ -444,7 +443,7 @@ path_shell(const char *path, char *buf, size_t size)
 	 * '?' or a space (log_clean()): another path. $'\n' would survive
 	 * that, but dash before 0.5.12 (the sh of Debian 11) has no $'':
 	 * it reads $ and then a quoted string, another path again. */
-	if (path_has_control(path))
+	if (str_has_control(path))
 		return PATH_CONTROL;
 	if (o + 3 > size)
 		return PATH_TOO_LONG;

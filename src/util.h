@@ -64,6 +64,10 @@ int parse_uint(const char *s, unsigned long long max, unsigned long long *out);
  * src did not fit (dst then holds a truncated copy), else 0. */
 int str_copy(char *dst, size_t dstsize, const char *src);
 
+/* Whether s holds a control byte (below 0x20, or 0x7f): a path or a
+ * host that cannot be printed as it is, nor looked up. */
+int str_has_control(const char *s);
+
 /* FNV-1a (64 bits) of the len bytes at data, for hash tables. */
 size_t hash_bytes(const void *data, size_t len);
 /* The same, all 64 bits on every platform: for names that must not
