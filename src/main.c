@@ -82,8 +82,8 @@ static const char help_text[] =
     "  -V, --version       the version\n"
     "\n"
     "Exit status: 0 all in sync / valid / passed; 1 a domain or file failed,\n"
-    "or output was lost; 2 usage or configuration error. See "
-    "mta-sts-sync(8).\n";
+    "output was lost, or another run held the lock (nothing done); 2 usage\n"
+    "or configuration error. See mta-sts-sync(8).\n";
 
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, 'c'},
