@@ -394,19 +394,23 @@ get_value(struct parser *p, struct lex *lx, const char *name, char **out)
 }
 
 /* What setting name with value v is, for a missing ';' after it, into
- * buf: "'name value'", or where the value is not to be quoted (or is
- * long) "the value of 'name'". */
+ * buf: "'name value'", v in double quotes when quoted (a string, as the
+ * configuration wrote it: a blank in it is then no separator), or where
+ * the value is not to be quoted (or is long, or holds a quote or a
+ * backslash, which the file escapes) "the value of 'name'". */
 static const char *
 setting_shown(const struct parser *p, const char *name, const char *v,
-              char *buf, size_t size)
+              int quoted, char *buf, size_t size)
 {
+	const char *q = quoted ? "\"" : "";
 	char pr[80];
 
-	if (value_hidden(p, v) || strlen(v) > 60)
+	if (value_hidden(p, v) || strlen(v) > 60 ||
+	    (quoted && strpbrk(v, "\"\\") != NULL))
 		snprintf(buf, size, "the value of '%s'", name);
 	else
-		snprintf(buf, size, "'%s %s'", name,
-		         str_printable(v, strlen(v), pr, sizeof(pr)));
+		snprintf(buf, size, "'%s %s%s%s'", name, q,
+		         str_printable(v, strlen(v), pr, sizeof(pr)), q);
 	return buf;
 }
 
@@ -419,8 +423,8 @@ get_value_semi(struct parser *p, struct lex *lx, const char *name, char **out)
 	if (get_value(p, lx, name, out) == -1)
 		return -1;
 	if (expect_semi(p, lx,
-	                setting_shown(p, name, *out, what, sizeof(what))) ==
-	    -1) {
+	                setting_shown(p, name, *out, lx->type == TOK_STRING,
+	                              what, sizeof(what))) == -1) {
 		free(*out);
 		*out = NULL;
 		return -1;
@@ -436,18 +440,19 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 {
 	unsigned line;
 	char *v = NULL, sh[128];
-	int bad;
+	int bad, quoted;
 
 	if (get_value(p, lx, name, &v) == -1)
 		return -1;
 	line = lx->tok_line;
+	quoted = lx->type == TOK_STRING;
 	bad = parse_uint(v, max, out) == -1 || *out < min;
 	if (bad)
 		perr(p, lx->file, line,
 		     "%s: expected a number from %llu to %llu, found %s", name,
 		     min, max, shown(p, v, '\'', 64, sh, sizeof(sh)));
 	if (!bad)
-		setting_shown(p, name, v, sh, sizeof(sh));
+		setting_shown(p, name, v, quoted, sh, sizeof(sh));
 	free(v);
 	if (bad)
 		return -1;

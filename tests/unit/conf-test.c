@@ -1839,7 +1839,7 @@ test_comments(void)
 	fails_with("options { upstream \"https://a.example/p\" "
 	           "\"https://b.example/p\"; };\n",
 	           "test.conf:1: missing ';' after 'upstream "
-	           "https://a.example/p' (found \"https://b.example/p\")",
+	           "\"https://a.example/p\"' (found \"https://b.example/p\")",
 	           "a URL out of place is quoted");
 	fails_with("options { policy-file \"/srv/%d.txt\" \"/var/%d\"; };\n",
 	           "found \"/var/%d\"", "a path out of place is quoted");
@@ -2176,8 +2176,13 @@ test_missing_semi(void)
 	fails_with("options {\n\tupstream \"https://a.example/p\"\n\n"
 	           "\ttls-rpt \"mailto:a@example.com\";\n};\n",
 	           "test.conf:2: missing ';' after 'upstream "
-	           "https://a.example/p' (found 'tls-rpt')",
+	           "\"https://a.example/p\"' (found 'tls-rpt')",
 	           "missing ';': a string value, a blank line between");
+	fails_with("options {\n\tpolicy-file \"/srv/my dir/%d.txt\"\n"
+	           "\ttimeout 5;\n};\n",
+	           "test.conf:2: missing ';' after 'policy-file \"/srv/my "
+	           "dir/%d.txt\"' (found 'timeout')",
+	           "missing ';': a string value is quoted as it is written");
 	fails_with(KEY_STMT DOMAIN_OK
 	           "\tpublish-command \"/bin/true\"\n\t\t\"%d\"\n};\n",
 	           "test.conf:7: missing ';' after the arguments of "
@@ -5648,7 +5653,7 @@ test_secret_out_of_place(void)
 	     "is no setting name (not shown: it may be a secret)",
 	     0, NULL},
 	    {NULL, "options { key \"mtasts\" %s; };\n",
-	     "test.conf:1: missing ';' after 'key mtasts' (found a word not "
+	     "test.conf:1: missing ';' after 'key \"mtasts\"' (found a word not "
 	     "shown (it may be a TSIG secret))",
 	     0, NULL},
 	    {NULL, "options { key mtasts \"%s\"; };\n",
