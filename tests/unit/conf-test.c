@@ -2154,6 +2154,27 @@ test_did_you_mean(void)
 	           "unknown setting 'cafile' in domain \"example.com\"; did "
 	           "you mean 'ca-file'?",
 	           "did you mean: in a domain");
+	fails_with("key \"k\" {\n\talgorithm hmac-sha256;\n\tsecrte "
+	           "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\";\n};\n",
+	           "test.conf:3: unknown setting 'secrte' in key \"k\"; did "
+	           "you mean 'secret'?",
+	           "did you mean: in a key block");
+	fails_with("domian \"example.com\" { };\n",
+	           "test.conf:1: unknown statement 'domian' (expected include, "
+	           "key, options or domain); did you mean 'domain'?",
+	           "did you mean: a top-level statement");
+	fails_hiding("options {\n\tsecret "
+	             "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\";\n};\n",
+	             "test.conf:2: 'secret' belongs in a key statement (key "
+	             "\"name\" { algorithm ...; secret \"...\"; };), or in a "
+	             "key file named with key-file, not in options",
+	             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+	             "a secret in options: where it belongs, not shown");
+	fails_with(KEY_STMT DOMAIN_OK "\talgorithm hmac-sha256;\n};\n",
+	           "'algorithm' belongs in a key statement (key \"name\" { "
+	           "algorithm ...; secret \"...\"; };), or in a key file named "
+	           "with key-file, not in domain \"example.com\"",
+	           "an algorithm in a domain: where it belongs");
 	c = load_text("options {\n\tbogus yes;\n\ttl 5;\n};\n", &d);
 	ok(c == NULL && strstr(d.error, "did you mean") == NULL,
 	   "did you mean: none for a word far from every setting");
@@ -5653,7 +5674,8 @@ test_secret_out_of_place(void)
 	     "is no setting name (not shown: it may be a secret)",
 	     0, NULL},
 	    {NULL, "options { key \"mtasts\" %s; };\n",
-	     "test.conf:1: missing ';' after 'key \"mtasts\"' (found a word not "
+	     "test.conf:1: missing ';' after 'key \"mtasts\"' (found a word "
+	     "not "
 	     "shown (it may be a TSIG secret))",
 	     0, NULL},
 	    {NULL, "options { key mtasts \"%s\"; };\n",
