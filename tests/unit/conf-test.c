@@ -36,6 +36,7 @@
 #include "dirwalk.h"
 #include "open-stub.h"
 #include "setacl.h"
+#include "mountinfo.h"
 #include "tap.h"
 #include "tsig.h"
 #include "util.h"
@@ -4430,6 +4431,9 @@ write_fuse_mountinfo(const char *type, long uid)
 	         major(st.st_dev) + 1, minor(st.st_dev), major(st.st_dev),
 	         minor(st.st_dev), type, opts);
 	write_file("mountinfo", text, 0644);
+	/* a file changed is no mount table changed: the kernel tells no
+	 * change of it, so what the lookups keep is dropped by hand */
+	mountinfo_forget();
 }
 
 /* dir_open_walked() of tmpdir/ln, a link of root's in tmpdir, to
@@ -4526,17 +4530,20 @@ test_acl_fuse_mount(void)
 
 	/* what made it cannot be told: refused, saying why */
 	fake_mountinfo_errno = EACCES;
+	mountinfo_forget();
 	model_refused("fuse.conf", NULL, "/fuse.conf",
 	              "it is on a FUSE mount whose maker cannot be told "
 	              "(/proc/self/mountinfo: Permission denied)",
 	              "a FUSE mount, mountinfo unreadable");
 	fake_mountinfo_errno = ENOENT;
+	mountinfo_forget();
 	model_refused("fuse.conf", NULL, "/fuse.conf",
 	              "whose maker cannot be told (/proc/self/mountinfo cannot "
 	              "be read, or has no line for it: is /proc mounted?)",
 	              "a FUSE mount, no mountinfo");
 	fake_mountinfo_errno = 0;
 	write_file("mountinfo", "29 1 0:1 / / rw - ext4 /dev/sda1 rw\n", 0644);
+	mountinfo_forget();
 	model_refused("fuse.conf", NULL, "/fuse.conf", "or has no line for it",
 	              "a FUSE mount without its line in mountinfo");
 	write_fuse_mountinfo("fuse.sshfs", -1);
@@ -4576,6 +4583,7 @@ test_acl_fuse_mount(void)
 	                 "a policy-file's link on an SMB mount");
 	fake_smb = 0;
 	fake_mountinfo = NULL;
+	mountinfo_forget();
 	unlink(tpath("ln"));
 	unlink(tpath("mountinfo"));
 	unlink(tpath("fuse.conf"));
