@@ -356,7 +356,10 @@ acl_other_read(int fd, const char *path, const struct stat *st, unsigned perm,
 /* Whether the FUSE mount (its facts mf, as mountinfo_lookup() found
  * them: rc) is one whose owners and modes may be trusted: root or the
  * running user made it, or it is a virtiofs mount, which shows no maker
- * and which only root may make. */
+ * and which only root may make. user_id is as the mount's user
+ * namespace sees it (mountinfo.h): a mount that a user namespace's root
+ * made reads 0, but is seen only from its own mount namespace
+ * (mta-sts-sync.conf(5) warns against running there). */
 static int
 fuse_mount_trusted(int rc, const struct mount_facts *mf)
 {

@@ -394,19 +394,23 @@ get_value(struct parser *p, struct lex *lx, const char *name, char **out)
 }
 
 /* What setting name with value v is, for a missing ';' after it, into
- * buf: "'name value'", or where the value is not to be quoted (or is
- * long) "the value of 'name'". */
+ * buf: "'name value'", v in double quotes when quoted (a string, as the
+ * configuration wrote it: a blank in it is then no separator), or where
+ * the value is not to be quoted (or is long, or holds a quote or a
+ * backslash, which the file escapes) "the value of 'name'". */
 static const char *
 setting_shown(const struct parser *p, const char *name, const char *v,
-              char *buf, size_t size)
+              int quoted, char *buf, size_t size)
 {
+	const char *q = quoted ? "\"" : "";
 	char pr[80];
 
-	if (value_hidden(p, v) || strlen(v) > 60)
+	if (value_hidden(p, v) || strlen(v) > 60 ||
+	    (quoted && strpbrk(v, "\"\\") != NULL))
 		snprintf(buf, size, "the value of '%s'", name);
 	else
-		snprintf(buf, size, "'%s %s'", name,
-		         str_printable(v, strlen(v), pr, sizeof(pr)));
+		snprintf(buf, size, "'%s %s%s%s'", name, q,
+		         str_printable(v, strlen(v), pr, sizeof(pr)), q);
 	return buf;
 }
 
@@ -419,8 +423,8 @@ get_value_semi(struct parser *p, struct lex *lx, const char *name, char **out)
 	if (get_value(p, lx, name, out) == -1)
 		return -1;
 	if (expect_semi(p, lx,
-	                setting_shown(p, name, *out, what, sizeof(what))) ==
-	    -1) {
+	                setting_shown(p, name, *out, lx->type == TOK_STRING,
+	                              what, sizeof(what))) == -1) {
 		free(*out);
 		*out = NULL;
 		return -1;
@@ -436,18 +440,19 @@ get_number(struct parser *p, struct lex *lx, const char *name,
 {
 	unsigned line;
 	char *v = NULL, sh[128];
-	int bad;
+	int bad, quoted;
 
 	if (get_value(p, lx, name, &v) == -1)
 		return -1;
 	line = lx->tok_line;
+	quoted = lx->type == TOK_STRING;
 	bad = parse_uint(v, max, out) == -1 || *out < min;
 	if (bad)
 		perr(p, lx->file, line,
 		     "%s: expected a number from %llu to %llu, found %s", name,
 		     min, max, shown(p, v, '\'', 64, sh, sizeof(sh)));
 	if (!bad)
-		setting_shown(p, name, v, sh, sizeof(sh));
+		setting_shown(p, name, v, quoted, sh, sizeof(sh));
 	free(v);
 	if (bad)
 		return -1;
@@ -1750,54 +1755,16 @@ key_file_words(struct parser *p, const struct lex *lx)
 	                     what, file);
 }
 
-/* The edit distance (insertions, deletions, substitutions) of a and b,
- * counted up to 3: a setting name is short, and only 2 or less counts
- * (nearest_setting()). */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), row[40], i, j;
-
-	if (lb >= sizeof(row) / sizeof(row[0]) ||
-	    (la > lb ? la - lb : lb - la) > 2)
-		return 3;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t diag = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t up = row[j],
-			       best = diag + (a[i - 1] != b[j - 1]);
-
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb] < 3 ? row[lb] : 3;
-}
-
-/* The setting name nearest to word, for a "did you mean": one at an
- * edit distance of 2 or less, and less than half the word's length (so
- * "tl" does not become "ttl"), or NULL. */
+/* The setting name nearest to word, for a "did you mean"
+ * (text_nearest()), or NULL. */
 static const char *
 nearest_setting(const char *word)
 {
-	const char *best = NULL;
-	size_t d, bd = 3;
+	const char *names[S_COUNT];
 
 	for (size_t i = 0; i < S_COUNT; i++)
-		if ((d = edit_distance(word, settings[i].name)) < bd &&
-		    2 * d < strlen(word)) {
-			bd = d;
-			best = settings[i].name;
-		}
-	return best;
+		names[i] = settings[i].name;
+	return text_nearest(word, names, S_COUNT);
 }
 
 /* Parse one setting of an options or domain block; its name is read. */
@@ -1817,6 +1784,14 @@ parse_setting(struct parser *p, struct lex *lx, struct block *b)
 		            "expected a setting in %s, found a word that is "
 		            "no setting name (not shown: it may be a secret)",
 		            b->where);
+	/* the key's own words: its value is not read, so never shown */
+	if (s == NULL && (strcmp(lx->text, "secret") == 0 ||
+	                  strcmp(lx->text, "algorithm") == 0))
+		return perr(p, lx->file, lx->tok_line,
+		            "'%s' belongs in a key statement (key \"name\" { "
+		            "algorithm ...; secret \"...\"; };), or in a key "
+		            "file named with key-file, not in %s",
+		            lx->text, b->where);
 	if (s == NULL && nearest_setting(lx->text) != NULL)
 		return perr(p, lx->file, lx->tok_line,
 		            "unknown setting '%s' in %s; did you mean '%s'?",
@@ -2278,6 +2253,10 @@ parse_include(struct parser *p, struct lex *lx, struct block *b)
 static int
 parse_top(struct parser *p, struct lex *lx)
 {
+	static const char *const stmts[] = {"include", "key", "options",
+	                                    "domain"};
+	const char *near;
+
 	if (strcmp(lx->text, "key") == 0)
 		return parse_key_stmt(p, lx);
 	if (strcmp(lx->text, "options") == 0)
@@ -2296,10 +2275,12 @@ parse_top(struct parser *p, struct lex *lx)
 		            "expected a statement (include, key, options or "
 		            "domain), found a word that is no statement name "
 		            "(not shown: it may be a secret)");
+	near = text_nearest(lx->text, stmts, sizeof(stmts) / sizeof(*stmts));
 	return perr(p, lx->file, lx->tok_line,
 	            "unknown statement '%s' (expected include, key, "
-	            "options or domain)",
-	            lx->text);
+	            "options or domain)%s%s%s",
+	            lx->text, near != NULL ? "; did you mean '" : "",
+	            near != NULL ? near : "", near != NULL ? "'?" : "");
 }
 
 /*

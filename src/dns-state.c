@@ -118,8 +118,10 @@ dns_batch_send(const struct dns_target *t, struct batch *b)
 	b->sent_at = util_mono();
 	for (i = 0; i < b->n; i++) {
 		buf_init(&q[i], DNS_MSG_MAX);
-		/* an SOA may come in the authority section */
-		if (b->q[i].type != LDNS_RR_TYPE_SOA)
+		/* an SOA may come in the authority section; so does the
+		 * proof that a CNAME's target has no MX (read_mx_chain()) */
+		if (b->q[i].type != LDNS_RR_TYPE_SOA &&
+		    b->q[i].type != LDNS_RR_TYPE_MX)
 			answer_only |= 1u << i;
 	}
 	for (i = 0; i < b->n; i++) {
@@ -411,6 +413,67 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	ldns_rdf_deep_free(qn);
 }
 
+/* Whether the answer ans proves that name has no records of the type
+ * asked: NOERROR, and an SOA in the authority section at name or an
+ * ancestor of it (a NODATA answer of the zone holding it). An answer
+ * that only gives a CNAME to a name outside the primary's zones has
+ * none. */
+static int
+nodata_at(const ldns_pkt *ans, const char *name)
+{
+	const ldns_rr_list *au = ldns_pkt_authority(ans);
+	int found = 0;
+
+	if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
+		return 0;
+	for (size_t i = 0; !found && i < ldns_rr_list_rr_count(au); i++) {
+		const ldns_rr *rr = ldns_rr_list_rr(au, i);
+		char *owner;
+
+		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_SOA)
+			continue;
+		owner = dns_rdf_name(ldns_rr_owner(rr));
+		found =
+		    name_under(name, strcmp(owner, ".") == 0 ? "" : owner, 0);
+		free(owner);
+	}
+	return found;
+}
+
+/*
+ * Take the MX of domain from its MX answer ans into st, as senders take
+ * them (RFC 5321 section 5.1: a CNAME's target is processed as if it
+ * were the initial name): follow domain's CNAME chain within the answer
+ * (a server answering for the target's zone too adds its records), at
+ * most DNS_CNAME_CHAIN_MAX links, which also ends a loop, and read the
+ * MX at its end (st->mx_owner). An end with no MX that the answer does
+ * not prove empty is not guessed at: st->mx_unread names it.
+ */
+static void
+read_mx_chain(const ldns_pkt *ans, const char *domain, struct dns_state *st)
+{
+	char *owner = xstrdup(domain), *next;
+	size_t links = 0;
+
+	while ((next = read_cname(ans, owner)) != NULL) {
+		if (++links > DNS_CNAME_CHAIN_MAX) {
+			free(next);
+			st->mx_unread = owner;
+			return;
+		}
+		free(owner);
+		owner = next;
+	}
+	read_mx(ans, owner, &st->mx);
+	if (links == 0) {
+		free(owner);
+		return;
+	}
+	st->mx_owner = owner;
+	if (st->mx.n == 0 && !nodata_at(ans, owner))
+		st->mx_unread = xstrdup(owner);
+}
+
 /* Add the queries of type at the two names of domain that names
  * (DNS_NAME_*) holds to b: _mta-sts.<domain>, then _smtp._tls.<domain>. */
 static void
@@ -649,8 +712,8 @@ dns_state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	    (nxdomain(b->ans[first]) && st->sts_cname == NULL) ||
 	    (rpt && nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
 	if (with_mx) {
-		read_mx(b->ans[first + 2], domain, &st->mx);
 		st->domain_cname = read_cname(b->ans[first + 2], domain);
+		read_mx_chain(b->ans[first + 2], domain, st);
 		st->mx_read = 1;
 	}
 	return 0;
@@ -753,6 +816,8 @@ dns_state_free(struct dns_state *st)
 	free(st->sts_wildcard_cname);
 	free(st->tlsrpt_wildcard_cname);
 	free(st->domain_cname);
+	free(st->mx_owner);
+	free(st->mx_unread);
 	free(st->sts_zone);
 	free(st->tlsrpt_zone);
 	free(st->sts_soa_zone);

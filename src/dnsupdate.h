@@ -33,6 +33,8 @@ union dns_addr {
 };
 
 #define DNS_ADDR_MAX 8 /* addresses tried per primary */
+/* CNAME links followed in an MX answer: more is taken as a loop */
+#define DNS_CNAME_CHAIN_MAX 8
 
 /*
  * Where a zone is updated: the zone apex and its primary's addresses.
@@ -110,8 +112,11 @@ struct dns_state {
 	char *sts_cname;          /* _mta-sts.<domain> is a CNAME to this */
 	struct dns_txtset sts;    /* TXT at _mta-sts.<domain> (all records) */
 	struct dns_txtset tlsrpt; /* TXT at _smtp._tls.<domain> */
-	struct strlist mx;        /* MX targets of <domain>, no trailing dot */
-	char *tlsrpt_cname;       /* _smtp._tls.<domain> is a CNAME to this */
+	/* MX targets of <domain>, no trailing dot; when <domain> is a
+	 * CNAME, those of the end of its chain (mx_owner), as senders take
+	 * them (RFC 5321 section 5.1) */
+	struct strlist mx;
+	char *tlsrpt_cname; /* _smtp._tls.<domain> is a CNAME to this */
 	/* <domain> itself is a CNAME to this (its own or a wildcard's), as
 	 * the MX query tells (NULL in a state read without it) */
 	char *domain_cname;
@@ -130,6 +135,14 @@ struct dns_state {
 	/* set by dns_state_read(): <domain>'s MX was asked (a state read
 	 * again after a conflict has none: it was needed to plan only) */
 	int mx_read;
+	/* with mx_read: the end of <domain>'s CNAME chain in the MX answer
+	 * (NULL: <domain> is no CNAME); mx_unread: the name at which the
+	 * answer leaves the chain, when it holds neither that name's MX
+	 * records nor the proof that it has none (a target outside the
+	 * primary's zones, a chain over DNS_CNAME_CHAIN_MAX links, a loop):
+	 * then mx tells nothing, and the MX is not judged */
+	char *mx_owner;
+	char *mx_unread;
 	/* set by dns_state_zones(): the zone that holds _mta-sts.<domain>
 	 * (_smtp._tls.<domain>) as the primary's answer to its SOA query
 	 * tells, NULL when it does not: either name may be a zone of its

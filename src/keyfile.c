@@ -598,7 +598,9 @@ static int
 key_setting_error(const struct lex *lx, const struct keyspec *ks,
                   struct diag *d)
 {
+	static const char *const words[] = {"algorithm", "secret"};
 	char kl[KEY_LABEL_MAX];
+	const char *near;
 
 	tsig_key_label(ks->name, kl, sizeof(kl));
 	if (strcmp(lx->text, "algorithm") == 0 ||
@@ -607,9 +609,14 @@ key_setting_error(const struct lex *lx, const struct keyspec *ks,
 		                 "duplicate setting '%s' in %s", lx->text, kl);
 	/* a word the lexer cut at a "//" may be the start of a secret */
 	if (!lx->cut && setting_shaped(lx->text) &&
-	    !key_secret_shaped(lx->text))
+	    !key_secret_shaped(lx->text)) {
+		near = text_nearest(lx->text, words, 2);
 		return key_error(d, lx->file, lx->tok_line,
-		                 "unknown setting '%s' in %s", lx->text, kl);
+		                 "unknown setting '%s' in %s%s%s%s", lx->text,
+		                 kl, near != NULL ? "; did you mean '" : "",
+		                 near != NULL ? near : "",
+		                 near != NULL ? "'?" : "");
+	}
 	return key_error(d, lx->file, lx->tok_line,
 	                 "expected algorithm or secret in %s, found a word "
 	                 "that is no setting name (not shown: it may be the "

@@ -169,6 +169,9 @@ log_alert(const char *domain, const char *msg)
 	char m[2048];
 
 	str_copy(m, sizeof(m), msg);
+	/* marked as log_emit() marks a message over its bound */
+	if (strlen(msg) >= sizeof(m))
+		text_mark_cut(m, sizeof(m), 0);
 	log_put(stderr, LOG_WARNING, "warning: ", domain, m);
 }
 

@@ -23,7 +23,8 @@ void log_error(const char *domain, const char *fmt, ...)
 void log_warning(const char *domain, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The warning msg, printed even with -q: one about what senders do now,
- * which an operator who asked for errors only must still see (sync.c). */
+ * which an operator who asked for errors only must still see (sync.c);
+ * over the bound of a message, cut with TEXT_CUT_MARK as they are. */
 void log_alert(const char *domain, const char *msg);
 /*
  * A warning that alone is not worth a message from a run that has nothing

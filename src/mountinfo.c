@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -283,8 +285,9 @@ scan_fd(int fd, struct scan *s, unsigned major, unsigned minor,
 	return 0;
 }
 
-int
-mountinfo_lookup(dev_t dev, struct mount_facts *mf)
+/* mountinfo_lookup() without the cache: one read of the file. */
+static int
+lookup_read(dev_t dev, struct mount_facts *mf)
 {
 	struct scan s = {NULL, 0, 0, 0};
 	int fd, rc, err;
@@ -300,4 +303,85 @@ mountinfo_lookup(dev_t dev, struct mount_facts *mf)
 	close(fd);
 	errno = err;
 	return rc;
+}
+
+/*
+ * The devices found for the run, so that a tree of files on one FUSE
+ * mount costs one read of mountinfo, not one a file (on a container
+ * host it may be megabytes). An anonymous device number is used again
+ * once its mount is gone, so an entry holds only while the mount table
+ * has not changed since it was read: the kernel marks an open
+ * mountinfo (watch, opened before the reads it stands for) readable
+ * with POLLPRI when it does (proc(5)), and that empties the cache. A
+ * device not found is not kept: it is read again.
+ */
+static struct {
+	pthread_mutex_t lock;
+	int watch; /* -1: none open yet */
+	size_t n, next;
+	dev_t dev[MOUNTINFO_CACHE_MAX];
+	struct mount_facts mf[MOUNTINFO_CACHE_MAX];
+} cache = {PTHREAD_MUTEX_INITIALIZER, -1, 0, 0, {0}, {{{0}, {0}, 0, 0}}};
+
+/* Whether the mount table changed since the watch last said (which it
+ * says once). */
+static int
+mounts_changed(int watch)
+{
+	struct pollfd p = {watch, POLLPRI, 0};
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLPRI | POLLERR)) != 0;
+}
+
+/* The cached facts of dev into mf; 1 when held, else 0. Under the
+ * lock. */
+static int
+cache_get(dev_t dev, struct mount_facts *mf)
+{
+	if (cache.watch == -1)
+		cache.watch =
+		    open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+	else if (mounts_changed(cache.watch))
+		cache.n = 0;
+	for (size_t i = 0; i < cache.n; i++)
+		if (cache.dev[i] == dev) {
+			*mf = cache.mf[i];
+			return 1;
+		}
+	return 0;
+}
+
+int
+mountinfo_lookup(dev_t dev, struct mount_facts *mf)
+{
+	int rc, err;
+
+	pthread_mutex_lock(&cache.lock);
+	if (cache_get(dev, mf)) {
+		pthread_mutex_unlock(&cache.lock);
+		return 1;
+	}
+	rc = lookup_read(dev, mf);
+	err = errno;
+	if (rc == 1 && cache.watch != -1) {
+		cache.dev[cache.next] = dev;
+		cache.mf[cache.next] = *mf;
+		cache.next = (cache.next + 1) % MOUNTINFO_CACHE_MAX;
+		if (cache.n < MOUNTINFO_CACHE_MAX)
+			cache.n++;
+	}
+	pthread_mutex_unlock(&cache.lock);
+	errno = err;
+	return rc;
+}
+
+void
+mountinfo_forget(void)
+{
+	pthread_mutex_lock(&cache.lock);
+	if (cache.watch != -1)
+		close(cache.watch);
+	cache.watch = -1;
+	cache.n = cache.next = 0;
+	pthread_mutex_unlock(&cache.lock);
 }

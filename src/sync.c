@@ -1456,6 +1456,14 @@ host_cmp(const void *a, const void *b)
 	return ascii_casecmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The name whose MX senders use for r's domain: the end of its CNAME
+ * chain, or the domain itself. */
+static const char *
+mx_host(const struct domain_run *r)
+{
+	return r->state.mx_owner != NULL ? r->state.mx_owner : r->dc->name;
+}
+
 /*
  * Append the mail hosts of r's domain that no mx pattern of its new
  * policy matches to missing: its MX hosts, or with none the domain itself
@@ -1470,8 +1478,8 @@ mx_uncovered(const struct domain_run *r, struct buf *missing)
 	const char **v = xcalloc(mx->n ? mx->n : 1, sizeof(*v));
 	size_t n = 0, k = 0;
 
-	if (mx->n == 0 && !policy_covers(r->policy, r->dc->name)) {
-		buf_puts(missing, r->dc->name);
+	if (mx->n == 0 && !policy_covers(r->policy, mx_host(r))) {
+		buf_puts(missing, mx_host(r));
 		k = 1;
 	}
 	for (size_t i = 0; i < mx->n; i++)
@@ -1510,7 +1518,14 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n,
 	int rc = 0;
 
 	buf_init(&what, 8192);
-	if (r->state.mx.n == 0)
+	if (r->state.mx.n == 0 && r->state.mx_owner != NULL)
+		buf_printf(&what,
+		           "%s is a CNAME to %s, which has no MX records, so "
+		           "senders deliver to %s itself (RFC 5321 section "
+		           "5.1), which no mx pattern of the %s policy matches",
+		           r->dc->name, r->state.mx_owner, r->state.mx_owner,
+		           which);
+	else if (r->state.mx.n == 0)
 		buf_printf(&what,
 		           "%s has no MX records, so senders deliver to the "
 		           "domain itself (RFC 5321 section 5.1), which no mx "
@@ -1549,6 +1564,43 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n,
 	return rc;
 }
 
+/* Warn that r's MX could not be checked against its policy (new when
+ * publishing, else live): its domain is a CNAME whose chain the
+ * primary's answer does not follow to MX records or to the proof that
+ * there are none. Senders follow it (RFC 5321 section 5.1), to MX that
+ * are not guessed at here. */
+static void
+mx_unjudged(struct domain_run *r, int publishing)
+{
+	const struct dns_state *st = &r->state;
+	struct buf w;
+
+	buf_init(&w, 1024);
+	buf_printf(&w,
+	           "MX not checked against the %s policy: %s is a CNAME "
+	           "to %s, ",
+	           publishing ? "new" : "published", r->dc->name,
+	           st->domain_cname);
+	if (st->mx_owner == NULL)
+		buf_printf(&w,
+		           "and its chain does not end within %d links "
+		           "(a loop?)",
+		           DNS_CNAME_CHAIN_MAX);
+	else
+		buf_printf(&w,
+		           "and the primary's answer holds neither the MX "
+		           "records of %s nor the proof that it has none "
+		           "(a name outside its zones)",
+		           st->mx_unread);
+	buf_printf(&w,
+	           "; senders follow the CNAME (RFC 5321 section 5.1): "
+	           "check that an mx pattern matches each MX host of %s "
+	           "(dig MX %s)",
+	           st->mx_unread, st->mx_unread);
+	strlist_add(&r->alerts, w.data);
+	buf_free(&w);
+}
+
 /*
  * RFC 8461 section 4.1 before publishing mode enforce: every host that
  * senders deliver the domain's mail to must match an mx pattern, or they
@@ -1569,6 +1621,10 @@ plan_mx_gate(struct domain_run *r)
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
 	    r->dc->mx_check == MX_CHECK_OFF)
 		return 0;
+	if (r->state.mx_unread != NULL) {
+		mx_unjudged(r, publishing);
+		return 0;
+	}
 	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0) {
 		if (publishing)
 			run_note(r, "null MX: the domain takes no mail, no "

@@ -667,6 +667,53 @@ text_utf8_head(const char *s, size_t max)
 	return n;
 }
 
+/* The edit distance (insertions, deletions, substitutions) of a and b,
+ * counted up to 3: a name is short, and only 2 or less counts
+ * (text_nearest()). */
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[40], i, j;
+
+	if (lb >= sizeof(row) / sizeof(row[0]) ||
+	    (la > lb ? la - lb : lb - la) > 2)
+		return 3;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j],
+			       best = diag + (a[i - 1] != b[j - 1]);
+
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb] < 3 ? row[lb] : 3;
+}
+
+const char *
+text_nearest(const char *word, const char *const *names, size_t n)
+{
+	const char *best = NULL;
+	size_t d, bd = 3;
+
+	for (size_t i = 0; i < n; i++)
+		if ((d = edit_distance(word, names[i])) < bd &&
+		    2 * d < strlen(word)) {
+			bd = d;
+			best = names[i];
+		}
+	return best;
+}
+
 int
 text_vformat(char *out, size_t len, const char *fmt, va_list ap)
 {

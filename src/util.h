@@ -216,6 +216,10 @@ void diag_init(struct diag *d);
  * thread's deepest frames run, where one on the stack would deepen it by
  * its 10 KiB, and a stack's deepest pages stay resident once touched. */
 struct diag *diag_new(void);
+/* The name of names (n of them) nearest to word, for a "did you
+ * mean": one at an edit distance of 2 or less, and less than half the
+ * word's length (so "tl" does not become "ttl"), or NULL. */
+const char *text_nearest(const char *word, const char *const *names, size_t n);
 /* Format into out (len bytes, NUL-terminated) as vsnprintf() does; a
  * text longer than that is cut and ends with TEXT_CUT_MARK, at the end
  * of a word when one ends near and never inside a UTF-8 sequence, so

@@ -36,6 +36,7 @@
 #include "dirwalk.h"
 #include "open-stub.h"
 #include "setacl.h"
+#include "mountinfo.h"
 #include "tap.h"
 #include "tsig.h"
 #include "util.h"
@@ -1839,7 +1840,7 @@ test_comments(void)
 	fails_with("options { upstream \"https://a.example/p\" "
 	           "\"https://b.example/p\"; };\n",
 	           "test.conf:1: missing ';' after 'upstream "
-	           "https://a.example/p' (found \"https://b.example/p\")",
+	           "\"https://a.example/p\"' (found \"https://b.example/p\")",
 	           "a URL out of place is quoted");
 	fails_with("options { policy-file \"/srv/%d.txt\" \"/var/%d\"; };\n",
 	           "found \"/var/%d\"", "a path out of place is quoted");
@@ -2154,6 +2155,27 @@ test_did_you_mean(void)
 	           "unknown setting 'cafile' in domain \"example.com\"; did "
 	           "you mean 'ca-file'?",
 	           "did you mean: in a domain");
+	fails_with("key \"k\" {\n\talgorithm hmac-sha256;\n\tsecrte "
+	           "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\";\n};\n",
+	           "test.conf:3: unknown setting 'secrte' in key \"k\"; did "
+	           "you mean 'secret'?",
+	           "did you mean: in a key block");
+	fails_with("domian \"example.com\" { };\n",
+	           "test.conf:1: unknown statement 'domian' (expected include, "
+	           "key, options or domain); did you mean 'domain'?",
+	           "did you mean: a top-level statement");
+	fails_hiding("options {\n\tsecret "
+	             "\"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\";\n};\n",
+	             "test.conf:2: 'secret' belongs in a key statement (key "
+	             "\"name\" { algorithm ...; secret \"...\"; };), or in a "
+	             "key file named with key-file, not in options",
+	             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+	             "a secret in options: where it belongs, not shown");
+	fails_with(KEY_STMT DOMAIN_OK "\talgorithm hmac-sha256;\n};\n",
+	           "'algorithm' belongs in a key statement (key \"name\" { "
+	           "algorithm ...; secret \"...\"; };), or in a key file named "
+	           "with key-file, not in domain \"example.com\"",
+	           "an algorithm in a domain: where it belongs");
 	c = load_text("options {\n\tbogus yes;\n\ttl 5;\n};\n", &d);
 	ok(c == NULL && strstr(d.error, "did you mean") == NULL,
 	   "did you mean: none for a word far from every setting");
@@ -2176,8 +2198,13 @@ test_missing_semi(void)
 	fails_with("options {\n\tupstream \"https://a.example/p\"\n\n"
 	           "\ttls-rpt \"mailto:a@example.com\";\n};\n",
 	           "test.conf:2: missing ';' after 'upstream "
-	           "https://a.example/p' (found 'tls-rpt')",
+	           "\"https://a.example/p\"' (found 'tls-rpt')",
 	           "missing ';': a string value, a blank line between");
+	fails_with("options {\n\tpolicy-file \"/srv/my dir/%d.txt\"\n"
+	           "\ttimeout 5;\n};\n",
+	           "test.conf:2: missing ';' after 'policy-file \"/srv/my "
+	           "dir/%d.txt\"' (found 'timeout')",
+	           "missing ';': a string value is quoted as it is written");
 	fails_with(KEY_STMT DOMAIN_OK
 	           "\tpublish-command \"/bin/true\"\n\t\t\"%d\"\n};\n",
 	           "test.conf:7: missing ';' after the arguments of "
@@ -4404,6 +4431,9 @@ write_fuse_mountinfo(const char *type, long uid)
 	         major(st.st_dev) + 1, minor(st.st_dev), major(st.st_dev),
 	         minor(st.st_dev), type, opts);
 	write_file("mountinfo", text, 0644);
+	/* a file changed is no mount table changed: the kernel tells no
+	 * change of it, so what the lookups keep is dropped by hand */
+	mountinfo_forget();
 }
 
 /* dir_open_walked() of tmpdir/ln, a link of root's in tmpdir, to
@@ -4500,17 +4530,20 @@ test_acl_fuse_mount(void)
 
 	/* what made it cannot be told: refused, saying why */
 	fake_mountinfo_errno = EACCES;
+	mountinfo_forget();
 	model_refused("fuse.conf", NULL, "/fuse.conf",
 	              "it is on a FUSE mount whose maker cannot be told "
 	              "(/proc/self/mountinfo: Permission denied)",
 	              "a FUSE mount, mountinfo unreadable");
 	fake_mountinfo_errno = ENOENT;
+	mountinfo_forget();
 	model_refused("fuse.conf", NULL, "/fuse.conf",
 	              "whose maker cannot be told (/proc/self/mountinfo cannot "
 	              "be read, or has no line for it: is /proc mounted?)",
 	              "a FUSE mount, no mountinfo");
 	fake_mountinfo_errno = 0;
 	write_file("mountinfo", "29 1 0:1 / / rw - ext4 /dev/sda1 rw\n", 0644);
+	mountinfo_forget();
 	model_refused("fuse.conf", NULL, "/fuse.conf", "or has no line for it",
 	              "a FUSE mount without its line in mountinfo");
 	write_fuse_mountinfo("fuse.sshfs", -1);
@@ -4550,6 +4583,7 @@ test_acl_fuse_mount(void)
 	                 "a policy-file's link on an SMB mount");
 	fake_smb = 0;
 	fake_mountinfo = NULL;
+	mountinfo_forget();
 	unlink(tpath("ln"));
 	unlink(tpath("mountinfo"));
 	unlink(tpath("fuse.conf"));
@@ -5648,7 +5682,8 @@ test_secret_out_of_place(void)
 	     "is no setting name (not shown: it may be a secret)",
 	     0, NULL},
 	    {NULL, "options { key \"mtasts\" %s; };\n",
-	     "test.conf:1: missing ';' after 'key mtasts' (found a word not "
+	     "test.conf:1: missing ';' after 'key \"mtasts\"' (found a word "
+	     "not "
 	     "shown (it may be a TSIG secret))",
 	     0, NULL},
 	    {NULL, "options { key mtasts \"%s\"; };\n",

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -36,6 +38,8 @@
 /* The file the lookup reads instead of /proc/self/mountinfo (NULL: the
  * real one). */
 static const char *fake_mountinfo;
+/* How many times /proc/self/mountinfo was opened. */
+static unsigned opens;
 
 /* openat(2): fake_mountinfo for /proc/self/mountinfo when set, else the
  * real call. */
@@ -48,6 +52,8 @@ openat(int dfd, const char *name, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode_arg(flags, ap);
 	va_end(ap);
+	if (strcmp(name, "/proc/self/mountinfo") == 0)
+		opens++;
 	if (fake_mountinfo != NULL && strcmp(name, "/proc/self/mountinfo") == 0)
 		name = fake_mountinfo;
 	return (int)syscall(SYS_openat, dfd, name, flags, mode);
@@ -206,6 +212,7 @@ test_lookup(void)
 	ok(mountinfo_lookup(makedev(0, 48), &mf) == 1 && mf.user_id == 1000,
 	   "a line after many reads: found");
 	write_mountinfo(path, 1, SSHFS_LINE);
+	mountinfo_forget();
 	ok(mountinfo_lookup(makedev(0, 48), &mf) == 1 &&
 	       strcmp(mf.point, "/srv/www/my site") == 0,
 	   "a line after one too long, without its newline: found");
@@ -216,17 +223,64 @@ test_lookup(void)
 	ok(mountinfo_lookup(makedev(0, 99), &mf) == -1 && errno == E2BIG,
 	   "a device not found after a line passed over: E2BIG");
 	write_mountinfo(path, 0, "");
+	mountinfo_forget();
 	ok(mountinfo_lookup(makedev(0, 99), &mf) == 0, "a device not found: 0");
 	unlink(path);
+	mountinfo_forget();
 	errno = 0;
 	ok(mountinfo_lookup(makedev(0, 48), &mf) == -1 && errno == ENOENT,
 	   "no mountinfo: its error (ENOENT)");
 	fake_mountinfo = NULL;
+	mountinfo_forget();
 	/* the real one: /proc's own line */
 	if (stat("/proc/self", &st) == 0)
 		ok(mountinfo_lookup(st.st_dev, &mf) == 1 &&
 		       strcmp(mf.fstype, "proc") == 0,
 		   "the real mountinfo: /proc is a proc mount (%s)", mf.fstype);
+}
+
+/* A device found is read once for the run, one not found at every
+ * lookup; a change to the mount table (a mount made in a mount
+ * namespace of the test's own, when it may make one) makes the next
+ * lookup read the file again. */
+static void
+test_cache(void)
+{
+	char dir[] = "/tmp/mountinfo-test-XXXXXX";
+	struct mount_facts mf;
+	struct stat st;
+	unsigned before;
+
+	mountinfo_forget();
+	if (stat("/proc/self", &st) == -1 ||
+	    mountinfo_lookup(st.st_dev, &mf) != 1) {
+		ok(1, "the cache # SKIP no /proc");
+		return;
+	}
+	before = opens;
+	ok(mountinfo_lookup(st.st_dev, &mf) == 1 &&
+	       strcmp(mf.fstype, "proc") == 0 && opens == before,
+	   "a device found: kept, not read again");
+	mountinfo_lookup(makedev(0, 999999), &mf);
+	before = opens;
+	ok(mountinfo_lookup(makedev(0, 999999), &mf) == 0 &&
+	       opens == before + 1,
+	   "a device not found: read again");
+	/* the namespace first: an open mountinfo tells of its own */
+	if (mkdtemp(dir) == NULL || unshare(CLONE_NEWNS) == -1 ||
+	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    (mountinfo_forget(), mountinfo_lookup(st.st_dev, &mf)) != 1 ||
+	    mount("tmpfs", dir, "tmpfs", 0, NULL) == -1) {
+		ok(1, "after a mount # SKIP cannot make a mount namespace (%s)",
+		   strerror(errno));
+		rmdir(dir);
+		return;
+	}
+	before = opens;
+	ok(mountinfo_lookup(st.st_dev, &mf) == 1 && opens == before + 1,
+	   "after a mount: the device found is read again");
+	umount(dir);
+	rmdir(dir);
 }
 
 int
@@ -237,5 +291,6 @@ main(void)
 	test_find();
 	test_point_cut();
 	test_lookup();
+	test_cache();
 	return done_testing();
 }

@@ -159,13 +159,13 @@ test_printable_utf8(void)
 	       "printable utf8: a character that does not fit is cut whole");
 }
 
-/* What the log writes for a message that quotes control bytes (as a
- * server's header may hold), read back from a file standing for stderr. */
+/* Run fn with stderr going to a file, and read back into got (size
+ * bytes) what it wrote. */
 static void
-test_log_clean(void)
+stderr_of(void (*fn)(void), char *got, size_t size)
 {
 	const char *tmp = getenv("TMPDIR");
-	char path[512], got[256] = "";
+	char path[512];
 	int fd, saved = dup(2);
 	FILE *fp;
 
@@ -176,24 +176,70 @@ test_log_clean(void)
 		perror("util-test: stderr to a file");
 		exit(99);
 	}
-	log_error("example.com", "Content-Type %s",
-	          "text/html\x1b[2J\r\nX\x7f");
-	log_warning_deferred(NULL, "a\tb");
-	log_error(NULL, "done");
+	fn();
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
 	fp = fdopen(fd, "r");
 	rewind(fp);
-	got[fread(got, 1, sizeof(got) - 1, fp)] = '\0';
+	got[fread(got, 1, size - 1, fp)] = '\0';
 	fclose(fp);
 	unlink(path);
+}
+
+static void
+log_control_bytes(void)
+{
+	log_error("example.com", "Content-Type %s",
+	          "text/html\x1b[2J\r\nX\x7f");
+	log_warning_deferred(NULL, "a\tb");
+	log_error(NULL, "done");
+}
+
+/* What the log writes for a message that quotes control bytes (as a
+ * server's header may hold), read back from a file standing for stderr. */
+static void
+test_log_clean(void)
+{
+	char got[256] = "";
+
+	stderr_of(log_control_bytes, got, sizeof(got));
 	is_str(got,
 	       "example.com: error: Content-Type text/html?[2J  X?\n"
 	       "mta-sts-sync: warning: a b\n"
 	       "mta-sts-sync: error: done\n",
 	       "the log turns control bytes into '?' (tabs and line ends into "
 	       "spaces), and its lines stay lines");
+}
+
+static void
+log_long_alert(void)
+{
+	struct buf m;
+
+	buf_init(&m, 4096);
+	for (int i = 0; i < 400; i++)
+		buf_printf(&m, "mx%d.example.com, ", i);
+	log_alert("example.com", m.data);
+	buf_free(&m);
+}
+
+/* An alert over the log's bound (a list of many MX hosts) is cut with
+ * the mark every message cut at its bound ends with. */
+static void
+test_log_alert_cut(void)
+{
+	char got[4096] = "";
+	size_t n;
+
+	stderr_of(log_long_alert, got, sizeof(got));
+	n = strlen(got);
+	ok(n > 1000 && n < 2100 && got[n - 1] == '\n',
+	   "a long alert is one line, cut to the log's bound");
+	got[n - 1] = '\0';
+	ok(n > sizeof(TEXT_CUT_MARK) &&
+	       strcmp(got + n - sizeof(TEXT_CUT_MARK), TEXT_CUT_MARK) == 0,
+	   "a long alert ends with the cut mark (%s)", TEXT_CUT_MARK);
 }
 
 /* parse_uint keeps to max, whatever max is. */
@@ -480,5 +526,6 @@ main(void)
 	test_printable_utf8();
 	test_utf8_cuts();
 	test_log_clean();
+	test_log_alert_cut();
 	return done_testing();
 }
