@@ -436,8 +436,8 @@ resolver_name(struct domain_check *dc)
 	buf_free(&b);
 }
 
-/* Did the reply pkt come from a recursive resolver (RA set, AA clear),
- * not from an authoritative server of the zone? */
+/* Is the reply pkt not authoritative (AA clear) from a server that
+ * recurses (RA set): a resolver, or a server whose zone is not loaded? */
 static int
 from_recursive(const ldns_pkt *pkt)
 {
@@ -470,10 +470,10 @@ lookup_blame(const struct domain_check *dc, const ldns_pkt *rpkt,
 		         addrs ? addrs : dc->rname, fix, alt);
 	else if (from_recursive(rpkt))
 		snprintf(tail, CHECK_MSG_MAX,
-		         "not checked, as %s answered as a recursive resolver "
-		         "(RA set, AA clear), not as an authoritative server "
-		         "of the zone: %s, %s",
-		         dc->rname, fix, alt);
+		         "not checked, as it is not authoritative for this "
+		         "name (RA set, AA clear: a resolver, or the zone is "
+		         "not loaded there): %s, %s",
+		         fix, alt);
 	else
 		return -1;
 	return LOOKUP_NOT_MADE;
@@ -567,21 +567,64 @@ no_answer(const struct domain_check *dc, const char *qname, const char *tname,
 }
 
 /*
- * Say in d that dc's resolver answered qname/type (tname) with an error
- * rcode (pkt, the reply), and return what the lookup gives its check
- * (lookup_blame()): from the system's resolver or a recursive one, not
- * checked, SERVFAIL read both ways (the domain's servers, or the
- * resolver's own failing); from an authoritative --server, a failure.
+ * Does the --server of dc, whose answer to name/type was a SERVFAIL
+ * without AA but with RA (a resolver's, or a server that also recurses
+ * failing a zone it should serve: BIND's default), fail it when asked
+ * without recursion (RD clear), as senders' resolvers ask it? A resolver
+ * then answers from its cache, a referral or REFUSED; a server whose
+ * zone did not load (an expired secondary, a primary zone file with an
+ * error) answers SERVFAIL again. Returns 1 if it did, else 0.
  */
 static int
-rcode_failed(const struct domain_check *dc, const char *qname,
-             const char *tname, const ldns_pkt *pkt, struct diag *d)
+servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
+                    ldns_rr_type type)
+{
+	ldns_pkt *pkt = NULL;
+	ldns_status s;
+	int rc;
+
+	if (dc->ctx->o->server == NULL)
+		return 0;
+	ldns_resolver_set_recursive(dc->res, false);
+	s = ldns_resolver_query_status(&pkt, dc->res, name, type,
+	                               LDNS_RR_CLASS_IN, 0);
+	ldns_resolver_set_recursive(dc->res, true);
+	rc = s == LDNS_STATUS_OK && pkt != NULL && !ldns_pkt_rd(pkt) &&
+	     ldns_pkt_get_rcode(pkt) == LDNS_RCODE_SERVFAIL;
+	ldns_pkt_free(pkt);
+	return rc;
+}
+
+/*
+ * Say in d that dc's resolver answered qname/type (tname, name) with an
+ * error rcode (pkt, the reply), and return what the lookup gives its
+ * check (lookup_blame()): from the system's resolver or a --server not
+ * authoritative for the name, not checked, SERVFAIL read both ways (the
+ * domain's servers, or the resolver's own failing); from an
+ * authoritative --server, or one that fails the name unasked to recurse
+ * (servfail_unrecursed(): its zone is not loaded), a failure.
+ */
+static int
+rcode_failed(const struct domain_check *dc, const ldns_rdf *name,
+             ldns_rr_type type, const char *qname, const char *tname,
+             const ldns_pkt *pkt, struct diag *d)
 {
 	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
 	ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
 	char tail[CHECK_MSG_MAX];
 	int rc;
 
+	if (rcode == LDNS_RCODE_SERVFAIL && from_recursive(pkt) &&
+	    servfail_unrecursed(dc, name, type)) {
+		diag_error(d,
+		           "DNS query %s %s: %s answered SERVFAIL, also when "
+		           "asked without recursion as senders' resolvers ask "
+		           "it: it should be authoritative for the zone and "
+		           "is not (a zone that failed to load, an expired "
+		           "secondary: see its log)",
+		           qname, tname, dc->rname);
+		return -1;
+	}
 	rc = lookup_blame(
 	    dc, pkt,
 	    rcode == LDNS_RCODE_SERVFAIL
@@ -633,7 +676,7 @@ dns_query(const struct domain_check *dc, const ldns_rdf *name,
 		goto fail;
 	rc = ldns_pkt_get_rcode(*pkt);
 	if (rc != LDNS_RCODE_NOERROR && rc != LDNS_RCODE_NXDOMAIN) {
-		ret = rcode_failed(dc, qn, tn, *pkt, d);
+		ret = rcode_failed(dc, name, type, qn, tn, *pkt, d);
 		goto fail;
 	}
 	ret = 0;

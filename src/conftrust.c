@@ -681,6 +681,9 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
  * or may read and write (the kernel's may_linkat())? Returns 1, 0 when it
  * is 0, or -1 with errno when it cannot be read (no /proc) or says
  * neither. Read through open(2), which a unit test stands in for.
+ * Only the current value: a link made while it was 0 (early in boot,
+ * another system mounting the disk) or by another NFS client whose
+ * kernel has it 0 is not told apart (mta-sts-sync.conf(5) says so).
  */
 static int
 hardlinks_protected(void)

@@ -1392,7 +1392,11 @@ check_reply(const struct dns_target *t, const struct buf *r,
 	if (!is_update && reply_bare(m)) {
 		diag_error(d,
 		           "%s answered without the question (a bare header): "
-		           "not taken for the answer to it",
+		           "not taken for the answer to it; a name server "
+		           "echoes the question (RFC 1035 section 4.1.1): is "
+		           "it a name server, or does something between us (a "
+		           "DNS proxy, a firewall inspecting DNS) rewrite its "
+		           "replies?",
 		           where);
 		return -1;
 	}

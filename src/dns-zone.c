@@ -1117,9 +1117,10 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 	return rc;
 }
 
-/* Set up t, a resolver as a target (dns_target_resolver()), asking the
- * nameservers of res (named name in a message), which is freed. Returns
- * 0, or -1 with the reason in d. */
+/* Set up t (zeroed by the caller, so that it is also on the caller's
+ * own failures), a resolver as a target (dns_target_resolver()), asking
+ * the nameservers of res (named name in a message), which is freed; a
+ * timeout of 0 is 30 s. Returns 0, or -1 with the reason in d. */
 static int
 target_of_resolver(ldns_resolver *res, const char *name, unsigned timeout,
                    struct dns_target *t, struct diag *d)
@@ -1127,7 +1128,6 @@ target_of_resolver(ldns_resolver *res, const char *name, unsigned timeout,
 	ldns_rdf **ns = ldns_resolver_nameservers(res);
 	struct addrset as;
 
-	memset(t, 0, sizeof(*t));
 	memset(&as, 0, sizeof(as));
 	t->server = "";
 	t->timeout = timeout ? timeout : 30;
@@ -1151,7 +1151,8 @@ dns_target_resolver(const char *spec, unsigned timeout, struct dns_target *t,
 	struct finder f = {.res = NULL, .t = NULL, .pre = NULL};
 
 	memset(t, 0, sizeof(*t));
-	if (resolver_open(&f, spec, timeout ? timeout : 30, d) == -1)
+	/* resolver_open() takes 0 for 30 s too */
+	if (resolver_open(&f, spec, timeout, d) == -1)
 		return -1;
 	return target_of_resolver(f.res, f.name, timeout, t, d);
 }

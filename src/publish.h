@@ -228,13 +228,20 @@ struct verify_hints {
  * before the response ended (...), ...").
  * What may be the web server's configuration (a redirect, a Content-Type
  * refused, text/html too when its body is the new policy's, a
- * certificate refused, a failed TLS handshake: an alert or no TLS) ends
- * it once the same kind has lasted 10 s (a reload, or a certificate
- * being issued, passes sooner), or at verify-timeout: "URL: <fetch
- * error>; it lasted N s, K tries in a row: <what to fix>; a higher
- * `verify-timeout` will not help: this is how the web server is set up"
- * (" at the first answer" for a single try; "renew the certificate
- * (expired DATE)" to fix an expired certificate).
+ * certificate refused, a failed TLS handshake: an alert or no TLS; a
+ * connection closed after the request with no response, only without
+ * a publish-command, h's deploys 0: with one it is retried as a cut)
+ * ends it once the same kind has lasted 10 s (a reload, or a
+ * certificate being issued, passes sooner), or at verify-timeout: "URL:
+ * <fetch error>; it lasted N s, K tries in a row: <what to fix>; a
+ * higher `verify-timeout` will not help: this is how the web server is
+ * set up" ("...; a higher `verify-timeout` will not help, as no
+ * publish-command deploys the file" for the close with no response;
+ * " at the first answer" for a single try; "renew the certificate
+ * (expired DATE)" to fix an expired certificate). When verify-timeout
+ * ended it before 10 s, the tail is "`verify-timeout` (N s) ended it
+ * before 10 s had passed, the time a reload or a certificate being
+ * issued is given: raise it to at least 10 s".
  */
 int publish_verify(const char *url, const struct fetch_opts *o,
                    const char *want, size_t len, const char *prev,

@@ -294,15 +294,18 @@ verify_once(const char *url, const struct fetch_opts *o,
  * host may redirect a file it does not have yet. A connection closed
  * after the request with no response is a web server restarting, or one
  * whose configuration closes it (nginx `return 444`, a deny, firewall or
- * WAF rule): a restart passes in seconds. So such a failure ends a
+ * WAF rule): a restart passes in seconds; but not while a deploy
+ * (deploys: a publish-command) may be under way, as a TLS front that
+ * reads the request and closes answers so while the web server behind
+ * it starts, which may take longer. So such a failure ends a
  * verification only once it has lasted VERIFY_LASTING_S.
  */
 static int
-verify_lasting(enum fetch_fail f)
+verify_lasting(enum fetch_fail f, int deploys)
 {
 	return f == FETCH_FAIL_REDIRECT || f == FETCH_FAIL_TYPE ||
 	       f == FETCH_FAIL_CERT || f == FETCH_FAIL_TLS ||
-	       f == FETCH_FAIL_NO_RESPONSE;
+	       (f == FETCH_FAIL_NO_RESPONSE && !deploys);
 }
 
 #define VERIFY_LASTING_S 10.0 /* seconds a lasting failure ends it after */
@@ -340,12 +343,14 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 			fix = expired;
 		break;
 	case FETCH_FAIL_NO_RESPONSE:
+		/* only without a publish-command: no deploy that more
+		 * time would let end, so a backend down stays down */
 		fix = "check the web server's configuration for the URL's "
 		      "host: one that closes the connection without a "
 		      "response (nginx `return 444`, a deny, firewall or WAF "
 		      "rule, a default server for unknown hosts) answers "
 		      "this, or a proxy in front of a web server that is "
-		      "not up";
+		      "not up: start that one";
 		break;
 	default:
 		fix = "make the URL's port serve HTTPS, with a certificate "
@@ -359,10 +364,14 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 		str_copy(lasted, sizeof(lasted), " at the first answer");
 	if (seconds < VERIFY_LASTING_S)
 		snprintf(tail, sizeof(tail),
-		         "`verify-timeout` (%u s) ended it before the %.0f s "
-		         "that a state that passes (a reload, a certificate "
-		         "being issued) is given",
-		         timeout, VERIFY_LASTING_S);
+		         "`verify-timeout` (%u s) ended it before %.0f s had "
+		         "passed, the time a reload or a certificate being "
+		         "issued is given: raise it to at least %.0f s",
+		         timeout, VERIFY_LASTING_S, VERIFY_LASTING_S);
+	else if (seen->fail == FETCH_FAIL_NO_RESPONSE)
+		str_copy(tail, sizeof(tail),
+		         "a higher `verify-timeout` will not help, as no "
+		         "publish-command deploys the file");
 	else
 		str_copy(tail, sizeof(tail),
 		         "a higher `verify-timeout` will not help: this is how "
@@ -377,7 +386,10 @@ static void
 verify_timed_out(const char *url, const struct verify_seen *seen,
                  double seconds, int deploys, struct diag *d)
 {
-	int cut = seen->fail == FETCH_FAIL_CUT;
+	/* a close with no response, retried while a deploy may be under
+	 * way (verify_lasting()), is said as a cut */
+	int cut = seen->fail == FETCH_FAIL_CUT ||
+	          seen->fail == FETCH_FAIL_NO_RESPONSE;
 
 	/* a transfer's failure says what to raise itself, if anything */
 	if (seen->fail == FETCH_FAIL_REFUSED || cut)
@@ -445,9 +457,11 @@ publish_verify(const char *url, const struct fetch_opts *o, const char *want,
 		if (rc == VERIFY_SERVED || rc == VERIFY_SAME_POLICY)
 			return rc;
 		/* another answer in between starts the count again */
-		if (!verify_lasting(seen.fail) || seen.fail != last) {
+		if (!verify_lasting(seen.fail, p.h->deploys) ||
+		    seen.fail != last) {
 			tries = 0;
-			since = verify_lasting(seen.fail) ? began : -1;
+			since = verify_lasting(seen.fail, p.h->deploys) ? began
+			                                                : -1;
 		}
 		tries++;
 		last = seen.fail;

@@ -26,7 +26,8 @@
  *   fetch-tool verify [OPTS] URL FILE SECONDS
  *                                        publish_verify() against FILE
  *                                        (--previous F: what the file
- *                                        held before)
+ *                                        held before; --no-deploy: as
+ *                                        without a publish-command)
  *   fetch-tool publish FILE < DATA       publish_write()
  *   fetch-tool read FILE                 publish_read(): body, exit 3 if
  *                                        absent
@@ -80,6 +81,7 @@ struct tool_opts {
 	const char *file;
 	const char *previous;
 	unsigned timeout;
+	int no_deploy; /* verify as a run without a publish-command */
 };
 
 static void __attribute__((noreturn)) usage(const char *why)
@@ -114,6 +116,10 @@ parse_opts(int argc, char **argv, int *i, struct tool_opts *t)
 		}
 		if (strcmp(o, "--info") == 0) {
 			t->info = 1;
+			continue;
+		}
+		if (strcmp(o, "--no-deploy") == 0) {
+			t->no_deploy = 1;
 			continue;
 		}
 		if (v == NULL)
@@ -357,6 +363,7 @@ cmd_verify(const char *url, const char *file, const char *secs,
            struct tool_opts *t)
 {
 	struct buf want, prev = {0};
+	struct verify_hints local = {NULL, NULL, 0};
 	struct diag d;
 	int rc;
 
@@ -364,10 +371,10 @@ cmd_verify(const char *url, const char *file, const char *secs,
 	if (t->previous != NULL)
 		slurp_file(t->previous, &prev);
 	diag_init(&d);
-	rc = publish_verify(url, &t->fo, want.data ? want.data : "", want.len,
-	                    t->previous != NULL ? (prev.data ? prev.data : "")
-	                                        : NULL,
-	                    prev.len, num_arg(secs), NULL, &d);
+	rc = publish_verify(
+	    url, &t->fo, want.data ? want.data : "", want.len,
+	    t->previous != NULL ? (prev.data ? prev.data : "") : NULL, prev.len,
+	    num_arg(secs), t->no_deploy ? &local : NULL, &d);
 	if (rc == VERIFY_SERVED)
 		printf("ok\n");
 	else if (rc == VERIFY_SAME_POLICY)

@@ -34,7 +34,8 @@
  *             (AA clear, RA set): check tells it from an authoritative
  *             server
  *   udp-servfail  UDP answered SERVFAIL as a recursive resolver answers
- *             it (AA clear, RA set), no TCP socket: a resolver that
+ *             it (AA clear, RA set), and REFUSED to a question without
+ *             recursion (RD clear), no TCP socket: a resolver that
  *             cannot resolve
  *   udp-tc:MODE  UDP answered as truncated does, TCP as MODE (one of
  *             the modes above it): a resolver whose answers are too long
@@ -307,9 +308,14 @@ make_answer(unsigned char *msg, size_t len, const char *mode)
 		                  mode[0] == 't' ? "truncated" : "rcode=0");
 		msg[2 + 2] &= (unsigned char)~0x04; /* AA clear */
 		msg[2 + 3] |= 0x80;                 /* RA */
+		/* asked without recursion (RD clear), a resolver with
+		 * nothing cached refuses: it is not the zone's server */
 		if (mode[0] == 's')
-			msg[2 + 3] = (unsigned char)((msg[2 + 3] & 0xF0) |
-			                             LDNS_RCODE_SERVFAIL);
+			msg[2 + 3] =
+			    (unsigned char)((msg[2 + 3] & 0xF0) |
+			                    ((msg[2 + 2] & 0x01)
+			                         ? LDNS_RCODE_SERVFAIL
+			                         : LDNS_RCODE_REFUSED));
 		return len;
 	}
 
