@@ -220,10 +220,9 @@ enum {
 	REPORT_LEFT_COUNT,
 	REPORT_LEFT,
 	/* from the supervisor: its last record, once nothing the command
-	 * started is left (value 0), or as it kills its group and itself
-	 * without a /proc of its own (SIGKILL); a supervisor that ends
-	 * without it, or REPORT_LEFT_COUNT, was killed or crashed before it
-	 * could stop what the command left */
+	 * started is left (value 0); a supervisor that ends without it, or
+	 * REPORT_LEFT_COUNT, was killed or crashed before it could stop
+	 * what the command left */
 	REPORT_STOPPED,
 	/* from the supervisor: the command stopped (value: the signal,
 	 * SIGTTIN or SIGTTOU, as it used the terminal from the supervisor's
@@ -238,7 +237,8 @@ enum {
 	LEFT_EPERM = 2,   /* kill() refused: another user's process */
 	LEFT_HIDDEN = 4,  /* its /proc/PID/stat cannot be read (hidepid=) */
 	/* with REPORT_LEFT_COUNT -1: no /proc of its own, and children out
-	 * of its group (it cannot find or stop them) */
+	 * of its group, or a group that had to be killed (what left it, if
+	 * anything did, cannot be found or stopped) */
 	LEFT_NOPROC = 8
 };
 /* The longest name of a process (comm: TASK_COMM_LEN less its NUL), in
@@ -876,6 +876,19 @@ sv_tell(int kind, int value)
 	return write(REPORT_FD, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
 }
 
+/* In the supervisor without a /proc of its own: tell the run that what
+ * the command started may have left its group, which cannot be told
+ * (REPORT_LEFT_COUNT -1, LEFT_NOPROC), so that the command fails. One
+ * write, read whole. Returns 0, or -1 (the run is gone). */
+static int
+sv_tell_noproc(void)
+{
+	struct cmd_report r[2] = {{REPORT_LEFT_COUNT, -1},
+	                          {REPORT_LEFT_FLAGS, LEFT_NOPROC}};
+
+	return write(REPORT_FD, r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
 /* In the supervisor: the command, or one in its group, stopped on sig
  * (SIGTTIN, SIGTTOU) as it used the terminal (a password prompt): the
  * supervisor's group is never the terminal's foreground, so it would
@@ -952,12 +965,9 @@ sv_reap(pid_t pid, int *done, int *status)
 		sv_end(*status);
 	}
 	if (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD) {
-		struct cmd_report r[2] = {{REPORT_LEFT_COUNT, -1},
-		                          {REPORT_LEFT_FLAGS, LEFT_NOPROC}};
-
 		alarm(0);
-		if (write(REPORT_FD, r, sizeof(r)) < 0)
-			sv_end(*status); /* the run is gone: nobody to tell */
+		/* one write; if it fails, the run is gone: nobody to tell */
+		(void)sv_tell_noproc();
 		sv_end(*status);
 	}
 	if (reaped && sv_kill_rounds > 0 && !sv_noproc)
@@ -1045,17 +1055,29 @@ sv_report_left(pid_t cmd)
 static void
 sv_kill(pid_t pid, int *done, int *status)
 {
+	int st;
+
 	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
 	if (sv_kill_rounds == SV_KILL_ROUNDS) {
+		/* ended since sv_reap() looked: a zombie, not left running */
+		if (!*done && waitpid(pid, &st, WNOHANG) == pid) {
+			*done = 1;
+			*status = st;
+		}
 		sv_report_left(*done ? 0 : pid);
 		sv_end(*done ? *status : W_EXITCODE(0, SIGKILL));
 	}
 	sv_kill_rounds++;
 	/* without /proc, the group alone, and the supervisor with it, as
 	 * the supervisor cannot be left out of it: its last record first,
-	 * as the run would else take its end for a crash */
+	 * as the run would else take its end for a crash. Something in the
+	 * group outlived SIGTERM, so the group did not empty by itself
+	 * (sv_reap()): whether a process the command started left it (a
+	 * setsid) cannot be told, and the command fails, as one that may
+	 * have left something running (before, "stopped": the run said ok,
+	 * and such a process ran on) */
 	if (sv_signal_descendants(SIGKILL, 0, 0) == -1) {
-		(void)sv_tell(REPORT_STOPPED, SIGKILL);
+		(void)sv_tell_noproc();
 		kill(0, SIGKILL);
 	}
 	alarm(1);
@@ -1489,19 +1511,22 @@ left_name_words(struct buf *msg, const struct cmd_left *l)
 }
 
 /* The cause a process left (flags, its LEFT_*) could not be stopped, as
- * a LEFT_* bit: LEFT_EPERM (a signal refused), else LEFT_HIDDEN (/proc
- * hides it), else 0 (an uninterruptible wait). */
+ * LEFT_* bits: LEFT_EPERM (a signal refused; /proc hides another
+ * user's process anyway), else none (an uninterruptible wait), with
+ * LEFT_HIDDEN kept as a note. Each is the supervisor's child, sent
+ * SIGKILL by its pid, which needs no /proc: hidepid only hid what it
+ * started, never the cause it is left (before, "/proc hides it" was
+ * given as that cause). */
 static int
 left_cause(int flags)
 {
-	return flags & LEFT_EPERM    ? LEFT_EPERM
-	       : flags & LEFT_HIDDEN ? LEFT_HIDDEN
-	                             : 0;
+	return flags & LEFT_EPERM ? LEFT_EPERM : flags & LEFT_HIDDEN;
 }
 
 /* Append to msg, in parentheses, why processes left could not be
  * stopped: flags, the left_cause() of each, or'd; plain: one of them
- * had none, or which they are is not known. */
+ * had no LEFT_EPERM, or which they are is not known; then whether /proc
+ * hid one (LEFT_HIDDEN), which hid what it started. */
 static void
 left_causes(struct buf *msg, int flags, int plain)
 {
@@ -1516,21 +1541,21 @@ left_causes(struct buf *msg, int flags, int plain)
 		           sep, (long)getuid());
 		sep = "; ";
 	}
-	if (flags & LEFT_HIDDEN) {
+	if (plain) {
+		buf_printf(msg,
+		           "%sa process in an uninterruptible wait outlasts "
+		           "SIGKILL",
+		           sep);
+		sep = "; ";
+	}
+	if (flags & LEFT_HIDDEN)
 		buf_printf(
 		    msg,
 		    "%s/proc hides it (hidepid=, ProtectProc=invisible in "
 		    "a systemd unit: a process that is not dumpable, "
 		    "ssh-agent for one, is hidden from a run that is not "
-		    "root)",
+		    "root), and so what it started until it ended",
 		    sep);
-		sep = "; ";
-	}
-	if (plain)
-		buf_printf(msg,
-		           "%sa process in an uninterruptible wait outlasts "
-		           "SIGKILL",
-		           sep);
 	buf_puts(msg, ")");
 }
 
@@ -1546,7 +1571,7 @@ unended_words(struct buf *msg, const struct cmd_outcome *o)
 	left_name_words(msg, &o->cmd_left);
 	buf_puts(msg, ")");
 	left_causes(msg, left_cause(o->cmd_left.flags),
-	            left_cause(o->cmd_left.flags) == 0);
+	            !(o->cmd_left.flags & LEFT_EPERM));
 }
 
 /* Append to msg how a command that outlived its time limit (timeout
@@ -1625,8 +1650,9 @@ left_words(struct buf *msg, const struct cmd_outcome *o)
 
 	if (o->left_flags & LEFT_NOPROC) {
 		buf_puts(msg,
-		         "; processes it started left its process group, "
-		         "and could not be found (/proc is missing, or is "
+		         "; processes it started may have left its process "
+		         "group, which cannot be told without /proc (it is "
+		         "missing, or is "
 		         "another PID namespace's: mount the namespace's "
 		         "own /proc): they may still run; find them (ps -eo "
 		         "pid,sid,args) and kill them, and have the command "
@@ -1642,7 +1668,7 @@ left_words(struct buf *msg, const struct cmd_outcome *o)
 		buf_puts(msg, i == 0 ? " (" : ", ");
 		left_name_words(msg, &o->left_proc[i]);
 		flags |= left_cause(o->left_proc[i].flags);
-		plain |= left_cause(o->left_proc[i].flags) == 0;
+		plain |= !(o->left_proc[i].flags & LEFT_EPERM);
 		named |= o->left_proc[i].name[0] != '\0';
 	}
 	if (o->left_pids > 0)
