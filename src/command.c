@@ -120,12 +120,19 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
  * strings are argv's). Made before the fork: the supervisor and the
  * command allocate nothing.
  */
+/* The PATH a command gets when the run has none: the one its program
+ * was looked up in, and every entry checked (program_in_path()). */
+#define PATH_DEFAULT "/usr/bin:/bin"
+
 struct cmd_line {
 	char *path;
 	dev_t dev;
 	ino_t ino;
 	char **argv;
 	char **sh;
+	/* the command's environment: the run's (NULL), or the run's with
+	 * PATH_DEFAULT when the run has no PATH (command_env()) */
+	char **envp;
 };
 
 static void
@@ -134,6 +141,7 @@ cmd_line_free(struct cmd_line *c)
 	free(c->path);
 	free_argv(c->argv);
 	free(c->sh);
+	free(c->envp); /* its strings are environ's, or PATH_DEFAULT's */
 	memset(c, 0, sizeof(*c));
 }
 
@@ -816,9 +824,11 @@ command_exec(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 		r.kind = REPORT_REPLACED;
 		r.value = errno;
 	} else {
-		execv(c->path, c->argv);
+		char **envp = c->envp != NULL ? c->envp : environ;
+
+		execve(c->path, c->argv, envp);
 		if (errno == ENOEXEC)
-			execv(c->sh[0], c->sh);
+			execve(c->sh[0], c->sh, envp);
 		r.value = errno;
 	}
 	if (write(REPORT_FD, &r, sizeof(r)) < 0)
@@ -1845,35 +1855,86 @@ is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
+/* Cut from why, a conf_trust_dir_check() reason, its advice (the
+ * chown, chmod or setfacl after its last "; "), which is for the
+ * directory judged: for a PATH entry that does not exist, a parent it
+ * lies under (a user's home, /tmp), which is not to be changed for a
+ * PATH entry that is better left out. */
+static void
+trust_advice_cut(char *why)
+{
+	char *semi = NULL;
+
+	for (char *s = strstr(why, "; "); s != NULL; s = strstr(s + 2, "; "))
+		semi = s;
+	if (semi != NULL && (strncmp(semi + 2, "chown ", 6) == 0 ||
+	                     strncmp(semi + 2, "chmod ", 6) == 0 ||
+	                     strncmp(semi + 2, "setfacl ", 8) == 0))
+		*semi = '\0';
+}
+
 /*
  * The PATH entry dir (len bytes at p) must be as safe as the program:
  * whoever may add a file there could put one of a name looked up there
  * first (conf_trust_dir_check()): the program's own (before, set when
  * the entry is met before the program is found), or one the command
- * runs by name (a deploy script's aws or rclone). Returns 0, or -1 with
- * the reason in d.
+ * runs by name (a deploy script's aws or rclone). One that does not
+ * exist is judged where it would be made, but the advice is to take it
+ * out of PATH, not to change that directory (a user's home, /tmp). One
+ * that cannot be looked at for another cause than its absence or a
+ * permission (EIO, ETIMEDOUT, ESTALE: a network file system out of
+ * reach) is refused, naming the cause: the command gets this PATH, and
+ * what the entry holds once reachable again, mid-run, was never
+ * checked. Returns 0, or -1 with the reason in d.
  */
 static int
 path_entry_trusted(const char *prog, const char *p, size_t len, int before,
                    struct diag *d)
 {
 	char dir[PATH_MAX], why[DIAG_MSG_MAX];
+	const char *how = before ? "looked in before the program is found"
+	                         : "which the command gets for the programs "
+	                           "it runs by name";
+	struct stat st;
+	int gone = 0;
 
 	if (len >= sizeof(dir))
 		return 0; /* no such directory: nothing is found there */
 	memcpy(dir, p, len);
 	dir[len] = '\0';
+	if (stat(dir, &st) == -1) {
+		gone = errno == ENOENT || errno == ENOTDIR;
+		if (!gone && errno != EACCES) {
+			diag_error(
+			    d,
+			    "publish-command %s: PATH entry %s, %s: cannot "
+			    "be checked: %s (a network file system out of "
+			    "reach?): what it holds once back was never "
+			    "checked; take it out of PATH, or run once it "
+			    "can be reached",
+			    path_shown(prog, '\0', NULL, 0),
+			    path_shown(dir, '\0', NULL, 0), how,
+			    strerror(errno));
+			return -1;
+		}
+	}
 	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why)) ==
 	    0)
 		return 0;
+	if (gone) {
+		trust_advice_cut(why);
+		diag_error(d,
+		           "publish-command %s: PATH entry %s, %s, does not "
+		           "exist, and %s: take it out of PATH (a login shell, "
+		           "su - or sudo -i, sets root's own PATH)",
+		           path_shown(prog, '\0', NULL, 0),
+		           path_shown(dir, '\0', NULL, 0), how, why);
+		return -1;
+	}
 	diag_error(d,
 	           "publish-command %s: PATH entry %s, %s: %s, or take it "
 	           "out of PATH",
-	           path_shown(prog, '\0', NULL, 0), dir,
-	           before ? "looked in before the program is found"
-	                  : "which the command gets for the programs it "
-	                    "runs by name",
-	           why);
+	           path_shown(prog, '\0', NULL, 0), dir, how, why);
 	return -1;
 }
 
@@ -1925,7 +1986,7 @@ program_in_path(const char *prog, struct buf *found, struct diag *d)
 	int in = found == NULL; /* the program is found */
 
 	if (path == NULL)
-		path = "/usr/bin:/bin"; /* execvp's default */
+		path = PATH_DEFAULT; /* execvp's, and the command's then */
 	for (p = path;; p = end + 1) {
 		int here = 0; /* the program is found in this entry */
 
@@ -2070,6 +2131,28 @@ publish_command_check(const char *prog, struct diag *d)
 	return at != NULL ? 0 : -1;
 }
 
+/* The command's environment when the run has no PATH: the run's, with
+ * PATH_DEFAULT (a new array of environ's strings); else NULL, the run's
+ * as it is. Without it, each shell looks names up in its own default,
+ * which the check never saw: dash's has /usr/local/sbin, bash's ends
+ * with '.', the directory a script happens to be in. */
+static char **
+command_env(void)
+{
+	static char path[] = "PATH=" PATH_DEFAULT;
+	size_t n = 0;
+	char **envp;
+
+	if (getenv("PATH") != NULL)
+		return NULL;
+	while (environ[n] != NULL)
+		n++;
+	envp = xcalloc(n + 2, sizeof(*envp));
+	memcpy(envp, environ, n * sizeof(*envp));
+	envp[n] = path;
+	return envp;
+}
+
 /* The shell's argv for c (struct cmd_line), from its path and argv. */
 static char **
 shell_argv(const struct cmd_line *c)
@@ -2120,6 +2203,7 @@ command_line(const struct strlist *argv, const char *domain, const char *file,
 		c->argv[0] = xstrdup(c->path);
 	}
 	c->sh = shell_argv(c);
+	c->envp = command_env();
 	return 0;
 }
 
