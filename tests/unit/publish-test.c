@@ -1298,6 +1298,42 @@ path_entry_before(const char *here, const char *dir, mode_t mode)
 	setenv("PATH", path, 1);
 }
 
+/* PATH set to here's bin, then tail, which holds (words for) an empty
+ * or relative entry: the program, found in bin, is refused for it, with
+ * no advice to give its path (what: the test). */
+static void
+relative_after_refused(const char *here, const char *tail, const char *holds,
+                       const char *what)
+{
+	char path[PATH_MAX + 64], want[2 * PATH_MAX + 512];
+
+	snprintf(path, sizeof(path), "%s/bin%s", here, tail);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH (%s) holds %s, which the "
+	         "command gets for the programs it runs by name: the command "
+	         "runs in /, and such a directory is not checked; take it out "
+	         "of PATH",
+	         path, holds);
+	prog_refused("deploy", want, what);
+}
+
+/* The message for here's PATH entry entry (how: where it is in PATH),
+ * which does not exist, in here's pre, mode 1777, into want: said
+ * missing, to be taken out of PATH, and no chmod of pre. */
+static void
+missing_entry_want(char *want, size_t size, const char *here, const char *entry,
+                   const char *how)
+{
+	snprintf(want, size,
+	         "PATH entry %s/%s, %s, does not exist, and %s/pre is "
+	         "writable by others (mode 1777): anyone could put a program "
+	         "there and change the command mta-sts-sync runs "
+	         "(publish-command): take it out of PATH (a login shell, su - "
+	         "or sudo -i, sets root's own PATH)",
+	         here, entry, how, here);
+}
+
 /*
  * A missing PATH entry after the program, where another user could make
  * it (here's pre, mode 1777 now): said not to exist, with the advice to
@@ -1312,14 +1348,9 @@ test_path_missing_after(const char *here)
 
 	snprintf(path, sizeof(path), "%s/bin:%s/pre/.local/bin", here, here);
 	setenv("PATH", path, 1);
-	snprintf(want, sizeof(want),
-	         "PATH entry %s/pre/.local/bin, which the command gets for the "
-	         "programs it runs by name, does not exist, and %s/pre is "
-	         "writable by others (mode 1777): anyone could put a program "
-	         "there and change the command mta-sts-sync runs "
-	         "(publish-command): take it out of PATH (a login shell, su - "
-	         "or sudo -i, sets root's own PATH)",
-	         here, here);
+	missing_entry_want(want, sizeof(want), here, "pre/.local/bin",
+	                   "which the command gets for the programs it runs "
+	                   "by name");
 	prog_refused("deploy", want, "a missing PATH entry after it");
 	prog_refused("deploy-%d", want,
 	             "a program named with %d, and a missing PATH entry");
@@ -1394,24 +1425,11 @@ test_path_after(const char *here)
 	test_path_missing_after(here);
 	chmod("pre", 0755);
 	test_path_unreachable(here);
-	snprintf(path, sizeof(path), "%s/bin::bin", here);
-	setenv("PATH", path, 1);
-	snprintf(want, sizeof(want),
-	         "publish-command deploy: PATH (%s) holds an empty entry (the "
-	         "working directory), which the command gets for the programs "
-	         "it runs by name: the command runs in /, and such a "
-	         "directory is not checked; take it out of PATH",
-	         path);
-	prog_refused("deploy", want, "an empty PATH entry after it");
-	snprintf(path, sizeof(path), "%s/bin:bin", here);
-	setenv("PATH", path, 1);
-	snprintf(want, sizeof(want),
-	         "publish-command deploy: PATH (%s) holds the relative entry "
-	         "'bin', which the command gets for the programs it runs by "
-	         "name: the command runs in /, and such a directory is not "
-	         "checked; take it out of PATH",
-	         path);
-	prog_refused("deploy", want, "a relative PATH entry after it");
+	relative_after_refused(here, "::bin",
+	                       "an empty entry (the working directory)",
+	                       "an empty PATH entry after it");
+	relative_after_refused(here, ":bin", "the relative entry 'bin'",
+	                       "a relative PATH entry after it");
 	diag_init(&d);
 	ok(publish_command_check("deploy", &d) == -1 &&
 	       strstr(d.error, "absolute path") == NULL,
@@ -1453,14 +1471,8 @@ test_path_entries(const char *here)
 	setenv("PATH", path, 1);
 	/* it is said not to exist, and to be taken out of PATH, not its
 	 * parent changed (before: "chmod o-w" of that parent, /tmp's) */
-	snprintf(want, sizeof(want),
-	         "publish-command deploy: PATH entry %s/pre/none, looked in "
-	         "before the program is found, does not exist, and %s/pre is "
-	         "writable by others (mode 1777): anyone could put a program "
-	         "there and change the command mta-sts-sync runs "
-	         "(publish-command): take it out of PATH (a login shell, su - "
-	         "or sudo -i, sets root's own PATH)",
-	         here, here);
+	missing_entry_want(want, sizeof(want), here, "pre/none",
+	                   "looked in before the program is found");
 	prog_refused("deploy", want,
 	             "a missing PATH entry in a directory anyone may write");
 	chmod("pre", 0755);
