@@ -120,12 +120,19 @@ build_argv(const struct strlist *argv, const char *domain, const char *file,
  * strings are argv's). Made before the fork: the supervisor and the
  * command allocate nothing.
  */
+/* The PATH a command gets when the run has none: the one its program
+ * was looked up in, and every entry checked (program_in_path()). */
+#define PATH_DEFAULT "/usr/bin:/bin"
+
 struct cmd_line {
 	char *path;
 	dev_t dev;
 	ino_t ino;
 	char **argv;
 	char **sh;
+	/* the command's environment: the run's (NULL), or the run's with
+	 * PATH_DEFAULT when the run has no PATH (command_env()) */
+	char **envp;
 };
 
 static void
@@ -134,6 +141,7 @@ cmd_line_free(struct cmd_line *c)
 	free(c->path);
 	free_argv(c->argv);
 	free(c->sh);
+	free(c->envp); /* its strings are environ's, or PATH_DEFAULT's */
 	memset(c, 0, sizeof(*c));
 }
 
@@ -220,10 +228,9 @@ enum {
 	REPORT_LEFT_COUNT,
 	REPORT_LEFT,
 	/* from the supervisor: its last record, once nothing the command
-	 * started is left (value 0), or as it kills its group and itself
-	 * without a /proc of its own (SIGKILL); a supervisor that ends
-	 * without it, or REPORT_LEFT_COUNT, was killed or crashed before it
-	 * could stop what the command left */
+	 * started is left (value 0); a supervisor that ends without it, or
+	 * REPORT_LEFT_COUNT, was killed or crashed before it could stop
+	 * what the command left */
 	REPORT_STOPPED,
 	/* from the supervisor: the command stopped (value: the signal,
 	 * SIGTTIN or SIGTTOU, as it used the terminal from the supervisor's
@@ -238,7 +245,8 @@ enum {
 	LEFT_EPERM = 2,   /* kill() refused: another user's process */
 	LEFT_HIDDEN = 4,  /* its /proc/PID/stat cannot be read (hidepid=) */
 	/* with REPORT_LEFT_COUNT -1: no /proc of its own, and children out
-	 * of its group (it cannot find or stop them) */
+	 * of its group, or a group that had to be killed (what left it, if
+	 * anything did, cannot be found or stopped) */
 	LEFT_NOPROC = 8
 };
 /* The longest name of a process (comm: TASK_COMM_LEN less its NUL), in
@@ -816,9 +824,11 @@ command_exec(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 		r.kind = REPORT_REPLACED;
 		r.value = errno;
 	} else {
-		execv(c->path, c->argv);
+		char **envp = c->envp != NULL ? c->envp : environ;
+
+		execve(c->path, c->argv, envp);
 		if (errno == ENOEXEC)
-			execv(c->sh[0], c->sh);
+			execve(c->sh[0], c->sh, envp);
 		r.value = errno;
 	}
 	if (write(REPORT_FD, &r, sizeof(r)) < 0)
@@ -874,6 +884,19 @@ sv_tell(int kind, int value)
 	struct cmd_report r = {kind, value};
 
 	return write(REPORT_FD, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
+}
+
+/* In the supervisor without a /proc of its own: tell the run that what
+ * the command started may have left its group, which cannot be told
+ * (REPORT_LEFT_COUNT -1, LEFT_NOPROC), so that the command fails. One
+ * write, read whole. Returns 0, or -1 (the run is gone). */
+static int
+sv_tell_noproc(void)
+{
+	struct cmd_report r[2] = {{REPORT_LEFT_COUNT, -1},
+	                          {REPORT_LEFT_FLAGS, LEFT_NOPROC}};
+
+	return write(REPORT_FD, r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
 }
 
 /* In the supervisor: the command, or one in its group, stopped on sig
@@ -952,12 +975,9 @@ sv_reap(pid_t pid, int *done, int *status)
 		sv_end(*status);
 	}
 	if (sv_noproc && waitpid(0, NULL, WNOHANG) == -1 && errno == ECHILD) {
-		struct cmd_report r[2] = {{REPORT_LEFT_COUNT, -1},
-		                          {REPORT_LEFT_FLAGS, LEFT_NOPROC}};
-
 		alarm(0);
-		if (write(REPORT_FD, r, sizeof(r)) < 0)
-			sv_end(*status); /* the run is gone: nobody to tell */
+		/* one write; if it fails, the run is gone: nobody to tell */
+		(void)sv_tell_noproc();
 		sv_end(*status);
 	}
 	if (reaped && sv_kill_rounds > 0 && !sv_noproc)
@@ -1045,17 +1065,29 @@ sv_report_left(pid_t cmd)
 static void
 sv_kill(pid_t pid, int *done, int *status)
 {
+	int st;
+
 	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
 	if (sv_kill_rounds == SV_KILL_ROUNDS) {
+		/* ended since sv_reap() looked: a zombie, not left running */
+		if (!*done && waitpid(pid, &st, WNOHANG) == pid) {
+			*done = 1;
+			*status = st;
+		}
 		sv_report_left(*done ? 0 : pid);
 		sv_end(*done ? *status : W_EXITCODE(0, SIGKILL));
 	}
 	sv_kill_rounds++;
 	/* without /proc, the group alone, and the supervisor with it, as
 	 * the supervisor cannot be left out of it: its last record first,
-	 * as the run would else take its end for a crash */
+	 * as the run would else take its end for a crash. Something in the
+	 * group outlived SIGTERM, so the group did not empty by itself
+	 * (sv_reap()): whether a process the command started left it (a
+	 * setsid) cannot be told, and the command fails, as one that may
+	 * have left something running (before, "stopped": the run said ok,
+	 * and such a process ran on) */
 	if (sv_signal_descendants(SIGKILL, 0, 0) == -1) {
-		(void)sv_tell(REPORT_STOPPED, SIGKILL);
+		(void)sv_tell_noproc();
 		kill(0, SIGKILL);
 	}
 	alarm(1);
@@ -1489,19 +1521,22 @@ left_name_words(struct buf *msg, const struct cmd_left *l)
 }
 
 /* The cause a process left (flags, its LEFT_*) could not be stopped, as
- * a LEFT_* bit: LEFT_EPERM (a signal refused), else LEFT_HIDDEN (/proc
- * hides it), else 0 (an uninterruptible wait). */
+ * LEFT_* bits: LEFT_EPERM (a signal refused; /proc hides another
+ * user's process anyway), else none (an uninterruptible wait), with
+ * LEFT_HIDDEN kept as a note. Each is the supervisor's child, sent
+ * SIGKILL by its pid, which needs no /proc: hidepid only hid what it
+ * started, never the cause it is left (before, "/proc hides it" was
+ * given as that cause). */
 static int
 left_cause(int flags)
 {
-	return flags & LEFT_EPERM    ? LEFT_EPERM
-	       : flags & LEFT_HIDDEN ? LEFT_HIDDEN
-	                             : 0;
+	return flags & LEFT_EPERM ? LEFT_EPERM : flags & LEFT_HIDDEN;
 }
 
 /* Append to msg, in parentheses, why processes left could not be
  * stopped: flags, the left_cause() of each, or'd; plain: one of them
- * had none, or which they are is not known. */
+ * had no LEFT_EPERM, or which they are is not known; then whether /proc
+ * hid one (LEFT_HIDDEN), which hid what it started. */
 static void
 left_causes(struct buf *msg, int flags, int plain)
 {
@@ -1516,21 +1551,21 @@ left_causes(struct buf *msg, int flags, int plain)
 		           sep, (long)getuid());
 		sep = "; ";
 	}
-	if (flags & LEFT_HIDDEN) {
+	if (plain) {
+		buf_printf(msg,
+		           "%sa process in an uninterruptible wait outlasts "
+		           "SIGKILL",
+		           sep);
+		sep = "; ";
+	}
+	if (flags & LEFT_HIDDEN)
 		buf_printf(
 		    msg,
 		    "%s/proc hides it (hidepid=, ProtectProc=invisible in "
 		    "a systemd unit: a process that is not dumpable, "
 		    "ssh-agent for one, is hidden from a run that is not "
-		    "root)",
+		    "root), and so what it started until it ended",
 		    sep);
-		sep = "; ";
-	}
-	if (plain)
-		buf_printf(msg,
-		           "%sa process in an uninterruptible wait outlasts "
-		           "SIGKILL",
-		           sep);
 	buf_puts(msg, ")");
 }
 
@@ -1546,7 +1581,7 @@ unended_words(struct buf *msg, const struct cmd_outcome *o)
 	left_name_words(msg, &o->cmd_left);
 	buf_puts(msg, ")");
 	left_causes(msg, left_cause(o->cmd_left.flags),
-	            left_cause(o->cmd_left.flags) == 0);
+	            !(o->cmd_left.flags & LEFT_EPERM));
 }
 
 /* Append to msg how a command that outlived its time limit (timeout
@@ -1625,8 +1660,9 @@ left_words(struct buf *msg, const struct cmd_outcome *o)
 
 	if (o->left_flags & LEFT_NOPROC) {
 		buf_puts(msg,
-		         "; processes it started left its process group, "
-		         "and could not be found (/proc is missing, or is "
+		         "; processes it started may have left its process "
+		         "group, which cannot be told without /proc (it is "
+		         "missing, or is "
 		         "another PID namespace's: mount the namespace's "
 		         "own /proc): they may still run; find them (ps -eo "
 		         "pid,sid,args) and kill them, and have the command "
@@ -1642,7 +1678,7 @@ left_words(struct buf *msg, const struct cmd_outcome *o)
 		buf_puts(msg, i == 0 ? " (" : ", ");
 		left_name_words(msg, &o->left_proc[i]);
 		flags |= left_cause(o->left_proc[i].flags);
-		plain |= left_cause(o->left_proc[i].flags) == 0;
+		plain |= !(o->left_proc[i].flags & LEFT_EPERM);
 		named |= o->left_proc[i].name[0] != '\0';
 	}
 	if (o->left_pids > 0)
@@ -1819,35 +1855,86 @@ is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
+/* Cut from why, a conf_trust_dir_check() reason, its advice (the
+ * chown, chmod or setfacl after its last "; "), which is for the
+ * directory judged: for a PATH entry that does not exist, a parent it
+ * lies under (a user's home, /tmp), which is not to be changed for a
+ * PATH entry that is better left out. */
+static void
+trust_advice_cut(char *why)
+{
+	char *semi = NULL;
+
+	for (char *s = strstr(why, "; "); s != NULL; s = strstr(s + 2, "; "))
+		semi = s;
+	if (semi != NULL && (strncmp(semi + 2, "chown ", 6) == 0 ||
+	                     strncmp(semi + 2, "chmod ", 6) == 0 ||
+	                     strncmp(semi + 2, "setfacl ", 8) == 0))
+		*semi = '\0';
+}
+
 /*
  * The PATH entry dir (len bytes at p) must be as safe as the program:
  * whoever may add a file there could put one of a name looked up there
  * first (conf_trust_dir_check()): the program's own (before, set when
  * the entry is met before the program is found), or one the command
- * runs by name (a deploy script's aws or rclone). Returns 0, or -1 with
- * the reason in d.
+ * runs by name (a deploy script's aws or rclone). One that does not
+ * exist is judged where it would be made, but the advice is to take it
+ * out of PATH, not to change that directory (a user's home, /tmp). One
+ * that cannot be looked at for another cause than its absence or a
+ * permission (EIO, ETIMEDOUT, ESTALE: a network file system out of
+ * reach) is refused, naming the cause: the command gets this PATH, and
+ * what the entry holds once reachable again, mid-run, was never
+ * checked. Returns 0, or -1 with the reason in d.
  */
 static int
 path_entry_trusted(const char *prog, const char *p, size_t len, int before,
                    struct diag *d)
 {
 	char dir[PATH_MAX], why[DIAG_MSG_MAX];
+	const char *how = before ? "looked in before the program is found"
+	                         : "which the command gets for the programs "
+	                           "it runs by name";
+	struct stat st;
+	int gone = 0;
 
 	if (len >= sizeof(dir))
 		return 0; /* no such directory: nothing is found there */
 	memcpy(dir, p, len);
 	dir[len] = '\0';
+	if (stat(dir, &st) == -1) {
+		gone = errno == ENOENT || errno == ENOTDIR;
+		if (!gone && errno != EACCES) {
+			diag_error(
+			    d,
+			    "publish-command %s: PATH entry %s, %s: cannot "
+			    "be checked: %s (a network file system out of "
+			    "reach?): what it holds once back was never "
+			    "checked; take it out of PATH, or run once it "
+			    "can be reached",
+			    path_shown(prog, '\0', NULL, 0),
+			    path_shown(dir, '\0', NULL, 0), how,
+			    strerror(errno));
+			return -1;
+		}
+	}
 	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why)) ==
 	    0)
 		return 0;
+	if (gone) {
+		trust_advice_cut(why);
+		diag_error(d,
+		           "publish-command %s: PATH entry %s, %s, does not "
+		           "exist, and %s: take it out of PATH (a login shell, "
+		           "su - or sudo -i, sets root's own PATH)",
+		           path_shown(prog, '\0', NULL, 0),
+		           path_shown(dir, '\0', NULL, 0), how, why);
+		return -1;
+	}
 	diag_error(d,
 	           "publish-command %s: PATH entry %s, %s: %s, or take it "
 	           "out of PATH",
-	           path_shown(prog, '\0', NULL, 0), dir,
-	           before ? "looked in before the program is found"
-	                  : "which the command gets for the programs it "
-	                    "runs by name",
-	           why);
+	           path_shown(prog, '\0', NULL, 0), dir, how, why);
 	return -1;
 }
 
@@ -1899,7 +1986,7 @@ program_in_path(const char *prog, struct buf *found, struct diag *d)
 	int in = found == NULL; /* the program is found */
 
 	if (path == NULL)
-		path = "/usr/bin:/bin"; /* execvp's default */
+		path = PATH_DEFAULT; /* execvp's, and the command's then */
 	for (p = path;; p = end + 1) {
 		int here = 0; /* the program is found in this entry */
 
@@ -2044,6 +2131,28 @@ publish_command_check(const char *prog, struct diag *d)
 	return at != NULL ? 0 : -1;
 }
 
+/* The command's environment when the run has no PATH: the run's, with
+ * PATH_DEFAULT (a new array of environ's strings); else NULL, the run's
+ * as it is. Without it, each shell looks names up in its own default,
+ * which the check never saw: dash's has /usr/local/sbin, bash's ends
+ * with '.', the directory a script happens to be in. */
+static char **
+command_env(void)
+{
+	static char path[] = "PATH=" PATH_DEFAULT;
+	size_t n = 0;
+	char **envp;
+
+	if (getenv("PATH") != NULL)
+		return NULL;
+	while (environ[n] != NULL)
+		n++;
+	envp = xcalloc(n + 2, sizeof(*envp));
+	memcpy(envp, environ, n * sizeof(*envp));
+	envp[n] = path;
+	return envp;
+}
+
 /* The shell's argv for c (struct cmd_line), from its path and argv. */
 static char **
 shell_argv(const struct cmd_line *c)
@@ -2094,6 +2203,7 @@ command_line(const struct strlist *argv, const char *domain, const char *file,
 		c->argv[0] = xstrdup(c->path);
 	}
 	c->sh = shell_argv(c);
+	c->envp = command_env();
 	return 0;
 }
 

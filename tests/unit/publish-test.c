@@ -247,16 +247,18 @@ openat(int dfd, const char *name, int flags, ...)
 }
 
 /* A path whose stat(2) finds nothing after the first (as if renamed away
- * for a moment then, by whoever may write its directory): NULL, none. */
+ * for a moment then, by whoever may write its directory): NULL, none.
+ * stat_gone_errno: the errno it fails with (0: ENOENT; EIO, as a
+ * network file system out of reach). */
 static const char *stat_gone;
-static int stat_gone_seen;
+static int stat_gone_seen, stat_gone_errno;
 
 int
 stat(const char *path, struct stat *st)
 {
 	if (stat_gone != NULL && strcmp(path, stat_gone) == 0 &&
 	    stat_gone_seen++ > 0) {
-		errno = ENOENT;
+		errno = stat_gone_errno != 0 ? stat_gone_errno : ENOENT;
 		return -1;
 	}
 	return fstatat(AT_FDCWD, path, st, 0);
@@ -1296,6 +1298,93 @@ path_entry_before(const char *here, const char *dir, mode_t mode)
 	setenv("PATH", path, 1);
 }
 
+/* PATH set to here's bin, then tail, which holds (words for) an empty
+ * or relative entry: the program, found in bin, is refused for it, with
+ * no advice to give its path (what: the test). */
+static void
+relative_after_refused(const char *here, const char *tail, const char *holds,
+                       const char *what)
+{
+	char path[PATH_MAX + 64], want[2 * PATH_MAX + 512];
+
+	snprintf(path, sizeof(path), "%s/bin%s", here, tail);
+	setenv("PATH", path, 1);
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH (%s) holds %s, which the "
+	         "command gets for the programs it runs by name: the command "
+	         "runs in /, and such a directory is not checked; take it out "
+	         "of PATH",
+	         path, holds);
+	prog_refused("deploy", want, what);
+}
+
+/* The message for here's PATH entry entry (how: where it is in PATH),
+ * which does not exist, in here's pre, mode 1777, into want: said
+ * missing, to be taken out of PATH, and no chmod of pre. */
+static void
+missing_entry_want(char *want, size_t size, const char *here, const char *entry,
+                   const char *how)
+{
+	snprintf(want, size,
+	         "PATH entry %s/%s, %s, does not exist, and %s/pre is "
+	         "writable by others (mode 1777): anyone could put a program "
+	         "there and change the command mta-sts-sync runs "
+	         "(publish-command): take it out of PATH (a login shell, su - "
+	         "or sudo -i, sets root's own PATH)",
+	         here, entry, how, here);
+}
+
+/*
+ * A missing PATH entry after the program, where another user could make
+ * it (here's pre, mode 1777 now): said not to exist, with the advice to
+ * take it out of PATH, also for a program named with %d at
+ * configuration time (before, "chmod o-w" of the directory it lies
+ * under, and no word of it missing).
+ */
+static void
+test_path_missing_after(const char *here)
+{
+	char path[PATH_MAX + 64], want[2 * PATH_MAX + 512];
+
+	snprintf(path, sizeof(path), "%s/bin:%s/pre/.local/bin", here, here);
+	setenv("PATH", path, 1);
+	missing_entry_want(want, sizeof(want), here, "pre/.local/bin",
+	                   "which the command gets for the programs it runs "
+	                   "by name");
+	prog_refused("deploy", want, "a missing PATH entry after it");
+	prog_refused("deploy-%d", want,
+	             "a program named with %d, and a missing PATH entry");
+}
+
+/*
+ * A PATH entry after the program that cannot be reached (EIO: a network
+ * file system out of reach) is refused, naming the cause: what it holds
+ * once back was never checked (before, judged by its parent, here's pre,
+ * which passes, as if it did not exist).
+ */
+static void
+test_path_unreachable(const char *here)
+{
+	char path[2 * PATH_MAX], entry[PATH_MAX], want[2 * PATH_MAX + 256];
+
+	snprintf(entry, sizeof(entry), "%s/pre/nfs", here);
+	snprintf(path, sizeof(path), "%s/bin:%s", here, entry);
+	setenv("PATH", path, 1);
+	prog_passes("deploy",
+	            "a missing PATH entry in a safe directory, after");
+	stat_gone = entry;
+	stat_gone_seen = 1;
+	stat_gone_errno = EIO;
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s, which the command "
+	         "gets for the programs it runs by name: cannot be checked: "
+	         "%s (a network file system out of reach?)",
+	         entry, strerror(EIO));
+	prog_refused("deploy", want, "an unreachable PATH entry after it");
+	stat_gone = NULL;
+	stat_gone_errno = 0;
+}
+
 /*
  * Every PATH entry must be as safe as the program, also one after the
  * entry that holds it, and whatever the program is named by: the command
@@ -1308,6 +1397,7 @@ static void
 test_path_after(const char *here)
 {
 	char path[PATH_MAX + 64], want[2 * PATH_MAX + 512], prog[PATH_MAX];
+	struct diag d;
 
 	snprintf(path, sizeof(path), "%s/bin:%s/pre", here, here);
 	setenv("PATH", path, 1);
@@ -1332,16 +1422,23 @@ test_path_after(const char *here)
 	prog_refused("deploy-%d", "PATH entry ",
 	             "a program named with %d, and a PATH entry others may "
 	             "write");
+	test_path_missing_after(here);
 	chmod("pre", 0755);
-	snprintf(path, sizeof(path), "%s/bin::bin", here);
-	setenv("PATH", path, 1);
-	snprintf(want, sizeof(want),
-	         "publish-command deploy: PATH (%s) holds an empty entry (the "
-	         "working directory), which the command gets for the programs "
-	         "it runs by name: the command runs in /, and such a "
-	         "directory is not checked; take it out of PATH",
-	         path);
-	prog_refused("deploy", want, "an empty PATH entry after it");
+	test_path_unreachable(here);
+	relative_after_refused(here, "::bin",
+	                       "an empty entry (the working directory)",
+	                       "an empty PATH entry after it");
+	relative_after_refused(here, ":bin", "the relative entry 'bin'",
+	                       "a relative PATH entry after it");
+	diag_init(&d);
+	ok(publish_command_check("deploy", &d) == -1 &&
+	       strstr(d.error, "absolute path") == NULL,
+	   "program check: ... no advice to give the program's path");
+	prog_refused("deploy-%d",
+	             "holds the relative entry 'bin', which the "
+	             "command gets",
+	             "a program named with %d, at configuration time, and a "
+	             "relative PATH entry");
 }
 
 /*
@@ -1372,10 +1469,10 @@ test_path_entries(const char *here)
 	             "a sticky PATH entry, before it");
 	snprintf(path, sizeof(path), "%s/pre/none:%s/bin", here, here);
 	setenv("PATH", path, 1);
-	snprintf(want, sizeof(want),
-	         "PATH entry %s/pre/none, looked in before the program is "
-	         "found: %s/pre is writable by others (mode 1777)",
-	         here, here);
+	/* it is said not to exist, and to be taken out of PATH, not its
+	 * parent changed (before: "chmod o-w" of that parent, /tmp's) */
+	missing_entry_want(want, sizeof(want), here, "pre/none",
+	                   "looked in before the program is found");
 	prog_refused("deploy", want,
 	             "a missing PATH entry in a directory anyone may write");
 	chmod("pre", 0755);
