@@ -1934,7 +1934,8 @@ path_entry_trusted(const char *prog, const char *p, size_t len, int before,
 	diag_error(d,
 	           "publish-command %s: PATH entry %s, %s: %s, or take it "
 	           "out of PATH",
-	           path_shown(prog, '\0', NULL, 0), dir, how, why);
+	           path_shown(prog, '\0', NULL, 0),
+	           path_shown(dir, '\0', NULL, 0), how, why);
 	return -1;
 }
 
