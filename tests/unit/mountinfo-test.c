@@ -268,7 +268,7 @@ test_cache(void)
 	   "a device not found: read again");
 	/* the namespace first: an open mountinfo tells of its own */
 	if (mkdtemp(dir) == NULL || unshare(CLONE_NEWNS) == -1 ||
-	    mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1 ||
+	    mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == -1 ||
 	    (mountinfo_forget(), mountinfo_lookup(st.st_dev, &mf)) != 1 ||
 	    mount("tmpfs", dir, "tmpfs", 0, NULL) == -1) {
 		ok(1, "after a mount # SKIP cannot make a mount namespace (%s)",
