@@ -259,9 +259,13 @@ policy_still_named(const struct publish_file *f, const struct stat *st,
 	return 0;
 }
 
-/* Looks at a policy file that changes while it is opened, at most (a
- * publish of another domain sharing the file renames over it). */
-#define POLICY_OPEN_TRIES 3
+/* Looks at a policy file that changes while it is opened, at most: the
+ * publishes of other domains sharing the file rename theirs over it, as
+ * many at once as a run has workers, and a reader may lose its window to
+ * several in a row (valgrind's one-thread-at-a-time scheduling made 3
+ * too few); a bound all the same, so one that changes at every look is
+ * an error, not a loop. */
+#define POLICY_OPEN_TRIES 16
 
 /*
  * Open f's file for reading (open_policy_once()), and not one that may

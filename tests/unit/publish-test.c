@@ -185,6 +185,34 @@ flock(int fd, int op)
  * whoever linked another file there may do: NULL, none. */
 static const char *unlink_after_open;
 
+/* A name to replace by a new file of its directory just after each of
+ * the next replace_opens openat(2) calls that open it to read, as the
+ * writes of domains sharing a policy file rename theirs over it: NULL,
+ * none. */
+static const char *replace_name;
+static int replace_opens;
+
+/* The new file replace_name asks for, of its directory dfd. */
+static void
+replace_again(int dfd, const char *name)
+{
+	char tmp[256];
+	int fd;
+
+	if (replace_name == NULL || replace_opens <= 0 ||
+	    strcmp(name, replace_name) != 0)
+		return;
+	replace_opens--;
+	snprintf(tmp, sizeof(tmp), "%s.again", name);
+	fd = (int)syscall(SYS_openat, dfd, tmp,
+	                  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || write(fd, "again\n", 6) != 6 ||
+	    renameat(dfd, tmp, dfd, name) == -1)
+		printf("# cannot replace %s: %s\n", name, strerror(errno));
+	if (fd != -1)
+		close(fd);
+}
+
 /* A name that openat(2) without following it (O_PATH | O_NOFOLLOW, as
  * the walk of a program's path looks at each entry) finds nothing by:
  * NULL, none. */
@@ -236,6 +264,8 @@ openat(int dfd, const char *name, int flags, ...)
 	fd = (int)syscall(SYS_openat, dfd, name, flags, mode);
 	if (fd != -1 && ((flags & O_PATH) != 0) == open_replace_at_look)
 		replace_after_open(name);
+	if (fd != -1 && (flags & (O_PATH | O_CREAT)) == 0)
+		replace_again(dfd, name);
 	if (fd != -1 && unlink_after_open != NULL &&
 	    strcmp(name, unlink_after_open) == 0) {
 		unlink_after_open = NULL;
@@ -2592,6 +2622,47 @@ test_nolock(void)
 	   "no locks: nothing else left");
 }
 
+/*
+ * A policy file replaced just after each open, as the writes of domains
+ * sharing it rename theirs over it while it is read: 8 replacements in
+ * a row are looked at again and the last file is read (before, a read
+ * gave up after 3, and valgrind's scheduling of test_same_file()'s eight
+ * writers made that happen); one replaced at every open ends with an
+ * error instead of looping.
+ */
+static void
+test_replaced_while_read(void)
+{
+	struct diag d;
+	struct buf b;
+	int rc;
+
+	buf_init(&b, 1024);
+	diag_init(&d);
+	ok(mkdir("rr", 0755) == 0 && make_file("rr/mta-sts.txt", 0) == 0,
+	   "replaced while read: a policy file");
+	replace_name = "mta-sts.txt";
+	replace_opens = 8;
+	rc = publish_read("rr/mta-sts.txt", &b, &d);
+	ok(rc == 1 && b.len == 6 && memcmp(b.data, "again\n", 6) == 0 &&
+	       replace_opens == 0,
+	   "replaced while read: 8 times in a row: the last one read (%d: "
+	   "%s)",
+	   rc, d.error);
+	diag_init(&d);
+	replace_opens = 1000;
+	rc = publish_read("rr/mta-sts.txt", &b, &d);
+	ok(rc == -1 && replace_opens > 0 &&
+	       strstr(d.error, "replaced each time it was opened") != NULL,
+	   "replaced while read: at every open: an error, not a loop (%s)",
+	   d.error);
+	replace_name = NULL;
+	replace_opens = 0;
+	ok(unlink("rr/mta-sts.txt") == 0 && rmdir("rr") == 0,
+	   "replaced while read: nothing else left");
+	buf_free(&b);
+}
+
 /* The writes of each thread of test_same_file(). */
 static int same_rounds;
 
@@ -2882,6 +2953,7 @@ main(void)
 	test_threads();
 	test_leftovers();
 	test_nolock();
+	test_replaced_while_read();
 	test_same_file(40, 0, "same file");
 	test_same_file(10, ENOLCK, "same file, no locks");
 	fetch_global_cleanup();
