@@ -677,16 +677,14 @@ walk_file(struct path_walk *w, const char *comp, const struct stat *st)
 #define PROTECTED_HARDLINKS "/proc/sys/fs/protected_hardlinks"
 
 /*
- * Is fs.protected_hardlinks 1: may a user hard-link only a file they own
- * or may read and write (the kernel's may_linkat())? Returns 1, 0 when it
- * is 0, or -1 with errno when it cannot be read (no /proc) or says
- * neither. Read through open(2), which a unit test stands in for.
- * Only the current value: a link made while it was 0 (early in boot,
- * another system mounting the disk) or by another NFS client whose
- * kernel has it 0 is not told apart (mta-sts-sync.conf(5) says so).
+ * Is fs.protected_hardlinks 1 (conftrust.h)? Read through open(2), which
+ * a unit test stands in for. Only the current value: a link made while
+ * it was 0 (early in boot, another system mounting the disk) or by
+ * another NFS client whose kernel has it 0 is not told apart
+ * (mta-sts-sync.conf(5) says so).
  */
-static int
-hardlinks_protected(void)
+int
+conf_hardlinks_protected(void)
 {
 	char b[4];
 	int fd = open(PROTECTED_HARDLINKS, O_RDONLY | O_CLOEXEC), err;
@@ -703,12 +701,10 @@ hardlinks_protected(void)
 	return b[0] == '1';
 }
 
-/* Why a file of several names in a shared directory is refused, into out
- * (size bytes): fs.protected_hardlinks, as read (prot, and errno err when
- * -1: hardlinks_protected()), lets anyone link a file of root's there;
- * setting it to 1 also lifts the refusal. */
-static void
-hardlinks_why(int prot, int err, char *out, size_t size)
+/* Why a file of several names in a shared directory is refused
+ * (conftrust.h), into out (size bytes). */
+void
+conf_hardlinks_why(int prot, int err, char *out, size_t size)
 {
 	char why[160];
 
@@ -764,7 +760,7 @@ walk_shared_file(struct path_walk *w, const struct stat *st)
 	foreign = key && st->st_uid != 0 && st->st_uid != geteuid() &&
 	          st->st_uid != dst.st_uid;
 	if (st->st_nlink > 1 && !foreign) {
-		prot = hardlinks_protected();
+		prot = conf_hardlinks_protected();
 		err = errno;
 	}
 	if ((prot == 1 && !foreign) || dir_shared(w->walk.fd, &dst, &aw) == 0)
@@ -777,7 +773,7 @@ walk_shared_file(struct path_walk *w, const struct stat *st)
 	if (n < 0 || (size_t)n >= w->len) {
 		text_mark_cut(w->out, w->len, 0);
 	} else if (!foreign) {
-		hardlinks_why(prot, err, why, sizeof(why));
+		conf_hardlinks_why(prot, err, why, sizeof(why));
 		walk_linked_fix(w, st, why, w->out + n, w->len - (size_t)n);
 	} else
 		snprintf(w->out + n, w->len - (size_t)n,

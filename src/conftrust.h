@@ -3,7 +3,9 @@
  * (conftrust.c): whether the configuration, a key-file, a ca-file or the
  * program of a publish-command, and every directory on the way to it,
  * may be changed by no one but root and the running user; and the open
- * of such a file by the walk that judged it.
+ * of such a file by the walk that judged it. Also the reading of
+ * fs.protected_hardlinks, which the read of a policy file (publish.c)
+ * asks too.
  */
 #ifndef MTA_STS_SYNC_CONFTRUST_H
 #define MTA_STS_SYNC_CONFTRUST_H
@@ -75,5 +77,21 @@ int conf_open_trusted(const char *path, enum conf_trust what, int *fd,
  */
 int conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
                          size_t len);
+/*
+ * Is fs.protected_hardlinks 1: may a user hard-link only a file they own
+ * or may read and write (the kernel's may_linkat())? Then whoever could
+ * link a file of several names into a directory could read it anyway,
+ * and a key of root's cannot be linked there. Returns 1, 0 when it is 0,
+ * or -1 with errno when it cannot be read (no /proc) or says neither.
+ */
+int conf_hardlinks_protected(void);
+/*
+ * Why a file of several names in a directory others may add entries to
+ * is refused, into out (size bytes), starting "; this is refused as":
+ * fs.protected_hardlinks, as read (prot, and errno err when -1:
+ * conf_hardlinks_protected()), lets anyone link any file there, a key of
+ * root's; setting it to 1 also lifts the refusal.
+ */
+void conf_hardlinks_why(int prot, int err, char *out, size_t size);
 
 #endif

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "conftrust.h"
 #include "dirwalk.h"
 #include "policy.h"
 #include "publish-internal.h"
@@ -147,51 +148,74 @@ not_regular(const struct publish_file *f, struct diag *d)
 	return -1;
 }
 
+/* What linked_in() found of a file of several names: its directory's
+ * status, and fs.protected_hardlinks as read (prot; err, errno when -1:
+ * conf_hardlinks_protected()). */
+struct linked_dir {
+	struct stat st;
+	int prot, err;
+};
+
 /*
  * Whether f's file (st) may be another file that someone hard-linked
- * there (a key of root's, where fs.protected_hardlinks is 0): it has
- * other names, and its directory belongs to another user than root or
- * the running user, whose own file it is not, or others than its owner
- * may write the directory (dir_shared(): its group, anyone, a user or
- * group its ACL lets, or, its ACL unread, who knows). Reading it would
- * show it: a dry run prints the file it replaces.
+ * there (a key of root's): it has other names, and its directory belongs
+ * to another user than root or the running user, whose own file it is
+ * not, or others than its owner may write the directory (dir_shared():
+ * its group, anyone, a user or group its ACL lets, or, its ACL unread,
+ * who knows); and fs.protected_hardlinks is not 1 (ld says what it is).
+ * Reading it would show it: a dry run prints the file it replaces. With
+ * it 1, one may link only a file one owns or may read and write, so
+ * whoever could have made that name (the directory's owner, or those it
+ * lets write) could only have linked a file they may read: they could as
+ * well have copied it there as a file of their own, one name, which is
+ * read. Both parts of the rule ask only who could have made the name, so
+ * neither refuses anything then, and a deploy that hard-links its files
+ * (rsync --link-dest, cp -al) is read.
  */
 static int
-linked_in(const struct publish_file *f, const struct stat *st, struct stat *dst)
+linked_in(const struct publish_file *f, const struct stat *st,
+          struct linked_dir *ld)
 {
 	uid_t me = geteuid();
 	struct acl_who aw;
+	int maybe;
 
-	if (st->st_nlink <= 1 || fstat(f->dirfd, dst) == -1)
+	if (st->st_nlink <= 1 || fstat(f->dirfd, &ld->st) == -1)
 		return 0;
-	if (dst->st_uid != 0 && dst->st_uid != me)
-		return st->st_uid != dst->st_uid;
-	/* an ACL that cannot be read may let anyone: refused too */
-	return dir_shared(f->dirfd, dst, &aw) != 0;
+	if (ld->st.st_uid != 0 && ld->st.st_uid != me)
+		maybe = st->st_uid != ld->st.st_uid;
+	else /* an ACL that cannot be read may let anyone: refused too */
+		maybe = dir_shared(f->dirfd, &ld->st, &aw) != 0;
+	if (!maybe)
+		return 0;
+	ld->prot = conf_hardlinks_protected();
+	ld->err = errno;
+	return ld->prot != 1;
 }
 
-/* Refuse f's file (st), which linked_in() says may be another file
- * (its directory's status dst). Returns -1 (in d). */
+/* Refuse f's file (st), which linked_in() says may be another file (ld:
+ * its directory, and why so). Returns -1 (in d). */
 static int
 linked_refused(const struct publish_file *f, const struct stat *st,
-               const struct stat *dst, struct diag *d)
+               const struct linked_dir *ld, struct diag *d)
 {
-	char owner[128], where[320], sh[DIAG_MSG_MAX];
+	char owner[128], where[320], sh[DIAG_MSG_MAX], why[512];
 
-	if (dst->st_uid != 0 && dst->st_uid != geteuid())
+	if (ld->st.st_uid != 0 && ld->st.st_uid != geteuid())
 		snprintf(where, sizeof(where), "belongs to %s",
-		         user_shown(dst->st_uid, owner, sizeof(owner)));
+		         user_shown(ld->st.st_uid, owner, sizeof(owner)));
 	else
-		dir_writers_words(f->dirfd, dst, where, sizeof(where));
+		dir_writers_words(f->dirfd, &ld->st, where, sizeof(where));
+	conf_hardlinks_why(ld->prot, ld->err, why, sizeof(why));
 	diag_error(d,
 	           "%s has %lu names (hard links) and belongs to %s, in a "
 	           "directory that %s: it may be another file linked there "
 	           "(a key, say), so it is not read; remove it (rm %s), and "
-	           "the next run writes it anew",
+	           "the next run writes it anew%s",
 	           path_shown(f->path, '\0', NULL, 0),
 	           (unsigned long)st->st_nlink,
 	           user_shown(st->st_uid, owner, sizeof(owner)), where,
-	           path_shell(f->path, sh, sizeof(sh)));
+	           path_shell(f->path, sh, sizeof(sh)), why);
 	return -1;
 }
 
@@ -249,13 +273,14 @@ static int
 policy_still_named(const struct publish_file *f, const struct stat *st,
                    struct diag *d)
 {
-	struct stat now, dst;
+	struct linked_dir ld;
+	struct stat now;
 
 	if (fstatat(f->dirfd, f->name, &now, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    now.st_dev != st->st_dev || now.st_ino != st->st_ino)
 		return 1;
-	if (linked_in(f, st, &dst) || linked_in(f, &now, &dst))
-		return linked_refused(f, &now, &dst, d);
+	if (linked_in(f, st, &ld) || linked_in(f, &now, &ld))
+		return linked_refused(f, &now, &ld, d);
 	return 0;
 }
 

@@ -176,6 +176,49 @@ nolocks() {
 		"$@"
 }
 
+# hardlinks_shim: build $T/hardlinks.so, to be preloaded (hardlinks N
+# CMD...): its open(2) of /proc/sys/fs/protected_hardlinks reads
+# $T/protected_hardlinks, so that a run sees fs.protected_hardlinks as a
+# test chooses, whatever the host's. Returns 1 without a C compiler.
+hardlinks_shim() {
+	cat >"$T/hardlinks.c" <<'EOF'
+#define _GNU_SOURCE /* O_TMPFILE */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int
+open(const char *path, int flags, ...)
+{
+	const char *fake = getenv("FAKE_PROTECTED_HARDLINKS");
+	mode_t mode = 0;
+	va_list ap;
+
+	va_start(ap, flags);
+	if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE)
+		mode = (mode_t)va_arg(ap, int);
+	va_end(ap);
+	if (fake != NULL &&
+	    strcmp(path, "/proc/sys/fs/protected_hardlinks") == 0)
+		path = fake;
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+}
+EOF
+	${CC:-cc} -shared -fPIC -o "$T/hardlinks.so" "$T/hardlinks.c" 2>/dev/null
+}
+
+# hardlinks N CMD...: run CMD with hardlinks_shim's library preloaded,
+# fs.protected_hardlinks read as N (ASan told not to mind the order).
+hardlinks() {
+	printf '%s\n' "$1" >"$T/protected_hardlinks"
+	env LD_PRELOAD="$T/hardlinks.so" \
+		FAKE_PROTECTED_HARDLINKS="$T/protected_hardlinks" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
+		"${@:2}"
+}
+
 # as_nobody CMD...: run CMD as user nobody, group nogroup and no other
 # group (setpriv, util-linux); "${NOBODY[@]}" CMD... does it without a
 # function, so that CMD started with & is $! itself. nobody_ok: whether

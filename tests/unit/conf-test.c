@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "conftrust.h"
 #include "dirwalk.h"
+#include "hardlinks-stub.h"
 #include "open-stub.h"
 #include "setacl.h"
 #include "mountinfo.h"
@@ -298,28 +299,6 @@ link_protected(int dfd, const char *name, int flags)
 	       ls.st_uid != ds.st_uid && ls.st_uid != geteuid();
 }
 
-/* What /proc/sys/fs/protected_hardlinks holds for conftrust.c: "0" (as
- * the tests were written: files of several names refused), "1", or ""
- * for a file that cannot be read (ENOENT); NULL: the host's own. */
-static const char *fake_hardlinks = "0";
-
-/* A descriptor that reads fake_hardlinks (a pipe), or -1 with ENOENT
- * when it is "". */
-static int
-fake_hardlinks_open(void)
-{
-	int p[2];
-
-	if (fake_hardlinks[0] == '\0' || pipe(p) == -1) {
-		errno = ENOENT;
-		return -1;
-	}
-	if (write(p[1], fake_hardlinks, strlen(fake_hardlinks)) == -1)
-		perror("pipe");
-	close(p[1]);
-	return p[0];
-}
-
 /* openat(2), as conftrust.c opens the files it reads (from the directory its
  * walk reached): the real call, within the exchange a test asked for
  * (swap_at), or refused as fs.protected_symlinks = 1 would
@@ -344,8 +323,7 @@ openat(int dfd, const char *name, int flags, ...)
 		}
 		name = fake_mountinfo;
 	}
-	if (fake_hardlinks != NULL &&
-	    strcmp(name, "/proc/sys/fs/protected_hardlinks") == 0)
+	if (fake_hardlinks != NULL && strcmp(name, FAKE_HARDLINKS_PATH) == 0)
 		return fake_hardlinks_open();
 	if (link_protected(dfd, name, flags) ||
 	    (dot_refused && strcmp(name, ".") == 0 && (flags & O_PATH) == 0)) {

@@ -30,6 +30,7 @@
 #include "cmd.h"
 #include "dirwalk.h"
 #include "fetch.h"
+#include "hardlinks-stub.h"
 #include "open-stub.h"
 #include "publish.h"
 #include "setacl.h"
@@ -244,8 +245,9 @@ replace_after_open(const char *name)
 	open_replace_from = open_replace_to = NULL;
 }
 
-/* openat(2), as publish.c and dirwalk.c call it: the real call, then
- * the removal a test asked for. */
+/* openat(2), as publish.c and dirwalk.c call it (and open(2), as
+ * conftrust.c reads fs.protected_hardlinks, which fake_hardlinks says):
+ * the real call, then the removal a test asked for. */
 int
 openat(int dfd, const char *name, int flags, ...)
 {
@@ -256,6 +258,8 @@ openat(int dfd, const char *name, int flags, ...)
 	va_start(ap, flags);
 	mode = open_mode_arg(flags, ap);
 	va_end(ap);
+	if (fake_hardlinks != NULL && strcmp(name, FAKE_HARDLINKS_PATH) == 0)
+		return fake_hardlinks_open();
 	if (entry_gone != NULL && strcmp(name, entry_gone) == 0 &&
 	    (flags & (O_PATH | O_NOFOLLOW)) == (O_PATH | O_NOFOLLOW)) {
 		errno = ENOENT;
@@ -795,6 +799,58 @@ test_hard_links_nfs4(void)
 }
 
 /*
+ * fs.protected_hardlinks decides whether hl/mta-sts.txt, linked to a
+ * file of this user's in a directory others may write (and, as root, in
+ * one of another user's), is read. With it 1 no one could have linked a
+ * file there they may not read: it is read, as a deploy by rsync
+ * --link-dest or cp -al leaves it (before, refused). With it 0, or
+ * unreadable, refused, saying so and that setting it to 1 lifts it.
+ */
+static void
+test_hard_links_sysctl(void)
+{
+	static const char tail[] =
+	    ", which lets anyone link any file there: setting it to 1 "
+	    "(sysctl fs.protected_hardlinks=1, Debian's default), with "
+	    "which one may link only a file one owns or may read and "
+	    "write, lifts the refusal too";
+	static const struct {
+		const char *value, *what, *why;
+	} why[] = {{"0\n", "fs.protected_hardlinks 0",
+	            ("the next run writes it anew; this is refused as "
+	             "fs.protected_hardlinks is 0")},
+	           {"", "fs.protected_hardlinks unreadable",
+	            ("this is refused as fs.protected_hardlinks cannot be read "
+	             "(/proc/sys/fs/protected_hardlinks: No such file or "
+	             "directory)")},
+	           {"2\n", "fs.protected_hardlinks neither 0 nor 1",
+	            ("this is refused as fs.protected_hardlinks cannot be "
+	             "read (/proc/sys/fs/protected_hardlinks: Invalid "
+	             "argument)")}};
+	char want[512];
+
+	fake_hardlinks = "1\n";
+	read_passes("hl/mta-sts.txt",
+	            "fs.protected_hardlinks 1, a directory others may write");
+	if (geteuid() == 0 && chmod("hl", 0755) == 0 &&
+	    chown("hl", 65534, 65534) == 0) {
+		read_passes("hl/mta-sts.txt", "fs.protected_hardlinks 1, "
+		                              "another user's directory");
+		ok(chown("hl", 0, 0) == 0 && chmod("hl", 0777) == 0,
+		   "hard links: the directory given back");
+	} else {
+		for (int i = 0; i < 2; i++)
+			ok(1, "# SKIP not root: cannot give a directory away");
+	}
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		fake_hardlinks = why[i].value;
+		snprintf(want, sizeof(want), "%s%s", why[i].why, tail);
+		read_refused("hl/mta-sts.txt", want, why[i].what);
+	}
+	fake_hardlinks = "0\n";
+}
+
+/*
  * A policy file with another name (a hard link) is not read where
  * someone else than its owner could have linked it there: in a directory
  * others may write, or (as root) one of another user when the file is
@@ -813,6 +869,7 @@ test_hard_links(void)
 	read_refused("hl/mta-sts.txt",
 	             "hl/mta-sts.txt has 2 names (hard links) and belongs to ",
 	             "others may write its directory");
+	test_hard_links_sysctl();
 	test_hard_link_removed();
 	chmod("hl", 0755);
 	read_passes("hl/mta-sts.txt", "in a directory of this user's");
