@@ -702,24 +702,35 @@ conf_hardlinks_protected(void)
 }
 
 /* Why a file of several names in a shared directory is refused
- * (conftrust.h), into out (size bytes). */
+ * (conftrust.h), into out (size bytes). Unread, the sysctl may well be
+ * 1: a /proc/sys that is not there (ENOENT) is hidden, as systemd's
+ * ProcSubset=pid hides it, or /proc is not mounted, so the advice is to
+ * let the run read it rather than to set it. */
 void
 conf_hardlinks_why(int prot, int err, char *out, size_t size)
 {
-	char why[160];
+	static const char one[] =
+	    "1 (sysctl fs.protected_hardlinks=1, Debian's default), with "
+	    "which one may link only a file one owns or may read and write";
 
-	if (prot == 0)
-		str_copy(why, sizeof(why), "fs.protected_hardlinks is 0");
-	else
-		snprintf(why, sizeof(why),
-		         "fs.protected_hardlinks cannot be read (%s: %s)",
-		         PROTECTED_HARDLINKS, strerror(err));
+	if (prot == 0) {
+		snprintf(out, size,
+		         "; this is refused as fs.protected_hardlinks is 0, "
+		         "which lets anyone link any file there: setting it "
+		         "to %s, lifts the refusal too",
+		         one);
+		return;
+	}
 	snprintf(out, size,
-	         "; this is refused as %s, which lets anyone link any file "
-	         "there: setting it to 1 (sysctl fs.protected_hardlinks=1, "
-	         "Debian's default), with which one may link only a file one "
-	         "owns or may read and write, lifts the refusal too",
-	         why);
+	         "; this is refused as fs.protected_hardlinks cannot be read "
+	         "(%s: %s%s), and with it 0 anyone may link any file there: "
+	         "with it %s, and readable by the run%s, the refusal is "
+	         "lifted too",
+	         PROTECTED_HARDLINKS, strerror(err),
+	         err == ENOENT ? ": /proc/sys is hidden, as systemd's "
+	                         "ProcSubset=pid does, or /proc is not mounted"
+	                       : "",
+	         one, err == ENOENT ? " (no ProcSubset=pid)" : "");
 }
 
 /*

@@ -90,7 +90,8 @@ int conf_hardlinks_protected(void);
  * is refused, into out (size bytes), starting "; this is refused as":
  * fs.protected_hardlinks, as read (prot, and errno err when -1:
  * conf_hardlinks_protected()), lets anyone link any file there, a key of
- * root's; setting it to 1 also lifts the refusal.
+ * root's; setting it to 1 (or, unread, letting the run read it) also
+ * lifts the refusal.
  */
 void conf_hardlinks_why(int prot, int err, char *out, size_t size);
 

@@ -4866,7 +4866,8 @@ test_shared_dir_files(void)
  * auto-optimise-store. With fs.protected_hardlinks 1 it loads: no member
  * of the group could have linked a file of root's there that they may
  * not write. With it 0, or unreadable, it is refused, saying why and
- * that setting it to 1 lifts the refusal. Before, it was refused
+ * that setting it to 1 (or, hidden, letting the run read it) lifts the
+ * refusal. Before, it was refused
  * whatever the setting, with advice to rm the store's file. Root only.
  */
 static void
@@ -4880,6 +4881,18 @@ test_store_links(void)
 	    "file there: setting it to 1 (sysctl fs.protected_hardlinks=1, "
 	    "Debian's default), with which one may link only a file one owns "
 	    "or may read and write, lifts the refusal too";
+	static const char unread[] =
+	    "it has 2 names (hard links), so it may be another file linked "
+	    "there (a key or a secret of root's, say): remove this name (rm "
+	    "%s) and put the real configuration file in its place; this is "
+	    "refused as fs.protected_hardlinks cannot be read "
+	    "(/proc/sys/fs/protected_hardlinks: No such file or directory: "
+	    "/proc/sys is hidden, as systemd's ProcSubset=pid does, or /proc "
+	    "is not mounted), and with it 0 anyone may link any file there: "
+	    "with it 1 (sysctl fs.protected_hardlinks=1, Debian's default), "
+	    "with which one may link only a file one owns or may read and "
+	    "write, and readable by the run (no ProcSubset=pid), the refusal "
+	    "is lifted too";
 	char want[2048], cp[512];
 	struct diag d;
 	struct conf *c;
@@ -4910,11 +4923,10 @@ test_store_links(void)
 	load_fails("store/abc-m.conf", want,
 	           "the same, fs.protected_hardlinks 0: refused, saying why");
 	fake_hardlinks = "";
-	snprintf(want, sizeof(want), why, cp,
-	         "cannot be read (/proc/sys/fs/protected_hardlinks: No such "
-	         "file or directory)");
+	snprintf(want, sizeof(want), unread, cp);
 	load_fails("store/abc-m.conf", want,
-	           "the same, fs.protected_hardlinks unreadable: refused");
+	           "the same, fs.protected_hardlinks unreadable (/proc/sys "
+	           "hidden): refused, with advice to let the run read it");
 	fake_hardlinks = "0\n";
 	ok(unlink(cp) == 0 && unlink(tpath("store/.links/0abc")) == 0 &&
 	       rmdir(tpath("store/.links")) == 0 && rmdir(tpath("store")) == 0,

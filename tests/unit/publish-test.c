@@ -804,29 +804,36 @@ test_hard_links_nfs4(void)
  * one of another user's), is read. With it 1 no one could have linked a
  * file there they may not read: it is read, as a deploy by rsync
  * --link-dest or cp -al leaves it (before, refused). With it 0, or
- * unreadable, refused, saying so and that setting it to 1 lifts it.
+ * unreadable, refused, saying so and that setting it to 1 lifts it (or,
+ * /proc/sys hidden, letting the run read it).
  */
 static void
 test_hard_links_sysctl(void)
 {
-	static const char tail[] =
-	    ", which lets anyone link any file there: setting it to 1 "
-	    "(sysctl fs.protected_hardlinks=1, Debian's default), with "
-	    "which one may link only a file one owns or may read and "
-	    "write, lifts the refusal too";
+	static const char one[] =
+	    "1 (sysctl fs.protected_hardlinks=1, Debian's default), with "
+	    "which one may link only a file one owns or may read and write";
 	static const struct {
-		const char *value, *what, *why;
-	} why[] = {{"0\n", "fs.protected_hardlinks 0",
-	            ("the next run writes it anew; this is refused as "
-	             "fs.protected_hardlinks is 0")},
-	           {"", "fs.protected_hardlinks unreadable",
-	            ("this is refused as fs.protected_hardlinks cannot be read "
-	             "(/proc/sys/fs/protected_hardlinks: No such file or "
-	             "directory)")},
-	           {"2\n", "fs.protected_hardlinks neither 0 nor 1",
-	            ("this is refused as fs.protected_hardlinks cannot be "
-	             "read (/proc/sys/fs/protected_hardlinks: Invalid "
-	             "argument)")}};
+		const char *value, *what, *why, *tail;
+	} why[] = {
+	    {"0\n", "fs.protected_hardlinks 0",
+	     ("the next run writes it anew; this is refused as "
+	      "fs.protected_hardlinks is 0, which lets anyone link any file "
+	      "there: setting it to "),
+	     ", lifts the refusal too"},
+	    {"", "fs.protected_hardlinks unreadable",
+	     ("this is refused as fs.protected_hardlinks cannot be read "
+	      "(/proc/sys/fs/protected_hardlinks: No such file or directory: "
+	      "/proc/sys is hidden, as systemd's ProcSubset=pid does, or "
+	      "/proc is not mounted), and with it 0 anyone may link any file "
+	      "there: with it "),
+	     (", and readable by the run (no ProcSubset=pid), the refusal is "
+	      "lifted too")},
+	    {"2\n", "fs.protected_hardlinks neither 0 nor 1",
+	     ("this is refused as fs.protected_hardlinks cannot be read "
+	      "(/proc/sys/fs/protected_hardlinks: Invalid argument), and "
+	      "with it 0 anyone may link any file there: with it "),
+	     ", and readable by the run, the refusal is lifted too"}};
 	char want[512];
 
 	fake_hardlinks = "1\n";
@@ -844,7 +851,8 @@ test_hard_links_sysctl(void)
 	}
 	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
 		fake_hardlinks = why[i].value;
-		snprintf(want, sizeof(want), "%s%s", why[i].why, tail);
+		snprintf(want, sizeof(want), "%s%s%s", why[i].why, one,
+		         why[i].tail);
 		read_refused("hl/mta-sts.txt", want, why[i].what);
 	}
 	fake_hardlinks = "0\n";
