@@ -217,11 +217,21 @@ print_bind(FILE *out, const struct conf *c)
 	size_t i, j;
 	char note[SURE_ZONE_MAX];
 
+	/* named refuses allow-update beside update-policy, and
+	 * "update-policy local;" beside grants: both are common (DHCP
+	 * DDNS, nsupdate -l), so the header says how to merge them. named
+	 * reads its configuration after dropping to its user, so a key file
+	 * left 0600 to root stops it at its next start. */
 	fputs("// BIND 9: least-privilege DNS UPDATE grants for mta-sts-sync.\n"
 	      "// Put each update-policy block into the zone statement named\n"
 	      "// above it (a zone has one update-policy: merge with an\n"
-	      "// existing one). The key statements must be in named.conf\n"
-	      "// too: include the key file.\n",
+	      "// existing one). A zone's allow-update { key K; }; becomes\n"
+	      "// grant K zonesub ANY; in it, since named refuses both\n"
+	      "// together; update-policy local; becomes\n"
+	      "// grant local-ddns zonesub ANY;. named.conf must include the\n"
+	      "// key file, as a copy named's user can read (named reads it\n"
+	      "// after dropping to that user; Debian: install -m 0640\n"
+	      "// -o root -g bind KEYFILE /etc/bind/mtasts.key).\n",
 	      out);
 	groups_make(&g, c->ndomains, zone, NULL);
 	for (i = 0; i < c->ndomains; i++) {
