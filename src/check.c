@@ -393,23 +393,20 @@ static int
 tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
         ldns_rr_type type, ldns_pkt **pkt, struct diag *d)
 {
-	char spec[INET6_ADDRSTRLEN + 8], *addr = ldns_rdf2str(from);
 	char *qname = ldns_rdf2str(name);
 	struct dns_target t;
 	int rc = -1;
 
 	*pkt = NULL;
-	snprintf(spec, sizeof(spec), "%s#%u", addr ? addr : "?",
-	         port ? port : 53u);
-	if (addr == NULL || qname == NULL)
+	if (qname == NULL)
 		diag_error(d, "cannot build the DNS query: out of memory");
-	else if (dns_target_resolver(spec, CHECK_DNS_TIMEOUT, &t, d) == 0)
+	else if (dns_target_resolver_addr(from, port ? port : 53u,
+	                                  CHECK_DNS_TIMEOUT, &t, d) == 0)
 		rc = dns_query_tcp(&t, qname, type, pkt, d);
 	/* the engine keeps the connection for the thread's next question;
 	 * check asks that over UDP again */
 	dns_close_connections();
 	free(qname);
-	free(addr);
 	return rc;
 }
 
