@@ -642,6 +642,27 @@ rcode_failed(const struct domain_check *dc, const ldns_rdf *name,
 }
 
 /*
+ * When every nameserver of res is marked unreachable, mark them all
+ * reachable again. ldns marks one that gave no answer unreachable for
+ * good, and with all so marked fails each later question at once ("No
+ * (valid) nameservers defined in the resolver"): a sender's resolver
+ * library asks them again, so one lookup that got no answer (one name's
+ * address) does not fail those after it unasked. One still answering
+ * is left to answer alone, as ldns does.
+ */
+static void
+resolver_revive(ldns_resolver *res)
+{
+	size_t i, n = ldns_resolver_nameserver_count(res);
+
+	for (i = 0; i < n; i++)
+		if (ldns_resolver_nameserver_rtt(res, i) != LDNS_RESOLV_RTT_INF)
+			return;
+	for (i = 0; i < n; i++)
+		ldns_resolver_set_nameserver_rtt(res, i, LDNS_RESOLV_RTT_MIN);
+}
+
+/*
  * Ask dc's resolver for name/type, over UDP, and over TCP again for a
  * truncated answer. Returns 0 and the answer in *pkt (NOERROR or
  * NXDOMAIN; the caller frees it), or with the reason in d: -1 for a
@@ -662,6 +683,7 @@ dns_query(const struct domain_check *dc, const ldns_rdf *name,
 	int ret;
 
 	*pkt = NULL;
+	resolver_revive(dc->res);
 	s = ldns_resolver_query_status(pkt, dc->res, name, type,
 	                               LDNS_RR_CLASS_IN, LDNS_RD);
 	if (s != LDNS_STATUS_OK || *pkt == NULL) {
