@@ -393,23 +393,20 @@ static int
 tcp_ask(const ldns_rdf *from, uint16_t port, const ldns_rdf *name,
         ldns_rr_type type, ldns_pkt **pkt, struct diag *d)
 {
-	char spec[INET6_ADDRSTRLEN + 8], *addr = ldns_rdf2str(from);
 	char *qname = ldns_rdf2str(name);
 	struct dns_target t;
 	int rc = -1;
 
 	*pkt = NULL;
-	snprintf(spec, sizeof(spec), "%s#%u", addr ? addr : "?",
-	         port ? port : 53u);
-	if (addr == NULL || qname == NULL)
+	if (qname == NULL)
 		diag_error(d, "cannot build the DNS query: out of memory");
-	else if (dns_target_resolver(spec, CHECK_DNS_TIMEOUT, &t, d) == 0)
+	else if (dns_target_resolver_addr(from, port ? port : 53u,
+	                                  CHECK_DNS_TIMEOUT, &t, d) == 0)
 		rc = dns_query_tcp(&t, qname, type, pkt, d);
 	/* the engine keeps the connection for the thread's next question;
 	 * check asks that over UDP again */
 	dns_close_connections();
 	free(qname);
-	free(addr);
 	return rc;
 }
 
@@ -566,33 +563,105 @@ no_answer(const struct domain_check *dc, const char *qname, const char *tname,
 	return LOOKUP_NO_ANSWER;
 }
 
-/*
- * Does the --server of dc, whose answer to name/type was a SERVFAIL
- * without AA but with RA (a resolver's, or a server that also recurses
- * failing a zone it should serve: BIND's default), fail it when asked
- * without recursion (RD clear), as senders' resolvers ask it? A resolver
- * then answers from its cache, a referral or REFUSED; a server whose
- * zone did not load (an expired secondary, a primary zone file with an
- * error) answers SERVFAIL again. Returns 1 if it did, else 0.
- */
+/* What a --server that answered a question SERVFAIL as a resolver does
+ * (RA set, AA clear) when asked it again without recursion. */
+enum unrecursed {
+	UNRECURSED_OTHER,  /* another answer, or none: a resolver's */
+	UNRECURSED_FAILS,  /* SERVFAIL, and for a name it cannot have cached */
+	UNRECURSED_CACHED, /* SERVFAIL, but not for such a name: its cache */
+};
+
+/* Ask dc's resolver name/type without recursion (RD clear). Returns the
+ * rcode of the reply, or -1 when none came (or one with RD set). */
 static int
-servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
-                    ldns_rr_type type)
+ask_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
+               ldns_rr_type type)
 {
 	ldns_pkt *pkt = NULL;
 	ldns_status s;
-	int rc;
+	int rc = -1;
 
-	if (dc->ctx->o->server == NULL)
-		return 0;
 	ldns_resolver_set_recursive(dc->res, false);
 	s = ldns_resolver_query_status(&pkt, dc->res, name, type,
 	                               LDNS_RR_CLASS_IN, 0);
 	ldns_resolver_set_recursive(dc->res, true);
-	rc = s == LDNS_STATUS_OK && pkt != NULL && !ldns_pkt_rd(pkt) &&
-	     ldns_pkt_get_rcode(pkt) == LDNS_RCODE_SERVFAIL;
+	if (s == LDNS_STATUS_OK && pkt != NULL && !ldns_pkt_rd(pkt))
+		rc = (int)ldns_pkt_get_rcode(pkt);
 	ldns_pkt_free(pkt);
 	return rc;
+}
+
+/*
+ * What the --server of dc, whose answer to name/type was a SERVFAIL
+ * without AA but with RA (a resolver's, or a server that also recurses
+ * failing a zone it should serve: BIND's default), does when asked
+ * without recursion (RD clear), as senders' resolvers ask it. A resolver
+ * then answers from its cache: a referral or REFUSED, or the SERVFAIL it
+ * holds there (UNRECURSED_CACHED when a random name below name, which it
+ * cannot have cached, gets another answer); a server whose zone did not
+ * load (an expired secondary, a primary zone file with an error) answers
+ * SERVFAIL to every name of it (UNRECURSED_FAILS, as does a forwarder
+ * that passes every question on, and a probe not answered).
+ */
+static enum unrecursed
+servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
+                    ldns_rr_type type)
+{
+	char probe[DNS_NAME_MAX + 16], *qname;
+	ldns_rdf *pname = NULL;
+	int rc = -1;
+
+	if (dc->ctx->o->server == NULL ||
+	    ask_unrecursed(dc, name, type) != LDNS_RCODE_SERVFAIL)
+		return UNRECURSED_OTHER;
+	qname = ldns_rdf2str(name);
+	if (qname != NULL && dns_probe_name(qname, probe, sizeof(probe)) == 0 &&
+	    (pname = ldns_dname_new_frm_str(probe)) != NULL)
+		rc = ask_unrecursed(dc, pname, type);
+	ldns_rdf_deep_free(pname);
+	free(qname);
+	return rc == -1 || rc == LDNS_RCODE_SERVFAIL ? UNRECURSED_FAILS
+	                                             : UNRECURSED_CACHED;
+}
+
+/*
+ * Say in d what dc's --server, which answered qname/type (tname) SERVFAIL
+ * with and without recursion, is known to be (how, from
+ * servfail_unrecursed()), and return what the lookup gives its check:
+ * failing a name it cannot have cached, the server of a zone it has not
+ * loaded (or a forwarder), a failure of the domain's (-1); else a
+ * resolver's SERVFAIL held in its cache, which tells nothing of the
+ * domain's servers now: not checked (LOOKUP_NOT_MADE).
+ */
+static int
+servfail_again(const struct domain_check *dc, const char *qname,
+               const char *tname, enum unrecursed how, struct diag *d)
+{
+	if (how == UNRECURSED_FAILS) {
+		diag_error(d,
+		           "DNS query %s %s: %s answered SERVFAIL, also when "
+		           "asked without recursion as senders' resolvers ask "
+		           "it, and so for a name below it that it cannot "
+		           "have cached: if it is an authoritative server of "
+		           "the zone, it has not loaded it (a zone that "
+		           "failed to load, an expired secondary: see its "
+		           "log); if not (a forwarder, which passes every "
+		           "question on), run check --server <an "
+		           "authoritative server of the zone>",
+		           qname, tname, dc->rname);
+		return -1;
+	}
+	diag_error(d,
+	           "DNS query %s %s: %s answered SERVFAIL, also when asked "
+	           "without recursion, but not for a name below it that it "
+	           "cannot have cached: a resolver answering from its "
+	           "cache, whose SERVFAIL may be one met earlier, of a "
+	           "fault upstream of it (the domain's servers, DNSSEC that "
+	           "does not validate) or of its own, and tells nothing of "
+	           "the zone's servers now: not checked; run check --server "
+	           "<an authoritative server of the zone>",
+	           qname, tname, dc->rname);
+	return LOOKUP_NOT_MADE;
 }
 
 /*
@@ -600,9 +669,8 @@ servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
  * error rcode (pkt, the reply), and return what the lookup gives its
  * check (lookup_blame()): from the system's resolver or a --server not
  * authoritative for the name, not checked, SERVFAIL read both ways (the
- * domain's servers, or the resolver's own failing); from an
- * authoritative --server, or one that fails the name unasked to recurse
- * (servfail_unrecursed(): its zone is not loaded), a failure.
+ * domain's servers, or the resolver's own failing); a --server that
+ * fails the name unasked to recurse too, as servfail_again() says.
  */
 static int
 rcode_failed(const struct domain_check *dc, const ldns_rdf *name,
@@ -611,20 +679,14 @@ rcode_failed(const struct domain_check *dc, const ldns_rdf *name,
 {
 	ldns_pkt_rcode rcode = ldns_pkt_get_rcode(pkt);
 	ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
+	enum unrecursed how = UNRECURSED_OTHER;
 	char tail[CHECK_MSG_MAX];
 	int rc;
 
-	if (rcode == LDNS_RCODE_SERVFAIL && from_recursive(pkt) &&
-	    servfail_unrecursed(dc, name, type)) {
-		diag_error(d,
-		           "DNS query %s %s: %s answered SERVFAIL, also when "
-		           "asked without recursion as senders' resolvers ask "
-		           "it: it should be authoritative for the zone and "
-		           "is not (a zone that failed to load, an expired "
-		           "secondary: see its log)",
-		           qname, tname, dc->rname);
-		return -1;
-	}
+	if (rcode == LDNS_RCODE_SERVFAIL && from_recursive(pkt))
+		how = servfail_unrecursed(dc, name, type);
+	if (how != UNRECURSED_OTHER)
+		return servfail_again(dc, qname, tname, how, d);
 	rc = lookup_blame(
 	    dc, pkt,
 	    rcode == LDNS_RCODE_SERVFAIL
@@ -642,6 +704,27 @@ rcode_failed(const struct domain_check *dc, const ldns_rdf *name,
 	diag_error(d, "DNS query %s %s: %s answered %s: %s", qname, tname,
 	           dc->rname, t ? t->name : "an error", tail);
 	return rc;
+}
+
+/*
+ * When every nameserver of res is marked unreachable, mark them all
+ * reachable again. ldns marks one that gave no answer unreachable for
+ * good, and with all so marked fails each later question at once ("No
+ * (valid) nameservers defined in the resolver"): a sender's resolver
+ * library asks them again, so one lookup that got no answer (one name's
+ * address) does not fail those after it unasked. One still answering
+ * is left to answer alone, as ldns does.
+ */
+static void
+resolver_revive(ldns_resolver *res)
+{
+	size_t i, n = ldns_resolver_nameserver_count(res);
+
+	for (i = 0; i < n; i++)
+		if (ldns_resolver_nameserver_rtt(res, i) != LDNS_RESOLV_RTT_INF)
+			return;
+	for (i = 0; i < n; i++)
+		ldns_resolver_set_nameserver_rtt(res, i, LDNS_RESOLV_RTT_MIN);
 }
 
 /*
@@ -665,6 +748,7 @@ dns_query(const struct domain_check *dc, const ldns_rdf *name,
 	int ret;
 
 	*pkt = NULL;
+	resolver_revive(dc->res);
 	s = ldns_resolver_query_status(pkt, dc->res, name, type,
 	                               LDNS_RR_CLASS_IN, LDNS_RD);
 	if (s != LDNS_STATUS_OK || *pkt == NULL) {

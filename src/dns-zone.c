@@ -1119,27 +1119,38 @@ dns_target_find_read(const char *domain, const char *zone, const char *server,
 
 /* Set up t (zeroed by the caller, so that it is also on the caller's
  * own failures), a resolver as a target (dns_target_resolver()), asking
- * the nameservers of res (named name in a message), which is freed; a
- * timeout of 0 is 30 s. Returns 0, or -1 with the reason in d. */
+ * the addresses as (named name in a message); a timeout of 0 is 30 s.
+ * Returns 0, or -1 with the reason in d: as holds none. */
+static int
+target_of_addrs(const struct addrset *as, const char *name, unsigned timeout,
+                struct dns_target *t, struct diag *d)
+{
+	t->server = "";
+	t->timeout = timeout ? timeout : 30;
+	t->recurse = 1;
+	if (as->n == 0) {
+		diag_error(d, "%s has no usable nameserver address", name);
+		return -1;
+	}
+	target_set_primary(t, "", as);
+	return 0;
+}
+
+/* target_of_addrs() of the nameservers of res, which is freed. */
 static int
 target_of_resolver(ldns_resolver *res, const char *name, unsigned timeout,
                    struct dns_target *t, struct diag *d)
 {
 	ldns_rdf **ns = ldns_resolver_nameservers(res);
 	struct addrset as;
+	int rc;
 
 	memset(&as, 0, sizeof(as));
-	t->server = "";
-	t->timeout = timeout ? timeout : 30;
-	t->recurse = 1;
 	for (size_t i = 0; i < ldns_resolver_nameserver_count(res); i++)
 		addr_add_rdf(&as, ns[i], ldns_resolver_port(res));
-	if (as.n == 0)
-		diag_error(d, "%s has no usable nameserver address", name);
-	else
-		target_set_primary(t, "", &as);
+	rc = target_of_addrs(&as, name, timeout, t, d);
 	ldns_resolver_deep_free(res);
-	return as.n > 0 ? 0 : -1;
+	return rc;
 }
 
 /* A resolver as a target; see dnsupdate.h. The nameservers (and port)
@@ -1168,6 +1179,20 @@ dns_target_resolver_at(const struct dns_server_spec *s, unsigned timeout,
 	if (res == NULL)
 		return -1;
 	return target_of_resolver(res, s->addr, timeout, t, d);
+}
+
+/* The server at addr, port port as a resolver target; see
+ * dnsupdate.h. */
+int
+dns_target_resolver_addr(const ldns_rdf *addr, unsigned port, unsigned timeout,
+                         struct dns_target *t, struct diag *d)
+{
+	struct addrset as;
+
+	memset(t, 0, sizeof(*t));
+	memset(&as, 0, sizeof(as));
+	addr_add_rdf(&as, addr, port);
+	return target_of_addrs(&as, "the server that answered", timeout, t, d);
 }
 
 /* dns_target_find_via() with the system resolver; see dnsupdate.h. */

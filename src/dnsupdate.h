@@ -370,6 +370,17 @@ int dns_target_resolver(const char *spec, unsigned timeout,
 int dns_target_resolver_at(const struct dns_server_spec *s, unsigned timeout,
                            struct dns_target *t, struct diag *d);
 
+/* ldns's address of a server (an A or AAAA rdf), as ldns_pkt_answerfrom()
+ * gives it */
+struct ldns_struct_rdf;
+
+/* dns_target_resolver() of the server at addr, port port: for check,
+ * which asks again over TCP the server whose answer over UDP came
+ * truncated, at the address ldns read it from. */
+int dns_target_resolver_addr(const struct ldns_struct_rdf *addr, unsigned port,
+                             unsigned timeout, struct dns_target *t,
+                             struct diag *d);
+
 /* ldns's answer (ldns_pkt), for check, which reads its own */
 struct ldns_struct_pkt;
 

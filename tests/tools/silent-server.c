@@ -37,6 +37,13 @@
  *             it (AA clear, RA set), and REFUSED to a question without
  *             recursion (RD clear), no TCP socket: a resolver that
  *             cannot resolve
+ *   udp-forward=PORT:NAME[:servfail]  no TCP socket; each question over
+ *             UDP relayed to 127.0.0.1#PORT (a real server) and its reply
+ *             relayed back, but the A and AAAA questions of NAME, which
+ *             get no reply at all; with :servfail, SERVFAIL as a resolver
+ *             answers it (AA clear, RA set) whether recursion is desired
+ *             or not, as from a failure it holds in its cache: a resolver
+ *             that cannot tell one name's address, the rest answered
  *   udp-tc:MODE  UDP answered as truncated does, TCP as MODE (one of
  *             the modes above it): a resolver whose answers are too long
  *             for UDP, asked again over TCP (truncated: cut short there
@@ -193,6 +200,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -1429,6 +1437,126 @@ serve_udp_only(const struct sockaddr_in *sin, const char *mode)
 		answer_udp(u, mode);
 }
 
+#define FORWARD_WAIT_MS 2000 /* for the real server's reply */
+
+/* What the udp-forward mode does: where it relays to, and the name
+ * (wire form, fwd_len bytes) whose addresses it fails. */
+static struct sockaddr_in fwd_to;
+static unsigned char fwd_name[256];
+static size_t fwd_len;
+static int fwd_servfail;
+
+/* Set up the udp-forward mode from "PORT:NAME[:servfail]". Returns 0,
+ * or -1 if it is not that. */
+static int
+forward_parse(const char *arg)
+{
+	char name[256];
+	const char *colon = strchr(arg, ':'), *end;
+	long port = strtol(arg, NULL, 10);
+
+	if (colon == NULL || port <= 0 || port > 65535)
+		return -1;
+	end = strchr(colon + 1, ':');
+	fwd_servfail = end != NULL && strcmp(end, ":servfail") == 0;
+	if (end == NULL)
+		end = colon + strlen(colon);
+	else if (!fwd_servfail)
+		return -1;
+	if ((size_t)(end - colon) > sizeof(name))
+		return -1;
+	memcpy(name, colon + 1, (size_t)(end - colon - 1));
+	name[end - colon - 1] = '\0';
+	memset(&fwd_to, 0, sizeof(fwd_to));
+	fwd_to.sin_family = AF_INET;
+	fwd_to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fwd_to.sin_port = htons((unsigned short)port);
+	fwd_len = wire_name(name, fwd_name);
+	return fwd_len > 0 ? 0 : -1;
+}
+
+/* Is the question of the query m (len bytes) for an A or AAAA record of
+ * the name that udp-forward fails? */
+static int
+forward_fails(const unsigned char *m, size_t len)
+{
+	size_t q = question_len(m, len);
+	unsigned type;
+
+	if (q != fwd_len + 4)
+		return 0;
+	type = (unsigned)m[12 + q - 4] << 8 | m[12 + q - 3];
+	if (type != LDNS_RR_TYPE_A && type != LDNS_RR_TYPE_AAAA)
+		return 0;
+	for (size_t i = 0; i < fwd_len; i++)
+		if (tolower(m[12 + i]) != tolower(fwd_name[i]))
+			return 0;
+	return 1;
+}
+
+/* Relay the query m (len bytes) to the real server over the socket f
+ * (connected to it) and put its reply, with the same id, into m.
+ * Returns the reply's length, or 0 if none came in time. */
+static size_t
+forward_relay(int f, unsigned char *m, size_t len, size_t size)
+{
+	struct pollfd p = {.fd = f, .events = POLLIN};
+	unsigned char id[2] = {m[0], m[1]};
+	ssize_t n = 0;
+
+	if (send(f, m, len, 0) != (ssize_t)len)
+		return 0;
+	while (poll(&p, 1, FORWARD_WAIT_MS) == 1 &&
+	       (n = recv(f, m, size, 0)) >= 12)
+		if (m[0] == id[0] && m[1] == id[1])
+			return (size_t)n;
+	return 0;
+}
+
+/* The udp-forward mode: answer UDP at sin, relaying to fwd_to all but
+ * the questions that forward_fails() picks. Returns 1 if a socket
+ * cannot be had. */
+static int
+serve_forward(const struct sockaddr_in *sin)
+{
+	static unsigned char msg[65535];
+	struct sockaddr_in from;
+	socklen_t flen;
+	int u = udp_open(sin), f = socket(AF_INET, SOCK_DGRAM, 0);
+
+	if (u == -1 || f == -1 ||
+	    connect(f, (const struct sockaddr *)&fwd_to, sizeof(fwd_to)) ==
+	        -1) {
+		perror("silent-server");
+		return 1;
+	}
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		ssize_t n;
+		size_t len;
+
+		flen = sizeof(from);
+		n = recvfrom(u, msg, sizeof(msg), 0, (struct sockaddr *)&from,
+		             &flen);
+		if (n < 12)
+			continue;
+		len = (size_t)n;
+		if (!forward_fails(msg, len))
+			len = forward_relay(f, msg, len, sizeof(msg));
+		else if (fwd_servfail) {
+			msg[2] |= 0x80;                      /* QR */
+			msg[2] &= (unsigned char)~0x04;      /* AA clear */
+			msg[3] = 0x80 | LDNS_RCODE_SERVFAIL; /* RA */
+			memset(msg + 6, 0, 6);
+			len = 12 + question_len(msg, len);
+		} else
+			len = 0; /* no reply */
+		if (len > 0)
+			sendto(u, msg, len, 0, (struct sockaddr *)&from, flen);
+	}
+}
+
 /* Parse "[ADDR#]PORT" into sin (127.0.0.1 without ADDR). Returns 0, or
  * -1 if it is not one. */
 static int
@@ -1478,6 +1606,8 @@ main(int argc, char **argv)
 		return serve_udp_only(&sin, "truncated-ra");
 	if (strcmp(mode, "udp-servfail") == 0)
 		return serve_udp_only(&sin, "servfail");
+	if (strncmp(mode, "udp-forward=", 12) == 0)
+		return forward_parse(mode + 12) == -1 ? 2 : serve_forward(&sin);
 	if (strncmp(mode, "udp-tc:", 7) == 0) {
 		udp_mode = "truncated";
 		mode += 7;

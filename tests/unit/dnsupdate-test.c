@@ -770,6 +770,42 @@ test_resolver_spec(void)
 	   "dns_resolver_at: a spec refused, with the parser's reason");
 }
 
+/* A resolver target at an address as ldns gives it (check's server
+ * that answered truncated): the address and port taken as data, of
+ * either family; an rdf that is no address, refused with the reason. */
+static void
+test_resolver_addr(void)
+{
+	ldns_rdf *v6 = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_AAAA, "::1");
+	ldns_rdf *v4 = ldns_rdf_new_frm_str(LDNS_RDF_TYPE_A, "192.0.2.53");
+	ldns_rdf *name = ldns_dname_new_frm_str("ns.example.");
+	struct dns_target t;
+	struct diag d;
+
+	diag_init(&d);
+	ok(dns_target_resolver_addr(v6, 5353, 5, &t, &d) == 0 && t.naddr == 1 &&
+	       t.addr[0].ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_LOOPBACK(&t.addr[0].sin6.sin6_addr) &&
+	       ntohs(t.addr[0].sin6.sin6_port) == 5353 && t.recurse &&
+	       t.timeout == 5,
+	   "resolver at ::1 port 5353: one IPv6 address, its port, recursion");
+	diag_init(&d);
+	ok(dns_target_resolver_addr(v4, 53, 5, &t, &d) == 0 && t.naddr == 1 &&
+	       t.addr[0].ss_family == AF_INET &&
+	       ntohl(t.addr[0].sin.sin_addr.s_addr) == 0xc0000235u &&
+	       ntohs(t.addr[0].sin.sin_port) == 53,
+	   "resolver at 192.0.2.53 port 53: one IPv4 address, its port");
+	diag_init(&d);
+	ok(dns_target_resolver_addr(name, 53, 5, &t, &d) == -1 && t.naddr == 0,
+	   "resolver at an rdf that is no address: refused");
+	is_str(d.error,
+	       "the server that answered has no usable nameserver address",
+	       "resolver at an rdf that is no address: the message says why");
+	ldns_rdf_deep_free(v6);
+	ldns_rdf_deep_free(v4);
+	ldns_rdf_deep_free(name);
+}
+
 /* Each rcode of a query's answer is said with its cause and what to do:
  * a primary's SERVFAIL is a zone it cannot serve, a resolver's one it
  * could not resolve. */
@@ -831,6 +867,7 @@ main(void)
 	test_answer_apex();
 	test_server_spec();
 	test_resolver_spec();
+	test_resolver_addr();
 	test_query_rcodes();
 	return done_testing();
 }
