@@ -210,6 +210,7 @@ nolocks() {
 # $T/protected_hardlinks, so that a run sees fs.protected_hardlinks as a
 # test chooses, whatever the host's. Returns 1 without a C compiler.
 hardlinks_shim() {
+	tap_scratch || return 1
 	cat >"$T/hardlinks.c" <<'EOF'
 #define _GNU_SOURCE /* O_TMPFILE */
 #include <fcntl.h>
@@ -241,6 +242,7 @@ EOF
 # hardlinks N CMD...: run CMD with hardlinks_shim's library preloaded,
 # fs.protected_hardlinks read as N (ASan told not to mind the order).
 hardlinks() {
+	tap_scratch || return 1
 	printf '%s\n' "$1" >"$T/protected_hardlinks"
 	env LD_PRELOAD="$T/hardlinks.so" \
 		FAKE_PROTECTED_HARDLINKS="$T/protected_hardlinks" \
