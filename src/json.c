@@ -9,44 +9,6 @@
 #include "json.h"
 #include "log.h"
 
-/*
- * Length of the valid UTF-8 sequence (RFC 3629) at s (at most n bytes),
- * or 0 if the bytes there are not one: overlong forms, surrogates and
- * code points above U+10FFFF are refused.
- */
-static size_t
-utf8_seq_len(const unsigned char *s, size_t n)
-{
-	size_t len, i;
-	unsigned long cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return len;
-}
-
 /* Append the escape for the ASCII byte c, or c itself. 0 or -1. */
 static int
 json_ascii(struct buf *out, unsigned char c)
@@ -78,11 +40,13 @@ json_nstring(struct buf *out, const char *s, size_t len)
 	if (buf_puts(out, "\"") < 0)
 		return -1;
 	while (i < len) {
-		n = utf8_seq_len(p + i, len - i);
-		if (n == 1) {
+		/* utf8_len() (util.c) judges UTF-8 for policy.c and the
+		 * messages too: one reading of RFC 3629 for every text */
+		if (p[i] < 0x80) {
 			if (json_ascii(out, p[i]) < 0)
 				return -1;
-		} else if (n > 1) {
+			n = 1;
+		} else if ((n = utf8_len(p + i, len - i)) > 0) {
 			if (buf_append(out, p + i, n) < 0)
 				return -1;
 		} else {

@@ -2,6 +2,11 @@
 # Knot (tests/dns-bind.test, tests/dns-knot.test) through the test driver
 # tests/tools/dns-tool. Source after tap.sh and dns.sh.
 
+# tap.sh first: its tap_scratch keeps the functions below from writing
+# outside a test's $T
+declare -F tap_scratch >/dev/null ||
+	{ echo "dns-engine.sh: source tests/lib/tap.sh first" >&2; return 1; }
+
 DT="$top_builddir/tests/tools/dns-tool"
 DNS_ALGS="hmac-md5 hmac-sha1 hmac-sha224 hmac-sha256 hmac-sha384 hmac-sha512"
 
@@ -18,6 +23,7 @@ tool() { run_cmd out rc "$DT" "$@"; }
 # line on standard output: the main key, one key per algorithm and the
 # key file formats (ddns-confgen, keymgr -t, one-line).
 dns_engine_keys() {
+	tap_scratch || return 1
 	local dir="$1" a s
 	mkdir -p "$dir/keys"
 	dns_key "$dir" hmac-sha256 mtasts
@@ -302,6 +308,7 @@ engine_big() {
 
 # dns_engine_tests KIND: start KIND (bind or knot) and run every case.
 dns_engine_tests() {
+	tap_scratch || return 1
 	local kind="$1" dir="$T/$1" port keys
 	dns_port port || bail_out "no free port"
 	keys=$(dns_engine_keys "$dir")

@@ -65,6 +65,11 @@
 # per zone) instead of one for them all: Knot allows an UPDATE only when
 # one acl allows all of it, so it refuses one carrying several domains.
 
+# tap.sh first: its tap_scratch keeps the functions below from writing
+# outside a test's $T
+declare -F tap_scratch >/dev/null ||
+	{ echo "dns.sh: source tests/lib/tap.sh first" >&2; return 1; }
+
 : "${DNS_GRANT:=example.com}"
 DNS_ZONE_TEMPLATE="$top_srcdir/zones/example.com.zone"
 
@@ -102,6 +107,7 @@ dns_port() {
 
 # dns_key DIR [ALG] [NAME]: generate a TSIG key as tsig-keygen writes it.
 dns_key() {
+	tap_scratch || return 1
 	local f="$1/${3:-mtasts}.key"
 	mkdir -p "$1"
 	(umask 077 && tsig-keygen -a "${2:-hmac-sha256}" "${3:-mtasts}" >"$f")
@@ -114,6 +120,7 @@ dns_key_name() { sed -n 's/^key "\([^"]*\)".*/\1/p' "$1"; }
 
 # dns_key_from_yaml YAML OUT: the BIND form of a key written by keymgr -t.
 dns_key_from_yaml() {
+	tap_scratch || return 1
 	local id alg secret
 	id=$(sed -n 's/^ *- id: *//p' "$1")
 	alg=$(sed -n 's/^ *algorithm: *//p' "$1")
@@ -125,6 +132,7 @@ dns_key_from_yaml() {
 # dns_zone DIR: copy the example zone into DIR, and make the zones of
 # $DNS_ZONES from it.
 dns_zone() {
+	tap_scratch || return 1
 	local z v lines
 	mkdir -p "$1"
 	for z in example.com ${DNS_ZONES:-}; do
@@ -240,6 +248,7 @@ _dns_faketime_lib() {
 # run through the faketime program, which forks: its pid would not be
 # the server's, and stopping it would leave the server running.
 _dns_run() {
+	tap_scratch || return 1
 	local dir="$1" name="$2" lib
 	shift 2
 	if [ -n "${DNS_FAKETIME:-}" ]; then
@@ -255,6 +264,7 @@ _dns_run() {
 
 # dns_stop DIR: stop the server started in DIR and wait for it.
 dns_stop() {
+	tap_scratch || return 1
 	local pid
 	[ -f "$1/server.pid" ] || return 0
 	pid=$(cat "$1/server.pid")
@@ -292,6 +302,7 @@ EOF
 # dns_start_bind DIR PORT [KEYFILE...]: write DIR/named.conf and start
 # named; every key may update the granted names.
 dns_start_bind() {
+	tap_scratch || return 1
 	local dir="$1" port="$2" k includes="" grants=""
 	shift 2
 	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
@@ -336,6 +347,7 @@ EOF
 # when it starts, and then only at the SOA refresh (an hour): the primary
 # sends no NOTIFY.
 dns_start_bind_secondary() {
+	tap_scratch || return 1
 	local dir="$1" port="$2" fwd="	allow-update-forwarding { any; };"
 	[ "${5:-}" = noforward ] && fwd=""
 	mkdir -p "$dir"
@@ -413,6 +425,7 @@ _dns_knot_keys() {
 # dns_start_knot DIR PORT [KEYFILE...]: write DIR/knot.conf and start
 # knotd; every key may update the granted names.
 dns_start_knot() {
+	tap_scratch || return 1
 	local dir="$1" port="$2" k names="" sep=""
 	shift 2
 	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
@@ -499,6 +512,7 @@ EOF
 # so the tests read what the database holds. $DNS_PDNS_LINES, when set,
 # ends pdns.conf (a later setting wins, e.g. "dnsupdate=no").
 dns_start_pdns() {
+	tap_scratch || return 1
 	local dir="$1" port="$2" k z
 	shift 2
 	[ $# -gt 0 ] || set -- "$dir/mtasts.key"
@@ -549,6 +563,7 @@ EOF
 # kept in DIR/dnssec.db (bind-dnssec-db; without it that backend keeps no
 # key) and allowed to update the zones; updates are allowed from loopback.
 dns_start_pdns_bind() {
+	tap_scratch || return 1
 	local dir="$1" port="$2" k z
 	shift 2
 	dns_zone "$dir"
@@ -598,6 +613,7 @@ dig_ttl() {
 # dns_batch PORT TYPE NAME...: "NAME DATA" for each answer of type TYPE
 # at the NAMEs on the server at PORT, sorted, in one dig process
 dns_batch() {
+	tap_scratch || return 1
 	local port=$1 type=$2 n
 	shift 2
 	for n in "$@"; do

@@ -72,7 +72,13 @@
 #                              access log holds (logged when they end)
 #   https_log HOST PATH        print those access log lines
 
+# tap.sh first: its tap_scratch keeps the functions below from writing
+# outside a test's $T
+declare -F tap_scratch >/dev/null ||
+	{ echo "https.sh: source tests/lib/tap.sh first" >&2; return 1; }
+
 https_init() {
+	tap_scratch || return 1
 	[ -n "${HTTPS_DIR:-}" ] && return 0
 	command -v openssl >/dev/null || skip_all "openssl not installed"
 	HTTPS_NGINX=${HTTPS_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
@@ -92,6 +98,7 @@ https_init() {
 
 # _https_mkca ID CN: a self-signed EC P-256 CA.
 _https_mkca() {
+	tap_scratch || return 1
 	local p=$HTTPS_DIR/pki
 	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 		-nodes -keyout "$p/$1.key" -out "$p/$1.crt" -days 3650 \
@@ -101,7 +108,7 @@ _https_mkca() {
 }
 
 https_cert() {
-	https_init
+	https_init || return 1
 	local id=$1 kind=good days=365 san="" n p=$HTTPS_DIR/pki ca=ca cn=""
 	local cnonly=0
 	shift
@@ -139,6 +146,7 @@ https_cert() {
 # _https_ca_sign ID CA: sign ID.csr with fixed dates in the past
 # (x509 -req in OpenSSL 3.0 cannot set them; "openssl ca" can).
 _https_ca_sign() {
+	tap_scratch || return 1
 	local p=$HTTPS_DIR/pki
 	mkdir -p "$p/ca.db"
 	: >"$p/ca.db/index.txt"
@@ -163,7 +171,7 @@ EOF
 }
 
 https_site() {
-	https_init
+	https_init || return 1
 	local host=$1 cert=${2:-}
 	if [ -z "$cert" ]; then
 		cert=site-$host
@@ -177,7 +185,7 @@ https_site() {
 }
 
 https_put() {
-	https_init
+	https_init || return 1
 	local f=$HTTPS_DIR/www/$1$2
 	mkdir -p "$(dirname "$f")"
 	if [ $# -ge 3 ]; then
@@ -188,10 +196,10 @@ https_put() {
 	mv -f "$f.new" "$f"
 }
 
-https_rm() { rm -f "$HTTPS_DIR/www/$1$2"; }
+https_rm() { tap_scratch && rm -f "$HTTPS_DIR/www/$1$2"; }
 
 https_location() {
-	https_init
+	https_init || return 1
 	printf 'location = %s {\n\t%s\n}\n' "$2" "$3" \
 		>>"$HTTPS_DIR/nginx/loc/$1.conf"
 	_https_changed
@@ -203,21 +211,21 @@ https_html() {
 	https_location "$1" "$2" "types { } default_type text/html; return 200 '<html><body><h1>Service unavailable</h1></body></html>\n';"
 }
 https_big() {
-	https_init
+	https_init || return 1
 	local kib=$3
 	awk -v n="$kib" 'BEGIN { for (i = 0; i < n * 16; i++)
 		printf "ext%010d: %-48s\n", i, "padding" }' |
 		https_put "$1" "$2"
 }
 https_slow() {
-	https_init
+	https_init || return 1
 	awk 'BEGIN { for (i = 0; i < 2000; i++) printf "x" }' | https_put "$1" "$2"
 	# the first 512 bytes (the head, the body's start) at once
 	https_location "$1" "$2" "limit_rate 1; limit_rate_after 512; sendfile off; output_buffers 1 1;"
 }
 
 https_silent() {
-	https_init
+	https_init || return 1
 	[ -n "${HTTPS_SILENT_PORT:-}" ] && return 0
 	local tool=$top_builddir/tests/tools/fetch-tool
 	[ -x "$tool" ] || bail_out "tests/tools/fetch-tool not built"
@@ -238,7 +246,7 @@ _https_ready() {
 	bail_out "$2 did not start: $(cat "$1")"
 }
 https_cut() {
-	https_init
+	https_init || return 1
 	local tool=$top_builddir/tests/tools/fetch-tool cert=site-$2
 	[ -x "$tool" ] || bail_out "tests/tools/fetch-tool not built"
 	[ -f "$HTTPS_DIR/pki/$cert.crt" ] || https_cert "$cert" "$2"
@@ -288,6 +296,7 @@ https_conf_head() {
 
 # Write nginx.conf for the declared sites.
 _https_conf() {
+	tap_scratch || return 1
 	local n=$HTTPS_DIR/nginx p=$HTTPS_DIR/pki host cert
 	[ -f "$p/default.crt" ] || https_cert default unknown.invalid
 	{
@@ -312,7 +321,7 @@ _https_conf() {
 }
 
 https_start() {
-	https_init
+	https_init || return 1
 	local n=$HTTPS_DIR/nginx i
 	_https_conf
 	rm -f "$n/nginx.pid"
@@ -332,6 +341,7 @@ https_start() {
 }
 
 https_stop() {
+	tap_scratch || return 1
 	local n=$HTTPS_DIR/nginx pid i
 	[ -s "$n/nginx.pid" ] || return 0
 	pid=$(cat "$n/nginx.pid")
@@ -350,13 +360,13 @@ https_restart() {
 }
 
 https_url() {
-	https_init
+	https_init || return 1
 	printf 'https://%s:%s%s\n' "$1" "$HTTPS_PORT" \
 		"${2:-/.well-known/mta-sts.txt}"
 }
 
 https_resolve() {
-	https_init
+	https_init || return 1
 	printf '%s:%s:127.0.0.1\n' "$1" "$HTTPS_PORT"
 }
 

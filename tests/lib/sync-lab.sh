@@ -30,9 +30,15 @@
 # the policy hosts of all the domains of $DNS_GRANT, served for each of
 # them instead of one certificate per host (quick with hundreds).
 
+# tap.sh first: its tap_scratch keeps the functions below from writing
+# outside a test's $T
+declare -F tap_scratch >/dev/null ||
+	{ echo "sync-lab.sh: source tests/lib/tap.sh first" >&2; return 1; }
+
 LAB_UPSTREAM=mta-sts.upstream.test
 
 lab_start() {
+	tap_scratch || return 1
 	local d
 	LAB_DIR=$T/lab
 	dns_port LAB_DNS_PORT || bail_out "no free port"
@@ -60,8 +66,9 @@ lab_start() {
 # signed by the test CA (https_cert would make its subject name of them
 # all, longer than a CN may be).
 _lab_cert() {
-	local d p=$HTTPS_DIR/pki
-	https_init
+	local d p
+	https_init || return 1
+	p=$HTTPS_DIR/pki
 	{
 		printf '[ext]\nbasicConstraints=CA:FALSE\n'
 		printf 'extendedKeyUsage=serverAuth\nsubjectAltName='
@@ -79,6 +86,7 @@ _lab_cert() {
 }
 
 lab_start_second() {
+	tap_scratch || return 1
 	dns_port LAB_DNS_PORT2 || bail_out "no free port"
 	case "$1" in
 	bind) dns_require_bind

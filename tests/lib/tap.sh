@@ -13,6 +13,32 @@ _tap_cleanups=""
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/mta-sts-test.XXXXXX") || exit 1
 
+# tap_scratch: whether $T, the test's scratch directory, may be written
+# in: it must be set, not empty, a directory and not /. Every function of
+# tests/lib that writes under $T, or starts a server whose files live
+# there, calls it first and returns 1 when it says no, so that one called
+# with $T empty (the lib sourced outside a test, or T emptied) writes no
+# named.conf, key or zone file to / but says so on standard error and
+# fails. A check and not `set -u`: a caller may not use that.
+tap_scratch() {
+	local why
+	if [ -z "${T:-}" ]; then
+		why="\$T is unset or empty"
+	elif [ ! -d "$T" ]; then
+		why="\$T ($T) is not a directory"
+	elif [ "$T" -ef / ]; then
+		why="\$T is the root directory"
+	else
+		return 0
+	fi
+	# the chain names the function called, not only the one that checks
+	echo "${FUNCNAME[1]:-tests/lib}: refused, as $why: it writes under \$T" \
+		"(called from ${FUNCNAME[*]:2}); source tests/lib/tap.sh (with" \
+		"top_srcdir and top_builddir set), which makes \$T a scratch" \
+		"directory, before calling it" >&2
+	return 1
+}
+
 # at_exit CMD: run CMD (a shell string) when the test ends, last first.
 at_exit() {
 	_tap_cleanups="$1
@@ -107,6 +133,7 @@ done_testing() {
 # from every other test that asks meanwhile. Works in $(...): the
 # reservations are listed in $T.ports, which the exit trap removes.
 freeport() {
+	tap_scratch || return 1
 	local n=${1:-1} p got=0 d
 	for _ in $(seq 1 $((n * 50))); do
 		p=$("$top_builddir/tests/tools/freeport") || return 1
@@ -141,6 +168,7 @@ hold_lock() {
 # other files (the configuration, which a run locks) keep real locks.
 # Returns 1 without a C compiler.
 nolock_shim() {
+	tap_scratch || return 1
 	cat >"$T/nolock.c" <<'EOF'
 #include <errno.h>
 #include <stdio.h>
@@ -171,6 +199,7 @@ EOF
 # nolocks CMD...: run CMD with nolock_shim's library preloaded (ASan,
 # which wants to be loaded first, told not to mind).
 nolocks() {
+	tap_scratch || return 1
 	env LD_PRELOAD="$T/nolock.so" \
 		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" \
 		"$@"
@@ -181,6 +210,7 @@ nolocks() {
 # $T/protected_hardlinks, so that a run sees fs.protected_hardlinks as a
 # test chooses, whatever the host's. Returns 1 without a C compiler.
 hardlinks_shim() {
+	tap_scratch || return 1
 	cat >"$T/hardlinks.c" <<'EOF'
 #define _GNU_SOURCE /* O_TMPFILE */
 #include <fcntl.h>
@@ -212,6 +242,7 @@ EOF
 # hardlinks N CMD...: run CMD with hardlinks_shim's library preloaded,
 # fs.protected_hardlinks read as N (ASan told not to mind the order).
 hardlinks() {
+	tap_scratch || return 1
 	printf '%s\n' "$1" >"$T/protected_hardlinks"
 	env LD_PRELOAD="$T/hardlinks.so" \
 		FAKE_PROTECTED_HARDLINKS="$T/protected_hardlinks" \
