@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,6 +286,14 @@ static int sv_noproc;
 #define SV_DESC_MAX 256
 /* Passes over /proc in one scan (sv_descendants()). */
 #define SV_SCAN_PASSES 8
+/* In the supervisor, on the monotonic clock (ns, sv_now()): when its
+ * SIGTERM went (sv_stop()), from which its SIGKILL rounds and its report
+ * of what is left are timed (sv_round_at()), whatever its scans of /proc
+ * take: the run kills a supervisor 2 s after its last round is due
+ * (stop_late()), and on a host of thousands of processes the scans of
+ * rounds timed one after another's end (each reads every
+ * /proc/PID/stat) spent that margin, and the report was lost with it. */
+static long long sv_stop_ns;
 
 /* _Fork() (glibc 2.34), or fork() without it: a copy of a multithreaded
  * process should not run fork handlers, which may wait for a lock that
@@ -298,6 +307,53 @@ fork_bare(void)
 #else
 	return fork();
 #endif
+}
+
+/* In the supervisor: the monotonic clock, in ns (clock_gettime() is
+ * async-signal-safe). */
+static long long
+sv_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* In the supervisor, stopping: when its SIGKILL round `round` is due
+ * (from 0, PUBLISH_STOP_GRACE s after its SIGTERM, one a second), and
+ * round SV_KILL_ROUNDS its report of what is left (sv_kill()). */
+static long long
+sv_round_at(int round)
+{
+	return sv_stop_ns + (PUBLISH_STOP_GRACE + round) * 1000000000LL;
+}
+
+/* In the supervisor: whether its report of what is left is due, so that
+ * a scan of /proc stops where it is, with what it found: else a slow
+ * one (thousands of processes) would hold the report past the run's
+ * kill of the supervisor (stop_late()). */
+static int
+sv_report_due(void)
+{
+	return sv_stopping && sv_now() >= sv_round_at(SV_KILL_ROUNDS);
+}
+
+/* In the supervisor: SIGALRM at `at` (sv_now()'s clock), at once if it
+ * has passed. setitimer(), a bare syscall, as alarm() counts whole
+ * seconds from now, not from the SIGTERM. */
+static void
+sv_alarm_at(long long at)
+{
+	struct itimerval it;
+	long long left = at - sv_now();
+
+	memset(&it, 0, sizeof(it));
+	if (left < 1000)
+		left = 1000; /* 0 would disarm it */
+	it.it_value.tv_sec = (time_t)(left / 1000000000LL);
+	it.it_value.tv_usec = (suseconds_t)(left % 1000000000LL / 1000);
+	setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* A process a look at /proc found below the supervisor. */
@@ -492,7 +548,8 @@ sv_below(const struct sv_proc *p, pid_t self, const struct sv_proc *d, size_t n)
 
 /* In the supervisor: one pass over /proc (procfd, read from its start):
  * each process whose parent is the supervisor (self) or one of the n in
- * d[] is added there, up to max, unless it is a zombie that has ended.
+ * d[] is added there, up to max, unless it is a zombie that has ended;
+ * cut short once the report of what is left is due (sv_report_due()).
  * Returns the number in d[] then. */
 static size_t
 sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
@@ -501,9 +558,9 @@ sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
 	long got;
 	pid_t pid;
 
-	while (n < max &&
+	while (n < max && !sv_report_due() &&
 	       (got = syscall(SYS_getdents64, procfd, buf, sizeof(buf))) > 0)
-		for (long off = 0; off < got && n < max;) {
+		for (long off = 0; off < got && n < max && !sv_report_due();) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
 
 			off += e->d_reclen;
@@ -724,18 +781,20 @@ sv_signal_descendants(int sig, int sig2, int but_group)
  * followed by SIGCONT: a stopped process (SIGSTOP, or SIGTTIN as it
  * read the terminal) keeps its SIGTERM pending, and would never run its
  * handler (a git command's removal of its index.lock); then SIGALRM
- * PUBLISH_STOP_GRACE s later, which kills what is left (sv_kill()). */
+ * PUBLISH_STOP_GRACE s after its start (sv_stop_ns), however long the
+ * scan took, which kills what is left (sv_kill()). */
 static void
 sv_stop(void)
 {
 	if (sv_stopping)
 		return;
 	sv_stopping = 1;
+	sv_stop_ns = sv_now();
 	kill(0, SIGTERM);
 	kill(0, SIGCONT);
 	/* none without /proc */
 	(void)sv_signal_descendants(SIGTERM, SIGCONT, 1);
-	alarm(PUBLISH_STOP_GRACE);
+	sv_alarm_at(sv_round_at(0));
 }
 
 /*
@@ -1058,9 +1117,12 @@ sv_report_left(pid_t cmd)
  * out of it, until none is left (sv_reap() ends the supervisor then):
  * one forked as its parent was killed is the supervisor's child after
  * that (it is their subreaper), and the next round finds it. After
- * SV_KILL_ROUNDS, it tells the run what is left (sv_report_left()) and
- * ends as the command did, or as killed if it did not end (pid, *done,
- * *status as for sv_reap()).
+ * SV_KILL_ROUNDS, or once their time has passed (sv_round_at(): rounds
+ * are timed from the SIGTERM, and one whose scan ran late is followed
+ * at once by the next, or the report), it tells the run what is left
+ * (sv_report_left(), which reads the supervisor's children alone, not
+ * all of /proc) and ends as the command did, or as killed if it did not
+ * end (pid, *done, *status as for sv_reap()).
  */
 static void
 sv_kill(pid_t pid, int *done, int *status)
@@ -1068,7 +1130,7 @@ sv_kill(pid_t pid, int *done, int *status)
 	int st;
 
 	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
-	if (sv_kill_rounds == SV_KILL_ROUNDS) {
+	if (sv_kill_rounds == SV_KILL_ROUNDS || sv_report_due()) {
 		/* ended since sv_reap() looked: a zombie, not left running */
 		if (!*done && waitpid(pid, &st, WNOHANG) == pid) {
 			*done = 1;
@@ -1090,7 +1152,7 @@ sv_kill(pid_t pid, int *done, int *status)
 		(void)sv_tell_noproc();
 		kill(0, SIGKILL);
 	}
-	alarm(1);
+	sv_alarm_at(sv_round_at(sv_kill_rounds));
 }
 
 /*
@@ -1409,7 +1471,9 @@ struct cmd_wait {
  * left it, SIGKILL rounds from PUBLISH_STOP_GRACE s later), so that a
  * git command can remove its index.lock; the supervisor and its group
  * are killed from here only if the supervisor is still there 2 s after
- * its last round (it is stuck: its rounds are never cut short). Returns
+ * its last round (it is stuck: its rounds are timed from its SIGTERM,
+ * and a scan of /proc that runs into its report's time is cut short
+ * there, sv_kill(), so that a slow /proc cannot spend these 2 s). Returns
  * 1 once it is killed, else 0 (the deadline moved on); o notes the
  * stop, and whether the command had ended.
  */
