@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -237,7 +238,12 @@ enum {
 	 * group, which is not the terminal's foreground) */
 	REPORT_TTY_STOP,
 	REPORT_LEFT_FLAGS, /* LEFT_*, of the REPORT_LEFT before it */
-	REPORT_LEFT_NAME   /* 4 bytes of its name (comm), NUL-padded */
+	REPORT_LEFT_NAME,  /* 4 bytes of its name (comm), NUL-padded */
+	/* from the supervisor: a process the command started, in a group
+	 * of its own, stopped in the terminal's background (value: its
+	 * pid), as one that used the terminal from there is (sv_tty_look()):
+	 * neither the supervisor nor its waitpid() sees that signal */
+	REPORT_TTY_PID
 };
 /* What the supervisor knows of a process left (REPORT_LEFT_FLAGS). */
 enum {
@@ -276,6 +282,12 @@ static int sv_eperm;
 /* Set in the supervisor without a /proc of its own (sv_proc_ours()):
  * it cannot find what left its group, and waits for the group alone. */
 static int sv_noproc;
+/* Set in the supervisor that has a controlling terminal (and a /proc of
+ * its own): while the command runs, it looks for a process of it
+ * stopped in the terminal's background out of its group, once every
+ * SV_TTY_LOOK_S s (sv_tty_look()). */
+static int sv_tty_watch;
+#define SV_TTY_LOOK_S 1
 /* Processes the supervisor names to the run when SIGKILL rounds end
  * with children left (REPORT_LEFT). */
 #define SV_LEFT_MAX 8
@@ -285,6 +297,14 @@ static int sv_noproc;
 #define SV_DESC_MAX 256
 /* Passes over /proc in one scan (sv_descendants()). */
 #define SV_SCAN_PASSES 8
+/* In the supervisor, on the monotonic clock (ns, sv_now()): when its
+ * SIGTERM went (sv_stop()), from which its SIGKILL rounds and its report
+ * of what is left are timed (sv_round_at()), whatever its scans of /proc
+ * take: the run kills a supervisor 2 s after its last round is due
+ * (stop_late()), and on a host of thousands of processes the scans of
+ * rounds timed one after another's end (each reads every
+ * /proc/PID/stat) spent that margin, and the report was lost with it. */
+static long long sv_stop_ns;
 
 /* _Fork() (glibc 2.34), or fork() without it: a copy of a multithreaded
  * process should not run fork handlers, which may wait for a lock that
@@ -300,6 +320,53 @@ fork_bare(void)
 #endif
 }
 
+/* In the supervisor: the monotonic clock, in ns (clock_gettime() is
+ * async-signal-safe). */
+static long long
+sv_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* In the supervisor, stopping: when its SIGKILL round `round` is due
+ * (from 0, PUBLISH_STOP_GRACE s after its SIGTERM, one a second), and
+ * round SV_KILL_ROUNDS its report of what is left (sv_kill()). */
+static long long
+sv_round_at(int round)
+{
+	return sv_stop_ns + (PUBLISH_STOP_GRACE + round) * 1000000000LL;
+}
+
+/* In the supervisor: whether its report of what is left is due, so that
+ * a scan of /proc stops where it is, with what it found: else a slow
+ * one (thousands of processes) would hold the report past the run's
+ * kill of the supervisor (stop_late()). */
+static int
+sv_report_due(void)
+{
+	return sv_stopping && sv_now() >= sv_round_at(SV_KILL_ROUNDS);
+}
+
+/* In the supervisor: SIGALRM at `at` (sv_now()'s clock), at once if it
+ * has passed. setitimer(), a bare syscall, as alarm() counts whole
+ * seconds from now, not from the SIGTERM. */
+static void
+sv_alarm_at(long long at)
+{
+	struct itimerval it;
+	long long left = at - sv_now();
+
+	memset(&it, 0, sizeof(it));
+	if (left < 1000)
+		left = 1000; /* 0 would disarm it */
+	it.it_value.tv_sec = (time_t)(left / 1000000000LL);
+	it.it_value.tv_usec = (suseconds_t)(left % 1000000000LL / 1000);
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 /* A process a look at /proc found below the supervisor. */
 struct sv_proc {
 	pid_t pid, ppid, pgrp;
@@ -310,6 +377,7 @@ struct sv_proc {
 	/* a zombie whose threads have all ended: nothing to signal, and
 	 * no child (they went to the subreaper when it ended) */
 	int dead;
+	int tty_stopped, tty; /* as in struct command_stat */
 };
 
 /* In the supervisor: move *p past n fields of a /proc/PID/stat line
@@ -358,6 +426,17 @@ sv_stat_field(const char **p, const char *end, unsigned long long *v)
 	return sv_number(p, end, v) == -1 || (*p)[-1] != ' ' ? -1 : 0;
 }
 
+/* In the supervisor: sv_stat_field() of a field that may be negative
+ * (tty_nr, tpgid: -1 without a terminal), *neg set if it is. */
+static int
+sv_stat_signed(const char **p, const char *end, int *neg, unsigned long long *v)
+{
+	*neg = *p < end && **p == '-';
+	if (*neg)
+		(*p)++;
+	return sv_stat_field(p, end, v);
+}
+
 /* In the supervisor: head, the decimal pid, then tail into path (48
  * bytes; head and tail fit with room for the digits), without
  * snprintf(), which is not async-signal-safe. */
@@ -380,19 +459,20 @@ sv_path(const char *head, pid_t pid, const char *tail, char *path)
 }
 
 /*
- * The parent, group, start and state of a process from its /proc/PID/stat
- * line, len bytes at line, read up to len only (no NUL needed): fields 3
- * to 5, 20 and 22, counted after the name in parentheses, which may hold
- * any byte, ')' too (the last one ends it: what follows is numbers).
- * Async-signal-safe (the supervisor's). Returns 0, or -1 if a field is
- * missing, cut, not a number, or a pid past INT_MAX.
+ * The parent, group, terminal, start and state of a process from its
+ * /proc/PID/stat line, len bytes at line, read up to len only (no NUL
+ * needed): fields 3 to 5, 7, 8, 20 and 22, counted after the name in
+ * parentheses, which may hold any byte, ')' too (the last one ends it:
+ * what follows is numbers). Async-signal-safe (the supervisor's).
+ * Returns 0, or -1 if a field is missing, cut, not a number, or a pid
+ * past INT_MAX.
  */
 int
 command_stat_parse(const char *line, size_t len, struct command_stat *st)
 {
 	const char *p, *end = line + len;
-	unsigned long long ppid, pgrp, threads;
-	int zombie;
+	unsigned long long ppid, pgrp, tty, tpgid, threads;
+	int zombie, stopped, tty_neg, tpgid_neg;
 
 	for (p = end; p > line && p[-1] != ')'; p--)
 		;
@@ -400,11 +480,16 @@ command_stat_parse(const char *line, size_t len, struct command_stat *st)
 		return -1;
 	p++; /* the blank after the name */
 	zombie = *p == 'Z';
+	stopped = *p == 'T';
 	sv_skip_fields(&p, end, 1); /* state */
 	if (sv_stat_field(&p, end, &ppid) == -1 || ppid > INT_MAX ||
 	    sv_stat_field(&p, end, &pgrp) == -1 || pgrp > INT_MAX)
 		return -1;
-	sv_skip_fields(&p, end, 14); /* session ... nice */
+	sv_skip_fields(&p, end, 1); /* session */
+	if (sv_stat_signed(&p, end, &tty_neg, &tty) == -1 ||
+	    sv_stat_signed(&p, end, &tpgid_neg, &tpgid) == -1)
+		return -1;
+	sv_skip_fields(&p, end, 11); /* flags ... nice */
 	if (sv_stat_field(&p, end, &threads) == -1)
 		return -1;
 	sv_skip_fields(&p, end, 1); /* itrealvalue */
@@ -416,6 +501,8 @@ command_stat_parse(const char *line, size_t len, struct command_stat *st)
 	 * them: they are signalled through its pid, and their children
 	 * have it as their parent */
 	st->dead = zombie && threads <= 1;
+	st->tty = tty != 0;
+	st->tty_stopped = stopped && st->tty && (tpgid_neg || tpgid != pgrp);
 	return 0;
 }
 
@@ -442,6 +529,8 @@ sv_stat(pid_t pid, struct sv_proc *out)
 	out->pgrp = st.pgrp;
 	out->start = st.start;
 	out->dead = st.dead;
+	out->tty_stopped = st.tty_stopped;
+	out->tty = st.tty;
 	return 0;
 }
 
@@ -492,7 +581,8 @@ sv_below(const struct sv_proc *p, pid_t self, const struct sv_proc *d, size_t n)
 
 /* In the supervisor: one pass over /proc (procfd, read from its start):
  * each process whose parent is the supervisor (self) or one of the n in
- * d[] is added there, up to max, unless it is a zombie that has ended.
+ * d[] is added there, up to max, unless it is a zombie that has ended;
+ * cut short once the report of what is left is due (sv_report_due()).
  * Returns the number in d[] then. */
 static size_t
 sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
@@ -501,9 +591,9 @@ sv_scan(int procfd, pid_t self, struct sv_proc *d, size_t n, size_t max)
 	long got;
 	pid_t pid;
 
-	while (n < max &&
+	while (n < max && !sv_report_due() &&
 	       (got = syscall(SYS_getdents64, procfd, buf, sizeof(buf))) > 0)
-		for (long off = 0; off < got && n < max;) {
+		for (long off = 0; off < got && n < max && !sv_report_due();) {
 			struct dirent64 *e = (struct dirent64 *)(buf + off);
 
 			off += e->d_reclen;
@@ -577,7 +667,7 @@ sv_children(pid_t self, struct sv_proc *d, size_t max)
 			d[n].ppid = self;
 			d[n].pgrp = getpgid(v); /* a bare syscall */
 			d[n].start = 0;
-			d[n].dead = 0;
+			d[n].dead = d[n].tty_stopped = d[n].tty = 0;
 		}
 		if (d[n].ppid == self && !d[n].dead)
 			n++;
@@ -724,18 +814,20 @@ sv_signal_descendants(int sig, int sig2, int but_group)
  * followed by SIGCONT: a stopped process (SIGSTOP, or SIGTTIN as it
  * read the terminal) keeps its SIGTERM pending, and would never run its
  * handler (a git command's removal of its index.lock); then SIGALRM
- * PUBLISH_STOP_GRACE s later, which kills what is left (sv_kill()). */
+ * PUBLISH_STOP_GRACE s after its start (sv_stop_ns), however long the
+ * scan took, which kills what is left (sv_kill()). */
 static void
 sv_stop(void)
 {
 	if (sv_stopping)
 		return;
 	sv_stopping = 1;
+	sv_stop_ns = sv_now();
 	kill(0, SIGTERM);
 	kill(0, SIGCONT);
 	/* none without /proc */
 	(void)sv_signal_descendants(SIGTERM, SIGCONT, 1);
-	alarm(PUBLISH_STOP_GRACE);
+	sv_alarm_at(sv_round_at(0));
 }
 
 /*
@@ -913,6 +1005,48 @@ sv_tty(int sig)
 }
 
 /*
+ * In the supervisor, while the command (cmd) runs under a terminal
+ * (sv_tty_watch): a process it started that moved to a process group of
+ * its own (setpgid in a deploy script) and used the terminal from there
+ * (an ssh passphrase prompt) is stopped by the kernel (SIGTTIN, SIGTTOU)
+ * with its group alone: the supervisor gets no signal, and its waitpid()
+ * sees its own children only; it would wait there until its time limit.
+ * So a scan of /proc looks for one stopped in the terminal's background
+ * (struct command_stat's tty_stopped), out of the supervisor's group
+ * (a stop there is sv_tty()'s) and not the command (its waitpid() tells
+ * its signal: sv_command_changed()): the run is told (REPORT_TTY_PID),
+ * and the group stopped at once, which resumes that process with its
+ * SIGTERM (sv_stop()).
+ */
+static void
+sv_tty_look(pid_t cmd)
+{
+	struct sv_proc d[SV_DESC_MAX];
+	pid_t self = getpid();
+	ssize_t n = sv_descendants(d, SV_DESC_MAX);
+
+	for (ssize_t i = 0; i < n; i++)
+		if (d[i].tty_stopped && d[i].pgrp != self && d[i].pid != cmd) {
+			(void)sv_tell(REPORT_TTY_PID, d[i].pid);
+			sv_stop();
+			return;
+		}
+}
+
+/* In the supervisor: the next signal of set (sigwaitinfo()); while the
+ * command runs (not done) under a terminal (sv_tty_watch), -1 with
+ * EAGAIN after SV_TTY_LOOK_S s without one: time for sv_tty_look(). */
+static int
+sv_next_signal(const sigset_t *set, int done)
+{
+	struct timespec look = {SV_TTY_LOOK_S, 0};
+
+	if (!sv_tty_watch || sv_stopping || done)
+		return sigwaitinfo(set, NULL);
+	return sigtimedwait(set, NULL, &look);
+}
+
+/*
  * In the supervisor: the command changed state (st, from waitpid()).
  * Stopped as it used the terminal: sv_tty() (a stop on another signal
  * is someone's kill -STOP, left to them). Ended: *done set and *status
@@ -1058,9 +1192,12 @@ sv_report_left(pid_t cmd)
  * out of it, until none is left (sv_reap() ends the supervisor then):
  * one forked as its parent was killed is the supervisor's child after
  * that (it is their subreaper), and the next round finds it. After
- * SV_KILL_ROUNDS, it tells the run what is left (sv_report_left()) and
- * ends as the command did, or as killed if it did not end (pid, *done,
- * *status as for sv_reap()).
+ * SV_KILL_ROUNDS, or once their time has passed (sv_round_at(): rounds
+ * are timed from the SIGTERM, and one whose scan ran late is followed
+ * at once by the next, or the report), it tells the run what is left
+ * (sv_report_left(), which reads the supervisor's children alone, not
+ * all of /proc) and ends as the command did, or as killed if it did not
+ * end (pid, *done, *status as for sv_reap()).
  */
 static void
 sv_kill(pid_t pid, int *done, int *status)
@@ -1068,7 +1205,7 @@ sv_kill(pid_t pid, int *done, int *status)
 	int st;
 
 	sv_reap(pid, done, status); /* an end before the SIGKILL is its own */
-	if (sv_kill_rounds == SV_KILL_ROUNDS) {
+	if (sv_kill_rounds == SV_KILL_ROUNDS || sv_report_due()) {
 		/* ended since sv_reap() looked: a zombie, not left running */
 		if (!*done && waitpid(pid, &st, WNOHANG) == pid) {
 			*done = 1;
@@ -1090,7 +1227,7 @@ sv_kill(pid_t pid, int *done, int *status)
 		(void)sv_tell_noproc();
 		kill(0, SIGKILL);
 	}
-	alarm(1);
+	sv_alarm_at(sv_round_at(sv_kill_rounds));
 }
 
 /*
@@ -1109,11 +1246,13 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 {
 	struct cmd_report r = {REPORT_START, 0};
 	int ignored[NSTOP_SIGNALS], status = 0, done = 0, sig;
+	struct sv_proc me;
 	sigset_t set;
 	pid_t pid;
 
 	setpgid(0, 0);
 	sv_noproc = !sv_proc_ours(getpid());
+	sv_tty_watch = !sv_noproc && sv_stat(getpid(), &me) == 0 && me.tty;
 	/* its own name, so that a run refused by the lock it keeps tells
 	 * it from a run (flock_holders()); the command's exec replaces it */
 	prctl(PR_SET_NAME, SUPERVISOR_COMM);
@@ -1150,8 +1289,10 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 		                   : W_EXITCODE(127, 0));
 	}
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
-		if (sig == SIGCHLD)
+		sig = sv_next_signal(&set, done);
+		if (sig == -1 && errno == EAGAIN)
+			sv_tty_look(pid);
+		else if (sig == SIGCHLD)
 			sv_reap(pid, &done, &status);
 		else if (sig == SIGALRM)
 			sv_kill(pid, &done, &status);
@@ -1302,6 +1443,9 @@ struct cmd_outcome {
 	int late;     /* it or what it left outlived the time limit */
 	int in_time;  /* ... but it had ended by then (has_status) */
 	int tty_stop; /* it stopped on this signal (SIGTTIN, SIGTTOU) */
+	/* a process it started, in a group of its own, stopped in the
+	 * terminal's background (REPORT_TTY_PID): its pid */
+	pid_t tty_pid;
 	/* its supervisor's last record came (REPORT_STOPPED or
 	 * REPORT_LEFT_COUNT): else it was killed or crashed first */
 	int final;
@@ -1366,6 +1510,8 @@ note_report(struct cmd_outcome *o, const struct cmd_report *r)
 		o->status = r->value;
 	} else if (r->kind == REPORT_TTY_STOP)
 		o->tty_stop = r->value;
+	else if (r->kind == REPORT_TTY_PID)
+		o->tty_pid = r->value;
 	else if (r->kind == REPORT_STOPPED)
 		o->final = 1;
 	else if (r->kind == REPORT_LEFT_COUNT) {
@@ -1409,7 +1555,9 @@ struct cmd_wait {
  * left it, SIGKILL rounds from PUBLISH_STOP_GRACE s later), so that a
  * git command can remove its index.lock; the supervisor and its group
  * are killed from here only if the supervisor is still there 2 s after
- * its last round (it is stuck: its rounds are never cut short). Returns
+ * its last round (it is stuck: its rounds are timed from its SIGTERM,
+ * and a scan of /proc that runs into its report's time is cut short
+ * there, sv_kill(), so that a slow /proc cannot spend these 2 s). Returns
  * 1 once it is killed, else 0 (the deadline moved on); o notes the
  * stop, and whether the command had ended.
  */
@@ -1627,16 +1775,29 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 }
 
 /* Append to msg that the command stopped as it used the terminal (o),
- * how it ended then, and what to change: it cannot ask anything. */
+ * how it ended then, and what to change: it cannot ask anything. A
+ * process out of its group stopped in the terminal's background
+ * (o->tty_pid) is said by its pid: which signal stopped it is not known
+ * (sv_tty_look()). */
 static void
 tty_words(struct buf *msg, const struct cmd_outcome *o)
 {
-	buf_printf(msg,
-	           "stopped (%s) as it, or a process it started, %s the "
-	           "terminal, which a publish-command may not use (a "
-	           "password or passphrase prompt?), then ",
-	           o->tty_stop == SIGTTIN ? "SIGTTIN" : "SIGTTOU",
-	           o->tty_stop == SIGTTIN ? "read" : "wrote to or set");
+	if (o->tty_stop == 0 && o->tty_pid > 0)
+		buf_printf(msg,
+		           "stopped, as a process it started (pid %ld) "
+		           "stopped (state T) in a process group of its own in "
+		           "the terminal's background, as one that reads the "
+		           "terminal or writes to it there does (SIGTTIN, "
+		           "SIGTTOU), which a publish-command may not do (a "
+		           "password or passphrase prompt?), then ",
+		           (long)o->tty_pid);
+	else
+		buf_printf(msg,
+		           "stopped (%s) as it, or a process it started, %s "
+		           "the terminal, which a publish-command may not use "
+		           "(a password or passphrase prompt?), then ",
+		           o->tty_stop == SIGTTIN ? "SIGTTIN" : "SIGTTOU",
+		           o->tty_stop == SIGTTIN ? "read" : "wrote to or set");
 	if (o->has_status) {
 		buf_puts(msg, "stopped with SIGTERM (");
 		status_words(msg, o->status);
@@ -1752,7 +1913,7 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 		           strerror(o->start_errno));
 	else {
 		buf_printf(&msg, "publish-command %s: ", cmd);
-		if (o->tty_stop)
+		if (o->tty_stop || o->tty_pid > 0)
 			tty_words(&msg, o);
 		else if (o->late)
 			late_words(&msg, o, timeout);
@@ -2243,8 +2404,9 @@ publish_run_command(const struct strlist *argv, const char *domain,
 		status = o.status;
 	/* a supervisor that ended without its last record may have left
 	 * what the command started running (wait_child()) */
-	failed = o.late || o.left || o.tty_stop || !o.final || status != 0 ||
-	         o.exec_errno != 0 || o.start_errno != 0 || o.replaced;
+	failed = o.late || o.left || o.tty_stop || o.tty_pid > 0 || !o.final ||
+	         status != 0 || o.exec_errno != 0 || o.start_errno != 0 ||
+	         o.replaced;
 	if (failed)
 		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,
 		               timeout, w.pid, &output, d);

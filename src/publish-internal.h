@@ -33,6 +33,13 @@ struct command_stat {
 	 * process, not another given the same pid later) */
 	unsigned long long start;
 	int dead; /* a zombie whose threads have all ended */
+	/* stopped by a signal (state T), and in the background of its
+	 * controlling terminal (tty_nr not 0, the terminal's foreground
+	 * group, tpgid, not its own): as the kernel stops one that reads
+	 * the terminal there (SIGTTIN), or writes to it (SIGTTOU); a kill
+	 * -STOP looks the same */
+	int tty_stopped;
+	int tty; /* it has a controlling terminal (tty_nr not 0) */
 };
 
 /* The readers below take a buffer and its length (no NUL needed), read

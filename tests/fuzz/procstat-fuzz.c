@@ -28,8 +28,10 @@ same(int rc1, const struct command_stat *a, int rc2,
      const struct command_stat *b)
 {
 	return rc1 == rc2 &&
-	       (rc1 != 0 || (a->ppid == b->ppid && a->pgrp == b->pgrp &&
-	                     a->start == b->start && a->dead == b->dead));
+	       (rc1 != 0 ||
+	        (a->ppid == b->ppid && a->pgrp == b->pgrp &&
+	         a->start == b->start && a->dead == b->dead &&
+	         a->tty_stopped == b->tty_stopped && a->tty == b->tty));
 }
 
 /* The stat line invariants over line (len bytes, its own allocation). */

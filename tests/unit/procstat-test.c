@@ -111,6 +111,44 @@ test_ordinary(void)
 	   "a running process is not dead");
 }
 
+/* A line of a shell in state, with the terminal tty and its foreground
+ * group tpgid (the shell's group is 1234). */
+#define WITH_TTY(state, tty, tpgid)                                            \
+	("1234 (sh) " state " 1000 1234 1234 " tty " " tpgid                   \
+	 " 4194304 100 0 0 0 1 2 0 0 20 0 " TAIL_START "0\n")
+
+/* Stopped in the background of its terminal (tty_stopped), as the
+ * supervisor takes one that used the terminal out of its group, or not:
+ * no terminal, its own group the foreground, not stopped; a terminal
+ * field that is a sign alone, refused. */
+static void
+test_tty(void)
+{
+	struct command_stat st;
+
+	ok(parse(WITH_TTY("T", "34816", "999"), &st) == 0 && st.tty_stopped &&
+	       st.tty && st.ppid == 1000 && st.pgrp == 1234 &&
+	       st.start == 56789,
+	   "stopped, another group the terminal's foreground: tty_stopped");
+	ok(parse(WITH_TTY("T", "34816", "-1"), &st) == 0 && st.tty_stopped,
+	   "stopped, a terminal without a foreground group: tty_stopped");
+	ok(parse(WITH_TTY("T", "34816", "1234"), &st) == 0 && !st.tty_stopped &&
+	       st.tty,
+	   "stopped, its own group the foreground: not tty_stopped");
+	ok(parse(WITH_TTY("T", "0", "-1"), &st) == 0 && !st.tty_stopped &&
+	       !st.tty,
+	   "stopped without a terminal: not tty_stopped");
+	ok(parse(WITH_TTY("S", "34816", "999"), &st) == 0 && !st.tty_stopped &&
+	       st.tty,
+	   "sleeping in the background: not tty_stopped");
+	ok(parse(WITH_TTY("t", "34816", "999"), &st) == 0 && !st.tty_stopped,
+	   "stopped by a debugger (t): not tty_stopped");
+	ok(parse(WITH_TTY("T", "34816", "-"), &st) == -1,
+	   "refused: a foreground group that is a sign alone");
+	ok(parse(WITH_TTY("T", "--1", "999"), &st) == -1,
+	   "refused: a terminal with two signs");
+}
+
 /* Process names that hold what the line is made of. */
 static void
 test_names(void)
@@ -289,6 +327,7 @@ int
 main(void)
 {
 	test_ordinary();
+	test_tty();
 	test_names();
 	test_cut();
 	test_refused();
