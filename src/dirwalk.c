@@ -245,12 +245,27 @@ group_shown(gid_t gid, char *out, size_t size)
 	return id_shown(1, (unsigned)gid, out, size);
 }
 
+/* The name of user id, or of group id when is_group, or its number
+ * when it has none, for a command to run, into out (size bytes).
+ * Returns out. */
+static const char *
+id_word(int is_group, unsigned id, char *out, size_t size)
+{
+	if (id_name(is_group, id, out, size)[0] == '\0')
+		snprintf(out, size, "%u", id);
+	return out;
+}
+
 const char *
 group_name(gid_t gid, char *out, size_t size)
 {
-	if (id_name(1, (unsigned)gid, out, size)[0] == '\0')
-		snprintf(out, size, "%u", (unsigned)gid);
-	return out;
+	return id_word(1, (unsigned)gid, out, size);
+}
+
+const char *
+user_name(uid_t uid, char *out, size_t size)
+{
+	return id_word(0, (unsigned)uid, out, size);
 }
 
 int
@@ -305,28 +320,40 @@ erofs_hint(int err)
 	                    : "";
 }
 
-/* The name of the user this process writes files as, into out (size
- * bytes): its login name, or "uid N" when it has none. Returns out. */
+/* The user this process reads and writes files as, into out (size
+ * bytes): "user NAME" (its login name), or "uid N" when it has none.
+ * Returns out. */
 static const char *
-writer_name(char *out, size_t size)
+runner_words(char *out, size_t size)
 {
 	uid_t uid = geteuid();
+	char name[256];
 
-	if (id_name(0, (unsigned)uid, out, size)[0] == '\0')
+	if (id_name(0, (unsigned)uid, name, sizeof(name))[0] == '\0')
 		snprintf(out, size, "uid %lu", (unsigned long)uid);
+	else
+		snprintf(out, size, "user %s", name);
 	return out;
+}
+
+void
+runner_hint(int err, const char *path, const char *able, char *out, size_t size)
+{
+	char who[272];
+
+	if (err == EACCES || err == EPERM)
+		snprintf(out, size,
+		         "; %s must be %s by %s, as whom this job runs", path,
+		         able, runner_words(who, sizeof(who)));
+	else if (size > 0)
+		out[0] = '\0';
 }
 
 void
 dir_write_hint(int err, const char *dir, char *out, size_t size)
 {
-	char who[256];
-
 	if (err == EACCES || err == EPERM)
-		snprintf(out, size,
-		         "; %s must be writable by user %s, as whom this job "
-		         "runs",
-		         dir, writer_name(who, sizeof(who)));
+		runner_hint(err, dir, "writable", out, size);
 	else
 		str_copy(out, size, erofs_hint(err));
 }

@@ -161,6 +161,8 @@ const char *group_shown(gid_t gid, char *out, size_t size);
 /* The name of group gid, or its number when it has none, for a command
  * to run (chgrp NAME). Returns out. */
 const char *group_name(gid_t gid, char *out, size_t size);
+/* The same for user uid (install -o NAME). */
+const char *user_name(uid_t uid, char *out, size_t size);
 
 /* Who besides its owner may write the directory open as dfd (its status
  * st), for a message: "others", "its group", or, when its ACL says so,
@@ -300,10 +302,17 @@ void own_like_dir(int fd, int dfd);
  * makes every directory the unit does not name read-only. */
 const char *erofs_hint(int err);
 
+/* What to add to a message about path (as it is to be shown), which
+ * refused with err what this job asked of it, into out (size bytes): for
+ * EACCES or EPERM, "; PATH must be ABLE by user NAME, as whom this job
+ * runs" (able: "readable", "writable"; "uid N" for a user without a
+ * login name), so that one who runs it by hand, or set up a service
+ * user, sees whose access is missing; else "". */
+void runner_hint(int err, const char *path, const char *able, char *out,
+                 size_t size);
 /* What to add to a message about the directory dir, which refused with
  * err to take a new entry, into out (size bytes): for EACCES or EPERM,
- * that dir must be writable by the user this job runs as, named (by
- * login name, else "uid N"); else erofs_hint(err). */
+ * runner_hint()'s "must be writable"; else erofs_hint(err). */
 void dir_write_hint(int err, const char *dir, char *out, size_t size);
 
 #endif

@@ -99,6 +99,57 @@ conf_read_fd(int fd, size_t max, size_t *len, struct stat *st, struct diag *d)
 	return data;
 }
 
+/*
+ * Append to d, the reason path (what it is) was not opened, errno err,
+ * as whom this job runs and what lets it read the file, when it was
+ * refused access (EACCES, EPERM): a service user's job given root's key
+ * or configuration. A key gets a copy of that user's own (a name server
+ * may read the original), a configuration that user's group (root:GROUP
+ * 0640, as contrib/ sets it up); where stat(2) is refused too, a
+ * directory on the way is what keeps it out, whose modes namei(1) shows.
+ * Not for root (refused by NFS's root_squash, or a unit without
+ * CAP_DAC_OVERRIDE: no chown helps), nor a path not shown; past 200
+ * bytes, whom alone, without commands: the callers put the path before
+ * it too, and a command cut short at the message's end would name
+ * another path.
+ */
+static void
+read_denied_append(const char *path, enum conf_trust what, int err,
+                   struct diag *d)
+{
+	char hint[DIAG_MSG_MAX], ps[DIAG_MSG_MAX], id[256], way[DIAG_MSG_MAX];
+	const char *sh = path_shell(path, ps, sizeof(ps));
+	struct stat st;
+
+	if (geteuid() == 0 || sh != ps || (err != EACCES && err != EPERM))
+		return;
+	if (strlen(sh) > 200) {
+		runner_hint(err, "it", "readable", hint, sizeof(hint));
+		diag_append(d, "%s", hint);
+		return;
+	}
+	if (stat(path, &st) == -1 && errno == EACCES) {
+		snprintf(way, sizeof(way), "the directories on the way to %s",
+		         path);
+		runner_hint(err, way, "searchable", hint, sizeof(hint));
+		diag_append(d, "%s: namei -l %s shows their modes", hint, sh);
+		return;
+	}
+	runner_hint(err, path, "readable", hint, sizeof(hint));
+	if (what == CONF_TRUST_KEY)
+		diag_append(d,
+		            "%s: give that user a copy of its own (as root: "
+		            "install -m 0600 -o %s %s COPY, and name COPY in "
+		            "key-file), or run the job as root",
+		            hint, user_name(geteuid(), id, sizeof(id)), sh);
+	else
+		diag_append(d,
+		            "%s: give it that user's group (as root: chgrp %s "
+		            "%s; chmod 0640 %s), or run the job as root",
+		            hint, group_name(getegid(), id, sizeof(id)), sh,
+		            sh);
+}
+
 char *
 conf_read_trusted(const char *path, enum conf_trust what, size_t max,
                   size_t *len, struct stat *st, int *fdp, int *unread,
@@ -110,8 +161,11 @@ conf_read_trusted(const char *path, enum conf_trust what, size_t max,
 	*unread = 1;
 	rc = conf_open_trusted(path, what, fdp, st, d->error, sizeof(d->error));
 	if (rc == -1) {
+		int err = errno;
+
 		d->error[0] = '\0'; /* nothing said there: the reason */
-		diag_error(d, "%s", strerror(errno));
+		diag_error(d, "%s", strerror(err));
+		read_denied_append(path, what, err, d);
 	}
 	if (rc != 0) {
 		*unread = rc == -1;

@@ -622,19 +622,15 @@ lock_readers_fix(const char *path, const struct stat *st,
 
 /*
  * Append to d, whose lock on path (open as fd) is taken (by another
- * program when strangers, by no one named when not), that any user who
- * may read the file may take it, and lock_readers_fix()'s commands, when
- * any such user is. Where the commands would not fit whole in d (a long
+ * program, or by a process this run cannot see), that any user who may
+ * read the file may take it, and lock_readers_fix()'s commands, when any
+ * such user is. Where the commands would not fit whole in d (a long
  * path), words without them: a command cut short would name another path.
  */
 static void
-lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
+lock_readers_append(const char *path, int fd, struct diag *d)
 {
 	const char *shown = path_shown(path, '\0', NULL, 0);
-	const char *lead = strangers > 0
-	                       ? ""
-	                       : "if no run is, another user may hold "
-	                         "its lock: ";
 	size_t used = strlen(d->error);
 	struct acl_who aw;
 	struct stat st;
@@ -648,9 +644,9 @@ lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
 		aw.named_count = aw.masked_count = 0;
 	buf_init(&b, used < sizeof(d->error) ? sizeof(d->error) - used - 1 : 0);
 	rc = buf_printf(&b,
-	                "; %sany user who may read %s may lock it and keep "
+	                "; any user who may read %s may lock it and keep "
 	                "every run out: ",
-	                lead, shown);
+	                shown);
 	if (rc == 0)
 		rc = lock_readers_fix(path, &st, &aw, &b);
 	if (rc == 1)
@@ -658,11 +654,11 @@ lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
 	else if (rc == -1)
 		diag_append(
 		    d,
-		    "; %sany user who may read %s may lock it and keep "
-		    "every run out: take their read access away (mode "
-		    "0640 or 0600, and no ACL entry for another user or "
-		    "group%s: %s lists them, %s removes them)",
-		    lead, shown,
+		    "; any user who may read %s may lock it and keep every "
+		    "run out: take their read access away (mode 0640 or "
+		    "0600, and no ACL entry for another user or group%s: %s "
+		    "lists them, %s removes them)",
+		    shown,
 		    aw.masked_count > 0 ? ", those its mask hides now "
 		                          "included, which a mode of 0640 "
 		                          "would let read it"
@@ -673,13 +669,44 @@ lock_readers_append(const char *path, int fd, int strangers, struct diag *d)
 }
 
 /*
+ * The lock on path is held, and no holder was found: /proc shows another
+ * user's descriptors to root alone, hides their processes altogether
+ * with hidepid= (systemd's ProtectProc=invisible), and shows none of
+ * another PID namespace's. Say so into d rather than call the holder a
+ * run (a manual run of root's beside a service user's cron job, or
+ * flock(1), is as likely), with how root finds it: as commands for a
+ * path of up to 200 bytes, else words, so that a long one leaves the
+ * room to lock_readers_append()'s commands (a command cut short would
+ * name another path).
+ */
+static void
+lock_unseen(const char *path, struct diag *d)
+{
+	char buf[DIAG_MSG_MAX];
+	const char *ps = path_shell(path, buf, sizeof(buf));
+
+	diag_error(d,
+	           "the lock on %s is held by a process this run cannot see "
+	           "(another user's run, or one /proc hides: hidepid=, "
+	           "ProtectProc=invisible, another PID namespace); nothing "
+	           "done: wait for it to end",
+	           path_shown(path, '\0', NULL, 0));
+	if (ps == buf && strlen(ps) <= 200)
+		diag_append(d, " (as root, fuser -v %s or lsof %s names it)",
+		            ps, ps);
+	else
+		diag_append(d, " (root can name it with lsof or fuser on the "
+		               "file)");
+}
+
+/*
  * The lock on path (open as fd) is taken: say by whom, if /proc tells,
  * and what to do. Anyone who may open the file may lock it (flock(2) asks
  * for no more than a read-only descriptor, and a read lock of fcntl(2)
  * keeps a write lock out as well), so a configuration others may read,
  * or a user or group its ACL names (lock_readers_fix()), lets them keep
  * every run out: said when the holder is another program, or cannot be
- * named.
+ * seen.
  */
 static void
 lock_taken(const char *path, int fd, struct diag *d)
@@ -699,15 +726,15 @@ lock_taken(const char *path, int fd, struct diag *d)
 		           strangers > 1 ? "are not runs of mta-sts-sync"
 		                         : "is not a run of mta-sts-sync",
 		           strangers > 1 ? "them" : "it");
+	else if (who.len > 0)
+		diag_error(d,
+		           "another mta-sts-sync run is using %s (%s); nothing "
+		           "done: wait for it to end, or stop it",
+		           shown, who.data);
 	else
-		diag_error(
-		    d,
-		    "another mta-sts-sync run is using %s%s%s%s; nothing "
-		    "done: wait for it to end, or stop it",
-		    shown, who.len ? " (" : "", who.len ? who.data : "",
-		    who.len ? ")" : "");
+		lock_unseen(path, d);
 	if (strangers > 0 || who.len == 0)
-		lock_readers_append(path, fd, strangers, d);
+		lock_readers_append(path, fd, d);
 	buf_free(&who);
 }
 
