@@ -305,7 +305,7 @@ static void
 test_lock_acl_readers(void)
 {
 	unsigned other = geteuid() == 65534 ? 65533 : 65534;
-	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[512], who[128];
+	char dir[] = "/tmp/sync-test.XXXXXX", path[128], want[1024], who[128];
 	struct diag d;
 	int fd;
 
