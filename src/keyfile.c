@@ -105,7 +105,9 @@ conf_read_fd(int fd, size_t max, size_t *len, struct stat *st, struct diag *d)
  * refused access (EACCES, EPERM): a service user's job given root's key
  * or configuration. A key gets a copy of that user's own (a name server
  * may read the original), a configuration that user's group (root:GROUP
- * 0640, as contrib/ sets it up); where stat(2) is refused too, a
+ * 0640, as contrib/ sets it up), its keys moved out first: a secret in a
+ * file its group may read is refused, and the advice must not lead to
+ * that refusal; where stat(2) is refused too, a
  * directory on the way is what keeps it out, whose modes namei(1) shows.
  * Not for root (refused by NFS's root_squash, or a unit without
  * CAP_DAC_OVERRIDE: no chown helps), nor a path not shown; past 200
@@ -145,7 +147,10 @@ read_denied_append(const char *path, enum conf_trust what, int err,
 	else
 		diag_append(d,
 		            "%s: give it that user's group (as root: chgrp %s "
-		            "%s; chmod 0640 %s), or run the job as root",
+		            "%s; chmod 0640 %s), with any key statement moved "
+		            "to a key-file of that user's (a TSIG secret in a "
+		            "file its group may read is refused), or run the "
+		            "job as root",
 		            hint, group_name(getegid(), id, sizeof(id)), sh,
 		            sh);
 }
