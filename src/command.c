@@ -2016,24 +2016,6 @@ is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
-/* Cut from why, a conf_trust_dir_check() reason, its advice (the
- * chown, chmod or setfacl after its last "; "), which is for the
- * directory judged: for a PATH entry that does not exist, a parent it
- * lies under (a user's home, /tmp), which is not to be changed for a
- * PATH entry that is better left out. */
-static void
-trust_advice_cut(char *why)
-{
-	char *semi = NULL;
-
-	for (char *s = strstr(why, "; "); s != NULL; s = strstr(s + 2, "; "))
-		semi = s;
-	if (semi != NULL && (strncmp(semi + 2, "chown ", 6) == 0 ||
-	                     strncmp(semi + 2, "chmod ", 6) == 0 ||
-	                     strncmp(semi + 2, "setfacl ", 8) == 0))
-		*semi = '\0';
-}
-
 /*
  * The PATH entry dir (len bytes at p) must be as safe as the program:
  * whoever may add a file there could put one of a name looked up there
@@ -2041,18 +2023,20 @@ trust_advice_cut(char *why)
  * the entry is met before the program is found), or one the command
  * runs by name (a deploy script's aws or rclone). One that does not
  * exist is judged where it would be made, but the advice is to take it
- * out of PATH, not to change that directory (a user's home, /tmp). One
- * that cannot be looked at for another cause than its absence or a
- * permission (EIO, ETIMEDOUT, ESTALE: a network file system out of
- * reach) is refused, naming the cause: the command gets this PATH, and
- * what the entry holds once reachable again, mid-run, was never
- * checked. Returns 0, or -1 with the reason in d.
+ * out of PATH, not conf_trust_dir_check()'s to change that directory (a
+ * user's home, /tmp): its reason alone is said. One that cannot be
+ * looked at for another cause than its absence or a permission (EIO,
+ * ETIMEDOUT, ESTALE: a network file system out of reach) is refused,
+ * naming the cause: the command gets this PATH, and what the entry holds
+ * once reachable again, mid-run, was never checked. Returns 0, or -1
+ * with the reason in d.
  */
 static int
 path_entry_trusted(const char *prog, const char *p, size_t len, int before,
                    struct diag *d)
 {
 	char dir[PATH_MAX], why[DIAG_MSG_MAX];
+	struct conf_dir_refusal refused;
 	const char *how = before ? "looked in before the program is found"
 	                         : "which the command gets for the programs "
 	                           "it runs by name";
@@ -2079,11 +2063,11 @@ path_entry_trusted(const char *prog, const char *p, size_t len, int before,
 			return -1;
 		}
 	}
-	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why)) ==
-	    0)
+	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why),
+	                         &refused) == 0)
 		return 0;
 	if (gone) {
-		trust_advice_cut(why);
+		why[refused.reason] = '\0';
 		diag_error(d,
 		           "publish-command %s: PATH entry %s, %s, does not "
 		           "exist, and %s: take it out of PATH (a login shell, "

@@ -1379,18 +1379,26 @@ prog_passes(const char *prog, const char *what)
 	   "program check: %s passes (%s)", what, d.error);
 }
 
+/* Set PATH to here's dir, then here's bin (which holds the program
+ * deploy). */
+static void
+path_set_before(const char *here, const char *dir)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s:%s/bin", here, dir, here);
+	setenv("PATH", path, 1);
+}
+
 /* Make here's directory dir, mode mode, and put it in PATH before here's
  * bin (which holds the program deploy). */
 static void
 path_entry_before(const char *here, const char *dir, mode_t mode)
 {
-	char path[PATH_MAX + 64];
-
 	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) ||
 	    chmod(dir, mode) == -1)
 		perror(dir);
-	snprintf(path, sizeof(path), "%s/%s:%s/bin", here, dir, here);
-	setenv("PATH", path, 1);
+	path_set_before(here, dir);
 }
 
 /* PATH set to here's bin, then tail, which holds (words for) an empty
@@ -1537,6 +1545,42 @@ test_path_after(const char *here)
 }
 
 /*
+ * As root: a missing PATH entry whose deepest directory that exists
+ * (here's pre/sub, root's) lies in a directory of another user (pre) is
+ * said not to exist, to be taken out of PATH, and nothing more: not
+ * conf_trust_dir_check()'s advice for the directory it judged (before,
+ * its "install the program in directories of root (as /usr/local/bin)",
+ * which a cut of only a chown, chmod or setfacl at the end let through).
+ */
+static void
+test_path_missing_foreign_way(const char *here)
+{
+	char want[2 * PATH_MAX + 512];
+
+	if (geteuid() != 0 || chown("pre", 65534, 65534) == -1 ||
+	    mkdir("pre/sub", 0755) == -1) {
+		ok(1, "# SKIP not root: cannot give a directory away");
+		ok(1, "# SKIP not root: cannot give a directory away");
+		return;
+	}
+	path_set_before(here, "pre/sub/none");
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s/pre/sub/none, looked "
+	         "in before the program is found, does not exist, and "
+	         "%s/pre/sub: the directory on its path %s/pre belongs to uid "
+	         "65534, not to root or to the user running mta-sts-sync (uid "
+	         "0): its owner could put another file in its place and change "
+	         "the command mta-sts-sync runs (publish-command): take it out "
+	         "of PATH (a login shell, su - or sudo -i, sets root's own "
+	         "PATH)",
+	         here, here, here);
+	prog_refused("deploy", want,
+	             "a missing PATH entry in a directory of another user");
+	if (rmdir("pre/sub") == -1 || chown("pre", 0, 0) == -1)
+		perror("pre/sub");
+}
+
+/*
  * An absolute PATH entry met before the one that holds the program must
  * be as safe as the program: whoever may add a file there could put one
  * of that name first (before, only empty and relative entries were
@@ -1572,6 +1616,7 @@ test_path_entries(const char *here)
 	             "a missing PATH entry in a directory anyone may write");
 	chmod("pre", 0755);
 	prog_passes("deploy", "a missing PATH entry in a safe directory");
+	test_path_missing_foreign_way(here);
 	test_path_after(here);
 	if (rmdir("pre") == -1)
 		perror("pre");
