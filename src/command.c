@@ -2016,22 +2016,58 @@ is_executable(const char *path)
 	       access(path, X_OK) == 0;
 }
 
-/* Cut from why, a conf_trust_dir_check() reason, its advice (the
- * chown, chmod or setfacl after its last "; "), which is for the
- * directory judged: for a PATH entry that does not exist, a parent it
- * lies under (a user's home, /tmp), which is not to be changed for a
- * PATH entry that is better left out. */
-static void
-trust_advice_cut(char *why)
-{
-	char *semi = NULL;
+/* Said after "take it out of PATH": how root gets a PATH of its own,
+ * without the entry a user's environment brought. */
+#define PATH_OWN "(a login shell, su - or sudo -i, sets root's own PATH)"
 
-	for (char *s = strstr(why, "; "); s != NULL; s = strstr(s + 2, "; "))
-		semi = s;
-	if (semi != NULL && (strncmp(semi + 2, "chown ", 6) == 0 ||
-	                     strncmp(semi + 2, "chmod ", 6) == 0 ||
-	                     strncmp(semi + 2, "setfacl ", 8) == 0))
-		*semi = '\0';
+/*
+ * Say in d why the PATH entry dir (how: where it is in PATH) is refused:
+ * conf_trust_dir_check()'s why (refused). Its advice, to change the
+ * directory, stands for an entry of root's or of the running user's
+ * (chmod o-w, a setfacl), taken out of PATH as the other choice. For one
+ * of another user (seen: dir exists, and was judged itself), taking it
+ * out comes first: the command is not to run that user's programs by
+ * name, and a chown root is right only for a directory that was to be
+ * root's (a tarball unpacked with its owner kept), once what it holds is
+ * checked; and for a sticky one that anyone may write (/tmp, made so),
+ * only taking it out. Returns -1.
+ */
+static int
+path_entry_refused(const char *prog, const char *dir, const char *how,
+                   char *why, const struct conf_dir_refusal *refused,
+                   const struct stat *seen, struct diag *d)
+{
+	char sh[DIAG_MSG_MAX];
+	const char *ps = path_shown(prog, '\0', NULL, 0);
+	const char *ds = path_shown(dir, '\0', NULL, 0);
+
+	if (seen != NULL && refused->rule == CONF_DIR_OWNER) {
+		why[refused->reason] = '\0';
+		diag_error(
+		    d,
+		    "publish-command %s: PATH entry %s, %s: %s; take it "
+		    "out of PATH, as the command is not to run another "
+		    "user's programs by name " PATH_OWN "; only if it is to "
+		    "be root's (a tarball unpacked with its owner kept), "
+		    "check what it holds, then chown -R root %s",
+		    ps, ds, how, why, path_shell(dir, sh, sizeof(sh)));
+		return -1;
+	}
+	if (seen != NULL && refused->rule == CONF_DIR_OTHERS &&
+	    (seen->st_mode & S_ISVTX) != 0) {
+		why[refused->reason] = '\0';
+		diag_error(d,
+		           "publish-command %s: PATH entry %s, %s: %s; take it "
+		           "out of PATH: a sticky directory, as /tmp, is for "
+		           "anyone's files, not for programs",
+		           ps, ds, how, why);
+		return -1;
+	}
+	diag_error(d,
+	           "publish-command %s: PATH entry %s, %s: %s, or take it "
+	           "out of PATH",
+	           ps, ds, how, why);
+	return -1;
 }
 
 /*
@@ -2041,29 +2077,33 @@ trust_advice_cut(char *why)
  * the entry is met before the program is found), or one the command
  * runs by name (a deploy script's aws or rclone). One that does not
  * exist is judged where it would be made, but the advice is to take it
- * out of PATH, not to change that directory (a user's home, /tmp). One
- * that cannot be looked at for another cause than its absence or a
- * permission (EIO, ETIMEDOUT, ESTALE: a network file system out of
- * reach) is refused, naming the cause: the command gets this PATH, and
- * what the entry holds once reachable again, mid-run, was never
- * checked. Returns 0, or -1 with the reason in d.
+ * out of PATH, not conf_trust_dir_check()'s to change that directory (a
+ * user's home, /tmp): its reason alone is said; so for one of another
+ * user, or sticky (path_entry_refused()). One that cannot be looked at
+ * for another cause than its absence or a permission (EIO, ETIMEDOUT,
+ * ESTALE: a network file system out of reach) is refused, naming the
+ * cause: the command gets this PATH, and what the entry holds once
+ * reachable again, mid-run, was never checked. Returns 0, or -1 with
+ * the reason in d.
  */
 static int
 path_entry_trusted(const char *prog, const char *p, size_t len, int before,
                    struct diag *d)
 {
 	char dir[PATH_MAX], why[DIAG_MSG_MAX];
+	struct conf_dir_refusal refused;
 	const char *how = before ? "looked in before the program is found"
 	                         : "which the command gets for the programs "
 	                           "it runs by name";
 	struct stat st;
-	int gone = 0;
+	int gone = 0, seen = 1;
 
 	if (len >= sizeof(dir))
 		return 0; /* no such directory: nothing is found there */
 	memcpy(dir, p, len);
 	dir[len] = '\0';
 	if (stat(dir, &st) == -1) {
+		seen = 0; /* judged by a directory it lies under */
 		gone = errno == ENOENT || errno == ENOTDIR;
 		if (!gone && errno != EACCES) {
 			diag_error(
@@ -2079,25 +2119,20 @@ path_entry_trusted(const char *prog, const char *p, size_t len, int before,
 			return -1;
 		}
 	}
-	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why)) ==
-	    0)
+	if (conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, why, sizeof(why),
+	                         &refused) == 0)
 		return 0;
 	if (gone) {
-		trust_advice_cut(why);
+		why[refused.reason] = '\0';
 		diag_error(d,
 		           "publish-command %s: PATH entry %s, %s, does not "
-		           "exist, and %s: take it out of PATH (a login shell, "
-		           "su - or sudo -i, sets root's own PATH)",
+		           "exist, and %s: take it out of PATH " PATH_OWN,
 		           path_shown(prog, '\0', NULL, 0),
 		           path_shown(dir, '\0', NULL, 0), how, why);
 		return -1;
 	}
-	diag_error(d,
-	           "publish-command %s: PATH entry %s, %s: %s, or take it "
-	           "out of PATH",
-	           path_shown(prog, '\0', NULL, 0),
-	           path_shown(dir, '\0', NULL, 0), how, why);
-	return -1;
+	return path_entry_refused(prog, dir, how, why, &refused,
+	                          seen ? &st : NULL, d);
 }
 
 /*

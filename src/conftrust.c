@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,9 +64,60 @@ static const struct trust_words trust_words[] = {
                         "keep the key in directories of root (as /etc)", 0},
 };
 
+/*
+ * A refusal being written into out (len bytes): the reason, then what to
+ * do about it (a chown, a chmod, where to keep the file), which is for
+ * the file or directory judged. reason is the reason's length, where the
+ * advice starts ("; chmod o-w DIR"): a caller that advises otherwise
+ * (conf_trust_dir_check()'s, for a PATH entry that does not exist, whose
+ * judged directory is one it lies under) ends out there, whatever the
+ * words. A message whose advice is woven into its sentence (a file of
+ * several names) is all reason.
+ */
+struct refusal {
+	char *out;
+	size_t len;
+	size_t reason;
+};
+
+/* Write the reason of r (fmt), which ends it for now. */
+static void __attribute__((format(printf, 2, 3)))
+refusal_reason(struct refusal *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->out, r->len, fmt, ap);
+	va_end(ap);
+	r->reason = strlen(r->out);
+}
+
+/* The whole of what r holds is its reason: an advice woven into its
+ * sentence, or none left after a cut. */
+static void
+refusal_all_reason(struct refusal *r)
+{
+	r->reason = strlen(r->out);
+}
+
+/* Add the advice of r (fmt, from its separator: "; chmod o-w DIR") after
+ * its reason, cut where it does not fit, as one snprintf() of both would
+ * cut them. Returns -1, the refusal's. */
+static int __attribute__((format(printf, 2, 3)))
+refusal_advice(struct refusal *r, const char *fmt, ...)
+{
+	size_t n = strlen(r->out);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->out + n, r->len - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
 /* "ps: what is writable by group G, mode M: any member could harm;
- * chmod g-w path" into out (len bytes), for path (st) writable by a
- * group writers_check() refuses; lead is "ps: what", the file trusted and
+ * chmod g-w path" into r, for path (st) writable by a group
+ * writers_check() refuses; lead is "ps: what", the file trusted and
  * what path is to it, could what whoever may write it could do first (a
  * directory: put another file in its place). Where the mode does not
  * show it, an NFSv4 ACL's entry does (aw): "ps: what has an NFSv4 ACL
@@ -74,7 +126,7 @@ static const struct trust_words trust_words[] = {
 static int
 group_refused(const char *lead, const char *could, const char *path,
               const struct stat *st, const struct acl_who *aw,
-              const struct trust_words *w, char *out, size_t len)
+              const struct trust_words *w, struct refusal *r)
 {
 	char grp[128], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
 	/* the path as a shell takes it: the commands are to be pasted */
@@ -82,59 +134,59 @@ group_refused(const char *lead, const char *could, const char *path,
 
 	if ((st->st_mode & S_IWGRP) == 0 && aw->nfs4 &&
 	    aw->nfs4_group_entry != 0) {
-		snprintf(
-		    out, len,
+		refusal_reason(
+		    r,
 		    "%s has an NFSv4 ACL whose entry %u (%s) lets group %s "
-		    "write it: any member could %s%s; %s",
+		    "write it: any member could %s%s",
 		    lead, aw->nfs4_group_entry, aw->nfs4_group_spec,
-		    group_shown(st->st_gid, grp, sizeof(grp)), could, w->harm,
-		    acl_nfs4_group_fix(aw, ps, fix, sizeof(fix)));
-		return -1;
+		    group_shown(st->st_gid, grp, sizeof(grp)), could, w->harm);
+		return refusal_advice(
+		    r, "; %s", acl_nfs4_group_fix(aw, ps, fix, sizeof(fix)));
 	}
-	snprintf(out, len,
-	         "%s is writable by group %s, mode %04o: any member could "
-	         "%s%s; chmod g-w %s",
-	         lead, group_shown(st->st_gid, grp, sizeof(grp)),
-	         (unsigned)(st->st_mode & 07777), could, w->harm, ps);
-	return -1;
+	refusal_reason(r,
+	               "%s is writable by group %s, mode %04o: any member "
+	               "could %s%s",
+	               lead, group_shown(st->st_gid, grp, sizeof(grp)),
+	               (unsigned)(st->st_mode & 07777), could, w->harm);
+	return refusal_advice(r, "; chmod g-w %s", ps);
 }
 
 /* "lead has an ACL that lets user U write it ...; setfacl -x u:N path,
- * or setfacl -b path" into out (len bytes), for path (st), whose ACL
- * lets a user or group that is not trusted write it (aw); for an NFSv4
- * ACL, "lead has an NFSv4 ACL whose entry N (SPEC) lets ...;
- * nfs4_setfacl -x 'SPEC' path"; lead and could as for group_refused().
- * Returns -1. */
+ * or setfacl -b path" into r, for path (st), whose ACL lets a user or
+ * group that is not trusted write it (aw); for an NFSv4 ACL, "lead has
+ * an NFSv4 ACL whose entry N (SPEC) lets ...; nfs4_setfacl -x 'SPEC'
+ * path"; lead and could as for group_refused(). Returns -1. */
 static int
 acl_refused(const char *lead, const char *could, const char *path,
             const struct stat *st, const struct acl_who *aw,
-            const struct trust_words *w, char *out, size_t len)
+            const struct trust_words *w, struct refusal *r)
 {
 	char who[192], fix[2 * PATH_MAX + 256], sh[DIAG_MSG_MAX];
 	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if (aw->nfs4) {
-		snprintf(
-		    out, len,
-		    "%s has an NFSv4 ACL whose entry %u (%s) lets %s write "
-		    "it: %s could %s%s; %s",
-		    lead, aw->nfs4_entry, aw->nfs4_spec,
-		    acl_named_shown(aw, who, sizeof(who)),
-		    aw->nfs4_everyone    ? "anyone"
-		    : aw->named_is_group ? "any member"
-		                         : "that user",
-		    could, w->harm, acl_nfs4_fix(aw, ps, fix, sizeof(fix)));
-		return -1;
+		refusal_reason(r,
+		               "%s has an NFSv4 ACL whose entry %u (%s) lets "
+		               "%s write it: %s could %s%s",
+		               lead, aw->nfs4_entry, aw->nfs4_spec,
+		               acl_named_shown(aw, who, sizeof(who)),
+		               aw->nfs4_everyone    ? "anyone"
+		               : aw->named_is_group ? "any member"
+		                                    : "that user",
+		               could, w->harm);
+		return refusal_advice(r, "; %s",
+		                      acl_nfs4_fix(aw, ps, fix, sizeof(fix)));
 	}
-	snprintf(out, len,
-	         "%s has an ACL that lets %s write it (mode %04o, whose "
-	         "group bits are the ACL's mask): %s could %s%s; setfacl -x "
-	         "%c:%u %s (or setfacl -b %s: no ACL)",
-	         lead, acl_named_shown(aw, who, sizeof(who)),
-	         (unsigned)(st->st_mode & 07777),
-	         aw->named_is_group ? "any member" : "that user", could,
-	         w->harm, aw->named_is_group ? 'g' : 'u', aw->named_id, ps, ps);
-	return -1;
+	refusal_reason(r,
+	               "%s has an ACL that lets %s write it (mode %04o, whose "
+	               "group bits are the ACL's mask): %s could %s%s",
+	               lead, acl_named_shown(aw, who, sizeof(who)),
+	               (unsigned)(st->st_mode & 07777),
+	               aw->named_is_group ? "any member" : "that user", could,
+	               w->harm);
+	return refusal_advice(
+	    r, "; setfacl -x %c:%u %s (or setfacl -b %s: no ACL)",
+	    aw->named_is_group ? 'g' : 'u', aw->named_id, ps, ps);
 }
 
 /*
@@ -169,80 +221,81 @@ rerun_advice_in(const char *path, char *out, size_t size)
 }
 
 /* "lead: it has an SMB (CIFS) ACL ...: move it to a local file system"
- * into out (len bytes), for a file or directory with an ACL of a model
- * not judged (aw->model, aw->xattr), or on a mount whose owners and
- * modes others make up (aw->xattr NULL: acl_mount_check(), an SMB mount,
- * a FUSE mount of another user): its server enforces permissions that
- * the mode need not tell and that are not read here, or its program
- * shows what it likes, so who may write it cannot be told, and it is not
- * trusted. Returns -1. */
+ * into r, for a file or directory with an ACL of a model not judged
+ * (aw->model, aw->xattr), or on a mount whose owners and modes others
+ * make up (aw->xattr NULL: acl_mount_check(), an SMB mount, a FUSE
+ * mount of another user): its server enforces permissions that the mode
+ * need not tell and that are not read here, or its program shows what
+ * it likes, so who may write it cannot be told, and it is not trusted.
+ * Returns -1. */
 static int
 acl_model_refused(const char *lead, const struct acl_who *aw,
-                  const struct trust_words *w, char *out, size_t len)
+                  const struct trust_words *w, struct refusal *r)
 {
 	char mount[PATH_MAX + 512];
 
-	if (aw->xattr == NULL)
-		snprintf(out, len,
-		         "%s: it is on %s, so who may write it, and %s, "
-		         "cannot be told from its mode; %s: %s",
-		         lead, acl_mount_shown(aw, mount, sizeof(mount)),
-		         w->harm, acl_mount_fix(aw), w->keep);
-	else
-		snprintf(out, len,
-		         "%s: it has an %s ACL (%s), which its server enforces "
-		         "and mta-sts-sync cannot judge, so who may write it, "
-		         "and %s, cannot be told from its mode; move it to a "
-		         "local file system: %s",
-		         lead, aw->model, aw->xattr, w->harm, w->keep);
-	return -1;
+	if (aw->xattr == NULL) {
+		refusal_reason(r,
+		               "%s: it is on %s, so who may write it, and %s, "
+		               "cannot be told from its mode",
+		               lead, acl_mount_shown(aw, mount, sizeof(mount)),
+		               w->harm);
+		return refusal_advice(r, "; %s: %s", acl_mount_fix(aw),
+		                      w->keep);
+	}
+	refusal_reason(r,
+	               "%s: it has an %s ACL (%s), which its server enforces "
+	               "and mta-sts-sync cannot judge, so who may write it, "
+	               "and %s, cannot be told from its mode",
+	               lead, aw->model, aw->xattr, w->harm);
+	return refusal_advice(r, "; move it to a local file system: %s",
+	                      w->keep);
 }
 
-/* "lead: its ACL cannot be read (why): ...; setfacl -b path" into out
- * (len bytes), for path, whose ACL acl_write_read() could not read or
- * judge (err, aw); but a path gone, or no longer a directory on the way
- * (by name, as a directory's ACL is read), was removed or replaced since
- * its status was looked at, by whoever may: no ACL to remove, and not
+/* "lead: its ACL cannot be read (why): ...; setfacl -b path" into r,
+ * for path, whose ACL acl_write_read() could not read or judge (err,
+ * aw); but a path gone, or no longer a directory on the way (by name,
+ * as a directory's ACL is read), was removed or replaced since its
+ * status was looked at, by whoever may: no ACL to remove, and not
  * trusted, as path_changed() says. Returns -1. */
 static int
 acl_unread(const char *lead, const char *path, const struct acl_who *aw,
-           int err, const struct trust_words *w, char *out, size_t len)
+           int err, const struct trust_words *w, struct refusal *r)
 {
 	char why[128], todo[2 * PATH_MAX + 96], sh[DIAG_MSG_MAX];
 	const char *ps = path_shell(path, sh, sizeof(sh));
 
 	if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ELOOP) {
-		snprintf(out, len,
-		         "%s: %s (removed or replaced while it was checked): "
-		         "not trusted, as whoever may do so could %s; %s",
-		         lead, strerror(err), w->harm,
-		         rerun_advice_in(path, todo, sizeof(todo)));
-		return -1;
+		refusal_reason(r,
+		               "%s: %s (removed or replaced while it was "
+		               "checked): not trusted, as whoever may do so "
+		               "could %s",
+		               lead, strerror(err), w->harm);
+		return refusal_advice(
+		    r, "; %s", rerun_advice_in(path, todo, sizeof(todo)));
 	}
 	if (err == ENOTSUP && aw->model != NULL)
-		return acl_model_refused(lead, aw, w, out, len);
+		return acl_model_refused(lead, aw, w, r);
 	if (err == ACL_ENOPROC) {
-		snprintf(out, len,
-		         "%s: its ACL cannot be read: /proc, through which it "
-		         "is read, is not mounted: mount proc (mount -t proc "
-		         "proc /proc), or run mta-sts-sync where it is",
-		         lead);
-		return -1;
+		refusal_reason(r,
+		               "%s: its ACL cannot be read: /proc, through "
+		               "which it is read, is not mounted",
+		               lead);
+		return refusal_advice(r, ": mount proc (mount -t proc proc "
+		                         "/proc), or run mta-sts-sync where it "
+		                         "is");
 	}
 	acl_unread_why(aw, err, why, sizeof(why));
+	refusal_reason(r,
+	               "%s: its ACL cannot be read (%s), so who may write it, "
+	               "and %s, cannot be told",
+	               lead, why, w->harm);
 	if (aw->nfs4)
-		snprintf(
-		    out, len,
-		    "%s: its ACL cannot be read (%s), so who may write it, "
-		    "and %s, cannot be told; nfs4_getfacl %s shows it, "
-		    "nfs4_setfacl -e %s mends it",
-		    lead, why, w->harm, ps, ps);
-	else
-		snprintf(out, len,
-		         "%s: its ACL cannot be read (%s), so who may write "
-		         "it, and %s, cannot be told; setfacl -b %s removes it",
-		         lead, why, w->harm, ps);
-	return -1;
+		return refusal_advice(r,
+		                      "; nfs4_getfacl %s shows it, "
+		                      "nfs4_setfacl -e %s mends it",
+		                      ps, ps);
+	return refusal_advice(r, "; setfacl -b %s removes it", ps);
 }
 
 /*
@@ -258,12 +311,12 @@ acl_unread(const char *lead, const char *path, const struct acl_who *aw,
  * may replace an entry of it; but not on an SMB mount, nor on a FUSE
  * mount of another user (acl_mount_check()), which are refused whatever
  * their mode. lead and could as for group_refused().
- * Returns 0, or -1 with the reason in out.
+ * Returns 0, or -1 with the reason in r.
  */
 static int
 writers_check(const char *lead, const char *could, const char *path, int fd,
               const struct stat *st, int sticky_ok, const struct trust_words *w,
-              char *out, size_t len)
+              struct refusal *r)
 {
 	struct acl_who aw;
 
@@ -273,14 +326,14 @@ writers_check(const char *lead, const char *could, const char *path, int fd,
 	 * the sticky bit is trusted */
 	if (sticky_ok && S_ISDIR(st->st_mode) && (st->st_mode & S_ISVTX) != 0)
 		return acl_mount_check(fd, path, &aw) == -1
-		           ? acl_unread(lead, path, &aw, errno, w, out, len)
+		           ? acl_unread(lead, path, &aw, errno, w, r)
 		           : 0;
 	if (acl_write_read(fd, path, st, &aw) == -1)
-		return acl_unread(lead, path, &aw, errno, w, out, len);
+		return acl_unread(lead, path, &aw, errno, w, r);
 	if (w->own_groups && aw.group && !group_trusted(st->st_gid))
-		return group_refused(lead, could, path, st, &aw, w, out, len);
+		return group_refused(lead, could, path, st, &aw, w, r);
 	if (aw.named)
-		return acl_refused(lead, could, path, st, &aw, w, out, len);
+		return acl_refused(lead, could, path, st, &aw, w, r);
 	return 0;
 }
 
@@ -302,36 +355,42 @@ path_change_errno(int err)
  * could be made to pass by whoever may take a directory away for a
  * moment (w names the file and what they could then do); but an error
  * that is no change (path_change_errno()) is said as itself, with no
- * blame. Returns -1 with "ps: reason" in out (len bytes).
+ * blame. Returns -1 with "ps: reason" in r.
  */
 static int
 path_changed(const char *ps, const char *what, int err,
-             const struct trust_words *w, char *out, size_t len)
+             const struct trust_words *w, struct refusal *r)
 {
 	char todo[2 * PATH_MAX + 96];
 
-	if (err == ENAMETOOLONG)
-		snprintf(out, len,
-		         "%s: the directories on the way to it cannot be "
-		         "checked: %s...: %s; give a shorter path",
-		         ps, path_shown(what, '\0', NULL, 0), strerror(err));
-	else if (!path_change_errno(err))
-		snprintf(out, len,
-		         "%s: the directories on the way to it cannot be "
-		         "checked: %s: %s: not trusted until they can be; if "
-		         "it is on a network file system or an automount, "
-		         "check that its server answers, then run mta-sts-sync "
-		         "again",
-		         ps, path_shown(what, '\0', NULL, 0), strerror(err));
-	else
-		snprintf(out, len,
-		         "%s: the directories on the way to it cannot be "
-		         "checked: %s: %s (removed or replaced while it was "
-		         "checked): not trusted, as whoever may do so could "
-		         "%s; %s",
-		         ps, path_shown(what, '\0', NULL, 0), strerror(err),
-		         w->harm, rerun_advice_in(what, todo, sizeof(todo)));
-	return -1;
+	if (err == ENAMETOOLONG) {
+		refusal_reason(r,
+		               "%s: the directories on the way to it cannot be "
+		               "checked: %s...: %s",
+		               ps, path_shown(what, '\0', NULL, 0),
+		               strerror(err));
+		return refusal_advice(r, "; give a shorter path");
+	}
+	if (!path_change_errno(err)) {
+		refusal_reason(r,
+		               "%s: the directories on the way to it cannot be "
+		               "checked: %s: %s: not trusted until they can be",
+		               ps, path_shown(what, '\0', NULL, 0),
+		               strerror(err));
+		return refusal_advice(r,
+		                      "; if it is on a network file system "
+		                      "or an automount, check that its "
+		                      "server answers, then run mta-sts-sync "
+		                      "again");
+	}
+	refusal_reason(r,
+	               "%s: the directories on the way to it cannot be "
+	               "checked: %s: %s (removed or replaced while it was "
+	               "checked): not trusted, as whoever may do so could %s",
+	               ps, path_shown(what, '\0', NULL, 0), strerror(err),
+	               w->harm);
+	return refusal_advice(r, "; %s",
+	                      rerun_advice_in(what, todo, sizeof(todo)));
 }
 
 /* The walk of a path to a file a run trusts (path_walk_run()): the walk
@@ -343,8 +402,7 @@ struct path_walk {
 	                          be looked at (-1), or the file */
 	const char *path;      /* the file checked, and what it is */
 	const struct trust_words *tw;
-	char *out; /* why it is not trusted (-2) */
-	size_t len;
+	struct refusal *r; /* why it is not trusted (-2) */
 	/* what the path named when it was looked at by name, or NULL: the
 	 * walk must reach that very file */
 	const struct stat *named;
@@ -401,7 +459,7 @@ walk_linked_fix(const struct path_walk *w, const struct stat *file,
  * The directory reached (w->walk, its status st), which holds the key file
  * w->path (its status file), belongs to another user than root, the
  * running user and the key's owner, the three it may belong to: say so,
- * naming its owner and the key's, and what to do, in w->out: for a run
+ * naming its owner and the key's, and what to do, in w->r: for a run
  * of root, give the key to the directory's owner (a daemon keeps its
  * directory); give the directory to the key's owner or to root (chown by
  * number: a name may be missing or stand for another user), or move the
@@ -420,7 +478,7 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	struct buf fix;
 	int n, rc = 0;
 
-	n = snprintf(w->out, w->len,
+	n = snprintf(w->r->out, w->r->len,
 	             "%s: its directory %s belongs to %s, not to root, to the "
 	             "user running mta-sts-sync (uid %u) or to the key's "
 	             "owner, %s: its owner could put another file in its "
@@ -431,15 +489,19 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	             (unsigned)geteuid(),
 	             user_shown(file->st_uid, key_owner, sizeof(key_owner)),
 	             w->tw->harm);
-	if (n < 0 || (size_t)n >= w->len) {
-		text_mark_cut(w->out, w->len, 0); /* no advice, and said */
+	if (n < 0 || (size_t)n >= w->r->len) {
+		text_mark_cut(w->r->out, w->r->len,
+		              0); /* no advice, and said */
+		refusal_all_reason(w->r);
 		return;
 	}
+	w->r->reason = (size_t)n - 2; /* before its "; " */
 	if (file->st_nlink > 1) {
-		walk_linked_fix(w, file, "", w->out + n, w->len - (size_t)n);
+		walk_linked_fix(w, file, "", w->r->out + n,
+		                w->r->len - (size_t)n);
 		return;
 	}
-	buf_init(&fix, w->len - (size_t)n - 1);
+	buf_init(&fix, w->r->len - (size_t)n - 1);
 	/* the key to the directory's owner first, which leaves the daemon
 	 * its directory; a run of root reads it all the same */
 	if (geteuid() == 0)
@@ -455,7 +517,7 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
 	                 "chown root %s, or move the key to a directory of "
 	                 "root or of its owner",
 	                 ds);
-	str_copy(w->out + n, w->len - (size_t)n,
+	str_copy(w->r->out + n, w->r->len - (size_t)n,
 	         rc == 0 ? fix.data
 	                 : "give the key to the directory's owner, or the "
 	                   "directory to the key's owner or to root, or move "
@@ -478,7 +540,7 @@ key_dir_refused(struct path_walk *w, const struct stat *st,
  * could put there only files of theirs (a link of theirs is not
  * followed; a hard link to another's file is no longer the key's
  * owner's), so the key read is still one they could write. Returns 0, or
- * -2 with the reason in w->out.
+ * -2 with the reason in w->r.
  */
 static int
 walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
@@ -494,7 +556,7 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 	struct stat st;
 
 	if (fstat(w->walk.fd, &st) == -1) {
-		path_changed(ps, cur, errno, w->tw, w->out, w->len);
+		path_changed(ps, cur, errno, w->tw, w->r);
 		return -2;
 	}
 	trust = dir_trust(&st);
@@ -508,27 +570,30 @@ walk_dir_judge(struct path_walk *w, int own, const struct stat *file)
 		return -2;
 	}
 	if (trust == DIR_OTHER_OWNER) {
-		snprintf(w->out, w->len,
-		         "%s: %s %s belongs to uid %u, not to root or to the "
-		         "user running mta-sts-sync (uid %u): its owner could "
-		         "put another file in its place and %s; %s%s",
-		         ps, where, ds, (unsigned)st.st_uid,
-		         (unsigned)geteuid(), w->tw->harm,
-		         own ? "chown root " : w->tw->keep, own ? dsh : "");
+		refusal_reason(
+		    w->r,
+		    "%s: %s %s belongs to uid %u, not to root or to "
+		    "the user running mta-sts-sync (uid %u): its "
+		    "owner could put another file in its place and %s",
+		    ps, where, ds, (unsigned)st.st_uid, (unsigned)geteuid(),
+		    w->tw->harm);
+		refusal_advice(w->r, "; %s%s",
+		               own ? "chown root " : w->tw->keep,
+		               own ? dsh : "");
 		return -2;
 	}
 	if (trust == DIR_OTHERS_WRITE) {
-		snprintf(w->out, w->len,
-		         "%s: %s %s is writable by others (mode %04o): anyone "
-		         "could put another file in its place and %s; chmod "
-		         "o-w %s",
-		         ps, where, ds, (unsigned)(st.st_mode & 07777),
-		         w->tw->harm, dsh);
+		refusal_reason(
+		    w->r,
+		    "%s: %s %s is writable by others (mode %04o): "
+		    "anyone could put another file in its place and %s",
+		    ps, where, ds, (unsigned)(st.st_mode & 07777), w->tw->harm);
+		refusal_advice(w->r, "; chmod o-w %s", dsh);
 		return -2;
 	}
 	snprintf(lead, sizeof(lead), "%s: %s %s", ps, where, ds);
 	return writers_check(lead, "put another file in its place and ", cur,
-	                     w->walk.fd, &st, 1, w->tw, w->out, w->len) == -1
+	                     w->walk.fd, &st, 1, w->tw, w->r) == -1
 	           ? -2
 	           : 0;
 }
@@ -565,7 +630,7 @@ walk_fail_hook(struct walk *ww, const char *name, int err)
  * The walk hook for the link name (its status lst, open as lfd) in the
  * directory reached (its status dst), which could be another user's
  * doing, who could point it at a file of theirs (link_trust()): say
- * which link, whose, and what to do in w->out: check it, and give it to
+ * which link, whose, and what to do in w->r: check it, and give it to
  * root only if it is as it should be (a tarball unpacked with its owners
  * kept), for whoever made it may have pointed it elsewhere while others
  * could write the directory; or, on a mount whose owners others make up
@@ -589,44 +654,49 @@ walk_link_refused(struct walk *ww, const char *name, int lfd,
 	/* the directory passed walk_dir_judge(): only the link's owner can
 	 * be wrong, or the mount that shows it, changed since */
 	if (why == DIR_MOUNT_MADE_UP) {
-		snprintf(
-		    w->out, w->len,
+		/* fix: set by link_mount_words(), for the advice */
+		refusal_reason(
+		    w->r,
 		    "%s: %s is a symbolic link (to \"%s\") in a directory "
 		    "that %s: not followed, as whoever made it could point "
-		    "it at another file and %s; %s: %s",
+		    "it at another file and %s",
 		    path_shown(w->path, '\0', NULL, 0), ls, shown,
 		    link_mount_words(ww->fd, whose, sizeof(whose), &fix),
-		    w->tw->harm, fix, w->tw->keep);
+		    w->tw->harm);
+		refusal_advice(w->r, "; %s: %s", fix, w->tw->keep);
 		return -2;
 	}
-	snprintf(w->out, w->len,
-	         "%s: %s is a symbolic link (to \"%s\") in a directory that "
-	         "%s: not followed, as whoever made it could point it at "
-	         "another file and %s; %s",
-	         path_shown(w->path, '\0', NULL, 0), ls, shown,
-	         link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
-	         w->tw->harm,
-	         link_check_advice(w->at, NULL,
-	                           "name the file by its real path", advice,
-	                           sizeof(advice)));
+	refusal_reason(
+	    w->r,
+	    "%s: %s is a symbolic link (to \"%s\") in a directory that %s: "
+	    "not followed, as whoever made it could point it at another "
+	    "file and %s",
+	    path_shown(w->path, '\0', NULL, 0), ls, shown,
+	    link_foreign_words(ww->fd, dst, lst, whose, sizeof(whose)),
+	    w->tw->harm);
+	refusal_advice(w->r, "; %s",
+	               link_check_advice(w->at, NULL,
+	                                 "name the file by its real path",
+	                                 advice, sizeof(advice)));
 	return -2;
 }
 
 /* The file reached is not the one looked at a moment before: whoever may
  * write its directory replaced it meanwhile (rename(2), as with
  * RENAME_EXCHANGE), and it is not trusted, whatever it is now. Says so in
- * w->out. Returns -2. */
+ * w->r. Returns -2. */
 static int
 walk_replaced(struct path_walk *w)
 {
 	char what[2 * PATH_MAX + 96];
 
-	snprintf(w->out, w->len,
-	         "%s: %s was replaced by another file while it was checked: "
-	         "not trusted, as whoever may do so could %s; %s",
-	         path_shown(w->path, '\0', NULL, 0),
-	         path_shown(w->at, '\0', NULL, 0), w->tw->harm,
-	         rerun_advice(w->walk.at.data, what, sizeof(what)));
+	refusal_reason(w->r,
+	               "%s: %s was replaced by another file while it was "
+	               "checked: not trusted, as whoever may do so could %s",
+	               path_shown(w->path, '\0', NULL, 0),
+	               path_shown(w->at, '\0', NULL, 0), w->tw->harm);
+	refusal_advice(w->r, "; %s",
+	               rerun_advice(w->walk.at.data, what, sizeof(what)));
 	return -2;
 }
 
@@ -749,7 +819,7 @@ conf_hardlinks_why(int prot, int err, char *out, size_t size)
  * (NixOS's /nix/store, root:nixbld 1775, hard-links its files). Another
  * user's key is not chowned but made anew: its owner may have read it
  * and may keep it open to change it. Returns 0, or -2 with the reason in
- * w->out.
+ * w->r.
  */
 static int
 walk_shared_file(struct path_walk *w, const struct stat *st)
@@ -765,7 +835,7 @@ walk_shared_file(struct path_walk *w, const struct stat *st)
 		return 0;
 	if (fstat(w->walk.fd, &dst) == -1) {
 		path_changed(path_shown(w->path, '\0', NULL, 0),
-		             w->walk.at.data, errno, w->tw, w->out, w->len);
+		             w->walk.at.data, errno, w->tw, w->r);
 		return -2;
 	}
 	foreign = key && st->st_uid != 0 && st->st_uid != geteuid() &&
@@ -776,30 +846,36 @@ walk_shared_file(struct path_walk *w, const struct stat *st)
 	}
 	if ((prot == 1 && !foreign) || dir_shared(w->walk.fd, &dst, &aw) == 0)
 		return 0;
-	n = snprintf(w->out, w->len,
+	n = snprintf(w->r->out, w->r->len,
 	             "%s: %s %s is in a directory that %s, and ",
 	             path_shown(w->path, '\0', NULL, 0), w->tw->file,
 	             path_shown(w->at, '\0', NULL, 0),
 	             dir_writers_words(w->walk.fd, &dst, where, sizeof(where)));
-	if (n < 0 || (size_t)n >= w->len) {
-		text_mark_cut(w->out, w->len, 0);
+	if (n < 0 || (size_t)n >= w->r->len) {
+		text_mark_cut(w->r->out, w->r->len, 0);
 	} else if (!foreign) {
 		conf_hardlinks_why(prot, err, why, sizeof(why));
-		walk_linked_fix(w, st, why, w->out + n, w->len - (size_t)n);
-	} else
-		snprintf(w->out + n, w->len - (size_t)n,
+		walk_linked_fix(w, st, why, w->r->out + n,
+		                w->r->len - (size_t)n);
+	} else {
+		snprintf(w->r->out + n, w->r->len - (size_t)n,
 		         "belongs to %s, not to root or to the user "
 		         "running mta-sts-sync (uid %u): any of them could "
 		         "have put a file of theirs there, which could %s, "
 		         "and may have read what was written in it since, or "
-		         "keep it open to change it (a chown revokes neither); "
-		         "make a new key (tsig-keygen, or its secret copied) "
-		         "in a new file that root creates in a directory only "
-		         "root may write, name that in key-file, and remove "
-		         "this one (rm %s)",
+		         "keep it open to change it (a chown revokes neither)",
 		         user_shown(st->st_uid, who, sizeof(who)),
-		         (unsigned)geteuid(), w->tw->harm,
-		         path_shell(w->at, sh, sizeof(sh)));
+		         (unsigned)geteuid(), w->tw->harm);
+		refusal_all_reason(w->r);
+		refusal_advice(w->r,
+		               "; make a new key (tsig-keygen, or its secret "
+		               "copied) in a new file that root creates in a "
+		               "directory only root may write, name that in "
+		               "key-file, and remove this one (rm %s)",
+		               path_shell(w->at, sh, sizeof(sh)));
+		return -2;
+	}
+	refusal_all_reason(w->r);
 	return -2;
 }
 
@@ -827,17 +903,16 @@ static const struct walk_ops path_walk_ops = {.judge = walk_judge_hook,
                                               .fail = walk_fail_hook};
 
 /* Set w up to walk path (tw: what it is), the reason it is not trusted
- * to go in out (len bytes). */
+ * to go in r. */
 static void
 path_walk_init(struct path_walk *w, const char *path,
-               const struct trust_words *tw, char *out, size_t len)
+               const struct trust_words *tw, struct refusal *r)
 {
 	memset(w, 0, sizeof(*w));
 	w->walk.fd = w->fd = -1;
 	w->path = path;
 	w->tw = tw;
-	w->out = out;
-	w->len = len;
+	w->r = r;
 }
 
 /*
@@ -850,7 +925,7 @@ path_walk_init(struct path_walk *w, const char *path,
  * second time, so nothing swapped meanwhile can lead it elsewhere.
  * Returns 0 at a file (walk_file()), 1 at a directory, -1 with errno
  * set (what could not be looked at in w->at), -2 with the reason in
- * w->out. The caller closes what w holds (path_walk_done()).
+ * w->r. The caller closes what w holds (path_walk_done()).
  */
 static int
 path_walk_run(struct path_walk *w)
@@ -903,16 +978,16 @@ path_walk_done(struct path_walk *w)
  * followed one at a time (those of the path as written, and of every
  * link's target). Whatever on the way cannot be looked at refuses the
  * file (path_changed()), as does a link another user could have made.
- * Returns 0, or -1 with the reason in out.
+ * Returns 0, or -1 with the reason in r.
  */
 static int
 path_walk_check(const char *path, const struct stat *named,
-                const struct trust_words *tw, char *out, size_t len)
+                const struct trust_words *tw, struct refusal *r)
 {
 	struct path_walk *w = xmalloc(sizeof(*w)); /* see conf_parse_mode() */
 	int rc;
 
-	path_walk_init(w, path, tw, out, len);
+	path_walk_init(w, path, tw, r);
 	w->named = named;
 	rc = path_walk_run(w);
 	if (rc == 1 && named != NULL) {
@@ -922,7 +997,7 @@ path_walk_check(const char *path, const struct stat *named,
 	}
 	if (rc == -1)
 		path_changed(path_shown(path, '\0', NULL, 0), w->at, errno, tw,
-		             out, len);
+		             r);
 	path_walk_done(w);
 	free(w);
 	return rc < 0 ? -1 : 0;
@@ -932,11 +1007,11 @@ path_walk_check(const char *path, const struct stat *named,
  * The file path (its status st; fd, the descriptor st came from, whose
  * ACL is judged, or -1: the ACL of path) itself, as conf_trust_check()
  * judges it (w names it): its owner, the others' write bit, and who else
- * may write it (writers_check()). Returns 0, or -1 with the reason in out.
+ * may write it (writers_check()). Returns 0, or -1 with the reason in r.
  */
 static int
 file_trust_check(const char *path, int fd, const struct stat *st,
-                 const struct trust_words *w, char *out, size_t len)
+                 const struct trust_words *w, struct refusal *r)
 {
 	const char *ps = path_shown(path, '\0', NULL, 0);
 	char lead[PATH_MAX + 64], sh[DIAG_MSG_MAX];
@@ -946,26 +1021,30 @@ file_trust_check(const char *path, int fd, const struct stat *st,
 	if (st->st_uid != 0 && st->st_uid != me) {
 		/* chown root makes what that owner wrote root's: a
 		 * publish-command, a program, trusted as it is */
-		snprintf(out, len,
-		         "%s: %s belongs to uid %u, not to root or to the user "
-		         "running mta-sts-sync (uid %u): its owner could %s; "
-		         "check its content first (its owner may have changed "
-		         "it already, and once root owns it, it is trusted as "
-		         "it is), then chown root %s",
-		         ps, w->file, (unsigned)st->st_uid, (unsigned)me,
-		         w->harm, psh);
-		return -1;
+		refusal_reason(
+		    r,
+		    "%s: %s belongs to uid %u, not to root or to the "
+		    "user running mta-sts-sync (uid %u): its owner "
+		    "could %s",
+		    ps, w->file, (unsigned)st->st_uid, (unsigned)me, w->harm);
+		return refusal_advice(
+		    r,
+		    "; check its content first (its owner may "
+		    "have changed it already, and once root "
+		    "owns it, it is trusted as it is), then "
+		    "chown root %s",
+		    psh);
 	}
 	if ((st->st_mode & S_IWOTH) != 0) {
-		snprintf(
-		    out, len,
-		    "%s: %s is writable by others (mode %04o): anyone could "
-		    "%s; chmod o-w %s",
-		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm, psh);
-		return -1;
+		refusal_reason(
+		    r,
+		    "%s: %s is writable by others (mode %04o): anyone "
+		    "could %s",
+		    ps, w->file, (unsigned)(st->st_mode & 07777), w->harm);
+		return refusal_advice(r, "; chmod o-w %s", psh);
 	}
 	snprintf(lead, sizeof(lead), "%s: %s", ps, w->file);
-	return writers_check(lead, "", path, fd, st, 0, w, out, len);
+	return writers_check(lead, "", path, fd, st, 0, w, r);
 }
 
 int
@@ -973,10 +1052,11 @@ conf_trust_check(const char *path, int fd, const struct stat *st,
                  enum conf_trust what, char *out, size_t len)
 {
 	const struct trust_words *w = &trust_words[what];
+	struct refusal r = {out, len, 0};
 
-	if (file_trust_check(path, fd, st, w, out, len) == -1)
+	if (file_trust_check(path, fd, st, w, &r) == -1)
 		return -1;
-	return path_walk_check(path, st, w, out, len);
+	return path_walk_check(path, st, w, &r);
 }
 
 int
@@ -985,11 +1065,12 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
 {
 	const struct trust_words *w = &trust_words[what];
 	struct path_walk *pw = xmalloc(sizeof(*pw)); /* see path_walk_check() */
+	struct refusal r = {out, len, 0};
 	int rc, err;
 
 	*fd = -1;
 	memset(st, 0, sizeof(*st));
-	path_walk_init(pw, path, w, out, len);
+	path_walk_init(pw, path, w, &r);
 	pw->open = 1;
 	rc = path_walk_run(pw);
 	if (rc == 1) {
@@ -1003,7 +1084,7 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
 		 * directory others may add to (walk_shared_file()); its
 		 * mode is judged by keyfile_check_mode() */
 		if (S_ISREG(st->st_mode) && what != CONF_TRUST_KEY &&
-		    file_trust_check(path, pw->fd, st, w, out, len) == -1)
+		    file_trust_check(path, pw->fd, st, w, &r) == -1)
 			rc = -2;
 	}
 	if (rc == 0) {
@@ -1017,14 +1098,55 @@ conf_open_trusted(const char *path, enum conf_trust what, int *fd,
 	return rc;
 }
 
+/* conf_trust_dir_check() of the directory at (its status st), which
+ * exists, into r, the rule broken into *rule. Returns 0 or -1. */
+static int
+dir_trust_check(const char *at, const struct stat *st,
+                const struct trust_words *w, struct refusal *r,
+                enum conf_dir_rule *rule)
+{
+	char who[128], could[64], sh[DIAG_MSG_MAX];
+	const char *ds = path_shown(at, '\0', NULL, 0);
+	const char *dsh = path_shell(at, sh, sizeof(sh));
+
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		*rule = CONF_DIR_OWNER;
+		refusal_reason(r,
+		               "%s belongs to %s, not to root or to the user "
+		               "running mta-sts-sync (uid %u): its owner could "
+		               "put a %s there and %s",
+		               ds, user_shown(st->st_uid, who, sizeof(who)),
+		               (unsigned)geteuid(), w->file, w->harm);
+		return refusal_advice(r, "; chown root %s", dsh);
+	}
+	/* sticky or not: a new name is anyone's to make there */
+	if ((st->st_mode & S_IWOTH) != 0) {
+		*rule = CONF_DIR_OTHERS;
+		refusal_reason(r,
+		               "%s is writable by others (mode %04o): anyone "
+		               "could put a %s there and %s",
+		               ds, (unsigned)(st->st_mode & 07777), w->file,
+		               w->harm);
+		return refusal_advice(r, "; chmod o-w %s", dsh);
+	}
+	*rule = CONF_DIR_MORE;
+	snprintf(could, sizeof(could), "put a %s there and ", w->file);
+	if (writers_check(ds, could, at, -1, st, 0, w, r) == -1)
+		return -1;
+	return path_walk_check(at, NULL, w, r);
+}
+
 int
 conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
-                     size_t len)
+                     size_t len, struct conf_dir_refusal *why)
 {
-	const struct trust_words *w = &trust_words[what];
-	char who[128], at[PATH_MAX], could[64], *slash, sh[DIAG_MSG_MAX];
-	const char *ds, *dsh;
+	struct refusal r = {out, len, 0};
+	struct conf_dir_refusal ignored;
+	char at[PATH_MAX], *slash;
 	struct stat st;
+
+	if (why == NULL)
+		why = &ignored;
 
 	/* a missing one: where it would be made, the deepest that exists */
 	if (str_copy(at, sizeof(at), dir) == -1)
@@ -1036,29 +1158,8 @@ conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
 	}
 	if (!S_ISDIR(st.st_mode))
 		return 0; /* nothing can be made there */
-	ds = path_shown(at, '\0', NULL, 0);
-	dsh = path_shell(at, sh, sizeof(sh));
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		snprintf(
-		    out, len,
-		    "%s belongs to %s, not to root or to the user running "
-		    "mta-sts-sync (uid %u): its owner could put a %s there "
-		    "and %s; chown root %s",
-		    ds, user_shown(st.st_uid, who, sizeof(who)),
-		    (unsigned)geteuid(), w->file, w->harm, dsh);
-		return -1;
-	}
-	/* sticky or not: a new name is anyone's to make there */
-	if ((st.st_mode & S_IWOTH) != 0) {
-		snprintf(out, len,
-		         "%s is writable by others (mode %04o): anyone could "
-		         "put a %s there and %s; chmod o-w %s",
-		         ds, (unsigned)(st.st_mode & 07777), w->file, w->harm,
-		         dsh);
-		return -1;
-	}
-	snprintf(could, sizeof(could), "put a %s there and ", w->file);
-	if (writers_check(ds, could, at, -1, &st, 0, w, out, len) == -1)
-		return -1;
-	return path_walk_check(at, NULL, w, out, len);
+	if (dir_trust_check(at, &st, &trust_words[what], &r, &why->rule) == 0)
+		return 0;
+	why->reason = r.reason;
+	return -1;
 }

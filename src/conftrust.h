@@ -66,17 +66,36 @@ int conf_trust_check(const char *path, int fd, const struct stat *st,
  */
 int conf_open_trusted(const char *path, enum conf_trust what, int *fd,
                       struct stat *st, char *out, size_t len);
+/* Which rule the directory conf_trust_dir_check() judged broke. */
+enum conf_dir_rule {
+	CONF_DIR_OWNER,  /* it belongs to another user */
+	CONF_DIR_OTHERS, /* others may write it (mode o+w, sticky or not) */
+	/* another: a group or an ACL that may write it, a directory on
+	 * the way, what could not be looked at */
+	CONF_DIR_MORE
+};
+/* Why conf_trust_dir_check() refused a directory, for a caller that
+ * advises otherwise. */
+struct conf_dir_refusal {
+	/* the length of the reason alone: out ended there leaves out the
+	 * advice, which is for the directory judged (for a dir that does
+	 * not exist, the one it lies under: a user's home, /tmp) */
+	size_t reason;
+	enum conf_dir_rule rule;
+};
 /*
  * The directory dir, where such a file would be looked for (a PATH entry
  * before the one that holds the program): whoever may add a file there
  * could put one of that name first, so it must be as safe as the file,
  * and a sticky one is not (anyone may make a new name in /tmp); so must
- * the directories on the way to it. Returns 0 (also when dir does not
- * exist and nobody else could make it), or -1 with "dir: reason; what
- * to run" in out (len bytes).
+ * the directories on the way to it. One that does not exist is judged
+ * where it would be made: the deepest directory on its way that exists.
+ * Returns 0 (also when dir does not exist and nobody else could make
+ * it), or -1 with "dir: reason; what to run" in out (len bytes), and
+ * what the reason is and how long in *why (unless why is NULL).
  */
 int conf_trust_dir_check(const char *dir, enum conf_trust what, char *out,
-                         size_t len);
+                         size_t len, struct conf_dir_refusal *why);
 /*
  * Is fs.protected_hardlinks 1: may a user hard-link only a file they own
  * or may read and write (the kernel's may_linkat())? Then whoever could

@@ -3440,12 +3440,18 @@ static void
 conf_dir_gone(void)
 {
 	char out[DIAG_MSG_MAX], want[1200];
+	struct conf_dir_refusal why;
 
 	xattr_gone = "/gonedir";
 	ok(conf_trust_dir_check(tpath("gonedir"), CONF_TRUST_PROGRAM, out,
-	                        sizeof(out)) == -1,
+	                        sizeof(out), &why) == -1,
 	   "a directory gone at its ACL's read: refused");
 	xattr_gone = NULL;
+	ok(why.rule == CONF_DIR_MORE &&
+	       strncmp(out + why.reason, "; run mta-sts-sync again", 24) == 0,
+	   "a directory gone at its ACL's read: its reason ends before the "
+	   "advice (%s)",
+	   out + why.reason);
 	snprintf(want, sizeof(want),
 	         "No such file or directory (removed or replaced while it was "
 	         "checked): not trusted, as whoever may do so could change the "
@@ -3454,6 +3460,44 @@ conf_dir_gone(void)
 	         "while it runs (auditctl -w %s -p wa)",
 	         tmpdir, tmpdir);
 	like(out, want, "a directory gone at its ACL's read: what to do");
+}
+
+/*
+ * A directory refused by conf_trust_dir_check() tells its caller the rule
+ * it broke and where its reason ends, for a caller that gives other
+ * advice (a PATH entry): others may write it, and (as root) it belongs to
+ * another user.
+ */
+static void
+conf_dir_refusal(void)
+{
+	char out[DIAG_MSG_MAX], want[PATH_MAX + 128];
+	struct conf_dir_refusal why;
+	const char *dir = tpath("opendir");
+	int rc;
+
+	mkdir(dir, 0755);
+	chmod(dir, 0777);
+	rc = conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, out, sizeof(out),
+	                          &why);
+	ok(rc == -1 && why.rule == CONF_DIR_OTHERS,
+	   "a directory others may write: refused as such");
+	snprintf(want, sizeof(want), "; chmod o-w %s", dir);
+	ok(rc == -1 && strcmp(out + why.reason, want) == 0,
+	   "... its reason ends before its advice (%s)", out + why.reason);
+	chmod(dir, 0755);
+	if (geteuid() == 0 && chown(dir, 65534, 65534) == 0) {
+		rc = conf_trust_dir_check(dir, CONF_TRUST_PROGRAM, out,
+		                          sizeof(out), &why);
+		snprintf(want, sizeof(want), "; chown root %s", dir);
+		ok(rc == -1 && why.rule == CONF_DIR_OWNER &&
+		       strcmp(out + why.reason, want) == 0,
+		   "a directory of another user: refused as such, its reason "
+		   "ending before its advice (%s)",
+		   out + why.reason);
+	} else
+		ok(1, "# SKIP not root: cannot give a directory away");
+	ok(rmdir(dir) == 0, "a refused directory: removed");
 }
 
 /* A new directory tmpdir/dir (mode 0755) holding a.conf, a minimal
@@ -3575,6 +3619,7 @@ test_acl_dir_gone(void)
 	   d.error);
 	conf_free(c);
 	conf_dir_gone();
+	conf_dir_refusal();
 	conf_dir_unreachable();
 	ok(unlink(tpath("gonedir/a.conf")) == 0 && rmdir(tpath("gonedir")) == 0,
 	   "gonedir removed");

@@ -1379,18 +1379,26 @@ prog_passes(const char *prog, const char *what)
 	   "program check: %s passes (%s)", what, d.error);
 }
 
+/* Set PATH to here's dir, then here's bin (which holds the program
+ * deploy). */
+static void
+path_set_before(const char *here, const char *dir)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s:%s/bin", here, dir, here);
+	setenv("PATH", path, 1);
+}
+
 /* Make here's directory dir, mode mode, and put it in PATH before here's
  * bin (which holds the program deploy). */
 static void
 path_entry_before(const char *here, const char *dir, mode_t mode)
 {
-	char path[PATH_MAX + 64];
-
 	if ((mkdir(dir, 0755) == -1 && errno != EEXIST) ||
 	    chmod(dir, mode) == -1)
 		perror(dir);
-	snprintf(path, sizeof(path), "%s/%s:%s/bin", here, dir, here);
-	setenv("PATH", path, 1);
+	path_set_before(here, dir);
 }
 
 /* PATH set to here's bin, then tail, which holds (words for) an empty
@@ -1411,6 +1419,21 @@ relative_after_refused(const char *here, const char *tail, const char *holds,
 	         "of PATH",
 	         path, holds);
 	prog_refused("deploy", want, what);
+}
+
+/* The message for here's PATH entry pre (how: where it is in PATH), mode
+ * 1777, into want: made for anyone to write, as /tmp is, it is to be
+ * taken out of PATH, and no chmod o-w of it. */
+static void
+sticky_entry_want(char *want, size_t size, const char *here, const char *how)
+{
+	snprintf(want, size,
+	         "publish-command deploy: PATH entry %s/pre, %s: %s/pre is "
+	         "writable by others (mode 1777): anyone could put a program "
+	         "there and change the command mta-sts-sync runs "
+	         "(publish-command); take it out of PATH: a sticky directory, "
+	         "as /tmp, is for anyone's files, not for programs",
+	         here, how, here);
 }
 
 /* The message for here's PATH entry entry (how: where it is in PATH),
@@ -1497,15 +1520,20 @@ test_path_after(const char *here)
 	snprintf(path, sizeof(path), "%s/bin:%s/pre", here, here);
 	setenv("PATH", path, 1);
 	prog_passes("deploy", "a safe PATH entry after it");
-	chmod("pre", 01777);
+	chmod("pre", 0777);
 	snprintf(want, sizeof(want),
 	         "publish-command deploy: PATH entry %s/pre, which the command "
 	         "gets for the programs it runs by name: %s/pre is writable "
-	         "by others (mode 1777): anyone could put a program there and "
+	         "by others (mode 0777): anyone could put a program there and "
 	         "change the command mta-sts-sync runs (publish-command); "
 	         "chmod o-w %s/pre, or take it out of PATH",
 	         here, here, here);
 	prog_refused("deploy", want, "a PATH entry others may write, after it");
+	chmod("pre", 01777);
+	sticky_entry_want(want, sizeof(want), here,
+	                  "which the command gets for the programs it runs by "
+	                  "name");
+	prog_refused("deploy", want, "a sticky PATH entry, after it");
 	snprintf(prog, sizeof(prog), "%s/bin/deploy", here);
 	snprintf(want, sizeof(want),
 	         "publish-command %s: PATH entry %s/pre, which the command "
@@ -1536,6 +1564,85 @@ test_path_after(const char *here)
 	             "relative PATH entry");
 }
 
+/* As root, give here's pre to nobody, make sub (a directory of root's
+ * in it, unless NULL), and put here's entry in PATH before bin; not as
+ * root, skip the two tests that need it. Returns 0, or -1 when
+ * skipped. */
+static int
+pre_given_away(const char *here, const char *sub, const char *entry)
+{
+	if (geteuid() != 0 || chown("pre", 65534, 65534) == -1 ||
+	    (sub != NULL && mkdir(sub, 0755) == -1)) {
+		ok(1, "# SKIP not root: cannot give a directory away");
+		ok(1, "# SKIP not root: cannot give a directory away");
+		return -1;
+	}
+	path_set_before(here, entry);
+	return 0;
+}
+
+/*
+ * As root: a missing PATH entry whose deepest directory that exists
+ * (here's pre/sub, root's) lies in a directory of another user (pre) is
+ * said not to exist, to be taken out of PATH, and nothing more: not
+ * conf_trust_dir_check()'s advice for the directory it judged (before,
+ * its "install the program in directories of root (as /usr/local/bin)",
+ * which a cut of only a chown, chmod or setfacl at the end let through).
+ */
+static void
+test_path_missing_foreign_way(const char *here)
+{
+	char want[2 * PATH_MAX + 512];
+
+	if (pre_given_away(here, "pre/sub", "pre/sub/none") == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s/pre/sub/none, looked "
+	         "in before the program is found, does not exist, and "
+	         "%s/pre/sub: the directory on its path %s/pre belongs to uid "
+	         "65534, not to root or to the user running mta-sts-sync (uid "
+	         "0): its owner could put another file in its place and change "
+	         "the command mta-sts-sync runs (publish-command): take it out "
+	         "of PATH (a login shell, su - or sudo -i, sets root's own "
+	         "PATH)",
+	         here, here, here);
+	prog_refused("deploy", want,
+	             "a missing PATH entry in a directory of another user");
+	if (rmdir("pre/sub") == -1 || chown("pre", 0, 0) == -1)
+		perror("pre/sub");
+}
+
+/*
+ * As root: a PATH entry of another user (here's pre, given to nobody) is
+ * to be taken out of PATH first, as the command is not to run that
+ * user's programs by name, and given to root (with what it holds, once
+ * checked) only if it was to be root's (before, "chown root" of it and
+ * no more, as for the directory of a program, and taking it out of PATH
+ * as the other choice).
+ */
+static void
+test_path_foreign(const char *here)
+{
+	char want[2 * PATH_MAX + 1024], who[128];
+
+	if (pre_given_away(here, NULL, "pre") == -1)
+		return;
+	snprintf(want, sizeof(want),
+	         "publish-command deploy: PATH entry %s/pre, looked in before "
+	         "the program is found: %s/pre belongs to %s, not to root or "
+	         "to the user running mta-sts-sync (uid 0): its owner could "
+	         "put a program there and change the command mta-sts-sync "
+	         "runs (publish-command); take it out of PATH, as the command "
+	         "is not to run another user's programs by name (a login "
+	         "shell, su - or sudo -i, sets root's own PATH); only if it is "
+	         "to be root's (a tarball unpacked with its owner kept), check "
+	         "what it holds, then chown -R root %s/pre",
+	         here, here, user_shown(65534, who, sizeof(who)), here);
+	prog_refused("deploy", want, "a PATH entry of another user");
+	if (chown("pre", 0, 0) == -1)
+		perror("pre");
+}
+
 /*
  * An absolute PATH entry met before the one that holds the program must
  * be as safe as the program: whoever may add a file there could put one
@@ -1560,8 +1667,9 @@ test_path_entries(const char *here)
 	prog_refused("deploy", want,
 	             "a PATH entry others may write, before it");
 	chmod("pre", 01777);
-	prog_refused("deploy", "pre is writable by others (mode 1777)",
-	             "a sticky PATH entry, before it");
+	sticky_entry_want(want, sizeof(want), here,
+	                  "looked in before the program is found");
+	prog_refused("deploy", want, "a sticky PATH entry, before it");
 	snprintf(path, sizeof(path), "%s/pre/none:%s/bin", here, here);
 	setenv("PATH", path, 1);
 	/* it is said not to exist, and to be taken out of PATH, not its
@@ -1572,6 +1680,8 @@ test_path_entries(const char *here)
 	             "a missing PATH entry in a directory anyone may write");
 	chmod("pre", 0755);
 	prog_passes("deploy", "a missing PATH entry in a safe directory");
+	test_path_missing_foreign_way(here);
+	test_path_foreign(here);
 	test_path_after(here);
 	if (rmdir("pre") == -1)
 		perror("pre");
