@@ -413,19 +413,22 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	ldns_rdf_deep_free(qn);
 }
 
-/* Whether the answer ans proves that name has no records of the type
- * asked: NOERROR, and an SOA in the authority section at name or an
- * ancestor of it (a NODATA answer of the zone holding it). An answer
- * that only gives a CNAME to a name outside the primary's zones has
- * none. */
+/* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
+ * exist and no wildcard covers it. */
 static int
-nodata_at(const ldns_pkt *ans, const char *name)
+nxdomain(const ldns_pkt *ans)
+{
+	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
+}
+
+/* Whether the authority section of ans holds an SOA at name or at an
+ * ancestor of it: the answer comes from the zone holding name. */
+static int
+soa_above(const ldns_pkt *ans, const char *name)
 {
 	const ldns_rr_list *au = ldns_pkt_authority(ans);
 	int found = 0;
 
-	if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
-		return 0;
 	for (size_t i = 0; !found && i < ldns_rr_list_rr_count(au); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(au, i);
 		char *owner;
@@ -441,37 +444,62 @@ nodata_at(const ldns_pkt *ans, const char *name)
 }
 
 /*
+ * Follow the CNAME chain of domain in the answer ans into chain (domain
+ * first, then each target), as senders follow it (RFC 5321 section 5.1:
+ * a target is processed as if it were the initial name), at most
+ * DNS_CNAME_CHAIN_MAX links, which also ends a loop. Returns DNS_MX_LONG
+ * when the chain goes on past the bound, else 0 (the last element is its
+ * end).
+ */
+static int
+cname_chain(const ldns_pkt *ans, const char *domain, struct strlist *chain)
+{
+	char *next;
+
+	strlist_add(chain, domain);
+	while ((next = read_cname(ans, chain->v[chain->n - 1])) != NULL) {
+		strlist_add(chain, next);
+		free(next);
+		if (chain->n - 1 > DNS_CNAME_CHAIN_MAX)
+			return DNS_MX_LONG;
+	}
+	return 0;
+}
+
+/* Set st's mx_unread to name and mx_unread_why to why. */
+static void
+mx_unread(struct dns_state *st, int why, const char *name)
+{
+	st->mx_unread = xstrdup(name);
+	st->mx_unread_why = why;
+}
+
+/*
  * Take the MX of domain from its MX answer ans into st, as senders take
- * them (RFC 5321 section 5.1: a CNAME's target is processed as if it
- * were the initial name): follow domain's CNAME chain within the answer
- * (a server answering for the target's zone too adds its records), at
- * most DNS_CNAME_CHAIN_MAX links, which also ends a loop, and read the
- * MX at its end (st->mx_owner). An end with no MX that the answer does
- * not prove empty is not guessed at: st->mx_unread names it.
+ * them: those at the end of domain's CNAME chain within the answer (a
+ * server answering for the target's zone too adds its records), named by
+ * st->mx_owner. What the answer does not tell is not guessed at:
+ * st->mx_unread names where and why (a chain too long, or an end with no
+ * MX and no proof that it has none: outside the primary's zones).
  */
 static void
 read_mx_chain(const ldns_pkt *ans, const char *domain, struct dns_state *st)
 {
-	char *owner = xstrdup(domain), *next;
-	size_t links = 0;
+	struct strlist chain = {0};
+	int why = cname_chain(ans, domain, &chain);
+	const char *end = chain.v[chain.n - 1];
 
-	while ((next = read_cname(ans, owner)) != NULL) {
-		if (++links > DNS_CNAME_CHAIN_MAX) {
-			free(next);
-			st->mx_unread = owner;
-			return;
-		}
-		free(owner);
-		owner = next;
+	if (why != 0) {
+		mx_unread(st, why, end);
+	} else if (chain.n > 1) {
+		read_mx(ans, end, &st->mx);
+		st->mx_owner = xstrdup(end);
+		if (st->mx.n == 0 && (nxdomain(ans) || !soa_above(ans, end)))
+			mx_unread(st, DNS_MX_AWAY, end);
+	} else {
+		read_mx(ans, domain, &st->mx);
 	}
-	read_mx(ans, owner, &st->mx);
-	if (links == 0) {
-		free(owner);
-		return;
-	}
-	st->mx_owner = owner;
-	if (st->mx.n == 0 && !nodata_at(ans, owner))
-		st->mx_unread = xstrdup(owner);
+	strlist_free(&chain);
 }
 
 /* Add the queries of type at the two names of domain that names
@@ -627,14 +655,6 @@ state_zone(const struct dns_target *t, const struct batch *b, size_t i,
 	*zone = answer_zone(t, b, i, &away);
 	if (away)
 		st->away |= bit;
-}
-
-/* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
- * exist and no wildcard covers it. */
-static int
-nxdomain(const ldns_pkt *ans)
-{
-	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
 }
 
 /*
