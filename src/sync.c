@@ -1579,22 +1579,25 @@ run_alert(struct domain_run *r, const char *fmt, ...)
 
 /* Append to what why r's MX could not be read (dns_state.mx_unread_why),
  * and to fix what to do about it. Returns whether the cause can be fixed
- * in the zone (a chain too long), not only checked by hand (a target
- * outside the primary's zones). */
+ * in the zone (a loop, a chain too long), not only checked by hand (a
+ * target outside the primary's zones). */
 static int
 mx_unread_cause(const struct domain_run *r, struct buf *what, struct buf *fix)
 {
 	const struct dns_state *st = &r->state;
 	const char *to = st->mx_unread;
 
+	if (st->mx_unread_why == DNS_MX_LOOP) {
+		buf_printf(what, "a CNAME loop at %s (%s)", to, st->mx_chain);
+		buf_puts(fix, "fix the zone");
+		return 1;
+	}
 	buf_printf(what, "%s is a CNAME to %s, ", r->dc->name,
 	           st->domain_cname);
 	if (st->mx_unread_why == DNS_MX_LONG) {
-		buf_printf(what,
-		           "and its chain does not end within %d links (a "
-		           "loop?)",
+		buf_printf(what, "and its chain does not end within %d links",
 		           DNS_CNAME_CHAIN_MAX);
-		buf_puts(fix, "shorten the chain, or break the loop");
+		buf_puts(fix, "shorten the chain");
 		return 1;
 	}
 	buf_printf(what,
