@@ -513,9 +513,9 @@ mx_unread(struct dns_state *st, int why, const char *name,
  * them: those at the end of domain's CNAME chain within the answer (a
  * server answering for the target's zone too adds its records), named by
  * st->mx_owner. What the answer does not tell is not guessed at:
- * st->mx_unread names where and why (a loop, a chain too long, or an end
- * with no MX and no proof that it has none: outside the primary's
- * zones).
+ * st->mx_unread names where and why (a loop, a chain too long, an end
+ * that does not exist, or one with no MX and no proof that it has none:
+ * outside the primary's zones).
  */
 static void
 read_mx_chain(const ldns_pkt *ans, const char *domain, struct dns_state *st)
@@ -529,8 +529,12 @@ read_mx_chain(const ldns_pkt *ans, const char *domain, struct dns_state *st)
 	} else if (chain.n > 1) {
 		read_mx(ans, end, &st->mx);
 		st->mx_owner = xstrdup(end);
-		if (st->mx.n == 0 && (nxdomain(ans) || !soa_above(ans, end)))
-			mx_unread(st, DNS_MX_AWAY, end, &chain);
+		if (st->mx.n == 0 && !soa_above(ans, end))
+			why = DNS_MX_AWAY;
+		else if (st->mx.n == 0 && nxdomain(ans))
+			why = DNS_MX_NXDOMAIN;
+		if (why != 0)
+			mx_unread(st, why, end, &chain);
 	} else {
 		read_mx(ans, domain, &st->mx);
 	}

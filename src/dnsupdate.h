@@ -40,6 +40,7 @@ union dns_addr {
  * (dns_state.mx_unread_why) */
 enum dns_mx_unread {
 	DNS_MX_AWAY = 1, /* the chain leaves the primary's zones */
+	DNS_MX_NXDOMAIN, /* its end does not exist */
 	DNS_MX_LOOP,     /* a name of the chain comes back */
 	DNS_MX_LONG      /* over DNS_CNAME_CHAIN_MAX links */
 };

@@ -1579,8 +1579,8 @@ run_alert(struct domain_run *r, const char *fmt, ...)
 
 /* Append to what why r's MX could not be read (dns_state.mx_unread_why),
  * and to fix what to do about it. Returns whether the cause can be fixed
- * in the zone (a loop, a chain too long), not only checked by hand (a
- * target outside the primary's zones). */
+ * in the zone (a loop, a name that does not exist, a chain too long),
+ * not only checked by hand (a target outside the primary's zones). */
 static int
 mx_unread_cause(const struct domain_run *r, struct buf *what, struct buf *fix)
 {
@@ -1594,6 +1594,16 @@ mx_unread_cause(const struct domain_run *r, struct buf *what, struct buf *fix)
 	}
 	buf_printf(what, "%s is a CNAME to %s, ", r->dc->name,
 	           st->domain_cname);
+	if (st->mx_unread_why == DNS_MX_NXDOMAIN) {
+		if (strcmp(to, st->domain_cname) == 0)
+			buf_puts(what, "which");
+		else
+			buf_printf(what, "and %s, the end of its chain,", to);
+		buf_puts(what, " does not exist (NXDOMAIN), so senders find "
+		               "no host to deliver to");
+		buf_puts(fix, "fix the CNAME or add the name");
+		return 1;
+	}
 	if (st->mx_unread_why == DNS_MX_LONG) {
 		buf_printf(what, "and its chain does not end within %d links",
 		           DNS_CNAME_CHAIN_MAX);
