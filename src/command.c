@@ -1709,10 +1709,11 @@ left_causes(struct buf *msg, int flags, int plain)
 	if (flags & LEFT_HIDDEN)
 		buf_printf(
 		    msg,
-		    "%s/proc hides it (hidepid=, ProtectProc=invisible in "
+		    "%s/proc hid it (hidepid=, ProtectProc=invisible in "
 		    "a systemd unit: a process that is not dumpable, "
 		    "ssh-agent for one, is hidden from a run that is not "
-		    "root), and so what it started until it ended",
+		    "root), and with it the processes it started, until it "
+		    "ended",
 		    sep);
 	buf_puts(msg, ")");
 }

@@ -413,19 +413,22 @@ read_mx(const ldns_pkt *ans, const char *domain, struct strlist *mx)
 	ldns_rdf_deep_free(qn);
 }
 
-/* Whether the answer ans proves that name has no records of the type
- * asked: NOERROR, and an SOA in the authority section at name or an
- * ancestor of it (a NODATA answer of the zone holding it). An answer
- * that only gives a CNAME to a name outside the primary's zones has
- * none. */
+/* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
+ * exist and no wildcard covers it. */
 static int
-nodata_at(const ldns_pkt *ans, const char *name)
+nxdomain(const ldns_pkt *ans)
+{
+	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
+}
+
+/* Whether the authority section of ans holds an SOA at name or at an
+ * ancestor of it: the answer comes from the zone holding name. */
+static int
+soa_above(const ldns_pkt *ans, const char *name)
 {
 	const ldns_rr_list *au = ldns_pkt_authority(ans);
 	int found = 0;
 
-	if (ldns_pkt_get_rcode(ans) != LDNS_RCODE_NOERROR)
-		return 0;
 	for (size_t i = 0; !found && i < ldns_rr_list_rr_count(au); i++) {
 		const ldns_rr *rr = ldns_rr_list_rr(au, i);
 		char *owner;
@@ -441,37 +444,101 @@ nodata_at(const ldns_pkt *ans, const char *name)
 }
 
 /*
+ * Follow the CNAME chain of domain in the answer ans into chain (domain
+ * first, then each target), as senders follow it (RFC 5321 section 5.1:
+ * a target is processed as if it were the initial name), at most
+ * DNS_CNAME_CHAIN_MAX links. Returns DNS_MX_LOOP when a target is a name
+ * of the chain already (the last element, seen twice), DNS_MX_LONG when
+ * the chain goes on past the bound, else 0 (the last element is its
+ * end).
+ */
+static int
+cname_chain(const ldns_pkt *ans, const char *domain, struct strlist *chain)
+{
+	char *next;
+
+	strlist_add(chain, domain);
+	while ((next = read_cname(ans, chain->v[chain->n - 1])) != NULL) {
+		int seen = 0;
+
+		for (size_t i = 0; !seen && i < chain->n; i++)
+			seen = ascii_casecmp(chain->v[i], next) == 0;
+		strlist_add(chain, next);
+		free(next);
+		if (seen)
+			return DNS_MX_LOOP;
+		if (chain->n - 1 > DNS_CNAME_CHAIN_MAX)
+			return DNS_MX_LONG;
+	}
+	return 0;
+}
+
+/* Whether answer i of b, to domain's MX query, came and is a SERVFAIL
+ * that holds a CNAME loop from domain: BIND answers a loop so, with the
+ * chain in the answer section (Knot with NOERROR). It is then read as
+ * a loop (read_mx_chain()), not as a zone the server cannot serve. */
+static int
+mx_answer_loops(const struct batch *b, size_t i, const char *domain)
+{
+	struct strlist chain = {0};
+	int loop;
+
+	if (i >= b->k || ldns_pkt_get_rcode(b->ans[i]) != LDNS_RCODE_SERVFAIL)
+		return 0;
+	loop = cname_chain(b->ans[i], domain, &chain) == DNS_MX_LOOP;
+	strlist_free(&chain);
+	return loop;
+}
+
+/* Set st's mx_unread to name and mx_unread_why to why, and with
+ * DNS_MX_LOOP its mx_chain to chain's names, " -> " between them. */
+static void
+mx_unread(struct dns_state *st, int why, const char *name,
+          const struct strlist *chain)
+{
+	st->mx_unread = xstrdup(name);
+	st->mx_unread_why = why;
+	if (why == DNS_MX_LOOP) {
+		struct buf b;
+
+		buf_init(&b, 4096);
+		for (size_t i = 0; i < chain->n; i++)
+			buf_printf(&b, "%s%s", i ? " -> " : "", chain->v[i]);
+		st->mx_chain = buf_steal(&b);
+	}
+}
+
+/*
  * Take the MX of domain from its MX answer ans into st, as senders take
- * them (RFC 5321 section 5.1: a CNAME's target is processed as if it
- * were the initial name): follow domain's CNAME chain within the answer
- * (a server answering for the target's zone too adds its records), at
- * most DNS_CNAME_CHAIN_MAX links, which also ends a loop, and read the
- * MX at its end (st->mx_owner). An end with no MX that the answer does
- * not prove empty is not guessed at: st->mx_unread names it.
+ * them: those at the end of domain's CNAME chain within the answer (a
+ * server answering for the target's zone too adds its records), named by
+ * st->mx_owner. What the answer does not tell is not guessed at:
+ * st->mx_unread names where and why (a loop, a chain too long, an end
+ * that does not exist, or one with no MX and no proof that it has none:
+ * outside the primary's zones).
  */
 static void
 read_mx_chain(const ldns_pkt *ans, const char *domain, struct dns_state *st)
 {
-	char *owner = xstrdup(domain), *next;
-	size_t links = 0;
+	struct strlist chain = {0};
+	int why = cname_chain(ans, domain, &chain);
+	const char *end = chain.v[chain.n - 1];
 
-	while ((next = read_cname(ans, owner)) != NULL) {
-		if (++links > DNS_CNAME_CHAIN_MAX) {
-			free(next);
-			st->mx_unread = owner;
-			return;
-		}
-		free(owner);
-		owner = next;
+	if (why != 0) {
+		mx_unread(st, why, end, &chain);
+	} else if (chain.n > 1) {
+		read_mx(ans, end, &st->mx);
+		st->mx_owner = xstrdup(end);
+		if (st->mx.n == 0 && !soa_above(ans, end))
+			why = DNS_MX_AWAY;
+		else if (st->mx.n == 0 && nxdomain(ans))
+			why = DNS_MX_NXDOMAIN;
+		if (why != 0)
+			mx_unread(st, why, end, &chain);
+	} else {
+		read_mx(ans, domain, &st->mx);
 	}
-	read_mx(ans, owner, &st->mx);
-	if (links == 0) {
-		free(owner);
-		return;
-	}
-	st->mx_owner = owner;
-	if (st->mx.n == 0 && !nodata_at(ans, owner))
-		st->mx_unread = xstrdup(owner);
+	strlist_free(&chain);
 }
 
 /* Add the queries of type at the two names of domain that names
@@ -629,14 +696,6 @@ state_zone(const struct dns_target *t, const struct batch *b, size_t i,
 		st->away |= bit;
 }
 
-/* Was the answer ans NXDOMAIN? Without a CNAME in it, its name does not
- * exist and no wildcard covers it. */
-static int
-nxdomain(const ldns_pkt *ans)
-{
-	return ldns_pkt_get_rcode(ans) == LDNS_RCODE_NXDOMAIN;
-}
-
 /*
  * Add to d, the reason why the first read of domain from t failed, why
  * that is no wonder when t's zone is below domain (a zone of its own for
@@ -695,7 +754,8 @@ dns_state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	if (state_txt_check(t, b, first, DNS_NAME_STS, with_mx, st, d) == -1 ||
 	    (rpt && state_txt_check(t, b, first + 1, DNS_NAME_TLSRPT, with_mx,
 	                            st, d) == -1) ||
-	    (with_mx && dns_batch_check(t, b, first + 2, 1, d) == -1)) {
+	    (with_mx && !mx_answer_loops(b, first + 2, domain) &&
+	     dns_batch_check(t, b, first + 2, 1, d) == -1)) {
 		if (with_mx)
 			state_fail_hint(t, b, first + 2, domain, d);
 		dns_state_free(st);
@@ -818,6 +878,7 @@ dns_state_free(struct dns_state *st)
 	free(st->domain_cname);
 	free(st->mx_owner);
 	free(st->mx_unread);
+	free(st->mx_chain);
 	free(st->sts_zone);
 	free(st->tlsrpt_zone);
 	free(st->sts_soa_zone);

@@ -33,8 +33,17 @@ union dns_addr {
 };
 
 #define DNS_ADDR_MAX 8 /* addresses tried per primary */
-/* CNAME links followed in an MX answer: more is taken as a loop */
+/* CNAME links followed in an MX answer: a longer chain is not followed */
 #define DNS_CNAME_CHAIN_MAX 8
+
+/* Why the MX of a domain that is a CNAME were not read
+ * (dns_state.mx_unread_why) */
+enum dns_mx_unread {
+	DNS_MX_AWAY = 1, /* the chain leaves the primary's zones */
+	DNS_MX_NXDOMAIN, /* its end does not exist */
+	DNS_MX_LOOP,     /* a name of the chain comes back */
+	DNS_MX_LONG      /* over DNS_CNAME_CHAIN_MAX links */
+};
 
 /*
  * Where a zone is updated: the zone apex and its primary's addresses.
@@ -138,11 +147,14 @@ struct dns_state {
 	/* with mx_read: the end of <domain>'s CNAME chain in the MX answer
 	 * (NULL: <domain> is no CNAME); mx_unread: the name at which the
 	 * answer leaves the chain, when it holds neither that name's MX
-	 * records nor the proof that it has none (a target outside the
-	 * primary's zones, a chain over DNS_CNAME_CHAIN_MAX links, a loop):
-	 * then mx tells nothing, and the MX is not judged */
+	 * records nor the proof that it has none, or the name a loop comes
+	 * back to; mx_unread_why says which (DNS_MX_*): then mx tells
+	 * nothing, and the MX is not judged. mx_chain: with DNS_MX_LOOP,
+	 * the chain from <domain> to the name seen again ("a -> b -> a") */
 	char *mx_owner;
 	char *mx_unread;
+	int mx_unread_why;
+	char *mx_chain;
 	/* set by dns_state_zones(): the zone that holds _mta-sts.<domain>
 	 * (_smtp._tls.<domain>) as the primary's answer to its SOA query
 	 * tells, NULL when it does not: either name may be a zone of its

@@ -1591,41 +1591,113 @@ mx_gate_verdict(struct domain_run *r, const char *missing, size_t n,
 	return rc;
 }
 
-/* Warn that r's MX could not be checked against its policy (new when
- * publishing, else live): its domain is a CNAME whose chain the
- * primary's answer does not follow to MX records or to the proof that
- * there are none. Senders follow it (RFC 5321 section 5.1), to MX that
- * are not guessed at here. */
-static void
-mx_unjudged(struct domain_run *r, int publishing)
+/* Add an alert to r: a warning said with -q too (log_alert()). */
+static void __attribute__((format(printf, 2, 3)))
+run_alert(struct domain_run *r, const char *fmt, ...)
+{
+	char msg[RUN_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vformat(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	strlist_add(&r->alerts, msg);
+}
+
+/* Append to what why r's MX could not be read (dns_state.mx_unread_why),
+ * and to fix what to do about it. Returns whether the cause can be fixed
+ * in the zone (a loop, a name that does not exist, a chain too long),
+ * not only checked by hand (a target outside the primary's zones). */
+static int
+mx_unread_cause(const struct domain_run *r, struct buf *what, struct buf *fix)
 {
 	const struct dns_state *st = &r->state;
-	struct buf w;
+	const char *to = st->mx_unread;
 
-	buf_init(&w, 1024);
-	buf_printf(&w,
-	           "MX not checked against the %s policy: %s is a CNAME "
-	           "to %s, ",
-	           publishing ? "new" : "published", r->dc->name,
+	if (st->mx_unread_why == DNS_MX_LOOP) {
+		buf_printf(what, "a CNAME loop at %s (%s)", to, st->mx_chain);
+		buf_puts(fix, "fix the zone");
+		return 1;
+	}
+	buf_printf(what, "%s is a CNAME to %s, ", r->dc->name,
 	           st->domain_cname);
-	if (st->mx_owner == NULL)
-		buf_printf(&w,
-		           "and its chain does not end within %d links "
-		           "(a loop?)",
+	if (st->mx_unread_why == DNS_MX_NXDOMAIN) {
+		if (strcmp(to, st->domain_cname) == 0)
+			buf_puts(what, "which");
+		else
+			buf_printf(what, "and %s, the end of its chain,", to);
+		buf_puts(what, " does not exist (NXDOMAIN), so senders find "
+		               "no host to deliver to");
+		buf_puts(fix, "fix the CNAME or add the name");
+		return 1;
+	}
+	if (st->mx_unread_why == DNS_MX_LONG) {
+		buf_printf(what, "and its chain does not end within %d links",
 		           DNS_CNAME_CHAIN_MAX);
-	else
-		buf_printf(&w,
-		           "and the primary's answer holds neither the MX "
-		           "records of %s nor the proof that it has none "
-		           "(a name outside its zones)",
-		           st->mx_unread);
-	buf_printf(&w,
-	           "; senders follow the CNAME (RFC 5321 section 5.1): "
-	           "check that an mx pattern matches each MX host of %s "
-	           "(dig MX %s)",
-	           st->mx_unread, st->mx_unread);
-	strlist_add(&r->alerts, w.data);
-	buf_free(&w);
+		buf_puts(fix, "shorten the chain");
+		return 1;
+	}
+	buf_printf(what,
+	           "and the primary's answer holds neither the MX records of "
+	           "%s nor the proof that it has none (a name outside its "
+	           "zones)",
+	           to);
+	buf_printf(fix,
+	           "senders follow the CNAME (RFC 5321 section 5.1): check "
+	           "that an mx pattern matches each MX host of %s (dig MX %s)",
+	           to, to);
+	return 0;
+}
+
+/*
+ * Say that r's MX could not be checked against its policy in mode
+ * enforce (new when publishing, else live): its domain is a CNAME whose
+ * chain the primary's answer does not follow to MX records or to the
+ * proof that there are none, and senders follow it (RFC 5321 section
+ * 5.1) to MX that are not guessed at here. mx-check enforce fails closed
+ * (DESIGN 2.6): a new policy is refused, and a live one is warned of at
+ * every run, as an uncovered MX is, until the operator fixes the cause
+ * or accepts it with mx-check warn; under warn a new policy is published
+ * with the warning, and a live one is only noted (-v): the operator
+ * chose it. Returns -1 when refused.
+ */
+static int
+mx_unjudged(struct domain_run *r, int publishing)
+{
+	int enforce = r->dc->mx_check == MX_CHECK_ENFORCE, fixable, rc = 0;
+	struct buf what, fix;
+
+	buf_init(&what, 4096);
+	buf_init(&fix, 1024);
+	fixable = mx_unread_cause(r, &what, &fix);
+	if (enforce && publishing) {
+		run_fail(r,
+		         "MX not checked against the new policy: %s: refusing "
+		         "to publish mode enforce unchecked (RFC 8461 section "
+		         "4.1); %s%s set mx-check warn for %s to publish it "
+		         "unchecked",
+		         what.data, fix.data, fixable ? ", or" : ", then",
+		         r->dc->name);
+		rc = -1;
+	} else if (enforce) {
+		buf_printf(&what,
+		           "; %s%s set mx-check warn for %s to accept it (then "
+		           "said with -v only)",
+		           fix.data, fixable ? ", or" : ", then", r->dc->name);
+		run_alert(r, "MX not checked against the published policy: %s",
+		          what.data);
+	} else if (publishing) {
+		run_alert(r, "MX not checked against the new policy: %s; %s",
+		          what.data, fix.data);
+	} else {
+		run_note(r,
+		         "MX not checked against the published policy "
+		         "(mx-check warn): %s",
+		         what.data);
+	}
+	buf_free(&what);
+	buf_free(&fix);
+	return rc;
 }
 
 /*
@@ -1648,10 +1720,8 @@ plan_mx_gate(struct domain_run *r)
 	if (r->policy->mode != POLICY_MODE_ENFORCE ||
 	    r->dc->mx_check == MX_CHECK_OFF)
 		return 0;
-	if (r->state.mx_unread != NULL) {
-		mx_unjudged(r, publishing);
-		return 0;
-	}
+	if (r->state.mx_unread != NULL)
+		return mx_unjudged(r, publishing);
 	if (mx->n == 1 && strcmp(mx->v[0], ".") == 0) {
 		if (publishing)
 			run_note(r, "null MX: the domain takes no mail, no "

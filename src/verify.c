@@ -93,6 +93,26 @@ verify_format(char *out, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The host of url: where it begins (after "://"), its length into
+ * *len (without a port, but an IPv6 address's colons); NULL without
+ * "://". */
+static const char *
+url_host(const char *url, size_t *len)
+{
+	const char *auth = strstr(url, "://"), *colon;
+
+	*len = 0;
+	if (auth == NULL)
+		return NULL;
+	auth += 3;
+	*len = strcspn(auth, "/?#");
+	/* a port after the host (not a colon of an IPv6 address) */
+	colon = memchr(auth, ':', *len);
+	if (colon != NULL && memchr(auth, ']', *len) == NULL)
+		*len = (size_t)(colon - auth);
+	return auth;
+}
+
 /*
  * The question, into root (size bytes), whether the web server serves
  * url from the directory policy-file is written to: "is DIR, where
@@ -104,19 +124,13 @@ verify_format(char *out, size_t len, const char *fmt, ...)
 static void
 verify_root(const char *url, const char *file, char *root, size_t size)
 {
-	const char *auth = strstr(url, "://"), *path, *colon;
 	size_t plen, flen, hlen;
+	const char *auth = url_host(url, &hlen), *path;
 
 	root[0] = '\0';
 	if (file == NULL || auth == NULL)
 		return;
-	auth += 3;
 	path = auth + strcspn(auth, "/?#");
-	hlen = (size_t)(path - auth);
-	/* a port after the host (not a colon of an IPv6 address) */
-	colon = memchr(auth, ':', hlen);
-	if (colon != NULL && memchr(auth, ']', hlen) == NULL)
-		hlen = (size_t)(colon - auth);
 	plen = strcspn(path, "?#");
 	flen = strlen(file);
 	/* the parts end before an ASCII '/' or ':': no UTF-8 sequence is
@@ -379,6 +393,33 @@ verify_lasted(const char *url, const struct verify_seen *seen, unsigned tries,
 	diag_error(d, "%s: %s%s: %s; %s", url, seen->what, lasted, fix, tail);
 }
 
+/* The reason, into d, of a close with no response that lasted until
+ * verify-timeout ended, seconds after the verification began, seen its
+ * last attempt: retried, as a deploy (a publish-command) may have had a
+ * TLS front answer so while the web server behind it started
+ * (verify_lasting()), but just as likely a configuration that closes
+ * it, which more time does not change: both readings are given. */
+static void
+verify_no_response(const char *url, const struct verify_seen *seen,
+                   double seconds, struct diag *d)
+{
+	size_t hlen;
+	const char *host = url_host(url, &hlen);
+
+	if (host == NULL) {
+		host = "the URL's host";
+		hlen = strlen(host);
+	}
+	diag_error(d,
+	           "%s: %s, after %.0f s (retried: a web server restarting "
+	           "or a proxy whose backend is not up, or a configuration "
+	           "that closes it: nginx `return 444`, a default server for "
+	           "unknown hosts (is %.*s in a server_name?), a deny or WAF "
+	           "rule; check the web server behind %s port %ld)",
+	           url, seen->what, seconds, (int)hlen, host,
+	           seen->addr[0] ? seen->addr : "that address", seen->port);
+}
+
 /* The reason, into d, of a verification whose verify-timeout ended,
  * seconds after it began, seen its last attempt; more time is advised
  * only where a deploy (deploys: a publish-command) may be under way. */
@@ -386,13 +427,12 @@ static void
 verify_timed_out(const char *url, const struct verify_seen *seen,
                  double seconds, int deploys, struct diag *d)
 {
-	/* a close with no response, retried while a deploy may be under
-	 * way (verify_lasting()), is said as a cut */
-	int cut = seen->fail == FETCH_FAIL_CUT ||
-	          seen->fail == FETCH_FAIL_NO_RESPONSE;
+	int cut = seen->fail == FETCH_FAIL_CUT;
 
 	/* a transfer's failure says what to raise itself, if anything */
-	if (seen->fail == FETCH_FAIL_REFUSED || cut)
+	if (seen->fail == FETCH_FAIL_NO_RESPONSE)
+		verify_no_response(url, seen, seconds, d);
+	else if (seen->fail == FETCH_FAIL_REFUSED || cut)
 		diag_error(
 		    d, "%s: %s%s after %.0f s (%s %s port %ld%s)", url,
 		    seen->what, cut ? "," : "", seconds,
