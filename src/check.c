@@ -569,6 +569,8 @@ enum unrecursed {
 	UNRECURSED_OTHER,  /* another answer, or none: a resolver's */
 	UNRECURSED_FAILS,  /* SERVFAIL, and for a name it cannot have cached */
 	UNRECURSED_CACHED, /* SERVFAIL, but not for such a name: its cache */
+	UNRECURSED_UNPROBED, /* SERVFAIL; such a name could not be made */
+	UNRECURSED_UNTOLD,   /* SERVFAIL; such a name got no answer */
 };
 
 /* Ask dc's resolver name/type without recursion (RD clear). Returns the
@@ -601,7 +603,9 @@ ask_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
  * cannot have cached, gets another answer); a server whose zone did not
  * load (an expired secondary, a primary zone file with an error) answers
  * SERVFAIL to every name of it (UNRECURSED_FAILS, as does a forwarder
- * that passes every question on, and a probe not answered).
+ * that passes every question on). Without the probe's answer the two
+ * cannot be told apart: UNRECURSED_UNPROBED when no name fits below
+ * name (or memory ran out), UNRECURSED_UNTOLD when it got no answer.
  */
 static enum unrecursed
 servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
@@ -609,7 +613,7 @@ servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
 {
 	char probe[DNS_NAME_MAX + 16], *qname;
 	ldns_rdf *pname = NULL;
-	int rc = -1;
+	int rc = -2; /* -2: the probe not made; -1: not answered */
 
 	if (dc->ctx->o->server == NULL ||
 	    ask_unrecursed(dc, name, type) != LDNS_RCODE_SERVFAIL)
@@ -620,8 +624,37 @@ servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
 		rc = ask_unrecursed(dc, pname, type);
 	ldns_rdf_deep_free(pname);
 	free(qname);
-	return rc == -1 || rc == LDNS_RCODE_SERVFAIL ? UNRECURSED_FAILS
-	                                             : UNRECURSED_CACHED;
+	return rc == -2                    ? UNRECURSED_UNPROBED
+	       : rc == -1                  ? UNRECURSED_UNTOLD
+	       : rc == LDNS_RCODE_SERVFAIL ? UNRECURSED_FAILS
+	                                   : UNRECURSED_CACHED;
+}
+
+/*
+ * Say in d that dc's --server answered qname/type (tname) SERVFAIL with
+ * and without recursion, but that the random name below, which would
+ * tell a cached SERVFAIL from a zone not loaded, was not made or not
+ * answered (how), and return LOOKUP_NOT_MADE: which of the two it is,
+ * and so whose fault, is not known, and the zone is not blamed on a
+ * probe that was not seen to fail.
+ */
+static int
+servfail_unprobed(const struct domain_check *dc, const char *qname,
+                  const char *tname, enum unrecursed how, struct diag *d)
+{
+	diag_error(d,
+	           "DNS query %s %s: %s answered SERVFAIL, also when asked "
+	           "without recursion as senders' resolvers ask it; a name "
+	           "below it that no cache holds would tell a resolver "
+	           "repeating a SERVFAIL from its cache from a server that "
+	           "has not loaded the zone, but %s: not checked; run check "
+	           "--server <an authoritative server of the zone>",
+	           qname, tname, dc->rname,
+	           how == UNRECURSED_UNTOLD
+	               ? "it did not answer that name"
+	               : "none could be made (no room below this name for "
+	                 "a label more, or no memory)");
+	return LOOKUP_NOT_MADE;
 }
 
 /*
@@ -631,12 +664,15 @@ servfail_unrecursed(const struct domain_check *dc, const ldns_rdf *name,
  * failing a name it cannot have cached, the server of a zone it has not
  * loaded (or a forwarder), a failure of the domain's (-1); else a
  * resolver's SERVFAIL held in its cache, which tells nothing of the
- * domain's servers now: not checked (LOOKUP_NOT_MADE).
+ * domain's servers now, or a server not told apart (no probe answer):
+ * not checked (LOOKUP_NOT_MADE).
  */
 static int
 servfail_again(const struct domain_check *dc, const char *qname,
                const char *tname, enum unrecursed how, struct diag *d)
 {
+	if (how == UNRECURSED_UNPROBED || how == UNRECURSED_UNTOLD)
+		return servfail_unprobed(dc, qname, tname, how, d);
 	if (how == UNRECURSED_FAILS) {
 		diag_error(d,
 		           "DNS query %s %s: %s answered SERVFAIL, also when "

@@ -206,6 +206,72 @@ bind_grants(FILE *out, const struct domain_conf *d)
 		        d->key->name, d->name);
 }
 
+/* Is key k of c written as a key statement in a configuration file
+ * (its origin "FILE:LINE" of one of c's files), not read from a
+ * key-file? */
+static int
+key_inline(const struct conf *c, const struct tsig_key *k)
+{
+	size_t n;
+
+	for (size_t i = 0; k->origin != NULL && i < c->files.n; i++) {
+		n = strlen(c->files.v[i]);
+		if (strncmp(k->origin, c->files.v[i], n) == 0 &&
+		    k->origin[n] == ':' && k->origin[n + 1] != '\0' &&
+		    strspn(k->origin + n + 1, "0123456789") ==
+		        strlen(k->origin + n + 1))
+			return 1;
+	}
+	return 0;
+}
+
+/* Print how named gets a readable copy of key k of c (in a file
+ * /etc/bind/NAME.key, NAME the key's if it makes a plain file name):
+ * a key-file is installed as is, on one line to paste; a key statement
+ * of mta-sts-sync's configuration is to be written into a file of its
+ * own, as the configuration is not named's to read. */
+static void
+bind_key_copy(FILE *out, const struct conf *c, const struct tsig_key *k)
+{
+	const char *base =
+	    strspn(k->name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
+	                strlen(k->name) &&
+	            k->name[0] != '.'
+	        ? k->name
+	        : "mta-sts-sync";
+
+	if (key_inline(c, k))
+		fprintf(out,
+		        "// key %s is a key statement (%s): write it alone "
+		        "into /etc/bind/%s.key, owner root, group bind, "
+		        "mode 0640\n",
+		        k->name, k->origin, base);
+	else
+		fprintf(out,
+		        "// install -m 0640 -o root -g bind %s "
+		        "/etc/bind/%s.key\n",
+		        k->origin ? k->origin : "KEYFILE", base);
+}
+
+/* Print bind_key_copy() for each key that one of c's domains uses. */
+static void
+bind_key_copies(FILE *out, const struct conf *c)
+{
+	unsigned char *used = xcalloc(c->nkeys + 1, 1);
+	struct domain_conf e;
+	size_t i;
+
+	for (i = 0; i < c->ndomains; i++) {
+		conf_domain(c, i, &e);
+		if (e.key != NULL)
+			used[e.key - c->keys] = 1;
+	}
+	for (i = 0; i < c->nkeys; i++)
+		if (used[i])
+			bind_key_copy(out, c, &c->keys[i]);
+	free(used);
+}
+
 /* Print the BIND 9 update-policy blocks, one per zone. BIND checks each
  * record of an UPDATE on its own against the grants, so one grant per
  * name lets the zone's one UPDATE through. */
@@ -219,20 +285,25 @@ print_bind(FILE *out, const struct conf *c)
 
 	/* named refuses allow-update beside update-policy, and
 	 * "update-policy local;" beside grants: both are common (DHCP
-	 * DDNS, nsupdate -l), so the header says how to merge them. named
-	 * reads its configuration after dropping to its user, so a key file
-	 * left 0600 to root stops it at its next start. */
+	 * DDNS, nsupdate -l), so the header says how to merge them; the
+	 * grant loses local's limit to this host's addresses, which no
+	 * grant can say. named reads its configuration after dropping to
+	 * its user, so a key file left 0600 to root stops it at its next
+	 * start. */
 	fputs("// BIND 9: least-privilege DNS UPDATE grants for mta-sts-sync.\n"
 	      "// Put each update-policy block into the zone statement named\n"
 	      "// above it (a zone has one update-policy: merge with an\n"
 	      "// existing one). A zone's allow-update { key K; }; becomes\n"
 	      "// grant K zonesub ANY; in it, since named refuses both\n"
 	      "// together; update-policy local; becomes\n"
-	      "// grant local-ddns zonesub ANY;. named.conf must include the\n"
-	      "// key file, as a copy named's user can read (named reads it\n"
-	      "// after dropping to that user; Debian: install -m 0640\n"
-	      "// -o root -g bind KEYFILE /etc/bind/mtasts.key).\n",
+	      "// grant local-ddns zonesub ANY; (or the session-keyname set),\n"
+	      "// which loses local's limit of that key to updates from this\n"
+	      "// host: no grant can say it. named.conf must include each key\n"
+	      "// from a file named's user can read (named reads it after\n"
+	      "// dropping to that user); as root, on Debian (a key-file in\n"
+	      "// Knot's format: write its key as a key statement instead):\n",
 	      out);
+	bind_key_copies(out, c);
 	groups_make(&g, c->ndomains, zone, NULL);
 	for (i = 0; i < c->ndomains; i++) {
 		struct domain_conf e;

@@ -16,7 +16,9 @@
 #   HTTPS_CA       PEM file of the test CA to trust (ca-file)
 #   HTTPS_BADCA    PEM file of a second CA that nothing trusts
 #   HTTPS_PORT     the TLS port nginx listens on (127.0.0.1), chosen free
-#   HTTPS_DIR      $T/https: pki/, www/HOST/ (document roots), nginx/
+#   HTTPS_DIR      $T/https: pki/, www/HOST/ (document roots), nginx/;
+#                  never taken from the environment (dropped when this
+#                  file is sourced), and refused if not $T/https
 #   HTTPS_LOG      nginx access log: "HOST METHOD URI STATUS BYTES_SENT"
 #
 # Functions:
@@ -76,10 +78,27 @@
 # outside a test's $T
 declare -F tap_scratch >/dev/null ||
 	{ echo "https.sh: source tests/lib/tap.sh first" >&2; return 1; }
+# the lab's paths are made by https_init under this test's $T: one
+# exported by a caller would point the writes, and https_stop's kill of
+# the pid its nginx.pid holds, at another directory
+unset HTTPS_DIR HTTPS_CA HTTPS_BADCA HTTPS_LOG HTTPS_PORT
+
+# _https_scratch: tap_scratch, and HTTPS_DIR is $T/https (https_init
+# made it), not empty or elsewhere; else say so (naming the caller)
+# and return 1
+_https_scratch() {
+	tap_scratch || return 1
+	[ -n "${HTTPS_DIR:-}" ] && [ "$HTTPS_DIR" = "$T/https" ] && return 0
+	echo "${FUNCNAME[1]:-https.sh}: refused, as \$HTTPS_DIR" \
+		"(${HTTPS_DIR:-empty}) is not \$T/https ($T/https): the lab" \
+		"writes and stops servers only there; call https_init first and" \
+		"do not set HTTPS_DIR (called from ${FUNCNAME[*]:2})" >&2
+	return 1
+}
 
 https_init() {
 	tap_scratch || return 1
-	[ -n "${HTTPS_DIR:-}" ] && return 0
+	[ -n "${HTTPS_DIR:-}" ] && { _https_scratch; return; }
 	command -v openssl >/dev/null || skip_all "openssl not installed"
 	HTTPS_NGINX=${HTTPS_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 	[ -x "$HTTPS_NGINX" ] || skip_all "nginx not installed"
@@ -98,7 +117,7 @@ https_init() {
 
 # _https_mkca ID CN: a self-signed EC P-256 CA.
 _https_mkca() {
-	tap_scratch || return 1
+	_https_scratch || return 1
 	local p=$HTTPS_DIR/pki
 	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 		-nodes -keyout "$p/$1.key" -out "$p/$1.crt" -days 3650 \
@@ -146,7 +165,7 @@ https_cert() {
 # _https_ca_sign ID CA: sign ID.csr with fixed dates in the past
 # (x509 -req in OpenSSL 3.0 cannot set them; "openssl ca" can).
 _https_ca_sign() {
-	tap_scratch || return 1
+	_https_scratch || return 1
 	local p=$HTTPS_DIR/pki
 	mkdir -p "$p/ca.db"
 	: >"$p/ca.db/index.txt"
@@ -196,7 +215,7 @@ https_put() {
 	mv -f "$f.new" "$f"
 }
 
-https_rm() { tap_scratch && rm -f "$HTTPS_DIR/www/$1$2"; }
+https_rm() { _https_scratch && rm -f "$HTTPS_DIR/www/$1$2"; }
 
 https_location() {
 	https_init || return 1
@@ -296,7 +315,7 @@ https_conf_head() {
 
 # Write nginx.conf for the declared sites.
 _https_conf() {
-	tap_scratch || return 1
+	_https_scratch || return 1
 	local n=$HTTPS_DIR/nginx p=$HTTPS_DIR/pki host cert
 	[ -f "$p/default.crt" ] || https_cert default unknown.invalid
 	{
@@ -341,7 +360,7 @@ https_start() {
 }
 
 https_stop() {
-	tap_scratch || return 1
+	_https_scratch || return 1
 	local n=$HTTPS_DIR/nginx pid i
 	[ -s "$n/nginx.pid" ] || return 0
 	pid=$(cat "$n/nginx.pid")

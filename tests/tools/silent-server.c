@@ -37,13 +37,17 @@
  *             it (AA clear, RA set), and REFUSED to a question without
  *             recursion (RD clear), no TCP socket: a resolver that
  *             cannot resolve
- *   udp-forward=PORT:NAME[:servfail]  no TCP socket; each question over
- *             UDP relayed to 127.0.0.1#PORT (a real server) and its reply
- *             relayed back, but the A and AAAA questions of NAME, which
- *             get no reply at all; with :servfail, SERVFAIL as a resolver
- *             answers it (AA clear, RA set) whether recursion is desired
- *             or not, as from a failure it holds in its cache: a resolver
- *             that cannot tell one name's address, the rest answered
+ *   udp-forward=PORT:NAME[:servfail[:drop-probe]]  no TCP socket; each
+ *             question over UDP relayed to 127.0.0.1#PORT (a real server)
+ *             and its reply relayed back, but the A and AAAA questions of
+ *             NAME, which get no reply at all; with :servfail, SERVFAIL as
+ *             a resolver answers it (AA clear, RA set) whether recursion
+ *             is desired or not, as from a failure it holds in its cache:
+ *             a resolver that cannot tell one name's address, the rest
+ *             answered; with :drop-probe too, no reply either to a
+ *             question of a name one label below NAME, that label
+ *             "mta-sts-sync-..." (check's random probe): no other name
+ *             has it, so the rest is relayed as ever
  *   udp-tc:MODE  UDP answered as truncated does, TCP as MODE (one of
  *             the modes above it): a resolver whose answers are too long
  *             for UDP, asked again over TCP (truncated: cut short there
@@ -208,6 +212,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -1444,10 +1449,10 @@ serve_udp_only(const struct sockaddr_in *sin, const char *mode)
 static struct sockaddr_in fwd_to;
 static unsigned char fwd_name[256];
 static size_t fwd_len;
-static int fwd_servfail;
+static int fwd_servfail, fwd_drop_probe;
 
-/* Set up the udp-forward mode from "PORT:NAME[:servfail]". Returns 0,
- * or -1 if it is not that. */
+/* Set up the udp-forward mode from "PORT:NAME[:servfail[:drop-probe]]".
+ * Returns 0, or -1 if it is not that. */
 static int
 forward_parse(const char *arg)
 {
@@ -1458,7 +1463,10 @@ forward_parse(const char *arg)
 	if (colon == NULL || port <= 0 || port > 65535)
 		return -1;
 	end = strchr(colon + 1, ':');
-	fwd_servfail = end != NULL && strcmp(end, ":servfail") == 0;
+	fwd_drop_probe =
+	    end != NULL && strcmp(end, ":servfail:drop-probe") == 0;
+	fwd_servfail =
+	    fwd_drop_probe || (end != NULL && strcmp(end, ":servfail") == 0);
 	if (end == NULL)
 		end = colon + strlen(colon);
 	else if (!fwd_servfail)
@@ -1490,6 +1498,23 @@ forward_fails(const unsigned char *m, size_t len)
 		return 0;
 	for (size_t i = 0; i < fwd_len; i++)
 		if (tolower(m[12 + i]) != tolower(fwd_name[i]))
+			return 0;
+	return 1;
+}
+
+/* Is the question of the query m (len bytes) of check's probe below the
+ * name udp-forward fails: one label more, "mta-sts-sync-" and more? */
+static int
+forward_probe(const unsigned char *m, size_t len)
+{
+	static const char prefix[] = "mta-sts-sync-";
+	size_t q = question_len(m, len), lab = q > 0 ? m[12] : 0;
+
+	if (q != 1 + lab + fwd_len + 4 || lab <= strlen(prefix) ||
+	    strncasecmp((const char *)m + 13, prefix, strlen(prefix)) != 0)
+		return 0;
+	for (size_t i = 0; i < fwd_len; i++)
+		if (tolower(m[13 + lab + i]) != tolower(fwd_name[i]))
 			return 0;
 	return 1;
 }
@@ -1542,7 +1567,9 @@ serve_forward(const struct sockaddr_in *sin)
 		if (n < 12)
 			continue;
 		len = (size_t)n;
-		if (!forward_fails(msg, len))
+		if (fwd_drop_probe && forward_probe(msg, len))
+			len = 0; /* no reply */
+		else if (!forward_fails(msg, len))
 			len = forward_relay(f, msg, len, sizeof(msg));
 		else if (fwd_servfail) {
 			msg[2] |= 0x80;                      /* QR */
