@@ -227,12 +227,14 @@ key_inline(const struct conf *c, const struct tsig_key *k)
 
 /* Print how named gets a readable copy of key k of c (in a file
  * /etc/bind/NAME.key, NAME the key's if it makes a plain file name):
- * a key-file is installed as is, on one line to paste; a key statement
+ * a key-file is installed as is, on one line to paste (its path quoted
+ * for the shell, or not shown when it looks like a secret); a key statement
  * of mta-sts-sync's configuration is to be written into a file of its
  * own, as the configuration is not named's to read. */
 static void
 bind_key_copy(FILE *out, const struct conf *c, const struct tsig_key *k)
 {
+	char sh[DIAG_MSG_MAX];
 	const char *base =
 	    strspn(k->name, "abcdefghijklmnopqrstuvwxyz0123456789-_.") ==
 	                strlen(k->name) &&
@@ -250,7 +252,9 @@ bind_key_copy(FILE *out, const struct conf *c, const struct tsig_key *k)
 		fprintf(out,
 		        "// install -m 0640 -o root -g bind %s "
 		        "/etc/bind/%s.key\n",
-		        k->origin ? k->origin : "KEYFILE", base);
+		        k->origin ? path_shell(k->origin, sh, sizeof(sh))
+		                  : "KEYFILE",
+		        base);
 }
 
 /* Print bind_key_copy() for each key that one of c's domains uses. */
