@@ -288,6 +288,12 @@ static int sv_noproc;
  * SV_TTY_LOOK_S s (sv_tty_look()). */
 static int sv_tty_watch;
 #define SV_TTY_LOOK_S 1
+/* ... when its next look is due (sv_now()'s clock): a time fixed in
+ * advance, not a wait restarted at each signal it takes, or a command
+ * whose orphans end less than SV_TTY_LOOK_S s apart (each a SIGCHLD)
+ * would never be looked at; 0 once sv_reap() saw a child other than the
+ * command stop (an orphan that used the terminal): at once. */
+static long long sv_next_look;
 /* Processes the supervisor names to the run when SIGKILL rounds end
  * with children left (REPORT_LEFT). */
 #define SV_LEFT_MAX 8
@@ -1033,17 +1039,38 @@ sv_tty_look(pid_t cmd)
 		}
 }
 
-/* In the supervisor: the next signal of set (sigwaitinfo()); while the
- * command runs (not done) under a terminal (sv_tty_watch), -1 with
- * EAGAIN after SV_TTY_LOOK_S s without one: time for sv_tty_look(). */
+/* In the supervisor: whether sv_tty_look() is to run now: while the
+ * command runs (not done) under a terminal (sv_tty_watch), once
+ * sv_next_look has come, whatever signals came since the last look (the
+ * next one is then due SV_TTY_LOOK_S s later). */
 static int
-sv_next_signal(const sigset_t *set, int done)
+sv_look_due(int done)
 {
-	struct timespec look = {SV_TTY_LOOK_S, 0};
+	long long now;
+
+	if (!sv_tty_watch || sv_stopping || done ||
+	    (now = sv_now()) < sv_next_look)
+		return 0;
+	sv_next_look = now + SV_TTY_LOOK_S * 1000000000LL;
+	return 1;
+}
+
+/* In the supervisor: the next signal of set (sigwaitinfo()), its
+ * siginfo in *info; while looks are made (sv_look_due()), -1 with EAGAIN
+ * once the next one is due without a signal. */
+static int
+sv_next_signal(const sigset_t *set, int done, siginfo_t *info)
+{
+	struct timespec left = {0, 0};
+	long long ns;
 
 	if (!sv_tty_watch || sv_stopping || done)
-		return sigwaitinfo(set, NULL);
-	return sigtimedwait(set, NULL, &look);
+		return sigwaitinfo(set, info);
+	if ((ns = sv_next_look - sv_now()) > 0) {
+		left.tv_sec = (time_t)(ns / 1000000000LL);
+		left.tv_nsec = (long)(ns % 1000000000LL);
+	}
+	return sigtimedwait(set, info, &left);
 }
 
 /*
@@ -1100,6 +1127,8 @@ sv_reap(pid_t pid, int *done, int *status)
 		reaped |= !WIFSTOPPED(st);
 		if (w == pid && !*done)
 			sv_command_changed(st, done, status);
+		else if (WIFSTOPPED(st))
+			sv_next_look = 0; /* an orphan stopped: look now */
 	}
 	if (!*done)
 		return;
@@ -1247,6 +1276,7 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 	struct cmd_report r = {REPORT_START, 0};
 	int ignored[NSTOP_SIGNALS], status = 0, done = 0, sig;
 	struct sv_proc me;
+	siginfo_t info;
 	sigset_t set;
 	pid_t pid;
 
@@ -1288,11 +1318,10 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 		sv_end(sv_stopping ? W_EXITCODE(0, SIGTERM)
 		                   : W_EXITCODE(127, 0));
 	}
+	sv_next_look = sv_now() + SV_TTY_LOOK_S * 1000000000LL;
 	for (;;) {
-		sig = sv_next_signal(&set, done);
-		if (sig == -1 && errno == EAGAIN)
-			sv_tty_look(pid);
-		else if (sig == SIGCHLD)
+		sig = sv_next_signal(&set, done, &info);
+		if (sig == SIGCHLD)
 			sv_reap(pid, &done, &status);
 		else if (sig == SIGALRM)
 			sv_kill(pid, &done, &status);
@@ -1300,6 +1329,8 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 			sv_tty(sig);
 		else if (sig > 0)
 			sv_stop();
+		if (sv_look_due(done))
+			sv_tty_look(pid);
 	}
 }
 
