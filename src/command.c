@@ -1229,7 +1229,9 @@ sv_left_entry(struct cmd_report *r, size_t k, pid_t pid, int flags)
 /* In the supervisor, ending with children left after its SIGKILL
  * rounds: tell the run how many, and which (sv_children()), the command
  * (cmd, unless 0: it ended) first, so that it says so rather than "ok";
- * if which is not known, whether a signal was refused (sv_eperm). */
+ * if which is not known, whether a signal was refused (sv_eperm). Each
+ * child gets a last SIGKILL, named or not: rounds cut short (a slow
+ * /proc) may not have sent one. */
 static void
 sv_report_left(pid_t cmd)
 {
@@ -1246,11 +1248,12 @@ sv_report_left(pid_t cmd)
 	}
 	if (cmd > 0)
 		k = sv_left_entry(r, k, cmd, LEFT_COMMAND);
-	for (ssize_t i = 0; i < n && named < SV_LEFT_MAX; i++)
-		if (d[i].pid != cmd) {
+	for (ssize_t i = 0; i < n; i++)
+		if (d[i].pid != cmd && named < SV_LEFT_MAX) {
 			k = sv_left_entry(r, k, d[i].pid, 0);
 			named++;
-		}
+		} else if (d[i].pid != cmd)
+			sv_kill_pid(d[i].pid, SIGKILL);
 	/* one write, shorter than PIPE_BUF: the run reads it whole */
 	if (write(REPORT_FD, r, k * sizeof(r[0])) < 0)
 		return; /* the run is gone: nobody to tell */
@@ -1667,7 +1670,10 @@ stop_late(struct cmd_wait *w, struct cmd_outcome *o)
  * closed; past the deadline, stop it (stop_late()). The supervisor leaves
  * running[] before it is reaped. One that ended without its last record
  * (o->final: killed by the OOM killer or a kill -9, or crashed) may have
- * left the command's group running: the group gets SIGKILL before the
+ * left the command's group running, and so may one that reported
+ * processes left (o->left): its scans of /proc, cut short once its
+ * report was due, may have found part of the group only, on a host of
+ * thousands of processes. The group gets SIGKILL then, before the
  * supervisor is reaped, as its zombie keeps the group's id from going to
  * another. Returns its wait status.
  */
@@ -1688,7 +1694,7 @@ wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
 	}
 	running_remove(w->slot);
 	read_reports(w->repfd, o);
-	if (!o->final)
+	if (!o->final || o->left)
 		kill(-w->pid, SIGKILL);
 	waitpid(w->pid, &status, 0);
 	if (!eof) /* at eof, or a background process holds the pipe */
