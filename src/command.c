@@ -241,8 +241,9 @@ enum {
 	REPORT_LEFT_NAME,  /* 4 bytes of its name (comm), NUL-padded */
 	/* from the supervisor: a process the command started, in a group
 	 * of its own, stopped in the terminal's background (value: its
-	 * pid), as one that used the terminal from there is (sv_tty_look()):
-	 * neither the supervisor nor its waitpid() sees that signal */
+	 * pid, then its name as for REPORT_LEFT), as one that used the
+	 * terminal from there is (sv_tty_look()): neither the supervisor
+	 * nor its waitpid() sees that signal */
 	REPORT_TTY_PID
 };
 /* What the supervisor knows of a process left (REPORT_LEFT_FLAGS). */
@@ -288,6 +289,12 @@ static int sv_noproc;
  * SV_TTY_LOOK_S s (sv_tty_look()). */
 static int sv_tty_watch;
 #define SV_TTY_LOOK_S 1
+/* ... when its next look is due (sv_now()'s clock): a time fixed in
+ * advance, not a wait restarted at each signal it takes, or a command
+ * whose orphans end less than SV_TTY_LOOK_S s apart (each a SIGCHLD)
+ * would never be looked at; 0 once sv_reap() saw a child other than the
+ * command stop (an orphan that used the terminal): at once. */
+static long long sv_next_look;
 /* Processes the supervisor names to the run when SIGKILL rounds end
  * with children left (REPORT_LEFT). */
 #define SV_LEFT_MAX 8
@@ -362,9 +369,24 @@ sv_alarm_at(long long at)
 	memset(&it, 0, sizeof(it));
 	if (left < 1000)
 		left = 1000; /* 0 would disarm it */
+	left += 999; /* in whole us, not before `at` (sv_alarm_ours()) */
 	it.it_value.tv_sec = (time_t)(left / 1000000000LL);
 	it.it_value.tv_usec = (suseconds_t)(left % 1000000000LL / 1000);
 	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* In the supervisor: whether a SIGALRM (info) is its timer's, for its
+ * next SIGKILL round or report (sv_kill()): the command is in its group,
+ * and one that signals the whole group (kill -ALRM 0) would else start
+ * SIGKILL rounds with no SIGTERM first, all at once. The timer's comes
+ * from the kernel (SI_KERNEL, which kill() and sigqueue() cannot give);
+ * or, as a signal pending is not queued twice, from a process just as
+ * that round is due: the timer's then went with it. */
+static int
+sv_alarm_ours(const siginfo_t *info)
+{
+	return sv_stopping && (info->si_code == SI_KERNEL ||
+	                       sv_now() >= sv_round_at(sv_kill_rounds));
 }
 
 /* A process a look at /proc found below the supervisor. */
@@ -968,6 +990,17 @@ sv_start(const struct cmd_line *c, const int *ignored, const sigset_t *mask)
 	return pid;
 }
 
+/* In the supervisor: the n records r[] to the run, in one write, which
+ * it reads whole (shorter than PIPE_BUF). Returns 0, or -1 if they could
+ * not be written (the run is gone). */
+static int
+sv_write(const struct cmd_report *r, size_t n)
+{
+	ssize_t len = (ssize_t)(n * sizeof(*r));
+
+	return write(REPORT_FD, r, (size_t)len) == len ? 0 : -1;
+}
+
 /* In the supervisor: one record to the run (kind, value). Returns 0, or
  * -1 if it could not be written (the run is gone). */
 static int
@@ -975,7 +1008,7 @@ sv_tell(int kind, int value)
 {
 	struct cmd_report r = {kind, value};
 
-	return write(REPORT_FD, &r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
+	return sv_write(&r, 1);
 }
 
 /* In the supervisor without a /proc of its own: tell the run that what
@@ -988,7 +1021,7 @@ sv_tell_noproc(void)
 	struct cmd_report r[2] = {{REPORT_LEFT_COUNT, -1},
 	                          {REPORT_LEFT_FLAGS, LEFT_NOPROC}};
 
-	return write(REPORT_FD, r, sizeof(r)) == (ssize_t)sizeof(r) ? 0 : -1;
+	return sv_write(r, 2);
 }
 
 /* In the supervisor: the command, or one in its group, stopped on sig
@@ -1002,6 +1035,32 @@ sv_tty(int sig)
 	if (!sv_stopping)
 		(void)sv_tell(REPORT_TTY_STOP, sig);
 	sv_stop();
+}
+
+/* In the supervisor: the name of pid, from /proc/PID/comm (empty if it
+ * cannot be read), into r[] from k, as SV_NAME_RECORDS REPORT_LEFT_NAME
+ * records. Returns the index after them. */
+static size_t
+sv_name_records(struct cmd_report *r, size_t k, pid_t pid)
+{
+	char path[48], name[SV_NAME_MAX];
+	ssize_t n = 0;
+	int fd;
+
+	memset(name, 0, sizeof(name)); /* async-signal-safe, as memcpy */
+	sv_path("/proc/", pid, "/comm", path);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, name, sizeof(name));
+		close(fd);
+	}
+	for (ssize_t i = 0; i < n; i++)
+		if (name[i] == '\n')
+			name[i] = '\0';
+	for (size_t i = 0; i < SV_NAME_RECORDS; i++) {
+		r[k].kind = REPORT_LEFT_NAME;
+		memcpy(&r[k++].value, name + 4 * i, 4);
+	}
+	return k;
 }
 
 /*
@@ -1025,25 +1084,51 @@ sv_tty_look(pid_t cmd)
 	pid_t self = getpid();
 	ssize_t n = sv_descendants(d, SV_DESC_MAX);
 
+	struct cmd_report r[1 + SV_NAME_RECORDS];
+
 	for (ssize_t i = 0; i < n; i++)
 		if (d[i].tty_stopped && d[i].pgrp != self && d[i].pid != cmd) {
-			(void)sv_tell(REPORT_TTY_PID, d[i].pid);
+			r[0].kind = REPORT_TTY_PID;
+			r[0].value = d[i].pid;
+			(void)sv_name_records(r, 1, d[i].pid);
+			(void)sv_write(r, 1 + SV_NAME_RECORDS);
 			sv_stop();
 			return;
 		}
 }
 
-/* In the supervisor: the next signal of set (sigwaitinfo()); while the
- * command runs (not done) under a terminal (sv_tty_watch), -1 with
- * EAGAIN after SV_TTY_LOOK_S s without one: time for sv_tty_look(). */
+/* In the supervisor: whether sv_tty_look() is to run now: while the
+ * command runs (not done) under a terminal (sv_tty_watch), once
+ * sv_next_look has come, whatever signals came since the last look (the
+ * next one is then due SV_TTY_LOOK_S s later). */
 static int
-sv_next_signal(const sigset_t *set, int done)
+sv_look_due(int done)
 {
-	struct timespec look = {SV_TTY_LOOK_S, 0};
+	long long now;
+
+	if (!sv_tty_watch || sv_stopping || done ||
+	    (now = sv_now()) < sv_next_look)
+		return 0;
+	sv_next_look = now + SV_TTY_LOOK_S * 1000000000LL;
+	return 1;
+}
+
+/* In the supervisor: the next signal of set (sigwaitinfo()), its
+ * siginfo in *info; while looks are made (sv_look_due()), -1 with EAGAIN
+ * once the next one is due without a signal. */
+static int
+sv_next_signal(const sigset_t *set, int done, siginfo_t *info)
+{
+	struct timespec left = {0, 0};
+	long long ns;
 
 	if (!sv_tty_watch || sv_stopping || done)
-		return sigwaitinfo(set, NULL);
-	return sigtimedwait(set, NULL, &look);
+		return sigwaitinfo(set, info);
+	if ((ns = sv_next_look - sv_now()) > 0) {
+		left.tv_sec = (time_t)(ns / 1000000000LL);
+		left.tv_nsec = (long)(ns % 1000000000LL);
+	}
+	return sigtimedwait(set, info, &left);
 }
 
 /*
@@ -1100,6 +1185,8 @@ sv_reap(pid_t pid, int *done, int *status)
 		reaped |= !WIFSTOPPED(st);
 		if (w == pid && !*done)
 			sv_command_changed(st, done, status);
+		else if (WIFSTOPPED(st))
+			sv_next_look = 0; /* an orphan stopped: look now */
 	}
 	if (!*done)
 		return;
@@ -1122,44 +1209,29 @@ sv_reap(pid_t pid, int *done, int *status)
 /* In the supervisor: the records of pid, a process left (flags LEFT_*),
  * into r[] from k: its pid, its flags (LEFT_EPERM if a last SIGKILL to
  * it is refused, LEFT_HIDDEN if its /proc/PID/stat cannot be read) and
- * its name, from /proc/PID/comm (none if it cannot be read). Returns the
- * index after them. */
+ * its name (sv_name_records()). Returns the index after them. */
 static size_t
 sv_left_entry(struct cmd_report *r, size_t k, pid_t pid, int flags)
 {
-	char path[48], name[SV_NAME_MAX];
 	struct sv_proc now;
-	ssize_t n = 0;
-	int fd;
 
 	if (kill(pid, SIGKILL) == -1 && errno == EPERM) /* a child: its pid */
 		flags |= LEFT_EPERM;
 	if (sv_stat(pid, &now) == -1)
 		flags |= LEFT_HIDDEN;
-	memset(name, 0, sizeof(name)); /* async-signal-safe, as memcpy */
-	sv_path("/proc/", pid, "/comm", path);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, name, sizeof(name));
-		close(fd);
-	}
-	for (ssize_t i = 0; i < n; i++)
-		if (name[i] == '\n')
-			name[i] = '\0';
 	r[k].kind = REPORT_LEFT;
 	r[k++].value = pid;
 	r[k].kind = REPORT_LEFT_FLAGS;
 	r[k++].value = flags;
-	for (size_t i = 0; i < SV_NAME_RECORDS; i++) {
-		r[k].kind = REPORT_LEFT_NAME;
-		memcpy(&r[k++].value, name + 4 * i, 4);
-	}
-	return k;
+	return sv_name_records(r, k, pid);
 }
 
 /* In the supervisor, ending with children left after its SIGKILL
  * rounds: tell the run how many, and which (sv_children()), the command
  * (cmd, unless 0: it ended) first, so that it says so rather than "ok";
- * if which is not known, whether a signal was refused (sv_eperm). */
+ * if which is not known, whether a signal was refused (sv_eperm). Each
+ * child gets a last SIGKILL, named or not: rounds cut short (a slow
+ * /proc) may not have sent one. */
 static void
 sv_report_left(pid_t cmd)
 {
@@ -1176,11 +1248,12 @@ sv_report_left(pid_t cmd)
 	}
 	if (cmd > 0)
 		k = sv_left_entry(r, k, cmd, LEFT_COMMAND);
-	for (ssize_t i = 0; i < n && named < SV_LEFT_MAX; i++)
-		if (d[i].pid != cmd) {
+	for (ssize_t i = 0; i < n; i++)
+		if (d[i].pid != cmd && named < SV_LEFT_MAX) {
 			k = sv_left_entry(r, k, d[i].pid, 0);
 			named++;
-		}
+		} else if (d[i].pid != cmd)
+			sv_kill_pid(d[i].pid, SIGKILL);
 	/* one write, shorter than PIPE_BUF: the run reads it whole */
 	if (write(REPORT_FD, r, k * sizeof(r[0])) < 0)
 		return; /* the run is gone: nobody to tell */
@@ -1247,6 +1320,7 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 	struct cmd_report r = {REPORT_START, 0};
 	int ignored[NSTOP_SIGNALS], status = 0, done = 0, sig;
 	struct sv_proc me;
+	siginfo_t info;
 	sigset_t set;
 	pid_t pid;
 
@@ -1288,18 +1362,20 @@ supervise(const struct cmd_line *c, int outfd, int repfd, const sigset_t *mask,
 		sv_end(sv_stopping ? W_EXITCODE(0, SIGTERM)
 		                   : W_EXITCODE(127, 0));
 	}
+	sv_next_look = sv_now() + SV_TTY_LOOK_S * 1000000000LL;
 	for (;;) {
-		sig = sv_next_signal(&set, done);
-		if (sig == -1 && errno == EAGAIN)
-			sv_tty_look(pid);
-		else if (sig == SIGCHLD)
+		sig = sv_next_signal(&set, done, &info);
+		if (sig == SIGCHLD)
 			sv_reap(pid, &done, &status);
-		else if (sig == SIGALRM)
-			sv_kill(pid, &done, &status);
-		else if (sig == SIGTTIN || sig == SIGTTOU)
+		else if (sig == SIGALRM) {
+			if (sv_alarm_ours(&info))
+				sv_kill(pid, &done, &status);
+		} else if (sig == SIGTTIN || sig == SIGTTOU)
 			sv_tty(sig);
 		else if (sig > 0)
 			sv_stop();
+		if (sv_look_due(done))
+			sv_tty_look(pid);
 	}
 }
 
@@ -1444,8 +1520,9 @@ struct cmd_outcome {
 	int in_time;  /* ... but it had ended by then (has_status) */
 	int tty_stop; /* it stopped on this signal (SIGTTIN, SIGTTOU) */
 	/* a process it started, in a group of its own, stopped in the
-	 * terminal's background (REPORT_TTY_PID): its pid */
-	pid_t tty_pid;
+	 * terminal's background (REPORT_TTY_PID): its pid (0: none) and
+	 * name */
+	struct cmd_left tty_proc;
 	/* its supervisor's last record came (REPORT_STOPPED or
 	 * REPORT_LEFT_COUNT): else it was killed or crashed first */
 	int final;
@@ -1488,6 +1565,16 @@ note_left(struct cmd_outcome *o, int flags)
 	o->next_pid = 0;
 }
 
+/* Note a REPORT_TTY_PID record (pid) in o: the names that follow are
+ * that process's. */
+static void
+note_tty_pid(struct cmd_outcome *o, pid_t pid)
+{
+	memset(&o->tty_proc, 0, sizeof(o->tty_proc));
+	o->tty_proc.pid = pid;
+	o->filling = &o->tty_proc;
+}
+
 /* Note one report r in o. */
 static void
 note_report(struct cmd_outcome *o, const struct cmd_report *r)
@@ -1511,7 +1598,7 @@ note_report(struct cmd_outcome *o, const struct cmd_report *r)
 	} else if (r->kind == REPORT_TTY_STOP)
 		o->tty_stop = r->value;
 	else if (r->kind == REPORT_TTY_PID)
-		o->tty_pid = r->value;
+		note_tty_pid(o, r->value);
 	else if (r->kind == REPORT_STOPPED)
 		o->final = 1;
 	else if (r->kind == REPORT_LEFT_COUNT) {
@@ -1583,7 +1670,10 @@ stop_late(struct cmd_wait *w, struct cmd_outcome *o)
  * closed; past the deadline, stop it (stop_late()). The supervisor leaves
  * running[] before it is reaped. One that ended without its last record
  * (o->final: killed by the OOM killer or a kill -9, or crashed) may have
- * left the command's group running: the group gets SIGKILL before the
+ * left the command's group running, and so may one that reported
+ * processes left (o->left): its scans of /proc, cut short once its
+ * report was due, may have found part of the group only, on a host of
+ * thousands of processes. The group gets SIGKILL then, before the
  * supervisor is reaped, as its zombie keeps the group's id from going to
  * another. Returns its wait status.
  */
@@ -1604,7 +1694,7 @@ wait_child(struct cmd_wait *w, struct buf *out, struct cmd_outcome *o)
 	}
 	running_remove(w->slot);
 	read_reports(w->repfd, o);
-	if (!o->final)
+	if (!o->final || o->left)
 		kill(-w->pid, SIGKILL);
 	waitpid(w->pid, &status, 0);
 	if (!eof) /* at eof, or a background process holds the pipe */
@@ -1778,21 +1868,21 @@ late_words(struct buf *msg, const struct cmd_outcome *o, unsigned timeout)
 /* Append to msg that the command stopped as it used the terminal (o),
  * how it ended then, and what to change: it cannot ask anything. A
  * process out of its group stopped in the terminal's background
- * (o->tty_pid) is said by its pid: which signal stopped it is not known
- * (sv_tty_look()). */
+ * (o->tty_proc) is said by its pid and name: which signal stopped it is
+ * not known (sv_tty_look()). */
 static void
 tty_words(struct buf *msg, const struct cmd_outcome *o)
 {
-	if (o->tty_stop == 0 && o->tty_pid > 0)
-		buf_printf(msg,
-		           "stopped, as a process it started (pid %ld) "
-		           "stopped (state T) in a process group of its own in "
-		           "the terminal's background, as one that reads the "
-		           "terminal or writes to it there does (SIGTTIN, "
-		           "SIGTTOU), which a publish-command may not do (a "
-		           "password or passphrase prompt?), then ",
-		           (long)o->tty_pid);
-	else
+	if (o->tty_stop == 0 && o->tty_proc.pid > 0) {
+		buf_puts(msg, "stopped, as a process it started (");
+		left_name_words(msg, &o->tty_proc);
+		buf_puts(msg,
+		         ") stopped (state T) in a process group of its "
+		         "own in the terminal's background, as one that "
+		         "reads the terminal or writes to it there does "
+		         "(SIGTTIN, SIGTTOU), which a publish-command may "
+		         "not do (a password or passphrase prompt?), then ");
+	} else
 		buf_printf(msg,
 		           "stopped (%s) as it, or a process it started, %s "
 		           "the terminal, which a publish-command may not use "
@@ -1914,7 +2004,7 @@ report_failure(const char *cmd, int status, const struct cmd_outcome *o,
 		           strerror(o->start_errno));
 	else {
 		buf_printf(&msg, "publish-command %s: ", cmd);
-		if (o->tty_stop || o->tty_pid > 0)
+		if (o->tty_stop || o->tty_proc.pid > 0)
 			tty_words(&msg, o);
 		else if (o->late)
 			late_words(&msg, o, timeout);
@@ -2440,9 +2530,9 @@ publish_run_command(const struct strlist *argv, const char *domain,
 		status = o.status;
 	/* a supervisor that ended without its last record may have left
 	 * what the command started running (wait_child()) */
-	failed = o.late || o.left || o.tty_stop || o.tty_pid > 0 || !o.final ||
-	         status != 0 || o.exec_errno != 0 || o.start_errno != 0 ||
-	         o.replaced;
+	failed = o.late || o.left || o.tty_stop || o.tty_proc.pid > 0 ||
+	         !o.final || status != 0 || o.exec_errno != 0 ||
+	         o.start_errno != 0 || o.replaced;
 	if (failed)
 		report_failure(path_shown(c.argv[0], '\0', NULL, 0), status, &o,
 		               timeout, w.pid, &output, d);
