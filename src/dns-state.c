@@ -444,20 +444,19 @@ soa_above(const ldns_pkt *ans, const char *name)
 }
 
 /*
- * Follow the CNAME chain of domain in the answer ans into chain (domain
- * first, then each target), as senders follow it (RFC 5321 section 5.1:
- * a target is processed as if it were the initial name), at most
- * DNS_CNAME_CHAIN_MAX links. Returns DNS_MX_LOOP when a target is a name
- * of the chain already (the last element, seen twice), DNS_MX_LONG when
- * the chain goes on past the bound, else 0 (the last element is its
- * end).
+ * Follow the CNAME chain from its last name in the answer ans, adding
+ * each target to chain, as senders follow it (RFC 5321 section 5.1: a
+ * target is processed as if it were the initial name), at most
+ * DNS_CNAME_CHAIN_MAX links in all. Returns DNS_MX_LOOP when a target is
+ * a name of the chain already (the last element, seen twice), DNS_MX_LONG
+ * when the chain goes on past the bound, else 0 (the last element is its
+ * end in ans).
  */
 static int
-cname_chain(const ldns_pkt *ans, const char *domain, struct strlist *chain)
+chain_follow(const ldns_pkt *ans, struct strlist *chain)
 {
 	char *next;
 
-	strlist_add(chain, domain);
 	while ((next = read_cname(ans, chain->v[chain->n - 1])) != NULL) {
 		int seen = 0;
 
@@ -471,6 +470,15 @@ cname_chain(const ldns_pkt *ans, const char *domain, struct strlist *chain)
 			return DNS_MX_LONG;
 	}
 	return 0;
+}
+
+/* The CNAME chain of domain in ans into chain (domain first), as
+ * chain_follow() returns it. */
+static int
+cname_chain(const ldns_pkt *ans, const char *domain, struct strlist *chain)
+{
+	strlist_add(chain, domain);
+	return chain_follow(ans, chain);
 }
 
 /* Whether answer i of b, to domain's MX query, came and is a SERVFAIL
@@ -508,37 +516,98 @@ mx_unread(struct dns_state *st, int why, const char *name,
 	}
 }
 
+/* Take into st the MX of the end of chain from ans (a name of the
+ * chain's answer). Returns DNS_MX_AWAY when ans holds neither those MX
+ * records nor the proof that it has none (an SOA above the end),
+ * DNS_MX_NXDOMAIN when the end does not exist, else 0. */
+static int
+chain_end_mx(const ldns_pkt *ans, const struct strlist *chain,
+             struct dns_state *st)
+{
+	const char *end = chain->v[chain->n - 1];
+
+	read_mx(ans, end, &st->mx);
+	if (st->mx.n == 0 && !soa_above(ans, end))
+		return DNS_MX_AWAY;
+	if (st->mx.n == 0 && nxdomain(ans))
+		return DNS_MX_NXDOMAIN;
+	return 0;
+}
+
+/* Did query i of b get an answer with rcode NOERROR or NXDOMAIN? */
+static int
+batch_answered(const struct batch *b, size_t i)
+{
+	int rcode = i < b->k ? (int)ldns_pkt_get_rcode(b->ans[i]) : -1;
+
+	return rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN;
+}
+
 /*
- * Take the MX of domain from its MX answer ans into st, as senders take
- * them: those at the end of domain's CNAME chain within the answer (a
- * server answering for the target's zone too adds its records), named by
- * st->mx_owner. What the answer does not tell is not guessed at:
- * st->mx_unread names where and why (a loop, a chain too long, an end
- * that does not exist, or one with no MX and no proof that it has none:
- * outside the primary's zones).
+ * Ask t for the MX of the end of chain, which its answer to the domain's
+ * MX left unfollowed: BIND and Knot do not follow a CNAME into another
+ * zone, even one they serve. The chain goes on from its answer. Returns
+ * what chain_follow() or chain_end_mx() make of an authoritative answer;
+ * DNS_MX_AWAY when t does not serve the name (REFUSED, NOTAUTH, a
+ * referral or another answer without authority); -1 with the reason in
+ * d when the question failed (no answer, SERVFAIL).
  */
-static void
-read_mx_chain(const ldns_pkt *ans, const char *domain, struct dns_state *st)
+static int
+chain_ask_end(const struct dns_target *t, struct strlist *chain,
+              struct dns_state *st, struct diag *d)
+{
+	struct batch b;
+	int rcode, why = DNS_MX_AWAY;
+
+	b.n = 0;
+	dns_batch_add(&b, chain->v[chain->n - 1], LDNS_RR_TYPE_MX);
+	dns_batch_send(t, &b);
+	rcode = b.k == 1 ? (int)ldns_pkt_get_rcode(b.ans[0]) : -1;
+	if (rcode == LDNS_RCODE_REFUSED || rcode == LDNS_RCODE_NOTAUTH ||
+	    (batch_answered(&b, 0) && !ldns_pkt_aa(b.ans[0])))
+		why = DNS_MX_AWAY;
+	else if (dns_batch_check(t, &b, 0, 1, d) == -1)
+		why = -1;
+	else if ((why = chain_follow(b.ans[0], chain)) == 0)
+		why = chain_end_mx(b.ans[0], chain, st);
+	dns_batch_free(&b);
+	return why;
+}
+
+/*
+ * Take the MX of domain from its MX answer ans (from t) into st, as
+ * senders take them: those at the end of domain's CNAME chain, named by
+ * st->mx_owner. A server answering for the target's zone adds them
+ * (PowerDNS); when the answer stops at a name of the chain (BIND, Knot:
+ * a CNAME into another zone), t is asked for that name's MX, once per
+ * name the chain reaches. What the answers do not tell is not guessed
+ * at: st->mx_unread names where and why (a loop, a chain too long, an
+ * end that does not exist, or one t does not serve: outside its zones).
+ * Returns 0, or -1 with the reason in d when a further question failed.
+ */
+static int
+read_mx_chain(const struct dns_target *t, const ldns_pkt *ans,
+              const char *domain, struct dns_state *st, struct diag *d)
 {
 	struct strlist chain = {0};
 	int why = cname_chain(ans, domain, &chain);
-	const char *end = chain.v[chain.n - 1];
+	size_t asked = 1;
 
-	if (why != 0) {
-		mx_unread(st, why, end, &chain);
-	} else if (chain.n > 1) {
-		read_mx(ans, end, &st->mx);
-		st->mx_owner = xstrdup(end);
-		if (st->mx.n == 0 && !soa_above(ans, end))
-			why = DNS_MX_AWAY;
-		else if (st->mx.n == 0 && nxdomain(ans))
-			why = DNS_MX_NXDOMAIN;
-		if (why != 0)
-			mx_unread(st, why, end, &chain);
-	} else {
+	if (why == 0 && chain.n > 1)
+		why = chain_end_mx(ans, &chain, st);
+	else if (why == 0)
 		read_mx(ans, domain, &st->mx);
+	/* each question moves the chain on, or ends the walk */
+	while (why == DNS_MX_AWAY && chain.n > asked) {
+		asked = chain.n;
+		why = chain_ask_end(t, &chain, st, d);
 	}
+	if (why > 0)
+		mx_unread(st, why, chain.v[chain.n - 1], &chain);
+	if (chain.n > 1 && why >= 0 && why != DNS_MX_LOOP && why != DNS_MX_LONG)
+		st->mx_owner = xstrdup(chain.v[chain.n - 1]);
 	strlist_free(&chain);
+	return why == -1 ? -1 : 0;
 }
 
 /* Add the queries of type at the two names of domain that names
@@ -725,15 +794,6 @@ state_fail_hint(const struct dns_target *t, const struct batch *b, size_t i,
 		            "_mta-sts from the domain's zone)");
 }
 
-/* Did query i of b get an answer with rcode NOERROR or NXDOMAIN? */
-static int
-batch_answered(const struct batch *b, size_t i)
-{
-	int rcode = i < b->k ? (int)ldns_pkt_get_rcode(b->ans[i]) : -1;
-
-	return rcode == LDNS_RCODE_NOERROR || rcode == LDNS_RCODE_NXDOMAIN;
-}
-
 /* Check the answers to the state queries added to b at first (sent to
  * t) and take them into st; away: the names (DNS_NAME_*) that an earlier
  * read found t does not serve (st->away); names: those the caller
@@ -773,7 +833,10 @@ dns_state_take(const struct dns_target *t, const struct batch *b, size_t first,
 	    (rpt && nxdomain(b->ans[first + 1]) && st->tlsrpt_cname == NULL);
 	if (with_mx) {
 		st->domain_cname = read_cname(b->ans[first + 2], domain);
-		read_mx_chain(b->ans[first + 2], domain, st);
+		if (read_mx_chain(t, b->ans[first + 2], domain, st, d) == -1) {
+			dns_state_free(st);
+			return -1;
+		}
 		st->mx_read = 1;
 	}
 	return 0;

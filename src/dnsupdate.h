@@ -39,7 +39,8 @@ union dns_addr {
 /* Why the MX of a domain that is a CNAME were not read
  * (dns_state.mx_unread_why) */
 enum dns_mx_unread {
-	DNS_MX_AWAY = 1, /* the chain leaves the primary's zones */
+	DNS_MX_AWAY = 1, /* the chain leaves the primary's zones (it does not
+	                    serve its end) */
 	DNS_MX_NXDOMAIN, /* its end does not exist */
 	DNS_MX_LOOP,     /* a name of the chain comes back */
 	DNS_MX_LONG      /* over DNS_CNAME_CHAIN_MAX links */

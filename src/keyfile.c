@@ -15,11 +15,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "acl.h"
@@ -99,15 +102,112 @@ conf_read_fd(int fd, size_t max, size_t *len, struct stat *st, struct diag *d)
 	return data;
 }
 
+/* A user or group name as a shell takes it (quoted as path_shell()
+ * quotes a path) in out, or NULL when it cannot be given so (a lead '-'
+ * or '=', which path_shell() turns into another name with "./"). */
+static const char *
+name_shell(const char *name, char *out, size_t size)
+{
+	const char *sh = path_shell(name, out, size);
+
+	return sh == out && *name != '-' && *name != '=' ? sh : NULL;
+}
+
+/* A user (other than uid) whose primary group is gid, as a shell takes
+ * its name, into out; NULL when there is none (or it cannot be shown). */
+static const char *
+group_user(gid_t gid, uid_t uid, char *out, size_t size)
+{
+	const struct passwd *pw;
+	const char *sh = NULL;
+
+	setpwent();
+	while (sh == NULL && (pw = getpwent()) != NULL)
+		if (pw->pw_gid == gid && pw->pw_uid != uid) {
+			sh = name_shell(pw->pw_name, out, size);
+		}
+	endpwent();
+	return sh;
+}
+
+/* Whether this job's user is one that others share: nobody (the
+ * overflow uid), or one whose primary group is nogroup or another's
+ * too. A file given to it is given to all of them (their processes may
+ * read it, and hold the configuration's lock). */
+static int
+runner_shared(void)
+{
+	const struct group *gr = getgrgid(getegid());
+	char other[256];
+
+	if (geteuid() == 65534 || getegid() == 65534 || gr == NULL ||
+	    strcmp(gr->gr_name, "nogroup") == 0)
+		return 1;
+	for (char **m = gr->gr_mem; *m != NULL; m++) {
+		const struct passwd *pw = getpwnam(*m);
+
+		if (pw == NULL || pw->pw_uid != geteuid())
+			return 1;
+	}
+	return group_user(getegid(), geteuid(), other, sizeof(other)) != NULL;
+}
+
+/*
+ * Append to d what lets this job read path (what it is), set up for
+ * someone else: the file of a user other than root, or one its group
+ * (other than root's) may read, as contrib/ sets a configuration up
+ * (root:GROUP 0640): the job is to run as that user or a member of that
+ * group; giving the file to this one would lock the service out.
+ * Returns whether it was.
+ */
+static int
+set_up_for_other(const char *path, const struct stat *st, const char *hint,
+                 struct diag *d)
+{
+	char id[256], who[DIAG_MSG_MAX], as[300];
+	const char *sh;
+
+	if (st->st_uid != 0 && (st->st_mode & S_IRUSR)) {
+		user_name(st->st_uid, id, sizeof(id));
+		sh = path_shell(id, who, sizeof(who));
+		diag_append(
+		    d,
+		    "%s: %s is user %s's: run the job as that user%s%s%s, "
+		    "or as root",
+		    hint, path, id, sh == who ? " (sudo -u " : "",
+		    sh == who ? sh : "", sh == who ? " ...)" : "");
+		return 1;
+	}
+	if (st->st_gid == 0 || !(st->st_mode & S_IRGRP))
+		return 0;
+	group_name(st->st_gid, id, sizeof(id));
+	sh = group_user(st->st_gid, (uid_t)-1, who, sizeof(who));
+	snprintf(as, sizeof(as), "%s", sh != NULL ? sh : "");
+	diag_append(d,
+	            "%s: %s is set up for group %s (mode %04o), which that "
+	            "user is not in: run the job as a member of it%s%s%s, or "
+	            "as root (giving the file to this user would take it "
+	            "from that group's service)",
+	            hint, path, id, (unsigned)(st->st_mode & 07777),
+	            sh != NULL ? " (sudo -u " : "", as,
+	            sh != NULL ? " ..., whose group it is)" : "");
+	return 1;
+}
+
 /*
  * Append to d, the reason path (what it is) was not opened, errno err,
  * as whom this job runs and what lets it read the file, when it was
  * refused access (EACCES, EPERM): a service user's job given root's key
- * or configuration. A key gets a copy of that user's own (a name server
- * may read the original), a configuration that user's group (root:GROUP
- * 0640, as contrib/ sets it up), its keys moved out first: a secret in a
- * file its group may read is refused, and the advice must not lead to
- * that refusal; where stat(2) is refused too, a
+ * or configuration. A file set up for another user or group says so
+ * (set_up_for_other()). A job as a user others share (nobody, a group of
+ * several) gets words only: a system user of its own, as contrib/
+ * README.md sets up; handing the file or a key to nobody hands it to
+ * every daemon running as nobody. Else a key gets a copy of that user's
+ * own (a name server may read the original), a configuration that
+ * user's group (root:GROUP 0640, as contrib/ sets it up), its keys
+ * moved out first: a secret in a file its group may read is refused,
+ * and the advice must not lead to that refusal; names are quoted as a
+ * shell takes them, as paths are. Where stat(2) is refused too, a
  * directory on the way is what keeps it out, whose modes namei(1) shows.
  * Not for root (refused by NFS's root_squash, or a unit without
  * CAP_DAC_OVERRIDE: no chown helps), nor a path not shown; past 200
@@ -119,8 +219,9 @@ static void
 read_denied_append(const char *path, enum conf_trust what, int err,
                    struct diag *d)
 {
-	char hint[DIAG_MSG_MAX], ps[DIAG_MSG_MAX], id[256], way[DIAG_MSG_MAX];
-	const char *sh = path_shell(path, ps, sizeof(ps));
+	char hint[DIAG_MSG_MAX], ps[DIAG_MSG_MAX], id[256], way[DIAG_MSG_MAX],
+	    ns[300];
+	const char *sh = path_shell(path, ps, sizeof(ps)), *name;
 	struct stat st;
 
 	if (geteuid() == 0 || sh != ps || (err != EACCES && err != EPERM))
@@ -138,12 +239,27 @@ read_denied_append(const char *path, enum conf_trust what, int err,
 		return;
 	}
 	runner_hint(err, path, "readable", hint, sizeof(hint));
+	if (set_up_for_other(path, &st, hint, d))
+		return;
 	if (what == CONF_TRUST_KEY)
+		user_name(geteuid(), id, sizeof(id));
+	else
+		group_name(getegid(), id, sizeof(id));
+	name = name_shell(id, ns, sizeof(ns));
+	if (runner_shared() || name == NULL)
+		diag_append(
+		    d,
+		    "%s, a user other services share: give the job a "
+		    "system user of its own (useradd --system "
+		    "--user-group, as contrib/README.md sets it up) and "
+		    "the file to it, or run the job as root",
+		    hint);
+	else if (what == CONF_TRUST_KEY)
 		diag_append(d,
 		            "%s: give that user a copy of its own (as root: "
 		            "install -m 0600 -o %s %s COPY, and name COPY in "
 		            "key-file), or run the job as root",
-		            hint, user_name(geteuid(), id, sizeof(id)), sh);
+		            hint, name, sh);
 	else
 		diag_append(d,
 		            "%s: give it that user's group (as root: chgrp %s "
@@ -151,8 +267,7 @@ read_denied_append(const char *path, enum conf_trust what, int err,
 		            "to a key-file of that user's (a TSIG secret in a "
 		            "file its group may read is refused), or run the "
 		            "job as root",
-		            hint, group_name(getegid(), id, sizeof(id)), sh,
-		            sh);
+		            hint, name, sh, sh);
 }
 
 char *

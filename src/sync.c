@@ -169,6 +169,7 @@ struct domain_run {
 	struct buf published; /* the file as found */
 	int file_differs;
 	int file_exists; /* the policy file is there (published before) */
+	int file_looked; /* plan_file() read it (file_exists is known) */
 	/* the policy file's directory, when it (or one above) does not
 	 * exist: the publish makes it (said with -v; a dry run says it
 	 * would); kept here, as the file's is freed before the report */
@@ -238,11 +239,15 @@ static int record_needed(const struct dns_change *c, int sts, int value_only);
  * known), the UPDATE may have been applied (its reason says so, and
  * the next run checks) or the records read back after it hold the new
  * id (a server that applied part of it): the _mta-sts value no longer
- * needs the change it needed.
+ * needs the change it needed. A domain that had no policy file and no
+ * _mta-sts record is not said to have a published policy left.
  */
 static const char *
 fail_state(const struct domain_run *r)
 {
+	if (!r->file_new && r->file_looked && !r->file_exists &&
+	    r->have_state && r->state.sts.n == 0 && r->state.sts_cname == NULL)
+		return "nothing was published (the domain had no policy yet)";
 	if (!r->file_new)
 		return "the published policy is left as it is";
 	if (r->file_taken)
@@ -1059,6 +1064,7 @@ plan_file(struct domain_run *r)
 		return -1;
 	}
 	r->file_exists = exists;
+	r->file_looked = 1;
 	/* the read opens the directory unless it (or one above) is
 	 * missing */
 	if (!exists && r->file.dirfd == -1)

@@ -94,22 +94,25 @@ verify_format(char *out, size_t len, const char *fmt, ...)
 }
 
 /* The host of url: where it begins (after "://"), its length into
- * *len (without a port, but an IPv6 address's colons); NULL without
- * "://". */
+ * *len (without a port; a bracketed IPv6 address up to its ']', its
+ * colons kept); NULL without "://". */
 static const char *
 url_host(const char *url, size_t *len)
 {
-	const char *auth = strstr(url, "://"), *colon;
+	const char *auth = strstr(url, "://"), *end;
 
 	*len = 0;
 	if (auth == NULL)
 		return NULL;
 	auth += 3;
 	*len = strcspn(auth, "/?#");
-	/* a port after the host (not a colon of an IPv6 address) */
-	colon = memchr(auth, ':', *len);
-	if (colon != NULL && memchr(auth, ']', *len) == NULL)
-		*len = (size_t)(colon - auth);
+	/* the port follows the ']' of an IPv6 address, else the host */
+	if (auth[0] == '[')
+		end = memchr(auth, ']', *len);
+	else
+		end = memchr(auth, ':', *len);
+	if (end != NULL)
+		*len = (size_t)(end - auth) + (auth[0] == '[');
 	return auth;
 }
 
