@@ -198,22 +198,24 @@ set_up_for_other(const char *path, const struct stat *st, const char *hint,
  * Append to d, the reason path (what it is) was not opened, errno err,
  * as whom this job runs and what lets it read the file, when it was
  * refused access (EACCES, EPERM): a service user's job given root's key
- * or configuration. A file set up for another user or group says so
- * (set_up_for_other()). A job as a user others share (nobody, a group of
- * several) gets words only: a system user of its own, as contrib/
- * README.md sets up; handing the file or a key to nobody hands it to
- * every daemon running as nobody. Else a key gets a copy of that user's
- * own (a name server may read the original), a configuration that
- * user's group (root:GROUP 0640, as contrib/ sets it up), its keys
- * moved out first: a secret in a file its group may read is refused,
- * and the advice must not lead to that refusal; names are quoted as a
- * shell takes them, as paths are. Where stat(2) is refused too, a
- * directory on the way is what keeps it out, whose modes namei(1) shows.
- * Not for root (refused by NFS's root_squash, or a unit without
- * CAP_DAC_OVERRIDE: no chown helps), nor a path not shown; past 200
- * bytes, whom alone, without commands: the callers put the path before
- * it too, and a command cut short at the message's end would name
- * another path.
+ * or configuration. A configuration set up for another user or group
+ * says so (set_up_for_other()); not a key, which is most often a name
+ * server's (root:bind 0640, knot's own), whose user the job is not to
+ * run as: it gets a copy of its own. A job as a user others share
+ * (nobody, a group of several) gets words only: a system user of its
+ * own, as contrib/README.md sets up; handing the file or a key to
+ * nobody hands it to every daemon running as nobody. Else a key gets a
+ * copy of that user's own (a name server may read the original), a
+ * configuration that user's group (root:GROUP 0640, as contrib/ sets it
+ * up), its keys moved out first: a secret in a file its group may read
+ * is refused, and the advice must not lead to that refusal; names are
+ * quoted as a shell takes them, as paths are. Where stat(2) is refused
+ * too, a directory on the way is what keeps it out, whose modes
+ * namei(1) shows. Not for root (refused by NFS's root_squash, or a unit
+ * without CAP_DAC_OVERRIDE: no chown helps), nor a path not shown; past
+ * 200 bytes, whom alone, without commands: the callers put the path
+ * before it too, and a command cut short at the message's end would
+ * name another path.
  */
 static void
 read_denied_append(const char *path, enum conf_trust what, int err,
@@ -239,7 +241,7 @@ read_denied_append(const char *path, enum conf_trust what, int err,
 		return;
 	}
 	runner_hint(err, path, "readable", hint, sizeof(hint));
-	if (set_up_for_other(path, &st, hint, d))
+	if (what != CONF_TRUST_KEY && set_up_for_other(path, &st, hint, d))
 		return;
 	if (what == CONF_TRUST_KEY)
 		user_name(geteuid(), id, sizeof(id));
